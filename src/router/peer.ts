@@ -1,0 +1,38 @@
+// The one boundary between the protocol core and a transport (after nexus's wamp.Peer).
+// A transport decodes nothing: it hands whole frames to the core and sends the frames the
+// core gives it. RawSocket, WebSocket, in-memory test peers and mesh links all implement Peer.
+
+import type { Serializer } from '../serializers/serializer.ts';
+
+export interface TransportInfo {
+  /** 'rawsocket' | 'websocket' | 'memory' | 'link' */
+  readonly type: string;
+  /** Remote address as text ("127.0.0.1:5123", "unix:/run/wampmesh.sock"). */
+  readonly peer: string;
+  /** True when the connection comes from loopback or a Unix socket. */
+  readonly local: boolean;
+}
+
+export interface Peer {
+  readonly serializer: Serializer;
+  readonly info: TransportInfo;
+  /** Queues one encoded frame. Never throws; a closed peer drops it. */
+  send(frame: Uint8Array): void;
+  /** Bytes accepted by send() but not yet written to the network. */
+  bufferedAmount(): number;
+  /** Closes the connection (after flushing what is queued, where the transport can). */
+  close(): void;
+}
+
+/** What the core gives back to a transport for each attached peer. */
+export interface PeerHandler {
+  /** One complete frame from the peer. Never throws. */
+  receive(frame: Uint8Array): void;
+  /** The transport closed (remote hang-up, error, or after close()). Idempotent. */
+  closed(): void;
+}
+
+/** What transports need from the router. */
+export interface PeerAcceptor {
+  attach(peer: Peer): PeerHandler;
+}
