@@ -1,0 +1,73 @@
+// The router: realms, and the sessions attached by transports. Transports see it only as a
+// PeerAcceptor; the CLI drives its clock with tick().
+
+import { randomId } from '../wamp/ids.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { CloseUri } from '../wamp/uris.ts';
+import { defaultLimits, type Limits } from './limits.ts';
+import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
+import { Realm, type RealmConfig } from './realm.ts';
+import { Session, type SessionContext } from './session.ts';
+
+export interface RouterOptions {
+  realms: readonly RealmConfig[];
+  limits?: Partial<Limits>;
+  logger?: Logger;
+  /** Injected for deterministic tests. */
+  now?: () => number;
+  random?: () => number;
+}
+
+export class Router implements PeerAcceptor {
+  readonly realms = new Map<string, Realm>();
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly #sessions = new Set<Session>();
+  readonly #ids = new Set<number>();
+  readonly #context: SessionContext;
+
+  constructor(options: RouterOptions) {
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.logger = options.logger ?? silentLogger;
+    const now = options.now ?? Date.now;
+    const random = options.random ?? Math.random;
+    for (const config of options.realms) this.realms.set(config.uri, new Realm(config, { now, random }));
+    const ids = this.#ids;
+    const sessions = this.#sessions;
+    this.#context = {
+      limits: this.limits,
+      logger: this.logger,
+      now,
+      random,
+      realm: (uri) => this.realms.get(uri),
+      allocateSessionId() {
+        let id = randomId(random);
+        while (ids.has(id)) id = randomId(random);
+        ids.add(id);
+        return id;
+      },
+      release(session) {
+        sessions.delete(session);
+        if (session.id !== 0) ids.delete(session.id);
+      },
+    };
+  }
+
+  attach(peer: Peer): PeerHandler {
+    const session = new Session(this.#context, peer);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Live sessions, established or not. */
+  get sessionCount(): number { return this.#sessions.size; }
+
+  tick(now: number = this.#context.now()): void {
+    for (const session of this.#sessions) session.tick(now);
+  }
+
+  /** GOODBYE wamp.close.system_shutdown to every session; transports close after that. */
+  shutdown(message = 'router shutting down'): void {
+    for (const session of [...this.#sessions]) session.goodbye(CloseUri.SYSTEM_SHUTDOWN, message);
+  }
+}

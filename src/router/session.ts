@@ -1,0 +1,257 @@
+// One client's WAMP session: the state machine from transport open to close. It decodes and
+// validates every frame, turns protocol violations into ABORT, and hands valid requests to the
+// realm's Dealer and Broker. Sans-IO: it only talks to its Peer and to the router context.
+
+import { IdSequence, randomId } from '../wamp/ids.ts';
+import type { Logger } from '../log.ts';
+import { toArray } from '../wamp/marshal.ts';
+import { MessageType as T, type Dict, type Hello, type Message } from '../wamp/messages.ts';
+import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
+import { CloseUri, ErrorUri } from '../wamp/uris.ts';
+import { clientRoleNames, routerRoles } from './features.ts';
+import type { Limits } from './limits.ts';
+import type { Peer, PeerHandler } from './peer.ts';
+import type { Realm } from './realm.ts';
+import type { SharedFrame } from './shared-frame.ts';
+import type { SendResult, Target } from './target.ts';
+
+export type SessionState = 'establishing' | 'established' | 'closing' | 'closed';
+
+/** What a session needs from the router that owns it. */
+export interface SessionContext {
+  readonly limits: Limits;
+  readonly logger: Logger;
+  now(): number;
+  random(): number;
+  realm(uri: string): Realm | undefined;
+  /** A session ID not used by any live session. */
+  allocateSessionId(): number;
+  /** The session is over; the router forgets it. */
+  release(session: Session): void;
+}
+
+export class Session implements Target, PeerHandler {
+  id = 0;
+  authid = '';
+  authrole = '';
+  authmethod = '';
+  realm: Realm | undefined;
+  clientRoles: Dict = {};
+  readonly peer: Peer;
+  readonly openedAt: number;
+  /** EVENTs not sent because the peer was not reading fast enough. */
+  droppedEvents = 0;
+  #state: SessionState = 'establishing';
+  readonly #ctx: SessionContext;
+  readonly #requestIds = new IdSequence();
+  #overSoftLimitSince: number | undefined;
+
+  constructor(ctx: SessionContext, peer: Peer) {
+    this.#ctx = ctx;
+    this.peer = peer;
+    this.openedAt = ctx.now();
+  }
+
+  get state(): SessionState { return this.#state; }
+
+  nextRequestId(): number { return this.#requestIds.next(); }
+
+  receive(frame: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let value: unknown;
+    try {
+      value = this.peer.serializer.decode(frame);
+    } catch (err) {
+      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `invalid ${this.peer.serializer.name} frame: ${errorText(err)}`);
+    }
+    const msg = parseMessage(value);
+    if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
+    try {
+      this.#dispatch(msg);
+    } catch (err) {
+      // A bug in routing must not take the process down; the session's state is suspect, so end it.
+      this.#ctx.logger.error({ session: this.id, err: errorText(err), stack: (err as Error)?.stack }, 'internal error handling message');
+      this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'internal router error');
+    }
+  }
+
+  closed(): void {
+    if (this.#state !== 'closed') this.#end();
+  }
+
+  send(message: Message): SendResult {
+    if (this.#state === 'closed') return 'closed';
+    let frame: Uint8Array;
+    try {
+      frame = this.peer.serializer.encode(toArray(message));
+    } catch {
+      return 'unencodable';
+    }
+    return this.#write(frame, false) ? 'sent' : 'closed';
+  }
+
+  sendShared(shared: SharedFrame): void {
+    if (this.#state !== 'established') return;
+    const frame = shared.frameFor(this.peer.serializer);
+    if (frame !== null) this.#write(frame, true);
+  }
+
+  /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport). */
+  goodbye(reason: string, message: string): void {
+    if (this.#state === 'establishing') return this.#close();
+    if (this.#state !== 'established') return;
+    this.send({ type: T.GOODBYE, details: { message }, reason });
+    this.#leaveRealm();
+    this.#state = 'closing';
+  }
+
+  /** Periodic checks, driven by the router's clock: HELLO timeout and slow consumers. */
+  tick(now: number): void {
+    const { limits, logger } = this.#ctx;
+    if (this.#state === 'establishing') {
+      if (now - this.openedAt >= limits.helloTimeoutMs) {
+        logger.info({ peer: this.peer.info.peer }, 'no HELLO in time; closing');
+        this.#close();
+      }
+      return;
+    }
+    if (this.#state !== 'established') return;
+    if (this.peer.bufferedAmount() <= limits.outboundSoftLimitBytes) {
+      if (this.#overSoftLimitSince !== undefined && this.droppedEvents > 0) {
+        logger.info({ session: this.id, dropped: this.droppedEvents }, 'slow consumer caught up; events were dropped');
+      }
+      this.#overSoftLimitSince = undefined;
+      return;
+    }
+    this.#overSoftLimitSince ??= now;
+    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs) this.#kill('slow consumer: outbound buffer stayed over the soft limit');
+  }
+
+  #write(frame: Uint8Array, droppable: boolean): boolean {
+    const { limits } = this.#ctx;
+    const buffered = this.peer.bufferedAmount();
+    if (buffered > limits.outboundHardLimitBytes) {
+      this.#kill('slow consumer: outbound buffer over the hard limit');
+      return false;
+    }
+    if (droppable && buffered > limits.outboundSoftLimitBytes) {
+      this.droppedEvents++;
+      this.#overSoftLimitSince ??= this.#ctx.now();
+      return true;
+    }
+    this.peer.send(frame);
+    return true;
+  }
+
+  #dispatch(msg: Message): void {
+    switch (this.#state) {
+      case 'establishing':
+        if (msg.type === T.HELLO) return this.#hello(msg);
+        if (msg.type === T.ABORT) return this.#close();
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received before HELLO`);
+      case 'closing':
+        // Waiting for the GOODBYE reply; anything else is moot now.
+        if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close();
+        return;
+      case 'established':
+        return this.#established(msg);
+      case 'closed':
+        return;
+    }
+  }
+
+  #established(msg: Message): void {
+    const realm = this.realm!;
+    switch (msg.type) {
+      case T.CALL: return realm.dealer.call(this, msg);
+      case T.YIELD: return realm.dealer.yield(this, msg);
+      case T.PUBLISH: return realm.broker.publish(this, msg);
+      case T.REGISTER: return realm.dealer.register(this, msg);
+      case T.UNREGISTER: return realm.dealer.unregister(this, msg);
+      case T.SUBSCRIBE: return realm.broker.subscribe(this, msg);
+      case T.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
+      case T.ERROR:
+        if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg);
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
+      case T.GOODBYE:
+        this.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
+        return this.#close();
+      case T.ABORT:
+        return this.#close();
+      case T.CANCEL:
+        // Call canceling is not announced in WELCOME; a client that sends CANCEL anyway gets
+        // nothing cancelled, and the call completes normally.
+        return;
+      case T.HELLO:
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO received after the session was established');
+      default:
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} is not a message a client may send`);
+    }
+  }
+
+  #hello(msg: Hello): void {
+    const realm = this.#ctx.realm(msg.realm);
+    if (realm === undefined) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${msg.realm}'`);
+    const roles = msg.details.roles;
+    if (!isDict(roles) || !clientRoleNames.some((r) => isDict(roles[r]))) {
+      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`);
+    }
+    const methods = msg.details.authmethods;
+    const offered = Array.isArray(methods) ? methods : ['anonymous'];
+    if (!realm.config.anonymous || !offered.includes('anonymous')) {
+      return this.#abort(ErrorUri.NO_AUTH_METHOD, `realm '${realm.uri}' accepts none of the offered authmethods`);
+    }
+    this.id = this.#ctx.allocateSessionId();
+    this.clientRoles = roles;
+    this.authid = `anonymous-${randomId(this.#ctx.random).toString(36)}`;
+    this.authrole = 'anonymous';
+    this.authmethod = 'anonymous';
+    this.realm = realm;
+    this.#state = 'established';
+    realm.join(this);
+    this.send({
+      type: T.WELCOME,
+      session: this.id,
+      details: { realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: 'static', roles: routerRoles },
+    });
+  }
+
+  #abort(reason: string, message: string): void {
+    this.#ctx.logger.info({ session: this.id || undefined, peer: this.peer.info.peer, reason, message }, 'ABORT');
+    this.send({ type: T.ABORT, details: { message }, reason });
+    this.#close();
+  }
+
+  #kill(why: string): void {
+    this.#ctx.logger.warn({ session: this.id, peer: this.peer.info.peer, dropped: this.droppedEvents, buffered: this.peer.bufferedAmount() }, why);
+    this.#close();
+  }
+
+  #close(): void {
+    this.#end();
+    this.peer.close();
+  }
+
+  #leaveRealm(): void {
+    const realm = this.realm;
+    if (realm === undefined) return;
+    this.realm = undefined;
+    realm.leave(this);
+  }
+
+  #end(): void {
+    if (this.#state === 'closed') return;
+    this.#leaveRealm();
+    this.#state = 'closed';
+    this.#ctx.release(this);
+  }
+}
+
+function messageLabel(msg: Message): string {
+  const name = Object.entries(T).find(([, code]) => code === msg.type)?.[0];
+  return name ?? `message type ${msg.type}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

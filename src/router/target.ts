@@ -1,0 +1,20 @@
+// What the Dealer and the Broker route to. Today a Target is a local Session; a mesh link
+// implements the same interface for sessions on other routers, so routing code doesn't change.
+
+import type { Message } from '../wamp/messages.ts';
+import type { SharedFrame } from './shared-frame.ts';
+
+export type SendResult = 'sent' | 'unencodable' | 'closed';
+
+export interface Target {
+  /** Session ID, unique within the router (and across the mesh for remote sessions). */
+  readonly id: number;
+  readonly authid: string;
+  readonly authrole: string;
+  /** Sends one message. 'unencodable': this peer's serializer cannot carry it; 'closed': the peer is gone. */
+  send(message: Message): SendResult;
+  /** Sends a fan-out message; may be dropped under backpressure (counted). */
+  sendShared(frame: SharedFrame): void;
+  /** Next router-to-peer request ID (INVOCATION, INTERRUPT), session scope. */
+  nextRequestId(): number;
+}

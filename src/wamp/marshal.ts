@@ -1,0 +1,45 @@
+// Typed message -> wire array. Empty Arguments/ArgumentsKw are omitted, never sent as null:
+// some clients (Autobahn|Python) reject a null payload.
+
+import { MessageType as T, type Args, type Kwargs, type Message } from './messages.ts';
+
+function hasKeys(d: Kwargs | undefined): d is Kwargs {
+  if (d === undefined) return false;
+  for (const _ in d) return true;
+  return false;
+}
+
+function withPayload(head: unknown[], args: Args | undefined, kwargs: Kwargs | undefined): unknown[] {
+  if (hasKeys(kwargs)) head.push(args ?? [], kwargs);
+  else if (args !== undefined && args.length > 0) head.push(args);
+  return head;
+}
+
+export function toArray(m: Message): unknown[] {
+  switch (m.type) {
+    case T.HELLO: return [m.type, m.realm, m.details];
+    case T.WELCOME: return [m.type, m.session, m.details];
+    case T.ABORT: return [m.type, m.details, m.reason];
+    case T.CHALLENGE: return [m.type, m.authmethod, m.extra];
+    case T.AUTHENTICATE: return [m.type, m.signature, m.extra];
+    case T.GOODBYE: return [m.type, m.details, m.reason];
+    case T.ERROR: return withPayload([m.type, m.requestType, m.request, m.details, m.error], m.args, m.kwargs);
+    case T.PUBLISH: return withPayload([m.type, m.request, m.options, m.topic], m.args, m.kwargs);
+    case T.PUBLISHED: return [m.type, m.request, m.publication];
+    case T.SUBSCRIBE: return [m.type, m.request, m.options, m.topic];
+    case T.SUBSCRIBED: return [m.type, m.request, m.subscription];
+    case T.UNSUBSCRIBE: return [m.type, m.request, m.subscription];
+    case T.UNSUBSCRIBED: return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
+    case T.EVENT: return withPayload([m.type, m.subscription, m.publication, m.details], m.args, m.kwargs);
+    case T.CALL: return withPayload([m.type, m.request, m.options, m.procedure], m.args, m.kwargs);
+    case T.CANCEL: return [m.type, m.request, m.options];
+    case T.RESULT: return withPayload([m.type, m.request, m.details], m.args, m.kwargs);
+    case T.REGISTER: return [m.type, m.request, m.options, m.procedure];
+    case T.REGISTERED: return [m.type, m.request, m.registration];
+    case T.UNREGISTER: return [m.type, m.request, m.registration];
+    case T.UNREGISTERED: return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
+    case T.INVOCATION: return withPayload([m.type, m.request, m.registration, m.details], m.args, m.kwargs);
+    case T.INTERRUPT: return [m.type, m.request, m.options];
+    case T.YIELD: return withPayload([m.type, m.request, m.options], m.args, m.kwargs);
+  }
+}

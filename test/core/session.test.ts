@@ -1,0 +1,114 @@
+import test from 'ava';
+import { Router } from '../../src/router/router.ts';
+import { cbor, json, msgpack } from '../../src/serializers/index.ts';
+import { MemoryClient, shape } from '../helpers/memory-peer.ts';
+
+const router = () => new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+
+test('HELLO gets WELCOME announcing roles and identity', (t) => {
+  const c = new MemoryClient(router());
+  c.send([1, 'realm1', { roles: { caller: {} } }]);
+  const [welcome] = c.take();
+  t.is(welcome![0], 2);
+  t.true(Number.isInteger(welcome![1]) && (welcome![1] as number) >= 1 && (welcome![1] as number) <= 2 ** 53);
+  const details = welcome![2] as Record<string, unknown>;
+  t.is(details.authrole, 'anonymous');
+  t.is(details.authmethod, 'anonymous');
+  t.deepEqual(Object.keys(details.roles as object).sort(), ['broker', 'dealer']);
+});
+
+test('unknown realm is ABORTed with no_such_realm', (t) => {
+  const c = new MemoryClient(router());
+  c.send([1, 'nope', { roles: { caller: {} } }]);
+  t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.no_such_realm']);
+  t.true(c.closed);
+});
+
+for (const [name, frame] of [
+  ['CALL before HELLO', [48, 1, {}, 'com.x']],
+  ['unknown message type', [1234, 1]],
+  ['wrong field type', [1, 42, {}]],
+  ['HELLO without roles', [1, 'realm1', {}]],
+] as const) {
+  test(`${name} is a protocol violation`, (t) => {
+    const c = new MemoryClient(router());
+    c.send(frame as unknown as unknown[]);
+    const [abort] = c.take();
+    t.is(abort![0], 3);
+    t.is(abort![2], 'wamp.error.protocol_violation');
+    t.is(typeof (abort![1] as { message: unknown }).message, 'string');
+    t.true(c.closed);
+  });
+}
+
+test('HELLO twice is a protocol violation', (t) => {
+  const c = new MemoryClient(router());
+  c.join();
+  c.send([1, 'realm1', { roles: { caller: {} } }]);
+  t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation']);
+  t.true(c.closed);
+});
+
+test('IDs out of range and bad arity are protocol violations', (t) => {
+  for (const bad of [[48, 0, {}, 'a.b'], [48, 2 ** 53 + 2, {}, 'a.b'], [48, 1.5, {}, 'a.b'], [48, 1, {}, 'a.b', [], {}, 'extra'], [48, 1, {}, 'a.b', {}], [48, 1, {}, 'a.b', [], []]]) {
+    const c = new MemoryClient(router());
+    c.join();
+    c.send(bad);
+    t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation'], JSON.stringify(bad));
+  }
+});
+
+test('invalid JSON, MsgPack and CBOR frames are protocol violations', (t) => {
+  for (const [s, frame] of [[json, Buffer.from('[1, "realm1"')], [msgpack, Buffer.from([0xc1])], [cbor, Buffer.from([0x9f, 0x01])]] as const) {
+    const c = new MemoryClient(router(), s);
+    c.sendRaw(frame);
+    t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation'], s.name);
+    t.true(c.closed);
+  }
+});
+
+test('deeply nested input does not throw out of the core', (t) => {
+  const r = router();
+  const depth = 100_000;
+  const deepJson = Buffer.from(`[48, 1, {}, "com.x", [${'['.repeat(depth)}${']'.repeat(depth)}]]`);
+  const c = new MemoryClient(r);
+  c.join();
+  t.notThrows(() => c.sendRaw(deepJson));
+  // No callee: the call is answered, whatever the depth.
+  t.like(c.take()[0], [8, 48, 1, {}, 'wamp.error.no_such_procedure']);
+  const m = new MemoryClient(r, msgpack);
+  t.notThrows(() => m.sendRaw(Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x90])])));
+  t.deepEqual(shape(m.take()[0]), [3, "{}", 'wamp.error.protocol_violation']);
+});
+
+test('GOODBYE is answered with goodbye_and_out and closes', (t) => {
+  const c = new MemoryClient(router());
+  c.join();
+  c.send([6, {}, 'wamp.close.close_realm']);
+  t.deepEqual(c.take(), [[6, {}, 'wamp.close.goodbye_and_out']]);
+  t.true(c.closed);
+});
+
+test('shutdown sends GOODBYE system_shutdown to every session', (t) => {
+  const r = router();
+  const a = new MemoryClient(r);
+  const b = new MemoryClient(r);
+  a.join();
+  b.join();
+  r.shutdown();
+  for (const c of [a, b]) t.deepEqual(shape(c.take()[0]), [6, "{}", 'wamp.close.system_shutdown']);
+  a.send([6, {}, 'wamp.close.goodbye_and_out']);
+  t.true(a.closed);
+});
+
+test('no HELLO within the timeout closes the transport', (t) => {
+  let now = 0;
+  const r = new Router({ realms: [{ uri: 'realm1', anonymous: true }], now: () => now, limits: { helloTimeoutMs: 1000 } });
+  const c = new MemoryClient(r);
+  r.tick(999);
+  t.false(c.closed);
+  now = 1000;
+  r.tick(1000);
+  t.true(c.closed);
+  t.is(r.sessionCount, 0);
+});
