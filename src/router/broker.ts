@@ -1,60 +1,104 @@
-// The Broker routes events: PUBLISH -> Broker -> EVENT to every subscriber of the topic.
-// All subscribers of a topic share one subscription ID, so one EVENT value (and one encoding
-// per serializer) serves them all.
+// The Broker routes events: PUBLISH -> Broker -> EVENT to every matching subscription. All
+// subscribers of one subscription share its ID, so one EVENT value (and one encoding per
+// serializer) serves them all.
 
 import { IdSequence, randomId } from '../wamp/ids.ts';
-import { MessageType as T, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
+import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
-import { sendError } from './dealer.ts';
+import { sendError, type Disclosure } from './dealer.ts';
+import type { EventStore, StoredEvent } from './event-store.ts';
+import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
+import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 
 export interface Subscription {
   readonly id: number;
   readonly topic: string;
+  readonly match: MatchPolicy;
   readonly created: number;
   readonly subscribers: Map<number, Target>;
 }
 
+/** Meta API hooks (wamp.subscription.on_*). */
+export interface BrokerEvents {
+  created(session: Target, subscription: Subscription): void;
+  subscribed(session: Target, subscription: Subscription): void;
+  unsubscribed(session: Target, subscription: Subscription): void;
+  deleted(session: Target, subscription: Subscription): void;
+}
+
+/** Which topics keep history, how many events and for how long (realm configuration). */
+export interface HistoryRule {
+  readonly topic: string;
+  readonly match: MatchPolicy;
+  readonly limit: number;
+  readonly maxAgeMs: number;
+}
+
+export interface BrokerOptions {
+  realm: string;
+  uriCheck: UriCheck;
+  now: () => number;
+  random: () => number;
+  store: EventStore;
+  history?: readonly HistoryRule[];
+  publisherDisclosure?: Disclosure;
+  events?: BrokerEvents;
+}
+
+/** Subscriber black/whitelisting of one publication (spec "Subscriber Black- and Whitelisting"). */
+interface Filter {
+  exclude?: number[]; exclude_authid?: string[]; exclude_authrole?: string[];
+  eligible?: number[]; eligible_authid?: string[]; eligible_authrole?: string[];
+}
+const filterKeys = ['exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'] as const;
+
 export class Broker {
-  readonly #uriCheck: UriCheck;
-  readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #byTopic = new Map<string, Subscription>();
+  readonly #options: BrokerOptions;
+  readonly #table = new UriTable<Subscription>();
+  readonly #history = new UriTable<HistoryRule>();
   readonly #byId = new Map<number, Subscription>();
   readonly #bySession = new Map<number, Set<Subscription>>();
   readonly #ids = new IdSequence();
 
-  constructor(options: { uriCheck: UriCheck; now: () => number; random: () => number }) {
-    this.#uriCheck = options.uriCheck;
-    this.#now = options.now;
-    this.#random = options.random;
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+    for (const rule of options.history ?? []) this.#history.set(rule.topic, rule.match, rule);
   }
 
   get subscriptionCount(): number { return this.#byId.size; }
   subscriptions(): IterableIterator<Subscription> { return this.#byId.values(); }
+  subscription(id: number): Subscription | undefined { return this.#byId.get(id); }
+  lookup(topic: string, match: MatchPolicy): Subscription | undefined { return this.#table.get(topic, match); }
+  match(topic: string): Subscription[] { return this.#table.all(topic); }
 
   subscribe(subscriber: Target, msg: Subscribe): void {
     const { request, topic, options } = msg;
-    const match = options.match;
-    if (match !== undefined && match !== 'exact') {
-      return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, `match policy ${String(match)} is not supported`);
-    }
-    if (!isValidUri(topic, this.#uriCheck)) {
+    const match = optEnum(options, 'match', matchPolicies, 'exact');
+    const getRetained = optBool(options, 'get_retained');
+    if (match instanceof OptionError) return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, match.message);
+    if (getRetained instanceof OptionError) return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, getRetained.message);
+    if (!isValidUri(topic, this.#options.uriCheck, match !== 'exact')) {
       return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     }
-    let subscription = this.#byTopic.get(topic);
+    let subscription = this.#table.get(topic, match);
+    const created = subscription === undefined;
     if (subscription === undefined) {
-      subscription = { id: this.#ids.next(), topic, created: this.#now(), subscribers: new Map() };
-      this.#byTopic.set(topic, subscription);
+      subscription = { id: this.#ids.next(), topic, match, created: this.#options.now(), subscribers: new Map() };
+      this.#table.set(topic, match, subscription);
       this.#byId.set(subscription.id, subscription);
     }
     // Subscribing twice to the same topic returns the same subscription (spec).
+    const already = subscription.subscribers.has(subscriber.id);
     subscription.subscribers.set(subscriber.id, subscriber);
     let mine = this.#bySession.get(subscriber.id);
     if (mine === undefined) this.#bySession.set(subscriber.id, (mine = new Set()));
     mine.add(subscription);
     subscriber.send({ type: T.SUBSCRIBED, request, subscription: subscription.id });
+    if (created) this.#options.events?.created(subscriber, subscription);
+    if (!already) this.#options.events?.subscribed(subscriber, subscription);
+    if (getRetained) this.#sendRetained(subscriber, subscription);
   }
 
   unsubscribe(subscriber: Target, msg: Unsubscribe): void {
@@ -62,8 +106,8 @@ export class Broker {
     if (subscription === undefined || !subscription.subscribers.has(subscriber.id)) {
       return sendError(subscriber, T.UNSUBSCRIBE, msg.request, ErrorUri.NO_SUCH_SUBSCRIPTION);
     }
-    this.#detach(subscriber.id, subscription);
     subscriber.send({ type: T.UNSUBSCRIBED, request: msg.request });
+    this.#detach(subscriber, subscription);
   }
 
   publish(publisher: Target, msg: Publish): void {
@@ -71,39 +115,116 @@ export class Broker {
     // As Crossbar and Autobahn expect: a publisher hears of failures only when it asked for
     // an acknowledgement.
     const acknowledge = options.acknowledge === true;
-    if (!isValidUri(topic, this.#uriCheck) || isReservedUri(topic)) {
-      if (acknowledge) sendError(publisher, T.PUBLISH, request, ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
-      return;
+    const fail = (error: string, message: string) => { if (acknowledge) sendError(publisher, T.PUBLISH, request, error, message); };
+    if (!isValidUri(topic, this.#options.uriCheck) || isReservedUri(topic)) return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
+    const excludeMe = options.exclude_me === undefined ? true : optBool(options, 'exclude_me');
+    const discloseMe = optBool(options, 'disclose_me');
+    const retain = optBool(options, 'retain');
+    const ppt = pptOptions(options, msg.args, msg.kwargs);
+    for (const v of [excludeMe, discloseMe, retain, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
+    const filter = readFilter(options);
+    if (filter instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, filter.message);
+    const disclosure = this.#options.publisherDisclosure ?? 'optional';
+    if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose publishers');
+
+    const details: Dict = ppt === undefined ? {} : { ...(ppt as Dict) };
+    if (discloseMe === true || disclosure === 'always') {
+      details.publisher = publisher.id;
+      details.publisher_authid = publisher.authid;
+      details.publisher_authrole = publisher.authrole;
     }
-    const publication = randomId(this.#random);
-    const subscription = this.#byTopic.get(topic);
-    if (subscription !== undefined) {
-      const frame = new SharedFrame({
-        type: T.EVENT, subscription: subscription.id, publication, details: {}, args: msg.args, kwargs: msg.kwargs,
-      });
-      const excludeMe = options.exclude_me !== false;
-      for (const subscriber of subscription.subscribers.values()) {
-        if (excludeMe && subscriber === publisher) continue;
-        subscriber.sendShared(frame);
-      }
-    }
-    if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication });
+    const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
+    this.#deliver(event, excludeMe === true ? publisher : undefined, filter);
+    if (retain === true) this.#options.store.retain(this.#options.realm, event);
+    const rule = this.#history.best(topic);
+    if (rule !== undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+    if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
+  }
+
+  /** Publishes from the router itself (meta events, testaments); no publisher to exclude. */
+  emit(topic: string, args?: unknown[], kwargs?: Dict, options: { retain?: boolean } = {}): void {
+    const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
+    this.#deliver(event, undefined, undefined);
+    if (options.retain === true) this.#options.store.retain(this.#options.realm, event);
+  }
+
+  /** Whether any subscription matches (lets the meta API skip building events nobody hears). */
+  hasSubscribers(topic: string): boolean {
+    return this.#table.size > 0 && this.#table.all(topic).length > 0;
+  }
+
+  history(subscription: Subscription, limit: number): StoredEvent[] | undefined {
+    if (subscription.match !== 'exact' || this.#history.best(subscription.topic) === undefined) return undefined;
+    return this.#options.store.history(this.#options.realm, subscription.topic, limit);
   }
 
   removeSession(session: Target): void {
     const mine = this.#bySession.get(session.id);
     if (mine === undefined) return;
-    for (const subscription of [...mine]) this.#detach(session.id, subscription);
+    for (const subscription of [...mine]) this.#detach(session, subscription);
   }
 
-  #detach(sessionId: number, subscription: Subscription): void {
-    subscription.subscribers.delete(sessionId);
-    const mine = this.#bySession.get(sessionId);
-    mine?.delete(subscription);
-    if (mine !== undefined && mine.size === 0) this.#bySession.delete(sessionId);
-    if (subscription.subscribers.size === 0) {
-      this.#byTopic.delete(subscription.topic);
-      this.#byId.delete(subscription.id);
+  #deliver(event: StoredEvent, excluded: Target | undefined, filter: Filter | undefined): void {
+    if (this.#table.size === 0) return;
+    for (const subscription of this.#table.all(event.topic)) {
+      const details = subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic };
+      const frame = new SharedFrame({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
+      for (const subscriber of subscription.subscribers.values()) {
+        if (subscriber === excluded) continue;
+        if (filter !== undefined && !eligible(filter, subscriber)) continue;
+        subscriber.sendShared(frame);
+      }
     }
   }
+
+  #sendRetained(subscriber: Target, subscription: Subscription): void {
+    const store = this.#options.store;
+    const realm = this.#options.realm;
+    const events = subscription.match === 'exact'
+      ? [store.retained(realm, subscription.topic)].filter((e) => e !== undefined)
+      : [...store.allRetained(realm)].filter((e) => this.#matches(subscription, e.topic));
+    for (const event of events) {
+      if (event.filter !== undefined && !eligible(event.filter as Filter, subscriber)) continue;
+      const details: Dict = { ...event.details, retained: true };
+      if (subscription.match !== 'exact') details.topic = event.topic;
+      subscriber.send({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
+    }
+  }
+
+  #matches(subscription: Subscription, topic: string): boolean {
+    const probe = new UriTable<true>();
+    probe.set(subscription.topic, subscription.match, true);
+    return probe.best(topic) === true;
+  }
+
+  #detach(session: Target, subscription: Subscription): void {
+    subscription.subscribers.delete(session.id);
+    const mine = this.#bySession.get(session.id);
+    mine?.delete(subscription);
+    if (mine !== undefined && mine.size === 0) this.#bySession.delete(session.id);
+    this.#options.events?.unsubscribed(session, subscription);
+    if (subscription.subscribers.size === 0) {
+      this.#table.delete(subscription.topic, subscription.match);
+      this.#byId.delete(subscription.id);
+      this.#options.events?.deleted(session, subscription);
+    }
+  }
+}
+
+function readFilter(options: Dict): Filter | undefined | OptionError {
+  let filter: Filter | undefined;
+  for (const key of filterKeys) {
+    const v = key === 'exclude' || key === 'eligible' ? optIds(options, key) : optStrings(options, key);
+    if (v instanceof OptionError) return v;
+    if (v !== undefined) (filter ??= {})[key] = v as never;
+  }
+  return filter;
+}
+
+function eligible(f: Filter, s: Target): boolean {
+  if (f.exclude?.includes(s.id) || f.exclude_authid?.includes(s.authid) || f.exclude_authrole?.includes(s.authrole)) return false;
+  if (f.eligible !== undefined && !f.eligible.includes(s.id)) return false;
+  if (f.eligible_authid !== undefined && !f.eligible_authid.includes(s.authid)) return false;
+  if (f.eligible_authrole !== undefined && !f.eligible_authrole.includes(s.authrole)) return false;
+  return true;
 }

@@ -1,24 +1,65 @@
 // The Dealer routes calls: caller -> CALL -> Dealer -> INVOCATION -> callee, and YIELD/ERROR
 // back as RESULT/ERROR. One table owner, every change applied synchronously: no awaits between
-// a lookup and the send that depends on it.
+// a lookup and the send that depends on it. Timers come from an injected scheduler.
 
 import { IdSequence } from '../wamp/ids.ts';
-import { MessageType as T, type Call, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
+import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
+import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
+import { OptionError, optBool, optEnum, optNonNegativeInt, pptOptions } from './options.ts';
+import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
+import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
+
+export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
+export type InvokePolicy = (typeof invokePolicies)[number];
+const cancelModes = ['skip', 'kill', 'killnowait'] as const;
+export type Disclosure = 'optional' | 'always' | 'never';
 
 export interface Registration {
   readonly id: number;
   readonly procedure: string;
-  readonly callee: Target;
+  readonly match: MatchPolicy;
+  readonly invoke: InvokePolicy;
   readonly created: number;
+  /** In order of registration (spec: roundrobin/first/last are defined on that order). */
+  readonly callees: Target[];
+  next: number;
 }
 
-interface PendingCall {
+interface Invocation {
   readonly caller: Target;
   readonly callRequest: number;
   readonly callee: Target;
-  readonly invocationRequest: number;
+  readonly request: number;
+  readonly registration: Registration;
+  readonly receiveProgress: boolean;
+  /** The caller is still sending progressive CALL chunks. */
+  callerProgress: boolean;
+  /** A CANCEL in mode "kill" was passed on; the callee's answer still goes to the caller. */
+  killed: boolean;
+  timer: unknown;
+}
+
+/** Meta API hooks (wamp.registration.on_*). */
+export interface DealerEvents {
+  created(session: Target, registration: Registration): void;
+  registered(session: Target, registration: Registration): void;
+  unregistered(session: Target, registration: Registration): void;
+  deleted(session: Target, registration: Registration): void;
+}
+
+/** A procedure implemented inside the router (the meta API). */
+export type LocalProcedure = (caller: Target, args: unknown[], kwargs: Dict) => LocalResult;
+export type LocalResult = { args?: unknown[]; kwargs?: Dict } | { error: string; args?: unknown[] };
+
+export interface DealerOptions {
+  uriCheck: UriCheck;
+  now: () => number;
+  random: () => number;
+  scheduler: Scheduler;
+  callerDisclosure?: Disclosure;
+  events?: DealerEvents;
 }
 
 const CALLEE_GONE = 'callee disconnected from in-flight call';
@@ -28,127 +69,26 @@ export function sendError(to: Target, requestType: number, request: number, erro
 }
 
 export class Dealer {
-  readonly #uriCheck: UriCheck;
-  readonly #now: () => number;
-  readonly #byProcedure = new Map<string, Registration>();
+  readonly #options: DealerOptions;
+  readonly #table = new UriTable<Registration>();
   readonly #byId = new Map<number, Registration>();
+  readonly #bySession = new Map<number, Set<Registration>>();
   readonly #ids = new IdSequence();
-  // callee session id -> INVOCATION request id -> call
-  readonly #invocations = new Map<number, Map<number, PendingCall>>();
-  // caller session id -> CALL request id -> call
-  readonly #calls = new Map<number, Map<number, PendingCall>>();
+  readonly #local = new Map<string, LocalProcedure>();
+  // callee session id -> INVOCATION request id -> invocation
+  readonly #invocations = new Map<number, Map<number, Invocation>>();
+  // caller session id -> CALL request id -> invocation
+  readonly #calls = new Map<number, Map<number, Invocation>>();
 
-  constructor(options: { uriCheck: UriCheck; now: () => number }) {
-    this.#uriCheck = options.uriCheck;
-    this.#now = options.now;
+  constructor(options: DealerOptions) {
+    this.#options = options;
   }
 
   get registrationCount(): number { return this.#byId.size; }
   registrations(): IterableIterator<Registration> { return this.#byId.values(); }
-
-  register(callee: Target, msg: Register): void {
-    const { request, procedure, options } = msg;
-    const match = options.match;
-    if (match !== undefined && match !== 'exact') {
-      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, `match policy ${String(match)} is not supported`);
-    }
-    if (!isValidUri(procedure, this.#uriCheck) || isReservedUri(procedure)) {
-      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
-    }
-    if (this.#byProcedure.has(procedure)) {
-      return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS);
-    }
-    const registration: Registration = { id: this.#ids.next(), procedure, callee, created: this.#now() };
-    this.#byProcedure.set(procedure, registration);
-    this.#byId.set(registration.id, registration);
-    callee.send({ type: T.REGISTERED, request, registration: registration.id });
-  }
-
-  unregister(callee: Target, msg: Unregister): void {
-    const registration = this.#byId.get(msg.registration);
-    if (registration === undefined || registration.callee !== callee) {
-      return sendError(callee, T.UNREGISTER, msg.request, ErrorUri.NO_SUCH_REGISTRATION);
-    }
-    this.#remove(registration);
-    callee.send({ type: T.UNREGISTERED, request: msg.request });
-  }
-
-  call(caller: Target, msg: Call): void {
-    const { request, procedure } = msg;
-    if (!isValidUri(procedure, this.#uriCheck)) {
-      return sendError(caller, T.CALL, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
-    }
-    const registration = this.#byProcedure.get(procedure);
-    if (registration === undefined) return sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
-    const callee = registration.callee;
-    const invocationRequest = callee.nextRequestId();
-    const details: Dict = {};
-    const sent = callee.send({
-      type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args: msg.args, kwargs: msg.kwargs,
-    });
-    if (sent === 'unencodable') {
-      return sendError(caller, T.CALL, request, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
-    }
-    if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
-    const pending: PendingCall = { caller, callRequest: request, callee, invocationRequest };
-    tableFor(this.#invocations, callee.id).set(invocationRequest, pending);
-    tableFor(this.#calls, caller.id).set(request, pending);
-  }
-
-  yield(callee: Target, msg: Yield): void {
-    // A YIELD for an invocation we no longer track (caller gone, call canceled) is ignored:
-    // the callee could not have known, so it is not a protocol violation.
-    const pending = this.#take(callee.id, msg.request);
-    if (pending === undefined) return;
-    const sent = pending.caller.send({ type: T.RESULT, request: pending.callRequest, details: {}, args: msg.args, kwargs: msg.kwargs });
-    if (sent === 'unencodable') sendError(pending.caller, T.CALL, pending.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
-  }
-
-  error(callee: Target, msg: ErrorMessage): void {
-    const pending = this.#take(callee.id, msg.request);
-    if (pending === undefined) return;
-    const sent = pending.caller.send({
-      type: T.ERROR, requestType: T.CALL, request: pending.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs,
-    });
-    if (sent === 'unencodable') sendError(pending.caller, T.CALL, pending.callRequest, msg.error);
-  }
-
-  /** A session left: drop its registrations, fail the calls it was serving, forget its own calls. */
-  removeSession(session: Target): void {
-    for (const registration of [...this.#byId.values()]) {
-      if (registration.callee === session) this.#remove(registration);
-    }
-    const serving = this.#invocations.get(session.id);
-    if (serving !== undefined) {
-      this.#invocations.delete(session.id);
-      for (const pending of serving.values()) {
-        this.#calls.get(pending.caller.id)?.delete(pending.callRequest);
-        sendError(pending.caller, T.CALL, pending.callRequest, ErrorUri.CANCELED, CALLEE_GONE);
-      }
-    }
-    const calling = this.#calls.get(session.id);
-    if (calling !== undefined) {
-      this.#calls.delete(session.id);
-      for (const pending of calling.values()) this.#invocations.get(pending.callee.id)?.delete(pending.invocationRequest);
-    }
-  }
-
-  #take(calleeId: number, invocationRequest: number): PendingCall | undefined {
-    const table = this.#invocations.get(calleeId);
-    const pending = table?.get(invocationRequest);
-    if (pending === undefined) return undefined;
-    table!.delete(invocationRequest);
-    const calls = this.#calls.get(pending.caller.id);
-    calls?.delete(pending.callRequest);
-    if (table!.size === 0) this.#invocations.delete(calleeId);
-    if (calls !== undefined && calls.size === 0) this.#calls.delete(pending.caller.id);
-    return pending;
-  }
-
-  #remove(registration: Registration): void {
-    this.#byId.delete(registration.id);
-    this.#byProcedure.delete(registration.procedure);
-  }
+  registration(id: number): Registration | undefined { return this.#byId.get(id); }
+  lookup(procedure: string, match: MatchPolicy): Registration | undefined { return this.#table.get(procedure, match); }
+  match(procedure: string): Registration | undefined { return this.#table.best(procedure); }
 
   /** Open calls, for leak checks in tests and for metrics. */
   get pendingCount(): number {
@@ -156,10 +96,271 @@ export class Dealer {
     for (const t of this.#invocations.values()) n += t.size;
     return n;
   }
+
+  addLocalProcedure(procedure: string, fn: LocalProcedure): void {
+    this.#local.set(procedure, fn);
+  }
+
+  register(callee: Target, msg: Register): void {
+    const { request, procedure, options } = msg;
+    const match = optEnum(options, 'match', matchPolicies, 'exact');
+    const invoke = optEnum(options, 'invoke', invokePolicies, 'single');
+    if (match instanceof OptionError) return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, match.message);
+    if (invoke instanceof OptionError) return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, invoke.message);
+    if (!isValidUri(procedure, this.#options.uriCheck, match !== 'exact') || isReservedUri(procedure)) {
+      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
+    }
+    let registration = this.#table.get(procedure, match);
+    const created = registration === undefined;
+    if (registration !== undefined) {
+      // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
+      if (registration.invoke === 'single' || registration.invoke !== invoke || registration.callees.includes(callee)) {
+        return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
+          registration.invoke !== invoke ? `registered with invoke policy '${registration.invoke}'` : undefined);
+      }
+      registration.callees.push(callee);
+    } else {
+      registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#options.now(), callees: [callee], next: 0 };
+      this.#table.set(procedure, match, registration);
+      this.#byId.set(registration.id, registration);
+    }
+    tableFor(this.#bySession, callee.id, () => new Set<Registration>()).add(registration);
+    callee.send({ type: T.REGISTERED, request, registration: registration.id });
+    if (created) this.#options.events?.created(callee, registration);
+    this.#options.events?.registered(callee, registration);
+  }
+
+  unregister(callee: Target, msg: Unregister): void {
+    const registration = this.#byId.get(msg.registration);
+    if (registration === undefined || !registration.callees.includes(callee)) {
+      return sendError(callee, T.UNREGISTER, msg.request, ErrorUri.NO_SUCH_REGISTRATION);
+    }
+    callee.send({ type: T.UNREGISTERED, request: msg.request });
+    this.#detach(callee, registration);
+  }
+
+  call(caller: Target, msg: Call): ProtocolViolation | undefined {
+    const { request, procedure, options } = msg;
+    const ongoing = this.#calls.get(caller.id)?.get(request);
+    if (ongoing !== undefined) {
+      if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
+      return this.#continueProgressive(ongoing, msg);
+    }
+    if (!isValidUri(procedure, this.#options.uriCheck)) {
+      sendError(caller, T.CALL, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
+      return;
+    }
+    const local = this.#local.get(procedure);
+    if (local !== undefined) return this.#callLocal(caller, msg, local);
+    const registration = this.#table.best(procedure);
+    if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
+
+    const progress = optBool(options, 'progress');
+    const receiveProgress = optBool(options, 'receive_progress');
+    const discloseMe = optBool(options, 'disclose_me');
+    const timeout = optNonNegativeInt(options, 'timeout');
+    const ppt = pptOptions(options, msg.args, msg.kwargs);
+    for (const v of [progress, receiveProgress, discloseMe, timeout, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
+    const disclosure = this.#options.callerDisclosure ?? 'optional';
+    if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose callers');
+
+    const callee = this.#pick(registration);
+    if (progress === true && !(callee.supports('callee', 'progressive_call_invocations') && callee.supports('callee', 'call_canceling'))) {
+      return fail('wamp.error.feature_not_supported', 'the callee does not support progressive call invocations');
+    }
+    const details: Dict = {};
+    if (registration.match !== 'exact') details.procedure = procedure;
+    const wantsProgress = receiveProgress === true && callee.supports('callee', 'progressive_call_results');
+    if (wantsProgress) details.receive_progress = true;
+    if (progress === true) details.progress = true;
+    if ((timeout as number) > 0 && callee.supports('callee', 'call_timeout')) details.timeout = timeout;
+    if (discloseMe === true || disclosure === 'always') {
+      details.caller = caller.id;
+      details.caller_authid = caller.authid;
+      details.caller_authrole = caller.authrole;
+    }
+    if (ppt !== undefined) Object.assign(details, ppt);
+
+    const invocationRequest = callee.nextRequestId();
+    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args: msg.args, kwargs: msg.kwargs });
+    if (sent === 'unencodable') return fail(ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
+    if (sent === 'closed') return fail(ErrorUri.CANCELED, CALLEE_GONE);
+    const invocation: Invocation = {
+      caller, callRequest: request, callee, request: invocationRequest, registration,
+      receiveProgress: wantsProgress, callerProgress: progress === true, killed: false, timer: undefined,
+    };
+    tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
+    tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
+    if ((timeout as number) > 0) invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), timeout as number);
+    return undefined;
+  }
+
+  yield(callee: Target, msg: Yield): ProtocolViolation | undefined {
+    // A YIELD for an invocation no longer tracked (caller gone, call canceled or timed out) is
+    // ignored: the callee could not have known, so it is no protocol violation.
+    const invocation = this.#invocations.get(callee.id)?.get(msg.request);
+    if (invocation === undefined) return;
+    const progress = optBool(msg.options, 'progress');
+    const ppt = pptOptions(msg.options, msg.args, msg.kwargs);
+    if (progress instanceof OptionError) return new ProtocolViolation(`YIELD: ${progress.message}`);
+    if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
+    const details: Dict = ppt === undefined ? {} : { ...ppt };
+    if (progress) {
+      // Progressive results go only to callers that asked for them.
+      if (!invocation.receiveProgress) return;
+      details.progress = true;
+    } else {
+      this.#finish(invocation);
+    }
+    const sent = invocation.caller.send({ type: T.RESULT, request: invocation.callRequest, details, args: msg.args, kwargs: msg.kwargs });
+    if (sent === 'unencodable') {
+      if (progress) this.#finish(invocation);
+      sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
+    }
+    return undefined;
+  }
+
+  error(callee: Target, msg: ErrorMessage): void {
+    const invocation = this.#invocations.get(callee.id)?.get(msg.request);
+    if (invocation === undefined) return;
+    this.#finish(invocation);
+    const sent = invocation.caller.send({
+      type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs,
+    });
+    if (sent === 'unencodable') sendError(invocation.caller, T.CALL, invocation.callRequest, msg.error);
+  }
+
+  cancel(caller: Target, msg: Cancel): ProtocolViolation | undefined {
+    const mode = optEnum(msg.options, 'mode', cancelModes, 'killnowait');
+    if (mode instanceof OptionError) return new ProtocolViolation(`CANCEL: ${mode.message}`);
+    const invocation = this.#calls.get(caller.id)?.get(msg.request);
+    // The call may have completed while the CANCEL was in flight: nothing to do.
+    if (invocation === undefined || invocation.killed) return;
+    this.#interrupt(invocation, mode, ErrorUri.CANCELED, 'canceled by the caller');
+    return undefined;
+  }
+
+  /** A session left: drop its registrations, fail the calls it was serving, interrupt its own calls. */
+  removeSession(session: Target): void {
+    const mine = this.#bySession.get(session.id);
+    if (mine !== undefined) for (const registration of [...mine]) this.#detach(session, registration);
+    const serving = this.#invocations.get(session.id);
+    if (serving !== undefined) {
+      for (const invocation of [...serving.values()]) {
+        this.#finish(invocation);
+        sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.CANCELED, CALLEE_GONE);
+      }
+    }
+    const calling = this.#calls.get(session.id);
+    if (calling !== undefined) {
+      for (const invocation of [...calling.values()]) {
+        this.#finish(invocation);
+        // Spec "Progressive Call Cancellation": the callee need not keep working for a caller that left.
+        if (invocation.callee.supports('callee', 'call_canceling')) {
+          invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
+        }
+      }
+    }
+  }
+
+  #continueProgressive(invocation: Invocation, msg: Call): ProtocolViolation | undefined {
+    const progress = optBool(msg.options, 'progress');
+    if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
+    // Spec: options other than progress are frozen by the first CALL of a progressive call.
+    invocation.callerProgress = progress;
+    const details: Dict = progress ? { progress: true } : {};
+    const sent = invocation.callee.send({
+      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args: msg.args, kwargs: msg.kwargs,
+    });
+    if (sent !== 'sent') {
+      this.#finish(invocation);
+      sendError(invocation.caller, T.CALL, invocation.callRequest, sent === 'closed' ? ErrorUri.CANCELED : ErrorUri.INVALID_ARGUMENT,
+        sent === 'closed' ? CALLEE_GONE : 'the call payload cannot be serialized for the callee');
+    }
+    return undefined;
+  }
+
+  #callLocal(caller: Target, msg: Call, fn: LocalProcedure): undefined {
+    let result: LocalResult;
+    try {
+      result = fn(caller, msg.args ?? [], msg.kwargs ?? {});
+    } catch (err) {
+      result = { error: ErrorUri.INVALID_ARGUMENT, args: [err instanceof Error ? err.message : String(err)] };
+    }
+    if ('error' in result) {
+      caller.send({ type: T.ERROR, requestType: T.CALL, request: msg.request, details: {}, error: result.error, args: result.args });
+    } else {
+      caller.send({ type: T.RESULT, request: msg.request, details: {}, args: result.args, kwargs: result.kwargs });
+    }
+    return undefined;
+  }
+
+  #timeout(invocation: Invocation): void {
+    invocation.timer = undefined;
+    if (this.#invocations.get(invocation.callee.id)?.get(invocation.request) !== invocation) return;
+    // Spec "Dealer-Initiated Timeouts": like a cancel in mode killnowait (skip if the callee can't cancel).
+    this.#interrupt(invocation, 'killnowait', 'wamp.error.timeout', 'the call timed out');
+  }
+
+  #interrupt(invocation: Invocation, requested: (typeof cancelModes)[number], error: string, message: string): void {
+    // Spec: if the callee does not support call canceling, the mode is skip.
+    const mode = invocation.callee.supports('callee', 'call_canceling') ? requested : 'skip';
+    if (mode === 'kill') {
+      invocation.killed = true;
+      invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
+      return;
+    }
+    this.#finish(invocation);
+    sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
+    if (mode === 'killnowait') invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
+  }
+
+  #pick(registration: Registration): Target {
+    const callees = registration.callees;
+    switch (registration.invoke) {
+      case 'roundrobin': {
+        const callee = callees[registration.next % callees.length]!;
+        registration.next = (registration.next + 1) % callees.length;
+        return callee;
+      }
+      case 'random': return callees[Math.floor(this.#options.random() * callees.length)]!;
+      case 'last': return callees[callees.length - 1]!;
+      default: return callees[0]!;
+    }
+  }
+
+  #finish(invocation: Invocation): void {
+    const serving = this.#invocations.get(invocation.callee.id);
+    serving?.delete(invocation.request);
+    if (serving !== undefined && serving.size === 0) this.#invocations.delete(invocation.callee.id);
+    const calls = this.#calls.get(invocation.caller.id);
+    calls?.delete(invocation.callRequest);
+    if (calls !== undefined && calls.size === 0) this.#calls.delete(invocation.caller.id);
+    if (invocation.timer !== undefined) {
+      this.#options.scheduler.clearTimeout(invocation.timer);
+      invocation.timer = undefined;
+    }
+  }
+
+  #detach(callee: Target, registration: Registration): void {
+    const i = registration.callees.indexOf(callee);
+    if (i >= 0) registration.callees.splice(i, 1);
+    if (registration.next > i && registration.next > 0) registration.next--;
+    const mine = this.#bySession.get(callee.id);
+    mine?.delete(registration);
+    if (mine !== undefined && mine.size === 0) this.#bySession.delete(callee.id);
+    this.#options.events?.unregistered(callee, registration);
+    if (registration.callees.length === 0) {
+      this.#byId.delete(registration.id);
+      this.#table.delete(registration.procedure, registration.match);
+      this.#options.events?.deleted(callee, registration);
+    }
+  }
 }
 
-function tableFor<V>(tables: Map<number, Map<number, V>>, key: number): Map<number, V> {
+function tableFor<K, V>(tables: Map<K, V>, key: K, make: () => V): V {
   let table = tables.get(key);
-  if (table === undefined) tables.set(key, (table = new Map()));
+  if (table === undefined) tables.set(key, (table = make()));
   return table;
 }

@@ -1,9 +1,12 @@
 // A realm is a routing and administrative domain: sessions in one realm never see another's
-// registrations or events. Each realm owns its Dealer and its Broker.
+// registrations or events. Each realm owns its Dealer, its Broker and its meta API.
 
 import type { UriCheck } from '../wamp/uris.ts';
-import { Broker } from './broker.ts';
-import { Dealer } from './dealer.ts';
+import { Broker, type HistoryRule } from './broker.ts';
+import { Dealer, type Disclosure } from './dealer.ts';
+import type { EventStore } from './event-store.ts';
+import { MetaApi } from './meta.ts';
+import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 
 export interface RealmConfig {
@@ -12,30 +15,57 @@ export interface RealmConfig {
   readonly anonymous: boolean;
   /** URI rules applied to procedures and topics (spec "Relaxed/Loose URIs"); loose by default. */
   readonly uriCheck?: UriCheck;
+  /** Caller identification: on request ('optional', the spec's default), 'always' or 'never'. */
+  readonly callerDisclosure?: Disclosure;
+  /** Publisher identification: on request ('optional'), 'always' or 'never'. */
+  readonly publisherDisclosure?: Disclosure;
+  /** Topics that keep event history (wamp.subscription.get_events). */
+  readonly history?: readonly HistoryRule[];
 }
+
+export interface RealmEnvironment {
+  now: () => number;
+  random: () => number;
+  scheduler: Scheduler;
+  store: EventStore;
+}
+
+/** Why a session left: testaments are published only when it did not leave in good order. */
+export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
 
 export class Realm {
   readonly uri: string;
   readonly config: RealmConfig;
   readonly dealer: Dealer;
   readonly broker: Broker;
+  readonly meta: MetaApi;
   readonly sessions = new Map<number, Target>();
 
-  constructor(config: RealmConfig, clock: { now: () => number; random: () => number }) {
+  constructor(config: RealmConfig, env: RealmEnvironment) {
     this.uri = config.uri;
     this.config = config;
     const uriCheck = config.uriCheck ?? 'loose';
-    this.dealer = new Dealer({ uriCheck, now: clock.now });
-    this.broker = new Broker({ uriCheck, now: clock.now, random: clock.random });
+    this.meta = new MetaApi(this);
+    this.dealer = new Dealer({
+      uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
+      callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents,
+    });
+    this.broker = new Broker({
+      realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
+      publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
+    });
+    this.meta.install();
   }
 
   join(session: Target): void {
     this.sessions.set(session.id, session);
+    this.meta.joined(session);
   }
 
-  leave(session: Target): void {
+  leave(session: Target, reason: LeaveReason): void {
     if (!this.sessions.delete(session.id)) return;
     this.dealer.removeSession(session);
     this.broker.removeSession(session);
+    this.meta.left(session, reason);
   }
 }

@@ -6,7 +6,9 @@ import { silentLogger, type Logger } from '../log.ts';
 import { CloseUri } from '../wamp/uris.ts';
 import { defaultLimits, type Limits } from './limits.ts';
 import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
+import { MemoryEventStore, type EventStore } from './event-store.ts';
 import { Realm, type RealmConfig } from './realm.ts';
+import { realScheduler, type Scheduler } from './scheduler.ts';
 import { Session, type SessionContext } from './session.ts';
 
 export interface RouterOptions {
@@ -16,6 +18,9 @@ export interface RouterOptions {
   /** Injected for deterministic tests. */
   now?: () => number;
   random?: () => number;
+  scheduler?: Scheduler;
+  /** Retained events and event history; in memory unless the CLI passes the SQLite store. */
+  store?: EventStore;
 }
 
 export class Router implements PeerAcceptor {
@@ -31,7 +36,8 @@ export class Router implements PeerAcceptor {
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    for (const config of options.realms) this.realms.set(config.uri, new Realm(config, { now, random }));
+    const env = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore() };
+    for (const config of options.realms) this.realms.set(config.uri, new Realm(config, env));
     const ids = this.#ids;
     const sessions = this.#sessions;
     this.#context = {

@@ -11,7 +11,7 @@ import { CloseUri, ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
 import type { Peer, PeerHandler } from './peer.ts';
-import type { Realm } from './realm.ts';
+import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 
@@ -35,6 +35,7 @@ export class Session implements Target, PeerHandler {
   authid = '';
   authrole = '';
   authmethod = '';
+  authprovider = '';
   realm: Realm | undefined;
   clientRoles: Dict = {};
   readonly peer: Peer;
@@ -53,6 +54,24 @@ export class Session implements Target, PeerHandler {
   }
 
   get state(): SessionState { return this.#state; }
+
+  supports(role: string, feature: string): boolean {
+    const r = this.clientRoles[role];
+    if (!isDict(r) || !isDict(r.features)) return false;
+    // The spec spells it both ways ("call_canceling", and "call_cancelling" in places).
+    return r.features[feature] === true || (feature === 'call_canceling' && r.features.call_cancelling === true);
+  }
+
+  details(): Dict {
+    return {
+      session: this.id, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider,
+      transport: { type: this.peer.info.type, peer: this.peer.info.peer },
+    };
+  }
+
+  kill(reason: string, message: string): void {
+    this.goodbye(reason, message, 'killed');
+  }
 
   nextRequestId(): number { return this.#requestIds.next(); }
 
@@ -76,7 +95,7 @@ export class Session implements Target, PeerHandler {
   }
 
   closed(): void {
-    if (this.#state !== 'closed') this.#end();
+    if (this.#state !== 'closed') this.#end('lost');
   }
 
   send(message: Message): SendResult {
@@ -97,11 +116,11 @@ export class Session implements Target, PeerHandler {
   }
 
   /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport). */
-  goodbye(reason: string, message: string): void {
-    if (this.#state === 'establishing') return this.#close();
+  goodbye(reason: string, message: string, why: LeaveReason = 'shutdown'): void {
+    if (this.#state === 'establishing') return this.#close('shutdown');
     if (this.#state !== 'established') return;
     this.send({ type: T.GOODBYE, details: { message }, reason });
-    this.#leaveRealm();
+    this.#leaveRealm(why);
     this.#state = 'closing';
   }
 
@@ -111,7 +130,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state === 'establishing') {
       if (now - this.openedAt >= limits.helloTimeoutMs) {
         logger.info({ peer: this.peer.info.peer }, 'no HELLO in time; closing');
-        this.#close();
+        this.#close('lost');
       }
       return;
     }
@@ -147,11 +166,11 @@ export class Session implements Target, PeerHandler {
     switch (this.#state) {
       case 'establishing':
         if (msg.type === T.HELLO) return this.#hello(msg);
-        if (msg.type === T.ABORT) return this.#close();
+        if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received before HELLO`);
       case 'closing':
         // Waiting for the GOODBYE reply; anything else is moot now.
-        if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close();
+        if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close('goodbye');
         return;
       case 'established':
         return this.#established(msg);
@@ -162,9 +181,18 @@ export class Session implements Target, PeerHandler {
 
   #established(msg: Message): void {
     const realm = this.realm!;
+    let violation: ProtocolViolation | undefined;
     switch (msg.type) {
-      case T.CALL: return realm.dealer.call(this, msg);
-      case T.YIELD: return realm.dealer.yield(this, msg);
+      case T.CALL:
+        // Spec "Progressive Call Invocations": a caller that did not announce the feature
+        // must not send progress: true.
+        if (msg.options.progress === true && !this.supports('caller', 'progressive_call_invocations')) {
+          return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
+        }
+        violation = realm.dealer.call(this, msg);
+        break;
+      case T.YIELD: violation = realm.dealer.yield(this, msg); break;
+      case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
       case T.PUBLISH: return realm.broker.publish(this, msg);
       case T.REGISTER: return realm.dealer.register(this, msg);
       case T.UNREGISTER: return realm.dealer.unregister(this, msg);
@@ -175,18 +203,15 @@ export class Session implements Target, PeerHandler {
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
       case T.GOODBYE:
         this.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
-        return this.#close();
+        return this.#close('goodbye');
       case T.ABORT:
-        return this.#close();
-      case T.CANCEL:
-        // Call canceling is not announced in WELCOME; a client that sends CANCEL anyway gets
-        // nothing cancelled, and the call completes normally.
-        return;
+        return this.#close('lost');
       case T.HELLO:
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO received after the session was established');
       default:
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} is not a message a client may send`);
     }
+    if (violation !== undefined) this.#abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
   }
 
   #hello(msg: Hello): void {
@@ -206,42 +231,43 @@ export class Session implements Target, PeerHandler {
     this.authid = `anonymous-${randomId(this.#ctx.random).toString(36)}`;
     this.authrole = 'anonymous';
     this.authmethod = 'anonymous';
+    this.authprovider = 'static';
     this.realm = realm;
     this.#state = 'established';
-    realm.join(this);
     this.send({
       type: T.WELCOME,
       session: this.id,
-      details: { realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: 'static', roles: routerRoles },
+      details: { realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider, roles: routerRoles },
     });
+    realm.join(this);
   }
 
   #abort(reason: string, message: string): void {
     this.#ctx.logger.info({ session: this.id || undefined, peer: this.peer.info.peer, reason, message }, 'ABORT');
     this.send({ type: T.ABORT, details: { message }, reason });
-    this.#close();
+    this.#close('lost');
   }
 
   #kill(why: string): void {
     this.#ctx.logger.warn({ session: this.id, peer: this.peer.info.peer, dropped: this.droppedEvents, buffered: this.peer.bufferedAmount() }, why);
-    this.#close();
+    this.#close('killed');
   }
 
-  #close(): void {
-    this.#end();
+  #close(why: LeaveReason): void {
+    this.#end(why);
     this.peer.close();
   }
 
-  #leaveRealm(): void {
+  #leaveRealm(why: LeaveReason): void {
     const realm = this.realm;
     if (realm === undefined) return;
     this.realm = undefined;
-    realm.leave(this);
+    realm.leave(this, why);
   }
 
-  #end(): void {
+  #end(why: LeaveReason): void {
     if (this.#state === 'closed') return;
-    this.#leaveRealm();
+    this.#leaveRealm(why);
     this.#state = 'closed';
     this.#ctx.release(this);
   }

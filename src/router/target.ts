@@ -1,7 +1,7 @@
 // What the Dealer and the Broker route to. Today a Target is a local Session; a mesh link
 // implements the same interface for sessions on other routers, so routing code doesn't change.
 
-import type { Message } from '../wamp/messages.ts';
+import type { Dict, Message } from '../wamp/messages.ts';
 import type { SharedFrame } from './shared-frame.ts';
 
 export type SendResult = 'sent' | 'unencodable' | 'closed';
@@ -17,4 +17,10 @@ export interface Target {
   sendShared(frame: SharedFrame): void;
   /** Next router-to-peer request ID (INVOCATION, INTERRUPT), session scope. */
   nextRequestId(): number;
+  /** Whether the client announced HELLO.Details.roles.<role>.features.<feature> = true. */
+  supports(role: string, feature: string): boolean;
+  /** The session as the meta API describes it (wamp.session.get). */
+  details(): Dict;
+  /** Ends the session with GOODBYE (meta API kill). */
+  kill(reason: string, message: string): void;
 }

@@ -1,0 +1,65 @@
+// Where retained events and event history live. The Broker talks to this interface
+// synchronously (better-sqlite3 is synchronous); MemoryEventStore serves tests and realms
+// without persistence, the SQLite adapter in src/store serves the appliance.
+
+import type { Dict } from '../wamp/messages.ts';
+
+export interface StoredEvent {
+  readonly topic: string;
+  readonly publication: number;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
+  /** EVENT.Details the publication carried (publisher disclosure, ppt_*). */
+  readonly details: Dict;
+  /** Black/whitelisting of the original publication, applied to later deliveries too. */
+  readonly filter?: Dict;
+}
+
+export interface EventStore {
+  retain(realm: string, event: StoredEvent): void;
+  retained(realm: string, topic: string): StoredEvent | undefined;
+  allRetained(realm: string): Iterable<StoredEvent>;
+  /** Appends to the topic's history, keeping at most `limit` events no older than `maxAgeMs`. */
+  append(realm: string, event: StoredEvent, limit: number, maxAgeMs: number): void;
+  /** The newest `limit` events of a topic, oldest first. */
+  history(realm: string, topic: string, limit: number): StoredEvent[];
+}
+
+export class MemoryEventStore implements EventStore {
+  readonly #retained = new Map<string, Map<string, StoredEvent>>();
+  readonly #history = new Map<string, Map<string, StoredEvent[]>>();
+
+  retain(realm: string, event: StoredEvent): void {
+    inner(this.#retained, realm).set(event.topic, event);
+  }
+
+  retained(realm: string, topic: string): StoredEvent | undefined {
+    return this.#retained.get(realm)?.get(topic);
+  }
+
+  allRetained(realm: string): Iterable<StoredEvent> {
+    return this.#retained.get(realm)?.values() ?? [];
+  }
+
+  append(realm: string, event: StoredEvent, limit: number, maxAgeMs: number): void {
+    const topics = inner(this.#history, realm);
+    const list = topics.get(event.topic) ?? [];
+    list.push(event);
+    const oldest = event.timestamp - maxAgeMs;
+    while (list.length > limit || (list.length > 0 && list[0]!.timestamp < oldest)) list.shift();
+    topics.set(event.topic, list);
+  }
+
+  history(realm: string, topic: string, limit: number): StoredEvent[] {
+    const list = this.#history.get(realm)?.get(topic) ?? [];
+    return list.slice(Math.max(0, list.length - limit));
+  }
+}
+
+function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let m = outer.get(key);
+  if (m === undefined) outer.set(key, (m = new Map()));
+  return m;
+}

@@ -1,0 +1,211 @@
+// The WAMP meta API of one realm (spec "Session Meta API", "Registration Meta API",
+// "Subscription Meta API", "Testament"): procedures served by the router itself and meta events.
+
+import type { Dict } from '../wamp/messages.ts';
+import { isId } from '../wamp/ids.ts';
+import { CloseUri, ErrorUri, isValidUri } from '../wamp/uris.ts';
+import type { BrokerEvents, Subscription } from './broker.ts';
+import type { DealerEvents, LocalResult, Registration } from './dealer.ts';
+import { matchPolicies, type MatchPolicy } from './uri-table.ts';
+import type { LeaveReason, Realm } from './realm.ts';
+import type { Target } from './target.ts';
+
+const NO_SUCH_SESSION = 'wamp.error.no_such_session';
+
+interface Testament { topic: string; args?: unknown[]; kwargs?: Dict; retain: boolean }
+type Scope = 'destroyed' | 'detached';
+
+export class MetaApi {
+  readonly #realm: Realm;
+  readonly #testaments = new Map<number, Record<Scope, Testament[]>>();
+
+  constructor(realm: Realm) { this.#realm = realm; }
+
+  readonly registrationEvents: DealerEvents = {
+    created: (s, r) => this.#emit('wamp.registration.on_create', [s.id, registrationDetails(r)]),
+    registered: (s, r) => this.#emit('wamp.registration.on_register', [s.id, r.id]),
+    unregistered: (s, r) => this.#emit('wamp.registration.on_unregister', [s.id, r.id]),
+    deleted: (s, r) => this.#emit('wamp.registration.on_delete', [s.id, r.id]),
+  };
+
+  readonly subscriptionEvents: BrokerEvents = {
+    created: (s, sub) => this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]),
+    subscribed: (s, sub) => this.#emit('wamp.subscription.on_subscribe', [s.id, sub.id]),
+    unsubscribed: (s, sub) => this.#emit('wamp.subscription.on_unsubscribe', [s.id, sub.id]),
+    deleted: (s, sub) => this.#emit('wamp.subscription.on_delete', [s.id, sub.id]),
+  };
+
+  joined(session: Target): void {
+    this.#emit('wamp.session.on_join', [session.details()]);
+  }
+
+  left(session: Target, reason: LeaveReason): void {
+    const testaments = this.#testaments.get(session.id);
+    this.#testaments.delete(session.id);
+    // Without session resumption a detach is the end of the session, so both scopes are
+    // published when a session is lost or killed; a GOODBYE discards them.
+    if (testaments !== undefined && (reason === 'lost' || reason === 'killed')) {
+      for (const t of [...testaments.detached, ...testaments.destroyed]) this.#realm.broker.emit(t.topic, t.args, t.kwargs, { retain: t.retain });
+    }
+    this.#emit('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
+  }
+
+  install(): void {
+    const realm = this.#realm;
+    const dealer = realm.dealer;
+    const broker = realm.broker;
+    const add = (name: string, fn: (caller: Target, args: unknown[], kwargs: Dict) => LocalResult) => dealer.addLocalProcedure(name, fn);
+    const sessionsOf = (roles: unknown) => {
+      const all = [...realm.sessions.values()];
+      return Array.isArray(roles) ? all.filter((s) => roles.includes(s.authrole)) : all;
+    };
+    const killOptions = (kwargs: Dict) => ({
+      reason: typeof kwargs.reason === 'string' && isValidUri(kwargs.reason) ? kwargs.reason : CloseUri.KILLED,
+      message: typeof kwargs.message === 'string' ? kwargs.message : 'killed by the meta API',
+    });
+    const killAll = (targets: Target[], kwargs: Dict) => {
+      const { reason, message } = killOptions(kwargs);
+      for (const t of targets) t.kill(reason, message);
+      return targets;
+    };
+
+    add('wamp.session.count', (_c, args) => ({ args: [sessionsOf(args[0]).length] }));
+    add('wamp.session.list', (_c, args) => ({ args: [sessionsOf(args[0]).map((s) => s.id)] }));
+    add('wamp.session.get', (_c, args) => {
+      const s = isId(args[0]) ? realm.sessions.get(args[0]) : undefined;
+      return s === undefined ? { error: NO_SUCH_SESSION } : { args: [s.details()] };
+    });
+    add('wamp.session.kill', (caller, args, kwargs) => {
+      const s = isId(args[0]) ? realm.sessions.get(args[0]) : undefined;
+      if (s === undefined) return { error: NO_SUCH_SESSION };
+      if (s === caller) return { error: ErrorUri.INVALID_ARGUMENT, args: ['a session cannot kill itself'] };
+      killAll([s], kwargs);
+      return {};
+    });
+    add('wamp.session.kill_by_authid', (caller, args, kwargs) => {
+      if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authid must be a string'] };
+      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authid === args[0] && s !== caller), kwargs).map((s) => s.id)] };
+    });
+    add('wamp.session.kill_by_authrole', (caller, args, kwargs) => {
+      if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authrole must be a string'] };
+      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authrole === args[0] && s !== caller), kwargs).length] };
+    });
+    add('wamp.session.kill_all', (caller, _args, kwargs) => ({ args: [killAll(sessionsOf(undefined).filter((s) => s !== caller), kwargs).length] }));
+    add('wamp.session.add_testament', (caller, args, kwargs) => {
+      const [topic, targs, tkwargs] = args;
+      if (typeof topic !== 'string' || !isValidUri(topic)) return { error: ErrorUri.INVALID_URI, args: ['testament topic must be a valid URI'] };
+      const options = isDict(kwargs.publish_options) ? kwargs.publish_options : {};
+      const scope = kwargs.scope ?? 'destroyed';
+      if (scope !== 'destroyed' && scope !== 'detached') return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+      const testament: Testament = {
+        topic, retain: options.retain === true,
+        ...(Array.isArray(targs) && { args: targs }), ...(isDict(tkwargs) && { kwargs: tkwargs }),
+      };
+      this.#testamentsOf(caller)[scope].push(testament);
+      return {};
+    });
+    add('wamp.session.flush_testaments', (caller, _args, kwargs) => {
+      const scope = kwargs.scope ?? 'destroyed';
+      if (scope !== 'destroyed' && scope !== 'detached') return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+      const list = this.#testamentsOf(caller)[scope];
+      const n = list.length;
+      list.length = 0;
+      return { args: [n] };
+    });
+
+    const byPolicy = <T extends { id: number; match: MatchPolicy }>(items: Iterable<T>) => {
+      const out: Record<MatchPolicy, number[]> = { exact: [], prefix: [], wildcard: [] };
+      for (const item of items) out[item.match].push(item.id);
+      return out;
+    };
+    const matchOption = (v: unknown): MatchPolicy | undefined => {
+      const m = isDict(v) ? v.match ?? 'exact' : 'exact';
+      return (matchPolicies as readonly unknown[]).includes(m) ? (m as MatchPolicy) : undefined;
+    };
+    const registrationArg = (args: unknown[]) => (isId(args[0]) ? dealer.registration(args[0]) : undefined);
+    add('wamp.registration.list', () => ({ args: [byPolicy(dealer.registrations())] }));
+    add('wamp.registration.lookup', (_c, args) => {
+      const match = matchOption(args[1]);
+      if (typeof args[0] !== 'string' || match === undefined) return { error: ErrorUri.INVALID_ARGUMENT };
+      return { args: [dealer.lookup(args[0], match)?.id ?? null] };
+    });
+    add('wamp.registration.match', (_c, args) => {
+      if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT };
+      return { args: [dealer.match(args[0])?.id ?? null] };
+    });
+    add('wamp.registration.get', (_c, args) => {
+      const r = registrationArg(args);
+      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [registrationDetails(r)] };
+    });
+    add('wamp.registration.list_callees', (_c, args) => {
+      const r = registrationArg(args);
+      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [r.callees.map((c) => c.id)] };
+    });
+    add('wamp.registration.count_callees', (_c, args) => {
+      const r = registrationArg(args);
+      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [r.callees.length] };
+    });
+
+    const subscriptionArg = (args: unknown[]) => (isId(args[0]) ? broker.subscription(args[0]) : undefined);
+    add('wamp.subscription.list', () => ({ args: [byPolicy(broker.subscriptions())] }));
+    add('wamp.subscription.lookup', (_c, args) => {
+      const match = matchOption(args[1]);
+      if (typeof args[0] !== 'string' || match === undefined) return { error: ErrorUri.INVALID_ARGUMENT };
+      return { args: [broker.lookup(args[0], match)?.id ?? null] };
+    });
+    add('wamp.subscription.match', (_c, args) => {
+      if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT };
+      const ids = broker.match(args[0]).map((s) => s.id);
+      return { args: [ids.length > 0 ? ids : null] };
+    });
+    add('wamp.subscription.get', (_c, args) => {
+      const s = subscriptionArg(args);
+      return s === undefined ? { error: ErrorUri.NO_SUCH_SUBSCRIPTION } : { args: [subscriptionDetails(s)] };
+    });
+    add('wamp.subscription.list_subscribers', (_c, args) => {
+      const s = subscriptionArg(args);
+      return s === undefined ? { error: ErrorUri.NO_SUCH_SUBSCRIPTION } : { args: [[...s.subscribers.keys()]] };
+    });
+    add('wamp.subscription.count_subscribers', (_c, args) => {
+      const s = subscriptionArg(args);
+      return s === undefined ? { error: ErrorUri.NO_SUCH_SUBSCRIPTION } : { args: [s.subscribers.size] };
+    });
+    add('wamp.subscription.get_events', (_c, args, kwargs) => {
+      const s = subscriptionArg(args);
+      if (s === undefined) return { error: ErrorUri.NO_SUCH_SUBSCRIPTION };
+      const limitArg = args[1] ?? kwargs.limit ?? 10;
+      const limit = typeof limitArg === 'number' && Number.isInteger(limitArg) && limitArg > 0 ? limitArg : 10;
+      const events = broker.history(s, limit);
+      if (events === undefined) return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
+      return {
+        args: [events.map((e) => ({
+          timestamp: new Date(e.timestamp).toISOString(), subscription: s.id, publication: e.publication, topic: e.topic,
+          ...(e.args !== undefined && { args: e.args }), ...(e.kwargs !== undefined && { kwargs: e.kwargs }),
+        }))],
+      };
+    });
+  }
+
+  #testamentsOf(session: Target): Record<Scope, Testament[]> {
+    let t = this.#testaments.get(session.id);
+    if (t === undefined) this.#testaments.set(session.id, (t = { destroyed: [], detached: [] }));
+    return t;
+  }
+
+  #emit(topic: string, args: unknown[]): void {
+    // Meta events are built only when someone listens: joins and registrations are hot paths.
+    if (this.#realm.broker.hasSubscribers(topic)) this.#realm.broker.emit(topic, args);
+  }
+}
+
+function registrationDetails(r: Registration): Dict {
+  return { id: r.id, created: new Date(r.created).toISOString(), uri: r.procedure, match: r.match, invoke: r.invoke };
+}
+
+function subscriptionDetails(s: Subscription): Dict {
+  return { id: s.id, created: new Date(s.created).toISOString(), uri: s.topic, match: s.match };
+}
+
+function isDict(v: unknown): v is Dict {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}

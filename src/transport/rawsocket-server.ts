@@ -1,0 +1,398 @@
+// WAMP-over-RawSocket on node:net, for TCP and Unix domain sockets. The byte rules live in
+// rawsocket-framing.ts; this file owns sockets, timers and the Peer handed to the core.
+
+import { lstat, unlink, chmod } from 'node:fs/promises';
+import net from 'node:net';
+import { silentLogger, type Logger } from '../log.ts';
+import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
+import { serializers as allSerializers } from '../serializers/index.ts';
+import type { Serializer } from '../serializers/serializer.ts';
+import {
+  FrameDecoder,
+  FrameType,
+  HANDSHAKE_SIZE,
+  HandshakeErrorCode,
+  MAGIC,
+  MAX_PAYLOAD,
+  buildHandshakeError,
+  buildHandshakeReply,
+  encodeHeader,
+  exponentForMaxLength,
+  maxLengthFromExponent,
+  parseHandshake,
+} from './rawsocket-framing.ts';
+
+export type RawSocketTarget =
+  | { readonly host?: string; readonly port: number }
+  /** mode: file mode for the socket, a number or an octal string such as "0660". */
+  | { readonly path: string; readonly mode?: number | string };
+
+export interface RawSocketOptions {
+  /** The largest message we accept; announced rounded down to a power of two. Default 16 MiB. */
+  maxMessageSize?: number;
+  /** Time allowed for the 4-octet RawSocket handshake. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Established connections beyond this get handshake error 4. Default unlimited. */
+  maxConnections?: number;
+  /** Serializers offered to clients. Default: all the router has. */
+  serializers?: readonly Serializer[];
+  logger?: Logger;
+}
+
+export interface RawSocketListener {
+  /** Printable listen address: "127.0.0.1:8081", "[::]:8081" or "unix:/run/wampmesh.sock". */
+  readonly address: string;
+  /** The bound TCP port (the real one when 0 was asked for); absent for Unix sockets. */
+  readonly port?: number;
+  /** Stops accepting and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+/** The socket path is taken by a live listener (or is not a socket at all). */
+export class SocketPathInUseError extends Error {
+  readonly path: string;
+  constructor(path: string, why: string) {
+    super(`${path}: ${why}`);
+    this.name = 'SocketPathInUseError';
+    this.path = path;
+  }
+}
+
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+// After close() or a handshake error we end() politely; a client that never hangs up its side
+// must not pin the socket forever.
+const LINGER_MS = 5_000;
+const KEEPALIVE_DELAY_MS = 60_000;
+
+interface Context {
+  readonly acceptor: PeerAcceptor;
+  readonly serializers: readonly Serializer[];
+  readonly lengthExponent: number;
+  readonly maxIncoming: number;
+  readonly handshakeTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly log: Logger;
+  readonly unixPath: string | undefined;
+  established: number;
+}
+
+export async function listenRawSocket(
+  target: RawSocketTarget,
+  acceptor: PeerAcceptor,
+  options: RawSocketOptions = {},
+): Promise<RawSocketListener> {
+  const lengthExponent = exponentForMaxLength(options.maxMessageSize ?? DEFAULT_MAX_MESSAGE);
+  const unixPath = 'path' in target ? target.path : undefined;
+  // Checked before listening, so a bad mode cannot leave a listener behind.
+  const mode = 'path' in target && target.mode !== undefined ? parseMode(target.mode) : undefined;
+  const ctx: Context = {
+    acceptor,
+    serializers: options.serializers ?? allSerializers,
+    lengthExponent,
+    maxIncoming: Math.min(maxLengthFromExponent(lengthExponent), MAX_PAYLOAD),
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    maxConnections: options.maxConnections ?? Infinity,
+    log: (options.logger ?? silentLogger).child({ transport: 'rawsocket' }),
+    unixPath,
+    established: 0,
+  };
+
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({
+    noDelay: true, // we batch per tick ourselves; Nagle would only add latency to RPC
+    keepAlive: true, // TCP keepalive finds dead peers; the router sends no RawSocket PINGs
+    keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    acceptConnection(socket, ctx);
+  });
+  if (unixPath !== undefined) await removeStaleSocket(unixPath);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => { server.off('error', reject); resolve(); };
+    if ('path' in target) server.listen({ path: target.path }, done);
+    else server.listen({ host: target.host, port: target.port }, done);
+  });
+
+  let address: string;
+  let port: number | undefined;
+  if ('path' in target) {
+    address = `unix:${target.path}`;
+    if (mode !== undefined) await chmod(target.path, mode);
+  } else {
+    const bound = server.address() as net.AddressInfo;
+    port = bound.port;
+    address = formatHostPort(bound.address, bound.port);
+  }
+  // Accept errors (EMFILE...) are logged, not fatal: the listener keeps serving the others.
+  server.on('error', (error) => ctx.log.error({ err: error }, 'rawsocket listener error'));
+  ctx.log.info({ address }, 'rawsocket listening');
+
+  return {
+    address,
+    ...(port !== undefined ? { port } : {}),
+    // Resolves once every connection's 'close' has run, so the core has had all its closed().
+    close: async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve())); // also unlinks a Unix socket file
+      const gone = [...sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+      for (const socket of sockets) socket.destroy();
+      await Promise.all([stopped, ...gone]);
+    },
+  };
+}
+
+/** Runs the handshake, then hands the socket to a RawSocketPeer. */
+function acceptConnection(socket: net.Socket, ctx: Context): void {
+  const info = transportInfo(socket, ctx.unixPath);
+  const request = new Uint8Array(HANDSHAKE_SIZE);
+  let received = 0;
+  let peer: RawSocketPeer | null = null;
+
+  // Absolute deadline rather than socket.setTimeout (an idle timer): dripping one byte at a
+  // time must not keep a handshake alive. Unref'd so stalled clients never hold the process.
+  const timer = setTimeout(() => {
+    ctx.log.debug({ peer: info.peer }, 'rawsocket handshake timeout');
+    socket.destroy();
+  }, ctx.handshakeTimeoutMs).unref();
+
+  const refuse = (code: HandshakeErrorCode, why: string): void => {
+    ctx.log.info({ peer: info.peer, code }, `rawsocket handshake refused: ${why}`);
+    linger(socket);
+    socket.end(buildHandshakeError(code));
+  };
+
+  const onHandshakeData = (chunk: Buffer): void => {
+    const n = Math.min(HANDSHAKE_SIZE - received, chunk.length);
+    request.set(chunk.subarray(0, n), received);
+    received += n;
+    // Fail a non-RawSocket client (an HTTP request, a scanner) on its first octet.
+    if (request[0] !== MAGIC) {
+      ctx.log.debug({ peer: info.peer }, 'rawsocket: bad magic octet, closing');
+      socket.destroy();
+      return;
+    }
+    if (received < HANDSHAKE_SIZE) return;
+
+    clearTimeout(timer);
+    socket.off('data', onHandshakeData);
+    const parsed = parseHandshake(request);
+    if (!parsed.ok) {
+      if (parsed.badMagic) socket.destroy();
+      else refuse(parsed.error, parsed.error === HandshakeErrorCode.RESERVED_BITS ? 'reserved bits' : 'serializer 0');
+      return;
+    }
+    const serializer = ctx.serializers.find((s) => s.rawsocketId === parsed.serializerId);
+    if (!serializer) return refuse(HandshakeErrorCode.SERIALIZER_UNSUPPORTED, `serializer ${parsed.serializerId}`);
+    if (ctx.established >= ctx.maxConnections) return refuse(HandshakeErrorCode.MAX_CONNECTIONS, 'connection limit');
+
+    socket.write(buildHandshakeReply(serializer.rawsocketId, ctx.lengthExponent));
+    ctx.established++;
+    peer = new RawSocketPeer(socket, serializer, info, parsed.maxLength, ctx);
+    peer.start(ctx.acceptor, chunk.subarray(n));
+  };
+
+  socket.on('data', onHandshakeData);
+  // ECONNRESET and friends are routine; 'close' always follows and does the bookkeeping.
+  socket.on('error', (error) => ctx.log.debug({ peer: info.peer, err: error }, 'rawsocket socket error'));
+  socket.once('close', () => {
+    clearTimeout(timer);
+    if (peer) {
+      ctx.established--;
+      peer.socketClosed();
+    }
+  });
+}
+
+class RawSocketPeer implements Peer {
+  readonly serializer: Serializer;
+  readonly info: TransportInfo;
+  readonly #socket: net.Socket;
+  readonly #decoder: FrameDecoder;
+  /** What the client announced it can receive (capped by the 24-bit length field). */
+  readonly #maxOutgoing: number;
+  readonly #maxIncoming: number;
+  readonly #log: Logger;
+  #handler: PeerHandler | null = null;
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #corked = false;
+
+  constructor(socket: net.Socket, serializer: Serializer, info: TransportInfo, clientMax: number, ctx: Context) {
+    this.serializer = serializer;
+    this.info = info;
+    this.#socket = socket;
+    this.#maxOutgoing = Math.min(clientMax, MAX_PAYLOAD);
+    this.#maxIncoming = ctx.maxIncoming;
+    this.#decoder = new FrameDecoder(ctx.maxIncoming);
+    this.#log = ctx.log;
+  }
+
+  /** Attaches to the core, then processes bytes that came in the handshake's chunk. */
+  start(acceptor: PeerAcceptor, rest: Uint8Array): void {
+    try {
+      this.#handler = acceptor.attach(this);
+    } catch (error) {
+      this.#log.error({ peer: this.info.peer, err: error }, 'rawsocket: attach failed');
+      this.#socket.destroy();
+      return;
+    }
+    this.#log.debug({ peer: this.info.peer, serializer: this.serializer.name }, 'rawsocket session transport open');
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (rest.length > 0) this.#onData(rest);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#state !== 'open') return;
+    if (frame.length > this.#maxOutgoing) {
+      // The spec forbids sending it; a truncated or skipped message would silently break the
+      // session's request/response pairing, so the connection goes instead.
+      this.#log.warn(
+        { peer: this.info.peer, size: frame.length, limit: this.#maxOutgoing },
+        'rawsocket: outgoing message exceeds the client\'s maximum, closing',
+      );
+      this.close();
+      return;
+    }
+    this.#write(FrameType.MESSAGE, frame);
+  }
+
+  bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+
+  close(): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'closing';
+    linger(this.#socket);
+    this.#socket.end(); // flushes what is queued (end() also uncorks)
+  }
+
+  /** Called once by the connection's 'close' listener. */
+  socketClosed(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#handler?.closed();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#state !== 'open') return;
+    for (const event of this.#decoder.feed(chunk)) {
+      // receive() or a PONG may have closed us in the middle of a chunk.
+      if (this.#state !== 'open') return;
+      switch (event.type) {
+        case 'message':
+          this.#deliver(event.payload);
+          break;
+        case 'ping':
+          this.#pong(event.payload);
+          break;
+        case 'pong':
+          break; // we send no PINGs, so any PONG is unsolicited; harmless
+        case 'error':
+          this.#fail(event.error.message);
+          return;
+      }
+    }
+  }
+
+  #deliver(frame: Uint8Array): void {
+    try {
+      this.#handler?.receive(frame);
+    } catch (error) {
+      // The core promises not to throw; if it does, this connection is in an unknown state.
+      this.#log.error({ peer: this.info.peer, err: error }, 'rawsocket: handler.receive threw');
+      this.#fail('handler error');
+    }
+  }
+
+  #pong(payload: Uint8Array): void {
+    // A peer that PINGs without reading would make us queue PONGs without bound.
+    if (this.#socket.writableLength > this.#maxIncoming) return this.#fail('PINGs while not reading');
+    if (payload.length > this.#maxOutgoing) return this.#fail('PING larger than the client accepts back');
+    this.#write(FrameType.PONG, payload);
+  }
+
+  #fail(why: string): void {
+    this.#log.info({ peer: this.info.peer }, `rawsocket: failing connection: ${why}`);
+    this.#state = 'closing';
+    this.#socket.destroy();
+  }
+
+  // Corked for the rest of the tick: a burst of frames (an EVENT fan-out, a batch of
+  // results) leaves in one writev instead of two writes per frame.
+  #write(type: FrameType, payload: Uint8Array): void {
+    // Not writable once the remote hung up (we end our side too) even before 'close' arrives.
+    if (!this.#socket.writable) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(encodeHeader(type, payload.length));
+    if (payload.length > 0) this.#socket.write(payload);
+  }
+}
+
+/** end() with a deadline: destroy if the other side does not finish closing in time. */
+function linger(socket: net.Socket): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function transportInfo(socket: net.Socket, unixPath: string | undefined): TransportInfo {
+  if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
+  const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
+  return { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
+}
+
+/** "::ffff:10.0.0.1" -> "10.0.0.1": dual-stack listeners report IPv4 clients in mapped form. */
+export function unmapIPv4(address: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return m?.[1] ?? address;
+}
+
+/** Loopback in either family, including the IPv4-mapped form. */
+export function isLoopback(address: string): boolean {
+  const a = unmapIPv4(address);
+  return a.startsWith('127.') || a === '::1';
+}
+
+function formatHostPort(address: string, port: number | undefined): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port === undefined ? host : `${host}:${port}`;
+}
+
+function parseMode(mode: number | string): number {
+  const value = typeof mode === 'string' && /^0?[0-7]{3}$/.test(mode) ? parseInt(mode, 8) : mode;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o777) {
+    throw new RangeError(`Unix socket mode must be 0..0o777 or an octal string like "0660", got ${String(mode)}`);
+  }
+  return value;
+}
+
+/**
+ * A socket file left by a process that died is removed; one with a live listener, or a path
+ * that is not a socket, is refused rather than stolen or deleted.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stat.isSocket()) throw new SocketPathInUseError(path, 'exists and is not a socket');
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new SocketPathInUseError(path, 'another process is listening on it');
+  await unlink(path);
+}

@@ -1,0 +1,281 @@
+// WAMP-over-WebSocket on uWebSockets.js. uWS does the HTTP upgrade and WebSocket framing;
+// this file picks the WAMP subprotocol, copies messages out of uWS's reused buffers, and
+// shields the core from uWS's rule that touching a closed WebSocket throws.
+
+import uWS from '@btc-vision/uwebsockets.js';
+import { silentLogger, type Logger } from '../log.ts';
+import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
+import { serializers as allSerializers } from '../serializers/index.ts';
+import type { Serializer } from '../serializers/serializer.ts';
+import { isLoopback } from './rawsocket-server.ts';
+
+export interface WebSocketTarget {
+  readonly host?: string;
+  readonly port: number;
+  /** The only URL path that upgrades; every other path answers 404. Default "/ws". */
+  readonly path?: string;
+}
+
+export interface WebSocketOptions {
+  /** Largest incoming message; uWS closes the connection on a bigger one. Default 16 MiB. */
+  maxMessageSize?: number;
+  /**
+   * Seconds without traffic before uWS closes the connection; uWS pings automatically in
+   * between, so only dead peers hit it. 0 disables; otherwise 8..960. Default 120.
+   */
+  idleTimeoutSec?: number;
+  /**
+   * Hard cap on queued outbound bytes, past which uWS closes the connection. Set well above
+   * the core's own slow-consumer limits, which act first. Default 64 MiB.
+   */
+  maxBackpressure?: number;
+  /** Serializers offered to clients. Default: all the router has. */
+  serializers?: readonly Serializer[];
+  logger?: Logger;
+}
+
+export interface WebSocketListener {
+  /** The bound port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops accepting, closes open WebSockets with 1001 and releases the port. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
+const DEFAULT_IDLE_TIMEOUT_SEC = 120;
+const DEFAULT_MAX_BACKPRESSURE = 64 * 1024 * 1024;
+const CLOSE_NORMAL = 1000;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_INTERNAL_ERROR = 1011;
+
+interface UserData {
+  readonly serializer: Serializer;
+  readonly info: TransportInfo;
+  peer: WebSocketPeer | null;
+}
+
+type WS = uWS.WebSocket<UserData>;
+
+export function listenWebSocket(
+  target: WebSocketTarget,
+  acceptor: PeerAcceptor,
+  options: WebSocketOptions = {},
+): Promise<WebSocketListener> {
+  const idleTimeout = options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC;
+  // uWS aborts the whole process (C++ terminate) on an out-of-range idleTimeout.
+  if (!Number.isInteger(idleTimeout) || (idleTimeout !== 0 && (idleTimeout < 8 || idleTimeout > 960))) {
+    return Promise.reject(new RangeError(`idleTimeoutSec must be 0 or an integer 8..960, got ${idleTimeout}`));
+  }
+  const path = target.path ?? '/ws';
+  const offered = options.serializers ?? allSerializers;
+  const log = (options.logger ?? silentLogger).child({ transport: 'websocket' });
+  const open = new Set<WebSocketPeer>();
+  let closing = false;
+  let closed: Promise<void> | null = null;
+
+  const app = uWS.App();
+  app.ws<UserData>(path, {
+    maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+    idleTimeout,
+    sendPingsAutomatically: idleTimeout > 0,
+    maxBackpressure: options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
+    // Past the cap, close rather than let uWS silently drop a message (send() returning 2):
+    // a lost RESULT would leave a caller waiting forever.
+    closeOnBackpressureLimit: true,
+    compression: uWS.DISABLED,
+
+    // Synchronous: the response is settled before returning, so no onAborted is needed
+    // (uWS requires one only when answering later).
+    upgrade(res, req, context) {
+      const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
+      if (!serializer || closing) {
+        res.writeStatus(closing ? '503 Service Unavailable' : '400 Bad Request')
+          .writeHeader('Content-Type', 'text/plain')
+          .end(closing ? 'shutting down\n' : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`, true);
+        return;
+      }
+      const address = formatAddress(res.getRemoteAddress());
+      const userData: UserData = {
+        serializer,
+        info: { type: 'websocket', peer: address, local: isLoopback(address) },
+        peer: null,
+      };
+      res.upgrade(
+        userData,
+        req.getHeader('sec-websocket-key'),
+        serializer.subprotocol,
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+
+    open(ws) {
+      const peer = new WebSocketPeer(ws, log);
+      ws.getUserData().peer = peer;
+      open.add(peer);
+      peer.attach(acceptor);
+    },
+
+    message(ws, message, isBinary) {
+      ws.getUserData().peer?.receive(message, isBinary);
+    },
+
+    close(ws, code) {
+      const peer = ws.getUserData().peer;
+      if (!peer) return;
+      open.delete(peer);
+      peer.wsClosed(code);
+    },
+  });
+  // Everything that is not an upgrade on `path`: one documented path, no guessing.
+  app.any('/*', (res) => {
+    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
+  });
+
+  return new Promise((resolve, reject) => {
+    const onListen = (listenSocket: uWS.us_listen_socket | false): void => {
+      if (!listenSocket) {
+        app.close();
+        reject(new Error(`websocket: cannot listen on ${target.host ?? '*'}:${target.port}`));
+        return;
+      }
+      const port = uWS.us_socket_local_port(listenSocket as uWS.us_socket);
+      log.info({ host: target.host, port, path }, 'websocket listening');
+      resolve({
+        port,
+        close: () => (closed ??= (async () => {
+          closing = true;
+          uWS.us_listen_socket_close(listenSocket);
+          for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
+          // One macrotask lets the close frames go out before app.close() cuts whatever is
+          // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
+          // lets the deferred closed() calls run before close() resolves.
+          await new Promise((r) => setImmediate(r));
+          app.close();
+        })()),
+      });
+    };
+    if (target.host !== undefined) app.listen(target.host, target.port, onListen);
+    else app.listen(target.port, onListen);
+  });
+}
+
+/** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */
+export function chooseSerializer(header: string, offered: readonly Serializer[]): Serializer | undefined {
+  for (const name of header.split(',')) {
+    const wanted = name.trim();
+    const match = offered.find((s) => s.subprotocol === wanted);
+    if (match) return match;
+  }
+  return undefined;
+}
+
+/** uWS gives 4 or 16 raw octets; IPv4 clients of a dual-stack listener come IPv6-mapped. */
+export function formatAddress(raw: ArrayBuffer): string {
+  const b = new Uint8Array(raw);
+  if (b.length === 4) return b.join('.');
+  if (b.length !== 16) return 'unknown';
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.subarray(12).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16));
+  // The URL parser produces the canonical compressed form (RFC 5952), e.g. "::1".
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+}
+
+class WebSocketPeer implements Peer {
+  readonly serializer: Serializer;
+  readonly info: TransportInfo;
+  readonly #ws: WS;
+  readonly #log: Logger;
+  #handler: PeerHandler | null = null;
+  #closed = false;
+  // Frames sent outside a uWS callback are queued for the rest of the tick and flushed in one
+  // corked batch, so an EVENT fan-out does not cost a syscall per frame.
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+
+  constructor(ws: WS, log: Logger) {
+    const data = ws.getUserData();
+    this.serializer = data.serializer;
+    this.info = data.info;
+    this.#ws = ws;
+    this.#log = log;
+  }
+
+  attach(acceptor: PeerAcceptor): void {
+    try {
+      this.#handler = acceptor.attach(this);
+    } catch (error) {
+      this.#log.error({ peer: this.info.peer, err: error }, 'websocket: attach failed');
+      this.end(CLOSE_INTERNAL_ERROR, 'internal error');
+    }
+  }
+
+  receive(message: ArrayBuffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    // The spec fixes the frame type per serializer: text for JSON, binary otherwise.
+    if (isBinary !== this.serializer.binary) {
+      this.end(CLOSE_UNSUPPORTED_DATA, `expected ${this.serializer.binary ? 'binary' : 'text'} frames`);
+      return;
+    }
+    // uWS reuses `message` once this callback returns, so the core gets its own copy.
+    const frame = new Uint8Array(message.slice(0));
+    try {
+      this.#handler?.receive(frame);
+    } catch (error) {
+      this.#log.error({ peer: this.info.peer, err: error }, 'websocket: handler.receive threw');
+      this.end(CLOSE_INTERNAL_ERROR, 'internal error');
+    }
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#queue.length === 0) process.nextTick(() => this.#flush());
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+  }
+
+  bufferedAmount(): number {
+    return this.#closed ? 0 : this.#ws.getBufferedAmount() + this.#queuedBytes;
+  }
+
+  close(): void {
+    this.end(CLOSE_NORMAL, '');
+  }
+
+  end(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#flush();
+    // #flush may have hit the backpressure cap and closed us already.
+    if (!this.#closed) this.#ws.end(code, reason);
+  }
+
+  /** uWS's close handler: the WebSocket is unusable from here on. */
+  wsClosed(code: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#log.debug({ peer: this.info.peer, code }, 'websocket closed');
+    // uWS runs the close handler synchronously inside end()/send(); deferring keeps closed()
+    // from re-entering the core in the middle of its own peer.close() or send() call, as with
+    // RawSocket, where 'close' is always a later event.
+    const handler = this.#handler;
+    if (handler) queueMicrotask(() => handler.closed());
+  }
+
+  #flush(): void {
+    if (this.#closed || this.#queue.length === 0) return;
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    const binary = this.serializer.binary;
+    this.#ws.cork(() => {
+      for (const frame of queue) {
+        if (this.#closed) return; // the backpressure cap closed us mid-batch
+        this.#ws.send(frame, binary);
+      }
+    });
+  }
+}
