@@ -35,7 +35,7 @@ export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
 
 export class Realm {
   readonly uri: string;
-  readonly config: RealmConfig;
+  config: RealmConfig;
   readonly dealer: Dealer;
   readonly broker: Broker;
   readonly meta: MetaApi;
@@ -55,6 +55,11 @@ export class Realm {
       publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
     });
     this.meta.install();
+  }
+
+  /** Authentication settings change live; routing options (URI rules, history) need a restart. */
+  reconfigure(config: RealmConfig): void {
+    this.config = config;
   }
 
   join(session: Target): void {

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { CloseUri } from '../wamp/uris.ts';
 import { defaultLimits, type Limits } from './limits.ts';
 import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
+import { allowAll, anonymousAuthenticator, type Authenticator, type Authorizer } from './auth.ts';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
 import { Realm, type RealmConfig } from './realm.ts';
 import { realScheduler, type Scheduler } from './scheduler.ts';
@@ -21,6 +22,12 @@ export interface RouterOptions {
   scheduler?: Scheduler;
   /** Retained events and event history; in memory unless the CLI passes the SQLite store. */
   store?: EventStore;
+  /** Who clients are; by default realms with `anonymous: true` admit anonymous sessions. */
+  authenticator?: Authenticator;
+  /** What sessions may do; by default everything. */
+  authorizer?: Authorizer;
+  /** Delay before a failed authentication is answered (default 1 s). */
+  authFailureDelayMs?: number;
 }
 
 export class Router implements PeerAcceptor {
@@ -30,6 +37,7 @@ export class Router implements PeerAcceptor {
   readonly #sessions = new Set<Session>();
   readonly #ids = new Set<number>();
   readonly #context: SessionContext;
+  readonly #env: { now: () => number; random: () => number; scheduler: Scheduler; store: EventStore };
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
@@ -37,7 +45,8 @@ export class Router implements PeerAcceptor {
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
     const env = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore() };
-    for (const config of options.realms) this.realms.set(config.uri, new Realm(config, env));
+    this.#env = env;
+    for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
     const sessions = this.#sessions;
     this.#context = {
@@ -46,6 +55,10 @@ export class Router implements PeerAcceptor {
       now,
       random,
       realm: (uri) => this.realms.get(uri),
+      authenticator: options.authenticator ?? anonymousAuthenticator,
+      authorizer: options.authorizer ?? allowAll,
+      authFailureDelayMs: options.authFailureDelayMs ?? 1000,
+      setTimeout: (fn, ms) => env.scheduler.setTimeout(fn, ms),
       allocateSessionId() {
         let id = randomId(random);
         while (ids.has(id)) id = randomId(random);
@@ -57,6 +70,36 @@ export class Router implements PeerAcceptor {
         if (session.id !== 0) ids.delete(session.id);
       },
     };
+  }
+
+  /** Adds (or replaces the configuration of) a realm. Replacing keeps its sessions and routes. */
+  addRealm(config: RealmConfig): Realm {
+    const existing = this.realms.get(config.uri);
+    if (existing !== undefined) {
+      existing.reconfigure(config);
+      return existing;
+    }
+    const realm = new Realm(config, this.#env);
+    this.realms.set(config.uri, realm);
+    return realm;
+  }
+
+  /** Deletes a realm: its sessions get GOODBYE with the reason given. */
+  removeRealm(uri: string, reason = 'wamp.close.close_realm', message = `realm '${uri}' was deleted`): boolean {
+    const realm = this.realms.get(uri);
+    if (realm === undefined) return false;
+    this.realms.delete(uri);
+    for (const session of [...realm.sessions.values()]) session.kill(reason, message);
+    return true;
+  }
+
+  /** Ends every session matching the predicate (a deleted user, a revoked source). */
+  killSessions(predicate: (session: Session) => boolean, reason: string, message: string): number {
+    let n = 0;
+    for (const session of [...this.#sessions]) {
+      if (session.state === 'established' && predicate(session)) { session.kill(reason, message); n++; }
+    }
+    return n;
   }
 
   attach(peer: Peer): PeerHandler {

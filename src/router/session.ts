@@ -2,10 +2,12 @@
 // validates every frame, turns protocol violations into ABORT, and hands valid requests to the
 // realm's Dealer and Broker. Sans-IO: it only talks to its Peer and to the router context.
 
-import { IdSequence, randomId } from '../wamp/ids.ts';
+import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { toArray } from '../wamp/marshal.ts';
-import { MessageType as T, type Dict, type Hello, type Message } from '../wamp/messages.ts';
+import { MessageType as T, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
+import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
+import type { MatchPolicy } from './uri-table.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
@@ -15,7 +17,7 @@ import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 
-export type SessionState = 'establishing' | 'established' | 'closing' | 'closed';
+export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
 /** What a session needs from the router that owns it. */
 export interface SessionContext {
@@ -24,6 +26,11 @@ export interface SessionContext {
   now(): number;
   random(): number;
   realm(uri: string): Realm | undefined;
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  /** Failed authentications are answered after this delay, against guessing. */
+  readonly authFailureDelayMs: number;
+  setTimeout(fn: () => void, ms: number): unknown;
   /** A session ID not used by any live session. */
   allocateSessionId(): number;
   /** The session is over; the router forgets it. */
@@ -46,6 +53,7 @@ export class Session implements Target, PeerHandler {
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
   #overSoftLimitSince: number | undefined;
+  #pendingAuth: { realm: Realm; roles: Dict; pending: PendingAuthentication } | undefined;
 
   constructor(ctx: SessionContext, peer: Peer) {
     this.#ctx = ctx;
@@ -168,6 +176,10 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.HELLO) return this.#hello(msg);
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received before HELLO`);
+      case 'authenticating':
+        if (msg.type === T.AUTHENTICATE) return this.#authenticate(msg);
+        if (msg.type === T.ABORT) return this.#close('lost');
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received while authenticating`);
       case 'closing':
         // Waiting for the GOODBYE reply; anything else is moot now.
         if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close('goodbye');
@@ -189,14 +201,21 @@ export class Session implements Target, PeerHandler {
         if (msg.options.progress === true && !this.supports('caller', 'progressive_call_invocations')) {
           return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
         }
+        if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
         violation = realm.dealer.call(this, msg);
         break;
       case T.YIELD: violation = realm.dealer.yield(this, msg); break;
       case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
-      case T.PUBLISH: return realm.broker.publish(this, msg);
-      case T.REGISTER: return realm.dealer.register(this, msg);
+      case T.PUBLISH:
+        if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
+        return realm.broker.publish(this, msg);
+      case T.REGISTER:
+        if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
+        return realm.dealer.register(this, msg);
       case T.UNREGISTER: return realm.dealer.unregister(this, msg);
-      case T.SUBSCRIBE: return realm.broker.subscribe(this, msg);
+      case T.SUBSCRIBE:
+        if (!this.#authorized('subscribe', msg.topic, matchOf(msg.options), T.SUBSCRIBE, msg.request)) return;
+        return realm.broker.subscribe(this, msg);
       case T.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
       case T.ERROR:
         if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg);
@@ -217,29 +236,69 @@ export class Session implements Target, PeerHandler {
   #hello(msg: Hello): void {
     const realm = this.#ctx.realm(msg.realm);
     if (realm === undefined) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${msg.realm}'`);
-    const roles = msg.details.roles;
+    const { roles, authmethods, authid, authextra } = msg.details;
     if (!isDict(roles) || !clientRoleNames.some((r) => isDict(roles[r]))) {
       return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`);
     }
-    const methods = msg.details.authmethods;
-    const offered = Array.isArray(methods) ? methods : ['anonymous'];
-    if (!realm.config.anonymous || !offered.includes('anonymous')) {
-      return this.#abort(ErrorUri.NO_AUTH_METHOD, `realm '${realm.uri}' accepts none of the offered authmethods`);
+    if (authmethods !== undefined && !(Array.isArray(authmethods) && authmethods.every((m) => typeof m === 'string'))) {
+      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authmethods must be a list of strings');
     }
+    if (authid !== undefined && typeof authid !== 'string') return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
+    if (authextra !== undefined && !isDict(authextra)) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
+    const outcome = this.#ctx.authenticator.hello({
+      realm: realm.config, authid, authmethods: authmethods ?? ['anonymous'], authextra: authextra ?? {}, transport: this.peer.info,
+    });
+    this.#proceed(outcome, realm, roles);
+  }
+
+  #authenticate(msg: Authenticate): void {
+    const state = this.#pendingAuth!;
+    this.#pendingAuth = undefined;
+    this.#proceed(state.pending.authenticate(msg), state.realm, state.roles);
+  }
+
+  #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): void {
+    if (outcome.type === 'abort') {
+      if (outcome.reason !== ErrorUri.AUTHENTICATION_FAILED) return this.#abort(outcome.reason, outcome.message);
+      // A failed secret is answered late, so guessing costs the guesser time, not the router.
+      this.#state = 'closing';
+      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(outcome.reason, outcome.message); }, this.#ctx.authFailureDelayMs);
+      return;
+    }
+    if (outcome.type === 'challenge') {
+      this.#pendingAuth = { realm, roles, pending: outcome.pending };
+      this.#state = 'authenticating';
+      this.send({ type: T.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+      return;
+    }
+    // The realm may have been deleted while the client was authenticating.
+    if (this.#ctx.realm(realm.uri) !== realm) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${realm.uri}'`);
+    const { identity } = outcome;
     this.id = this.#ctx.allocateSessionId();
     this.clientRoles = roles;
-    this.authid = `anonymous-${randomId(this.#ctx.random).toString(36)}`;
-    this.authrole = 'anonymous';
-    this.authmethod = 'anonymous';
-    this.authprovider = 'static';
+    this.authid = identity.authid;
+    this.authrole = identity.authrole;
+    this.authmethod = identity.authmethod;
+    this.authprovider = identity.authprovider;
     this.realm = realm;
     this.#state = 'established';
-    this.send({
-      type: T.WELCOME,
-      session: this.id,
-      details: { realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider, roles: routerRoles },
-    });
+    const details: Dict = {
+      realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider, roles: routerRoles,
+    };
+    if (identity.authextra !== undefined) details.authextra = identity.authextra;
+    this.send({ type: T.WELCOME, session: this.id, details });
     realm.join(this);
+  }
+
+  /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
+  #authorized(action: Action, uri: string, match: MatchPolicy, requestType: number | undefined, request: number): boolean {
+    const ok = this.#ctx.authorizer.authorize({
+      realm: this.realm!.uri, session: this.id, authid: this.authid, authrole: this.authrole, action, uri, match,
+    });
+    if (!ok && requestType !== undefined) {
+      this.send({ type: T.ERROR, requestType, request, details: {}, error: ErrorUri.NOT_AUTHORIZED, args: [`${this.authrole} may not ${action} '${uri}'`] });
+    }
+    return ok;
   }
 
   #abort(reason: string, message: string): void {
@@ -271,6 +330,11 @@ export class Session implements Target, PeerHandler {
     this.#state = 'closed';
     this.#ctx.release(this);
   }
+}
+
+function matchOf(options: Dict): MatchPolicy {
+  const m = options.match;
+  return m === 'prefix' || m === 'wildcard' ? m : 'exact';
 }
 
 function messageLabel(msg: Message): string {

@@ -1,0 +1,89 @@
+import test from 'ava';
+import type { Authenticator, Authorizer } from '../../src/router/auth.ts';
+import { Router } from '../../src/router/router.ts';
+import { ManualScheduler } from '../../src/router/scheduler.ts';
+import { MemoryClient } from '../helpers/memory-peer.ts';
+
+// A challenge-response authenticator with a fixed secret, to exercise the state machine.
+const authenticator: Authenticator = {
+  hello(info) {
+    if (!info.authmethods.includes('ticket')) return { type: 'abort', reason: 'wamp.error.no_auth_method', message: 'ticket only' };
+    return {
+      type: 'challenge', authmethod: 'ticket', extra: {},
+      pending: {
+        authenticate: (m) => m.signature === 'open sesame'
+          ? { type: 'welcome', identity: { authid: info.authid ?? '?', authrole: 'user', authmethod: 'ticket', authprovider: 'test' } }
+          : { type: 'abort', reason: 'wamp.error.authentication_failed', message: 'wrong ticket' },
+      },
+    };
+  },
+};
+const authorizer: Authorizer = { authorize: (r) => !(r.action === 'register' && r.uri.startsWith('com.locked.')) };
+
+function setup() {
+  const scheduler = new ManualScheduler();
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: false }], authenticator, authorizer, scheduler, authFailureDelayMs: 500 });
+  return { router, scheduler };
+}
+const hello = (authmethods: string[]) => [1, 'realm1', { roles: { caller: {}, callee: {} }, authmethods, authid: 'alice' }];
+
+test('CHALLENGE, AUTHENTICATE, WELCOME with the identity', (t) => {
+  const { router } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  t.deepEqual(c.take(), [[4, 'ticket', {}]]);
+  c.send([5, 'open sesame', {}]);
+  const [welcome] = c.take();
+  t.like(welcome![2] as object, { authid: 'alice', authrole: 'user', authmethod: 'ticket', authprovider: 'test' });
+});
+
+test('a wrong secret is answered with authentication_failed after the delay', (t) => {
+  const { router, scheduler } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.take();
+  c.send([5, 'guess', {}]);
+  t.deepEqual(c.take(), []);
+  scheduler.advance(500);
+  t.is(c.take()[0]![2], 'wamp.error.authentication_failed');
+  t.true(c.closed);
+});
+
+test('messages other than AUTHENTICATE while authenticating are protocol violations', (t) => {
+  const { router } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.take();
+  c.send([48, 1, {}, 'com.x']);
+  t.is(c.take()[0]![2], 'wamp.error.protocol_violation');
+});
+
+test('no acceptable authmethod is ABORTed with no_auth_method', (t) => {
+  const { router } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['anonymous']));
+  t.is(c.take()[0]![2], 'wamp.error.no_auth_method');
+});
+
+test('the authorizer is asked before routing; refusals are not_authorized', (t) => {
+  const { router } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.send([5, 'open sesame', {}]);
+  c.take();
+  c.send([64, 1, {}, 'com.locked.x']);
+  t.is(c.take()[0]![4], 'wamp.error.not_authorized');
+  c.send([64, 2, {}, 'com.open.x']);
+  t.is(c.take()[0]![0], 65);
+});
+
+test('deleting a realm ends its sessions', (t) => {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const c = new MemoryClient(router);
+  c.join();
+  t.true(router.removeRealm('realm1'));
+  t.deepEqual(c.take()[0], [6, { message: "realm 'realm1' was deleted" }, 'wamp.close.close_realm']);
+  const d = new MemoryClient(router);
+  d.send([1, 'realm1', { roles: { caller: {} } }]);
+  t.is(d.take()[0]![2], 'wamp.error.no_such_realm');
+});
