@@ -45,6 +45,8 @@ export interface BrokerOptions {
   history?: readonly HistoryRule[];
   publisherDisclosure?: Disclosure;
   events?: BrokerEvents;
+  /** Mesh: hands each publication on to other routers (after local delivery). */
+  forward?: (event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
 }
 
 /** Subscriber black/whitelisting of one publication (spec "Subscriber Black- and Whitelisting"). */
@@ -134,11 +136,22 @@ export class Broker {
       details.publisher_authrole = publisher.authrole;
     }
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
-    this.#deliver(event, excludeMe === true ? publisher : undefined, filter);
-    if (retain === true) this.#options.store.retain(this.#options.realm, event);
-    const rule = this.#history.best(topic);
-    if (rule !== undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+    const excluded = excludeMe === true ? publisher.id : undefined;
+    this.#keep(event, excluded, filter, retain === true);
+    this.#options.forward?.(event, excluded, filter as Dict | undefined, retain === true);
     if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
+  }
+
+  /** Mesh: a publication forwarded by another router, delivered to the subscribers here. */
+  deliverRemote(event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean): void {
+    this.#keep(event, excluded, filter as Filter | undefined, retain);
+  }
+
+  #keep(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, retain: boolean): void {
+    this.#deliver(event, excluded, filter);
+    if (retain) this.#options.store.retain(this.#options.realm, event);
+    const rule = this.#history.best(event.topic);
+    if (rule !== undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
   }
 
   /** Publishes from the router itself (meta events, testaments); no publisher to exclude. */
@@ -164,13 +177,13 @@ export class Broker {
     for (const subscription of [...mine]) this.#detach(session, subscription);
   }
 
-  #deliver(event: StoredEvent, excluded: Target | undefined, filter: Filter | undefined): void {
+  #deliver(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined): void {
     if (this.#table.size === 0) return;
     for (const subscription of this.#table.all(event.topic)) {
       const details = subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic };
       const frame = new SharedFrame({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
       for (const subscriber of subscription.subscribers.values()) {
-        if (subscriber === excluded) continue;
+        if (subscriber.id === excluded) continue;
         if (filter !== undefined && !eligible(filter, subscriber)) continue;
         subscriber.sendShared(frame);
       }

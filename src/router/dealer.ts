@@ -130,6 +130,46 @@ export class Dealer {
     this.#options.events?.registered(callee, registration);
   }
 
+  /**
+   * Mesh: adds a callee on another router to the registration it serves. Local callees come
+   * first; a remote callee whose invoke policy conflicts with the local registration is not
+   * added (returns false), so a router never mixes policies.
+   */
+  addRemoteCallee(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): boolean {
+    let registration = this.#table.get(procedure, match);
+    if (registration !== undefined) {
+      if (registration.invoke !== invoke || invoke === 'single') return false;
+      registration.callees.push(callee);
+    } else {
+      registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#options.now(), callees: [callee], next: 0 };
+      this.#table.set(procedure, match, registration);
+      this.#byId.set(registration.id, registration);
+    }
+    tableFor(this.#bySession, callee.id, () => new Set<Registration>()).add(registration);
+    return true;
+  }
+
+  /** Mesh: the remote callee no longer serves its registrations; calls in flight still complete. */
+  removeRemoteCallee(callee: Target): void {
+    const mine = this.#bySession.get(callee.id);
+    if (mine !== undefined) for (const registration of [...mine]) this.#detach(callee, registration);
+  }
+
+  /**
+   * Mesh: an invocation forwarded by the caller's router, for one named local callee. The
+   * caller's router already chose the callee by invoke policy and built the details; here they
+   * are trimmed to what the callee announced.
+   */
+  invokeForwarded(caller: Target, request: number, procedure: string, match: MatchPolicy, calleeSession: number, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined): void {
+    const registration = this.#table.get(procedure, match);
+    const callee = registration?.callees.find((c) => c.id === calleeSession && c.remote !== true);
+    if (registration === undefined || callee === undefined) return sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    const trimmed: Dict = { ...details };
+    if (trimmed.receive_progress === true && !callee.supports('callee', 'progressive_call_results')) delete trimmed.receive_progress;
+    if (trimmed.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete trimmed.timeout;
+    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, 0);
+  }
+
   unregister(callee: Target, msg: Unregister): void {
     const registration = this.#byId.get(msg.registration);
     if (registration === undefined || !registration.callees.includes(callee)) {
@@ -182,18 +222,22 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
+    this.#invoke(caller, request, registration, callee, details, msg.args, msg.kwargs, timeout as number);
+    return undefined;
+  }
+
+  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, timeout: number): void {
     const invocationRequest = callee.nextRequestId();
-    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args: msg.args, kwargs: msg.kwargs });
-    if (sent === 'unencodable') return fail(ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
-    if (sent === 'closed') return fail(ErrorUri.CANCELED, CALLEE_GONE);
+    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args, kwargs });
+    if (sent === 'unencodable') return sendError(caller, T.CALL, request, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
+    if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
     const invocation: Invocation = {
       caller, callRequest: request, callee, request: invocationRequest, registration,
-      receiveProgress: wantsProgress, callerProgress: progress === true, killed: false, timer: undefined,
+      receiveProgress: details.receive_progress === true, callerProgress: details.progress === true, killed: false, timer: undefined,
     };
     tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
     tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
-    if ((timeout as number) > 0) invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), timeout as number);
-    return undefined;
+    if (timeout > 0) invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), timeout);
   }
 
   yield(callee: Target, msg: Yield): ProtocolViolation | undefined {
@@ -242,14 +286,14 @@ export class Dealer {
   }
 
   /** A session left: drop its registrations, fail the calls it was serving, interrupt its own calls. */
-  removeSession(session: Target): void {
+  removeSession(session: Target, error: string = ErrorUri.CANCELED, message = CALLEE_GONE): void {
     const mine = this.#bySession.get(session.id);
     if (mine !== undefined) for (const registration of [...mine]) this.#detach(session, registration);
     const serving = this.#invocations.get(session.id);
     if (serving !== undefined) {
       for (const invocation of [...serving.values()]) {
         this.#finish(invocation);
-        sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.CANCELED, CALLEE_GONE);
+        sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
       }
     }
     const calling = this.#calls.get(session.id);
@@ -345,16 +389,19 @@ export class Dealer {
 
   #detach(callee: Target, registration: Registration): void {
     const i = registration.callees.indexOf(callee);
-    if (i >= 0) registration.callees.splice(i, 1);
-    if (registration.next > i && registration.next > 0) registration.next--;
+    if (i >= 0) {
+      registration.callees.splice(i, 1);
+      if (registration.next > i) registration.next--;
+    }
     const mine = this.#bySession.get(callee.id);
     mine?.delete(registration);
     if (mine !== undefined && mine.size === 0) this.#bySession.delete(callee.id);
-    this.#options.events?.unregistered(callee, registration);
+    const events = callee.remote === true ? undefined : this.#options.events;
+    events?.unregistered(callee, registration);
     if (registration.callees.length === 0) {
       this.#byId.delete(registration.id);
       this.#table.delete(registration.procedure, registration.match);
-      this.#options.events?.deleted(callee, registration);
+      events?.deleted(callee, registration);
     }
   }
 }

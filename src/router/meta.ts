@@ -21,18 +21,21 @@ export class MetaApi {
 
   constructor(realm: Realm) { this.#realm = realm; }
 
+  /** Called after any change to what the realm serves (the mesh re-advertises). */
+  onInterestChange: () => void = () => {};
+
   readonly registrationEvents: DealerEvents = {
     created: (s, r) => this.#emit('wamp.registration.on_create', [s.id, registrationDetails(r)]),
-    registered: (s, r) => this.#emit('wamp.registration.on_register', [s.id, r.id]),
-    unregistered: (s, r) => this.#emit('wamp.registration.on_unregister', [s.id, r.id]),
+    registered: (s, r) => { this.onInterestChange(); this.#emit('wamp.registration.on_register', [s.id, r.id]); },
+    unregistered: (s, r) => { this.onInterestChange(); this.#emit('wamp.registration.on_unregister', [s.id, r.id]); },
     deleted: (s, r) => this.#emit('wamp.registration.on_delete', [s.id, r.id]),
   };
 
   readonly subscriptionEvents: BrokerEvents = {
-    created: (s, sub) => this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]),
+    created: (s, sub) => { this.onInterestChange(); this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]); },
     subscribed: (s, sub) => this.#emit('wamp.subscription.on_subscribe', [s.id, sub.id]),
     unsubscribed: (s, sub) => this.#emit('wamp.subscription.on_unsubscribe', [s.id, sub.id]),
-    deleted: (s, sub) => this.#emit('wamp.subscription.on_delete', [s.id, sub.id]),
+    deleted: (s, sub) => { this.onInterestChange(); this.#emit('wamp.subscription.on_delete', [s.id, sub.id]); },
   };
 
   joined(session: Target): void {

@@ -4,7 +4,8 @@
 import type { UriCheck } from '../wamp/uris.ts';
 import { Broker, type HistoryRule } from './broker.ts';
 import { Dealer, type Disclosure } from './dealer.ts';
-import type { EventStore } from './event-store.ts';
+import type { Dict } from '../wamp/messages.ts';
+import type { EventStore, StoredEvent } from './event-store.ts';
 import { MetaApi } from './meta.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
@@ -23,11 +24,19 @@ export interface RealmConfig {
   readonly history?: readonly HistoryRule[];
 }
 
+/** Hooks for the mesh, set once by the MeshNode; absent on a stand-alone router. */
+export interface RouterHooks {
+  forwardEvent?: (realm: string, event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
+  /** The realm's registrations or subscriptions changed (what the mesh advertises). */
+  interestsChanged?: (realm: string) => void;
+}
+
 export interface RealmEnvironment {
   now: () => number;
   random: () => number;
   scheduler: Scheduler;
   store: EventStore;
+  hooks: RouterHooks;
 }
 
 /** Why a session left: testaments are published only when it did not leave in good order. */
@@ -53,7 +62,9 @@ export class Realm {
     this.broker = new Broker({
       realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
       publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
+      forward: (event, excluded, filter, retain) => env.hooks.forwardEvent?.(config.uri, event, excluded, filter, retain),
     });
+    this.meta.onInterestChange = () => env.hooks.interestsChanged?.(config.uri);
     this.meta.install();
   }
 

@@ -8,7 +8,7 @@ import { defaultLimits, type Limits } from './limits.ts';
 import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
 import { allowAll, anonymousAuthenticator, type Authenticator, type Authorizer } from './auth.ts';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
-import { Realm, type RealmConfig } from './realm.ts';
+import { Realm, type RealmConfig, type RealmEnvironment, type RouterHooks } from './realm.ts';
 import { realScheduler, type Scheduler } from './scheduler.ts';
 import { Session, type SessionContext } from './session.ts';
 
@@ -37,14 +37,16 @@ export class Router implements PeerAcceptor {
   readonly #sessions = new Set<Session>();
   readonly #ids = new Set<number>();
   readonly #context: SessionContext;
-  readonly #env: { now: () => number; random: () => number; scheduler: Scheduler; store: EventStore };
+  readonly #env: RealmEnvironment;
+  /** Set by the mesh: where publications go next, and who hears of changed interests. */
+  readonly hooks: RouterHooks = {};
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    const env = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore() };
+    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks };
     this.#env = env;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
@@ -107,6 +109,9 @@ export class Router implements PeerAcceptor {
     this.#sessions.add(session);
     return session;
   }
+
+  get now(): () => number { return this.#env.now; }
+  get scheduler(): Scheduler { return this.#env.scheduler; }
 
   /** Live sessions, established or not. */
   get sessionCount(): number { return this.#sessions.size; }

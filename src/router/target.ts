@@ -11,6 +11,8 @@ export interface Target {
   readonly id: number;
   readonly authid: string;
   readonly authrole: string;
+  /** True for a proxy of a session on another router (mesh); it gets no meta events. */
+  readonly remote?: boolean;
   /** Sends one message. 'unencodable': this peer's serializer cannot carry it; 'closed': the peer is gone. */
   send(message: Message): SendResult;
   /** Sends a fan-out message; may be dropped under backpressure (counted). */

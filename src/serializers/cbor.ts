@@ -1,8 +1,10 @@
 // CBOR via cbor-x, configured for plain RFC 8949: no record extension, no tag 64 on byte
-// strings (peers expect a bare byte string), maps decoded as objects.
+// strings (peers expect a bare byte string), maps decoded as objects, 64-bit integers decoded
+// as numbers (a BigInt could not be re-encoded for a JSON peer; WAMP IDs fit in 2^53).
 
 import { Encoder } from 'cbor-x';
 import type { Serializer } from './serializer.ts';
+import { widenInts } from './wide-ints.ts';
 
 const encoder = new Encoder({
   useRecords: false,
@@ -11,7 +13,9 @@ const encoder = new Encoder({
   variableMapSize: true,
   pack: false,
   structuredClone: false,
-});
+  // Honoured by cbor-x's decoder though missing from its type definitions.
+  int64AsNumber: true,
+} as ConstructorParameters<typeof Encoder>[0]);
 
 export const cbor: Serializer = {
   name: 'cbor',
@@ -19,7 +23,7 @@ export const cbor: Serializer = {
   subprotocol: 'wamp.2.cbor',
   binary: true,
   encode(message) {
-    return encoder.encode(message);
+    return encoder.encode(widenInts(message));
   },
   decode(frame) {
     return encoder.decode(frame);

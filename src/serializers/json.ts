@@ -15,6 +15,8 @@ function replace(this: Record<string, unknown>, key: string, value: unknown): un
   if (raw instanceof Uint8Array) {
     return '\0' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   }
+  // A CBOR bignum or 64-bit integer from another peer: written as the exact JSON number.
+  if (typeof value === 'bigint') return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString());
   return value;
 }
 

@@ -3,6 +3,7 @@
 
 import { Packr } from 'msgpackr';
 import type { Serializer } from './serializer.ts';
+import { widenInts } from './wide-ints.ts';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', variableMapSize: true });
 
@@ -12,7 +13,7 @@ export const msgpack: Serializer = {
   subprotocol: 'wamp.2.msgpack',
   binary: true,
   encode(message) {
-    return packr.pack(message);
+    return packr.pack(widenInts(message));
   },
   decode(frame) {
     return packr.unpack(frame);

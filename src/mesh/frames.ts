@@ -1,0 +1,102 @@
+// Router-to-router frames. Another router is a peer like any other: every frame is validated
+// before use, and a bad one ends the link with a reason, never the process.
+
+import type { Dict } from '../wamp/messages.ts';
+import { isDict } from '../wamp/parse.ts';
+
+export type NodeId = string;
+
+/** One registration as advertised by its node: the callees stay on that node. */
+export interface RegistrationAd {
+  readonly procedure: string;
+  readonly match: 'exact' | 'prefix' | 'wildcard';
+  readonly invoke: string;
+  /** Callee sessions, with the callee features the origin's dealer must respect. */
+  readonly callees: readonly { readonly session: number; readonly features: readonly string[] }[];
+}
+
+export interface SubscriptionAd {
+  readonly topic: string;
+  readonly match: 'exact' | 'prefix' | 'wildcard';
+}
+
+export interface RealmAd {
+  readonly registrations: readonly RegistrationAd[];
+  readonly subscriptions: readonly SubscriptionAd[];
+}
+
+/** Link-state advertisement: a node's neighbours and what it serves, flooded to all nodes. */
+export interface Lsa {
+  readonly t: 'lsa';
+  readonly origin: NodeId;
+  /** (epoch, seq) orders advertisements; epoch is the node's start time so a restart wins. */
+  readonly epoch: number;
+  readonly seq: number;
+  readonly links: readonly NodeId[];
+  readonly realms: Readonly<Record<string, RealmAd>>;
+}
+
+export interface CallFrame {
+  readonly t: 'call';
+  readonly origin: NodeId; readonly dst: NodeId; readonly id: number;
+  readonly realm: string; readonly procedure: string; readonly match: RegistrationAd['match'];
+  readonly session: number; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict;
+}
+/** A further chunk of a progressive call invocation. */
+export interface ChunkFrame { readonly t: 'chunk'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly progress: boolean; readonly args?: unknown[]; readonly kwargs?: Dict }
+export interface CancelFrame { readonly t: 'cancel'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly mode: string }
+export interface ResultFrame { readonly t: 'result'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly progress: boolean; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict }
+export interface ErrorFrame { readonly t: 'error'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly error: string; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict }
+export interface EventFrame {
+  readonly t: 'event';
+  readonly src: NodeId;
+  /** The nodes this copy is for; each hop splits the list by next hop. */
+  readonly dsts: readonly NodeId[];
+  readonly realm: string; readonly topic: string; readonly publication: number; readonly timestamp: number;
+  readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict;
+  readonly excluded?: number; readonly filter?: Dict; readonly retain: boolean;
+}
+
+export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame;
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isMatch = (v: unknown) => v === 'exact' || v === 'prefix' || v === 'wildcard';
+const optList = (v: unknown) => v === undefined || Array.isArray(v);
+const optDict = (v: unknown) => v === undefined || isDict(v);
+
+/** Returns the frame, or a sentence naming what is wrong with it. */
+export function validateFrame(v: unknown): MeshFrame | string {
+  if (!isDict(v) || !isStr(v.t)) return 'a frame must be a dict with a string "t"';
+  const routed = () => isStr(v.origin) && isStr(v.dst) && isInt(v.id) && isStr(v.realm);
+  switch (v.t) {
+    case 'lsa':
+      if (!isStr(v.origin) || !isInt(v.epoch) || !isInt(v.seq) || !Array.isArray(v.links) || !v.links.every(isStr) || !isDict(v.realms)) return 'lsa: bad header';
+      for (const [realm, ad] of Object.entries(v.realms)) {
+        if (!isDict(ad) || !Array.isArray(ad.registrations) || !Array.isArray(ad.subscriptions)) return `lsa: realm ${realm}: bad ad`;
+        for (const r of ad.registrations) {
+          if (!isDict(r) || !isStr(r.procedure) || !isMatch(r.match) || !isStr(r.invoke) || !Array.isArray(r.callees)) return `lsa: realm ${realm}: bad registration`;
+          if (!r.callees.every((c) => isDict(c) && isInt(c.session) && Array.isArray(c.features) && c.features.every(isStr))) return `lsa: realm ${realm}: bad callee`;
+        }
+        for (const s of ad.subscriptions) if (!isDict(s) || !isStr(s.topic) || !isMatch(s.match)) return `lsa: realm ${realm}: bad subscription`;
+      }
+      return v as unknown as Lsa;
+    case 'call':
+      return routed() && isStr(v.procedure) && isMatch(v.match) && isInt(v.session) && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as CallFrame) : 'call: bad fields';
+    case 'chunk':
+      return routed() && typeof v.progress === 'boolean' && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ChunkFrame) : 'chunk: bad fields';
+    case 'cancel':
+      return routed() && isStr(v.mode) ? (v as unknown as CancelFrame) : 'cancel: bad fields';
+    case 'result':
+      return routed() && typeof v.progress === 'boolean' && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ResultFrame) : 'result: bad fields';
+    case 'error':
+      return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ErrorFrame) : 'error: bad fields';
+    case 'event':
+      return isStr(v.src) && Array.isArray(v.dsts) && v.dsts.every(isStr) && isStr(v.realm) && isStr(v.topic) && isInt(v.publication) && isInt(v.timestamp)
+        && isDict(v.details) && optList(v.args) && optDict(v.kwargs) && (v.excluded === undefined || isInt(v.excluded)) && optDict(v.filter) && typeof v.retain === 'boolean'
+        ? (v as unknown as EventFrame) : 'event: bad fields';
+    default:
+      return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;
+  }
+}

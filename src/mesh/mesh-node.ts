@@ -1,0 +1,478 @@
+// One router's part in the mesh, sans-IO: it reacts to discovery, link and frame events and
+// answers with frames for a LinkDriver to send. Routing is link-state (see link-state.ts).
+// Calls follow one path out and the same path back (each hop remembers the call), so a link
+// failing anywhere on the path answers the caller at once with wamp.error.network_failure and
+// never invokes the callee twice. Events follow the shortest-path tree to the nodes with
+// matching subscriptions and are de-duplicated by (origin, publication).
+
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import type { Realm } from '../router/realm.ts';
+import type { Router } from '../router/router.ts';
+import { UriTable } from '../router/uri-table.ts';
+import type { StoredEvent } from '../router/event-store.ts';
+import { MessageType as T, type Dict } from '../wamp/messages.ts';
+import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from './config.ts';
+import { validateFrame, type ErrorFrame, type EventFrame, type Lsa, type MeshFrame, type NodeId, type RealmAd, type RoutedFrame } from './frames.ts';
+import { LinkStateDb } from './link-state.ts';
+import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
+
+export interface LinkDriver {
+  /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
+  connect(peer: NodeId): void;
+  disconnect(peer: NodeId): void;
+  send(peer: NodeId, frame: MeshFrame): void;
+}
+
+/** Where a call's frames go next: toward the callee, and back toward the caller (null = here). */
+interface Hop { toward: NodeId | null; back: NodeId | null; realm: string; dst: NodeId; callee?: RemoteCallee }
+
+interface Peer { failures: number; nextDialAt: number; discovered: boolean }
+
+export const NETWORK_FAILURE = 'wamp.error.network_failure';
+const CALLEE_FEATURES = ['progressive_call_results', 'progressive_call_invocations', 'call_canceling', 'call_timeout', 'caller_identification', 'payload_passthru_mode'];
+
+export class MeshNode implements FrameSink {
+  readonly self: NodeId;
+  readonly config: MeshConfig;
+  readonly #router: Router;
+  readonly #driver: LinkDriver;
+  readonly #logger: Logger;
+  readonly #random: () => number;
+  readonly lsdb: LinkStateDb;
+  readonly #epoch: number;
+  #seq = 0;
+  #lastRefresh = 0;
+  #advertisePending = false;
+  readonly #peers = new Map<NodeId, Peer>();
+  readonly #active = new Set<NodeId>();
+  readonly #dialing = new Set<NodeId>();
+  readonly #hops = new Map<string, Hop>();
+  #callIds = 0;
+  readonly #proxies = new Map<string, RemoteCallee>();
+  readonly #callers = new Map<string, RemoteCaller>();
+  #callerIds = 0;
+  #subIndex = new Map<string, UriTable<Set<NodeId>>>();
+  readonly #seen = new Set<string>();
+
+  constructor(options: { id: NodeId; router: Router; driver: LinkDriver; config?: Partial<MeshConfig>; logger?: Logger; random?: () => number }) {
+    this.self = options.id;
+    this.config = { ...defaultMeshConfig, ...options.config };
+    const problem = checkMeshConfig(this.config);
+    if (problem !== undefined) throw new Error(problem);
+    this.#router = options.router;
+    this.#driver = options.driver;
+    this.#logger = options.logger ?? silentLogger;
+    this.#random = options.random ?? Math.random;
+    this.lsdb = new LinkStateDb(this.self);
+    this.#epoch = this.#now();
+    this.#router.hooks.forwardEvent = (realm, event, excluded, filter, retain) => this.#publish(realm, event, excluded, filter, retain);
+    this.#router.hooks.interestsChanged = () => this.#scheduleAdvertise();
+    this.#originate();
+  }
+
+  // ---- discovery and links ---------------------------------------------------------------
+
+  peerDiscovered(peer: NodeId): void {
+    if (peer === this.self) return;
+    const known = this.#peers.get(peer);
+    if (known === undefined) this.#peers.set(peer, { failures: 0, nextDialAt: 0, discovered: true });
+    else known.discovered = true;
+  }
+
+  peerLost(peer: NodeId): void {
+    const known = this.#peers.get(peer);
+    if (known !== undefined) known.discovered = false;
+  }
+
+  linkUp(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    this.peerDiscovered(peer);
+    const known = this.#peers.get(peer)!;
+    known.failures = 0;
+    if (this.#active.has(peer)) return;
+    this.#active.add(peer);
+    this.#logger.info({ peer }, 'mesh link up');
+    // Database exchange: the new neighbour learns everything we know, then our new links.
+    for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
+    this.#originate();
+  }
+
+  dialFailed(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    const known = this.#peers.get(peer);
+    if (known === undefined) return;
+    known.failures++;
+    known.nextDialAt = this.#now() + Math.min(this.config.dialBackoffMaxMs, this.config.dialBackoffMs * 2 ** (known.failures - 1));
+  }
+
+  linkDown(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    if (!this.#active.delete(peer)) return;
+    this.#logger.info({ peer }, 'mesh link down');
+    const known = this.#peers.get(peer);
+    if (known !== undefined) known.nextDialAt = this.#now() + this.config.dialBackoffMs;
+    for (const [key, hop] of [...this.#hops]) {
+      const [origin, id] = splitKey(key);
+      if (hop.toward === peer) {
+        // The path to the callee broke behind us: answer the caller now.
+        this.#hops.delete(key);
+        const failure: ErrorFrame = { t: 'error', origin, dst: origin, id, realm: hop.realm, error: NETWORK_FAILURE, details: {}, args: [`mesh link ${this.self} -> ${peer} failed`] };
+        if (hop.back === null) this.#deliverAnswer(failure, hop);
+        else this.#driver.send(hop.back, failure);
+      } else if (hop.back === peer) {
+        // The caller can no longer be answered: stop the work downstream.
+        this.#hops.delete(key);
+        const cancel = { t: 'cancel' as const, origin, dst: hop.dst, id, realm: hop.realm, mode: 'killnowait' };
+        if (hop.toward === null) this.#deliverCancel(cancel);
+        else this.#driver.send(hop.toward, cancel);
+      }
+    }
+    this.#originate();
+  }
+
+  /** A frame from a neighbour; returns a reason when the frame is invalid (close that link). */
+  receive(peer: NodeId, value: unknown): string | undefined {
+    const frame = validateFrame(value);
+    if (typeof frame === 'string') return frame;
+    switch (frame.t) {
+      case 'lsa': return this.#receiveLsa(peer, frame);
+      case 'event': return this.#receiveEvent(frame);
+      case 'call': case 'chunk': case 'cancel': return this.#receiveRequest(peer, frame);
+      case 'result': case 'error': return this.#receiveAnswer(frame);
+    }
+  }
+
+  /** Periodic work: overlay upkeep, advertisement refresh and expiry. */
+  tick(now: number = this.#now()): void {
+    if (this.lsdb.expire(now, this.config.lsaMaxAgeMs).length > 0) this.#topologyChanged();
+    if (now - this.#lastRefresh >= this.config.lsaRefreshMs) this.#originate();
+    this.#maintainOverlay(now);
+  }
+
+  status(): Dict {
+    const routes: Dict = {};
+    for (const [dst, hop] of this.lsdb.routes()) routes[dst] = hop;
+    return {
+      node: this.self, epoch: this.#epoch, seq: this.#seq,
+      links: [...this.#active].sort(), dialing: [...this.#dialing].sort(),
+      known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
+      nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
+      routes, callsInFlight: this.#hops.size, remoteCallees: this.#proxies.size,
+    };
+  }
+
+  // ---- FrameSink (used by the proxies) ---------------------------------------------------
+
+  nextCallId(): number {
+    this.#callIds = this.#callIds >= Number.MAX_SAFE_INTEGER ? 1 : this.#callIds + 1;
+    return this.#callIds;
+  }
+
+  isInFlight(origin: NodeId, id: number): boolean {
+    return this.#hops.has(key(origin, id));
+  }
+
+  sendRouted(frame: RoutedFrame): boolean {
+    const k = key(frame.origin, frame.id);
+    const hop = this.#hops.get(k);
+    if (frame.t === 'call') {
+      const next = this.lsdb.routes().get(frame.dst);
+      if (next === undefined) return false;
+      const callee = this.#proxies.get(proxyKey(frame.realm, frame.dst, frame.session));
+      this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, ...(callee !== undefined && { callee }) });
+      this.#driver.send(next, frame);
+      return true;
+    }
+    if (hop === undefined) return false;
+    if (frame.t === 'chunk' || frame.t === 'cancel') {
+      if (hop.toward === null) return false;
+      // After "kill" the callee still answers, so the way back must stay known.
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      this.#driver.send(hop.toward, frame);
+      return true;
+    }
+    // result / error from a local callee, travelling back the way the call came.
+    if (isFinal(frame)) this.#hops.delete(k);
+    if (hop.back === null) return false;
+    this.#driver.send(hop.back, frame);
+    return true;
+  }
+
+  // ---- frames ------------------------------------------------------------------------------
+
+  #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
+    if (lsa.origin === this.self) {
+      // Our own advertisement from a previous life with a higher number: supersede it.
+      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq) { this.#seq = lsa.seq; this.#originate(); }
+      return undefined;
+    }
+    if (!this.lsdb.accept(lsa, this.#now())) return undefined;
+    for (const other of this.#active) if (other !== peer) this.#driver.send(other, lsa);
+    this.#topologyChanged();
+    return undefined;
+  }
+
+  #receiveRequest(peer: NodeId, frame: RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }): undefined {
+    const k = key(frame.origin, frame.id);
+    if (frame.t === 'call') {
+      if (frame.dst === this.self) {
+        this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
+        const realm = this.#router.realms.get(frame.realm);
+        if (realm === undefined) {
+          this.sendRouted({ t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: 'wamp.error.no_such_procedure', details: {} });
+          return undefined;
+        }
+        realm.dealer.invokeForwarded(this.#callerFor(frame.origin, realm), frame.id, frame.procedure, frame.match, frame.session, frame.details, frame.args, frame.kwargs);
+        return undefined;
+      }
+      const next = this.lsdb.routes().get(frame.dst);
+      if (next === undefined || next === peer) {
+        this.#driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`no route from ${this.self} to ${frame.dst}`] });
+        return undefined;
+      }
+      this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst });
+      this.#driver.send(next, frame);
+      return undefined;
+    }
+    const hop = this.#hops.get(k);
+    if (hop === undefined) return undefined;
+    if (hop.toward !== null) {
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      this.#driver.send(hop.toward, frame);
+      return undefined;
+    }
+    if (frame.t === 'cancel') return this.#deliverCancel(frame);
+    const realm = this.#router.realms.get(frame.realm);
+    if (realm === undefined) return undefined;
+    // A further chunk of a progressive call: the Dealer finds the ongoing call by its ID.
+    realm.dealer.call(this.#callerFor(frame.origin, realm), {
+      type: T.CALL, request: frame.id, options: frame.progress ? { progress: true } : {}, procedure: '',
+      ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
+    });
+    return undefined;
+  }
+
+  #receiveAnswer(frame: RoutedFrame & { t: 'result' | 'error' }): undefined {
+    const k = key(frame.origin, frame.id);
+    const hop = this.#hops.get(k);
+    // Answers travel only along a path we remember; anything else belongs to an abandoned call.
+    if (hop === undefined) return undefined;
+    if (isFinal(frame)) this.#hops.delete(k);
+    if (hop.back !== null) this.#driver.send(hop.back, frame);
+    else this.#deliverAnswer(frame, hop);
+    return undefined;
+  }
+
+  #deliverAnswer(frame: RoutedFrame & { t: 'result' | 'error' }, hop: Hop): void {
+    const realm = this.#router.realms.get(frame.realm);
+    const callee = hop.callee;
+    if (realm === undefined || callee === undefined) return;
+    if (frame.t === 'error') {
+      realm.dealer.error(callee, {
+        type: T.ERROR, requestType: T.INVOCATION, request: frame.id, details: frame.details, error: frame.error,
+        ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
+      });
+      return;
+    }
+    const options: Dict = {};
+    for (const [k, v] of Object.entries(frame.details)) if (k.startsWith('ppt_')) options[k] = v;
+    if (frame.progress) options.progress = true;
+    realm.dealer.yield(callee, {
+      type: T.YIELD, request: frame.id, options,
+      ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
+    });
+  }
+
+  #deliverCancel(frame: { origin: NodeId; id: number; realm: string; mode: string }): undefined {
+    const realm = this.#router.realms.get(frame.realm);
+    if (realm === undefined) return undefined;
+    realm.dealer.cancel(this.#callerFor(frame.origin, realm), { type: T.CANCEL, request: frame.id, options: { mode: frame.mode } });
+    return undefined;
+  }
+
+  #receiveEvent(frame: EventFrame): undefined {
+    const k = key(frame.src, frame.publication);
+    if (this.#seen.has(k)) return undefined;
+    this.#remember(k);
+    if (frame.dsts.includes(this.self)) {
+      const realm = this.#router.realms.get(frame.realm);
+      const event: StoredEvent = {
+        topic: frame.topic, publication: frame.publication, timestamp: frame.timestamp, details: frame.details,
+        ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
+        ...(frame.filter !== undefined && { filter: frame.filter }),
+      };
+      realm?.broker.deliverRemote(event, frame.excluded, frame.filter, frame.retain);
+    }
+    this.#spread(frame, frame.dsts.filter((d) => d !== this.self));
+    return undefined;
+  }
+
+  #publish(realm: string, event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean): void {
+    const routes = this.lsdb.routes();
+    let dsts: NodeId[];
+    if (retain) {
+      // Retained events are kept by every node, so a subscriber anywhere gets them later.
+      dsts = [...routes.keys()];
+    } else {
+      const nodes = new Set<NodeId>();
+      for (const set of this.#subIndex.get(realm)?.all(event.topic) ?? []) for (const n of set) nodes.add(n);
+      dsts = [...nodes];
+    }
+    if (dsts.length === 0) return;
+    this.#remember(key(this.self, event.publication));
+    this.#spread({
+      t: 'event', src: this.self, dsts, realm, topic: event.topic, publication: event.publication, timestamp: event.timestamp,
+      details: event.details, retain,
+      ...(event.args !== undefined && { args: event.args }), ...(event.kwargs !== undefined && { kwargs: event.kwargs }),
+      ...(excluded !== undefined && { excluded }), ...(filter !== undefined && { filter }),
+    }, dsts);
+  }
+
+  /** Sends one copy per next hop, each carrying the destinations behind that hop. */
+  #spread(frame: EventFrame, dsts: readonly NodeId[]): void {
+    const routes = this.lsdb.routes();
+    const byHop = new Map<NodeId, NodeId[]>();
+    for (const d of dsts) {
+      const hop = routes.get(d);
+      if (hop === undefined) continue;
+      let list = byHop.get(hop);
+      if (list === undefined) byHop.set(hop, (list = []));
+      list.push(d);
+    }
+    for (const [hop, list] of byHop) this.#driver.send(hop, { ...frame, dsts: list });
+  }
+
+  #remember(k: string): void {
+    this.#seen.add(k);
+    if (this.#seen.size > this.config.dedupEntries) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+  }
+
+  // ---- advertisements and routes -----------------------------------------------------------
+
+  #scheduleAdvertise(): void {
+    if (this.#advertisePending) return;
+    this.#advertisePending = true;
+    this.#router.scheduler.setTimeout(() => { this.#advertisePending = false; this.#originate(); }, this.config.advertiseDebounceMs);
+  }
+
+  #originate(): void {
+    const realms: Record<string, RealmAd> = {};
+    for (const [uri, realm] of this.#router.realms) {
+      const ad = advertise(realm);
+      if (ad.registrations.length > 0 || ad.subscriptions.length > 0) realms[uri] = ad;
+    }
+    const lsa: Lsa = { t: 'lsa', origin: this.self, epoch: this.#epoch, seq: ++this.#seq, links: [...this.#active].sort(), realms };
+    this.#lastRefresh = this.#now();
+    this.lsdb.accept(lsa, this.#lastRefresh);
+    for (const peer of this.#active) this.#driver.send(peer, lsa);
+    this.#topologyChanged();
+  }
+
+  #topologyChanged(): void {
+    const routes = this.lsdb.routes();
+    // Remote callees: install what reachable nodes advertise, remove the rest.
+    const wanted = new Map<string, { node: NodeId; realm: string; reg: RealmAd['registrations'][number]; callee: RealmAd['registrations'][number]['callees'][number] }>();
+    const subIndex = new Map<string, UriTable<Set<NodeId>>>();
+    for (const lsa of this.lsdb.all()) {
+      if (lsa.origin === this.self || !routes.has(lsa.origin)) continue;
+      for (const [realm, ad] of Object.entries(lsa.realms)) {
+        for (const reg of ad.registrations) for (const callee of reg.callees) wanted.set(proxyKey(realm, lsa.origin, callee.session), { node: lsa.origin, realm, reg, callee });
+        let table = subIndex.get(realm);
+        if (table === undefined) subIndex.set(realm, (table = new UriTable()));
+        for (const sub of ad.subscriptions) {
+          let nodes = table.get(sub.topic, sub.match);
+          if (nodes === undefined) table.set(sub.topic, sub.match, (nodes = new Set()));
+          nodes.add(lsa.origin);
+        }
+      }
+    }
+    this.#subIndex = subIndex;
+    for (const [k, proxy] of [...this.#proxies]) {
+      const w = wanted.get(k);
+      if (w !== undefined && w.reg.procedure === proxy.ad.procedure && w.reg.match === proxy.ad.match && w.reg.invoke === proxy.ad.invoke) continue;
+      this.#proxies.delete(k);
+      const dealer = this.#router.realms.get(proxy.realm)?.dealer;
+      if (routes.has(proxy.node)) dealer?.removeRemoteCallee(proxy);
+      else dealer?.removeSession(proxy, NETWORK_FAILURE, `router ${proxy.node} is unreachable`);
+    }
+    for (const [k, w] of wanted) {
+      if (this.#proxies.has(k)) continue;
+      const realm = this.#router.realms.get(w.realm);
+      if (realm === undefined) continue;
+      const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features);
+      if (realm.dealer.addRemoteCallee(w.reg.procedure, w.reg.match, w.reg.invoke as never, proxy)) this.#proxies.set(k, proxy);
+      else this.#logger.warn({ realm: w.realm, procedure: w.reg.procedure, node: w.node }, 'remote registration conflicts with the local one; not used');
+    }
+    // Calls from routers that are gone: stop their work here.
+    for (const [k, caller] of [...this.#callers]) {
+      if (routes.has(caller.node)) continue;
+      this.#callers.delete(k);
+      for (const [hk, hop] of [...this.#hops]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
+      this.#router.realms.get(caller.realm)?.dealer.removeSession(caller);
+    }
+  }
+
+  #callerFor(node: NodeId, realm: Realm): RemoteCaller {
+    const k = `${node}\u0000${realm.uri}`;
+    let caller = this.#callers.get(k);
+    // Negative IDs never collide with real session IDs in the Dealer's tables.
+    if (caller === undefined) this.#callers.set(k, (caller = new RemoteCaller(this, node, realm.uri, -++this.#callerIds)));
+    return caller;
+  }
+
+  // ---- overlay -------------------------------------------------------------------------------
+
+  #maintainOverlay(now: number): void {
+    const { minLinks, maxLinks, maxDialsInFlight } = this.config;
+    if (this.#active.size + this.#dialing.size < minLinks) {
+      const candidates = [...this.#peers]
+        .filter(([id, p]) => !this.#active.has(id) && !this.#dialing.has(id) && p.nextDialAt <= now && (p.discovered || this.lsdb.reachable(id)))
+        // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
+        .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
+        .sort((a, b) => a.rank - b.rank);
+      for (const { id } of candidates) {
+        if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
+        this.#dialing.add(id);
+        this.#driver.connect(id);
+      }
+    }
+    if (this.#active.size > maxLinks) {
+      // Drop one redundant link per tick: never one that disconnects anything, and only where
+      // the other side keeps more than its minimum too.
+      const droppable = [...this.#active].filter((p) => (this.lsdb.get(p)?.links.length ?? 0) > minLinks && this.lsdb.connectedWithout(p)).sort();
+      const victim = droppable.at(-1);
+      if (victim !== undefined) {
+        this.#logger.info({ peer: victim }, 'dropping redundant mesh link');
+        this.#driver.disconnect(victim);
+        this.linkDown(victim);
+      }
+    }
+  }
+
+  #now(): number { return this.#router.now(); }
+}
+
+function advertise(realm: Realm): RealmAd {
+  const registrations: RealmAd['registrations'][number][] = [];
+  for (const r of realm.dealer.registrations()) {
+    const callees = r.callees.filter((c) => c.remote !== true).map((c) => ({ session: c.id, features: CALLEE_FEATURES.filter((f) => c.supports('callee', f)) }));
+    if (callees.length > 0) registrations.push({ procedure: r.procedure, match: r.match, invoke: r.invoke, callees });
+  }
+  const subscriptions = [...realm.broker.subscriptions()].map((s) => ({ topic: s.topic, match: s.match }));
+  return { registrations, subscriptions };
+}
+
+function isFinal(frame: RoutedFrame): boolean {
+  return frame.t === 'error' || (frame.t === 'result' && !frame.progress);
+}
+
+function key(origin: NodeId, id: number): string { return `${origin}\u0000${id}`; }
+function splitKey(k: string): [NodeId, number] {
+  const i = k.indexOf('\u0000');
+  return [k.slice(0, i), Number(k.slice(i + 1))];
+}
+function proxyKey(realm: string, node: NodeId, session: number): string { return `${realm}\u0000${node}\u0000${session}`; }

@@ -1,0 +1,182 @@
+// A deterministic network simulator for the mesh: one fake clock, seeded randomness, links with
+// per-direction FIFO delivery and random delay (like TCP), and faults: link cuts, partitions
+// and node deaths. No sockets, no real time.
+
+import { cbor } from '../../src/serializers/index.ts';
+import type { Scheduler } from '../../src/router/scheduler.ts';
+import { Router } from '../../src/router/router.ts';
+import { MeshNode, type LinkDriver } from '../../src/mesh/mesh-node.ts';
+import type { MeshConfig } from '../../src/mesh/config.ts';
+import type { MeshFrame, NodeId } from '../../src/mesh/frames.ts';
+
+/** mulberry32: small, fast, good enough to drive a simulation from a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class SimClock implements Scheduler {
+  now = 1_700_000_000_000;
+  #seq = 0;
+  readonly #queue: { at: number; seq: number; fn: () => void }[] = [];
+  readonly #cancelled = new Set<number>();
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const seq = ++this.#seq;
+    this.#push({ at: this.now + Math.max(0, ms), seq, fn });
+    return seq;
+  }
+
+  clearTimeout(handle: unknown): void { this.#cancelled.add(handle as number); }
+
+  /** Runs everything due up to now + ms, in time order. */
+  run(ms: number): void {
+    const until = this.now + ms;
+    while (this.#queue.length > 0 && this.#queue[0]!.at <= until) {
+      const item = this.#pop();
+      this.now = Math.max(this.now, item.at);
+      if (this.#cancelled.delete(item.seq)) continue;
+      item.fn();
+    }
+    this.now = until;
+  }
+
+  #push(item: { at: number; seq: number; fn: () => void }): void {
+    // Binary insertion keeps the queue ordered by (at, seq): deterministic order for equal times.
+    let lo = 0;
+    let hi = this.#queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.#queue[mid]!;
+      if (m.at < item.at || (m.at === item.at && m.seq < item.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#queue.splice(lo, 0, item);
+  }
+
+  #pop() { return this.#queue.shift()!; }
+}
+
+export interface SimNode { id: NodeId; router: Router; mesh: MeshNode; alive: boolean }
+
+export class SimNetwork {
+  readonly clock = new SimClock();
+  readonly random: () => number;
+  readonly nodes = new Map<NodeId, SimNode>();
+  /** Which pairs could talk at all (same segment); mDNS-style discovery finds exactly these. */
+  readonly reach = new Map<NodeId, Set<NodeId>>();
+  readonly #links = new Set<string>();
+  readonly #lastDelivery = new Map<string, number>();
+  readonly errors: string[] = [];
+  readonly #config: Partial<MeshConfig>;
+  #tickTimer = false;
+
+  constructor(seed: number, config: Partial<MeshConfig> = {}) {
+    this.random = seededRandom(seed);
+    this.#config = { lsaRefreshMs: 5_000, lsaMaxAgeMs: 20_000, dialBackoffMs: 200, ...config };
+  }
+
+  addNode(id: NodeId): SimNode {
+    const clock = this.clock;
+    const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }], now: () => clock.now, scheduler: clock, random: this.random });
+    const driver: LinkDriver = {
+      connect: (peer) => this.#connect(id, peer),
+      disconnect: (peer) => this.#cut(id, peer),
+      send: (peer, frame) => this.#send(id, peer, frame),
+    };
+    const mesh = new MeshNode({ id, router, driver, config: this.#config, random: this.random });
+    const node = { id, router, mesh, alive: true };
+    this.nodes.set(id, node);
+    if (!this.reach.has(id)) this.reach.set(id, new Set());
+    if (!this.#tickTimer) { this.#tickTimer = true; this.#scheduleTicks(); }
+    return node;
+  }
+
+  /** Makes two nodes able to reach each other, and lets discovery find them. */
+  connectSegment(a: NodeId, b: NodeId): void {
+    this.reach.get(a)!.add(b);
+    this.reach.get(b)!.add(a);
+    this.nodes.get(a)!.mesh.peerDiscovered(b);
+    this.nodes.get(b)!.mesh.peerDiscovered(a);
+  }
+
+  /** Cuts a link (both ends notice after a short delay, as with a TCP reset). */
+  cutLink(a: NodeId, b: NodeId): void { this.#cut(a, b); }
+
+  /** Separates two groups physically: existing links between them drop, new dials fail. */
+  partition(a: NodeId, b: NodeId): void {
+    this.reach.get(a)!.delete(b);
+    this.reach.get(b)!.delete(a);
+    this.#cut(a, b);
+  }
+
+  kill(id: NodeId): void {
+    const node = this.nodes.get(id)!;
+    node.alive = false;
+    for (const link of [...this.#links]) {
+      const [x, y] = link.split('|') as [NodeId, NodeId];
+      if (x === id || y === id) this.#cut(x, y);
+    }
+    for (const other of this.reach.get(id)!) this.nodes.get(other)?.mesh.peerLost(id);
+  }
+
+  hasLink(a: NodeId, b: NodeId): boolean { return this.#links.has(linkKey(a, b)); }
+  links(): [NodeId, NodeId][] { return [...this.#links].map((l) => l.split('|') as [NodeId, NodeId]); }
+
+  run(ms: number): void { this.clock.run(ms); }
+
+  #delay(): number { return 1 + Math.floor(this.random() * 5); }
+
+  #connect(from: NodeId, to: NodeId): void {
+    const a = this.nodes.get(from)!;
+    const b = this.nodes.get(to);
+    this.clock.setTimeout(() => {
+      if (!a.alive) return;
+      if (b === undefined || !b.alive || !this.reach.get(from)!.has(to)) return a.mesh.dialFailed(to);
+      if (this.#links.has(linkKey(from, to))) return a.mesh.linkUp(to);
+      this.#links.add(linkKey(from, to));
+      this.#lastDelivery.delete(`${from}>${to}`);
+      this.#lastDelivery.delete(`${to}>${from}`);
+      a.mesh.linkUp(to);
+      b.mesh.linkUp(from);
+    }, this.#delay());
+  }
+
+  #cut(a: NodeId, b: NodeId): void {
+    if (!this.#links.delete(linkKey(a, b))) return;
+    for (const [x, y] of [[a, b], [b, a]] as const) {
+      const n = this.nodes.get(x)!;
+      this.clock.setTimeout(() => { if (n.alive) n.mesh.linkDown(y); }, this.#delay());
+    }
+  }
+
+  #send(from: NodeId, to: NodeId, frame: MeshFrame): void {
+    if (!this.#links.has(linkKey(from, to))) return;
+    // Through CBOR, as on the wire: catches anything that would not survive encoding.
+    const bytes = cbor.encode([frame]);
+    const dir = `${from}>${to}`;
+    const at = Math.max(this.clock.now + this.#delay(), this.#lastDelivery.get(dir) ?? 0);
+    this.#lastDelivery.set(dir, at);
+    this.clock.setTimeout(() => {
+      const target = this.nodes.get(to)!;
+      if (!target.alive || !this.#links.has(linkKey(from, to))) return;
+      const problem = target.mesh.receive(from, (cbor.decode(bytes) as unknown[])[0]);
+      if (problem !== undefined) this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
+    }, at - this.clock.now);
+  }
+
+  #scheduleTicks(): void {
+    this.clock.setTimeout(() => {
+      for (const n of this.nodes.values()) if (n.alive) n.mesh.tick(this.clock.now);
+      this.#scheduleTicks();
+    }, 100);
+  }
+}
+
+function linkKey(a: NodeId, b: NodeId): string { return a < b ? `${a}|${b}` : `${b}|${a}`; }
