@@ -216,6 +216,8 @@ export class MeshNode implements FrameSink {
   #receiveRequest(peer: NodeId, frame: RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }): undefined {
     const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
+      // A call we already hold is a duplicate; invoking it again would run the callee twice.
+      if (this.#hops.has(k)) return undefined;
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
         const realm = this.#router.realms.get(frame.realm);
