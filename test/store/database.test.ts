@@ -67,7 +67,6 @@ test('a read-only data folder gives a clear error naming the file', (t) => {
   fs.chmodSync(dir, 0o555);
   // As root, permissions don't bind; run the opener as an unprivileged user (setpriv is util-linux).
   const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  fs.chmodSync(path.dirname(dir), 0o755);
   const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.message); } })`;
   const [cmd, ...args] = [...asUser, process.execPath, '-e', code];
   const out = spawnSync(cmd!, args, { encoding: 'utf8' });

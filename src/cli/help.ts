@@ -1,0 +1,36 @@
+export const mainHelp = `Usage: wampmesh <command> [options]
+
+A WAMP v2 router: RPC and PubSub over WebSocket and RawSocket.
+
+Commands:
+  serve            Run the router in the foreground (see: wampmesh serve --help)
+  help [serve]     Show this help, or the help of serve
+
+Options:
+  -h, --help       Show this help
+  -V, --version    Print the version and exit
+
+Exit status: 0 success, 1 error (bad config, cannot listen), 2 bad command line.
+`;
+
+export const serveHelp = `Usage: wampmesh serve [options]
+
+Runs the router in the foreground until SIGTERM or SIGINT. Without --config it serves realm
+"realm1" to anonymous clients on WebSocket 127.0.0.1:8080/ws and RawSocket 127.0.0.1:8081,
+with its data in ./data. Once every listener is up it prints one JSON line on stdout:
+  {"event":"listening","listeners":[{"transport":"websocket","host":...,"port":...,...}]}
+Logs are JSON lines on stderr.
+
+Options (each overrides the config file):
+  --config FILE           JSON config file (see README.md, "Config file")
+  --ws HOST:PORT[/PATH]   WebSocket listener, path default /ws; repeatable; replaces the
+                          file's WebSocket listeners. IPv6: [::1]:8080. Port 0: any free port
+  --rawsocket HOST:PORT   RawSocket (TCP) listener; repeatable; replaces the file's list
+  --unix PATH             RawSocket on a Unix socket (mode 0660); repeatable; replaces the
+                          file's list
+  --data DIR              Data directory (default ./data)
+  --log-level LEVEL       silent, error, warn, info or debug (default warn)
+  --realm URI             Serve this realm; repeatable; replaces the file's realms (a realm
+                          the file defines keeps its settings, others allow anonymous clients)
+  -h, --help              Show this help
+`;

@@ -1,0 +1,45 @@
+// The wampmesh command (scripts/wampmesh runs this on the project's Node 24).
+// Exit status: 0 ok, 1 runtime or config error, 2 command-line mistake.
+
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { createLogger } from '../log.ts';
+import { applyServeFlags, parseCommandLine, type Command } from './args.ts';
+import { mainHelp, serveHelp } from './help.ts';
+import { StartError, UsageError } from './errors.ts';
+import { versionLine } from './version.ts';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`wampmesh: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let command: Command;
+  try {
+    command = parseCommandLine(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    fail(`${e.message}\nTry 'wampmesh --help'.`, 2);
+  }
+  switch (command.name) {
+    case 'help':
+      process.stdout.write(command.topic === 'serve' ? serveHelp : mainHelp);
+      return;
+    case 'version':
+      process.stdout.write(`${versionLine()}\n`);
+      return;
+    case 'serve': {
+      const config = applyServeFlags(loadConfig(command.flags.config), command.flags);
+      // Loaded only here: --help and --version need neither the router nor uWebSockets.js.
+      const { runServe } = await import('./serve.ts');
+      await runServe(config, createLogger({ level: config.logLevel }));
+      return;
+    }
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  // Expected failures get one line without a stack; anything else is a bug and keeps its stack.
+  if (e instanceof ConfigError || e instanceof StartError) fail(e.message, 1);
+  fail(e instanceof Error ? (e.stack ?? e.message) : String(e), 1);
+});

@@ -1,0 +1,162 @@
+// `wampmesh serve`: wires config, logger, router and listeners together. startServer() does the
+// wiring and nothing process-wide, so tests can run it in-process; runServe() adds what a
+// foreground service needs: the "listening" line on stdout, signals and the exit code.
+
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import { Router } from '../router/router.ts';
+import { openDatabase, type Db } from '../store/database.ts';
+import { SqliteEventStore } from '../store/sqlite-event-store.ts';
+import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
+import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
+import { StartError } from './errors.ts';
+
+export type ListenerInfo =
+  | { transport: 'websocket'; host: string; port: number; path: string }
+  | { transport: 'rawsocket'; host: string; port: number }
+  | { transport: 'unix'; path: string };
+
+export interface Server {
+  /** Where the router actually listens (port 0 replaced by the port the OS chose). */
+  readonly listeners: readonly ListenerInfo[];
+  /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
+  stop(): Promise<void>;
+}
+
+interface Listening {
+  port?: number;
+  close(): Promise<void>;
+}
+
+const TICK_MS = 1000; // the router's timers (hello timeout, slow consumers) have 1 s resolution
+const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before connections are cut
+
+function describe(info: ListenerInfo): string {
+  if (info.transport === 'unix') return `unix socket ${info.path}`;
+  const host = info.host.includes(':') ? `[${info.host}]` : info.host;
+  return `${info.transport} ${host}:${info.port}`;
+}
+
+async function listen(info: ListenerInfo, start: () => Promise<Listening>): Promise<Listening> {
+  try {
+    return await start();
+  } catch (e) {
+    // uWebSockets.js reports no reason at all, only that listen failed; say what it usually is.
+    const reason = (e as Error).message;
+    const why = reason.includes('cannot listen') ? 'port in use, or not a local address' : reason;
+    throw new StartError(`cannot listen on ${describe(info)}: ${why}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when `done()` holds or `ms` have passed, whichever is first. */
+async function waitUntil(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await sleep(20);
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<Server> {
+  let db: Db;
+  try {
+    // Creates the data folder. Retained events and history survive restarts; the exclusive
+    // lock taken here also keeps a second router off the same data folder.
+    db = openDatabase(config.dataDir);
+  } catch (e) {
+    throw new StartError((e as Error).message);
+  }
+  const { limits } = config;
+  const router = new Router({
+    store: new SqliteEventStore(db),
+    realms: config.realms,
+    limits: {
+      helloTimeoutMs: limits.handshakeTimeoutMs,
+      outboundSoftLimitBytes: limits.outboundSoftLimitBytes,
+      outboundHardLimitBytes: limits.outboundHardLimitBytes,
+      slowConsumerTimeoutMs: limits.slowConsumerTimeoutMs,
+    },
+    logger,
+  });
+  const wsOptions: WebSocketOptions = {
+    maxMessageSize: limits.maxMessageSize,
+    idleTimeoutSec: limits.wsIdleTimeoutSec,
+    logger,
+  };
+  const rawOptions: RawSocketOptions = {
+    maxMessageSize: limits.maxMessageSize,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    logger,
+  };
+
+  const opened: Listening[] = [];
+  const infos: ListenerInfo[] = [];
+  try {
+    for (const ws of config.listeners.websocket) {
+      const info: ListenerInfo = { transport: 'websocket', ...ws };
+      const l = await listen(info, () => listenWebSocket(ws, router, wsOptions));
+      opened.push(l);
+      infos.push({ ...info, port: l.port ?? ws.port });
+    }
+    for (const rs of config.listeners.rawsocket) {
+      const info: ListenerInfo = { transport: 'rawsocket', ...rs };
+      const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, rawOptions));
+      opened.push(l);
+      infos.push({ ...info, port: l.port ?? rs.port });
+    }
+    for (const ux of config.listeners.unix) {
+      const info: ListenerInfo = { transport: 'unix', path: ux.path };
+      const l = await listen(info, () => listenRawSocket({ path: ux.path, mode: ux.mode }, router, rawOptions));
+      opened.push(l);
+      infos.push(info);
+    }
+  } catch (e) {
+    await Promise.allSettled(opened.map((l) => l.close()));
+    db.close();
+    throw e;
+  }
+
+  const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
+  let stopping: Promise<void> | undefined;
+  return {
+    listeners: infos,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(ticker);
+        // GOODBYE first and let clients answer: the transports' close() cuts connections, and
+        // a GOODBYE still in a socket buffer would be lost with them.
+        router.shutdown();
+        await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
+        await Promise.allSettled(opened.map((l) => l.close()));
+        db.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Runs until SIGTERM or SIGINT, then stops cleanly and exits 0. A second signal exits at once. */
+export async function runServe(config: Config, logger: Logger): Promise<void> {
+  // Handlers go in before anything is announced: whoever reads the listening line may signal
+  // at once, and a signal without a handler kills the process instead of stopping it.
+  let server: Server | undefined;
+  let signalled = false;
+  const stop = (): void => {
+    void server?.stop().then(() => process.exit(0));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    stop(); // during start-up, stop() happens once the listeners are up
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  server = await startServer(config, logger);
+  logger.info({ listeners: server.listeners }, 'listening');
+  // stdout carries exactly this one line, so tests and scripts can read the real ports.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);
+  if (signalled) stop();
+}

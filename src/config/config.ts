@@ -1,0 +1,201 @@
+// The configuration file (JSON), validated once at start so a typo stops the router with the
+// exact field at fault instead of surfacing later as odd behaviour. Every field has a default;
+// an empty object `{}` is the embedded default configuration.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LOG_LEVELS } from '../log.ts';
+import { isValidUri } from '../wamp/uris.ts';
+import { isHost } from './host.ts';
+
+function intIn(min: number, max: number) {
+  const error = `expected integer ${min}..${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+const port = intIn(0, 65535); // 0 asks the OS for a free port (tests); the actual one is printed.
+const host = z.string().refine(isHost, { error: 'expected an IP address or host name' });
+
+const realm = z.strictObject({
+  // Loose URI rules (spec "URIs"), the same the router applies to a HELLO's realm.
+  uri: z.string().refine((s) => isValidUri(s), {
+    error: 'expected a WAMP URI: dot-separated components without spaces or "#", e.g. "realm1"',
+  }),
+  // Required, not defaulted: letting anyone in must be a decision written down.
+  anonymous: z.boolean({ error: 'expected true or false (true lets clients join without authentication)' }),
+  // Rules for procedure and topic URIs. "loose" (any component without spaces, "." or "#")
+  // accepts what existing clients use; "strict" (lowercase letters, digits, "_") is opt-in.
+  uriCheck: z.enum(['loose', 'strict'], { error: 'expected "loose" or "strict"' }).default('loose'),
+});
+
+const websocketListener = z.strictObject({
+  // Loopback by default: exposing the router is an explicit choice.
+  host: host.default('127.0.0.1'),
+  port: port.default(8080),
+  // "/ws" is what autobahn and most WAMP client examples connect to.
+  path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/ws"' }).default('/ws'),
+});
+
+const rawsocketListener = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(8081),
+});
+
+const unixListener = z.strictObject({
+  path: z.string().min(1, { error: 'expected a file path' }),
+  // Owner and group may connect; the group is how local services are given access.
+  mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal file mode such as "0660"' }).default('0660'),
+});
+
+const listeners = z.strictObject({
+  // A file that has a "listeners" object says exactly where to listen: kinds it leaves out are
+  // off, so a Unix-socket-only setup doesn't also open TCP ports behind the admin's back.
+  websocket: z.array(websocketListener).default([]),
+  rawsocket: z.array(rawsocketListener).default([]),
+  unix: z.array(unixListener).default([]),
+});
+
+const limits = z
+  .strictObject({
+    // 16 MiB is the largest frame a RawSocket peer can announce (2^24), so both transports
+    // agree; 512 is RawSocket's smallest announceable maximum.
+    maxMessageSize: intIn(512, 16 * 1024 * 1024).default(16 * 1024 * 1024),
+    // Time from TCP accept to WELCOME. Long enough for a slow link and a challenge round,
+    // short enough that half-open connections don't pile up.
+    handshakeTimeoutMs: intIn(100, 600_000).default(10_000),
+    // Above this many queued outbound bytes a session gets no more EVENTs (dropped, counted):
+    // one slow subscriber must not make the router hold every publication for it.
+    outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+    // Above this the session is closed at once: memory on a small device is the hard limit.
+    outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    // How long a session may stay over the soft limit before it is closed as a slow consumer.
+    slowConsumerTimeoutMs: intIn(100, 3_600_000).default(10_000),
+    // uWebSockets.js closes silent WebSockets after this; 0 disables. Its own bounds: it aborts
+    // the process for values 1..7 or over 960.
+    wsIdleTimeoutSec: z
+      .int({ error: 'expected 0 or an integer 8..960' })
+      .refine((n) => n === 0 || (n >= 8 && n <= 960), { error: 'expected 0 or an integer 8..960' })
+      .default(120),
+  })
+  .refine((l) => l.outboundHardLimitBytes >= l.outboundSoftLimitBytes, {
+    error: 'must be at least outboundSoftLimitBytes',
+    path: ['outboundHardLimitBytes'],
+  });
+
+const configSchema = z
+  .strictObject({
+    // Relative to the config file's directory (or the working directory without a file).
+    dataDir: z.string().min(1, { error: 'expected a directory path' }).default('./data'),
+    // Quiet by default: a healthy router has nothing to say.
+    logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('warn'),
+    realms: z
+      .array(realm)
+      .min(1, { error: 'expected at least one realm' })
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((r, i) => {
+          if (seen.has(r.uri)) ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
+          seen.add(r.uri);
+        });
+      })
+      .default([{ uri: 'realm1', anonymous: true, uriCheck: 'loose' }]),
+    // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
+    listeners: listeners.default({
+      websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
+      rawsocket: [{ host: '127.0.0.1', port: 8081 }],
+      unix: [],
+    }),
+    // prefault runs the defaults of each limit when the file has no "limits" object.
+    limits: limits.prefault({}),
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type RealmConfig = Config['realms'][number];
+export type LimitsConfig = Config['limits'];
+export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
+export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
+export type UnixListenerConfig = Config['listeners']['unix'][number];
+
+export interface ConfigIssue {
+  /** Field path as written in the file, e.g. "listeners.websocket[0].port"; "" for the whole file. */
+  field: string;
+  problem: string;
+}
+
+export class ConfigError extends Error {
+  /** The first offending field (see ConfigIssue.field). */
+  readonly field: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: ConfigIssue[]) {
+    const lines = issues.map((i) => `${source}: ${i.field ? `${i.field}: ` : ''}${i.problem}`);
+    super(lines.join('\n'));
+    this.name = 'ConfigError';
+    this.field = issues[0]?.field ?? '';
+    this.issues = issues;
+  }
+}
+
+function fieldPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else out += out ? `.${String(s)}` : String(s);
+  }
+  return out;
+}
+
+function toIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ field: fieldPath([...issue.path, k]), problem: 'unknown field' }))
+      : [{ field: fieldPath(issue.path), problem: issue.message }],
+  );
+}
+
+/** Validates a parsed JSON value; `source` names it in errors (usually the file path). */
+export function parseConfig(value: unknown, source: string): Config {
+  const result = configSchema.safeParse(value, {
+    // Fields without a message of their own: say "required" rather than "received undefined".
+    error: (iss) => (iss.code === 'invalid_type' && iss.input === undefined ? 'required' : undefined),
+  });
+  if (!result.success) throw new ConfigError(source, toIssues(result.error));
+  return result.data;
+}
+
+/** The configuration used without --config: realm1, anonymous, loopback, data in ./data. */
+export function defaultConfig(): Config {
+  return parseConfig({}, 'embedded default');
+}
+
+/**
+ * Reads, parses and validates a config file; without a path, the embedded default. Relative
+ * paths inside the file (dataDir, Unix socket paths) are resolved against the file's directory
+ * so the same file works whatever the working directory of the service is.
+ */
+export function loadConfig(file?: string): Config {
+  if (file === undefined) return defaultConfig();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ field: '', problem: `cannot read: ${(e as Error).message}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [{ field: '', problem: `not valid JSON: ${(e as Error).message}` }]);
+  }
+  const config = parseConfig(value, file);
+  const base = path.dirname(path.resolve(file));
+  return {
+    ...config,
+    dataDir: path.resolve(base, config.dataDir),
+    listeners: {
+      ...config.listeners,
+      unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),
+    },
+  };
+}

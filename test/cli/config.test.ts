@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.ts';
+
+test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket, ./data', (t) => {
+  const c = defaultConfig();
+  t.is(c.dataDir, './data');
+  t.is(c.logLevel, 'warn');
+  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, uriCheck: 'loose' }]);
+  t.deepEqual(c.listeners, {
+    websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
+    rawsocket: [{ host: '127.0.0.1', port: 8081 }],
+    unix: [],
+  });
+  t.deepEqual(c.limits, {
+    maxMessageSize: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576,
+    outboundHardLimitBytes: 16777216, slowConsumerTimeoutMs: 10000, wsIdleTimeoutSec: 120,
+  });
+});
+
+test('a full file parses as written', (t) => {
+  const file = {
+    dataDir: '/var/lib/wampmesh',
+    logLevel: 'debug',
+    realms: [{ uri: 'com.example.app', anonymous: false, uriCheck: 'strict' }],
+    listeners: {
+      websocket: [{ host: '::1', port: 0, path: '/wamp' }],
+      rawsocket: [{ host: 'localhost', port: 9000 }],
+      unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
+    },
+    limits: { maxMessageSize: 65536, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
+      outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },
+  };
+  t.deepEqual(parseConfig(file, 'test'), file);
+});
+
+test('fields left out take their defaults; a listeners object lists exactly what is on', (t) => {
+  const c = parseConfig({ listeners: { unix: [{ path: 's.sock' }] }, limits: { maxMessageSize: 1024 } }, 'test');
+  t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }] });
+  t.is(c.limits.maxMessageSize, 1024);
+  t.is(c.limits.wsIdleTimeoutSec, 120);
+  t.deepEqual(parseConfig({ listeners: { websocket: [{}] } }, 'test').listeners.websocket, [
+    { host: '127.0.0.1', port: 8080, path: '/ws' },
+  ]);
+});
+
+const bad: Array<[string, unknown, string, RegExp]> = [
+  ['port out of range', { listeners: { websocket: [{ port: 70000 }] } }, 'listeners.websocket[0].port', /expected integer 0\.\.65535/],
+  ['port as a string', { listeners: { rawsocket: [{}, { port: '8081' }] } }, 'listeners.rawsocket[1].port', /expected integer 0\.\.65535/],
+  ['fractional port', { listeners: { rawsocket: [{ port: 80.5 }] } }, 'listeners.rawsocket[0].port', /integer/],
+  ['bad host', { listeners: { websocket: [{ host: 'not a host' }] } }, 'listeners.websocket[0].host', /IP address or host name/],
+  ['relative ws path', { listeners: { websocket: [{ path: 'ws' }] } }, 'listeners.websocket[0].path', /absolute URL path/],
+  ['unix without path', { listeners: { unix: [{}] } }, 'listeners.unix[0].path', /required/],
+  ['bad unix mode', { listeners: { unix: [{ path: 'x', mode: '0999' }] } }, 'listeners.unix[0].mode', /octal/],
+  ['unknown top-level field', { listners: {} }, 'listners', /unknown field/],
+  ['unknown nested field', { limits: { maxMessageSise: 1 } }, 'limits.maxMessageSise', /unknown field/],
+  ['unknown listener kind', { listeners: { http: [] } }, 'listeners.http', /unknown field/],
+  ['invalid realm URI', { realms: [{ uri: 'my realm', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
+  ['empty URI component', { realms: [{ uri: 'com..app', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
+  ['realm without anonymous', { realms: [{ uri: 'realm1' }] }, 'realms[0].anonymous', /true or false/],
+  ['unknown uriCheck', { realms: [{ uri: 'a', anonymous: true, uriCheck: 'lax' }] }, 'realms[0].uriCheck', /"loose" or "strict"/],
+  ['duplicate realm', { realms: [{ uri: 'a', anonymous: true }, { uri: 'a', anonymous: false }] }, 'realms[1].uri', /duplicate/],
+  ['no realms', { realms: [] }, 'realms', /at least one realm/],
+  ['bad log level', { logLevel: 'verbose' }, 'logLevel', /one of silent, error, warn, info, debug/],
+  ['empty dataDir', { dataDir: '' }, 'dataDir', /directory/],
+  ['message size over RawSocket max', { limits: { maxMessageSize: 16777217 } }, 'limits.maxMessageSize', /512\.\.16777216/],
+  ['hard limit below soft', { limits: { outboundSoftLimitBytes: 4096, outboundHardLimitBytes: 2048 } }, 'limits.outboundHardLimitBytes', /outboundSoftLimitBytes/],
+  ['idle timeout uWS rejects', { limits: { wsIdleTimeoutSec: 4 } }, 'limits.wsIdleTimeoutSec', /0 or an integer 8\.\.960/],
+  ['not an object', [], '', /expected object/],
+];
+
+for (const [name, value, field, problem] of bad) {
+  test(`rejects ${name}, naming ${field || 'the file'}`, (t) => {
+    const err = t.throws(() => parseConfig(value, 'wampmesh.json'), { instanceOf: ConfigError });
+    t.is(err.field, field);
+    t.regex(err.message, problem);
+    t.true(err.message.startsWith(field ? `wampmesh.json: ${field}: ` : 'wampmesh.json: '), err.message);
+  });
+}
+
+test('every problem is reported, not just the first', (t) => {
+  const err = t.throws(() => parseConfig({ logLevel: 1, dataDir: 2 }, 'f'), { instanceOf: ConfigError });
+  t.deepEqual(err.issues.map((i) => i.field).sort(), ['dataDir', 'logLevel']);
+});
+
+function tempFile(name: string, text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-config-'));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+test('loadConfig resolves dataDir and Unix socket paths against the file\'s directory', (t) => {
+  const file = tempFile('c.json', JSON.stringify({ listeners: { unix: [{ path: 'run/w.sock' }] } }));
+  const c = loadConfig(file);
+  t.is(c.dataDir, path.join(path.dirname(file), 'data'));
+  t.is(c.listeners.unix[0]?.path, path.join(path.dirname(file), 'run/w.sock'));
+});
+
+test('loadConfig without a path is the embedded default', (t) => {
+  t.deepEqual(loadConfig(), defaultConfig());
+});
+
+test('loadConfig reports unreadable files and JSON syntax errors', (t) => {
+  t.throws(() => loadConfig('/nonexistent/wampmesh.json'), { instanceOf: ConfigError, message: /cannot read/ });
+  const file = tempFile('broken.json', '{ "dataDir": "x", }');
+  t.throws(() => loadConfig(file), { instanceOf: ConfigError, message: /not valid JSON/ });
+});

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { runCli } from './run-cli.ts';
+
+const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+test('--help prints usage on stdout and exits 0', async (t) => {
+  const r = await runCli(['--help']);
+  t.is(r.code, 0);
+  t.regex(r.stdout, /^Usage: wampmesh <command>/);
+  t.regex(r.stdout, /serve/);
+  t.is(r.stderr, '');
+});
+
+test('serve --help lists every serve flag', async (t) => {
+  const r = await runCli(['serve', '--help']);
+  t.is(r.code, 0);
+  for (const flag of ['--config', '--ws', '--rawsocket', '--unix', '--data', '--log-level', '--realm']) t.true(r.stdout.includes(flag), flag);
+});
+
+test('--version prints the package version', async (t) => {
+  const r = await runCli(['--version']);
+  t.is(r.code, 0);
+  t.regex(r.stdout, new RegExp(`^wampmesh ${pkg.version.replaceAll('.', '\\.')}( \\([0-9a-f]{7}\\))?\\n$`));
+});
+
+test('an unknown flag is named, exit 2', async (t) => {
+  const r = await runCli(['serve', '--frobnicate']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /unknown option '--frobnicate'/);
+  t.is(r.stdout, '');
+});
+
+test('a bad HOST:PORT is explained, exit 2', async (t) => {
+  const r = await runCli(['serve', '--ws', 'abc']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /--ws: expected HOST:PORT, got 'abc'/);
+});
+
+test('a bad config file: exit 1 with the field named, nothing on stdout', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-cli-'));
+  const file = path.join(dir, 'bad.json');
+  fs.writeFileSync(file, JSON.stringify({ listeners: { websocket: [{ port: 70000 }] } }));
+  const r = await runCli(['serve', '--config', file]);
+  t.is(r.code, 1);
+  t.is(r.stderr.trim(), `wampmesh: ${file}: listeners.websocket[0].port: expected integer 0..65535`);
+  t.is(r.stdout, '');
+});
