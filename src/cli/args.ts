@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Config } from '../config/config.ts';
+import { parseConfig, type Config } from '../config/config.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { parseHostPort, parseWebSocketAddress, type HostPort } from './hostport.ts';
@@ -112,7 +112,7 @@ export function applyServeFlags(config: Config, flags: ServeFlags): Config {
   if (flags.rawsocket) listeners.rawsocket = flags.rawsocket;
   if (flags.unix) listeners.unix = flags.unix.map((p) => ({ path: p, mode: '0660' }));
   const realms = flags.realms
-    ? flags.realms.map((uri) => config.realms.find((r) => r.uri === uri) ?? { uri, anonymous: true, uriCheck: 'loose' as const })
+    ? flags.realms.map((uri) => config.realms.find((r) => r.uri === uri) ?? parseConfig({ realms: [{ uri, anonymous: true }] }, `--realm ${uri}`).realms[0]!)
     : config.realms;
   return {
     ...config,

@@ -4,17 +4,20 @@
 
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import type { RealmConfig } from '../router/realm.ts';
 import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
 import { StartError } from './errors.ts';
+import { startMesh, type MeshRuntime } from './mesh.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
   | { transport: 'rawsocket'; host: string; port: number }
-  | { transport: 'unix'; path: string };
+  | { transport: 'unix'; path: string }
+  | { transport: 'mesh'; host: string; port: number; node: string };
 
 export interface Server {
   /** Where the router actually listens (port 0 replaced by the port the OS chose). */
@@ -33,6 +36,7 @@ const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before con
 
 function describe(info: ListenerInfo): string {
   if (info.transport === 'unix') return `unix socket ${info.path}`;
+  if (info.transport === 'mesh') return `mesh links ${info.host}:${info.port}`;
   const host = info.host.includes(':') ? `[${info.host}]` : info.host;
   return `${info.transport} ${host}:${info.port}`;
 }
@@ -58,6 +62,14 @@ async function waitUntil(done: () => boolean, ms: number): Promise<void> {
   while (!done() && Date.now() < deadline) await sleep(20);
 }
 
+/** The config file's realm entry as the router takes it. */
+export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
+  return {
+    uri: r.uri, anonymous: r.anonymous, uriCheck: r.uriCheck, callerDisclosure: r.callerDisclosure, publisherDisclosure: r.publisherDisclosure,
+    history: r.history.map((h) => ({ topic: h.topic, match: h.match, limit: h.limit, maxAgeMs: h.maxAgeSec * 1000 })),
+  };
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<Server> {
   let db: Db;
   try {
@@ -70,7 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   const { limits } = config;
   const router = new Router({
     store: new SqliteEventStore(db),
-    realms: config.realms,
+    realms: config.realms.map(toRealmConfig),
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
       outboundSoftLimitBytes: limits.outboundSoftLimitBytes,
@@ -117,6 +129,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     throw e;
   }
 
+  let mesh: MeshRuntime | undefined;
+  if (config.mesh.enabled) {
+    try {
+      mesh = await startMesh(config.mesh, router, config.dataDir, logger);
+    } catch (e) {
+      await Promise.allSettled(opened.map((l) => l.close()));
+      db.close();
+      throw e instanceof StartError ? e : new StartError(`mesh: ${(e as Error).message}`);
+    }
+    infos.push({ transport: 'mesh', host: config.mesh.listen.host, port: mesh.port, node: mesh.nodeId });
+  }
+
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
   let stopping: Promise<void> | undefined;
   return {
@@ -128,6 +152,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
         // a GOODBYE still in a socket buffer would be lost with them.
         router.shutdown();
         await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
+        await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
         db.close();
       })();

@@ -17,6 +17,17 @@ function intIn(min: number, max: number) {
 const port = intIn(0, 65535); // 0 asks the OS for a free port (tests); the actual one is printed.
 const host = z.string().refine(isHost, { error: 'expected an IP address or host name' });
 
+const disclosure = z.enum(['optional', 'always', 'never'], { error: 'expected "optional", "always" or "never"' });
+
+const historyRule = z.strictObject({
+  topic: z.string().refine((s) => isValidUri(s, 'loose', true), { error: 'expected a topic URI or pattern' }),
+  match: z.enum(['exact', 'prefix', 'wildcard'], { error: 'expected "exact", "prefix" or "wildcard"' }).default('exact'),
+  // Per topic. 100 events of a sensor is minutes to hours of context at small cost.
+  limit: intIn(1, 1_000_000).default(100),
+  // Older events are dropped even below the limit; a day by default.
+  maxAgeSec: intIn(1, 10 * 365 * 24 * 3600).default(24 * 3600),
+});
+
 const realm = z.strictObject({
   // Loose URI rules (spec "URIs"), the same the router applies to a HELLO's realm.
   uri: z.string().refine((s) => isValidUri(s), {
@@ -27,6 +38,13 @@ const realm = z.strictObject({
   // Rules for procedure and topic URIs. "loose" (any component without spaces, "." or "#")
   // accepts what existing clients use; "strict" (lowercase letters, digits, "_") is opt-in.
   uriCheck: z.enum(['loose', 'strict'], { error: 'expected "loose" or "strict"' }).default('loose'),
+  // Caller/publisher identification: disclosed when the client asks (the spec's default),
+  // always (auditing), or never (privacy: a request to disclose is refused).
+  callerDisclosure: disclosure.default('optional'),
+  publisherDisclosure: disclosure.default('optional'),
+  // Topics whose events are kept for wamp.subscription.get_events, in SQLite. None by default:
+  // every kept event is a disk write on an SD card.
+  history: z.array(historyRule).default([]),
 });
 
 const websocketListener = z.strictObject({
@@ -83,6 +101,32 @@ const limits = z
     path: ['outboundHardLimitBytes'],
   });
 
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
+
+const mesh = z.strictObject({
+  // Off by default: a single board needs no mesh, and links open a port beyond loopback.
+  enabled: z.boolean({ error: 'expected true or false' }).default(false),
+  // Stable identity of this node; generated on first start and kept in the data folder if unset.
+  nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1..64 letters, digits, "_" or "-"' }).optional(),
+  cluster: z.strictObject({
+    // Nodes with another cluster name ignore each other (mDNS announces a hash of it).
+    name: z.string().min(1, { error: 'expected a non-empty name' }).default('wampmesh'),
+    // Proves membership on every link; never sent or announced.
+    secret: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  }).prefault({}),
+  // Links must reach other boards, so the default listens on all interfaces.
+  listen: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(8091) }).prefault({}),
+  // For networks without multicast: addresses of other nodes' link ports.
+  seeds: z.array(hostPort).default([]),
+  // Discovery by DNS-SD over mDNS on these interfaces (names or IPv4 addresses; empty = all).
+  mdns: z.boolean({ error: 'expected true or false' }).default(true),
+  interfaces: z.array(z.string().min(1)).default([]),
+  // 2..4 links: survives one neighbour dying, stays cheap on a Pi (see src/mesh/config.ts).
+  minLinks: intIn(1, 64).default(2),
+  maxLinks: intIn(1, 256).default(4),
+  tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
+}).refine((m) => m.maxLinks >= m.minLinks, { error: 'must be at least minLinks', path: ['maxLinks'] });
+
 const configSchema = z
   .strictObject({
     // Relative to the config file's directory (or the working directory without a file).
@@ -99,7 +143,7 @@ const configSchema = z
           seen.add(r.uri);
         });
       })
-      .default([{ uri: 'realm1', anonymous: true, uriCheck: 'loose' }]),
+      .default([{ uri: 'realm1', anonymous: true, uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]),
     // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
     listeners: listeners.default({
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
@@ -108,11 +152,17 @@ const configSchema = z
     }),
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
+    mesh: mesh.prefault({}),
+  })
+  .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
+    error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',
+    path: ['mesh', 'cluster', 'secret'],
   });
 
 export type Config = z.output<typeof configSchema>;
 export type RealmConfig = Config['realms'][number];
 export type LimitsConfig = Config['limits'];
+export type MeshSettings = Config['mesh'];
 export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
 export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
 export type UnixListenerConfig = Config['listeners']['unix'][number];

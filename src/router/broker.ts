@@ -60,13 +60,15 @@ export class Broker {
   readonly #options: BrokerOptions;
   readonly #table = new UriTable<Subscription>();
   readonly #history = new UriTable<HistoryRule>();
+  readonly #historyRules: readonly HistoryRule[];
   readonly #byId = new Map<number, Subscription>();
   readonly #bySession = new Map<number, Set<Subscription>>();
   readonly #ids = new IdSequence();
 
   constructor(options: BrokerOptions) {
     this.#options = options;
-    for (const rule of options.history ?? []) this.#history.set(rule.topic, rule.match, rule);
+    this.#historyRules = options.history ?? [];
+    for (const rule of this.#historyRules) this.#history.set(rule.topic, rule.match, rule);
   }
 
   get subscriptionCount(): number { return this.#byId.size; }
@@ -151,7 +153,8 @@ export class Broker {
     this.#deliver(event, excluded, filter);
     if (retain) this.#options.store.retain(this.#options.realm, event);
     const rule = this.#history.best(event.topic);
-    if (rule !== undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+    // Spec "Event History": a publication meant for named sessions only is not kept.
+    if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
   }
 
   /** Publishes from the router itself (meta events, testaments); no publisher to exclude. */
@@ -166,9 +169,28 @@ export class Broker {
     return this.#table.size > 0 && this.#table.all(topic).length > 0;
   }
 
-  history(subscription: Subscription, limit: number): StoredEvent[] | undefined {
-    if (subscription.match !== 'exact' || this.#history.best(subscription.topic) === undefined) return undefined;
-    return this.#options.store.history(this.#options.realm, subscription.topic, limit);
+  /**
+   * Kept events of a subscription's topic(s) that `reader` may see, oldest first; undefined when
+   * no history rule can apply to the subscription. Publications restricted by session ID were
+   * never stored; authid/authrole restrictions and the rule's maximum age apply on reading.
+   */
+  history(subscription: Subscription, reader: Target): StoredEvent[] | undefined {
+    const rules = this.#historyRules;
+    const covered = subscription.match === 'exact'
+      ? this.#history.best(subscription.topic) !== undefined
+      : rules.some((r) => subscription.match === 'wildcard' || r.match === 'wildcard' || r.topic.startsWith(subscription.topic) || subscription.topic.startsWith(r.topic));
+    if (!covered) return undefined;
+    const store = this.#options.store;
+    const realm = this.#options.realm;
+    const events = subscription.match === 'exact'
+      ? store.history(realm, subscription.topic, Number.MAX_SAFE_INTEGER)
+      : store.historyMatching(realm, (topic) => this.#matches(subscription, topic));
+    const now = this.#options.now();
+    return events.filter((e) => {
+      const rule = this.#history.best(e.topic);
+      if (rule !== undefined && e.timestamp < now - rule.maxAgeMs) return false;
+      return e.filter === undefined || eligible(e.filter as Filter, reader);
+    });
   }
 
   removeSession(session: Target): void {

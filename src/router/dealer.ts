@@ -38,6 +38,10 @@ interface Invocation {
   callerProgress: boolean;
   /** A CANCEL in mode "kill" was passed on; the callee's answer still goes to the caller. */
   killed: boolean;
+  /** INVOCATION.Details of the first CALL: frozen for a progressive call's later chunks. */
+  readonly details: Dict;
+  /** Call timeout in ms (0: none); restarted by each progressive result. */
+  readonly timeout: number;
   timer: unknown;
 }
 
@@ -165,7 +169,7 @@ export class Dealer {
     const callee = registration?.callees.find((c) => c.id === calleeSession && c.remote !== true);
     if (registration === undefined || callee === undefined) return sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
     const trimmed: Dict = { ...details };
-    if (trimmed.receive_progress === true && !callee.supports('callee', 'progressive_call_results')) delete trimmed.receive_progress;
+    if (trimmed.receive_progress === true && !(callee.supports('callee', 'progressive_call_results') && callee.supports('callee', 'call_canceling'))) delete trimmed.receive_progress;
     if (trimmed.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete trimmed.timeout;
     this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, 0);
   }
@@ -211,7 +215,12 @@ export class Dealer {
     }
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
-    const wantsProgress = receiveProgress === true && callee.supports('callee', 'progressive_call_results');
+    // Spec "Progressive Call Results": a callee without call canceling is treated as not
+    // supporting progressive results (it could never be told to stop a stream).
+    const wantsProgress = receiveProgress === true && callee.supports('callee', 'progressive_call_results') && callee.supports('callee', 'call_canceling');
+    if (ppt !== undefined && !callee.supports('callee', 'payload_passthru_mode')) {
+      return fail('wamp.error.feature_not_supported', 'the callee does not support payload passthru mode');
+    }
     if (wantsProgress) details.receive_progress = true;
     if (progress === true) details.progress = true;
     if ((timeout as number) > 0 && callee.supports('callee', 'call_timeout')) details.timeout = timeout;
@@ -233,11 +242,17 @@ export class Dealer {
     if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
     const invocation: Invocation = {
       caller, callRequest: request, callee, request: invocationRequest, registration,
-      receiveProgress: details.receive_progress === true, callerProgress: details.progress === true, killed: false, timer: undefined,
+      receiveProgress: details.receive_progress === true, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
     };
     tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
     tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
-    if (timeout > 0) invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), timeout);
+    this.#armTimeout(invocation);
+  }
+
+  #armTimeout(invocation: Invocation): void {
+    if (invocation.timeout <= 0) return;
+    if (invocation.timer !== undefined) this.#options.scheduler.clearTimeout(invocation.timer);
+    invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), invocation.timeout);
   }
 
   yield(callee: Target, msg: Yield): ProtocolViolation | undefined {
@@ -254,6 +269,8 @@ export class Dealer {
       // Progressive results go only to callers that asked for them.
       if (!invocation.receiveProgress) return;
       details.progress = true;
+      // Spec "Call Timeouts" with progressive results: the timeout runs between results.
+      this.#armTimeout(invocation);
     } else {
       this.#finish(invocation);
     }
@@ -311,9 +328,11 @@ export class Dealer {
   #continueProgressive(invocation: Invocation, msg: Call): ProtocolViolation | undefined {
     const progress = optBool(msg.options, 'progress');
     if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
-    // Spec: options other than progress are frozen by the first CALL of a progressive call.
+    // Spec: options other than progress are frozen by the first CALL of a progressive call,
+    // so every INVOCATION carries the first one's details (caller identity, procedure, ...).
     invocation.callerProgress = progress;
-    const details: Dict = progress ? { progress: true } : {};
+    const { progress: _first, ...details } = invocation.details;
+    if (progress) details.progress = true;
     const sent = invocation.callee.send({
       type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args: msg.args, kwargs: msg.kwargs,
     });

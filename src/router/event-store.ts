@@ -25,6 +25,8 @@ export interface EventStore {
   append(realm: string, event: StoredEvent, limit: number, maxAgeMs: number): void;
   /** The newest `limit` events of a topic, oldest first. */
   history(realm: string, topic: string, limit: number): StoredEvent[];
+  /** Every kept event of the realm whose topic passes `matches`, oldest first. */
+  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[];
 }
 
 export class MemoryEventStore implements EventStore {
@@ -55,6 +57,13 @@ export class MemoryEventStore implements EventStore {
   history(realm: string, topic: string, limit: number): StoredEvent[] {
     const list = this.#history.get(realm)?.get(topic) ?? [];
     return list.slice(Math.max(0, list.length - limit));
+  }
+
+  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const [topic, list] of this.#history.get(realm) ?? []) if (matches(topic)) out.push(...list);
+    // Publication order across topics: by time, stable within a topic.
+    return out.sort((a, b) => a.timestamp - b.timestamp);
   }
 }
 

@@ -3,7 +3,7 @@
 
 import type { Dict } from '../wamp/messages.ts';
 import { isId } from '../wamp/ids.ts';
-import { CloseUri, ErrorUri, isValidUri } from '../wamp/uris.ts';
+import { ErrorUri, isValidUri } from '../wamp/uris.ts';
 import type { BrokerEvents, Subscription } from './broker.ts';
 import type { DealerEvents, LocalResult, Registration } from './dealer.ts';
 import { matchPolicies, type MatchPolicy } from './uri-table.ts';
@@ -62,13 +62,16 @@ export class MetaApi {
       const all = [...realm.sessions.values()];
       return Array.isArray(roles) ? all.filter((s) => roles.includes(s.authrole)) : all;
     };
-    const killOptions = (kwargs: Dict) => ({
-      reason: typeof kwargs.reason === 'string' && isValidUri(kwargs.reason) ? kwargs.reason : CloseUri.KILLED,
-      message: typeof kwargs.message === 'string' ? kwargs.message : 'killed by the meta API',
-    });
-    const killAll = (targets: Target[], kwargs: Dict) => {
-      const { reason, message } = killOptions(kwargs);
-      for (const t of targets) t.kill(reason, message);
+    // Spec "Session Meta API": reason defaults to wamp.close.normal; an invalid one is an error.
+    type KillOptions = { reason: string; message: string | undefined };
+    const killOptions = (kwargs: Dict): KillOptions | { error: string; args: unknown[] } => {
+      const reason = kwargs.reason ?? 'wamp.close.normal';
+      if (typeof reason !== 'string' || !isValidUri(reason)) return { error: ErrorUri.INVALID_URI, args: ['reason must be a URI'] };
+      if (kwargs.message !== undefined && typeof kwargs.message !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['message must be a string'] };
+      return { reason, message: kwargs.message as string | undefined };
+    };
+    const killAll = (targets: Target[], options: KillOptions) => {
+      for (const t of targets) t.kill(options.reason, options.message);
       return targets;
     };
 
@@ -78,22 +81,32 @@ export class MetaApi {
       const s = isId(args[0]) ? realm.sessions.get(args[0]) : undefined;
       return s === undefined ? { error: NO_SUCH_SESSION } : { args: [s.details()] };
     });
-    add('wamp.session.kill', (caller, args, kwargs) => {
+    add('wamp.session.kill', (caller, args, kwargs): LocalResult => {
       const s = isId(args[0]) ? realm.sessions.get(args[0]) : undefined;
-      if (s === undefined) return { error: NO_SUCH_SESSION };
-      if (s === caller) return { error: ErrorUri.INVALID_ARGUMENT, args: ['a session cannot kill itself'] };
-      killAll([s], kwargs);
+      // The caller's own session is not a session it may kill: same answer as an unknown one.
+      if (s === undefined || s === caller) return { error: NO_SUCH_SESSION };
+      const options = killOptions(kwargs);
+      if ('error' in options) return options;
+      killAll([s], options);
       return {};
     });
     add('wamp.session.kill_by_authid', (caller, args, kwargs) => {
       if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authid must be a string'] };
-      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authid === args[0] && s !== caller), kwargs).map((s) => s.id)] };
+      const options = killOptions(kwargs);
+      if ('error' in options) return options;
+      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authid === args[0] && s !== caller), options).map((s) => s.id)] };
     });
     add('wamp.session.kill_by_authrole', (caller, args, kwargs) => {
       if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authrole must be a string'] };
-      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authrole === args[0] && s !== caller), kwargs).length] };
+      const options = killOptions(kwargs);
+      if ('error' in options) return options;
+      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authrole === args[0] && s !== caller), options).length] };
     });
-    add('wamp.session.kill_all', (caller, _args, kwargs) => ({ args: [killAll(sessionsOf(undefined).filter((s) => s !== caller), kwargs).length] }));
+    add('wamp.session.kill_all', (caller, _args, kwargs) => {
+      const options = killOptions(kwargs);
+      if ('error' in options) return options;
+      return { args: [killAll(sessionsOf(undefined).filter((s) => s !== caller), options).length] };
+    });
     add('wamp.session.add_testament', (caller, args, kwargs) => {
       const [topic, targs, tkwargs] = args;
       if (typeof topic !== 'string' || !isValidUri(topic)) return { error: ErrorUri.INVALID_URI, args: ['testament topic must be a valid URI'] };
@@ -173,16 +186,19 @@ export class MetaApi {
       const s = subscriptionArg(args);
       return s === undefined ? { error: ErrorUri.NO_SUCH_SUBSCRIPTION } : { args: [s.subscribers.size] };
     });
-    add('wamp.subscription.get_events', (_c, args, kwargs) => {
+    add('wamp.subscription.get_events', (caller, args, kwargs) => {
       const s = subscriptionArg(args);
       if (s === undefined) return { error: ErrorUri.NO_SUCH_SUBSCRIPTION };
       const limitArg = args[1] ?? kwargs.limit ?? 10;
-      const limit = typeof limitArg === 'number' && Number.isInteger(limitArg) && limitArg > 0 ? limitArg : 10;
-      const events = broker.history(s, limit);
+      if (typeof limitArg !== 'number' || !Number.isInteger(limitArg) || limitArg < 1) return { error: ErrorUri.INVALID_ARGUMENT, args: ['limit must be a positive integer'] };
+      const events = broker.history(s, caller);
       if (events === undefined) return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
+      // The newest `limit`, oldest first; reverse: true gives newest first.
+      const chosen = events.slice(Math.max(0, events.length - limitArg));
+      if (kwargs.reverse === true) chosen.reverse();
       return {
-        args: [events.map((e) => ({
-          timestamp: new Date(e.timestamp).toISOString(), subscription: s.id, publication: e.publication, topic: e.topic,
+        args: [chosen.map((e) => ({
+          timestamp: new Date(e.timestamp).toISOString(), subscription: s.id, publication: e.publication, topic: e.topic, details: e.details,
           ...(e.args !== undefined && { args: e.args }), ...(e.kwargs !== undefined && { kwargs: e.kwargs }),
         }))],
       };

@@ -77,7 +77,7 @@ export class Session implements Target, PeerHandler {
     };
   }
 
-  kill(reason: string, message: string): void {
+  kill(reason: string, message?: string): void {
     this.goodbye(reason, message, 'killed');
   }
 
@@ -124,10 +124,10 @@ export class Session implements Target, PeerHandler {
   }
 
   /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport). */
-  goodbye(reason: string, message: string, why: LeaveReason = 'shutdown'): void {
+  goodbye(reason: string, message: string | undefined, why: LeaveReason = 'shutdown'): void {
     if (this.#state === 'establishing') return this.#close('shutdown');
     if (this.#state !== 'established') return;
-    this.send({ type: T.GOODBYE, details: { message }, reason });
+    this.send({ type: T.GOODBYE, details: message === undefined ? {} : { message }, reason });
     this.#leaveRealm(why);
     this.#state = 'closing';
   }
@@ -201,12 +201,17 @@ export class Session implements Target, PeerHandler {
         if (msg.options.progress === true && !this.supports('caller', 'progressive_call_invocations')) {
           return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
         }
+        if (msg.options.ppt_scheme !== undefined && !this.supports('caller', 'payload_passthru_mode')) return this.#pptViolation('CALL');
         if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
         violation = realm.dealer.call(this, msg);
         break;
-      case T.YIELD: violation = realm.dealer.yield(this, msg); break;
+      case T.YIELD:
+        if (msg.options.ppt_scheme !== undefined && !this.supports('callee', 'payload_passthru_mode')) return this.#pptViolation('YIELD');
+        violation = realm.dealer.yield(this, msg);
+        break;
       case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
       case T.PUBLISH:
+        if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
         if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
         return realm.broker.publish(this, msg);
       case T.REGISTER:
@@ -288,6 +293,11 @@ export class Session implements Target, PeerHandler {
     if (identity.authextra !== undefined) details.authextra = identity.authextra;
     this.send({ type: T.WELCOME, session: this.id, details });
     realm.join(this);
+  }
+
+  /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
+  #pptViolation(what: string): void {
+    this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${what} with ppt_scheme from a peer that did not announce payload_passthru_mode`);
   }
 
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */

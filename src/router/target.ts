@@ -23,6 +23,6 @@ export interface Target {
   supports(role: string, feature: string): boolean;
   /** The session as the meta API describes it (wamp.session.get). */
   details(): Dict;
-  /** Ends the session with GOODBYE (meta API kill). */
-  kill(reason: string, message: string): void;
+  /** Ends the session with GOODBYE (meta API kill); without a message, GOODBYE.Details is empty. */
+  kill(reason: string, message?: string): void;
 }

@@ -9,4 +9,55 @@ export const migrations: readonly string[] = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, realm TEXT NOT NULL, topic TEXT NOT NULL,
      publication INTEGER NOT NULL, timestamp INTEGER NOT NULL, payload BLOB NOT NULL);
    CREATE INDEX history_event_topic ON history_event (realm, topic, id);`,
+  // 2: the security model (src/security/store.ts): realms, groups, users and their credentials
+  // (salted hashes and derived keys only), grants and sources. JSON columns hold lists.
+  `CREATE TABLE security_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+   -- Keys the mock challenges for unknown users (same salt for the same name, every time).
+   INSERT INTO security_meta (key, value) VALUES ('mock_secret', randomblob(32));
+   CREATE TABLE security_realm (
+     uri TEXT PRIMARY KEY, description TEXT NOT NULL, authmethods TEXT NOT NULL,
+     security_enabled INTEGER NOT NULL CHECK (security_enabled IN (0, 1)),
+     allow_connections INTEGER NOT NULL CHECK (allow_connections IN (0, 1))) WITHOUT ROWID;
+   CREATE TABLE security_group (
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     name TEXT NOT NULL, description TEXT NOT NULL, meta TEXT NOT NULL,
+     PRIMARY KEY (realm, name)) WITHOUT ROWID;
+   CREATE TABLE security_group_parent (
+     realm TEXT NOT NULL, name TEXT NOT NULL, parent TEXT NOT NULL, position INTEGER NOT NULL,
+     PRIMARY KEY (realm, name, parent),
+     FOREIGN KEY (realm, name) REFERENCES security_group (realm, name) ON DELETE CASCADE,
+     FOREIGN KEY (realm, parent) REFERENCES security_group (realm, name) ON DELETE CASCADE) WITHOUT ROWID;
+   CREATE INDEX security_group_parent_parent ON security_group_parent (realm, parent);
+   CREATE TABLE security_user (
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     authid TEXT NOT NULL, role TEXT, meta TEXT NOT NULL,
+     PRIMARY KEY (realm, authid)) WITHOUT ROWID;
+   CREATE TABLE security_user_group (
+     realm TEXT NOT NULL, authid TEXT NOT NULL, grp TEXT NOT NULL, position INTEGER NOT NULL,
+     PRIMARY KEY (realm, authid, grp),
+     FOREIGN KEY (realm, authid) REFERENCES security_user (realm, authid) ON DELETE CASCADE,
+     FOREIGN KEY (realm, grp) REFERENCES security_group (realm, name) ON DELETE CASCADE) WITHOUT ROWID;
+   CREATE INDEX security_user_group_grp ON security_user_group (realm, grp);
+   CREATE TABLE security_credential (
+     realm TEXT NOT NULL, authid TEXT NOT NULL,
+     method TEXT NOT NULL CHECK (method IN ('ticket', 'wampcra', 'wamp-scram')),
+     data TEXT NOT NULL,
+     PRIMARY KEY (realm, authid, method),
+     FOREIGN KEY (realm, authid) REFERENCES security_user (realm, authid) ON DELETE CASCADE) WITHOUT ROWID;
+   CREATE TABLE security_pubkey (
+     realm TEXT NOT NULL, pubkey TEXT NOT NULL, authid TEXT NOT NULL, position INTEGER NOT NULL,
+     PRIMARY KEY (realm, pubkey),
+     FOREIGN KEY (realm, authid) REFERENCES security_user (realm, authid) ON DELETE CASCADE) WITHOUT ROWID;
+   CREATE INDEX security_pubkey_user ON security_pubkey (realm, authid);
+   CREATE TABLE security_grant (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     permissions TEXT NOT NULL, uri TEXT NOT NULL,
+     match TEXT NOT NULL CHECK (match IN ('exact', 'prefix', 'wildcard')), principals TEXT NOT NULL);
+   CREATE INDEX security_grant_realm ON security_grant (realm, id);
+   CREATE TABLE security_source (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     cidr TEXT NOT NULL, authmethods TEXT NOT NULL, principals TEXT NOT NULL, description TEXT NOT NULL);
+   CREATE INDEX security_source_realm ON security_source (realm, id);`,
 ];

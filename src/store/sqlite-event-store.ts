@@ -18,6 +18,7 @@ export class SqliteEventStore implements EventStore {
   readonly #trimCount;
   readonly #trimAge;
   readonly #history;
+  readonly #realmHistory;
 
   constructor(db: Db) {
     this.#db = db;
@@ -28,6 +29,7 @@ export class SqliteEventStore implements EventStore {
     this.#trimCount = db.prepare(`DELETE FROM history_event WHERE realm = ? AND topic = ? AND id <= (
       SELECT id FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`);
     this.#trimAge = db.prepare('DELETE FROM history_event WHERE realm = ? AND topic = ? AND timestamp < ?');
+    this.#realmHistory = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM history_event WHERE realm = ? ORDER BY id');
     this.#history = db.prepare<[string, string, number], Row>(
       'SELECT topic, publication, timestamp, payload FROM (SELECT * FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
   }
@@ -55,6 +57,11 @@ export class SqliteEventStore implements EventStore {
 
   history(realm: string, topic: string, limit: number): StoredEvent[] {
     return this.#run(() => this.#history.all(realm, topic, limit)).map(decode);
+  }
+
+  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
+    // History is bounded per topic by the realm's rules, so reading a realm's history is bounded too.
+    return this.#run(() => this.#realmHistory.all(realm)).filter((row) => matches(row.topic)).map(decode);
   }
 
   #run<T>(fn: () => T): T {

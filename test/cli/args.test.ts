@@ -81,7 +81,7 @@ test('--data, --log-level and --realm override the file', (t) => {
   const c = applyServeFlags(file, serveFlags(['--data', 'd', '--log-level', 'debug', '--realm', 'locked', '--realm', 'open']));
   t.is(c.dataDir, path.resolve('d'));
   t.is(c.logLevel, 'debug');
-  t.deepEqual(c.realms, [{ uri: 'locked', anonymous: false, uriCheck: 'loose' }, { uri: 'open', anonymous: true, uriCheck: 'loose' }]);
+  t.deepEqual(c.realms.map((r) => [r.uri, r.anonymous, r.uriCheck]), [['locked', false, 'loose'], ['open', true, 'loose']]);
   const same = applyServeFlags(file, {});
   t.deepEqual(same.realms, file.realms);
   t.is(same.logLevel, 'error');

@@ -8,7 +8,8 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
   const c = defaultConfig();
   t.is(c.dataDir, './data');
   t.is(c.logLevel, 'warn');
-  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, uriCheck: 'loose' }]);
+  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]);
+  t.is(c.mesh.enabled, false, 'no mesh unless asked for');
   t.deepEqual(c.listeners, {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
@@ -24,7 +25,7 @@ test('a full file parses as written', (t) => {
   const file = {
     dataDir: '/var/lib/wampmesh',
     logLevel: 'debug',
-    realms: [{ uri: 'com.example.app', anonymous: false, uriCheck: 'strict' }],
+    realms: [{ uri: 'com.example.app', anonymous: false, uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }] }],
     listeners: {
       websocket: [{ host: '::1', port: 0, path: '/wamp' }],
       rawsocket: [{ host: 'localhost', port: 9000 }],
@@ -32,6 +33,11 @@ test('a full file parses as written', (t) => {
     },
     limits: { maxMessageSize: 65536, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
       outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },
+    mesh: {
+      enabled: true, nodeId: 'pi-kitchen', cluster: { name: 'home', secret: 'a-long-shared-secret' },
+      listen: { host: '0.0.0.0', port: 9000 }, seeds: ['10.1.2.3:9000', '[fd00::1]:9000'], mdns: false, interfaces: ['eth0'],
+      minLinks: 1, maxLinks: 3,
+    },
   };
   t.deepEqual(parseConfig(file, 'test'), file);
 });
@@ -60,6 +66,12 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['invalid realm URI', { realms: [{ uri: 'my realm', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
   ['empty URI component', { realms: [{ uri: 'com..app', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
   ['realm without anonymous', { realms: [{ uri: 'realm1' }] }, 'realms[0].anonymous', /true or false/],
+  ['bad disclosure', { realms: [{ uri: 'a', anonymous: true, callerDisclosure: 'maybe' }] }, 'realms[0].callerDisclosure', /"optional", "always" or "never"/],
+  ['history limit zero', { realms: [{ uri: 'a', anonymous: true, history: [{ topic: 'a.b', limit: 0 }] }] }, 'realms[0].history[0].limit', /expected integer/],
+  ['mesh without secret', { mesh: { enabled: true } }, 'mesh.cluster.secret', /required when mesh.enabled/],
+  ['mesh secret too short', { mesh: { enabled: true, cluster: { secret: 'short' } } }, 'mesh.cluster.secret', /at least 16/],
+  ['mesh maxLinks below minLinks', { mesh: { minLinks: 3, maxLinks: 2 } }, 'mesh.maxLinks', /at least minLinks/],
+  ['mesh seed without port', { mesh: { seeds: ['10.0.0.1'] } }, 'mesh.seeds[0]', /HOST:PORT/],
   ['unknown uriCheck', { realms: [{ uri: 'a', anonymous: true, uriCheck: 'lax' }] }, 'realms[0].uriCheck', /"loose" or "strict"/],
   ['duplicate realm', { realms: [{ uri: 'a', anonymous: true }, { uri: 'a', anonymous: false }] }, 'realms[1].uri', /duplicate/],
   ['no realms', { realms: [] }, 'realms', /at least one realm/],

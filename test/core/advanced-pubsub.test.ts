@@ -5,9 +5,11 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 
 type Dict = Record<string, unknown>;
 
+const ppt = { features: { payload_passthru_mode: true } };
+
 function setup(realm: Dict = {}, store = new MemoryEventStore()) {
   const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, ...realm }], store });
-  const client = () => { const c = new MemoryClient(router); c.join(); return c; };
+  const client = () => { const c = new MemoryClient(router); c.join('realm1', { roles: { caller: ppt, callee: ppt, publisher: ppt, subscriber: ppt } }); return c; };
   return { router, client, store };
 }
 
@@ -153,4 +155,9 @@ test('payload passthru events keep the payload and ppt details', (t) => {
   const [ev] = s.take();
   t.deepEqual(ev![3], { ppt_scheme: 'wamp', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'key' });
   t.deepEqual([...(ev![4] as Uint8Array[])[0]!], [9, 0, 9]);
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const plain = new MemoryClient(router);
+  plain.join();
+  plain.send([16, 1, { ppt_scheme: 'wamp' }, 'com.app.e2e', [new Uint8Array([1])]]);
+  t.is(plain.take()[0]![2], 'wamp.error.protocol_violation', 'ppt from a publisher that did not announce it');
 });

@@ -3,7 +3,7 @@ import { Router } from '../../src/router/router.ts';
 import { ManualScheduler } from '../../src/router/scheduler.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
 
-const features = { progressive_call_results: true, progressive_call_invocations: true, call_canceling: true, call_timeout: true, caller_identification: true, shared_registration: true, pattern_based_registration: true };
+const features = { payload_passthru_mode: true, progressive_call_results: true, progressive_call_invocations: true, call_canceling: true, call_timeout: true, caller_identification: true, shared_registration: true, pattern_based_registration: true };
 const roles = { caller: { features }, callee: { features }, publisher: {}, subscriber: {} };
 const plainRoles = { caller: {}, callee: {}, publisher: {}, subscriber: {} };
 

@@ -31,7 +31,9 @@ test('session meta procedures', (t) => {
   t.is(details.session, a.id);
   t.is(details.authrole, 'anonymous');
   t.is(result(call(admin, 'wamp.session.get', [12345])), 'ERROR wamp.error.no_such_session');
-  t.is(result(call(admin, 'wamp.session.kill', [admin.id])), 'ERROR wamp.error.invalid_argument');
+  t.is(result(call(admin, 'wamp.session.kill', [admin.id])), 'ERROR wamp.error.no_such_session', 'a session cannot kill itself');
+  t.is(result(call(admin, 'wamp.session.kill', [a.id], { reason: 'not a uri!' })), 'ERROR wamp.error.invalid_uri');
+  t.deepEqual(a.take(), [], 'an invalid reason kills nobody');
   call(admin, 'wamp.session.kill', [a.id], { reason: 'com.app.bye', message: 'out' });
   t.deepEqual(a.take()[0], [6, { message: 'out' }, 'com.app.bye']);
   const authid = (result(call(admin, 'wamp.session.get', [b.id])) as Dict).authid;
@@ -39,7 +41,7 @@ test('session meta procedures', (t) => {
   const c = client();
   const d = client();
   t.is(result(call(admin, 'wamp.session.kill_by_authrole', ['anonymous'])), 2, 'all but the caller');
-  for (const x of [c, d]) t.is(x.take()[0]![2], 'wamp.close.killed');
+  for (const x of [c, d]) t.deepEqual(x.take()[0], [6, {}, 'wamp.close.normal'], 'default reason, no message');
   client();
   t.is(result(call(admin, 'wamp.session.kill_all')), 1);
   t.is(result(call(admin, 'wamp.session.count')), 1);

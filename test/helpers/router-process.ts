@@ -21,6 +21,9 @@ export interface RouterProcess {
   readonly rawsocketHost: string;
   readonly rawsocketPort: number;
   readonly pid: number;
+  /** Every listener of the listening line (including mesh links when enabled). */
+  readonly listeners: readonly ListenerLine[];
+  readonly dataDir: string;
   /** Everything the router wrote to stderr so far (bounded; the tail is kept). */
   stderr(): string;
   /** Everything after the listening line on stdout so far (bounded; the tail is kept). */
@@ -38,13 +41,16 @@ export interface StartRouterOptions {
   /** How long to wait for the listening line (default 20 s: a cold CI box is slow). */
   startTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Use this data folder (kept after exit, e.g. to restart on the same state); default: a temp one, removed on exit. */
+  dataDir?: string;
 }
 
-interface ListenerLine {
+export interface ListenerLine {
   transport: string;
   host: string;
   port: number;
   path?: string;
+  node?: string;
 }
 
 const DEFAULT_ARGS = ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'];
@@ -70,7 +76,8 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 }
 
 export async function startRouter(options: StartRouterOptions = {}): Promise<RouterProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wampmesh-test-'));
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wampmesh-test-'));
   const args = ['serve', ...(options.args ?? DEFAULT_ARGS), '--data', dataDir];
   const child = spawn(wampmeshBin, args, {
     cwd: repoRoot,
@@ -89,7 +96,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
   const exited = new Promise<number>((resolve) => {
     const done = (code: number): void => {
       live.delete(child);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       resolve(code);
     };
     // 'close' rather than 'exit': it fires after the pipes are drained, so stderr is complete.
@@ -160,6 +167,8 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
     rawsocketHost: rs.host,
     rawsocketPort: rs.port,
     pid: child.pid ?? -1,
+    listeners,
+    dataDir,
     stderr: () => stderr,
     stdout: () => stdoutRest,
     stop(killAfterMs = 5_000): Promise<number> {
