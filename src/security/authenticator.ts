@@ -1,0 +1,284 @@
+// Authentication on the security store: anonymous, ticket, wampcra, cryptosign, wamp-scram
+// (also under Autobahn/Crossbar's name "scram") and trust-by-source.
+//
+// Negotiation: the client's authmethods are tried in its order; the first one the realm
+// enables, that a source matching the client's address allows, and that the HELLO carries
+// what it needs for (authid; cryptosign's pubkey; scram's nonce) is used. The choice never
+// depends on whether the authid exists or what credentials it has, so the answer to a HELLO
+// cannot tell an attacker which users exist: an unknown user gets a mock challenge (same
+// salt every time for the same name) and fails at AUTHENTICATE like a wrong secret, with the
+// same message. Whether the matching source covers this particular user is checked at the end.
+//
+// Sources: a realm without any source accepts its authmethods from everywhere, except
+// "trust", which always needs an explicit source.
+
+import crypto from 'node:crypto';
+import type { Authenticate, Dict } from '../wamp/messages.ts';
+import { ErrorUri } from '../wamp/uris.ts';
+import type { AuthOutcome, Authenticator, HelloInfo, Identity } from '../router/auth.ts';
+import { parseCidr, parsePeer, throttleKey, type Cidr, type PeerAddress } from './address.ts';
+import {
+  fromBase64, hashTicket, hmacSha256, randomBase64, scramAuthMessage, verifyCryptosign, verifyScramProof, verifyTicket,
+  verifyWampcra, type ScramDialect, type ScramKeys,
+} from './hash.ts';
+import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
+import type { SecurityStore } from './store.ts';
+import { FailureThrottle, type ThrottleOptions } from './throttle.ts';
+
+export const AUTHPROVIDER = 'wampmesh';
+const FAILED = 'authentication failed';
+
+export interface StoreAuthenticatorOptions {
+  /** Clock for the throttle, challenge deadlines and WAMP-CRA timestamps. */
+  now?: () => number;
+  /** A shared throttle, or the options of this authenticator's own. */
+  throttle?: FailureThrottle | ThrottleOptions;
+  /** AUTHENTICATE must come within this long after CHALLENGE (default 60 s). */
+  challengeTimeoutMs?: number;
+  /** For realms the store does not know (e.g. realms of the config file); default: refuse. */
+  fallback?: Authenticator;
+}
+
+interface CompiledSource { readonly cidr: Cidr; readonly authmethods: ReadonlySet<string>; readonly to: ReadonlySet<string> }
+
+interface Attempt {
+  readonly realm: RealmRecord;
+  readonly address: PeerAddress;
+  readonly key: string;
+  readonly info: HelloInfo;
+  /** The name the client used (WELCOME and CHALLENGE repeat it: Autobahn looks it up). */
+  readonly offered: string;
+  readonly method: AuthMethod;
+}
+
+export class StoreAuthenticator implements Authenticator {
+  readonly store: SecurityStore;
+  readonly throttle: FailureThrottle;
+  readonly #now: () => number;
+  readonly #timeoutMs: number;
+  readonly #fallback: Authenticator | undefined;
+  #sources = new Map<string, CompiledSource[]>();
+  #sourcesVersion = -1;
+  #dummyTicketHash: string | undefined;
+  #mockSecret: Buffer | undefined;
+
+  constructor(store: SecurityStore, options: StoreAuthenticatorOptions = {}) {
+    this.store = store;
+    this.#now = options.now ?? Date.now;
+    this.throttle = options.throttle instanceof FailureThrottle ? options.throttle : new FailureThrottle({ now: this.#now, ...options.throttle });
+    this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
+    this.#fallback = options.fallback;
+  }
+
+  hello(info: HelloInfo): AuthOutcome {
+    const realm = this.store.getRealm(info.realm.uri);
+    if (realm === undefined) {
+      if (this.#fallback !== undefined) return this.#fallback.hello(info);
+      return abort(ErrorUri.NO_AUTH_METHOD, `realm '${info.realm.uri}' has no security configuration`);
+    }
+    if (!realm.allow_connections) return abort(ErrorUri.NOT_AUTHORIZED, `realm '${realm.uri}' does not accept new sessions`);
+    const address = parsePeer(info.transport.peer);
+    const key = throttleKey(address, info.transport.peer);
+    if (!this.throttle.allowed(key)) return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
+
+    for (const offered of info.authmethods) {
+      const method = (offered === 'scram' ? 'wamp-scram' : offered) as AuthMethod;
+      if (!AUTH_METHODS.includes(method) || !realm.authmethods.includes(method)) continue;
+      if (!this.#offeredFrom(realm.uri, address, method) || !performable(method, info)) continue;
+      const attempt: Attempt = { realm, address, key, info, offered, method };
+      switch (method) {
+        case 'anonymous': return this.#anonymous();
+        case 'trust': return this.#trust(attempt);
+        case 'ticket': return this.#ticket(attempt);
+        case 'wampcra': return this.#wampcra(attempt);
+        case 'cryptosign': return this.#cryptosign(attempt);
+        case 'wamp-scram': return this.#scram(attempt);
+      }
+    }
+    return abort(ErrorUri.NO_AUTH_METHOD,
+      `realm '${realm.uri}' accepts none of the offered authmethods (${info.authmethods.join(', ') || 'none'}) from this address`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Methods
+
+  #anonymous(): AuthOutcome {
+    const identity: Identity = {
+      authid: `anonymous-${crypto.randomBytes(8).toString('hex')}`, authrole: 'anonymous', authmethod: 'anonymous', authprovider: AUTHPROVIDER,
+    };
+    return { type: 'welcome', identity };
+  }
+
+  #trust(a: Attempt): AuthOutcome {
+    return this.#finish(a, a.info.authid!, true);
+  }
+
+  #ticket(a: Attempt): AuthOutcome {
+    const authid = a.info.authid!;
+    const hash = this.store.userRecord(a.realm.uri, authid)?.credentials.ticket?.hash;
+    return this.#challenge(a, {}, (msg) => {
+      // An unknown user costs the same hash as a known one.
+      const ok = verifyTicket(msg.signature, hash ?? this.#dummyHash());
+      return this.#finish(a, authid, ok && hash !== undefined);
+    });
+  }
+
+  #wampcra(a: Attempt): AuthOutcome {
+    const authid = a.info.authid!;
+    const user = this.store.userRecord(a.realm.uri, authid);
+    const cred = user?.credentials.wampcra;
+    const h = this.store.hashing.wampcra;
+    const salt = cred?.salt ?? this.#mockSalt('wampcra', a.realm.uri, authid);
+    const key = cred?.key ?? randomBase64(32);
+    // Spec: a JSON object with authid, authrole, authmethod, authprovider, nonce, timestamp
+    // (and session, which this seam does not know before WELCOME).
+    const challenge = JSON.stringify({
+      authid, authrole: user === undefined ? DEFAULT_ROLE : authroleOf(user), authmethod: 'wampcra', authprovider: AUTHPROVIDER,
+      nonce: randomBase64(24), timestamp: new Date(this.#now()).toISOString(),
+    });
+    const extra = { challenge, salt, iterations: cred?.iterations ?? h.iterations, keylen: cred?.keylen ?? h.keylen };
+    return this.#challenge(a, extra, (msg) => this.#finish(a, authid, verifyWampcra(key, challenge, msg.signature) && cred !== undefined));
+  }
+
+  #cryptosign(a: Attempt): AuthOutcome {
+    const pubkey = (a.info.authextra.pubkey as string).toLowerCase();
+    const owner = this.store.userByPubkey(a.realm.uri, pubkey);
+    // With an authid, the key must be that user's; without, the key names the user.
+    const authid = a.info.authid ?? owner;
+    const known = owner !== undefined && owner === authid;
+    const challenge = crypto.randomBytes(32);
+    const extra = { challenge: challenge.toString('hex'), channel_binding: null };
+    return this.#challenge(a, extra, (msg) => {
+      const ok = verifyCryptosign(pubkey, challenge, msg.signature);
+      return this.#finish(a, authid ?? '', ok && known, (user) => user.pubkeys.includes(pubkey));
+    });
+  }
+
+  #scram(a: Attempt): AuthOutcome {
+    const authid = a.info.authid!;
+    const dialect: ScramDialect = a.offered === 'scram' ? 'autobahn' : 'spec';
+    const cred = this.store.userRecord(a.realm.uri, authid)?.credentials['wamp-scram'];
+    const h = this.store.hashing.scram;
+    const kdf = cred?.kdf ?? h.kdf;
+    const salt = cred?.salt ?? this.#mockSalt('wamp-scram', a.realm.uri, authid);
+    const iterations = cred?.iterations ?? (kdf === 'argon2id' ? h.argon2.iterations : h.pbkdf2Iterations);
+    const memory = kdf === 'argon2id' ? cred?.memory ?? h.argon2.memory : undefined;
+    const clientNonce = a.info.authextra.nonce as string;
+    const serverNonce = clientNonce + randomBase64(18);
+    // Autobahn|Python rejects unknown CHALLENGE keys and turns a null memory into a crash, so
+    // its dialect gets exactly the keys it reads.
+    const extra: Dict = dialect === 'spec'
+      ? { nonce: serverNonce, salt, kdf: kdf === 'argon2id' ? 'argon2id13' : 'pbkdf2', iterations, memory: memory ?? null }
+      : { nonce: serverNonce, salt, kdf: kdf === 'argon2id' ? 'argon2id-13' : 'pbkdf2', iterations, ...(memory !== undefined && { memory }) };
+    const keys: ScramKeys = cred?.[dialect] ?? { stored_key: randomBase64(32), server_key: randomBase64(32) };
+    return this.#challenge(a, extra, (msg) => {
+      const x = msg.extra;
+      // The spec's client repeats the nonce and the (absent) channel binding; Autobahn sends neither.
+      const consistent = (x.nonce === undefined || x.nonce === serverNonce)
+        && (x.channel_binding === undefined || x.channel_binding === null) && (x.cbind_data === undefined || x.cbind_data === null);
+      const authMessage = scramAuthMessage({ authid, clientNonce, serverNonce, salt, iterations }, dialect);
+      const serverSignature = verifyScramProof(keys, authMessage, msg.signature);
+      const authextra: Dict = dialect === 'spec' ? { verifier: serverSignature } : { scram_server_signature: serverSignature };
+      return this.#finish(a, authid, serverSignature !== undefined && consistent && cred !== undefined, undefined, authextra);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Plumbing
+
+  #challenge(a: Attempt, extra: Dict, verify: (msg: Authenticate) => AuthOutcome): AuthOutcome {
+    const issued = this.#now();
+    return {
+      type: 'challenge', authmethod: a.offered, extra,
+      pending: {
+        authenticate: (msg) => {
+          if (this.#now() - issued > this.#timeoutMs) return this.#fail(a);
+          return verify(msg);
+        },
+      },
+    };
+  }
+
+  /**
+   * The secret (if any) checked out as `ok`: the user must still exist (it may have been
+   * deleted while the client answered) and a source for this address must cover it.
+   */
+  #finish(a: Attempt, authid: string, ok: boolean, extraCheck?: (user: UserRecord) => boolean, authextra?: Dict): AuthOutcome {
+    if (!ok) return this.#fail(a);
+    const user = this.store.userRecord(a.realm.uri, authid);
+    if (user === undefined || (extraCheck !== undefined && !extraCheck(user)) || !this.#coveredBySource(a, user)) return this.#fail(a);
+    const identity: Identity = {
+      authid, authrole: authroleOf(user), authmethod: a.offered, authprovider: AUTHPROVIDER,
+      ...(authextra !== undefined && { authextra }),
+    };
+    return { type: 'welcome', identity };
+  }
+
+  #fail(a: Attempt): AuthOutcome {
+    this.throttle.failed(a.key);
+    return abort(ErrorUri.AUTHENTICATION_FAILED, FAILED);
+  }
+
+  #compiledSources(realm: string): CompiledSource[] | undefined {
+    if (this.#sourcesVersion !== this.store.version) {
+      this.#sources = new Map();
+      this.#sourcesVersion = this.store.version;
+    }
+    let list = this.#sources.get(realm);
+    if (list === undefined) {
+      list = this.store.listSources(realm).map((s) => ({ cidr: parseCidr(s.cidr)!, authmethods: new Set(s.authmethods), to: new Set(s.to) }));
+      this.#sources.set(realm, list);
+    }
+    return list.length === 0 ? undefined : list;
+  }
+
+  /** Whether the method is on offer from this address at all (to anyone). */
+  #offeredFrom(realm: string, address: PeerAddress, method: AuthMethod): boolean {
+    const sources = this.#compiledSources(realm);
+    if (sources === undefined) return method !== 'trust';
+    return sources.some((s) => s.authmethods.has(method) && s.cidr.matches(address)
+      && (method !== 'anonymous' || s.to.has('anonymous') || s.to.has('all')));
+  }
+
+  #coveredBySource(a: Attempt, user: UserRecord): boolean {
+    const sources = this.#compiledSources(a.realm.uri);
+    if (sources === undefined) return a.method !== 'trust';
+    const principals = ['all', `user:${user.authid}`, ...this.store.groupClosure(a.realm.uri, user.groups).map((g) => `group:${g}`)];
+    return sources.some((s) => s.authmethods.has(a.method) && s.cidr.matches(a.address) && principals.some((p) => s.to.has(p)));
+  }
+
+  #dummyHash(): string {
+    this.#dummyTicketHash ??= hashTicket(crypto.randomBytes(16).toString('hex'), this.store.hashing.ticket);
+    return this.#dummyTicketHash;
+  }
+
+  /** A salt that is the same for the same (method, realm, authid), so mocks look like users. */
+  #mockSalt(method: string, realm: string, authid: string): string {
+    this.#mockSecret ??= this.store.mockSecret();
+    return hmacSha256(this.#mockSecret, `${method}\0${realm}\0${authid}`).subarray(0, 16).toString('base64');
+  }
+}
+
+/** Whether the HELLO carries what the method needs. */
+function performable(method: AuthMethod, info: HelloInfo): boolean {
+  const x = info.authextra;
+  const hasAuthid = typeof info.authid === 'string' && info.authid.length > 0;
+  const noBinding = x.channel_binding === undefined || x.channel_binding === null;
+  switch (method) {
+    case 'anonymous': return true;
+    case 'trust':
+    case 'ticket':
+    case 'wampcra': return hasAuthid;
+    // No TLS channel binding here: a client that insists on it cannot use the method.
+    case 'cryptosign': return typeof x.pubkey === 'string' && /^[0-9a-fA-F]{64}$/.test(x.pubkey) && noBinding;
+    case 'wamp-scram': {
+      const nonce = typeof x.nonce === 'string' ? fromBase64(x.nonce) : undefined;
+      return hasAuthid && nonce !== undefined && nonce.length >= 8 && (x.nonce as string).length <= 256 && noBinding;
+    }
+  }
+}
+
+function abort(reason: string, message: string): AuthOutcome {
+  return { type: 'abort', reason, message };
+}
+

@@ -1,0 +1,362 @@
+// The security model (after Bondy's realm spec) and the JSON shapes the store, the admin API
+// and export/import share. Input validation is here; rules that need the rest of the
+// configuration (references, cycles, unique public keys) are checked by the store.
+
+import { z } from 'zod';
+import type { Action } from '../router/auth.ts';
+import type { MatchPolicy } from '../router/uri-table.ts';
+import { isValidUri } from '../wamp/uris.ts';
+import { parseCidr } from './address.ts';
+import { fieldPath, invalid, SecurityError } from './errors.ts';
+import { fromBase64, parseTicketHash, type ScramCredential, type WampcraCredential } from './hash.ts';
+
+export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'trust'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** Methods whose credential is derived from a password. */
+export const PASSWORD_METHODS = ['ticket', 'wampcra', 'wamp-scram'] as const;
+export type PasswordMethod = (typeof PASSWORD_METHODS)[number];
+export const ACTIONS: readonly Action[] = ['call', 'register', 'subscribe', 'publish'];
+export const MATCH_POLICIES: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
+
+/**
+ * Who a grant or a source applies to: "all" (every session of the realm, anonymous ones
+ * included), "anonymous" (sessions that joined with authmethod anonymous), "user:<authid>",
+ * or "group:<name>" (the group's members, and members of groups nested in it).
+ */
+export type Principal = string;
+
+export type Dict = Record<string, unknown>;
+
+export interface RealmRecord {
+  readonly uri: string;
+  readonly description: string;
+  /** The methods this realm accepts at all; sources narrow them down per address and user. */
+  readonly authmethods: readonly AuthMethod[];
+  /** false: every action is allowed (authentication still applies). */
+  readonly security_enabled: boolean;
+  /** false: new sessions are refused; established ones stay. */
+  readonly allow_connections: boolean;
+}
+
+export interface GroupRecord {
+  readonly name: string;
+  readonly description: string;
+  /** Groups this group is a member of: their grants apply to its members too. */
+  readonly groups: readonly string[];
+  readonly meta: Dict;
+}
+
+export interface Credentials {
+  readonly ticket?: { readonly hash: string };
+  readonly wampcra?: WampcraCredential;
+  readonly 'wamp-scram'?: ScramCredential;
+}
+
+/** A user as stored and exported: only salted hashes and derived keys, never a password. */
+export interface UserRecord {
+  readonly authid: string;
+  readonly groups: readonly string[];
+  /** The authrole; must be one of the user's groups. Without it: the first group, else "user". */
+  readonly role?: string;
+  /** Ed25519 public keys (hex) for cryptosign. */
+  readonly pubkeys: readonly string[];
+  readonly meta: Dict;
+  readonly credentials: Credentials;
+}
+
+/** A user as get/list show it: which methods it has credentials for, no key material. */
+export interface UserView {
+  readonly authid: string;
+  readonly groups: readonly string[];
+  readonly role?: string;
+  /** The authrole its sessions get. */
+  readonly authrole: string;
+  readonly pubkeys: readonly string[];
+  readonly meta: Dict;
+  readonly authmethods: readonly string[];
+}
+
+export interface GrantRecord {
+  readonly id: number;
+  readonly permissions: readonly Action[];
+  readonly uri: string;
+  readonly match: MatchPolicy;
+  readonly to: readonly Principal[];
+}
+
+export interface SourceRecord {
+  readonly id: number;
+  /** "any", "unix", or a CIDR block ("127.0.0.0/8", "::1/128"). */
+  readonly cidr: string;
+  readonly authmethods: readonly AuthMethod[];
+  readonly to: readonly Principal[];
+  readonly description: string;
+}
+
+export interface RealmDocument extends RealmRecord {
+  readonly groups: readonly GroupRecord[];
+  readonly users: readonly UserRecord[];
+  readonly grants: readonly GrantRecord[];
+  readonly sources: readonly SourceRecord[];
+}
+
+/** The whole configuration, as wampmesh.security.export gives it and import takes it. */
+export interface SecurityDocument {
+  readonly version: 1;
+  readonly realms: readonly RealmDocument[];
+}
+
+export const DEFAULT_ROLE = 'user';
+
+export function authroleOf(user: { groups: readonly string[]; role?: string | undefined }): string {
+  return user.role ?? user.groups[0] ?? DEFAULT_ROLE;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+/** "required" when the field is missing, else what was expected. */
+const expected = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'required' : what) });
+const str = () => z.string(expected('expected a string'));
+
+const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item).check((ctx) => {
+    const seen = new Set<string>();
+    ctx.value.forEach((v, i) => {
+      const key = JSON.stringify(v);
+      if (seen.has(key)) ctx.issues.push({ code: 'custom', message: `duplicate ${what} ${key}`, path: [i], input: v });
+      seen.add(key);
+    });
+  });
+
+const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
+
+const realmUri = str().refine((s) => isValidUri(s), {
+  error: 'expected a WAMP URI: dot-separated components without spaces or "#", e.g. "com.example"',
+});
+
+const authmethod = str()
+  // Autobahn and Crossbar.io call WAMP-SCRAM "scram".
+  .transform((s) => (s === 'scram' ? 'wamp-scram' : s))
+  .refine((s): s is AuthMethod => (AUTH_METHODS as readonly string[]).includes(s), expected(`expected one of ${AUTH_METHODS.join(', ')}`))
+  .transform((s) => s as AuthMethod);
+
+const authmethods = uniqueList(authmethod, 'authmethod');
+
+const description = str().max(1000, { error: 'must be at most 1000 characters' });
+
+function isJson(v: unknown, depth = 0): boolean {
+  if (depth > 32) return false;
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every((x) => isJson(x, depth + 1));
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as Dict).every((x) => isJson(x, depth + 1));
+  return false;
+}
+
+const meta = z
+  .record(z.string(), z.unknown(), expected('expected an object'))
+  .refine((m) => isJson(m), { error: 'must hold only JSON values (strings, numbers, booleans, null, lists, objects)' })
+  .refine((m) => JSON.stringify(m).length <= 65536, { error: 'must be at most 64 KiB as JSON' });
+
+export const groupName = str()
+  .min(1, { error: 'must not be empty' })
+  .max(128, { error: 'must be at most 128 characters' })
+  .refine((s) => !/\s/.test(s) && noControl(s), { error: 'must not contain whitespace' })
+  // "all" and "anonymous" name principals; "anonymous" is also the authrole of anonymous sessions.
+  .refine((s) => s !== 'all' && s !== 'anonymous', { error: '"all" and "anonymous" are reserved' });
+
+export const authid = str()
+  .min(1, { error: 'must not be empty' })
+  .max(255, { error: 'must be at most 255 characters' })
+  .refine(noControl, { error: 'must not contain control characters' });
+
+const pubkey = str()
+  .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected an Ed25519 public key: 64 hex digits' })
+  .transform((s) => s.toLowerCase());
+
+export const principal = str().refine(
+  (s) => s === 'all' || s === 'anonymous' || (s.startsWith('user:') && s.length > 5) || (s.startsWith('group:') && s.length > 6),
+  { error: 'expected "all", "anonymous", "user:<authid>" or "group:<name>"' },
+);
+
+const int = (min: number, max: number) => {
+  const error = `expected an integer ${min}..${max}`;
+  return z.int(expected(error)).min(min, { error }).max(max, { error });
+};
+
+const base64Bytes = (min: number, max: number) =>
+  str().refine((s) => {
+    const b = fromBase64(s);
+    return b !== undefined && b.length >= min && b.length <= max;
+  }, { error: min === max ? `expected base64 of ${min} bytes` : `expected base64 of ${min}..${max} bytes` });
+
+const scramKeys = z.strictObject({ stored_key: base64Bytes(32, 32), server_key: base64Bytes(32, 32) });
+
+const credentials = z.strictObject({
+  ticket: z.strictObject({ hash: str().refine((s) => parseTicketHash(s) !== undefined, { error: 'expected an argon2id or pbkdf2-sha256 PHC hash with sane parameters' }) }).optional(),
+  wampcra: z.strictObject({
+    salt: str().min(1).max(256),
+    iterations: int(1, 10_000_000),
+    keylen: int(16, 64),
+    key: base64Bytes(16, 64),
+  }).refine((c) => fromBase64(c.key)!.length === c.keylen, { error: 'key must be keylen bytes', path: ['key'] }).optional(),
+  'wamp-scram': z.strictObject({
+    kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')),
+    salt: base64Bytes(8, 64),
+    iterations: int(1, 10_000_000),
+    memory: int(8, 1 << 21).optional(),
+    spec: scramKeys,
+    autobahn: scramKeys,
+  }).check((ctx) => {
+    const c = ctx.value;
+    if (c.kdf === 'argon2id' && c.memory === undefined) ctx.issues.push({ code: 'custom', message: 'required for argon2id', path: ['memory'], input: c });
+    if (c.kdf === 'pbkdf2' && c.memory !== undefined) ctx.issues.push({ code: 'custom', message: 'only for argon2id', path: ['memory'], input: c });
+    if (c.kdf === 'argon2id' && c.iterations > 64) ctx.issues.push({ code: 'custom', message: 'expected at most 64 for argon2id', path: ['iterations'], input: c });
+  }).optional(),
+});
+
+const password = str()
+  .min(8, { error: 'must be at least 8 characters' })
+  .max(1024, { error: 'must be at most 1024 characters' });
+
+const derivation = {
+  password_methods: uniqueList(z.enum(PASSWORD_METHODS, expected(`expected one of ${PASSWORD_METHODS.join(', ')}`)), 'method').optional(),
+  wampcra: z.strictObject({ iterations: int(1000, 10_000_000).optional(), keylen: int(16, 64).optional() }).optional(),
+  scram: z.strictObject({
+    kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')).optional(),
+    iterations: int(1, 10_000_000).optional(),
+    memory: int(1024, 1 << 21).optional(),
+  }).optional(),
+};
+
+function passwordXorCredentials(ctx: { value: { password?: string | undefined; credentials?: unknown }; issues: z.core.$ZodRawIssue[] }) {
+  if (ctx.value.password !== undefined && ctx.value.credentials !== undefined) {
+    ctx.issues.push({ code: 'custom', message: 'give either a password or derived credentials, not both', path: ['password'], input: ctx.value });
+  }
+}
+
+export const realmCreateSchema = z.strictObject({
+  uri: realmUri,
+  description: description.default(''),
+  // Required: which methods let clients in must be written down.
+  authmethods,
+  security_enabled: z.boolean(expected('expected true or false')).default(true),
+  allow_connections: z.boolean(expected('expected true or false')).default(true),
+});
+
+export const realmUpdateSchema = z.strictObject({
+  description: description.optional(),
+  authmethods: authmethods.optional(),
+  security_enabled: z.boolean(expected('expected true or false')).optional(),
+  allow_connections: z.boolean(expected('expected true or false')).optional(),
+});
+
+export const groupCreateSchema = z.strictObject({
+  name: groupName,
+  description: description.default(''),
+  groups: uniqueList(groupName, 'group').default([]),
+  meta: meta.default({}),
+});
+
+export const groupUpdateSchema = z.strictObject({
+  description: description.optional(),
+  groups: uniqueList(groupName, 'group').optional(),
+  meta: meta.optional(),
+});
+
+export const userCreateSchema = z.strictObject({
+  authid,
+  groups: uniqueList(groupName, 'group').default([]),
+  role: groupName.optional(),
+  pubkeys: uniqueList(pubkey, 'public key').default([]),
+  meta: meta.default({}),
+  password: password.optional(),
+  ...derivation,
+  credentials: credentials.optional(),
+}).check(passwordXorCredentials);
+
+export const userUpdateSchema = z.strictObject({
+  groups: uniqueList(groupName, 'group').optional(),
+  /** null clears an explicit role. */
+  role: groupName.nullable().optional(),
+  pubkeys: uniqueList(pubkey, 'public key').optional(),
+  meta: meta.optional(),
+  password: password.optional(),
+  ...derivation,
+  credentials: credentials.optional(),
+}).check(passwordXorCredentials);
+
+const grantUri = str().max(1024, { error: 'must be at most 1024 characters' });
+
+export const grantCreateSchema = z.strictObject({
+  /** Only in imports: keeps ids stable across export and import. */
+  id: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  permissions: uniqueList(z.enum(ACTIONS as [Action, ...Action[]], expected(`expected one of ${ACTIONS.join(', ')}`)), 'permission')
+    .min(1, { error: 'must list at least one permission' }),
+  uri: grantUri,
+  match: z.enum(MATCH_POLICIES as [MatchPolicy, ...MatchPolicy[]], expected('expected "exact", "prefix" or "wildcard"')).default('exact'),
+  to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
+}).check((ctx) => {
+  const { uri, match } = ctx.value;
+  if (!isValidUri(uri, 'loose', match !== 'exact')) {
+    ctx.issues.push({ code: 'custom', message: match === 'exact' ? 'expected a WAMP URI' : `expected a WAMP URI pattern for match "${match}"`, path: ['uri'], input: uri });
+  }
+});
+
+export const sourceCreateSchema = z.strictObject({
+  id: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  cidr: str().refine((s) => parseCidr(s) !== undefined, { error: 'expected "any", "unix" or a CIDR block such as "10.0.0.0/8" or "::1/128"' }),
+  authmethods: authmethods.min(1, { error: 'must list at least one authmethod' }),
+  to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
+  description: description.default(''),
+}).check((ctx) => {
+  const { cidr, authmethods: methods } = ctx.value;
+  // Trust skips the secret: from everywhere it would let anyone be anyone.
+  if (methods.includes('trust') && ['any', '0.0.0.0/0', '::/0'].includes(cidr)) {
+    ctx.issues.push({ code: 'custom', message: 'trust from every address would let anyone log in as anyone; narrow the cidr', path: ['authmethods'], input: methods });
+  }
+});
+
+export const realmDocumentSchema = realmCreateSchema.extend({
+  groups: z.array(groupCreateSchema).default([]),
+  users: z.array(userCreateSchema).default([]),
+  grants: z.array(grantCreateSchema).default([]),
+  sources: z.array(sourceCreateSchema).default([]),
+});
+
+export const documentSchema = z.strictObject({
+  version: z.literal(1, expected('expected 1')),
+  realms: z.array(realmDocumentSchema, expected('expected a list')),
+});
+
+export type RealmCreate = z.output<typeof realmCreateSchema>;
+export type RealmUpdate = z.output<typeof realmUpdateSchema>;
+export type GroupCreate = z.output<typeof groupCreateSchema>;
+export type GroupUpdate = z.output<typeof groupUpdateSchema>;
+export type UserCreate = z.output<typeof userCreateSchema>;
+export type UserUpdate = z.output<typeof userUpdateSchema>;
+export type GrantCreate = z.output<typeof grantCreateSchema>;
+export type SourceCreate = z.output<typeof sourceCreateSchema>;
+export type DocumentInput = z.output<typeof documentSchema>;
+
+/** Validates `value` against `schema`; the first issue becomes a SecurityError naming its field under `prefix`. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
+  const result = schema.safeParse(value, {
+    error: (iss) => (iss.code === 'invalid_type' && iss.input === undefined ? 'required' : undefined),
+  });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  let segments: PropertyKey[] = [...issue.path];
+  let problem = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    segments = [...segments, issue.keys[0]!];
+    problem = 'unknown field';
+  }
+  const field = fieldPath(segments);
+  throw invalid(prefix === '' ? field : field === '' ? prefix : field.startsWith('[') ? prefix + field : `${prefix}.${field}`, problem);
+}
+
+export function isSecurityError(err: unknown): err is SecurityError {
+  return err instanceof SecurityError;
+}
