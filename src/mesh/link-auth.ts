@@ -1,0 +1,129 @@
+// The mesh link handshake's messages and cryptography, sans-IO.
+//
+// Each side sends a hello (CONTROL frame, CBOR map):
+//   { c: 'hello', v: 1, node, cluster, nonce, inst, max }
+//     v        link protocol version (1)
+//     node     the sender's node id
+//     cluster  clusterIdOf(cluster name): a hash of the NAME, never of the secret, so nodes of
+//              another cluster are told apart (and refused with a clear log line) before any
+//              secret is involved
+//     nonce    32 random octets, fresh per connection
+//     inst     random id of the sending process (per start): tells a restarted peer from a
+//              duplicate connection to the same process
+//     max      the largest frame payload the sender accepts
+// then proves knowledge of the cluster secret:
+//   { c: 'auth', proof }   proof = HMAC-SHA256(K, transcript(role))
+//     K = HKDF-SHA256(secret, salt = '', info = 'wampmesh-link', 32 octets)
+//     transcript(role) = 'wampmesh-link/1 proof' 0x00 role 0x00
+//                        u32 len | dialer hello | u32 len | acceptor hello | u32 len | binding
+// The hellos are covered byte for byte, so both nonces, both node ids, the cluster ids and the
+// instance ids are bound; the role ('dialer' / 'acceptor') keeps one side's proof from being
+// reflected back as the other's; the binding is a TLS exporter value when the link runs over
+// TLS (empty otherwise), which ties the proof to that TLS session so a TLS-terminating relay
+// cannot pass proofs through. Proofs are compared with crypto.timingSafeEqual.
+
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isDict } from '../wamp/parse.ts';
+import { cbor } from '../serializers/cbor.ts';
+import type { NodeId } from './frames.ts';
+
+export const HELLO_VERSION = 1;
+export const NONCE_SIZE = 32;
+export const PROOF_SIZE = 32;
+const MAX_NODE_ID_LENGTH = 256;
+export const TLS_EXPORTER_LABEL = 'EXPORTER-wampmesh-link';
+
+export type Role = 'dialer' | 'acceptor';
+
+export interface Hello {
+  readonly v: number;
+  readonly node: NodeId;
+  readonly cluster: string;
+  readonly nonce: Uint8Array;
+  readonly inst: string;
+  readonly max: number;
+}
+
+/** Why a connection ends; sent to the peer in a close notice and used in log lines. */
+export type CloseCode =
+  | 'version' | 'cluster' | 'self' | 'node-id-clash' | 'unexpected-node' | 'auth' | 'protocol'
+  | 'timeout' | 'duplicate' | 'replaced' | 'disconnect' | 'shutdown' | 'dead' | 'slow'
+  | 'invalid-frame' | 'eof' | 'error' | 'tls';
+
+export type Control =
+  | ({ readonly c: 'hello' } & Hello)
+  | { readonly c: 'auth'; readonly proof: Uint8Array }
+  | { readonly c: 'use' }
+  | { readonly c: 'close'; readonly code: string; readonly reason: string };
+
+/** A stable public id for a cluster NAME (16 octets of SHA-256, hex). */
+export function clusterIdOf(name: string): string {
+  return createHash('sha256').update('wampmesh-cluster/1\u0000').update(name, 'utf8').digest('hex').slice(0, 32);
+}
+
+export function linkKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'wampmesh-link', 32));
+}
+
+export function newNonce(): Uint8Array {
+  return randomBytes(NONCE_SIZE);
+}
+
+export function newInstanceId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** CBOR for control payloads (the serializer is typed for WAMP message arrays; any value works). */
+export function encodeControl(message: Control): Uint8Array {
+  return cbor.encode(message as unknown as unknown[]);
+}
+
+/** Parses a CONTROL payload; a string says what is wrong with it. */
+export function decodeControl(payload: Uint8Array): Control | string {
+  let v: unknown;
+  try {
+    v = cbor.decode(payload);
+  } catch (error) {
+    return `undecodable control frame: ${(error as Error).message}`;
+  }
+  if (!isDict(v) || typeof v.c !== 'string') return 'a control frame must be a map with a string "c"';
+  switch (v.c) {
+    case 'hello': {
+      if (!Number.isSafeInteger(v.v)) return 'hello: bad "v"';
+      if (typeof v.node !== 'string' || v.node.length === 0 || v.node.length > MAX_NODE_ID_LENGTH) return 'hello: bad "node"';
+      if (typeof v.cluster !== 'string' || v.cluster.length > 128) return 'hello: bad "cluster"';
+      if (!(v.nonce instanceof Uint8Array) || v.nonce.length !== NONCE_SIZE) return 'hello: bad "nonce"';
+      if (typeof v.inst !== 'string' || v.inst.length === 0 || v.inst.length > 128) return 'hello: bad "inst"';
+      if (!Number.isSafeInteger(v.max) || (v.max as number) < 1024) return 'hello: bad "max"';
+      return { c: 'hello', v: v.v as number, node: v.node, cluster: v.cluster, nonce: v.nonce, inst: v.inst, max: v.max as number };
+    }
+    case 'auth':
+      return v.proof instanceof Uint8Array ? { c: 'auth', proof: v.proof } : 'auth: bad "proof"';
+    case 'use':
+      return { c: 'use' };
+    case 'close':
+      return { c: 'close', code: typeof v.code === 'string' ? v.code.slice(0, 40) : '?', reason: typeof v.reason === 'string' ? v.reason.slice(0, 500) : '' };
+    default:
+      return `unknown control message ${JSON.stringify(v.c).slice(0, 40)}`;
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+export function computeProof(key: Uint8Array, role: Role, dialerHello: Uint8Array, acceptorHello: Uint8Array, binding: Uint8Array): Buffer {
+  return createHmac('sha256', key)
+    .update(`wampmesh-link/1 proof\u0000${role}\u0000`)
+    .update(u32(dialerHello.length)).update(dialerHello)
+    .update(u32(acceptorHello.length)).update(acceptorHello)
+    .update(u32(binding.length)).update(binding)
+    .digest();
+}
+
+export function verifyProof(key: Uint8Array, role: Role, dialerHello: Uint8Array, acceptorHello: Uint8Array, binding: Uint8Array, proof: Uint8Array): boolean {
+  if (proof.length !== PROOF_SIZE) return false;
+  return timingSafeEqual(computeProof(key, role, dialerHello, acceptorHello, binding), proof);
+}

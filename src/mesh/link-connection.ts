@@ -1,0 +1,444 @@
+// One mesh link connection: a TCP (or TLS) socket, the preamble, the authenticated handshake
+// and then heartbeats and mesh frames. It decides nothing about which links to keep: that is
+// MeshLinks' job (links.ts), reached through LinkHost.
+//
+// States:  connecting -> preamble -> hello -> auth -> decision -> up -> closed
+//   connecting  outbound only, until TCP (and TLS) is connected
+//   preamble    waiting for the peer's 8-octet preamble
+//   hello       waiting for the peer's hello
+//   auth        waiting for the peer's proof
+//   decision    authenticated; waiting for the peer with the lower node id to say "use"
+//   up          carrying mesh frames (only the node with the lower id sends "use", so both
+//               ends always agree on which connection is the link)
+
+import type net from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
+import type { NodeId } from './frames.ts';
+import {
+  checkPreamble, frameHeader, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
+  PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
+} from './link-framing.ts';
+import {
+  computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
+} from './link-auth.ts';
+import { cbor } from '../serializers/cbor.ts';
+
+export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
+export type Direction = 'in' | 'out';
+
+/** What a connection needs from its owner. Callbacks are synchronous. */
+export interface LinkHost {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly instanceId: string;
+  readonly key: Uint8Array;
+  readonly maxFrameBytes: number;
+  readonly maxQueuedBytes: number;
+  /** Both sides proved the secret; the connection is now in state "decision". */
+  authenticated(conn: LinkConnection): void;
+  /** The peer (the lower node id) chose this connection as the link. */
+  used(conn: LinkConnection): void;
+  /** Mesh frames decoded from one MESH payload, in order. */
+  meshFrames(conn: LinkConnection, frames: readonly unknown[]): void;
+  /** The connection ended; called exactly once. byPeer: the peer or the network ended it. */
+  closed(conn: LinkConnection, code: CloseCode | string, reason: string, byPeer: boolean): void;
+}
+
+// After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
+const LINGER_MS = 1000;
+
+export class LinkConnection {
+  readonly direction: Direction;
+  /** host:port dialed, or the remote address of an inbound connection. */
+  readonly address: string;
+  /** The node a dial was for; undefined for inbound connections and seed dials. */
+  expected: NodeId | undefined;
+  /** A seed dial: any node id of this cluster is welcome (and learned from the hello). */
+  readonly anyNode: boolean;
+  state: ConnectionState;
+  peer: NodeId | undefined;
+  peerInstance: string | undefined;
+  /** The largest payload the peer accepts (its hello's "max"). */
+  peerMax = 0;
+  readonly createdAt = performance.now();
+  upAt = 0;
+  lastReceived = performance.now();
+  lastPingSent = 0;
+  rttMs: number | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Resolves once the socket is fully closed. */
+  readonly gone: Promise<void>;
+
+  readonly #host: LinkHost;
+  readonly #socket: net.Socket;
+  readonly #decoder = new LinkFrameDecoder(HANDSHAKE_FRAME_LIMIT);
+  readonly #preamble = new Uint8Array(PREAMBLE_SIZE);
+  #preambleFill = 0;
+  #spoken = false;
+  #corked = false;
+  #ourHello: Uint8Array | undefined;
+  #theirHello: Uint8Array | undefined;
+  #binding: Uint8Array = new Uint8Array(0);
+  #socketError: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #verifyPeer: boolean;
+  /** Inbound: refuse once the dialer's preamble shows it speaks our protocol (so it hears why). */
+  #refusal: { code: CloseCode; reason: string } | undefined;
+
+  constructor(host: LinkHost, socket: net.Socket, options: {
+    direction: Direction; address: string; expected?: NodeId; anyNode?: boolean; handshakeTimeoutMs: number;
+    /** Outbound: the socket event after which the handshake starts. */
+    readyEvent?: 'connect' | 'secureConnect';
+    /** TLS with a CA: the peer's certificate must verify (checked here, to say why it did not). */
+    verifyPeer?: boolean;
+  }) {
+    this.#host = host;
+    this.#socket = socket;
+    this.direction = options.direction;
+    this.address = options.address;
+    this.expected = options.expected;
+    this.anyNode = options.anyNode ?? false;
+    this.state = options.direction === 'out' ? 'connecting' : 'preamble';
+    this.#verifyPeer = options.verifyPeer ?? false;
+    this.gone = new Promise((resolve) => socket.once('close', () => resolve()));
+    // An absolute deadline, not an idle timer: dripping octets must not keep a handshake alive.
+    this.#timer = setTimeout(() => this.close('timeout', `handshake not completed within ${options.handshakeTimeoutMs} ms`, { destroy: true }), options.handshakeTimeoutMs);
+    this.#timer.unref();
+    socket.setNoDelay(true); // writes are batched per tick already
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#onData(chunk);
+      } catch (error) {
+        // Never out of a socket callback: that would take the whole router down.
+        this.close('protocol', `internal error handling peer data: ${(error as Error).message}`, { destroy: true });
+      }
+    });
+    // ECONNRESET and friends: 'close' follows and reports; keep the message for the log line.
+    socket.on('error', (error) => { this.#socketError ??= error.message; });
+    socket.once('close', () => this.#onSocketClose());
+    if (options.direction === 'out') socket.once(options.readyEvent ?? 'connect', () => this.#startDialer());
+    else {
+      this.#captureBinding();
+      const problem = this.#certificateProblem();
+      if (problem !== undefined) this.#refusal = { code: 'tls', reason: `certificate not accepted: ${problem}` };
+    }
+  }
+
+  get tls(): boolean { return this.#socket instanceof TLSSocket; }
+  get queuedBytes(): number { return this.#socket.writableLength; }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  /** Sends an encoded MESH payload; false if it was not sent (closed, or the peer stopped reading). */
+  sendMesh(payload: Uint8Array): boolean {
+    if (this.state !== 'up') return false;
+    if (!this.#write(LinkFrameType.MESH, payload)) return false;
+    return this.#checkQueue();
+  }
+
+  sendControl(message: Control): boolean {
+    return this.#write(LinkFrameType.CONTROL, encodeControl(message));
+  }
+
+  ping(now: number): void {
+    if (this.state !== 'up') return;
+    this.lastPingSent = now;
+    const payload = Buffer.alloc(8);
+    payload.writeDoubleBE(now);
+    if (this.#write(LinkFrameType.PING, payload)) this.#checkQueue();
+  }
+
+  /** Called by the host when this connection becomes the link to its peer. */
+  markUp(): void {
+    if (this.state === 'closed') return;
+    this.state = 'up';
+    this.upAt = performance.now();
+    this.lastReceived = this.upAt;
+    clearTimeout(this.#timer);
+  }
+
+  /**
+   * Ends the connection, telling the peer why (unless `notify` is false or it cannot be told).
+   * `destroy`: don't wait for queued data (a dead or non-reading peer would never take it).
+   */
+  close(code: CloseCode, reason: string, options: { notify?: boolean; destroy?: boolean } = {}): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.#timer);
+    if ((options.notify ?? true) && !options.destroy && this.#spoken) this.sendControl({ c: 'close', code, reason });
+    // Nothing worth flushing to a peer we have not spoken to (or are still connecting to).
+    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preambleFill === 0));
+    this.#host.closed(this, code, reason, false);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    if (this.state === 'closed' || this.state === 'connecting') return;
+    this.bytesIn += chunk.length;
+    this.lastReceived = performance.now();
+    let rest: Uint8Array = chunk;
+    if (this.state === 'preamble') {
+      const n = Math.min(PREAMBLE_SIZE - this.#preambleFill, chunk.length);
+      this.#preamble.set(chunk.subarray(0, n), this.#preambleFill);
+      this.#preambleFill += n;
+      const check = checkPreamble(this.#preamble.subarray(0, this.#preambleFill));
+      if (check.kind === 'more') return;
+      if (check.kind !== 'ok') return this.#badPreamble(check);
+      rest = chunk.subarray(n);
+      this.state = 'hello';
+      if (this.#refusal !== undefined) {
+        this.#spoken = true;
+        this.#raw(PREAMBLE);
+        this.close(this.#refusal.code, this.#refusal.reason);
+        return;
+      }
+      if (this.direction === 'in') this.#sendPreambleAndHello();
+    }
+    const error = this.#decoder.feed(rest, (type, payload) => {
+      this.#onFrame(type, payload);
+      return this.state !== 'closed';
+    });
+    if (error !== undefined) this.#protocolError(`framing: ${error}`);
+  }
+
+  #onFrame(type: LinkFrameType, payload: Uint8Array): void {
+    switch (type) {
+      case LinkFrameType.CONTROL: return this.#onControl(payload);
+      case LinkFrameType.MESH: return this.#onMesh(payload);
+      case LinkFrameType.PING:
+        if (this.state !== 'up' && this.state !== 'decision') return this.#protocolError('PING before authentication');
+        if (payload.length > MAX_PING_PAYLOAD) return this.#protocolError(`PING of ${payload.length} octets`);
+        if (this.#write(LinkFrameType.PONG, payload)) this.#checkQueue();
+        return;
+      case LinkFrameType.PONG:
+        if (payload.length === 8) {
+          const sent = Buffer.from(payload.buffer, payload.byteOffset, 8).readDoubleBE(0);
+          const rtt = performance.now() - sent;
+          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
+        }
+        return;
+    }
+  }
+
+  #onMesh(payload: Uint8Array): void {
+    if (this.state !== 'up') return this.#protocolError(`mesh frame in state ${this.state}`);
+    let value: unknown;
+    try {
+      value = cbor.decode(payload);
+    } catch (error) {
+      this.close('invalid-frame', `undecodable mesh frame: ${(error as Error).message}`);
+      return;
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+      this.close('invalid-frame', 'a mesh payload must be a non-empty CBOR array of frames');
+      return;
+    }
+    this.#host.meshFrames(this, value);
+  }
+
+  #onControl(payload: Uint8Array): void {
+    const message = decodeControl(payload);
+    if (typeof message === 'string') return this.#protocolError(message);
+    if (message.c === 'close') return this.#closedByPeer(message.code, message.reason);
+    switch (this.state) {
+      case 'hello':
+        if (message.c !== 'hello') break;
+        return this.#onHello(message, payload);
+      case 'auth':
+        if (message.c !== 'auth') break;
+        return this.#onAuth(message.proof);
+      case 'decision':
+        if (message.c !== 'use') break;
+        return this.#host.used(this);
+      default:
+        break;
+    }
+    this.#protocolError(`unexpected "${message.c}" in state ${this.state}`);
+  }
+
+  #onHello(hello: Hello, bytes: Uint8Array): void {
+    this.#theirHello = Uint8Array.from(bytes);
+    const host = this.#host;
+    if (hello.v !== HELLO_VERSION) return this.close('version', `peer speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}`);
+    if (hello.cluster !== host.clusterId) {
+      return this.close('cluster', `node ${hello.node} belongs to another cluster (cluster id ${hello.cluster}; ours is ${host.clusterId}): check the cluster name`);
+    }
+    if (hello.node === host.nodeId) {
+      if (hello.inst === host.instanceId) return this.close('self', 'connected to itself');
+      return this.close('node-id-clash', `another node uses this node's id "${hello.node}": node ids must be unique`);
+    }
+    if (this.expected !== undefined && hello.node !== this.expected && !this.anyNode) {
+      return this.close('unexpected-node', `expected node ${this.expected} at ${this.address}, found node ${hello.node}`);
+    }
+    this.peer = hello.node;
+    this.peerInstance = hello.inst;
+    this.peerMax = Math.min(hello.max, MAX_FRAME);
+    this.state = 'auth';
+    // The acceptor answers the dialer's hello with its proof; the dialer proves itself only
+    // after checking the acceptor's.
+    if (this.direction === 'in') this.sendControl({ c: 'auth', proof: this.#proof('acceptor') });
+  }
+
+  #onAuth(proof: Uint8Array): void {
+    const theirs = this.direction === 'in' ? 'dialer' : 'acceptor';
+    const [dialer, acceptor] = this.#hellos();
+    if (!verifyProof(this.#host.key, theirs, dialer, acceptor, this.#binding, proof)) {
+      return this.close('auth', 'authentication failed: the cluster secrets differ (or the connection was tampered with)');
+    }
+    if (this.direction === 'out') this.sendControl({ c: 'auth', proof: this.#proof('dialer') });
+    this.state = 'decision';
+    this.#decoder.limit = this.#host.maxFrameBytes;
+    this.#host.authenticated(this);
+  }
+
+  #closedByPeer(code: string, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.#timer);
+    this.#finish(false);
+    this.#host.closed(this, code, `closed by the peer (${code}): ${reason}`, true);
+  }
+
+  #onSocketClose(): void {
+    if (this.state === 'closed') return;
+    const before = this.state;
+    this.state = 'closed';
+    clearTimeout(this.#timer);
+    if (before === 'connecting' && this.#socket instanceof TLSSocket && this.#socketError !== undefined) {
+      this.#host.closed(this, 'tls', `TLS handshake failed: ${this.#socketError}`, true);
+      return;
+    }
+    let reason: string;
+    if (this.#socketError !== undefined) reason = this.#socketError;
+    else if (before === 'preamble' && this.direction === 'out' && this.#preambleFill === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
+    else reason = 'connection closed by the peer';
+    this.#host.closed(this, this.#socketError !== undefined ? 'error' : 'eof', reason, true);
+  }
+
+  #badPreamble(check: Exclude<PreambleCheck, { kind: 'ok' | 'more' }>): void {
+    if (check.kind === 'version') {
+      // Our own preamble tells a newer peer which version we speak.
+      if (this.direction === 'in' && !this.#spoken) { this.#spoken = true; this.#raw(PREAMBLE); }
+      this.close('version', `peer speaks link framing version ${check.version}; this node speaks ${PREAMBLE[4]}`, { notify: false });
+      return;
+    }
+    let reason: string;
+    if (this.direction === 'in') {
+      if (check.what === 'rawsocket') {
+        // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
+        this.#raw(buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED));
+        reason = 'a WAMP RawSocket client connected to the mesh link port (clients belong on the router\'s RawSocket/WebSocket ports); refused';
+      } else if (check.what === 'tls') reason = 'the peer started TLS, but this node\'s link port is plain TCP (enable tls on every node, or on none)';
+      else reason = `not a mesh link peer: received ${check.detail}`;
+    } else if (check.what === 'rawsocket') reason = `${this.address} is a WAMP RawSocket port, not a mesh link port`;
+    else if (check.what === 'tls') reason = `${this.address} speaks TLS: enable tls on this node too`;
+    else if (check.what === 'http') reason = `${this.address} is an HTTP/WebSocket port, not a mesh link port`;
+    else reason = `${this.address} is not a mesh link port: received ${check.detail}`;
+    this.close('protocol', reason, { notify: false });
+  }
+
+  #protocolError(why: string): void {
+    this.close('protocol', why);
+  }
+
+  // ---- handshake helpers -------------------------------------------------------------------
+
+  #startDialer(): void {
+    if (this.state !== 'connecting') return;
+    this.state = 'preamble';
+    this.lastReceived = performance.now();
+    const problem = this.#certificateProblem();
+    if (problem !== undefined) return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
+    this.#captureBinding();
+    this.#sendPreambleAndHello();
+  }
+
+  #certificateProblem(): string | undefined {
+    if (!this.#verifyPeer || !(this.#socket instanceof TLSSocket) || this.#socket.authorized) return undefined;
+    return String(this.#socket.authorizationError ?? 'no certificate');
+  }
+
+  #captureBinding(): void {
+    if (this.#socket instanceof TLSSocket) {
+      try {
+        this.#binding = this.#socket.exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0));
+      } catch {
+        this.#binding = new Uint8Array(0);
+      }
+    }
+  }
+
+  #sendPreambleAndHello(): void {
+    const host = this.#host;
+    this.#ourHello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: host.nodeId, cluster: host.clusterId, nonce: newNonce(), inst: host.instanceId, max: host.maxFrameBytes });
+    this.#spoken = true;
+    this.#raw(PREAMBLE);
+    this.#write(LinkFrameType.CONTROL, this.#ourHello);
+  }
+
+  #hellos(): [Uint8Array, Uint8Array] {
+    const ours = this.#ourHello ?? new Uint8Array(0);
+    const theirs = this.#theirHello ?? new Uint8Array(0);
+    return this.direction === 'out' ? [ours, theirs] : [theirs, ours];
+  }
+
+  #proof(role: 'dialer' | 'acceptor'): Uint8Array {
+    const [dialer, acceptor] = this.#hellos();
+    return computeProof(this.#host.key, role, dialer, acceptor, this.#binding);
+  }
+
+  // ---- socket ------------------------------------------------------------------------------
+
+  // Corked for the rest of the tick: a burst of frames (an LSA flood, an event fan-out) leaves
+  // in one writev instead of two writes per frame.
+  #write(type: LinkFrameType, payload: Uint8Array): boolean {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return false;
+    this.#cork();
+    socket.write(frameHeader(type, payload.length));
+    if (payload.length > 0) socket.write(payload);
+    this.bytesOut += HEADER_SIZE + payload.length;
+    return true;
+  }
+
+  #raw(bytes: Uint8Array): void {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    this.#cork();
+    socket.write(bytes);
+    this.bytesOut += bytes.length;
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#socket.uncork();
+    });
+  }
+
+  /** A peer that stops reading must not make us buffer without bound. */
+  #checkQueue(): boolean {
+    const queued = this.#socket.writableLength;
+    if (queued <= this.#host.maxQueuedBytes) return true;
+    this.close('slow', `the peer is not reading: ${queued} octets queued (limit ${this.#host.maxQueuedBytes})`, { destroy: true });
+    return false;
+  }
+
+  #finish(destroy: boolean): void {
+    const socket = this.#socket;
+    if (destroy) {
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.end(); // flushes what is queued (end() also uncorks)
+  }
+}
