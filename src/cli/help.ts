@@ -4,6 +4,11 @@ A WAMP v2 router: RPC and PubSub over WebSocket and RawSocket.
 
 Commands:
   serve            Run the router in the foreground (see: wampmesh serve --help)
+  realm|user|group|grant|source ...
+                   Manage realms and security (see: wampmesh realm --help)
+  security export|import FILE
+                   The whole security configuration as one JSON document
+  mesh status      Links, peers and routes of the running router
   help [serve]     Show this help, or the help of serve
 
 Options:

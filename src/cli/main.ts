@@ -8,12 +8,26 @@ import { mainHelp, serveHelp } from './help.ts';
 import { StartError, UsageError } from './errors.ts';
 import { versionLine } from './version.ts';
 
+// Admin subcommands; loaded on demand so --help and --version stay light.
+const ADMIN_COMMANDS = new Set(['realm', 'user', 'group', 'grant', 'source', 'security', 'mesh']);
+
 function fail(message: string, code: number): never {
   process.stderr.write(`wampmesh: ${message}\n`);
   process.exit(code);
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (ADMIN_COMMANDS.has(argv[0] ?? '')) {
+    const { runAdmin } = await import('./admin.ts');
+    let code: number;
+    try {
+      code = await runAdmin(argv, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    } catch (e) {
+      if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh ${argv[0]} --help'.`, 2);
+      throw e;
+    }
+    process.exit(code);
+  }
   let command: Command;
   try {
     command = parseCommandLine(argv);
@@ -40,6 +54,6 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   // Expected failures get one line without a stack; anything else is a bug and keeps its stack.
-  if (e instanceof ConfigError || e instanceof StartError) fail(e.message, 1);
+  if (e instanceof ConfigError || e instanceof StartError || (e instanceof Error && e.name === 'StoreError')) fail(e.message, 1);
   fail(e instanceof Error ? (e.stack ?? e.message) : String(e), 1);
 });

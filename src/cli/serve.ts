@@ -2,6 +2,7 @@
 // wiring and nothing process-wide, so tests can run it in-process; runServe() adds what a
 // foreground service needs: the "listening" line on stdout, signals and the exit code.
 
+import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { RealmConfig } from '../router/realm.ts';
@@ -10,6 +11,9 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
+import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
+import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
+import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
 
@@ -65,7 +69,7 @@ async function waitUntil(done: () => boolean, ms: number): Promise<void> {
 /** The config file's realm entry as the router takes it. */
 export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   return {
-    uri: r.uri, anonymous: r.anonymous, uriCheck: r.uriCheck, callerDisclosure: r.callerDisclosure, publisherDisclosure: r.publisherDisclosure,
+    uri: r.uri, anonymous: r.anonymous, anonymousFrom: r.anonymousFrom, uriCheck: r.uriCheck, callerDisclosure: r.callerDisclosure, publisherDisclosure: r.publisherDisclosure,
     history: r.history.map((h) => ({ topic: h.topic, match: h.match, limit: h.limit, maxAgeMs: h.maxAgeSec * 1000 })),
   };
 }
@@ -80,9 +84,25 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     throw new StartError((e as Error).message);
   }
   const { limits } = config;
+  let security: Security;
+  try {
+    // Realms, users and grants live in the store; the config file's realms (anonymous or not)
+    // are served as configured, with the store's realms taking precedence on a clash.
+    security = createSecurity(db, { fallbackAuthenticator: anonymousAuthenticator, fallbackAuthorizer: allowAll });
+  } catch (e) {
+    db.close();
+    throw new StartError(`${db.name}: cannot read the security configuration: ${(e as Error).message}`);
+  }
+  const storeRealms = security.realmConfigs();
+  const fileRealms = config.realms.map(toRealmConfig).filter((r) => !storeRealms.some((s) => s.uri === r.uri));
+  for (const r of fileRealms) {
+    if (r.anonymous && r.anonymousFrom === 'anywhere') logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
+  }
   const router = new Router({
     store: new SqliteEventStore(db),
-    realms: config.realms.map(toRealmConfig),
+    realms: [...fileRealms, ...storeRealms],
+    authenticator: security.authenticator,
+    authorizer: security.authorizer,
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
       outboundSoftLimitBytes: limits.outboundSoftLimitBytes,
@@ -102,8 +122,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     logger,
   };
 
+  attachSecurity(router, security, { logger });
+  const adminRealm = router.realms.get(security.adminRealm)!;
+
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
+  // The admin CLI talks to a running router over this socket (trust for "admin" on Unix sockets).
+  const adminSocket = adminSocketPath(config.dataDir);
+  const unixListeners = config.listeners.unix.some((u) => path.resolve(u.path) === adminSocket)
+    ? config.listeners.unix
+    : [...config.listeners.unix, { path: adminSocket, mode: '0600' }];
   try {
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
@@ -117,7 +145,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       opened.push(l);
       infos.push({ ...info, port: l.port ?? rs.port });
     }
-    for (const ux of config.listeners.unix) {
+    for (const ux of unixListeners) {
       const info: ListenerInfo = { transport: 'unix', path: ux.path };
       const l = await listen(info, () => listenRawSocket({ path: ux.path, mode: ux.mode }, router, rawOptions));
       opened.push(l);
@@ -139,6 +167,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       throw e instanceof StartError ? e : new StartError(`mesh: ${(e as Error).message}`);
     }
     infos.push({ transport: 'mesh', host: config.mesh.listen.host, port: mesh.port, node: mesh.nodeId });
+    const m = mesh;
+    adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({ args: [{ ...m.node.status(), transport: m.links.status() }] }));
   }
 
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);

@@ -35,6 +35,9 @@ const realm = z.strictObject({
   }),
   // Required, not defaulted: letting anyone in must be a decision written down.
   anonymous: z.boolean({ error: 'expected true or false (true lets clients join without authentication)' }),
+  // Anonymous sessions come from loopback and Unix sockets only, unless this says "anywhere":
+  // an explicit opt-in (logged as a warning at start) to unauthenticated access over the network.
+  anonymousFrom: z.enum(['loopback', 'anywhere'], { error: 'expected "loopback" or "anywhere"' }).default('loopback'),
   // Rules for procedure and topic URIs. "loose" (any component without spaces, "." or "#")
   // accepts what existing clients use; "strict" (lowercase letters, digits, "_") is opt-in.
   uriCheck: z.enum(['loose', 'strict'], { error: 'expected "loose" or "strict"' }).default('loose'),
@@ -143,7 +146,7 @@ const configSchema = z
           seen.add(r.uri);
         });
       })
-      .default([{ uri: 'realm1', anonymous: true, uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]),
+      .default([{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]),
     // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
     listeners: listeners.default({
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],

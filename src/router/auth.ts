@@ -63,6 +63,9 @@ export const anonymousAuthenticator: Authenticator = {
     if (!info.realm.anonymous || !info.authmethods.includes('anonymous')) {
       return { type: 'abort', reason: 'wamp.error.no_auth_method', message: `realm '${info.realm.uri}' accepts none of the offered authmethods` };
     }
+    if (!info.transport.local && info.realm.anonymousFrom !== 'anywhere') {
+      return { type: 'abort', reason: 'wamp.error.no_auth_method', message: `realm '${info.realm.uri}' admits anonymous sessions from loopback only` };
+    }
     anonymousCounter = (anonymousCounter + 1) % Number.MAX_SAFE_INTEGER;
     const authid = `anonymous-${Date.now().toString(36)}-${anonymousCounter.toString(36)}`;
     return { type: 'welcome', identity: { authid, authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' } };

@@ -14,6 +14,11 @@ export interface RealmConfig {
   readonly uri: string;
   /** Whether sessions may join without authenticating (authmethod "anonymous"). */
   readonly anonymous: boolean;
+  /**
+   * Where anonymous sessions may come from: 'loopback' (and Unix sockets; the default, so an
+   * appliance never serves unauthenticated clients on the network by accident) or 'anywhere'.
+   */
+  readonly anonymousFrom?: 'loopback' | 'anywhere';
   /** URI rules applied to procedures and topics (spec "Relaxed/Loose URIs"); loose by default. */
   readonly uriCheck?: UriCheck;
   /** Caller identification: on request ('optional', the spec's default), 'always' or 'never'. */

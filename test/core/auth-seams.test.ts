@@ -87,3 +87,18 @@ test('deleting a realm ends its sessions', (t) => {
   d.send([1, 'realm1', { roles: { caller: {} } }]);
   t.is(d.take()[0]![2], 'wamp.error.no_such_realm');
 });
+
+test('anonymous sessions come from loopback only, unless the realm says anywhere', (t) => {
+  const router = new Router({ realms: [{ uri: 'local', anonymous: true }, { uri: 'open', anonymous: true, anonymousFrom: 'anywhere' }] });
+  const remote = new MemoryClient(router, undefined, '192.0.2.7:4000', false);
+  remote.send([1, 'local', { roles: { caller: {} } }]);
+  const [abort] = remote.take();
+  t.is(abort![2], 'wamp.error.no_auth_method');
+  t.regex((abort![1] as { message: string }).message, /loopback only/);
+  const remote2 = new MemoryClient(router, undefined, '192.0.2.7:4001', false);
+  remote2.send([1, 'open', { roles: { caller: {} } }]);
+  t.is(remote2.take()[0]![0], 2);
+  const near = new MemoryClient(router);
+  near.send([1, 'local', { roles: { caller: {} } }]);
+  t.is(near.take()[0]![0], 2);
+});

@@ -14,11 +14,11 @@ export class MemoryClient {
   buffered = 0;
   readonly serializer: Serializer;
 
-  constructor(acceptor: PeerAcceptor, serializer: Serializer = json, peerAddress = '127.0.0.1:1') {
+  constructor(acceptor: PeerAcceptor, serializer: Serializer = json, peerAddress = '127.0.0.1:1', local = true) {
     this.serializer = serializer;
     const peer: Peer = {
       serializer,
-      info: { type: 'memory', peer: peerAddress, local: true },
+      info: { type: 'memory', peer: peerAddress, local },
       send: (frame) => { if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]); },
       bufferedAmount: () => this.buffered,
       close: () => { if (!this.closed) { this.closed = true; this.handler.closed(); } },

@@ -1,0 +1,123 @@
+// The admin CLI as a user runs it: offline on a data folder, and against a running router over
+// its Unix socket. What it configures takes effect live and survives restarts.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { startRouter } from '../helpers/router-process.ts';
+import { runCli } from './run-cli.ts';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-admin-'));
+const ok = async (args: string[]) => {
+  const r = await runCli(args);
+  if (r.code !== 0) throw new Error(`wampmesh ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
+  return r.stdout.trim() === '' ? undefined : JSON.parse(r.stdout);
+};
+
+async function ticketLogin(port: number, realm: string, authid: string, ticket: string): Promise<RawClient | unknown[]> {
+  const c = await connect({ transport: 'rawsocket', port });
+  c.send([1, realm, { roles: { caller: {}, callee: {} }, authmethods: ['ticket'], authid }]);
+  const first = await c.next((m) => m[0] === 4 || m[0] === 3 || m[0] === 2);
+  if (first[0] !== 4) return first;
+  c.send([5, ticket, {}]);
+  const second = await c.next((m) => m[0] === 2 || m[0] === 3, 10_000);
+  return second[0] === 2 ? c : second;
+}
+
+test('every subcommand has --help; bad input names the problem and exits non-zero', async (t) => {
+  const entities: Record<string, string[]> = {
+    realm: ['list', 'get', 'create', 'update', 'delete'], user: ['list', 'get', 'create', 'update', 'delete'],
+    group: ['list', 'get', 'create', 'update', 'delete'], grant: ['list', 'get', 'create', 'delete'],
+    source: ['list', 'get', 'create', 'delete'], security: ['export', 'import'], mesh: ['status'],
+  };
+  for (const [entity, verbs] of Object.entries(entities)) {
+    const all = await runCli([entity, '--help']);
+    t.is(all.code, 0);
+    for (const verb of verbs) {
+      const r = await runCli([entity, verb, '--help']);
+      t.is(r.code, 0, `${entity} ${verb} --help`);
+      t.regex(r.stdout, new RegExp(`wampmesh ${entity} ${verb}`));
+    }
+  }
+  const unknown = await runCli(['user', 'frobnicate']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /unknown subcommand 'user frobnicate'/);
+  const missing = await runCli(['user', 'get', 'realm1']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /expected REALM AUTHID/);
+  const data = tmp();
+  const badField = await runCli(['realm', 'create', 'com.x', '--authmethods', 'telepathy', '--data', data]);
+  t.is(badField.code, 1);
+  t.regex(badField.stderr, /authmethods/);
+  const badFlag = await runCli(['realm', 'update', 'com.x', '--security', 'maybe', '--data', data]);
+  t.is(badFlag.code, 2);
+  t.regex(badFlag.stderr, /--security: expected on or off/);
+});
+
+test('offline and online: a user, a grant and its revocation take effect live and survive restarts', async (t) => {
+  const data = tmp();
+  // Offline: no router runs on the folder.
+  await ok(['realm', 'create', 'com.shop', '--authmethods', 'ticket', '--data', data]);
+  await ok(['user', 'create', 'com.shop', 'alice', '--password', 'open sesame!', '--data', data]);
+  const grant = await ok(['grant', 'create', 'com.shop', '--allow', 'call', '--uri', 'com.app.', '--match', 'prefix', '--to', 'user:alice', '--data', data]);
+  await ok(['user', 'create', 'com.shop', 'svc', '--password', 'service secret', '--data', data]);
+  await ok(['grant', 'create', 'com.shop', '--allow', 'register', '--uri', 'com.app.', '--match', 'prefix', '--to', 'user:svc', '--data', data]);
+
+  const router = await startRouter({ dataDir: data });
+  t.teardown(() => router.stop());
+  const svc = await ticketLogin(router.rawsocketPort, 'com.shop', 'svc', 'service secret') as RawClient;
+  svc.send([64, 1, {}, 'com.app.add']);
+  t.is((await svc.next((m) => m[0] === 65 || m[0] === 8))[0], 65);
+  void (async () => { for (;;) { const inv = await svc.next((m) => m[0] === 68, 60_000).catch(() => undefined); if (!inv) return; svc.send([70, inv[1], {}, [3]]); } })();
+
+  const wrong = await ticketLogin(router.rawsocketPort, 'com.shop', 'alice', 'guess');
+  t.is((wrong as unknown[])[2], 'wamp.error.authentication_failed');
+  const alice = await ticketLogin(router.rawsocketPort, 'com.shop', 'alice', 'open sesame!') as RawClient;
+  t.is((await alice.call('com.app.add', [1, 2]))[0], 50, 'granted call');
+  alice.send([64, 1, {}, 'com.app.other']);
+  t.is((await alice.next((m) => m[0] === 8 || m[0] === 65))[4], 'wamp.error.not_authorized', 'register not granted');
+
+  // Online, through the router's Unix socket: revoke, and the very next call is refused.
+  await ok(['grant', 'delete', 'com.shop', String(grant.id), '--data', data]);
+  t.is((await alice.call('com.app.add', [1, 2]))[4], 'wamp.error.not_authorized');
+  await ok(['user', 'create', 'com.shop', 'bob', '--password', 'bobs password', '--data', data]);
+  t.truthy(await ticketLogin(router.rawsocketPort, 'com.shop', 'bob', 'bobs password') instanceof Object);
+
+  // Deleting a user ends their session.
+  await ok(['user', 'delete', 'com.shop', 'alice', '--data', data]);
+  const goodbye = await alice.next((m) => m[0] === 6, 5000);
+  t.is(goodbye[2], 'wamp.close.killed');
+
+  t.is(await router.stop(), 0);
+  const again = await startRouter({ dataDir: data });
+  t.teardown(() => again.stop());
+  const bob = await ticketLogin(again.rawsocketPort, 'com.shop', 'bob', 'bobs password');
+  t.true(bob instanceof Object && !Array.isArray(bob), 'a user created online survives the restart');
+  const users = await ok(['user', 'list', 'com.shop', '--data', data]);
+  t.deepEqual(users.map((u: { authid: string }) => u.authid).sort(), ['bob', 'svc']);
+  for (const c of [svc, bob as RawClient]) c.close();
+});
+
+test('security export, wipe, import gives the same configuration; an invalid import changes nothing', async (t) => {
+  const data = tmp();
+  await ok(['realm', 'create', 'com.a', '--authmethods', 'ticket,wampcra', '--description', 'first', '--data', data]);
+  await ok(['group', 'create', 'com.a', 'ops', '--data', data]);
+  await ok(['user', 'create', 'com.a', 'carol', '--password', 'carols password', '--group', 'ops', '--data', data]);
+  await ok(['source', 'create', 'com.a', '--cidr', '10.0.0.0/8', '--authmethods', 'ticket', '--to', 'group:ops', '--data', data]);
+  const file = path.join(data, 'export.json');
+  t.is((await runCli(['security', 'export', '--out', file, '--data', data])).code, 0);
+  const exported = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const other = tmp();
+  t.is((await runCli(['security', 'import', file, '--data', other])).code, 0);
+  t.deepEqual(await ok(['security', 'export', '--data', other]), exported);
+  const bad = structuredClone(exported);
+  bad.realms.find((r: { uri: string }) => r.uri === 'com.a').users[0].groups = ['no-such-group'];
+  const badFile = path.join(data, 'bad.json');
+  fs.writeFileSync(badFile, JSON.stringify(bad));
+  const r = await runCli(['security', 'import', badFile, '--data', other]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /groups/);
+  t.deepEqual(await ok(['security', 'export', '--data', other]), exported, 'nothing changed');
+});
