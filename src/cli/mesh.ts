@@ -9,6 +9,9 @@ import type { Logger } from '../log.ts';
 import { MdnsDiscovery } from '../mesh/discovery.ts';
 import { MeshLinks } from '../mesh/links.ts';
 import { MeshNode } from '../mesh/mesh-node.ts';
+import { Replicator } from '../mesh/replication.ts';
+import type { SecurityStore } from '../security/store.ts';
+import type { Db } from '../store/database.ts';
 import type { Router } from '../router/router.ts';
 import { StartError } from './errors.ts';
 
@@ -42,7 +45,7 @@ function splitHostPort(text: string): { host: string; port: number } {
   return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
 
-export async function startMesh(settings: MeshSettings, router: Router, dataDir: string, logger: Logger): Promise<MeshRuntime> {
+export async function startMesh(settings: MeshSettings, router: Router, dataDir: string, logger: Logger, state?: { db: Db; store: SecurityStore }): Promise<MeshRuntime> {
   const nodeId = nodeIdFor(settings, dataDir);
   const log = logger.child({ component: 'mesh', node: nodeId });
   const read = (file: string) => {
@@ -52,7 +55,12 @@ export async function startMesh(settings: MeshSettings, router: Router, dataDir:
     nodeId, clusterName: settings.cluster.name, clusterSecret: settings.cluster.secret!, listen: settings.listen, logger: log,
     ...(settings.tls !== undefined && { tls: { cert: read(settings.tls.cert), key: read(settings.tls.key), ...(settings.tls.ca !== undefined && { ca: read(settings.tls.ca) }) } }),
   });
-  const node = new MeshNode({ id: nodeId, router, driver: links, config: { minLinks: settings.minLinks, maxLinks: settings.maxLinks }, logger: log });
+  // Realms, users, grants and sources are the same on every node of the cluster.
+  const replicator = state === undefined ? undefined : new Replicator({ node: nodeId, db: state.db, store: state.store, logger: log });
+  const node = new MeshNode({
+    id: nodeId, router, driver: links, config: { minLinks: settings.minLinks, maxLinks: settings.maxLinks }, logger: log,
+    ...(replicator !== undefined && { replicator }),
+  });
   links.attach(node);
   let port: number;
   try {

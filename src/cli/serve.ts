@@ -160,7 +160,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   let mesh: MeshRuntime | undefined;
   if (config.mesh.enabled) {
     try {
-      mesh = await startMesh(config.mesh, router, config.dataDir, logger);
+      mesh = await startMesh(config.mesh, router, config.dataDir, logger, { db, store: security.store });
     } catch (e) {
       await Promise.allSettled(opened.map((l) => l.close()));
       db.close();

@@ -3,6 +3,7 @@
 
 import type { Dict } from '../wamp/messages.ts';
 import { isDict } from '../wamp/parse.ts';
+import { validateReplicationFrame, type ReplicationFrame } from './replication.ts';
 
 export type NodeId = string;
 
@@ -58,7 +59,7 @@ export interface EventFrame {
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
-export type MeshFrame = Lsa | RoutedFrame | EventFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame | ReplicationFrame;
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -97,6 +98,7 @@ export function validateFrame(v: unknown): MeshFrame | string {
         && isDict(v.details) && optList(v.args) && optDict(v.kwargs) && (v.excluded === undefined || isInt(v.excluded)) && optDict(v.filter) && typeof v.retain === 'boolean'
         ? (v as unknown as EventFrame) : 'event: bad fields';
     default:
+      if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;
   }
 }

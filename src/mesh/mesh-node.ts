@@ -16,6 +16,7 @@ import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from './config.ts
 import { validateFrame, type ErrorFrame, type EventFrame, type Lsa, type MeshFrame, type NodeId, type RealmAd, type RoutedFrame } from './frames.ts';
 import { LinkStateDb } from './link-state.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
+import type { Replicator } from './replication.ts';
 
 export interface LinkDriver {
   /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
@@ -54,8 +55,9 @@ export class MeshNode implements FrameSink {
   #callerIds = 0;
   #subIndex = new Map<string, UriTable<Set<NodeId>>>();
   readonly #seen = new Set<string>();
+  readonly #replicator: Replicator | undefined;
 
-  constructor(options: { id: NodeId; router: Router; driver: LinkDriver; config?: Partial<MeshConfig>; logger?: Logger; random?: () => number }) {
+  constructor(options: { id: NodeId; router: Router; driver: LinkDriver; config?: Partial<MeshConfig>; logger?: Logger; random?: () => number; replicator?: Replicator }) {
     this.self = options.id;
     this.config = { ...defaultMeshConfig, ...options.config };
     const problem = checkMeshConfig(this.config);
@@ -68,6 +70,8 @@ export class MeshNode implements FrameSink {
     this.#epoch = this.#now();
     this.#router.hooks.forwardEvent = (realm, event, excluded, filter, retain) => this.#publish(realm, event, excluded, filter, retain);
     this.#router.hooks.interestsChanged = () => this.#scheduleAdvertise();
+    this.#replicator = options.replicator;
+    this.#replicator?.attach({ send: (peer, frame) => this.#driver.send(peer, frame), neighbours: () => [...this.#active] });
     this.#originate();
   }
 
@@ -77,7 +81,13 @@ export class MeshNode implements FrameSink {
     if (peer === this.self) return;
     const known = this.#peers.get(peer);
     if (known === undefined) this.#peers.set(peer, { failures: 0, nextDialAt: 0, discovered: true });
-    else known.discovered = true;
+    else if (!known.discovered) {
+      // It reappeared (a partition healed, a board came back): dial it now, not after the
+      // backoff its failures built up while it was away.
+      known.discovered = true;
+      known.failures = 0;
+      known.nextDialAt = 0;
+    }
   }
 
   peerLost(peer: NodeId): void {
@@ -96,6 +106,7 @@ export class MeshNode implements FrameSink {
     // Database exchange: the new neighbour learns everything we know, then our new links.
     for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
     this.#originate();
+    this.#replicator?.linkUp(peer);
   }
 
   dialFailed(peer: NodeId): void {
@@ -140,6 +151,7 @@ export class MeshNode implements FrameSink {
       case 'event': return this.#receiveEvent(frame);
       case 'call': case 'chunk': case 'cancel': return this.#receiveRequest(peer, frame);
       case 'result': case 'error': return this.#receiveAnswer(frame);
+      default: return this.#replicator?.receive(peer, frame) ?? undefined;
     }
   }
 
@@ -148,6 +160,7 @@ export class MeshNode implements FrameSink {
     if (this.lsdb.expire(now, this.config.lsaMaxAgeMs).length > 0) this.#topologyChanged();
     if (now - this.#lastRefresh >= this.config.lsaRefreshMs) this.#originate();
     this.#maintainOverlay(now);
+    this.#replicator?.tick(now);
   }
 
   status(): Dict {
@@ -159,6 +172,7 @@ export class MeshNode implements FrameSink {
       known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
       nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
       routes, callsInFlight: this.#hops.size, remoteCallees: this.#proxies.size,
+      ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
     };
   }
 

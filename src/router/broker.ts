@@ -120,6 +120,10 @@ export class Broker {
     // an acknowledgement.
     const acknowledge = options.acknowledge === true;
     const fail = (error: string, message: string) => { if (acknowledge) sendError(publisher, T.PUBLISH, request, error, message); };
+    // A malformed acknowledge is refused outright: we cannot tell what the publisher wanted.
+    if (options.acknowledge !== undefined && typeof options.acknowledge !== 'boolean') {
+      return sendError(publisher, T.PUBLISH, request, ErrorUri.INVALID_ARGUMENT, 'option acknowledge must be a bool');
+    }
     if (!isValidUri(topic, this.#options.uriCheck) || isReservedUri(topic)) return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     const excludeMe = options.exclude_me === undefined ? true : optBool(options, 'exclude_me');
     const discloseMe = optBool(options, 'disclose_me');

@@ -1,11 +1,13 @@
 // MessagePack via msgpackr, configured for plain MessagePack: no record extension (other WAMP
-// peers don't know it), maps as objects, 64-bit integers as numbers (WAMP IDs fit in 2^53).
+// peers don't know it), maps as objects, 64-bit integers as numbers within ±2^53 and BigInt
+// beyond ('auto'), so 2^53+1 is never silently rounded into a valid WAMP ID.
 
 import { Packr } from 'msgpackr';
 import type { Serializer } from './serializer.ts';
 import { widenInts } from './wide-ints.ts';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', variableMapSize: true });
+// 'auto' is honoured by msgpackr's unpacker though missing from its type definitions.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', variableMapSize: true });
 
 export const msgpack: Serializer = {
   name: 'msgpack',

@@ -38,3 +38,18 @@ function widen(v: unknown): unknown {
   }
   return out ?? v;
 }
+
+/** Decoded values: BigInts within ±2^53 become numbers (in place: the value is freshly decoded). */
+export function narrowBigInts(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= BIG_LIMIT && v >= -BIG_LIMIT ? Number(v) : v;
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = narrowBigInts(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const key in o) o[key] = narrowBigInts(o[key]);
+  return o;
+}
+
+const BIG_LIMIT = 2n ** 53n;

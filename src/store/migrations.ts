@@ -60,4 +60,8 @@ export const migrations: readonly string[] = [
      realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
      cidr TEXT NOT NULL, authmethods TEXT NOT NULL, principals TEXT NOT NULL, description TEXT NOT NULL);
    CREATE INDEX security_source_realm ON security_source (realm, id);`,
+  // 3: versions of replicated security records (mesh): last writer wins per key; a deleted
+  // record keeps its version as a tombstone so an older copy elsewhere cannot resurrect it.
+  `CREATE TABLE replica_version (
+     key TEXT PRIMARY KEY, hlc TEXT NOT NULL, node TEXT NOT NULL, deleted INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;`,
 ];

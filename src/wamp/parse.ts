@@ -62,18 +62,19 @@ function describe(v: unknown): string {
   if (ArrayBuffer.isView(v)) return 'binary';
   if (typeof v === 'object') return 'a dict';
   if (typeof v === 'string') return v.length > 40 ? 'a string' : JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v} (beyond 2^53)`;
   return String(v);
 }
 
 export function parseMessage(value: unknown): Message | ProtocolViolation {
   if (!Array.isArray(value) || value.length === 0) return new ProtocolViolation('a message must be a non-empty list');
   const code: unknown = value[0];
+  // UNSUBSCRIBED/UNREGISTERED: [T, Request|id] or the router-initiated [T, 0, Details|dict].
+  if (code === MessageType.UNSUBSCRIBED || code === MessageType.UNREGISTERED) return parseRevocation(code, value);
   const layout = typeof code === 'number' ? layouts[code] : undefined;
   if (layout === undefined) return new ProtocolViolation(`unknown message type ${describe(code)}`);
   const name = messageName[code as number];
   const n = layout.fields.length;
-  // UNSUBSCRIBED/UNREGISTERED: [T, Request|id] or the router-initiated [T, 0, Details|dict].
-  if (code === MessageType.UNSUBSCRIBED || code === MessageType.UNREGISTERED) return parseRevocation(code, value);
   const max = n + 1 + (layout.payload ? 2 : 0);
   if (value.length < n + 1 || value.length > max) {
     return new ProtocolViolation(`${name} must have ${n + 1}${max > n + 1 ? `..${max}` : ''} elements, got ${value.length}`);

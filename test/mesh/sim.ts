@@ -8,6 +8,12 @@ import { Router } from '../../src/router/router.ts';
 import { MeshNode, type LinkDriver } from '../../src/mesh/mesh-node.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
 import type { MeshFrame, NodeId } from '../../src/mesh/frames.ts';
+import { Replicator } from '../../src/mesh/replication.ts';
+import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
+import { openDatabase, type Db } from '../../src/store/database.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 /** mulberry32: small, fast, good enough to drive a simulation from a seed. */
 export function seededRandom(seed: number): () => number {
@@ -63,7 +69,7 @@ export class SimClock implements Scheduler {
   #pop() { return this.#queue.shift()!; }
 }
 
-export interface SimNode { id: NodeId; router: Router; mesh: MeshNode; alive: boolean }
+export interface SimNode { id: NodeId; router: Router; mesh: MeshNode; alive: boolean; security?: Security; db?: Db }
 
 export class SimNetwork {
   readonly clock = new SimClock();
@@ -77,8 +83,12 @@ export class SimNetwork {
   readonly #config: Partial<MeshConfig>;
   #tickTimer = false;
 
-  constructor(seed: number, config: Partial<MeshConfig> = {}) {
+  readonly #replicate: boolean;
+
+  /** With `replicate`, every node has its own SQLite security store, replicated over the mesh. */
+  constructor(seed: number, config: Partial<MeshConfig> = {}, options: { replicate?: boolean } = {}) {
     this.random = seededRandom(seed);
+    this.#replicate = options.replicate === true;
     this.#config = { lsaRefreshMs: 5_000, lsaMaxAgeMs: 20_000, dialBackoffMs: 200, ...config };
   }
 
@@ -90,8 +100,18 @@ export class SimNetwork {
       disconnect: (peer) => this.#cut(id, peer),
       send: (peer, frame) => this.#send(id, peer, frame),
     };
-    const mesh = new MeshNode({ id, router, driver, config: this.#config, random: this.random });
-    const node = { id, router, mesh, alive: true };
+    let replicator: Replicator | undefined;
+    let security: Security | undefined;
+    let db: Db | undefined;
+    if (this.#replicate) {
+      db = openDatabase(fs.mkdtempSync(path.join(os.tmpdir(), `wampmesh-sim-${id}-`)));
+      // Cheap hashing: the simulation is about replication, not password strength.
+      security = createSecurity(db, { now: () => clock.now, hashing: { ticket: { memory: 1024, iterations: 1 }, wampcra: { iterations: 1000, keylen: 32 }, scram: { kdf: 'pbkdf2', argon2: { memory: 1024, iterations: 1 }, pbkdf2Iterations: 4096 } } });
+      replicator = new Replicator({ node: id, db, store: security.store, now: () => clock.now, antiEntropyMs: 2_000 });
+    }
+    if (security !== undefined) attachSecurity(router, security);
+    const mesh = new MeshNode({ id, router, driver, config: this.#config, random: this.random, ...(replicator !== undefined && { replicator }) });
+    const node: SimNode = { id, router, mesh, alive: true, ...(security !== undefined && { security }), ...(db !== undefined && { db }) };
     this.nodes.set(id, node);
     if (!this.reach.has(id)) this.reach.set(id, new Set());
     if (!this.#tickTimer) { this.#tickTimer = true; this.#scheduleTicks(); }
@@ -114,6 +134,9 @@ export class SimNetwork {
     this.reach.get(a)!.delete(b);
     this.reach.get(b)!.delete(a);
     this.#cut(a, b);
+    // As mDNS would once the records expire.
+    this.nodes.get(a)!.mesh.peerLost(b);
+    this.nodes.get(b)!.mesh.peerLost(a);
   }
 
   kill(id: NodeId): void {

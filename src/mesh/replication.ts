@@ -1,0 +1,215 @@
+// Replicated realm and security state. Every record (realm, group, user, grant, source) has a
+// version: a hybrid logical clock and the node that wrote it. The newest version wins (last
+// writer wins per record; ties broken by node ID), deletions are kept as tombstones, and every
+// node derives the same document from the same records. Changes are pushed to all nodes as they
+// commit; anti-entropy (digest, then versions, then only the differing records) runs on every
+// new link and periodically, so a node that was away for a day catches up when it returns.
+
+import crypto from 'node:crypto';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import type { SecurityStore } from '../security/store.ts';
+import type { Db } from '../store/database.ts';
+import type { NodeId } from './frames.ts';
+import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-records.ts';
+
+export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
+type Version = Omit<ReplicaRecord, 'value' | 'key'> & { hash: string };
+
+export type ReplicationFrame =
+  | { t: 'repl-push'; records: ReplicaRecord[] }
+  | { t: 'repl-digest'; digest: string }
+  | { t: 'repl-versions'; versions: [string, string, NodeId, boolean][]; reply: boolean };
+
+export interface ReplicationLinks {
+  send(peer: NodeId, frame: ReplicationFrame): void;
+  neighbours(): readonly NodeId[];
+}
+
+/** A record that vanished on import because its references were dropped: present, not deleted. */
+const ABSENT = '-';
+
+export class Replicator {
+  readonly #self: NodeId;
+  readonly #db: Db;
+  readonly #store: SecurityStore;
+  readonly #now: () => number;
+  readonly #logger: Logger;
+  readonly #antiEntropyMs: number;
+  #links: ReplicationLinks | undefined;
+  #clock = { ms: 0, n: 0 };
+  #applying = false;
+  #lastAntiEntropy = 0;
+  readonly #q;
+
+  constructor(options: { node: NodeId; db: Db; store: SecurityStore; now?: () => number; logger?: Logger; antiEntropyMs?: number }) {
+    this.#self = options.node;
+    this.#db = options.db;
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger ?? silentLogger;
+    // A minute: cheap (one digest per neighbour) and bounds how long a missed push lingers.
+    this.#antiEntropyMs = options.antiEntropyMs ?? 60_000;
+    this.#q = {
+      all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>('SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key'),
+      get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>('SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?'),
+      put: this.#db.prepare('INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash) VALUES (?, ?, ?, ?, ?)'),
+    };
+    for (const row of this.#q.all.all()) this.#observe(row.hlc);
+    this.#store.subscribe(() => { if (!this.#applying) this.sync(); });
+    this.sync();
+  }
+
+  attach(links: ReplicationLinks): void { this.#links = links; }
+
+  linkUp(peer: NodeId): void {
+    this.#links?.send(peer, { t: 'repl-digest', digest: this.digest() });
+  }
+
+  tick(now: number): void {
+    if (now - this.#lastAntiEntropy < this.#antiEntropyMs) return;
+    this.#lastAntiEntropy = now;
+    for (const peer of this.#links?.neighbours() ?? []) this.linkUp(peer);
+  }
+
+  /** Handles a replication frame; returns a reason when it is malformed. */
+  receive(peer: NodeId, frame: ReplicationFrame): string | undefined {
+    switch (frame.t) {
+      case 'repl-digest':
+        if (frame.digest !== this.digest()) this.#links?.send(peer, { t: 'repl-versions', versions: this.#versionList(), reply: false });
+        return undefined;
+      case 'repl-versions': {
+        const theirs = new Map(frame.versions.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
+        const push: ReplicaRecord[] = [];
+        for (const row of this.#q.all.all()) {
+          const t = theirs.get(row.key);
+          if (t === undefined || newer(row, t)) push.push(this.#record(row.key, row));
+        }
+        if (push.length > 0) this.#links?.send(peer, { t: 'repl-push', records: push });
+        // They pushed what we lack only if they asked first; otherwise ask them to.
+        if (!frame.reply) this.#links?.send(peer, { t: 'repl-versions', versions: this.#versionList(), reply: true });
+        return undefined;
+      }
+      case 'repl-push': {
+        const accepted = this.apply(frame.records);
+        // Flood onwards only what was news here: the flood stops where nothing is new.
+        if (accepted.length > 0) for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#links?.send(other, { t: 'repl-push', records: accepted });
+        return undefined;
+      }
+    }
+  }
+
+  /** Records local changes since the last call as new versions and pushes them to every neighbour. */
+  sync(): void {
+    const current = toRecords(this.#store.exportDocument());
+    const changed: ReplicaRecord[] = [];
+    this.#db.transaction(() => {
+      for (const [key, value] of current) {
+        const hash = hashValue(value);
+        const v = this.#q.get.get(key);
+        if (v !== undefined && v.deleted === 0 && (v.hash === hash || v.hash === ABSENT)) continue;
+        const version = { hlc: this.#tick(), node: this.#self, deleted: false };
+        this.#q.put.run(key, version.hlc, version.node, 0, hash);
+        changed.push({ key, ...version, value });
+      }
+      for (const row of this.#q.all.all()) {
+        if (row.deleted === 1 || row.hash === ABSENT || current.has(row.key)) continue;
+        const hlc = this.#tick();
+        this.#q.put.run(row.key, hlc, this.#self, 1, '');
+        changed.push({ key: row.key, hlc, node: this.#self, deleted: true });
+      }
+    })();
+    if (changed.length > 0) for (const peer of this.#links?.neighbours() ?? []) this.#links?.send(peer, { t: 'repl-push', records: changed });
+  }
+
+  /** Merges remote records; returns those that were newer here (applied). */
+  apply(records: readonly ReplicaRecord[]): ReplicaRecord[] {
+    const accepted = records.filter((r) => {
+      this.#observe(r.hlc);
+      const mine = this.#q.get.get(r.key);
+      return mine === undefined || newer(r, { hlc: mine.hlc, node: mine.node });
+    });
+    if (accepted.length === 0) return accepted;
+    const merged = toRecords(this.#store.exportDocument());
+    for (const r of accepted) {
+      if (r.deleted || r.value === undefined) merged.delete(r.key);
+      else merged.set(r.key, r.value);
+    }
+    this.#applying = true;
+    try {
+      this.#store.importDocument(fromRecords(merged));
+    } catch (err) {
+      this.#logger.error({ err: (err as Error).message }, 'replicated security records could not be applied');
+      return [];
+    } finally {
+      this.#applying = false;
+    }
+    // Versions record what the store holds now (references to missing records are dropped on
+    // import), so sync() sees no change and nothing echoes back.
+    const after = toRecords(this.#store.exportDocument());
+    this.#db.transaction(() => {
+      for (const r of accepted) {
+        const value = after.get(r.key);
+        this.#q.put.run(r.key, r.hlc, r.node, r.deleted ? 1 : 0, r.deleted ? '' : value === undefined ? ABSENT : hashValue(value));
+      }
+    })();
+    this.sync();
+    return accepted;
+  }
+
+  digest(): string {
+    const h = crypto.createHash('sha256');
+    for (const row of this.#q.all.all()) h.update(`${row.key}\0${row.hlc}\0${row.node}\0${row.deleted}\n`);
+    return h.digest('base64url');
+  }
+
+  status(): { records: number; digest: string } {
+    return { records: this.#q.all.all().length, digest: this.digest() };
+  }
+
+  #versionList(): [string, string, NodeId, boolean][] {
+    return this.#q.all.all().map((r) => [r.key, r.hlc, r.node, r.deleted === 1]);
+  }
+
+  #record(key: string, row: { hlc: string; node: string; deleted: number }): ReplicaRecord {
+    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true };
+    const value = toRecords(this.#store.exportDocument()).get(key);
+    return value === undefined ? { key, hlc: row.hlc, node: row.node, deleted: true } : { key, hlc: row.hlc, node: row.node, deleted: false, value };
+  }
+
+  // Hybrid logical clock: wall-clock milliseconds, plus a counter when the clock stands still
+  // or runs behind what we have seen from others.
+  #tick(): string {
+    const wall = this.#now();
+    if (wall > this.#clock.ms) this.#clock = { ms: wall, n: 0 };
+    else this.#clock = { ms: this.#clock.ms, n: this.#clock.n + 1 };
+    return `${String(this.#clock.ms).padStart(15, '0')}.${String(this.#clock.n).padStart(6, '0')}`;
+  }
+
+  #observe(hlc: string): void {
+    const [ms, n] = hlc.split('.').map(Number) as [number, number];
+    if (ms > this.#clock.ms || (ms === this.#clock.ms && n > this.#clock.n)) this.#clock = { ms, n };
+  }
+}
+
+function newer(a: { hlc: string; node: string }, b: { hlc: string; node: string }): boolean {
+  return a.hlc > b.hlc || (a.hlc === b.hlc && a.node > b.node);
+}
+
+export function validateReplicationFrame(v: Record<string, unknown>): ReplicationFrame | string {
+  const isStr = (x: unknown): x is string => typeof x === 'string';
+  if (v.t === 'repl-digest') return isStr(v.digest) ? (v as unknown as ReplicationFrame) : 'repl-digest: bad digest';
+  if (v.t === 'repl-versions') {
+    return Array.isArray(v.versions) && typeof v.reply === 'boolean'
+      && v.versions.every((x) => Array.isArray(x) && x.length === 4 && isStr(x[0]) && isStr(x[1]) && isStr(x[2]) && typeof x[3] === 'boolean')
+      ? (v as unknown as ReplicationFrame) : 'repl-versions: bad fields';
+  }
+  if (v.t === 'repl-push') {
+    return Array.isArray(v.records) && v.records.every((r: unknown) => {
+      const x = r as Record<string, unknown>;
+      return typeof r === 'object' && r !== null && isStr(x.key) && isStr(x.hlc) && /^\d{15}\.\d{6}$/.test(x.hlc) && isStr(x.node) && typeof x.deleted === 'boolean'
+        && (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)));
+    }) ? (v as unknown as ReplicationFrame) : 'repl-push: bad records';
+  }
+  return `unknown replication frame ${String(v.t)}`;
+}

@@ -1,0 +1,103 @@
+// 100,000-deep nesting in each serializer: recursive decoders and encoders overflow the stack
+// on such input. The router must answer (ABORT, or an ERROR for the call) and keep serving;
+// a RangeError escaping into the event loop would take every session down with it.
+
+import test from 'ava';
+import type { SerializerName } from '../../src/serializers/index.ts';
+import type { RouterProcess } from '../helpers/router-process.ts';
+import { connect, EchoService, isAlive, startConfiguredRouter, within, type TransportKind } from '../helpers/raw-client.ts';
+
+const DEPTH = 100_000;
+
+let router: RouterProcess;
+let service: EchoService;
+
+test.before(async () => {
+  router = await startConfiguredRouter({});
+  service = await EchoService.start(router);
+});
+
+test.after.always(async () => {
+  await service?.stop();
+  await router?.stop();
+});
+
+test.afterEach.always(async (t) => {
+  if (!isAlive(router.pid)) throw new Error(`router process died after '${t.title}'; stderr: ${router.stderr().slice(-2000)}`);
+  await service.assertServing();
+});
+
+/**
+ * CALL [48, 1, {}, procedure, [<DEPTH nested lists>]] or the same depth of dicts {"a": {...}}
+ * in the kwargs, hand-encoded: our own encoders would overflow building it.
+ */
+function deepCall(serializer: SerializerName, procedure: string, kind: 'list' | 'dict'): Uint8Array {
+  const proc = Buffer.from(procedure, 'utf8');
+  switch (serializer) {
+    case 'json': {
+      const inner = kind === 'list' ? '['.repeat(DEPTH) + ']'.repeat(DEPTH) : '{"a":'.repeat(DEPTH) + '{}' + '}'.repeat(DEPTH);
+      return Buffer.from(kind === 'list'
+        ? `[48,1,{},${JSON.stringify(procedure)},[${inner}]]`
+        : `[48,1,{},${JSON.stringify(procedure)},[],{"k":${inner}}]`);
+    }
+    case 'msgpack': {
+      // fixarray(1) = 0x91, empty fixarray 0x90; fixmap(1) 0x81 + fixstr "a" (0xa1 0x61), empty 0x80.
+      const nest = kind === 'list'
+        ? Buffer.concat([Buffer.alloc(DEPTH, 0x91), Buffer.of(0x90)])
+        : Buffer.concat([Buffer.from(Array.from({ length: DEPTH }, () => [0x81, 0xa1, 0x61]).flat()), Buffer.of(0x80)]);
+      const head = kind === 'list'
+        ? Buffer.of(0x95, 0x30, 0x01, 0x80, 0xa0 | proc.length, ...proc, 0x91)
+        : Buffer.of(0x96, 0x30, 0x01, 0x80, 0xa0 | proc.length, ...proc, 0x90, 0x81, 0xa1, 0x6b);
+      return Buffer.concat([head, nest]);
+    }
+    case 'cbor': {
+      // array(1) = 0x81, empty 0x80; map(1) 0xa1 + text "a" (0x61 0x61), empty 0xa0.
+      const nest = kind === 'list'
+        ? Buffer.concat([Buffer.alloc(DEPTH, 0x81), Buffer.of(0x80)])
+        : Buffer.concat([Buffer.from(Array.from({ length: DEPTH }, () => [0xa1, 0x61, 0x61]).flat()), Buffer.of(0xa0)]);
+      const head = kind === 'list'
+        ? Buffer.of(0x85, 0x18, 0x30, 0x01, 0xa0, 0x60 | proc.length, ...proc, 0x81)
+        : Buffer.of(0x86, 0x18, 0x30, 0x01, 0xa0, 0x60 | proc.length, ...proc, 0x80, 0xa1, 0x61, 0x6b);
+      return Buffer.concat([head, nest]);
+    }
+  }
+}
+
+for (const transport of ['rawsocket', 'websocket'] as const satisfies readonly TransportKind[]) {
+  for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
+    for (const kind of ['list', 'dict'] as const) {
+      test.serial(`${transport}/${serializer}: a ${DEPTH}-deep ${kind} is answered and the router survives`, async (t) => {
+        const client = await connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl, websocketImpl: 'net' });
+        await client.join();
+        const frame = deepCall(serializer, service.procedure, kind);
+        client.sendFrame(frame);
+        // Any answer will do: ABORT (undecodable), or ERROR for the call (e.g. the payload cannot
+        // be re-encoded for the callee). A RESULT would mean the echo went through untouched.
+        const reply = await client.next((m) => m[0] === 3 || (m[0] === 8 && m[2] === 1) || (m[0] === 50 && m[1] === 1), 10_000);
+        t.log(`${frame.length} octets -> ${JSON.stringify(reply).slice(0, 200)}`);
+        t.true([3, 8, 50].includes(reply[0] as number));
+        if (reply[0] === 3) {
+          t.is(reply[2], 'wamp.error.protocol_violation');
+          await within(client.closed, 3_000, 'closed after ABORT');
+        }
+        await client.destroy();
+      });
+    }
+  }
+}
+
+test.serial(`json: a ${DEPTH}-deep HELLO.Details value is answered and the router survives`, async (t) => {
+  // Details are kept for the session's lifetime (meta API, authextra): deep values must not
+  // break anything that later walks or re-encodes them.
+  const meta = await connect({ transport: 'rawsocket', serializer: 'json', port: router.rawsocketPort });
+  await meta.join();
+  await meta.subscribe('wamp.session.on_join');
+  const client = await connect({ transport: 'rawsocket', serializer: 'json', port: router.rawsocketPort });
+  const deep = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
+  client.sendFrame(Buffer.from(`[1,"realm1",{"roles":{"caller":{}},"authextra":{"deep":${deep}},"x_deep":${deep}}]`));
+  const reply = await client.next((m) => m[0] === 2 || m[0] === 3, 10_000);
+  t.log(JSON.stringify(reply).slice(0, 200));
+  t.true(reply[0] === 2 || (reply[0] === 3 && reply[2] === 'wamp.error.protocol_violation'));
+  await client.destroy();
+  await meta.destroy();
+});
