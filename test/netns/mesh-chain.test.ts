@@ -4,8 +4,10 @@
 // D and on B. Then C dies: the call fails fast; C comes back: the mesh heals.
 
 import test from 'ava';
-import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, type Bed } from './harness.ts';
-import { meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
+import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, repoRoot, runPythonInNetns, wampmeshBin, type Bed } from './harness.ts';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { meshRouter, startAgent, workDir, WS_PORT, type Agent, type MeshRouter } from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
 const PROC = 'test.chain.add';
@@ -103,6 +105,23 @@ if (unavailable !== undefined) {
       const seq = onA.events(TOPIC).map((a) => String(a[0])).filter((k) => k.startsWith(`${n}-`) && k !== `${n}-end`);
       t.deepEqual(seq, Array.from({ length: N }, (_, i) => `${n}-${i}`));
     }
+  });
+
+  test.serial('a realm user created on A (admin CLI) authenticates on D, three hops away', async (t) => {
+    // The CLI reaches A's router over its Unix socket in A's data folder.
+    const data = join(work!.dir, 'A', 'data');
+    const cli = (args: string[]) => execFileSync(wampmeshBin, [...args, '--data', data], { encoding: 'utf8' });
+    cli(['realm', 'create', 'com.chain', '--authmethods', 'ticket']);
+    cli(['user', 'create', 'com.chain', 'alice', '--password', 'alice ticket 123']);
+    const script = join(repoRoot, 'test', 'security', 'python', 'auth_client.py');
+    const joined = await eventually('alice, created on A, joins on D', 20_000, async () => {
+      const r = await runPythonInNetns(bed!.node('D').ns, script, ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'com.chain', '--method', 'ticket', '--authid', 'alice', '--secret', 'alice ticket 123'], 15_000);
+      const line = r.lines.map((l) => { try { return JSON.parse(l) as { joined?: boolean; authid?: string }; } catch { return undefined; } }).find((x) => x?.joined !== undefined);
+      return line?.joined === true ? line : undefined;
+    }, 500);
+    t.is(joined.authid, 'alice');
+    const wrong = await runPythonInNetns(bed!.node('D').ns, script, ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'com.chain', '--method', 'ticket', '--authid', 'alice', '--secret', 'not the ticket'], 15_000);
+    t.regex(wrong.stdout, /"joined": ?false/);
   });
 
   test.serial('C dies: the call fails fast with an error; C restarts: the mesh heals and the call works again', async (t) => {
