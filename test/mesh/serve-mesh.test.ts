@@ -7,6 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import { connect, waitFor } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
+import { runCli } from '../cli/run-cli.ts';
 
 const SECRET = 'correct horse battery staple';
 
@@ -69,6 +70,15 @@ test('two routers linked by a seed: a call and an event cross; a node without th
   await publisher.next((m) => m[0] === 17);
   const event = await caller.next((m) => m[0] === 36 && (m[4] as string[])[0] !== 'probe', 5000);
   t.deepEqual(event[4], ['hello from beta']);
+
+  // `wampmesh mesh status` on beta shows its link to alpha and a route to it.
+  const status = await runCli(['mesh', 'status', '--data', b.dataDir]);
+  t.is(status.code, 0, status.stderr);
+  const parsed = JSON.parse(status.stdout) as { node: string; links: string[]; routes: Record<string, string>; transport: { links: { peer: string }[] } };
+  t.is(parsed.node, 'beta');
+  t.deepEqual(parsed.links, ['alpha']);
+  t.is(parsed.routes.alpha, 'alpha');
+  t.is(parsed.transport.links[0]?.peer, 'alpha');
 
   const intruder = await meshRouter(t, 'mallory', [`127.0.0.1:${meshPort(a)}`], 'a different secret entirely');
   const spy = await connect({ transport: 'rawsocket', port: intruder.rawsocketPort });
