@@ -8,7 +8,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
   const c = defaultConfig();
   t.is(c.dataDir, './data');
   t.is(c.logLevel, 'warn');
-  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]);
+  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]);
   t.is(c.mesh.enabled, false, 'no mesh unless asked for');
   t.deepEqual(c.listeners, {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
@@ -25,7 +25,7 @@ test('a full file parses as written', (t) => {
   const file = {
     dataDir: '/var/lib/wampmesh',
     logLevel: 'debug',
-    realms: [{ uri: 'com.example.app', anonymous: false, uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }] }],
+    realms: [{ uri: 'com.example.app', anonymous: false, anonymousFrom: 'anywhere', uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }] }],
     listeners: {
       websocket: [{ host: '::1', port: 0, path: '/wamp' }],
       rawsocket: [{ host: 'localhost', port: 9000 }],

@@ -179,7 +179,9 @@ test('a config file is applied and flags override it', async (t) => {
   const s = await startServe(['--config', file, '--rawsocket', '127.0.0.1:0']);
   t.like(s.listening.listeners[0], { transport: 'websocket', path: '/wamp' });
   t.like(s.listening.listeners[1], { transport: 'rawsocket', host: '127.0.0.1' });
-  t.is(s.listening.listeners.length, 2);
+  // The admin socket for the CLI is always there, in the data folder.
+  t.like(s.listening.listeners[2], { transport: 'unix', path: path.join(dir, 'state', 'wampmesh.sock') });
+  t.is(s.listening.listeners.length, 3);
   t.true(fs.statSync(path.join(dir, 'state')).isDirectory(), 'dataDir is relative to the config file');
   s.child.kill('SIGTERM');
   t.is((await s.exited).code, 0);
