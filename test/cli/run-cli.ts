@@ -39,9 +39,16 @@ export interface Started {
 }
 
 /** Starts `wampmesh serve ...` and resolves once it printed its listening line. */
+// A test that fails before stopping its router must not leave it running: ava would wait for
+// the worker's children and time out. 'exit' handlers must be synchronous, hence SIGKILL.
+const live = new Set<ChildProcess>();
+process.once('exit', () => { for (const child of live) child.kill('SIGKILL'); });
+
 export function startServe(args: string[], timeoutMs = 20_000): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ['serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    child.once('close', () => live.delete(child));
     let stdout = '';
     let stderr = '';
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
