@@ -444,17 +444,22 @@ export class MeshNode implements FrameSink {
 
   #maintainOverlay(now: number): void {
     const { minLinks, maxLinks, maxDialsInFlight } = this.config;
-    if (this.#active.size + this.#dialing.size < minLinks) {
-      const candidates = [...this.#peers]
-        .filter(([id, p]) => !this.#active.has(id) && !this.#dialing.has(id) && p.nextDialAt <= now && (p.discovered || this.lsdb.reachable(id)))
-        // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
-        .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
-        .sort((a, b) => a.rank - b.rank);
-      for (const { id } of candidates) {
-        if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
-        this.#dialing.add(id);
-        this.#driver.connect(id);
-      }
+    const dialable = [...this.#peers]
+      .filter(([id, p]) => !this.#active.has(id) && !this.#dialing.has(id) && p.nextDialAt <= now && (p.discovered || this.lsdb.reachable(id)))
+      // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
+      .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
+      .sort((a, b) => a.rank - b.rank);
+    const dial = (id: NodeId) => { this.#dialing.add(id); this.#driver.connect(id); };
+    for (const { id } of dialable) {
+      if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
+      dial(id);
+    }
+    // Having minLinks is not enough: a few nodes can link only among themselves and form an
+    // island. A discovered peer that the mesh cannot reach is another island: link to it
+    // (within maxLinks), and the two merge.
+    if (this.#dialing.size < maxDialsInFlight && this.#active.size + this.#dialing.size < maxLinks) {
+      const stranger = dialable.find(({ id }) => this.#peers.get(id)!.discovered && !this.lsdb.reachable(id));
+      if (stranger !== undefined && !this.#dialing.has(stranger.id)) dial(stranger.id);
     }
     if (this.#active.size > maxLinks) {
       // Drop one redundant link per tick: never one that disconnects anything, and only where

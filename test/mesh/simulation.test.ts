@@ -60,6 +60,20 @@ function converged(net: SimNetwork): string | undefined {
   return undefined;
 }
 
+/** The overlay must not split what the network joins: every node reaches its physical component. */
+function overlaySpansNetwork(net: SimNetwork): string | undefined {
+  const alive = [...net.nodes.values()].filter((n) => n.alive);
+  for (const n of alive) {
+    const seen = new Set([n.id]);
+    const stack = [n.id];
+    while (stack.length) for (const x of net.reach.get(stack.pop()!) ?? []) if (net.nodes.get(x)?.alive && !seen.has(x)) { seen.add(x); stack.push(x); }
+    seen.delete(n.id);
+    const missing = [...seen].filter((x) => !n.mesh.lsdb.routes().has(x));
+    if (missing.length > 0) return `${n.id} cannot reach ${missing.length} nodes of its network (${missing.slice(0, 3).join(', ')}...): an overlay island`;
+  }
+  return undefined;
+}
+
 function randomTopology(net: SimNetwork, n: number, extra: number): string[] {
   const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(2, '0')}`);
   for (const id of ids) net.addNode(id);
@@ -113,7 +127,7 @@ for (const seed of seeds) {
       const net = new SimNetwork(seed);
       const ids = randomTopology(net, 50, 30);
       net.run(5000);
-      const problem = converged(net);
+      const problem = converged(net) ?? overlaySpansNetwork(net);
       if (problem) throw new Error(`not converged: ${problem}`);
       for (const n of net.nodes.values()) {
         const links = n.mesh.status().links as string[];
