@@ -114,21 +114,14 @@ export class Dealer {
     if (!isValidUri(procedure, this.#options.uriCheck, match !== 'exact') || isReservedUri(procedure)) {
       return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
     }
-    let registration = this.#table.get(procedure, match);
-    const created = registration === undefined;
-    if (registration !== undefined) {
-      // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
-      if (registration.invoke === 'single' || registration.invoke !== invoke || registration.callees.includes(callee)) {
-        return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
-          registration.invoke !== invoke ? `registered with invoke policy '${registration.invoke}'` : undefined);
-      }
-      registration.callees.push(callee);
-    } else {
-      registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#options.now(), callees: [callee], next: 0 };
-      this.#table.set(procedure, match, registration);
-      this.#byId.set(registration.id, registration);
+    const existing = this.#table.get(procedure, match);
+    // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
+    if (existing !== undefined && (existing.invoke === 'single' || existing.invoke !== invoke || existing.callees.includes(callee))) {
+      return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
+        existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined);
     }
-    tableFor(this.#bySession, callee.id, () => new Set<Registration>()).add(registration);
+    const created = existing === undefined;
+    const registration = this.#attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
     if (created) this.#options.events?.created(callee, registration);
     this.#options.events?.registered(callee, registration);
@@ -140,17 +133,23 @@ export class Dealer {
    * added (returns false), so a router never mixes policies.
    */
   addRemoteCallee(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): boolean {
+    const existing = this.#table.get(procedure, match);
+    if (existing !== undefined && (existing.invoke !== invoke || invoke === 'single')) return false;
+    this.#attach(procedure, match, invoke, callee);
+    return true;
+  }
+
+  /** Adds the callee to the registration of (procedure, match), creating it if needed. */
+  #attach(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): Registration {
     let registration = this.#table.get(procedure, match);
-    if (registration !== undefined) {
-      if (registration.invoke !== invoke || invoke === 'single') return false;
-      registration.callees.push(callee);
-    } else {
+    if (registration !== undefined) registration.callees.push(callee);
+    else {
       registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#options.now(), callees: [callee], next: 0 };
       this.#table.set(procedure, match, registration);
       this.#byId.set(registration.id, registration);
     }
     tableFor(this.#bySession, callee.id, () => new Set<Registration>()).add(registration);
-    return true;
+    return registration;
   }
 
   /** Mesh: the remote callee no longer serves its registrations; calls in flight still complete. */
