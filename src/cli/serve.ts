@@ -16,6 +16,8 @@ import { attachSecurity, createSecurity, type Security } from '../security/index
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
+import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
+import { decideWebSocket } from '../runtime/websocket-policy.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
@@ -193,6 +195,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
 
 /** Runs until SIGTERM or SIGINT, then stops cleanly and exits 0. A second signal exits at once. */
 export async function runServe(config: Config, logger: Logger): Promise<void> {
+  // First, before any file or port is opened: under systemd this may re-exec the process
+  // (same PID) to get a notify socket.
+  prepareNotifySocket((message) => logger.warn({}, message));
+  // uWebSockets.js needs glibc >= 2.38: on an older system serve RawSocket only, or refuse to
+  // start when WebSocket is all the config asks for (src/runtime/websocket-policy.ts).
+  const ws = decideWebSocket(config.listeners);
+  if (ws.action === 'fail') throw new StartError(ws.message);
+  if (ws.action === 'drop') {
+    logger.warn({}, ws.warning);
+    config = { ...config, listeners: { ...config.listeners, websocket: [] } };
+  }
+  let stopWatchdog = (): void => {};
   // Handlers go in before anything is announced: whoever reads the listening line may signal
   // at once, and a signal without a handler kills the process instead of stopping it.
   let server: Server | undefined;
@@ -204,6 +218,8 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
     if (signalled) process.exit(1);
     signalled = true;
     logger.info({ signal }, 'shutting down');
+    notifyStopping();
+    stopWatchdog();
     stop(); // during start-up, stop() happens once the listeners are up
   };
   process.on('SIGTERM', onSignal);
@@ -213,5 +229,7 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   logger.info({ listeners: server.listeners }, 'listening');
   // stdout carries exactly this one line, so tests and scripts can read the real ports.
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);
+  notifyReady(server.listeners.map(describe).join(', '));
+  stopWatchdog = startWatchdog();
   if (signalled) stop();
 }

@@ -1,0 +1,123 @@
+#!/bin/bash
+# Boots the Raspberry Pi image under qemu-system-aarch64 and checks that a WAMP client gets a
+# WELCOME from wampmesh over RawSocket and WebSocket, through host loopback port forwards.
+#
+#   firmware-image/boot-test.sh [IMAGE(.img|.img.xz)] [--timeout SECONDS] [--keep]
+#
+# qemu's "raspi3b"/"raspi4b" machines lack the USB/Ethernet and PCIe a network test needs, so
+# the image boots on the generic "virt" machine (cortex-a72, the Pi 4's core) with the kernel
+# and initrd taken from its own boot partition and the whole image as a virtio disk: the same
+# Debian kernel, root filesystem, systemd units, first boot, networkd DHCP, avahi and wampmesh
+# as on a Pi; only the Pi's firmware, device tree and Wi-Fi are not exercised.
+# The guest network is qemu's user mode with restrict=on: it reaches nothing, not even the host,
+# except the forwarded ports (127.0.0.1 only).
+# The image file is not modified: the boot runs on a scratch copy (its wampmesh.txt set to a
+# test host name) with -snapshot.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+image=$root/dist/image/wampmesh-rpi-arm64.img.xz
+timeout=1200
+keep=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --timeout) timeout=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -*) die "unknown option $1" ;;
+    *) image=$1; shift ;;
+  esac
+done
+[ -f "$image" ] || die "$image not found (build it: npm run build:image)"
+ensure_packages qemu-system-arm qemu-efi-aarch64 ipxe-qemu mtools xz-utils python3 fdisk
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/wampmesh-boot.XXXXXX")
+qemu_pid=
+cleanup() {
+  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+  if [ "$keep" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+started=$(date +%s)
+img=$work/disk.img
+case $image in
+  *.xz) xz -dc "$image" | cp --sparse=always /dev/stdin "$img" ;;
+  *) cp --sparse=always "$image" "$img" ;;
+esac
+
+read -r boot_start _ < <(part_offset "$img" 1)
+boot="$img@@$((boot_start * 512))"
+kernel=$(mdir -b -i "$boot" :: | sed -n 's#^::/##p' | grep '^vmlinuz-' | sort -V | tail -1)
+initrd=$(mdir -b -i "$boot" :: | sed -n 's#^::/##p' | grep '^initrd.img-' | sort -V | tail -1)
+[ -n "$kernel" ] && [ -n "$initrd" ] || die "no vmlinuz-*/initrd.img-* on the boot partition"
+mcopy -i "$boot" "::$kernel" "$work/vmlinuz"
+mcopy -i "$boot" "::$initrd" "$work/initrd"
+# First-boot settings as a user would write them.
+sed -e 's/^hostname=.*/hostname=wm-boottest/' -e 's/^cluster_name=.*/cluster_name=boottest/' \
+  -e 's/^cluster_secret=.*/cluster_secret=boot-test-cluster-secret/' \
+  -e 's/^admin_password=.*/admin_password=boot test admin pw/' "$here/wampmesh.txt" > "$work/wampmesh.txt"
+mcopy -o -i "$boot" "$work/wampmesh.txt" ::wampmesh.txt
+
+# Clients come from outside the guest, where anonymous is refused: log in as the administrator.
+export WAMP_PROBE_TICKET="wampmesh.admin admin boot test admin pw"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+raw_port=$(free_port)
+ws_port=$(free_port)
+
+log "booting $kernel under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG); serial log $work/serial.log"
+boot_t0=$(date +%s)
+qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
+  -kernel "$work/vmlinuz" -initrd "$work/initrd" \
+  -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1" \
+  -drive "file=$img,if=virtio,format=raw" \
+  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8081,hostfwd=tcp:127.0.0.1:$ws_port-:8080" \
+  -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+  -display none -serial "file:$work/serial.log" -monitor none -no-reboot &
+qemu_pid=$!
+
+result=0
+if out=$(python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" "$timeout"); then
+  welcome_s=$(( $(date +%s) - boot_t0 ))
+  log "RawSocket WELCOME after ${welcome_s} s: ${out:0:120}..."
+else
+  result=1
+  log "no RawSocket WELCOME within $timeout s"
+fi
+if [ $result = 0 ]; then
+  if out=$(python3 "$here/wamp-probe.py" websocket 127.0.0.1 "$ws_port" 120); then
+    log "WebSocket WELCOME: ${out:0:120}..."
+  else
+    result=1; log "no WebSocket WELCOME"
+  fi
+fi
+if [ $result = 0 ]; then
+  # Past WatchdogSec (30 s): the router must still be there, not restarted by the watchdog.
+  deadline=$(( $(date +%s) + 45 ))
+  while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$qemu_pid" 2>/dev/null; do sleep 5; done
+  if python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then
+    log "still serving 45 s later (watchdog pings accepted)"
+  else
+    result=1; log "not serving 45 s later"
+  fi
+fi
+
+serial=$work/serial.log
+check() { # check "what" PATTERN
+  if grep -qE "$2" "$serial"; then log "serial console: $1"; else log "serial console: MISSING $1"; result=1; fi
+}
+check "first boot ran" 'wampmesh-firstboot: done'
+check "host name from wampmesh.txt" 'wampmesh-firstboot: hostname wm-boottest'
+check "node identity generated" 'wampmesh-firstboot: node id '
+check "mesh enabled from wampmesh.txt" "wampmesh-firstboot: mesh enabled for cluster 'boottest'"
+check "administrator configured from wampmesh.txt" "wampmesh-firstboot: administrator 'admin' configured"
+check "wampmesh started (Type=notify: READY=1 received)" 'Started wampmesh.service'
+if grep -qE 'wampmesh.service: Watchdog timeout|wampmesh.service: Failed' "$serial"; then
+  log "serial console: wampmesh watchdog timeout or failure"; result=1
+fi
+log "boot test $([ $result = 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s"
+[ $result = 0 ] || { tail -60 "$serial" >&2; keep=1; }
+exit $result

@@ -1,0 +1,40 @@
+#!/bin/bash
+# mmdebstrap --customize-hook for build.sh (and the same steps for inject.sh's root folder):
+#   customize.sh ROOTFS BINARY
+# Runs on the host with ROOTFS the arm64 root folder; installs wampmesh and the appliance's
+# settings. Everything is enabled with `systemctl --root`, nothing is started.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+rootfs=$1
+binary=$2
+
+# Appliance files (network, first boot, sshd policy).
+cp -a --no-preserve=ownership "$here/overlay/." "$rootfs/"
+chmod 0755 "$rootfs/usr/local/lib/wampmesh/firstboot.sh"
+
+# wampmesh itself: binary, unit, user, default config; enabled.
+"$here/../scripts/install.sh" --destdir "$rootfs" --binary "$binary" --prefix /usr/local
+
+cat > "$rootfs/etc/fstab" <<'FSTAB'
+LABEL=RASPIROOT  /              ext4  rw,noatime,errors=remount-ro  0 1
+LABEL=RASPIFIRM  /boot/firmware vfat  rw,noatime,fmask=0022,dmask=0022,nofail  0 2
+FSTAB
+echo wampmesh > "$rootfs/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\twampmesh\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$rootfs/etc/hosts"
+
+systemctl --root "$rootfs" enable systemd-networkd.service systemd-resolved.service \
+  systemd-timesyncd.service avahi-daemon.service wampmesh-firstboot.service wampmesh.service >/dev/null 2>&1
+# SSH off until the first boot finds a key in wampmesh.txt; host keys are made there too,
+# so no two devices share them.
+systemctl --root "$rootfs" disable ssh.service ssh.socket >/dev/null 2>&1 || true
+# Wi-Fi runs as wpa_supplicant@wlan0 (enabled by the first boot when wampmesh.txt names a
+# network); the D-Bus wpa_supplicant.service is not needed.
+systemctl --root "$rootfs" disable wpa_supplicant.service >/dev/null 2>&1 || true
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+ln -sfn /run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
+
+# One machine id per device (generated at first boot); no apt lists in the image.
+echo uninitialized > "$rootfs/etc/machine-id"
+rm -f "$rootfs/var/lib/dbus/machine-id"
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+rm -f "$rootfs"/var/log/*.log "$rootfs"/var/log/apt/* 2>/dev/null || true

@@ -1,0 +1,48 @@
+# Shared by build.sh, inject.sh and boot-test.sh (sourced, not run).
+
+log() { echo "firmware-image: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# The Debian archive this host already uses (from its apt sources), so no host is named here.
+debian_mirror() {
+  if [ -n "${WAMPMESH_DEBIAN_MIRROR:-}" ]; then echo "$WAMPMESH_DEBIAN_MIRROR"; return; fi
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' "$f")
+    [ -n "$uri" ] && { echo "${uri%/}"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+\/debian)\/?[[:space:]].*/\2/p' "$f" | head -1)
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  die "no Debian archive in /etc/apt sources (set WAMPMESH_DEBIAN_MIRROR)"
+}
+
+# Installs the Debian packages given (as root), only those missing; apt-get update once.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "run as root: these Debian packages are needed: ${missing[*]}"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "${_apt_updated:-}" ]; then apt-get update -qq; _apt_updated=1; fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# arm64 programs run through qemu-user via binfmt_misc (mmdebstrap's maintainer scripts).
+enable_binfmt_arm64() {
+  ensure_packages qemu-user-static binfmt-support
+  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || die "cannot mount binfmt_misc (a container without it cannot run arm64 maintainer scripts)"
+  fi
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || die "qemu-aarch64 binfmt handler not registered"
+}
+
+# Partition start (in 512-byte sectors) and size of partition N of a disk image.
+part_offset() { sfdisk -J "$1" | python3 -c "import json,sys; p=json.load(sys.stdin)['partitiontable']['partitions'][$2-1]; print(p['start'], p['size'])"; }

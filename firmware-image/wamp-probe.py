@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Minimal WAMP probe (stdlib only) for boot-test.sh: joins realm1 over RawSocket (JSON) or
+WebSocket (JSON) and prints the WELCOME. Retries until the deadline, because qemu's port
+forward accepts connections before the guest listens.
+
+  wamp-probe.py rawsocket HOST PORT DEADLINE_S
+  wamp-probe.py websocket HOST PORT DEADLINE_S
+"""
+import base64, json, os, socket, struct, sys, time
+
+HELLO = [1, "realm1", {"roles": {"caller": {}, "callee": {}, "publisher": {}, "subscriber": {}}}]
+# From outside the board anonymous sessions are refused (loopback only), so the probe can log in
+# as the administrator set in wampmesh.txt: WAMP_PROBE_TICKET="REALM AUTHID TICKET".
+TICKET = os.environ.get("WAMP_PROBE_TICKET", "").split(" ", 2)
+if len(TICKET) == 3:
+    HELLO = [1, TICKET[0], {"roles": {"caller": {}}, "authmethods": ["ticket"], "authid": TICKET[1]}]
+AUTHENTICATE = [5, TICKET[2], {}] if len(TICKET) == 3 else None
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def rawsocket(host, port):
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(bytes([0x7F, 0xF1, 0, 0]))  # JSON, max message 16 MiB
+        reply = recv_exact(s, 4)
+        if reply[0] != 0x7F or reply[1] & 0x0F != 1:
+            raise ConnectionError(f"handshake refused: {reply.hex()}")
+        def send(m):
+            body = json.dumps(m).encode()
+            s.sendall(struct.pack(">I", len(body)) + body)
+
+        send(HELLO)
+        while True:
+            head = recv_exact(s, 4)
+            length = struct.unpack(">I", head)[0] & 0xFFFFFF
+            msg = json.loads(recv_exact(s, length))
+            if head[0] & 0x07 != 0:
+                continue
+            if msg[0] == 4 and AUTHENTICATE is not None:
+                send(AUTHENTICATE)
+                continue
+            return msg
+
+
+def websocket(host, port):
+    with socket.create_connection((host, port), timeout=10) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            if not chunk:
+                raise ConnectionError("closed during upgrade")
+            head += chunk
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise ConnectionError(head.split(b"\r\n")[0].decode())
+        def send(m):
+            payload = json.dumps(m).encode()
+            mask = os.urandom(4)
+            s.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+        def receive():
+            b0, b1 = recv_exact(s, 2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", recv_exact(s, 2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", recv_exact(s, 8))[0]
+            return json.loads(recv_exact(s, n))
+
+        send(HELLO)
+        msg = receive()
+        if msg[0] == 4 and AUTHENTICATE is not None:
+            send(AUTHENTICATE)
+            msg = receive()
+        return msg
+
+
+def main():
+    kind, host, port, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3]), time.monotonic() + float(sys.argv[4])
+    probe = rawsocket if kind == "rawsocket" else websocket
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            msg = probe(host, port)
+            if msg and msg[0] == 2:
+                print(json.dumps(msg))
+                return 0
+            last = f"unexpected {msg}"
+        except (OSError, ValueError) as e:
+            last = repr(e)
+        time.sleep(2)
+    print(f"no WELCOME before the deadline; last error: {last}", file=sys.stderr)
+    return 1
+
+
+sys.exit(main())
