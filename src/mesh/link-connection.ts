@@ -13,10 +13,11 @@
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { FrameWriter } from '../transport/frame-writer.ts';
 import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
 import type { NodeId } from './frames.ts';
 import {
-  checkPreamble, frameHeader, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
+  checkPreamble, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
   PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
 } from './link-framing.ts';
 import {
@@ -77,7 +78,9 @@ export class LinkConnection {
   readonly #preamble = new Uint8Array(PREAMBLE_SIZE);
   #preambleFill = 0;
   #spoken = false;
-  #corked = false;
+  // Frames and raw bytes, batched per tick: a burst (an LSA flood, pipelined calls, an event
+  // fan-out) leaves in one write.
+  readonly #writer: FrameWriter;
   #ourHello: Uint8Array | undefined;
   #theirHello: Uint8Array | undefined;
   #binding: Uint8Array = new Uint8Array(0);
@@ -96,6 +99,7 @@ export class LinkConnection {
   }) {
     this.#host = host;
     this.#socket = socket;
+    this.#writer = new FrameWriter(socket);
     this.direction = options.direction;
     this.address = options.address;
     this.expected = options.expected;
@@ -127,7 +131,7 @@ export class LinkConnection {
   }
 
   get tls(): boolean { return this.#socket instanceof TLSSocket; }
-  get queuedBytes(): number { return this.#socket.writableLength; }
+  get queuedBytes(): number { return this.#socket.writableLength + this.#writer.queuedBytes; }
 
   // ---- sending ---------------------------------------------------------------------------
 
@@ -392,14 +396,11 @@ export class LinkConnection {
 
   // ---- socket ------------------------------------------------------------------------------
 
-  // Corked for the rest of the tick: a burst of frames (an LSA flood, an event fan-out) leaves
-  // in one writev instead of two writes per frame.
   #write(type: LinkFrameType, payload: Uint8Array): boolean {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
-    this.#cork();
-    socket.write(frameHeader(type, payload.length));
-    if (payload.length > 0) socket.write(payload);
+    if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
+    this.#writer.frame(type, payload);
     this.bytesOut += HEADER_SIZE + payload.length;
     return true;
   }
@@ -407,24 +408,13 @@ export class LinkConnection {
   #raw(bytes: Uint8Array): void {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
-    this.#cork();
-    socket.write(bytes);
+    this.#writer.raw(bytes);
     this.bytesOut += bytes.length;
-  }
-
-  #cork(): void {
-    if (this.#corked) return;
-    this.#corked = true;
-    this.#socket.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      this.#socket.uncork();
-    });
   }
 
   /** A peer that stops reading must not make us buffer without bound. */
   #checkQueue(): boolean {
-    const queued = this.#socket.writableLength;
+    const queued = this.queuedBytes;
     if (queued <= this.#host.maxQueuedBytes) return true;
     this.close('slow', `the peer is not reading: ${queued} octets queued (limit ${this.#host.maxQueuedBytes})`, { destroy: true });
     return false;
@@ -433,12 +423,14 @@ export class LinkConnection {
   #finish(destroy: boolean): void {
     const socket = this.#socket;
     if (destroy) {
+      this.#writer.drop();
       socket.destroy();
       return;
     }
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
-    socket.end(); // flushes what is queued (end() also uncorks)
+    this.#writer.flush(); // what was queued goes out before the FIN
+    socket.end();
   }
 }

@@ -67,6 +67,14 @@ export interface DealerOptions {
 }
 
 const CALLEE_GONE = 'callee disconnected from in-flight call';
+// INVOCATION/RESULT details of most calls: one shared object rather than one per message.
+// Frozen, so a change by mistake fails loudly instead of reaching every other call.
+const NO_DETAILS: Dict = Object.freeze({});
+
+function isEmpty(d: Dict): boolean {
+  for (const _ in d) return false;
+  return true;
+}
 
 export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
   to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
@@ -83,6 +91,8 @@ export class Dealer {
   readonly #invocations = new Map<number, Map<number, Invocation>>();
   // caller session id -> CALL request id -> invocation
   readonly #calls = new Map<number, Map<number, Invocation>>();
+  /** The procedure URI of the last CALL that passed the URI check. */
+  #validProcedure = '';
 
   constructor(options: DealerOptions) {
     this.#options = options;
@@ -189,14 +199,25 @@ export class Dealer {
       if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
       return this.#continueProgressive(ongoing, msg);
     }
-    if (!isValidUri(procedure, this.#options.uriCheck)) {
-      sendError(caller, T.CALL, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
-      return;
+    // Most calls name the procedure of the call before: its URI was valid then.
+    if (procedure !== this.#validProcedure) {
+      if (!isValidUri(procedure, this.#options.uriCheck)) {
+        sendError(caller, T.CALL, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
+        return;
+      }
+      this.#validProcedure = procedure;
     }
     const local = this.#local.get(procedure);
     if (local !== undefined) return this.#callLocal(caller, msg, local);
     const registration = this.#table.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    const disclosure = this.#options.callerDisclosure ?? 'optional';
+    // No options (most calls): every option has its default, and so do the details, unless
+    // the registration is a pattern or the realm always discloses callers.
+    if (isEmpty(options) && registration.match === 'exact' && disclosure !== 'always') {
+      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, 0);
+      return undefined;
+    }
     const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
 
     const progress = optBool(options, 'progress');
@@ -205,7 +226,6 @@ export class Dealer {
     const timeout = optNonNegativeInt(options, 'timeout');
     const ppt = pptOptions(options, msg.args, msg.kwargs);
     for (const v of [progress, receiveProgress, discloseMe, timeout, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
-    const disclosure = this.#options.callerDisclosure ?? 'optional';
     if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose callers');
 
     const callee = this.#pick(registration);
@@ -230,7 +250,7 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
-    this.#invoke(caller, request, registration, callee, details, msg.args, msg.kwargs, timeout as number);
+    this.#invoke(caller, request, registration, callee, isEmpty(details) ? NO_DETAILS : details, msg.args, msg.kwargs, timeout as number);
     return undefined;
   }
 
@@ -263,11 +283,11 @@ export class Dealer {
     const ppt = pptOptions(msg.options, msg.args, msg.kwargs);
     if (progress instanceof OptionError) return new ProtocolViolation(`YIELD: ${progress.message}`);
     if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
-    const details: Dict = ppt === undefined ? {} : { ...ppt };
+    let details: Dict = ppt === undefined ? NO_DETAILS : { ...ppt };
     if (progress) {
       // Progressive results go only to callers that asked for them.
       if (!invocation.receiveProgress) return;
-      details.progress = true;
+      details = { ...details, progress: true };
       // Spec "Call Timeouts" with progressive results: the timeout runs between results.
       this.#armTimeout(invocation);
     } else {

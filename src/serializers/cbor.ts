@@ -31,8 +31,21 @@ export const cbor: Serializer = {
     return encoder.encode(widenInts(message));
   },
   decode(frame) {
-    // Most frames have no 64-bit integer at all: one memchr-speed scan keeps them on the fast path.
-    if (!frame.includes(UINT64) && !frame.includes(NINT64)) return encoder.decode(frame);
+    // Most frames have no 64-bit integer at all: one scan for their initial bytes keeps them
+    // on the fast path.
+    if (!mayHold64BitInts(frame)) return encoder.decode(frame);
     return narrowBigInts(exact.decode(frame));
   },
 };
+
+// Up to this size a loop here beats two native searches (each a call into C++).
+const SCAN_IN_JS = 256;
+
+function mayHold64BitInts(frame: Uint8Array): boolean {
+  if (frame.length > SCAN_IN_JS) return frame.includes(UINT64) || frame.includes(NINT64);
+  for (let i = 0; i < frame.length; i++) {
+    const b = frame[i];
+    if (b === UINT64 || b === NINT64) return true;
+  }
+  return false;
+}

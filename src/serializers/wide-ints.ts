@@ -25,6 +25,8 @@ function widen(v: unknown): unknown {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
       const item: unknown = v[i];
+      // Strings, small numbers and the like need no call.
+      if (typeof item !== 'object' && (typeof item !== 'number' || !isWide(item))) continue;
       const w = widen(item);
       if (w !== item) (out ??= v.slice())[i] = w;
     }
@@ -33,6 +35,7 @@ function widen(v: unknown): unknown {
   let out: Record<string, unknown> | undefined;
   for (const key in v) {
     const item = (v as Record<string, unknown>)[key];
+    if (typeof item !== 'object' && (typeof item !== 'number' || !isWide(item))) continue;
     const w = widen(item);
     if (w !== item) (out ??= { ...(v as Record<string, unknown>) })[key] = w;
   }

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
+import { FrameWriter } from './frame-writer.ts';
 import {
   FrameDecoder,
   FrameType,
@@ -16,7 +17,6 @@ import {
   MAX_PAYLOAD,
   buildHandshakeError,
   buildHandshakeReply,
-  encodeHeader,
   exponentForMaxLength,
   maxLengthFromExponent,
   parseHandshake,
@@ -217,7 +217,9 @@ class RawSocketPeer implements Peer {
   readonly #log: Logger;
   #handler: PeerHandler | null = null;
   #state: 'open' | 'closing' | 'closed' = 'open';
-  #corked = false;
+  // Frames go out batched per tick: a burst (an EVENT fan-out, a batch of results) leaves in
+  // one write instead of two per frame.
+  readonly #writer: FrameWriter;
 
   constructor(socket: net.Socket, serializer: Serializer, info: TransportInfo, clientMax: number, ctx: Context) {
     this.serializer = serializer;
@@ -227,6 +229,7 @@ class RawSocketPeer implements Peer {
     this.#maxIncoming = ctx.maxIncoming;
     this.#decoder = new FrameDecoder(ctx.maxIncoming);
     this.#log = ctx.log;
+    this.#writer = new FrameWriter(socket);
   }
 
   /** Attaches to the core, then processes bytes that came in the handshake's chunk. */
@@ -259,20 +262,22 @@ class RawSocketPeer implements Peer {
   }
 
   bufferedAmount(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#writer.queuedBytes;
   }
 
   close(): void {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     linger(this.#socket);
-    this.#socket.end(); // flushes what is queued (end() also uncorks)
+    this.#writer.flush(); // what was queued goes out before the FIN
+    this.#socket.end();
   }
 
   /** Called once by the connection's 'close' listener. */
   socketClosed(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#writer.drop();
     this.#handler?.closed();
   }
 
@@ -309,7 +314,7 @@ class RawSocketPeer implements Peer {
 
   #pong(payload: Uint8Array): void {
     // A peer that PINGs without reading would make us queue PONGs without bound.
-    if (this.#socket.writableLength > this.#maxIncoming) return this.#fail('PINGs while not reading');
+    if (this.bufferedAmount() > this.#maxIncoming) return this.#fail('PINGs while not reading');
     if (payload.length > this.#maxOutgoing) return this.#fail('PING larger than the client accepts back');
     this.#write(FrameType.PONG, payload);
   }
@@ -317,24 +322,14 @@ class RawSocketPeer implements Peer {
   #fail(why: string): void {
     this.#log.info({ peer: this.info.peer }, `rawsocket: failing connection: ${why}`);
     this.#state = 'closing';
+    this.#writer.drop();
     this.#socket.destroy();
   }
 
-  // Corked for the rest of the tick: a burst of frames (an EVENT fan-out, a batch of
-  // results) leaves in one writev instead of two writes per frame.
   #write(type: FrameType, payload: Uint8Array): void {
     // Not writable once the remote hung up (we end our side too) even before 'close' arrives.
     if (!this.#socket.writable) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
-    }
-    this.#socket.write(encodeHeader(type, payload.length));
-    if (payload.length > 0) this.#socket.write(payload);
+    this.#writer.frame(type, payload);
   }
 }
 

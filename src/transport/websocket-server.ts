@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
+import { flushAfterCallbacks, type Flushable } from './end-of-tick.ts';
 import { isLoopback } from './rawsocket-server.ts';
 
 export interface WebSocketTarget {
@@ -183,15 +184,16 @@ export function formatAddress(raw: ArrayBuffer): string {
   return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
-class WebSocketPeer implements Peer {
+class WebSocketPeer implements Peer, Flushable {
   readonly serializer: Serializer;
   readonly info: TransportInfo;
   readonly #ws: WS;
   readonly #log: Logger;
   #handler: PeerHandler | null = null;
   #closed = false;
-  // Frames sent outside a uWS callback are queued for the rest of the tick and flushed in one
-  // corked batch, so an EVENT fan-out does not cost a syscall per frame.
+  // Frames are queued and flushed in one corked batch once the event loop is out of uWS's
+  // callbacks (see flushAfterCallbacks), so an EVENT fan-out or a batch of results does not
+  // cost a syscall per frame.
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
 
@@ -219,8 +221,10 @@ class WebSocketPeer implements Peer {
       this.end(CLOSE_UNSUPPORTED_DATA, `expected ${this.serializer.binary ? 'binary' : 'text'} frames`);
       return;
     }
-    // uWS reuses `message` once this callback returns, so the core gets its own copy.
-    const frame = new Uint8Array(message.slice(0));
+    // uWS reuses `message` once this callback returns, so the core gets its own copy: in a
+    // Buffer, which small messages take from Node's pool (a new ArrayBuffer each costs ~10x more).
+    const frame = Buffer.allocUnsafe(message.byteLength);
+    frame.set(new Uint8Array(message));
     try {
       this.#handler?.receive(frame);
     } catch (error) {
@@ -231,7 +235,7 @@ class WebSocketPeer implements Peer {
 
   send(frame: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#queue.length === 0) process.nextTick(() => this.#flush());
+    if (this.#queue.length === 0) flushAfterCallbacks(this);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
   }
@@ -246,8 +250,8 @@ class WebSocketPeer implements Peer {
 
   end(code: number, reason: string): void {
     if (this.#closed) return;
-    this.#flush();
-    // #flush may have hit the backpressure cap and closed us already.
+    this.flush();
+    // flush() may have hit the backpressure cap and closed us already.
     if (!this.#closed) this.#ws.end(code, reason);
   }
 
@@ -265,7 +269,7 @@ class WebSocketPeer implements Peer {
     if (handler) queueMicrotask(() => handler.closed());
   }
 
-  #flush(): void {
+  flush(): void {
     if (this.#closed || this.#queue.length === 0) return;
     const queue = this.#queue;
     this.#queue = [];

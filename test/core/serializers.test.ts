@@ -37,3 +37,34 @@ test('integers beyond ±2^53 stay exact (BigInt) in all three decoders; 2^53 its
   t.deepEqual(cbor.decode(cb), [9007199254740993n, 2 ** 53, -9007199254740993n]);
   t.is(typeof (cbor.decode(Buffer.from('811b0000000100000000', 'hex')) as unknown[])[0], 'number', '2^32 in 8 bytes is a number');
 });
+
+test('JSON writes binary and BigInt values wherever they sit, also deeper than the quick scan looks', (t) => {
+  const bin = new Uint8Array([0, 255]);
+  t.is(Buffer.from(json.encode([50, 1, {}, ['plain', 1.5, null, { a: [true] }]])).toString(), '[50,1,{},["plain",1.5,null,{"a":[true]}]]');
+  t.is(Buffer.from(json.encode([50, 1, {}, [{ a: [bin] }]])).toString(), '[50,1,{},[{"a":["\\u0000AP8="]}]]');
+  t.is(Buffer.from(json.encode([50, 1, {}, [Buffer.from([1])]])).toString(), '[50,1,{},["\\u0000AQ=="]]');
+  t.is(Buffer.from(json.encode([50, 1, { n: 2n ** 60n }])).toString(), '[50,1,{"n":1152921504606846976}]');
+  // 40 levels down: past the scan's depth limit, where it hands over to the replacer anyway.
+  let deep: unknown = [bin, 2n ** 60n];
+  for (let i = 0; i < 40; i++) deep = [deep];
+  const text = Buffer.from(json.encode([50, 1, {}, [deep]])).toString();
+  t.true(text.includes('["\\u0000AP8=",1152921504606846976]'), text);
+});
+
+test('JSON revives exactly the integers beyond 2^53, whatever their digits', (t) => {
+  const decode = (text: string): unknown => json.decode(Buffer.from(text));
+  // 16 digits below 2^53 (random WAMP IDs) stay numbers, also those starting with 9.
+  t.deepEqual(decode('[1234567890123456, 8999999999999999, 9007199254740991, 9007199254740992]'), [1234567890123456, 8999999999999999, 9007199254740991, 2 ** 53]);
+  t.deepEqual(decode('[9007199254740993, -9007199254740993, 12345678901234567]'), [9007199254740993n, -9007199254740993n, 12345678901234567n]);
+  t.deepEqual(decode('["\\u0000AP8=", 1234567890123456]'), [Buffer.from([0, 255]), 1234567890123456]);
+});
+
+test('CBOR finds a 64-bit integer in short and in long frames', (t) => {
+  const big = 2n ** 60n;
+  const short = cbor.encode([1, big]);
+  const long = cbor.encode([1, 'x'.repeat(400), big]);
+  t.true(long.length > 256);
+  t.deepEqual(cbor.decode(short), [1, big]);
+  t.deepEqual(cbor.decode(long), [1, 'x'.repeat(400), big]);
+  t.deepEqual(cbor.decode(cbor.encode([1, 'x'.repeat(400), 2 ** 40])), [1, 'x'.repeat(400), 2 ** 40]);
+});

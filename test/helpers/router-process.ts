@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as osConstants } from 'node:os';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const wampmeshBin = join(repoRoot, 'scripts', 'wampmesh');
+export const wampmeshBin = join(repoRoot, 'scripts', 'wampmesh');
 
 export interface RouterProcess {
   /** e.g. "ws://127.0.0.1:40123/ws" */
@@ -43,6 +43,8 @@ export interface StartRouterOptions {
   env?: NodeJS.ProcessEnv;
   /** Use this data folder (kept after exit, e.g. to restart on the same state); default: a temp one, removed on exit. */
   dataDir?: string;
+  /** The executable to run; default this checkout's scripts/wampmesh (the benchmark compares another checkout's). */
+  bin?: string;
 }
 
 export interface ListenerLine {
@@ -79,7 +81,8 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wampmesh-test-'));
   const args = ['serve', ...(options.args ?? DEFAULT_ARGS), '--data', dataDir];
-  const child = spawn(wampmeshBin, args, {
+  const bin = options.bin ?? wampmeshBin;
+  const child = spawn(bin, args, {
     cwd: repoRoot,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,7 +124,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
       child.kill('SIGKILL');
       // Report only once the process is gone and its pipes are drained, so stderr is whole.
       void exited.then(() => reject(new Error(
-        `router ${why}\n  command: ${wampmeshBin} ${args.join(' ')}\n  stdout: ${pending.slice(0, 4000)}\n  stderr: ${stderr.slice(-8000)}`,
+        `router ${why}\n  command: ${bin} ${args.join(' ')}\n  stdout: ${pending.slice(0, 4000)}\n  stderr: ${stderr.slice(-8000)}`,
       )));
     };
     const timer = setTimeout(() => fail(`printed no listening line within ${startTimeoutMs} ms`), startTimeoutMs);

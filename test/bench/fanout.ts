@@ -1,0 +1,199 @@
+// The PubSub fan-out load of the benchmark: one publisher, SUBSCRIBERS subscribers of one
+// topic. All but one subscriber live in generator child processes (fanout-child.ts); the last
+// one to subscribe, the "sentinel", lives here next to the publisher. A router delivers to the
+// subscribers of a topic in subscription order, so when the sentinel has an event, the router
+// has handed that publication to every other subscriber too.
+//
+// Every PUBLISH carries [PAYLOAD, t] with t the publisher's clock (ms, CLOCK_MONOTONIC, shared
+// by all processes); subscribers take (their clock - t) as the delivery latency. Pre-encoded:
+// CBOR frames are patched in place (request ID, float64 timestamp); JSON frames are one string
+// concatenation.
+//
+// Two phases per target:
+//   - paced: one publication at a time (the next goes out when the sentinel has the previous
+//     one), PACED_PUBLICATIONS times: latency p50/p99 over every delivery to the child
+//     processes' subscribers, without queueing behind other publications;
+//   - saturated: up to WINDOW publications ahead of the sentinel, refilled in bursts once half
+//     of them have come back (and never more than LAG_LIMIT ahead of the slowest subscriber,
+//     so nothing is dropped for slowness), for FANOUT_MS after a warm-up: events delivered per
+//     second to all subscribers, and the p99 under that load.
+
+import { cbor, json, type Serializer } from '../../src/serializers/index.ts';
+import { connect, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { cpuWindow, Histogram, monoMs, PAYLOAD, type Child, type Cpu } from './common.ts';
+
+export const SUBSCRIBERS = 1_000;
+export const PACED_PUBLICATIONS = 200;
+export const WINDOW = 32;
+export const LAG_LIMIT = 128;
+export const FANOUT_WARMUP_MS = 500;
+export const FANOUT_MS = 3_000;
+const FIRST_ID = 0x1000_0000;
+
+export interface FanoutTarget {
+  readonly name: string;
+  readonly pids: readonly number[];
+  readonly transport: TransportKind;
+  readonly serializer: Serializer;
+  readonly port: number;
+  readonly url: string;
+}
+
+export interface FanoutFigures {
+  /** Paced: one publication at a time. */
+  p50: number; p99: number;
+  /** Saturated. */
+  eventsPerSec: number; loadedP99: number; cpu: Cpu;
+  /** Events the subscribers did not get (dropped by the target), over the whole run. */
+  lost: number;
+}
+
+/** PUBLISH [16, id, {}, topic, [PAYLOAD, t]], pre-encoded. */
+class PublishTemplate {
+  readonly #bytes: Buffer | null = null;
+  readonly #idAt: number = 0;
+  readonly #topic: string;
+
+  constructor(serializer: Serializer, topic: string) {
+    this.#topic = topic;
+    if (serializer === cbor) {
+      // 0.1 is not exact as a float32, so the encoder writes a float64 (0xfb): the frame's last 8 octets.
+      const bytes = Buffer.from(cbor.encode([16, FIRST_ID, {}, topic, [PAYLOAD, 0.1]]));
+      if (bytes[bytes.length - 9] !== 0xfb) throw new Error('timestamp placeholder not found');
+      this.#idAt = bytes.indexOf(Buffer.from([0x1a, 0x10, 0x00, 0x00, 0x00])) + 1;
+      this.#bytes = bytes;
+    } else if (serializer !== json) {
+      throw new Error(`fan-out runs CBOR or JSON, not ${serializer.name}`);
+    }
+  }
+
+  frame(id: number, t: number): Buffer | string {
+    if (this.#bytes === null) return `[16,${id},{},${JSON.stringify(this.#topic)},["${PAYLOAD}",${t}]]`;
+    const out = Buffer.allocUnsafe(this.#bytes.length);
+    this.#bytes.copy(out);
+    out.writeUInt32BE(id, this.#idAt);
+    out.writeDoubleBE(t, out.length - 8);
+    return out;
+  }
+}
+
+let topics = 0;
+
+export async function measureFanout(target: FanoutTarget, children: readonly Child[]): Promise<FanoutFigures> {
+  const s = target.serializer;
+  const topic = `bench.fanout.${++topics}`;
+  const open = async (): Promise<RawClient> => {
+    const c = await connect({ transport: target.transport, serializer: s, port: target.port, url: target.url, websocketImpl: 'net', timeoutMs: 20_000 });
+    await c.join('realm1', {}, 20_000);
+    return c;
+  };
+  // SUBSCRIBERS - 1 in the children, spread evenly; the sentinel here.
+  const inChildren = SUBSCRIBERS - 1;
+  const shares = children.map((_, i) => Math.floor(inChildren / children.length) + (i < inChildren % children.length ? 1 : 0));
+  const childMin = children.map(() => 0);
+  let pump = (): void => undefined;
+  children.forEach((child, i) => child.onPush((m) => {
+    const progress = m.progress as { min: number } | undefined;
+    if (progress !== undefined) { childMin[i] = progress.min; pump(); }
+  }));
+  await Promise.all(children.map((child, i) => child.request({
+    cmd: 'connect', transport: target.transport, serializer: s.name, port: target.port, url: target.url, realm: 'realm1', topic, count: shares[i],
+  }, 120_000)));
+  const sentinel = await open();
+  await sentinel.subscribe(topic, 20_000);
+  const publisher = await open();
+
+  const template = new PublishTemplate(s, topic);
+  let nextId = FIRST_ID;
+  let published = 0;
+  let seen = 0; // events at the sentinel
+  let window = 1;
+  let stopped = true;
+  let onSentinel: () => void = () => undefined;
+  sentinel.rawMode(() => { seen++; onSentinel(); pump(); });
+  const publish = (): void => {
+    publisher.sendFrame(template.frame(nextId++, monoMs()));
+    published++;
+  };
+  pump = () => {
+    if (stopped) return;
+    let slowest = seen;
+    for (const m of childMin) if (m < slowest) slowest = m;
+    // Refilled in bursts, once half the window has come back: a pipelining publisher's
+    // PUBLISHes arrive together, as they would from a busy one.
+    if (published - seen > window / 2 || published - slowest >= LAG_LIMIT) return;
+    while (published - seen < window && published - slowest < LAG_LIMIT) publish();
+  };
+  const settle = async (what: string): Promise<void> => {
+    // Everything published has reached every subscriber (or was dropped: then give up waiting).
+    const deadline = performance.now() + 10_000;
+    while (seen < published || childMin.some((m) => m < published)) {
+      if (performance.now() > deadline) throw new Error(`${target.name}: ${what}: subscribers stuck at ${Math.min(seen, ...childMin)} of ${published} publications`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([p, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${target.name} fan-out: ${what} did not complete within ${ms} ms (sentinel ${seen}/${published})`)), ms);
+    })]).finally(() => clearTimeout(timer));
+  };
+  const measuring = async (on: boolean): Promise<{ events: number; histogram: Histogram }> => {
+    const replies = await Promise.all(children.map((c) => c.request<{ events?: number; histogram?: number[] }>({ cmd: 'measure', on })));
+    const histogram = new Histogram();
+    let events = 0;
+    for (const r of replies) {
+      events += r.events ?? 0;
+      if (r.histogram !== undefined) histogram.add(new Histogram(r.histogram));
+    }
+    return { events, histogram };
+  };
+
+  try {
+    // Paced.
+    await measuring(true);
+    window = 1;
+    stopped = false;
+    await guard(new Promise<void>((resolve) => {
+      onSentinel = () => { if (seen >= PACED_PUBLICATIONS) { stopped = true; resolve(); } };
+      pump();
+    }), 30_000, 'paced publications');
+    onSentinel = () => undefined;
+    await settle('paced');
+    const paced = await measuring(false);
+
+    // Saturated.
+    window = WINDOW;
+    stopped = false;
+    pump();
+    await new Promise((r) => setTimeout(r, FANOUT_WARMUP_MS));
+    await measuring(true);
+    const sentinel0 = seen;
+    const cpu = cpuWindow(target.pids, children.map((c) => c.pid));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, FANOUT_MS));
+    const loaded = await measuring(false);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpuShares = cpu.stop();
+    const sentinelEvents = seen - sentinel0;
+    stopped = true;
+    await settle('saturated');
+    const totals = await Promise.all(children.map((c) => c.request<{ total: number }>({ cmd: 'close' })));
+    const delivered = totals.reduce((a, t) => a + t.total, 0) + seen;
+    return {
+      p50: paced.histogram.percentile(0.5),
+      p99: paced.histogram.percentile(0.99),
+      eventsPerSec: (loaded.events + sentinelEvents) / elapsed,
+      loadedP99: loaded.histogram.percentile(0.99),
+      cpu: cpuShares,
+      lost: published * SUBSCRIBERS - delivered,
+    };
+  } finally {
+    stopped = true;
+    pump = () => undefined;
+    for (const c of children) c.onPush(undefined);
+    await Promise.all(children.map((c) => c.request({ cmd: 'close' }).catch(() => undefined)));
+    await sentinel.destroy();
+    await publisher.destroy();
+  }
+}

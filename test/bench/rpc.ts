@@ -1,0 +1,275 @@
+// The RPC load of the benchmark: a caller and a callee on test/helpers/raw-client.ts in
+// low-overhead mode. CALL frames are pre-encoded once and only the fixed-width request ID is
+// patched per call; RESULT IDs are read at a fixed offset. The callee decodes each INVOCATION
+// (or, behind the relay, the CALL itself) and encodes a YIELD (or RESULT), so the generator
+// does the same work per call against every target.
+//
+// Measured per target: sequential latency (p50/p99 of SEQUENTIAL_CALLS calls after a warm-up)
+// and pipelined throughput (IN_FLIGHT calls kept in flight for PIPELINE_MS after a warm-up).
+
+import type { Serializer } from '../../src/serializers/index.ts';
+import { connect, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { cpuWindow, PAYLOAD, type Cpu } from './common.ts';
+
+export const SEQUENTIAL_WARMUP = 500;
+export const SEQUENTIAL_CALLS = 3_000;
+export const IN_FLIGHT = 1_000;
+export const PIPELINE_WARMUP_MS = 500;
+export const PIPELINE_MS = 3_000;
+// Request IDs from 2^28 up: always 4-octet integers in CBOR (0x1a) and 9 decimal digits in
+// JSON, so the pre-encoded frame is patched in place and never changes length.
+const FIRST_ID = 0x1000_0000;
+
+export interface RpcTarget {
+  readonly name: string;
+  /** The processes that do the target's work (four routers for the mesh chain). */
+  readonly pids: readonly number[];
+  readonly transport: TransportKind;
+  readonly serializer: Serializer;
+  readonly port: number;
+  readonly url: string;
+  /** Where the callee connects, when not to the caller's router (mesh: the far end of the chain). */
+  readonly callee?: { readonly port: number };
+  /** true: a WAMP router (join, register, INVOCATION/YIELD); false: the relay (raw CALL/RESULT). */
+  readonly wamp: boolean;
+  /** The registration must travel to the caller's router first (mesh): poll until calls succeed. */
+  readonly waitForRoute?: boolean;
+}
+
+export interface RpcFigures { p50: number; p99: number; callsPerSec: number; seqCpu: Cpu; pipeCpu: Cpu }
+
+/** RawSocket header (MESSAGE, 24-bit length) and payload in one buffer. */
+function rawsocketFrame(payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(4 + payload.length);
+  out.writeUInt32BE(payload.length, 0); // type 0 (MESSAGE) in the first octet
+  out.set(payload, 4);
+  return out;
+}
+
+/** A pre-encoded CALL whose request ID is patched in place (RawSocket: with its frame header). */
+class CallTemplate {
+  readonly #bytes: Buffer;
+  readonly #text: string | null;
+  readonly #at: number;
+  readonly #json: boolean;
+
+  constructor(serializer: Serializer, procedure: string, textFrames: boolean, framed: boolean) {
+    this.#json = serializer.name === 'json';
+    const encoded = Buffer.from(serializer.encode([48, FIRST_ID, {}, procedure, [PAYLOAD]]));
+    const bytes = framed ? rawsocketFrame(encoded) : encoded;
+    this.#at = this.#json
+      ? bytes.indexOf(String(FIRST_ID))
+      : bytes.indexOf(Buffer.from([0x1a, 0x10, 0x00, 0x00, 0x00])) + 1;
+    if (this.#at <= 0) throw new Error('request ID placeholder not found');
+    this.#bytes = bytes;
+    this.#text = textFrames ? encoded.toString('utf8') : null;
+  }
+
+  /** A new frame each time: a socket may hold on to a written buffer until it is flushed. */
+  frame(id: number): Buffer | string {
+    if (this.#text !== null) return this.#text.slice(0, this.#at) + id + this.#text.slice(this.#at + 9);
+    const out = Buffer.allocUnsafe(this.#bytes.length);
+    this.#bytes.copy(out);
+    if (this.#json) out.write(String(id), this.#at, 'latin1');
+    else out.writeUInt32BE(id, this.#at);
+    return out;
+  }
+}
+
+/**
+ * The callee's answer, pre-encoded: YIELD [70, id, {}, [PAYLOAD]] to an INVOCATION [68, id, ...]
+ * (or, behind the relay, RESULT [50, id, {}, [PAYLOAD]] to a CALL [48, id, ...]), with the
+ * request's ID copied over as it was encoded. undefined when the request is not laid out as
+ * expected; the caller then decodes it instead.
+ */
+class AnswerTemplate {
+  readonly #json: boolean;
+  readonly #head: Buffer;
+  readonly #tail: Buffer;
+  readonly #requestType: number;
+  readonly #framed: boolean;
+
+  constructor(serializer: Serializer, requestType: number, answerType: number, framed: boolean) {
+    this.#json = serializer.name === 'json';
+    this.#requestType = requestType;
+    this.#framed = framed;
+    if (this.#json) {
+      this.#head = Buffer.from(`[${answerType},`);
+      this.#tail = Buffer.from(`,{},${JSON.stringify([PAYLOAD])}]`);
+    } else {
+      // array(4), uint8 type; then the ID; then {} and [PAYLOAD].
+      this.#head = Buffer.from([0x84, 0x18, answerType]);
+      const whole = Buffer.from(serializer.encode([answerType, 1, {}, [PAYLOAD]]));
+      this.#tail = whole.subarray(4); // after 0x84 0x18 type 0x01
+    }
+  }
+
+  answer(request: Uint8Array): Buffer | undefined {
+    let from: number;
+    let to: number;
+    if (this.#json) {
+      // "[68," then the ID's digits up to the next comma.
+      const type = String(this.#requestType);
+      if (request[0] !== 0x5b || request[1] !== type.charCodeAt(0) || request[2] !== type.charCodeAt(1) || request[3] !== 0x2c) return undefined;
+      from = 4;
+      to = request.indexOf(0x2c, from);
+      if (to < 0) return undefined;
+    } else {
+      // array(5 or 6), 0x18 type, then the ID as a CBOR unsigned integer.
+      if (request[1] !== 0x18 || request[2] !== this.#requestType) return undefined;
+      from = 3;
+      const ib = request[3]!;
+      to = from + (ib < 0x18 ? 1 : ib === 0x18 ? 2 : ib === 0x19 ? 3 : ib === 0x1a ? 5 : ib === 0x1b ? 9 : -1000);
+      if (to < from) return undefined;
+    }
+    const length = this.#head.length + (to - from) + this.#tail.length;
+    const at = this.#framed ? 4 : 0;
+    const out = Buffer.allocUnsafe(at + length);
+    if (this.#framed) out.writeUInt32BE(length, 0);
+    this.#head.copy(out, at);
+    out.set(request.subarray(from, to), at + this.#head.length);
+    this.#tail.copy(out, at + this.#head.length + (to - from));
+    return out;
+  }
+}
+
+/** The request ID of a RESULT, read at its fixed offset; undefined for anything else. */
+function resultId(payload: Uint8Array | string, serializer: Serializer): number | undefined {
+  if (typeof payload === 'string') return payload.startsWith('[50,') ? Number(payload.slice(4, 13)) : undefined;
+  if (serializer.name === 'json') {
+    // "[50," then 9 digits.
+    if (payload[1] !== 0x35 || payload[2] !== 0x30 || payload[3] !== 0x2c) return undefined;
+    let id = 0;
+    for (let i = 4; i < 13; i++) id = id * 10 + (payload[i]! - 0x30);
+    return id;
+  }
+  // CBOR: array(4|5) 0x84/0x85, 0x18 0x32 (= 50), 0x1a + uint32.
+  if (payload[1] !== 0x18 || payload[2] !== 0x32 || payload[3] !== 0x1a) return undefined;
+  return ((payload[4]! << 24) >>> 0) + (payload[5]! << 16) + (payload[6]! << 8) + payload[7]!;
+}
+
+let registrations = 0;
+
+export async function measureRpc(target: RpcTarget, limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS }): Promise<RpcFigures> {
+  const s = target.serializer;
+  // WebSocket: raw-client's own RFC 6455 client on node:net (frames corked per tick, no
+  // per-message events); BENCH_WS=global uses Node's WebSocket (undici) instead.
+  const websocketImpl = process.env.BENCH_WS === 'global' ? 'global' : 'net';
+  const open = (port: number): Promise<RawClient> => connect({
+    transport: target.transport, serializer: s, port, url: target.url, timeoutMs: 10_000, websocketImpl,
+  });
+  // A fresh procedure each time: a mesh router may still know the previous one's callee.
+  const procedure = `bench.echo.${++registrations}`;
+  // Callee first: behind the relay, the first connection of a pair is the callee's.
+  const callee = await open(target.callee?.port ?? target.port);
+  if (target.wamp) {
+    await callee.join();
+    await callee.register(procedure);
+  }
+  const caller = await open(target.port);
+  if (target.wamp) await caller.join();
+
+  const replyType = target.wamp ? 70 : 50;
+  const replyTo = target.wamp ? 68 : 48;
+  const framed = target.transport === 'rawsocket';
+  const answers = new AnswerTemplate(s, replyTo, replyType, framed);
+  const answer = (payload: Uint8Array | string): void => {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    const reply = answers.answer(bytes);
+    if (reply !== undefined) {
+      if (framed) callee.sendFramed(reply);
+      else callee.sendFrame(typeof payload === 'string' ? reply.toString('utf8') : reply);
+      return;
+    }
+    // Anything else is decoded, tolerant of routers that send null for an absent ArgumentsKw
+    // (fox-wamp): only the request ID and the arguments are read.
+    const m = s.decode(bytes) as unknown[];
+    if (m[0] !== replyTo) return;
+    // INVOCATION [68, id, reg, {}, args] -> YIELD [70, id, {}, args];
+    // CALL [48, id, {}, proc, args] -> RESULT [50, id, {}, args]. Arguments sit at index 4 in both.
+    callee.send([replyType, m[1], {}, m[4]]);
+  };
+  if (target.waitForRoute) {
+    // Until the registration has reached the caller's router, calls fail with no_such_procedure.
+    callee.serveEcho();
+    const deadline = performance.now() + 20_000;
+    for (;;) {
+      const reply = await caller.call(procedure, [PAYLOAD], {}, 5_000);
+      if (reply[0] === 50) break;
+      if (performance.now() > deadline) throw new Error(`${target.name}: ${procedure} not reachable: ${JSON.stringify(reply)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  callee.rawMode(answer);
+
+  // Node's WebSocket takes text frames as strings; raw-client's own takes bytes.
+  const template = new CallTemplate(s, procedure, target.transport === 'websocket' && !s.binary && websocketImpl === 'global', framed);
+  const sendCall = framed ? (id: number): void => caller.sendFramed(template.frame(id) as Buffer) : (id: number): void => caller.sendFrame(template.frame(id));
+  let nextId = 0x1000_0000;
+  let onResult: (id: number) => void = () => undefined;
+  caller.rawMode((payload) => {
+    const id = resultId(payload, s);
+    if (id === undefined) throw new Error(`unexpected reply: ${typeof payload === 'string' ? payload : Buffer.from(payload).toString('hex')}`);
+    onResult(id);
+  });
+
+  // A lost reply would stall a run forever; fail loudly instead.
+  const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([p, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${target.name} ${target.transport}/${s.name}: ${what} did not complete within ${ms} ms`)), ms);
+    })]).finally(() => clearTimeout(timer));
+  };
+
+  // Sequential: one call at a time, each timed.
+  const sequential = (n: number, samples: Float64Array | null): Promise<void> => new Promise((resolve) => {
+    let done = 0;
+    let sentAt = 0;
+    const send = (): void => {
+      sentAt = performance.now();
+      sendCall(nextId++);
+    };
+    onResult = () => {
+      if (samples !== null) samples[done] = performance.now() - sentAt;
+      if (++done === n) resolve();
+      else send();
+    };
+    send();
+  });
+  await guard(sequential(SEQUENTIAL_WARMUP, null), 20_000, 'sequential warm-up');
+  const samples = new Float64Array(limits.sequential);
+  const seqWindow = cpuWindow(target.pids);
+  await guard(sequential(limits.sequential, samples), 30_000, 'sequential calls');
+  const seqCpu = seqWindow.stop();
+  samples.sort();
+  const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! * 1000;
+
+  // Pipelined: IN_FLIGHT calls outstanding; each result sends the next.
+  const pipelined = (ms: number): Promise<number> => new Promise((resolve) => {
+    let completed = 0;
+    let stopping = false;
+    let outstanding = 0;
+    const started = performance.now();
+    onResult = () => {
+      outstanding--;
+      completed++;
+      if (!stopping && performance.now() - started >= ms) stopping = true;
+      if (!stopping) {
+        sendCall(nextId++);
+        outstanding++;
+      } else if (outstanding === 0) {
+        resolve(completed / ((performance.now() - started) / 1000));
+      }
+    };
+    for (let i = 0; i < IN_FLIGHT; i++) sendCall(nextId++);
+    outstanding = IN_FLIGHT;
+  });
+  await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
+  const pipeWindow = cpuWindow(target.pids);
+  const callsPerSec = await guard(pipelined(limits.pipelineMs), limits.pipelineMs + 10_000, 'pipelined calls');
+  const pipeCpu = pipeWindow.stop();
+
+  await caller.destroy();
+  await callee.destroy();
+  return { p50: pct(0.5), p99: pct(0.99), callsPerSec, seqCpu, pipeCpu };
+}

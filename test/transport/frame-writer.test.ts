@@ -1,0 +1,68 @@
+// FrameWriter (src/transport/frame-writer.ts): frames queued in one tick leave in one write, in
+// order, with big payloads passed through uncopied; nothing is written to a dead socket.
+
+import type { Socket } from 'node:net';
+import test from 'ava';
+import { FrameWriter } from '../../src/transport/frame-writer.ts';
+
+interface Written { chunks: Uint8Array[]; corked: number }
+
+function fakeSocket(): { socket: Socket; written: Written; state: { destroyed: boolean; writable: boolean } } {
+  const written: Written = { chunks: [], corked: 0 };
+  const state = { destroyed: false, writable: true };
+  const socket = {
+    get destroyed() { return state.destroyed; },
+    get writable() { return state.writable; },
+    write(chunk: Uint8Array) { written.chunks.push(chunk); return true; },
+    cork() { written.corked++; },
+    uncork() { written.corked--; },
+  } as unknown as Socket;
+  return { socket, written, state };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+const hex = (chunks: readonly Uint8Array[]): string => Buffer.concat(chunks).toString('hex');
+
+test('frames of one tick go out in one write, each with its header, after the tick', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket);
+  writer.raw(Uint8Array.of(0x7f, 0xf3, 0, 0));
+  writer.frame(0, Uint8Array.of(1, 2, 3));
+  writer.frame(2, new Uint8Array(0));
+  t.is(writer.queuedBytes, 4 + 7 + 4);
+  t.is(written.chunks.length, 0, 'nothing before the end of the tick');
+  await tick();
+  t.is(written.chunks.length, 1);
+  t.is(hex(written.chunks), '7ff30000' + '00000003010203' + '02000000');
+  t.is(writer.queuedBytes, 0);
+});
+
+test('a big payload is written as it is, between the batches of small frames around it', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket);
+  const big = new Uint8Array(100_000).fill(7);
+  writer.frame(0, Uint8Array.of(1));
+  writer.frame(0, big);
+  writer.frame(1, Uint8Array.of(2));
+  await tick();
+  t.is(written.corked, 0, 'uncorked again');
+  t.is(written.chunks.length, 4);
+  t.is(written.chunks[2], big, 'not copied');
+  t.is(hex(written.chunks), '0000000101' + '000186a0' + Buffer.from(big).toString('hex') + '0100000102');
+});
+
+test('flush() writes at once; drop() and a dead socket write nothing', async (t) => {
+  const { socket, written, state } = fakeSocket();
+  const writer = new FrameWriter(socket);
+  writer.frame(0, Uint8Array.of(9));
+  writer.flush();
+  t.is(hex(written.chunks), '0000000109');
+  writer.frame(0, Uint8Array.of(8));
+  writer.drop();
+  t.is(writer.queuedBytes, 0);
+  writer.frame(0, Uint8Array.of(7));
+  state.writable = false;
+  await tick();
+  t.is(hex(written.chunks), '0000000109', 'only the first frame was written');
+  t.throws(() => writer.frame(0, new Uint8Array(0x100_0000)), { instanceOf: RangeError });
+});
