@@ -55,10 +55,13 @@ initrd=$(mdir -b -i "$boot" :: | sed -n 's#^::/##p' | grep '^initrd.img-' | sort
 [ -n "$kernel" ] && [ -n "$initrd" ] || die "no vmlinuz-*/initrd.img-* on the boot partition"
 mcopy -i "$boot" "::$kernel" "$work/vmlinuz"
 mcopy -i "$boot" "::$initrd" "$work/initrd"
+# SSH (key only, as wampmesh.txt allows) lets the test act inside the guest: kill -9 the router.
+ssh-keygen -q -t ed25519 -N '' -f "$work/id" && mv "$work/id.pub" "$work/id.pub.tmp" && cut -d' ' -f1,2 "$work/id.pub.tmp" > "$work/id.pub"
 # First-boot settings as a user would write them.
 sed -e 's/^hostname=.*/hostname=wm-boottest/' -e 's/^cluster_name=.*/cluster_name=boottest/' \
   -e 's/^cluster_secret=.*/cluster_secret=boot-test-cluster-secret/' \
-  -e 's/^admin_password=.*/admin_password=boot test admin pw/' "$here/wampmesh.txt" > "$work/wampmesh.txt"
+  -e 's/^admin_password=.*/admin_password=boot test admin pw/' \
+  -e "s#^ssh_authorized_key=.*#ssh_authorized_key=$(cat "$work/id.pub")#" "$here/wampmesh.txt" > "$work/wampmesh.txt"
 mcopy -o -i "$boot" "$work/wampmesh.txt" ::wampmesh.txt
 
 # Clients come from outside the guest, where anonymous is refused: log in as the administrator.
@@ -67,6 +70,7 @@ export WAMP_PROBE_TICKET="wampmesh.admin admin boot test admin pw"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 raw_port=$(free_port)
 ws_port=$(free_port)
+ssh_port=$(free_port)
 
 log "booting $kernel under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG); serial log $work/serial.log"
 boot_t0=$(date +%s)
@@ -74,7 +78,7 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
   -kernel "$work/vmlinuz" -initrd "$work/initrd" \
   -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1" \
   -drive "file=$img,if=virtio,format=raw" \
-  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8081,hostfwd=tcp:127.0.0.1:$ws_port-:8080" \
+  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8081,hostfwd=tcp:127.0.0.1:$ws_port-:8080,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
   -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
   -display none -serial "file:$work/serial.log" -monitor none -no-reboot &
 qemu_pid=$!
@@ -102,6 +106,24 @@ if [ $result = 0 ]; then
     log "still serving 45 s later (watchdog pings accepted)"
   else
     result=1; log "not serving 45 s later"
+  fi
+fi
+
+if [ $result = 0 ]; then
+  # Restart=on-failure: after a kill -9 systemd starts the router again, and it answers again.
+  guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
+  if before=$(guest systemctl show -p MainPID --value wampmesh.service) && [ "${before:-0}" != 0 ] && guest kill -9 "$before"; then
+    log "killed the router (PID $before) with SIGKILL"
+    if python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 90 >/dev/null; then
+      after=$(guest systemctl show -p MainPID --value wampmesh.service)
+      restarts=$(guest systemctl show -p NRestarts --value wampmesh.service)
+      if [ "$after" != "$before" ] && [ "${restarts:-0}" -ge 1 ]; then log "restarted by systemd after kill -9 (new PID $after, NRestarts=$restarts) and serving"
+      else result=1; log "router answers but was not restarted by systemd (PID $before -> $after, NRestarts=$restarts)"; fi
+    else
+      result=1; log "no WELCOME after kill -9: not restarted"
+    fi
+  else
+    result=1; log "could not reach the guest over SSH to kill the router"
   fi
 fi
 

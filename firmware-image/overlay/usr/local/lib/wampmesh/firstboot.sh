@@ -61,7 +61,10 @@ if [ -n "$ssid" ]; then
     echo "}"
   } > "$conf"
   umask 022
+  # enable alone would wait for the next boot; --no-block queues the start without waiting for
+  # it (this runs before sysinit.target: waiting would deadlock).
   systemctl enable wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
+  systemctl start --no-block wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
   say "Wi-Fi network '$ssid' configured"
 fi
 
@@ -74,6 +77,7 @@ if command -v ssh-keygen >/dev/null; then
     echo "$key" >> /root/.ssh/authorized_keys
     chmod 0600 /root/.ssh/authorized_keys
     systemctl enable ssh.service >/dev/null 2>&1 || true
+    systemctl start --no-block ssh.service >/dev/null 2>&1 || true
     say "SSH enabled (key only)"
   fi
 fi
