@@ -10,7 +10,7 @@ import type { EventStore, StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
-import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
+import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
 
 export interface Subscription {
   readonly id: number;
@@ -188,7 +188,7 @@ export class Broker {
     const realm = this.#options.realm;
     const events = subscription.match === 'exact'
       ? store.history(realm, subscription.topic, Number.MAX_SAFE_INTEGER)
-      : store.historyMatching(realm, (topic) => this.#matches(subscription, topic));
+      : store.historyMatching(realm, (topic) => uriMatches(subscription.topic, subscription.match, topic));
     const now = this.#options.now();
     return events.filter((e) => {
       const rule = this.#history.best(e.topic);
@@ -221,19 +221,13 @@ export class Broker {
     const realm = this.#options.realm;
     const events = subscription.match === 'exact'
       ? [store.retained(realm, subscription.topic)].filter((e) => e !== undefined)
-      : [...store.allRetained(realm)].filter((e) => this.#matches(subscription, e.topic));
+      : [...store.allRetained(realm)].filter((e) => uriMatches(subscription.topic, subscription.match, e.topic));
     for (const event of events) {
       if (event.filter !== undefined && !eligible(event.filter as Filter, subscriber)) continue;
       const details: Dict = { ...event.details, retained: true };
       if (subscription.match !== 'exact') details.topic = event.topic;
       subscriber.send({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
     }
-  }
-
-  #matches(subscription: Subscription, topic: string): boolean {
-    const probe = new UriTable<true>();
-    probe.set(subscription.topic, subscription.match, true);
-    return probe.best(topic) === true;
   }
 
   #detach(session: Target, subscription: Subscription): void {

@@ -5,7 +5,7 @@
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { toArray } from '../wamp/marshal.ts';
-import { MessageType as T, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
+import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
 import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
@@ -175,11 +175,11 @@ export class Session implements Target, PeerHandler {
       case 'establishing':
         if (msg.type === T.HELLO) return this.#hello(msg);
         if (msg.type === T.ABORT) return this.#close('lost');
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received before HELLO`);
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received before HELLO`);
       case 'authenticating':
         if (msg.type === T.AUTHENTICATE) return this.#authenticate(msg);
         if (msg.type === T.ABORT) return this.#close('lost');
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} received while authenticating`);
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received while authenticating`);
       case 'closing':
         // Waiting for the GOODBYE reply; anything else is moot now.
         if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close('goodbye');
@@ -233,7 +233,7 @@ export class Session implements Target, PeerHandler {
       case T.HELLO:
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO received after the session was established');
       default:
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageLabel(msg)} is not a message a client may send`);
+        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} is not a message a client may send`);
     }
     if (violation !== undefined) this.#abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
   }
@@ -347,10 +347,6 @@ function matchOf(options: Dict): MatchPolicy {
   return m === 'prefix' || m === 'wildcard' ? m : 'exact';
 }
 
-function messageLabel(msg: Message): string {
-  const name = Object.entries(T).find(([, code]) => code === msg.type)?.[0];
-  return name ?? `message type ${msg.type}`;
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -77,6 +77,13 @@ export class UriTable<T> {
   }
 }
 
+/** Whether one pattern of the given policy matches a concrete URI (the rule `best` and `all` apply). */
+export function uriMatches(pattern: string, policy: MatchPolicy, uri: string): boolean {
+  if (policy === 'exact') return pattern === uri;
+  if (policy === 'prefix') return uri.startsWith(pattern);
+  return wildcardMatches(pattern.split('.'), uri.split('.'));
+}
+
 function wildcardMatches(pattern: readonly string[], parts: readonly string[]): boolean {
   if (pattern.length !== parts.length) return false;
   for (let i = 0; i < pattern.length; i++) {
