@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MeshSettings } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import { meshDefaults } from '../mesh/defaults.ts';
 import { MdnsDiscovery } from '../mesh/discovery.ts';
 import { MeshLinks } from '../mesh/links.ts';
 import { MeshNode } from '../mesh/mesh-node.ts';
@@ -22,9 +23,6 @@ export interface MeshRuntime {
   readonly port: number;
   stop(): Promise<void>;
 }
-
-// Overlay upkeep (dials, redundant links, advertisement expiry) needs no finer resolution.
-const TICK_MS = 250;
 
 /** The node id in the config, else the one kept in the data folder, else a new one kept there. */
 export function nodeIdFor(settings: MeshSettings, dataDir: string): string {
@@ -53,12 +51,18 @@ export async function startMesh(settings: MeshSettings, router: Router, dataDir:
   };
   const links = new MeshLinks({
     nodeId, clusterName: settings.cluster.name, clusterSecret: settings.cluster.secret!, listen: settings.listen, logger: log,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs, deadAfterMs: settings.deadAfterMs, handshakeTimeoutMs: settings.handshakeTimeoutMs,
+    maxFrameBytes: settings.maxFrameBytes, ...(settings.maxQueuedBytes !== undefined && { maxQueuedBytes: settings.maxQueuedBytes }),
     ...(settings.tls !== undefined && { tls: { cert: read(settings.tls.cert), key: read(settings.tls.key), ...(settings.tls.ca !== undefined && { ca: read(settings.tls.ca) }) } }),
   });
   // Realms, users, grants and sources are the same on every node of the cluster.
-  const replicator = state === undefined ? undefined : new Replicator({ node: nodeId, db: state.db, store: state.store, logger: log });
+  const replicator = state === undefined ? undefined : new Replicator({ node: nodeId, db: state.db, store: state.store, logger: log, antiEntropyMs: settings.antiEntropyMs });
+  const config = {
+    minLinks: settings.minLinks, maxLinks: settings.maxLinks, lsaRefreshMs: settings.lsaRefreshMs, lsaMaxAgeMs: settings.lsaMaxAgeMs,
+    dialBackoffMs: settings.dialBackoffMs, dialBackoffMaxMs: settings.dialBackoffMaxMs,
+  };
   const node = new MeshNode({
-    id: nodeId, router, driver: links, config: { minLinks: settings.minLinks, maxLinks: settings.maxLinks }, logger: log,
+    id: nodeId, router, driver: links, config, logger: log,
     ...(replicator !== undefined && { replicator }),
   });
   links.attach(node);
@@ -75,14 +79,14 @@ export async function startMesh(settings: MeshSettings, router: Router, dataDir:
   let discovery: MdnsDiscovery | undefined;
   if (settings.mdns) {
     discovery = new MdnsDiscovery({
-      nodeId, clusterName: settings.cluster.name, linkPort: port, logger: log,
+      nodeId, clusterName: settings.cluster.name, linkPort: port, logger: log, ttlSec: settings.mdnsTtlSec, queryIntervalMs: settings.mdnsQueryIntervalMs,
       ...(settings.interfaces.length > 0 && { interfaces: settings.interfaces }),
       onPeer: (peer, endpoint) => { links.setPeerAddress(peer, endpoint); node.peerDiscovered(peer); },
       onPeerGone: (peer) => node.peerLost(peer),
     });
     await discovery.start();
   }
-  const ticker = setInterval(() => node.tick(), TICK_MS);
+  const ticker = setInterval(() => node.tick(), meshDefaults.tickMs);
   return {
     node, links, nodeId, port,
     async stop() {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
+import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
 import { isHost } from './host.ts';
 
 function intIn(min: number, max: number) {
@@ -124,11 +125,30 @@ const mesh = z.strictObject({
   // Discovery by DNS-SD over mDNS on these interfaces (names or IPv4 addresses; empty = all).
   mdns: z.boolean({ error: 'expected true or false' }).default(true),
   interfaces: z.array(z.string().min(1)).default([]),
-  // 2..4 links: survives one neighbour dying, stays cheap on a Pi (see src/mesh/config.ts).
-  minLinks: intIn(1, 64).default(2),
-  maxLinks: intIn(1, 256).default(4),
   tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
-}).refine((m) => m.maxLinks >= m.minLinks, { error: 'must be at least minLinks', path: ['maxLinks'] });
+  // Timings and limits. Defaults, and why they are what they are: src/mesh/defaults.ts.
+  // 2..4 links: survives one neighbour dying, stays cheap on a Pi.
+  minLinks: intIn(1, 64).default(md.minLinks),
+  maxLinks: intIn(1, 256).default(md.maxLinks),
+  heartbeatIntervalMs: intIn(100, 60_000).default(md.heartbeatIntervalMs),
+  deadAfterMs: intIn(200, 600_000).default(md.deadAfterMs),
+  handshakeTimeoutMs: intIn(100, 600_000).default(md.handshakeTimeoutMs),
+  maxFrameBytes: intIn(FRAME_BYTES_MIN, FRAME_BYTES_MAX).default(md.maxFrameBytes),
+  // Unset: twice maxFrameBytes.
+  maxQueuedBytes: intIn(FRAME_BYTES_MIN, 1024 * 1024 * 1024).optional(),
+  lsaRefreshMs: intIn(1_000, 3_600_000).default(md.lsaRefreshMs),
+  lsaMaxAgeMs: intIn(2_001, 86_400_000).default(md.lsaMaxAgeMs),
+  dialBackoffMs: intIn(100, 600_000).default(md.dialBackoffMs),
+  dialBackoffMaxMs: intIn(100, 3_600_000).default(md.dialBackoffMaxMs),
+  mdnsTtlSec: intIn(2, 4500).default(md.mdnsTtlSec),
+  mdnsQueryIntervalMs: intIn(1_000, 3_600_000).default(md.mdnsQueryIntervalMs),
+  antiEntropyMs: intIn(1_000, 86_400_000).default(md.antiEntropyMs),
+})
+  .refine((m) => m.maxLinks >= m.minLinks, { error: 'must be at least minLinks', path: ['maxLinks'] })
+  .refine((m) => m.deadAfterMs >= 2 * m.heartbeatIntervalMs, { error: 'must be at least twice heartbeatIntervalMs', path: ['deadAfterMs'] })
+  .refine((m) => m.maxQueuedBytes === undefined || m.maxQueuedBytes >= m.maxFrameBytes, { error: 'must be at least maxFrameBytes', path: ['maxQueuedBytes'] })
+  .refine((m) => m.lsaMaxAgeMs > 2 * m.lsaRefreshMs, { error: 'must exceed twice lsaRefreshMs', path: ['lsaMaxAgeMs'] })
+  .refine((m) => m.dialBackoffMaxMs >= m.dialBackoffMs, { error: 'must be at least dialBackoffMs', path: ['dialBackoffMaxMs'] });
 
 const configSchema = z
   .strictObject({

@@ -26,33 +26,20 @@ import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import multicastDns from 'multicast-dns';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
+import { meshDefaults } from './defaults.ts';
 
 export const SERVICE_TYPE = '_wampmesh._tcp.local';
 /** DNS-SD service type enumeration (RFC 6763 §9): lets `avahi-browse -a` list us. */
 export const SERVICES_META = '_services._dns-sd._udp.local';
 export const PROTOCOL_VERSION = 1;
-/**
- * 120 s is RFC 6762 §10's TTL for records that name a host (SRV, A) and what Avahi and Bonjour
- * use. We give it to PTR and TXT too (instead of 75 min) because here the records stand for a
- * running node: a node that vanishes without a goodbye (power cut, Wi-Fi out of range) is
- * forgotten after at most 120 s. The link layer notices a dead neighbour much sooner by itself;
- * discovery only has to stop proposing it. Shorter TTLs mean more refresh traffic on every link
- * (each cache re-queries at 80% and 90% of the TTL), which a Pi on Wi-Fi pays for.
- */
-export const DEFAULT_TTL_SEC = 120;
-/**
- * Browse queries start at 1 s and double up to this (RFC 6762 §5.2). New nodes announce
- * themselves, so browsing only catches announcements lost on a lossy link; 30 s is under half
- * of the TTL, so known-answer suppression keeps the answers to it few.
- */
-export const DEFAULT_QUERY_INTERVAL_MS = 30_000;
+// Our own timings (record TTL, browse interval, rescans, conflict retry) are in defaults.ts with
+// the reasons for them; the ones below are fixed by RFC 6762.
 const MDNS_PORT = 5353;
 const AUTHORITATIVE_ANSWER = 1 << 10;
 const PROBE_INTERVAL_MS = 250;
 const PROBE_COUNT = 3;
-/** After losing a name to another host, probe again this much later (it may have left). */
-const CONFLICT_RETRY_MS = 10_000;
-const RESCAN_INTERVAL_MS = 5_000;
+const CONFLICT_RETRY_MS = meshDefaults.mdnsConflictRetryMs;
+const RESCAN_INTERVAL_MS = meshDefaults.mdnsRescanIntervalMs;
 /** TXT strings are at most 255 bytes; "node=" takes 5. */
 const MAX_NODE_ID_BYTES = 200;
 const IFF_UP = 0x1;
@@ -468,7 +455,9 @@ export interface MdnsDiscoveryOptions {
   /** Interface names or IPv4 addresses; default: every non-loopback IPv4 interface with multicast. */
   interfaces?: readonly string[];
   protocolVersion?: number;
+  /** Default: meshDefaults.mdnsTtlSec. */
   ttlSec?: number;
+  /** Default: meshDefaults.mdnsQueryIntervalMs. */
   queryIntervalMs?: number;
   logger?: Logger;
   /** A node of our cluster and protocol appeared, or its endpoint changed. */
@@ -537,8 +526,8 @@ export class MdnsDiscovery {
     this.clusterId = clusterIdOf(options.clusterName);
     this.protocolVersion = options.protocolVersion ?? PROTOCOL_VERSION;
     this.linkPort = options.linkPort;
-    this.ttlSec = options.ttlSec ?? DEFAULT_TTL_SEC;
-    this.queryIntervalMs = options.queryIntervalMs ?? DEFAULT_QUERY_INTERVAL_MS;
+    this.ttlSec = options.ttlSec ?? meshDefaults.mdnsTtlSec;
+    this.queryIntervalMs = options.queryIntervalMs ?? meshDefaults.mdnsQueryIntervalMs;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'mdns' });
   }
 

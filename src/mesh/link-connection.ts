@@ -24,6 +24,7 @@ import {
   computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
 } from './link-auth.ts';
 import { cbor } from '../serializers/cbor.ts';
+import { meshDefaults } from './defaults.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
 export type Direction = 'in' | 'out';
@@ -47,7 +48,7 @@ export interface LinkHost {
 }
 
 // After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
-const LINGER_MS = 1000;
+const LINGER_MS = meshDefaults.closeLingerMs;
 
 export class LinkConnection {
   readonly direction: Direction;

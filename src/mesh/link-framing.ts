@@ -83,6 +83,13 @@ export function checkPreamble(bytes: Uint8Array): PreambleCheck {
  * before that, a stranger cannot make us allocate more than HANDSHAKE_FRAME_LIMIT. Frames are
  * handed to `onFrame` one at a time, so a state change made by one frame (a new limit, a
  * closed link) applies to the next.
+ *
+ * Its header loop mirrors FrameDecoder's (src/transport/rawsocket-framing.ts) but cannot reuse
+ * it: FrameDecoder rejects type 3 (CONTROL) as reserved, fixes its limit at construction, and
+ * decodes a whole chunk into an array before anyone sees a frame, so a limit raised or a link
+ * closed by one frame would not apply to the frames behind it in the same chunk; and it keeps
+ * its header parsing private. Sharing the loop would mean reshaping the RawSocket decoder (a
+ * hot path, and outside the mesh) for the mesh's sake, which costs more than these few lines.
  */
 export class LinkFrameDecoder {
   /** The largest payload accepted; checked when a header is read. */

@@ -21,10 +21,11 @@ import { silentLogger, type Logger } from '../log.ts';
 import { cbor } from '../serializers/cbor.ts';
 import { unmapIPv4 } from '../transport/rawsocket-server.ts';
 import type { MeshFrame, NodeId } from './frames.ts';
-import type { LinkDriver } from './mesh-node.ts';
+import type { FrameSendResult, LinkDriver } from './mesh-node.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './link-auth.ts';
 import { LinkConnection, type Direction, type LinkHost } from './link-connection.ts';
 import { MAX_FRAME } from './link-framing.ts';
+import { FRAME_BYTES_MIN, meshDefaults } from './defaults.ts';
 
 /** The part of MeshNode the links report to. */
 export interface MeshEndpoint {
@@ -46,40 +47,19 @@ export interface MeshLinksOptions {
   listen: { host: string; port: number };
   /** Encrypts links. With `ca`, peers must also present a certificate it signed (mutual TLS). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer | (string | Buffer)[] };
+  // Timings and limits: see defaults.ts for what each means and why its default.
   heartbeatIntervalMs?: number;
   deadAfterMs?: number;
   handshakeTimeoutMs?: number;
   maxFrameBytes?: number;
-  /** Octets queued for a peer that does not read before its link is closed. */
+  /** Default: meshDefaults.maxQueuedFrames x maxFrameBytes. */
   maxQueuedBytes?: number;
-  /** Inbound connections still in their handshake; more are dropped on arrival. */
   maxPendingHandshakes?: number;
+  seedRetryMs?: number;
+  seedRetryMaxMs?: number;
+  oversizeLogIntervalMs?: number;
   logger?: Logger;
 }
-
-/**
- * Defaults, with their reasons:
- * - heartbeatIntervalMs 1000: a PING a second costs ~12 octets/s per link and measures RTT.
- * - deadAfterMs 6000: six missed heartbeats. A Raspberry Pi under load stalls for seconds at a
- *   time (SD-card write stalls, GC of a large heap, swapping, thermal throttling, Wi-Fi power
- *   save and retransmits), so a peer (or we) may fall silent for 2-3 s and still be healthy;
- *   6 s rides that out and still finds a frozen, powered-off or cut-off peer well before TCP
- *   would (minutes). A killed process is seen at once anyway: its kernel closes the socket.
- * - handshakeTimeoutMs 5000: generous for TLS on a slow CPU over Wi-Fi; bounds stalled dials
- *   and half-open strangers.
- * - maxFrameBytes 16 MiB (the 24-bit length field caps it at 16 MiB - 1): a mesh frame carries
- *   one WAMP message plus routing fields, and WAMP messages are capped at 16 MiB by RawSocket.
- * - maxQueuedBytes 2 x maxFrameBytes: one frame being written plus one more; beyond that the
- *   peer is not keeping up, and dropping the link lets the mesh route around it.
- * - maxPendingHandshakes 64: a scan or a flood of connections cannot hold more memory.
- */
-export const linkDefaults = {
-  heartbeatIntervalMs: 1000,
-  deadAfterMs: 6000,
-  handshakeTimeoutMs: 5000,
-  maxFrameBytes: 16 * 1024 * 1024,
-  maxPendingHandshakes: 64,
-} as const;
 
 export interface LinkStatus {
   peer: NodeId;
@@ -118,9 +98,6 @@ interface Seed {
   timer: NodeJS.Timeout | undefined;
 }
 
-const SEED_RETRY_MS = 1000;
-const SEED_RETRY_MAX_MS = 30_000;
-
 export class MeshLinks implements LinkDriver, LinkHost {
   readonly nodeId: NodeId;
   readonly clusterId: string;
@@ -132,6 +109,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
   readonly deadAfterMs: number;
   readonly handshakeTimeoutMs: number;
   readonly #maxPending: number;
+  readonly #seedRetryMs: number;
+  readonly #seedRetryMaxMs: number;
   readonly #listen: { host: string; port: number };
   readonly #tls: MeshLinksOptions['tls'];
   readonly #log: Logger;
@@ -154,6 +133,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
   /** Dials the mesh asked for, by the node they are for. */
   readonly #dials = new Map<NodeId, LinkConnection>();
 
+  /** Oversize frames per (peer, frame type): when last logged, and how many since. */
+  readonly #oversize = new Map<string, { loggedAt: number; suppressed: number }>();
+  readonly #oversizeLogIntervalMs: number;
+
   readonly #queue: (() => void)[] = [];
   #flushing = false;
   #flushScheduled = false;
@@ -165,12 +148,15 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.nodeId = options.nodeId;
     this.clusterId = clusterIdOf(options.clusterName);
     this.key = linkKey(options.clusterSecret);
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? linkDefaults.heartbeatIntervalMs;
-    this.deadAfterMs = options.deadAfterMs ?? linkDefaults.deadAfterMs;
-    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? linkDefaults.handshakeTimeoutMs;
-    this.maxFrameBytes = Math.min(options.maxFrameBytes ?? linkDefaults.maxFrameBytes, MAX_FRAME);
-    this.maxQueuedBytes = options.maxQueuedBytes ?? 2 * this.maxFrameBytes;
-    this.#maxPending = options.maxPendingHandshakes ?? linkDefaults.maxPendingHandshakes;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? meshDefaults.heartbeatIntervalMs;
+    this.deadAfterMs = options.deadAfterMs ?? meshDefaults.deadAfterMs;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? meshDefaults.handshakeTimeoutMs;
+    this.maxFrameBytes = Math.min(options.maxFrameBytes ?? meshDefaults.maxFrameBytes, MAX_FRAME);
+    this.maxQueuedBytes = options.maxQueuedBytes ?? meshDefaults.maxQueuedFrames * this.maxFrameBytes;
+    this.#maxPending = options.maxPendingHandshakes ?? meshDefaults.maxPendingHandshakes;
+    this.#seedRetryMs = options.seedRetryMs ?? meshDefaults.seedRetryMs;
+    this.#seedRetryMaxMs = options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs;
+    this.#oversizeLogIntervalMs = options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs;
     this.#listen = options.listen;
     this.#tls = options.tls;
     this.#log = (options.logger ?? silentLogger).child({ component: 'mesh-links', node: this.nodeId });
@@ -276,10 +262,14 @@ export class MeshLinks implements LinkDriver, LinkHost {
     }
   }
 
-  /** Sends a frame; false when it could not be (no link, too large, or the link just failed). */
-  send(peer: NodeId, frame: MeshFrame): boolean {
+  /**
+   * Sends a frame. 'too-large': over the peer's maximum frame size (its hello's "max"); nothing
+   * is sent, the link stays up, and the mesh tells whoever is waiting. 'failed': no link, the
+   * frame cannot be encoded, or the link just failed.
+   */
+  send(peer: NodeId, frame: MeshFrame): FrameSendResult {
     const conn = this.#active.get(peer);
-    if (conn === undefined) return false;
+    if (conn === undefined) return 'failed';
     this.#driverDepth++;
     try {
       let payload: Uint8Array;
@@ -287,13 +277,13 @@ export class MeshLinks implements LinkDriver, LinkHost {
         payload = cbor.encode([frame]);
       } catch (error) {
         this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
-        return false;
+        return 'failed';
       }
       if (payload.length > conn.peerMax) {
-        this.#log.error({ peer, t: frame.t, size: payload.length, limit: conn.peerMax }, 'mesh frame exceeds the peer\'s frame limit; dropped');
-        return false;
+        this.#logTooLarge(peer, frame.t, payload.length, conn.peerMax);
+        return 'too-large';
       }
-      return conn.sendMesh(payload);
+      return conn.sendMesh(payload) ? 'sent' : 'failed';
     } finally {
       this.#driverDepth--;
     }
@@ -462,7 +452,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   #retrySeed(seed: Seed): void {
     if (this.#state !== 'started' || seed.timer !== undefined) return;
-    const delay = Math.min(SEED_RETRY_MAX_MS, SEED_RETRY_MS * 2 ** seed.failures) * (0.8 + 0.4 * Math.random());
+    const delay = Math.min(this.#seedRetryMaxMs, this.#seedRetryMs * 2 ** seed.failures) * (0.8 + 0.4 * Math.random());
     seed.failures = Math.min(seed.failures + 1, 10);
     seed.timer = setTimeout(() => this.#dialSeed(seed), delay);
     seed.timer.unref();
@@ -507,6 +497,27 @@ export class MeshLinks implements LinkDriver, LinkHost {
     // Calls in flight through the old connection went to a process that is gone: fail them.
     this.#emit(() => this.#mesh?.linkDown(peer));
     this.#emit(() => this.#mesh?.linkUp(peer));
+  }
+
+  /**
+   * Oversize frames, logged at most once per oversizeLogIntervalMs per (peer, frame type), with
+   * the number left unlogged since: a stream of large events must not flood the journal. A
+   * call's frames are answered (the caller gets wamp.error.payload_size_exceeded), so those are
+   * a warning; anything else (an event, an advertisement, replication) is lost: an error.
+   */
+  #logTooLarge(peer: NodeId, t: string, size: number, limit: number): void {
+    const key = `${peer}\u0000${t}`;
+    const now = performance.now();
+    const seen = this.#oversize.get(key);
+    if (seen !== undefined && now - seen.loggedAt < this.#oversizeLogIntervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    this.#oversize.set(key, { loggedAt: now, suppressed: 0 });
+    const routed = t === 'call' || t === 'chunk' || t === 'result' || t === 'error' || t === 'cancel';
+    const fields = { peer, t, size, limit, ...(seen !== undefined && seen.suppressed > 0 && { alsoDropped: seen.suppressed }) };
+    if (routed) this.#log.warn(fields, 'mesh frame exceeds the peer\'s maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded');
+    else this.#log.error(fields, 'mesh frame exceeds the peer\'s maximum frame size; dropped');
   }
 
   #logHandshakeEnd(conn: LinkConnection, code: string, fields: object, byPeer: boolean): void {
@@ -584,16 +595,19 @@ function checkOptions(o: MeshLinksOptions): string | undefined {
   if (typeof o.nodeId !== 'string' || o.nodeId.length === 0 || o.nodeId.length > 256) return 'nodeId must be a non-empty string (at most 256 characters)';
   if (typeof o.clusterName !== 'string' || o.clusterName.length === 0) return 'clusterName must be a non-empty string';
   if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length === 0) return 'clusterSecret must be a non-empty string';
-  const hb = o.heartbeatIntervalMs ?? linkDefaults.heartbeatIntervalMs;
-  const dead = o.deadAfterMs ?? linkDefaults.deadAfterMs;
+  const hb = o.heartbeatIntervalMs ?? meshDefaults.heartbeatIntervalMs;
+  const dead = o.deadAfterMs ?? meshDefaults.deadAfterMs;
   if (!Number.isFinite(hb) || hb < 10) return 'heartbeatIntervalMs must be >= 10';
   if (!Number.isFinite(dead) || dead < 2 * hb) return 'deadAfterMs must be at least twice heartbeatIntervalMs';
-  const hs = o.handshakeTimeoutMs ?? linkDefaults.handshakeTimeoutMs;
+  const hs = o.handshakeTimeoutMs ?? meshDefaults.handshakeTimeoutMs;
   if (!Number.isFinite(hs) || hs < 100) return 'handshakeTimeoutMs must be >= 100';
-  const max = o.maxFrameBytes ?? linkDefaults.maxFrameBytes;
-  if (!Number.isInteger(max) || max < 65_536) return 'maxFrameBytes must be an integer >= 65536';
+  const max = o.maxFrameBytes ?? meshDefaults.maxFrameBytes;
+  if (!Number.isInteger(max) || max < FRAME_BYTES_MIN) return `maxFrameBytes must be an integer >= ${FRAME_BYTES_MIN}`;
   if (o.maxQueuedBytes !== undefined && (!Number.isInteger(o.maxQueuedBytes) || o.maxQueuedBytes < Math.min(max, MAX_FRAME))) return 'maxQueuedBytes must be an integer >= maxFrameBytes';
   if (o.maxPendingHandshakes !== undefined && (!Number.isInteger(o.maxPendingHandshakes) || o.maxPendingHandshakes < 1)) return 'maxPendingHandshakes must be an integer >= 1';
+  const seedMin = o.seedRetryMs ?? meshDefaults.seedRetryMs;
+  if (!Number.isFinite(seedMin) || seedMin < 10) return 'seedRetryMs must be >= 10';
+  if (!Number.isFinite(o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) || (o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) < seedMin) return 'seedRetryMaxMs must be at least seedRetryMs';
   if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65_535) return 'listen.port must be 0..65535';
   return undefined;
 }

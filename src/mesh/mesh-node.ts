@@ -12,17 +12,25 @@ import type { Router } from '../router/router.ts';
 import { UriTable } from '../router/uri-table.ts';
 import type { StoredEvent } from '../router/event-store.ts';
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
+import { ErrorUri } from '../wamp/uris.ts';
+import type { SendResult } from '../router/target.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from './config.ts';
 import { validateFrame, type ErrorFrame, type EventFrame, type Lsa, type MeshFrame, type NodeId, type RealmAd, type RoutedFrame } from './frames.ts';
 import { LinkStateDb } from './link-state.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
 import type { Replicator } from './replication.ts';
 
+/**
+ * 'too-large': the encoded frame exceeds the peer's maximum frame size; nothing was sent and the
+ * link stays up. 'failed': no link to that peer, or it just failed (linkDown follows).
+ */
+export type FrameSendResult = 'sent' | 'too-large' | 'failed';
+
 export interface LinkDriver {
   /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
   connect(peer: NodeId): void;
   disconnect(peer: NodeId): void;
-  send(peer: NodeId, frame: MeshFrame): void;
+  send(peer: NodeId, frame: MeshFrame): FrameSendResult;
 }
 
 /** Where a call's frames go next: toward the callee, and back toward the caller (null = here). */
@@ -31,6 +39,8 @@ interface Hop { toward: NodeId | null; back: NodeId | null; realm: string; dst: 
 interface Peer { failures: number; nextDialAt: number; discovered: boolean }
 
 export const NETWORK_FAILURE = 'wamp.error.network_failure';
+/** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
+export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
 const CALLEE_FEATURES = ['progressive_call_results', 'progressive_call_invocations', 'call_canceling', 'call_timeout', 'caller_identification', 'payload_passthru_mode'];
 
 export class MeshNode implements FrameSink {
@@ -187,30 +197,45 @@ export class MeshNode implements FrameSink {
     return this.#hops.has(key(origin, id));
   }
 
-  sendRouted(frame: RoutedFrame): boolean {
+  // A frame of a call too large for the next hop (over that node's maxFrameBytes) is never
+  // sent, and the link stays up. Here, on the caller's or the callee's node, the Dealer learns
+  // it from the proxies ('too-large') and answers the caller with wamp.error.payload_size_exceeded;
+  // a hop in between sends that error back itself (#receiveRequest, #receiveAnswer, tooLarge).
+  // Either way the other end of a progressive call is canceled.
+  sendRouted(frame: RoutedFrame): SendResult {
     const k = key(frame.origin, frame.id);
     const hop = this.#hops.get(k);
     if (frame.t === 'call') {
       const next = this.lsdb.routes().get(frame.dst);
-      if (next === undefined) return false;
+      if (next === undefined) return 'closed';
       const callee = this.#proxies.get(proxyKey(frame.realm, frame.dst, frame.session));
+      if (this.#driver.send(next, frame) === 'too-large') return 'too-large';
+      // A send that failed otherwise is answered by linkDown, which needs the hop.
       this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, ...(callee !== undefined && { callee }) });
-      this.#driver.send(next, frame);
-      return true;
+      return 'sent';
     }
-    if (hop === undefined) return false;
+    if (hop === undefined) return 'closed';
     if (frame.t === 'chunk' || frame.t === 'cancel') {
-      if (hop.toward === null) return false;
+      if (hop.toward === null) return 'closed';
+      if (this.#driver.send(hop.toward, frame) === 'too-large') {
+        // The Dealer ends the call for the caller; stop the callee's side of it too.
+        this.#hops.delete(k);
+        this.#driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+        return 'too-large';
+      }
       // After "kill" the callee still answers, so the way back must stay known.
       if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
-      this.#driver.send(hop.toward, frame);
-      return true;
+      return 'sent';
     }
     // result / error from a local callee, travelling back the way the call came.
+    if (hop.back === null) {
+      if (isFinal(frame)) this.#hops.delete(k);
+      return 'closed';
+    }
+    // Too large: the hop stays, so the Dealer's (small) error can follow the same way.
+    if (this.#driver.send(hop.back, frame) === 'too-large') return 'too-large';
     if (isFinal(frame)) this.#hops.delete(k);
-    if (hop.back === null) return false;
-    this.#driver.send(hop.back, frame);
-    return true;
+    return 'sent';
   }
 
   // ---- frames ------------------------------------------------------------------------------
@@ -247,15 +272,24 @@ export class MeshNode implements FrameSink {
         this.#driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`no route from ${this.self} to ${frame.dst}`] });
         return undefined;
       }
+      if (this.#driver.send(next, frame) === 'too-large') {
+        this.#driver.send(peer, tooLarge(frame, this.self, next));
+        return undefined;
+      }
       this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst });
-      this.#driver.send(next, frame);
       return undefined;
     }
     const hop = this.#hops.get(k);
     if (hop === undefined) return undefined;
     if (hop.toward !== null) {
+      if (this.#driver.send(hop.toward, frame) === 'too-large') {
+        // A chunk of a progressive call: the call ends, for the caller and for the callee.
+        this.#hops.delete(k);
+        this.#driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+        if (hop.back !== null) this.#driver.send(hop.back, tooLarge(frame, this.self, hop.toward));
+        return undefined;
+      }
       if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
-      this.#driver.send(hop.toward, frame);
       return undefined;
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
@@ -275,8 +309,19 @@ export class MeshNode implements FrameSink {
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
     if (hop === undefined) return undefined;
     if (isFinal(frame)) this.#hops.delete(k);
-    if (hop.back !== null) this.#driver.send(hop.back, frame);
-    else this.#deliverAnswer(frame, hop);
+    if (hop.back === null) {
+      this.#deliverAnswer(frame, hop);
+      return undefined;
+    }
+    if (this.#driver.send(hop.back, frame) === 'too-large') {
+      // The caller gets an error in its place, and the call ends: a callee still sending
+      // progressive results is canceled.
+      if (!isFinal(frame)) {
+        this.#hops.delete(k);
+        if (hop.toward !== null) this.#driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+      }
+      this.#driver.send(hop.back, tooLarge(frame, this.self, hop.back));
+    }
     return undefined;
   }
 
@@ -485,6 +530,15 @@ function advertise(realm: Realm): RealmAd {
   }
   const subscriptions = [...realm.broker.subscriptions()].map((s) => ({ topic: s.topic, match: s.match }));
   return { registrations, subscriptions };
+}
+
+/** The error that replaces a call's frame too large for the link from `self` to `peer`. */
+function tooLarge(frame: RoutedFrame, self: NodeId, peer: NodeId): ErrorFrame {
+  const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${frame.error}` : 'call payload';
+  return {
+    t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: PAYLOAD_SIZE_EXCEEDED, details: {},
+    args: [`the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`],
+  };
 }
 
 function isFinal(frame: RoutedFrame): boolean {

@@ -8,8 +8,11 @@ import type { NodeId, RegistrationAd, RoutedFrame } from './frames.ts';
 
 export interface FrameSink {
   readonly self: NodeId;
-  /** Sends a frame of a call along its path; false when no route exists. */
-  sendRouted(frame: RoutedFrame): boolean;
+  /**
+   * Sends a frame of a call along its path: 'closed' when there is no route (or no such call),
+   * 'too-large' when the frame exceeds the next hop's maximum frame size (nothing was sent).
+   */
+  sendRouted(frame: RoutedFrame): SendResult;
   nextCallId(): number;
   isInFlight(origin: NodeId, id: number): boolean;
 }
@@ -36,17 +39,15 @@ export class RemoteCallee implements Target {
 
   send(m: Message): SendResult {
     const base = { origin: this.#sink.self, dst: this.node, realm: this.realm };
-    let ok: boolean;
     if (m.type === T.INVOCATION) {
-      ok = this.#sink.isInFlight(this.#sink.self, m.request)
+      return this.#sink.isInFlight(this.#sink.self, m.request)
         ? this.#sink.sendRouted({ t: 'chunk', ...base, id: m.request, progress: m.details.progress === true, ...payload(m.args, m.kwargs) })
         : this.#sink.sendRouted({ t: 'call', ...base, id: m.request, procedure: this.ad.procedure, match: this.ad.match, session: this.id, details: m.details, ...payload(m.args, m.kwargs) });
-    } else if (m.type === T.INTERRUPT) {
-      ok = this.#sink.sendRouted({ t: 'cancel', ...base, id: m.request, mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait' });
-    } else {
-      return 'sent';
     }
-    return ok ? 'sent' : 'closed';
+    if (m.type === T.INTERRUPT) {
+      return this.#sink.sendRouted({ t: 'cancel', ...base, id: m.request, mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait' });
+    }
+    return 'sent';
   }
 
   sendShared(): void {}
@@ -75,12 +76,15 @@ export class RemoteCaller implements Target {
 
   send(m: Message): SendResult {
     const base = { origin: this.node, dst: this.node, realm: this.realm };
+    let sent: SendResult = 'sent';
     if (m.type === T.RESULT) {
-      this.#sink.sendRouted({ t: 'result', ...base, id: m.request, progress: m.details.progress === true, details: m.details, ...payload(m.args, m.kwargs) });
+      sent = this.#sink.sendRouted({ t: 'result', ...base, id: m.request, progress: m.details.progress === true, details: m.details, ...payload(m.args, m.kwargs) });
     } else if (m.type === T.ERROR) {
-      this.#sink.sendRouted({ t: 'error', ...base, id: m.request, error: m.error, details: m.details, ...payload(m.args, m.kwargs) });
+      sent = this.#sink.sendRouted({ t: 'error', ...base, id: m.request, error: m.error, details: m.details, ...payload(m.args, m.kwargs) });
     }
-    return 'sent';
+    // Too large: the Dealer answers the caller with a (small) error instead. Any other failure
+    // (the call is gone, no route back) is the mesh's to report: nothing more to send here.
+    return sent === 'too-large' ? 'too-large' : 'sent';
   }
 
   sendShared(): void {}

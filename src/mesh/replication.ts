@@ -12,6 +12,7 @@ import type { SecurityStore } from '../security/store.ts';
 import type { Db } from '../store/database.ts';
 import type { NodeId } from './frames.ts';
 import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-records.ts';
+import { meshDefaults } from './defaults.ts';
 
 export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
 type Version = Omit<ReplicaRecord, 'value' | 'key'> & { hash: string };
@@ -48,8 +49,7 @@ export class Replicator {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
-    // A minute: cheap (one digest per neighbour) and bounds how long a missed push lingers.
-    this.#antiEntropyMs = options.antiEntropyMs ?? 60_000;
+    this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
     this.#q = {
       all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>('SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key'),
       get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>('SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?'),

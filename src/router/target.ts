@@ -4,7 +4,12 @@
 import type { Dict, Message } from '../wamp/messages.ts';
 import type { SharedFrame } from './shared-frame.ts';
 
-export type SendResult = 'sent' | 'unencodable' | 'closed';
+/**
+ * 'unencodable': this peer's serializer cannot carry the message; 'too-large': it exceeds a size
+ * limit on the way to the peer (a mesh link's maximum frame size), nothing was sent and the peer
+ * is still there; 'closed': the peer is gone.
+ */
+export type SendResult = 'sent' | 'unencodable' | 'too-large' | 'closed';
 
 export interface Target {
   /** Session ID, unique within the router (and across the mesh for remote sessions). */
@@ -13,7 +18,7 @@ export interface Target {
   readonly authrole: string;
   /** True for a proxy of a session on another router (mesh); it gets no meta events. */
   readonly remote?: boolean;
-  /** Sends one message. 'unencodable': this peer's serializer cannot carry it; 'closed': the peer is gone. */
+  /** Sends one message (see SendResult). */
   send(message: Message): SendResult;
   /** Sends a fan-out message; may be dropped under backpressure (counted). */
   sendShared(frame: SharedFrame): void;

@@ -10,6 +10,12 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
   t.is(c.logLevel, 'warn');
   t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]);
   t.is(c.mesh.enabled, false, 'no mesh unless asked for');
+  // The mesh's timings and limits default to src/mesh/defaults.ts, unchanged.
+  t.like(c.mesh, {
+    minLinks: 2, maxLinks: 4, heartbeatIntervalMs: 1000, deadAfterMs: 6000, handshakeTimeoutMs: 5000, maxFrameBytes: 16777216,
+    maxQueuedBytes: undefined, lsaRefreshMs: 30_000, lsaMaxAgeMs: 120_000, dialBackoffMs: 1000, dialBackoffMaxMs: 60_000,
+    mdnsTtlSec: 120, mdnsQueryIntervalMs: 30_000, antiEntropyMs: 60_000,
+  });
   t.deepEqual(c.listeners, {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
@@ -36,7 +42,9 @@ test('a full file parses as written', (t) => {
     mesh: {
       enabled: true, nodeId: 'pi-kitchen', cluster: { name: 'home', secret: 'a-long-shared-secret' },
       listen: { host: '0.0.0.0', port: 9000 }, seeds: ['10.1.2.3:9000', '[fd00::1]:9000'], mdns: false, interfaces: ['eth0'],
-      minLinks: 1, maxLinks: 3,
+      minLinks: 1, maxLinks: 3, heartbeatIntervalMs: 2000, deadAfterMs: 10_000, handshakeTimeoutMs: 8000,
+      maxFrameBytes: 1 << 20, maxQueuedBytes: 4 << 20, lsaRefreshMs: 10_000, lsaMaxAgeMs: 45_000, dialBackoffMs: 500,
+      dialBackoffMaxMs: 20_000, mdnsTtlSec: 60, mdnsQueryIntervalMs: 15_000, antiEntropyMs: 30_000,
     },
   };
   t.deepEqual(parseConfig(file, 'test'), file);
@@ -72,6 +80,14 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['mesh secret too short', { mesh: { enabled: true, cluster: { secret: 'short' } } }, 'mesh.cluster.secret', /at least 16/],
   ['mesh maxLinks below minLinks', { mesh: { minLinks: 3, maxLinks: 2 } }, 'mesh.maxLinks', /at least minLinks/],
   ['mesh seed without port', { mesh: { seeds: ['10.0.0.1'] } }, 'mesh.seeds[0]', /HOST:PORT/],
+  ['mesh frame limit below 64 KiB', { mesh: { maxFrameBytes: 4096 } }, 'mesh.maxFrameBytes', /65536\.\.16777216/],
+  ['mesh deadAfterMs under two heartbeats', { mesh: { heartbeatIntervalMs: 5000 } }, 'mesh.deadAfterMs', /twice heartbeatIntervalMs/],
+  ['mesh queue below one frame', { mesh: { maxFrameBytes: 1 << 20, maxQueuedBytes: 1 << 19 } }, 'mesh.maxQueuedBytes', /at least maxFrameBytes/],
+  ['mesh advertisements expiring before two refreshes', { mesh: { lsaRefreshMs: 60_000 } }, 'mesh.lsaMaxAgeMs', /twice lsaRefreshMs/],
+  ['mesh backoff cap below the first delay', { mesh: { dialBackoffMs: 5000, dialBackoffMaxMs: 1000 } }, 'mesh.dialBackoffMaxMs', /at least dialBackoffMs/],
+  ['mesh mDNS TTL out of range', { mesh: { mdnsTtlSec: 1 } }, 'mesh.mdnsTtlSec', /2\.\.4500/],
+  ['mesh fractional timing', { mesh: { antiEntropyMs: 1500.5 } }, 'mesh.antiEntropyMs', /integer/],
+  ['unknown mesh timing', { mesh: { heartbeatMs: 1000 } }, 'mesh.heartbeatMs', /unknown field/],
   ['unknown uriCheck', { realms: [{ uri: 'a', anonymous: true, uriCheck: 'lax' }] }, 'realms[0].uriCheck', /"loose" or "strict"/],
   ['duplicate realm', { realms: [{ uri: 'a', anonymous: true }, { uri: 'a', anonymous: false }] }, 'realms[1].uri', /duplicate/],
   ['no realms', { realms: [] }, 'realms', /at least one realm/],

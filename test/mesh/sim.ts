@@ -5,7 +5,7 @@
 import { cbor } from '../../src/serializers/index.ts';
 import type { Scheduler } from '../../src/router/scheduler.ts';
 import { Router } from '../../src/router/router.ts';
-import { MeshNode, type LinkDriver } from '../../src/mesh/mesh-node.ts';
+import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/mesh-node.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
 import type { MeshFrame, NodeId } from '../../src/mesh/frames.ts';
 import { Replicator } from '../../src/mesh/replication.ts';
@@ -84,6 +84,10 @@ export class SimNetwork {
   #tickTimer = false;
 
   readonly #replicate: boolean;
+  /** The largest encoded frame each node accepts (its link hello's "max"); unlimited if absent. */
+  readonly maxFrameBytes = new Map<NodeId, number>();
+  /** Frames not sent because they exceeded the receiver's maxFrameBytes, as "from>to:t". */
+  readonly oversize: string[] = [];
 
   /** With `replicate`, every node has its own SQLite security store, replicated over the mesh. */
   constructor(seed: number, config: Partial<MeshConfig> = {}, options: { replicate?: boolean } = {}) {
@@ -179,10 +183,15 @@ export class SimNetwork {
     }
   }
 
-  #send(from: NodeId, to: NodeId, frame: MeshFrame): void {
-    if (!this.#links.has(linkKey(from, to))) return;
+  #send(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
+    if (!this.#links.has(linkKey(from, to))) return 'failed';
     // Through CBOR, as on the wire: catches anything that would not survive encoding.
     const bytes = cbor.encode([frame]);
+    // As MeshLinks does: a frame over the receiver's limit is not sent, and the link stays up.
+    if (bytes.length > (this.maxFrameBytes.get(to) ?? Infinity)) {
+      this.oversize.push(`${from}>${to}:${frame.t}`);
+      return 'too-large';
+    }
     const dir = `${from}>${to}`;
     const at = Math.max(this.clock.now + this.#delay(), this.#lastDelivery.get(dir) ?? 0);
     this.#lastDelivery.set(dir, at);
@@ -192,6 +201,7 @@ export class SimNetwork {
       const problem = target.mesh.receive(from, (cbor.decode(bytes) as unknown[])[0]);
       if (problem !== undefined) this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
     }, at - this.clock.now);
+    return 'sent';
   }
 
   #scheduleTicks(): void {

@@ -1,0 +1,117 @@
+// Every timing and limit of the mesh, with the reason for its default: the one place to read or
+// change them. The modules that use them take their defaults from here: MeshNode (config.ts),
+// the links (links.ts, link-connection.ts), discovery (discovery.ts), replication
+// (replication.ts) and the runtime that wires them (src/cli/mesh.ts). The ones marked [config]
+// can be set in the config file's "mesh" section under the same name (src/config/config.ts
+// checks them and names the field at fault); the others are internal and have no setting.
+//
+// Not here: numbers that a protocol fixes rather than a choice of ours, which stay next to the
+// rule they implement: mDNS probing, announcement and query spacing (RFC 6762, discovery.ts),
+// the link frame format's 24-bit length cap, the 4 KiB limit before authentication and the
+// 64-octet PING payload (link-framing.ts).
+//
+// No imports: the config schema uses this module too.
+
+export const meshDefaults = {
+  // ---- overlay and routing (MeshNode) --------------------------------------------------------
+
+  /** [config] Links each node tries to keep. Two keep a node reachable when one neighbour dies. */
+  minLinks: 2,
+  /** [config] Above this, redundant links are dropped (never one that would disconnect the overlay). 4 keeps a node cheap on a Pi. */
+  maxLinks: 4,
+  /** [config] Own advertisement re-flooded this often, so a silently vanished node ages out. */
+  lsaRefreshMs: 30_000,
+  /** [config] An advertisement not refreshed for this long is dropped: four refreshes missed. Must exceed 2 x lsaRefreshMs. */
+  lsaMaxAgeMs: 120_000,
+  /** [config] First redial delay after a failed dial; doubled per failure up to dialBackoffMaxMs. */
+  dialBackoffMs: 1_000,
+  /** [config] A node that stays away is tried once a minute: cheap, and it is back soon after it returns. */
+  dialBackoffMaxMs: 60_000,
+  /** Dials in progress at once: a Pi on Wi-Fi should not open a burst of handshakes. */
+  maxDialsInFlight: 2,
+  /** Registrations and subscriptions are re-advertised this long after a change, batched. */
+  advertiseDebounceMs: 25,
+  /** Publications remembered to drop duplicates after route changes; bounds that memory. */
+  dedupEntries: 65_536,
+  /** MeshNode.tick: dials, redundant links, advertisement expiry need no finer resolution. */
+  tickMs: 250,
+
+  // ---- links (MeshLinks, LinkConnection) -----------------------------------------------------
+
+  /** [config] A PING a second costs ~12 octets/s per link and measures the round-trip time. */
+  heartbeatIntervalMs: 1_000,
+  /**
+   * [config] A peer silent this long is dead: six missed heartbeats. A Raspberry Pi under load
+   * stalls for seconds at a time (SD-card write stalls, GC of a large heap, swapping, thermal
+   * throttling, Wi-Fi power save and retransmits), so a peer (or we) may fall silent for 2-3 s
+   * and still be healthy; 6 s rides that out and still finds a frozen, powered-off or cut-off
+   * peer well before TCP would (minutes). A killed process is seen at once anyway: its kernel
+   * closes the socket. Must be at least 2 x heartbeatIntervalMs.
+   */
+  deadAfterMs: 6_000,
+  /** [config] Generous for TLS on a slow CPU over Wi-Fi; bounds stalled dials and half-open strangers. */
+  handshakeTimeoutMs: 5_000,
+  /**
+   * [config] The largest mesh frame this node accepts, announced in its link hello; peers send
+   * nothing larger (a call or result that would not fit is answered with
+   * wamp.error.payload_size_exceeded). 16 MiB, capped by the 24-bit length field at 16 MiB - 1:
+   * a frame carries one WAMP message plus routing fields, and RawSocket caps WAMP messages at
+   * 16 MiB. At least 64 KiB (FRAME_BYTES_MIN): advertisements and replication batches are sent
+   * whole, so a small limit also caps how much a node can advertise or push in one frame.
+   */
+  maxFrameBytes: 16 * 1024 * 1024,
+  /**
+   * [config as maxQueuedBytes] Octets queued for a peer that does not read before its link is
+   * closed: unless set, this many times maxFrameBytes, i.e. one frame being written plus one
+   * more; beyond that the peer is not keeping up, and dropping the link lets the mesh route
+   * around it. maxQueuedBytes must be at least maxFrameBytes.
+   */
+  maxQueuedFrames: 2,
+  /** Inbound connections still in their handshake; more are dropped: a scan or a flood cannot hold more memory. */
+  maxPendingHandshakes: 64,
+  /** First retry of a static seed that did not answer; doubled per failure up to seedRetryMaxMs, with jitter. */
+  seedRetryMs: 1_000,
+  seedRetryMaxMs: 30_000,
+  /** After a link is closed, a peer that does not finish closing (a frozen process) must not pin the socket. */
+  closeLingerMs: 1_000,
+  /** A frame too large for a peer is logged at most this often per peer and frame type (with a count of the rest). */
+  oversizeLogIntervalMs: 10_000,
+
+  // ---- discovery (MdnsDiscovery) -------------------------------------------------------------
+
+  /**
+   * [config] TTL of our mDNS records. 120 s is RFC 6762 §10's TTL for records that name a host
+   * (SRV, A) and what Avahi and Bonjour use. We give it to PTR and TXT too (instead of 75 min)
+   * because here the records stand for a running node: a node that vanishes without a goodbye
+   * (power cut, Wi-Fi out of range) is forgotten after at most 120 s. The link layer notices a
+   * dead neighbour much sooner by itself; discovery only has to stop proposing it. Shorter TTLs
+   * mean more refresh traffic on every link (each cache re-queries at 80% and 90% of the TTL),
+   * which a Pi on Wi-Fi pays for. 2..4500.
+   */
+  mdnsTtlSec: 120,
+  /**
+   * [config] Browse queries start at 1 s and double up to this (RFC 6762 §5.2). New nodes
+   * announce themselves, so browsing only catches announcements lost on a lossy link; 30 s is
+   * under half of the TTL, so known-answer suppression keeps the answers to it few.
+   */
+  mdnsQueryIntervalMs: 30_000,
+  /** Network interfaces are looked at again this often (Wi-Fi joined, cable plugged in, DHCP lease). */
+  mdnsRescanIntervalMs: 5_000,
+  /** After losing our name to another host on a link, probe again this much later (it may have left). */
+  mdnsConflictRetryMs: 10_000,
+
+  // ---- replication (Replicator) --------------------------------------------------------------
+
+  /**
+   * [config] Anti-entropy with every neighbour this often (and on every new link): cheap (one
+   * digest per neighbour) and bounds how long a missed push lingers.
+   */
+  antiEntropyMs: 60_000,
+} as const;
+
+/**
+ * Bounds of maxFrameBytes: at least 64 KiB (see maxFrameBytes); at most 16 MiB (the link
+ * frame's 24-bit length field makes that 16 MiB - 1 in effect).
+ */
+export const FRAME_BYTES_MIN = 65_536;
+export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
