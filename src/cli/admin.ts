@@ -32,6 +32,7 @@ const userFlags = {
   role: f('string', 'role', 'authrole (one of the user\'s groups)'),
   pubkey: f('list', 'pubkeys', 'an Ed25519 public key, hex, for cryptosign (repeatable)'),
   meta: f('json', 'meta', 'JSON object of free data'),
+  disabled: f('bool', 'disabled', 'on|off: a disabled user cannot log in; disabling ends their sessions'),
 };
 const groupFlags = {
   description: f('string', 'description', 'free text'),
@@ -51,7 +52,7 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
     list: { procedure: 'wampmesh.user.list', positionals: ['REALM'], summary: 'list users of a realm' },
     get: { procedure: 'wampmesh.user.get', positionals: ['REALM', 'AUTHID'], summary: 'show one user (no secrets)' },
     create: { procedure: 'wampmesh.user.create', positionals: ['REALM', 'AUTHID'], intoObject: 'authid', flags: userFlags, summary: 'create a user' },
-    update: { procedure: 'wampmesh.user.update', positionals: ['REALM', 'AUTHID'], flags: userFlags, summary: 'change a user (e.g. --password)' },
+    update: { procedure: 'wampmesh.user.update', positionals: ['REALM', 'AUTHID'], flags: userFlags, summary: 'change a user (e.g. --password); new credentials end their sessions' },
     delete: { procedure: 'wampmesh.user.delete', positionals: ['REALM', 'AUTHID'], summary: 'delete a user and end their sessions' },
   },
   group: {

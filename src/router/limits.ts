@@ -8,6 +8,8 @@ export interface Limits {
   outboundHardLimitBytes: number;
   /** A session that stays above the soft limit this long is closed as a slow consumer. */
   slowConsumerTimeoutMs: number;
+  /** After the router's GOODBYE (kill, shutdown), how long the peer has to answer before the transport is closed. */
+  goodbyeTimeoutMs: number;
 }
 
 export const defaultLimits: Limits = {
@@ -17,4 +19,7 @@ export const defaultLimits: Limits = {
   // 16 MiB: room for one maximal message on top of the soft limit.
   outboundHardLimitBytes: 16 << 20,
   slowConsumerTimeoutMs: 10_000,
+  // As long as a shutdown waits: a well-behaved client answers at once, a killed one that
+  // ignores GOODBYE must not keep its connection.
+  goodbyeTimeoutMs: 2_000,
 };

@@ -83,6 +83,16 @@ export class Realm {
     this.meta.joined(session);
   }
 
+  /**
+   * Ends every session of this router authenticated as `authid` with GOODBYE `reason`, as
+   * wamp.session.kill_by_authid does (testaments are published). Returns their IDs.
+   */
+  killByAuthid(authid: string, reason: string, message: string): number[] {
+    const victims = [...this.sessions.values()].filter((s) => s.authid === authid && s.remote !== true);
+    for (const s of victims) s.kill(reason, message);
+    return victims.map((s) => s.id);
+  }
+
   leave(session: Target, reason: LeaveReason): void {
     if (!this.sessions.delete(session.id)) return;
     this.dealer.removeSession(session);

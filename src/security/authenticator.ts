@@ -200,13 +200,13 @@ export class StoreAuthenticator implements Authenticator {
   }
 
   /**
-   * The secret (if any) checked out as `ok`: the user must still exist (it may have been
-   * deleted while the client answered) and a source for this address must cover it.
+   * The secret (if any) checked out as `ok`: the user must still exist and be enabled (it may
+   * have changed while the client answered) and a source for this address must cover it.
    */
   #finish(a: Attempt, authid: string, ok: boolean, extraCheck?: (user: UserRecord) => boolean, authextra?: Dict): AuthOutcome {
     if (!ok) return this.#fail(a);
     const user = this.store.userRecord(a.realm.uri, authid);
-    if (user === undefined || (extraCheck !== undefined && !extraCheck(user)) || !this.#coveredBySource(a, user)) return this.#fail(a);
+    if (user === undefined || user.disabled === true || (extraCheck !== undefined && !extraCheck(user)) || !this.#coveredBySource(a, user)) return this.#fail(a);
     const identity: Identity = {
       authid, authrole: authroleOf(user), authmethod: a.offered, authprovider: AUTHPROVIDER,
       ...(authextra !== undefined && { authextra }),

@@ -62,6 +62,8 @@ export interface UserRecord {
   readonly pubkeys: readonly string[];
   readonly meta: Dict;
   readonly credentials: Credentials;
+  /** Refused at login, its sessions ended. Absent when false, so records of enabled users stay as they were. */
+  readonly disabled?: boolean;
 }
 
 /** A user as get/list show it: which methods it has credentials for, no key material. */
@@ -74,6 +76,7 @@ export interface UserView {
   readonly pubkeys: readonly string[];
   readonly meta: Dict;
   readonly authmethods: readonly string[];
+  readonly disabled?: boolean;
 }
 
 export interface GrantRecord {
@@ -274,6 +277,7 @@ export const userCreateSchema = z.strictObject({
   password: password.optional(),
   ...derivation,
   credentials: credentials.optional(),
+  disabled: z.boolean(expected('expected true or false')).optional(),
 }).check(passwordXorCredentials);
 
 export const userUpdateSchema = z.strictObject({
@@ -285,6 +289,7 @@ export const userUpdateSchema = z.strictObject({
   password: password.optional(),
   ...derivation,
   credentials: credentials.optional(),
+  disabled: z.boolean(expected('expected true or false')).optional(),
 }).check(passwordXorCredentials);
 
 const grantUri = str().max(1024, { error: 'must be at most 1024 characters' });

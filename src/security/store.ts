@@ -1,4 +1,4 @@
-// The security configuration in SQLite (schema: migration 2 in src/store/migrations.ts).
+// The security configuration in SQLite (schema: migrations 2 and 4 in src/store/migrations.ts).
 // Every write validates first, then runs in one transaction (all or nothing); listeners hear
 // of a change only after its commit. Inputs are `unknown` on purpose: the admin API passes
 // WAMP arguments straight in and this is the one place they are checked.
@@ -7,11 +7,15 @@
 // from the principals of grants and sources (a grant or source left without principals is
 // deleted); a user's `role` naming it is cleared. Deleting a user does the same for
 // "user:<authid>". Deleting a realm deletes everything in it.
+//
+// Changes that must end sessions are announced as such ('user.deleted', 'user.revoked',
+// 'realm.deleted'), whether they came from the admin API, an import or mesh replication.
 
 import { translate, type Db } from '../store/database.ts';
 import type { Action } from '../router/auth.ts';
 import type { MatchPolicy } from '../router/uri-table.ts';
 import { exists, invalid, joinField, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
+import { revocationOf, type Revocation } from './revocation.ts';
 import { defaultHashing, deriveScram, deriveWampcra, hashTicket, type HashingParams, type ScramCredential, type WampcraCredential } from './hash.ts';
 import {
   AUTH_METHODS, authroleOf, documentSchema, grantCreateSchema, groupCreateSchema, groupUpdateSchema, parse, PASSWORD_METHODS, realmCreateSchema,
@@ -25,6 +29,8 @@ export type SecurityChange =
   | { readonly kind: 'realm.created' | 'realm.updated'; readonly realm: string; readonly record: RealmRecord }
   | { readonly kind: 'realm.deleted'; readonly realm: string }
   | { readonly kind: 'user.created' | 'user.updated' | 'user.deleted'; readonly realm: string; readonly authid: string }
+  /** The user's sessions must end (see revocation.ts); comes with the change that caused it. */
+  | { readonly kind: 'user.revoked'; readonly realm: string; readonly authid: string; readonly why: Revocation }
   /** Groups, grants or sources of the realm changed. */
   | { readonly kind: 'policy'; readonly realm: string };
 
@@ -38,12 +44,13 @@ export interface SecurityStoreOptions {
 }
 
 interface RealmRow { uri: string; description: string; authmethods: string; security_enabled: number; allow_connections: number }
-interface UserRow { authid: string; role: string | null; meta: string }
+interface UserRow { authid: string; role: string | null; meta: string; disabled: number }
 interface GroupRow { name: string; description: string; meta: string }
 interface GrantRow { id: number; permissions: string; uri: string; match: string; principals: string }
 interface SourceRow { id: number; cidr: string; authmethods: string; principals: string; description: string }
 
 type Derivation = Pick<UserCreate, 'password' | 'password_methods' | 'wampcra' | 'scram' | 'credentials'>;
+type LoginState = Pick<UserRecord, 'authid' | 'credentials' | 'pubkeys' | 'disabled'>;
 
 export class SecurityStore {
   readonly db: Db;
@@ -68,16 +75,18 @@ export class SecurityStore {
       deleteRealm: p('DELETE FROM security_realm WHERE uri = ?'),
       deleteAllRealms: p('DELETE FROM security_realm'),
 
-      users: p('SELECT authid, role, meta FROM security_user WHERE realm = ? ORDER BY authid'),
-      user: p('SELECT authid, role, meta FROM security_user WHERE realm = ? AND authid = ?'),
-      insertUser: p('INSERT INTO security_user (realm, authid, role, meta) VALUES (?, ?, ?, ?)'),
-      updateUser: p('UPDATE security_user SET role = ?, meta = ? WHERE realm = ? AND authid = ?'),
+      users: p('SELECT authid, role, meta, disabled FROM security_user WHERE realm = ? ORDER BY authid'),
+      user: p('SELECT authid, role, meta, disabled FROM security_user WHERE realm = ? AND authid = ?'),
+      insertUser: p('INSERT INTO security_user (realm, authid, role, meta, disabled) VALUES (?, ?, ?, ?, ?)'),
+      updateUser: p('UPDATE security_user SET role = ?, meta = ?, disabled = ? WHERE realm = ? AND authid = ?'),
       deleteUser: p('DELETE FROM security_user WHERE realm = ? AND authid = ?'),
       clearRole: p('UPDATE security_user SET role = NULL WHERE realm = ? AND role = ?'),
       userGroups: p('SELECT grp FROM security_user_group WHERE realm = ? AND authid = ? ORDER BY position'),
       deleteUserGroups: p('DELETE FROM security_user_group WHERE realm = ? AND authid = ?'),
       insertUserGroup: p('INSERT INTO security_user_group (realm, authid, grp, position) VALUES (?, ?, ?, ?)'),
       credentials: p('SELECT method, data FROM security_credential WHERE realm = ? AND authid = ?'),
+      realmCredentials: p('SELECT authid, method, data FROM security_credential WHERE realm = ?'),
+      realmPubkeys: p('SELECT authid, pubkey FROM security_pubkey WHERE realm = ?'),
       deleteCredentials: p('DELETE FROM security_credential WHERE realm = ? AND authid = ?'),
       insertCredential: p('INSERT INTO security_credential (realm, authid, method, data) VALUES (?, ?, ?, ?)'),
       pubkeys: p('SELECT pubkey FROM security_pubkey WHERE realm = ? AND authid = ? ORDER BY position'),
@@ -276,7 +285,7 @@ export class SecurityStore {
     const credentials = this.#derive(realmRecord, u, '') ?? {};
     const record: UserRecord = {
       authid: u.authid, groups: u.groups, pubkeys: u.pubkeys, meta: u.meta, credentials,
-      ...(u.role !== undefined && { role: u.role }),
+      ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
     };
     this.#write([{ kind: 'user.created', realm, authid: u.authid }], () => {
       this.#requireRealm(realm);
@@ -301,12 +310,15 @@ export class SecurityStore {
       meta: u.meta ?? current.meta,
       // A new password replaces every password-derived credential: none keeps the old one.
       credentials: derived ?? current.credentials,
-      ...(role !== undefined && { role }),
+      ...(role !== undefined && { role }), ...((u.disabled ?? current.disabled) === true && { disabled: true }),
     };
-    this.#write([{ kind: 'user.updated', realm, authid }], () => {
+    const why = revocationOf(current, record);
+    const changes: SecurityChange[] = [{ kind: 'user.updated', realm, authid }];
+    if (why !== undefined) changes.push({ kind: 'user.revoked', realm, authid, why });
+    this.#write(changes, () => {
       if (this.#q.user.get(realm, authid) === undefined) throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
       this.#checkUser(realm, record, '');
-      this.#q.updateUser.run(record.role ?? null, JSON.stringify(record.meta), realm, authid);
+      this.#q.updateUser.run(record.role ?? null, JSON.stringify(record.meta), +(record.disabled === true), realm, authid);
       this.#q.deleteUserGroups.run(realm, authid);
       this.#q.deletePubkeys.run(realm, authid);
       this.#q.deleteCredentials.run(realm, authid);
@@ -435,10 +447,11 @@ export class SecurityStore {
       users: r.users.map((u, j): UserRecord => ({
         authid: u.authid, groups: u.groups, pubkeys: u.pubkeys, meta: u.meta,
         credentials: this.#derive(r, u, `realms[${i}].users[${j}]`) ?? {},
-        ...(u.role !== undefined && { role: u.role }),
+        ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
       })),
     }));
-    const before = new Map(this.listRealms().map((r) => [r.uri, new Set((this.#q.users.all(r.uri) as UserRow[]).map((u) => u.authid))]));
+    // Replication applies remote changes through here too, so this is where they end sessions.
+    const before = new Map(this.listRealms().map((r) => [r.uri, this.#loginState(r.uri)]));
     const changes: SecurityChange[] = [];
     for (const [uri, users] of before) {
       const after = realms.find((r) => r.uri === uri);
@@ -446,8 +459,13 @@ export class SecurityStore {
         changes.push({ kind: 'realm.deleted', realm: uri });
         continue;
       }
-      const kept = new Set(after.users.map((u) => u.authid));
-      for (const authid of users) if (!kept.has(authid)) changes.push({ kind: 'user.deleted', realm: uri, authid });
+      const kept = new Map(after.users.map((u) => [u.authid, u]));
+      for (const user of users) {
+        const next = kept.get(user.authid);
+        const why = next === undefined ? undefined : revocationOf(user, next);
+        if (next === undefined) changes.push({ kind: 'user.deleted', realm: uri, authid: user.authid });
+        else if (why !== undefined) changes.push({ kind: 'user.revoked', realm: uri, authid: user.authid, why });
+      }
     }
     for (const r of realms) {
       const record: RealmRecord = { uri: r.uri, description: r.description, authmethods: r.authmethods, security_enabled: r.security_enabled, allow_connections: r.allow_connections };
@@ -541,8 +559,19 @@ export class SecurityStore {
       pubkeys: (this.#q.pubkeys.all(realm, row.authid) as { pubkey: string }[]).map((k) => k.pubkey),
       meta: JSON.parse(row.meta) as Dict,
       credentials: credentials as Credentials,
-      ...(row.role !== null && { role: row.role }),
+      ...(row.role !== null && { role: row.role }), ...(row.disabled === 1 && { disabled: true }),
     };
+  }
+
+  /** What decides whether each user's sessions survive a change: three queries per realm, not per user. */
+  #loginState(realm: string): LoginState[] {
+    const users = new Map<string, { authid: string; credentials: Dict; pubkeys: string[]; disabled?: boolean }>();
+    for (const row of this.#q.users.all(realm) as UserRow[]) {
+      users.set(row.authid, { authid: row.authid, credentials: {}, pubkeys: [], ...(row.disabled === 1 && { disabled: true }) });
+    }
+    for (const c of this.#q.realmCredentials.all(realm) as { authid: string; method: string; data: string }[]) users.get(c.authid)!.credentials[c.method] = JSON.parse(c.data);
+    for (const k of this.#q.realmPubkeys.all(realm) as { authid: string; pubkey: string }[]) users.get(k.authid)!.pubkeys.push(k.pubkey);
+    return [...users.values()] as LoginState[];
   }
 
   #groupRecord(realm: string, row: GroupRow): GroupRecord {
@@ -639,7 +668,7 @@ export class SecurityStore {
   }
 
   #insertUser(realm: string, u: UserRecord): void {
-    this.#q.insertUser.run(realm, u.authid, u.role ?? null, JSON.stringify(u.meta));
+    this.#q.insertUser.run(realm, u.authid, u.role ?? null, JSON.stringify(u.meta), +(u.disabled === true));
     this.#insertUserParts(realm, u);
   }
 
@@ -694,7 +723,7 @@ export function userView(u: UserRecord): UserView {
   const authmethods = AUTH_METHODS.filter((m) => (m === 'cryptosign' ? u.pubkeys.length > 0 : u.credentials[m as keyof Credentials] !== undefined));
   return {
     authid: u.authid, groups: u.groups, authrole: authroleOf(u), pubkeys: u.pubkeys, meta: u.meta, authmethods,
-    ...(u.role !== undefined && { role: u.role }),
+    ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
   };
 }
 

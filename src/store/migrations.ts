@@ -64,4 +64,6 @@ export const migrations: readonly string[] = [
   // record keeps its version as a tombstone so an older copy elsewhere cannot resurrect it.
   `CREATE TABLE replica_version (
      key TEXT PRIMARY KEY, hlc TEXT NOT NULL, node TEXT NOT NULL, deleted INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;`,
+  // 4: a user can be disabled (refused at login, sessions ended) without losing its credentials.
+  `ALTER TABLE security_user ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));`,
 ];

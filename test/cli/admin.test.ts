@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { connect, within, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter } from '../helpers/router-process.ts';
 import { runCli } from './run-cli.ts';
 
@@ -98,6 +98,52 @@ test('offline and online: a user, a grant and its revocation take effect live an
   const users = await ok(['user', 'list', 'com.shop', '--data', data]);
   t.deepEqual(users.map((u: { authid: string }) => u.authid).sort(), ['bob', 'svc']);
   for (const c of [svc, bob as RawClient]) c.close();
+});
+
+test('online: a new password or disabling ends the user\'s sessions (GOODBYE wamp.close.killed), unrelated changes do not', async (t) => {
+  const data = tmp();
+  await ok(['realm', 'create', 'com.kill', '--authmethods', 'ticket', '--data', data]);
+  await ok(['user', 'create', 'com.kill', 'alice', '--password', 'first password', '--data', data]);
+  await ok(['user', 'create', 'com.kill', 'bob', '--password', 'bobs password', '--data', data]);
+  const router = await startRouter({ dataDir: data });
+  t.teardown(() => router.stop());
+  const login = (authid: string, password: string) => ticketLogin(router.rawsocketPort, 'com.kill', authid, password);
+  // Any answer to a CALL shows the session is alive (no grants here: not_authorized).
+  const answers = async (c: RawClient) => (await c.call('com.kill.ping', [], {}, 5000))[0] === 8;
+  const alice1 = await login('alice', 'first password') as RawClient;
+  const alice2 = await login('alice', 'first password') as RawClient;
+  const bob = await login('bob', 'bobs password') as RawClient;
+
+  await ok(['user', 'update', 'com.kill', 'bob', '--password', 'bobs new password', '--data', data]);
+  await ok(['user', 'update', 'com.kill', 'alice', '--meta', '{"team":"a"}', '--data', data]);
+  await ok(['group', 'create', 'com.kill', 'ops', '--data', data]);
+  await ok(['user', 'update', 'com.kill', 'alice', '--group', 'ops', '--data', data]);
+  await ok(['grant', 'create', 'com.kill', '--allow', 'call', '--uri', 'com.kill.', '--match', 'prefix', '--to', 'group:ops', '--data', data]);
+  t.true(await answers(alice1), "meta, groups, grants and another user's password end nothing");
+  t.deepEqual(await bob.next((m) => m[0] === 6, 5000), [6, { message: "credentials changed for user 'bob' in realm 'com.kill'" }, 'wamp.close.killed']);
+
+  await ok(['user', 'update', 'com.kill', 'alice', '--password', 'second password', '--data', data]);
+  const message = "credentials changed for user 'alice' in realm 'com.kill'";
+  for (const c of [alice1, alice2]) t.deepEqual(await c.next((m) => m[0] === 6, 5000), [6, { message }, 'wamp.close.killed']);
+  // alice1 answers GOODBYE and is closed at once; alice2 does not, and is closed after a grace period.
+  alice1.send([6, {}, 'wamp.close.goodbye_and_out']);
+  await within(alice1.closed, 2000, 'alice1 closed after its GOODBYE');
+  await within(alice2.closed, 5000, 'alice2 closed without answering');
+  t.is(((await login('alice', 'first password')) as unknown[])[2], 'wamp.error.authentication_failed', 'the old password is refused');
+  const alice3 = await login('alice', 'second password') as RawClient;
+  t.true(await answers(alice3), 'the new password works');
+
+  const disabled = await ok(['user', 'update', 'com.kill', 'alice', '--disabled', 'on', '--data', data]);
+  t.is(disabled.disabled, true);
+  t.deepEqual(await alice3.next((m) => m[0] === 6, 5000), [6, { message: "user 'alice' was disabled in realm 'com.kill'" }, 'wamp.close.killed']);
+  t.is(((await login('alice', 'second password')) as unknown[])[2], 'wamp.error.authentication_failed', 'a disabled user cannot log in');
+  await ok(['user', 'update', 'com.kill', 'alice', '--disabled', 'off', '--data', data]);
+  const alice4 = await login('alice', 'second password') as RawClient;
+  t.true(await answers(alice4), 'enabled again');
+  await ok(['user', 'delete', 'com.kill', 'alice', '--data', data]);
+  t.deepEqual(await alice4.next((m) => m[0] === 6, 5000), [6, { message: "user 'alice' was deleted from realm 'com.kill'" }, 'wamp.close.killed']);
+  t.is(((await login('alice', 'second password')) as unknown[])[2], 'wamp.error.authentication_failed');
+  for (const c of [alice1, alice2, alice3, alice4, bob]) void c.destroy();
 });
 
 test('security export, wipe, import gives the same configuration; an invalid import changes nothing', async (t) => {
