@@ -11,6 +11,7 @@ import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from '.
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
+import type { RawPayload } from '../serializers/raw-payload.ts';
 
 export interface Subscription {
   readonly id: number;
@@ -114,7 +115,8 @@ export class Broker {
     this.#detach(subscriber, subscription);
   }
 
-  publish(publisher: Target, msg: Publish): void {
+  /** `raw`: the PUBLISH's payload bytes, passed through to subscribers of the same serialization. */
+  publish(publisher: Target, msg: Publish, raw?: RawPayload): void {
     const { request, topic, options } = msg;
     // As Crossbar and Autobahn expect: a publisher hears of failures only when it asked for
     // an acknowledgement.
@@ -143,7 +145,7 @@ export class Broker {
     }
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
     const excluded = excludeMe === true ? publisher.id : undefined;
-    this.#keep(event, excluded, filter, retain === true);
+    this.#keep(event, excluded, filter, retain === true, raw);
     this.#options.forward?.(event, excluded, filter as Dict | undefined, retain === true);
     if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
   }
@@ -153,8 +155,9 @@ export class Broker {
     this.#keep(event, excluded, filter as Filter | undefined, retain);
   }
 
-  #keep(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, retain: boolean): void {
-    this.#deliver(event, excluded, filter);
+  /** `raw`: the publisher's payload bytes, for subscribers of its serialization (never stored with the event). */
+  #keep(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, retain: boolean, raw?: RawPayload): void {
+    this.#deliver(event, excluded, filter, raw);
     if (retain) this.#options.store.retain(this.#options.realm, event);
     const rule = this.#history.best(event.topic);
     // Spec "Event History": a publication meant for named sessions only is not kept.
@@ -164,7 +167,7 @@ export class Broker {
   /** Publishes from the router itself (meta events, testaments); no publisher to exclude. */
   emit(topic: string, args?: unknown[], kwargs?: Dict, options: { retain?: boolean } = {}): void {
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
-    this.#deliver(event, undefined, undefined);
+    this.#deliver(event, undefined, undefined, undefined);
     if (options.retain === true) this.#options.store.retain(this.#options.realm, event);
   }
 
@@ -203,11 +206,11 @@ export class Broker {
     for (const subscription of [...mine]) this.#detach(session, subscription);
   }
 
-  #deliver(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined): void {
+  #deliver(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, raw: RawPayload | undefined): void {
     if (this.#table.size === 0) return;
     for (const subscription of this.#table.all(event.topic)) {
       const details = subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic };
-      const frame = new SharedFrame({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
+      const frame = new SharedFrame({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs, raw });
       for (const subscriber of subscription.subscribers.values()) {
         if (subscriber.id === excluded) continue;
         if (filter !== undefined && !eligible(filter, subscriber)) continue;

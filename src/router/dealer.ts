@@ -10,6 +10,7 @@ import { OptionError, optBool, optEnum, optNonNegativeInt, pptOptions } from './
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
+import type { RawPayload } from '../serializers/raw-payload.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];
@@ -67,6 +68,10 @@ export interface DealerOptions {
 }
 
 const CALLEE_GONE = 'callee disconnected from in-flight call';
+// A message that could not be sent because it is larger than a limit on the way (a mesh link):
+// spec "Basic Profile URIs": wamp.error.payload_size_exceeded.
+const CALL_TOO_LARGE = 'the call payload exceeds the maximum message size on the way to the callee';
+const RESULT_TOO_LARGE = 'the result exceeds the maximum message size on the way to the caller';
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
@@ -180,7 +185,7 @@ export class Dealer {
     const trimmed: Dict = { ...details };
     if (trimmed.receive_progress === true && !(callee.supports('callee', 'progressive_call_results') && callee.supports('callee', 'call_canceling'))) delete trimmed.receive_progress;
     if (trimmed.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete trimmed.timeout;
-    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, 0);
+    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, undefined, 0);
   }
 
   unregister(callee: Target, msg: Unregister): void {
@@ -192,12 +197,13 @@ export class Dealer {
     this.#detach(callee, registration);
   }
 
-  call(caller: Target, msg: Call): ProtocolViolation | undefined {
+  /** `raw`: the CALL's payload bytes, passed through to a callee of the same serialization. */
+  call(caller: Target, msg: Call, raw?: RawPayload): ProtocolViolation | undefined {
     const { request, procedure, options } = msg;
     const ongoing = this.#calls.get(caller.id)?.get(request);
     if (ongoing !== undefined) {
       if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
-      return this.#continueProgressive(ongoing, msg);
+      return this.#continueProgressive(ongoing, msg, raw);
     }
     // Most calls name the procedure of the call before: its URI was valid then.
     if (procedure !== this.#validProcedure) {
@@ -215,7 +221,7 @@ export class Dealer {
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (isEmpty(options) && registration.match === 'exact' && disclosure !== 'always') {
-      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, 0);
+      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, raw, 0);
       return undefined;
     }
     const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
@@ -250,14 +256,15 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
-    this.#invoke(caller, request, registration, callee, isEmpty(details) ? NO_DETAILS : details, msg.args, msg.kwargs, timeout as number);
+    this.#invoke(caller, request, registration, callee, isEmpty(details) ? NO_DETAILS : details, msg.args, msg.kwargs, raw, timeout as number);
     return undefined;
   }
 
-  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, timeout: number): void {
+  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined, timeout: number): void {
     const invocationRequest = callee.nextRequestId();
-    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args, kwargs });
+    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args, kwargs, raw });
     if (sent === 'unencodable') return sendError(caller, T.CALL, request, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
+    if (sent === 'too-large') return sendError(caller, T.CALL, request, ErrorUri.PAYLOAD_SIZE_EXCEEDED, CALL_TOO_LARGE);
     if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
     const invocation: Invocation = {
       caller, callRequest: request, callee, request: invocationRequest, registration,
@@ -274,7 +281,7 @@ export class Dealer {
     invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), invocation.timeout);
   }
 
-  yield(callee: Target, msg: Yield): ProtocolViolation | undefined {
+  yield(callee: Target, msg: Yield, raw?: RawPayload): ProtocolViolation | undefined {
     // A YIELD for an invocation no longer tracked (caller gone, call canceled or timed out) is
     // ignored: the callee could not have known, so it is no protocol violation.
     const invocation = this.#invocations.get(callee.id)?.get(msg.request);
@@ -293,22 +300,32 @@ export class Dealer {
     } else {
       this.#finish(invocation);
     }
-    const sent = invocation.caller.send({ type: T.RESULT, request: invocation.callRequest, details, args: msg.args, kwargs: msg.kwargs });
-    if (sent === 'unencodable') {
-      if (progress) this.#finish(invocation);
-      sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
+    const sent = invocation.caller.send({ type: T.RESULT, request: invocation.callRequest, details, args: msg.args, kwargs: msg.kwargs, raw });
+    if (sent === 'unencodable' || sent === 'too-large') {
+      if (progress) {
+        this.#finish(invocation);
+        // The call ends here for the caller: the callee need not keep producing results.
+        if (invocation.callee.supports('callee', 'call_canceling')) {
+          invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
+        }
+      }
+      if (sent === 'too-large') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, RESULT_TOO_LARGE);
+      else sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
     }
     return undefined;
   }
 
-  error(callee: Target, msg: ErrorMessage): void {
+  error(callee: Target, msg: ErrorMessage, raw?: RawPayload): void {
     const invocation = this.#invocations.get(callee.id)?.get(msg.request);
     if (invocation === undefined) return;
     this.#finish(invocation);
     const sent = invocation.caller.send({
-      type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs,
+      type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs, raw,
     });
     if (sent === 'unencodable') sendError(invocation.caller, T.CALL, invocation.callRequest, msg.error);
+    else if (sent === 'too-large') {
+      sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, `the callee's error ${msg.error} exceeds the maximum message size on the way to the caller`);
+    }
   }
 
   cancel(caller: Target, msg: Cancel): ProtocolViolation | undefined {
@@ -344,7 +361,7 @@ export class Dealer {
     }
   }
 
-  #continueProgressive(invocation: Invocation, msg: Call): ProtocolViolation | undefined {
+  #continueProgressive(invocation: Invocation, msg: Call, raw: RawPayload | undefined): ProtocolViolation | undefined {
     const progress = optBool(msg.options, 'progress');
     if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
     // Spec: options other than progress are frozen by the first CALL of a progressive call,
@@ -353,12 +370,13 @@ export class Dealer {
     const { progress: _first, ...details } = invocation.details;
     if (progress) details.progress = true;
     const sent = invocation.callee.send({
-      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args: msg.args, kwargs: msg.kwargs,
+      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args: msg.args, kwargs: msg.kwargs, raw,
     });
     if (sent !== 'sent') {
       this.#finish(invocation);
-      sendError(invocation.caller, T.CALL, invocation.callRequest, sent === 'closed' ? ErrorUri.CANCELED : ErrorUri.INVALID_ARGUMENT,
-        sent === 'closed' ? CALLEE_GONE : 'the call payload cannot be serialized for the callee');
+      if (sent === 'closed') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.CANCELED, CALLEE_GONE);
+      else if (sent === 'too-large') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, CALL_TOO_LARGE);
+      else sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
     }
     return undefined;
   }

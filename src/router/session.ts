@@ -4,7 +4,8 @@
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
-import { toArray } from '../wamp/marshal.ts';
+import { encodeMessage } from '../wamp/marshal.ts';
+import { rawPayloadOf, type RawPayload } from '../serializers/raw-payload.ts';
 import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
 import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
@@ -53,6 +54,11 @@ export class Session implements Target, PeerHandler {
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
   #overSoftLimitSince: number | undefined;
+  /** When the router sent GOODBYE; unset while closing for a delayed authentication failure. */
+  #goodbyeSentAt: number | undefined;
+  /** Set while this session's own message is handled: a GOODBYE it causes waits for the answer. */
+  #dispatching = false;
+  #deferredGoodbye: { reason: string; message: string | undefined; why: LeaveReason } | undefined;
   #pendingAuth: { realm: Realm; roles: Dict; pending: PendingAuthentication } | undefined;
 
   constructor(ctx: SessionContext, peer: Peer) {
@@ -93,12 +99,23 @@ export class Session implements Target, PeerHandler {
     }
     const msg = parseMessage(value);
     if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
+    // A payload to forward keeps its bytes for peers of the same serialization. It travels
+    // beside the message, not on it: parsed messages keep the shapes the JIT has seen.
+    const raw = rawPayloadOf(this.peer.serializer, frame, value as unknown[]);
+    this.#dispatching = true;
     try {
-      this.#dispatch(msg);
+      this.#dispatch(msg, raw);
     } catch (err) {
       // A bug in routing must not take the process down; the session's state is suspect, so end it.
       this.#ctx.logger.error({ session: this.id, err: errorText(err), stack: (err as Error)?.stack }, 'internal error handling message');
       this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'internal router error');
+    } finally {
+      this.#dispatching = false;
+    }
+    const deferred = this.#deferredGoodbye;
+    if (deferred !== undefined) {
+      this.#deferredGoodbye = undefined;
+      this.goodbye(deferred.reason, deferred.message, deferred.why);
     }
   }
 
@@ -110,7 +127,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state === 'closed') return 'closed';
     let frame: Uint8Array;
     try {
-      frame = this.peer.serializer.encode(toArray(message));
+      frame = encodeMessage(message, this.peer.serializer);
     } catch {
       return 'unencodable';
     }
@@ -123,16 +140,23 @@ export class Session implements Target, PeerHandler {
     if (frame !== null) this.#write(frame, true);
   }
 
-  /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport). */
+  /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport; at most goodbyeTimeoutMs). */
   goodbye(reason: string, message: string | undefined, why: LeaveReason = 'shutdown'): void {
     if (this.#state === 'establishing') return this.#close('shutdown');
     if (this.#state !== 'established') return;
+    // Its own request ended it (an administrator changing their own password): the answer
+    // goes first, GOODBYE right after, before any further message is read.
+    if (this.#dispatching) {
+      this.#deferredGoodbye ??= { reason, message, why };
+      return;
+    }
     this.send({ type: T.GOODBYE, details: message === undefined ? {} : { message }, reason });
     this.#leaveRealm(why);
     this.#state = 'closing';
+    this.#goodbyeSentAt = this.#ctx.now();
   }
 
-  /** Periodic checks, driven by the router's clock: HELLO timeout and slow consumers. */
+  /** Periodic checks, driven by the router's clock: HELLO and GOODBYE timeouts, slow consumers. */
   tick(now: number): void {
     const { limits, logger } = this.#ctx;
     if (this.#state === 'establishing') {
@@ -140,6 +164,10 @@ export class Session implements Target, PeerHandler {
         logger.info({ peer: this.peer.info.peer }, 'no HELLO in time; closing');
         this.#close('lost');
       }
+      return;
+    }
+    if (this.#state === 'closing') {
+      if (this.#goodbyeSentAt !== undefined && now - this.#goodbyeSentAt >= limits.goodbyeTimeoutMs) this.#close('lost');
       return;
     }
     if (this.#state !== 'established') return;
@@ -170,7 +198,7 @@ export class Session implements Target, PeerHandler {
     return true;
   }
 
-  #dispatch(msg: Message): void {
+  #dispatch(msg: Message, raw: RawPayload | undefined): void {
     switch (this.#state) {
       case 'establishing':
         if (msg.type === T.HELLO) return this.#hello(msg);
@@ -185,13 +213,13 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close('goodbye');
         return;
       case 'established':
-        return this.#established(msg);
+        return this.#established(msg, raw);
       case 'closed':
         return;
     }
   }
 
-  #established(msg: Message): void {
+  #established(msg: Message, raw: RawPayload | undefined): void {
     const realm = this.realm!;
     let violation: ProtocolViolation | undefined;
     switch (msg.type) {
@@ -203,17 +231,17 @@ export class Session implements Target, PeerHandler {
         }
         if (msg.options.ppt_scheme !== undefined && !this.supports('caller', 'payload_passthru_mode')) return this.#pptViolation('CALL');
         if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
-        violation = realm.dealer.call(this, msg);
+        violation = realm.dealer.call(this, msg, raw);
         break;
       case T.YIELD:
         if (msg.options.ppt_scheme !== undefined && !this.supports('callee', 'payload_passthru_mode')) return this.#pptViolation('YIELD');
-        violation = realm.dealer.yield(this, msg);
+        violation = realm.dealer.yield(this, msg, raw);
         break;
       case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
       case T.PUBLISH:
         if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
         if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
-        return realm.broker.publish(this, msg);
+        return realm.broker.publish(this, msg, raw);
       case T.REGISTER:
         if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
         return realm.dealer.register(this, msg);
@@ -223,7 +251,7 @@ export class Session implements Target, PeerHandler {
         return realm.broker.subscribe(this, msg);
       case T.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
       case T.ERROR:
-        if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg);
+        if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg, raw);
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
       case T.GOODBYE:
         this.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });

@@ -2,12 +2,11 @@
 // not once per recipient.
 
 import type { Message } from '../wamp/messages.ts';
-import { toArray } from '../wamp/marshal.ts';
+import { encodeMessage } from '../wamp/marshal.ts';
 import type { Serializer, SerializerName } from '../serializers/serializer.ts';
 
 export class SharedFrame {
   readonly message: Message;
-  #array: unknown[] | undefined;
   // null marks a serializer that failed to encode this message, so it is not retried.
   readonly #frames: Partial<Record<SerializerName, Uint8Array | null>> = {};
 
@@ -18,7 +17,7 @@ export class SharedFrame {
     if (cached !== undefined) return cached;
     let frame: Uint8Array | null;
     try {
-      frame = serializer.encode(this.#array ??= toArray(this.message));
+      frame = encodeMessage(this.message, serializer);
     } catch {
       frame = null;
     }

@@ -3,6 +3,7 @@
 // numbers within ±2^53 and stay BigInt beyond, so 2^53+1 is never rounded into a valid WAMP ID.
 
 import { Encoder } from 'cbor-x';
+import { appendToShortArray, cborSpan } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { narrowBigInts, widenInts } from './wide-ints.ts';
 
@@ -35,6 +36,10 @@ export const cbor: Serializer = {
     // on the fast path.
     if (!mayHold64BitInts(frame)) return encoder.decode(frame);
     return narrowBigInts(exact.decode(frame));
+  },
+  span: cborSpan,
+  encodeWithTail(head, tail, count) {
+    return appendToShortArray(encoder.encode(widenInts(head)), head.length, 0x80, tail, count);
   },
 };
 

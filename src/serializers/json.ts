@@ -1,6 +1,7 @@
 // JSON with the spec's binary convention: a byte string travels as a JSON string that starts
 // with "\0" followed by the base64 of the bytes ("Binary conversion of JSON strings").
 
+import { jsonSpan } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -74,7 +75,7 @@ export const json: Serializer = {
   subprotocol: 'wamp.2.json',
   binary: false,
   encode(message) {
-    return Buffer.from(needsReplacer(message, 0) ? JSON.stringify(message, replace) : JSON.stringify(message), 'utf8');
+    return Buffer.from(stringify(message), 'utf8');
   },
   decode(frame) {
     const text = decoder.decode(frame);
@@ -83,4 +84,20 @@ export const json: Serializer = {
     if (mayHoldBeyond2To53(text)) return JSON.parse(text, reviveExact as never);
     return text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
   },
+  span: jsonSpan,
+  encodeWithTail(head, tail) {
+    // "[h1,h2]" becomes "[h1,h2," + tail + "]".
+    const text = stringify(head);
+    const n = Buffer.byteLength(text);
+    const out = Buffer.allocUnsafe(n + tail.length + 1);
+    out.write(text, 0, 'utf8');
+    out[n - 1] = 0x2c;
+    out.set(tail, n);
+    out[n + tail.length] = 0x5d;
+    return out;
+  },
 };
+
+function stringify(message: unknown[]): string {
+  return needsReplacer(message, 0) ? JSON.stringify(message, replace) : JSON.stringify(message);
+}

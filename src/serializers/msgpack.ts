@@ -3,6 +3,7 @@
 // beyond ('auto'), so 2^53+1 is never silently rounded into a valid WAMP ID.
 
 import { Packr } from 'msgpackr';
+import { appendToShortArray, msgpackSpan } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { widenInts } from './wide-ints.ts';
 
@@ -19,5 +20,9 @@ export const msgpack: Serializer = {
   },
   decode(frame) {
     return packr.unpack(frame);
+  },
+  span: msgpackSpan,
+  encodeWithTail(head, tail, count) {
+    return appendToShortArray(packr.pack(widenInts(head)), head.length, 0x90, tail, count);
   },
 };

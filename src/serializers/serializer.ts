@@ -1,6 +1,8 @@
 // One interface for the three WAMP serializations. Binary values are Uint8Array inside the
 // router whatever the wire format (JSON carries them as "\0" + base64, per the spec).
 
+import type { Span } from './payload-span.ts';
+
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export interface Serializer {
@@ -15,4 +17,14 @@ export interface Serializer {
   encode(message: unknown[]): Uint8Array;
   /** Decodes one frame. Throws (any error) on malformed input; the caller turns that into ABORT. */
   decode(frame: Uint8Array): unknown;
+  /**
+   * Passthrough: where the elements from `index` to the end of a decoded frame's top-level
+   * array lie in its bytes; null when they cannot be found (the caller then re-encodes).
+   */
+  span?(frame: Uint8Array, index: number): Span | null;
+  /**
+   * Passthrough: `head` encoded as an array that goes on with `count` elements already encoded
+   * in this serialization (`tail`, a span of a frame); null when it cannot be done.
+   */
+  encodeWithTail?(head: unknown[], tail: Uint8Array, count: number): Uint8Array | null;
 }

@@ -1,6 +1,8 @@
 // The WAMP v2 message vocabulary as typed values. The wire form of each is an array; its
 // layout is the comment above each interface (spec section "Message Definitions").
 
+import type { RawPayload } from '../serializers/raw-payload.ts';
+
 export type Dict = Record<string, unknown>;
 export type Args = unknown[];
 export type Kwargs = Dict;
@@ -26,7 +28,7 @@ export interface Authenticate { type: 5; signature: string; extra: Dict }
 // [GOODBYE, Details|dict, Reason|uri]
 export interface Goodbye { type: 6; details: Dict; reason: string }
 // [ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, Arguments|list, ArgumentsKw|dict]
-export interface ErrorMessage { type: 8; requestType: number; request: number; details: Dict; error: string; args?: Args; kwargs?: Kwargs }
+export interface ErrorMessage { type: 8; requestType: number; request: number; details: Dict; error: string; args?: Args; kwargs?: Kwargs; raw?: RawPayload | undefined }
 // [PUBLISH, Request|id, Options|dict, Topic|uri, Arguments|list, ArgumentsKw|dict]
 export interface Publish { type: 16; request: number; options: Dict; topic: string; args?: Args; kwargs?: Kwargs }
 // [PUBLISHED, PUBLISH.Request|id, Publication|id]
@@ -40,13 +42,13 @@ export interface Unsubscribe { type: 34; request: number; subscription: number }
 // [UNSUBSCRIBED, UNSUBSCRIBE.Request|id] or, router-initiated, [UNSUBSCRIBED, 0, Details|dict]
 export interface Unsubscribed { type: 35; request: number; details?: Dict }
 // [EVENT, SUBSCRIBED.Subscription|id, PUBLISHED.Publication|id, Details|dict, Arguments|list, ArgumentsKw|dict]
-export interface Event { type: 36; subscription: number; publication: number; details: Dict; args?: Args; kwargs?: Kwargs }
+export interface Event { type: 36; subscription: number; publication: number; details: Dict; args?: Args; kwargs?: Kwargs; raw?: RawPayload | undefined }
 // [CALL, Request|id, Options|dict, Procedure|uri, Arguments|list, ArgumentsKw|dict]
 export interface Call { type: 48; request: number; options: Dict; procedure: string; args?: Args; kwargs?: Kwargs }
 // [CANCEL, CALL.Request|id, Options|dict]
 export interface Cancel { type: 49; request: number; options: Dict }
 // [RESULT, CALL.Request|id, Details|dict, YIELD.Arguments|list, YIELD.ArgumentsKw|dict]
-export interface Result { type: 50; request: number; details: Dict; args?: Args; kwargs?: Kwargs }
+export interface Result { type: 50; request: number; details: Dict; args?: Args; kwargs?: Kwargs; raw?: RawPayload | undefined }
 // [REGISTER, Request|id, Options|dict, Procedure|uri]
 export interface Register { type: 64; request: number; options: Dict; procedure: string }
 // [REGISTERED, REGISTER.Request|id, Registration|id]
@@ -56,7 +58,7 @@ export interface Unregister { type: 66; request: number; registration: number }
 // [UNREGISTERED, UNREGISTER.Request|id] or, router-initiated, [UNREGISTERED, 0, Details|dict]
 export interface Unregistered { type: 67; request: number; details?: Dict }
 // [INVOCATION, Request|id, REGISTERED.Registration|id, Details|dict, CALL.Arguments|list, CALL.ArgumentsKw|dict]
-export interface Invocation { type: 68; request: number; registration: number; details: Dict; args?: Args; kwargs?: Kwargs }
+export interface Invocation { type: 68; request: number; registration: number; details: Dict; args?: Args; kwargs?: Kwargs; raw?: RawPayload | undefined }
 // [INTERRUPT, INVOCATION.Request|id, Options|dict]
 export interface Interrupt { type: 69; request: number; options: Dict }
 // [YIELD, INVOCATION.Request|id, Options|dict, Arguments|list, ArgumentsKw|dict]

@@ -22,6 +22,8 @@ const PUBLICATIONS = 20_000;
 const SUBSCRIBERS = 1_000;
 const ROUNDS = 5; // after one warm-up round (JIT), not counted
 const PAYLOAD = 'the quick brown fox jumps over..';
+// About 4 KB of JSON (less in CBOR): a batch of sensor readings, where passthrough pays.
+const READINGS = Array.from({ length: 48 }, (_, i) => ({ sensor: `sensor-${i}`, t: 1_763_800_000_000 + i * 1000, value: i * 0.37 + 20.5, ok: i % 7 !== 0 }));
 
 interface Tree {
   name: string;
@@ -60,7 +62,7 @@ function frames<T>(s: Serializer, what: string, make: () => T): T {
 }
 
 /** µs of CPU per call: CALL in, INVOCATION out, YIELD in, RESULT out. */
-function rpc(tree: Tree, s: Serializer): number {
+function rpc(tree: Tree, s: Serializer, args: unknown[] = [PAYLOAD], calls = CALLS): number {
   const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }] });
   let invocations = 0;
   let results = 0;
@@ -71,20 +73,20 @@ function rpc(tree: Tree, s: Serializer): number {
   callee.receive(s.encode([64, 1, {}, 'bench.echo']));
   // INVOCATION request IDs count up from 1 per callee session; YIELDs for them are built up
   // front, like the CALLs, so the loop below only feeds frames.
-  const { calls, yields } = frames(s, 'rpc', () => ({
-    calls: Array.from({ length: CALLS }, (_, i) => s.encode([48, 0x1000_0000 + i, {}, 'bench.echo', [PAYLOAD]])),
-    yields: Array.from({ length: CALLS }, (_, i) => s.encode([70, i + 1, {}, [PAYLOAD]])),
+  const { callFrames, yields } = frames(s, `rpc ${calls} ${args.length}`, () => ({
+    callFrames: Array.from({ length: calls }, (_, i) => s.encode([48, 0x1000_0000 + i, {}, 'bench.echo', args])),
+    yields: Array.from({ length: calls }, (_, i) => s.encode([70, i + 1, {}, args])),
   }));
   invocations = 0;
   results = 0;
   const t0 = process.cpuUsage();
-  for (let i = 0; i < CALLS; i += BATCH) {
-    for (let j = i; j < i + BATCH; j++) caller.receive(calls[j]!);
+  for (let i = 0; i < calls; i += BATCH) {
+    for (let j = i; j < i + BATCH; j++) caller.receive(callFrames[j]!);
     for (let j = i; j < i + BATCH; j++) callee.receive(yields[j]!);
   }
   const cpu = process.cpuUsage(t0);
-  if (invocations !== CALLS || results !== CALLS) throw new Error(`${tree.name}: ${invocations} invocations, ${results} results of ${CALLS}`);
-  return (cpu.user + cpu.system) / CALLS;
+  if (invocations !== calls || results !== calls) throw new Error(`${tree.name}: ${invocations} invocations, ${results} results of ${calls}`);
+  return (cpu.user + cpu.system) / calls;
 }
 
 /** µs of CPU per publication delivered to SUBSCRIBERS subscribers. */
@@ -114,11 +116,16 @@ for (const other of process.argv.slice(2)) trees.push(await load(other, path.res
 const runs: { name: string; run: (t: Tree) => number }[] = [
   { name: 'RPC CBOR µs/call', run: (t) => rpc(t, t.serializers.cbor) },
   { name: 'RPC JSON µs/call', run: (t) => rpc(t, t.serializers.json) },
+  { name: 'RPC CBOR µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.cbor, READINGS, CALLS / 10) },
+  { name: 'RPC JSON µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.json, READINGS, CALLS / 10) },
   { name: `fan-out CBOR µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.cbor) },
   { name: `fan-out JSON µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.json) },
 ];
-// CORE_RUNS=text: only the runs whose name contains it (e.g. "RPC CBOR"), to profile one.
-if (process.env.CORE_RUNS !== undefined) runs.splice(0, runs.length, ...runs.filter((r) => r.name.includes(process.env.CORE_RUNS!)));
+// CORE_RUNS=regexp: only the runs whose name matches it (e.g. "RPC CBOR", "call$"), to profile one.
+if (process.env.CORE_RUNS !== undefined) {
+  const only = new RegExp(process.env.CORE_RUNS);
+  runs.splice(0, runs.length, ...runs.filter((r) => only.test(r.name)));
+}
 const results = new Map<string, number[]>();
 for (let round = 0; round <= ROUNDS; round++) {
   for (const r of runs) {

@@ -1,21 +1,22 @@
 // Real router processes linked into a mesh by static seeds on loopback: a call and an event
-// cross between them, and a router without the cluster secret gets nothing.
+// cross between them, and a router without the cluster secret gets nothing; a credential
+// changed on one router ends the user's sessions on the other.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { connect, waitFor } from '../helpers/raw-client.ts';
+import { connect, waitFor, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 const SECRET = 'correct horse battery staple';
 
-async function meshRouter(t: { teardown(fn: () => unknown): void }, node: string, seeds: string[], secret = SECRET): Promise<RouterProcess> {
+async function meshRouter(t: { teardown(fn: () => unknown): void }, node: string, seeds: string[], secret = SECRET, extra: Record<string, unknown> = {}): Promise<RouterProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-meshcfg-'));
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, JSON.stringify({
-    mesh: { enabled: true, nodeId: node, cluster: { name: 'test', secret }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 1, maxLinks: 4 },
+    mesh: { enabled: true, nodeId: node, cluster: { name: 'test', secret }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 1, maxLinks: 4, ...extra },
   }));
   const r = await startRouter({ args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'] });
   t.teardown(async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
@@ -87,4 +88,84 @@ test('two routers linked by a seed: a call and an event cross; a node without th
   const refused = await spy.next((m) => m[0] === 8 || m[0] === 50, 5000);
   t.is(refused[4], 'wamp.error.no_such_procedure', 'a router without the cluster secret learns no routes');
   for (const c of [callee, caller, publisher, spy]) c.close();
+});
+
+async function ticketLogin(port: number, realm: string, authid: string, ticket: string): Promise<RawClient> {
+  const c = await connect({ transport: 'rawsocket', port });
+  c.send([1, realm, { roles: { caller: {} }, authmethods: ['ticket'], authid }]);
+  const challenge = await c.next((m) => m[0] === 4 || m[0] === 3);
+  if (challenge[0] === 4) c.send([5, ticket, {}]);
+  const welcome = challenge[0] === 4 ? await c.next((m) => m[0] === 2 || m[0] === 3, 10_000) : challenge;
+  if (welcome[0] !== 2) throw new Error(`${authid} could not log in: ${JSON.stringify(welcome)}`);
+  return c;
+}
+
+test('a password changed on one router ends the user\'s session on another; an unrelated change does not', async (t) => {
+  const a = await meshRouter(t, 'alpha', []);
+  const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`]);
+  const cli = async (args: string[], data: string) => {
+    const r = await runCli([...args, '--data', data]);
+    if (r.code !== 0) throw new Error(`wampmesh ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+  // Replication is observed on beta through its own admin socket.
+  const onBeta = (what: string, check: (user: Record<string, unknown>) => boolean) => waitFor(async () => {
+    const r = await runCli(['user', 'get', 'com.mesh', 'alice', '--data', b.dataDir]);
+    return r.code === 0 && check(JSON.parse(r.stdout) as Record<string, unknown>);
+  }, 20_000, what, 100);
+  await cli(['realm', 'create', 'com.mesh', '--authmethods', 'ticket'], a.dataDir);
+  await cli(['user', 'create', 'com.mesh', 'alice', '--password', 'first password'], a.dataDir);
+  await onBeta('alice to reach beta', () => true);
+  const alice = await ticketLogin(b.rawsocketPort, 'com.mesh', 'alice', 'first password');
+
+  await cli(['user', 'update', 'com.mesh', 'alice', '--meta', '{"desk":"3F"}'], a.dataDir);
+  await onBeta('the meta change to reach beta', (u) => (u.meta as Record<string, unknown>).desk === '3F');
+  t.is((await alice.call('com.mesh.ping', [], {}, 5000))[4], 'wamp.error.not_authorized', 'still in session after an unrelated change');
+
+  await cli(['user', 'update', 'com.mesh', 'alice', '--password', 'second password'], a.dataDir);
+  t.deepEqual(await alice.next((m) => m[0] === 6, 20_000), [6, { message: "credentials changed for user 'alice' in realm 'com.mesh'" }, 'wamp.close.killed']);
+  const again = await ticketLogin(b.rawsocketPort, 'com.mesh', 'alice', 'second password');
+  t.false(again.isClosed, 'the new password works on beta');
+  for (const c of [alice, again]) void c.destroy();
+});
+
+test('mesh.maxFrameBytes from the config file: a call or a result too large for the link is answered at once with wamp.error.payload_size_exceeded', async (t) => {
+  const small = { maxFrameBytes: 65_536 };
+  const a = await meshRouter(t, 'alpha', [], SECRET, small);
+  const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`], SECRET, small);
+  const callee = await connect({ transport: 'rawsocket', port: b.rawsocketPort, serializer: 'cbor' });
+  await callee.join('realm1');
+  callee.send([64, 1, {}, 'com.mesh.big']);
+  t.is((await callee.next((m) => m[0] === 65 || m[0] === 8))[0], 65);
+  const big = 'x'.repeat(100_000);
+  let invocations = 0;
+  void (async () => {
+    for (;;) {
+      const inv = await callee.next((m) => m[0] === 68, 60_000).catch(() => undefined);
+      if (inv === undefined) return;
+      invocations++;
+      callee.send([70, inv[1], {}, (inv[4] as unknown[])[0] === 'big' ? [big] : inv[4]]);
+    }
+  })();
+  const caller = await connect({ transport: 'rawsocket', port: a.rawsocketPort, serializer: 'msgpack' });
+  await caller.join('realm1');
+  let request = 0;
+  const answer = async (args: unknown[]) => {
+    const id = ++request;
+    const started = performance.now();
+    caller.send([48, id, {}, 'com.mesh.big', args]);
+    const m = await caller.next((x) => (x[0] === 50 || x[0] === 8) && x[x[0] === 8 ? 2 : 1] === id, 3000);
+    return { m, ms: performance.now() - started };
+  };
+  await waitFor(async () => (await answer(['probe'])).m[0] === 50, 15_000, 'the registration on beta to be known on alpha', 100);
+  const before = invocations;
+  const call = await answer([big]);
+  t.like(call.m, [8, 48, request, {}, 'wamp.error.payload_size_exceeded']);
+  t.true(call.ms < 1000, `call answered after ${Math.round(call.ms)} ms`);
+  const result = await answer(['big']);
+  t.like(result.m, [8, 48, request, {}, 'wamp.error.payload_size_exceeded']);
+  t.true(result.ms < 1000, `result answered after ${Math.round(result.ms)} ms`);
+  t.is(invocations - before, 1, 'the oversize call never reached the callee');
+  t.is((await answer(['after'])).m[0], 50, 'the link is still up');
+  for (const c of [callee, caller]) c.close();
 });
