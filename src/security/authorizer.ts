@@ -18,8 +18,10 @@
 //   not empty in W); by a prefix grant that is a prefix of W's fixed leading part ("com.app."
 //   for "com.app..x"); by an exact grant only when W has no empty component (one URI).
 //
-// Decisions are cached per (realm, authid, authrole, action, match, uri); any committed
-// change to the store drops the cache, so a revoked grant applies to the very next action.
+// Decisions are cached per session (checked against its realm, authid and authrole) and per
+// (action, match, uri); any committed change to the store drops the cache, so a revoked grant
+// applies to the very next action. Per session, so the hot path (CALL, PUBLISH: exact URIs)
+// is two map lookups with no key to build.
 // Realms with security disabled allow everything.
 
 import type { AuthorizationRequest, Authorizer } from '../router/auth.ts';
@@ -69,13 +71,23 @@ export interface StoreAuthorizerOptions {
 }
 
 interface CompiledGrant extends UriPattern { readonly actions: ReadonlySet<string>; readonly to: readonly string[] }
+
+/** One session's decisions: by URI for exact requests of each action, by a composite key for patterns. */
+interface SessionDecisions {
+  readonly realm: string;
+  readonly authid: string;
+  readonly authrole: string;
+  readonly exact: Record<AuthorizationRequest['action'], Map<string, boolean>>;
+  readonly patterns: Map<string, boolean>;
+}
 interface Policy { readonly enabled: boolean; readonly grants: readonly CompiledGrant[] }
 
 export class StoreAuthorizer implements Authorizer {
   readonly store: SecurityStore;
   readonly #fallback: Authorizer | undefined;
   readonly #max: number;
-  readonly #decisions = new Map<string, boolean>();
+  readonly #bySession = new Map<number, SessionDecisions>();
+  #cachedDecisions = 0;
   readonly #policies = new Map<string, Policy | null>();
   readonly #principals = new Map<string, ReadonlySet<string>>();
   readonly #unsubscribe: () => void;
@@ -88,20 +100,39 @@ export class StoreAuthorizer implements Authorizer {
   }
 
   authorize(request: AuthorizationRequest): boolean {
-    const key = `${request.realm}\u0000${request.authid}\u0000${request.authrole}\u0000${request.action}\u0000${request.match}\u0000${request.uri}`;
-    const cached = this.#decisions.get(key);
+    let mine = this.#bySession.get(request.session);
+    // Session IDs are unique among live sessions only: an entry left by an ended session is
+    // not another's, so the identity is checked on every hit.
+    if (mine === undefined || mine.realm !== request.realm || mine.authid !== request.authid || mine.authrole !== request.authrole) {
+      mine = {
+        realm: request.realm, authid: request.authid, authrole: request.authrole,
+        exact: { call: new Map(), publish: new Map(), register: new Map(), subscribe: new Map() }, patterns: new Map(),
+      };
+      this.#bySession.set(request.session, mine);
+    }
+    const table = request.match === 'exact' ? mine.exact[request.action] : mine.patterns;
+    const key = request.match === 'exact' ? request.uri : `${request.action}\u0000${request.match}\u0000${request.uri}`;
+    const cached = table.get(key);
     if (cached !== undefined) return cached;
     const policy = this.#policy(request.realm);
     if (policy === null) return this.#fallback?.authorize(request) ?? false;
     const decision = policy.enabled ? this.#decide(policy, request) : true;
-    if (this.#decisions.size >= this.#max) this.#decisions.clear();
-    this.#decisions.set(key, decision);
+    if (this.#cachedDecisions >= this.#max) {
+      // Full: start over (entries of ended sessions go too), keeping only this decision.
+      this.#bySession.clear();
+      this.#cachedDecisions = 0;
+      for (const m of [mine.patterns, ...Object.values(mine.exact)]) m.clear();
+      this.#bySession.set(request.session, mine);
+    }
+    this.#cachedDecisions++;
+    table.set(key, decision);
     return decision;
   }
 
   /** Drops every cached decision (the store calls this on each change). */
   invalidate(): void {
-    this.#decisions.clear();
+    this.#bySession.clear();
+    this.#cachedDecisions = 0;
     this.#policies.clear();
     this.#principals.clear();
   }

@@ -2,7 +2,7 @@
 // the meta API, and the "covers" rule itself.
 
 import test from 'ava';
-import { covers } from '../../src/security/authorizer.ts';
+import { covers, StoreAuthorizer } from '../../src/security/authorizer.ts';
 import type { MatchPolicy } from '../../src/router/uri-table.ts';
 import { authenticate, sendHello, world, type World } from './helpers.ts';
 
@@ -175,3 +175,23 @@ for (const [[gu, gm], [ru, rm], expected] of cases) {
     t.is(covers({ uri: gu, match: gm }, { uri: ru, match: rm }), expected);
   });
 }
+
+test('decision cache: per session, checked against the identity, and correct past its bound', (t) => {
+  const w = setup();
+  const s = w.security.store;
+  s.createGrant(REALM, { permissions: ['call'], uri: 'com.app.alice', to: ['user:alice'] });
+  const authorizer = new StoreAuthorizer(s, { maxCachedDecisions: 3 });
+  const ask = (session: number, authid: string, uri: string): boolean =>
+    authorizer.authorize({ realm: REALM, session, authid, authrole: 'user', action: 'call', uri, match: 'exact' });
+  t.true(ask(1, 'alice', 'com.app.alice'));
+  // The same session ID later held by another user (IDs are unique among live sessions only).
+  t.false(ask(1, 'bob', 'com.app.alice'));
+  t.true(ask(1, 'alice', 'com.app.alice'));
+  // Many more decisions than the bound: each still right.
+  for (let i = 0; i < 20; i++) {
+    t.true(ask(100 + i, 'alice', 'com.app.alice'));
+    t.false(ask(100 + i, 'alice', `com.app.other${i}`));
+    t.false(ask(100 + i, 'bob', 'com.app.alice'));
+  }
+  authorizer.close();
+});
