@@ -7,11 +7,25 @@ import type { Serializer } from '../serializers/serializer.ts';
 export interface TransportInfo {
   /** 'rawsocket' | 'websocket' | 'memory' | 'link' */
   readonly type: string;
-  /** Remote address as text ("127.0.0.1:5123", "unix:/run/wampmesh.sock"). */
+  /**
+   * Remote address as text: "127.0.0.1:5123", "[::1]:5123", "unix:/run/wampmesh.sock", or a
+   * bare IP where the transport cannot learn the port (WebSocket on uWS 20.57). Consumers
+   * that need the IP alone parse it with src/security/address.ts parsePeer().
+   */
   readonly peer: string;
   /** True when the connection comes from loopback or a Unix socket. */
   readonly local: boolean;
 }
+
+/**
+ * Why the core closes a connection, for a transport that can tell the peer (WebSocket close
+ * codes); others ignore it.
+ *  - 'normal': the session is over: GOODBYE exchanged or timed out, ABORT sent (the ABORT
+ *    itself carries the reason, protocol violation or other), no HELLO in time.
+ *  - 'slow_consumer': the peer does not read what it is sent (outbound buffer over the hard
+ *    limit, or over the soft limit for too long; see Session#kill).
+ */
+export type CloseReason = 'normal' | 'slow_consumer';
 
 export interface Peer {
   readonly serializer: Serializer;
@@ -20,8 +34,11 @@ export interface Peer {
   send(frame: Uint8Array): void;
   /** Bytes accepted by send() but not yet written to the network. */
   bufferedAmount(): number;
-  /** Closes the connection (after flushing what is queued, where the transport can). */
-  close(): void;
+  /**
+   * Closes the connection (after flushing what is queued, where the transport can). `reason`
+   * defaults to 'normal'; a Peer that has no way to say why may ignore it.
+   */
+  close(reason?: CloseReason): void;
 }
 
 /** What the core gives back to a transport for each attached peer. */

@@ -13,7 +13,7 @@ import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
-import type { Peer, PeerHandler } from './peer.ts';
+import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
@@ -347,12 +347,12 @@ export class Session implements Target, PeerHandler {
 
   #kill(why: string): void {
     this.#ctx.logger.warn({ session: this.id, peer: this.peer.info.peer, dropped: this.droppedEvents, buffered: this.peer.bufferedAmount() }, why);
-    this.#close('killed');
+    this.#close('killed', 'slow_consumer');
   }
 
-  #close(why: LeaveReason): void {
+  #close(why: LeaveReason, reason: CloseReason = 'normal'): void {
     this.#end(why);
-    this.peer.close();
+    this.peer.close(reason);
   }
 
   #leaveRealm(why: LeaveReason): void {

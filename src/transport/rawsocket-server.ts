@@ -265,6 +265,7 @@ class RawSocketPeer implements Peer {
     return this.#socket.writableLength + this.#writer.queuedBytes;
   }
 
+  /** RawSocket has no close codes: whatever the core's reason (Peer.close), the connection just ends. */
   close(): void {
     if (this.#state !== 'open') return;
     this.#state = 'closing';

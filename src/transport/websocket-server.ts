@@ -4,7 +4,7 @@
 
 import uWS from '@btc-vision/uwebsockets.js';
 import { silentLogger, type Logger } from '../log.ts';
-import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
+import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { flushAfterCallbacks, type Flushable } from './end-of-tick.ts';
@@ -48,6 +48,17 @@ const DEFAULT_MAX_BACKPRESSURE = 64 * 1024 * 1024;
 const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_UNSUPPORTED_DATA = 1003;
+// A slow consumer (the core's Session#kill: outbound buffer over the hard limit, or over the
+// soft limit for too long) is closed with 1008 Policy Violation. RFC 6455 §7.4.1 makes 1008
+// the "generic status code that can be returned when there is no other more suitable status
+// code", and the outbound limits are this router's policy about its peer's behaviour. Not 1013
+// Try Again Later (IANA WebSocket Close Code Number Registry, not in the RFC): that one means
+// a temporary condition of the server, such as overload shedding clients; here the server is
+// fine and the peer is at fault, and "try again later" invites it to come back and do the
+// same. Every other close from the core, after GOODBYE or after an ABORT (protocol
+// violation included), is 1000: the WAMP message already says why, and 1002 Protocol Error is
+// for the WebSocket protocol itself, which uWS enforces and answers on its own.
+const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 
 interface UserData {
@@ -96,6 +107,10 @@ export function listenWebSocket(
           .end(closing ? 'shutting down\n' : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`, true);
         return;
       }
+      // The bare IP, without the ":port" RawSocket peers carry: uWS 20.57 exposes no remote
+      // port (not in index.d.ts, not on HttpResponse or WebSocket, and the module exports only
+      // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
+      // IP (sources, throttling) parses either form with security/address.ts parsePeer().
       const address = formatAddress(res.getRemoteAddress());
       const userData: UserData = {
         serializer,
@@ -244,8 +259,9 @@ class WebSocketPeer implements Peer, Flushable {
     return this.#closed ? 0 : this.#ws.getBufferedAmount() + this.#queuedBytes;
   }
 
-  close(): void {
-    this.end(CLOSE_NORMAL, '');
+  close(reason: CloseReason = 'normal'): void {
+    if (reason === 'slow_consumer') this.end(CLOSE_POLICY_VIOLATION, 'slow consumer');
+    else this.end(CLOSE_NORMAL, '');
   }
 
   end(code: number, reason: string): void {

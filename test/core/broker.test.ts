@@ -104,6 +104,7 @@ test('a subscriber that stops reading loses events (counted), not the publisher'
   now = 5000;
   r.tick(now);
   t.true(slow.closed, 'closed after staying over the soft limit for slowConsumerTimeoutMs');
+  t.is(slow.closeReason, 'slow_consumer', 'the transport is told why (WebSocket: close code 1008)');
   t.false(fast.closed);
 });
 
@@ -118,5 +119,6 @@ test('over the hard limit a session is closed at once', (t) => {
   callee.buffered = 20_000;
   caller.send([48, 1, {}, 'com.app.x']);
   t.true(callee.closed);
+  t.is(callee.closeReason, 'slow_consumer');
   t.deepEqual(shape(caller.take()[0]), [8, 48, 1, '{}', 'wamp.error.canceled', ['callee disconnected from in-flight call']]);
 });

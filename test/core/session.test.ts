@@ -47,6 +47,7 @@ test('HELLO twice is a protocol violation', (t) => {
   c.send([1, 'realm1', { roles: { caller: {} } }]);
   t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation']);
   t.true(c.closed);
+  t.is(c.closeReason, 'normal', 'the ABORT says why; the transport closes normally');
 });
 
 test('IDs out of range and bad arity are protocol violations', (t) => {
@@ -87,6 +88,7 @@ test('GOODBYE is answered with goodbye_and_out and closes', (t) => {
   c.send([6, {}, 'wamp.close.close_realm']);
   t.deepEqual(c.take(), [[6, {}, 'wamp.close.goodbye_and_out']]);
   t.true(c.closed);
+  t.is(c.closeReason, 'normal');
 });
 
 test('shutdown sends GOODBYE system_shutdown to every session', (t) => {

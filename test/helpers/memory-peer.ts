@@ -1,7 +1,7 @@
 // An in-memory Peer for testing the sans-IO core: frames the router sends are decoded and
 // queued; the test sends typed messages or raw frames.
 
-import type { Peer, PeerAcceptor, PeerHandler } from '../../src/router/peer.ts';
+import type { CloseReason, Peer, PeerAcceptor, PeerHandler } from '../../src/router/peer.ts';
 import type { Serializer } from '../../src/serializers/serializer.ts';
 import { json } from '../../src/serializers/index.ts';
 import { toArray } from '../../src/wamp/marshal.ts';
@@ -11,6 +11,8 @@ export class MemoryClient {
   readonly received: unknown[][] = [];
   readonly handler: PeerHandler;
   closed = false;
+  /** What the core passed to peer.close(), once it closed us. */
+  closeReason: CloseReason | undefined;
   buffered = 0;
   readonly serializer: Serializer;
 
@@ -21,7 +23,12 @@ export class MemoryClient {
       info: { type: 'memory', peer: peerAddress, local },
       send: (frame) => { if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]); },
       bufferedAmount: () => this.buffered,
-      close: () => { if (!this.closed) { this.closed = true; this.handler.closed(); } },
+      close: (reason = 'normal') => {
+        if (this.closed) return;
+        this.closed = true;
+        this.closeReason = reason;
+        this.handler.closed();
+      },
     };
     this.handler = acceptor.attach(peer);
   }

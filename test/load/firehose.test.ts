@@ -135,6 +135,7 @@ test.serial(`firehose of ${EVENTS} events: publisher unstalled, reader complete,
   const closedWs = await within(stuckWs.closed, 15_000, 'paused WebSocket subscriber closed by the router').catch((e: unknown) => { t.fail(String(e)); return undefined; });
   t.true(stuckRawEvents < EVENTS, `paused RawSocket subscriber got ${stuckRawEvents} events, not all`);
   t.true(stuckWsEvents < EVENTS, `paused WebSocket subscriber got ${stuckWsEvents} events, not all`);
+  t.deepEqual(closedWs, { code: 1008, reason: 'slow consumer' }, 'WebSocket close code 1008 (policy violation) for a slow consumer');
   const slowLines = slowConsumerLines();
   t.true(slowLines.length >= 2, `router logged the slow consumers: ${slowLines.join(' | ').slice(0, 500)}`);
 
@@ -181,6 +182,7 @@ test.serial('a caller that stops reading its (undroppable) RPC results is closed
   }
   caller.resume();
   const info = await within(caller.closed, 10_000, 'caller connection closed');
+  t.deepEqual(info, { code: 1008, reason: 'slow consumer' }, 'WebSocket close code 1008 (policy violation) for a slow consumer');
   t.true(peakRss < baselineRss + RSS_HEADROOM, `router RSS peak ${mb(peakRss)} within ${mb(baselineRss)} + ${mb(RSS_HEADROOM)}`);
   t.false(callee.isClosed, 'the callee is unaffected');
   t.log(`callee served ${invocations} invocations before the caller was closed (${JSON.stringify(info)}); router RSS baseline ${mb(baselineRss)}, peak ${mb(peakRss)}`);

@@ -267,6 +267,22 @@ test('peer.close() sends queued frames, then closes with 1000; closed() once, no
   t.is(c.messages.length, 0);
 });
 
+test("peer.close('slow_consumer') sends queued frames, then closes with 1008", async (t) => {
+  const { acceptor, port } = await server(t);
+  acceptor.onFrame = (peer, f) => {
+    peer.send(f);
+    peer.close('slow_consumer');
+  };
+  const c = await Client.connect(port, ['wamp.2.json']);
+  let reason = '';
+  c.ws.addEventListener('close', (e) => { reason = e.reason; });
+  c.ws.send('[6,{},"wamp.close.normal"]');
+  t.is(await c.next(), '[6,{},"wamp.close.normal"]');
+  t.is(await c.closed(), 1008);
+  t.is(reason, 'slow consumer');
+  await waitFor(() => acceptor.last().closedCalls === 1, 'closed()');
+});
+
 test('bufferedAmount counts frames queued this tick', async (t) => {
   const { acceptor, port } = await server(t);
   let queued = -1;
