@@ -22,19 +22,25 @@ function reviveExact(key: string, value: unknown, context?: { source?: string })
   return revive(key, value);
 }
 const BIG_LIMIT = 2n ** 53n;
-// An integer of magnitude 2^53 or more has 16 digits or more; of those with 16, only the ones
-// starting with 9 (2^53 = 9007199254740992). Most 16-digit numbers, such as random WAMP IDs,
-// are below 2^53 and need no reviver.
-const MAYBE_BEYOND_2_53 = /\d{17}|9\d{15}/;
 
-function mayHoldBeyond2To53(text: string): boolean {
-  // First a plain scan for a run of 16 digits (twice as fast as /\d{16}/): most texts have none.
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) run = 0;
-    else if (++run === 16) return MAYBE_BEYOND_2_53.test(text);
+// Deeper than this, holdsWideNumber() stops looking and says yes: parsing again is always right.
+const WIDE_SCAN_DEPTH = 64;
+
+/**
+ * Whether a parsed value holds a number of magnitude 2^53 or more. An integer beyond 2^53 in
+ * the text parses as such a number (2^53+1 rounds to 2^53), so only then does the text need the
+ * slower, exact parse. Walking the parsed value is cheaper than scanning the text for long runs
+ * of digits, and most messages hold no such number (random WAMP IDs are below 2^53).
+ */
+function holdsWideNumber(v: unknown, depth: number): boolean {
+  if (typeof v === 'number') return v >= LIMIT || v <= -LIMIT;
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return false;
+  if (depth > WIDE_SCAN_DEPTH) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (holdsWideNumber(v[i], depth + 1)) return true;
+    return false;
   }
+  for (const key in v) if (holdsWideNumber((v as Record<string, unknown>)[key], depth + 1)) return true;
   return false;
 }
 
@@ -79,10 +85,10 @@ export const json: Serializer = {
   },
   decode(frame) {
     const text = decoder.decode(frame);
-    // Revivers cost time: they run only when the text may need them. A NUL can only appear
-    // escaped in JSON text; an integer beyond 2^53 has 16 digits or more (see above).
-    if (mayHoldBeyond2To53(text)) return JSON.parse(text, reviveExact as never);
-    return text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
+    // Revivers cost time: they run only when the text needs them. A NUL can only appear
+    // escaped in JSON text; integers beyond 2^53 show in the parsed value (see above).
+    const value: unknown = text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
+    return holdsWideNumber(value, 0) ? JSON.parse(text, reviveExact as never) : value;
   },
   span: jsonSpan,
   encodeWithTail(head, tail) {

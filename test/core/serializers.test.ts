@@ -57,6 +57,11 @@ test('JSON revives exactly the integers beyond 2^53, whatever their digits', (t)
   t.deepEqual(decode('[1234567890123456, 8999999999999999, 9007199254740991, 9007199254740992]'), [1234567890123456, 8999999999999999, 9007199254740991, 2 ** 53]);
   t.deepEqual(decode('[9007199254740993, -9007199254740993, 12345678901234567]'), [9007199254740993n, -9007199254740993n, 12345678901234567n]);
   t.deepEqual(decode('["\\u0000AP8=", 1234567890123456]'), [Buffer.from([0, 255]), 1234567890123456]);
+  // With a binary value, in a dict, deeper than the walk looks, and as a float (stays a number).
+  t.deepEqual(decode('["\\u0000AP8=", {"n": 9007199254740993}]'), [Buffer.from([0, 255]), { n: 9007199254740993n }]);
+  const deep = (n: number, inner: string): string => '['.repeat(n) + inner + ']'.repeat(n);
+  t.deepEqual(JSON.stringify(decode(deep(100, '18446744073709551615')), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), deep(100, '"18446744073709551615n"'));
+  t.deepEqual(decode('[1e300, -9.5e20, 9007199254740993.5]'), [1e300, -9.5e20, 9007199254740993.5]);
 });
 
 test('CBOR finds a 64-bit integer in short and in long frames', (t) => {
