@@ -211,6 +211,10 @@ class WebSocketPeer implements Peer, Flushable {
   // cost a syscall per frame.
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
+  // uWS's own backlog, read when our queue was last empty. Until the queue is flushed it can
+  // only shrink (only a flush adds to it), so it stands in for a native call per message (the
+  // core asks before every send): one call per connection per batch, an upper bound.
+  #backlog = 0;
 
   constructor(ws: WS, log: Logger) {
     const data = ws.getUserData();
@@ -256,7 +260,9 @@ class WebSocketPeer implements Peer, Flushable {
   }
 
   bufferedAmount(): number {
-    return this.#closed ? 0 : this.#ws.getBufferedAmount() + this.#queuedBytes;
+    if (this.#closed) return 0;
+    if (this.#queue.length === 0) this.#backlog = this.#ws.getBufferedAmount();
+    return this.#backlog + this.#queuedBytes;
   }
 
   close(reason: CloseReason = 'normal'): void {
