@@ -23,7 +23,8 @@ function reviveExact(key: string, value: unknown, context?: { source?: string })
 }
 const BIG_LIMIT = 2n ** 53n;
 
-// Deeper than this, holdsWideNumber() stops looking and says yes: parsing again is always right.
+// Deeper than this, holdsWideNumber() stops and the text is scanned instead (parsing deep
+// input again with a reviver could exhaust the stack, where the plain parse did not).
 const WIDE_SCAN_DEPTH = 64;
 
 /**
@@ -32,17 +33,30 @@ const WIDE_SCAN_DEPTH = 64;
  * slower, exact parse. Walking the parsed value is cheaper than scanning the text for long runs
  * of digits, and most messages hold no such number (random WAMP IDs are below 2^53).
  */
-function holdsWideNumber(v: unknown, depth: number): boolean {
+function holdsWideNumber(v: unknown, depth: number): boolean | undefined {
   if (typeof v === 'number') return v >= LIMIT || v <= -LIMIT;
   if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return false;
-  if (depth > WIDE_SCAN_DEPTH) return true;
+  if (depth > WIDE_SCAN_DEPTH) return undefined;
+  let answer: boolean | undefined = false;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (holdsWideNumber(v[i], depth + 1)) return true;
-    return false;
+    for (let i = 0; i < v.length; i++) {
+      const here = holdsWideNumber(v[i], depth + 1);
+      if (here === true) return true;
+      if (here === undefined) answer = undefined;
+    }
+    return answer;
   }
-  for (const key in v) if (holdsWideNumber((v as Record<string, unknown>)[key], depth + 1)) return true;
-  return false;
+  for (const key in v) {
+    const here = holdsWideNumber((v as Record<string, unknown>)[key], depth + 1);
+    if (here === true) return true;
+    if (here === undefined) answer = undefined;
+  }
+  return answer;
 }
+
+// Deep values: a run of 16 digits or more in the text, the only way to write such an integer
+// (of those with 16 digits, only the ones from 9007199254740992 up).
+const MAYBE_BEYOND_2_53 = /\d{17}|9\d{15}/;
 
 function replace(this: Record<string, unknown>, key: string, value: unknown): unknown {
   // `this[key]` is the value before Buffer#toJSON turned it into {type:'Buffer', data}.
@@ -88,7 +102,8 @@ export const json: Serializer = {
     // Revivers cost time: they run only when the text needs them. A NUL can only appear
     // escaped in JSON text; integers beyond 2^53 show in the parsed value (see above).
     const value: unknown = text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
-    return holdsWideNumber(value, 0) ? JSON.parse(text, reviveExact as never) : value;
+    const wide = holdsWideNumber(value, 0) ?? MAYBE_BEYOND_2_53.test(text);
+    return wide ? JSON.parse(text, reviveExact as never) : value;
   },
   span: jsonSpan,
   encodeWithTail(head, tail) {
