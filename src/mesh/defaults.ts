@@ -76,6 +76,12 @@ export const meshDefaults = {
   closeLingerMs: 1_000,
   /** A frame too large for a peer is logged at most this often per peer and frame type (with a count of the rest). */
   oversizeLogIntervalMs: 10_000,
+  /**
+   * A link closed because a frame failed its integrity check (link-integrity.ts) is logged at
+   * most this often per peer (with a count of the rest): someone tampering with a link can make
+   * it fail on every redial, and must not flood the journal doing so.
+   */
+  integrityLogIntervalMs: 10_000,
 
   // ---- discovery (MdnsDiscovery) -------------------------------------------------------------
 

@@ -31,6 +31,13 @@ import { meshDefaults } from './defaults.ts';
 export const SERVICE_TYPE = '_wampmesh._tcp.local';
 /** DNS-SD service type enumeration (RFC 6763 §9): lets `avahi-browse -a` list us. */
 export const SERVICES_META = '_services._dns-sd._udp.local';
+/**
+ * The version in our TXT record ("pv"): of what discovery announces, not of the link protocol
+ * (HELLO_VERSION, link-auth.ts). It stays 1 when only the link protocol changes (version 2 added
+ * integrity tags), so that nodes of different releases still find each other and the link
+ * handshake then refuses them with a log line naming both versions, instead of each ignoring
+ * the other in silence.
+ */
 export const PROTOCOL_VERSION = 1;
 // Our own timings (record TTL, browse interval, rescans, conflict retry) are in defaults.ts with
 // the reasons for them; the ones below are fixed by RFC 6762.

@@ -1,8 +1,11 @@
 // The mesh link handshake's messages and cryptography, sans-IO.
 //
 // Each side sends a hello (CONTROL frame, CBOR map):
-//   { c: 'hello', v: 1, node, cluster, nonce, inst, max }
-//     v        link protocol version (1)
+//   { c: 'hello', v: 2, node, cluster, nonce, inst, max }
+//     v        link protocol version (2). A peer of another version is refused right after the
+//              hellos, with a log line on both sides naming both versions. Version 2 added
+//              the integrity tags after the handshake (link-integrity.ts); version 1 nodes
+//              sent none and cannot link with version 2 ones: upgrade every node.
 //     node     the sender's node id
 //     cluster  clusterIdOf(cluster name): a hash of the NAME, never of the secret, so nodes of
 //              another cluster are told apart (and refused with a clear log line) before any
@@ -21,13 +24,17 @@
 // reflected back as the other's; the binding is a TLS exporter value when the link runs over
 // TLS (empty otherwise), which ties the proof to that TLS session so a TLS-terminating relay
 // cannot pass proofs through. Proofs are compared with crypto.timingSafeEqual.
+//
+// After its own proof, a side on a link without TLS tags every frame it sends with keys derived
+// from K and both nonces (link-integrity.ts), so that the link stays authenticated past the
+// handshake; over TLS, TLS does that.
 
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isDict } from '../wamp/parse.ts';
 import { cbor } from '../serializers/cbor.ts';
 import type { NodeId } from './frames.ts';
 
-export const HELLO_VERSION = 1;
+export const HELLO_VERSION = 2;
 export const NONCE_SIZE = 32;
 export const PROOF_SIZE = 32;
 const MAX_NODE_ID_LENGTH = 256;
@@ -48,7 +55,7 @@ export interface Hello {
 export type CloseCode =
   | 'version' | 'cluster' | 'self' | 'node-id-clash' | 'unexpected-node' | 'auth' | 'protocol'
   | 'timeout' | 'duplicate' | 'replaced' | 'disconnect' | 'shutdown' | 'dead' | 'slow'
-  | 'invalid-frame' | 'eof' | 'error' | 'tls';
+  | 'invalid-frame' | 'eof' | 'error' | 'tls' | 'integrity';
 
 export type Control =
   | ({ readonly c: 'hello' } & Hello)

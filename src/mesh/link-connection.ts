@@ -10,10 +10,18 @@
 //   decision    authenticated; waiting for the peer with the lower node id to say "use"
 //   up          carrying mesh frames (only the node with the lower id sends "use", so both
 //               ends always agree on which connection is the link)
+//
+// Integrity (link-integrity.ts): without TLS, each side tags what it sends after its own proof
+// ("auth"), in batches: the frames of a tick, then a TAG frame, sealed by an end-of-tick
+// callback queued ahead of the FrameWriter's own flush (or early, once a batch holds
+// SEAL_BYTES). What it receives after the peer's proof is held, unhandled, until the batch's
+// TAG has been checked; a bad one closes the connection ('integrity') before any of its frames
+// is used. Over TLS nothing is tagged: TLS authenticates every record already.
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { FrameWriter } from '../transport/frame-writer.ts';
+import { flushAtEndOfTick, type Flushable } from '../transport/end-of-tick.ts';
 import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
 import type { NodeId } from './frames.ts';
 import {
@@ -23,6 +31,7 @@ import {
 import {
   computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
 } from './link-auth.ts';
+import { BatchMac, macKey, SEAL_BYTES, TAG_SIZE } from './link-integrity.ts';
 import { cbor } from '../serializers/cbor.ts';
 import { meshDefaults } from './defaults.ts';
 
@@ -84,6 +93,23 @@ export class LinkConnection {
   readonly #writer: FrameWriter;
   #ourHello: Uint8Array | undefined;
   #theirHello: Uint8Array | undefined;
+  #ourNonce: Uint8Array | undefined;
+  /** Without TLS: the MAC keys of this connection, known once both hellos are. */
+  #macKeys: { send: Uint8Array; receive: Uint8Array } | undefined;
+  /** Set once this side has sent its proof: everything written from then on is tagged. */
+  #sendMac: BatchMac | undefined;
+  /** Set once the peer's proof checked out: everything received from then on must be tagged. */
+  #receiveMac: BatchMac | undefined;
+  // The open outgoing batch (frames written since the last TAG) and the incoming one (frames
+  // received since the last TAG, not handled yet).
+  #outTypes: number[] = [];
+  #outPayloads: Uint8Array[] = [];
+  #outBytes = 0;
+  #sealQueued = false;
+  readonly #sealer: Flushable = { flush: () => this.#sealAndFlush() };
+  #inTypes: number[] = [];
+  #inPayloads: Uint8Array[] = [];
+  #inBytes = 0;
   #binding: Uint8Array = new Uint8Array(0);
   #socketError: string | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -203,14 +229,51 @@ export class LinkConnection {
       if (this.direction === 'in') this.#sendPreambleAndHello();
     }
     const error = this.#decoder.feed(rest, (type, payload) => {
-      this.#onFrame(type, payload);
+      if (this.#receiveMac !== undefined) this.#onTaggedFrame(type, payload);
+      else this.#onFrame(type, payload);
       return this.state !== 'closed';
     });
     if (error !== undefined) this.#protocolError(`framing: ${error}`);
   }
 
+  /** A frame after the peer's proof: held until its batch's TAG has been checked. */
+  #onTaggedFrame(type: LinkFrameType, payload: Uint8Array): void {
+    if (type !== LinkFrameType.TAG) {
+      this.#inTypes.push(type);
+      this.#inPayloads.push(payload);
+      this.#inBytes += HEADER_SIZE + payload.length;
+      // A sender seals a batch once it holds SEAL_BYTES, so one never grows past that plus a frame.
+      const limit = SEAL_BYTES + HEADER_SIZE + this.#decoder.limit;
+      if (this.#inBytes > limit) this.#integrityFailure(`${this.#inBytes} octets of frames without a tag (a batch holds at most ${limit})`);
+      return;
+    }
+    const types = this.#inTypes;
+    const payloads = this.#inPayloads;
+    const count = types.length;
+    const mac = this.#receiveMac!;
+    const seq = mac.seq;
+    const ok = payload.length === TAG_SIZE && mac.verify(types, payloads, count, this.#inBytes, payload);
+    this.#inTypes = [];
+    this.#inPayloads = [];
+    this.#inBytes = 0;
+    if (!ok) {
+      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: altered, injected, replayed or reordered on the way; none of it was acted on`);
+    }
+    for (let i = 0; i < count && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
+  }
+
+  #integrityFailure(reason: string): void {
+    this.#inTypes = [];
+    this.#inPayloads = [];
+    this.#inBytes = 0;
+    // The peer hears why (the notice is tagged: whoever tampered cannot forge one either).
+    this.close('integrity', reason);
+  }
+
   #onFrame(type: LinkFrameType, payload: Uint8Array): void {
     switch (type) {
+      case LinkFrameType.TAG:
+        return this.#protocolError(this.#macKeys === undefined ? 'TAG frame on a link that carries none (TLS)' : 'TAG frame before the peer\'s proof');
       case LinkFrameType.CONTROL: return this.#onControl(payload);
       case LinkFrameType.MESH: return this.#onMesh(payload);
       case LinkFrameType.PING:
@@ -267,7 +330,7 @@ export class LinkConnection {
   #onHello(hello: Hello, bytes: Uint8Array): void {
     this.#theirHello = Uint8Array.from(bytes);
     const host = this.#host;
-    if (hello.v !== HELLO_VERSION) return this.close('version', `peer speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}`);
+    if (hello.v !== HELLO_VERSION) return this.close('version', `peer (node ${hello.node}) speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}`);
     if (hello.cluster !== host.clusterId) {
       return this.close('cluster', `node ${hello.node} belongs to another cluster (cluster id ${hello.cluster}; ours is ${host.clusterId}): check the cluster name`);
     }
@@ -282,9 +345,19 @@ export class LinkConnection {
     this.peerInstance = hello.inst;
     this.peerMax = Math.min(hello.max, MAX_FRAME);
     this.state = 'auth';
+    if (!this.tls && this.#ourNonce !== undefined) {
+      const out = this.direction === 'out';
+      const [dialerNonce, acceptorNonce] = out ? [this.#ourNonce, hello.nonce] : [hello.nonce, this.#ourNonce];
+      const toAcceptor = macKey(host.key, dialerNonce, acceptorNonce, 'dialer->acceptor');
+      const toDialer = macKey(host.key, dialerNonce, acceptorNonce, 'acceptor->dialer');
+      this.#macKeys = out ? { send: toAcceptor, receive: toDialer } : { send: toDialer, receive: toAcceptor };
+    }
     // The acceptor answers the dialer's hello with its proof; the dialer proves itself only
     // after checking the acceptor's.
-    if (this.direction === 'in') this.sendControl({ c: 'auth', proof: this.#proof('acceptor') });
+    if (this.direction === 'in') {
+      this.sendControl({ c: 'auth', proof: this.#proof('acceptor') });
+      this.#startTagging();
+    }
   }
 
   #onAuth(proof: Uint8Array): void {
@@ -293,7 +366,12 @@ export class LinkConnection {
     if (!verifyProof(this.#host.key, theirs, dialer, acceptor, this.#binding, proof)) {
       return this.close('auth', 'authentication failed: the cluster secrets differ (or the connection was tampered with)');
     }
-    if (this.direction === 'out') this.sendControl({ c: 'auth', proof: this.#proof('dialer') });
+    // From here on the peer tags what it sends; from our proof on, so do we.
+    if (this.#macKeys !== undefined) this.#receiveMac = new BatchMac(this.#macKeys.receive);
+    if (this.direction === 'out') {
+      this.sendControl({ c: 'auth', proof: this.#proof('dialer') });
+      this.#startTagging();
+    }
     this.state = 'decision';
     this.#decoder.limit = this.#host.maxFrameBytes;
     this.#host.authenticated(this);
@@ -378,7 +456,8 @@ export class LinkConnection {
 
   #sendPreambleAndHello(): void {
     const host = this.#host;
-    this.#ourHello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: host.nodeId, cluster: host.clusterId, nonce: newNonce(), inst: host.instanceId, max: host.maxFrameBytes });
+    this.#ourNonce = newNonce();
+    this.#ourHello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: host.nodeId, cluster: host.clusterId, nonce: this.#ourNonce, inst: host.instanceId, max: host.maxFrameBytes });
     this.#spoken = true;
     this.#raw(PREAMBLE);
     this.#write(LinkFrameType.CONTROL, this.#ourHello);
@@ -401,9 +480,49 @@ export class LinkConnection {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
     if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
+    if (this.#sendMac !== undefined && !this.#sealQueued) {
+      // Queued before the writer's own flush (which the frame below asks for), so the TAG
+      // goes out in the same write as its batch.
+      this.#sealQueued = true;
+      flushAtEndOfTick(this.#sealer);
+    }
     this.#writer.frame(type, payload);
     this.bytesOut += HEADER_SIZE + payload.length;
+    if (this.#sendMac !== undefined) {
+      this.#outTypes.push(type);
+      this.#outPayloads.push(payload);
+      this.#outBytes += HEADER_SIZE + payload.length;
+      if (this.#outBytes >= SEAL_BYTES) this.#seal();
+    }
     return true;
+  }
+
+  /** Called right after this side's proof is queued: what follows it is tagged. */
+  #startTagging(): void {
+    if (this.#macKeys !== undefined && this.state !== 'closed') this.#sendMac = new BatchMac(this.#macKeys.send);
+  }
+
+  /** Ends the open batch with its TAG frame. */
+  #seal(): void {
+    const mac = this.#sendMac;
+    if (mac === undefined || this.#outTypes.length === 0) return;
+    const tag = mac.next(this.#outTypes, this.#outPayloads, this.#outTypes.length, this.#outBytes);
+    this.#outTypes = [];
+    this.#outPayloads = [];
+    this.#outBytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    this.#writer.frame(LinkFrameType.TAG, tag);
+    this.bytesOut += HEADER_SIZE + tag.length;
+  }
+
+  #sealAndFlush(): void {
+    this.#sealQueued = false;
+    this.#seal();
+    // Normally this runs ahead of the writer's own end-of-tick flush, which then finds nothing
+    // to write; if the writer went first (it had frames queued before the batch opened), the
+    // TAG must not wait for another tick.
+    this.#writer.flush();
   }
 
   #raw(bytes: Uint8Array): void {
@@ -424,10 +543,14 @@ export class LinkConnection {
   #finish(destroy: boolean): void {
     const socket = this.#socket;
     if (destroy) {
+      this.#outTypes = [];
+      this.#outPayloads = [];
+      this.#outBytes = 0;
       this.#writer.drop();
       socket.destroy();
       return;
     }
+    this.#seal(); // the close notice and whatever else is queued, with their TAG
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));

@@ -10,6 +10,9 @@
 //     1 PING     opaque payload (<= 64 octets) the peer echoes in a PONG
 //     2 PONG     the echoed PING payload
 //     3 CONTROL  CBOR map: the handshake (hello, auth, use) and a close notice with a reason
+//     4 TAG      16 octets: the MAC of the frames since the previous TAG (link-integrity.ts);
+//                on links without TLS, every frame a side sends after its proof is followed,
+//                in its batch, by one (link protocol version 2, see link-auth.ts)
 //
 // A WAMP RawSocket client opens with 0x7F, so the link port recognises one on its first octet
 // and answers with a RawSocket handshake error; a RawSocket router closes on our "W" at once.
@@ -25,7 +28,7 @@ export const MAX_FRAME = 0xff_ffff;
 export const HANDSHAKE_FRAME_LIMIT = 4096;
 export const MAX_PING_PAYLOAD = 64;
 
-export const LinkFrameType = { MESH: 0, PING: 1, PONG: 2, CONTROL: 3 } as const;
+export const LinkFrameType = { MESH: 0, PING: 1, PONG: 2, CONTROL: 3, TAG: 4 } as const;
 export type LinkFrameType = (typeof LinkFrameType)[keyof typeof LinkFrameType];
 
 export function frameHeader(type: LinkFrameType, length: number): Uint8Array {
@@ -85,11 +88,12 @@ export function checkPreamble(bytes: Uint8Array): PreambleCheck {
  * closed link) applies to the next.
  *
  * Its header loop mirrors FrameDecoder's (src/transport/rawsocket-framing.ts) but cannot reuse
- * it: FrameDecoder rejects type 3 (CONTROL) as reserved, fixes its limit at construction, and
- * decodes a whole chunk into an array before anyone sees a frame, so a limit raised or a link
- * closed by one frame would not apply to the frames behind it in the same chunk; and it keeps
- * its header parsing private. Sharing the loop would mean reshaping the RawSocket decoder (a
- * hot path, and outside the mesh) for the mesh's sake, which costs more than these few lines.
+ * it: FrameDecoder rejects types 3 and 4 (CONTROL, TAG) as reserved, fixes its limit at
+ * construction, and decodes a whole chunk into an array before anyone sees a frame, so a limit
+ * raised or a link closed by one frame would not apply to the frames behind it in the same
+ * chunk; and it keeps its header parsing private. Sharing the loop would mean reshaping the
+ * RawSocket decoder (a hot path, and outside the mesh) for the mesh's sake, which costs more
+ * than these few lines.
  */
 export class LinkFrameDecoder {
   /** The largest payload accepted; checked when a header is read. */
@@ -153,7 +157,7 @@ export class LinkFrameDecoder {
   #readHeader(bytes: Uint8Array, at: number): number {
     const first = bytes[at]!;
     const length = (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    if (first > LinkFrameType.CONTROL) this.#failed = `bad frame type octet 0x${first.toString(16).padStart(2, '0')}`;
+    if (first > LinkFrameType.TAG) this.#failed = `bad frame type octet 0x${first.toString(16).padStart(2, '0')}`;
     else if (length > this.limit) this.#failed = `frame of ${length} octets exceeds the limit of ${this.limit}`;
     else {
       this.#type = first as LinkFrameType;

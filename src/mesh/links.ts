@@ -1,8 +1,9 @@
 // Router-to-router links over TCP (optionally TLS): the LinkDriver behind MeshNode.
 //
-// Wire format: link-framing.ts. Handshake and its cryptography: link-auth.ts. One connection's
-// state machine: link-connection.ts. This file owns the listener, dialing, static seeds, the
-// choice of one connection per peer, heartbeats, and the calls into the mesh.
+// Wire format: link-framing.ts. Handshake and its cryptography: link-auth.ts. Integrity of the
+// frames after it (without TLS): link-integrity.ts. One connection's state machine:
+// link-connection.ts. This file owns the listener, dialing, static seeds, the choice of one
+// connection per peer, heartbeats, and the calls into the mesh.
 //
 // One connection per peer: when both nodes dial each other at once, the node with the lower id
 // decides. It says "use" on the first connection to authenticate and closes any later one as a
@@ -58,6 +59,7 @@ export interface MeshLinksOptions {
   seedRetryMs?: number;
   seedRetryMaxMs?: number;
   oversizeLogIntervalMs?: number;
+  integrityLogIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -136,6 +138,9 @@ export class MeshLinks implements LinkDriver, LinkHost {
   /** Oversize frames per (peer, frame type): when last logged, and how many since. */
   readonly #oversize = new Map<string, { loggedAt: number; suppressed: number }>();
   readonly #oversizeLogIntervalMs: number;
+  /** Integrity failures per peer: when last logged, and how many since. */
+  readonly #integrity = new Map<string, { loggedAt: number; suppressed: number }>();
+  readonly #integrityLogIntervalMs: number;
 
   readonly #queue: (() => void)[] = [];
   #flushing = false;
@@ -157,6 +162,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.#seedRetryMs = options.seedRetryMs ?? meshDefaults.seedRetryMs;
     this.#seedRetryMaxMs = options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs;
     this.#oversizeLogIntervalMs = options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs;
+    this.#integrityLogIntervalMs = options.integrityLogIntervalMs ?? meshDefaults.integrityLogIntervalMs;
     this.#listen = options.listen;
     this.#tls = options.tls;
     this.#log = (options.logger ?? silentLogger).child({ component: 'mesh-links', node: this.nodeId });
@@ -380,7 +386,11 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const peer = conn.peer;
     const wasActive = peer !== undefined && this.#active.get(peer) === conn;
     const fields = { peer, address: conn.address, direction: conn.direction, code, reason };
-    if (wasActive) {
+    if (code === 'integrity') {
+      if (wasActive) this.#active.delete(peer);
+      this.#logIntegrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
+      if (wasActive) this.#emit(() => this.#mesh?.linkDown(peer));
+    } else if (wasActive) {
       this.#active.delete(peer);
       const level = code === 'shutdown' || code === 'disconnect' ? 'info' : 'warn';
       this.#log[level]({ ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) }, 'mesh link down');
@@ -520,6 +530,24 @@ export class MeshLinks implements LinkDriver, LinkHost {
     else this.#log.error(fields, 'mesh frame exceeds the peer\'s maximum frame size; dropped');
   }
 
+  /**
+   * A link closed because frames failed their integrity check, here or (byPeer) at the peer:
+   * at most once per integrityLogIntervalMs per peer, with the number left unlogged since.
+   */
+  #logIntegrity(conn: LinkConnection, fields: object, byPeer: boolean): void {
+    const key = conn.peer ?? conn.address;
+    const now = performance.now();
+    const seen = this.#integrity.get(key);
+    if (seen !== undefined && now - seen.loggedAt < this.#integrityLogIntervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    this.#integrity.set(key, { loggedAt: now, suppressed: 0 });
+    const all = { ...fields, ...(seen !== undefined && seen.suppressed > 0 && { alsoClosed: seen.suppressed }) };
+    if (byPeer) this.#log.warn(all, 'mesh link closed by the peer: frames from this node failed its integrity check (tampered with or corrupted on the way)');
+    else this.#log.error(all, 'mesh link closed: a frame failed its integrity check (tampered with or corrupted on the way); it was not acted on');
+  }
+
   #logHandshakeEnd(conn: LinkConnection, code: string, fields: object, byPeer: boolean): void {
     const what = conn.direction === 'out' ? 'mesh dial failed' : 'mesh link refused';
     switch (code) {
@@ -534,6 +562,9 @@ export class MeshLinks implements LinkDriver, LinkHost {
         return;
       case 'auth':
         this.#log.warn(fields, `${what}: authentication failed${byPeer ? ' (the peer rejected our proof)' : ''}: is the cluster secret the same on both nodes?`);
+        return;
+      case 'version':
+        this.#log.warn(fields, `${what}: the peer speaks another link protocol version: every node of a cluster must run a release with the same one`);
         return;
       default:
         this.#log.warn(fields, what);

@@ -1,19 +1,23 @@
 // Mesh links over real TCP sockets on 127.0.0.1: real Routers and MeshNodes where the mesh
 // matters, a recording stand-in where only the link layer is under test, hand-rolled link
-// peers for hostile input, and child processes for peers that freeze, stall or die.
+// peers for hostile input, a tampering relay between two nodes (test/helpers/link-proxy.ts) for
+// link integrity, and child processes for peers that freeze, stall or die.
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Router } from '../../src/router/router.ts';
 import { MeshNode } from '../../src/mesh/mesh-node.ts';
 import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links.ts';
 import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/link-framing.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/link-auth.ts';
+import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/link-auth.ts';
+import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/link-integrity.ts';
 import type { Lsa, MeshFrame } from '../../src/mesh/frames.ts';
 import type { Logger } from '../../src/log.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
+import { linkProxy, type TappedFrame } from '../helpers/link-proxy.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 import { connect as rawConnect, HandshakeRefused } from '../helpers/raw-client.ts';
 
@@ -124,34 +128,63 @@ function lsa(origin: string, extra: Partial<Lsa> = {}): Lsa {
 
 // ---- a hand-rolled link peer, for input a real node never sends --------------------------------
 
+// The integrity tags, written from the description in link-integrity.ts with createHmac (not
+// with the module's own code), so the tests also check that the wire format is as documented.
+function refMacKey(key: Uint8Array, dialerNonce: Uint8Array, acceptorNonce: Uint8Array, direction: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.concat([dialerNonce, acceptorNonce]), `wampmesh-link/2 mac ${direction}`, 32));
+}
+
+function refTag(key: Uint8Array, seq: number, frames: Uint8Array): Buffer {
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64BE(BigInt(seq));
+  return createHmac('sha256', key).update(n).update(frames).digest().subarray(0, TAG_SIZE);
+}
+
 interface FakePeer {
   readonly socket: net.Socket;
   readonly controls: Control[];
   readonly meshPayloads: Uint8Array[];
+  /** Tagged batches from the node: how many tags checked out, and how many did not. */
+  readonly tags: { ok: number; bad: number };
   /** Resolves true when the node said "use", false if it closed first. */
   readonly up: Promise<boolean>;
   readonly closed: Promise<void>;
   frame(type: number, payload: Uint8Array): void;
+  /** Encoded link frames, sent as one batch with its TAG (as a member sends them). */
+  send(frames: Uint8Array): void;
 }
 
 /**
  * Dials a node and runs the dialer's side of the handshake by hand. The fake's id sorts after
- * the node's, so the node decides and says "use". `afterAuth` goes out right behind our proof.
+ * the node's, so the node decides and says "use". `afterAuth` goes out right behind our proof
+ * (tagged, as a member's frames would be).
  */
-function fakeDial(port: number, options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array }): FakePeer {
+function fakeDial(port: number, options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array; version?: number }): FakePeer {
   const key = linkKey(options.secret ?? SECRET);
   const socket = net.connect({ host: HOST, port });
   const controls: Control[] = [];
   const meshPayloads: Uint8Array[] = [];
-  const hello = encodeControl({ c: 'hello', v: 1, node: options.node, cluster: clusterIdOf(options.cluster ?? CLUSTER), nonce: newNonce(), inst: newInstanceId(), max: 1 << 20 });
+  const tags = { ok: 0, bad: 0 };
+  const nonce = newNonce();
+  const hello = encodeControl({ c: 'hello', v: options.version ?? HELLO_VERSION, node: options.node, cluster: clusterIdOf(options.cluster ?? CLUSTER), nonce, inst: newInstanceId(), max: 1 << 20 });
   let theirHello: Uint8Array | undefined;
+  let keys: { send: Buffer; receive: Buffer } | undefined;
+  let sendSeq = 0;
+  let receiveSeq = 0;
+  let tagging = false; // our frames, after our proof
+  let tagged = false; // theirs, after their proof
+  let batch: Buffer[] = [];
   let preamble = Buffer.alloc(0);
   const decoder = new LinkFrameDecoder(1 << 24);
   let resolveUp: (v: boolean) => void = () => undefined;
   const up = new Promise<boolean>((resolve) => { resolveUp = resolve; });
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => { resolveUp(false); resolve(); }));
-  const frame = (type: number, payload: Uint8Array) => { if (socket.writable) socket.write(encodeLinkFrame(type as LinkFrameType, payload)); };
+  const send = (frames: Uint8Array) => {
+    if (!socket.writable) return;
+    socket.write(tagging ? Buffer.concat([frames, encodeLinkFrame(LinkFrameType.TAG, refTag(keys!.send, sendSeq++, frames))]) : frames);
+  };
+  const frame = (type: number, payload: Uint8Array) => send(encodeLinkFrame(type as LinkFrameType, payload));
   socket.once('connect', () => { socket.write(PREAMBLE); frame(LinkFrameType.CONTROL, hello); });
   socket.on('data', (chunk: Buffer) => {
     let rest: Uint8Array = chunk;
@@ -163,21 +196,36 @@ function fakeDial(port: number, options: { node: string; secret?: string; cluste
       if (checkPreamble(preamble).kind !== 'ok') throw new Error('bad preamble from node');
     }
     decoder.feed(rest, (type, payload) => {
+      if (tagged) {
+        if (type !== LinkFrameType.TAG) {
+          batch.push(Buffer.from(encodeLinkFrame(type, payload)));
+        } else {
+          const good = refTag(keys!.receive, receiveSeq++, Buffer.concat(batch)).equals(payload);
+          if (good) tags.ok++;
+          else tags.bad++;
+          batch = [];
+        }
+      }
       if (type === LinkFrameType.MESH) meshPayloads.push(Uint8Array.from(payload));
       if (type !== LinkFrameType.CONTROL) return true;
       const c = decodeControl(payload);
       if (typeof c === 'string') throw new Error(c);
       controls.push(c);
-      if (c.c === 'hello') theirHello = Uint8Array.from(payload);
+      if (c.c === 'hello') {
+        theirHello = Uint8Array.from(payload);
+        keys = { send: refMacKey(key, nonce, c.nonce, 'dialer->acceptor'), receive: refMacKey(key, nonce, c.nonce, 'acceptor->dialer') };
+      }
       if (c.c === 'auth') {
+        tagged = true;
         frame(LinkFrameType.CONTROL, encodeControl({ c: 'auth', proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)) }));
-        if (options.afterAuth !== undefined) socket.write(options.afterAuth);
+        tagging = true;
+        if (options.afterAuth !== undefined) send(options.afterAuth);
       }
       if (c.c === 'use') resolveUp(true);
       return true;
     });
   });
-  return { socket, controls, meshPayloads, up, closed, frame };
+  return { socket, controls, meshPayloads, tags, up, closed, frame, send };
 }
 
 // ---- peers in child processes -----------------------------------------------------------------
@@ -507,16 +555,191 @@ test('garbage after the handshake closes only that link, with a reason; the othe
   for (const { k, fake } of fakes) {
     t.true(await fake.up, `${k.name} linked`);
     await until(() => fake.meshPayloads.length > 0, 3000, `${k.name}: database exchange`);
-    fake.socket.write(k.bytes);
+    fake.send(k.bytes); // tagged, as a member (a buggy one) would send it
   }
   for (const { k, fake } of fakes) {
     await fake.closed;
     t.like(fake.controls.at(-1), { c: 'close', code: k.code }, k.name);
     t.true(logged(a.logs, k.why, 'warn'), `${k.name}: logged`);
+    t.true(fake.tags.ok > 0 && fake.tags.bad === 0, `${k.name}: the node's tags check out with an implementation of the documented format`);
   }
   await until(() => linkPeers(a).join() === 'C', 3000, 'only the A-C link left');
   t.true(uptime() >= before, 'the A-C link was never interrupted');
   t.deepEqual(await call(caller, 1, 'com.test.alive', []), [50, 1, {}, ['C']]);
+});
+
+// ---- integrity of links without TLS: a tampering proxy between two real nodes -------------------
+
+const hasText = (text: string) => (f: TappedFrame) => f.type === LinkFrameType.MESH && f.payload.includes(text);
+
+/** A security record no member wrote: an administrator for whoever sent it. */
+const FORGED_RECORD = {
+  t: 'repl-push',
+  records: [{ key: 'user|wampmesh.admin|mallory', hlc: '999999999999999.000000', node: 'A', deleted: false, value: { authid: 'mallory', groups: ['admin'], role: 'admin' } }],
+} as unknown as MeshFrame;
+
+/** Two nodes, `<name>-a` dialing `<name>-b` through a proxy; one frame has crossed untouched. */
+async function proxiedPair(t: ExecutionContext, name: string, options: Partial<MeshLinksOptions> = {}) {
+  const a = await linkNode(t, `${name}-a`, options);
+  const b = await linkNode(t, `${name}-b`, options);
+  const proxy = await linkProxy(t, b.port);
+  a.links.setPeerAddress(b.id, { host: HOST, port: proxy.port });
+  a.links.connect(b.id);
+  await until(() => a.rec.count('up', b.id) === 1 && b.rec.count('up', a.id) === 1, 3000, `${name}: link through the proxy`);
+  t.is(a.links.send(b.id, lsa(a.id, { seq: 1, links: ['marker-0001'] })), 'sent');
+  await until(() => b.rec.frames(a.id).length === 1, 3000, `${name}: a frame through the proxy`);
+  return { a, b, proxy, tap: proxy.conns[0]!.toAcceptor };
+}
+
+/** The link a -> b was closed by b for integrity, logged at both ends, and b used nothing more from a. */
+async function closedForIntegrity(t: ExecutionContext, a: LinkNode, b: LinkNode, what: string): Promise<void> {
+  await until(() => b.rec.count('down', a.id) === 1 && a.rec.count('down', b.id) === 1, 3000, `${what}: link closed`);
+  t.true(b.logs.some((l) => l.level === 'error' && l.fields.code === 'integrity' && /failed its integrity check/.test(l.msg)), `${what}: logged where it was caught`);
+  t.true(logged(a.logs, /closed by the peer \(integrity\)/, 'warn'), `${what}: the sender is told why`);
+  t.deepEqual(b.rec.frames(a.id), [lsa(a.id, { seq: 1, links: ['marker-0001'] })], `${what}: nothing after the first frame reached the mesh`);
+  t.deepEqual(b.links.status().links, []);
+}
+
+test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames, as documented, computed either way', (t) => {
+  const key = randomBytes(32);
+  const mac = new BatchMac(key);
+  const batches: [number[], Uint8Array[]][] = [
+    [[LinkFrameType.CONTROL], [encodeControl({ c: 'use' })]],
+    [[LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG], [randomBytes(300), randomBytes(8), new Uint8Array(0)]],
+    [[LinkFrameType.MESH, LinkFrameType.MESH], [randomBytes(5000), randomBytes(70_000)]], // beyond the one-shot size
+  ];
+  for (const [seq, [types, payloads]] of batches.entries()) {
+    const wire = Buffer.concat(payloads.map((p, i) => encodeLinkFrame(types[i] as LinkFrameType, p)));
+    t.deepEqual(mac.next(types, payloads, types.length, wire.length), refTag(key, seq, wire), `batch ${seq}`);
+  }
+  const dn = newNonce();
+  const an = newNonce();
+  t.deepEqual(macKey(key, dn, an, 'dialer->acceptor'), refMacKey(key, dn, an, 'dialer->acceptor'));
+  t.notDeepEqual(macKey(key, dn, an, 'dialer->acceptor'), macKey(key, dn, an, 'acceptor->dialer'), 'a key per direction');
+  t.notDeepEqual(macKey(key, dn, an, 'dialer->acceptor'), macKey(key, newNonce(), an, 'dialer->acceptor'), 'and per connection');
+  const check = new BatchMac(key);
+  const wire = encodeLinkFrame(LinkFrameType.PING, Uint8Array.of(1));
+  t.false(check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)), 'a tag of another sequence number fails');
+  t.true(check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)), 'the next one is number 1');
+});
+
+test('integrity: a flipped octet in a frame closes the link at once; the frame is not used', async (t) => {
+  const { a, b, tap } = await proxiedPair(t, 'flip');
+  tap.rewrite = (f) => {
+    if (!hasText('marker-0002')(f)) return undefined;
+    const raw = Buffer.from(f.raw);
+    const at = raw.indexOf('marker-0002') + 10;
+    raw[at] = raw[at]! ^ 0x01; // "marker-0003": still a valid frame, were it not tagged
+    return raw;
+  };
+  t.is(a.links.send(b.id, lsa(a.id, { seq: 2, links: ['marker-0002'] })), 'sent');
+  await closedForIntegrity(t, a, b, 'flipped octet');
+  t.true(tap.frames.some(hasText('marker-0002')), 'the frame did pass the proxy');
+});
+
+test('integrity: a well-formed frame injected by someone without the keys (a forged admin record) is refused, alone or spliced into a batch', async (t) => {
+  const forged = encodeLinkFrame(LinkFrameType.MESH, cbor.encode([FORGED_RECORD]));
+  // On its own, with a made-up tag.
+  const one = await proxiedPair(t, 'inject');
+  one.tap.inject(Buffer.concat([forged, encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE))]));
+  await closedForIntegrity(t, one.a, one.b, 'injected frame');
+  // In front of a genuine frame, in its batch: that batch's tag fails, and neither is used.
+  const two = await proxiedPair(t, 'splice');
+  two.tap.rewrite = (f) => (hasText('marker-0002')(f) ? Buffer.concat([forged, f.raw]) : undefined);
+  t.is(two.a.links.send(two.b.id, lsa(two.a.id, { seq: 2, links: ['marker-0002'] })), 'sent');
+  await closedForIntegrity(t, two.a, two.b, 'spliced frame');
+  // Without any tag, it is never used either (the next genuine batch fails instead).
+  const three = await proxiedPair(t, 'untagged');
+  three.tap.inject(forged);
+  await delay(100);
+  t.is(three.b.rec.frames(three.a.id).length, 1, 'held, not used, while its tag is missing');
+  t.is(three.a.links.send(three.b.id, lsa(three.a.id, { seq: 2, links: ['marker-0002'] })), 'sent');
+  await closedForIntegrity(t, three.a, three.b, 'untagged frame');
+});
+
+test('integrity: a replayed batch is refused, on the same connection and (with the same frames at the same place) on the next one', async (t) => {
+  const { a, b, proxy, tap } = await proxiedPair(t, 'replay', { integrityLogIntervalMs: 0 });
+  tap.inject(tap.batchWith(hasText('marker-0001')));
+  await closedForIntegrity(t, a, b, 'replayed batch');
+
+  // The dialer's first tagged batch is its "use": the same octets on every connection. The one
+  // recorded on the first connection, put in place of the next connection's, is refused there:
+  // the keys are fresh per connection.
+  const first = proxy.conns[0]!.toAcceptor;
+  const authAt = first.frames.findIndex((f) => f.type === LinkFrameType.CONTROL && (decodeControl(f.payload) as Control).c === 'auth');
+  const recorded = first.frames.slice(authAt + 1, first.frames.findIndex((f, i) => i > authAt && f.type === LinkFrameType.TAG) + 1);
+  t.like(decodeControl(recorded[0]!.payload), { c: 'use' });
+  let swapped = false;
+  proxy.onConnection = ({ toAcceptor: next }) => {
+    next.rewrite = (f) => {
+      if (swapped || f.type !== LinkFrameType.TAG) return undefined;
+      swapped = true;
+      const ours = next.frames.slice(-recorded.length);
+      t.deepEqual(ours.slice(0, -1).map((x) => x.raw), recorded.slice(0, -1).map((x) => x.raw), 'the same frames');
+      return recorded.at(-1)!.raw;
+    };
+  };
+  a.links.connect(b.id);
+  // The dialer decides (its id is lower), so it saw the link up before the acceptor refused it.
+  await until(() => a.rec.count('down', b.id) === 2, 3000, 'second connection closed');
+  t.true(swapped);
+  t.is(b.rec.count('up', a.id), 1, 'the second connection never came up at the acceptor');
+  t.is(b.logs.filter((l) => l.level === 'error' && l.fields.code === 'integrity').length, 2, 'both logged (no rate limit here)');
+  t.is(a.logs.filter((l) => l.level === 'warn' && l.fields.code === 'integrity').length, 2, 'the dialer was told both times');
+  t.is(b.rec.frames(a.id).length, 1);
+});
+
+test('integrity: a replayed call over a router mesh is not invoked again; the link comes back by itself; the log line is rate-limited', async (t) => {
+  const a = await routerNode(t, 'A');
+  const b = await routerNode(t, 'B');
+  const proxy = await linkProxy(t, b.port);
+  a.links.setPeerAddress('B', { host: HOST, port: proxy.port });
+  a.mesh.peerDiscovered('B');
+  await until(() => linkPeers(a).includes('B') && linkPeers(b).includes('A'), 5000, 'A-B link through the proxy');
+  const callee = client(b.router);
+  register(callee, 'com.test.once');
+  const invocations: unknown[][] = [];
+  const timer = setInterval(() => {
+    for (const m of callee.take()) {
+      if (m[0] !== 68) continue;
+      invocations.push(m);
+      callee.send([70, m[1], {}, ['B', ...((m[4] as unknown[] | undefined) ?? [])]]);
+    }
+  }, 2);
+  t.teardown(() => clearInterval(timer));
+  await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised');
+  const caller = client(a.router);
+  t.deepEqual(await call(caller, 1, 'com.test.once', ['pay 100']), [50, 1, {}, ['B', 'pay 100']]);
+  t.is(invocations.length, 1);
+
+  const tap = proxy.conns[0]!.toAcceptor;
+  tap.inject(tap.batchWith((f) => f.type === LinkFrameType.MESH && (cbor.decode(f.payload) as { t: string }[])[0]!.t === 'call'));
+  await until(() => proxy.conns.length >= 2 && linkPeers(a).includes('B') && linkPeers(b).includes('A'), 10_000, 'the mesh redials');
+  await delay(100);
+  t.is(invocations.length, 1, 'the replayed call was not invoked');
+  t.true(b.logs.some((l) => l.level === 'error' && l.fields.code === 'integrity'), 'logged on B');
+  await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised again');
+  t.deepEqual(await call(caller, 2, 'com.test.once', ['pay 5']), [50, 2, {}, ['B', 'pay 5']]);
+  t.is(invocations.length, 2);
+
+  // Tampered with again within the log interval: closed again, but logged once.
+  const tap2 = proxy.conns.at(-1)!.toAcceptor;
+  const count = proxy.conns.length;
+  tap2.inject(Buffer.concat([encodeLinkFrame(LinkFrameType.PING, Buffer.alloc(8)), encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE))]));
+  await until(() => proxy.conns.length > count && linkPeers(a).includes('B') && linkPeers(b).includes('A'), 10_000, 'closed and redialed again');
+  t.is(b.logs.filter((l) => l.fields.code === 'integrity').length, 1, 'one log line per peer per integrityLogIntervalMs');
+  t.is(invocations.length, 2);
+});
+
+test('a node of link protocol version 1 (no integrity tags) is refused at the handshake, with both versions in the log', async (t) => {
+  const a = await linkNode(t, 'A');
+  const old = fakeDial(a.port, { node: 'zz-old', version: 1 });
+  t.false(await old.up);
+  await old.closed;
+  t.like(old.controls.at(-1), { c: 'close', code: 'version' });
+  t.regex((old.controls.at(-1) as { reason: string }).reason, /version 1; this node speaks 2/);
+  t.true(logged(a.logs, /another link protocol version.*peer \(node zz-old\) speaks link protocol version 1; this node speaks 2/, 'warn'));
+  t.deepEqual(a.rec.events, []);
 });
 
 test('before authentication a stranger can make the node buffer at most 4 KiB, and silence times out', async (t) => {

@@ -1,7 +1,9 @@
 // Real router processes linked into a mesh by static seeds on loopback: a call and an event
 // cross between them, and a router without the cluster secret gets nothing; a credential
-// changed on one router ends the user's sessions on the other.
+// changed on one router ends the user's sessions on the other; a security record forged into a
+// link by a man in the middle is refused.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +11,11 @@ import test from 'ava';
 import { connect, waitFor, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { linkProxy } from '../helpers/link-proxy.ts';
+import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/link-framing.ts';
+import { TAG_SIZE } from '../../src/mesh/link-integrity.ts';
+import { validateFrame } from '../../src/mesh/frames.ts';
+import { cbor } from '../../src/serializers/cbor.ts';
 
 const SECRET = 'correct horse battery staple';
 
@@ -168,4 +175,49 @@ test('mesh.maxFrameBytes from the config file: a call or a result too large for 
   t.is(invocations - before, 1, 'the oversize call never reached the callee');
   t.is((await answer(['after'])).m[0], 50, 'the link is still up');
   for (const c of [callee, caller]) c.close();
+});
+
+test('a user record forged into a link by a man in the middle (no TLS) is not applied: the link closes, both routers log why, and it comes back', async (t) => {
+  const a = await meshRouter(t, 'alpha', []);
+  const proxy = await linkProxy(t, meshPort(a));
+  const b = await meshRouter(t, 'beta', [`127.0.0.1:${proxy.port}`]);
+  const cli = async (args: string[], data: string) => {
+    const r = await runCli([...args, '--data', data]);
+    if (r.code !== 0) throw new Error(`wampmesh ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+  const onBeta = (authid: string) => waitFor(async () => (await runCli(['user', 'get', 'com.mesh', authid, '--data', b.dataDir])).code === 0, 20_000, `${authid} to reach beta`, 100);
+  await cli(['realm', 'create', 'com.mesh', '--authmethods', 'ticket'], a.dataDir);
+  await cli(['user', 'create', 'com.mesh', 'alice', '--password', 'alice password'], a.dataDir);
+  await onBeta('alice');
+
+  // Alice's record as it crossed the link (beta dialed, so alpha -> beta is "to the dialer"),
+  // copied as "mallory" with alice's password: well-formed, so applied if a member had sent it.
+  const conn = proxy.conns.at(-1)!;
+  type Push = { t: string; records: { key: string; value: Record<string, unknown> }[] };
+  const pushes = conn.toDialer.frames.filter((f) => f.type === LinkFrameType.MESH).flatMap((f) => cbor.decode(f.payload) as Push[]);
+  const alice = pushes.filter((p) => p.t === 'repl-push').flatMap((p) => p.records).find((r) => r.key === 'user|com.mesh|alice');
+  t.truthy(alice, 'the record crossed the proxy');
+  const forged = { t: 'repl-push', records: [{ ...alice!, key: 'user|com.mesh|mallory', value: { ...alice!.value, authid: 'mallory' } }] };
+  t.is(typeof validateFrame(forged), 'object', 'a well-formed replication frame');
+  conn.toDialer.inject(Buffer.concat([encodeLinkFrame(LinkFrameType.MESH, cbor.encode([forged] as unknown[])), encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE))]));
+
+  await waitFor(() => /failed its integrity check/.test(b.stderr()), 10_000, 'the integrity failure logged on beta', 50);
+  const line = b.stderr().split('\n').find((l) => l.includes('failed its integrity check'))!;
+  t.like(JSON.parse(line) as Record<string, unknown>, { code: 'integrity', peer: 'alpha' });
+  await waitFor(() => /closed by the peer \(integrity\)/.test(a.stderr()), 10_000, 'alpha told why', 50);
+
+  // The link comes back by itself (beta redials its seed) and carries genuine changes again.
+  await cli(['user', 'create', 'com.mesh', 'bob', '--password', 'bob password'], a.dataDir);
+  await onBeta('bob');
+  t.true(proxy.conns.length >= 2, 'a new connection');
+  for (const r of [a, b]) {
+    t.not((await runCli(['user', 'get', 'com.mesh', 'mallory', '--data', r.dataDir])).code, 0, 'no mallory');
+    const c = await connect({ transport: 'rawsocket', port: r.rawsocketPort });
+    c.send([1, 'com.mesh', { roles: { caller: {} }, authmethods: ['ticket'], authid: 'mallory' }]);
+    const first = await c.next((m) => m[0] === 4 || m[0] === 3 || m[0] === 2, 5000);
+    const answer = first[0] === 4 ? (c.send([5, 'alice password', {}]), await c.next((m) => m[0] === 2 || m[0] === 3, 5000)) : first;
+    t.is(answer[0], 3, 'mallory cannot log in');
+    void c.destroy();
+  }
 });
