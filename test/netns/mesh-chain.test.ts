@@ -65,6 +65,11 @@ if (unavailable !== undefined) {
     // The links were proposed by discovery (no seeds in any config): each router logged its
     // mDNS neighbours, and only its neighbours.
     const found = (n: string) => new Set([...routers.get(n)!.proc.stderr().matchAll(/"peer":"([A-Z])"[^\n]*mdns: peer found/g)].map((m) => m[1]));
+    // A link needs only one side to have found the other, so the call can succeed before every
+    // node has seen both of its neighbours' announcements (and before their log lines reach us).
+    const expected: Record<string, string> = { A: 'B', B: 'A,C', C: 'B,D', D: 'C' };
+    await eventually('every node has found exactly its neighbours', 10_000, async () =>
+      Object.entries(expected).every(([n, want]) => [...found(n)].sort().join(',') === want) || undefined, 200).catch(() => undefined);
     t.deepEqual([...found('A')].sort(), ['B']);
     t.deepEqual([...found('B')].sort(), ['A', 'C']);
     t.deepEqual([...found('C')].sort(), ['B', 'D']);
