@@ -56,8 +56,9 @@ export const meshDefaults = {
    * nothing larger (a call or result that would not fit is answered with
    * wamp.error.payload_size_exceeded). 16 MiB, capped by the 24-bit length field at 16 MiB - 1:
    * a frame carries one WAMP message plus routing fields, and RawSocket caps WAMP messages at
-   * 16 MiB. At least 64 KiB (FRAME_BYTES_MIN): advertisements and replication batches are sent
-   * whole, so a small limit also caps how much a node can advertise or push in one frame.
+   * 16 MiB. At least 64 KiB (FRAME_BYTES_MIN): a node's route advertisement is sent whole, so a
+   * small limit caps how much one node can advertise (about a thousand registrations and
+   * subscriptions at 64 KiB); replication splits its pushes and version lists to fit.
    */
   maxFrameBytes: 16 * 1024 * 1024,
   /**

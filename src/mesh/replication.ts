@@ -20,10 +20,12 @@ type Version = Omit<ReplicaRecord, 'value' | 'key'> & { hash: string };
 export type ReplicationFrame =
   | { t: 'repl-push'; records: ReplicaRecord[] }
   | { t: 'repl-digest'; digest: string }
-  | { t: 'repl-versions'; versions: [string, string, NodeId, boolean][]; reply: boolean };
+  // `more`: further parts of the same list follow (a list too large for one frame is split).
+  | { t: 'repl-versions'; versions: [string, string, NodeId, boolean][]; reply: boolean; more?: boolean };
 
 export interface ReplicationLinks {
-  send(peer: NodeId, frame: ReplicationFrame): void;
+  /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
+  send(peer: NodeId, frame: ReplicationFrame): 'sent' | 'too-large' | 'failed';
   neighbours(): readonly NodeId[];
 }
 
@@ -41,6 +43,8 @@ export class Replicator {
   #clock = { ms: 0, n: 0 };
   #applying = false;
   #lastAntiEntropy = 0;
+  /** Versions received from each peer in parts marked `more`, waiting for the last part. */
+  readonly #partialVersions = new Map<NodeId, [string, string, NodeId, boolean][]>();
   readonly #q;
 
   constructor(options: { node: NodeId; db: Db; store: SecurityStore; now?: () => number; logger?: Logger; antiEntropyMs?: number }) {
@@ -54,6 +58,7 @@ export class Replicator {
       all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>('SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key'),
       get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>('SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?'),
       put: this.#db.prepare('INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash) VALUES (?, ?, ?, ?, ?)'),
+      count: this.#db.prepare<[], { n: number }>('SELECT count(*) AS n FROM replica_version'),
     };
     for (const row of this.#q.all.all()) this.#observe(row.hlc);
     this.#store.subscribe(() => { if (!this.#applying) this.sync(); });
@@ -76,24 +81,35 @@ export class Replicator {
   receive(peer: NodeId, frame: ReplicationFrame): string | undefined {
     switch (frame.t) {
       case 'repl-digest':
-        if (frame.digest !== this.digest()) this.#links?.send(peer, { t: 'repl-versions', versions: this.#versionList(), reply: false });
+        if (frame.digest !== this.digest()) this.#sendVersions(peer, this.#versionList(), false);
         return undefined;
       case 'repl-versions': {
-        const theirs = new Map(frame.versions.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
+        // Parts of a split list are gathered first: what to push depends on the whole of it.
+        const gathered = [...(this.#partialVersions.get(peer) ?? []), ...frame.versions];
+        if (frame.more === true) {
+          if (gathered.length > this.#maxGathered()) {
+            this.#partialVersions.delete(peer);
+            return `repl-versions: more than ${this.#maxGathered()} versions in one list`;
+          }
+          this.#partialVersions.set(peer, gathered);
+          return undefined;
+        }
+        this.#partialVersions.delete(peer);
+        const theirs = new Map(gathered.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
         const push: ReplicaRecord[] = [];
         for (const row of this.#q.all.all()) {
           const t = theirs.get(row.key);
           if (t === undefined || newer(row, t)) push.push(this.#record(row.key, row));
         }
-        if (push.length > 0) this.#links?.send(peer, { t: 'repl-push', records: push });
+        this.#push(peer, push);
         // They pushed what we lack only if they asked first; otherwise ask them to.
-        if (!frame.reply) this.#links?.send(peer, { t: 'repl-versions', versions: this.#versionList(), reply: true });
+        if (!frame.reply) this.#sendVersions(peer, this.#versionList(), true);
         return undefined;
       }
       case 'repl-push': {
         const accepted = this.apply(frame.records);
         // Flood onwards only what was news here: the flood stops where nothing is new.
-        if (accepted.length > 0) for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#links?.send(other, { t: 'repl-push', records: accepted });
+        for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#push(other, accepted);
         return undefined;
       }
     }
@@ -119,7 +135,42 @@ export class Replicator {
         changed.push({ key: row.key, hlc, node: this.#self, deleted: true });
       }
     })();
-    if (changed.length > 0) for (const peer of this.#links?.neighbours() ?? []) this.#links?.send(peer, { t: 'repl-push', records: changed });
+    for (const peer of this.#links?.neighbours() ?? []) this.#push(peer, changed);
+  }
+
+  // A frame larger than the peer takes (mesh.maxFrameBytes, 64 KiB at least) is not sent at
+  // all, so a big store (a first sync, hundreds of users) goes in halves until each part fits.
+  // Halving costs an encoding per try; it only happens when a list does not fit.
+
+  /** Records to a neighbour, in as many frames as it takes. */
+  #push(peer: NodeId, records: ReplicaRecord[]): void {
+    if (records.length === 0) return;
+    if (this.#links?.send(peer, { t: 'repl-push', records }) !== 'too-large') return;
+    if (records.length === 1) {
+      this.#logger.error({ peer, key: records[0]!.key }, 'replication: one record is larger than the peer\'s maximum frame size; not sent');
+      return;
+    }
+    const half = records.length >> 1;
+    this.#push(peer, records.slice(0, half));
+    this.#push(peer, records.slice(half));
+  }
+
+  /** A version list, split into parts marked `more` when it does not fit one frame. */
+  #sendVersions(peer: NodeId, versions: [string, string, NodeId, boolean][], reply: boolean, last = true): void {
+    const frame: ReplicationFrame = last ? { t: 'repl-versions', versions, reply } : { t: 'repl-versions', versions, reply, more: true };
+    if (this.#links?.send(peer, frame) !== 'too-large') return;
+    if (versions.length <= 1) {
+      this.#logger.error({ peer }, 'replication: a version list entry is larger than the peer\'s maximum frame size; anti-entropy with it stops here');
+      return;
+    }
+    const half = versions.length >> 1;
+    this.#sendVersions(peer, versions.slice(0, half), reply, false);
+    this.#sendVersions(peer, versions.slice(half), reply, last);
+  }
+
+  /** A peer's split list may hold its records and ours, and then some; never without bound. */
+  #maxGathered(): number {
+    return 2 * this.#q.count.get()!.n + 100_000;
   }
 
   /** Merges remote records; returns those that were newer here (applied). */
@@ -200,7 +251,7 @@ export function validateReplicationFrame(v: Record<string, unknown>): Replicatio
   const isStr = (x: unknown): x is string => typeof x === 'string';
   if (v.t === 'repl-digest') return isStr(v.digest) ? (v as unknown as ReplicationFrame) : 'repl-digest: bad digest';
   if (v.t === 'repl-versions') {
-    return Array.isArray(v.versions) && typeof v.reply === 'boolean'
+    return Array.isArray(v.versions) && typeof v.reply === 'boolean' && (v.more === undefined || typeof v.more === 'boolean')
       && v.versions.every((x) => Array.isArray(x) && x.length === 4 && isStr(x[0]) && isStr(x[1]) && isStr(x[2]) && typeof x[3] === 'boolean')
       ? (v as unknown as ReplicationFrame) : 'repl-versions: bad fields';
   }

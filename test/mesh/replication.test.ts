@@ -86,6 +86,35 @@ test('a node that was away catches up when it returns', (t) => {
   t.is(allEqual(net), undefined);
 });
 
+test('a store too big for one frame still reaches every node, live and after an absence', (t) => {
+  const net = new SimNetwork(17, {}, { replicate: true });
+  chain(net, ['A', 'B', 'C']);
+  // 8 KiB, below the 64 KiB a config allows, so that a few hundred users make the point: every
+  // apply re-imports the whole store, which makes thousands slow to simulate.
+  for (const id of ['A', 'B', 'C']) net.maxFrameBytes.set(id, 8_192);
+  net.run(3000);
+  net.partition('B', 'C');
+  net.run(500);
+  const a = net.nodes.get('A')!.security!.store;
+  a.createRealm({ uri: 'com.big', authmethods: ['ticket'] });
+  // 300 users (no password: hashing is not what this is about): their records (~150 octets
+  // each) and their version list (~300 x 50 octets) are each larger than one frame.
+  // One import, so one sync pushes them all at once.
+  const doc = a.exportDocument();
+  const big = doc.realms.find((r) => r.uri === 'com.big')!;
+  (big.users as unknown[]).push(...Array.from({ length: 300 }, (_, i) => ({ authid: `user-${i}`, meta: { note: 'x'.repeat(100) } })));
+  a.importDocument(doc);
+  net.run(2000);
+  t.is(net.nodes.get('B')!.security!.store.listUsers('com.big').length, 300, 'pushed live to B in parts');
+  t.is(net.nodes.get('C')!.security!.store.getRealm('com.big'), undefined, 'C is away');
+  net.connectSegment('B', 'C');
+  net.run(5000);
+  t.is(net.nodes.get('C')!.security!.store.listUsers('com.big').length, 300, 'C catches up by anti-entropy, the version list in parts');
+  t.is(allEqual(net), undefined);
+  t.true(net.oversize.some((f) => f.endsWith(':repl-push')), 'a whole push did not fit, so the test did test splitting');
+  t.true(net.oversize.some((f) => f.endsWith(':repl-versions')), 'nor did a whole version list');
+});
+
 for (const seed of [21, 4242]) {
   test(`50 nodes, random topology, seed ${seed}: random edits on both sides of a partition converge once it heals`, (t) => {
     const net = new SimNetwork(seed, {}, { replicate: true });
