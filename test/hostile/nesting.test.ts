@@ -4,28 +4,12 @@
 
 import test from 'ava';
 import type { SerializerName } from '../../src/serializers/index.ts';
-import type { RouterProcess } from '../helpers/router-process.ts';
-import { connect, EchoService, isAlive, startConfiguredRouter, within, type TransportKind } from '../helpers/raw-client.ts';
+import { connect, within, type TransportKind } from '../helpers/raw-client.ts';
+import { servedRouter } from '../helpers/served-router.ts';
 
 const DEPTH = 100_000;
 
-let router: RouterProcess;
-let service: EchoService;
-
-test.before(async () => {
-  router = await startConfiguredRouter({});
-  service = await EchoService.start(router);
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await router?.stop();
-});
-
-test.afterEach.always(async (t) => {
-  if (!isAlive(router.pid)) throw new Error(`router process died after '${t.title}'; stderr: ${router.stderr().slice(-2000)}`);
-  await service.assertServing();
-});
+const fx = servedRouter(test, {}, { checkAfterEach: true });
 
 /**
  * CALL [48, 1, {}, procedure, [<DEPTH nested lists>]] or the same depth of dicts {"a": {...}}
@@ -67,9 +51,9 @@ for (const transport of ['rawsocket', 'websocket'] as const satisfies readonly T
   for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
     for (const kind of ['list', 'dict'] as const) {
       test.serial(`${transport}/${serializer}: a ${DEPTH}-deep ${kind} is answered and the router survives`, async (t) => {
-        const client = await connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl, websocketImpl: 'net' });
+        const client = await connect({ transport, serializer, port: fx.router.rawsocketPort, url: fx.router.wsUrl, websocketImpl: 'net' });
         await client.join();
-        const frame = deepCall(serializer, service.procedure, kind);
+        const frame = deepCall(serializer, fx.service.procedure, kind);
         client.sendFrame(frame);
         // Any answer will do: ABORT (undecodable), or ERROR for the call (e.g. the payload cannot
         // be re-encoded for the callee). A RESULT would mean the echo went through untouched.
@@ -89,10 +73,10 @@ for (const transport of ['rawsocket', 'websocket'] as const satisfies readonly T
 test.serial(`json: a ${DEPTH}-deep HELLO.Details value is answered and the router survives`, async (t) => {
   // Details are kept for the session's lifetime (meta API, authextra): deep values must not
   // break anything that later walks or re-encodes them.
-  const meta = await connect({ transport: 'rawsocket', serializer: 'json', port: router.rawsocketPort });
+  const meta = await connect({ transport: 'rawsocket', serializer: 'json', port: fx.router.rawsocketPort });
   await meta.join();
   await meta.subscribe('wamp.session.on_join');
-  const client = await connect({ transport: 'rawsocket', serializer: 'json', port: router.rawsocketPort });
+  const client = await connect({ transport: 'rawsocket', serializer: 'json', port: fx.router.rawsocketPort });
   const deep = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
   client.sendFrame(Buffer.from(`[1,"realm1",{"roles":{"caller":{}},"authextra":{"deep":${deep}},"x_deep":${deep}}]`));
   const reply = await client.next((m) => m[0] === 2 || m[0] === 3, 10_000);

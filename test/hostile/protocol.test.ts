@@ -6,26 +6,10 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { serializers, type SerializerName } from '../../src/serializers/index.ts';
-import type { RouterProcess } from '../helpers/router-process.ts';
-import { connect, EchoService, isAlive, startConfiguredRouter, within, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { connect, within, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { servedRouter } from '../helpers/served-router.ts';
 
-let router: RouterProcess;
-let service: EchoService;
-
-test.before(async () => {
-  router = await startConfiguredRouter({});
-  service = await EchoService.start(router);
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await router?.stop();
-});
-
-test.afterEach.always(async (t) => {
-  if (!isAlive(router.pid)) throw new Error(`router process died after '${t.title}'; stderr: ${router.stderr().slice(-2000)}`);
-  await service.assertServing();
-});
+const fx = servedRouter(test, {}, { checkAfterEach: true });
 
 const TRANSPORTS: readonly TransportKind[] = ['rawsocket', 'websocket'];
 const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
@@ -34,7 +18,7 @@ const CLIENT_ROLES = { roles: { caller: {}, callee: {}, publisher: {}, subscribe
 
 function open(transport: TransportKind, serializer: SerializerName): Promise<RawClient> {
   // The 'net' WebSocket client can put any bytes in a text frame (invalid JSON, not UTF-8).
-  return connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl, websocketImpl: 'net' });
+  return connect({ transport, serializer, port: fx.router.rawsocketPort, url: fx.router.wsUrl, websocketImpl: 'net' });
 }
 
 /** The next message is ABORT with `reason`, and then the router closes the connection. */
@@ -51,7 +35,7 @@ async function expectAbort(t: ExecutionContext, client: RawClient, reason: strin
   await within(client.closed, 3_000, `${what}: router closes after ABORT`).catch((e: unknown) => t.fail(String(e)));
   await client.destroy();
   // Every hostile case, not just every test, is followed by proof of service.
-  await service.assertServing();
+  await fx.service.assertServing();
 }
 
 // Per serializer: bytes that are not one valid message of it.
@@ -94,7 +78,7 @@ for (const transport of TRANSPORTS) {
             // The WebSocket layer fails the connection first (RFC 6455 8.1); no WAMP reply.
             const info = await within(client.closed, 3_000, what);
             t.true(info.code === 1006 || info.code === 1007, `${what}: ${JSON.stringify(info)}`);
-            await service.assertServing();
+            await fx.service.assertServing();
             continue;
           }
           await expectAbort(t, client, PV, what);
@@ -108,7 +92,7 @@ for (const transport of TRANSPORTS) {
   test.serial(`${transport}: session-state violations`, async (t) => {
     // CALL before HELLO.
     let c = await open(transport, 'json');
-    c.send([48, 1, {}, service.procedure, ['x']]);
+    c.send([48, 1, {}, fx.service.procedure, ['x']]);
     await expectAbort(t, c, PV, 'CALL before HELLO');
 
     // HELLO twice (spec: MUST close the session).
@@ -155,7 +139,7 @@ for (const transport of TRANSPORTS) {
   });
 
   test.serial(`${transport}: wrongly typed fields`, async (t) => {
-    const P = service.procedure;
+    const P = fx.service.procedure;
     const cases: readonly (readonly [string, unknown[]])[] = [
       ['HELLO realm not a string', [1, 5, CLIENT_ROLES]],
       ['HELLO details a list', [1, 'realm1', []]],
@@ -221,7 +205,7 @@ function callWithRequestId(serializer: SerializerName, id: string, procedure: st
 async function callWithIdAborts(t: ExecutionContext, transport: TransportKind, serializer: SerializerName, id: string): Promise<void> {
   const c = await open(transport, serializer);
   await c.join();
-  c.sendFrame(callWithRequestId(serializer, id, service.procedure));
+  c.sendFrame(callWithRequestId(serializer, id, fx.service.procedure));
   await expectAbort(t, c, PV, `request ID ${id}`);
 }
 
@@ -231,7 +215,7 @@ for (const transport of TRANSPORTS) {
     test.serial(`${transport}/${serializer}: request ID 2^53 (the largest valid ID) is accepted`, async (t) => {
       const c = await open(transport, serializer);
       await c.join();
-      c.sendFrame(callWithRequestId(serializer, String(2 ** 53), service.procedure));
+      c.sendFrame(callWithRequestId(serializer, String(2 ** 53), fx.service.procedure));
       const reply = await c.next(undefined, 3_000);
       t.deepEqual(reply.slice(0, 2), [50, 2 ** 53], `got ${JSON.stringify(reply)}`);
       await c.destroy();
@@ -247,7 +231,7 @@ for (const transport of TRANSPORTS) {
         // JSON cannot carry NaN/Infinity; JSON.stringify writes null (also not an ID).
         const c = await open(transport, serializer);
         await c.join();
-        c.send([48, id, {}, service.procedure, ['id-probe']]);
+        c.send([48, id, {}, fx.service.procedure, ['id-probe']]);
         await expectAbort(t, c, PV, `request ID ${id}`);
       }
       // An ID in a field the router looks up: UNSUBSCRIBE with subscription 0.
@@ -270,7 +254,7 @@ for (const transport of TRANSPORTS) {
     c.send([8, 68, 424243, {}, 'app.error']);
     // Messages are handled in order: if anything answered the strays, it arrives before this.
     const request = c.requestId();
-    c.send([48, request, {}, service.procedure, ['after the strays']]);
+    c.send([48, request, {}, fx.service.procedure, ['after the strays']]);
     const first = await c.next(undefined, 3_000);
     t.deepEqual(first, [50, request, {}, ['after the strays']], 'the first reply is the call result: nothing answered the strays');
     t.false(c.isClosed);

@@ -4,75 +4,57 @@
 // lived through it: hostile peers end their own connection, never the router's service.
 
 import test from 'ava';
-import type { RouterProcess } from '../helpers/router-process.ts';
-import { connect, EchoService, isAlive, openTcp, startConfiguredRouter, within } from '../helpers/raw-client.ts';
+import { connect, openTcp, within } from '../helpers/raw-client.ts';
+import { servedRouter } from '../helpers/served-router.ts';
 
 // Small enough to exceed cheaply; RawSocket announces it as LENGTH nibble 11 (2^20).
 const MAX_MESSAGE = 1 << 20;
 
-let router: RouterProcess;
-let service: EchoService;
-
-test.before(async () => {
-  router = await startConfiguredRouter({ limits: { maxMessageSize: MAX_MESSAGE } });
-  service = await EchoService.start(router);
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await router?.stop();
-});
-
-test.afterEach.always(async (t) => {
-  // Not an assertion on `t` (hooks cannot add to a finished test); a failure here fails the
-  // run and names the case it followed.
-  if (!isAlive(router.pid)) throw new Error(`router process died after '${t.title}'; stderr: ${router.stderr().slice(-2000)}`);
-  await service.assertServing();
-});
+const fx = servedRouter(test, { limits: { maxMessageSize: MAX_MESSAGE } }, { checkAfterEach: true });
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test.serial('wrong magic octet: closed without a reply', async (t) => {
   for (const hello of [Uint8Array.of(0x00, 0xf1, 0, 0), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]) {
-    const probe = await openTcp(router.rawsocketPort);
+    const probe = await openTcp(fx.router.rawsocketPort);
     probe.socket.write(hello);
     await within(probe.closed, 3_000, 'router closes a non-RawSocket client');
     t.is(probe.received().length, 0, `no reply to ${hex(hello.subarray(0, 4))}`);
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });
 
 test.serial('unsupported serializer ids get handshake error 1, then close', async (t) => {
   // 0 is illegal, 4 (UBJSON) and 5 (FlatBuffers) exist but are not offered, 15 is unassigned.
   for (const id of [0, 4, 5, 15]) {
-    const probe = await openTcp(router.rawsocketPort);
+    const probe = await openTcp(fx.router.rawsocketPort);
     probe.socket.write(Uint8Array.of(0x7f, 0xf0 | id, 0, 0));
     await within(probe.closed, 3_000, `router closes after refusing serializer ${id}`);
     t.is(hex(probe.received()), '7f100000', `serializer ${id}: error reply with code 1`);
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });
 
 test.serial('reserved handshake octets get error 3, then close', async (t) => {
-  const probe = await openTcp(router.rawsocketPort);
+  const probe = await openTcp(fx.router.rawsocketPort);
   probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 1));
   await within(probe.closed, 3_000, 'router closes');
   t.is(hex(probe.received()), '7f300000');
 });
 
 test.serial('the router announces the configured maximum and accepts a message of exactly that size', async (t) => {
-  const probe = await openTcp(router.rawsocketPort);
+  const probe = await openTcp(fx.router.rawsocketPort);
   probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
   await within(new Promise<void>((resolve) => probe.socket.once('data', () => resolve())), 3_000, 'handshake reply');
   t.is(hex(probe.received()), '7fb10000', 'LENGTH nibble 11 = 2^20 octets');
   probe.socket.destroy();
 
-  const client = await connect({ transport: 'rawsocket', port: router.rawsocketPort, serializer: 'json' });
+  const client = await connect({ transport: 'rawsocket', port: fx.router.rawsocketPort, serializer: 'json' });
   await client.join();
   // Pad a CALL so its JSON encoding is exactly MAX_MESSAGE octets.
-  const base = Buffer.byteLength(JSON.stringify([48, 1, {}, service.procedure, ['']]));
+  const base = Buffer.byteLength(JSON.stringify([48, 1, {}, fx.service.procedure, ['']]));
   const pad = 'x'.repeat(MAX_MESSAGE - base);
-  const frame = Buffer.from(JSON.stringify([48, 1, {}, service.procedure, [pad]]));
+  const frame = Buffer.from(JSON.stringify([48, 1, {}, fx.service.procedure, [pad]]));
   t.is(frame.length, MAX_MESSAGE);
   client.sendFrame(frame);
   // The echo comes back slightly larger than the router's maximum, which bounds what it
@@ -84,7 +66,7 @@ test.serial('the router announces the configured maximum and accepts a message o
 
 test.serial('a frame header over the announced maximum fails the connection', async (t) => {
   for (const joined of [false, true]) {
-    const client = await connect({ transport: 'rawsocket', port: router.rawsocketPort, serializer: 'cbor' });
+    const client = await connect({ transport: 'rawsocket', port: fx.router.rawsocketPort, serializer: 'cbor' });
     if (joined) await client.join();
     const n = MAX_MESSAGE + 1;
     // Only the header: the router must not wait for (or buffer) a megabyte to refuse it.
@@ -92,22 +74,22 @@ test.serial('a frame header over the announced maximum fails the connection', as
     await within(client.closed, 3_000, 'router fails the connection');
     t.true(client.isClosed, joined ? 'established session' : 'before HELLO');
     t.log(`${joined ? 'joined' : 'not joined'}: closed with ${JSON.stringify(client.closeInfo)}; messages before close: ${JSON.stringify(client.inbox)}`);
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });
 
 test.serial('reserved RawSocket frame types and header bits fail the connection', async (t) => {
   for (const first of [3, 7, 0x08, 0x80]) {
-    const client = await connect({ transport: 'rawsocket', port: router.rawsocketPort, serializer: 'json' });
+    const client = await connect({ transport: 'rawsocket', port: fx.router.rawsocketPort, serializer: 'json' });
     client.sendRaw(Uint8Array.of(first, 0, 0, 1, 0x20));
     await within(client.closed, 3_000, `router fails the connection on header octet 0x${first.toString(16)}`);
     t.true(client.isClosed);
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });
 
 test.serial('a RawSocket PING is answered with a PONG carrying the same payload', async (t) => {
-  const probe = await openTcp(router.rawsocketPort);
+  const probe = await openTcp(fx.router.rawsocketPort);
   probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
   probe.socket.write(Uint8Array.of(1, 0, 0, 3, 0x61, 0x62, 0x63));
   const deadline = Date.now() + 3_000;
@@ -119,7 +101,7 @@ test.serial('a RawSocket PING is answered with a PONG carrying the same payload'
 });
 
 test.serial('WebSocket: a message over the maximum closes the connection', async (t) => {
-  const client = await connect({ transport: 'websocket', url: router.wsUrl, serializer: 'msgpack' });
+  const client = await connect({ transport: 'websocket', url: fx.router.wsUrl, serializer: 'msgpack' });
   await client.join();
   client.sendRaw(new Uint8Array(MAX_MESSAGE + 1));
   const info = await within(client.closed, 3_000, 'router closes the WebSocket');
@@ -130,17 +112,17 @@ test.serial('WebSocket: a message over the maximum closes the connection', async
 test.serial('WebSocket: a binary frame on the JSON subprotocol (and text on MsgPack) is refused', async (t) => {
   // The spec fixes the frame type per serializer: text for JSON, binary for the others.
   for (const [serializer, bytes, binary] of [['json', Buffer.from('[1]'), true], ['msgpack', Buffer.from('[1]'), false]] as const) {
-    const client = await connect({ transport: 'websocket', url: router.wsUrl, serializer, websocketImpl: 'net' });
+    const client = await connect({ transport: 'websocket', url: fx.router.wsUrl, serializer, websocketImpl: 'net' });
     client.sendRaw(bytes, binary);
     const info = await within(client.closed, 3_000, `router closes on a ${binary ? 'binary' : 'text'} frame (${serializer})`);
     t.log(`${serializer}: closed with ${JSON.stringify(info)}; before close: ${JSON.stringify(client.inbox)}`);
     t.is(info.code, 1003, `${serializer}: closed as unsupported data`);
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });
 
 test.serial('WebSocket: text that is not UTF-8 on the JSON subprotocol closes the connection', async (t) => {
-  const client = await connect({ transport: 'websocket', url: router.wsUrl, serializer: 'json', websocketImpl: 'net' });
+  const client = await connect({ transport: 'websocket', url: fx.router.wsUrl, serializer: 'json', websocketImpl: 'net' });
   client.sendRaw(Uint8Array.of(0x5b, 0xff, 0xfe, 0x5d));
   const info = await within(client.closed, 3_000, 'router closes');
   t.log(`closed with ${JSON.stringify(info)}; before close: ${JSON.stringify(client.inbox)}`);
@@ -151,12 +133,12 @@ test.serial('WebSocket: text that is not UTF-8 on the JSON subprotocol closes th
 
 test.serial('WebSocket: an unknown or missing WAMP subprotocol is refused at the upgrade', async (t) => {
   for (const protocols of [['wamp.2.ubjson'], ['chat'], []]) {
-    const ws = new WebSocket(router.wsUrl, protocols);
+    const ws = new WebSocket(fx.router.wsUrl, protocols);
     const outcome = await within(new Promise<string>((resolve) => {
       ws.onopen = () => { resolve(`opened with '${ws.protocol}'`); ws.close(); };
       ws.onerror = () => resolve('refused');
     }), 3_000, 'upgrade outcome');
     t.is(outcome, 'refused', JSON.stringify(protocols));
-    await service.assertServing();
+    await fx.service.assertServing();
   }
 });

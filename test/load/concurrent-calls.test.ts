@@ -4,32 +4,21 @@
 
 import test from 'ava';
 import type { SerializerName } from '../../src/serializers/index.ts';
-import type { RouterProcess } from '../helpers/router-process.ts';
-import { connect, EchoService, startConfiguredRouter, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { connect, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
+import { servedRouter } from '../helpers/served-router.ts';
 
 const SESSIONS = 200;
 const PIPELINED = 25;
 const SERIALIZERS: readonly SerializerName[] = ['json', 'msgpack', 'cbor'];
 
-let router: RouterProcess;
-let service: EchoService;
-
-test.before(async () => {
-  router = await startConfiguredRouter({});
-  service = await EchoService.start(router);
-});
-
-test.after.always(async () => {
-  await service?.stop();
-  await router?.stop();
-});
+const fx = servedRouter(test, {});
 
 test.serial(`${SESSIONS} concurrent sessions (RawSocket and WebSocket, all serializers) each get their own result`, async (t) => {
   const started = performance.now();
   const clients: RawClient[] = await Promise.all(Array.from({ length: SESSIONS }, async (_, i) => {
     const transport: TransportKind = i % 2 === 0 ? 'rawsocket' : 'websocket';
     const serializer = SERIALIZERS[i % 3]!;
-    const client = await connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl, timeoutMs: 10_000 });
+    const client = await connect({ transport, serializer, port: fx.router.rawsocketPort, url: fx.router.wsUrl, timeoutMs: 10_000 });
     await client.join('realm1', {}, 10_000);
     return client;
   }));
@@ -39,7 +28,7 @@ test.serial(`${SESSIONS} concurrent sessions (RawSocket and WebSocket, all seria
 
   // Round 1: one call each, all at once.
   const round1 = performance.now();
-  const results = await Promise.all(clients.map((c, i) => c.call(service.procedure, [i, `caller-${i}`], { who: c.sessionId }, 15_000)));
+  const results = await Promise.all(clients.map((c, i) => c.call(fx.service.procedure, [i, `caller-${i}`], { who: c.sessionId }, 15_000)));
   const round1Ms = performance.now() - round1;
   results.forEach((r, i) => {
     t.deepEqual(r, [50, r[1], {}, [i, `caller-${i}`], { who: clients[i]!.sessionId }], `caller ${i} (${clients[i]!.transport}/${clients[i]!.serializer.name})`);
@@ -48,7 +37,7 @@ test.serial(`${SESSIONS} concurrent sessions (RawSocket and WebSocket, all seria
   // Round 2: many calls in flight per session, interleaved across sessions at the callee.
   const round2 = performance.now();
   const all = await Promise.all(clients.map((c, i) => Promise.all(Array.from({ length: PIPELINED }, (_, k) =>
-    c.call(service.procedure, [i, k], {}, 30_000)))));
+    c.call(fx.service.procedure, [i, k], {}, 30_000)))));
   const round2Ms = performance.now() - round2;
   let wrong = 0;
   all.forEach((replies, i) => replies.forEach((r, k) => {
@@ -60,5 +49,5 @@ test.serial(`${SESSIONS} concurrent sessions (RawSocket and WebSocket, all seria
   t.log(`round 1: ${SESSIONS} concurrent calls in ${round1Ms.toFixed(0)} ms`);
   t.log(`round 2: ${SESSIONS * PIPELINED} calls (${PIPELINED} in flight per session) in ${round2Ms.toFixed(0)} ms = ${Math.round((SESSIONS * PIPELINED) / (round2Ms / 1000))} calls/s`);
   await Promise.all(clients.map((c) => c.close()));
-  await service.assertServing();
+  await fx.service.assertServing();
 });
