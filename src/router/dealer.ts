@@ -3,6 +3,7 @@
 // a lookup and the send that depends on it. Timers come from an injected scheduler.
 
 import { IdSequence } from '../wamp/ids.ts';
+import { hasKeys } from '../wamp/marshal.ts';
 import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
 import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
@@ -75,11 +76,6 @@ const RESULT_TOO_LARGE = 'the result exceeds the maximum message size on the way
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
-
-function isEmpty(d: Dict): boolean {
-  for (const _ in d) return false;
-  return true;
-}
 
 export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
   to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
@@ -220,7 +216,7 @@ export class Dealer {
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
-    if (isEmpty(options) && registration.match === 'exact' && disclosure !== 'always') {
+    if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
       this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, raw, 0);
       return undefined;
     }
@@ -256,7 +252,7 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
-    this.#invoke(caller, request, registration, callee, isEmpty(details) ? NO_DETAILS : details, msg.args, msg.kwargs, raw, timeout as number);
+    this.#invoke(caller, request, registration, callee, hasKeys(details) ? details : NO_DETAILS, msg.args, msg.kwargs, raw, timeout as number);
     return undefined;
   }
 

@@ -8,6 +8,8 @@
 // Lazy: the span is looked up on the first same-serialization encoding. A RawPayload holds its
 // frame, so it lives only as long as the message being routed (never in retained events).
 
+import { hasKeys } from '../wamp/marshal.ts';
+import type { Kwargs } from '../wamp/messages.ts';
 import type { Serializer } from './serializer.ts';
 
 export class RawPayload {
@@ -54,11 +56,6 @@ export function rawPayloadOf(serializer: Serializer, frame: Uint8Array, array: u
   // left out of forwarded messages, and that stays so whatever the serialization.
   const count = array.length - index;
   const args = array[index] as unknown[];
-  if (count === 1 ? args.length === 0 : isEmptyDict(array[index + 1])) return undefined;
+  if (count === 1 ? args.length === 0 : !hasKeys(array[index + 1] as Kwargs)) return undefined;
   return new RawPayload(serializer, frame, index, count);
-}
-
-function isEmptyDict(v: unknown): boolean {
-  for (const _ in v as object) return false;
-  return true;
 }

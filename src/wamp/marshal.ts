@@ -5,7 +5,8 @@ import type { RawPayload } from '../serializers/raw-payload.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { MessageType as T, type Args, type Kwargs, type Message } from './messages.ts';
 
-function hasKeys(d: Kwargs | undefined): d is Kwargs {
+/** Whether a dict has a key, without building the key list. */
+export function hasKeys(d: Kwargs | undefined): d is Kwargs {
   if (d === undefined) return false;
   for (const _ in d) return true;
   return false;
