@@ -163,6 +163,13 @@ export function cborSpan(b: Uint8Array, index: number): Span | null {
 
 // ---- MessagePack ----
 
+/** The big-endian length of `size` octets after the type octet at i; NaN if cut short. */
+function beLength(b: Uint8Array, i: number, size: number): number {
+  let n = 0;
+  for (let k = 1; k <= size; k++) n = n * 256 + (b[i + k] ?? Number.NaN);
+  return n;
+}
+
 /** Past the MessagePack item at i; -1 if cut short, too deep, or a never-used byte (0xc1). */
 function skipMsgpack(b: Uint8Array, i: number, depth: number): number {
   if (depth > MAX_DEPTH || i >= b.length) return -1;
@@ -174,19 +181,13 @@ function skipMsgpack(b: Uint8Array, i: number, depth: number): number {
   else if (t <= 0x9f) { children = t & 0x0f; next = i + 1; } // fixarray
   else if (t <= 0xbf) next = i + 1 + (t & 0x1f); // fixstr
   else {
-    const u8 = (k: number): number => b[i + k] ?? Number.NaN;
-    const len = (size: number): number => {
-      let n = 0;
-      for (let k = 1; k <= size; k++) n = n * 256 + u8(k);
-      return n;
-    };
     switch (t) {
-      case 0xc4: case 0xd9: next = i + 2 + len(1); break; // bin8, str8
-      case 0xc5: case 0xda: next = i + 3 + len(2); break; // bin16, str16
-      case 0xc6: case 0xdb: next = i + 5 + len(4); break; // bin32, str32
-      case 0xc7: next = i + 3 + len(1); break; // ext8: length, type, data
-      case 0xc8: next = i + 4 + len(2); break; // ext16
-      case 0xc9: next = i + 6 + len(4); break; // ext32
+      case 0xc4: case 0xd9: next = i + 2 + beLength(b, i, 1); break; // bin8, str8
+      case 0xc5: case 0xda: next = i + 3 + beLength(b, i, 2); break; // bin16, str16
+      case 0xc6: case 0xdb: next = i + 5 + beLength(b, i, 4); break; // bin32, str32
+      case 0xc7: next = i + 3 + beLength(b, i, 1); break; // ext8: length, type, data
+      case 0xc8: next = i + 4 + beLength(b, i, 2); break; // ext16
+      case 0xc9: next = i + 6 + beLength(b, i, 4); break; // ext32
       case 0xca: next = i + 5; break; // float32
       case 0xcb: next = i + 9; break; // float64
       case 0xcc: case 0xd0: next = i + 2; break; // uint8, int8
@@ -198,10 +199,10 @@ function skipMsgpack(b: Uint8Array, i: number, depth: number): number {
       case 0xd6: next = i + 6; break;
       case 0xd7: next = i + 10; break;
       case 0xd8: next = i + 18; break;
-      case 0xdc: children = len(2); next = i + 3; break; // array16
-      case 0xdd: children = len(4); next = i + 5; break; // array32
-      case 0xde: children = 2 * len(2); next = i + 3; break; // map16
-      case 0xdf: children = 2 * len(4); next = i + 5; break; // map32
+      case 0xdc: children = beLength(b, i, 2); next = i + 3; break; // array16
+      case 0xdd: children = beLength(b, i, 4); next = i + 5; break; // array32
+      case 0xde: children = 2 * beLength(b, i, 2); next = i + 3; break; // map16
+      case 0xdf: children = 2 * beLength(b, i, 4); next = i + 5; break; // map32
       default: return -1; // 0xc1
     }
   }
@@ -219,8 +220,8 @@ export function msgpackSpan(b: Uint8Array, index: number): Span | null {
   let i: number;
   if (t === undefined) return null;
   if (t >= 0x90 && t <= 0x9f) { count = t & 0x0f; i = 1; }
-  else if (t === 0xdc && b.length >= 3) { count = (b[1]! << 8) | b[2]!; i = 3; }
-  else if (t === 0xdd && b.length >= 5) { count = ((b[1]! << 24) >>> 0) + ((b[2]! << 16) | (b[3]! << 8) | b[4]!); i = 5; }
+  else if (t === 0xdc && b.length >= 3) { count = beLength(b, 0, 2); i = 3; }
+  else if (t === 0xdd && b.length >= 5) { count = beLength(b, 0, 4); i = 5; }
   else return null;
   if (index >= count) return null;
   for (let k = 0; k < index; k++) {
