@@ -144,28 +144,28 @@ export class Replicator {
 
   /** Records to a neighbour, in as many frames as it takes. */
   #push(peer: NodeId, records: ReplicaRecord[]): void {
-    if (records.length === 0) return;
-    if (this.#links?.send(peer, { t: 'repl-push', records }) !== 'too-large') return;
-    if (records.length === 1) {
-      this.#logger.error({ peer, key: records[0]!.key }, 'replication: one record is larger than the peer\'s maximum frame size; not sent');
-      return;
-    }
-    const half = records.length >> 1;
-    this.#push(peer, records.slice(0, half));
-    this.#push(peer, records.slice(half));
+    if (records.length > 0) this.#sendInParts(peer, records, (part) => ({ t: 'repl-push', records: part }), (r) => `the record ${r.key}`);
   }
 
-  /** A version list, split into parts marked `more` when it does not fit one frame. */
-  #sendVersions(peer: NodeId, versions: [string, string, NodeId, boolean][], reply: boolean, last = true): void {
-    const frame: ReplicationFrame = last ? { t: 'repl-versions', versions, reply } : { t: 'repl-versions', versions, reply, more: true };
-    if (this.#links?.send(peer, frame) !== 'too-large') return;
-    if (versions.length <= 1) {
-      this.#logger.error({ peer }, 'replication: a version list entry is larger than the peer\'s maximum frame size; anti-entropy with it stops here');
+  /** A version list (empty too: the frame itself is the question), in parts marked `more` if need be. */
+  #sendVersions(peer: NodeId, versions: [string, string, NodeId, boolean][], reply: boolean): void {
+    this.#sendInParts(peer, versions, (part, last) => (last ? { t: 'repl-versions', versions: part, reply } : { t: 'repl-versions', versions: part, reply, more: true }),
+      (v) => `the version of ${v[0]} (anti-entropy with this peer stops here)`);
+  }
+
+  /**
+   * `items` to a neighbour in frames made by `frame` (`last`: no part follows), halving a list
+   * that does not fit until every part does; an item too large on its own is logged.
+   */
+  #sendInParts<T>(peer: NodeId, items: T[], frame: (part: T[], last: boolean) => ReplicationFrame, describe: (item: T) => string, last = true): void {
+    if (this.#links?.send(peer, frame(items, last)) !== 'too-large') return;
+    if (items.length <= 1) {
+      this.#logger.error({ peer }, `replication: ${items.length === 0 ? 'an empty frame' : describe(items[0]!)} is larger than the peer's maximum frame size; not sent`);
       return;
     }
-    const half = versions.length >> 1;
-    this.#sendVersions(peer, versions.slice(0, half), reply, false);
-    this.#sendVersions(peer, versions.slice(half), reply, last);
+    const half = items.length >> 1;
+    this.#sendInParts(peer, items.slice(0, half), frame, describe, false);
+    this.#sendInParts(peer, items.slice(half), frame, describe, last);
   }
 
   /** A peer's split list may hold its records and ours, and then some; never without bound. */
