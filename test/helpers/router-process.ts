@@ -175,16 +175,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
     stderr: () => stderr,
     stdout: () => stdoutRest,
     stop(killAfterMs = 5_000): Promise<number> {
-      stopping ??= (async () => {
-        if (hasExited) return exited;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-        try {
-          return await exited;
-        } finally {
-          clearTimeout(timer);
-        }
-      })();
+      stopping ??= hasExited ? exited : terminate(child, exited, killAfterMs);
       return stopping;
     },
   };
@@ -210,4 +201,15 @@ function parseListening(line: string): ListenerLine[] | undefined {
     && typeof (l as ListenerLine).transport === 'string'
     && typeof (l as ListenerLine).host === 'string'
     && typeof (l as ListenerLine).port === 'number');
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after `killAfterMs`; its exit code. */
+export async function terminate(child: ChildProcess, exited: Promise<number>, killAfterMs: number): Promise<number> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }

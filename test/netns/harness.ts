@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { terminate } from '../helpers/router-process.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const netnsScript = join(repoRoot, 'scripts', 'netns.sh');
@@ -292,16 +293,7 @@ export function startInNetns(ns: string, command: string, args: readonly string[
       child.stdin.write(line.endsWith('\n') ? line : `${line}\n`);
     },
     stop(killAfterMs = 5_000) {
-      stopping ??= (async () => {
-        if (exitCode !== undefined) return exitCode;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-        try {
-          return await exited;
-        } finally {
-          clearTimeout(timer);
-        }
-      })();
+      stopping ??= exitCode !== undefined ? Promise.resolve(exitCode) : terminate(child, exited, killAfterMs);
       return stopping;
     },
     kill() {
