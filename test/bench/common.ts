@@ -4,7 +4,8 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cbor } from '../../src/serializers/index.ts';
+import { cbor, type Serializer } from '../../src/serializers/index.ts';
+import type { TransportKind } from '../helpers/raw-client.ts';
 
 const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
 
@@ -225,6 +226,21 @@ export function raiseFileLimit(wanted: number): number {
 }
 
 // ---- payloads -------------------------------------------------------------------------------
+
+/** What a measurement runs against: a router, a relay or fox-wamp. */
+export interface BenchTarget {
+  readonly name: string;
+  /** The processes that do the target's work (four routers for the mesh chain). */
+  readonly pids: readonly number[];
+  readonly transport: TransportKind;
+  readonly serializer: Serializer;
+  readonly port: number;
+  readonly url: string;
+}
+
+// Request and publication IDs from 2^28 up: always 4-octet integers in CBOR (0x1a) and 9
+// decimal digits in JSON, so a pre-encoded frame is patched in place and never changes length.
+export const FIRST_ID = 0x1000_0000;
 
 /** 32 B: a typical small RPC argument, and the first argument of every benchmark EVENT. */
 export const PAYLOAD = 'the quick brown fox jumps over..';

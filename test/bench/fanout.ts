@@ -19,8 +19,8 @@
 //     second to all subscribers, and the p99 under that load.
 
 import { cbor, json, type Serializer } from '../../src/serializers/index.ts';
-import { connect, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
-import { cpuWindow, Histogram, monoMs, PAYLOAD, type Child, type Cpu } from './common.ts';
+import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { cpuWindow, FIRST_ID, Histogram, monoMs, PAYLOAD, type BenchTarget, type Child, type Cpu } from './common.ts';
 
 export const SUBSCRIBERS = 1_000;
 export const PACED_PUBLICATIONS = 200;
@@ -28,16 +28,7 @@ export const WINDOW = 32;
 export const LAG_LIMIT = 128;
 export const FANOUT_WARMUP_MS = 500;
 export const FANOUT_MS = 3_000;
-const FIRST_ID = 0x1000_0000;
-
-export interface FanoutTarget {
-  readonly name: string;
-  readonly pids: readonly number[];
-  readonly transport: TransportKind;
-  readonly serializer: Serializer;
-  readonly port: number;
-  readonly url: string;
-}
+export type FanoutTarget = BenchTarget;
 
 export interface FanoutFigures {
   /** Paced: one publication at a time. */

@@ -8,26 +8,15 @@
 // and pipelined throughput (IN_FLIGHT calls kept in flight for PIPELINE_MS after a warm-up).
 
 import type { Serializer } from '../../src/serializers/index.ts';
-import { connect, type RawClient, type TransportKind } from '../helpers/raw-client.ts';
-import { cpuWindow, PAYLOAD, type Cpu } from './common.ts';
+import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { cpuWindow, FIRST_ID, PAYLOAD, type BenchTarget, type Cpu } from './common.ts';
 
 export const SEQUENTIAL_WARMUP = 500;
 export const SEQUENTIAL_CALLS = 3_000;
 export const IN_FLIGHT = 1_000;
 export const PIPELINE_WARMUP_MS = 500;
 export const PIPELINE_MS = 3_000;
-// Request IDs from 2^28 up: always 4-octet integers in CBOR (0x1a) and 9 decimal digits in
-// JSON, so the pre-encoded frame is patched in place and never changes length.
-const FIRST_ID = 0x1000_0000;
-
-export interface RpcTarget {
-  readonly name: string;
-  /** The processes that do the target's work (four routers for the mesh chain). */
-  readonly pids: readonly number[];
-  readonly transport: TransportKind;
-  readonly serializer: Serializer;
-  readonly port: number;
-  readonly url: string;
+export interface RpcTarget extends BenchTarget {
   /** Where the callee connects, when not to the caller's router (mesh: the far end of the chain). */
   readonly callee?: { readonly port: number };
   /** true: a WAMP router (join, register, INVOCATION/YIELD); false: the relay (raw CALL/RESULT). */
