@@ -209,6 +209,9 @@ async function main(): Promise<void> {
       const wsRelay = await startChild(here('ws-relay.ts'));
       cleanup.push(() => wsRelay.stop());
       runs.push(rpcRun('wsrelay-json', { name: 'relay (no WAMP)', pids: [wsRelay.pid], transport: 'websocket', serializer: json, port: 0, url: `ws://127.0.0.1:${wsRelay.hello.wsRelay as number}/`, wamp: false }));
+      const codecRelay = await startChild(here('ws-relay.ts'), ['--json-codec']);
+      cleanup.push(() => codecRelay.stop());
+      runs.push(rpcRun('wsrelay-codec', { name: 'relay + JSON codec', pids: [codecRelay.pid], transport: 'websocket', serializer: json, port: 0, url: `ws://127.0.0.1:${codecRelay.hello.wsRelay as number}/`, wamp: false }, ['wsrelay-json', 'fox-rpc']));
       for (const r of routers) {
         const p = r.process!;
         runs.push(rpcRun(`${r.key}-rpc-ws`, { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl, wamp: true }, ['wsrelay-json', 'fox-rpc', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-ws'] : [])]));
@@ -348,6 +351,9 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     // What bounds it: uWS forwarding the same frames with no WAMP work at all.
     const wsRelay = r('wsrelay-json');
     if (wsRelay) targets.push(`        the WebSocket relay (uWS, no WAMP) forwards ${int(wsRelay.rate)} calls/s, ${(wsRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / wsRelay.rate)} of it`);
+    // ...and uWS plus only decoding and re-encoding each message, which any router must do.
+    const codecRelay = r('wsrelay-codec');
+    if (codecRelay) targets.push(`        the same relay decoding and re-encoding every message with the router's JSON codec (no session, no routing) forwards ${int(codecRelay.rate)} calls/s, ${(codecRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / codecRelay.rate)} of it`);
   }
   const fanWs = r('router-fan-ws'); const foxFan = r('fox-fan');
   if (fanWs && foxFan) check(fanWs.rate >= 10 * foxFan.rate, `>= 10x fox-wamp's events/s on WebSocket/JSON: ${int(fanWs.rate)} vs ${int(foxFan.rate)}, ${(fanWs.rate / foxFan.rate).toFixed(1)}x`);

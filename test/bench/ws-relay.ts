@@ -5,15 +5,23 @@
 // session, no routing. Its figures are the floor that uWS, the kernel and the load generator
 // impose on any WebSocket router in this runtime.
 //
+// With --json-codec it also decodes every message with the router's JSON serializer and
+// encodes the value again before forwarding it (src/serializers/json.ts, as the router does
+// for a frame below the passthrough threshold), still with no session and no routing: the
+// floor for a router on this runtime that reads what it is sent.
+//
 // Prints {"wsRelay": <port>} once listening; exits when its stdin closes.
 
 import uWS from '@btc-vision/uwebsockets.js';
+import { json } from '../../src/serializers/json.ts';
 import { flushAfterCallbacks, type Flushable } from '../../src/transport/end-of-tick.ts';
+
+const codec = process.argv.includes('--json-codec');
 
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 
-interface Side extends Flushable { ws: uWS.WebSocket<Data>; queue: Buffer[]; binary: boolean; closed: boolean }
+interface Side extends Flushable { ws: uWS.WebSocket<Data>; queue: Uint8Array[]; binary: boolean; closed: boolean }
 interface Data { side: Side | null; peer: Side | null; protocol: string }
 
 function side(ws: uWS.WebSocket<Data>): Side {
@@ -62,7 +70,7 @@ app.ws<Data>('/*', {
     const frame = Buffer.allocUnsafe(message.byteLength);
     frame.set(new Uint8Array(message));
     if (to.queue.length === 0) flushAfterCallbacks(to);
-    to.queue.push(frame);
+    to.queue.push(codec ? json.encode(json.decode(frame) as unknown[]) : frame);
   },
   close(ws) {
     const data = ws.getUserData();
