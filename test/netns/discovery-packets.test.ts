@@ -6,11 +6,14 @@ import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
 import { clusterIdOf as linkClusterIdOf } from '../../src/mesh/link-auth.ts';
+import { MdnsDiscovery, type MdnsSocket } from '../../src/mesh/discovery.ts';
+import { chooseInterfaces, inSubnet, type InterfaceChoice } from '../../src/mesh/mdns-interfaces.ts';
 import {
-  announcementPacket, browsePacket, chooseInterfaces, clusterIdOf, conflictIn, decodeTxt, dnsLabelOf, encodeTxt, goodbyePacket,
-  hostNameOf, inSubnet, instanceNameOf, judgePeer, MdnsDiscovery, ownRecords, probePacket, probeTiebreak, replyTo,
-  serviceInfoFromTxt, sightingsIn, SERVICE_TYPE, type DnsPacket, type InterfaceChoice, type MdnsSocket, type ServiceInfo,
-} from '../../src/mesh/discovery.ts';
+  announcementPacket, browsePacket, conflictIn, goodbyePacket, ownRecords, probePacket, probeTiebreak, replyTo, sightingsIn, type DnsPacket,
+} from '../../src/mesh/mdns-packets.ts';
+import {
+  clusterIdOf, decodeTxt, dnsLabelOf, encodeTxt, hostNameOf, instanceNameOf, judgePeer, serviceInfoFromTxt, SERVICE_TYPE, type ServiceInfo,
+} from '../../src/mesh/mdns-service.ts';
 
 const info = (nodeId: string, over: Partial<ServiceInfo> = {}): ServiceInfo =>
   ({ nodeId, clusterId: clusterIdOf('c1'), protocolVersion: 1, linkPort: 7000, ...over });
