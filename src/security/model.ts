@@ -1,6 +1,7 @@
 // The security model (after Bondy's realm spec) and the JSON shapes the store, the admin API
 // and export/import share. Input validation is here; rules that need the rest of the
-// configuration (references, cycles, unique public keys) are checked by the store.
+// configuration (references, cycles, unique public keys) are checked by the store, and for a
+// whole imported document by document.ts.
 
 import { z } from 'zod';
 import type { Action } from '../router/auth.ts';

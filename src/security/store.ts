@@ -15,13 +15,14 @@ import { translate, type Db } from '../store/database.ts';
 import type { Action } from '../router/auth.ts';
 import type { MatchPolicy } from '../router/uri-table.ts';
 import { exists, invalid, joinField, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
+import { findCycle, parseDocument } from './document.ts';
 import { revocationOf, type Revocation } from './revocation.ts';
 import { defaultHashing, deriveScram, deriveWampcra, hashTicket, type HashingParams, type ScramCredential, type WampcraCredential } from './hash.ts';
 import {
-  AUTH_METHODS, authroleOf, documentSchema, grantCreateSchema, groupCreateSchema, groupUpdateSchema, parse, PASSWORD_METHODS, realmCreateSchema,
+  AUTH_METHODS, authroleOf, grantCreateSchema, groupCreateSchema, groupUpdateSchema, parse, PASSWORD_METHODS, realmCreateSchema,
   realmUpdateSchema, sourceCreateSchema, userCreateSchema, userUpdateSchema,
   type AuthMethod, type Credentials, type Dict, type GrantCreate, type GrantRecord, type GroupRecord, type PasswordMethod, type Principal,
-  type DocumentInput, type RealmDocument, type RealmRecord, type SecurityDocument, type SourceCreate, type SourceRecord, type UserCreate, type UserRecord,
+  type RealmDocument, type RealmRecord, type SecurityDocument, type SourceCreate, type SourceRecord, type UserCreate, type UserRecord,
   type UserUpdate, type UserView,
 } from './model.ts';
 
@@ -439,8 +440,7 @@ export class SecurityStore {
    * Users may carry a clear `password` (derived here) or the `credentials` of an export.
    */
   importDocument(document: unknown): void {
-    const doc = parse(documentSchema, document);
-    validateDocument(doc, this.protectedRealms);
+    const doc = parseDocument(document, this.protectedRealms);
     // Derive before the transaction: hashing is slow, and nothing is written yet.
     const realms = doc.realms.map((r, i) => ({
       ...r,
@@ -725,83 +725,4 @@ export function userView(u: UserRecord): UserView {
     authid: u.authid, groups: u.groups, authrole: authroleOf(u), pubkeys: u.pubkeys, meta: u.meta, authmethods,
     ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
   };
-}
-
-/** A path start -> ... -> start through the parent graph, if there is one. */
-function findCycle(graph: ReadonlyMap<string, readonly string[]>, start: string): string[] | undefined {
-  const path: string[] = [];
-  const done = new Set<string>();
-  const visit = (node: string): string[] | undefined => {
-    if (node === start && path.length > 0) return [...path, node];
-    if (done.has(node)) return undefined;
-    done.add(node);
-    path.push(node);
-    for (const next of graph.get(node) ?? []) {
-      const found = visit(next);
-      if (found !== undefined) return found;
-    }
-    path.pop();
-    return undefined;
-  };
-  return visit(start);
-}
-
-/** Everything an import must satisfy beyond its shape, with the field of the first problem. */
-function validateDocument(doc: DocumentInput, protectedRealms: ReadonlySet<string>): void {
-  const realmUris = new Set<string>();
-  const grantIds = new Set<number>();
-  const sourceIds = new Set<number>();
-  doc.realms.forEach((r, i) => {
-    const at = (field: string) => `realms[${i}].${field}`;
-    if (realmUris.has(r.uri)) throw exists(at('uri'), `duplicate realm '${r.uri}'`);
-    realmUris.add(r.uri);
-    const groups = new Map<string, readonly string[]>();
-    r.groups.forEach((g, j) => {
-      if (groups.has(g.name)) throw exists(at(`groups[${j}].name`), `duplicate group '${g.name}'`);
-      groups.set(g.name, g.groups);
-    });
-    r.groups.forEach((g, j) => {
-      g.groups.forEach((p, k) => {
-        if (!groups.has(p)) throw notFound(at(`groups[${j}].groups[${k}]`), `no group '${p}' in realm '${r.uri}'`);
-      });
-      const cycle = findCycle(groups, g.name);
-      if (cycle !== undefined) throw invalid(at(`groups[${j}].groups`), `nesting makes a cycle: ${cycle.join(' -> ')}`);
-    });
-    const users = new Set<string>();
-    const pubkeys = new Map<string, string>();
-    r.users.forEach((u, j) => {
-      if (users.has(u.authid)) throw exists(at(`users[${j}].authid`), `duplicate user '${u.authid}'`);
-      users.add(u.authid);
-      u.groups.forEach((g, k) => {
-        if (!groups.has(g)) throw notFound(at(`users[${j}].groups[${k}]`), `no group '${g}' in realm '${r.uri}'`);
-      });
-      if (u.role !== undefined && !u.groups.includes(u.role)) throw invalid(at(`users[${j}].role`), `must be one of the user's groups (${u.groups.join(', ') || 'none'})`);
-      u.pubkeys.forEach((k, n) => {
-        const owner = pubkeys.get(k);
-        if (owner !== undefined) throw exists(at(`users[${j}].pubkeys[${n}]`), `public key already belongs to user '${owner}'`);
-        pubkeys.set(k, u.authid);
-      });
-    });
-    const checkPrincipals = (list: readonly string[], field: string) => list.forEach((p, k) => {
-      if (p.startsWith('user:') && !users.has(p.slice(5))) throw notFound(at(`${field}[${k}]`), `no user '${p.slice(5)}' in realm '${r.uri}'`);
-      if (p.startsWith('group:') && !groups.has(p.slice(6))) throw notFound(at(`${field}[${k}]`), `no group '${p.slice(6)}' in realm '${r.uri}'`);
-    });
-    r.grants.forEach((g, j) => {
-      if (g.id !== undefined) {
-        if (grantIds.has(g.id)) throw exists(at(`grants[${j}].id`), `duplicate grant id ${g.id}`);
-        grantIds.add(g.id);
-      }
-      checkPrincipals(g.to, `grants[${j}].to`);
-    });
-    r.sources.forEach((s, j) => {
-      if (s.id !== undefined) {
-        if (sourceIds.has(s.id)) throw exists(at(`sources[${j}].id`), `duplicate source id ${s.id}`);
-        sourceIds.add(s.id);
-      }
-      checkPrincipals(s.to, `sources[${j}].to`);
-    });
-  });
-  for (const uri of protectedRealms) {
-    if (!realmUris.has(uri)) throw new SecurityError(SecurityErrorUri.NOT_ALLOWED, 'realms', `the import must keep the protected realm '${uri}' (the admin realm)`);
-  }
 }
