@@ -472,7 +472,7 @@ export class MeshNode implements FrameSink {
     for (const [k, caller] of [...this.#callers]) {
       if (routes.has(caller.node)) continue;
       this.#callers.delete(k);
-      for (const [hk, hop] of [...this.#hops]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
+      for (const hk of [...this.#hops.keys()]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
       this.#router.realms.get(caller.realm)?.dealer.removeSession(caller);
     }
   }

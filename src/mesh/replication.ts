@@ -15,7 +15,6 @@ import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-r
 import { meshDefaults } from './defaults.ts';
 
 export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
-type Version = Omit<ReplicaRecord, 'value' | 'key'> & { hash: string };
 
 export type ReplicationFrame =
   | { t: 'repl-push'; records: ReplicaRecord[] }

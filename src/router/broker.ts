@@ -6,7 +6,7 @@ import { IdSequence, randomId } from '../wamp/ids.ts';
 import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
 import { sendError, type Disclosure } from './dealer.ts';
-import type { EventStore, StoredEvent } from './event-store.ts';
+import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
@@ -145,30 +145,54 @@ export class Broker {
     }
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
     const excluded = excludeMe === true ? publisher.id : undefined;
-    this.#keep(event, excluded, filter, retain === true, raw);
+    const unstorable = this.#keep(event, filter, retain === true);
+    if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
+    this.#deliver(event, excluded, filter, raw);
     this.#options.forward?.(event, excluded, filter as Dict | undefined, retain === true);
     if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
   }
 
-  /** Mesh: a publication forwarded by another router, delivered to the subscribers here. */
+  /**
+   * Mesh: a publication forwarded by another router, delivered to the subscribers here. Its
+   * origin accepted it; one that cannot be kept here is still delivered.
+   */
   deliverRemote(event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean): void {
-    this.#keep(event, excluded, filter as Filter | undefined, retain);
+    this.#keep(event, filter as Filter | undefined, retain);
+    this.#deliver(event, excluded, filter as Filter | undefined, undefined);
   }
 
-  /** `raw`: the publisher's payload bytes, for subscribers of its serialization (never stored with the event). */
-  #keep(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, retain: boolean, raw?: RawPayload): void {
-    this.#deliver(event, excluded, filter, raw);
-    if (retain) this.#options.store.retain(this.#options.realm, event);
-    const rule = this.#history.best(event.topic);
-    // Spec "Event History": a publication meant for named sessions only is not kept.
-    if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+  /**
+   * Retains the event and adds it to its topic's history, as asked and as the realm's rules say,
+   * before it is delivered, so that what is acknowledged is kept. The reason when the store
+   * cannot hold the payload (nothing was kept then); other store failures are thrown.
+   */
+  #keep(event: StoredEvent, filter: Filter | undefined, retain: boolean): string | undefined {
+    try {
+      if (retain) this.#options.store.retain(this.#options.realm, event);
+      const rule = this.#history.best(event.topic);
+      // Spec "Event History": a publication meant for named sessions only is not kept.
+      if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+      return undefined;
+    } catch (err) {
+      if (err instanceof UnstorableEventError) return err.message;
+      throw err;
+    }
   }
 
-  /** Publishes from the router itself (meta events, testaments); no publisher to exclude. */
+  /**
+   * Publishes from the router itself (meta events, testaments); no publisher to exclude. A
+   * testament the store cannot hold is still delivered: its session is gone, nobody to tell.
+   */
   emit(topic: string, args?: unknown[], kwargs?: Dict, options: { retain?: boolean } = {}): void {
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
+    if (options.retain === true) {
+      try {
+        this.#options.store.retain(this.#options.realm, event);
+      } catch (err) {
+        if (!(err instanceof UnstorableEventError)) throw err;
+      }
+    }
     this.#deliver(event, undefined, undefined, undefined);
-    if (options.retain === true) this.#options.store.retain(this.#options.realm, event);
   }
 
   /** Whether any subscription matches (lets the meta API skip building events nobody hears). */

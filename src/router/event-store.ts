@@ -17,6 +17,16 @@ export interface StoredEvent {
   readonly filter?: Dict;
 }
 
+/**
+ * Thrown by retain() and append(), having written nothing, when the event's payload cannot be
+ * stored (one nested deeper than the store's encoder can go). The Broker stores an event before
+ * delivering it, so such a publication is refused with an ERROR instead of being acknowledged
+ * and then not kept.
+ */
+export class UnstorableEventError extends Error {
+  override readonly name = 'UnstorableEventError';
+}
+
 export interface EventStore {
   retain(realm: string, event: StoredEvent): void;
   retained(realm: string, topic: string): StoredEvent | undefined;

@@ -117,7 +117,15 @@ export class Router implements PeerAcceptor {
   get sessionCount(): number { return this.#sessions.size; }
 
   tick(now: number = this.#context.now()): void {
-    for (const session of this.#sessions) session.tick(now);
+    for (const session of this.#sessions) {
+      // Called from a timer: a throw would be an uncaught exception that ends the process, and
+      // would skip the sessions after this one.
+      try {
+        session.tick(now);
+      } catch (err) {
+        this.logger.error({ session: session.id, err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack }, 'internal error in session upkeep');
+      }
+    }
   }
 
   /** GOODBYE wamp.close.system_shutdown to every session; transports close after that. */

@@ -4,9 +4,26 @@ export interface Scheduler {
   clearTimeout(handle: unknown): void;
 }
 
+// Node fires a timer asked for more than 2^31-1 ms (24.8 days) after 1 ms, with a
+// TimeoutOverflowWarning. Peers choose some delays (a CALL's timeout option, any non-negative
+// integer), so a longer delay is run as a chain of timers instead (found by the fuzz tests: a
+// CALL with timeout 2^40 was answered wamp.error.timeout at once).
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
+class LongTimeout {
+  timer: NodeJS.Timeout;
+  constructor(fn: () => void, ms: number) {
+    this.timer = this.#arm(fn, ms);
+  }
+  #arm(fn: () => void, left: number): NodeJS.Timeout {
+    if (left <= TIMEOUT_MAX) return setTimeout(fn, left);
+    return setTimeout(() => { this.timer = this.#arm(fn, left - TIMEOUT_MAX); }, TIMEOUT_MAX);
+  }
+}
+
 export const realScheduler: Scheduler = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setTimeout: (fn, ms) => (ms > TIMEOUT_MAX ? new LongTimeout(fn, ms) : setTimeout(fn, ms)),
+  clearTimeout: (handle) => clearTimeout(handle instanceof LongTimeout ? handle.timer : handle as NodeJS.Timeout),
 };
 
 /** A manual scheduler for tests and the mesh simulator: advance(ms) fires what is due, in order. */

@@ -60,6 +60,13 @@ export class Session implements Target, PeerHandler {
   #dispatching = false;
   #deferredGoodbye: { reason: string; message: string | undefined; why: LeaveReason } | undefined;
   #pendingAuth: { realm: Realm; roles: Dict; pending: PendingAuthentication } | undefined;
+  /**
+   * Set once the session starts leaving its realm, which comes after its ABORT or GOODBYE: what
+   * the leaving itself produces for this very session (an ERROR for its call to its own
+   * procedure, cancelled because the callee is gone) must not follow that ABORT or GOODBYE on
+   * the wire (found by test/hostile/fuzz-*.test.ts).
+   */
+  #left = false;
 
   constructor(ctx: SessionContext, peer: Peer) {
     this.#ctx = ctx;
@@ -120,11 +127,19 @@ export class Session implements Target, PeerHandler {
   }
 
   closed(): void {
-    if (this.#state !== 'closed') this.#end('lost');
+    if (this.#state === 'closed') return;
+    // Transports call this from their own event handlers, where a throw is an uncaught
+    // exception that ends the process: like receive(), it must not throw (a lost session's
+    // testament once did, through the event store; found by test/hostile/fuzz-*.test.ts).
+    try {
+      this.#end('lost');
+    } catch (err) {
+      this.#ctx.logger.error({ session: this.id, err: errorText(err), stack: (err as Error)?.stack }, 'internal error closing session');
+    }
   }
 
   send(message: Message): SendResult {
-    if (this.#state === 'closed') return 'closed';
+    if (this.#state === 'closed' || this.#left) return 'closed';
     let frame: Uint8Array;
     try {
       frame = encodeMessage(message, this.peer.serializer);
@@ -135,7 +150,7 @@ export class Session implements Target, PeerHandler {
   }
 
   sendShared(shared: SharedFrame): void {
-    if (this.#state !== 'established') return;
+    if (this.#state !== 'established' || this.#left) return;
     const frame = shared.frameFor(this.peer.serializer);
     if (frame !== null) this.#write(frame, true);
   }
@@ -209,8 +224,11 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received while authenticating`);
       case 'closing':
-        // Waiting for the GOODBYE reply; anything else is moot now.
-        if (msg.type === T.GOODBYE || msg.type === T.ABORT) this.#close('goodbye');
+        // Waiting for the GOODBYE reply; anything else is moot now. While a failed
+        // authentication waits to be answered no GOODBYE was sent, so a client's GOODBYE is no
+        // reply: it used to close the connection with the ABORT never sent (found by
+        // test/hostile/fuzz-*.test.ts); the ABORT now still comes at the end of the delay.
+        if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined)) this.#close('goodbye');
         return;
       case 'established':
         return this.#established(msg, raw);
@@ -320,6 +338,9 @@ export class Session implements Target, PeerHandler {
     };
     if (identity.authextra !== undefined) details.authextra = identity.authextra;
     this.send({ type: T.WELCOME, session: this.id, details });
+    // Sending can end the session (a peer over the outbound hard limit is a slow consumer):
+    // closed, it must not join, or the realm keeps it for good (found by test/hostile/fuzz-*.test.ts).
+    if (this.#state !== 'established') return;
     realm.join(this);
   }
 
@@ -359,14 +380,19 @@ export class Session implements Target, PeerHandler {
     const realm = this.realm;
     if (realm === undefined) return;
     this.realm = undefined;
+    this.#left = true;
     realm.leave(this, why);
   }
 
   #end(why: LeaveReason): void {
     if (this.#state === 'closed') return;
-    this.#leaveRealm(why);
-    this.#state = 'closed';
-    this.#ctx.release(this);
+    // Whatever leaving the realm throws, the session is over and the router forgets it.
+    try {
+      this.#leaveRealm(why);
+    } finally {
+      this.#state = 'closed';
+      this.#ctx.release(this);
+    }
   }
 }
 

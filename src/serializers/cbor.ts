@@ -2,7 +2,7 @@
 // strings (peers expect a bare byte string), maps decoded as objects. 64-bit integers become
 // numbers within ±2^53 and stay BigInt beyond, so 2^53+1 is never rounded into a valid WAMP ID.
 
-import { Encoder } from 'cbor-x';
+import { addExtension, Decoder, Encoder } from 'cbor-x';
 import { appendToShortArray, cborSpan } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { narrowBigInts, widenInts } from './wide-ints.ts';
@@ -15,10 +15,29 @@ const options = {
   pack: false,
   structuredClone: false,
 };
-// Honoured by cbor-x's decoder though missing from its type definitions.
-const encoder = new Encoder({ ...options, int64AsNumber: true } as ConstructorParameters<typeof Encoder>[0]);
+const encoder = new Encoder(options);
+// Decoding goes through Decoders, not the Encoder: an Encoder keeps the record structures a
+// frame defines (tags 105, 0xdffe) for every later decode, so any peer could make the router
+// hold memory for good and change how other sessions' frames decode (found by
+// test/hostile/fuzz-*.test.ts). A Decoder forgets them after each frame.
+// int64AsNumber is honoured by cbor-x's decoder though missing from its type definitions.
+const decoder = new Decoder({ ...options, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 // Decodes 64-bit integers as BigInt; used only for frames that may hold one.
-const exact = new Encoder(options);
+const exact = new Decoder(options);
+
+// cbor-x's tag handlers are process-wide; the router is their only user. Peers' payloads must
+// be plain trees the other serializations can write:
+//  - tags 28/29 (value sharing) build values that contain themselves, which nothing can encode
+//    or walk to the end; they are refused, so the frame gets ABORT like any undecodable one;
+//  - tag 259 (a map with any keys) decodes like a plain map: to a dict, and a non-string key
+//    is refused as in an untagged map. As a Map it was forwarded with object keys that neither
+//    the router's MsgPack nor its CBOR decoder (nor most clients) accepts, and as {} to JSON.
+// The type definitions want an encoder too; decode-only extensions are fine at run time.
+type DecodeOnly = Parameters<typeof addExtension>[0];
+const refuse = (tag: number) => (): never => { throw new Error(`CBOR tag ${tag} (shared values) is not supported`); };
+addExtension({ tag: 28, decode: refuse(28) } as unknown as DecodeOnly);
+addExtension({ tag: 29, decode: refuse(29) } as unknown as DecodeOnly);
+addExtension({ tag: 259, decode: (map: unknown) => map } as unknown as DecodeOnly);
 // Initial bytes of an unsigned and a negative 64-bit integer (major types 0 and 1, info 27).
 const UINT64 = 0x1b;
 const NINT64 = 0x3b;
@@ -34,7 +53,7 @@ export const cbor: Serializer = {
   decode(frame) {
     // Most frames have no 64-bit integer at all: one scan for their initial bytes keeps them
     // on the fast path.
-    if (!mayHold64BitInts(frame)) return encoder.decode(frame);
+    if (!mayHold64BitInts(frame)) return decoder.decode(frame);
     return narrowBigInts(exact.decode(frame));
   },
   span: cborSpan,

@@ -1,7 +1,7 @@
 // Retained events and event history in SQLite. The payload (args, kwargs, details, filter) is
 // stored as CBOR, which keeps binary values and integers exactly.
 
-import type { EventStore, StoredEvent } from '../router/event-store.ts';
+import { UnstorableEventError, type EventStore, type StoredEvent } from '../router/event-store.ts';
 import { cbor } from '../serializers/index.ts';
 import type { Dict } from '../wamp/messages.ts';
 import { translate, type Db } from './database.ts';
@@ -35,7 +35,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   retain(realm: string, e: StoredEvent): void {
-    this.#run(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, encode(e)));
+    const payload = storable(e);
+    this.#run(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, payload));
   }
 
   retained(realm: string, topic: string): StoredEvent | undefined {
@@ -48,8 +49,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(realm: string, e: StoredEvent, limit: number, maxAgeMs: number): void {
+    const payload = storable(e);
     this.#run(() => this.#db.transaction(() => {
-      this.#append.run(realm, e.topic, e.publication, e.timestamp, encode(e));
+      this.#append.run(realm, e.topic, e.publication, e.timestamp, payload);
       this.#trimCount.run(realm, e.topic, realm, e.topic, limit);
       this.#trimAge.run(realm, e.topic, e.timestamp - maxAgeMs);
     })());
@@ -70,6 +72,21 @@ export class SqliteEventStore implements EventStore {
     } catch (err) {
       throw translate(err, this.#db.name);
     }
+  }
+}
+
+/**
+ * The event's payload as stored. One that CBOR cannot hold (a peer's payload nested deeper than
+ * the encoder's stack allows) is an UnstorableEventError, which the Broker expects, not a
+ * RangeError from deep inside the encoder: thrown as such, it once escaped from a lost
+ * session's testament (published as the transport reports the close) into the event loop and
+ * took the router down (found by test/hostile/fuzz-*.test.ts).
+ */
+function storable(e: StoredEvent): Uint8Array {
+  try {
+    return encode(e);
+  } catch (err) {
+    throw new UnstorableEventError(`the event cannot be stored (retained or kept in history): ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

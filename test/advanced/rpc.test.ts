@@ -6,7 +6,7 @@
 import test from 'ava';
 import { fixture, uniquePrefix, until } from './support/suite.ts';
 import {
-  T, fullRoles, isCallAnswer, pending, plainRoles, rawBarrier, rawCall, rawJoin, rawRegister, type Dict, type Msg, type RawPeer,
+  T, isCallAnswer, pending, plainRoles, rawBarrier, rawCall, rawJoin, rawRegister, type Dict, type Msg, type RawPeer,
 } from './support/raw.ts';
 import type { PySession } from './support/agent.ts';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { MemoryEventStore } from '../../src/router/event-store.ts';
+import { MemoryEventStore, UnstorableEventError, type StoredEvent } from '../../src/router/event-store.ts';
 import { Router } from '../../src/router/router.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
@@ -160,4 +160,36 @@ test('payload passthru events keep the payload and ppt details', (t) => {
   plain.join();
   plain.send([16, 1, { ppt_scheme: 'wamp' }, 'com.app.e2e', [new Uint8Array([1])]]);
   t.is(plain.take()[0]![2], 'wamp.error.protocol_violation', 'ppt from a publisher that did not announce it');
+});
+
+test('an event the store cannot keep is refused before delivery; a testament is delivered unkept', (t) => {
+  // A store that cannot hold payloads marked "deep" (as SQLite's CBOR encoder cannot hold one
+  // nested beyond its stack): what is acknowledged must be kept, so such a publication is an
+  // ERROR for its publisher and reaches nobody.
+  class PickyStore extends MemoryEventStore {
+    override retain(realm: string, e: StoredEvent): void {
+      if (e.args?.[0] === 'deep') throw new UnstorableEventError('the event cannot be stored');
+      super.retain(realm, e);
+    }
+  }
+  const { client, store } = setup({}, new PickyStore());
+  const [sub, pub] = [client(), client()];
+  subscribe(sub, 'com.app.state');
+  pub.send([16, 1, { acknowledge: true, retain: true }, 'com.app.state', ['deep']]);
+  t.deepEqual(pub.take().map((m) => m.slice(0, 5)), [[8, 16, 1, {}, 'wamp.error.invalid_argument']]);
+  pub.send([16, 2, { retain: true }, 'com.app.state', ['deep']]);
+  t.deepEqual(pub.take(), [], 'unacknowledged: no ERROR');
+  t.deepEqual(sub.take(), [], 'refused publications reach no subscriber');
+  t.is(store.retained('realm1', 'com.app.state'), undefined);
+  // The same payload without retain is not stored, so it is delivered.
+  pub.send([16, 3, { acknowledge: true }, 'com.app.state', ['deep']]);
+  t.is(pub.take()[0]![0], 17);
+  t.is(sub.take().length, 1);
+  // A testament: its session is gone, so it is delivered though it cannot be retained.
+  const dying = client();
+  dying.send([48, 1, {}, 'wamp.session.add_testament', ['com.app.state', ['deep'], {}, { publish_options: { retain: true } }]]);
+  t.is(dying.take()[0]![0], 50);
+  dying.handler.closed(); // the transport lost the connection
+  t.deepEqual(sub.take().map((m) => m[4]), [['deep']]);
+  t.is(store.retained('realm1', 'com.app.state'), undefined);
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { mock } from 'node:test';
 import { Router } from '../../src/router/router.ts';
 import { ManualScheduler } from '../../src/router/scheduler.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
@@ -133,6 +134,28 @@ test('the dealer enforces call timeouts and forwards them to callees that announ
   t.is(dealer.pendingCount, 0);
   callee.send([70, inv![1], {}, ['too late']]);
   t.deepEqual(caller.take(), []);
+});
+
+test('a call timeout beyond what one Node timer can hold (2^31 ms) is not cut short', (t) => {
+  // Regression (found by test/hostile/fuzz-*.test.ts): the real scheduler handed 2^31 ms to
+  // setTimeout, which Node runs after 1 ms, so the call failed with wamp.error.timeout at once.
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] }); // the real scheduler
+    const callee = new MemoryClient(router);
+    callee.join('realm1', { roles });
+    const caller = new MemoryClient(router);
+    caller.join('realm1', { roles });
+    register(callee, 'com.app.patient');
+    caller.send([48, 1, { timeout: 2 ** 31 }, 'com.app.patient']);
+    callee.take();
+    mock.timers.tick(2 ** 31 - 1);
+    t.deepEqual(caller.take(), []);
+    mock.timers.tick(1);
+    t.is(caller.take()[0]![4], 'wamp.error.timeout');
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 test('a call answered in time cancels its timer', (t) => {

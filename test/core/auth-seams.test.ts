@@ -49,6 +49,22 @@ test('a wrong secret is answered with authentication_failed after the delay', (t
   t.true(c.closed);
 });
 
+test('a GOODBYE while a failed authentication waits does not close without the ABORT', (t) => {
+  // Regression (found by test/hostile/fuzz-*.test.ts): the GOODBYE was taken for the reply to a
+  // GOODBYE the router never sent, and the connection closed without any answer.
+  const { router, scheduler } = setup();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.take();
+  c.send([5, 'guess', {}]);
+  c.send([6, {}, 'wamp.close.close_realm']);
+  t.false(c.closed);
+  t.deepEqual(c.take(), []);
+  scheduler.advance(500);
+  t.is(c.take()[0]![2], 'wamp.error.authentication_failed');
+  t.true(c.closed);
+});
+
 test('messages other than AUTHENTICATE while authenticating are protocol violations', (t) => {
   const { router } = setup();
   const c = new MemoryClient(router);

@@ -73,3 +73,31 @@ test('CBOR finds a 64-bit integer in short and in long frames', (t) => {
   t.deepEqual(cbor.decode(long), [1, 'x'.repeat(400), big]);
   t.deepEqual(cbor.decode(cbor.encode([1, 'x'.repeat(400), 2 ** 40])), [1, 'x'.repeat(400), 2 ** 40]);
 });
+
+// Regressions found by test/hostile/fuzz-*.test.ts: the MsgPack and CBOR libraries decode their
+// own extensions into values that are not plain data, and cbor-x kept state between frames.
+
+test('values that contain themselves are refused by the MsgPack and CBOR decoders', (t) => {
+  // msgpackr structured clone (ext 0x69 names a value, ext 0x70 points back at it): [1, <itself>].
+  t.throws(() => msgpack.decode(Buffer.from('92 10 d66900000001 92 01 d67000000001'.replace(/ /g, ''), 'hex')));
+  // CBOR value sharing (tag 28 shareable, tag 29 shared reference): [<itself>], also with a
+  // 64-bit integer in the frame (the other decoder).
+  t.throws(() => cbor.decode(Buffer.from('8210d81c81d81d00', 'hex')));
+  t.throws(() => cbor.decode(Buffer.from('8310d81c81d81d001b0000000100000000', 'hex')));
+});
+
+test('a CBOR record definition does not outlive its frame', (t) => {
+  // Tag 105: record 0xe000 with keys a, b, and one record. Kept by the decoder, it grew the
+  // router's memory for good and changed how later frames (any session's) decoded.
+  t.deepEqual(cbor.decode(Buffer.from('8210d8698419e00082616161620102', 'hex')), [16, { a: 1, b: 2 }]);
+  t.notDeepEqual(cbor.decode(Buffer.from('8210d9e000820304', 'hex')), [16, { a: 3, b: 4 }]);
+});
+
+test('a CBOR tag 259 map decodes to a plain dict, and one with non-string keys is refused', (t) => {
+  const decoded = cbor.decode(Buffer.from('8210d90103a2616101' + '0102', 'hex')) as unknown[];
+  t.deepEqual(decoded, [16, { a: 1, 1: 2 }]);
+  t.is(Object.getPrototypeOf(decoded[1]), Object.prototype);
+  // As a Map with a dict and a list as keys, it was forwarded to MsgPack and CBOR peers with
+  // keys that the router's own decoders (and most clients) refuse.
+  t.throws(() => cbor.decode(Buffer.from('8210d90103a2a1616b0101820102' + '02', 'hex')));
+});

@@ -114,3 +114,33 @@ test('no HELLO within the timeout closes the transport', (t) => {
   t.true(c.closed);
   t.is(r.sessionCount, 0);
 });
+
+test('nothing follows ABORT or GOODBYE, not even the cancellation of a call to its own procedure', (t) => {
+  // Regression (found by test/hostile/fuzz-*.test.ts): leaving the realm cancelled the session's
+  // call to itself and sent it ERROR canceled after its ABORT / GOODBYE.
+  for (const [name, last, expected] of [
+    ['ABORT', [48, 0, {}, 'com.x'], 3],
+    ['GOODBYE', [6, {}, 'wamp.close.close_realm'], 6],
+  ] as const) {
+    const c = new MemoryClient(router());
+    c.join();
+    c.send([64, 1, {}, 'com.self']);
+    c.send([48, 2, {}, 'com.self', ['me']]);
+    t.deepEqual(c.take().map((m) => m[0]), [65, 68], name);
+    c.send([...last]);
+    t.deepEqual(c.take().map((m) => m[0]), [expected], `${name}: only the ${name}`);
+    t.true(c.closed);
+  }
+});
+
+test('a session closed while its WELCOME is sent (slow consumer) does not stay in the realm', (t) => {
+  // Regression (found by test/hostile/fuzz-*.test.ts): the realm took in the closed session.
+  const r = router();
+  const c = new MemoryClient(r);
+  c.buffered = 17 << 20; // over the outbound hard limit (16 MiB)
+  c.send([1, 'realm1', { roles: { caller: {} } }]);
+  t.true(c.closed);
+  t.is(c.closeReason, 'slow_consumer');
+  t.is(r.sessionCount, 0);
+  t.is(r.realms.get('realm1')!.sessions.size, 0);
+});

@@ -85,3 +85,26 @@ test.serial(`json: a ${DEPTH}-deep HELLO.Details value is answered and the route
   await client.destroy();
   await meta.destroy();
 });
+
+test.serial(`json: a ${DEPTH}-deep publication to retain is refused, a testament is delivered unkept when the session is lost: the router survives`, async (t) => {
+  // Regression (found by test/hostile/fuzz-*.test.ts): the event store could not encode the
+  // testament (stack overflow), and the error escaped from the session's close, which the
+  // transport reports from a socket event: an uncaught exception that ended the router.
+  const deep = '['.repeat(DEPTH) + ']'.repeat(DEPTH);
+  for (const transport of ['rawsocket', 'websocket'] as const) {
+    const client = await connect({ transport, serializer: 'json', port: fx.router.rawsocketPort, url: fx.router.wsUrl });
+    await client.join();
+    client.sendFrame(Buffer.from(`[48,1,{},"wamp.session.add_testament",["com.deep.testament",[${deep}]],{"publish_options":{"retain":true}}]`));
+    const reply = await client.next((m) => (m[0] === 50 || m[0] === 8) && (m[1] === 1 || m[2] === 1), 10_000);
+    t.is(reply[0], 50, JSON.stringify(reply).slice(0, 200));
+    // And a publication to retain, acknowledged: refused, since it cannot be kept (an
+    // acknowledged publication must not be lost), and the session stays.
+    client.sendFrame(Buffer.from(`[16,2,{"acknowledge":true,"retain":true},"com.deep.topic",[${deep}]]`));
+    const refused = await client.next((m) => m[0] === 17 || m[0] === 8 || m[0] === 3, 10_000);
+    t.deepEqual(refused.slice(0, 3), [8, 16, 2], JSON.stringify(refused).slice(0, 200));
+    t.is(refused[4], 'wamp.error.invalid_argument');
+    await client.destroy();
+    // The lost session's testament is published now; afterEach checks the process lives and serves.
+    await fx.service.assertServing();
+  }
+});

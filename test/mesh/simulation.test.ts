@@ -341,7 +341,7 @@ test('frames too large for a link: every call shape is answered at once with wam
   a.send([48, 3, {}, 'com.app.b', ['small']]);
   a.send([48, 4, {}, 'com.app.c', ['small']]);
   net.run(20);
-  for (const [callee, request] of [[b, 3], [c, 4]] as const) {
+  for (const [callee] of [[b, 3], [c, 4]] as const) {
     const inv = invocations(callee);
     t.is(inv.length, 1);
     callee.send([70, inv[0]![1], {}, [big]]);
