@@ -13,6 +13,7 @@ import { json } from '../serializers/index.ts';
 import { openDatabase } from '../store/database.ts';
 import { buildHandshakeRequest, encodeFrame, FrameDecoder, FrameType, parseHandshake } from '../transport/rawsocket-framing.ts';
 import { ADMIN_REALM } from '../security/admin.ts';
+import { StartError } from './errors.ts';
 
 export const ADMIN_SOCKET = 'wampmesh.sock';
 
@@ -47,12 +48,15 @@ interface Channel {
 }
 
 const TIMEOUT_MS = 30_000;
+// The router out of reach, gone or silent is an operator's problem, not a bug: StartError, so the
+// CLI prints its message alone (a plain Error printed a stack, e.g. for a --data path too long
+// for a Unix socket, or one the user may not enter).
 
 export async function connectAdmin(dataDir: string): Promise<AdminConnection> {
   const socket = adminSocketPath(dataDir);
   const channel = await openSocketChannel(socket).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return undefined;
-    throw new Error(`cannot reach the router on ${socket}: ${err.message}`);
+    throw new StartError(`cannot reach the router on ${socket}: ${err.message}`);
   });
   if (channel !== undefined) return session(channel, 'router', () => {});
   // No router on this data folder: open it ourselves (this fails clearly if one is starting).
@@ -82,11 +86,11 @@ async function session(channel: Channel, mode: AdminConnection['mode'], onClose:
   };
   channel.onClose = (why) => {
     closedWhy = why;
-    for (const p of pending.values()) p.reject(new Error(`connection to the router closed: ${why}`));
+    for (const p of pending.values()) p.reject(new StartError(`connection to the router closed: ${why}`));
     pending.clear();
   };
   const joined = await new Promise<unknown[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the router did not answer HELLO')), TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new StartError('the router did not answer HELLO')), TIMEOUT_MS);
     welcome = (m) => { clearTimeout(timer); resolve(m); };
     channel.send([1, ADMIN_REALM, { roles: { caller: {} }, authmethods: ['trust'], authid: 'admin' }]);
   });
@@ -97,10 +101,10 @@ async function session(channel: Channel, mode: AdminConnection['mode'], onClose:
   return {
     mode,
     call(procedure, args = [], kwargs = {}) {
-      if (closedWhy !== undefined) return Promise.reject(new Error(`connection to the router closed: ${closedWhy}`));
+      if (closedWhy !== undefined) return Promise.reject(new StartError(`connection to the router closed: ${closedWhy}`));
       const request = nextRequest++;
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { pending.delete(request); reject(new Error(`${procedure}: no answer within ${TIMEOUT_MS / 1000} s`)); }, TIMEOUT_MS);
+        const timer = setTimeout(() => { pending.delete(request); reject(new StartError(`${procedure}: no answer within ${TIMEOUT_MS / 1000} s`)); }, TIMEOUT_MS);
         pending.set(request, { resolve: (v) => { clearTimeout(timer); resolve(v); }, reject: (e) => { clearTimeout(timer); reject(e); } });
         channel.send(Object.keys(kwargs).length > 0 ? [48, request, {}, procedure, args, kwargs] : [48, request, {}, procedure, args]);
       });
@@ -133,7 +137,7 @@ function openSocketChannel(file: string): Promise<Channel> {
         buffered = Buffer.concat([buffered, chunk]);
         if (buffered.length < 4) return;
         const reply = parseHandshake(buffered.subarray(0, 4));
-        if (!reply.ok) return reject(new Error(`the router refused the RawSocket handshake (${JSON.stringify(reply)})`));
+        if (!reply.ok) return reject(new StartError(`the router refused the RawSocket handshake (${JSON.stringify(reply)})`));
         handshaken = true;
         resolve(channel);
         chunk = buffered.subarray(4);

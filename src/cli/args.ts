@@ -41,14 +41,17 @@ const mainOptions = {
 } as const;
 
 // parseArgs' own messages are long and suggest "--" tricks; say what is wrong in our words.
-function strictParse<T>(parse: () => T): T {
+function strictParse<T>(argv: readonly string[], parse: () => T): T {
   try {
     return parse();
   } catch (e) {
     const err = e as Error & { code?: string };
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const flag = /'([^']+)'/.exec(err.message)?.[1] ?? err.message;
-      throw new UsageError(`unknown option '${flag}'`);
+      // parseArgs reads "-V=1" as the short options -V, -= and -1, and names the first it does
+      // not know ('-='), which was not typed: name the argument that holds it instead.
+      const typed = argv.includes(flag) ? flag : argv.find((a) => /^-[^-]/.test(a) && a.includes(flag.slice(1)));
+      throw new UsageError(`unknown option '${typed ?? flag}'`);
     }
     if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError(err.message);
     throw e;
@@ -57,7 +60,7 @@ function strictParse<T>(parse: () => T): T {
 
 export function parseCommandLine(argv: readonly string[]): Command {
   if (argv[0] === 'serve') return parseServe(argv.slice(1));
-  const { values, positionals } = strictParse(() =>
+  const { values, positionals } = strictParse(argv, () =>
     parseArgs({ args: [...argv], options: mainOptions, strict: true, allowPositionals: true }),
   );
   if (values.help || positionals[0] === 'help') return { name: 'help', topic: positionals[1] === 'serve' ? 'serve' : 'main' };
@@ -67,7 +70,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
 }
 
 function parseServe(argv: string[]): Command {
-  const { values, positionals } = strictParse(() =>
+  const { values, positionals } = strictParse(argv, () =>
     parseArgs({ args: argv, options: serveOptions, strict: true, allowPositionals: true }),
   );
   if (values.help) return { name: 'help', topic: 'serve' };

@@ -210,11 +210,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** Control characters as JSON escapes: a key or a quote from the file must not break the one-line-per-problem message (or drive the terminal). */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+
 function fieldPath(segments: readonly PropertyKey[]): string {
   let out = '';
   for (const s of segments) {
     if (typeof s === 'number') out += `[${s}]`;
-    else out += out ? `.${String(s)}` : String(s);
+    else {
+      const key = s === '' ? '""' : printable(String(s)); // an empty key is named, not left out
+      out += out ? `.${key}` : key;
+    }
   }
   return out;
 }
@@ -255,11 +261,14 @@ export function loadConfig(file?: string): Config {
   } catch (e) {
     throw new ConfigError(file, [{ field: '', problem: `cannot read: ${(e as Error).message}` }]);
   }
+  // A UTF-8 byte order mark, as some Windows editors write, is no reason to refuse the file.
+  if (text.startsWith('\ufeff')) text = text.slice(1);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(file, [{ field: '', problem: `not valid JSON: ${(e as Error).message}` }]);
+    // V8 quotes the text around the mistake, line breaks included.
+    throw new ConfigError(file, [{ field: '', problem: `not valid JSON: ${printable((e as Error).message)}` }]);
   }
   const config = parseConfig(value, file);
   const base = path.dirname(path.resolve(file));

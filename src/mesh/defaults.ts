@@ -114,6 +114,15 @@ export const meshDefaults = {
    * digest per neighbour) and bounds how long a missed push lingers.
    */
   antiEntropyMs: 60_000,
+  /**
+   * A replicated record whose version (its hybrid logical clock) is this far ahead of our wall
+   * clock is not applied (and our clock does not follow it); anti-entropy brings it in once
+   * our clock has caught up. Clocks a year apart are a broken clock or a bad peer: adopting
+   * such a clock pins every later version near it, and at the end of the HLC's 15 digits of
+   * milliseconds no later version could be written at all. A year leaves room for any clock
+   * that is merely wrong by hours (an RTC set to local time) or weeks (a board without one).
+   */
+  clockAheadMaxMs: 366 * 24 * 3600_000,
 } as const;
 
 /**

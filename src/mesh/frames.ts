@@ -65,37 +65,71 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isMatch = (v: unknown) => v === 'exact' || v === 'prefix' || v === 'wildcard';
 const optList = (v: unknown) => v === undefined || Array.isArray(v);
+// Payloads (args, kwargs, and an ERROR's details) are the clients', passed on as their routers
+// took them: dicts as the core takes them.
 const optDict = (v: unknown) => v === undefined || isDict(v);
+// What routers write themselves (the frame, advertisements, details of calls, results and
+// events, filters) is a plain object, as the CBOR decoder makes a map. Its tags also make
+// Dates, RegExps and Errors, objects too: as an event's details, a RegExp reached a MsgPack
+// subscriber as a list (found by test/mesh/fuzz.test.ts).
+const isMap = (v: unknown): v is Dict => {
+  if (!isDict(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+const isBool = (v: unknown) => typeof v === 'boolean';
+// A WAMP ID: an event's publication reaches subscribers as is (a -1 was a malformed EVENT).
+const isId = (v: unknown) => isInt(v) && v >= 1;
+
+// The details a Dealer or Broker writes (and a router here hands to its clients, or acts on),
+// with the types they are written with. Another router's frame can carry anything in its
+// details; with these of another type, a callee was invoked with receive_progress: {...}, a
+// subscriber told retained: "yes" (found by test/mesh/fuzz.test.ts). Other keys pass as they
+// are. (Not an error's details: those are the callee's own.)
+const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
+  ['progress', isBool], ['receive_progress', isBool], ['retained', isBool], ['timeout', (v) => isInt(v) && v >= 0],
+  ['procedure', isStr], ['topic', isStr], ['caller', isId], ['caller_authid', isStr], ['caller_authrole', isStr],
+  ['publisher', isId], ['publisher_authid', isStr], ['publisher_authrole', isStr],
+  ['ppt_scheme', isStr], ['ppt_serializer', isStr], ['ppt_cipher', isStr], ['ppt_keyid', isStr],
+]);
+const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
+// A publication's filter, as the Broker reads it (lists of session IDs, authids, authroles):
+// anything else made delivery throw.
+const filterOk = (f: unknown) => f === undefined || (isMap(f) && Object.keys(f).every((k) => {
+  const v = f[k];
+  if (k === 'exclude' || k === 'eligible') return Array.isArray(v) && v.every(isInt);
+  return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
+}));
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
-  if (!isDict(v) || !isStr(v.t)) return 'a frame must be a dict with a string "t"';
+  if (!isMap(v) || !isStr(v.t)) return 'a frame must be a dict with a string "t"';
   const routed = () => isStr(v.origin) && isStr(v.dst) && isInt(v.id) && isStr(v.realm);
   switch (v.t) {
     case 'lsa':
-      if (!isStr(v.origin) || !isInt(v.epoch) || !isInt(v.seq) || !Array.isArray(v.links) || !v.links.every(isStr) || !isDict(v.realms)) return 'lsa: bad header';
+      if (!isStr(v.origin) || !isInt(v.epoch) || !isInt(v.seq) || !Array.isArray(v.links) || !v.links.every(isStr) || !isMap(v.realms)) return 'lsa: bad header';
       for (const [realm, ad] of Object.entries(v.realms)) {
-        if (!isDict(ad) || !Array.isArray(ad.registrations) || !Array.isArray(ad.subscriptions)) return `lsa: realm ${realm}: bad ad`;
+        if (!isMap(ad) || !Array.isArray(ad.registrations) || !Array.isArray(ad.subscriptions)) return `lsa: realm ${realm}: bad ad`;
         for (const r of ad.registrations) {
-          if (!isDict(r) || !isStr(r.procedure) || !isMatch(r.match) || !isStr(r.invoke) || !Array.isArray(r.callees)) return `lsa: realm ${realm}: bad registration`;
-          if (!r.callees.every((c) => isDict(c) && isInt(c.session) && Array.isArray(c.features) && c.features.every(isStr))) return `lsa: realm ${realm}: bad callee`;
+          if (!isMap(r) || !isStr(r.procedure) || !isMatch(r.match) || !isStr(r.invoke) || !Array.isArray(r.callees)) return `lsa: realm ${realm}: bad registration`;
+          if (!r.callees.every((c) => isMap(c) && isInt(c.session) && Array.isArray(c.features) && c.features.every(isStr))) return `lsa: realm ${realm}: bad callee`;
         }
-        for (const s of ad.subscriptions) if (!isDict(s) || !isStr(s.topic) || !isMatch(s.match)) return `lsa: realm ${realm}: bad subscription`;
+        for (const s of ad.subscriptions) if (!isMap(s) || !isStr(s.topic) || !isMatch(s.match)) return `lsa: realm ${realm}: bad subscription`;
       }
       return v as unknown as Lsa;
     case 'call':
-      return routed() && isStr(v.procedure) && isMatch(v.match) && isInt(v.session) && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as CallFrame) : 'call: bad fields';
+      return routed() && isStr(v.procedure) && isMatch(v.match) && isInt(v.session) && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as CallFrame) : 'call: bad fields';
     case 'chunk':
       return routed() && typeof v.progress === 'boolean' && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ChunkFrame) : 'chunk: bad fields';
     case 'cancel':
       return routed() && isStr(v.mode) ? (v as unknown as CancelFrame) : 'cancel: bad fields';
     case 'result':
-      return routed() && typeof v.progress === 'boolean' && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ResultFrame) : 'result: bad fields';
+      return routed() && typeof v.progress === 'boolean' && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ResultFrame) : 'result: bad fields';
     case 'error':
       return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ErrorFrame) : 'error: bad fields';
     case 'event':
-      return isStr(v.src) && Array.isArray(v.dsts) && v.dsts.every(isStr) && isStr(v.realm) && isStr(v.topic) && isInt(v.publication) && isInt(v.timestamp)
-        && isDict(v.details) && optList(v.args) && optDict(v.kwargs) && (v.excluded === undefined || isInt(v.excluded)) && optDict(v.filter) && typeof v.retain === 'boolean'
+      return isStr(v.src) && Array.isArray(v.dsts) && v.dsts.every(isStr) && isStr(v.realm) && isStr(v.topic) && isId(v.publication) && isInt(v.timestamp)
+        && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) && (v.excluded === undefined || isInt(v.excluded)) && filterOk(v.filter) && typeof v.retain === 'boolean'
         ? (v as unknown as EventFrame) : 'event: bad fields';
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;

@@ -41,6 +41,8 @@ interface Peer { failures: number; nextDialAt: number; discovered: boolean }
 export const NETWORK_FAILURE = 'wamp.error.network_failure';
 /** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
 export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
+/** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
+const MAX_FOLLOWED_SEQ = 2 ** 52;
 const CALLEE_FEATURES = ['progressive_call_results', 'progressive_call_invocations', 'call_canceling', 'call_timeout', 'caller_identification', 'payload_passthru_mode'];
 
 export class MeshNode implements FrameSink {
@@ -160,7 +162,7 @@ export class MeshNode implements FrameSink {
       case 'lsa': return this.#receiveLsa(peer, frame);
       case 'event': return this.#receiveEvent(frame);
       case 'call': case 'chunk': case 'cancel': return this.#receiveRequest(peer, frame);
-      case 'result': case 'error': return this.#receiveAnswer(frame);
+      case 'result': case 'error': return this.#receiveAnswer(peer, frame);
       default: return this.#replicator?.receive(peer, frame) ?? undefined;
     }
   }
@@ -181,7 +183,7 @@ export class MeshNode implements FrameSink {
       links: [...this.#active].sort(), dialing: [...this.#dialing].sort(),
       known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
       nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
-      routes, callsInFlight: this.#hops.size, remoteCallees: this.#proxies.size,
+      routes, callsInFlight: this.#hops.size, remoteCallees: this.#proxies.size, remoteCallers: this.#callers.size,
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
     };
   }
@@ -208,7 +210,7 @@ export class MeshNode implements FrameSink {
     if (frame.t === 'call') {
       const next = this.lsdb.routes().get(frame.dst);
       if (next === undefined) return 'closed';
-      const callee = this.#proxies.get(proxyKey(frame.realm, frame.dst, frame.session));
+      const callee = this.#proxies.get(proxyKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
       if (this.#driver.send(next, frame) === 'too-large') return 'too-large';
       // A send that failed otherwise is answered by linkDown, which needs the hop.
       this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, ...(callee !== undefined && { callee }) });
@@ -242,8 +244,11 @@ export class MeshNode implements FrameSink {
 
   #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
     if (lsa.origin === this.self) {
-      // Our own advertisement from a previous life with a higher number: supersede it.
-      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq) { this.#seq = lsa.seq; this.#originate(); }
+      // Our own advertisement from a previous life with a higher number: supersede it. Not one
+      // numbered near 2^53: following seq 2^53 - 1 made our next advertisement unrepresentable,
+      // refused by every neighbour for good (found by test/mesh/fuzz.test.ts). No node numbers
+      // 2^52 advertisements; such a one is forged, and expires like any that nobody refreshes.
+      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) { this.#seq = lsa.seq; this.#originate(); }
       return undefined;
     }
     if (!this.lsdb.accept(lsa, this.#now())) return undefined;
@@ -256,7 +261,20 @@ export class MeshNode implements FrameSink {
     const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
       // A call we already hold is a duplicate; invoking it again would run the callee twice.
-      if (this.#hops.has(k)) return undefined;
+      const held = this.#hops.get(k);
+      if (held !== undefined) {
+        // From another neighbour than the one it came from, it is another call under the same
+        // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
+        // refused, not dropped, or its caller waited for good (found by test/mesh/fuzz.test.ts).
+        if (held.back !== peer) {
+          this.#driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`] });
+        }
+        return undefined;
+      }
+      // Ours, and not in flight: forged (this node gives its calls their IDs). Passed on, it
+      // took the ID of a call this node was yet to make: the next router dropped that one as
+      // its duplicate, and its caller waited for good (found by test/mesh/fuzz.test.ts).
+      if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
         const realm = this.#router.realms.get(frame.realm);
@@ -280,7 +298,10 @@ export class MeshNode implements FrameSink {
       return undefined;
     }
     const hop = this.#hops.get(k);
-    if (hop === undefined) return undefined;
+    // A call's further frames come the way the call came, from the caller's side. From anyone
+    // else they are another call's (IDs are sequential per origin: easy to guess): a neighbour
+    // could cancel or feed calls that do not pass through it. And they are in the call's realm.
+    if (hop === undefined || hop.back !== peer || hop.realm !== frame.realm) return undefined;
     if (hop.toward !== null) {
       if (this.#driver.send(hop.toward, frame) === 'too-large') {
         // A chunk of a progressive call: the call ends, for the caller and for the callee.
@@ -303,11 +324,15 @@ export class MeshNode implements FrameSink {
     return undefined;
   }
 
-  #receiveAnswer(frame: RoutedFrame & { t: 'result' | 'error' }): undefined {
+  #receiveAnswer(peer: NodeId, frame: RoutedFrame & { t: 'result' | 'error' }): undefined {
     const k = key(frame.origin, frame.id);
     const hop = this.#hops.get(k);
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
-    if (hop === undefined) return undefined;
+    // And only from the callee's side: a neighbour the call did not go to answered it in the
+    // callee's place, its real answer then dropped. In the call's realm: an answer naming
+    // another one ended the call here and reached no Dealer, so the caller waited for good
+    // (both found by test/mesh/fuzz.test.ts).
+    if (hop === undefined || hop.toward !== peer || hop.realm !== frame.realm) return undefined;
     if (isFinal(frame)) this.#hops.delete(k);
     if (hop.back === null) {
       this.#deliverAnswer(frame, hop);
@@ -339,10 +364,17 @@ export class MeshNode implements FrameSink {
     const options: Dict = {};
     for (const [k, v] of Object.entries(frame.details)) if (k.startsWith('ppt_')) options[k] = v;
     if (frame.progress) options.progress = true;
-    realm.dealer.yield(callee, {
+    const violation = realm.dealer.yield(callee, {
       type: T.YIELD, request: frame.id, options,
       ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
     });
+    // A result the Dealer refuses (payload passthru with keyword arguments, say) was dropped,
+    // the call left open with no way back: its caller waited for good (found by
+    // test/mesh/fuzz.test.ts). It gets an error in its place, as when a callee here is ended
+    // for such a YIELD.
+    if (violation !== undefined) {
+      realm.dealer.error(callee, { type: T.ERROR, requestType: T.INVOCATION, request: frame.id, details: {}, error: ErrorUri.INVALID_ARGUMENT, args: [`router ${callee.node} sent a malformed result: ${violation.message}`] });
+    }
   }
 
   #deliverCancel(frame: { origin: NodeId; id: number; realm: string; mode: string }): undefined {
@@ -441,7 +473,9 @@ export class MeshNode implements FrameSink {
     for (const lsa of this.lsdb.all()) {
       if (lsa.origin === this.self || !routes.has(lsa.origin)) continue;
       for (const [realm, ad] of Object.entries(lsa.realms)) {
-        for (const reg of ad.registrations) for (const callee of reg.callees) wanted.set(proxyKey(realm, lsa.origin, callee.session), { node: lsa.origin, realm, reg, callee });
+        for (const reg of ad.registrations) {
+          for (const callee of reg.callees) wanted.set(proxyKey(realm, lsa.origin, callee.session, reg.procedure, reg.match), { node: lsa.origin, realm, reg, callee });
+        }
         let table = subIndex.get(realm);
         if (table === undefined) subIndex.set(realm, (table = new UriTable()));
         for (const sub of ad.subscriptions) {
@@ -464,7 +498,12 @@ export class MeshNode implements FrameSink {
       if (this.#proxies.has(k)) continue;
       const realm = this.#router.realms.get(w.realm);
       if (realm === undefined) continue;
-      const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features);
+      // Each proxy has an ID of its own (negative, like the callers'): the Dealer keys its tables
+      // by session ID, and the advertised one is another router's to choose. A remote callee
+      // advertised with the ID of a session here shared its registrations: withdrawn, it took
+      // the local session's along, which then outlived the session (found by
+      // test/mesh/fuzz.test.ts); and a callee's registrations share its session ID.
+      const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features, -++this.#callerIds);
       if (realm.dealer.addRemoteCallee(w.reg.procedure, w.reg.match, w.reg.invoke as never, proxy)) this.#proxies.set(k, proxy);
       else this.#logger.warn({ realm: w.realm, procedure: w.reg.procedure, node: w.node }, 'remote registration conflicts with the local one; not used');
     }
@@ -545,9 +584,16 @@ function isFinal(frame: RoutedFrame): boolean {
   return frame.t === 'error' || (frame.t === 'result' && !frame.progress);
 }
 
-function key(origin: NodeId, id: number): string { return `${origin}\u0000${id}`; }
+// The ID first: a node ID is another router's string and may hold the separator itself (a call
+// from "F\u00001" was split into origin "F" and ID NaN, and its cancel, sent on when a link
+// went down, made the next router close its link: found by test/mesh/fuzz.test.ts).
+function key(origin: NodeId, id: number): string { return `${id}\u0000${origin}`; }
 function splitKey(k: string): [NodeId, number] {
   const i = k.indexOf('\u0000');
-  return [k.slice(0, i), Number(k.slice(i + 1))];
+  return [k.slice(i + 1), Number(k.slice(0, i))];
 }
-function proxyKey(realm: string, node: NodeId, session: number): string { return `${realm}\u0000${node}\u0000${session}`; }
+// One proxy per registration of a remote callee: keyed by its session alone, a callee's second
+// registration replaced its first, which no other node could call then.
+function proxyKey(realm: string, node: NodeId, session: number, procedure: string, match: string): string {
+  return `${realm}\u0000${node}\u0000${session}\u0000${match}\u0000${procedure}`;
+}

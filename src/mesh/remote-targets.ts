@@ -18,7 +18,9 @@ export interface FrameSink {
 }
 
 export class RemoteCallee implements Target {
+  /** Unique here (the Dealer's key); not the callee's session ID on its node, which is `session`. */
   readonly id: number;
+  readonly session: number;
   readonly authid = '';
   readonly authrole = '';
   readonly remote = true;
@@ -28,12 +30,13 @@ export class RemoteCallee implements Target {
   readonly #features: ReadonlySet<string>;
   readonly #sink: FrameSink;
 
-  constructor(sink: FrameSink, node: NodeId, realm: string, ad: RegistrationAd, session: number, features: readonly string[]) {
+  constructor(sink: FrameSink, node: NodeId, realm: string, ad: RegistrationAd, session: number, features: readonly string[], id: number) {
     this.#sink = sink;
     this.node = node;
     this.realm = realm;
     this.ad = ad;
-    this.id = session;
+    this.session = session;
+    this.id = id;
     this.#features = new Set(features);
   }
 
@@ -42,7 +45,7 @@ export class RemoteCallee implements Target {
     if (m.type === T.INVOCATION) {
       return this.#sink.isInFlight(this.#sink.self, m.request)
         ? this.#sink.sendRouted({ t: 'chunk', ...base, id: m.request, progress: m.details.progress === true, ...payload(m.args, m.kwargs) })
-        : this.#sink.sendRouted({ t: 'call', ...base, id: m.request, procedure: this.ad.procedure, match: this.ad.match, session: this.id, details: m.details, ...payload(m.args, m.kwargs) });
+        : this.#sink.sendRouted({ t: 'call', ...base, id: m.request, procedure: this.ad.procedure, match: this.ad.match, session: this.session, details: m.details, ...payload(m.args, m.kwargs) });
     }
     if (m.type === T.INTERRUPT) {
       return this.#sink.sendRouted({ t: 'cancel', ...base, id: m.request, mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait' });
@@ -53,7 +56,7 @@ export class RemoteCallee implements Target {
   sendShared(): void {}
   nextRequestId(): number { return this.#sink.nextCallId(); }
   supports(role: string, feature: string): boolean { return role === 'callee' && this.#features.has(feature); }
-  details(): Dict { return { session: this.id, node: this.node }; }
+  details(): Dict { return { session: this.session, node: this.node }; }
   kill(): void {}
 }
 

@@ -155,7 +155,8 @@ export class MetaApi {
     });
     add('wamp.registration.list_callees', (_c, args) => {
       const r = registrationArg(args);
-      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [r.callees.map((c) => c.id)] };
+      // A callee on another router by its session ID there (its ID here is the mesh's own alias).
+      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [r.callees.map((c) => (c.remote === true ? c.details().session ?? c.id : c.id))] };
     });
     add('wamp.registration.count_callees', (_c, args) => {
       const r = registrationArg(args);

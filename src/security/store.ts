@@ -19,7 +19,7 @@ import { findCycle, parseDocument } from './document.ts';
 import { revocationOf, type Revocation } from './revocation.ts';
 import { defaultHashing, deriveScram, deriveWampcra, hashTicket, type HashingParams, type ScramCredential, type WampcraCredential } from './hash.ts';
 import {
-  AUTH_METHODS, authroleOf, grantCreateSchema, groupCreateSchema, groupUpdateSchema, parse, PASSWORD_METHODS, realmCreateSchema,
+  AUTH_METHODS, authroleOf, grantCreateSchema, groupCreateSchema, groupUpdateSchema, MAX_RECORD_ID, parse, PASSWORD_METHODS, realmCreateSchema,
   realmUpdateSchema, sourceCreateSchema, userCreateSchema, userUpdateSchema,
   type AuthMethod, type Credentials, type Dict, type GrantCreate, type GrantRecord, type GroupRecord, type PasswordMethod, type Principal,
   type RealmDocument, type RealmRecord, type SecurityDocument, type SourceCreate, type SourceRecord, type UserCreate, type UserRecord,
@@ -688,14 +688,21 @@ export class SecurityStore {
   #insertGrant(realm: string, g: GrantCreate, idField: string): GrantRecord {
     if (g.id !== undefined && this.#q.grantById.get(g.id) !== undefined) throw exists(idField, `grant ${g.id} exists already`);
     const id = Number(this.#q.insertGrant.run(g.id ?? null, realm, JSON.stringify(g.permissions), g.uri, g.match, JSON.stringify(g.to)).lastInsertRowid);
+    if (id > MAX_RECORD_ID) throw idsExhausted(idField, 'grant'); // the transaction rolls back
     return { id, permissions: g.permissions, uri: g.uri, match: g.match, to: g.to };
   }
 
   #insertSource(realm: string, s: SourceCreate, idField: string): SourceRecord {
     if (s.id !== undefined && this.#q.sourceById.get(s.id) !== undefined) throw exists(idField, `source ${s.id} exists already`);
     const id = Number(this.#q.insertSource.run(s.id ?? null, realm, s.cidr, JSON.stringify(s.authmethods), JSON.stringify(s.to), s.description).lastInsertRowid);
+    if (id > MAX_RECORD_ID) throw idsExhausted(idField, 'source');
     return { id, cidr: s.cidr, authmethods: s.authmethods, to: s.to, description: s.description };
   }
+}
+
+/** SQLite would number a new grant or source past MAX_RECORD_ID (after one given near it). */
+function idsExhausted(field: string, what: string): SecurityError {
+  return invalid(field, `no ${what} id is left after the largest one used (at most ${MAX_RECORD_ID}); give an unused id explicitly`);
 }
 
 function realmRecord(row: RealmRow): RealmRecord {

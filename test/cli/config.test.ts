@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/config/config.ts';
+import { FULL_CONFIG } from './config-examples.ts';
 
 test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket, ./data', (t) => {
   const c = defaultConfig();
@@ -28,25 +29,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
 });
 
 test('a full file parses as written', (t) => {
-  const file = {
-    dataDir: '/var/lib/wampmesh',
-    logLevel: 'debug',
-    realms: [{ uri: 'com.example.app', anonymous: false, anonymousFrom: 'anywhere', uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }] }],
-    listeners: {
-      websocket: [{ host: '::1', port: 0, path: '/wamp' }],
-      rawsocket: [{ host: 'localhost', port: 9000 }],
-      unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
-    },
-    limits: { maxMessageSize: 65536, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
-      outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },
-    mesh: {
-      enabled: true, nodeId: 'pi-kitchen', cluster: { name: 'home', secret: 'a-long-shared-secret' },
-      listen: { host: '0.0.0.0', port: 9000 }, seeds: ['10.1.2.3:9000', '[fd00::1]:9000'], mdns: false, interfaces: ['eth0'],
-      minLinks: 1, maxLinks: 3, heartbeatIntervalMs: 2000, deadAfterMs: 10_000, handshakeTimeoutMs: 8000,
-      maxFrameBytes: 1 << 20, maxQueuedBytes: 4 << 20, lsaRefreshMs: 10_000, lsaMaxAgeMs: 45_000, dialBackoffMs: 500,
-      dialBackoffMaxMs: 20_000, mdnsTtlSec: 60, mdnsQueryIntervalMs: 15_000, antiEntropyMs: 30_000,
-    },
-  };
+  const file = structuredClone(FULL_CONFIG);
   t.deepEqual(parseConfig(file, 'test'), file);
 });
 

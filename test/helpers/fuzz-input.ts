@@ -80,13 +80,13 @@ function randomText(rng: Rng, maxLength: number): string {
 }
 
 /** A dict that has '__proto__' as an own key (a literal would set the prototype instead). */
-function protoDict(inner: unknown): Record<string, unknown> {
+export function protoDict(inner: unknown): Record<string, unknown> {
   const d: Record<string, unknown> = {};
   Object.defineProperty(d, '__proto__', { value: inner, enumerable: true, writable: true, configurable: true });
   return d;
 }
 
-function nested(depth: number, dict: boolean): unknown {
+export function nested(depth: number, dict: boolean): unknown {
   let v: unknown = dict ? {} : [];
   for (let i = 0; i < depth; i++) v = dict ? { a: v } : [v];
   return v;

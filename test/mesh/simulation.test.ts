@@ -121,6 +121,30 @@ test('chain A-B-C-D: a call from A reaches a callee on D and returns; events cro
   t.deepEqual(net.errors, []);
 });
 
+test('a callee with several registrations is reachable through each from another node, and leaves none behind', (t) => {
+  // Remote callees were proxied per session: a callee's second registration replaced its
+  // first, which other nodes then answered with no_such_procedure (found while fixing what
+  // test/mesh/fuzz.test.ts found: proxies sharing a session ID).
+  const net = new SimNetwork(3);
+  for (const id of ['A', 'B']) net.addNode(id);
+  net.connectSegment('A', 'B');
+  net.run(2000);
+  const [a, b] = [client(net.nodes.get('A')!), client(net.nodes.get('B')!)];
+  register(b, 'com.app.one');
+  register(b, 'com.app.two');
+  register(b, 'com.app', { match: 'prefix' });
+  serve(net, b, new Map());
+  net.run(200);
+  t.is(net.nodes.get('A')!.mesh.status().remoteCallees, 3);
+  for (const [i, procedure] of ['com.app.one', 'com.app.two', 'com.app.three'].entries()) a.send([48, i + 1, {}, procedure, [procedure]]);
+  net.run(200);
+  t.deepEqual(a.take().map((m) => [m[0], m[1], m[3]]), [[50, 1, ['com.app.one']], [50, 2, ['com.app.two']], [50, 3, ['com.app.three']]]);
+  b.handler.closed();
+  net.run(200);
+  t.is(net.nodes.get('A')!.mesh.status().remoteCallees, 0);
+  t.is(net.nodes.get('A')!.router.realms.get('realm1')!.dealer.registrationCount, 0);
+});
+
 for (const seed of seeds) {
   test(`random 50-node mesh, seed ${seed}: routes converge, events exactly once, calls answered exactly once`, (t) => {
     withSeed(t, seed, () => {
