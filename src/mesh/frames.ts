@@ -71,7 +71,7 @@ const optDict = (v: unknown) => v === undefined || isDict(v);
 // What routers write themselves (the frame, advertisements, details of calls, results and
 // events, filters) is a plain object, as the CBOR decoder makes a map. Its tags also make
 // Dates, RegExps and Errors, objects too: as an event's details, a RegExp reached a MsgPack
-// subscriber as a list (found by test/mesh/fuzz.test.ts).
+// subscriber as a list (found by test/mesh/fuzz-*.test.ts).
 const isMap = (v: unknown): v is Dict => {
   if (!isDict(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
@@ -84,7 +84,7 @@ const isId = (v: unknown) => isInt(v) && v >= 1;
 // The details a Dealer or Broker writes (and a router here hands to its clients, or acts on),
 // with the types they are written with. Another router's frame can carry anything in its
 // details; with these of another type, a callee was invoked with receive_progress: {...}, a
-// subscriber told retained: "yes" (found by test/mesh/fuzz.test.ts). Other keys pass as they
+// subscriber told retained: "yes" (found by test/mesh/fuzz-*.test.ts). Other keys pass as they
 // are. (Not an error's details: those are the callee's own.)
 const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
   ['progress', isBool], ['receive_progress', isBool], ['retained', isBool], ['timeout', (v) => isInt(v) && v >= 0],

@@ -246,7 +246,7 @@ export class MeshNode implements FrameSink {
     if (lsa.origin === this.self) {
       // Our own advertisement from a previous life with a higher number: supersede it. Not one
       // numbered near 2^53: following seq 2^53 - 1 made our next advertisement unrepresentable,
-      // refused by every neighbour for good (found by test/mesh/fuzz.test.ts). No node numbers
+      // refused by every neighbour for good (found by test/mesh/fuzz-*.test.ts). No node numbers
       // 2^52 advertisements; such a one is forged, and expires like any that nobody refreshes.
       if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) { this.#seq = lsa.seq; this.#originate(); }
       return undefined;
@@ -265,7 +265,7 @@ export class MeshNode implements FrameSink {
       if (held !== undefined) {
         // From another neighbour than the one it came from, it is another call under the same
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
-        // refused, not dropped, or its caller waited for good (found by test/mesh/fuzz.test.ts).
+        // refused, not dropped, or its caller waited for good (found by test/mesh/fuzz-*.test.ts).
         if (held.back !== peer) {
           this.#driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`] });
         }
@@ -273,7 +273,7 @@ export class MeshNode implements FrameSink {
       }
       // Ours, and not in flight: forged (this node gives its calls their IDs). Passed on, it
       // took the ID of a call this node was yet to make: the next router dropped that one as
-      // its duplicate, and its caller waited for good (found by test/mesh/fuzz.test.ts).
+      // its duplicate, and its caller waited for good (found by test/mesh/fuzz-*.test.ts).
       if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
@@ -331,7 +331,7 @@ export class MeshNode implements FrameSink {
     // And only from the callee's side: a neighbour the call did not go to answered it in the
     // callee's place, its real answer then dropped. In the call's realm: an answer naming
     // another one ended the call here and reached no Dealer, so the caller waited for good
-    // (both found by test/mesh/fuzz.test.ts).
+    // (both found by test/mesh/fuzz-*.test.ts).
     if (hop === undefined || hop.toward !== peer || hop.realm !== frame.realm) return undefined;
     if (isFinal(frame)) this.#hops.delete(k);
     if (hop.back === null) {
@@ -370,7 +370,7 @@ export class MeshNode implements FrameSink {
     });
     // A result the Dealer refuses (payload passthru with keyword arguments, say) was dropped,
     // the call left open with no way back: its caller waited for good (found by
-    // test/mesh/fuzz.test.ts). It gets an error in its place, as when a callee here is ended
+    // test/mesh/fuzz-*.test.ts). It gets an error in its place, as when a callee here is ended
     // for such a YIELD.
     if (violation !== undefined) {
       realm.dealer.error(callee, { type: T.ERROR, requestType: T.INVOCATION, request: frame.id, details: {}, error: ErrorUri.INVALID_ARGUMENT, args: [`router ${callee.node} sent a malformed result: ${violation.message}`] });
@@ -502,7 +502,7 @@ export class MeshNode implements FrameSink {
       // by session ID, and the advertised one is another router's to choose. A remote callee
       // advertised with the ID of a session here shared its registrations: withdrawn, it took
       // the local session's along, which then outlived the session (found by
-      // test/mesh/fuzz.test.ts); and a callee's registrations share its session ID.
+      // test/mesh/fuzz-*.test.ts); and a callee's registrations share its session ID.
       const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features, -++this.#callerIds);
       if (realm.dealer.addRemoteCallee(w.reg.procedure, w.reg.match, w.reg.invoke as never, proxy)) this.#proxies.set(k, proxy);
       else this.#logger.warn({ realm: w.realm, procedure: w.reg.procedure, node: w.node }, 'remote registration conflicts with the local one; not used');
@@ -586,7 +586,7 @@ function isFinal(frame: RoutedFrame): boolean {
 
 // The ID first: a node ID is another router's string and may hold the separator itself (a call
 // from "F\u00001" was split into origin "F" and ID NaN, and its cancel, sent on when a link
-// went down, made the next router close its link: found by test/mesh/fuzz.test.ts).
+// went down, made the next router close its link: found by test/mesh/fuzz-*.test.ts).
 function key(origin: NodeId, id: number): string { return `${id}\u0000${origin}`; }
 function splitKey(k: string): [NodeId, number] {
   const i = k.indexOf('\u0000');

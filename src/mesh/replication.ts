@@ -179,7 +179,7 @@ export class Replicator {
     const accepted = records.filter((r) => {
       // Too far ahead (see clockAheadMaxMs): once observed, a version like
       // "999999999999999.999999" left no later one to write ("...999.1000000" was refused by
-      // every peer, for good: found by test/mesh/fuzz.test.ts). Not applied, not observed.
+      // every peer, for good: found by test/mesh/fuzz-*.test.ts). Not applied, not observed.
       if (Number(r.hlc.slice(0, 15)) > horizon) {
         early.push(r.key);
         return false;

@@ -124,7 +124,7 @@ test('chain A-B-C-D: a call from A reaches a callee on D and returns; events cro
 test('a callee with several registrations is reachable through each from another node, and leaves none behind', (t) => {
   // Remote callees were proxied per session: a callee's second registration replaced its
   // first, which other nodes then answered with no_such_procedure (found while fixing what
-  // test/mesh/fuzz.test.ts found: proxies sharing a session ID).
+  // test/mesh/fuzz-*.test.ts found: proxies sharing a session ID).
   const net = new SimNetwork(3);
   for (const id of ['A', 'B']) net.addNode(id);
   net.connectSegment('A', 'B');
