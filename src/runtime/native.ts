@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sea from 'node:sea';
 import type * as UWS from '@btc-vision/uwebsockets.js';
+import { makeDirs } from './make-dirs.ts';
 
 /** The addons the single executable carries, by SEA asset key. */
 export type NativeAsset = 'better_sqlite3.node' | 'uws.node';
@@ -132,7 +133,7 @@ function readIfPresent(file: string): Buffer | undefined {
 /** Makes the cache folder (0700) and refuses one that others could write into. */
 function prepareDir(dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(path.resolve(dir), 0o700);
   } catch (e) {
     throw new NativeAddonError('CACHE_UNWRITABLE', `cannot create the native addon cache folder ${dir}: ${(e as Error).message}; ${ALTERNATIVE}`, e);
   }

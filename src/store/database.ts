@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDirs } from '../runtime/make-dirs.ts';
 import { migrations } from './migrations.ts';
 
 export type Db = Database.Database;
@@ -60,25 +61,6 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   } catch (err) {
     db?.close();
     throw translate(err, file);
-  }
-}
-
-/**
- * mkdir -p, without fs.mkdirSync's recursive option: that one retries forever at full CPU when
- * a folder that exists answers ENOENT for a child it cannot hold (/proc, /sys), so
- * `--data /proc/x` hung the router and the admin CLI instead of saying why. Here, once the parent
- * exists, the child's error is final.
- */
-function makeDirs(dir: string, parentExists = false): void {
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
-    const parent = path.dirname(dir);
-    if (code !== 'ENOENT' || parentExists || parent === dir) throw err;
-    makeDirs(parent);
-    makeDirs(dir, true);
   }
 }
 

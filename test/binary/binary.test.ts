@@ -180,6 +180,24 @@ test.serial('x64: an unwritable addon cache folder fails with a message naming W
   }
 });
 
+test.serial('x64: an addon cache folder under /proc fails at once with a message naming WAMPMESH_CACHE_DIR', (t) => {
+  // Node's recursive mkdirSync loops forever at full CPU there (it hung the data folder the same
+  // way; src/runtime/make-dirs.ts). runOnce's timeout would turn a hang into a failure.
+  if (skip) return t.pass();
+  const runner = runnerOr(t, 'x64');
+  if (!runner) return;
+  const dir = tempDir('wampmesh-bin-proc-');
+  try {
+    const cfg = config(dir, { rawsocket: [{ host: '127.0.0.1', port: 0 }] });
+    const r = runOnce(runner, ['serve', '--config', cfg], { WAMPMESH_CACHE_DIR: '/proc/wampmesh-cache' });
+    t.is(r.status, 1, r.stderr);
+    t.regex(r.stderr, /native addon cache folder/);
+    t.regex(r.stderr, /WAMPMESH_CACHE_DIR/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.serial('x64: a noexec addon cache folder fails with a message naming WAMPMESH_CACHE_DIR', (t) => {
   if (skip) return t.pass();
   const runner = runnerOr(t, 'x64');
