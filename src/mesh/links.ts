@@ -26,6 +26,7 @@ import type { FrameSendResult, LinkDriver } from './mesh-node.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './link-auth.ts';
 import { LinkConnection, type Direction, type LinkHost } from './link-connection.ts';
 import { MAX_FRAME } from './link-framing.ts';
+import { LogThrottle } from './log-throttle.ts';
 import { FRAME_BYTES_MIN, meshDefaults } from './defaults.ts';
 
 /** The part of MeshNode the links report to. */
@@ -135,12 +136,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
   /** Dials the mesh asked for, by the node they are for. */
   readonly #dials = new Map<NodeId, LinkConnection>();
 
-  /** Oversize frames per (peer, frame type): when last logged, and how many since. */
-  readonly #oversize = new Map<string, { loggedAt: number; suppressed: number }>();
-  readonly #oversizeLogIntervalMs: number;
-  /** Integrity failures per peer: when last logged, and how many since. */
-  readonly #integrity = new Map<string, { loggedAt: number; suppressed: number }>();
-  readonly #integrityLogIntervalMs: number;
+  /** Oversize frames, logged per (peer, frame type). */
+  readonly #oversize: LogThrottle;
+  /** Integrity failures, logged per peer. */
+  readonly #integrity: LogThrottle;
 
   readonly #queue: (() => void)[] = [];
   #flushing = false;
@@ -161,8 +160,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.#maxPending = options.maxPendingHandshakes ?? meshDefaults.maxPendingHandshakes;
     this.#seedRetryMs = options.seedRetryMs ?? meshDefaults.seedRetryMs;
     this.#seedRetryMaxMs = options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs;
-    this.#oversizeLogIntervalMs = options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs;
-    this.#integrityLogIntervalMs = options.integrityLogIntervalMs ?? meshDefaults.integrityLogIntervalMs;
+    this.#oversize = new LogThrottle(options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs);
+    this.#integrity = new LogThrottle(options.integrityLogIntervalMs ?? meshDefaults.integrityLogIntervalMs);
     this.#listen = options.listen;
     this.#tls = options.tls;
     this.#log = (options.logger ?? silentLogger).child({ component: 'mesh-links', node: this.nodeId });
@@ -516,16 +515,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
    * a warning; anything else (an event, an advertisement, replication) is lost: an error.
    */
   #logTooLarge(peer: NodeId, t: string, size: number, limit: number): void {
-    const key = `${peer}\u0000${t}`;
-    const now = performance.now();
-    const seen = this.#oversize.get(key);
-    if (seen !== undefined && now - seen.loggedAt < this.#oversizeLogIntervalMs) {
-      seen.suppressed++;
-      return;
-    }
-    this.#oversize.set(key, { loggedAt: now, suppressed: 0 });
+    const suppressed = this.#oversize.admit(`${peer}\u0000${t}`);
+    if (suppressed === undefined) return;
     const routed = t === 'call' || t === 'chunk' || t === 'result' || t === 'error' || t === 'cancel';
-    const fields = { peer, t, size, limit, ...(seen !== undefined && seen.suppressed > 0 && { alsoDropped: seen.suppressed }) };
+    const fields = { peer, t, size, limit, ...(suppressed > 0 && { alsoDropped: suppressed }) };
     if (routed) this.#log.warn(fields, 'mesh frame exceeds the peer\'s maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded');
     else this.#log.error(fields, 'mesh frame exceeds the peer\'s maximum frame size; dropped');
   }
@@ -535,15 +528,9 @@ export class MeshLinks implements LinkDriver, LinkHost {
    * at most once per integrityLogIntervalMs per peer, with the number left unlogged since.
    */
   #logIntegrity(conn: LinkConnection, fields: object, byPeer: boolean): void {
-    const key = conn.peer ?? conn.address;
-    const now = performance.now();
-    const seen = this.#integrity.get(key);
-    if (seen !== undefined && now - seen.loggedAt < this.#integrityLogIntervalMs) {
-      seen.suppressed++;
-      return;
-    }
-    this.#integrity.set(key, { loggedAt: now, suppressed: 0 });
-    const all = { ...fields, ...(seen !== undefined && seen.suppressed > 0 && { alsoClosed: seen.suppressed }) };
+    const suppressed = this.#integrity.admit(conn.peer ?? conn.address);
+    if (suppressed === undefined) return;
+    const all = { ...fields, ...(suppressed > 0 && { alsoClosed: suppressed }) };
     if (byPeer) this.#log.warn(all, 'mesh link closed by the peer: frames from this node failed its integrity check (tampered with or corrupted on the way)');
     else this.#log.error(all, 'mesh link closed: a frame failed its integrity check (tampered with or corrupted on the way); it was not acted on');
   }
