@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { terminate } from '../helpers/router-process.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cacheRoot = path.join(repoRoot, 'node_modules', '.cache', 'wampmesh-binary-test');
@@ -255,15 +256,7 @@ export async function startBinary(runner: Runner, args: string[], env: NodeJS.Pr
     exited,
     stderr: () => stderr,
     stop(ms = 20_000) {
-      stopping ??= (async () => {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), ms);
-        try {
-          return await exited;
-        } finally {
-          clearTimeout(t);
-        }
-      })();
+      stopping ??= terminate(child, exited, ms);
       return stopping;
     },
   };

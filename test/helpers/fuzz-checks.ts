@@ -36,3 +36,30 @@ export const show = (v: unknown, max = 300): string => {
   }
   return s === undefined ? typeof v : s.length > max ? `${s.slice(0, max)}...` : s;
 };
+
+/** A seeded fuzz run: `run` throws a Violation for a broken promise; `dispose` frees it. */
+export interface SeedRun {
+  run(steps: number): void;
+  dispose(): void;
+}
+
+/**
+ * Runs every seed, even after one fails, so one finding does not hide the next; `each` reads a
+ * run's statistics once it is over. The Violations, as messages; anything else is thrown.
+ */
+export function runSeeds<R extends SeedRun>(seeds: readonly number[], steps: number, make: (seed: number) => R, each: (run: R) => void): string[] {
+  const failures: string[] = [];
+  for (const seed of seeds) {
+    const run = make(seed);
+    try {
+      run.run(steps);
+    } catch (error) {
+      if (!(error instanceof Violation)) throw error;
+      failures.push(error.message);
+    } finally {
+      run.dispose();
+    }
+    each(run);
+  }
+  return failures;
+}

@@ -39,7 +39,7 @@ import { openDatabase, type Db } from '../../src/store/database.ts';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.ts';
 import { parseMessage, ProtocolViolation } from '../../src/wamp/parse.ts';
 import { DEEP, exoticBytes, mutateBytes, mutateValue, randomValue, Rng, vectorFrames, withDeepValue, withSplicedValue } from '../helpers/fuzz-input.ts';
-import { ALL_ROLES, SERIALIZERS, ROUTER_TO_CLIENT, EXTRA_SEEDS, Violation, hex, show } from '../helpers/fuzz-checks.ts';
+import { ALL_ROLES, SERIALIZERS, ROUTER_TO_CLIENT, EXTRA_SEEDS, Violation, hex, runSeeds, show } from '../helpers/fuzz-checks.ts';
 
 // =================================================================================================
 // Part 1: the sans-IO core
@@ -718,20 +718,9 @@ const coreSeeds = [...CORE_SEEDS, ...Array.from({ length: EXTRA_SEEDS }, (_, i) 
 function runCoreFuzz(t: ExecutionContext, serializer: Serializer): void {
   const started = performance.now();
   const totals = { frames: 0, aborts: 0, welcomes: 0, results: 0, errors: 0, events: 0, invocations: 0, bystanderUnencodable: 0 };
-  const failures: string[] = [];
-  // Every seed runs, so one finding does not hide the next.
-  for (const seed of coreSeeds) {
-    const fuzz = new CoreFuzz(serializer, seed);
-    try {
-      fuzz.run(CORE_STEPS);
-    } catch (error) {
-      if (!(error instanceof Violation)) throw error;
-      failures.push(error.message);
-    } finally {
-      fuzz.dispose();
-    }
+  const failures = runSeeds(coreSeeds, CORE_STEPS, (seed) => new CoreFuzz(serializer, seed), (fuzz) => {
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += fuzz.stats[k];
-  }
+  });
   t.log(`${serializer.name}: ${coreSeeds.length} seeds x ${CORE_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`);
   for (const f of failures) t.fail(f);
   if (failures.length === 0) t.pass();

@@ -35,29 +35,19 @@
 // prints every frame and message. The regressions at the end are what the fuzz found.
 
 import test from 'ava';
-import { Violation, show } from '../helpers/fuzz-checks.ts';
+import { runSeeds, show } from '../helpers/fuzz-checks.ts';
 import { A, B, F, MESH_STEPS, MeshFuzz, hlcOf, meshSeeds } from './mesh-fuzz.ts';
 
 test('mesh: mutated frames from a member router never throw, end the link with a reason, and leave A, its clients and its store intact', (t) => {
   const started = performance.now();
-  const failures: string[] = [];
   const totals: Record<string, number> = {};
   const reasons = new Map<string, number>();
   const accepted = new Map<string, number>();
-  for (const seed of meshSeeds) {
-    const fuzz = new MeshFuzz(seed);
-    try {
-      fuzz.run(MESH_STEPS);
-    } catch (error) {
-      if (!(error instanceof Violation)) throw error;
-      failures.push(error.message);
-    } finally {
-      fuzz.dispose();
-    }
+  const failures = runSeeds(meshSeeds, MESH_STEPS, (seed) => new MeshFuzz(seed), (fuzz) => {
     for (const [k, v] of Object.entries(fuzz.stats)) totals[k] = (totals[k] ?? 0) + v;
     for (const [k, v] of fuzz.accepted) accepted.set(k, (accepted.get(k) ?? 0) + v);
     for (const r of fuzz.refusedLog) { const k = r.replace(/[0-9"].*$/, ''); reasons.set(k, (reasons.get(k) ?? 0) + 1); }
-  }
+  });
   t.log(`${meshSeeds.length} seeds x ${MESH_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`);
   t.log(`taken, by type: ${show([...accepted].sort())}`);
   t.log(`reasons: ${show([...reasons].sort((x, y) => y[1] - x[1]).slice(0, 12))}`);
