@@ -145,7 +145,7 @@ export function randomValue(rng: Rng, depth = 0): unknown {
 // ---- seed frames: the WAMP test vectors ---------------------------------------------------------
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const VECTORS_DIR = resolve(repoRoot, '..', 'shared', 'wamp-vectors');
+export const VECTORS_DIR = resolve(repoRoot, 'test', 'vectors', 'wamp');
 
 interface Representation { bytes?: string; bytes_hex?: string; bytes_base64?: string }
 

@@ -9,7 +9,7 @@
 // sends to a router, through the real Router. The multi-session scenario runs on the Router
 // with in-memory clients.
 //
-// The vectors live beside the repository (`<clone>/../shared/wamp-vectors`, as CI lays it out).
+// The vectors are part of the repository (test/vectors/wamp/, origin and licence in its README).
 // A missing folder is a failure, never a silent skip.
 
 import test, { type ExecutionContext } from 'ava';
@@ -24,7 +24,7 @@ import { parseMessage, ProtocolViolation } from '../../src/wamp/parse.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const VECTORS_DIR = resolve(repoRoot, '..', 'shared', 'wamp-vectors');
+const VECTORS_DIR = resolve(repoRoot, 'test', 'vectors', 'wamp');
 const FORMATS: readonly Serializer[] = [json, msgpack, cbor];
 
 // Formats present in the vectors that wampmesh does not implement: the router offers neither on
@@ -705,7 +705,7 @@ for (const format of [msgpack, cbor]) {
 
 if (!existsSync(VECTORS_DIR)) {
   test('WAMP test vectors are present', (t) => {
-    t.fail(`WAMP vectors not found at ${VECTORS_DIR}: CI must clone the shared folder beside the repository (<clone>/../shared/wamp-vectors)`);
+    t.fail(`WAMP vectors not found at ${VECTORS_DIR}`);
   });
 } else {
   const singleFiles = listJson(join(VECTORS_DIR, 'singlemessage'));
