@@ -28,7 +28,7 @@ const READINGS = Array.from({ length: 48 }, (_, i) => ({ sensor: `sensor-${i}`, 
 interface Tree {
   name: string;
   Router: new (options: RouterOptions) => RouterClass;
-  serializers: { cbor: Serializer; json: Serializer };
+  serializers: { cbor: Serializer; json: Serializer; msgpack: Serializer };
 }
 
 async function load(name: string, src: string): Promise<Tree> {
@@ -118,6 +118,8 @@ const runs: { name: string; run: (t: Tree) => number }[] = [
   { name: 'RPC JSON µs/call', run: (t) => rpc(t, t.serializers.json) },
   { name: 'RPC CBOR µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.cbor, READINGS, CALLS / 10) },
   { name: 'RPC JSON µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.json, READINGS, CALLS / 10) },
+  { name: 'RPC MsgPack µs/call', run: (t) => rpc(t, t.serializers.msgpack) },
+  { name: 'RPC MsgPack µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.msgpack, READINGS, CALLS / 10) },
   { name: `fan-out CBOR µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.cbor) },
   { name: `fan-out JSON µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.json) },
 ];
