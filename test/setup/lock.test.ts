@@ -44,8 +44,12 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
   });
 }
 
-for (const version of NPM_VERSIONS) {
-  test(`npm ${version} accepts the committed lock (npm ci --dry-run)`, async (t) => {
+// This machine's architecture, and arm64 (the Raspberry Pi) through npm's --cpu/--os overrides.
+const TARGETS: readonly (readonly string[])[] = [[], ['--cpu=arm64', '--os=linux']];
+
+for (const version of NPM_VERSIONS) for (const target of TARGETS) {
+  const label = target.length === 0 ? process.arch : 'arm64';
+  test(`npm ${version} accepts the committed lock for ${label} (npm ci --dry-run)`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), `wampmesh-lock-${version}-`));
     try {
       cpSync(join(root, 'package.json'), join(dir, 'package.json'));
@@ -53,7 +57,7 @@ for (const version of NPM_VERSIONS) {
       for (const spec of Object.values(manifest.dependencies)) {
         if (spec.startsWith('file:')) cpSync(join(root, spec.slice(5)), join(dir, spec.slice(5)), { recursive: true });
       }
-      const { code, output } = await run('npx', ['-y', `npm@${version}`, 'ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], dir);
+      const { code, output } = await run('npx', ['-y', `npm@${version}`, 'ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund', ...target], dir);
       t.is(code, 0, output.trim().split('\n').slice(-15).join('\n'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
