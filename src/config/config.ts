@@ -250,8 +250,8 @@ export function defaultConfig(): Config {
 
 /**
  * Reads, parses and validates a config file; without a path, the embedded default. Relative
- * paths inside the file (dataDir, Unix socket paths) are resolved against the file's directory
- * so the same file works whatever the working directory of the service is.
+ * paths inside the file (dataDir, Unix socket paths, mesh TLS files) are resolved against the
+ * file's directory so the same file works whatever the working directory of the service is.
  */
 export function loadConfig(file?: string): Config {
   if (file === undefined) return defaultConfig();
@@ -272,9 +272,18 @@ export function loadConfig(file?: string): Config {
   }
   const config = parseConfig(value, file);
   const base = path.dirname(path.resolve(file));
+  const tls = config.mesh.tls;
   return {
     ...config,
     dataDir: path.resolve(base, config.dataDir),
+    mesh: tls === undefined ? config.mesh : {
+      ...config.mesh,
+      tls: {
+        cert: path.resolve(base, tls.cert),
+        key: path.resolve(base, tls.key),
+        ...(tls.ca === undefined ? {} : { ca: path.resolve(base, tls.ca) }),
+      },
+    },
     listeners: {
       ...config.listeners,
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),

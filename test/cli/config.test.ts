@@ -110,6 +110,15 @@ test('loadConfig resolves dataDir and Unix socket paths against the file\'s dire
   t.is(c.listeners.unix[0]?.path, path.join(path.dirname(file), 'run/w.sock'));
 });
 
+test('loadConfig resolves mesh TLS files against the file\'s directory; absolute paths stay', (t) => {
+  const tls = { cert: 'tls/node.crt', key: './tls/node.key', ca: '/etc/wampmesh/ca.crt' };
+  const file = tempFile('c.json', JSON.stringify({ mesh: { tls } }));
+  const dir = path.dirname(file);
+  t.deepEqual(loadConfig(file).mesh.tls, { cert: path.join(dir, 'tls/node.crt'), key: path.join(dir, 'tls/node.key'), ca: '/etc/wampmesh/ca.crt' });
+  const noCa = tempFile('d.json', JSON.stringify({ mesh: { tls: { cert: 'a.crt', key: 'a.key' } } }));
+  t.deepEqual(loadConfig(noCa).mesh.tls, { cert: path.join(path.dirname(noCa), 'a.crt'), key: path.join(path.dirname(noCa), 'a.key') });
+});
+
 test('loadConfig without a path is the embedded default', (t) => {
   t.deepEqual(loadConfig(), defaultConfig());
 });
