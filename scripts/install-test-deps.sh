@@ -25,9 +25,12 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# Wait for another apt or dpkg run (unattended upgrades, a second checkout's tests) instead of
+# failing at once on its lock.
+apt=(apt-get -o DPkg::Lock::Timeout=600)
 echo "install-test-deps: installing ${missing[*]}" >&2
 # A fresh machine has no package lists yet; refresh them only when the first try fails.
-if ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-  "${as_root[@]}" apt-get update -qq
-  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! "${as_root[@]}" "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  "${as_root[@]}" "${apt[@]}" update -qq
+  "${as_root[@]}" "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
