@@ -2,11 +2,13 @@
 // back as RESULT/ERROR. One table owner, every change applied synchronously: no awaits between
 // a lookup and the send that depends on it. Timers come from an injected scheduler.
 
+import { silentLogger, type Logger } from '../log.ts';
 import { IdSequence } from '../wamp/ids.ts';
 import { hasKeys } from '../wamp/marshal.ts';
 import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
 import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
+import { takesProgressiveResults } from './features.ts';
 import { OptionError, optBool, optEnum, optNonNegativeInt, pptOptions } from './options.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
@@ -35,6 +37,7 @@ interface Invocation {
   readonly callee: Target;
   readonly request: number;
   readonly registration: Registration;
+  /** The caller asked for progressive results; whether the callee was told is in `details`. */
   readonly receiveProgress: boolean;
   /** The caller is still sending progressive CALL chunks. */
   callerProgress: boolean;
@@ -66,6 +69,15 @@ export interface DealerOptions {
   scheduler: Scheduler;
   callerDisclosure?: Disclosure;
   events?: DealerEvents;
+  logger?: Logger;
+}
+
+/** Counters for what the Dealer did about peers' irregular input (for metrics and tests). */
+export interface DealerStats {
+  /** Progressive YIELDs for an INVOCATION without receive_progress, passed on to a caller that asked for progress. */
+  unrequestedProgressForwarded: number;
+  /** The same, dropped: the caller had not asked for progressive results. */
+  unrequestedProgressDropped: number;
 }
 
 const CALLEE_GONE = 'callee disconnected from in-flight call';
@@ -94,10 +106,15 @@ export class Dealer {
   readonly #calls = new Map<number, Map<number, Invocation>>();
   /** The procedure URI of the last CALL that passed the URI check. */
   #validProcedure = '';
+  readonly #stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
+  readonly #logger: Logger;
 
   constructor(options: DealerOptions) {
     this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
   }
+
+  get stats(): Readonly<DealerStats> { return { ...this.#stats }; }
 
   get registrationCount(): number { return this.#byId.size; }
   registrations(): IterableIterator<Registration> { return this.#byId.values(); }
@@ -179,9 +196,9 @@ export class Dealer {
     const callee = registration?.callees.find((c) => c.id === calleeSession && c.remote !== true);
     if (registration === undefined || callee === undefined) return sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
     const trimmed: Dict = { ...details };
-    if (trimmed.receive_progress === true && !(callee.supports('callee', 'progressive_call_results') && callee.supports('callee', 'call_canceling'))) delete trimmed.receive_progress;
+    if (trimmed.receive_progress === true && !takesProgressiveResults(callee)) delete trimmed.receive_progress;
     if (trimmed.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete trimmed.timeout;
-    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, undefined, 0);
+    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, undefined, 0, details.receive_progress === true);
   }
 
   unregister(callee: Target, msg: Unregister): void {
@@ -217,7 +234,7 @@ export class Dealer {
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
-      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, raw, 0);
+      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, raw, 0, false);
       return undefined;
     }
     const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
@@ -236,9 +253,7 @@ export class Dealer {
     }
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
-    // Spec "Progressive Call Results": a callee without call canceling is treated as not
-    // supporting progressive results (it could never be told to stop a stream).
-    const wantsProgress = receiveProgress === true && callee.supports('callee', 'progressive_call_results') && callee.supports('callee', 'call_canceling');
+    const wantsProgress = receiveProgress === true && takesProgressiveResults(callee);
     if (ppt !== undefined && !callee.supports('callee', 'payload_passthru_mode')) {
       return fail('wamp.error.feature_not_supported', 'the callee does not support payload passthru mode');
     }
@@ -252,11 +267,11 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
-    this.#invoke(caller, request, registration, callee, hasKeys(details) ? details : NO_DETAILS, msg.args, msg.kwargs, raw, timeout as number);
+    this.#invoke(caller, request, registration, callee, hasKeys(details) ? details : NO_DETAILS, msg.args, msg.kwargs, raw, timeout as number, receiveProgress === true);
     return undefined;
   }
 
-  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined, timeout: number): void {
+  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined, timeout: number, receiveProgress: boolean): void {
     const invocationRequest = callee.nextRequestId();
     const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args, kwargs, raw });
     if (sent === 'unencodable') return sendError(caller, T.CALL, request, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
@@ -264,7 +279,7 @@ export class Dealer {
     if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
     const invocation: Invocation = {
       caller, callRequest: request, callee, request: invocationRequest, registration,
-      receiveProgress: details.receive_progress === true, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
+      receiveProgress, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
     };
     tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
     tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
@@ -288,8 +303,7 @@ export class Dealer {
     if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
     let details: Dict = ppt === undefined ? NO_DETAILS : { ...ppt };
     if (progress) {
-      // Progressive results go only to callers that asked for them.
-      if (!invocation.receiveProgress) return;
+      if (invocation.details.receive_progress !== true && !this.#unrequestedProgress(invocation)) return;
       details = { ...details, progress: true };
       // Spec "Call Timeouts" with progressive results: the timeout runs between results.
       this.#armTimeout(invocation);
@@ -309,6 +323,23 @@ export class Dealer {
       else sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
     }
     return undefined;
+  }
+
+  /**
+   * A progressive YIELD for an INVOCATION without receive_progress: the callee announced no
+   * progressive results, or the caller did not ask. It goes on to a caller that asked, which
+   * tells it from the final result; any other caller would take it for the final one, so there
+   * it is dropped. Counted and logged either way, so a callee that streams unasked is seen.
+   */
+  #unrequestedProgress(invocation: Invocation): boolean {
+    const forwarded = invocation.receiveProgress;
+    if (forwarded) this.#stats.unrequestedProgressForwarded++;
+    else this.#stats.unrequestedProgressDropped++;
+    this.#logger.debug({
+      callee: invocation.callee.id, caller: invocation.caller.id, registration: invocation.registration.id,
+      procedure: invocation.registration.procedure, forwarded,
+    }, 'progressive YIELD without receive_progress in the INVOCATION');
+    return forwarded;
   }
 
   error(callee: Target, msg: ErrorMessage, raw?: RawPayload): void {

@@ -1,5 +1,6 @@
 // What WELCOME.Details.roles announces: exactly the features that work, nothing more.
-// Each is exercised by a test in test/core or test/interop.
+// Each is exercised by a test in test/core or test/interop. And what the router makes of what
+// a client announces, where that is a decision rather than the letter of the spec.
 export const routerRoles = {
   broker: {
     features: {
@@ -33,3 +34,15 @@ export const routerRoles = {
 } as const;
 
 export const clientRoleNames = ['caller', 'callee', 'publisher', 'subscriber'] as const;
+
+/**
+ * Whether INVOCATIONs to this callee may carry receive_progress. The spec treats a callee
+ * without call_canceling as not supporting progressive call results (it could not be told to
+ * stop a stream). Autobahn|JS announces progressive_call_results without call_canceling, and its
+ * users expect the stream to flow, so the announcement alone decides; a cancel or a timeout
+ * toward such a callee ends the call as in mode skip. README "Where the router departs from the
+ * letter of the spec".
+ */
+export function takesProgressiveResults(callee: { supports(role: string, feature: string): boolean }): boolean {
+  return callee.supports('callee', 'progressive_call_results');
+}

@@ -1,6 +1,7 @@
 // A realm is a routing and administrative domain: sessions in one realm never see another's
 // registrations or events. Each realm owns its Dealer, its Broker and its meta API.
 
+import type { Logger } from '../log.ts';
 import type { UriCheck } from '../wamp/uris.ts';
 import { Broker, type HistoryRule } from './broker.ts';
 import { Dealer, type Disclosure } from './dealer.ts';
@@ -42,6 +43,7 @@ export interface RealmEnvironment {
   scheduler: Scheduler;
   store: EventStore;
   hooks: RouterHooks;
+  logger: Logger;
 }
 
 /** Why a session left: testaments are published only when it did not leave in good order. */
@@ -62,7 +64,7 @@ export class Realm {
     this.meta = new MetaApi(this);
     this.dealer = new Dealer({
       uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
-      callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents,
+      callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents, logger: env.logger,
     });
     this.broker = new Broker({
       realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],

@@ -27,6 +27,7 @@ const SCENARIO_CASES = [
   'large_string_1mb',
   'large_bytes_1mb',
   'unregister',
+  'progressive_results',
   'leave',
 ] as const;
 

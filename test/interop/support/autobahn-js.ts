@@ -19,13 +19,35 @@ export interface AbSubscription { id: number; topic: string }
 export interface AbPublication { id: number }
 export interface AbEventDetails { publication: number; topic: string }
 
-export type AbEndpoint = (args: unknown[], kwargs: Kwargs) => unknown;
+/** A callee endpoint's third argument (lib/session.js `Invocation`). */
+export interface AbInvocation {
+  readonly procedure: string;
+  /** Sends a progressive result (YIELD with progress: true); null unless the INVOCATION had receive_progress. */
+  readonly progress: ((args?: unknown[], kwargs?: Kwargs) => void) | null;
+}
+
+export type AbEndpoint = (args: unknown[], kwargs: Kwargs, details: AbInvocation) => unknown;
+
+export type AbCancelMode = 'skip' | 'kill' | 'killnowait';
+
+/**
+ * What session.call returns: a when.js promise (the library's default deferred when the
+ * optional `when` package is installed, as npm does) with cancel(). Progressive results go to
+ * `onProgress` below.
+ */
+export interface AbCall extends Promise<unknown> {
+  /**
+   * Sends CANCEL. In modes other than 'kill' the library rejects at once with a plain
+   * Error('Cancelled') and forgets the call (see test/interop/README.md).
+   */
+  cancel(options?: { mode?: AbCancelMode }): void;
+}
 export type AbHandler = (args: unknown[], kwargs: Kwargs, details: AbEventDetails) => void;
 
 export interface AbSession {
   readonly id: number | null;
   readonly isOpen: boolean;
-  call(procedure: string, args?: unknown[], kwargs?: Kwargs, options?: Kwargs): Promise<unknown>;
+  call(procedure: string, args?: unknown[], kwargs?: Kwargs, options?: Kwargs): AbCall;
   /** Returns a promise only when options.acknowledge is true. */
   publish(topic: string, args?: unknown[], kwargs?: Kwargs, options?: Kwargs): Promise<AbPublication> | undefined;
   subscribe(topic: string, handler: AbHandler, options?: Kwargs): Promise<AbSubscription>;
@@ -101,6 +123,21 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+interface WhenPromise {
+  then(onFulfilled: undefined, onRejected: (error: unknown) => void, onProgress: (value: unknown) => void): unknown;
+}
+
+/**
+ * Hands each progressive result of `call` to `handler`: the library passes them to its
+ * deferred's notify(), which when.js reports to then()'s third callback. Results come as the
+ * final one does: a bare value for one positional result, an autobahn.Result otherwise. The
+ * rejection callback keeps this side branch from reporting a failed call as unhandled; the
+ * test awaits `call` itself.
+ */
+export function onProgress(call: AbCall, handler: (value: unknown) => void): void {
+  (call as unknown as WhenPromise).then(undefined, () => {}, handler);
 }
 
 export function isAbError(value: unknown): value is AbError {
