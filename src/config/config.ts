@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
+import { ADMIN_REALM } from '../security/admin.ts';
 import { isHost } from './host.ts';
 
 function intIn(min: number, max: number) {
@@ -163,6 +164,11 @@ const configSchema = z
         const seen = new Set<string>();
         list.forEach((r, i) => {
           if (seen.has(r.uri)) ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
+          // The admin realm lives in the database (wampmesh realm|user|grant ...): a file entry
+          // for it could only be ignored, which hid the mistake.
+          if (r.uri === ADMIN_REALM) {
+            ctx.addIssue({ code: 'custom', message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`, path: [i, 'uri'] });
+          }
           seen.add(r.uri);
         });
       })

@@ -72,6 +72,7 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['mesh fractional timing', { mesh: { antiEntropyMs: 1500.5 } }, 'mesh.antiEntropyMs', /integer/],
   ['unknown mesh timing', { mesh: { heartbeatMs: 1000 } }, 'mesh.heartbeatMs', /unknown field/],
   ['unknown uriCheck', { realms: [{ uri: 'a', anonymous: true, uriCheck: 'lax' }] }, 'realms[0].uriCheck', /"loose" or "strict"/],
+  ['a realm shadowing the admin realm', { realms: [{ uri: 'realm1', anonymous: true }, { uri: 'wampmesh.admin', anonymous: false }] }, 'realms[1].uri', /admin realm.*admin commands/],
   ['duplicate realm', { realms: [{ uri: 'a', anonymous: true }, { uri: 'a', anonymous: false }] }, 'realms[1].uri', /duplicate/],
   ['no realms', { realms: [] }, 'realms', /at least one realm/],
   ['bad log level', { logLevel: 'verbose' }, 'logLevel', /one of silent, error, warn, info, debug/],
