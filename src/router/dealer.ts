@@ -12,6 +12,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../serializers/raw-payload.ts';
+import { defaultRealmLimits, LIMIT_EXCEEDED, type LimitKind, type RealmLimits } from './limits.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];
@@ -66,6 +67,9 @@ export interface DealerOptions {
   scheduler: Scheduler;
   callerDisclosure?: Disclosure;
   events?: DealerEvents;
+  limits?: RealmLimits;
+  /** Told of each request refused by a limit (the realm logs and counts). */
+  limitExceeded?: (kind: LimitKind, session: Target) => void;
 }
 
 const CALLEE_GONE = 'callee disconnected from in-flight call';
@@ -76,6 +80,17 @@ const RESULT_TOO_LARGE = 'the result exceeds the maximum message size on the way
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
+
+const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
+  maxPendingCallsPerSession: (n) => `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
+  maxPendingCalls: (n) => `the realm has ${n} calls waiting for an answer, the most it allows; try again later`,
+  maxRegistrationsPerSession: (n) => `this session holds ${n} registrations, the most the realm allows`,
+  maxSubscriptionsPerSession: (n) => `this session holds ${n} subscriptions, the most the realm allows`,
+  maxRetainedTopicsPerSession: (n) => `this session gave ${n} topics a retained event, the most the realm allows`,
+};
+
+/** The ERROR text for a request refused by a limit of `n`. */
+export function limitMessage(kind: LimitKind, n: number): string { return LIMIT_MESSAGES[kind](n); }
 
 export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
   to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
@@ -94,9 +109,13 @@ export class Dealer {
   readonly #calls = new Map<number, Map<number, Invocation>>();
   /** The procedure URI of the last CALL that passed the URI check. */
   #validProcedure = '';
+  readonly #limits: RealmLimits;
+  /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
+  #pending = 0;
 
   constructor(options: DealerOptions) {
     this.#options = options;
+    this.#limits = options.limits ?? defaultRealmLimits;
   }
 
   get registrationCount(): number { return this.#byId.size; }
@@ -106,10 +125,14 @@ export class Dealer {
   match(procedure: string): Registration | undefined { return this.#table.best(procedure); }
 
   /** Open calls, for leak checks in tests and for metrics. */
-  get pendingCount(): number {
-    let n = 0;
-    for (const t of this.#invocations.values()) n += t.size;
-    return n;
+  get pendingCount(): number { return this.#pending; }
+
+  /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
+  #refused(session: Target, requestType: number, request: number, kind: LimitKind, count: number): boolean {
+    if (count < this.#limits[kind]) return false;
+    sendError(session, requestType, request, LIMIT_EXCEEDED, LIMIT_MESSAGES[kind](this.#limits[kind]));
+    this.#options.limitExceeded?.(kind, session);
+    return true;
   }
 
   addLocalProcedure(procedure: string, fn: LocalProcedure): void {
@@ -131,6 +154,7 @@ export class Dealer {
       return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
         existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined);
     }
+    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#bySession.get(callee.id)?.size ?? 0)) return;
     const created = existing === undefined;
     const registration = this.#attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
@@ -213,6 +237,8 @@ export class Dealer {
     if (local !== undefined) return this.#callLocal(caller, msg, local);
     const registration = this.#table.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#calls.get(caller.id)?.size ?? 0)) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#pending)) return undefined;
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
@@ -267,6 +293,7 @@ export class Dealer {
       receiveProgress: details.receive_progress === true, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
     };
     tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
+    this.#pending++;
     tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
     this.#armTimeout(invocation);
   }
@@ -428,7 +455,7 @@ export class Dealer {
 
   #finish(invocation: Invocation): void {
     const serving = this.#invocations.get(invocation.callee.id);
-    serving?.delete(invocation.request);
+    if (serving?.delete(invocation.request) === true) this.#pending--;
     if (serving !== undefined && serving.size === 0) this.#invocations.delete(invocation.callee.id);
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);

@@ -46,7 +46,7 @@ export class Router implements PeerAcceptor {
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks };
+    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks, logger: this.logger };
     this.#env = env;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
