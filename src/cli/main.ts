@@ -34,7 +34,8 @@ async function admin(argv: readonly string[]): Promise<never> {
     if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh ${argv[0]} --help'.`, 2);
     const err = e as Error & { uri?: unknown };
     if (typeof err.uri === 'string') fail(`${err.message} (${err.uri})`, 1);
-    const known = e instanceof StartError || e instanceof ConfigError || err.name === 'StoreError';
+    // An errno failure (--out to a folder one may not write) says what it is in its message.
+    const known = e instanceof StartError || e instanceof ConfigError || err.name === 'StoreError' || /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException)?.code));
     fail(known ? err.message : `internal error: ${err?.message ?? String(e)}`, 1);
   }
   process.exit(code);
