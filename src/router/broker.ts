@@ -12,8 +12,7 @@ import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../serializers/raw-payload.ts';
-import { defaultRealmLimits, LIMIT_EXCEEDED, type LimitKind, type RealmLimits } from './limits.ts';
-import { limitMessage } from './dealer.ts';
+import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 export interface Subscription {
   readonly id: number;

@@ -12,7 +12,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../serializers/raw-payload.ts';
-import { defaultRealmLimits, LIMIT_EXCEEDED, type LimitKind, type RealmLimits } from './limits.ts';
+import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];
@@ -81,17 +81,6 @@ const RESULT_TOO_LARGE = 'the result exceeds the maximum message size on the way
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
 
-const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
-  maxPendingCallsPerSession: (n) => `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
-  maxPendingCalls: (n) => `the realm has ${n} calls waiting for an answer, the most it allows; try again later`,
-  maxRegistrationsPerSession: (n) => `this session holds ${n} registrations, the most the realm allows`,
-  maxSubscriptionsPerSession: (n) => `this session holds ${n} subscriptions, the most the realm allows`,
-  maxRetainedTopicsPerSession: (n) => `this session gave ${n} topics a retained event, the most the realm allows`,
-};
-
-/** The ERROR text for a request refused by a limit of `n`. */
-export function limitMessage(kind: LimitKind, n: number): string { return LIMIT_MESSAGES[kind](n); }
-
 export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
   to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
 }
@@ -130,7 +119,7 @@ export class Dealer {
   /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
   #refused(session: Target, requestType: number, request: number, kind: LimitKind, count: number): boolean {
     if (count < this.#limits[kind]) return false;
-    sendError(session, requestType, request, LIMIT_EXCEEDED, LIMIT_MESSAGES[kind](this.#limits[kind]));
+    sendError(session, requestType, request, LIMIT_EXCEEDED, limitMessage(kind, this.#limits[kind]));
     this.#options.limitExceeded?.(kind, session);
     return true;
   }

@@ -61,3 +61,14 @@ export const defaultRealmLimits: RealmLimits = {
 
 export const LIMIT_EXCEEDED = 'wampmesh.error.limit_exceeded';
 export type LimitKind = keyof RealmLimits;
+
+const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
+  maxPendingCallsPerSession: (n) => `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
+  maxPendingCalls: (n) => `the realm has ${n} calls waiting for an answer, the most it allows; try again later`,
+  maxRegistrationsPerSession: (n) => `this session holds ${n} registrations, the most the realm allows`,
+  maxSubscriptionsPerSession: (n) => `this session holds ${n} subscriptions, the most the realm allows`,
+  maxRetainedTopicsPerSession: (n) => `this session gave ${n} topics a retained event, the most the realm allows`,
+};
+
+/** The ERROR text for a request refused by a limit of `n`. */
+export function limitMessage(kind: LimitKind, n: number): string { return LIMIT_MESSAGES[kind](n); }
