@@ -52,7 +52,8 @@ const TIMEOUT_MS = 30_000;
 // CLI prints its message alone (a plain Error printed a stack, e.g. for a --data path too long
 // for a Unix socket, or one the user may not enter).
 
-export async function connectAdmin(dataDir: string): Promise<AdminConnection> {
+/** `init`: create the database when the folder has none; otherwise such a folder is refused (a mistyped --data). */
+export async function connectAdmin(dataDir: string, options: { init?: boolean } = {}): Promise<AdminConnection> {
   const socket = adminSocketPath(dataDir);
   const channel = await openSocketChannel(socket).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return undefined;
@@ -60,7 +61,7 @@ export async function connectAdmin(dataDir: string): Promise<AdminConnection> {
   });
   if (channel !== undefined) return session(channel, 'router', () => {});
   // No router on this data folder: open it ourselves (this fails clearly if one is starting).
-  const db = openDatabase(dataDir);
+  const db = openDatabase(dataDir, { create: options.init === true });
   const security = createSecurity(db, { fallbackAuthenticator: anonymousAuthenticator, fallbackAuthorizer: allowAll });
   const router = new Router({ realms: security.realmConfigs(), authenticator: security.authenticator, authorizer: security.authorizer });
   attachSecurity(router, security);

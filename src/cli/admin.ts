@@ -105,17 +105,23 @@ export function adminHelp(entity?: string, verbName?: string): string {
   if (entity === undefined) {
     return ['Administration (talks to the running router over DATA/wampmesh.sock, or works on the data folder when none runs):', '',
       ...Object.entries(commands).flatMap(([e, verbs]) => Object.entries(verbs).map(([v, d]) => `  wampmesh ${e} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary)),
-      '', 'Common options: --data DIR (default ./data), --json OBJECT (fields for create/update), -h/--help', ''].join('\n');
+      '', 'Common options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (fields for create/update), -h/--help', '', 'Recovery with the router stopped: wampmesh admin reset --data DIR (see wampmesh admin reset --help)', ''].join('\n');
   }
   const verbs = commands[entity]!;
   const lines = verbName === undefined
     ? Object.entries(verbs).map(([v, d]) => `  wampmesh ${entity} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary)
     : [`  wampmesh ${entity} ${verbName} ${verbs[verbName]!.positionals.join(' ')}`, `  ${verbs[verbName]!.summary}`, '',
       ...Object.entries(verbs[verbName]!.flags ?? {}).map(([name, flag]) => `  --${name}`.padEnd(20) + flag.help)];
-  return [`Usage:`, ...lines, '', 'Options: --data DIR (default ./data), --json OBJECT (raw fields for create/update), -h/--help', ''].join('\n');
+  return [`Usage:`, ...lines, '', 'Options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (raw fields for create/update), -h/--help', ''].join('\n');
 }
 
-interface Parsed { verb: Verb; verbName: string; positionals: string[]; object: Record<string, unknown> | undefined; data: string; out?: string; help: boolean }
+interface Parsed {
+  verb: Verb; verbName: string; positionals: string[]; object: Record<string, unknown> | undefined; data: string; out?: string; help: boolean;
+  /** Create the database when the data folder has none (else a mistyped --data is refused). */
+  init: boolean;
+  /** Allow a change that takes away a way into the admin realm (never the last one). */
+  force: boolean;
+}
 
 export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   const [entity, rawVerb, ...rest] = argv;
@@ -126,7 +132,7 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   const verb = verbs[verbName];
   if (verb === undefined) throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    data: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    data: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' }, init: { type: 'boolean' }, force: { type: 'boolean' },
   };
   for (const [name, flag] of Object.entries(verb.flags ?? {})) options[name] = { type: 'string', ...(flag.kind === 'list' && { multiple: true }) };
   let parsed: ReturnType<typeof parseArgs>;
@@ -171,6 +177,7 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   }
   return {
     verb, verbName, positionals, object, data: typeof values.data === 'string' ? values.data : './data', help: false,
+    init: values.init === true, force: values.force === true,
     ...(typeof values.out === 'string' && { out: values.out }),
   };
 }
@@ -194,7 +201,8 @@ export async function runAdmin(argv: readonly string[], out: (s: string) => void
   const parsed = parseAdmin(argv);
   if ('help' in parsed && typeof parsed.help === 'string') { out(parsed.help); return 0; }
   const p = parsed as Parsed;
-  const connection = await connectAdmin(p.data);
+  if (p.data === '') throw new UsageError('--data: expected a directory path');
+  const connection = await connectAdmin(p.data, { init: p.init });
   try {
     if (p.verb.online === true && connection.mode === 'offline') {
       err(`wampmesh: ${argv[0]} ${p.verbName} needs a running router on ${p.data}\n`);
@@ -203,7 +211,7 @@ export async function runAdmin(argv: readonly string[], out: (s: string) => void
     const args: unknown[] = p.positionals.map((v, i) => (p.verb.positionals[i] === 'ID' ? Number(v) : v));
     if (p.positionals.some((v, i) => p.verb.positionals[i] === 'ID' && !/^[1-9]\d*$/.test(v))) throw new UsageError(`${argv[0]} ${p.verbName}: ID must be a positive integer`);
     if (p.object !== undefined) args.push(p.object);
-    const result = await connection.call(p.verb.procedure, args);
+    const result = await connection.call(p.verb.procedure, args, p.force ? { force: true } : {});
     const text = result === undefined ? '' : `${JSON.stringify(result, null, 2)}\n`;
     if (p.out !== undefined) fs.writeFileSync(p.out, text, { mode: 0o600 });
     else out(text);

@@ -9,25 +9,40 @@ import { StartError, UsageError } from './errors.ts';
 import { versionLine } from './version.ts';
 
 // Admin subcommands; loaded on demand so --help and --version stay light.
-const ADMIN_COMMANDS = new Set(['realm', 'user', 'group', 'grant', 'source', 'security', 'mesh']);
+const ADMIN_COMMANDS = new Set(['realm', 'user', 'group', 'grant', 'source', 'security', 'mesh', 'admin']);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`wampmesh: ${message}\n`);
   process.exit(code);
 }
 
-async function main(argv: readonly string[]): Promise<void> {
-  if (ADMIN_COMMANDS.has(argv[0] ?? '')) {
-    const { runAdmin } = await import('./admin.ts');
-    let code: number;
-    try {
+/**
+ * The admin commands print no stack, whatever fails: an operator reads one line saying what is
+ * wrong (a store, connection or refusal), and an unexpected failure is still one line.
+ */
+async function admin(argv: readonly string[]): Promise<never> {
+  let code: number;
+  try {
+    if (argv[0] === 'admin') {
+      const { runAdminReset } = await import('./admin-reset.ts');
+      code = runAdminReset(argv.slice(1), (s) => process.stdout.write(s));
+    } else {
+      const { runAdmin } = await import('./admin.ts');
       code = await runAdmin(argv, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-    } catch (e) {
-      if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh ${argv[0]} --help'.`, 2);
-      throw e;
     }
-    process.exit(code);
+  } catch (e) {
+    if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh ${argv[0]} --help'.`, 2);
+    const err = e as Error & { uri?: unknown };
+    if (typeof err.uri === 'string') fail(`${err.message} (${err.uri})`, 1);
+    // An errno failure (--out to a folder one may not write) says what it is in its message.
+    const known = e instanceof StartError || e instanceof ConfigError || err.name === 'StoreError' || /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException)?.code));
+    fail(known ? err.message : `internal error: ${err?.message ?? String(e)}`, 1);
   }
+  process.exit(code);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  if (ADMIN_COMMANDS.has(argv[0] ?? '')) return admin(argv);
   let command: Command;
   try {
     command = parseCommandLine(argv);

@@ -33,7 +33,7 @@ export function nodeIdFor(settings: MeshSettings, dataDir: string): string {
     if (/^[A-Za-z0-9_-]{1,64}$/.test(kept)) return kept;
   } catch { /* first start */ }
   const id = `n-${crypto.randomBytes(6).toString('hex')}`;
-  fs.writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o644 });
+  fs.writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   return id;
 }

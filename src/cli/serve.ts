@@ -73,6 +73,7 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   return {
     uri: r.uri, anonymous: r.anonymous, anonymousFrom: r.anonymousFrom, uriCheck: r.uriCheck, callerDisclosure: r.callerDisclosure, publisherDisclosure: r.publisherDisclosure,
     history: r.history.map((h) => ({ topic: h.topic, match: h.match, limit: h.limit, maxAgeMs: h.maxAgeSec * 1000 })),
+    limits: r.limits, metaKill: r.metaKill,
   };
 }
 

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
+import { ADMIN_REALM } from '../security/admin.ts';
+import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { isHost } from './host.ts';
 
 function intIn(min: number, max: number) {
@@ -49,6 +51,19 @@ const realm = z.strictObject({
   // Topics whose events are kept for wamp.subscription.get_events, in SQLite. None by default:
   // every kept event is a disk write on an SD card.
   history: z.array(historyRule).default([]),
+  // What one session and the whole realm may make the router hold; beyond it the request gets
+  // ERROR wampmesh.error.limit_exceeded. Defaults, and why: src/router/limits.ts.
+  limits: z.strictObject({
+    maxPendingCallsPerSession: intIn(1, 1_000_000).default(rl.maxPendingCallsPerSession),
+    maxPendingCalls: intIn(1, 10_000_000).default(rl.maxPendingCalls),
+    maxSubscriptionsPerSession: intIn(1, 1_000_000).default(rl.maxSubscriptionsPerSession),
+    maxRegistrationsPerSession: intIn(1, 1_000_000).default(rl.maxRegistrationsPerSession),
+    maxRetainedTopicsPerSession: intIn(0, 1_000_000).default(rl.maxRetainedTopicsPerSession),
+  }).prefault({}),
+  // Who may call wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all: sessions with
+  // authrole "admin" (the default: one misbehaving local process must not be able to end every
+  // other session), or "all" sessions (the spec's open meta API; grants still apply).
+  metaKill: z.enum(['admin', 'all'], { error: 'expected "admin" or "all"' }).default('admin'),
 });
 
 const websocketListener = z.strictObject({
@@ -163,10 +178,15 @@ const configSchema = z
         const seen = new Set<string>();
         list.forEach((r, i) => {
           if (seen.has(r.uri)) ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
+          // The admin realm lives in the database (wampmesh realm|user|grant ...): a file entry
+          // for it could only be ignored, which hid the mistake.
+          if (r.uri === ADMIN_REALM) {
+            ctx.addIssue({ code: 'custom', message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`, path: [i, 'uri'] });
+          }
           seen.add(r.uri);
         });
       })
-      .default([{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]),
+      .default([{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [], limits: { ...rl }, metaKill: 'admin' }]),
     // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
     listeners: listeners.default({
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],

@@ -12,6 +12,7 @@ import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../serializers/raw-payload.ts';
+import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 export interface Subscription {
   readonly id: number;
@@ -46,6 +47,9 @@ export interface BrokerOptions {
   history?: readonly HistoryRule[];
   publisherDisclosure?: Disclosure;
   events?: BrokerEvents;
+  limits?: RealmLimits;
+  /** Told of each request refused by a limit (the realm logs and counts). */
+  limitExceeded?: (kind: LimitKind, session: Target) => void;
   /** Mesh: hands each publication on to other routers (after local delivery). */
   forward?: (event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
 }
@@ -65,9 +69,13 @@ export class Broker {
   readonly #byId = new Map<number, Subscription>();
   readonly #bySession = new Map<number, Set<Subscription>>();
   readonly #ids = new IdSequence();
+  readonly #limits: RealmLimits;
+  /** Topics each session gave their first retained event (maxRetainedTopicsPerSession). */
+  readonly #retainedBy = new Map<number, number>();
 
   constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#limits = options.limits ?? defaultRealmLimits;
     this.#historyRules = options.history ?? [];
     for (const rule of this.#historyRules) this.#history.set(rule.topic, rule.match, rule);
   }
@@ -88,6 +96,10 @@ export class Broker {
       return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     }
     let subscription = this.#table.get(topic, match);
+    const count = this.#bySession.get(subscriber.id)?.size ?? 0;
+    if (subscription?.subscribers.has(subscriber.id) !== true && this.#refused(subscriber, 'maxSubscriptionsPerSession', count)) {
+      return sendError(subscriber, T.SUBSCRIBE, request, LIMIT_EXCEEDED, limitMessage('maxSubscriptionsPerSession', this.#limits.maxSubscriptionsPerSession));
+    }
     const created = subscription === undefined;
     if (subscription === undefined) {
       subscription = { id: this.#ids.next(), topic, match, created: this.#options.now(), subscribers: new Map() };
@@ -145,6 +157,11 @@ export class Broker {
     }
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
     const excluded = excludeMe === true ? publisher.id : undefined;
+    if (retain === true && this.#options.store.retained(this.#options.realm, topic) === undefined) {
+      const count = this.#retainedBy.get(publisher.id) ?? 0;
+      if (this.#refused(publisher, 'maxRetainedTopicsPerSession', count)) return fail(LIMIT_EXCEEDED, limitMessage('maxRetainedTopicsPerSession', this.#limits.maxRetainedTopicsPerSession));
+      this.#retainedBy.set(publisher.id, count + 1);
+    }
     const unstorable = this.#keep(event, filter, retain === true);
     if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
     this.#deliver(event, excluded, filter, raw);
@@ -224,7 +241,15 @@ export class Broker {
     });
   }
 
+  /** Whether a request is beyond a limit (then counted and reported; the caller answers). */
+  #refused(session: Target, kind: LimitKind, count: number): boolean {
+    if (count < this.#limits[kind]) return false;
+    this.#options.limitExceeded?.(kind, session);
+    return true;
+  }
+
   removeSession(session: Target): void {
+    this.#retainedBy.delete(session.id);
     const mine = this.#bySession.get(session.id);
     if (mine === undefined) return;
     for (const subscription of [...mine]) this.#detach(session, subscription);

@@ -14,6 +14,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../serializers/raw-payload.ts';
+import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];
@@ -70,6 +71,9 @@ export interface DealerOptions {
   callerDisclosure?: Disclosure;
   events?: DealerEvents;
   logger?: Logger;
+  limits?: RealmLimits;
+  /** Told of each request refused by a limit (the realm logs and counts). */
+  limitExceeded?: (kind: LimitKind, session: Target) => void;
 }
 
 /** Counters for what the Dealer did about peers' irregular input (for metrics and tests). */
@@ -108,10 +112,14 @@ export class Dealer {
   #validProcedure = '';
   readonly #stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
   readonly #logger: Logger;
+  readonly #limits: RealmLimits;
+  /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
+  #pending = 0;
 
   constructor(options: DealerOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#limits = options.limits ?? defaultRealmLimits;
   }
 
   get stats(): Readonly<DealerStats> { return { ...this.#stats }; }
@@ -123,10 +131,14 @@ export class Dealer {
   match(procedure: string): Registration | undefined { return this.#table.best(procedure); }
 
   /** Open calls, for leak checks in tests and for metrics. */
-  get pendingCount(): number {
-    let n = 0;
-    for (const t of this.#invocations.values()) n += t.size;
-    return n;
+  get pendingCount(): number { return this.#pending; }
+
+  /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
+  #refused(session: Target, requestType: number, request: number, kind: LimitKind, count: number): boolean {
+    if (count < this.#limits[kind]) return false;
+    sendError(session, requestType, request, LIMIT_EXCEEDED, limitMessage(kind, this.#limits[kind]));
+    this.#options.limitExceeded?.(kind, session);
+    return true;
   }
 
   addLocalProcedure(procedure: string, fn: LocalProcedure): void {
@@ -148,6 +160,7 @@ export class Dealer {
       return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
         existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined);
     }
+    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#bySession.get(callee.id)?.size ?? 0)) return;
     const created = existing === undefined;
     const registration = this.#attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
@@ -230,6 +243,8 @@ export class Dealer {
     if (local !== undefined) return this.#callLocal(caller, msg, local);
     const registration = this.#table.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#calls.get(caller.id)?.size ?? 0)) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#pending)) return undefined;
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
@@ -282,6 +297,7 @@ export class Dealer {
       receiveProgress, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
     };
     tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
+    this.#pending++;
     tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
     this.#armTimeout(invocation);
   }
@@ -459,7 +475,7 @@ export class Dealer {
 
   #finish(invocation: Invocation): void {
     const serving = this.#invocations.get(invocation.callee.id);
-    serving?.delete(invocation.request);
+    if (serving?.delete(invocation.request) === true) this.#pending--;
     if (serving !== undefined && serving.size === 0) this.#invocations.delete(invocation.callee.id);
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);

@@ -23,3 +23,52 @@ export const defaultLimits: Limits = {
   // ignores GOODBYE must not keep its connection.
   goodbyeTimeoutMs: 2_000,
 };
+
+/**
+ * What one session, and one realm, may make the router hold. Beyond a limit the request is
+ * refused with ERROR `wampmesh.error.limit_exceeded` (the spec defines no URI for this, and
+ * `wamp.` is the spec's namespace), logged at most once per 10 s per realm and kind, and
+ * counted (Realm.limitCounts). Configurable per realm (config file `realms[].limits`).
+ */
+export interface RealmLimits {
+  /** Calls a session has made that are not answered yet. */
+  maxPendingCallsPerSession: number;
+  /** Unanswered calls in the whole realm: what a callee that never answers can make the router hold. */
+  maxPendingCalls: number;
+  /** Subscriptions one session holds. */
+  maxSubscriptionsPerSession: number;
+  /** Registrations one session holds. */
+  maxRegistrationsPerSession: number;
+  /** Topics a session may newly give a retained event (each is a row in SQLite until replaced). */
+  maxRetainedTopicsPerSession: number;
+}
+
+export const defaultRealmLimits: RealmLimits = {
+  // Real clients keep a few to a few dozen calls open; 1000 leaves room for bursty batch
+  // clients and stops a loop that never waits (about 0.5 KiB each: 0.5 MiB per session).
+  maxPendingCallsPerSession: 1000,
+  // 20 000 x about 0.5 KiB = 10 MiB: small next to the 512 MiB a Pi unit is given, yet far
+  // above what a working realm has open at once.
+  maxPendingCalls: 20_000,
+  // A table entry is a few hundred bytes; 10 000 covers per-device topic and procedure
+  // schemes, and stops a runaway loop at a few MiB.
+  maxSubscriptionsPerSession: 10_000,
+  maxRegistrationsPerSession: 10_000,
+  // Each retained topic is kept on disk (up to maxMessageSize each) until overwritten: on an SD
+  // card that is the limit that matters; 1000 topics of state per session is generous.
+  maxRetainedTopicsPerSession: 1000,
+};
+
+export const LIMIT_EXCEEDED = 'wampmesh.error.limit_exceeded';
+export type LimitKind = keyof RealmLimits;
+
+const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
+  maxPendingCallsPerSession: (n) => `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
+  maxPendingCalls: (n) => `the realm has ${n} calls waiting for an answer, the most it allows; try again later`,
+  maxRegistrationsPerSession: (n) => `this session holds ${n} registrations, the most the realm allows`,
+  maxSubscriptionsPerSession: (n) => `this session holds ${n} subscriptions, the most the realm allows`,
+  maxRetainedTopicsPerSession: (n) => `this session gave ${n} topics a retained event, the most the realm allows`,
+};
+
+/** The ERROR text for a request refused by a limit of `n`. */
+export function limitMessage(kind: LimitKind, n: number): string { return LIMIT_MESSAGES[kind](n); }

@@ -11,6 +11,9 @@ import type { LeaveReason, Realm } from './realm.ts';
 import type { Target } from './target.ts';
 
 const NO_SUCH_SESSION = 'wamp.error.no_such_session';
+/** The authrole that may end other sessions unless the realm's metaKill is "all". */
+export const ADMIN_ROLE = 'admin';
+const KILL_PROCEDURES = ['wamp.session.kill', 'wamp.session.kill_by_authid', 'wamp.session.kill_by_authrole', 'wamp.session.kill_all'];
 
 interface Testament { topic: string; args?: unknown[]; kwargs?: Dict; retain: boolean }
 type Scope = 'destroyed' | 'detached';
@@ -57,7 +60,12 @@ export class MetaApi {
     const realm = this.#realm;
     const dealer = realm.dealer;
     const broker = realm.broker;
-    const add = (name: string, fn: (caller: Target, args: unknown[], kwargs: Dict) => LocalResult) => dealer.addLocalProcedure(name, fn);
+    // Ending other sessions is for administrators unless the realm says otherwise (metaKill):
+    // in an anonymous realm any local process could otherwise end every other session.
+    const add = (name: string, fn: (caller: Target, args: unknown[], kwargs: Dict) => LocalResult) => dealer.addLocalProcedure(name,
+      !KILL_PROCEDURES.includes(name) ? fn : (caller, args, kwargs) => (caller.authrole === ADMIN_ROLE || realm.config.metaKill === 'all'
+        ? fn(caller, args, kwargs)
+        : { error: ErrorUri.NOT_AUTHORIZED, args: [`${name} is for sessions with authrole '${ADMIN_ROLE}' in realm '${realm.uri}' (realm option metaKill)`] }));
     const sessionsOf = (roles: unknown) => {
       const all = [...realm.sessions.values()];
       return Array.isArray(roles) ? all.filter((s) => roles.includes(s.authrole)) : all;

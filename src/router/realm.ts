@@ -10,6 +10,7 @@ import type { EventStore, StoredEvent } from './event-store.ts';
 import { MetaApi } from './meta.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
+import { defaultRealmLimits, type LimitKind, type RealmLimits } from './limits.ts';
 
 export interface RealmConfig {
   readonly uri: string;
@@ -28,6 +29,14 @@ export interface RealmConfig {
   readonly publisherDisclosure?: Disclosure;
   /** Topics that keep event history (wamp.subscription.get_events). */
   readonly history?: readonly HistoryRule[];
+  /** What a session and the realm may make the router hold; defaults in limits.ts. */
+  readonly limits?: Partial<RealmLimits>;
+  /**
+   * Whether sessions other than authrole "admin" (and "trusted", the role of a router's own
+   * sessions) may call the destructive session meta procedures (wamp.session.kill*); default
+   * false: one misbehaving local process must not be able to end every other session.
+   */
+  readonly metaKill?: 'admin' | 'all';
 }
 
 /** Hooks for the mesh, set once by the MeshNode; absent on a stand-alone router. */
@@ -46,6 +55,9 @@ export interface RealmEnvironment {
   logger: Logger;
 }
 
+/** A limit's log line is written at most this often per realm and kind (the count is kept). */
+const LIMIT_LOG_INTERVAL_MS = 10_000;
+
 /** Why a session left: testaments are published only when it did not leave in good order. */
 export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
 
@@ -56,18 +68,30 @@ export class Realm {
   readonly broker: Broker;
   readonly meta: MetaApi;
   readonly sessions = new Map<number, Target>();
+  readonly limits: RealmLimits;
+  /** Requests refused by each limit since start (metrics, tests). */
+  readonly limitCounts: Record<LimitKind, number> = {
+    maxPendingCallsPerSession: 0, maxPendingCalls: 0, maxSubscriptionsPerSession: 0, maxRegistrationsPerSession: 0, maxRetainedTopicsPerSession: 0,
+  };
+  readonly #limitLogged = new Map<LimitKind, { at: number; suppressed: number }>();
+  readonly #env: RealmEnvironment;
 
   constructor(config: RealmConfig, env: RealmEnvironment) {
     this.uri = config.uri;
     this.config = config;
+    this.#env = env;
+    this.limits = { ...defaultRealmLimits, ...config.limits };
     const uriCheck = config.uriCheck ?? 'loose';
     this.meta = new MetaApi(this);
+    const limitExceeded = (kind: LimitKind, session: Target) => this.#limitExceeded(kind, session);
     this.dealer = new Dealer({
       uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
       callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents, logger: env.logger,
+      limits: this.limits, limitExceeded,
     });
     this.broker = new Broker({
       realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
+      limits: this.limits, limitExceeded,
       publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
       forward: (event, excluded, filter, retain) => env.hooks.forwardEvent?.(config.uri, event, excluded, filter, retain),
     });
@@ -78,6 +102,21 @@ export class Realm {
   /** Authentication settings change live; routing options (URI rules, history) need a restart. */
   reconfigure(config: RealmConfig): void {
     this.config = config;
+  }
+
+  #limitExceeded(kind: LimitKind, session: Target): void {
+    this.limitCounts[kind]++;
+    const now = this.#env.now();
+    const last = this.#limitLogged.get(kind);
+    if (last !== undefined && now - last.at < LIMIT_LOG_INTERVAL_MS) {
+      last.suppressed++;
+      return;
+    }
+    this.#limitLogged.set(kind, { at: now, suppressed: 0 });
+    this.#env.logger.warn({
+      realm: this.uri, limit: kind, value: this.limits[kind], session: session.id, authid: session.authid,
+      refused: this.limitCounts[kind], unlogged: last?.suppressed ?? 0,
+    }, 'request refused: limit exceeded');
   }
 
   join(session: Target): void {

@@ -18,6 +18,8 @@
 //   wampmesh.source.get(realm, id)           wampmesh.source.delete(realm, id)
 //   wampmesh.security.export()               wampmesh.security.import(document)
 // Grants and sources have no update: delete and create (their ids are what revokes them).
+// Every write may carry the kwarg `force: true` (see guardAdminAccess): a change that takes away
+// a way into the admin realm is refused without it, and one that leaves none is refused always.
 // Errors: ERROR with the SecurityError's URI, args [message, {field, problem}]; e.g.
 // wamp.error.invalid_argument, ["password: must be at least 8 characters", {field: "password", ...}].
 
@@ -26,6 +28,7 @@ import type { LocalResult } from '../router/dealer.ts';
 import type { Realm } from '../router/realm.ts';
 import type { Dict } from '../wamp/messages.ts';
 import { invalid, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
+import { waysIn } from './lockout.ts';
 import type { SecurityStore } from './store.ts';
 
 export const ADMIN_REALM = 'wampmesh.admin';
@@ -35,7 +38,13 @@ type Handler = (args: unknown[], kwargs: Dict) => unknown;
 
 /** Registers the admin procedures in `realm` (the admin realm of the router). */
 export function installAdminApi(realm: Realm, store: SecurityStore, options: { logger?: Logger } = {}): void {
-  const add = (name: string, handler: Handler) => realm.dealer.addLocalProcedure(name, (_caller, args, kwargs) => run(handler, args, kwargs, options.logger, name));
+  const add = (name: string, handler: Handler, write = true) => realm.dealer.addLocalProcedure(name, (_caller, args, kwargs) => {
+    const { force, ...rest } = kwargs;
+    if (force !== undefined && typeof force !== 'boolean') return { error: SecurityErrorUri.INVALID_ARGUMENT, args: ['force: expected true or false', { field: 'force', problem: 'expected true or false' }] };
+    const guarded: Handler = write ? (a, k) => guardAdminAccess(store, realm.uri, force === true, () => handler(a, k)) : handler;
+    return run(guarded, args, rest, options.logger, name);
+  });
+  const read = (name: string, handler: Handler) => add(name, handler, false);
   const str = (args: unknown[], i: number, what: string): string => {
     const v = args[i];
     if (typeof v !== 'string' || v.length === 0) throw invalid(`args[${i}]`, v === undefined ? `required: the ${what}` : `expected the ${what} (a string)`);
@@ -54,35 +63,60 @@ export function installAdminApi(realm: Realm, store: SecurityStore, options: { l
   };
 
   add('wampmesh.realm.create', (a, k) => store.createRealm(obj(a, 0, k)));
-  add('wampmesh.realm.list', () => store.listRealms());
-  add('wampmesh.realm.get', (a) => found(store.getRealm(str(a, 0, 'realm URI')), 'args[0]', `realm '${String(a[0])}'`));
+  read('wampmesh.realm.list', () => store.listRealms());
+  read('wampmesh.realm.get', (a) => found(store.getRealm(str(a, 0, 'realm URI')), 'args[0]', `realm '${String(a[0])}'`));
   add('wampmesh.realm.update', (a, k) => store.updateRealm(str(a, 0, 'realm URI'), obj(a, 1, k)));
   add('wampmesh.realm.delete', (a) => store.deleteRealm(str(a, 0, 'realm URI')));
 
   add('wampmesh.user.create', (a, k) => store.createUser(str(a, 0, 'realm URI'), obj(a, 1, k)));
-  add('wampmesh.user.list', (a) => store.listUsers(str(a, 0, 'realm URI')));
-  add('wampmesh.user.get', (a) => found(store.getUser(str(a, 0, 'realm URI'), str(a, 1, 'authid')), 'args[1]', `user '${String(a[1])}' in realm '${String(a[0])}'`));
+  read('wampmesh.user.list', (a) => store.listUsers(str(a, 0, 'realm URI')));
+  read('wampmesh.user.get', (a) => found(store.getUser(str(a, 0, 'realm URI'), str(a, 1, 'authid')), 'args[1]', `user '${String(a[1])}' in realm '${String(a[0])}'`));
   add('wampmesh.user.update', (a, k) => store.updateUser(str(a, 0, 'realm URI'), str(a, 1, 'authid'), obj(a, 2, k)));
   add('wampmesh.user.delete', (a) => store.deleteUser(str(a, 0, 'realm URI'), str(a, 1, 'authid')));
 
   add('wampmesh.group.create', (a, k) => store.createGroup(str(a, 0, 'realm URI'), obj(a, 1, k)));
-  add('wampmesh.group.list', (a) => store.listGroups(str(a, 0, 'realm URI')));
-  add('wampmesh.group.get', (a) => found(store.getGroup(str(a, 0, 'realm URI'), str(a, 1, 'group name')), 'args[1]', `group '${String(a[1])}' in realm '${String(a[0])}'`));
+  read('wampmesh.group.list', (a) => store.listGroups(str(a, 0, 'realm URI')));
+  read('wampmesh.group.get', (a) => found(store.getGroup(str(a, 0, 'realm URI'), str(a, 1, 'group name')), 'args[1]', `group '${String(a[1])}' in realm '${String(a[0])}'`));
   add('wampmesh.group.update', (a, k) => store.updateGroup(str(a, 0, 'realm URI'), str(a, 1, 'group name'), obj(a, 2, k)));
   add('wampmesh.group.delete', (a) => store.deleteGroup(str(a, 0, 'realm URI'), str(a, 1, 'group name')));
 
   add('wampmesh.grant.create', (a, k) => store.createGrant(str(a, 0, 'realm URI'), obj(a, 1, k)));
-  add('wampmesh.grant.list', (a) => store.listGrants(str(a, 0, 'realm URI')));
-  add('wampmesh.grant.get', (a) => found(store.getGrant(str(a, 0, 'realm URI'), id(a, 1, 'grant id')), 'args[1]', `grant ${String(a[1])} in realm '${String(a[0])}'`));
+  read('wampmesh.grant.list', (a) => store.listGrants(str(a, 0, 'realm URI')));
+  read('wampmesh.grant.get', (a) => found(store.getGrant(str(a, 0, 'realm URI'), id(a, 1, 'grant id')), 'args[1]', `grant ${String(a[1])} in realm '${String(a[0])}'`));
   add('wampmesh.grant.delete', (a) => store.deleteGrant(str(a, 0, 'realm URI'), id(a, 1, 'grant id')));
 
   add('wampmesh.source.create', (a, k) => store.createSource(str(a, 0, 'realm URI'), obj(a, 1, k)));
-  add('wampmesh.source.list', (a) => store.listSources(str(a, 0, 'realm URI')));
-  add('wampmesh.source.get', (a) => found(store.getSource(str(a, 0, 'realm URI'), id(a, 1, 'source id')), 'args[1]', `source ${String(a[1])} in realm '${String(a[0])}'`));
+  read('wampmesh.source.list', (a) => store.listSources(str(a, 0, 'realm URI')));
+  read('wampmesh.source.get', (a) => found(store.getSource(str(a, 0, 'realm URI'), id(a, 1, 'source id')), 'args[1]', `source ${String(a[1])} in realm '${String(a[0])}'`));
   add('wampmesh.source.delete', (a) => store.deleteSource(str(a, 0, 'realm URI'), id(a, 1, 'source id')));
 
-  add('wampmesh.security.export', () => store.exportDocument());
+  read('wampmesh.security.export', () => store.exportDocument());
   add('wampmesh.security.import', (a, k) => store.importDocument(obj(a, 0, k)));
+}
+
+/**
+ * Runs `write` in one transaction and commits it only if the administrators keep a way in (see
+ * lockout.ts): a change that takes any way away needs `force`, and one that leaves none is
+ * refused even so (the offline recovery is `wampmesh admin reset`). A realm that had no way in
+ * already is not held hostage: changes that take nothing away pass.
+ */
+export function guardAdminAccess<T>(store: SecurityStore, adminRealm: string, force: boolean, write: () => T): T {
+  return store.batch(() => {
+    const before = waysIn(store, adminRealm);
+    const result = write();
+    const after = waysIn(store, adminRealm);
+    const lost = before.filter((w) => !after.includes(w));
+    if (lost.length === 0) return result;
+    if (after.length === 0) {
+      throw new SecurityError(SecurityErrorUri.NOT_ALLOWED, '',
+        `refused: this change would leave no way into the admin realm '${adminRealm}' (it takes away: ${lost.join('; ')}), not even with force; add another administrator first`);
+    }
+    if (!force) {
+      throw new SecurityError(SecurityErrorUri.NOT_ALLOWED, '',
+        `refused: this change takes away a way into the admin realm '${adminRealm}' (${lost.join('; ')}); repeat with --force (admin API: kwarg force: true) to do it anyway; what would remain: ${after.join('; ')}`);
+    }
+    return result;
+  });
 }
 
 function run(handler: Handler, args: unknown[], kwargs: Dict, logger: Logger | undefined, procedure: string): LocalResult {

@@ -23,7 +23,7 @@ import {
 } from './hash.ts';
 import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
 import type { SecurityStore } from './store.ts';
-import { FailureThrottle, type ThrottleOptions } from './throttle.ts';
+import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';
 
 export const AUTHPROVIDER = 'wampmesh';
 const FAILED = 'authentication failed';
@@ -33,6 +33,8 @@ export interface StoreAuthenticatorOptions {
   now?: () => number;
   /** A shared throttle, or the options of this authenticator's own. */
   throttle?: FailureThrottle | ThrottleOptions;
+  /** Failures per account (realm and authid), whatever the address; see AccountGuard. */
+  accountThrottle?: ThrottleOptions;
   /** AUTHENTICATE must come within this long after CHALLENGE (default 60 s). */
   challengeTimeoutMs?: number;
   /** For realms the store does not know (e.g. realms of the config file); default: refuse. */
@@ -54,6 +56,7 @@ interface Attempt {
 export class StoreAuthenticator implements Authenticator {
   readonly store: SecurityStore;
   readonly throttle: FailureThrottle;
+  readonly accounts: AccountGuard;
   readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #fallback: Authenticator | undefined;
@@ -66,6 +69,7 @@ export class StoreAuthenticator implements Authenticator {
     this.store = store;
     this.#now = options.now ?? Date.now;
     this.throttle = options.throttle instanceof FailureThrottle ? options.throttle : new FailureThrottle({ now: this.#now, ...options.throttle });
+    this.accounts = new AccountGuard({ now: this.#now, ...options.accountThrottle });
     this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
     this.#fallback = options.fallback;
   }
@@ -80,6 +84,10 @@ export class StoreAuthenticator implements Authenticator {
     const address = parsePeer(info.transport.peer);
     const key = throttleKey(address, info.transport.peer);
     if (!this.throttle.allowed(key)) return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
+    // Asked for every name, existing or not, so the answer tells nothing about which users exist.
+    if (info.authid !== undefined && !this.accounts.allowed(realm.uri, info.authid, key)) {
+      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts for this account; try again later');
+    }
 
     for (const offered of info.authmethods) {
       const method = (offered === 'scram' ? 'wamp-scram' : offered) as AuthMethod;
@@ -207,6 +215,7 @@ export class StoreAuthenticator implements Authenticator {
     if (!ok) return this.#fail(a);
     const user = this.store.userRecord(a.realm.uri, authid);
     if (user === undefined || user.disabled === true || (extraCheck !== undefined && !extraCheck(user)) || !this.#coveredBySource(a, user)) return this.#fail(a);
+    this.accounts.succeeded(a.realm.uri, authid, a.key);
     const identity: Identity = {
       authid, authrole: authroleOf(user), authmethod: a.offered, authprovider: AUTHPROVIDER,
       ...(authextra !== undefined && { authextra }),
@@ -216,6 +225,7 @@ export class StoreAuthenticator implements Authenticator {
 
   #fail(a: Attempt): AuthOutcome {
     this.throttle.failed(a.key);
+    if (a.info.authid !== undefined) this.accounts.failed(a.realm.uri, a.info.authid);
     return abort(ErrorUri.AUTHENTICATION_FAILED, FAILED);
   }
 

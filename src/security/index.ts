@@ -37,6 +37,8 @@ export interface SecurityOptions {
   now?: () => number;
   hashing?: HashingParams;
   throttle?: ThrottleOptions;
+  /** Failed logins per account, whatever the address (see AccountGuard). */
+  accountThrottle?: ThrottleOptions;
   /** For realms the store does not know (those of the config file); default: refuse them. */
   fallbackAuthenticator?: Authenticator;
   fallbackAuthorizer?: Authorizer;
@@ -57,6 +59,7 @@ export function createSecurity(db: Db, options: SecurityOptions = {}): Security 
   ensureAdminRealm(store, { uri: adminRealm, ...(options.trustLoopback !== undefined && { trustLoopback: options.trustLoopback }) });
   const authenticator = new StoreAuthenticator(store, {
     ...(options.now && { now: options.now }), ...(options.throttle && { throttle: options.throttle }),
+    ...(options.accountThrottle && { accountThrottle: options.accountThrottle }),
     ...(options.fallbackAuthenticator && { fallback: options.fallbackAuthenticator }),
   });
   const authorizer = new StoreAuthorizer(store, { ...(options.fallbackAuthorizer && { fallback: options.fallbackAuthorizer }) });

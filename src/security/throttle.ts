@@ -1,4 +1,4 @@
-// Failed authentications per address, as token buckets: each failure takes a token, tokens
+// Failed authentications per address (and, in AccountGuard, per account), as token buckets: each failure takes a token, tokens
 // come back at a steady rate, and an address with no token left is refused at HELLO before
 // any secret is looked at. The clock is injected (tests drive it by hand).
 
@@ -61,3 +61,50 @@ export class FailureThrottle {
     return bucket;
   }
 }
+
+/**
+ * Failed logins per account (realm and authid), whatever the address: guesses spread over
+ * many addresses (a botnet, an IPv6 block) each stay under the per-address budget. The trade-off
+ * is that an attacker can spend an account's budget to keep its owner out; so this is no lock:
+ * - the budget comes back steadily (a burst of 20, then one every 30 s): the owner is slowed,
+ *   never locked for good, and gets in as soon as the guessing stops for a while;
+ * - while it is spent, addresses that logged in to this account successfully before (the last
+ *   few, kept in memory) are still let through to the password check, so an owner on their
+ *   usual network logs in during an attack. They stay bound by the per-address budget.
+ */
+export class AccountGuard {
+  readonly #throttle: FailureThrottle;
+  /** account -> addresses (throttle keys) that logged in to it, most recent last. */
+  readonly #known = new Map<string, string[]>();
+  readonly #maxAccounts: number;
+
+  constructor(options: ThrottleOptions = {}) {
+    this.#throttle = new FailureThrottle({ burst: 20, refillPerSecond: 1 / 30, maxAddresses: 10_000, ...options });
+    this.#maxAccounts = options.maxAddresses ?? 10_000;
+  }
+
+  allowed(realm: string, authid: string, address: string): boolean {
+    const account = `${realm}\0${authid}`;
+    return this.#throttle.allowed(account) || this.#known.get(account)?.includes(address) === true;
+  }
+
+  failed(realm: string, authid: string): void {
+    this.#throttle.failed(`${realm}\0${authid}`);
+  }
+
+  succeeded(realm: string, authid: string, address: string): void {
+    const account = `${realm}\0${authid}`;
+    const list = (this.#known.get(account) ?? []).filter((a) => a !== address);
+    list.push(address);
+    if (list.length > KNOWN_ADDRESSES_PER_ACCOUNT) list.shift();
+    this.#known.delete(account);
+    this.#known.set(account, list);
+    while (this.#known.size > this.#maxAccounts) this.#known.delete(this.#known.keys().next().value!);
+  }
+
+  /** Accounts currently short of budget (for tests and metrics). */
+  get size(): number { return this.#throttle.size; }
+}
+
+/** An owner logs in from home, work, a phone: a few networks. */
+const KNOWN_ADDRESSES_PER_ACCOUNT = 8;

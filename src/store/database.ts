@@ -4,6 +4,9 @@
 //   kill -9 and power loss (NORMAL would survive a crash but may lose the last commits on power loss).
 // - locking_mode=EXCLUSIVE, taken at open: one process per data folder. The lock is an fcntl
 //   lock, so the kernel drops it when a process dies: no stale lock files after a power cut.
+// - Private whatever the umask: the folder is made 0700 and the database 0600 (it holds WAMP-CRA
+//   derived keys, enough to log in). SQLite gives -wal and -shm the database file's mode, so
+//   creating the file ourselves with 0600 before SQLite does covers them too.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,12 +32,23 @@ export const DATABASE_FILE = 'wampmesh.db';
 export interface OpenOptions {
   /** Native addon for better-sqlite3 when running from the single executable. */
   nativeBinding?: string | object;
+  /** false: refuse a folder without a database instead of creating one (the admin CLI without --init). */
+  create?: boolean;
 }
+
+/** Mode of the data folder when wampmesh creates it, and of every file in it. */
+export const DATA_DIR_MODE = 0o700;
+export const DATA_FILE_MODE = 0o600;
+/** The files SQLite keeps next to the database. */
+const SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 
 export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   const file = path.resolve(dataDir, DATABASE_FILE);
+  if (options.create === false && !fs.existsSync(file)) {
+    throw new StoreError('NO_DATABASE', file, `${path.resolve(dataDir)} holds no wampmesh database (${DATABASE_FILE}); check --data, or add --init to create one there`);
+  }
   try {
-    makeDirs(path.resolve(dataDir));
+    makeDirs(path.resolve(dataDir), DATA_DIR_MODE);
   } catch (err) {
     throw new StoreError('DATA_DIR', file, `cannot create data folder ${path.resolve(dataDir)}: ${(err as Error).message}`, err);
   }
@@ -49,6 +63,7 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   }
   let db: Db | undefined;
   try {
+    makePrivate(file);
     db = new Database(file, { timeout: 0, ...(options.nativeBinding !== undefined && { nativeBinding: options.nativeBinding as string }) });
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
@@ -61,6 +76,27 @@ export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   } catch (err) {
     db?.close();
     throw translate(err, file);
+  }
+}
+
+/**
+ * Creates the database file 0600 if missing and takes group and other access away from it and
+ * its side files (left 0644 by an older wampmesh or a copy). A file owned by someone else is
+ * left alone: SQLite then says what is wrong with it.
+ */
+function makePrivate(file: string): void {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, DATA_FILE_MODE));
+  } catch {
+    return;
+  }
+  for (const suffix of SIDE_FILES) {
+    try {
+      const st = fs.statSync(file + suffix);
+      if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) fs.chmodSync(file + suffix, DATA_FILE_MODE);
+    } catch {
+      // absent, or not ours
+    }
   }
 }
 

@@ -9,7 +9,9 @@ import { T, isCallAnswer, rawCall, rawJoin, rawRegister, rawSubscribe, type Dict
 import { fixture, uniquePrefix, until } from './support/suite.ts';
 
 const realms = ['meta.session', 'meta.session.spec', 'meta.session.events', 'meta.reg', 'meta.sub'];
-const fx = fixture(realms.map((uri) => ({ uri })));
+// The meta.session realms let every session end others (metaKill "all"): the spec's open meta API, tested
+// here; the default (administrators only) is tested in test/advanced/meta-kill.test.ts.
+const fx = fixture(realms.map((uri) => (uri.startsWith('meta.session') ? { uri, metaKill: 'all' } : { uri })));
 test.after.always('stop agent and router', () => fx.close());
 
 const NO_SUCH_ID = 9007199254740000; // a valid WAMP ID no test session, registration or subscription has

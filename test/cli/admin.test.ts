@@ -48,7 +48,7 @@ test('every subcommand has --help; bad input names the problem and exits non-zer
   t.is(missing.code, 2);
   t.regex(missing.stderr, /expected REALM AUTHID/);
   const data = tmp();
-  const badField = await runCli(['realm', 'create', 'com.x', '--authmethods', 'telepathy', '--data', data]);
+  const badField = await runCli(['realm', 'create', 'com.x', '--authmethods', 'telepathy', '--data', data, '--init']);
   t.is(badField.code, 1);
   t.regex(badField.stderr, /authmethods/);
   const badFlag = await runCli(['realm', 'update', 'com.x', '--security', 'maybe', '--data', data]);
@@ -59,7 +59,7 @@ test('every subcommand has --help; bad input names the problem and exits non-zer
 test('offline and online: a user, a grant and its revocation take effect live and survive restarts', async (t) => {
   const data = tmp();
   // Offline: no router runs on the folder.
-  await ok(['realm', 'create', 'com.shop', '--authmethods', 'ticket', '--data', data]);
+  await ok(['realm', 'create', 'com.shop', '--authmethods', 'ticket', '--data', data, '--init']);
   await ok(['user', 'create', 'com.shop', 'alice', '--password', 'open sesame!', '--data', data]);
   const grant = await ok(['grant', 'create', 'com.shop', '--allow', 'call', '--uri', 'com.app.', '--match', 'prefix', '--to', 'user:alice', '--data', data]);
   await ok(['user', 'create', 'com.shop', 'svc', '--password', 'service secret', '--data', data]);
@@ -102,7 +102,7 @@ test('offline and online: a user, a grant and its revocation take effect live an
 
 test('online: a new password or disabling ends the user\'s sessions (GOODBYE wamp.close.killed), unrelated changes do not', async (t) => {
   const data = tmp();
-  await ok(['realm', 'create', 'com.kill', '--authmethods', 'ticket', '--data', data]);
+  await ok(['realm', 'create', 'com.kill', '--authmethods', 'ticket', '--data', data, '--init']);
   await ok(['user', 'create', 'com.kill', 'alice', '--password', 'first password', '--data', data]);
   await ok(['user', 'create', 'com.kill', 'bob', '--password', 'bobs password', '--data', data]);
   const router = await startRouter({ dataDir: data });
@@ -148,7 +148,7 @@ test('online: a new password or disabling ends the user\'s sessions (GOODBYE wam
 
 test('security export, wipe, import gives the same configuration; an invalid import changes nothing', async (t) => {
   const data = tmp();
-  await ok(['realm', 'create', 'com.a', '--authmethods', 'ticket,wampcra', '--description', 'first', '--data', data]);
+  await ok(['realm', 'create', 'com.a', '--authmethods', 'ticket,wampcra', '--description', 'first', '--data', data, '--init']);
   await ok(['group', 'create', 'com.a', 'ops', '--data', data]);
   await ok(['user', 'create', 'com.a', 'carol', '--password', 'carols password', '--group', 'ops', '--data', data]);
   await ok(['source', 'create', 'com.a', '--cidr', '10.0.0.0/8', '--authmethods', 'ticket', '--to', 'group:ops', '--data', data]);
@@ -156,7 +156,7 @@ test('security export, wipe, import gives the same configuration; an invalid imp
   t.is((await runCli(['security', 'export', '--out', file, '--data', data])).code, 0);
   const exported = JSON.parse(fs.readFileSync(file, 'utf8'));
   const other = tmp();
-  t.is((await runCli(['security', 'import', file, '--data', other])).code, 0);
+  t.is((await runCli(['security', 'import', file, '--data', other, '--init'])).code, 0);
   t.deepEqual(await ok(['security', 'export', '--data', other]), exported);
   const bad = structuredClone(exported);
   bad.realms.find((r: { uri: string }) => r.uri === 'com.a').users[0].groups = ['no-such-group'];

@@ -3,7 +3,8 @@
 export const FULL_CONFIG = {
   dataDir: '/var/lib/wampmesh',
   logLevel: 'debug',
-  realms: [{ uri: 'com.example.app', anonymous: false, anonymousFrom: 'anywhere', uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }] }],
+  realms: [{ uri: 'com.example.app', anonymous: false, anonymousFrom: 'anywhere', uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never', history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }],
+    limits: { maxPendingCallsPerSession: 10, maxPendingCalls: 100, maxSubscriptionsPerSession: 20, maxRegistrationsPerSession: 30, maxRetainedTopicsPerSession: 0 }, metaKill: 'all' }],
   listeners: {
     websocket: [{ host: '::1', port: 0, path: '/wamp' }],
     rawsocket: [{ host: 'localhost', port: 9000 }],

@@ -9,7 +9,9 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
   const c = defaultConfig();
   t.is(c.dataDir, './data');
   t.is(c.logLevel, 'warn');
-  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }]);
+  t.deepEqual(c.realms, [{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [],
+    limits: { maxPendingCallsPerSession: 1000, maxPendingCalls: 20_000, maxSubscriptionsPerSession: 10_000, maxRegistrationsPerSession: 10_000, maxRetainedTopicsPerSession: 1000 },
+    metaKill: 'admin' }]);
   t.is(c.mesh.enabled, false, 'no mesh unless asked for');
   // The mesh's timings and limits default to src/mesh/defaults.ts, unchanged.
   t.like(c.mesh, {
@@ -72,6 +74,10 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['mesh fractional timing', { mesh: { antiEntropyMs: 1500.5 } }, 'mesh.antiEntropyMs', /integer/],
   ['unknown mesh timing', { mesh: { heartbeatMs: 1000 } }, 'mesh.heartbeatMs', /unknown field/],
   ['unknown uriCheck', { realms: [{ uri: 'a', anonymous: true, uriCheck: 'lax' }] }, 'realms[0].uriCheck', /"loose" or "strict"/],
+  ['a realm shadowing the admin realm', { realms: [{ uri: 'realm1', anonymous: true }, { uri: 'wampmesh.admin', anonymous: false }] }, 'realms[1].uri', /admin realm.*admin commands/],
+  ['pending calls limit zero', { realms: [{ uri: 'a', anonymous: true, limits: { maxPendingCallsPerSession: 0 } }] }, 'realms[0].limits.maxPendingCallsPerSession', /expected integer 1\.\.1000000/],
+  ['unknown realm limit', { realms: [{ uri: 'a', anonymous: true, limits: { maxCalls: 5 } }] }, 'realms[0].limits.maxCalls', /unknown field/],
+  ['bad metaKill', { realms: [{ uri: 'a', anonymous: true, metaKill: 'everyone' }] }, 'realms[0].metaKill', /"admin" or "all"/],
   ['duplicate realm', { realms: [{ uri: 'a', anonymous: true }, { uri: 'a', anonymous: false }] }, 'realms[1].uri', /duplicate/],
   ['no realms', { realms: [] }, 'realms', /at least one realm/],
   ['bad log level', { logLevel: 'verbose' }, 'logLevel', /one of silent, error, warn, info, debug/],

@@ -5,7 +5,7 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 type Dict = Record<string, unknown>;
 
 function setup() {
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, metaKill: 'all' }, { uri: 'realm2', anonymous: true }] });
   const client = () => { const c = new MemoryClient(router); const id = c.join(); return Object.assign(c, { id }); };
   return { router, client };
 }
@@ -17,7 +17,7 @@ function call(c: MemoryClient, procedure: string, args: unknown[] = [], kwargs: 
   if (reply === undefined) throw new Error(`no reply to ${procedure}`);
   return reply;
 }
-const result = (reply: unknown[]) => (reply[0] === 50 ? (reply[3] as unknown[] | undefined)?.[0] : `ERROR ${reply[4]}`);
+const result = (reply: unknown[]): unknown => (reply[0] === 50 ? (reply[3] as unknown[] | undefined)?.[0] : `ERROR ${reply[4]}`);
 
 test('session meta procedures', (t) => {
   const { client } = setup();
@@ -105,4 +105,23 @@ test('subscription meta procedures and events', (t) => {
   s.handler.closed();
   t.deepEqual(watcher.take().map((e) => e[3] !== undefined && (e[4] as unknown[])[1]), [subId, subId]);
   t.is(result(call(watcher, 'wamp.subscription.get', [subId])), 'ERROR wamp.error.no_such_subscription');
+});
+
+test('by default only authrole admin may end other sessions (metaKill); reads stay open', (t) => {
+  const router = new Router({
+    realms: [{ uri: 'realm2', anonymous: true }],
+    authenticator: { hello: (info) => ({ type: 'welcome', identity: { authid: info.authid ?? 'x', authrole: info.authid === 'root' ? 'admin' : 'anonymous', authmethod: 'anonymous', authprovider: 'test' } }) },
+  });
+  const join = (authid: string) => { const c = new MemoryClient(router); const id = c.join('realm2', { authid }); return Object.assign(c, { id }); };
+  const mallory = join('mallory');
+  const victim = join('victim');
+  for (const [procedure, args] of [['wamp.session.kill', [victim.id]], ['wamp.session.kill_by_authid', ['victim']], ['wamp.session.kill_by_authrole', ['anonymous']], ['wamp.session.kill_all', []]] as const) {
+    const reply = call(mallory, procedure, [...args]);
+    t.is(result(reply), 'ERROR wamp.error.not_authorized', procedure);
+    t.regex(String((reply[5] as unknown[])[0]), /authrole 'admin'.*metaKill/);
+  }
+  t.deepEqual(victim.take(), [], 'nobody was killed');
+  t.is(result(call(mallory, 'wamp.session.count')), 2, 'the read-only meta API stays open');
+  const root = join('root');
+  t.is(result(call(root, 'wamp.session.kill_all')), 2, 'an administrator may');
 });

@@ -104,3 +104,24 @@ test('import through the API replaces the configuration and takes effect live', 
   t.true(w.router.realms.has('com.new'));
   t.false(w.router.realms.has('com.old'));
 });
+
+test('admin API: a change taking a way into the admin realm away answers wampmesh.error.not_allowed unless the kwarg force; the last way never goes', (t) => {
+  const w = world();
+  const admin = adminSession(w);
+  const realm = w.security.adminRealm;
+  const refused = admin.call('wampmesh.user.update', [realm, 'admin', { disabled: true }]);
+  t.is(refused[0], 8);
+  t.is(refused[4], 'wampmesh.error.not_allowed');
+  t.regex(String((refused[5] as unknown[])[0]), /^refused: this change would leave no way into the admin realm 'wampmesh\.admin' \(it takes away: admin by trust from unix\)/);
+  t.is(admin.call('wampmesh.user.update', [realm, 'admin', { disabled: true }], { force: true })[4], 'wampmesh.error.not_allowed', 'not even with force');
+  t.is(admin.call('wampmesh.user.delete', [realm, 'admin'], { force: 'yes' })[4], 'wamp.error.invalid_argument', 'force must be a boolean');
+  // A second administrator by cryptosign key: now force may remove the first.
+  t.is(admin.call('wampmesh.user.create', [realm], { authid: 'ops', groups: ['admin'], pubkeys: ['ab'.repeat(32)] })[0], 50);
+  const needsForce = admin.call('wampmesh.user.delete', [realm, 'admin']);
+  t.is(needsForce[4], 'wampmesh.error.not_allowed');
+  t.regex(String((needsForce[5] as unknown[])[0]), /repeat with --force \(admin API: kwarg force: true\).*what would remain: ops by cryptosign from any/);
+  // The object argument may still come as kwargs next to force.
+  t.is(admin.call('wampmesh.realm.update', [realm], { description: 'ours', force: false })[0], 50);
+  t.is(admin.call('wampmesh.user.delete', [realm, 'admin'], { force: true })[0], 50);
+  t.is(w.security.store.getUser(realm, 'admin'), undefined);
+});

@@ -351,6 +351,52 @@ test('a burst of failures from one address is throttled; other addresses are not
   t.is(authenticate(w, again, PASSWORD)[0], 2);
 });
 
+test('guesses for one account from many addresses are refused beyond its budget; the owner still gets in', (t) => {
+  const w = setup(['ticket']);
+  w.security.store.createUser(REALM, { authid: 'alice', password: PASSWORD });
+  w.security.store.createUser(REALM, { authid: 'bob', password: PASSWORD });
+  // The owner logged in from home before the attack.
+  const home = '192.0.2.10:5000';
+  sendHello(w, w.connect(home), REALM, { authmethods: ['ticket'], authid: 'alice' });
+  const first = w.connect(home);
+  sendHello(w, first, REALM, { authmethods: ['ticket'], authid: 'alice' });
+  t.is(authenticate(w, first, PASSWORD)[0], 2);
+  // 200 addresses, one guess each: every one is under the per-address budget.
+  const refusedAt: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const c = w.connect(`198.18.${i >> 8}.${i & 255}:40000`);
+    const reply = sendHello(w, c, REALM, { authmethods: ['ticket'], authid: 'alice' });
+    if (reply[0] === 4) expectFailed(t, authenticate(w, c, `guess-${i}`));
+    else {
+      expectFailed(t, reply, 'too many failed attempts for this account; try again later');
+      refusedAt.push(i);
+    }
+  }
+  t.is(refusedAt.length, 180, 'after a burst of 20 the account is refused at HELLO: no password check');
+  t.is(refusedAt[0], 20);
+  // The answer is the same for a name that does not exist: it tells nothing about users.
+  for (let i = 0; i < 21; i++) {
+    const c = w.connect(`198.19.0.${i}:1`);
+    if (sendHello(w, c, REALM, { authmethods: ['ticket'], authid: 'nobody' })[0] === 4) authenticate(w, c, 'x');
+  }
+  expectFailed(t, sendHello(w, w.connect('198.19.1.1:1'), REALM, { authmethods: ['ticket'], authid: 'nobody' }), 'too many failed attempts for this account; try again later');
+  // Other accounts are not affected.
+  const b = w.connect('198.18.0.1:40001');
+  sendHello(w, b, REALM, { authmethods: ['ticket'], authid: 'bob' });
+  t.is(authenticate(w, b, PASSWORD)[0], 2);
+  // During the attack the owner logs in from an address that succeeded before.
+  const during = w.connect('192.0.2.10:5001');
+  t.is(sendHello(w, during, REALM, { authmethods: ['ticket'], authid: 'alice' })[0], 4);
+  t.is(authenticate(w, during, PASSWORD)[0], 2);
+  // From a new address the owner waits for the window: one attempt per 30 s comes back, so the
+  // account is slowed, never locked for good.
+  expectFailed(t, sendHello(w, w.connect('203.0.113.50:1'), REALM, { authmethods: ['ticket'], authid: 'alice' }), 'too many failed attempts for this account; try again later');
+  w.clock.now += 30_000;
+  const later = w.connect('203.0.113.50:2');
+  t.is(sendHello(w, later, REALM, { authmethods: ['ticket'], authid: 'alice' })[0], 4, 'after 30 s one attempt passes');
+  t.is(authenticate(w, later, PASSWORD)[0], 2);
+});
+
 test('IPv6 clients are throttled per /64', (t) => {
   const w = setup(['ticket']);
   for (let i = 0; i < 10; i++) {
