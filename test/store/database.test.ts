@@ -65,8 +65,10 @@ test('a read-only data folder gives a clear error naming the file', (t) => {
   openDatabase(dir).close();
   fs.chmodSync(path.join(dir, DATABASE_FILE), 0o444);
   fs.chmodSync(dir, 0o555);
-  // As root, permissions don't bind; run the opener as an unprivileged user (setpriv is util-linux).
-  const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  // Root's permissions bind only without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: the opener
+  // runs as root without them (setpriv is util-linux) rather than as another user, who may not
+  // be able to read the checkout at all (a clone under /root, mode 0700 on Debian).
+  const asUser = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
   const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.message); } })`;
   const [cmd, ...args] = [...asUser, process.execPath, '-e', code];
   const out = spawnSync(cmd!, args, { encoding: 'utf8' });
