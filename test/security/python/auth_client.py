@@ -15,7 +15,7 @@ Prints one JSON line on stdout:
     {"joined": true, "authid": ..., "authrole": ..., "authmethod": ..., "authprovider": ...,
      "call": {"result": ...} | {"error": uri}}        (call only with --call)
     {"joined": false, "reason": uri, "message": ...}
-Exit status 0 when joined. Needs python3-autobahn (22.7.1), python3-nacl for cryptosign,
+Exit status 0 when joined. Needs python3-autobahn (22.7.1 on Debian 12, 23.1.2 on 13), python3-nacl for cryptosign,
 python3-argon2 and python3-passlib for scram.
 """
 
@@ -37,6 +37,28 @@ from autobahn.wamp.types import ComponentConfig  # noqa: E402
 from autobahn.websocket.util import parse_url  # noqa: E402
 
 SERIALIZERS = {'json': JsonSerializer, 'msgpack': MsgPackSerializer, 'cbor': CBORSerializer}
+
+
+def _mend_wampcra_kdf():
+    """Autobahn 23.1 (Debian 13) hands PBKDF2HMAC the class hashes.SHA256 where cryptography
+    >= 39 wants an instance, so its salted WAMP-CRA raises TypeError before AUTHENTICATE. Only
+    then, autobahn.wamp.auth.pbkdf2 becomes the same PBKDF2-HMAC from hashlib; the challenge
+    handling stays Autobahn's."""
+    import hashlib
+    import autobahn.wamp.auth as auth
+    try:
+        auth.pbkdf2(b'probe', b'salt', 1, 32)
+        return
+    except TypeError:
+        pass
+
+    def pbkdf2(data, salt, iterations=1000, keylen=32, hashfunc=None):
+        return hashlib.pbkdf2_hmac(hashfunc or 'sha256', data, salt, iterations, keylen)
+
+    auth.pbkdf2 = pbkdf2
+
+
+_mend_wampcra_kdf()
 
 
 class AuthSession(ApplicationSession):
