@@ -2,7 +2,9 @@
 // Installs the project's own runtime into .runtime/: Node 24 (from the pinned npm package
 // node-linux-<arch>, integrity-checked by package-lock.json) and, where the host's glibc is
 // older than 2.38 (Debian 12), a private glibc from Debian trixie so uWebSockets.js loads.
-// Runs on any Node >= 20 because it is the npm postinstall step of a fresh clone.
+// Runs on any Node >= 20: scripts/node24 and scripts/test.sh start it with the node on PATH
+// when the runtime is missing or older than the installed Node package (npm runs no install
+// scripts here, see .npmrc).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -114,7 +116,12 @@ function main() {
   if (fs.existsSync(manifestPath)) {
     try {
       const m = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-      if (m.nodeSha256 === srcHash && m.shim === needShim && fs.existsSync(path.join(runtime, 'node'))) return;
+      if (m.nodeSha256 === srcHash && m.shim === needShim && fs.existsSync(path.join(runtime, 'node'))) {
+        // Current: mark it so scripts/node24 does not check again until npm reinstalls Node.
+        const now = new Date();
+        fs.utimesSync(manifestPath, now, now);
+        return;
+      }
     } catch { /* rebuild below */ }
   }
   fs.rmSync(runtime, { recursive: true, force: true });
