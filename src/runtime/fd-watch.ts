@@ -30,29 +30,29 @@ export function nearLimit(used: number, limit: number): boolean {
 }
 
 export function startFdWatch(logger: Logger, intervalMs = CHECK_INTERVAL_MS): () => void {
+  let limit: number | undefined;
   try {
-    openFileLimit();
+    limit = openFileLimit();
   } catch {
     return () => {};
   }
   let loggedAt = -Infinity;
   let short = false;
   const check = (): void => {
-    let limit: number | undefined;
-    let used: number;
+    let used: number | undefined;
     try {
       limit = openFileLimit();
       used = openFiles();
     } catch {
-      // EMFILE on /proc itself is the condition we look for.
-      used = Infinity;
+      // Failing to open /proc for want of a descriptor is the very condition looked for;
+      // the limit then is the one last read.
     }
-    if (limit === undefined && used !== Infinity) return;
+    if (limit === undefined) return;
     const now = performance.now();
-    if (used === Infinity || nearLimit(used, limit!)) {
+    if (used === undefined || nearLimit(used, limit)) {
       if (!short || now - loggedAt >= LOG_INTERVAL_MS) {
         logger.warn(
-          { open_files: Number.isFinite(used) ? used : undefined, limit },
+          { open_files: used, limit },
           'at the open-file limit: new connections are refused until some close (raise LimitNOFILE or ulimit -n)',
         );
         loggedAt = now;
