@@ -6,6 +6,8 @@
 
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { adminSocketPath } from '../../src/cli/admin-client.ts';
 import { connect, maskedFrame, openTcp, rssBytes, startConfiguredRouter, waitFor, within, type TcpProbe } from '../helpers/raw-client.ts';
 
 const PRE_AUTH_MAX = 64 * 1024; // the default of limits.preAuthMaxMessageSize
@@ -24,9 +26,9 @@ const CASES = {
 const override = process.env.PRE_AUTH_FIRST_FRAME === undefined ? undefined : Number(process.env.PRE_AUTH_FIRST_FRAME);
 const RSS_TARGET = 50 * 1024 * 1024;
 
-/** A RawSocket client (JSON, 16 MiB) that has done the 4-octet handshake. */
-async function rawSocketOpened(port: number): Promise<TcpProbe> {
-  const probe = await openTcp(port);
+/** A RawSocket client (JSON, 16 MiB) that has done the 4-octet handshake, over TCP or a Unix socket. */
+async function rawSocketOpened(where: number | string): Promise<TcpProbe> {
+  const probe = typeof where === 'number' ? await openTcp(where) : await openUnix(where);
   probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
   await waitFor(() => probe.received().length >= 4, 5_000, 'RawSocket handshake reply');
   if (probe.received()[0] !== 0x7f || (probe.received()[1]! & 0x0f) !== 1) throw new Error('RawSocket handshake refused');
@@ -43,6 +45,16 @@ async function webSocketOpened(port: number): Promise<TcpProbe> {
   await waitFor(() => probe.received().includes('\r\n\r\n'), 5_000, 'WebSocket upgrade reply');
   if (!probe.received().toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`upgrade refused: ${probe.received().toString('latin1')}`);
   return probe;
+}
+
+async function openUnix(path: string): Promise<TcpProbe> {
+  const socket = net.connect({ path });
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, received: () => Buffer.concat(chunks), closed };
 }
 
 function rawSocketFrame(payload: Uint8Array): Buffer {
@@ -129,16 +141,19 @@ for (const transport of ['rawsocket', 'websocket'] as const) {
 test.serial('a first frame over the pre-login limit is refused at its header: ABORT on RawSocket, close 1009 on WebSocket', async (t) => {
   const router = await startConfiguredRouter({});
   try {
-    const raw = await rawSocketOpened(router.rawsocketPort);
-    // A header announcing 16 MiB - 1, then 1 MiB of it: refused on the header, nothing buffered.
-    raw.socket.write(Buffer.concat([Uint8Array.of(0, 0xff, 0xff, 0xff), Buffer.alloc(1024 * 1024, 0x20)]));
-    await within(raw.closed, 5_000, 'the router to close the RawSocket connection');
-    const reply = raw.received().subarray(4);
-    t.is(reply.readUInt32BE(0), reply.length - 4, 'one RawSocket MESSAGE frame before the close');
-    const abort = JSON.parse(reply.subarray(4).toString('utf8')) as unknown[];
-    t.is(abort[0], 3);
-    t.is(abort[2], 'wamp.error.payload_size_exceeded');
-    t.regex(String((abort[1] as { message?: string }).message), /limit before login of 65536/);
+    // TCP, and the Unix socket every router has (the admin CLI's, in the data folder).
+    for (const where of [router.rawsocketPort, adminSocketPath(router.dataDir)]) {
+      const raw = await rawSocketOpened(where);
+      // A header announcing 16 MiB - 1, then 1 MiB of it: refused on the header, nothing buffered.
+      raw.socket.write(Buffer.concat([Uint8Array.of(0, 0xff, 0xff, 0xff), Buffer.alloc(1024 * 1024, 0x20)]));
+      await within(raw.closed, 5_000, 'the router to close the RawSocket connection');
+      const reply = raw.received().subarray(4);
+      t.is(reply.readUInt32BE(0), reply.length - 4, 'one RawSocket MESSAGE frame before the close');
+      const abort = JSON.parse(reply.subarray(4).toString('utf8')) as unknown[];
+      t.is(abort[0], 3);
+      t.is(abort[2], 'wamp.error.payload_size_exceeded');
+      t.regex(String((abort[1] as { message?: string }).message), /limit before login of 65536/);
+    }
 
     const ws = await webSocketOpened(router.wsPort);
     ws.socket.write(maskedFrame(0x1, Buffer.alloc(PRE_AUTH_MAX + 1, 0x20)));
