@@ -14,8 +14,6 @@ import { FrameWriter } from './frame-writer.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE, PreAuthBudget } from './pre-auth-budget.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
-
-export { SocketPathInUseError, UnixSocketPathError } from './unix-socket-path.ts';
 import {
   FrameDecoder,
   FrameType,
@@ -30,6 +28,8 @@ import {
   maxLengthFromExponent,
   parseHandshake,
 } from './rawsocket-framing.ts';
+
+export { SocketPathInUseError, UnixSocketPathError } from './unix-socket-path.ts';
 
 export type RawSocketTarget =
   | { readonly host?: string; readonly port: number }

@@ -24,7 +24,7 @@ export interface WebSocketOptions {
   /**
    * Largest message before WELCOME; a bigger one closes the connection with 1009. uWS hands
    * over only whole messages, so this is checked once one is complete: what a client can make
-   * uWS buffer before login is still maxMessageSize (README, "Limits"). Default 64 KiB.
+   * uWS buffer before login is still maxMessageSize (README, "Limits before login"). Default 64 KiB.
    */
   preAuthMaxMessageSize?: number;
   /**
