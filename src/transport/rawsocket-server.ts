@@ -10,6 +10,7 @@ import type { Serializer } from '../serializers/serializer.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { MessageType } from '../wamp/messages.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
+import { formatHostPort, isLoopback, unmapIPv4 } from './address.ts';
 import { FrameWriter } from './frame-writer.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE, PreAuthBudget } from './pre-auth-budget.ts';
@@ -30,6 +31,7 @@ import {
 } from './rawsocket-framing.ts';
 
 export { SocketPathInUseError, UnixSocketPathError } from './unix-socket-path.ts';
+export { isLoopback, unmapIPv4 } from './address.ts';
 
 export type RawSocketTarget =
   | { readonly host?: string; readonly port: number }
@@ -391,21 +393,4 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   return { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-}
-
-/** "::ffff:10.0.0.1" -> "10.0.0.1": dual-stack listeners report IPv4 clients in mapped form. */
-export function unmapIPv4(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m?.[1] ?? address;
-}
-
-/** Loopback in either family, including the IPv4-mapped form. */
-export function isLoopback(address: string): boolean {
-  const a = unmapIPv4(address);
-  return a.startsWith('127.') || a === '::1';
-}
-
-function formatHostPort(address: string, port: number | undefined): string {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === undefined ? host : `${host}:${port}`;
 }

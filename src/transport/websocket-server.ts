@@ -8,7 +8,7 @@ import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { flushAfterCallbacks, type Flushable } from './end-of-tick.ts';
-import { isLoopback } from './rawsocket-server.ts';
+import { isLoopback } from './address.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE } from './pre-auth-budget.ts';
 
 export interface WebSocketTarget {
