@@ -10,6 +10,7 @@ import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
+import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
@@ -18,6 +19,7 @@ import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
+import { startFdWatch } from '../runtime/fd-watch.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
@@ -116,11 +118,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   });
   const wsOptions: WebSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
+    preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutSec: limits.wsIdleTimeoutSec,
     logger,
   };
   const rawOptions: RawSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
+    preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
+    // One budget for every RawSocket listener (TCP and Unix): it bounds the router, not a port.
+    preAuthBudget: new PreAuthBudget({ limitBytes: limits.preAuthBufferBytes, logger: logger.child({ transport: 'rawsocket' }) }),
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     logger,
   };
@@ -175,12 +182,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   }
 
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
+  const stopFdWatch = startFdWatch(logger);
   let stopping: Promise<void> | undefined;
   return {
     listeners: infos,
     stop() {
       stopping ??= (async () => {
         clearInterval(ticker);
+        stopFdWatch();
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and
         // a GOODBYE still in a socket buffer would be lost with them.
         router.shutdown();

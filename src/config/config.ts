@@ -11,6 +11,7 @@ import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/de
 import { ADMIN_REALM } from '../security/admin.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { isHost } from './host.ts';
+import { DEFAULT_PRE_AUTH_BUFFER_BUDGET, DEFAULT_PRE_AUTH_MAX_MESSAGE } from '../transport/pre-auth-budget.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -98,6 +99,13 @@ const limits = z
     // 16 MiB is the largest frame a RawSocket peer can announce (2^24), so both transports
     // agree; 512 is RawSocket's smallest announceable maximum.
     maxMessageSize: intIn(512, 16 * 1024 * 1024).default(16 * 1024 * 1024),
+    // Before WELCOME a client sends only HELLO and AUTHENTICATE, a few hundred octets; anything
+    // bigger from a stranger is refused, so nobody who has not logged in makes the router hold
+    // maxMessageSize per connection. 64 KiB leaves room for large authextra (certificates).
+    preAuthMaxMessageSize: intIn(512, 16 * 1024 * 1024).default(DEFAULT_PRE_AUTH_MAX_MESSAGE),
+    // Unfinished frames buffered for all not-yet-logged-in connections together (RawSocket):
+    // past it, such frames are refused. 16 MiB = 256 clients stalled mid-HELLO at 64 KiB.
+    preAuthBufferBytes: intIn(512, 1024 * 1024 * 1024).default(DEFAULT_PRE_AUTH_BUFFER_BUDGET),
     // Time from TCP accept to WELCOME. Long enough for a slow link and a challenge round,
     // short enough that half-open connections don't pile up.
     handshakeTimeoutMs: intIn(100, 600_000).default(10_000),
@@ -114,6 +122,10 @@ const limits = z
       .int({ error: 'expected 0 or an integer 8..960' })
       .refine((n) => n === 0 || (n >= 8 && n <= 960), { error: 'expected 0 or an integer 8..960' })
       .default(120),
+  })
+  .refine((l) => l.preAuthBufferBytes >= l.preAuthMaxMessageSize, {
+    error: 'must be at least preAuthMaxMessageSize',
+    path: ['preAuthBufferBytes'],
   })
   .refine((l) => l.outboundHardLimitBytes >= l.outboundSoftLimitBytes, {
     error: 'must be at least outboundSoftLimitBytes',

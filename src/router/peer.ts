@@ -39,6 +39,11 @@ export interface Peer {
    * defaults to 'normal'; a Peer that has no way to say why may ignore it.
    */
   close(reason?: CloseReason): void;
+  /**
+   * Called once, when the core has sent WELCOME: the peer has logged in, and a transport lifts
+   * the limits it keeps for strangers (the pre-authentication frame limit and budget).
+   */
+  welcomed?(): void;
 }
 
 /** What the core gives back to a transport for each attached peer. */

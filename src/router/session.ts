@@ -341,6 +341,7 @@ export class Session implements Target, PeerHandler {
     // Sending can end the session (a peer over the outbound hard limit is a slow consumer):
     // closed, it must not join, or the realm keeps it for good (found by test/hostile/fuzz-*.test.ts).
     if (this.#state !== 'established') return;
+    this.peer.welcomed?.();
     realm.join(this);
   }
 

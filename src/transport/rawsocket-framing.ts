@@ -93,7 +93,8 @@ export function encodeFrame(type: FrameType, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-export type FramingErrorReason = 'reserved-bits' | 'reserved-type' | 'too-large';
+/** 'over-budget': the frame was within limits, but the router-wide budget for buffering it was spent. */
+export type FramingErrorReason = 'reserved-bits' | 'reserved-type' | 'too-large' | 'over-budget';
 
 /** A peer broke the framing rules; the only remedy is failing the connection. */
 export class RawSocketFramingError extends Error {
@@ -111,6 +112,19 @@ export type FrameEvent =
 
 const EVENT_TYPE = ['message', 'ping', 'pong'] as const;
 
+/** Asked before an unfinished frame is buffered; a refusal fails the decoder ('over-budget'). */
+export interface PartialBudget {
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+export interface FrameDecoderLimits {
+  /** A smaller limit in force until lift(), e.g. before the peer has logged in. */
+  readonly initialLimit?: number;
+  /** Charged for every unfinished frame until lift(). */
+  readonly budget?: PartialBudget;
+}
+
 /**
  * Streaming decoder. A frame lying wholly inside one chunk is returned as a subarray of that
  * chunk (no copy; it keeps the chunk alive, which Node allocates per read anyway). A frame
@@ -119,6 +133,10 @@ const EVENT_TYPE = ['message', 'ping', 'pong'] as const;
  */
 export class FrameDecoder {
   readonly #maxPayload: number;
+  #limit: number;
+  #budget: PartialBudget | null;
+  /** What the frame being assembled holds of #budget. */
+  #reserved = 0;
   readonly #header = new Uint8Array(HEADER_SIZE);
   #headerFill = 0;
   #type: FrameType = FrameType.MESSAGE;
@@ -127,8 +145,28 @@ export class FrameDecoder {
   #failed: RawSocketFramingError | null = null;
 
   /** maxPayload: the limit we announced; it bounds PING/PONG too, so nobody makes us buffer more. */
-  constructor(maxPayload: number) {
+  constructor(maxPayload: number, limits: FrameDecoderLimits = {}) {
     this.#maxPayload = Math.min(maxPayload, MAX_PAYLOAD);
+    this.#limit = Math.min(limits.initialLimit ?? this.#maxPayload, this.#maxPayload);
+    this.#budget = limits.budget ?? null;
+  }
+
+  /** The size limit checked at each header: the initial one until lift(). */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Raises the limit to maxPayload and stops charging the budget (the peer has logged in). */
+  lift(): void {
+    this.#limit = this.#maxPayload;
+    this.dispose();
+    this.#budget = null;
+  }
+
+  /** Gives back what the unfinished frame holds of the budget; call when the connection ends. */
+  dispose(): void {
+    this.#budget?.release(this.#reserved);
+    this.#reserved = 0;
   }
 
   /** Decodes what it can. After an 'error' event the decoder is dead and keeps reporting it. */
@@ -145,6 +183,7 @@ export class FrameDecoder {
         if (this.#partialFill === this.#partial.length) {
           events.push({ type: EVENT_TYPE[this.#type], payload: this.#partial });
           this.#partial = null;
+          this.dispose();
         }
         continue;
       }
@@ -171,6 +210,14 @@ export class FrameDecoder {
         events.push({ type: EVENT_TYPE[this.#type], payload: chunk.subarray(off, off + length) });
         off += length;
       } else {
+        if (this.#budget !== null) {
+          if (!this.#budget.reserve(length)) {
+            this.#failed = new RawSocketFramingError('over-budget', `no buffer budget left for a partial frame of ${length} octets`);
+            events.push({ type: 'error', error: this.#failed });
+            return events;
+          }
+          this.#reserved = length;
+        }
         this.#partial = new Uint8Array(length);
         this.#partialFill = 0;
       }
@@ -187,8 +234,9 @@ export class FrameDecoder {
       this.#failed = new RawSocketFramingError('reserved-bits', `reserved header bits set: 0x${first.toString(16)}`);
     } else if (type > FrameType.PONG) {
       this.#failed = new RawSocketFramingError('reserved-type', `reserved frame type ${type}`);
-    } else if (length > this.#maxPayload) {
-      this.#failed = new RawSocketFramingError('too-large', `frame of ${length} octets exceeds the announced ${this.#maxPayload}`);
+    } else if (length > this.#limit) {
+      const which = this.#limit < this.#maxPayload ? 'limit before login' : 'announced maximum';
+      this.#failed = new RawSocketFramingError('too-large', `frame of ${length} octets exceeds the ${which} of ${this.#limit}`);
     } else {
       this.#type = type as FrameType;
       return length;

@@ -1,13 +1,20 @@
 // WAMP-over-RawSocket on node:net, for TCP and Unix domain sockets. The byte rules live in
 // rawsocket-framing.ts; this file owns sockets, timers and the Peer handed to the core.
 
-import { lstat, unlink, chmod } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
+import { ErrorUri } from '../wamp/uris.ts';
+import { MessageType } from '../wamp/messages.ts';
+import { encodeMessage } from '../wamp/marshal.ts';
+import { formatHostPort, isLoopback, unmapIPv4 } from './address.ts';
 import { FrameWriter } from './frame-writer.ts';
+import { AcceptErrorLog } from './accept-errors.ts';
+import { DEFAULT_PRE_AUTH_MAX_MESSAGE, PreAuthBudget } from './pre-auth-budget.ts';
+import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
 import {
   FrameDecoder,
   FrameType,
@@ -17,10 +24,14 @@ import {
   MAX_PAYLOAD,
   buildHandshakeError,
   buildHandshakeReply,
+  encodeHeader,
   exponentForMaxLength,
   maxLengthFromExponent,
   parseHandshake,
 } from './rawsocket-framing.ts';
+
+export { SocketPathInUseError, UnixSocketPathError } from './unix-socket-path.ts';
+export { isLoopback, unmapIPv4 } from './address.ts';
 
 export type RawSocketTarget =
   | { readonly host?: string; readonly port: number }
@@ -32,6 +43,10 @@ export interface RawSocketOptions {
   maxMessageSize?: number;
   /** Time allowed for the 4-octet RawSocket handshake. Default 10 s. */
   handshakeTimeoutMs?: number;
+  /** Largest message before WELCOME (see pre-auth-budget.ts). Default 64 KiB. */
+  preAuthMaxMessageSize?: number;
+  /** Shared by every listener of the router; default: one of this listener's own. */
+  preAuthBudget?: PreAuthBudget;
   /** Established connections beyond this get handshake error 4. Default unlimited. */
   maxConnections?: number;
   /** Serializers offered to clients. Default: all the router has. */
@@ -48,16 +63,6 @@ export interface RawSocketListener {
   close(): Promise<void>;
 }
 
-/** The socket path is taken by a live listener (or is not a socket at all). */
-export class SocketPathInUseError extends Error {
-  readonly path: string;
-  constructor(path: string, why: string) {
-    super(`${path}: ${why}`);
-    this.name = 'SocketPathInUseError';
-    this.path = path;
-  }
-}
-
 const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 // After close() or a handshake error we end() politely; a client that never hangs up its side
@@ -70,6 +75,8 @@ interface Context {
   readonly serializers: readonly Serializer[];
   readonly lengthExponent: number;
   readonly maxIncoming: number;
+  readonly preAuthMax: number;
+  readonly budget: PreAuthBudget;
   readonly handshakeTimeoutMs: number;
   readonly maxConnections: number;
   readonly log: Logger;
@@ -86,14 +93,20 @@ export async function listenRawSocket(
   const unixPath = 'path' in target ? target.path : undefined;
   // Checked before listening, so a bad mode cannot leave a listener behind.
   const mode = 'path' in target && target.mode !== undefined ? parseMode(target.mode) : undefined;
+  const log = (options.logger ?? silentLogger).child({ transport: 'rawsocket' });
+  const maxIncoming = Math.min(maxLengthFromExponent(lengthExponent), MAX_PAYLOAD);
   const ctx: Context = {
     acceptor,
     serializers: options.serializers ?? allSerializers,
     lengthExponent,
-    maxIncoming: Math.min(maxLengthFromExponent(lengthExponent), MAX_PAYLOAD),
+    maxIncoming,
+    // The handshake announces maxIncoming, what a logged-in session may send; before WELCOME
+    // the smaller limit applies on top (RawSocket has no way to announce two).
+    preAuthMax: Math.min(options.preAuthMaxMessageSize ?? DEFAULT_PRE_AUTH_MAX_MESSAGE, maxIncoming),
+    budget: options.preAuthBudget ?? new PreAuthBudget({ logger: log }),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     maxConnections: options.maxConnections ?? Infinity,
-    log: (options.logger ?? silentLogger).child({ transport: 'rawsocket' }),
+    log,
     unixPath,
     established: 0,
   };
@@ -109,7 +122,10 @@ export async function listenRawSocket(
     socket.once('close', () => sockets.delete(socket));
     acceptConnection(socket, ctx);
   });
-  if (unixPath !== undefined) await removeStaleSocket(unixPath);
+  if (unixPath !== undefined) {
+    await checkUnixSocketPath(unixPath);
+    await removeStaleSocket(unixPath);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => { server.off('error', reject); resolve(); };
@@ -128,7 +144,8 @@ export async function listenRawSocket(
     address = formatHostPort(bound.address, bound.port);
   }
   // Accept errors (EMFILE...) are logged, not fatal: the listener keeps serving the others.
-  server.on('error', (error) => ctx.log.error({ err: error }, 'rawsocket listener error'));
+  const acceptErrors = new AcceptErrorLog(ctx.log, address);
+  server.on('error', (error) => acceptErrors.report(error));
   ctx.log.info({ address }, 'rawsocket listening');
 
   return {
@@ -215,6 +232,7 @@ class RawSocketPeer implements Peer {
   readonly #maxOutgoing: number;
   readonly #maxIncoming: number;
   readonly #log: Logger;
+  #welcomed = false;
   #handler: PeerHandler | null = null;
   #state: 'open' | 'closing' | 'closed' = 'open';
   // Frames go out batched per tick: a burst (an EVENT fan-out, a batch of results) leaves in
@@ -227,7 +245,11 @@ class RawSocketPeer implements Peer {
     this.#socket = socket;
     this.#maxOutgoing = Math.min(clientMax, MAX_PAYLOAD);
     this.#maxIncoming = ctx.maxIncoming;
-    this.#decoder = new FrameDecoder(ctx.maxIncoming);
+    const { budget } = ctx;
+    this.#decoder = new FrameDecoder(ctx.maxIncoming, {
+      initialLimit: ctx.preAuthMax,
+      budget: { reserve: (bytes) => budget.reserve(bytes, info.peer), release: (bytes) => budget.release(bytes) },
+    });
     this.#log = ctx.log;
     this.#writer = new FrameWriter(socket);
   }
@@ -274,10 +296,16 @@ class RawSocketPeer implements Peer {
     this.#socket.end();
   }
 
+  welcomed(): void {
+    this.#welcomed = true;
+    this.#decoder.lift();
+  }
+
   /** Called once by the connection's 'close' listener. */
   socketClosed(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#decoder.dispose();
     this.#writer.drop();
     this.#handler?.closed();
   }
@@ -297,7 +325,11 @@ class RawSocketPeer implements Peer {
         case 'pong':
           break; // we send no PINGs, so any PONG is unsolicited; harmless
         case 'error':
-          this.#fail(event.error.message);
+          if (!this.#welcomed && (event.error.reason === 'too-large' || event.error.reason === 'over-budget')) {
+            this.#abort(event.error.message);
+          } else {
+            this.#fail(event.error.message);
+          }
           return;
       }
     }
@@ -318,6 +350,23 @@ class RawSocketPeer implements Peer {
     if (this.bufferedAmount() > this.#maxIncoming) return this.#fail('PINGs while not reading');
     if (payload.length > this.#maxOutgoing) return this.#fail('PING larger than the client accepts back');
     this.#write(FrameType.PONG, payload);
+  }
+
+  /**
+   * A stranger's frame too big for before login, or no budget left to buffer it: ABORT says
+   * why (the client gets an answer rather than a reset), then the connection ends. Reading
+   * stops: the rest of a 16 MiB frame stays in the kernel's bounded buffer until the client
+   * hangs up or the linger ends, instead of being read only to be dropped.
+   */
+  #abort(why: string): void {
+    this.#log.info({ peer: this.info.peer }, `rawsocket: refusing frame before login: ${why}`);
+    this.#state = 'closing';
+    this.#writer.drop();
+    this.#socket.pause();
+    const abort = encodeMessage({ type: MessageType.ABORT, details: { message: why }, reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED }, this.serializer);
+    linger(this.#socket);
+    if (this.#socket.writable && abort.length <= this.#maxOutgoing) this.#socket.end(Buffer.concat([encodeHeader(FrameType.MESSAGE, abort.length), abort]));
+    else this.#socket.end();
   }
 
   #fail(why: string): void {
@@ -344,51 +393,4 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   return { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-}
-
-/** "::ffff:10.0.0.1" -> "10.0.0.1": dual-stack listeners report IPv4 clients in mapped form. */
-export function unmapIPv4(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m?.[1] ?? address;
-}
-
-/** Loopback in either family, including the IPv4-mapped form. */
-export function isLoopback(address: string): boolean {
-  const a = unmapIPv4(address);
-  return a.startsWith('127.') || a === '::1';
-}
-
-function formatHostPort(address: string, port: number | undefined): string {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === undefined ? host : `${host}:${port}`;
-}
-
-function parseMode(mode: number | string): number {
-  const value = typeof mode === 'string' && /^0?[0-7]{3}$/.test(mode) ? parseInt(mode, 8) : mode;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0o777) {
-    throw new RangeError(`Unix socket mode must be 0..0o777 or an octal string like "0660", got ${String(mode)}`);
-  }
-  return value;
-}
-
-/**
- * A socket file left by a process that died is removed; one with a live listener, or a path
- * that is not a socket, is refused rather than stolen or deleted.
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  let stat;
-  try {
-    stat = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (!stat.isSocket()) throw new SocketPathInUseError(path, 'exists and is not a socket');
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
-    probe.once('error', () => resolve(false));
-  });
-  if (live) throw new SocketPathInUseError(path, 'another process is listening on it');
-  await unlink(path);
 }

@@ -8,7 +8,8 @@ import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { flushAfterCallbacks, type Flushable } from './end-of-tick.ts';
-import { isLoopback } from './rawsocket-server.ts';
+import { isLoopback } from './address.ts';
+import { DEFAULT_PRE_AUTH_MAX_MESSAGE } from './pre-auth-budget.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -20,6 +21,17 @@ export interface WebSocketTarget {
 export interface WebSocketOptions {
   /** Largest incoming message; uWS closes the connection on a bigger one. Default 16 MiB. */
   maxMessageSize?: number;
+  /**
+   * Largest message before WELCOME; a bigger one closes the connection with 1009. uWS hands
+   * over only whole messages, so this is checked once one is complete: what a client can make
+   * uWS buffer before login is still maxMessageSize (README, "Limits before login"). Default 64 KiB.
+   */
+  preAuthMaxMessageSize?: number;
+  /**
+   * From TCP accept to a complete HTTP upgrade request, rounded up to whole seconds (uWS's
+   * HTTP idle timeout, which dripping octets do not extend). Default 10 s.
+   */
+  handshakeTimeoutMs?: number;
   /**
    * Seconds without traffic before uWS closes the connection; uWS pings automatically in
    * between, so only dead peers hit it. 0 disables; otherwise 8..960. Default 120.
@@ -48,6 +60,9 @@ const DEFAULT_MAX_BACKPRESSURE = 64 * 1024 * 1024;
 const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_UNSUPPORTED_DATA = 1003;
+// RFC 6455 §7.4.1: "a message that is too big for it to process".
+const CLOSE_MESSAGE_TOO_BIG = 1009;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 // A slow consumer (the core's Session#kill: outbound buffer over the hard limit, or over the
 // soft limit for too long) is closed with 1008 Policy Violation. RFC 6455 §7.4.1 makes 1008
 // the "generic status code that can be returned when there is no other more suitable status
@@ -86,7 +101,13 @@ export function listenWebSocket(
   let closing = false;
   let closed: Promise<void> | null = null;
 
+  const preAuthMax = options.preAuthMaxMessageSize ?? DEFAULT_PRE_AUTH_MAX_MESSAGE;
   const app = uWS.App();
+  // uWS's own default lets a connection that never completes its upgrade request live 30 s
+  // and more; the handshake limit covers the HTTP part too. The method is in the native
+  // module (20.57) but not in its index.d.ts.
+  (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void })
+    .setIdleTimeout(Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)));
   app.ws<UserData>(path, {
     maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
     idleTimeout,
@@ -127,7 +148,7 @@ export function listenWebSocket(
     },
 
     open(ws) {
-      const peer = new WebSocketPeer(ws, log);
+      const peer = new WebSocketPeer(ws, log, preAuthMax);
       ws.getUserData().peer = peer;
       open.add(peer);
       peer.attach(acceptor);
@@ -204,8 +225,10 @@ class WebSocketPeer implements Peer, Flushable {
   readonly info: TransportInfo;
   readonly #ws: WS;
   readonly #log: Logger;
+  readonly #preAuthMax: number;
   #handler: PeerHandler | null = null;
   #closed = false;
+  #welcomed = false;
   // Frames are queued and flushed in one corked batch once the event loop is out of uWS's
   // callbacks (see flushAfterCallbacks), so an EVENT fan-out or a batch of results does not
   // cost a syscall per frame.
@@ -216,12 +239,17 @@ class WebSocketPeer implements Peer, Flushable {
   // core asks before every send): one call per connection per batch, an upper bound.
   #backlog = 0;
 
-  constructor(ws: WS, log: Logger) {
+  constructor(ws: WS, log: Logger, preAuthMax: number) {
     const data = ws.getUserData();
     this.serializer = data.serializer;
     this.info = data.info;
     this.#ws = ws;
     this.#log = log;
+    this.#preAuthMax = preAuthMax;
+  }
+
+  welcomed(): void {
+    this.#welcomed = true;
   }
 
   attach(acceptor: PeerAcceptor): void {
@@ -238,6 +266,11 @@ class WebSocketPeer implements Peer, Flushable {
     // The spec fixes the frame type per serializer: text for JSON, binary otherwise.
     if (isBinary !== this.serializer.binary) {
       this.end(CLOSE_UNSUPPORTED_DATA, `expected ${this.serializer.binary ? 'binary' : 'text'} frames`);
+      return;
+    }
+    if (!this.#welcomed && message.byteLength > this.#preAuthMax) {
+      this.#log.info({ peer: this.info.peer, size: message.byteLength, limit: this.#preAuthMax }, 'websocket: message too big before login, closing');
+      this.end(CLOSE_MESSAGE_TOO_BIG, 'message too big before login');
       return;
     }
     // uWS reuses `message` once this callback returns, so the core gets its own copy: in a

@@ -10,7 +10,7 @@ export const FULL_CONFIG = {
     rawsocket: [{ host: 'localhost', port: 9000 }],
     unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
   },
-  limits: { maxMessageSize: 65536, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
+  limits: { maxMessageSize: 65536, preAuthMaxMessageSize: 4096, preAuthBufferBytes: 1048576, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
     outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },
   mesh: {
     enabled: true, nodeId: 'pi-kitchen', cluster: { name: 'home', secret: 'a-long-shared-secret' },

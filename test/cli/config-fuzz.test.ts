@@ -58,7 +58,7 @@ const README_EXAMPLE = {
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
     unix: [],
   },
-  limits: { maxMessageSize: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576, outboundHardLimitBytes: 16777216, slowConsumerTimeoutMs: 10000, wsIdleTimeoutSec: 120 },
+  limits: { maxMessageSize: 16777216, preAuthMaxMessageSize: 65536, preAuthBufferBytes: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576, outboundHardLimitBytes: 16777216, slowConsumerTimeoutMs: 10000, wsIdleTimeoutSec: 120 },
   mesh: { enabled: false },
 };
 

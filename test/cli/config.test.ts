@@ -25,7 +25,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     unix: [],
   });
   t.deepEqual(c.limits, {
-    maxMessageSize: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576,
+    maxMessageSize: 16777216, preAuthMaxMessageSize: 65536, preAuthBufferBytes: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576,
     outboundHardLimitBytes: 16777216, slowConsumerTimeoutMs: 10000, wsIdleTimeoutSec: 120,
   });
 });
@@ -83,6 +83,7 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['bad log level', { logLevel: 'verbose' }, 'logLevel', /one of silent, error, warn, info, debug/],
   ['empty dataDir', { dataDir: '' }, 'dataDir', /directory/],
   ['message size over RawSocket max', { limits: { maxMessageSize: 16777217 } }, 'limits.maxMessageSize', /512\.\.16777216/],
+  ['pre-login budget below one pre-login frame', { limits: { preAuthMaxMessageSize: 65536, preAuthBufferBytes: 1024 } }, 'limits.preAuthBufferBytes', /at least preAuthMaxMessageSize/],
   ['hard limit below soft', { limits: { outboundSoftLimitBytes: 4096, outboundHardLimitBytes: 2048 } }, 'limits.outboundHardLimitBytes', /outboundSoftLimitBytes/],
   ['idle timeout uWS rejects', { limits: { wsIdleTimeoutSec: 4 } }, 'limits.wsIdleTimeoutSec', /0 or an integer 8\.\.960/],
   ['not an object', [], '', /expected object/],

@@ -154,6 +154,26 @@ for (const kind of ['ws', 'rawsocket'] as const) {
   });
 }
 
+// bind(2) alone says EACCES for a folder that does not exist and a bare EINVAL for a path too
+// long for sun_path; the error must name the real cause, on one line, without a stack trace.
+test('a Unix socket in a folder that does not exist is refused naming the folder, exit 1', async (t) => {
+  const dir = tempDir();
+  const missing = path.join(dir, 'no-such-folder');
+  const r = await runCli(['serve', ...EPHEMERAL, '--unix', path.join(missing, 'wampmesh.sock'), '--data', path.join(dir, 'data')]);
+  t.is(r.code, 1);
+  t.is(r.stderr, `wampmesh: cannot listen on unix socket ${path.join(missing, 'wampmesh.sock')}: the folder ${missing} does not exist\n`);
+  t.is(r.stdout, '');
+});
+
+test('a Unix socket path over the 107-octet sun_path limit is refused naming the limit and the length, exit 1', async (t) => {
+  const dir = tempDir();
+  const sock = path.join(dir, `${'s'.repeat(150 - dir.length)}.sock`);
+  const r = await runCli(['serve', ...EPHEMERAL, '--unix', sock, '--data', path.join(dir, 'data')]);
+  t.is(r.code, 1);
+  t.is(r.stderr, `wampmesh: cannot listen on unix socket ${sock}: the path is ${Buffer.byteLength(sock)} octets long; Unix socket paths are limited to 107 (sun_path): use a shorter path\n`);
+  t.is(r.stdout, '');
+});
+
 test('a second router on the same data folder is refused, exit 1', async (t) => {
   const data = path.join(tempDir(), 'data');
   const first = await startServe([...EPHEMERAL, '--data', data]);

@@ -45,6 +45,8 @@ export interface StartRouterOptions {
   dataDir?: string;
   /** The executable to run; default this checkout's scripts/wampmesh (the benchmark compares another checkout's). */
   bin?: string;
+  /** A command that runs the router, e.g. ['prlimit', '--nofile=64:64'] (it must exec it, keeping the pid). */
+  wrapper?: string[];
 }
 
 export interface ListenerLine {
@@ -82,7 +84,8 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wampmesh-test-'));
   const args = ['serve', ...(options.args ?? DEFAULT_ARGS), '--data', dataDir];
   const bin = options.bin ?? wampmeshBin;
-  const child = spawn(bin, args, {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), bin, ...args];
+  const child = spawn(command!, commandArgs, {
     cwd: repoRoot,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -958,3 +958,28 @@ test('TLS: a plain-TCP node and a certificate outside the CA are refused, with l
   t.true(logged(secure.logs, /the peer's certificate was not accepted/, 'warn'));
   t.deepEqual(secure.rec.events.filter((e) => e.ev !== 'dialFailed'), []);
 });
+
+test('strangers stalled mid-handshake hold at most maxPendingHandshakes x 4 KiB: the link port drops the rest at once', async (t) => {
+  const a = await linkNode(t, 'A', { handshakeTimeoutMs: 30_000, maxPendingHandshakes: 8 });
+  const stalled: net.Socket[] = [];
+  t.teardown(() => { for (const s of stalled) s.destroy(); });
+  const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> => new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port: a.port }, () => {
+      // The preamble, then all but one octet of the largest frame allowed before authentication.
+      socket.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0, 0x10, 0), Buffer.alloc(4095)]));
+      resolve({ socket, closed });
+    });
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+  });
+  const held = [];
+  for (let i = 0; i < 8; i++) held.push(await open());
+  stalled.push(...held.map((h) => h.socket));
+  const extra = await open();
+  stalled.push(extra.socket);
+  const startedAt = performance.now();
+  await extra.closed;
+  t.true(performance.now() - startedAt < 2_000, 'the ninth is dropped at once, not at its handshake timeout');
+  t.false(held.some((h) => h.socket.destroyed), 'the eight within the cap are still held');
+  t.deepEqual(a.rec.events, []);
+});

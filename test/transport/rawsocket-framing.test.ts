@@ -119,3 +119,43 @@ test('exactly the announced maximum is accepted', (t) => {
   t.is(events.length, 1);
   t.is(events[0]?.type, 'message');
 });
+
+test('before lift() the initial limit applies; after it, the announced maximum', (t) => {
+  const d = new FrameDecoder(1 << 20, { initialLimit: 1024 });
+  t.is(d.limit, 1024);
+  t.deepEqual(d.feed(encodeFrame(FrameType.MESSAGE, new Uint8Array(1024))).map((e) => e.type), ['message']);
+  d.lift();
+  t.is(d.limit, 1 << 20);
+  t.is(d.feed(encodeFrame(FrameType.MESSAGE, new Uint8Array(4096))).length, 1);
+  const early = new FrameDecoder(1 << 20, { initialLimit: 1024 });
+  const [event] = early.feed(bytes(0x00, 0, 0x04, 0x01));
+  t.is(event?.type, 'error');
+  if (event?.type === 'error') t.regex(event.error.message, /exceeds the limit before login of 1024/);
+});
+
+test('unfinished frames are charged to the budget until complete, lift() or dispose()', (t) => {
+  let used = 0;
+  const budget = { reserve: (n: number) => (used + n <= 1000 ? ((used += n), true) : false), release: (n: number) => { used -= n; } };
+  const a = new FrameDecoder(4096, { initialLimit: 4096, budget });
+  const frame = encodeFrame(FrameType.MESSAGE, new Uint8Array(600));
+  // A frame wholly inside one chunk needs no buffer and costs nothing.
+  t.is(a.feed(frame).length, 1);
+  t.is(used, 0);
+  t.deepEqual(a.feed(frame.subarray(0, 10)), []);
+  t.is(used, 600);
+  const b = new FrameDecoder(4096, { initialLimit: 4096, budget });
+  t.deepEqual(payloads(b.feed(frame.subarray(0, 10))), ['error:over-budget'], 'no room for a second one');
+  t.is(used, 600);
+  t.is(a.feed(frame.subarray(10)).length, 1, 'completing the frame gives its share back');
+  t.is(used, 0);
+  a.feed(frame.subarray(0, 10));
+  a.dispose();
+  t.is(used, 0, 'a connection that ends gives its share back');
+  const c = new FrameDecoder(4096, { initialLimit: 4096, budget });
+  c.feed(frame.subarray(0, 10));
+  c.lift();
+  t.is(used, 0, 'a logged-in peer is no longer charged');
+  c.feed(frame.subarray(10));
+  c.feed(frame.subarray(0, 10));
+  t.is(used, 0);
+});
