@@ -7,11 +7,14 @@
 
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import type { Realm } from '../router/realm.ts';
+import type { EventRouting } from '../router/broker.ts';
+import type { Federation } from '../router/federation.ts';
+import type { InvokePolicy } from '../router/dealer.ts';
 import type { Router } from '../router/router.ts';
+import type { Scheduler } from '../router/scheduler.ts';
 import { UriTable } from '../router/uri-table.ts';
 import type { StoredEvent } from '../router/event-store.ts';
-import { MessageType as T, type Dict } from '../wamp/messages.ts';
+import type { Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { SendResult } from '../router/target.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from './config.ts';
@@ -48,7 +51,9 @@ const CALLEE_FEATURES = ['progressive_call_results', 'progressive_call_invocatio
 export class MeshNode implements FrameSink {
   readonly self: NodeId;
   readonly config: MeshConfig;
-  readonly #router: Router;
+  readonly #federation: Federation;
+  readonly #clock: () => number;
+  readonly #scheduler: Scheduler;
   readonly #driver: LinkDriver;
   readonly #logger: Logger;
   readonly #random: () => number;
@@ -74,14 +79,18 @@ export class MeshNode implements FrameSink {
     this.config = { ...defaultMeshConfig, ...options.config };
     const problem = checkMeshConfig(this.config);
     if (problem !== undefined) throw new Error(problem);
-    this.#router = options.router;
+    this.#federation = options.router.federation;
+    this.#clock = options.router.now;
+    this.#scheduler = options.router.scheduler;
     this.#driver = options.driver;
     this.#logger = options.logger ?? silentLogger;
     this.#random = options.random ?? Math.random;
     this.lsdb = new LinkStateDb(this.self);
     this.#epoch = this.#now();
-    this.#router.hooks.forwardEvent = (realm, event, excluded, filter, retain) => this.#publish(realm, event, excluded, filter, retain);
-    this.#router.hooks.interestsChanged = () => this.#scheduleAdvertise();
+    this.#federation.listen({
+      published: (realm, event, routing) => this.#publish(realm, event, routing),
+      interestsChanged: () => this.#scheduleAdvertise(),
+    });
     this.#replicator = options.replicator;
     this.#replicator?.attach({ send: (peer, frame) => this.#driver.send(peer, frame), neighbours: () => [...this.#active] });
     this.#originate();
@@ -277,12 +286,13 @@ export class MeshNode implements FrameSink {
       if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
-        const realm = this.#router.realms.get(frame.realm);
-        if (realm === undefined) {
+        if (!this.#federation.hasRealm(frame.realm)) {
           this.sendRouted({ t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: 'wamp.error.no_such_procedure', details: {} });
           return undefined;
         }
-        realm.dealer.invokeForwarded(this.#callerFor(frame.origin, realm), frame.id, frame.procedure, frame.match, frame.session, frame.details, frame.args, frame.kwargs);
+        this.#federation.call(frame.realm, this.#callerFor(frame.origin, frame.realm), {
+          request: frame.id, procedure: frame.procedure, match: frame.match, callee: frame.session, details: frame.details, args: frame.args, kwargs: frame.kwargs,
+        });
         return undefined;
       }
       const next = this.lsdb.routes().get(frame.dst);
@@ -314,13 +324,8 @@ export class MeshNode implements FrameSink {
       return undefined;
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
-    const realm = this.#router.realms.get(frame.realm);
-    if (realm === undefined) return undefined;
-    // A further chunk of a progressive call: the Dealer finds the ongoing call by its ID.
-    realm.dealer.call(this.#callerFor(frame.origin, realm), {
-      type: T.CALL, request: frame.id, options: frame.progress ? { progress: true } : {}, procedure: '',
-      ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
-    });
+    if (!this.#federation.hasRealm(frame.realm)) return undefined;
+    this.#federation.chunk(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, { progress: frame.progress, args: frame.args, kwargs: frame.kwargs });
     return undefined;
   }
 
@@ -351,36 +356,18 @@ export class MeshNode implements FrameSink {
   }
 
   #deliverAnswer(frame: RoutedFrame & { t: 'result' | 'error' }, hop: Hop): void {
-    const realm = this.#router.realms.get(frame.realm);
     const callee = hop.callee;
-    if (realm === undefined || callee === undefined) return;
+    if (callee === undefined) return;
     if (frame.t === 'error') {
-      realm.dealer.error(callee, {
-        type: T.ERROR, requestType: T.INVOCATION, request: frame.id, details: frame.details, error: frame.error,
-        ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
-      });
-      return;
-    }
-    const options: Dict = {};
-    for (const [k, v] of Object.entries(frame.details)) if (k.startsWith('ppt_')) options[k] = v;
-    if (frame.progress) options.progress = true;
-    const violation = realm.dealer.yield(callee, {
-      type: T.YIELD, request: frame.id, options,
-      ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
-    });
-    // A result the Dealer refuses (payload passthru with keyword arguments, say) was dropped,
-    // the call left open with no way back: its caller waited for good (found by
-    // test/mesh/fuzz-*.test.ts). It gets an error in its place, as when a callee here is ended
-    // for such a YIELD.
-    if (violation !== undefined) {
-      realm.dealer.error(callee, { type: T.ERROR, requestType: T.INVOCATION, request: frame.id, details: {}, error: ErrorUri.INVALID_ARGUMENT, args: [`router ${callee.node} sent a malformed result: ${violation.message}`] });
+      this.#federation.error(frame.realm, callee, frame.id, { error: frame.error, details: frame.details, args: frame.args, kwargs: frame.kwargs });
+    } else {
+      this.#federation.result(frame.realm, callee, frame.id, { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs }, callee.node);
     }
   }
 
   #deliverCancel(frame: { origin: NodeId; id: number; realm: string; mode: string }): undefined {
-    const realm = this.#router.realms.get(frame.realm);
-    if (realm === undefined) return undefined;
-    realm.dealer.cancel(this.#callerFor(frame.origin, realm), { type: T.CANCEL, request: frame.id, options: { mode: frame.mode } });
+    if (!this.#federation.hasRealm(frame.realm)) return undefined;
+    this.#federation.cancel(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, frame.mode);
     return undefined;
   }
 
@@ -389,19 +376,19 @@ export class MeshNode implements FrameSink {
     if (this.#seen.has(k)) return undefined;
     this.#remember(k);
     if (frame.dsts.includes(this.self)) {
-      const realm = this.#router.realms.get(frame.realm);
       const event: StoredEvent = {
         topic: frame.topic, publication: frame.publication, timestamp: frame.timestamp, details: frame.details,
         ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
         ...(frame.filter !== undefined && { filter: frame.filter }),
       };
-      realm?.broker.deliverRemote(event, frame.excluded, frame.filter, frame.retain);
+      this.#federation.event(frame.realm, event, { excluded: frame.excluded, filter: frame.filter, retain: frame.retain });
     }
     this.#spread(frame, frame.dsts.filter((d) => d !== this.self));
     return undefined;
   }
 
-  #publish(realm: string, event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean): void {
+  #publish(realm: string, event: StoredEvent, routing: EventRouting): void {
+    const { excluded, filter, retain } = routing;
     const routes = this.lsdb.routes();
     let dsts: NodeId[];
     if (retain) {
@@ -449,15 +436,11 @@ export class MeshNode implements FrameSink {
   #scheduleAdvertise(): void {
     if (this.#advertisePending) return;
     this.#advertisePending = true;
-    this.#router.scheduler.setTimeout(() => { this.#advertisePending = false; this.#originate(); }, this.config.advertiseDebounceMs);
+    this.#scheduler.setTimeout(() => { this.#advertisePending = false; this.#originate(); }, this.config.advertiseDebounceMs);
   }
 
   #originate(): void {
-    const realms: Record<string, RealmAd> = {};
-    for (const [uri, realm] of this.#router.realms) {
-      const ad = advertise(realm);
-      if (ad.registrations.length > 0 || ad.subscriptions.length > 0) realms[uri] = ad;
-    }
+    const realms: Record<string, RealmAd> = Object.fromEntries(this.#federation.interests(CALLEE_FEATURES));
     const lsa: Lsa = { t: 'lsa', origin: this.self, epoch: this.#epoch, seq: ++this.#seq, links: [...this.#active].sort(), realms };
     this.#lastRefresh = this.#now();
     this.lsdb.accept(lsa, this.#lastRefresh);
@@ -490,21 +473,20 @@ export class MeshNode implements FrameSink {
       const w = wanted.get(k);
       if (w !== undefined && w.reg.procedure === proxy.ad.procedure && w.reg.match === proxy.ad.match && w.reg.invoke === proxy.ad.invoke) continue;
       this.#proxies.delete(k);
-      const dealer = this.#router.realms.get(proxy.realm)?.dealer;
-      if (routes.has(proxy.node)) dealer?.removeRemoteCallee(proxy);
-      else dealer?.removeSession(proxy, NETWORK_FAILURE, `router ${proxy.node} is unreachable`);
+      if (routes.has(proxy.node)) this.#federation.withdrawCallee(proxy.realm, proxy);
+      else this.#federation.calleeGone(proxy.realm, proxy, NETWORK_FAILURE, `router ${proxy.node} is unreachable`);
     }
     for (const [k, w] of wanted) {
       if (this.#proxies.has(k)) continue;
-      const realm = this.#router.realms.get(w.realm);
-      if (realm === undefined) continue;
+      if (!this.#federation.hasRealm(w.realm)) continue;
       // Each proxy has an ID of its own (negative, like the callers'): the Dealer keys its tables
       // by session ID, and the advertised one is another router's to choose. A remote callee
       // advertised with the ID of a session here shared its registrations: withdrawn, it took
       // the local session's along, which then outlived the session (found by
       // test/mesh/fuzz-*.test.ts); and a callee's registrations share its session ID.
       const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features, -++this.#callerIds);
-      if (realm.dealer.addRemoteCallee(w.reg.procedure, w.reg.match, w.reg.invoke as never, proxy)) this.#proxies.set(k, proxy);
+      const registration = { procedure: w.reg.procedure, match: w.reg.match, invoke: w.reg.invoke as InvokePolicy };
+      if (this.#federation.addCallee(w.realm, registration, proxy)) this.#proxies.set(k, proxy);
       else this.#logger.warn({ realm: w.realm, procedure: w.reg.procedure, node: w.node }, 'remote registration conflicts with the local one; not used');
     }
     // Calls from routers that are gone: stop their work here.
@@ -512,15 +494,15 @@ export class MeshNode implements FrameSink {
       if (routes.has(caller.node)) continue;
       this.#callers.delete(k);
       for (const hk of [...this.#hops.keys()]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
-      this.#router.realms.get(caller.realm)?.dealer.removeSession(caller);
+      this.#federation.callerGone(caller.realm, caller);
     }
   }
 
-  #callerFor(node: NodeId, realm: Realm): RemoteCaller {
-    const k = `${node}\u0000${realm.uri}`;
+  #callerFor(node: NodeId, realm: string): RemoteCaller {
+    const k = `${node}\u0000${realm}`;
     let caller = this.#callers.get(k);
     // Negative IDs never collide with real session IDs in the Dealer's tables.
-    if (caller === undefined) this.#callers.set(k, (caller = new RemoteCaller(this, node, realm.uri, -++this.#callerIds)));
+    if (caller === undefined) this.#callers.set(k, (caller = new RemoteCaller(this, node, realm, -++this.#callerIds)));
     return caller;
   }
 
@@ -558,17 +540,7 @@ export class MeshNode implements FrameSink {
     }
   }
 
-  #now(): number { return this.#router.now(); }
-}
-
-function advertise(realm: Realm): RealmAd {
-  const registrations: RealmAd['registrations'][number][] = [];
-  for (const r of realm.dealer.registrations()) {
-    const callees = r.callees.filter((c) => c.remote !== true).map((c) => ({ session: c.id, features: CALLEE_FEATURES.filter((f) => c.supports('callee', f)) }));
-    if (callees.length > 0) registrations.push({ procedure: r.procedure, match: r.match, invoke: r.invoke, callees });
-  }
-  const subscriptions = [...realm.broker.subscriptions()].map((s) => ({ topic: s.topic, match: s.match }));
-  return { registrations, subscriptions };
+  #now(): number { return this.#clock(); }
 }
 
 /** The error that replaces a call's frame too large for the link from `self` to `peer`. */

@@ -2,11 +2,10 @@
 // registrations or events. Each realm owns its Dealer, its Broker and its meta API.
 
 import type { UriCheck } from '../wamp/uris.ts';
-import { Broker, type HistoryRule } from './broker.ts';
+import { Broker, type EventRouting, type HistoryRule } from './broker.ts';
 import { Dealer, type Disclosure } from './dealer.ts';
-import type { Dict } from '../wamp/messages.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
-import { MetaApi } from './meta.ts';
+import { MetaApi, type LeaveReason } from './meta.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 
@@ -29,11 +28,14 @@ export interface RealmConfig {
   readonly history?: readonly HistoryRule[];
 }
 
-/** Hooks for the mesh, set once by the MeshNode; absent on a stand-alone router. */
-export interface RouterHooks {
-  forwardEvent?: (realm: string, event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
-  /** The realm's registrations or subscriptions changed (what the mesh advertises). */
-  interestsChanged?: (realm: string) => void;
+export type { LeaveReason } from './meta.ts';
+
+/** Who hears what a realm does beyond its own sessions (the federation port). */
+export interface RealmObserver {
+  /** A publication made here, after its delivery here. */
+  published(realm: string, event: StoredEvent, routing: EventRouting): void;
+  /** The realm's registrations or subscriptions changed. */
+  interestsChanged(realm: string): void;
 }
 
 export interface RealmEnvironment {
@@ -41,11 +43,8 @@ export interface RealmEnvironment {
   random: () => number;
   scheduler: Scheduler;
   store: EventStore;
-  hooks: RouterHooks;
+  observer: RealmObserver;
 }
-
-/** Why a session left: testaments are published only when it did not leave in good order. */
-export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
 
 export class Realm {
   readonly uri: string;
@@ -59,7 +58,7 @@ export class Realm {
     this.uri = config.uri;
     this.config = config;
     const uriCheck = config.uriCheck ?? 'loose';
-    this.meta = new MetaApi(this);
+    this.meta = new MetaApi(this, () => env.observer.interestsChanged(config.uri));
     this.dealer = new Dealer({
       uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
       callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents,
@@ -67,9 +66,8 @@ export class Realm {
     this.broker = new Broker({
       realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
       publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
-      forward: (event, excluded, filter, retain) => env.hooks.forwardEvent?.(config.uri, event, excluded, filter, retain),
+      published: (event, routing) => env.observer.published(config.uri, event, routing),
     });
-    this.meta.onInterestChange = () => env.hooks.interestsChanged?.(config.uri);
     this.meta.install();
   }
 
