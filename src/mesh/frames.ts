@@ -3,9 +3,10 @@
 
 import type { Dict } from '../wamp/messages.ts';
 import { isDict } from '../wamp/parse.ts';
+import type { NodeId } from './node-id.ts';
 import { validateReplicationFrame, type ReplicationFrame } from './replication.ts';
 
-export type NodeId = string;
+export type { NodeId } from './node-id.ts';
 
 /** One registration as advertised by its node: the callees stay on that node. */
 export interface RegistrationAd {

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { Db } from '../store/database.ts';
-import type { NodeId } from './frames.ts';
+import type { NodeId } from './node-id.ts';
 import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-records.ts';
 import { meshDefaults } from './defaults.ts';
 

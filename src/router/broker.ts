@@ -12,7 +12,7 @@ import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
-import type { RawPayload } from '../serializers/raw-payload.ts';
+import type { RawPayload } from '../wamp/raw-payload.ts';
 
 export interface Subscription {
   readonly id: number;

@@ -12,7 +12,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
-import type { RawPayload } from '../serializers/raw-payload.ts';
+import type { RawPayload } from '../wamp/raw-payload.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];

@@ -5,7 +5,7 @@
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
-import { rawPayloadOf, type RawPayload } from '../serializers/raw-payload.ts';
+import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
 import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
