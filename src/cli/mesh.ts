@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { MeshSettings } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { meshDefaults } from '../mesh/defaults.ts';
+import { splitHostPort } from '../net/address.ts';
 import { MdnsDiscovery } from '../mesh/discovery.ts';
 import { MeshLinks } from '../mesh/links.ts';
 import { MeshNode } from '../mesh/mesh-node.ts';
@@ -36,11 +37,6 @@ export function nodeIdFor(settings: MeshSettings, dataDir: string): string {
   fs.writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o644 });
   fs.renameSync(`${file}.tmp`, file);
   return id;
-}
-
-function splitHostPort(text: string): { host: string; port: number } {
-  const i = text.lastIndexOf(':');
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
 
 export async function startMesh(settings: MeshSettings, router: Router, dataDir: string, logger: Logger, state?: { db: Db; store: SecurityStore }): Promise<MeshRuntime> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LOG_LEVELS } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
+import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
 
 function intIn(min: number, max: number) {
@@ -80,25 +81,17 @@ const listeners = z.strictObject({
 
 const limits = z
   .strictObject({
-    // 16 MiB is the largest frame a RawSocket peer can announce (2^24), so both transports
-    // agree; 512 is RawSocket's smallest announceable maximum.
-    maxMessageSize: intIn(512, 16 * 1024 * 1024).default(16 * 1024 * 1024),
-    // Time from TCP accept to WELCOME. Long enough for a slow link and a challenge round,
-    // short enough that half-open connections don't pile up.
-    handshakeTimeoutMs: intIn(100, 600_000).default(10_000),
-    // Above this many queued outbound bytes a session gets no more EVENTs (dropped, counted):
-    // one slow subscriber must not make the router hold every publication for it.
-    outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(1024 * 1024),
-    // Above this the session is closed at once: memory on a small device is the hard limit.
-    outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-    // How long a session may stay over the soft limit before it is closed as a slow consumer.
-    slowConsumerTimeoutMs: intIn(100, 3_600_000).default(10_000),
-    // uWebSockets.js closes silent WebSockets after this; 0 disables. Its own bounds: it aborts
-    // the process for values 1..7 or over 960.
+    // Defaults, and why they are what they are: src/net/client-limits.ts.
+    maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.maxMessageSize),
+    handshakeTimeoutMs: intIn(100, 600_000).default(cd.handshakeTimeoutMs),
+    outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundSoftLimitBytes),
+    outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundHardLimitBytes),
+    slowConsumerTimeoutMs: intIn(100, 3_600_000).default(cd.slowConsumerTimeoutMs),
+    // uWebSockets.js aborts the process for values 1..7 or over 960.
     wsIdleTimeoutSec: z
       .int({ error: 'expected 0 or an integer 8..960' })
       .refine((n) => n === 0 || (n >= 8 && n <= 960), { error: 'expected 0 or an integer 8..960' })
-      .default(120),
+      .default(cd.wsIdleTimeoutSec),
   })
   .refine((l) => l.outboundHardLimitBytes >= l.outboundSoftLimitBytes, {
     error: 'must be at least outboundSoftLimitBytes',

@@ -20,8 +20,8 @@
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { FrameWriter } from '../transport/frame-writer.ts';
-import { flushAtEndOfTick, type Flushable } from '../transport/end-of-tick.ts';
+import { FrameWriter } from '../net/frame-writer.ts';
+import { flushAtEndOfTick, type Flushable } from '../net/end-of-tick.ts';
 import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
 import type { NodeId } from './frames.ts';
 import {

@@ -20,7 +20,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.ts';
 import { cbor } from '../serializers/cbor.ts';
-import { unmapIPv4 } from '../transport/rawsocket-server.ts';
+import { formatHostPort as formatAddress, remoteAddress } from '../net/address.ts';
 import type { MeshFrame, NodeId } from './frames.ts';
 import type { FrameSendResult, LinkDriver } from './mesh-node.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './link-auth.ts';
@@ -630,10 +630,3 @@ function checkOptions(o: MeshLinksOptions): string | undefined {
   return undefined;
 }
 
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function remoteAddress(socket: net.Socket): string {
-  return formatAddress(unmapIPv4(socket.remoteAddress ?? 'unknown'), socket.remotePort ?? 0);
-}

@@ -7,7 +7,9 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
-import { FrameWriter } from './frame-writer.ts';
+import { FrameWriter } from '../net/frame-writer.ts';
+import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
+import { clientDefaults } from '../net/client-limits.ts';
 import {
   FrameDecoder,
   FrameType,
@@ -58,12 +60,10 @@ export class SocketPathInUseError extends Error {
   }
 }
 
-const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-// After close() or a handshake error we end() politely; a client that never hangs up its side
-// must not pin the socket forever.
-const LINGER_MS = 5_000;
-const KEEPALIVE_DELAY_MS = 60_000;
+const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
+const LINGER_MS = clientDefaults.lingerMs;
+const KEEPALIVE_DELAY_MS = clientDefaults.keepAliveDelayMs;
 
 interface Context {
   readonly acceptor: PeerAcceptor;
@@ -344,23 +344,6 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   return { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-}
-
-/** "::ffff:10.0.0.1" -> "10.0.0.1": dual-stack listeners report IPv4 clients in mapped form. */
-export function unmapIPv4(address: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return m?.[1] ?? address;
-}
-
-/** Loopback in either family, including the IPv4-mapped form. */
-export function isLoopback(address: string): boolean {
-  const a = unmapIPv4(address);
-  return a.startsWith('127.') || a === '::1';
-}
-
-function formatHostPort(address: string, port: number | undefined): string {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === undefined ? host : `${host}:${port}`;
 }
 
 function parseMode(mode: number | string): number {
