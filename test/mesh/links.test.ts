@@ -8,12 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Router } from '../../src/router/router.ts';
-import { MeshNode } from '../../src/mesh/mesh-node.ts';
-import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links.ts';
-import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/link-framing.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/link-auth.ts';
-import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/link-integrity.ts';
-import type { Lsa, MeshFrame } from '../../src/mesh/frames.ts';
+import { MeshNode } from '../../src/mesh/routing/node.ts';
+import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links/links.ts';
+import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
+import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/links/auth.ts';
+import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/links/integrity.ts';
+import type { Lsa, MeshFrame } from '../../src/mesh/routing/frames.ts';
 import type { Logger } from '../../src/log.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
@@ -128,7 +128,7 @@ function lsa(origin: string, extra: Partial<Lsa> = {}): Lsa {
 
 // ---- a hand-rolled link peer, for input a real node never sends --------------------------------
 
-// The integrity tags, written from the description in link-integrity.ts with createHmac (not
+// The integrity tags, written from the description in links/integrity.ts with createHmac (not
 // with the module's own code), so the tests also check that the wire format is as documented.
 function refMacKey(key: Uint8Array, dialerNonce: Uint8Array, acceptorNonce: Uint8Array, direction: string): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.concat([dialerNonce, acceptorNonce]), `wampmesh-link/2 mac ${direction}`, 32));
@@ -264,7 +264,7 @@ class ChildPeer {
 
   constructor(t: ExecutionContext, nodeId: string) {
     this.proc = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE], {
-      env: { ...process.env, LINKS_URL: new URL('../../src/mesh/links.ts', import.meta.url).href, NODE_ID: nodeId, CLUSTER, SECRET },
+      env: { ...process.env, LINKS_URL: new URL('../../src/mesh/links/links.ts', import.meta.url).href, NODE_ID: nodeId, CLUSTER, SECRET },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.proc.stdout!.setEncoding('utf8');

@@ -12,9 +12,9 @@ import { connect, waitFor, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { linkProxy } from '../helpers/link-proxy.ts';
-import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/link-framing.ts';
-import { TAG_SIZE } from '../../src/mesh/link-integrity.ts';
-import { validateFrame } from '../../src/mesh/frames.ts';
+import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/links/framing.ts';
+import { TAG_SIZE } from '../../src/mesh/links/integrity.ts';
+import { validateFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 
 const SECRET = 'correct horse battery staple';

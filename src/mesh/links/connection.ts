@@ -1,6 +1,6 @@
 // One mesh link connection: a TCP (or TLS) socket, the preamble, the authenticated handshake
 // and then heartbeats and mesh frames. It decides nothing about which links to keep: that is
-// MeshLinks' job (links.ts), reached through LinkHost.
+// MeshLinks' job (links/links.ts), reached through LinkHost.
 //
 // States:  connecting -> preamble -> hello -> auth -> decision -> up -> closed
 //   connecting  outbound only, until TCP (and TLS) is connected
@@ -11,7 +11,7 @@
 //   up          carrying mesh frames (only the node with the lower id sends "use", so both
 //               ends always agree on which connection is the link)
 //
-// Integrity (link-integrity.ts): without TLS, each side tags what it sends after its own proof
+// Integrity (links/integrity.ts): without TLS, each side tags what it sends after its own proof
 // ("auth"), in batches: the frames of a tick, then a TAG frame, sealed by an end-of-tick
 // callback queued ahead of the FrameWriter's own flush (or early, once a batch holds
 // SEAL_BYTES). What it receives after the peer's proof is held, unhandled, until the batch's
@@ -20,20 +20,20 @@
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { FrameWriter } from '../net/frame-writer.ts';
-import { flushAtEndOfTick, type Flushable } from '../net/end-of-tick.ts';
-import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
-import type { NodeId } from './frames.ts';
+import { FrameWriter } from '../../net/frame-writer.ts';
+import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
+import { buildHandshakeError, HandshakeErrorCode } from '../../transport/rawsocket-framing.ts';
+import type { NodeId } from '../routing/frames.ts';
 import {
   checkPreamble, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
   PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
-} from './link-framing.ts';
+} from './framing.ts';
 import {
   computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
-} from './link-auth.ts';
-import { BatchMac, macKey, SEAL_BYTES, TAG_SIZE } from './link-integrity.ts';
-import { cbor } from '../serializers/cbor.ts';
-import { meshDefaults } from './defaults.ts';
+} from './auth.ts';
+import { BatchMac, macKey, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
+import { cbor } from '../../serializers/cbor.ts';
+import { meshDefaults } from '../defaults.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
 export type Direction = 'in' | 'out';

@@ -20,25 +20,25 @@
 // that arrived on an interface is on that interface's subnet.
 //
 // This file is the adapter: sockets, timers, the cache and what the owner is told. The pure
-// parts are apart: the node's names and TXT (mdns-service.ts), the records and packets
-// (mdns-packets.ts) and the choice of interfaces (mdns-interfaces.ts).
+// parts are apart: the node's names and TXT (discovery/service.ts), the records and packets
+// (discovery/packets.ts) and the choice of interfaces (discovery/interfaces.ts).
 
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import multicastDns from 'multicast-dns';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
-import { meshDefaults } from './defaults.ts';
-import { clusterIdOf, judgePeer, type PeerVerdict, type ServiceInfo } from './mdns-service.ts';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import { meshDefaults } from '../defaults.ts';
+import { clusterIdOf, judgePeer, type PeerVerdict, type ServiceInfo } from './service.ts';
 import {
   announcementPacket, AUTHORITATIVE_ANSWER, browsePacket, conflictIn, goodbyePacket, instanceQueryPacket, ownRecords, probePacket,
   probeTiebreak, recordKey, replyTo, sameName, sightingsIn, ttlOf, type DnsPacket, type DnsRecord, type InstanceSighting, type OwnRecords,
-} from './mdns-packets.ts';
-import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './mdns-interfaces.ts';
+} from './packets.ts';
+import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
 
 /**
  * The version in our TXT record ("pv"): of what discovery announces, not of the link protocol
- * (HELLO_VERSION, link-auth.ts). It stays 1 when only the link protocol changes (version 2 added
+ * (HELLO_VERSION, links/auth.ts). It stays 1 when only the link protocol changes (version 2 added
  * integrity tags), so that nodes of different releases still find each other and the link
  * handshake then refuses them with a log line naming both versions, instead of each ignoring
  * the other in silence.

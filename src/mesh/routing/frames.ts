@@ -1,12 +1,12 @@
 // Router-to-router frames. Another router is a peer like any other: every frame is validated
 // before use, and a bad one ends the link with a reason, never the process.
 
-import type { Dict } from '../wamp/messages.ts';
-import { isDict } from '../wamp/parse.ts';
-import type { NodeId } from './node-id.ts';
-import { validateReplicationFrame, type ReplicationFrame } from './replication.ts';
+import type { Dict } from '../../wamp/messages.ts';
+import { isDict } from '../../wamp/parse.ts';
+import type { NodeId } from '../node-id.ts';
+import { validateReplicationFrame, type ReplicationFrame } from '../replication/replicator.ts';
 
-export type { NodeId } from './node-id.ts';
+export type { NodeId } from '../node-id.ts';
 
 /** One registration as advertised by its node: the callees stay on that node. */
 export interface RegistrationAd {

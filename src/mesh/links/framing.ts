@@ -6,18 +6,18 @@
 //   the dialer's):  0x57 0x4D 0x53 0x48 ("WMSH")  VERSION (0x01)  0x00 0x00 0x00 (reserved)
 //
 //   frame:  TYPE (1 octet, upper 5 bits zero)  LENGTH (3 octets, big-endian)  PAYLOAD
-//     0 MESH     CBOR array of one or more mesh frames (frames.ts); only once the link is up
+//     0 MESH     CBOR array of one or more mesh frames (routing/frames.ts); only once the link is up
 //     1 PING     opaque payload (<= 64 octets) the peer echoes in a PONG
 //     2 PONG     the echoed PING payload
 //     3 CONTROL  CBOR map: the handshake (hello, auth, use) and a close notice with a reason
-//     4 TAG      16 octets: the MAC of the frames since the previous TAG (link-integrity.ts);
+//     4 TAG      16 octets: the MAC of the frames since the previous TAG (links/integrity.ts);
 //                on links without TLS, every frame a side sends after its proof is followed,
-//                in its batch, by one (link protocol version 2, see link-auth.ts)
+//                in its batch, by one (link protocol version 2, see links/auth.ts)
 //
 // A WAMP RawSocket client opens with 0x7F, so the link port recognises one on its first octet
 // and answers with a RawSocket handshake error; a RawSocket router closes on our "W" at once.
 
-import * as framing from '../net/length-prefixed.ts';
+import * as framing from '../../net/length-prefixed.ts';
 
 export const MAGIC = Uint8Array.of(0x57, 0x4d, 0x53, 0x48);
 export const LINK_VERSION = 1;

@@ -1,8 +1,8 @@
 // Router-to-router links over TCP (optionally TLS): the LinkDriver behind MeshNode.
 //
-// Wire format: link-framing.ts. Handshake and its cryptography: link-auth.ts. Integrity of the
-// frames after it (without TLS): link-integrity.ts. One connection's state machine:
-// link-connection.ts. This file owns the listener, dialing, static seeds, the choice of one
+// Wire format: links/framing.ts. Handshake and its cryptography: links/auth.ts. Integrity of the
+// frames after it (without TLS): links/integrity.ts. One connection's state machine:
+// links/connection.ts. This file owns the listener, dialing, static seeds, the choice of one
 // connection per peer, heartbeats, and the calls into the mesh.
 //
 // One connection per peer: when both nodes dial each other at once, the node with the lower id
@@ -18,16 +18,16 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
-import { silentLogger, type Logger } from '../log.ts';
-import { cbor } from '../serializers/cbor.ts';
-import { formatHostPort as formatAddress, remoteAddress } from '../net/address.ts';
-import type { MeshFrame, NodeId } from './frames.ts';
-import type { FrameSendResult, LinkDriver } from './mesh-node.ts';
-import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './link-auth.ts';
-import { LinkConnection, type Direction, type LinkHost } from './link-connection.ts';
-import { MAX_FRAME } from './link-framing.ts';
-import { LogThrottle } from './log-throttle.ts';
-import { FRAME_BYTES_MIN, meshDefaults } from './defaults.ts';
+import { silentLogger, type Logger } from '../../log.ts';
+import { cbor } from '../../serializers/cbor.ts';
+import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
+import type { MeshFrame, NodeId } from '../routing/frames.ts';
+import type { FrameSendResult, LinkDriver } from '../routing/node.ts';
+import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
+import { LinkConnection, type Direction, type LinkHost } from './connection.ts';
+import { MAX_FRAME } from './framing.ts';
+import { LogThrottle } from '../log-throttle.ts';
+import { FRAME_BYTES_MIN, meshDefaults } from '../defaults.ts';
 
 /** The part of MeshNode the links report to. */
 export interface MeshEndpoint {

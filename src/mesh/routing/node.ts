@@ -1,27 +1,27 @@
 // One router's part in the mesh, sans-IO: it reacts to discovery, link and frame events and
-// answers with frames for a LinkDriver to send. Routing is link-state (see link-state.ts).
+// answers with frames for a LinkDriver to send. Routing is link-state (see routing/link-state.ts).
 // Calls follow one path out and the same path back (each hop remembers the call), so a link
 // failing anywhere on the path answers the caller at once with wamp.error.network_failure and
 // never invokes the callee twice. Events follow the shortest-path tree to the nodes with
 // matching subscriptions and are de-duplicated by (origin, publication).
 
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
-import type { EventRouting } from '../router/broker.ts';
-import type { Federation } from '../router/federation.ts';
-import type { InvokePolicy } from '../router/dealer.ts';
-import type { Router } from '../router/router.ts';
-import type { Scheduler } from '../router/scheduler.ts';
-import { UriTable } from '../router/uri-table.ts';
-import type { StoredEvent } from '../router/event-store.ts';
-import type { Dict } from '../wamp/messages.ts';
-import { ErrorUri } from '../wamp/uris.ts';
-import type { SendResult } from '../router/target.ts';
-import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from './config.ts';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import type { EventRouting } from '../../router/broker.ts';
+import type { Federation } from '../../router/federation.ts';
+import type { InvokePolicy } from '../../router/dealer.ts';
+import type { Router } from '../../router/router.ts';
+import type { Scheduler } from '../../router/scheduler.ts';
+import { UriTable } from '../../router/uri-table.ts';
+import type { StoredEvent } from '../../router/event-store.ts';
+import type { Dict } from '../../wamp/messages.ts';
+import { ErrorUri } from '../../wamp/uris.ts';
+import type { SendResult } from '../../router/target.ts';
+import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
 import { validateFrame, type ErrorFrame, type EventFrame, type Lsa, type MeshFrame, type NodeId, type RealmAd, type RoutedFrame } from './frames.ts';
 import { LinkStateDb } from './link-state.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
-import type { Replicator } from './replication.ts';
+import type { Replicator } from '../replication/replicator.ts';
 
 /**
  * 'too-large': the encoded frame exceeds the peer's maximum frame size; nothing was sent and the

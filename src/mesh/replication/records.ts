@@ -3,7 +3,7 @@
 // so their key is a hash of their content instead: the same grant made on two nodes is one record.
 
 import crypto from 'node:crypto';
-import type { GrantRecord, GroupRecord, RealmDocument, RealmRecord, SecurityDocument, SourceRecord, UserRecord } from '../security/model.ts';
+import type { GrantRecord, GroupRecord, RealmDocument, RealmRecord, SecurityDocument, SourceRecord, UserRecord } from '../../security/model.ts';
 
 export type RecordValue = Record<string, unknown>;
 

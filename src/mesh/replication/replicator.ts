@@ -6,13 +6,13 @@
 // new link and periodically, so a node that was away for a day catches up when it returns.
 
 import crypto from 'node:crypto';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
-import type { SecurityStore } from '../security/store.ts';
-import type { Db } from '../store/database.ts';
-import type { NodeId } from './node-id.ts';
-import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-records.ts';
-import { meshDefaults } from './defaults.ts';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import type { SecurityStore } from '../../security/store.ts';
+import type { Db } from '../../store/database.ts';
+import type { NodeId } from '../node-id.ts';
+import { fromRecords, hashValue, toRecords, type RecordValue } from './records.ts';
+import { meshDefaults } from '../defaults.ts';
 
 export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
 
