@@ -32,7 +32,7 @@ import {
   computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
 } from './auth.ts';
 import { BatchMac, macKey, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
-import { cbor } from '../../serializers/cbor.ts';
+import { decodeEnvelope } from './envelope.ts';
 import { meshDefaults } from '../defaults.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
@@ -293,18 +293,9 @@ export class LinkConnection {
 
   #onMesh(payload: Uint8Array): void {
     if (this.state !== 'up') return this.#protocolError(`mesh frame in state ${this.state}`);
-    let value: unknown;
-    try {
-      value = cbor.decode(payload);
-    } catch (error) {
-      this.close('invalid-frame', `undecodable mesh frame: ${(error as Error).message}`);
-      return;
-    }
-    if (!Array.isArray(value) || value.length === 0) {
-      this.close('invalid-frame', 'a mesh payload must be a non-empty CBOR array of frames');
-      return;
-    }
-    this.#host.meshFrames(this, value);
+    const frames = decodeEnvelope(payload);
+    if (typeof frames === 'string') return this.close('invalid-frame', frames);
+    this.#host.meshFrames(this, frames);
   }
 
   #onControl(payload: Uint8Array): void {

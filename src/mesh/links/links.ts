@@ -19,7 +19,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { silentLogger, type Logger } from '../../log.ts';
-import { cbor } from '../../serializers/cbor.ts';
+import { encodeEnvelope } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
 import type { MeshFrame, NodeId } from '../routing/frames.ts';
 import type { FrameSendResult, LinkDriver } from '../routing/node.ts';
@@ -279,7 +279,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     try {
       let payload: Uint8Array;
       try {
-        payload = cbor.encode([frame]);
+        payload = encodeEnvelope([frame]);
       } catch (error) {
         this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
         return 'failed';

@@ -4,7 +4,7 @@
 import type { Dict } from '../../wamp/messages.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
-import { validateReplicationFrame, type ReplicationFrame } from '../replication/replicator.ts';
+import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
 
 export type { NodeId } from '../node-id.ts';
 
