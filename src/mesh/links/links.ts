@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from '../../log.ts';
 import { encodeEnvelope } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
 import type { MeshFrame, NodeId } from '../routing/frames.ts';
-import type { FrameSendResult, LinkDriver } from '../routing/node.ts';
+import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
 import { LinkConnection, type Direction, type LinkHost } from './connection.ts';
 import { MAX_FRAME } from './framing.ts';
