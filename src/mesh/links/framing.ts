@@ -77,6 +77,22 @@ export function checkPreamble(bytes: Uint8Array): PreambleCheck {
   return { kind: 'ok' };
 }
 
+/**
+ * Why a connection whose first octets are no mesh link preamble is refused, as this side (the
+ * acceptor: 'in', the dialer of `address`: 'out') sees it.
+ */
+export function foreignPeerReason(direction: 'in' | 'out', address: string, check: PreambleCheck & { kind: 'foreign' }): string {
+  if (direction === 'in') {
+    if (check.what === 'rawsocket') return 'a WAMP RawSocket client connected to the mesh link port (clients belong on the router\'s RawSocket/WebSocket ports); refused';
+    if (check.what === 'tls') return 'the peer started TLS, but this node\'s link port is plain TCP (enable tls on every node, or on none)';
+    return `not a mesh link peer: received ${check.detail}`;
+  }
+  if (check.what === 'rawsocket') return `${address} is a WAMP RawSocket port, not a mesh link port`;
+  if (check.what === 'tls') return `${address} speaks TLS: enable tls on this node too`;
+  if (check.what === 'http') return `${address} is an HTTP/WebSocket port, not a mesh link port`;
+  return `${address} is not a mesh link port: received ${check.detail}`;
+}
+
 // ---- frames --------------------------------------------------------------------------------
 
 /**
