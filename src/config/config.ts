@@ -98,7 +98,7 @@ const limits = z
     path: ['outboundHardLimitBytes'],
   });
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
 
 const mesh = z.strictObject({
   // Off by default: a single board needs no mesh, and links open a port beyond loopback.

@@ -359,7 +359,7 @@ function parseMode(mode: number | string): number {
  * that is not a socket, is refused rather than stolen or deleted.
  */
 async function removeStaleSocket(path: string): Promise<void> {
-  let stat;
+  let stat: Awaited<ReturnType<typeof lstat>>;
   try {
     stat = await lstat(path);
   } catch (error) {

@@ -171,7 +171,7 @@ function machine(): string {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const fileLimit = raiseFileLimit(65_536);
-  const cleanup: (() => Promise<unknown> | void)[] = [];
+  const cleanup: (() => unknown)[] = [];
   const runs: Run[] = [];
   const connections: Connections[] = [];
   let rounds = 0;

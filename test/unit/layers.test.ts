@@ -25,7 +25,7 @@ function sources(dir: string): string[] {
 // are removed first so that an example in a comment is not taken for an import.
 const SPECIFIER = /(?:^|[\s;}])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-export function importsOf(text: string): string[] {
+function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
   return [...code.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
@@ -48,7 +48,7 @@ function graph(): Graph {
 }
 
 /** Each import cycle once, as the list of its files (the first one repeated at the end). */
-export function cycles(edges: ReadonlyMap<string, { local: readonly string[] }>): string[][] {
+function cycles(edges: ReadonlyMap<string, { local: readonly string[] }>): string[][] {
   const found: string[][] = [];
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
@@ -79,7 +79,7 @@ const BELOW: Record<string, readonly string[]> = {
 };
 
 /** Every import that breaks the layering, as "file -> import: why". */
-export function layerViolations(edges: ReadonlyMap<string, { local: readonly string[]; external: readonly string[] }>): string[] {
+function layerViolations(edges: ReadonlyMap<string, { local: readonly string[]; external: readonly string[] }>): string[] {
   const out: string[] = [];
   for (const [file, { local, external }] of edges) {
     if (!CORE.some((c) => file.startsWith(c))) continue;
