@@ -174,8 +174,8 @@ export class Replicator {
     const early: string[] = [];
     const accepted = records.filter((r) => {
       // Too far ahead (see clockAheadMaxMs): once observed, a version like
-      // "999999999999999.999999" left no later one to write ("...999.1000000" was refused by
-      // every peer, for good: found by test/mesh/fuzz-*.test.ts). Not applied, not observed.
+      // "999999999999999.999999" would leave no later one to write (every peer refuses
+      // "...999.1000000"). Not applied, not observed.
       if (Number(r.hlc.slice(0, 15)) > horizon) {
         early.push(r.key);
         return false;

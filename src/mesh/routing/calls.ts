@@ -164,15 +164,15 @@ export class CallRouter implements FrameSink {
       if (held !== undefined) {
         // From another neighbour than the one it came from, it is another call under the same
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
-        // refused, not dropped, or its caller waited for good (found by test/mesh/fuzz-*.test.ts).
+        // refused, not dropped, so that its caller is answered.
         if (held.back !== peer) {
           this.#ctx.driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`] });
         }
         return undefined;
       }
       // Ours, and not in flight: forged (this node gives its calls their IDs). Passed on, it
-      // took the ID of a call this node was yet to make: the next router dropped that one as
-      // its duplicate, and its caller waited for good (found by test/mesh/fuzz-*.test.ts).
+      // would take the ID of a call this node is yet to make, which the next router would then
+      // drop as its duplicate, leaving that caller unanswered.
       if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
@@ -223,10 +223,10 @@ export class CallRouter implements FrameSink {
     const k = key(frame.origin, frame.id);
     const hop = this.#hops.get(k);
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
-    // And only from the callee's side: a neighbour the call did not go to answered it in the
-    // callee's place, its real answer then dropped. In the call's realm: an answer naming
-    // another one ended the call here and reached no Dealer, so the caller waited for good
-    // (both found by test/mesh/fuzz-*.test.ts).
+    // And only from the callee's side: otherwise a neighbour the call did not go to could answer
+    // in the callee's place, and the real answer would be dropped. In the call's realm: an
+    // answer naming another one would end the call here without reaching any Dealer, leaving
+    // the caller unanswered.
     if (hop === undefined || hop.toward !== peer || hop.realm !== frame.realm) return undefined;
     if (isFinal(frame)) this.#hops.delete(k);
     if (hop.back === null) {
@@ -283,9 +283,8 @@ function isFinal(frame: RoutedFrame): boolean {
   return frame.t === 'error' || (frame.t === 'result' && !frame.progress);
 }
 
-// The ID first: a node ID is another router's string and may hold the separator itself (a call
-// from "F\u00001" was split into origin "F" and ID NaN, and its cancel, sent on when a link
-// went down, made the next router close its link: found by test/mesh/fuzz-*.test.ts).
+// The ID first: a node ID is another router's string and may hold the separator itself, so the
+// key is split at the first separator (the ID's end), never inside the node ID.
 function key(origin: NodeId, id: number): string { return `${id}\u0000${origin}`; }
 function splitKey(k: string): [NodeId, number] {
   const i = k.indexOf('\u0000');

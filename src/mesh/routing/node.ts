@@ -167,9 +167,9 @@ export class MeshNode {
   #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
     if (lsa.origin === this.self) {
       // Our own advertisement from a previous life with a higher number: supersede it. Not one
-      // numbered near 2^53: following seq 2^53 - 1 made our next advertisement unrepresentable,
-      // refused by every neighbour for good (found by test/mesh/fuzz-*.test.ts). No node numbers
-      // 2^52 advertisements; such a one is forged, and expires like any that nobody refreshes.
+      // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
+      // unrepresentable, refused by every neighbour for good. No node numbers 2^52
+      // advertisements; such a one is forged, and expires like any that nobody refreshes.
       if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) { this.#seq = lsa.seq; this.#originate(); }
       return undefined;
     }
