@@ -233,7 +233,9 @@ function fakeDial(port: number, options: { node: string; secret?: string; cluste
 const CHILD_SOURCE = `
 const { MeshLinks } = await import(process.env.LINKS_URL);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-const links = new MeshLinks({ nodeId: process.env.NODE_ID, clusterName: process.env.CLUSTER, clusterSecret: process.env.SECRET, listen: { host: '127.0.0.1', port: 0 } });
+const links = new MeshLinks({
+  nodeId: process.env.NODE_ID, clusterName: process.env.CLUSTER, clusterSecret: process.env.SECRET, listen: { host: '127.0.0.1', port: 0 },
+});
 links.attach({
   linkUp: (peer) => out({ ev: 'up', peer }), linkDown: (peer) => out({ ev: 'down', peer }),
   dialFailed: (peer) => out({ ev: 'dialFailed', peer }), receive: () => undefined,
@@ -404,7 +406,7 @@ async function timedCall(caller: MemoryClient, request: number, procedure: strin
 
 const oversizeLines = (logs: LogLine[], t: string) => logs.filter((l) => /exceeds the peer's maximum frame size/.test(l.msg) && l.fields.t === t);
 
-test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link is answered at once with wamp.error.payload_size_exceeded; the link stays up', async (t) => {
+test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link ' + 'is answered at once with wamp.error.payload_size_exceeded; the link stays up', async (t) => {
   const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
   const b = await routerNode(t, 'B', { maxFrameBytes: 65_536, oversizeLogIntervalMs: 300 });
   a.links.setPeerAddress('B', { host: HOST, port: b.port });
@@ -453,7 +455,7 @@ test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for t
   t.deepEqual(linkPeers(b), ['A']);
 });
 
-test('chain A - B - C with 64 KiB frames at A and C: a hop in the middle answers oversize calls and results with wamp.error.payload_size_exceeded', async (t) => {
+test('chain A - B - C with 64 KiB frames at A and C: a hop in the middle ' + 'answers oversize calls and results with wamp.error.payload_size_exceeded', async (t) => {
   const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
   const b = await routerNode(t, 'B');
   const c = await routerNode(t, 'C', { maxFrameBytes: 65_536 });

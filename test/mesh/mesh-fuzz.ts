@@ -222,7 +222,7 @@ export class MeshFuzz {
   }
 
   fail(what: string): never {
-    throw new Violation(`seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ${what}${this.lastFrame === undefined ? '' : `\n  last frame from F: ${show(this.lastFrame, 500)}`}`);
+    throw new Violation(`seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ` + `${what}${this.lastFrame === undefined ? '' : `\n  last frame from F: ${show(this.lastFrame, 500)}`}`);
   }
 
   note(what: string): void { this.notes.push(what); }
@@ -965,7 +965,7 @@ export class MeshFuzz {
     this.settle();
     if (this.outstanding.has(request)) {
       const reg = this.a.router.realms.get('realm1')!.dealer.match('com.b.echo');
-      this.fail(`after the fuzz, A's call to B's callee was not answered; A: ${show(this.a.mesh.status(), 2000)}; registration: ${show(reg === undefined ? undefined : { ...reg, callees: reg.callees.map((c) => c.details()) })}`);
+      this.fail(`after the fuzz, A's call to B's callee was not answered; A: ${show(this.a.mesh.status(), 2000)}; registration: ` + `${show(reg === undefined ? undefined : { ...reg, callees: reg.callees.map((c) => c.details()) })}`);
     }
     const back = this.call(this.bClient, 'com.local.echo');
     this.settle();

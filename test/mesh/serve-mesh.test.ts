@@ -136,7 +136,7 @@ test('a password changed on one router ends the user\'s session on another; an u
   for (const c of [alice, again]) void c.destroy();
 });
 
-test('mesh.maxFrameBytes from the config file: a call or a result too large for the link is answered at once with wamp.error.payload_size_exceeded', async (t) => {
+test('mesh.maxFrameBytes from the config file: a call or a result too large ' + 'for the link is answered at once with wamp.error.payload_size_exceeded', async (t) => {
   const small = { maxFrameBytes: 65_536 };
   const a = await meshRouter(t, 'alpha', [], SECRET, small);
   const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`], SECRET, small);

@@ -10,7 +10,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-db-'));
 const root = path.resolve(import.meta.dirname, '../..');
 
 function openInChild(dir: string) {
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
+  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
   return spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' }).stdout.trim();
 }
 
@@ -67,7 +67,7 @@ test('a read-only data folder gives a clear error naming the file', (t) => {
   fs.chmodSync(dir, 0o555);
   // As root, permissions don't bind; run the opener as an unprivileged user (setpriv is util-linux).
   const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.message); } })`;
+  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.message); } })`;
   const [cmd, ...args] = [...asUser, process.execPath, '-e', code];
   const out = spawnSync(cmd!, args, { encoding: 'utf8' });
   t.regex(out.stdout, /wampmesh\.db: the data folder .* is read-only/, out.stderr);

@@ -252,7 +252,7 @@ export class LinkConnection {
     this.#inPayloads = [];
     this.#inBytes = 0;
     if (!ok) {
-      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: altered, injected, replayed or reordered on the way; none of it was acted on`);
+      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` + `altered, injected, replayed or reordered on the way; none of it was acted on`);
     }
     for (let i = 0; i < count && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
   }
