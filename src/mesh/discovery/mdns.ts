@@ -28,12 +28,13 @@ import { networkInterfaces } from 'node:os';
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import { meshDefaults } from '../defaults.ts';
-import { clusterIdOf, judgePeer, type PeerVerdict, type ServiceInfo } from './service.ts';
+import { clusterIdOf, judgePeer } from './service.ts';
 import {
   announcementPacket, AUTHORITATIVE_ANSWER, browsePacket, conflictIn, goodbyePacket, instanceQueryPacket, ownRecords, probePacket,
   probeTiebreak, recordKey, replyTo, sameName, sightingsIn, ttlOf, type DnsPacket, type DnsRecord, type InstanceSighting, type OwnRecords,
 } from './packets.ts';
 import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
+import { dueAt, endpointsOf, upkeep, type CacheEntry } from './cache.ts';
 import { checkOptions, defaultSocketFactory, MDNS_PORT, type MdnsDiscoveryOptions, type MdnsSocket, type PeerEndpoint } from './options.ts';
 
 export { defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type MdnsSocketFactory, type PeerEndpoint } from './options.ts';
@@ -53,19 +54,6 @@ const PROBE_COUNT = 3;
 const CONFLICT_RETRY_MS = meshDefaults.mdnsConflictRetryMs;
 const RESCAN_INTERVAL_MS = meshDefaults.mdnsRescanIntervalMs;
 
-interface CacheEntry {
-  instance: string;
-  info?: ServiceInfo;
-  verdict?: PeerVerdict | string;
-  host?: string;
-  port?: number;
-  ttlMs: number;
-  receivedAt: number;
-  expiresAt: number;
-  /** 0: fresh; 1: re-queried at 80% of the TTL; 2: at 90%. */
-  refreshStage: number;
-  goodbye: boolean;
-}
 
 interface Link {
   readonly iface: InterfaceChoice;
@@ -417,21 +405,14 @@ export class MdnsDiscovery {
     const now = Date.now();
     const touched = new Set<string>();
     for (const link of this.#links.values()) {
-      for (const [name, e] of link.cache) {
-        if (now >= e.expiresAt) {
-          link.cache.delete(name);
-          if (e.info !== undefined) touched.add(e.info.nodeId);
-          if (!e.goodbye && e.verdict === 'ok') this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
-          continue;
-        }
-        if (e.goodbye || e.ttlMs === 0) continue;
-        // Cache maintenance (RFC 6762 §5.2): ask again at 80% and 90% of the lifetime.
-        const age = (now - e.receivedAt) / e.ttlMs;
-        if ((e.refreshStage === 0 && age >= 0.8) || (e.refreshStage === 1 && age >= 0.9)) {
-          e.refreshStage++;
-          this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
-          this.#send(link, instanceQueryPacket(e.instance));
-        }
+      const { expired, refresh } = upkeep(link.cache, now);
+      for (const e of expired) {
+        if (e.info !== undefined) touched.add(e.info.nodeId);
+        if (!e.goodbye && e.verdict === 'ok') this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
+      }
+      for (const e of refresh) {
+        this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
+        this.#send(link, instanceQueryPacket(e.instance));
       }
       for (const [name, at] of link.asked) if (now - at > 10_000) link.asked.delete(name);
     }
@@ -444,11 +425,7 @@ export class MdnsDiscovery {
     if (this.#closed) return;
     let next = Infinity;
     for (const link of this.#links.values()) {
-      for (const e of link.cache.values()) {
-        const due = e.goodbye || e.ttlMs === 0 || e.refreshStage >= 2 ? e.expiresAt
-          : e.receivedAt + e.ttlMs * (e.refreshStage === 0 ? 0.8 : 0.9);
-        if (due < next) next = due;
-      }
+      for (const e of link.cache.values()) next = Math.min(next, dueAt(e));
     }
     if (next === Infinity || (this.#maintainTimer !== undefined && this.#maintainAt <= next)) return;
     clearTimeout(this.#maintainTimer);
@@ -464,14 +441,7 @@ export class MdnsDiscovery {
   /** Compares what we know of a node with what we reported and tells the owner the difference. */
   #reconcile(nodeId: string): void {
     if (this.#closed) return;
-    const seen: (PeerEndpoint & { link: string })[] = [];
-    for (const link of this.#links.values()) {
-      for (const e of link.cache.values()) {
-        if (e.info?.nodeId === nodeId && e.verdict === 'ok' && !e.goodbye && e.host !== undefined && e.port !== undefined) {
-          seen.push({ host: e.host, port: e.port, link: link.iface.address });
-        }
-      }
-    }
+    const seen = [...this.#links.values()].flatMap((link) => endpointsOf(link.cache, nodeId).map((e) => ({ ...e, link: link.iface.address })));
     const reported = this.#reported.get(nodeId);
     if (seen.length === 0) {
       if (reported === undefined) return;
