@@ -15,8 +15,7 @@
 //
 // Calls into the mesh never happen re-entrantly from inside a LinkDriver call (mesh-calls.ts).
 
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import { silentLogger, type Logger } from '../../log.ts';
 import { encodeEnvelope } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
@@ -29,6 +28,7 @@ import { LinkLog } from './link-log.ts';
 import { MeshCallQueue } from './mesh-calls.ts';
 import { checkOptions, type LinkStatus, type MeshLinksOptions, type MeshLinksStatus, type PeerAddress } from './options.ts';
 import { Seeds } from './seeds.ts';
+import { createLinkServer, dialLinkSocket } from './sockets.ts';
 import { meshDefaults } from '../defaults.ts';
 
 export type { LinkStatus, MeshLinksOptions, MeshLinksStatus, PeerAddress } from './options.ts';
@@ -117,20 +117,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
   async start(): Promise<{ port: number }> {
     if (this.#state !== 'new') throw new Error('mesh links: start() called twice or after close()');
     if (this.#mesh === undefined) throw new Error('mesh links: attach(mesh) before start()');
-    const server = this.#tls === undefined
-      ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
-      : tls.createServer({
-        cert: this.#tls.cert, key: this.#tls.key, ca: this.#tls.ca,
-        // Verified in the link layer (LinkConnection) rather than by OpenSSL, so that both ends
-        // log why a certificate was refused; nothing is sent to an unverified peer either way.
-        requestCert: this.#tls.ca !== undefined, rejectUnauthorized: false,
-        handshakeTimeout: this.handshakeTimeoutMs, minVersion: 'TLSv1.2',
-      }, (socket) => this.#accept(socket));
-    if (server instanceof tls.Server) {
-      server.on('tlsClientError', (error, socket) => {
-        this.#log.info({ from: remoteAddress(socket), err: error.message }, 'mesh link port: TLS handshake failed (a plain-TCP mesh node, a WAMP client, or a certificate the CA did not sign?)');
-      });
-    }
+    const server = createLinkServer(this.#tls, this.handshakeTimeoutMs, this.#log, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.#listen.host, port: this.#listen.port }, () => { server.off('error', reject); resolve(); });
@@ -341,15 +328,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   #dial(host: string, port: number, expected: NodeId | undefined, anyNode: boolean): LinkConnection {
     const t = this.#tls;
-    const socket = t === undefined
-      ? net.connect({ host, port, noDelay: true })
-      : tls.connect({
-        host, port, cert: t.cert, key: t.key, ca: t.ca, minVersion: 'TLSv1.2',
-        // Nodes are dialed by address and certificates seldom name it: with a CA the chain is
-        // verified (in LinkConnection, to log why), and the cluster secret (bound to this TLS
-        // session) proves membership.
-        rejectUnauthorized: false, checkServerIdentity: () => undefined,
-      });
+    const socket = dialLinkSocket(host, port, t);
     const conn = new LinkConnection(this, socket, {
       direction: 'out', address: formatAddress(host, port), anyNode, handshakeTimeoutMs: this.handshakeTimeoutMs,
       readyEvent: t === undefined ? 'connect' : 'secureConnect', verifyPeer: t?.ca !== undefined, ...(expected !== undefined && { expected }),
