@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# `npm test`: runtime, test dependencies, type-check, then every ava test on the project's
-# Node 24. Extra arguments go to ava (e.g. `npm test -- test/cli/config.test.ts`).
+# `npm test`: runtime, test dependencies, type-check, lint and format check, then every ava
+# test on the project's Node 24. Extra arguments go to ava (e.g. `npm test -- test/cli/config.test.ts`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 node scripts/setup.cjs            # idempotent: returns at once when .runtime/ is current
 bash scripts/install-test-deps.sh
 npm run --silent typecheck
+npm run --silent lint            # Biome (biome.json): rules that catch bugs
+npm run --silent format:check    # Biome's formatter: `npm run format` rewrites what it reports
 
 # CI reads a plain "N passed, N failed" closing line. ava prints "N tests passed" only when
 # nothing failed, so the passes are counted from its per-test "✔" lines.

@@ -144,7 +144,7 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (values.help === true) return { help: adminHelp(entity, verbName) };
   if (parsed.positionals.length !== verb.positionals.length) {
-    throw new UsageError(`${entity} ${verbName}: expected ${verb.positionals.length === 0 ? 'no arguments' : verb.positionals.join(' ')}, got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`);
+    throw new UsageError(`${entity} ${verbName}: expected ${verb.positionals.length === 0 ? 'no arguments' : verb.positionals.join(' ')}, ` + `got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`);
   }
   let object: Record<string, unknown> | undefined;
   if (typeof values.json === 'string') {

@@ -7,10 +7,11 @@ import path from 'node:path';
 import type { MeshSettings } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { meshDefaults } from '../mesh/defaults.ts';
-import { MdnsDiscovery } from '../mesh/discovery.ts';
-import { MeshLinks } from '../mesh/links.ts';
-import { MeshNode } from '../mesh/mesh-node.ts';
-import { Replicator } from '../mesh/replication.ts';
+import { splitHostPort } from '../net/address.ts';
+import { MdnsDiscovery } from '../mesh/discovery/mdns.ts';
+import { MeshLinks } from '../mesh/links/links.ts';
+import { MeshNode } from '../mesh/routing/node.ts';
+import { Replicator } from '../mesh/replication/replicator.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { Db } from '../store/database.ts';
 import type { Router } from '../router/router.ts';
@@ -36,11 +37,6 @@ export function nodeIdFor(settings: MeshSettings, dataDir: string): string {
   fs.writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   return id;
-}
-
-function splitHostPort(text: string): { host: string; port: number } {
-  const i = text.lastIndexOf(':');
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(text.slice(i + 1)) };
 }
 
 export async function startMesh(settings: MeshSettings, router: Router, dataDir: string, logger: Logger, state?: { db: Db; store: SecurityStore }): Promise<MeshRuntime> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { RealmConfig } from '../router/realm.ts';
+import { formatHostPort } from '../net/address.ts';
 import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
@@ -45,8 +46,7 @@ const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before con
 function describe(info: ListenerInfo): string {
   if (info.transport === 'unix') return `unix socket ${info.path}`;
   if (info.transport === 'mesh') return `mesh links ${info.host}:${info.port}`;
-  const host = info.host.includes(':') ? `[${info.host}]` : info.host;
-  return `${info.transport} ${host}:${info.port}`;
+  return `${info.transport} ${formatHostPort(info.host, info.port)}`;
 }
 
 async function listen(info: ListenerInfo, start: () => Promise<Listening>): Promise<Listening> {

@@ -10,8 +10,8 @@ import { isValidUri } from '../wamp/uris.ts';
 import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
 import { ADMIN_REALM } from '../security/admin.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
+import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
-import { DEFAULT_PRE_AUTH_BUFFER_BUDGET, DEFAULT_PRE_AUTH_MAX_MESSAGE } from '../transport/pre-auth-budget.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -96,32 +96,20 @@ const listeners = z.strictObject({
 
 const limits = z
   .strictObject({
-    // 16 MiB is the largest frame a RawSocket peer can announce (2^24), so both transports
-    // agree; 512 is RawSocket's smallest announceable maximum.
-    maxMessageSize: intIn(512, 16 * 1024 * 1024).default(16 * 1024 * 1024),
-    // Before WELCOME a client sends only HELLO and AUTHENTICATE, a few hundred octets; anything
-    // bigger from a stranger is refused, so nobody who has not logged in makes the router hold
-    // maxMessageSize per connection. 64 KiB leaves room for large authextra (certificates).
-    preAuthMaxMessageSize: intIn(512, 16 * 1024 * 1024).default(DEFAULT_PRE_AUTH_MAX_MESSAGE),
-    // Unfinished frames buffered for all not-yet-logged-in connections together (RawSocket):
-    // past it, such frames are refused. 16 MiB = 256 clients stalled mid-HELLO at 64 KiB.
-    preAuthBufferBytes: intIn(512, 1024 * 1024 * 1024).default(DEFAULT_PRE_AUTH_BUFFER_BUDGET),
-    // Time from TCP accept to WELCOME. Long enough for a slow link and a challenge round,
-    // short enough that half-open connections don't pile up.
-    handshakeTimeoutMs: intIn(100, 600_000).default(10_000),
-    // Above this many queued outbound bytes a session gets no more EVENTs (dropped, counted):
-    // one slow subscriber must not make the router hold every publication for it.
-    outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(1024 * 1024),
-    // Above this the session is closed at once: memory on a small device is the hard limit.
-    outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-    // How long a session may stay over the soft limit before it is closed as a slow consumer.
-    slowConsumerTimeoutMs: intIn(100, 3_600_000).default(10_000),
-    // uWebSockets.js closes silent WebSockets after this; 0 disables. Its own bounds: it aborts
-    // the process for values 1..7 or over 960.
+    // Defaults, and why they are what they are: src/net/client-limits.ts.
+    maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.maxMessageSize),
+    preAuthMaxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.preAuthMaxMessageSize),
+    // RawSocket; the WebSocket caveat is in the README ("Limits before login").
+    preAuthBufferBytes: intIn(MESSAGE_SIZE_MIN, 1024 * 1024 * 1024).default(cd.preAuthBufferBytes),
+    handshakeTimeoutMs: intIn(100, 600_000).default(cd.handshakeTimeoutMs),
+    outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundSoftLimitBytes),
+    outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundHardLimitBytes),
+    slowConsumerTimeoutMs: intIn(100, 3_600_000).default(cd.slowConsumerTimeoutMs),
+    // uWebSockets.js aborts the process for values 1..7 or over 960.
     wsIdleTimeoutSec: z
       .int({ error: 'expected 0 or an integer 8..960' })
       .refine((n) => n === 0 || (n >= 8 && n <= 960), { error: 'expected 0 or an integer 8..960' })
-      .default(120),
+      .default(cd.wsIdleTimeoutSec),
   })
   .refine((l) => l.preAuthBufferBytes >= l.preAuthMaxMessageSize, {
     error: 'must be at least preAuthMaxMessageSize',
@@ -132,7 +120,7 @@ const limits = z
     path: ['outboundHardLimitBytes'],
   });
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
 
 const mesh = z.strictObject({
   // Off by default: a single board needs no mesh, and links open a port beyond loopback.

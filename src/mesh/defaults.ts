@@ -1,14 +1,14 @@
 // Every timing and limit of the mesh, with the reason for its default: the one place to read or
 // change them. The modules that use them take their defaults from here: MeshNode (config.ts),
-// the links (links.ts, link-connection.ts), discovery (discovery.ts), replication
-// (replication.ts) and the runtime that wires them (src/cli/mesh.ts). The ones marked [config]
+// the links (links/links.ts, links/connection.ts), discovery (discovery/mdns.ts), replication
+// (replication/replicator.ts) and the runtime that wires them (src/cli/mesh.ts). The ones marked [config]
 // can be set in the config file's "mesh" section under the same name (src/config/config.ts
 // checks them and names the field at fault); the others are internal and have no setting.
 //
 // Not here: numbers that a protocol fixes rather than a choice of ours, which stay next to the
-// rule they implement: mDNS probing, announcement and query spacing (RFC 6762, discovery.ts),
+// rule they implement: mDNS probing, announcement and query spacing (RFC 6762, discovery/mdns.ts),
 // the link frame format's 24-bit length cap, the 4 KiB limit before authentication and the
-// 64-octet PING payload (link-framing.ts).
+// 64-octet PING payload (links/framing.ts).
 //
 // No imports: the config schema uses this module too.
 
@@ -78,7 +78,7 @@ export const meshDefaults = {
   /** A frame too large for a peer is logged at most this often per peer and frame type (with a count of the rest). */
   oversizeLogIntervalMs: 10_000,
   /**
-   * A link closed because a frame failed its integrity check (link-integrity.ts) is logged at
+   * A link closed because a frame failed its integrity check (links/integrity.ts) is logged at
    * most this often per peer (with a count of the rest): someone tampering with a link can make
    * it fail on every redial, and must not flood the journal doing so.
    */

@@ -5,13 +5,14 @@
 import { IdSequence, randomId } from '../wamp/ids.ts';
 import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
-import { sendError, type Disclosure } from './dealer.ts';
+import type { Disclosure } from './dealer.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
+import { sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
-import type { RawPayload } from '../serializers/raw-payload.ts';
+import type { RawPayload } from '../wamp/raw-payload.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 export interface Subscription {
@@ -50,8 +51,17 @@ export interface BrokerOptions {
   limits?: RealmLimits;
   /** Told of each request refused by a limit (the realm logs and counts). */
   limitExceeded?: (kind: LimitKind, session: Target) => void;
-  /** Mesh: hands each publication on to other routers (after local delivery). */
-  forward?: (event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
+  /** Each publication made here, after local delivery (the federation port hands it on). */
+  published?: (event: StoredEvent, routing: EventRouting) => void;
+}
+
+/** How a publication is routed besides its topic: who is left out, and whether it is retained. */
+export interface EventRouting {
+  /** The publisher's session ID when it excluded itself (spec "Publisher Exclusion"). */
+  readonly excluded: number | undefined;
+  /** Subscriber black- and whitelisting, as the publisher gave it. */
+  readonly filter: Dict | undefined;
+  readonly retain: boolean;
 }
 
 /** Subscriber black/whitelisting of one publication (spec "Subscriber Black- and Whitelisting"). */
@@ -165,17 +175,18 @@ export class Broker {
     const unstorable = this.#keep(event, filter, retain === true);
     if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
     this.#deliver(event, excluded, filter, raw);
-    this.#options.forward?.(event, excluded, filter as Dict | undefined, retain === true);
+    this.#options.published?.(event, { excluded, filter: filter as Dict | undefined, retain: retain === true });
     if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
   }
 
   /**
-   * Mesh: a publication forwarded by another router, delivered to the subscribers here. Its
-   * origin accepted it; one that cannot be kept here is still delivered.
+   * A publication accepted elsewhere (by the router it was published to), kept and delivered
+   * here as its routing says. One that cannot be kept here is still delivered.
    */
-  deliverRemote(event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean): void {
-    this.#keep(event, filter as Filter | undefined, retain);
-    this.#deliver(event, excluded, filter as Filter | undefined, undefined);
+  deliverAccepted(event: StoredEvent, routing: EventRouting): void {
+    const filter = routing.filter as Filter | undefined;
+    this.#keep(event, filter, routing.retain);
+    this.#deliver(event, routing.excluded, filter, undefined);
   }
 
   /**

@@ -4,7 +4,7 @@
 
 import { silentLogger, type Logger } from '../log.ts';
 import { IdSequence } from '../wamp/ids.ts';
-import { hasKeys } from '../wamp/marshal.ts';
+import { hasKeys } from '../wamp/has-keys.ts';
 import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
 import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
@@ -13,8 +13,9 @@ import { OptionError, optBool, optEnum, optNonNegativeInt, pptOptions } from './
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
-import type { RawPayload } from '../serializers/raw-payload.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
+import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
+import type { RawPayload } from '../wamp/raw-payload.ts';
 
 export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
 export type InvokePolicy = (typeof invokePolicies)[number];
@@ -59,6 +60,30 @@ export interface DealerEvents {
   deleted(session: Target, registration: Registration): void;
 }
 
+/** One INVOCATION to send: `callee` serving `registration` gets the call `request` of `caller`. */
+export interface InvocationRequest {
+  readonly caller: Target;
+  readonly request: number;
+  readonly registration: Registration;
+  readonly callee: Target;
+  readonly details: Dict;
+  readonly args?: unknown[] | undefined;
+  readonly kwargs?: Dict | undefined;
+  /** The CALL's payload bytes, passed through to a callee of the same serialization. */
+  readonly raw?: RawPayload | undefined;
+  /** Call timeout in ms (0 or absent: none). */
+  readonly timeout?: number;
+  /** Whether the caller asked for progressive results (absent: no). */
+  readonly receiveProgress?: boolean;
+}
+
+/** A further chunk of a progressive call (spec "Progressive Call Invocations"). */
+export interface CallChunk {
+  readonly progress: boolean;
+  readonly args?: unknown[] | undefined;
+  readonly kwargs?: Dict | undefined;
+}
+
 /** A procedure implemented inside the router (the meta API). */
 export type LocalProcedure = (caller: Target, args: unknown[], kwargs: Dict) => LocalResult;
 export type LocalResult = { args?: unknown[]; kwargs?: Dict } | { error: string; args?: unknown[] };
@@ -84,18 +109,9 @@ export interface DealerStats {
   unrequestedProgressDropped: number;
 }
 
-const CALLEE_GONE = 'callee disconnected from in-flight call';
-// A message that could not be sent because it is larger than a limit on the way (a mesh link):
-// spec "Basic Profile URIs": wamp.error.payload_size_exceeded.
-const CALL_TOO_LARGE = 'the call payload exceeds the maximum message size on the way to the callee';
-const RESULT_TOO_LARGE = 'the result exceeds the maximum message size on the way to the caller';
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
-
-export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
-  to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
-}
 
 export class Dealer {
   readonly #options: DealerOptions;
@@ -162,26 +178,18 @@ export class Dealer {
     }
     if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#bySession.get(callee.id)?.size ?? 0)) return;
     const created = existing === undefined;
-    const registration = this.#attach(procedure, match, invoke, callee);
+    const registration = this.attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
     if (created) this.#options.events?.created(callee, registration);
     this.#options.events?.registered(callee, registration);
   }
 
   /**
-   * Mesh: adds a callee on another router to the registration it serves. Local callees come
-   * first; a remote callee whose invoke policy conflicts with the local registration is not
-   * added (returns false), so a router never mixes policies.
+   * Adds the callee to the registration of (procedure, match), creating it if needed. The
+   * caller checks the shared-registration rules (register() for a session here, the federation
+   * port for callees elsewhere).
    */
-  addRemoteCallee(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): boolean {
-    const existing = this.#table.get(procedure, match);
-    if (existing !== undefined && (existing.invoke !== invoke || invoke === 'single')) return false;
-    this.#attach(procedure, match, invoke, callee);
-    return true;
-  }
-
-  /** Adds the callee to the registration of (procedure, match), creating it if needed. */
-  #attach(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): Registration {
+  attach(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): Registration {
     let registration = this.#table.get(procedure, match);
     if (registration !== undefined) registration.callees.push(callee);
     else {
@@ -193,25 +201,10 @@ export class Dealer {
     return registration;
   }
 
-  /** Mesh: the remote callee no longer serves its registrations; calls in flight still complete. */
-  removeRemoteCallee(callee: Target): void {
+  /** The callee no longer serves any registration; the calls it is serving still complete. */
+  withdraw(callee: Target): void {
     const mine = this.#bySession.get(callee.id);
     if (mine !== undefined) for (const registration of [...mine]) this.#detach(callee, registration);
-  }
-
-  /**
-   * Mesh: an invocation forwarded by the caller's router, for one named local callee. The
-   * caller's router already chose the callee by invoke policy and built the details; here they
-   * are trimmed to what the callee announced.
-   */
-  invokeForwarded(caller: Target, request: number, procedure: string, match: MatchPolicy, calleeSession: number, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined): void {
-    const registration = this.#table.get(procedure, match);
-    const callee = registration?.callees.find((c) => c.id === calleeSession && c.remote !== true);
-    if (registration === undefined || callee === undefined) return sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
-    const trimmed: Dict = { ...details };
-    if (trimmed.receive_progress === true && !takesProgressiveResults(callee)) delete trimmed.receive_progress;
-    if (trimmed.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete trimmed.timeout;
-    this.#invoke(caller, request, registration, callee, trimmed, args, kwargs, undefined, 0, details.receive_progress === true);
   }
 
   unregister(callee: Target, msg: Unregister): void {
@@ -229,7 +222,9 @@ export class Dealer {
     const ongoing = this.#calls.get(caller.id)?.get(request);
     if (ongoing !== undefined) {
       if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
-      return this.#continueProgressive(ongoing, msg, raw);
+      const progress = optBool(options, 'progress');
+      if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
+      return this.#continueProgressive(ongoing, progress, msg.args, msg.kwargs, raw);
     }
     // Most calls name the procedure of the call before: its URI was valid then.
     if (procedure !== this.#validProcedure) {
@@ -249,7 +244,7 @@ export class Dealer {
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
-      this.#invoke(caller, request, registration, this.#pick(registration), NO_DETAILS, msg.args, msg.kwargs, raw, 0, false);
+      this.invoke({ caller, request, registration, callee: this.#pick(registration), details: NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw });
       return undefined;
     }
     const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
@@ -282,16 +277,26 @@ export class Dealer {
     }
     if (ppt !== undefined) Object.assign(details, ppt);
 
-    this.#invoke(caller, request, registration, callee, hasKeys(details) ? details : NO_DETAILS, msg.args, msg.kwargs, raw, timeout as number, receiveProgress === true);
+    const invocation = {
+      caller, request, registration, callee, details: hasKeys(details) ? details : NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw,
+      timeout: timeout as number, receiveProgress: receiveProgress === true,
+    };
+    this.invoke(invocation);
     return undefined;
   }
 
-  #invoke(caller: Target, request: number, registration: Registration, callee: Target, details: Dict, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined, timeout: number, receiveProgress: boolean): void {
+  /**
+   * Sends the INVOCATION and tracks the call; the caller gets an ERROR when it cannot be sent.
+   * The callee is chosen and the details built by whoever calls this: call() for a session
+   * here, the federation port for a call another router forwarded to a callee it named.
+   */
+  invoke(call: InvocationRequest): void {
+    const { caller, request, registration, callee, details, raw } = call;
+    const timeout = call.timeout ?? 0;
+    const receiveProgress = call.receiveProgress ?? false;
     const invocationRequest = callee.nextRequestId();
-    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args, kwargs, raw });
-    if (sent === 'unencodable') return sendError(caller, T.CALL, request, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
-    if (sent === 'too-large') return sendError(caller, T.CALL, request, ErrorUri.PAYLOAD_SIZE_EXCEEDED, CALL_TOO_LARGE);
-    if (sent === 'closed') return sendError(caller, T.CALL, request, ErrorUri.CANCELED, CALLEE_GONE);
+    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args: call.args, kwargs: call.kwargs, raw });
+    if (answerUndelivered(caller, request, sent, { kind: 'invocation' })) return;
     const invocation: Invocation = {
       caller, callRequest: request, callee, request: invocationRequest, registration,
       receiveProgress, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
@@ -335,8 +340,7 @@ export class Dealer {
           invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
         }
       }
-      if (sent === 'too-large') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, RESULT_TOO_LARGE);
-      else sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the result cannot be serialized for the caller');
+      answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'result' });
     }
     return undefined;
   }
@@ -365,10 +369,7 @@ export class Dealer {
     const sent = invocation.caller.send({
       type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs, raw,
     });
-    if (sent === 'unencodable') sendError(invocation.caller, T.CALL, invocation.callRequest, msg.error);
-    else if (sent === 'too-large') {
-      sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, `the callee's error ${msg.error} exceeds the maximum message size on the way to the caller`);
-    }
+    answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'error', error: msg.error });
   }
 
   cancel(caller: Target, msg: Cancel): ProtocolViolation | undefined {
@@ -383,8 +384,7 @@ export class Dealer {
 
   /** A session left: drop its registrations, fail the calls it was serving, interrupt its own calls. */
   removeSession(session: Target, error: string = ErrorUri.CANCELED, message = CALLEE_GONE): void {
-    const mine = this.#bySession.get(session.id);
-    if (mine !== undefined) for (const registration of [...mine]) this.#detach(session, registration);
+    this.withdraw(session);
     const serving = this.#invocations.get(session.id);
     if (serving !== undefined) {
       for (const invocation of [...serving.values()]) {
@@ -404,22 +404,29 @@ export class Dealer {
     }
   }
 
-  #continueProgressive(invocation: Invocation, msg: Call, raw: RawPayload | undefined): ProtocolViolation | undefined {
-    const progress = optBool(msg.options, 'progress');
-    if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
+  /**
+   * A further chunk of the caller's progressive call `request`, from a port that speaks chunks
+   * rather than CALL messages. 'no-such-call' when no call of that ID is ongoing.
+   */
+  continueCall(caller: Target, request: number, chunk: CallChunk, raw?: RawPayload): ProtocolViolation | 'no-such-call' | undefined {
+    const ongoing = this.#calls.get(caller.id)?.get(request);
+    if (ongoing === undefined) return 'no-such-call';
+    if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
+    return this.#continueProgressive(ongoing, chunk.progress, chunk.args, chunk.kwargs, raw);
+  }
+
+  #continueProgressive(invocation: Invocation, progress: boolean, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined): undefined {
     // Spec: options other than progress are frozen by the first CALL of a progressive call,
     // so every INVOCATION carries the first one's details (caller identity, procedure, ...).
     invocation.callerProgress = progress;
     const { progress: _first, ...details } = invocation.details;
     if (progress) details.progress = true;
     const sent = invocation.callee.send({
-      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args: msg.args, kwargs: msg.kwargs, raw,
+      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args, kwargs, raw,
     });
     if (sent !== 'sent') {
       this.#finish(invocation);
-      if (sent === 'closed') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.CANCELED, CALLEE_GONE);
-      else if (sent === 'too-large') sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.PAYLOAD_SIZE_EXCEEDED, CALL_TOO_LARGE);
-      else sendError(invocation.caller, T.CALL, invocation.callRequest, ErrorUri.INVALID_ARGUMENT, 'the call payload cannot be serialized for the callee');
+      answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'invocation' });
     }
     return undefined;
   }

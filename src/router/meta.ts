@@ -4,11 +4,23 @@
 import type { Dict } from '../wamp/messages.ts';
 import { isId } from '../wamp/ids.ts';
 import { ErrorUri, isValidUri } from '../wamp/uris.ts';
-import type { BrokerEvents, Subscription } from './broker.ts';
-import type { DealerEvents, LocalResult, Registration } from './dealer.ts';
+import type { Broker, BrokerEvents, Subscription } from './broker.ts';
+import type { Dealer, DealerEvents, LocalResult, Registration } from './dealer.ts';
 import { matchPolicies, type MatchPolicy } from './uri-table.ts';
-import type { LeaveReason, Realm } from './realm.ts';
 import type { Target } from './target.ts';
+
+/** Why a session left: testaments are published only when it did not leave in good order. */
+export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
+
+/** What the meta API sees of its realm. */
+export interface MetaRealm {
+  readonly uri: string;
+  /** Read on every kill call: the option changes with the realm's configuration. */
+  readonly config: { readonly metaKill?: 'admin' | 'all' };
+  readonly dealer: Dealer;
+  readonly broker: Broker;
+  readonly sessions: ReadonlyMap<number, Target>;
+}
 
 const NO_SUCH_SESSION = 'wamp.error.no_such_session';
 /** The authrole that may end other sessions unless the realm's metaKill is "all". */
@@ -19,26 +31,28 @@ interface Testament { topic: string; args?: unknown[]; kwargs?: Dict; retain: bo
 type Scope = 'destroyed' | 'detached';
 
 export class MetaApi {
-  readonly #realm: Realm;
+  readonly #realm: MetaRealm;
   readonly #testaments = new Map<number, Record<Scope, Testament[]>>();
-
-  constructor(realm: Realm) { this.#realm = realm; }
-
   /** Called after any change to what the realm serves (the mesh re-advertises). */
-  onInterestChange: () => void = () => {};
+  readonly #interestsChanged: () => void;
+
+  constructor(realm: MetaRealm, interestsChanged: () => void) {
+    this.#realm = realm;
+    this.#interestsChanged = interestsChanged;
+  }
 
   readonly registrationEvents: DealerEvents = {
     created: (s, r) => this.#emit('wamp.registration.on_create', [s.id, registrationDetails(r)]),
-    registered: (s, r) => { this.onInterestChange(); this.#emit('wamp.registration.on_register', [s.id, r.id]); },
-    unregistered: (s, r) => { this.onInterestChange(); this.#emit('wamp.registration.on_unregister', [s.id, r.id]); },
+    registered: (s, r) => { this.#interestsChanged(); this.#emit('wamp.registration.on_register', [s.id, r.id]); },
+    unregistered: (s, r) => { this.#interestsChanged(); this.#emit('wamp.registration.on_unregister', [s.id, r.id]); },
     deleted: (s, r) => this.#emit('wamp.registration.on_delete', [s.id, r.id]),
   };
 
   readonly subscriptionEvents: BrokerEvents = {
-    created: (s, sub) => { this.onInterestChange(); this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]); },
+    created: (s, sub) => { this.#interestsChanged(); this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]); },
     subscribed: (s, sub) => this.#emit('wamp.subscription.on_subscribe', [s.id, sub.id]),
     unsubscribed: (s, sub) => this.#emit('wamp.subscription.on_unsubscribe', [s.id, sub.id]),
-    deleted: (s, sub) => { this.onInterestChange(); this.#emit('wamp.subscription.on_delete', [s.id, sub.id]); },
+    deleted: (s, sub) => { this.#interestsChanged(); this.#emit('wamp.subscription.on_delete', [s.id, sub.id]); },
   };
 
   joined(session: Target): void {

@@ -3,11 +3,10 @@
 
 import type { Logger } from '../log.ts';
 import type { UriCheck } from '../wamp/uris.ts';
-import { Broker, type HistoryRule } from './broker.ts';
+import { Broker, type EventRouting, type HistoryRule } from './broker.ts';
 import { Dealer, type Disclosure } from './dealer.ts';
-import type { Dict } from '../wamp/messages.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
-import { MetaApi } from './meta.ts';
+import { MetaApi, type LeaveReason } from './meta.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { defaultRealmLimits, type LimitKind, type RealmLimits } from './limits.ts';
@@ -39,11 +38,14 @@ export interface RealmConfig {
   readonly metaKill?: 'admin' | 'all';
 }
 
-/** Hooks for the mesh, set once by the MeshNode; absent on a stand-alone router. */
-export interface RouterHooks {
-  forwardEvent?: (realm: string, event: StoredEvent, excluded: number | undefined, filter: Dict | undefined, retain: boolean) => void;
-  /** The realm's registrations or subscriptions changed (what the mesh advertises). */
-  interestsChanged?: (realm: string) => void;
+export type { LeaveReason } from './meta.ts';
+
+/** Who hears what a realm does beyond its own sessions (the federation port). */
+export interface RealmObserver {
+  /** A publication made here, after its delivery here. */
+  published(realm: string, event: StoredEvent, routing: EventRouting): void;
+  /** The realm's registrations or subscriptions changed. */
+  interestsChanged(realm: string): void;
 }
 
 export interface RealmEnvironment {
@@ -51,15 +53,12 @@ export interface RealmEnvironment {
   random: () => number;
   scheduler: Scheduler;
   store: EventStore;
-  hooks: RouterHooks;
+  observer: RealmObserver;
   logger: Logger;
 }
 
 /** A limit's log line is written at most this often per realm and kind (the count is kept). */
 const LIMIT_LOG_INTERVAL_MS = 10_000;
-
-/** Why a session left: testaments are published only when it did not leave in good order. */
-export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
 
 export class Realm {
   readonly uri: string;
@@ -82,7 +81,7 @@ export class Realm {
     this.#env = env;
     this.limits = { ...defaultRealmLimits, ...config.limits };
     const uriCheck = config.uriCheck ?? 'loose';
-    this.meta = new MetaApi(this);
+    this.meta = new MetaApi(this, () => env.observer.interestsChanged(config.uri));
     const limitExceeded = (kind: LimitKind, session: Target) => this.#limitExceeded(kind, session);
     this.dealer = new Dealer({
       uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
@@ -93,9 +92,8 @@ export class Realm {
       realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
       limits: this.limits, limitExceeded,
       publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
-      forward: (event, excluded, filter, retain) => env.hooks.forwardEvent?.(config.uri, event, excluded, filter, retain),
+      published: (event, routing) => env.observer.published(config.uri, event, routing),
     });
-    this.meta.onInterestChange = () => env.hooks.interestsChanged?.(config.uri);
     this.meta.install();
   }
 

@@ -8,7 +8,8 @@ import { defaultLimits, type Limits } from './limits.ts';
 import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
 import { allowAll, anonymousAuthenticator, type Authenticator, type Authorizer } from './auth.ts';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
-import { Realm, type RealmConfig, type RealmEnvironment, type RouterHooks } from './realm.ts';
+import { Federation } from './federation.ts';
+import { Realm, type RealmConfig, type RealmEnvironment } from './realm.ts';
 import { realScheduler, type Scheduler } from './scheduler.ts';
 import { Session, type SessionContext } from './session.ts';
 
@@ -38,15 +39,15 @@ export class Router implements PeerAcceptor {
   readonly #ids = new Set<number>();
   readonly #context: SessionContext;
   readonly #env: RealmEnvironment;
-  /** Set by the mesh: where publications go next, and who hears of changed interests. */
-  readonly hooks: RouterHooks = {};
+  /** The one way in for everything that is not a local session (the mesh). */
+  readonly federation = new Federation(this.realms);
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks, logger: this.logger };
+    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), observer: this.federation, logger: this.logger };
     this.#env = env;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;

@@ -6,8 +6,8 @@ export interface Scheduler {
 
 // Node fires a timer asked for more than 2^31-1 ms (24.8 days) after 1 ms, with a
 // TimeoutOverflowWarning. Peers choose some delays (a CALL's timeout option, any non-negative
-// integer), so a longer delay is run as a chain of timers instead (found by the fuzz tests: a
-// CALL with timeout 2^40 was answered wamp.error.timeout at once).
+// integer), so a longer delay is run as a chain of timers instead: a CALL with timeout 2^40
+// must not time out at once.
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
 class LongTimeout {

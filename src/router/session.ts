@@ -5,7 +5,7 @@
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
-import { rawPayloadOf, type RawPayload } from '../serializers/raw-payload.ts';
+import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
 import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
@@ -64,7 +64,7 @@ export class Session implements Target, PeerHandler {
    * Set once the session starts leaving its realm, which comes after its ABORT or GOODBYE: what
    * the leaving itself produces for this very session (an ERROR for its call to its own
    * procedure, cancelled because the callee is gone) must not follow that ABORT or GOODBYE on
-   * the wire (found by test/hostile/fuzz-*.test.ts).
+   * the wire.
    */
   #left = false;
 
@@ -130,7 +130,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state === 'closed') return;
     // Transports call this from their own event handlers, where a throw is an uncaught
     // exception that ends the process: like receive(), it must not throw (a lost session's
-    // testament once did, through the event store; found by test/hostile/fuzz-*.test.ts).
+    // testament goes through the event store, which can).
     try {
       this.#end('lost');
     } catch (err) {
@@ -226,8 +226,7 @@ export class Session implements Target, PeerHandler {
       case 'closing':
         // Waiting for the GOODBYE reply; anything else is moot now. While a failed
         // authentication waits to be answered no GOODBYE was sent, so a client's GOODBYE is no
-        // reply: it used to close the connection with the ABORT never sent (found by
-        // test/hostile/fuzz-*.test.ts); the ABORT now still comes at the end of the delay.
+        // reply and does not close the connection: the ABORT still comes at the end of the delay.
         if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined)) this.#close('goodbye');
         return;
       case 'established':
@@ -339,7 +338,7 @@ export class Session implements Target, PeerHandler {
     if (identity.authextra !== undefined) details.authextra = identity.authextra;
     this.send({ type: T.WELCOME, session: this.id, details });
     // Sending can end the session (a peer over the outbound hard limit is a slow consumer):
-    // closed, it must not join, or the realm keeps it for good (found by test/hostile/fuzz-*.test.ts).
+    // closed, it must not join, or the realm keeps it for good.
     if (this.#state !== 'established') return;
     this.peer.welcomed?.();
     realm.join(this);

@@ -1,7 +1,7 @@
 // mkdir -p, without fs.mkdirSync's recursive option: that one retries forever at full CPU when
-// a folder that exists answers ENOENT for a child it cannot hold (/proc, /sys), so
-// `--data /proc/x` hung the router and the admin CLI instead of saying why (found by
-// test/cli/config-fuzz.test.ts). Here, once the parent exists, the child's error is final.
+// a folder that exists answers ENOENT for a child it cannot hold (/proc, /sys), so a data
+// folder there would hang the router instead of failing with the reason. Here, once the parent
+// exists, the child's error is final.
 // Used for the data folder (src/store/database.ts) and the native addon cache (native.ts).
 
 import fs from 'node:fs';

@@ -18,8 +18,8 @@ const options = {
 const encoder = new Encoder(options);
 // Decoding goes through Decoders, not the Encoder: an Encoder keeps the record structures a
 // frame defines (tags 105, 0xdffe) for every later decode, so any peer could make the router
-// hold memory for good and change how other sessions' frames decode (found by
-// test/hostile/fuzz-*.test.ts). A Decoder forgets them after each frame.
+// hold memory for good and change how other sessions' frames decode. A Decoder forgets them
+// after each frame.
 // int64AsNumber is honoured by cbor-x's decoder though missing from its type definitions.
 const decoder = new Decoder({ ...options, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 // Decodes 64-bit integers as BigInt; used only for frames that may hold one.

@@ -10,7 +10,7 @@ import { widenInts } from './wide-ints.ts';
 // 'auto' is honoured by msgpackr's unpacker though missing from its type definitions.
 // structuredClone: false refuses msgpackr's own reference extensions (0x69, 0x70), which
 // otherwise decode into values that contain themselves: a cycle no serializer can write back and
-// no walk over the payload ends on (found by test/hostile/fuzz-*.test.ts).
+// no walk over the payload ends on.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', variableMapSize: true, structuredClone: false });
 
 export const msgpack: Serializer = {

@@ -78,9 +78,8 @@ export class SqliteEventStore implements EventStore {
 /**
  * The event's payload as stored. One that CBOR cannot hold (a peer's payload nested deeper than
  * the encoder's stack allows) is an UnstorableEventError, which the Broker expects, not a
- * RangeError from deep inside the encoder: thrown as such, it once escaped from a lost
- * session's testament (published as the transport reports the close) into the event loop and
- * took the router down (found by test/hostile/fuzz-*.test.ts).
+ * RangeError from deep inside the encoder, which could escape from a lost session's testament
+ * (published as the transport reports the close) into the event loop and end the process.
  */
 function storable(e: StoredEvent): Uint8Array {
   try {

@@ -5,11 +5,10 @@
 // most of a maximal first frame and stall make the router hold gigabytes for nobody.
 
 import { silentLogger, type Logger } from '../log.ts';
+import { clientDefaults } from '../net/client-limits.ts';
 
-/** Largest frame accepted before WELCOME; HELLO and AUTHENTICATE are a few hundred octets. */
-export const DEFAULT_PRE_AUTH_MAX_MESSAGE = 64 * 1024;
-/** Partial input held for all not-yet-welcomed connections: 256 stalled 64 KiB first frames. */
-export const DEFAULT_PRE_AUTH_BUFFER_BUDGET = 16 * 1024 * 1024;
+export const DEFAULT_PRE_AUTH_MAX_MESSAGE = clientDefaults.preAuthMaxMessageSize;
+export const DEFAULT_PRE_AUTH_BUFFER_BUDGET = clientDefaults.preAuthBufferBytes;
 // A refusal can be caused over and over by a flood; one line per interval says it is happening.
 const LOG_INTERVAL_MS = 10_000;
 

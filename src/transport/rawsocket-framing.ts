@@ -1,12 +1,15 @@
 // WAMP-over-RawSocket wire format, sans-IO (spec: "RawSocket Transport", Advanced Profile).
 // No sockets here: the server feeds bytes in and writes bytes out, which keeps every rule of
-// the framing testable on plain buffers.
+// the framing testable on plain buffers. Frames are length-prefixed as src/net/length-prefixed.ts
+// reads and writes them; this file adds RawSocket's handshake and its frame types.
+
+import * as framing from '../net/length-prefixed.ts';
 
 export const MAGIC = 0x7f;
 export const HANDSHAKE_SIZE = 4;
-export const HEADER_SIZE = 4;
+export const HEADER_SIZE = framing.HEADER_SIZE;
 /** The 24-bit length field caps every transport message, whatever LENGTH says. */
-export const MAX_PAYLOAD = 0xff_ffff;
+export const MAX_PAYLOAD = framing.MAX_PAYLOAD;
 
 /** Handshake error codes (upper nibble of the reply's second octet). 0 must not be used. */
 export const HandshakeErrorCode = {
@@ -79,18 +82,12 @@ export function buildHandshakeError(code: HandshakeErrorCode): Uint8Array {
 // ---- frames ----------------------------------------------------------------------------
 
 export function encodeHeader(type: FrameType, length: number): Uint8Array {
-  if (!Number.isInteger(length) || length < 0 || length > MAX_PAYLOAD) {
-    throw new RangeError(`RawSocket payload length out of range: ${length}`);
-  }
-  return Uint8Array.of(type, length >>> 16, (length >>> 8) & 0xff, length & 0xff);
+  return framing.encodeHeader(type, length, 'RawSocket payload');
 }
 
 /** Header + payload in one buffer; convenient for tests and small control frames. */
 export function encodeFrame(type: FrameType, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER_SIZE + payload.length);
-  out.set(encodeHeader(type, payload.length), 0);
-  out.set(payload, HEADER_SIZE);
-  return out;
+  return framing.encodeFrame(type, payload, 'RawSocket payload');
 }
 
 /** 'over-budget': the frame was within limits, but the router-wide budget for buffering it was spent. */
@@ -125,40 +122,47 @@ export interface FrameDecoderLimits {
   readonly budget?: PartialBudget;
 }
 
-/**
- * Streaming decoder. A frame lying wholly inside one chunk is returned as a subarray of that
- * chunk (no copy; it keeps the chunk alive, which Node allocates per read anyway). A frame
- * spanning chunks is assembled into one buffer allocated once its length is known, so a
- * 16 MiB message in 64 KiB reads costs one copy, not a quadratic concat.
- */
+/** RawSocket's header rules: the upper five bits are reserved, and so are types above PONG. */
+function checkType(first: number): framing.FramingViolation | undefined {
+  if (first & 0xf8) return { reason: 'reserved-bits', message: `reserved header bits set: 0x${first.toString(16)}` };
+  if (first > FrameType.PONG) return { reason: 'reserved-type', message: `reserved frame type ${first}` };
+  return undefined;
+}
+
+/** Streaming decoder (see LengthPrefixedDecoder) that returns a chunk's frames as events. */
 export class FrameDecoder {
+  readonly #decoder: framing.LengthPrefixedDecoder;
   readonly #maxPayload: number;
-  #limit: number;
   #budget: PartialBudget | null;
   /** What the frame being assembled holds of #budget. */
   #reserved = 0;
-  readonly #header = new Uint8Array(HEADER_SIZE);
-  #headerFill = 0;
-  #type: FrameType = FrameType.MESSAGE;
-  #partial: Uint8Array | null = null;
-  #partialFill = 0;
   #failed: RawSocketFramingError | null = null;
 
   /** maxPayload: the limit we announced; it bounds PING/PONG too, so nobody makes us buffer more. */
   constructor(maxPayload: number, limits: FrameDecoderLimits = {}) {
-    this.#maxPayload = Math.min(maxPayload, MAX_PAYLOAD);
-    this.#limit = Math.min(limits.initialLimit ?? this.#maxPayload, this.#maxPayload);
+    const max = Math.min(maxPayload, MAX_PAYLOAD);
+    this.#maxPayload = max;
     this.#budget = limits.budget ?? null;
+    this.#decoder = new framing.LengthPrefixedDecoder({
+      limit: Math.min(limits.initialLimit ?? max, max),
+      checkType,
+      tooLarge: (length, limit) => {
+        const which = limit < max ? 'limit before login' : 'announced maximum';
+        return { reason: 'too-large', message: `frame of ${length} octets exceeds the ${which} of ${limit}` };
+      },
+      partial: (length) => this.#reserve(length),
+      partialDone: () => this.dispose(),
+    });
   }
 
   /** The size limit checked at each header: the initial one until lift(). */
   get limit(): number {
-    return this.#limit;
+    return this.#decoder.rules.limit;
   }
 
   /** Raises the limit to maxPayload and stops charging the budget (the peer has logged in). */
   lift(): void {
-    this.#limit = this.#maxPayload;
+    this.#decoder.rules.limit = this.#maxPayload;
     this.dispose();
     this.#budget = null;
   }
@@ -169,78 +173,27 @@ export class FrameDecoder {
     this.#reserved = 0;
   }
 
+  #reserve(length: number): framing.FramingViolation | undefined {
+    if (this.#budget === null) return undefined;
+    if (!this.#budget.reserve(length)) {
+      return { reason: 'over-budget', message: `no buffer budget left for a partial frame of ${length} octets` };
+    }
+    this.#reserved = length;
+    return undefined;
+  }
+
   /** Decodes what it can. After an 'error' event the decoder is dead and keeps reporting it. */
   feed(chunk: Uint8Array): FrameEvent[] {
     if (this.#failed) return [{ type: 'error', error: this.#failed }];
     const events: FrameEvent[] = [];
-    let off = 0;
-    while (off < chunk.length) {
-      if (this.#partial) {
-        const n = Math.min(this.#partial.length - this.#partialFill, chunk.length - off);
-        this.#partial.set(chunk.subarray(off, off + n), this.#partialFill);
-        this.#partialFill += n;
-        off += n;
-        if (this.#partialFill === this.#partial.length) {
-          events.push({ type: EVENT_TYPE[this.#type], payload: this.#partial });
-          this.#partial = null;
-          this.dispose();
-        }
-        continue;
-      }
-
-      let length: number;
-      if (this.#headerFill === 0 && chunk.length - off >= HEADER_SIZE) {
-        length = this.#readHeader(chunk, off);
-        off += HEADER_SIZE;
-      } else {
-        const n = Math.min(HEADER_SIZE - this.#headerFill, chunk.length - off);
-        this.#header.set(chunk.subarray(off, off + n), this.#headerFill);
-        this.#headerFill += n;
-        off += n;
-        if (this.#headerFill < HEADER_SIZE) break;
-        this.#headerFill = 0;
-        length = this.#readHeader(this.#header, 0);
-      }
-      if (this.#failed) {
-        events.push({ type: 'error', error: this.#failed });
-        return events;
-      }
-
-      if (chunk.length - off >= length) {
-        events.push({ type: EVENT_TYPE[this.#type], payload: chunk.subarray(off, off + length) });
-        off += length;
-      } else {
-        if (this.#budget !== null) {
-          if (!this.#budget.reserve(length)) {
-            this.#failed = new RawSocketFramingError('over-budget', `no buffer budget left for a partial frame of ${length} octets`);
-            events.push({ type: 'error', error: this.#failed });
-            return events;
-          }
-          this.#reserved = length;
-        }
-        this.#partial = new Uint8Array(length);
-        this.#partialFill = 0;
-      }
+    const violation = this.#decoder.feed(chunk, (type, payload) => {
+      events.push({ type: EVENT_TYPE[type as FrameType], payload });
+      return true;
+    });
+    if (violation !== undefined) {
+      this.#failed = new RawSocketFramingError(violation.reason as FramingErrorReason, violation.message);
+      events.push({ type: 'error', error: this.#failed });
     }
     return events;
-  }
-
-  /** Parses and validates a header; on a violation sets #failed and returns 0. */
-  #readHeader(bytes: Uint8Array, at: number): number {
-    const first = bytes[at] ?? 0;
-    const length = ((bytes[at + 1] ?? 0) << 16) | ((bytes[at + 2] ?? 0) << 8) | (bytes[at + 3] ?? 0);
-    const type = first & 0x07;
-    if (first & 0xf8) {
-      this.#failed = new RawSocketFramingError('reserved-bits', `reserved header bits set: 0x${first.toString(16)}`);
-    } else if (type > FrameType.PONG) {
-      this.#failed = new RawSocketFramingError('reserved-type', `reserved frame type ${type}`);
-    } else if (length > this.#limit) {
-      const which = this.#limit < this.#maxPayload ? 'limit before login' : 'announced maximum';
-      this.#failed = new RawSocketFramingError('too-large', `frame of ${length} octets exceeds the ${which} of ${this.#limit}`);
-    } else {
-      this.#type = type as FrameType;
-      return length;
-    }
-    return 0;
   }
 }

@@ -10,8 +10,9 @@ import type { Serializer } from '../serializers/serializer.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { MessageType } from '../wamp/messages.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
-import { formatHostPort, isLoopback, unmapIPv4 } from './address.ts';
-import { FrameWriter } from './frame-writer.ts';
+import { FrameWriter } from '../net/frame-writer.ts';
+import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
+import { clientDefaults } from '../net/client-limits.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE, PreAuthBudget } from './pre-auth-budget.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
@@ -31,7 +32,7 @@ import {
 } from './rawsocket-framing.ts';
 
 export { SocketPathInUseError, UnixSocketPathError } from './unix-socket-path.ts';
-export { isLoopback, unmapIPv4 } from './address.ts';
+export { isLoopback, unmapIPv4 } from '../net/address.ts';
 
 export type RawSocketTarget =
   | { readonly host?: string; readonly port: number }
@@ -63,12 +64,10 @@ export interface RawSocketListener {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-// After close() or a handshake error we end() politely; a client that never hangs up its side
-// must not pin the socket forever.
-const LINGER_MS = 5_000;
-const KEEPALIVE_DELAY_MS = 60_000;
+const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
+const LINGER_MS = clientDefaults.lingerMs;
+const KEEPALIVE_DELAY_MS = clientDefaults.keepAliveDelayMs;
 
 interface Context {
   readonly acceptor: PeerAcceptor;

@@ -39,7 +39,7 @@ export async function checkUnixSocketPath(socketPath: string): Promise<void> {
     throw new UnixSocketPathError(socketPath, `the path is ${octets} octets long; Unix socket paths are limited to ${UNIX_PATH_MAX} (sun_path): use a shorter path`);
   }
   const folder = path.dirname(path.resolve(socketPath));
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(folder);
   } catch (error) {
@@ -64,7 +64,7 @@ export function parseMode(mode: number | string): number {
  * that is not a socket, is refused rather than stolen or deleted.
  */
 export async function removeStaleSocket(path: string): Promise<void> {
-  let stat;
+  let stat: Awaited<ReturnType<typeof lstat>>;
   try {
     stat = await lstat(path);
   } catch (error) {

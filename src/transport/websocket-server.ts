@@ -7,8 +7,9 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
-import { flushAfterCallbacks, type Flushable } from './end-of-tick.ts';
-import { isLoopback } from './address.ts';
+import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
+import { addressFromOctets, isLoopback } from '../net/address.ts';
+import { clientDefaults } from '../net/client-limits.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE } from './pre-auth-budget.ts';
 
 export interface WebSocketTarget {
@@ -54,15 +55,15 @@ export interface WebSocketListener {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
-const DEFAULT_IDLE_TIMEOUT_SEC = 120;
-const DEFAULT_MAX_BACKPRESSURE = 64 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
+const DEFAULT_IDLE_TIMEOUT_SEC = clientDefaults.wsIdleTimeoutSec;
+const DEFAULT_MAX_BACKPRESSURE = clientDefaults.wsMaxBackpressureBytes;
 const CLOSE_NORMAL = 1000;
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_UNSUPPORTED_DATA = 1003;
 // RFC 6455 §7.4.1: "a message that is too big for it to process".
 const CLOSE_MESSAGE_TOO_BIG = 1009;
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 // A slow consumer (the core's Session#kill: outbound buffer over the hard limit, or over the
 // soft limit for too long) is closed with 1008 Policy Violation. RFC 6455 §7.4.1 makes 1008
 // the "generic status code that can be returned when there is no other more suitable status
@@ -132,7 +133,7 @@ export function listenWebSocket(
       // port (not in index.d.ts, not on HttpResponse or WebSocket, and the module exports only
       // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
       // IP (sources, throttling) parses either form with security/address.ts parsePeer().
-      const address = formatAddress(res.getRemoteAddress());
+      const address = addressFromOctets(res.getRemoteAddress());
       const userData: UserData = {
         serializer,
         info: { type: 'websocket', peer: address, local: isLoopback(address) },
@@ -206,18 +207,6 @@ export function chooseSerializer(header: string, offered: readonly Serializer[])
     if (match) return match;
   }
   return undefined;
-}
-
-/** uWS gives 4 or 16 raw octets; IPv4 clients of a dual-stack listener come IPv6-mapped. */
-export function formatAddress(raw: ArrayBuffer): string {
-  const b = new Uint8Array(raw);
-  if (b.length === 4) return b.join('.');
-  if (b.length !== 16) return 'unknown';
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.subarray(12).join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16));
-  // The URL parser produces the canonical compressed form (RFC 5952), e.g. "::1".
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
 class WebSocketPeer implements Peer, Flushable {

@@ -1,16 +1,12 @@
 // Typed message -> wire array. Empty Arguments/ArgumentsKw are omitted, never sent as null:
 // some clients (Autobahn|Python) reject a null payload.
 
-import type { RawPayload } from '../serializers/raw-payload.ts';
+import type { RawPayload } from './raw-payload.ts';
 import type { Serializer } from '../serializers/serializer.ts';
+import { hasKeys } from './has-keys.ts';
 import { MessageType as T, type Args, type Kwargs, type Message } from './messages.ts';
 
-/** Whether a dict has a key, without building the key list. */
-export function hasKeys(d: Kwargs | undefined): d is Kwargs {
-  if (d === undefined) return false;
-  for (const _ in d) return true;
-  return false;
-}
+export { hasKeys } from './has-keys.ts';
 
 function withPayload(head: unknown[], args: Args | undefined, kwargs: Kwargs | undefined): unknown[] {
   if (hasKeys(kwargs)) head.push(args ?? [], kwargs);

@@ -1,7 +1,7 @@
 // The WAMP v2 message vocabulary as typed values. The wire form of each is an array; its
 // layout is the comment above each interface (spec section "Message Definitions").
 
-import type { RawPayload } from '../serializers/raw-payload.ts';
+import type { RawPayload } from './raw-payload.ts';
 
 export type Dict = Record<string, unknown>;
 export type Args = unknown[];

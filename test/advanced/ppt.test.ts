@@ -28,7 +28,7 @@ async function raw(realm: string, transport: 'websocket' | 'rawsocket', serializ
   return rawJoin((await fx.get()).router, { realm, transport, serializer, ...(roles && { roles }) });
 }
 
-test('payload passthru: a CBOR publisher\'s binary payload reaches JSON, MsgPack and CBOR subscribers byte for byte with its ppt_* details [payload_passthru_mode]', async (t) => {
+test("payload passthru: a CBOR publisher's binary payload reaches JSON, MsgPack and CBOR subscribers " + 'byte for byte with its ppt_* details [payload_passthru_mode]', async (t) => {
   const { agent } = await fx.get();
   const realm = 'ppt.pubsub';
   const topic = `${uniquePrefix('ppt')}.sealed`;

@@ -205,7 +205,7 @@ test('progressive call invocations: chunks go to one callee under the same reque
   for (const p of [a, b, caller]) await p.c.destroy();
 });
 
-test('progressive call invocations: feature_not_supported for callees without it; ABORT for callers that did not announce it [progressive_call_invocations]', async (t) => {
+test('progressive call invocations: feature_not_supported for callees without it; ' + 'ABORT for callers that did not announce it [progressive_call_invocations]', async (t) => {
   const { agent } = await fx.get();
   const realm = 'rpc.pinv.refused';
   const P = uniquePrefix('pinv');
@@ -234,7 +234,7 @@ test('progressive call invocations: feature_not_supported for callees without it
   for (const p of [noCancel, caller]) await p.c.destroy();
 });
 
-test('progressive call invocations: options of the first CALL are frozen for every INVOCATION (disclose_me) [progressive_call_invocations] [caller_identification]', async (t) => {
+test('progressive call invocations: options of the first CALL are frozen for every ' + 'INVOCATION (disclose_me) [progressive_call_invocations] [caller_identification]', async (t) => {
   // Spec "Freezing of Options": "if disclose_me=true was specified in the initiating
   // progressive call, ... all INVOCATION messages associated with the overall request shall
   // contain caller identify information."
@@ -257,7 +257,7 @@ test('progressive call invocations: options of the first CALL are frozen for eve
   await caller.c.destroy();
 });
 
-test('progressive call invocations: a caller that leaves mid-stream gets the invocation interrupted with killnowait [progressive_call_invocations]', async (t) => {
+test('progressive call invocations: a caller that leaves mid-stream gets the ' + 'invocation interrupted with killnowait [progressive_call_invocations]', async (t) => {
   const realm = 'rpc.pinv.callerleft';
   const P = uniquePrefix('pinv');
   const callee = await raw(realm, { transport: 'rawsocket', serializer: 'cbor' });

@@ -163,7 +163,7 @@ function machine(): string {
   const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${kernel}, Node ${process.version}, load average at the end ${load}`;
+  return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} ` + `GiB, Linux ${kernel}, Node ${process.version}, load average at the end ${load}`;
 }
 
 // ---- main ----------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ function machine(): string {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const fileLimit = raiseFileLimit(65_536);
-  const cleanup: (() => Promise<unknown> | void)[] = [];
+  const cleanup: (() => unknown)[] = [];
   const runs: Run[] = [];
   const connections: Connections[] = [];
   let rounds = 0;
@@ -283,12 +283,12 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
   const cores = availableParallelism();
   const out: string[] = [];
   out.push('', `wampmesh bench, ${new Date().toISOString().slice(0, 10)}: loopback; ${machine()}`);
-  out.push(`median of ${rounds} interleaved round(s); RPC payload one ${PAYLOAD.length} B string, latency over ${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`);
-  out.push(`fan-out to ${SUBSCRIBERS} subscribers: latency with one publication at a time, events/s with ${WINDOW} publications in flight (at most ${LAG_LIMIT} ahead of the slowest subscriber) for ${FANOUT_MS / 1000} s.`);
+  out.push(`median of ${rounds} interleaved round(s); RPC payload one ${PAYLOAD.length} B string, latency over ` + `${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`);
+  out.push(`fan-out to ${SUBSCRIBERS} subscribers: latency with one publication at a time, events/s with ${WINDOW} ` + `publications in flight (at most ${LAG_LIMIT} ahead of the slowest subscriber) for ${FANOUT_MS / 1000} s.`);
   out.push('CPU = share of one core: the target process(es), the load generator (this process and its child processes), and the rest of the');
   out.push('machine (other processes, unattributed kernel network work); for RPC rows "sequential | pipelined". A large "other" means the box was busy.');
   out.push('CPU µs/op = the target\'s CPU time per call (RPC, mesh: all four routers) or per event delivered (fan-out) at full load.', '');
-  const header = `${pad('scenario', 9)}${pad('target', 19)}${pad('transport', 16)}${lpad('p50 µs', 8)}${lpad('p99 µs', 8)}${lpad('rate/s', 11)}${lpad('CPU µs/op', 10)}  ${pad('target CPU', 12)}${pad('gen CPU', 12)}${pad('other CPU', 12)}compared (p50 | p99 | rate)`;
+  const header = `${pad('scenario', 9)}${pad('target', 19)}${pad('transport', 16)}${lpad('p50 µs', 8)}` + `${lpad('p99 µs', 8)}${lpad('rate/s', 11)}${lpad('CPU µs/op', 10)} ` + ` ${pad('target CPU', 12)}${pad('gen CPU', 12)}${pad('other CPU', 12)}compared (p50 | p99 | rate)`;
   out.push(header, '-'.repeat(header.length + 20));
   for (const row of rows) {
     const { run } = row;
@@ -296,9 +296,9 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     const comparisons = run.against.map((k) => byKey.get(k)).filter((b) => b !== undefined).map((base) => {
       if (run.scenario === 'mesh') {
         const hops = 3;
-        return `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`;
+        return `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} ` + `µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`;
       }
-      return `${(row.p50 / base.p50).toFixed(2)}x | ${(row.p99 / base.p99).toFixed(2)}x | ${(row.rate / base.rate).toFixed(2)}x vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}`;
+      return `${(row.p50 / base.p50).toFixed(2)}x | ${(row.p99 / base.p99).toFixed(2)}x | ${(row.rate / base.rate).toFixed(2)}x ` + `vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}`;
     });
     const genBound = row.cpu.generator / (run.scenario === 'fan-out' ? FANOUT_CHILDREN + 1 : 1) > 0.9 && row.cpu.target < 0.75;
     const busy = (row.cpu.target + row.cpu.generator + row.cpu.other) / cores > 0.85;
@@ -311,13 +311,13 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     // Target CPU time per call (per event for fan-out) at full load: steadier than the rates
     // on a busy machine, where the target gets what the scheduler leaves it.
     const perOp = (row.cpu.target * 1e6) / row.rate;
-    out.push(`${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}${lpad(row.p99.toFixed(0), 8)}${lpad(int(row.rate), 11)}${lpad(perOp.toFixed(perOp < 10 ? 2 : 1), 10)}  `
+    out.push(`${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}` + `${lpad(row.p99.toFixed(0), 8)}${lpad(int(row.rate), 11)}${lpad(perOp.toFixed(perOp < 10 ? 2 : 1), 10)} ` + ` `
       + `${pad(cpuCell((c) => c.target), 12)}${pad(cpuCell((c) => c.generator), 12)}${pad(cpuCell((c) => c.other), 12)}${notes.join('; ')}`);
   }
   for (const c of connections) {
     const perSession = (c.rssAfter - c.rssBefore) / Math.max(1, c.accepted) / 1024;
-    out.push(`${pad('conns', 9)}${pad(c.name, 19)}${pad('RawSocket/CBOR', 16)}${int(c.accepted)} idle sessions (${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''}) accepted in ${c.seconds.toFixed(1)} s `
-      + `(${int(c.accepted / c.seconds)}/s); router RSS ${(c.rssBefore / 2 ** 20).toFixed(0)} -> ${(c.rssAfter / 2 ** 20).toFixed(0)} MB: ${perSession.toFixed(1)} KB per session`);
+    out.push(`${pad('conns', 9)}${pad(c.name, 19)}${pad('RawSocket/CBOR', 16)}${int(c.accepted)} idle sessions ` + `(${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''}) accepted in ${c.seconds.toFixed(1)} s `
+      + `(${int(c.accepted / c.seconds)}/s); router RSS ${(c.rssBefore / 2 ** 20).toFixed(0)} ` + `-> ${(c.rssAfter / 2 ** 20).toFixed(0)} MB: ${perSession.toFixed(1)} KB per session`);
   }
 
   out.push('', 'spread across rounds (min..max):');
@@ -325,7 +325,7 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     const rs = row.run.results;
     const series = rs.every(isRpc)
       ? `p50 ${spread(rs.map((f) => f.p50))} µs, p99 ${spread(rs.map((f) => f.p99))} µs, calls/s ${spread(rs.map((f) => f.callsPerSec))}`
-      : `p50 ${spread((rs as FanoutFigures[]).map((f) => f.p50))} µs, p99 ${spread((rs as FanoutFigures[]).map((f) => f.p99))} µs, events/s ${spread((rs as FanoutFigures[]).map((f) => f.eventsPerSec))}`;
+      : `p50 ${spread((rs as FanoutFigures[]).map((f) => f.p50))} µs, p99 ${spread((rs as FanoutFigures[]).map((f) => f.p99))} ` + `µs, events/s ${spread((rs as FanoutFigures[]).map((f) => f.eventsPerSec))}`;
     out.push(`  ${pad(row.run.scenario, 9)}${pad(row.run.name, 19)}${pad(row.run.label, 16)}${series}`);
   }
 
@@ -337,23 +337,23 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
   if (rpcCbor && relayCbor) {
     // As the issue counts: a call is four messages through the router (CALL, INVOCATION, YIELD,
     // RESULT) and two through the relay (it forwards the CALL and the RESULT).
-    check(rpcCbor.rate * 4 >= 0.5 * relayCbor.rate * 2, `pipelined RPC RawSocket/CBOR >= 50% of the relay's message rate, counted as the issue does (4 messages per call through the router, 2 through the relay): ${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 2)} messages/s, ${pct((rpcCbor.rate * 4) / (relayCbor.rate * 2))}`);
+    check(rpcCbor.rate * 4 >= 0.5 * relayCbor.rate * 2, `pipelined RPC RawSocket/CBOR >= 50% of the relay's message rate, counted as the issue does (4 messages per call through the router, 2 ` + `through the relay): ${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 2)} messages/s, ${pct((rpcCbor.rate * 4) / (relayCbor.rate * 2))}`);
     // Stricter: frames into and out of the process, four per call for both (router: CALL in,
     // INVOCATION out, YIELD in, RESULT out; relay: CALL in and out, RESULT in and out), which is
     // the calls/s ratio.
-    check(rpcCbor.rate >= 0.5 * relayCbor.rate, `the same counting frames in and out of the process (4 per call for both, i.e. calls/s): ${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 4)} frames/s, ${pct(rpcCbor.rate / relayCbor.rate)}`);
+    check(rpcCbor.rate >= 0.5 * relayCbor.rate, `the same counting frames in and out of the process (4 per call for both, i.e. calls/s): ` + `${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 4)} frames/s, ${pct(rpcCbor.rate / relayCbor.rate)}`);
     check(rpcCbor.rate >= 100_000, `pipelined RPC RawSocket/CBOR >= 100,000 calls/s: ${int(rpcCbor.rate)}`);
-    check(rpcCbor.p99 <= 2 * relayCbor.p99, `sequential RPC p99 within 2x the relay's round trip (RawSocket/CBOR): ${rpcCbor.p99.toFixed(0)} vs ${relayCbor.p99.toFixed(0)} µs, ${(rpcCbor.p99 / relayCbor.p99).toFixed(2)}x`);
+    check(rpcCbor.p99 <= 2 * relayCbor.p99, `sequential RPC p99 within 2x the relay's round trip (RawSocket/CBOR): ${rpcCbor.p99.toFixed(0)} ` + `vs ${relayCbor.p99.toFixed(0)} µs, ${(rpcCbor.p99 / relayCbor.p99).toFixed(2)}x`);
   }
   const rpcWs = r('router-rpc-ws'); const foxRpc = r('fox-rpc');
   if (rpcWs && foxRpc) {
     check(rpcWs.rate >= 10 * foxRpc.rate, `>= 10x fox-wamp's calls/s on WebSocket/JSON: ${int(rpcWs.rate)} vs ${int(foxRpc.rate)}, ${(rpcWs.rate / foxRpc.rate).toFixed(1)}x`);
     // What bounds it: uWS forwarding the same frames with no WAMP work at all.
     const wsRelay = r('wsrelay-json');
-    if (wsRelay) targets.push(`        the WebSocket relay (uWS, no WAMP) forwards ${int(wsRelay.rate)} calls/s, ${(wsRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / wsRelay.rate)} of it`);
+    if (wsRelay) targets.push(`        the WebSocket relay (uWS, no WAMP) forwards ${int(wsRelay.rate)} calls/s, ` + `${(wsRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / wsRelay.rate)} of it`);
     // ...and uWS plus only decoding and re-encoding each message, which any router must do.
     const codecRelay = r('wsrelay-codec');
-    if (codecRelay) targets.push(`        the same relay decoding and re-encoding every message with the router's JSON codec (no session, no routing) forwards ${int(codecRelay.rate)} calls/s, ${(codecRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / codecRelay.rate)} of it`);
+    if (codecRelay) targets.push(`        the same relay decoding and re-encoding every message with the router's JSON codec ` + `(no session, no routing) forwards ${int(codecRelay.rate)} ` + `calls/s, ${(codecRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / codecRelay.rate)} of it`);
   }
   const fanWs = r('router-fan-ws'); const foxFan = r('fox-fan');
   if (fanWs && foxFan) check(fanWs.rate >= 10 * foxFan.rate, `>= 10x fox-wamp's events/s on WebSocket/JSON: ${int(fanWs.rate)} vs ${int(foxFan.rate)}, ${(fanWs.rate / foxFan.rate).toFixed(1)}x`);
@@ -362,7 +362,7 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
   const conns = connections.find((c) => c.name === 'router');
   if (conns) {
     const kb = (conns.rssAfter - conns.rssBefore) / Math.max(1, conns.accepted) / 1024;
-    check(conns.accepted === CONNECTIONS && conns.rssAfter - conns.rssBefore < 100 * 2 ** 20 && kb < 10, `${int(CONNECTIONS)} idle sessions in under 100 MB of router RSS (< 10 KB each): ${int(conns.accepted)} sessions, +${((conns.rssAfter - conns.rssBefore) / 2 ** 20).toFixed(0)} MB (${(conns.rssBefore / 2 ** 20).toFixed(0)} MB idle before), ${kb.toFixed(1)} KB each`);
+    check(conns.accepted === CONNECTIONS && conns.rssAfter - conns.rssBefore < 100 * 2 ** 20 && kb < 10, `${int(CONNECTIONS)} idle sessions in under 100 MB of router RSS (< 10 KB each): ${int(conns.accepted)} sessions, ` + `+${((conns.rssAfter - conns.rssBefore) / 2 ** 20).toFixed(0)} MB (${(conns.rssBefore / 2 ** 20).toFixed(0)} MB idle before), ${kb.toFixed(1)} KB each`);
   }
   if (targets.length > 0) out.push('', 'targets (issue 7):', ...targets);
   const mesh3 = r('router-mesh-3');

@@ -28,7 +28,7 @@ function onEvent(s: Subscriber, payload: Uint8Array | string): void {
   if (!measuring) return;
   measuredEvents++;
   const ts = eventTimestamp(payload);
-  if (ts === ts) histogram.record((monoMs() - ts) * 1000);
+  if (!Number.isNaN(ts)) histogram.record((monoMs() - ts) * 1000);
 }
 
 function reportProgress(): void {

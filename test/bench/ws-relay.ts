@@ -14,7 +14,7 @@
 
 import uWS from '@btc-vision/uwebsockets.js';
 import { json } from '../../src/serializers/json.ts';
-import { flushAfterCallbacks, type Flushable } from '../../src/transport/end-of-tick.ts';
+import { flushAfterCallbacks, type Flushable } from '../../src/net/end-of-tick.ts';
 
 const codec = process.argv.includes('--json-codec');
 

@@ -6,7 +6,7 @@ import test from 'ava';
 import { Encoder } from 'cbor-x';
 import { Packr } from 'msgpackr';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
-import { RawPayload, rawPayloadOf } from '../../src/serializers/raw-payload.ts';
+import { RawPayload, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
 
 const all: readonly Serializer[] = [json, msgpack, cbor];
 

@@ -61,6 +61,7 @@ test('JSON revives exactly the integers beyond 2^53, whatever their digits', (t)
   t.deepEqual(decode('["\\u0000AP8=", {"n": 9007199254740993}]'), [Buffer.from([0, 255]), { n: 9007199254740993n }]);
   const deep = (n: number, inner: string): string => '['.repeat(n) + inner + ']'.repeat(n);
   t.deepEqual(JSON.stringify(decode(deep(100, '18446744073709551615')), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), deep(100, '"18446744073709551615n"'));
+  // biome-ignore lint/correctness/noPrecisionLoss: the same literal as the JSON text, which is beyond double precision on purpose
   t.deepEqual(decode('[1e300, -9.5e20, 9007199254740993.5]'), [1e300, -9.5e20, 9007199254740993.5]);
 });
 

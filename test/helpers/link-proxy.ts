@@ -1,9 +1,9 @@
 // A TCP relay between two mesh link endpoints that parses the link frames going each way, so a
 // test can read them, rewrite them, and inject octets of its own: the man in the middle that
-// link integrity (src/mesh/link-integrity.ts) must defeat. It knows no keys.
+// link integrity (src/mesh/links/integrity.ts) must defeat. It knows no keys.
 
 import net from 'node:net';
-import { LinkFrameType, PREAMBLE_SIZE } from '../../src/mesh/link-framing.ts';
+import { LinkFrameType, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
 
 const HOST = '127.0.0.1';
 

@@ -47,7 +47,7 @@ test.serial(`${SESSIONS} concurrent sessions (RawSocket and WebSocket, all seria
 
   t.log(`${SESSIONS} sessions connected and joined in ${joinedMs.toFixed(0)} ms`);
   t.log(`round 1: ${SESSIONS} concurrent calls in ${round1Ms.toFixed(0)} ms`);
-  t.log(`round 2: ${SESSIONS * PIPELINED} calls (${PIPELINED} in flight per session) in ${round2Ms.toFixed(0)} ms = ${Math.round((SESSIONS * PIPELINED) / (round2Ms / 1000))} calls/s`);
+  t.log(`round 2: ${SESSIONS * PIPELINED} calls (${PIPELINED} in flight per session) in ` + `${round2Ms.toFixed(0)} ms = ${Math.round((SESSIONS * PIPELINED) / (round2Ms / 1000))} calls/s`);
   await Promise.all(clients.map((c) => c.close()));
   await fx.service.assertServing();
 });

@@ -139,9 +139,9 @@ test.serial(`firehose of ${EVENTS} events: publisher unstalled, reader complete,
   const slowLines = slowConsumerLines();
   t.true(slowLines.length >= 2, `router logged the slow consumers: ${slowLines.join(' | ').slice(0, 500)}`);
 
-  t.log(`${EVENTS} events of ${PAYLOAD.length} B in ${(elapsedMs / 1000).toFixed(1)} s = ${Math.round(EVENTS / (elapsedMs / 1000))} events/s; longest ack gap ${maxAckGapMs.toFixed(0)} ms`);
+  t.log(`${EVENTS} events of ${PAYLOAD.length} B in ${(elapsedMs / 1000).toFixed(1)} s = ` + `${Math.round(EVENTS / (elapsedMs / 1000))} events/s; longest ack gap ${maxAckGapMs.toFixed(0)} ms`);
   t.log(`router RSS: baseline ${mb(baselineRss)}, peak ${mb(peakRss)} (+${mb(peakRss - baselineRss)}), after ${mb(finalRss)}`);
-  t.log(`paused subscribers: RawSocket got ${stuckRawEvents} then closed ${JSON.stringify(closedRaw)}; WebSocket got ${stuckWsEvents} then closed ${JSON.stringify(closedWs)}`);
+  t.log(`paused subscribers: RawSocket got ${stuckRawEvents} then closed ${JSON.stringify(closedRaw)}; ` + `WebSocket got ${stuckWsEvents} then closed ${JSON.stringify(closedWs)}`);
   t.log(`router log: ${slowLines.map((l) => l.slice(0, 240)).join('\n  ')}`);
 
   // And the router still serves.
@@ -185,7 +185,7 @@ test.serial('a caller that stops reading its (undroppable) RPC results is closed
   t.deepEqual(info, { code: 1008, reason: 'slow consumer' }, 'WebSocket close code 1008 (policy violation) for a slow consumer');
   t.true(peakRss < baselineRss + RSS_HEADROOM, `router RSS peak ${mb(peakRss)} within ${mb(baselineRss)} + ${mb(RSS_HEADROOM)}`);
   t.false(callee.isClosed, 'the callee is unaffected');
-  t.log(`callee served ${invocations} invocations before the caller was closed (${JSON.stringify(info)}); router RSS baseline ${mb(baselineRss)}, peak ${mb(peakRss)}`);
+  t.log(`callee served ${invocations} invocations before the caller was closed ` + `(${JSON.stringify(info)}); router RSS baseline ${mb(baselineRss)}, peak ${mb(peakRss)}`);
   await callee.close();
   const service = await EchoService.start(router, 'load.after.hard');
   await service.assertServing();

@@ -19,11 +19,11 @@
 import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { validateFrame, type MeshFrame } from '../../src/mesh/frames.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newNonce, type Control, type Hello } from '../../src/mesh/link-auth.ts';
-import { LinkConnection, type LinkHost } from '../../src/mesh/link-connection.ts';
-import { encodeLinkFrame, frameHeader, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/link-framing.ts';
-import { BatchMac, macKey, SEAL_BYTES } from '../../src/mesh/link-integrity.ts';
+import { validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts';
+import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newNonce, type Control, type Hello } from '../../src/mesh/links/auth.ts';
+import { LinkConnection, type LinkHost } from '../../src/mesh/links/connection.ts';
+import { encodeLinkFrame, frameHeader, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
+import { BatchMac, macKey, SEAL_BYTES } from '../../src/mesh/links/integrity.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { deepBytes, exoticBytes, mutateBytes, randomValue, Rng, withSplicedValue } from '../helpers/fuzz-input.ts';
 import { EXTRA_SEEDS, show } from '../helpers/fuzz-checks.ts';

@@ -8,12 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Router } from '../../src/router/router.ts';
-import { MeshNode } from '../../src/mesh/mesh-node.ts';
-import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links.ts';
-import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/link-framing.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/link-auth.ts';
-import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/link-integrity.ts';
-import type { Lsa, MeshFrame } from '../../src/mesh/frames.ts';
+import { MeshNode } from '../../src/mesh/routing/node.ts';
+import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links/links.ts';
+import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
+import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/links/auth.ts';
+import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/links/integrity.ts';
+import type { Lsa, MeshFrame } from '../../src/mesh/routing/frames.ts';
 import type { Logger } from '../../src/log.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
@@ -128,7 +128,7 @@ function lsa(origin: string, extra: Partial<Lsa> = {}): Lsa {
 
 // ---- a hand-rolled link peer, for input a real node never sends --------------------------------
 
-// The integrity tags, written from the description in link-integrity.ts with createHmac (not
+// The integrity tags, written from the description in links/integrity.ts with createHmac (not
 // with the module's own code), so the tests also check that the wire format is as documented.
 function refMacKey(key: Uint8Array, dialerNonce: Uint8Array, acceptorNonce: Uint8Array, direction: string): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.concat([dialerNonce, acceptorNonce]), `wampmesh-link/2 mac ${direction}`, 32));
@@ -233,7 +233,9 @@ function fakeDial(port: number, options: { node: string; secret?: string; cluste
 const CHILD_SOURCE = `
 const { MeshLinks } = await import(process.env.LINKS_URL);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-const links = new MeshLinks({ nodeId: process.env.NODE_ID, clusterName: process.env.CLUSTER, clusterSecret: process.env.SECRET, listen: { host: '127.0.0.1', port: 0 } });
+const links = new MeshLinks({
+  nodeId: process.env.NODE_ID, clusterName: process.env.CLUSTER, clusterSecret: process.env.SECRET, listen: { host: '127.0.0.1', port: 0 },
+});
 links.attach({
   linkUp: (peer) => out({ ev: 'up', peer }), linkDown: (peer) => out({ ev: 'down', peer }),
   dialFailed: (peer) => out({ ev: 'dialFailed', peer }), receive: () => undefined,
@@ -264,7 +266,7 @@ class ChildPeer {
 
   constructor(t: ExecutionContext, nodeId: string) {
     this.proc = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE], {
-      env: { ...process.env, LINKS_URL: new URL('../../src/mesh/links.ts', import.meta.url).href, NODE_ID: nodeId, CLUSTER, SECRET },
+      env: { ...process.env, LINKS_URL: new URL('../../src/mesh/links/links.ts', import.meta.url).href, NODE_ID: nodeId, CLUSTER, SECRET },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.proc.stdout!.setEncoding('utf8');
@@ -404,7 +406,7 @@ async function timedCall(caller: MemoryClient, request: number, procedure: strin
 
 const oversizeLines = (logs: LogLine[], t: string) => logs.filter((l) => /exceeds the peer's maximum frame size/.test(l.msg) && l.fields.t === t);
 
-test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link is answered at once with wamp.error.payload_size_exceeded; the link stays up', async (t) => {
+test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link ' + 'is answered at once with wamp.error.payload_size_exceeded; the link stays up', async (t) => {
   const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
   const b = await routerNode(t, 'B', { maxFrameBytes: 65_536, oversizeLogIntervalMs: 300 });
   a.links.setPeerAddress('B', { host: HOST, port: b.port });
@@ -453,7 +455,7 @@ test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for t
   t.deepEqual(linkPeers(b), ['A']);
 });
 
-test('chain A - B - C with 64 KiB frames at A and C: a hop in the middle answers oversize calls and results with wamp.error.payload_size_exceeded', async (t) => {
+test('chain A - B - C with 64 KiB frames at A and C: a hop in the middle ' + 'answers oversize calls and results with wamp.error.payload_size_exceeded', async (t) => {
   const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
   const b = await routerNode(t, 'B');
   const c = await routerNode(t, 'C', { maxFrameBytes: 65_536 });

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../src/log.ts';
-import { validateFrame, type MeshFrame, type NodeId } from '../../src/mesh/frames.ts';
-import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/mesh-node.ts';
-import { hashValue, toRecords } from '../../src/mesh/replica-records.ts';
-import { Replicator, type ReplicaRecord } from '../../src/mesh/replication.ts';
+import { validateFrame, type MeshFrame, type NodeId } from '../../src/mesh/routing/frames.ts';
+import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/routing/node.ts';
+import { hashValue, toRecords } from '../../src/mesh/replication/records.ts';
+import { Replicator, type ReplicaRecord } from '../../src/mesh/replication/replicator.ts';
 import type { CloseReason, Peer, PeerHandler } from '../../src/router/peer.ts';
 import { Router } from '../../src/router/router.ts';
 import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
@@ -222,7 +222,7 @@ export class MeshFuzz {
   }
 
   fail(what: string): never {
-    throw new Violation(`seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ${what}${this.lastFrame === undefined ? '' : `\n  last frame from F: ${show(this.lastFrame, 500)}`}`);
+    throw new Violation(`seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ` + `${what}${this.lastFrame === undefined ? '' : `\n  last frame from F: ${show(this.lastFrame, 500)}`}`);
   }
 
   note(what: string): void { this.notes.push(what); }
@@ -965,7 +965,7 @@ export class MeshFuzz {
     this.settle();
     if (this.outstanding.has(request)) {
       const reg = this.a.router.realms.get('realm1')!.dealer.match('com.b.echo');
-      this.fail(`after the fuzz, A's call to B's callee was not answered; A: ${show(this.a.mesh.status(), 2000)}; registration: ${show(reg === undefined ? undefined : { ...reg, callees: reg.callees.map((c) => c.details()) })}`);
+      this.fail(`after the fuzz, A's call to B's callee was not answered; A: ${show(this.a.mesh.status(), 2000)}; registration: ` + `${show(reg === undefined ? undefined : { ...reg, callees: reg.callees.map((c) => c.details()) })}`);
     }
     const back = this.call(this.bClient, 'com.local.echo');
     this.settle();

@@ -3,7 +3,7 @@
 // once it heals; a node that was away catches up.
 
 import test from 'ava';
-import { toRecords } from '../../src/mesh/replica-records.ts';
+import { toRecords } from '../../src/mesh/replication/records.ts';
 import { SimNetwork, type SimNode } from './sim.ts';
 
 const records = (n: SimNode) => JSON.stringify([...toRecords(n.security!.store.exportDocument())].sort(([a], [b]) => (a < b ? -1 : 1)));

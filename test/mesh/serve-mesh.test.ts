@@ -12,9 +12,9 @@ import { connect, waitFor, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { linkProxy } from '../helpers/link-proxy.ts';
-import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/link-framing.ts';
-import { TAG_SIZE } from '../../src/mesh/link-integrity.ts';
-import { validateFrame } from '../../src/mesh/frames.ts';
+import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/links/framing.ts';
+import { TAG_SIZE } from '../../src/mesh/links/integrity.ts';
+import { validateFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 
 const SECRET = 'correct horse battery staple';
@@ -136,7 +136,7 @@ test('a password changed on one router ends the user\'s session on another; an u
   for (const c of [alice, again]) void c.destroy();
 });
 
-test('mesh.maxFrameBytes from the config file: a call or a result too large for the link is answered at once with wamp.error.payload_size_exceeded', async (t) => {
+test('mesh.maxFrameBytes from the config file: a call or a result too large ' + 'for the link is answered at once with wamp.error.payload_size_exceeded', async (t) => {
   const small = { maxFrameBytes: 65_536 };
   const a = await meshRouter(t, 'alpha', [], SECRET, small);
   const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`], SECRET, small);
@@ -216,7 +216,11 @@ test('a user record forged into a link by a man in the middle (no TLS) is not ap
     const c = await connect({ transport: 'rawsocket', port: r.rawsocketPort });
     c.send([1, 'com.mesh', { roles: { caller: {} }, authmethods: ['ticket'], authid: 'mallory' }]);
     const first = await c.next((m) => m[0] === 4 || m[0] === 3 || m[0] === 2, 5000);
-    const answer = first[0] === 4 ? (c.send([5, 'alice password', {}]), await c.next((m) => m[0] === 2 || m[0] === 3, 5000)) : first;
+    let answer = first;
+    if (first[0] === 4) {
+      c.send([5, 'alice password', {}]);
+      answer = await c.next((m) => m[0] === 2 || m[0] === 3, 5000);
+    }
     t.is(answer[0], 3, 'mallory cannot log in');
     void c.destroy();
   }

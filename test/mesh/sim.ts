@@ -5,10 +5,10 @@
 import { cbor } from '../../src/serializers/index.ts';
 import type { Scheduler } from '../../src/router/scheduler.ts';
 import { Router } from '../../src/router/router.ts';
-import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/mesh-node.ts';
+import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/routing/node.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
-import type { MeshFrame, NodeId } from '../../src/mesh/frames.ts';
-import { Replicator } from '../../src/mesh/replication.ts';
+import type { MeshFrame, NodeId } from '../../src/mesh/routing/frames.ts';
+import { Replicator } from '../../src/mesh/replication/replicator.ts';
 import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import fs from 'node:fs';

@@ -321,7 +321,7 @@ for (const seed of seeds.slice(0, 3)) {
   });
 }
 
-test('frames too large for a link: every call shape is answered at once with wamp.error.payload_size_exceeded; the callee side is stopped; events are dropped', (t) => {
+test('frames too large for a link: every call shape is answered at once with ' + 'wamp.error.payload_size_exceeded; the callee side is stopped; events are dropped', (t) => {
   // A - B - C, where A and C accept frames up to 64 KiB and B takes anything: each kind of
   // frame meets a too-small link either on its first hop (where the Dealer answers) or further on.
   const net = new SimNetwork(5);

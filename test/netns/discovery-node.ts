@@ -7,7 +7,7 @@
 
 import { parseArgs } from 'node:util';
 import { createLogger, isLogLevel } from '../../src/log.ts';
-import { MdnsDiscovery } from '../../src/mesh/discovery.ts';
+import { MdnsDiscovery } from '../../src/mesh/discovery/mdns.ts';
 
 const { values } = parseArgs({
   options: {

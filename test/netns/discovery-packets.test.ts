@@ -5,15 +5,15 @@
 import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
-import { clusterIdOf as linkClusterIdOf } from '../../src/mesh/link-auth.ts';
-import { MdnsDiscovery, type MdnsSocket } from '../../src/mesh/discovery.ts';
-import { chooseInterfaces, inSubnet, type InterfaceChoice } from '../../src/mesh/mdns-interfaces.ts';
+import { clusterIdOf as linkClusterIdOf } from '../../src/mesh/links/auth.ts';
+import { MdnsDiscovery, type MdnsSocket } from '../../src/mesh/discovery/mdns.ts';
+import { chooseInterfaces, inSubnet, type InterfaceChoice } from '../../src/mesh/discovery/interfaces.ts';
 import {
   announcementPacket, browsePacket, conflictIn, goodbyePacket, ownRecords, probePacket, probeTiebreak, replyTo, sightingsIn, type DnsPacket,
-} from '../../src/mesh/mdns-packets.ts';
+} from '../../src/mesh/discovery/packets.ts';
 import {
   clusterIdOf, decodeTxt, dnsLabelOf, encodeTxt, hostNameOf, instanceNameOf, judgePeer, serviceInfoFromTxt, SERVICE_TYPE, type ServiceInfo,
-} from '../../src/mesh/mdns-service.ts';
+} from '../../src/mesh/discovery/service.ts';
 
 const info = (nodeId: string, over: Partial<ServiceInfo> = {}): ServiceInfo =>
   ({ nodeId, clusterId: clusterIdOf('c1'), protocolVersion: 1, linkPort: 7000, ...over });

@@ -10,7 +10,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-db-'));
 const root = path.resolve(import.meta.dirname, '../..');
 
 function openInChild(dir: string) {
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
+  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
   return spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' }).stdout.trim();
 }
 
@@ -69,7 +69,7 @@ test('a read-only data folder gives a clear error naming the file', (t) => {
   // runs as root without them (setpriv is util-linux) rather than as another user, who may not
   // be able to read the checkout at all (a clone under /root, mode 0700 on Debian).
   const asUser = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); console.log('opened'); } catch (e) { console.log(e.message); } })`;
+  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.message); } })`;
   const [cmd, ...args] = [...asUser, process.execPath, '-e', code];
   const out = spawnSync(cmd!, args, { encoding: 'utf8' });
   t.regex(out.stdout, /wampmesh\.db: the data folder .* is read-only/, out.stderr);

@@ -135,7 +135,16 @@ test('before lift() the initial limit applies; after it, the announced maximum',
 
 test('unfinished frames are charged to the budget until complete, lift() or dispose()', (t) => {
   let used = 0;
-  const budget = { reserve: (n: number) => (used + n <= 1000 ? ((used += n), true) : false), release: (n: number) => { used -= n; } };
+  const budget = {
+    reserve: (n: number) => {
+      if (used + n > 1000) return false;
+      used += n;
+      return true;
+    },
+    release: (n: number) => {
+      used -= n;
+    },
+  };
   const a = new FrameDecoder(4096, { initialLimit: 4096, budget });
   const frame = encodeFrame(FrameType.MESSAGE, new Uint8Array(600));
   // A frame wholly inside one chunk needs no buffer and costs nothing.

@@ -7,13 +7,12 @@ import type { Peer, PeerAcceptor, PeerHandler } from '../../src/router/peer.ts';
 import { json } from '../../src/serializers/index.ts';
 import {
   SocketPathInUseError,
-  isLoopback,
   listenRawSocket,
-  unmapIPv4,
   type RawSocketListener,
   type RawSocketOptions,
   type RawSocketTarget,
 } from '../../src/transport/rawsocket-server.ts';
+import { isLoopback, unmapIPv4 } from '../../src/net/address.ts';
 
 // ---- helpers ---------------------------------------------------------------------------
 

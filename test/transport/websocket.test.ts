@@ -3,11 +3,11 @@ import http from 'node:http';
 import type { Peer, PeerAcceptor, PeerHandler } from '../../src/router/peer.ts';
 import { json } from '../../src/serializers/index.ts';
 import {
-  formatAddress,
   listenWebSocket,
   type WebSocketListener,
   type WebSocketOptions,
 } from '../../src/transport/websocket-server.ts';
+import { addressFromOctets as formatAddress } from '../../src/net/address.ts';
 
 // ---- helpers ---------------------------------------------------------------------------
 

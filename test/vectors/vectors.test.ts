@@ -296,7 +296,11 @@ function cborShape(r: Reader): Shape {
     if (info === 31) return null; // indefinite length
     throw new Error(`cbor additional info ${info}`);
   };
-  const isBreak = (): boolean => r.b[r.off] === 0xff && (r.off++, true);
+  const isBreak = (): boolean => {
+    if (r.b[r.off] !== 0xff) return false;
+    r.off++;
+    return true;
+  };
   switch (major) {
     case 0: return `int:${arg()}`;
     case 1: return `int:${-1n - (arg() ?? 0n)}`;

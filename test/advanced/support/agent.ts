@@ -164,7 +164,7 @@ export class PyAgent {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`${what}: not reported within ${timeoutMs} ms; recent events: ${JSON.stringify(this.events.slice(-8)).slice(0, 1500)}; stderr: ${this.#stderr.slice(-1500)}`));
+        reject(new Error(`${what}: not reported within ${timeoutMs} ms; recent events: ` + `${JSON.stringify(this.events.slice(-8)).slice(0, 1500)}; stderr: ${this.#stderr.slice(-1500)}`));
       }, timeoutMs);
       this.#waiters.add(waiter);
     });

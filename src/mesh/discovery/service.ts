@@ -1,7 +1,7 @@
 // What a node says about itself over DNS-SD, sans-IO: the service type, the instance and host
 // names made from a node id, the TXT record (node id, cluster id, protocol version, link port),
 // and whether a node heard of that way may be proposed as a neighbour. Apart from the packets
-// (mdns-packets.ts) because this is what we announce, not how mDNS carries it.
+// (discovery/packets.ts) because this is what we announce, not how mDNS carries it.
 
 import { createHash } from 'node:crypto';
 
@@ -11,7 +11,7 @@ export const SERVICE_TYPE = '_wampmesh._tcp.local';
  * The cluster id put in TXT and sent in the link handshake's hello: a hash of the cluster
  * *name* (never the secret), so nodes of other clusters on the same link are told apart before
  * any connection is made. 16 octets of SHA-256 with a domain-separation prefix, hex. The link
- * layer (link-auth.ts) must compute exactly this; test/netns/discovery-packets.test.ts checks they agree.
+ * layer (links/auth.ts) must compute exactly this; test/netns/discovery-packets.test.ts checks they agree.
  */
 export function clusterIdOf(name: string): string {
   return createHash('sha256').update('wampmesh-cluster/1\u0000').update(name, 'utf8').digest('hex').slice(0, 32);

@@ -1,7 +1,7 @@
 // Which network interfaces discovery runs on, and the IPv4 subnet arithmetic that ties a packet
-// to the interface it arrived on (see the top of discovery.ts). Pure but for linuxInterfaceFlags
+// to the interface it arrived on (see the top of discovery/mdns.ts). Pure but for linuxInterfaceFlags
 // (a sysfs read), which chooseInterfaces is given as a parameter: the choice is tested with
-// made-up interface lists, apart from the sockets and timers of discovery.ts.
+// made-up interface lists, apart from the sockets and timers of discovery/mdns.ts.
 
 import { readFileSync } from 'node:fs';
 import type { NetworkInterfaceInfo } from 'node:os';

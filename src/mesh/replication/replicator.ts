@@ -6,21 +6,17 @@
 // new link and periodically, so a node that was away for a day catches up when it returns.
 
 import crypto from 'node:crypto';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
-import type { SecurityStore } from '../security/store.ts';
-import type { Db } from '../store/database.ts';
-import type { NodeId } from './frames.ts';
-import { fromRecords, hashValue, toRecords, type RecordValue } from './replica-records.ts';
-import { meshDefaults } from './defaults.ts';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import type { SecurityStore } from '../../security/store.ts';
+import type { Db } from '../../store/database.ts';
+import type { NodeId } from '../node-id.ts';
+import { fromRecords, hashValue, toRecords } from './records.ts';
+import type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 
-export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
+export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
+import { meshDefaults } from '../defaults.ts';
 
-export type ReplicationFrame =
-  | { t: 'repl-push'; records: ReplicaRecord[] }
-  | { t: 'repl-digest'; digest: string }
-  // `more`: further parts of the same list follow (a list too large for one frame is split).
-  | { t: 'repl-versions'; versions: [string, string, NodeId, boolean][]; reply: boolean; more?: boolean };
 
 export interface ReplicationLinks {
   /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
@@ -178,8 +174,8 @@ export class Replicator {
     const early: string[] = [];
     const accepted = records.filter((r) => {
       // Too far ahead (see clockAheadMaxMs): once observed, a version like
-      // "999999999999999.999999" left no later one to write ("...999.1000000" was refused by
-      // every peer, for good: found by test/mesh/fuzz-*.test.ts). Not applied, not observed.
+      // "999999999999999.999999" would leave no later one to write (every peer refuses
+      // "...999.1000000"). Not applied, not observed.
       if (Number(r.hlc.slice(0, 15)) > horizon) {
         early.push(r.key);
         return false;
@@ -257,22 +253,4 @@ export class Replicator {
 
 function newer(a: { hlc: string; node: string }, b: { hlc: string; node: string }): boolean {
   return a.hlc > b.hlc || (a.hlc === b.hlc && a.node > b.node);
-}
-
-export function validateReplicationFrame(v: Record<string, unknown>): ReplicationFrame | string {
-  const isStr = (x: unknown): x is string => typeof x === 'string';
-  if (v.t === 'repl-digest') return isStr(v.digest) ? (v as unknown as ReplicationFrame) : 'repl-digest: bad digest';
-  if (v.t === 'repl-versions') {
-    return Array.isArray(v.versions) && typeof v.reply === 'boolean' && (v.more === undefined || typeof v.more === 'boolean')
-      && v.versions.every((x) => Array.isArray(x) && x.length === 4 && isStr(x[0]) && isStr(x[1]) && isStr(x[2]) && typeof x[3] === 'boolean')
-      ? (v as unknown as ReplicationFrame) : 'repl-versions: bad fields';
-  }
-  if (v.t === 'repl-push') {
-    return Array.isArray(v.records) && v.records.every((r: unknown) => {
-      const x = r as Record<string, unknown>;
-      return typeof r === 'object' && r !== null && isStr(x.key) && isStr(x.hlc) && /^\d{15}\.\d{6}$/.test(x.hlc) && isStr(x.node) && typeof x.deleted === 'boolean'
-        && (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)));
-    }) ? (v as unknown as ReplicationFrame) : 'repl-push: bad records';
-  }
-  return `unknown replication frame ${String(v.t)}`;
 }

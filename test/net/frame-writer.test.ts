@@ -3,7 +3,7 @@
 
 import type { Socket } from 'node:net';
 import test from 'ava';
-import { FrameWriter } from '../../src/transport/frame-writer.ts';
+import { FrameWriter } from '../../src/net/frame-writer.ts';
 
 interface Written { chunks: Uint8Array[]; corked: number }
 

@@ -2,8 +2,8 @@
 // RemoteCallee (on the caller's router) turns INVOCATION/INTERRUPT into call/chunk/cancel
 // frames; RemoteCaller (on the callee's router) turns RESULT/ERROR into result/error frames.
 
-import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
-import type { SendResult, Target } from '../router/target.ts';
+import { MessageType as T, type Dict, type Message } from '../../wamp/messages.ts';
+import type { SendResult, Target } from '../../router/target.ts';
 import type { NodeId, RegistrationAd, RoutedFrame } from './frames.ts';
 
 export interface FrameSink {

@@ -7,9 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { flushAtEndOfTick, type Flushable } from './end-of-tick.ts';
-
-const HEADER_SIZE = 4;
-const MAX_PAYLOAD = 0xff_ffff; // the 24-bit length field
+import { encodeHeader, HEADER_SIZE, MAX_PAYLOAD } from './length-prefixed.ts';
 /** Queued as is, without a header (a preamble, a handshake). */
 const RAW = -1;
 // Frames queued in one tick are copied into one buffer up to this size; a payload this big or
@@ -69,7 +67,7 @@ export class FrameWriter implements Flushable {
         bytes = size;
         continue;
       }
-      if (types[i] !== RAW) socket.write(header(types[i]!, payload.length));
+      if (types[i] !== RAW) socket.write(encodeHeader(types[i]!, payload.length));
       if (payload.length > 0) socket.write(payload);
       from = i + 1;
       bytes = 0;
@@ -91,10 +89,6 @@ export class FrameWriter implements Flushable {
     this.#types.push(type);
     this.#queued += size;
   }
-}
-
-function header(type: number, n: number): Uint8Array {
-  return Uint8Array.of(type, n >>> 16, (n >>> 8) & 0xff, n & 0xff);
 }
 
 /** Entries [from, to) of a queue in one buffer of `bytes` octets: each frame's header, then its payload. */

@@ -1,6 +1,6 @@
-// The part of multicast-dns 7.x (which ships no types) that src/mesh/discovery.ts uses. Packets
+// The part of multicast-dns 7.x (which ships no types) that src/mesh/discovery/mdns.ts uses. Packets
 // are dns-packet 5.x objects; their shape is declared (and every field checked before use, since
-// they come off the network) in mdns-packets.ts as DnsPacket / DnsRecord.
+// they come off the network) in discovery/packets.ts as DnsPacket / DnsRecord.
 
 declare module 'multicast-dns' {
   import type { EventEmitter } from 'node:events';

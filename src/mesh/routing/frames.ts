@@ -1,11 +1,12 @@
 // Router-to-router frames. Another router is a peer like any other: every frame is validated
 // before use, and a bad one ends the link with a reason, never the process.
 
-import type { Dict } from '../wamp/messages.ts';
-import { isDict } from '../wamp/parse.ts';
-import { validateReplicationFrame, type ReplicationFrame } from './replication.ts';
+import type { Dict } from '../../wamp/messages.ts';
+import { isDict } from '../../wamp/parse.ts';
+import type { NodeId } from '../node-id.ts';
+import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
 
-export type NodeId = string;
+export type { NodeId } from '../node-id.ts';
 
 /** One registration as advertised by its node: the callees stay on that node. */
 export interface RegistrationAd {
@@ -70,22 +71,22 @@ const optList = (v: unknown) => v === undefined || Array.isArray(v);
 const optDict = (v: unknown) => v === undefined || isDict(v);
 // What routers write themselves (the frame, advertisements, details of calls, results and
 // events, filters) is a plain object, as the CBOR decoder makes a map. Its tags also make
-// Dates, RegExps and Errors, objects too: as an event's details, a RegExp reached a MsgPack
-// subscriber as a list (found by test/mesh/fuzz-*.test.ts).
+// Dates, RegExps and Errors, objects too, which other serializers cannot carry as maps (a
+// RegExp would reach a MsgPack subscriber as a list).
 const isMap = (v: unknown): v is Dict => {
   if (!isDict(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null;
 };
 const isBool = (v: unknown) => typeof v === 'boolean';
-// A WAMP ID: an event's publication reaches subscribers as is (a -1 was a malformed EVENT).
+// A WAMP ID: an event's publication reaches subscribers as is, so it must be one (1..2^53).
 const isId = (v: unknown) => isInt(v) && v >= 1;
 
 // The details a Dealer or Broker writes (and a router here hands to its clients, or acts on),
 // with the types they are written with. Another router's frame can carry anything in its
-// details; with these of another type, a callee was invoked with receive_progress: {...}, a
-// subscriber told retained: "yes" (found by test/mesh/fuzz-*.test.ts). Other keys pass as they
-// are. (Not an error's details: those are the callee's own.)
+// details; these are checked so that no client is handed, say, receive_progress: {...} or
+// retained: "yes". Other keys pass as they are. (Not an error's details: those are the
+// callee's own.)
 const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
   ['progress', isBool], ['receive_progress', isBool], ['retained', isBool], ['timeout', (v) => isInt(v) && v >= 0],
   ['procedure', isStr], ['topic', isStr], ['caller', isId], ['caller_authid', isStr], ['caller_authrole', isStr],

@@ -1,8 +1,8 @@
 // Router-to-router links over TCP (optionally TLS): the LinkDriver behind MeshNode.
 //
-// Wire format: link-framing.ts. Handshake and its cryptography: link-auth.ts. Integrity of the
-// frames after it (without TLS): link-integrity.ts. One connection's state machine:
-// link-connection.ts. This file owns the listener, dialing, static seeds, the choice of one
+// Wire format: links/framing.ts. Handshake and its cryptography: links/auth.ts. Integrity of the
+// frames after it (without TLS): links/integrity.ts. One connection's state machine:
+// links/connection.ts. This file owns the listener, dialing, static seeds, the choice of one
 // connection per peer, heartbeats, and the calls into the mesh.
 //
 // One connection per peer: when both nodes dial each other at once, the node with the lower id
@@ -13,21 +13,25 @@
 // once (linkDown then linkUp, so calls through the old process fail fast) instead of waiting
 // for the old one's heartbeats to run out.
 //
-// Calls into the mesh never happen re-entrantly from inside a LinkDriver call (connect, send,
-// disconnect): they are queued and run in order once the mesh's own call has returned.
+// Calls into the mesh never happen re-entrantly from inside a LinkDriver call (mesh-calls.ts).
 
-import net from 'node:net';
-import tls from 'node:tls';
-import { silentLogger, type Logger } from '../log.ts';
-import { cbor } from '../serializers/cbor.ts';
-import { unmapIPv4 } from '../transport/rawsocket-server.ts';
-import type { MeshFrame, NodeId } from './frames.ts';
-import type { FrameSendResult, LinkDriver } from './mesh-node.ts';
-import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './link-auth.ts';
-import { LinkConnection, type Direction, type LinkHost } from './link-connection.ts';
-import { MAX_FRAME } from './link-framing.ts';
-import { LogThrottle } from './log-throttle.ts';
-import { FRAME_BYTES_MIN, meshDefaults } from './defaults.ts';
+import type net from 'node:net';
+import { silentLogger, type Logger } from '../../log.ts';
+import { encodeEnvelope } from './envelope.ts';
+import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
+import type { MeshFrame, NodeId } from '../routing/frames.ts';
+import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
+import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
+import { LinkConnection, type LinkHost } from './connection.ts';
+import { MAX_FRAME } from './framing.ts';
+import { LinkLog } from './link-log.ts';
+import { MeshCallQueue } from './mesh-calls.ts';
+import { checkOptions, type LinkStatus, type MeshLinksOptions, type MeshLinksStatus, type PeerAddress } from './options.ts';
+import { Seeds } from './seeds.ts';
+import { createLinkServer, dialLinkSocket } from './sockets.ts';
+import { meshDefaults } from '../defaults.ts';
+
+export type { LinkStatus, MeshLinksOptions, MeshLinksStatus, PeerAddress } from './options.ts';
 
 /** The part of MeshNode the links report to. */
 export interface MeshEndpoint {
@@ -36,69 +40,6 @@ export interface MeshEndpoint {
   dialFailed(peer: NodeId): void;
   /** Returns a reason when the frame is invalid: the link is then closed. */
   receive(peer: NodeId, value: unknown): string | undefined;
-}
-
-export interface PeerAddress { readonly host: string; readonly port: number }
-
-export interface MeshLinksOptions {
-  nodeId: NodeId;
-  /** Nodes with another cluster name are refused (they are told apart by a hash of the name). */
-  clusterName: string;
-  /** Shared by every node of the cluster; proves membership. Never sent, never logged. */
-  clusterSecret: string;
-  listen: { host: string; port: number };
-  /** Encrypts links. With `ca`, peers must also present a certificate it signed (mutual TLS). */
-  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer | (string | Buffer)[] };
-  // Timings and limits: see defaults.ts for what each means and why its default.
-  heartbeatIntervalMs?: number;
-  deadAfterMs?: number;
-  handshakeTimeoutMs?: number;
-  maxFrameBytes?: number;
-  /** Default: meshDefaults.maxQueuedFrames x maxFrameBytes. */
-  maxQueuedBytes?: number;
-  maxPendingHandshakes?: number;
-  seedRetryMs?: number;
-  seedRetryMaxMs?: number;
-  oversizeLogIntervalMs?: number;
-  integrityLogIntervalMs?: number;
-  logger?: Logger;
-}
-
-export interface LinkStatus {
-  peer: NodeId;
-  address: string;
-  direction: Direction;
-  tls: boolean;
-  /** Round-trip time of the last heartbeat, ms (undefined until the first PONG). */
-  rttMs: number | undefined;
-  uptimeMs: number;
-  /** Since the last octet from the peer. */
-  silentMs: number;
-  bytesIn: number;
-  bytesOut: number;
-  queuedBytes: number;
-}
-
-export interface MeshLinksStatus {
-  node: NodeId;
-  cluster: string;
-  listening: { host: string; port: number } | undefined;
-  tls: boolean;
-  links: LinkStatus[];
-  handshakes: { address: string; direction: Direction; state: string; peer?: NodeId }[];
-  seeds: { address: string; node?: NodeId; state: 'dialing' | 'waiting' | 'linked' | 'self' }[];
-}
-
-interface Seed {
-  readonly host: string;
-  readonly port: number;
-  readonly address: string;
-  node: NodeId | undefined;
-  linked: boolean;
-  self: boolean;
-  failures: number;
-  conn: LinkConnection | undefined;
-  timer: NodeJS.Timeout | undefined;
 }
 
 export class MeshLinks implements LinkDriver, LinkHost {
@@ -112,8 +53,6 @@ export class MeshLinks implements LinkDriver, LinkHost {
   readonly deadAfterMs: number;
   readonly handshakeTimeoutMs: number;
   readonly #maxPending: number;
-  readonly #seedRetryMs: number;
-  readonly #seedRetryMaxMs: number;
   readonly #listen: { host: string; port: number };
   readonly #tls: MeshLinksOptions['tls'];
   readonly #log: Logger;
@@ -128,23 +67,15 @@ export class MeshLinks implements LinkDriver, LinkHost {
   #skippedLast = false;
 
   readonly #addresses = new Map<NodeId, PeerAddress>();
-  readonly #seeds: Seed[] = [];
-  readonly #seedOf = new Map<LinkConnection, Seed>();
+  readonly #seeds: Seeds;
   readonly #conns = new Set<LinkConnection>();
   /** The one connection carrying each peer's link. */
   readonly #active = new Map<NodeId, LinkConnection>();
   /** Dials the mesh asked for, by the node they are for. */
   readonly #dials = new Map<NodeId, LinkConnection>();
 
-  /** Oversize frames, logged per (peer, frame type). */
-  readonly #oversize: LogThrottle;
-  /** Integrity failures, logged per peer. */
-  readonly #integrity: LogThrottle;
-
-  readonly #queue: (() => void)[] = [];
-  #flushing = false;
-  #flushScheduled = false;
-  #driverDepth = 0;
+  readonly #linkLog: LinkLog;
+  readonly #calls: MeshCallQueue;
 
   constructor(options: MeshLinksOptions) {
     const problem = checkOptions(options);
@@ -158,13 +89,21 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.maxFrameBytes = Math.min(options.maxFrameBytes ?? meshDefaults.maxFrameBytes, MAX_FRAME);
     this.maxQueuedBytes = options.maxQueuedBytes ?? meshDefaults.maxQueuedFrames * this.maxFrameBytes;
     this.#maxPending = options.maxPendingHandshakes ?? meshDefaults.maxPendingHandshakes;
-    this.#seedRetryMs = options.seedRetryMs ?? meshDefaults.seedRetryMs;
-    this.#seedRetryMaxMs = options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs;
-    this.#oversize = new LogThrottle(options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs);
-    this.#integrity = new LogThrottle(options.integrityLogIntervalMs ?? meshDefaults.integrityLogIntervalMs);
     this.#listen = options.listen;
     this.#tls = options.tls;
     this.#log = (options.logger ?? silentLogger).child({ component: 'mesh-links', node: this.nodeId });
+    this.#linkLog = new LinkLog(this.#log, {
+      oversizeMs: options.oversizeLogIntervalMs ?? meshDefaults.oversizeLogIntervalMs,
+      integrityMs: options.integrityLogIntervalMs ?? meshDefaults.integrityLogIntervalMs,
+    });
+    this.#calls = new MeshCallQueue(this.#log);
+    this.#seeds = new Seeds({
+      dial: (host, port) => this.#dial(host, port, undefined, true),
+      started: () => this.#state === 'started',
+      retryMs: options.seedRetryMs ?? meshDefaults.seedRetryMs,
+      retryMaxMs: options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs,
+      log: this.#log,
+    });
     // Often enough that death is noticed within a fraction of a heartbeat of the deadline.
     this.#tickMs = Math.min(250, Math.max(10, Math.floor(this.heartbeatIntervalMs / 4)));
     if (options.clusterSecret.length < 16) this.#log.warn({}, 'mesh cluster secret is shorter than 16 characters: a recorded handshake lets it be guessed offline');
@@ -178,20 +117,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
   async start(): Promise<{ port: number }> {
     if (this.#state !== 'new') throw new Error('mesh links: start() called twice or after close()');
     if (this.#mesh === undefined) throw new Error('mesh links: attach(mesh) before start()');
-    const server = this.#tls === undefined
-      ? net.createServer({ noDelay: true }, (socket) => this.#accept(socket))
-      : tls.createServer({
-        cert: this.#tls.cert, key: this.#tls.key, ca: this.#tls.ca,
-        // Verified in the link layer (LinkConnection) rather than by OpenSSL, so that both ends
-        // log why a certificate was refused; nothing is sent to an unverified peer either way.
-        requestCert: this.#tls.ca !== undefined, rejectUnauthorized: false,
-        handshakeTimeout: this.handshakeTimeoutMs, minVersion: 'TLSv1.2',
-      }, (socket) => this.#accept(socket));
-    if (server instanceof tls.Server) {
-      server.on('tlsClientError', (error, socket) => {
-        this.#log.info({ from: remoteAddress(socket), err: error.message }, 'mesh link port: TLS handshake failed (a plain-TCP mesh node, a WAMP client, or a certificate the CA did not sign?)');
-      });
-    }
+    const server = createLinkServer(this.#tls, this.handshakeTimeoutMs, this.#log, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.#listen.host, port: this.#listen.port }, () => { server.off('error', reject); resolve(); });
@@ -205,7 +131,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.#ticker = setInterval(() => this.#tick(), this.#tickMs);
     this.#ticker.unref();
     this.#log.info({ address: formatAddress(bound.address, bound.port), tls: this.#tls !== undefined, cluster: this.clusterId }, 'mesh links listening');
-    for (const seed of this.#seeds) this.#dialSeed(seed);
+    this.#seeds.dialAll();
     return { port: bound.port };
   }
 
@@ -222,49 +148,36 @@ export class MeshLinks implements LinkDriver, LinkHost {
    */
   addSeed(host: string, port: number): void {
     if (this.#state === 'closed') return;
-    const address = formatAddress(host, port);
-    if (this.#seeds.some((s) => s.address === address)) return;
-    const seed: Seed = { host, port, address, node: undefined, linked: false, self: false, failures: 0, conn: undefined, timer: undefined };
-    this.#seeds.push(seed);
-    if (this.#state === 'started') this.#dialSeed(seed);
+    this.#seeds.add(host, port);
   }
 
   // ---- LinkDriver ------------------------------------------------------------------------------
 
   connect(peer: NodeId): void {
-    this.#driverDepth++;
-    try {
+    this.#calls.driver(() => {
       if (this.#state !== 'started' || peer === this.nodeId) {
-        this.#emit(() => this.#mesh?.dialFailed(peer));
+        this.#calls.emit(() => this.#mesh?.dialFailed(peer));
         return;
       }
       if (this.#active.has(peer)) {
-        this.#emit(() => this.#mesh?.linkUp(peer));
+        this.#calls.emit(() => this.#mesh?.linkUp(peer));
         return;
       }
       if (this.#dials.has(peer)) return; // its outcome will be reported
       const address = this.#addresses.get(peer);
       if (address === undefined) {
         this.#log.debug({ peer }, 'mesh dial: no known address');
-        this.#emit(() => this.#mesh?.dialFailed(peer));
+        this.#calls.emit(() => this.#mesh?.dialFailed(peer));
         return;
       }
-      const seed = this.#seeds.find((s) => s.node === peer && s.host === address.host && s.port === address.port);
-      const conn = this.#dial(address.host, address.port, peer, seed !== undefined);
+      const conn = this.#dial(address.host, address.port, peer, this.#seeds.isSeed(peer, address));
       this.#dials.set(peer, conn);
-      if (seed !== undefined) this.#seedOf.set(conn, seed);
-    } finally {
-      this.#driverDepth--;
-    }
+      this.#seeds.dialedFor(peer, address, conn);
+    });
   }
 
   disconnect(peer: NodeId): void {
-    this.#driverDepth++;
-    try {
-      this.#active.get(peer)?.close('disconnect', 'link dropped by the mesh (redundant)');
-    } finally {
-      this.#driverDepth--;
-    }
+    this.#calls.driver(() => this.#active.get(peer)?.close('disconnect', 'link dropped by the mesh (redundant)'));
   }
 
   /**
@@ -275,23 +188,20 @@ export class MeshLinks implements LinkDriver, LinkHost {
   send(peer: NodeId, frame: MeshFrame): FrameSendResult {
     const conn = this.#active.get(peer);
     if (conn === undefined) return 'failed';
-    this.#driverDepth++;
-    try {
+    return this.#calls.driver(() => {
       let payload: Uint8Array;
       try {
-        payload = cbor.encode([frame]);
+        payload = encodeEnvelope([frame]);
       } catch (error) {
         this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
         return 'failed';
       }
       if (payload.length > conn.peerMax) {
-        this.#logTooLarge(peer, frame.t, payload.length, conn.peerMax);
+        this.#linkLog.tooLarge(peer, frame.t, payload.length, conn.peerMax);
         return 'too-large';
       }
       return conn.sendMesh(payload) ? 'sent' : 'failed';
-    } finally {
-      this.#driverDepth--;
-    }
+    });
   }
 
   // ---- status and shutdown -----------------------------------------------------------------
@@ -306,10 +216,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     })).sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
     const handshakes = [...this.#conns].filter((c) => c.state !== 'up' && c.state !== 'closed')
       .map((c) => ({ address: c.address, direction: c.direction, state: c.state, ...(c.peer !== undefined && { peer: c.peer }) }));
-    const seeds = this.#seeds.map((s) => ({
-      address: s.address, ...(s.node !== undefined && { node: s.node }),
-      state: s.self ? 'self' as const : s.linked ? 'linked' as const : s.conn !== undefined ? 'dialing' as const : 'waiting' as const,
-    }));
+    const seeds = this.#seeds.status();
     return { node: this.nodeId, cluster: this.clusterId, listening: this.#bound, tls: this.#tls !== undefined, links, handshakes, seeds };
   }
 
@@ -319,7 +226,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const wasStarted = this.#state === 'started';
     this.#state = 'closed';
     clearInterval(this.#ticker);
-    for (const seed of this.#seeds) clearTimeout(seed.timer);
+    this.#seeds.stop();
     const gone = [...this.#conns].map((c) => c.gone);
     for (const conn of [...this.#conns]) conn.close('shutdown', 'node shutting down');
     if (wasStarted && this.#server !== undefined) {
@@ -335,13 +242,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   authenticated(conn: LinkConnection): void {
     const peer = conn.peer!;
-    const seed = this.#seedOf.get(conn);
-    if (seed !== undefined) {
-      seed.node = peer;
-      seed.linked = true;
-      seed.failures = 0;
-      this.#addresses.set(peer, { host: seed.host, port: seed.port });
-    }
+    const seedAddress = this.#seeds.authenticated(conn, peer);
+    if (seedAddress !== undefined) this.#addresses.set(peer, seedAddress);
     if (conn.expected !== undefined && conn.expected !== peer) {
       // A seed address answered with another node (the seed restarted with a new id).
       const old = conn.expected;
@@ -349,7 +251,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
       if (this.#dials.get(old) === conn) this.#dials.delete(old);
       const addr = this.#addresses.get(old);
       if (addr !== undefined && formatAddress(addr.host, addr.port) === conn.address) this.#addresses.delete(old);
-      this.#emit(() => this.#mesh?.dialFailed(old));
+      this.#calls.emit(() => this.#mesh?.dialFailed(old));
       conn.expected = undefined;
     }
     if (this.nodeId < peer) this.#decide(conn);
@@ -366,7 +268,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
   meshFrames(conn: LinkConnection, frames: readonly unknown[]): void {
     const peer = conn.peer!;
     for (const value of frames) {
-      this.#emit(() => {
+      this.#calls.emit(() => {
         if (conn.state !== 'up') return; // an earlier frame closed the link
         let reason: string | undefined;
         try {
@@ -387,31 +289,23 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const fields = { peer, address: conn.address, direction: conn.direction, code, reason };
     if (code === 'integrity') {
       if (wasActive) this.#active.delete(peer);
-      this.#logIntegrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
-      if (wasActive) this.#emit(() => this.#mesh?.linkDown(peer));
+      this.#linkLog.integrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
+      if (wasActive) this.#calls.emit(() => this.#mesh?.linkDown(peer));
     } else if (wasActive) {
       this.#active.delete(peer);
       const level = code === 'shutdown' || code === 'disconnect' ? 'info' : 'warn';
       this.#log[level]({ ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) }, 'mesh link down');
-      this.#emit(() => this.#mesh?.linkDown(peer));
+      this.#calls.emit(() => this.#mesh?.linkDown(peer));
     } else if (code !== 'replaced') {
-      this.#logHandshakeEnd(conn, code, fields, byPeer);
+      this.#linkLog.handshakeEnd(conn, code, fields, byPeer);
     }
     const expected = conn.expected;
     if (expected !== undefined && this.#dials.get(expected) === conn) {
       this.#dials.delete(expected);
       // A duplicate dial "succeeded": the link it asked for exists.
-      if (!wasActive) this.#emit(() => (this.#active.has(expected) ? this.#mesh?.linkUp(expected) : this.#mesh?.dialFailed(expected)));
+      if (!wasActive) this.#calls.emit(() => (this.#active.has(expected) ? this.#mesh?.linkUp(expected) : this.#mesh?.dialFailed(expected)));
     }
-    const seed = this.#seedOf.get(conn);
-    if (seed !== undefined) {
-      this.#seedOf.delete(conn);
-      if (seed.conn === conn) seed.conn = undefined;
-      if (code === 'self') {
-        seed.self = true;
-        this.#log.info({ address: seed.address }, 'mesh seed is this node itself; not dialed again');
-      } else if (!seed.linked) this.#retrySeed(seed);
-    }
+    this.#seeds.closed(conn, code);
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -434,37 +328,13 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   #dial(host: string, port: number, expected: NodeId | undefined, anyNode: boolean): LinkConnection {
     const t = this.#tls;
-    const socket = t === undefined
-      ? net.connect({ host, port, noDelay: true })
-      : tls.connect({
-        host, port, cert: t.cert, key: t.key, ca: t.ca, minVersion: 'TLSv1.2',
-        // Nodes are dialed by address and certificates seldom name it: with a CA the chain is
-        // verified (in LinkConnection, to log why), and the cluster secret (bound to this TLS
-        // session) proves membership.
-        rejectUnauthorized: false, checkServerIdentity: () => undefined,
-      });
+    const socket = dialLinkSocket(host, port, t);
     const conn = new LinkConnection(this, socket, {
       direction: 'out', address: formatAddress(host, port), anyNode, handshakeTimeoutMs: this.handshakeTimeoutMs,
       readyEvent: t === undefined ? 'connect' : 'secureConnect', verifyPeer: t?.ca !== undefined, ...(expected !== undefined && { expected }),
     });
     this.#conns.add(conn);
     return conn;
-  }
-
-  #dialSeed(seed: Seed): void {
-    if (this.#state !== 'started' || seed.self || seed.linked || seed.conn !== undefined) return;
-    seed.timer = undefined;
-    const conn = this.#dial(seed.host, seed.port, undefined, true);
-    seed.conn = conn;
-    this.#seedOf.set(conn, seed);
-  }
-
-  #retrySeed(seed: Seed): void {
-    if (this.#state !== 'started' || seed.timer !== undefined) return;
-    const delay = Math.min(this.#seedRetryMaxMs, this.#seedRetryMs * 2 ** seed.failures) * (0.8 + 0.4 * Math.random());
-    seed.failures = Math.min(seed.failures + 1, 10);
-    seed.timer = setTimeout(() => this.#dialSeed(seed), delay);
-    seed.timer.unref();
   }
 
   /** Run on the node with the lower id: is this connection the link? */
@@ -488,7 +358,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     conn.markUp();
     if (this.#dials.get(peer) === conn) this.#dials.delete(peer);
     this.#log.info({ peer, address: conn.address, direction: conn.direction, tls: conn.tls }, 'mesh link up');
-    this.#emit(() => this.#mesh?.linkUp(peer));
+    this.#calls.emit(() => this.#mesh?.linkUp(peer));
   }
 
   /** A newer connection takes over: the old one's process is gone (or its peer says so). */
@@ -504,58 +374,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
       this.#log.warn({ peer }, 'mesh link replaced while the old connection was still live: do two nodes use the same node id?');
     }
     // Calls in flight through the old connection went to a process that is gone: fail them.
-    this.#emit(() => this.#mesh?.linkDown(peer));
-    this.#emit(() => this.#mesh?.linkUp(peer));
-  }
-
-  /**
-   * Oversize frames, logged at most once per oversizeLogIntervalMs per (peer, frame type), with
-   * the number left unlogged since: a stream of large events must not flood the journal. A
-   * call's frames are answered (the caller gets wamp.error.payload_size_exceeded), so those are
-   * a warning; anything else (an event, an advertisement, replication) is lost: an error.
-   */
-  #logTooLarge(peer: NodeId, t: string, size: number, limit: number): void {
-    const suppressed = this.#oversize.admit(`${peer}\u0000${t}`);
-    if (suppressed === undefined) return;
-    const routed = t === 'call' || t === 'chunk' || t === 'result' || t === 'error' || t === 'cancel';
-    const fields = { peer, t, size, limit, ...(suppressed > 0 && { alsoDropped: suppressed }) };
-    if (routed) this.#log.warn(fields, 'mesh frame exceeds the peer\'s maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded');
-    else this.#log.error(fields, 'mesh frame exceeds the peer\'s maximum frame size; dropped');
-  }
-
-  /**
-   * A link closed because frames failed their integrity check, here or (byPeer) at the peer:
-   * at most once per integrityLogIntervalMs per peer, with the number left unlogged since.
-   */
-  #logIntegrity(conn: LinkConnection, fields: object, byPeer: boolean): void {
-    const suppressed = this.#integrity.admit(conn.peer ?? conn.address);
-    if (suppressed === undefined) return;
-    const all = { ...fields, ...(suppressed > 0 && { alsoClosed: suppressed }) };
-    if (byPeer) this.#log.warn(all, 'mesh link closed by the peer: frames from this node failed its integrity check (tampered with or corrupted on the way)');
-    else this.#log.error(all, 'mesh link closed: a frame failed its integrity check (tampered with or corrupted on the way); it was not acted on');
-  }
-
-  #logHandshakeEnd(conn: LinkConnection, code: string, fields: object, byPeer: boolean): void {
-    const what = conn.direction === 'out' ? 'mesh dial failed' : 'mesh link refused';
-    switch (code) {
-      case 'duplicate': case 'shutdown':
-        this.#log.debug(fields, `${what}: ${code}`);
-        return;
-      case 'self': case 'timeout': case 'eof': case 'error':
-        this.#log.info(fields, what);
-        return;
-      case 'cluster':
-        this.#log.warn(fields, `${what}: the peer belongs to another cluster`);
-        return;
-      case 'auth':
-        this.#log.warn(fields, `${what}: authentication failed${byPeer ? ' (the peer rejected our proof)' : ''}: is the cluster secret the same on both nodes?`);
-        return;
-      case 'version':
-        this.#log.warn(fields, `${what}: the peer speaks another link protocol version: every node of a cluster must run a release with the same one`);
-        return;
-      default:
-        this.#log.warn(fields, what);
-    }
+    this.#calls.emit(() => this.#mesh?.linkDown(peer));
+    this.#calls.emit(() => this.#mesh?.linkUp(peer));
   }
 
   #tick(): void {
@@ -578,62 +398,6 @@ export class MeshLinks implements LinkDriver, LinkHost {
     }
   }
 
-  /** Calls into the mesh, in order, never inside one of the mesh's own calls to us. */
-  #emit(fn: () => void): void {
-    this.#queue.push(fn);
-    if (this.#flushing) return;
-    if (this.#driverDepth > 0) {
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => { this.#flushScheduled = false; this.#flush(); });
-      }
-      return;
-    }
-    this.#flush();
-  }
-
-  #flush(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      for (let fn = this.#queue.shift(); fn !== undefined; fn = this.#queue.shift()) {
-        try {
-          fn();
-        } catch (error) {
-          this.#log.error({ err: (error as Error).message }, 'mesh callback threw');
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
-  }
 }
 
-function checkOptions(o: MeshLinksOptions): string | undefined {
-  if (typeof o.nodeId !== 'string' || o.nodeId.length === 0 || o.nodeId.length > 256) return 'nodeId must be a non-empty string (at most 256 characters)';
-  if (typeof o.clusterName !== 'string' || o.clusterName.length === 0) return 'clusterName must be a non-empty string';
-  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length === 0) return 'clusterSecret must be a non-empty string';
-  const hb = o.heartbeatIntervalMs ?? meshDefaults.heartbeatIntervalMs;
-  const dead = o.deadAfterMs ?? meshDefaults.deadAfterMs;
-  if (!Number.isFinite(hb) || hb < 10) return 'heartbeatIntervalMs must be >= 10';
-  if (!Number.isFinite(dead) || dead < 2 * hb) return 'deadAfterMs must be at least twice heartbeatIntervalMs';
-  const hs = o.handshakeTimeoutMs ?? meshDefaults.handshakeTimeoutMs;
-  if (!Number.isFinite(hs) || hs < 100) return 'handshakeTimeoutMs must be >= 100';
-  const max = o.maxFrameBytes ?? meshDefaults.maxFrameBytes;
-  if (!Number.isInteger(max) || max < FRAME_BYTES_MIN) return `maxFrameBytes must be an integer >= ${FRAME_BYTES_MIN}`;
-  if (o.maxQueuedBytes !== undefined && (!Number.isInteger(o.maxQueuedBytes) || o.maxQueuedBytes < Math.min(max, MAX_FRAME))) return 'maxQueuedBytes must be an integer >= maxFrameBytes';
-  if (o.maxPendingHandshakes !== undefined && (!Number.isInteger(o.maxPendingHandshakes) || o.maxPendingHandshakes < 1)) return 'maxPendingHandshakes must be an integer >= 1';
-  const seedMin = o.seedRetryMs ?? meshDefaults.seedRetryMs;
-  if (!Number.isFinite(seedMin) || seedMin < 10) return 'seedRetryMs must be >= 10';
-  if (!Number.isFinite(o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) || (o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) < seedMin) return 'seedRetryMaxMs must be at least seedRetryMs';
-  if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65_535) return 'listen.port must be 0..65535';
-  return undefined;
-}
 
-function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function remoteAddress(socket: net.Socket): string {
-  return formatAddress(unmapIPv4(socket.remoteAddress ?? 'unknown'), socket.remotePort ?? 0);
-}

@@ -8,9 +8,8 @@
 // Lazy: the span is looked up on the first same-serialization encoding. A RawPayload holds its
 // frame, so it lives only as long as the message being routed (never in retained events).
 
-import { hasKeys } from '../wamp/marshal.ts';
-import type { Kwargs } from '../wamp/messages.ts';
-import type { Serializer } from './serializer.ts';
+import { hasKeys } from './has-keys.ts';
+import type { Serializer } from '../serializers/serializer.ts';
 
 export class RawPayload {
   readonly serializer: Serializer;
@@ -56,6 +55,6 @@ export function rawPayloadOf(serializer: Serializer, frame: Uint8Array, array: u
   // left out of forwarded messages, and that stays so whatever the serialization.
   const count = array.length - index;
   const args = array[index] as unknown[];
-  if (count === 1 ? args.length === 0 : !hasKeys(array[index + 1] as Kwargs)) return undefined;
+  if (count === 1 ? args.length === 0 : !hasKeys(array[index + 1] as Record<string, unknown>)) return undefined;
   return new RawPayload(serializer, frame, index, count);
 }

@@ -1,6 +1,6 @@
 // One mesh link connection: a TCP (or TLS) socket, the preamble, the authenticated handshake
 // and then heartbeats and mesh frames. It decides nothing about which links to keep: that is
-// MeshLinks' job (links.ts), reached through LinkHost.
+// MeshLinks' job (links/links.ts), reached through LinkHost.
 //
 // States:  connecting -> preamble -> hello -> auth -> decision -> up -> closed
 //   connecting  outbound only, until TCP (and TLS) is connected
@@ -11,7 +11,7 @@
 //   up          carrying mesh frames (only the node with the lower id sends "use", so both
 //               ends always agree on which connection is the link)
 //
-// Integrity (link-integrity.ts): without TLS, each side tags what it sends after its own proof
+// Integrity (links/integrity.ts): without TLS, each side tags what it sends after its own proof
 // ("auth"), in batches: the frames of a tick, then a TAG frame, sealed by an end-of-tick
 // callback queued ahead of the FrameWriter's own flush (or early, once a batch holds
 // SEAL_BYTES). What it receives after the peer's proof is held, unhandled, until the batch's
@@ -20,20 +20,19 @@
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { FrameWriter } from '../transport/frame-writer.ts';
-import { flushAtEndOfTick, type Flushable } from '../transport/end-of-tick.ts';
-import { buildHandshakeError, HandshakeErrorCode } from '../transport/rawsocket-framing.ts';
-import type { NodeId } from './frames.ts';
+import { FrameWriter } from '../../net/frame-writer.ts';
+import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
+import { buildHandshakeError, HandshakeErrorCode } from '../../transport/rawsocket-framing.ts';
+import type { NodeId } from '../routing/frames.ts';
 import {
   checkPreamble, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
-  PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
-} from './link-framing.ts';
-import {
-  computeProof, decodeControl, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Control, type Hello,
-} from './link-auth.ts';
-import { BatchMac, macKey, SEAL_BYTES, TAG_SIZE } from './link-integrity.ts';
-import { cbor } from '../serializers/cbor.ts';
-import { meshDefaults } from './defaults.ts';
+  foreignPeerReason, PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
+} from './framing.ts';
+import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
+import { Handshake } from './handshake.ts';
+import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
+import { decodeEnvelope } from './envelope.ts';
+import { meshDefaults } from '../defaults.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
 export type Direction = 'in' | 'out';
@@ -91,11 +90,7 @@ export class LinkConnection {
   // Frames and raw bytes, batched per tick: a burst (an LSA flood, pipelined calls, an event
   // fan-out) leaves in one write.
   readonly #writer: FrameWriter;
-  #ourHello: Uint8Array | undefined;
-  #theirHello: Uint8Array | undefined;
-  #ourNonce: Uint8Array | undefined;
-  /** Without TLS: the MAC keys of this connection, known once both hellos are. */
-  #macKeys: { send: Uint8Array; receive: Uint8Array } | undefined;
+  readonly #handshake: Handshake;
   /** Set once this side has sent its proof: everything written from then on is tagged. */
   #sendMac: BatchMac | undefined;
   /** Set once the peer's proof checked out: everything received from then on must be tagged. */
@@ -110,7 +105,6 @@ export class LinkConnection {
   #inTypes: number[] = [];
   #inPayloads: Uint8Array[] = [];
   #inBytes = 0;
-  #binding: Uint8Array = new Uint8Array(0);
   #socketError: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #verifyPeer: boolean;
@@ -133,6 +127,7 @@ export class LinkConnection {
     this.anyNode = options.anyNode ?? false;
     this.state = options.direction === 'out' ? 'connecting' : 'preamble';
     this.#verifyPeer = options.verifyPeer ?? false;
+    this.#handshake = new Handshake(host, options.direction === 'out' ? 'dialer' : 'acceptor');
     this.gone = new Promise((resolve) => socket.once('close', () => resolve()));
     // An absolute deadline, not an idle timer: dripping octets must not keep a handshake alive.
     this.#timer = setTimeout(() => this.close('timeout', `handshake not completed within ${options.handshakeTimeoutMs} ms`, { destroy: true }), options.handshakeTimeoutMs);
@@ -151,7 +146,7 @@ export class LinkConnection {
     socket.once('close', () => this.#onSocketClose());
     if (options.direction === 'out') socket.once(options.readyEvent ?? 'connect', () => this.#startDialer());
     else {
-      this.#captureBinding();
+      this.#handshake.captureBinding(socket);
       const problem = this.#certificateProblem();
       if (problem !== undefined) this.#refusal = { code: 'tls', reason: `certificate not accepted: ${problem}` };
     }
@@ -257,7 +252,7 @@ export class LinkConnection {
     this.#inPayloads = [];
     this.#inBytes = 0;
     if (!ok) {
-      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: altered, injected, replayed or reordered on the way; none of it was acted on`);
+      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` + `altered, injected, replayed or reordered on the way; none of it was acted on`);
     }
     for (let i = 0; i < count && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
   }
@@ -273,7 +268,7 @@ export class LinkConnection {
   #onFrame(type: LinkFrameType, payload: Uint8Array): void {
     switch (type) {
       case LinkFrameType.TAG:
-        return this.#protocolError(this.#macKeys === undefined ? 'TAG frame on a link that carries none (TLS)' : 'TAG frame before the peer\'s proof');
+        return this.#protocolError(this.#handshake.macKeys === undefined ? 'TAG frame on a link that carries none (TLS)' : 'TAG frame before the peer\'s proof');
       case LinkFrameType.CONTROL: return this.#onControl(payload);
       case LinkFrameType.MESH: return this.#onMesh(payload);
       case LinkFrameType.PING:
@@ -293,18 +288,9 @@ export class LinkConnection {
 
   #onMesh(payload: Uint8Array): void {
     if (this.state !== 'up') return this.#protocolError(`mesh frame in state ${this.state}`);
-    let value: unknown;
-    try {
-      value = cbor.decode(payload);
-    } catch (error) {
-      this.close('invalid-frame', `undecodable mesh frame: ${(error as Error).message}`);
-      return;
-    }
-    if (!Array.isArray(value) || value.length === 0) {
-      this.close('invalid-frame', 'a mesh payload must be a non-empty CBOR array of frames');
-      return;
-    }
-    this.#host.meshFrames(this, value);
+    const frames = decodeEnvelope(payload);
+    if (typeof frames === 'string') return this.close('invalid-frame', frames);
+    this.#host.meshFrames(this, frames);
   }
 
   #onControl(payload: Uint8Array): void {
@@ -328,48 +314,29 @@ export class LinkConnection {
   }
 
   #onHello(hello: Hello, bytes: Uint8Array): void {
-    this.#theirHello = Uint8Array.from(bytes);
-    const host = this.#host;
-    if (hello.v !== HELLO_VERSION) return this.close('version', `peer (node ${hello.node}) speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}`);
-    if (hello.cluster !== host.clusterId) {
-      return this.close('cluster', `node ${hello.node} belongs to another cluster (cluster id ${hello.cluster}; ours is ${host.clusterId}): check the cluster name`);
-    }
-    if (hello.node === host.nodeId) {
-      if (hello.inst === host.instanceId) return this.close('self', 'connected to itself');
-      return this.close('node-id-clash', `another node uses this node's id "${hello.node}": node ids must be unique`);
-    }
-    if (this.expected !== undefined && hello.node !== this.expected && !this.anyNode) {
-      return this.close('unexpected-node', `expected node ${this.expected} at ${this.address}, found node ${hello.node}`);
-    }
+    const refusal = this.#handshake.receiveHello(hello, bytes, { expected: this.expected, anyNode: this.anyNode, address: this.address }, this.tls);
+    if (refusal !== undefined) return this.close(refusal.code, refusal.reason);
     this.peer = hello.node;
     this.peerInstance = hello.inst;
     this.peerMax = Math.min(hello.max, MAX_FRAME);
     this.state = 'auth';
-    if (!this.tls && this.#ourNonce !== undefined) {
-      const out = this.direction === 'out';
-      const [dialerNonce, acceptorNonce] = out ? [this.#ourNonce, hello.nonce] : [hello.nonce, this.#ourNonce];
-      const toAcceptor = macKey(host.key, dialerNonce, acceptorNonce, 'dialer->acceptor');
-      const toDialer = macKey(host.key, dialerNonce, acceptorNonce, 'acceptor->dialer');
-      this.#macKeys = out ? { send: toAcceptor, receive: toDialer } : { send: toDialer, receive: toAcceptor };
-    }
     // The acceptor answers the dialer's hello with its proof; the dialer proves itself only
     // after checking the acceptor's.
     if (this.direction === 'in') {
-      this.sendControl({ c: 'auth', proof: this.#proof('acceptor') });
+      this.sendControl({ c: 'auth', proof: this.#handshake.proof() });
       this.#startTagging();
     }
   }
 
   #onAuth(proof: Uint8Array): void {
-    const theirs = this.direction === 'in' ? 'dialer' : 'acceptor';
-    const [dialer, acceptor] = this.#hellos();
-    if (!verifyProof(this.#host.key, theirs, dialer, acceptor, this.#binding, proof)) {
+    if (!this.#handshake.verify(proof)) {
       return this.close('auth', 'authentication failed: the cluster secrets differ (or the connection was tampered with)');
     }
     // From here on the peer tags what it sends; from our proof on, so do we.
-    if (this.#macKeys !== undefined) this.#receiveMac = new BatchMac(this.#macKeys.receive);
+    const macKeys = this.#handshake.macKeys;
+    if (macKeys !== undefined) this.#receiveMac = new BatchMac(macKeys.receive);
     if (this.direction === 'out') {
-      this.sendControl({ c: 'auth', proof: this.#proof('dialer') });
+      this.sendControl({ c: 'auth', proof: this.#handshake.proof() });
       this.#startTagging();
     }
     this.state = 'decision';
@@ -408,19 +375,9 @@ export class LinkConnection {
       this.close('version', `peer speaks link framing version ${check.version}; this node speaks ${PREAMBLE[4]}`, { notify: false });
       return;
     }
-    let reason: string;
-    if (this.direction === 'in') {
-      if (check.what === 'rawsocket') {
-        // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
-        this.#raw(buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED));
-        reason = 'a WAMP RawSocket client connected to the mesh link port (clients belong on the router\'s RawSocket/WebSocket ports); refused';
-      } else if (check.what === 'tls') reason = 'the peer started TLS, but this node\'s link port is plain TCP (enable tls on every node, or on none)';
-      else reason = `not a mesh link peer: received ${check.detail}`;
-    } else if (check.what === 'rawsocket') reason = `${this.address} is a WAMP RawSocket port, not a mesh link port`;
-    else if (check.what === 'tls') reason = `${this.address} speaks TLS: enable tls on this node too`;
-    else if (check.what === 'http') reason = `${this.address} is an HTTP/WebSocket port, not a mesh link port`;
-    else reason = `${this.address} is not a mesh link port: received ${check.detail}`;
-    this.close('protocol', reason, { notify: false });
+    // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
+    if (this.direction === 'in' && check.what === 'rawsocket') this.#raw(buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED));
+    this.close('protocol', foreignPeerReason(this.direction, this.address, check), { notify: false });
   }
 
   #protocolError(why: string): void {
@@ -435,7 +392,7 @@ export class LinkConnection {
     this.lastReceived = performance.now();
     const problem = this.#certificateProblem();
     if (problem !== undefined) return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
-    this.#captureBinding();
+    this.#handshake.captureBinding(this.#socket);
     this.#sendPreambleAndHello();
   }
 
@@ -444,34 +401,11 @@ export class LinkConnection {
     return String(this.#socket.authorizationError ?? 'no certificate');
   }
 
-  #captureBinding(): void {
-    if (this.#socket instanceof TLSSocket) {
-      try {
-        this.#binding = this.#socket.exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0));
-      } catch {
-        this.#binding = new Uint8Array(0);
-      }
-    }
-  }
-
   #sendPreambleAndHello(): void {
-    const host = this.#host;
-    this.#ourNonce = newNonce();
-    this.#ourHello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: host.nodeId, cluster: host.clusterId, nonce: this.#ourNonce, inst: host.instanceId, max: host.maxFrameBytes });
+    const hello = this.#handshake.hello();
     this.#spoken = true;
     this.#raw(PREAMBLE);
-    this.#write(LinkFrameType.CONTROL, this.#ourHello);
-  }
-
-  #hellos(): [Uint8Array, Uint8Array] {
-    const ours = this.#ourHello ?? new Uint8Array(0);
-    const theirs = this.#theirHello ?? new Uint8Array(0);
-    return this.direction === 'out' ? [ours, theirs] : [theirs, ours];
-  }
-
-  #proof(role: 'dialer' | 'acceptor'): Uint8Array {
-    const [dialer, acceptor] = this.#hellos();
-    return computeProof(this.#host.key, role, dialer, acceptor, this.#binding);
+    this.#write(LinkFrameType.CONTROL, hello);
   }
 
   // ---- socket ------------------------------------------------------------------------------
@@ -499,7 +433,8 @@ export class LinkConnection {
 
   /** Called right after this side's proof is queued: what follows it is tagged. */
   #startTagging(): void {
-    if (this.#macKeys !== undefined && this.state !== 'closed') this.#sendMac = new BatchMac(this.#macKeys.send);
+    const macKeys = this.#handshake.macKeys;
+    if (macKeys !== undefined && this.state !== 'closed') this.#sendMac = new BatchMac(macKeys.send);
   }
 
   /** Ends the open batch with its TAG frame. */

@@ -4,7 +4,7 @@
 //   { c: 'hello', v: 2, node, cluster, nonce, inst, max }
 //     v        link protocol version (2). A peer of another version is refused right after the
 //              hellos, with a log line on both sides naming both versions. Version 2 added
-//              the integrity tags after the handshake (link-integrity.ts); version 1 nodes
+//              the integrity tags after the handshake (links/integrity.ts); version 1 nodes
 //              sent none and cannot link with version 2 ones: upgrade every node.
 //     node     the sender's node id
 //     cluster  clusterIdOf(cluster name): a hash of the NAME, never of the secret, so nodes of
@@ -26,13 +26,13 @@
 // cannot pass proofs through. Proofs are compared with crypto.timingSafeEqual.
 //
 // After its own proof, a side on a link without TLS tags every frame it sends with keys derived
-// from K and both nonces (link-integrity.ts), so that the link stays authenticated past the
+// from K and both nonces (links/integrity.ts), so that the link stays authenticated past the
 // handshake; over TLS, TLS does that.
 
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isDict } from '../wamp/parse.ts';
-import { cbor } from '../serializers/cbor.ts';
-import type { NodeId } from './frames.ts';
+import { isDict } from '../../wamp/parse.ts';
+import { cbor } from '../../serializers/cbor.ts';
+import type { NodeId } from '../routing/frames.ts';
 
 export const HELLO_VERSION = 2;
 export const NONCE_SIZE = 32;

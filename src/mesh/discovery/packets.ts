@@ -2,11 +2,11 @@
 // on one interface; the probe, announcement, goodbye and query packets made of them; the reply
 // to a query (with known-answer suppression); and what a response says: the instances of our
 // type it speaks of and any record that conflicts with our names. Pure functions over
-// dns-packet objects, so they are tested without a network; MdnsDiscovery (discovery.ts) sends
+// dns-packet objects, so they are tested without a network; MdnsDiscovery (discovery/mdns.ts) sends
 // them and keeps the timers and the cache.
 
-import { encodeTxt, hostNameOf, instanceNameOf, SERVICE_TYPE, serviceInfoFromTxt, type ServiceInfo } from './mdns-service.ts';
-import { IPV4 } from './mdns-interfaces.ts';
+import { encodeTxt, hostNameOf, instanceNameOf, SERVICE_TYPE, serviceInfoFromTxt, type ServiceInfo } from './service.ts';
+import { IPV4 } from './interfaces.ts';
 
 /** DNS-SD service type enumeration (RFC 6763 §9): lets `avahi-browse -a` list us. */
 export const SERVICES_META = '_services._dns-sd._udp.local';

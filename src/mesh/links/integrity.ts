@@ -59,7 +59,7 @@
 // sender wrote in one tick, and its TAG leaves in the same write.
 
 import { createHash, hash, hkdfSync, timingSafeEqual, type Hash } from 'node:crypto';
-import { HEADER_SIZE } from './link-framing.ts';
+import { HEADER_SIZE } from './framing.ts';
 
 /** The octets of HMAC-SHA256 kept in a TAG frame. */
 export const TAG_SIZE = 16;

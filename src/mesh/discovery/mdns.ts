@@ -20,25 +20,28 @@
 // that arrived on an interface is on that interface's subnet.
 //
 // This file is the adapter: sockets, timers, the cache and what the owner is told. The pure
-// parts are apart: the node's names and TXT (mdns-service.ts), the records and packets
-// (mdns-packets.ts) and the choice of interfaces (mdns-interfaces.ts).
+// parts are apart: the node's names and TXT (discovery/service.ts), the records and packets
+// (discovery/packets.ts) and the choice of interfaces (discovery/interfaces.ts).
 
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import multicastDns from 'multicast-dns';
-import type { Logger } from '../log.ts';
-import { silentLogger } from '../log.ts';
-import { meshDefaults } from './defaults.ts';
-import { clusterIdOf, judgePeer, type PeerVerdict, type ServiceInfo } from './mdns-service.ts';
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import { meshDefaults } from '../defaults.ts';
+import { clusterIdOf, judgePeer } from './service.ts';
 import {
   announcementPacket, AUTHORITATIVE_ANSWER, browsePacket, conflictIn, goodbyePacket, instanceQueryPacket, ownRecords, probePacket,
   probeTiebreak, recordKey, replyTo, sameName, sightingsIn, ttlOf, type DnsPacket, type DnsRecord, type InstanceSighting, type OwnRecords,
-} from './mdns-packets.ts';
-import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './mdns-interfaces.ts';
+} from './packets.ts';
+import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
+import { dueAt, endpointsOf, upkeep, type CacheEntry } from './cache.ts';
+import { checkOptions, defaultSocketFactory, MDNS_PORT, type MdnsDiscoveryOptions, type MdnsSocket, type PeerEndpoint } from './options.ts';
+
+export { defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type MdnsSocketFactory, type PeerEndpoint } from './options.ts';
 
 /**
  * The version in our TXT record ("pv"): of what discovery announces, not of the link protocol
- * (HELLO_VERSION, link-auth.ts). It stays 1 when only the link protocol changes (version 2 added
+ * (HELLO_VERSION, links/auth.ts). It stays 1 when only the link protocol changes (version 2 added
  * integrity tags), so that nodes of different releases still find each other and the link
  * handshake then refuses them with a log line naming both versions, instead of each ignoring
  * the other in silence.
@@ -46,71 +49,11 @@ import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice }
 export const PROTOCOL_VERSION = 1;
 // Our own timings (record TTL, browse interval, rescans, conflict retry) are in defaults.ts with
 // the reasons for them; the ones below are fixed by RFC 6762.
-const MDNS_PORT = 5353;
 const PROBE_INTERVAL_MS = 250;
 const PROBE_COUNT = 3;
 const CONFLICT_RETRY_MS = meshDefaults.mdnsConflictRetryMs;
 const RESCAN_INTERVAL_MS = meshDefaults.mdnsRescanIntervalMs;
-/** TXT strings are at most 255 bytes; "node=" takes 5. */
-const MAX_NODE_ID_BYTES = 200;
 
-/** What MdnsDiscovery needs of a socket; multicast-dns by default, a fake bus in unit tests. */
-export interface MdnsSocket {
-  on(event: 'query' | 'response', listener: (packet: unknown, rinfo: RemoteInfo) => void): unknown;
-  on(event: 'error' | 'warning', listener: (err: Error) => void): unknown;
-  on(event: 'ready', listener: () => void): unknown;
-  send(packet: DnsPacket, rinfo: { address: string; port: number } | null, cb: (err?: Error | null) => void): void;
-  destroy(cb?: () => void): void;
-}
-
-export type MdnsSocketFactory = (iface: InterfaceChoice) => MdnsSocket;
-
-export const defaultSocketFactory: MdnsSocketFactory = (iface) =>
-  multicastDns({ interface: iface.address, bind: '0.0.0.0', port: MDNS_PORT, reuseAddr: true, loopback: true, ttl: 255 });
-
-export interface PeerEndpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-export interface MdnsDiscoveryOptions {
-  nodeId: string;
-  clusterName: string;
-  /** TCP port the mesh link listener accepts on. */
-  linkPort: number;
-  /** Interface names or IPv4 addresses; default: every non-loopback IPv4 interface with multicast. */
-  interfaces?: readonly string[];
-  protocolVersion?: number;
-  /** Default: meshDefaults.mdnsTtlSec. */
-  ttlSec?: number;
-  /** Default: meshDefaults.mdnsQueryIntervalMs. */
-  queryIntervalMs?: number;
-  logger?: Logger;
-  /** A node of our cluster and protocol appeared, or its endpoint changed. */
-  onPeer?: (nodeId: string, endpoint: PeerEndpoint) => void;
-  /** Its records were withdrawn (goodbye) or ran out on every interface. */
-  onPeerGone?: (nodeId: string) => void;
-  /** Another host holds our instance or host name on this interface: a duplicate node id. */
-  onConflict?: (iface: InterfaceChoice, from: string) => void;
-  /** For tests: makes the socket of one interface. */
-  socketFactory?: MdnsSocketFactory;
-  /** For tests: the machine's interfaces (default os.networkInterfaces and sysfs flags). */
-  listInterfaces?: () => InterfaceChoice[];
-}
-
-interface CacheEntry {
-  instance: string;
-  info?: ServiceInfo;
-  verdict?: PeerVerdict | string;
-  host?: string;
-  port?: number;
-  ttlMs: number;
-  receivedAt: number;
-  expiresAt: number;
-  /** 0: fresh; 1: re-queried at 80% of the TTL; 2: at 90%. */
-  refreshStage: number;
-  goodbye: boolean;
-}
 
 interface Link {
   readonly iface: InterfaceChoice;
@@ -462,21 +405,14 @@ export class MdnsDiscovery {
     const now = Date.now();
     const touched = new Set<string>();
     for (const link of this.#links.values()) {
-      for (const [name, e] of link.cache) {
-        if (now >= e.expiresAt) {
-          link.cache.delete(name);
-          if (e.info !== undefined) touched.add(e.info.nodeId);
-          if (!e.goodbye && e.verdict === 'ok') this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
-          continue;
-        }
-        if (e.goodbye || e.ttlMs === 0) continue;
-        // Cache maintenance (RFC 6762 §5.2): ask again at 80% and 90% of the lifetime.
-        const age = (now - e.receivedAt) / e.ttlMs;
-        if ((e.refreshStage === 0 && age >= 0.8) || (e.refreshStage === 1 && age >= 0.9)) {
-          e.refreshStage++;
-          this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
-          this.#send(link, instanceQueryPacket(e.instance));
-        }
+      const { expired, refresh } = upkeep(link.cache, now);
+      for (const e of expired) {
+        if (e.info !== undefined) touched.add(e.info.nodeId);
+        if (!e.goodbye && e.verdict === 'ok') this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
+      }
+      for (const e of refresh) {
+        this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
+        this.#send(link, instanceQueryPacket(e.instance));
       }
       for (const [name, at] of link.asked) if (now - at > 10_000) link.asked.delete(name);
     }
@@ -489,11 +425,7 @@ export class MdnsDiscovery {
     if (this.#closed) return;
     let next = Infinity;
     for (const link of this.#links.values()) {
-      for (const e of link.cache.values()) {
-        const due = e.goodbye || e.ttlMs === 0 || e.refreshStage >= 2 ? e.expiresAt
-          : e.receivedAt + e.ttlMs * (e.refreshStage === 0 ? 0.8 : 0.9);
-        if (due < next) next = due;
-      }
+      for (const e of link.cache.values()) next = Math.min(next, dueAt(e));
     }
     if (next === Infinity || (this.#maintainTimer !== undefined && this.#maintainAt <= next)) return;
     clearTimeout(this.#maintainTimer);
@@ -509,14 +441,7 @@ export class MdnsDiscovery {
   /** Compares what we know of a node with what we reported and tells the owner the difference. */
   #reconcile(nodeId: string): void {
     if (this.#closed) return;
-    const seen: (PeerEndpoint & { link: string })[] = [];
-    for (const link of this.#links.values()) {
-      for (const e of link.cache.values()) {
-        if (e.info?.nodeId === nodeId && e.verdict === 'ok' && !e.goodbye && e.host !== undefined && e.port !== undefined) {
-          seen.push({ host: e.host, port: e.port, link: link.iface.address });
-        }
-      }
-    }
+    const seen = [...this.#links.values()].flatMap((link) => endpointsOf(link.cache, nodeId).map((e) => ({ ...e, link: link.iface.address })));
     const reported = this.#reported.get(nodeId);
     if (seen.length === 0) {
       if (reported === undefined) return;
@@ -595,16 +520,4 @@ export class MdnsDiscovery {
     }
     return out;
   }
-}
-
-function checkOptions(o: MdnsDiscoveryOptions): string | undefined {
-  if (typeof o.nodeId !== 'string' || o.nodeId.length === 0) return 'discovery: nodeId must be a non-empty string';
-  if (Buffer.byteLength(o.nodeId, 'utf8') > MAX_NODE_ID_BYTES) return `discovery: nodeId must be at most ${MAX_NODE_ID_BYTES} bytes`;
-  if (typeof o.clusterName !== 'string' || o.clusterName.length === 0) return 'discovery: clusterName must be a non-empty string';
-  if (!Number.isInteger(o.linkPort) || o.linkPort < 1 || o.linkPort > 65535) return 'discovery: linkPort must be a port number';
-  if (o.protocolVersion !== undefined && (!Number.isInteger(o.protocolVersion) || o.protocolVersion < 0)) return 'discovery: protocolVersion must be an integer >= 0';
-  if (o.ttlSec !== undefined && (!Number.isInteger(o.ttlSec) || o.ttlSec < 2 || o.ttlSec > 4500)) return 'discovery: ttlSec must be an integer from 2 to 4500';
-  if (o.queryIntervalMs !== undefined && (!Number.isFinite(o.queryIntervalMs) || o.queryIntervalMs < 100)) return 'discovery: queryIntervalMs must be >= 100';
-  if (o.interfaces !== undefined && (!Array.isArray(o.interfaces) || o.interfaces.some((i) => typeof i !== 'string' || i.length === 0))) return 'discovery: interfaces must be a list of names or IPv4 addresses';
-  return undefined;
 }

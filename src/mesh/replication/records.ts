@@ -3,7 +3,7 @@
 // so their key is a hash of their content instead: the same grant made on two nodes is one record.
 
 import crypto from 'node:crypto';
-import type { GrantRecord, GroupRecord, RealmDocument, RealmRecord, SecurityDocument, SourceRecord, UserRecord } from '../security/model.ts';
+import type { GrantRecord, GroupRecord, RealmDocument, RealmRecord, SecurityDocument, SourceRecord, UserRecord } from '../../security/model.ts';
 
 export type RecordValue = Record<string, unknown>;
 
@@ -31,13 +31,13 @@ export function toRecords(doc: SecurityDocument): Map<string, RecordValue> {
  * every node derives the same valid document from the same records.
  */
 export function fromRecords(records: ReadonlyMap<string, RecordValue>): SecurityDocument {
-  const realms = new Map<string, { realm: RealmRecord; groups: GroupRecord[]; users: UserRecord[]; grants: Omit<GrantRecord, 'id'>[]; sources: Omit<SourceRecord, 'id'>[] }>();
+  const byUri = new Map<string, { realm: RealmRecord; groups: GroupRecord[]; users: UserRecord[]; grants: Omit<GrantRecord, 'id'>[]; sources: Omit<SourceRecord, 'id'>[] }>();
   for (const [key, value] of records) {
-    if (key.startsWith('realm|')) realms.set(value.uri as string, { realm: value as unknown as RealmRecord, groups: [], users: [], grants: [], sources: [] });
+    if (key.startsWith('realm|')) byUri.set(value.uri as string, { realm: value as unknown as RealmRecord, groups: [], users: [], grants: [], sources: [] });
   }
   for (const [key, value] of [...records].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [kind, uri] = key.split('|') as [string, string];
-    const r = realms.get(uri);
+    const r = byUri.get(uri);
     if (r === undefined || kind === 'realm') continue;
     if (kind === 'group') r.groups.push(value as unknown as GroupRecord);
     else if (kind === 'user') r.users.push(value as unknown as UserRecord);
@@ -45,7 +45,7 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
     else if (kind === 'source') r.sources.push(value as unknown as Omit<SourceRecord, 'id'>);
   }
   const docs: RealmDocument[] = [];
-  for (const { realm, groups, users, grants, sources } of realms.values()) {
+  for (const { realm, groups, users, grants, sources } of byUri.values()) {
     const groupNames = new Set(groups.map((g) => g.name));
     const authids = new Set(users.map((u) => u.authid));
     const known = (p: string) => p === 'all' || p === 'anonymous' || (p.startsWith('group:') && groupNames.has(p.slice(6))) || (p.startsWith('user:') && authids.has(p.slice(5)));

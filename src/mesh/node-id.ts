@@ -1,0 +1,2 @@
+// A mesh node's ID: another router's name for itself, chosen by that router.
+export type NodeId = string;

@@ -1,0 +1,16 @@
+// What routing needs from the links (links/links.ts implements it; tests use in-memory ones).
+
+import type { MeshFrame, NodeId } from './frames.ts';
+
+/**
+ * 'too-large': the encoded frame exceeds the peer's maximum frame size; nothing was sent and the
+ * link stays up. 'failed': no link to that peer, or it just failed (linkDown follows).
+ */
+export type FrameSendResult = 'sent' | 'too-large' | 'failed';
+
+export interface LinkDriver {
+  /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
+  connect(peer: NodeId): void;
+  disconnect(peer: NodeId): void;
+  send(peer: NodeId, frame: MeshFrame): FrameSendResult;
+}

@@ -1,0 +1,239 @@
+// One router's part in the mesh, sans-IO: it reacts to discovery, link and frame events and
+// answers with frames for a LinkDriver to send. Routing is link-state (link-state.ts): each node
+// advertises its links and what it serves (advertise.ts), and every node computes the same
+// shortest paths. This file keeps the overlay (which peers to link to) and the advertisements;
+// calls (calls.ts) and events (events.ts) travel along the routes, and meet the core through the
+// federation port only.
+
+import type { Logger } from '../../log.ts';
+import { silentLogger } from '../../log.ts';
+import type { Federation } from '../../router/federation.ts';
+import type { Router } from '../../router/router.ts';
+import type { Scheduler } from '../../router/scheduler.ts';
+import type { Dict } from '../../wamp/messages.ts';
+import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
+import type { Replicator } from '../replication/replicator.ts';
+import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
+import { CallRouter } from './calls.ts';
+import { EventSpreader } from './events.ts';
+import { validateFrame, type Lsa, type NodeId, type RealmAd } from './frames.ts';
+import type { LinkDriver } from './link-driver.ts';
+import { LinkStateDb } from './link-state.ts';
+
+export type { FrameSendResult, LinkDriver } from './link-driver.ts';
+export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './calls.ts';
+
+interface Peer { failures: number; nextDialAt: number; discovered: boolean }
+
+/** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
+const MAX_FOLLOWED_SEQ = 2 ** 52;
+
+export class MeshNode {
+  readonly self: NodeId;
+  readonly config: MeshConfig;
+  readonly #federation: Federation;
+  readonly #clock: () => number;
+  readonly #scheduler: Scheduler;
+  readonly #driver: LinkDriver;
+  readonly #logger: Logger;
+  readonly #random: () => number;
+  readonly lsdb: LinkStateDb;
+  readonly #epoch: number;
+  #seq = 0;
+  #lastRefresh = 0;
+  #advertisePending = false;
+  readonly #peers = new Map<NodeId, Peer>();
+  readonly #active = new Set<NodeId>();
+  readonly #dialing = new Set<NodeId>();
+  readonly #calls: CallRouter;
+  readonly #events: EventSpreader;
+  readonly #replicator: Replicator | undefined;
+
+  constructor(options: { id: NodeId; router: Router; driver: LinkDriver; config?: Partial<MeshConfig>; logger?: Logger; random?: () => number; replicator?: Replicator }) {
+    this.self = options.id;
+    this.config = { ...defaultMeshConfig, ...options.config };
+    const problem = checkMeshConfig(this.config);
+    if (problem !== undefined) throw new Error(problem);
+    this.#federation = options.router.federation;
+    this.#clock = options.router.now;
+    this.#scheduler = options.router.scheduler;
+    this.#driver = options.driver;
+    this.#logger = options.logger ?? silentLogger;
+    this.#random = options.random ?? Math.random;
+    this.lsdb = new LinkStateDb(this.self);
+    this.#epoch = this.#now();
+    const routes = () => this.lsdb.routes();
+    const context = { self: this.self, driver: this.#driver, federation: this.#federation, routes };
+    this.#calls = new CallRouter({ ...context, logger: this.#logger });
+    this.#events = new EventSpreader({ ...context, dedupEntries: this.config.dedupEntries });
+    this.#federation.listen({
+      published: (realm, event, routing) => this.#events.publish(realm, event, routing),
+      interestsChanged: () => this.#scheduleAdvertise(),
+    });
+    this.#replicator = options.replicator;
+    this.#replicator?.attach({ send: (peer, frame) => this.#driver.send(peer, frame), neighbours: () => [...this.#active] });
+    this.#originate();
+  }
+
+  // ---- discovery and links ---------------------------------------------------------------
+
+  peerDiscovered(peer: NodeId): void {
+    if (peer === this.self) return;
+    const known = this.#peers.get(peer);
+    if (known === undefined) this.#peers.set(peer, { failures: 0, nextDialAt: 0, discovered: true });
+    else if (!known.discovered) {
+      // It reappeared (a partition healed, a board came back): dial it now, not after the
+      // backoff its failures built up while it was away.
+      known.discovered = true;
+      known.failures = 0;
+      known.nextDialAt = 0;
+    }
+  }
+
+  peerLost(peer: NodeId): void {
+    const known = this.#peers.get(peer);
+    if (known !== undefined) known.discovered = false;
+  }
+
+  linkUp(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    this.peerDiscovered(peer);
+    const known = this.#peers.get(peer)!;
+    known.failures = 0;
+    if (this.#active.has(peer)) return;
+    this.#active.add(peer);
+    this.#logger.info({ peer }, 'mesh link up');
+    // Database exchange: the new neighbour learns everything we know, then our new links.
+    for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
+    this.#originate();
+    this.#replicator?.linkUp(peer);
+  }
+
+  dialFailed(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    const known = this.#peers.get(peer);
+    if (known === undefined) return;
+    known.failures++;
+    known.nextDialAt = this.#now() + Math.min(this.config.dialBackoffMaxMs, this.config.dialBackoffMs * 2 ** (known.failures - 1));
+  }
+
+
+  linkDown(peer: NodeId): void {
+    this.#dialing.delete(peer);
+    if (!this.#active.delete(peer)) return;
+    this.#logger.info({ peer }, 'mesh link down');
+    const known = this.#peers.get(peer);
+    if (known !== undefined) known.nextDialAt = this.#now() + this.config.dialBackoffMs;
+    this.#calls.linkDown(peer);
+    this.#originate();
+  }
+
+  /** A frame from a neighbour; returns a reason when the frame is invalid (close that link). */
+  receive(peer: NodeId, value: unknown): string | undefined {
+    const frame = validateFrame(value);
+    if (typeof frame === 'string') return frame;
+    switch (frame.t) {
+      case 'lsa': return this.#receiveLsa(peer, frame);
+      case 'event': return this.#events.receive(frame);
+      case 'call': case 'chunk': case 'cancel': return this.#calls.receiveRequest(peer, frame);
+      case 'result': case 'error': return this.#calls.receiveAnswer(peer, frame);
+      default: return this.#replicator?.receive(peer, frame) ?? undefined;
+    }
+  }
+
+  /** Periodic work: overlay upkeep, advertisement refresh and expiry. */
+  tick(now: number = this.#now()): void {
+    if (this.lsdb.expire(now, this.config.lsaMaxAgeMs).length > 0) this.#topologyChanged();
+    if (now - this.#lastRefresh >= this.config.lsaRefreshMs) this.#originate();
+    this.#maintainOverlay(now);
+    this.#replicator?.tick(now);
+  }
+
+  status(): Dict {
+    const routes: Dict = {};
+    for (const [dst, hop] of this.lsdb.routes()) routes[dst] = hop;
+    return {
+      node: this.self, epoch: this.#epoch, seq: this.#seq,
+      links: [...this.#active].sort(), dialing: [...this.#dialing].sort(),
+      known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
+      nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
+      routes, callsInFlight: this.#calls.callsInFlight, remoteCallees: this.#calls.remoteCallees, remoteCallers: this.#calls.remoteCallers,
+      ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
+    };
+  }
+
+  // ---- advertisements and routes -----------------------------------------------------------
+
+  #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
+    if (lsa.origin === this.self) {
+      // Our own advertisement from a previous life with a higher number: supersede it. Not one
+      // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
+      // unrepresentable, refused by every neighbour for good. No node numbers 2^52
+      // advertisements; such a one is forged, and expires like any that nobody refreshes.
+      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) { this.#seq = lsa.seq; this.#originate(); }
+      return undefined;
+    }
+    if (!this.lsdb.accept(lsa, this.#now())) return undefined;
+    for (const other of this.#active) if (other !== peer) this.#driver.send(other, lsa);
+    this.#topologyChanged();
+    return undefined;
+  }
+
+  #scheduleAdvertise(): void {
+    if (this.#advertisePending) return;
+    this.#advertisePending = true;
+    this.#scheduler.setTimeout(() => { this.#advertisePending = false; this.#originate(); }, this.config.advertiseDebounceMs);
+  }
+
+  #originate(): void {
+    const realms: Record<string, RealmAd> = Object.fromEntries(this.#federation.interests(CALLEE_FEATURES));
+    const lsa: Lsa = { t: 'lsa', origin: this.self, epoch: this.#epoch, seq: ++this.#seq, links: [...this.#active].sort(), realms };
+    this.#lastRefresh = this.#now();
+    this.lsdb.accept(lsa, this.#lastRefresh);
+    for (const peer of this.#active) this.#driver.send(peer, lsa);
+    this.#topologyChanged();
+  }
+
+  #topologyChanged(): void {
+    const routes = this.lsdb.routes();
+    const advertised = readAdvertisements(this.lsdb, this.self, routes);
+    this.#events.subscribers = advertised.subscribers;
+    this.#calls.topologyChanged(advertised.callees, routes);
+  }
+
+  // ---- overlay -------------------------------------------------------------------------------
+
+  #maintainOverlay(now: number): void {
+    const { minLinks, maxLinks, maxDialsInFlight } = this.config;
+    const dialable = [...this.#peers]
+      .filter(([id, p]) => !this.#active.has(id) && !this.#dialing.has(id) && p.nextDialAt <= now && (p.discovered || this.lsdb.reachable(id)))
+      // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
+      .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
+      .sort((a, b) => a.rank - b.rank);
+    const dial = (id: NodeId) => { this.#dialing.add(id); this.#driver.connect(id); };
+    for (const { id } of dialable) {
+      if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
+      dial(id);
+    }
+    // Having minLinks is not enough: a few nodes can link only among themselves and form an
+    // island. A discovered peer that the mesh cannot reach is another island: link to it
+    // (within maxLinks), and the two merge.
+    if (this.#dialing.size < maxDialsInFlight && this.#active.size + this.#dialing.size < maxLinks) {
+      const stranger = dialable.find(({ id }) => this.#peers.get(id)!.discovered && !this.lsdb.reachable(id));
+      if (stranger !== undefined && !this.#dialing.has(stranger.id)) dial(stranger.id);
+    }
+    if (this.#active.size > maxLinks) {
+      // Drop one redundant link per tick: never one that disconnects anything, and only where
+      // the other side keeps more than its minimum too.
+      const droppable = [...this.#active].filter((p) => (this.lsdb.get(p)?.links.length ?? 0) > minLinks && this.lsdb.connectedWithout(p)).sort();
+      const victim = droppable.at(-1);
+      if (victim !== undefined) {
+        this.#logger.info({ peer: victim }, 'dropping redundant mesh link');
+        this.#driver.disconnect(victim);
+        this.linkDown(victim);
+      }
+    }
+  }
+
+  #now(): number { return this.#clock(); }
+}
