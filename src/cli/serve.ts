@@ -18,16 +18,31 @@ import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
+import { RouterMetrics } from '../router/metrics.ts';
+import { unwritableReason } from '../store/database.ts';
+import { listenHttp } from '../transport/http-server.ts';
+import { Health } from '../observe/health.ts';
+import { httpRoutes, type HttpHandler, type HttpService } from '../observe/http-routes.ts';
+import { newCommitHistogram, PrometheusMetrics } from '../observe/prometheus.ts';
+import { gitRevision, packageVersion } from './version.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
   | { transport: 'rawsocket'; host: string; port: number }
   | { transport: 'unix'; path: string }
-  | { transport: 'mesh'; host: string; port: number; node: string };
+  | { transport: 'mesh'; host: string; port: number; node: string }
+  | { transport: 'http'; host: string; port: number; serve: readonly string[] };
+
+export interface StartOptions {
+  /** Why WebSocket is off on this system (uWebSockets.js cannot load), shown by /readyz?verbose=1. */
+  websocketOff?: string;
+}
 
 export interface Server {
   /** Where the router actually listens (port 0 replaced by the port the OS chose). */
   readonly listeners: readonly ListenerInfo[];
+  /** What /readyz reports; `ready` once every listener is up. */
+  readonly health: Health;
   /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
   stop(): Promise<void>;
 }
@@ -43,6 +58,7 @@ const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before con
 function describe(info: ListenerInfo): string {
   if (info.transport === 'unix') return `unix socket ${info.path}`;
   if (info.transport === 'mesh') return `mesh links ${info.host}:${info.port}`;
+  if (info.transport === 'http') return `http ${info.host.includes(':') ? `[${info.host}]` : info.host}:${info.port} (${info.serve.join(', ')})`;
   const host = info.host.includes(':') ? `[${info.host}]` : info.host;
   return `${info.transport} ${host}:${info.port}`;
 }
@@ -76,7 +92,12 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   };
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<Server> {
+/** The HTTP listeners on the host and port of a WebSocket listener share its server (port 0 never matches). */
+function sharesAddress(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.port !== 0 && a.port === b.port && a.host === b.host;
+}
+
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<Server> {
   let db: Db;
   try {
     // Creates the data folder. Retained events and history survive restarts; the exclusive
@@ -100,8 +121,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   for (const r of fileRealms) {
     if (r.anonymous && r.anonymousFrom === 'anywhere') logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
+  // Counting costs the hot path a little, so it happens only when something serves /metrics.
+  const metricsOn = config.listeners.http.some((h) => h.serve.includes('metrics'));
+  const routerMetrics = metricsOn ? new RouterMetrics(() => performance.now()) : undefined;
+  const commits = metricsOn ? newCommitHistogram() : undefined;
+  const health = new Health();
   const router = new Router({
-    store: new SqliteEventStore(db),
+    ...(routerMetrics !== undefined && { metrics: routerMetrics }),
+    store: new SqliteEventStore(db, commits),
     realms: [...fileRealms, ...storeRealms],
     authenticator: security.authenticator,
     authorizer: security.authorizer,
@@ -127,6 +154,36 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   attachSecurity(router, security, { logger });
   const adminRealm = router.realms.get(security.adminRealm)!;
 
+  let mesh: MeshRuntime | undefined;
+  let meshStartedAt = 0;
+  health.addPart('database', () => {
+    const why = unwritableReason(db);
+    return why === undefined ? { ok: true } : { ok: false, detail: why };
+  });
+  if (options.websocketOff !== undefined) {
+    const why = options.websocketOff;
+    health.addPart('websocket', () => ({ ok: false, detail: why }), { gating: false });
+  }
+  if (config.mesh.enabled) {
+    // A node that has not linked yet cannot reach remote callees: unready until its first link,
+    // or for at most deadAfterMs (a node alone on its network still serves its own clients).
+    const graceMs = config.mesh.deadAfterMs;
+    health.addPart('mesh', () => {
+      if (mesh === undefined) return { ok: false, detail: 'not started' };
+      const links = mesh.links.status().links.length;
+      if (links > 0) return { ok: true, detail: `${links} link${links === 1 ? '' : 's'}` };
+      const waited = Date.now() - meshStartedAt;
+      return waited >= graceMs ? { ok: true, detail: 'no links: serving alone' } : { ok: false, detail: `no link yet (ready without one after ${graceMs} ms)` };
+    });
+  }
+  const prometheus = routerMetrics === undefined || commits === undefined ? undefined : new PrometheusMetrics({
+    version: packageVersion(), commit: gitRevision() ?? 'unknown', router, metrics: routerMetrics, db: { file: db.name, commits },
+    mesh: () => mesh,
+  });
+  const routesFor = (serve: readonly HttpService[]): HttpHandler => httpRoutes(serve, {
+    health, ...(prometheus !== undefined && { metrics: () => prometheus.render() }),
+  });
+
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
   // The admin CLI talks to a running router over this socket (trust for "admin" on Unix sockets).
@@ -134,12 +191,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   const unixListeners = config.listeners.unix.some((u) => path.resolve(u.path) === adminSocket)
     ? config.listeners.unix
     : [...config.listeners.unix, { path: adminSocket, mode: '0600' }];
+  // Stand-alone HTTP listeners come up first and go down last: probes get 503 while the router
+  // starts and stops rather than "connection refused", which reads as dead.
+  const httpOpened: Listening[] = [];
   try {
+    for (const h of config.listeners.http) {
+      if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
+      const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
+      const l = await listen(info, () => listenHttp(h, routesFor(h.serve)));
+      httpOpened.push(l);
+      infos.push({ ...info, port: l.port ?? h.port });
+    }
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
-      const l = await listen(info, () => listenWebSocket(ws, router, wsOptions));
+      const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
+      const serve = [...new Set(shared.flatMap((h) => h.serve))];
+      const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: routesFor(serve) };
+      const l = await listen(info, () => listenWebSocket(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
+      if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
     }
     for (const rs of config.listeners.rawsocket) {
       const info: ListenerInfo = { transport: 'rawsocket', ...rs };
@@ -154,17 +225,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       infos.push(info);
     }
   } catch (e) {
-    await Promise.allSettled(opened.map((l) => l.close()));
+    await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
+    prometheus?.close();
     db.close();
     throw e;
   }
 
-  let mesh: MeshRuntime | undefined;
   if (config.mesh.enabled) {
     try {
       mesh = await startMesh(config.mesh, router, config.dataDir, logger, { db, store: security.store });
+      meshStartedAt = Date.now();
     } catch (e) {
-      await Promise.allSettled(opened.map((l) => l.close()));
+      await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
+      prometheus?.close();
       db.close();
       throw e instanceof StartError ? e : new StartError(`mesh: ${(e as Error).message}`);
     }
@@ -175,10 +248,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
 
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
   let stopping: Promise<void> | undefined;
+  health.setPhase('ready');
   return {
     listeners: infos,
+    health,
     stop() {
       stopping ??= (async () => {
+        health.setPhase('stopping');
         clearInterval(ticker);
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and
         // a GOODBYE still in a socket buffer would be lost with them.
@@ -186,6 +262,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
         await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
         await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
+        await Promise.allSettled(httpOpened.map((l) => l.close()));
+        prometheus?.close();
         db.close();
       })();
       return stopping;
@@ -202,8 +280,12 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   // start when WebSocket is all the config asks for (src/runtime/websocket-policy.ts).
   const ws = decideWebSocket(config.listeners);
   if (ws.action === 'fail') throw new StartError(ws.message);
+  let websocketOff: string | undefined;
   if (ws.action === 'drop') {
     logger.warn({}, ws.warning);
+    websocketOff = ws.warning;
+    const shared = config.listeners.http.filter((h) => config.listeners.websocket.some((w) => sharesAddress(w, h)));
+    if (shared.length > 0) logger.warn({ http: shared.map((h) => `${h.host}:${h.port}`) }, 'HTTP listeners that shared a WebSocket listener\'s address are served by node:http instead');
     config = { ...config, listeners: { ...config.listeners, websocket: [] } };
   }
   let stopWatchdog = (): void => {};
@@ -225,7 +307,7 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  server = await startServer(config, logger);
+  server = await startServer(config, logger, { ...(websocketOff !== undefined && { websocketOff }) });
   logger.info({ listeners: server.listeners }, 'listening');
   // stdout carries exactly this one line, so tests and scripts can read the real ports.
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);

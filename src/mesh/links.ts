@@ -140,6 +140,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
   readonly #oversize: LogThrottle;
   /** Integrity failures, logged per peer. */
   readonly #integrity: LogThrottle;
+  /** Links closed for a failed integrity check, here or at the peer (for /metrics). */
+  integrityFailures = 0;
 
   readonly #queue: (() => void)[] = [];
   #flushing = false;
@@ -386,6 +388,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const wasActive = peer !== undefined && this.#active.get(peer) === conn;
     const fields = { peer, address: conn.address, direction: conn.direction, code, reason };
     if (code === 'integrity') {
+      this.integrityFailures++;
       if (wasActive) this.#active.delete(peer);
       this.#logIntegrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
       if (wasActive) this.#emit(() => this.#mesh?.linkDown(peer));

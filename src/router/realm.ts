@@ -7,6 +7,7 @@ import { Dealer, type Disclosure } from './dealer.ts';
 import type { Dict } from '../wamp/messages.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
 import { MetaApi } from './meta.ts';
+import { RealmCounters } from './metrics.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 
@@ -54,6 +55,8 @@ export class Realm {
   readonly broker: Broker;
   readonly meta: MetaApi;
   readonly sessions = new Map<number, Target>();
+  /** For /metrics; kept here so a realm label exists only while the realm does. */
+  readonly counters = new RealmCounters();
 
   constructor(config: RealmConfig, env: RealmEnvironment) {
     this.uri = config.uri;

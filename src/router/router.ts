@@ -9,6 +9,7 @@ import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
 import { allowAll, anonymousAuthenticator, type Authenticator, type Authorizer } from './auth.ts';
 import { MemoryEventStore, type EventStore } from './event-store.ts';
 import { Realm, type RealmConfig, type RealmEnvironment, type RouterHooks } from './realm.ts';
+import type { RouterMetrics } from './metrics.ts';
 import { realScheduler, type Scheduler } from './scheduler.ts';
 import { Session, type SessionContext } from './session.ts';
 
@@ -28,6 +29,8 @@ export interface RouterOptions {
   authorizer?: Authorizer;
   /** Delay before a failed authentication is answered (default 1 s). */
   authFailureDelayMs?: number;
+  /** Counters for /metrics; without it the hot path counts nothing. */
+  metrics?: RouterMetrics;
 }
 
 export class Router implements PeerAcceptor {
@@ -40,6 +43,7 @@ export class Router implements PeerAcceptor {
   readonly #env: RealmEnvironment;
   /** Set by the mesh: where publications go next, and who hears of changed interests. */
   readonly hooks: RouterHooks = {};
+  readonly metrics: RouterMetrics | undefined;
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
@@ -48,6 +52,7 @@ export class Router implements PeerAcceptor {
     const random = options.random ?? Math.random;
     const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks };
     this.#env = env;
+    this.metrics = options.metrics;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
     const sessions = this.#sessions;
@@ -60,6 +65,7 @@ export class Router implements PeerAcceptor {
       authenticator: options.authenticator ?? anonymousAuthenticator,
       authorizer: options.authorizer ?? allowAll,
       authFailureDelayMs: options.authFailureDelayMs ?? 1000,
+      metrics: options.metrics,
       setTimeout: (fn, ms) => env.scheduler.setTimeout(fn, ms),
       allocateSessionId() {
         let id = randomId(random);

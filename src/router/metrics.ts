@@ -1,0 +1,178 @@
+// What the core counts for /metrics. Plain numbers in typed arrays, indexed by small integers
+// the hot path already has (message type code, transport index): an increment costs what a
+// field write costs, and nothing is formatted until a scrape asks (src/observe/prometheus.ts).
+// Every label takes its values from a fixed list here, so the series stay bounded whatever
+// peers send: realm labels come from the configured realms (one RealmCounters per Realm).
+
+import { MessageType as T, type Message } from '../wamp/messages.ts';
+
+/** Label values of "transport"; TransportInfo.type maps onto these, anything else to "other". */
+export const TRANSPORTS = ['rawsocket', 'websocket', 'memory', 'link', 'other'] as const;
+const OTHER_TRANSPORT = TRANSPORTS.length - 1;
+
+export function transportIndex(type: string): number {
+  const i = (TRANSPORTS as readonly string[]).indexOf(type);
+  return i < 0 ? OTHER_TRANSPORT : i;
+}
+
+/** Message type codes are below 72 (spec "Message Codes and Direction"); one row per transport. */
+export const MESSAGE_CODES = 72;
+
+/** How a call ended, as the caller saw it (RESULT, or ERROR for its CALL). */
+export const CALL_OUTCOMES = ['ok', 'error', 'canceled', 'timeout', 'no_such_procedure', 'not_authorized', 'failed'] as const;
+const OUTCOME_OF: Readonly<Record<string, number>> = {
+  'wamp.error.canceled': 2,
+  'wamp.error.timeout': 3,
+  'wamp.error.no_such_procedure': 4,
+  'wamp.error.not_authorized': 5,
+};
+
+/** The outcome index of an ERROR for a CALL: the callee's own error URIs are "error". */
+export function callOutcome(error: string): number {
+  const known = OUTCOME_OF[error];
+  if (known !== undefined) return known;
+  // Other wamp.error.* are the router refusing or losing the call (invalid_argument,
+  // payload_size_exceeded, network_failure, ...); anything else came from the callee.
+  return error.startsWith('wamp.error.') ? 6 : 1;
+}
+
+/** Why an EVENT was not delivered. */
+export const DROP_REASONS = ['slow_consumer', 'unencodable'] as const;
+export const DROP_SLOW_CONSUMER = 0;
+export const DROP_UNENCODABLE = 1;
+
+/** Label values of "method" for authentication failures; an unknown method counts as "other". */
+export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'other'] as const;
+
+export function authMethodIndex(method: string): number {
+  const i = (AUTH_METHODS as readonly string[]).indexOf(method);
+  return i < 0 ? AUTH_METHODS.length - 1 : i;
+}
+
+/**
+ * Upper bounds (seconds) of the call-duration buckets: from a local call on loopback (tens of
+ * microseconds) to calls that hit a 60 s timeout, about three buckets per decade.
+ */
+export const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+
+/** A histogram with fixed buckets; counts are per bucket, made cumulative when rendered. */
+export class Histogram {
+  readonly bounds: readonly number[];
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(bounds: readonly number[]) {
+    this.bounds = bounds;
+    this.counts = new Float64Array(bounds.length + 1); // the last one is +Inf
+  }
+
+  observe(value: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** Router-wide counters; the router counts into one only when metrics are served. */
+export class RouterMetrics {
+  /** Milliseconds from a monotonic clock with sub-millisecond resolution (performance.now at the edge). */
+  readonly clock: () => number;
+  /** [transport * MESSAGE_CODES + type] */
+  readonly messagesReceived = new Float64Array(TRANSPORTS.length * MESSAGE_CODES);
+  readonly messagesSent = new Float64Array(TRANSPORTS.length * MESSAGE_CODES);
+  readonly bytesReceived = new Float64Array(TRANSPORTS.length);
+  readonly bytesSent = new Float64Array(TRANSPORTS.length);
+  slowConsumerCloses = 0;
+  readonly callDuration = new Histogram(CALL_BUCKETS);
+
+  constructor(clock: () => number) {
+    this.clock = clock;
+  }
+}
+
+/** Per-realm counters, owned by the Realm (so a realm label exists only for a configured realm). */
+export class RealmCounters {
+  /** [transport]; the live count is opened - closed. */
+  readonly sessionsOpened = new Float64Array(TRANSPORTS.length);
+  readonly sessionsClosed = new Float64Array(TRANSPORTS.length);
+  /** [CALL_OUTCOMES index] */
+  readonly calls = new Float64Array(CALL_OUTCOMES.length);
+  publications = 0;
+  eventsDelivered = 0;
+  /** [DROP_REASONS index] */
+  readonly eventsDropped = new Float64Array(DROP_REASONS.length);
+  /** [AUTH_METHODS index] */
+  readonly authFailures = new Float64Array(AUTH_METHODS.length);
+}
+
+
+/**
+ * One session's view of the counters: its transport's row, and the start times of its calls
+ * in flight (the caller's side sees every outcome, including refusals before any callee).
+ */
+export class SessionMeter {
+  readonly #m: RouterMetrics;
+  readonly #transport: number;
+  readonly #row: number;
+  #calls: Map<number, number> | undefined;
+
+  constructor(metrics: RouterMetrics, transport: string) {
+    this.#m = metrics;
+    this.#transport = transportIndex(transport);
+    this.#row = this.#transport * MESSAGE_CODES;
+  }
+
+  received(type: number, bytes: number): void {
+    this.#m.messagesReceived[this.#row + type]!++;
+    this.#m.bytesReceived[this.#transport]! += bytes;
+  }
+
+  /** A CALL; the later chunks of a progressive invocation keep the first one's start. */
+  callStarted(request: number): void {
+    const calls = (this.#calls ??= new Map());
+    if (!calls.has(request)) calls.set(request, this.#m.clock());
+  }
+
+  /** A message encoded for the peer; a final RESULT or an ERROR for a CALL ends a call. */
+  sent(message: Message, counters: RealmCounters | undefined): void {
+    this.#m.messagesSent[this.#row + message.type]!++;
+    if (message.type === T.RESULT) {
+      if (message.details.progress !== true) this.#callEnded(message.request, 0, counters);
+    } else if (message.type === T.ERROR && message.requestType === T.CALL) {
+      this.#callEnded(message.request, callOutcome(message.error), counters);
+    }
+  }
+
+  wrote(bytes: number): void {
+    this.#m.bytesSent[this.#transport]! += bytes;
+  }
+
+  eventDelivered(counters: RealmCounters | undefined): void {
+    this.#m.messagesSent[this.#row + T.EVENT]!++;
+    if (counters !== undefined) counters.eventsDelivered++;
+  }
+
+  eventDropped(counters: RealmCounters | undefined, reason: number): void {
+    if (counters !== undefined) counters.eventsDropped[reason]!++;
+  }
+
+  published(counters: RealmCounters): void {
+    counters.publications++;
+  }
+
+  slowConsumerClosed(): void {
+    this.#m.slowConsumerCloses++;
+  }
+
+  #callEnded(request: number, outcome: number, counters: RealmCounters | undefined): void {
+    const started = this.#calls?.get(request);
+    if (started === undefined) return;
+    this.#calls!.delete(request);
+    this.#m.callDuration.observe((this.#m.clock() - started) / 1000);
+    if (counters !== undefined) counters.calls[outcome]!++;
+  }
+}
