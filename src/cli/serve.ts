@@ -10,7 +10,7 @@ import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
-import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
+import type { WebSocketOptions } from '../transport/websocket-server.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -202,12 +202,15 @@ export async function startServer(config: Config, logger: Logger, options: Start
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
+    // Loaded only when needed: from the sources, importing it loads uWebSockets.js, which fails
+    // where glibc is too old (the single executable loads it lazily anyway).
+    const { listenWebSocket } = config.listeners.websocket.length === 0 ? { listenWebSocket: undefined } : await import('../transport/websocket-server.ts');
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
       const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
       const serve = [...new Set(shared.flatMap((h) => h.serve))];
       const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: routesFor(serve) };
-      const l = await listen(info, () => listenWebSocket(ws, router, options));
+      const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
       if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });

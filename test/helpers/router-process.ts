@@ -45,6 +45,8 @@ export interface StartRouterOptions {
   dataDir?: string;
   /** The executable to run; default this checkout's scripts/wampmesh (the benchmark compares another checkout's). */
   bin?: string;
+  /** A router without WebSocket (uWebSockets.js cannot load) is expected: wsUrl is then ''. */
+  noWebSocket?: boolean;
 }
 
 export interface ListenerLine {
@@ -156,7 +158,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
 
   const ws = listeners.find((l) => l.transport === 'websocket');
   const rs = listeners.find((l) => l.transport === 'rawsocket');
-  if (!ws || !rs) {
+  if ((!ws && options.noWebSocket !== true) || !rs) {
     child.kill('SIGKILL');
     await exited;
     throw new Error(`router listening line lacks a websocket or rawsocket listener: ${JSON.stringify(listeners)}`);
@@ -164,9 +166,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
 
   let stopping: Promise<number> | undefined;
   return {
-    wsUrl: `ws://${hostForUrl(ws.host)}:${ws.port}${ws.path ?? '/ws'}`,
-    wsHost: ws.host,
-    wsPort: ws.port,
+    wsUrl: ws ? `ws://${hostForUrl(ws.host)}:${ws.port}${ws.path ?? '/ws'}` : '',
+    wsHost: ws?.host ?? '',
+    wsPort: ws?.port ?? 0,
     rawsocketHost: rs.host,
     rawsocketPort: rs.port,
     pid: child.pid ?? -1,
