@@ -7,10 +7,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MeshLinks } from '../mesh/links.ts';
 import type { MeshNode } from '../mesh/mesh-node.ts';
 import {
-  AUTH_METHODS, CALL_OUTCOMES, DROP_REASONS, Histogram, MESSAGE_CODES, TRANSPORTS, type RouterMetrics,
+  AUTH_METHODS, CALL_OUTCOMES, CALL_SAMPLE_EVERY, DROP_REASONS, Histogram, MESSAGE_CODES, TRANSPORTS, type RealmCounters, type RouterMetrics,
 } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
-import { messageName } from '../wamp/messages.ts';
+import { MessageType, messageName } from '../wamp/messages.ts';
+
+const EVENT: number = MessageType.EVENT;
 import { Exposition } from './exposition.ts';
 
 /** Upper bounds (seconds) of the commit-time buckets: a fsync on an SD card takes 1-100 ms. */
@@ -87,6 +89,13 @@ export class PrometheusMetrics {
   }
 
   #messages(out: Exposition, m: RouterMetrics): void {
+    // EVENTs of live sessions are counted on the sessions (see SessionMeter); add them in.
+    const sent = Float64Array.from(m.messagesSent);
+    const bytesSent = Float64Array.from(m.bytesSent);
+    for (const meter of m.live) {
+      sent[meter.transport * MESSAGE_CODES + EVENT]! += meter.events;
+      bytesSent[meter.transport]! += meter.eventBytes;
+    }
     const byType = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);
       TRANSPORTS.forEach((transport, t) => {
@@ -97,13 +106,13 @@ export class PrometheusMetrics {
       });
     };
     byType('wampmesh_messages_received_total', 'WAMP messages received from clients, by message type and transport.', m.messagesReceived);
-    byType('wampmesh_messages_sent_total', 'WAMP messages sent to clients, by message type and transport.', m.messagesSent);
+    byType('wampmesh_messages_sent_total', 'WAMP messages sent to clients, by message type and transport.', sent);
     const bytes = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);
       TRANSPORTS.forEach((transport, t) => { if (counts[t]! > 0) out.sample(name, counts[t]!, { transport }); });
     };
     bytes('wampmesh_received_bytes_total', 'Octets of WAMP messages received (serialized, without transport framing).', m.bytesReceived);
-    bytes('wampmesh_sent_bytes_total', 'Octets of WAMP messages sent (serialized, without transport framing).', m.bytesSent);
+    bytes('wampmesh_sent_bytes_total', 'Octets of WAMP messages sent (serialized, without transport framing).', bytesSent);
   }
 
   #routing(out: Exposition, router: Router, m: RouterMetrics): void {
@@ -112,11 +121,13 @@ export class PrometheusMetrics {
     for (const realm of realms) {
       CALL_OUTCOMES.forEach((outcome, i) => out.sample('wampmesh_calls_total', realm.counters.calls[i]!, { realm: realm.uri, outcome }));
     }
-    out.histogram('wampmesh_call_duration_seconds', 'Time from CALL received to RESULT or ERROR sent to the caller.', m.callDuration);
+    out.histogram('wampmesh_call_duration_seconds', `Time from CALL received to RESULT or ERROR sent to the caller, of one call in ${CALL_SAMPLE_EVERY} per caller session (the first always).`, m.callDuration);
     out.family('wampmesh_publications_total', 'counter', 'PUBLISH messages accepted (authorized), by realm.');
     for (const realm of realms) out.sample('wampmesh_publications_total', realm.counters.publications, { realm: realm.uri });
+    const delivered = new Map<RealmCounters, number>();
+    for (const meter of m.live) if (meter.counters !== undefined) delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.events);
     out.family('wampmesh_events_delivered_total', 'counter', 'EVENT messages written to subscribers, by realm.');
-    for (const realm of realms) out.sample('wampmesh_events_delivered_total', realm.counters.eventsDelivered, { realm: realm.uri });
+    for (const realm of realms) out.sample('wampmesh_events_delivered_total', realm.counters.eventsDelivered + (delivered.get(realm.counters) ?? 0), { realm: realm.uri });
     out.family('wampmesh_events_dropped_total', 'counter', 'EVENT messages not delivered, by realm and reason (slow_consumer: the subscriber\'s outbound buffer was over the soft limit).');
     for (const realm of realms) {
       DROP_REASONS.forEach((reason, i) => out.sample('wampmesh_events_dropped_total', realm.counters.eventsDropped[i]!, { realm: realm.uri, reason }));

@@ -55,6 +55,9 @@ export function authMethodIndex(method: string): number {
  */
 export const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
+/** One call in this many of each session has its duration observed. */
+export const CALL_SAMPLE_EVERY = 16;
+
 /** A histogram with fixed buckets; counts are per bucket, made cumulative when rendered. */
 export class Histogram {
   readonly bounds: readonly number[];
@@ -87,7 +90,10 @@ export class RouterMetrics {
   readonly bytesReceived = new Float64Array(TRANSPORTS.length);
   readonly bytesSent = new Float64Array(TRANSPORTS.length);
   slowConsumerCloses = 0;
+  /** Sampled: see SessionMeter.callStarted. */
   readonly callDuration = new Histogram(CALL_BUCKETS);
+  /** Sessions whose per-EVENT counts are not in the totals yet. */
+  readonly live = new Set<SessionMeter>();
 
   constructor(clock: () => number) {
     this.clock = clock;
@@ -111,68 +117,93 @@ export class RealmCounters {
 
 
 /**
- * One session's view of the counters: its transport's row, and the start times of its calls
- * in flight (the caller's side sees every outcome, including refusals before any callee).
+ * One session's counters. What happens per message adds to the router-wide arrays; what
+ * happens per EVENT (a fan-out writes one to each of thousands of sessions for one
+ * publication) adds to two plain fields of this object instead, which the scrape sums over the
+ * live sessions and which are folded into the totals when the session ends.
  */
 export class SessionMeter {
   readonly #m: RouterMetrics;
-  readonly #transport: number;
+  readonly transport: number;
   readonly #row: number;
-  #calls: Map<number, number> | undefined;
+  /** The realm's counters once the session has joined one. */
+  counters: RealmCounters | undefined;
+  /** EVENTs written, and their octets: summed at a scrape, folded into the totals at the end. */
+  events = 0;
+  eventBytes = 0;
+  /** Calls started, for sampling their duration; the one call being timed (0: none) and its start. */
+  #started = 0;
+  #timedRequest = 0;
+  #timedAt = 0;
 
   constructor(metrics: RouterMetrics, transport: string) {
     this.#m = metrics;
-    this.#transport = transportIndex(transport);
-    this.#row = this.#transport * MESSAGE_CODES;
+    this.transport = transportIndex(transport);
+    this.#row = this.transport * MESSAGE_CODES;
+    metrics.live.add(this);
+  }
+
+  joined(counters: RealmCounters): void {
+    this.counters = counters;
+  }
+
+  /** The session is over: its per-EVENT counts join the totals. Idempotent. */
+  closed(): void {
+    if (!this.#m.live.delete(this)) return;
+    this.#m.messagesSent[this.#row + T.EVENT]! += this.events;
+    this.#m.bytesSent[this.transport]! += this.eventBytes;
+    if (this.counters !== undefined) this.counters.eventsDelivered += this.events;
+    this.events = 0;
+    this.eventBytes = 0;
   }
 
   received(type: number, bytes: number): void {
     this.#m.messagesReceived[this.#row + type]!++;
-    this.#m.bytesReceived[this.#transport]! += bytes;
+    this.#m.bytesReceived[this.transport]! += bytes;
   }
 
-  /** A CALL; the later chunks of a progressive invocation keep the first one's start. */
+  /**
+   * A CALL. At most one call of a session is timed at once, and then only one in
+   * CALL_SAMPLE_EVERY (the first call always): two clock reads and a table of start times per
+   * call would cost more than all the rest of the counting. Later chunks of a progressive
+   * invocation are not new calls (their request is the one being timed, or not sampled).
+   */
   callStarted(request: number): void {
-    const calls = (this.#calls ??= new Map());
-    if (!calls.has(request)) calls.set(request, this.#m.clock());
+    if (this.#timedRequest !== 0 || (this.#started++ % CALL_SAMPLE_EVERY) !== 0) return;
+    this.#timedRequest = request;
+    this.#timedAt = this.#m.clock();
   }
 
   /** A message encoded for the peer; a final RESULT or an ERROR for a CALL ends a call. */
-  sent(message: Message, counters: RealmCounters | undefined): void {
+  sent(message: Message): void {
     this.#m.messagesSent[this.#row + message.type]!++;
     if (message.type === T.RESULT) {
-      if (message.details.progress !== true) this.#callEnded(message.request, 0, counters);
+      if (message.details.progress !== true) this.#callEnded(message.request, 0);
     } else if (message.type === T.ERROR && message.requestType === T.CALL) {
-      this.#callEnded(message.request, callOutcome(message.error), counters);
+      this.#callEnded(message.request, callOutcome(message.error));
     }
   }
 
   wrote(bytes: number): void {
-    this.#m.bytesSent[this.#transport]! += bytes;
+    this.#m.bytesSent[this.transport]! += bytes;
   }
 
-  eventDelivered(counters: RealmCounters | undefined): void {
-    this.#m.messagesSent[this.#row + T.EVENT]!++;
-    if (counters !== undefined) counters.eventsDelivered++;
+  eventDropped(reason: number): void {
+    if (this.counters !== undefined) this.counters.eventsDropped[reason]!++;
   }
 
-  eventDropped(counters: RealmCounters | undefined, reason: number): void {
-    if (counters !== undefined) counters.eventsDropped[reason]!++;
-  }
-
-  published(counters: RealmCounters): void {
-    counters.publications++;
+  published(): void {
+    if (this.counters !== undefined) this.counters.publications++;
   }
 
   slowConsumerClosed(): void {
     this.#m.slowConsumerCloses++;
   }
 
-  #callEnded(request: number, outcome: number, counters: RealmCounters | undefined): void {
-    const started = this.#calls?.get(request);
-    if (started === undefined) return;
-    this.#calls!.delete(request);
-    this.#m.callDuration.observe((this.#m.clock() - started) / 1000);
-    if (counters !== undefined) counters.calls[outcome]!++;
+  #callEnded(request: number, outcome: number): void {
+    if (this.counters !== undefined) this.counters.calls[outcome]!++;
+    if (request !== this.#timedRequest) return;
+    this.#timedRequest = 0;
+    this.#m.callDuration.observe((this.#m.clock() - this.#timedAt) / 1000);
   }
 }

@@ -154,7 +154,7 @@ export class Session implements Target, PeerHandler {
     } catch {
       return 'unencodable';
     }
-    this.#meter?.sent(message, this.realm?.counters);
+    this.#meter?.sent(message);
     return this.#write(frame, false) ? 'sent' : 'closed';
   }
 
@@ -162,7 +162,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state !== 'established' || this.#left) return;
     const frame = shared.frameFor(this.peer.serializer);
     if (frame !== null) this.#write(frame, true);
-    else this.#meter?.eventDropped(this.realm?.counters, DROP_UNENCODABLE);
+    else this.#meter?.eventDropped(DROP_UNENCODABLE);
   }
 
   /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport; at most goodbyeTimeoutMs). */
@@ -216,14 +216,19 @@ export class Session implements Target, PeerHandler {
     }
     if (droppable && buffered > limits.outboundSoftLimitBytes) {
       this.droppedEvents++;
-      this.#meter?.eventDropped(this.realm?.counters, DROP_SLOW_CONSUMER);
+      this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
       this.#overSoftLimitSince ??= this.#ctx.now();
       return true;
     }
     this.peer.send(frame);
-    if (this.#meter !== undefined) {
-      this.#meter.wrote(frame.length);
-      if (droppable) this.#meter.eventDelivered(this.realm?.counters);
+    const meter = this.#meter;
+    if (meter !== undefined) {
+      if (droppable) {
+        meter.events++;
+        meter.eventBytes += frame.length;
+      } else {
+        meter.wrote(frame.length);
+      }
     }
     return true;
   }
@@ -275,7 +280,7 @@ export class Session implements Target, PeerHandler {
       case T.PUBLISH:
         if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
         if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
-        this.#meter?.published(realm.counters);
+        this.#meter?.published();
         return realm.broker.publish(this, msg, raw);
       case T.REGISTER:
         if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
@@ -363,6 +368,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state !== 'established') return;
     realm.join(this);
     realm.counters.sessionsOpened[transportIndex(this.peer.info.type)]!++;
+    this.#meter?.joined(realm.counters);
   }
 
   /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
@@ -415,6 +421,7 @@ export class Session implements Target, PeerHandler {
       this.#leaveRealm(why);
     } finally {
       this.#state = 'closed';
+      this.#meter?.closed();
       this.#ctx.release(this);
     }
   }
