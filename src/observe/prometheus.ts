@@ -93,8 +93,8 @@ export class PrometheusMetrics {
     const sent = Float64Array.from(m.messagesSent);
     const bytesSent = Float64Array.from(m.bytesSent);
     for (const meter of m.live) {
-      sent[meter.transport * MESSAGE_CODES + EVENT]! += meter.events;
-      bytesSent[meter.transport]! += meter.eventBytes;
+      sent[meter.transport * MESSAGE_CODES + EVENT]! += meter.tally.eventsWritten;
+      bytesSent[meter.transport]! += meter.tally.eventBytesWritten;
     }
     const byType = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);
@@ -125,7 +125,7 @@ export class PrometheusMetrics {
     out.family('wampmesh_publications_total', 'counter', 'PUBLISH messages accepted (authorized), by realm.');
     for (const realm of realms) out.sample('wampmesh_publications_total', realm.counters.publications, { realm: realm.uri });
     const delivered = new Map<RealmCounters, number>();
-    for (const meter of m.live) if (meter.counters !== undefined) delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.events);
+    for (const meter of m.live) if (meter.counters !== undefined) delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.tally.eventsWritten);
     out.family('wampmesh_events_delivered_total', 'counter', 'EVENT messages written to subscribers, by realm.');
     for (const realm of realms) out.sample('wampmesh_events_delivered_total', realm.counters.eventsDelivered + (delivered.get(realm.counters) ?? 0), { realm: realm.uri });
     out.family('wampmesh_events_dropped_total', 'counter', 'EVENT messages not delivered, by realm and reason (slow_consumer: the subscriber\'s outbound buffer was over the soft limit).');

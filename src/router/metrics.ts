@@ -116,28 +116,33 @@ export class RealmCounters {
 }
 
 
+/** Where a session tallies the EVENTs it writes (the Session itself: see SessionMeter). */
+export interface EventTally {
+  readonly eventsWritten: number;
+  readonly eventBytesWritten: number;
+}
+
 /**
  * One session's counters. What happens per message adds to the router-wide arrays; what
  * happens per EVENT (a fan-out writes one to each of thousands of sessions for one
- * publication) adds to two plain fields of this object instead, which the scrape sums over the
- * live sessions and which are folded into the totals when the session ends.
+ * publication) is tallied on the session object itself, which the scrape sums over the live
+ * sessions and which is folded into the totals when the session ends.
  */
 export class SessionMeter {
   readonly #m: RouterMetrics;
   readonly transport: number;
   readonly #row: number;
+  readonly tally: EventTally;
   /** The realm's counters once the session has joined one. */
   counters: RealmCounters | undefined;
-  /** EVENTs written, and their octets: summed at a scrape, folded into the totals at the end. */
-  events = 0;
-  eventBytes = 0;
   /** Calls started, for sampling their duration; the one call being timed (0: none) and its start. */
   #started = 0;
   #timedRequest = 0;
   #timedAt = 0;
 
-  constructor(metrics: RouterMetrics, transport: string) {
+  constructor(metrics: RouterMetrics, transport: string, tally: EventTally) {
     this.#m = metrics;
+    this.tally = tally;
     this.transport = transportIndex(transport);
     this.#row = this.transport * MESSAGE_CODES;
     metrics.live.add(this);
@@ -150,11 +155,9 @@ export class SessionMeter {
   /** The session is over: its per-EVENT counts join the totals. Idempotent. */
   closed(): void {
     if (!this.#m.live.delete(this)) return;
-    this.#m.messagesSent[this.#row + T.EVENT]! += this.events;
-    this.#m.bytesSent[this.transport]! += this.eventBytes;
-    if (this.counters !== undefined) this.counters.eventsDelivered += this.events;
-    this.events = 0;
-    this.eventBytes = 0;
+    this.#m.messagesSent[this.#row + T.EVENT]! += this.tally.eventsWritten;
+    this.#m.bytesSent[this.transport]! += this.tally.eventBytesWritten;
+    if (this.counters !== undefined) this.counters.eventsDelivered += this.tally.eventsWritten;
   }
 
   received(type: number, bytes: number): void {
@@ -184,6 +187,7 @@ export class SessionMeter {
     }
   }
 
+  /** A frame other than an EVENT handed to the transport. */
   wrote(bytes: number): void {
     this.#m.bytesSent[this.transport]! += bytes;
   }

@@ -43,7 +43,6 @@ export class Router implements PeerAcceptor {
   readonly #env: RealmEnvironment;
   /** Set by the mesh: where publications go next, and who hears of changed interests. */
   readonly hooks: RouterHooks = {};
-  readonly metrics: RouterMetrics | undefined;
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
@@ -52,7 +51,6 @@ export class Router implements PeerAcceptor {
     const random = options.random ?? Math.random;
     const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), hooks: this.hooks };
     this.#env = env;
-    this.metrics = options.metrics;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
     const sessions = this.#sessions;
