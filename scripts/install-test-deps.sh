@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Python autobahn and its serializers/crypto for the
 # interoperability tests (a second, independent WAMP implementation talking to ours), and
-# patchelf for the runtime setup on Debian 12, and prometheus for its promtool (the /metrics
-# output is checked with `promtool check metrics`). Installs only what is missing, and only as root
+# patchelf for the runtime setup on Debian 12, prometheus for its promtool (the /metrics
+# output is checked with `promtool check metrics`), and chromium for the web console's test
+# (driven by npm playwright-core). Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf prometheus)
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf prometheus chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -24,6 +24,9 @@ import { listenHttp } from '../transport/http-server.ts';
 import { Health } from '../observe/health.ts';
 import { httpRoutes, type HttpHandler, type HttpService } from '../observe/http-routes.ts';
 import { newCommitHistogram, PrometheusMetrics } from '../observe/prometheus.ts';
+import { consoleFiles, consoleScript } from '../observe/console-assets.ts';
+import { consoleSnapshot } from '../observe/snapshot.ts';
+import type { StaticFile } from '../observe/http-routes.ts';
 import { gitRevision, packageVersion } from './version.ts';
 
 export type ListenerInfo =
@@ -180,8 +183,23 @@ export async function startServer(config: Config, logger: Logger, options: Start
     version: packageVersion(), commit: gitRevision() ?? 'unknown', router, metrics: routerMetrics, db: { file: db.name, commits },
     mesh: () => mesh,
   });
+  // The console's files are filled in once the WebSocket listener it talks to has its port.
+  const consoleMap = new Map<string, StaticFile>();
+  const consoleHttp = config.listeners.http.find((h) => h.serve.includes('console'));
+  const consoleWs = consoleHttp && (config.listeners.websocket.find((w) => sharesAddress(w, consoleHttp)) ?? config.listeners.websocket[0]);
+  let consoleJs: string | undefined;
+  if (consoleHttp !== undefined) {
+    const script = consoleWs === undefined ? { off: `no WebSocket listener to talk to${options.websocketOff !== undefined ? ' (WebSocket is off on this system)' : ''}` } : await consoleScript();
+    if ('off' in script) {
+      logger.warn({ reason: script.off }, 'the web console is off');
+      health.addPart('console', () => ({ ok: false, detail: script.off }), { gating: false });
+    } else {
+      consoleJs = script.js;
+    }
+  }
+  adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({ args: [consoleSnapshot({ router, metrics: routerMetrics, mesh: () => mesh })] }));
   const routesFor = (serve: readonly HttpService[]): HttpHandler => httpRoutes(serve, {
-    health, ...(prometheus !== undefined && { metrics: () => prometheus.render() }),
+    health, console: consoleMap, ...(prometheus !== undefined && { metrics: () => prometheus.render() }),
   });
 
   const opened: Listening[] = [];
@@ -213,6 +231,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
       const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
+      if (ws === consoleWs && consoleJs !== undefined) {
+        for (const [p, f] of consoleFiles(consoleJs, { port: l.port ?? ws.port, path: ws.path })) consoleMap.set(p, f);
+      }
       if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
     }
     for (const rs of config.listeners.rawsocket) {

@@ -74,10 +74,11 @@ const httpListener = z.strictObject({
   // Loopback by default: metrics and health say a lot about the appliance.
   host: host.default('127.0.0.1'),
   port: port.default(8082),
-  // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz). On the
-  // host and port of a WebSocket listener it shares that listener's server.
-  serve: z.array(z.enum(['metrics', 'health'], { error: 'expected "metrics" or "health"' }))
-    .min(1, { error: 'expected at least one of "metrics", "health"' })
+  // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz), "console"
+  // (the web console under /console/, for administrators). On the host and port of a
+  // WebSocket listener it shares that listener's server.
+  serve: z.array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
+    .min(1, { error: 'expected at least one of "metrics", "health", "console"' })
     .default(['metrics', 'health']),
 });
 

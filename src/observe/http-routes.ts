@@ -3,6 +3,7 @@
 // memory, so both servers can reply synchronously.
 
 import { CONTENT_TYPE } from './exposition.ts';
+import { CONSOLE_HEADERS } from './console-assets.ts';
 import { readinessText, type Health } from './health.ts';
 
 export const HTTP_SERVICES = ['metrics', 'health', 'console'] as const;
@@ -30,7 +31,7 @@ export interface RouteSources {
   readonly console?: ReadonlyMap<string, StaticFile>;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 302: 'Found', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
 
 export function statusLine(status: number): string {
   return `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
@@ -49,7 +50,7 @@ export function httpRoutes(services: readonly HttpService[], src: RouteSources):
   const serves = new Set(services);
   const known = (path: string): boolean => (serves.has('metrics') && path === '/metrics')
     || (serves.has('health') && (path === '/healthz' || path === '/readyz'))
-    || (serves.has('console') && src.console?.has(path) === true);
+    || (serves.has('console') && (src.console?.has(path) === true || path === '/' || path === '/console'));
   return (method, path, query) => {
     const m = method.toUpperCase();
     const get = m === 'GET' || m === 'HEAD';
@@ -63,10 +64,10 @@ export function httpRoutes(services: readonly HttpService[], src: RouteSources):
         return text(r.ready ? 200 : 503, readinessText(r, queryFlag(query, 'verbose')));
       }
       if (serves.has('console') && src.console !== undefined) {
-        if (path === '/' || path === '/console') return text(404, 'see /console/\n');
+        if (path === '/' || path === '/console') return { status: 302, headers: { Location: '/console/', 'Content-Type': 'text/plain' }, body: 'see /console/\n' };
         const file = src.console.get(path);
         if (file !== undefined) {
-          return { status: 200, headers: { 'Content-Type': file.type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' }, body: file.body };
+          return { status: 200, headers: { 'Content-Type': file.type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', ...CONSOLE_HEADERS }, body: file.body };
         }
       }
       return undefined;

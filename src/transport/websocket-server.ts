@@ -66,7 +66,7 @@ const CLOSE_UNSUPPORTED_DATA = 1003;
 const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 // uWS writes the status line as given; HTTP/1.1 wants a reason phrase after the code.
-const REASON: Readonly<Record<number, string>> = { 200: 'OK', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASON: Readonly<Record<number, string>> = { 200: 'OK', 302: 'Found', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 interface UserData {
   readonly serializer: Serializer;

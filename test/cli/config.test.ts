@@ -56,7 +56,7 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['unknown top-level field', { listners: {} }, 'listners', /unknown field/],
   ['unknown nested field', { limits: { maxMessageSise: 1 } }, 'limits.maxMessageSise', /unknown field/],
   ['unknown listener kind', { listeners: { https: [] } }, 'listeners.https', /unknown field/],
-  ['unknown http service', { listeners: { http: [{ serve: ['metrics', 'admin'] }] } }, 'listeners.http[0].serve[1]', /"metrics" or "health"/],
+  ['unknown http service', { listeners: { http: [{ serve: ['metrics', 'admin'] }] } }, 'listeners.http[0].serve[1]', /"metrics", "health" or "console"/],
   ['http serving nothing', { listeners: { http: [{ serve: [] }] } }, 'listeners.http[0].serve', /at least one/],
   ['invalid realm URI', { realms: [{ uri: 'my realm', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
   ['empty URI component', { realms: [{ uri: 'com..app', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
