@@ -133,6 +133,11 @@ export class SessionMeter {
   readonly transport: number;
   readonly #row: number;
   readonly tally: EventTally;
+  // The router-wide arrays, held directly: one load less per message.
+  readonly #received: Float64Array;
+  readonly #sent: Float64Array;
+  readonly #bytesIn: Float64Array;
+  readonly #bytesOut: Float64Array;
   /** The realm's counters once the session has joined one. */
   counters: RealmCounters | undefined;
   /** Calls started, for sampling their duration; the one call being timed (0: none) and its start. */
@@ -143,6 +148,10 @@ export class SessionMeter {
   constructor(metrics: RouterMetrics, transport: string, tally: EventTally) {
     this.#m = metrics;
     this.tally = tally;
+    this.#received = metrics.messagesReceived;
+    this.#sent = metrics.messagesSent;
+    this.#bytesIn = metrics.bytesReceived;
+    this.#bytesOut = metrics.bytesSent;
     this.transport = transportIndex(transport);
     this.#row = this.transport * MESSAGE_CODES;
     metrics.live.add(this);
@@ -161,8 +170,8 @@ export class SessionMeter {
   }
 
   received(type: number, bytes: number): void {
-    this.#m.messagesReceived[this.#row + type]!++;
-    this.#m.bytesReceived[this.transport]! += bytes;
+    this.#received[this.#row + type]!++;
+    this.#bytesIn[this.transport]! += bytes;
   }
 
   /**
@@ -179,7 +188,9 @@ export class SessionMeter {
 
   /** A message encoded for the peer; a final RESULT or an ERROR for a CALL ends a call. */
   sent(message: Message): void {
-    this.#m.messagesSent[this.#row + message.type]!++;
+    const type = message.type;
+    this.#sent[this.#row + type]!++;
+    if (type !== T.RESULT && type !== T.ERROR) return;
     if (message.type === T.RESULT) {
       if (message.details.progress !== true) this.#callEnded(message.request, 0);
     } else if (message.type === T.ERROR && message.requestType === T.CALL) {
@@ -189,7 +200,7 @@ export class SessionMeter {
 
   /** A frame other than an EVENT handed to the transport. */
   wrote(bytes: number): void {
-    this.#m.bytesSent[this.transport]! += bytes;
+    this.#bytesOut[this.transport]! += bytes;
   }
 
   eventDropped(reason: number): void {
