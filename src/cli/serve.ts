@@ -18,16 +18,9 @@ import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
-import { RouterMetrics } from '../router/metrics.ts';
-import { unwritableReason } from '../store/database.ts';
 import { listenHttp } from '../transport/http-server.ts';
-import { Health } from '../observe/health.ts';
-import { httpRoutes, type HttpHandler, type HttpService } from '../observe/http-routes.ts';
-import { newCommitHistogram, PrometheusMetrics } from '../observe/prometheus.ts';
-import { consoleFiles, consoleScript } from '../observe/console-assets.ts';
-import { consoleSnapshot } from '../observe/snapshot.ts';
-import type { StaticFile } from '../observe/http-routes.ts';
-import { gitRevision, packageVersion } from './version.ts';
+import type { Health } from '../observe/health.ts';
+import { createCounters, observe, sharesAddress } from './observe.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
@@ -95,11 +88,6 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   };
 }
 
-/** The HTTP listeners on the host and port of a WebSocket listener share its server (port 0 never matches). */
-function sharesAddress(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
-  return a.port !== 0 && a.port === b.port && a.host === b.host;
-}
-
 export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<Server> {
   let db: Db;
   try {
@@ -125,13 +113,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     if (r.anonymous && r.anonymousFrom === 'anywhere') logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
   // Counting costs the hot path a little, so it happens only when something serves /metrics.
-  const metricsOn = config.listeners.http.some((h) => h.serve.includes('metrics'));
-  const routerMetrics = metricsOn ? new RouterMetrics(() => performance.now()) : undefined;
-  const commits = metricsOn ? newCommitHistogram() : undefined;
-  const health = new Health();
+  const counters = createCounters(config);
   const router = new Router({
-    ...(routerMetrics !== undefined && { metrics: routerMetrics }),
-    store: new SqliteEventStore(db, commits),
+    ...(counters.metrics !== undefined && { metrics: counters.metrics }),
+    store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
     authenticator: security.authenticator,
     authorizer: security.authorizer,
@@ -159,48 +144,11 @@ export async function startServer(config: Config, logger: Logger, options: Start
 
   let mesh: MeshRuntime | undefined;
   let meshStartedAt = 0;
-  health.addPart('database', () => {
-    const why = unwritableReason(db);
-    return why === undefined ? { ok: true } : { ok: false, detail: why };
+  const seen = await observe({
+    config, logger, router, adminRealm, db, counters, websocketOff: options.websocketOff,
+    mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
   });
-  if (options.websocketOff !== undefined) {
-    const why = options.websocketOff;
-    health.addPart('websocket', () => ({ ok: false, detail: why }), { gating: false });
-  }
-  if (config.mesh.enabled) {
-    // A node that has not linked yet cannot reach remote callees: unready until its first link,
-    // or for at most deadAfterMs (a node alone on its network still serves its own clients).
-    const graceMs = config.mesh.deadAfterMs;
-    health.addPart('mesh', () => {
-      if (mesh === undefined) return { ok: false, detail: 'not started' };
-      const links = mesh.links.status().links.length;
-      if (links > 0) return { ok: true, detail: `${links} link${links === 1 ? '' : 's'}` };
-      const waited = Date.now() - meshStartedAt;
-      return waited >= graceMs ? { ok: true, detail: 'no links: serving alone' } : { ok: false, detail: `no link yet (ready without one after ${graceMs} ms)` };
-    });
-  }
-  const prometheus = routerMetrics === undefined || commits === undefined ? undefined : new PrometheusMetrics({
-    version: packageVersion(), commit: gitRevision() ?? 'unknown', router, metrics: routerMetrics, db: { file: db.name, commits },
-    mesh: () => mesh,
-  });
-  // The console's files are filled in once the WebSocket listener it talks to has its port.
-  const consoleMap = new Map<string, StaticFile>();
-  const consoleHttp = config.listeners.http.find((h) => h.serve.includes('console'));
-  const consoleWs = consoleHttp && (config.listeners.websocket.find((w) => sharesAddress(w, consoleHttp)) ?? config.listeners.websocket[0]);
-  let consoleJs: string | undefined;
-  if (consoleHttp !== undefined) {
-    const script = consoleWs === undefined ? { off: `no WebSocket listener to talk to${options.websocketOff !== undefined ? ' (WebSocket is off on this system)' : ''}` } : await consoleScript();
-    if ('off' in script) {
-      logger.warn({ reason: script.off }, 'the web console is off');
-      health.addPart('console', () => ({ ok: false, detail: script.off }), { gating: false });
-    } else {
-      consoleJs = script.js;
-    }
-  }
-  adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({ args: [consoleSnapshot({ router, metrics: routerMetrics, mesh: () => mesh })] }));
-  const routesFor = (serve: readonly HttpService[]): HttpHandler => httpRoutes(serve, {
-    health, console: consoleMap, ...(prometheus !== undefined && { metrics: () => prometheus.render() }),
-  });
+  const { health } = seen;
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -216,7 +164,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     for (const h of config.listeners.http) {
       if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
       const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () => listenHttp(h, routesFor(h.serve)));
+      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve)));
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
@@ -227,13 +175,11 @@ export async function startServer(config: Config, logger: Logger, options: Start
       const info: ListenerInfo = { transport: 'websocket', ...ws };
       const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
       const serve = [...new Set(shared.flatMap((h) => h.serve))];
-      const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: routesFor(serve) };
+      const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: seen.routesFor(serve) };
       const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
-      if (ws === consoleWs && consoleJs !== undefined) {
-        for (const [p, f] of consoleFiles(consoleJs, { port: l.port ?? ws.port, path: ws.path })) consoleMap.set(p, f);
-      }
+      seen.websocketUp(ws, l.port ?? ws.port);
       if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
     }
     for (const rs of config.listeners.rawsocket) {
@@ -250,7 +196,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
   } catch (e) {
     await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
-    prometheus?.close();
+    seen.close();
     db.close();
     throw e;
   }
@@ -261,7 +207,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
       meshStartedAt = Date.now();
     } catch (e) {
       await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
-      prometheus?.close();
+      seen.close();
       db.close();
       throw e instanceof StartError ? e : new StartError(`mesh: ${(e as Error).message}`);
     }
@@ -287,7 +233,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
         await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
         await Promise.allSettled(httpOpened.map((l) => l.close()));
-        prometheus?.close();
+        seen.close();
         db.close();
       })();
       return stopping;
