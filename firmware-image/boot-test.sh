@@ -127,6 +127,19 @@ if [ $result = 0 ]; then
   fi
 fi
 
+if [ $result = 0 ]; then
+  # /readyz and /metrics on the guest's loopback HTTP listener (port 8082), read through SSH with
+  # bash's /dev/tcp (the image has no curl): ready, database writable, mesh waited for or linked.
+  http_get() { guest bash -c "'exec 3<>/dev/tcp/127.0.0.1/8082 && printf \"GET $1 HTTP/1.0\\r\\n\\r\\n\" >&3 && cat <&3'"; }
+  ready=$(http_get '/readyz?verbose=1' || true)
+  if grep -q '^HTTP/1.1 200' <<<"$ready" && grep -q '^\[+\]database ok' <<<"$ready"; then
+    log "/readyz: $(tr -d '\r' <<<"$ready" | grep '^\[' | tr '\n' ' ')"
+  else
+    result=1; log "/readyz not 200 after the restart: ${ready:0:400}"
+  fi
+  if http_get /metrics | grep -q '^wampmesh_build_info{'; then log "/metrics answers"; else result=1; log "/metrics does not answer"; fi
+fi
+
 serial=$work/serial.log
 check() { # check "what" PATTERN
   if grep -qE "$2" "$serial"; then log "serial console: $1"; else log "serial console: MISSING $1"; result=1; fi

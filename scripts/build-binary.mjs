@@ -215,6 +215,11 @@ async function bundle(outfile, info, assetTable) {
       }
     },
   };
+  // The web console's script (src/console/, for the browser), carried as a string.
+  const consoleBundle = await esbuild.build({
+    entryPoints: [here('src/console/main.ts')], bundle: true, write: false, format: 'iife', platform: 'browser',
+    target: 'es2022', minify: true, legalComments: 'none', charset: 'utf8', absWorkingDir: root, logLevel: 'silent',
+  });
   const result = await esbuild.build({
     entryPoints: [here('src/cli/main.ts')],
     outfile,
@@ -230,10 +235,13 @@ async function bundle(outfile, info, assetTable) {
       'import.meta.filename': '__filename',
       __WAMPMESH_BUILD__: JSON.stringify(info),
       __WAMPMESH_NATIVE_ASSETS__: JSON.stringify(assetTable),
+      __WAMPMESH_CONSOLE_JS__: JSON.stringify(consoleBundle.outputFiles[0].text),
     },
     // Optional native accelerators of cbor-x and msgpackr: absent in the executable, and both
     // packages fall back to their JavaScript code when require() of them fails.
-    external: ['cbor-extract', 'msgpackr-extract'],
+    // esbuild: src/observe/console-assets.ts bundles the console with it only when running
+    // from the sources; the executable carries the bundle (__WAMPMESH_CONSOLE_JS__).
+    external: ['cbor-extract', 'msgpackr-extract', 'esbuild'],
     plugins: [plugin],
     absWorkingDir: root,
     legalComments: 'inline',

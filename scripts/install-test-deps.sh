@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Python autobahn and its serializers/crypto for the
 # interoperability tests (a second, independent WAMP implementation talking to ours), and
-# patchelf for the runtime setup on Debian 12, util-linux for prlimit (the open-file limit test;
-# essential on Debian, listed so the dependency is written down). Installs only what is missing, and only as root
+# patchelf for the runtime setup on Debian 12, prometheus for its promtool (the /metrics
+# output is checked with `promtool check metrics`), and chromium for the web console's test
+# (driven by npm playwright-core), util-linux for prlimit (the open-file limit test; essential on
+# Debian, listed so the dependency is written down). Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux)
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium)
 
 missing=()
 for p in "${packages[@]}"; do

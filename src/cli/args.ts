@@ -14,6 +14,8 @@ export interface ServeFlags {
   ws?: Array<HostPort & { path: string }>;
   rawsocket?: HostPort[];
   unix?: string[];
+  /** HTTP listeners serving metrics and health. */
+  http?: HostPort[];
   data?: string;
   logLevel?: LogLevel;
   realms?: string[];
@@ -29,6 +31,7 @@ const serveOptions = {
   ws: { type: 'string', multiple: true },
   rawsocket: { type: 'string', multiple: true },
   unix: { type: 'string', multiple: true },
+  http: { type: 'string', multiple: true },
   data: { type: 'string' },
   'log-level': { type: 'string' },
   realm: { type: 'string', multiple: true },
@@ -79,6 +82,7 @@ function parseServe(argv: string[]): Command {
   if (values.config !== undefined) flags.config = values.config;
   if (values.ws) flags.ws = values.ws.map((v) => parseWebSocketAddress('--ws', v));
   if (values.rawsocket) flags.rawsocket = values.rawsocket.map((v) => parseHostPort('--rawsocket', v));
+  if (values.http) flags.http = values.http.map((v) => parseHostPort('--http', v));
   if (values.unix) {
     flags.unix = values.unix.map((v) => {
       if (v === '') throw new UsageError('--unix: expected a file path');
@@ -114,6 +118,7 @@ export function applyServeFlags(config: Config, flags: ServeFlags): Config {
   if (flags.ws) listeners.websocket = flags.ws;
   if (flags.rawsocket) listeners.rawsocket = flags.rawsocket;
   if (flags.unix) listeners.unix = flags.unix.map((p) => ({ path: p, mode: '0660' }));
+  if (flags.http) listeners.http = flags.http.map((hp) => ({ ...hp, serve: ['metrics', 'health'] }));
   const realms = flags.realms
     ? flags.realms.map((uri) => config.realms.find((r) => r.uri === uri) ?? parseConfig({ realms: [{ uri, anonymous: true }] }, `--realm ${uri}`).realms[0]!)
     : config.realms;

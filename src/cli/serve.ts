@@ -12,7 +12,7 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
-import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
+import type { WebSocketOptions } from '../transport/websocket-server.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -21,16 +21,27 @@ import { startMesh, type MeshRuntime } from './mesh.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
+import { listenHttp } from '../transport/http-server.ts';
+import type { Health } from '../observe/health.ts';
+import { createCounters, observe, sharesAddress } from './observe.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
   | { transport: 'rawsocket'; host: string; port: number }
   | { transport: 'unix'; path: string }
-  | { transport: 'mesh'; host: string; port: number; node: string };
+  | { transport: 'mesh'; host: string; port: number; node: string }
+  | { transport: 'http'; host: string; port: number; serve: readonly string[] };
+
+export interface StartOptions {
+  /** Why WebSocket is off on this system (uWebSockets.js cannot load), shown by /readyz?verbose=1. */
+  websocketOff?: string;
+}
 
 export interface Server {
   /** Where the router actually listens (port 0 replaced by the port the OS chose). */
   readonly listeners: readonly ListenerInfo[];
+  /** What /readyz reports; `ready` once every listener is up. */
+  readonly health: Health;
   /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
   stop(): Promise<void>;
 }
@@ -46,6 +57,7 @@ const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before con
 function describe(info: ListenerInfo): string {
   if (info.transport === 'unix') return `unix socket ${info.path}`;
   if (info.transport === 'mesh') return `mesh links ${info.host}:${info.port}`;
+  if (info.transport === 'http') return `http ${formatHostPort(info.host, info.port)} (${info.serve.join(', ')})`;
   return `${info.transport} ${formatHostPort(info.host, info.port)}`;
 }
 
@@ -79,7 +91,7 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   };
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<Server> {
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<Server> {
   let db: Db;
   try {
     // Creates the data folder. Retained events and history survive restarts; the exclusive
@@ -103,8 +115,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   for (const r of fileRealms) {
     if (r.anonymous && r.anonymousFrom === 'anywhere') logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
+  // Counting costs the hot path a little, so it happens only when something serves /metrics.
+  const counters = createCounters(config);
   const router = new Router({
-    store: new SqliteEventStore(db),
+    ...(counters.metrics !== undefined && { metrics: counters.metrics }),
+    store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
     authenticator: security.authenticator,
     authorizer: security.authorizer,
@@ -135,6 +150,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   attachSecurity(router, security, { logger });
   const adminRealm = router.realms.get(security.adminRealm)!;
 
+  let mesh: MeshRuntime | undefined;
+  let meshStartedAt = 0;
+  const seen = await observe({
+    config, logger, router, adminRealm, db, counters, websocketOff: options.websocketOff,
+    mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
+  });
+  const { health } = seen;
+
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
   // The admin CLI talks to a running router over this socket (trust for "admin" on Unix sockets).
@@ -142,12 +165,30 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   const unixListeners = config.listeners.unix.some((u) => path.resolve(u.path) === adminSocket)
     ? config.listeners.unix
     : [...config.listeners.unix, { path: adminSocket, mode: '0600' }];
+  // Stand-alone HTTP listeners come up first and go down last: probes get 503 while the router
+  // starts and stops rather than "connection refused", which reads as dead.
+  const httpOpened: Listening[] = [];
   try {
+    for (const h of config.listeners.http) {
+      if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
+      const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
+      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve)));
+      httpOpened.push(l);
+      infos.push({ ...info, port: l.port ?? h.port });
+    }
+    // Loaded only when needed: from the sources, importing it loads uWebSockets.js, which fails
+    // where glibc is too old (the single executable loads it lazily anyway).
+    const { listenWebSocket } = config.listeners.websocket.length === 0 ? { listenWebSocket: undefined } : await import('../transport/websocket-server.ts');
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
-      const l = await listen(info, () => listenWebSocket(ws, router, wsOptions));
+      const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
+      const serve = [...new Set(shared.flatMap((h) => h.serve))];
+      const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: seen.routesFor(serve) };
+      const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
+      seen.websocketUp(ws, l.port ?? ws.port);
+      if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
     }
     for (const rs of config.listeners.rawsocket) {
       const info: ListenerInfo = { transport: 'rawsocket', ...rs };
@@ -162,17 +203,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       infos.push(info);
     }
   } catch (e) {
-    await Promise.allSettled(opened.map((l) => l.close()));
+    await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
+    seen.close();
     db.close();
     throw e;
   }
 
-  let mesh: MeshRuntime | undefined;
   if (config.mesh.enabled) {
     try {
       mesh = await startMesh(config.mesh, router, config.dataDir, logger, { db, store: security.store });
+      meshStartedAt = Date.now();
     } catch (e) {
-      await Promise.allSettled(opened.map((l) => l.close()));
+      await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
+      seen.close();
       db.close();
       throw e instanceof StartError ? e : new StartError(`mesh: ${(e as Error).message}`);
     }
@@ -184,10 +227,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
   const stopFdWatch = startFdWatch(logger);
   let stopping: Promise<void> | undefined;
+  health.setPhase('ready');
   return {
     listeners: infos,
+    health,
     stop() {
       stopping ??= (async () => {
+        health.setPhase('stopping');
         clearInterval(ticker);
         stopFdWatch();
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and
@@ -196,6 +242,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
         await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
         await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
+        await Promise.allSettled(httpOpened.map((l) => l.close()));
+        seen.close();
         db.close();
       })();
       return stopping;
@@ -212,8 +260,12 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   // start when WebSocket is all the config asks for (src/runtime/websocket-policy.ts).
   const ws = decideWebSocket(config.listeners);
   if (ws.action === 'fail') throw new StartError(ws.message);
+  let websocketOff: string | undefined;
   if (ws.action === 'drop') {
     logger.warn({}, ws.warning);
+    websocketOff = ws.warning;
+    const shared = config.listeners.http.filter((h) => config.listeners.websocket.some((w) => sharesAddress(w, h)));
+    if (shared.length > 0) logger.warn({ http: shared.map((h) => `${h.host}:${h.port}`) }, 'HTTP listeners that shared a WebSocket listener\'s address are served by node:http instead');
     config = { ...config, listeners: { ...config.listeners, websocket: [] } };
   }
   let stopWatchdog = (): void => {};
@@ -235,7 +287,7 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  server = await startServer(config, logger);
+  server = await startServer(config, logger, { ...(websocketOff !== undefined && { websocketOff }) });
   logger.info({ listeners: server.listeners }, 'listening');
   // stdout carries exactly this one line, so tests and scripts can read the real ports.
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);

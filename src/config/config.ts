@@ -86,12 +86,25 @@ const unixListener = z.strictObject({
   mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal file mode such as "0660"' }).default('0660'),
 });
 
+const httpListener = z.strictObject({
+  // Loopback by default: metrics and health say a lot about the appliance.
+  host: host.default('127.0.0.1'),
+  port: port.default(8082),
+  // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz), "console"
+  // (the web console under /console/, for administrators). On the host and port of a
+  // WebSocket listener it shares that listener's server.
+  serve: z.array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
+    .min(1, { error: 'expected at least one of "metrics", "health", "console"' })
+    .default(['metrics', 'health']),
+});
+
 const listeners = z.strictObject({
   // A file that has a "listeners" object says exactly where to listen: kinds it leaves out are
   // off, so a Unix-socket-only setup doesn't also open TCP ports behind the admin's back.
   websocket: z.array(websocketListener).default([]),
   rawsocket: z.array(rawsocketListener).default([]),
   unix: z.array(unixListener).default([]),
+  http: z.array(httpListener).default([]),
 });
 
 const limits = z
@@ -192,6 +205,7 @@ const configSchema = z
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
       rawsocket: [{ host: '127.0.0.1', port: 8081 }],
       unix: [],
+      http: [],
     }),
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
@@ -209,6 +223,7 @@ export type MeshSettings = Config['mesh'];
 export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
 export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
 export type UnixListenerConfig = Config['listeners']['unix'][number];
+export type HttpListenerConfig = Config['listeners']['http'][number];
 
 export interface ConfigIssue {
   /** Field path as written in the file, e.g. "listeners.websocket[0].port"; "" for the whole file. */

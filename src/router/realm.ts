@@ -7,6 +7,7 @@ import { Broker, type EventRouting, type HistoryRule } from './broker.ts';
 import { Dealer, type Disclosure } from './dealer.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
 import { MetaApi, type LeaveReason } from './meta.ts';
+import { RealmCounters } from './metrics.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
 import { defaultRealmLimits, type LimitKind, type RealmLimits } from './limits.ts';
@@ -74,6 +75,8 @@ export class Realm {
   };
   readonly #limitLogged = new Map<LimitKind, { at: number; suppressed: number }>();
   readonly #env: RealmEnvironment;
+  /** For /metrics; kept here so a realm label exists only while the realm does. */
+  readonly counters = new RealmCounters();
 
   constructor(config: RealmConfig, env: RealmEnvironment) {
     this.uri = config.uri;

@@ -10,6 +10,7 @@ import { allowAll, anonymousAuthenticator, type Authenticator, type Authorizer }
 import { MemoryEventStore, type EventStore } from './event-store.ts';
 import { Federation } from './federation.ts';
 import { Realm, type RealmConfig, type RealmEnvironment } from './realm.ts';
+import type { RouterMetrics } from './metrics.ts';
 import { realScheduler, type Scheduler } from './scheduler.ts';
 import { Session, type SessionContext } from './session.ts';
 
@@ -29,6 +30,8 @@ export interface RouterOptions {
   authorizer?: Authorizer;
   /** Delay before a failed authentication is answered (default 1 s). */
   authFailureDelayMs?: number;
+  /** Counters for /metrics; without it the hot path counts nothing. */
+  metrics?: RouterMetrics;
 }
 
 export class Router implements PeerAcceptor {
@@ -61,6 +64,7 @@ export class Router implements PeerAcceptor {
       authenticator: options.authenticator ?? anonymousAuthenticator,
       authorizer: options.authorizer ?? allowAll,
       authFailureDelayMs: options.authFailureDelayMs ?? 1000,
+      metrics: options.metrics,
       setTimeout: (fn, ms) => env.scheduler.setTimeout(fn, ms),
       allocateSessionId() {
         let id = randomId(random);

@@ -13,6 +13,7 @@ import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
+import { authMethodIndex, DROP_SLOW_CONSUMER, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
 import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
@@ -36,6 +37,8 @@ export interface SessionContext {
   allocateSessionId(): number;
   /** The session is over; the router forgets it. */
   release(session: Session): void;
+  /** Counters for /metrics, when served. */
+  readonly metrics?: RouterMetrics | undefined;
 }
 
 export class Session implements Target, PeerHandler {
@@ -50,6 +53,9 @@ export class Session implements Target, PeerHandler {
   readonly openedAt: number;
   /** EVENTs not sent because the peer was not reading fast enough. */
   droppedEvents = 0;
+  /** EVENTs written and their octets, while metrics are served (see SessionMeter). */
+  eventsWritten = 0;
+  eventBytesWritten = 0;
   #state: SessionState = 'establishing';
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
@@ -67,11 +73,15 @@ export class Session implements Target, PeerHandler {
    * the wire.
    */
   #left = false;
+  readonly #meter: SessionMeter | undefined;
+  /** The authentication method tried, for the failure counter. */
+  #authMethod = 'anonymous';
 
   constructor(ctx: SessionContext, peer: Peer) {
     this.#ctx = ctx;
     this.peer = peer;
     this.openedAt = ctx.now();
+    this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
   }
 
   get state(): SessionState { return this.#state; }
@@ -106,6 +116,7 @@ export class Session implements Target, PeerHandler {
     }
     const msg = parseMessage(value);
     if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
+    this.#meter?.received(msg.type, frame.length);
     // A payload to forward keeps its bytes for peers of the same serialization. It travels
     // beside the message, not on it: parsed messages keep the shapes the JIT has seen.
     const raw = rawPayloadOf(this.peer.serializer, frame, value as unknown[]);
@@ -146,6 +157,7 @@ export class Session implements Target, PeerHandler {
     } catch {
       return 'unencodable';
     }
+    this.#meter?.sent(message);
     return this.#write(frame, false) ? 'sent' : 'closed';
   }
 
@@ -153,6 +165,7 @@ export class Session implements Target, PeerHandler {
     if (this.#state !== 'established' || this.#left) return;
     const frame = shared.frameFor(this.peer.serializer);
     if (frame !== null) this.#write(frame, true);
+    else this.#meter?.eventDropped(DROP_UNENCODABLE);
   }
 
   /** Router-initiated close: GOODBYE, then wait for the client's GOODBYE (or the transport; at most goodbyeTimeoutMs). */
@@ -206,10 +219,21 @@ export class Session implements Target, PeerHandler {
     }
     if (droppable && buffered > limits.outboundSoftLimitBytes) {
       this.droppedEvents++;
+      this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
       this.#overSoftLimitSince ??= this.#ctx.now();
       return true;
     }
     this.peer.send(frame);
+    if (this.#meter !== undefined) {
+      // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
+      // sessions per publication, and this object is in the cache already.
+      if (droppable) {
+        this.eventsWritten++;
+        this.eventBytesWritten += frame.length;
+      } else {
+        this.#meter.wrote(frame.length);
+      }
+    }
     return true;
   }
 
@@ -247,6 +271,7 @@ export class Session implements Target, PeerHandler {
           return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
         }
         if (msg.options.ppt_scheme !== undefined && !this.supports('caller', 'payload_passthru_mode')) return this.#pptViolation('CALL');
+        this.#meter?.callStarted(msg.request);
         if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
         violation = realm.dealer.call(this, msg, raw);
         break;
@@ -258,6 +283,7 @@ export class Session implements Target, PeerHandler {
       case T.PUBLISH:
         if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
         if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
+        this.#meter?.published();
         return realm.broker.publish(this, msg, raw);
       case T.REGISTER:
         if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
@@ -295,6 +321,7 @@ export class Session implements Target, PeerHandler {
     }
     if (authid !== undefined && typeof authid !== 'string') return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
     if (authextra !== undefined && !isDict(authextra)) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
+    this.#authMethod = authmethods?.[0] ?? 'anonymous';
     const outcome = this.#ctx.authenticator.hello({
       realm: realm.config, authid, authmethods: authmethods ?? ['anonymous'], authextra: authextra ?? {}, transport: this.peer.info,
     });
@@ -309,6 +336,7 @@ export class Session implements Target, PeerHandler {
 
   #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): void {
     if (outcome.type === 'abort') {
+      realm.counters.authFailures[authMethodIndex(this.#authMethod)]!++;
       if (outcome.reason !== ErrorUri.AUTHENTICATION_FAILED) return this.#abort(outcome.reason, outcome.message);
       // A failed secret is answered late, so guessing costs the guesser time, not the router.
       this.#state = 'closing';
@@ -316,6 +344,7 @@ export class Session implements Target, PeerHandler {
       return;
     }
     if (outcome.type === 'challenge') {
+      this.#authMethod = outcome.authmethod;
       this.#pendingAuth = { realm, roles, pending: outcome.pending };
       this.#state = 'authenticating';
       this.send({ type: T.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
@@ -342,6 +371,8 @@ export class Session implements Target, PeerHandler {
     if (this.#state !== 'established') return;
     this.peer.welcomed?.();
     realm.join(this);
+    realm.counters.sessionsOpened[transportIndex(this.peer.info.type)]!++;
+    this.#meter?.joined(realm.counters);
   }
 
   /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
@@ -368,6 +399,7 @@ export class Session implements Target, PeerHandler {
 
   #kill(why: string): void {
     this.#ctx.logger.warn({ session: this.id, peer: this.peer.info.peer, dropped: this.droppedEvents, buffered: this.peer.bufferedAmount() }, why);
+    this.#meter?.slowConsumerClosed();
     this.#close('killed', 'slow_consumer');
   }
 
@@ -381,6 +413,8 @@ export class Session implements Target, PeerHandler {
     if (realm === undefined) return;
     this.realm = undefined;
     this.#left = true;
+    // Only a session that joined (a WELCOME that failed to go out never did) counts as closed.
+    if (realm.sessions.get(this.id) === this) realm.counters.sessionsClosed[transportIndex(this.peer.info.type)]!++;
     realm.leave(this, why);
   }
 
@@ -391,6 +425,7 @@ export class Session implements Target, PeerHandler {
       this.#leaveRealm(why);
     } finally {
       this.#state = 'closed';
+      this.#meter?.closed();
       this.#ctx.release(this);
     }
   }

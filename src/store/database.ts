@@ -127,3 +127,28 @@ export function translate(err: unknown, file: string): Error {
   if (code.startsWith('SQLITE_IOERR')) return say(`I/O error (${reason})`);
   return say(reason);
 }
+
+/**
+ * Why the database cannot take writes now, or undefined when it can: for readiness probes.
+ * The folder, the file and its write-ahead log must be writable (a later checkpoint or restart
+ * needs all three) and the write lock must be ours. Writes no row: a probe every few seconds
+ * must not wear an SD card.
+ */
+export function unwritableReason(db: Db): string | undefined {
+  const file = db.name;
+  for (const target of [path.dirname(file), file, `${file}-wal`]) {
+    try {
+      fs.accessSync(target, fs.constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && target !== file) continue;
+      return `${target} is not writable (${code ?? 'error'})`;
+    }
+  }
+  try {
+    db.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (err) {
+    return translate(err, file).message;
+  }
+  return undefined;
+}

@@ -4,6 +4,7 @@
 import { UnstorableEventError, type EventStore, type StoredEvent } from '../router/event-store.ts';
 import { cbor } from '../serializers/index.ts';
 import type { Dict } from '../wamp/messages.ts';
+import type { Histogram } from '../router/metrics.ts';
 import { translate, type Db } from './database.ts';
 
 interface Row { topic: string; publication: number; timestamp: number; payload: Uint8Array }
@@ -19,9 +20,12 @@ export class SqliteEventStore implements EventStore {
   readonly #trimAge;
   readonly #history;
   readonly #realmHistory;
+  readonly #commits: Histogram | undefined;
 
-  constructor(db: Db) {
+  /** `commits`: where the time of each write (a fsynced commit) is observed, in seconds. */
+  constructor(db: Db, commits?: Histogram) {
     this.#db = db;
+    this.#commits = commits;
     this.#retain = db.prepare('INSERT OR REPLACE INTO retained_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
     this.#retained = db.prepare<[string, string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ? AND topic = ?');
     this.#allRetained = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?');
@@ -36,7 +40,7 @@ export class SqliteEventStore implements EventStore {
 
   retain(realm: string, e: StoredEvent): void {
     const payload = storable(e);
-    this.#run(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, payload));
+    this.#write(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, payload));
   }
 
   retained(realm: string, topic: string): StoredEvent | undefined {
@@ -50,7 +54,7 @@ export class SqliteEventStore implements EventStore {
 
   append(realm: string, e: StoredEvent, limit: number, maxAgeMs: number): void {
     const payload = storable(e);
-    this.#run(() => this.#db.transaction(() => {
+    this.#write(() => this.#db.transaction(() => {
       this.#append.run(realm, e.topic, e.publication, e.timestamp, payload);
       this.#trimCount.run(realm, e.topic, realm, e.topic, limit);
       this.#trimAge.run(realm, e.topic, e.timestamp - maxAgeMs);
@@ -64,6 +68,16 @@ export class SqliteEventStore implements EventStore {
   historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
     // History is bounded per topic by the realm's rules, so reading a realm's history is bounded too.
     return this.#run(() => this.#realmHistory.all(realm)).filter((row) => matches(row.topic)).map(decode);
+  }
+
+  #write(fn: () => unknown): void {
+    if (this.#commits === undefined) {
+      this.#run(fn);
+      return;
+    }
+    const t0 = performance.now();
+    this.#run(fn);
+    this.#commits.observe((performance.now() - t0) / 1000);
   }
 
   #run<T>(fn: () => T): T {

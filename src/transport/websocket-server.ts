@@ -46,6 +46,11 @@ export interface WebSocketOptions {
   /** Serializers offered to clients. Default: all the router has. */
   serializers?: readonly Serializer[];
   logger?: Logger;
+  /**
+   * Plain HTTP on the same host and port (metrics, health, console files): asked for every
+   * request that is not an upgrade on `path`, answered synchronously. Without it, 404.
+   */
+  http?: (method: string, path: string, query: string) => { status: number; headers: Readonly<Record<string, string>>; body: string | Uint8Array };
 }
 
 export interface WebSocketListener {
@@ -76,6 +81,8 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 // for the WebSocket protocol itself, which uWS enforces and answers on its own.
 const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
+// uWS writes the status line as given; HTTP/1.1 wants a reason phrase after the code.
+const REASON: Readonly<Record<number, string>> = { 200: 'OK', 302: 'Found', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 interface UserData {
   readonly serializer: Serializer;
@@ -166,9 +173,25 @@ export function listenWebSocket(
       peer.wsClosed(code);
     },
   });
-  // Everything that is not an upgrade on `path`: one documented path, no guessing.
-  app.any('/*', (res) => {
-    res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
+  // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
+  const http = options.http;
+  app.any('/*', (res, req) => {
+    if (http === undefined) {
+      res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
+      return;
+    }
+    let reply: ReturnType<NonNullable<WebSocketOptions['http']>>;
+    try {
+      reply = http(req.getMethod(), req.getUrl(), req.getQuery() ?? '');
+    } catch (error) {
+      log.error({ err: error }, 'http: handler threw');
+      reply = { status: 500, headers: { 'Content-Type': 'text/plain' }, body: 'internal error\n' };
+    }
+    res.cork(() => {
+      res.writeStatus(`${reply.status} ${REASON[reply.status] ?? 'Status'}`);
+      for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
+      res.end(reply.body);
+    });
   });
 
   return new Promise((resolve, reject) => {

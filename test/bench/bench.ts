@@ -217,6 +217,12 @@ async function main(): Promise<void> {
         runs.push(rpcRun(`${r.key}-rpc-ws`, { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl, wamp: true }, ['wsrelay-json', 'fox-rpc', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-ws'] : [])]));
       }
       runs.push(rpcRun('fox-rpc', { name: 'fox-wamp', pids: foxPids, transport: 'websocket', serializer: json, port: 0, url: foxUrl, wamp: true }));
+      // The same router with an HTTP listener serving /metrics, so the core counts every
+      // message: compared with the router above (no metrics) in the same rounds.
+      const metered = await startRouter({ args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'], ...(routerEnv && { env: routerEnv }) });
+      cleanup.push(() => metered.stop());
+      runs.push(rpcRun('metrics-rpc-cbor', { name: 'router + metrics', pids: [metered.pid], transport: 'rawsocket', serializer: cbor, port: metered.rawsocketPort, url: '', wamp: true }, ['router-rpc-cbor']));
+      runs.push(rpcRun('metrics-rpc-ws', { name: 'router + metrics', pids: [metered.pid], transport: 'websocket', serializer: json, port: 0, url: metered.wsUrl, wamp: true }, ['router-rpc-ws']));
     }
 
     if (only.has('fanout')) {
@@ -363,6 +369,10 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
   if (conns) {
     const kb = (conns.rssAfter - conns.rssBefore) / Math.max(1, conns.accepted) / 1024;
     check(conns.accepted === CONNECTIONS && conns.rssAfter - conns.rssBefore < 100 * 2 ** 20 && kb < 10, `${int(CONNECTIONS)} idle sessions in under 100 MB of router RSS (< 10 KB each): ${int(conns.accepted)} sessions, ` + `+${((conns.rssAfter - conns.rssBefore) / 2 ** 20).toFixed(0)} MB (${(conns.rssBefore / 2 ** 20).toFixed(0)} MB idle before), ${kb.toFixed(1)} KB each`);
+  }
+  for (const [k, base] of [['metrics-rpc-cbor', 'router-rpc-cbor'], ['metrics-rpc-ws', 'router-rpc-ws']] as const) {
+    const on = r(k); const off = r(base);
+    if (on && off) check(on.rate >= 0.97 * off.rate, `issue 15: pipelined calls/s with /metrics counting within 3% of without (${on.run.label}): ${int(on.rate)} vs ${int(off.rate)}, ${((on.rate / off.rate - 1) * 100).toFixed(1)}%`);
   }
   if (targets.length > 0) out.push('', 'targets (issue 7):', ...targets);
   const mesh3 = r('router-mesh-3');

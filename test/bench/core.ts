@@ -7,6 +7,9 @@
 //
 //   scripts/node24 test/bench/core.ts [/path/to/other/checkout/src ...]
 //
+// CORE_METRICS=1 adds "this checkout + metrics": the same core counting for /metrics
+// (RouterMetrics given to the Router, as `serve` does when an HTTP listener serves metrics).
+//
 // Not part of `npm run bench` (whose figures include the transports and the kernel).
 
 import path from 'node:path';
@@ -29,6 +32,8 @@ interface Tree {
   name: string;
   Router: new (options: RouterOptions) => RouterClass;
   serializers: { cbor: Serializer; json: Serializer; msgpack: Serializer };
+  /** Extra router options (the metrics variant). */
+  options?: () => Partial<RouterOptions>;
 }
 
 async function load(name: string, src: string): Promise<Tree> {
@@ -63,7 +68,7 @@ function frames<T>(s: Serializer, what: string, make: () => T): T {
 
 /** µs of CPU per call: CALL in, INVOCATION out, YIELD in, RESULT out. */
 function rpc(tree: Tree, s: Serializer, args: unknown[] = [PAYLOAD], calls = CALLS): number {
-  const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }], ...tree.options?.() });
   let invocations = 0;
   let results = 0;
   const callee = attach(router, s, () => { invocations++; });
@@ -91,7 +96,7 @@ function rpc(tree: Tree, s: Serializer, args: unknown[] = [PAYLOAD], calls = CAL
 
 /** µs of CPU per publication delivered to SUBSCRIBERS subscribers. */
 function fanout(tree: Tree, s: Serializer): number {
-  const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }], ...tree.options?.() });
   let events = 0;
   for (let i = 0; i < SUBSCRIBERS; i++) {
     const h = attach(router, s, () => { events++; });
@@ -112,6 +117,10 @@ function fanout(tree: Tree, s: Serializer): number {
 }
 
 const trees = [await load('this checkout', fileURLToPath(new URL('../../src/', import.meta.url)))];
+if (process.env.CORE_METRICS === '1') {
+  const { RouterMetrics } = await import('../../src/router/metrics.ts');
+  trees.push({ ...trees[0]!, name: 'this checkout + metrics', options: () => ({ metrics: new RouterMetrics(() => performance.now()) }) });
+}
 for (const other of process.argv.slice(2)) trees.push(await load(other, path.resolve(other)));
 const runs: { name: string; run: (t: Tree) => number }[] = [
   { name: 'RPC CBOR µs/call', run: (t) => rpc(t, t.serializers.cbor) },

@@ -74,6 +74,10 @@ test('listener flags replace only the list of their own kind', (t) => {
   t.deepEqual(u.listeners.unix, [{ path: path.resolve('w.sock'), mode: '0660' }]);
   t.deepEqual(u.listeners.rawsocket, [{ host: '127.0.0.1', port: 0 }]);
   t.deepEqual(u.listeners.websocket, defaultConfig().listeners.websocket);
+  const h = applyServeFlags(defaultConfig(), serveFlags(['--http', '127.0.0.1:0', '--http', '[::1]:9464']));
+  t.deepEqual(h.listeners.http, [{ host: '127.0.0.1', port: 0, serve: ['metrics', 'health'] }, { host: '::1', port: 9464, serve: ['metrics', 'health'] }]);
+  t.deepEqual(h.listeners.websocket, defaultConfig().listeners.websocket);
+  t.throws(() => serveFlags(['--http', 'nope']), { message: /--http/ });
 });
 
 test('--data, --log-level and --realm override the file', (t) => {

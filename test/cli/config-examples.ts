@@ -9,6 +9,7 @@ export const FULL_CONFIG = {
     websocket: [{ host: '::1', port: 0, path: '/wamp' }],
     rawsocket: [{ host: 'localhost', port: 9000 }],
     unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
+    http: [{ host: '127.0.0.1', port: 8080, serve: ['metrics', 'health'] }, { host: '0.0.0.0', port: 9464, serve: ['health'] }],
   },
   limits: { maxMessageSize: 65536, preAuthMaxMessageSize: 4096, preAuthBufferBytes: 1048576, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
     outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },

@@ -23,6 +23,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
     unix: [],
+    http: [],
   });
   t.deepEqual(c.limits, {
     maxMessageSize: 16777216, preAuthMaxMessageSize: 65536, preAuthBufferBytes: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576,
@@ -37,7 +38,8 @@ test('a full file parses as written', (t) => {
 
 test('fields left out take their defaults; a listeners object lists exactly what is on', (t) => {
   const c = parseConfig({ listeners: { unix: [{ path: 's.sock' }] }, limits: { maxMessageSize: 1024 } }, 'test');
-  t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }] });
+  t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }], http: [] });
+  t.deepEqual(parseConfig({ listeners: { http: [{}] } }, 'test').listeners.http, [{ host: '127.0.0.1', port: 8082, serve: ['metrics', 'health'] }]);
   t.is(c.limits.maxMessageSize, 1024);
   t.is(c.limits.wsIdleTimeoutSec, 120);
   t.deepEqual(parseConfig({ listeners: { websocket: [{}] } }, 'test').listeners.websocket, [
@@ -55,7 +57,9 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['bad unix mode', { listeners: { unix: [{ path: 'x', mode: '0999' }] } }, 'listeners.unix[0].mode', /octal/],
   ['unknown top-level field', { listners: {} }, 'listners', /unknown field/],
   ['unknown nested field', { limits: { maxMessageSise: 1 } }, 'limits.maxMessageSise', /unknown field/],
-  ['unknown listener kind', { listeners: { http: [] } }, 'listeners.http', /unknown field/],
+  ['unknown listener kind', { listeners: { https: [] } }, 'listeners.https', /unknown field/],
+  ['unknown http service', { listeners: { http: [{ serve: ['metrics', 'admin'] }] } }, 'listeners.http[0].serve[1]', /"metrics", "health" or "console"/],
+  ['http serving nothing', { listeners: { http: [{ serve: [] }] } }, 'listeners.http[0].serve', /at least one/],
   ['invalid realm URI', { realms: [{ uri: 'my realm', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
   ['empty URI component', { realms: [{ uri: 'com..app', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],
   ['realm without anonymous', { realms: [{ uri: 'realm1' }] }, 'realms[0].anonymous', /true or false/],

@@ -47,6 +47,8 @@ export interface StartRouterOptions {
   bin?: string;
   /** A command that runs the router, e.g. ['prlimit', '--nofile=64:64'] (it must exec it, keeping the pid). */
   wrapper?: string[];
+  /** A router without WebSocket (uWebSockets.js cannot load) is expected: wsUrl is then ''. */
+  noWebSocket?: boolean;
 }
 
 export interface ListenerLine {
@@ -159,7 +161,7 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
 
   const ws = listeners.find((l) => l.transport === 'websocket');
   const rs = listeners.find((l) => l.transport === 'rawsocket');
-  if (!ws || !rs) {
+  if ((!ws && options.noWebSocket !== true) || !rs) {
     child.kill('SIGKILL');
     await exited;
     throw new Error(`router listening line lacks a websocket or rawsocket listener: ${JSON.stringify(listeners)}`);
@@ -167,9 +169,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
 
   let stopping: Promise<number> | undefined;
   return {
-    wsUrl: `ws://${hostForUrl(ws.host)}:${ws.port}${ws.path ?? '/ws'}`,
-    wsHost: ws.host,
-    wsPort: ws.port,
+    wsUrl: ws ? `ws://${hostForUrl(ws.host)}:${ws.port}${ws.path ?? '/ws'}` : '',
+    wsHost: ws?.host ?? '',
+    wsPort: ws?.port ?? 0,
     rawsocketHost: rs.host,
     rawsocketPort: rs.port,
     pid: child.pid ?? -1,

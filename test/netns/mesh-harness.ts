@@ -17,7 +17,7 @@ export function meshConfig(nodeId: string, dataDir: string): object {
     dataDir,
     logLevel: 'info',
     realms: [{ uri: 'realm1', anonymous: true }],
-    listeners: { websocket: [{ host: '127.0.0.1', port: WS_PORT, path: '/ws' }], rawsocket: [], unix: [] },
+    listeners: { websocket: [{ host: '127.0.0.1', port: WS_PORT, path: '/ws' }], rawsocket: [], unix: [], http: [] },
     mesh: {
       enabled: true,
       nodeId,

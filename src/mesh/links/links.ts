@@ -76,6 +76,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   readonly #linkLog: LinkLog;
   readonly #calls: MeshCallQueue;
+  /** Links closed for a failed integrity check, here or at the peer (for /metrics). */
+  integrityFailures = 0;
 
   constructor(options: MeshLinksOptions) {
     const problem = checkOptions(options);
@@ -288,6 +290,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const wasActive = peer !== undefined && this.#active.get(peer) === conn;
     const fields = { peer, address: conn.address, direction: conn.direction, code, reason };
     if (code === 'integrity') {
+      this.integrityFailures++;
       if (wasActive) this.#active.delete(peer);
       this.#linkLog.integrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
       if (wasActive) this.#calls.emit(() => this.#mesh?.linkDown(peer));

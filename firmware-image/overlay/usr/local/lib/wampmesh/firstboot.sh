@@ -113,7 +113,8 @@ if [ -n "$secret" ]; then
   "realms": [{ "uri": "realm1", "anonymous": true, "anonymousFrom": "loopback" }],
   "listeners": {
     "websocket": [{ "host": "0.0.0.0", "port": 8080, "path": "/ws" }],
-    "rawsocket": [{ "host": "0.0.0.0", "port": 8081 }]
+    "rawsocket": [{ "host": "0.0.0.0", "port": 8081 }],
+    "http": [{ "host": "127.0.0.1", "port": 8082, "serve": ["metrics", "health"] }]
   },
   "mesh": { "enabled": true, "cluster": { "name": $(json_escape "${cluster:-wampmesh}"), "secret": $(json_escape "$secret") } }
 }

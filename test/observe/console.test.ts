@@ -1,0 +1,126 @@
+// The web console in a real browser (Debian's chromium, driven by playwright-core) against a
+// running three-node mesh on loopback: an administrator logs in and sees the three nodes and
+// their links, a new registration appears, a node stopped shows as down with its links gone,
+// and a user who is not an administrator is refused. Screenshots go to CONSOLE_SCREENSHOTS
+// (default: a temp folder; the path is logged).
+
+import test from 'ava';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { runCli } from '../cli/run-cli.ts';
+import { connect } from '../helpers/raw-client.ts';
+import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SECRET = 'console test cluster secret';
+const shots = process.env.CONSOLE_SCREENSHOTS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function node(t: { teardown(fn: () => unknown): void }, id: string, seeds: string[], listeners?: Record<string, unknown>): Promise<RouterProcess> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-cfg-'));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({
+    listeners: listeners ?? { websocket: [{ host: '127.0.0.1', port: 0 }], rawsocket: [{ host: '127.0.0.1', port: 0 }] },
+    mesh: { enabled: true, nodeId: id, cluster: { name: 'console', secret: SECRET }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 2, maxLinks: 4, heartbeatIntervalMs: 300, deadAfterMs: 1_200 },
+  }));
+  const r = await startRouter({ args: ['--config', file] });
+  t.teardown(async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+  return r;
+}
+
+const meshAddress = (r: RouterProcess): string => `127.0.0.1:${r.listeners.find((l) => l.transport === 'mesh')!.port}`;
+
+async function cli(args: string[], dataDir: string): Promise<void> {
+  const r = await runCli([...args, '--data', dataDir]);
+  if (r.code !== 0) throw new Error(`wampmesh ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
+}
+
+async function logIn(page: Page, port: number, user: string, password: string): Promise<void> {
+  await page.goto(`http://127.0.0.1:${port}/console/`);
+  await page.fill('#user', user);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+}
+
+test('the console: log in, three nodes and their links, a new registration, a node going down, a non-admin refused', async (t) => {
+  if (!fs.existsSync(CHROMIUM)) {
+    t.fail(`${CHROMIUM} is missing: scripts/install-test-deps.sh installs Debian's chromium`);
+    return;
+  }
+  const port = await freePort();
+  const alpha = await node(t, 'alpha', [], {
+    websocket: [{ host: '127.0.0.1', port }], rawsocket: [{ host: '127.0.0.1', port: 0 }],
+    http: [{ host: '127.0.0.1', port, serve: ['console', 'metrics', 'health'] }],
+  });
+  const beta = await node(t, 'beta', [meshAddress(alpha)]);
+  const gamma = await node(t, 'gamma', [meshAddress(alpha), meshAddress(beta)]);
+  // The admin realm replicates: the password set on alpha is alpha's (and the others').
+  await cli(['user', 'update', 'wampmesh.admin', 'admin', '--password', 'admin console pw'], alpha.dataDir);
+  await cli(['user', 'create', 'wampmesh.admin', 'viewer', '--password', 'viewer console pw'], alpha.dataDir);
+
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.teardown(() => browser.close());
+  t.log(`screenshots in ${shots}`);
+  const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
+  await logIn(page, port, 'admin', 'admin console pw');
+  await page.waitForSelector('#main[data-state=live]', { timeout: 15_000 });
+  // All three nodes, each reachable, and the three links of the full mesh.
+  for (const id of ['alpha', 'beta', 'gamma']) await page.waitForSelector(`#graph [data-node=${id}]:is(.self, .up)`, { timeout: 20_000 });
+  // (Selectors, not page functions: the console's Content-Security-Policy forbids eval.)
+  await page.waitForSelector('#graph line.link:nth-of-type(3)', { state: 'attached', timeout: 20_000 });
+  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link')).sort()), ['alpha~beta', 'alpha~gamma', 'beta~gamma']);
+
+  // A registration made now on alpha shows up in realm1's row.
+  const callee = await connect({ transport: 'rawsocket', serializer: 'cbor', port: alpha.rawsocketPort });
+  t.teardown(() => callee.destroy());
+  await callee.join('realm1');
+  await callee.register('com.example.console.fresh');
+  await page.waitForSelector('tr[data-realm=realm1] .regs code:text("com.example.console.fresh")', { timeout: 10_000 });
+  // Some calls for the charts (calls are counted on the caller's node: alpha here).
+  callee.serveEcho();
+  const caller = await connect({ transport: 'websocket', serializer: 'json', url: alpha.wsUrl });
+  t.teardown(() => caller.destroy());
+  await caller.join('realm1');
+  const until = Date.now() + 5_000;
+  let answered = 0;
+  while (Date.now() < until) if ((await caller.call('com.example.console.fresh', [answered]))[0] === 50) answered++;
+  t.true(answered > 0);
+  await page.waitForSelector('tr[data-realm=realm1] td:text-matches("^[1-9][0-9]* ok")', { timeout: 5_000 });
+  await page.screenshot({ path: path.join(shots, 'console-mesh.png') });
+
+  // gamma stops: its links go, and it shows as unreachable, within seconds.
+  const cut = Date.now();
+  await gamma.stop();
+  await page.waitForSelector('#graph [data-node=gamma].down', { timeout: 15_000 });
+  await page.waitForSelector('#graph line.link:nth-of-type(2)', { state: 'detached', timeout: 15_000 });
+  t.log(`gamma shown down ${Date.now() - cut} ms after it was stopped`);
+  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link'))), ['alpha~beta']);
+  await page.screenshot({ path: path.join(shots, 'console-node-down.png') });
+
+  // A user of the admin realm who is not in the admin group: refused, and never shown data.
+  const other = await browser.newPage();
+  await logIn(other, port, 'viewer', 'viewer console pw');
+  await other.waitForSelector('#login-error:not(:empty), #main[data-state=refused]', { timeout: 15_000 });
+  t.log(`viewer: ${await other.textContent('#login-error')} ${await other.textContent('#status')}`);
+  t.is(await other.$('#main[data-state=live]'), null);
+  t.is(await other.$$eval('#realms tr', (rows) => rows.length), 0);
+  await other.screenshot({ path: path.join(shots, 'console-refused.png') });
+  // And a wrong password.
+  const wrong = await browser.newPage();
+  await logIn(wrong, port, 'admin', 'not the password');
+  await wrong.waitForSelector('#login-error:text("login refused")', { timeout: 15_000 });
+  t.pass();
+});
