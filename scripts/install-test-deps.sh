@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Python autobahn and its serializers/crypto for the
 # interoperability tests (a second, independent WAMP implementation talking to ours), and
-# patchelf for the runtime setup on Debian 12. Installs only what is missing, and only as root
+# patchelf for the runtime setup on Debian 12, and mosquitto-clients (mosquitto_pub/sub, a
+# third-party MQTT client) for the MQTT listener tests. Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf)
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf mosquitto-clients)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@ import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
+import { listenMqtt } from '../mqtt/listener.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -23,6 +24,7 @@ export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
   | { transport: 'rawsocket'; host: string; port: number }
   | { transport: 'unix'; path: string }
+  | { transport: 'mqtt'; host: string; port: number; realm: string }
   | { transport: 'mesh'; host: string; port: number; node: string };
 
 export interface Server {
@@ -146,6 +148,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, rawOptions));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? rs.port });
+    }
+    for (const mq of config.listeners.mqtt) {
+      const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
+      const { host, port, ...settings } = mq;
+      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, logger }));
+      opened.push(l);
+      infos.push({ ...info, port: l.port ?? mq.port });
     }
     for (const ux of unixListeners) {
       const info: ListenerInfo = { transport: 'unix', path: ux.path };

@@ -9,6 +9,7 @@ import { LOG_LEVELS } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/defaults.ts';
 import { isHost } from './host.ts';
+import { mqttDefaults } from '../mqtt/options.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -70,12 +71,26 @@ const unixListener = z.strictObject({
   mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal file mode such as "0660"' }).default('0660'),
 });
 
+// MQTT 3.1.1 and 5.0 clients, each an ordinary WAMP session of `realm` (README "MQTT").
+// Defaults and their reasons: src/mqtt/options.ts.
+const mqttListener = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(1883),
+  realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
+  maxPacketBytes: intIn(64, 256 * 1024 * 1024).default(mqttDefaults.maxPacketBytes),
+  maxKeepAliveSec: intIn(1, 65535).default(mqttDefaults.maxKeepAliveSec),
+  maxInflight: intIn(1, 65535).default(mqttDefaults.maxInflight),
+  maxQueued: intIn(0, 1_000_000).default(mqttDefaults.maxQueued),
+  maxSubscriptions: intIn(1, 100_000).default(mqttDefaults.maxSubscriptions),
+});
+
 const listeners = z.strictObject({
   // A file that has a "listeners" object says exactly where to listen: kinds it leaves out are
   // off, so a Unix-socket-only setup doesn't also open TCP ports behind the admin's back.
   websocket: z.array(websocketListener).default([]),
   rawsocket: z.array(rawsocketListener).default([]),
   unix: z.array(unixListener).default([]),
+  mqtt: z.array(mqttListener).default([]),
 });
 
 const limits = z
@@ -172,6 +187,7 @@ const configSchema = z
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
       rawsocket: [{ host: '127.0.0.1', port: 8081 }],
       unix: [],
+      mqtt: [],
     }),
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
@@ -189,6 +205,7 @@ export type MeshSettings = Config['mesh'];
 export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
 export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
 export type UnixListenerConfig = Config['listeners']['unix'][number];
+export type MqttListenerConfig = Config['listeners']['mqtt'][number];
 
 export interface ConfigIssue {
   /** Field path as written in the file, e.g. "listeners.websocket[0].port"; "" for the whole file. */

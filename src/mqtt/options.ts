@@ -1,0 +1,47 @@
+// Settings of one MQTT listener, each default with its reason (as src/router/limits.ts does
+// for WAMP sessions). The config file's listeners.mqtt[] entries fill these.
+
+import type { Logger } from '../log.ts';
+
+export interface MqttOptions {
+  /** The realm MQTT clients of this listener join. */
+  realm: string;
+  /** Largest packet accepted, and announced to MQTT 5 clients (Maximum Packet Size). */
+  maxPacketBytes: number;
+  /** Time from TCP accept to CONNECT. */
+  connectTimeoutMs: number;
+  /**
+   * Longest keep-alive granted. MQTT 5 clients asking for more (or for none) are told this
+   * value (Server Keep Alive); MQTT 3.1.1 has no way to say it, so their own value holds.
+   */
+  maxKeepAliveSec: number;
+  /**
+   * QoS 1/2 messages in flight per client in each direction: announced as Receive Maximum,
+   * and the most unacknowledged PUBLISHes sent to a client (with the client's own maximum).
+   */
+  maxInflight: number;
+  /** QoS 1/2 messages waiting for a free in-flight slot per client; over it the oldest is dropped (counted). */
+  maxQueued: number;
+  /** Topic aliases a client may define (MQTT 5). */
+  topicAliasMaximum: number;
+  /** Topic filters one client may hold. */
+  maxSubscriptions: number;
+  /** Packets a client may send before its CONNACK (they wait for the handshake). */
+  maxEarlyPackets: number;
+  logger?: Logger;
+}
+
+export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger'> = {
+  // 1 MiB: far above sensor telemetry, small enough that a board holds many clients' worth.
+  maxPacketBytes: 1 << 20,
+  // As WAMP's handshake timeout: half-open connections must not pile up.
+  connectTimeoutMs: 10_000,
+  // An hour: battery devices sleep long, yet a dead client's slot comes back the same day.
+  maxKeepAliveSec: 3600,
+  // 32 messages of at most maxPacketBytes each bound what one client pins in memory.
+  maxInflight: 32,
+  maxQueued: 1000,
+  topicAliasMaximum: 16,
+  maxSubscriptions: 256,
+  maxEarlyPackets: 64,
+};
