@@ -235,12 +235,14 @@ export class MqttConnection implements WampClient {
       ...(assigned && { assignedClientIdentifier: clientId }),
       ...(serverKeepAlive !== undefined && { serverKeepAlive }),
     };
+    this.#will = p.will;
     this.#state = 'authenticating';
     this.#peer = new WampPeer(this.#acceptor, { ...this.#transport.info, type: 'mqtt' }, this);
     this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
   }
 
   #connackProperties: Record<string, unknown> = {};
+  #will: IConnectPacket['will'];
 
   #handshake(msg: Message): void {
     if (msg.type === T.CHALLENGE) {
@@ -268,6 +270,26 @@ export class MqttConnection implements WampClient {
     this.#registry.set(key, this);
     this.#registryKey = key;
     this.#state = 'connected';
+    const will = this.#will;
+    this.#will = undefined;
+    if (will === undefined) return this.#ready();
+    // The will is the session's testament: published by the router when the session is lost,
+    // not when it says GOODBYE, as MQTT publishes a will on a lost connection, not on DISCONNECT.
+    const uri = topicToUri(will.topic);
+    if (!uri.ok) return this.#refuseLate(uri.reason, `will: ${uri.message}`);
+    const payload = mqttToWamp(will.payload instanceof Uint8Array ? will.payload : Buffer.from(will.payload));
+    const request = this.#request((reply) => {
+      if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
+      this.#ready();
+    });
+    this.#peer!.deliver({
+      type: T.CALL, request, options: {}, procedure: 'wamp.session.add_testament',
+      args: [uri.value, payload.args ?? [], payload.kwargs ?? {}], kwargs: { publish_options: { retain: will.retain === true }, scope: 'destroyed' },
+    });
+  }
+
+  /** CONNACK after a WELCOME, then the packets the client sent meanwhile. */
+  #ready(): void {
     this.#connack(Reason.SUCCESS, undefined);
     const early = this.#early;
     this.#early = [];
@@ -462,6 +484,16 @@ export class MqttConnection implements WampClient {
     this.#log.info({ peer: this.#transport.info.peer, clientId: this.#clientId, reason }, `mqtt: CONNECT refused: ${message}`);
     this.#connack(reason, message);
     this.#end();
+  }
+
+  /** The session is up but CONNECT cannot be accepted after all (its will is refused): no will, no session. */
+  #refuseLate(reason: number, message: string): void {
+    this.#log.info({ peer: this.#transport.info.peer, clientId: this.#clientId, reason }, `mqtt: CONNECT refused: ${message}`);
+    this.#connack(reason, message);
+    this.#state = 'closed';
+    this.#forget();
+    this.#peer?.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
+    this.#transport.end();
   }
 
   /** Ends the connection for a client's fault; MQTT 5 clients are told why (after CONNACK only, 4.13). */

@@ -168,7 +168,7 @@ export class Broker {
    */
   #keep(event: StoredEvent, filter: Filter | undefined, retain: boolean): string | undefined {
     try {
-      if (retain) this.#options.store.retain(this.#options.realm, event);
+      if (retain) this.#retain(event);
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
       if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
@@ -187,12 +187,23 @@ export class Broker {
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
     if (options.retain === true) {
       try {
-        this.#options.store.retain(this.#options.realm, event);
+        this.#retain(event);
       } catch (err) {
         if (!(err instanceof UnstorableEventError)) throw err;
       }
     }
     this.#deliver(event, undefined, undefined, undefined);
+  }
+
+  /**
+   * A retained publication replaces the topic's retained event; one without payload clears it,
+   * as an empty retained message does in MQTT (so MQTT clients can clear what they retained).
+   */
+  #retain(event: StoredEvent): void {
+    const store = this.#options.store;
+    if ((event.args === undefined || event.args.length === 0) && (event.kwargs === undefined || Object.keys(event.kwargs).length === 0)) {
+      store.unretain(this.#options.realm, event.topic);
+    } else store.retain(this.#options.realm, event);
   }
 
   /** Whether any subscription matches (lets the meta API skip building events nobody hears). */

@@ -13,6 +13,7 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Db;
   readonly #retain;
   readonly #retained;
+  readonly #unretain;
   readonly #allRetained;
   readonly #append;
   readonly #trimCount;
@@ -23,6 +24,7 @@ export class SqliteEventStore implements EventStore {
   constructor(db: Db) {
     this.#db = db;
     this.#retain = db.prepare('INSERT OR REPLACE INTO retained_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
+    this.#unretain = db.prepare('DELETE FROM retained_event WHERE realm = ? AND topic = ?');
     this.#retained = db.prepare<[string, string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ? AND topic = ?');
     this.#allRetained = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?');
     this.#append = db.prepare('INSERT INTO history_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
@@ -37,6 +39,10 @@ export class SqliteEventStore implements EventStore {
   retain(realm: string, e: StoredEvent): void {
     const payload = storable(e);
     this.#run(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, payload));
+  }
+
+  unretain(realm: string, topic: string): void {
+    this.#run(() => this.#unretain.run(realm, topic));
   }
 
   retained(realm: string, topic: string): StoredEvent | undefined {
