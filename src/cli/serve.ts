@@ -12,6 +12,7 @@ import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
 import { listenMqtt } from '../mqtt/listener.ts';
+import { MqttSessionStore } from '../mqtt/persistence.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -149,10 +150,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       opened.push(l);
       infos.push({ ...info, port: l.port ?? rs.port });
     }
+    const mqttSessions = config.listeners.mqtt.length > 0 ? new MqttSessionStore(db) : undefined;
     for (const mq of config.listeners.mqtt) {
       const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
       const { host, port, ...settings } = mq;
-      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, logger }));
+      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger }));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? mq.port });
     }

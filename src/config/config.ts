@@ -82,6 +82,10 @@ const mqttListener = z.strictObject({
   maxInflight: intIn(1, 65535).default(mqttDefaults.maxInflight),
   maxQueued: intIn(0, 1_000_000).default(mqttDefaults.maxQueued),
   maxSubscriptions: intIn(1, 100_000).default(mqttDefaults.maxSubscriptions),
+  // Persistent sessions (clean session false, MQTT 5 session expiry): kept at most this long
+  // while their client is away, with at most maxQueued messages / maxQueuedBytes queued.
+  maxSessionExpirySec: intIn(0, 365 * 24 * 3600).default(mqttDefaults.maxSessionExpirySec),
+  maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
 });
 
 const listeners = z.strictObject({

@@ -5,7 +5,8 @@
 import net from 'node:net';
 import type { PeerAcceptor } from '../router/peer.ts';
 import { isLoopback, unmapIPv4 } from '../transport/rawsocket-server.ts';
-import { MqttConnection, type ClientRegistry, type MqttTransport } from './connection.ts';
+import { MqttConnection, type MqttTransport } from './connection.ts';
+import type { SessionRegistry } from './session.ts';
 import { mqttDefaults, type MqttOptions } from './options.ts';
 
 export interface MqttListener {
@@ -24,7 +25,9 @@ export async function listenMqtt(
   options: Partial<MqttOptions> & { realm: string },
 ): Promise<MqttListener> {
   const o: MqttOptions = { ...mqttDefaults, ...options };
-  const registry: ClientRegistry = new Map();
+  const registry: SessionRegistry = new Map();
+  // Sessions whose clients stayed away past their expiry while the router was down.
+  o.sessions?.purgeExpired(Date.now());
   const connections = new Set<MqttConnection>();
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -48,12 +51,14 @@ export async function listenMqtt(
     socket.on('close', () => {
       sockets.delete(socket);
       connections.delete(connection);
-      connection.transportClosed();
+      connection.transportClosed(Date.now());
     });
   });
   const ticker = setInterval(() => {
     const now = Date.now();
     for (const c of connections) c.tick(now);
+    // Detached persistent sessions expire here too (they have no connection).
+    for (const s of [...registry.values()]) s.tick(now);
   }, TICK_MS);
   ticker.unref();
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // for WAMP sessions). The config file's listeners.mqtt[] entries fill these.
 
 import type { Logger } from '../log.ts';
+import type { MqttSessionStore } from './persistence.ts';
 
 export interface MqttOptions {
   /** The realm MQTT clients of this listener join. */
@@ -28,10 +29,19 @@ export interface MqttOptions {
   maxSubscriptions: number;
   /** Packets a client may send before its CONNACK (they wait for the handshake). */
   maxEarlyPackets: number;
+  /**
+   * Longest a persistent session is kept while its client is away (MQTT 3.1.1 clean session
+   * false has no expiry of its own; MQTT 5 clients asking for more are told this value).
+   */
+  maxSessionExpirySec: number;
+  /** Bytes of payload queued for one absent client; over it the oldest are dropped (counted). */
+  maxQueuedBytes: number;
+  /** Where persistent sessions are kept; without it every session ends with its connection. */
+  sessions?: MqttSessionStore;
   logger?: Logger;
 }
 
-export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger'> = {
+export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions'> = {
   // 1 MiB: far above sensor telemetry, small enough that a board holds many clients' worth.
   maxPacketBytes: 1 << 20,
   // As WAMP's handshake timeout: half-open connections must not pile up.
@@ -44,4 +54,8 @@ export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger'> = {
   topicAliasMaximum: 16,
   maxSubscriptions: 256,
   maxEarlyPackets: 64,
+  // A week: a device switched off over a long weekend still finds its messages.
+  maxSessionExpirySec: 7 * 24 * 3600,
+  // 1000 messages (maxQueued) of sensor size; 16 MiB bounds a client sending big ones.
+  maxQueuedBytes: 16 << 20,
 };

@@ -79,6 +79,15 @@ export class Outbound {
     return true;
   }
 
+  /** Everything not yet acknowledged, in order (in flight first), and forgets it: the client went away. */
+  drain(): OutboundMessage[] {
+    const out = [...this.#inflight.values()].map((f) => f.message);
+    out.push(...this.#queue);
+    this.#inflight.clear();
+    this.#queue = [];
+    return out;
+  }
+
   /** After a reconnect: everything unacknowledged again, in order, PUBLISH with DUP set (MQTT 4.4). */
   resend(): void {
     for (const [id, f] of this.#inflight) {

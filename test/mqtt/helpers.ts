@@ -25,11 +25,18 @@ export interface World {
   appPort: number;
   rawPort: number;
   wamp(realm?: string): Promise<RawClient>;
-  stop(): Promise<void>;
+  /** Stops the router; `keep` leaves the data folder for a restart. */
+  stop(keep?: boolean): Promise<void>;
 }
 
-export async function startWorld(mqtt: Record<string, unknown> = {}): Promise<World> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-'));
+/** `reuse`: the data folder of a stopped world, for a restart (its users are there already). */
+export async function startWorld(mqtt: Record<string, unknown> = {}, reuse?: string): Promise<World> {
+  const dir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-'));
+  if (reuse === undefined) setUp(dir);
+  return serve(dir, mqtt);
+}
+
+function setUp(dir: string): void {
   const db = openDatabase(dir);
   const store = createSecurity(db, {}).store;
   store.createRealm({ uri: 'com.app', authmethods: ['ticket'] });
@@ -38,6 +45,9 @@ export async function startWorld(mqtt: Record<string, unknown> = {}): Promise<Wo
   store.createGrant('com.app', { permissions: ['publish', 'subscribe'], uri: 'sensors.', match: 'prefix', to: ['user:alice'] });
   store.createGrant('com.app', { permissions: ['publish'], uri: 'sensors.', match: 'prefix', to: ['user:bob'] });
   db.close();
+}
+
+async function serve(dir: string, mqtt: Record<string, unknown>): Promise<World> {
   const config = parseConfig({
     dataDir: dir,
     realms: [{ uri: 'open', anonymous: true }],
@@ -58,10 +68,10 @@ export async function startWorld(mqtt: Record<string, unknown> = {}): Promise<Wo
       await c.join(realm);
       return c;
     },
-    async stop() {
+    async stop(keep = false) {
       for (const c of clients) c.destroy();
       await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
