@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Python autobahn and its serializers/crypto for the
-# interoperability tests (a second, independent WAMP implementation talking to ours), and
+# interoperability tests (a second, independent WAMP implementation talking to ours),
 # patchelf for the runtime setup on Debian 12, and mosquitto-clients (mosquitto_pub/sub, a
-# third-party MQTT client) for the MQTT listener tests. Installs only what is missing, and only as root
+# third-party MQTT client) for the MQTT tests. Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
