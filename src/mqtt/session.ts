@@ -8,14 +8,16 @@
 import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Dict, type Event, type Message } from '../wamp/messages.ts';
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { EventDelivery } from './delivery.ts';
 import { Inbound } from './inbound.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, type OutboundMessage } from './outbound.ts';
-import { mqttToWamp, wampToMqtt, type WampPayload } from './payload.ts';
+import { mqttToWamp, type WampPayload } from './payload.ts';
 import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
-import { filterToWamp, topicToUri, uriToTopic } from './topics.ts';
+import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
+import { topicToUri } from './topics.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
 
 /** What a session needs from the connection it is on. */
@@ -67,11 +69,8 @@ export class MqttSession implements WampClient {
   readonly #inbound: Inbound;
   /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
   #publishing = false;
-  /** EVENTs of one publication through several subscriptions go out once (MQTT 3.3.5). */
-  readonly #batch = new Map<number, { event: Event; qos: QoS }>();
+  readonly #delivery: EventDelivery;
   #detachedUntil = 0;
-  /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
-  undeliverable = 0;
 
   constructor(acceptor: PeerAcceptor, info: TransportInfo, options: MqttOptions, registry: SessionRegistry, params: SessionParams, link: ConnectionLink) {
     this.#options = options;
@@ -86,6 +85,14 @@ export class MqttSession implements WampClient {
       pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
     }, params.window, options.maxQueued);
     this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
+    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
+      mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
+      send: (m) => {
+        if (m.qos > 0) return this.#outbound.push(m);
+        this.#write({ cmd: 'publish', qos: 0, dup: false, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload) });
+      },
+      keep: (messages) => this.#enqueue(messages),
+    });
     this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
   }
 
@@ -239,7 +246,7 @@ export class MqttSession implements WampClient {
     if (this.#state === 'authenticating') return this.#handshake(msg);
     if (this.#state === 'closed') return;
     switch (msg.type) {
-      case T.EVENT: return this.#event(msg);
+      case T.EVENT: return this.#delivery.event(msg, this.#publishing);
       case T.PUBLISHED: case T.SUBSCRIBED: case T.UNSUBSCRIBED: case T.RESULT: case T.ERROR: {
         const reply = this.#replies.get(msg.request);
         if (reply === undefined) return;
@@ -346,76 +353,21 @@ export class MqttSession implements WampClient {
 
   // --- subscriptions ---
 
-  /** One MQTT filter as its WAMP subscriptions; `done` gets the SUBACK code. */
   #addFilter(filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): void {
-    const mapped = filterToWamp(filter);
-    if (!mapped.ok) {
-      this.#log.debug({ clientId: this.#params.clientId, filter }, mapped.message);
-      return done(mapped.reason);
-    }
-    this.#subs.set(filter, options);
-    let left = mapped.value.length;
-    let failed: number | undefined;
-    for (const w of mapped.value) {
-      const wampOptions: Dict = {};
-      if (w.match !== 'exact') wampOptions.match = w.match;
-      if (getRetained) wampOptions.get_retained = true;
-      const request = this.#request((reply) => {
-        if (reply.type === T.SUBSCRIBED) this.#subs.link(filter, reply.subscription, w.topic);
-        else if (reply.type === T.ERROR) failed ??= reasonOfError(reply.error, true);
-        if (--left > 0) return;
-        if (failed !== undefined) this.#dropFilter(filter);
-        done(failed ?? options.qos);
-      });
-      this.#peer.deliver({ type: T.SUBSCRIBE, request, options: wampOptions, topic: w.topic });
-    }
+    const refused = addFilter(this.#wamp, this.#subs, filter, options, getRetained, done);
+    if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
   }
 
-  #dropFilter(filter: string): void {
-    for (const subscription of this.#subs.delete(filter)) {
-      this.#peer.deliver({ type: T.UNSUBSCRIBE, request: this.#request(undefined), subscription });
-    }
-  }
+  #dropFilter(filter: string): void { dropFilter(this.#wamp, this.#subs, filter); }
+
+  /** What subscribe.ts needs of this session's WAMP side. */
+  readonly #wamp: WampRequests = {
+    request: (reply) => this.#request(reply),
+    deliver: (message) => this.#peer.deliver(message),
+  };
 
   #saveSubscriptions(): void {
     if (this.persistent && this.#key !== undefined && this.#state === 'connected') this.#options.sessions!.save(this.#key, this.#subs.filters());
-  }
-
-  // --- WAMP events to the client ---
-
-  #event(msg: Event): void {
-    const delivery = this.#subs.delivery(msg.subscription, this.#publishing);
-    if (delivery === undefined) return;
-    const pending = this.#batch.get(msg.publication);
-    if (pending !== undefined) {
-      if (delivery.qos > pending.qos) pending.qos = delivery.qos;
-      return;
-    }
-    if (this.#batch.size === 0) queueMicrotask(() => this.#flushEvents());
-    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos });
-  }
-
-  #flushEvents(): void {
-    const batch = [...this.#batch.values()];
-    this.#batch.clear();
-    const absent: OutboundMessage[] = [];
-    for (const { event, qos } of batch) {
-      const uri = typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
-      const topic = uri === undefined ? undefined : uriToTopic(uri);
-      const payload = wampToMqtt(event.args, event.kwargs);
-      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all.
-      if (topic === undefined || payload === undefined || payload.length + topic.length + 16 > this.#params.clientMaxPacket) {
-        this.undeliverable++;
-        continue;
-      }
-      const message: OutboundMessage = { topic, payload, qos, retain: event.details.retained === true };
-      if (this.#state === 'detached') {
-        if (qos > 0) absent.push(message); // QoS 0 is not kept for an absent client (MQTT 3.1.2.4)
-      } else if (this.#state !== 'connected') return;
-      else if (qos === 0) this.#write({ cmd: 'publish', qos: 0, dup: false, retain: message.retain, topic, payload: Buffer.from(payload) });
-      else this.#outbound.push(message);
-    }
-    this.#enqueue(absent);
   }
 
   #enqueue(messages: OutboundMessage[]): void {

@@ -1,0 +1,68 @@
+// WAMP EVENTs to one MQTT client: which of its filters want an event and at what QoS, one
+// PUBLISH per publication however many of its subscriptions match (MQTT 3.3.5), the topic and
+// payload mapped back, and the client's Maximum Packet Size respected.
+
+import type { QoS } from 'mqtt-packet';
+import type { Event } from '../wamp/messages.ts';
+import type { OutboundMessage } from './outbound.ts';
+import { wampToMqtt } from './payload.ts';
+import type { Subscriptions } from './subscriptions.ts';
+import { uriToTopic } from './topics.ts';
+
+export interface DeliverySink {
+  /** Where messages go now: to the connection, into the queue of an absent client, or nowhere. */
+  mode(): 'connected' | 'absent' | 'closed';
+  send(message: OutboundMessage): void;
+  keep(messages: OutboundMessage[]): void;
+}
+
+export class EventDelivery {
+  readonly #subs: Subscriptions;
+  readonly #clientMaxPacket: number;
+  readonly #sink: DeliverySink;
+  /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
+  readonly #batch = new Map<number, { event: Event; qos: QoS }>();
+  /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
+  undeliverable = 0;
+
+  constructor(subs: Subscriptions, clientMaxPacket: number, sink: DeliverySink) {
+    this.#subs = subs;
+    this.#clientMaxPacket = clientMaxPacket;
+    this.#sink = sink;
+  }
+
+  /** `own`: the client's own publication (No Local). */
+  event(msg: Event, own: boolean): void {
+    const delivery = this.#subs.delivery(msg.subscription, own);
+    if (delivery === undefined) return;
+    const pending = this.#batch.get(msg.publication);
+    if (pending !== undefined) {
+      if (delivery.qos > pending.qos) pending.qos = delivery.qos;
+      return;
+    }
+    if (this.#batch.size === 0) queueMicrotask(() => this.#flush());
+    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos });
+  }
+
+  #flush(): void {
+    const batch = [...this.#batch.values()];
+    this.#batch.clear();
+    const absent: OutboundMessage[] = [];
+    for (const { event, qos } of batch) {
+      const uri = typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
+      const topic = uri === undefined ? undefined : uriToTopic(uri);
+      const payload = wampToMqtt(event.args, event.kwargs);
+      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all.
+      if (topic === undefined || payload === undefined || payload.length + topic.length + 16 > this.#clientMaxPacket) {
+        this.undeliverable++;
+        continue;
+      }
+      const message: OutboundMessage = { topic, payload, qos, retain: event.details.retained === true };
+      const mode = this.#sink.mode();
+      if (mode === 'closed') return;
+      if (mode === 'connected') this.#sink.send(message);
+      else if (qos > 0) absent.push(message); // QoS 0 is not kept for an absent client (MQTT 3.1.2.4)
+    }
+    if (absent.length > 0) this.#sink.keep(absent);
+  }
+}
