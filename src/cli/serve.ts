@@ -13,6 +13,8 @@ import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-s
 import { listenWebSocket, type WebSocketOptions } from '../transport/websocket-server.ts';
 import { listenMqtt } from '../mqtt/listener.ts';
 import { MqttSessionStore } from '../mqtt/persistence.ts';
+import type { SessionRegistry } from '../mqtt/session.ts';
+import { addMqttRoute } from '../mqtt/websocket.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -138,9 +140,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
     ? config.listeners.unix
     : [...config.listeners.unix, { path: adminSocket, mode: '0600' }];
   try {
+    // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
+    const mqttRegistry: SessionRegistry = new Map();
+    const mqttSessions = config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt) ? new MqttSessionStore(db) : undefined;
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
-      const l = await listen(info, () => listenWebSocket(ws, router, wsOptions));
+      const mq = ws.mqtt;
+      const routes = mq && ((app: Parameters<NonNullable<WebSocketOptions['routes']>>[0]) => addMqttRoute(app, mq.path, router, {
+        realm: mq.realm, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger,
+      }, mqttRegistry));
+      const l = await listen(info, () => listenWebSocket(ws, router, { ...wsOptions, ...(routes && { routes }) }));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
     }
@@ -150,11 +159,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Serve
       opened.push(l);
       infos.push({ ...info, port: l.port ?? rs.port });
     }
-    const mqttSessions = config.listeners.mqtt.length > 0 ? new MqttSessionStore(db) : undefined;
     for (const mq of config.listeners.mqtt) {
       const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
       const { host, port, ...settings } = mq;
-      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger }));
+      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger }, mqttRegistry));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? mq.port });
     }

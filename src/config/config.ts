@@ -58,7 +58,12 @@ const websocketListener = z.strictObject({
   port: port.default(8080),
   // "/ws" is what autobahn and most WAMP client examples connect to.
   path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/ws"' }).default('/ws'),
-});
+  // MQTT over WebSocket (subprotocol "mqtt") on this listener's port, at its own path; off unless given.
+  mqtt: z.strictObject({
+    path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/mqtt"' }).default('/mqtt'),
+    realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
+  }).optional(),
+}).refine((l) => l.mqtt === undefined || l.mqtt.path !== l.path, { error: 'must differ from the WAMP path', path: ['mqtt', 'path'] });
 
 const rawsocketListener = z.strictObject({
   host: host.default('127.0.0.1'),

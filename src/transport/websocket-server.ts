@@ -32,6 +32,8 @@ export interface WebSocketOptions {
   maxBackpressure?: number;
   /** Serializers offered to clients. Default: all the router has. */
   serializers?: readonly Serializer[];
+  /** More routes on the same App (MQTT over WebSocket); returns what closes their connections. */
+  routes?: (app: uWS.TemplatedApp) => () => void;
   logger?: Logger;
 }
 
@@ -144,6 +146,7 @@ export function listenWebSocket(
       peer.wsClosed(code);
     },
   });
+  const closeRoutes = options.routes?.(app);
   // Everything that is not an upgrade on `path`: one documented path, no guessing.
   app.any('/*', (res) => {
     res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
@@ -164,6 +167,7 @@ export function listenWebSocket(
           closing = true;
           uWS.us_listen_socket_close(listenSocket);
           for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
+          closeRoutes?.();
           // One macrotask lets the close frames go out before app.close() cuts whatever is
           // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
           // lets the deferred closed() calls run before close() resolves.

@@ -54,6 +54,7 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['bad host', { listeners: { websocket: [{ host: 'not a host' }] } }, 'listeners.websocket[0].host', /IP address or host name/],
   ['relative ws path', { listeners: { websocket: [{ path: 'ws' }] } }, 'listeners.websocket[0].path', /absolute URL path/],
   ['unix without path', { listeners: { unix: [{}] } }, 'listeners.unix[0].path', /required/],
+  ['MQTT over WebSocket on the WAMP path', { listeners: { websocket: [{ path: '/ws', mqtt: { path: '/ws' } }] } }, 'listeners.websocket[0].mqtt.path', /differ from the WAMP path/],
   ['mqtt realm not a URI', { listeners: { mqtt: [{ realm: 'a b' }] } }, 'listeners.mqtt[0].realm', /realm URI/],
   ['mqtt packet limit too small', { listeners: { mqtt: [{ maxPacketBytes: 10 }] } }, 'listeners.mqtt[0].maxPacketBytes', /expected integer 64\.\./],
   ['bad unix mode', { listeners: { unix: [{ path: 'x', mode: '0999' }] } }, 'listeners.unix[0].mode', /octal/],

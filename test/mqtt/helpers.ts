@@ -30,10 +30,10 @@ export interface World {
 }
 
 /** `reuse`: the data folder of a stopped world, for a restart (its users are there already). */
-export async function startWorld(mqtt: Record<string, unknown> = {}, reuse?: string): Promise<World> {
+export async function startWorld(mqtt: Record<string, unknown> = {}, reuse?: string, listeners: Record<string, unknown> = {}): Promise<World> {
   const dir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-'));
   if (reuse === undefined) setUp(dir);
-  return serve(dir, mqtt);
+  return serve(dir, mqtt, listeners);
 }
 
 function setUp(dir: string): void {
@@ -47,13 +47,14 @@ function setUp(dir: string): void {
   db.close();
 }
 
-async function serve(dir: string, mqtt: Record<string, unknown>): Promise<World> {
+async function serve(dir: string, mqtt: Record<string, unknown>, listeners: Record<string, unknown>): Promise<World> {
   const config = parseConfig({
     dataDir: dir,
     realms: [{ uri: 'open', anonymous: true }],
     listeners: {
       rawsocket: [{ host: '127.0.0.1', port: 0 }],
       mqtt: [{ host: '127.0.0.1', port: 0, realm: 'open', ...mqtt }, { host: '127.0.0.1', port: 0, realm: 'com.app', ...mqtt }],
+      ...listeners,
     },
   }, 'test');
   const server = await startServer(config, silentLogger);

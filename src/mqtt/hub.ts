@@ -1,0 +1,53 @@
+// What all MQTT connections of one endpoint (a TCP listener, a WebSocket path) share: the
+// options, the registry of sessions by client identity (shared across endpoints, so a client
+// may move between them), and one timer for connect timeouts, keep-alive and session expiry.
+
+import type { PeerAcceptor } from '../router/peer.ts';
+import { MqttConnection, type MqttTransport } from './connection.ts';
+import type { MqttOptions } from './options.ts';
+import type { SessionRegistry } from './session.ts';
+
+const TICK_MS = 1000; // keep-alive is counted in seconds
+
+export class MqttHub {
+  readonly options: MqttOptions;
+  readonly #acceptor: PeerAcceptor;
+  readonly #registry: SessionRegistry;
+  readonly #connections = new Set<MqttConnection>();
+  readonly #ticker: NodeJS.Timeout;
+
+  constructor(acceptor: PeerAcceptor, options: MqttOptions, registry: SessionRegistry) {
+    this.options = options;
+    this.#acceptor = acceptor;
+    this.#registry = registry;
+    // Sessions whose clients stayed away past their expiry while the router was down.
+    options.sessions?.purgeExpired(Date.now());
+    this.#ticker = setInterval(() => this.tick(Date.now()), TICK_MS);
+    this.#ticker.unref();
+  }
+
+  /** Live MQTT connections (for tests and metrics). */
+  get connections(): ReadonlySet<MqttConnection> { return this.#connections; }
+
+  accept(transport: MqttTransport): MqttConnection {
+    const connection = new MqttConnection(transport, this.#acceptor, this.options, this.#registry, Date.now());
+    this.#connections.add(connection);
+    return connection;
+  }
+
+  /** The transport under `connection` closed. */
+  closed(connection: MqttConnection): void {
+    this.#connections.delete(connection);
+    connection.transportClosed(Date.now());
+  }
+
+  tick(now: number): void {
+    for (const c of this.#connections) c.tick(now);
+    // Detached persistent sessions expire here too (they have no connection).
+    for (const s of [...this.#registry.values()]) s.tick(now);
+  }
+
+  close(): void {
+    clearInterval(this.#ticker);
+  }
+}
