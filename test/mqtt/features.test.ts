@@ -46,6 +46,19 @@ test.serial('the will is a testament: published when the connection is lost, not
   t.deepEqual(event[4], ['lost'], 'the first will event is the lost client\'s: the polite one published none');
 });
 
+test.serial('mosquitto_sub --will-*: killed, its will reaches a WAMP subscriber (retained when asked)', async (t) => {
+  const wamp = await w.wamp();
+  await wamp.subscribe('dev.mosq.lwt');
+  const sub = run('mosquitto_sub', ['-p', String(w.openPort), '-V', 'mqttv5', '-i', 'mosq-will', '-t', 'dev/mosq/cmd',
+    '--will-topic', 'dev/mosq/lwt', '--will-payload', '"offline"', '--will-qos', '1', '--will-retain'], 10_000);
+  await subscribed(wamp, 'dev.mosq.cmd');
+  sub.kill('SIGKILL');
+  const event = await wamp.next((m) => m[0] === EVENT);
+  t.deepEqual(event[4], ['offline']);
+  const late = await run('mosquitto_sub', ['-p', String(w.openPort), '-C', '1', '-W', '5', '-F', '%r %p', '-t', 'dev/mosq/lwt']);
+  t.is(late.stdout.trim(), '1 "offline"');
+});
+
 test.serial('a will needs a call grant on wamp.session.add_testament: without one, CONNECT is refused (v5 0x87)', async (t) => {
   const url = `mqtt://127.0.0.1:${w.appPort}`;
   const err = await t.throwsAsync(mqtt.connectAsync(url, {

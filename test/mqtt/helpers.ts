@@ -80,7 +80,7 @@ async function serve(dir: string, mqtt: Record<string, unknown>, listeners: Reco
 export interface RunResult { code: number | null; stdout: string; stderr: string }
 
 /** Runs a mosquitto client; resolves when it exits (killed after `timeoutMs`). */
-export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> & { kill(): void } {
+export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> & { kill(signal?: NodeJS.Signals): void } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -88,7 +88,7 @@ export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<Ru
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<RunResult>((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
-  return Object.assign(done, { kill: () => child.kill('SIGTERM') });
+  return Object.assign(done, { kill: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal) });
 }
 
 /** Polls until `check` holds; fails after `ms`. */
