@@ -91,6 +91,7 @@ const mqttListener = z.strictObject({
   // while their client is away, with at most maxQueued messages / maxQueuedBytes queued.
   maxSessionExpirySec: intIn(0, 365 * 24 * 3600).default(mqttDefaults.maxSessionExpirySec),
   maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
+  maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
 });
 
 const listeners = z.strictObject({

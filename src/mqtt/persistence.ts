@@ -34,6 +34,7 @@ export class MqttSessionStore {
   readonly #countDropped;
   readonly #queue;
   readonly #clearQueue;
+  readonly #count;
 
   constructor(db: Db) {
     this.#db = db;
@@ -49,6 +50,7 @@ export class MqttSessionStore {
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
     this.#queue = db.prepare<[string], QueueRow>('SELECT topic, payload, qos, retain FROM mqtt_queue WHERE key = ? ORDER BY id');
     this.#clearQueue = db.prepare('DELETE FROM mqtt_queue WHERE key = ?');
+    this.#count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM mqtt_session');
   }
 
   /** The kept session, unless it expired (`now` in ms since the epoch). */
@@ -74,6 +76,11 @@ export class MqttSessionStore {
 
   delete(key: string): void {
     this.#delete.run(key);
+  }
+
+  /** Sessions kept, of every realm and listener. */
+  count(): number {
+    return this.#count.get()!.n;
   }
 
   /** Forgets every session whose client stayed away past its expiry. */

@@ -317,6 +317,9 @@ export class MqttSession implements WampClient {
     const store = this.#options.sessions;
     let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
     if (this.#params.cleanStart) store?.delete(key);
+    if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
+      return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
+    }
     const queued = stored === undefined ? [] : store!.take(key);
     if (!this.persistent) store?.delete(key);
     else if (stored === undefined) store!.save(key, []);

@@ -121,3 +121,19 @@ test.serial('a clean start discards the kept session; QoS 0 is not kept for an a
     await w.stop();
   }
 });
+
+test.serial('persistent sessions are bounded in number: one more is refused (0x97), clean ones and returning ones are not', async (t) => {
+  const w = await startWorld({ maxPersistentSessions: 2 });
+  try {
+    const keep = (clientId: string): mqtt.IClientOptions => ({ protocolVersion: 5, clientId, clean: false, properties: { sessionExpiryInterval: 600 } });
+    for (const id of ['k1', 'k2']) await (await connect(w.openPort, keep(id))).client.endAsync();
+    const err = await t.throwsAsync(connect(w.openPort, keep('k3')));
+    t.is((err as { code?: number }).code, 0x97);
+    await (await connect(w.openPort, { protocolVersion: 5, clientId: 'k3', clean: true })).client.endAsync();
+    const back = await connect(w.openPort, keep('k1'));
+    t.true(back.sessionPresent);
+    await back.client.endAsync();
+  } finally {
+    await w.stop();
+  }
+});
