@@ -92,6 +92,7 @@ const mqttListener = z.strictObject({
   maxSessionExpirySec: intIn(0, 365 * 24 * 3600).default(mqttDefaults.maxSessionExpirySec),
   maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
   maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
+  maxConnections: intIn(1, 1_000_000).default(mqttDefaults.maxConnections),
 });
 
 const listeners = z.strictObject({

@@ -57,6 +57,8 @@ export async function listenMqtt(
     hub.close();
     throw err;
   });
+  // Beyond it new connections are closed at once by Node, before any byte is read.
+  server.maxConnections = hub.options.maxConnections;
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,

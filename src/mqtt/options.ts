@@ -36,6 +36,8 @@ export interface MqttOptions {
   maxSessionExpirySec: number;
   /** Bytes of payload queued for one absent client; over it the oldest are dropped (counted). */
   maxQueuedBytes: number;
+  /** Connections a TCP listener holds at most. */
+  maxConnections: number;
   /** Persistent sessions kept at most (all listeners): each may hold maxQueuedBytes on disk. */
   maxPersistentSessions: number;
   /** Where persistent sessions are kept; without it every session ends with its connection. */
@@ -60,6 +62,8 @@ export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions'> = 
   maxSessionExpirySec: 7 * 24 * 3600,
   // 1000 messages (maxQueued) of sensor size; 16 MiB bounds a client sending big ones.
   maxQueuedBytes: 16 << 20,
+  // Each connection is a WAMP session with its buffers: a Pi-class board holds ten thousand.
+  maxConnections: 10_000,
   // 1000 devices is a large edge site; times maxQueuedBytes it bounds the disk a stranger can fill.
   maxPersistentSessions: 1000,
 };

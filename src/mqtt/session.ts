@@ -322,7 +322,7 @@ export class MqttSession implements WampClient {
     }
     const queued = stored === undefined ? [] : store!.take(key);
     if (!this.persistent) store?.delete(key);
-    else if (stored === undefined) store!.save(key, []);
+    else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
     const will = this.#params.will;
     const proceed = (): void => {
       if (this.#state !== 'connected') return;

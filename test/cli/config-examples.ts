@@ -8,7 +8,7 @@ export const FULL_CONFIG = {
     websocket: [{ host: '::1', port: 0, path: '/wamp' }],
     rawsocket: [{ host: 'localhost', port: 9000 }],
     unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
-    mqtt: [{ host: '0.0.0.0', port: 1883, realm: 'com.example', maxPacketBytes: 65536, maxKeepAliveSec: 600, maxInflight: 16, maxQueued: 500, maxSubscriptions: 64, maxSessionExpirySec: 86400, maxQueuedBytes: 1048576, maxPersistentSessions: 100 }],
+    mqtt: [{ host: '0.0.0.0', port: 1883, realm: 'com.example', maxPacketBytes: 65536, maxKeepAliveSec: 600, maxInflight: 16, maxQueued: 500, maxSubscriptions: 64, maxSessionExpirySec: 86400, maxQueuedBytes: 1048576, maxPersistentSessions: 100, maxConnections: 500 }],
   },
   limits: { maxMessageSize: 65536, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
     outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },

@@ -38,7 +38,7 @@ test('fields left out take their defaults; a listeners object lists exactly what
   const c = parseConfig({ listeners: { unix: [{ path: 's.sock' }] }, limits: { maxMessageSize: 1024 } }, 'test');
   t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }], mqtt: [] });
   t.deepEqual(parseConfig({ listeners: { mqtt: [{}] } }, 'test').listeners.mqtt, [{
-    host: '127.0.0.1', port: 1883, realm: 'realm1', maxPacketBytes: 1048576, maxKeepAliveSec: 3600, maxInflight: 32, maxQueued: 1000, maxSubscriptions: 256, maxSessionExpirySec: 604800, maxQueuedBytes: 16777216, maxPersistentSessions: 1000,
+    host: '127.0.0.1', port: 1883, realm: 'realm1', maxPacketBytes: 1048576, maxKeepAliveSec: 3600, maxInflight: 32, maxQueued: 1000, maxSubscriptions: 256, maxSessionExpirySec: 604800, maxQueuedBytes: 16777216, maxPersistentSessions: 1000, maxConnections: 10000,
   }]);
   t.is(c.limits.maxMessageSize, 1024);
   t.is(c.limits.wsIdleTimeoutSec, 120);

@@ -111,3 +111,23 @@ test('the first packet must be CONNECT: anything else closes the connection unan
   await until(() => c.closed, 3000, 'close');
   t.deepEqual(c.packets, []);
 });
+
+test('connections beyond maxConnections are closed at once; those within carry on', async (t) => {
+  const small = await startWorld({ maxConnections: 2 });
+  try {
+    const a = await RawMqtt.connect(small.openPort, 4);
+    await a.open();
+    const b = await RawMqtt.connect(small.openPort, 4);
+    await b.open();
+    const c = await RawMqtt.connect(small.openPort, 4);
+    c.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'third', keepalive: 0 });
+    await until(() => c.closed, 3000, 'the third closed');
+    t.deepEqual(c.packets, []);
+    a.send({ cmd: 'pingreq' });
+    await a.next('pingresp');
+    a.destroy();
+    b.destroy();
+  } finally {
+    await small.stop();
+  }
+});
