@@ -97,7 +97,15 @@ export class MqttConnection implements ConnectionLink {
 
   write(packet: Packet): void {
     if (this.#state === 'closed') return;
-    this.#transport.write(encodePacket(packet, this.#version));
+    let bytes: Buffer;
+    try {
+      bytes = encodePacket(packet, this.#version);
+    } catch (err) {
+      // Our packets are built from checked values; one that still does not encode is dropped, not thrown into the router.
+      this.#log.error({ peer: this.#transport.info.peer, cmd: packet.cmd, err: (err as Error).message }, 'mqtt: packet not encodable');
+      return;
+    }
+    this.#transport.write(bytes);
   }
 
   bufferedAmount(): number { return this.#transport.bufferedAmount(); }

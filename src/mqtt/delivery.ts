@@ -6,6 +6,7 @@ import type { QoS } from 'mqtt-packet';
 import type { Event } from '../wamp/messages.ts';
 import type { OutboundMessage } from './outbound.ts';
 import { wampToMqtt } from './payload.ts';
+import { carriedOf, MQTT_DETAIL } from './properties.ts';
 import type { Subscriptions } from './subscriptions.ts';
 import { uriToTopic } from './topics.ts';
 
@@ -21,7 +22,7 @@ export class EventDelivery {
   readonly #clientMaxPacket: number;
   readonly #sink: DeliverySink;
   /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
-  readonly #batch = new Map<number, { event: Event; qos: QoS }>();
+  readonly #batch = new Map<number, { event: Event; qos: QoS; rap: boolean }>();
   /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
   undeliverable = 0;
 
@@ -38,17 +39,19 @@ export class EventDelivery {
     const pending = this.#batch.get(msg.publication);
     if (pending !== undefined) {
       if (delivery.qos > pending.qos) pending.qos = delivery.qos;
+      pending.rap ||= delivery.rap;
       return;
     }
     if (this.#batch.size === 0) queueMicrotask(() => this.#flush());
-    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos });
+    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
   }
 
   #flush(): void {
     const batch = [...this.#batch.values()];
     this.#batch.clear();
     const absent: OutboundMessage[] = [];
-    for (const { event, qos } of batch) {
+    const now = Date.now();
+    for (const { event, qos, rap } of batch) {
       const uri = typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
       const topic = uri === undefined ? undefined : uriToTopic(uri);
       const payload = wampToMqtt(event.args, event.kwargs);
@@ -57,7 +60,11 @@ export class EventDelivery {
         this.undeliverable++;
         continue;
       }
-      const message: OutboundMessage = { topic, payload, qos, retain: event.details.retained === true };
+      const carried = carriedOf(event.details[MQTT_DETAIL]);
+      if (carried.expiresAt !== undefined && carried.expiresAt <= now) continue; // expired on the way (MQTT 5 3.3.2.3.3)
+      // Retained on subscribe; live, only with Retain As Published and a retained publication.
+      const retain = event.details.retained === true || (rap && carried.retained);
+      const message: OutboundMessage = { topic, payload, qos, retain, properties: carried.properties, expiresAt: carried.expiresAt };
       const mode = this.#sink.mode();
       if (mode === 'closed') return;
       if (mode === 'connected') this.#sink.send(message);

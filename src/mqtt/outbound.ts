@@ -10,6 +10,8 @@ export interface OutboundMessage {
   qos: QoS;
   retain: boolean;
   properties?: IPublishPacket['properties'];
+  /** MQTT 5 message expiry (ms since the epoch): not sent after it. */
+  expiresAt?: number;
 }
 
 interface Inflight {
@@ -32,6 +34,8 @@ export class Outbound {
   #nextId = 1;
   /** Messages dropped because the queue was full (oldest first). */
   dropped = 0;
+  /** Messages that expired while they waited. */
+  expired = 0;
 
   constructor(sink: OutboundSink, window: number, maxQueued: number) {
     this.#sink = sink;
@@ -104,7 +108,12 @@ export class Outbound {
 
   #release(id: number): void {
     this.#inflight.delete(id);
-    while (this.#inflight.size < this.#window && this.#queue.length > 0) this.#send(this.#queue.shift()!);
+    const now = Date.now();
+    while (this.#inflight.size < this.#window && this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      if (next.expiresAt !== undefined && next.expiresAt <= now) this.expired++;
+      else this.#send(next);
+    }
   }
 
   #allocate(): number {

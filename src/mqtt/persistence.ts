@@ -19,7 +19,7 @@ export interface QueueBounds {
   maxBytes: number;
 }
 
-interface QueueRow { topic: string; payload: Buffer; qos: number; retain: number }
+interface QueueRow { topic: string; payload: Buffer; qos: number; retain: number; properties: string | null; expires_at: number | null }
 
 export class MqttSessionStore {
   readonly #db: Db;
@@ -44,11 +44,11 @@ export class MqttSessionStore {
     this.#expire = db.prepare('UPDATE mqtt_session SET expires_at = ? WHERE key = ?');
     this.#delete = db.prepare('DELETE FROM mqtt_session WHERE key = ?');
     this.#purge = db.prepare('DELETE FROM mqtt_session WHERE expires_at IS NOT NULL AND expires_at <= ?');
-    this.#enqueue = db.prepare('INSERT INTO mqtt_queue (key, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)');
+    this.#enqueue = db.prepare('INSERT INTO mqtt_queue (key, topic, payload, qos, retain, properties, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#size = db.prepare<[string], { n: number; bytes: number | null }>('SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM mqtt_queue WHERE key = ?');
     this.#dropOldest = db.prepare('DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1)');
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
-    this.#queue = db.prepare<[string], QueueRow>('SELECT topic, payload, qos, retain FROM mqtt_queue WHERE key = ? ORDER BY id');
+    this.#queue = db.prepare<[string], QueueRow>('SELECT topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? ORDER BY id');
     this.#clearQueue = db.prepare('DELETE FROM mqtt_queue WHERE key = ?');
     this.#count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM mqtt_session');
   }
@@ -92,7 +92,10 @@ export class MqttSessionStore {
   enqueue(key: string, messages: readonly OutboundMessage[], bounds: QueueBounds): number {
     if (messages.length === 0) return 0;
     return this.#db.transaction(() => {
-      for (const m of messages) this.#enqueue.run(key, m.topic, Buffer.from(m.payload), m.qos, m.retain ? 1 : 0);
+      for (const m of messages) {
+        const properties = m.properties === undefined ? null : JSON.stringify(m.properties);
+        this.#enqueue.run(key, m.topic, Buffer.from(m.payload), m.qos, m.retain ? 1 : 0, properties, m.expiresAt ?? null);
+      }
       let dropped = 0;
       for (;;) {
         const { n, bytes } = this.#size.get(key)!;
@@ -105,12 +108,24 @@ export class MqttSessionStore {
     })();
   }
 
-  /** Takes the queued messages, oldest first (they are the connection's to deliver now). */
-  take(key: string): OutboundMessage[] {
+  /** Takes the queued messages not expired by `now`, oldest first (the connection's to deliver now). */
+  take(key: string, now: number): OutboundMessage[] {
     return this.#db.transaction(() => {
       const rows = this.#queue.all(key);
       this.#clearQueue.run(key);
-      return rows.map((r) => ({ topic: r.topic, payload: new Uint8Array(r.payload), qos: r.qos as QoS, retain: r.retain === 1 }));
+      return rows.filter((r) => r.expires_at === null || r.expires_at > now).map((r) => ({
+        topic: r.topic, payload: new Uint8Array(r.payload), qos: r.qos as QoS, retain: r.retain === 1,
+        ...(r.properties !== null && { properties: JSON.parse(r.properties, bufferReviver) as OutboundMessage['properties'] }),
+        ...(r.expires_at !== null && { expiresAt: r.expires_at }),
+      }));
     })();
   }
+}
+
+/** Correlation data went into JSON as Node writes a Buffer: { type: "Buffer", data: [...] }. */
+function bufferReviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return Buffer.from((value as { data: number[] }).data);
+  }
+  return value;
 }

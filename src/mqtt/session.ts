@@ -14,6 +14,7 @@ import { Inbound } from './inbound.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, type OutboundMessage } from './outbound.ts';
 import { mqttToWamp, type WampPayload } from './payload.ts';
+import { detailOfPublish, MQTT_DETAIL, withExpiry } from './properties.ts';
 import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
 import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
@@ -79,18 +80,13 @@ export class MqttSession implements WampClient {
     this.#link = link;
     this.#log = options.logger ?? silentLogger;
     this.#outbound = new Outbound({
-      publish: (id, m, dup) => this.#write({
-        cmd: 'publish', messageId: id, qos: m.qos, dup, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload), ...(params.v5 && m.properties && { properties: m.properties }),
-      }),
+      publish: (id, m, dup) => this.#sendPublish(m, id, dup),
       pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
     }, params.window, options.maxQueued);
     this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
     this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
       mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
-      send: (m) => {
-        if (m.qos > 0) return this.#outbound.push(m);
-        this.#write({ cmd: 'publish', qos: 0, dup: false, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload) });
-      },
+      send: (m) => (m.qos > 0 ? this.#outbound.push(m) : this.#sendPublish(m, undefined, false)),
       keep: (messages) => this.#enqueue(messages),
     });
     this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
@@ -126,6 +122,8 @@ export class MqttSession implements WampClient {
     const options: Dict = { exclude_me: false };
     if (p.qos > 0) options.acknowledge = true;
     if (p.retain) options.retain = true;
+    const carried = detailOfPublish(p, this.#params.v5, Date.now());
+    if (carried !== undefined) options[MQTT_DETAIL] = carried;
     const request = this.#request(p.qos === 0 ? undefined : (reply) => {
       this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
     });
@@ -320,7 +318,7 @@ export class MqttSession implements WampClient {
     if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
       return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
     }
-    const queued = stored === undefined ? [] : store!.take(key);
+    const queued = stored === undefined ? [] : store!.take(key, Date.now());
     if (!this.persistent) store?.delete(key);
     else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
     const will = this.#params.will;
@@ -404,6 +402,14 @@ export class MqttSession implements WampClient {
 
   #write(packet: Packet): void {
     this.#link?.write(packet);
+  }
+
+  #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
+    const properties = this.#params.v5 ? withExpiry(m.properties, m.expiresAt, Date.now()) : undefined;
+    this.#write({
+      cmd: 'publish', qos: m.qos, dup, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload),
+      ...(id !== undefined && { messageId: id }), ...(properties && { properties }),
+    });
   }
 
   /** Ends the WAMP session in good order (no testament). */

@@ -55,6 +55,7 @@ interface Filter {
   exclude?: number[]; exclude_authid?: string[]; exclude_authrole?: string[];
   eligible?: number[]; eligible_authid?: string[]; eligible_authrole?: string[];
 }
+const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 const filterKeys = ['exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'] as const;
 
 export class Broker {
@@ -138,6 +139,9 @@ export class Broker {
     if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose publishers');
 
     const details: Dict = ppt === undefined ? {} : { ...(ppt as Dict) };
+    // Implementation-specific options (spec "Custom Attributes": "_" and 3+ of [a-z0-9_]) reach
+    // subscribers as event details: how MQTT 5 properties travel through WAMP (src/mqtt/).
+    for (const key in options) if (CUSTOM_ATTRIBUTE.test(key)) details[key] = options[key];
     if (discloseMe === true || disclosure === 'always') {
       details.publisher = publisher.id;
       details.publisher_authid = publisher.authid;

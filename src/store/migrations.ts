@@ -72,6 +72,7 @@ export const migrations: readonly string[] = [
      key TEXT PRIMARY KEY, subscriptions TEXT NOT NULL, expires_at INTEGER, dropped INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
    CREATE TABLE mqtt_queue (
      id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL REFERENCES mqtt_session (key) ON DELETE CASCADE,
-     topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL);
+     topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
+     properties TEXT, expires_at INTEGER);
    CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
 ];

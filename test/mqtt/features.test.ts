@@ -158,3 +158,39 @@ test.serial('a second connection with the same client identifier takes the sessi
   await second.next('pingresp');
   second.destroy();
 });
+
+test.serial('MQTT 5 properties through WAMP: user properties, content type, correlation data reach MQTT 5 subscribers and WAMP details', async (t) => {
+  const url = `mqtt://127.0.0.1:${w.openPort}`;
+  const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  const wamp = await w.wamp();
+  await wamp.subscribe('props.t');
+  const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
+  await sub.subscribeAsync('props/t', { qos: 1 });
+  await pub.publishAsync('props/t', '{"v":1}', { qos: 1, properties: {
+    userProperties: { site: 'north', tags: ['a', 'b'] }, contentType: 'application/json', correlationData: Buffer.from('c0ffee', 'hex'), responseTopic: 'reply/here',
+  } });
+  const packet = await got;
+  t.deepEqual(packet.properties?.userProperties, { site: 'north', tags: ['a', 'b'] });
+  t.is(packet.properties?.contentType, 'application/json');
+  t.is(packet.properties?.responseTopic, 'reply/here');
+  t.deepEqual(packet.properties?.correlationData, Buffer.from('c0ffee', 'hex'));
+  const event = await wamp.next((m) => m[0] === 36);
+  t.like((event[3] as { _mqtt: unknown })._mqtt, { user_properties: { site: 'north', tags: ['a', 'b'] }, content_type: 'application/json' });
+  await Promise.all([sub.endAsync(), pub.endAsync()]);
+});
+
+test.serial('Retain As Published: live retained publications keep the retain flag only for subscriptions asking for it', async (t) => {
+  const url = `mqtt://127.0.0.1:${w.openPort}`;
+  const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  const flags: Record<string, boolean> = {};
+  sub.on('message', (topic, _p, packet) => { flags[topic] = packet.retain; });
+  await sub.subscribeAsync('rap/yes', { qos: 1, rap: true });
+  await sub.subscribeAsync('rap/no', { qos: 1, rap: false });
+  const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+  await pub.publishAsync('rap/yes', '1', { qos: 1, retain: true });
+  await pub.publishAsync('rap/no', '1', { qos: 1, retain: true });
+  await until(() => Object.keys(flags).length === 2, 3000, 'both');
+  t.deepEqual(flags, { 'rap/yes': true, 'rap/no': false });
+  await Promise.all([sub.endAsync(), pub.endAsync()]);
+});

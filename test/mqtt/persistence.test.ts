@@ -137,3 +137,26 @@ test.serial('persistent sessions are bounded in number: one more is refused (0x9
     await w.stop();
   }
 });
+
+test.serial('message expiry (MQTT 5): what expires while the client is away is not delivered; the rest goes out with what is left of its expiry', async (t) => {
+  const w = await startWorld();
+  try {
+    const options: mqtt.IClientOptions = { protocolVersion: 5, clientId: 'expiring', clean: false, properties: { sessionExpiryInterval: 600 } };
+    const first = await connect(w.openPort, options);
+    await first.client.subscribeAsync('exp/t', { qos: 1 });
+    await first.client.endAsync();
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    await pub.publishAsync('exp/t', '"short"', { qos: 1, properties: { messageExpiryInterval: 1 } });
+    await pub.publishAsync('exp/t', '"long"', { qos: 1, properties: { messageExpiryInterval: 600 } });
+    await pub.endAsync();
+    await new Promise((r) => setTimeout(r, 1300)); // the first one expires meanwhile
+    const client = mqtt.connect(`mqtt://127.0.0.1:${w.openPort}`, { ...options, reconnectPeriod: 0 });
+    const packet = await new Promise<mqtt.IPublishPacket>((resolve) => client.once('message', (_t, _p, p) => resolve(p)));
+    t.is(packet.payload.toString(), '"long"');
+    t.true(packet.properties!.messageExpiryInterval! <= 600 && packet.properties!.messageExpiryInterval! >= 590);
+    await new Promise((r) => setTimeout(r, 200));
+    await client.endAsync();
+  } finally {
+    await w.stop();
+  }
+});
