@@ -194,3 +194,18 @@ test.serial('Retain As Published: live retained publications keep the retain fla
   t.deepEqual(flags, { 'rap/yes': true, 'rap/no': false });
   await Promise.all([sub.endAsync(), pub.endAsync()]);
 });
+
+test.serial('a WAMP publisher\'s malformed _mqtt details are ignored field by field; the message still arrives', async (t) => {
+  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
+  const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
+  await sub.subscribeAsync('odd/props', { qos: 1 });
+  const wamp = await w.wamp();
+  wamp.send([16, wamp.requestId(), { _mqtt: {
+    user_properties: { ok: 'yes', bad: 5 }, response_topic: 'a/#', correlation_data: 'not bytes', expires_at: 'soon', content_type: 123, retain: 'yes',
+  } }, 'odd.props', ['x']]);
+  const packet = await got;
+  t.is(packet.payload.toString(), '"x"');
+  t.deepEqual(packet.properties, { userProperties: { ok: 'yes' } });
+  t.false(packet.retain);
+  await sub.endAsync();
+});

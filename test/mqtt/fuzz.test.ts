@@ -32,7 +32,12 @@ function packet(rng: Rng, v5: boolean): Packet {
   switch (rng.int(12)) {
     case 0: case 1: case 2: return {
       cmd: 'publish', topic: rng.pick(TOPICS), payload: payload(rng), qos, dup: rng.chance(0.2), retain: rng.chance(0.2),
-      ...(qos > 0 && { messageId: id }), ...(v5 && rng.chance(0.3) && { properties: { topicAlias: rng.int(20) } }),
+      ...(qos > 0 && { messageId: id }),
+      ...(v5 && rng.chance(0.4) && { properties: {
+        ...(rng.chance(0.5) && { topicAlias: rng.int(20) }), ...(rng.chance(0.5) && { userProperties: { k: 'v'.repeat(rng.int(200)), e: [] } }),
+        ...(rng.chance(0.3) && { messageExpiryInterval: rng.int(3) }), ...(rng.chance(0.3) && { correlationData: Buffer.from(rng.bytes(rng.int(40))) }),
+        ...(rng.chance(0.3) && { contentType: 'x/y', responseTopic: 'r/t', payloadFormatIndicator: rng.chance(0.5) }),
+      } }),
     };
     case 3: case 4: return { cmd: 'subscribe', messageId: id || 1, subscriptions: [{ topic: rng.pick(TOPICS) || 'x', qos, ...(v5 && { nl: rng.chance(0.5), rap: rng.chance(0.5), rh: rng.int(3) }) }] };
     case 5: return { cmd: 'unsubscribe', messageId: id || 1, unsubscriptions: [rng.pick(TOPICS) || 'x'] };
