@@ -308,16 +308,18 @@ export class MqttSession implements WampClient {
     // Keyed by identity: nobody can take over or resume another user's session by its client identifier.
     const identity = msg.details.authmethod === 'anonymous' ? '' : authid;
     const key = `${this.#options.realm}\u0000${identity}\u0000${this.#params.clientId}`;
+    const store = this.#options.sessions;
+    let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
+    if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
+    // Refused before anything changes: the session it would replace is left alone.
+    if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
+      return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
+    }
+    // A connected persistent session being replaced puts its unacknowledged messages in the queue taken below.
     this.#registry.get(key)?.supersede();
     this.#registry.set(key, this);
     this.#key = key;
     this.#state = 'connected';
-    const store = this.#options.sessions;
-    let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
-    if (this.#params.cleanStart) store?.delete(key);
-    if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
-      return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
-    }
     const queued = stored === undefined ? [] : store!.take(key, Date.now());
     if (!this.persistent) store?.delete(key);
     else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
