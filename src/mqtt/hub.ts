@@ -38,13 +38,22 @@ export class MqttHub {
   /** The transport under `connection` closed. */
   closed(connection: MqttConnection): void {
     this.#connections.delete(connection);
-    connection.transportClosed(Date.now());
+    this.#guard(() => connection.transportClosed(Date.now()));
   }
 
   tick(now: number): void {
-    for (const c of this.#connections) c.tick(now);
+    for (const c of this.#connections) this.#guard(() => c.tick(now));
     // Detached persistent sessions expire here too (they have no connection).
-    for (const s of [...this.#registry.values()]) s.tick(now);
+    for (const s of [...this.#registry.values()]) this.#guard(() => s.tick(now));
+  }
+
+  /** Socket events and timers: a throw there would be uncaught and end the process (a failing disk under persistence.ts, a bug). */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.options.logger?.error({ err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+    }
   }
 
   close(): void {

@@ -44,7 +44,9 @@ export class MqttSessionStore {
     this.#expire = db.prepare('UPDATE mqtt_session SET expires_at = ? WHERE key = ?');
     this.#delete = db.prepare('DELETE FROM mqtt_session WHERE key = ?');
     this.#purge = db.prepare('DELETE FROM mqtt_session WHERE expires_at IS NOT NULL AND expires_at <= ?');
-    this.#enqueue = db.prepare('INSERT INTO mqtt_queue (key, topic, payload, qos, retain, properties, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    // Only for a session still kept: one ended meanwhile (clean start, expiry, kill) takes nothing.
+    this.#enqueue = db.prepare(`INSERT INTO mqtt_queue (key, topic, payload, qos, retain, properties, expires_at)
+      SELECT @key, @topic, @payload, @qos, @retain, @properties, @expiresAt WHERE EXISTS (SELECT 1 FROM mqtt_session WHERE key = @key)`);
     this.#size = db.prepare<[string], { n: number; bytes: number | null }>('SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM mqtt_queue WHERE key = ?');
     this.#dropOldest = db.prepare('DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1)');
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
@@ -94,7 +96,7 @@ export class MqttSessionStore {
     return this.#db.transaction(() => {
       for (const m of messages) {
         const properties = m.properties === undefined ? null : JSON.stringify(m.properties);
-        this.#enqueue.run(key, m.topic, Buffer.from(m.payload), m.qos, m.retain ? 1 : 0, properties, m.expiresAt ?? null);
+        this.#enqueue.run({ key, topic: m.topic, payload: Buffer.from(m.payload), qos: m.qos, retain: m.retain ? 1 : 0, properties, expiresAt: m.expiresAt ?? null });
       }
       let dropped = 0;
       for (;;) {

@@ -256,6 +256,16 @@ export class MqttSession implements WampClient {
   }
 
   #settled(msg: Message): void {
+    // A microtask: a throw here would be uncaught and end the process.
+    try {
+      this.#settle(msg);
+    } catch (err) {
+      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+      this.#link?.fail(Reason.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
+    }
+  }
+
+  #settle(msg: Message): void {
     if (msg.type === T.WELCOME) {
       if (this.#state === 'authenticating') this.#handshake(msg);
       return;
@@ -370,14 +380,25 @@ export class MqttSession implements WampClient {
   };
 
   #saveSubscriptions(): void {
-    if (this.persistent && this.#key !== undefined && this.#state === 'connected') this.#options.sessions!.save(this.#key, this.#subs.filters());
+    if (!this.persistent || this.#key === undefined || this.#state !== 'connected') return;
+    try {
+      this.#options.sessions!.save(this.#key, this.#subs.filters());
+    } catch (err) {
+      // Runs inside the router's answer to SUBSCRIBE: the subscription holds, only its record is lost.
+      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message }, 'mqtt: cannot record subscriptions');
+    }
   }
 
   #enqueue(messages: OutboundMessage[]): void {
     if (messages.length === 0 || this.#key === undefined) return;
     const o = this.#options;
-    const dropped = o.sessions!.enqueue(this.#key, messages, { maxMessages: o.maxQueued, maxBytes: o.maxQueuedBytes });
-    if (dropped > 0) this.#log.info({ clientId: this.#params.clientId, dropped }, 'mqtt: queue of an absent client full; oldest messages dropped');
+    try {
+      const dropped = o.sessions!.enqueue(this.#key, messages, { maxMessages: o.maxQueued, maxBytes: o.maxQueuedBytes });
+      if (dropped > 0) this.#log.info({ clientId: this.#params.clientId, dropped }, 'mqtt: queue of an absent client full; oldest messages dropped');
+    } catch (err) {
+      // A full or failing disk loses these messages, not the router (this runs inside its fan-out).
+      this.#log.error({ clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message }, 'mqtt: cannot queue messages for an absent client');
+    }
   }
 
   // --- plumbing ---

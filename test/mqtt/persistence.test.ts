@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import mqtt from 'mqtt';
-import { run, startWorld, subscribed, until, type World } from './helpers.ts';
+import { RawMqtt, run, startWorld, subscribed, until, type World } from './helpers.ts';
 
 /** Connects and collects messages from the first moment (queued ones may precede the promise). */
 async function connect(port: number, options: mqtt.IClientOptions): Promise<{ client: mqtt.MqttClient; got: string[]; sessionPresent: boolean }> {
@@ -156,6 +156,30 @@ test.serial('message expiry (MQTT 5): what expires while the client is away is n
     t.true(packet.properties!.messageExpiryInterval! <= 600 && packet.properties!.messageExpiryInterval! >= 590);
     await new Promise((r) => setTimeout(r, 200));
     await client.endAsync();
+  } finally {
+    await w.stop();
+  }
+});
+
+test.serial('a clean start taking over a connected persistent session with messages in flight: the old queue is discarded, nothing breaks', async (t) => {
+  const w = await startWorld();
+  try {
+    const old = await RawMqtt.connect(w.openPort, 5);
+    await old.open({ clientId: 'inflight', clean: false, properties: { sessionExpiryInterval: 600 } });
+    old.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'inflight/t', qos: 1 }] });
+    await old.next('suback');
+    const wamp = await w.wamp();
+    wamp.send([16, wamp.requestId(), {}, 'inflight.t', ['unacked']]);
+    await old.next('publish'); // never acknowledged
+    const fresh = await RawMqtt.connect(w.openPort, 5);
+    const connack = await fresh.open({ clientId: 'inflight', clean: true });
+    t.is(connack.reasonCode, 0);
+    t.false(connack.sessionPresent);
+    t.is((await old.next('disconnect')).reasonCode, 0x8e);
+    fresh.send({ cmd: 'pingreq' });
+    await fresh.next('pingresp');
+    t.deepEqual(fresh.packets.filter((p) => p.cmd === 'publish'), []);
+    fresh.destroy();
   } finally {
     await w.stop();
   }
