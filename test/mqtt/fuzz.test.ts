@@ -61,14 +61,16 @@ function mutate(rng: Rng, bytes: Buffer): Buffer {
 }
 
 /** One hostile connection; resolves with what the router sent, once the connection is over. */
-function hostile(port: number, seed: number): Promise<{ received: Buffer; bytesSent: number; v5: boolean }> {
+/** `persistent`: CONNECTs ask for kept sessions at random (and take each other's over). */
+function hostile(port: number, seed: number, persistent: boolean): Promise<{ received: Buffer; bytesSent: number; v5: boolean }> {
   const rng = new Rng(seed);
   const v5 = rng.chance(0.5);
+  const clean = !persistent || rng.chance(0.3);
   const chunks: Buffer[] = [];
   const will = rng.chance(0.2) ? { topic: rng.pick(TOPICS) || 'w', payload: payload(rng), qos: 1 as const, retain: false } : undefined;
   const connect = generate({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: v5 ? 5 : 4, clean: true, clientId: rng.chance(0.2) ? '' : `fz${seed % 7}`,
-    keepalive: rng.int(3), ...(v5 && { properties: { receiveMaximum: 1 + rng.int(3), topicAliasMaximum: rng.int(4) } }),
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: v5 ? 5 : 4, clean, clientId: rng.chance(0.2) && clean ? '' : `fz${seed % 7}`,
+    keepalive: rng.int(3), ...(v5 && { properties: { receiveMaximum: 1 + rng.int(3), topicAliasMaximum: rng.int(4), ...(persistent && { sessionExpiryInterval: rng.int(5) }) } }),
     ...(will && { will }),
   }, { protocolVersion: v5 ? 5 : 4 });
   chunks.push(rng.chance(0.1) ? mutate(rng, connect) : connect);
@@ -114,9 +116,10 @@ function hostile(port: number, seed: number): Promise<{ received: Buffer; bytesS
   });
 }
 
-test('seeded MQTT packet fuzz over real sockets: no crash, valid replies, others undisturbed, nothing left behind', async (t) => {
+for (const persistent of [false, true]) {
+test(`seeded MQTT packet fuzz over real sockets${persistent ? ', persistent sessions' : ''}: no crash, valid replies, others undisturbed${persistent ? '' : ', nothing left behind'}`, async (t) => {
   t.timeout(120_000);
-  const w = await startWorld({ maxPacketBytes: 4096, maxSessionExpirySec: 0 });
+  const w = await startWorld({ maxPacketBytes: 4096, maxSessionExpirySec: persistent ? 3600 : 0 });
   try {
     const witness = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0, clientId: 'witness' });
     const heard: string[] = [];
@@ -127,7 +130,7 @@ test('seeded MQTT packet fuzz over real sockets: no crash, valid replies, others
     const failures: string[] = [];
     let accepted = 0;
     for (const seed of SEEDS) {
-      const { received, v5 } = await hostile(w.openPort, seed);
+      const { received, v5 } = await hostile(w.openPort, seed + (persistent ? 100_000 : 0), persistent);
       // CONNACK accepted (3.1.1 and 5 alike: type 0x20, then the code in the fourth octet).
       if (received[0] === 0x20 && received[3] === 0) accepted++;
       // Everything the router sent must parse as MQTT of the client's version.
@@ -146,10 +149,13 @@ test('seeded MQTT packet fuzz over real sockets: no crash, valid replies, others
       }
     }
     t.false(witness.disconnecting || !witness.connected, 'the witness stayed connected');
-    await until(async () => {
-      const count = (await wamp.call('wamp.session.count'))[3] as number[];
-      return count[0] === baseline[0];
-    }, 10_000, 'hostile sessions gone');
+    // Kept sessions stay, by design; without them every hostile session must be gone.
+    if (!persistent) {
+      await until(async () => {
+        const count = (await wamp.call('wamp.session.count'))[3] as number[];
+        return count[0] === baseline[0];
+      }, 10_000, 'hostile sessions gone');
+    }
     t.deepEqual(failures, []);
     t.true(accepted > SEEDS.length / 2, `most hostile clients got past CONNECT (${accepted} of ${SEEDS.length})`);
     await witness.endAsync();
@@ -157,3 +163,4 @@ test('seeded MQTT packet fuzz over real sockets: no crash, valid replies, others
     await w.stop();
   }
 });
+}
