@@ -1,4 +1,5 @@
-// MQTT fan-out benchmark (`scripts/node24 test/bench/mqtt.ts`): QoS 0 events delivered per
+// MQTT benchmark (`scripts/node24 test/bench/mqtt.ts`; MQTT_BENCH_IDLE=N measures resident
+// memory per idle client instead). Fan-out: QoS 0 events delivered per
 // second from one publisher to SUBSCRIBERS subscribers of one topic, against wampmesh's MQTT
 // listener, mosquitto (Debian package, C) and aedes (npm, Node), in the same run, interleaved
 // over ROUNDS rounds; medians printed. Not part of `npm run bench` yet.
@@ -144,7 +145,36 @@ async function fanout(t: Target): Promise<number> {
   return (delivered / elapsed) * 1000;
 }
 
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** Resident memory per idle connected client (CONNECT answered, nothing else), in bytes. */
+async function idle(t: Target, n: number): Promise<number> {
+  await sleep(300);
+  const before = rss(t.pid);
+  const clients: Counter[] = [];
+  for (let i = 0; i < n; i++) clients.push(await open(t.port, `idle${i}`, false));
+  await sleep(1000);
+  const after = rss(t.pid);
+  for (const c of clients) c.socket.destroy();
+  return (after - before) / n;
+}
+
 const makers = [wampmesh, mosquitto, aedes];
+if (process.env.MQTT_BENCH_IDLE !== undefined) {
+  const n = Number(process.env.MQTT_BENCH_IDLE);
+  for (const make of makers) {
+    const t = await make();
+    try {
+      process.stdout.write(`${t.name.padEnd(10)} ${Math.round(await idle(t, n)).toLocaleString('en').padStart(8)} bytes RSS per idle client (${n} clients)\n`);
+    } finally {
+      t.stop();
+    }
+  }
+  process.exit(0);
+}
 const results = new Map<string, number[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const make of makers) {
