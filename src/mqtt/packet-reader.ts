@@ -15,18 +15,60 @@ export class PacketError extends Error {
   }
 }
 
+/**
+ * One mqtt-packet parser for every connection. Each instance carries a stream-based buffer list
+ * (kilobytes per idle client); here it only ever gets one whole packet at a time, parsed
+ * synchronously, so nothing of one connection is left in it when the next one's comes.
+ */
+interface SharedParser {
+  settings: { protocolVersion?: number };
+  error: unknown;
+  _pos: number;
+  _resetState(): void;
+  parse(buf: Buffer): number;
+}
+const shared = parser() as unknown as SharedParser & ReturnType<typeof parser>;
+let parsed: Packet[] = [];
+const EMPTY = Buffer.alloc(0);
+let parseError: Error | undefined;
+shared.on('packet', (p: Packet) => parsed.push(p));
+shared.on('error', (e: Error) => { parseError ??= e; });
+
+function parseOne(packet: Buffer, protocolVersion: number): Packet {
+  parsed = [];
+  parseError = undefined;
+  shared.settings = { protocolVersion };
+  try {
+    shared.parse(packet);
+  } catch (err) {
+    // Some malformed packets make it throw (a read past the end) rather than emit 'error'.
+    parseError ??= err instanceof Error ? err : new Error(String(err));
+  }
+  const error = parseError as Error | undefined; // set by the handler above, during parse()
+  const out = parsed;
+  parsed = [];
+  parseError = undefined;
+  // Left mid-packet or in error, it would carry this packet into the next connection's.
+  if (error !== undefined || out.length !== 1 || shared.parse(EMPTY) !== 0) {
+    shared._resetState();
+    // _resetState() leaves the read offset where an error stopped it; the next length would be read there.
+    shared._pos = 0;
+  }
+  if (error !== undefined) throw new PacketError(Reason.MALFORMED_PACKET, error.message);
+  // One whole packet in, exactly one out: anything else is a packet the parser misread.
+  if (out.length !== 1) throw new PacketError(Reason.MALFORMED_PACKET, 'malformed packet');
+  return out[0]!;
+}
+
 export class PacketReader {
   readonly #maxPacketBytes: number;
-  readonly #parser = parser();
   #chunks: Buffer[] = [];
   #buffered = 0;
-  #packets: Packet[] = [];
-  #error: Error | undefined;
+  /** From the CONNECT on: what the other packets are parsed as (3.1.1 until then). */
+  #protocolVersion = 4;
 
   constructor(maxPacketBytes: number) {
     this.#maxPacketBytes = maxPacketBytes;
-    this.#parser.on('packet', (p: Packet) => this.#packets.push(p));
-    this.#parser.on('error', (e: Error) => { this.#error ??= e; });
   }
 
   /** The complete packets `chunk` finishes, in order; throws PacketError on bad input. */
@@ -38,16 +80,13 @@ export class PacketReader {
       const size = this.#nextSize();
       if (size === undefined || this.#buffered < size) return out;
       const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
-      const packet = all.subarray(0, size);
+      const bytes = all.subarray(0, size);
       const rest = all.subarray(size);
       this.#chunks = rest.length > 0 ? [rest] : [];
       this.#buffered = rest.length;
-      this.#parser.parse(packet);
-      if (this.#error !== undefined) throw new PacketError(Reason.MALFORMED_PACKET, this.#error.message);
-      // One whole packet in, exactly one out: anything else is a packet the parser misread.
-      const parsed = this.#packets.splice(0);
-      if (parsed.length !== 1) throw new PacketError(Reason.MALFORMED_PACKET, 'malformed packet');
-      out.push(parsed[0]!);
+      const packet = parseOne(bytes, this.#protocolVersion);
+      if (packet.cmd === 'connect' && packet.protocolVersion !== undefined) this.#protocolVersion = packet.protocolVersion;
+      out.push(packet);
     }
   }
 
