@@ -4,11 +4,12 @@
 # patchelf for the runtime setup on Debian 12, prometheus for its promtool (the /metrics
 # output is checked with `promtool check metrics`), and chromium for the web console's test
 # (driven by npm playwright-core), util-linux for prlimit (the open-file limit test; essential on
-# Debian, listed so the dependency is written down). Installs only what is missing, and only as root
+# Debian, listed so the dependency is written down), and mosquitto-clients (mosquitto_pub/sub, a
+# third-party MQTT client) for the MQTT tests. Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium)
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium mosquitto-clients)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -13,6 +13,10 @@ import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
 import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
 import type { WebSocketOptions } from '../transport/websocket-server.ts';
+import { listenMqtt } from '../mqtt/listener.ts';
+import { MqttSessionStore } from '../mqtt/persistence.ts';
+import type { SessionRegistry } from '../mqtt/session.ts';
+import { addMqttRoute } from '../mqtt/websocket.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { adminSocketPath } from './admin-client.ts';
@@ -29,6 +33,7 @@ export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
   | { transport: 'rawsocket'; host: string; port: number }
   | { transport: 'unix'; path: string }
+  | { transport: 'mqtt'; host: string; port: number; realm: string }
   | { transport: 'mesh'; host: string; port: number; node: string }
   | { transport: 'http'; host: string; port: number; serve: readonly string[] };
 
@@ -179,11 +184,18 @@ export async function startServer(config: Config, logger: Logger, options: Start
     // Loaded only when needed: from the sources, importing it loads uWebSockets.js, which fails
     // where glibc is too old (the single executable loads it lazily anyway).
     const { listenWebSocket } = config.listeners.websocket.length === 0 ? { listenWebSocket: undefined } : await import('../transport/websocket-server.ts');
+    // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
+    const mqttRegistry: SessionRegistry = new Map();
+    const mqttSessions = config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt) ? new MqttSessionStore(db) : undefined;
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
       const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
       const serve = [...new Set(shared.flatMap((h) => h.serve))];
-      const options = serve.length === 0 ? wsOptions : { ...wsOptions, http: seen.routesFor(serve) };
+      const mq = ws.mqtt;
+      const routes = mq && ((app: Parameters<NonNullable<WebSocketOptions['routes']>>[0]) => addMqttRoute(app, mq.path, router, {
+        realm: mq.realm, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger,
+      }, mqttRegistry));
+      const options = { ...wsOptions, ...(serve.length > 0 && { http: seen.routesFor(serve) }), ...(routes && { routes }) };
       const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
@@ -195,6 +207,13 @@ export async function startServer(config: Config, logger: Logger, options: Start
       const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, rawOptions));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? rs.port });
+    }
+    for (const mq of config.listeners.mqtt) {
+      const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
+      const { host, port, ...settings } = mq;
+      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger }, mqttRegistry));
+      opened.push(l);
+      infos.push({ ...info, port: l.port ?? mq.port });
     }
     for (const ux of unixListeners) {
       const info: ListenerInfo = { transport: 'unix', path: ux.path };

@@ -12,6 +12,7 @@ import { ADMIN_REALM } from '../security/admin.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
+import { mqttDefaults } from '../mqtt/options.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -73,7 +74,12 @@ const websocketListener = z.strictObject({
   port: port.default(8080),
   // "/ws" is what autobahn and most WAMP client examples connect to.
   path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/ws"' }).default('/ws'),
-});
+  // MQTT over WebSocket (subprotocol "mqtt") on this listener's port, at its own path; off unless given.
+  mqtt: z.strictObject({
+    path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/mqtt"' }).default('/mqtt'),
+    realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
+  }).optional(),
+}).refine((l) => l.mqtt === undefined || l.mqtt.path !== l.path, { error: 'must differ from the WAMP path', path: ['mqtt', 'path'] });
 
 const rawsocketListener = z.strictObject({
   host: host.default('127.0.0.1'),
@@ -98,6 +104,25 @@ const httpListener = z.strictObject({
     .default(['metrics', 'health']),
 });
 
+// MQTT 3.1.1 and 5.0 clients, each an ordinary WAMP session of `realm` (README "MQTT").
+// Defaults and their reasons: src/mqtt/options.ts.
+const mqttListener = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(1883),
+  realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
+  maxPacketBytes: intIn(64, 256 * 1024 * 1024).default(mqttDefaults.maxPacketBytes),
+  maxKeepAliveSec: intIn(1, 65535).default(mqttDefaults.maxKeepAliveSec),
+  maxInflight: intIn(1, 65535).default(mqttDefaults.maxInflight),
+  maxQueued: intIn(0, 1_000_000).default(mqttDefaults.maxQueued),
+  maxSubscriptions: intIn(1, 100_000).default(mqttDefaults.maxSubscriptions),
+  // Persistent sessions (clean session false, MQTT 5 session expiry): kept at most this long
+  // while their client is away, with at most maxQueued messages / maxQueuedBytes queued.
+  maxSessionExpirySec: intIn(0, 365 * 24 * 3600).default(mqttDefaults.maxSessionExpirySec),
+  maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
+  maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
+  maxConnections: intIn(1, 1_000_000).default(mqttDefaults.maxConnections),
+});
+
 const listeners = z.strictObject({
   // A file that has a "listeners" object says exactly where to listen: kinds it leaves out are
   // off, so a Unix-socket-only setup doesn't also open TCP ports behind the admin's back.
@@ -105,6 +130,7 @@ const listeners = z.strictObject({
   rawsocket: z.array(rawsocketListener).default([]),
   unix: z.array(unixListener).default([]),
   http: z.array(httpListener).default([]),
+  mqtt: z.array(mqttListener).default([]),
 });
 
 const limits = z
@@ -206,6 +232,7 @@ const configSchema = z
       rawsocket: [{ host: '127.0.0.1', port: 8081 }],
       unix: [],
       http: [],
+      mqtt: [],
     }),
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
@@ -224,6 +251,7 @@ export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
 export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
 export type UnixListenerConfig = Config['listeners']['unix'][number];
 export type HttpListenerConfig = Config['listeners']['http'][number];
+export type MqttListenerConfig = Config['listeners']['mqtt'][number];
 
 export interface ConfigIssue {
   /** Field path as written in the file, e.g. "listeners.websocket[0].port"; "" for the whole file. */

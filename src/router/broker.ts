@@ -69,6 +69,7 @@ interface Filter {
   exclude?: number[]; exclude_authid?: string[]; exclude_authrole?: string[];
   eligible?: number[]; eligible_authid?: string[]; eligible_authrole?: string[];
 }
+const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 const filterKeys = ['exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'] as const;
 
 export class Broker {
@@ -160,6 +161,9 @@ export class Broker {
     if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose publishers');
 
     const details: Dict = ppt === undefined ? {} : { ...(ppt as Dict) };
+    // Implementation-specific options (spec "Custom Attributes": "_" and 3+ of [a-z0-9_]) reach
+    // subscribers as event details: how MQTT 5 properties travel through WAMP (src/mqtt/).
+    for (const key in options) if (CUSTOM_ATTRIBUTE.test(key)) details[key] = options[key];
     if (discloseMe === true || disclosure === 'always') {
       details.publisher = publisher.id;
       details.publisher_authid = publisher.authid;
@@ -196,7 +200,7 @@ export class Broker {
    */
   #keep(event: StoredEvent, filter: Filter | undefined, retain: boolean): string | undefined {
     try {
-      if (retain) this.#options.store.retain(this.#options.realm, event);
+      if (retain) this.#retain(event);
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
       if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
@@ -215,12 +219,23 @@ export class Broker {
     const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
     if (options.retain === true) {
       try {
-        this.#options.store.retain(this.#options.realm, event);
+        this.#retain(event);
       } catch (err) {
         if (!(err instanceof UnstorableEventError)) throw err;
       }
     }
     this.#deliver(event, undefined, undefined, undefined);
+  }
+
+  /**
+   * A retained publication replaces the topic's retained event; one without payload clears it,
+   * as an empty retained message does in MQTT (so MQTT clients can clear what they retained).
+   */
+  #retain(event: StoredEvent): void {
+    const store = this.#options.store;
+    if ((event.args === undefined || event.args.length === 0) && (event.kwargs === undefined || Object.keys(event.kwargs).length === 0)) {
+      store.unretain(this.#options.realm, event.topic);
+    } else store.retain(this.#options.realm, event);
   }
 
   /** Whether any subscription matches (lets the meta API skip building events nobody hears). */

@@ -29,6 +29,8 @@ export class UnstorableEventError extends Error {
 
 export interface EventStore {
   retain(realm: string, event: StoredEvent): void;
+  /** Forgets the topic's retained event, if any. */
+  unretain(realm: string, topic: string): void;
   retained(realm: string, topic: string): StoredEvent | undefined;
   allRetained(realm: string): Iterable<StoredEvent>;
   /** Appends to the topic's history, keeping at most `limit` events no older than `maxAgeMs`. */
@@ -45,6 +47,10 @@ export class MemoryEventStore implements EventStore {
 
   retain(realm: string, event: StoredEvent): void {
     inner(this.#retained, realm).set(event.topic, event);
+  }
+
+  unretain(realm: string, topic: string): void {
+    this.#retained.get(realm)?.delete(topic);
   }
 
   retained(realm: string, topic: string): StoredEvent | undefined {

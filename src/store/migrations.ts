@@ -66,4 +66,13 @@ export const migrations: readonly string[] = [
      key TEXT PRIMARY KEY, hlc TEXT NOT NULL, node TEXT NOT NULL, deleted INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;`,
   // 4: a user can be disabled (refused at login, sessions ended) without losing its credentials.
   `ALTER TABLE security_user ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));`,
+  // 5: persistent MQTT sessions (src/mqtt/persistence.ts): the subscriptions of a client that
+  // asked for its session to be kept, and the QoS 1/2 messages queued while it is away.
+  `CREATE TABLE mqtt_session (
+     key TEXT PRIMARY KEY, subscriptions TEXT NOT NULL, expires_at INTEGER, dropped INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+   CREATE TABLE mqtt_queue (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL REFERENCES mqtt_session (key) ON DELETE CASCADE,
+     topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
+     properties TEXT, expires_at INTEGER);
+   CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
 ];

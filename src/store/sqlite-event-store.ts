@@ -14,6 +14,7 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Db;
   readonly #retain;
   readonly #retained;
+  readonly #unretain;
   readonly #allRetained;
   readonly #append;
   readonly #trimCount;
@@ -27,6 +28,7 @@ export class SqliteEventStore implements EventStore {
     this.#db = db;
     this.#commits = commits;
     this.#retain = db.prepare('INSERT OR REPLACE INTO retained_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
+    this.#unretain = db.prepare('DELETE FROM retained_event WHERE realm = ? AND topic = ?');
     this.#retained = db.prepare<[string, string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ? AND topic = ?');
     this.#allRetained = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?');
     this.#append = db.prepare('INSERT INTO history_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
@@ -41,6 +43,10 @@ export class SqliteEventStore implements EventStore {
   retain(realm: string, e: StoredEvent): void {
     const payload = storable(e);
     this.#write(() => this.#retain.run(realm, e.topic, e.publication, e.timestamp, payload));
+  }
+
+  unretain(realm: string, topic: string): void {
+    this.#run(() => this.#unretain.run(realm, topic));
   }
 
   retained(realm: string, topic: string): StoredEvent | undefined {

@@ -45,6 +45,8 @@ export interface WebSocketOptions {
   maxBackpressure?: number;
   /** Serializers offered to clients. Default: all the router has. */
   serializers?: readonly Serializer[];
+  /** More routes on the same App (MQTT over WebSocket); returns what closes their connections. */
+  routes?: (app: uWS.TemplatedApp) => () => void;
   logger?: Logger;
   /**
    * Plain HTTP on the same host and port (metrics, health, console files): asked for every
@@ -173,6 +175,7 @@ export function listenWebSocket(
       peer.wsClosed(code);
     },
   });
+  const closeRoutes = options.routes?.(app);
   // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
   const http = options.http;
   app.any('/*', (res, req) => {
@@ -209,6 +212,7 @@ export function listenWebSocket(
           closing = true;
           uWS.us_listen_socket_close(listenSocket);
           for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
+          closeRoutes?.();
           // One macrotask lets the close frames go out before app.close() cuts whatever is
           // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
           // lets the deferred closed() calls run before close() resolves.

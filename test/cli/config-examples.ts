@@ -10,6 +10,7 @@ export const FULL_CONFIG = {
     rawsocket: [{ host: 'localhost', port: 9000 }],
     unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
     http: [{ host: '127.0.0.1', port: 8080, serve: ['metrics', 'health'] }, { host: '0.0.0.0', port: 9464, serve: ['health'] }],
+    mqtt: [{ host: '0.0.0.0', port: 1883, realm: 'com.example', maxPacketBytes: 65536, maxKeepAliveSec: 600, maxInflight: 16, maxQueued: 500, maxSubscriptions: 64, maxSessionExpirySec: 86400, maxQueuedBytes: 1048576, maxPersistentSessions: 100, maxConnections: 500 }],
   },
   limits: { maxMessageSize: 65536, preAuthMaxMessageSize: 4096, preAuthBufferBytes: 1048576, handshakeTimeoutMs: 5000, outboundSoftLimitBytes: 2048,
     outboundHardLimitBytes: 4096, slowConsumerTimeoutMs: 1000, wsIdleTimeoutSec: 0 },

@@ -369,6 +369,7 @@ class ConfigFuzz {
         rawsocket: config.listeners.rawsocket.slice(0, 1).map(local),
         unix: config.listeners.unix.slice(0, 1).map((u, k) => ({ ...u, path: path.join(this.dir, `s${i}-${k}.sock`) })),
         http: config.listeners.http.slice(0, 1).map(local),
+        mqtt: config.listeners.mqtt.slice(0, 1).map(local),
       },
       // Discovery and dialling stay off: the fuzz is about the values, not the network.
       mesh: { ...config.mesh, listen: { host: '127.0.0.1', port: 0 }, mdns: false, seeds: [] },
@@ -580,7 +581,7 @@ test('regression: an unknown short option in a group is named as typed', (t) => 
 test('regression: a data folder under /proc fails at once instead of hanging', async (t) => {
   t.timeout(10_000);
   // Node's recursive mkdir retried forever at full CPU on /proc's ENOENT.
-  const error = await t.throwsAsync(startServer({ ...loadConfig(), dataDir: '/proc/wampmesh-regression/data', listeners: { websocket: [], rawsocket: [], unix: [], http: [] } }, silent),
+  const error = await t.throwsAsync(startServer({ ...loadConfig(), dataDir: '/proc/wampmesh-regression/data', listeners: { websocket: [], rawsocket: [], unix: [], http: [], mqtt: [] } }, silent),
     { instanceOf: StartError });
   t.regex(error.message, /cannot create data folder \/proc\/wampmesh-regression\/data: ENOENT/);
 });

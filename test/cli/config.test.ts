@@ -24,6 +24,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
     unix: [],
     http: [],
+    mqtt: [],
   });
   t.deepEqual(c.limits, {
     maxMessageSize: 16777216, preAuthMaxMessageSize: 65536, preAuthBufferBytes: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576,
@@ -38,7 +39,10 @@ test('a full file parses as written', (t) => {
 
 test('fields left out take their defaults; a listeners object lists exactly what is on', (t) => {
   const c = parseConfig({ listeners: { unix: [{ path: 's.sock' }] }, limits: { maxMessageSize: 1024 } }, 'test');
-  t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }], http: [] });
+  t.deepEqual(parseConfig({ listeners: { mqtt: [{}] } }, 'test').listeners.mqtt, [{
+    host: '127.0.0.1', port: 1883, realm: 'realm1', maxPacketBytes: 1048576, maxKeepAliveSec: 3600, maxInflight: 32, maxQueued: 1000, maxSubscriptions: 256, maxSessionExpirySec: 604800, maxQueuedBytes: 16777216, maxPersistentSessions: 1000, maxConnections: 10000,
+  }]);
+  t.deepEqual(c.listeners, { websocket: [], rawsocket: [], unix: [{ path: 's.sock', mode: '0660' }], http: [], mqtt: [] });
   t.deepEqual(parseConfig({ listeners: { http: [{}] } }, 'test').listeners.http, [{ host: '127.0.0.1', port: 8082, serve: ['metrics', 'health'] }]);
   t.is(c.limits.maxMessageSize, 1024);
   t.is(c.limits.wsIdleTimeoutSec, 120);
@@ -54,6 +58,9 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ['bad host', { listeners: { websocket: [{ host: 'not a host' }] } }, 'listeners.websocket[0].host', /IP address or host name/],
   ['relative ws path', { listeners: { websocket: [{ path: 'ws' }] } }, 'listeners.websocket[0].path', /absolute URL path/],
   ['unix without path', { listeners: { unix: [{}] } }, 'listeners.unix[0].path', /required/],
+  ['MQTT over WebSocket on the WAMP path', { listeners: { websocket: [{ path: '/ws', mqtt: { path: '/ws' } }] } }, 'listeners.websocket[0].mqtt.path', /differ from the WAMP path/],
+  ['mqtt realm not a URI', { listeners: { mqtt: [{ realm: 'a b' }] } }, 'listeners.mqtt[0].realm', /realm URI/],
+  ['mqtt packet limit too small', { listeners: { mqtt: [{ maxPacketBytes: 10 }] } }, 'listeners.mqtt[0].maxPacketBytes', /expected integer 64\.\./],
   ['bad unix mode', { listeners: { unix: [{ path: 'x', mode: '0999' }] } }, 'listeners.unix[0].mode', /octal/],
   ['unknown top-level field', { listners: {} }, 'listners', /unknown field/],
   ['unknown nested field', { limits: { maxMessageSise: 1 } }, 'limits.maxMessageSise', /unknown field/],

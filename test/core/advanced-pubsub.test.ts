@@ -106,6 +106,30 @@ test('retained events are delivered on subscribe with get_retained', (t) => {
   t.deepEqual(pm[1]![3], { retained: true, topic: 'com.app.state' });
 });
 
+test('a retained publication without payload clears the retained event (as an empty retained MQTT message)', (t) => {
+  const store = new MemoryEventStore();
+  const { client } = setup({}, store);
+  const pub = client();
+  pub.send([16, 1, { retain: true }, 'com.app.state', ['v1']]);
+  t.truthy(store.retained('realm1', 'com.app.state'));
+  pub.send([16, 2, { retain: true }, 'com.app.state', [], {}]);
+  t.is(store.retained('realm1', 'com.app.state'), undefined);
+  const late = client();
+  late.send([32, 1, { get_retained: true }, 'com.app.state']);
+  t.deepEqual(late.take().map((m) => m[0]), [33], 'nothing retained to deliver');
+});
+
+test('custom publish options ("_" and 3+ of [a-z0-9_]) reach subscribers as event details; others do not', (t) => {
+  const { client } = setup({});
+  const sub = client();
+  sub.send([32, 1, {}, 'com.app.x']);
+  sub.take();
+  const pub = client();
+  pub.send([16, 1, { _mqtt: { retain: true }, _ab: 1, _Bad: 2, custom: 3 }, 'com.app.x', [1]]);
+  const [event] = sub.take();
+  t.deepEqual(event![3], { _mqtt: { retain: true } });
+});
+
 test('event history is kept per configured topic and read with wamp.subscription.get_events', (t) => {
   const { client } = setup({ history: [{ topic: 'com.app.log', match: 'exact', limit: 3, maxAgeMs: 60_000 }] });
   const s = client();

@@ -1,0 +1,77 @@
+// WAMP EVENTs to one MQTT client: which of its filters want an event and at what QoS, one
+// PUBLISH per publication however many of its subscriptions match (MQTT 3.3.5), the topic and
+// payload mapped back, and the client's Maximum Packet Size respected.
+
+import type { QoS } from 'mqtt-packet';
+import type { Event } from '../wamp/messages.ts';
+import type { OutboundMessage } from './outbound.ts';
+import { wampToMqtt } from './payload.ts';
+import { carriedOf, MQTT_DETAIL } from './properties.ts';
+import type { Subscriptions } from './subscriptions.ts';
+import { uriToTopic } from './topics.ts';
+
+export interface DeliverySink {
+  /** Where messages go now: to the connection, into the queue of an absent client, or nowhere. */
+  mode(): 'connected' | 'absent' | 'closed';
+  send(message: OutboundMessage): void;
+  keep(messages: OutboundMessage[]): void;
+}
+
+export class EventDelivery {
+  readonly #subs: Subscriptions;
+  readonly #clientMaxPacket: number;
+  readonly #sink: DeliverySink;
+  /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
+  readonly #batch = new Map<number, { event: Event; qos: QoS; rap: boolean }>();
+  /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
+  undeliverable = 0;
+
+  constructor(subs: Subscriptions, clientMaxPacket: number, sink: DeliverySink) {
+    this.#subs = subs;
+    this.#clientMaxPacket = clientMaxPacket;
+    this.#sink = sink;
+  }
+
+  /** `own`: the client's own publication (No Local). */
+  event(msg: Event, own: boolean): void {
+    const delivery = this.#subs.delivery(msg.subscription, own);
+    if (delivery === undefined) return;
+    const pending = this.#batch.get(msg.publication);
+    if (pending !== undefined) {
+      if (delivery.qos > pending.qos) pending.qos = delivery.qos;
+      pending.rap ||= delivery.rap;
+      return;
+    }
+    if (this.#batch.size === 0) queueMicrotask(() => this.#flush());
+    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
+  }
+
+  #flush(): void {
+    const batch = [...this.#batch.values()];
+    this.#batch.clear();
+    const absent: OutboundMessage[] = [];
+    const now = Date.now();
+    for (const { event, qos, rap } of batch) {
+      const uri = typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
+      const topic = uri === undefined ? undefined : uriToTopic(uri);
+      const payload = wampToMqtt(event.args, event.kwargs);
+      const carried = carriedOf(event.details[MQTT_DETAIL]);
+      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all (the
+      // size is estimated from above: fixed header, identifier, lengths, properties as JSON).
+      const propertyBytes = carried.properties === undefined ? 0 : JSON.stringify(carried.properties).length + 16;
+      if (topic === undefined || payload === undefined || payload.length + Buffer.byteLength(topic) + 16 + propertyBytes > this.#clientMaxPacket) {
+        this.undeliverable++;
+        continue;
+      }
+      if (carried.expiresAt !== undefined && carried.expiresAt <= now) continue; // expired on the way (MQTT 5 3.3.2.3.3)
+      // Retained on subscribe; live, only with Retain As Published and a retained publication.
+      const retain = event.details.retained === true || (rap && carried.retained);
+      const message: OutboundMessage = { topic, payload, qos, retain, properties: carried.properties, expiresAt: carried.expiresAt };
+      const mode = this.#sink.mode();
+      if (mode === 'closed') return;
+      if (mode === 'connected') this.#sink.send(message);
+      else if (qos > 0) absent.push(message); // QoS 0 is not kept for an absent client (MQTT 3.1.2.4)
+    }
+    if (absent.length > 0) this.#sink.keep(absent);
+  }
+}

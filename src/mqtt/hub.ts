@@ -1,0 +1,62 @@
+// What all MQTT connections of one endpoint (a TCP listener, a WebSocket path) share: the
+// options, the registry of sessions by client identity (shared across endpoints, so a client
+// may move between them), and one timer for connect timeouts, keep-alive and session expiry.
+
+import type { PeerAcceptor } from '../router/peer.ts';
+import { MqttConnection, type MqttTransport } from './connection.ts';
+import type { MqttOptions } from './options.ts';
+import type { SessionRegistry } from './session.ts';
+
+const TICK_MS = 1000; // keep-alive is counted in seconds
+
+export class MqttHub {
+  readonly options: MqttOptions;
+  readonly #acceptor: PeerAcceptor;
+  readonly #registry: SessionRegistry;
+  readonly #connections = new Set<MqttConnection>();
+  readonly #ticker: NodeJS.Timeout;
+
+  constructor(acceptor: PeerAcceptor, options: MqttOptions, registry: SessionRegistry) {
+    this.options = options;
+    this.#acceptor = acceptor;
+    this.#registry = registry;
+    // Sessions whose clients stayed away past their expiry while the router was down.
+    options.sessions?.purgeExpired(Date.now());
+    this.#ticker = setInterval(() => this.tick(Date.now()), TICK_MS);
+    this.#ticker.unref();
+  }
+
+  /** Live MQTT connections (for tests and metrics). */
+  get connections(): ReadonlySet<MqttConnection> { return this.#connections; }
+
+  accept(transport: MqttTransport): MqttConnection {
+    const connection = new MqttConnection(transport, this.#acceptor, this.options, this.#registry, Date.now());
+    this.#connections.add(connection);
+    return connection;
+  }
+
+  /** The transport under `connection` closed. */
+  closed(connection: MqttConnection): void {
+    this.#connections.delete(connection);
+    this.#guard(() => connection.transportClosed(Date.now()));
+  }
+
+  tick(now: number): void {
+    for (const c of this.#connections) this.#guard(() => c.tick(now));
+    // Detached persistent sessions expire here too (they have no connection).
+    for (const s of [...this.#registry.values()]) this.#guard(() => s.tick(now));
+  }
+
+  /** Socket events and timers: a throw there would be uncaught and end the process (a failing disk under persistence.ts, a bug). */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.options.logger?.error({ err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#ticker);
+  }
+}

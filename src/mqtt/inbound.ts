@@ -1,0 +1,69 @@
+// QoS state of the messages one MQTT client publishes: acknowledgements go out in the order the
+// PUBLISHes came (MQTT 4.6), whenever the router answers each; QoS 2 identifiers are held from
+// PUBREC to PUBREL so a resent PUBLISH is not published twice (MQTT 4.3.3, method B).
+
+import type { Packet } from 'mqtt-packet';
+import { Reason } from './reason-codes.ts';
+
+export interface InboundSink {
+  write(packet: Packet): void;
+  v5(): boolean;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly qos: 1 | 2;
+  reason: number | undefined;
+}
+
+export class Inbound {
+  readonly #sink: InboundSink;
+  readonly #pending: Pending[] = [];
+  readonly #awaitingRelease = new Set<number>();
+  /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
+  refusedSilently = 0;
+
+  constructor(sink: InboundSink) {
+    this.#sink = sink;
+  }
+
+  /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
+  accept(qos: 1 | 2, id: number, max: number): boolean {
+    if (qos === 2 && (this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id))) return false;
+    if (this.#pending.length + this.#awaitingRelease.size >= max) return false;
+    this.#pending.push({ id, qos, reason: undefined });
+    return true;
+  }
+
+  awaitingRelease(id: number): boolean { return this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id && p.qos === 2); }
+
+  repeatPubrec(id: number): void {
+    // Still waiting for the router's answer: the PUBREC will come when it does.
+    if (this.#awaitingRelease.has(id)) this.#ack(2, id, Reason.SUCCESS);
+  }
+
+  /** The router's answer to the PUBLISH with this identifier (the oldest unanswered one). */
+  settle(id: number, reason: number): void {
+    const entry = this.#pending.find((p) => p.id === id && p.reason === undefined);
+    if (entry === undefined) return;
+    entry.reason = reason;
+    while (this.#pending.length > 0 && this.#pending[0]!.reason !== undefined) {
+      const p = this.#pending.shift()!;
+      if (p.qos === 2 && p.reason! < 0x80) this.#awaitingRelease.add(p.id);
+      this.#ack(p.qos, p.id, p.reason!);
+    }
+  }
+
+  pubrel(id: number): void {
+    const known = this.#awaitingRelease.delete(id);
+    if (this.#sink.v5()) this.#sink.write({ cmd: 'pubcomp', messageId: id, reasonCode: known ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND });
+    else this.#sink.write({ cmd: 'pubcomp', messageId: id });
+  }
+
+  #ack(qos: 1 | 2, id: number, reason: number): void {
+    const cmd = qos === 1 ? 'puback' : 'pubrec';
+    if (this.#sink.v5()) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
+    if (reason >= 0x80) this.refusedSilently++;
+    this.#sink.write({ cmd, messageId: id });
+  }
+}

@@ -1,0 +1,69 @@
+// Settings of one MQTT listener, each default with its reason (as src/router/limits.ts does
+// for WAMP sessions). The config file's listeners.mqtt[] entries fill these.
+
+import type { Logger } from '../log.ts';
+import type { MqttSessionStore } from './persistence.ts';
+
+export interface MqttOptions {
+  /** The realm MQTT clients of this listener join. */
+  realm: string;
+  /** Largest packet accepted, and announced to MQTT 5 clients (Maximum Packet Size). */
+  maxPacketBytes: number;
+  /** Time from TCP accept to CONNECT. */
+  connectTimeoutMs: number;
+  /**
+   * Longest keep-alive granted. MQTT 5 clients asking for more (or for none) are told this
+   * value (Server Keep Alive); MQTT 3.1.1 has no way to say it, so their own value holds.
+   */
+  maxKeepAliveSec: number;
+  /**
+   * QoS 1/2 messages in flight per client in each direction: announced as Receive Maximum,
+   * and the most unacknowledged PUBLISHes sent to a client (with the client's own maximum).
+   */
+  maxInflight: number;
+  /** QoS 1/2 messages waiting for a free in-flight slot per client; over it the oldest is dropped (counted). */
+  maxQueued: number;
+  /** Topic aliases a client may define (MQTT 5). */
+  topicAliasMaximum: number;
+  /** Topic filters one client may hold. */
+  maxSubscriptions: number;
+  /** Packets a client may send before its CONNACK (they wait for the handshake). */
+  maxEarlyPackets: number;
+  /**
+   * Longest a persistent session is kept while its client is away (MQTT 3.1.1 clean session
+   * false has no expiry of its own; MQTT 5 clients asking for more are told this value).
+   */
+  maxSessionExpirySec: number;
+  /** Bytes of payload queued for one absent client; over it the oldest are dropped (counted). */
+  maxQueuedBytes: number;
+  /** Connections a TCP listener holds at most. */
+  maxConnections: number;
+  /** Persistent sessions kept at most (all listeners): each may hold maxQueuedBytes on disk. */
+  maxPersistentSessions: number;
+  /** Where persistent sessions are kept; without it every session ends with its connection. */
+  sessions?: MqttSessionStore;
+  logger?: Logger;
+}
+
+export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions'> = {
+  // 1 MiB: far above sensor telemetry, small enough that a board holds many clients' worth.
+  maxPacketBytes: 1 << 20,
+  // As WAMP's handshake timeout: half-open connections must not pile up.
+  connectTimeoutMs: 10_000,
+  // An hour: battery devices sleep long, yet a dead client's slot comes back the same day.
+  maxKeepAliveSec: 3600,
+  // 32 messages of at most maxPacketBytes each bound what one client pins in memory.
+  maxInflight: 32,
+  maxQueued: 1000,
+  topicAliasMaximum: 16,
+  maxSubscriptions: 256,
+  maxEarlyPackets: 64,
+  // A week: a device switched off over a long weekend still finds its messages.
+  maxSessionExpirySec: 7 * 24 * 3600,
+  // 1000 messages (maxQueued) of sensor size; 16 MiB bounds a client sending big ones.
+  maxQueuedBytes: 16 << 20,
+  // Each connection is a WAMP session with its buffers: a Pi-class board holds ten thousand.
+  maxConnections: 10_000,
+  // 1000 devices is a large edge site; times maxQueuedBytes it bounds the disk a stranger can fill.
+  maxPersistentSessions: 1000,
+};

@@ -1,0 +1,127 @@
+// QoS state of the messages the router sends one MQTT client: packet identifiers, the
+// in-flight window (at most the client's Receive Maximum and ours), and the queue behind it.
+// QoS 1: PUBLISH -> PUBACK. QoS 2: PUBLISH -> PUBREC, PUBREL -> PUBCOMP. QoS 0 bypasses it.
+
+import type { IPublishPacket, QoS } from 'mqtt-packet';
+
+export interface OutboundMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  retain: boolean;
+  properties?: IPublishPacket['properties'];
+  /** MQTT 5 message expiry (ms since the epoch): not sent after it. */
+  expiresAt?: number;
+}
+
+interface Inflight {
+  readonly message: OutboundMessage;
+  /** 'publish': waiting for PUBACK/PUBREC; 'released': PUBREL sent, waiting for PUBCOMP. */
+  phase: 'publish' | 'released';
+}
+
+export interface OutboundSink {
+  publish(id: number, message: OutboundMessage, dup: boolean): void;
+  pubrel(id: number): void;
+}
+
+export class Outbound {
+  readonly #sink: OutboundSink;
+  readonly #window: number;
+  readonly #maxQueued: number;
+  readonly #inflight = new Map<number, Inflight>();
+  #queue: OutboundMessage[] = [];
+  #nextId = 1;
+  /** Messages dropped because the queue was full (oldest first). */
+  dropped = 0;
+  /** Messages that expired while they waited. */
+  expired = 0;
+
+  constructor(sink: OutboundSink, window: number, maxQueued: number) {
+    this.#sink = sink;
+    this.#window = Math.max(1, window);
+    this.#maxQueued = maxQueued;
+  }
+
+  get inflightCount(): number { return this.#inflight.size; }
+  get queuedCount(): number { return this.#queue.length; }
+
+  push(message: OutboundMessage): void {
+    if (this.#inflight.size < this.#window) return this.#send(message);
+    this.#queue.push(message);
+    if (this.#queue.length > this.#maxQueued) {
+      this.#queue.shift();
+      this.dropped++;
+    }
+  }
+
+  /** PUBACK (QoS 1); false when no QoS 1 message waits under that identifier. */
+  puback(id: number): boolean {
+    const f = this.#inflight.get(id);
+    if (f === undefined || f.message.qos !== 1) return false;
+    this.#release(id);
+    return true;
+  }
+
+  /** PUBREC (QoS 2): a failure code from the client ends the exchange there (MQTT 5, 4.3.3). */
+  pubrec(id: number, failed: boolean): boolean {
+    const f = this.#inflight.get(id);
+    if (f === undefined || f.message.qos !== 2) return false;
+    if (failed) {
+      this.#release(id);
+      return true;
+    }
+    f.phase = 'released';
+    this.#sink.pubrel(id);
+    return true;
+  }
+
+  pubcomp(id: number): boolean {
+    const f = this.#inflight.get(id);
+    if (f === undefined || f.phase !== 'released') return false;
+    this.#release(id);
+    return true;
+  }
+
+  /** Everything not yet acknowledged, in order (in flight first), and forgets it: the client went away. */
+  drain(): OutboundMessage[] {
+    const out = [...this.#inflight.values()].map((f) => f.message);
+    out.push(...this.#queue);
+    this.#inflight.clear();
+    this.#queue = [];
+    return out;
+  }
+
+  /** After a reconnect: everything unacknowledged again, in order, PUBLISH with DUP set (MQTT 4.4). */
+  resend(): void {
+    for (const [id, f] of this.#inflight) {
+      if (f.phase === 'released') this.#sink.pubrel(id);
+      else this.#sink.publish(id, f.message, true);
+    }
+  }
+
+  #send(message: OutboundMessage): void {
+    const id = this.#allocate();
+    this.#inflight.set(id, { message, phase: 'publish' });
+    this.#sink.publish(id, message, false);
+  }
+
+  #release(id: number): void {
+    this.#inflight.delete(id);
+    const now = Date.now();
+    while (this.#inflight.size < this.#window && this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      if (next.expiresAt !== undefined && next.expiresAt <= now) this.expired++;
+      else this.#send(next);
+    }
+  }
+
+  #allocate(): number {
+    // The window is far below 65535, so a free identifier is always near.
+    for (;;) {
+      const id = this.#nextId;
+      this.#nextId = id === 0xffff ? 1 : id + 1;
+      if (!this.#inflight.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// Splits the byte stream of one MQTT connection into packets and decodes them with
+// mqtt-packet. The fixed header is read here first, so a packet over the size limit is refused
+// from its header alone, before its body is buffered.
+
+import { generate, parser, type Packet } from 'mqtt-packet';
+import { Reason } from './reason-codes.ts';
+
+export class PacketError extends Error {
+  /** The MQTT 5.0 reason code the connection ends with. */
+  readonly reason: number;
+  constructor(reason: number, message: string) {
+    super(message);
+    this.name = 'PacketError';
+    this.reason = reason;
+  }
+}
+
+/**
+ * One mqtt-packet parser for every connection. Each instance carries a stream-based buffer list
+ * (kilobytes per idle client); here it only ever gets one whole packet at a time, parsed
+ * synchronously, so nothing of one connection is left in it when the next one's comes.
+ */
+interface SharedParser {
+  settings: { protocolVersion?: number };
+  error: unknown;
+  _pos: number;
+  _resetState(): void;
+  parse(buf: Buffer): number;
+}
+const shared = parser() as unknown as SharedParser & ReturnType<typeof parser>;
+let parsed: Packet[] = [];
+const EMPTY = Buffer.alloc(0);
+let parseError: Error | undefined;
+shared.on('packet', (p: Packet) => parsed.push(p));
+shared.on('error', (e: Error) => { parseError ??= e; });
+
+function parseOne(packet: Buffer, protocolVersion: number): Packet {
+  parsed = [];
+  parseError = undefined;
+  shared.settings = { protocolVersion };
+  try {
+    shared.parse(packet);
+  } catch (err) {
+    // Some malformed packets make it throw (a read past the end) rather than emit 'error'.
+    parseError ??= err instanceof Error ? err : new Error(String(err));
+  }
+  const error = parseError as Error | undefined; // set by the handler above, during parse()
+  const out = parsed;
+  parsed = [];
+  parseError = undefined;
+  // Left mid-packet or in error, it would carry this packet into the next connection's.
+  if (error !== undefined || out.length !== 1 || shared.parse(EMPTY) !== 0) {
+    shared._resetState();
+    // _resetState() leaves the read offset where an error stopped it; the next length would be read there.
+    shared._pos = 0;
+  }
+  if (error !== undefined) throw new PacketError(Reason.MALFORMED_PACKET, error.message);
+  // One whole packet in, exactly one out: anything else is a packet the parser misread.
+  if (out.length !== 1) throw new PacketError(Reason.MALFORMED_PACKET, 'malformed packet');
+  return out[0]!;
+}
+
+export class PacketReader {
+  readonly #maxPacketBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** From the CONNECT on: what the other packets are parsed as (3.1.1 until then). */
+  #protocolVersion = 4;
+
+  constructor(maxPacketBytes: number) {
+    this.#maxPacketBytes = maxPacketBytes;
+  }
+
+  /** The complete packets `chunk` finishes, in order; throws PacketError on bad input. */
+  push(chunk: Buffer): Packet[] {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    const out: Packet[] = [];
+    for (;;) {
+      const size = this.#nextSize();
+      if (size === undefined || this.#buffered < size) return out;
+      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
+      const bytes = all.subarray(0, size);
+      const rest = all.subarray(size);
+      this.#chunks = rest.length > 0 ? [rest] : [];
+      this.#buffered = rest.length;
+      const packet = parseOne(bytes, this.#protocolVersion);
+      if (packet.cmd === 'connect' && packet.protocolVersion !== undefined) this.#protocolVersion = packet.protocolVersion;
+      out.push(packet);
+    }
+  }
+
+  /** Size of the packet at the head of the buffer, once its fixed header is in. */
+  #nextSize(): number | undefined {
+    if (this.#buffered < 2) return undefined;
+    const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, Math.min(this.#buffered, 5));
+    let remaining = 0;
+    for (let i = 1; i <= 4; i++) {
+      if (i >= head.length) return undefined;
+      const b = head[i]!;
+      remaining += (b & 0x7f) * 128 ** (i - 1);
+      if ((b & 0x80) === 0) {
+        const size = 1 + i + remaining;
+        if (size > this.#maxPacketBytes) throw new PacketError(Reason.PACKET_TOO_LARGE, `packet of ${size} bytes is over the limit of ${this.#maxPacketBytes}`);
+        return size;
+      }
+    }
+    throw new PacketError(Reason.MALFORMED_PACKET, 'remaining length longer than 4 bytes');
+  }
+}
+
+export function encodePacket(packet: Packet, protocolVersion: number): Buffer {
+  return generate(packet, { protocolVersion: protocolVersion as 3 | 4 | 5 });
+}

@@ -1,0 +1,453 @@
+// An MQTT session: the WAMP session behind one client identity (wamp-peer.ts) and the MQTT
+// state that goes with it (subscriptions, QoS in both directions, the will). It translates
+// PUBLISH -> WAMP PUBLISH, SUBSCRIBE -> WAMP SUBSCRIBE, EVENT -> PUBLISH; routing, grants and
+// everything else are the router's. A persistent session outlives its connection: detached, it
+// stays subscribed and queues QoS 1/2 messages in SQLite (persistence.ts) until its client
+// returns or it expires.
+
+import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
+import { silentLogger, type Logger } from '../log.ts';
+import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { EventDelivery } from './delivery.ts';
+import { Inbound } from './inbound.ts';
+import type { MqttOptions } from './options.ts';
+import { Outbound, type OutboundMessage } from './outbound.ts';
+import { mqttToWamp, type WampPayload } from './payload.ts';
+import { detailOfPublish, MQTT_DETAIL, withExpiry } from './properties.ts';
+import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
+import { Subscriptions, type FilterOptions } from './subscriptions.ts';
+import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
+import { topicToUri } from './topics.ts';
+import { WampPeer, type WampClient } from './wamp-peer.ts';
+
+/** What a session needs from the connection it is on. */
+export interface ConnectionLink {
+  write(packet: Packet): void;
+  bufferedAmount(): number;
+  /** WELCOME (and the will set): CONNACK may go. */
+  accepted(sessionPresent: boolean): void;
+  /** The handshake failed: CONNACK with this reason, then the connection ends. */
+  refused(reason: number, message: string): void;
+  /** The client broke a rule: the connection ends with this reason. */
+  fail(reason: number, message: string): void;
+  /** The router ended the session (shutdown, kill, take-over): MQTT 5 DISCONNECT with this reason. */
+  ended(reason: number): void;
+}
+
+/** Live sessions by client identity, for take-over and resumption (MQTT 3.1.4-3). */
+export type SessionRegistry = Map<string, MqttSession>;
+
+export interface SessionParams {
+  clientId: string;
+  v5: boolean;
+  cleanStart: boolean;
+  /** How long the session is kept after its connection ends; 0: not at all. */
+  expiryMs: number;
+  will: IConnectPacket['will'];
+  clientMaxPacket: number;
+  /** Outbound in-flight window: the client's Receive Maximum and ours. */
+  window: number;
+}
+
+type Reply = (message: Message) => void;
+type State = 'authenticating' | 'connected' | 'detached' | 'closed';
+
+export class MqttSession implements WampClient {
+  readonly #options: MqttOptions;
+  readonly #registry: SessionRegistry;
+  readonly #params: SessionParams;
+  readonly #log: Logger;
+  readonly #peer: WampPeer;
+  #link: ConnectionLink | undefined;
+  #state: State = 'authenticating';
+  #password: string | undefined;
+  #key: string | undefined;
+  #nextRequest = 1;
+  readonly #replies = new Map<number, Reply>();
+  readonly #subs = new Subscriptions();
+  readonly #outbound: Outbound;
+  readonly #inbound: Inbound;
+  /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
+  #publishing = false;
+  readonly #delivery: EventDelivery;
+  #detachedUntil = 0;
+
+  constructor(acceptor: PeerAcceptor, info: TransportInfo, options: MqttOptions, registry: SessionRegistry, params: SessionParams, link: ConnectionLink) {
+    this.#options = options;
+    this.#registry = registry;
+    this.#params = params;
+    this.#link = link;
+    this.#log = options.logger ?? silentLogger;
+    this.#outbound = new Outbound({
+      publish: (id, m, dup) => this.#sendPublish(m, id, dup),
+      pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
+    }, params.window, options.maxQueued);
+    this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
+    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
+      mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
+      send: (m) => (m.qos > 0 ? this.#outbound.push(m) : this.#sendPublish(m, undefined, false)),
+      keep: (messages) => this.#enqueue(messages),
+    });
+    this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
+  }
+
+  get persistent(): boolean { return this.#params.expiryMs > 0 && this.#options.sessions !== undefined; }
+
+  /** HELLO: with a password, the realm's ticket authentication; without, anonymous. */
+  hello(username: string | undefined, password: string | undefined): void {
+    const details: Dict = { roles: { publisher: {}, subscriber: {}, caller: {} } };
+    if (password !== undefined) {
+      this.#password = password;
+      details.authmethods = ['ticket'];
+      details.authid = username;
+    } else details.authmethods = ['anonymous'];
+    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
+  }
+
+  // --- from the connection ---
+
+  publish(topic: string, p: IPublishPacket): void {
+    const id = p.messageId ?? 0;
+    if (p.qos > 0 && !this.#inbound.accept(p.qos as 1 | 2, id, this.#options.maxInflight)) {
+      if (p.qos === 2 && this.#inbound.awaitingRelease(id)) return this.#inbound.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
+      return this.#link?.fail(Reason.RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.#options.maxInflight} QoS 1/2 messages unacknowledged`);
+    }
+    const uri = topicToUri(topic);
+    if (!uri.ok) {
+      this.#log.debug({ clientId: this.#params.clientId, topic }, uri.message);
+      if (p.qos > 0) this.#inbound.settle(id, uri.reason);
+      return;
+    }
+    const options: Dict = { exclude_me: false };
+    if (p.qos > 0) options.acknowledge = true;
+    if (p.retain) options.retain = true;
+    const carried = detailOfPublish(p, this.#params.v5, Date.now());
+    if (carried !== undefined) options[MQTT_DETAIL] = carried;
+    const request = this.#request(p.qos === 0 ? undefined : (reply) => {
+      this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
+    });
+    this.#publishTo(request, uri.value, mqttToWamp(bytesOf(p.payload)), options);
+  }
+
+  subscribe(p: ISubscribePacket): void {
+    if (this.#params.v5 && p.properties?.subscriptionIdentifier !== undefined) {
+      return this.#link?.fail(Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, 'subscription identifiers are not supported');
+    }
+    const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
+    let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
+    const done = (): void => {
+      if (--outstanding > 0) return;
+      const granted = this.#params.v5 ? codes : codes.map((c) => (c >= 0x80 ? SUBACK_FAILURE_311 : c));
+      this.#write({ cmd: 'suback', messageId: p.messageId!, granted });
+      this.#saveSubscriptions();
+    };
+    p.subscriptions.forEach((s, i) => {
+      const isNew = !this.#subs.has(s.topic);
+      if (isNew && this.#subs.size >= this.#options.maxSubscriptions) {
+        codes[i] = Reason.QUOTA_EXCEEDED;
+        return;
+      }
+      const qos = Math.min(s.qos, 2) as QoS;
+      const rh = this.#params.v5 ? (s.rh ?? 0) : 0;
+      outstanding++;
+      this.#addFilter(s.topic, { qos, nl: this.#params.v5 && s.nl === true, rap: this.#params.v5 && s.rap === true }, rh === 0 || (rh === 1 && isNew), (code) => {
+        codes[i] = code;
+        done();
+      });
+    });
+    done();
+  }
+
+  unsubscribe(p: IUnsubscribePacket): void {
+    const codes = p.unsubscriptions.map((filter) => {
+      if (!this.#subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
+      this.#dropFilter(filter);
+      return Reason.SUCCESS;
+    });
+    // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
+    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted: codes }); // 3.1.1 UNSUBACK has no codes: not written
+    this.#saveSubscriptions();
+  }
+
+  puback(id: number): boolean { return this.#outbound.puback(id); }
+  pubrec(id: number, failed: boolean): boolean { return this.#outbound.pubrec(id, failed); }
+  pubcomp(id: number): boolean { return this.#outbound.pubcomp(id); }
+  pubrel(id: number): void { this.#inbound.pubrel(id); }
+
+  /**
+   * The connection ended. `will`: whether the will is due (not after a normal DISCONNECT).
+   * A persistent session detaches and waits for its client; any other ends now.
+   */
+  gone(will: boolean, now: number): void {
+    if (this.#state === 'closed' || this.#state === 'detached') return;
+    this.#link = undefined;
+    if (this.#state !== 'connected' || !this.persistent) {
+      this.#state = 'closed';
+      this.#forget();
+      // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes none.
+      if (will) this.#peer.lost();
+      else this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
+      return;
+    }
+    this.#state = 'detached';
+    this.#detachedUntil = now + this.#params.expiryMs;
+    const store = this.#options.sessions!;
+    this.#enqueue(this.#outbound.drain());
+    store.expireAt(this.#key!, this.#detachedUntil);
+    // The WAMP session lives on, so its testament would not fire: the will is published now,
+    // as MQTT does when the connection is lost, under the client's own grants.
+    this.#call('wamp.session.flush_testaments', [], {});
+    const w = this.#params.will;
+    if (will && w !== undefined) {
+      const uri = topicToUri(w.topic);
+      if (uri.ok) this.#publishTo(this.#request(undefined), uri.value, mqttToWamp(bytesOf(w.payload)), { exclude_me: false, ...(w.retain && { retain: true }) });
+    }
+  }
+
+  /** A detached session past its expiry ends. */
+  tick(now: number): void {
+    if (this.#state === 'detached' && now >= this.#detachedUntil) {
+      this.#options.sessions?.delete(this.#key!);
+      this.#retire();
+    }
+  }
+
+  /** Another connection of the same client identity took over (MQTT 3.1.4-3). */
+  supersede(): void {
+    const link = this.#link;
+    if (this.#state === 'connected' && link !== undefined) {
+      // Its unacknowledged messages stay with the session for the next connection.
+      if (this.persistent) this.#enqueue(this.#outbound.drain());
+      this.#link = undefined;
+      this.#state = 'closed';
+      this.#key = undefined;
+      this.#peer.lost(); // the will is due: its connection is taken away
+      link.ended(Reason.SESSION_TAKEN_OVER);
+      return;
+    }
+    this.#key = undefined;
+    this.#retire();
+  }
+
+  // --- WampClient: what the router sends the session ---
+
+  bufferedAmount(): number { return this.#link?.bufferedAmount() ?? 0; }
+
+  message(msg: Message): void {
+    // The router sends WELCOME and GOODBYE before it has finished its own state change (joining
+    // the realm, leaving it): what they make this session send waits until it has.
+    if (msg.type === T.WELCOME || msg.type === T.GOODBYE) {
+      queueMicrotask(() => this.#settled(msg));
+      return;
+    }
+    if (this.#state === 'authenticating') return this.#handshake(msg);
+    if (this.#state === 'closed') return;
+    switch (msg.type) {
+      case T.EVENT: return this.#delivery.event(msg, this.#publishing);
+      case T.PUBLISHED: case T.SUBSCRIBED: case T.UNSUBSCRIBED: case T.RESULT: case T.ERROR: {
+        const reply = this.#replies.get(msg.request);
+        if (reply === undefined) return;
+        this.#replies.delete(msg.request);
+        return reply(msg);
+      }
+      default:
+    }
+  }
+
+  #settled(msg: Message): void {
+    // A microtask: a throw here would be uncaught and end the process.
+    try {
+      this.#settle(msg);
+    } catch (err) {
+      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+      this.#link?.fail(Reason.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
+    }
+  }
+
+  #settle(msg: Message): void {
+    if (msg.type === T.WELCOME) {
+      if (this.#state === 'authenticating') this.#handshake(msg);
+      return;
+    }
+    // The answer to a GOODBYE of ours needs none.
+    if (msg.type !== T.GOODBYE || this.#state === 'closed' || msg.reason === 'wamp.close.goodbye_and_out') return;
+    const shutdown = msg.reason === 'wamp.close.system_shutdown';
+    // Killed (user deleted, session ended by an administrator): a kept session goes too.
+    if (!shutdown && this.#key !== undefined) this.#options.sessions?.delete(this.#key);
+    else if (this.#state === 'connected' && this.persistent) {
+      // Shutdown: what the client has not acknowledged waits in SQLite for the next start.
+      this.#enqueue(this.#outbound.drain());
+      this.#options.sessions!.expireAt(this.#key!, Date.now() + this.#params.expiryMs);
+    }
+    this.#closeReason = shutdown ? Reason.SERVER_SHUTTING_DOWN : Reason.ADMINISTRATIVE_ACTION;
+    this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
+  }
+
+  #closeReason: number = Reason.UNSPECIFIED_ERROR;
+
+  closed(reason: CloseReason): void {
+    if (this.#state === 'closed') return;
+    const link = this.#link;
+    this.#state = 'closed';
+    this.#link = undefined;
+    this.#forget();
+    link?.ended(reason === 'slow_consumer' ? Reason.QUOTA_EXCEEDED : this.#closeReason);
+  }
+
+  // --- handshake ---
+
+  #handshake(msg: Message): void {
+    if (msg.type === T.CHALLENGE) {
+      const signature = this.#password;
+      this.#password = undefined;
+      if (msg.authmethod !== 'ticket' || signature === undefined) return this.#peer.deliver({ type: T.ABORT, details: {}, reason: 'wamp.error.no_auth_method' });
+      return this.#peer.deliver({ type: T.AUTHENTICATE, signature, extra: {} });
+    }
+    if (msg.type === T.ABORT) {
+      this.#state = 'closed';
+      const message = typeof msg.details.message === 'string' ? msg.details.message : msg.reason;
+      const link = this.#link;
+      this.#link = undefined;
+      // The session closes its side right after; CONNACK goes out first.
+      return link?.refused(connackReasonOfAbort(msg.reason), message);
+    }
+    if (msg.type !== T.WELCOME) return;
+    this.#password = undefined;
+    const authid = typeof msg.details.authid === 'string' ? msg.details.authid : '';
+    // Keyed by identity: nobody can take over or resume another user's session by its client identifier.
+    const identity = msg.details.authmethod === 'anonymous' ? '' : authid;
+    const key = `${this.#options.realm}\u0000${identity}\u0000${this.#params.clientId}`;
+    const store = this.#options.sessions;
+    let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
+    if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
+    // Refused before anything changes: the session it would replace is left alone.
+    if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
+      return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
+    }
+    // A connected persistent session being replaced puts its unacknowledged messages in the queue taken below.
+    this.#registry.get(key)?.supersede();
+    this.#registry.set(key, this);
+    this.#key = key;
+    this.#state = 'connected';
+    const queued = stored === undefined ? [] : store!.take(key, Date.now());
+    if (!this.persistent) store?.delete(key);
+    else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
+    const will = this.#params.will;
+    const proceed = (): void => {
+      if (this.#state !== 'connected') return;
+      this.#link?.accepted(stored !== undefined);
+      // A resumed session: its subscriptions again (under today's grants), then what waited, in order.
+      for (const [filter, options] of stored?.subscriptions ?? []) this.#addFilter(filter, options, false, () => {});
+      stored = undefined;
+      for (const m of queued) this.#outbound.push(m);
+    };
+    if (will === undefined) return proceed();
+    // The will is the session's testament: published by the router when the session is lost,
+    // not when it says GOODBYE, as MQTT publishes a will on a lost connection, not on DISCONNECT.
+    const uri = topicToUri(will.topic);
+    if (!uri.ok) return this.#refuseLate(uri.reason, `will: ${uri.message}`);
+    const payload = mqttToWamp(bytesOf(will.payload));
+    this.#call('wamp.session.add_testament', [uri.value, payload.args ?? [], payload.kwargs ?? {}], { publish_options: { retain: will.retain === true }, scope: 'destroyed' }, (reply) => {
+      if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
+      proceed();
+    });
+  }
+
+  /** The session is up but CONNECT cannot be accepted after all (its will is refused). */
+  #refuseLate(reason: number, message: string): void {
+    const link = this.#link;
+    this.#link = undefined;
+    this.#state = 'closed';
+    this.#forget();
+    this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
+    link?.refused(reason, message);
+  }
+
+  // --- subscriptions ---
+
+  #addFilter(filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): void {
+    const refused = addFilter(this.#wamp, this.#subs, filter, options, getRetained, done);
+    if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
+  }
+
+  #dropFilter(filter: string): void { dropFilter(this.#wamp, this.#subs, filter); }
+
+  /** What subscribe.ts needs of this session's WAMP side. */
+  readonly #wamp: WampRequests = {
+    request: (reply) => this.#request(reply),
+    deliver: (message) => this.#peer.deliver(message),
+  };
+
+  #saveSubscriptions(): void {
+    if (!this.persistent || this.#key === undefined || this.#state !== 'connected') return;
+    try {
+      this.#options.sessions!.save(this.#key, this.#subs.filters());
+    } catch (err) {
+      // Runs inside the router's answer to SUBSCRIBE: the subscription holds, only its record is lost.
+      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message }, 'mqtt: cannot record subscriptions');
+    }
+  }
+
+  #enqueue(messages: OutboundMessage[]): void {
+    if (messages.length === 0 || this.#key === undefined) return;
+    const o = this.#options;
+    try {
+      const dropped = o.sessions!.enqueue(this.#key, messages, { maxMessages: o.maxQueued, maxBytes: o.maxQueuedBytes });
+      if (dropped > 0) this.#log.info({ clientId: this.#params.clientId, dropped }, 'mqtt: queue of an absent client full; oldest messages dropped');
+    } catch (err) {
+      // A full or failing disk loses these messages, not the router (this runs inside its fan-out).
+      this.#log.error({ clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message }, 'mqtt: cannot queue messages for an absent client');
+    }
+  }
+
+  // --- plumbing ---
+
+  #publishTo(request: number, topic: string, payload: WampPayload, options: Dict): void {
+    this.#publishing = true;
+    try {
+      this.#peer.deliver({ type: T.PUBLISH, request, options, topic, ...payload });
+    } finally {
+      this.#publishing = false;
+    }
+  }
+
+  #call(procedure: string, args: unknown[], kwargs: Dict, reply?: Reply): void {
+    this.#peer.deliver({ type: T.CALL, request: this.#request(reply), options: {}, procedure, args, kwargs });
+  }
+
+  #request(reply: Reply | undefined): number {
+    const id = this.#nextRequest;
+    this.#nextRequest = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
+    if (reply !== undefined) this.#replies.set(id, reply);
+    return id;
+  }
+
+  #write(packet: Packet): void {
+    this.#link?.write(packet);
+  }
+
+  #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
+    const properties = this.#params.v5 ? withExpiry(m.properties, m.expiresAt, Date.now()) : undefined;
+    this.#write({
+      cmd: 'publish', qos: m.qos, dup, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload),
+      ...(id !== undefined && { messageId: id }), ...(properties && { properties }),
+    });
+  }
+
+  /** Ends the WAMP session in good order (no testament). */
+  #retire(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#forget();
+    this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
+  }
+
+  #forget(): void {
+    if (this.#key !== undefined && this.#registry.get(this.#key) === this) this.#registry.delete(this.#key);
+  }
+}
+
+function bytesOf(payload: Buffer | string): Uint8Array {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}

@@ -1,0 +1,49 @@
+// An MQTT topic filter made into WAMP subscriptions (one or two, see topics.ts), and undone.
+// A filter counts as subscribed only when all its WAMP subscriptions are: one refused, the
+// others are dropped again and the filter gets the refusal's code.
+
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { reasonOfError } from './reason-codes.ts';
+import type { FilterOptions, Subscriptions } from './subscriptions.ts';
+import { filterToWamp } from './topics.ts';
+
+/** A session's way to send WAMP requests and get their answers. */
+export interface WampRequests {
+  request(reply: ((message: Message) => void) | undefined): number;
+  deliver(message: Message): void;
+}
+
+/**
+ * Subscribes `filter`; `done` gets its SUBACK code (the granted QoS, or a refusal). Returns why
+ * a filter WAMP cannot express was refused at once (`done` has had its code then).
+ */
+export function addFilter(wamp: WampRequests, subs: Subscriptions, filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): string | undefined {
+  const mapped = filterToWamp(filter);
+  if (!mapped.ok) {
+    done(mapped.reason);
+    return mapped.message;
+  }
+  subs.set(filter, options);
+  let left = mapped.value.length;
+  let failed: number | undefined;
+  for (const w of mapped.value) {
+    const wampOptions: Dict = {};
+    if (w.match !== 'exact') wampOptions.match = w.match;
+    if (getRetained) wampOptions.get_retained = true;
+    const request = wamp.request((reply) => {
+      if (reply.type === T.SUBSCRIBED) subs.link(filter, reply.subscription, w.topic);
+      else if (reply.type === T.ERROR) failed ??= reasonOfError(reply.error, true);
+      if (--left > 0) return;
+      if (failed !== undefined) dropFilter(wamp, subs, filter);
+      done(failed ?? options.qos);
+    });
+    wamp.deliver({ type: T.SUBSCRIBE, request, options: wampOptions, topic: w.topic });
+  }
+  return undefined;
+}
+
+export function dropFilter(wamp: WampRequests, subs: Subscriptions, filter: string): void {
+  for (const subscription of subs.delete(filter)) {
+    wamp.deliver({ type: T.UNSUBSCRIBE, request: wamp.request(undefined), subscription });
+  }
+}

@@ -1,0 +1,67 @@
+// An MQTT client's WAMP side: a Peer attached to the router like any transport, so the
+// client is an ordinary session of its realm (authentication, grants, meta API, testaments,
+// retention, the mesh). The adapter speaks typed WAMP messages; MessagePack between the two
+// keeps binary payloads binary and is the core's own codec, so the core needs no special case.
+
+import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
+import { msgpack } from '../serializers/index.ts';
+import { encodeMessage } from '../wamp/marshal.ts';
+import type { Message } from '../wamp/messages.ts';
+import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
+
+export interface WampClient {
+  /** A message from the router to this client. */
+  message(message: Message): void;
+  /** The router closed the session's transport (after ABORT, GOODBYE or a kill). */
+  closed(reason: CloseReason): void;
+  /** Bytes the MQTT connection holds unwritten: the router's slow-consumer rules apply to them. */
+  bufferedAmount(): number;
+}
+
+export class WampPeer implements Peer {
+  readonly serializer = msgpack;
+  readonly info: TransportInfo;
+  readonly #client: WampClient;
+  readonly #handler: PeerHandler;
+  #closed = false;
+
+  constructor(acceptor: PeerAcceptor, info: TransportInfo, client: WampClient) {
+    this.info = info;
+    this.#client = client;
+    this.#handler = acceptor.attach(this);
+  }
+
+  /** Hands a message from the MQTT client to its session. */
+  deliver(message: Message): void {
+    if (this.#closed) return;
+    this.#handler.receive(encodeMessage(message, msgpack));
+  }
+
+  /** The MQTT connection is gone: the session is lost (its testaments, the will, fire). */
+  lost(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler.closed();
+  }
+
+  get isClosed(): boolean { return this.#closed; }
+
+  send(frame: Uint8Array): void {
+    if (this.#closed) return;
+    const msg = parseMessage(msgpack.decode(frame));
+    // The core only sends what parses; throwing here would break its fan-out to other peers.
+    if (msg instanceof ProtocolViolation) return;
+    this.#client.message(msg);
+  }
+
+  bufferedAmount(): number {
+    return this.#client.bufferedAmount();
+  }
+
+  close(reason: CloseReason = 'normal'): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler.closed();
+    this.#client.closed(reason);
+  }
+}
