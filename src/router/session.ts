@@ -1,6 +1,7 @@
 // One client's WAMP session: the state machine from transport open to close. It decodes and
 // validates every frame, turns protocol violations into ABORT, and hands valid requests to the
-// realm's Dealer and Broker. Sans-IO: it only talks to its Peer and to the router context.
+// realm's Dealer and Broker (session-routing.ts). Sans-IO: it only talks to its Peer and to the
+// router context.
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
@@ -10,7 +11,7 @@ import { MessageType as T, messageName, type Authenticate, type Dict, type Hello
 import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
-import { CloseUri, ErrorUri } from '../wamp/uris.ts';
+import { ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
 import { authMethodIndex, DROP_SLOW_CONSUMER, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
@@ -18,6 +19,7 @@ import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
+import { routeEstablished, type EstablishedHooks } from './session-routing.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -76,12 +78,20 @@ export class Session implements Target, PeerHandler {
   readonly #meter: SessionMeter | undefined;
   /** The authentication method tried, for the failure counter. */
   #authMethod = 'anonymous';
+  /** What routing an established session's messages needs from it (made once, not per message). */
+  readonly #hooks: EstablishedHooks;
 
   constructor(ctx: SessionContext, peer: Peer) {
     this.#ctx = ctx;
     this.peer = peer;
     this.openedAt = ctx.now();
     this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
+    this.#hooks = {
+      meter: this.#meter,
+      abort: (reason, message) => this.#abort(reason, message),
+      authorized: (action, uri, match, requestType, request) => this.#authorized(action, uri, match, requestType, request),
+      close: (why) => this.#close(why),
+    };
   }
 
   get state(): SessionState { return this.#state; }
@@ -254,59 +264,10 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined)) this.#close('goodbye');
         return;
       case 'established':
-        return this.#established(msg, raw);
+        return routeEstablished(this, this.realm!, msg, raw, this.#hooks);
       case 'closed':
         return;
     }
-  }
-
-  #established(msg: Message, raw: RawPayload | undefined): void {
-    const realm = this.realm!;
-    let violation: ProtocolViolation | undefined;
-    switch (msg.type) {
-      case T.CALL:
-        // Spec "Progressive Call Invocations": a caller that did not announce the feature
-        // must not send progress: true.
-        if (msg.options.progress === true && !this.supports('caller', 'progressive_call_invocations')) {
-          return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
-        }
-        if (msg.options.ppt_scheme !== undefined && !this.supports('caller', 'payload_passthru_mode')) return this.#pptViolation('CALL');
-        this.#meter?.callStarted(msg.request);
-        if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
-        violation = realm.dealer.call(this, msg, raw);
-        break;
-      case T.YIELD:
-        if (msg.options.ppt_scheme !== undefined && !this.supports('callee', 'payload_passthru_mode')) return this.#pptViolation('YIELD');
-        violation = realm.dealer.yield(this, msg, raw);
-        break;
-      case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
-      case T.PUBLISH:
-        if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
-        if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
-        this.#meter?.published();
-        return realm.broker.publish(this, msg, raw);
-      case T.REGISTER:
-        if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
-        return realm.dealer.register(this, msg);
-      case T.UNREGISTER: return realm.dealer.unregister(this, msg);
-      case T.SUBSCRIBE:
-        if (!this.#authorized('subscribe', msg.topic, matchOf(msg.options), T.SUBSCRIBE, msg.request)) return;
-        return realm.broker.subscribe(this, msg);
-      case T.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
-      case T.ERROR:
-        if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg, raw);
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
-      case T.GOODBYE:
-        this.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
-        return this.#close('goodbye');
-      case T.ABORT:
-        return this.#close('lost');
-      case T.HELLO:
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO received after the session was established');
-      default:
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} is not a message a client may send`);
-    }
-    if (violation !== undefined) this.#abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
   }
 
   #hello(msg: Hello): void {
@@ -375,11 +336,6 @@ export class Session implements Target, PeerHandler {
     this.#meter?.joined(realm.counters);
   }
 
-  /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
-  #pptViolation(what: string): void {
-    this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${what} with ppt_scheme from a peer that did not announce payload_passthru_mode`);
-  }
-
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
   #authorized(action: Action, uri: string, match: MatchPolicy, requestType: number | undefined, request: number): boolean {
     const ok = this.#ctx.authorizer.authorize({
@@ -430,12 +386,6 @@ export class Session implements Target, PeerHandler {
     }
   }
 }
-
-function matchOf(options: Dict): MatchPolicy {
-  const m = options.match;
-  return m === 'prefix' || m === 'wildcard' ? m : 'exact';
-}
-
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
