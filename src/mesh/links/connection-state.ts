@@ -1,4 +1,5 @@
-// The states of a link connection (links/connection.ts) and what it is opened with.
+// The states of a link connection (links/connection.ts), what it is opened with, and what it
+// needs from its owner.
 //
 // States:  connecting -> preamble -> hello -> auth -> decision -> up -> closed
 //   connecting  outbound only, until TCP (and TLS) is connected
@@ -10,6 +11,7 @@
 //               ends always agree on which connection is the link)
 
 import type { NodeId } from '../routing/frames.ts';
+import type { CloseCode } from './auth.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
 export type Direction = 'in' | 'out';
@@ -21,4 +23,25 @@ export interface LinkConnectionOptions {
   readyEvent?: 'connect' | 'secureConnect';
   /** TLS with a CA: the peer's certificate must verify (checked here, to say why it did not). */
   verifyPeer?: boolean;
+}
+
+/**
+ * What a connection needs from its owner; `Connection` is LinkConnection (named here by a
+ * parameter, so this file need not import it). Callbacks are synchronous.
+ */
+export interface ConnectionOwner<Connection> {
+  readonly nodeId: NodeId;
+  readonly clusterId: string;
+  readonly instanceId: string;
+  readonly key: Uint8Array;
+  readonly maxFrameBytes: number;
+  readonly maxQueuedBytes: number;
+  /** Both sides proved the secret; the connection is now in state "decision". */
+  authenticated(conn: Connection): void;
+  /** The peer (the lower node id) chose this connection as the link. */
+  used(conn: Connection): void;
+  /** Mesh frames decoded from one MESH payload, in order. */
+  meshFrames(conn: Connection, frames: readonly unknown[]): void;
+  /** The connection ended; called exactly once. byPeer: the peer or the network ended it. */
+  closed(conn: Connection, code: CloseCode | string, reason: string, byPeer: boolean): void;
 }

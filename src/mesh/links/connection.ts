@@ -12,37 +12,21 @@
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { buildHandshakeError, HandshakeErrorCode } from '../../transport/rawsocket-framing.ts';
 import type { NodeId } from '../routing/frames.ts';
 import {
-  checkPreamble, HANDSHAKE_FRAME_LIMIT, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
-  foreignPeerReason, PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
+  HANDSHAKE_FRAME_LIMIT, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD, PREAMBLE, pingPayload, roundTripOf,
 } from './framing.ts';
+import { PreambleReader } from './preamble.ts';
 import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
 import { Handshake } from './handshake.ts';
 import { TaggedFrameReader, TaggedFrameWriter } from './tagged-frames.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { meshDefaults } from '../defaults.ts';
-import type { ConnectionState, Direction, LinkConnectionOptions } from './connection-state.ts';
+import type { ConnectionOwner, ConnectionState, Direction, LinkConnectionOptions } from './connection-state.ts';
 import { certificateProblem } from './sockets.ts';
 
-/** What a connection needs from its owner. Callbacks are synchronous. */
-export interface LinkHost {
-  readonly nodeId: NodeId;
-  readonly clusterId: string;
-  readonly instanceId: string;
-  readonly key: Uint8Array;
-  readonly maxFrameBytes: number;
-  readonly maxQueuedBytes: number;
-  /** Both sides proved the secret; the connection is now in state "decision". */
-  authenticated(conn: LinkConnection): void;
-  /** The peer (the lower node id) chose this connection as the link. */
-  used(conn: LinkConnection): void;
-  /** Mesh frames decoded from one MESH payload, in order. */
-  meshFrames(conn: LinkConnection, frames: readonly unknown[]): void;
-  /** The connection ended; called exactly once. byPeer: the peer or the network ended it. */
-  closed(conn: LinkConnection, code: CloseCode | string, reason: string, byPeer: boolean): void;
-}
+/** What a connection needs from its owner (MeshLinks). */
+export type LinkHost = ConnectionOwner<LinkConnection>;
 
 // After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
 const LINGER_MS = meshDefaults.closeLingerMs;
@@ -72,8 +56,7 @@ export class LinkConnection {
   readonly #host: LinkHost;
   readonly #socket: net.Socket;
   readonly #decoder = new LinkFrameDecoder(HANDSHAKE_FRAME_LIMIT);
-  readonly #preamble = new Uint8Array(PREAMBLE_SIZE);
-  #preambleFill = 0;
+  readonly #preamble: PreambleReader;
   #spoken = false;
   readonly #writer: TaggedFrameWriter;
   readonly #handshake: Handshake;
@@ -95,6 +78,7 @@ export class LinkConnection {
     this.anyNode = options.anyNode ?? false;
     this.state = options.direction === 'out' ? 'connecting' : 'preamble';
     this.#verifyPeer = options.verifyPeer ?? false;
+    this.#preamble = new PreambleReader(options.direction, options.address);
     this.#handshake = new Handshake(host, options.direction === 'out' ? 'dialer' : 'acceptor');
     this.gone = new Promise((resolve) => socket.once('close', () => resolve()));
     // An absolute deadline, not an idle timer: dripping octets must not keep a handshake alive.
@@ -140,9 +124,7 @@ export class LinkConnection {
   ping(now: number): void {
     if (this.state !== 'up') return;
     this.lastPingSent = now;
-    const payload = Buffer.alloc(8);
-    payload.writeDoubleBE(now);
-    if (this.#write(LinkFrameType.PING, payload)) this.#checkQueue();
+    if (this.#write(LinkFrameType.PING, pingPayload(now))) this.#checkQueue();
   }
 
   /** Called by the host when this connection becomes the link to its peer. */
@@ -164,7 +146,7 @@ export class LinkConnection {
     clearTimeout(this.#timer);
     if ((options.notify ?? true) && !options.destroy && this.#spoken) this.sendControl({ c: 'close', code, reason });
     // Nothing worth flushing to a peer we have not spoken to (or are still connecting to).
-    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preambleFill === 0));
+    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preamble.received === 0));
     this.#host.closed(this, code, reason, false);
   }
 
@@ -176,13 +158,13 @@ export class LinkConnection {
     this.lastReceived = performance.now();
     let rest: Uint8Array = chunk;
     if (this.state === 'preamble') {
-      const n = Math.min(PREAMBLE_SIZE - this.#preambleFill, chunk.length);
-      this.#preamble.set(chunk.subarray(0, n), this.#preambleFill);
-      this.#preambleFill += n;
-      const check = checkPreamble(this.#preamble.subarray(0, this.#preambleFill));
-      if (check.kind === 'more') return;
-      if (check.kind !== 'ok') return this.#badPreamble(check);
-      rest = chunk.subarray(n);
+      const outcome = this.#preamble.feed(chunk, this.#spoken);
+      if (outcome.kind === 'more') return;
+      if (outcome.kind === 'refused') {
+        if (outcome.answer !== undefined) this.#raw(outcome.answer);
+        return this.close(outcome.code, outcome.reason, { notify: false });
+      }
+      rest = outcome.rest;
       this.state = 'hello';
       if (this.#refusal !== undefined) {
         this.#spoken = true;
@@ -231,11 +213,7 @@ export class LinkConnection {
         if (this.#write(LinkFrameType.PONG, payload)) this.#checkQueue();
         return;
       case LinkFrameType.PONG:
-        if (payload.length === 8) {
-          const sent = Buffer.from(payload.buffer, payload.byteOffset, 8).readDoubleBE(0);
-          const rtt = performance.now() - sent;
-          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
-        }
+        this.rttMs = roundTripOf(payload, performance.now()) ?? this.rttMs;
         return;
     }
   }
@@ -317,21 +295,9 @@ export class LinkConnection {
     }
     let reason: string;
     if (this.#socketError !== undefined) reason = this.#socketError;
-    else if (before === 'preamble' && this.direction === 'out' && this.#preambleFill === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
+    else if (before === 'preamble' && this.direction === 'out' && this.#preamble.received === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
     else reason = 'connection closed by the peer';
     this.#host.closed(this, this.#socketError !== undefined ? 'error' : 'eof', reason, true);
-  }
-
-  #badPreamble(check: Exclude<PreambleCheck, { kind: 'ok' | 'more' }>): void {
-    if (check.kind === 'version') {
-      // Our own preamble tells a newer peer which version we speak.
-      if (this.direction === 'in' && !this.#spoken) { this.#spoken = true; this.#raw(PREAMBLE); }
-      this.close('version', `peer speaks link framing version ${check.version}; this node speaks ${PREAMBLE[4]}`, { notify: false });
-      return;
-    }
-    // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
-    if (this.direction === 'in' && check.what === 'rawsocket') this.#raw(buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED));
-    this.close('protocol', foreignPeerReason(this.direction, this.address, check), { notify: false });
   }
 
   #protocolError(why: string): void {
