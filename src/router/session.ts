@@ -1,7 +1,7 @@
 // One client's WAMP session: the state machine from transport open to close. It decodes and
 // validates every frame, turns protocol violations into ABORT, and hands valid requests to the
-// realm's Dealer and Broker (session-routing.ts). Sans-IO: it only talks to its Peer and to the
-// router context.
+// realm's Dealer and Broker (session-routing.ts); what it writes passes the flow control of
+// outbound.ts. Sans-IO: it only talks to its Peer and to the router context.
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
@@ -14,12 +14,13 @@ import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { clientRoleNames, routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
-import { authMethodIndex, DROP_SLOW_CONSUMER, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
+import { authMethodIndex, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
 import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 import { routeEstablished, type EstablishedHooks } from './session-routing.ts';
+import { Outbound } from './outbound.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -61,7 +62,7 @@ export class Session implements Target, PeerHandler {
   #state: SessionState = 'establishing';
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
-  #overSoftLimitSince: number | undefined;
+  readonly #outbound: Outbound;
   /** When the router sent GOODBYE; unset while closing for a delayed authentication failure. */
   #goodbyeSentAt: number | undefined;
   /** Set while this session's own message is handled: a GOODBYE it causes waits for the answer. */
@@ -86,6 +87,7 @@ export class Session implements Target, PeerHandler {
     this.peer = peer;
     this.openedAt = ctx.now();
     this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
+    this.#outbound = new Outbound(ctx, peer, this, this.#meter, (why) => this.#kill(why));
     this.#hooks = {
       meter: this.#meter,
       abort: (reason, message) => this.#abort(reason, message),
@@ -168,13 +170,13 @@ export class Session implements Target, PeerHandler {
       return 'unencodable';
     }
     this.#meter?.sent(message);
-    return this.#write(frame, false) ? 'sent' : 'closed';
+    return this.#outbound.write(frame, false) ? 'sent' : 'closed';
   }
 
   sendShared(shared: SharedFrame): void {
     if (this.#state !== 'established' || this.#left) return;
     const frame = shared.frameFor(this.peer.serializer);
-    if (frame !== null) this.#write(frame, true);
+    if (frame !== null) this.#outbound.write(frame, true);
     else this.#meter?.eventDropped(DROP_UNENCODABLE);
   }
 
@@ -208,43 +210,7 @@ export class Session implements Target, PeerHandler {
       if (this.#goodbyeSentAt !== undefined && now - this.#goodbyeSentAt >= limits.goodbyeTimeoutMs) this.#close('lost');
       return;
     }
-    if (this.#state !== 'established') return;
-    if (this.peer.bufferedAmount() <= limits.outboundSoftLimitBytes) {
-      if (this.#overSoftLimitSince !== undefined && this.droppedEvents > 0) {
-        logger.info({ session: this.id, dropped: this.droppedEvents }, 'slow consumer caught up; events were dropped');
-      }
-      this.#overSoftLimitSince = undefined;
-      return;
-    }
-    this.#overSoftLimitSince ??= now;
-    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs) this.#kill('slow consumer: outbound buffer stayed over the soft limit');
-  }
-
-  #write(frame: Uint8Array, droppable: boolean): boolean {
-    const { limits } = this.#ctx;
-    const buffered = this.peer.bufferedAmount();
-    if (buffered > limits.outboundHardLimitBytes) {
-      this.#kill('slow consumer: outbound buffer over the hard limit');
-      return false;
-    }
-    if (droppable && buffered > limits.outboundSoftLimitBytes) {
-      this.droppedEvents++;
-      this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
-      this.#overSoftLimitSince ??= this.#ctx.now();
-      return true;
-    }
-    this.peer.send(frame);
-    if (this.#meter !== undefined) {
-      // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
-      // sessions per publication, and this object is in the cache already.
-      if (droppable) {
-        this.eventsWritten++;
-        this.eventBytesWritten += frame.length;
-      } else {
-        this.#meter.wrote(frame.length);
-      }
-    }
-    return true;
+    if (this.#state === 'established') this.#outbound.tick(now);
   }
 
   #dispatch(msg: Message, raw: RawPayload | undefined): void {
