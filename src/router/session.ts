@@ -7,20 +7,21 @@ import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
 import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
-import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
-import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
+import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
+import type { Action, Authenticator, Authorizer } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
-import { clientRoleNames, routerRoles } from './features.ts';
+import { routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
-import { authMethodIndex, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
+import { DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
 import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 import { routeEstablished, type EstablishedHooks } from './session-routing.ts';
 import { Outbound } from './outbound.ts';
+import { SessionOpening, type OpeningStep } from './session-opening.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -68,7 +69,7 @@ export class Session implements Target, PeerHandler {
   /** Set while this session's own message is handled: a GOODBYE it causes waits for the answer. */
   #dispatching = false;
   #deferredGoodbye: { reason: string; message: string | undefined; why: LeaveReason } | undefined;
-  #pendingAuth: { realm: Realm; roles: Dict; pending: PendingAuthentication } | undefined;
+  readonly #opening: SessionOpening;
   /**
    * Set once the session starts leaving its realm, which comes after its ABORT or GOODBYE: what
    * the leaving itself produces for this very session (an ERROR for its call to its own
@@ -77,8 +78,6 @@ export class Session implements Target, PeerHandler {
    */
   #left = false;
   readonly #meter: SessionMeter | undefined;
-  /** The authentication method tried, for the failure counter. */
-  #authMethod = 'anonymous';
   /** What routing an established session's messages needs from it (made once, not per message). */
   readonly #hooks: EstablishedHooks;
 
@@ -87,6 +86,7 @@ export class Session implements Target, PeerHandler {
     this.peer = peer;
     this.openedAt = ctx.now();
     this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
+    this.#opening = new SessionOpening(ctx, peer.info);
     this.#outbound = new Outbound(ctx, peer, this, this.#meter, (why) => this.#kill(why));
     this.#hooks = {
       meter: this.#meter,
@@ -216,11 +216,11 @@ export class Session implements Target, PeerHandler {
   #dispatch(msg: Message, raw: RawPayload | undefined): void {
     switch (this.#state) {
       case 'establishing':
-        if (msg.type === T.HELLO) return this.#hello(msg);
+        if (msg.type === T.HELLO) return this.#open(this.#opening.hello(msg));
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received before HELLO`);
       case 'authenticating':
-        if (msg.type === T.AUTHENTICATE) return this.#authenticate(msg);
+        if (msg.type === T.AUTHENTICATE) return this.#open(this.#opening.authenticate(msg));
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received while authenticating`);
       case 'closing':
@@ -236,50 +236,21 @@ export class Session implements Target, PeerHandler {
     }
   }
 
-  #hello(msg: Hello): void {
-    const realm = this.#ctx.realm(msg.realm);
-    if (realm === undefined) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${msg.realm}'`);
-    const { roles, authmethods, authid, authextra } = msg.details;
-    if (!isDict(roles) || !clientRoleNames.some((r) => isDict(roles[r]))) {
-      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`);
-    }
-    if (authmethods !== undefined && !(Array.isArray(authmethods) && authmethods.every((m) => typeof m === 'string'))) {
-      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authmethods must be a list of strings');
-    }
-    if (authid !== undefined && typeof authid !== 'string') return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
-    if (authextra !== undefined && !isDict(authextra)) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
-    this.#authMethod = authmethods?.[0] ?? 'anonymous';
-    const outcome = this.#ctx.authenticator.hello({
-      realm: realm.config, authid, authmethods: authmethods ?? ['anonymous'], authextra: authextra ?? {}, transport: this.peer.info,
-    });
-    this.#proceed(outcome, realm, roles);
-  }
-
-  #authenticate(msg: Authenticate): void {
-    const state = this.#pendingAuth!;
-    this.#pendingAuth = undefined;
-    this.#proceed(state.pending.authenticate(msg), state.realm, state.roles);
-  }
-
-  #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): void {
-    if (outcome.type === 'abort') {
-      realm.counters.authFailures[authMethodIndex(this.#authMethod)]!++;
-      if (outcome.reason !== ErrorUri.AUTHENTICATION_FAILED) return this.#abort(outcome.reason, outcome.message);
+  /** Does what a step of the opening says. */
+  #open(step: OpeningStep): void {
+    if (step.kind === 'abort') {
+      if (!step.delayed) return this.#abort(step.reason, step.message);
       // A failed secret is answered late, so guessing costs the guesser time, not the router.
       this.#state = 'closing';
-      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(outcome.reason, outcome.message); }, this.#ctx.authFailureDelayMs);
+      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(step.reason, step.message); }, this.#ctx.authFailureDelayMs);
       return;
     }
-    if (outcome.type === 'challenge') {
-      this.#authMethod = outcome.authmethod;
-      this.#pendingAuth = { realm, roles, pending: outcome.pending };
+    if (step.kind === 'challenge') {
       this.#state = 'authenticating';
-      this.send({ type: T.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+      this.send({ type: T.CHALLENGE, authmethod: step.authmethod, extra: step.extra });
       return;
     }
-    // The realm may have been deleted while the client was authenticating.
-    if (this.#ctx.realm(realm.uri) !== realm) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${realm.uri}'`);
-    const { identity } = outcome;
+    const { realm, roles, identity } = step;
     this.id = this.#ctx.allocateSessionId();
     this.clientRoles = roles;
     this.authid = identity.authid;
