@@ -17,7 +17,7 @@ import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type 
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { invokePolicies, Registrations, type InvokePolicy, type Registration } from './registrations.ts';
-import { cancelModes, OngoingCalls, type CallChunk, type Invocation, type InvocationRequest } from './ongoing-calls.ts';
+import { cancelModes, OngoingCalls, type CallChunk, type DealerStats, type Invocation, type InvocationRequest } from './ongoing-calls.ts';
 import { planInvocation, type Disclosure } from './call-options.ts';
 import { callLocal, type LocalProcedure } from './local-procedures.ts';
 
@@ -43,14 +43,6 @@ export interface DealerOptions {
   limitExceeded?: (kind: LimitKind, session: Target) => void;
 }
 
-/** Counters for what the Dealer did about peers' irregular input (for metrics and tests). */
-export interface DealerStats {
-  /** Progressive YIELDs for an INVOCATION without receive_progress, passed on to a caller that asked for progress. */
-  unrequestedProgressForwarded: number;
-  /** The same, dropped: the caller had not asked for progressive results. */
-  unrequestedProgressDropped: number;
-}
-
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
@@ -62,19 +54,16 @@ export class Dealer {
   readonly #ongoing: OngoingCalls;
   /** The procedure URI of the last CALL that passed the URI check. */
   #validProcedure = '';
-  readonly #stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
-  readonly #logger: Logger;
   readonly #limits: RealmLimits;
 
   constructor(options: DealerOptions) {
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
     this.#limits = options.limits ?? defaultRealmLimits;
     this.#registrations = new Registrations(options);
-    this.#ongoing = new OngoingCalls(options.scheduler);
+    this.#ongoing = new OngoingCalls(options.scheduler, options.logger ?? silentLogger);
   }
 
-  get stats(): Readonly<DealerStats> { return { ...this.#stats }; }
+  get stats(): Readonly<DealerStats> { return { ...this.#ongoing.stats }; }
 
   get registrationCount(): number { return this.#registrations.size; }
   registrations(): IterableIterator<Registration> { return this.#registrations.values(); }
@@ -214,7 +203,7 @@ export class Dealer {
     if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
     let details: Dict = ppt === undefined ? NO_DETAILS : { ...ppt };
     if (progress) {
-      if (invocation.details.receive_progress !== true && !this.#unrequestedProgress(invocation)) return;
+      if (invocation.details.receive_progress !== true && !this.#ongoing.unrequestedProgress(invocation)) return;
       details = { ...details, progress: true };
       // Spec "Call Timeouts" with progressive results: the timeout runs between results.
       this.#ongoing.armTimeout(invocation);
@@ -231,23 +220,6 @@ export class Dealer {
       answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'result' });
     }
     return undefined;
-  }
-
-  /**
-   * A progressive YIELD for an INVOCATION without receive_progress: the callee announced no
-   * progressive results, or the caller did not ask. It goes on to a caller that asked, which
-   * tells it from the final result; any other caller would take it for the final one, so there
-   * it is dropped. Counted and logged either way, so a callee that streams unasked is seen.
-   */
-  #unrequestedProgress(invocation: Invocation): boolean {
-    const forwarded = invocation.receiveProgress;
-    if (forwarded) this.#stats.unrequestedProgressForwarded++;
-    else this.#stats.unrequestedProgressDropped++;
-    this.#logger.debug({
-      callee: invocation.callee.id, caller: invocation.caller.id, registration: invocation.registration.id,
-      procedure: invocation.registration.procedure, forwarded,
-    }, 'progressive YIELD without receive_progress in the INVOCATION');
-    return forwarded;
   }
 
   error(callee: Target, msg: ErrorMessage, raw?: RawPayload): void {

@@ -1,9 +1,11 @@
 // The calls a Dealer has in progress: each INVOCATION sent and not answered yet, found by the
 // callee's request ID (for YIELD and ERROR) and by the caller's (for CANCEL and the further
 // chunks of a progressive call), with their timeouts (spec "Call Timeouts"), their cancellation
-// (spec "Call Canceling") and those further chunks (spec "Progressive Call Invocations"). How a
-// call starts and how its answers reach the caller are the Dealer's (dealer.ts).
+// (spec "Call Canceling"), those further chunks (spec "Progressive Call Invocations") and the
+// progressive results nobody asked for. How a call starts and how its answers reach the caller
+// are the Dealer's (dealer.ts).
 
+import type { Logger } from '../log.ts';
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { ErrorUri } from '../wamp/uris.ts';
@@ -58,8 +60,19 @@ export interface CallChunk {
   readonly kwargs?: Dict | undefined;
 }
 
+/** Counters for what the Dealer did about peers' irregular input (for metrics and tests). */
+export interface DealerStats {
+  /** Progressive YIELDs for an INVOCATION without receive_progress, passed on to a caller that asked for progress. */
+  unrequestedProgressForwarded: number;
+  /** The same, dropped: the caller had not asked for progressive results. */
+  unrequestedProgressDropped: number;
+}
+
 export class OngoingCalls {
   readonly #scheduler: Scheduler;
+  readonly #logger: Logger;
+  /** Counted here, reported by the Dealer. */
+  readonly stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
   // callee session id -> INVOCATION request id -> invocation
   readonly #invocations = new Map<number, Map<number, Invocation>>();
   // caller session id -> CALL request id -> invocation
@@ -67,8 +80,9 @@ export class OngoingCalls {
   /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
   #pending = 0;
 
-  constructor(scheduler: Scheduler) {
+  constructor(scheduler: Scheduler, logger: Logger) {
     this.#scheduler = scheduler;
+    this.#logger = logger;
   }
 
   /** Open calls, for the realm limit, leak checks in tests and metrics. */
@@ -149,6 +163,23 @@ export class OngoingCalls {
       answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'invocation' });
     }
     return undefined;
+  }
+
+  /**
+   * A progressive YIELD for an INVOCATION without receive_progress: the callee announced no
+   * progressive results, or the caller did not ask. It goes on to a caller that asked, which
+   * tells it from the final result; any other caller would take it for the final one, so there
+   * it is dropped. Counted and logged either way, so a callee that streams unasked is seen.
+   */
+  unrequestedProgress(invocation: Invocation): boolean {
+    const forwarded = invocation.receiveProgress;
+    if (forwarded) this.stats.unrequestedProgressForwarded++;
+    else this.stats.unrequestedProgressDropped++;
+    this.#logger.debug({
+      callee: invocation.callee.id, caller: invocation.caller.id, registration: invocation.registration.id,
+      procedure: invocation.registration.procedure, forwarded,
+    }, 'progressive YIELD without receive_progress in the INVOCATION');
+    return forwarded;
   }
 
   #timeout(invocation: Invocation): void {
