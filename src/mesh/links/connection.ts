@@ -161,14 +161,14 @@ export class LinkConnection {
       const outcome = this.#preamble.feed(chunk, this.#spoken);
       if (outcome.kind === 'more') return;
       if (outcome.kind === 'refused') {
-        if (outcome.answer !== undefined) this.#raw(outcome.answer);
+        if (outcome.answer !== undefined) this.#writer.raw(outcome.answer);
         return this.close(outcome.code, outcome.reason, { notify: false });
       }
       rest = outcome.rest;
       this.state = 'hello';
       if (this.#refusal !== undefined) {
         this.#spoken = true;
-        this.#raw(PREAMBLE);
+        this.#writer.raw(PREAMBLE);
         this.close(this.#refusal.code, this.#refusal.reason);
         return;
       }
@@ -319,7 +319,7 @@ export class LinkConnection {
   #sendPreambleAndHello(): void {
     const hello = this.#handshake.hello();
     this.#spoken = true;
-    this.#raw(PREAMBLE);
+    this.#writer.raw(PREAMBLE);
     this.#write(LinkFrameType.CONTROL, hello);
   }
 
@@ -333,10 +333,6 @@ export class LinkConnection {
   #startTagging(): void {
     const macKeys = this.#handshake.macKeys;
     if (macKeys !== undefined && this.state !== 'closed') this.#writer.startTagging(macKeys.send);
-  }
-
-  #raw(bytes: Uint8Array): void {
-    this.#writer.raw(bytes);
   }
 
   /** A peer that stops reading must not make us buffer without bound. */
