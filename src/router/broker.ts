@@ -5,7 +5,7 @@
 import { IdSequence, randomId } from '../wamp/ids.ts';
 import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
-import type { Disclosure } from './dealer.ts';
+import type { Disclosure } from './call-options.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';

@@ -1,56 +1,26 @@
 // The Dealer routes calls: caller -> CALL -> Dealer -> INVOCATION -> callee, and YIELD/ERROR
 // back as RESULT/ERROR. One table owner, every change applied synchronously: no awaits between
-// a lookup and the send that depends on it. Timers come from an injected scheduler.
+// a lookup and the send that depends on it. Timers come from an injected scheduler. The
+// registrations are registrations.ts, the calls in progress (timeouts, cancellation, progressive
+// chunks) ongoing-calls.ts.
 
 import { silentLogger, type Logger } from '../log.ts';
-import { IdSequence } from '../wamp/ids.ts';
 import { hasKeys } from '../wamp/has-keys.ts';
 import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
 import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
-import { takesProgressiveResults } from './features.ts';
-import { OptionError, optBool, optEnum, optNonNegativeInt, pptOptions } from './options.ts';
+import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
-import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
+import { matchPolicies, type MatchPolicy } from './uri-table.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
+import { invokePolicies, Registrations, type InvokePolicy, type Registration } from './registrations.ts';
+import { cancelModes, OngoingCalls, type CallChunk, type DealerStats, type Invocation, type InvocationRequest } from './ongoing-calls.ts';
+import { planInvocation, type Disclosure } from './call-options.ts';
+import { callLocal, type LocalProcedure } from './local-procedures.ts';
 
-export const invokePolicies = ['single', 'roundrobin', 'random', 'first', 'last'] as const;
-export type InvokePolicy = (typeof invokePolicies)[number];
-const cancelModes = ['skip', 'kill', 'killnowait'] as const;
-export type Disclosure = 'optional' | 'always' | 'never';
-
-export interface Registration {
-  readonly id: number;
-  readonly procedure: string;
-  readonly match: MatchPolicy;
-  readonly invoke: InvokePolicy;
-  readonly created: number;
-  /** In order of registration (spec: roundrobin/first/last are defined on that order). */
-  readonly callees: Target[];
-  next: number;
-}
-
-interface Invocation {
-  readonly caller: Target;
-  readonly callRequest: number;
-  readonly callee: Target;
-  readonly request: number;
-  readonly registration: Registration;
-  /** The caller asked for progressive results; whether the callee was told is in `details`. */
-  readonly receiveProgress: boolean;
-  /** The caller is still sending progressive CALL chunks. */
-  callerProgress: boolean;
-  /** A CANCEL in mode "kill" was passed on; the callee's answer still goes to the caller. */
-  killed: boolean;
-  /** INVOCATION.Details of the first CALL: frozen for a progressive call's later chunks. */
-  readonly details: Dict;
-  /** Call timeout in ms (0: none); restarted by each progressive result. */
-  readonly timeout: number;
-  timer: unknown;
-}
 
 /** Meta API hooks (wamp.registration.on_*). */
 export interface DealerEvents {
@@ -59,34 +29,6 @@ export interface DealerEvents {
   unregistered(session: Target, registration: Registration): void;
   deleted(session: Target, registration: Registration): void;
 }
-
-/** One INVOCATION to send: `callee` serving `registration` gets the call `request` of `caller`. */
-export interface InvocationRequest {
-  readonly caller: Target;
-  readonly request: number;
-  readonly registration: Registration;
-  readonly callee: Target;
-  readonly details: Dict;
-  readonly args?: unknown[] | undefined;
-  readonly kwargs?: Dict | undefined;
-  /** The CALL's payload bytes, passed through to a callee of the same serialization. */
-  readonly raw?: RawPayload | undefined;
-  /** Call timeout in ms (0 or absent: none). */
-  readonly timeout?: number;
-  /** Whether the caller asked for progressive results (absent: no). */
-  readonly receiveProgress?: boolean;
-}
-
-/** A further chunk of a progressive call (spec "Progressive Call Invocations"). */
-export interface CallChunk {
-  readonly progress: boolean;
-  readonly args?: unknown[] | undefined;
-  readonly kwargs?: Dict | undefined;
-}
-
-/** A procedure implemented inside the router (the meta API). */
-export type LocalProcedure = (caller: Target, args: unknown[], kwargs: Dict) => LocalResult;
-export type LocalResult = { args?: unknown[]; kwargs?: Dict } | { error: string; args?: unknown[] };
 
 export interface DealerOptions {
   uriCheck: UriCheck;
@@ -101,53 +43,36 @@ export interface DealerOptions {
   limitExceeded?: (kind: LimitKind, session: Target) => void;
 }
 
-/** Counters for what the Dealer did about peers' irregular input (for metrics and tests). */
-export interface DealerStats {
-  /** Progressive YIELDs for an INVOCATION without receive_progress, passed on to a caller that asked for progress. */
-  unrequestedProgressForwarded: number;
-  /** The same, dropped: the caller had not asked for progressive results. */
-  unrequestedProgressDropped: number;
-}
-
 // INVOCATION/RESULT details of most calls: one shared object rather than one per message.
 // Frozen, so a change by mistake fails loudly instead of reaching every other call.
 const NO_DETAILS: Dict = Object.freeze({});
 
 export class Dealer {
   readonly #options: DealerOptions;
-  readonly #table = new UriTable<Registration>();
-  readonly #byId = new Map<number, Registration>();
-  readonly #bySession = new Map<number, Set<Registration>>();
-  readonly #ids = new IdSequence();
+  readonly #registrations: Registrations;
   readonly #local = new Map<string, LocalProcedure>();
-  // callee session id -> INVOCATION request id -> invocation
-  readonly #invocations = new Map<number, Map<number, Invocation>>();
-  // caller session id -> CALL request id -> invocation
-  readonly #calls = new Map<number, Map<number, Invocation>>();
+  readonly #ongoing: OngoingCalls;
   /** The procedure URI of the last CALL that passed the URI check. */
   #validProcedure = '';
-  readonly #stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
-  readonly #logger: Logger;
   readonly #limits: RealmLimits;
-  /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
-  #pending = 0;
 
   constructor(options: DealerOptions) {
     this.#options = options;
-    this.#logger = options.logger ?? silentLogger;
     this.#limits = options.limits ?? defaultRealmLimits;
+    this.#registrations = new Registrations(options);
+    this.#ongoing = new OngoingCalls(options.scheduler, options.logger ?? silentLogger);
   }
 
-  get stats(): Readonly<DealerStats> { return { ...this.#stats }; }
+  get stats(): Readonly<DealerStats> { return { ...this.#ongoing.stats }; }
 
-  get registrationCount(): number { return this.#byId.size; }
-  registrations(): IterableIterator<Registration> { return this.#byId.values(); }
-  registration(id: number): Registration | undefined { return this.#byId.get(id); }
-  lookup(procedure: string, match: MatchPolicy): Registration | undefined { return this.#table.get(procedure, match); }
-  match(procedure: string): Registration | undefined { return this.#table.best(procedure); }
+  get registrationCount(): number { return this.#registrations.size; }
+  registrations(): IterableIterator<Registration> { return this.#registrations.values(); }
+  registration(id: number): Registration | undefined { return this.#registrations.byId(id); }
+  lookup(procedure: string, match: MatchPolicy): Registration | undefined { return this.#registrations.get(procedure, match); }
+  match(procedure: string): Registration | undefined { return this.#registrations.best(procedure); }
 
   /** Open calls, for leak checks in tests and for metrics. */
-  get pendingCount(): number { return this.#pending; }
+  get pendingCount(): number { return this.#ongoing.count; }
 
   /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
   #refused(session: Target, requestType: number, request: number, kind: LimitKind, count: number): boolean {
@@ -170,13 +95,13 @@ export class Dealer {
     if (!isValidUri(procedure, this.#options.uriCheck, match !== 'exact') || isReservedUri(procedure)) {
       return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
     }
-    const existing = this.#table.get(procedure, match);
+    const existing = this.#registrations.get(procedure, match);
     // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
     if (existing !== undefined && (existing.invoke === 'single' || existing.invoke !== invoke || existing.callees.includes(callee))) {
       return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
         existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined);
     }
-    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#bySession.get(callee.id)?.size ?? 0)) return;
+    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#registrations.countOf(callee))) return;
     const created = existing === undefined;
     const registration = this.attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
@@ -190,25 +115,16 @@ export class Dealer {
    * port for callees elsewhere).
    */
   attach(procedure: string, match: MatchPolicy, invoke: InvokePolicy, callee: Target): Registration {
-    let registration = this.#table.get(procedure, match);
-    if (registration !== undefined) registration.callees.push(callee);
-    else {
-      registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#options.now(), callees: [callee], next: 0 };
-      this.#table.set(procedure, match, registration);
-      this.#byId.set(registration.id, registration);
-    }
-    tableFor(this.#bySession, callee.id, () => new Set<Registration>()).add(registration);
-    return registration;
+    return this.#registrations.attach(procedure, match, invoke, callee);
   }
 
   /** The callee no longer serves any registration; the calls it is serving still complete. */
   withdraw(callee: Target): void {
-    const mine = this.#bySession.get(callee.id);
-    if (mine !== undefined) for (const registration of [...mine]) this.#detach(callee, registration);
+    for (const registration of this.#registrations.of(callee)) this.#detach(callee, registration);
   }
 
   unregister(callee: Target, msg: Unregister): void {
-    const registration = this.#byId.get(msg.registration);
+    const registration = this.#registrations.byId(msg.registration);
     if (registration === undefined || !registration.callees.includes(callee)) {
       return sendError(callee, T.UNREGISTER, msg.request, ErrorUri.NO_SUCH_REGISTRATION);
     }
@@ -219,12 +135,12 @@ export class Dealer {
   /** `raw`: the CALL's payload bytes, passed through to a callee of the same serialization. */
   call(caller: Target, msg: Call, raw?: RawPayload): ProtocolViolation | undefined {
     const { request, procedure, options } = msg;
-    const ongoing = this.#calls.get(caller.id)?.get(request);
+    const ongoing = this.#ongoing.ofCaller(caller, request);
     if (ongoing !== undefined) {
       if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
       const progress = optBool(options, 'progress');
       if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
-      return this.#continueProgressive(ongoing, progress, msg.args, msg.kwargs, raw);
+      return this.#ongoing.continueProgressive(ongoing, progress, msg.args, msg.kwargs, raw);
     }
     // Most calls name the procedure of the call before: its URI was valid then.
     if (procedure !== this.#validProcedure) {
@@ -235,51 +151,23 @@ export class Dealer {
       this.#validProcedure = procedure;
     }
     const local = this.#local.get(procedure);
-    if (local !== undefined) return this.#callLocal(caller, msg, local);
-    const registration = this.#table.best(procedure);
+    if (local !== undefined) return callLocal(caller, msg, local);
+    const registration = this.#registrations.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
-    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#calls.get(caller.id)?.size ?? 0)) return undefined;
-    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#pending)) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#ongoing.countOfCaller(caller))) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#ongoing.count)) return undefined;
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
-      this.invoke({ caller, request, registration, callee: this.#pick(registration), details: NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw });
+      this.invoke({ caller, request, registration, callee: this.#registrations.pick(registration), details: NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw });
       return undefined;
     }
-    const fail = (error: string, message: string): undefined => void sendError(caller, T.CALL, request, error, message);
-
-    const progress = optBool(options, 'progress');
-    const receiveProgress = optBool(options, 'receive_progress');
-    const discloseMe = optBool(options, 'disclose_me');
-    const timeout = optNonNegativeInt(options, 'timeout');
-    const ppt = pptOptions(options, msg.args, msg.kwargs);
-    for (const v of [progress, receiveProgress, discloseMe, timeout, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
-    if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose callers');
-
-    const callee = this.#pick(registration);
-    if (progress === true && !(callee.supports('callee', 'progressive_call_invocations') && callee.supports('callee', 'call_canceling'))) {
-      return fail('wamp.error.feature_not_supported', 'the callee does not support progressive call invocations');
-    }
-    const details: Dict = {};
-    if (registration.match !== 'exact') details.procedure = procedure;
-    const wantsProgress = receiveProgress === true && takesProgressiveResults(callee);
-    if (ppt !== undefined && !callee.supports('callee', 'payload_passthru_mode')) {
-      return fail('wamp.error.feature_not_supported', 'the callee does not support payload passthru mode');
-    }
-    if (wantsProgress) details.receive_progress = true;
-    if (progress === true) details.progress = true;
-    if ((timeout as number) > 0 && callee.supports('callee', 'call_timeout')) details.timeout = timeout;
-    if (discloseMe === true || disclosure === 'always') {
-      details.caller = caller.id;
-      details.caller_authid = caller.authid;
-      details.caller_authrole = caller.authrole;
-    }
-    if (ppt !== undefined) Object.assign(details, ppt);
-
+    const plan = planInvocation(caller, msg, registration, disclosure, () => this.#registrations.pick(registration));
+    if ('error' in plan) return void sendError(caller, T.CALL, request, plan.error, plan.message);
+    const { callee, details, timeout, receiveProgress } = plan;
     const invocation = {
-      caller, request, registration, callee, details: hasKeys(details) ? details : NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw,
-      timeout: timeout as number, receiveProgress: receiveProgress === true,
+      caller, request, registration, callee, details: hasKeys(details) ? details : NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw, timeout, receiveProgress,
     };
     this.invoke(invocation);
     return undefined;
@@ -301,22 +189,13 @@ export class Dealer {
       caller, callRequest: request, callee, request: invocationRequest, registration,
       receiveProgress, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
     };
-    tableFor(this.#invocations, callee.id, () => new Map<number, Invocation>()).set(invocationRequest, invocation);
-    this.#pending++;
-    tableFor(this.#calls, caller.id, () => new Map<number, Invocation>()).set(request, invocation);
-    this.#armTimeout(invocation);
-  }
-
-  #armTimeout(invocation: Invocation): void {
-    if (invocation.timeout <= 0) return;
-    if (invocation.timer !== undefined) this.#options.scheduler.clearTimeout(invocation.timer);
-    invocation.timer = this.#options.scheduler.setTimeout(() => this.#timeout(invocation), invocation.timeout);
+    this.#ongoing.add(invocation);
   }
 
   yield(callee: Target, msg: Yield, raw?: RawPayload): ProtocolViolation | undefined {
     // A YIELD for an invocation no longer tracked (caller gone, call canceled or timed out) is
     // ignored: the callee could not have known, so it is no protocol violation.
-    const invocation = this.#invocations.get(callee.id)?.get(msg.request);
+    const invocation = this.#ongoing.ofCallee(callee, msg.request);
     if (invocation === undefined) return;
     const progress = optBool(msg.options, 'progress');
     const ppt = pptOptions(msg.options, msg.args, msg.kwargs);
@@ -324,48 +203,29 @@ export class Dealer {
     if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
     let details: Dict = ppt === undefined ? NO_DETAILS : { ...ppt };
     if (progress) {
-      if (invocation.details.receive_progress !== true && !this.#unrequestedProgress(invocation)) return;
+      if (invocation.details.receive_progress !== true && !this.#ongoing.unrequestedProgress(invocation)) return;
       details = { ...details, progress: true };
       // Spec "Call Timeouts" with progressive results: the timeout runs between results.
-      this.#armTimeout(invocation);
+      this.#ongoing.armTimeout(invocation);
     } else {
-      this.#finish(invocation);
+      this.#ongoing.finish(invocation);
     }
     const sent = invocation.caller.send({ type: T.RESULT, request: invocation.callRequest, details, args: msg.args, kwargs: msg.kwargs, raw });
     if (sent === 'unencodable' || sent === 'too-large') {
       if (progress) {
-        this.#finish(invocation);
+        this.#ongoing.finish(invocation);
         // The call ends here for the caller: the callee need not keep producing results.
-        if (invocation.callee.supports('callee', 'call_canceling')) {
-          invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
-        }
+        this.#ongoing.interruptCallee(invocation);
       }
       answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'result' });
     }
     return undefined;
   }
 
-  /**
-   * A progressive YIELD for an INVOCATION without receive_progress: the callee announced no
-   * progressive results, or the caller did not ask. It goes on to a caller that asked, which
-   * tells it from the final result; any other caller would take it for the final one, so there
-   * it is dropped. Counted and logged either way, so a callee that streams unasked is seen.
-   */
-  #unrequestedProgress(invocation: Invocation): boolean {
-    const forwarded = invocation.receiveProgress;
-    if (forwarded) this.#stats.unrequestedProgressForwarded++;
-    else this.#stats.unrequestedProgressDropped++;
-    this.#logger.debug({
-      callee: invocation.callee.id, caller: invocation.caller.id, registration: invocation.registration.id,
-      procedure: invocation.registration.procedure, forwarded,
-    }, 'progressive YIELD without receive_progress in the INVOCATION');
-    return forwarded;
-  }
-
   error(callee: Target, msg: ErrorMessage, raw?: RawPayload): void {
-    const invocation = this.#invocations.get(callee.id)?.get(msg.request);
+    const invocation = this.#ongoing.ofCallee(callee, msg.request);
     if (invocation === undefined) return;
-    this.#finish(invocation);
+    this.#ongoing.finish(invocation);
     const sent = invocation.caller.send({
       type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs, raw,
     });
@@ -375,32 +235,24 @@ export class Dealer {
   cancel(caller: Target, msg: Cancel): ProtocolViolation | undefined {
     const mode = optEnum(msg.options, 'mode', cancelModes, 'killnowait');
     if (mode instanceof OptionError) return new ProtocolViolation(`CANCEL: ${mode.message}`);
-    const invocation = this.#calls.get(caller.id)?.get(msg.request);
+    const invocation = this.#ongoing.ofCaller(caller, msg.request);
     // The call may have completed while the CANCEL was in flight: nothing to do.
     if (invocation === undefined || invocation.killed) return;
-    this.#interrupt(invocation, mode, ErrorUri.CANCELED, 'canceled by the caller');
+    this.#ongoing.interrupt(invocation, mode, ErrorUri.CANCELED, 'canceled by the caller');
     return undefined;
   }
 
   /** A session left: drop its registrations, fail the calls it was serving, interrupt its own calls. */
   removeSession(session: Target, error: string = ErrorUri.CANCELED, message = CALLEE_GONE): void {
     this.withdraw(session);
-    const serving = this.#invocations.get(session.id);
-    if (serving !== undefined) {
-      for (const invocation of [...serving.values()]) {
-        this.#finish(invocation);
-        sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
-      }
+    for (const invocation of this.#ongoing.serving(session)) {
+      this.#ongoing.finish(invocation);
+      sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
     }
-    const calling = this.#calls.get(session.id);
-    if (calling !== undefined) {
-      for (const invocation of [...calling.values()]) {
-        this.#finish(invocation);
-        // Spec "Progressive Call Cancellation": the callee need not keep working for a caller that left.
-        if (invocation.callee.supports('callee', 'call_canceling')) {
-          invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
-        }
-      }
+    for (const invocation of this.#ongoing.calling(session)) {
+      this.#ongoing.finish(invocation);
+      // Spec "Progressive Call Cancellation": the callee need not keep working for a caller that left.
+      this.#ongoing.interruptCallee(invocation);
     }
   }
 
@@ -409,111 +261,19 @@ export class Dealer {
    * rather than CALL messages. 'no-such-call' when no call of that ID is ongoing.
    */
   continueCall(caller: Target, request: number, chunk: CallChunk, raw?: RawPayload): ProtocolViolation | 'no-such-call' | undefined {
-    const ongoing = this.#calls.get(caller.id)?.get(request);
+    const ongoing = this.#ongoing.ofCaller(caller, request);
     if (ongoing === undefined) return 'no-such-call';
     if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
-    return this.#continueProgressive(ongoing, chunk.progress, chunk.args, chunk.kwargs, raw);
-  }
-
-  #continueProgressive(invocation: Invocation, progress: boolean, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined): undefined {
-    // Spec: options other than progress are frozen by the first CALL of a progressive call,
-    // so every INVOCATION carries the first one's details (caller identity, procedure, ...).
-    invocation.callerProgress = progress;
-    const { progress: _first, ...details } = invocation.details;
-    if (progress) details.progress = true;
-    const sent = invocation.callee.send({
-      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args, kwargs, raw,
-    });
-    if (sent !== 'sent') {
-      this.#finish(invocation);
-      answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'invocation' });
-    }
-    return undefined;
-  }
-
-  #callLocal(caller: Target, msg: Call, fn: LocalProcedure): undefined {
-    let result: LocalResult;
-    try {
-      result = fn(caller, msg.args ?? [], msg.kwargs ?? {});
-    } catch (err) {
-      result = { error: ErrorUri.INVALID_ARGUMENT, args: [err instanceof Error ? err.message : String(err)] };
-    }
-    if ('error' in result) {
-      caller.send({ type: T.ERROR, requestType: T.CALL, request: msg.request, details: {}, error: result.error, args: result.args });
-    } else {
-      caller.send({ type: T.RESULT, request: msg.request, details: {}, args: result.args, kwargs: result.kwargs });
-    }
-    return undefined;
-  }
-
-  #timeout(invocation: Invocation): void {
-    invocation.timer = undefined;
-    if (this.#invocations.get(invocation.callee.id)?.get(invocation.request) !== invocation) return;
-    // Spec "Dealer-Initiated Timeouts": like a cancel in mode killnowait (skip if the callee can't cancel).
-    this.#interrupt(invocation, 'killnowait', 'wamp.error.timeout', 'the call timed out');
-  }
-
-  #interrupt(invocation: Invocation, requested: (typeof cancelModes)[number], error: string, message: string): void {
-    // Spec: if the callee does not support call canceling, the mode is skip.
-    const mode = invocation.callee.supports('callee', 'call_canceling') ? requested : 'skip';
-    if (mode === 'kill') {
-      invocation.killed = true;
-      invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
-      return;
-    }
-    this.#finish(invocation);
-    sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
-    if (mode === 'killnowait') invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
-  }
-
-  #pick(registration: Registration): Target {
-    const callees = registration.callees;
-    switch (registration.invoke) {
-      case 'roundrobin': {
-        const callee = callees[registration.next % callees.length]!;
-        registration.next = (registration.next + 1) % callees.length;
-        return callee;
-      }
-      case 'random': return callees[Math.floor(this.#options.random() * callees.length)]!;
-      case 'last': return callees[callees.length - 1]!;
-      default: return callees[0]!;
-    }
-  }
-
-  #finish(invocation: Invocation): void {
-    const serving = this.#invocations.get(invocation.callee.id);
-    if (serving?.delete(invocation.request) === true) this.#pending--;
-    if (serving !== undefined && serving.size === 0) this.#invocations.delete(invocation.callee.id);
-    const calls = this.#calls.get(invocation.caller.id);
-    calls?.delete(invocation.callRequest);
-    if (calls !== undefined && calls.size === 0) this.#calls.delete(invocation.caller.id);
-    if (invocation.timer !== undefined) {
-      this.#options.scheduler.clearTimeout(invocation.timer);
-      invocation.timer = undefined;
-    }
+    return this.#ongoing.continueProgressive(ongoing, chunk.progress, chunk.args, chunk.kwargs, raw);
   }
 
   #detach(callee: Target, registration: Registration): void {
-    const i = registration.callees.indexOf(callee);
-    if (i >= 0) {
-      registration.callees.splice(i, 1);
-      if (registration.next > i) registration.next--;
-    }
-    const mine = this.#bySession.get(callee.id);
-    mine?.delete(registration);
-    if (mine !== undefined && mine.size === 0) this.#bySession.delete(callee.id);
+    const last = this.#registrations.detach(callee, registration);
     const events = callee.remote === true ? undefined : this.#options.events;
     events?.unregistered(callee, registration);
-    if (registration.callees.length === 0) {
-      this.#byId.delete(registration.id);
-      this.#table.delete(registration.procedure, registration.match);
+    if (last) {
+      this.#registrations.delete(registration);
       events?.deleted(callee, registration);
     }
   }
-}
-
-function tableFor<K, V>(tables: Map<K, V>, key: K, make: () => V): V {
-  let table = tables.get(key);
-  if (table === undefined) tables.set(key, (table = make()));
-  return table;
 }

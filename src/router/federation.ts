@@ -14,7 +14,8 @@
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { EventRouting } from './broker.ts';
-import type { CallChunk, InvokePolicy } from './dealer.ts';
+import type { CallChunk } from './ongoing-calls.ts';
+import type { InvokePolicy } from './registrations.ts';
 import type { StoredEvent } from './event-store.ts';
 import { takesProgressiveResults } from './features.ts';
 import type { Realm, RealmObserver } from './realm.ts';

@@ -5,7 +5,9 @@ import type { Dict } from '../wamp/messages.ts';
 import { isId } from '../wamp/ids.ts';
 import { ErrorUri, isValidUri } from '../wamp/uris.ts';
 import type { Broker, BrokerEvents, Subscription } from './broker.ts';
-import type { Dealer, DealerEvents, LocalResult, Registration } from './dealer.ts';
+import type { Dealer, DealerEvents } from './dealer.ts';
+import type { LocalResult } from './local-procedures.ts';
+import type { Registration } from './registrations.ts';
 import { matchPolicies, type MatchPolicy } from './uri-table.ts';
 import type { Target } from './target.ts';
 

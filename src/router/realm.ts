@@ -4,7 +4,8 @@
 import type { Logger } from '../log.ts';
 import type { UriCheck } from '../wamp/uris.ts';
 import { Broker, type EventRouting, type HistoryRule } from './broker.ts';
-import { Dealer, type Disclosure } from './dealer.ts';
+import { Dealer } from './dealer.ts';
+import type { Disclosure } from './call-options.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
 import { MetaApi, type LeaveReason } from './meta.ts';
 import { RealmCounters } from './metrics.ts';

@@ -1,23 +1,27 @@
 // One client's WAMP session: the state machine from transport open to close. It decodes and
 // validates every frame, turns protocol violations into ABORT, and hands valid requests to the
-// realm's Dealer and Broker. Sans-IO: it only talks to its Peer and to the router context.
+// realm's Dealer and Broker (session-routing.ts); what it writes passes the flow control of
+// outbound.ts. Sans-IO: it only talks to its Peer and to the router context.
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
 import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
-import { MessageType as T, messageName, type Authenticate, type Dict, type Hello, type Message } from '../wamp/messages.ts';
-import type { Action, AuthOutcome, Authenticator, Authorizer, PendingAuthentication } from './auth.ts';
+import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
+import type { Action, Authenticator, Authorizer } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
-import { CloseUri, ErrorUri } from '../wamp/uris.ts';
-import { clientRoleNames, routerRoles } from './features.ts';
+import { ErrorUri } from '../wamp/uris.ts';
+import { routerRoles } from './features.ts';
 import type { Limits } from './limits.ts';
-import { authMethodIndex, DROP_SLOW_CONSUMER, DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
+import { DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
 import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
+import { routeEstablished, type EstablishedHooks } from './session-routing.ts';
+import { Outbound } from './outbound.ts';
+import { SessionOpening, type OpeningStep } from './session-opening.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -59,13 +63,13 @@ export class Session implements Target, PeerHandler {
   #state: SessionState = 'establishing';
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
-  #overSoftLimitSince: number | undefined;
+  readonly #outbound: Outbound;
   /** When the router sent GOODBYE; unset while closing for a delayed authentication failure. */
   #goodbyeSentAt: number | undefined;
   /** Set while this session's own message is handled: a GOODBYE it causes waits for the answer. */
   #dispatching = false;
   #deferredGoodbye: { reason: string; message: string | undefined; why: LeaveReason } | undefined;
-  #pendingAuth: { realm: Realm; roles: Dict; pending: PendingAuthentication } | undefined;
+  readonly #opening: SessionOpening;
   /**
    * Set once the session starts leaving its realm, which comes after its ABORT or GOODBYE: what
    * the leaving itself produces for this very session (an ERROR for its call to its own
@@ -74,14 +78,22 @@ export class Session implements Target, PeerHandler {
    */
   #left = false;
   readonly #meter: SessionMeter | undefined;
-  /** The authentication method tried, for the failure counter. */
-  #authMethod = 'anonymous';
+  /** What routing an established session's messages needs from it (made once, not per message). */
+  readonly #hooks: EstablishedHooks;
 
   constructor(ctx: SessionContext, peer: Peer) {
     this.#ctx = ctx;
     this.peer = peer;
     this.openedAt = ctx.now();
     this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
+    this.#opening = new SessionOpening(ctx, peer.info);
+    this.#outbound = new Outbound(ctx, peer, this, this.#meter, (why) => this.#kill(why));
+    this.#hooks = {
+      meter: this.#meter,
+      abort: (reason, message) => this.#abort(reason, message),
+      authorized: (action, uri, match, requestType, request) => this.#authorized(action, uri, match, requestType, request),
+      close: (why) => this.#close(why),
+    };
   }
 
   get state(): SessionState { return this.#state; }
@@ -158,13 +170,13 @@ export class Session implements Target, PeerHandler {
       return 'unencodable';
     }
     this.#meter?.sent(message);
-    return this.#write(frame, false) ? 'sent' : 'closed';
+    return this.#outbound.write(frame, false) ? 'sent' : 'closed';
   }
 
   sendShared(shared: SharedFrame): void {
     if (this.#state !== 'established' || this.#left) return;
     const frame = shared.frameFor(this.peer.serializer);
-    if (frame !== null) this.#write(frame, true);
+    if (frame !== null) this.#outbound.write(frame, true);
     else this.#meter?.eventDropped(DROP_UNENCODABLE);
   }
 
@@ -198,53 +210,17 @@ export class Session implements Target, PeerHandler {
       if (this.#goodbyeSentAt !== undefined && now - this.#goodbyeSentAt >= limits.goodbyeTimeoutMs) this.#close('lost');
       return;
     }
-    if (this.#state !== 'established') return;
-    if (this.peer.bufferedAmount() <= limits.outboundSoftLimitBytes) {
-      if (this.#overSoftLimitSince !== undefined && this.droppedEvents > 0) {
-        logger.info({ session: this.id, dropped: this.droppedEvents }, 'slow consumer caught up; events were dropped');
-      }
-      this.#overSoftLimitSince = undefined;
-      return;
-    }
-    this.#overSoftLimitSince ??= now;
-    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs) this.#kill('slow consumer: outbound buffer stayed over the soft limit');
-  }
-
-  #write(frame: Uint8Array, droppable: boolean): boolean {
-    const { limits } = this.#ctx;
-    const buffered = this.peer.bufferedAmount();
-    if (buffered > limits.outboundHardLimitBytes) {
-      this.#kill('slow consumer: outbound buffer over the hard limit');
-      return false;
-    }
-    if (droppable && buffered > limits.outboundSoftLimitBytes) {
-      this.droppedEvents++;
-      this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
-      this.#overSoftLimitSince ??= this.#ctx.now();
-      return true;
-    }
-    this.peer.send(frame);
-    if (this.#meter !== undefined) {
-      // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
-      // sessions per publication, and this object is in the cache already.
-      if (droppable) {
-        this.eventsWritten++;
-        this.eventBytesWritten += frame.length;
-      } else {
-        this.#meter.wrote(frame.length);
-      }
-    }
-    return true;
+    if (this.#state === 'established') this.#outbound.tick(now);
   }
 
   #dispatch(msg: Message, raw: RawPayload | undefined): void {
     switch (this.#state) {
       case 'establishing':
-        if (msg.type === T.HELLO) return this.#hello(msg);
+        if (msg.type === T.HELLO) return this.#open(this.#opening.hello(msg));
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received before HELLO`);
       case 'authenticating':
-        if (msg.type === T.AUTHENTICATE) return this.#authenticate(msg);
+        if (msg.type === T.AUTHENTICATE) return this.#open(this.#opening.authenticate(msg));
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received while authenticating`);
       case 'closing':
@@ -254,105 +230,27 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined)) this.#close('goodbye');
         return;
       case 'established':
-        return this.#established(msg, raw);
+        return routeEstablished(this, this.realm!, msg, raw, this.#hooks);
       case 'closed':
         return;
     }
   }
 
-  #established(msg: Message, raw: RawPayload | undefined): void {
-    const realm = this.realm!;
-    let violation: ProtocolViolation | undefined;
-    switch (msg.type) {
-      case T.CALL:
-        // Spec "Progressive Call Invocations": a caller that did not announce the feature
-        // must not send progress: true.
-        if (msg.options.progress === true && !this.supports('caller', 'progressive_call_invocations')) {
-          return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
-        }
-        if (msg.options.ppt_scheme !== undefined && !this.supports('caller', 'payload_passthru_mode')) return this.#pptViolation('CALL');
-        this.#meter?.callStarted(msg.request);
-        if (!this.#authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
-        violation = realm.dealer.call(this, msg, raw);
-        break;
-      case T.YIELD:
-        if (msg.options.ppt_scheme !== undefined && !this.supports('callee', 'payload_passthru_mode')) return this.#pptViolation('YIELD');
-        violation = realm.dealer.yield(this, msg, raw);
-        break;
-      case T.CANCEL: violation = realm.dealer.cancel(this, msg); break;
-      case T.PUBLISH:
-        if (msg.options.ppt_scheme !== undefined && !this.supports('publisher', 'payload_passthru_mode')) return this.#pptViolation('PUBLISH');
-        if (!this.#authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
-        this.#meter?.published();
-        return realm.broker.publish(this, msg, raw);
-      case T.REGISTER:
-        if (!this.#authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
-        return realm.dealer.register(this, msg);
-      case T.UNREGISTER: return realm.dealer.unregister(this, msg);
-      case T.SUBSCRIBE:
-        if (!this.#authorized('subscribe', msg.topic, matchOf(msg.options), T.SUBSCRIBE, msg.request)) return;
-        return realm.broker.subscribe(this, msg);
-      case T.UNSUBSCRIBE: return realm.broker.unsubscribe(this, msg);
-      case T.ERROR:
-        if (msg.requestType === T.INVOCATION) return realm.dealer.error(this, msg, raw);
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
-      case T.GOODBYE:
-        this.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
-        return this.#close('goodbye');
-      case T.ABORT:
-        return this.#close('lost');
-      case T.HELLO:
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO received after the session was established');
-      default:
-        return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} is not a message a client may send`);
-    }
-    if (violation !== undefined) this.#abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
-  }
-
-  #hello(msg: Hello): void {
-    const realm = this.#ctx.realm(msg.realm);
-    if (realm === undefined) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${msg.realm}'`);
-    const { roles, authmethods, authid, authextra } = msg.details;
-    if (!isDict(roles) || !clientRoleNames.some((r) => isDict(roles[r]))) {
-      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`);
-    }
-    if (authmethods !== undefined && !(Array.isArray(authmethods) && authmethods.every((m) => typeof m === 'string'))) {
-      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authmethods must be a list of strings');
-    }
-    if (authid !== undefined && typeof authid !== 'string') return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
-    if (authextra !== undefined && !isDict(authextra)) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
-    this.#authMethod = authmethods?.[0] ?? 'anonymous';
-    const outcome = this.#ctx.authenticator.hello({
-      realm: realm.config, authid, authmethods: authmethods ?? ['anonymous'], authextra: authextra ?? {}, transport: this.peer.info,
-    });
-    this.#proceed(outcome, realm, roles);
-  }
-
-  #authenticate(msg: Authenticate): void {
-    const state = this.#pendingAuth!;
-    this.#pendingAuth = undefined;
-    this.#proceed(state.pending.authenticate(msg), state.realm, state.roles);
-  }
-
-  #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): void {
-    if (outcome.type === 'abort') {
-      realm.counters.authFailures[authMethodIndex(this.#authMethod)]!++;
-      if (outcome.reason !== ErrorUri.AUTHENTICATION_FAILED) return this.#abort(outcome.reason, outcome.message);
+  /** Does what a step of the opening says. */
+  #open(step: OpeningStep): void {
+    if (step.kind === 'abort') {
+      if (!step.delayed) return this.#abort(step.reason, step.message);
       // A failed secret is answered late, so guessing costs the guesser time, not the router.
       this.#state = 'closing';
-      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(outcome.reason, outcome.message); }, this.#ctx.authFailureDelayMs);
+      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(step.reason, step.message); }, this.#ctx.authFailureDelayMs);
       return;
     }
-    if (outcome.type === 'challenge') {
-      this.#authMethod = outcome.authmethod;
-      this.#pendingAuth = { realm, roles, pending: outcome.pending };
+    if (step.kind === 'challenge') {
       this.#state = 'authenticating';
-      this.send({ type: T.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+      this.send({ type: T.CHALLENGE, authmethod: step.authmethod, extra: step.extra });
       return;
     }
-    // The realm may have been deleted while the client was authenticating.
-    if (this.#ctx.realm(realm.uri) !== realm) return this.#abort(ErrorUri.NO_SUCH_REALM, `no realm '${realm.uri}'`);
-    const { identity } = outcome;
+    const { realm, roles, identity } = step;
     this.id = this.#ctx.allocateSessionId();
     this.clientRoles = roles;
     this.authid = identity.authid;
@@ -373,11 +271,6 @@ export class Session implements Target, PeerHandler {
     realm.join(this);
     realm.counters.sessionsOpened[transportIndex(this.peer.info.type)]!++;
     this.#meter?.joined(realm.counters);
-  }
-
-  /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
-  #pptViolation(what: string): void {
-    this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${what} with ppt_scheme from a peer that did not announce payload_passthru_mode`);
   }
 
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
@@ -430,12 +323,6 @@ export class Session implements Target, PeerHandler {
     }
   }
 }
-
-function matchOf(options: Dict): MatchPolicy {
-  const m = options.match;
-  return m === 'prefix' || m === 'wildcard' ? m : 'exact';
-}
-
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

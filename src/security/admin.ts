@@ -24,7 +24,7 @@
 // wamp.error.invalid_argument, ["password: must be at least 8 characters", {field: "password", ...}].
 
 import type { Logger } from '../log.ts';
-import type { LocalResult } from '../router/dealer.ts';
+import type { LocalResult } from '../router/local-procedures.ts';
 import type { Realm } from '../router/realm.ts';
 import type { Dict } from '../wamp/messages.ts';
 import { invalid, notFound, SecurityError, SecurityErrorUri } from './errors.ts';

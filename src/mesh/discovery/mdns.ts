@@ -12,14 +12,8 @@
 // The cluster id in TXT is a hash of the cluster *name*, so anyone on the link may read it; the
 // secret never leaves the node.
 //
-// One multicast-dns socket per interface, each given { interface: <ip>, bind: '0.0.0.0' }: a
-// socket bound to the unicast address never receives multicast. Linux delivers a multicast
-// datagram to every socket bound to 0.0.0.0:5353 that any socket joined the group for
-// (IP_MULTICAST_ALL, which Node can't turn off), so each socket keeps only packets whose source
-// is inside its own interface's subnet: mDNS never crosses a router, so the sender of a packet
-// that arrived on an interface is on that interface's subnet.
-//
-// This file is the adapter: sockets, timers, the cache and what the owner is told. The pure
+// This file is the adapter: the interfaces in use, browsing, the cache and what the owner is
+// told. Each interface's socket, timers and announcing are discovery/mdns-link.ts. The pure
 // parts are apart: the node's names and TXT (discovery/service.ts), the records and packets
 // (discovery/packets.ts) and the choice of interfaces (discovery/interfaces.ts).
 
@@ -29,13 +23,11 @@ import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
 import { meshDefaults } from '../defaults.ts';
 import { clusterIdOf, judgePeer } from './service.ts';
-import {
-  announcementPacket, AUTHORITATIVE_ANSWER, browsePacket, conflictIn, goodbyePacket, instanceQueryPacket, ownRecords, probePacket,
-  probeTiebreak, recordKey, replyTo, sameName, sightingsIn, ttlOf, type DnsPacket, type DnsRecord, type InstanceSighting, type OwnRecords,
-} from './packets.ts';
-import { chooseInterfaces, inSubnet, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
-import { dueAt, endpointsOf, upkeep, type CacheEntry } from './cache.ts';
-import { checkOptions, defaultSocketFactory, MDNS_PORT, type MdnsDiscoveryOptions, type MdnsSocket, type PeerEndpoint } from './options.ts';
+import { instanceQueryPacket, ownRecords, type DnsPacket } from './packets.ts';
+import { chooseInterfaces, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
+import { dueAt, endpointsOf, upkeep } from './cache.ts';
+import { MdnsLink, type MdnsLinkOwner } from './mdns-link.ts';
+import { checkOptions, defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type PeerEndpoint } from './options.ts';
 
 export { defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type MdnsSocketFactory, type PeerEndpoint } from './options.ts';
 
@@ -47,27 +39,7 @@ export { defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type 
  * the other in silence.
  */
 export const PROTOCOL_VERSION = 1;
-// Our own timings (record TTL, browse interval, rescans, conflict retry) are in defaults.ts with
-// the reasons for them; the ones below are fixed by RFC 6762.
-const PROBE_INTERVAL_MS = 250;
-const PROBE_COUNT = 3;
-const CONFLICT_RETRY_MS = meshDefaults.mdnsConflictRetryMs;
 const RESCAN_INTERVAL_MS = meshDefaults.mdnsRescanIntervalMs;
-
-
-interface Link {
-  readonly iface: InterfaceChoice;
-  readonly socket: MdnsSocket;
-  readonly own: OwnRecords;
-  state: 'starting' | 'probing' | 'announced' | 'conflict' | 'closed';
-  /** Bumped whenever probing restarts, so stale probe timers do nothing. */
-  probeRound: number;
-  browseDelayMs: number;
-  readonly cache: Map<string, CacheEntry>;
-  readonly asked: Map<string, number>;
-  readonly timers: Set<NodeJS.Timeout>;
-  conflictLogged: boolean;
-}
 
 export class MdnsDiscovery {
   readonly nodeId: string;
@@ -78,7 +50,7 @@ export class MdnsDiscovery {
   readonly queryIntervalMs: number;
   readonly #options: MdnsDiscoveryOptions;
   readonly #logger: Logger;
-  readonly #links = new Map<string, Link>();
+  readonly #links = new Map<string, MdnsLink>();
   /** What we last reported per peer: endpoint and the interface it was seen on. */
   readonly #reported = new Map<string, PeerEndpoint & { link: string }>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -86,6 +58,8 @@ export class MdnsDiscovery {
   #closed = false;
   #maintainTimer: NodeJS.Timeout | undefined;
   #maintainAt = Infinity;
+  /** What each interface needs from here. */
+  readonly #owner: MdnsLinkOwner;
 
   constructor(options: MdnsDiscoveryOptions) {
     const problem = checkOptions(options);
@@ -98,6 +72,11 @@ export class MdnsDiscovery {
     this.ttlSec = options.ttlSec ?? meshDefaults.mdnsTtlSec;
     this.queryIntervalMs = options.queryIntervalMs ?? meshDefaults.mdnsQueryIntervalMs;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'mdns' });
+    this.#owner = {
+      nodeId: this.nodeId, logger: this.#logger, onConflict: options.onConflict,
+      isClosed: () => this.#closed, localAddresses: () => this.#localAddresses(), queryIntervalMs: this.queryIntervalMs,
+      judge: (info) => judgePeer(info, this), reconcile: (nodeId) => this.#reconcile(nodeId), armMaintain: () => this.#armMaintain(),
+    };
   }
 
   /** Opens a socket per interface; resolves once each has bound (or failed, which is logged). */
@@ -167,12 +146,8 @@ export class MdnsDiscovery {
       this.#logger.warn({ err, iface: iface.name }, 'mdns: cannot open socket');
       return Promise.resolve();
     }
-    const link: Link = {
-      iface, socket,
-      own: ownRecords({ nodeId: this.nodeId, clusterId: this.clusterId, protocolVersion: this.protocolVersion, linkPort: this.linkPort }, iface.address, this.ttlSec),
-      state: 'starting', probeRound: 0, browseDelayMs: 1_000,
-      cache: new Map(), asked: new Map(), timers: new Set(), conflictLogged: false,
-    };
+    const own = ownRecords({ nodeId: this.nodeId, clusterId: this.clusterId, protocolVersion: this.protocolVersion, linkPort: this.linkPort }, iface.address, this.ttlSec);
+    const link = new MdnsLink(this.#owner, iface, socket, own);
     this.#links.set(iface.address, link);
     return new Promise((resolve) => {
       let settled = false;
@@ -181,8 +156,8 @@ export class MdnsDiscovery {
         settle();
         if (link.state !== 'starting') return;
         this.#logger.info({ iface: iface.name, address: iface.address }, 'mdns: listening');
-        this.#browse(link, 20 + Math.random() * 100);
-        this.#probe(link);
+        link.browse(20 + Math.random() * 100);
+        link.probe();
       });
       socket.on('error', (err) => {
         settle();
@@ -190,212 +165,31 @@ export class MdnsDiscovery {
         void this.#closeLink(link, false);
       });
       socket.on('warning', (err) => this.#logger.debug({ err, iface: iface.name }, 'mdns: socket warning'));
-      socket.on('query', (packet, rinfo) => this.#guard(link, packet, rinfo, (p) => this.#onQuery(link, p, rinfo)));
-      socket.on('response', (packet, rinfo) => this.#guard(link, packet, rinfo, (p) => this.#onResponse(link, p, rinfo)));
+      socket.on('query', (packet, rinfo) => this.#guard(link, packet, rinfo, (p) => link.onQuery(p, rinfo)));
+      socket.on('response', (packet, rinfo) => this.#guard(link, packet, rinfo, (p) => link.onResponse(p, rinfo)));
     });
   }
 
-  async #closeLink(link: Link, sayGoodbye: boolean): Promise<void> {
+  async #closeLink(link: MdnsLink, sayGoodbye: boolean): Promise<void> {
     if (link.state === 'closed') return;
-    const announced = link.state === 'announced';
-    link.state = 'closed';
-    for (const t of link.timers) clearTimeout(t);
-    link.timers.clear();
     if (this.#links.get(link.iface.address) === link) this.#links.delete(link.iface.address);
-    if (sayGoodbye && announced) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1_000);
-        link.socket.send(goodbyePacket(link.own), null, (err) => {
-          clearTimeout(timer);
-          if (err) this.#logger.debug({ err, iface: link.iface.name }, 'mdns: goodbye not sent');
-          resolve();
-        });
-      });
-    }
-    await new Promise<void>((resolve) => {
-      try {
-        link.socket.destroy(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    await link.close(sayGoodbye);
     const affected = new Set<string>();
     for (const e of link.cache.values()) if (e.info !== undefined && e.verdict === 'ok') affected.add(e.info.nodeId);
     link.cache.clear();
     if (!this.#closed) for (const id of affected) this.#reconcile(id);
   }
 
-  // ---- probing and announcing
-
-  #probe(link: Link): void {
-    link.state = 'probing';
-    const round = ++link.probeRound;
-    const send = (n: number): void => {
-      if (link.state !== 'probing' || link.probeRound !== round) return;
-      if (n === PROBE_COUNT) {
-        this.#announce(link);
-        return;
-      }
-      this.#send(link, probePacket(link.own));
-      this.#later(link, PROBE_INTERVAL_MS, () => send(n + 1));
-    };
-    this.#later(link, Math.random() * PROBE_INTERVAL_MS, () => send(0));
-  }
-
-  #announce(link: Link): void {
-    link.state = 'announced';
-    link.conflictLogged = false;
-    this.#logger.info({ iface: link.iface.name, address: link.iface.address, instance: link.own.instance }, 'mdns: announced');
-    // At least two announcements, one second apart, then doubling (RFC 6762 §8.3).
-    const send = (n: number, gapMs: number): void => {
-      if (link.state !== 'announced') return;
-      this.#send(link, announcementPacket(link.own));
-      if (n < 2) this.#later(link, gapMs, () => send(n + 1, gapMs * 2));
-    };
-    send(0, 1_000);
-  }
-
-  #lostName(link: Link, from: string, record: DnsRecord): void {
-    if (!link.conflictLogged) {
-      link.conflictLogged = true;
-      this.#logger.error({ iface: link.iface.name, from, record: `${record.name} ${recordKey(record)}`, nodeId: this.nodeId },
-        'mdns: another host announces this node id on this link; not announcing here (duplicate mesh.nodeId?)');
-      try {
-        this.#options.onConflict?.(link.iface, from);
-      } catch (err) {
-        this.#logger.error({ err }, 'mdns: onConflict threw');
-      }
-    }
-    link.state = 'conflict';
-    link.probeRound++;
-    this.#later(link, CONFLICT_RETRY_MS, () => { if (link.state === 'conflict') this.#probe(link); });
-  }
-
   // ---- incoming
 
-  #guard(link: Link, packet: unknown, rinfo: RemoteInfo, handle: (p: DnsPacket) => void): void {
-    if (link.state === 'closed' || this.#closed) return;
-    // See the top of the file: only packets from this interface's subnet are this link's.
-    if (!inSubnet(rinfo.address, link.iface.address, link.iface.netmask)) return;
+  #guard(link: MdnsLink, packet: unknown, rinfo: RemoteInfo, handle: (p: DnsPacket) => void): void {
+    if (this.#closed || !link.accepts(rinfo)) return;
     if (packet === null || typeof packet !== 'object') return;
     try {
       handle(packet as DnsPacket);
     } catch (err) {
       this.#logger.debug({ err, from: rinfo.address }, 'mdns: bad packet');
     }
-  }
-
-  #onQuery(link: Link, query: DnsPacket, rinfo: RemoteInfo): void {
-    if (link.state === 'probing' && Array.isArray(query.authorities)) {
-      // Someone else probing for our names at the same time?
-      const theirs = query.authorities.filter((r) => r !== null && typeof r === 'object' && (sameName(r.name, link.own.instance) || sameName(r.name, link.own.host)));
-      if (theirs.length > 0 && probeTiebreak(theirs, [link.own.srv, link.own.txt, link.own.a]) < 0) {
-        this.#logger.debug({ iface: link.iface.name, from: rinfo.address }, 'mdns: lost a simultaneous probe; probing again in 1 s');
-        link.probeRound++;
-        link.state = 'conflict';
-        this.#later(link, 1_000, () => { if (link.state === 'conflict') this.#probe(link); });
-        return;
-      }
-    }
-    if (link.state !== 'announced') return;
-    const reply = replyTo(query, link.own);
-    if (reply === undefined) return;
-    if (rinfo.port !== MDNS_PORT) {
-      // Legacy unicast query (RFC 6762 §6.7): answer it directly, echoing id and questions.
-      const clamp = (r: DnsRecord): DnsRecord => ({ ...r, flush: false, ttl: Math.min(ttlOf(r), 10) });
-      this.#send(link, { type: 'response', id: query.id ?? 0, flags: AUTHORITATIVE_ANSWER, questions: reply.questions,
-        answers: reply.answers.map(clamp), additionals: reply.additionals.map(clamp) }, { address: rinfo.address, port: rinfo.port });
-      return;
-    }
-    const packet: DnsPacket = { type: 'response', id: 0, flags: AUTHORITATIVE_ANSWER, answers: reply.answers, additionals: reply.additionals };
-    if (reply.shared) this.#later(link, 20 + Math.random() * 100, () => { if (link.state === 'announced') this.#send(link, packet); });
-    else this.#send(link, packet);
-  }
-
-  #onResponse(link: Link, response: DnsPacket, rinfo: RemoteInfo): void {
-    // RFC 6762 §6, §11: responses come from port 5353; anything else is not mDNS (or spoofed).
-    if (rinfo.port !== MDNS_PORT) return;
-    const records = [...(Array.isArray(response.answers) ? response.answers : []), ...(Array.isArray(response.additionals) ? response.additionals : [])];
-    if (link.state === 'probing' || link.state === 'announced') {
-      const conflict = conflictIn(records, link.own, this.#localAddresses());
-      if (conflict !== undefined) {
-        if (link.state === 'probing') this.#lostName(link, rinfo.address, conflict);
-        else {
-          // RFC 6762 §9: a conflict after announcing means probing again; whoever keeps the
-          // name will answer our probes and we back off.
-          this.#logger.warn({ iface: link.iface.name, from: rinfo.address }, 'mdns: conflicting records for our name; probing again');
-          this.#probe(link);
-        }
-      }
-    }
-    const now = Date.now();
-    for (const s of sightingsIn(response)) {
-      if (s.instance === link.own.instance.toLowerCase()) continue;
-      this.#sighted(link, s, rinfo, now);
-    }
-  }
-
-  #sighted(link: Link, s: InstanceSighting, rinfo: RemoteInfo, now: number): void {
-    let entry = link.cache.get(s.instance);
-    const srvTtl = s.srv?.ttl;
-    const goodbye = srvTtl === 0 || s.ptrTtl === 0 || (srvTtl === undefined && s.ptrTtl === undefined && s.txt?.ttl === 0);
-    if (goodbye) {
-      if (entry !== undefined && !entry.goodbye) {
-        // RFC 6762 §10.1: keep it one more second, in case it was a mistake corrected at once.
-        entry.goodbye = true;
-        entry.expiresAt = Math.min(entry.expiresAt, now + 1_000);
-        this.#logger.debug({ iface: link.iface.name, instance: s.instance, nodeId: entry.info?.nodeId }, 'mdns: goodbye');
-        this.#armMaintain();
-      }
-      return;
-    }
-    const ttlSec = srvTtl ?? s.txt?.ttl ?? s.ptrTtl ?? 0;
-    if (entry === undefined) {
-      if (s.txt === undefined || s.srv === undefined) {
-        // Only part of the set (e.g. a PTR alone): ask for the rest, at most once a second.
-        this.#askInstance(link, s.instance, now);
-        if (s.txt === undefined) return;
-      }
-      entry = { instance: s.instance, ttlMs: 0, receivedAt: now, expiresAt: now, refreshStage: 0, goodbye: false };
-      link.cache.set(s.instance, entry);
-    }
-    entry.goodbye = false;
-    entry.ttlMs = ttlSec * 1000;
-    entry.receivedAt = now;
-    entry.expiresAt = now + entry.ttlMs;
-    entry.refreshStage = 0;
-    const before = entry.info;
-    if (s.txt !== undefined) {
-      const info = s.txt.info;
-      if (typeof info === 'string') {
-        if (entry.verdict !== info) this.#logger.debug({ iface: link.iface.name, instance: s.instance, from: rinfo.address, reason: info }, 'mdns: ignoring instance');
-        entry.verdict = info;
-        entry.info = undefined;
-      } else {
-        const verdict = judgePeer(info, this);
-        if (verdict !== 'ok' && verdict !== 'self' && entry.verdict !== verdict) {
-          this.#logger.debug({ iface: link.iface.name, nodeId: info.nodeId, from: rinfo.address, reason: verdict, clusterId: info.clusterId, protocolVersion: info.protocolVersion }, 'mdns: ignoring node');
-        }
-        entry.verdict = verdict;
-        entry.info = info;
-      }
-    }
-    if (s.srv !== undefined) {
-      entry.port = s.srv.port;
-      entry.host = s.addresses.find((a) => inSubnet(a, link.iface.address, link.iface.netmask)) ?? rinfo.address;
-    } else if (entry.host === undefined) {
-      entry.host = rinfo.address;
-    }
-    if (before !== undefined && entry.info?.nodeId !== before.nodeId) this.#reconcile(before.nodeId);
-    if (entry.info !== undefined) this.#reconcile(entry.info.nodeId);
-    this.#armMaintain();
-  }
-
-  #askInstance(link: Link, instance: string, now: number): void {
-    const last = link.asked.get(instance);
-    if (last !== undefined && now - last < 1_000) return;
-    link.asked.set(instance, now);
-    this.#send(link, instanceQueryPacket(instance));
   }
 
   // ---- cache upkeep and what the owner is told
@@ -412,7 +206,7 @@ export class MdnsDiscovery {
       }
       for (const e of refresh) {
         this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
-        this.#send(link, instanceQueryPacket(e.instance));
+        link.send(instanceQueryPacket(e.instance));
       }
       for (const [name, at] of link.asked) if (now - at > 10_000) link.asked.delete(name);
     }
@@ -468,41 +262,7 @@ export class MdnsDiscovery {
     }
   }
 
-  // ---- outgoing and timers
-
-  #browse(link: Link, delayMs: number): void {
-    this.#later(link, delayMs, () => {
-      const now = Date.now();
-      const known = [...link.cache.values()]
-        .filter((e) => !e.goodbye && e.ttlMs > 0 && e.expiresAt - now > e.ttlMs / 2)
-        .map((e) => ({ instance: e.instance, ttlSec: Math.floor((e.expiresAt - now) / 1000) }));
-      this.#send(link, browsePacket(known));
-      const next = link.browseDelayMs;
-      link.browseDelayMs = Math.min(this.queryIntervalMs, link.browseDelayMs * 2);
-      this.#browse(link, next);
-    });
-  }
-
-  #send(link: Link, packet: DnsPacket, to: { address: string; port: number } | null = null): void {
-    if (link.state === 'closed') return;
-    try {
-      link.socket.send(packet, to, (err) => {
-        if (err) this.#logger.debug({ err, iface: link.iface.name }, 'mdns: send failed');
-      });
-    } catch (err) {
-      this.#logger.debug({ err, iface: link.iface.name }, 'mdns: send failed');
-    }
-  }
-
-  #later(link: Link, ms: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      link.timers.delete(timer);
-      if (link.state !== 'closed' && !this.#closed) fn();
-    }, ms);
-    // The sockets keep the process alive, not our timers.
-    timer.unref();
-    link.timers.add(timer);
-  }
+  // ---- timers and addresses
 
   #every(ms: number, fn: () => void): void {
     const timer = setInterval(fn, ms);

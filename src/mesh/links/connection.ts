@@ -2,58 +2,31 @@
 // and then heartbeats and mesh frames. It decides nothing about which links to keep: that is
 // MeshLinks' job (links/links.ts), reached through LinkHost.
 //
-// States:  connecting -> preamble -> hello -> auth -> decision -> up -> closed
-//   connecting  outbound only, until TCP (and TLS) is connected
-//   preamble    waiting for the peer's 8-octet preamble
-//   hello       waiting for the peer's hello
-//   auth        waiting for the peer's proof
-//   decision    authenticated; waiting for the peer with the lower node id to say "use"
-//   up          carrying mesh frames (only the node with the lower id sends "use", so both
-//               ends always agree on which connection is the link)
+// States: links/connection-state.ts.
 //
-// Integrity (links/integrity.ts): without TLS, each side tags what it sends after its own proof
-// ("auth"), in batches: the frames of a tick, then a TAG frame, sealed by an end-of-tick
-// callback queued ahead of the FrameWriter's own flush (or early, once a batch holds
-// SEAL_BYTES). What it receives after the peer's proof is held, unhandled, until the batch's
-// TAG has been checked; a bad one closes the connection ('integrity') before any of its frames
-// is used. Over TLS nothing is tagged: TLS authenticates every record already.
+// Integrity (links/integrity.ts, batched in links/tagged-frames.ts): without TLS, each side tags
+// what it sends after its own proof ("auth"); what it receives after the peer's proof is held,
+// unhandled, until the batch's TAG has been checked; a bad one closes the connection
+// ('integrity') before any of its frames is used. Over TLS nothing is tagged: TLS authenticates
+// every record already.
 
 import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { FrameWriter } from '../../net/frame-writer.ts';
-import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
-import { buildHandshakeError, HandshakeErrorCode } from '../../transport/rawsocket-framing.ts';
 import type { NodeId } from '../routing/frames.ts';
 import {
-  checkPreamble, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD,
-  foreignPeerReason, PREAMBLE, PREAMBLE_SIZE, type PreambleCheck,
+  HANDSHAKE_FRAME_LIMIT, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD, PREAMBLE, pingPayload, roundTripOf,
 } from './framing.ts';
+import { PreambleReader } from './preamble.ts';
 import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
 import { Handshake } from './handshake.ts';
-import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
+import { TaggedFrameReader, TaggedFrameWriter } from './tagged-frames.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { meshDefaults } from '../defaults.ts';
+import type { ConnectionOwner, ConnectionState, Direction, LinkConnectionOptions } from './connection-state.ts';
+import { certificateProblem } from './sockets.ts';
 
-export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
-export type Direction = 'in' | 'out';
-
-/** What a connection needs from its owner. Callbacks are synchronous. */
-export interface LinkHost {
-  readonly nodeId: NodeId;
-  readonly clusterId: string;
-  readonly instanceId: string;
-  readonly key: Uint8Array;
-  readonly maxFrameBytes: number;
-  readonly maxQueuedBytes: number;
-  /** Both sides proved the secret; the connection is now in state "decision". */
-  authenticated(conn: LinkConnection): void;
-  /** The peer (the lower node id) chose this connection as the link. */
-  used(conn: LinkConnection): void;
-  /** Mesh frames decoded from one MESH payload, in order. */
-  meshFrames(conn: LinkConnection, frames: readonly unknown[]): void;
-  /** The connection ended; called exactly once. byPeer: the peer or the network ended it. */
-  closed(conn: LinkConnection, code: CloseCode | string, reason: string, byPeer: boolean): void;
-}
+/** What a connection needs from its owner (MeshLinks). */
+export type LinkHost = ConnectionOwner<LinkConnection>;
 
 // After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
 const LINGER_MS = meshDefaults.closeLingerMs;
@@ -77,56 +50,35 @@ export class LinkConnection {
   lastPingSent = 0;
   rttMs: number | undefined;
   bytesIn = 0;
-  bytesOut = 0;
   /** Resolves once the socket is fully closed. */
   readonly gone: Promise<void>;
 
   readonly #host: LinkHost;
   readonly #socket: net.Socket;
   readonly #decoder = new LinkFrameDecoder(HANDSHAKE_FRAME_LIMIT);
-  readonly #preamble = new Uint8Array(PREAMBLE_SIZE);
-  #preambleFill = 0;
+  readonly #preamble: PreambleReader;
   #spoken = false;
-  // Frames and raw bytes, batched per tick: a burst (an LSA flood, pipelined calls, an event
-  // fan-out) leaves in one write.
-  readonly #writer: FrameWriter;
+  readonly #writer: TaggedFrameWriter;
   readonly #handshake: Handshake;
-  /** Set once this side has sent its proof: everything written from then on is tagged. */
-  #sendMac: BatchMac | undefined;
   /** Set once the peer's proof checked out: everything received from then on must be tagged. */
-  #receiveMac: BatchMac | undefined;
-  // The open outgoing batch (frames written since the last TAG) and the incoming one (frames
-  // received since the last TAG, not handled yet).
-  #outTypes: number[] = [];
-  #outPayloads: Uint8Array[] = [];
-  #outBytes = 0;
-  #sealQueued = false;
-  readonly #sealer: Flushable = { flush: () => this.#sealAndFlush() };
-  #inTypes: number[] = [];
-  #inPayloads: Uint8Array[] = [];
-  #inBytes = 0;
+  #reader: TaggedFrameReader | undefined;
   #socketError: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #verifyPeer: boolean;
   /** Inbound: refuse once the dialer's preamble shows it speaks our protocol (so it hears why). */
   #refusal: { code: CloseCode; reason: string } | undefined;
 
-  constructor(host: LinkHost, socket: net.Socket, options: {
-    direction: Direction; address: string; expected?: NodeId; anyNode?: boolean; handshakeTimeoutMs: number;
-    /** Outbound: the socket event after which the handshake starts. */
-    readyEvent?: 'connect' | 'secureConnect';
-    /** TLS with a CA: the peer's certificate must verify (checked here, to say why it did not). */
-    verifyPeer?: boolean;
-  }) {
+  constructor(host: LinkHost, socket: net.Socket, options: LinkConnectionOptions) {
     this.#host = host;
     this.#socket = socket;
-    this.#writer = new FrameWriter(socket);
+    this.#writer = new TaggedFrameWriter(socket);
     this.direction = options.direction;
     this.address = options.address;
     this.expected = options.expected;
     this.anyNode = options.anyNode ?? false;
     this.state = options.direction === 'out' ? 'connecting' : 'preamble';
     this.#verifyPeer = options.verifyPeer ?? false;
+    this.#preamble = new PreambleReader(options.direction, options.address);
     this.#handshake = new Handshake(host, options.direction === 'out' ? 'dialer' : 'acceptor');
     this.gone = new Promise((resolve) => socket.once('close', () => resolve()));
     // An absolute deadline, not an idle timer: dripping octets must not keep a handshake alive.
@@ -147,13 +99,14 @@ export class LinkConnection {
     if (options.direction === 'out') socket.once(options.readyEvent ?? 'connect', () => this.#startDialer());
     else {
       this.#handshake.captureBinding(socket);
-      const problem = this.#certificateProblem();
+      const problem = certificateProblem(socket, this.#verifyPeer);
       if (problem !== undefined) this.#refusal = { code: 'tls', reason: `certificate not accepted: ${problem}` };
     }
   }
 
   get tls(): boolean { return this.#socket instanceof TLSSocket; }
   get queuedBytes(): number { return this.#socket.writableLength + this.#writer.queuedBytes; }
+  get bytesOut(): number { return this.#writer.bytesOut; }
 
   // ---- sending ---------------------------------------------------------------------------
 
@@ -171,9 +124,7 @@ export class LinkConnection {
   ping(now: number): void {
     if (this.state !== 'up') return;
     this.lastPingSent = now;
-    const payload = Buffer.alloc(8);
-    payload.writeDoubleBE(now);
-    if (this.#write(LinkFrameType.PING, payload)) this.#checkQueue();
+    if (this.#write(LinkFrameType.PING, pingPayload(now))) this.#checkQueue();
   }
 
   /** Called by the host when this connection becomes the link to its peer. */
@@ -195,7 +146,7 @@ export class LinkConnection {
     clearTimeout(this.#timer);
     if ((options.notify ?? true) && !options.destroy && this.#spoken) this.sendControl({ c: 'close', code, reason });
     // Nothing worth flushing to a peer we have not spoken to (or are still connecting to).
-    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preambleFill === 0));
+    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preamble.received === 0));
     this.#host.closed(this, code, reason, false);
   }
 
@@ -207,24 +158,24 @@ export class LinkConnection {
     this.lastReceived = performance.now();
     let rest: Uint8Array = chunk;
     if (this.state === 'preamble') {
-      const n = Math.min(PREAMBLE_SIZE - this.#preambleFill, chunk.length);
-      this.#preamble.set(chunk.subarray(0, n), this.#preambleFill);
-      this.#preambleFill += n;
-      const check = checkPreamble(this.#preamble.subarray(0, this.#preambleFill));
-      if (check.kind === 'more') return;
-      if (check.kind !== 'ok') return this.#badPreamble(check);
-      rest = chunk.subarray(n);
+      const outcome = this.#preamble.feed(chunk, this.#spoken);
+      if (outcome.kind === 'more') return;
+      if (outcome.kind === 'refused') {
+        if (outcome.answer !== undefined) this.#writer.raw(outcome.answer);
+        return this.close(outcome.code, outcome.reason, { notify: false });
+      }
+      rest = outcome.rest;
       this.state = 'hello';
       if (this.#refusal !== undefined) {
         this.#spoken = true;
-        this.#raw(PREAMBLE);
+        this.#writer.raw(PREAMBLE);
         this.close(this.#refusal.code, this.#refusal.reason);
         return;
       }
       if (this.direction === 'in') this.#sendPreambleAndHello();
     }
     const error = this.#decoder.feed(rest, (type, payload) => {
-      if (this.#receiveMac !== undefined) this.#onTaggedFrame(type, payload);
+      if (this.#reader !== undefined) this.#onTaggedFrame(this.#reader, type, payload);
       else this.#onFrame(type, payload);
       return this.state !== 'closed';
     });
@@ -232,35 +183,20 @@ export class LinkConnection {
   }
 
   /** A frame after the peer's proof: held until its batch's TAG has been checked. */
-  #onTaggedFrame(type: LinkFrameType, payload: Uint8Array): void {
+  #onTaggedFrame(reader: TaggedFrameReader, type: LinkFrameType, payload: Uint8Array): void {
     if (type !== LinkFrameType.TAG) {
-      this.#inTypes.push(type);
-      this.#inPayloads.push(payload);
-      this.#inBytes += HEADER_SIZE + payload.length;
-      // A sender seals a batch once it holds SEAL_BYTES, so one never grows past that plus a frame.
-      const limit = SEAL_BYTES + HEADER_SIZE + this.#decoder.limit;
-      if (this.#inBytes > limit) this.#integrityFailure(`${this.#inBytes} octets of frames without a tag (a batch holds at most ${limit})`);
+      const tooLarge = reader.hold(type, payload, this.#decoder.limit);
+      if (tooLarge !== undefined) this.#integrityFailure(reader, tooLarge);
       return;
     }
-    const types = this.#inTypes;
-    const payloads = this.#inPayloads;
-    const count = types.length;
-    const mac = this.#receiveMac!;
-    const seq = mac.seq;
-    const ok = payload.length === TAG_SIZE && mac.verify(types, payloads, count, this.#inBytes, payload);
-    this.#inTypes = [];
-    this.#inPayloads = [];
-    this.#inBytes = 0;
-    if (!ok) {
-      return this.#integrityFailure(`batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` + `altered, injected, replayed or reordered on the way; none of it was acted on`);
-    }
-    for (let i = 0; i < count && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
+    const batch = reader.check(payload);
+    if (typeof batch === 'string') return this.#integrityFailure(reader, batch);
+    const { types, payloads } = batch;
+    for (let i = 0; i < types.length && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
   }
 
-  #integrityFailure(reason: string): void {
-    this.#inTypes = [];
-    this.#inPayloads = [];
-    this.#inBytes = 0;
+  #integrityFailure(reader: TaggedFrameReader, reason: string): void {
+    reader.clear();
     // The peer hears why (the notice is tagged: whoever tampered cannot forge one either).
     this.close('integrity', reason);
   }
@@ -277,11 +213,7 @@ export class LinkConnection {
         if (this.#write(LinkFrameType.PONG, payload)) this.#checkQueue();
         return;
       case LinkFrameType.PONG:
-        if (payload.length === 8) {
-          const sent = Buffer.from(payload.buffer, payload.byteOffset, 8).readDoubleBE(0);
-          const rtt = performance.now() - sent;
-          if (rtt >= 0 && rtt < 600_000) this.rttMs = rtt;
-        }
+        this.rttMs = roundTripOf(payload, performance.now()) ?? this.rttMs;
         return;
     }
   }
@@ -334,7 +266,7 @@ export class LinkConnection {
     }
     // From here on the peer tags what it sends; from our proof on, so do we.
     const macKeys = this.#handshake.macKeys;
-    if (macKeys !== undefined) this.#receiveMac = new BatchMac(macKeys.receive);
+    if (macKeys !== undefined) this.#reader = new TaggedFrameReader(macKeys.receive);
     if (this.direction === 'out') {
       this.sendControl({ c: 'auth', proof: this.#handshake.proof() });
       this.#startTagging();
@@ -363,21 +295,9 @@ export class LinkConnection {
     }
     let reason: string;
     if (this.#socketError !== undefined) reason = this.#socketError;
-    else if (before === 'preamble' && this.direction === 'out' && this.#preambleFill === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
+    else if (before === 'preamble' && this.direction === 'out' && this.#preamble.received === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
     else reason = 'connection closed by the peer';
     this.#host.closed(this, this.#socketError !== undefined ? 'error' : 'eof', reason, true);
-  }
-
-  #badPreamble(check: Exclude<PreambleCheck, { kind: 'ok' | 'more' }>): void {
-    if (check.kind === 'version') {
-      // Our own preamble tells a newer peer which version we speak.
-      if (this.direction === 'in' && !this.#spoken) { this.#spoken = true; this.#raw(PREAMBLE); }
-      this.close('version', `peer speaks link framing version ${check.version}; this node speaks ${PREAMBLE[4]}`, { notify: false });
-      return;
-    }
-    // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
-    if (this.direction === 'in' && check.what === 'rawsocket') this.#raw(buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED));
-    this.close('protocol', foreignPeerReason(this.direction, this.address, check), { notify: false });
   }
 
   #protocolError(why: string): void {
@@ -390,81 +310,29 @@ export class LinkConnection {
     if (this.state !== 'connecting') return;
     this.state = 'preamble';
     this.lastReceived = performance.now();
-    const problem = this.#certificateProblem();
+    const problem = certificateProblem(this.#socket, this.#verifyPeer);
     if (problem !== undefined) return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
     this.#handshake.captureBinding(this.#socket);
     this.#sendPreambleAndHello();
   }
 
-  #certificateProblem(): string | undefined {
-    if (!this.#verifyPeer || !(this.#socket instanceof TLSSocket) || this.#socket.authorized) return undefined;
-    return String(this.#socket.authorizationError ?? 'no certificate');
-  }
-
   #sendPreambleAndHello(): void {
     const hello = this.#handshake.hello();
     this.#spoken = true;
-    this.#raw(PREAMBLE);
+    this.#writer.raw(PREAMBLE);
     this.#write(LinkFrameType.CONTROL, hello);
   }
 
   // ---- socket ------------------------------------------------------------------------------
 
   #write(type: LinkFrameType, payload: Uint8Array): boolean {
-    const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return false;
-    if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
-    if (this.#sendMac !== undefined && !this.#sealQueued) {
-      // Queued before the writer's own flush (which the frame below asks for), so the TAG
-      // goes out in the same write as its batch.
-      this.#sealQueued = true;
-      flushAtEndOfTick(this.#sealer);
-    }
-    this.#writer.frame(type, payload);
-    this.bytesOut += HEADER_SIZE + payload.length;
-    if (this.#sendMac !== undefined) {
-      this.#outTypes.push(type);
-      this.#outPayloads.push(payload);
-      this.#outBytes += HEADER_SIZE + payload.length;
-      if (this.#outBytes >= SEAL_BYTES) this.#seal();
-    }
-    return true;
+    return this.#writer.frame(type, payload);
   }
 
   /** Called right after this side's proof is queued: what follows it is tagged. */
   #startTagging(): void {
     const macKeys = this.#handshake.macKeys;
-    if (macKeys !== undefined && this.state !== 'closed') this.#sendMac = new BatchMac(macKeys.send);
-  }
-
-  /** Ends the open batch with its TAG frame. */
-  #seal(): void {
-    const mac = this.#sendMac;
-    if (mac === undefined || this.#outTypes.length === 0) return;
-    const tag = mac.next(this.#outTypes, this.#outPayloads, this.#outTypes.length, this.#outBytes);
-    this.#outTypes = [];
-    this.#outPayloads = [];
-    this.#outBytes = 0;
-    const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return;
-    this.#writer.frame(LinkFrameType.TAG, tag);
-    this.bytesOut += HEADER_SIZE + tag.length;
-  }
-
-  #sealAndFlush(): void {
-    this.#sealQueued = false;
-    this.#seal();
-    // Normally this runs ahead of the writer's own end-of-tick flush, which then finds nothing
-    // to write; if the writer went first (it had frames queued before the batch opened), the
-    // TAG must not wait for another tick.
-    this.#writer.flush();
-  }
-
-  #raw(bytes: Uint8Array): void {
-    const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return;
-    this.#writer.raw(bytes);
-    this.bytesOut += bytes.length;
+    if (macKeys !== undefined && this.state !== 'closed') this.#writer.startTagging(macKeys.send);
   }
 
   /** A peer that stops reading must not make us buffer without bound. */
@@ -478,14 +346,11 @@ export class LinkConnection {
   #finish(destroy: boolean): void {
     const socket = this.#socket;
     if (destroy) {
-      this.#outTypes = [];
-      this.#outPayloads = [];
-      this.#outBytes = 0;
       this.#writer.drop();
       socket.destroy();
       return;
     }
-    this.#seal(); // the close notice and whatever else is queued, with their TAG
+    this.#writer.seal(); // the close notice and whatever else is queued, with their TAG
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));

@@ -93,6 +93,22 @@ export function foreignPeerReason(direction: 'in' | 'out', address: string, chec
   return `${address} is not a mesh link port: received ${check.detail}`;
 }
 
+// ---- heartbeats ----------------------------------------------------------------------------
+
+/** A PING's payload: the time it was sent (performance.now()), which the PONG echoes. */
+export function pingPayload(now: number): Uint8Array {
+  const payload = Buffer.alloc(8);
+  payload.writeDoubleBE(now);
+  return payload;
+}
+
+/** The round trip a PONG shows, if its payload is one of our PINGs' (and plausible). */
+export function roundTripOf(pong: Uint8Array, now: number): number | undefined {
+  if (pong.length !== 8) return undefined;
+  const rtt = now - Buffer.from(pong.buffer, pong.byteOffset, 8).readDoubleBE(0);
+  return rtt >= 0 && rtt < 600_000 ? rtt : undefined;
+}
+
 // ---- frames --------------------------------------------------------------------------------
 
 /**

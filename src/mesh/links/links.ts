@@ -2,16 +2,9 @@
 //
 // Wire format: links/framing.ts. Handshake and its cryptography: links/auth.ts. Integrity of the
 // frames after it (without TLS): links/integrity.ts. One connection's state machine:
-// links/connection.ts. This file owns the listener, dialing, static seeds, the choice of one
-// connection per peer, heartbeats, and the calls into the mesh.
-//
-// One connection per peer: when both nodes dial each other at once, the node with the lower id
-// decides. It says "use" on the first connection to authenticate and closes any later one as a
-// duplicate; the other node waits for that word before reporting linkUp. A single decider means
-// both ends always agree, and no mesh frame is ever sent on a connection that is then dropped.
-// A connection from a restarted peer (a new instance id in its hello) replaces the old one at
-// once (linkDown then linkUp, so calls through the old process fail fast) instead of waiting
-// for the old one's heartbeats to run out.
+// links/connection.ts. Heartbeats: links/heartbeat.ts. The choice of one connection per peer:
+// links/link-choice.ts. This file owns the listener, dialing, static seeds, and the calls into
+// the mesh.
 //
 // Calls into the mesh never happen re-entrantly from inside a LinkDriver call (mesh-calls.ts).
 
@@ -24,6 +17,8 @@ import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
 import { LinkConnection, type LinkHost } from './connection.ts';
 import { MAX_FRAME } from './framing.ts';
+import { Heartbeat } from './heartbeat.ts';
+import { LinkChoice } from './link-choice.ts';
 import { LinkLog } from './link-log.ts';
 import { MeshCallQueue } from './mesh-calls.ts';
 import { checkOptions, type LinkStatus, type MeshLinksOptions, type MeshLinksStatus, type PeerAddress } from './options.ts';
@@ -61,10 +56,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
   #server: net.Server | undefined;
   #bound: { host: string; port: number } | undefined;
   #state: 'new' | 'started' | 'closed' = 'new';
-  #ticker: NodeJS.Timeout | undefined;
-  readonly #tickMs: number;
-  #lastTick = 0;
-  #skippedLast = false;
+  readonly #heartbeat: Heartbeat;
+  readonly #choice: LinkChoice;
 
   readonly #addresses = new Map<NodeId, PeerAddress>();
   readonly #seeds: Seeds;
@@ -106,8 +99,11 @@ export class MeshLinks implements LinkDriver, LinkHost {
       retryMaxMs: options.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs,
       log: this.#log,
     });
-    // Often enough that death is noticed within a fraction of a heartbeat of the deadline.
-    this.#tickMs = Math.min(250, Math.max(10, Math.floor(this.heartbeatIntervalMs / 4)));
+    this.#choice = new LinkChoice({
+      heartbeatIntervalMs: this.heartbeatIntervalMs, log: this.#log, active: this.#active, dials: this.#dials,
+      linkUp: (peer) => this.#calls.emit(() => this.#mesh?.linkUp(peer)), linkDown: (peer) => this.#calls.emit(() => this.#mesh?.linkDown(peer)),
+    });
+    this.#heartbeat = new Heartbeat({ heartbeatIntervalMs: this.heartbeatIntervalMs, deadAfterMs: this.deadAfterMs, log: this.#log, links: () => this.#active.values() });
     if (options.clusterSecret.length < 16) this.#log.warn({}, 'mesh cluster secret is shorter than 16 characters: a recorded handshake lets it be guessed offline');
   }
 
@@ -129,9 +125,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const bound = server.address() as net.AddressInfo;
     this.#bound = { host: bound.address, port: bound.port };
     this.#state = 'started';
-    this.#lastTick = performance.now();
-    this.#ticker = setInterval(() => this.#tick(), this.#tickMs);
-    this.#ticker.unref();
+    this.#heartbeat.start();
     this.#log.info({ address: formatAddress(bound.address, bound.port), tls: this.#tls !== undefined, cluster: this.clusterId }, 'mesh links listening');
     this.#seeds.dialAll();
     return { port: bound.port };
@@ -227,7 +221,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
     if (this.#state === 'closed') return;
     const wasStarted = this.#state === 'started';
     this.#state = 'closed';
-    clearInterval(this.#ticker);
+    this.#heartbeat.stop();
     this.#seeds.stop();
     const gone = [...this.#conns].map((c) => c.gone);
     for (const conn of [...this.#conns]) conn.close('shutdown', 'node shutting down');
@@ -256,15 +250,12 @@ export class MeshLinks implements LinkDriver, LinkHost {
       this.#calls.emit(() => this.#mesh?.dialFailed(old));
       conn.expected = undefined;
     }
-    if (this.nodeId < peer) this.#decide(conn);
+    if (this.nodeId < peer) this.#choice.decide(conn);
     // Otherwise the peer decides, and says "use" (-> used) or closes this one as a duplicate.
   }
 
   used(conn: LinkConnection): void {
-    const peer = conn.peer!;
-    const existing = this.#active.get(peer);
-    if (existing !== undefined && existing !== conn) this.#replace(existing, conn);
-    else this.#activate(conn);
+    this.#choice.used(conn);
   }
 
   meshFrames(conn: LinkConnection, frames: readonly unknown[]): void {
@@ -339,68 +330,4 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.#conns.add(conn);
     return conn;
   }
-
-  /** Run on the node with the lower id: is this connection the link? */
-  #decide(conn: LinkConnection): void {
-    const peer = conn.peer!;
-    const existing = this.#active.get(peer);
-    if (existing === undefined) {
-      conn.sendControl({ c: 'use' }); // before any mesh frame linkUp may trigger
-      this.#activate(conn);
-    } else if (existing.peerInstance !== conn.peerInstance) {
-      conn.sendControl({ c: 'use' });
-      this.#replace(existing, conn);
-    } else {
-      conn.close('duplicate', `a link to ${peer} exists already`);
-    }
-  }
-
-  #activate(conn: LinkConnection): void {
-    const peer = conn.peer!;
-    this.#active.set(peer, conn);
-    conn.markUp();
-    if (this.#dials.get(peer) === conn) this.#dials.delete(peer);
-    this.#log.info({ peer, address: conn.address, direction: conn.direction, tls: conn.tls }, 'mesh link up');
-    this.#calls.emit(() => this.#mesh?.linkUp(peer));
-  }
-
-  /** A newer connection takes over: the old one's process is gone (or its peer says so). */
-  #replace(old: LinkConnection, conn: LinkConnection): void {
-    const peer = conn.peer!;
-    this.#active.set(peer, conn);
-    old.close('replaced', 'superseded by a newer connection', { destroy: true });
-    conn.markUp();
-    if (this.#dials.get(peer) === conn) this.#dials.delete(peer);
-    this.#log.info({ peer, address: conn.address, direction: conn.direction, old: old.address }, 'mesh link replaced by a new connection (peer restarted?)');
-    if (performance.now() - old.lastReceived < 2 * this.heartbeatIntervalMs) {
-      // The old process was alive a moment ago: two running nodes may share one id.
-      this.#log.warn({ peer }, 'mesh link replaced while the old connection was still live: do two nodes use the same node id?');
-    }
-    // Calls in flight through the old connection went to a process that is gone: fail them.
-    this.#calls.emit(() => this.#mesh?.linkDown(peer));
-    this.#calls.emit(() => this.#mesh?.linkUp(peer));
-  }
-
-  #tick(): void {
-    const now = performance.now();
-    // If this process itself stalled (a busy loop, swapping), the peers' frames are sitting
-    // unread in the socket buffers: judge nobody until they have been read.
-    // Once only: a process that is always late must still notice dead peers.
-    const late = now - this.#lastTick - this.#tickMs;
-    this.#lastTick = now;
-    const stalled = late > Math.max(2 * this.#tickMs, 100) && !this.#skippedLast;
-    this.#skippedLast = stalled;
-    if (stalled) this.#log.info({ lateMs: Math.round(late) }, 'mesh links: this process was stalled; liveness checks deferred one tick');
-    for (const conn of [...this.#active.values()]) {
-      const silent = now - conn.lastReceived;
-      if (!stalled && silent > this.deadAfterMs) {
-        conn.close('dead', `nothing received for ${Math.round(silent)} ms (deadAfterMs ${this.deadAfterMs})`, { destroy: true });
-        continue;
-      }
-      if (now - conn.lastPingSent >= this.heartbeatIntervalMs) conn.ping(now);
-    }
-  }
-
 }
-
-

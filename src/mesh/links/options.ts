@@ -2,7 +2,7 @@
 
 import type { Logger } from '../../log.ts';
 import type { NodeId } from '../routing/frames.ts';
-import type { Direction } from './connection.ts';
+import type { Direction } from './connection-state.ts';
 import { MAX_FRAME } from './framing.ts';
 import { FRAME_BYTES_MIN, meshDefaults } from '../defaults.ts';
 

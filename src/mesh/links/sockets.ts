@@ -35,3 +35,9 @@ export function dialLinkSocket(host: string, port: number, options: LinkTls): ne
     rejectUnauthorized: false, checkServerIdentity: () => undefined,
   });
 }
+
+/** TLS with a CA (`verifyPeer`): why the peer's certificate did not verify, if it did not. */
+export function certificateProblem(socket: net.Socket, verifyPeer: boolean): string | undefined {
+  if (!verifyPeer || !(socket instanceof tls.TLSSocket) || socket.authorized) return undefined;
+  return String(socket.authorizationError ?? 'no certificate');
+}

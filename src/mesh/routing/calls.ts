@@ -6,7 +6,7 @@
 // through the federation port only.
 
 import type { Logger } from '../../log.ts';
-import type { InvokePolicy } from '../../router/dealer.ts';
+import type { InvokePolicy } from '../../router/registrations.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
 import { ErrorUri } from '../../wamp/uris.ts';

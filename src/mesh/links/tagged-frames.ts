@@ -1,0 +1,153 @@
+// The integrity-tag batching of one link connection (links/connection.ts), both directions.
+// Without TLS, each side tags what it sends after its own proof, in batches: the frames of a
+// tick, then a TAG frame, sealed by an end-of-tick callback queued ahead of the FrameWriter's
+// own flush (or early, once a batch holds SEAL_BYTES). What it receives after the peer's proof
+// is held, unhandled, until the batch's TAG has been checked. The MAC is links/integrity.ts.
+
+import type net from 'node:net';
+import { FrameWriter } from '../../net/frame-writer.ts';
+import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
+import { HEADER_SIZE, LinkFrameType, MAX_FRAME } from './framing.ts';
+import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
+
+/** The sending side: frames and raw bytes batched per tick, tagged once tagging has started. */
+export class TaggedFrameWriter {
+  bytesOut = 0;
+  readonly #socket: net.Socket;
+  // Frames and raw bytes, batched per tick: a burst (an LSA flood, pipelined calls, an event
+  // fan-out) leaves in one write.
+  readonly #writer: FrameWriter;
+  /** Set once this side has sent its proof: everything written from then on is tagged. */
+  #mac: BatchMac | undefined;
+  // The open outgoing batch: frames written since the last TAG.
+  #types: number[] = [];
+  #payloads: Uint8Array[] = [];
+  #bytes = 0;
+  #sealQueued = false;
+  readonly #sealer: Flushable = { flush: () => this.#sealAndFlush() };
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.#writer = new FrameWriter(socket);
+  }
+
+  get queuedBytes(): number { return this.#writer.queuedBytes; }
+
+  /** Called right after this side's proof is queued: what follows it is tagged. */
+  startTagging(key: Uint8Array): void {
+    this.#mac = new BatchMac(key);
+  }
+
+  /** Queues one frame; false if the socket no longer takes writes. */
+  frame(type: LinkFrameType, payload: Uint8Array): boolean {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return false;
+    if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
+    if (this.#mac !== undefined && !this.#sealQueued) {
+      // Queued before the writer's own flush (which the frame below asks for), so the TAG
+      // goes out in the same write as its batch.
+      this.#sealQueued = true;
+      flushAtEndOfTick(this.#sealer);
+    }
+    this.#writer.frame(type, payload);
+    this.bytesOut += HEADER_SIZE + payload.length;
+    if (this.#mac !== undefined) {
+      this.#types.push(type);
+      this.#payloads.push(payload);
+      this.#bytes += HEADER_SIZE + payload.length;
+      if (this.#bytes >= SEAL_BYTES) this.seal();
+    }
+    return true;
+  }
+
+  raw(bytes: Uint8Array): void {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    this.#writer.raw(bytes);
+    this.bytesOut += bytes.length;
+  }
+
+  /** Ends the open batch with its TAG frame. */
+  seal(): void {
+    const mac = this.#mac;
+    if (mac === undefined || this.#types.length === 0) return;
+    const tag = mac.next(this.#types, this.#payloads, this.#types.length, this.#bytes);
+    this.#types = [];
+    this.#payloads = [];
+    this.#bytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return;
+    this.#writer.frame(LinkFrameType.TAG, tag);
+    this.bytesOut += HEADER_SIZE + tag.length;
+  }
+
+  flush(): void {
+    this.#writer.flush();
+  }
+
+  /** Forgets everything queued (the socket is being destroyed). */
+  drop(): void {
+    this.#types = [];
+    this.#payloads = [];
+    this.#bytes = 0;
+    this.#writer.drop();
+  }
+
+  #sealAndFlush(): void {
+    this.#sealQueued = false;
+    this.seal();
+    // Normally this runs ahead of the writer's own end-of-tick flush, which then finds nothing
+    // to write; if the writer went first (it had frames queued before the batch opened), the
+    // TAG must not wait for another tick.
+    this.#writer.flush();
+  }
+}
+
+/** A checked batch's frames, in order. */
+export interface TaggedBatch {
+  readonly types: readonly number[];
+  readonly payloads: readonly Uint8Array[];
+}
+
+/** The receiving side: frames received since the last TAG, not handled yet. */
+export class TaggedFrameReader {
+  readonly #mac: BatchMac;
+  #types: number[] = [];
+  #payloads: Uint8Array[] = [];
+  #bytes = 0;
+
+  constructor(key: Uint8Array) {
+    this.#mac = new BatchMac(key);
+  }
+
+  /** Holds a frame other than TAG; returns why the batch is refused if it grew too large. */
+  hold(type: LinkFrameType, payload: Uint8Array, frameLimit: number): string | undefined {
+    this.#types.push(type);
+    this.#payloads.push(payload);
+    this.#bytes += HEADER_SIZE + payload.length;
+    // A sender seals a batch once it holds SEAL_BYTES, so one never grows past that plus a frame.
+    const limit = SEAL_BYTES + HEADER_SIZE + frameLimit;
+    if (this.#bytes > limit) return `${this.#bytes} octets of frames without a tag (a batch holds at most ${limit})`;
+    return undefined;
+  }
+
+  /** Checks the held batch against its TAG: its frames, or why none of them may be used. */
+  check(tag: Uint8Array): TaggedBatch | string {
+    const types = this.#types;
+    const payloads = this.#payloads;
+    const count = types.length;
+    const seq = this.#mac.seq;
+    const ok = tag.length === TAG_SIZE && this.#mac.verify(types, payloads, count, this.#bytes, tag);
+    this.clear();
+    if (!ok) {
+      return `batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` + `altered, injected, replayed or reordered on the way; none of it was acted on`;
+    }
+    return { types, payloads };
+  }
+
+  clear(): void {
+    this.#types = [];
+    this.#payloads = [];
+    this.#bytes = 0;
+  }
+}

@@ -1,0 +1,78 @@
+// A session's outbound flow control (session.ts): what the router writes to a peer that is not
+// reading. Explicit and typed: EVENTs may be dropped over the soft limit (counted), RPC messages
+// never are; a peer over the hard limit, or over the soft one for too long, is a slow consumer
+// and its session is closed.
+
+import type { Logger } from '../log.ts';
+import type { Limits } from './limits.ts';
+import { DROP_SLOW_CONSUMER, type SessionMeter } from './metrics.ts';
+import type { Peer } from './peer.ts';
+
+/** The session's counters, kept on the session itself (SessionMeter reads them there). */
+export interface OutboundTally {
+  readonly id: number;
+  /** EVENTs not sent because the peer was not reading fast enough. */
+  droppedEvents: number;
+  eventsWritten: number;
+  eventBytesWritten: number;
+}
+
+export class Outbound {
+  readonly #ctx: { readonly limits: Limits; readonly logger: Logger; now(): number };
+  readonly #peer: Peer;
+  readonly #tally: OutboundTally;
+  readonly #meter: SessionMeter | undefined;
+  readonly #kill: (why: string) => void;
+  #overSoftLimitSince: number | undefined;
+
+  constructor(ctx: { readonly limits: Limits; readonly logger: Logger; now(): number }, peer: Peer, tally: OutboundTally, meter: SessionMeter | undefined, kill: (why: string) => void) {
+    this.#ctx = ctx;
+    this.#peer = peer;
+    this.#tally = tally;
+    this.#meter = meter;
+    this.#kill = kill;
+  }
+
+  /** Writes the frame, or drops it (`droppable`, over the soft limit); false once the session is killed. */
+  write(frame: Uint8Array, droppable: boolean): boolean {
+    const { limits } = this.#ctx;
+    const buffered = this.#peer.bufferedAmount();
+    if (buffered > limits.outboundHardLimitBytes) {
+      this.#kill('slow consumer: outbound buffer over the hard limit');
+      return false;
+    }
+    if (droppable && buffered > limits.outboundSoftLimitBytes) {
+      this.#tally.droppedEvents++;
+      this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
+      this.#overSoftLimitSince ??= this.#ctx.now();
+      return true;
+    }
+    this.#peer.send(frame);
+    if (this.#meter !== undefined) {
+      // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
+      // sessions per publication, and this object is in the cache already.
+      if (droppable) {
+        this.#tally.eventsWritten++;
+        this.#tally.eventBytesWritten += frame.length;
+      } else {
+        this.#meter.wrote(frame.length);
+      }
+    }
+    return true;
+  }
+
+  /** The periodic check of an established session: over the soft limit for too long is a slow consumer. */
+  tick(now: number): void {
+    const { limits, logger } = this.#ctx;
+    const tally = this.#tally;
+    if (this.#peer.bufferedAmount() <= limits.outboundSoftLimitBytes) {
+      if (this.#overSoftLimitSince !== undefined && tally.droppedEvents > 0) {
+        logger.info({ session: tally.id, dropped: tally.droppedEvents }, 'slow consumer caught up; events were dropped');
+      }
+      this.#overSoftLimitSince = undefined;
+      return;
+    }
+    this.#overSoftLimitSince ??= now;
+    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs) this.#kill('slow consumer: outbound buffer stayed over the soft limit');
+  }
+}
