@@ -46,6 +46,7 @@ PACKAGES=(
   iproute2 iputils-ping netbase avahi-daemon libnss-mdns
   openssh-server openssl fdisk e2fsprogs dosfstools
   debian-archive-keyring unattended-upgrades jq
+  libstdc++6 libgcc-s1   # the wampmesh .deb's dependencies: dpkg -i in customize.sh resolves none
 )
 
 ensure_packages mmdebstrap dosfstools mtools e2fsprogs fdisk xz-utils python3 arch-test
