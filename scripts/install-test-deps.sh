@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Python autobahn and its serializers/crypto for the
-# interoperability tests (a second, independent WAMP implementation talking to ours), and
-# patchelf for the runtime setup on Debian 12. Installs only what is missing, and only as root
+# interoperability tests (a second, independent WAMP implementation talking to ours),
+# patchelf for the runtime setup on Debian 12, and for test/packaging: apt-ftparchive
+# (apt-utils) for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the
+# Raspberry Pi OS-like image inject.sh is tried on. Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf)
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf
+  apt-utils dosfstools mtools fdisk e2fsprogs)
 
 missing=()
 for p in "${packages[@]}"; do
