@@ -15,9 +15,14 @@ chmod 0755 "$rootfs/usr/local/lib/wampmesh/firstboot.sh"
 
 # wampmesh itself: /usr/bin/wampmesh, unit, user (postinst: systemd-sysusers), default config;
 # enabled by the postinst.
+# The postinst's systemd-sysusers and systemd-tmpfiles want /proc; mmdebstrap may or may not
+# have it mounted in the root folder at this point.
+proc_mounted=0
+if ! mountpoint -q "$rootfs/proc"; then mount -t proc proc "$rootfs/proc"; proc_mounted=1; fi
 cp "$deb" "$rootfs/tmp/wampmesh.deb"
 chroot "$rootfs" dpkg -i /tmp/wampmesh.deb >/dev/null
 rm -f "$rootfs/tmp/wampmesh.deb"
+if [ "$proc_mounted" = 1 ]; then umount "$rootfs/proc"; fi
 
 # Updates: Debian's archive, its -updates and -security suites (the public hosts, whatever
 # mirror built the image), and unattended-upgrades applying security updates once a day
