@@ -13,7 +13,7 @@
 #
 # --base: a trixie root made once with debootstrap (default /tmp/deb-trixie, created when
 # missing); each run works on a copy of it. Needs root (chroot), network access to the Debian
-# archive (the package's dependencies), lintian, apt-utils, debootstrap. Takes ~5-10 minutes;
+# archive (the package's dependencies), lintian, apt-utils, debootstrap. Takes ~2.5-4 minutes;
 # not part of `npm test` (test/packaging/deb.test.ts checks the package layout there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
