@@ -57,11 +57,34 @@ mcopy -i "$boot" "::$kernel" "$work/vmlinuz"
 mcopy -i "$boot" "::$initrd" "$work/initrd"
 # SSH (key only, as wampmesh.txt allows) lets the test act inside the guest: kill -9 the router.
 ssh-keygen -q -t ed25519 -N '' -f "$work/id" && mv "$work/id.pub" "$work/id.pub.tmp" && cut -d' ' -f1,2 "$work/id.pub.tmp" > "$work/id.pub"
-# First-boot settings as a user would write them.
+# First-boot settings as a user would write them: secrets of every kind, a realm with a user
+# and a grant, and a security document to import (made here by the x64 executable's offline
+# admin CLI; it carries a marker string so the scan below can look for it).
 sed -e 's/^hostname=.*/hostname=wm-boottest/' -e 's/^cluster_name=.*/cluster_name=boottest/' \
   -e 's/^cluster_secret=.*/cluster_secret=boot-test-cluster-secret/' \
   -e 's/^admin_password=.*/admin_password=boot test admin pw/' \
+  -e 's/^wifi_ssid=.*/wifi_ssid=boottest-wifi/' -e 's/^wifi_psk=.*/wifi_psk=boot-test-wifi-psk-5521/' \
   -e "s#^ssh_authorized_key=.*#ssh_authorized_key=$(cat "$work/id.pub")#" "$here/wampmesh.txt" > "$work/wampmesh.txt"
+cat >> "$work/wampmesh.txt" <<'LINES'
+realm=com.example.boottest ticket,wamp-scram
+user=com.example.boottest device1 devices boot test user pw 7319
+grant=com.example.boottest call,register,subscribe,publish com.example.boottest. prefix group:devices
+LINES
+secrets=(boot-test-cluster-secret "boot test admin pw" "boot test user pw 7319" boot-test-wifi-psk-5521 "second user pw 4471")
+x64=$root/dist/wampmesh-linux-x64
+import=0
+if [ -x "$x64" ] && doc_data=$(mktemp -d "$work/secdoc.XXXXXX") \
+  && "$x64" realm create com.example.imported --authmethods ticket --data "$doc_data" --init >/dev/null \
+  && "$x64" user create com.example.imported importer --password boot-test-import-pw-8842 \
+       --meta '{"marker":"boot-test-import-marker-6620"}' --data "$doc_data" >/dev/null \
+  && "$x64" security export --out "$work/security.json" --data "$doc_data"; then
+  echo "security_import=security.json" >> "$work/wampmesh.txt"
+  mcopy -o -i "$boot" "$work/security.json" ::security.json
+  secrets+=(boot-test-import-marker-6620)
+  import=1
+else
+  log "no security document to import ($x64 missing or not runnable here): that part is not tested"
+fi
 mcopy -o -i "$boot" "$work/wampmesh.txt" ::wampmesh.txt
 
 # Clients come from outside the guest, where anonymous is refused: log in as the administrator.
@@ -109,9 +132,9 @@ if [ $result = 0 ]; then
   fi
 fi
 
+guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
 if [ $result = 0 ]; then
   # Restart=on-failure: after a kill -9 systemd starts the router again, and it answers again.
-  guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
   if before=$(guest systemctl show -p MainPID --value wampmesh.service) && [ "${before:-0}" != 0 ] && guest kill -9 "$before"; then
     log "killed the router (PID $before) with SIGKILL"
     if python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 90 >/dev/null; then
@@ -127,6 +150,30 @@ if [ $result = 0 ]; then
   fi
 fi
 
+in_guest() { # in_guest "what" COMMAND: passes when COMMAND succeeds in the guest
+  if guest "$2"; then log "guest: $1"; else log "guest: FAILED $1"; result=1; fi
+}
+login() { # login "what" "REALM AUTHID TICKET": a ticket login from outside gets WELCOME
+  if WAMP_PROBE_TICKET=$2 python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then log "login: $1"
+  else log "login: FAILED $1"; result=1; fi
+}
+if [ $result = 0 ]; then
+  in_guest "apt sources: trixie, trixie-updates, trixie-security" \
+    "grep -q '^Suites: trixie trixie-updates$' /etc/apt/sources.list.d/debian.sources && grep -q '^Suites: trixie-security$' /etc/apt/sources.list.d/debian.sources"
+  in_guest "unattended-upgrades installed and enabled (APT::Periodic::Unattended-Upgrade 1, apt-daily-upgrade.timer)" \
+    "dpkg-query -W -f='\${Status}' unattended-upgrades | grep -q 'install ok installed' && apt-config dump APT::Periodic::Unattended-Upgrade | grep -q '\"1\"' && systemctl is-enabled apt-daily-upgrade.timer >/dev/null"
+  in_guest "jq installed" "command -v jq >/dev/null"
+  in_guest "wampmesh installed as a Debian package" "dpkg-query -W -f='\${Status}' wampmesh | grep -q 'install ok installed'"
+  login "first-boot user device1 in first-boot realm com.example.boottest" "com.example.boottest device1 boot test user pw 7319"
+  in_guest "first-boot grant (admin CLI)" \
+    "[ \"\$(wampmesh grant list com.example.boottest --data /var/lib/wampmesh | jq '[.[] | select(.uri == \"com.example.boottest.\" and .match == \"prefix\")] | length')\" = 1 ]"
+  [ "$import" = 1 ] && login "user of the imported security document" "com.example.imported importer boot-test-import-pw-8842"
+  # Deliberate re-apply, with a new user, while the router runs (the CLI then goes through its
+  # admin socket).
+  in_guest "re-apply wampmesh.txt (apply=again, systemctl restart wampmesh-firstboot)" \
+    "printf 'apply=again\nuser=com.example.boottest device2 devices second user pw 4471\n' >> /boot/firmware/wampmesh.txt && systemctl restart wampmesh-firstboot && grep -q '^apply=$' /boot/firmware/wampmesh.txt"
+  login "user device2 added by the re-apply" "com.example.boottest device2 second user pw 4471"
+fi
 if [ $result = 0 ]; then
   # /readyz and /metrics on the guest's loopback HTTP listener (port 8082), read through SSH with
   # bash's /dev/tcp (the image has no curl): ready, database writable, mesh waited for or linked.
@@ -138,6 +185,7 @@ if [ $result = 0 ]; then
     result=1; log "/readyz not 200 after the restart: ${ready:0:400}"
   fi
   if http_get /metrics | grep -q '^wampmesh_build_info{'; then log "/metrics answers"; else result=1; log "/metrics does not answer"; fi
+  in_guest "flush" "sync"
 fi
 
 serial=$work/serial.log
@@ -149,6 +197,14 @@ check "host name from wampmesh.txt" 'wampmesh-firstboot: hostname wm-boottest'
 check "node identity generated" 'wampmesh-firstboot: node id '
 check "mesh enabled from wampmesh.txt" "wampmesh-firstboot: mesh enabled for cluster 'boottest'"
 check "administrator configured from wampmesh.txt" "wampmesh-firstboot: administrator 'admin' configured"
+check "security updates on" 'wampmesh-firstboot: security updates on \(unattended-upgrades\)'
+check "first-boot realm" 'wampmesh-firstboot: realm com.example.boottest \(ticket,wamp-scram\) created'
+check "first-boot user" 'wampmesh-firstboot: user device1 in realm com.example.boottest created'
+check "first-boot grant" 'wampmesh-firstboot: grant call,register,subscribe,publish on com.example.boottest. \(prefix\) to group:devices'
+[ "$import" = 1 ] && check "security document imported" 'wampmesh-firstboot: security document security.json imported'
+check "secrets overwritten on the FAT partition" 'wampmesh-firstboot: secrets overwritten on the boot partition'
+check "re-applied" 'wampmesh-firstboot: applying /boot/firmware/wampmesh.txt again'
+check "re-apply found the grant" 'wampmesh-firstboot: grant .* exists'
 check "wampmesh started (Type=notify: READY=1 received)" 'Started wampmesh.service'
 check "systemd restarted wampmesh after the SIGKILL" 'wampmesh.service: Scheduled restart job, restart counter is at 1'
 # The SIGKILL above ends in "Failed with result 'signal'"; any other failure, or a watchdog
@@ -156,6 +212,19 @@ check "systemd restarted wampmesh after the SIGKILL" 'wampmesh.service: Schedule
 if grep -aE 'wampmesh.service: (Watchdog timeout|Failed with result)' "$serial" | grep -vq "Failed with result 'signal'"; then
   log "serial console: wampmesh watchdog timeout or failure"; result=1
 fi
+# The FAT partition, byte for byte (the file, deleted files, free clusters): none of the
+# secrets written there may be left. The guest is stopped first; its last writes were synced.
+kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
+qemu_pid=
+read -r boot_start boot_sectors < <(part_offset "$img" 1)
+fat=$work/fat.bin
+dd if="$img" of="$fat" bs=512 skip="$boot_start" count="$boot_sectors" status=none
+if grep -aqF 'hostname=wm-boottest' "$fat"; then log "FAT scan: reads the partition (finds hostname=wm-boottest)"
+else log "FAT scan: FAILED, cannot find the non-secret hostname line: not scanning the right bytes"; result=1; fi
+for secret in "${secrets[@]}"; do
+  if grep -aqF "$secret" "$fat"; then log "FAT scan: FOUND '$secret'"; result=1; else log "FAT scan: '$secret' not found"; fi
+done
+
 log "boot test $([ $result = 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s"
 [ $result = 0 ] || { tail -60 "$serial" >&2; keep=1; }
 exit $result

@@ -36,18 +36,23 @@ started=$(date +%s)
 SUITE=trixie
 NAME=wampmesh-rpi-arm64
 BOOT_MIB=256
-# What goes on the device. perl-base (Essential) carries the systemd notifications.
+# What goes on the device. perl-base (Essential) carries the systemd notifications;
+# unattended-upgrades applies Debian security updates (README: "Updates"); jq reads the
+# router's JSON logs.
 PACKAGES=(
   systemd systemd-sysv systemd-resolved systemd-timesyncd udev dbus kmod
   linux-image-arm64 raspi-firmware initramfs-tools zstd
   firmware-brcm80211 wireless-regdb wpasupplicant
   iproute2 iputils-ping netbase avahi-daemon libnss-mdns
   openssh-server openssl fdisk e2fsprogs dosfstools
+  debian-archive-keyring unattended-upgrades jq
+  libstdc++6 libgcc-s1   # the wampmesh .deb's dependencies: dpkg -i in customize.sh resolves none
 )
 
 ensure_packages mmdebstrap dosfstools mtools e2fsprogs fdisk xz-utils python3 arch-test
 enable_binfmt_arm64
 mirror=$(debian_mirror)
+security_mirror=$(debian_security_mirror "$mirror")
 
 # The arm64 executable (built when missing or out of date), unless --binary names one.
 if [ -z "$binary" ]; then
@@ -62,6 +67,10 @@ cleanup() { if [ "$keep_rootfs" = 1 ]; then log "kept $work"; else rm -rf "$work
 trap cleanup EXIT
 rootfs=$work/rootfs
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)}
+
+# wampmesh goes in as its Debian package (the one scripts/build-deb.sh makes for users), so
+# the device's dpkg knows it and `apt upgrade` can update it from a wampmesh apt repository.
+deb=$("$root/scripts/build-deb.sh" --arch arm64 --binary "$binary" --compress none --out "$work/deb")
 
 # update-initramfs is diverted to /bin/true while packages install (the kernel, udev, kmod and
 # zstd would each trigger one run, minutes apiece under qemu) and run once at the end, which
@@ -79,8 +88,9 @@ SOURCE_DATE_EPOCH=$epoch mmdebstrap \
   --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --divert /usr/sbin/update-initramfs.wampmesh --add /usr/sbin/update-initramfs && ln -s /bin/true "$1/usr/sbin/update-initramfs"' \
   --customize-hook='rm "$1/usr/sbin/update-initramfs" && chroot "$1" dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs' \
   --customize-hook='chroot "$1" update-initramfs -c -k all' \
-  --customize-hook="'$here/customize.sh' \"\$1\" '$binary'" \
-  "$SUITE" "$rootfs" "deb $mirror $SUITE main non-free-firmware" >"$work/mmdebstrap.log" 2>&1 \
+  --customize-hook="'$here/customize.sh' \"\$1\" '$deb'" \
+  "$SUITE" "$rootfs" "deb $mirror $SUITE main non-free-firmware" "deb $mirror $SUITE-updates main non-free-firmware" \
+  "deb $security_mirror $SUITE-security main non-free-firmware" >"$work/mmdebstrap.log" 2>&1 \
   || { tail -40 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed (log above)"; }
 log "root folder ready in $(( $(date +%s) - t0 )) s: $(du -sh "$rootfs" | cut -f1)"
 

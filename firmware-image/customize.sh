@@ -1,19 +1,51 @@
 #!/bin/bash
-# mmdebstrap --customize-hook for build.sh (and the same steps for inject.sh's root folder):
-#   customize.sh ROOTFS BINARY
-# Runs on the host with ROOTFS the arm64 root folder; installs wampmesh and the appliance's
-# settings. Everything is enabled with `systemctl --root`, nothing is started.
+# mmdebstrap --customize-hook for build.sh:
+#   customize.sh ROOTFS WAMPMESH_DEB
+# Runs on the host with ROOTFS the arm64 root folder; installs wampmesh (its .deb, through dpkg
+# in the root folder under qemu-user) and the appliance's settings. Everything is enabled with
+# `systemctl --root` or the package's postinst, nothing is started.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 rootfs=$1
-binary=$2
+deb=$2
 
 # Appliance files (network, first boot, sshd policy).
 cp -a --no-preserve=ownership "$here/overlay/." "$rootfs/"
 chmod 0755 "$rootfs/usr/local/lib/wampmesh/firstboot.sh"
 
-# wampmesh itself: binary, unit, user, default config; enabled.
-"$here/../scripts/install.sh" --destdir "$rootfs" --binary "$binary" --prefix /usr/local
+# wampmesh itself: /usr/bin/wampmesh, unit, user (postinst: systemd-sysusers), default config;
+# enabled by the postinst.
+# The postinst's systemd-sysusers and systemd-tmpfiles want /proc; mmdebstrap may or may not
+# have it mounted in the root folder at this point.
+proc_mounted=0
+if ! mountpoint -q "$rootfs/proc"; then mount -t proc proc "$rootfs/proc"; proc_mounted=1; fi
+cp "$deb" "$rootfs/tmp/wampmesh.deb"
+chroot "$rootfs" dpkg -i /tmp/wampmesh.deb >/dev/null
+rm -f "$rootfs/tmp/wampmesh.deb"
+if [ "$proc_mounted" = 1 ]; then umount "$rootfs/proc"; fi
+
+# Updates: Debian's archive, its -updates and -security suites (the public hosts, whatever
+# mirror built the image), and unattended-upgrades applying security updates once a day
+# (apt-daily-upgrade.timer). The first boot turns it off when wampmesh.txt says
+# security_updates=off.
+rm -f "$rootfs/etc/apt/sources.list"
+find "$rootfs/etc/apt/sources.list.d" -name '*.list' -delete 2>/dev/null || true
+cat > "$rootfs/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie trixie-updates
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: trixie-security
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+printf 'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n' \
+  > "$rootfs/etc/apt/apt.conf.d/20auto-upgrades"
+systemctl --root "$rootfs" enable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
 
 cat > "$rootfs/etc/fstab" <<'FSTAB'
 LABEL=RASPIROOT  /              ext4  rw,noatime,errors=remount-ro  0 1

@@ -9,8 +9,11 @@
 # What goes in (as scripts/install.sh stages it): /usr/local/bin/wampmesh, the systemd unit
 # (enabled), sysusers.d and tmpfiles.d entries (the "wampmesh" user is created at boot by
 # systemd-sysusers, the config's group fixed by systemd-tmpfiles), a default
-# /etc/wampmesh/config.json unless the image has one, and wampmesh.txt on the boot partition
-# (only if it has none). Works on an uncompressed .img; decompress an .img.xz first.
+# /etc/wampmesh/config.json unless the image has one; the same first-boot service as the
+# built image (wampmesh-firstboot.service + firstboot.sh, enabled), which applies
+# wampmesh.txt at the first boot and overwrites its secrets on the card; and wampmesh.txt on
+# the boot partition (only if it has none). Works on an uncompressed .img; decompress an
+# .img.xz first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -28,13 +31,13 @@ while [ $# -gt 0 ]; do
     *) image=$1; shift ;;
   esac
 done
-[ -n "$image" ] && [ -f "$image" ] || die "usage: inject.sh IMAGE.img [--binary FILE]"
+if [ -z "$image" ] || [ ! -f "$image" ]; then die "usage: inject.sh IMAGE.img [--binary FILE]"; fi
 case $image in *.xz) die "decompress first: xz -dk $image" ;; esac
 ensure_packages e2fsprogs fdisk mtools python3
 [ -f "$binary" ] || node "$root/scripts/build-binary.mjs" --arch arm64 --if-changed
 
 # Partition 2 = root (ext4), partition 1 = boot (FAT), as on every Raspberry Pi OS image.
-read -r boot_start boot_sectors < <(part_offset "$image" 1)
+read -r boot_start _ < <(part_offset "$image" 1)
 read -r root_start root_sectors < <(part_offset "$image" 2)
 fs="$image?offset=$((root_start * 512))"
 dumpe2fs -h "$fs" >/dev/null 2>&1 || die "partition 2 of $image is not an ext4 filesystem"
@@ -43,7 +46,14 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 enable_flag=()
 [ "$enable" = 1 ] || enable_flag=(--no-enable)
-DESTDIR= "$root/scripts/install.sh" --destdir "$stage" --binary "$binary" --prefix /usr/local --no-users "${enable_flag[@]}" 2>/dev/null
+DESTDIR="" "$root/scripts/install.sh" --destdir "$stage" --binary "$binary" --prefix /usr/local --no-users "${enable_flag[@]}" 2>/dev/null
+# The first-boot service, as build.sh's image has it (customize.sh copies the same overlay).
+install -D -m 0644 "$here/overlay/etc/systemd/system/wampmesh-firstboot.service" "$stage/etc/systemd/system/wampmesh-firstboot.service"
+install -D -m 0755 "$here/overlay/usr/local/lib/wampmesh/firstboot.sh" "$stage/usr/local/lib/wampmesh/firstboot.sh"
+if [ "$enable" = 1 ]; then
+  mkdir -p "$stage/etc/systemd/system/sysinit.target.wants"
+  ln -sfn /etc/systemd/system/wampmesh-firstboot.service "$stage/etc/systemd/system/sysinit.target.wants/wampmesh-firstboot.service"
+fi
 # The staging folder has no perl; the image decides whether the no-notify drop-in is needed.
 if debugfs -R "stat /usr/bin/perl" "$fs" 2>/dev/null | grep -q "Type: regular"; then
   rm -rf "$stage/etc/systemd/system/wampmesh.service.d"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by build.sh, inject.sh and boot-test.sh (sourced, not run).
 
 log() { echo "firmware-image: $*" >&2; }
@@ -18,6 +19,13 @@ debian_mirror() {
     [ -n "$uri" ] && { echo "$uri"; return; }
   done
   die "no Debian archive in /etc/apt sources (set WAMPMESH_DEBIAN_MIRROR)"
+}
+
+# The security archive next to it (deb.debian.org/debian -> deb.debian.org/debian-security);
+# WAMPMESH_DEBIAN_SECURITY_MIRROR overrides it (a local mirror must then carry it too).
+debian_security_mirror() {
+  if [ -n "${WAMPMESH_DEBIAN_SECURITY_MIRROR:-}" ]; then echo "$WAMPMESH_DEBIAN_SECURITY_MIRROR"; return; fi
+  echo "${1%/debian}/debian-security"
 }
 
 # Installs the Debian packages given (as root), only those missing; apt-get update once.

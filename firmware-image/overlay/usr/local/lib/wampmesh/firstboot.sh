@@ -1,14 +1,19 @@
 #!/bin/bash
-# First boot of a wampmesh image (wampmesh-firstboot.service): applies
-# /boot/firmware/wampmesh.txt once. Never sources the file: it is parsed line by line and only
-# known keys are taken, so nothing written there can run as root.
+# wampmesh-firstboot.service, at every boot before the network and wampmesh start: applies
+# /boot/firmware/wampmesh.txt on the first boot, and again on a boot where the file says
+# `apply=again` (then set back to `apply=`); otherwise it returns at once.
+# Never sources the file: it is parsed line by line and only known keys are taken, so nothing
+# written there can run as root. Secrets it held are then overwritten on the card, not just
+# deleted (see "Secrets" in firmware-image/README.md).
 set -euo pipefail
-settings=/boot/firmware/wampmesh.txt
+boot=/boot/firmware
+settings=$boot/wampmesh.txt
 done_marker=/var/lib/wampmesh-firstboot.done
 say() { echo "wampmesh-firstboot: $*"; }
 
 declare -A cfg=()
-known=" hostname cluster_name cluster_secret admin_user admin_password admin_public_keys ssh_authorized_key wifi_country wifi_ssid wifi_psk "
+realm_lines=() user_lines=() grant_lines=()
+known=" hostname cluster_name cluster_secret admin_user admin_password admin_public_keys ssh_authorized_key wifi_country wifi_ssid wifi_psk security_updates security_import apply "
 secret_keys=" cluster_secret admin_password wifi_psk "
 if [ -f "$settings" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
@@ -18,19 +23,32 @@ if [ -f "$settings" ]; then
     key=${line%%=*}; key=${key//[[:space:]]/}
     value=${line#*=}
     value=${value#"${value%%[![:space:]]*}"}; value=${value%"${value##*[![:space:]]}"}
-    [[ $known == *" $key "* ]] && cfg[$key]=$value
+    case $key in
+      realm) [ -n "$value" ] && realm_lines+=("$value") ;;
+      user) [ -n "$value" ] && user_lines+=("$value") ;;
+      grant) [ -n "$value" ] && grant_lines+=("$value") ;;
+      *) [[ $known == *" $key "* ]] && cfg[$key]=$value ;;
+    esac
   done < "$settings"
 fi
 get() { echo "${cfg[$1]:-}"; }
 
-# 1. Root partition and filesystem grow to the whole card.
-root_dev=$(findmnt -no SOURCE /)
-disk=/dev/$(lsblk -no PKNAME "$root_dev" | head -1)
-partnum=$(cat "/sys/class/block/$(basename "$root_dev")/partition" 2>/dev/null || echo 2)
-if [ -b "$disk" ]; then
-  if echo ", +" | sfdisk --no-reread --no-tell-kernel -N "$partnum" "$disk" >/dev/null 2>&1; then
+first=1
+if [ -e "$done_marker" ]; then
+  [ "$(get apply)" = again ] || exit 0
+  first=0
+  say "applying $settings again (apply=again)"
+fi
+
+# 1. Root partition and filesystem grow to the whole card: on this project's image only
+#    (label RASPIROOT); Raspberry Pi OS grows its own root before systemd starts.
+root_dev=$(findmnt -no SOURCE / 2>/dev/null || true)
+if [ "$first" = 1 ] && [ -n "$root_dev" ] && [ "$(lsblk -no LABEL "$root_dev" 2>/dev/null || true)" = RASPIROOT ]; then
+  disk=/dev/$(lsblk -no PKNAME "$root_dev" | head -1)
+  partnum=$(cat "/sys/class/block/$(basename "$root_dev")/partition" 2>/dev/null || echo 2)
+  if [ -b "$disk" ] && echo ", +" | sfdisk --no-reread --no-tell-kernel -N "$partnum" "$disk" >/dev/null 2>&1; then
     partx -u -n "$partnum" "$disk" 2>/dev/null || true
-    resize2fs "$root_dev" >/dev/null 2>&1 && say "root filesystem grown to $(df -h --output=size / | tail -1 | tr -d ' ')" || say "resize2fs failed"
+    if resize2fs "$root_dev" >/dev/null 2>&1; then say "root filesystem grown to $(df -h --output=size / | tail -1 | tr -d ' ')"; else say "resize2fs failed"; fi
   fi
 fi
 
@@ -39,32 +57,44 @@ host=$(get hostname)
 if [[ $host =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]]; then
   echo "$host" > /etc/hostname
   hostname "$host" || true
-  sed -i "s/^127\.0\.1\.1.*/127.0.1.1\t$host/" /etc/hosts
+  if [ -f /etc/hosts ]; then sed -i "s/^127\.0\.1\.1.*/127.0.1.1\t$host/" /etc/hosts; fi
   say "hostname $host"
 elif [ -n "$host" ]; then
   say "ignoring invalid hostname '$host'"
 fi
 
-# 3. Wi-Fi through wpa_supplicant@wlan0 (systemd-networkd then runs DHCP on it).
+# 3. Wi-Fi: NetworkManager where it runs the network (Raspberry Pi OS), else wpa_supplicant@wlan0
+#    (this image: systemd-networkd then runs DHCP on it).
 ssid=$(get wifi_ssid)
-if [ -n "$ssid" ]; then
-  conf=/etc/wpa_supplicant/wpa_supplicant-wlan0.conf
-  mkdir -p /etc/wpa_supplicant
+psk=$(get wifi_psk)
+if [ -n "$ssid" ] && [ -z "$psk" ] && [ "$first" = 0 ]; then
+  say "Wi-Fi left as it is (no wifi_psk given again)"
+elif [ -n "$ssid" ]; then
   umask 077
-  {
-    echo "ctrl_interface=DIR=/run/wpa_supplicant GROUP=netdev"
-    echo "update_config=0"
-    [ -n "$(get wifi_country)" ] && echo "country=$(get wifi_country)"
-    echo "network={"
-    printf '  ssid="%s"\n' "${ssid//\"/}"
-    if [ -n "$(get wifi_psk)" ]; then printf '  psk="%s"\n' "$(get wifi_psk | tr -d '"')"; else echo "  key_mgmt=NONE"; fi
-    echo "}"
-  } > "$conf"
+  if [ -d /etc/NetworkManager/system-connections ]; then
+    {
+      printf '[connection]\nid=wampmesh-wifi\ntype=wifi\nautoconnect=true\n\n[wifi]\nmode=infrastructure\nssid=%s\n\n' "$ssid"
+      [ -n "$psk" ] && printf '[wifi-security]\nkey-mgmt=wpa-psk\npsk=%s\n\n' "$psk"
+      printf '[ipv4]\nmethod=auto\n\n[ipv6]\nmethod=auto\n'
+    } > /etc/NetworkManager/system-connections/wampmesh-wifi.nmconnection
+  else
+    conf=/etc/wpa_supplicant/wpa_supplicant-wlan0.conf
+    mkdir -p /etc/wpa_supplicant
+    {
+      echo "ctrl_interface=DIR=/run/wpa_supplicant GROUP=netdev"
+      echo "update_config=0"
+      [ -n "$(get wifi_country)" ] && echo "country=$(get wifi_country)"
+      echo "network={"
+      printf '  ssid="%s"\n' "${ssid//\"/}"
+      if [ -n "$psk" ]; then printf '  psk="%s"\n' "${psk//\"/}"; else echo "  key_mgmt=NONE"; fi
+      echo "}"
+    } > "$conf"
+    # enable alone would wait for the next boot; --no-block queues the start without waiting
+    # for it (this runs before sysinit.target: waiting would deadlock).
+    systemctl enable wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
+    systemctl start --no-block wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
+  fi
   umask 022
-  # enable alone would wait for the next boot; --no-block queues the start without waiting for
-  # it (this runs before sysinit.target: waiting would deadlock).
-  systemctl enable wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
-  systemctl start --no-block wpa_supplicant@wlan0.service >/dev/null 2>&1 || true
   say "Wi-Fi network '$ssid' configured"
 fi
 
@@ -74,7 +104,8 @@ if command -v ssh-keygen >/dev/null; then
   ssh-keygen -A >/dev/null
   if [ -n "$key" ]; then
     install -d -m 0700 /root/.ssh
-    echo "$key" >> /root/.ssh/authorized_keys
+    touch /root/.ssh/authorized_keys
+    grep -qxF "$key" /root/.ssh/authorized_keys || echo "$key" >> /root/.ssh/authorized_keys
     chmod 0600 /root/.ssh/authorized_keys
     systemctl enable ssh.service >/dev/null 2>&1 || true
     systemctl start --no-block ssh.service >/dev/null 2>&1 || true
@@ -82,13 +113,30 @@ if command -v ssh-keygen >/dev/null; then
   fi
 fi
 
-# 5. Router settings. The router is not running yet, so its own admin CLI works on the data
-#    folder directly (as the wampmesh user, so the files stay its own).
-json_escape() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1" 2>/dev/null || printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-wm=/usr/local/bin/wampmesh
+# 5. Debian security updates by unattended-upgrades: on unless security_updates=off.
+if [ -x /usr/bin/unattended-upgrade ]; then
+  case $(get security_updates) in
+    ''|on|yes|true|1) periodic=1 ;;
+    off|no|false|0) periodic=0 ;;
+    *) periodic=1; say "security_updates: expected on or off, got '$(get security_updates)'; left on" ;;
+  esac
+  printf 'APT::Periodic::Update-Package-Lists "%s";\nAPT::Periodic::Unattended-Upgrade "%s";\n' "$periodic" "$periodic" \
+    > /etc/apt/apt.conf.d/20auto-upgrades
+  say "security updates $([ "$periodic" = 1 ] && echo on || echo off) (unattended-upgrades)"
+fi
+
+# 6. Router settings. The router is not running yet, so its own admin CLI works on the data
+#    folder directly, as the wampmesh user so the files stay its own.
+wm=$(command -v wampmesh || echo /usr/local/bin/wampmesh)
 data=/var/lib/wampmesh
+# The account and folders, in case systemd-sysusers.service skipped this boot (it runs only
+# when /etc needs an update, e.g. on an image wampmesh was injected into after its first boot).
+systemd-sysusers wampmesh.conf >/dev/null 2>&1 || true
+systemd-tmpfiles --create wampmesh.conf >/dev/null 2>&1 || true
 install -d -o wampmesh -g wampmesh -m 0750 "$data"
-as_router() { runuser -u wampmesh -- "$wm" "$@" --data "$data"; }
+install -d -o wampmesh -g wampmesh -m 0700 /var/cache/wampmesh
+as_router() { runuser -u wampmesh -- env HOME="$data" WAMPMESH_CACHE_DIR=/var/cache/wampmesh "$wm" "$@" --data "$data" --init; }
+json_escape() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1" 2>/dev/null || printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
 # Node identity: a stable node id, made on this device only, where the router reads it.
 if [ ! -e "$data/node-id" ]; then
@@ -125,6 +173,62 @@ CONFIG
   fi
 fi
 
+# A whole security document (`wampmesh security export`), replacing the security
+# configuration; the realm, user and grant lines below then apply on top of it. Copied to
+# /run (RAM) for the service user, never to the root filesystem.
+import_file=$(get security_import)
+if [ -n "$import_file" ]; then
+  if [[ $import_file =~ ^[A-Za-z0-9._-]+$ ]] && [ -f "$boot/$import_file" ]; then
+    doc=$(mktemp -p /run wampmesh-import.XXXXXX)
+    install -o wampmesh -m 0600 "$boot/$import_file" "$doc"
+    if as_router security import "$doc" >/dev/null; then say "security document $import_file imported"; else say "could not import $import_file"; fi
+    rm -f "$doc"
+  else
+    say "security_import: no file '$import_file' next to wampmesh.txt (a file name, no folders)"
+    import_file=
+  fi
+fi
+
+# realm=URI [AUTHMETHODS]: created, or its authmethods set when it exists.
+for line in "${realm_lines[@]}"; do
+  read -r uri methods _ <<< "$line"
+  methods=${methods:-ticket,wamp-scram,cryptosign}
+  if as_router realm get "$uri" >/dev/null 2>&1; then verb=update; else verb=create; fi
+  if as_router realm "$verb" "$uri" --authmethods "$methods" >/dev/null; then say "realm $uri ($methods) ${verb}d"; else say "could not $verb realm $uri"; fi
+done
+
+# user=REALM AUTHID GROUP PASSWORD: the group is created when missing ("-": no group); the
+# password is the rest of the line (spaces allowed) and never logged.
+for line in "${user_lines[@]}"; do
+  read -r realm authid group password <<< "$line"
+  if [ -z "$password" ]; then say "user line for '$authid' in '$realm' has no password; skipped"; continue; fi
+  groups=()
+  if [ "$group" != - ]; then
+    as_router group get "$realm" "$group" >/dev/null 2>&1 || as_router group create "$realm" "$group" >/dev/null || true
+    groups=(--group "$group")
+  fi
+  if as_router user get "$realm" "$authid" >/dev/null 2>&1; then verb=update; else verb=create; fi
+  if as_router user "$verb" "$realm" "$authid" --password "$password" "${groups[@]}" >/dev/null; then say "user $authid in realm $realm ${verb}d"; else say "could not $verb user $authid in realm $realm"; fi
+done
+
+# grant=REALM PERMISSIONS URI [MATCH] TO[,TO...]: skipped when the same grant exists (re-apply).
+for line in "${grant_lines[@]}"; do
+  read -r realm perms uri match to _ <<< "$line"
+  if [ -z "$to" ]; then to=$match; match=exact; fi
+  if [ -z "$to" ]; then say "grant line '$line': expected REALM PERMISSIONS URI [MATCH] TO"; continue; fi
+  if command -v jq >/dev/null && [ "$(as_router grant list "$realm" 2>/dev/null | jq --arg u "$uri" --arg m "$match" --arg p "$perms" --arg t "$to" \
+      '[.[]? | select(.uri == $u and .match == $m and ((.permissions | sort) == ($p | split(",") | sort)) and ((.to | sort) == ($t | split(",") | sort)))] | length' 2>/dev/null)" = 1 ]; then
+    say "grant $perms on $uri ($match) to $to in $realm exists"; continue
+  fi
+  to_flags=()
+  for t in ${to//,/ }; do to_flags+=(--to "$t"); done
+  if as_router grant create "$realm" --allow "$perms" --uri "$uri" --match "$match" "${to_flags[@]}" >/dev/null; then
+    say "grant $perms on $uri ($match) to $to in $realm"
+  else
+    say "could not grant $perms on $uri in $realm"
+  fi
+done
+
 # Administrator: a password (ticket, wamp-scram) and/or Ed25519 keys (cryptosign) in the admin
 # realm wampmesh.admin, so the router can be administered over the network too.
 admin=$(get admin_user); admin=${admin:-admin}
@@ -140,22 +244,64 @@ done
 if [ -n "$password" ] || [ ${#keys[@]} -gt 0 ]; then
   creds=()
   [ -n "$password" ] && creds+=(--password "$password")
-  if [ "$admin" = admin ]; then verb=(user update wampmesh.admin admin); else verb=(user create wampmesh.admin "$admin" --group admin); fi
+  if as_router user get wampmesh.admin "$admin" >/dev/null 2>&1; then verb=(user update wampmesh.admin "$admin"); else verb=(user create wampmesh.admin "$admin" --group admin); fi
   if as_router "${verb[@]}" "${creds[@]}" "${keys[@]}" >/dev/null; then say "administrator '$admin' configured"; else say "could not configure administrator '$admin'"; fi
 fi
 
-# 7. Blank the secrets on the FAT partition: anyone holding the card could read them there.
+# 7. Secrets off the card. Deleting or rewriting a file on FAT only frees its clusters; the
+#    text stays readable there. So: the file's own clusters are overwritten in place (same
+#    length, no truncation: the FAT driver writes the clusters the file has), then every free
+#    cluster of the partition (the user's editor may have saved earlier versions into clusters
+#    it freed), and only then is the file rewritten without the secrets.
+had_secrets=0
+for k in $secret_keys; do
+  if [ -n "$(get "$k")" ]; then had_secrets=1; fi
+done
+if [ ${#user_lines[@]} -gt 0 ] || [ -n "$import_file" ]; then had_secrets=1; fi
+zero_in_place() {
+  local size; size=$(stat -c %s "$1")
+  [ "$size" -gt 0 ] && dd if=/dev/zero of="$1" bs="$size" count=1 conv=notrunc,fsync status=none
+  return 0
+}
 if [ -f "$settings" ]; then
-  tmp=$settings.new
+  clean=$(mktemp -p /run wampmesh-txt.XXXXXX)
   while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
     k=${line%%=*}; k=${k//[[:space:]]/}
-    if [[ $line != \#* && $line == *=* && $secret_keys == *" $k "* && -n ${cfg[$k]:-} ]]; then
-      echo "$k=  # applied at first boot, then removed from this file"
+    if [[ $line =~ ^[[:space:]]*# || $line != *=* ]]; then
+      echo "$line"
+    elif [[ $secret_keys == *" $k "* && -n ${cfg[$k]:-} ]]; then
+      # The note goes on its own line: a value is the whole rest of its line, so a comment
+      # after "=" would be read as the value on a re-apply.
+      echo "# $k: applied, then removed from this card"
+      echo "$k="
+    elif [ "$k" = user ]; then
+      read -r r a g _ <<< "${line#*=}"
+      echo "# user=$r $a $g  (applied; password removed from this card)"
+    elif [ "$k" = security_import ] && [ -n "$import_file" ]; then
+      echo "# security_import=$import_file  (imported; the file was overwritten and deleted)"
+    elif [ "$k" = apply ]; then
+      echo "apply="
     else
-      echo "${line%$'\r'}"
+      echo "$line"
     fi
-  done < "$settings" > "$tmp"
-  mv "$tmp" "$settings"
+  done < "$settings" > "$clean"
+  if [ "$had_secrets" = 1 ]; then
+    zero_in_place "$settings"
+    if [ -n "$import_file" ]; then zero_in_place "$boot/$import_file"; rm -f "$boot/$import_file"; fi
+    # Only on the FAT partition itself: anywhere else "until full" would fill the root.
+    if [ "$(findmnt -no FSTYPE "$boot" 2>/dev/null)" = vfat ]; then
+      fill=$boot/.wampmesh-wipe
+      dd if=/dev/zero of="$fill" bs=1M conv=fsync status=none 2>/dev/null || true   # ends when the partition is full
+      rm -f "$fill"
+      sync
+      say "secrets overwritten on the boot partition (the file's clusters and all free space)"
+    else
+      say "secrets overwritten in wampmesh.txt ($boot is not a FAT mount: free space not wiped)"
+    fi
+  fi
+  cat "$clean" > "$settings"
+  rm -f "$clean"
 fi
 
 touch "$done_marker"
