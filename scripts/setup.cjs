@@ -24,12 +24,18 @@ const MIN_GLIBC = [2, 38];
 // keep the sha256 of what was used in .runtime/manifest.json.
 const GLIBC_PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1'];
 
-function log(msg) { process.stderr.write(`wampmesh setup: ${msg}\n`); }
-function fail(msg) { log(`error: ${msg}`); process.exit(1); }
+function log(msg) {
+  process.stderr.write(`wampmesh setup: ${msg}\n`);
+}
+function fail(msg) {
+  log(`error: ${msg}`);
+  process.exit(1);
+}
 function run(cmd, args, opts = {}) {
   const r = cp.spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || '').trim().slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || '').trim().slice(-2000)}`);
   return r.stdout;
 }
 
@@ -38,15 +44,20 @@ function hostGlibc() {
   if (!v) return null;
   return v.split('.').map(Number);
 }
-function atLeast(v, min) { return v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]); }
+function atLeast(v, min) {
+  return v[0] > min[0] || (v[0] === min[0] && v[1] >= min[1]);
+}
 
 function nodeSource() {
   const p = path.join(root, 'node_modules', `node-linux-${arch}`, 'bin', 'node');
-  if (!fs.existsSync(p)) fail(`${p} is missing: run "npm ci" (the pinned Node 24 comes from the npm package node-linux-${arch})`);
+  if (!fs.existsSync(p))
+    fail(`${p} is missing: run "npm ci" (the pinned Node 24 comes from the npm package node-linux-${arch})`);
   return p;
 }
 
-function sha256(file) { return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'); }
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
 
 // The Debian archive this host already uses, so we name no host of our own.
 function debianMirror() {
@@ -64,12 +75,18 @@ function debianMirror() {
 
 function ensurePatchelf() {
   if (cp.spawnSync('patchelf', ['--version']).status === 0) return;
-  if (process.getuid && process.getuid() !== 0) fail('patchelf is needed: run "sudo apt-get install patchelf", then "npm run setup"');
+  if (process.getuid && process.getuid() !== 0)
+    fail('patchelf is needed: run "sudo apt-get install patchelf", then "npm run setup"');
   log('installing patchelf (Debian package)');
-  try { run('apt-get', ['install', '-y', '--no-install-recommends', 'patchelf'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }); }
-  catch {
+  try {
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'patchelf'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } catch {
     run('apt-get', ['update']);
-    run('apt-get', ['install', '-y', '--no-install-recommends', 'patchelf'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '--no-install-recommends', 'patchelf'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
 }
 
@@ -81,20 +98,30 @@ function fetchTrixieGlibc(dest) {
     fs.mkdirSync(path.join(work, 'lists', 'partial'), { recursive: true });
     fs.mkdirSync(path.join(work, 'cache', 'archives', 'partial'), { recursive: true });
     const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
-    fs.writeFileSync(path.join(work, 'sources.list'), `deb [arch=${debArch} signed-by=${keyring}] ${mirror} trixie main\n`);
+    fs.writeFileSync(
+      path.join(work, 'sources.list'),
+      `deb [arch=${debArch} signed-by=${keyring}] ${mirror} trixie main\n`,
+    );
     const opts = [
-      '-o', `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`,
-      '-o', 'Dir::Etc::SourceParts=/dev/null',
-      '-o', `Dir::State::Lists=${path.join(work, 'lists')}`,
-      '-o', `Dir::Cache=${path.join(work, 'cache')}`,
-      '-o', `APT::Architecture=${debArch}`,
-      '-o', 'Debug::NoLocking=1',
+      '-o',
+      `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`,
+      '-o',
+      'Dir::Etc::SourceParts=/dev/null',
+      '-o',
+      `Dir::State::Lists=${path.join(work, 'lists')}`,
+      '-o',
+      `Dir::Cache=${path.join(work, 'cache')}`,
+      '-o',
+      `APT::Architecture=${debArch}`,
+      '-o',
+      'Debug::NoLocking=1',
     ];
     log('fetching glibc 2.41 from Debian trixie (host glibc is older than 2.38)');
     run('apt-get', [...opts, 'update']);
     run('apt-get', [...opts, 'download', ...GLIBC_PACKAGES], { cwd: work });
     const debs = fs.readdirSync(work).filter((f) => f.endsWith('.deb'));
-    if (debs.length !== GLIBC_PACKAGES.length) fail(`expected ${GLIBC_PACKAGES.length} packages, got ${debs.join(', ')}`);
+    if (debs.length !== GLIBC_PACKAGES.length)
+      fail(`expected ${GLIBC_PACKAGES.length} packages, got ${debs.join(', ')}`);
     const manifest = [];
     for (const deb of debs) {
       run('dpkg-deb', ['-x', path.join(work, deb), dest]);
@@ -122,7 +149,9 @@ function main() {
         fs.utimesSync(manifestPath, now, now);
         return;
       }
-    } catch { /* rebuild below */ }
+    } catch {
+      /* rebuild below */
+    }
   }
   fs.rmSync(runtime, { recursive: true, force: true });
   const stage = `${runtime}.tmp-${process.pid}`;
@@ -138,23 +167,44 @@ function main() {
     debs = fetchTrixieGlibc(libs);
     // The interpreter and rpath are absolute, so they point at the final location. Trixie is
     // merged-/usr: the loader lives under usr/lib, older layouts keep it under lib.
-    const libDirs = [path.join('usr', 'lib', triplet), path.join('lib', triplet)]
-      .filter((d) => fs.existsSync(path.join(libs, d)));
+    const libDirs = [path.join('usr', 'lib', triplet), path.join('lib', triplet)].filter((d) =>
+      fs.existsSync(path.join(libs, d)),
+    );
     const loaderDir = libDirs.find((d) => fs.existsSync(path.join(libs, d, loader)));
     if (!loaderDir) fail(`${loader} not found in the trixie libc6 package`);
     const finalLibs = path.join(runtime, 'glibc');
     run('patchelf', [
-      '--set-interpreter', path.join(finalLibs, loaderDir, loader),
-      '--set-rpath', libDirs.map((d) => path.join(finalLibs, d)).join(':'),
+      '--set-interpreter',
+      path.join(finalLibs, loaderDir, loader),
+      '--set-rpath',
+      libDirs.map((d) => path.join(finalLibs, d)).join(':'),
       node,
     ]);
   }
-  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({
-    node: `node-linux-${arch}`, nodeSha256: srcHash, shim: needShim, hostGlibc: glibc && glibc.join('.'), debs,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(stage, 'manifest.json'),
+    JSON.stringify(
+      {
+        node: `node-linux-${arch}`,
+        nodeSha256: srcHash,
+        shim: needShim,
+        hostGlibc: glibc && glibc.join('.'),
+        debs,
+      },
+      null,
+      2,
+    ),
+  );
   fs.renameSync(stage, runtime);
-  const v = run(path.join(runtime, 'node'), ['-p', 'process.version + " glibc " + process.report.getReport().header.glibcVersionRuntime']).trim();
+  const v = run(path.join(runtime, 'node'), [
+    '-p',
+    'process.version + " glibc " + process.report.getReport().header.glibcVersionRuntime',
+  ]).trim();
   log(`runtime ready: ${v}${needShim ? ' (private glibc from Debian trixie)' : ''}`);
 }
 
-try { main(); } catch (e) { fail(e && e.message ? e.message : String(e)); }
+try {
+  main();
+} catch (e) {
+  fail(e && e.message ? e.message : String(e));
+}

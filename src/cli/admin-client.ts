@@ -11,7 +11,13 @@ import { Router } from '../router/router.ts';
 import { attachSecurity, createSecurity } from '../security/index.ts';
 import { json } from '../serializers/index.ts';
 import { openDatabase } from '../store/database.ts';
-import { buildHandshakeRequest, encodeFrame, FrameDecoder, FrameType, parseHandshake } from '../transport/rawsocket-framing.ts';
+import {
+  buildHandshakeRequest,
+  encodeFrame,
+  FrameDecoder,
+  FrameType,
+  parseHandshake,
+} from '../transport/rawsocket-framing.ts';
 import { ADMIN_REALM } from '../security/admin.ts';
 import { StartError } from './errors.ts';
 
@@ -63,7 +69,11 @@ export async function connectAdmin(dataDir: string, options: { init?: boolean } 
   // No router on this data folder: open it ourselves (this fails clearly if one is starting).
   const db = openDatabase(dataDir, { create: options.init === true });
   const security = createSecurity(db, { fallbackAuthenticator: anonymousAuthenticator, fallbackAuthorizer: allowAll });
-  const router = new Router({ realms: security.realmConfigs(), authenticator: security.authenticator, authorizer: security.authorizer });
+  const router = new Router({
+    realms: security.realmConfigs(),
+    authenticator: security.authenticator,
+    authorizer: security.authorizer,
+  });
   attachSecurity(router, security);
   return session(memoryChannel(router), 'offline', () => db.close());
 }
@@ -92,22 +102,45 @@ async function session(channel: Channel, mode: AdminConnection['mode'], onClose:
   };
   const joined = await new Promise<unknown[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new StartError('the router did not answer HELLO')), TIMEOUT_MS);
-    welcome = (m) => { clearTimeout(timer); resolve(m); };
+    welcome = (m) => {
+      clearTimeout(timer);
+      resolve(m);
+    };
     channel.send([1, ADMIN_REALM, { roles: { caller: {} }, authmethods: ['trust'], authid: 'admin' }]);
   });
   if (joined[0] === 3) {
     channel.close();
-    throw new AdminError(joined[2] as string, `the router refused the admin session: ${(joined[1] as { message?: string }).message ?? joined[2]}`);
+    throw new AdminError(
+      joined[2] as string,
+      `the router refused the admin session: ${(joined[1] as { message?: string }).message ?? joined[2]}`,
+    );
   }
   return {
     mode,
     call(procedure, args = [], kwargs = {}) {
-      if (closedWhy !== undefined) return Promise.reject(new StartError(`connection to the router closed: ${closedWhy}`));
+      if (closedWhy !== undefined)
+        return Promise.reject(new StartError(`connection to the router closed: ${closedWhy}`));
       const request = nextRequest++;
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { pending.delete(request); reject(new StartError(`${procedure}: no answer within ${TIMEOUT_MS / 1000} s`)); }, TIMEOUT_MS);
-        pending.set(request, { resolve: (v) => { clearTimeout(timer); resolve(v); }, reject: (e) => { clearTimeout(timer); reject(e); } });
-        channel.send(Object.keys(kwargs).length > 0 ? [48, request, {}, procedure, args, kwargs] : [48, request, {}, procedure, args]);
+        const timer = setTimeout(() => {
+          pending.delete(request);
+          reject(new StartError(`${procedure}: no answer within ${TIMEOUT_MS / 1000} s`));
+        }, TIMEOUT_MS);
+        pending.set(request, {
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+        channel.send(
+          Object.keys(kwargs).length > 0
+            ? [48, request, {}, procedure, args, kwargs]
+            : [48, request, {}, procedure, args],
+        );
       });
     },
     async close() {
@@ -138,7 +171,8 @@ function openSocketChannel(file: string): Promise<Channel> {
         buffered = Buffer.concat([buffered, chunk]);
         if (buffered.length < 4) return;
         const reply = parseHandshake(buffered.subarray(0, 4));
-        if (!reply.ok) return reject(new StartError(`the router refused the RawSocket handshake (${JSON.stringify(reply)})`));
+        if (!reply.ok)
+          return reject(new StartError(`the router refused the RawSocket handshake (${JSON.stringify(reply)})`));
         handshaken = true;
         resolve(channel);
         chunk = buffered.subarray(4);
@@ -146,7 +180,10 @@ function openSocketChannel(file: string): Promise<Channel> {
       }
       for (const event of decoder.feed(chunk)) {
         if (event.type === 'message') channel.onMessage(json.decode(event.payload) as unknown[]);
-        else if (event.type === 'error') { channel.onClose(event.error.message); sock.destroy(); }
+        else if (event.type === 'error') {
+          channel.onClose(event.error.message);
+          sock.destroy();
+        }
       }
     });
   });

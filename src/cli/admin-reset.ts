@@ -37,38 +37,58 @@ function readPassword(values: { 'password-file'?: string; 'password-stdin'?: boo
     return undefined;
   }
   const line = text.split(/\r?\n/)[0] ?? '';
-  if (line.length < 8) throw new UsageError('the password must be at least 8 characters (first line of the file or stdin)');
+  if (line.length < 8)
+    throw new UsageError('the password must be at least 8 characters (first line of the file or stdin)');
   return line;
 }
 
 /** Runs `wampmesh admin ...`; returns the exit status. */
 export function runAdminReset(argv: readonly string[], out: (s: string) => void): number {
   if (argv[0] !== 'reset') {
-    if (argv[0] === undefined || argv[0] === '--help' || argv[0] === '-h') { out(adminResetHelp); return 0; }
+    if (argv[0] === undefined || argv[0] === '--help' || argv[0] === '-h') {
+      out(adminResetHelp);
+      return 0;
+    }
     throw new UsageError(`unknown subcommand 'admin ${argv[0]}' (one of: reset)`);
   }
   let values: { data?: string; 'password-file'?: string; 'password-stdin'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
-      args: [...argv.slice(1)], strict: true, allowPositionals: false,
-      options: { data: { type: 'string' }, 'password-file': { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      args: [...argv.slice(1)],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        data: { type: 'string' },
+        'password-file': { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     throw new UsageError(`admin reset: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (values.help === true) { out(adminResetHelp); return 0; }
-  if (values.data === undefined || values.data === '') throw new UsageError('admin reset: --data DIR is required (the data folder of the stopped router)');
-  if (values['password-file'] !== undefined && values['password-stdin'] === true) throw new UsageError('admin reset: give --password-file or --password-stdin, not both');
+  if (values.help === true) {
+    out(adminResetHelp);
+    return 0;
+  }
+  if (values.data === undefined || values.data === '')
+    throw new UsageError('admin reset: --data DIR is required (the data folder of the stopped router)');
+  if (values['password-file'] !== undefined && values['password-stdin'] === true)
+    throw new UsageError('admin reset: give --password-file or --password-stdin, not both');
   const dir = path.resolve(values.data);
   let owner: number;
   try {
     owner = fs.statSync(dir).uid;
   } catch (e) {
-    throw new StartError(`cannot use ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`);
+    throw new StartError(
+      `cannot use ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`,
+    );
   }
   const me = process.getuid?.();
   if (me !== undefined && me !== owner) {
-    throw new StartError(`run this as the owner of ${dir} (uid ${owner}), e.g. with sudo -u; files written as uid ${me} would lock the router out of its own database`);
+    throw new StartError(
+      `run this as the owner of ${dir} (uid ${owner}), e.g. with sudo -u; files written as uid ${me} would lock the router out of its own database`,
+    );
   }
   const given = readPassword(values);
   const password = given ?? crypto.randomBytes(18).toString('base64url');

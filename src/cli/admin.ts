@@ -8,7 +8,11 @@ import { AdminError, connectAdmin } from './admin-client.ts';
 import { UsageError } from './errors.ts';
 
 type FlagKind = 'string' | 'list' | 'csv' | 'bool' | 'json';
-interface Flag { readonly kind: FlagKind; readonly field: string; readonly help: string }
+interface Flag {
+  readonly kind: FlagKind;
+  readonly field: string;
+  readonly help: string;
+}
 interface Verb {
   readonly procedure: string;
   readonly positionals: readonly string[];
@@ -29,7 +33,7 @@ const realmFlags = {
 const userFlags = {
   password: f('string', 'password', 'clear password; stored only as salted hashes'),
   group: f('list', 'groups', 'a group the user belongs to (repeatable)'),
-  role: f('string', 'role', 'authrole (one of the user\'s groups)'),
+  role: f('string', 'role', "authrole (one of the user's groups)"),
   pubkey: f('list', 'pubkeys', 'an Ed25519 public key, hex, for cryptosign (repeatable)'),
   meta: f('json', 'meta', 'JSON object of free data'),
   disabled: f('bool', 'disabled', 'on|off: a disabled user cannot log in; disabling ends their sessions'),
@@ -44,29 +48,72 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
   realm: {
     list: { procedure: 'wampmesh.realm.list', positionals: [], summary: 'list realms' },
     get: { procedure: 'wampmesh.realm.get', positionals: ['REALM'], summary: 'show one realm' },
-    create: { procedure: 'wampmesh.realm.create', positionals: ['REALM'], intoObject: 'uri', flags: realmFlags, summary: 'create a realm (--authmethods required)' },
-    update: { procedure: 'wampmesh.realm.update', positionals: ['REALM'], flags: realmFlags, summary: 'change a realm' },
-    delete: { procedure: 'wampmesh.realm.delete', positionals: ['REALM'], summary: 'delete a realm and end its sessions' },
+    create: {
+      procedure: 'wampmesh.realm.create',
+      positionals: ['REALM'],
+      intoObject: 'uri',
+      flags: realmFlags,
+      summary: 'create a realm (--authmethods required)',
+    },
+    update: {
+      procedure: 'wampmesh.realm.update',
+      positionals: ['REALM'],
+      flags: realmFlags,
+      summary: 'change a realm',
+    },
+    delete: {
+      procedure: 'wampmesh.realm.delete',
+      positionals: ['REALM'],
+      summary: 'delete a realm and end its sessions',
+    },
   },
   user: {
     list: { procedure: 'wampmesh.user.list', positionals: ['REALM'], summary: 'list users of a realm' },
     get: { procedure: 'wampmesh.user.get', positionals: ['REALM', 'AUTHID'], summary: 'show one user (no secrets)' },
-    create: { procedure: 'wampmesh.user.create', positionals: ['REALM', 'AUTHID'], intoObject: 'authid', flags: userFlags, summary: 'create a user' },
-    update: { procedure: 'wampmesh.user.update', positionals: ['REALM', 'AUTHID'], flags: userFlags, summary: 'change a user (e.g. --password); new credentials end their sessions' },
-    delete: { procedure: 'wampmesh.user.delete', positionals: ['REALM', 'AUTHID'], summary: 'delete a user and end their sessions' },
+    create: {
+      procedure: 'wampmesh.user.create',
+      positionals: ['REALM', 'AUTHID'],
+      intoObject: 'authid',
+      flags: userFlags,
+      summary: 'create a user',
+    },
+    update: {
+      procedure: 'wampmesh.user.update',
+      positionals: ['REALM', 'AUTHID'],
+      flags: userFlags,
+      summary: 'change a user (e.g. --password); new credentials end their sessions',
+    },
+    delete: {
+      procedure: 'wampmesh.user.delete',
+      positionals: ['REALM', 'AUTHID'],
+      summary: 'delete a user and end their sessions',
+    },
   },
   group: {
     list: { procedure: 'wampmesh.group.list', positionals: ['REALM'], summary: 'list groups of a realm' },
     get: { procedure: 'wampmesh.group.get', positionals: ['REALM', 'NAME'], summary: 'show one group' },
-    create: { procedure: 'wampmesh.group.create', positionals: ['REALM', 'NAME'], intoObject: 'name', flags: groupFlags, summary: 'create a group' },
-    update: { procedure: 'wampmesh.group.update', positionals: ['REALM', 'NAME'], flags: groupFlags, summary: 'change a group' },
+    create: {
+      procedure: 'wampmesh.group.create',
+      positionals: ['REALM', 'NAME'],
+      intoObject: 'name',
+      flags: groupFlags,
+      summary: 'create a group',
+    },
+    update: {
+      procedure: 'wampmesh.group.update',
+      positionals: ['REALM', 'NAME'],
+      flags: groupFlags,
+      summary: 'change a group',
+    },
     delete: { procedure: 'wampmesh.group.delete', positionals: ['REALM', 'NAME'], summary: 'delete a group' },
   },
   grant: {
     list: { procedure: 'wampmesh.grant.list', positionals: ['REALM'], summary: 'list grants of a realm' },
     get: { procedure: 'wampmesh.grant.get', positionals: ['REALM', 'ID'], summary: 'show one grant' },
     create: {
-      procedure: 'wampmesh.grant.create', positionals: ['REALM'], summary: 'grant permissions on a URI',
+      procedure: 'wampmesh.grant.create',
+      positionals: ['REALM'],
+      summary: 'grant permissions on a URI',
       flags: {
         allow: f('csv', 'permissions', 'comma-separated: call,register,subscribe,publish'),
         uri: f('string', 'uri', 'the URI (or pattern)'),
@@ -74,13 +121,19 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
         to: f('list', 'to', 'principal: all, anonymous, user:AUTHID or group:NAME (repeatable)'),
       },
     },
-    delete: { procedure: 'wampmesh.grant.delete', positionals: ['REALM', 'ID'], summary: 'revoke a grant (takes effect on the next action)' },
+    delete: {
+      procedure: 'wampmesh.grant.delete',
+      positionals: ['REALM', 'ID'],
+      summary: 'revoke a grant (takes effect on the next action)',
+    },
   },
   source: {
     list: { procedure: 'wampmesh.source.list', positionals: ['REALM'], summary: 'list sources of a realm' },
     get: { procedure: 'wampmesh.source.get', positionals: ['REALM', 'ID'], summary: 'show one source' },
     create: {
-      procedure: 'wampmesh.source.create', positionals: ['REALM'], summary: 'allow authmethods from an address range',
+      procedure: 'wampmesh.source.create',
+      positionals: ['REALM'],
+      summary: 'allow authmethods from an address range',
       flags: {
         cidr: f('string', 'cidr', '"any", "unix" or a CIDR block such as 10.0.0.0/8'),
         authmethods: f('csv', 'authmethods', 'comma-separated authmethods allowed from there'),
@@ -91,32 +144,81 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
     delete: { procedure: 'wampmesh.source.delete', positionals: ['REALM', 'ID'], summary: 'delete a source' },
   },
   security: {
-    export: { procedure: 'wampmesh.security.export', positionals: [], summary: 'print the whole security configuration as JSON', flags: { out: f('string', '', 'write to this file instead of stdout') } },
-    import: { procedure: 'wampmesh.security.import', positionals: ['FILE'], summary: 'replace the whole configuration from a JSON file (all or nothing)' },
+    export: {
+      procedure: 'wampmesh.security.export',
+      positionals: [],
+      summary: 'print the whole security configuration as JSON',
+      flags: { out: f('string', '', 'write to this file instead of stdout') },
+    },
+    import: {
+      procedure: 'wampmesh.security.import',
+      positionals: ['FILE'],
+      summary: 'replace the whole configuration from a JSON file (all or nothing)',
+    },
   },
   mesh: {
-    status: { procedure: 'wampmesh.mesh.status', positionals: [], summary: 'links, known peers, routes of the running router', online: true },
+    status: {
+      procedure: 'wampmesh.mesh.status',
+      positionals: [],
+      summary: 'links, known peers, routes of the running router',
+      online: true,
+    },
   },
 };
 
-const aliases: Readonly<Record<string, string>> = { add: 'create', rm: 'delete', remove: 'delete', revoke: 'delete', show: 'get', ls: 'list' };
+const aliases: Readonly<Record<string, string>> = {
+  add: 'create',
+  rm: 'delete',
+  remove: 'delete',
+  revoke: 'delete',
+  show: 'get',
+  ls: 'list',
+};
 
 export function adminHelp(entity?: string, verbName?: string): string {
   if (entity === undefined) {
-    return ['Administration (talks to the running router over DATA/wampmesh.sock, or works on the data folder when none runs):', '',
-      ...Object.entries(commands).flatMap(([e, verbs]) => Object.entries(verbs).map(([v, d]) => `  wampmesh ${e} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary)),
-      '', 'Common options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (fields for create/update), -h/--help', '', 'Recovery with the router stopped: wampmesh admin reset --data DIR (see wampmesh admin reset --help)', ''].join('\n');
+    return [
+      'Administration (talks to the running router over DATA/wampmesh.sock, or works on the data folder when none runs):',
+      '',
+      ...Object.entries(commands).flatMap(([e, verbs]) =>
+        Object.entries(verbs).map(([v, d]) => `  wampmesh ${e} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary),
+      ),
+      '',
+      'Common options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (fields for create/update), -h/--help',
+      '',
+      'Recovery with the router stopped: wampmesh admin reset --data DIR (see wampmesh admin reset --help)',
+      '',
+    ].join('\n');
   }
   const verbs = commands[entity]!;
-  const lines = verbName === undefined
-    ? Object.entries(verbs).map(([v, d]) => `  wampmesh ${entity} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary)
-    : [`  wampmesh ${entity} ${verbName} ${verbs[verbName]!.positionals.join(' ')}`, `  ${verbs[verbName]!.summary}`, '',
-      ...Object.entries(verbs[verbName]!.flags ?? {}).map(([name, flag]) => `  --${name}`.padEnd(20) + flag.help)];
-  return [`Usage:`, ...lines, '', 'Options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (raw fields for create/update), -h/--help', ''].join('\n');
+  const lines =
+    verbName === undefined
+      ? Object.entries(verbs).map(
+          ([v, d]) => `  wampmesh ${entity} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary,
+        )
+      : [
+          `  wampmesh ${entity} ${verbName} ${verbs[verbName]!.positionals.join(' ')}`,
+          `  ${verbs[verbName]!.summary}`,
+          '',
+          ...Object.entries(verbs[verbName]!.flags ?? {}).map(([name, flag]) => `  --${name}`.padEnd(20) + flag.help),
+        ];
+  return [
+    `Usage:`,
+    ...lines,
+    '',
+    'Options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (raw fields for create/update), -h/--help',
+    '',
+  ].join('\n');
 }
 
 interface Parsed {
-  verb: Verb; verbName: string; positionals: string[]; object: Record<string, unknown> | undefined; data: string; out?: string; help: boolean;
+  verb: Verb;
+  verbName: string;
+  positionals: string[];
+  object: Record<string, unknown> | undefined;
+  data: string;
+  out?: string;
+  help: boolean;
   /** Create the database when the data folder has none (else a mistyped --data is refused). */
   init: boolean;
   /** Allow a change that takes away a way into the admin realm (never the last one). */
@@ -130,11 +232,17 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   if (rawVerb === undefined || rawVerb === '--help' || rawVerb === '-h') return { help: adminHelp(entity) };
   const verbName = aliases[rawVerb] ?? rawVerb;
   const verb = verbs[verbName];
-  if (verb === undefined) throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);
+  if (verb === undefined)
+    throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    data: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' }, init: { type: 'boolean' }, force: { type: 'boolean' },
+    data: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    init: { type: 'boolean' },
+    force: { type: 'boolean' },
   };
-  for (const [name, flag] of Object.entries(verb.flags ?? {})) options[name] = { type: 'string', ...(flag.kind === 'list' && { multiple: true }) };
+  for (const [name, flag] of Object.entries(verb.flags ?? {}))
+    options[name] = { type: 'string', ...(flag.kind === 'list' && { multiple: true }) };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
@@ -144,7 +252,10 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (values.help === true) return { help: adminHelp(entity, verbName) };
   if (parsed.positionals.length !== verb.positionals.length) {
-    throw new UsageError(`${entity} ${verbName}: expected ${verb.positionals.length === 0 ? 'no arguments' : verb.positionals.join(' ')}, ` + `got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`);
+    throw new UsageError(
+      `${entity} ${verbName}: expected ${verb.positionals.length === 0 ? 'no arguments' : verb.positionals.join(' ')}, ` +
+        `got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.join(' ')}`,
+    );
   }
   let object: Record<string, unknown> | undefined;
   if (typeof values.json === 'string') {
@@ -176,30 +287,53 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
     }
   }
   return {
-    verb, verbName, positionals, object, data: typeof values.data === 'string' ? values.data : './data', help: false,
-    init: values.init === true, force: values.force === true,
+    verb,
+    verbName,
+    positionals,
+    object,
+    data: typeof values.data === 'string' ? values.data : './data',
+    help: false,
+    init: values.init === true,
+    force: values.force === true,
     ...(typeof values.out === 'string' && { out: values.out }),
   };
 }
 
 function convert(name: string, flag: Flag, raw: string | string[] | boolean): unknown {
   switch (flag.kind) {
-    case 'string': return raw;
-    case 'list': return raw;
-    case 'csv': return String(raw).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'string':
+      return raw;
+    case 'list':
+      return raw;
+    case 'csv':
+      return String(raw)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     case 'bool':
       if (raw === 'on' || raw === 'true') return true;
       if (raw === 'off' || raw === 'false') return false;
       throw new UsageError(`--${name}: expected on or off, got '${String(raw)}'`);
     case 'json':
-      try { return JSON.parse(String(raw)); } catch (e) { throw new UsageError(`--${name}: expected JSON (${(e as Error).message})`); }
+      try {
+        return JSON.parse(String(raw));
+      } catch (e) {
+        throw new UsageError(`--${name}: expected JSON (${(e as Error).message})`);
+      }
   }
 }
 
 /** Runs one admin command; returns the exit status. */
-export async function runAdmin(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function runAdmin(
+  argv: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   const parsed = parseAdmin(argv);
-  if ('help' in parsed && typeof parsed.help === 'string') { out(parsed.help); return 0; }
+  if ('help' in parsed && typeof parsed.help === 'string') {
+    out(parsed.help);
+    return 0;
+  }
   const p = parsed as Parsed;
   if (p.data === '') throw new UsageError('--data: expected a directory path');
   const connection = await connectAdmin(p.data, { init: p.init });
@@ -209,7 +343,8 @@ export async function runAdmin(argv: readonly string[], out: (s: string) => void
       return 1;
     }
     const args: unknown[] = p.positionals.map((v, i) => (p.verb.positionals[i] === 'ID' ? Number(v) : v));
-    if (p.positionals.some((v, i) => p.verb.positionals[i] === 'ID' && !/^[1-9]\d*$/.test(v))) throw new UsageError(`${argv[0]} ${p.verbName}: ID must be a positive integer`);
+    if (p.positionals.some((v, i) => p.verb.positionals[i] === 'ID' && !/^[1-9]\d*$/.test(v)))
+      throw new UsageError(`${argv[0]} ${p.verbName}: ID must be a positive integer`);
     if (p.object !== undefined) args.push(p.object);
     const result = await connection.call(p.verb.procedure, args, p.force ? { force: true } : {});
     const text = result === undefined ? '' : `${JSON.stringify(result, null, 2)}\n`;

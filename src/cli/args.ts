@@ -66,7 +66,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const { values, positionals } = strictParse(argv, () =>
     parseArgs({ args: [...argv], options: mainOptions, strict: true, allowPositionals: true }),
   );
-  if (values.help || positionals[0] === 'help') return { name: 'help', topic: positionals[1] === 'serve' ? 'serve' : 'main' };
+  if (values.help || positionals[0] === 'help')
+    return { name: 'help', topic: positionals[1] === 'serve' ? 'serve' : 'main' };
   if (values.version) return { name: 'version' };
   if (positionals.length > 0) throw new UsageError(`unknown command '${positionals[0]}'`);
   throw new UsageError('a command is required');
@@ -95,12 +96,16 @@ function parseServe(argv: string[]): Command {
   }
   const level = values['log-level'];
   if (level !== undefined) {
-    if (!isLogLevel(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+    if (!isLogLevel(level))
+      throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
     flags.logLevel = level;
   }
   if (values.realm) {
     for (const uri of values.realm) {
-      if (!isValidUri(uri)) throw new UsageError(`--realm: '${uri}' is not a valid WAMP URI (dot-separated components without spaces or '#')`);
+      if (!isValidUri(uri))
+        throw new UsageError(
+          `--realm: '${uri}' is not a valid WAMP URI (dot-separated components without spaces or '#')`,
+        );
     }
     flags.realms = [...new Set(values.realm)];
   }
@@ -120,7 +125,11 @@ export function applyServeFlags(config: Config, flags: ServeFlags): Config {
   if (flags.unix) listeners.unix = flags.unix.map((p) => ({ path: p, mode: '0660' }));
   if (flags.http) listeners.http = flags.http.map((hp) => ({ ...hp, serve: ['metrics', 'health'] }));
   const realms = flags.realms
-    ? flags.realms.map((uri) => config.realms.find((r) => r.uri === uri) ?? parseConfig({ realms: [{ uri, anonymous: true }] }, `--realm ${uri}`).realms[0]!)
+    ? flags.realms.map(
+        (uri) =>
+          config.realms.find((r) => r.uri === uri) ??
+          parseConfig({ realms: [{ uri, anonymous: true }] }, `--realm ${uri}`).realms[0]!,
+      )
     : config.realms;
   return {
     ...config,

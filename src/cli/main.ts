@@ -28,14 +28,22 @@ async function admin(argv: readonly string[]): Promise<never> {
       code = runAdminReset(argv.slice(1), (s) => process.stdout.write(s));
     } else {
       const { runAdmin } = await import('./admin.ts');
-      code = await runAdmin(argv, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      code = await runAdmin(
+        argv,
+        (s) => process.stdout.write(s),
+        (s) => process.stderr.write(s),
+      );
     }
   } catch (e) {
     if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh ${argv[0]} --help'.`, 2);
     const err = e as Error & { uri?: unknown };
     if (typeof err.uri === 'string') fail(`${err.message} (${err.uri})`, 1);
     // An errno failure (--out to a folder one may not write) says what it is in its message.
-    const known = e instanceof StartError || e instanceof ConfigError || err.name === 'StoreError' || /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException)?.code));
+    const known =
+      e instanceof StartError ||
+      e instanceof ConfigError ||
+      err.name === 'StoreError' ||
+      /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException)?.code));
     fail(known ? err.message : `internal error: ${err?.message ?? String(e)}`, 1);
   }
   process.exit(code);
@@ -69,6 +77,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   // Expected failures get one line without a stack; anything else is a bug and keeps its stack.
-  if (e instanceof ConfigError || e instanceof StartError || (e instanceof Error && e.name === 'StoreError')) fail(e.message, 1);
+  if (e instanceof ConfigError || e instanceof StartError || (e instanceof Error && e.name === 'StoreError'))
+    fail(e.message, 1);
   fail(e instanceof Error ? (e.stack ?? e.message) : String(e), 1);
 });

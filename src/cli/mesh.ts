@@ -32,33 +32,75 @@ export function nodeIdFor(settings: MeshSettings, dataDir: string): string {
   try {
     const kept = fs.readFileSync(file, 'utf8').trim();
     if (/^[A-Za-z0-9_-]{1,64}$/.test(kept)) return kept;
-  } catch { /* first start */ }
+  } catch {
+    /* first start */
+  }
   const id = `n-${crypto.randomBytes(6).toString('hex')}`;
   fs.writeFileSync(`${file}.tmp`, `${id}\n`, { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
   return id;
 }
 
-export async function startMesh(settings: MeshSettings, router: Router, dataDir: string, logger: Logger, state?: { db: Db; store: SecurityStore }): Promise<MeshRuntime> {
+export async function startMesh(
+  settings: MeshSettings,
+  router: Router,
+  dataDir: string,
+  logger: Logger,
+  state?: { db: Db; store: SecurityStore },
+): Promise<MeshRuntime> {
   const nodeId = nodeIdFor(settings, dataDir);
   const log = logger.child({ component: 'mesh', node: nodeId });
   const read = (file: string) => {
-    try { return fs.readFileSync(file); } catch (e) { throw new StartError(`mesh.tls: cannot read ${file}: ${(e as Error).message}`); }
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new StartError(`mesh.tls: cannot read ${file}: ${(e as Error).message}`);
+    }
   };
   const links = new MeshLinks({
-    nodeId, clusterName: settings.cluster.name, clusterSecret: settings.cluster.secret!, listen: settings.listen, logger: log,
-    heartbeatIntervalMs: settings.heartbeatIntervalMs, deadAfterMs: settings.deadAfterMs, handshakeTimeoutMs: settings.handshakeTimeoutMs,
-    maxFrameBytes: settings.maxFrameBytes, ...(settings.maxQueuedBytes !== undefined && { maxQueuedBytes: settings.maxQueuedBytes }),
-    ...(settings.tls !== undefined && { tls: { cert: read(settings.tls.cert), key: read(settings.tls.key), ...(settings.tls.ca !== undefined && { ca: read(settings.tls.ca) }) } }),
+    nodeId,
+    clusterName: settings.cluster.name,
+    clusterSecret: settings.cluster.secret!,
+    listen: settings.listen,
+    logger: log,
+    heartbeatIntervalMs: settings.heartbeatIntervalMs,
+    deadAfterMs: settings.deadAfterMs,
+    handshakeTimeoutMs: settings.handshakeTimeoutMs,
+    maxFrameBytes: settings.maxFrameBytes,
+    ...(settings.maxQueuedBytes !== undefined && { maxQueuedBytes: settings.maxQueuedBytes }),
+    ...(settings.tls !== undefined && {
+      tls: {
+        cert: read(settings.tls.cert),
+        key: read(settings.tls.key),
+        ...(settings.tls.ca !== undefined && { ca: read(settings.tls.ca) }),
+      },
+    }),
   });
   // Realms, users, grants and sources are the same on every node of the cluster.
-  const replicator = state === undefined ? undefined : new Replicator({ node: nodeId, db: state.db, store: state.store, logger: log, antiEntropyMs: settings.antiEntropyMs });
+  const replicator =
+    state === undefined
+      ? undefined
+      : new Replicator({
+          node: nodeId,
+          db: state.db,
+          store: state.store,
+          logger: log,
+          antiEntropyMs: settings.antiEntropyMs,
+        });
   const config = {
-    minLinks: settings.minLinks, maxLinks: settings.maxLinks, lsaRefreshMs: settings.lsaRefreshMs, lsaMaxAgeMs: settings.lsaMaxAgeMs,
-    dialBackoffMs: settings.dialBackoffMs, dialBackoffMaxMs: settings.dialBackoffMaxMs,
+    minLinks: settings.minLinks,
+    maxLinks: settings.maxLinks,
+    lsaRefreshMs: settings.lsaRefreshMs,
+    lsaMaxAgeMs: settings.lsaMaxAgeMs,
+    dialBackoffMs: settings.dialBackoffMs,
+    dialBackoffMaxMs: settings.dialBackoffMaxMs,
   };
   const node = new MeshNode({
-    id: nodeId, router, driver: links, config, logger: log,
+    id: nodeId,
+    router,
+    driver: links,
+    config,
+    logger: log,
     ...(replicator !== undefined && { replicator }),
   });
   links.attach(node);
@@ -66,7 +108,9 @@ export async function startMesh(settings: MeshSettings, router: Router, dataDir:
   try {
     ({ port } = await links.start());
   } catch (e) {
-    throw new StartError(`cannot listen for mesh links on ${settings.listen.host}:${settings.listen.port}: ${(e as Error).message}`);
+    throw new StartError(
+      `cannot listen for mesh links on ${settings.listen.host}:${settings.listen.port}: ${(e as Error).message}`,
+    );
   }
   for (const seed of settings.seeds) {
     const { host, port: seedPort } = splitHostPort(seed);
@@ -75,16 +119,27 @@ export async function startMesh(settings: MeshSettings, router: Router, dataDir:
   let discovery: MdnsDiscovery | undefined;
   if (settings.mdns) {
     discovery = new MdnsDiscovery({
-      nodeId, clusterName: settings.cluster.name, linkPort: port, logger: log, ttlSec: settings.mdnsTtlSec, queryIntervalMs: settings.mdnsQueryIntervalMs,
+      nodeId,
+      clusterName: settings.cluster.name,
+      linkPort: port,
+      logger: log,
+      ttlSec: settings.mdnsTtlSec,
+      queryIntervalMs: settings.mdnsQueryIntervalMs,
       ...(settings.interfaces.length > 0 && { interfaces: settings.interfaces }),
-      onPeer: (peer, endpoint) => { links.setPeerAddress(peer, endpoint); node.peerDiscovered(peer); },
+      onPeer: (peer, endpoint) => {
+        links.setPeerAddress(peer, endpoint);
+        node.peerDiscovered(peer);
+      },
       onPeerGone: (peer) => node.peerLost(peer),
     });
     await discovery.start();
   }
   const ticker = setInterval(() => node.tick(), meshDefaults.tickMs);
   return {
-    node, links, nodeId, port,
+    node,
+    links,
+    nodeId,
+    port,
     async stop() {
       clearInterval(ticker);
       await discovery?.close();

@@ -33,7 +33,10 @@ export interface Counters {
 
 export function createCounters(config: Config): Counters {
   const on = config.listeners.http.some((h) => h.serve.includes('metrics'));
-  return { metrics: on ? new RouterMetrics(() => performance.now()) : undefined, commits: on ? newCommitHistogram() : undefined };
+  return {
+    metrics: on ? new RouterMetrics(() => performance.now()) : undefined,
+    commits: on ? newCommitHistogram() : undefined,
+  };
 }
 
 export interface ObserveContext {
@@ -76,24 +79,39 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
       if (mesh === undefined) return { ok: false, detail: 'not started' };
       const links = mesh.runtime.links.status().links.length;
       if (links > 0) return { ok: true, detail: `${links} link${links === 1 ? '' : 's'}` };
-      return Date.now() - mesh.startedAt >= graceMs ? { ok: true, detail: 'no links: serving alone' } : { ok: false, detail: `no link yet (ready without one after ${graceMs} ms)` };
+      return Date.now() - mesh.startedAt >= graceMs
+        ? { ok: true, detail: 'no links: serving alone' }
+        : { ok: false, detail: `no link yet (ready without one after ${graceMs} ms)` };
     });
   }
   const meshSource = () => ctx.mesh()?.runtime;
   const { metrics, commits } = counters;
-  const prometheus = metrics === undefined || commits === undefined ? undefined : new PrometheusMetrics({
-    version: packageVersion(), commit: gitRevision() ?? 'unknown', router, metrics, db: { file: ctx.db.name, commits }, mesh: meshSource,
-  });
+  const prometheus =
+    metrics === undefined || commits === undefined
+      ? undefined
+      : new PrometheusMetrics({
+          version: packageVersion(),
+          commit: gitRevision() ?? 'unknown',
+          router,
+          metrics,
+          db: { file: ctx.db.name, commits },
+          mesh: meshSource,
+        });
 
   // The console's files are filled in once the WebSocket listener it talks to has its port.
   const consoleMap = new Map<string, StaticFile>();
   const consoleHttp = config.listeners.http.find((h) => h.serve.includes('console'));
-  const consoleWs = consoleHttp && (config.listeners.websocket.find((w) => sharesAddress(w, consoleHttp)) ?? config.listeners.websocket[0]);
+  const consoleWs =
+    consoleHttp &&
+    (config.listeners.websocket.find((w) => sharesAddress(w, consoleHttp)) ?? config.listeners.websocket[0]);
   let consoleJs: string | undefined;
   if (consoleHttp !== undefined) {
-    const script = consoleWs === undefined
-      ? { off: `no WebSocket listener to talk to${ctx.websocketOff !== undefined ? ' (WebSocket is off on this system)' : ''}` }
-      : await consoleScript();
+    const script =
+      consoleWs === undefined
+        ? {
+            off: `no WebSocket listener to talk to${ctx.websocketOff !== undefined ? ' (WebSocket is off on this system)' : ''}`,
+          }
+        : await consoleScript();
     if ('off' in script) {
       ctx.logger.warn({ reason: script.off }, 'the web console is off');
       health.addPart('console', () => ({ ok: false, detail: script.off }), { gating: false });
@@ -101,11 +119,18 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
       consoleJs = script.js;
     }
   }
-  ctx.adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({ args: [consoleSnapshot({ router, metrics, mesh: meshSource })] }));
+  ctx.adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({
+    args: [consoleSnapshot({ router, metrics, mesh: meshSource })],
+  }));
 
   return {
     health,
-    routesFor: (serve) => httpRoutes(serve, { health, console: consoleMap, ...(prometheus !== undefined && { metrics: () => prometheus.render() }) }),
+    routesFor: (serve) =>
+      httpRoutes(serve, {
+        health,
+        console: consoleMap,
+        ...(prometheus !== undefined && { metrics: () => prometheus.render() }),
+      }),
     websocketUp(ws, port) {
       if (ws !== consoleWs || consoleJs === undefined) return;
       for (const [p, f] of consoleFiles(consoleJs, { port, path: ws.path })) consoleMap.set(p, f);

@@ -90,9 +90,15 @@ async function waitUntil(done: () => boolean, ms: number): Promise<void> {
 /** The config file's realm entry as the router takes it. */
 export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   return {
-    uri: r.uri, anonymous: r.anonymous, anonymousFrom: r.anonymousFrom, uriCheck: r.uriCheck, callerDisclosure: r.callerDisclosure, publisherDisclosure: r.publisherDisclosure,
+    uri: r.uri,
+    anonymous: r.anonymous,
+    anonymousFrom: r.anonymousFrom,
+    uriCheck: r.uriCheck,
+    callerDisclosure: r.callerDisclosure,
+    publisherDisclosure: r.publisherDisclosure,
     history: r.history.map((h) => ({ topic: h.topic, match: h.match, limit: h.limit, maxAgeMs: h.maxAgeSec * 1000 })),
-    limits: r.limits, metaKill: r.metaKill,
+    limits: r.limits,
+    metaKill: r.metaKill,
   };
 }
 
@@ -118,7 +124,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const storeRealms = security.realmConfigs();
   const fileRealms = config.realms.map(toRealmConfig).filter((r) => !storeRealms.some((s) => s.uri === r.uri));
   for (const r of fileRealms) {
-    if (r.anonymous && r.anonymousFrom === 'anywhere') logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
+    if (r.anonymous && r.anonymousFrom === 'anywhere')
+      logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
   // Counting costs the hot path a little, so it happens only when something serves /metrics.
   const counters = createCounters(config);
@@ -147,7 +154,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
     // One budget for every RawSocket listener (TCP and Unix): it bounds the router, not a port.
-    preAuthBudget: new PreAuthBudget({ limitBytes: limits.preAuthBufferBytes, logger: logger.child({ transport: 'rawsocket' }) }),
+    preAuthBudget: new PreAuthBudget({
+      limitBytes: limits.preAuthBufferBytes,
+      logger: logger.child({ transport: 'rawsocket' }),
+    }),
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     logger,
   };
@@ -158,7 +168,13 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let mesh: MeshRuntime | undefined;
   let meshStartedAt = 0;
   const seen = await observe({
-    config, logger, router, adminRealm, db, counters, websocketOff: options.websocketOff,
+    config,
+    logger,
+    router,
+    adminRealm,
+    db,
+    counters,
+    websocketOff: options.websocketOff,
     mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
   });
   const { health } = seen;
@@ -183,19 +199,41 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
     // Loaded only when needed: from the sources, importing it loads uWebSockets.js, which fails
     // where glibc is too old (the single executable loads it lazily anyway).
-    const { listenWebSocket } = config.listeners.websocket.length === 0 ? { listenWebSocket: undefined } : await import('../transport/websocket-server.ts');
+    const { listenWebSocket } =
+      config.listeners.websocket.length === 0
+        ? { listenWebSocket: undefined }
+        : await import('../transport/websocket-server.ts');
     // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
     const mqttRegistry: SessionRegistry = new Map();
-    const mqttSessions = config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt) ? new MqttSessionStore(db) : undefined;
+    const mqttSessions =
+      config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt)
+        ? new MqttSessionStore(db)
+        : undefined;
     for (const ws of config.listeners.websocket) {
       const info: ListenerInfo = { transport: 'websocket', ...ws };
       const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
       const serve = [...new Set(shared.flatMap((h) => h.serve))];
       const mq = ws.mqtt;
-      const routes = mq && ((app: Parameters<NonNullable<WebSocketOptions['routes']>>[0]) => addMqttRoute(app, mq.path, router, {
-        realm: mq.realm, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger,
-      }, mqttRegistry));
-      const options = { ...wsOptions, ...(serve.length > 0 && { http: seen.routesFor(serve) }), ...(routes && { routes }) };
+      const routes =
+        mq &&
+        ((app: Parameters<NonNullable<WebSocketOptions['routes']>>[0]) =>
+          addMqttRoute(
+            app,
+            mq.path,
+            router,
+            {
+              realm: mq.realm,
+              connectTimeoutMs: limits.handshakeTimeoutMs,
+              sessions: mqttSessions,
+              logger,
+            },
+            mqttRegistry,
+          ));
+      const options = {
+        ...wsOptions,
+        ...(serve.length > 0 && { http: seen.routesFor(serve) }),
+        ...(routes && { routes }),
+      };
       const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
       infos.push({ ...info, port: l.port ?? ws.port });
@@ -211,7 +249,14 @@ export async function startServer(config: Config, logger: Logger, options: Start
     for (const mq of config.listeners.mqtt) {
       const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
       const { host, port, ...settings } = mq;
-      const l = await listen(info, () => listenMqtt({ host, port }, router, { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger }, mqttRegistry));
+      const l = await listen(info, () =>
+        listenMqtt(
+          { host, port },
+          router,
+          { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger },
+          mqttRegistry,
+        ),
+      );
       opened.push(l);
       infos.push({ ...info, port: l.port ?? mq.port });
     }
@@ -240,7 +285,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }
     infos.push({ transport: 'mesh', host: config.mesh.listen.host, port: mesh.port, node: mesh.nodeId });
     const m = mesh;
-    adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({ args: [{ ...m.node.status(), transport: m.links.status() }] }));
+    adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({
+      args: [{ ...m.node.status(), transport: m.links.status() }],
+    }));
   }
 
   const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
@@ -284,7 +331,11 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
     logger.warn({}, ws.warning);
     websocketOff = ws.warning;
     const shared = config.listeners.http.filter((h) => config.listeners.websocket.some((w) => sharesAddress(w, h)));
-    if (shared.length > 0) logger.warn({ http: shared.map((h) => `${h.host}:${h.port}`) }, 'HTTP listeners that shared a WebSocket listener\'s address are served by node:http instead');
+    if (shared.length > 0)
+      logger.warn(
+        { http: shared.map((h) => `${h.host}:${h.port}`) },
+        "HTTP listeners that shared a WebSocket listener's address are served by node:http instead",
+      );
     config = { ...config, listeners: { ...config.listeners, websocket: [] } };
   }
   let stopWatchdog = (): void => {};

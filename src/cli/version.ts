@@ -30,10 +30,12 @@ export function gitRevision(): string | undefined {
   if (!ref) return /^[0-9a-f]{40}$/.test(head) ? head.slice(0, 7) : undefined;
   const loose = readText(path.join(gitDir, ref))?.trim();
   // After `git gc` (and in fresh clones) refs live in packed-refs: "<sha> <ref>" lines.
-  const sha = loose ?? readText(path.join(gitDir, 'packed-refs'))
-    ?.split('\n')
-    .find((line) => line.endsWith(` ${ref}`))
-    ?.split(' ')[0];
+  const sha =
+    loose ??
+    readText(path.join(gitDir, 'packed-refs'))
+      ?.split('\n')
+      .find((line) => line.endsWith(` ${ref}`))
+      ?.split(' ')[0];
   return sha && /^[0-9a-f]{40}$/.test(sha) ? sha.slice(0, 7) : undefined;
 }
 

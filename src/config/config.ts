@@ -26,7 +26,9 @@ const disclosure = z.enum(['optional', 'always', 'never'], { error: 'expected "o
 
 const historyRule = z.strictObject({
   topic: z.string().refine((s) => isValidUri(s, 'loose', true), { error: 'expected a topic URI or pattern' }),
-  match: z.enum(['exact', 'prefix', 'wildcard'], { error: 'expected "exact", "prefix" or "wildcard"' }).default('exact'),
+  match: z
+    .enum(['exact', 'prefix', 'wildcard'], { error: 'expected "exact", "prefix" or "wildcard"' })
+    .default('exact'),
   // Per topic. 100 events of a sensor is minutes to hours of context at small cost.
   limit: intIn(1, 1_000_000).default(100),
   // Older events are dropped even below the limit; a day by default.
@@ -55,31 +57,49 @@ const realm = z.strictObject({
   history: z.array(historyRule).default([]),
   // What one session and the whole realm may make the router hold; beyond it the request gets
   // ERROR wampmesh.error.limit_exceeded. Defaults, and why: src/router/limits.ts.
-  limits: z.strictObject({
-    maxPendingCallsPerSession: intIn(1, 1_000_000).default(rl.maxPendingCallsPerSession),
-    maxPendingCalls: intIn(1, 10_000_000).default(rl.maxPendingCalls),
-    maxSubscriptionsPerSession: intIn(1, 1_000_000).default(rl.maxSubscriptionsPerSession),
-    maxRegistrationsPerSession: intIn(1, 1_000_000).default(rl.maxRegistrationsPerSession),
-    maxRetainedTopicsPerSession: intIn(0, 1_000_000).default(rl.maxRetainedTopicsPerSession),
-  }).prefault({}),
+  limits: z
+    .strictObject({
+      maxPendingCallsPerSession: intIn(1, 1_000_000).default(rl.maxPendingCallsPerSession),
+      maxPendingCalls: intIn(1, 10_000_000).default(rl.maxPendingCalls),
+      maxSubscriptionsPerSession: intIn(1, 1_000_000).default(rl.maxSubscriptionsPerSession),
+      maxRegistrationsPerSession: intIn(1, 1_000_000).default(rl.maxRegistrationsPerSession),
+      maxRetainedTopicsPerSession: intIn(0, 1_000_000).default(rl.maxRetainedTopicsPerSession),
+    })
+    .prefault({}),
   // Who may call wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all: sessions with
   // authrole "admin" (the default: one misbehaving local process must not be able to end every
   // other session), or "all" sessions (the spec's open meta API; grants still apply).
   metaKill: z.enum(['admin', 'all'], { error: 'expected "admin" or "all"' }).default('admin'),
 });
 
-const websocketListener = z.strictObject({
-  // Loopback by default: exposing the router is an explicit choice.
-  host: host.default('127.0.0.1'),
-  port: port.default(8080),
-  // "/ws" is what autobahn and most WAMP client examples connect to.
-  path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/ws"' }).default('/ws'),
-  // MQTT over WebSocket (subprotocol "mqtt") on this listener's port, at its own path; off unless given.
-  mqtt: z.strictObject({
-    path: z.string().regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/mqtt"' }).default('/mqtt'),
-    realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
-  }).optional(),
-}).refine((l) => l.mqtt === undefined || l.mqtt.path !== l.path, { error: 'must differ from the WAMP path', path: ['mqtt', 'path'] });
+const websocketListener = z
+  .strictObject({
+    // Loopback by default: exposing the router is an explicit choice.
+    host: host.default('127.0.0.1'),
+    port: port.default(8080),
+    // "/ws" is what autobahn and most WAMP client examples connect to.
+    path: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/ws"' })
+      .default('/ws'),
+    // MQTT over WebSocket (subprotocol "mqtt") on this listener's port, at its own path; off unless given.
+    mqtt: z
+      .strictObject({
+        path: z
+          .string()
+          .regex(/^\/[^\s?#]*$/, { error: 'expected an absolute URL path such as "/mqtt"' })
+          .default('/mqtt'),
+        realm: z
+          .string()
+          .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
+          .default('realm1'),
+      })
+      .optional(),
+  })
+  .refine((l) => l.mqtt === undefined || l.mqtt.path !== l.path, {
+    error: 'must differ from the WAMP path',
+    path: ['mqtt', 'path'],
+  });
 
 const rawsocketListener = z.strictObject({
   host: host.default('127.0.0.1'),
@@ -89,7 +109,10 @@ const rawsocketListener = z.strictObject({
 const unixListener = z.strictObject({
   path: z.string().min(1, { error: 'expected a file path' }),
   // Owner and group may connect; the group is how local services are given access.
-  mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal file mode such as "0660"' }).default('0660'),
+  mode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, { error: 'expected an octal file mode such as "0660"' })
+    .default('0660'),
 });
 
 const httpListener = z.strictObject({
@@ -99,7 +122,8 @@ const httpListener = z.strictObject({
   // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz), "console"
   // (the web console under /console/, for administrators). On the host and port of a
   // WebSocket listener it shares that listener's server.
-  serve: z.array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
+  serve: z
+    .array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
     .min(1, { error: 'expected at least one of "metrics", "health", "console"' })
     .default(['metrics', 'health']),
 });
@@ -109,7 +133,10 @@ const httpListener = z.strictObject({
 const mqttListener = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(1883),
-  realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }).default('realm1'),
+  realm: z
+    .string()
+    .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
+    .default('realm1'),
   maxPacketBytes: intIn(64, 256 * 1024 * 1024).default(mqttDefaults.maxPacketBytes),
   maxKeepAliveSec: intIn(1, 65535).default(mqttDefaults.maxKeepAliveSec),
   maxInflight: intIn(1, 65535).default(mqttDefaults.maxInflight),
@@ -161,48 +188,63 @@ const limits = z
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
 
-const mesh = z.strictObject({
-  // Off by default: a single board needs no mesh, and links open a port beyond loopback.
-  enabled: z.boolean({ error: 'expected true or false' }).default(false),
-  // Stable identity of this node; generated on first start and kept in the data folder if unset.
-  nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1..64 letters, digits, "_" or "-"' }).optional(),
-  cluster: z.strictObject({
-    // Nodes with another cluster name ignore each other (mDNS announces a hash of it).
-    name: z.string().min(1, { error: 'expected a non-empty name' }).default('wampmesh'),
-    // Proves membership on every link; never sent or announced.
-    secret: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
-  }).prefault({}),
-  // Links must reach other boards, so the default listens on all interfaces.
-  listen: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(8091) }).prefault({}),
-  // For networks without multicast: addresses of other nodes' link ports.
-  seeds: z.array(hostPort).default([]),
-  // Discovery by DNS-SD over mDNS on these interfaces (names or IPv4 addresses; empty = all).
-  mdns: z.boolean({ error: 'expected true or false' }).default(true),
-  interfaces: z.array(z.string().min(1)).default([]),
-  tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
-  // Timings and limits. Defaults, and why they are what they are: src/mesh/defaults.ts.
-  // 2..4 links: survives one neighbour dying, stays cheap on a Pi.
-  minLinks: intIn(1, 64).default(md.minLinks),
-  maxLinks: intIn(1, 256).default(md.maxLinks),
-  heartbeatIntervalMs: intIn(100, 60_000).default(md.heartbeatIntervalMs),
-  deadAfterMs: intIn(200, 600_000).default(md.deadAfterMs),
-  handshakeTimeoutMs: intIn(100, 600_000).default(md.handshakeTimeoutMs),
-  maxFrameBytes: intIn(FRAME_BYTES_MIN, FRAME_BYTES_MAX).default(md.maxFrameBytes),
-  // Unset: twice maxFrameBytes.
-  maxQueuedBytes: intIn(FRAME_BYTES_MIN, 1024 * 1024 * 1024).optional(),
-  lsaRefreshMs: intIn(1_000, 3_600_000).default(md.lsaRefreshMs),
-  lsaMaxAgeMs: intIn(2_001, 86_400_000).default(md.lsaMaxAgeMs),
-  dialBackoffMs: intIn(100, 600_000).default(md.dialBackoffMs),
-  dialBackoffMaxMs: intIn(100, 3_600_000).default(md.dialBackoffMaxMs),
-  mdnsTtlSec: intIn(2, 4500).default(md.mdnsTtlSec),
-  mdnsQueryIntervalMs: intIn(1_000, 3_600_000).default(md.mdnsQueryIntervalMs),
-  antiEntropyMs: intIn(1_000, 86_400_000).default(md.antiEntropyMs),
-})
+const mesh = z
+  .strictObject({
+    // Off by default: a single board needs no mesh, and links open a port beyond loopback.
+    enabled: z.boolean({ error: 'expected true or false' }).default(false),
+    // Stable identity of this node; generated on first start and kept in the data folder if unset.
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1..64 letters, digits, "_" or "-"' })
+      .optional(),
+    cluster: z
+      .strictObject({
+        // Nodes with another cluster name ignore each other (mDNS announces a hash of it).
+        name: z.string().min(1, { error: 'expected a non-empty name' }).default('wampmesh'),
+        // Proves membership on every link; never sent or announced.
+        secret: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+      })
+      .prefault({}),
+    // Links must reach other boards, so the default listens on all interfaces.
+    listen: z.strictObject({ host: host.default('0.0.0.0'), port: port.default(8091) }).prefault({}),
+    // For networks without multicast: addresses of other nodes' link ports.
+    seeds: z.array(hostPort).default([]),
+    // Discovery by DNS-SD over mDNS on these interfaces (names or IPv4 addresses; empty = all).
+    mdns: z.boolean({ error: 'expected true or false' }).default(true),
+    interfaces: z.array(z.string().min(1)).default([]),
+    tls: z.strictObject({ cert: z.string(), key: z.string(), ca: z.string().optional() }).optional(),
+    // Timings and limits. Defaults, and why they are what they are: src/mesh/defaults.ts.
+    // 2..4 links: survives one neighbour dying, stays cheap on a Pi.
+    minLinks: intIn(1, 64).default(md.minLinks),
+    maxLinks: intIn(1, 256).default(md.maxLinks),
+    heartbeatIntervalMs: intIn(100, 60_000).default(md.heartbeatIntervalMs),
+    deadAfterMs: intIn(200, 600_000).default(md.deadAfterMs),
+    handshakeTimeoutMs: intIn(100, 600_000).default(md.handshakeTimeoutMs),
+    maxFrameBytes: intIn(FRAME_BYTES_MIN, FRAME_BYTES_MAX).default(md.maxFrameBytes),
+    // Unset: twice maxFrameBytes.
+    maxQueuedBytes: intIn(FRAME_BYTES_MIN, 1024 * 1024 * 1024).optional(),
+    lsaRefreshMs: intIn(1_000, 3_600_000).default(md.lsaRefreshMs),
+    lsaMaxAgeMs: intIn(2_001, 86_400_000).default(md.lsaMaxAgeMs),
+    dialBackoffMs: intIn(100, 600_000).default(md.dialBackoffMs),
+    dialBackoffMaxMs: intIn(100, 3_600_000).default(md.dialBackoffMaxMs),
+    mdnsTtlSec: intIn(2, 4500).default(md.mdnsTtlSec),
+    mdnsQueryIntervalMs: intIn(1_000, 3_600_000).default(md.mdnsQueryIntervalMs),
+    antiEntropyMs: intIn(1_000, 86_400_000).default(md.antiEntropyMs),
+  })
   .refine((m) => m.maxLinks >= m.minLinks, { error: 'must be at least minLinks', path: ['maxLinks'] })
-  .refine((m) => m.deadAfterMs >= 2 * m.heartbeatIntervalMs, { error: 'must be at least twice heartbeatIntervalMs', path: ['deadAfterMs'] })
-  .refine((m) => m.maxQueuedBytes === undefined || m.maxQueuedBytes >= m.maxFrameBytes, { error: 'must be at least maxFrameBytes', path: ['maxQueuedBytes'] })
+  .refine((m) => m.deadAfterMs >= 2 * m.heartbeatIntervalMs, {
+    error: 'must be at least twice heartbeatIntervalMs',
+    path: ['deadAfterMs'],
+  })
+  .refine((m) => m.maxQueuedBytes === undefined || m.maxQueuedBytes >= m.maxFrameBytes, {
+    error: 'must be at least maxFrameBytes',
+    path: ['maxQueuedBytes'],
+  })
   .refine((m) => m.lsaMaxAgeMs > 2 * m.lsaRefreshMs, { error: 'must exceed twice lsaRefreshMs', path: ['lsaMaxAgeMs'] })
-  .refine((m) => m.dialBackoffMaxMs >= m.dialBackoffMs, { error: 'must be at least dialBackoffMs', path: ['dialBackoffMaxMs'] });
+  .refine((m) => m.dialBackoffMaxMs >= m.dialBackoffMs, {
+    error: 'must be at least dialBackoffMs',
+    path: ['dialBackoffMaxMs'],
+  });
 
 const configSchema = z
   .strictObject({
@@ -216,16 +258,33 @@ const configSchema = z
       .superRefine((list, ctx) => {
         const seen = new Set<string>();
         list.forEach((r, i) => {
-          if (seen.has(r.uri)) ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
+          if (seen.has(r.uri))
+            ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
           // The admin realm lives in the database (wampmesh realm|user|grant ...): a file entry
           // for it could only be ignored, which hid the mistake.
           if (r.uri === ADMIN_REALM) {
-            ctx.addIssue({ code: 'custom', message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`, path: [i, 'uri'] });
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`,
+              path: [i, 'uri'],
+            });
           }
           seen.add(r.uri);
         });
       })
-      .default([{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [], limits: { ...rl }, metaKill: 'admin' }]),
+      .default([
+        {
+          uri: 'realm1',
+          anonymous: true,
+          anonymousFrom: 'loopback',
+          uriCheck: 'loose',
+          callerDisclosure: 'optional',
+          publisherDisclosure: 'optional',
+          history: [],
+          limits: { ...rl },
+          metaKill: 'admin',
+        },
+      ]),
     // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
     listeners: listeners.default({
       websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
@@ -339,14 +398,17 @@ export function loadConfig(file?: string): Config {
   return {
     ...config,
     dataDir: path.resolve(base, config.dataDir),
-    mesh: tls === undefined ? config.mesh : {
-      ...config.mesh,
-      tls: {
-        cert: path.resolve(base, tls.cert),
-        key: path.resolve(base, tls.key),
-        ...(tls.ca === undefined ? {} : { ca: path.resolve(base, tls.ca) }),
-      },
-    },
+    mesh:
+      tls === undefined
+        ? config.mesh
+        : {
+            ...config.mesh,
+            tls: {
+              cert: path.resolve(base, tls.cert),
+              key: path.resolve(base, tls.key),
+              ...(tls.ca === undefined ? {} : { ca: path.resolve(base, tls.ca) }),
+            },
+          },
     listeners: {
       ...config.listeners,
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),

@@ -5,14 +5,27 @@
 import { WampError, WampSession } from './wamp.ts';
 
 interface Realm {
-  uri: string; sessions: number; registrationCount: number; registrations: string[]; subscriptionCount: number; subscriptions: string[];
-  calls: Record<string, number>; eventsDropped: number; authFailures: number;
+  uri: string;
+  sessions: number;
+  registrationCount: number;
+  registrations: string[];
+  subscriptionCount: number;
+  subscriptions: string[];
+  calls: Record<string, number>;
+  eventsDropped: number;
+  authFailures: number;
 }
 interface Snapshot {
   at: number;
   realms: Realm[];
   totals?: { messagesIn: number; messagesOut: number; calls: number; slowConsumerCloses: number };
-  mesh?: { node: string; nodes: { id: string; links: string[] }[]; reachable: string[]; links: { peer: string; rttMs?: number; bytesIn: number; bytesOut: number }[]; integrityFailures: number };
+  mesh?: {
+    node: string;
+    nodes: { id: string; links: string[] }[];
+    reachable: string[];
+    links: { peer: string; rttMs?: number; bytesIn: number; bytesOut: number }[];
+    integrityFailures: number;
+  };
 }
 
 const ADMIN_REALM = 'wampmesh.admin';
@@ -31,16 +44,20 @@ class Rates {
   readonly series: number[] = [];
   #last: { at: number; value: number } | undefined;
   push(at: number, value: number): void {
-    if (this.#last !== undefined && at > this.#last.at) this.series.push(Math.max(0, (value - this.#last.value) * 1000 / (at - this.#last.at)));
+    if (this.#last !== undefined && at > this.#last.at)
+      this.series.push(Math.max(0, ((value - this.#last.value) * 1000) / (at - this.#last.at)));
     if (this.series.length > POINTS) this.series.shift();
     this.#last = { at, value };
   }
 }
 
 function sparkline(values: number[], label: string): string {
-  const w = 240, h = 48;
+  const w = 240,
+    h = 48;
   const max = Math.max(1, ...values);
-  const pts = values.map((v, i) => `${(i * w / (POINTS - 1)).toFixed(1)},${(h - v * (h - 4) / max).toFixed(1)}`).join(' ');
+  const pts = values
+    .map((v, i) => `${((i * w) / (POINTS - 1)).toFixed(1)},${(h - (v * (h - 4)) / max).toFixed(1)}`)
+    .join(' ');
   const now = values.at(-1) ?? 0;
   return `<figure><figcaption>${esc(label)}: <b>${now.toFixed(0)}/s</b></figcaption><svg width="${w}" height="${h}" class="chart"><polyline fill="none" stroke="currentColor" points="${pts}"/></svg></figure>`;
 }
@@ -48,20 +65,28 @@ function sparkline(values: number[], label: string): string {
 function meshGraph(mesh: NonNullable<Snapshot['mesh']>): string {
   const ids = [...new Set([mesh.node, ...mesh.nodes.map((n) => n.id)])].sort();
   const reachable = new Set([mesh.node, ...mesh.reachable]);
-  const size = 320, r = 120, c = size / 2;
-  const pos = new Map(ids.map((id, i) => {
-    const a = (2 * Math.PI * i) / ids.length - Math.PI / 2;
-    return [id, { x: c + r * Math.cos(a), y: c + r * Math.sin(a) }];
-  }));
+  const size = 320,
+    r = 120,
+    c = size / 2;
+  const pos = new Map(
+    ids.map((id, i) => {
+      const a = (2 * Math.PI * i) / ids.length - Math.PI / 2;
+      return [id, { x: c + r * Math.cos(a), y: c + r * Math.sin(a) }];
+    }),
+  );
   // A link is drawn when both ends advertise it: a cut link disappears as soon as one side notices.
   const adv = new Map(mesh.nodes.map((n) => [n.id, new Set(n.links)]));
   const edges: string[] = [];
-  for (const a of ids) for (const b of adv.get(a) ?? []) {
-    if (a < b && adv.get(b)?.has(a) === true && pos.has(b)) {
-      const p = pos.get(a)!, q = pos.get(b)!;
-      edges.push(`<line class="link" data-link="${esc(a)}~${esc(b)}" x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}"/>`);
+  for (const a of ids)
+    for (const b of adv.get(a) ?? []) {
+      if (a < b && adv.get(b)?.has(a) === true && pos.has(b)) {
+        const p = pos.get(a)!,
+          q = pos.get(b)!;
+        edges.push(
+          `<line class="link" data-link="${esc(a)}~${esc(b)}" x1="${p.x}" y1="${p.y}" x2="${q.x}" y2="${q.y}"/>`,
+        );
+      }
     }
-  }
   const nodes = ids.map((id) => {
     const p = pos.get(id)!;
     const cls = id === mesh.node ? 'self' : reachable.has(id) ? 'up' : 'down';
@@ -71,11 +96,16 @@ function meshGraph(mesh: NonNullable<Snapshot['mesh']>): string {
 }
 
 function realmsTable(realms: Realm[]): string {
-  const rows = realms.map((r) => `<tr data-realm="${esc(r.uri)}"><td>${esc(r.uri)}</td><td>${r.sessions}</td>`
-    + `<td class="regs">${r.registrationCount} ${r.registrations.map((u) => `<code>${esc(u)}</code>`).join(' ')}</td>`
-    + `<td class="subs">${r.subscriptionCount} ${r.subscriptions.map((u) => `<code>${esc(u)}</code>`).join(' ')}</td>`
-    + `<td>${r.calls.ok ?? 0} ok, ${Object.entries(r.calls).filter(([k]) => k !== 'ok').reduce((n, [, v]) => n + v, 0)} failed</td>`
-    + `<td>${r.eventsDropped}</td><td>${r.authFailures}</td></tr>`);
+  const rows = realms.map(
+    (r) =>
+      `<tr data-realm="${esc(r.uri)}"><td>${esc(r.uri)}</td><td>${r.sessions}</td>` +
+      `<td class="regs">${r.registrationCount} ${r.registrations.map((u) => `<code>${esc(u)}</code>`).join(' ')}</td>` +
+      `<td class="subs">${r.subscriptionCount} ${r.subscriptions.map((u) => `<code>${esc(u)}</code>`).join(' ')}</td>` +
+      `<td>${r.calls.ok ?? 0} ok, ${Object.entries(r.calls)
+        .filter(([k]) => k !== 'ok')
+        .reduce((n, [, v]) => n + v, 0)} failed</td>` +
+      `<td>${r.eventsDropped}</td><td>${r.authFailures}</td></tr>`,
+  );
   return `<table><thead><tr><th>realm</th><th>sessions</th><th>registrations</th><th>subscriptions</th><th>calls</th><th>events dropped</th><th>auth failures</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -85,14 +115,20 @@ async function run(session: WampSession): Promise<void> {
   $('login').hidden = true;
   $('main').hidden = false;
   let stopped = false;
-  session.onclose = (why) => { stopped = true; $('status').textContent = `disconnected: ${why}`; };
+  session.onclose = (why) => {
+    stopped = true;
+    $('status').textContent = `disconnected: ${why}`;
+  };
   while (!stopped) {
     let snap: Snapshot;
     try {
       snap = (await session.call('wampmesh.console.snapshot'))[0] as Snapshot;
     } catch (e) {
       const uri = e instanceof WampError ? e.uri : '';
-      $('status').textContent = uri === 'wamp.error.not_authorized' ? 'refused: this user is not an administrator' : `error: ${(e as Error).message}`;
+      $('status').textContent =
+        uri === 'wamp.error.not_authorized'
+          ? 'refused: this user is not an administrator'
+          : `error: ${(e as Error).message}`;
       $('main').dataset.state = 'refused';
       session.close();
       return;
@@ -102,16 +138,19 @@ async function run(session: WampSession): Promise<void> {
     if (snap.totals !== undefined) {
       msgs.push(snap.at, snap.totals.messagesIn + snap.totals.messagesOut);
       calls.push(snap.at, snap.totals.calls);
-      $('charts').innerHTML = sparkline(msgs.series, 'messages') + sparkline(calls.series, 'calls')
-        + `<p>slow-consumer closes: ${snap.totals.slowConsumerCloses}</p>`;
+      $('charts').innerHTML =
+        sparkline(msgs.series, 'messages') +
+        sparkline(calls.series, 'calls') +
+        `<p>slow-consumer closes: ${snap.totals.slowConsumerCloses}</p>`;
     } else {
       $('charts').innerHTML = '<p>Charts need an HTTP listener serving "metrics" (the router counts only then).</p>';
     }
     if (snap.mesh !== undefined) {
       const m = snap.mesh;
-      $('mesh').innerHTML = `<h2>Mesh: node ${esc(m.node)}, ${m.reachable.length + 1} reachable</h2>${meshGraph(m)}`
-        + `<ul id="links">${m.links.map((l) => `<li>${esc(l.peer)}: rtt ${l.rttMs ?? '?'} ms, ${l.bytesIn} B in, ${l.bytesOut} B out</li>`).join('')}</ul>`
-        + `<p>integrity failures: ${m.integrityFailures}</p>`;
+      $('mesh').innerHTML =
+        `<h2>Mesh: node ${esc(m.node)}, ${m.reachable.length + 1} reachable</h2>${meshGraph(m)}` +
+        `<ul id="links">${m.links.map((l) => `<li>${esc(l.peer)}: rtt ${l.rttMs ?? '?'} ms, ${l.bytesIn} B in, ${l.bytesOut} B out</li>`).join('')}</ul>` +
+        `<p>integrity failures: ${m.integrityFailures}</p>`;
     } else {
       $('mesh').innerHTML = '<h2>Mesh: off</h2>';
     }

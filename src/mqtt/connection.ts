@@ -46,7 +46,13 @@ export class MqttConnection implements ConnectionLink {
   readonly #aliases = new Map<number, string>();
   #connackProperties: Record<string, unknown> = {};
 
-  constructor(transport: MqttTransport, acceptor: PeerAcceptor, options: MqttOptions, registry: SessionRegistry, now: number) {
+  constructor(
+    transport: MqttTransport,
+    acceptor: PeerAcceptor,
+    options: MqttOptions,
+    registry: SessionRegistry,
+    now: number,
+  ) {
     this.#transport = transport;
     this.#acceptor = acceptor;
     this.#options = options;
@@ -57,7 +63,9 @@ export class MqttConnection implements ConnectionLink {
     this.#lastPacketAt = now;
   }
 
-  get state(): State { return this.#state; }
+  get state(): State {
+    return this.#state;
+  }
 
   /** Bytes from the network. Never throws: bad input ends this connection only. */
   data(chunk: Buffer, now: number): void {
@@ -70,7 +78,10 @@ export class MqttConnection implements ConnectionLink {
       }
     } catch (err) {
       if (err instanceof PacketError) return this.fail(err.reason, err.message);
-      this.#log.error({ peer: this.#transport.info.peer, err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+      this.#log.error(
+        { peer: this.#transport.info.peer, err: (err as Error).message, stack: (err as Error).stack },
+        'mqtt: internal error',
+      );
       this.fail(Reason.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
     }
   }
@@ -102,13 +113,18 @@ export class MqttConnection implements ConnectionLink {
       bytes = encodePacket(packet, this.#version);
     } catch (err) {
       // Our packets are built from checked values; one that still does not encode is dropped, not thrown into the router.
-      this.#log.error({ peer: this.#transport.info.peer, cmd: packet.cmd, err: (err as Error).message }, 'mqtt: packet not encodable');
+      this.#log.error(
+        { peer: this.#transport.info.peer, cmd: packet.cmd, err: (err as Error).message },
+        'mqtt: packet not encodable',
+      );
       return;
     }
     this.#transport.write(bytes);
   }
 
-  bufferedAmount(): number { return this.#transport.bufferedAmount(); }
+  bufferedAmount(): number {
+    return this.#transport.bufferedAmount();
+  }
 
   accepted(sessionPresent: boolean): void {
     if (this.#state !== 'authenticating') return;
@@ -123,7 +139,10 @@ export class MqttConnection implements ConnectionLink {
   }
 
   refused(reason: number, message: string): void {
-    this.#log.info({ peer: this.#transport.info.peer, clientId: this.#clientId, reason }, `mqtt: CONNECT refused: ${message}`);
+    this.#log.info(
+      { peer: this.#transport.info.peer, clientId: this.#clientId, reason },
+      `mqtt: CONNECT refused: ${message}`,
+    );
     this.#connack(reason, message, false);
     this.#session = undefined;
     this.#end(Date.now());
@@ -133,7 +152,8 @@ export class MqttConnection implements ConnectionLink {
   fail(reason: number, message: string): void {
     if (this.#state === 'closed') return;
     this.#log.info({ peer: this.#transport.info.peer, clientId: this.#clientId, reason }, `mqtt: closing: ${message}`);
-    if (this.#state === 'connected' && this.#v5) this.write({ cmd: 'disconnect', reasonCode: reason, properties: { reasonString: message } });
+    if (this.#state === 'connected' && this.#v5)
+      this.write({ cmd: 'disconnect', reasonCode: reason, properties: { reasonString: message } });
     this.#end(Date.now());
   }
 
@@ -161,16 +181,29 @@ export class MqttConnection implements ConnectionLink {
     }
     const session = this.#session!;
     switch (packet.cmd) {
-      case 'publish': return this.#publish(session, packet);
-      case 'puback': if (!session.puback(packet.messageId!)) this.#unknownId('PUBACK'); return;
-      case 'pubrec': if (!session.pubrec(packet.messageId!, (packet.reasonCode ?? 0) >= 0x80)) this.#unknownId('PUBREC'); return;
-      case 'pubcomp': if (!session.pubcomp(packet.messageId!)) this.#unknownId('PUBCOMP'); return;
-      case 'pubrel': return session.pubrel(packet.messageId!);
-      case 'subscribe': return session.subscribe(packet);
-      case 'unsubscribe': return session.unsubscribe(packet);
-      case 'pingreq': return this.write({ cmd: 'pingresp' });
-      case 'disconnect': return this.#disconnect(session, packet, now);
-      default: return this.fail(Reason.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} is not a packet a client sends`);
+      case 'publish':
+        return this.#publish(session, packet);
+      case 'puback':
+        if (!session.puback(packet.messageId!)) this.#unknownId('PUBACK');
+        return;
+      case 'pubrec':
+        if (!session.pubrec(packet.messageId!, (packet.reasonCode ?? 0) >= 0x80)) this.#unknownId('PUBREC');
+        return;
+      case 'pubcomp':
+        if (!session.pubcomp(packet.messageId!)) this.#unknownId('PUBCOMP');
+        return;
+      case 'pubrel':
+        return session.pubrel(packet.messageId!);
+      case 'subscribe':
+        return session.subscribe(packet);
+      case 'unsubscribe':
+        return session.unsubscribe(packet);
+      case 'pingreq':
+        return this.write({ cmd: 'pingresp' });
+      case 'disconnect':
+        return this.#disconnect(session, packet, now);
+      default:
+        return this.fail(Reason.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} is not a packet a client sends`);
     }
   }
 
@@ -178,40 +211,60 @@ export class MqttConnection implements ConnectionLink {
     const version = p.protocolVersion ?? 4;
     this.#version = version === 5 ? 5 : 4;
     this.#v5 = version === 5;
-    if (version !== 4 && version !== 5) return this.#refuse(Reason.UNSUPPORTED_PROTOCOL_VERSION, `MQTT protocol level ${version} is not supported (3.1.1 and 5.0 are)`);
-    if (p.properties?.authenticationMethod !== undefined) return this.#refuse(Reason.BAD_AUTHENTICATION_METHOD, 'enhanced authentication is not supported');
+    if (version !== 4 && version !== 5)
+      return this.#refuse(
+        Reason.UNSUPPORTED_PROTOCOL_VERSION,
+        `MQTT protocol level ${version} is not supported (3.1.1 and 5.0 are)`,
+      );
+    if (p.properties?.authenticationMethod !== undefined)
+      return this.#refuse(Reason.BAD_AUTHENTICATION_METHOD, 'enhanced authentication is not supported');
     let clientId = p.clientId;
-    if (clientId.length > MAX_CLIENT_ID) return this.#refuse(Reason.CLIENT_IDENTIFIER_NOT_VALID, `client identifier longer than ${MAX_CLIENT_ID}`);
+    if (clientId.length > MAX_CLIENT_ID)
+      return this.#refuse(Reason.CLIENT_IDENTIFIER_NOT_VALID, `client identifier longer than ${MAX_CLIENT_ID}`);
     const cleanStart = p.clean !== false;
     let assigned = false;
     if (clientId.length === 0) {
       // MQTT 3.1.3-8: an empty identifier with a session to keep has nothing to key it by.
-      if (!this.#v5 && !cleanStart) return this.#refuse(Reason.CLIENT_IDENTIFIER_NOT_VALID, 'an empty client identifier needs clean session');
+      if (!this.#v5 && !cleanStart)
+        return this.#refuse(Reason.CLIENT_IDENTIFIER_NOT_VALID, 'an empty client identifier needs clean session');
       clientId = `auto-${randomBytes(9).toString('base64url')}`;
       assigned = true;
     }
     this.#clientId = clientId;
     const o = this.#options;
     const keepAlive = p.keepalive ?? 0;
-    const serverKeepAlive = this.#v5 && (keepAlive === 0 || keepAlive > o.maxKeepAliveSec) ? o.maxKeepAliveSec : undefined;
+    const serverKeepAlive =
+      this.#v5 && (keepAlive === 0 || keepAlive > o.maxKeepAliveSec) ? o.maxKeepAliveSec : undefined;
     this.#keepAliveMs = (serverKeepAlive ?? keepAlive) * 1000;
     // MQTT 3.1.1 clean session false keeps the session for good; ours is bounded all the same.
-    const requested = this.#v5 ? (p.properties?.sessionExpiryInterval ?? 0) : (cleanStart ? 0 : NEVER);
+    const requested = this.#v5 ? (p.properties?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER;
     const expirySec = Math.min(requested, o.maxSessionExpirySec);
     const username = p.username;
     const password = p.password;
-    if (password !== undefined && username === undefined) return this.#refuse(Reason.BAD_USER_NAME_OR_PASSWORD, 'a password needs a user name');
+    if (password !== undefined && username === undefined)
+      return this.#refuse(Reason.BAD_USER_NAME_OR_PASSWORD, 'a password needs a user name');
     this.#connackProperties = {
       ...(assigned && { assignedClientIdentifier: clientId }),
       ...(serverKeepAlive !== undefined && { serverKeepAlive }),
       ...(this.#v5 && requested > expirySec && { sessionExpiryInterval: expirySec }),
     };
     this.#state = 'authenticating';
-    this.#session = new MqttSession(this.#acceptor, this.#transport.info, o, this.#registry, {
-      clientId, v5: this.#v5, cleanStart, expiryMs: expirySec * 1000, will: p.will,
-      clientMaxPacket: p.properties?.maximumPacketSize ?? Infinity,
-      window: Math.min(o.maxInflight, p.properties?.receiveMaximum ?? 65535),
-    }, this);
+    this.#session = new MqttSession(
+      this.#acceptor,
+      this.#transport.info,
+      o,
+      this.#registry,
+      {
+        clientId,
+        v5: this.#v5,
+        cleanStart,
+        expiryMs: expirySec * 1000,
+        will: p.will,
+        clientMaxPacket: p.properties?.maximumPacketSize ?? Infinity,
+        window: Math.min(o.maxInflight, p.properties?.receiveMaximum ?? 65535),
+      },
+      this,
+    );
     // MQTT's user name and password are the realm's ticket authentication; a user name alone
     // proves nothing, so such a client is anonymous, where the realm allows it.
     this.#session.hello(username, password?.toString('utf8'));
@@ -220,13 +273,21 @@ export class MqttConnection implements ConnectionLink {
   #connack(reason: number, message: string | undefined, sessionPresent: boolean): void {
     if (!this.#v5) return this.write({ cmd: 'connack', returnCode: connectReturnOf(reason), sessionPresent });
     const o = this.#options;
-    const properties = reason !== Reason.SUCCESS
-      ? (message === undefined ? {} : { reasonString: message })
-      : {
-        ...this.#connackProperties,
-        receiveMaximum: o.maxInflight, maximumPacketSize: o.maxPacketBytes, topicAliasMaximum: o.topicAliasMaximum,
-        retainAvailable: true, wildcardSubscriptionAvailable: true, sharedSubscriptionAvailable: false, subscriptionIdentifiersAvailable: false,
-      };
+    const properties =
+      reason !== Reason.SUCCESS
+        ? message === undefined
+          ? {}
+          : { reasonString: message }
+        : {
+            ...this.#connackProperties,
+            receiveMaximum: o.maxInflight,
+            maximumPacketSize: o.maxPacketBytes,
+            topicAliasMaximum: o.topicAliasMaximum,
+            retainAvailable: true,
+            wildcardSubscriptionAvailable: true,
+            sharedSubscriptionAvailable: false,
+            subscriptionIdentifiersAvailable: false,
+          };
     this.write({ cmd: 'connack', reasonCode: reason, sessionPresent, properties });
   }
 
@@ -234,7 +295,8 @@ export class MqttConnection implements ConnectionLink {
     let topic = p.topic;
     const alias = this.#v5 ? p.properties?.topicAlias : undefined;
     if (alias !== undefined) {
-      if (alias === 0 || alias > this.#options.topicAliasMaximum) return this.fail(Reason.TOPIC_ALIAS_INVALID, `topic alias ${alias} is out of range`);
+      if (alias === 0 || alias > this.#options.topicAliasMaximum)
+        return this.fail(Reason.TOPIC_ALIAS_INVALID, `topic alias ${alias} is out of range`);
       if (topic.length > 0) this.#aliases.set(alias, topic);
       else {
         const known = this.#aliases.get(alias);

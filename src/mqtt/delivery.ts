@@ -52,21 +52,33 @@ export class EventDelivery {
     const absent: OutboundMessage[] = [];
     const now = Date.now();
     for (const { event, qos, rap } of batch) {
-      const uri = typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
+      const uri =
+        typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
       const topic = uri === undefined ? undefined : uriToTopic(uri);
       const payload = wampToMqtt(event.args, event.kwargs);
       const carried = carriedOf(event.details[MQTT_DETAIL]);
       // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all (the
       // size is estimated from above: fixed header, identifier, lengths, properties as JSON).
       const propertyBytes = carried.properties === undefined ? 0 : JSON.stringify(carried.properties).length + 16;
-      if (topic === undefined || payload === undefined || payload.length + Buffer.byteLength(topic) + 16 + propertyBytes > this.#clientMaxPacket) {
+      if (
+        topic === undefined ||
+        payload === undefined ||
+        payload.length + Buffer.byteLength(topic) + 16 + propertyBytes > this.#clientMaxPacket
+      ) {
         this.undeliverable++;
         continue;
       }
       if (carried.expiresAt !== undefined && carried.expiresAt <= now) continue; // expired on the way (MQTT 5 3.3.2.3.3)
       // Retained on subscribe; live, only with Retain As Published and a retained publication.
       const retain = event.details.retained === true || (rap && carried.retained);
-      const message: OutboundMessage = { topic, payload, qos, retain, properties: carried.properties, expiresAt: carried.expiresAt };
+      const message: OutboundMessage = {
+        topic,
+        payload,
+        qos,
+        retain,
+        properties: carried.properties,
+        expiresAt: carried.expiresAt,
+      };
       const mode = this.#sink.mode();
       if (mode === 'closed') return;
       if (mode === 'connected') this.#sink.send(message);

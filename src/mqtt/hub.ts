@@ -27,7 +27,9 @@ export class MqttHub {
   }
 
   /** Live MQTT connections (for tests and metrics). */
-  get connections(): ReadonlySet<MqttConnection> { return this.#connections; }
+  get connections(): ReadonlySet<MqttConnection> {
+    return this.#connections;
+  }
 
   accept(transport: MqttTransport): MqttConnection {
     const connection = new MqttConnection(transport, this.#acceptor, this.options, this.#registry, Date.now());

@@ -35,7 +35,9 @@ export class Inbound {
     return true;
   }
 
-  awaitingRelease(id: number): boolean { return this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id && p.qos === 2); }
+  awaitingRelease(id: number): boolean {
+    return this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id && p.qos === 2);
+  }
 
   repeatPubrec(id: number): void {
     // Still waiting for the router's answer: the PUBREC will come when it does.
@@ -56,7 +58,12 @@ export class Inbound {
 
   pubrel(id: number): void {
     const known = this.#awaitingRelease.delete(id);
-    if (this.#sink.v5()) this.#sink.write({ cmd: 'pubcomp', messageId: id, reasonCode: known ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND });
+    if (this.#sink.v5())
+      this.#sink.write({
+        cmd: 'pubcomp',
+        messageId: id,
+        reasonCode: known ? Reason.SUCCESS : Reason.PACKET_IDENTIFIER_NOT_FOUND,
+      });
     else this.#sink.write({ cmd: 'pubcomp', messageId: id });
   }
 

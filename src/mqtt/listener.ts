@@ -31,7 +31,9 @@ export async function listenMqtt(
     const host = address.includes(':') ? `[${address}]` : address;
     const transport: MqttTransport = {
       info: { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) },
-      write: (bytes) => { if (!socket.destroyed) socket.write(bytes); },
+      write: (bytes) => {
+        if (!socket.destroyed) socket.write(bytes);
+      },
       bufferedAmount: () => socket.writableLength,
       end: () => {
         if (socket.destroyed) return;
@@ -41,7 +43,9 @@ export async function listenMqtt(
     };
     const connection = hub.accept(transport);
     socket.on('data', (chunk: Buffer) => connection.data(chunk, Date.now()));
-    socket.on('error', (err) => hub.options.logger?.debug({ peer: transport.info.peer, err: err.message }, 'mqtt socket error'));
+    socket.on('error', (err) =>
+      hub.options.logger?.debug({ peer: transport.info.peer, err: err.message }, 'mqtt socket error'),
+    );
     socket.on('close', () => {
       sockets.delete(socket);
       hub.closed(connection);

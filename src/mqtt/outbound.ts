@@ -43,8 +43,12 @@ export class Outbound {
     this.#maxQueued = maxQueued;
   }
 
-  get inflightCount(): number { return this.#inflight.size; }
-  get queuedCount(): number { return this.#queue.length; }
+  get inflightCount(): number {
+    return this.#inflight.size;
+  }
+  get queuedCount(): number {
+    return this.#queue.length;
+  }
 
   push(message: OutboundMessage): void {
     if (this.#inflight.size < this.#window) return this.#send(message);

@@ -32,7 +32,9 @@ let parsed: Packet[] = [];
 const EMPTY = Buffer.alloc(0);
 let parseError: Error | undefined;
 shared.on('packet', (p: Packet) => parsed.push(p));
-shared.on('error', (e: Error) => { parseError ??= e; });
+shared.on('error', (e: Error) => {
+  parseError ??= e;
+});
 
 function parseOne(packet: Buffer, protocolVersion: number): Packet {
   parsed = [];
@@ -85,7 +87,8 @@ export class PacketReader {
       this.#chunks = rest.length > 0 ? [rest] : [];
       this.#buffered = rest.length;
       const packet = parseOne(bytes, this.#protocolVersion);
-      if (packet.cmd === 'connect' && packet.protocolVersion !== undefined) this.#protocolVersion = packet.protocolVersion;
+      if (packet.cmd === 'connect' && packet.protocolVersion !== undefined)
+        this.#protocolVersion = packet.protocolVersion;
       out.push(packet);
     }
   }
@@ -93,7 +96,8 @@ export class PacketReader {
   /** Size of the packet at the head of the buffer, once its fixed header is in. */
   #nextSize(): number | undefined {
     if (this.#buffered < 2) return undefined;
-    const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, Math.min(this.#buffered, 5));
+    const head =
+      this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, Math.min(this.#buffered, 5));
     let remaining = 0;
     for (let i = 1; i <= 4; i++) {
       if (i >= head.length) return undefined;
@@ -101,7 +105,11 @@ export class PacketReader {
       remaining += (b & 0x7f) * 128 ** (i - 1);
       if ((b & 0x80) === 0) {
         const size = 1 + i + remaining;
-        if (size > this.#maxPacketBytes) throw new PacketError(Reason.PACKET_TOO_LARGE, `packet of ${size} bytes is over the limit of ${this.#maxPacketBytes}`);
+        if (size > this.#maxPacketBytes)
+          throw new PacketError(
+            Reason.PACKET_TOO_LARGE,
+            `packet of ${size} bytes is over the limit of ${this.#maxPacketBytes}`,
+          );
         return size;
       }
     }

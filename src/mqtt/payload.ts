@@ -29,7 +29,10 @@ export function mqttToWamp(payload: Uint8Array): WampPayload {
 }
 
 /** Undefined when the payload has no JSON form (a value JSON cannot represent, e.g. a BigInt). */
-export function wampToMqtt(args: unknown[] | undefined, kwargs: Record<string, unknown> | undefined): Uint8Array | undefined {
+export function wampToMqtt(
+  args: unknown[] | undefined,
+  kwargs: Record<string, unknown> | undefined,
+): Uint8Array | undefined {
   const hasKwargs = kwargs !== undefined && Object.keys(kwargs).length > 0;
   const n = args?.length ?? 0;
   if (n === 0 && !hasKwargs) return EMPTY;
@@ -47,8 +50,14 @@ export function wampToMqtt(args: unknown[] | undefined, kwargs: Record<string, u
 
 /** Binary nested inside a JSON payload as WAMP's JSON serialization writes it: "\0" + base64. */
 function binaryAsBase64(_key: string, value: unknown): unknown {
-  if (value instanceof Uint8Array) return `\0${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}`;
-  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+  if (value instanceof Uint8Array)
+    return `\0${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}`;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  ) {
     return `\0${Buffer.from((value as { data: number[] }).data).toString('base64')}`;
   }
   return value;
@@ -61,5 +70,14 @@ function firstNonSpace(bytes: Uint8Array): number | undefined {
 
 // { [ " - 0-9 t f n
 function isJsonStart(b: number): boolean {
-  return b === 0x7b || b === 0x5b || b === 0x22 || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
+  return (
+    b === 0x7b ||
+    b === 0x5b ||
+    b === 0x22 ||
+    b === 0x2d ||
+    (b >= 0x30 && b <= 0x39) ||
+    b === 0x74 ||
+    b === 0x66 ||
+    b === 0x6e
+  );
 }

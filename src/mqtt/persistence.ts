@@ -19,7 +19,14 @@ export interface QueueBounds {
   maxBytes: number;
 }
 
-interface QueueRow { topic: string; payload: Buffer; qos: number; retain: number; properties: string | null; expires_at: number | null }
+interface QueueRow {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  properties: string | null;
+  expires_at: number | null;
+}
 
 export class MqttSessionStore {
   readonly #db: Db;
@@ -39,18 +46,27 @@ export class MqttSessionStore {
   constructor(db: Db) {
     this.#db = db;
     this.#get = db.prepare<[string, number], { subscriptions: string; dropped: number }>(
-      'SELECT subscriptions, dropped FROM mqtt_session WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)');
-    this.#upsert = db.prepare('INSERT INTO mqtt_session (key, subscriptions, expires_at) VALUES (?, ?, NULL) ON CONFLICT (key) DO UPDATE SET subscriptions = excluded.subscriptions');
+      'SELECT subscriptions, dropped FROM mqtt_session WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
+    );
+    this.#upsert = db.prepare(
+      'INSERT INTO mqtt_session (key, subscriptions, expires_at) VALUES (?, ?, NULL) ON CONFLICT (key) DO UPDATE SET subscriptions = excluded.subscriptions',
+    );
     this.#expire = db.prepare('UPDATE mqtt_session SET expires_at = ? WHERE key = ?');
     this.#delete = db.prepare('DELETE FROM mqtt_session WHERE key = ?');
     this.#purge = db.prepare('DELETE FROM mqtt_session WHERE expires_at IS NOT NULL AND expires_at <= ?');
     // Only for a session still kept: one ended meanwhile (clean start, expiry, kill) takes nothing.
     this.#enqueue = db.prepare(`INSERT INTO mqtt_queue (key, topic, payload, qos, retain, properties, expires_at)
       SELECT @key, @topic, @payload, @qos, @retain, @properties, @expiresAt WHERE EXISTS (SELECT 1 FROM mqtt_session WHERE key = @key)`);
-    this.#size = db.prepare<[string], { n: number; bytes: number | null }>('SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM mqtt_queue WHERE key = ?');
-    this.#dropOldest = db.prepare('DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1)');
+    this.#size = db.prepare<[string], { n: number; bytes: number | null }>(
+      'SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM mqtt_queue WHERE key = ?',
+    );
+    this.#dropOldest = db.prepare(
+      'DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1)',
+    );
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
-    this.#queue = db.prepare<[string], QueueRow>('SELECT topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? ORDER BY id');
+    this.#queue = db.prepare<[string], QueueRow>(
+      'SELECT topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? ORDER BY id',
+    );
     this.#clearQueue = db.prepare('DELETE FROM mqtt_queue WHERE key = ?');
     this.#count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM mqtt_session');
   }
@@ -96,7 +112,15 @@ export class MqttSessionStore {
     return this.#db.transaction(() => {
       for (const m of messages) {
         const properties = m.properties === undefined ? null : JSON.stringify(m.properties);
-        this.#enqueue.run({ key, topic: m.topic, payload: Buffer.from(m.payload), qos: m.qos, retain: m.retain ? 1 : 0, properties, expiresAt: m.expiresAt ?? null });
+        this.#enqueue.run({
+          key,
+          topic: m.topic,
+          payload: Buffer.from(m.payload),
+          qos: m.qos,
+          retain: m.retain ? 1 : 0,
+          properties,
+          expiresAt: m.expiresAt ?? null,
+        });
       }
       let dropped = 0;
       for (;;) {
@@ -115,18 +139,30 @@ export class MqttSessionStore {
     return this.#db.transaction(() => {
       const rows = this.#queue.all(key);
       this.#clearQueue.run(key);
-      return rows.filter((r) => r.expires_at === null || r.expires_at > now).map((r) => ({
-        topic: r.topic, payload: new Uint8Array(r.payload), qos: r.qos as QoS, retain: r.retain === 1,
-        ...(r.properties !== null && { properties: JSON.parse(r.properties, bufferReviver) as OutboundMessage['properties'] }),
-        ...(r.expires_at !== null && { expiresAt: r.expires_at }),
-      }));
+      return rows
+        .filter((r) => r.expires_at === null || r.expires_at > now)
+        .map((r) => ({
+          topic: r.topic,
+          payload: new Uint8Array(r.payload),
+          qos: r.qos as QoS,
+          retain: r.retain === 1,
+          ...(r.properties !== null && {
+            properties: JSON.parse(r.properties, bufferReviver) as OutboundMessage['properties'],
+          }),
+          ...(r.expires_at !== null && { expiresAt: r.expires_at }),
+        }));
     })();
   }
 }
 
 /** Correlation data went into JSON as Node writes a Buffer: { type: "Buffer", data: [...] }. */
 function bufferReviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  ) {
     return Buffer.from((value as { data: number[] }).data);
   }
   return value;

@@ -42,13 +42,17 @@ export function carriedOf(detail: unknown): Carried {
   const p: Properties = {};
   const up = detail.user_properties;
   if (isDict(up)) {
-    const ok = Object.entries(up).filter(([k, v]) => isText(k) && (isText(v) || (Array.isArray(v) && v.every((x) => isText(x)))));
+    const ok = Object.entries(up).filter(
+      ([k, v]) => isText(k) && (isText(v) || (Array.isArray(v) && v.every((x) => isText(x)))),
+    );
     if (ok.length > 0) p.userProperties = Object.fromEntries(ok) as Properties['userProperties'];
   }
   if (isText(detail.content_type)) p.contentType = detail.content_type;
   // A response topic is a topic name: "+" or "#" in it would make the packet unencodable.
-  if (isText(detail.response_topic) && detail.response_topic.length > 0 && !/[+#]/.test(detail.response_topic)) p.responseTopic = detail.response_topic;
-  if (detail.correlation_data instanceof Uint8Array && detail.correlation_data.length <= 65535) p.correlationData = Buffer.from(detail.correlation_data);
+  if (isText(detail.response_topic) && detail.response_topic.length > 0 && !/[+#]/.test(detail.response_topic))
+    p.responseTopic = detail.response_topic;
+  if (detail.correlation_data instanceof Uint8Array && detail.correlation_data.length <= 65535)
+    p.correlationData = Buffer.from(detail.correlation_data);
   if (detail.payload_format === true) p.payloadFormatIndicator = true;
   const e = detail.expires_at;
   const expiresAt = typeof e === 'number' && Number.isFinite(e) ? e : undefined;
@@ -56,7 +60,11 @@ export function carriedOf(detail: unknown): Carried {
 }
 
 /** MQTT 5 3.3.2.3.3: the expiry a message goes out with is what is left of it. */
-export function withExpiry(properties: Properties | undefined, expiresAt: number | undefined, now: number): Properties | undefined {
+export function withExpiry(
+  properties: Properties | undefined,
+  expiresAt: number | undefined,
+  now: number,
+): Properties | undefined {
   if (expiresAt === undefined) return properties;
   return { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
 }

@@ -53,33 +53,48 @@ export const SUBACK_FAILURE_311 = 0x80;
 /** The 3.1.1 return code that says the same as a 5.0 CONNACK reason code. */
 export function connectReturnOf(reason: number): number {
   switch (reason) {
-    case Reason.SUCCESS: return ConnectReturn.ACCEPTED;
-    case Reason.UNSUPPORTED_PROTOCOL_VERSION: return ConnectReturn.UNACCEPTABLE_PROTOCOL_VERSION;
-    case Reason.CLIENT_IDENTIFIER_NOT_VALID: return ConnectReturn.IDENTIFIER_REJECTED;
-    case Reason.BAD_USER_NAME_OR_PASSWORD: return ConnectReturn.BAD_USER_NAME_OR_PASSWORD;
-    case Reason.NOT_AUTHORIZED: case Reason.BANNED: return ConnectReturn.NOT_AUTHORIZED;
-    default: return ConnectReturn.SERVER_UNAVAILABLE;
+    case Reason.SUCCESS:
+      return ConnectReturn.ACCEPTED;
+    case Reason.UNSUPPORTED_PROTOCOL_VERSION:
+      return ConnectReturn.UNACCEPTABLE_PROTOCOL_VERSION;
+    case Reason.CLIENT_IDENTIFIER_NOT_VALID:
+      return ConnectReturn.IDENTIFIER_REJECTED;
+    case Reason.BAD_USER_NAME_OR_PASSWORD:
+      return ConnectReturn.BAD_USER_NAME_OR_PASSWORD;
+    case Reason.NOT_AUTHORIZED:
+    case Reason.BANNED:
+      return ConnectReturn.NOT_AUTHORIZED;
+    default:
+      return ConnectReturn.SERVER_UNAVAILABLE;
   }
 }
 
 /** CONNACK reason for the ABORT that ended a WAMP handshake. */
 export function connackReasonOfAbort(reason: string): number {
   switch (reason) {
-    case 'wamp.error.authentication_failed': return Reason.BAD_USER_NAME_OR_PASSWORD;
+    case 'wamp.error.authentication_failed':
+      return Reason.BAD_USER_NAME_OR_PASSWORD;
     case 'wamp.error.no_auth_method':
     case 'wamp.error.not_authorized':
-    case 'wamp.error.authorization_failed': return Reason.NOT_AUTHORIZED;
-    case 'wamp.error.no_such_realm': return Reason.SERVER_UNAVAILABLE;
-    default: return Reason.UNSPECIFIED_ERROR;
+    case 'wamp.error.authorization_failed':
+      return Reason.NOT_AUTHORIZED;
+    case 'wamp.error.no_such_realm':
+      return Reason.SERVER_UNAVAILABLE;
+    default:
+      return Reason.UNSPECIFIED_ERROR;
   }
 }
 
 /** PUBACK/PUBREC (5.0) or SUBACK reason for a WAMP ERROR answering a PUBLISH or SUBSCRIBE. */
 export function reasonOfError(error: string, filter: boolean): number {
   switch (error) {
-    case 'wamp.error.not_authorized': return Reason.NOT_AUTHORIZED;
-    case 'wamp.error.invalid_uri': return filter ? Reason.TOPIC_FILTER_INVALID : Reason.TOPIC_NAME_INVALID;
-    case 'wamp.error.payload_size_exceeded': return Reason.PACKET_TOO_LARGE;
-    default: return Reason.IMPLEMENTATION_SPECIFIC_ERROR;
+    case 'wamp.error.not_authorized':
+      return Reason.NOT_AUTHORIZED;
+    case 'wamp.error.invalid_uri':
+      return filter ? Reason.TOPIC_FILTER_INVALID : Reason.TOPIC_NAME_INVALID;
+    case 'wamp.error.payload_size_exceeded':
+      return Reason.PACKET_TOO_LARGE;
+    default:
+      return Reason.IMPLEMENTATION_SPECIFIC_ERROR;
   }
 }

@@ -73,16 +73,27 @@ export class MqttSession implements WampClient {
   readonly #delivery: EventDelivery;
   #detachedUntil = 0;
 
-  constructor(acceptor: PeerAcceptor, info: TransportInfo, options: MqttOptions, registry: SessionRegistry, params: SessionParams, link: ConnectionLink) {
+  constructor(
+    acceptor: PeerAcceptor,
+    info: TransportInfo,
+    options: MqttOptions,
+    registry: SessionRegistry,
+    params: SessionParams,
+    link: ConnectionLink,
+  ) {
     this.#options = options;
     this.#registry = registry;
     this.#params = params;
     this.#link = link;
     this.#log = options.logger ?? silentLogger;
-    this.#outbound = new Outbound({
-      publish: (id, m, dup) => this.#sendPublish(m, id, dup),
-      pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
-    }, params.window, options.maxQueued);
+    this.#outbound = new Outbound(
+      {
+        publish: (id, m, dup) => this.#sendPublish(m, id, dup),
+        pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
+      },
+      params.window,
+      options.maxQueued,
+    );
     this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
     this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
       mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
@@ -92,7 +103,9 @@ export class MqttSession implements WampClient {
     this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
   }
 
-  get persistent(): boolean { return this.#params.expiryMs > 0 && this.#options.sessions !== undefined; }
+  get persistent(): boolean {
+    return this.#params.expiryMs > 0 && this.#options.sessions !== undefined;
+  }
 
   /** HELLO: with a password, the realm's ticket authentication; without, anonymous. */
   hello(username: string | undefined, password: string | undefined): void {
@@ -111,7 +124,10 @@ export class MqttSession implements WampClient {
     const id = p.messageId ?? 0;
     if (p.qos > 0 && !this.#inbound.accept(p.qos as 1 | 2, id, this.#options.maxInflight)) {
       if (p.qos === 2 && this.#inbound.awaitingRelease(id)) return this.#inbound.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
-      return this.#link?.fail(Reason.RECEIVE_MAXIMUM_EXCEEDED, `more than ${this.#options.maxInflight} QoS 1/2 messages unacknowledged`);
+      return this.#link?.fail(
+        Reason.RECEIVE_MAXIMUM_EXCEEDED,
+        `more than ${this.#options.maxInflight} QoS 1/2 messages unacknowledged`,
+      );
     }
     const uri = topicToUri(topic);
     if (!uri.ok) {
@@ -124,15 +140,22 @@ export class MqttSession implements WampClient {
     if (p.retain) options.retain = true;
     const carried = detailOfPublish(p, this.#params.v5, Date.now());
     if (carried !== undefined) options[MQTT_DETAIL] = carried;
-    const request = this.#request(p.qos === 0 ? undefined : (reply) => {
-      this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
-    });
+    const request = this.#request(
+      p.qos === 0
+        ? undefined
+        : (reply) => {
+            this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
+          },
+    );
     this.#publishTo(request, uri.value, mqttToWamp(bytesOf(p.payload)), options);
   }
 
   subscribe(p: ISubscribePacket): void {
     if (this.#params.v5 && p.properties?.subscriptionIdentifier !== undefined) {
-      return this.#link?.fail(Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED, 'subscription identifiers are not supported');
+      return this.#link?.fail(
+        Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
+        'subscription identifiers are not supported',
+      );
     }
     const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
     let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
@@ -151,10 +174,15 @@ export class MqttSession implements WampClient {
       const qos = Math.min(s.qos, 2) as QoS;
       const rh = this.#params.v5 ? (s.rh ?? 0) : 0;
       outstanding++;
-      this.#addFilter(s.topic, { qos, nl: this.#params.v5 && s.nl === true, rap: this.#params.v5 && s.rap === true }, rh === 0 || (rh === 1 && isNew), (code) => {
-        codes[i] = code;
-        done();
-      });
+      this.#addFilter(
+        s.topic,
+        { qos, nl: this.#params.v5 && s.nl === true, rap: this.#params.v5 && s.rap === true },
+        rh === 0 || (rh === 1 && isNew),
+        (code) => {
+          codes[i] = code;
+          done();
+        },
+      );
     });
     done();
   }
@@ -170,10 +198,18 @@ export class MqttSession implements WampClient {
     this.#saveSubscriptions();
   }
 
-  puback(id: number): boolean { return this.#outbound.puback(id); }
-  pubrec(id: number, failed: boolean): boolean { return this.#outbound.pubrec(id, failed); }
-  pubcomp(id: number): boolean { return this.#outbound.pubcomp(id); }
-  pubrel(id: number): void { this.#inbound.pubrel(id); }
+  puback(id: number): boolean {
+    return this.#outbound.puback(id);
+  }
+  pubrec(id: number, failed: boolean): boolean {
+    return this.#outbound.pubrec(id, failed);
+  }
+  pubcomp(id: number): boolean {
+    return this.#outbound.pubcomp(id);
+  }
+  pubrel(id: number): void {
+    this.#inbound.pubrel(id);
+  }
 
   /**
    * The connection ended. `will`: whether the will is due (not after a normal DISCONNECT).
@@ -201,7 +237,11 @@ export class MqttSession implements WampClient {
     const w = this.#params.will;
     if (will && w !== undefined) {
       const uri = topicToUri(w.topic);
-      if (uri.ok) this.#publishTo(this.#request(undefined), uri.value, mqttToWamp(bytesOf(w.payload)), { exclude_me: false, ...(w.retain && { retain: true }) });
+      if (uri.ok)
+        this.#publishTo(this.#request(undefined), uri.value, mqttToWamp(bytesOf(w.payload)), {
+          exclude_me: false,
+          ...(w.retain && { retain: true }),
+        });
     }
   }
 
@@ -232,7 +272,9 @@ export class MqttSession implements WampClient {
 
   // --- WampClient: what the router sends the session ---
 
-  bufferedAmount(): number { return this.#link?.bufferedAmount() ?? 0; }
+  bufferedAmount(): number {
+    return this.#link?.bufferedAmount() ?? 0;
+  }
 
   message(msg: Message): void {
     // The router sends WELCOME and GOODBYE before it has finished its own state change (joining
@@ -244,8 +286,13 @@ export class MqttSession implements WampClient {
     if (this.#state === 'authenticating') return this.#handshake(msg);
     if (this.#state === 'closed') return;
     switch (msg.type) {
-      case T.EVENT: return this.#delivery.event(msg, this.#publishing);
-      case T.PUBLISHED: case T.SUBSCRIBED: case T.UNSUBSCRIBED: case T.RESULT: case T.ERROR: {
+      case T.EVENT:
+        return this.#delivery.event(msg, this.#publishing);
+      case T.PUBLISHED:
+      case T.SUBSCRIBED:
+      case T.UNSUBSCRIBED:
+      case T.RESULT:
+      case T.ERROR: {
         const reply = this.#replies.get(msg.request);
         if (reply === undefined) return;
         this.#replies.delete(msg.request);
@@ -260,7 +307,10 @@ export class MqttSession implements WampClient {
     try {
       this.#settle(msg);
     } catch (err) {
-      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+      this.#log.error(
+        { clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack },
+        'mqtt: internal error',
+      );
       this.#link?.fail(Reason.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
     }
   }
@@ -301,7 +351,8 @@ export class MqttSession implements WampClient {
     if (msg.type === T.CHALLENGE) {
       const signature = this.#password;
       this.#password = undefined;
-      if (msg.authmethod !== 'ticket' || signature === undefined) return this.#peer.deliver({ type: T.ABORT, details: {}, reason: 'wamp.error.no_auth_method' });
+      if (msg.authmethod !== 'ticket' || signature === undefined)
+        return this.#peer.deliver({ type: T.ABORT, details: {}, reason: 'wamp.error.no_auth_method' });
       return this.#peer.deliver({ type: T.AUTHENTICATE, signature, extra: {} });
     }
     if (msg.type === T.ABORT) {
@@ -323,7 +374,10 @@ export class MqttSession implements WampClient {
     if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
     // Refused before anything changes: the session it would replace is left alone.
     if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
-      return this.#refuseLate(Reason.QUOTA_EXCEEDED, `${this.#options.maxPersistentSessions} persistent sessions are kept already`);
+      return this.#refuseLate(
+        Reason.QUOTA_EXCEEDED,
+        `${this.#options.maxPersistentSessions} persistent sessions are kept already`,
+      );
     }
     // A connected persistent session being replaced puts its unacknowledged messages in the queue taken below.
     this.#registry.get(key)?.supersede();
@@ -348,10 +402,15 @@ export class MqttSession implements WampClient {
     const uri = topicToUri(will.topic);
     if (!uri.ok) return this.#refuseLate(uri.reason, `will: ${uri.message}`);
     const payload = mqttToWamp(bytesOf(will.payload));
-    this.#call('wamp.session.add_testament', [uri.value, payload.args ?? [], payload.kwargs ?? {}], { publish_options: { retain: will.retain === true }, scope: 'destroyed' }, (reply) => {
-      if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
-      proceed();
-    });
+    this.#call(
+      'wamp.session.add_testament',
+      [uri.value, payload.args ?? [], payload.kwargs ?? {}],
+      { publish_options: { retain: will.retain === true }, scope: 'destroyed' },
+      (reply) => {
+        if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
+        proceed();
+      },
+    );
   }
 
   /** The session is up but CONNECT cannot be accepted after all (its will is refused). */
@@ -371,7 +430,9 @@ export class MqttSession implements WampClient {
     if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
   }
 
-  #dropFilter(filter: string): void { dropFilter(this.#wamp, this.#subs, filter); }
+  #dropFilter(filter: string): void {
+    dropFilter(this.#wamp, this.#subs, filter);
+  }
 
   /** What subscribe.ts needs of this session's WAMP side. */
   readonly #wamp: WampRequests = {
@@ -385,7 +446,10 @@ export class MqttSession implements WampClient {
       this.#options.sessions!.save(this.#key, this.#subs.filters());
     } catch (err) {
       // Runs inside the router's answer to SUBSCRIBE: the subscription holds, only its record is lost.
-      this.#log.error({ clientId: this.#params.clientId, err: (err as Error).message }, 'mqtt: cannot record subscriptions');
+      this.#log.error(
+        { clientId: this.#params.clientId, err: (err as Error).message },
+        'mqtt: cannot record subscriptions',
+      );
     }
   }
 
@@ -393,11 +457,21 @@ export class MqttSession implements WampClient {
     if (messages.length === 0 || this.#key === undefined) return;
     const o = this.#options;
     try {
-      const dropped = o.sessions!.enqueue(this.#key, messages, { maxMessages: o.maxQueued, maxBytes: o.maxQueuedBytes });
-      if (dropped > 0) this.#log.info({ clientId: this.#params.clientId, dropped }, 'mqtt: queue of an absent client full; oldest messages dropped');
+      const dropped = o.sessions!.enqueue(this.#key, messages, {
+        maxMessages: o.maxQueued,
+        maxBytes: o.maxQueuedBytes,
+      });
+      if (dropped > 0)
+        this.#log.info(
+          { clientId: this.#params.clientId, dropped },
+          'mqtt: queue of an absent client full; oldest messages dropped',
+        );
     } catch (err) {
       // A full or failing disk loses these messages, not the router (this runs inside its fan-out).
-      this.#log.error({ clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message }, 'mqtt: cannot queue messages for an absent client');
+      this.#log.error(
+        { clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message },
+        'mqtt: cannot queue messages for an absent client',
+      );
     }
   }
 
@@ -430,8 +504,14 @@ export class MqttSession implements WampClient {
   #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
     const properties = this.#params.v5 ? withExpiry(m.properties, m.expiresAt, Date.now()) : undefined;
     this.#write({
-      cmd: 'publish', qos: m.qos, dup, retain: m.retain, topic: m.topic, payload: Buffer.from(m.payload),
-      ...(id !== undefined && { messageId: id }), ...(properties && { properties }),
+      cmd: 'publish',
+      qos: m.qos,
+      dup,
+      retain: m.retain,
+      topic: m.topic,
+      payload: Buffer.from(m.payload),
+      ...(id !== undefined && { messageId: id }),
+      ...(properties && { properties }),
     });
   }
 

@@ -17,7 +17,14 @@ export interface WampRequests {
  * Subscribes `filter`; `done` gets its SUBACK code (the granted QoS, or a refusal). Returns why
  * a filter WAMP cannot express was refused at once (`done` has had its code then).
  */
-export function addFilter(wamp: WampRequests, subs: Subscriptions, filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): string | undefined {
+export function addFilter(
+  wamp: WampRequests,
+  subs: Subscriptions,
+  filter: string,
+  options: FilterOptions,
+  getRetained: boolean,
+  done: (code: number) => void,
+): string | undefined {
   const mapped = filterToWamp(filter);
   if (!mapped.ok) {
     done(mapped.reason);

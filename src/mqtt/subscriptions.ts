@@ -25,9 +25,15 @@ export class Subscriptions {
   readonly #byFilter = new Map<string, Entry>();
   readonly #byWamp = new Map<number, { topic: string; filters: Set<string> }>();
 
-  get size(): number { return this.#byFilter.size; }
-  has(filter: string): boolean { return this.#byFilter.has(filter); }
-  filters(): IterableIterator<[string, FilterOptions]> { return this.#byFilter.entries(); }
+  get size(): number {
+    return this.#byFilter.size;
+  }
+  has(filter: string): boolean {
+    return this.#byFilter.has(filter);
+  }
+  filters(): IterableIterator<[string, FilterOptions]> {
+    return this.#byFilter.entries();
+  }
 
   /**
    * Adds a filter, or replaces its options (MQTT 3.8.4: a SUBSCRIBE to a filter held replaces
@@ -49,7 +55,9 @@ export class Subscriptions {
   }
 
   /** The topic (or pattern) of a WAMP subscription held. */
-  topicOf(wampId: number): string | undefined { return this.#byWamp.get(wampId)?.topic; }
+  topicOf(wampId: number): string | undefined {
+    return this.#byWamp.get(wampId)?.topic;
+  }
 
   /** Removes a filter; returns the WAMP subscriptions no filter needs any more. */
   delete(filter: string): number[] {

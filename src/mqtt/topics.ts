@@ -22,10 +22,15 @@ const LEVEL = /^[^\s.#+]+$/;
 /** An MQTT topic name (of a PUBLISH) as a WAMP topic URI. */
 export function topicToUri(topic: string): Mapped<string> {
   if (topic.length === 0) return refuse(Reason.TOPIC_NAME_INVALID, 'empty topic name');
-  if (topic.startsWith('$')) return refuse(Reason.TOPIC_NAME_INVALID, `topics starting with "$" are reserved: '${topic}'`);
+  if (topic.startsWith('$'))
+    return refuse(Reason.TOPIC_NAME_INVALID, `topics starting with "$" are reserved: '${topic}'`);
   const levels = topic.split('/');
   for (const level of levels) {
-    if (!LEVEL.test(level)) return refuse(Reason.TOPIC_NAME_INVALID, `topic '${topic}' has a level WAMP cannot carry (empty, or with ".", "#", "+" or whitespace)`);
+    if (!LEVEL.test(level))
+      return refuse(
+        Reason.TOPIC_NAME_INVALID,
+        `topic '${topic}' has a level WAMP cannot carry (empty, or with ".", "#", "+" or whitespace)`,
+      );
   }
   return { ok: true, value: levels.join('.') };
 }
@@ -36,24 +41,44 @@ export function topicToUri(topic: string): Mapped<string> {
  */
 export function filterToWamp(filter: string): Mapped<WampFilter[]> {
   if (filter.length === 0) return refuse(Reason.TOPIC_FILTER_INVALID, 'empty topic filter');
-  if (filter.startsWith('$share/')) return refuse(Reason.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, 'shared subscriptions are not supported');
-  if (filter.startsWith('$')) return refuse(Reason.TOPIC_FILTER_INVALID, `topics starting with "$" are reserved: '${filter}'`);
+  if (filter.startsWith('$share/'))
+    return refuse(Reason.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED, 'shared subscriptions are not supported');
+  if (filter.startsWith('$'))
+    return refuse(Reason.TOPIC_FILTER_INVALID, `topics starting with "$" are reserved: '${filter}'`);
   const levels = filter.split('/');
   const multi = levels.at(-1) === '#';
   if (multi) levels.pop();
   let wildcard = false;
   for (const level of levels) {
-    if (level === '+') { wildcard = true; continue; }
-    if (level.includes('#') || level.includes('+')) return refuse(Reason.TOPIC_FILTER_INVALID, `'${filter}' is not a valid topic filter`);
-    if (!LEVEL.test(level)) return refuse(Reason.TOPIC_FILTER_INVALID, `filter '${filter}' has a level WAMP cannot carry (empty, or with "." or whitespace)`);
+    if (level === '+') {
+      wildcard = true;
+      continue;
+    }
+    if (level.includes('#') || level.includes('+'))
+      return refuse(Reason.TOPIC_FILTER_INVALID, `'${filter}' is not a valid topic filter`);
+    if (!LEVEL.test(level))
+      return refuse(
+        Reason.TOPIC_FILTER_INVALID,
+        `filter '${filter}' has a level WAMP cannot carry (empty, or with "." or whitespace)`,
+      );
   }
-  if (multi && wildcard) return refuse(Reason.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED, `'${filter}': "+" and "#" in one filter have no WAMP equivalent`);
+  if (multi && wildcard)
+    return refuse(
+      Reason.WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED,
+      `'${filter}': "+" and "#" in one filter have no WAMP equivalent`,
+    );
   const uri = levels.map((l) => (l === '+' ? '' : l)).join('.');
   if (wildcard) return { ok: true, value: [{ topic: uri, match: 'wildcard' }] };
   if (!multi) return { ok: true, value: [{ topic: uri, match: 'exact' }] };
   // "#" alone: every topic (the empty prefix).
   if (levels.length === 0) return { ok: true, value: [{ topic: '', match: 'prefix' }] };
-  return { ok: true, value: [{ topic: uri, match: 'exact' }, { topic: `${uri}.`, match: 'prefix' }] };
+  return {
+    ok: true,
+    value: [
+      { topic: uri, match: 'exact' },
+      { topic: `${uri}.`, match: 'prefix' },
+    ],
+  };
 }
 
 /**

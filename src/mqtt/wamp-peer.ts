@@ -44,7 +44,9 @@ export class WampPeer implements Peer {
     this.#handler.closed();
   }
 
-  get isClosed(): boolean { return this.#closed; }
+  get isClosed(): boolean {
+    return this.#closed;
+  }
 
   send(frame: Uint8Array): void {
     if (this.#closed) return;

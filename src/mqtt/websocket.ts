@@ -38,13 +38,23 @@ export function addMqttRoute(
     maxBackpressure: 64 * 1024 * 1024,
     closeOnBackpressureLimit: true,
     upgrade(res, req, context) {
-      const offered = req.getHeader('sec-websocket-protocol').split(',').map((s) => s.trim());
+      const offered = req
+        .getHeader('sec-websocket-protocol')
+        .split(',')
+        .map((s) => s.trim());
       if (!offered.includes('mqtt')) {
-        res.writeStatus('400 Bad Request').writeHeader('Content-Type', 'text/plain').end('MQTT over WebSocket needs the subprotocol "mqtt"\n', true);
+        res
+          .writeStatus('400 Bad Request')
+          .writeHeader('Content-Type', 'text/plain')
+          .end('MQTT over WebSocket needs the subprotocol "mqtt"\n', true);
         return;
       }
       const address = addressFromOctets(res.getRemoteAddress());
-      const data: UserData = { info: { type: 'mqtt', peer: address, local: isLoopback(address) }, connection: null, closed: false };
+      const data: UserData = {
+        info: { type: 'mqtt', peer: address, local: isLoopback(address) },
+        connection: null,
+        closed: false,
+      };
       res.upgrade(data, req.getHeader('sec-websocket-key'), 'mqtt', req.getHeader('sec-websocket-extensions'), context);
     },
     open(ws) {
@@ -53,9 +63,13 @@ export function addMqttRoute(
       data.connection = hub.accept({
         info: data.info,
         // uWS throws on a closed WebSocket.
-        write: (bytes) => { if (!data.closed) ws.send(bytes, true); },
+        write: (bytes) => {
+          if (!data.closed) ws.send(bytes, true);
+        },
         bufferedAmount: () => (data.closed ? 0 : ws.getBufferedAmount()),
-        end: () => { if (!data.closed) ws.end(CLOSE_NORMAL); },
+        end: () => {
+          if (!data.closed) ws.end(CLOSE_NORMAL);
+        },
       });
     },
     message(ws, message, isBinary) {

@@ -21,7 +21,9 @@ class FlushQueue {
       } catch (error) {
         // Still an uncaught error, as it would have been inside the peer's own callback; the
         // other connections' frames go out all the same.
-        queueMicrotask(() => { throw error; });
+        queueMicrotask(() => {
+          throw error;
+        });
       }
     }
   };

@@ -25,7 +25,9 @@ export class FrameWriter implements Flushable {
   }
 
   /** Octets queued and not yet handed to the socket. */
-  get queuedBytes(): number { return this.#queued; }
+  get queuedBytes(): number {
+    return this.#queued;
+  }
 
   /** Queues one frame. The payload must not change until the end of the tick. */
   frame(type: number, payload: Uint8Array): void {
@@ -92,7 +94,13 @@ export class FrameWriter implements Flushable {
 }
 
 /** Entries [from, to) of a queue in one buffer of `bytes` octets: each frame's header, then its payload. */
-function assemble(payloads: readonly Uint8Array[], types: readonly number[], from: number, to: number, bytes: number): Buffer {
+function assemble(
+  payloads: readonly Uint8Array[],
+  types: readonly number[],
+  from: number,
+  to: number,
+  bytes: number,
+): Buffer {
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (let i = from; i < to; i++) {

@@ -12,7 +12,8 @@ export const MAX_PAYLOAD = 0xff_ffff;
 
 /** The 4-octet header of a frame; `what` names the protocol in the error. */
 export function encodeHeader(type: number, length: number, what = 'frame'): Uint8Array {
-  if (!Number.isInteger(length) || length < 0 || length > MAX_PAYLOAD) throw new RangeError(`${what} length out of range: ${length}`);
+  if (!Number.isInteger(length) || length < 0 || length > MAX_PAYLOAD)
+    throw new RangeError(`${what} length out of range: ${length}`);
   return Uint8Array.of(type, length >>> 16, (length >>> 8) & 0xff, length & 0xff);
 }
 

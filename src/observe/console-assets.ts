@@ -19,7 +19,14 @@ export async function consoleScript(): Promise<{ js: string } | { off: string }>
     const esbuild = await import('esbuild');
     const result = await esbuild.build({
       entryPoints: [new URL('../console/main.ts', import.meta.url).pathname],
-      bundle: true, write: false, format: 'iife', platform: 'browser', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'silent',
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2022',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
     });
     return { js: result.outputFiles[0]!.text };
   } catch (e) {
@@ -44,7 +51,8 @@ table { border-collapse: collapse; width: 100%; } td, th { text-align: left; pad
 code { background: #eef3f8; padding: 0 3px; margin-right: 2px; }
 `;
 
-const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="#2f6fb2"/></svg>';
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="#2f6fb2"/></svg>';
 
 function page(ws: { port: number; path: string }): string {
   return `<!doctype html>
@@ -63,7 +71,8 @@ function page(ws: { port: number; path: string }): string {
 
 // The page talks to the WebSocket listener (another port is another origin: ws: is allowed).
 export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy': "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'Content-Security-Policy':
+    "default-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
 };

@@ -27,7 +27,9 @@ export class Health {
   #phase: Phase = 'starting';
   readonly #parts: Part[] = [];
 
-  get phase(): Phase { return this.#phase; }
+  get phase(): Phase {
+    return this.#phase;
+  }
 
   /** starting -> ready -> stopping; stopping is final. */
   setPhase(phase: Phase): void {

@@ -25,14 +25,22 @@ export interface RouteSources {
   readonly console?: ReadonlyMap<string, StaticFile>;
 }
 
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 302: 'Found', 404: 'Not Found', 405: 'Method Not Allowed', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  302: 'Found',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  503: 'Service Unavailable',
+};
 
 export function statusLine(status: number): string {
   return `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
 }
 
 const text = (status: number, body: string, extra: Record<string, string> = {}): HttpReply => ({
-  status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra }, body,
+  status,
+  headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra },
+  body,
 });
 
 function queryFlag(query: string, name: string): boolean {
@@ -42,15 +50,20 @@ function queryFlag(query: string, name: string): boolean {
 
 export function httpRoutes(services: readonly HttpService[], src: RouteSources): HttpHandler {
   const serves = new Set(services);
-  const known = (path: string): boolean => (serves.has('metrics') && path === '/metrics')
-    || (serves.has('health') && (path === '/healthz' || path === '/readyz'))
-    || (serves.has('console') && (src.console?.has(path) === true || path === '/' || path === '/console'));
+  const known = (path: string): boolean =>
+    (serves.has('metrics') && path === '/metrics') ||
+    (serves.has('health') && (path === '/healthz' || path === '/readyz')) ||
+    (serves.has('console') && (src.console?.has(path) === true || path === '/' || path === '/console'));
   return (method, path, query) => {
     const m = method.toUpperCase();
     const get = m === 'GET' || m === 'HEAD';
     const route = (): HttpReply | undefined => {
       if (serves.has('metrics') && path === '/metrics' && src.metrics !== undefined) {
-        return { status: 200, headers: { 'Content-Type': CONTENT_TYPE, 'Cache-Control': 'no-store' }, body: src.metrics() };
+        return {
+          status: 200,
+          headers: { 'Content-Type': CONTENT_TYPE, 'Cache-Control': 'no-store' },
+          body: src.metrics(),
+        };
       }
       if (serves.has('health') && path === '/healthz') return text(200, 'ok\n');
       if (serves.has('health') && path === '/readyz') {
@@ -58,10 +71,24 @@ export function httpRoutes(services: readonly HttpService[], src: RouteSources):
         return text(r.ready ? 200 : 503, readinessText(r, queryFlag(query, 'verbose')));
       }
       if (serves.has('console') && src.console !== undefined) {
-        if (path === '/' || path === '/console') return { status: 302, headers: { Location: '/console/', 'Content-Type': 'text/plain' }, body: 'see /console/\n' };
+        if (path === '/' || path === '/console')
+          return {
+            status: 302,
+            headers: { Location: '/console/', 'Content-Type': 'text/plain' },
+            body: 'see /console/\n',
+          };
         const file = src.console.get(path);
         if (file !== undefined) {
-          return { status: 200, headers: { 'Content-Type': file.type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', ...CONSOLE_HEADERS }, body: file.body };
+          return {
+            status: 200,
+            headers: {
+              'Content-Type': file.type,
+              'Cache-Control': 'no-cache',
+              'X-Content-Type-Options': 'nosniff',
+              ...CONSOLE_HEADERS,
+            },
+            body: file.body,
+          };
         }
       }
       return undefined;

@@ -7,7 +7,15 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MeshLinks } from '../mesh/links/links.ts';
 import type { MeshNode } from '../mesh/routing/node.ts';
 import {
-  AUTH_METHODS, CALL_OUTCOMES, CALL_SAMPLE_EVERY, DROP_REASONS, Histogram, MESSAGE_CODES, TRANSPORTS, type RealmCounters, type RouterMetrics,
+  AUTH_METHODS,
+  CALL_OUTCOMES,
+  CALL_SAMPLE_EVERY,
+  DROP_REASONS,
+  Histogram,
+  MESSAGE_CODES,
+  TRANSPORTS,
+  type RealmCounters,
+  type RouterMetrics,
 } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
 import { MessageType, messageName } from '../wamp/messages.ts';
@@ -60,7 +68,8 @@ export class PrometheusMetrics {
   render(): string {
     const out = new Exposition();
     const { router, metrics: m } = this.#src;
-    out.family('wampmesh_build_info', 'gauge', 'Version and commit of the running router; always 1.')
+    out
+      .family('wampmesh_build_info', 'gauge', 'Version and commit of the running router; always 1.')
       .sample('wampmesh_build_info', 1, { version: this.#src.version, commit: this.#src.commit });
     this.#sessions(out, router);
     this.#messages(out, m);
@@ -73,7 +82,12 @@ export class PrometheusMetrics {
 
   #sessions(out: Exposition, router: Router): void {
     const realms = [...router.realms.values()];
-    const each = (name: string, kind: 'gauge' | 'counter', help: string, value: (opened: number, closed: number) => number): void => {
+    const each = (
+      name: string,
+      kind: 'gauge' | 'counter',
+      help: string,
+      value: (opened: number, closed: number) => number,
+    ): void => {
       out.family(name, kind, help);
       for (const realm of realms) {
         const c = realm.counters;
@@ -105,45 +119,103 @@ export class PrometheusMetrics {
         }
       });
     };
-    byType('wampmesh_messages_received_total', 'WAMP messages received from clients, by message type and transport.', m.messagesReceived);
+    byType(
+      'wampmesh_messages_received_total',
+      'WAMP messages received from clients, by message type and transport.',
+      m.messagesReceived,
+    );
     byType('wampmesh_messages_sent_total', 'WAMP messages sent to clients, by message type and transport.', sent);
     const bytes = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);
-      TRANSPORTS.forEach((transport, t) => { if (counts[t]! > 0) out.sample(name, counts[t]!, { transport }); });
+      TRANSPORTS.forEach((transport, t) => {
+        if (counts[t]! > 0) out.sample(name, counts[t]!, { transport });
+      });
     };
-    bytes('wampmesh_received_bytes_total', 'Octets of WAMP messages received (serialized, without transport framing).', m.bytesReceived);
-    bytes('wampmesh_sent_bytes_total', 'Octets of WAMP messages sent (serialized, without transport framing).', bytesSent);
+    bytes(
+      'wampmesh_received_bytes_total',
+      'Octets of WAMP messages received (serialized, without transport framing).',
+      m.bytesReceived,
+    );
+    bytes(
+      'wampmesh_sent_bytes_total',
+      'Octets of WAMP messages sent (serialized, without transport framing).',
+      bytesSent,
+    );
   }
 
   #routing(out: Exposition, router: Router, m: RouterMetrics): void {
     const realms = [...router.realms.values()];
-    out.family('wampmesh_calls_total', 'counter', 'Calls made by this router\'s clients, by realm and outcome as the caller saw it.');
+    out.family(
+      'wampmesh_calls_total',
+      'counter',
+      "Calls made by this router's clients, by realm and outcome as the caller saw it.",
+    );
     for (const realm of realms) {
-      CALL_OUTCOMES.forEach((outcome, i) => out.sample('wampmesh_calls_total', realm.counters.calls[i]!, { realm: realm.uri, outcome }));
+      CALL_OUTCOMES.forEach((outcome, i) =>
+        out.sample('wampmesh_calls_total', realm.counters.calls[i]!, { realm: realm.uri, outcome }),
+      );
     }
-    out.histogram('wampmesh_call_duration_seconds', `Time from CALL received to RESULT or ERROR sent to the caller, of one call in ${CALL_SAMPLE_EVERY} per caller session (the first always).`, m.callDuration);
+    out.histogram(
+      'wampmesh_call_duration_seconds',
+      `Time from CALL received to RESULT or ERROR sent to the caller, of one call in ${CALL_SAMPLE_EVERY} per caller session (the first always).`,
+      m.callDuration,
+    );
     out.family('wampmesh_publications_total', 'counter', 'PUBLISH messages accepted (authorized), by realm.');
-    for (const realm of realms) out.sample('wampmesh_publications_total', realm.counters.publications, { realm: realm.uri });
+    for (const realm of realms)
+      out.sample('wampmesh_publications_total', realm.counters.publications, { realm: realm.uri });
     const delivered = new Map<RealmCounters, number>();
-    for (const meter of m.live) if (meter.counters !== undefined) delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.tally.eventsWritten);
+    for (const meter of m.live)
+      if (meter.counters !== undefined)
+        delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.tally.eventsWritten);
     out.family('wampmesh_events_delivered_total', 'counter', 'EVENT messages written to subscribers, by realm.');
-    for (const realm of realms) out.sample('wampmesh_events_delivered_total', realm.counters.eventsDelivered + (delivered.get(realm.counters) ?? 0), { realm: realm.uri });
-    out.family('wampmesh_events_dropped_total', 'counter', 'EVENT messages not delivered, by realm and reason (slow_consumer: the subscriber\'s outbound buffer was over the soft limit).');
+    for (const realm of realms)
+      out.sample(
+        'wampmesh_events_delivered_total',
+        realm.counters.eventsDelivered + (delivered.get(realm.counters) ?? 0),
+        { realm: realm.uri },
+      );
+    out.family(
+      'wampmesh_events_dropped_total',
+      'counter',
+      "EVENT messages not delivered, by realm and reason (slow_consumer: the subscriber's outbound buffer was over the soft limit).",
+    );
     for (const realm of realms) {
-      DROP_REASONS.forEach((reason, i) => out.sample('wampmesh_events_dropped_total', realm.counters.eventsDropped[i]!, { realm: realm.uri, reason }));
+      DROP_REASONS.forEach((reason, i) =>
+        out.sample('wampmesh_events_dropped_total', realm.counters.eventsDropped[i]!, { realm: realm.uri, reason }),
+      );
     }
-    out.family('wampmesh_registrations', 'gauge', 'Registrations (procedures with at least one callee, local or remote), by realm.');
-    for (const realm of realms) out.sample('wampmesh_registrations', realm.dealer.registrationCount, { realm: realm.uri });
-    out.family('wampmesh_subscriptions', 'gauge', 'Subscriptions (topics or patterns with at least one subscriber), by realm.');
-    for (const realm of realms) out.sample('wampmesh_subscriptions', realm.broker.subscriptionCount, { realm: realm.uri });
-    out.family('wampmesh_auth_failures_total', 'counter', 'Sessions refused by authentication, by realm and authentication method.');
+    out.family(
+      'wampmesh_registrations',
+      'gauge',
+      'Registrations (procedures with at least one callee, local or remote), by realm.',
+    );
+    for (const realm of realms)
+      out.sample('wampmesh_registrations', realm.dealer.registrationCount, { realm: realm.uri });
+    out.family(
+      'wampmesh_subscriptions',
+      'gauge',
+      'Subscriptions (topics or patterns with at least one subscriber), by realm.',
+    );
+    for (const realm of realms)
+      out.sample('wampmesh_subscriptions', realm.broker.subscriptionCount, { realm: realm.uri });
+    out.family(
+      'wampmesh_auth_failures_total',
+      'counter',
+      'Sessions refused by authentication, by realm and authentication method.',
+    );
     for (const realm of realms) {
       AUTH_METHODS.forEach((method, i) => {
         const n = realm.counters.authFailures[i]!;
-        if (n > 0 || method === 'anonymous') out.sample('wampmesh_auth_failures_total', n, { realm: realm.uri, method });
+        if (n > 0 || method === 'anonymous')
+          out.sample('wampmesh_auth_failures_total', n, { realm: realm.uri, method });
       });
     }
-    out.family('wampmesh_slow_consumer_closes_total', 'counter', 'Sessions closed because they did not read what they were sent.')
+    out
+      .family(
+        'wampmesh_slow_consumer_closes_total',
+        'counter',
+        'Sessions closed because they did not read what they were sent.',
+      )
       .sample('wampmesh_slow_consumer_closes_total', m.slowConsumerCloses);
   }
 
@@ -153,43 +225,85 @@ export class PrometheusMetrics {
     const links = mesh.links.status();
     const node = mesh.node.status() as { routes?: Record<string, unknown>; replication?: { records: number } };
     out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
-    out.family('wampmesh_mesh_nodes_reachable', 'gauge', 'Other mesh nodes this node has a route to.')
+    out
+      .family('wampmesh_mesh_nodes_reachable', 'gauge', 'Other mesh nodes this node has a route to.')
       .sample('wampmesh_mesh_nodes_reachable', Object.keys(node.routes ?? {}).length);
     // Per link while it is up; the counter restarts when the link does (Prometheus's rate() allows for resets).
-    out.family('wampmesh_mesh_link_received_bytes_total', 'counter', 'Octets received on the mesh link to a peer node since the link came up.');
+    out.family(
+      'wampmesh_mesh_link_received_bytes_total',
+      'counter',
+      'Octets received on the mesh link to a peer node since the link came up.',
+    );
     for (const l of links.links) out.sample('wampmesh_mesh_link_received_bytes_total', l.bytesIn, { peer: l.peer });
-    out.family('wampmesh_mesh_link_sent_bytes_total', 'counter', 'Octets sent on the mesh link to a peer node since the link came up.');
+    out.family(
+      'wampmesh_mesh_link_sent_bytes_total',
+      'counter',
+      'Octets sent on the mesh link to a peer node since the link came up.',
+    );
     for (const l of links.links) out.sample('wampmesh_mesh_link_sent_bytes_total', l.bytesOut, { peer: l.peer });
-    out.family('wampmesh_mesh_link_rtt_seconds', 'gauge', 'Round-trip time of the last heartbeat on the link to a peer node.');
-    for (const l of links.links) if (l.rttMs !== undefined) out.sample('wampmesh_mesh_link_rtt_seconds', l.rttMs / 1000, { peer: l.peer });
-    out.family('wampmesh_mesh_integrity_failures_total', 'counter', 'Mesh links closed because frames failed their integrity check, here or at the peer.')
+    out.family(
+      'wampmesh_mesh_link_rtt_seconds',
+      'gauge',
+      'Round-trip time of the last heartbeat on the link to a peer node.',
+    );
+    for (const l of links.links)
+      if (l.rttMs !== undefined) out.sample('wampmesh_mesh_link_rtt_seconds', l.rttMs / 1000, { peer: l.peer });
+    out
+      .family(
+        'wampmesh_mesh_integrity_failures_total',
+        'counter',
+        'Mesh links closed because frames failed their integrity check, here or at the peer.',
+      )
       .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
     if (node.replication !== undefined) {
-      out.family('wampmesh_replication_records', 'gauge', 'Replicated configuration records (realms, users, grants) held by this node.')
+      out
+        .family(
+          'wampmesh_replication_records',
+          'gauge',
+          'Replicated configuration records (realms, users, grants) held by this node.',
+        )
         .sample('wampmesh_replication_records', node.replication.records);
     }
   }
 
   #store(out: Exposition): void {
     const { file, commits } = this.#src.db;
-    out.histogram('wampmesh_sqlite_commit_seconds', 'Time of each event-store write (retained event or history), including its fsync.', commits);
-    out.family('wampmesh_db_bytes', 'gauge', 'Size of the SQLite database file and its write-ahead log.')
+    out.histogram(
+      'wampmesh_sqlite_commit_seconds',
+      'Time of each event-store write (retained event or history), including its fsync.',
+      commits,
+    );
+    out
+      .family('wampmesh_db_bytes', 'gauge', 'Size of the SQLite database file and its write-ahead log.')
       .sample('wampmesh_db_bytes', fileSize(file) + fileSize(`${file}-wal`));
   }
 
   #process(out: Exposition): void {
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
-    out.family('process_resident_memory_bytes', 'gauge', 'Resident set size of the router process.').sample('process_resident_memory_bytes', mem.rss);
+    out
+      .family('process_resident_memory_bytes', 'gauge', 'Resident set size of the router process.')
+      .sample('process_resident_memory_bytes', mem.rss);
     out.family('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.').sample('nodejs_heap_used_bytes', mem.heapUsed);
-    out.family('process_cpu_seconds_total', 'counter', 'User and system CPU time of the router process.').sample('process_cpu_seconds_total', (cpu.user + cpu.system) / 1e6);
-    out.family('process_start_time_seconds', 'gauge', 'Start time of the process, seconds since the Unix epoch.')
+    out
+      .family('process_cpu_seconds_total', 'counter', 'User and system CPU time of the router process.')
+      .sample('process_cpu_seconds_total', (cpu.user + cpu.system) / 1e6);
+    out
+      .family('process_start_time_seconds', 'gauge', 'Start time of the process, seconds since the Unix epoch.')
       .sample('process_start_time_seconds', Math.round((Date.now() - process.uptime() * 1000) / 1000));
     const loop = this.#loop;
     const mean = loop.count > 0 ? loop.mean / 1e9 : 0;
     const max = loop.count > 0 ? loop.max / 1e9 : 0;
-    out.family('nodejs_eventloop_lag_seconds', 'gauge', 'Mean event-loop delay since the previous scrape (sampled every 20 ms).').sample('nodejs_eventloop_lag_seconds', mean);
-    out.family('nodejs_eventloop_lag_max_seconds', 'gauge', 'Largest event-loop delay since the previous scrape.').sample('nodejs_eventloop_lag_max_seconds', max);
+    out
+      .family(
+        'nodejs_eventloop_lag_seconds',
+        'gauge',
+        'Mean event-loop delay since the previous scrape (sampled every 20 ms).',
+      )
+      .sample('nodejs_eventloop_lag_seconds', mean);
+    out
+      .family('nodejs_eventloop_lag_max_seconds', 'gauge', 'Largest event-loop delay since the previous scrape.')
+      .sample('nodejs_eventloop_lag_max_seconds', max);
     loop.reset();
   }
 }

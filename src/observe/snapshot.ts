@@ -28,11 +28,15 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
     const registrations = [...realm.dealer.registrations()].map((r) => r.procedure).sort();
     const subscriptions = [...realm.broker.subscriptions()].map((s) => s.topic).sort();
     return {
-      uri: realm.uri, sessions: realm.sessions.size,
-      registrationCount: registrations.length, registrations: registrations.slice(0, MAX_LISTED),
-      subscriptionCount: subscriptions.length, subscriptions: subscriptions.slice(0, MAX_LISTED),
+      uri: realm.uri,
+      sessions: realm.sessions.size,
+      registrationCount: registrations.length,
+      registrations: registrations.slice(0, MAX_LISTED),
+      subscriptionCount: subscriptions.length,
+      subscriptions: subscriptions.slice(0, MAX_LISTED),
       calls: Object.fromEntries(CALL_OUTCOMES.map((o, i) => [o, realm.counters.calls[i]!])),
-      eventsDropped: sum(realm.counters.eventsDropped), authFailures: sum(realm.counters.authFailures),
+      eventsDropped: sum(realm.counters.eventsDropped),
+      authFailures: sum(realm.counters.authFailures),
     };
   });
   const m = src.metrics;
@@ -41,10 +45,13 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
     let eventsOut = 0;
     for (const meter of m.live) eventsOut += meter.tally.eventsWritten;
     totals = {
-      messagesIn: sum(m.messagesReceived), messagesOut: sum(m.messagesSent) + eventsOut,
+      messagesIn: sum(m.messagesReceived),
+      messagesOut: sum(m.messagesSent) + eventsOut,
       calls: realms.reduce((n, r) => n + Object.values(r.calls).reduce((a, b) => a + b, 0), 0),
       slowConsumerCloses: m.slowConsumerCloses,
-      byTransport: Object.fromEntries(TRANSPORTS.map((t, i) => [t, sum(m.messagesReceived.subarray(i * MESSAGE_CODES, (i + 1) * MESSAGE_CODES))])),
+      byTransport: Object.fromEntries(
+        TRANSPORTS.map((t, i) => [t, sum(m.messagesReceived.subarray(i * MESSAGE_CODES, (i + 1) * MESSAGE_CODES))]),
+      ),
     };
   }
   const mesh = src.mesh();
@@ -55,9 +62,20 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
       node: node.node,
       nodes: node.nodes ?? [],
       reachable: Object.keys(node.routes ?? {}),
-      links: mesh.links.status().links.map((l) => ({ peer: l.peer, rttMs: l.rttMs, bytesIn: l.bytesIn, bytesOut: l.bytesOut, uptimeMs: l.uptimeMs })),
+      links: mesh.links.status().links.map((l) => ({
+        peer: l.peer,
+        rttMs: l.rttMs,
+        bytesIn: l.bytesIn,
+        bytesOut: l.bytesOut,
+        uptimeMs: l.uptimeMs,
+      })),
       integrityFailures: mesh.links.integrityFailures,
     };
   }
-  return { at: Date.now(), realms, ...(totals !== undefined && { totals }), ...(meshView !== undefined && { mesh: meshView }) };
+  return {
+    at: Date.now(),
+    realms,
+    ...(totals !== undefined && { totals }),
+    ...(meshView !== undefined && { mesh: meshView }),
+  };
 }

@@ -31,7 +31,12 @@ export interface PendingAuthentication {
 
 export type AuthOutcome =
   | { readonly type: 'welcome'; readonly identity: Identity }
-  | { readonly type: 'challenge'; readonly authmethod: string; readonly extra: Dict; readonly pending: PendingAuthentication }
+  | {
+      readonly type: 'challenge';
+      readonly authmethod: string;
+      readonly extra: Dict;
+      readonly pending: PendingAuthentication;
+    }
   | { readonly type: 'abort'; readonly reason: string; readonly message: string };
 
 export interface Authenticator {
@@ -61,14 +66,25 @@ let anonymousCounter = 0;
 export const anonymousAuthenticator: Authenticator = {
   hello(info) {
     if (!info.realm.anonymous || !info.authmethods.includes('anonymous')) {
-      return { type: 'abort', reason: 'wamp.error.no_auth_method', message: `realm '${info.realm.uri}' accepts none of the offered authmethods` };
+      return {
+        type: 'abort',
+        reason: 'wamp.error.no_auth_method',
+        message: `realm '${info.realm.uri}' accepts none of the offered authmethods`,
+      };
     }
     if (!info.transport.local && info.realm.anonymousFrom !== 'anywhere') {
-      return { type: 'abort', reason: 'wamp.error.no_auth_method', message: `realm '${info.realm.uri}' admits anonymous sessions from loopback only` };
+      return {
+        type: 'abort',
+        reason: 'wamp.error.no_auth_method',
+        message: `realm '${info.realm.uri}' admits anonymous sessions from loopback only`,
+      };
     }
     anonymousCounter = (anonymousCounter + 1) % Number.MAX_SAFE_INTEGER;
     const authid = `anonymous-${Date.now().toString(36)}-${anonymousCounter.toString(36)}`;
-    return { type: 'welcome', identity: { authid, authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' } };
+    return {
+      type: 'welcome',
+      identity: { authid, authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' },
+    };
   },
 };
 

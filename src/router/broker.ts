@@ -66,11 +66,22 @@ export interface EventRouting {
 
 /** Subscriber black/whitelisting of one publication (spec "Subscriber Black- and Whitelisting"). */
 interface Filter {
-  exclude?: number[]; exclude_authid?: string[]; exclude_authrole?: string[];
-  eligible?: number[]; eligible_authid?: string[]; eligible_authrole?: string[];
+  exclude?: number[];
+  exclude_authid?: string[];
+  exclude_authrole?: string[];
+  eligible?: number[];
+  eligible_authid?: string[];
+  eligible_authrole?: string[];
 }
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
-const filterKeys = ['exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole'] as const;
+const filterKeys = [
+  'exclude',
+  'exclude_authid',
+  'exclude_authrole',
+  'eligible',
+  'eligible_authid',
+  'eligible_authrole',
+] as const;
 
 export class Broker {
   readonly #options: BrokerOptions;
@@ -91,25 +102,46 @@ export class Broker {
     for (const rule of this.#historyRules) this.#history.set(rule.topic, rule.match, rule);
   }
 
-  get subscriptionCount(): number { return this.#byId.size; }
-  subscriptions(): IterableIterator<Subscription> { return this.#byId.values(); }
-  subscription(id: number): Subscription | undefined { return this.#byId.get(id); }
-  lookup(topic: string, match: MatchPolicy): Subscription | undefined { return this.#table.get(topic, match); }
-  match(topic: string): Subscription[] { return this.#table.all(topic); }
+  get subscriptionCount(): number {
+    return this.#byId.size;
+  }
+  subscriptions(): IterableIterator<Subscription> {
+    return this.#byId.values();
+  }
+  subscription(id: number): Subscription | undefined {
+    return this.#byId.get(id);
+  }
+  lookup(topic: string, match: MatchPolicy): Subscription | undefined {
+    return this.#table.get(topic, match);
+  }
+  match(topic: string): Subscription[] {
+    return this.#table.all(topic);
+  }
 
   subscribe(subscriber: Target, msg: Subscribe): void {
     const { request, topic, options } = msg;
     const match = optEnum(options, 'match', matchPolicies, 'exact');
     const getRetained = optBool(options, 'get_retained');
-    if (match instanceof OptionError) return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, match.message);
-    if (getRetained instanceof OptionError) return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, getRetained.message);
+    if (match instanceof OptionError)
+      return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, match.message);
+    if (getRetained instanceof OptionError)
+      return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_ARGUMENT, getRetained.message);
     if (!isValidUri(topic, this.#options.uriCheck, match !== 'exact')) {
       return sendError(subscriber, T.SUBSCRIBE, request, ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     }
     let subscription = this.#table.get(topic, match);
     const count = this.#bySession.get(subscriber.id)?.size ?? 0;
-    if (subscription?.subscribers.has(subscriber.id) !== true && this.#refused(subscriber, 'maxSubscriptionsPerSession', count)) {
-      return sendError(subscriber, T.SUBSCRIBE, request, LIMIT_EXCEEDED, limitMessage('maxSubscriptionsPerSession', this.#limits.maxSubscriptionsPerSession));
+    if (
+      subscription?.subscribers.has(subscriber.id) !== true &&
+      this.#refused(subscriber, 'maxSubscriptionsPerSession', count)
+    ) {
+      return sendError(
+        subscriber,
+        T.SUBSCRIBE,
+        request,
+        LIMIT_EXCEEDED,
+        limitMessage('maxSubscriptionsPerSession', this.#limits.maxSubscriptionsPerSession),
+      );
     }
     const created = subscription === undefined;
     if (subscription === undefined) {
@@ -144,21 +176,26 @@ export class Broker {
     // As Crossbar and Autobahn expect: a publisher hears of failures only when it asked for
     // an acknowledgement.
     const acknowledge = options.acknowledge === true;
-    const fail = (error: string, message: string) => { if (acknowledge) sendError(publisher, T.PUBLISH, request, error, message); };
+    const fail = (error: string, message: string) => {
+      if (acknowledge) sendError(publisher, T.PUBLISH, request, error, message);
+    };
     // A malformed acknowledge is refused outright: we cannot tell what the publisher wanted.
     if (options.acknowledge !== undefined && typeof options.acknowledge !== 'boolean') {
       return sendError(publisher, T.PUBLISH, request, ErrorUri.INVALID_ARGUMENT, 'option acknowledge must be a bool');
     }
-    if (!isValidUri(topic, this.#options.uriCheck) || isReservedUri(topic)) return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
+    if (!isValidUri(topic, this.#options.uriCheck) || isReservedUri(topic))
+      return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     const excludeMe = options.exclude_me === undefined ? true : optBool(options, 'exclude_me');
     const discloseMe = optBool(options, 'disclose_me');
     const retain = optBool(options, 'retain');
     const ppt = pptOptions(options, msg.args, msg.kwargs);
-    for (const v of [excludeMe, discloseMe, retain, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
+    for (const v of [excludeMe, discloseMe, retain, ppt])
+      if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
     const filter = readFilter(options);
     if (filter instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, filter.message);
     const disclosure = this.#options.publisherDisclosure ?? 'optional';
-    if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose publishers');
+    if (discloseMe === true && disclosure === 'never')
+      return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose publishers');
 
     const details: Dict = ppt === undefined ? {} : { ...(ppt as Dict) };
     // Implementation-specific options (spec "Custom Attributes": "_" and 3+ of [a-z0-9_]) reach
@@ -169,11 +206,23 @@ export class Broker {
       details.publisher_authid = publisher.authid;
       details.publisher_authrole = publisher.authrole;
     }
-    const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args: msg.args, kwargs: msg.kwargs, details, ...(filter && { filter: filter as Dict }) };
+    const event: StoredEvent = {
+      topic,
+      publication: randomId(this.#options.random),
+      timestamp: this.#options.now(),
+      args: msg.args,
+      kwargs: msg.kwargs,
+      details,
+      ...(filter && { filter: filter as Dict }),
+    };
     const excluded = excludeMe === true ? publisher.id : undefined;
     if (retain === true && this.#options.store.retained(this.#options.realm, topic) === undefined) {
       const count = this.#retainedBy.get(publisher.id) ?? 0;
-      if (this.#refused(publisher, 'maxRetainedTopicsPerSession', count)) return fail(LIMIT_EXCEEDED, limitMessage('maxRetainedTopicsPerSession', this.#limits.maxRetainedTopicsPerSession));
+      if (this.#refused(publisher, 'maxRetainedTopicsPerSession', count))
+        return fail(
+          LIMIT_EXCEEDED,
+          limitMessage('maxRetainedTopicsPerSession', this.#limits.maxRetainedTopicsPerSession),
+        );
       this.#retainedBy.set(publisher.id, count + 1);
     }
     const unstorable = this.#keep(event, filter, retain === true);
@@ -203,7 +252,8 @@ export class Broker {
       if (retain) this.#retain(event);
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
-      if (rule !== undefined && filter?.eligible === undefined) this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+      if (rule !== undefined && filter?.eligible === undefined)
+        this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
       return undefined;
     } catch (err) {
       if (err instanceof UnstorableEventError) return err.message;
@@ -216,7 +266,14 @@ export class Broker {
    * testament the store cannot hold is still delivered: its session is gone, nobody to tell.
    */
   emit(topic: string, args?: unknown[], kwargs?: Dict, options: { retain?: boolean } = {}): void {
-    const event: StoredEvent = { topic, publication: randomId(this.#options.random), timestamp: this.#options.now(), args, kwargs, details: {} };
+    const event: StoredEvent = {
+      topic,
+      publication: randomId(this.#options.random),
+      timestamp: this.#options.now(),
+      args,
+      kwargs,
+      details: {},
+    };
     if (options.retain === true) {
       try {
         this.#retain(event);
@@ -233,7 +290,10 @@ export class Broker {
    */
   #retain(event: StoredEvent): void {
     const store = this.#options.store;
-    if ((event.args === undefined || event.args.length === 0) && (event.kwargs === undefined || Object.keys(event.kwargs).length === 0)) {
+    if (
+      (event.args === undefined || event.args.length === 0) &&
+      (event.kwargs === undefined || Object.keys(event.kwargs).length === 0)
+    ) {
       store.unretain(this.#options.realm, event.topic);
     } else store.retain(this.#options.realm, event);
   }
@@ -250,15 +310,23 @@ export class Broker {
    */
   history(subscription: Subscription, reader: Target): StoredEvent[] | undefined {
     const rules = this.#historyRules;
-    const covered = subscription.match === 'exact'
-      ? this.#history.best(subscription.topic) !== undefined
-      : rules.some((r) => subscription.match === 'wildcard' || r.match === 'wildcard' || r.topic.startsWith(subscription.topic) || subscription.topic.startsWith(r.topic));
+    const covered =
+      subscription.match === 'exact'
+        ? this.#history.best(subscription.topic) !== undefined
+        : rules.some(
+            (r) =>
+              subscription.match === 'wildcard' ||
+              r.match === 'wildcard' ||
+              r.topic.startsWith(subscription.topic) ||
+              subscription.topic.startsWith(r.topic),
+          );
     if (!covered) return undefined;
     const store = this.#options.store;
     const realm = this.#options.realm;
-    const events = subscription.match === 'exact'
-      ? store.history(realm, subscription.topic, Number.MAX_SAFE_INTEGER)
-      : store.historyMatching(realm, (topic) => uriMatches(subscription.topic, subscription.match, topic));
+    const events =
+      subscription.match === 'exact'
+        ? store.history(realm, subscription.topic, Number.MAX_SAFE_INTEGER)
+        : store.historyMatching(realm, (topic) => uriMatches(subscription.topic, subscription.match, topic));
     const now = this.#options.now();
     return events.filter((e) => {
       const rule = this.#history.best(e.topic);
@@ -281,11 +349,24 @@ export class Broker {
     for (const subscription of [...mine]) this.#detach(session, subscription);
   }
 
-  #deliver(event: StoredEvent, excluded: number | undefined, filter: Filter | undefined, raw: RawPayload | undefined): void {
+  #deliver(
+    event: StoredEvent,
+    excluded: number | undefined,
+    filter: Filter | undefined,
+    raw: RawPayload | undefined,
+  ): void {
     if (this.#table.size === 0) return;
     for (const subscription of this.#table.all(event.topic)) {
       const details = subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic };
-      const frame = new SharedFrame({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs, raw });
+      const frame = new SharedFrame({
+        type: T.EVENT,
+        subscription: subscription.id,
+        publication: event.publication,
+        details,
+        args: event.args,
+        kwargs: event.kwargs,
+        raw,
+      });
       for (const subscriber of subscription.subscribers.values()) {
         if (subscriber.id === excluded) continue;
         if (filter !== undefined && !eligible(filter, subscriber)) continue;
@@ -297,14 +378,22 @@ export class Broker {
   #sendRetained(subscriber: Target, subscription: Subscription): void {
     const store = this.#options.store;
     const realm = this.#options.realm;
-    const events = subscription.match === 'exact'
-      ? [store.retained(realm, subscription.topic)].filter((e) => e !== undefined)
-      : [...store.allRetained(realm)].filter((e) => uriMatches(subscription.topic, subscription.match, e.topic));
+    const events =
+      subscription.match === 'exact'
+        ? [store.retained(realm, subscription.topic)].filter((e) => e !== undefined)
+        : [...store.allRetained(realm)].filter((e) => uriMatches(subscription.topic, subscription.match, e.topic));
     for (const event of events) {
       if (event.filter !== undefined && !eligible(event.filter as Filter, subscriber)) continue;
       const details: Dict = { ...event.details, retained: true };
       if (subscription.match !== 'exact') details.topic = event.topic;
-      subscriber.send({ type: T.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
+      subscriber.send({
+        type: T.EVENT,
+        subscription: subscription.id,
+        publication: event.publication,
+        details,
+        args: event.args,
+        kwargs: event.kwargs,
+      });
     }
   }
 
@@ -333,7 +422,8 @@ function readFilter(options: Dict): Filter | undefined | OptionError {
 }
 
 function eligible(f: Filter, s: Target): boolean {
-  if (f.exclude?.includes(s.id) || f.exclude_authid?.includes(s.authid) || f.exclude_authrole?.includes(s.authrole)) return false;
+  if (f.exclude?.includes(s.id) || f.exclude_authid?.includes(s.authid) || f.exclude_authrole?.includes(s.authrole))
+    return false;
   if (f.eligible !== undefined && !f.eligible.includes(s.id)) return false;
   if (f.eligible_authid !== undefined && !f.eligible_authid.includes(s.authid)) return false;
   if (f.eligible_authrole !== undefined && !f.eligible_authrole.includes(s.authrole)) return false;

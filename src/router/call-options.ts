@@ -23,13 +23,22 @@ export interface PlannedInvocation {
 }
 
 /** Why the CALL is refused: the ERROR the caller gets. */
-export interface CallRefusal { readonly error: string; readonly message: string }
+export interface CallRefusal {
+  readonly error: string;
+  readonly message: string;
+}
 
 /**
  * Checks the options of `msg` and builds the INVOCATION's details. `pick` chooses the callee
  * (once, and only for a CALL whose options are valid: it advances a round-robin).
  */
-export function planInvocation(caller: Target, msg: Call, registration: Registration, disclosure: Disclosure, pick: () => Target): PlannedInvocation | CallRefusal {
+export function planInvocation(
+  caller: Target,
+  msg: Call,
+  registration: Registration,
+  disclosure: Disclosure,
+  pick: () => Target,
+): PlannedInvocation | CallRefusal {
   const { procedure, options } = msg;
   const fail = (error: string, message: string): CallRefusal => ({ error, message });
 
@@ -38,11 +47,16 @@ export function planInvocation(caller: Target, msg: Call, registration: Registra
   const discloseMe = optBool(options, 'disclose_me');
   const timeout = optNonNegativeInt(options, 'timeout');
   const ppt = pptOptions(options, msg.args, msg.kwargs);
-  for (const v of [progress, receiveProgress, discloseMe, timeout, ppt]) if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
-  if (discloseMe === true && disclosure === 'never') return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose callers');
+  for (const v of [progress, receiveProgress, discloseMe, timeout, ppt])
+    if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
+  if (discloseMe === true && disclosure === 'never')
+    return fail('wamp.error.option_disallowed.disclose_me', 'this realm does not disclose callers');
 
   const callee = pick();
-  if (progress === true && !(callee.supports('callee', 'progressive_call_invocations') && callee.supports('callee', 'call_canceling'))) {
+  if (
+    progress === true &&
+    !(callee.supports('callee', 'progressive_call_invocations') && callee.supports('callee', 'call_canceling'))
+  ) {
     return fail('wamp.error.feature_not_supported', 'the callee does not support progressive call invocations');
   }
   const details: Dict = {};

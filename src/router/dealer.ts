@@ -6,7 +6,16 @@
 
 import { silentLogger, type Logger } from '../log.ts';
 import { hasKeys } from '../wamp/has-keys.ts';
-import { MessageType as T, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield } from '../wamp/messages.ts';
+import {
+  MessageType as T,
+  type Call,
+  type Cancel,
+  type Dict,
+  type ErrorMessage,
+  type Register,
+  type Unregister,
+  type Yield,
+} from '../wamp/messages.ts';
 import { ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
@@ -17,10 +26,16 @@ import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type 
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { invokePolicies, Registrations, type InvokePolicy, type Registration } from './registrations.ts';
-import { cancelModes, OngoingCalls, type CallChunk, type DealerStats, type Invocation, type InvocationRequest } from './ongoing-calls.ts';
+import {
+  cancelModes,
+  OngoingCalls,
+  type CallChunk,
+  type DealerStats,
+  type Invocation,
+  type InvocationRequest,
+} from './ongoing-calls.ts';
 import { planInvocation, type Disclosure } from './call-options.ts';
 import { callLocal, type LocalProcedure } from './local-procedures.ts';
-
 
 /** Meta API hooks (wamp.registration.on_*). */
 export interface DealerEvents {
@@ -63,16 +78,30 @@ export class Dealer {
     this.#ongoing = new OngoingCalls(options.scheduler, options.logger ?? silentLogger);
   }
 
-  get stats(): Readonly<DealerStats> { return { ...this.#ongoing.stats }; }
+  get stats(): Readonly<DealerStats> {
+    return { ...this.#ongoing.stats };
+  }
 
-  get registrationCount(): number { return this.#registrations.size; }
-  registrations(): IterableIterator<Registration> { return this.#registrations.values(); }
-  registration(id: number): Registration | undefined { return this.#registrations.byId(id); }
-  lookup(procedure: string, match: MatchPolicy): Registration | undefined { return this.#registrations.get(procedure, match); }
-  match(procedure: string): Registration | undefined { return this.#registrations.best(procedure); }
+  get registrationCount(): number {
+    return this.#registrations.size;
+  }
+  registrations(): IterableIterator<Registration> {
+    return this.#registrations.values();
+  }
+  registration(id: number): Registration | undefined {
+    return this.#registrations.byId(id);
+  }
+  lookup(procedure: string, match: MatchPolicy): Registration | undefined {
+    return this.#registrations.get(procedure, match);
+  }
+  match(procedure: string): Registration | undefined {
+    return this.#registrations.best(procedure);
+  }
 
   /** Open calls, for leak checks in tests and for metrics. */
-  get pendingCount(): number { return this.#ongoing.count; }
+  get pendingCount(): number {
+    return this.#ongoing.count;
+  }
 
   /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
   #refused(session: Target, requestType: number, request: number, kind: LimitKind, count: number): boolean {
@@ -90,18 +119,29 @@ export class Dealer {
     const { request, procedure, options } = msg;
     const match = optEnum(options, 'match', matchPolicies, 'exact');
     const invoke = optEnum(options, 'invoke', invokePolicies, 'single');
-    if (match instanceof OptionError) return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, match.message);
-    if (invoke instanceof OptionError) return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, invoke.message);
+    if (match instanceof OptionError)
+      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, match.message);
+    if (invoke instanceof OptionError)
+      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, invoke.message);
     if (!isValidUri(procedure, this.#options.uriCheck, match !== 'exact') || isReservedUri(procedure)) {
       return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
     }
     const existing = this.#registrations.get(procedure, match);
     // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
-    if (existing !== undefined && (existing.invoke === 'single' || existing.invoke !== invoke || existing.callees.includes(callee))) {
-      return sendError(callee, T.REGISTER, request, ErrorUri.PROCEDURE_ALREADY_EXISTS,
-        existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined);
+    if (
+      existing !== undefined &&
+      (existing.invoke === 'single' || existing.invoke !== invoke || existing.callees.includes(callee))
+    ) {
+      return sendError(
+        callee,
+        T.REGISTER,
+        request,
+        ErrorUri.PROCEDURE_ALREADY_EXISTS,
+        existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined,
+      );
     }
-    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#registrations.countOf(callee))) return;
+    if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#registrations.countOf(callee)))
+      return;
     const created = existing === undefined;
     const registration = this.attach(procedure, match, invoke, callee);
     callee.send({ type: T.REGISTERED, request, registration: registration.id });
@@ -154,20 +194,39 @@ export class Dealer {
     if (local !== undefined) return callLocal(caller, msg, local);
     const registration = this.#registrations.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
-    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#ongoing.countOfCaller(caller))) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#ongoing.countOfCaller(caller)))
+      return undefined;
     if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#ongoing.count)) return undefined;
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
-      this.invoke({ caller, request, registration, callee: this.#registrations.pick(registration), details: NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw });
+      this.invoke({
+        caller,
+        request,
+        registration,
+        callee: this.#registrations.pick(registration),
+        details: NO_DETAILS,
+        args: msg.args,
+        kwargs: msg.kwargs,
+        raw,
+      });
       return undefined;
     }
     const plan = planInvocation(caller, msg, registration, disclosure, () => this.#registrations.pick(registration));
     if ('error' in plan) return void sendError(caller, T.CALL, request, plan.error, plan.message);
     const { callee, details, timeout, receiveProgress } = plan;
     const invocation = {
-      caller, request, registration, callee, details: hasKeys(details) ? details : NO_DETAILS, args: msg.args, kwargs: msg.kwargs, raw, timeout, receiveProgress,
+      caller,
+      request,
+      registration,
+      callee,
+      details: hasKeys(details) ? details : NO_DETAILS,
+      args: msg.args,
+      kwargs: msg.kwargs,
+      raw,
+      timeout,
+      receiveProgress,
     };
     this.invoke(invocation);
     return undefined;
@@ -183,11 +242,28 @@ export class Dealer {
     const timeout = call.timeout ?? 0;
     const receiveProgress = call.receiveProgress ?? false;
     const invocationRequest = callee.nextRequestId();
-    const sent = callee.send({ type: T.INVOCATION, request: invocationRequest, registration: registration.id, details, args: call.args, kwargs: call.kwargs, raw });
+    const sent = callee.send({
+      type: T.INVOCATION,
+      request: invocationRequest,
+      registration: registration.id,
+      details,
+      args: call.args,
+      kwargs: call.kwargs,
+      raw,
+    });
     if (answerUndelivered(caller, request, sent, { kind: 'invocation' })) return;
     const invocation: Invocation = {
-      caller, callRequest: request, callee, request: invocationRequest, registration,
-      receiveProgress, callerProgress: details.progress === true, killed: false, details, timeout, timer: undefined,
+      caller,
+      callRequest: request,
+      callee,
+      request: invocationRequest,
+      registration,
+      receiveProgress,
+      callerProgress: details.progress === true,
+      killed: false,
+      details,
+      timeout,
+      timer: undefined,
     };
     this.#ongoing.add(invocation);
   }
@@ -210,7 +286,14 @@ export class Dealer {
     } else {
       this.#ongoing.finish(invocation);
     }
-    const sent = invocation.caller.send({ type: T.RESULT, request: invocation.callRequest, details, args: msg.args, kwargs: msg.kwargs, raw });
+    const sent = invocation.caller.send({
+      type: T.RESULT,
+      request: invocation.callRequest,
+      details,
+      args: msg.args,
+      kwargs: msg.kwargs,
+      raw,
+    });
     if (sent === 'unencodable' || sent === 'too-large') {
       if (progress) {
         this.#ongoing.finish(invocation);
@@ -227,7 +310,14 @@ export class Dealer {
     if (invocation === undefined) return;
     this.#ongoing.finish(invocation);
     const sent = invocation.caller.send({
-      type: T.ERROR, requestType: T.CALL, request: invocation.callRequest, details: msg.details, error: msg.error, args: msg.args, kwargs: msg.kwargs, raw,
+      type: T.ERROR,
+      requestType: T.CALL,
+      request: invocation.callRequest,
+      details: msg.details,
+      error: msg.error,
+      args: msg.args,
+      kwargs: msg.kwargs,
+      raw,
     });
     answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'error', error: msg.error });
   }
@@ -260,7 +350,12 @@ export class Dealer {
    * A further chunk of the caller's progressive call `request`, from a port that speaks chunks
    * rather than CALL messages. 'no-such-call' when no call of that ID is ongoing.
    */
-  continueCall(caller: Target, request: number, chunk: CallChunk, raw?: RawPayload): ProtocolViolation | 'no-such-call' | undefined {
+  continueCall(
+    caller: Target,
+    request: number,
+    chunk: CallChunk,
+    raw?: RawPayload,
+  ): ProtocolViolation | 'no-such-call' | undefined {
     const ongoing = this.#ongoing.ofCaller(caller, request);
     if (ongoing === undefined) return 'no-such-call';
     if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);

@@ -69,7 +69,12 @@ export interface RemoteRegistration {
 
 /** What one realm here serves: registrations with their local callees, and subscriptions. */
 export interface Interests {
-  readonly registrations: { procedure: string; match: MatchPolicy; invoke: InvokePolicy; callees: { session: number; features: string[] }[] }[];
+  readonly registrations: {
+    procedure: string;
+    match: MatchPolicy;
+    invoke: InvokePolicy;
+    callees: { session: number; features: string[] }[];
+  }[];
   readonly subscriptions: { topic: string; match: MatchPolicy }[];
 }
 
@@ -112,7 +117,8 @@ export class Federation implements RealmObserver {
         const callees = r.callees
           .filter((c) => c.remote !== true)
           .map((c) => ({ session: c.id, features: features.filter((f) => c.supports('callee', f)) }));
-        if (callees.length > 0) registrations.push({ procedure: r.procedure, match: r.match, invoke: r.invoke, callees });
+        if (callees.length > 0)
+          registrations.push({ procedure: r.procedure, match: r.match, invoke: r.invoke, callees });
       }
       const subscriptions = [...realm.broker.subscriptions()].map((s) => ({ topic: s.topic, match: s.match }));
       if (registrations.length > 0 || subscriptions.length > 0) out.set(uri, { registrations, subscriptions });
@@ -128,12 +134,22 @@ export class Federation implements RealmObserver {
     if (dealer === undefined) return;
     const registration = dealer.lookup(call.procedure, call.match);
     const callee = registration?.callees.find((c) => c.id === call.callee && c.remote !== true);
-    if (registration === undefined || callee === undefined) return sendError(caller, T.CALL, call.request, ErrorUri.NO_SUCH_PROCEDURE);
+    if (registration === undefined || callee === undefined)
+      return sendError(caller, T.CALL, call.request, ErrorUri.NO_SUCH_PROCEDURE);
     const details: Dict = { ...call.details };
     const receiveProgress = details.receive_progress === true;
     if (receiveProgress && !takesProgressiveResults(callee)) delete details.receive_progress;
     if (details.timeout !== undefined && !callee.supports('callee', 'call_timeout')) delete details.timeout;
-    dealer.invoke({ caller, request: call.request, registration, callee, details, args: call.args, kwargs: call.kwargs, receiveProgress });
+    dealer.invoke({
+      caller,
+      request: call.request,
+      registration,
+      callee,
+      details,
+      args: call.args,
+      kwargs: call.kwargs,
+      receiveProgress,
+    });
   }
 
   /** A further chunk of a forwarded progressive call. */
@@ -141,7 +157,8 @@ export class Federation implements RealmObserver {
     const dealer = this.#realms.get(realm)?.dealer;
     if (dealer === undefined) return;
     // A chunk of a call that ended here is answered, so the way back is not held for good.
-    if (dealer.continueCall(caller, request, chunk) === 'no-such-call') sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
+    if (dealer.continueCall(caller, request, chunk) === 'no-such-call')
+      sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
   }
 
   /** The caller canceled a forwarded call (mode: skip, kill or killnowait). */
@@ -169,13 +186,25 @@ export class Federation implements RealmObserver {
     // is ended for such a YIELD.
     if (violation !== undefined) {
       const message = `router ${from} sent a malformed result: ${violation.message}`;
-      dealer.error(callee, { type: T.ERROR, requestType: T.INVOCATION, request, details: {}, error: ErrorUri.INVALID_ARGUMENT, args: [message] });
+      dealer.error(callee, {
+        type: T.ERROR,
+        requestType: T.INVOCATION,
+        request,
+        details: {},
+        error: ErrorUri.INVALID_ARGUMENT,
+        args: [message],
+      });
     }
   }
 
   error(realm: string, callee: Target, request: number, error: RemoteError): void {
     this.#realms.get(realm)?.dealer.error(callee, {
-      type: T.ERROR, requestType: T.INVOCATION, request, details: error.details, error: error.error, ...payload(error.args, error.kwargs),
+      type: T.ERROR,
+      requestType: T.INVOCATION,
+      request,
+      details: error.details,
+      error: error.error,
+      ...payload(error.args, error.kwargs),
     });
   }
 

@@ -63,7 +63,8 @@ export const LIMIT_EXCEEDED = 'wampmesh.error.limit_exceeded';
 export type LimitKind = keyof RealmLimits;
 
 const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
-  maxPendingCallsPerSession: (n) => `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
+  maxPendingCallsPerSession: (n) =>
+    `this session has ${n} calls waiting for an answer, the most the realm allows; wait for some to finish`,
   maxPendingCalls: (n) => `the realm has ${n} calls waiting for an answer, the most it allows; try again later`,
   maxRegistrationsPerSession: (n) => `this session holds ${n} registrations, the most the realm allows`,
   maxSubscriptionsPerSession: (n) => `this session holds ${n} subscriptions, the most the realm allows`,
@@ -71,4 +72,6 @@ const LIMIT_MESSAGES: Record<LimitKind, (n: number) => string> = {
 };
 
 /** The ERROR text for a request refused by a limit of `n`. */
-export function limitMessage(kind: LimitKind, n: number): string { return LIMIT_MESSAGES[kind](n); }
+export function limitMessage(kind: LimitKind, n: number): string {
+  return LIMIT_MESSAGES[kind](n);
+}

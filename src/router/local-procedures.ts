@@ -18,7 +18,14 @@ export function callLocal(caller: Target, msg: Call, fn: LocalProcedure): undefi
     result = { error: ErrorUri.INVALID_ARGUMENT, args: [err instanceof Error ? err.message : String(err)] };
   }
   if ('error' in result) {
-    caller.send({ type: T.ERROR, requestType: T.CALL, request: msg.request, details: {}, error: result.error, args: result.args });
+    caller.send({
+      type: T.ERROR,
+      requestType: T.CALL,
+      request: msg.request,
+      details: {},
+      error: result.error,
+      args: result.args,
+    });
   } else {
     caller.send({ type: T.RESULT, request: msg.request, details: {}, args: result.args, kwargs: result.kwargs });
   }

@@ -27,9 +27,19 @@ export interface MetaRealm {
 const NO_SUCH_SESSION = 'wamp.error.no_such_session';
 /** The authrole that may end other sessions unless the realm's metaKill is "all". */
 export const ADMIN_ROLE = 'admin';
-const KILL_PROCEDURES = ['wamp.session.kill', 'wamp.session.kill_by_authid', 'wamp.session.kill_by_authrole', 'wamp.session.kill_all'];
+const KILL_PROCEDURES = [
+  'wamp.session.kill',
+  'wamp.session.kill_by_authid',
+  'wamp.session.kill_by_authrole',
+  'wamp.session.kill_all',
+];
 
-interface Testament { topic: string; args?: unknown[]; kwargs?: Dict; retain: boolean }
+interface Testament {
+  topic: string;
+  args?: unknown[];
+  kwargs?: Dict;
+  retain: boolean;
+}
 type Scope = 'destroyed' | 'detached';
 
 export class MetaApi {
@@ -45,16 +55,28 @@ export class MetaApi {
 
   readonly registrationEvents: DealerEvents = {
     created: (s, r) => this.#emit('wamp.registration.on_create', [s.id, registrationDetails(r)]),
-    registered: (s, r) => { this.#interestsChanged(); this.#emit('wamp.registration.on_register', [s.id, r.id]); },
-    unregistered: (s, r) => { this.#interestsChanged(); this.#emit('wamp.registration.on_unregister', [s.id, r.id]); },
+    registered: (s, r) => {
+      this.#interestsChanged();
+      this.#emit('wamp.registration.on_register', [s.id, r.id]);
+    },
+    unregistered: (s, r) => {
+      this.#interestsChanged();
+      this.#emit('wamp.registration.on_unregister', [s.id, r.id]);
+    },
     deleted: (s, r) => this.#emit('wamp.registration.on_delete', [s.id, r.id]),
   };
 
   readonly subscriptionEvents: BrokerEvents = {
-    created: (s, sub) => { this.#interestsChanged(); this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]); },
+    created: (s, sub) => {
+      this.#interestsChanged();
+      this.#emit('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]);
+    },
     subscribed: (s, sub) => this.#emit('wamp.subscription.on_subscribe', [s.id, sub.id]),
     unsubscribed: (s, sub) => this.#emit('wamp.subscription.on_unsubscribe', [s.id, sub.id]),
-    deleted: (s, sub) => { this.#interestsChanged(); this.#emit('wamp.subscription.on_delete', [s.id, sub.id]); },
+    deleted: (s, sub) => {
+      this.#interestsChanged();
+      this.#emit('wamp.subscription.on_delete', [s.id, sub.id]);
+    },
   };
 
   joined(session: Target): void {
@@ -67,7 +89,8 @@ export class MetaApi {
     // Without session resumption a detach is the end of the session, so both scopes are
     // published when a session is lost or killed; a GOODBYE discards them.
     if (testaments !== undefined && (reason === 'lost' || reason === 'killed')) {
-      for (const t of [...testaments.detached, ...testaments.destroyed]) this.#realm.broker.emit(t.topic, t.args, t.kwargs, { retain: t.retain });
+      for (const t of [...testaments.detached, ...testaments.destroyed])
+        this.#realm.broker.emit(t.topic, t.args, t.kwargs, { retain: t.retain });
     }
     this.#emit('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
   }
@@ -78,10 +101,21 @@ export class MetaApi {
     const broker = realm.broker;
     // Ending other sessions is for administrators unless the realm says otherwise (metaKill):
     // in an anonymous realm any local process could otherwise end every other session.
-    const add = (name: string, fn: (caller: Target, args: unknown[], kwargs: Dict) => LocalResult) => dealer.addLocalProcedure(name,
-      !KILL_PROCEDURES.includes(name) ? fn : (caller, args, kwargs) => (caller.authrole === ADMIN_ROLE || realm.config.metaKill === 'all'
-        ? fn(caller, args, kwargs)
-        : { error: ErrorUri.NOT_AUTHORIZED, args: [`${name} is for sessions with authrole '${ADMIN_ROLE}' in realm '${realm.uri}' (realm option metaKill)`] }));
+    const add = (name: string, fn: (caller: Target, args: unknown[], kwargs: Dict) => LocalResult) =>
+      dealer.addLocalProcedure(
+        name,
+        !KILL_PROCEDURES.includes(name)
+          ? fn
+          : (caller, args, kwargs) =>
+              caller.authrole === ADMIN_ROLE || realm.config.metaKill === 'all'
+                ? fn(caller, args, kwargs)
+                : {
+                    error: ErrorUri.NOT_AUTHORIZED,
+                    args: [
+                      `${name} is for sessions with authrole '${ADMIN_ROLE}' in realm '${realm.uri}' (realm option metaKill)`,
+                    ],
+                  },
+      );
     const sessionsOf = (roles: unknown) => {
       const all = [...realm.sessions.values()];
       return Array.isArray(roles) ? all.filter((s) => roles.includes(s.authrole)) : all;
@@ -90,8 +124,10 @@ export class MetaApi {
     type KillOptions = { reason: string; message: string | undefined };
     const killOptions = (kwargs: Dict): KillOptions | { error: string; args: unknown[] } => {
       const reason = kwargs.reason ?? 'wamp.close.normal';
-      if (typeof reason !== 'string' || !isValidUri(reason)) return { error: ErrorUri.INVALID_URI, args: ['reason must be a URI'] };
-      if (kwargs.message !== undefined && typeof kwargs.message !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['message must be a string'] };
+      if (typeof reason !== 'string' || !isValidUri(reason))
+        return { error: ErrorUri.INVALID_URI, args: ['reason must be a URI'] };
+      if (kwargs.message !== undefined && typeof kwargs.message !== 'string')
+        return { error: ErrorUri.INVALID_ARGUMENT, args: ['message must be a string'] };
       return { reason, message: kwargs.message as string | undefined };
     };
     const killAll = (targets: Target[], options: KillOptions) => {
@@ -118,35 +154,61 @@ export class MetaApi {
       if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authid must be a string'] };
       const options = killOptions(kwargs);
       if ('error' in options) return options;
-      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authid === args[0] && s !== caller), options).map((s) => s.id)] };
+      return {
+        args: [
+          killAll(
+            sessionsOf(undefined).filter((s) => s.authid === args[0] && s !== caller),
+            options,
+          ).map((s) => s.id),
+        ],
+      };
     });
     add('wamp.session.kill_by_authrole', (caller, args, kwargs) => {
       if (typeof args[0] !== 'string') return { error: ErrorUri.INVALID_ARGUMENT, args: ['authrole must be a string'] };
       const options = killOptions(kwargs);
       if ('error' in options) return options;
-      return { args: [killAll(sessionsOf(undefined).filter((s) => s.authrole === args[0] && s !== caller), options).length] };
+      return {
+        args: [
+          killAll(
+            sessionsOf(undefined).filter((s) => s.authrole === args[0] && s !== caller),
+            options,
+          ).length,
+        ],
+      };
     });
     add('wamp.session.kill_all', (caller, _args, kwargs) => {
       const options = killOptions(kwargs);
       if ('error' in options) return options;
-      return { args: [killAll(sessionsOf(undefined).filter((s) => s !== caller), options).length] };
+      return {
+        args: [
+          killAll(
+            sessionsOf(undefined).filter((s) => s !== caller),
+            options,
+          ).length,
+        ],
+      };
     });
     add('wamp.session.add_testament', (caller, args, kwargs) => {
       const [topic, targs, tkwargs] = args;
-      if (typeof topic !== 'string' || !isValidUri(topic)) return { error: ErrorUri.INVALID_URI, args: ['testament topic must be a valid URI'] };
+      if (typeof topic !== 'string' || !isValidUri(topic))
+        return { error: ErrorUri.INVALID_URI, args: ['testament topic must be a valid URI'] };
       const options = isDict(kwargs.publish_options) ? kwargs.publish_options : {};
       const scope = kwargs.scope ?? 'destroyed';
-      if (scope !== 'destroyed' && scope !== 'detached') return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+      if (scope !== 'destroyed' && scope !== 'detached')
+        return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
       const testament: Testament = {
-        topic, retain: options.retain === true,
-        ...(Array.isArray(targs) && { args: targs }), ...(isDict(tkwargs) && { kwargs: tkwargs }),
+        topic,
+        retain: options.retain === true,
+        ...(Array.isArray(targs) && { args: targs }),
+        ...(isDict(tkwargs) && { kwargs: tkwargs }),
       };
       this.#testamentsOf(caller)[scope].push(testament);
       return {};
     });
     add('wamp.session.flush_testaments', (caller, _args, kwargs) => {
       const scope = kwargs.scope ?? 'destroyed';
-      if (scope !== 'destroyed' && scope !== 'detached') return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+      if (scope !== 'destroyed' && scope !== 'detached')
+        return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
       const list = this.#testamentsOf(caller)[scope];
       const n = list.length;
       list.length = 0;
@@ -159,7 +221,7 @@ export class MetaApi {
       return out;
     };
     const matchOption = (v: unknown): MatchPolicy | undefined => {
-      const m = isDict(v) ? v.match ?? 'exact' : 'exact';
+      const m = isDict(v) ? (v.match ?? 'exact') : 'exact';
       return (matchPolicies as readonly unknown[]).includes(m) ? (m as MatchPolicy) : undefined;
     };
     const registrationArg = (args: unknown[]) => (isId(args[0]) ? dealer.registration(args[0]) : undefined);
@@ -180,7 +242,9 @@ export class MetaApi {
     add('wamp.registration.list_callees', (_c, args) => {
       const r = registrationArg(args);
       // A callee on another router by its session ID there (its ID here is the mesh's own alias).
-      return r === undefined ? { error: ErrorUri.NO_SUCH_REGISTRATION } : { args: [r.callees.map((c) => (c.remote === true ? c.details().session ?? c.id : c.id))] };
+      return r === undefined
+        ? { error: ErrorUri.NO_SUCH_REGISTRATION }
+        : { args: [r.callees.map((c) => (c.remote === true ? (c.details().session ?? c.id) : c.id))] };
     });
     add('wamp.registration.count_callees', (_c, args) => {
       const r = registrationArg(args);
@@ -215,17 +279,26 @@ export class MetaApi {
       const s = subscriptionArg(args);
       if (s === undefined) return { error: ErrorUri.NO_SUCH_SUBSCRIPTION };
       const limitArg = args[1] ?? kwargs.limit ?? 10;
-      if (typeof limitArg !== 'number' || !Number.isInteger(limitArg) || limitArg < 1) return { error: ErrorUri.INVALID_ARGUMENT, args: ['limit must be a positive integer'] };
+      if (typeof limitArg !== 'number' || !Number.isInteger(limitArg) || limitArg < 1)
+        return { error: ErrorUri.INVALID_ARGUMENT, args: ['limit must be a positive integer'] };
       const events = broker.history(s, caller);
-      if (events === undefined) return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
+      if (events === undefined)
+        return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
       // The newest `limit`, oldest first; reverse: true gives newest first.
       const chosen = events.slice(Math.max(0, events.length - limitArg));
       if (kwargs.reverse === true) chosen.reverse();
       return {
-        args: [chosen.map((e) => ({
-          timestamp: new Date(e.timestamp).toISOString(), subscription: s.id, publication: e.publication, topic: e.topic, details: e.details,
-          ...(e.args !== undefined && { args: e.args }), ...(e.kwargs !== undefined && { kwargs: e.kwargs }),
-        }))],
+        args: [
+          chosen.map((e) => ({
+            timestamp: new Date(e.timestamp).toISOString(),
+            subscription: s.id,
+            publication: e.publication,
+            topic: e.topic,
+            details: e.details,
+            ...(e.args !== undefined && { args: e.args }),
+            ...(e.kwargs !== undefined && { kwargs: e.kwargs }),
+          })),
+        ],
       };
     });
   }

@@ -19,7 +19,15 @@ export function transportIndex(type: string): number {
 export const MESSAGE_CODES = 72;
 
 /** How a call ended, as the caller saw it (RESULT, or ERROR for its CALL). */
-export const CALL_OUTCOMES = ['ok', 'error', 'canceled', 'timeout', 'no_such_procedure', 'not_authorized', 'failed'] as const;
+export const CALL_OUTCOMES = [
+  'ok',
+  'error',
+  'canceled',
+  'timeout',
+  'no_such_procedure',
+  'not_authorized',
+  'failed',
+] as const;
 const OUTCOME_OF: Readonly<Record<string, number>> = {
   'wamp.error.canceled': 2,
   'wamp.error.timeout': 3,
@@ -53,7 +61,9 @@ export function authMethodIndex(method: string): number {
  * Upper bounds (seconds) of the call-duration buckets: from a local call on loopback (tens of
  * microseconds) to calls that hit a 60 s timeout, about three buckets per decade.
  */
-export const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+export const CALL_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
 
 /** One call in this many of each session has its duration observed. */
 export const CALL_SAMPLE_EVERY = 16;
@@ -114,7 +124,6 @@ export class RealmCounters {
   /** [AUTH_METHODS index] */
   readonly authFailures = new Float64Array(AUTH_METHODS.length);
 }
-
 
 /** Where a session tallies the EVENTs it writes (the Session itself: see SessionMeter). */
 export interface EventTally {
@@ -181,7 +190,7 @@ export class SessionMeter {
    * invocation are not new calls (their request is the one being timed, or not sampled).
    */
   callStarted(request: number): void {
-    if (this.#timedRequest !== 0 || (this.#started++ % CALL_SAMPLE_EVERY) !== 0) return;
+    if (this.#timedRequest !== 0 || this.#started++ % CALL_SAMPLE_EVERY !== 0) return;
     this.#timedRequest = request;
     this.#timedAt = this.#m.clock();
   }

@@ -86,18 +86,30 @@ export class OngoingCalls {
   }
 
   /** Open calls, for the realm limit, leak checks in tests and metrics. */
-  get count(): number { return this.#pending; }
+  get count(): number {
+    return this.#pending;
+  }
 
   /** The call the callee's INVOCATION `request` belongs to. */
-  ofCallee(callee: Target, request: number): Invocation | undefined { return this.#invocations.get(callee.id)?.get(request); }
+  ofCallee(callee: Target, request: number): Invocation | undefined {
+    return this.#invocations.get(callee.id)?.get(request);
+  }
   /** The caller's call `request`. */
-  ofCaller(caller: Target, request: number): Invocation | undefined { return this.#calls.get(caller.id)?.get(request); }
+  ofCaller(caller: Target, request: number): Invocation | undefined {
+    return this.#calls.get(caller.id)?.get(request);
+  }
   /** How many calls the caller has open. */
-  countOfCaller(caller: Target): number { return this.#calls.get(caller.id)?.size ?? 0; }
+  countOfCaller(caller: Target): number {
+    return this.#calls.get(caller.id)?.size ?? 0;
+  }
   /** The calls the session serves as callee (a copy). */
-  serving(session: Target): Invocation[] { return [...(this.#invocations.get(session.id)?.values() ?? [])]; }
+  serving(session: Target): Invocation[] {
+    return [...(this.#invocations.get(session.id)?.values() ?? [])];
+  }
   /** The calls the session made as caller (a copy). */
-  calling(session: Target): Invocation[] { return [...(this.#calls.get(session.id)?.values() ?? [])]; }
+  calling(session: Target): Invocation[] {
+    return [...(this.#calls.get(session.id)?.values() ?? [])];
+  }
 
   /** Tracks a call whose INVOCATION was sent, and starts its timeout. */
   add(invocation: Invocation): void {
@@ -138,25 +150,42 @@ export class OngoingCalls {
     }
     this.finish(invocation);
     sendError(invocation.caller, T.CALL, invocation.callRequest, error, message);
-    if (mode === 'killnowait') invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
+    if (mode === 'killnowait')
+      invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode, reason: error } });
   }
 
   /** Tells the callee, if it can cancel, that the call is over (killnowait, "canceled"). */
   interruptCallee(invocation: Invocation): void {
     if (invocation.callee.supports('callee', 'call_canceling')) {
-      invocation.callee.send({ type: T.INTERRUPT, request: invocation.request, options: { mode: 'killnowait', reason: ErrorUri.CANCELED } });
+      invocation.callee.send({
+        type: T.INTERRUPT,
+        request: invocation.request,
+        options: { mode: 'killnowait', reason: ErrorUri.CANCELED },
+      });
     }
   }
 
   /** A further chunk of the caller's progressive call: another INVOCATION to its callee. */
-  continueProgressive(invocation: Invocation, progress: boolean, args: unknown[] | undefined, kwargs: Dict | undefined, raw: RawPayload | undefined): undefined {
+  continueProgressive(
+    invocation: Invocation,
+    progress: boolean,
+    args: unknown[] | undefined,
+    kwargs: Dict | undefined,
+    raw: RawPayload | undefined,
+  ): undefined {
     // Spec: options other than progress are frozen by the first CALL of a progressive call,
     // so every INVOCATION carries the first one's details (caller identity, procedure, ...).
     invocation.callerProgress = progress;
     const { progress: _first, ...details } = invocation.details;
     if (progress) details.progress = true;
     const sent = invocation.callee.send({
-      type: T.INVOCATION, request: invocation.request, registration: invocation.registration.id, details, args, kwargs, raw,
+      type: T.INVOCATION,
+      request: invocation.request,
+      registration: invocation.registration.id,
+      details,
+      args,
+      kwargs,
+      raw,
     });
     if (sent !== 'sent') {
       this.finish(invocation);
@@ -175,10 +204,16 @@ export class OngoingCalls {
     const forwarded = invocation.receiveProgress;
     if (forwarded) this.stats.unrequestedProgressForwarded++;
     else this.stats.unrequestedProgressDropped++;
-    this.#logger.debug({
-      callee: invocation.callee.id, caller: invocation.caller.id, registration: invocation.registration.id,
-      procedure: invocation.registration.procedure, forwarded,
-    }, 'progressive YIELD without receive_progress in the INVOCATION');
+    this.#logger.debug(
+      {
+        callee: invocation.callee.id,
+        caller: invocation.caller.id,
+        registration: invocation.registration.id,
+        procedure: invocation.registration.procedure,
+        forwarded,
+      },
+      'progressive YIELD without receive_progress in the INVOCATION',
+    );
     return forwarded;
   }
 

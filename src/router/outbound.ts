@@ -25,7 +25,13 @@ export class Outbound {
   readonly #kill: (why: string) => void;
   #overSoftLimitSince: number | undefined;
 
-  constructor(ctx: { readonly limits: Limits; readonly logger: Logger; now(): number }, peer: Peer, tally: OutboundTally, meter: SessionMeter | undefined, kill: (why: string) => void) {
+  constructor(
+    ctx: { readonly limits: Limits; readonly logger: Logger; now(): number },
+    peer: Peer,
+    tally: OutboundTally,
+    meter: SessionMeter | undefined,
+    kill: (why: string) => void,
+  ) {
     this.#ctx = ctx;
     this.#peer = peer;
     this.#tally = tally;
@@ -67,12 +73,16 @@ export class Outbound {
     const tally = this.#tally;
     if (this.#peer.bufferedAmount() <= limits.outboundSoftLimitBytes) {
       if (this.#overSoftLimitSince !== undefined && tally.droppedEvents > 0) {
-        logger.info({ session: tally.id, dropped: tally.droppedEvents }, 'slow consumer caught up; events were dropped');
+        logger.info(
+          { session: tally.id, dropped: tally.droppedEvents },
+          'slow consumer caught up; events were dropped',
+        );
       }
       this.#overSoftLimitSince = undefined;
       return;
     }
     this.#overSoftLimitSince ??= now;
-    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs) this.#kill('slow consumer: outbound buffer stayed over the soft limit');
+    if (now - this.#overSoftLimitSince >= limits.slowConsumerTimeoutMs)
+      this.#kill('slow consumer: outbound buffer stayed over the soft limit');
   }
 }

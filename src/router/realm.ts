@@ -72,7 +72,11 @@ export class Realm {
   readonly limits: RealmLimits;
   /** Requests refused by each limit since start (metrics, tests). */
   readonly limitCounts: Record<LimitKind, number> = {
-    maxPendingCallsPerSession: 0, maxPendingCalls: 0, maxSubscriptionsPerSession: 0, maxRegistrationsPerSession: 0, maxRetainedTopicsPerSession: 0,
+    maxPendingCallsPerSession: 0,
+    maxPendingCalls: 0,
+    maxSubscriptionsPerSession: 0,
+    maxRegistrationsPerSession: 0,
+    maxRetainedTopicsPerSession: 0,
   };
   readonly #limitLogged = new Map<LimitKind, { at: number; suppressed: number }>();
   readonly #env: RealmEnvironment;
@@ -88,14 +92,27 @@ export class Realm {
     this.meta = new MetaApi(this, () => env.observer.interestsChanged(config.uri));
     const limitExceeded = (kind: LimitKind, session: Target) => this.#limitExceeded(kind, session);
     this.dealer = new Dealer({
-      uriCheck, now: env.now, random: env.random, scheduler: env.scheduler,
-      callerDisclosure: config.callerDisclosure ?? 'optional', events: this.meta.registrationEvents, logger: env.logger,
-      limits: this.limits, limitExceeded,
+      uriCheck,
+      now: env.now,
+      random: env.random,
+      scheduler: env.scheduler,
+      callerDisclosure: config.callerDisclosure ?? 'optional',
+      events: this.meta.registrationEvents,
+      logger: env.logger,
+      limits: this.limits,
+      limitExceeded,
     });
     this.broker = new Broker({
-      realm: config.uri, uriCheck, now: env.now, random: env.random, store: env.store, history: config.history ?? [],
-      limits: this.limits, limitExceeded,
-      publisherDisclosure: config.publisherDisclosure ?? 'optional', events: this.meta.subscriptionEvents,
+      realm: config.uri,
+      uriCheck,
+      now: env.now,
+      random: env.random,
+      store: env.store,
+      history: config.history ?? [],
+      limits: this.limits,
+      limitExceeded,
+      publisherDisclosure: config.publisherDisclosure ?? 'optional',
+      events: this.meta.subscriptionEvents,
       published: (event, routing) => env.observer.published(config.uri, event, routing),
     });
     this.meta.install();
@@ -115,10 +132,18 @@ export class Realm {
       return;
     }
     this.#limitLogged.set(kind, { at: now, suppressed: 0 });
-    this.#env.logger.warn({
-      realm: this.uri, limit: kind, value: this.limits[kind], session: session.id, authid: session.authid,
-      refused: this.limitCounts[kind], unlogged: last?.suppressed ?? 0,
-    }, 'request refused: limit exceeded');
+    this.#env.logger.warn(
+      {
+        realm: this.uri,
+        limit: kind,
+        value: this.limits[kind],
+        session: session.id,
+        authid: session.authid,
+        refused: this.limitCounts[kind],
+        unlogged: last?.suppressed ?? 0,
+      },
+      'request refused: limit exceeded',
+    );
   }
 
   join(session: Target): void {

@@ -34,14 +34,26 @@ export class Registrations {
     this.#random = clock.random;
   }
 
-  get size(): number { return this.#byId.size; }
-  values(): IterableIterator<Registration> { return this.#byId.values(); }
-  byId(id: number): Registration | undefined { return this.#byId.get(id); }
-  get(procedure: string, match: MatchPolicy): Registration | undefined { return this.#table.get(procedure, match); }
-  best(procedure: string): Registration | undefined { return this.#table.best(procedure); }
+  get size(): number {
+    return this.#byId.size;
+  }
+  values(): IterableIterator<Registration> {
+    return this.#byId.values();
+  }
+  byId(id: number): Registration | undefined {
+    return this.#byId.get(id);
+  }
+  get(procedure: string, match: MatchPolicy): Registration | undefined {
+    return this.#table.get(procedure, match);
+  }
+  best(procedure: string): Registration | undefined {
+    return this.#table.best(procedure);
+  }
 
   /** How many registrations the session serves. */
-  countOf(session: Target): number { return this.#bySession.get(session.id)?.size ?? 0; }
+  countOf(session: Target): number {
+    return this.#bySession.get(session.id)?.size ?? 0;
+  }
 
   /** The registrations the session serves (a copy: detaching them while iterating is fine). */
   of(session: Target): Registration[] {
@@ -54,7 +66,15 @@ export class Registrations {
     let registration = this.#table.get(procedure, match);
     if (registration !== undefined) registration.callees.push(callee);
     else {
-      registration = { id: this.#ids.next(), procedure, match, invoke, created: this.#now(), callees: [callee], next: 0 };
+      registration = {
+        id: this.#ids.next(),
+        procedure,
+        match,
+        invoke,
+        created: this.#now(),
+        callees: [callee],
+        next: 0,
+      };
       this.#table.set(procedure, match, registration);
       this.#byId.set(registration.id, registration);
     }
@@ -92,9 +112,12 @@ export class Registrations {
         registration.next = (registration.next + 1) % callees.length;
         return callee;
       }
-      case 'random': return callees[Math.floor(this.#random() * callees.length)]!;
-      case 'last': return callees[callees.length - 1]!;
-      default: return callees[0]!;
+      case 'random':
+        return callees[Math.floor(this.#random() * callees.length)]!;
+      case 'last':
+        return callees[callees.length - 1]!;
+      default:
+        return callees[0]!;
     }
   }
 }

@@ -9,14 +9,24 @@ const CALLEE_GONE = 'callee disconnected from in-flight call';
 
 /** [ERROR, REQUEST.Type|int, REQUEST.Request|id, Details|dict, Error|uri, Arguments|list] */
 export function sendError(to: Target, requestType: number, request: number, error: string, message?: string): void {
-  to.send({ type: T.ERROR, requestType, request, details: {}, error, ...(message === undefined ? {} : { args: [message] }) });
+  to.send({
+    type: T.ERROR,
+    requestType,
+    request,
+    details: {},
+    error,
+    ...(message === undefined ? {} : { args: [message] }),
+  });
 }
 
 /**
  * What was not sent on: the INVOCATION of a call (to its callee), or the RESULT or the ERROR
  * (carrying `error`) that answers it (to its caller).
  */
-export type Undelivered = { readonly kind: 'invocation' } | { readonly kind: 'result' } | { readonly kind: 'error'; readonly error: string };
+export type Undelivered =
+  | { readonly kind: 'invocation' }
+  | { readonly kind: 'result' }
+  | { readonly kind: 'error'; readonly error: string };
 
 /**
  * The ERROR a caller gets for its call `request` when a message of that call was not sent
@@ -36,15 +46,27 @@ function undeliveredError(sent: SendResult, what: Undelivered): { error: string;
   switch (what.kind) {
     case 'invocation':
       if (sent === 'closed') return { error: ErrorUri.CANCELED, message: CALLEE_GONE };
-      if (sent === 'too-large') return { error: ErrorUri.PAYLOAD_SIZE_EXCEEDED, message: 'the call payload exceeds the maximum message size on the way to the callee' };
+      if (sent === 'too-large')
+        return {
+          error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+          message: 'the call payload exceeds the maximum message size on the way to the callee',
+        };
       return { error: ErrorUri.INVALID_ARGUMENT, message: 'the call payload cannot be serialized for the callee' };
     case 'result':
-      if (sent === 'too-large') return { error: ErrorUri.PAYLOAD_SIZE_EXCEEDED, message: 'the result exceeds the maximum message size on the way to the caller' };
-      if (sent === 'unencodable') return { error: ErrorUri.INVALID_ARGUMENT, message: 'the result cannot be serialized for the caller' };
+      if (sent === 'too-large')
+        return {
+          error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+          message: 'the result exceeds the maximum message size on the way to the caller',
+        };
+      if (sent === 'unencodable')
+        return { error: ErrorUri.INVALID_ARGUMENT, message: 'the result cannot be serialized for the caller' };
       return undefined;
     case 'error':
       if (sent === 'too-large') {
-        return { error: ErrorUri.PAYLOAD_SIZE_EXCEEDED, message: `the callee's error ${what.error} exceeds the maximum message size on the way to the caller` };
+        return {
+          error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+          message: `the callee's error ${what.error} exceeds the maximum message size on the way to the caller`,
+        };
       }
       // The caller still learns the call failed, with the callee's error URI and no payload.
       if (sent === 'unencodable') return { error: what.error };

@@ -50,7 +50,14 @@ export class Router implements PeerAcceptor {
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    const env: RealmEnvironment = { now, random, scheduler: options.scheduler ?? realScheduler, store: options.store ?? new MemoryEventStore(), observer: this.federation, logger: this.logger };
+    const env: RealmEnvironment = {
+      now,
+      random,
+      scheduler: options.scheduler ?? realScheduler,
+      store: options.store ?? new MemoryEventStore(),
+      observer: this.federation,
+      logger: this.logger,
+    };
     this.#env = env;
     for (const config of options.realms) this.addRealm(config);
     const ids = this.#ids;
@@ -104,7 +111,10 @@ export class Router implements PeerAcceptor {
   killSessions(predicate: (session: Session) => boolean, reason: string, message: string): number {
     let n = 0;
     for (const session of [...this.#sessions]) {
-      if (session.state === 'established' && predicate(session)) { session.kill(reason, message); n++; }
+      if (session.state === 'established' && predicate(session)) {
+        session.kill(reason, message);
+        n++;
+      }
     }
     return n;
   }
@@ -115,11 +125,17 @@ export class Router implements PeerAcceptor {
     return session;
   }
 
-  get now(): () => number { return this.#env.now; }
-  get scheduler(): Scheduler { return this.#env.scheduler; }
+  get now(): () => number {
+    return this.#env.now;
+  }
+  get scheduler(): Scheduler {
+    return this.#env.scheduler;
+  }
 
   /** Live sessions, established or not. */
-  get sessionCount(): number { return this.#sessions.size; }
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
 
   tick(now: number = this.#context.now()): void {
     for (const session of this.#sessions) {
@@ -128,7 +144,10 @@ export class Router implements PeerAcceptor {
       try {
         session.tick(now);
       } catch (err) {
-        this.logger.error({ session: session.id, err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack }, 'internal error in session upkeep');
+        this.logger.error(
+          { session: session.id, err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack },
+          'internal error in session upkeep',
+        );
       }
     }
   }

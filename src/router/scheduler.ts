@@ -17,13 +17,15 @@ class LongTimeout {
   }
   #arm(fn: () => void, left: number): NodeJS.Timeout {
     if (left <= TIMEOUT_MAX) return setTimeout(fn, left);
-    return setTimeout(() => { this.timer = this.#arm(fn, left - TIMEOUT_MAX); }, TIMEOUT_MAX);
+    return setTimeout(() => {
+      this.timer = this.#arm(fn, left - TIMEOUT_MAX);
+    }, TIMEOUT_MAX);
   }
 }
 
 export const realScheduler: Scheduler = {
   setTimeout: (fn, ms) => (ms > TIMEOUT_MAX ? new LongTimeout(fn, ms) : setTimeout(fn, ms)),
-  clearTimeout: (handle) => clearTimeout(handle instanceof LongTimeout ? handle.timer : handle as NodeJS.Timeout),
+  clearTimeout: (handle) => clearTimeout(handle instanceof LongTimeout ? handle.timer : (handle as NodeJS.Timeout)),
 };
 
 /** A manual scheduler for tests and the mesh simulator: advance(ms) fires what is due, in order. */
@@ -46,7 +48,8 @@ export class ManualScheduler implements Scheduler {
     const until = this.now + ms;
     for (;;) {
       let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= until && (next === undefined || entry[1].at < next[1].at)) next = entry;
+      for (const entry of this.#timers)
+        if (entry[1].at <= until && (next === undefined || entry[1].at < next[1].at)) next = entry;
       if (next === undefined) break;
       this.#timers.delete(next[0]);
       this.now = next[1].at;

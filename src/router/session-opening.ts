@@ -24,7 +24,10 @@ export class SessionOpening {
   /** The authentication method tried, for the failure counter. */
   #authMethod = 'anonymous';
 
-  constructor(ctx: { realm(uri: string): Realm | undefined; readonly authenticator: Authenticator }, transport: TransportInfo) {
+  constructor(
+    ctx: { realm(uri: string): Realm | undefined; readonly authenticator: Authenticator },
+    transport: TransportInfo,
+  ) {
     this.#ctx = ctx;
     this.#transport = transport;
   }
@@ -34,16 +37,25 @@ export class SessionOpening {
     if (realm === undefined) return abort(ErrorUri.NO_SUCH_REALM, `no realm '${msg.realm}'`);
     const { roles, authmethods, authid, authextra } = msg.details;
     if (!isDict(roles) || !clientRoleNames.some((r) => isDict(roles[r]))) {
-      return abort(ErrorUri.PROTOCOL_VIOLATION, `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`);
+      return abort(
+        ErrorUri.PROTOCOL_VIOLATION,
+        `HELLO.Details.roles must announce at least one of ${clientRoleNames.join(', ')}`,
+      );
     }
     if (authmethods !== undefined && !(Array.isArray(authmethods) && authmethods.every((m) => typeof m === 'string'))) {
       return abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authmethods must be a list of strings');
     }
-    if (authid !== undefined && typeof authid !== 'string') return abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
-    if (authextra !== undefined && !isDict(authextra)) return abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
+    if (authid !== undefined && typeof authid !== 'string')
+      return abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authid must be a string');
+    if (authextra !== undefined && !isDict(authextra))
+      return abort(ErrorUri.PROTOCOL_VIOLATION, 'HELLO.Details.authextra must be a dict');
     this.#authMethod = authmethods?.[0] ?? 'anonymous';
     const outcome = this.#ctx.authenticator.hello({
-      realm: realm.config, authid, authmethods: authmethods ?? ['anonymous'], authextra: authextra ?? {}, transport: this.#transport,
+      realm: realm.config,
+      authid,
+      authmethods: authmethods ?? ['anonymous'],
+      authextra: authextra ?? {},
+      transport: this.#transport,
     });
     return this.#proceed(outcome, realm, roles);
   }
@@ -57,7 +69,12 @@ export class SessionOpening {
   #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): OpeningStep {
     if (outcome.type === 'abort') {
       realm.counters.authFailures[authMethodIndex(this.#authMethod)]!++;
-      return { kind: 'abort', reason: outcome.reason, message: outcome.message, delayed: outcome.reason === ErrorUri.AUTHENTICATION_FAILED };
+      return {
+        kind: 'abort',
+        reason: outcome.reason,
+        message: outcome.message,
+        delayed: outcome.reason === ErrorUri.AUTHENTICATION_FAILED,
+      };
     }
     if (outcome.type === 'challenge') {
       this.#authMethod = outcome.authmethod;

@@ -17,46 +17,80 @@ export interface EstablishedHooks {
   /** Ends the session with ABORT. */
   abort(reason: string, message: string): void;
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
-  authorized(action: Action, uri: string, match: MatchPolicy, requestType: number | undefined, request: number): boolean;
+  authorized(
+    action: Action,
+    uri: string,
+    match: MatchPolicy,
+    requestType: number | undefined,
+    request: number,
+  ): boolean;
   /** The client ended the session. */
   close(why: LeaveReason): void;
 }
 
-export function routeEstablished(session: Target, realm: Realm, msg: Message, raw: RawPayload | undefined, hooks: EstablishedHooks): void {
+export function routeEstablished(
+  session: Target,
+  realm: Realm,
+  msg: Message,
+  raw: RawPayload | undefined,
+  hooks: EstablishedHooks,
+): void {
   let violation: ProtocolViolation | undefined;
   switch (msg.type) {
     case T.CALL:
       // Spec "Progressive Call Invocations": a caller that did not announce the feature
       // must not send progress: true.
       if (msg.options.progress === true && !session.supports('caller', 'progressive_call_invocations')) {
-        return hooks.abort(ErrorUri.PROTOCOL_VIOLATION, 'CALL with progress: true from a caller that did not announce progressive_call_invocations');
+        return hooks.abort(
+          ErrorUri.PROTOCOL_VIOLATION,
+          'CALL with progress: true from a caller that did not announce progressive_call_invocations',
+        );
       }
-      if (msg.options.ppt_scheme !== undefined && !session.supports('caller', 'payload_passthru_mode')) return pptViolation(hooks, 'CALL');
+      if (msg.options.ppt_scheme !== undefined && !session.supports('caller', 'payload_passthru_mode'))
+        return pptViolation(hooks, 'CALL');
       hooks.meter?.callStarted(msg.request);
       if (!hooks.authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
       violation = realm.dealer.call(session, msg, raw);
       break;
     case T.YIELD:
-      if (msg.options.ppt_scheme !== undefined && !session.supports('callee', 'payload_passthru_mode')) return pptViolation(hooks, 'YIELD');
+      if (msg.options.ppt_scheme !== undefined && !session.supports('callee', 'payload_passthru_mode'))
+        return pptViolation(hooks, 'YIELD');
       violation = realm.dealer.yield(session, msg, raw);
       break;
-    case T.CANCEL: violation = realm.dealer.cancel(session, msg); break;
+    case T.CANCEL:
+      violation = realm.dealer.cancel(session, msg);
+      break;
     case T.PUBLISH:
-      if (msg.options.ppt_scheme !== undefined && !session.supports('publisher', 'payload_passthru_mode')) return pptViolation(hooks, 'PUBLISH');
-      if (!hooks.authorized('publish', msg.topic, 'exact', msg.options.acknowledge === true ? T.PUBLISH : undefined, msg.request)) return;
+      if (msg.options.ppt_scheme !== undefined && !session.supports('publisher', 'payload_passthru_mode'))
+        return pptViolation(hooks, 'PUBLISH');
+      if (
+        !hooks.authorized(
+          'publish',
+          msg.topic,
+          'exact',
+          msg.options.acknowledge === true ? T.PUBLISH : undefined,
+          msg.request,
+        )
+      )
+        return;
       hooks.meter?.published();
       return realm.broker.publish(session, msg, raw);
     case T.REGISTER:
       if (!hooks.authorized('register', msg.procedure, matchOf(msg.options), T.REGISTER, msg.request)) return;
       return realm.dealer.register(session, msg);
-    case T.UNREGISTER: return realm.dealer.unregister(session, msg);
+    case T.UNREGISTER:
+      return realm.dealer.unregister(session, msg);
     case T.SUBSCRIBE:
       if (!hooks.authorized('subscribe', msg.topic, matchOf(msg.options), T.SUBSCRIBE, msg.request)) return;
       return realm.broker.subscribe(session, msg);
-    case T.UNSUBSCRIBE: return realm.broker.unsubscribe(session, msg);
+    case T.UNSUBSCRIBE:
+      return realm.broker.unsubscribe(session, msg);
     case T.ERROR:
       if (msg.requestType === T.INVOCATION) return realm.dealer.error(session, msg, raw);
-      return hooks.abort(ErrorUri.PROTOCOL_VIOLATION, `ERROR for request type ${msg.requestType} is not valid from a client`);
+      return hooks.abort(
+        ErrorUri.PROTOCOL_VIOLATION,
+        `ERROR for request type ${msg.requestType} is not valid from a client`,
+      );
     case T.GOODBYE:
       session.send({ type: T.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
       return hooks.close('goodbye');
@@ -72,7 +106,10 @@ export function routeEstablished(session: Target, realm: Realm, msg: Message, ra
 
 /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */
 function pptViolation(hooks: EstablishedHooks, what: string): void {
-  hooks.abort(ErrorUri.PROTOCOL_VIOLATION, `${what} with ppt_scheme from a peer that did not announce payload_passthru_mode`);
+  hooks.abort(
+    ErrorUri.PROTOCOL_VIOLATION,
+    `${what} with ppt_scheme from a peer that did not announce payload_passthru_mode`,
+  );
 }
 
 function matchOf(options: Dict): MatchPolicy {

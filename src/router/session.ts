@@ -91,12 +91,15 @@ export class Session implements Target, PeerHandler {
     this.#hooks = {
       meter: this.#meter,
       abort: (reason, message) => this.#abort(reason, message),
-      authorized: (action, uri, match, requestType, request) => this.#authorized(action, uri, match, requestType, request),
+      authorized: (action, uri, match, requestType, request) =>
+        this.#authorized(action, uri, match, requestType, request),
       close: (why) => this.#close(why),
     };
   }
 
-  get state(): SessionState { return this.#state; }
+  get state(): SessionState {
+    return this.#state;
+  }
 
   supports(role: string, feature: string): boolean {
     const r = this.clientRoles[role];
@@ -107,7 +110,11 @@ export class Session implements Target, PeerHandler {
 
   details(): Dict {
     return {
-      session: this.id, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider,
+      session: this.id,
+      authid: this.authid,
+      authrole: this.authrole,
+      authmethod: this.authmethod,
+      authprovider: this.authprovider,
       transport: { type: this.peer.info.type, peer: this.peer.info.peer },
     };
   }
@@ -116,7 +123,9 @@ export class Session implements Target, PeerHandler {
     this.goodbye(reason, message, 'killed');
   }
 
-  nextRequestId(): number { return this.#requestIds.next(); }
+  nextRequestId(): number {
+    return this.#requestIds.next();
+  }
 
   receive(frame: Uint8Array): void {
     if (this.#state === 'closed') return;
@@ -137,7 +146,10 @@ export class Session implements Target, PeerHandler {
       this.#dispatch(msg, raw);
     } catch (err) {
       // A bug in routing must not take the process down; the session's state is suspect, so end it.
-      this.#ctx.logger.error({ session: this.id, err: errorText(err), stack: (err as Error)?.stack }, 'internal error handling message');
+      this.#ctx.logger.error(
+        { session: this.id, err: errorText(err), stack: (err as Error)?.stack },
+        'internal error handling message',
+      );
       this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'internal router error');
     } finally {
       this.#dispatching = false;
@@ -157,7 +169,10 @@ export class Session implements Target, PeerHandler {
     try {
       this.#end('lost');
     } catch (err) {
-      this.#ctx.logger.error({ session: this.id, err: errorText(err), stack: (err as Error)?.stack }, 'internal error closing session');
+      this.#ctx.logger.error(
+        { session: this.id, err: errorText(err), stack: (err as Error)?.stack },
+        'internal error closing session',
+      );
     }
   }
 
@@ -207,7 +222,8 @@ export class Session implements Target, PeerHandler {
       return;
     }
     if (this.#state === 'closing') {
-      if (this.#goodbyeSentAt !== undefined && now - this.#goodbyeSentAt >= limits.goodbyeTimeoutMs) this.#close('lost');
+      if (this.#goodbyeSentAt !== undefined && now - this.#goodbyeSentAt >= limits.goodbyeTimeoutMs)
+        this.#close('lost');
       return;
     }
     if (this.#state === 'established') this.#outbound.tick(now);
@@ -227,7 +243,8 @@ export class Session implements Target, PeerHandler {
         // Waiting for the GOODBYE reply; anything else is moot now. While a failed
         // authentication waits to be answered no GOODBYE was sent, so a client's GOODBYE is no
         // reply and does not close the connection: the ABORT still comes at the end of the delay.
-        if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined)) this.#close('goodbye');
+        if (msg.type === T.ABORT || (msg.type === T.GOODBYE && this.#goodbyeSentAt !== undefined))
+          this.#close('goodbye');
         return;
       case 'established':
         return routeEstablished(this, this.realm!, msg, raw, this.#hooks);
@@ -242,7 +259,9 @@ export class Session implements Target, PeerHandler {
       if (!step.delayed) return this.#abort(step.reason, step.message);
       // A failed secret is answered late, so guessing costs the guesser time, not the router.
       this.#state = 'closing';
-      this.#ctx.setTimeout(() => { if (this.#state !== 'closed') this.#abort(step.reason, step.message); }, this.#ctx.authFailureDelayMs);
+      this.#ctx.setTimeout(() => {
+        if (this.#state !== 'closed') this.#abort(step.reason, step.message);
+      }, this.#ctx.authFailureDelayMs);
       return;
     }
     if (step.kind === 'challenge') {
@@ -260,7 +279,12 @@ export class Session implements Target, PeerHandler {
     this.realm = realm;
     this.#state = 'established';
     const details: Dict = {
-      realm: realm.uri, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod, authprovider: this.authprovider, roles: routerRoles,
+      realm: realm.uri,
+      authid: this.authid,
+      authrole: this.authrole,
+      authmethod: this.authmethod,
+      authprovider: this.authprovider,
+      roles: routerRoles,
     };
     if (identity.authextra !== undefined) details.authextra = identity.authextra;
     this.send({ type: T.WELCOME, session: this.id, details });
@@ -274,12 +298,31 @@ export class Session implements Target, PeerHandler {
   }
 
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
-  #authorized(action: Action, uri: string, match: MatchPolicy, requestType: number | undefined, request: number): boolean {
+  #authorized(
+    action: Action,
+    uri: string,
+    match: MatchPolicy,
+    requestType: number | undefined,
+    request: number,
+  ): boolean {
     const ok = this.#ctx.authorizer.authorize({
-      realm: this.realm!.uri, session: this.id, authid: this.authid, authrole: this.authrole, action, uri, match,
+      realm: this.realm!.uri,
+      session: this.id,
+      authid: this.authid,
+      authrole: this.authrole,
+      action,
+      uri,
+      match,
     });
     if (!ok && requestType !== undefined) {
-      this.send({ type: T.ERROR, requestType, request, details: {}, error: ErrorUri.NOT_AUTHORIZED, args: [`${this.authrole} may not ${action} '${uri}'`] });
+      this.send({
+        type: T.ERROR,
+        requestType,
+        request,
+        details: {},
+        error: ErrorUri.NOT_AUTHORIZED,
+        args: [`${this.authrole} may not ${action} '${uri}'`],
+      });
     }
     return ok;
   }
@@ -291,7 +334,15 @@ export class Session implements Target, PeerHandler {
   }
 
   #kill(why: string): void {
-    this.#ctx.logger.warn({ session: this.id, peer: this.peer.info.peer, dropped: this.droppedEvents, buffered: this.peer.bufferedAmount() }, why);
+    this.#ctx.logger.warn(
+      {
+        session: this.id,
+        peer: this.peer.info.peer,
+        dropped: this.droppedEvents,
+        buffered: this.peer.bufferedAmount(),
+      },
+      why,
+    );
     this.#meter?.slowConsumerClosed();
     this.#close('killed', 'slow_consumer');
   }

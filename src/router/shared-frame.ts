@@ -10,7 +10,9 @@ export class SharedFrame {
   // null marks a serializer that failed to encode this message, so it is not retried.
   readonly #frames: Partial<Record<SerializerName, Uint8Array | null>> = {};
 
-  constructor(message: Message) { this.message = message; }
+  constructor(message: Message) {
+    this.message = message;
+  }
 
   frameFor(serializer: Serializer): Uint8Array | null {
     const cached = this.#frames[serializer.name];

@@ -5,14 +5,20 @@
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 export const matchPolicies: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
 
-interface WildcardEntry<T> { readonly parts: readonly string[]; readonly runs: readonly number[]; readonly value: T }
+interface WildcardEntry<T> {
+  readonly parts: readonly string[];
+  readonly runs: readonly number[];
+  readonly value: T;
+}
 
 export class UriTable<T> {
   readonly #exact = new Map<string, T>();
   readonly #prefix = new Map<string, T>();
   readonly #wildcard = new Map<string, WildcardEntry<T>>();
 
-  get size(): number { return this.#exact.size + this.#prefix.size + this.#wildcard.size; }
+  get size(): number {
+    return this.#exact.size + this.#prefix.size + this.#wildcard.size;
+  }
 
   get(uri: string, policy: MatchPolicy): T | undefined {
     if (policy === 'exact') return this.#exact.get(uri);
@@ -43,7 +49,10 @@ export class UriTable<T> {
       let best: T | undefined;
       let bestLength = -1;
       for (const [prefix, value] of this.#prefix) {
-        if (prefix.length > bestLength && uri.startsWith(prefix)) { best = value; bestLength = prefix.length; }
+        if (prefix.length > bestLength && uri.startsWith(prefix)) {
+          best = value;
+          bestLength = prefix.length;
+        }
       }
       if (best !== undefined) return best;
     }
@@ -51,7 +60,8 @@ export class UriTable<T> {
       const parts = uri.split('.');
       let best: WildcardEntry<T> | undefined;
       for (const entry of this.#wildcard.values()) {
-        if (wildcardMatches(entry.parts, parts) && (best === undefined || compareRuns(entry.runs, best.runs) > 0)) best = entry;
+        if (wildcardMatches(entry.parts, parts) && (best === undefined || compareRuns(entry.runs, best.runs) > 0))
+          best = entry;
       }
       return best?.value;
     }
@@ -98,7 +108,10 @@ function concreteRuns(parts: readonly string[]): number[] {
   const runs: number[] = [];
   let run = 0;
   for (const p of parts) {
-    if (p === '') { runs.push(run); run = 0; } else run++;
+    if (p === '') {
+      runs.push(run);
+      run = 0;
+    } else run++;
   }
   runs.push(run);
   return runs;

@@ -15,7 +15,8 @@ export interface BuildInfo {
 
 declare const __WAMPMESH_BUILD__: BuildInfo | undefined;
 
-export const buildInfo: BuildInfo | undefined = typeof __WAMPMESH_BUILD__ === 'undefined' ? undefined : __WAMPMESH_BUILD__;
+export const buildInfo: BuildInfo | undefined =
+  typeof __WAMPMESH_BUILD__ === 'undefined' ? undefined : __WAMPMESH_BUILD__;
 
 /** "wampmesh 0.1.0 (f08316a) built 2025-11-22T14:24:00Z, node v24.21.0 linux-arm64" */
 export function buildVersionLine(info: BuildInfo): string {

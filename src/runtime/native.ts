@@ -105,7 +105,8 @@ function mountOf(dir: string): { mountPoint: string; options: string[] } | undef
     const mountPoint = f[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
     const inside = mountPoint === '/' || real === mountPoint || real.startsWith(`${mountPoint}/`);
     // Later lines win for the same mount point (mounts stacked over each other).
-    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { mountPoint, options: f[5]!.split(',') };
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length))
+      best = { mountPoint, options: f[5]!.split(',') };
   }
   return best;
 }
@@ -135,14 +136,21 @@ function prepareDir(dir: string): void {
   try {
     makeDirs(path.resolve(dir), 0o700);
   } catch (e) {
-    throw new NativeAddonError('CACHE_UNWRITABLE', `cannot create the native addon cache folder ${dir}: ${(e as Error).message}; ${ALTERNATIVE}`, e);
+    throw new NativeAddonError(
+      'CACHE_UNWRITABLE',
+      `cannot create the native addon cache folder ${dir}: ${(e as Error).message}; ${ALTERNATIVE}`,
+      e,
+    );
   }
   const st = fs.statSync(dir);
   const uid = process.getuid?.();
   // Group/world-writable and not ours: someone else could swap a library between our check
   // and dlopen. (Sticky /tmp itself is never used directly: we use a private subfolder.)
   if (uid !== undefined && st.uid !== uid && st.uid !== 0 && (st.mode & 0o022) !== 0) {
-    throw new NativeAddonError('CACHE_UNWRITABLE', `the native addon cache folder ${dir} is writable by other users and not owned by this user; ${ALTERNATIVE}`);
+    throw new NativeAddonError(
+      'CACHE_UNWRITABLE',
+      `the native addon cache folder ${dir} is writable by other users and not owned by this user; ${ALTERNATIVE}`,
+    );
   }
 }
 
@@ -232,7 +240,10 @@ export function extractAsset(key: NativeAsset, env: NodeJS.ProcessEnv = process.
   // getRawAsset: a view of the executable's own memory, no copy.
   const data = new Uint8Array(sea.getRawAsset(key));
   if (data.length !== info.size || sha256(data) !== info.sha256) {
-    throw new NativeAddonError('CHECKSUM', `the ${key} inside this executable does not match its recorded sha256: the file is damaged; reinstall wampmesh`);
+    throw new NativeAddonError(
+      'CHECKSUM',
+      `the ${key} inside this executable does not match its recorded sha256: the file is damaged; reinstall wampmesh`,
+    );
   }
   prepareDir(dir);
   writeAtomic(file, data);

@@ -85,7 +85,8 @@ export function prepareNotifySocket(warn: (message: string) => void = defaultWar
     // Not inherited further: a child process must not talk to systemd in our name.
     delete env[FD_ENV];
     mode = fd === undefined ? 'unavailable' : 'socket';
-    if (mode === 'unavailable' && socketPathValid(env.NOTIFY_SOCKET)) warnOnce(warn, 'cannot use $NOTIFY_SOCKET: systemd notifications (READY, WATCHDOG) are off');
+    if (mode === 'unavailable' && socketPathValid(env.NOTIFY_SOCKET))
+      warnOnce(warn, 'cannot use $NOTIFY_SOCKET: systemd notifications (READY, WATCHDOG) are off');
     return mode;
   }
   if (!socketPathValid(env.NOTIFY_SOCKET)) {
@@ -95,7 +96,10 @@ export function prepareNotifySocket(warn: (message: string) => void = defaultWar
   const execve = process.execve;
   if (typeof execve !== 'function' || !fs.existsSync(PERL)) {
     mode = 'unavailable';
-    warnOnce(warn, `systemd notifications need ${PERL} (Debian package perl-base) and process.execve: READY and WATCHDOG are off`);
+    warnOnce(
+      warn,
+      `systemd notifications need ${PERL} (Debian package perl-base) and process.execve: READY and WATCHDOG are off`,
+    );
     return mode;
   }
   // process.execve is experimental in Node 24 and says so on stderr; this use is deliberate.

@@ -33,10 +33,19 @@ export function decideWebSocket(
   if (reason === undefined) return { action: 'keep' };
   const others = listeners.rawsocket.length + listeners.unix.length;
   if (others === 0) {
-    return { action: 'fail', message: `${reason}. WebSocket is the only configured transport; configure a RawSocket listener to run without WebSocket` };
+    return {
+      action: 'fail',
+      message: `${reason}. WebSocket is the only configured transport; configure a RawSocket listener to run without WebSocket`,
+    };
   }
   if (env.WAMPMESH_REQUIRE_WEBSOCKET === '1') {
-    return { action: 'fail', message: `${reason}. WAMPMESH_REQUIRE_WEBSOCKET=1 is set, so the router does not start without WebSocket` };
+    return {
+      action: 'fail',
+      message: `${reason}. WAMPMESH_REQUIRE_WEBSOCKET=1 is set, so the router does not start without WebSocket`,
+    };
   }
-  return { action: 'drop', warning: `WebSocket is disabled: ${reason}. Serving RawSocket only (set WAMPMESH_REQUIRE_WEBSOCKET=1 to refuse to start instead)` };
+  return {
+    action: 'drop',
+    warning: `WebSocket is disabled: ${reason}. Serving RawSocket only (set WAMPMESH_REQUIRE_WEBSOCKET=1 to refuse to start instead)`,
+  };
 }

@@ -18,8 +18,17 @@ import { ErrorUri } from '../wamp/uris.ts';
 import type { AuthOutcome, Authenticator, HelloInfo, Identity } from '../router/auth.ts';
 import { parseCidr, parsePeer, throttleKey, type Cidr, type PeerAddress } from './address.ts';
 import {
-  fromBase64, hashTicket, hmacSha256, randomBase64, scramAuthMessage, verifyCryptosign, verifyScramProof, verifyTicket,
-  verifyWampcra, type ScramDialect, type ScramKeys,
+  fromBase64,
+  hashTicket,
+  hmacSha256,
+  randomBase64,
+  scramAuthMessage,
+  verifyCryptosign,
+  verifyScramProof,
+  verifyTicket,
+  verifyWampcra,
+  type ScramDialect,
+  type ScramKeys,
 } from './hash.ts';
 import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
 import type { SecurityStore } from './store.ts';
@@ -41,7 +50,11 @@ export interface StoreAuthenticatorOptions {
   fallback?: Authenticator;
 }
 
-interface CompiledSource { readonly cidr: Cidr; readonly authmethods: ReadonlySet<string>; readonly to: ReadonlySet<string> }
+interface CompiledSource {
+  readonly cidr: Cidr;
+  readonly authmethods: ReadonlySet<string>;
+  readonly to: ReadonlySet<string>;
+}
 
 interface Attempt {
   readonly realm: RealmRecord;
@@ -68,7 +81,10 @@ export class StoreAuthenticator implements Authenticator {
   constructor(store: SecurityStore, options: StoreAuthenticatorOptions = {}) {
     this.store = store;
     this.#now = options.now ?? Date.now;
-    this.throttle = options.throttle instanceof FailureThrottle ? options.throttle : new FailureThrottle({ now: this.#now, ...options.throttle });
+    this.throttle =
+      options.throttle instanceof FailureThrottle
+        ? options.throttle
+        : new FailureThrottle({ now: this.#now, ...options.throttle });
     this.accounts = new AccountGuard({ now: this.#now, ...options.accountThrottle });
     this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
     this.#fallback = options.fallback;
@@ -80,10 +96,12 @@ export class StoreAuthenticator implements Authenticator {
       if (this.#fallback !== undefined) return this.#fallback.hello(info);
       return abort(ErrorUri.NO_AUTH_METHOD, `realm '${info.realm.uri}' has no security configuration`);
     }
-    if (!realm.allow_connections) return abort(ErrorUri.NOT_AUTHORIZED, `realm '${realm.uri}' does not accept new sessions`);
+    if (!realm.allow_connections)
+      return abort(ErrorUri.NOT_AUTHORIZED, `realm '${realm.uri}' does not accept new sessions`);
     const address = parsePeer(info.transport.peer);
     const key = throttleKey(address, info.transport.peer);
-    if (!this.throttle.allowed(key)) return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
+    if (!this.throttle.allowed(key))
+      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
     // Asked for every name, existing or not, so the answer tells nothing about which users exist.
     if (info.authid !== undefined && !this.accounts.allowed(realm.uri, info.authid, key)) {
       return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts for this account; try again later');
@@ -95,16 +113,24 @@ export class StoreAuthenticator implements Authenticator {
       if (!this.#offeredFrom(realm.uri, address, method) || !performable(method, info)) continue;
       const attempt: Attempt = { realm, address, key, info, offered, method };
       switch (method) {
-        case 'anonymous': return this.#anonymous();
-        case 'trust': return this.#trust(attempt);
-        case 'ticket': return this.#ticket(attempt);
-        case 'wampcra': return this.#wampcra(attempt);
-        case 'cryptosign': return this.#cryptosign(attempt);
-        case 'wamp-scram': return this.#scram(attempt);
+        case 'anonymous':
+          return this.#anonymous();
+        case 'trust':
+          return this.#trust(attempt);
+        case 'ticket':
+          return this.#ticket(attempt);
+        case 'wampcra':
+          return this.#wampcra(attempt);
+        case 'cryptosign':
+          return this.#cryptosign(attempt);
+        case 'wamp-scram':
+          return this.#scram(attempt);
       }
     }
-    return abort(ErrorUri.NO_AUTH_METHOD,
-      `realm '${realm.uri}' accepts none of the offered authmethods (${info.authmethods.join(', ') || 'none'}) from this address`);
+    return abort(
+      ErrorUri.NO_AUTH_METHOD,
+      `realm '${realm.uri}' accepts none of the offered authmethods (${info.authmethods.join(', ') || 'none'}) from this address`,
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -112,7 +138,10 @@ export class StoreAuthenticator implements Authenticator {
 
   #anonymous(): AuthOutcome {
     const identity: Identity = {
-      authid: `anonymous-${crypto.randomBytes(8).toString('hex')}`, authrole: 'anonymous', authmethod: 'anonymous', authprovider: AUTHPROVIDER,
+      authid: `anonymous-${crypto.randomBytes(8).toString('hex')}`,
+      authrole: 'anonymous',
+      authmethod: 'anonymous',
+      authprovider: AUTHPROVIDER,
     };
     return { type: 'welcome', identity };
   }
@@ -141,11 +170,17 @@ export class StoreAuthenticator implements Authenticator {
     // Spec: a JSON object with authid, authrole, authmethod, authprovider, nonce, timestamp
     // (and session, which this seam does not know before WELCOME).
     const challenge = JSON.stringify({
-      authid, authrole: user === undefined ? DEFAULT_ROLE : authroleOf(user), authmethod: 'wampcra', authprovider: AUTHPROVIDER,
-      nonce: randomBase64(24), timestamp: new Date(this.#now()).toISOString(),
+      authid,
+      authrole: user === undefined ? DEFAULT_ROLE : authroleOf(user),
+      authmethod: 'wampcra',
+      authprovider: AUTHPROVIDER,
+      nonce: randomBase64(24),
+      timestamp: new Date(this.#now()).toISOString(),
     });
     const extra = { challenge, salt, iterations: cred?.iterations ?? h.iterations, keylen: cred?.keylen ?? h.keylen };
-    return this.#challenge(a, extra, (msg) => this.#finish(a, authid, verifyWampcra(key, challenge, msg.signature) && cred !== undefined));
+    return this.#challenge(a, extra, (msg) =>
+      this.#finish(a, authid, verifyWampcra(key, challenge, msg.signature) && cred !== undefined),
+    );
   }
 
   #cryptosign(a: Attempt): AuthOutcome {
@@ -170,24 +205,46 @@ export class StoreAuthenticator implements Authenticator {
     const kdf = cred?.kdf ?? h.kdf;
     const salt = cred?.salt ?? this.#mockSalt('wamp-scram', a.realm.uri, authid);
     const iterations = cred?.iterations ?? (kdf === 'argon2id' ? h.argon2.iterations : h.pbkdf2Iterations);
-    const memory = kdf === 'argon2id' ? cred?.memory ?? h.argon2.memory : undefined;
+    const memory = kdf === 'argon2id' ? (cred?.memory ?? h.argon2.memory) : undefined;
     const clientNonce = a.info.authextra.nonce as string;
     const serverNonce = clientNonce + randomBase64(18);
     // Autobahn|Python rejects unknown CHALLENGE keys and turns a null memory into a crash, so
     // its dialect gets exactly the keys it reads.
-    const extra: Dict = dialect === 'spec'
-      ? { nonce: serverNonce, salt, kdf: kdf === 'argon2id' ? 'argon2id13' : 'pbkdf2', iterations, memory: memory ?? null }
-      : { nonce: serverNonce, salt, kdf: kdf === 'argon2id' ? 'argon2id-13' : 'pbkdf2', iterations, ...(memory !== undefined && { memory }) };
+    const extra: Dict =
+      dialect === 'spec'
+        ? {
+            nonce: serverNonce,
+            salt,
+            kdf: kdf === 'argon2id' ? 'argon2id13' : 'pbkdf2',
+            iterations,
+            memory: memory ?? null,
+          }
+        : {
+            nonce: serverNonce,
+            salt,
+            kdf: kdf === 'argon2id' ? 'argon2id-13' : 'pbkdf2',
+            iterations,
+            ...(memory !== undefined && { memory }),
+          };
     const keys: ScramKeys = cred?.[dialect] ?? { stored_key: randomBase64(32), server_key: randomBase64(32) };
     return this.#challenge(a, extra, (msg) => {
       const x = msg.extra;
       // The spec's client repeats the nonce and the (absent) channel binding; Autobahn sends neither.
-      const consistent = (x.nonce === undefined || x.nonce === serverNonce)
-        && (x.channel_binding === undefined || x.channel_binding === null) && (x.cbind_data === undefined || x.cbind_data === null);
+      const consistent =
+        (x.nonce === undefined || x.nonce === serverNonce) &&
+        (x.channel_binding === undefined || x.channel_binding === null) &&
+        (x.cbind_data === undefined || x.cbind_data === null);
       const authMessage = scramAuthMessage({ authid, clientNonce, serverNonce, salt, iterations }, dialect);
       const serverSignature = verifyScramProof(keys, authMessage, msg.signature);
-      const authextra: Dict = dialect === 'spec' ? { verifier: serverSignature } : { scram_server_signature: serverSignature };
-      return this.#finish(a, authid, serverSignature !== undefined && consistent && cred !== undefined, undefined, authextra);
+      const authextra: Dict =
+        dialect === 'spec' ? { verifier: serverSignature } : { scram_server_signature: serverSignature };
+      return this.#finish(
+        a,
+        authid,
+        serverSignature !== undefined && consistent && cred !== undefined,
+        undefined,
+        authextra,
+      );
     });
   }
 
@@ -197,7 +254,9 @@ export class StoreAuthenticator implements Authenticator {
   #challenge(a: Attempt, extra: Dict, verify: (msg: Authenticate) => AuthOutcome): AuthOutcome {
     const issued = this.#now();
     return {
-      type: 'challenge', authmethod: a.offered, extra,
+      type: 'challenge',
+      authmethod: a.offered,
+      extra,
       pending: {
         authenticate: (msg) => {
           if (this.#now() - issued > this.#timeoutMs) return this.#fail(a);
@@ -211,13 +270,28 @@ export class StoreAuthenticator implements Authenticator {
    * The secret (if any) checked out as `ok`: the user must still exist and be enabled (it may
    * have changed while the client answered) and a source for this address must cover it.
    */
-  #finish(a: Attempt, authid: string, ok: boolean, extraCheck?: (user: UserRecord) => boolean, authextra?: Dict): AuthOutcome {
+  #finish(
+    a: Attempt,
+    authid: string,
+    ok: boolean,
+    extraCheck?: (user: UserRecord) => boolean,
+    authextra?: Dict,
+  ): AuthOutcome {
     if (!ok) return this.#fail(a);
     const user = this.store.userRecord(a.realm.uri, authid);
-    if (user === undefined || user.disabled === true || (extraCheck !== undefined && !extraCheck(user)) || !this.#coveredBySource(a, user)) return this.#fail(a);
+    if (
+      user === undefined ||
+      user.disabled === true ||
+      (extraCheck !== undefined && !extraCheck(user)) ||
+      !this.#coveredBySource(a, user)
+    )
+      return this.#fail(a);
     this.accounts.succeeded(a.realm.uri, authid, a.key);
     const identity: Identity = {
-      authid, authrole: authroleOf(user), authmethod: a.offered, authprovider: AUTHPROVIDER,
+      authid,
+      authrole: authroleOf(user),
+      authmethod: a.offered,
+      authprovider: AUTHPROVIDER,
       ...(authextra !== undefined && { authextra }),
     };
     return { type: 'welcome', identity };
@@ -236,7 +310,9 @@ export class StoreAuthenticator implements Authenticator {
     }
     let list = this.#sources.get(realm);
     if (list === undefined) {
-      list = this.store.listSources(realm).map((s) => ({ cidr: parseCidr(s.cidr)!, authmethods: new Set(s.authmethods), to: new Set(s.to) }));
+      list = this.store
+        .listSources(realm)
+        .map((s) => ({ cidr: parseCidr(s.cidr)!, authmethods: new Set(s.authmethods), to: new Set(s.to) }));
       this.#sources.set(realm, list);
     }
     return list.length === 0 ? undefined : list;
@@ -246,15 +322,25 @@ export class StoreAuthenticator implements Authenticator {
   #offeredFrom(realm: string, address: PeerAddress, method: AuthMethod): boolean {
     const sources = this.#compiledSources(realm);
     if (sources === undefined) return method !== 'trust';
-    return sources.some((s) => s.authmethods.has(method) && s.cidr.matches(address)
-      && (method !== 'anonymous' || s.to.has('anonymous') || s.to.has('all')));
+    return sources.some(
+      (s) =>
+        s.authmethods.has(method) &&
+        s.cidr.matches(address) &&
+        (method !== 'anonymous' || s.to.has('anonymous') || s.to.has('all')),
+    );
   }
 
   #coveredBySource(a: Attempt, user: UserRecord): boolean {
     const sources = this.#compiledSources(a.realm.uri);
     if (sources === undefined) return a.method !== 'trust';
-    const principals = ['all', `user:${user.authid}`, ...this.store.groupClosure(a.realm.uri, user.groups).map((g) => `group:${g}`)];
-    return sources.some((s) => s.authmethods.has(a.method) && s.cidr.matches(a.address) && principals.some((p) => s.to.has(p)));
+    const principals = [
+      'all',
+      `user:${user.authid}`,
+      ...this.store.groupClosure(a.realm.uri, user.groups).map((g) => `group:${g}`),
+    ];
+    return sources.some(
+      (s) => s.authmethods.has(a.method) && s.cidr.matches(a.address) && principals.some((p) => s.to.has(p)),
+    );
   }
 
   #dummyHash(): string {
@@ -275,12 +361,15 @@ function performable(method: AuthMethod, info: HelloInfo): boolean {
   const hasAuthid = typeof info.authid === 'string' && info.authid.length > 0;
   const noBinding = x.channel_binding === undefined || x.channel_binding === null;
   switch (method) {
-    case 'anonymous': return true;
+    case 'anonymous':
+      return true;
     case 'trust':
     case 'ticket':
-    case 'wampcra': return hasAuthid;
+    case 'wampcra':
+      return hasAuthid;
     // No TLS channel binding here: a client that insists on it cannot use the method.
-    case 'cryptosign': return typeof x.pubkey === 'string' && /^[0-9a-fA-F]{64}$/.test(x.pubkey) && noBinding;
+    case 'cryptosign':
+      return typeof x.pubkey === 'string' && /^[0-9a-fA-F]{64}$/.test(x.pubkey) && noBinding;
     case 'wamp-scram': {
       const nonce = typeof x.nonce === 'string' ? fromBase64(x.nonce) : undefined;
       return hasAuthid && nonce !== undefined && nonce.length >= 8 && (x.nonce as string).length <= 256 && noBinding;
@@ -291,4 +380,3 @@ function performable(method: AuthMethod, info: HelloInfo): boolean {
 function abort(reason: string, message: string): AuthOutcome {
   return { type: 'abort', reason, message };
 }
-

@@ -29,13 +29,18 @@ import type { MatchPolicy } from '../router/uri-table.ts';
 import type { GrantRecord } from './model.ts';
 import type { SecurityStore } from './store.ts';
 
-export interface UriPattern { readonly uri: string; readonly match: MatchPolicy }
+export interface UriPattern {
+  readonly uri: string;
+  readonly match: MatchPolicy;
+}
 
 /** Whether `uri`, a concrete URI, is matched by `pattern`. */
 export function matchesUri(pattern: UriPattern, uri: string): boolean {
   switch (pattern.match) {
-    case 'exact': return uri === pattern.uri;
-    case 'prefix': return uri.startsWith(pattern.uri);
+    case 'exact':
+      return uri === pattern.uri;
+    case 'prefix':
+      return uri.startsWith(pattern.uri);
     case 'wildcard': {
       const g = pattern.uri.split('.');
       const parts = uri.split('.');
@@ -56,7 +61,12 @@ export function covers(grant: UriPattern, request: UriPattern): boolean {
       const first = parts.indexOf('');
       if (first < 0) return matchesUri(grant, request.uri);
       if (grant.match === 'exact') return false;
-      if (grant.match === 'prefix') return parts.slice(0, first).map((p) => `${p}.`).join('').startsWith(grant.uri);
+      if (grant.match === 'prefix')
+        return parts
+          .slice(0, first)
+          .map((p) => `${p}.`)
+          .join('')
+          .startsWith(grant.uri);
       const g = grant.uri.split('.');
       return g.length === parts.length && g.every((p, i) => p === '' || (parts[i] !== '' && p === parts[i]));
     }
@@ -70,7 +80,10 @@ export interface StoreAuthorizerOptions {
   maxCachedDecisions?: number;
 }
 
-interface CompiledGrant extends UriPattern { readonly actions: ReadonlySet<string>; readonly to: readonly string[] }
+interface CompiledGrant extends UriPattern {
+  readonly actions: ReadonlySet<string>;
+  readonly to: readonly string[];
+}
 
 /** One session's decisions: by URI for exact requests of each action, by a composite key for patterns. */
 interface SessionDecisions {
@@ -80,7 +93,10 @@ interface SessionDecisions {
   readonly exact: Record<AuthorizationRequest['action'], Map<string, boolean>>;
   readonly patterns: Map<string, boolean>;
 }
-interface Policy { readonly enabled: boolean; readonly grants: readonly CompiledGrant[] }
+interface Policy {
+  readonly enabled: boolean;
+  readonly grants: readonly CompiledGrant[];
+}
 
 export class StoreAuthorizer implements Authorizer {
   readonly store: SecurityStore;
@@ -103,10 +119,18 @@ export class StoreAuthorizer implements Authorizer {
     let mine = this.#bySession.get(request.session);
     // Session IDs are unique among live sessions only: an entry left by an ended session is
     // not another's, so the identity is checked on every hit.
-    if (mine === undefined || mine.realm !== request.realm || mine.authid !== request.authid || mine.authrole !== request.authrole) {
+    if (
+      mine === undefined ||
+      mine.realm !== request.realm ||
+      mine.authid !== request.authid ||
+      mine.authrole !== request.authrole
+    ) {
       mine = {
-        realm: request.realm, authid: request.authid, authrole: request.authrole,
-        exact: { call: new Map(), publish: new Map(), register: new Map(), subscribe: new Map() }, patterns: new Map(),
+        realm: request.realm,
+        authid: request.authid,
+        authrole: request.authrole,
+        exact: { call: new Map(), publish: new Map(), register: new Map(), subscribe: new Map() },
+        patterns: new Map(),
       };
       this.#bySession.set(request.session, mine);
     }
@@ -144,17 +168,24 @@ export class StoreAuthorizer implements Authorizer {
 
   #decide(policy: Policy, request: AuthorizationRequest): boolean {
     const principals = this.#principalsOf(request);
-    return policy.grants.some((g) => g.actions.has(request.action) && g.to.some((p) => principals.has(p)) && covers(g, request));
+    return policy.grants.some(
+      (g) => g.actions.has(request.action) && g.to.some((p) => principals.has(p)) && covers(g, request),
+    );
   }
 
   #policy(realm: string): Policy | null {
     let policy = this.#policies.get(realm);
     if (policy === undefined) {
       const record = this.store.getRealm(realm);
-      policy = record === undefined ? null : {
-        enabled: record.security_enabled,
-        grants: this.store.listGrants(realm).map((g: GrantRecord) => ({ uri: g.uri, match: g.match, actions: new Set(g.permissions), to: g.to })),
-      };
+      policy =
+        record === undefined
+          ? null
+          : {
+              enabled: record.security_enabled,
+              grants: this.store
+                .listGrants(realm)
+                .map((g: GrantRecord) => ({ uri: g.uri, match: g.match, actions: new Set(g.permissions), to: g.to })),
+            };
       this.#policies.set(realm, policy);
     }
     return policy;

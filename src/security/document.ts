@@ -44,17 +44,22 @@ function validateDocument(doc: DocumentInput, protectedRealms: ReadonlySet<strin
       u.groups.forEach((g, k) => {
         if (!groups.has(g)) throw notFound(at(`users[${j}].groups[${k}]`), `no group '${g}' in realm '${r.uri}'`);
       });
-      if (u.role !== undefined && !u.groups.includes(u.role)) throw invalid(at(`users[${j}].role`), `must be one of the user's groups (${u.groups.join(', ') || 'none'})`);
+      if (u.role !== undefined && !u.groups.includes(u.role))
+        throw invalid(at(`users[${j}].role`), `must be one of the user's groups (${u.groups.join(', ') || 'none'})`);
       u.pubkeys.forEach((k, n) => {
         const owner = pubkeys.get(k);
-        if (owner !== undefined) throw exists(at(`users[${j}].pubkeys[${n}]`), `public key already belongs to user '${owner}'`);
+        if (owner !== undefined)
+          throw exists(at(`users[${j}].pubkeys[${n}]`), `public key already belongs to user '${owner}'`);
         pubkeys.set(k, u.authid);
       });
     });
-    const checkPrincipals = (list: readonly string[], field: string) => list.forEach((p, k) => {
-      if (p.startsWith('user:') && !users.has(p.slice(5))) throw notFound(at(`${field}[${k}]`), `no user '${p.slice(5)}' in realm '${r.uri}'`);
-      if (p.startsWith('group:') && !groups.has(p.slice(6))) throw notFound(at(`${field}[${k}]`), `no group '${p.slice(6)}' in realm '${r.uri}'`);
-    });
+    const checkPrincipals = (list: readonly string[], field: string) =>
+      list.forEach((p, k) => {
+        if (p.startsWith('user:') && !users.has(p.slice(5)))
+          throw notFound(at(`${field}[${k}]`), `no user '${p.slice(5)}' in realm '${r.uri}'`);
+        if (p.startsWith('group:') && !groups.has(p.slice(6)))
+          throw notFound(at(`${field}[${k}]`), `no group '${p.slice(6)}' in realm '${r.uri}'`);
+      });
     r.grants.forEach((g, j) => {
       if (g.id !== undefined) {
         if (grantIds.has(g.id)) throw exists(at(`grants[${j}].id`), `duplicate grant id ${g.id}`);
@@ -71,7 +76,12 @@ function validateDocument(doc: DocumentInput, protectedRealms: ReadonlySet<strin
     });
   });
   for (const uri of protectedRealms) {
-    if (!realmUris.has(uri)) throw new SecurityError(SecurityErrorUri.NOT_ALLOWED, 'realms', `the import must keep the protected realm '${uri}' (the admin realm)`);
+    if (!realmUris.has(uri))
+      throw new SecurityError(
+        SecurityErrorUri.NOT_ALLOWED,
+        'realms',
+        `the import must keep the protected realm '${uri}' (the admin realm)`,
+      );
   }
 }
 

@@ -31,9 +31,12 @@ export class SecurityError extends Error {
   }
 }
 
-export const invalid = (field: string, problem: string) => new SecurityError(SecurityErrorUri.INVALID_ARGUMENT, field, problem);
-export const notFound = (field: string, problem: string) => new SecurityError(SecurityErrorUri.NOT_FOUND, field, problem);
-export const exists = (field: string, problem: string) => new SecurityError(SecurityErrorUri.ALREADY_EXISTS, field, problem);
+export const invalid = (field: string, problem: string) =>
+  new SecurityError(SecurityErrorUri.INVALID_ARGUMENT, field, problem);
+export const notFound = (field: string, problem: string) =>
+  new SecurityError(SecurityErrorUri.NOT_FOUND, field, problem);
+export const exists = (field: string, problem: string) =>
+  new SecurityError(SecurityErrorUri.ALREADY_EXISTS, field, problem);
 
 /** Joins path segments as JSON is written: a.b[0].c */
 export function fieldPath(segments: readonly PropertyKey[]): string {

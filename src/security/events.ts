@@ -30,13 +30,20 @@ export interface SecurityEvents {
 export function bindSecurityEvents(store: SecurityStore, events: SecurityEvents): () => void {
   return store.subscribe((change) => {
     switch (change.kind) {
-      case 'realm.created': return events.realmCreated(change.record);
-      case 'realm.updated': return events.realmUpdated(change.record);
-      case 'realm.deleted': return events.realmDeleted(change.realm);
-      case 'user.deleted': return events.userDeleted(change.realm, change.authid);
-      case 'user.revoked': return events.userRevoked(change.realm, change.authid, change.why);
-      case 'policy': return events.policyChanged?.(change.realm);
-      default: return undefined;
+      case 'realm.created':
+        return events.realmCreated(change.record);
+      case 'realm.updated':
+        return events.realmUpdated(change.record);
+      case 'realm.deleted':
+        return events.realmDeleted(change.realm);
+      case 'user.deleted':
+        return events.userDeleted(change.realm, change.authid);
+      case 'user.revoked':
+        return events.userRevoked(change.realm, change.authid, change.why);
+      case 'policy':
+        return events.policyChanged?.(change.realm);
+      default:
+        return undefined;
     }
   });
 }
@@ -60,7 +67,8 @@ const revoked: Record<Revocation, (realm: string, authid: string) => string> = {
 export function routerSecurityEvents(router: Router, options: RouterEventsOptions = {}): SecurityEvents {
   const config = options.realmConfig ?? ((r: RealmRecord) => toRealmConfig(r));
   // wamp.close.killed: the reason wamp.session.kill gives, so clients treat it the same way.
-  const kill = (realm: string, authid: string, message: string) => void router.realms.get(realm)?.killByAuthid(authid, CloseUri.KILLED, message);
+  const kill = (realm: string, authid: string, message: string) =>
+    void router.realms.get(realm)?.killByAuthid(authid, CloseUri.KILLED, message);
   return {
     realmCreated: (r) => void router.addRealm(config(r)),
     // addRealm on an existing realm reconfigures it and keeps its sessions and routes.

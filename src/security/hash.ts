@@ -13,7 +13,10 @@
 
 import crypto from 'node:crypto';
 
-export interface Argon2Params { readonly memory: number; readonly iterations: number }
+export interface Argon2Params {
+  readonly memory: number;
+  readonly iterations: number;
+}
 
 export interface HashingParams {
   /** Argon2id cost for ticket hashes (memory in KiB). */
@@ -42,10 +45,22 @@ export const hasArgon2 = typeof (crypto as { argon2Sync?: unknown }).argon2Sync 
 export function argon2id(message: Uint8Array, salt: Uint8Array, p: Argon2Params, length = 32): Buffer {
   // Parallelism 1: WAMP-SCRAM fixes it (the client computes the hash) and it keeps the cost
   // of a ticket check on one core.
-  return crypto.argon2Sync('argon2id', { message, nonce: salt, parallelism: 1, tagLength: length, memory: p.memory, passes: p.iterations });
+  return crypto.argon2Sync('argon2id', {
+    message,
+    nonce: salt,
+    parallelism: 1,
+    tagLength: length,
+    memory: p.memory,
+    passes: p.iterations,
+  });
 }
 
-export function pbkdf2(password: Uint8Array | string, salt: Uint8Array | string, iterations: number, keylen = 32): Buffer {
+export function pbkdf2(
+  password: Uint8Array | string,
+  salt: Uint8Array | string,
+  iterations: number,
+  keylen = 32,
+): Buffer {
   return crypto.pbkdf2Sync(password, salt, iterations, keylen, 'sha256');
 }
 
@@ -97,28 +112,51 @@ export function randomBase64(bytes = SALT_BYTES): string {
 export function hashTicket(ticket: string, p: Argon2Params = defaultHashing.ticket): string {
   const salt = crypto.randomBytes(SALT_BYTES);
   const secret = Buffer.from(ticket, 'utf8');
-  if (hasArgon2) return `$argon2id$v=19$m=${p.memory},t=${p.iterations},p=1$${b64raw(salt)}$${b64raw(argon2id(secret, salt, p))}`;
+  if (hasArgon2)
+    return `$argon2id$v=19$m=${p.memory},t=${p.iterations},p=1$${b64raw(salt)}$${b64raw(argon2id(secret, salt, p))}`;
   return `$pbkdf2-sha256$i=${PBKDF2_TICKET_ITERATIONS}$${b64raw(salt)}$${b64raw(pbkdf2(secret, salt, PBKDF2_TICKET_ITERATIONS))}`;
 }
 
-interface ParsedTicketHash { kind: 'argon2id' | 'pbkdf2-sha256'; memory: number; iterations: number; salt: Buffer; hash: Buffer }
+interface ParsedTicketHash {
+  kind: 'argon2id' | 'pbkdf2-sha256';
+  memory: number;
+  iterations: number;
+  salt: Buffer;
+  hash: Buffer;
+}
 
 /** Bounds keep a hostile import from turning each login into a denial of service. */
-export const ticketHashLimits = { maxMemory: 1 << 20, maxArgon2Iterations: 64, maxPbkdf2Iterations: 10_000_000 } as const;
+export const ticketHashLimits = {
+  maxMemory: 1 << 20,
+  maxArgon2Iterations: 64,
+  maxPbkdf2Iterations: 10_000_000,
+} as const;
 
 export function parseTicketHash(phc: string): ParsedTicketHash | undefined {
   let m = /^\$argon2id\$v=19\$m=(\d{1,9}),t=(\d{1,4}),p=1\$([A-Za-z0-9+/]{11,})\$([A-Za-z0-9+/]{22,})$/.exec(phc);
   if (m) {
     const memory = Number(m[1]);
     const iterations = Number(m[2]);
-    if (memory < 8 || memory > ticketHashLimits.maxMemory || iterations < 1 || iterations > ticketHashLimits.maxArgon2Iterations) return undefined;
+    if (
+      memory < 8 ||
+      memory > ticketHashLimits.maxMemory ||
+      iterations < 1 ||
+      iterations > ticketHashLimits.maxArgon2Iterations
+    )
+      return undefined;
     return { kind: 'argon2id', memory, iterations, salt: fromBase64Loose(m[3]!)!, hash: fromBase64Loose(m[4]!)! };
   }
   m = /^\$pbkdf2-sha256\$i=(\d{1,9})\$([A-Za-z0-9+/]{11,})\$([A-Za-z0-9+/]{22,})$/.exec(phc);
   if (m) {
     const iterations = Number(m[1]);
     if (iterations < 1000 || iterations > ticketHashLimits.maxPbkdf2Iterations) return undefined;
-    return { kind: 'pbkdf2-sha256', memory: 0, iterations, salt: fromBase64Loose(m[2]!)!, hash: fromBase64Loose(m[3]!)! };
+    return {
+      kind: 'pbkdf2-sha256',
+      memory: 0,
+      iterations,
+      salt: fromBase64Loose(m[2]!)!,
+      hash: fromBase64Loose(m[3]!)!,
+    };
   }
   return undefined;
 }
@@ -149,8 +187,17 @@ export interface WampcraCredential {
   readonly key: string;
 }
 
-export function deriveWampcra(password: string, p: { iterations: number; keylen: number }, salt = randomBase64()): WampcraCredential {
-  return { salt, iterations: p.iterations, keylen: p.keylen, key: b64(pbkdf2(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), p.iterations, p.keylen)) };
+export function deriveWampcra(
+  password: string,
+  p: { iterations: number; keylen: number },
+  salt = randomBase64(),
+): WampcraCredential {
+  return {
+    salt,
+    iterations: p.iterations,
+    keylen: p.keylen,
+    key: b64(pbkdf2(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), p.iterations, p.keylen)),
+  };
 }
 
 /** What the client sends in AUTHENTICATE: base64(HMAC-SHA256(key = base64 text of the derived key, challenge)). */
@@ -170,7 +217,10 @@ export function verifyWampcra(key: string, challenge: string, signature: string)
 export type ScramKdf = 'argon2id' | 'pbkdf2';
 
 /** StoredKey and ServerKey, base64. */
-export interface ScramKeys { readonly stored_key: string; readonly server_key: string }
+export interface ScramKeys {
+  readonly stored_key: string;
+  readonly server_key: string;
+}
 
 export interface ScramCredential {
   readonly kdf: ScramKdf;
@@ -198,7 +248,12 @@ export function saslprep(s: string): string {
   return s.normalize('NFKC');
 }
 
-export function deriveScram(password: string, kdf: ScramKdf, p: { iterations: number; memory?: number }, salt = randomBase64()): ScramCredential {
+export function deriveScram(
+  password: string,
+  kdf: ScramKdf,
+  p: { iterations: number; memory?: number },
+  salt = randomBase64(),
+): ScramCredential {
   const saltBytes = Buffer.from(salt, 'base64');
   const normalized = Buffer.from(saslprep(password), 'utf8');
   const raw = Buffer.from(password, 'utf8');
@@ -207,8 +262,12 @@ export function deriveScram(password: string, kdf: ScramKdf, p: { iterations: nu
     const specSalted = argon2id(normalized, saltBytes, params);
     const rawSalted = normalized.equals(raw) ? specSalted : argon2id(raw, saltBytes, params);
     return {
-      kdf, salt, iterations: p.iterations, memory: params.memory,
-      spec: scramKeys(specSalted), autobahn: scramKeys(Buffer.from(b64raw(rawSalted), 'ascii')),
+      kdf,
+      salt,
+      iterations: p.iterations,
+      memory: params.memory,
+      spec: scramKeys(specSalted),
+      autobahn: scramKeys(Buffer.from(b64raw(rawSalted), 'ascii')),
     };
   }
   const specSalted = pbkdf2(normalized, saltBytes, p.iterations);

@@ -55,22 +55,38 @@ export interface Security {
 
 export function createSecurity(db: Db, options: SecurityOptions = {}): Security {
   const adminRealm = options.adminRealm ?? ADMIN_REALM;
-  const store = new SecurityStore(db, { protectedRealms: [adminRealm], ...(options.hashing && { hashing: options.hashing }) });
-  ensureAdminRealm(store, { uri: adminRealm, ...(options.trustLoopback !== undefined && { trustLoopback: options.trustLoopback }) });
+  const store = new SecurityStore(db, {
+    protectedRealms: [adminRealm],
+    ...(options.hashing && { hashing: options.hashing }),
+  });
+  ensureAdminRealm(store, {
+    uri: adminRealm,
+    ...(options.trustLoopback !== undefined && { trustLoopback: options.trustLoopback }),
+  });
   const authenticator = new StoreAuthenticator(store, {
-    ...(options.now && { now: options.now }), ...(options.throttle && { throttle: options.throttle }),
+    ...(options.now && { now: options.now }),
+    ...(options.throttle && { throttle: options.throttle }),
     ...(options.accountThrottle && { accountThrottle: options.accountThrottle }),
     ...(options.fallbackAuthenticator && { fallback: options.fallbackAuthenticator }),
   });
-  const authorizer = new StoreAuthorizer(store, { ...(options.fallbackAuthorizer && { fallback: options.fallbackAuthorizer }) });
+  const authorizer = new StoreAuthorizer(store, {
+    ...(options.fallbackAuthorizer && { fallback: options.fallbackAuthorizer }),
+  });
   return {
-    store, authenticator, authorizer, adminRealm,
+    store,
+    authenticator,
+    authorizer,
+    adminRealm,
     realmConfigs: (base) => store.listRealms().map((r) => toRealmConfig(r, base?.(r))),
   };
 }
 
 /** Installs the admin API in the admin realm and makes store changes take effect live. Returns a detach function. */
-export function attachSecurity(router: Router, security: Security, options: { logger?: Logger; realmConfig?: (realm: RealmRecord) => RealmConfig } = {}): () => void {
+export function attachSecurity(
+  router: Router,
+  security: Security,
+  options: { logger?: Logger; realmConfig?: (realm: RealmRecord) => RealmConfig } = {},
+): () => void {
   const { store, adminRealm } = security;
   const realmConfig = options.realmConfig ?? ((r: RealmRecord) => toRealmConfig(r));
   const admin = router.realms.get(adminRealm) ?? router.addRealm(realmConfig(store.getRealm(adminRealm)!));

@@ -26,7 +26,11 @@ export function waysIn(store: SecurityStore, realm: string): string[] {
   const ways: string[] = [];
   for (const user of store.listUsers(realm)) {
     if (user.disabled === true) continue;
-    const principals = new Set(['all', `user:${user.authid}`, ...store.groupClosure(realm, user.groups).map((g) => `group:${g}`)]);
+    const principals = new Set([
+      'all',
+      `user:${user.authid}`,
+      ...store.groupClosure(realm, user.groups).map((g) => `group:${g}`),
+    ]);
     if (r.security_enabled && !grants.some((g) => g.to.some((p) => principals.has(p)))) continue;
     for (const method of r.authmethods) {
       if (method === 'anonymous') continue;
@@ -36,7 +40,8 @@ export function waysIn(store: SecurityStore, realm: string): string[] {
         continue;
       }
       for (const s of sources) {
-        if (s.authmethods.includes(method) && s.to.some((p) => principals.has(p))) ways.push(`${user.authid} by ${method} from ${s.cidr}`);
+        if (s.authmethods.includes(method) && s.to.some((p) => principals.has(p)))
+          ways.push(`${user.authid} by ${method} from ${s.cidr}`);
       }
     }
   }

@@ -120,7 +120,9 @@ export function authroleOf(user: { groups: readonly string[]; role?: string | un
 // Schemas
 
 /** "required" when the field is missing, else what was expected. */
-const expected = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'required' : what) });
+const expected = (what: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? 'required' : what),
+});
 // Strings the store could not give back as they came are refused on the way in:
 // - a lone surrogate (only JSON can send one) is stored as U+FFFD by SQLite, so a group or user
 //   was created under another name than the one accepted and returned;
@@ -130,9 +132,11 @@ const expected = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.
 const WELL_FORMED = 'must be valid Unicode (no lone surrogates)';
 const NOT_BINARY = 'must not start with a NUL character (JSON peers would receive bytes)';
 const notBinary = (s: string) => !s.startsWith('\0');
-const str = () => z.string(expected('expected a string'))
-  .refine((s) => s.isWellFormed(), { error: WELL_FORMED, abort: true })
-  .refine(notBinary, { error: NOT_BINARY, abort: true });
+const str = () =>
+  z
+    .string(expected('expected a string'))
+    .refine((s) => s.isWellFormed(), { error: WELL_FORMED, abort: true })
+    .refine(notBinary, { error: NOT_BINARY, abort: true });
 
 const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item).check((ctx) => {
@@ -153,7 +157,10 @@ const realmUri = str().refine((s) => isValidUri(s), {
 const authmethod = str()
   // Autobahn and Crossbar.io call WAMP-SCRAM "scram".
   .transform((s) => (s === 'scram' ? 'wamp-scram' : s))
-  .refine((s): s is AuthMethod => (AUTH_METHODS as readonly string[]).includes(s), expected(`expected one of ${AUTH_METHODS.join(', ')}`))
+  .refine(
+    (s): s is AuthMethod => (AUTH_METHODS as readonly string[]).includes(s),
+    expected(`expected one of ${AUTH_METHODS.join(', ')}`),
+  )
   .transform((s) => s as AuthMethod);
 
 const authmethods = uniqueList(authmethod, 'authmethod');
@@ -176,7 +183,10 @@ const meta = z
   .record(z.string(), z.unknown(), expected('expected an object'))
   // abort: zod runs later checks after a failed one, and JSON.stringify throws on some of what
   // isJson refuses (a BigInt from a wide MsgPack/CBOR/JSON integer): that was an internal error.
-  .refine((m) => isJson(m), { error: 'must hold only JSON values (strings, numbers, booleans, null, lists, objects)', abort: true })
+  .refine((m) => isJson(m), {
+    error: 'must hold only JSON values (strings, numbers, booleans, null, lists, objects)',
+    abort: true,
+  })
   .refine((m) => JSON.stringify(m).length <= 65536, { error: 'must be at most 64 KiB as JSON' });
 
 export const groupName = str()
@@ -196,7 +206,11 @@ const pubkey = str()
   .transform((s) => s.toLowerCase());
 
 export const principal = str().refine(
-  (s) => s === 'all' || s === 'anonymous' || (s.startsWith('user:') && s.length > 5) || (s.startsWith('group:') && s.length > 6),
+  (s) =>
+    s === 'all' ||
+    s === 'anonymous' ||
+    (s.startsWith('user:') && s.length > 5) ||
+    (s.startsWith('group:') && s.length > 6),
   { error: 'expected "all", "anonymous", "user:<authid>" or "group:<name>"' },
 );
 
@@ -206,36 +220,59 @@ const int = (min: number, max: number) => {
 };
 
 const base64Bytes = (min: number, max: number) =>
-  str().refine((s) => {
-    const b = fromBase64(s);
-    return b !== undefined && b.length >= min && b.length <= max;
-  }, { error: min === max ? `expected base64 of ${min} bytes` : `expected base64 of ${min}..${max} bytes` });
+  str().refine(
+    (s) => {
+      const b = fromBase64(s);
+      return b !== undefined && b.length >= min && b.length <= max;
+    },
+    { error: min === max ? `expected base64 of ${min} bytes` : `expected base64 of ${min}..${max} bytes` },
+  );
 
 const scramKeys = z.strictObject({ stored_key: base64Bytes(32, 32), server_key: base64Bytes(32, 32) });
 
 const credentials = z.strictObject({
-  ticket: z.strictObject({ hash: str().refine((s) => parseTicketHash(s) !== undefined, { error: 'expected an argon2id or pbkdf2-sha256 PHC hash with sane parameters' }) }).optional(),
-  wampcra: z.strictObject({
-    salt: str().min(1).max(256),
-    iterations: int(1, 10_000_000),
-    keylen: int(16, 64),
-    key: base64Bytes(16, 64),
-  // `?.`: zod runs this check after a failed one too, and a key that is not base64 (refused
-  // above) made it throw (an internal error).
-  }).refine((c) => fromBase64(c.key)?.length === c.keylen, { error: 'key must be keylen bytes', path: ['key'] }).optional(),
-  'wamp-scram': z.strictObject({
-    kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')),
-    salt: base64Bytes(8, 64),
-    iterations: int(1, 10_000_000),
-    memory: int(8, 1 << 21).optional(),
-    spec: scramKeys,
-    autobahn: scramKeys,
-  }).check((ctx) => {
-    const c = ctx.value;
-    if (c.kdf === 'argon2id' && c.memory === undefined) ctx.issues.push({ code: 'custom', message: 'required for argon2id', path: ['memory'], input: c });
-    if (c.kdf === 'pbkdf2' && c.memory !== undefined) ctx.issues.push({ code: 'custom', message: 'only for argon2id', path: ['memory'], input: c });
-    if (c.kdf === 'argon2id' && c.iterations > 64) ctx.issues.push({ code: 'custom', message: 'expected at most 64 for argon2id', path: ['iterations'], input: c });
-  }).optional(),
+  ticket: z
+    .strictObject({
+      hash: str().refine((s) => parseTicketHash(s) !== undefined, {
+        error: 'expected an argon2id or pbkdf2-sha256 PHC hash with sane parameters',
+      }),
+    })
+    .optional(),
+  wampcra: z
+    .strictObject({
+      salt: str().min(1).max(256),
+      iterations: int(1, 10_000_000),
+      keylen: int(16, 64),
+      key: base64Bytes(16, 64),
+      // `?.`: zod runs this check after a failed one too, and a key that is not base64 (refused
+      // above) made it throw (an internal error).
+    })
+    .refine((c) => fromBase64(c.key)?.length === c.keylen, { error: 'key must be keylen bytes', path: ['key'] })
+    .optional(),
+  'wamp-scram': z
+    .strictObject({
+      kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')),
+      salt: base64Bytes(8, 64),
+      iterations: int(1, 10_000_000),
+      memory: int(8, 1 << 21).optional(),
+      spec: scramKeys,
+      autobahn: scramKeys,
+    })
+    .check((ctx) => {
+      const c = ctx.value;
+      if (c.kdf === 'argon2id' && c.memory === undefined)
+        ctx.issues.push({ code: 'custom', message: 'required for argon2id', path: ['memory'], input: c });
+      if (c.kdf === 'pbkdf2' && c.memory !== undefined)
+        ctx.issues.push({ code: 'custom', message: 'only for argon2id', path: ['memory'], input: c });
+      if (c.kdf === 'argon2id' && c.iterations > 64)
+        ctx.issues.push({
+          code: 'custom',
+          message: 'expected at most 64 for argon2id',
+          path: ['iterations'],
+          input: c,
+        });
+    })
+    .optional(),
 });
 
 const password = str()
@@ -243,18 +280,31 @@ const password = str()
   .max(1024, { error: 'must be at most 1024 characters' });
 
 const derivation = {
-  password_methods: uniqueList(z.enum(PASSWORD_METHODS, expected(`expected one of ${PASSWORD_METHODS.join(', ')}`)), 'method').optional(),
+  password_methods: uniqueList(
+    z.enum(PASSWORD_METHODS, expected(`expected one of ${PASSWORD_METHODS.join(', ')}`)),
+    'method',
+  ).optional(),
   wampcra: z.strictObject({ iterations: int(1000, 10_000_000).optional(), keylen: int(16, 64).optional() }).optional(),
-  scram: z.strictObject({
-    kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')).optional(),
-    iterations: int(1, 10_000_000).optional(),
-    memory: int(1024, 1 << 21).optional(),
-  }).optional(),
+  scram: z
+    .strictObject({
+      kdf: z.enum(['argon2id', 'pbkdf2'], expected('expected "argon2id" or "pbkdf2"')).optional(),
+      iterations: int(1, 10_000_000).optional(),
+      memory: int(1024, 1 << 21).optional(),
+    })
+    .optional(),
 };
 
-function passwordXorCredentials(ctx: { value: { password?: string | undefined; credentials?: unknown }; issues: z.core.$ZodRawIssue[] }) {
+function passwordXorCredentials(ctx: {
+  value: { password?: string | undefined; credentials?: unknown };
+  issues: z.core.$ZodRawIssue[];
+}) {
   if (ctx.value.password !== undefined && ctx.value.credentials !== undefined) {
-    ctx.issues.push({ code: 'custom', message: 'give either a password or derived credentials, not both', path: ['password'], input: ctx.value });
+    ctx.issues.push({
+      code: 'custom',
+      message: 'give either a password or derived credentials, not both',
+      path: ['password'],
+      input: ctx.value,
+    });
   }
 }
 
@@ -287,29 +337,33 @@ export const groupUpdateSchema = z.strictObject({
   meta: meta.optional(),
 });
 
-export const userCreateSchema = z.strictObject({
-  authid,
-  groups: uniqueList(groupName, 'group').default([]),
-  role: groupName.optional(),
-  pubkeys: uniqueList(pubkey, 'public key').default([]),
-  meta: meta.default({}),
-  password: password.optional(),
-  ...derivation,
-  credentials: credentials.optional(),
-  disabled: z.boolean(expected('expected true or false')).optional(),
-}).check(passwordXorCredentials);
+export const userCreateSchema = z
+  .strictObject({
+    authid,
+    groups: uniqueList(groupName, 'group').default([]),
+    role: groupName.optional(),
+    pubkeys: uniqueList(pubkey, 'public key').default([]),
+    meta: meta.default({}),
+    password: password.optional(),
+    ...derivation,
+    credentials: credentials.optional(),
+    disabled: z.boolean(expected('expected true or false')).optional(),
+  })
+  .check(passwordXorCredentials);
 
-export const userUpdateSchema = z.strictObject({
-  groups: uniqueList(groupName, 'group').optional(),
-  /** null clears an explicit role. */
-  role: groupName.nullable().optional(),
-  pubkeys: uniqueList(pubkey, 'public key').optional(),
-  meta: meta.optional(),
-  password: password.optional(),
-  ...derivation,
-  credentials: credentials.optional(),
-  disabled: z.boolean(expected('expected true or false')).optional(),
-}).check(passwordXorCredentials);
+export const userUpdateSchema = z
+  .strictObject({
+    groups: uniqueList(groupName, 'group').optional(),
+    /** null clears an explicit role. */
+    role: groupName.nullable().optional(),
+    pubkeys: uniqueList(pubkey, 'public key').optional(),
+    meta: meta.optional(),
+    password: password.optional(),
+    ...derivation,
+    credentials: credentials.optional(),
+    disabled: z.boolean(expected('expected true or false')).optional(),
+  })
+  .check(passwordXorCredentials);
 
 const grantUri = str().max(1024, { error: 'must be at most 1024 characters' });
 
@@ -321,34 +375,54 @@ const grantUri = str().max(1024, { error: 'must be at most 1024 characters' });
  */
 export const MAX_RECORD_ID = 2 ** 52;
 
-export const grantCreateSchema = z.strictObject({
-  /** Only in imports: keeps ids stable across export and import. */
-  id: int(1, MAX_RECORD_ID).optional(),
-  permissions: uniqueList(z.enum(ACTIONS as [Action, ...Action[]], expected(`expected one of ${ACTIONS.join(', ')}`)), 'permission')
-    .min(1, { error: 'must list at least one permission' }),
-  uri: grantUri,
-  match: z.enum(MATCH_POLICIES as [MatchPolicy, ...MatchPolicy[]], expected('expected "exact", "prefix" or "wildcard"')).default('exact'),
-  to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
-}).check((ctx) => {
-  const { uri, match } = ctx.value;
-  if (!isValidUri(uri, 'loose', match !== 'exact')) {
-    ctx.issues.push({ code: 'custom', message: match === 'exact' ? 'expected a WAMP URI' : `expected a WAMP URI pattern for match "${match}"`, path: ['uri'], input: uri });
-  }
-});
+export const grantCreateSchema = z
+  .strictObject({
+    /** Only in imports: keeps ids stable across export and import. */
+    id: int(1, MAX_RECORD_ID).optional(),
+    permissions: uniqueList(
+      z.enum(ACTIONS as [Action, ...Action[]], expected(`expected one of ${ACTIONS.join(', ')}`)),
+      'permission',
+    ).min(1, { error: 'must list at least one permission' }),
+    uri: grantUri,
+    match: z
+      .enum(MATCH_POLICIES as [MatchPolicy, ...MatchPolicy[]], expected('expected "exact", "prefix" or "wildcard"'))
+      .default('exact'),
+    to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
+  })
+  .check((ctx) => {
+    const { uri, match } = ctx.value;
+    if (!isValidUri(uri, 'loose', match !== 'exact')) {
+      ctx.issues.push({
+        code: 'custom',
+        message: match === 'exact' ? 'expected a WAMP URI' : `expected a WAMP URI pattern for match "${match}"`,
+        path: ['uri'],
+        input: uri,
+      });
+    }
+  });
 
-export const sourceCreateSchema = z.strictObject({
-  id: int(1, MAX_RECORD_ID).optional(),
-  cidr: str().refine((s) => parseCidr(s) !== undefined, { error: 'expected "any", "unix" or a CIDR block such as "10.0.0.0/8" or "::1/128"' }),
-  authmethods: authmethods.min(1, { error: 'must list at least one authmethod' }),
-  to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
-  description: description.default(''),
-}).check((ctx) => {
-  const { cidr, authmethods: methods } = ctx.value;
-  // Trust skips the secret: from everywhere it would let anyone be anyone.
-  if (methods.includes('trust') && ['any', '0.0.0.0/0', '::/0'].includes(cidr)) {
-    ctx.issues.push({ code: 'custom', message: 'trust from every address would let anyone log in as anyone; narrow the cidr', path: ['authmethods'], input: methods });
-  }
-});
+export const sourceCreateSchema = z
+  .strictObject({
+    id: int(1, MAX_RECORD_ID).optional(),
+    cidr: str().refine((s) => parseCidr(s) !== undefined, {
+      error: 'expected "any", "unix" or a CIDR block such as "10.0.0.0/8" or "::1/128"',
+    }),
+    authmethods: authmethods.min(1, { error: 'must list at least one authmethod' }),
+    to: uniqueList(principal, 'principal').min(1, { error: 'must name at least one principal' }),
+    description: description.default(''),
+  })
+  .check((ctx) => {
+    const { cidr, authmethods: methods } = ctx.value;
+    // Trust skips the secret: from everywhere it would let anyone be anyone.
+    if (methods.includes('trust') && ['any', '0.0.0.0/0', '::/0'].includes(cidr)) {
+      ctx.issues.push({
+        code: 'custom',
+        message: 'trust from every address would let anyone log in as anyone; narrow the cidr',
+        path: ['authmethods'],
+        input: methods,
+      });
+    }
+  });
 
 export const realmDocumentSchema = realmCreateSchema.extend({
   groups: z.array(groupCreateSchema).default([]),
@@ -386,7 +460,10 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, prefix = '
     problem = 'unknown field';
   }
   const field = fieldPath(segments);
-  throw invalid(prefix === '' ? field : field === '' ? prefix : field.startsWith('[') ? prefix + field : `${prefix}.${field}`, problem);
+  throw invalid(
+    prefix === '' ? field : field === '' ? prefix : field.startsWith('[') ? prefix + field : `${prefix}.${field}`,
+    problem,
+  );
 }
 
 export function isSecurityError(err: unknown): err is SecurityError {

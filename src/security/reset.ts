@@ -43,11 +43,15 @@ export function restoreAdminAccess(store: SecurityStore, options: ResetOptions):
       store.createUser(realm, { authid, groups: [ADMIN_GROUP] });
       done.push(`user ${authid} created in group ${ADMIN_GROUP}`);
     } else if (user.disabled === true || !user.groups.includes(ADMIN_GROUP)) {
-      store.updateUser(realm, authid, { disabled: false, groups: user.groups.includes(ADMIN_GROUP) ? user.groups : [...user.groups, ADMIN_GROUP] });
+      store.updateUser(realm, authid, {
+        disabled: false,
+        groups: user.groups.includes(ADMIN_GROUP) ? user.groups : [...user.groups, ADMIN_GROUP],
+      });
       done.push(`user ${authid} enabled, in group ${ADMIN_GROUP}`);
     }
     const grants = store.listGrants(realm).filter((g) => g.to.includes(group));
-    const granted = (action: 'call' | 'subscribe', uri: string) => grants.some((g) => g.permissions.includes(action) && covers(g, { uri, match: 'prefix' }));
+    const granted = (action: 'call' | 'subscribe', uri: string) =>
+      grants.some((g) => g.permissions.includes(action) && covers(g, { uri, match: 'prefix' }));
     if (!granted('call', 'wampmesh.')) {
       store.createGrant(realm, { permissions: ['call'], uri: 'wampmesh.', match: 'prefix', to: [group] });
       done.push(`grant of call on wampmesh. (prefix) to ${group} created`);
@@ -58,7 +62,12 @@ export function restoreAdminAccess(store: SecurityStore, options: ResetOptions):
     }
     const sources = store.listSources(realm).filter((s) => s.to.includes(group));
     if (!sources.some((s) => s.cidr === 'unix' && s.authmethods.includes('trust'))) {
-      store.createSource(realm, { cidr: 'unix', authmethods: ['trust'], to: [group], description: 'local administrator on the Unix socket' });
+      store.createSource(realm, {
+        cidr: 'unix',
+        authmethods: ['trust'],
+        to: [group],
+        description: 'local administrator on the Unix socket',
+      });
       done.push(`source: trust on the Unix socket for ${group} created`);
     }
     if (!sources.some((s) => s.cidr === 'any' && NETWORK_METHODS.every((m) => s.authmethods.includes(m)))) {

@@ -16,13 +16,18 @@ export function revocationOf(before: LoginState, after: LoginState): Revocation 
   if (before.disabled === true) return undefined;
   if (after.disabled === true) return 'disabled';
   for (const [method, credential] of Object.entries(before.credentials)) {
-    if (credential !== undefined && !sameJson(credential, after.credentials[method as keyof Credentials])) return 'credentials';
+    if (credential !== undefined && !sameJson(credential, after.credentials[method as keyof Credentials]))
+      return 'credentials';
   }
   return before.pubkeys.some((k) => !after.pubkeys.includes(k)) ? 'credentials' : undefined;
 }
 
 // Stored and freshly parsed credentials may list their keys in different orders.
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) =>
-  (x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 
 const sameJson = (a: unknown, b: unknown): boolean => b !== undefined && canonical(a) === canonical(b);

@@ -17,13 +17,46 @@ import type { MatchPolicy } from '../router/uri-table.ts';
 import { exists, invalid, joinField, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
 import { findCycle, parseDocument } from './document.ts';
 import { revocationOf, type Revocation } from './revocation.ts';
-import { defaultHashing, deriveScram, deriveWampcra, hashTicket, type HashingParams, type ScramCredential, type WampcraCredential } from './hash.ts';
 import {
-  AUTH_METHODS, authroleOf, grantCreateSchema, groupCreateSchema, groupUpdateSchema, MAX_RECORD_ID, parse, PASSWORD_METHODS, realmCreateSchema,
-  realmUpdateSchema, sourceCreateSchema, userCreateSchema, userUpdateSchema,
-  type AuthMethod, type Credentials, type Dict, type GrantCreate, type GrantRecord, type GroupRecord, type PasswordMethod, type Principal,
-  type RealmDocument, type RealmRecord, type SecurityDocument, type SourceCreate, type SourceRecord, type UserCreate, type UserRecord,
-  type UserUpdate, type UserView,
+  defaultHashing,
+  deriveScram,
+  deriveWampcra,
+  hashTicket,
+  type HashingParams,
+  type ScramCredential,
+  type WampcraCredential,
+} from './hash.ts';
+import {
+  AUTH_METHODS,
+  authroleOf,
+  grantCreateSchema,
+  groupCreateSchema,
+  groupUpdateSchema,
+  MAX_RECORD_ID,
+  parse,
+  PASSWORD_METHODS,
+  realmCreateSchema,
+  realmUpdateSchema,
+  sourceCreateSchema,
+  userCreateSchema,
+  userUpdateSchema,
+  type AuthMethod,
+  type Credentials,
+  type Dict,
+  type GrantCreate,
+  type GrantRecord,
+  type GroupRecord,
+  type PasswordMethod,
+  type Principal,
+  type RealmDocument,
+  type RealmRecord,
+  type SecurityDocument,
+  type SourceCreate,
+  type SourceRecord,
+  type UserCreate,
+  type UserRecord,
+  type UserUpdate,
+  type UserView,
 } from './model.ts';
 
 export type SecurityChange =
@@ -44,11 +77,38 @@ export interface SecurityStoreOptions {
   protectedRealms?: readonly string[];
 }
 
-interface RealmRow { uri: string; description: string; authmethods: string; security_enabled: number; allow_connections: number }
-interface UserRow { authid: string; role: string | null; meta: string; disabled: number }
-interface GroupRow { name: string; description: string; meta: string }
-interface GrantRow { id: number; permissions: string; uri: string; match: string; principals: string }
-interface SourceRow { id: number; cidr: string; authmethods: string; principals: string; description: string }
+interface RealmRow {
+  uri: string;
+  description: string;
+  authmethods: string;
+  security_enabled: number;
+  allow_connections: number;
+}
+interface UserRow {
+  authid: string;
+  role: string | null;
+  meta: string;
+  disabled: number;
+}
+interface GroupRow {
+  name: string;
+  description: string;
+  meta: string;
+}
+interface GrantRow {
+  id: number;
+  permissions: string;
+  uri: string;
+  match: string;
+  principals: string;
+}
+interface SourceRow {
+  id: number;
+  cidr: string;
+  authmethods: string;
+  principals: string;
+  description: string;
+}
 
 type Derivation = Pick<UserCreate, 'password' | 'password_methods' | 'wampcra' | 'scram' | 'credentials'>;
 type LoginState = Pick<UserRecord, 'authid' | 'credentials' | 'pubkeys' | 'disabled'>;
@@ -71,8 +131,12 @@ export class SecurityStore {
     this.#q = {
       realms: p('SELECT * FROM security_realm ORDER BY uri'),
       realm: p('SELECT * FROM security_realm WHERE uri = ?'),
-      insertRealm: p('INSERT INTO security_realm (uri, description, authmethods, security_enabled, allow_connections) VALUES (?, ?, ?, ?, ?)'),
-      updateRealm: p('UPDATE security_realm SET description = ?, authmethods = ?, security_enabled = ?, allow_connections = ? WHERE uri = ?'),
+      insertRealm: p(
+        'INSERT INTO security_realm (uri, description, authmethods, security_enabled, allow_connections) VALUES (?, ?, ?, ?, ?)',
+      ),
+      updateRealm: p(
+        'UPDATE security_realm SET description = ?, authmethods = ?, security_enabled = ?, allow_connections = ? WHERE uri = ?',
+      ),
       deleteRealm: p('DELETE FROM security_realm WHERE uri = ?'),
       deleteAllRealms: p('DELETE FROM security_realm'),
 
@@ -108,14 +172,22 @@ export class SecurityStore {
       grants: p('SELECT id, permissions, uri, match, principals FROM security_grant WHERE realm = ? ORDER BY id'),
       grant: p('SELECT id, permissions, uri, match, principals FROM security_grant WHERE realm = ? AND id = ?'),
       grantById: p('SELECT realm FROM security_grant WHERE id = ?'),
-      insertGrant: p('INSERT INTO security_grant (id, realm, permissions, uri, match, principals) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertGrant: p(
+        'INSERT INTO security_grant (id, realm, permissions, uri, match, principals) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       setGrantPrincipals: p('UPDATE security_grant SET principals = ? WHERE id = ?'),
       deleteGrant: p('DELETE FROM security_grant WHERE realm = ? AND id = ?'),
 
-      sources: p('SELECT id, cidr, authmethods, principals, description FROM security_source WHERE realm = ? ORDER BY id'),
-      source: p('SELECT id, cidr, authmethods, principals, description FROM security_source WHERE realm = ? AND id = ?'),
+      sources: p(
+        'SELECT id, cidr, authmethods, principals, description FROM security_source WHERE realm = ? ORDER BY id',
+      ),
+      source: p(
+        'SELECT id, cidr, authmethods, principals, description FROM security_source WHERE realm = ? AND id = ?',
+      ),
       sourceById: p('SELECT realm FROM security_source WHERE id = ?'),
-      insertSource: p('INSERT INTO security_source (id, realm, cidr, authmethods, principals, description) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertSource: p(
+        'INSERT INTO security_source (id, realm, cidr, authmethods, principals, description) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       setSourcePrincipals: p('UPDATE security_source SET principals = ? WHERE id = ?'),
       deleteSource: p('DELETE FROM security_source WHERE realm = ? AND id = ?'),
 
@@ -130,7 +202,9 @@ export class SecurityStore {
   }
 
   /** Incremented by every committed write: a cheap staleness check for caches. */
-  get version(): number { return this.#version; }
+  get version(): number {
+    return this.#version;
+  }
 
   // -------------------------------------------------------------------------------------------
   // Reads
@@ -168,7 +242,9 @@ export class SecurityStore {
 
   /** The authid a cryptosign public key (hex, lower case) belongs to. */
   userByPubkey(realm: string, pubkey: string): string | undefined {
-    return this.#read(() => (this.#q.pubkeyOwner.get(realm, pubkey.toLowerCase()) as { authid: string } | undefined)?.authid);
+    return this.#read(
+      () => (this.#q.pubkeyOwner.get(realm, pubkey.toLowerCase()) as { authid: string } | undefined)?.authid,
+    );
   }
 
   listGroups(realm: string): GroupRecord[] {
@@ -264,13 +340,24 @@ export class SecurityStore {
     };
     this.#write([{ kind: 'realm.updated', realm: uri, record }], () => {
       this.#requireRealm(uri);
-      this.#q.updateRealm.run(record.description, JSON.stringify(record.authmethods), +record.security_enabled, +record.allow_connections, uri);
+      this.#q.updateRealm.run(
+        record.description,
+        JSON.stringify(record.authmethods),
+        +record.security_enabled,
+        +record.allow_connections,
+        uri,
+      );
     });
     return record;
   }
 
   deleteRealm(uri: string): void {
-    if (this.protectedRealms.has(uri)) throw new SecurityError(SecurityErrorUri.NOT_ALLOWED, 'realm', `realm '${uri}' is protected (the admin realm) and cannot be deleted`);
+    if (this.protectedRealms.has(uri))
+      throw new SecurityError(
+        SecurityErrorUri.NOT_ALLOWED,
+        'realm',
+        `realm '${uri}' is protected (the admin realm) and cannot be deleted`,
+      );
     this.#write([{ kind: 'realm.deleted', realm: uri }], () => {
       this.#requireRealm(uri);
       this.#q.deleteRealm.run(uri);
@@ -285,12 +372,18 @@ export class SecurityStore {
     const realmRecord = this.#requireRealmRecord(realm);
     const credentials = this.#derive(realmRecord, u, '') ?? {};
     const record: UserRecord = {
-      authid: u.authid, groups: u.groups, pubkeys: u.pubkeys, meta: u.meta, credentials,
-      ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
+      authid: u.authid,
+      groups: u.groups,
+      pubkeys: u.pubkeys,
+      meta: u.meta,
+      credentials,
+      ...(u.role !== undefined && { role: u.role }),
+      ...(u.disabled === true && { disabled: true }),
     };
     this.#write([{ kind: 'user.created', realm, authid: u.authid }], () => {
       this.#requireRealm(realm);
-      if (this.#q.user.get(realm, u.authid) !== undefined) throw exists('authid', `user '${u.authid}' exists already in realm '${realm}'`);
+      if (this.#q.user.get(realm, u.authid) !== undefined)
+        throw exists('authid', `user '${u.authid}' exists already in realm '${realm}'`);
       this.#checkUser(realm, record, '');
       this.#insertUser(realm, record);
     });
@@ -303,7 +396,7 @@ export class SecurityStore {
     const current = this.userRecord(realm, authid);
     if (current === undefined) throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
     const derived = this.#derive(realmRecord, u, '');
-    const role = u.role === null ? undefined : u.role ?? current.role;
+    const role = u.role === null ? undefined : (u.role ?? current.role);
     const record: UserRecord = {
       authid,
       groups: u.groups ?? current.groups,
@@ -311,15 +404,23 @@ export class SecurityStore {
       meta: u.meta ?? current.meta,
       // A new password replaces every password-derived credential: none keeps the old one.
       credentials: derived ?? current.credentials,
-      ...(role !== undefined && { role }), ...((u.disabled ?? current.disabled) === true && { disabled: true }),
+      ...(role !== undefined && { role }),
+      ...((u.disabled ?? current.disabled) === true && { disabled: true }),
     };
     const why = revocationOf(current, record);
     const changes: SecurityChange[] = [{ kind: 'user.updated', realm, authid }];
     if (why !== undefined) changes.push({ kind: 'user.revoked', realm, authid, why });
     this.#write(changes, () => {
-      if (this.#q.user.get(realm, authid) === undefined) throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
+      if (this.#q.user.get(realm, authid) === undefined)
+        throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
       this.#checkUser(realm, record, '');
-      this.#q.updateUser.run(record.role ?? null, JSON.stringify(record.meta), +(record.disabled === true), realm, authid);
+      this.#q.updateUser.run(
+        record.role ?? null,
+        JSON.stringify(record.meta),
+        +(record.disabled === true),
+        realm,
+        authid,
+      );
       this.#q.deleteUserGroups.run(realm, authid);
       this.#q.deletePubkeys.run(realm, authid);
       this.#q.deleteCredentials.run(realm, authid);
@@ -329,11 +430,18 @@ export class SecurityStore {
   }
 
   deleteUser(realm: string, authid: string): void {
-    this.#write([{ kind: 'user.deleted', realm, authid }, { kind: 'policy', realm }], () => {
-      this.#requireRealm(realm);
-      if (this.#q.deleteUser.run(realm, authid).changes === 0) throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
-      this.#dropPrincipal(realm, `user:${authid}`);
-    });
+    this.#write(
+      [
+        { kind: 'user.deleted', realm, authid },
+        { kind: 'policy', realm },
+      ],
+      () => {
+        this.#requireRealm(realm);
+        if (this.#q.deleteUser.run(realm, authid).changes === 0)
+          throw notFound('authid', `no user '${authid}' in realm '${realm}'`);
+        this.#dropPrincipal(realm, `user:${authid}`);
+      },
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -344,7 +452,8 @@ export class SecurityStore {
     const record: GroupRecord = { ...g };
     this.#write([{ kind: 'policy', realm }], () => {
       this.#requireRealm(realm);
-      if (this.#q.group.get(realm, g.name) !== undefined) throw exists('name', `group '${g.name}' exists already in realm '${realm}'`);
+      if (this.#q.group.get(realm, g.name) !== undefined)
+        throw exists('name', `group '${g.name}' exists already in realm '${realm}'`);
       this.#checkParents(realm, g.name, g.groups, 'groups');
       this.#insertGroup(realm, record);
     });
@@ -359,7 +468,12 @@ export class SecurityStore {
       const row = this.#q.group.get(realm, name) as GroupRow | undefined;
       if (row === undefined) throw notFound('name', `no group '${name}' in realm '${realm}'`);
       const current = this.#groupRecord(realm, row);
-      record = { name, description: g.description ?? current.description, groups: g.groups ?? current.groups, meta: g.meta ?? current.meta };
+      record = {
+        name,
+        description: g.description ?? current.description,
+        groups: g.groups ?? current.groups,
+        meta: g.meta ?? current.meta,
+      };
       this.#checkParents(realm, name, record.groups, 'groups');
       this.#q.updateGroup.run(record.description, JSON.stringify(record.meta), realm, name);
       this.#q.deleteParents.run(realm, name);
@@ -373,7 +487,8 @@ export class SecurityStore {
       this.#requireRealm(realm);
       this.#q.clearRole.run(realm, name);
       // Foreign keys remove its memberships and nesting.
-      if (this.#q.deleteGroup.run(realm, name).changes === 0) throw notFound('name', `no group '${name}' in realm '${realm}'`);
+      if (this.#q.deleteGroup.run(realm, name).changes === 0)
+        throw notFound('name', `no group '${name}' in realm '${realm}'`);
       this.#dropPrincipal(realm, `group:${name}`);
     });
   }
@@ -413,7 +528,8 @@ export class SecurityStore {
   deleteSource(realm: string, id: number): void {
     this.#write([{ kind: 'policy', realm }], () => {
       this.#requireRealm(realm);
-      if (this.#q.deleteSource.run(realm, id).changes === 0) throw notFound('id', `no source ${id} in realm '${realm}'`);
+      if (this.#q.deleteSource.run(realm, id).changes === 0)
+        throw notFound('id', `no source ${id} in realm '${realm}'`);
     });
   }
 
@@ -424,13 +540,15 @@ export class SecurityStore {
   exportDocument(): SecurityDocument {
     return this.#read(() => ({
       version: 1,
-      realms: this.listRealms().map((r): RealmDocument => ({
-        ...r,
-        groups: this.listGroups(r.uri),
-        users: (this.#q.users.all(r.uri) as UserRow[]).map((row) => this.#userRecord(r.uri, row)),
-        grants: this.listGrants(r.uri),
-        sources: this.listSources(r.uri),
-      })),
+      realms: this.listRealms().map(
+        (r): RealmDocument => ({
+          ...r,
+          groups: this.listGroups(r.uri),
+          users: (this.#q.users.all(r.uri) as UserRow[]).map((row) => this.#userRecord(r.uri, row)),
+          grants: this.listGrants(r.uri),
+          sources: this.listSources(r.uri),
+        }),
+      ),
     }));
   }
 
@@ -444,11 +562,17 @@ export class SecurityStore {
     // Derive before the transaction: hashing is slow, and nothing is written yet.
     const realms = doc.realms.map((r, i) => ({
       ...r,
-      users: r.users.map((u, j): UserRecord => ({
-        authid: u.authid, groups: u.groups, pubkeys: u.pubkeys, meta: u.meta,
-        credentials: this.#derive(r, u, `realms[${i}].users[${j}]`) ?? {},
-        ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
-      })),
+      users: r.users.map(
+        (u, j): UserRecord => ({
+          authid: u.authid,
+          groups: u.groups,
+          pubkeys: u.pubkeys,
+          meta: u.meta,
+          credentials: this.#derive(r, u, `realms[${i}].users[${j}]`) ?? {},
+          ...(u.role !== undefined && { role: u.role }),
+          ...(u.disabled === true && { disabled: true }),
+        }),
+      ),
     }));
     // Replication applies remote changes through here too, so this is where they end sessions.
     const before = new Map(this.listRealms().map((r) => [r.uri, this.#loginState(r.uri)]));
@@ -468,7 +592,13 @@ export class SecurityStore {
       }
     }
     for (const r of realms) {
-      const record: RealmRecord = { uri: r.uri, description: r.description, authmethods: r.authmethods, security_enabled: r.security_enabled, allow_connections: r.allow_connections };
+      const record: RealmRecord = {
+        uri: r.uri,
+        description: r.description,
+        authmethods: r.authmethods,
+        security_enabled: r.security_enabled,
+        allow_connections: r.allow_connections,
+      };
       changes.push({ kind: before.has(r.uri) ? 'realm.updated' : 'realm.created', realm: r.uri, record });
       changes.push({ kind: 'policy', realm: r.uri });
     }
@@ -552,14 +682,16 @@ export class SecurityStore {
 
   #userRecord(realm: string, row: UserRow): UserRecord {
     const credentials: Record<string, unknown> = {};
-    for (const c of this.#q.credentials.all(realm, row.authid) as { method: string; data: string }[]) credentials[c.method] = JSON.parse(c.data);
+    for (const c of this.#q.credentials.all(realm, row.authid) as { method: string; data: string }[])
+      credentials[c.method] = JSON.parse(c.data);
     return {
       authid: row.authid,
       groups: (this.#q.userGroups.all(realm, row.authid) as { grp: string }[]).map((g) => g.grp),
       pubkeys: (this.#q.pubkeys.all(realm, row.authid) as { pubkey: string }[]).map((k) => k.pubkey),
       meta: JSON.parse(row.meta) as Dict,
       credentials: credentials as Credentials,
-      ...(row.role !== null && { role: row.role }), ...(row.disabled === 1 && { disabled: true }),
+      ...(row.role !== null && { role: row.role }),
+      ...(row.disabled === 1 && { disabled: true }),
     };
   }
 
@@ -567,16 +699,25 @@ export class SecurityStore {
   #loginState(realm: string): LoginState[] {
     const users = new Map<string, { authid: string; credentials: Dict; pubkeys: string[]; disabled?: boolean }>();
     for (const row of this.#q.users.all(realm) as UserRow[]) {
-      users.set(row.authid, { authid: row.authid, credentials: {}, pubkeys: [], ...(row.disabled === 1 && { disabled: true }) });
+      users.set(row.authid, {
+        authid: row.authid,
+        credentials: {},
+        pubkeys: [],
+        ...(row.disabled === 1 && { disabled: true }),
+      });
     }
-    for (const c of this.#q.realmCredentials.all(realm) as { authid: string; method: string; data: string }[]) users.get(c.authid)!.credentials[c.method] = JSON.parse(c.data);
-    for (const k of this.#q.realmPubkeys.all(realm) as { authid: string; pubkey: string }[]) users.get(k.authid)!.pubkeys.push(k.pubkey);
+    for (const c of this.#q.realmCredentials.all(realm) as { authid: string; method: string; data: string }[])
+      users.get(c.authid)!.credentials[c.method] = JSON.parse(c.data);
+    for (const k of this.#q.realmPubkeys.all(realm) as { authid: string; pubkey: string }[])
+      users.get(k.authid)!.pubkeys.push(k.pubkey);
     return [...users.values()] as LoginState[];
   }
 
   #groupRecord(realm: string, row: GroupRow): GroupRecord {
     return {
-      name: row.name, description: row.description, meta: JSON.parse(row.meta) as Dict,
+      name: row.name,
+      description: row.description,
+      meta: JSON.parse(row.meta) as Dict,
       groups: (this.#q.parents.all(realm, row.name) as { parent: string }[]).map((p) => p.parent),
     };
   }
@@ -588,9 +729,13 @@ export class SecurityStore {
   #derive(realm: Pick<RealmRecord, 'uri' | 'authmethods'>, u: Derivation, prefix: string): Credentials | undefined {
     if (u.credentials !== undefined) return u.credentials as Credentials;
     if (u.password === undefined) return undefined;
-    const methods: readonly PasswordMethod[] = u.password_methods ?? PASSWORD_METHODS.filter((m) => realm.authmethods.includes(m));
+    const methods: readonly PasswordMethod[] =
+      u.password_methods ?? PASSWORD_METHODS.filter((m) => realm.authmethods.includes(m));
     if (methods.length === 0) {
-      throw invalid(joinField(prefix, 'password_methods'), `realm '${realm.uri}' enables none of ${PASSWORD_METHODS.join(', ')}; name the methods to derive credentials for`);
+      throw invalid(
+        joinField(prefix, 'password_methods'),
+        `realm '${realm.uri}' enables none of ${PASSWORD_METHODS.join(', ')}; name the methods to derive credentials for`,
+      );
     }
     const h = this.hashing;
     let ticket: { hash: string } | undefined;
@@ -598,7 +743,10 @@ export class SecurityStore {
     let scram: ScramCredential | undefined;
     if (methods.includes('ticket')) ticket = { hash: hashTicket(u.password, h.ticket) };
     if (methods.includes('wampcra')) {
-      wampcra = deriveWampcra(u.password, { iterations: u.wampcra?.iterations ?? h.wampcra.iterations, keylen: u.wampcra?.keylen ?? h.wampcra.keylen });
+      wampcra = deriveWampcra(u.password, {
+        iterations: u.wampcra?.iterations ?? h.wampcra.iterations,
+        keylen: u.wampcra?.keylen ?? h.wampcra.keylen,
+      });
     }
     if (methods.includes('wamp-scram')) {
       const kdf = u.scram?.kdf ?? h.scram.kdf;
@@ -609,7 +757,8 @@ export class SecurityStore {
       } else {
         if (u.scram?.memory !== undefined) throw invalid(joinField(prefix, 'scram.memory'), 'only for argon2id');
         const iterations = u.scram?.iterations ?? h.scram.pbkdf2Iterations;
-        if (iterations < 4096) throw invalid(joinField(prefix, 'scram.iterations'), 'expected at least 4096 for pbkdf2 (RFC 7677)');
+        if (iterations < 4096)
+          throw invalid(joinField(prefix, 'scram.iterations'), 'expected at least 4096 for pbkdf2 (RFC 7677)');
         scram = deriveScram(u.password, kdf, { iterations });
       }
     }
@@ -618,12 +767,15 @@ export class SecurityStore {
 
   #checkUser(realm: string, u: UserRecord, prefix: string): void {
     u.groups.forEach((g, i) => {
-      if (this.#q.group.get(realm, g) === undefined) throw notFound(joinField(prefix, `groups[${i}]`), `no group '${g}' in realm '${realm}'`);
+      if (this.#q.group.get(realm, g) === undefined)
+        throw notFound(joinField(prefix, `groups[${i}]`), `no group '${g}' in realm '${realm}'`);
     });
-    if (u.role !== undefined && !u.groups.includes(u.role)) throw invalid(joinField(prefix, 'role'), `must be one of the user's groups (${u.groups.join(', ') || 'none'})`);
+    if (u.role !== undefined && !u.groups.includes(u.role))
+      throw invalid(joinField(prefix, 'role'), `must be one of the user's groups (${u.groups.join(', ') || 'none'})`);
     u.pubkeys.forEach((k, i) => {
       const owner = (this.#q.pubkeyOwner.get(realm, k) as { authid: string } | undefined)?.authid;
-      if (owner !== undefined && owner !== u.authid) throw exists(joinField(prefix, `pubkeys[${i}]`), `public key already belongs to user '${owner}'`);
+      if (owner !== undefined && owner !== u.authid)
+        throw exists(joinField(prefix, `pubkeys[${i}]`), `public key already belongs to user '${owner}'`);
     });
   }
 
@@ -635,7 +787,8 @@ export class SecurityStore {
       list.push(parent);
     }
     parents.forEach((p, i) => {
-      if (p !== name && this.#q.group.get(realm, p) === undefined) throw notFound(`${field}[${i}]`, `no group '${p}' in realm '${realm}'`);
+      if (p !== name && this.#q.group.get(realm, p) === undefined)
+        throw notFound(`${field}[${i}]`, `no group '${p}' in realm '${realm}'`);
     });
     graph.set(name, [...parents]);
     const cycle = findCycle(graph, name);
@@ -644,8 +797,10 @@ export class SecurityStore {
 
   #checkPrincipals(realm: string, principals: readonly Principal[], field: string): void {
     principals.forEach((p, i) => {
-      if (p.startsWith('user:') && this.#q.user.get(realm, p.slice(5)) === undefined) throw notFound(`${field}[${i}]`, `no user '${p.slice(5)}' in realm '${realm}'`);
-      if (p.startsWith('group:') && this.#q.group.get(realm, p.slice(6)) === undefined) throw notFound(`${field}[${i}]`, `no group '${p.slice(6)}' in realm '${realm}'`);
+      if (p.startsWith('user:') && this.#q.user.get(realm, p.slice(5)) === undefined)
+        throw notFound(`${field}[${i}]`, `no user '${p.slice(5)}' in realm '${realm}'`);
+      if (p.startsWith('group:') && this.#q.group.get(realm, p.slice(6)) === undefined)
+        throw notFound(`${field}[${i}]`, `no group '${p.slice(6)}' in realm '${realm}'`);
     });
   }
 
@@ -664,7 +819,13 @@ export class SecurityStore {
   }
 
   #insertRealm(r: RealmRecord): void {
-    this.#q.insertRealm.run(r.uri, r.description, JSON.stringify(r.authmethods), +r.security_enabled, +r.allow_connections);
+    this.#q.insertRealm.run(
+      r.uri,
+      r.description,
+      JSON.stringify(r.authmethods),
+      +r.security_enabled,
+      +r.allow_connections,
+    );
   }
 
   #insertUser(realm: string, u: UserRecord): void {
@@ -686,15 +847,29 @@ export class SecurityStore {
   }
 
   #insertGrant(realm: string, g: GrantCreate, idField: string): GrantRecord {
-    if (g.id !== undefined && this.#q.grantById.get(g.id) !== undefined) throw exists(idField, `grant ${g.id} exists already`);
-    const id = Number(this.#q.insertGrant.run(g.id ?? null, realm, JSON.stringify(g.permissions), g.uri, g.match, JSON.stringify(g.to)).lastInsertRowid);
+    if (g.id !== undefined && this.#q.grantById.get(g.id) !== undefined)
+      throw exists(idField, `grant ${g.id} exists already`);
+    const id = Number(
+      this.#q.insertGrant.run(g.id ?? null, realm, JSON.stringify(g.permissions), g.uri, g.match, JSON.stringify(g.to))
+        .lastInsertRowid,
+    );
     if (id > MAX_RECORD_ID) throw idsExhausted(idField, 'grant'); // the transaction rolls back
     return { id, permissions: g.permissions, uri: g.uri, match: g.match, to: g.to };
   }
 
   #insertSource(realm: string, s: SourceCreate, idField: string): SourceRecord {
-    if (s.id !== undefined && this.#q.sourceById.get(s.id) !== undefined) throw exists(idField, `source ${s.id} exists already`);
-    const id = Number(this.#q.insertSource.run(s.id ?? null, realm, s.cidr, JSON.stringify(s.authmethods), JSON.stringify(s.to), s.description).lastInsertRowid);
+    if (s.id !== undefined && this.#q.sourceById.get(s.id) !== undefined)
+      throw exists(idField, `source ${s.id} exists already`);
+    const id = Number(
+      this.#q.insertSource.run(
+        s.id ?? null,
+        realm,
+        s.cidr,
+        JSON.stringify(s.authmethods),
+        JSON.stringify(s.to),
+        s.description,
+      ).lastInsertRowid,
+    );
     if (id > MAX_RECORD_ID) throw idsExhausted(idField, 'source');
     return { id, cidr: s.cidr, authmethods: s.authmethods, to: s.to, description: s.description };
   }
@@ -702,34 +877,54 @@ export class SecurityStore {
 
 /** SQLite would number a new grant or source past MAX_RECORD_ID (after one given near it). */
 function idsExhausted(field: string, what: string): SecurityError {
-  return invalid(field, `no ${what} id is left after the largest one used (at most ${MAX_RECORD_ID}); give an unused id explicitly`);
+  return invalid(
+    field,
+    `no ${what} id is left after the largest one used (at most ${MAX_RECORD_ID}); give an unused id explicitly`,
+  );
 }
 
 function realmRecord(row: RealmRow): RealmRecord {
   return {
-    uri: row.uri, description: row.description, authmethods: JSON.parse(row.authmethods) as AuthMethod[],
-    security_enabled: row.security_enabled === 1, allow_connections: row.allow_connections === 1,
+    uri: row.uri,
+    description: row.description,
+    authmethods: JSON.parse(row.authmethods) as AuthMethod[],
+    security_enabled: row.security_enabled === 1,
+    allow_connections: row.allow_connections === 1,
   };
 }
 
 function grantRecord(row: GrantRow): GrantRecord {
   return {
-    id: row.id, permissions: JSON.parse(row.permissions) as Action[], uri: row.uri, match: row.match as MatchPolicy,
+    id: row.id,
+    permissions: JSON.parse(row.permissions) as Action[],
+    uri: row.uri,
+    match: row.match as MatchPolicy,
     to: JSON.parse(row.principals) as Principal[],
   };
 }
 
 function sourceRecord(row: SourceRow): SourceRecord {
   return {
-    id: row.id, cidr: row.cidr, authmethods: JSON.parse(row.authmethods) as AuthMethod[], to: JSON.parse(row.principals) as Principal[],
+    id: row.id,
+    cidr: row.cidr,
+    authmethods: JSON.parse(row.authmethods) as AuthMethod[],
+    to: JSON.parse(row.principals) as Principal[],
     description: row.description,
   };
 }
 
 export function userView(u: UserRecord): UserView {
-  const authmethods = AUTH_METHODS.filter((m) => (m === 'cryptosign' ? u.pubkeys.length > 0 : u.credentials[m as keyof Credentials] !== undefined));
+  const authmethods = AUTH_METHODS.filter((m) =>
+    m === 'cryptosign' ? u.pubkeys.length > 0 : u.credentials[m as keyof Credentials] !== undefined,
+  );
   return {
-    authid: u.authid, groups: u.groups, authrole: authroleOf(u), pubkeys: u.pubkeys, meta: u.meta, authmethods,
-    ...(u.role !== undefined && { role: u.role }), ...(u.disabled === true && { disabled: true }),
+    authid: u.authid,
+    groups: u.groups,
+    authrole: authroleOf(u),
+    pubkeys: u.pubkeys,
+    meta: u.meta,
+    authmethods,
+    ...(u.role !== undefined && { role: u.role }),
+    ...(u.disabled === true && { disabled: true }),
   };
 }

@@ -12,7 +12,10 @@ export interface ThrottleOptions {
   now?: () => number;
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export class FailureThrottle {
   readonly burst: number;
@@ -45,7 +48,9 @@ export class FailureThrottle {
   }
 
   /** Addresses currently tracked (for tests and metrics). */
-  get size(): number { return this.#buckets.size; }
+  get size(): number {
+    return this.#buckets.size;
+  }
 
   #current(key: string): Bucket | undefined {
     const bucket = this.#buckets.get(key);
@@ -103,7 +108,9 @@ export class AccountGuard {
   }
 
   /** Accounts currently short of budget (for tests and metrics). */
-  get size(): number { return this.#throttle.size; }
+  get size(): number {
+    return this.#throttle.size;
+  }
 }
 
 /** An owner logs in from home, work, a phone: a few networks. */

@@ -34,7 +34,9 @@ const exact = new Decoder(options);
 //    the router's MsgPack nor its CBOR decoder (nor most clients) accepts, and as {} to JSON.
 // The type definitions want an encoder too; decode-only extensions are fine at run time.
 type DecodeOnly = Parameters<typeof addExtension>[0];
-const refuse = (tag: number) => (): never => { throw new Error(`CBOR tag ${tag} (shared values) is not supported`); };
+const refuse = (tag: number) => (): never => {
+  throw new Error(`CBOR tag ${tag} (shared values) is not supported`);
+};
 addExtension({ tag: 28, decode: refuse(28) } as unknown as DecodeOnly);
 addExtension({ tag: 29, decode: refuse(29) } as unknown as DecodeOnly);
 addExtension({ tag: 259, decode: (map: unknown) => map } as unknown as DecodeOnly);

@@ -15,7 +15,12 @@ function revive(_key: string, value: unknown): unknown {
 const LIMIT = 2 ** 53;
 function reviveExact(key: string, value: unknown, context?: { source?: string }): unknown {
   // 2^53+1 parses as 2^53, so the test is on the magnitude of the source text, not the value.
-  if (typeof value === 'number' && (value >= LIMIT || value <= -LIMIT) && context?.source !== undefined && /^-?\d+$/.test(context.source)) {
+  if (
+    typeof value === 'number' &&
+    (value >= LIMIT || value <= -LIMIT) &&
+    context?.source !== undefined &&
+    /^-?\d+$/.test(context.source)
+  ) {
     const exact = BigInt(context.source);
     if (exact > BIG_LIMIT || exact < -BIG_LIMIT) return exact;
   }
@@ -65,7 +70,8 @@ function replace(this: Record<string, unknown>, key: string, value: unknown): un
     return '\0' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   }
   // A CBOR bignum or 64-bit integer from another peer: written as the exact JSON number.
-  if (typeof value === 'bigint') return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString());
+  if (typeof value === 'bigint')
+    return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString());
   return value;
 }
 

@@ -11,7 +11,13 @@ import { widenInts } from './wide-ints.ts';
 // structuredClone: false refuses msgpackr's own reference extensions (0x69, 0x70), which
 // otherwise decode into values that contain themselves: a cycle no serializer can write back and
 // no walk over the payload ends on.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', variableMapSize: true, structuredClone: false });
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  int64AsType: 'auto' as 'number',
+  variableMapSize: true,
+  structuredClone: false,
+});
 
 export const msgpack: Serializer = {
   name: 'msgpack',

@@ -12,7 +12,10 @@
 // after the closing bracket. So the cost does not grow with the payload.
 
 /** [start, end) of the elements from some index to the last one, in the frame's bytes. */
-export interface Span { readonly start: number; readonly end: number }
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
 
 const MAX_DEPTH = 256;
 
@@ -69,7 +72,8 @@ function skipJsonValue(b: Uint8Array, i: number): number {
   const from = i;
   while (i < b.length) {
     const d = b[i]!;
-    if (d === COMMA || d === CLOSE_ARRAY || d === CLOSE_OBJECT || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
+    if (d === COMMA || d === CLOSE_ARRAY || d === CLOSE_OBJECT || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09)
+      break;
     i++;
   }
   return i > from ? i : -1;
@@ -132,10 +136,17 @@ function skipCbor(b: Uint8Array, i: number, depth: number): number {
     return j < b.length ? j + 1 : -1;
   }
   switch (major) {
-    case 0: case 1: case 7: return at; // integers, simple values and floats: the head is all
-    case 2: case 3: return at + arg <= b.length ? at + arg : -1;
-    case 6: return skipCbor(b, at, depth + 1);
-    default: { // 4 array, 5 map
+    case 0:
+    case 1:
+    case 7:
+      return at; // integers, simple values and floats: the head is all
+    case 2:
+    case 3:
+      return at + arg <= b.length ? at + arg : -1;
+    case 6:
+      return skipCbor(b, at, depth + 1);
+    default: {
+      // 4 array, 5 map
       let j = at;
       for (let n = major === 4 ? arg : 2 * arg; n > 0; n--) {
         j = skipCbor(b, j, depth + 1);
@@ -176,34 +187,96 @@ function skipMsgpack(b: Uint8Array, i: number, depth: number): number {
   const t = b[i]!;
   let children = 0;
   let next: number;
-  if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) next = i + 1; // fixint, nil, bool
-  else if (t <= 0x8f) { children = 2 * (t & 0x0f); next = i + 1; } // fixmap
-  else if (t <= 0x9f) { children = t & 0x0f; next = i + 1; } // fixarray
-  else if (t <= 0xbf) next = i + 1 + (t & 0x1f); // fixstr
+  if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3)
+    next = i + 1; // fixint, nil, bool
+  else if (t <= 0x8f) {
+    children = 2 * (t & 0x0f);
+    next = i + 1;
+  } // fixmap
+  else if (t <= 0x9f) {
+    children = t & 0x0f;
+    next = i + 1;
+  } // fixarray
+  else if (t <= 0xbf)
+    next = i + 1 + (t & 0x1f); // fixstr
   else {
     switch (t) {
-      case 0xc4: case 0xd9: next = i + 2 + beLength(b, i, 1); break; // bin8, str8
-      case 0xc5: case 0xda: next = i + 3 + beLength(b, i, 2); break; // bin16, str16
-      case 0xc6: case 0xdb: next = i + 5 + beLength(b, i, 4); break; // bin32, str32
-      case 0xc7: next = i + 3 + beLength(b, i, 1); break; // ext8: length, type, data
-      case 0xc8: next = i + 4 + beLength(b, i, 2); break; // ext16
-      case 0xc9: next = i + 6 + beLength(b, i, 4); break; // ext32
-      case 0xca: next = i + 5; break; // float32
-      case 0xcb: next = i + 9; break; // float64
-      case 0xcc: case 0xd0: next = i + 2; break; // uint8, int8
-      case 0xcd: case 0xd1: next = i + 3; break;
-      case 0xce: case 0xd2: next = i + 5; break;
-      case 0xcf: case 0xd3: next = i + 9; break;
-      case 0xd4: next = i + 3; break; // fixext1: type + 1
-      case 0xd5: next = i + 4; break;
-      case 0xd6: next = i + 6; break;
-      case 0xd7: next = i + 10; break;
-      case 0xd8: next = i + 18; break;
-      case 0xdc: children = beLength(b, i, 2); next = i + 3; break; // array16
-      case 0xdd: children = beLength(b, i, 4); next = i + 5; break; // array32
-      case 0xde: children = 2 * beLength(b, i, 2); next = i + 3; break; // map16
-      case 0xdf: children = 2 * beLength(b, i, 4); next = i + 5; break; // map32
-      default: return -1; // 0xc1
+      case 0xc4:
+      case 0xd9:
+        next = i + 2 + beLength(b, i, 1);
+        break; // bin8, str8
+      case 0xc5:
+      case 0xda:
+        next = i + 3 + beLength(b, i, 2);
+        break; // bin16, str16
+      case 0xc6:
+      case 0xdb:
+        next = i + 5 + beLength(b, i, 4);
+        break; // bin32, str32
+      case 0xc7:
+        next = i + 3 + beLength(b, i, 1);
+        break; // ext8: length, type, data
+      case 0xc8:
+        next = i + 4 + beLength(b, i, 2);
+        break; // ext16
+      case 0xc9:
+        next = i + 6 + beLength(b, i, 4);
+        break; // ext32
+      case 0xca:
+        next = i + 5;
+        break; // float32
+      case 0xcb:
+        next = i + 9;
+        break; // float64
+      case 0xcc:
+      case 0xd0:
+        next = i + 2;
+        break; // uint8, int8
+      case 0xcd:
+      case 0xd1:
+        next = i + 3;
+        break;
+      case 0xce:
+      case 0xd2:
+        next = i + 5;
+        break;
+      case 0xcf:
+      case 0xd3:
+        next = i + 9;
+        break;
+      case 0xd4:
+        next = i + 3;
+        break; // fixext1: type + 1
+      case 0xd5:
+        next = i + 4;
+        break;
+      case 0xd6:
+        next = i + 6;
+        break;
+      case 0xd7:
+        next = i + 10;
+        break;
+      case 0xd8:
+        next = i + 18;
+        break;
+      case 0xdc:
+        children = beLength(b, i, 2);
+        next = i + 3;
+        break; // array16
+      case 0xdd:
+        children = beLength(b, i, 4);
+        next = i + 5;
+        break; // array32
+      case 0xde:
+        children = 2 * beLength(b, i, 2);
+        next = i + 3;
+        break; // map16
+      case 0xdf:
+        children = 2 * beLength(b, i, 4);
+        next = i + 5;
+        break; // map32
+      default:
+        return -1; // 0xc1
     }
   }
   if (!(next <= b.length) || !Number.isFinite(children)) return -1;
@@ -219,10 +292,16 @@ export function msgpackSpan(b: Uint8Array, index: number): Span | null {
   let count: number;
   let i: number;
   if (t === undefined) return null;
-  if (t >= 0x90 && t <= 0x9f) { count = t & 0x0f; i = 1; }
-  else if (t === 0xdc && b.length >= 3) { count = beLength(b, 0, 2); i = 3; }
-  else if (t === 0xdd && b.length >= 5) { count = beLength(b, 0, 4); i = 5; }
-  else return null;
+  if (t >= 0x90 && t <= 0x9f) {
+    count = t & 0x0f;
+    i = 1;
+  } else if (t === 0xdc && b.length >= 3) {
+    count = beLength(b, 0, 2);
+    i = 3;
+  } else if (t === 0xdd && b.length >= 5) {
+    count = beLength(b, 0, 4);
+    i = 5;
+  } else return null;
   if (index >= count) return null;
   for (let k = 0; k < index; k++) {
     i = skipMsgpack(b, i, 1);
@@ -235,7 +314,13 @@ export function msgpackSpan(b: Uint8Array, index: number): Span | null {
  * CBOR and MsgPack: `bytes`, a short array of `length` elements as the encoder wrote it, whose
  * head is one octet (`shortArray` | length), made to go on with `count` encoded elements.
  */
-export function appendToShortArray(bytes: Uint8Array, length: number, shortArray: number, tail: Uint8Array, count: number): Uint8Array | null {
+export function appendToShortArray(
+  bytes: Uint8Array,
+  length: number,
+  shortArray: number,
+  tail: Uint8Array,
+  count: number,
+): Uint8Array | null {
   if (length + count > 15 || bytes[0] !== (shortArray | length)) return null;
   const out = Buffer.allocUnsafe(bytes.length + tail.length);
   out.set(bytes, 0);

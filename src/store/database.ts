@@ -45,26 +45,46 @@ const SIDE_FILES = ['', '-wal', '-shm', '-journal'];
 export function openDatabase(dataDir: string, options: OpenOptions = {}): Db {
   const file = path.resolve(dataDir, DATABASE_FILE);
   if (options.create === false && !fs.existsSync(file)) {
-    throw new StoreError('NO_DATABASE', file, `${path.resolve(dataDir)} holds no wampmesh database (${DATABASE_FILE}); check --data, or add --init to create one there`);
+    throw new StoreError(
+      'NO_DATABASE',
+      file,
+      `${path.resolve(dataDir)} holds no wampmesh database (${DATABASE_FILE}); check --data, or add --init to create one there`,
+    );
   }
   try {
     makeDirs(path.resolve(dataDir), DATA_DIR_MODE);
   } catch (err) {
-    throw new StoreError('DATA_DIR', file, `cannot create data folder ${path.resolve(dataDir)}: ${(err as Error).message}`, err);
+    throw new StoreError(
+      'DATA_DIR',
+      file,
+      `cannot create data folder ${path.resolve(dataDir)}: ${(err as Error).message}`,
+      err,
+    );
   }
   // SQLite reports a read-only folder as a vague I/O error once WAL needs its side files.
-  for (const [target, what] of [[path.dirname(file), 'data folder'], [file, 'database file']] as const) {
+  for (const [target, what] of [
+    [path.dirname(file), 'data folder'],
+    [file, 'database file'],
+  ] as const) {
     try {
       fs.accessSync(target, fs.constants.W_OK);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new StoreError('SQLITE_READONLY', file, `${file}: the ${what} ${target} is read-only: check its permissions and owner`, err);
+      throw new StoreError(
+        'SQLITE_READONLY',
+        file,
+        `${file}: the ${what} ${target} is read-only: check its permissions and owner`,
+        err,
+      );
     }
   }
   let db: Db | undefined;
   try {
     makePrivate(file);
-    db = new Database(file, { timeout: 0, ...(options.nativeBinding !== undefined && { nativeBinding: options.nativeBinding as string }) });
+    db = new Database(file, {
+      timeout: 0,
+      ...(options.nativeBinding !== undefined && { nativeBinding: options.nativeBinding as string }),
+    });
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -103,7 +123,11 @@ function makePrivate(file: string): void {
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
-    throw new StoreError('SCHEMA_TOO_NEW', db.name, `${db.name} has schema version ${current}, newer than this wampmesh (${migrations.length}); upgrade wampmesh`);
+    throw new StoreError(
+      'SCHEMA_TOO_NEW',
+      db.name,
+      `${db.name} has schema version ${current}, newer than this wampmesh (${migrations.length}); upgrade wampmesh`,
+    );
   }
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {
@@ -119,10 +143,12 @@ export function translate(err: unknown, file: string): Error {
   const code = (err as { code?: string }).code ?? 'UNKNOWN';
   const reason = (err as Error).message;
   const say = (msg: string) => new StoreError(code, file, `${file}: ${msg}`, err);
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return say('in use by another wampmesh process (one router per data folder)');
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+    return say('in use by another wampmesh process (one router per data folder)');
   if (code.startsWith('SQLITE_READONLY')) return say('read-only: check the permissions of the file and its folder');
   if (code === 'SQLITE_FULL') return say('the disk is full');
-  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return say(`corrupt or not a SQLite database (${reason}); restore it from a backup or move it away`);
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
+    return say(`corrupt or not a SQLite database (${reason}); restore it from a backup or move it away`);
   if (code.startsWith('SQLITE_CANTOPEN')) return say('cannot open: check that the folder exists and is writable');
   if (code.startsWith('SQLITE_IOERR')) return say(`I/O error (${reason})`);
   return say(reason);

@@ -7,8 +7,18 @@ import type { Dict } from '../wamp/messages.ts';
 import type { Histogram } from '../router/metrics.ts';
 import { translate, type Db } from './database.ts';
 
-interface Row { topic: string; publication: number; timestamp: number; payload: Uint8Array }
-interface Payload { args?: unknown[]; kwargs?: Dict; details: Dict; filter?: Dict }
+interface Row {
+  topic: string;
+  publication: number;
+  timestamp: number;
+  payload: Uint8Array;
+}
+interface Payload {
+  args?: unknown[];
+  kwargs?: Dict;
+  details: Dict;
+  filter?: Dict;
+}
 
 export class SqliteEventStore implements EventStore {
   readonly #db: Db;
@@ -27,17 +37,28 @@ export class SqliteEventStore implements EventStore {
   constructor(db: Db, commits?: Histogram) {
     this.#db = db;
     this.#commits = commits;
-    this.#retain = db.prepare('INSERT OR REPLACE INTO retained_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
+    this.#retain = db.prepare(
+      'INSERT OR REPLACE INTO retained_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)',
+    );
     this.#unretain = db.prepare('DELETE FROM retained_event WHERE realm = ? AND topic = ?');
-    this.#retained = db.prepare<[string, string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ? AND topic = ?');
-    this.#allRetained = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?');
-    this.#append = db.prepare('INSERT INTO history_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)');
+    this.#retained = db.prepare<[string, string], Row>(
+      'SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ? AND topic = ?',
+    );
+    this.#allRetained = db.prepare<[string], Row>(
+      'SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?',
+    );
+    this.#append = db.prepare(
+      'INSERT INTO history_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)',
+    );
     this.#trimCount = db.prepare(`DELETE FROM history_event WHERE realm = ? AND topic = ? AND id <= (
       SELECT id FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`);
     this.#trimAge = db.prepare('DELETE FROM history_event WHERE realm = ? AND topic = ? AND timestamp < ?');
-    this.#realmHistory = db.prepare<[string], Row>('SELECT topic, publication, timestamp, payload FROM history_event WHERE realm = ? ORDER BY id');
+    this.#realmHistory = db.prepare<[string], Row>(
+      'SELECT topic, publication, timestamp, payload FROM history_event WHERE realm = ? ORDER BY id',
+    );
     this.#history = db.prepare<[string, string, number], Row>(
-      'SELECT topic, publication, timestamp, payload FROM (SELECT * FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?) ORDER BY id');
+      'SELECT topic, publication, timestamp, payload FROM (SELECT * FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
+    );
   }
 
   retain(realm: string, e: StoredEvent): void {
@@ -60,11 +81,13 @@ export class SqliteEventStore implements EventStore {
 
   append(realm: string, e: StoredEvent, limit: number, maxAgeMs: number): void {
     const payload = storable(e);
-    this.#write(() => this.#db.transaction(() => {
-      this.#append.run(realm, e.topic, e.publication, e.timestamp, payload);
-      this.#trimCount.run(realm, e.topic, realm, e.topic, limit);
-      this.#trimAge.run(realm, e.topic, e.timestamp - maxAgeMs);
-    })());
+    this.#write(() =>
+      this.#db.transaction(() => {
+        this.#append.run(realm, e.topic, e.publication, e.timestamp, payload);
+        this.#trimCount.run(realm, e.topic, realm, e.topic, limit);
+        this.#trimAge.run(realm, e.topic, e.timestamp - maxAgeMs);
+      })(),
+    );
   }
 
   history(realm: string, topic: string, limit: number): StoredEvent[] {
@@ -73,7 +96,9 @@ export class SqliteEventStore implements EventStore {
 
   historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
     // History is bounded per topic by the realm's rules, so reading a realm's history is bounded too.
-    return this.#run(() => this.#realmHistory.all(realm)).filter((row) => matches(row.topic)).map(decode);
+    return this.#run(() => this.#realmHistory.all(realm))
+      .filter((row) => matches(row.topic))
+      .map(decode);
   }
 
   #write(fn: () => unknown): void {
@@ -105,7 +130,9 @@ function storable(e: StoredEvent): Uint8Array {
   try {
     return encode(e);
   } catch (err) {
-    throw new UnstorableEventError(`the event cannot be stored (retained or kept in history): ${err instanceof Error ? err.message : String(err)}`);
+    throw new UnstorableEventError(
+      `the event cannot be stored (retained or kept in history): ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -120,7 +147,12 @@ function encode(e: StoredEvent): Uint8Array {
 function decode(row: Row): StoredEvent {
   const [p] = cbor.decode(row.payload) as [Payload];
   return {
-    topic: row.topic, publication: row.publication, timestamp: row.timestamp, details: p.details,
-    ...(p.args !== undefined && { args: p.args }), ...(p.kwargs !== undefined && { kwargs: p.kwargs }), ...(p.filter !== undefined && { filter: p.filter }),
+    topic: row.topic,
+    publication: row.publication,
+    timestamp: row.timestamp,
+    details: p.details,
+    ...(p.args !== undefined && { args: p.args }),
+    ...(p.kwargs !== undefined && { kwargs: p.kwargs }),
+    ...(p.filter !== undefined && { filter: p.filter }),
   };
 }

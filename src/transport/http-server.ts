@@ -27,20 +27,23 @@ const KEEP_ALIVE_MS = 30_000;
 
 export function listenHttp(target: { host: string; port: number }, handler: PlainHandler): Promise<HttpListener> {
   const sockets = new Set<Socket>();
-  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS }, (req, res) => {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    let reply: PlainReply;
-    try {
-      reply = handler(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
-    } catch {
-      reply = { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal error\n' };
-    }
-    res.writeHead(reply.status, reply.headers);
-    res.end(reply.body);
-    // Bodies are not read; drop whatever a client sends rather than buffer it.
-    req.resume();
-  });
+  const server = http.createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS },
+    (req, res) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      let reply: PlainReply;
+      try {
+        reply = handler(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
+      } catch {
+        reply = { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal error\n' };
+      }
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+      // Bodies are not read; drop whatever a client sends rather than buffer it.
+      req.resume();
+    },
+  );
   server.maxConnections = MAX_CONNECTIONS;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -57,10 +60,11 @@ export function listenHttp(target: { host: string; port: number }, handler: Plai
       let closed: Promise<void> | undefined;
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => (closed ??= new Promise((done) => {
-          server.close(() => done());
-          for (const s of sockets) s.destroy();
-        })),
+        close: () =>
+          (closed ??= new Promise((done) => {
+            server.close(() => done());
+            for (const s of sockets) s.destroy();
+          })),
       });
     });
   });

@@ -39,7 +39,14 @@ export class PreAuthBudget {
       this.#unlogged++;
     } else {
       this.#log.warn(
-        { peer, frame: bytes, used: this.used, budget: this.limitBytes, refused: this.refused, since_last_line: this.#unlogged },
+        {
+          peer,
+          frame: bytes,
+          used: this.used,
+          budget: this.limitBytes,
+          refused: this.refused,
+          since_last_line: this.#unlogged,
+        },
         'pre-authentication buffer budget spent: refusing a partial frame from a connection that has not logged in',
       );
       this.#loggedAt = now;

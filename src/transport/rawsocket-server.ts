@@ -127,7 +127,10 @@ export async function listenRawSocket(
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    const done = () => { server.off('error', reject); resolve(); };
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
     if ('path' in target) server.listen({ path: target.path }, done);
     else server.listen({ host: target.host, port: target.port }, done);
   });
@@ -274,7 +277,7 @@ class RawSocketPeer implements Peer {
       // session's request/response pairing, so the connection goes instead.
       this.#log.warn(
         { peer: this.info.peer, size: frame.length, limit: this.#maxOutgoing },
-        'rawsocket: outgoing message exceeds the client\'s maximum, closing',
+        "rawsocket: outgoing message exceeds the client's maximum, closing",
       );
       this.close();
       return;
@@ -362,9 +365,13 @@ class RawSocketPeer implements Peer {
     this.#state = 'closing';
     this.#writer.drop();
     this.#socket.pause();
-    const abort = encodeMessage({ type: MessageType.ABORT, details: { message: why }, reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED }, this.serializer);
+    const abort = encodeMessage(
+      { type: MessageType.ABORT, details: { message: why }, reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED },
+      this.serializer,
+    );
     linger(this.#socket);
-    if (this.#socket.writable && abort.length <= this.#maxOutgoing) this.#socket.end(Buffer.concat([encodeHeader(FrameType.MESSAGE, abort.length), abort]));
+    if (this.#socket.writable && abort.length <= this.#maxOutgoing)
+      this.#socket.end(Buffer.concat([encodeHeader(FrameType.MESSAGE, abort.length), abort]));
     else this.#socket.end();
   }
 

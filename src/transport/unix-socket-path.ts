@@ -36,7 +36,10 @@ export class UnixSocketPathError extends Error {
 export async function checkUnixSocketPath(socketPath: string): Promise<void> {
   const octets = Buffer.byteLength(socketPath);
   if (octets > UNIX_PATH_MAX) {
-    throw new UnixSocketPathError(socketPath, `the path is ${octets} octets long; Unix socket paths are limited to ${UNIX_PATH_MAX} (sun_path): use a shorter path`);
+    throw new UnixSocketPathError(
+      socketPath,
+      `the path is ${octets} octets long; Unix socket paths are limited to ${UNIX_PATH_MAX} (sun_path): use a shorter path`,
+    );
   }
   const folder = path.dirname(path.resolve(socketPath));
   let info: Awaited<ReturnType<typeof stat>>;
@@ -45,7 +48,8 @@ export async function checkUnixSocketPath(socketPath: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UnixSocketPathError(socketPath, `the folder ${folder} does not exist`);
-    if (code === 'ENOTDIR') throw new UnixSocketPathError(socketPath, `${folder} is not a folder (a part of it is a file)`);
+    if (code === 'ENOTDIR')
+      throw new UnixSocketPathError(socketPath, `${folder} is not a folder (a part of it is a file)`);
     return; // EACCES and the like: bind reports them as they are
   }
   if (!info.isDirectory()) throw new UnixSocketPathError(socketPath, `${folder} is not a folder`);
@@ -74,7 +78,10 @@ export async function removeStaleSocket(path: string): Promise<void> {
   if (!stat.isSocket()) throw new SocketPathInUseError(path, 'exists and is not a socket');
   const live = await new Promise<boolean>((resolve) => {
     const probe = net.connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.once('error', () => resolve(false));
   });
   if (live) throw new SocketPathInUseError(path, 'another process is listening on it');

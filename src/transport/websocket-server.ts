@@ -52,7 +52,11 @@ export interface WebSocketOptions {
    * Plain HTTP on the same host and port (metrics, health, console files): asked for every
    * request that is not an upgrade on `path`, answered synchronously. Without it, 404.
    */
-  http?: (method: string, path: string, query: string) => { status: number; headers: Readonly<Record<string, string>>; body: string | Uint8Array };
+  http?: (
+    method: string,
+    path: string,
+    query: string,
+  ) => { status: number; headers: Readonly<Record<string, string>>; body: string | Uint8Array };
 }
 
 export interface WebSocketListener {
@@ -84,7 +88,14 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 // uWS writes the status line as given; HTTP/1.1 wants a reason phrase after the code.
-const REASON: Readonly<Record<number, string>> = { 200: 'OK', 302: 'Found', 404: 'Not Found', 405: 'Method Not Allowed', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASON: Readonly<Record<number, string>> = {
+  200: 'OK',
+  302: 'Found',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 interface UserData {
   readonly serializer: Serializer;
@@ -116,8 +127,9 @@ export function listenWebSocket(
   // uWS's own default lets a connection that never completes its upgrade request live 30 s
   // and more; the handshake limit covers the HTTP part too. The method is in the native
   // module (20.57) but not in its index.d.ts.
-  (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void })
-    .setIdleTimeout(Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)));
+  (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void }).setIdleTimeout(
+    Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)),
+  );
   app.ws<UserData>(path, {
     maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
     idleTimeout,
@@ -133,9 +145,15 @@ export function listenWebSocket(
     upgrade(res, req, context) {
       const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
       if (!serializer || closing) {
-        res.writeStatus(closing ? '503 Service Unavailable' : '400 Bad Request')
+        res
+          .writeStatus(closing ? '503 Service Unavailable' : '400 Bad Request')
           .writeHeader('Content-Type', 'text/plain')
-          .end(closing ? 'shutting down\n' : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`, true);
+          .end(
+            closing
+              ? 'shutting down\n'
+              : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`,
+            true,
+          );
         return;
       }
       // The bare IP, without the ":port" RawSocket peers carry: uWS 20.57 exposes no remote
@@ -208,17 +226,18 @@ export function listenWebSocket(
       log.info({ host: target.host, port, path }, 'websocket listening');
       resolve({
         port,
-        close: () => (closed ??= (async () => {
-          closing = true;
-          uWS.us_listen_socket_close(listenSocket);
-          for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
-          closeRoutes?.();
-          // One macrotask lets the close frames go out before app.close() cuts whatever is
-          // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
-          // lets the deferred closed() calls run before close() resolves.
-          await new Promise((r) => setImmediate(r));
-          app.close();
-        })()),
+        close: () =>
+          (closed ??= (async () => {
+            closing = true;
+            uWS.us_listen_socket_close(listenSocket);
+            for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
+            closeRoutes?.();
+            // One macrotask lets the close frames go out before app.close() cuts whatever is
+            // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
+            // lets the deferred closed() calls run before close() resolves.
+            await new Promise((r) => setImmediate(r));
+            app.close();
+          })()),
       });
     };
     if (target.host !== undefined) app.listen(target.host, target.port, onListen);
@@ -285,7 +304,10 @@ class WebSocketPeer implements Peer, Flushable {
       return;
     }
     if (!this.#welcomed && message.byteLength > this.#preAuthMax) {
-      this.#log.info({ peer: this.info.peer, size: message.byteLength, limit: this.#preAuthMax }, 'websocket: message too big before login, closing');
+      this.#log.info(
+        { peer: this.info.peer, size: message.byteLength, limit: this.#preAuthMax },
+        'websocket: message too big before login, closing',
+      );
       this.end(CLOSE_MESSAGE_TOO_BIG, 'message too big before login');
       return;
     }

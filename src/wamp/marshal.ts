@@ -16,30 +16,54 @@ function withPayload(head: unknown[], args: Args | undefined, kwargs: Kwargs | u
 
 export function toArray(m: Message): unknown[] {
   switch (m.type) {
-    case T.HELLO: return [m.type, m.realm, m.details];
-    case T.WELCOME: return [m.type, m.session, m.details];
-    case T.ABORT: return [m.type, m.details, m.reason];
-    case T.CHALLENGE: return [m.type, m.authmethod, m.extra];
-    case T.AUTHENTICATE: return [m.type, m.signature, m.extra];
-    case T.GOODBYE: return [m.type, m.details, m.reason];
-    case T.ERROR: return withPayload([m.type, m.requestType, m.request, m.details, m.error], m.args, m.kwargs);
-    case T.PUBLISH: return withPayload([m.type, m.request, m.options, m.topic], m.args, m.kwargs);
-    case T.EVENT: return withPayload([m.type, m.subscription, m.publication, m.details], m.args, m.kwargs);
-    case T.CALL: return withPayload([m.type, m.request, m.options, m.procedure], m.args, m.kwargs);
-    case T.RESULT: return withPayload([m.type, m.request, m.details], m.args, m.kwargs);
-    case T.INVOCATION: return withPayload([m.type, m.request, m.registration, m.details], m.args, m.kwargs);
-    case T.YIELD: return withPayload([m.type, m.request, m.options], m.args, m.kwargs);
-    case T.PUBLISHED: return [m.type, m.request, m.publication];
-    case T.SUBSCRIBE: return [m.type, m.request, m.options, m.topic];
-    case T.SUBSCRIBED: return [m.type, m.request, m.subscription];
-    case T.UNSUBSCRIBE: return [m.type, m.request, m.subscription];
-    case T.UNSUBSCRIBED: return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
-    case T.CANCEL: return [m.type, m.request, m.options];
-    case T.REGISTER: return [m.type, m.request, m.options, m.procedure];
-    case T.REGISTERED: return [m.type, m.request, m.registration];
-    case T.UNREGISTER: return [m.type, m.request, m.registration];
-    case T.UNREGISTERED: return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
-    case T.INTERRUPT: return [m.type, m.request, m.options];
+    case T.HELLO:
+      return [m.type, m.realm, m.details];
+    case T.WELCOME:
+      return [m.type, m.session, m.details];
+    case T.ABORT:
+      return [m.type, m.details, m.reason];
+    case T.CHALLENGE:
+      return [m.type, m.authmethod, m.extra];
+    case T.AUTHENTICATE:
+      return [m.type, m.signature, m.extra];
+    case T.GOODBYE:
+      return [m.type, m.details, m.reason];
+    case T.ERROR:
+      return withPayload([m.type, m.requestType, m.request, m.details, m.error], m.args, m.kwargs);
+    case T.PUBLISH:
+      return withPayload([m.type, m.request, m.options, m.topic], m.args, m.kwargs);
+    case T.EVENT:
+      return withPayload([m.type, m.subscription, m.publication, m.details], m.args, m.kwargs);
+    case T.CALL:
+      return withPayload([m.type, m.request, m.options, m.procedure], m.args, m.kwargs);
+    case T.RESULT:
+      return withPayload([m.type, m.request, m.details], m.args, m.kwargs);
+    case T.INVOCATION:
+      return withPayload([m.type, m.request, m.registration, m.details], m.args, m.kwargs);
+    case T.YIELD:
+      return withPayload([m.type, m.request, m.options], m.args, m.kwargs);
+    case T.PUBLISHED:
+      return [m.type, m.request, m.publication];
+    case T.SUBSCRIBE:
+      return [m.type, m.request, m.options, m.topic];
+    case T.SUBSCRIBED:
+      return [m.type, m.request, m.subscription];
+    case T.UNSUBSCRIBE:
+      return [m.type, m.request, m.subscription];
+    case T.UNSUBSCRIBED:
+      return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
+    case T.CANCEL:
+      return [m.type, m.request, m.options];
+    case T.REGISTER:
+      return [m.type, m.request, m.options, m.procedure];
+    case T.REGISTERED:
+      return [m.type, m.request, m.registration];
+    case T.UNREGISTER:
+      return [m.type, m.request, m.registration];
+    case T.UNREGISTERED:
+      return m.details === undefined ? [m.type, m.request] : [m.type, m.request, m.details];
+    case T.INTERRUPT:
+      return [m.type, m.request, m.options];
   }
 }
 
@@ -52,13 +76,20 @@ type WithPayload = Extract<Message, { args?: Args }>;
  */
 function headOf(m: WithPayload): unknown[] {
   switch (m.type) {
-    case T.ERROR: return [m.type, m.requestType, m.request, m.details, m.error];
-    case T.PUBLISH: return [m.type, m.request, m.options, m.topic];
-    case T.EVENT: return [m.type, m.subscription, m.publication, m.details];
-    case T.CALL: return [m.type, m.request, m.options, m.procedure];
-    case T.RESULT: return [m.type, m.request, m.details];
-    case T.INVOCATION: return [m.type, m.request, m.registration, m.details];
-    case T.YIELD: return [m.type, m.request, m.options];
+    case T.ERROR:
+      return [m.type, m.requestType, m.request, m.details, m.error];
+    case T.PUBLISH:
+      return [m.type, m.request, m.options, m.topic];
+    case T.EVENT:
+      return [m.type, m.subscription, m.publication, m.details];
+    case T.CALL:
+      return [m.type, m.request, m.options, m.procedure];
+    case T.RESULT:
+      return [m.type, m.request, m.details];
+    case T.INVOCATION:
+      return [m.type, m.request, m.registration, m.details];
+    case T.YIELD:
+      return [m.type, m.request, m.options];
   }
 }
 

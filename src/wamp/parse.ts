@@ -6,13 +6,18 @@ import { MessageType, messageName, type Dict, type Message } from './messages.ts
 
 export class ProtocolViolation {
   readonly message: string;
-  constructor(message: string) { this.message = message; }
+  constructor(message: string) {
+    this.message = message;
+  }
 }
 
 type Kind = 'id' | 'uri' | 'dict' | 'string' | 'type';
 
 // Fixed fields after the type code, and whether Arguments|list, ArgumentsKw|dict may follow.
-interface Layout { readonly fields: readonly (readonly [string, Kind])[]; readonly payload: boolean }
+interface Layout {
+  readonly fields: readonly (readonly [string, Kind])[];
+  readonly payload: boolean;
+}
 
 const L = (payload: boolean, ...fields: (readonly [string, Kind])[]): Layout => ({ fields, payload });
 
@@ -47,12 +52,17 @@ export function isDict(v: unknown): v is Dict {
 
 function checkField(kind: Kind, v: unknown): string | null {
   switch (kind) {
-    case 'id': return isId(v) ? null : 'an integer ID in [1, 2^53]';
-    case 'dict': return isDict(v) ? null : 'a dict';
-    case 'string': return typeof v === 'string' ? null : 'a string';
+    case 'id':
+      return isId(v) ? null : 'an integer ID in [1, 2^53]';
+    case 'dict':
+      return isDict(v) ? null : 'a dict';
+    case 'string':
+      return typeof v === 'string' ? null : 'a string';
     // URI syntax is checked where the spec wants ERROR invalid_uri rather than ABORT.
-    case 'uri': return typeof v === 'string' ? null : 'a URI string';
-    case 'type': return typeof v === 'number' && layouts[v] !== undefined ? null : 'a message type code';
+    case 'uri':
+      return typeof v === 'string' ? null : 'a URI string';
+    case 'type':
+      return typeof v === 'number' && layouts[v] !== undefined ? null : 'a message type code';
   }
 }
 
@@ -81,7 +91,9 @@ export function parseMessage(value: unknown): Message | ProtocolViolation {
   const n = layout.fields.length;
   const max = n + 1 + (layout.payload ? 2 : 0);
   if (value.length < n + 1 || value.length > max) {
-    return new ProtocolViolation(`${name} must have ${n + 1}${max > n + 1 ? `..${max}` : ''} elements, got ${value.length}`);
+    return new ProtocolViolation(
+      `${name} must have ${n + 1}${max > n + 1 ? `..${max}` : ''} elements, got ${value.length}`,
+    );
   }
   const msg: Record<string, unknown> = { type: code };
   for (let i = 0; i < n; i++) {
@@ -118,7 +130,9 @@ function parseRouted(code: number, value: unknown[]): Message | undefined {
   if (code === MessageType.YIELD) {
     if (n < 3 || n > 5) return undefined;
     const payload = parsePayload(value, 3);
-    return payload === null ? undefined : { type: MessageType.YIELD, request, options, args: payload.args, kwargs: payload.kwargs };
+    return payload === null
+      ? undefined
+      : { type: MessageType.YIELD, request, options, args: payload.args, kwargs: payload.kwargs };
   }
   const uri = value[3];
   if (n < 4 || n > 6 || typeof uri !== 'string') return undefined;
@@ -144,6 +158,7 @@ function parseRevocation(code: number, value: unknown[]): Message | ProtocolViol
   const name = messageName[code];
   const request = value[1];
   if (value.length === 2 && isId(request)) return { type: code, request } as Message;
-  if (value.length === 3 && request === 0 && isDict(value[2])) return { type: code, request: 0, details: value[2] } as Message;
+  if (value.length === 3 && request === 0 && isDict(value[2]))
+    return { type: code, request: 0, details: value[2] } as Message;
   return new ProtocolViolation(`${name} must be [${code}, Request|id] or [${code}, 0, Details|dict]`);
 }

@@ -50,7 +50,8 @@ const ARGS_INDEX: Partial<Record<number, number>> = { 8: 5, 16: 4, 48: 4, 70: 3 
 /** The payload of a frame (`array`: its decoded value, valid per parseMessage), or undefined when it has none to pass through. */
 export function rawPayloadOf(serializer: Serializer, frame: Uint8Array, array: unknown[]): RawPayload | undefined {
   const index = ARGS_INDEX[array[0] as number];
-  if (frame.length < MIN_FRAME || index === undefined || array.length <= index || serializer.span === undefined) return undefined;
+  if (frame.length < MIN_FRAME || index === undefined || array.length <= index || serializer.span === undefined)
+    return undefined;
   // Only a payload that toArray() would write as it is: empty Arguments and ArgumentsKw are
   // left out of forwarded messages, and that stays so whatever the serialization.
   const count = array.length - index;

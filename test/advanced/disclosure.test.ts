@@ -25,26 +25,48 @@ test('caller identification: a realm configured "always" discloses unasked, "nev
   const { agent, router } = await fx.get();
   const P = uniquePrefix('disclose');
   // always
-  const calleeA = await agent.connect('always-callee', { realm: 'disclose.always', transport: 'rs', serializer: 'cbor' });
+  const calleeA = await agent.connect('always-callee', {
+    realm: 'disclose.always',
+    transport: 'rs',
+    serializer: 'cbor',
+  });
   await calleeA.register(`${P}.who`);
-  const callerA = await agent.connect('always-caller', { realm: 'disclose.always', transport: 'ws', serializer: 'json' });
+  const callerA = await agent.connect('always-caller', {
+    realm: 'disclose.always',
+    transport: 'ws',
+    serializer: 'json',
+  });
   t.true((await callerA.call(`${P}.who`, ['always'])).ok);
   const invA = await calleeA.waitInvocation((e) => argsOf(e)[0] === 'always');
   t.deepEqual([invA.caller, invA.caller_authid, invA.caller_authrole], [callerA.id, callerA.authid, callerA.authrole]);
 
   // never
-  const calleeN = await agent.connect('never-callee', { realm: 'disclose.never', transport: 'ws', serializer: 'msgpack' });
+  const calleeN = await agent.connect('never-callee', {
+    realm: 'disclose.never',
+    transport: 'ws',
+    serializer: 'msgpack',
+  });
   await calleeN.register(`${P}.who`);
   const rawCaller = await rawJoin(router, { realm: 'disclose.never', transport: 'rawsocket', serializer: 'json' });
   const req = rawCall(rawCaller, `${P}.who`, { disclose_me: true }, ['asked']);
   const denied = await rawCaller.c.next(isCallAnswer(req));
   t.is(denied[0], T.ERROR, JSON.stringify(denied));
   t.true(DENIED.includes(denied[4] as string), `denial URI ${String(denied[4])}`);
-  const callerN = await agent.connect('never-caller', { realm: 'disclose.never', transport: 'rs', serializer: 'msgpack' });
+  const callerN = await agent.connect('never-caller', {
+    realm: 'disclose.never',
+    transport: 'rs',
+    serializer: 'msgpack',
+  });
   t.true((await callerN.call(`${P}.who`, ['unasked'])).ok);
   const invN = await calleeN.waitInvocation((e) => argsOf(e)[0] === 'unasked');
   t.deepEqual([invN.caller, invN.caller_authid, invN.caller_authrole], [null, null, null]);
-  t.deepEqual(calleeN.agent.eventsWhere((e) => e.event === 'invocation' && e.session === 'never-callee' && argsOf(e)[0] === 'asked'), [], 'the refused call was not invoked');
+  t.deepEqual(
+    calleeN.agent.eventsWhere(
+      (e) => e.event === 'invocation' && e.session === 'never-callee' && argsOf(e)[0] === 'asked',
+    ),
+    [],
+    'the refused call was not invoked',
+  );
   await rawCaller.c.destroy();
 });
 
@@ -61,7 +83,11 @@ test('publisher identification: a realm configured "always" discloses unasked, "
   t.deepEqual([evA.publisher, evA.publisher_authid, evA.publisher_authrole], [pubA.id, pubA.authid, pubA.authrole]);
 
   // never
-  const subN = await agent.connect('never-sub', { realm: 'disclose.never.pub', transport: 'rs', serializer: 'msgpack' });
+  const subN = await agent.connect('never-sub', {
+    realm: 'disclose.never.pub',
+    transport: 'rs',
+    serializer: 'msgpack',
+  });
   const subNId = await subN.subscribe(`${P}.t`);
   const rawPub = await rawJoin(router, { realm: 'disclose.never.pub', transport: 'websocket', serializer: 'cbor' });
   rawPub.c.send([T.PUBLISH, 7, { acknowledge: true, disclose_me: true }, `${P}.t`, ['asked']]);
@@ -71,8 +97,12 @@ test('publisher identification: a realm configured "always" discloses unasked, "
   const pubN = await agent.connect('never-pub', { realm: 'disclose.never.pub', transport: 'ws', serializer: 'json' });
   await pubN.publish(`${P}.t`, ['unasked'], {}, { acknowledge: true });
   await until(() => subN.eventsOn(subNId).length >= 1, 'event');
-  t.deepEqual(subN.eventsOn(subNId).map((e) => [argsOf(e)[0], e.publisher] as [unknown, unknown]), [['unasked', null]], 'the refused publication was not delivered; the other undisclosed');
-  const details = (subN.eventsOn(subNId)[0] as Dict);
+  t.deepEqual(
+    subN.eventsOn(subNId).map((e) => [argsOf(e)[0], e.publisher] as [unknown, unknown]),
+    [['unasked', null]],
+    'the refused publication was not delivered; the other undisclosed',
+  );
+  const details = subN.eventsOn(subNId)[0] as Dict;
   t.is(details.publisher_authid, null);
   await rawPub.c.destroy();
 });

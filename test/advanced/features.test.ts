@@ -10,16 +10,32 @@ import { T, fullRoles, plainRoles, rawJoin, type Dict } from './support/raw.ts';
 import { configWithRealms, launchRouter, type RunningRouter } from './support/router.ts';
 
 let router: RunningRouter | undefined;
-test.before(async () => { router = await launchRouter(configWithRealms([{ uri: 'features' }])); });
-test.after.always(async () => { await router?.stop(); });
+test.before(async () => {
+  router = await launchRouter(configWithRealms([{ uri: 'features' }]));
+});
+test.after.always(async () => {
+  await router?.stop();
+});
 
-const combos = [['websocket', 'json'], ['websocket', 'msgpack'], ['websocket', 'cbor'], ['rawsocket', 'json'], ['rawsocket', 'msgpack'], ['rawsocket', 'cbor']] as const;
+const combos = [
+  ['websocket', 'json'],
+  ['websocket', 'msgpack'],
+  ['websocket', 'cbor'],
+  ['rawsocket', 'json'],
+  ['rawsocket', 'msgpack'],
+  ['rawsocket', 'cbor'],
+] as const;
 
 test('WELCOME.Details.roles announces exactly the features of src/router/features.ts, on every transport and serializer', async (t) => {
   const expected = JSON.parse(JSON.stringify(routerRoles)) as Dict;
   for (const [i, [transport, serializer]] of combos.entries()) {
     // Alternate what the client announces: the router's announcement must not depend on it.
-    const p = await rawJoin(router!, { realm: 'features', transport, serializer, roles: i % 2 === 0 ? fullRoles : plainRoles });
+    const p = await rawJoin(router!, {
+      realm: 'features',
+      transport,
+      serializer,
+      roles: i % 2 === 0 ? fullRoles : plainRoles,
+    });
     t.is(p.welcome[0], T.WELCOME);
     t.deepEqual((p.welcome[2] as Dict).roles, expected, `${transport}/${serializer}`);
     await p.c.destroy();
@@ -52,5 +68,10 @@ test('every feature announced in WELCOME is exercised by a test of this suite, a
   t.deepEqual(untested, [], 'announced features without a test tagged with them');
   const unknown = [...tags.keys()].filter((tag) => !announced.has(tag));
   t.deepEqual(unknown, [], 'tags naming features the router does not announce (typo, or a feature withdrawn)');
-  t.log([...announced].sort().map((f) => `${f}: ${tags.get(f)?.length ?? 0} tests`).join('\n'));
+  t.log(
+    [...announced]
+      .sort()
+      .map((f) => `${f}: ${tags.get(f)?.length ?? 0} tests`)
+      .join('\n'),
+  );
 });

@@ -21,8 +21,12 @@ test('in a realm of the config file with the default metaKill, an anonymous Auto
   const realm = 'mk.default';
   const mallory = await agent.connect('mk-mallory', { realm });
   const victim = await agent.connect('mk-victim', { realm });
-  for (const [procedure, args] of [['wamp.session.kill', [victim.id]], ['wamp.session.kill_by_authid', [victim.authid]],
-    ['wamp.session.kill_by_authrole', ['anonymous']], ['wamp.session.kill_all', []]] as const) {
+  for (const [procedure, args] of [
+    ['wamp.session.kill', [victim.id]],
+    ['wamp.session.kill_by_authid', [victim.authid]],
+    ['wamp.session.kill_by_authrole', ['anonymous']],
+    ['wamp.session.kill_all', []],
+  ] as const) {
     const r = await mallory.call(procedure, [...args]);
     t.false(r.ok, procedure);
     if (!r.ok) t.is(r.error, 'wamp.error.not_authorized', procedure);
@@ -40,9 +44,24 @@ test('a session with authrole admin may end others (ticket login on a realm of t
   await cli(['realm', 'create', 'com.mk', '--authmethods', 'ticket,anonymous', '--init']);
   await cli(['group', 'create', 'com.mk', 'admin']);
   await cli(['user', 'create', 'com.mk', 'root', '--password', 'root password', '--group', 'admin']);
-  await cli(['grant', 'create', 'com.mk', '--allow', 'call', '--uri', 'wamp.session.', '--match', 'prefix', '--to', 'all']);
+  await cli([
+    'grant',
+    'create',
+    'com.mk',
+    '--allow',
+    'call',
+    '--uri',
+    'wamp.session.',
+    '--match',
+    'prefix',
+    '--to',
+    'all',
+  ]);
   const router = await startRouter({ dataDir: data });
-  t.teardown(async () => { await router.stop(); fs.rmSync(data, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await router.stop();
+    fs.rmSync(data, { recursive: true, force: true });
+  });
   const anon = await connect({ transport: 'rawsocket', port: router.rawsocketPort });
   await anon.join('com.mk');
   const other = await connect({ transport: 'rawsocket', port: router.rawsocketPort });

@@ -5,7 +5,17 @@
 
 import test from 'ava';
 import type { AgentEvent, PySession } from './support/agent.ts';
-import { T, isCallAnswer, rawCall, rawJoin, rawRegister, rawSubscribe, type Dict, type Msg, type RawPeer } from './support/raw.ts';
+import {
+  T,
+  isCallAnswer,
+  rawCall,
+  rawJoin,
+  rawRegister,
+  rawSubscribe,
+  type Dict,
+  type Msg,
+  type RawPeer,
+} from './support/raw.ts';
 import { fixture, uniquePrefix, until } from './support/suite.ts';
 
 const realms = ['meta.session', 'meta.session.spec', 'meta.session.events', 'meta.reg', 'meta.sub'];
@@ -50,7 +60,7 @@ test('session meta procedures: count, list, get, kill, kill_by_authid, kill_by_a
   t.deepEqual(sorted(await outcome(admin, 'wamp.session.list')), sorted([admin.id, x.id, y.id, z.id]));
   t.deepEqual(await outcome(admin, 'wamp.session.list', [['nobody']]), []);
 
-  const details = await outcome(admin, 'wamp.session.get', [x.id]) as Dict;
+  const details = (await outcome(admin, 'wamp.session.get', [x.id])) as Dict;
   t.like(details, { session: x.id, authid: x.authid, authrole: 'anonymous', authmethod: 'anonymous' });
   t.is(typeof details.authprovider, 'string');
   if (details.transport !== undefined) t.is(typeof details.transport, 'object', 'transport, when present, is a dict');
@@ -84,12 +94,13 @@ test('session meta procedures: count, list, get, kill, kill_by_authid, kill_by_a
   const r = await agent.connect('sm-r', { realm, transport: 'rs', serializer: 'cbor' });
   const s = await agent.connect('sm-s', { realm, transport: 'ws', serializer: 'json' });
   t.is(await outcome(admin, 'wamp.session.kill_all', [], { reason: 'com.adv.meta.all' }), 2);
-  for (const k of [r, s]) t.is((await k.waitEvent((e) => e.event === 'leave', 'killed by kill_all')).reason, 'com.adv.meta.all');
+  for (const k of [r, s])
+    t.is((await k.waitEvent((e) => e.event === 'leave', 'killed by kill_all')).reason, 'com.adv.meta.all');
   t.is(await outcome(admin, 'wamp.session.count'), 1);
   t.deepEqual(await outcome(admin, 'wamp.session.list'), [admin.id]);
 });
 
-test('session meta procedures: kill\'s defaults and errors as the spec defines them [session_meta_api]', async (t) => {
+test("session meta procedures: kill's defaults and errors as the spec defines them [session_meta_api]", async (t) => {
   // Spec (Session Meta API): "Specifying the caller's own session will result in a
   // wamp.error.no_such_session"; "if not provided the reason defaults to wamp.close.normal and
   // the message is omitted from the GOODBYE"; an invalid reason -> wamp.error.invalid_uri.
@@ -98,15 +109,19 @@ test('session meta procedures: kill\'s defaults and errors as the spec defines t
   const victim = await raw(realm, 'json');
   const problems: string[] = [];
   const self = await rawMeta(admin, 'wamp.session.kill', [admin.id]);
-  if (self[0] !== T.ERROR || self[4] !== 'wamp.error.no_such_session') problems.push(`kill(own session) answered ${JSON.stringify(self)}, expected ERROR wamp.error.no_such_session`);
+  if (self[0] !== T.ERROR || self[4] !== 'wamp.error.no_such_session')
+    problems.push(`kill(own session) answered ${JSON.stringify(self)}, expected ERROR wamp.error.no_such_session`);
   const bad = await rawMeta(admin, 'wamp.session.kill', [victim.id], { reason: 'not a uri!' });
-  if (bad[0] !== T.ERROR || bad[4] !== 'wamp.error.invalid_uri') problems.push(`kill(reason "not a uri!") answered ${JSON.stringify(bad)}, expected ERROR wamp.error.invalid_uri`);
+  if (bad[0] !== T.ERROR || bad[4] !== 'wamp.error.invalid_uri')
+    problems.push(`kill(reason "not a uri!") answered ${JSON.stringify(bad)}, expected ERROR wamp.error.invalid_uri`);
   if (!victim.c.isClosed && bad[0] === T.ERROR) {
     const plain = await rawMeta(admin, 'wamp.session.kill', [victim.id]);
     t.is(plain[0], T.RESULT);
     const goodbye = await victim.c.next((m) => m[0] === T.GOODBYE);
-    if (goodbye[2] !== 'wamp.close.normal') problems.push(`default GOODBYE.Reason is ${String(goodbye[2])}, expected wamp.close.normal`);
-    if ((goodbye[1] as Dict).message !== undefined) problems.push(`GOODBYE.Details has a message without one being given: ${JSON.stringify(goodbye[1])}`);
+    if (goodbye[2] !== 'wamp.close.normal')
+      problems.push(`default GOODBYE.Reason is ${String(goodbye[2])}, expected wamp.close.normal`);
+    if ((goodbye[1] as Dict).message !== undefined)
+      problems.push(`GOODBYE.Details has a message without one being given: ${JSON.stringify(goodbye[1])}`);
   } else {
     // The invalid reason killed the session already; look at what it got.
     const goodbye = await victim.c.next((m) => m[0] === T.GOODBYE);
@@ -114,8 +129,10 @@ test('session meta procedures: kill\'s defaults and errors as the spec defines t
     const other = await raw(realm, 'cbor');
     t.is((await rawMeta(admin, 'wamp.session.kill', [other.id]))[0], T.RESULT);
     const g2 = await other.c.next((m) => m[0] === T.GOODBYE);
-    if (g2[2] !== 'wamp.close.normal') problems.push(`default GOODBYE.Reason is ${String(g2[2])}, expected wamp.close.normal`);
-    if ((g2[1] as Dict).message !== undefined) problems.push(`GOODBYE.Details has a message without one being given: ${JSON.stringify(g2[1])}`);
+    if (g2[2] !== 'wamp.close.normal')
+      problems.push(`default GOODBYE.Reason is ${String(g2[2])}, expected wamp.close.normal`);
+    if ((g2[1] as Dict).message !== undefined)
+      problems.push(`GOODBYE.Details has a message without one being given: ${JSON.stringify(g2[1])}`);
     await other.c.destroy();
   }
   t.deepEqual(problems, []);
@@ -130,18 +147,30 @@ test('session meta events: on_join with the session details, on_leave with sessi
   const joinSub = await watcher.subscribe('wamp.session.on_join');
   const leaveSub = await watcher.subscribe('wamp.session.on_leave');
   const j = await agent.connect('se-j', { realm, transport: 'rs', serializer: 'cbor' });
-  const joined = await watcher.waitEvent((e) => e.event === 'event' && e.subscription === joinSub && (argsOf(e)[0] as Dict).session === j.id, 'on_join');
+  const joined = await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === joinSub && (argsOf(e)[0] as Dict).session === j.id,
+    'on_join',
+  );
   const d = argsOf(joined)[0] as Dict;
   t.like(d, { session: j.id, authid: j.authid, authrole: j.authrole, authmethod: 'anonymous' });
   t.is(typeof d.authprovider, 'string');
   await j.leave();
-  const left = await watcher.waitEvent((e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === j.id, 'on_leave after GOODBYE');
+  const left = await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === j.id,
+    'on_leave after GOODBYE',
+  );
   t.deepEqual(argsOf(left), [j.id, j.authid, j.authrole]);
   // A connection that just drops leaves too.
   const k = await raw(realm, 'json');
-  await watcher.waitEvent((e) => e.event === 'event' && e.subscription === joinSub && (argsOf(e)[0] as Dict).session === k.id, 'on_join of the raw peer');
+  await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === joinSub && (argsOf(e)[0] as Dict).session === k.id,
+    'on_join of the raw peer',
+  );
   await k.c.destroy();
-  const kLeft = await watcher.waitEvent((e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === k.id, 'on_leave after a dropped connection');
+  const kLeft = await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === k.id,
+    'on_leave after a dropped connection',
+  );
   t.deepEqual(argsOf(kLeft), [k.id, (k.welcome[2] as Dict).authid, 'anonymous']);
 });
 
@@ -155,8 +184,10 @@ test('registration meta API: list, lookup, match, get, list_callees, count_calle
   const topics = ['on_create', 'on_register', 'on_unregister', 'on_delete'] as const;
   const subOf: Record<string, number> = {};
   for (const topic of topics) subOf[topic] = await watcher.subscribe(`wamp.registration.${topic}`);
-  const metaEvents = () => watcher.agent.eventsWhere((e) => e.session === 'rm-watcher' && e.event === 'event')
-    .map((e) => [topics.find((tp) => subOf[tp] === e.subscription)!, ...argsOf(e)] as unknown[]);
+  const metaEvents = () =>
+    watcher.agent
+      .eventsWhere((e) => e.session === 'rm-watcher' && e.event === 'event')
+      .map((e) => [topics.find((tp) => subOf[tp] === e.subscription)!, ...argsOf(e)] as unknown[]);
 
   const c1 = await agent.connect('rm-c1', { realm, transport: 'rs', serializer: 'msgpack' });
   const reg = await c1.register(`${P}.`, { kind: 'echo' }, { match: 'prefix', invoke: 'roundrobin' });
@@ -164,7 +195,10 @@ test('registration meta API: list, lookup, match, get, list_callees, count_calle
   const [created, registered] = metaEvents();
   t.deepEqual(created!.slice(0, 2), ['on_create', c1.id], 'on_create first');
   const regDetails = created![2] as Dict;
-  t.deepEqual({ ...regDetails, created: 'x' }, { id: reg, created: 'x', uri: `${P}.`, match: 'prefix', invoke: 'roundrobin' });
+  t.deepEqual(
+    { ...regDetails, created: 'x' },
+    { id: reg, created: 'x', uri: `${P}.`, match: 'prefix', invoke: 'roundrobin' },
+  );
   t.true(isIso(regDetails.created), `created is an ISO 8601 string: ${String(regDetails.created)}`);
   t.deepEqual(registered, ['on_register', c1.id, reg]);
 
@@ -188,11 +222,15 @@ test('registration meta API: list, lookup, match, get, list_callees, count_calle
   t.is(await result('wamp.registration.match', [`${P}.x.y`]), reg);
   t.is(await result('wamp.registration.match', [`${P}.exact`]), exact, 'the best match: exact before prefix');
   t.is(await result('wamp.registration.match', ['com.nothing.here']), null);
-  const got = await result('wamp.registration.get', [reg]) as Dict;
+  const got = (await result('wamp.registration.get', [reg])) as Dict;
   t.deepEqual(got, regDetails);
   t.deepEqual(sorted(await result('wamp.registration.list_callees', [reg])), sorted([c1.id, c2.id]));
   t.is(await result('wamp.registration.count_callees', [reg]), 2);
-  for (const procedure of ['wamp.registration.get', 'wamp.registration.list_callees', 'wamp.registration.count_callees']) {
+  for (const procedure of [
+    'wamp.registration.get',
+    'wamp.registration.list_callees',
+    'wamp.registration.count_callees',
+  ]) {
     t.is(await result(procedure, [NO_SUCH_ID]), 'ERROR wamp.error.no_such_registration', procedure);
   }
   // Through Autobahn too (a foreign client decoding the same answers).
@@ -229,10 +267,12 @@ test('subscription meta API: list, lookup, match, get, list_subscribers, count_s
   const topics = ['on_create', 'on_subscribe', 'on_unsubscribe', 'on_delete'] as const;
   const subOf: Record<string, number> = {};
   for (const topic of topics) subOf[topic] = await watcher.subscribe(`wamp.subscription.${topic}`);
-  const metaEvents = () => watcher.agent.eventsWhere((e) => e.session === 'sub-watcher' && e.event === 'event')
-    .map((e) => [topics.find((tp) => subOf[tp] === e.subscription)!, ...argsOf(e)] as unknown[])
-    // The watcher's own meta subscriptions were announced too; only this test's topics count.
-    .filter((e) => typeof e[2] !== 'object' || String((e[2] as Dict).uri).startsWith(P));
+  const metaEvents = () =>
+    watcher.agent
+      .eventsWhere((e) => e.session === 'sub-watcher' && e.event === 'event')
+      .map((e) => [topics.find((tp) => subOf[tp] === e.subscription)!, ...argsOf(e)] as unknown[])
+      // The watcher's own meta subscriptions were announced too; only this test's topics count.
+      .filter((e) => typeof e[2] !== 'object' || String((e[2] as Dict).uri).startsWith(P));
   const ownMeta = new Set(Object.values(subOf));
   const mine = () => metaEvents().filter((e) => !ownMeta.has(e[2] as number));
 
@@ -258,7 +298,7 @@ test('subscription meta API: list, lookup, match, get, list_subscribers, count_s
     const m = await rawMeta(rc, procedure, args);
     return m[0] === T.RESULT ? (m[3] as unknown[])[0] : `ERROR ${String(m[4])}`;
   };
-  const list = await result('wamp.subscription.list') as Record<string, number[]>;
+  const list = (await result('wamp.subscription.list')) as Record<string, number[]>;
   t.deepEqual([list.prefix, list.wildcard], [[prefix], [wild]]);
   t.true(list.exact!.includes(exact), JSON.stringify(list));
   t.is(await result('wamp.subscription.lookup', [`${P}..t`, { match: 'wildcard' }]), wild);
@@ -266,13 +306,21 @@ test('subscription meta API: list, lookup, match, get, list_subscribers, count_s
   t.is(await result('wamp.subscription.lookup', [`${P}.e`]), exact);
   t.is(await result('wamp.subscription.lookup', [`${P}.p`, { match: 'prefix' }]), prefix);
   t.deepEqual(await result('wamp.subscription.match', [`${P}.x.t`]), [wild]);
-  t.deepEqual(sorted(await result('wamp.subscription.match', [`${P}.p.t`])), sorted([prefix, wild]), 'every matching subscription');
+  t.deepEqual(
+    sorted(await result('wamp.subscription.match', [`${P}.p.t`])),
+    sorted([prefix, wild]),
+    'every matching subscription',
+  );
   t.deepEqual(await result('wamp.subscription.match', [`${P}.e`]), [exact]);
   t.is(await result('wamp.subscription.match', ['com.nothing.here']), null);
   t.deepEqual(await result('wamp.subscription.get', [wild]), subDetails);
   t.deepEqual(sorted(await result('wamp.subscription.list_subscribers', [wild])), sorted([s1.id, s2.id]));
   t.is(await result('wamp.subscription.count_subscribers', [wild]), 2);
-  for (const procedure of ['wamp.subscription.get', 'wamp.subscription.list_subscribers', 'wamp.subscription.count_subscribers']) {
+  for (const procedure of [
+    'wamp.subscription.get',
+    'wamp.subscription.list_subscribers',
+    'wamp.subscription.count_subscribers',
+  ]) {
     t.is(await result(procedure, [NO_SUCH_ID]), 'ERROR wamp.error.no_such_subscription', procedure);
   }
   t.is(await outcome(watcher, 'wamp.subscription.count_subscribers', [wild]), 2, 'through Autobahn too');

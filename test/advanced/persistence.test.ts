@@ -14,14 +14,16 @@ import { uniquePrefix, until } from './support/suite.ts';
 
 const realm = 'persist';
 const P = uniquePrefix('persist');
-const config = configWithRealms([{
-  uri: realm,
-  history: [
-    { topic: `${P}.log`, match: 'exact', limit: 3, maxAgeSec: 3600 },
-    { topic: `${P}.flog`, match: 'exact', limit: 10, maxAgeSec: 3600 },
-    { topic: `${P}.plog.`, match: 'prefix', limit: 10, maxAgeSec: 3600 },
-  ],
-}]);
+const config = configWithRealms([
+  {
+    uri: realm,
+    history: [
+      { topic: `${P}.log`, match: 'exact', limit: 3, maxAgeSec: 3600 },
+      { topic: `${P}.flog`, match: 'exact', limit: 10, maxAgeSec: 3600 },
+      { topic: `${P}.plog.`, match: 'prefix', limit: 10, maxAgeSec: 3600 },
+    ],
+  },
+]);
 
 interface Before {
   /** Publication IDs of the five events on P.log, in order. */
@@ -29,7 +31,11 @@ interface Before {
   firstExitCode: number;
 }
 
-interface Restarted { router: RunningRouter; agent: PyAgent; before: Before }
+interface Restarted {
+  router: RunningRouter;
+  agent: PyAgent;
+  before: Before;
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'wampmesh-adv-persist-'));
 let phase: Promise<Restarted> | undefined;
@@ -84,7 +90,11 @@ test.after.always('stop agent and router, remove the data folder', async () => {
 
 const argsOf = (e: AgentEvent) => e.args as unknown[];
 
-async function connect(name: string, transport: 'ws' | 'rs' = 'ws', serializer: 'json' | 'msgpack' | 'cbor' = 'json'): Promise<PySession> {
+async function connect(
+  name: string,
+  transport: 'ws' | 'rs' = 'ws',
+  serializer: 'json' | 'msgpack' | 'cbor' = 'json',
+): Promise<PySession> {
   const { agent } = await restarted();
   return agent.connect(name, { realm, transport, serializer });
 }
@@ -117,10 +127,24 @@ test('event retention: the last retained event is delivered to a get_retained su
   const pub = await connect('ret-pub');
   await pub.publish(`${P}.state`, ['v3'], {}, { acknowledge: true });
   await pub.publish(`${P}.secret`, ['fresh'], {}, { acknowledge: true });
-  await until(() => plain.eventsOn(subPlain).length >= 1 && secret.eventsOn(subSecret).length >= 1 && s1.eventsOn(sub1).length >= 2, 'fresh events');
+  await until(
+    () =>
+      plain.eventsOn(subPlain).length >= 1 && secret.eventsOn(subSecret).length >= 1 && s1.eventsOn(sub1).length >= 2,
+    'fresh events',
+  );
   t.deepEqual(plain.eventsOn(subPlain).map(argsOf), [['v3']], 'no retained event without get_retained');
-  t.deepEqual(secret.eventsOn(subSecret).map(argsOf), [['fresh']], 'no retained event the subscriber was not eligible for');
-  t.deepEqual(s1.eventsOn(sub1).map((e) => [argsOf(e)[0], e.retained]), [['v2', true], ['v3', null]]);
+  t.deepEqual(
+    secret.eventsOn(subSecret).map(argsOf),
+    [['fresh']],
+    'no retained event the subscriber was not eligible for',
+  );
+  t.deepEqual(
+    s1.eventsOn(sub1).map((e) => [argsOf(e)[0], e.retained]),
+    [
+      ['v2', true],
+      ['v3', null],
+    ],
+  );
   await raw.c.destroy();
 });
 
@@ -136,17 +160,37 @@ test('event history: wamp.subscription.get_events returns the configured last ev
   const s = await connect('hist', 'rs', 'cbor');
   const subId = await s.subscribe(`${P}.log`);
   const events = await getEvents(s, subId, { limit: 10 });
-  t.deepEqual(events.map((e) => e.args), [[3], [4], [5]], 'the rule keeps the last three, oldest first');
-  t.deepEqual(events.map((e) => e.kwargs), [{ n: 3 }, { n: 4 }, { n: 5 }]);
-  t.deepEqual(events.map((e) => e.publication), before.logPublications.slice(2), 'the original publication IDs');
+  t.deepEqual(
+    events.map((e) => e.args),
+    [[3], [4], [5]],
+    'the rule keeps the last three, oldest first',
+  );
+  t.deepEqual(
+    events.map((e) => e.kwargs),
+    [{ n: 3 }, { n: 4 }, { n: 5 }],
+  );
+  t.deepEqual(
+    events.map((e) => e.publication),
+    before.logPublications.slice(2),
+    'the original publication IDs',
+  );
   for (const e of events) {
     t.is(e.subscription, subId);
-    t.true(typeof e.timestamp === 'string' && !Number.isNaN(Date.parse(e.timestamp)) && /T.*(Z|[+-]\d\d:\d\d)$/.test(e.timestamp), `RFC 3339 timestamp: ${String(e.timestamp)}`);
+    t.true(
+      typeof e.timestamp === 'string' &&
+        !Number.isNaN(Date.parse(e.timestamp)) &&
+        /T.*(Z|[+-]\d\d:\d\d)$/.test(e.timestamp),
+      `RFC 3339 timestamp: ${String(e.timestamp)}`,
+    );
   }
-  t.deepEqual((await getEvents(s, subId, { limit: 2 })).map((e) => e.args), [[4], [5]], 'limit keeps the most recent');
+  t.deepEqual(
+    (await getEvents(s, subId, { limit: 2 })).map((e) => e.args),
+    [[4], [5]],
+    'limit keeps the most recent',
+  );
 });
 
-test('event history: records have the spec\'s fields and honour reverse [event_history]', async (t) => {
+test("event history: records have the spec's fields and honour reverse [event_history]", async (t) => {
   // Spec: "an array of Event objects containing an additional timestamp attribute", with
   // "details": "The original details of the event"; kwarg "reverse" traverses newest first.
   await restarted();
@@ -157,7 +201,8 @@ test('event history: records have the spec\'s fields and honour reverse [event_h
   const noDetails = events.filter((e) => typeof e.details !== 'object' || e.details === null);
   if (noDetails.length > 0) problems.push(`records without "details": ${JSON.stringify(noDetails[0])}`);
   const reversed = (await getEvents(s, subId, { reverse: true })).map((e) => (e.args as unknown[])[0]);
-  if (JSON.stringify(reversed) !== '[5,4,3]') problems.push(`reverse: true gave ${JSON.stringify(reversed)}, expected [5,4,3]`);
+  if (JSON.stringify(reversed) !== '[5,4,3]')
+    problems.push(`reverse: true gave ${JSON.stringify(reversed)}, expected [5,4,3]`);
   t.deepEqual(problems, []);
 });
 
@@ -171,13 +216,18 @@ test('event history: publications restricted by black/whitelisting are filtered 
   const subId = await s.subscribe(`${P}.flog`);
   const got = (await getEvents(s, subId, { limit: 10 })).map((e) => (e.args as unknown[])[0]);
   const problems: string[] = [];
-  if (got.includes('hidden-by-authrole')) problems.push('MUST: a publication with eligible_authrole ["nobody"] was returned to an "anonymous" requester');
-  if (got.includes('session-filtered')) problems.push('should: a publication with an eligible session list was stored in the history');
+  if (got.includes('hidden-by-authrole'))
+    problems.push('MUST: a publication with eligible_authrole ["nobody"] was returned to an "anonymous" requester');
+  if (got.includes('session-filtered'))
+    problems.push('should: a publication with an eligible session list was stored in the history');
   t.deepEqual(problems, [], `history returned ${JSON.stringify(got)}`);
-  t.deepEqual(got.filter((a) => String(a).startsWith('visible')), ['visible-1', 'visible-2']);
+  t.deepEqual(
+    got.filter((a) => String(a).startsWith('visible')),
+    ['visible-1', 'visible-2'],
+  );
 });
 
-test('event history: a prefix subscription\'s history holds every matching publication [event_history] [pattern_based_subscription]', async (t) => {
+test("event history: a prefix subscription's history holds every matching publication [event_history] [pattern_based_subscription]", async (t) => {
   // Spec example: "Subscription to prefix-based 'com.mycompany.log' topic ... Event history for
   // subscription 3 contains all publications." Here a prefix history rule covers the topics.
   await restarted();
@@ -185,5 +235,9 @@ test('event history: a prefix subscription\'s history holds every matching publi
   const subId = await s.subscribe(`${P}.plog.`, { match: 'prefix' });
   const r = await s.call('wamp.subscription.get_events', [subId], { limit: 10 });
   t.true(r.ok, `get_events on a prefix subscription: ${JSON.stringify(r)}`);
-  if (r.ok) t.deepEqual((r.args[0] as Dict[]).map((e) => (e.args as unknown[])[0]), ['pa', 'pb']);
+  if (r.ok)
+    t.deepEqual(
+      (r.args[0] as Dict[]).map((e) => (e.args as unknown[])[0]),
+      ['pa', 'pb'],
+    );
 });

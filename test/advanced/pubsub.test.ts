@@ -7,7 +7,15 @@ import { PyAgent, type AgentEvent, type PySession } from './support/agent.ts';
 import { T, rawBarrier, rawJoin, rawSubscribe, type Dict, type Msg } from './support/raw.ts';
 import { fixture, uniquePrefix, until } from './support/suite.ts';
 
-const realms = ['ps.exclusion', 'ps.ident', 'ps.bw', 'ps.pattern', 'ps.testament.lost', 'ps.testament.goodbye', 'ps.testament.raw'];
+const realms = [
+  'ps.exclusion',
+  'ps.ident',
+  'ps.bw',
+  'ps.pattern',
+  'ps.testament.lost',
+  'ps.testament.goodbye',
+  'ps.testament.raw',
+];
 const fx = fixture(realms.map((uri) => ({ uri })));
 test.after.always('stop agent and router', () => fx.close());
 
@@ -50,7 +58,10 @@ test('publisher identification: disclose_me puts publisher, publisher_authid and
   const ev = await sub.waitEvent((e) => e.event === 'event' && argsOf(e)[0] === 'who', 'disclosed event');
   t.deepEqual([ev.publisher, ev.publisher_authid, ev.publisher_authrole], [pub.id, pubDetails.authid, 'anonymous']);
   const rawEv = await rawSub.c.next((m) => m[0] === T.EVENT);
-  t.deepEqual([rawEv[1], rawEv[3]], [rawSubId, { publisher: pub.id, publisher_authid: pubDetails.authid, publisher_authrole: 'anonymous' }]);
+  t.deepEqual(
+    [rawEv[1], rawEv[3]],
+    [rawSubId, { publisher: pub.id, publisher_authid: pubDetails.authid, publisher_authrole: 'anonymous' }],
+  );
 
   // Not asked: not disclosed (the realm's default "optional").
   const pyPub = await agent.connect('ident-pub', { realm, transport: 'ws', serializer: 'cbor' });
@@ -99,10 +110,17 @@ test('subscriber black- and whitelisting: every option, and their combination [s
     t.is(typeof publication, 'number', 'acknowledged');
     // A barrier event to all three; the case's event, if sent, arrived before it.
     await pub.publish(topic, ['barrier', i], {}, { acknowledge: true });
-    await until(() => Object.entries(subs).every(([n, s]) => s.eventsOn(subIds[n]!).some((e) => argsOf(e)[0] === 'barrier' && argsOf(e)[1] === i)), `barrier ${i}`);
+    await until(
+      () =>
+        Object.entries(subs).every(([n, s]) =>
+          s.eventsOn(subIds[n]!).some((e) => argsOf(e)[0] === 'barrier' && argsOf(e)[1] === i),
+        ),
+      `barrier ${i}`,
+    );
     const got = Object.entries(subs)
       .filter(([n, s]) => s.eventsOn(subIds[n]!).some((e) => argsOf(e)[0] === 'case' && argsOf(e)[1] === i))
-      .map(([n]) => n).join('');
+      .map(([n]) => n)
+      .join('');
     t.is(got, expected, JSON.stringify(options));
   }
 });
@@ -118,13 +136,23 @@ test('pattern-based subscriptions: prefix and wildcard get the concrete topic in
   t.is(new Set([prefixId, wildId, exactId]).size, 3);
   const pub = await agent.connect('pattern-pub', { realm, transport: 'ws', serializer: 'msgpack' });
   const pubA = await pub.publish(`${P}.a.x`, ['ax'], {}, { acknowledge: true });
-  await until(() => sub.agent.eventsWhere((e) => e.session === 'pattern-sub' && argsOf(e)[0] === 'ax').length === 3, 'three deliveries of one publication');
+  await until(
+    () => sub.agent.eventsWhere((e) => e.session === 'pattern-sub' && argsOf(e)[0] === 'ax').length === 3,
+    'three deliveries of one publication',
+  );
   const ax = sub.agent.eventsWhere((e) => e.session === 'pattern-sub' && argsOf(e)[0] === 'ax');
   t.deepEqual(ax.map((e) => e.subscription as number).sort(), [prefixId, wildId, exactId].sort());
-  t.true(ax.every((e) => e.publication === pubA), 'the same publication ID on every subscription');
+  t.true(
+    ax.every((e) => e.publication === pubA),
+    'the same publication ID on every subscription',
+  );
   t.true(ax.every((e) => e.topic === `${P}.a.x`));
   // Only the wildcard matches P.b.x; only the prefix matches P.a-b (a string prefix) and P.a.y.z.
-  for (const [topic, expected] of [[`${P}.b.x`, wildId], [`${P}.a-b`, prefixId], [`${P}.a.y.z`, prefixId]] as const) {
+  for (const [topic, expected] of [
+    [`${P}.b.x`, wildId],
+    [`${P}.a-b`, prefixId],
+    [`${P}.a.y.z`, prefixId],
+  ] as const) {
     await pub.publish(topic, [topic], {}, { acknowledge: true });
     const ev = await sub.waitEvent((e) => e.event === 'event' && argsOf(e)[0] === topic, topic);
     t.is(ev.subscription, expected, topic);
@@ -133,7 +161,11 @@ test('pattern-based subscriptions: prefix and wildcard get the concrete topic in
   await pub.publish(`${P}.end`, ['end'], {}, { acknowledge: true });
   await pub.publish(`${P}.a.end`, ['end'], {}, { acknowledge: true });
   await sub.waitEvent((e) => e.event === 'event' && argsOf(e)[0] === 'end', 'the last publication');
-  t.is(sub.agent.eventsWhere((e) => e.session === 'pattern-sub' && e.event === 'event').length, 3 + 3 + 1, 'no stray deliveries');
+  t.is(
+    sub.agent.eventsWhere((e) => e.session === 'pattern-sub' && e.event === 'event').length,
+    3 + 3 + 1,
+    'no stray deliveries',
+  );
 
   // Raw frames: Details.topic on pattern subscriptions only.
   const raw = await rawJoin(router, { realm, transport: 'rawsocket', serializer: 'msgpack' });
@@ -161,14 +193,25 @@ test('testament: published when the client process is killed (TCP cut), detached
     const doomed = await doomedAgent.connect('doomed', { realm, transport: 'rs', serializer: 'cbor' });
     const added = await doomed.call('wamp.session.add_testament', [`${P}.dead`, ['gone', 1], { who: 'doomed' }]);
     t.true(added.ok, JSON.stringify(added));
-    const detached = await doomed.call('wamp.session.add_testament', [`${P}.dead`, ['detached-first']], { scope: 'detached' });
+    const detached = await doomed.call('wamp.session.add_testament', [`${P}.dead`, ['detached-first']], {
+      scope: 'detached',
+    });
     t.true(detached.ok, JSON.stringify(detached));
     await doomedAgent.kill();
     await until(() => watcher.eventsOn(subId).length === 2, 'both testaments published');
     const evs = watcher.eventsOn(subId);
     // "A Router that does not allow Session Resumption MUST send detached-scope Testaments before destroyed-scope Testaments."
-    t.deepEqual(evs.map((e) => [e.args, e.kwargs]), [[['detached-first'], {}], [['gone', 1], { who: 'doomed' }]]);
-    const left = await watcher.waitEvent((e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === doomed.id, 'on_leave');
+    t.deepEqual(
+      evs.map((e) => [e.args, e.kwargs]),
+      [
+        [['detached-first'], {}],
+        [['gone', 1], { who: 'doomed' }],
+      ],
+    );
+    const left = await watcher.waitEvent(
+      (e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === doomed.id,
+      'on_leave',
+    );
     t.deepEqual(argsOf(left), [doomed.id, doomed.authid, doomed.authrole]);
   } finally {
     await doomedAgent.kill();
@@ -186,7 +229,10 @@ test('testament: not published after a clean GOODBYE, nor after flush_testaments
   t.true((await polite.call('wamp.session.add_testament', [`${P}.dead`, ['polite']])).ok);
   await polite.leave();
   // The router publishes testaments before on_leave, to the same watcher connection.
-  await watcher.waitEvent((e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === polite.id, 'on_leave of polite');
+  await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === polite.id,
+    'on_leave of polite',
+  );
   t.deepEqual(watcher.eventsOn(subId), [], 'no testament after GOODBYE');
 
   // flush_testaments removes them: a later lost connection publishes nothing.
@@ -196,7 +242,10 @@ test('testament: not published after a clean GOODBYE, nor after flush_testaments
     t.true((await flushed.call('wamp.session.add_testament', [`${P}.dead`, ['flushed']])).ok);
     t.true((await flushed.call('wamp.session.flush_testaments')).ok);
     await doomedAgent.kill();
-    await watcher.waitEvent((e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === flushed.id, 'on_leave of flushed');
+    await watcher.waitEvent(
+      (e) => e.event === 'event' && e.subscription === leaveSub && argsOf(e)[0] === flushed.id,
+      'on_leave of flushed',
+    );
     t.deepEqual(watcher.eventsOn(subId), [], 'no testament after flush_testaments');
   } finally {
     await doomedAgent.kill();
@@ -214,6 +263,9 @@ test('testament: published when a raw socket is destroyed [testament_meta_api]',
   t.is((await peer.c.next((m) => m[1] === 1 || m[2] === 1))[0], T.RESULT);
   await rawBarrier(peer);
   await peer.c.destroy();
-  const ev = await watcher.waitEvent((e) => e.event === 'event' && e.subscription === subId, 'testament of the raw peer');
+  const ev = await watcher.waitEvent(
+    (e) => e.event === 'event' && e.subscription === subId,
+    'testament of the raw peer',
+  );
   t.deepEqual(argsOf(ev), ['raw gone']);
 });

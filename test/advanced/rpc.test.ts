@@ -6,21 +6,52 @@
 import test from 'ava';
 import { fixture, uniquePrefix, until } from './support/suite.ts';
 import {
-  T, isCallAnswer, pending, plainRoles, rawBarrier, rawCall, rawJoin, rawRegister, type Dict, type Msg, type RawPeer,
+  T,
+  isCallAnswer,
+  pending,
+  plainRoles,
+  rawBarrier,
+  rawCall,
+  rawJoin,
+  rawRegister,
+  type Dict,
+  type Msg,
+  type RawPeer,
 } from './support/raw.ts';
 import type { PySession } from './support/agent.ts';
 
 const realms = [
-  'rpc.progress', 'rpc.progress.nocancel', 'rpc.progress.callerleft', 'rpc.progress.calleeleft', 'rpc.progress.timeout',
-  'rpc.pinv', 'rpc.pinv.refused', 'rpc.pinv.frozen', 'rpc.pinv.callerleft',
-  'rpc.cancel.skip', 'rpc.cancel.kill', 'rpc.cancel.killnowait', 'rpc.cancel.autobahn',
-  'rpc.timeout', 'rpc.timeout.intime', 'rpc.ident', 'rpc.pattern',
-  'rpc.shared.single', 'rpc.shared.roundrobin', 'rpc.shared.random', 'rpc.shared.first', 'rpc.shared.last', 'rpc.shared.mismatch',
+  'rpc.progress',
+  'rpc.progress.nocancel',
+  'rpc.progress.callerleft',
+  'rpc.progress.calleeleft',
+  'rpc.progress.timeout',
+  'rpc.pinv',
+  'rpc.pinv.refused',
+  'rpc.pinv.frozen',
+  'rpc.pinv.callerleft',
+  'rpc.cancel.skip',
+  'rpc.cancel.kill',
+  'rpc.cancel.killnowait',
+  'rpc.cancel.autobahn',
+  'rpc.timeout',
+  'rpc.timeout.intime',
+  'rpc.ident',
+  'rpc.pattern',
+  'rpc.shared.single',
+  'rpc.shared.roundrobin',
+  'rpc.shared.random',
+  'rpc.shared.first',
+  'rpc.shared.last',
+  'rpc.shared.mismatch',
 ];
 const fx = fixture(realms.map((uri) => ({ uri })));
 test.after.always('stop agent and router', () => fx.close());
 
-async function raw(realm: string, options: { transport?: 'websocket' | 'rawsocket'; serializer?: 'json' | 'msgpack' | 'cbor'; roles?: Dict } = {}): Promise<RawPeer> {
+async function raw(
+  realm: string,
+  options: { transport?: 'websocket' | 'rawsocket'; serializer?: 'json' | 'msgpack' | 'cbor'; roles?: Dict } = {},
+): Promise<RawPeer> {
   const { router } = await fx.get();
   return rawJoin(router, { realm, ...options });
 }
@@ -43,7 +74,11 @@ test('progressive call results: RESULTs with progress reach the caller before th
   const r = await caller.call(`${P}.stream`, [], {}, { receive_progress: true });
   t.true(r.ok, JSON.stringify(r));
   if (!r.ok) return;
-  t.deepEqual(r.progress.map((p) => p.args), [['p0'], ['p1'], ['p2']], 'every progressive result, in order, before the final one');
+  t.deepEqual(
+    r.progress.map((p) => p.args),
+    [['p0'], ['p1'], ['p2']],
+    'every progressive result, in order, before the final one',
+  );
   t.deepEqual(r.args, ['done']);
   const invs = agent.eventsWhere((e) => e.event === 'invocation' && e.session === 'progress-callee');
   t.is(invs[0]?.receive_progress, true, 'INVOCATION.Details.receive_progress was set for the callee');
@@ -90,7 +125,11 @@ test('progressive call results: a callee without call_canceling still gets them,
   callee.c.send([T.YIELD, inv[1], {}, ['late final']]);
   await rawBarrier(callee);
   await rawBarrier(caller);
-  t.deepEqual(pending(callee, (m) => m[0] === T.INTERRUPT), [], 'no INTERRUPT: the cancel is mode skip');
+  t.deepEqual(
+    pending(callee, (m) => m[0] === T.INTERRUPT),
+    [],
+    'no INTERRUPT: the cancel is mode skip',
+  );
   t.deepEqual(pending(caller, isCallAnswer(req)), [], 'the late YIELDs are discarded');
   await callee.c.destroy();
   await caller.c.destroy();
@@ -120,7 +159,10 @@ test('progressive call results: a caller that disconnects gets its invocation in
   rawCall(caller2, `${P}.py`, { receive_progress: true });
   const pyInv = await py.waitInvocation();
   await caller2.c.destroy();
-  await py.waitEvent((e) => e.event === 'interrupted' && e.invocation === pyInv.invocation, 'INTERRUPT after the caller left');
+  await py.waitEvent(
+    (e) => e.event === 'interrupted' && e.invocation === pyInv.invocation,
+    'INTERRUPT after the caller left',
+  );
   t.pass();
   await callee.c.destroy();
 });
@@ -155,7 +197,11 @@ test('progressive call results: the call timeout runs between results, not over 
   await callee.register(`${P}.slow`, { kind: 'progress', values: [1, 2, 3, 4, 5], interval_ms: 150, final: 'end' });
   const r = await caller.call(`${P}.slow`, [], {}, { receive_progress: true, timeout: 600 });
   t.true(r.ok, `expected the streamed call to complete; got ${JSON.stringify(r)}`);
-  if (r.ok) t.deepEqual(r.progress.map((p) => p.args[0]), [1, 2, 3, 4, 5]);
+  if (r.ok)
+    t.deepEqual(
+      r.progress.map((p) => p.args[0]),
+      [1, 2, 3, 4, 5],
+    );
 });
 
 // ---- progressive call invocations ---------------------------------------------------------
@@ -184,15 +230,27 @@ test('progressive call invocations: chunks go to one callee under the same reque
   t.deepEqual(await caller.c.next(isCallAnswer(req)), [T.RESULT, req, { progress: true }, ['got1']]);
   rawCall(caller, proc, { progress: true }, ['chunk2'], undefined, req);
   const second = await chosen.c.next((m) => m[0] === T.INVOCATION);
-  t.deepEqual([second[1], (second[3] as Dict).progress, second[4]], [invReq, true, ['chunk2']], 'same INVOCATION request ID, progress set');
+  t.deepEqual(
+    [second[1], (second[3] as Dict).progress, second[4]],
+    [invReq, true, ['chunk2']],
+    'same INVOCATION request ID, progress set',
+  );
   rawCall(caller, proc, {}, ['last'], undefined, req);
   const last = await chosen.c.next((m) => m[0] === T.INVOCATION);
-  t.deepEqual([last[1], (last[3] as Dict).progress, last[4]], [invReq, undefined, ['last']], 'the final chunk has no progress flag');
+  t.deepEqual(
+    [last[1], (last[3] as Dict).progress, last[4]],
+    [invReq, undefined, ['last']],
+    'the final chunk has no progress flag',
+  );
   chosen.c.send([T.YIELD, invReq, {}, ['stored', 3]]);
   t.deepEqual(await caller.c.next(isCallAnswer(req)), [T.RESULT, req, {}, ['stored', 3]]);
 
   await rawBarrier(other);
-  t.deepEqual(pending(other, (m) => m[0] === T.INVOCATION), [], 'no chunk went to the other callee of the shared registration');
+  t.deepEqual(
+    pending(other, (m) => m[0] === T.INVOCATION),
+    [],
+    'no chunk went to the other callee of the shared registration',
+  );
 
   // The next progressive call starts at the other callee (roundrobin moved once per call).
   const req2 = rawCall(caller, proc, { progress: true }, ['x1']);
@@ -205,73 +263,89 @@ test('progressive call invocations: chunks go to one callee under the same reque
   for (const p of [a, b, caller]) await p.c.destroy();
 });
 
-test('progressive call invocations: feature_not_supported for callees without it; ' + 'ABORT for callers that did not announce it [progressive_call_invocations]', async (t) => {
-  const { agent } = await fx.get();
-  const realm = 'rpc.pinv.refused';
-  const P = uniquePrefix('pinv');
-  // Autobahn|Python 22.7.1 does not announce progressive_call_invocations.
-  const py = await agent.connect('pinv-autobahn-callee', { realm, transport: 'ws', serializer: 'msgpack' });
-  await py.register(`${P}.autobahn`);
-  // A callee that announces it but not call canceling "shall be considered by the Dealer as
-  // not supporting progressive call invocations".
-  const noCancel = await raw(realm, { roles: { callee: { features: { progressive_call_invocations: true } } } });
-  await rawRegister(noCancel, `${P}.nocancel`);
-  const caller = await raw(realm, { transport: 'rawsocket', serializer: 'json' });
-  for (const proc of [`${P}.autobahn`, `${P}.nocancel`]) {
-    const req = rawCall(caller, proc, { progress: true }, ['c1']);
-    const answer = await caller.c.next(isCallAnswer(req));
-    t.deepEqual(answer.slice(0, 2), [T.ERROR, T.CALL], `${proc}: ${JSON.stringify(answer)}`);
-    t.is(answer[4], 'wamp.error.feature_not_supported', proc);
-  }
-  t.deepEqual(py.agent.eventsWhere((e) => e.event === 'invocation' && e.session === 'pinv-autobahn-callee'), [], 'no INVOCATION reached the Autobahn callee');
+test(
+  'progressive call invocations: feature_not_supported for callees without it; ' +
+    'ABORT for callers that did not announce it [progressive_call_invocations]',
+  async (t) => {
+    const { agent } = await fx.get();
+    const realm = 'rpc.pinv.refused';
+    const P = uniquePrefix('pinv');
+    // Autobahn|Python 22.7.1 does not announce progressive_call_invocations.
+    const py = await agent.connect('pinv-autobahn-callee', { realm, transport: 'ws', serializer: 'msgpack' });
+    await py.register(`${P}.autobahn`);
+    // A callee that announces it but not call canceling "shall be considered by the Dealer as
+    // not supporting progressive call invocations".
+    const noCancel = await raw(realm, { roles: { callee: { features: { progressive_call_invocations: true } } } });
+    await rawRegister(noCancel, `${P}.nocancel`);
+    const caller = await raw(realm, { transport: 'rawsocket', serializer: 'json' });
+    for (const proc of [`${P}.autobahn`, `${P}.nocancel`]) {
+      const req = rawCall(caller, proc, { progress: true }, ['c1']);
+      const answer = await caller.c.next(isCallAnswer(req));
+      t.deepEqual(answer.slice(0, 2), [T.ERROR, T.CALL], `${proc}: ${JSON.stringify(answer)}`);
+      t.is(answer[4], 'wamp.error.feature_not_supported', proc);
+    }
+    t.deepEqual(
+      py.agent.eventsWhere((e) => e.event === 'invocation' && e.session === 'pinv-autobahn-callee'),
+      [],
+      'no INVOCATION reached the Autobahn callee',
+    );
 
-  // "The Caller did not announce the progressive call invocations feature" -> protocol error, session aborted.
-  const plain = await raw(realm, { roles: plainRoles });
-  rawCall(plain, `${P}.nocancel`, { progress: true }, ['c1']);
-  const abort = await plain.c.next((m) => m[0] === T.ABORT);
-  t.is(abort[2], 'wamp.error.protocol_violation');
-  await plain.c.closed;
-  for (const p of [noCancel, caller]) await p.c.destroy();
-});
+    // "The Caller did not announce the progressive call invocations feature" -> protocol error, session aborted.
+    const plain = await raw(realm, { roles: plainRoles });
+    rawCall(plain, `${P}.nocancel`, { progress: true }, ['c1']);
+    const abort = await plain.c.next((m) => m[0] === T.ABORT);
+    t.is(abort[2], 'wamp.error.protocol_violation');
+    await plain.c.closed;
+    for (const p of [noCancel, caller]) await p.c.destroy();
+  },
+);
 
-test('progressive call invocations: options of the first CALL are frozen for every ' + 'INVOCATION (disclose_me) [progressive_call_invocations] [caller_identification]', async (t) => {
-  // Spec "Freezing of Options": "if disclose_me=true was specified in the initiating
-  // progressive call, ... all INVOCATION messages associated with the overall request shall
-  // contain caller identify information."
-  const realm = 'rpc.pinv.frozen';
-  const P = uniquePrefix('pinv');
-  const callee = await raw(realm);
-  await rawRegister(callee, `${P}.up`);
-  const caller = await raw(realm, { transport: 'rawsocket', serializer: 'cbor' });
-  const req = rawCall(caller, `${P}.up`, { progress: true, disclose_me: true }, ['a']);
-  rawCall(caller, `${P}.up`, { progress: true }, ['b'], undefined, req);
-  rawCall(caller, `${P}.up`, {}, ['c'], undefined, req);
-  const invs: Msg[] = [];
-  for (let i = 0; i < 3; i++) invs.push(await callee.c.next((m) => m[0] === T.INVOCATION));
-  for (const inv of invs) {
-    t.is((inv[3] as Dict).caller, caller.id, `INVOCATION ${JSON.stringify(inv)} lacks Details.caller`);
-  }
-  callee.c.send([T.YIELD, invs[0]![1], {}, []]);
-  await caller.c.next(isCallAnswer(req));
-  await callee.c.destroy();
-  await caller.c.destroy();
-});
+test(
+  'progressive call invocations: options of the first CALL are frozen for every ' +
+    'INVOCATION (disclose_me) [progressive_call_invocations] [caller_identification]',
+  async (t) => {
+    // Spec "Freezing of Options": "if disclose_me=true was specified in the initiating
+    // progressive call, ... all INVOCATION messages associated with the overall request shall
+    // contain caller identify information."
+    const realm = 'rpc.pinv.frozen';
+    const P = uniquePrefix('pinv');
+    const callee = await raw(realm);
+    await rawRegister(callee, `${P}.up`);
+    const caller = await raw(realm, { transport: 'rawsocket', serializer: 'cbor' });
+    const req = rawCall(caller, `${P}.up`, { progress: true, disclose_me: true }, ['a']);
+    rawCall(caller, `${P}.up`, { progress: true }, ['b'], undefined, req);
+    rawCall(caller, `${P}.up`, {}, ['c'], undefined, req);
+    const invs: Msg[] = [];
+    for (let i = 0; i < 3; i++) invs.push(await callee.c.next((m) => m[0] === T.INVOCATION));
+    for (const inv of invs) {
+      t.is((inv[3] as Dict).caller, caller.id, `INVOCATION ${JSON.stringify(inv)} lacks Details.caller`);
+    }
+    callee.c.send([T.YIELD, invs[0]![1], {}, []]);
+    await caller.c.next(isCallAnswer(req));
+    await callee.c.destroy();
+    await caller.c.destroy();
+  },
+);
 
-test('progressive call invocations: a caller that leaves mid-stream gets the ' + 'invocation interrupted with killnowait [progressive_call_invocations]', async (t) => {
-  const realm = 'rpc.pinv.callerleft';
-  const P = uniquePrefix('pinv');
-  const callee = await raw(realm, { transport: 'rawsocket', serializer: 'cbor' });
-  await rawRegister(callee, `${P}.up`);
-  const caller = await raw(realm);
-  const req = rawCall(caller, `${P}.up`, { progress: true }, ['a']);
-  rawCall(caller, `${P}.up`, { progress: true }, ['b'], undefined, req);
-  const inv = await callee.c.next((m) => m[0] === T.INVOCATION);
-  await callee.c.next((m) => m[0] === T.INVOCATION);
-  await caller.c.destroy();
-  const interrupt = await callee.c.next((m) => m[0] === T.INTERRUPT);
-  t.deepEqual([interrupt[1], (interrupt[2] as Dict).mode], [inv[1], 'killnowait']);
-  await callee.c.destroy();
-});
+test(
+  'progressive call invocations: a caller that leaves mid-stream gets the ' +
+    'invocation interrupted with killnowait [progressive_call_invocations]',
+  async (t) => {
+    const realm = 'rpc.pinv.callerleft';
+    const P = uniquePrefix('pinv');
+    const callee = await raw(realm, { transport: 'rawsocket', serializer: 'cbor' });
+    await rawRegister(callee, `${P}.up`);
+    const caller = await raw(realm);
+    const req = rawCall(caller, `${P}.up`, { progress: true }, ['a']);
+    rawCall(caller, `${P}.up`, { progress: true }, ['b'], undefined, req);
+    const inv = await callee.c.next((m) => m[0] === T.INVOCATION);
+    await callee.c.next((m) => m[0] === T.INVOCATION);
+    await caller.c.destroy();
+    const interrupt = await callee.c.next((m) => m[0] === T.INTERRUPT);
+    t.deepEqual([interrupt[1], (interrupt[2] as Dict).mode], [inv[1], 'killnowait']);
+    await callee.c.destroy();
+  },
+);
 
 // ---- call canceling -----------------------------------------------------------------------
 
@@ -297,7 +371,10 @@ test('call canceling, mode skip: ERROR at once, no INTERRUPT, the late result is
   await pyBarrier(callee);
   await rawBarrier(caller);
   t.deepEqual(pending(caller, isCallAnswer(req)), [], 'no RESULT after the canceled call');
-  t.deepEqual(callee.agent.eventsWhere((e) => e.event === 'interrupted' && e.session === 'skip-callee'), []);
+  t.deepEqual(
+    callee.agent.eventsWhere((e) => e.event === 'interrupted' && e.session === 'skip-callee'),
+    [],
+  );
 
   // A callee that does not announce call_canceling gets skip whatever mode was asked.
   const plainCallee = await raw(realm, { roles: plainRoles });
@@ -307,12 +384,16 @@ test('call canceling, mode skip: ERROR at once, no INTERRUPT, the late result is
   caller.c.send([T.CANCEL, req2, { mode: 'kill' }]);
   t.is((await caller.c.next(isCallAnswer(req2)))[4], 'wamp.error.canceled');
   await rawBarrier(plainCallee);
-  t.deepEqual(pending(plainCallee, (m) => m[0] === T.INTERRUPT), [], 'no INTERRUPT to a callee without call_canceling');
+  t.deepEqual(
+    pending(plainCallee, (m) => m[0] === T.INTERRUPT),
+    [],
+    'no INTERRUPT to a callee without call_canceling',
+  );
   await caller.c.destroy();
   await plainCallee.c.destroy();
 });
 
-test('call canceling, mode kill: INTERRUPT, and the caller gets the callee\'s answer only once it comes [call_canceling]', async (t) => {
+test("call canceling, mode kill: INTERRUPT, and the caller gets the callee's answer only once it comes [call_canceling]", async (t) => {
   const realm = 'rpc.cancel.kill';
   const P = uniquePrefix('cancel');
   const callee = await holdingCallee(realm, 'kill-callee', `${P}.long`, { on_interrupt: 'wait' });
@@ -325,14 +406,20 @@ test('call canceling, mode kill: INTERRUPT, and the caller gets the callee\'s an
   t.deepEqual(pending(caller, isCallAnswer(req)), [], 'kill: no ERROR before the callee has answered');
   await callee.release(inv.invocation as number, { error: `${P}.error.stopped`, args: ['stopped by interrupt'] });
   const answer = await caller.c.next(isCallAnswer(req));
-  t.deepEqual([answer[0], answer[1], answer[2], answer[4], answer[5]], [T.ERROR, T.CALL, req, `${P}.error.stopped`, ['stopped by interrupt']]);
+  t.deepEqual(
+    [answer[0], answer[1], answer[2], answer[4], answer[5]],
+    [T.ERROR, T.CALL, req, `${P}.error.stopped`, ['stopped by interrupt']],
+  );
   await caller.c.destroy();
 });
 
 test('call canceling, mode killnowait: ERROR at once, INTERRUPT to the callee, its answer discarded [call_canceling]', async (t) => {
   const realm = 'rpc.cancel.killnowait';
   const P = uniquePrefix('cancel');
-  const callee = await holdingCallee(realm, 'killnowait-callee', `${P}.long`, { on_interrupt: 'raise', interrupt_error: `${P}.error.from_callee` });
+  const callee = await holdingCallee(realm, 'killnowait-callee', `${P}.long`, {
+    on_interrupt: 'raise',
+    interrupt_error: `${P}.error.from_callee`,
+  });
   const caller = await raw(realm, { transport: 'rawsocket', serializer: 'json' });
   const req = rawCall(caller, `${P}.long`);
   const inv = await callee.waitInvocation();
@@ -342,7 +429,7 @@ test('call canceling, mode killnowait: ERROR at once, INTERRUPT to the callee, i
   await callee.waitEvent((e) => e.event === 'interrupted' && e.invocation === inv.invocation, 'INTERRUPT');
   await pyBarrier(callee);
   await rawBarrier(caller);
-  t.deepEqual(pending(caller, isCallAnswer(req)), [], 'the callee\'s ERROR after killnowait is discarded');
+  t.deepEqual(pending(caller, isCallAnswer(req)), [], "the callee's ERROR after killnowait is discarded");
 
   // The exact INTERRUPT frame, at a raw callee.
   const rawCallee = await raw(realm, { serializer: 'msgpack' });
@@ -363,7 +450,10 @@ test('call canceling: an Autobahn caller cancelling its call (CANCEL without mod
   const P = uniquePrefix('cancel');
   const callee = await holdingCallee(realm, 'abcancel-callee', `${P}.long`, {});
   const caller = await agent.connect('abcancel-caller', { realm, transport: 'ws', serializer: 'json' });
-  const outcome = caller.call(`${P}.long`, [], {}, {}, 'abcancel').then(() => 'completed', (e: Error) => e.message);
+  const outcome = caller.call(`${P}.long`, [], {}, {}, 'abcancel').then(
+    () => 'completed',
+    (e: Error) => e.message,
+  );
   const inv = await callee.waitInvocation();
   await caller.cancel('abcancel');
   t.regex(await outcome, /CancelledError/);
@@ -405,7 +495,10 @@ test('call timeout: the dealer fails the call with wamp.error.timeout and interr
   plain.c.send([T.YIELD, pinv[1], {}, ['late']]);
   await rawBarrier(plain);
   await rawBarrier(rc);
-  t.deepEqual(pending(plain, (m) => m[0] === T.INTERRUPT), []);
+  t.deepEqual(
+    pending(plain, (m) => m[0] === T.INTERRUPT),
+    [],
+  );
   t.deepEqual(pending(rc, isCallAnswer(req)), [], 'the late YIELD is discarded');
   await plain.c.destroy();
   await rc.c.destroy();
@@ -445,7 +538,10 @@ test('caller identification: disclose_me puts caller, caller_authid and caller_a
   await rc.c.next(isCallAnswer(req));
   const inv = await callee.waitInvocation((e) => (e.args as unknown[])[0] === 'x');
   const welcomeDetails = rc.welcome[2] as Dict;
-  t.deepEqual([inv.caller, inv.caller_authid, inv.caller_authrole], [rc.id, welcomeDetails.authid, welcomeDetails.authrole]);
+  t.deepEqual(
+    [inv.caller, inv.caller_authid, inv.caller_authrole],
+    [rc.id, welcomeDetails.authid, welcomeDetails.authrole],
+  );
   t.is(inv.caller_authrole, 'anonymous');
 
   // Without disclose_me (the spec's default, and the realm's "optional"), nothing is disclosed.
@@ -480,7 +576,8 @@ test('pattern-based registrations: exact, then longest prefix, then best wildcar
   ];
   const callee = await agent.connect('pattern-callee', { realm, transport: 'ws', serializer: 'cbor' });
   const ids: number[] = [];
-  for (const [uri, match] of regs) ids.push(await callee.register(`${P}.${uri}`, { kind: 'echo' }, match === 'exact' ? {} : { match }));
+  for (const [uri, match] of regs)
+    ids.push(await callee.register(`${P}.${uri}`, { kind: 'echo' }, match === 'exact' ? {} : { match }));
   const caller = await agent.connect('pattern-caller', { realm, transport: 'rs', serializer: 'json' });
   const cases: Array<[string, number]> = [
     ['a1.b2.c3.d4.e55', 1],
@@ -510,7 +607,9 @@ test('pattern-based registrations: exact, then longest prefix, then best wildcar
   await rawRegister(rawCallee, `${P}.raw..wild`, { match: 'wildcard' });
   const rc = await raw(realm);
   for (const [procedure, expected] of [
-    [`${P}.raw.exact`, undefined], [`${P}.raw.prefixed.x`, `${P}.raw.prefixed.x`], [`${P}.raw.any.wild`, `${P}.raw.any.wild`],
+    [`${P}.raw.exact`, undefined],
+    [`${P}.raw.prefixed.x`, `${P}.raw.prefixed.x`],
+    [`${P}.raw.any.wild`, `${P}.raw.any.wild`],
   ] as const) {
     rawCall(rc, procedure);
     const inv = await rawCallee.c.next((m) => m[0] === T.INVOCATION);
@@ -530,10 +629,16 @@ async function sharedSetup(policy: Policy, realm: string, label: string = policy
   const P = uniquePrefix(`shared.${policy}`);
   const proc = `${P}.work`;
   const names = ['a', 'b', 'c'] as const;
-  const transports = [['ws', 'json'], ['rs', 'msgpack'], ['ws', 'cbor']] as const;
+  const transports = [
+    ['ws', 'json'],
+    ['rs', 'msgpack'],
+    ['ws', 'cbor'],
+  ] as const;
   const callees: PySession[] = [];
   for (const [i, n] of names.entries()) {
-    callees.push(await agent.connect(`${label}-${n}`, { realm, transport: transports[i]![0], serializer: transports[i]![1] }));
+    callees.push(
+      await agent.connect(`${label}-${n}`, { realm, transport: transports[i]![0], serializer: transports[i]![1] }),
+    );
   }
   const caller = await agent.connect(`${label}-caller`, { realm, transport: 'rs', serializer: 'cbor' });
   return { agent, proc, callees, caller };
@@ -562,7 +667,8 @@ for (const policy of ['roundrobin', 'random', 'first', 'last'] as const) {
       t.is(who.join(''), 'abc'.repeat(20));
     } else if (policy === 'random') {
       // Each callee has p = 1/3 per call: fewer than 5 of 60 has probability ~1e-5.
-      for (const n of ['a', 'b', 'c']) t.true(count(n) >= 5, `random spread: ${['a', 'b', 'c'].map((x) => `${x}=${count(x)}`).join(' ')}`);
+      for (const n of ['a', 'b', 'c'])
+        t.true(count(n) >= 5, `random spread: ${['a', 'b', 'c'].map((x) => `${x}=${count(x)}`).join(' ')}`);
     } else {
       // Hot stand-by: "the first respectively last callee on the current list of registrations".
       const expected = policy === 'first' ? 'a' : 'c';
@@ -580,21 +686,33 @@ test('shared registration, invoke "single": a second callee is refused with proc
   const { proc, callees, caller } = await sharedSetup('single', 'rpc.shared.single');
   await callees[0]!.register(proc, { kind: 'whoami' }, { invoke: 'single' });
   for (const c of callees.slice(1)) {
-    const err = await c.register(proc, { kind: 'whoami' }, { invoke: 'single' }).then(() => 'registered', (e: { error?: string }) => e.error);
+    const err = await c.register(proc, { kind: 'whoami' }, { invoke: 'single' }).then(
+      () => 'registered',
+      (e: { error?: string }) => e.error,
+    );
     t.is(err, 'wamp.error.procedure_already_exists');
   }
   // Without an invoke option the policy is single too ("If the option is not set, 'single' is applied").
-  const dflt = await callees[1]!.register(proc).then(() => 'registered', (e: { error?: string }) => e.error);
+  const dflt = await callees[1]!.register(proc).then(
+    () => 'registered',
+    (e: { error?: string }) => e.error,
+  );
   t.is(dflt, 'wamp.error.procedure_already_exists');
   t.deepEqual(await callMany(caller, proc, 6, 'single-'), Array(6).fill('a'));
 });
 
-test('shared registration: a policy different from the registration\'s is refused with procedure_already_exists [shared_registration]', async (t) => {
+test("shared registration: a policy different from the registration's is refused with procedure_already_exists [shared_registration]", async (t) => {
   const { proc, callees } = await sharedSetup('roundrobin', 'rpc.shared.mismatch', 'mismatch');
   await callees[0]!.register(proc, { kind: 'whoami' }, { invoke: 'roundrobin' });
   for (const invoke of ['first', 'last', 'random', 'single']) {
-    const err = await callees[1]!.register(proc, { kind: 'whoami' }, { invoke }).then(() => 'registered', (e: { error?: string }) => e.error);
+    const err = await callees[1]!.register(proc, { kind: 'whoami' }, { invoke }).then(
+      () => 'registered',
+      (e: { error?: string }) => e.error,
+    );
     t.is(err, 'wamp.error.procedure_already_exists', invoke);
   }
-  t.is(await callees[2]!.register(proc, { kind: 'whoami' }, { invoke: 'roundrobin' }).then(() => 'registered'), 'registered');
+  t.is(
+    await callees[2]!.register(proc, { kind: 'whoami' }, { invoke: 'roundrobin' }).then(() => 'registered'),
+    'registered',
+  );
 });

@@ -58,7 +58,15 @@ import { cbor, json } from '../../src/serializers/index.ts';
 import { rssBytes } from '../helpers/raw-client.ts';
 import { startRouter, wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
 import { median, medianCpu, PAYLOAD, raiseFileLimit, spread, startChild, type Child, type Cpu } from './common.ts';
-import { FANOUT_MS, LAG_LIMIT, measureFanout, SUBSCRIBERS, WINDOW, type FanoutFigures, type FanoutTarget } from './fanout.ts';
+import {
+  FANOUT_MS,
+  LAG_LIMIT,
+  measureFanout,
+  SUBSCRIBERS,
+  WINDOW,
+  type FanoutFigures,
+  type FanoutTarget,
+} from './fanout.ts';
 import { NODES, startMeshChain, type MeshChain } from './mesh.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
@@ -73,9 +81,13 @@ const here = (file: string): string => fileURLToPath(new URL(file, import.meta.u
 
 const only = new Set((process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections').split(',').map((s) => s.trim()));
 const baseBin = process.env.BENCH_BASE;
-const routerEnv = process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
-  ? undefined
-  : { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS}`.trim() };
+const routerEnv =
+  process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
+    ? undefined
+    : {
+        ...process.env,
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS}`.trim(),
+      };
 
 // ---- the runs ------------------------------------------------------------------------------
 
@@ -92,17 +104,42 @@ interface Run {
   results: (RpcFigures | FanoutFigures)[];
 }
 
-const label = (transport: string, serializer: string): string => `${transport === 'rawsocket' ? 'RawSocket' : 'WebSocket'}/${serializer.toUpperCase()}`;
+const label = (transport: string, serializer: string): string =>
+  `${transport === 'rawsocket' ? 'RawSocket' : 'WebSocket'}/${serializer.toUpperCase()}`;
 
 function rpcRun(key: string, target: RpcTarget, against: string[] = [], scenario: Scenario = 'RPC'): Run {
-  return { scenario, name: target.name, label: label(target.transport, target.serializer.name), against, key, measure: () => measureRpc(target), results: [] };
+  return {
+    scenario,
+    name: target.name,
+    label: label(target.transport, target.serializer.name),
+    against,
+    key,
+    measure: () => measureRpc(target),
+    results: [],
+  };
 }
 
 function fanoutRun(key: string, target: FanoutTarget, children: readonly Child[], against: string[] = []): Run {
-  return { scenario: 'fan-out', name: target.name, label: label(target.transport, target.serializer.name), against, key, measure: () => measureFanout(target, children), results: [] };
+  return {
+    scenario: 'fan-out',
+    name: target.name,
+    label: label(target.transport, target.serializer.name),
+    against,
+    key,
+    measure: () => measureFanout(target, children),
+    results: [],
+  };
 }
 
-interface Connections { name: string; accepted: number; failed: number; firstError?: string; seconds: number; rssBefore: number; rssAfter: number }
+interface Connections {
+  name: string;
+  accepted: number;
+  failed: number;
+  firstError?: string;
+  seconds: number;
+  rssBefore: number;
+  rssAfter: number;
+}
 
 async function measureConnections(name: string, bin: string): Promise<Connections> {
   const router = await startRouter({ bin, ...(routerEnv && { env: routerEnv }) });
@@ -112,14 +149,24 @@ async function measureConnections(name: string, bin: string): Promise<Connection
     const rssBefore = rssBytes(router.pid);
     const t0 = performance.now();
     const share = CONNECTIONS / CONN_CHILDREN;
-    const replies = await Promise.all(children.map((c) => c.request<{ opened: number; failed: number; firstError?: string }>({ cmd: 'open', port: router.rawsocketPort, count: share }, 120_000)));
+    const replies = await Promise.all(
+      children.map((c) =>
+        c.request<{ opened: number; failed: number; firstError?: string }>(
+          { cmd: 'open', port: router.rawsocketPort, count: share },
+          120_000,
+        ),
+      ),
+    );
     const seconds = (performance.now() - t0) / 1000;
     // Let the router settle (allocation bursts, the next GC) before reading its RSS.
     await new Promise((r) => setTimeout(r, 2_000));
     const rssAfter = rssBytes(router.pid);
     const firstError = replies.find((r) => r.firstError !== undefined)?.firstError;
     return {
-      name, seconds, rssBefore, rssAfter,
+      name,
+      seconds,
+      rssBefore,
+      rssAfter,
       accepted: replies.reduce((a, r) => a + r.opened, 0),
       failed: replies.reduce((a, r) => a + r.failed, 0),
       ...(firstError !== undefined && { firstError }),
@@ -142,28 +189,50 @@ function isRpc(f: RpcFigures | FanoutFigures): f is RpcFigures {
   return 'callsPerSec' in f;
 }
 
-interface Row { run: Run; p50: number; p99: number; rate: number; cpu: Cpu; seqCpu?: Cpu; loadedP99?: number; lost?: number }
+interface Row {
+  run: Run;
+  p50: number;
+  p99: number;
+  rate: number;
+  cpu: Cpu;
+  seqCpu?: Cpu;
+  loadedP99?: number;
+  lost?: number;
+}
 
 function summarize(run: Run): Row {
   const rs = run.results;
   if (rs.every(isRpc)) {
     return {
-      run, p50: median(rs.map((f) => f.p50)), p99: median(rs.map((f) => f.p99)), rate: median(rs.map((f) => f.callsPerSec)),
-      cpu: medianCpu(rs.map((f) => f.pipeCpu)), seqCpu: medianCpu(rs.map((f) => f.seqCpu)),
+      run,
+      p50: median(rs.map((f) => f.p50)),
+      p99: median(rs.map((f) => f.p99)),
+      rate: median(rs.map((f) => f.callsPerSec)),
+      cpu: medianCpu(rs.map((f) => f.pipeCpu)),
+      seqCpu: medianCpu(rs.map((f) => f.seqCpu)),
     };
   }
   const fs = rs as FanoutFigures[];
   return {
-    run, p50: median(fs.map((f) => f.p50)), p99: median(fs.map((f) => f.p99)), rate: median(fs.map((f) => f.eventsPerSec)),
-    cpu: medianCpu(fs.map((f) => f.cpu)), loadedP99: median(fs.map((f) => f.loadedP99)), lost: Math.max(...fs.map((f) => f.lost)),
+    run,
+    p50: median(fs.map((f) => f.p50)),
+    p99: median(fs.map((f) => f.p99)),
+    rate: median(fs.map((f) => f.eventsPerSec)),
+    cpu: medianCpu(fs.map((f) => f.cpu)),
+    loadedP99: median(fs.map((f) => f.loadedP99)),
+    lost: Math.max(...fs.map((f) => f.lost)),
   };
 }
 
 function machine(): string {
-  const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
+  const model =
+    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  return `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} ` + `GiB, Linux ${kernel}, Node ${process.version}, load average at the end ${load}`;
+  return (
+    `${availableParallelism()} CPUs (${model}), ${(totalmem() / 2 ** 30).toFixed(0)} ` +
+    `GiB, Linux ${kernel}, Node ${process.version}, load average at the end ${load}`
+  );
 }
 
 // ---- main ----------------------------------------------------------------------------------
@@ -176,7 +245,9 @@ async function main(): Promise<void> {
   const connections: Connections[] = [];
   let rounds = 0;
   try {
-    const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [{ key: 'router', name: 'router', bin: wampmeshBin }];
+    const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
+      { key: 'router', name: 'router', bin: wampmeshBin },
+    ];
     if (baseBin !== undefined) routers.push({ key: 'base', name: 'router (base)', bin: baseBin });
     const needRouters = only.has('rpc') || only.has('fanout');
     if (needRouters) {
@@ -200,43 +271,178 @@ async function main(): Promise<void> {
       cleanup.push(() => relay.stop());
       const relayPort = relay.hello.relay as number;
       const relayPids = [relay.pid];
-      runs.push(rpcRun('relay-cbor', { name: 'relay (no WAMP)', pids: relayPids, transport: 'rawsocket', serializer: cbor, port: relayPort, url: '', wamp: false }));
+      runs.push(
+        rpcRun('relay-cbor', {
+          name: 'relay (no WAMP)',
+          pids: relayPids,
+          transport: 'rawsocket',
+          serializer: cbor,
+          port: relayPort,
+          url: '',
+          wamp: false,
+        }),
+      );
       for (const r of routers) {
         const p = r.process!;
-        runs.push(rpcRun(`${r.key}-rpc-cbor`, { name: r.name, pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '', wamp: true }, ['relay-cbor', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-cbor'] : [])]));
+        runs.push(
+          rpcRun(
+            `${r.key}-rpc-cbor`,
+            {
+              name: r.name,
+              pids: [p.pid],
+              transport: 'rawsocket',
+              serializer: cbor,
+              port: p.rawsocketPort,
+              url: '',
+              wamp: true,
+            },
+            ['relay-cbor', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-cbor'] : [])],
+          ),
+        );
       }
-      runs.push(rpcRun('relay-json', { name: 'relay (no WAMP)', pids: relayPids, transport: 'rawsocket', serializer: json, port: relayPort, url: '', wamp: false }));
+      runs.push(
+        rpcRun('relay-json', {
+          name: 'relay (no WAMP)',
+          pids: relayPids,
+          transport: 'rawsocket',
+          serializer: json,
+          port: relayPort,
+          url: '',
+          wamp: false,
+        }),
+      );
       const wsRelay = await startChild(here('ws-relay.ts'));
       cleanup.push(() => wsRelay.stop());
-      runs.push(rpcRun('wsrelay-json', { name: 'relay (no WAMP)', pids: [wsRelay.pid], transport: 'websocket', serializer: json, port: 0, url: `ws://127.0.0.1:${wsRelay.hello.wsRelay as number}/`, wamp: false }));
+      runs.push(
+        rpcRun('wsrelay-json', {
+          name: 'relay (no WAMP)',
+          pids: [wsRelay.pid],
+          transport: 'websocket',
+          serializer: json,
+          port: 0,
+          url: `ws://127.0.0.1:${wsRelay.hello.wsRelay as number}/`,
+          wamp: false,
+        }),
+      );
       const codecRelay = await startChild(here('ws-relay.ts'), ['--json-codec']);
       cleanup.push(() => codecRelay.stop());
-      runs.push(rpcRun('wsrelay-codec', { name: 'relay + JSON codec', pids: [codecRelay.pid], transport: 'websocket', serializer: json, port: 0, url: `ws://127.0.0.1:${codecRelay.hello.wsRelay as number}/`, wamp: false }, ['wsrelay-json', 'fox-rpc']));
+      runs.push(
+        rpcRun(
+          'wsrelay-codec',
+          {
+            name: 'relay + JSON codec',
+            pids: [codecRelay.pid],
+            transport: 'websocket',
+            serializer: json,
+            port: 0,
+            url: `ws://127.0.0.1:${codecRelay.hello.wsRelay as number}/`,
+            wamp: false,
+          },
+          ['wsrelay-json', 'fox-rpc'],
+        ),
+      );
       for (const r of routers) {
         const p = r.process!;
-        runs.push(rpcRun(`${r.key}-rpc-ws`, { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl, wamp: true }, ['wsrelay-json', 'fox-rpc', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-ws'] : [])]));
+        runs.push(
+          rpcRun(
+            `${r.key}-rpc-ws`,
+            {
+              name: r.name,
+              pids: [p.pid],
+              transport: 'websocket',
+              serializer: json,
+              port: 0,
+              url: p.wsUrl,
+              wamp: true,
+            },
+            ['wsrelay-json', 'fox-rpc', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-ws'] : [])],
+          ),
+        );
       }
-      runs.push(rpcRun('fox-rpc', { name: 'fox-wamp', pids: foxPids, transport: 'websocket', serializer: json, port: 0, url: foxUrl, wamp: true }));
+      runs.push(
+        rpcRun('fox-rpc', {
+          name: 'fox-wamp',
+          pids: foxPids,
+          transport: 'websocket',
+          serializer: json,
+          port: 0,
+          url: foxUrl,
+          wamp: true,
+        }),
+      );
       // The same router with an HTTP listener serving /metrics, so the core counts every
       // message: compared with the router above (no metrics) in the same rounds.
-      const metered = await startRouter({ args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'], ...(routerEnv && { env: routerEnv }) });
+      const metered = await startRouter({
+        args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+        ...(routerEnv && { env: routerEnv }),
+      });
       cleanup.push(() => metered.stop());
-      runs.push(rpcRun('metrics-rpc-cbor', { name: 'router + metrics', pids: [metered.pid], transport: 'rawsocket', serializer: cbor, port: metered.rawsocketPort, url: '', wamp: true }, ['router-rpc-cbor']));
-      runs.push(rpcRun('metrics-rpc-ws', { name: 'router + metrics', pids: [metered.pid], transport: 'websocket', serializer: json, port: 0, url: metered.wsUrl, wamp: true }, ['router-rpc-ws']));
+      runs.push(
+        rpcRun(
+          'metrics-rpc-cbor',
+          {
+            name: 'router + metrics',
+            pids: [metered.pid],
+            transport: 'rawsocket',
+            serializer: cbor,
+            port: metered.rawsocketPort,
+            url: '',
+            wamp: true,
+          },
+          ['router-rpc-cbor'],
+        ),
+      );
+      runs.push(
+        rpcRun(
+          'metrics-rpc-ws',
+          {
+            name: 'router + metrics',
+            pids: [metered.pid],
+            transport: 'websocket',
+            serializer: json,
+            port: 0,
+            url: metered.wsUrl,
+            wamp: true,
+          },
+          ['router-rpc-ws'],
+        ),
+      );
     }
 
     if (only.has('fanout')) {
-      const children = await Promise.all(Array.from({ length: FANOUT_CHILDREN }, () => startChild(here('fanout-child.ts'))));
+      const children = await Promise.all(
+        Array.from({ length: FANOUT_CHILDREN }, () => startChild(here('fanout-child.ts'))),
+      );
       for (const c of children) cleanup.push(() => c.stop());
       for (const r of routers) {
         const p = r.process!;
-        runs.push(fanoutRun(`${r.key}-fan-cbor`, { name: r.name, pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '' }, children, r.key === 'base' || !baseBin ? [] : ['base-fan-cbor']));
+        runs.push(
+          fanoutRun(
+            `${r.key}-fan-cbor`,
+            { name: r.name, pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '' },
+            children,
+            r.key === 'base' || !baseBin ? [] : ['base-fan-cbor'],
+          ),
+        );
       }
       for (const r of routers) {
         const p = r.process!;
-        runs.push(fanoutRun(`${r.key}-fan-ws`, { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl }, children, ['fox-fan', ...(r.key === 'base' || !baseBin ? [] : ['base-fan-ws'])]));
+        runs.push(
+          fanoutRun(
+            `${r.key}-fan-ws`,
+            { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl },
+            children,
+            ['fox-fan', ...(r.key === 'base' || !baseBin ? [] : ['base-fan-ws'])],
+          ),
+        );
       }
-      runs.push(fanoutRun('fox-fan', { name: 'fox-wamp', pids: foxPids, transport: 'websocket', serializer: json, port: 0, url: foxUrl }, children));
+      runs.push(
+        fanoutRun(
+          'fox-fan',
+          { name: 'fox-wamp', pids: foxPids, transport: 'websocket', serializer: json, port: 0, url: foxUrl },
+          children,
+        ),
+      );
     }
 
     if (only.has('mesh')) {
@@ -246,10 +452,40 @@ async function main(): Promise<void> {
         const [a, , , d] = chain.routers;
         const pids = chain.routers.map((x) => x.pid);
         const suffix = r.key === 'base' ? ' (base)' : '';
-        runs.push(rpcRun(`${r.key}-mesh-1`, { name: `mesh, A only${suffix}`, pids, transport: 'rawsocket', serializer: cbor, port: a!.rawsocketPort, url: '', wamp: true }, [], 'mesh'));
-        runs.push(rpcRun(`${r.key}-mesh-3`, {
-          name: `mesh, A->D${suffix}`, pids, transport: 'rawsocket', serializer: cbor, port: a!.rawsocketPort, url: '', callee: { port: d!.rawsocketPort }, wamp: true, waitForRoute: true,
-        }, [`${r.key}-mesh-1`], 'mesh'));
+        runs.push(
+          rpcRun(
+            `${r.key}-mesh-1`,
+            {
+              name: `mesh, A only${suffix}`,
+              pids,
+              transport: 'rawsocket',
+              serializer: cbor,
+              port: a!.rawsocketPort,
+              url: '',
+              wamp: true,
+            },
+            [],
+            'mesh',
+          ),
+        );
+        runs.push(
+          rpcRun(
+            `${r.key}-mesh-3`,
+            {
+              name: `mesh, A->D${suffix}`,
+              pids,
+              transport: 'rawsocket',
+              serializer: cbor,
+              port: a!.rawsocketPort,
+              url: '',
+              callee: { port: d!.rawsocketPort },
+              wamp: true,
+              waitForRoute: true,
+            },
+            [`${r.key}-mesh-1`],
+            'mesh',
+          ),
+        );
       }
     }
 
@@ -283,30 +519,63 @@ async function main(): Promise<void> {
   report(runs, connections, rounds, fileLimit, performance.now() - t0);
 }
 
-function report(runs: readonly Run[], connections: readonly Connections[], rounds: number, fileLimit: number, elapsedMs: number): void {
+function report(
+  runs: readonly Run[],
+  connections: readonly Connections[],
+  rounds: number,
+  fileLimit: number,
+  elapsedMs: number,
+): void {
   const rows = runs.filter((r) => r.results.length > 0).map(summarize);
   const byKey = new Map(rows.map((r) => [r.run.key, r]));
   const cores = availableParallelism();
   const out: string[] = [];
   out.push('', `wampmesh bench, ${new Date().toISOString().slice(0, 10)}: loopback; ${machine()}`);
-  out.push(`median of ${rounds} interleaved round(s); RPC payload one ${PAYLOAD.length} B string, latency over ` + `${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`);
-  out.push(`fan-out to ${SUBSCRIBERS} subscribers: latency with one publication at a time, events/s with ${WINDOW} ` + `publications in flight (at most ${LAG_LIMIT} ahead of the slowest subscriber) for ${FANOUT_MS / 1000} s.`);
-  out.push('CPU = share of one core: the target process(es), the load generator (this process and its child processes), and the rest of the');
-  out.push('machine (other processes, unattributed kernel network work); for RPC rows "sequential | pipelined". A large "other" means the box was busy.');
-  out.push('CPU µs/op = the target\'s CPU time per call (RPC, mesh: all four routers) or per event delivered (fan-out) at full load.', '');
-  const header = `${pad('scenario', 9)}${pad('target', 19)}${pad('transport', 16)}${lpad('p50 µs', 8)}` + `${lpad('p99 µs', 8)}${lpad('rate/s', 11)}${lpad('CPU µs/op', 10)} ` + ` ${pad('target CPU', 12)}${pad('gen CPU', 12)}${pad('other CPU', 12)}compared (p50 | p99 | rate)`;
+  out.push(
+    `median of ${rounds} interleaved round(s); RPC payload one ${PAYLOAD.length} B string, latency over ` +
+      `${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`,
+  );
+  out.push(
+    `fan-out to ${SUBSCRIBERS} subscribers: latency with one publication at a time, events/s with ${WINDOW} ` +
+      `publications in flight (at most ${LAG_LIMIT} ahead of the slowest subscriber) for ${FANOUT_MS / 1000} s.`,
+  );
+  out.push(
+    'CPU = share of one core: the target process(es), the load generator (this process and its child processes), and the rest of the',
+  );
+  out.push(
+    'machine (other processes, unattributed kernel network work); for RPC rows "sequential | pipelined". A large "other" means the box was busy.',
+  );
+  out.push(
+    "CPU µs/op = the target's CPU time per call (RPC, mesh: all four routers) or per event delivered (fan-out) at full load.",
+    '',
+  );
+  const header =
+    `${pad('scenario', 9)}${pad('target', 19)}${pad('transport', 16)}${lpad('p50 µs', 8)}` +
+    `${lpad('p99 µs', 8)}${lpad('rate/s', 11)}${lpad('CPU µs/op', 10)} ` +
+    ` ${pad('target CPU', 12)}${pad('gen CPU', 12)}${pad('other CPU', 12)}compared (p50 | p99 | rate)`;
   out.push(header, '-'.repeat(header.length + 20));
   for (const row of rows) {
     const { run } = row;
-    const cpuCell = (f: (c: Cpu) => number): string => row.seqCpu ? `${pct(f(row.seqCpu))} | ${pct(f(row.cpu))}` : pct(f(row.cpu));
-    const comparisons = run.against.map((k) => byKey.get(k)).filter((b) => b !== undefined).map((base) => {
-      if (run.scenario === 'mesh') {
-        const hops = 3;
-        return `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} ` + `µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`;
-      }
-      return `${(row.p50 / base.p50).toFixed(2)}x | ${(row.p99 / base.p99).toFixed(2)}x | ${(row.rate / base.rate).toFixed(2)}x ` + `vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}`;
-    });
-    const genBound = row.cpu.generator / (run.scenario === 'fan-out' ? FANOUT_CHILDREN + 1 : 1) > 0.9 && row.cpu.target < 0.75;
+    const cpuCell = (f: (c: Cpu) => number): string =>
+      row.seqCpu ? `${pct(f(row.seqCpu))} | ${pct(f(row.cpu))}` : pct(f(row.cpu));
+    const comparisons = run.against
+      .map((k) => byKey.get(k))
+      .filter((b) => b !== undefined)
+      .map((base) => {
+        if (run.scenario === 'mesh') {
+          const hops = 3;
+          return (
+            `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} ` +
+            `µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`
+          );
+        }
+        return (
+          `${(row.p50 / base.p50).toFixed(2)}x | ${(row.p99 / base.p99).toFixed(2)}x | ${(row.rate / base.rate).toFixed(2)}x ` +
+          `vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}`
+        );
+      });
+    const genBound =
+      row.cpu.generator / (run.scenario === 'fan-out' ? FANOUT_CHILDREN + 1 : 1) > 0.9 && row.cpu.target < 0.75;
     const busy = (row.cpu.target + row.cpu.generator + row.cpu.other) / cores > 0.85;
     const notes = [
       ...(comparisons.length > 0 ? comparisons : ['baseline']),
@@ -317,13 +586,30 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     // Target CPU time per call (per event for fan-out) at full load: steadier than the rates
     // on a busy machine, where the target gets what the scheduler leaves it.
     const perOp = (row.cpu.target * 1e6) / row.rate;
-    out.push(`${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}` + `${lpad(row.p99.toFixed(0), 8)}${lpad(int(row.rate), 11)}${lpad(perOp.toFixed(perOp < 10 ? 2 : 1), 10)} ` + ` `
-      + `${pad(cpuCell((c) => c.target), 12)}${pad(cpuCell((c) => c.generator), 12)}${pad(cpuCell((c) => c.other), 12)}${notes.join('; ')}`);
+    out.push(
+      `${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}` +
+        `${lpad(row.p99.toFixed(0), 8)}${lpad(int(row.rate), 11)}${lpad(perOp.toFixed(perOp < 10 ? 2 : 1), 10)} ` +
+        ` ` +
+        `${pad(
+          cpuCell((c) => c.target),
+          12,
+        )}${pad(
+          cpuCell((c) => c.generator),
+          12,
+        )}${pad(
+          cpuCell((c) => c.other),
+          12,
+        )}${notes.join('; ')}`,
+    );
   }
   for (const c of connections) {
     const perSession = (c.rssAfter - c.rssBefore) / Math.max(1, c.accepted) / 1024;
-    out.push(`${pad('conns', 9)}${pad(c.name, 19)}${pad('RawSocket/CBOR', 16)}${int(c.accepted)} idle sessions ` + `(${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''}) accepted in ${c.seconds.toFixed(1)} s `
-      + `(${int(c.accepted / c.seconds)}/s); router RSS ${(c.rssBefore / 2 ** 20).toFixed(0)} ` + `-> ${(c.rssAfter / 2 ** 20).toFixed(0)} MB: ${perSession.toFixed(1)} KB per session`);
+    out.push(
+      `${pad('conns', 9)}${pad(c.name, 19)}${pad('RawSocket/CBOR', 16)}${int(c.accepted)} idle sessions ` +
+        `(${c.failed} failed${c.firstError ? `: ${c.firstError}` : ''}) accepted in ${c.seconds.toFixed(1)} s ` +
+        `(${int(c.accepted / c.seconds)}/s); router RSS ${(c.rssBefore / 2 ** 20).toFixed(0)} ` +
+        `-> ${(c.rssAfter / 2 ** 20).toFixed(0)} MB: ${perSession.toFixed(1)} KB per session`,
+    );
   }
 
   out.push('', 'spread across rounds (min..max):');
@@ -331,57 +617,114 @@ function report(runs: readonly Run[], connections: readonly Connections[], round
     const rs = row.run.results;
     const series = rs.every(isRpc)
       ? `p50 ${spread(rs.map((f) => f.p50))} µs, p99 ${spread(rs.map((f) => f.p99))} µs, calls/s ${spread(rs.map((f) => f.callsPerSec))}`
-      : `p50 ${spread((rs as FanoutFigures[]).map((f) => f.p50))} µs, p99 ${spread((rs as FanoutFigures[]).map((f) => f.p99))} ` + `µs, events/s ${spread((rs as FanoutFigures[]).map((f) => f.eventsPerSec))}`;
+      : `p50 ${spread((rs as FanoutFigures[]).map((f) => f.p50))} µs, p99 ${spread((rs as FanoutFigures[]).map((f) => f.p99))} ` +
+        `µs, events/s ${spread((rs as FanoutFigures[]).map((f) => f.eventsPerSec))}`;
     out.push(`  ${pad(row.run.scenario, 9)}${pad(row.run.name, 19)}${pad(row.run.label, 16)}${series}`);
   }
 
   // The issue's targets, for this router ("router" rows).
   const targets: string[] = [];
-  const check = (ok: boolean, text: string): void => { targets.push(`  [${ok ? 'met' : 'MISSED'}] ${text}`); };
+  const check = (ok: boolean, text: string): void => {
+    targets.push(`  [${ok ? 'met' : 'MISSED'}] ${text}`);
+  };
   const r = (k: string): Row | undefined => byKey.get(k);
-  const rpcCbor = r('router-rpc-cbor'); const relayCbor = r('relay-cbor');
+  const rpcCbor = r('router-rpc-cbor');
+  const relayCbor = r('relay-cbor');
   if (rpcCbor && relayCbor) {
     // As the issue counts: a call is four messages through the router (CALL, INVOCATION, YIELD,
     // RESULT) and two through the relay (it forwards the CALL and the RESULT).
-    check(rpcCbor.rate * 4 >= 0.5 * relayCbor.rate * 2, `pipelined RPC RawSocket/CBOR >= 50% of the relay's message rate, counted as the issue does (4 messages per call through the router, 2 ` + `through the relay): ${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 2)} messages/s, ${pct((rpcCbor.rate * 4) / (relayCbor.rate * 2))}`);
+    check(
+      rpcCbor.rate * 4 >= 0.5 * relayCbor.rate * 2,
+      `pipelined RPC RawSocket/CBOR >= 50% of the relay's message rate, counted as the issue does (4 messages per call through the router, 2 ` +
+        `through the relay): ${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 2)} messages/s, ${pct((rpcCbor.rate * 4) / (relayCbor.rate * 2))}`,
+    );
     // Stricter: frames into and out of the process, four per call for both (router: CALL in,
     // INVOCATION out, YIELD in, RESULT out; relay: CALL in and out, RESULT in and out), which is
     // the calls/s ratio.
-    check(rpcCbor.rate >= 0.5 * relayCbor.rate, `the same counting frames in and out of the process (4 per call for both, i.e. calls/s): ` + `${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 4)} frames/s, ${pct(rpcCbor.rate / relayCbor.rate)}`);
+    check(
+      rpcCbor.rate >= 0.5 * relayCbor.rate,
+      `the same counting frames in and out of the process (4 per call for both, i.e. calls/s): ` +
+        `${int(rpcCbor.rate * 4)} vs ${int(relayCbor.rate * 4)} frames/s, ${pct(rpcCbor.rate / relayCbor.rate)}`,
+    );
     check(rpcCbor.rate >= 100_000, `pipelined RPC RawSocket/CBOR >= 100,000 calls/s: ${int(rpcCbor.rate)}`);
-    check(rpcCbor.p99 <= 2 * relayCbor.p99, `sequential RPC p99 within 2x the relay's round trip (RawSocket/CBOR): ${rpcCbor.p99.toFixed(0)} ` + `vs ${relayCbor.p99.toFixed(0)} µs, ${(rpcCbor.p99 / relayCbor.p99).toFixed(2)}x`);
+    check(
+      rpcCbor.p99 <= 2 * relayCbor.p99,
+      `sequential RPC p99 within 2x the relay's round trip (RawSocket/CBOR): ${rpcCbor.p99.toFixed(0)} ` +
+        `vs ${relayCbor.p99.toFixed(0)} µs, ${(rpcCbor.p99 / relayCbor.p99).toFixed(2)}x`,
+    );
   }
-  const rpcWs = r('router-rpc-ws'); const foxRpc = r('fox-rpc');
+  const rpcWs = r('router-rpc-ws');
+  const foxRpc = r('fox-rpc');
   if (rpcWs && foxRpc) {
-    check(rpcWs.rate >= 10 * foxRpc.rate, `>= 10x fox-wamp's calls/s on WebSocket/JSON: ${int(rpcWs.rate)} vs ${int(foxRpc.rate)}, ${(rpcWs.rate / foxRpc.rate).toFixed(1)}x`);
+    check(
+      rpcWs.rate >= 10 * foxRpc.rate,
+      `>= 10x fox-wamp's calls/s on WebSocket/JSON: ${int(rpcWs.rate)} vs ${int(foxRpc.rate)}, ${(rpcWs.rate / foxRpc.rate).toFixed(1)}x`,
+    );
     // What bounds it: uWS forwarding the same frames with no WAMP work at all.
     const wsRelay = r('wsrelay-json');
-    if (wsRelay) targets.push(`        the WebSocket relay (uWS, no WAMP) forwards ${int(wsRelay.rate)} calls/s, ` + `${(wsRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / wsRelay.rate)} of it`);
+    if (wsRelay)
+      targets.push(
+        `        the WebSocket relay (uWS, no WAMP) forwards ${int(wsRelay.rate)} calls/s, ` +
+          `${(wsRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / wsRelay.rate)} of it`,
+      );
     // ...and uWS plus only decoding and re-encoding each message, which any router must do.
     const codecRelay = r('wsrelay-codec');
-    if (codecRelay) targets.push(`        the same relay decoding and re-encoding every message with the router's JSON codec ` + `(no session, no routing) forwards ${int(codecRelay.rate)} ` + `calls/s, ${(codecRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / codecRelay.rate)} of it`);
+    if (codecRelay)
+      targets.push(
+        `        the same relay decoding and re-encoding every message with the router's JSON codec ` +
+          `(no session, no routing) forwards ${int(codecRelay.rate)} ` +
+          `calls/s, ${(codecRelay.rate / foxRpc.rate).toFixed(1)}x fox-wamp; the router is at ${pct(rpcWs.rate / codecRelay.rate)} of it`,
+      );
   }
-  const fanWs = r('router-fan-ws'); const foxFan = r('fox-fan');
-  if (fanWs && foxFan) check(fanWs.rate >= 10 * foxFan.rate, `>= 10x fox-wamp's events/s on WebSocket/JSON: ${int(fanWs.rate)} vs ${int(foxFan.rate)}, ${(fanWs.rate / foxFan.rate).toFixed(1)}x`);
+  const fanWs = r('router-fan-ws');
+  const foxFan = r('fox-fan');
+  if (fanWs && foxFan)
+    check(
+      fanWs.rate >= 10 * foxFan.rate,
+      `>= 10x fox-wamp's events/s on WebSocket/JSON: ${int(fanWs.rate)} vs ${int(foxFan.rate)}, ${(fanWs.rate / foxFan.rate).toFixed(1)}x`,
+    );
   const fanCbor = r('router-fan-cbor');
-  if (fanCbor) check(fanCbor.rate >= 1_000_000, `fan-out >= 1,000,000 events/s delivered to ${SUBSCRIBERS} subscribers (RawSocket/CBOR): ${int(fanCbor.rate)}`);
+  if (fanCbor)
+    check(
+      fanCbor.rate >= 1_000_000,
+      `fan-out >= 1,000,000 events/s delivered to ${SUBSCRIBERS} subscribers (RawSocket/CBOR): ${int(fanCbor.rate)}`,
+    );
   const conns = connections.find((c) => c.name === 'router');
   if (conns) {
     const kb = (conns.rssAfter - conns.rssBefore) / Math.max(1, conns.accepted) / 1024;
-    check(conns.accepted === CONNECTIONS && conns.rssAfter - conns.rssBefore < 100 * 2 ** 20 && kb < 10, `${int(CONNECTIONS)} idle sessions in under 100 MB of router RSS (< 10 KB each): ${int(conns.accepted)} sessions, ` + `+${((conns.rssAfter - conns.rssBefore) / 2 ** 20).toFixed(0)} MB (${(conns.rssBefore / 2 ** 20).toFixed(0)} MB idle before), ${kb.toFixed(1)} KB each`);
+    check(
+      conns.accepted === CONNECTIONS && conns.rssAfter - conns.rssBefore < 100 * 2 ** 20 && kb < 10,
+      `${int(CONNECTIONS)} idle sessions in under 100 MB of router RSS (< 10 KB each): ${int(conns.accepted)} sessions, ` +
+        `+${((conns.rssAfter - conns.rssBefore) / 2 ** 20).toFixed(0)} MB (${(conns.rssBefore / 2 ** 20).toFixed(0)} MB idle before), ${kb.toFixed(1)} KB each`,
+    );
   }
-  for (const [k, base] of [['metrics-rpc-cbor', 'router-rpc-cbor'], ['metrics-rpc-ws', 'router-rpc-ws']] as const) {
-    const on = r(k); const off = r(base);
-    if (on && off) check(on.rate >= 0.97 * off.rate, `issue 15: pipelined calls/s with /metrics counting within 3% of without (${on.run.label}): ${int(on.rate)} vs ${int(off.rate)}, ${((on.rate / off.rate - 1) * 100).toFixed(1)}%`);
+  for (const [k, base] of [
+    ['metrics-rpc-cbor', 'router-rpc-cbor'],
+    ['metrics-rpc-ws', 'router-rpc-ws'],
+  ] as const) {
+    const on = r(k);
+    const off = r(base);
+    if (on && off)
+      check(
+        on.rate >= 0.97 * off.rate,
+        `issue 15: pipelined calls/s with /metrics counting within 3% of without (${on.run.label}): ${int(on.rate)} vs ${int(off.rate)}, ${((on.rate / off.rate - 1) * 100).toFixed(1)}%`,
+      );
   }
   if (targets.length > 0) out.push('', 'targets (issue 7):', ...targets);
   const mesh3 = r('router-mesh-3');
-  if (mesh3) out.push('', `mesh: ${NODES.join('-')} chain on loopback, checked with \`wampmesh mesh status\` on every node (links only to neighbours, A routes to D via B).`);
+  if (mesh3)
+    out.push(
+      '',
+      `mesh: ${NODES.join('-')} chain on loopback, checked with \`wampmesh mesh status\` on every node (links only to neighbours, A routes to D via B).`,
+    );
 
-  out.push('', `generator check: the generator sends pre-encoded frames patched in place and matches replies at fixed offsets (no client`,
+  out.push(
+    '',
+    `generator check: the generator sends pre-encoded frames patched in place and matches replies at fixed offsets (no client`,
     `library, no decoding on the caller or the subscribers' hot path); its CPU is measured like the target's (/proc) and shown beside it.`,
     `A row is marked [generator-bound] when a generator process runs near a full core while the target does not.`,
-    `open-file limit of this process and its children: ${fileLimit}.`);
+    `open-file limit of this process and its children: ${fileLimit}.`,
+  );
   out.push(`\n(total ${(elapsedMs / 1000).toFixed(0)} s)`);
   console.log(out.join('\n'));
 }

@@ -27,7 +27,10 @@ mkdirSync(deps, { recursive: true });
 writeFileSync(path.join(deps, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 if (!existsSync(path.join(deps, 'node_modules', 'cbor-extract', 'package.json'))) {
   process.stderr.write(`bench: installing cbor-x and msgpackr with their accelerators into ${deps} (once)\n`);
-  const r = spawnSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund'], { cwd: deps, stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund'], {
+    cwd: deps,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('npm install of the accelerated codecs failed');
 }
 // A fresh copy each run, so the comparison is always against this checkout's code.

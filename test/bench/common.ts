@@ -32,7 +32,11 @@ export function machineBusyMs(): number {
 }
 
 /** Shares of one core over a window: the target, the generator, and everything else. */
-export interface Cpu { target: number; generator: number; other: number }
+export interface Cpu {
+  target: number;
+  generator: number;
+  other: number;
+}
 
 /**
  * CPU shares over a window. The target is one or more processes (a mesh of four routers);
@@ -59,7 +63,11 @@ export function cpuWindow(targetPids: readonly number[], generatorPids: readonly
 }
 
 export function medianCpu(cs: readonly Cpu[]): Cpu {
-  return { target: median(cs.map((c) => c.target)), generator: median(cs.map((c) => c.generator)), other: median(cs.map((c) => c.other)) };
+  return {
+    target: median(cs.map((c) => c.target)),
+    generator: median(cs.map((c) => c.generator)),
+    other: median(cs.map((c) => c.other)),
+  };
 }
 
 // ---- statistics ----------------------------------------------------------------------------
@@ -161,8 +169,14 @@ export function startChild(file: string, args: readonly string[] = [], timeoutMs
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${file} did not start`)); }, timeoutMs);
-    const onExit = (code: number | null): void => { clearTimeout(timer); reject(new Error(`${file} exited with ${code} before it was ready`)); };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not start`));
+    }, timeoutMs);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited with ${code} before it was ready`));
+    };
     child.once('exit', onExit);
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
@@ -182,12 +196,26 @@ export function startChild(file: string, args: readonly string[] = [], timeoutMs
         request<T>(command: Record<string, unknown>, ms = 60_000): Promise<T> {
           const id = ++seq;
           return new Promise<T>((res, rej) => {
-            const t = setTimeout(() => { pending.delete(id); rej(new Error(`${file}: no answer to ${String(command.cmd)} within ${ms} ms`)); }, ms);
-            pending.set(id, { resolve: (v) => { clearTimeout(t); res(v as T); }, reject: (e) => { clearTimeout(t); rej(e); } });
+            const t = setTimeout(() => {
+              pending.delete(id);
+              rej(new Error(`${file}: no answer to ${String(command.cmd)} within ${ms} ms`));
+            }, ms);
+            pending.set(id, {
+              resolve: (v) => {
+                clearTimeout(t);
+                res(v as T);
+              },
+              reject: (e) => {
+                clearTimeout(t);
+                rej(e);
+              },
+            });
             child.send({ ...command, seq: id });
           });
         },
-        onPush(listener) { push = listener; },
+        onPush(listener) {
+          push = listener;
+        },
         stop() {
           // EOF on stdin: the child exits by itself (and writes its --cpu-prof, if asked to).
           child.stdin!.end();
@@ -199,7 +227,9 @@ export function startChild(file: string, args: readonly string[] = [], timeoutMs
 }
 
 /** Child side: exit when the parent's end of stdin closes; answer IPC commands with `handle`. */
-export function serveParent(handle: (command: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>): void {
+export function serveParent(
+  handle: (command: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>,
+): void {
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
   process.on('disconnect', () => process.exit(0));
@@ -208,7 +238,7 @@ export function serveParent(handle: (command: Record<string, unknown>) => Promis
       try {
         process.send!({ ...(await handle(m)), seq: m.seq });
       } catch (error) {
-        process.send!({ seq: m.seq, error: error instanceof Error ? error.stack ?? error.message : String(error) });
+        process.send!({ seq: m.seq, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       }
     })();
   });
@@ -216,12 +246,16 @@ export function serveParent(handle: (command: Record<string, unknown>) => Promis
 
 /** Raises this process's open-file limit (children inherit it); returns the soft limit in force. */
 export function raiseFileLimit(wanted: number): number {
-  const limits = (): RegExpExecArray | null => /^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  const limits = (): RegExpExecArray | null =>
+    /^Max open files\s+(\d+)\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
   // prlimit(1) on ourselves; past the hard limit it needs CAP_SYS_RESOURCE (root).
-  const raised = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${wanted}:${wanted}`], { stdio: 'ignore' });
+  const raised = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${wanted}:${wanted}`], {
+    stdio: 'ignore',
+  });
   const hard = limits()?.[2];
   // Otherwise at least the soft limit up to the hard one.
-  if (raised.status !== 0 && hard !== undefined) spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${hard}:${hard}`], { stdio: 'ignore' });
+  if (raised.status !== 0 && hard !== undefined)
+    spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${hard}:${hard}`], { stdio: 'ignore' });
   return Number(limits()?.[1] ?? 1024);
 }
 
@@ -257,7 +291,8 @@ export function eventTimestamp(payload: Uint8Array | string): number {
   const b = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const n = b.length;
   if (n > 9 && b[n - 9] === 0xfb) return b.readDoubleBE(n - 8); // CBOR float64, the last argument
-  if (b[0] === 0x5b) { // '[': JSON text
+  if (b[0] === 0x5b) {
+    // '[': JSON text
     const i = b.lastIndexOf(MARK_BYTES);
     return i < 0 ? NaN : parseFloat(b.toString('latin1', i + MARK.length, n));
   }
@@ -267,4 +302,3 @@ export function eventTimestamp(payload: Uint8Array | string): number {
   const ts = args?.[args.length - 1];
   return typeof ts === 'number' ? ts : NaN;
 }
-

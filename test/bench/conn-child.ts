@@ -10,9 +10,14 @@ import { cbor } from '../../src/serializers/index.ts';
 import { serveParent } from './common.ts';
 
 const IN_FLIGHT = 64;
-const hello = Buffer.from(cbor.encode([1, 'realm1', { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } }]));
+const hello = Buffer.from(
+  cbor.encode([1, 'realm1', { roles: { caller: {}, callee: {}, publisher: {}, subscriber: {} } }]),
+);
 // RawSocket handshake (CBOR, 16 MiB) and the HELLO frame, sent together.
-const opening = Buffer.concat([Buffer.of(0x7f, 0xf3, 0, 0, 0, (hello.length >> 16) & 0xff, (hello.length >> 8) & 0xff, hello.length & 0xff), hello]);
+const opening = Buffer.concat([
+  Buffer.of(0x7f, 0xf3, 0, 0, 0, (hello.length >> 16) & 0xff, (hello.length >> 8) & 0xff, hello.length & 0xff),
+  hello,
+]);
 
 let sockets: net.Socket[] = [];
 
@@ -21,13 +26,17 @@ function session(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     let got = Buffer.alloc(0);
-    const fail = (why: string): void => { socket.destroy(); reject(new Error(why)); };
+    const fail = (why: string): void => {
+      socket.destroy();
+      reject(new Error(why));
+    };
     socket.once('connect', () => socket.write(opening));
     socket.on('error', (e) => fail(e.message));
     const onData = (chunk: Buffer): void => {
       got = Buffer.concat([got, chunk]);
       if (got.length < 8) return;
-      if (got[0] !== 0x7f || (got[1]! & 0x0f) !== 3) return fail(`handshake refused: ${got.subarray(0, 4).toString('hex')}`);
+      if (got[0] !== 0x7f || (got[1]! & 0x0f) !== 3)
+        return fail(`handshake refused: ${got.subarray(0, 4).toString('hex')}`);
       const length = got.readUIntBE(5, 3);
       if (got.length < 8 + length) return;
       // CBOR array, then the message type: 2 is WELCOME.
@@ -66,7 +75,15 @@ serveParent(async (command) => {
     case 'close': {
       const all = sockets;
       sockets = [];
-      await Promise.all(all.map((s) => new Promise((resolve) => { s.once('close', resolve); s.destroy(); })));
+      await Promise.all(
+        all.map(
+          (s) =>
+            new Promise((resolve) => {
+              s.once('close', resolve);
+              s.destroy();
+            }),
+        ),
+      );
       return { closed: all.length };
     }
     default:

@@ -26,7 +26,12 @@ const SUBSCRIBERS = 1_000;
 const ROUNDS = 5; // after one warm-up round (JIT), not counted
 const PAYLOAD = 'the quick brown fox jumps over..';
 // About 4 KB of JSON (less in CBOR): a batch of sensor readings, where passthrough pays.
-const READINGS = Array.from({ length: 48 }, (_, i) => ({ sensor: `sensor-${i}`, t: 1_763_800_000_000 + i * 1000, value: i * 0.37 + 20.5, ok: i % 7 !== 0 }));
+const READINGS = Array.from({ length: 48 }, (_, i) => ({
+  sensor: `sensor-${i}`,
+  t: 1_763_800_000_000 + i * 1000,
+  value: i * 0.37 + 20.5,
+  ok: i % 7 !== 0,
+}));
 
 interface Tree {
   name: string;
@@ -37,8 +42,8 @@ interface Tree {
 }
 
 async function load(name: string, src: string): Promise<Tree> {
-  const router = await import(path.join(src, 'router/router.ts')) as { Router: Tree['Router'] };
-  const serializers = await import(path.join(src, 'serializers/index.ts')) as Tree['serializers'];
+  const router = (await import(path.join(src, 'router/router.ts'))) as { Router: Tree['Router'] };
+  const serializers = (await import(path.join(src, 'serializers/index.ts'))) as Tree['serializers'];
   return { name, Router: router.Router, serializers };
 }
 
@@ -71,8 +76,12 @@ function rpc(tree: Tree, s: Serializer, args: unknown[] = [PAYLOAD], calls = CAL
   const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }], ...tree.options?.() });
   let invocations = 0;
   let results = 0;
-  const callee = attach(router, s, () => { invocations++; });
-  const caller = attach(router, s, () => { results++; });
+  const callee = attach(router, s, () => {
+    invocations++;
+  });
+  const caller = attach(router, s, () => {
+    results++;
+  });
   join(callee, s);
   join(caller, s);
   callee.receive(s.encode([64, 1, {}, 'bench.echo']));
@@ -90,7 +99,8 @@ function rpc(tree: Tree, s: Serializer, args: unknown[] = [PAYLOAD], calls = CAL
     for (let j = i; j < i + BATCH; j++) callee.receive(yields[j]!);
   }
   const cpu = process.cpuUsage(t0);
-  if (invocations !== calls || results !== calls) throw new Error(`${tree.name}: ${invocations} invocations, ${results} results of ${calls}`);
+  if (invocations !== calls || results !== calls)
+    throw new Error(`${tree.name}: ${invocations} invocations, ${results} results of ${calls}`);
   return (cpu.user + cpu.system) / calls;
 }
 
@@ -99,27 +109,36 @@ function fanout(tree: Tree, s: Serializer): number {
   const router = new tree.Router({ realms: [{ uri: 'realm1', anonymous: true }], ...tree.options?.() });
   let events = 0;
   for (let i = 0; i < SUBSCRIBERS; i++) {
-    const h = attach(router, s, () => { events++; });
+    const h = attach(router, s, () => {
+      events++;
+    });
     join(h, s);
     h.receive(s.encode([32, 1, {}, 'bench.fanout']));
   }
   const publisher = attach(router, s, () => undefined);
   join(publisher, s);
   const { publishes } = frames(s, 'fanout', () => ({
-    publishes: Array.from({ length: PUBLICATIONS }, (_, i) => s.encode([16, 0x1000_0000 + i, {}, 'bench.fanout', [PAYLOAD, 1234.5678]])),
+    publishes: Array.from({ length: PUBLICATIONS }, (_, i) =>
+      s.encode([16, 0x1000_0000 + i, {}, 'bench.fanout', [PAYLOAD, 1234.5678]]),
+    ),
   }));
   events = 0;
   const t0 = process.cpuUsage();
   for (const frame of publishes) publisher.receive(frame);
   const cpu = process.cpuUsage(t0);
-  if (events !== PUBLICATIONS * SUBSCRIBERS) throw new Error(`${tree.name}: ${events} events of ${PUBLICATIONS * SUBSCRIBERS}`);
+  if (events !== PUBLICATIONS * SUBSCRIBERS)
+    throw new Error(`${tree.name}: ${events} events of ${PUBLICATIONS * SUBSCRIBERS}`);
   return (cpu.user + cpu.system) / PUBLICATIONS;
 }
 
 const trees = [await load('this checkout', fileURLToPath(new URL('../../src/', import.meta.url)))];
 if (process.env.CORE_METRICS === '1') {
   const { RouterMetrics } = await import('../../src/router/metrics.ts');
-  trees.push({ ...trees[0]!, name: 'this checkout + metrics', options: () => ({ metrics: new RouterMetrics(() => performance.now()) }) });
+  trees.push({
+    ...trees[0]!,
+    name: 'this checkout + metrics',
+    options: () => ({ metrics: new RouterMetrics(() => performance.now()) }),
+  });
 }
 for (const other of process.argv.slice(2)) trees.push(await load(other, path.resolve(other)));
 const runs: { name: string; run: (t: Tree) => number }[] = [
@@ -140,7 +159,8 @@ if (process.env.CORE_RUNS !== undefined) {
 const results = new Map<string, number[]>();
 for (let round = 0; round <= ROUNDS; round++) {
   for (const r of runs) {
-    for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) { // alternate the order
+    for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+      // alternate the order
       const key = `${r.name}\u0000${tree.name}`;
       const x = r.run(tree);
       if (round > 0) results.set(key, [...(results.get(key) ?? []), x]);

@@ -14,7 +14,10 @@
 import { connect, type RawClient } from '../helpers/raw-client.ts';
 import { eventTimestamp, Histogram, monoMs, serveParent } from './common.ts';
 
-interface Subscriber { client: RawClient; events: number }
+interface Subscriber {
+  client: RawClient;
+  events: number;
+}
 
 let subscribers: Subscriber[] = [];
 let measuring = false;
@@ -86,7 +89,11 @@ serveParent(async (command) => {
         return {};
       }
       measuring = false;
-      return { events: measuredEvents, histogram: histogram.counts, total: subscribers.reduce((a, s) => a + s.events, 0) };
+      return {
+        events: measuredEvents,
+        histogram: histogram.counts,
+        total: subscribers.reduce((a, s) => a + s.events, 0),
+      };
     case 'close': {
       clearInterval(progressTimer);
       const all = subscribers;

@@ -32,9 +32,12 @@ export type FanoutTarget = BenchTarget;
 
 export interface FanoutFigures {
   /** Paced: one publication at a time. */
-  p50: number; p99: number;
+  p50: number;
+  p99: number;
   /** Saturated. */
-  eventsPerSec: number; loadedP99: number; cpu: Cpu;
+  eventsPerSec: number;
+  loadedP99: number;
+  cpu: Cpu;
   /** Events the subscribers did not get (dropped by the target), over the whole run. */
   lost: number;
 }
@@ -74,22 +77,50 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
   const s = target.serializer;
   const topic = `bench.fanout.${++topics}`;
   const open = async (): Promise<RawClient> => {
-    const c = await connect({ transport: target.transport, serializer: s, port: target.port, url: target.url, websocketImpl: 'net', timeoutMs: 20_000 });
+    const c = await connect({
+      transport: target.transport,
+      serializer: s,
+      port: target.port,
+      url: target.url,
+      websocketImpl: 'net',
+      timeoutMs: 20_000,
+    });
     await c.join('realm1', {}, 20_000);
     return c;
   };
   // SUBSCRIBERS - 1 in the children, spread evenly; the sentinel here.
   const inChildren = SUBSCRIBERS - 1;
-  const shares = children.map((_, i) => Math.floor(inChildren / children.length) + (i < inChildren % children.length ? 1 : 0));
+  const shares = children.map(
+    (_, i) => Math.floor(inChildren / children.length) + (i < inChildren % children.length ? 1 : 0),
+  );
   const childMin = children.map(() => 0);
   let pump = (): void => undefined;
-  children.forEach((child, i) => child.onPush((m) => {
-    const progress = m.progress as { min: number } | undefined;
-    if (progress !== undefined) { childMin[i] = progress.min; pump(); }
-  }));
-  await Promise.all(children.map((child, i) => child.request({
-    cmd: 'connect', transport: target.transport, serializer: s.name, port: target.port, url: target.url, realm: 'realm1', topic, count: shares[i],
-  }, 120_000)));
+  children.forEach((child, i) =>
+    child.onPush((m) => {
+      const progress = m.progress as { min: number } | undefined;
+      if (progress !== undefined) {
+        childMin[i] = progress.min;
+        pump();
+      }
+    }),
+  );
+  await Promise.all(
+    children.map((child, i) =>
+      child.request(
+        {
+          cmd: 'connect',
+          transport: target.transport,
+          serializer: s.name,
+          port: target.port,
+          url: target.url,
+          realm: 'realm1',
+          topic,
+          count: shares[i],
+        },
+        120_000,
+      ),
+    ),
+  );
   const sentinel = await open();
   await sentinel.subscribe(topic, 20_000);
   const publisher = await open();
@@ -101,7 +132,11 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
   let window = 1;
   let stopped = true;
   let onSentinel: () => void = () => undefined;
-  sentinel.rawMode(() => { seen++; onSentinel(); pump(); });
+  sentinel.rawMode(() => {
+    seen++;
+    onSentinel();
+    pump();
+  });
   const publish = (): void => {
     publisher.sendFrame(template.frame(nextId++, monoMs()));
     published++;
@@ -119,18 +154,34 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     // Everything published has reached every subscriber (or was dropped: then give up waiting).
     const deadline = performance.now() + 10_000;
     while (seen < published || childMin.some((m) => m < published)) {
-      if (performance.now() > deadline) throw new Error(`${target.name}: ${what}: subscribers stuck at ${Math.min(seen, ...childMin)} of ${published} publications`);
+      if (performance.now() > deadline)
+        throw new Error(
+          `${target.name}: ${what}: subscribers stuck at ${Math.min(seen, ...childMin)} of ${published} publications`,
+        );
       await new Promise((r) => setTimeout(r, 10));
     }
   };
   const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
-    return Promise.race([p, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${target.name} fan-out: ${what} did not complete within ${ms} ms (sentinel ${seen}/${published})`)), ms);
-    })]).finally(() => clearTimeout(timer));
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${target.name} fan-out: ${what} did not complete within ${ms} ms (sentinel ${seen}/${published})`,
+              ),
+            ),
+          ms,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   };
   const measuring = async (on: boolean): Promise<{ events: number; histogram: Histogram }> => {
-    const replies = await Promise.all(children.map((c) => c.request<{ events?: number; histogram?: number[] }>({ cmd: 'measure', on })));
+    const replies = await Promise.all(
+      children.map((c) => c.request<{ events?: number; histogram?: number[] }>({ cmd: 'measure', on })),
+    );
     const histogram = new Histogram();
     let events = 0;
     for (const r of replies) {
@@ -145,10 +196,19 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     await measuring(true);
     window = 1;
     stopped = false;
-    await guard(new Promise<void>((resolve) => {
-      onSentinel = () => { if (seen >= PACED_PUBLICATIONS) { stopped = true; resolve(); } };
-      pump();
-    }), 30_000, 'paced publications');
+    await guard(
+      new Promise<void>((resolve) => {
+        onSentinel = () => {
+          if (seen >= PACED_PUBLICATIONS) {
+            stopped = true;
+            resolve();
+          }
+        };
+        pump();
+      }),
+      30_000,
+      'paced publications',
+    );
     onSentinel = () => undefined;
     await settle('paced');
     const paced = await measuring(false);
@@ -160,7 +220,10 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     await new Promise((r) => setTimeout(r, FANOUT_WARMUP_MS));
     await measuring(true);
     const sentinel0 = seen;
-    const cpu = cpuWindow(target.pids, children.map((c) => c.pid));
+    const cpu = cpuWindow(
+      target.pids,
+      children.map((c) => c.pid),
+    );
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, FANOUT_MS));
     const loaded = await measuring(false);

@@ -23,7 +23,11 @@ if (!existsSync(path.join(deps, 'node_modules', 'fox-wamp', 'package.json'))) {
   // Its own package.json, or npm would take the project above it for the one to install.
   mkdirSync(deps, { recursive: true });
   writeFileSync(path.join(deps, 'package.json'), '{ "name": "wampmesh-bench-deps", "private": true }\n');
-  const r = spawnSync('npm', ['install', '--prefix', deps, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `fox-wamp@${VERSION}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(
+    'npm',
+    ['install', '--prefix', deps, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `fox-wamp@${VERSION}`],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   if (r.status !== 0) throw new Error(`npm install fox-wamp@${VERSION} failed`);
 }
 const require = createRequire(path.join(deps, 'package.json'));

@@ -19,7 +19,11 @@ export interface MeshChain {
   stop(): Promise<void>;
 }
 
-interface Status { node: string; links: string[]; routes: Record<string, string> }
+interface Status {
+  node: string;
+  links: string[];
+  routes: Record<string, string>;
+}
 
 function status(r: RouterProcess, bin: string): Status | undefined {
   const ran = spawnSync(bin, ['mesh', 'status', '--data', r.dataDir], { encoding: 'utf8', timeout: 10_000 });
@@ -41,12 +45,31 @@ export async function startMeshChain(bin: string, env?: NodeJS.ProcessEnv): Prom
   try {
     for (const [i, node] of NODES.entries()) {
       const previous = routers[i - 1];
-      const seeds = previous === undefined ? [] : [`127.0.0.1:${previous.listeners.find((l) => l.transport === 'mesh')!.port}`];
+      const seeds =
+        previous === undefined ? [] : [`127.0.0.1:${previous.listeners.find((l) => l.transport === 'mesh')!.port}`];
       const file = path.join(dir, `${node}.json`);
-      fs.writeFileSync(file, JSON.stringify({
-        mesh: { enabled: true, nodeId: node, cluster: { name: 'bench', secret: SECRET }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 1, maxLinks: 2 },
-      }));
-      routers.push(await startRouter({ bin, args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'], ...(env && { env }) }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          mesh: {
+            enabled: true,
+            nodeId: node,
+            cluster: { name: 'bench', secret: SECRET },
+            listen: { host: '127.0.0.1', port: 0 },
+            seeds,
+            mdns: false,
+            minLinks: 1,
+            maxLinks: 2,
+          },
+        }),
+      );
+      routers.push(
+        await startRouter({
+          bin,
+          args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'],
+          ...(env && { env }),
+        }),
+      );
     }
     // Links come up and link-state floods within a second or two.
     const deadline = performance.now() + 30_000;

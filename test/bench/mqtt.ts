@@ -24,7 +24,12 @@ const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 200);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 
-interface Target { name: string; port: number; pid: number; stop(): void }
+interface Target {
+  name: string;
+  port: number;
+  pid: number;
+  stop(): void;
+}
 
 function firstLine(child: ChildProcess, match: (line: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -32,7 +37,11 @@ function firstLine(child: ChildProcess, match: (line: string) => boolean): Promi
     const timer = setTimeout(() => reject(new Error('no start line')), 20_000);
     const on = (d: Buffer): void => {
       buf += d.toString();
-      for (const line of buf.split('\n')) if (match(line)) { clearTimeout(timer); resolve(line); }
+      for (const line of buf.split('\n'))
+        if (match(line)) {
+          clearTimeout(timer);
+          resolve(line);
+        }
     };
     child.stdout?.on('data', on);
     child.stderr?.on('data', on);
@@ -42,11 +51,30 @@ function firstLine(child: ChildProcess, match: (line: string) => boolean): Promi
 async function wampmesh(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-bench-'));
   const config = path.join(dir, 'config.json');
-  fs.writeFileSync(config, JSON.stringify({ dataDir: dir, realms: [{ uri: 'realm1', anonymous: true }], listeners: { mqtt: [{ host: '127.0.0.1', port: 0 }] } }));
-  const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir: dir,
+      realms: [{ uri: 'realm1', anonymous: true }],
+      listeners: { mqtt: [{ host: '127.0.0.1', port: 0 }] },
+    }),
+  );
+  const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const line = await firstLine(child, (l) => l.startsWith('{"event":"listening"'));
-  const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find((l) => l.transport === 'mqtt')!.port;
-  return { name: 'wampmesh', port, pid: child.pid!, stop: () => { child.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); } };
+  const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find(
+    (l) => l.transport === 'mqtt',
+  )!.port;
+  return {
+    name: 'wampmesh',
+    port,
+    pid: child.pid!,
+    stop: () => {
+      child.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function mosquitto(): Promise<Target> {
@@ -56,13 +84,28 @@ async function mosquitto(): Promise<Target> {
   fs.writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
   const child = spawn('mosquitto', ['-c', config, '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
   await firstLine(child, (l) => l.includes(' running'));
-  return { name: 'mosquitto', port, pid: child.pid!, stop: () => { child.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    name: 'mosquitto',
+    port,
+    pid: child.pid!,
+    stop: () => {
+      child.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function aedes(): Promise<Target> {
-  const child = spawn(process.execPath, [path.join(here, 'mqtt-aedes-child.ts')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(here, 'mqtt-aedes-child.ts')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const line = await firstLine(child, (l) => l.startsWith('{"port"'));
-  return { name: 'aedes', port: (JSON.parse(line) as { port: number }).port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+  return {
+    name: 'aedes',
+    port: (JSON.parse(line) as { port: number }).port,
+    pid: child.pid!,
+    stop: () => child.kill('SIGTERM'),
+  };
 }
 
 /** A connection that counts PUBLISH packets by walking fixed headers. */
@@ -98,7 +141,9 @@ class Counter {
     b = b.subarray(at);
     this.#rest = Buffer.from(b);
   }
-  get subscribed(): boolean { return this.#acked; }
+  get subscribed(): boolean {
+    return this.#acked;
+  }
 }
 
 async function open(port: number, id: string, subscribe: boolean): Promise<Counter> {
@@ -108,8 +153,11 @@ async function open(port: number, id: string, subscribe: boolean): Promise<Count
   });
   socket.setNoDelay(true);
   const c = new Counter(socket);
-  socket.write(generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: id, keepalive: 0 }));
-  if (subscribe) socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bench/t', qos: 0 }] }));
+  socket.write(
+    generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: id, keepalive: 0 }),
+  );
+  if (subscribe)
+    socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bench/t', qos: 0 }] }));
   return c;
 }
 
@@ -125,7 +173,14 @@ async function fanout(t: Target): Promise<number> {
   }
   const pub = await open(t.port, `p-${Date.now()}`, false);
   await sleep(100);
-  const packet = generate({ cmd: 'publish', topic: 'bench/t', payload: Buffer.from('{"v":21.5}'), qos: 0, dup: false, retain: false });
+  const packet = generate({
+    cmd: 'publish',
+    topic: 'bench/t',
+    payload: Buffer.from('{"v":21.5}'),
+    qos: 0,
+    dup: false,
+    retain: false,
+  });
   const sentinel = subs[0]!;
   const base = subs.reduce((n, s) => n + s.count, 0);
   const started = Date.now();
@@ -168,7 +223,11 @@ if (process.env.MQTT_BENCH_IDLE !== undefined) {
   for (const make of makers) {
     const t = await make();
     try {
-      process.stdout.write(`${t.name.padEnd(10)} ${Math.round(await idle(t, n)).toLocaleString('en').padStart(8)} bytes RSS per idle client (${n} clients)\n`);
+      process.stdout.write(
+        `${t.name.padEnd(10)} ${Math.round(await idle(t, n))
+          .toLocaleString('en')
+          .padStart(8)} bytes RSS per idle client (${n} clients)\n`,
+      );
     } finally {
       t.stop();
     }
@@ -189,7 +248,11 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-process.stdout.write(`QoS 0 fan-out, 1 publisher -> ${SUBSCRIBERS} subscribers, ${DURATION_MS} ms x ${ROUNDS} rounds (median; all rounds)\n`);
+process.stdout.write(
+  `QoS 0 fan-out, 1 publisher -> ${SUBSCRIBERS} subscribers, ${DURATION_MS} ms x ${ROUNDS} rounds (median; all rounds)\n`,
+);
 for (const [name, rates] of results) {
-  process.stdout.write(`${name.padEnd(10)} ${Math.round(median(rates)).toLocaleString('en').padStart(10)} deliveries/s   (${rates.map((r) => Math.round(r)).join(', ')})\n`);
+  process.stdout.write(
+    `${name.padEnd(10)} ${Math.round(median(rates)).toLocaleString('en').padStart(10)} deliveries/s   (${rates.map((r) => Math.round(r)).join(', ')})\n`,
+  );
 }

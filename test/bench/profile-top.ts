@@ -12,8 +12,16 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: Node[]; samples: number[]; timeDeltas: number[] }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 const [file, countArg] = process.argv.slice(2);
 if (file === undefined) {
@@ -29,13 +37,16 @@ for (let i = 0; i < profile.samples.length; i++) {
   const dt = profile.timeDeltas[i + 1] ?? 0;
   const node = byId.get(profile.samples[i]!)!;
   const { functionName, url, lineNumber } = node.callFrame;
-  const key = url === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'} ${basename(url)}:${lineNumber + 1}`;
+  const key =
+    url === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'} ${basename(url)}:${lineNumber + 1}`;
   self.set(key, (self.get(key) ?? 0) + dt);
   total += dt;
   if (functionName === '(idle)') idle += dt;
 }
 const busy = total - idle;
-console.log(`${basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)}%)`);
+console.log(
+  `${basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)}%)`,
+);
 console.log(`${'all'.padStart(6)} ${'busy'.padStart(6)}  self-time frame`);
 for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(countArg ?? 30))) {
   const ofBusy = key === '(idle)' ? '' : `${((t / busy) * 100).toFixed(1)}%`;

@@ -53,7 +53,10 @@ function forward(from: net.Socket, to: net.Socket): void {
       if (!corked) {
         corked = true;
         to.cork();
-        process.nextTick(() => { corked = false; to.uncork(); });
+        process.nextTick(() => {
+          corked = false;
+          to.uncork();
+        });
       }
       to.write(encodeHeader(FrameType.MESSAGE, event.payload.length));
       to.write(event.payload);

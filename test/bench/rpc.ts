@@ -25,7 +25,13 @@ export interface RpcTarget extends BenchTarget {
   readonly waitForRoute?: boolean;
 }
 
-export interface RpcFigures { p50: number; p99: number; callsPerSec: number; seqCpu: Cpu; pipeCpu: Cpu }
+export interface RpcFigures {
+  p50: number;
+  p99: number;
+  callsPerSec: number;
+  seqCpu: Cpu;
+  pipeCpu: Cpu;
+}
 
 /** RawSocket header (MESSAGE, 24-bit length) and payload in one buffer. */
 function rawsocketFrame(payload: Uint8Array): Buffer {
@@ -99,7 +105,13 @@ class AnswerTemplate {
     if (this.#json) {
       // "[68," then the ID's digits up to the next comma.
       const type = String(this.#requestType);
-      if (request[0] !== 0x5b || request[1] !== type.charCodeAt(0) || request[2] !== type.charCodeAt(1) || request[3] !== 0x2c) return undefined;
+      if (
+        request[0] !== 0x5b ||
+        request[1] !== type.charCodeAt(0) ||
+        request[2] !== type.charCodeAt(1) ||
+        request[3] !== 0x2c
+      )
+        return undefined;
       from = 4;
       to = request.indexOf(0x2c, from);
       if (to < 0) return undefined;
@@ -139,14 +151,23 @@ function resultId(payload: Uint8Array | string, serializer: Serializer): number 
 
 let registrations = 0;
 
-export async function measureRpc(target: RpcTarget, limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS }): Promise<RpcFigures> {
+export async function measureRpc(
+  target: RpcTarget,
+  limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS },
+): Promise<RpcFigures> {
   const s = target.serializer;
   // WebSocket: raw-client's own RFC 6455 client on node:net (frames corked per tick, no
   // per-message events); BENCH_WS=global uses Node's WebSocket (undici) instead.
   const websocketImpl = process.env.BENCH_WS === 'global' ? 'global' : 'net';
-  const open = (port: number): Promise<RawClient> => connect({
-    transport: target.transport, serializer: s, port, url: target.url, timeoutMs: 10_000, websocketImpl,
-  });
+  const open = (port: number): Promise<RawClient> =>
+    connect({
+      transport: target.transport,
+      serializer: s,
+      port,
+      url: target.url,
+      timeoutMs: 10_000,
+      websocketImpl,
+    });
   // A fresh procedure each time: a mesh router may still know the previous one's callee.
   const procedure = `bench.echo.${++registrations}`;
   // Callee first: behind the relay, the first connection of a pair is the callee's.
@@ -185,46 +206,65 @@ export async function measureRpc(target: RpcTarget, limits = { sequential: SEQUE
     for (;;) {
       const reply = await caller.call(procedure, [PAYLOAD], {}, 5_000);
       if (reply[0] === 50) break;
-      if (performance.now() > deadline) throw new Error(`${target.name}: ${procedure} not reachable: ${JSON.stringify(reply)}`);
+      if (performance.now() > deadline)
+        throw new Error(`${target.name}: ${procedure} not reachable: ${JSON.stringify(reply)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   callee.rawMode(answer);
 
   // Node's WebSocket takes text frames as strings; raw-client's own takes bytes.
-  const template = new CallTemplate(s, procedure, target.transport === 'websocket' && !s.binary && websocketImpl === 'global', framed);
-  const sendCall = framed ? (id: number): void => caller.sendFramed(template.frame(id) as Buffer) : (id: number): void => caller.sendFrame(template.frame(id));
+  const template = new CallTemplate(
+    s,
+    procedure,
+    target.transport === 'websocket' && !s.binary && websocketImpl === 'global',
+    framed,
+  );
+  const sendCall = framed
+    ? (id: number): void => caller.sendFramed(template.frame(id) as Buffer)
+    : (id: number): void => caller.sendFrame(template.frame(id));
   let nextId = 0x1000_0000;
   let onResult: (id: number) => void = () => undefined;
   caller.rawMode((payload) => {
     const id = resultId(payload, s);
-    if (id === undefined) throw new Error(`unexpected reply: ${typeof payload === 'string' ? payload : Buffer.from(payload).toString('hex')}`);
+    if (id === undefined)
+      throw new Error(
+        `unexpected reply: ${typeof payload === 'string' ? payload : Buffer.from(payload).toString('hex')}`,
+      );
     onResult(id);
   });
 
   // A lost reply would stall a run forever; fail loudly instead.
   const guard = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
-    return Promise.race([p, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${target.name} ${target.transport}/${s.name}: ${what} did not complete within ${ms} ms`)), ms);
-    })]).finally(() => clearTimeout(timer));
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`${target.name} ${target.transport}/${s.name}: ${what} did not complete within ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
   };
 
   // Sequential: one call at a time, each timed.
-  const sequential = (n: number, samples: Float64Array | null): Promise<void> => new Promise((resolve) => {
-    let done = 0;
-    let sentAt = 0;
-    const send = (): void => {
-      sentAt = performance.now();
-      sendCall(nextId++);
-    };
-    onResult = () => {
-      if (samples !== null) samples[done] = performance.now() - sentAt;
-      if (++done === n) resolve();
-      else send();
-    };
-    send();
-  });
+  const sequential = (n: number, samples: Float64Array | null): Promise<void> =>
+    new Promise((resolve) => {
+      let done = 0;
+      let sentAt = 0;
+      const send = (): void => {
+        sentAt = performance.now();
+        sendCall(nextId++);
+      };
+      onResult = () => {
+        if (samples !== null) samples[done] = performance.now() - sentAt;
+        if (++done === n) resolve();
+        else send();
+      };
+      send();
+    });
   await guard(sequential(SEQUENTIAL_WARMUP, null), 20_000, 'sequential warm-up');
   const samples = new Float64Array(limits.sequential);
   const seqWindow = cpuWindow(target.pids);
@@ -234,25 +274,26 @@ export async function measureRpc(target: RpcTarget, limits = { sequential: SEQUE
   const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! * 1000;
 
   // Pipelined: IN_FLIGHT calls outstanding; each result sends the next.
-  const pipelined = (ms: number): Promise<number> => new Promise((resolve) => {
-    let completed = 0;
-    let stopping = false;
-    let outstanding = 0;
-    const started = performance.now();
-    onResult = () => {
-      outstanding--;
-      completed++;
-      if (!stopping && performance.now() - started >= ms) stopping = true;
-      if (!stopping) {
-        sendCall(nextId++);
-        outstanding++;
-      } else if (outstanding === 0) {
-        resolve(completed / ((performance.now() - started) / 1000));
-      }
-    };
-    for (let i = 0; i < IN_FLIGHT; i++) sendCall(nextId++);
-    outstanding = IN_FLIGHT;
-  });
+  const pipelined = (ms: number): Promise<number> =>
+    new Promise((resolve) => {
+      let completed = 0;
+      let stopping = false;
+      let outstanding = 0;
+      const started = performance.now();
+      onResult = () => {
+        outstanding--;
+        completed++;
+        if (!stopping && performance.now() - started >= ms) stopping = true;
+        if (!stopping) {
+          sendCall(nextId++);
+          outstanding++;
+        } else if (outstanding === 0) {
+          resolve(completed / ((performance.now() - started) / 1000));
+        }
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) sendCall(nextId++);
+      outstanding = IN_FLIGHT;
+    });
   await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
   const pipeWindow = cpuWindow(target.pids);
   const callsPerSec = await guard(pipelined(limits.pipelineMs), limits.pipelineMs + 10_000, 'pipelined calls');

@@ -21,17 +21,31 @@ const codec = process.argv.includes('--json-codec');
 process.stdin.resume();
 process.stdin.on('end', () => process.exit(0));
 
-interface Side extends Flushable { ws: uWS.WebSocket<Data>; queue: Uint8Array[]; binary: boolean; closed: boolean }
-interface Data { side: Side | null; peer: Side | null; protocol: string }
+interface Side extends Flushable {
+  ws: uWS.WebSocket<Data>;
+  queue: Uint8Array[];
+  binary: boolean;
+  closed: boolean;
+}
+interface Data {
+  side: Side | null;
+  peer: Side | null;
+  protocol: string;
+}
 
 function side(ws: uWS.WebSocket<Data>): Side {
   const s: Side = {
-    ws, queue: [], binary: false, closed: false,
+    ws,
+    queue: [],
+    binary: false,
+    closed: false,
     flush() {
       if (s.closed) return; // uWS throws on a closed WebSocket
       const queue = s.queue;
       s.queue = [];
-      s.ws.cork(() => { for (const frame of queue) s.ws.send(frame, s.binary); });
+      s.ws.cork(() => {
+        for (const frame of queue) s.ws.send(frame, s.binary);
+      });
     },
   };
   return s;
@@ -48,7 +62,13 @@ app.ws<Data>('/*', {
   upgrade(res, req, context) {
     // Whatever WAMP subprotocol is offered first, like the router agreeing to it.
     const protocol = req.getHeader('sec-websocket-protocol').split(',')[0]!.trim();
-    res.upgrade<Data>({ side: null, peer: null, protocol }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+    res.upgrade<Data>(
+      { side: null, peer: null, protocol },
+      req.getHeader('sec-websocket-key'),
+      protocol,
+      req.getHeader('sec-websocket-extensions'),
+      context,
+    );
   },
   open(ws) {
     const data = ws.getUserData();

@@ -11,11 +11,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
-import { buildBinaries, hostGlibc, prepareRunner, runOnce, startBinary, tempDir, type Arch, type BinaryRouter, type Runner } from './harness.ts';
+import {
+  buildBinaries,
+  hostGlibc,
+  prepareRunner,
+  runOnce,
+  startBinary,
+  tempDir,
+  type Arch,
+  type BinaryRouter,
+  type Runner,
+} from './harness.ts';
 
 const skip = process.env.WAMPMESH_SKIP_BINARY === '1';
 if (skip) {
-  process.stderr.write('\n*** test/binary: SKIPPED (WAMPMESH_SKIP_BINARY=1): the built executables are NOT tested ***\n\n');
+  process.stderr.write(
+    '\n*** test/binary: SKIPPED (WAMPMESH_SKIP_BINARY=1): the built executables are NOT tested ***\n\n',
+  );
 }
 
 const runners = new Map<Arch, Runner>();
@@ -56,7 +68,8 @@ function runnerOr(t: { log(...v: unknown[]): void; pass(): void }, arch: Arch): 
   return r;
 }
 
-const VERSION_LINE = /^wampmesh \d+\.\d+\.\d+\S* \(([0-9a-f]{7}(-dirty)?|unknown|\S+)\) built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, node v24\.\d+\.\d+ linux-(x64|arm64)$/;
+const VERSION_LINE =
+  /^wampmesh \d+\.\d+\.\d+\S* \(([0-9a-f]{7}(-dirty)?|unknown|\S+)\) built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, node v24\.\d+\.\d+ linux-(x64|arm64)$/;
 
 function config(dir: string, listeners: Record<string, unknown>): string {
   const file = path.join(dir, 'config.json');
@@ -77,7 +90,8 @@ function port(router: BinaryRouter, transport: string): number {
 
 async function roundTrip(caller: RawClient, procedure: string, token: string): Promise<void> {
   const reply = await caller.call(procedure, [token], {}, 20_000);
-  if (reply[0] !== 50 || JSON.stringify(reply[3]) !== JSON.stringify([token])) throw new Error(`call got ${JSON.stringify(reply)}`);
+  if (reply[0] !== 50 || JSON.stringify(reply[3]) !== JSON.stringify([token]))
+    throw new Error(`call got ${JSON.stringify(reply)}`);
 }
 
 for (const arch of ['x64', 'arm64'] as const) {
@@ -95,69 +109,98 @@ for (const arch of ['x64', 'arm64'] as const) {
     t.log(`${runner.how}: ${r.stdout.trim()}`);
   });
 
-  test.serial(`${arch}: RawSocket CBOR + WebSocket JSON round-trips, retained event survives a restart, SIGTERM exits 0`, async (t) => {
-    if (skip) return t.pass();
-    const runner = runnerOr(t, arch);
-    if (!runner) return;
-    t.timeout(240_000 * slow);
-    const dir = tempDir(`wampmesh-bin-${arch}-`);
-    // A fresh addon cache: the executable must extract, verify and load its addons.
-    const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') };
-    const cfg = config(dir, BOTH);
-    try {
-      const t0 = performance.now();
-      let router = await start(runner, ['--config', cfg], env, 60_000 * slow);
-      t.log(`${runner.how}: listening after ${Math.round(performance.now() - t0)} ms (cold cache)`);
-      const cached = fs.readdirSync(env.WAMPMESH_CACHE_DIR).filter((f) => f.endsWith('.node'));
-      t.deepEqual(cached.map((f) => f.replace(/-[0-9a-f]{16}\.node$/, '')).sort(), [`better_sqlite3-${arch}`, `uws-${arch}`]);
-
-      const callee = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket'), timeoutMs: 10_000 * slow });
-      t.true((await callee.join('realm1', {}, 10_000 * slow)) > 0, 'RawSocket CBOR WELCOME');
-      await callee.register('binary.echo', 10_000 * slow);
-      callee.serveEcho();
-
-      const rawCaller = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket'), timeoutMs: 10_000 * slow });
-      await rawCaller.join('realm1', {}, 10_000 * slow);
-      await roundTrip(rawCaller, 'binary.echo', 'over-rawsocket-cbor');
-
-      const ws = router.listeners.find((l) => l.transport === 'websocket')!;
-      const wsCaller = await connect({ transport: 'websocket', serializer: 'json', url: `ws://127.0.0.1:${ws.port}${ws.path ?? '/ws'}`, timeoutMs: 10_000 * slow });
-      t.true((await wsCaller.join('realm1', {}, 10_000 * slow)) > 0, 'WebSocket JSON WELCOME');
-      await roundTrip(wsCaller, 'binary.echo', 'over-websocket-json');
-
-      // Retained event, acknowledged, then a restart.
-      wsCaller.send([16, 901, { retain: true, acknowledge: true }, 'binary.retained', ['kept across restart']]);
-      const published = await wsCaller.next((m) => (m[0] === 17 && m[1] === 901) || (m[0] === 8 && m[2] === 901), 10_000 * slow);
-      t.is(published[0], 17, JSON.stringify(published));
-      for (const c of [callee, rawCaller, wsCaller]) await c.destroy();
-
-      const code = await router.stop();
-      t.is(code, 0, `SIGTERM exit code; stderr: ${router.stderr().slice(-2000)}`);
-
-      const dbFile = path.join(dir, 'data', 'wampmesh.db');
-      t.true(fs.existsSync(dbFile), 'SQLite database in the data folder');
-      const db = new Database(dbFile, { readonly: true });
+  test.serial(
+    `${arch}: RawSocket CBOR + WebSocket JSON round-trips, retained event survives a restart, SIGTERM exits 0`,
+    async (t) => {
+      if (skip) return t.pass();
+      const runner = runnerOr(t, arch);
+      if (!runner) return;
+      t.timeout(240_000 * slow);
+      const dir = tempDir(`wampmesh-bin-${arch}-`);
+      // A fresh addon cache: the executable must extract, verify and load its addons.
+      const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') };
+      const cfg = config(dir, BOTH);
       try {
-        t.is(db.pragma('integrity_check', { simple: true }), 'ok');
-      } finally {
-        db.close();
-      }
+        const t0 = performance.now();
+        let router = await start(runner, ['--config', cfg], env, 60_000 * slow);
+        t.log(`${runner.how}: listening after ${Math.round(performance.now() - t0)} ms (cold cache)`);
+        const cached = fs.readdirSync(env.WAMPMESH_CACHE_DIR).filter((f) => f.endsWith('.node'));
+        t.deepEqual(cached.map((f) => f.replace(/-[0-9a-f]{16}\.node$/, '')).sort(), [
+          `better_sqlite3-${arch}`,
+          `uws-${arch}`,
+        ]);
 
-      const t1 = performance.now();
-      router = await start(runner, ['--config', cfg], env, 60_000 * slow);
-      t.log(`${runner.how}: listening after ${Math.round(performance.now() - t1)} ms (warm cache)`);
-      const sub = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket'), timeoutMs: 10_000 * slow });
-      await sub.join('realm1', {}, 10_000 * slow);
-      sub.send([32, 902, { get_retained: true }, 'binary.retained']);
-      const event = await sub.next((m) => m[0] === 36, 10_000 * slow);
-      t.deepEqual(event[4], ['kept across restart']);
-      t.is((event[3] as { retained?: boolean }).retained, true);
-      await sub.destroy();
-      t.is(await router.stop(), 0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        const callee = await connect({
+          transport: 'rawsocket',
+          serializer: 'cbor',
+          port: port(router, 'rawsocket'),
+          timeoutMs: 10_000 * slow,
+        });
+        t.true((await callee.join('realm1', {}, 10_000 * slow)) > 0, 'RawSocket CBOR WELCOME');
+        await callee.register('binary.echo', 10_000 * slow);
+        callee.serveEcho();
+
+        const rawCaller = await connect({
+          transport: 'rawsocket',
+          serializer: 'cbor',
+          port: port(router, 'rawsocket'),
+          timeoutMs: 10_000 * slow,
+        });
+        await rawCaller.join('realm1', {}, 10_000 * slow);
+        await roundTrip(rawCaller, 'binary.echo', 'over-rawsocket-cbor');
+
+        const ws = router.listeners.find((l) => l.transport === 'websocket')!;
+        const wsCaller = await connect({
+          transport: 'websocket',
+          serializer: 'json',
+          url: `ws://127.0.0.1:${ws.port}${ws.path ?? '/ws'}`,
+          timeoutMs: 10_000 * slow,
+        });
+        t.true((await wsCaller.join('realm1', {}, 10_000 * slow)) > 0, 'WebSocket JSON WELCOME');
+        await roundTrip(wsCaller, 'binary.echo', 'over-websocket-json');
+
+        // Retained event, acknowledged, then a restart.
+        wsCaller.send([16, 901, { retain: true, acknowledge: true }, 'binary.retained', ['kept across restart']]);
+        const published = await wsCaller.next(
+          (m) => (m[0] === 17 && m[1] === 901) || (m[0] === 8 && m[2] === 901),
+          10_000 * slow,
+        );
+        t.is(published[0], 17, JSON.stringify(published));
+        for (const c of [callee, rawCaller, wsCaller]) await c.destroy();
+
+        const code = await router.stop();
+        t.is(code, 0, `SIGTERM exit code; stderr: ${router.stderr().slice(-2000)}`);
+
+        const dbFile = path.join(dir, 'data', 'wampmesh.db');
+        t.true(fs.existsSync(dbFile), 'SQLite database in the data folder');
+        const db = new Database(dbFile, { readonly: true });
+        try {
+          t.is(db.pragma('integrity_check', { simple: true }), 'ok');
+        } finally {
+          db.close();
+        }
+
+        const t1 = performance.now();
+        router = await start(runner, ['--config', cfg], env, 60_000 * slow);
+        t.log(`${runner.how}: listening after ${Math.round(performance.now() - t1)} ms (warm cache)`);
+        const sub = await connect({
+          transport: 'rawsocket',
+          serializer: 'cbor',
+          port: port(router, 'rawsocket'),
+          timeoutMs: 10_000 * slow,
+        });
+        await sub.join('realm1', {}, 10_000 * slow);
+        sub.send([32, 902, { get_retained: true }, 'binary.retained']);
+        const event = await sub.next((m) => m[0] === 36, 10_000 * slow);
+        t.deepEqual(event[4], ['kept across restart']);
+        t.is((event[3] as { retained?: boolean }).retained, true);
+        await sub.destroy();
+        t.is(await router.stop(), 0);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 }
 
 // --- Failure modes, x64 only (the logic is the same code on both architectures) -----------
@@ -205,7 +248,8 @@ test.serial('x64: a noexec addon cache folder fails with a message naming WAMPME
   const dir = tempDir('wampmesh-bin-noexec-');
   const mnt = path.join(dir, 'mnt');
   fs.mkdirSync(mnt);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=64m', 'tmpfs', mnt], { stdio: 'ignore' }).status === 0;
+  const mounted =
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=64m', 'tmpfs', mnt], { stdio: 'ignore' }).status === 0;
   try {
     if (!mounted) {
       t.log('SKIPPED: cannot mount a noexec tmpfs here (needs root)');
@@ -222,49 +266,55 @@ test.serial('x64: a noexec addon cache folder fails with a message naming WAMPME
   }
 });
 
-test.serial('x64 on this host\'s own glibc: WebSocket needs GLIBC_2.38 and says so; RawSocket still serves', async (t) => {
-  if (skip) return t.pass();
-  const runner = runnerOr(t, 'x64');
-  if (!runner) return;
-  const glibc = hostGlibc();
-  if (!glibc || glibc[0] > 2 || (glibc[0] === 2 && glibc[1] >= 38)) {
-    t.log(`SKIPPED: host glibc ${glibc?.join('.')} runs uWebSockets.js`);
-    return t.pass();
-  }
-  const direct: Runner = { ...runner, how: 'direct on host glibc', command: (args) => [runner.binary, [...args]] };
-  const dir = tempDir('wampmesh-bin-oldglibc-');
-  const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') };
-  try {
-    // WebSocket as the only transport: nothing to fall back to, so the start fails and says why.
-    const only = runOnce(direct, ['serve', '--config', config(dir, { websocket: BOTH.websocket })], env);
-    t.is(only.status, 1, only.stderr);
-    t.regex(only.stderr, /needs glibc >= 2\.38 \(GLIBC_2\.38 not found\); this system has glibc 2\.\d+/);
-
-    // RawSocket alone never loads uWS.
-    let router = await start(direct, ['--config', config(dir, { rawsocket: BOTH.rawsocket })], env);
-    let c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
-    t.true((await c.join()) > 0);
-    await c.destroy();
-    t.is(await router.stop(), 0);
-
-    // Both: with the serve.ts WebSocket policy (src/runtime/websocket-policy.ts) the router
-    // warns and serves RawSocket; without it the start fails with the same clear message.
-    const both = config(dir, BOTH);
-    try {
-      router = await start(direct, ['--config', both], env);
-    } catch (e) {
-      t.regex((e as Error).message, /needs glibc >= 2\.38/);
-      t.log('serve.ts does not apply the WebSocket policy yet: the start fails with the glibc message');
-      return;
+test.serial(
+  "x64 on this host's own glibc: WebSocket needs GLIBC_2.38 and says so; RawSocket still serves",
+  async (t) => {
+    if (skip) return t.pass();
+    const runner = runnerOr(t, 'x64');
+    if (!runner) return;
+    const glibc = hostGlibc();
+    if (!glibc || glibc[0] > 2 || (glibc[0] === 2 && glibc[1] >= 38)) {
+      t.log(`SKIPPED: host glibc ${glibc?.join('.')} runs uWebSockets.js`);
+      return t.pass();
     }
-    t.regex(router.stderr(), /WebSocket is disabled: .*needs glibc >= 2\.38/);
-    // (The router adds its own admin Unix socket in the data folder.)
-    t.deepEqual(router.listeners.map((l) => l.transport).filter((x) => x !== 'unix'), ['rawsocket']);
-    c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
-    t.true((await c.join()) > 0);
-    await c.destroy();
-    t.is(await router.stop(), 0);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+    const direct: Runner = { ...runner, how: 'direct on host glibc', command: (args) => [runner.binary, [...args]] };
+    const dir = tempDir('wampmesh-bin-oldglibc-');
+    const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') };
+    try {
+      // WebSocket as the only transport: nothing to fall back to, so the start fails and says why.
+      const only = runOnce(direct, ['serve', '--config', config(dir, { websocket: BOTH.websocket })], env);
+      t.is(only.status, 1, only.stderr);
+      t.regex(only.stderr, /needs glibc >= 2\.38 \(GLIBC_2\.38 not found\); this system has glibc 2\.\d+/);
+
+      // RawSocket alone never loads uWS.
+      let router = await start(direct, ['--config', config(dir, { rawsocket: BOTH.rawsocket })], env);
+      let c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
+      t.true((await c.join()) > 0);
+      await c.destroy();
+      t.is(await router.stop(), 0);
+
+      // Both: with the serve.ts WebSocket policy (src/runtime/websocket-policy.ts) the router
+      // warns and serves RawSocket; without it the start fails with the same clear message.
+      const both = config(dir, BOTH);
+      try {
+        router = await start(direct, ['--config', both], env);
+      } catch (e) {
+        t.regex((e as Error).message, /needs glibc >= 2\.38/);
+        t.log('serve.ts does not apply the WebSocket policy yet: the start fails with the glibc message');
+        return;
+      }
+      t.regex(router.stderr(), /WebSocket is disabled: .*needs glibc >= 2\.38/);
+      // (The router adds its own admin Unix socket in the data folder.)
+      t.deepEqual(
+        router.listeners.map((l) => l.transport).filter((x) => x !== 'unix'),
+        ['rawsocket'],
+      );
+      c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
+      t.true((await c.join()) > 0);
+      await c.destroy();
+      t.is(await router.stop(), 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -34,9 +34,15 @@ export interface Runner {
 export type Prepared = { ok: true; runner: Runner } | { ok: false; reason: string };
 
 function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, timeout: opts.timeoutMs ?? 300_000, maxBuffer: 32 << 20 });
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs ?? 300_000,
+    maxBuffer: 32 << 20,
+  });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(-3000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout).slice(-3000)}`);
   return r.stdout;
 }
 
@@ -51,7 +57,9 @@ export function buildBinaries(): { seconds: number; log: string } {
   const started = performance.now();
   // The host's node (any >= 20) runs the build script; npm must be on PATH for the arm64 node.
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-binary.mjs'), '--if-changed'], {
-    cwd: repoRoot, encoding: 'utf8', timeout: 600_000,
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 600_000,
   });
   if (r.status !== 0) throw new Error(`build-binary failed (${r.status}): ${r.stderr}`);
   return { seconds: (performance.now() - started) / 1000, log: r.stderr.trim() };
@@ -80,7 +88,8 @@ function debianMirror(): string | undefined {
       continue;
     }
     for (const m of text.matchAll(/^URIs:\s*(\S+)/gm)) if (/\/debian\/?$/.test(m[1]!)) return m[1]!;
-    for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/gm)) if (/\/debian\/?$/.test(m[1]!)) return m[1]!;
+    for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/gm))
+      if (/\/debian\/?$/.test(m[1]!)) return m[1]!;
   }
   return undefined;
 }
@@ -95,12 +104,23 @@ export function trixieLibc(debArch: 'amd64' | 'arm64'): string {
   try {
     fs.mkdirSync(path.join(work, 'lists', 'partial'), { recursive: true });
     fs.mkdirSync(path.join(work, 'cache', 'archives', 'partial'), { recursive: true });
-    fs.writeFileSync(path.join(work, 'sources.list'),
-      `deb [arch=${debArch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} trixie main\n`);
+    fs.writeFileSync(
+      path.join(work, 'sources.list'),
+      `deb [arch=${debArch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror} trixie main\n`,
+    );
     const opts = [
-      '-o', `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
-      '-o', `Dir::State::Lists=${path.join(work, 'lists')}`, '-o', `Dir::Cache=${path.join(work, 'cache')}`,
-      '-o', `APT::Architecture=${debArch}`, '-o', 'Debug::NoLocking=1',
+      '-o',
+      `Dir::Etc::SourceList=${path.join(work, 'sources.list')}`,
+      '-o',
+      'Dir::Etc::SourceParts=/dev/null',
+      '-o',
+      `Dir::State::Lists=${path.join(work, 'lists')}`,
+      '-o',
+      `Dir::Cache=${path.join(work, 'cache')}`,
+      '-o',
+      `APT::Architecture=${debArch}`,
+      '-o',
+      'Debug::NoLocking=1',
       // Downloads as root: apt's _apt sandbox user may not be able to write the temp folder.
       ...(isRoot ? ['-o', 'APT::Sandbox::User=root'] : []),
     ];
@@ -109,7 +129,8 @@ export function trixieLibc(debArch: 'amd64' | 'arm64'): string {
     const stage = `${dir}.tmp-${process.pid}`;
     fs.rmSync(stage, { recursive: true, force: true });
     fs.mkdirSync(stage, { recursive: true });
-    for (const deb of fs.readdirSync(work).filter((f) => f.endsWith('.deb'))) run('dpkg-deb', ['-x', path.join(work, deb), stage]);
+    for (const deb of fs.readdirSync(work).filter((f) => f.endsWith('.deb')))
+      run('dpkg-deb', ['-x', path.join(work, deb), stage]);
     // Trixie is merged-/usr; the program interpreter path is /lib/ld-linux-*.so.*.
     if (!fs.existsSync(path.join(stage, 'lib'))) fs.symlinkSync('usr/lib', path.join(stage, 'lib'));
     fs.writeFileSync(path.join(stage, '.complete'), '');
@@ -125,7 +146,12 @@ function ensureQemu(): string | undefined {
   if (have('qemu-aarch64-static')) return 'qemu-aarch64-static';
   if (!isRoot) return undefined;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'qemu-user-static'], { env, stdio: 'ignore', timeout: 300_000 }).status === 0;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'qemu-user-static'], {
+      env,
+      stdio: 'ignore',
+      timeout: 300_000,
+    }).status === 0;
   if (!install()) {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 });
     install();
@@ -153,17 +179,26 @@ export function prepareRunner(arch: Arch): Prepared {
       const loader = path.join(libdir, 'ld-linux-x86-64.so.2');
       return {
         ok: true,
-        runner: { arch, binary, how: `trixie glibc loader (host glibc ${glibc?.join('.')})`, env: {}, command: (args) => [loader, ['--library-path', libdir, binary, ...args]] },
+        runner: {
+          arch,
+          binary,
+          how: `trixie glibc loader (host glibc ${glibc?.join('.')})`,
+          env: {},
+          command: (args) => [loader, ['--library-path', libdir, binary, ...args]],
+        },
       };
     }
     const qemu = process.arch === 'arm64' ? undefined : ensureQemu();
-    if (process.arch !== 'arm64' && !qemu) return { ok: false, reason: 'qemu-aarch64-static is missing (Debian package qemu-user-static; install as root)' };
+    if (process.arch !== 'arm64' && !qemu)
+      return { ok: false, reason: 'qemu-aarch64-static is missing (Debian package qemu-user-static; install as root)' };
     const libc = trixieLibc('arm64');
     if (!qemu) return { ok: false, reason: 'arm64 host: run the x64 suite logic directly (not covered here)' };
     return {
       ok: true,
       runner: {
-        arch, binary, how: 'qemu-user (cortex-a72) with trixie arm64 libc',
+        arch,
+        binary,
+        how: 'qemu-user (cortex-a72) with trixie arm64 libc',
         // A Pi 4's CPU.
         env: { QEMU_CPU: 'cortex-a72' },
         command: (args) => [qemu, ['-L', libc, binary, ...args]],
@@ -198,14 +233,28 @@ process.once('exit', () => {
 });
 
 /** Runs the binary to completion (for --version, failing starts). */
-export function runOnce(runner: Runner, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): { status: number | null; stdout: string; stderr: string } {
+export function runOnce(
+  runner: Runner,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): { status: number | null; stdout: string; stderr: string } {
   const [cmd, argv] = runner.command(args);
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, ...runner.env, ...env }, timeout: timeoutMs });
+  const r = spawnSync(cmd, argv, {
+    encoding: 'utf8',
+    env: { ...process.env, ...runner.env, ...env },
+    timeout: timeoutMs,
+  });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 /** Starts `serve`, resolves once the listening line is printed (deadline `startMs`). */
-export async function startBinary(runner: Runner, args: string[], env: NodeJS.ProcessEnv = {}, startMs = 60_000): Promise<BinaryRouter> {
+export async function startBinary(
+  runner: Runner,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  startMs = 60_000,
+): Promise<BinaryRouter> {
   const [cmd, argv] = runner.command(['serve', ...args]);
   const child = spawn(cmd, argv, { env: { ...process.env, ...runner.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);

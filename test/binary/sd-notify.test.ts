@@ -49,48 +49,57 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
 
 const canRun = fs.existsSync(PYTHON) && fs.existsSync('/usr/bin/perl');
 
-(canRun ? test : test.skip)('READY, WATCHDOG and STOPPING arrive from the main PID through the inherited socket', async (t) => {
-  const dir = tempDir('wampmesh-notify-');
-  const sock = path.join(dir, 'notify.sock');
-  try {
-    const receiver = spawn(PYTHON, ['-c', RECEIVER, sock, '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let got = '';
-    receiver.stdout.setEncoding('utf8');
-    receiver.stdout.on('data', (c: string) => {
-      got += c;
-    });
-    await until(() => got.startsWith('bound'), 10_000, 'the receiver to bind');
+(canRun ? test : test.skip)(
+  'READY, WATCHDOG and STOPPING arrive from the main PID through the inherited socket',
+  async (t) => {
+    const dir = tempDir('wampmesh-notify-');
+    const sock = path.join(dir, 'notify.sock');
+    try {
+      const receiver = spawn(PYTHON, ['-c', RECEIVER, sock, '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let got = '';
+      receiver.stdout.setEncoding('utf8');
+      receiver.stdout.on('data', (c: string) => {
+        got += c;
+      });
+      await until(() => got.startsWith('bound'), 10_000, 'the receiver to bind');
 
-    const r = spawnSync(process.execPath, [child], {
-      encoding: 'utf8',
-      env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000', CHILD_LIFE_MS: '800' },
-      timeout: 30_000,
-    });
-    t.is(r.status, 0, r.stderr);
-    const info = JSON.parse(lines(r.stdout)[0]!) as { mode: string; pid: number; fdEnv: string | null };
-    t.is(info.mode, 'socket', r.stderr);
-    t.is(info.fdEnv, null, 'the fd variable is not passed on to children');
-    t.is(r.stderr.includes('execve'), false, `no experimental warning: ${r.stderr}`);
+      const r = spawnSync(process.execPath, [child], {
+        encoding: 'utf8',
+        env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '200000', CHILD_LIFE_MS: '800' },
+        timeout: 30_000,
+      });
+      t.is(r.status, 0, r.stderr);
+      const info = JSON.parse(lines(r.stdout)[0]!) as { mode: string; pid: number; fdEnv: string | null };
+      t.is(info.mode, 'socket', r.stderr);
+      t.is(info.fdEnv, null, 'the fd variable is not passed on to children');
+      t.is(r.stderr.includes('execve'), false, `no experimental warning: ${r.stderr}`);
 
-    await until(() => lines(got).some((l) => l.includes('STOPPING=1')), 10_000, 'STOPPING=1');
-    receiver.kill();
-    const datagrams = lines(got).slice(1).map((l) => JSON.parse(l) as Datagram);
-    t.true(datagrams.length >= 3);
-    t.regex(datagrams[0]!.msg, /^READY=1\nSTATUS=test ready$/);
-    const pings = datagrams.filter((d) => d.msg === 'WATCHDOG=1').length;
-    // 800 ms at one ping per 100 ms (plus one at once): at least a few, never a flood.
-    t.true(pings >= 3 && pings <= 12, `${pings} pings`);
-    t.regex(datagrams.at(-1)!.msg, /^STOPPING=1/);
-    for (const d of datagrams) t.is(d.pid, info.pid, `sender of ${JSON.stringify(d.msg)}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+      await until(() => lines(got).some((l) => l.includes('STOPPING=1')), 10_000, 'STOPPING=1');
+      receiver.kill();
+      const datagrams = lines(got)
+        .slice(1)
+        .map((l) => JSON.parse(l) as Datagram);
+      t.true(datagrams.length >= 3);
+      t.regex(datagrams[0]!.msg, /^READY=1\nSTATUS=test ready$/);
+      const pings = datagrams.filter((d) => d.msg === 'WATCHDOG=1').length;
+      // 800 ms at one ping per 100 ms (plus one at once): at least a few, never a flood.
+      t.true(pings >= 3 && pings <= 12, `${pings} pings`);
+      t.regex(datagrams.at(-1)!.msg, /^STOPPING=1/);
+      for (const d of datagrams) t.is(d.pid, info.pid, `sender of ${JSON.stringify(d.msg)}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('without NOTIFY_SOCKET nothing is re-executed and nothing is sent', (t) => {
   const env = { ...process.env };
   delete env.NOTIFY_SOCKET;
-  const r = spawnSync(process.execPath, [child], { encoding: 'utf8', env: { ...env, CHILD_LIFE_MS: '50' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [child], {
+    encoding: 'utf8',
+    env: { ...env, CHILD_LIFE_MS: '50' },
+    timeout: 30_000,
+  });
   t.is(r.status, 0, r.stderr);
   t.is((JSON.parse(lines(r.stdout)[0]!) as { mode: string }).mode, 'off');
   t.is(r.stderr, '');

@@ -41,9 +41,12 @@ async function ticketLogin(port: number, authid: string, ticket: string): Promis
 }
 
 async function adminIds(data: string): Promise<{ grant: number; unixSource: number }> {
-  const grants = await ok(['grant', 'list', ADMIN, '--data', data]) as Array<{ id: number; uri: string }>;
-  const sources = await ok(['source', 'list', ADMIN, '--data', data]) as Array<{ id: number; cidr: string }>;
-  return { grant: grants.find((g) => g.uri === 'wampmesh.')!.id, unixSource: sources.find((s) => s.cidr === 'unix')!.id };
+  const grants = (await ok(['grant', 'list', ADMIN, '--data', data])) as Array<{ id: number; uri: string }>;
+  const sources = (await ok(['source', 'list', ADMIN, '--data', data])) as Array<{ id: number; cidr: string }>;
+  return {
+    grant: grants.find((g) => g.uri === 'wampmesh.')!.id,
+    unixSource: sources.find((s) => s.cidr === 'unix')!.id,
+  };
 }
 
 const lockouts = (ids: { grant: number; unixSource: number }) => [
@@ -62,18 +65,30 @@ test('offline: each one-command lockout is refused, with --force too, in one lin
   await ok(['realm', 'list', '--data', data, '--init']);
   const ids = await adminIds(data);
   for (const argv of lockouts(ids)) {
-    refused(t, await runCli([...argv, '--data', data]), /refused: .*no way into the admin realm 'wampmesh\.admin'.*\(wampmesh\.error\.not_allowed\)/, argv.join(' '));
+    refused(
+      t,
+      await runCli([...argv, '--data', data]),
+      /refused: .*no way into the admin realm 'wampmesh\.admin'.*\(wampmesh\.error\.not_allowed\)/,
+      argv.join(' '),
+    );
     refused(t, await runCli([...argv, '--data', data, '--force']), /not even with force/, `${argv.join(' ')} --force`);
   }
   // An import that leaves the admin realm without its sources: the same.
-  const doc = await ok(['security', 'export', '--data', data]) as { realms: Array<{ uri: string; sources: unknown[] }> };
+  const doc = (await ok(['security', 'export', '--data', data])) as {
+    realms: Array<{ uri: string; sources: unknown[] }>;
+  };
   doc.realms.find((r) => r.uri === ADMIN)!.sources = [];
   const file = path.join(data, 'locked.json');
   fs.writeFileSync(file, JSON.stringify(doc));
-  refused(t, await runCli(['security', 'import', file, '--data', data, '--force']), /no way into the admin realm/, 'security import');
+  refused(
+    t,
+    await runCli(['security', 'import', file, '--data', data, '--force']),
+    /no way into the admin realm/,
+    'security import',
+  );
   // Nothing was changed: every entity is still there and the CLI gets in.
   t.deepEqual(await adminIds(data), ids);
-  t.is((await ok(['user', 'get', ADMIN, 'admin', '--data', data]) as { disabled?: boolean }).disabled, undefined);
+  t.is(((await ok(['user', 'get', ADMIN, 'admin', '--data', data])) as { disabled?: boolean }).disabled, undefined);
   // Changes that take no way away are not in the way.
   await ok(['realm', 'update', ADMIN, '--description', 'ours', '--data', data]);
   await ok(['user', 'create', ADMIN, 'auditor', '--password', 'auditor password', '--data', data]);
@@ -84,15 +99,35 @@ test('online: the running router refuses the same over its admin socket; --force
   const data = tmp();
   const router = await startRouter({ dataDir: data });
   t.teardown(() => router.stop());
-  refused(t, await runCli(['user', 'delete', ADMIN, 'admin', '--data', data]), /no way into the admin realm/, 'online user delete');
+  refused(
+    t,
+    await runCli(['user', 'delete', ADMIN, 'admin', '--data', data]),
+    /no way into the admin realm/,
+    'online user delete',
+  );
   // A second administrator with a password: deleting admin now takes a way away, but not the last.
   await ok(['user', 'create', ADMIN, 'ops', '--password', 'ops password 1', '--group', 'admin', '--data', data]);
-  refused(t, await runCli(['group', 'delete', ADMIN, 'admin', '--data', data, '--force']), /not even with force/, 'the group both are in');
+  refused(
+    t,
+    await runCli(['group', 'delete', ADMIN, 'admin', '--data', data, '--force']),
+    /not even with force/,
+    'the group both are in',
+  );
   const noForce = await runCli(['user', 'update', ADMIN, 'admin', '--disabled', 'on', '--data', data]);
-  refused(t, noForce, /takes away a way into the admin realm 'wampmesh\.admin' \(admin by trust from unix\); repeat with --force.*ops by ticket from any/, 'without --force');
+  refused(
+    t,
+    noForce,
+    /takes away a way into the admin realm 'wampmesh\.admin' \(admin by trust from unix\); repeat with --force.*ops by ticket from any/,
+    'without --force',
+  );
   t.is((await runCli(['user', 'update', ADMIN, 'admin', '--disabled', 'on', '--data', data, '--force'])).code, 0);
   // The CLI itself logs in as admin by trust: it is now refused, in one line.
-  refused(t, await runCli(['realm', 'list', '--data', data]), /refused the admin session.*authentication_failed/, 'CLI after admin disabled');
+  refused(
+    t,
+    await runCli(['realm', 'list', '--data', data]),
+    /refused the admin session.*authentication_failed/,
+    'CLI after admin disabled',
+  );
   // ... while ops still gets in over the network.
   t.is((await ticketLogin(router.rawsocketPort, 'ops', 'ops password 1'))[0], 2, 'ops logs in');
 });
@@ -103,16 +138,36 @@ test('admin reset with the router stopped restores a working admin login; refuse
   await ok(['user', 'create', ADMIN, 'ops', '--password', 'ops password 1', '--group', 'admin', '--data', data]);
   await ok(['user', 'delete', ADMIN, 'admin', '--data', data, '--force']);
   t.is(await adminIds(data).catch(() => undefined), undefined, 'the CLI (trust as admin) is locked out');
-  refused(t, await runCli(['admin', 'reset', '--data', data]), /in use by another wampmesh process/, 'reset while the router runs');
+  refused(
+    t,
+    await runCli(['admin', 'reset', '--data', data]),
+    /in use by another wampmesh process/,
+    'reset while the router runs',
+  );
   await router.stop();
 
-  refused(t, await runCli(['admin', 'reset', '--data', path.join(data, 'nope')]), /no such folder/, 'reset on a missing folder');
+  refused(
+    t,
+    await runCli(['admin', 'reset', '--data', path.join(data, 'nope')]),
+    /no such folder/,
+    'reset on a missing folder',
+  );
   const empty = tmp();
-  refused(t, await runCli(['admin', 'reset', '--data', empty]), /holds no wampmesh database.*--init/, 'reset on a folder without a database');
+  refused(
+    t,
+    await runCli(['admin', 'reset', '--data', empty]),
+    /holds no wampmesh database.*--init/,
+    'reset on a folder without a database',
+  );
   t.false(fs.existsSync(path.join(empty, 'wampmesh.db')), 'nothing created');
   if (process.getuid?.() === 0) {
     fs.chownSync(data, 65534, 65534);
-    refused(t, await runCli(['admin', 'reset', '--data', data]), /run this as the owner of .* \(uid 65534\)/, 'reset as another user');
+    refused(
+      t,
+      await runCli(['admin', 'reset', '--data', data]),
+      /run this as the owner of .* \(uid 65534\)/,
+      'reset as another user',
+    );
     fs.chownSync(data, 0, 0);
   }
 
@@ -127,7 +182,11 @@ test('admin reset with the router stopped restores a working admin login; refuse
   t.truthy(await adminIds(data));
   router = await startRouter({ dataDir: data });
   t.teardown(() => router.stop());
-  t.is((await ticketLogin(router.rawsocketPort, 'admin', 'the new admin password'))[0], 2, 'admin logs in with the new password');
+  t.is(
+    (await ticketLogin(router.rawsocketPort, 'admin', 'the new admin password'))[0],
+    2,
+    'admin logs in with the new password',
+  );
   t.is((await ticketLogin(router.rawsocketPort, 'ops', 'ops password 1'))[0], 2, 'ops untouched');
   await router.stop();
 
@@ -136,7 +195,12 @@ test('admin reset with the router stopped restores a working admin login; refuse
   t.is(generated.code, 0, generated.stderr);
   const password = /new password of user admin \(shown only now\): (\S+)/.exec(generated.stdout)?.[1];
   t.truthy(password);
-  const fromStdin = await runCli(['admin', 'reset', '--data', data, '--password-stdin'], 20_000, undefined, 'typed on stdin 42\n');
+  const fromStdin = await runCli(
+    ['admin', 'reset', '--data', data, '--password-stdin'],
+    20_000,
+    undefined,
+    'typed on stdin 42\n',
+  );
   t.is(fromStdin.code, 0, fromStdin.stderr);
   router = await startRouter({ dataDir: data });
   t.teardown(() => router.stop());
@@ -147,9 +211,19 @@ test('admin reset with the router stopped restores a working admin login; refuse
 test('--data for an admin command refuses a folder without a database in one line, unless --init', async (t) => {
   const base = tmp();
   const typo = path.join(base, 'dtaa');
-  refused(t, await runCli(['realm', 'list', '--data', typo]), /holds no wampmesh database \(wampmesh\.db\); check --data, or add --init/, 'missing folder');
+  refused(
+    t,
+    await runCli(['realm', 'list', '--data', typo]),
+    /holds no wampmesh database \(wampmesh\.db\); check --data, or add --init/,
+    'missing folder',
+  );
   t.false(fs.existsSync(typo), 'no folder created');
-  refused(t, await runCli(['user', 'list', ADMIN, '--data', base]), /holds no wampmesh database/, 'folder without a database');
+  refused(
+    t,
+    await runCli(['user', 'list', ADMIN, '--data', base]),
+    /holds no wampmesh database/,
+    'folder without a database',
+  );
   t.false(fs.existsSync(path.join(base, 'wampmesh.db')), 'no database created');
   t.is((await runCli(['realm', 'list', '--data', typo, '--init'])).code, 0);
   t.is((await runCli(['realm', 'list', '--data', typo])).code, 0, 'and from then on without --init');

@@ -52,12 +52,24 @@ test('command-line mistakes are UsageErrors that name the problem', (t) => {
   t.throws(() => parseCommandLine([]), { instanceOf: UsageError, message: /command is required/ });
   t.throws(() => parseCommandLine(['frob']), { instanceOf: UsageError, message: "unknown command 'frob'" });
   t.throws(() => parseCommandLine(['--frob']), { instanceOf: UsageError, message: "unknown option '--frob'" });
-  t.throws(() => parseCommandLine(['serve', '--port', '1']), { instanceOf: UsageError, message: "unknown option '--port'" });
+  t.throws(() => parseCommandLine(['serve', '--port', '1']), {
+    instanceOf: UsageError,
+    message: "unknown option '--port'",
+  });
   t.throws(() => parseCommandLine(['serve', 'now']), { instanceOf: UsageError, message: /unexpected argument 'now'/ });
   t.throws(() => parseCommandLine(['serve', '--ws']), { instanceOf: UsageError, message: /--ws/ });
-  t.throws(() => parseCommandLine(['serve', '--log-level', 'loud']), { instanceOf: UsageError, message: /--log-level: expected one of/ });
-  t.throws(() => parseCommandLine(['serve', '--realm', 'a#b']), { instanceOf: UsageError, message: /--realm: 'a#b' is not a valid WAMP URI/ });
-  t.throws(() => parseCommandLine(['serve', '--rawsocket', 'x']), { instanceOf: UsageError, message: /^--rawsocket: expected HOST:PORT/ });
+  t.throws(() => parseCommandLine(['serve', '--log-level', 'loud']), {
+    instanceOf: UsageError,
+    message: /--log-level: expected one of/,
+  });
+  t.throws(() => parseCommandLine(['serve', '--realm', 'a#b']), {
+    instanceOf: UsageError,
+    message: /--realm: 'a#b' is not a valid WAMP URI/,
+  });
+  t.throws(() => parseCommandLine(['serve', '--rawsocket', 'x']), {
+    instanceOf: UsageError,
+    message: /^--rawsocket: expected HOST:PORT/,
+  });
 });
 
 function serveFlags(argv: string[]): ServeFlags {
@@ -68,24 +80,39 @@ function serveFlags(argv: string[]): ServeFlags {
 
 test('listener flags replace only the list of their own kind', (t) => {
   const c = applyServeFlags(defaultConfig(), serveFlags(['--ws', '127.0.0.1:0', '--ws', '[::1]:0/x']));
-  t.deepEqual(c.listeners.websocket, [{ host: '127.0.0.1', port: 0, path: '/ws' }, { host: '::1', port: 0, path: '/x' }]);
+  t.deepEqual(c.listeners.websocket, [
+    { host: '127.0.0.1', port: 0, path: '/ws' },
+    { host: '::1', port: 0, path: '/x' },
+  ]);
   t.deepEqual(c.listeners.rawsocket, defaultConfig().listeners.rawsocket);
   const u = applyServeFlags(defaultConfig(), serveFlags(['--unix', 'w.sock', '--rawsocket', '127.0.0.1:0']));
   t.deepEqual(u.listeners.unix, [{ path: path.resolve('w.sock'), mode: '0660' }]);
   t.deepEqual(u.listeners.rawsocket, [{ host: '127.0.0.1', port: 0 }]);
   t.deepEqual(u.listeners.websocket, defaultConfig().listeners.websocket);
   const h = applyServeFlags(defaultConfig(), serveFlags(['--http', '127.0.0.1:0', '--http', '[::1]:9464']));
-  t.deepEqual(h.listeners.http, [{ host: '127.0.0.1', port: 0, serve: ['metrics', 'health'] }, { host: '::1', port: 9464, serve: ['metrics', 'health'] }]);
+  t.deepEqual(h.listeners.http, [
+    { host: '127.0.0.1', port: 0, serve: ['metrics', 'health'] },
+    { host: '::1', port: 9464, serve: ['metrics', 'health'] },
+  ]);
   t.deepEqual(h.listeners.websocket, defaultConfig().listeners.websocket);
   t.throws(() => serveFlags(['--http', 'nope']), { message: /--http/ });
 });
 
 test('--data, --log-level and --realm override the file', (t) => {
   const file = parseConfig({ realms: [{ uri: 'locked', anonymous: false }], logLevel: 'error' }, 'f');
-  const c = applyServeFlags(file, serveFlags(['--data', 'd', '--log-level', 'debug', '--realm', 'locked', '--realm', 'open']));
+  const c = applyServeFlags(
+    file,
+    serveFlags(['--data', 'd', '--log-level', 'debug', '--realm', 'locked', '--realm', 'open']),
+  );
   t.is(c.dataDir, path.resolve('d'));
   t.is(c.logLevel, 'debug');
-  t.deepEqual(c.realms.map((r) => [r.uri, r.anonymous, r.uriCheck]), [['locked', false, 'loose'], ['open', true, 'loose']]);
+  t.deepEqual(
+    c.realms.map((r) => [r.uri, r.anonymous, r.uriCheck]),
+    [
+      ['locked', false, 'loose'],
+      ['open', true, 'loose'],
+    ],
+  );
   const same = applyServeFlags(file, {});
   t.deepEqual(same.realms, file.realms);
   t.is(same.logLevel, 'error');

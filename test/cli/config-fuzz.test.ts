@@ -52,13 +52,32 @@ type Segment = string | number;
 const README_EXAMPLE = {
   dataDir: './data',
   logLevel: 'warn',
-  realms: [{ uri: 'realm1', anonymous: true, anonymousFrom: 'loopback', uriCheck: 'loose', callerDisclosure: 'optional', publisherDisclosure: 'optional', history: [] }],
+  realms: [
+    {
+      uri: 'realm1',
+      anonymous: true,
+      anonymousFrom: 'loopback',
+      uriCheck: 'loose',
+      callerDisclosure: 'optional',
+      publisherDisclosure: 'optional',
+      history: [],
+    },
+  ],
   listeners: {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
     rawsocket: [{ host: '127.0.0.1', port: 8081 }],
     unix: [],
   },
-  limits: { maxMessageSize: 16777216, preAuthMaxMessageSize: 65536, preAuthBufferBytes: 16777216, handshakeTimeoutMs: 10000, outboundSoftLimitBytes: 1048576, outboundHardLimitBytes: 16777216, slowConsumerTimeoutMs: 10000, wsIdleTimeoutSec: 120 },
+  limits: {
+    maxMessageSize: 16777216,
+    preAuthMaxMessageSize: 65536,
+    preAuthBufferBytes: 16777216,
+    handshakeTimeoutMs: 10000,
+    outboundSoftLimitBytes: 1048576,
+    outboundHardLimitBytes: 16777216,
+    slowConsumerTimeoutMs: 10000,
+    wsIdleTimeoutSec: 120,
+  },
   mesh: { enabled: false },
 };
 
@@ -68,7 +87,12 @@ const FULL_FILE = { ...FULL_CONFIG, realms: [...FULL_CONFIG.realms, { uri: 'real
 const MESH_NODE = {
   realms: [{ uri: 'com.home', anonymous: true, history: [{ topic: 'com.home..temp', match: 'wildcard' }] }],
   listeners: { rawsocket: [{ port: 8081 }], unix: [{ path: 'run/w.sock' }] },
-  mesh: { enabled: true, cluster: { secret: 'sixteen-chars-at-least' }, seeds: ['localhost:8091'], tls: { cert: 'cert.pem', key: 'key.pem' } },
+  mesh: {
+    enabled: true,
+    cluster: { secret: 'sixteen-chars-at-least' },
+    seeds: ['localhost:8091'],
+    tls: { cert: 'cert.pem', key: 'key.pem' },
+  },
 };
 
 const BASES: readonly Dict[] = [README_EXAMPLE, FULL_FILE, MESH_NODE, {}];
@@ -77,14 +101,87 @@ for (const base of BASES) deepFreeze(base); // a mutation must work on a copy
 // ---- mutation ----------------------------------------------------------------------------------
 
 const ODD_STRINGS: readonly string[] = [
-  '', ' ', '\0', '\ud800', 'é', '😀'.repeat(40), '\u202e', 'a b', 'a#b', 'a..b', '.', '/', '../..', '__proto__', 'constructor',
-  'realm1', '127.0.0.1', '::1', '[::1]', '0.0.0.0', 'localhost', 'x'.repeat(300), 'x'.repeat(100_000), '0660', '0999', '/ws',
-  'ws', '/a b', 'warn', 'verbose', 'loopback', 'anywhere', 'strict', 'prefix', '10.0.0.1:9000', '10.0.0.1', 'true', '8080', '-1',
+  '',
+  ' ',
+  '\0',
+  '\ud800',
+  'é',
+  '😀'.repeat(40),
+  '\u202e',
+  'a b',
+  'a#b',
+  'a..b',
+  '.',
+  '/',
+  '../..',
+  '__proto__',
+  'constructor',
+  'realm1',
+  '127.0.0.1',
+  '::1',
+  '[::1]',
+  '0.0.0.0',
+  'localhost',
+  'x'.repeat(300),
+  'x'.repeat(100_000),
+  '0660',
+  '0999',
+  '/ws',
+  'ws',
+  '/a b',
+  'warn',
+  'verbose',
+  'loopback',
+  'anywhere',
+  'strict',
+  'prefix',
+  '10.0.0.1:9000',
+  '10.0.0.1',
+  'true',
+  '8080',
+  '-1',
 ];
-const ODD_NUMBERS: readonly number[] = [0, -0, -1, 1, 1.5, 7, 8, 100, 511, 512, 1023, 1024, 65535, 65536, 2 ** 24, 2 ** 24 + 1, 2 ** 30, 2 ** 31, 2 ** 53, 1e300, -1e300, 5e-324];
+const ODD_NUMBERS: readonly number[] = [
+  0,
+  -0,
+  -1,
+  1,
+  1.5,
+  7,
+  8,
+  100,
+  511,
+  512,
+  1023,
+  1024,
+  65535,
+  65536,
+  2 ** 24,
+  2 ** 24 + 1,
+  2 ** 30,
+  2 ** 31,
+  2 ** 53,
+  1e300,
+  -1e300,
+  5e-324,
+];
 const KEYS: readonly string[] = [
-  '__proto__', 'constructor', 'prototype', 'toString', 'extra', '', 'listners', 'Port', 'port ', 'enabled', 'uri', 'x'.repeat(200),
-  'a\nb', '\u001b[2J', 'a.b', '[0]',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'extra',
+  '',
+  'listners',
+  'Port',
+  'port ',
+  'enabled',
+  'uri',
+  'x'.repeat(200),
+  'a\nb',
+  '\u001b[2J',
+  'a.b',
+  '[0]',
 ];
 
 function deepFreeze(v: unknown): void {
@@ -96,27 +193,52 @@ function deepFreeze(v: unknown): void {
 /** Values JSON can carry (the file is JSON), biased towards what the schema checks. */
 function hostileValue(rng: Rng): unknown {
   switch (rng.int(10)) {
-    case 0: case 1: return rng.pick(ODD_STRINGS);
-    case 2: case 3: return rng.pick(ODD_NUMBERS);
-    case 4: return rng.pick([null, true, false, [], {}, [[]], [{}], [1], { 0: 'a' }]);
-    case 5: return nested(rng.pick([2, 50, 1_000]), rng.chance(0.5)); // deeper: DEEP_TOKENS, as text
-    case 6: return { constructor: { prototype: { polluted: true } } };
+    case 0:
+    case 1:
+      return rng.pick(ODD_STRINGS);
+    case 2:
+    case 3:
+      return rng.pick(ODD_NUMBERS);
+    case 4:
+      return rng.pick([null, true, false, [], {}, [[]], [{}], [1], { 0: 'a' }]);
+    case 5:
+      return nested(rng.pick([2, 50, 1_000]), rng.chance(0.5)); // deeper: DEEP_TOKENS, as text
+    case 6:
+      return { constructor: { prototype: { polluted: true } } };
     default: {
       // randomValue's JSON-representable part (no bigints, bytes, Maps: the file is text).
       const v = randomValue(rng);
-      try { return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null') as unknown; } catch { return null; }
+      try {
+        return JSON.parse(
+          JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null',
+        ) as unknown;
+      } catch {
+        return null;
+      }
     }
   }
 }
 
-interface Slot { parent: Dict | unknown[]; key: Segment; path: Segment[] }
+interface Slot {
+  parent: Dict | unknown[];
+  key: Segment;
+  path: Segment[];
+}
 
 function slots(root: unknown): Slot[] {
   const out: Slot[] = [];
   const walk = (v: unknown, at: Segment[]) => {
     if (at.length > 6 || typeof v !== 'object' || v === null) return;
-    if (Array.isArray(v)) v.forEach((item, i) => { out.push({ parent: v, key: i, path: [...at, i] }); walk(item, [...at, i]); });
-    else for (const [k, item] of Object.entries(v)) { out.push({ parent: v as Dict, key: k, path: [...at, k] }); walk(item, [...at, k]); }
+    if (Array.isArray(v))
+      v.forEach((item, i) => {
+        out.push({ parent: v, key: i, path: [...at, i] });
+        walk(item, [...at, i]);
+      });
+    else
+      for (const [k, item] of Object.entries(v)) {
+        out.push({ parent: v as Dict, key: k, path: [...at, k] });
+        walk(item, [...at, k]);
+      }
   };
   walk(root, []);
   return out;
@@ -145,23 +267,30 @@ function mutateDocument(rng: Rng, base: Dict): { doc: unknown; paths: Segment[][
   const paths: Segment[][] = [];
   for (let n = 1 + rng.int(3); n > 0; n--) {
     const all = slots(doc);
-    const leaves = all.filter((s) => { const v = (s.parent as Dict)[s.key as string]; return typeof v !== 'object' || v === null; });
+    const leaves = all.filter((s) => {
+      const v = (s.parent as Dict)[s.key as string];
+      return typeof v !== 'object' || v === null;
+    });
     const pool = leaves.length > 0 && rng.chance(0.6) ? leaves : all;
     const slot = pool.length > 0 ? rng.pick(pool) : undefined;
     switch (rng.int(9)) {
-      case 0: case 1: case 2: // a value replaced
+      case 0:
+      case 1:
+      case 2: // a value replaced
         if (slot === undefined) break;
         (slot.parent as Dict)[slot.key as string] = hostileValue(rng);
         paths.push(slot.path);
         break;
-      case 3: { // a field removed, or a list element
+      case 3: {
+        // a field removed, or a list element
         if (slot === undefined) break;
         if (Array.isArray(slot.parent)) slot.parent.splice(slot.key as number, 1);
         else delete slot.parent[slot.key as string];
         paths.push(slot.path);
         break;
       }
-      case 4: { // an unknown field
+      case 4: {
+        // an unknown field
         const dicts = containers(doc).filter((c) => !Array.isArray(c.value));
         if (dicts.length === 0) break;
         const c = rng.pick(dicts);
@@ -170,7 +299,8 @@ function mutateDocument(rng: Rng, base: Dict): { doc: unknown; paths: Segment[][
         paths.push([...c.path, key]);
         break;
       }
-      case 5: { // a list element duplicated (two realms with one URI, two listeners on one port)
+      case 5: {
+        // a list element duplicated (two realms with one URI, two listeners on one port)
         const lists = containers(doc).filter((c) => Array.isArray(c.value) && c.value.length > 0);
         if (lists.length === 0) break;
         const c = rng.pick(lists);
@@ -179,14 +309,25 @@ function mutateDocument(rng: Rng, base: Dict): { doc: unknown; paths: Segment[][
         paths.push([...c.path, list.length - 1]);
         break;
       }
-      case 6: { // a known field where it does not belong, or a section added
+      case 6: {
+        // a known field where it does not belong, or a section added
         const section = rng.pick(['realms', 'listeners', 'limits', 'mesh', 'logLevel', 'dataDir']);
         if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) break;
-        (doc as Dict)[section] = rng.pick([[], {}, [{}], { enabled: true }, [{ uri: 'a', anonymous: true }], 'x', 0, null]);
+        (doc as Dict)[section] = rng.pick([
+          [],
+          {},
+          [{}],
+          { enabled: true },
+          [{ uri: 'a', anonymous: true }],
+          'x',
+          0,
+          null,
+        ]);
         paths.push([section]);
         break;
       }
-      case 7: { // a list where one value was, or a value in a list
+      case 7: {
+        // a list where one value was, or a value in a list
         if (slot === undefined) break;
         const v = (slot.parent as Dict)[slot.key as string];
         (slot.parent as Dict)[slot.key as string] = rng.chance(0.5) ? [v] : { value: v };
@@ -204,21 +345,44 @@ function mutateDocument(rng: Rng, base: Dict): { doc: unknown; paths: Segment[][
 
 // Tokens JSON.parse accepts and then rounds, overflows or decodes oddly.
 const DEEP_TOKENS = ['['.repeat(100_000) + ']'.repeat(100_000), '{"a":'.repeat(50_000) + '{}' + '}'.repeat(50_000)];
-const TOKENS = [...DEEP_TOKENS, '1e400', '-1e400', '-0', '0.0', '1E3', '9007199254740993', '1.0000000000000002', '8080.0', '"\\ud800"', '"\\u0000"', '"\\u00e9"', '"\\/ws"', 'null', '[]', '{}'];
+const TOKENS = [
+  ...DEEP_TOKENS,
+  '1e400',
+  '-1e400',
+  '-0',
+  '0.0',
+  '1E3',
+  '9007199254740993',
+  '1.0000000000000002',
+  '8080.0',
+  '"\\ud800"',
+  '"\\u0000"',
+  '"\\u00e9"',
+  '"\\/ws"',
+  'null',
+  '[]',
+  '{}',
+];
 
 /** The file's text with a value token swapped, or broken as a hand edit would break it. */
 function mutateText(rng: Rng, text: string): string {
   switch (rng.int(6)) {
-    case 0: case 1: case 2: { // a value token replaced by one JSON.parse rounds or decodes oddly
+    case 0:
+    case 1:
+    case 2: {
+      // a value token replaced by one JSON.parse rounds or decodes oddly
       const values = [...text.matchAll(/:\s*(-?\d[\d.eE+-]*|"(?:[^"\\]|\\.)*"|true|false|null)/g)];
       if (values.length === 0) return text;
       const m = rng.pick(values);
       const at = m.index + m[0].length - m[1]!.length;
       return text.slice(0, at) + rng.pick(TOKENS) + text.slice(at + m[1]!.length);
     }
-    case 3: return text.slice(0, rng.int(text.length)); // truncated
-    case 4: return rng.pick(['\ufeff', '// comment\n', ' ', '']) + text + rng.pick([',', '}', '\n\0', '']); // a BOM, a comment, trailing junk
-    default: { // a duplicate key: JSON.parse keeps the last
+    case 3:
+      return text.slice(0, rng.int(text.length)); // truncated
+    case 4:
+      return rng.pick(['\ufeff', '// comment\n', ' ', '']) + text + rng.pick([',', '}', '\n\0', '']); // a BOM, a comment, trailing junk
+    default: {
+      // a duplicate key: JSON.parse keeps the last
       const keys = [...text.matchAll(/"([A-Za-z]+)":/g)];
       if (keys.length === 0) return text;
       const m = rng.pick(keys);
@@ -233,7 +397,12 @@ function mutateText(rng: Rng, text: string): string {
 function fieldPath(segments: readonly Segment[]): string {
   let out = '';
   for (const s of segments) {
-    const key = typeof s === 'number' ? '' : s === '' ? '""' : s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+    const key =
+      typeof s === 'number'
+        ? ''
+        : s === ''
+          ? '""'
+          : s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
     out += typeof s === 'number' ? `[${s}]` : out ? `.${key}` : key;
   }
   return out;
@@ -264,7 +433,18 @@ class ConfigFuzz {
   readonly seed: number;
   case = '';
   input = '';
-  stats = { files: 0, accepted: 0, refused: 0, syntax: 0, started: 0, startErrors: 0, argv: 0, argvRefused: 0, admin: 0, adminRefused: 0 };
+  stats = {
+    files: 0,
+    accepted: 0,
+    refused: 0,
+    syntax: 0,
+    started: 0,
+    startErrors: 0,
+    argv: 0,
+    argvRefused: 0,
+    admin: 0,
+    adminRefused: 0,
+  };
   /** Refused files and command lines, for the real process to be tried on. */
   readonly refusedFiles: string[] = [];
   readonly acceptedConfigs: Config[] = [];
@@ -278,7 +458,9 @@ class ConfigFuzz {
   }
 
   fail(message: string): never {
-    throw new Violation(`seed 0x${this.seed.toString(16)} ${this.case}: ${message}\n  input: ${this.input.slice(0, 800)}`);
+    throw new Violation(
+      `seed 0x${this.seed.toString(16)} ${this.case}: ${message}\n  input: ${this.input.slice(0, 800)}`,
+    );
   }
 
   /** Checks the refusal's shape; returns its fields. */
@@ -286,11 +468,13 @@ class ConfigFuzz {
     if (!(err instanceof ConfigError)) this.fail(`not a ConfigError: ${(err as Error)?.stack ?? String(err)}`);
     if (err.issues.length === 0) this.fail('a ConfigError without issues');
     const lines = err.message.split('\n');
-    if (lines.length !== err.issues.length) this.fail(`${err.issues.length} issues in ${lines.length} lines: ${err.message}`);
+    if (lines.length !== err.issues.length)
+      this.fail(`${err.issues.length} issues in ${lines.length} lines: ${err.message}`);
     err.issues.forEach((issue, i) => {
       const expected = issue.field ? `${file}: ${issue.field}: ` : `${file}: `;
       if (!lines[i]!.startsWith(expected)) this.fail(`line ${i} does not start with "${expected}": ${lines[i]}`);
-      if (issue.problem.trim() === '' || /\[object |undefined|NaN/.test(issue.problem)) this.fail(`a problem that says nothing: ${show(issue)}`);
+      if (issue.problem.trim() === '' || /\[object |undefined|NaN/.test(issue.problem))
+        this.fail(`a problem that says nothing: ${show(issue)}`);
       if (STACK_LINE.test(issue.problem)) this.fail(`a stack in the message: ${issue.problem}`);
     });
     return err;
@@ -322,9 +506,12 @@ class ConfigFuzz {
       if (e.field === '') {
         this.stats.syntax++;
         // Only a file that is not JSON, or not an object, is wrong as a whole.
-        if (paths !== undefined && !paths.some((p) => p.length === 0)) this.fail(`refused as a whole after changes at ${paths.map(fieldPath).join(', ')}: ${e.message}`);
+        if (paths !== undefined && !paths.some((p) => p.length === 0))
+          this.fail(`refused as a whole after changes at ${paths.map(fieldPath).join(', ')}: ${e.message}`);
       } else if (paths !== undefined && !e.issues.every((issue) => paths.some((p) => related(issue.field, p)))) {
-        this.fail(`blames ${e.issues.map((x) => x.field).join(', ')} for changes at ${paths.map(fieldPath).join(', ')}: ${e.message}`);
+        this.fail(
+          `blames ${e.issues.map((x) => x.field).join(', ')} for changes at ${paths.map(fieldPath).join(', ')}: ${e.message}`,
+        );
       }
       if (this.refusedFiles.length < 8) this.refusedFiles.push(file);
       return;
@@ -337,16 +524,21 @@ class ConfigFuzz {
   /** What serve does with a loaded file before it opens anything. */
   afterLoad(config: Config): void {
     try {
-      const flags: ServeFlags = this.rng.chance(0.5) ? {} : { realms: ['realm1', 'com.extra'], logLevel: 'error', ws: [{ host: '127.0.0.1', port: 0, path: '/ws' }] };
+      const flags: ServeFlags = this.rng.chance(0.5)
+        ? {}
+        : { realms: ['realm1', 'com.extra'], logLevel: 'error', ws: [{ host: '127.0.0.1', port: 0, path: '/ws' }] };
       const applied = applyServeFlags(config, flags);
       const router = new Router({
         realms: applied.realms.map(toRealmConfig),
         limits: {
-          helloTimeoutMs: applied.limits.handshakeTimeoutMs, outboundSoftLimitBytes: applied.limits.outboundSoftLimitBytes,
-          outboundHardLimitBytes: applied.limits.outboundHardLimitBytes, slowConsumerTimeoutMs: applied.limits.slowConsumerTimeoutMs,
+          helloTimeoutMs: applied.limits.handshakeTimeoutMs,
+          outboundSoftLimitBytes: applied.limits.outboundSoftLimitBytes,
+          outboundHardLimitBytes: applied.limits.outboundHardLimitBytes,
+          slowConsumerTimeoutMs: applied.limits.slowConsumerTimeoutMs,
         },
       });
-      if (router.realms.size !== new Set(applied.realms.map((r) => r.uri)).size) this.fail('the router does not serve every realm of the file');
+      if (router.realms.size !== new Set(applied.realms.map((r) => r.uri)).size)
+        this.fail('the router does not serve every realm of the file');
       decideWebSocket(applied.listeners, {}, () => 'no WebSocket here');
     } catch (err) {
       if (err instanceof Violation) throw err;
@@ -378,8 +570,13 @@ class ConfigFuzz {
     this.input = show(run, 800);
     const errors: string[] = [];
     const logger: Logger = {
-      debug: () => undefined, info: () => undefined, warn: () => undefined,
-      error: (obj, msg) => { errors.push(`${msg ?? ''} ${show(obj)}`); }, child: () => logger,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (obj, msg) => {
+        errors.push(`${msg ?? ''} ${show(obj)}`);
+      },
+      child: () => logger,
     };
     try {
       const server = await startServer(run, logger);
@@ -428,10 +625,14 @@ class ConfigFuzz {
   checkUsageError(err: unknown, argv: readonly string[]): void {
     if (!(err instanceof UsageError)) this.fail(`not a UsageError: ${(err as Error)?.stack ?? String(err)}`);
     const message = err.message;
-    if (message.trim() === '' || STACK_LINE.test(message)) this.fail(`a UsageError that says nothing, or a stack: ${message}`);
+    if (message.trim() === '' || STACK_LINE.test(message))
+      this.fail(`a UsageError that says nothing, or a stack: ${message}`);
     // It names what is wrong: an option given (as typed, or its name), the command, or an argument.
-    const names = argv.flatMap((a) => [a, a.split('=')[0]!, a.replace(/^-+/, '').split('=')[0]!]).filter((a) => a.length > 1);
-    if (!names.some((n) => message.includes(n)) && !/command|argument|expected/.test(message)) this.fail(`a UsageError that names nothing of ${show(argv)}: ${message}`);
+    const names = argv
+      .flatMap((a) => [a, a.split('=')[0]!, a.replace(/^-+/, '').split('=')[0]!])
+      .filter((a) => a.length > 1);
+    if (!names.some((n) => message.includes(n)) && !/command|argument|expected/.test(message))
+      this.fail(`a UsageError that names nothing of ${show(argv)}: ${message}`);
   }
 
   dispose(): void {
@@ -453,27 +654,127 @@ function unusableDataDirs(dir: string): string[] {
 // ---- command lines -----------------------------------------------------------------------------
 
 const SERVE_ARGV: readonly string[][] = [
-  ['serve'], ['serve', '--ws', '127.0.0.1:0'], ['serve', '--rawsocket', '[::1]:8081', '--ws', 'localhost:8080/wamp'],
-  ['serve', '--config', 'wampmesh.json', '--realm', 'com.example', '--log-level', 'info', '--unix', 'w.sock', '--data', 'd'],
-  ['--help'], ['-V'], ['help', 'serve'], ['serve', '-h'],
+  ['serve'],
+  ['serve', '--ws', '127.0.0.1:0'],
+  ['serve', '--rawsocket', '[::1]:8081', '--ws', 'localhost:8080/wamp'],
+  [
+    'serve',
+    '--config',
+    'wampmesh.json',
+    '--realm',
+    'com.example',
+    '--log-level',
+    'info',
+    '--unix',
+    'w.sock',
+    '--data',
+    'd',
+  ],
+  ['--help'],
+  ['-V'],
+  ['help', 'serve'],
+  ['serve', '-h'],
 ];
-const SERVE_OPTIONS = ['--config', '--ws', '--rawsocket', '--unix', '--data', '--log-level', '--realm', '--help', '-h', '--version', '-V', '--port', '--', '-', '--ws=', '--realm=a#b'];
+const SERVE_OPTIONS = [
+  '--config',
+  '--ws',
+  '--rawsocket',
+  '--unix',
+  '--data',
+  '--log-level',
+  '--realm',
+  '--help',
+  '-h',
+  '--version',
+  '-V',
+  '--port',
+  '--',
+  '-',
+  '--ws=',
+  '--realm=a#b',
+];
 
 const ADMIN_ARGV: readonly string[][] = [
-  ['realm', 'create', 'com.x', '--authmethods', 'ticket,wampcra'], ['realm', 'update', 'com.x', '--security', 'off', '--connections', 'on'],
+  ['realm', 'create', 'com.x', '--authmethods', 'ticket,wampcra'],
+  ['realm', 'update', 'com.x', '--security', 'off', '--connections', 'on'],
   ['user', 'create', 'com.x', 'bob', '--password', 'a long password', '--group', 'g', '--meta', '{"a":1}'],
   ['user', 'update', 'com.x', 'bob', '--disabled', 'on', '--pubkey', 'ab'.repeat(32)],
   ['group', 'create', 'com.x', 'ops', '--parent', 'staff', '--description', 'd'],
-  ['grant', 'create', 'com.x', '--allow', 'call,subscribe', '--uri', 'com.x.', '--match', 'prefix', '--to', 'group:ops'],
+  [
+    'grant',
+    'create',
+    'com.x',
+    '--allow',
+    'call,subscribe',
+    '--uri',
+    'com.x.',
+    '--match',
+    'prefix',
+    '--to',
+    'group:ops',
+  ],
   ['source', 'create', 'com.x', '--cidr', '10.0.0.0/8', '--authmethods', 'ticket', '--to', 'all'],
-  ['grant', 'delete', 'com.x', '7'], ['realm', 'list', '--data', 'd'], ['security', 'export', '--out', 'f.json'],
-  ['user', 'create', 'com.x', 'bob', '--json', '{"groups":["a"]}'], ['mesh', 'status'], ['user', '--help'], ['security', 'import', '/nonexistent.json'],
+  ['grant', 'delete', 'com.x', '7'],
+  ['realm', 'list', '--data', 'd'],
+  ['security', 'export', '--out', 'f.json'],
+  ['user', 'create', 'com.x', 'bob', '--json', '{"groups":["a"]}'],
+  ['mesh', 'status'],
+  ['user', '--help'],
+  ['security', 'import', '/nonexistent.json'],
 ];
-const ADMIN_OPTIONS = ['--data', '--json', '--help', '-h', '--password', '--group', '--meta', '--authmethods', '--to', '--allow', '--uri', '--cidr', '--disabled', '--out', '--frob', '--', '-'];
+const ADMIN_OPTIONS = [
+  '--data',
+  '--json',
+  '--help',
+  '-h',
+  '--password',
+  '--group',
+  '--meta',
+  '--authmethods',
+  '--to',
+  '--allow',
+  '--uri',
+  '--cidr',
+  '--disabled',
+  '--out',
+  '--frob',
+  '--',
+  '-',
+];
 
 const ARG_VALUES = [
-  '', ' ', '-', '--', '=', '\0', 'é', '😀', 'x'.repeat(10_000), '127.0.0.1:0', '[::1]:0', '::1:80', '127.0.0.1:65536', '127.0.0.1:-1', 'host:80/a b',
-  'a#b', 'com..x', 'realm1', 'loud', 'debug', 'on', 'off', 'maybe', '{', '{"a":1}', '[]', 'null', '0', '-1', '1.5', '99999999999999999999', '../..',
+  '',
+  ' ',
+  '-',
+  '--',
+  '=',
+  '\0',
+  'é',
+  '😀',
+  'x'.repeat(10_000),
+  '127.0.0.1:0',
+  '[::1]:0',
+  '::1:80',
+  '127.0.0.1:65536',
+  '127.0.0.1:-1',
+  'host:80/a b',
+  'a#b',
+  'com..x',
+  'realm1',
+  'loud',
+  'debug',
+  'on',
+  'off',
+  'maybe',
+  '{',
+  '{"a":1}',
+  '[]',
+  'null',
+  '0',
+  '-1',
+  '1.5',
+  '99999999999999999999',
+  '../..',
 ];
 
 function mutateArgv(rng: Rng, base: readonly string[], options: readonly string[]): string[] {
@@ -481,12 +782,24 @@ function mutateArgv(rng: Rng, base: readonly string[], options: readonly string[
   for (let n = 1 + rng.int(3); n > 0; n--) {
     const i = rng.int(argv.length + 1);
     switch (rng.int(7)) {
-      case 0: case 1: argv[Math.min(i, argv.length - 1)] = rng.pick(ARG_VALUES); break; // a value replaced
-      case 2: argv.splice(i, 0, rng.pick(options)); break; // an option inserted (often without its value)
-      case 3: argv.splice(i, 0, rng.pick(options), rng.pick(ARG_VALUES)); break;
-      case 4: argv.splice(i, 1); break; // something left out
-      case 5: argv.splice(i, 0, `${rng.pick(options)}=${rng.pick(ARG_VALUES)}`); break;
-      default: argv.push(...argv.slice(1, 1 + rng.int(3))); // repeated
+      case 0:
+      case 1:
+        argv[Math.min(i, argv.length - 1)] = rng.pick(ARG_VALUES);
+        break; // a value replaced
+      case 2:
+        argv.splice(i, 0, rng.pick(options));
+        break; // an option inserted (often without its value)
+      case 3:
+        argv.splice(i, 0, rng.pick(options), rng.pick(ARG_VALUES));
+        break;
+      case 4:
+        argv.splice(i, 1);
+        break; // something left out
+      case 5:
+        argv.splice(i, 0, `${rng.pick(options)}=${rng.pick(ARG_VALUES)}`);
+        break;
+      default:
+        argv.push(...argv.slice(1, 1 + rng.int(3))); // repeated
     }
   }
   return argv;
@@ -505,7 +818,9 @@ for (const seed of seeds) {
     } finally {
       fuzz.dispose();
     }
-    t.log(`seed 0x${seed.toString(16)}: ${show(fuzz.stats)} in ${Math.round(performance.now() - started)} ms; start errors: ${show(fuzz.startErrors, 600)}`);
+    t.log(
+      `seed 0x${seed.toString(16)}: ${show(fuzz.stats)} in ${Math.round(performance.now() - started)} ms; start errors: ${show(fuzz.startErrors, 600)}`,
+    );
     t.pass();
   });
 }
@@ -520,7 +835,11 @@ test('config fuzz, the wampmesh process: refused files and command lines exit 1 
     const rng = new Rng(SEEDS[0]! + 1);
     for (let n = 0; cases.length < 6 && n < 100; n++) {
       const argv = mutateArgv(rng, rng.pick(SERVE_ARGV), SERVE_OPTIONS);
-      try { parseCommandLine(argv); } catch { cases.push({ argv, code: 2 }); }
+      try {
+        parseCommandLine(argv);
+      } catch {
+        cases.push({ argv, code: 2 });
+      }
     }
     // A data folder that cannot be used, for serve and for an admin command.
     for (const data of unusableDataDirs(fuzz.dir).slice(0, 2)) {
@@ -538,7 +857,11 @@ test('config fuzz, the wampmesh process: refused files and command lines exit 1 
       // A refused file: one line per problem; a command line: the problem, then "Try 'wampmesh --help'";
       // an unusable data folder: one line.
       if (c.code === 2) t.is(lines.at(-1), "Try 'wampmesh --help'.", r.stderr);
-      else if (c.argv[1] === '--config') t.true(lines.every((l, k) => l.startsWith(`${k === 0 ? 'wampmesh: ' : ''}${c.argv[2]}: `)), r.stderr);
+      else if (c.argv[1] === '--config')
+        t.true(
+          lines.every((l, k) => l.startsWith(`${k === 0 ? 'wampmesh: ' : ''}${c.argv[2]}: `)),
+          r.stderr,
+        );
       else t.is(lines.length, 1, r.stderr);
     });
   } finally {
@@ -575,15 +898,33 @@ test('regression: an unknown short option in a group is named as typed', (t) => 
   // parseArgs reads "-V=1" as -V, -= and -1, and named '-='.
   t.throws(() => parseCommandLine(['-V=1']), { instanceOf: UsageError, message: "unknown option '-V=1'" });
   t.throws(() => parseCommandLine(['serve', '-hx']), { instanceOf: UsageError, message: "unknown option '-hx'" });
-  t.throws(() => parseCommandLine(['serve', '--frob=1']), { instanceOf: UsageError, message: "unknown option '--frob'" });
+  t.throws(() => parseCommandLine(['serve', '--frob=1']), {
+    instanceOf: UsageError,
+    message: "unknown option '--frob'",
+  });
 });
 
 test('regression: a data folder under /proc fails at once instead of hanging', async (t) => {
   t.timeout(10_000);
   // Node's recursive mkdir retried forever at full CPU on /proc's ENOENT.
-  const error = await t.throwsAsync(startServer({ ...loadConfig(), dataDir: '/proc/wampmesh-regression/data', listeners: { websocket: [], rawsocket: [], unix: [], http: [], mqtt: [] } }, silent),
-    { instanceOf: StartError });
+  const error = await t.throwsAsync(
+    startServer(
+      {
+        ...loadConfig(),
+        dataDir: '/proc/wampmesh-regression/data',
+        listeners: { websocket: [], rawsocket: [], unix: [], http: [], mqtt: [] },
+      },
+      silent,
+    ),
+    { instanceOf: StartError },
+  );
   t.regex(error.message, /cannot create data folder \/proc\/wampmesh-regression\/data: ENOENT/);
 });
 
-const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent };
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silent,
+};

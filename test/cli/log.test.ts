@@ -3,7 +3,10 @@ import { createLogger, silentLogger } from '../../src/log.ts';
 
 function collect(level: Parameters<typeof createLogger>[0]['level']) {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ level, destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) } });
+  const logger = createLogger({
+    level,
+    destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+  });
   return { logger, lines };
 }
 
@@ -29,7 +32,11 @@ test('child loggers carry their bindings', (t) => {
 test('secrets are redacted at the top level and one level down', (t) => {
   const { logger, lines } = collect('info');
   logger.info({ password: 'p', details: { ticket: 't', authid: 'joe' }, extra: { secret: 's', signature: 'sig' } });
-  t.like(lines[0], { password: '[redacted]', details: { ticket: '[redacted]', authid: 'joe' }, extra: { secret: '[redacted]', signature: '[redacted]' } });
+  t.like(lines[0], {
+    password: '[redacted]',
+    details: { ticket: '[redacted]', authid: 'joe' },
+    extra: { secret: '[redacted]', signature: '[redacted]' },
+  });
   t.false(JSON.stringify(lines).includes('"p"'));
 });
 

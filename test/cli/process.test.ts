@@ -17,7 +17,8 @@ test('--help prints usage on stdout and exits 0', async (t) => {
 test('serve --help lists every serve flag', async (t) => {
   const r = await runCli(['serve', '--help']);
   t.is(r.code, 0);
-  for (const flag of ['--config', '--ws', '--rawsocket', '--unix', '--data', '--log-level', '--realm']) t.true(r.stdout.includes(flag), flag);
+  for (const flag of ['--config', '--ws', '--rawsocket', '--unix', '--data', '--log-level', '--realm'])
+    t.true(r.stdout.includes(flag), flag);
 });
 
 test('--version prints the package version', async (t) => {

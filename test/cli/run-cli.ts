@@ -43,7 +43,9 @@ export interface Started {
 // A test that fails before stopping its router must not leave it running: ava would wait for
 // the worker's children and time out. 'exit' handlers must be synchronous, hence SIGKILL.
 const live = new Set<ChildProcess>();
-process.once('exit', () => { for (const child of live) child.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
 
 export function startServe(args: string[], timeoutMs = 20_000): Promise<Started> {
   return new Promise((resolve, reject) => {
@@ -66,7 +68,12 @@ export function startServe(args: string[], timeoutMs = 20_000): Promise<Started>
       if (nl < 0) return;
       clearTimeout(timer);
       try {
-        resolve({ child, listening: JSON.parse(stdout.slice(0, nl)) as Started['listening'], stderr: () => stderr, exited });
+        resolve({
+          child,
+          listening: JSON.parse(stdout.slice(0, nl)) as Started['listening'],
+          stderr: () => stderr,
+          exited,
+        });
       } catch (e) {
         child.kill('SIGKILL');
         reject(e as Error);

@@ -128,7 +128,11 @@ test('--log-level info logs JSON lines on stderr', async (t) => {
   const s = await startServe([...EPHEMERAL, '--data', path.join(tempDir(), 'data'), '--log-level', 'info']);
   s.child.kill('SIGTERM');
   await s.exited;
-  const lines = s.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = s
+    .stderr()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   t.true(lines.length > 0);
   t.true(lines.every((l) => typeof l.level === 'string' && typeof l.msg === 'string'));
   t.true(lines.some((l) => l.msg === 'shutting down'));
@@ -140,9 +144,10 @@ for (const kind of ['ws', 'rawsocket'] as const) {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const busy = (blocker.address() as net.AddressInfo).port;
     try {
-      const args = kind === 'ws'
-        ? ['--ws', `127.0.0.1:${busy}`, '--rawsocket', '127.0.0.1:0']
-        : ['--ws', '127.0.0.1:0', '--rawsocket', `127.0.0.1:${busy}`];
+      const args =
+        kind === 'ws'
+          ? ['--ws', `127.0.0.1:${busy}`, '--rawsocket', '127.0.0.1:0']
+          : ['--ws', '127.0.0.1:0', '--rawsocket', `127.0.0.1:${busy}`];
       const r = await runCli(['serve', ...args, '--data', path.join(tempDir(), 'data')]);
       t.is(r.code, 1);
       t.is(r.stdout, '');
@@ -159,9 +164,19 @@ for (const kind of ['ws', 'rawsocket'] as const) {
 test('a Unix socket in a folder that does not exist is refused naming the folder, exit 1', async (t) => {
   const dir = tempDir();
   const missing = path.join(dir, 'no-such-folder');
-  const r = await runCli(['serve', ...EPHEMERAL, '--unix', path.join(missing, 'wampmesh.sock'), '--data', path.join(dir, 'data')]);
+  const r = await runCli([
+    'serve',
+    ...EPHEMERAL,
+    '--unix',
+    path.join(missing, 'wampmesh.sock'),
+    '--data',
+    path.join(dir, 'data'),
+  ]);
   t.is(r.code, 1);
-  t.is(r.stderr, `wampmesh: cannot listen on unix socket ${path.join(missing, 'wampmesh.sock')}: the folder ${missing} does not exist\n`);
+  t.is(
+    r.stderr,
+    `wampmesh: cannot listen on unix socket ${path.join(missing, 'wampmesh.sock')}: the folder ${missing} does not exist\n`,
+  );
   t.is(r.stdout, '');
 });
 
@@ -170,7 +185,10 @@ test('a Unix socket path over the 107-octet sun_path limit is refused naming the
   const sock = path.join(dir, `${'s'.repeat(150 - dir.length)}.sock`);
   const r = await runCli(['serve', ...EPHEMERAL, '--unix', sock, '--data', path.join(dir, 'data')]);
   t.is(r.code, 1);
-  t.is(r.stderr, `wampmesh: cannot listen on unix socket ${sock}: the path is ${Buffer.byteLength(sock)} octets long; Unix socket paths are limited to 107 (sun_path): use a shorter path\n`);
+  t.is(
+    r.stderr,
+    `wampmesh: cannot listen on unix socket ${sock}: the path is ${Buffer.byteLength(sock)} octets long; Unix socket paths are limited to 107 (sun_path): use a shorter path\n`,
+  );
   t.is(r.stdout, '');
 });
 
@@ -191,11 +209,14 @@ test('a second router on the same data folder is refused, exit 1', async (t) => 
 test('a config file is applied and flags override it', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'wampmesh.json');
-  fs.writeFileSync(file, JSON.stringify({
-    dataDir: 'state',
-    realms: [{ uri: 'realm1', anonymous: true }],
-    listeners: { websocket: [{ host: '127.0.0.1', port: 0, path: '/wamp' }], rawsocket: [{ port: 0 }] },
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      dataDir: 'state',
+      realms: [{ uri: 'realm1', anonymous: true }],
+      listeners: { websocket: [{ host: '127.0.0.1', port: 0, path: '/wamp' }], rawsocket: [{ port: 0 }] },
+    }),
+  );
   const s = await startServe(['--config', file, '--rawsocket', '127.0.0.1:0']);
   t.like(s.listening.listeners[0], { transport: 'websocket', path: '/wamp' });
   t.like(s.listening.listeners[1], { transport: 'rawsocket', host: '127.0.0.1' });

@@ -9,7 +9,11 @@ const ppt = { features: { payload_passthru_mode: true } };
 
 function setup(realm: Dict = {}, store = new MemoryEventStore()) {
   const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, ...realm }], store });
-  const client = () => { const c = new MemoryClient(router); c.join('realm1', { roles: { caller: ppt, callee: ppt, publisher: ppt, subscriber: ppt } }); return c; };
+  const client = () => {
+    const c = new MemoryClient(router);
+    c.join('realm1', { roles: { caller: ppt, callee: ppt, publisher: ppt, subscriber: ppt } });
+    return c;
+  };
   return { router, client, store };
 }
 
@@ -38,7 +42,9 @@ test('every black- and whitelisting option', (t) => {
   const [a, b, c] = [client(), client(), client()];
   const pub = client();
   const ids = new Map<MemoryClient, number>();
-  for (const s of [a, b, c]) { subscribe(s, 'com.app.bw'); }
+  for (const s of [a, b, c]) {
+    subscribe(s, 'com.app.bw');
+  }
   // Learn each subscriber's ID from an event with publisher disclosure sent by itself.
   for (const s of [a, b, c]) {
     s.send([16, 1, { disclose_me: true, exclude_me: false }, 'com.app.bw']);
@@ -48,7 +54,7 @@ test('every black- and whitelisting option', (t) => {
   }
   const authid = (s: MemoryClient) => {
     s.send([48, 1, {}, 'wamp.session.get', [ids.get(s)]]);
-    return ((s.take()[0]![3] as Dict[])[0]!).authid as string;
+    return (s.take()[0]![3] as Dict[])[0]!.authid as string;
   };
   const got = () => [a, b, c].map((s) => s.take().length).join('');
   const cases: [Dict, string][] = [
@@ -83,7 +89,10 @@ test('prefix and wildcard subscriptions get the concrete topic; one event per ma
     else t.deepEqual(e[3], { topic: 'com.app.x' });
   }
   pub.send([16, 1, {}, 'com.other.x']);
-  t.deepEqual(s.take().map((e) => e[1]), [wildcard]);
+  t.deepEqual(
+    s.take().map((e) => e[1]),
+    [wildcard],
+  );
 });
 
 test('retained events are delivered on subscribe with get_retained', (t) => {
@@ -116,7 +125,11 @@ test('a retained publication without payload clears the retained event (as an em
   t.is(store.retained('realm1', 'com.app.state'), undefined);
   const late = client();
   late.send([32, 1, { get_retained: true }, 'com.app.state']);
-  t.deepEqual(late.take().map((m) => m[0]), [33], 'nothing retained to deliver');
+  t.deepEqual(
+    late.take().map((m) => m[0]),
+    [33],
+    'nothing retained to deliver',
+  );
 });
 
 test('custom publish options ("_" and 3+ of [a-z0-9_]) reach subscribers as event details; others do not', (t) => {
@@ -142,7 +155,10 @@ test('event history is kept per configured topic and read with wamp.subscription
   const [result] = s.take();
   t.is(result![0], 50);
   const events = (result![3] as Dict[][])[0]!;
-  t.deepEqual(events.map((e) => (e.args as number[])[0]), [3, 4, 5]);
+  t.deepEqual(
+    events.map((e) => (e.args as number[])[0]),
+    [3, 4, 5],
+  );
   s.send([48, 2, {}, 'wamp.subscription.get_events', [other]]);
   t.is(s.take()[0]![4], 'wamp.error.history_unavailable');
 });
@@ -175,7 +191,13 @@ test('payload passthru events keep the payload and ppt details', (t) => {
   const s = client();
   const pub = client();
   subscribe(s, 'com.app.e2e');
-  pub.send([16, 1, { ppt_scheme: 'wamp', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'key' }, 'com.app.e2e', [new Uint8Array([9, 0, 9])]]);
+  pub.send([
+    16,
+    1,
+    { ppt_scheme: 'wamp', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'key' },
+    'com.app.e2e',
+    [new Uint8Array([9, 0, 9])],
+  ]);
   const [ev] = s.take();
   t.deepEqual(ev![3], { ppt_scheme: 'wamp', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'key' });
   t.deepEqual([...(ev![4] as Uint8Array[])[0]!], [9, 0, 9]);
@@ -200,7 +222,10 @@ test('an event the store cannot keep is refused before delivery; a testament is 
   const [sub, pub] = [client(), client()];
   subscribe(sub, 'com.app.state');
   pub.send([16, 1, { acknowledge: true, retain: true }, 'com.app.state', ['deep']]);
-  t.deepEqual(pub.take().map((m) => m.slice(0, 5)), [[8, 16, 1, {}, 'wamp.error.invalid_argument']]);
+  t.deepEqual(
+    pub.take().map((m) => m.slice(0, 5)),
+    [[8, 16, 1, {}, 'wamp.error.invalid_argument']],
+  );
   pub.send([16, 2, { retain: true }, 'com.app.state', ['deep']]);
   t.deepEqual(pub.take(), [], 'unacknowledged: no ERROR');
   t.deepEqual(sub.take(), [], 'refused publications reach no subscriber');
@@ -211,9 +236,18 @@ test('an event the store cannot keep is refused before delivery; a testament is 
   t.is(sub.take().length, 1);
   // A testament: its session is gone, so it is delivered though it cannot be retained.
   const dying = client();
-  dying.send([48, 1, {}, 'wamp.session.add_testament', ['com.app.state', ['deep'], {}, { publish_options: { retain: true } }]]);
+  dying.send([
+    48,
+    1,
+    {},
+    'wamp.session.add_testament',
+    ['com.app.state', ['deep'], {}, { publish_options: { retain: true } }],
+  ]);
   t.is(dying.take()[0]![0], 50);
   dying.handler.closed(); // the transport lost the connection
-  t.deepEqual(sub.take().map((m) => m[4]), [['deep']]);
+  t.deepEqual(
+    sub.take().map((m) => m[4]),
+    [['deep']],
+  );
   t.is(store.retained('realm1', 'com.app.state'), undefined);
 });

@@ -4,14 +4,31 @@ import { Router } from '../../src/router/router.ts';
 import { ManualScheduler } from '../../src/router/scheduler.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
 
-const features = { payload_passthru_mode: true, progressive_call_results: true, progressive_call_invocations: true, call_canceling: true, call_timeout: true, caller_identification: true, shared_registration: true, pattern_based_registration: true };
+const features = {
+  payload_passthru_mode: true,
+  progressive_call_results: true,
+  progressive_call_invocations: true,
+  call_canceling: true,
+  call_timeout: true,
+  caller_identification: true,
+  shared_registration: true,
+  pattern_based_registration: true,
+};
 const roles = { caller: { features }, callee: { features }, publisher: {}, subscriber: {} };
 const plainRoles = { caller: {}, callee: {}, publisher: {}, subscriber: {} };
 
 function setup(realm: Record<string, unknown> = {}) {
   const scheduler = new ManualScheduler();
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, ...realm }], scheduler, now: () => scheduler.now });
-  const client = (advanced = true) => { const c = new MemoryClient(router); c.join('realm1', { roles: advanced ? roles : plainRoles }); return c; };
+  const router = new Router({
+    realms: [{ uri: 'realm1', anonymous: true, ...realm }],
+    scheduler,
+    now: () => scheduler.now,
+  });
+  const client = (advanced = true) => {
+    const c = new MemoryClient(router);
+    c.join('realm1', { roles: advanced ? roles : plainRoles });
+    return c;
+  };
   return { router, scheduler, client, dealer: router.realms.get('realm1')!.dealer };
 }
 
@@ -31,7 +48,11 @@ test('progressive call results reach a caller that asked for them, then the fina
   callee.send([70, inv![1], { progress: true }, [1]]);
   callee.send([70, inv![1], { progress: true }, [2]]);
   callee.send([70, inv![1], {}, [3]]);
-  t.deepEqual(caller.take(), [[50, 1, { progress: true }, [1]], [50, 1, { progress: true }, [2]], [50, 1, {}, [3]]]);
+  t.deepEqual(caller.take(), [
+    [50, 1, { progress: true }, [1]],
+    [50, 1, { progress: true }, [2]],
+    [50, 1, {}, [3]],
+  ]);
   t.is(dealer.pendingCount, 0);
 });
 
@@ -60,7 +81,14 @@ test('progressive call invocations go to the same callee with the same request I
   caller.send([48, 5, {}, 'com.app.upload', ['last']]);
   const invs = a.take();
   t.deepEqual(b.take(), []);
-  t.deepEqual(invs.map((m) => [m[1], m[3], m[4]]), [[1, { progress: true }, ['chunk1']], [1, { progress: true }, ['chunk2']], [1, {}, ['last']]]);
+  t.deepEqual(
+    invs.map((m) => [m[1], m[3], m[4]]),
+    [
+      [1, { progress: true }, ['chunk1']],
+      [1, { progress: true }, ['chunk2']],
+      [1, {}, ['last']],
+    ],
+  );
   a.send([70, 1, {}, ['done']]);
   t.deepEqual(caller.take(), [[50, 5, {}, ['done']]]);
   t.is(dealer.pendingCount, 0);
@@ -170,7 +198,11 @@ test('a call answered in time cancels its timer', (t) => {
 });
 
 test('caller identification on request, forced and forbidden by the realm', (t) => {
-  for (const [policy, disclose, expected] of [['optional', true, true], ['optional', false, false], ['always', false, true]] as const) {
+  for (const [policy, disclose, expected] of [
+    ['optional', true, true],
+    ['optional', false, false],
+    ['always', false, true],
+  ] as const) {
     const { client } = setup({ callerDisclosure: policy });
     const callee = client();
     const caller = client();
@@ -206,7 +238,11 @@ test('pattern registrations: exact before prefix before wildcard, concrete proce
 });
 
 test('shared registrations distribute by invoke policy', (t) => {
-  for (const [policy, expected] of [['roundrobin', 'a b c a b c'], ['first', 'a a a a a a'], ['last', 'c c c c c c']] as const) {
+  for (const [policy, expected] of [
+    ['roundrobin', 'a b c a b c'],
+    ['first', 'a a a a a a'],
+    ['last', 'c c c c c c'],
+  ] as const) {
     const { client } = setup();
     const callees = { a: client(), b: client(), c: client() };
     const ids = Object.values(callees).map((c) => register(c, 'com.app.shared', { invoke: policy })[2]);
@@ -217,7 +253,10 @@ test('shared registrations distribute by invoke policy', (t) => {
       caller.send([48, i + 1, {}, 'com.app.shared']);
       for (const [name, c] of Object.entries(callees)) {
         const inv = c.take()[0];
-        if (inv !== undefined) { order.push(name); c.send([70, inv[1], {}]); }
+        if (inv !== undefined) {
+          order.push(name);
+          c.send([70, inv[1], {}]);
+        }
       }
     }
     t.is(order.join(' '), expected, policy);
@@ -229,7 +268,13 @@ test('shared registrations distribute by invoke policy', (t) => {
   const caller = client();
   for (let i = 0; i < 300; i++) {
     caller.send([48, i + 1, {}, 'com.app.rand']);
-    for (const c of cs) { const inv = c.take()[0]; if (inv) { counts.set(c, (counts.get(c) ?? 0) + 1); c.send([70, inv[1], {}]); } }
+    for (const c of cs) {
+      const inv = c.take()[0];
+      if (inv) {
+        counts.set(c, (counts.get(c) ?? 0) + 1);
+        c.send([70, inv[1], {}]);
+      }
+    }
   }
   for (const c of cs) t.true((counts.get(c) ?? 0) > 50, `random spreads calls: ${counts.get(c)}`);
 });
@@ -263,9 +308,20 @@ test('payload passthru: ppt options travel into details, the payload untouched',
   const caller = client();
   register(callee, 'com.app.e2e');
   const payload = new Uint8Array([1, 2, 3, 0, 255]);
-  caller.send([48, 1, { ppt_scheme: 'x_custom', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'k1' }, 'com.app.e2e', [payload]]);
+  caller.send([
+    48,
+    1,
+    { ppt_scheme: 'x_custom', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'k1' },
+    'com.app.e2e',
+    [payload],
+  ]);
   const [inv] = callee.take();
-  t.deepEqual(inv![3], { ppt_scheme: 'x_custom', ppt_serializer: 'cbor', ppt_cipher: 'xsalsa20poly1305', ppt_keyid: 'k1' });
+  t.deepEqual(inv![3], {
+    ppt_scheme: 'x_custom',
+    ppt_serializer: 'cbor',
+    ppt_cipher: 'xsalsa20poly1305',
+    ppt_keyid: 'k1',
+  });
   t.deepEqual(Buffer.from((inv![4] as Uint8Array[])[0]!), Buffer.from(payload));
   caller.send([48, 2, { ppt_scheme: 'x_custom' }, 'com.app.e2e', [payload], { no: 'kwargs allowed' }]);
   t.is(caller.take()[0]![4], 'wamp.error.invalid_argument');

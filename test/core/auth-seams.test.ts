@@ -7,13 +7,20 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 // A challenge-response authenticator with a fixed secret, to exercise the state machine.
 const authenticator: Authenticator = {
   hello(info) {
-    if (!info.authmethods.includes('ticket')) return { type: 'abort', reason: 'wamp.error.no_auth_method', message: 'ticket only' };
+    if (!info.authmethods.includes('ticket'))
+      return { type: 'abort', reason: 'wamp.error.no_auth_method', message: 'ticket only' };
     return {
-      type: 'challenge', authmethod: 'ticket', extra: {},
+      type: 'challenge',
+      authmethod: 'ticket',
+      extra: {},
       pending: {
-        authenticate: (m) => m.signature === 'open sesame'
-          ? { type: 'welcome', identity: { authid: info.authid ?? '?', authrole: 'user', authmethod: 'ticket', authprovider: 'test' } }
-          : { type: 'abort', reason: 'wamp.error.authentication_failed', message: 'wrong ticket' },
+        authenticate: (m) =>
+          m.signature === 'open sesame'
+            ? {
+                type: 'welcome',
+                identity: { authid: info.authid ?? '?', authrole: 'user', authmethod: 'ticket', authprovider: 'test' },
+              }
+            : { type: 'abort', reason: 'wamp.error.authentication_failed', message: 'wrong ticket' },
       },
     };
   },
@@ -22,10 +29,20 @@ const authorizer: Authorizer = { authorize: (r) => !(r.action === 'register' && 
 
 function setup() {
   const scheduler = new ManualScheduler();
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: false }], authenticator, authorizer, scheduler, authFailureDelayMs: 500 });
+  const router = new Router({
+    realms: [{ uri: 'realm1', anonymous: false }],
+    authenticator,
+    authorizer,
+    scheduler,
+    authFailureDelayMs: 500,
+  });
   return { router, scheduler };
 }
-const hello = (authmethods: string[]) => [1, 'realm1', { roles: { caller: {}, callee: {} }, authmethods, authid: 'alice' }];
+const hello = (authmethods: string[]) => [
+  1,
+  'realm1',
+  { roles: { caller: {}, callee: {} }, authmethods, authid: 'alice' },
+];
 
 test('CHALLENGE, AUTHENTICATE, WELCOME with the identity', (t) => {
   const { router } = setup();
@@ -105,7 +122,12 @@ test('deleting a realm ends its sessions', (t) => {
 });
 
 test('anonymous sessions come from loopback only, unless the realm says anywhere', (t) => {
-  const router = new Router({ realms: [{ uri: 'local', anonymous: true }, { uri: 'open', anonymous: true, anonymousFrom: 'anywhere' }] });
+  const router = new Router({
+    realms: [
+      { uri: 'local', anonymous: true },
+      { uri: 'open', anonymous: true, anonymousFrom: 'anywhere' },
+    ],
+  });
   const remote = new MemoryClient(router, undefined, '192.0.2.7:4000', false);
   remote.send([1, 'local', { roles: { caller: {} } }]);
   const [abort] = remote.take();

@@ -72,10 +72,16 @@ test('an event is encoded once per serializer, not once per subscriber', (t) => 
   const counts = new Map<string, number>();
   const counting = [json, msgpack, cbor].map((s) => ({
     ...s,
-    encode(m: unknown[]) { if (m[0] === 36) counts.set(s.name, (counts.get(s.name) ?? 0) + 1); return s.encode(m); },
+    encode(m: unknown[]) {
+      if (m[0] === 36) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+      return s.encode(m);
+    },
   }));
   const subs = counting.flatMap((s) => Array.from({ length: 5 }, () => new MemoryClient(r, s)));
-  for (const c of subs) { c.join(); subscribe(c, 'com.app.fan'); }
+  for (const c of subs) {
+    c.join();
+    subscribe(c, 'com.app.fan');
+  }
   const pub = new MemoryClient(r);
   pub.join();
   pub.send([16, 1, {}, 'com.app.fan', [1]]);
@@ -85,7 +91,11 @@ test('an event is encoded once per serializer, not once per subscriber', (t) => 
 
 test('a subscriber that stops reading loses events (counted), not the publisher', (t) => {
   let now = 0;
-  const r = new Router({ realms: [{ uri: 'realm1', anonymous: true }], now: () => now, limits: { outboundSoftLimitBytes: 1000, slowConsumerTimeoutMs: 5000 } });
+  const r = new Router({
+    realms: [{ uri: 'realm1', anonymous: true }],
+    now: () => now,
+    limits: { outboundSoftLimitBytes: 1000, slowConsumerTimeoutMs: 5000 },
+  });
   const slow = new MemoryClient(r);
   const fast = new MemoryClient(r);
   const pub = new MemoryClient(r);
@@ -120,5 +130,12 @@ test('over the hard limit a session is closed at once', (t) => {
   caller.send([48, 1, {}, 'com.app.x']);
   t.true(callee.closed);
   t.is(callee.closeReason, 'slow_consumer');
-  t.deepEqual(shape(caller.take()[0]), [8, 48, 1, '{}', 'wamp.error.canceled', ['callee disconnected from in-flight call']]);
+  t.deepEqual(shape(caller.take()[0]), [
+    8,
+    48,
+    1,
+    '{}',
+    'wamp.error.canceled',
+    ['callee disconnected from in-flight call'],
+  ]);
 });

@@ -85,7 +85,14 @@ test('callee leaving mid-call fails the call with canceled and frees everything'
   caller.send([48, 1, {}, 'com.app.slow']);
   callee.take();
   callee.handler.closed();
-  t.deepEqual(shape(caller.take()[0]), [8, 48, 1, '{}', 'wamp.error.canceled', ['callee disconnected from in-flight call']]);
+  t.deepEqual(shape(caller.take()[0]), [
+    8,
+    48,
+    1,
+    '{}',
+    'wamp.error.canceled',
+    ['callee disconnected from in-flight call'],
+  ]);
   t.is(dealer.pendingCount, 0);
   t.is(dealer.registrationCount, 0);
 });
@@ -105,7 +112,14 @@ test('caller leaving mid-call: a late YIELD is ignored and nothing leaks', (t) =
 });
 
 test('values survive transcoding between every pair of serializers', (t) => {
-  const payload = [new Uint8Array([0, 255, 7]), 'héllo 😀 字 e\u0301', 2 ** 53, -(2 ** 31), 1.25, { nested: { list: [null, true, { deep: 'x' }] } }];
+  const payload = [
+    new Uint8Array([0, 255, 7]),
+    'héllo 😀 字 e\u0301',
+    2 ** 53,
+    -(2 ** 31),
+    1.25,
+    { nested: { list: [null, true, { deep: 'x' }] } },
+  ];
   const kwargs = { bytes: new Uint8Array([1, 0, 2]), big: 9007199254740991 };
   for (const a of [json, msgpack, cbor]) {
     for (const b of [json, msgpack, cbor]) {
@@ -129,6 +143,7 @@ test('values survive transcoding between every pair of serializers', (t) => {
 function normalise(v: unknown): unknown {
   if (v instanceof Uint8Array) return { bytes: Buffer.from(v).toString('hex') };
   if (Array.isArray(v)) return v.map(normalise);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalise(x)]));
   return v;
 }

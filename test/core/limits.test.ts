@@ -11,10 +11,25 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 function setup(limits: Partial<RealmLimits>) {
   const lines: Array<Record<string, unknown>> = [];
   let now = 1_000_000;
-  const logger = createLogger({ level: 'warn', destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) } });
+  const logger = createLogger({
+    level: 'warn',
+    destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+  });
   const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, limits }], logger, now: () => now });
-  const client = () => { const c = new MemoryClient(router); c.join(); return c; };
-  return { router, realm: router.realms.get('realm1')!, client, lines, advance: (ms: number) => { now += ms; } };
+  const client = () => {
+    const c = new MemoryClient(router);
+    c.join();
+    return c;
+  };
+  return {
+    router,
+    realm: router.realms.get('realm1')!,
+    client,
+    lines,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 const errors = (c: MemoryClient, type: number) => c.take().filter((m) => m[0] === 8 && m[1] === type);
@@ -26,7 +41,10 @@ test('pending calls per session: beyond the limit the caller gets limit_exceeded
   const caller = client();
   for (let i = 1; i <= 5; i++) caller.send([48, i, {}, 'com.sink', [i]]);
   const refused = errors(caller, 48);
-  t.deepEqual(refused.map((m) => m[2]), [4, 5]);
+  t.deepEqual(
+    refused.map((m) => m[2]),
+    [4, 5],
+  );
   t.is(refused[0]![4], LIMIT_EXCEEDED);
   t.regex(String((refused[0]![5] as unknown[])[0]), /3 calls waiting for an answer/);
   t.is(realm.dealer.pendingCount, 3);
@@ -71,19 +89,36 @@ test('pending calls per realm: many callers together stop at the realm limit', (
 });
 
 test('registrations, subscriptions and retained topics per session', (t) => {
-  const { realm, client } = setup({ maxRegistrationsPerSession: 2, maxSubscriptionsPerSession: 2, maxRetainedTopicsPerSession: 2 });
+  const { realm, client } = setup({
+    maxRegistrationsPerSession: 2,
+    maxSubscriptionsPerSession: 2,
+    maxRetainedTopicsPerSession: 2,
+  });
   const c = client();
   for (let i = 1; i <= 3; i++) c.send([64, i, {}, `com.p${i}`]);
-  t.deepEqual(errors(c, 64).map((m) => [m[2], m[4]]), [[3, LIMIT_EXCEEDED]]);
+  t.deepEqual(
+    errors(c, 64).map((m) => [m[2], m[4]]),
+    [[3, LIMIT_EXCEEDED]],
+  );
   for (let i = 1; i <= 3; i++) c.send([32, 10 + i, {}, `com.t${i}`]);
-  t.deepEqual(errors(c, 32).map((m) => [m[2], m[4]]), [[13, LIMIT_EXCEEDED]]);
+  t.deepEqual(
+    errors(c, 32).map((m) => [m[2], m[4]]),
+    [[13, LIMIT_EXCEEDED]],
+  );
   c.send([32, 20, {}, 'com.t1']);
   t.deepEqual(errors(c, 32), [], 'subscribing again to a topic it has is no new subscription');
   for (let i = 1; i <= 3; i++) c.send([16, 30 + i, { retain: true, acknowledge: true }, `com.r${i}`, [i]]);
-  t.deepEqual(errors(c, 16).map((m) => [m[2], m[4]]), [[33, LIMIT_EXCEEDED]]);
+  t.deepEqual(
+    errors(c, 16).map((m) => [m[2], m[4]]),
+    [[33, LIMIT_EXCEEDED]],
+  );
   c.send([16, 40, { retain: true, acknowledge: true }, 'com.r1', ['again']]);
   t.deepEqual(errors(c, 16), [], 'replacing a retained event it gave is no new topic');
-  t.like(realm.limitCounts, { maxRegistrationsPerSession: 1, maxSubscriptionsPerSession: 1, maxRetainedTopicsPerSession: 1 });
+  t.like(realm.limitCounts, {
+    maxRegistrationsPerSession: 1,
+    maxSubscriptionsPerSession: 1,
+    maxRetainedTopicsPerSession: 1,
+  });
   // Another session has its own budget.
   const d = client();
   d.send([64, 1, {}, 'com.q1']);

@@ -5,8 +5,17 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 type Dict = Record<string, unknown>;
 
 function setup() {
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, metaKill: 'all' }, { uri: 'realm2', anonymous: true }] });
-  const client = () => { const c = new MemoryClient(router); const id = c.join(); return Object.assign(c, { id }); };
+  const router = new Router({
+    realms: [
+      { uri: 'realm1', anonymous: true, metaKill: 'all' },
+      { uri: 'realm2', anonymous: true },
+    ],
+  });
+  const client = () => {
+    const c = new MemoryClient(router);
+    const id = c.join();
+    return Object.assign(c, { id });
+  };
   return { router, client };
 }
 
@@ -17,7 +26,8 @@ function call(c: MemoryClient, procedure: string, args: unknown[] = [], kwargs: 
   if (reply === undefined) throw new Error(`no reply to ${procedure}`);
   return reply;
 }
-const result = (reply: unknown[]): unknown => (reply[0] === 50 ? (reply[3] as unknown[] | undefined)?.[0] : `ERROR ${reply[4]}`);
+const result = (reply: unknown[]): unknown =>
+  reply[0] === 50 ? (reply[3] as unknown[] | undefined)?.[0] : `ERROR ${reply[4]}`;
 
 test('session meta procedures', (t) => {
   const { client } = setup();
@@ -31,7 +41,11 @@ test('session meta procedures', (t) => {
   t.is(details.session, a.id);
   t.is(details.authrole, 'anonymous');
   t.is(result(call(admin, 'wamp.session.get', [12345])), 'ERROR wamp.error.no_such_session');
-  t.is(result(call(admin, 'wamp.session.kill', [admin.id])), 'ERROR wamp.error.no_such_session', 'a session cannot kill itself');
+  t.is(
+    result(call(admin, 'wamp.session.kill', [admin.id])),
+    'ERROR wamp.error.no_such_session',
+    'a session cannot kill itself',
+  );
   t.is(result(call(admin, 'wamp.session.kill', [a.id], { reason: 'not a uri!' })), 'ERROR wamp.error.invalid_uri');
   t.deepEqual(a.take(), [], 'an invalid reason kills nobody');
   call(admin, 'wamp.session.kill', [a.id], { reason: 'com.app.bye', message: 'out' });
@@ -55,7 +69,7 @@ test('session meta events on_join and on_leave', (t) => {
   watcher.take();
   const x = client();
   const [join] = watcher.take();
-  t.is(((join![4] as Dict[])[0]!).session, x.id);
+  t.is((join![4] as Dict[])[0]!.session, x.id);
   x.send([6, {}, 'wamp.close.close_realm']);
   const [leave] = watcher.take();
   t.is((leave![4] as unknown[])[0], x.id);
@@ -64,13 +78,17 @@ test('session meta events on_join and on_leave', (t) => {
 test('registration meta procedures and events', (t) => {
   const { client } = setup();
   const watcher = client();
-  for (const [i, topic] of ['on_create', 'on_register', 'on_unregister', 'on_delete'].entries()) watcher.send([32, i + 1, {}, `wamp.registration.${topic}`]);
+  for (const [i, topic] of ['on_create', 'on_register', 'on_unregister', 'on_delete'].entries())
+    watcher.send([32, i + 1, {}, `wamp.registration.${topic}`]);
   watcher.take();
   const callee = client();
   callee.send([64, 1, { match: 'prefix', invoke: 'roundrobin' }, 'com.app.']);
   const regId = callee.take()[0]![2];
   const events = watcher.take();
-  t.deepEqual(events.map((e) => (e[4] as unknown[])[0]), [callee.id, callee.id]);
+  t.deepEqual(
+    events.map((e) => (e[4] as unknown[])[0]),
+    [callee.id, callee.id],
+  );
   t.like((events[0]![4] as Dict[])[1], { id: regId, uri: 'com.app.', match: 'prefix', invoke: 'roundrobin' });
   t.deepEqual(result(call(watcher, 'wamp.registration.list')), { exact: [], prefix: [regId], wildcard: [] });
   t.is(result(call(watcher, 'wamp.registration.lookup', ['com.app.', { match: 'prefix' }])), regId);
@@ -82,40 +100,74 @@ test('registration meta procedures and events', (t) => {
   t.is(result(call(watcher, 'wamp.registration.count_callees', [regId])), 1);
   t.is(result(call(watcher, 'wamp.registration.get', [999])), 'ERROR wamp.error.no_such_registration');
   callee.send([66, 2, regId]);
-  t.deepEqual(watcher.take().map((e) => (e[4] as unknown[])[1]), [regId, regId]);
+  t.deepEqual(
+    watcher.take().map((e) => (e[4] as unknown[])[1]),
+    [regId, regId],
+  );
 });
 
 test('subscription meta procedures and events', (t) => {
   const { client } = setup();
   const watcher = client();
-  for (const [i, topic] of ['on_create', 'on_subscribe', 'on_unsubscribe', 'on_delete'].entries()) watcher.send([32, i + 1, {}, `wamp.subscription.${topic}`]);
+  for (const [i, topic] of ['on_create', 'on_subscribe', 'on_unsubscribe', 'on_delete'].entries())
+    watcher.send([32, i + 1, {}, `wamp.subscription.${topic}`]);
   watcher.take();
   const s = client();
   s.send([32, 1, { match: 'wildcard' }, 'com..t']);
   const subId = s.take()[0]![2];
   t.is(watcher.take().length, 2);
   const list = result(call(watcher, 'wamp.subscription.list')) as Record<string, number[]>;
-  t.deepEqual([list.exact!.length, list.prefix, list.wildcard], [4, [], [subId]], 'the watcher\'s four meta subscriptions are exact ones');
+  t.deepEqual(
+    [list.exact!.length, list.prefix, list.wildcard],
+    [4, [], [subId]],
+    "the watcher's four meta subscriptions are exact ones",
+  );
   t.is(result(call(watcher, 'wamp.subscription.lookup', ['com..t', { match: 'wildcard' }])), subId);
   t.deepEqual(result(call(watcher, 'wamp.subscription.match', ['com.x.t'])), [subId]);
   t.is(result(call(watcher, 'wamp.subscription.match', ['com.x.y'])), null);
-  t.like(result(call(watcher, 'wamp.subscription.get', [subId])) as Dict, { id: subId, uri: 'com..t', match: 'wildcard' });
+  t.like(result(call(watcher, 'wamp.subscription.get', [subId])) as Dict, {
+    id: subId,
+    uri: 'com..t',
+    match: 'wildcard',
+  });
   t.deepEqual(result(call(watcher, 'wamp.subscription.list_subscribers', [subId])), [s.id]);
   t.is(result(call(watcher, 'wamp.subscription.count_subscribers', [subId])), 1);
   s.handler.closed();
-  t.deepEqual(watcher.take().map((e) => e[3] !== undefined && (e[4] as unknown[])[1]), [subId, subId]);
+  t.deepEqual(
+    watcher.take().map((e) => e[3] !== undefined && (e[4] as unknown[])[1]),
+    [subId, subId],
+  );
   t.is(result(call(watcher, 'wamp.subscription.get', [subId])), 'ERROR wamp.error.no_such_subscription');
 });
 
 test('by default only authrole admin may end other sessions (metaKill); reads stay open', (t) => {
   const router = new Router({
     realms: [{ uri: 'realm2', anonymous: true }],
-    authenticator: { hello: (info) => ({ type: 'welcome', identity: { authid: info.authid ?? 'x', authrole: info.authid === 'root' ? 'admin' : 'anonymous', authmethod: 'anonymous', authprovider: 'test' } }) },
+    authenticator: {
+      hello: (info) => ({
+        type: 'welcome',
+        identity: {
+          authid: info.authid ?? 'x',
+          authrole: info.authid === 'root' ? 'admin' : 'anonymous',
+          authmethod: 'anonymous',
+          authprovider: 'test',
+        },
+      }),
+    },
   });
-  const join = (authid: string) => { const c = new MemoryClient(router); const id = c.join('realm2', { authid }); return Object.assign(c, { id }); };
+  const join = (authid: string) => {
+    const c = new MemoryClient(router);
+    const id = c.join('realm2', { authid });
+    return Object.assign(c, { id });
+  };
   const mallory = join('mallory');
   const victim = join('victim');
-  for (const [procedure, args] of [['wamp.session.kill', [victim.id]], ['wamp.session.kill_by_authid', ['victim']], ['wamp.session.kill_by_authrole', ['anonymous']], ['wamp.session.kill_all', []]] as const) {
+  for (const [procedure, args] of [
+    ['wamp.session.kill', [victim.id]],
+    ['wamp.session.kill_by_authid', ['victim']],
+    ['wamp.session.kill_by_authrole', ['anonymous']],
+    ['wamp.session.kill_all', []],
+  ] as const) {
     const reply = call(mallory, procedure, [...args]);
     t.is(result(reply), 'ERROR wamp.error.not_authorized', procedure);
     t.regex(String((reply[5] as unknown[])[0]), /authrole 'admin'.*metaKill/);

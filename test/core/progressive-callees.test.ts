@@ -12,9 +12,19 @@ import { MemoryClient } from '../helpers/memory-peer.ts';
 // HELLO.Details.roles of Autobahn|JS 26.3.1 (lib/session.js WAMP_FEATURES), RPC roles only.
 const autobahnJsRoles = {
   caller: { features: { caller_identification: true, call_canceling: true, progressive_call_results: true } },
-  callee: { features: { caller_identification: true, pattern_based_registration: true, shared_registration: true, progressive_call_results: true, registration_revocation: true } },
+  callee: {
+    features: {
+      caller_identification: true,
+      pattern_based_registration: true,
+      shared_registration: true,
+      progressive_call_results: true,
+      registration_revocation: true,
+    },
+  },
 };
-const fullCaller = { caller: { features: { progressive_call_results: true, call_canceling: true, call_timeout: true } } };
+const fullCaller = {
+  caller: { features: { progressive_call_results: true, call_canceling: true, call_timeout: true } },
+};
 const plainRoles = { caller: {}, callee: {} };
 
 const PROCEDURE = 'com.app.stream';
@@ -23,8 +33,16 @@ const CANCELED = 'wamp.error.canceled';
 function setup() {
   const scheduler = new ManualScheduler();
   const logLines: Record<string, unknown>[] = [];
-  const logger = createLogger({ level: 'debug', destination: { write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) } });
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }], scheduler, now: () => scheduler.now, logger });
+  const logger = createLogger({
+    level: 'debug',
+    destination: { write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  const router = new Router({
+    realms: [{ uri: 'realm1', anonymous: true }],
+    scheduler,
+    now: () => scheduler.now,
+    logger,
+  });
   const client = (roles: Record<string, unknown>) => {
     const c = new MemoryClient(router);
     c.join('realm1', { roles });
@@ -34,7 +52,11 @@ function setup() {
 }
 
 /** Registers PROCEDURE at `callee`, calls it from `caller` with `options`; returns the INVOCATION's request ID and details. */
-function invoke(callee: MemoryClient, caller: MemoryClient, options: Record<string, unknown>): { request: number; details: Record<string, unknown> } {
+function invoke(
+  callee: MemoryClient,
+  caller: MemoryClient,
+  options: Record<string, unknown>,
+): { request: number; details: Record<string, unknown> } {
   callee.send({ type: T.REGISTER, request: 1, options: {}, procedure: PROCEDURE });
   callee.take();
   caller.send({ type: T.CALL, request: 7, options, procedure: PROCEDURE });
@@ -56,7 +78,11 @@ test('a callee with progressive_call_results but no call_canceling (Autobahn|JS)
   callee.send(progressiveYield(request, [1]));
   callee.send(progressiveYield(request, [2]));
   callee.send({ type: T.YIELD, request, options: {}, args: ['done'] });
-  t.deepEqual(caller.take(), [[T.RESULT, 7, { progress: true }, [1]], [T.RESULT, 7, { progress: true }, [2]], [T.RESULT, 7, {}, ['done']]]);
+  t.deepEqual(caller.take(), [
+    [T.RESULT, 7, { progress: true }, [1]],
+    [T.RESULT, 7, { progress: true }, [2]],
+    [T.RESULT, 7, {}, ['done']],
+  ]);
   t.is(dealer.pendingCount, 0);
   t.deepEqual(dealer.stats, { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 });
 });
@@ -76,7 +102,7 @@ for (const mode of ['skip', 'kill', 'killnowait'] as const) {
     t.is(dealer.pendingCount, 0);
     callee.send(progressiveYield(request, ['late']));
     callee.send({ type: T.YIELD, request, options: {}, args: ['late final'] });
-    t.deepEqual(caller.take(), [], 'the callee\'s later YIELDs are discarded');
+    t.deepEqual(caller.take(), [], "the callee's later YIELDs are discarded");
     t.deepEqual(callee.take(), [], 'and not answered: the callee could not have known');
   });
 }
@@ -90,7 +116,11 @@ test('a call timeout toward such a callee, and its caller leaving, end the call 
   scheduler.advance(99);
   callee.send(progressiveYield(request, [2]));
   scheduler.advance(99);
-  t.deepEqual(caller.take().map((m) => m[0]), [T.RESULT, T.RESULT], 'each progressive result restarts the timeout');
+  t.deepEqual(
+    caller.take().map((m) => m[0]),
+    [T.RESULT, T.RESULT],
+    'each progressive result restarts the timeout',
+  );
   scheduler.advance(1);
   t.is(caller.take()[0]?.[4], 'wamp.error.timeout');
   t.deepEqual(callee.take(), []);
@@ -111,7 +141,10 @@ test('a progressive YIELD the callee was not asked for goes to a caller that ask
   t.is(details.receive_progress, undefined, 'a callee that announced nothing is not sent receive_progress');
   callee.send(progressiveYield(request, [1]));
   callee.send({ type: T.YIELD, request, options: {}, args: ['done'] });
-  t.deepEqual(caller.take(), [[T.RESULT, 7, { progress: true }, [1]], [T.RESULT, 7, {}, ['done']]]);
+  t.deepEqual(caller.take(), [
+    [T.RESULT, 7, { progress: true }, [1]],
+    [T.RESULT, 7, {}, ['done']],
+  ]);
   t.deepEqual(dealer.stats, { unrequestedProgressForwarded: 1, unrequestedProgressDropped: 0 });
   const line = logLines.find((l) => l.msg === 'progressive YIELD without receive_progress in the INVOCATION');
   t.like(line, { level: 'debug', procedure: PROCEDURE, forwarded: true });

@@ -9,7 +9,7 @@ test('MsgPack and CBOR write integers beyond 32 bits as integers, not floats', (
   t.is(Buffer.from(msgpack.encode([1.5])).toString('hex'), '91cb3ff8000000000000', 'floats stay floats');
 });
 
-test('widening never changes the caller\'s value', (t) => {
+test("widening never changes the caller's value", (t) => {
   const args = [2 ** 40, { n: 2 ** 40 }];
   msgpack.encode([48, 1, {}, 'x', args]);
   cbor.encode([48, 1, {}, 'x', args]);
@@ -35,12 +35,19 @@ test('integers beyond ±2^53 stay exact (BigInt) in all three decoders; 2^53 its
   t.deepEqual(msgpack.decode(mp), [9007199254740993n, 2 ** 53, -9007199254740993n]);
   const cb = Buffer.from('831b00200000000000011b00200000000000003b0020000000000000', 'hex');
   t.deepEqual(cbor.decode(cb), [9007199254740993n, 2 ** 53, -9007199254740993n]);
-  t.is(typeof (cbor.decode(Buffer.from('811b0000000100000000', 'hex')) as unknown[])[0], 'number', '2^32 in 8 bytes is a number');
+  t.is(
+    typeof (cbor.decode(Buffer.from('811b0000000100000000', 'hex')) as unknown[])[0],
+    'number',
+    '2^32 in 8 bytes is a number',
+  );
 });
 
 test('JSON writes binary and BigInt values wherever they sit, also deeper than the quick scan looks', (t) => {
   const bin = new Uint8Array([0, 255]);
-  t.is(Buffer.from(json.encode([50, 1, {}, ['plain', 1.5, null, { a: [true] }]])).toString(), '[50,1,{},["plain",1.5,null,{"a":[true]}]]');
+  t.is(
+    Buffer.from(json.encode([50, 1, {}, ['plain', 1.5, null, { a: [true] }]])).toString(),
+    '[50,1,{},["plain",1.5,null,{"a":[true]}]]',
+  );
   t.is(Buffer.from(json.encode([50, 1, {}, [{ a: [bin] }]])).toString(), '[50,1,{},[{"a":["\\u0000AP8="]}]]');
   t.is(Buffer.from(json.encode([50, 1, {}, [Buffer.from([1])]])).toString(), '[50,1,{},["\\u0000AQ=="]]');
   t.is(Buffer.from(json.encode([50, 1, { n: 2n ** 60n }])).toString(), '[50,1,{"n":1152921504606846976}]');
@@ -54,13 +61,27 @@ test('JSON writes binary and BigInt values wherever they sit, also deeper than t
 test('JSON revives exactly the integers beyond 2^53, whatever their digits', (t) => {
   const decode = (text: string): unknown => json.decode(Buffer.from(text));
   // 16 digits below 2^53 (random WAMP IDs) stay numbers, also those starting with 9.
-  t.deepEqual(decode('[1234567890123456, 8999999999999999, 9007199254740991, 9007199254740992]'), [1234567890123456, 8999999999999999, 9007199254740991, 2 ** 53]);
-  t.deepEqual(decode('[9007199254740993, -9007199254740993, 12345678901234567]'), [9007199254740993n, -9007199254740993n, 12345678901234567n]);
+  t.deepEqual(decode('[1234567890123456, 8999999999999999, 9007199254740991, 9007199254740992]'), [
+    1234567890123456,
+    8999999999999999,
+    9007199254740991,
+    2 ** 53,
+  ]);
+  t.deepEqual(decode('[9007199254740993, -9007199254740993, 12345678901234567]'), [
+    9007199254740993n,
+    -9007199254740993n,
+    12345678901234567n,
+  ]);
   t.deepEqual(decode('["\\u0000AP8=", 1234567890123456]'), [Buffer.from([0, 255]), 1234567890123456]);
   // With a binary value, in a dict, deeper than the walk looks, and as a float (stays a number).
   t.deepEqual(decode('["\\u0000AP8=", {"n": 9007199254740993}]'), [Buffer.from([0, 255]), { n: 9007199254740993n }]);
   const deep = (n: number, inner: string): string => '['.repeat(n) + inner + ']'.repeat(n);
-  t.deepEqual(JSON.stringify(decode(deep(100, '18446744073709551615')), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), deep(100, '"18446744073709551615n"'));
+  t.deepEqual(
+    JSON.stringify(decode(deep(100, '18446744073709551615')), (_k, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v,
+    ),
+    deep(100, '"18446744073709551615n"'),
+  );
   // biome-ignore lint/correctness/noPrecisionLoss: the same literal as the JSON text, which is beyond double precision on purpose
   t.deepEqual(decode('[1e300, -9.5e20, 9007199254740993.5]'), [1e300, -9.5e20, 9007199254740993.5]);
 });

@@ -20,7 +20,7 @@ test('HELLO gets WELCOME announcing roles and identity', (t) => {
 test('unknown realm is ABORTed with no_such_realm', (t) => {
   const c = new MemoryClient(router());
   c.send([1, 'nope', { roles: { caller: {} } }]);
-  t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.no_such_realm']);
+  t.deepEqual(shape(c.take()[0]), [3, '{}', 'wamp.error.no_such_realm']);
   t.true(c.closed);
 });
 
@@ -45,25 +45,36 @@ test('HELLO twice is a protocol violation', (t) => {
   const c = new MemoryClient(router());
   c.join();
   c.send([1, 'realm1', { roles: { caller: {} } }]);
-  t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation']);
+  t.deepEqual(shape(c.take()[0]), [3, '{}', 'wamp.error.protocol_violation']);
   t.true(c.closed);
   t.is(c.closeReason, 'normal', 'the ABORT says why; the transport closes normally');
 });
 
 test('IDs out of range and bad arity are protocol violations', (t) => {
-  for (const bad of [[48, 0, {}, 'a.b'], [48, 2 ** 53 + 2, {}, 'a.b'], [48, 1.5, {}, 'a.b'], [48, 1, {}, 'a.b', [], {}, 'extra'], [48, 1, {}, 'a.b', {}], [48, 1, {}, 'a.b', [], []]]) {
+  for (const bad of [
+    [48, 0, {}, 'a.b'],
+    [48, 2 ** 53 + 2, {}, 'a.b'],
+    [48, 1.5, {}, 'a.b'],
+    [48, 1, {}, 'a.b', [], {}, 'extra'],
+    [48, 1, {}, 'a.b', {}],
+    [48, 1, {}, 'a.b', [], []],
+  ]) {
     const c = new MemoryClient(router());
     c.join();
     c.send(bad);
-    t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation'], JSON.stringify(bad));
+    t.deepEqual(shape(c.take()[0]), [3, '{}', 'wamp.error.protocol_violation'], JSON.stringify(bad));
   }
 });
 
 test('invalid JSON, MsgPack and CBOR frames are protocol violations', (t) => {
-  for (const [s, frame] of [[json, Buffer.from('[1, "realm1"')], [msgpack, Buffer.from([0xc1])], [cbor, Buffer.from([0x9f, 0x01])]] as const) {
+  for (const [s, frame] of [
+    [json, Buffer.from('[1, "realm1"')],
+    [msgpack, Buffer.from([0xc1])],
+    [cbor, Buffer.from([0x9f, 0x01])],
+  ] as const) {
     const c = new MemoryClient(router(), s);
     c.sendRaw(frame);
-    t.deepEqual(shape(c.take()[0]), [3, "{}", 'wamp.error.protocol_violation'], s.name);
+    t.deepEqual(shape(c.take()[0]), [3, '{}', 'wamp.error.protocol_violation'], s.name);
     t.true(c.closed);
   }
 });
@@ -79,7 +90,7 @@ test('deeply nested input does not throw out of the core', (t) => {
   t.like(c.take()[0], [8, 48, 1, {}, 'wamp.error.no_such_procedure']);
   const m = new MemoryClient(r, msgpack);
   t.notThrows(() => m.sendRaw(Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x90])])));
-  t.deepEqual(shape(m.take()[0]), [3, "{}", 'wamp.error.protocol_violation']);
+  t.deepEqual(shape(m.take()[0]), [3, '{}', 'wamp.error.protocol_violation']);
 });
 
 test('GOODBYE is answered with goodbye_and_out and closes', (t) => {
@@ -98,14 +109,18 @@ test('shutdown sends GOODBYE system_shutdown to every session', (t) => {
   a.join();
   b.join();
   r.shutdown();
-  for (const c of [a, b]) t.deepEqual(shape(c.take()[0]), [6, "{}", 'wamp.close.system_shutdown']);
+  for (const c of [a, b]) t.deepEqual(shape(c.take()[0]), [6, '{}', 'wamp.close.system_shutdown']);
   a.send([6, {}, 'wamp.close.goodbye_and_out']);
   t.true(a.closed);
 });
 
 test('no HELLO within the timeout closes the transport', (t) => {
   let now = 0;
-  const r = new Router({ realms: [{ uri: 'realm1', anonymous: true }], now: () => now, limits: { helloTimeoutMs: 1000 } });
+  const r = new Router({
+    realms: [{ uri: 'realm1', anonymous: true }],
+    now: () => now,
+    limits: { helloTimeoutMs: 1000 },
+  });
   const c = new MemoryClient(r);
   r.tick(999);
   t.false(c.closed);
@@ -126,9 +141,17 @@ test('nothing follows ABORT or GOODBYE, not even the cancellation of a call to i
     c.join();
     c.send([64, 1, {}, 'com.self']);
     c.send([48, 2, {}, 'com.self', ['me']]);
-    t.deepEqual(c.take().map((m) => m[0]), [65, 68], name);
+    t.deepEqual(
+      c.take().map((m) => m[0]),
+      [65, 68],
+      name,
+    );
     c.send([...last]);
-    t.deepEqual(c.take().map((m) => m[0]), [expected], `${name}: only the ${name}`);
+    t.deepEqual(
+      c.take().map((m) => m[0]),
+      [expected],
+      `${name}: only the ${name}`,
+    );
     t.true(c.closed);
   }
 });

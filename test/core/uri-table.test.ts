@@ -4,8 +4,13 @@ import { UriTable, type MatchPolicy } from '../../src/router/uri-table.ts';
 test('the spec example for calls matching several registrations', (t) => {
   const table = new UriTable<number>();
   const regs: [string, MatchPolicy][] = [
-    ['a1.b2.c3.d4.e55', 'exact'], ['a1.b2.c3', 'prefix'], ['a1.b2.c3.d4', 'prefix'], ['a1.b2..d4.e5', 'wildcard'],
-    ['a1.b2.c33..e5', 'wildcard'], ['a1.b2..d4.e5..g7', 'wildcard'], ['a1.b2..d4..f6.g7', 'wildcard'],
+    ['a1.b2.c3.d4.e55', 'exact'],
+    ['a1.b2.c3', 'prefix'],
+    ['a1.b2.c3.d4', 'prefix'],
+    ['a1.b2..d4.e5', 'wildcard'],
+    ['a1.b2.c33..e5', 'wildcard'],
+    ['a1.b2..d4.e5..g7', 'wildcard'],
+    ['a1.b2..d4..f6.g7', 'wildcard'],
   ];
   regs.forEach(([uri, policy], i) => table.set(uri, policy, i + 1));
   t.is(table.best('a1.b2.c3.d4.e55'), 1);
@@ -25,7 +30,8 @@ test('the spec example for calls matching several registrations', (t) => {
 test('prefix matching is on the string, as in the spec examples', (t) => {
   const table = new UriTable<string>();
   table.set('com.myapp.myobject1', 'prefix', 'p');
-  for (const hit of ['com.myapp.myobject1.myprocedure1', 'com.myapp.myobject1-mysubobject1', 'com.myapp.myobject1']) t.is(table.best(hit), 'p', hit);
+  for (const hit of ['com.myapp.myobject1.myprocedure1', 'com.myapp.myobject1-mysubobject1', 'com.myapp.myobject1'])
+    t.is(table.best(hit), 'p', hit);
   for (const miss of ['com.myapp.myobject2', 'com.myapp.myobject']) t.is(table.best(miss), undefined, miss);
 });
 

@@ -10,11 +10,23 @@ export const SERIALIZERS: readonly Serializer[] = [json, msgpack, cbor];
 export const ROUTER_TO_CLIENT = new Set([2, 3, 4, 6, 8, 17, 33, 35, 36, 50, 65, 67, 68, 69]);
 
 const FEATURES = {
-  progressive_call_results: true, progressive_call_invocations: true, call_canceling: true, call_timeout: true,
-  caller_identification: true, payload_passthru_mode: true, publisher_exclusion: true, publisher_identification: true,
-  pattern_based_registration: true, shared_registration: true,
+  progressive_call_results: true,
+  progressive_call_invocations: true,
+  call_canceling: true,
+  call_timeout: true,
+  caller_identification: true,
+  payload_passthru_mode: true,
+  publisher_exclusion: true,
+  publisher_identification: true,
+  pattern_based_registration: true,
+  shared_registration: true,
 };
-export const ALL_ROLES = { caller: { features: FEATURES }, callee: { features: FEATURES }, publisher: { features: FEATURES }, subscriber: { features: FEATURES } };
+export const ALL_ROLES = {
+  caller: { features: FEATURES },
+  callee: { features: FEATURES },
+  publisher: { features: FEATURES },
+  subscriber: { features: FEATURES },
+};
 
 /** FUZZ_EXTRA_SEEDS=n adds n more seeds (for a longer local hunt; CI runs the fixed lists). */
 export const EXTRA_SEEDS = Number(process.env.FUZZ_EXTRA_SEEDS ?? 0);
@@ -30,7 +42,9 @@ export const hex = (b: Uint8Array, max = 160): string => {
 export const show = (v: unknown, max = 300): string => {
   let s: string;
   try {
-    s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? `<${x.constructor.name} ${x.byteLength}>` : x));
+    s = JSON.stringify(v, (_k, x: unknown) =>
+      typeof x === 'bigint' ? `${x}n` : ArrayBuffer.isView(x) ? `<${x.constructor.name} ${x.byteLength}>` : x,
+    );
   } catch {
     s = '<too deep or cyclic to print>';
   }
@@ -47,7 +61,12 @@ export interface SeedRun {
  * Runs every seed, even after one fails, so one finding does not hide the next; `each` reads a
  * run's statistics once it is over. The Violations, as messages; anything else is thrown.
  */
-export function runSeeds<R extends SeedRun>(seeds: readonly number[], steps: number, make: (seed: number) => R, each: (run: R) => void): string[] {
+export function runSeeds<R extends SeedRun>(
+  seeds: readonly number[],
+  steps: number,
+  make: (seed: number) => R,
+  each: (run: R) => void,
+): string[] {
   const failures: string[] = [];
   for (const seed of seeds) {
     const run = make(seed);

@@ -7,7 +7,11 @@ import { LinkFrameType, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
 
 const HOST = '127.0.0.1';
 
-export interface TappedFrame { readonly type: number; readonly payload: Buffer; readonly raw: Buffer }
+export interface TappedFrame {
+  readonly type: number;
+  readonly payload: Buffer;
+  readonly raw: Buffer;
+}
 
 /** One direction of a proxied connection, forwarded frame by frame after the 8-octet preamble. */
 export class Tap {
@@ -18,7 +22,9 @@ export class Tap {
   #buf = Buffer.alloc(0);
   #preamble = 0;
 
-  constructor(to: net.Socket) { this.#to = to; }
+  constructor(to: net.Socket) {
+    this.#to = to;
+  }
 
   feed(chunk: Buffer): void {
     if (this.#preamble < PREAMBLE_SIZE) {
@@ -40,7 +46,9 @@ export class Tap {
   }
 
   /** Writes octets of our own into the stream, between two frames. */
-  inject(bytes: Uint8Array): void { this.#to.write(bytes); }
+  inject(bytes: Uint8Array): void {
+    this.#to.write(bytes);
+  }
 
   /** The tagged batch (its frames and its TAG, as sent) holding the first frame that matches (one the sender wrote after its first TAG). */
   batchWith(match: (frame: TappedFrame) => boolean): Buffer {
@@ -54,7 +62,10 @@ export class Tap {
   }
 }
 
-export interface ProxiedConnection { toAcceptor: Tap; toDialer: Tap }
+export interface ProxiedConnection {
+  toAcceptor: Tap;
+  toDialer: Tap;
+}
 export interface LinkProxy {
   port: number;
   conns: ProxiedConnection[];
@@ -85,8 +96,10 @@ export async function linkProxy(t: { teardown(fn: () => unknown): void }, target
     up.on('close', () => down.end());
   });
   await new Promise<void>((resolve) => server.listen({ host: HOST, port: 0 }, resolve));
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close(); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
   proxy.port = (server.address() as net.AddressInfo).port;
   return proxy;
 }
-

@@ -21,7 +21,9 @@ export class MemoryClient {
     const peer: Peer = {
       serializer,
       info: { type: 'memory', peer: peerAddress, local },
-      send: (frame) => { if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]); },
+      send: (frame) => {
+        if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]);
+      },
       bufferedAmount: () => this.buffered,
       close: (reason = 'normal') => {
         if (this.closed) return;
@@ -62,5 +64,7 @@ export class MemoryClient {
 
 /** The message with every dict shown as '{}', to compare shapes without details. */
 export function shape(message: unknown[] | undefined): unknown[] | undefined {
-  return message?.map((v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) ? '{}' : v));
+  return message?.map((v) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) ? '{}' : v,
+  );
 }

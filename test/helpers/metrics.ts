@@ -3,7 +3,11 @@
 
 import { spawn } from 'node:child_process';
 
-export async function httpGet(port: number, path: string, host = '127.0.0.1'): Promise<{ status: number; text: string; type: string }> {
+export async function httpGet(
+  port: number,
+  path: string,
+  host = '127.0.0.1',
+): Promise<{ status: number; text: string; type: string }> {
   const res = await fetch(`http://${host}:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type') ?? '' };
 }
@@ -30,8 +34,12 @@ export function promtoolCheck(text: string): Promise<{ code: number; output: str
   return new Promise((resolve, reject) => {
     const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     child.on('error', reject); // not installed: scripts/install-test-deps.sh installs Debian's prometheus
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
     child.stdin.end(text);

@@ -124,7 +124,9 @@ export class RawClient {
     this.serializer = serializer;
     this.transport = transport;
     this.#onFrame = onFrame;
-    this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
   }
 
   static async connect(options: ConnectOptions): Promise<RawClient> {
@@ -137,21 +139,35 @@ export class RawClient {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (options.transport === 'rawsocket') {
       if (options.port === undefined) throw new Error('rawsocket needs a port');
-      client.#wire = await openRawSocket(options.host ?? '127.0.0.1', options.port, serializer, options.lengthExponent ?? 15, timeoutMs, events);
+      client.#wire = await openRawSocket(
+        options.host ?? '127.0.0.1',
+        options.port,
+        serializer,
+        options.lengthExponent ?? 15,
+        timeoutMs,
+        events,
+      );
     } else {
       if (options.url === undefined) throw new Error('websocket needs a url');
-      client.#wire = options.websocketImpl === 'net'
-        ? await openNetWebSocket(options.url, serializer, timeoutMs, events)
-        : await openGlobalWebSocket(options.url, serializer, timeoutMs, events);
+      client.#wire =
+        options.websocketImpl === 'net'
+          ? await openNetWebSocket(options.url, serializer, timeoutMs, events)
+          : await openGlobalWebSocket(options.url, serializer, timeoutMs, events);
     }
     return client;
   }
 
-  get isClosed(): boolean { return this.#closeInfo !== undefined; }
-  get closeInfo(): CloseInfo | undefined { return this.#closeInfo; }
+  get isClosed(): boolean {
+    return this.#closeInfo !== undefined;
+  }
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closeInfo;
+  }
 
   /** A fresh request ID, unique for this client. */
-  requestId(): number { return this.#nextRequest++; }
+  requestId(): number {
+    return this.#nextRequest++;
+  }
 
   send(message: unknown[]): void {
     this.#wire.sendMessage(this.serializer.encode(message));
@@ -195,8 +211,14 @@ export class RawClient {
       }, timeoutMs);
       const waiter: Waiter = {
         predicate,
-        resolve: (m) => { clearTimeout(timer); resolve(m); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       this.#waiters.push(waiter);
     });
@@ -212,10 +234,18 @@ export class RawClient {
   }
 
   /** CALL and its RESULT or ERROR (returned, not thrown: tests look at errors too). */
-  async call(procedure: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown[]> {
+  async call(
+    procedure: string,
+    args: unknown[] = [],
+    kwargs: Record<string, unknown> = {},
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<unknown[]> {
     const request = this.requestId();
     this.send([48, request, {}, procedure, args, kwargs]);
-    return this.next((m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[1] === 48 && m[2] === request), timeoutMs);
+    return this.next(
+      (m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[1] === 48 && m[2] === request),
+      timeoutMs,
+    );
   }
 
   async register(procedure: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<number> {
@@ -252,9 +282,15 @@ export class RawClient {
   }
 
   /** Stops reading: the kernel buffers fill and the sender sees backpressure. */
-  pause(): void { this.#wire.pause(); }
-  resume(): void { this.#wire.resume(); }
-  bufferedAmount(): number { return this.#wire.bufferedAmount(); }
+  pause(): void {
+    this.#wire.pause();
+  }
+  resume(): void {
+    this.#wire.resume();
+  }
+  bufferedAmount(): number {
+    return this.#wire.bufferedAmount();
+  }
 
   /** Polite close (RawSocket FIN, WebSocket close 1000). */
   close(): Promise<CloseInfo> {
@@ -313,7 +349,9 @@ export class RawClient {
   }
 
   #closedError(): Error {
-    return new Error(`connection closed (${JSON.stringify(this.#closeInfo)}) before a matching message; inbox: ${preview(this.inbox)}`);
+    return new Error(
+      `connection closed (${JSON.stringify(this.#closeInfo)}) before a matching message; inbox: ${preview(this.inbox)}`,
+    );
   }
 
   #removeWaiter(waiter: Waiter): void {
@@ -335,7 +373,10 @@ function preview(messages: unknown[][]): string {
 function withDeadline<T>(work: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { onTimeout(); reject(new Error(`${what}: no answer within ${ms} ms`)); }, ms);
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`${what}: no answer within ${ms} ms`));
+    }, ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
@@ -343,7 +384,10 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string, onTimeout: 
 function tcpConnect(host: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, noDelay: true });
-    socket.once('connect', () => { socket.off('error', reject); resolve(socket); });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
     socket.once('error', reject);
   });
 }
@@ -351,7 +395,12 @@ function tcpConnect(host: string, port: number): Promise<net.Socket> {
 // ---- RawSocket ----------------------------------------------------------------------------
 
 async function openRawSocket(
-  host: string, port: number, serializer: Serializer, lengthExponent: number, timeoutMs: number, events: WireEvents,
+  host: string,
+  port: number,
+  serializer: Serializer,
+  lengthExponent: number,
+  timeoutMs: number,
+  events: WireEvents,
 ): Promise<Wire> {
   const socket = await withDeadline(tcpConnect(host, port), timeoutMs, 'rawsocket connect', () => undefined);
   socket.write(Uint8Array.of(0x7f, ((lengthExponent & 0x0f) << 4) | serializer.rawsocketId, 0, 0));
@@ -385,23 +434,40 @@ async function openRawSocket(
   socket.on('data', onData);
   socket.on('error', () => undefined); // 'close' follows and reports
   let socketError: string | undefined;
-  socket.once('error', (e: NodeJS.ErrnoException) => { socketError = e.code ?? e.message; });
+  socket.once('error', (e: NodeJS.ErrnoException) => {
+    socketError = e.code ?? e.message;
+  });
   socket.once('close', () => events.closed(socketError === undefined ? {} : { error: socketError }));
   if (reply.rest.length > 0) onData(Buffer.from(reply.rest));
 
   return {
     sendMessage(payload) {
       const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-      if (bytes.length > routerMax) throw new Error(`message of ${bytes.length} octets exceeds the router's announced ${routerMax}`);
+      if (bytes.length > routerMax)
+        throw new Error(`message of ${bytes.length} octets exceeds the router's announced ${routerMax}`);
       writeFrame(socket, 0, bytes);
     },
-    sendRaw(bytes) { socket.write(bytes); },
-    sendFramed(frame) { writeCorked(socket, frame); },
-    close() { socket.end(); },
-    destroy() { socket.destroy(); },
-    pause() { socket.pause(); },
-    resume() { socket.resume(); },
-    bufferedAmount() { return socket.writableLength; },
+    sendRaw(bytes) {
+      socket.write(bytes);
+    },
+    sendFramed(frame) {
+      writeCorked(socket, frame);
+    },
+    close() {
+      socket.end();
+    },
+    destroy() {
+      socket.destroy();
+    },
+    pause() {
+      socket.pause();
+    },
+    resume() {
+      socket.resume();
+    },
+    bufferedAmount() {
+      return socket.writableLength;
+    },
   };
 }
 
@@ -422,7 +488,10 @@ function writeCorked(socket: net.Socket, bytes: Uint8Array): void {
   if (!corked.has(socket)) {
     corked.add(socket);
     socket.cork();
-    process.nextTick(() => { corked.delete(socket); socket.uncork(); });
+    process.nextTick(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
   }
   socket.write(bytes);
 }
@@ -437,8 +506,14 @@ function readExactly(socket: net.Socket, n: number): Promise<{ bytes: Uint8Array
       cleanup();
       resolve({ bytes: buf.subarray(0, n), rest: buf.subarray(n) });
     };
-    const onClose = (): void => { cleanup(); reject(new Error(`connection closed after ${buf.length} of ${n} handshake octets`)); };
-    const cleanup = (): void => { socket.off('data', onData); socket.off('close', onClose); };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error(`connection closed after ${buf.length} of ${n} handshake octets`));
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    };
     socket.on('data', onData);
     socket.once('close', onClose);
   });
@@ -495,7 +570,12 @@ class RawSocketDecoder {
 
 // ---- WebSocket: Node's global WebSocket ---------------------------------------------------
 
-async function openGlobalWebSocket(url: string, serializer: Serializer, timeoutMs: number, events: WireEvents): Promise<Wire> {
+async function openGlobalWebSocket(
+  url: string,
+  serializer: Serializer,
+  timeoutMs: number,
+  events: WireEvents,
+): Promise<Wire> {
   const ws = new WebSocket(url, [serializer.subprotocol]);
   ws.binaryType = 'arraybuffer';
   const opened = new Promise<void>((resolve, reject) => {
@@ -522,18 +602,30 @@ async function openGlobalWebSocket(url: string, serializer: Serializer, timeoutM
       if (serializer.binary) ws.send(typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload);
       else ws.send(typeof payload === 'string' ? payload : asText(payload));
     },
-    sendFramed() { throw new Error('sendFramed is for RawSocket'); },
+    sendFramed() {
+      throw new Error('sendFramed is for RawSocket');
+    },
     sendRaw(bytes, binary = serializer.binary) {
       // WHATWG WebSocket sends strings as text frames, bytes as binary ones; text frames that
       // are not UTF-8 cannot be produced here (use websocketImpl 'net').
       if (binary) ws.send(bytes);
       else ws.send(asText(bytes));
     },
-    close() { ws.close(1000); },
-    destroy() { ws.close(); },
-    pause() { throw new Error('the global WebSocket cannot stop reading; use websocketImpl: \'net\''); },
-    resume() { throw new Error('the global WebSocket cannot stop reading; use websocketImpl: \'net\''); },
-    bufferedAmount() { return ws.bufferedAmount; },
+    close() {
+      ws.close(1000);
+    },
+    destroy() {
+      ws.close();
+    },
+    pause() {
+      throw new Error("the global WebSocket cannot stop reading; use websocketImpl: 'net'");
+    },
+    resume() {
+      throw new Error("the global WebSocket cannot stop reading; use websocketImpl: 'net'");
+    },
+    bufferedAmount() {
+      return ws.bufferedAmount;
+    },
   };
 }
 
@@ -541,27 +633,42 @@ async function openGlobalWebSocket(url: string, serializer: Serializer, timeoutM
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-async function openNetWebSocket(url: string, serializer: Serializer, timeoutMs: number, events: WireEvents): Promise<Wire> {
+async function openNetWebSocket(
+  url: string,
+  serializer: Serializer,
+  timeoutMs: number,
+  events: WireEvents,
+): Promise<Wire> {
   const u = new URL(url);
   if (u.protocol !== 'ws:') throw new Error(`only ws: URLs, got ${url}`);
-  const socket = await withDeadline(tcpConnect(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80)), timeoutMs, 'websocket connect', () => undefined);
+  const socket = await withDeadline(
+    tcpConnect(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80)),
+    timeoutMs,
+    'websocket connect',
+    () => undefined,
+  );
   const key = randomBytes(16).toString('base64');
   socket.write(
-    `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-    + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${serializer.subprotocol}\r\n\r\n`,
+    `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${serializer.subprotocol}\r\n\r\n`,
   );
-  const { head, rest } = await withDeadline(readHttpHead(socket), timeoutMs, 'websocket upgrade', () => socket.destroy());
-  const expectedAccept = createHash('sha1').update(key + WS_GUID).digest('base64');
+  const { head, rest } = await withDeadline(readHttpHead(socket), timeoutMs, 'websocket upgrade', () =>
+    socket.destroy(),
+  );
+  const expectedAccept = createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
   const status = head.split('\r\n')[0] ?? '';
-  const header = (name: string): string | undefined =>
-    new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1]?.trim();
+  const header = (name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1]?.trim();
   if (!/^HTTP\/1\.1 101\b/.test(status) || header('sec-websocket-accept') !== expectedAccept) {
     socket.destroy();
     throw new Error(`websocket upgrade refused: ${status}`);
   }
   if (header('sec-websocket-protocol') !== serializer.subprotocol) {
     socket.destroy();
-    throw new Error(`server chose subprotocol '${header('sec-websocket-protocol')}', we asked for ${serializer.subprotocol}`);
+    throw new Error(
+      `server chose subprotocol '${header('sec-websocket-protocol')}', we asked for ${serializer.subprotocol}`,
+    );
   }
 
   const opcode = serializer.binary ? 0x2 : 0x1;
@@ -571,16 +678,26 @@ async function openNetWebSocket(url: string, serializer: Serializer, timeoutMs: 
   const onData = (chunk: Buffer): void => {
     for (const frame of decoder.feed(chunk)) {
       switch (frame.opcode) {
-        case 0x1: case 0x2: events.message(frame.payload); break;
+        case 0x1:
+        case 0x2:
+          events.message(frame.payload);
+          break;
         case 0x8: {
           const p = Buffer.from(frame.payload);
-          closeInfo = p.length >= 2 ? { code: p.readUInt16BE(0), reason: p.subarray(2).toString('utf8') } : { code: 1005 };
-          if (!sentClose) { sentClose = true; socket.write(maskedFrame(0x8, p.subarray(0, 2))); }
+          closeInfo =
+            p.length >= 2 ? { code: p.readUInt16BE(0), reason: p.subarray(2).toString('utf8') } : { code: 1005 };
+          if (!sentClose) {
+            sentClose = true;
+            socket.write(maskedFrame(0x8, p.subarray(0, 2)));
+          }
           socket.end();
           break;
         }
-        case 0x9: socket.write(maskedFrame(0xa, frame.payload)); break;
-        default: break; // pong
+        case 0x9:
+          socket.write(maskedFrame(0xa, frame.payload));
+          break;
+        default:
+          break; // pong
       }
     }
     if (decoder.error) {
@@ -590,23 +707,42 @@ async function openNetWebSocket(url: string, serializer: Serializer, timeoutMs: 
   };
   socket.on('data', onData);
   let socketError: string | undefined;
-  socket.on('error', (e: NodeJS.ErrnoException) => { socketError ??= e.code ?? e.message; });
-  socket.once('close', () => events.closed(closeInfo ?? (socketError === undefined ? { code: 1006 } : { code: 1006, error: socketError })));
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    socketError ??= e.code ?? e.message;
+  });
+  socket.once('close', () =>
+    events.closed(closeInfo ?? (socketError === undefined ? { code: 1006 } : { code: 1006, error: socketError })),
+  );
   if (rest.length > 0) onData(rest);
 
   return {
     sendMessage(payload) {
       writeCorked(socket, maskedFrame(opcode, typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload));
     },
-    sendRaw(bytes, binary) { socket.write(maskedFrame(binary === undefined ? opcode : binary ? 0x2 : 0x1, bytes)); },
-    sendFramed() { throw new Error('sendFramed is for RawSocket'); },
-    close() {
-      if (!sentClose) { sentClose = true; socket.write(maskedFrame(0x8, Uint8Array.of(0x03, 0xe8))); }
+    sendRaw(bytes, binary) {
+      socket.write(maskedFrame(binary === undefined ? opcode : binary ? 0x2 : 0x1, bytes));
     },
-    destroy() { socket.destroy(); },
-    pause() { socket.pause(); },
-    resume() { socket.resume(); },
-    bufferedAmount() { return socket.writableLength; },
+    sendFramed() {
+      throw new Error('sendFramed is for RawSocket');
+    },
+    close() {
+      if (!sentClose) {
+        sentClose = true;
+        socket.write(maskedFrame(0x8, Uint8Array.of(0x03, 0xe8)));
+      }
+    },
+    destroy() {
+      socket.destroy();
+    },
+    pause() {
+      socket.pause();
+    },
+    resume() {
+      socket.resume();
+    },
+    bufferedAmount() {
+      return socket.writableLength;
+    },
   };
 }
 
@@ -620,8 +756,14 @@ function readHttpHead(socket: net.Socket): Promise<{ head: string; rest: Buffer 
       cleanup();
       resolve({ head: buf.subarray(0, end).toString('latin1'), rest: buf.subarray(end + 4) });
     };
-    const onClose = (): void => { cleanup(); reject(new Error(`closed during the HTTP upgrade: ${buf.toString('latin1').slice(0, 200)}`)); };
-    const cleanup = (): void => { socket.off('data', onData); socket.off('close', onClose); };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error(`closed during the HTTP upgrade: ${buf.toString('latin1').slice(0, 200)}`));
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    };
     socket.on('data', onData);
     socket.once('close', onClose);
   });
@@ -634,8 +776,13 @@ export function maskedFrame(opcode: number, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(2 + lenBytes + 4 + n);
   out[0] = 0x80 | opcode;
   if (lenBytes === 0) out[1] = 0x80 | n;
-  else if (lenBytes === 2) { out[1] = 0x80 | 126; out.writeUInt16BE(n, 2); }
-  else { out[1] = 0x80 | 127; out.writeBigUInt64BE(BigInt(n), 2); }
+  else if (lenBytes === 2) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeBigUInt64BE(BigInt(n), 2);
+  }
   const maskAt = 2 + lenBytes;
   nextMaskKey(out, maskAt);
   for (let i = 0; i < n; i++) out[maskAt + 4 + i] = payload[i]! ^ out[maskAt + (i & 3)]!;
@@ -670,17 +817,33 @@ class WsFrameDecoder {
       if (b.length < 2) break;
       const fin = (b[0]! & 0x80) !== 0;
       const opcode = b[0]! & 0x0f;
-      if (b[1]! & 0x80) { this.error = 'server frame is masked'; break; }
+      if (b[1]! & 0x80) {
+        this.error = 'server frame is masked';
+        break;
+      }
       let len = b[1]! & 0x7f;
       let at = 2;
-      if (len === 126) { if (b.length < 4) break; len = b.readUInt16BE(2); at = 4; }
-      else if (len === 127) { if (b.length < 10) break; len = Number(b.readBigUInt64BE(2)); at = 10; }
+      if (len === 126) {
+        if (b.length < 4) break;
+        len = b.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (b.length < 10) break;
+        len = Number(b.readBigUInt64BE(2));
+        at = 10;
+      }
       if (b.length < at + len) break;
       const payload = b.subarray(at, at + len);
       this.#buf = b.subarray(at + len);
-      if (opcode >= 0x8) { out.push({ opcode, payload }); continue; }
+      if (opcode >= 0x8) {
+        out.push({ opcode, payload });
+        continue;
+      }
       if (opcode !== 0) this.#fragmentOpcode = opcode;
-      if (fin && this.#fragments.length === 0) { out.push({ opcode, payload }); continue; }
+      if (fin && this.#fragments.length === 0) {
+        out.push({ opcode, payload });
+        continue;
+      }
       this.#fragments.push(Buffer.from(payload));
       if (fin) {
         out.push({ opcode: this.#fragmentOpcode, payload: Buffer.concat(this.#fragments) });
@@ -733,7 +896,12 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Polls `check` until it holds or the deadline passes (for state visible only by polling). */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 20): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -776,10 +944,24 @@ export class EchoService {
 
   /** Throws, saying what failed, unless a fresh client completes a call within `timeoutMs`. */
   async assertServing(timeoutMs = 5_000): Promise<void> {
-    if (this.callee.isClosed) throw new Error(`the long-lived callee session was closed: ${JSON.stringify(this.callee.closeInfo)}`);
-    const combos = [['rawsocket', 'json'], ['websocket', 'msgpack'], ['rawsocket', 'cbor'], ['websocket', 'json'], ['rawsocket', 'msgpack'], ['websocket', 'cbor']] as const;
+    if (this.callee.isClosed)
+      throw new Error(`the long-lived callee session was closed: ${JSON.stringify(this.callee.closeInfo)}`);
+    const combos = [
+      ['rawsocket', 'json'],
+      ['websocket', 'msgpack'],
+      ['rawsocket', 'cbor'],
+      ['websocket', 'json'],
+      ['rawsocket', 'msgpack'],
+      ['websocket', 'cbor'],
+    ] as const;
     const [transport, serializer] = combos[this.#checks++ % combos.length]!;
-    const client = await connect({ transport, serializer, port: this.#endpoints.rawsocketPort, url: this.#endpoints.wsUrl, timeoutMs });
+    const client = await connect({
+      transport,
+      serializer,
+      port: this.#endpoints.rawsocketPort,
+      url: this.#endpoints.wsUrl,
+      timeoutMs,
+    });
     try {
       await client.join('realm1', {}, timeoutMs);
       const token = `alive-${this.#checks}`;

@@ -98,7 +98,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
   let stdoutRest = '';
   child.stderr.setEncoding('utf8');
   // Keep draining both pipes for the router's whole life: a full pipe would block its writes.
-  child.stderr.on('data', (chunk: string) => { stderr = appendBounded(stderr, chunk); });
+  child.stderr.on('data', (chunk: string) => {
+    stderr = appendBounded(stderr, chunk);
+  });
 
   let spawnError: Error | undefined;
   const exited = new Promise<number>((resolve) => {
@@ -116,7 +118,9 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
     });
   });
   let hasExited = false;
-  void exited.then(() => { hasExited = true; });
+  void exited.then(() => {
+    hasExited = true;
+  });
 
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const listeners = await new Promise<ListenerLine[]>((resolve, reject) => {
@@ -128,14 +132,18 @@ export async function startRouter(options: StartRouterOptions = {}): Promise<Rou
       clearTimeout(timer);
       child.kill('SIGKILL');
       // Report only once the process is gone and its pipes are drained, so stderr is whole.
-      void exited.then(() => reject(new Error(
-        `router ${why}\n  command: ${bin} ${args.join(' ')}\n  stdout: ${pending.slice(0, 4000)}\n  stderr: ${stderr.slice(-8000)}`,
-      )));
+      void exited.then(() =>
+        reject(
+          new Error(
+            `router ${why}\n  command: ${bin} ${args.join(' ')}\n  stdout: ${pending.slice(0, 4000)}\n  stderr: ${stderr.slice(-8000)}`,
+          ),
+        ),
+      );
     };
     const timer = setTimeout(() => fail(`printed no listening line within ${startTimeoutMs} ms`), startTimeoutMs);
-    void exited.then((code) => fail(spawnError
-      ? `could not be spawned: ${spawnError.message}`
-      : `exited with code ${code} before listening`));
+    void exited.then((code) =>
+      fail(spawnError ? `could not be spawned: ${spawnError.message}` : `exited with code ${code} before listening`),
+    );
 
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -201,11 +209,14 @@ function parseListening(line: string): ListenerLine[] | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as { event?: unknown; listeners?: unknown };
   if (record.event !== 'listening' || !Array.isArray(record.listeners)) return undefined;
-  return record.listeners.filter((l): l is ListenerLine =>
-    typeof l === 'object' && l !== null
-    && typeof (l as ListenerLine).transport === 'string'
-    && typeof (l as ListenerLine).host === 'string'
-    && typeof (l as ListenerLine).port === 'number');
+  return record.listeners.filter(
+    (l): l is ListenerLine =>
+      typeof l === 'object' &&
+      l !== null &&
+      typeof (l as ListenerLine).transport === 'string' &&
+      typeof (l as ListenerLine).host === 'string' &&
+      typeof (l as ListenerLine).port === 'number',
+  );
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited after `killAfterMs`; its exit code. */

@@ -12,7 +12,11 @@ export interface ServedRouter {
   readonly service: EchoService;
 }
 
-export function servedRouter(test: TestFn, config: Record<string, unknown> = {}, options: { checkAfterEach?: boolean } = {}): ServedRouter {
+export function servedRouter(
+  test: TestFn,
+  config: Record<string, unknown> = {},
+  options: { checkAfterEach?: boolean } = {},
+): ServedRouter {
   let router: RouterProcess | undefined;
   let service: EchoService | undefined;
 
@@ -30,13 +34,18 @@ export function servedRouter(test: TestFn, config: Record<string, unknown> = {},
     test.afterEach.always(async (t) => {
       // Not an assertion on `t` (hooks cannot add to a finished test); a failure here fails the
       // run and names the case it followed.
-      if (!isAlive(router!.pid)) throw new Error(`router process died after '${t.title}'; stderr: ${router!.stderr().slice(-2000)}`);
+      if (!isAlive(router!.pid))
+        throw new Error(`router process died after '${t.title}'; stderr: ${router!.stderr().slice(-2000)}`);
       await service!.assertServing();
     });
   }
 
   return {
-    get router() { return router!; },
-    get service() { return service!; },
+    get router() {
+      return router!;
+    },
+    get service() {
+      return service!;
+    },
   };
 }

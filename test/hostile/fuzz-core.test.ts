@@ -38,18 +38,38 @@ import type { Serializer } from '../../src/serializers/index.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.ts';
 import { parseMessage, ProtocolViolation } from '../../src/wamp/parse.ts';
-import { DEEP, exoticBytes, mutateBytes, mutateValue, randomValue, Rng, vectorFrames, withDeepValue, withSplicedValue } from '../helpers/fuzz-input.ts';
-import { ALL_ROLES, SERIALIZERS, ROUTER_TO_CLIENT, EXTRA_SEEDS, Violation, hex, runSeeds, show } from '../helpers/fuzz-checks.ts';
+import {
+  DEEP,
+  exoticBytes,
+  mutateBytes,
+  mutateValue,
+  randomValue,
+  Rng,
+  vectorFrames,
+  withDeepValue,
+  withSplicedValue,
+} from '../helpers/fuzz-input.ts';
+import {
+  ALL_ROLES,
+  SERIALIZERS,
+  ROUTER_TO_CLIENT,
+  EXTRA_SEEDS,
+  Violation,
+  hex,
+  runSeeds,
+  show,
+} from '../helpers/fuzz-checks.ts';
 
 // =================================================================================================
 // Part 1: the sans-IO core
 // =================================================================================================
 
-const CORE_SEEDS = [0x5eed_0001, 0x5eed_0002, 0x5eed_0003, 0x5eed_0004, 0x5eed_0005, 0x5eed_0006, 0x5eed_0007, 0x5eed_0008];
+const CORE_SEEDS = [
+  0x5eed_0001, 0x5eed_0002, 0x5eed_0003, 0x5eed_0004, 0x5eed_0005, 0x5eed_0006, 0x5eed_0007, 0x5eed_0008,
+];
 const CORE_STEPS = 1_000;
 /** Fuzzed sessions alive at a time. */
 const CORE_SESSIONS = 4;
-
 
 /** A Peer that records what the router does to it; the checks read the record after each step. */
 class CorePeer implements Peer {
@@ -81,12 +101,17 @@ class CorePeer implements Peer {
   }
 
   send(frame: Uint8Array): void {
-    if (this.closedBy !== undefined) { this.sendsAfterClose++; return; }
+    if (this.closedBy !== undefined) {
+      this.sendsAfterClose++;
+      return;
+    }
     // Our own copy, whatever the router does with its buffer afterwards.
     this.frames.push(Uint8Array.from(frame));
   }
 
-  bufferedAmount(): number { return this.buffered; }
+  bufferedAmount(): number {
+    return this.buffered;
+  }
 
   close(reason: CloseReason = 'normal'): void {
     if (this.closedBy !== undefined) return;
@@ -148,7 +173,16 @@ class CoreFuzz {
   lastFrame: Uint8Array | undefined;
   /** A violation seen inside a call into the core, reported once the call returns. */
   deferred: string | undefined;
-  stats = { frames: 0, aborts: 0, welcomes: 0, results: 0, errors: 0, events: 0, invocations: 0, bystanderUnencodable: 0 };
+  stats = {
+    frames: 0,
+    aborts: 0,
+    welcomes: 0,
+    results: 0,
+    errors: 0,
+    events: 0,
+    invocations: 0,
+    bystanderUnencodable: 0,
+  };
 
   constructor(serializer: Serializer, seed: number) {
     this.serializer = serializer;
@@ -161,22 +195,49 @@ class CoreFuzz {
       hello: (info) => {
         if (info.authmethods.includes('ticket')) {
           return {
-            type: 'challenge', authmethod: 'ticket', extra: {},
+            type: 'challenge',
+            authmethod: 'ticket',
+            extra: {},
             pending: {
-              authenticate: (m) => m.signature === 'open sesame'
-                ? { type: 'welcome', identity: { authid: info.authid ?? 'ticket-user', authrole: 'user', authmethod: 'ticket', authprovider: 'fuzz' } }
-                : { type: 'abort', reason: 'wamp.error.authentication_failed', message: 'wrong ticket' },
+              authenticate: (m) =>
+                m.signature === 'open sesame'
+                  ? {
+                      type: 'welcome',
+                      identity: {
+                        authid: info.authid ?? 'ticket-user',
+                        authrole: 'user',
+                        authmethod: 'ticket',
+                        authprovider: 'fuzz',
+                      },
+                    }
+                  : { type: 'abort', reason: 'wamp.error.authentication_failed', message: 'wrong ticket' },
             },
           };
         }
         if (!info.realm.anonymous || !info.authmethods.includes('anonymous')) {
           return { type: 'abort', reason: 'wamp.error.no_auth_method', message: 'anonymous or ticket' };
         }
-        return { type: 'welcome', identity: { authid: `anonymous-${++anonymous}`, authrole: 'anonymous', authmethod: 'anonymous', authprovider: 'static' } };
+        return {
+          type: 'welcome',
+          identity: {
+            authid: `anonymous-${++anonymous}`,
+            authrole: 'anonymous',
+            authmethod: 'anonymous',
+            authprovider: 'static',
+          },
+        };
       },
     };
-    const record = (level: string) => (obj: object, msg?: string) => { this.errors.push(`${level}: ${msg ?? ''} ${show(obj, 1000)}`); };
-    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: record('error'), child: () => logger };
+    const record = (level: string) => (obj: object, msg?: string) => {
+      this.errors.push(`${level}: ${msg ?? ''} ${show(obj, 1000)}`);
+    };
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: record('error'),
+      child: () => logger,
+    };
     // The appliance's event store (retained events, history), as the router process uses it.
     this.dataDir = mkdtempSync(join(tmpdir(), 'wampmesh-fuzz-'));
     this.db = openDatabase(this.dataDir);
@@ -186,7 +247,11 @@ class CoreFuzz {
       realms: [
         { uri: 'realm1', anonymous: true },
         {
-          uri: 'realm2', anonymous: true, uriCheck: 'strict', callerDisclosure: 'always', publisherDisclosure: 'never',
+          uri: 'realm2',
+          anonymous: true,
+          uriCheck: 'strict',
+          callerDisclosure: 'always',
+          publisherDisclosure: 'never',
           history: [{ topic: 'com', match: 'prefix', limit: 5, maxAgeMs: 60_000 }],
         },
         { uri: 'realm.auth', anonymous: false },
@@ -204,14 +269,18 @@ class CoreFuzz {
       try {
         const v = serializer.decode(frame);
         if (Array.isArray(v)) this.seedMessages.push(v);
-      } catch { /* a vector this serializer cannot read is still a fine byte-level seed */ }
+      } catch {
+        /* a vector this serializer cannot read is still a fine byte-level seed */
+      }
     }
   }
 
   fail(what: string, peer?: CorePeer): never {
     const frame = this.lastFrame === undefined ? '' : `\n  last frame in: ${hex(this.lastFrame)}`;
     const recent = peer === undefined ? '' : `\n  ${peer.name} received: ${show(peer.messages.slice(-4), 600)}`;
-    throw new Violation(`${this.serializer.name} seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ${what}${frame}${recent}`);
+    throw new Violation(
+      `${this.serializer.name} seed 0x${this.seed.toString(16)} step ${this.step} (${this.stepKind}): ${what}${frame}${recent}`,
+    );
   }
 
   /** The ManualScheduler, checked: sane delays, callbacks that do not throw. */
@@ -274,14 +343,22 @@ class CoreFuzz {
       const welcome = peer.messages.find((m) => m[0] === 2);
       if (welcome === undefined) this.fail('bystander not welcomed', peer);
       b.sessionId = welcome[1] as number;
-      if (!peer.messages.some((m) => m[0] === 65) || peer.messages.filter((m) => m[0] === 33).length !== 3) this.fail('bystander setup failed', peer);
+      if (!peer.messages.some((m) => m[0] === 65) || peer.messages.filter((m) => m[0] === 33).length !== 3)
+        this.fail('bystander setup failed', peer);
     }
   }
 
   #newSession(): FuzzSession {
     const s: FuzzSession = {
-      peer: this.#peer(this.serializer, `fuzz#${this.all.length}`), hostility: this.rng.pick([0.05, 0.3, 0.7, 1]), welcomed: false, nextRequest: 1,
-      ids: [], invocations: [], registrations: [], subscriptions: [], calls: [],
+      peer: this.#peer(this.serializer, `fuzz#${this.all.length}`),
+      hostility: this.rng.pick([0.05, 0.3, 0.7, 1]),
+      welcomed: false,
+      nextRequest: 1,
+      ids: [],
+      invocations: [],
+      registrations: [],
+      subscriptions: [],
+      calls: [],
     };
     for (const b of this.bystanders) remember(s.ids, b.sessionId);
     this.sessions.push(s);
@@ -291,8 +368,13 @@ class CoreFuzz {
     if (this.rng.chance(0.85)) {
       this.stepKind = 'hello';
       const realm = this.rng.pick(['realm1', 'realm1', 'realm1', 'realm2', 'realm.auth']);
-      const details: Record<string, unknown> = { roles: this.rng.chance(0.8) ? ALL_ROLES : { caller: {}, callee: {}, publisher: {}, subscriber: {} } };
-      if (realm === 'realm.auth') { details.authmethods = ['ticket']; details.authid = 'alice'; }
+      const details: Record<string, unknown> = {
+        roles: this.rng.chance(0.8) ? ALL_ROLES : { caller: {}, callee: {}, publisher: {}, subscriber: {} },
+      };
+      if (realm === 'realm.auth') {
+        details.authmethods = ['ticket'];
+        details.authid = 'alice';
+      }
       this.send(s.peer, [1, realm, details]);
       if (realm === 'realm.auth' && this.rng.chance(0.7)) this.send(s.peer, [5, 'open sesame', {}]);
     }
@@ -314,27 +396,63 @@ class CoreFuzz {
       return [...m, args, kwargs];
     };
     const own = `com.fuzz.own.${rng.int(4)}`;
-    const procs = [own, own, 'com.fuzz.echo', 'com.fuzz.echo', 'com.myapp.myprocedure1', 'com', 'com.nope', 'nope.x', 'wamp.session.count', 'a..b'];
-    const topics = ['com.fuzz.topic', `com.fuzz.t.${rng.int(4)}`, 'com.myapp.topic1', 'wamp.session.on_join', 'nope.t', 'com..x'];
+    const procs = [
+      own,
+      own,
+      'com.fuzz.echo',
+      'com.fuzz.echo',
+      'com.myapp.myprocedure1',
+      'com',
+      'com.nope',
+      'nope.x',
+      'wamp.session.count',
+      'a..b',
+    ];
+    const topics = [
+      'com.fuzz.topic',
+      `com.fuzz.t.${rng.int(4)}`,
+      'com.myapp.topic1',
+      'wamp.session.on_join',
+      'nope.t',
+      'com..x',
+    ];
     // Told GOODBYE (killed): a client answers it; the fuzz mostly does too.
     if (s.peer.messages.some((m) => m[0] === 6) && rng.chance(0.8)) return [6, {}, 'wamp.close.goodbye_and_out'];
     // Mostly what the state calls for (HELLO, AUTHENTICATE or giving up before WELCOME; no
     // session-enders after), and now and then anything at all.
-    const kind = rng.chance(0.05) ? rng.int(20) : !s.welcomed ? rng.pick([0, 0, 1, 1, 14]) : rng.chance(0.02) ? rng.pick([0, 1, 14]) : rng.pick(ROUTING);
+    const kind = rng.chance(0.05)
+      ? rng.int(20)
+      : !s.welcomed
+        ? rng.pick([0, 0, 1, 1, 14])
+        : rng.chance(0.02)
+          ? rng.pick([0, 1, 14])
+          : rng.pick(ROUTING);
     switch (kind) {
       case 0: {
         const realm = rng.pick(['realm1', 'realm2', 'realm.auth', 'nope']);
-        return [1, realm, { roles: rng.pick([ALL_ROLES, { caller: {} }, {}]), ...(rng.chance(0.3) && { authmethods: rng.pick([['ticket'], ['anonymous'], ['wampcra']]) }) }];
+        return [
+          1,
+          realm,
+          {
+            roles: rng.pick([ALL_ROLES, { caller: {} }, {}]),
+            ...(rng.chance(0.3) && { authmethods: rng.pick([['ticket'], ['anonymous'], ['wampcra']]) }),
+          },
+        ];
       }
-      case 1: return [5, rng.pick(['open sesame', 'wrong', '']), {}];
+      case 1:
+        return [5, rng.pick(['open sesame', 'wrong', '']), {}];
       case 2: {
         const options: Record<string, unknown> = {};
         if (rng.chance(0.4)) options.match = rng.pick(['exact', 'prefix', 'wildcard']);
         if (rng.chance(0.4)) options.invoke = rng.pick(['single', 'roundrobin', 'random', 'first', 'last']);
         return [64, req(), options, rng.chance(0.7) ? own : rng.pick(procs)];
       }
-      case 3: return [66, req(), pickId(s.registrations)];
-      case 4: case 5: case 17: case 18: {
+      case 3:
+        return [66, req(), pickId(s.registrations)];
+      case 4:
+      case 5:
+      case 17:
+      case 18: {
         const request = req();
         remember(s.calls, request);
         const options: Record<string, unknown> = {};
@@ -342,13 +460,29 @@ class CoreFuzz {
         if (rng.chance(0.15)) options.progress = true;
         if (rng.chance(0.2)) options.timeout = rng.pick([1, 100, 1_000, 60_000, 2 ** 31, 2 ** 40, 1e300]);
         if (rng.chance(0.15)) options.disclose_me = true;
-        if (rng.chance(0.1)) { options.ppt_scheme = 'x_fuzz'; options.ppt_serializer = 'native'; return [48, request, options, rng.pick(procs), [rng.bytes(8)]]; }
+        if (rng.chance(0.1)) {
+          options.ppt_scheme = 'x_fuzz';
+          options.ppt_serializer = 'native';
+          return [48, request, options, rng.pick(procs), [rng.bytes(8)]];
+        }
         return payload([48, request, options, rng.pick(procs)]);
       }
-      case 6: return [49, pickId(s.calls), rng.chance(0.6) ? { mode: rng.pick(['skip', 'kill', 'killnowait']) } : {}];
-      case 7: case 8: return payload([70, pickId(s.invocations), rng.chance(0.3) ? { progress: true } : {}]);
-      case 9: return payload([8, 68, pickId(s.invocations), {}, rng.pick(['com.fuzz.error', 'wamp.error.canceled', 'wamp.error.runtime_error'])]);
-      case 10: case 11: case 19: {
+      case 6:
+        return [49, pickId(s.calls), rng.chance(0.6) ? { mode: rng.pick(['skip', 'kill', 'killnowait']) } : {}];
+      case 7:
+      case 8:
+        return payload([70, pickId(s.invocations), rng.chance(0.3) ? { progress: true } : {}]);
+      case 9:
+        return payload([
+          8,
+          68,
+          pickId(s.invocations),
+          {},
+          rng.pick(['com.fuzz.error', 'wamp.error.canceled', 'wamp.error.runtime_error']),
+        ]);
+      case 10:
+      case 11:
+      case 19: {
         const options: Record<string, unknown> = {};
         if (rng.chance(0.5)) options.acknowledge = true;
         if (rng.chance(0.2)) options.exclude_me = false;
@@ -365,24 +499,47 @@ class CoreFuzz {
         if (rng.chance(0.3)) options.get_retained = true;
         return [32, req(), options, rng.pick(topics)];
       }
-      case 13: return [34, req(), pickId(s.subscriptions)];
-      case 14: return rng.chance(0.5) ? [6, {}, 'wamp.close.close_realm'] : [3, {}, 'wamp.error.fuzz'];
+      case 13:
+        return [34, req(), pickId(s.subscriptions)];
+      case 14:
+        return rng.chance(0.5) ? [6, {}, 'wamp.close.close_realm'] : [3, {}, 'wamp.error.fuzz'];
       default: {
         // The meta API (not the kill procedures: ending other sessions is allowed, not hostile).
         const request = req();
         const id = pickId(s.ids);
         const calls: unknown[][] = [
-          ['wamp.session.count'], ['wamp.session.list', [['anonymous']]], ['wamp.session.get', [id]],
-          ['wamp.session.add_testament', [rng.pick(topics), [randomValue(rng)], { k: randomValue(rng) }], { scope: rng.pick(['destroyed', 'detached', 'x']), publish_options: { retain: rng.chance(0.5) } }],
+          ['wamp.session.count'],
+          ['wamp.session.list', [['anonymous']]],
+          ['wamp.session.get', [id]],
+          [
+            'wamp.session.add_testament',
+            [rng.pick(topics), [randomValue(rng)], { k: randomValue(rng) }],
+            { scope: rng.pick(['destroyed', 'detached', 'x']), publish_options: { retain: rng.chance(0.5) } },
+          ],
           ['wamp.session.flush_testaments', [], { scope: rng.pick(['destroyed', 'detached']) }],
-          ['wamp.registration.list'], ['wamp.registration.lookup', [rng.pick(procs), { match: 'prefix' }]], ['wamp.registration.match', [rng.pick(procs)]],
-          ['wamp.registration.get', [id]], ['wamp.registration.list_callees', [id]], ['wamp.registration.count_callees', [id]],
-          ['wamp.subscription.list'], ['wamp.subscription.lookup', [rng.pick(topics)]], ['wamp.subscription.match', [rng.pick(topics)]],
-          ['wamp.subscription.get', [id]], ['wamp.subscription.list_subscribers', [id]], ['wamp.subscription.count_subscribers', [id]],
+          ['wamp.registration.list'],
+          ['wamp.registration.lookup', [rng.pick(procs), { match: 'prefix' }]],
+          ['wamp.registration.match', [rng.pick(procs)]],
+          ['wamp.registration.get', [id]],
+          ['wamp.registration.list_callees', [id]],
+          ['wamp.registration.count_callees', [id]],
+          ['wamp.subscription.list'],
+          ['wamp.subscription.lookup', [rng.pick(topics)]],
+          ['wamp.subscription.match', [rng.pick(topics)]],
+          ['wamp.subscription.get', [id]],
+          ['wamp.subscription.list_subscribers', [id]],
+          ['wamp.subscription.count_subscribers', [id]],
           ['wamp.subscription.get_events', [id, rng.int(5)]],
         ];
         const [proc, args, kwargs] = rng.pick(calls) as [string, unknown[]?, Record<string, unknown>?];
-        return [48, request, {}, proc, ...(args !== undefined ? [args] : []), ...(kwargs !== undefined ? [kwargs] : [])];
+        return [
+          48,
+          request,
+          {},
+          proc,
+          ...(args !== undefined ? [args] : []),
+          ...(kwargs !== undefined ? [kwargs] : []),
+        ];
       }
     }
   }
@@ -409,10 +566,26 @@ class CoreFuzz {
       this.stepKind = 'deep';
       const kept: unknown[][] = [
         [16, s.nextRequest++, { retain: true, acknowledge: true }, 'com.fuzz.topic', [DEEP]],
-        [48, s.nextRequest++, {}, 'wamp.session.add_testament', ['com.fuzz.topic', [DEEP]], { publish_options: { retain: true } }],
-        [48, s.nextRequest++, {}, 'wamp.session.add_testament', ['com.fuzz.topic', [], { k: DEEP }], { scope: 'detached', publish_options: { retain: true } }],
+        [
+          48,
+          s.nextRequest++,
+          {},
+          'wamp.session.add_testament',
+          ['com.fuzz.topic', [DEEP]],
+          { publish_options: { retain: true } },
+        ],
+        [
+          48,
+          s.nextRequest++,
+          {},
+          'wamp.session.add_testament',
+          ['com.fuzz.topic', [], { k: DEEP }],
+          { scope: 'detached', publish_options: { retain: true } },
+        ],
       ];
-      const f = rng.chance(0.5) ? withDeepValue(rng, s.peer.serializer, rng.pick(kept), true) : withDeepValue(rng, s.peer.serializer, this.template(s));
+      const f = rng.chance(0.5)
+        ? withDeepValue(rng, s.peer.serializer, rng.pick(kept), true)
+        : withDeepValue(rng, s.peer.serializer, this.template(s));
       if (f !== undefined) return f;
     }
     if (r < 20) {
@@ -489,9 +662,13 @@ class CoreFuzz {
     const from = s.peer.messages.length;
     this.send(s.peer, [48, request, {}, 'wamp.session.count']);
     this.settle();
-    const answered = s.peer.messages.slice(from).some((m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[2] === request) || m[0] === 3);
-    const waiting = s.peer.messages.some((m) => m[0] === 6) || (s.peer.handler as unknown as { state: string }).state === 'closing';
-    if (!answered && !waiting && s.peer.closedBy === undefined) this.fail(`${s.peer.name} did not answer a CALL (nor end the session)`, s.peer);
+    const answered = s.peer.messages
+      .slice(from)
+      .some((m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[2] === request) || m[0] === 3);
+    const waiting =
+      s.peer.messages.some((m) => m[0] === 6) || (s.peer.handler as unknown as { state: string }).state === 'closing';
+    if (!answered && !waiting && s.peer.closedBy === undefined)
+      this.fail(`${s.peer.name} did not answer a CALL (nor end the session)`, s.peer);
   }
 
   #tick(): void {
@@ -543,24 +720,32 @@ class CoreFuzz {
         this.fail(`${peer.name} got a frame it cannot decode (${String(error)}): ${hex(frame)}`, peer);
       }
       const parsed = parseMessage(value);
-      if (parsed instanceof ProtocolViolation) this.fail(`${peer.name} got a malformed message (${parsed.message}): ${show(value)}`, peer);
+      if (parsed instanceof ProtocolViolation)
+        this.fail(`${peer.name} got a malformed message (${parsed.message}): ${show(value)}`, peer);
       const m = value as unknown[];
       const code = m[0] as number;
-      if (!ROUTER_TO_CLIENT.has(code)) this.fail(`${peer.name} got message type ${code}, which a router does not send: ${show(m)}`, peer);
-      if (peer.messages.length === 0 && code !== 2 && code !== 3 && code !== 4) this.fail(`${peer.name}'s first message is ${show(m)}, not WELCOME, CHALLENGE or ABORT`, peer);
+      if (!ROUTER_TO_CLIENT.has(code))
+        this.fail(`${peer.name} got message type ${code}, which a router does not send: ${show(m)}`, peer);
+      if (peer.messages.length === 0 && code !== 2 && code !== 3 && code !== 4)
+        this.fail(`${peer.name}'s first message is ${show(m)}, not WELCOME, CHALLENGE or ABORT`, peer);
       if (code === 2 && peer.messages.some((x) => x[0] === 2)) this.fail(`${peer.name} got a second WELCOME`, peer);
       if (peer.messages.some((x) => x[0] === 3)) this.fail(`${peer.name} got ${show(m)} after an ABORT`, peer);
       if (bystander && (code === 3 || code === 6)) this.fail(`a well-behaved bystander got ${show(m)}`, peer);
       peer.messages.push(m);
       this.#observe(peer, m);
     }
-    if (peer.sendsAfterClose > 0) this.fail(`${peer.name}: the router sent ${peer.sendsAfterClose} frame(s) after closing it`, peer);
+    if (peer.sendsAfterClose > 0)
+      this.fail(`${peer.name}: the router sent ${peer.sendsAfterClose} frame(s) after closing it`, peer);
     const last = peer.messages.at(-1);
     if (last?.[0] === 3 && peer.closedBy === undefined) this.fail(`${peer.name} got ABORT but was not closed`, peer);
     if (peer.closedBy !== undefined && !peer.closeExplained) {
       if (bystander) this.fail(`a well-behaved bystander was closed (${peer.closedBy})`, peer);
       peer.closeExplained = this.#explained(peer);
-      if (!peer.closeExplained) this.fail(`${peer.name} was closed (${peer.closedBy}, in step ${peer.closedIn}) without ABORT or GOODBYE; client last sent ${show(peer.lastSent)}`, peer);
+      if (!peer.closeExplained)
+        this.fail(
+          `${peer.name} was closed (${peer.closedBy}, in step ${peer.closedIn}) without ABORT or GOODBYE; client last sent ${show(peer.lastSent)}`,
+          peer,
+        );
     }
     return fresh;
   }
@@ -570,7 +755,8 @@ class CoreFuzz {
     if (peer.messages.some((m) => m[0] === 3 || m[0] === 6)) return true; // told: ABORT, or GOODBYE
     if (peer.closedBy === 'slow_consumer') return peer.buffered > 1 << 20;
     // The client's own ABORT ends the session silently (spec: no reply to ABORT).
-    if (!(peer.lastSent instanceof ProtocolViolation) && (peer.lastSent as { type?: number } | undefined)?.type === 3) return true;
+    if (!(peer.lastSent instanceof ProtocolViolation) && (peer.lastSent as { type?: number } | undefined)?.type === 3)
+      return true;
     // No HELLO (or no AUTHENTICATE) in time: the transport is just closed.
     return (peer.closedIn ?? '').endsWith(' tick') && !peer.messages.some((m) => m[0] === 2);
   }
@@ -586,12 +772,28 @@ class CoreFuzz {
     const s = this.sessions.find((x) => x.peer === peer);
     if (s === undefined) return;
     switch (code) {
-      case 2: s.welcomed = true; this.stats.welcomes++; remember(s.ids, m[1]); break;
-      case 65: remember(s.registrations, m[2]); remember(s.ids, m[2]); break;
-      case 33: remember(s.subscriptions, m[2]); remember(s.ids, m[2]); break;
-      case 68: remember(s.invocations, m[1]); remember(s.ids, m[2]); break;
-      case 36: remember(s.ids, m[2]); break;
-      default: break;
+      case 2:
+        s.welcomed = true;
+        this.stats.welcomes++;
+        remember(s.ids, m[1]);
+        break;
+      case 65:
+        remember(s.registrations, m[2]);
+        remember(s.ids, m[2]);
+        break;
+      case 33:
+        remember(s.subscriptions, m[2]);
+        remember(s.ids, m[2]);
+        break;
+      case 68:
+        remember(s.invocations, m[1]);
+        remember(s.ids, m[2]);
+        break;
+      case 36:
+        remember(s.ids, m[2]);
+        break;
+      default:
+        break;
     }
   }
 
@@ -616,10 +818,14 @@ class CoreFuzz {
       for (const m of messages) {
         if (m[0] === 68) {
           const [, request, , details] = m as [number, number, number, Record<string, unknown>];
-          if (details.progress === true) { remember(b.held, request, 100); continue; }
+          if (details.progress === true) {
+            remember(b.held, request, 100);
+            continue;
+          }
           const r = this.rng.int(10);
           if (r < 6) {
-            if (details.receive_progress === true && this.rng.chance(0.4)) reply([70, request, { progress: true }, ...m.slice(4)]);
+            if (details.receive_progress === true && this.rng.chance(0.4))
+              reply([70, request, { progress: true }, ...m.slice(4)]);
             reply([70, request, {}, ...m.slice(4)]);
           } else if (r < 8) {
             reply([8, 68, request, {}, 'com.fuzz.error', ...m.slice(4)]);
@@ -642,21 +848,30 @@ class CoreFuzz {
   finish(): void {
     this.stepKind = 'finish';
     for (const s of this.sessions) {
-      if (!s.peer.transportGone) { s.peer.transportGone = true; this.#closed(s.peer); }
+      if (!s.peer.transportGone) {
+        s.peer.transportGone = true;
+        this.#closed(s.peer);
+      }
     }
-    for (const b of this.bystanders) for (const request of b.held.splice(0)) this.send(b.peer, [70, request, {}, ['late']]);
+    for (const b of this.bystanders)
+      for (const request of b.held.splice(0)) this.send(b.peer, [70, request, {}, ['late']]);
     this.settle();
     this.scheduler.advance(24 * 3600_000);
     this.#tick();
     this.settle();
     if (this.errors.length > 0) this.fail(`the router logged errors:\n  ${this.errors.slice(0, 5).join('\n  ')}`);
-    if (this.router.sessionCount !== this.bystanders.length) this.fail(`${this.router.sessionCount} sessions left, expected the ${this.bystanders.length} bystanders`);
+    if (this.router.sessionCount !== this.bystanders.length)
+      this.fail(`${this.router.sessionCount} sessions left, expected the ${this.bystanders.length} bystanders`);
     for (const [uri, realm] of this.router.realms) {
       const expected = uri === 'realm1' ? this.bystanders.length : 0;
       if (realm.sessions.size !== expected) {
         const leaked = [...realm.sessions.values()].flatMap((x) => {
           const { peer, state } = x as unknown as { peer: CorePeer; state: string };
-          return peer.name.startsWith('bystander') ? [] : [`${peer.name} (${state}; closed: ${peer.closedBy} in step ${peer.closedIn}; got ${show(peer.messages.map((m) => m[0]))})`];
+          return peer.name.startsWith('bystander')
+            ? []
+            : [
+                `${peer.name} (${state}; closed: ${peer.closedBy} in step ${peer.closedIn}; got ${show(peer.messages.map((m) => m[0]))})`,
+              ];
         });
         this.fail(`realm ${uri} still has ${realm.sessions.size} sessions, expected ${expected}: ${leaked.join('; ')}`);
       }
@@ -670,7 +885,7 @@ class CoreFuzz {
       if (peer.messages[0]?.[0] !== 2) this.fail(`a fresh ${s.name} session could not join`, peer);
       return { peer, i };
     });
-    const [a, b, c] = fresh as [typeof fresh[0], typeof fresh[0], typeof fresh[0]];
+    const [a, b, c] = fresh as [(typeof fresh)[0], (typeof fresh)[0], (typeof fresh)[0]];
     const expectFrom = (peer: CorePeer, what: string, ok: (m: unknown[]) => boolean): unknown[] => {
       this.settle();
       const m = peer.messages.find(ok);
@@ -681,11 +896,13 @@ class CoreFuzz {
     this.send(a.peer, [48, 100, {}, 'wamp.registration.list']);
     const regs = expectFrom(a.peer, 'wamp.registration.list answered', (m) => m[0] === 50 && m[1] === 100);
     const lists = (regs[3] as unknown[])[0] as Record<string, number[]>;
-    if (lists.exact!.length !== 0 || lists.prefix!.length !== 1 || lists.wildcard!.length !== 0) this.fail(`registrations leaked: ${show(lists)}`);
+    if (lists.exact!.length !== 0 || lists.prefix!.length !== 1 || lists.wildcard!.length !== 0)
+      this.fail(`registrations leaked: ${show(lists)}`);
     this.send(a.peer, [48, 101, {}, 'wamp.subscription.list']);
     const subs = expectFrom(a.peer, 'wamp.subscription.list answered', (m) => m[0] === 50 && m[1] === 101);
     const subLists = (subs[3] as unknown[])[0] as Record<string, number[]>;
-    if (subLists.exact!.length !== 2 || subLists.prefix!.length !== 1 || subLists.wildcard!.length !== 0) this.fail(`subscriptions leaked: ${show(subLists)}`);
+    if (subLists.exact!.length !== 2 || subLists.prefix!.length !== 1 || subLists.wildcard!.length !== 0)
+      this.fail(`subscriptions leaked: ${show(subLists)}`);
 
     const payload = [1, 'two', { three: [3] }, 2 ** 40];
     this.send(a.peer, [64, 1, {}, 'fresh.proc']);
@@ -705,11 +922,20 @@ class CoreFuzz {
 
     // And the bystanders, which lived through it all, still serve their prefix.
     this.send(c.peer, [48, 2, {}, 'com.fuzz.final', ['still here']]);
-    for (let i = 0; i < 20 && !c.peer.messages.some((m) => (m[0] === 50 || m[0] === 8) && (m[1] === 2 || m[2] === 2)); i++) {
-      for (const by of this.bystanders) for (const request of by.held.splice(0)) this.send(by.peer, [70, request, {}, ['still here']]);
+    for (
+      let i = 0;
+      i < 20 && !c.peer.messages.some((m) => (m[0] === 50 || m[0] === 8) && (m[1] === 2 || m[2] === 2));
+      i++
+    ) {
+      for (const by of this.bystanders)
+        for (const request of by.held.splice(0)) this.send(by.peer, [70, request, {}, ['still here']]);
       this.settle();
     }
-    expectFrom(c.peer, 'a call to the bystanders answered', (m) => (m[0] === 50 && m[1] === 2) || (m[0] === 8 && m[2] === 2));
+    expectFrom(
+      c.peer,
+      'a call to the bystanders answered',
+      (m) => (m[0] === 50 && m[1] === 2) || (m[0] === 8 && m[2] === 2),
+    );
   }
 }
 
@@ -717,17 +943,36 @@ const coreSeeds = [...CORE_SEEDS, ...Array.from({ length: EXTRA_SEEDS }, (_, i) 
 
 function runCoreFuzz(t: ExecutionContext, serializer: Serializer): void {
   const started = performance.now();
-  const totals = { frames: 0, aborts: 0, welcomes: 0, results: 0, errors: 0, events: 0, invocations: 0, bystanderUnencodable: 0 };
-  const failures = runSeeds(coreSeeds, CORE_STEPS, (seed) => new CoreFuzz(serializer, seed), (fuzz) => {
-    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += fuzz.stats[k];
-  });
-  t.log(`${serializer.name}: ${coreSeeds.length} seeds x ${CORE_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`);
+  const totals = {
+    frames: 0,
+    aborts: 0,
+    welcomes: 0,
+    results: 0,
+    errors: 0,
+    events: 0,
+    invocations: 0,
+    bystanderUnencodable: 0,
+  };
+  const failures = runSeeds(
+    coreSeeds,
+    CORE_STEPS,
+    (seed) => new CoreFuzz(serializer, seed),
+    (fuzz) => {
+      for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += fuzz.stats[k];
+    },
+  );
+  t.log(
+    `${serializer.name}: ${coreSeeds.length} seeds x ${CORE_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`,
+  );
   for (const f of failures) t.fail(f);
   if (failures.length === 0) t.pass();
 }
 
 for (const serializer of SERIALIZERS) {
-  test.serial(`core/${serializer.name}: mutated frames never throw, get well-formed answers, and leave the router working`, (t) => {
-    runCoreFuzz(t, serializer);
-  });
+  test.serial(
+    `core/${serializer.name}: mutated frames never throw, get well-formed answers, and leave the router working`,
+    (t) => {
+      runCoreFuzz(t, serializer);
+    },
+  );
 }

@@ -20,7 +20,16 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Serializer } from '../../src/serializers/index.ts';
 import { parseMessage, ProtocolViolation } from '../../src/wamp/parse.ts';
-import { deepBytes, exoticBytes, mutateBytes, mutateValue, randomValue, Rng, vectorFrames, withSplicedValue } from '../helpers/fuzz-input.ts';
+import {
+  deepBytes,
+  exoticBytes,
+  mutateBytes,
+  mutateValue,
+  randomValue,
+  Rng,
+  vectorFrames,
+  withSplicedValue,
+} from '../helpers/fuzz-input.ts';
 import { ALL_ROLES, SERIALIZERS, ROUTER_TO_CLIENT, EXTRA_SEEDS, hex, show } from '../helpers/fuzz-checks.ts';
 import { connect, maskedFrame, openTcp, within, type Predicate, type TcpProbe } from '../helpers/raw-client.ts';
 import { servedRouter } from '../helpers/served-router.ts';
@@ -42,11 +51,20 @@ const PROBE_ID = 2 ** 53 - 7;
 const fx = servedRouter(test, { limits: { maxMessageSize: SOCKET_MAX } }, { checkAfterEach: true });
 
 /** Seed frames and their decoded messages, per serializer. */
-const corpus = new Map(SERIALIZERS.map((s) => {
-  const frames = vectorFrames(s);
-  const messages = frames.flatMap((f) => { try { const v = s.decode(f); return Array.isArray(v) ? [v] : []; } catch { return []; } });
-  return [s.name, { frames, messages }] as const;
-}));
+const corpus = new Map(
+  SERIALIZERS.map((s) => {
+    const frames = vectorFrames(s);
+    const messages = frames.flatMap((f) => {
+      try {
+        const v = s.decode(f);
+        return Array.isArray(v) ? [v] : [];
+      } catch {
+        return [];
+      }
+    });
+    return [s.name, { frames, messages }] as const;
+  }),
+);
 
 /**
  * A WAMP payload to throw at a connection: valid, mutated at the value or byte level, deep,
@@ -54,31 +72,66 @@ const corpus = new Map(SERIALIZERS.map((s) => {
  */
 function socketPayload(rng: Rng, s: Serializer, hostility = 0.8): Uint8Array {
   const { frames, messages } = corpus.get(s.name)!;
-  const valid = (): unknown[] => rng.pick<unknown[]>([
-    [48, 1 + rng.int(50), {}, 'probe.echo', [randomValue(rng)]],
-    [48, 1 + rng.int(50), { receive_progress: true, timeout: rng.pick([1, 50, 2 ** 31, 2 ** 40]) }, 'probe.echo', ['x'], { k: randomValue(rng) }],
-    [16, 1 + rng.int(50), { acknowledge: true, retain: rng.chance(0.3) }, 'com.fuzz.topic', [randomValue(rng)]],
-    [32, 1 + rng.int(50), { get_retained: true }, 'com.fuzz.topic'],
-    [64, 1 + rng.int(50), {}, `com.fuzz.socket.${rng.int(3)}`],
-    [48, 1 + rng.int(50), {}, 'wamp.session.add_testament', ['com.fuzz.topic', [randomValue(rng)]], { publish_options: { retain: true } }],
-    [70, 1 + rng.int(5), {}, [randomValue(rng)]],
-  ]);
+  const valid = (): unknown[] =>
+    rng.pick<unknown[]>([
+      [48, 1 + rng.int(50), {}, 'probe.echo', [randomValue(rng)]],
+      [
+        48,
+        1 + rng.int(50),
+        { receive_progress: true, timeout: rng.pick([1, 50, 2 ** 31, 2 ** 40]) },
+        'probe.echo',
+        ['x'],
+        { k: randomValue(rng) },
+      ],
+      [16, 1 + rng.int(50), { acknowledge: true, retain: rng.chance(0.3) }, 'com.fuzz.topic', [randomValue(rng)]],
+      [32, 1 + rng.int(50), { get_retained: true }, 'com.fuzz.topic'],
+      [64, 1 + rng.int(50), {}, `com.fuzz.socket.${rng.int(3)}`],
+      [
+        48,
+        1 + rng.int(50),
+        {},
+        'wamp.session.add_testament',
+        ['com.fuzz.topic', [randomValue(rng)]],
+        { publish_options: { retain: true } },
+      ],
+      [70, 1 + rng.int(5), {}, [randomValue(rng)]],
+    ]);
   // The vectors hold every message type (WELCOME, EVENT...): material for mutations.
   const base = (): unknown[] => (rng.chance(0.3) ? rng.pick(messages) : valid());
-  const encode = (m: unknown): Uint8Array | undefined => { try { return s.encode(m as unknown[]); } catch { return undefined; } };
+  const encode = (m: unknown): Uint8Array | undefined => {
+    try {
+      return s.encode(m as unknown[]);
+    } catch {
+      return undefined;
+    }
+  };
   const r = rng.chance(hostility) ? 20 + rng.int(80) : 0;
-  const f = r < 20 ? encode(valid())
-    : r < 45 ? encode(mutateValue(rng, base(), [1, 2, 3]))
-      : r < 52 ? withSplicedValue(rng, s, valid(), deepBytes(s.name, rng.pick([100, 1_000, 30_000]), rng.chance(0.5)))
-        : r < 65 ? withSplicedValue(rng, s, valid(), exoticBytes(rng, s.name))
-          : undefined;
-  return f ?? mutateBytes(rng, s.name, rng.chance(0.5) ? rng.pick(frames) : (encode(base()) ?? rng.pick(frames)), rng.pick(frames));
+  const f =
+    r < 20
+      ? encode(valid())
+      : r < 45
+        ? encode(mutateValue(rng, base(), [1, 2, 3]))
+        : r < 52
+          ? withSplicedValue(rng, s, valid(), deepBytes(s.name, rng.pick([100, 1_000, 30_000]), rng.chance(0.5)))
+          : r < 65
+            ? withSplicedValue(rng, s, valid(), exoticBytes(rng, s.name))
+            : undefined;
+  return (
+    f ??
+    mutateBytes(
+      rng,
+      s.name,
+      rng.chance(0.5) ? rng.pick(frames) : (encode(base()) ?? rng.pick(frames)),
+      rng.pick(frames),
+    )
+  );
 }
 
 /** Checks one message from the router; a problem as text, or undefined. */
 function checkMessage(value: unknown): string | undefined {
   const parsed = parseMessage(value);
-  if (parsed instanceof ProtocolViolation) return `malformed message from the router (${parsed.message}): ${show(value)}`;
+  if (parsed instanceof ProtocolViolation)
+    return `malformed message from the router (${parsed.message}): ${show(value)}`;
   const code = (value as unknown[])[0] as number;
   return ROUTER_TO_CLIENT.has(code) ? undefined : `the router sent message type ${code}: ${show(value)}`;
 }
@@ -105,7 +158,10 @@ class FramingModel {
       const [first, l1, l2, l3] = this.#header as [number, number, number, number];
       this.#header = [];
       const length = (l1 << 16) | (l2 << 8) | l3;
-      if ((first & 0xf8) !== 0 || (first & 0x07) > 2 || length > SOCKET_MAX) { this.failed = true; return; }
+      if ((first & 0xf8) !== 0 || (first & 0x07) > 2 || length > SOCKET_MAX) {
+        this.failed = true;
+        return;
+      }
       this.#type = first & 0x07;
       this.#left = length;
       this.#ping = [];
@@ -122,7 +178,10 @@ class FramingModel {
 }
 
 const frameOf = (type: number, payload: Uint8Array): Buffer =>
-  Buffer.concat([Buffer.of(type, (payload.length >>> 16) & 0xff, (payload.length >>> 8) & 0xff, payload.length & 0xff), payload]);
+  Buffer.concat([
+    Buffer.of(type, (payload.length >>> 16) & 0xff, (payload.length >>> 8) & 0xff, payload.length & 0xff),
+    payload,
+  ]);
 
 /** Reads the router's side of a RawSocket connection: handshake reply, then frames. */
 class RouterStream {
@@ -141,7 +200,10 @@ class RouterStream {
     this.probe = probe;
     this.serializer = serializer;
     probe.socket.on('data', () => this.#read());
-    void probe.closed.then(() => { this.closed = true; this.#read(); });
+    void probe.closed.then(() => {
+      this.closed = true;
+      this.#read();
+    });
   }
 
   #read(): void {
@@ -154,13 +216,20 @@ class RouterStream {
     while (this.handshake[1]! & 0x0f && all.length - this.#at >= 4) {
       const type = all[this.#at]!;
       const length = all.readUIntBE(this.#at + 1, 3);
-      if (type > 2) { this.problems.push(`router frame header 0x${type.toString(16)}`); break; }
-      if (length > 2 ** 24) { this.problems.push(`router frame of ${length} octets`); break; }
+      if (type > 2) {
+        this.problems.push(`router frame header 0x${type.toString(16)}`);
+        break;
+      }
+      if (length > 2 ** 24) {
+        this.problems.push(`router frame of ${length} octets`);
+        break;
+      }
       if (all.length - this.#at - 4 < length) break;
       const payload = all.subarray(this.#at + 4, this.#at + 4 + length);
       this.#at += 4 + length;
       if (type === 2) this.pongs.push(Buffer.from(payload));
-      else if (type === 1) this.problems.push('the router sent a PING'); // it never does
+      else if (type === 1)
+        this.problems.push('the router sent a PING'); // it never does
       else {
         try {
           const value = this.serializer.decode(payload);
@@ -168,7 +237,9 @@ class RouterStream {
           if (problem !== undefined) this.problems.push(problem);
           this.messages.push(value as unknown[]);
         } catch (error) {
-          this.problems.push(`router frame the ${this.serializer.name} decoder cannot read (${String(error)}): ${hex(payload)}`);
+          this.problems.push(
+            `router frame the ${this.serializer.name} decoder cannot read (${String(error)}): ${hex(payload)}`,
+          );
         }
       }
     }
@@ -178,9 +249,16 @@ class RouterStream {
   /** Resolves true once `done()` holds (checked as data comes and at close), false after `ms`. */
   until(done: () => boolean, ms = BOUND_MS): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#wake = undefined; resolve(done()); }, ms);
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve(done());
+      }, ms);
       const check = (): void => {
-        if (done()) { clearTimeout(timer); this.#wake = undefined; resolve(true); }
+        if (done()) {
+          clearTimeout(timer);
+          this.#wake = undefined;
+          resolve(true);
+        }
       };
       this.#wake = check;
       check();
@@ -188,7 +266,14 @@ class RouterStream {
   }
 }
 
-interface SocketTally { connections: number; frames: number; aborted: number; answered: number; closed: number; refused: number }
+interface SocketTally {
+  connections: number;
+  frames: number;
+  aborted: number;
+  answered: number;
+  closed: number;
+  refused: number;
+}
 
 /** One RawSocket connection: handshake (sometimes mutated), maybe HELLO, fuzz frames, a probe. */
 async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promise<string[]> {
@@ -205,17 +290,35 @@ async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
     }
     // Sometimes dripped, sometimes with the first frames in the same write.
     const pieces = rng.chance(0.3) ? [hs.subarray(0, 1), hs.subarray(1, 3), hs.subarray(3)] : [hs];
-    for (const p of pieces) { probe.socket.write(p); await new Promise((r) => setImmediate(r)); }
-    if (!(await stream.until(() => stream.handshake !== undefined || stream.closed))) return [`handshake ${hex(hs)}: no reply and no close within ${BOUND_MS} ms`];
+    for (const p of pieces) {
+      probe.socket.write(p);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (!(await stream.until(() => stream.handshake !== undefined || stream.closed)))
+      return [`handshake ${hex(hs)}: no reply and no close within ${BOUND_MS} ms`];
     const serializerId = hs[1]! & 0x0f;
-    const expected = hs[0] !== 0x7f ? 'drop' : hs[2] !== 0 || hs[3] !== 0 ? '7f300000' : ![1, 2, 3].includes(serializerId) ? '7f100000' : 'accept';
+    const expected =
+      hs[0] !== 0x7f
+        ? 'drop'
+        : hs[2] !== 0 || hs[3] !== 0
+          ? '7f300000'
+          : ![1, 2, 3].includes(serializerId)
+            ? '7f100000'
+            : 'accept';
     const reply = stream.handshake === undefined ? 'none' : hex(stream.handshake);
-    if (expected === 'drop' ? reply !== 'none' : expected === 'accept' ? reply !== hex(Buffer.of(0x7f, (SOCKET_LENGTH_NIBBLE << 4) | serializerId, 0, 0)) : reply !== expected) {
+    if (
+      expected === 'drop'
+        ? reply !== 'none'
+        : expected === 'accept'
+          ? reply !== hex(Buffer.of(0x7f, (SOCKET_LENGTH_NIBBLE << 4) | serializerId, 0, 0))
+          : reply !== expected
+    ) {
       return [`handshake ${hex(hs)}: expected ${expected}, got ${reply}`];
     }
     if (expected !== 'accept') {
       tally.refused++;
-      if (!(await stream.until(() => stream.closed))) problems.push(`handshake ${hex(hs)} refused but not closed within ${BOUND_MS} ms`);
+      if (!(await stream.until(() => stream.closed)))
+        problems.push(`handshake ${hex(hs)} refused but not closed within ${BOUND_MS} ms`);
       return problems;
     }
     // A mutated handshake may have asked for another serializer: the router speaks that one now.
@@ -224,10 +327,14 @@ async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
 
     const hostility = rng.pick([0.02, 0.1, 0.5, 0.9]);
     const model = new FramingModel();
-    const write = (bytes: Uint8Array): void => { model.feed(bytes); probe.socket.write(bytes); };
+    const write = (bytes: Uint8Array): void => {
+      model.feed(bytes);
+      probe.socket.write(bytes);
+    };
     if (rng.chance(0.85)) {
       write(frameOf(0, s.encode([1, 'realm1', { roles: ALL_ROLES }])));
-      if (!(await stream.until(() => stream.messages.length > 0 || stream.closed))) problems.push(`no answer to HELLO within ${BOUND_MS} ms`);
+      if (!(await stream.until(() => stream.messages.length > 0 || stream.closed)))
+        problems.push(`no answer to HELLO within ${BOUND_MS} ms`);
     }
     // The fuzz frames: mostly MESSAGEs, some PINGs and PONGs, some broken headers.
     const chunks: Buffer[] = [];
@@ -243,11 +350,20 @@ async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
         const payload = Buffer.from(socketPayload(rng, s));
         const frame = frameOf(0, payload);
         switch (rng.int(5)) {
-          case 0: frame[0] = rng.pick([0x08, 0x10, 0x80, 0xf8]) | rng.int(3); break;
-          case 1: frame[0] = 3 + rng.int(5); break;
-          case 2: frame.writeUIntBE(SOCKET_MAX + 1 + rng.int(2 ** 24 - SOCKET_MAX - 1), 1, 3); break;
-          case 3: frame.writeUIntBE(Math.max(0, payload.length - 1 - rng.int(8)), 1, 3); break;
-          default: frame.writeUIntBE(Math.min(SOCKET_MAX, payload.length + 1 + rng.int(100)), 1, 3);
+          case 0:
+            frame[0] = rng.pick([0x08, 0x10, 0x80, 0xf8]) | rng.int(3);
+            break;
+          case 1:
+            frame[0] = 3 + rng.int(5);
+            break;
+          case 2:
+            frame.writeUIntBE(SOCKET_MAX + 1 + rng.int(2 ** 24 - SOCKET_MAX - 1), 1, 3);
+            break;
+          case 3:
+            frame.writeUIntBE(Math.max(0, payload.length - 1 - rng.int(8)), 1, 3);
+            break;
+          default:
+            frame.writeUIntBE(Math.min(SOCKET_MAX, payload.length + 1 + rng.int(100)), 1, 3);
         }
         chunks.push(frame);
       }
@@ -270,10 +386,13 @@ async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
     const padding = model.padding();
     if (padding.length > 0) write(padding);
     if (!model.failed) write(frameOf(0, s.encode([48, PROBE_ID, {}, 'probe.echo', ['probe']])));
-    const answered = (): boolean => stream.messages.some((m) => (m[0] === 50 && m[1] === PROBE_ID) || (m[0] === 8 && m[2] === PROBE_ID));
+    const answered = (): boolean =>
+      stream.messages.some((m) => (m[0] === 50 && m[1] === PROBE_ID) || (m[0] === 8 && m[2] === PROBE_ID));
     const aborted = (): boolean => stream.messages.some((m) => m[0] === 3);
     if (!(await stream.until(() => stream.closed || answered() || aborted()))) {
-      problems.push(`${model.failed ? 'framing error' : 'probe CALL'} neither answered nor closed within ${BOUND_MS} ms (got ${show(stream.messages.slice(-3))})`);
+      problems.push(
+        `${model.failed ? 'framing error' : 'probe CALL'} neither answered nor closed within ${BOUND_MS} ms (got ${show(stream.messages.slice(-3))})`,
+      );
     }
     if (aborted()) {
       tally.aborted++;
@@ -281,8 +400,13 @@ async function rawSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
     } else if (answered()) {
       tally.answered++;
       // A healthy connection lost nothing: every PING got its PONG, in order.
-      if (!(await stream.until(() => stream.pongs.length >= model.pings.length || stream.closed, 1_000)) || !model.pings.every((p, i) => stream.pongs[i]?.equals(p))) {
-        problems.push(`PONGs ${show(stream.pongs.map((p) => hex(p)))} for PINGs ${show(model.pings.map((p) => hex(p)))}`);
+      if (
+        !(await stream.until(() => stream.pongs.length >= model.pings.length || stream.closed, 1_000)) ||
+        !model.pings.every((p, i) => stream.pongs[i]?.equals(p))
+      ) {
+        problems.push(
+          `PONGs ${show(stream.pongs.map((p) => hex(p)))} for PINGs ${show(model.pings.map((p) => hex(p)))}`,
+        );
       }
     }
     if (stream.closed) tally.closed++;
@@ -306,7 +430,10 @@ async function webSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
       return m;
     } catch (error) {
       const text = String(error);
-      if (/could not decode|non-list/.test(text)) { problems.push(text); return 'undecodable'; }
+      if (/could not decode|non-list/.test(text)) {
+        problems.push(text);
+        return 'undecodable';
+      }
       return client.isClosed ? 'closed' : 'timeout';
     }
   };
@@ -314,21 +441,30 @@ async function webSocketCase(rng: Rng, s: Serializer, tally: SocketTally): Promi
     tally.connections++;
     if (rng.chance(0.85)) {
       client.send([1, 'realm1', { roles: ALL_ROLES }]);
-      if ((await wait((m) => m[0] === 2 || m[0] === 3)) === 'timeout') problems.push(`no answer to HELLO within ${BOUND_MS} ms`);
+      if ((await wait((m) => m[0] === 2 || m[0] === 3)) === 'timeout')
+        problems.push(`no answer to HELLO within ${BOUND_MS} ms`);
     }
     const hostility = rng.pick([0.02, 0.1, 0.5, 0.9]);
     for (let n = 1 + rng.int(10); n > 0 && !client.isClosed; n--) {
       tally.frames++;
       const payload = socketPayload(rng, s, hostility);
-      if (rng.chance(0.02)) client.sendRaw(payload, !s.binary); // the wrong frame type: closed 1003
+      if (rng.chance(0.02))
+        client.sendRaw(payload, !s.binary); // the wrong frame type: closed 1003
       else client.sendFrame(payload);
     }
     if (!client.isClosed) client.send([48, PROBE_ID, {}, 'probe.echo', ['probe']]);
-    const outcome = await wait((m) => m[0] === 3 || (m[0] === 50 && m[1] === PROBE_ID) || (m[0] === 8 && m[2] === PROBE_ID));
-    if (outcome === 'timeout') problems.push(`probe CALL neither answered nor closed within ${BOUND_MS} ms (inbox ${show(client.inbox.slice(-3))})`);
+    const outcome = await wait(
+      (m) => m[0] === 3 || (m[0] === 50 && m[1] === PROBE_ID) || (m[0] === 8 && m[2] === PROBE_ID),
+    );
+    if (outcome === 'timeout')
+      problems.push(
+        `probe CALL neither answered nor closed within ${BOUND_MS} ms (inbox ${show(client.inbox.slice(-3))})`,
+      );
     if (Array.isArray(outcome) && outcome[0] === 3) {
       tally.aborted++;
-      await within(client.closed, BOUND_MS, 'close after ABORT').catch(() => problems.push(`ABORT but no close within ${BOUND_MS} ms`));
+      await within(client.closed, BOUND_MS, 'close after ABORT').catch(() =>
+        problems.push(`ABORT but no close within ${BOUND_MS} ms`),
+      );
     } else if (Array.isArray(outcome)) {
       tally.answered++;
     }
@@ -349,36 +485,67 @@ async function webSocketHeaderCase(rng: Rng, s: Serializer, tally: SocketTally):
   const probe = await openTcp(Number(url.port));
   try {
     tally.connections++;
-    probe.socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-      + `Sec-WebSocket-Key: ${Buffer.from(rng.bytes(16)).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${s.subprotocol}\r\n\r\n`);
-    const head = await within(new Promise<number>((resolve) => {
-      const check = (): void => { const at = probe.received().indexOf('\r\n\r\n'); if (at >= 0) resolve(at + 4); };
-      probe.socket.on('data', check);
-      check();
-    }), BOUND_MS, 'upgrade');
-    if (!probe.received().subarray(0, 12).toString().startsWith('HTTP/1.1 101')) return [`upgrade refused: ${probe.received().toString().slice(0, 80)}`];
+    probe.socket.write(
+      `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from(rng.bytes(16)).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${s.subprotocol}\r\n\r\n`,
+    );
+    const head = await within(
+      new Promise<number>((resolve) => {
+        const check = (): void => {
+          const at = probe.received().indexOf('\r\n\r\n');
+          if (at >= 0) resolve(at + 4);
+        };
+        probe.socket.on('data', check);
+        check();
+      }),
+      BOUND_MS,
+      'upgrade',
+    );
+    if (!probe.received().subarray(0, 12).toString().startsWith('HTTP/1.1 101'))
+      return [`upgrade refused: ${probe.received().toString().slice(0, 80)}`];
     const opcode = s.binary ? 0x2 : 0x1;
     const frame = maskedFrame(opcode, socketPayload(rng, s));
     switch (rng.int(6)) {
-      case 0: frame[0] = frame[0]! | rng.pick([0x40, 0x20, 0x10]); break; // RSV1..3 without an extension
-      case 1: frame[0] = 0x80 | rng.pick([0x3, 0x7, 0xb, 0xf]); break; // reserved opcodes
-      case 2: frame[0] = rng.pick([0x00, 0x80]); break; // continuation with nothing to continue
-      case 3: frame[0] = opcode; break; // no FIN, and the next frame starts a new message
-      case 4: frame[1] = frame[1]! & 0x7f; break; // not masked: clients must mask
-      default: frame[0] = 0x80 | rng.pick([0x8, 0x9, 0xa]); // control frames carrying a payload of any size
+      case 0:
+        frame[0] = frame[0]! | rng.pick([0x40, 0x20, 0x10]);
+        break; // RSV1..3 without an extension
+      case 1:
+        frame[0] = 0x80 | rng.pick([0x3, 0x7, 0xb, 0xf]);
+        break; // reserved opcodes
+      case 2:
+        frame[0] = rng.pick([0x00, 0x80]);
+        break; // continuation with nothing to continue
+      case 3:
+        frame[0] = opcode;
+        break; // no FIN, and the next frame starts a new message
+      case 4:
+        frame[1] = frame[1]! & 0x7f;
+        break; // not masked: clients must mask
+      default:
+        frame[0] = 0x80 | rng.pick([0x8, 0x9, 0xa]); // control frames carrying a payload of any size
     }
     tally.frames++;
     probe.socket.write(frame);
     probe.socket.write(maskedFrame(opcode, s.encode([1, 'realm1', { roles: ALL_ROLES }])));
     // Answered (a close frame, a WELCOME or ABORT, a PONG) or closed: not left hanging.
-    const answered = await within(new Promise<boolean>((resolve) => {
-      const check = (): void => { if (probe.received().length > head) resolve(true); };
-      probe.socket.on('data', check);
-      void probe.closed.then(() => resolve(true));
-      check();
-    }), BOUND_MS, 'answer').catch(() => false);
+    const answered = await within(
+      new Promise<boolean>((resolve) => {
+        const check = (): void => {
+          if (probe.received().length > head) resolve(true);
+        };
+        probe.socket.on('data', check);
+        void probe.closed.then(() => resolve(true));
+        check();
+      }),
+      BOUND_MS,
+      'answer',
+    ).catch(() => false);
     if (answered) tally.answered++;
-    return answered ? [] : [`broken frame header 0x${frame.subarray(0, 2).toString('hex')}: neither answered nor closed within ${BOUND_MS} ms`];
+    return answered
+      ? []
+      : [
+          `broken frame header 0x${frame.subarray(0, 2).toString('hex')}: neither answered nor closed within ${BOUND_MS} ms`,
+        ];
   } finally {
     probe.socket.destroy();
     await probe.closed;
@@ -400,7 +567,13 @@ function badLogLines(before: string): string[] {
   });
 }
 
-async function runSocketFuzz(t: ExecutionContext, name: string, seed: number, one: (rng: Rng, tally: SocketTally) => Promise<string[]>, connections: number): Promise<void> {
+async function runSocketFuzz(
+  t: ExecutionContext,
+  name: string,
+  seed: number,
+  one: (rng: Rng, tally: SocketTally) => Promise<string[]>,
+  connections: number,
+): Promise<void> {
   const started = performance.now();
   const log = fx.router.stderr();
   const rng = new Rng(seed);
@@ -408,7 +581,8 @@ async function runSocketFuzz(t: ExecutionContext, name: string, seed: number, on
   for (let i = 0; i < connections; i++) {
     const caseSeed = rng.int(2 ** 32);
     const problems = await one(new Rng(caseSeed), tally);
-    for (const p of problems) t.fail(`${name} seed 0x${seed.toString(16)} case ${i} (seed 0x${caseSeed.toString(16)}): ${p}`);
+    for (const p of problems)
+      t.fail(`${name} seed 0x${seed.toString(16)} case ${i} (seed 0x${caseSeed.toString(16)}): ${p}`);
     if (problems.length > 0) break;
     if (i % 8 === 7) await fx.service.assertServing();
   }
@@ -420,14 +594,37 @@ async function runSocketFuzz(t: ExecutionContext, name: string, seed: number, on
 }
 
 for (const [i, s] of SERIALIZERS.entries()) {
-  test.serial(`rawsocket/${s.name}: mutated handshakes, headers and frames are answered or closed in time; the router keeps serving`, async (t) => {
-    await runSocketFuzz(t, `rawsocket/${s.name}`, SOCKET_SEED + i, (rng, tally) => rawSocketCase(rng, s, tally), CONNECTIONS);
-  });
-  test.serial(`websocket/${s.name}: mutated messages are answered or closed in time; the router keeps serving`, async (t) => {
-    await runSocketFuzz(t, `websocket/${s.name}`, SOCKET_SEED + 16 + i, (rng, tally) => webSocketCase(rng, s, tally), CONNECTIONS);
-  });
+  test.serial(
+    `rawsocket/${s.name}: mutated handshakes, headers and frames are answered or closed in time; the router keeps serving`,
+    async (t) => {
+      await runSocketFuzz(
+        t,
+        `rawsocket/${s.name}`,
+        SOCKET_SEED + i,
+        (rng, tally) => rawSocketCase(rng, s, tally),
+        CONNECTIONS,
+      );
+    },
+  );
+  test.serial(
+    `websocket/${s.name}: mutated messages are answered or closed in time; the router keeps serving`,
+    async (t) => {
+      await runSocketFuzz(
+        t,
+        `websocket/${s.name}`,
+        SOCKET_SEED + 16 + i,
+        (rng, tally) => webSocketCase(rng, s, tally),
+        CONNECTIONS,
+      );
+    },
+  );
   test.serial(`websocket/${s.name}: broken frame headers are answered or closed in time`, async (t) => {
-    await runSocketFuzz(t, `websocket-header/${s.name}`, SOCKET_SEED + 32 + i, (rng, tally) => webSocketHeaderCase(rng, s, tally), 8);
+    await runSocketFuzz(
+      t,
+      `websocket-header/${s.name}`,
+      SOCKET_SEED + 32 + i,
+      (rng, tally) => webSocketHeaderCase(rng, s, tally),
+      8,
+    );
   });
 }
-

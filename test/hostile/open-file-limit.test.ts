@@ -19,13 +19,22 @@ test('at the open-file limit the router logs it (once, not per refusal) and reco
     for (let i = 0; i < NOFILE && refused < 5; i++) {
       const probe = await openTcp(router.rawsocketPort);
       probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
-      await waitFor(() => probe.received().length >= 4 || probe.socket.destroyed, 5_000, 'a handshake reply or a close');
+      await waitFor(
+        () => probe.received().length >= 4 || probe.socket.destroyed,
+        5_000,
+        'a handshake reply or a close',
+      );
       if (probe.received().length >= 4) held.push(probe);
       else refused++;
     }
     t.true(refused >= 5, `clients were refused at the limit (held ${held.length})`);
     await waitFor(() => router.stderr().includes('at the open-file limit'), 10_000, 'the open-file limit warning');
-    const line = JSON.parse(router.stderr().split('\n').find((l) => l.includes('at the open-file limit'))!) as { limit?: number; open_files?: number };
+    const line = JSON.parse(
+      router
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('at the open-file limit'))!,
+    ) as { limit?: number; open_files?: number };
     t.is(line.limit, NOFILE);
     t.is(router.stderr().split('at the open-file limit').length - 1, 1, 'one line for the whole episode so far');
 

@@ -67,24 +67,27 @@ const UNDECODABLE: Record<SerializerName, readonly (readonly [string, Uint8Array
 
 for (const transport of TRANSPORTS) {
   for (const serializer of SERIALIZERS) {
-    test.serial(`${transport}/${serializer}: undecodable frames get ABORT protocol_violation, then close`, async (t) => {
-      for (const [name, bytes] of UNDECODABLE[serializer]) {
-        for (const joined of [false, true]) {
-          const client = await open(transport, serializer);
-          if (joined) await client.join();
-          client.sendFrame(bytes);
-          const what = `${name} (${joined ? 'after' : 'before'} HELLO)`;
-          if (transport === 'websocket' && serializer === 'json' && name === 'not UTF-8') {
-            // The WebSocket layer fails the connection first (RFC 6455 8.1); no WAMP reply.
-            const info = await within(client.closed, 3_000, what);
-            t.true(info.code === 1006 || info.code === 1007, `${what}: ${JSON.stringify(info)}`);
-            await fx.service.assertServing();
-            continue;
+    test.serial(
+      `${transport}/${serializer}: undecodable frames get ABORT protocol_violation, then close`,
+      async (t) => {
+        for (const [name, bytes] of UNDECODABLE[serializer]) {
+          for (const joined of [false, true]) {
+            const client = await open(transport, serializer);
+            if (joined) await client.join();
+            client.sendFrame(bytes);
+            const what = `${name} (${joined ? 'after' : 'before'} HELLO)`;
+            if (transport === 'websocket' && serializer === 'json' && name === 'not UTF-8') {
+              // The WebSocket layer fails the connection first (RFC 6455 8.1); no WAMP reply.
+              const info = await within(client.closed, 3_000, what);
+              t.true(info.code === 1006 || info.code === 1007, `${what}: ${JSON.stringify(info)}`);
+              await fx.service.assertServing();
+              continue;
+            }
+            await expectAbort(t, client, PV, what);
           }
-          await expectAbort(t, client, PV, what);
         }
-      }
-    });
+      },
+    );
   }
 }
 
@@ -113,7 +116,11 @@ for (const transport of TRANSPORTS) {
 
     // Router-to-client messages from a client.
     for (const [name, message] of [
-      ['WELCOME', [2, 1, {}]], ['EVENT', [36, 1, 1, {}]], ['RESULT', [50, 1, {}]], ['INVOCATION', [68, 1, 1, {}]], ['SUBSCRIBED', [33, 1, 1]],
+      ['WELCOME', [2, 1, {}]],
+      ['EVENT', [36, 1, 1, {}]],
+      ['RESULT', [50, 1, {}]],
+      ['INVOCATION', [68, 1, 1, {}]],
+      ['SUBSCRIBED', [33, 1, 1]],
     ] as const) {
       c = await open(transport, 'json');
       await c.join();
@@ -202,7 +209,12 @@ function callWithRequestId(serializer: SerializerName, id: string, procedure: st
   return Buffer.concat([bytes.subarray(0, at), encoded, bytes.subarray(at + 5)]);
 }
 
-async function callWithIdAborts(t: ExecutionContext, transport: TransportKind, serializer: SerializerName, id: string): Promise<void> {
+async function callWithIdAborts(
+  t: ExecutionContext,
+  transport: TransportKind,
+  serializer: SerializerName,
+  id: string,
+): Promise<void> {
   const c = await open(transport, serializer);
   await c.join();
   c.sendFrame(callWithRequestId(serializer, id, fx.service.procedure));
@@ -221,43 +233,57 @@ for (const transport of TRANSPORTS) {
       await c.destroy();
     });
 
-    test.serial(`${transport}/${serializer}: request ID 2^53+1 is a protocol violation, not rounded to 2^53`, async (t) => {
-      await callWithIdAborts(t, transport, serializer, '9007199254740993');
-    });
+    test.serial(
+      `${transport}/${serializer}: request ID 2^53+1 is a protocol violation, not rounded to 2^53`,
+      async (t) => {
+        await callWithIdAborts(t, transport, serializer, '9007199254740993');
+      },
+    );
 
-    test.serial(`${transport}/${serializer}: request IDs 0, negative, fractional, huge are protocol violations`, async (t) => {
-      for (const id of ['0', '-1', '18446744073709551615', '-9007199254740993']) await callWithIdAborts(t, transport, serializer, id);
-      for (const id of [1.5, 2 ** 53 + 2, Number.NaN, Number.POSITIVE_INFINITY]) {
-        // JSON cannot carry NaN/Infinity; JSON.stringify writes null (also not an ID).
+    test.serial(
+      `${transport}/${serializer}: request IDs 0, negative, fractional, huge are protocol violations`,
+      async (t) => {
+        for (const id of ['0', '-1', '18446744073709551615', '-9007199254740993'])
+          await callWithIdAborts(t, transport, serializer, id);
+        for (const id of [1.5, 2 ** 53 + 2, Number.NaN, Number.POSITIVE_INFINITY]) {
+          // JSON cannot carry NaN/Infinity; JSON.stringify writes null (also not an ID).
+          const c = await open(transport, serializer);
+          await c.join();
+          c.send([48, id, {}, fx.service.procedure, ['id-probe']]);
+          await expectAbort(t, c, PV, `request ID ${id}`);
+        }
+        // An ID in a field the router looks up: UNSUBSCRIBE with subscription 0.
         const c = await open(transport, serializer);
         await c.join();
-        c.send([48, id, {}, fx.service.procedure, ['id-probe']]);
-        await expectAbort(t, c, PV, `request ID ${id}`);
-      }
-      // An ID in a field the router looks up: UNSUBSCRIBE with subscription 0.
-      const c = await open(transport, serializer);
-      await c.join();
-      c.send([34, 1, 0]);
-      await expectAbort(t, c, PV, 'UNSUBSCRIBE subscription 0');
-    });
+        c.send([34, 1, 0]);
+        await expectAbort(t, c, PV, 'UNSUBSCRIBE subscription 0');
+      },
+    );
   }
 }
 
 // ---- stray YIELD ------------------------------------------------------------------------------
 
 for (const transport of TRANSPORTS) {
-  test.serial(`${transport}: YIELD and ERROR for an unknown invocation are ignored; the session stays up`, async (t) => {
-    const c = await open(transport, 'json');
-    await c.join();
-    c.send([70, 424242, {}, ['stray']]);
-    c.send([70, 1, {}, ['never invoked']]);
-    c.send([8, 68, 424243, {}, 'app.error']);
-    // Messages are handled in order: if anything answered the strays, it arrives before this.
-    const request = c.requestId();
-    c.send([48, request, {}, fx.service.procedure, ['after the strays']]);
-    const first = await c.next(undefined, 3_000);
-    t.deepEqual(first, [50, request, {}, ['after the strays']], 'the first reply is the call result: nothing answered the strays');
-    t.false(c.isClosed);
-    await c.destroy();
-  });
+  test.serial(
+    `${transport}: YIELD and ERROR for an unknown invocation are ignored; the session stays up`,
+    async (t) => {
+      const c = await open(transport, 'json');
+      await c.join();
+      c.send([70, 424242, {}, ['stray']]);
+      c.send([70, 1, {}, ['never invoked']]);
+      c.send([8, 68, 424243, {}, 'app.error']);
+      // Messages are handled in order: if anything answered the strays, it arrives before this.
+      const request = c.requestId();
+      c.send([48, request, {}, fx.service.procedure, ['after the strays']]);
+      const first = await c.next(undefined, 3_000);
+      t.deepEqual(
+        first,
+        [50, request, {}, ['after the strays']],
+        'the first reply is the call result: nothing answered the strays',
+      );
+      t.false(c.isClosed);
+      await c.destroy();
+    },
+  );
 }

@@ -73,7 +73,9 @@ test.serial('a frame header over the announced maximum fails the connection', as
     client.sendRaw(Uint8Array.of(0, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
     await within(client.closed, 3_000, 'router fails the connection');
     t.true(client.isClosed, joined ? 'established session' : 'before HELLO');
-    t.log(`${joined ? 'joined' : 'not joined'}: closed with ${JSON.stringify(client.closeInfo)}; messages before close: ${JSON.stringify(client.inbox)}`);
+    t.log(
+      `${joined ? 'joined' : 'not joined'}: closed with ${JSON.stringify(client.closeInfo)}; messages before close: ${JSON.stringify(client.inbox)}`,
+    );
     await fx.service.assertServing();
   }
 });
@@ -111,10 +113,17 @@ test.serial('WebSocket: a message over the maximum closes the connection', async
 
 test.serial('WebSocket: a binary frame on the JSON subprotocol (and text on MsgPack) is refused', async (t) => {
   // The spec fixes the frame type per serializer: text for JSON, binary for the others.
-  for (const [serializer, bytes, binary] of [['json', Buffer.from('[1]'), true], ['msgpack', Buffer.from('[1]'), false]] as const) {
+  for (const [serializer, bytes, binary] of [
+    ['json', Buffer.from('[1]'), true],
+    ['msgpack', Buffer.from('[1]'), false],
+  ] as const) {
     const client = await connect({ transport: 'websocket', url: fx.router.wsUrl, serializer, websocketImpl: 'net' });
     client.sendRaw(bytes, binary);
-    const info = await within(client.closed, 3_000, `router closes on a ${binary ? 'binary' : 'text'} frame (${serializer})`);
+    const info = await within(
+      client.closed,
+      3_000,
+      `router closes on a ${binary ? 'binary' : 'text'} frame (${serializer})`,
+    );
     t.log(`${serializer}: closed with ${JSON.stringify(info)}; before close: ${JSON.stringify(client.inbox)}`);
     t.is(info.code, 1003, `${serializer}: closed as unsupported data`);
     await fx.service.assertServing();
@@ -122,7 +131,12 @@ test.serial('WebSocket: a binary frame on the JSON subprotocol (and text on MsgP
 });
 
 test.serial('WebSocket: text that is not UTF-8 on the JSON subprotocol closes the connection', async (t) => {
-  const client = await connect({ transport: 'websocket', url: fx.router.wsUrl, serializer: 'json', websocketImpl: 'net' });
+  const client = await connect({
+    transport: 'websocket',
+    url: fx.router.wsUrl,
+    serializer: 'json',
+    websocketImpl: 'net',
+  });
   client.sendRaw(Uint8Array.of(0x5b, 0xff, 0xfe, 0x5d));
   const info = await within(client.closed, 3_000, 'router closes');
   t.log(`closed with ${JSON.stringify(info)}; before close: ${JSON.stringify(client.inbox)}`);
@@ -134,10 +148,17 @@ test.serial('WebSocket: text that is not UTF-8 on the JSON subprotocol closes th
 test.serial('WebSocket: an unknown or missing WAMP subprotocol is refused at the upgrade', async (t) => {
   for (const protocols of [['wamp.2.ubjson'], ['chat'], []]) {
     const ws = new WebSocket(fx.router.wsUrl, protocols);
-    const outcome = await within(new Promise<string>((resolve) => {
-      ws.onopen = () => { resolve(`opened with '${ws.protocol}'`); ws.close(); };
-      ws.onerror = () => resolve('refused');
-    }), 3_000, 'upgrade outcome');
+    const outcome = await within(
+      new Promise<string>((resolve) => {
+        ws.onopen = () => {
+          resolve(`opened with '${ws.protocol}'`);
+          ws.close();
+        };
+        ws.onerror = () => resolve('refused');
+      }),
+      3_000,
+      'upgrade outcome',
+    );
     t.is(outcome, 'refused', JSON.stringify(protocols));
     await fx.service.assertServing();
   }

@@ -21,7 +21,11 @@ test('WebSocket connections that never finish the upgrade are closed at the hand
     halfway.socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
     const dripping = await openTcp(router.wsPort);
     dripping.socket.write('GET /ws HTTP/1.1\r\n');
-    drips.push(setInterval(() => { if (!dripping.socket.destroyed) dripping.socket.write('X'); }, 1_000));
+    drips.push(
+      setInterval(() => {
+        if (!dripping.socket.destroyed) dripping.socket.write('X');
+      }, 1_000),
+    );
 
     const deadline = LIMIT_MS + GRANULARITY_MS + 2_000;
     const closedAt = await within(

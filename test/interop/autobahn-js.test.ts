@@ -5,8 +5,20 @@
 import test, { type ExecutionContext } from 'ava';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import {
-  autobahn, guarded, isAbError, isAbResult, makeSerializer, mismatch, onProgress, openSession, recentLibraryWarnings,
-  waitUntil, type AbTransportOptions, type Kwargs, type OpenSession, type SerializerName,
+  autobahn,
+  guarded,
+  isAbError,
+  isAbResult,
+  makeSerializer,
+  mismatch,
+  onProgress,
+  openSession,
+  recentLibraryWarnings,
+  waitUntil,
+  type AbTransportOptions,
+  type Kwargs,
+  type OpenSession,
+  type SerializerName,
 } from './support/autobahn-js.ts';
 import { uniqueSuffix } from './support/unique.ts';
 
@@ -84,13 +96,22 @@ interface Inbox {
 }
 
 function inbox(): Inbox {
-  const box: Inbox = { events: [], handler: (args, kwargs) => { box.events.push({ args, kwargs }); } };
+  const box: Inbox = {
+    events: [],
+    handler: (args, kwargs) => {
+      box.events.push({ args, kwargs });
+    },
+  };
   return box;
 }
 
 /** Opens sessions for one test, runs it, and on failure shows what the library complained about. */
-async function withSessions(t: ExecutionContext, configs: readonly Config[], labels: readonly string[],
-  body: (sessions: OpenSession[], uri: (name: string) => string) => Promise<void>): Promise<void> {
+async function withSessions(
+  t: ExecutionContext,
+  configs: readonly Config[],
+  labels: readonly string[],
+  body: (sessions: OpenSession[], uri: (name: string) => string) => Promise<void>,
+): Promise<void> {
   const prefix = `com.wampmesh.interop.js.${uniqueSuffix()}`;
   const sessions: OpenSession[] = [];
   try {
@@ -107,12 +128,24 @@ async function withSessions(t: ExecutionContext, configs: readonly Config[], lab
   }
 }
 
-type Scenario = (t: ExecutionContext, config: Config, caller: OpenSession, callee: OpenSession,
-  uri: (name: string) => string) => Promise<void>;
+type Scenario = (
+  t: ExecutionContext,
+  config: Config,
+  caller: OpenSession,
+  callee: OpenSession,
+  uri: (name: string) => string,
+) => Promise<void>;
 
-async function expectNoSuchProcedure(t: ExecutionContext, caller: OpenSession, callee: OpenSession, procedure: string): Promise<void> {
-  const outcome = await guarded([caller, callee], caller.session.call(procedure, [1]), `CALL ${procedure}`)
-    .then((value) => ({ value }), (error: unknown) => ({ error }));
+async function expectNoSuchProcedure(
+  t: ExecutionContext,
+  caller: OpenSession,
+  callee: OpenSession,
+  procedure: string,
+): Promise<void> {
+  const outcome = await guarded([caller, callee], caller.session.call(procedure, [1]), `CALL ${procedure}`).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
   if (!('error' in outcome)) {
     t.fail(`CALL ${procedure} succeeded with ${JSON.stringify(outcome.value)}, expected ERROR ${NO_SUCH_PROCEDURE}`);
     return;
@@ -121,11 +154,25 @@ async function expectNoSuchProcedure(t: ExecutionContext, caller: OpenSession, c
   t.is(outcome.error.error, NO_SUCH_PROCEDURE);
 }
 
-async function echoRoundTrip(t: ExecutionContext, config: Config, caller: OpenSession, callee: OpenSession,
-  procedure: string, args: unknown[], kwargs: Kwargs): Promise<void> {
-  await guarded([callee], callee.session.register(procedure, (a, k) => new autobahn.Result(a, k)), `REGISTER ${procedure}`);
-  const result = await guarded([caller, callee], caller.session.call(procedure, toWire(config, args) as unknown[],
-    toWire(config, kwargs) as Kwargs), `CALL ${procedure}`);
+async function echoRoundTrip(
+  t: ExecutionContext,
+  config: Config,
+  caller: OpenSession,
+  callee: OpenSession,
+  procedure: string,
+  args: unknown[],
+  kwargs: Kwargs,
+): Promise<void> {
+  await guarded(
+    [callee],
+    callee.session.register(procedure, (a, k) => new autobahn.Result(a, k)),
+    `REGISTER ${procedure}`,
+  );
+  const result = await guarded(
+    [caller, callee],
+    caller.session.call(procedure, toWire(config, args) as unknown[], toWire(config, kwargs) as Kwargs),
+    `CALL ${procedure}`,
+  );
   if (!isAbResult(result)) {
     t.fail(`expected an autobahn.Result (several results + kwargs), got ${typeof result}`);
     return;
@@ -152,17 +199,26 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 
   async call_args_kwargs(t, config, caller, callee, uri) {
-    await echoRoundTrip(t, config, caller, callee, uri('echo'),
-      [1, 'two', [3, { four: 4 }], null, true], { k: 'v', n: -7, f: 0.25 });
+    await echoRoundTrip(t, config, caller, callee, uri('echo'), [1, 'two', [3, { four: 4 }], null, true], {
+      k: 'v',
+      n: -7,
+      f: 0.25,
+    });
   },
 
   async application_error(t, _config, caller, callee, uri) {
     const errorUri = uri('error.custom');
-    await guarded([callee], callee.session.register(uri('fail'), () => {
-      throw new autobahn.Error(errorUri, ['first', 2], { detail: { nested: true }, code: 42 });
-    }), 'REGISTER fail');
-    const outcome = await guarded([caller, callee], caller.session.call(uri('fail'), ['ignored']), 'CALL fail')
-      .then((value) => ({ value }), (error: unknown) => ({ error }));
+    await guarded(
+      [callee],
+      callee.session.register(uri('fail'), () => {
+        throw new autobahn.Error(errorUri, ['first', 2], { detail: { nested: true }, code: 42 });
+      }),
+      'REGISTER fail',
+    );
+    const outcome = await guarded([caller, callee], caller.session.call(uri('fail'), ['ignored']), 'CALL fail').then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
     if (!('error' in outcome)) {
       t.fail(`call succeeded with ${JSON.stringify(outcome.value)}, expected ERROR ${errorUri}`);
       return;
@@ -180,8 +236,11 @@ const SCENARIOS: Record<string, Scenario> = {
   async publish_acknowledged(t, _config, caller, callee, uri) {
     const box = inbox();
     await guarded([callee], callee.session.subscribe(uri('topic'), box.handler), 'SUBSCRIBE');
-    const publication = await guarded([caller, callee],
-      caller.session.publish(uri('topic'), ['hello', 7], { who: 'js' }, { acknowledge: true }), 'PUBLISH (acknowledge)');
+    const publication = await guarded(
+      [caller, callee],
+      caller.session.publish(uri('topic'), ['hello', 7], { who: 'js' }, { acknowledge: true }),
+      'PUBLISH (acknowledge)',
+    );
     t.true(Number.isSafeInteger(publication.id) && publication.id > 0, `publication id ${publication.id}`);
     await waitUntil(() => box.events.length >= 1, 'EVENT');
     t.deepEqual(box.events[0], { args: ['hello', 7], kwargs: { who: 'js' } });
@@ -195,21 +254,42 @@ const SCENARIOS: Record<string, Scenario> = {
     const other = inbox();
     await guarded([caller], caller.session.subscribe(uri('topic'), own.handler), 'SUBSCRIBE (publisher)');
     await guarded([callee], callee.session.subscribe(uri('topic'), other.handler), 'SUBSCRIBE (other)');
-    await guarded([caller], caller.session.publish(uri('topic'), ['first'], {}, { acknowledge: true }), 'PUBLISH first');
-    await guarded([caller], caller.session.publish(uri('topic'), ['marker'], {}, { acknowledge: true, exclude_me: false }),
-      'PUBLISH marker');
+    await guarded(
+      [caller],
+      caller.session.publish(uri('topic'), ['first'], {}, { acknowledge: true }),
+      'PUBLISH first',
+    );
+    await guarded(
+      [caller],
+      caller.session.publish(uri('topic'), ['marker'], {}, { acknowledge: true, exclude_me: false }),
+      'PUBLISH marker',
+    );
     await waitUntil(() => own.events.length >= 1 && other.events.length >= 2, 'events');
-    t.deepEqual(other.events.map((e) => e.args), [['first'], ['marker']], 'the other subscriber gets both, in order');
-    t.deepEqual(own.events.map((e) => e.args), [['marker']], 'the publisher gets only the exclude_me=false event');
+    t.deepEqual(
+      other.events.map((e) => e.args),
+      [['first'], ['marker']],
+      'the other subscriber gets both, in order',
+    );
+    t.deepEqual(
+      own.events.map((e) => e.args),
+      [['marker']],
+      'the publisher gets only the exclude_me=false event',
+    );
   },
 
   async publisher_receives_with_exclude_me_false(t, _config, caller, _callee, uri) {
     const own = inbox();
     await guarded([caller], caller.session.subscribe(uri('topic'), own.handler), 'SUBSCRIBE');
-    await guarded([caller], caller.session.publish(uri('topic'), ['to-self'], {}, { acknowledge: true, exclude_me: false }),
-      'PUBLISH');
+    await guarded(
+      [caller],
+      caller.session.publish(uri('topic'), ['to-self'], {}, { acknowledge: true, exclude_me: false }),
+      'PUBLISH',
+    );
     await waitUntil(() => own.events.length >= 1, 'own EVENT');
-    t.deepEqual(own.events.map((e) => e.args), [['to-self']]);
+    t.deepEqual(
+      own.events.map((e) => e.args),
+      [['to-self']],
+    );
   },
 
   async large_string_1mb(t, config, caller, callee, uri) {
@@ -224,7 +304,11 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 
   async unregister(t, _config, caller, callee, uri) {
-    const registration = await guarded([callee], callee.session.register(uri('echo'), (a) => a[0]), 'REGISTER');
+    const registration = await guarded(
+      [callee],
+      callee.session.register(uri('echo'), (a) => a[0]),
+      'REGISTER',
+    );
     t.is(await guarded([caller, callee], caller.session.call(uri('echo'), ['x']), 'CALL before UNREGISTER'), 'x');
     await guarded([callee], callee.session.unregister(registration), 'UNREGISTER');
     await expectNoSuchProcedure(t, caller, callee, uri('echo'));
@@ -233,38 +317,64 @@ const SCENARIOS: Record<string, Scenario> = {
   // Autobahn|JS announces progressive_call_results for its callee role but not call_canceling;
   // the router sends it receive_progress anyway (README "Where the router departs from the letter of the spec").
   async progressive_results(t, _config, caller, callee, uri) {
-    await guarded([callee], callee.session.register(uri('count'), ([n], _kwargs, details) => {
-      if (details.progress === null) throw new autobahn.Error(uri('error.no_receive_progress'));
-      for (let i = 1; i <= (n as number); i++) details.progress([i], { of: n });
-      return 'done';
-    }), 'REGISTER count');
+    await guarded(
+      [callee],
+      callee.session.register(uri('count'), ([n], _kwargs, details) => {
+        if (details.progress === null) throw new autobahn.Error(uri('error.no_receive_progress'));
+        for (let i = 1; i <= (n as number); i++) details.progress([i], { of: n });
+        return 'done';
+      }),
+      'REGISTER count',
+    );
     const seen: unknown[] = [];
     const call = caller.session.call(uri('count'), [3], {}, { receive_progress: true });
     onProgress(call, (value) => seen.push(isAbResult(value) ? [value.args, value.kwargs] : value));
-    const outcome = await guarded([caller, callee], call, 'CALL count (receive_progress)')
-      .then((value) => ({ value }), (error: unknown) => ({ error }));
+    const outcome = await guarded([caller, callee], call, 'CALL count (receive_progress)').then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
     if ('error' in outcome) {
       throw isAbError(outcome.error) ? new Error(`CALL answered with ERROR ${outcome.error.error}`) : outcome.error;
     }
-    t.deepEqual(seen, [[[1], { of: 3 }], [[2], { of: 3 }], [[3], { of: 3 }]], 'progressive results, in order, before the final one');
+    t.deepEqual(
+      seen,
+      [
+        [[1], { of: 3 }],
+        [[2], { of: 3 }],
+        [[3], { of: 3 }],
+      ],
+      'progressive results, in order, before the final one',
+    );
     t.is(outcome.value, 'done');
   },
 
   async cancel_progressive_call(t, _config, caller, callee, uri) {
     let finish: ((value: unknown) => void) | undefined;
-    await guarded([callee], callee.session.register(uri('stream'), (_args, _kwargs, details) => {
-      details.progress?.(['started']);
-      return new Promise((resolve) => { finish = resolve; });
-    }), 'REGISTER stream');
+    await guarded(
+      [callee],
+      callee.session.register(uri('stream'), (_args, _kwargs, details) => {
+        details.progress?.(['started']);
+        return new Promise((resolve) => {
+          finish = resolve;
+        });
+      }),
+      'REGISTER stream',
+    );
     const seen: unknown[] = [];
     const call = caller.session.call(uri('stream'), [], {}, { receive_progress: true });
     onProgress(call, (value) => seen.push(value));
-    await guarded([caller, callee], waitUntil(() => seen.length >= 1, 'first progressive result'), 'progressive result before CANCEL');
+    await guarded(
+      [caller, callee],
+      waitUntil(() => seen.length >= 1, 'first progressive result'),
+      'progressive result before CANCEL',
+    );
     // Mode kill, because the library waits for the router's answer only in that mode. The
     // callee cannot be interrupted (no call_canceling), so the router answers as in mode skip.
     call.cancel({ mode: 'kill' });
-    const outcome = await guarded([caller, callee], call, 'CALL stream after CANCEL')
-      .then((value) => ({ value }), (error: unknown) => ({ error }));
+    const outcome = await guarded([caller, callee], call, 'CALL stream after CANCEL').then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
     if (!('error' in outcome)) {
       t.fail(`canceled call succeeded with ${JSON.stringify(outcome.value)}`);
       return;
@@ -277,8 +387,15 @@ const SCENARIOS: Record<string, Scenario> = {
     // so a round trip through both sessions afterwards shows it did not.
     if (!finish) throw new Error('the callee was not invoked');
     finish('late');
-    await guarded([callee], callee.session.register(uri('echo'), (a) => a[0]), 'REGISTER echo after the cancel');
-    t.is(await guarded([caller, callee], caller.session.call(uri('echo'), ['after']), 'CALL echo after the cancel'), 'after');
+    await guarded(
+      [callee],
+      callee.session.register(uri('echo'), (a) => a[0]),
+      'REGISTER echo after the cancel',
+    );
+    t.is(
+      await guarded([caller, callee], caller.session.call(uri('echo'), ['after']), 'CALL echo after the cancel'),
+      'after',
+    );
     t.deepEqual([...caller.internalErrors, ...callee.internalErrors], []);
   },
 
@@ -312,13 +429,32 @@ const RICH_ARGS: unknown[] = [
   '中文字符 日本語のテキスト 한국어',
   'e\u0301 a\u0308 \u0915\u094D\u0937 Z\u0351\u036B\u0343',
   'nul\u0000inside',
-  0, 1, -1, 255, 256, 65535, 65536,
-  2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53,
-  -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53 - 1), -(2 ** 53),
-  0.5, -1.25, 1.5e300,
-  true, false, null,
-  [], {},
-  { nested: { list: [1, [2, [3, { bin: Buffer.from([0x00, 0xff]) }]]], 'ü': 'umlaut key', '': 'empty key' } },
+  0,
+  1,
+  -1,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53 - 1,
+  2 ** 53,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  -(2 ** 53 - 1),
+  -(2 ** 53),
+  0.5,
+  -1.25,
+  1.5e300,
+  true,
+  false,
+  null,
+  [],
+  {},
+  { nested: { list: [1, [2, [3, { bin: Buffer.from([0x00, 0xff]) }]]], ü: 'umlaut key', '': 'empty key' } },
 ];
 const RICH_KWARGS: Kwargs = {
   bin: Buffer.from([0xff, 0x00]),
@@ -337,16 +473,25 @@ for (const from of CONFIGS) {
         if (!caller || !callee) throw new Error('sessions missing');
         const calleeSaw: string[] = [];
         // The callee checks what it got before echoing: a failure then says which leg broke.
-        await guarded([callee], callee.session.register(uri('echo'), (args, kwargs) => {
-          const problem = mismatch(RICH_ARGS, fromWire(to, args), 'args') ?? mismatch(RICH_KWARGS, fromWire(to, kwargs), 'kwargs');
-          if (problem) calleeSaw.push(problem);
-          return new autobahn.Result(args, kwargs);
-        }), 'REGISTER');
-        const result = await guarded([caller, callee], caller.session.call(uri('echo'),
-          toWire(from, RICH_ARGS) as unknown[], toWire(from, RICH_KWARGS) as Kwargs), 'CALL')
-          .catch((error: unknown) => {
-            throw isAbError(error) ? new Error(`CALL answered with ERROR ${error.error} ${JSON.stringify(error.args)}`) : error;
-          });
+        await guarded(
+          [callee],
+          callee.session.register(uri('echo'), (args, kwargs) => {
+            const problem =
+              mismatch(RICH_ARGS, fromWire(to, args), 'args') ?? mismatch(RICH_KWARGS, fromWire(to, kwargs), 'kwargs');
+            if (problem) calleeSaw.push(problem);
+            return new autobahn.Result(args, kwargs);
+          }),
+          'REGISTER',
+        );
+        const result = await guarded(
+          [caller, callee],
+          caller.session.call(uri('echo'), toWire(from, RICH_ARGS) as unknown[], toWire(from, RICH_KWARGS) as Kwargs),
+          'CALL',
+        ).catch((error: unknown) => {
+          throw isAbError(error)
+            ? new Error(`CALL answered with ERROR ${error.error} ${JSON.stringify(error.args)}`)
+            : error;
+        });
         t.deepEqual(calleeSaw, [], 'CALL -> INVOCATION leg');
         if (!isAbResult(result)) {
           t.fail(`expected an autobahn.Result, got ${typeof result}`);
@@ -360,23 +505,40 @@ for (const from of CONFIGS) {
 
   test(`cross-serializer › event ${from.name} -> all others`, async (t) => {
     const others = CONFIGS.filter((c) => c !== from);
-    await withSessions(t, [from, ...others], ['publisher', ...others.map((o) => o.name)], async ([publisher, ...subscribers], uri) => {
-      if (!publisher) throw new Error('sessions missing');
-      const boxes = subscribers.map(() => inbox());
-      await Promise.all(subscribers.map((s, i) => guarded([s], s.session.subscribe(uri('fanout'), boxes[i]!.handler), 'SUBSCRIBE')));
-      await guarded([publisher], publisher.session.publish(uri('fanout'), toWire(from, RICH_ARGS) as unknown[],
-        toWire(from, RICH_KWARGS) as Kwargs, { acknowledge: true }), 'PUBLISH');
-      // A subscriber left without its event is reported below, by name.
-      await waitUntil(() => boxes.every((b) => b.events.length >= 1), 'events at every subscriber', 5_000).catch(() => {});
-      const missing = others.filter((_, i) => boxes[i]!.events.length === 0).map((c) => c.name);
-      t.deepEqual(missing, [], 'subscribers that got no EVENT');
-      for (const [i, box] of boxes.entries()) {
-        const to = others[i]!;
-        const event = box.events[0];
-        if (!event) continue;
-        t.is(mismatch(RICH_ARGS, fromWire(to, event.args), 'args'), undefined, `args at ${to.name}`);
-        t.is(mismatch(RICH_KWARGS, fromWire(to, event.kwargs), 'kwargs'), undefined, `kwargs at ${to.name}`);
-      }
-    });
+    await withSessions(
+      t,
+      [from, ...others],
+      ['publisher', ...others.map((o) => o.name)],
+      async ([publisher, ...subscribers], uri) => {
+        if (!publisher) throw new Error('sessions missing');
+        const boxes = subscribers.map(() => inbox());
+        await Promise.all(
+          subscribers.map((s, i) => guarded([s], s.session.subscribe(uri('fanout'), boxes[i]!.handler), 'SUBSCRIBE')),
+        );
+        await guarded(
+          [publisher],
+          publisher.session.publish(
+            uri('fanout'),
+            toWire(from, RICH_ARGS) as unknown[],
+            toWire(from, RICH_KWARGS) as Kwargs,
+            { acknowledge: true },
+          ),
+          'PUBLISH',
+        );
+        // A subscriber left without its event is reported below, by name.
+        await waitUntil(() => boxes.every((b) => b.events.length >= 1), 'events at every subscriber', 5_000).catch(
+          () => {},
+        );
+        const missing = others.filter((_, i) => boxes[i]!.events.length === 0).map((c) => c.name);
+        t.deepEqual(missing, [], 'subscribers that got no EVENT');
+        for (const [i, box] of boxes.entries()) {
+          const to = others[i]!;
+          const event = box.events[0];
+          if (!event) continue;
+          t.is(mismatch(RICH_ARGS, fromWire(to, event.args), 'args'), undefined, `args at ${to.name}`);
+          t.is(mismatch(RICH_KWARGS, fromWire(to, event.kwargs), 'kwargs'), undefined, `kwargs at ${to.name}`);
+        }
+      },
+    );
   });
 }

@@ -5,9 +5,7 @@
 
 import test from 'ava';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
-import {
-  assertCase, assertCleanRun, checkPythonDeps, runPythonScript, type PythonRun,
-} from './support/python.ts';
+import { assertCase, assertCleanRun, checkPythonDeps, runPythonScript, type PythonRun } from './support/python.ts';
 import { uniqueSuffix } from './support/unique.ts';
 
 const TRANSPORTS = ['ws', 'rs'] as const;
@@ -61,9 +59,11 @@ function scenarioRun(transport: string, serializer: string): Promise<PythonRun> 
   if (!run) {
     if (!router) throw new Error('router not started');
     const prefix = `com.wampmesh.interop.py.${transport}_${serializer}.${uniqueSuffix()}`;
-    run = runPythonScript('scenarios.py', [
-      '--transport', transport, '--serializer', serializer, ...routerArgs(router), '--prefix', prefix,
-    ], SCRIPT_TIMEOUT_MS);
+    run = runPythonScript(
+      'scenarios.py',
+      ['--transport', transport, '--serializer', serializer, ...routerArgs(router), '--prefix', prefix],
+      SCRIPT_TIMEOUT_MS,
+    );
     scenarioRuns.set(key, run);
   }
   return run;
@@ -96,9 +96,11 @@ const CROSS_CASES = [
 let crossRun: Promise<PythonRun> | undefined;
 function crossSerializerRun(): Promise<PythonRun> {
   if (!router) throw new Error('router not started');
-  crossRun ??= runPythonScript('cross_serializer.py', [
-    ...routerArgs(router), '--prefix', `com.wampmesh.interop.py.cross.${uniqueSuffix()}`,
-  ], SCRIPT_TIMEOUT_MS);
+  crossRun ??= runPythonScript(
+    'cross_serializer.py',
+    [...routerArgs(router), '--prefix', `com.wampmesh.interop.py.cross.${uniqueSuffix()}`],
+    SCRIPT_TIMEOUT_MS,
+  );
   return crossRun;
 }
 

@@ -34,9 +34,21 @@ test('a caller flooding a callee that never yields gets limit_exceeded beyond th
     const expected = [...counts.values()].reduce((a, b) => a + b, 0) + ROUND - (request === 10 ? LIMIT : 0);
     for (let i = 0; i < ROUND; i++) {
       caller.send([48, request++, {}, 'com.sink', [i]]);
-      if (i % 1000 === 999) { await new Promise((r) => setImmediate(r)); drain(caller, counts); callee.inbox.length = 0; }
+      if (i % 1000 === 999) {
+        await new Promise((r) => setImmediate(r));
+        drain(caller, counts);
+        callee.inbox.length = 0;
+      }
     }
-    await waitFor(() => { drain(caller, counts); callee.inbox.length = 0; return [...counts.values()].reduce((a, b) => a + b, 0) >= expected; }, 60_000, 'every refusal');
+    await waitFor(
+      () => {
+        drain(caller, counts);
+        callee.inbox.length = 0;
+        return [...counts.values()].reduce((a, b) => a + b, 0) >= expected;
+      },
+      60_000,
+      'every refusal',
+    );
   };
   // RSS after each round: the first rounds grow the heap (V8 collects lazily); from then on the
   // refused calls must not add up.
@@ -45,13 +57,23 @@ test('a caller flooding a callee that never yields gets limit_exceeded beyond th
     await round();
     rss.push(rssBytes(router.pid));
   }
-  t.deepEqual([...counts], [['wampmesh.error.limit_exceeded', ROUNDS * ROUND - LIMIT]], 'all but the first LIMIT calls refused, nothing else');
+  t.deepEqual(
+    [...counts],
+    [['wampmesh.error.limit_exceeded', ROUNDS * ROUND - LIMIT]],
+    'all but the first LIMIT calls refused, nothing else',
+  );
   const mib = (n: number) => (n / 2 ** 20).toFixed(1);
   t.log(`RSS idle ${mib(idle)} MiB; after each ${ROUND} calls: ${rss.map(mib).join(', ')} MiB`);
   t.true(rss.at(-1)! - idle < 50 * 2 ** 20, `at most 50 MiB above idle after ${ROUNDS * ROUND} calls`);
   t.true(rss.at(-1)! - rss[1]! < 12 * 2 ** 20, `rounds 3..${ROUNDS} add no memory to speak of`);
-  t.regex(router.stderr(), /"limit":"maxPendingCallsPerSession".*"msg":"request refused: limit exceeded"|"msg":"request refused: limit exceeded".*"limit":"maxPendingCallsPerSession"/);
-  const logLines = router.stderr().split('\n').filter((l) => l.includes('request refused')).length;
+  t.regex(
+    router.stderr(),
+    /"limit":"maxPendingCallsPerSession".*"msg":"request refused: limit exceeded"|"msg":"request refused: limit exceeded".*"limit":"maxPendingCallsPerSession"/,
+  );
+  const logLines = router
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('request refused')).length;
   t.true(logLines >= 1 && logLines <= 3, `rate-limited log (${logLines} lines)`);
   // The callee answers nothing, but a caller whose calls are refused is still served otherwise.
   caller.send([48, request++, {}, 'wamp.session.count']);

@@ -12,12 +12,31 @@ import { runCli } from '../cli/run-cli.ts';
 
 const ADMIN = 'wampmesh.admin';
 
-async function node(t: { teardown(fn: () => unknown): void }, name: string, data: string, seeds: string[]): Promise<RouterProcess> {
+async function node(
+  t: { teardown(fn: () => unknown): void },
+  name: string,
+  data: string,
+  seeds: string[],
+): Promise<RouterProcess> {
   const file = path.join(path.dirname(data), `${name}.json`);
-  fs.writeFileSync(file, JSON.stringify({
-    mesh: { enabled: true, nodeId: name, cluster: { name: 'reset', secret: 'a cluster secret for the reset test' }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 1 },
-  }));
-  const r = await startRouter({ dataDir: data, args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'] });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      mesh: {
+        enabled: true,
+        nodeId: name,
+        cluster: { name: 'reset', secret: 'a cluster secret for the reset test' },
+        listen: { host: '127.0.0.1', port: 0 },
+        seeds,
+        mdns: false,
+        minLinks: 1,
+      },
+    }),
+  );
+  const r = await startRouter({
+    dataDir: data,
+    args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'],
+  });
   t.teardown(() => r.stop());
   return r;
 }
@@ -56,17 +75,32 @@ test('a reset on one stopped node replicates when it comes back, undoing a repli
   // On beta: a second administrator, then admin disabled (allowed with --force: ops remains).
   await cli(['user', 'create', ADMIN, 'ops', '--password', 'ops password 1', '--group', 'admin'], dataB);
   await cli(['user', 'update', ADMIN, 'admin', '--disabled', 'on', '--force'], dataB);
-  await waitFor(async () => (await runCli(['realm', 'list', '--data', dataA])).code !== 0, 20_000, 'the change to reach alpha (its CLI, admin by trust, is refused)', 200);
+  await waitFor(
+    async () => (await runCli(['realm', 'list', '--data', dataA])).code !== 0,
+    20_000,
+    'the change to reach alpha (its CLI, admin by trust, is refused)',
+    200,
+  );
 
   await alpha.stop();
-  const reset = await runCli(['admin', 'reset', '--data', dataA, '--password-stdin'], 20_000, undefined, 'admin is back 123\n');
+  const reset = await runCli(
+    ['admin', 'reset', '--data', dataA, '--password-stdin'],
+    20_000,
+    undefined,
+    'admin is back 123\n',
+  );
   t.is(reset.code, 0, reset.stderr);
   t.regex(reset.stdout, /user admin enabled, in group admin/);
   alpha = await node(t, 'alpha', dataA, [seed]);
 
   // beta learns it on the first link: admin is enabled there too, with the new password.
-  await waitFor(async () => (await ticketWelcome(beta.rawsocketPort, 'admin', 'admin is back 123')) === 2, 30_000, 'admin to log in on beta with the new password', 300);
-  const onBeta = await cli(['user', 'get', ADMIN, 'admin'], dataB) as { disabled?: boolean; authmethods: string[] };
+  await waitFor(
+    async () => (await ticketWelcome(beta.rawsocketPort, 'admin', 'admin is back 123')) === 2,
+    30_000,
+    'admin to log in on beta with the new password',
+    300,
+  );
+  const onBeta = (await cli(['user', 'get', ADMIN, 'admin'], dataB)) as { disabled?: boolean; authmethods: string[] };
   t.is(onBeta.disabled, undefined);
   t.true(onBeta.authmethods.includes('ticket'));
   t.is(await ticketWelcome(alpha.rawsocketPort, 'ops', 'ops password 1'), 2, 'nothing else changed: ops still gets in');

@@ -20,9 +20,29 @@ import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newNonce, type Control, type Hello } from '../../src/mesh/links/auth.ts';
+import {
+  clusterIdOf,
+  computeProof,
+  decodeControl,
+  encodeControl,
+  HELLO_VERSION,
+  linkKey,
+  newNonce,
+  type Control,
+  type Hello,
+} from '../../src/mesh/links/auth.ts';
 import { LinkConnection, type LinkHost } from '../../src/mesh/links/connection.ts';
-import { encodeLinkFrame, frameHeader, HANDSHAKE_FRAME_LIMIT, HEADER_SIZE, LinkFrameDecoder, LinkFrameType, MAX_FRAME, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
+import {
+  encodeLinkFrame,
+  frameHeader,
+  HANDSHAKE_FRAME_LIMIT,
+  HEADER_SIZE,
+  LinkFrameDecoder,
+  LinkFrameType,
+  MAX_FRAME,
+  PREAMBLE,
+  PREAMBLE_SIZE,
+} from '../../src/mesh/links/framing.ts';
 import { BatchMac, macKey, SEAL_BYTES } from '../../src/mesh/links/integrity.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { deepBytes, exoticBytes, mutateBytes, randomValue, Rng, withSplicedValue } from '../helpers/fuzz-input.ts';
@@ -39,7 +59,13 @@ const CLUSTER = 'fuzz-cluster';
 const SECRET = 'fuzz secret';
 /** What A accepts once the peer has authenticated (1 MiB: big enough to matter, small enough to fill). */
 const LINK_MAX = 1 << 20;
-const FRAME_TYPES = [LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG, LinkFrameType.CONTROL, LinkFrameType.TAG] as const;
+const FRAME_TYPES = [
+  LinkFrameType.MESH,
+  LinkFrameType.PING,
+  LinkFrameType.PONG,
+  LinkFrameType.CONTROL,
+  LinkFrameType.TAG,
+] as const;
 
 /** Just enough of net.Socket for LinkConnection and FrameWriter; what is written is kept. */
 class FakeSocket extends EventEmitter {
@@ -58,13 +84,23 @@ class FakeSocket extends EventEmitter {
 
   cork(): void {}
   uncork(): void {}
-  setNoDelay(): this { return this; }
+  setNoDelay(): this {
+    return this;
+  }
   end(): this {
-    if (!this.ended) { this.ended = true; this.writable = false; process.nextTick(() => this.#close()); }
+    if (!this.ended) {
+      this.ended = true;
+      this.writable = false;
+      process.nextTick(() => this.#close());
+    }
     return this;
   }
   destroy(): this {
-    if (!this.destroyed) { this.destroyed = true; this.writable = false; process.nextTick(() => this.#close()); }
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.writable = false;
+      process.nextTick(() => this.#close());
+    }
     return this;
   }
   #close(): void {
@@ -78,9 +114,44 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /** Mesh frames a member sends, for MESH payloads to start from. */
 const MESH_SAMPLES: readonly MeshFrame[] = [
-  { t: 'lsa', origin: F, epoch: 1, seq: 1, links: [A], realms: { realm1: { registrations: [{ procedure: 'com.f.echo', match: 'exact', invoke: 'single', callees: [{ session: 1, features: [] }] }], subscriptions: [] } } },
-  { t: 'call', origin: F, dst: A, id: 1, realm: 'realm1', procedure: 'com.x', match: 'exact', session: 1, details: {}, args: [1] },
-  { t: 'event', src: F, dsts: [A], realm: 'realm1', topic: 'com.x', publication: 1, timestamp: 1, details: {}, retain: false },
+  {
+    t: 'lsa',
+    origin: F,
+    epoch: 1,
+    seq: 1,
+    links: [A],
+    realms: {
+      realm1: {
+        registrations: [
+          { procedure: 'com.f.echo', match: 'exact', invoke: 'single', callees: [{ session: 1, features: [] }] },
+        ],
+        subscriptions: [],
+      },
+    },
+  },
+  {
+    t: 'call',
+    origin: F,
+    dst: A,
+    id: 1,
+    realm: 'realm1',
+    procedure: 'com.x',
+    match: 'exact',
+    session: 1,
+    details: {},
+    args: [1],
+  },
+  {
+    t: 'event',
+    src: F,
+    dsts: [A],
+    realm: 'realm1',
+    topic: 'com.x',
+    publication: 1,
+    timestamp: 1,
+    details: {},
+    retain: false,
+  },
   { t: 'repl-digest', digest: 'x' },
 ];
 
@@ -91,14 +162,18 @@ function mutateTree(rng: Rng, value: unknown): unknown {
     const slots: { parent: Record<string | number, unknown>; key: string | number }[] = [];
     const walk = (x: unknown, depth: number): void => {
       if (depth > 4 || typeof x !== 'object' || x === null || ArrayBuffer.isView(x)) return;
-      for (const [k, item] of Object.entries(x)) { slots.push({ parent: x as Record<string, unknown>, key: Array.isArray(x) ? Number(k) : k }); walk(item, depth + 1); }
+      for (const [k, item] of Object.entries(x)) {
+        slots.push({ parent: x as Record<string, unknown>, key: Array.isArray(x) ? Number(k) : k });
+        walk(item, depth + 1);
+      }
     };
     walk(v, 0);
     if (slots.length === 0) return randomValue(rng);
     const slot = rng.pick(slots);
     const r = rng.int(4);
     if (r === 0) delete slot.parent[slot.key];
-    else if (r === 1) slot.parent[rng.pick(['x', 'c', 'v', 'max', 'nonce', 'proof', 'code', 'reason', 'node'])] = randomValue(rng);
+    else if (r === 1)
+      slot.parent[rng.pick(['x', 'c', 'v', 'max', 'nonce', 'proof', 'code', 'reason', 'node'])] = randomValue(rng);
     else slot.parent[slot.key] = randomValue(rng);
     if (rng.chance(0.03)) v = randomValue(rng);
   }
@@ -124,11 +199,26 @@ class LinkRun {
   constructor(rng: Rng, label: string) {
     this.rng = rng;
     this.label = label;
-    this.hello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: F, cluster: clusterIdOf(CLUSTER), nonce: this.nonce, inst: 'inst-F', max: LINK_MAX });
+    this.hello = encodeControl({
+      c: 'hello',
+      v: HELLO_VERSION,
+      node: F,
+      cluster: clusterIdOf(CLUSTER),
+      nonce: this.nonce,
+      inst: 'inst-F',
+      max: LINK_MAX,
+    });
     const host: LinkHost = {
-      nodeId: A, clusterId: clusterIdOf(CLUSTER), instanceId: 'inst-A', key: this.key, maxFrameBytes: LINK_MAX, maxQueuedBytes: 8 * LINK_MAX,
+      nodeId: A,
+      clusterId: clusterIdOf(CLUSTER),
+      instanceId: 'inst-A',
+      key: this.key,
+      maxFrameBytes: LINK_MAX,
+      maxQueuedBytes: 8 * LINK_MAX,
       // A's id is the lower: it decides, as MeshLinks does.
-      authenticated: (conn) => { if (conn.sendControl({ c: 'use' })) conn.markUp(); },
+      authenticated: (conn) => {
+        if (conn.sendControl({ c: 'use' })) conn.markUp();
+      },
       used: () => this.notes.push('A was told "use", but A is the one to decide'),
       meshFrames: (conn, frames) => {
         if (!Array.isArray(frames) || frames.length === 0) this.notes.push(`meshFrames got ${show(frames)}`);
@@ -138,15 +228,21 @@ class LinkRun {
           if (typeof frame === 'string') conn.close('invalid-frame', `invalid frame: ${frame}`);
         }
       },
-      closed: (_conn, code, reason, byPeer) => { this.closes.push({ code: String(code), reason, byPeer }); },
+      closed: (_conn, code, reason, byPeer) => {
+        this.closes.push({ code: String(code), reason, byPeer });
+      },
     };
-    this.conn = new LinkConnection(host, this.socket as unknown as net.Socket, { direction: 'in', address: 'fuzz:1', handshakeTimeoutMs: 60_000 });
+    this.conn = new LinkConnection(host, this.socket as unknown as net.Socket, {
+      direction: 'in',
+      address: 'fuzz:1',
+      handshakeTimeoutMs: 60_000,
+    });
   }
 
   /** Octets to A, in random chunks, as TCP delivers them. */
   feed(bytes: Uint8Array): void {
     this.fed = Buffer.concat([this.fed, bytes]);
-    for (let at = 0; at < bytes.length;) {
+    for (let at = 0; at < bytes.length; ) {
       const n = this.rng.chance(0.3) ? 1 + this.rng.int(8) : bytes.length - at;
       try {
         this.socket.emit('data', Buffer.from(bytes.subarray(at, at + n)));
@@ -175,28 +271,87 @@ class LinkRun {
   #junkFrame(authenticated: boolean): Uint8Array {
     const rng = this.rng;
     switch (rng.int(authenticated ? 9 : 7)) {
-      case 0: return encodeLinkFrame(LinkFrameType.CONTROL, encodeControl(mutateTree(rng, { c: 'hello', v: HELLO_VERSION, node: F, cluster: clusterIdOf(CLUSTER), nonce: this.nonce, inst: 'inst-F', max: LINK_MAX }) as Control));
-      case 1: return encodeLinkFrame(LinkFrameType.CONTROL, cbor.encode(rng.pick<unknown>([{ c: 'use' }, { c: 'auth', proof: rng.bytes(32) }, { c: 'close', code: randomValue(rng), reason: randomValue(rng) }, { c: 'x' }, [], 'hello', { c: 'hello' }]) as unknown[]));
-      case 2: return encodeLinkFrame(LinkFrameType.CONTROL, rng.bytes(rng.int(40)));
-      case 3: return encodeLinkFrame(rng.pick([LinkFrameType.PING, LinkFrameType.PONG]), rng.bytes(rng.pick([0, 8, 64, 65, 200])));
-      case 4: return encodeLinkFrame(LinkFrameType.TAG, rng.bytes(rng.pick([0, 16, 17])));
+      case 0:
+        return encodeLinkFrame(
+          LinkFrameType.CONTROL,
+          encodeControl(
+            mutateTree(rng, {
+              c: 'hello',
+              v: HELLO_VERSION,
+              node: F,
+              cluster: clusterIdOf(CLUSTER),
+              nonce: this.nonce,
+              inst: 'inst-F',
+              max: LINK_MAX,
+            }) as Control,
+          ),
+        );
+      case 1:
+        return encodeLinkFrame(
+          LinkFrameType.CONTROL,
+          cbor.encode(
+            rng.pick<unknown>([
+              { c: 'use' },
+              { c: 'auth', proof: rng.bytes(32) },
+              { c: 'close', code: randomValue(rng), reason: randomValue(rng) },
+              { c: 'x' },
+              [],
+              'hello',
+              { c: 'hello' },
+            ]) as unknown[],
+          ),
+        );
+      case 2:
+        return encodeLinkFrame(LinkFrameType.CONTROL, rng.bytes(rng.int(40)));
+      case 3:
+        return encodeLinkFrame(
+          rng.pick([LinkFrameType.PING, LinkFrameType.PONG]),
+          rng.bytes(rng.pick([0, 8, 64, 65, 200])),
+        );
+      case 4:
+        return encodeLinkFrame(LinkFrameType.TAG, rng.bytes(rng.pick([0, 16, 17])));
       case 5: // a header out of range: a type beyond TAG, or a length beyond the limit
         return rng.chance(0.5)
           ? Buffer.concat([Buffer.of(5 + rng.int(251), 0, 0, rng.int(8)), rng.bytes(rng.int(8))])
-          : Buffer.concat([frameHeader(LinkFrameType.MESH, (authenticated ? LINK_MAX : HANDSHAKE_FRAME_LIMIT) + 1 + rng.int(1000)), rng.bytes(rng.int(64))]);
-      case 6: { // a MESH payload (too early, before authentication)
+          : Buffer.concat([
+              frameHeader(LinkFrameType.MESH, (authenticated ? LINK_MAX : HANDSHAKE_FRAME_LIMIT) + 1 + rng.int(1000)),
+              rng.bytes(rng.int(64)),
+            ]);
+      case 6: {
+        // a MESH payload (too early, before authentication)
         const payload = rng.chance(0.5) ? cbor.encode([rng.pick(MESH_SAMPLES)]) : rng.bytes(rng.int(64));
         return encodeLinkFrame(LinkFrameType.MESH, payload);
       }
-      default: { // MESH payloads: mutated frames, several frames, not a list, deep, exotic, garbage
+      default: {
+        // MESH payloads: mutated frames, several frames, not a list, deep, exotic, garbage
         let payload: Uint8Array;
         const k = rng.int(6);
         try {
           if (k === 0) payload = cbor.encode([mutateTree(rng, rng.pick(MESH_SAMPLES))]);
-          else if (k === 1) payload = cbor.encode(Array.from({ length: 1 + rng.int(4) }, () => (rng.chance(0.5) ? rng.pick(MESH_SAMPLES) : mutateTree(rng, rng.pick(MESH_SAMPLES)))));
+          else if (k === 1)
+            payload = cbor.encode(
+              Array.from({ length: 1 + rng.int(4) }, () =>
+                rng.chance(0.5) ? rng.pick(MESH_SAMPLES) : mutateTree(rng, rng.pick(MESH_SAMPLES)),
+              ),
+            );
           else if (k === 2) payload = cbor.encode(rng.pick<unknown>([[], {}, 'x', 5, [[]], null]) as unknown[]);
-          else if (k === 3) payload = withSplicedValue(rng, cbor, [rng.pick(MESH_SAMPLES)], rng.chance(0.5) ? deepBytes('cbor', rng.pick([1_000, 100_000]), rng.chance(0.5)) : exoticBytes(rng, 'cbor')) ?? rng.bytes(8);
-          else if (k === 4) payload = mutateBytes(rng, 'cbor', cbor.encode([rng.pick(MESH_SAMPLES)]), cbor.encode([rng.pick(MESH_SAMPLES)]));
+          else if (k === 3)
+            payload =
+              withSplicedValue(
+                rng,
+                cbor,
+                [rng.pick(MESH_SAMPLES)],
+                rng.chance(0.5)
+                  ? deepBytes('cbor', rng.pick([1_000, 100_000]), rng.chance(0.5))
+                  : exoticBytes(rng, 'cbor'),
+              ) ?? rng.bytes(8);
+          else if (k === 4)
+            payload = mutateBytes(
+              rng,
+              'cbor',
+              cbor.encode([rng.pick(MESH_SAMPLES)]),
+              cbor.encode([rng.pick(MESH_SAMPLES)]),
+            );
           else payload = rng.bytes(rng.int(100));
         } catch {
           payload = rng.bytes(8);
@@ -216,7 +371,10 @@ class LinkRun {
       payloads.push(f.subarray(HEADER_SIZE));
       bytes += f.length;
     }
-    return Buffer.concat([...frames, encodeLinkFrame(LinkFrameType.TAG, mac.next(types, payloads, frames.length, bytes))]);
+    return Buffer.concat([
+      ...frames,
+      encodeLinkFrame(LinkFrameType.TAG, mac.next(types, payloads, frames.length, bytes)),
+    ]);
   }
 
   async run(): Promise<void> {
@@ -240,7 +398,9 @@ class LinkRun {
     await tick();
     const theirs = this.#fromA();
     if (theirs.hello === undefined || theirs.auth === undefined) {
-      this.notes.push(`A did not answer an honest hello with its own and its proof (state ${this.conn.state}; closes ${show(this.closes)})`);
+      this.notes.push(
+        `A did not answer an honest hello with its own and its proof (state ${this.conn.state}; closes ${show(this.closes)})`,
+      );
       return this.#end();
     }
     const theirHello = decodeControl(theirs.hello) as Hello & { c: 'hello' };
@@ -249,7 +409,13 @@ class LinkRun {
     if (stage === 2) {
       this.stage = 'proof';
       const wrong = rng.int(3);
-      if (wrong === 0) this.feed(encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'auth', proof: mutateBytes(rng, 'cbor', proof, proof) })));
+      if (wrong === 0)
+        this.feed(
+          encodeLinkFrame(
+            LinkFrameType.CONTROL,
+            encodeControl({ c: 'auth', proof: mutateBytes(rng, 'cbor', proof, proof) }),
+          ),
+        );
       else if (wrong === 1) this.feed(mutateBytes(rng, 'cbor', proofFrame, helloFrame));
       else this.feed(this.#junkFrame(false));
       return this.#end();
@@ -259,12 +425,19 @@ class LinkRun {
     this.feed(proofFrame);
     this.authAt = this.fed.length;
     await tick();
-    if (this.conn.state !== 'up') this.notes.push(`an honest proof did not bring the link up (state ${this.conn.state}; closes ${show(this.closes)})`);
-    const batches = Array.from({ length: 1 + rng.int(4) }, () => Array.from({ length: 1 + rng.int(4) }, () => this.#junkFrame(true)));
+    if (this.conn.state !== 'up')
+      this.notes.push(
+        `an honest proof did not bring the link up (state ${this.conn.state}; closes ${show(this.closes)})`,
+      );
+    const batches = Array.from({ length: 1 + rng.int(4) }, () =>
+      Array.from({ length: 1 + rng.int(4) }, () => this.#junkFrame(true)),
+    );
     if (stage === 5) {
       // The tagged stream altered on the way (what integrity is for): never acted on.
       this.stage = 'tampered';
-      const honest = batches.map((b) => b.map(() => encodeLinkFrame(LinkFrameType.MESH, cbor.encode([rng.pick(MESH_SAMPLES)]))));
+      const honest = batches.map((b) =>
+        b.map(() => encodeLinkFrame(LinkFrameType.MESH, cbor.encode([rng.pick(MESH_SAMPLES)]))),
+      );
       const stream = Buffer.concat(honest.map((b) => this.#tagged(mac, b)));
       this.feed(mutateBytes(rng, 'cbor', stream, stream));
     } else {
@@ -285,13 +458,21 @@ class LinkRun {
     if (this.conn.state !== 'closed') this.conn.close('shutdown', 'the fuzz run is over');
     await tick();
     await tick();
-    if (this.closes.length !== 1) this.notes.push(`closed() was called ${this.closes.length} times: ${show(this.closes)}`);
+    if (this.closes.length !== 1)
+      this.notes.push(`closed() was called ${this.closes.length} times: ${show(this.closes)}`);
     for (const c of this.closes) {
       // (A peer's own close notice names whatever code it likes, '' too.)
-      if (typeof c.reason !== 'string' || c.reason.length === 0 || typeof c.code !== 'string' || (c.code.length === 0 && !c.byPeer)) this.notes.push(`a close without a reason: ${show(c)}`);
+      if (
+        typeof c.reason !== 'string' ||
+        c.reason.length === 0 ||
+        typeof c.code !== 'string' ||
+        (c.code.length === 0 && !c.byPeer)
+      )
+        this.notes.push(`a close without a reason: ${show(c)}`);
       if (/internal error/.test(c.reason)) this.notes.push(`the link closed on an internal error: ${c.reason}`);
     }
-    if (before === 1 && !this.closes[0]!.byPeer && !this.socket.ended && !this.socket.destroyed) this.notes.push('A closed the link but left the socket open');
+    if (before === 1 && !this.closes[0]!.byPeer && !this.socket.ended && !this.socket.destroyed)
+      this.notes.push('A closed the link but left the socket open');
     if (!this.socket.ended && !this.socket.destroyed) this.notes.push('the socket was neither ended nor destroyed');
   }
 
@@ -301,7 +482,12 @@ class LinkRun {
    * incomplete frame within its limit, and (after our proof) a batch within SEAL_BYTES plus a frame.
    */
   #checkBounded(): void {
-    if (this.conn.state === 'closed' || this.fed.length < PREAMBLE_SIZE || this.fed.subarray(0, PREAMBLE_SIZE).compare(PREAMBLE) !== 0) return;
+    if (
+      this.conn.state === 'closed' ||
+      this.fed.length < PREAMBLE_SIZE ||
+      this.fed.subarray(0, PREAMBLE_SIZE).compare(PREAMBLE) !== 0
+    )
+      return;
     let at = PREAMBLE_SIZE;
     let batch = 0;
     while (at + HEADER_SIZE <= this.fed.length) {
@@ -309,7 +495,10 @@ class LinkRun {
       const length = this.fed.readUIntBE(at + 1, 3);
       const authenticated = this.authAt >= 0 && at >= this.authAt;
       const limit = authenticated ? LINK_MAX : HANDSHAKE_FRAME_LIMIT;
-      if (type > LinkFrameType.TAG || length > limit) return void this.notes.push(`the link is still ${this.conn.state} after a frame header of type ${type} and length ${length} (limit ${limit})`);
+      if (type > LinkFrameType.TAG || length > limit)
+        return void this.notes.push(
+          `the link is still ${this.conn.state} after a frame header of type ${type} and length ${length} (limit ${limit})`,
+        );
       if (at + HEADER_SIZE + length > this.fed.length) break;
       at += HEADER_SIZE + length;
       if (authenticated) batch = type === LinkFrameType.TAG ? 0 : batch + HEADER_SIZE + length;
@@ -320,7 +509,7 @@ class LinkRun {
 
 const linkSeeds = [...LINK_SEEDS, ...Array.from({ length: EXTRA_SEEDS }, (_, i) => 0x1b_1000 + i)];
 
-test('link: a member\'s mutated handshake and frames never throw, close the link once with a reason, and buffer a bounded amount', async (t) => {
+test("link: a member's mutated handshake and frames never throw, close the link once with a reason, and buffer a bounded amount", async (t) => {
   const started = performance.now();
   const failures: string[] = [];
   const codes = new Map<string, number>();
@@ -336,7 +525,9 @@ test('link: a member\'s mutated handshake and frames never throw, close the link
       if (run.notes.length > 0) failures.push(`${run.label} (${run.stage}): ${run.notes.join('; ')}`);
     }
   }
-  t.log(`${runs} connections in ${Math.round(performance.now() - started)} ms; stage:close code ${show([...codes].sort())}`);
+  t.log(
+    `${runs} connections in ${Math.round(performance.now() - started)} ms; stage:close code ${show([...codes].sort())}`,
+  );
   for (const f of failures.slice(0, 10)) t.fail(f);
   if (failures.length === 0) t.pass();
 });
@@ -352,7 +543,11 @@ test('link: the frame decoder hands on exactly the frames it was given, in any c
       if (rng.chance(0.1)) {
         // A bad header: the decoder must stop here, after handing on everything before.
         bad = frames.length;
-        parts.push(rng.chance(0.5) ? Uint8Array.of(5 + rng.int(251), 0, 0, 0) : frameHeader(rng.pick(FRAME_TYPES), Math.min(MAX_FRAME, limit + 1 + rng.int(100))));
+        parts.push(
+          rng.chance(0.5)
+            ? Uint8Array.of(5 + rng.int(251), 0, 0, 0)
+            : frameHeader(rng.pick(FRAME_TYPES), Math.min(MAX_FRAME, limit + 1 + rng.int(100))),
+        );
         break;
       }
       const payload = rng.bytes(rng.chance(0.1) ? limit : rng.int(Math.min(limit, 300) + 1));
@@ -364,21 +559,35 @@ test('link: the frame decoder hands on exactly the frames it was given, in any c
     const got: { type: number; payload: Buffer }[] = [];
     const decoder = new LinkFrameDecoder(limit);
     let error: string | undefined;
-    for (let at = 0; at < stream.length;) {
+    for (let at = 0; at < stream.length; ) {
       const n = rng.chance(0.5) ? 1 + rng.int(7) : 1 + rng.int(stream.length - at);
       try {
-        error ??= decoder.feed(stream.subarray(at, at + n), (type, payload) => { got.push({ type, payload: Buffer.from(payload) }); return true; });
+        error ??= decoder.feed(stream.subarray(at, at + n), (type, payload) => {
+          got.push({ type, payload: Buffer.from(payload) });
+          return true;
+        });
       } catch (e) {
         return void t.fail(`run ${run}: feed() threw: ${String(e)}`);
       }
       at += n;
     }
-    if (got.length !== frames.length || got.some((g, i) => g.type !== frames[i]!.type || !g.payload.equals(frames[i]!.payload))) {
+    if (
+      got.length !== frames.length ||
+      got.some((g, i) => g.type !== frames[i]!.type || !g.payload.equals(frames[i]!.payload))
+    ) {
       return void t.fail(`run ${run}: ${frames.length} frames in, ${got.length} out, or not the same`);
     }
-    if ((bad !== undefined) !== (error !== undefined)) return void t.fail(`run ${run}: bad header at ${bad}, decoder said ${error}`);
+    if ((bad !== undefined) !== (error !== undefined))
+      return void t.fail(`run ${run}: bad header at ${bad}, decoder said ${error}`);
     // Dead after a violation: nothing more comes out.
-    if (error !== undefined && decoder.feed(encodeLinkFrame(LinkFrameType.PING, new Uint8Array(1)), () => { got.push({ type: -1, payload: Buffer.alloc(0) }); return true; }) === undefined) return void t.fail(`run ${run}: decoder alive after "${error}"`);
+    if (
+      error !== undefined &&
+      decoder.feed(encodeLinkFrame(LinkFrameType.PING, new Uint8Array(1)), () => {
+        got.push({ type: -1, payload: Buffer.alloc(0) });
+        return true;
+      }) === undefined
+    )
+      return void t.fail(`run ${run}: decoder alive after "${error}"`);
   }
   t.pass();
 });

@@ -43,12 +43,22 @@ test('mesh: mutated frames from a member router never throw, end the link with a
   const totals: Record<string, number> = {};
   const reasons = new Map<string, number>();
   const accepted = new Map<string, number>();
-  const failures = runSeeds(meshSeeds, MESH_STEPS, (seed) => new MeshFuzz(seed), (fuzz) => {
-    for (const [k, v] of Object.entries(fuzz.stats)) totals[k] = (totals[k] ?? 0) + v;
-    for (const [k, v] of fuzz.accepted) accepted.set(k, (accepted.get(k) ?? 0) + v);
-    for (const r of fuzz.refusedLog) { const k = r.replace(/[0-9"].*$/, ''); reasons.set(k, (reasons.get(k) ?? 0) + 1); }
-  });
-  t.log(`${meshSeeds.length} seeds x ${MESH_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`);
+  const failures = runSeeds(
+    meshSeeds,
+    MESH_STEPS,
+    (seed) => new MeshFuzz(seed),
+    (fuzz) => {
+      for (const [k, v] of Object.entries(fuzz.stats)) totals[k] = (totals[k] ?? 0) + v;
+      for (const [k, v] of fuzz.accepted) accepted.set(k, (accepted.get(k) ?? 0) + v);
+      for (const r of fuzz.refusedLog) {
+        const k = r.replace(/[0-9"].*$/, '');
+        reasons.set(k, (reasons.get(k) ?? 0) + 1);
+      }
+    },
+  );
+  t.log(
+    `${meshSeeds.length} seeds x ${MESH_STEPS} steps: ${show(totals)} in ${Math.round(performance.now() - started)} ms`,
+  );
   t.log(`taken, by type: ${show([...accepted].sort())}`);
   t.log(`reasons: ${show([...reasons].sort((x, y) => y[1] - x[1]).slice(0, 12))}`);
   for (const f of failures) t.fail(f);
@@ -72,8 +82,28 @@ function withMesh(body: (fuzz: MeshFuzz) => void): void {
 
 test('regression: well-known details and filters of other types, a details dict that is no plain map, a publication ID below 1 are refused', (t) => {
   withMesh((fuzz) => {
-    const call = { t: 'call', origin: F, dst: A, id: 1, realm: 'realm1', procedure: 'com.local.echo', match: 'exact', session: fuzz.callee.sessionId, args: [] };
-    const event = { t: 'event', src: F, dsts: [A], realm: 'realm1', topic: 'com.a.topic', publication: 7, timestamp: 1, details: {}, retain: false };
+    const call = {
+      t: 'call',
+      origin: F,
+      dst: A,
+      id: 1,
+      realm: 'realm1',
+      procedure: 'com.local.echo',
+      match: 'exact',
+      session: fuzz.callee.sessionId,
+      args: [],
+    };
+    const event = {
+      t: 'event',
+      src: F,
+      dsts: [A],
+      realm: 'realm1',
+      topic: 'com.a.topic',
+      publication: 7,
+      timestamp: 1,
+      details: {},
+      retain: false,
+    };
     t.is(fuzz.a.mesh.receive(F, { ...call, details: { receive_progress: { a: 1 } } }), 'call: bad fields');
     t.is(fuzz.a.mesh.receive(F, { ...call, details: { timeout: -1 } }), 'call: bad fields');
     t.is(fuzz.a.mesh.receive(F, { ...event, details: { retained: 'yes' } }), 'event: bad fields');
@@ -82,9 +112,27 @@ test('regression: well-known details and filters of other types, a details dict 
     // These threw out of receive(): the Broker read them as lists.
     t.is(fuzz.a.mesh.receive(F, { ...event, filter: { exclude: 5 } }), 'event: bad fields');
     t.is(fuzz.a.mesh.receive(F, { ...event, filter: { eligible_authrole: 'user' } }), 'event: bad fields');
-    t.is(fuzz.a.mesh.receive(F, { t: 'result', origin: A, dst: A, id: 1, realm: 'realm1', progress: false, details: { ppt_scheme: 5 } }), 'result: bad fields');
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'result',
+        origin: A,
+        dst: A,
+        id: 1,
+        realm: 'realm1',
+        progress: false,
+        details: { ppt_scheme: 5 },
+      }),
+      'result: bad fields',
+    );
     // Unknown keys pass, as do the right types.
-    t.is(fuzz.a.mesh.receive(F, { ...event, details: { publisher: 5, x_custom: [1] }, filter: { eligible: [fuzz.subscriber.sessionId], x: 1 } }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        ...event,
+        details: { publisher: 5, x_custom: [1] },
+        filter: { eligible: [fuzz.subscriber.sessionId], x: 1 },
+      }),
+      undefined,
+    );
     t.is(fuzz.subscriber.inbox.filter((m) => m[0] === 36).length, 2);
   });
 });
@@ -94,15 +142,33 @@ test('regression: answers, chunks and cancels of a call come only from its path;
     fuzz.bMayHold = false;
     const held: unknown[][] = [];
     // B's callee keeps its invocation for now: the call is in flight from A to B.
-    fuzz.bCallee.out = ((original) => (m: unknown[]) => (m[0] === 70 ? void held.push(m) : original.call(fuzz.bCallee, m)))(fuzz.bCallee.out);
+    fuzz.bCallee.out = (
+      (original) => (m: unknown[]) =>
+        m[0] === 70 ? void held.push(m) : original.call(fuzz.bCallee, m)
+    )(fuzz.bCallee.out);
     const request = fuzz.call(fuzz.caller, 'com.b.echo');
     fuzz.settle();
     const callToB = fuzz.pool.findLast((f) => f.t === 'call' && f.dst === B)!;
     t.truthy(callToB);
     const id = (callToB as { id: number }).id;
     // F forges a cancel and an answer (the IDs are easy to guess): both dropped.
-    t.is(fuzz.a.mesh.receive(F, { t: 'cancel', origin: A, dst: B, id, realm: 'realm1', mode: 'killnowait' }), undefined);
-    t.is(fuzz.a.mesh.receive(F, { t: 'result', origin: A, dst: A, id, realm: 'realm1', progress: false, details: {}, args: ['forged'] }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, { t: 'cancel', origin: A, dst: B, id, realm: 'realm1', mode: 'killnowait' }),
+      undefined,
+    );
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'result',
+        origin: A,
+        dst: A,
+        id,
+        realm: 'realm1',
+        progress: false,
+        details: {},
+        args: ['forged'],
+      }),
+      undefined,
+    );
     fuzz.settle();
     t.true(fuzz.outstanding.has(request), 'the caller is still waiting for B');
     t.is(fuzz.a.mesh.status().callsInFlight, 1);
@@ -115,7 +181,7 @@ test('regression: answers, chunks and cancels of a call come only from its path;
   });
 });
 
-test('regression: an advertisement of A\'s own, numbered near 2^53, is not followed: A\'s next advertisement stays valid', (t) => {
+test("regression: an advertisement of A's own, numbered near 2^53, is not followed: A's next advertisement stays valid", (t) => {
   withMesh((fuzz) => {
     const own = fuzz.pool.findLast((f) => f.t === 'lsa' && f.origin === A)!;
     t.is(fuzz.a.mesh.receive(F, { ...own, seq: Number.MAX_SAFE_INTEGER }), undefined);
@@ -128,9 +194,11 @@ test('regression: an advertisement of A\'s own, numbered near 2^53, is not follo
   });
 });
 
-test('regression: a remote callee advertised with the session ID of a local callee leaves the local one\'s registrations alone', (t) => {
+test("regression: a remote callee advertised with the session ID of a local callee leaves the local one's registrations alone", (t) => {
   withMesh((fuzz) => {
-    const lsa = fuzz.fLsa() as unknown as { realms: { realm1: { registrations: { callees: { session: number }[] }[] } } };
+    const lsa = fuzz.fLsa() as unknown as {
+      realms: { realm1: { registrations: { callees: { session: number }[] }[] } };
+    };
     lsa.realms.realm1.registrations[0]!.callees[0]!.session = fuzz.callee.sessionId;
     t.is(fuzz.a.mesh.receive(F, lsa), undefined);
     fuzz.settle();
@@ -151,11 +219,21 @@ test('regression: a remote callee advertised with the session ID of a local call
   });
 });
 
-test('regression: replicated records dated far ahead are not applied, and A\'s versions keep their format', (t) => {
+test("regression: replicated records dated far ahead are not applied, and A's versions keep their format", (t) => {
   withMesh((fuzz) => {
     const store = fuzz.a.security!.store;
-    const realm = { uri: 'com.fuzz.late', description: '', authmethods: ['ticket'], security_enabled: true, allow_connections: true };
-    const push = (hlc: string, uri: string) => fuzz.a.mesh.receive(F, { t: 'repl-push', records: [{ key: `realm|${uri}`, hlc, node: F, deleted: false, value: { ...realm, uri } }] });
+    const realm = {
+      uri: 'com.fuzz.late',
+      description: '',
+      authmethods: ['ticket'],
+      security_enabled: true,
+      allow_connections: true,
+    };
+    const push = (hlc: string, uri: string) =>
+      fuzz.a.mesh.receive(F, {
+        t: 'repl-push',
+        records: [{ key: `realm|${uri}`, hlc, node: F, deleted: false, value: { ...realm, uri } }],
+      });
     // "999999999999999.999999" was followed by "999999999999999.1000000", which every peer refused.
     t.is(push('999999999999999.999999', 'com.fuzz.late'), undefined);
     t.is(push(hlcOf(fuzz.clock.now + 2 * 366 * 24 * 3600_000), 'com.fuzz.late2'), undefined);
@@ -169,7 +247,9 @@ test('regression: replicated records dated far ahead are not applied, and A\'s v
     t.truthy(store.getRealm('com.fuzz.soon'));
     store.createRealm({ uri: 'com.fuzz.mine', authmethods: ['ticket'] });
     fuzz.settle(); // fails if A pushes a version its neighbours would refuse
-    const row = fuzz.a.db!.prepare<[string], { hlc: string }>('SELECT hlc FROM replica_version WHERE key = ?').get('realm|com.fuzz.mine');
+    const row = fuzz.a
+      .db!.prepare<[string], { hlc: string }>('SELECT hlc FROM replica_version WHERE key = ?')
+      .get('realm|com.fuzz.mine');
     t.is(row?.hlc, hlcOf(fuzz.clock.now + 3600_000 + 1, 0));
   });
 });
@@ -178,7 +258,21 @@ test('regression: a call from a node ID holding the key separator, cut off when 
   withMesh((fuzz) => {
     fuzz.bMayHold = false;
     const origin = 'F\u00001';
-    t.is(fuzz.a.mesh.receive(F, { t: 'call', origin, dst: B, id: 5, realm: 'realm1', procedure: 'com.b.echo', match: 'exact', session: fuzz.bCallee.sessionId, details: { progress: true }, args: [] }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'call',
+        origin,
+        dst: B,
+        id: 5,
+        realm: 'realm1',
+        procedure: 'com.b.echo',
+        match: 'exact',
+        session: fuzz.bCallee.sessionId,
+        details: { progress: true },
+        args: [],
+      }),
+      undefined,
+    );
     fuzz.settle(); // B's callee holds the progressive invocation
     t.is(fuzz.a.mesh.status().callsInFlight, 1);
     fuzz.fLinkDown();
@@ -189,49 +283,115 @@ test('regression: a call from a node ID holding the key separator, cut off when 
   });
 });
 
-test('regression: an answer for a call naming another realm than the call\'s is ignored; the call still gets its own', (t) => {
+test("regression: an answer for a call naming another realm than the call's is ignored; the call still gets its own", (t) => {
   withMesh((fuzz) => {
     const request = fuzz.call(fuzz.caller, 'com.f.echo');
     fuzz.settle();
     const call = fuzz.pool.findLast((f) => f.t === 'call' && f.dst === F) as { id: number } | undefined;
     t.truthy(call);
     // It ended the call here and reached no Dealer: the caller waited for good.
-    t.is(fuzz.a.mesh.receive(F, { t: 'result', origin: A, dst: A, id: call!.id, realm: 'realm2', progress: false, details: {}, args: [] }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'result',
+        origin: A,
+        dst: A,
+        id: call!.id,
+        realm: 'realm2',
+        progress: false,
+        details: {},
+        args: [],
+      }),
+      undefined,
+    );
     fuzz.settle();
     t.is(fuzz.a.mesh.status().callsInFlight, 1);
-    t.is(fuzz.a.mesh.receive(F, { t: 'result', origin: A, dst: A, id: call!.id, realm: 'realm1', progress: false, details: {}, args: ['from F'] }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'result',
+        origin: A,
+        dst: A,
+        id: call!.id,
+        realm: 'realm1',
+        progress: false,
+        details: {},
+        args: ['from F'],
+      }),
+      undefined,
+    );
     fuzz.settle();
     t.false(fuzz.outstanding.has(request));
     t.is(fuzz.a.mesh.status().callsInFlight, 0);
   });
 });
 
-test('regression: a call under an ID another node\'s call holds here is refused with an error, not dropped', (t) => {
+test("regression: a call under an ID another node's call holds here is refused with an error, not dropped", (t) => {
   withMesh((fuzz) => {
     // F calls A's callee under B's next call IDs (sequential from 1), progressive: they last.
     for (let id = 1; id <= 3; id++) {
-      t.is(fuzz.a.mesh.receive(F, { t: 'call', origin: B, dst: A, id, realm: 'realm1', procedure: 'com.local.echo', match: 'exact', session: fuzz.callee.sessionId, details: { progress: true } }), undefined);
+      t.is(
+        fuzz.a.mesh.receive(F, {
+          t: 'call',
+          origin: B,
+          dst: A,
+          id,
+          realm: 'realm1',
+          procedure: 'com.local.echo',
+          match: 'exact',
+          session: fuzz.callee.sessionId,
+          details: { progress: true },
+        }),
+        undefined,
+      );
     }
     fuzz.settle();
     // B's own call with one of those IDs was dropped as a duplicate: its caller waited for good.
     const request = fuzz.call(fuzz.bClient, 'com.local.echo');
     fuzz.settle();
     t.false(fuzz.outstanding.has(request), 'answered');
-    t.like(fuzz.pool.findLast((f) => f.t === 'error'), { origin: B, error: 'wamp.error.network_failure' });
+    t.like(
+      fuzz.pool.findLast((f) => f.t === 'error'),
+      { origin: B, error: 'wamp.error.network_failure' },
+    );
     // A repeat from the way a call came is still a duplicate: not invoked twice, not answered.
     const invocations = fuzz.stats.invocations;
-    t.is(fuzz.a.mesh.receive(F, { t: 'call', origin: B, dst: A, id: 1, realm: 'realm1', procedure: 'com.local.echo', match: 'exact', session: fuzz.callee.sessionId, details: { progress: true } }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'call',
+        origin: B,
+        dst: A,
+        id: 1,
+        realm: 'realm1',
+        procedure: 'com.local.echo',
+        match: 'exact',
+        session: fuzz.callee.sessionId,
+        details: { progress: true },
+      }),
+      undefined,
+    );
     fuzz.settle();
     t.is(fuzz.stats.invocations, invocations);
   });
 });
 
-test('regression: a call claiming to come from A, which A never made, is not passed on under the ID of A\'s next call', (t) => {
+test("regression: a call claiming to come from A, which A never made, is not passed on under the ID of A's next call", (t) => {
   withMesh((fuzz) => {
     fuzz.bMayHold = false;
     // A numbers its calls from 1; F takes the next ones, through A to B, progressive: they last.
     for (let id = 1; id <= 3; id++) {
-      t.is(fuzz.a.mesh.receive(F, { t: 'call', origin: A, dst: B, id, realm: 'realm1', procedure: 'com.b.echo', match: 'exact', session: fuzz.bCallee.sessionId, details: { progress: true } }), undefined);
+      t.is(
+        fuzz.a.mesh.receive(F, {
+          t: 'call',
+          origin: A,
+          dst: B,
+          id,
+          realm: 'realm1',
+          procedure: 'com.b.echo',
+          match: 'exact',
+          session: fuzz.bCallee.sessionId,
+          details: { progress: true },
+        }),
+        undefined,
+      );
     }
     fuzz.settle();
     t.is(fuzz.a.mesh.status().callsInFlight, 0);
@@ -249,7 +409,20 @@ test('regression: a result the Dealer refuses reaches the caller as an error, no
     const call = fuzz.pool.findLast((f) => f.t === 'call' && f.dst === F) as { id: number };
     // Payload passthru takes one argument and no keyword arguments: the Dealer refused this
     // one, and nothing told the caller.
-    t.is(fuzz.a.mesh.receive(F, { t: 'result', origin: A, dst: A, id: call.id, realm: 'realm1', progress: false, details: { ppt_scheme: 'x_custom' }, args: [1], kwargs: { k: 1 } }), undefined);
+    t.is(
+      fuzz.a.mesh.receive(F, {
+        t: 'result',
+        origin: A,
+        dst: A,
+        id: call.id,
+        realm: 'realm1',
+        progress: false,
+        details: { ppt_scheme: 'x_custom' },
+        args: [1],
+        kwargs: { k: 1 },
+      }),
+      undefined,
+    );
     const answer = fuzz.caller.inbox.find((m) => m[0] === 8 && m[2] === request);
     fuzz.settle();
     t.like(answer, { 4: 'wamp.error.invalid_argument' });

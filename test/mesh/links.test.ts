@@ -10,8 +10,25 @@ import net from 'node:net';
 import { Router } from '../../src/router/router.ts';
 import { MeshNode } from '../../src/mesh/routing/node.ts';
 import { MeshLinks, type MeshEndpoint, type MeshLinksOptions } from '../../src/mesh/links/links.ts';
-import { checkPreamble, encodeLinkFrame, LinkFrameDecoder, LinkFrameType, PREAMBLE, PREAMBLE_SIZE } from '../../src/mesh/links/framing.ts';
-import { clusterIdOf, computeProof, decodeControl, encodeControl, HELLO_VERSION, linkKey, newInstanceId, newNonce, type Control } from '../../src/mesh/links/auth.ts';
+import {
+  checkPreamble,
+  encodeLinkFrame,
+  LinkFrameDecoder,
+  LinkFrameType,
+  PREAMBLE,
+  PREAMBLE_SIZE,
+} from '../../src/mesh/links/framing.ts';
+import {
+  clusterIdOf,
+  computeProof,
+  decodeControl,
+  encodeControl,
+  HELLO_VERSION,
+  linkKey,
+  newInstanceId,
+  newNonce,
+  type Control,
+} from '../../src/mesh/links/auth.ts';
 import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/links/integrity.ts';
 import type { Lsa, MeshFrame } from '../../src/mesh/routing/frames.ts';
 import type { Logger } from '../../src/log.ts';
@@ -37,15 +54,29 @@ async function until(check: () => boolean, ms: number, what: string, everyMs = 1
   }
 }
 
-interface LogLine { level: string; msg: string; fields: Record<string, unknown> }
+interface LogLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
 
 function captureLogger(lines: LogLine[], bindings: Record<string, unknown> = {}): Logger {
-  const at = (level: string) => (obj: object, msg?: string) => { lines.push({ level, msg: msg ?? '', fields: { ...bindings, ...obj } }); };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b) => captureLogger(lines, { ...bindings, ...b }) };
+  const at = (level: string) => (obj: object, msg?: string) => {
+    lines.push({ level, msg: msg ?? '', fields: { ...bindings, ...obj } });
+  };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (b) => captureLogger(lines, { ...bindings, ...b }),
+  };
 }
 
 function logged(lines: LogLine[], pattern: RegExp, level?: string): boolean {
-  return lines.some((l) => (level === undefined || l.level === level) && pattern.test(`${l.msg} ${String(l.fields.reason ?? '')}`));
+  return lines.some(
+    (l) => (level === undefined || l.level === level) && pattern.test(`${l.msg} ${String(l.fields.reason ?? '')}`),
+  );
 }
 
 type Event = { ev: 'up' | 'down' | 'dialFailed' | 'frame'; peer: string; value?: unknown };
@@ -54,22 +85,45 @@ type Event = { ev: 'up' | 'down' | 'dialFailed' | 'frame'; peer: string; value?:
 class Recorder implements MeshEndpoint {
   readonly events: Event[] = [];
   validate: ((value: unknown) => string | undefined) | undefined;
-  linkUp(peer: string): void { this.events.push({ ev: 'up', peer }); }
-  linkDown(peer: string): void { this.events.push({ ev: 'down', peer }); }
-  dialFailed(peer: string): void { this.events.push({ ev: 'dialFailed', peer }); }
+  linkUp(peer: string): void {
+    this.events.push({ ev: 'up', peer });
+  }
+  linkDown(peer: string): void {
+    this.events.push({ ev: 'down', peer });
+  }
+  dialFailed(peer: string): void {
+    this.events.push({ ev: 'dialFailed', peer });
+  }
   receive(peer: string, value: unknown): string | undefined {
     this.events.push({ ev: 'frame', peer, value });
     return this.validate?.(value);
   }
-  count(ev: Event['ev'], peer?: string): number { return this.events.filter((e) => e.ev === ev && (peer === undefined || e.peer === peer)).length; }
-  frames(peer: string): unknown[] { return this.events.filter((e) => e.ev === 'frame' && e.peer === peer).map((e) => e.value); }
+  count(ev: Event['ev'], peer?: string): number {
+    return this.events.filter((e) => e.ev === ev && (peer === undefined || e.peer === peer)).length;
+  }
+  frames(peer: string): unknown[] {
+    return this.events.filter((e) => e.ev === 'frame' && e.peer === peer).map((e) => e.value);
+  }
 }
 
-interface LinkNode { id: string; links: MeshLinks; port: number; logs: LogLine[]; rec: Recorder }
+interface LinkNode {
+  id: string;
+  links: MeshLinks;
+  port: number;
+  logs: LogLine[];
+  rec: Recorder;
+}
 
 async function linkNode(t: ExecutionContext, id: string, options: Partial<MeshLinksOptions> = {}): Promise<LinkNode> {
   const logs: LogLine[] = [];
-  const links = new MeshLinks({ nodeId: id, clusterName: CLUSTER, clusterSecret: SECRET, listen: { host: HOST, port: 0 }, logger: captureLogger(logs), ...options });
+  const links = new MeshLinks({
+    nodeId: id,
+    clusterName: CLUSTER,
+    clusterSecret: SECRET,
+    listen: { host: HOST, port: 0 },
+    logger: captureLogger(logs),
+    ...options,
+  });
   const rec = new Recorder();
   links.attach(rec);
   const { port } = await links.start();
@@ -77,17 +131,38 @@ async function linkNode(t: ExecutionContext, id: string, options: Partial<MeshLi
   return { id, links, port, logs, rec };
 }
 
-interface RouterNode { id: string; links: MeshLinks; port: number; logs: LogLine[]; router: Router; mesh: MeshNode }
+interface RouterNode {
+  id: string;
+  links: MeshLinks;
+  port: number;
+  logs: LogLine[];
+  router: Router;
+  mesh: MeshNode;
+}
 
-async function routerNode(t: ExecutionContext, id: string, options: Partial<MeshLinksOptions> = {}): Promise<RouterNode> {
+async function routerNode(
+  t: ExecutionContext,
+  id: string,
+  options: Partial<MeshLinksOptions> = {},
+): Promise<RouterNode> {
   const logs: LogLine[] = [];
   const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
-  const links = new MeshLinks({ nodeId: id, clusterName: CLUSTER, clusterSecret: SECRET, listen: { host: HOST, port: 0 }, logger: captureLogger(logs), ...options });
+  const links = new MeshLinks({
+    nodeId: id,
+    clusterName: CLUSTER,
+    clusterSecret: SECRET,
+    listen: { host: HOST, port: 0 },
+    logger: captureLogger(logs),
+    ...options,
+  });
   const mesh = new MeshNode({ id, router, driver: links, config: { dialBackoffMs: 100 } });
   links.attach(mesh);
   const { port } = await links.start();
   const ticker = setInterval(() => mesh.tick(), 25);
-  t.teardown(async () => { clearInterval(ticker); await links.close(); });
+  t.teardown(async () => {
+    clearInterval(ticker);
+    await links.close();
+  });
   return { id, links, port, logs, router, mesh };
 }
 
@@ -110,7 +185,8 @@ function register(c: MemoryClient, procedure: string): void {
 /** Answers every INVOCATION with [tag, ...args]. */
 function serve(t: ExecutionContext, callee: MemoryClient, tag: string): void {
   const timer = setInterval(() => {
-    for (const m of callee.take()) if (m[0] === 68) callee.send([70, m[1], {}, [tag, ...((m[4] as unknown[] | undefined) ?? [])]]);
+    for (const m of callee.take())
+      if (m[0] === 68) callee.send([70, m[1], {}, [tag, ...((m[4] as unknown[] | undefined) ?? [])]]);
   }, 2);
   t.teardown(() => clearInterval(timer));
 }
@@ -118,7 +194,13 @@ function serve(t: ExecutionContext, callee: MemoryClient, tag: string): void {
 async function call(caller: MemoryClient, request: number, procedure: string, args: unknown[]): Promise<unknown[]> {
   caller.send([48, request, {}, procedure, args]);
   let answer: unknown[] | undefined;
-  await until(() => (answer = caller.received.find((m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[2] === request))) !== undefined, 5000, `answer to call ${request}`);
+  await until(
+    () =>
+      (answer = caller.received.find((m) => (m[0] === 50 && m[1] === request) || (m[0] === 8 && m[2] === request))) !==
+      undefined,
+    5000,
+    `answer to call ${request}`,
+  );
   return answer!;
 }
 
@@ -131,7 +213,9 @@ function lsa(origin: string, extra: Partial<Lsa> = {}): Lsa {
 // The integrity tags, written from the description in links/integrity.ts with createHmac (not
 // with the module's own code), so the tests also check that the wire format is as documented.
 function refMacKey(key: Uint8Array, dialerNonce: Uint8Array, acceptorNonce: Uint8Array, direction: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', key, Buffer.concat([dialerNonce, acceptorNonce]), `wampmesh-link/2 mac ${direction}`, 32));
+  return Buffer.from(
+    hkdfSync('sha256', key, Buffer.concat([dialerNonce, acceptorNonce]), `wampmesh-link/2 mac ${direction}`, 32),
+  );
 }
 
 function refTag(key: Uint8Array, seq: number, frames: Uint8Array): Buffer {
@@ -159,14 +243,25 @@ interface FakePeer {
  * the node's, so the node decides and says "use". `afterAuth` goes out right behind our proof
  * (tagged, as a member's frames would be).
  */
-function fakeDial(port: number, options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array; version?: number }): FakePeer {
+function fakeDial(
+  port: number,
+  options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array; version?: number },
+): FakePeer {
   const key = linkKey(options.secret ?? SECRET);
   const socket = net.connect({ host: HOST, port });
   const controls: Control[] = [];
   const meshPayloads: Uint8Array[] = [];
   const tags = { ok: 0, bad: 0 };
   const nonce = newNonce();
-  const hello = encodeControl({ c: 'hello', v: options.version ?? HELLO_VERSION, node: options.node, cluster: clusterIdOf(options.cluster ?? CLUSTER), nonce, inst: newInstanceId(), max: 1 << 20 });
+  const hello = encodeControl({
+    c: 'hello',
+    v: options.version ?? HELLO_VERSION,
+    node: options.node,
+    cluster: clusterIdOf(options.cluster ?? CLUSTER),
+    nonce,
+    inst: newInstanceId(),
+    max: 1 << 20,
+  });
   let theirHello: Uint8Array | undefined;
   let keys: { send: Buffer; receive: Buffer } | undefined;
   let sendSeq = 0;
@@ -177,15 +272,29 @@ function fakeDial(port: number, options: { node: string; secret?: string; cluste
   let preamble = Buffer.alloc(0);
   const decoder = new LinkFrameDecoder(1 << 24);
   let resolveUp: (v: boolean) => void = () => undefined;
-  const up = new Promise<boolean>((resolve) => { resolveUp = resolve; });
+  const up = new Promise<boolean>((resolve) => {
+    resolveUp = resolve;
+  });
   socket.on('error', () => undefined);
-  const closed = new Promise<void>((resolve) => socket.once('close', () => { resolveUp(false); resolve(); }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      resolveUp(false);
+      resolve();
+    }),
+  );
   const send = (frames: Uint8Array) => {
     if (!socket.writable) return;
-    socket.write(tagging ? Buffer.concat([frames, encodeLinkFrame(LinkFrameType.TAG, refTag(keys!.send, sendSeq++, frames))]) : frames);
+    socket.write(
+      tagging
+        ? Buffer.concat([frames, encodeLinkFrame(LinkFrameType.TAG, refTag(keys!.send, sendSeq++, frames))])
+        : frames,
+    );
   };
   const frame = (type: number, payload: Uint8Array) => send(encodeLinkFrame(type as LinkFrameType, payload));
-  socket.once('connect', () => { socket.write(PREAMBLE); frame(LinkFrameType.CONTROL, hello); });
+  socket.once('connect', () => {
+    socket.write(PREAMBLE);
+    frame(LinkFrameType.CONTROL, hello);
+  });
   socket.on('data', (chunk: Buffer) => {
     let rest: Uint8Array = chunk;
     if (preamble.length < PREAMBLE_SIZE) {
@@ -213,11 +322,17 @@ function fakeDial(port: number, options: { node: string; secret?: string; cluste
       controls.push(c);
       if (c.c === 'hello') {
         theirHello = Uint8Array.from(payload);
-        keys = { send: refMacKey(key, nonce, c.nonce, 'dialer->acceptor'), receive: refMacKey(key, nonce, c.nonce, 'acceptor->dialer') };
+        keys = {
+          send: refMacKey(key, nonce, c.nonce, 'dialer->acceptor'),
+          receive: refMacKey(key, nonce, c.nonce, 'acceptor->dialer'),
+        };
       }
       if (c.c === 'auth') {
         tagged = true;
-        frame(LinkFrameType.CONTROL, encodeControl({ c: 'auth', proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)) }));
+        frame(
+          LinkFrameType.CONTROL,
+          encodeControl({ c: 'auth', proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)) }),
+        );
         tagging = true;
         if (options.afterAuth !== undefined) send(options.afterAuth);
       }
@@ -257,7 +372,12 @@ process.stdin.on('data', (chunk) => {
 process.stdin.on('end', () => process.exit(0));
 `;
 
-interface ChildEvent { ev: string; peer?: string; port?: number; status?: ReturnType<MeshLinks['status']> }
+interface ChildEvent {
+  ev: string;
+  peer?: string;
+  port?: number;
+  status?: ReturnType<MeshLinks['status']>;
+}
 
 class ChildPeer {
   readonly proc: ChildProcess;
@@ -266,7 +386,13 @@ class ChildPeer {
 
   constructor(t: ExecutionContext, nodeId: string) {
     this.proc = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE], {
-      env: { ...process.env, LINKS_URL: new URL('../../src/mesh/links/links.ts', import.meta.url).href, NODE_ID: nodeId, CLUSTER, SECRET },
+      env: {
+        ...process.env,
+        LINKS_URL: new URL('../../src/mesh/links/links.ts', import.meta.url).href,
+        NODE_ID: nodeId,
+        CLUSTER,
+        SECRET,
+      },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.proc.stdout!.setEncoding('utf8');
@@ -277,11 +403,17 @@ class ChildPeer {
         this.#buf = this.#buf.slice(i + 1);
       }
     });
-    t.teardown(() => { this.proc.kill('SIGKILL'); });
+    t.teardown(() => {
+      this.proc.kill('SIGKILL');
+    });
   }
 
-  send(command: object): void { this.proc.stdin!.write(`${JSON.stringify(command)}\n`); }
-  has(ev: string): boolean { return this.events.some((e) => e.ev === ev); }
+  send(command: object): void {
+    this.proc.stdin!.write(`${JSON.stringify(command)}\n`);
+  }
+  has(ev: string): boolean {
+    return this.events.some((e) => e.ev === ev);
+  }
 
   async status(): Promise<ReturnType<MeshLinks['status']>> {
     const before = this.events.length;
@@ -296,7 +428,11 @@ async function linkedChild(t: ExecutionContext, parent: LinkNode, childId: strin
   const child = new ChildPeer(t, childId);
   await until(() => child.has('listening'), 10_000, 'child listening');
   child.send({ seed: parent.port });
-  await until(() => parent.rec.count('up', childId) === 1 && child.events.some((e) => e.ev === 'up'), 5000, 'child link up');
+  await until(
+    () => parent.rec.count('up', childId) === 1 && child.events.some((e) => e.ev === 'up'),
+    5000,
+    'child link up',
+  );
   return child;
 }
 
@@ -314,7 +450,11 @@ test('two nodes link up and carry a call from a client on A to a callee on B, an
   serve(t, callee, 'B');
   const subscriber = client(a.router);
   subscriber.send([32, 1, {}, 'com.test.news']);
-  await until(() => a.mesh.status().remoteCallees === 1 && b.mesh.lsdb.get('A')?.realms.realm1?.subscriptions.length === 1, 5000, 'advertisements');
+  await until(
+    () => a.mesh.status().remoteCallees === 1 && b.mesh.lsdb.get('A')?.realms.realm1?.subscriptions.length === 1,
+    5000,
+    'advertisements',
+  );
 
   const caller = client(a.router);
   t.deepEqual(await call(caller, 7, 'com.test.echo', ['hi', 2 ** 53]), [50, 7, {}, ['B', 'hi', 2 ** 53]]);
@@ -342,13 +482,27 @@ test('frames survive the wire exactly: binary, 2^53 integers, a 1 MiB payload, i
   const bytes = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
   const sent: MeshFrame[] = [
     lsa('A', { seq: 1 }),
-    { t: 'event', src: 'A', dsts: ['B'], realm: 'realm1', topic: 't', publication: 2 ** 53, timestamp: 1_700_000_000_000, details: {}, args: [bytes, -(2 ** 40), 1.5], retain: false },
+    {
+      t: 'event',
+      src: 'A',
+      dsts: ['B'],
+      realm: 'realm1',
+      topic: 't',
+      publication: 2 ** 53,
+      timestamp: 1_700_000_000_000,
+      details: {},
+      args: [bytes, -(2 ** 40), 1.5],
+      retain: false,
+    },
     lsa('A', { seq: 2 }),
   ];
   for (const f of sent) t.is(a.links.send('B', f), 'sent');
   await until(() => b.rec.frames('A').length === 3, 5000, 'three frames');
   const got = b.rec.frames('A') as Record<string, unknown>[];
-  t.deepEqual(got.map((f) => f.seq ?? f.t), [1, 'event', 2]);
+  t.deepEqual(
+    got.map((f) => f.seq ?? f.t),
+    [1, 'event', 2],
+  );
   const ev = got[1]!;
   t.is(ev.publication, 2 ** 53);
   const args = ev.args as unknown[];
@@ -365,7 +519,11 @@ test('three nodes in a chain (C knows B only as a static seed): a call from A re
   a.links.setPeerAddress('B', { host: HOST, port: b.port });
   a.mesh.peerDiscovered('B');
   c.links.addSeed(HOST, b.port);
-  await until(() => a.mesh.lsdb.routes().get('C') === 'B' && c.mesh.lsdb.routes().get('A') === 'B', 5000, 'routes A->C via B');
+  await until(
+    () => a.mesh.lsdb.routes().get('C') === 'B' && c.mesh.lsdb.routes().get('A') === 'B',
+    5000,
+    'routes A->C via B',
+  );
   t.like(c.links.status().seeds[0], { node: 'B', state: 'linked' });
 
   const callee = client(c.router);
@@ -398,91 +556,130 @@ function serveBig(t: ExecutionContext, callee: MemoryClient): unknown[][] {
   return invocations;
 }
 
-async function timedCall(caller: MemoryClient, request: number, procedure: string, args: unknown[]): Promise<{ answer: unknown[]; ms: number }> {
+async function timedCall(
+  caller: MemoryClient,
+  request: number,
+  procedure: string,
+  args: unknown[],
+): Promise<{ answer: unknown[]; ms: number }> {
   const started = performance.now();
   const answer = await call(caller, request, procedure, args);
   return { answer, ms: performance.now() - started };
 }
 
-const oversizeLines = (logs: LogLine[], t: string) => logs.filter((l) => /exceeds the peer's maximum frame size/.test(l.msg) && l.fields.t === t);
+const oversizeLines = (logs: LogLine[], t: string) =>
+  logs.filter((l) => /exceeds the peer's maximum frame size/.test(l.msg) && l.fields.t === t);
 
-test('maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link ' + 'is answered at once with wamp.error.payload_size_exceeded; the link stays up', async (t) => {
-  const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
-  const b = await routerNode(t, 'B', { maxFrameBytes: 65_536, oversizeLogIntervalMs: 300 });
-  a.links.setPeerAddress('B', { host: HOST, port: b.port });
-  a.mesh.peerDiscovered('B');
-  await until(() => linkPeers(a).includes('B') && linkPeers(b).includes('A'), 5000, 'A-B link');
-  const callee = client(b.router);
-  register(callee, 'com.test.big');
-  const invocations = serveBig(t, callee);
-  const subscriber = client(a.router);
-  subscriber.send([32, 1, {}, 'com.test.news']);
-  await until(() => a.mesh.status().remoteCallees === 1 && b.mesh.lsdb.get('A')?.realms.realm1?.subscriptions.length === 1, 5000, 'advertisements');
-  const caller = client(a.router);
+test(
+  'maxFrameBytes 64 KiB on both ends: a call, result or error too large for the link ' +
+    'is answered at once with wamp.error.payload_size_exceeded; the link stays up',
+  async (t) => {
+    const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
+    const b = await routerNode(t, 'B', { maxFrameBytes: 65_536, oversizeLogIntervalMs: 300 });
+    a.links.setPeerAddress('B', { host: HOST, port: b.port });
+    a.mesh.peerDiscovered('B');
+    await until(() => linkPeers(a).includes('B') && linkPeers(b).includes('A'), 5000, 'A-B link');
+    const callee = client(b.router);
+    register(callee, 'com.test.big');
+    const invocations = serveBig(t, callee);
+    const subscriber = client(a.router);
+    subscriber.send([32, 1, {}, 'com.test.news']);
+    await until(
+      () => a.mesh.status().remoteCallees === 1 && b.mesh.lsdb.get('A')?.realms.realm1?.subscriptions.length === 1,
+      5000,
+      'advertisements',
+    );
+    const caller = client(a.router);
 
-  // Too large for A -> B: the Dealer on A answers before anything is sent.
-  const tooBigCall = await timedCall(caller, 1, 'com.test.big', [BIG]);
-  t.like(tooBigCall.answer, [8, 48, 1, {}, 'wamp.error.payload_size_exceeded']);
-  t.true(tooBigCall.ms < 1000, `answered after ${Math.round(tooBigCall.ms)} ms`);
-  // The callee's answers too large for B -> A: B sends a small error back instead.
-  for (const [request, what] of [[2, 'big-result'], [3, 'big-error']] as const) {
-    const { answer, ms } = await timedCall(caller, request, 'com.test.big', [what]);
-    t.like(answer, [8, 48, request, {}, 'wamp.error.payload_size_exceeded'], what);
-    t.true(ms < 1000, `${what}: answered after ${Math.round(ms)} ms`);
-  }
-  t.regex(String((caller.received.find((m) => m[0] === 8 && m[2] === 3)![5] as string[])[0]), /com\.test\.error\.broken/, 'the callee\'s error URI is named');
-  t.deepEqual(invocations.map((m) => (m[4] as unknown[])[0]), ['big-result', 'big-error'], 'the oversize call never reached the callee');
-  t.deepEqual(await call(caller, 4, 'com.test.big', ['still fine']), [50, 4, {}, ['still fine']]);
-  t.deepEqual(linkPeers(a), ['B'], 'the link stayed up');
-  t.is(a.mesh.status().callsInFlight, 0);
-  t.is(b.mesh.status().callsInFlight, 0);
-  t.is(oversizeLines(a.logs, 'call').length, 1);
-  t.is(oversizeLines(a.logs, 'call')[0]!.level, 'warn');
-  t.deepEqual([oversizeLines(b.logs, 'result').length, oversizeLines(b.logs, 'error').length], [1, 1]);
+    // Too large for A -> B: the Dealer on A answers before anything is sent.
+    const tooBigCall = await timedCall(caller, 1, 'com.test.big', [BIG]);
+    t.like(tooBigCall.answer, [8, 48, 1, {}, 'wamp.error.payload_size_exceeded']);
+    t.true(tooBigCall.ms < 1000, `answered after ${Math.round(tooBigCall.ms)} ms`);
+    // The callee's answers too large for B -> A: B sends a small error back instead.
+    for (const [request, what] of [
+      [2, 'big-result'],
+      [3, 'big-error'],
+    ] as const) {
+      const { answer, ms } = await timedCall(caller, request, 'com.test.big', [what]);
+      t.like(answer, [8, 48, request, {}, 'wamp.error.payload_size_exceeded'], what);
+      t.true(ms < 1000, `${what}: answered after ${Math.round(ms)} ms`);
+    }
+    t.regex(
+      String((caller.received.find((m) => m[0] === 8 && m[2] === 3)![5] as string[])[0]),
+      /com\.test\.error\.broken/,
+      "the callee's error URI is named",
+    );
+    t.deepEqual(
+      invocations.map((m) => (m[4] as unknown[])[0]),
+      ['big-result', 'big-error'],
+      'the oversize call never reached the callee',
+    );
+    t.deepEqual(await call(caller, 4, 'com.test.big', ['still fine']), [50, 4, {}, ['still fine']]);
+    t.deepEqual(linkPeers(a), ['B'], 'the link stayed up');
+    t.is(a.mesh.status().callsInFlight, 0);
+    t.is(b.mesh.status().callsInFlight, 0);
+    t.is(oversizeLines(a.logs, 'call').length, 1);
+    t.is(oversizeLines(a.logs, 'call')[0]!.level, 'warn');
+    t.deepEqual([oversizeLines(b.logs, 'result').length, oversizeLines(b.logs, 'error').length], [1, 1]);
 
-  // Oversize events reach no one and nobody can be told: logged, but once per interval.
-  const publisher = client(b.router);
-  for (let i = 0; i < 5; i++) publisher.send([16, 10 + i, {}, 'com.test.news', [BIG]]);
-  publisher.send([16, 20, {}, 'com.test.news', ['small']]);
-  await until(() => subscriber.received.some((m) => m[0] === 36), 5000, 'the small event');
-  t.deepEqual(subscriber.received.filter((m) => m[0] === 36).map((m) => m[4]), [['small']]);
-  t.is(oversizeLines(b.logs, 'event').length, 1, 'five oversize events, one log line');
-  t.like(oversizeLines(b.logs, 'event')[0], { level: 'error', fields: { peer: 'A', limit: 65_536 } });
-  await delay(350);
-  publisher.send([16, 21, {}, 'com.test.news', [BIG]]);
-  await until(() => oversizeLines(b.logs, 'event').length === 2, 2000, 'the next interval\'s line');
-  t.is(oversizeLines(b.logs, 'event')[1]!.fields.alsoDropped, 4, 'the next line counts those not logged');
-  t.deepEqual(linkPeers(b), ['A']);
-});
+    // Oversize events reach no one and nobody can be told: logged, but once per interval.
+    const publisher = client(b.router);
+    for (let i = 0; i < 5; i++) publisher.send([16, 10 + i, {}, 'com.test.news', [BIG]]);
+    publisher.send([16, 20, {}, 'com.test.news', ['small']]);
+    await until(() => subscriber.received.some((m) => m[0] === 36), 5000, 'the small event');
+    t.deepEqual(
+      subscriber.received.filter((m) => m[0] === 36).map((m) => m[4]),
+      [['small']],
+    );
+    t.is(oversizeLines(b.logs, 'event').length, 1, 'five oversize events, one log line');
+    t.like(oversizeLines(b.logs, 'event')[0], { level: 'error', fields: { peer: 'A', limit: 65_536 } });
+    await delay(350);
+    publisher.send([16, 21, {}, 'com.test.news', [BIG]]);
+    await until(() => oversizeLines(b.logs, 'event').length === 2, 2000, "the next interval's line");
+    t.is(oversizeLines(b.logs, 'event')[1]!.fields.alsoDropped, 4, 'the next line counts those not logged');
+    t.deepEqual(linkPeers(b), ['A']);
+  },
+);
 
-test('chain A - B - C with 64 KiB frames at A and C: a hop in the middle ' + 'answers oversize calls and results with wamp.error.payload_size_exceeded', async (t) => {
-  const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
-  const b = await routerNode(t, 'B');
-  const c = await routerNode(t, 'C', { maxFrameBytes: 65_536 });
-  a.links.setPeerAddress('B', { host: HOST, port: b.port });
-  a.mesh.peerDiscovered('B');
-  c.links.addSeed(HOST, b.port);
-  await until(() => a.mesh.lsdb.routes().get('C') === 'B' && c.mesh.lsdb.routes().get('A') === 'B', 5000, 'routes A->C via B');
-  const callee = client(c.router);
-  register(callee, 'com.test.far');
-  const invocations = serveBig(t, callee);
-  await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised to A');
-  const caller = client(a.router);
-  // A -> B carries it (B takes 16 MiB); B -> C cannot: B answers.
-  const call1 = await timedCall(caller, 1, 'com.test.far', [BIG]);
-  t.like(call1.answer, [8, 48, 1, {}, 'wamp.error.payload_size_exceeded']);
-  t.true(call1.ms < 1000, `answered after ${Math.round(call1.ms)} ms`);
-  t.regex(String((call1.answer[5] as string[])[0]), /mesh link B -> C/);
-  // C -> B carries the result; B -> A cannot: B answers.
-  const call2 = await timedCall(caller, 2, 'com.test.far', ['big-result']);
-  t.like(call2.answer, [8, 48, 2, {}, 'wamp.error.payload_size_exceeded']);
-  t.regex(String((call2.answer[5] as string[])[0]), /mesh link B -> A/);
-  t.true(call2.ms < 1000, `answered after ${Math.round(call2.ms)} ms`);
-  t.deepEqual(invocations.map((m) => (m[4] as unknown[])[0]), ['big-result']);
-  t.deepEqual(await call(caller, 3, 'com.test.far', ['ok']), [50, 3, {}, ['ok']]);
-  t.deepEqual([oversizeLines(b.logs, 'call').length, oversizeLines(b.logs, 'result').length], [1, 1]);
-  for (const n of [a, b, c]) t.is(n.mesh.status().callsInFlight, 0, `${n.id} holds no calls`);
-});
+test(
+  'chain A - B - C with 64 KiB frames at A and C: a hop in the middle ' +
+    'answers oversize calls and results with wamp.error.payload_size_exceeded',
+  async (t) => {
+    const a = await routerNode(t, 'A', { maxFrameBytes: 65_536 });
+    const b = await routerNode(t, 'B');
+    const c = await routerNode(t, 'C', { maxFrameBytes: 65_536 });
+    a.links.setPeerAddress('B', { host: HOST, port: b.port });
+    a.mesh.peerDiscovered('B');
+    c.links.addSeed(HOST, b.port);
+    await until(
+      () => a.mesh.lsdb.routes().get('C') === 'B' && c.mesh.lsdb.routes().get('A') === 'B',
+      5000,
+      'routes A->C via B',
+    );
+    const callee = client(c.router);
+    register(callee, 'com.test.far');
+    const invocations = serveBig(t, callee);
+    await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised to A');
+    const caller = client(a.router);
+    // A -> B carries it (B takes 16 MiB); B -> C cannot: B answers.
+    const call1 = await timedCall(caller, 1, 'com.test.far', [BIG]);
+    t.like(call1.answer, [8, 48, 1, {}, 'wamp.error.payload_size_exceeded']);
+    t.true(call1.ms < 1000, `answered after ${Math.round(call1.ms)} ms`);
+    t.regex(String((call1.answer[5] as string[])[0]), /mesh link B -> C/);
+    // C -> B carries the result; B -> A cannot: B answers.
+    const call2 = await timedCall(caller, 2, 'com.test.far', ['big-result']);
+    t.like(call2.answer, [8, 48, 2, {}, 'wamp.error.payload_size_exceeded']);
+    t.regex(String((call2.answer[5] as string[])[0]), /mesh link B -> A/);
+    t.true(call2.ms < 1000, `answered after ${Math.round(call2.ms)} ms`);
+    t.deepEqual(
+      invocations.map((m) => (m[4] as unknown[])[0]),
+      ['big-result'],
+    );
+    t.deepEqual(await call(caller, 3, 'com.test.far', ['ok']), [50, 3, {}, ['ok']]);
+    t.deepEqual([oversizeLines(b.logs, 'call').length, oversizeLines(b.logs, 'result').length], [1, 1]);
+    for (const n of [a, b, c]) t.is(n.mesh.status().callsInFlight, 0, `${n.id} holds no calls`);
+  },
+);
 
 test('a wrong cluster secret: no link, and nothing sent after the failed proof is delivered', async (t) => {
   const a = await linkNode(t, 'A');
@@ -496,7 +693,11 @@ test('a wrong cluster secret: no link, and nothing sent after the failed proof i
   t.true(logged(b.logs, /authentication failed/, 'warn'));
 
   // An intruder that pushes a mesh frame right behind its (wrong) proof gets nothing in.
-  const intruder = fakeDial(a.port, { node: 'zz-intruder', secret: 'guessed-secret-guessed-secret', afterAuth: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([lsa('zz-intruder')])) });
+  const intruder = fakeDial(a.port, {
+    node: 'zz-intruder',
+    secret: 'guessed-secret-guessed-secret',
+    afterAuth: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([lsa('zz-intruder')])),
+  });
   t.false(await intruder.up);
   await intruder.closed;
   t.deepEqual(a.rec.events, []);
@@ -520,11 +721,17 @@ test('a node of another cluster is refused, with a clear log line on both sides'
 
 test('a WAMP RawSocket client on the link port is refused in its own protocol; a link dial to a RawSocket port fails clearly', async (t) => {
   const a = await linkNode(t, 'A');
-  const error = await t.throwsAsync(rawConnect({ transport: 'rawsocket', host: HOST, port: a.port, serializer: 'json', timeoutMs: 3000 }), { instanceOf: HandshakeRefused });
+  const error = await t.throwsAsync(
+    rawConnect({ transport: 'rawsocket', host: HOST, port: a.port, serializer: 'json', timeoutMs: 3000 }),
+    { instanceOf: HandshakeRefused },
+  );
   t.is((error as HandshakeRefused).code, 1);
   await until(() => logged(a.logs, /WAMP RawSocket client/), 3000, 'log line');
 
-  const listener = await listenRawSocket({ host: HOST, port: 0 }, new Router({ realms: [{ uri: 'realm1', anonymous: true }] }));
+  const listener = await listenRawSocket(
+    { host: HOST, port: 0 },
+    new Router({ realms: [{ uri: 'realm1', anonymous: true }] }),
+  );
   t.teardown(() => listener.close());
   a.links.setPeerAddress('R', { host: HOST, port: listener.port! });
   a.links.connect('R');
@@ -545,11 +752,31 @@ test('garbage after the handshake closes only that link, with a reason; the othe
   const caller = client(a.router);
 
   const cases: { name: string; bytes: Uint8Array; code: string; why: RegExp }[] = [
-    { name: 'zz-cbor', bytes: encodeLinkFrame(LinkFrameType.MESH, Uint8Array.of(0xff, 0xff, 0x00)), code: 'invalid-frame', why: /undecodable mesh frame/ },
-    { name: 'zz-shape', bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([{ t: 'call', origin: 'zz-shape' }])), code: 'invalid-frame', why: /call: bad fields/ },
-    { name: 'zz-notarray', bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode({ t: 'lsa' } as never)), code: 'invalid-frame', why: /non-empty CBOR array/ },
+    {
+      name: 'zz-cbor',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, Uint8Array.of(0xff, 0xff, 0x00)),
+      code: 'invalid-frame',
+      why: /undecodable mesh frame/,
+    },
+    {
+      name: 'zz-shape',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([{ t: 'call', origin: 'zz-shape' }])),
+      code: 'invalid-frame',
+      why: /call: bad fields/,
+    },
+    {
+      name: 'zz-notarray',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode({ t: 'lsa' } as never)),
+      code: 'invalid-frame',
+      why: /non-empty CBOR array/,
+    },
     { name: 'zz-header', bytes: Uint8Array.of(0x09, 0, 0, 1, 0), code: 'protocol', why: /bad frame type octet/ },
-    { name: 'zz-control', bytes: encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'use' })), code: 'protocol', why: /unexpected "use"/ },
+    {
+      name: 'zz-control',
+      bytes: encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'use' })),
+      code: 'protocol',
+      why: /unexpected "use"/,
+    },
   ];
   const uptime = () => a.links.status().links.find((l) => l.peer === 'C')!.uptimeMs;
   const before = uptime();
@@ -563,7 +790,10 @@ test('garbage after the handshake closes only that link, with a reason; the othe
     await fake.closed;
     t.like(fake.controls.at(-1), { c: 'close', code: k.code }, k.name);
     t.true(logged(a.logs, k.why, 'warn'), `${k.name}: logged`);
-    t.true(fake.tags.ok > 0 && fake.tags.bad === 0, `${k.name}: the node's tags check out with an implementation of the documented format`);
+    t.true(
+      fake.tags.ok > 0 && fake.tags.bad === 0,
+      `${k.name}: the node's tags check out with an implementation of the documented format`,
+    );
   }
   await until(() => linkPeers(a).join() === 'C', 3000, 'only the A-C link left');
   t.true(uptime() >= before, 'the A-C link was never interrupted');
@@ -577,7 +807,15 @@ const hasText = (text: string) => (f: TappedFrame) => f.type === LinkFrameType.M
 /** A security record no member wrote: an administrator for whoever sent it. */
 const FORGED_RECORD = {
   t: 'repl-push',
-  records: [{ key: 'user|wampmesh.admin|mallory', hlc: '999999999999999.000000', node: 'A', deleted: false, value: { authid: 'mallory', groups: ['admin'], role: 'admin' } }],
+  records: [
+    {
+      key: 'user|wampmesh.admin|mallory',
+      hlc: '999999999999999.000000',
+      node: 'A',
+      deleted: false,
+      value: { authid: 'mallory', groups: ['admin'], role: 'admin' },
+    },
+  ],
 } as unknown as MeshFrame;
 
 /** Two nodes, `<name>-a` dialing `<name>-b` through a proxy; one frame has crossed untouched. */
@@ -587,7 +825,11 @@ async function proxiedPair(t: ExecutionContext, name: string, options: Partial<M
   const proxy = await linkProxy(t, b.port);
   a.links.setPeerAddress(b.id, { host: HOST, port: proxy.port });
   a.links.connect(b.id);
-  await until(() => a.rec.count('up', b.id) === 1 && b.rec.count('up', a.id) === 1, 3000, `${name}: link through the proxy`);
+  await until(
+    () => a.rec.count('up', b.id) === 1 && b.rec.count('up', a.id) === 1,
+    3000,
+    `${name}: link through the proxy`,
+  );
   t.is(a.links.send(b.id, lsa(a.id, { seq: 1, links: ['marker-0001'] })), 'sent');
   await until(() => b.rec.frames(a.id).length === 1, 3000, `${name}: a frame through the proxy`);
   return { a, b, proxy, tap: proxy.conns[0]!.toAcceptor };
@@ -596,9 +838,18 @@ async function proxiedPair(t: ExecutionContext, name: string, options: Partial<M
 /** The link a -> b was closed by b for integrity, logged at both ends, and b used nothing more from a. */
 async function closedForIntegrity(t: ExecutionContext, a: LinkNode, b: LinkNode, what: string): Promise<void> {
   await until(() => b.rec.count('down', a.id) === 1 && a.rec.count('down', b.id) === 1, 3000, `${what}: link closed`);
-  t.true(b.logs.some((l) => l.level === 'error' && l.fields.code === 'integrity' && /failed its integrity check/.test(l.msg)), `${what}: logged where it was caught`);
+  t.true(
+    b.logs.some(
+      (l) => l.level === 'error' && l.fields.code === 'integrity' && /failed its integrity check/.test(l.msg),
+    ),
+    `${what}: logged where it was caught`,
+  );
   t.true(logged(a.logs, /closed by the peer \(integrity\)/, 'warn'), `${what}: the sender is told why`);
-  t.deepEqual(b.rec.frames(a.id), [lsa(a.id, { seq: 1, links: ['marker-0001'] })], `${what}: nothing after the first frame reached the mesh`);
+  t.deepEqual(
+    b.rec.frames(a.id),
+    [lsa(a.id, { seq: 1, links: ['marker-0001'] })],
+    `${what}: nothing after the first frame reached the mesh`,
+  );
   t.deepEqual(b.links.status().links, []);
 }
 
@@ -607,8 +858,14 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
   const mac = new BatchMac(key);
   const batches: [number[], Uint8Array[]][] = [
     [[LinkFrameType.CONTROL], [encodeControl({ c: 'use' })]],
-    [[LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG], [randomBytes(300), randomBytes(8), new Uint8Array(0)]],
-    [[LinkFrameType.MESH, LinkFrameType.MESH], [randomBytes(5000), randomBytes(70_000)]], // beyond the one-shot size
+    [
+      [LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG],
+      [randomBytes(300), randomBytes(8), new Uint8Array(0)],
+    ],
+    [
+      [LinkFrameType.MESH, LinkFrameType.MESH],
+      [randomBytes(5000), randomBytes(70_000)],
+    ], // beyond the one-shot size
   ];
   for (const [seq, [types, payloads]] of batches.entries()) {
     const wire = Buffer.concat(payloads.map((p, i) => encodeLinkFrame(types[i] as LinkFrameType, p)));
@@ -617,12 +874,26 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
   const dn = newNonce();
   const an = newNonce();
   t.deepEqual(macKey(key, dn, an, 'dialer->acceptor'), refMacKey(key, dn, an, 'dialer->acceptor'));
-  t.notDeepEqual(macKey(key, dn, an, 'dialer->acceptor'), macKey(key, dn, an, 'acceptor->dialer'), 'a key per direction');
-  t.notDeepEqual(macKey(key, dn, an, 'dialer->acceptor'), macKey(key, newNonce(), an, 'dialer->acceptor'), 'and per connection');
+  t.notDeepEqual(
+    macKey(key, dn, an, 'dialer->acceptor'),
+    macKey(key, dn, an, 'acceptor->dialer'),
+    'a key per direction',
+  );
+  t.notDeepEqual(
+    macKey(key, dn, an, 'dialer->acceptor'),
+    macKey(key, newNonce(), an, 'dialer->acceptor'),
+    'and per connection',
+  );
   const check = new BatchMac(key);
   const wire = encodeLinkFrame(LinkFrameType.PING, Uint8Array.of(1));
-  t.false(check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)), 'a tag of another sequence number fails');
-  t.true(check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)), 'the next one is number 1');
+  t.false(
+    check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)),
+    'a tag of another sequence number fails',
+  );
+  t.true(
+    check.verify([LinkFrameType.PING], [Uint8Array.of(1)], 1, 5, refTag(key, 1, wire)),
+    'the next one is number 1',
+  );
 });
 
 test('integrity: a flipped octet in a frame closes the link at once; the frame is not used', async (t) => {
@@ -668,8 +939,13 @@ test('integrity: a replayed batch is refused, on the same connection and (with t
   // recorded on the first connection, put in place of the next connection's, is refused there:
   // the keys are fresh per connection.
   const first = proxy.conns[0]!.toAcceptor;
-  const authAt = first.frames.findIndex((f) => f.type === LinkFrameType.CONTROL && (decodeControl(f.payload) as Control).c === 'auth');
-  const recorded = first.frames.slice(authAt + 1, first.frames.findIndex((f, i) => i > authAt && f.type === LinkFrameType.TAG) + 1);
+  const authAt = first.frames.findIndex(
+    (f) => f.type === LinkFrameType.CONTROL && (decodeControl(f.payload) as Control).c === 'auth',
+  );
+  const recorded = first.frames.slice(
+    authAt + 1,
+    first.frames.findIndex((f, i) => i > authAt && f.type === LinkFrameType.TAG) + 1,
+  );
   t.like(decodeControl(recorded[0]!.payload), { c: 'use' });
   let swapped = false;
   proxy.onConnection = ({ toAcceptor: next }) => {
@@ -677,7 +953,11 @@ test('integrity: a replayed batch is refused, on the same connection and (with t
       if (swapped || f.type !== LinkFrameType.TAG) return undefined;
       swapped = true;
       const ours = next.frames.slice(-recorded.length);
-      t.deepEqual(ours.slice(0, -1).map((x) => x.raw), recorded.slice(0, -1).map((x) => x.raw), 'the same frames');
+      t.deepEqual(
+        ours.slice(0, -1).map((x) => x.raw),
+        recorded.slice(0, -1).map((x) => x.raw),
+        'the same frames',
+      );
       return recorded.at(-1)!.raw;
     };
   };
@@ -686,8 +966,16 @@ test('integrity: a replayed batch is refused, on the same connection and (with t
   await until(() => a.rec.count('down', b.id) === 2, 3000, 'second connection closed');
   t.true(swapped);
   t.is(b.rec.count('up', a.id), 1, 'the second connection never came up at the acceptor');
-  t.is(b.logs.filter((l) => l.level === 'error' && l.fields.code === 'integrity').length, 2, 'both logged (no rate limit here)');
-  t.is(a.logs.filter((l) => l.level === 'warn' && l.fields.code === 'integrity').length, 2, 'the dialer was told both times');
+  t.is(
+    b.logs.filter((l) => l.level === 'error' && l.fields.code === 'integrity').length,
+    2,
+    'both logged (no rate limit here)',
+  );
+  t.is(
+    a.logs.filter((l) => l.level === 'warn' && l.fields.code === 'integrity').length,
+    2,
+    'the dialer was told both times',
+  );
   t.is(b.rec.frames(a.id).length, 1);
 });
 
@@ -715,11 +1003,20 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 1);
 
   const tap = proxy.conns[0]!.toAcceptor;
-  tap.inject(tap.batchWith((f) => f.type === LinkFrameType.MESH && (cbor.decode(f.payload) as { t: string }[])[0]!.t === 'call'));
-  await until(() => proxy.conns.length >= 2 && linkPeers(a).includes('B') && linkPeers(b).includes('A'), 10_000, 'the mesh redials');
+  tap.inject(
+    tap.batchWith((f) => f.type === LinkFrameType.MESH && (cbor.decode(f.payload) as { t: string }[])[0]!.t === 'call'),
+  );
+  await until(
+    () => proxy.conns.length >= 2 && linkPeers(a).includes('B') && linkPeers(b).includes('A'),
+    10_000,
+    'the mesh redials',
+  );
   await delay(100);
   t.is(invocations.length, 1, 'the replayed call was not invoked');
-  t.true(b.logs.some((l) => l.level === 'error' && l.fields.code === 'integrity'), 'logged on B');
+  t.true(
+    b.logs.some((l) => l.level === 'error' && l.fields.code === 'integrity'),
+    'logged on B',
+  );
   await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised again');
   t.deepEqual(await call(caller, 2, 'com.test.once', ['pay 5']), [50, 2, {}, ['B', 'pay 5']]);
   t.is(invocations.length, 2);
@@ -727,9 +1024,22 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   // Tampered with again within the log interval: closed again, but logged once.
   const tap2 = proxy.conns.at(-1)!.toAcceptor;
   const count = proxy.conns.length;
-  tap2.inject(Buffer.concat([encodeLinkFrame(LinkFrameType.PING, Buffer.alloc(8)), encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE))]));
-  await until(() => proxy.conns.length > count && linkPeers(a).includes('B') && linkPeers(b).includes('A'), 10_000, 'closed and redialed again');
-  t.is(b.logs.filter((l) => l.fields.code === 'integrity').length, 1, 'one log line per peer per integrityLogIntervalMs');
+  tap2.inject(
+    Buffer.concat([
+      encodeLinkFrame(LinkFrameType.PING, Buffer.alloc(8)),
+      encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE)),
+    ]),
+  );
+  await until(
+    () => proxy.conns.length > count && linkPeers(a).includes('B') && linkPeers(b).includes('A'),
+    10_000,
+    'closed and redialed again',
+  );
+  t.is(
+    b.logs.filter((l) => l.fields.code === 'integrity').length,
+    1,
+    'one log line per peer per integrityLogIntervalMs',
+  );
   t.is(invocations.length, 2);
 });
 
@@ -740,7 +1050,13 @@ test('a node of link protocol version 1 (no integrity tags) is refused at the ha
   await old.closed;
   t.like(old.controls.at(-1), { c: 'close', code: 'version' });
   t.regex((old.controls.at(-1) as { reason: string }).reason, /version 1; this node speaks 2/);
-  t.true(logged(a.logs, /another link protocol version.*peer \(node zz-old\) speaks link protocol version 1; this node speaks 2/, 'warn'));
+  t.true(
+    logged(
+      a.logs,
+      /another link protocol version.*peer \(node zz-old\) speaks link protocol version 1; this node speaks 2/,
+      'warn',
+    ),
+  );
   t.deepEqual(a.rec.events, []);
 });
 
@@ -752,11 +1068,16 @@ test('before authentication a stranger can make the node buffer at most 4 KiB, a
     socket.on('error', () => undefined);
     return new Promise<Buffer>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
   };
-  const big = net.connect({ host: HOST, port: a.port }, () => big.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0x10, 0, 0)])));
+  const big = net.connect({ host: HOST, port: a.port }, () =>
+    big.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0x10, 0, 0)])),
+  );
   const bytes = await read(big);
   t.is(checkPreamble(bytes.subarray(0, PREAMBLE_SIZE)).kind, 'ok');
   const controls: unknown[] = [];
-  new LinkFrameDecoder(4096).feed(bytes.subarray(PREAMBLE_SIZE), (type, payload) => { if (type === LinkFrameType.CONTROL) controls.push(decodeControl(payload)); return true; });
+  new LinkFrameDecoder(4096).feed(bytes.subarray(PREAMBLE_SIZE), (type, payload) => {
+    if (type === LinkFrameType.CONTROL) controls.push(decodeControl(payload));
+    return true;
+  });
   t.like(controls.at(-1), { c: 'close', code: 'protocol' });
   t.true(logged(a.logs, /exceeds the limit of 4096/, 'warn'));
 
@@ -768,16 +1089,25 @@ test('before authentication a stranger can make the node buffer at most 4 KiB, a
 });
 
 test('simultaneous dials both ways leave exactly one link, the same TCP connection at both ends', async (t) => {
-  const pairs = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
-    const a = await linkNode(t, `p${i}-a`, { heartbeatIntervalMs: 50, deadAfterMs: 2000 });
-    const b = await linkNode(t, `p${i}-b`, { heartbeatIntervalMs: 50, deadAfterMs: 2000 });
-    a.links.setPeerAddress(b.id, { host: HOST, port: b.port });
-    b.links.setPeerAddress(a.id, { host: HOST, port: a.port });
-    return [a, b] as const;
-  }));
-  for (const [a, b] of pairs) { a.links.connect(b.id); b.links.connect(a.id); }
+  const pairs = await Promise.all(
+    Array.from({ length: 4 }, async (_, i) => {
+      const a = await linkNode(t, `p${i}-a`, { heartbeatIntervalMs: 50, deadAfterMs: 2000 });
+      const b = await linkNode(t, `p${i}-b`, { heartbeatIntervalMs: 50, deadAfterMs: 2000 });
+      a.links.setPeerAddress(b.id, { host: HOST, port: b.port });
+      b.links.setPeerAddress(a.id, { host: HOST, port: a.port });
+      return [a, b] as const;
+    }),
+  );
   for (const [a, b] of pairs) {
-    await until(() => [a, b].every((n) => n.links.status().links.length === 1 && n.links.status().handshakes.length === 0), 3000, 'one link, no handshakes');
+    a.links.connect(b.id);
+    b.links.connect(a.id);
+  }
+  for (const [a, b] of pairs) {
+    await until(
+      () => [a, b].every((n) => n.links.status().links.length === 1 && n.links.status().handshakes.length === 0),
+      3000,
+      'one link, no handshakes',
+    );
     const [la] = a.links.status().links;
     const [lb] = b.links.status().links;
     t.not(la!.direction, lb!.direction, 'one end dialed, the other accepted: one connection');
@@ -799,7 +1129,10 @@ test('simultaneous dials both ways leave exactly one link, the same TCP connecti
 });
 
 test('a restarted peer (same id, new process) replaces its stale link at once, whichever id is lower', async (t) => {
-  for (const [hubId, peerId] of [['m-hub', 'k-peer'], ['a-hub', 'x-peer']] as const) {
+  for (const [hubId, peerId] of [
+    ['m-hub', 'k-peer'],
+    ['a-hub', 'x-peer'],
+  ] as const) {
     const hub = await linkNode(t, hubId);
     const old = await linkNode(t, peerId);
     old.links.addSeed(HOST, hub.port);
@@ -808,7 +1141,11 @@ test('a restarted peer (same id, new process) replaces its stale link at once, w
     const fresh = await linkNode(t, peerId);
     fresh.links.addSeed(HOST, hub.port);
     await until(() => hub.rec.count('up', peerId) === 2, 3000, 'link to the new instance');
-    t.deepEqual(hub.rec.events.map((e) => e.ev), ['up', 'down', 'up'], `${hubId}: calls through the old process fail (linkDown), then linkUp`);
+    t.deepEqual(
+      hub.rec.events.map((e) => e.ev),
+      ['up', 'down', 'up'],
+      `${hubId}: calls through the old process fail (linkDown), then linkUp`,
+    );
     t.is(hub.links.status().links.length, 1);
     await until(() => fresh.links.status().links.length === 1, 3000, 'fresh side up');
     t.is(hub.links.send(peerId, lsa(hubId)), 'sent');
@@ -823,7 +1160,9 @@ test('a peer that stops reading: the queue is bounded and the link closes with a
   t.true(await fake.up);
   await until(() => a.rec.count('up', 'zz-sleepy') === 1, 3000, 'link');
   fake.socket.pause();
-  const big = lsa('A', { realms: { r: { registrations: [], subscriptions: [{ topic: 'x'.repeat(900_000), match: 'exact' }] } } });
+  const big = lsa('A', {
+    realms: { r: { registrations: [], subscriptions: [{ topic: 'x'.repeat(900_000), match: 'exact' }] } },
+  });
   let maxQueued = 0;
   for (let i = 0; i < 500 && a.links.status().links.length > 0; i++) {
     a.links.send('zz-sleepy', big);
@@ -843,7 +1182,10 @@ test('a frozen peer (SIGSTOP) is declared dead within deadAfterMs', async (t) =>
   const stoppedAt = performance.now();
   await until(() => p.rec.count('down', 'K') === 1, p.links.deadAfterMs + 3000, 'linkDown');
   const elapsed = performance.now() - stoppedAt;
-  t.true(elapsed >= p.links.deadAfterMs - 1500 && elapsed <= p.links.deadAfterMs + 1500, `declared dead after ${Math.round(elapsed)} ms`);
+  t.true(
+    elapsed >= p.links.deadAfterMs - 1500 && elapsed <= p.links.deadAfterMs + 1500,
+    `declared dead after ${Math.round(elapsed)} ms`,
+  );
   t.true(p.logs.some((l) => l.fields.code === 'dead' && l.msg === 'mesh link down'));
 });
 
@@ -854,7 +1196,11 @@ test('a busy peer (event loop blocked for 2 s, deadAfterMs 6 s) is not declared 
   await until(() => child.has('busy-done'), 10_000, 'busy loop done');
   const doneAt = performance.now();
   // Both ends keep the link through a further stretch of heartbeats after the stall.
-  await until(() => p.rec.count('down') > 0 || child.has('down') || performance.now() - doneAt > 1500, 5000, 'post-stall window');
+  await until(
+    () => p.rec.count('down') > 0 || child.has('down') || performance.now() - doneAt > 1500,
+    5000,
+    'post-stall window',
+  );
   t.is(p.rec.count('down'), 0);
   t.false(child.has('down'));
   const status = await child.status();
@@ -952,28 +1298,37 @@ test('TLS: a plain-TCP node and a certificate outside the CA are refused, with l
   outsider.links.connect('S');
   await until(() => outsider.rec.count('dialFailed', 'S') === 1, 3000, 'outsider dial failure');
   await until(() => logged(secure.logs, /certificate not accepted/, 'warn'), 3000, 'log line on the CA-checking node');
-  t.true(logged(outsider.logs, /closed by the peer \(tls\): certificate not accepted/, 'warn'), 'the outsider is told why');
+  t.true(
+    logged(outsider.logs, /closed by the peer \(tls\): certificate not accepted/, 'warn'),
+    'the outsider is told why',
+  );
   // The other way round: the outsider dialed by a node that checks its certificate.
   secure.links.setPeerAddress('O', { host: HOST, port: outsider.port });
   secure.links.connect('O');
   await until(() => secure.rec.count('dialFailed', 'O') === 1, 3000, 'dial to the outsider fails');
   t.true(logged(secure.logs, /the peer's certificate was not accepted/, 'warn'));
-  t.deepEqual(secure.rec.events.filter((e) => e.ev !== 'dialFailed'), []);
+  t.deepEqual(
+    secure.rec.events.filter((e) => e.ev !== 'dialFailed'),
+    [],
+  );
 });
 
 test('strangers stalled mid-handshake hold at most maxPendingHandshakes x 4 KiB: the link port drops the rest at once', async (t) => {
   const a = await linkNode(t, 'A', { handshakeTimeoutMs: 30_000, maxPendingHandshakes: 8 });
   const stalled: net.Socket[] = [];
-  t.teardown(() => { for (const s of stalled) s.destroy(); });
-  const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> => new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port: a.port }, () => {
-      // The preamble, then all but one octet of the largest frame allowed before authentication.
-      socket.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0, 0x10, 0), Buffer.alloc(4095)]));
-      resolve({ socket, closed });
-    });
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((done) => socket.once('close', () => done()));
+  t.teardown(() => {
+    for (const s of stalled) s.destroy();
   });
+  const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: HOST, port: a.port }, () => {
+        // The preamble, then all but one octet of the largest frame allowed before authentication.
+        socket.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0, 0x10, 0), Buffer.alloc(4095)]));
+        resolve({ socket, closed });
+      });
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    });
   const held = [];
   for (let i = 0; i < 8; i++) held.push(await open());
   stalled.push(...held.map((h) => h.socket));
@@ -982,6 +1337,9 @@ test('strangers stalled mid-handshake hold at most maxPendingHandshakes x 4 KiB:
   const startedAt = performance.now();
   await extra.closed;
   t.true(performance.now() - startedAt < 2_000, 'the ninth is dropped at once, not at its handshake timeout');
-  t.false(held.some((h) => h.socket.destroyed), 'the eight within the cap are still held');
+  t.false(
+    held.some((h) => h.socket.destroyed),
+    'the eight within the cap are still held',
+  );
   t.deepEqual(a.rec.events, []);
 });

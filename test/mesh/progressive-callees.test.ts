@@ -31,20 +31,31 @@ test('a callee on B without call_canceling streams to a caller on A; a CANCEL fr
   net.run(20);
   const [invocation] = b.take();
   t.is(invocation?.[0], T.INVOCATION);
-  t.is((invocation![3] as Record<string, unknown>).receive_progress, true, 'the INVOCATION on B carries receive_progress');
+  t.is(
+    (invocation![3] as Record<string, unknown>).receive_progress,
+    true,
+    'the INVOCATION on B carries receive_progress',
+  );
   const request = invocation![1] as number;
   b.send({ type: T.YIELD, request, options: { progress: true }, args: [1] });
   b.send({ type: T.YIELD, request, options: { progress: true }, args: [2] });
   net.run(20);
-  t.deepEqual(a.take(), [[T.RESULT, 1, { progress: true }, [1]], [T.RESULT, 1, { progress: true }, [2]]]);
+  t.deepEqual(a.take(), [
+    [T.RESULT, 1, { progress: true }, [1]],
+    [T.RESULT, 1, { progress: true }, [2]],
+  ]);
 
   a.send({ type: T.CANCEL, request: 1, options: { mode: 'killnowait' } });
-  t.deepEqual(a.take().map((m) => [m[0], m[4]]), [[T.ERROR, 'wamp.error.canceled']], 'A answers the caller at once');
+  t.deepEqual(
+    a.take().map((m) => [m[0], m[4]]),
+    [[T.ERROR, 'wamp.error.canceled']],
+    'A answers the caller at once',
+  );
   net.run(20);
   t.deepEqual(b.take(), [], 'no INTERRUPT reaches the callee');
   b.send({ type: T.YIELD, request, options: { progress: true }, args: [3] });
   b.send({ type: T.YIELD, request, options: {}, args: ['done'] });
   net.run(20);
-  t.deepEqual(a.take(), [], 'the callee\'s later YIELDs are discarded');
+  t.deepEqual(a.take(), [], "the callee's later YIELDs are discarded");
   for (const id of ['A', 'B']) t.is(net.nodes.get(id)!.mesh.status().callsInFlight, 0, `${id} holds no calls`);
 });

@@ -6,7 +6,8 @@ import test from 'ava';
 import { toRecords } from '../../src/mesh/replication/records.ts';
 import { SimNetwork, type SimNode } from './sim.ts';
 
-const records = (n: SimNode) => JSON.stringify([...toRecords(n.security!.store.exportDocument())].sort(([a], [b]) => (a < b ? -1 : 1)));
+const records = (n: SimNode) =>
+  JSON.stringify([...toRecords(n.security!.store.exportDocument())].sort(([a], [b]) => (a < b ? -1 : 1)));
 
 function allEqual(net: SimNetwork): string | undefined {
   const alive = [...net.nodes.values()].filter((n) => n.alive);
@@ -31,7 +32,11 @@ test('a realm and user created on one node reach every node of a chain', (t) => 
   net.run(500);
   const f = net.nodes.get('F')!.security!.store;
   t.is(f.getUser('com.shop', 'alice')?.authid, 'alice');
-  t.deepEqual(f.userRecord('com.shop', 'alice')?.credentials, a.userRecord('com.shop', 'alice')?.credentials, 'the same salted hashes, never the password');
+  t.deepEqual(
+    f.userRecord('com.shop', 'alice')?.credentials,
+    a.userRecord('com.shop', 'alice')?.credentials,
+    'the same salted hashes, never the password',
+  );
   t.truthy(net.nodes.get('F')!.router.realms.get('com.shop'), 'the realm is live on the far node');
   a.deleteUser('com.shop', 'alice');
   net.run(500);
@@ -54,10 +59,20 @@ test('concurrent changes across a partition converge deterministically after it 
   // Both sides edit: the same user differently, a group deleted on one side and used on the other.
   store('P1').createUser('com.plant', { authid: 'bob', password: 'bob password P', meta: { side: 'P' } });
   net.run(5);
-  store('Q2').createUser('com.plant', { authid: 'bob', password: 'bob password Q', meta: { side: 'Q' }, groups: ['ops'] });
+  store('Q2').createUser('com.plant', {
+    authid: 'bob',
+    password: 'bob password Q',
+    meta: { side: 'Q' },
+    groups: ['ops'],
+  });
   store('P2').deleteGroup('com.plant', 'ops');
   store('Q1').createUser('com.plant', { authid: 'carol', password: 'carol password', groups: ['ops'] });
-  store('Q1').createGrant('com.plant', { permissions: ['call'], uri: 'com.plant.', match: 'prefix', to: ['group:ops', 'user:carol'] });
+  store('Q1').createGrant('com.plant', {
+    permissions: ['call'],
+    uri: 'com.plant.',
+    match: 'prefix',
+    to: ['group:ops', 'user:carol'],
+  });
   net.run(1000);
   t.not(records(net.nodes.get('P0')!), records(net.nodes.get('Q0')!), 'the two sides differ while partitioned');
   net.connectSegment('P2', 'Q0');
@@ -66,7 +81,11 @@ test('concurrent changes across a partition converge deterministically after it 
   const bob = store('P0').getUser('com.plant', 'bob');
   t.deepEqual(bob?.meta, { side: 'Q' }, 'the later write wins');
   t.is(store('Q0').getGroup('com.plant', 'ops'), undefined, 'the deletion wins over the older group record');
-  t.deepEqual(store('P0').getUser('com.plant', 'carol')?.groups, [], 'a reference to the deleted group is dropped everywhere');
+  t.deepEqual(
+    store('P0').getUser('com.plant', 'carol')?.groups,
+    [],
+    'a reference to the deleted group is dropped everywhere',
+  );
   for (const n of net.nodes.values()) t.is(n.db!.pragma('integrity_check', { simple: true }), 'ok');
 });
 
@@ -79,7 +98,7 @@ test('a node that was away catches up when it returns', (t) => {
   const a = net.nodes.get('A')!.security!.store;
   a.createRealm({ uri: 'com.later', authmethods: ['ticket'] });
   for (let i = 0; i < 20; i++) a.createUser('com.later', { authid: `u${i}`, password: `password ${i}` });
-  net.run(24 * 3600 * 1000 / 1000); // time passes (scaled)
+  net.run((24 * 3600 * 1000) / 1000); // time passes (scaled)
   net.connectSegment('B', 'C');
   net.run(5000);
   t.is(net.nodes.get('C')!.security!.store.listUsers('com.later').length, 20);
@@ -102,17 +121,29 @@ test('a store too big for one frame still reaches every node, live and after an 
   // One import, so one sync pushes them all at once.
   const doc = a.exportDocument();
   const big = doc.realms.find((r) => r.uri === 'com.big')!;
-  (big.users as unknown[]).push(...Array.from({ length: 300 }, (_, i) => ({ authid: `user-${i}`, meta: { note: 'x'.repeat(100) } })));
+  (big.users as unknown[]).push(
+    ...Array.from({ length: 300 }, (_, i) => ({ authid: `user-${i}`, meta: { note: 'x'.repeat(100) } })),
+  );
   a.importDocument(doc);
   net.run(2000);
   t.is(net.nodes.get('B')!.security!.store.listUsers('com.big').length, 300, 'pushed live to B in parts');
   t.is(net.nodes.get('C')!.security!.store.getRealm('com.big'), undefined, 'C is away');
   net.connectSegment('B', 'C');
   net.run(5000);
-  t.is(net.nodes.get('C')!.security!.store.listUsers('com.big').length, 300, 'C catches up by anti-entropy, the version list in parts');
+  t.is(
+    net.nodes.get('C')!.security!.store.listUsers('com.big').length,
+    300,
+    'C catches up by anti-entropy, the version list in parts',
+  );
   t.is(allEqual(net), undefined);
-  t.true(net.oversize.some((f) => f.endsWith(':repl-push')), 'a whole push did not fit, so the test did test splitting');
-  t.true(net.oversize.some((f) => f.endsWith(':repl-versions')), 'nor did a whole version list');
+  t.true(
+    net.oversize.some((f) => f.endsWith(':repl-push')),
+    'a whole push did not fit, so the test did test splitting',
+  );
+  t.true(
+    net.oversize.some((f) => f.endsWith(':repl-versions')),
+    'nor did a whole version list',
+  );
 });
 
 for (const seed of [21, 4242]) {
@@ -133,7 +164,9 @@ for (const seed of [21, 4242]) {
       if (allEqual(net) !== undefined) throw new Error(`not converged before the partition: ${allEqual(net)}`);
       // Cut the physical network between the first half and the second half of the IDs.
       const side = (id: string) => ids.indexOf(id) < 25;
-      const cut = [...net.reach].flatMap(([a, set]) => [...set].filter((b) => a < b && side(a) !== side(b)).map((b) => [a, b] as const));
+      const cut = [...net.reach].flatMap(([a, set]) =>
+        [...set].filter((b) => a < b && side(a) !== side(b)).map((b) => [a, b] as const),
+      );
       for (const [a, b] of cut) net.partition(a, b);
       net.run(2000);
       const edit = (i: number) => {
@@ -141,11 +174,18 @@ for (const seed of [21, 4242]) {
         const store = node.security!.store;
         const users = store.listUsers('com.fleet').map((u) => u.authid);
         const r = net.random();
-        if (r < 0.5 || users.length === 0) store.createUser('com.fleet', { authid: `u${i % 15}-${node.id}`, password: `password ${i}`, meta: { i } });
-        else if (r < 0.8) store.updateUser('com.fleet', users[Math.floor(net.random() * users.length)]!, { meta: { edited: i, by: node.id } });
+        if (r < 0.5 || users.length === 0)
+          store.createUser('com.fleet', { authid: `u${i % 15}-${node.id}`, password: `password ${i}`, meta: { i } });
+        else if (r < 0.8)
+          store.updateUser('com.fleet', users[Math.floor(net.random() * users.length)]!, {
+            meta: { edited: i, by: node.id },
+          });
         else store.deleteUser('com.fleet', users[Math.floor(net.random() * users.length)]!);
       };
-      for (let i = 0; i < 60; i++) { edit(i); net.run(20); }
+      for (let i = 0; i < 60; i++) {
+        edit(i);
+        net.run(20);
+      }
       for (const [a, b] of cut) net.connectSegment(a, b);
       net.run(8000);
       const problem = allEqual(net);

@@ -39,7 +39,9 @@ export class SimClock implements Scheduler {
     return seq;
   }
 
-  clearTimeout(handle: unknown): void { this.#cancelled.add(handle as number); }
+  clearTimeout(handle: unknown): void {
+    this.#cancelled.add(handle as number);
+  }
 
   /** Runs everything due up to now + ms, in time order. */
   run(ms: number): void {
@@ -66,10 +68,19 @@ export class SimClock implements Scheduler {
     this.#queue.splice(lo, 0, item);
   }
 
-  #pop() { return this.#queue.shift()!; }
+  #pop() {
+    return this.#queue.shift()!;
+  }
 }
 
-export interface SimNode { id: NodeId; router: Router; mesh: MeshNode; alive: boolean; security?: Security; db?: Db }
+export interface SimNode {
+  id: NodeId;
+  router: Router;
+  mesh: MeshNode;
+  alive: boolean;
+  security?: Security;
+  db?: Db;
+}
 
 export class SimNetwork {
   readonly clock = new SimClock();
@@ -98,7 +109,12 @@ export class SimNetwork {
 
   addNode(id: NodeId): SimNode {
     const clock = this.clock;
-    const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }], now: () => clock.now, scheduler: clock, random: this.random });
+    const router = new Router({
+      realms: [{ uri: 'realm1', anonymous: true }],
+      now: () => clock.now,
+      scheduler: clock,
+      random: this.random,
+    });
     const driver: LinkDriver = {
       connect: (peer) => this.#connect(id, peer),
       disconnect: (peer) => this.#cut(id, peer),
@@ -110,15 +126,39 @@ export class SimNetwork {
     if (this.#replicate) {
       db = openDatabase(fs.mkdtempSync(path.join(os.tmpdir(), `wampmesh-sim-${id}-`)));
       // Cheap hashing: the simulation is about replication, not password strength.
-      security = createSecurity(db, { now: () => clock.now, hashing: { ticket: { memory: 1024, iterations: 1 }, wampcra: { iterations: 1000, keylen: 32 }, scram: { kdf: 'pbkdf2', argon2: { memory: 1024, iterations: 1 }, pbkdf2Iterations: 4096 } } });
+      security = createSecurity(db, {
+        now: () => clock.now,
+        hashing: {
+          ticket: { memory: 1024, iterations: 1 },
+          wampcra: { iterations: 1000, keylen: 32 },
+          scram: { kdf: 'pbkdf2', argon2: { memory: 1024, iterations: 1 }, pbkdf2Iterations: 4096 },
+        },
+      });
       replicator = new Replicator({ node: id, db, store: security.store, now: () => clock.now, antiEntropyMs: 2_000 });
     }
     if (security !== undefined) attachSecurity(router, security);
-    const mesh = new MeshNode({ id, router, driver, config: this.#config, random: this.random, ...(replicator !== undefined && { replicator }) });
-    const node: SimNode = { id, router, mesh, alive: true, ...(security !== undefined && { security }), ...(db !== undefined && { db }) };
+    const mesh = new MeshNode({
+      id,
+      router,
+      driver,
+      config: this.#config,
+      random: this.random,
+      ...(replicator !== undefined && { replicator }),
+    });
+    const node: SimNode = {
+      id,
+      router,
+      mesh,
+      alive: true,
+      ...(security !== undefined && { security }),
+      ...(db !== undefined && { db }),
+    };
     this.nodes.set(id, node);
     if (!this.reach.has(id)) this.reach.set(id, new Set());
-    if (!this.#tickTimer) { this.#tickTimer = true; this.#scheduleTicks(); }
+    if (!this.#tickTimer) {
+      this.#tickTimer = true;
+      this.#scheduleTicks();
+    }
     return node;
   }
 
@@ -131,7 +171,9 @@ export class SimNetwork {
   }
 
   /** Cuts a link (both ends notice after a short delay, as with a TCP reset). */
-  cutLink(a: NodeId, b: NodeId): void { this.#cut(a, b); }
+  cutLink(a: NodeId, b: NodeId): void {
+    this.#cut(a, b);
+  }
 
   /** Separates two groups physically: existing links between them drop, new dials fail. */
   partition(a: NodeId, b: NodeId): void {
@@ -153,12 +195,20 @@ export class SimNetwork {
     for (const other of this.reach.get(id)!) this.nodes.get(other)?.mesh.peerLost(id);
   }
 
-  hasLink(a: NodeId, b: NodeId): boolean { return this.#links.has(linkKey(a, b)); }
-  links(): [NodeId, NodeId][] { return [...this.#links].map((l) => l.split('|') as [NodeId, NodeId]); }
+  hasLink(a: NodeId, b: NodeId): boolean {
+    return this.#links.has(linkKey(a, b));
+  }
+  links(): [NodeId, NodeId][] {
+    return [...this.#links].map((l) => l.split('|') as [NodeId, NodeId]);
+  }
 
-  run(ms: number): void { this.clock.run(ms); }
+  run(ms: number): void {
+    this.clock.run(ms);
+  }
 
-  #delay(): number { return 1 + Math.floor(this.random() * 5); }
+  #delay(): number {
+    return 1 + Math.floor(this.random() * 5);
+  }
 
   #connect(from: NodeId, to: NodeId): void {
     const a = this.nodes.get(from)!;
@@ -177,9 +227,14 @@ export class SimNetwork {
 
   #cut(a: NodeId, b: NodeId): void {
     if (!this.#links.delete(linkKey(a, b))) return;
-    for (const [x, y] of [[a, b], [b, a]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const n = this.nodes.get(x)!;
-      this.clock.setTimeout(() => { if (n.alive) n.mesh.linkDown(y); }, this.#delay());
+      this.clock.setTimeout(() => {
+        if (n.alive) n.mesh.linkDown(y);
+      }, this.#delay());
     }
   }
 
@@ -212,4 +267,6 @@ export class SimNetwork {
   }
 }
 
-function linkKey(a: NodeId, b: NodeId): string { return a < b ? `${a}|${b}` : `${b}|${a}`; }
+function linkKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}

@@ -8,29 +8,83 @@ import { RawMqtt, run, startWorld, subscribed, until, type World } from './helpe
 const EVENT = 36;
 let w: World;
 
-test.before(async () => { w = await startWorld(); });
-test.after.always(async () => { await w?.stop(); });
+test.before(async () => {
+  w = await startWorld();
+});
+test.after.always(async () => {
+  await w?.stop();
+});
 
 for (const version of ['mqttv311', 'mqttv5'] as const) {
-  test.serial(`retain (${version}): kept as WAMP retention, sent with the retain flag on subscribe, cleared by an empty payload`, async (t) => {
-    const topic = `dev/${version}/state`;
-    const pub = await run('mosquitto_pub', ['-p', String(w.openPort), '-V', version, '-q', '1', '-r', '-t', topic, '-m', '{"on":true}']);
-    t.is(pub.code, 0, pub.stderr);
-    // %r: the retain flag, %t topic, %p payload.
-    const sub = await run('mosquitto_sub', ['-p', String(w.openPort), '-V', version, '-C', '1', '-W', '5', '-F', '%r %t %p', '-t', topic]);
-    t.is(sub.stdout.trim(), `1 ${topic} {"on":true}`, sub.stderr);
-    // A WAMP subscriber asking for retained events gets the same one.
-    const wamp = await w.wamp();
-    const request = wamp.requestId();
-    wamp.send([32, request, { get_retained: true }, topic.split('/').join('.')]);
-    const event = await wamp.next((m) => m[0] === EVENT);
-    t.deepEqual(event[4], [{ on: true }]);
-    t.is((event[3] as { retained?: boolean }).retained, true);
-    const clear = await run('mosquitto_pub', ['-p', String(w.openPort), '-V', version, '-q', '1', '-r', '-n', '-t', topic]);
-    t.is(clear.code, 0, clear.stderr);
-    const none = await run('mosquitto_sub', ['-p', String(w.openPort), '-V', version, '-C', '1', '-W', '1', '-t', topic]);
-    t.is(none.stdout, '');
-  });
+  test.serial(
+    `retain (${version}): kept as WAMP retention, sent with the retain flag on subscribe, cleared by an empty payload`,
+    async (t) => {
+      const topic = `dev/${version}/state`;
+      const pub = await run('mosquitto_pub', [
+        '-p',
+        String(w.openPort),
+        '-V',
+        version,
+        '-q',
+        '1',
+        '-r',
+        '-t',
+        topic,
+        '-m',
+        '{"on":true}',
+      ]);
+      t.is(pub.code, 0, pub.stderr);
+      // %r: the retain flag, %t topic, %p payload.
+      const sub = await run('mosquitto_sub', [
+        '-p',
+        String(w.openPort),
+        '-V',
+        version,
+        '-C',
+        '1',
+        '-W',
+        '5',
+        '-F',
+        '%r %t %p',
+        '-t',
+        topic,
+      ]);
+      t.is(sub.stdout.trim(), `1 ${topic} {"on":true}`, sub.stderr);
+      // A WAMP subscriber asking for retained events gets the same one.
+      const wamp = await w.wamp();
+      const request = wamp.requestId();
+      wamp.send([32, request, { get_retained: true }, topic.split('/').join('.')]);
+      const event = await wamp.next((m) => m[0] === EVENT);
+      t.deepEqual(event[4], [{ on: true }]);
+      t.is((event[3] as { retained?: boolean }).retained, true);
+      const clear = await run('mosquitto_pub', [
+        '-p',
+        String(w.openPort),
+        '-V',
+        version,
+        '-q',
+        '1',
+        '-r',
+        '-n',
+        '-t',
+        topic,
+      ]);
+      t.is(clear.code, 0, clear.stderr);
+      const none = await run('mosquitto_sub', [
+        '-p',
+        String(w.openPort),
+        '-V',
+        version,
+        '-C',
+        '1',
+        '-W',
+        '1',
+        '-t',
+        topic,
+      ]);
+      t.is(none.stdout, '');
+    },
+  );
 }
 
 test.serial('the will is a testament: published when the connection is lost, not after DISCONNECT', async (t) => {
@@ -40,46 +94,123 @@ test.serial('the will is a testament: published when the connection is lost, not
   const will = { topic: 'dev/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: false };
   const polite = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, will });
   await polite.endAsync();
-  const rude = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, will: { ...will, payload: Buffer.from('"lost"') } });
+  const rude = await mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    will: { ...will, payload: Buffer.from('"lost"') },
+  });
   rude.stream.destroy();
   const event = await sub.next((m) => m[0] === EVENT);
-  t.deepEqual(event[4], ['lost'], 'the first will event is the lost client\'s: the polite one published none');
+  t.deepEqual(event[4], ['lost'], "the first will event is the lost client's: the polite one published none");
 });
 
 test.serial('mosquitto_sub --will-*: killed, its will reaches a WAMP subscriber (retained when asked)', async (t) => {
   const wamp = await w.wamp();
   await wamp.subscribe('dev.mosq.lwt');
-  const sub = run('mosquitto_sub', ['-p', String(w.openPort), '-V', 'mqttv5', '-i', 'mosq-will', '-t', 'dev/mosq/cmd',
-    '--will-topic', 'dev/mosq/lwt', '--will-payload', '"offline"', '--will-qos', '1', '--will-retain'], 10_000);
+  const sub = run(
+    'mosquitto_sub',
+    [
+      '-p',
+      String(w.openPort),
+      '-V',
+      'mqttv5',
+      '-i',
+      'mosq-will',
+      '-t',
+      'dev/mosq/cmd',
+      '--will-topic',
+      'dev/mosq/lwt',
+      '--will-payload',
+      '"offline"',
+      '--will-qos',
+      '1',
+      '--will-retain',
+    ],
+    10_000,
+  );
   await subscribed(wamp, 'dev.mosq.cmd');
   sub.kill('SIGKILL');
   const event = await wamp.next((m) => m[0] === EVENT);
   t.deepEqual(event[4], ['offline']);
-  const late = await run('mosquitto_sub', ['-p', String(w.openPort), '-C', '1', '-W', '5', '-F', '%r %p', '-t', 'dev/mosq/lwt']);
+  const late = await run('mosquitto_sub', [
+    '-p',
+    String(w.openPort),
+    '-C',
+    '1',
+    '-W',
+    '5',
+    '-F',
+    '%r %p',
+    '-t',
+    'dev/mosq/lwt',
+  ]);
   t.is(late.stdout.trim(), '1 "offline"');
 });
 
-test.serial('a will needs a call grant on wamp.session.add_testament: without one, CONNECT is refused (v5 0x87)', async (t) => {
-  const url = `mqtt://127.0.0.1:${w.appPort}`;
-  const err = await t.throwsAsync(mqtt.connectAsync(url, {
-    protocolVersion: 5, reconnectPeriod: 0, username: 'bob', password: 'correct horse battery', will: { topic: 'sensors/bob', payload: Buffer.from('x'), qos: 0, retain: false },
-  }));
-  t.is((err as { code?: number }).code, 0x87);
-});
+test.serial(
+  'a will needs a call grant on wamp.session.add_testament: without one, CONNECT is refused (v5 0x87)',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.appPort}`;
+    const err = await t.throwsAsync(
+      mqtt.connectAsync(url, {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        username: 'bob',
+        password: 'correct horse battery',
+        will: { topic: 'sensors/bob', payload: Buffer.from('x'), qos: 0, retain: false },
+      }),
+    );
+    t.is((err as { code?: number }).code, 0x87);
+  },
+);
 
 test.serial('QoS 2 both ways with mosquitto clients; a resent QoS 2 PUBLISH is published once', async (t) => {
   const wamp = await w.wamp();
   await wamp.subscribe('q2.in');
-  const pub = await run('mosquitto_pub', ['-p', String(w.openPort), '-V', 'mqttv5', '-q', '2', '-t', 'q2/in', '-m', '42']);
+  const pub = await run('mosquitto_pub', [
+    '-p',
+    String(w.openPort),
+    '-V',
+    'mqttv5',
+    '-q',
+    '2',
+    '-t',
+    'q2/in',
+    '-m',
+    '42',
+  ]);
   t.is(pub.code, 0, pub.stderr);
   t.deepEqual((await wamp.next((m) => m[0] === EVENT))[4], [42]);
-  const sub = run('mosquitto_sub', ['-p', String(w.openPort), '-V', 'mqttv311', '-q', '2', '-C', '1', '-W', '5', '-F', '%q %p', '-t', 'q2/out']);
+  const sub = run('mosquitto_sub', [
+    '-p',
+    String(w.openPort),
+    '-V',
+    'mqttv311',
+    '-q',
+    '2',
+    '-C',
+    '1',
+    '-W',
+    '5',
+    '-F',
+    '%q %p',
+    '-t',
+    'q2/out',
+  ]);
   await subscribed(wamp, 'q2.out');
   wamp.send([16, wamp.requestId(), {}, 'q2.out', ['x']]);
   t.is((await sub).stdout.trim(), '2 "x"');
   const raw = await RawMqtt.connect(w.openPort, 5);
   await raw.open();
-  const packet = { cmd: 'publish' as const, messageId: 5, qos: 2 as const, dup: false, retain: false, topic: 'q2/in', payload: Buffer.from('1') };
+  const packet = {
+    cmd: 'publish' as const,
+    messageId: 5,
+    qos: 2 as const,
+    dup: false,
+    retain: false,
+    topic: 'q2/in',
+    payload: Buffer.from('1'),
+  };
   raw.send(packet);
   t.is((await raw.next('pubrec')).reasonCode, 0);
   raw.send({ ...packet, dup: true });
@@ -103,14 +234,20 @@ test.serial('Receive Maximum: no more unacknowledged QoS 1 PUBLISHes than the cl
   await until(() => raw.packets.filter((p) => p.cmd === 'publish').length >= 2, 3000, 'two PUBLISHes');
   await new Promise((r) => setTimeout(r, 200)); // a third would come now if the window were wrong
   const first = raw.packets.splice(0).filter((p) => p.cmd === 'publish');
-  t.deepEqual(first.map((p) => p.payload!.toString()), ['0', '1']);
+  t.deepEqual(
+    first.map((p) => p.payload!.toString()),
+    ['0', '1'],
+  );
   const got = [...first];
   while (got.length < 5) {
     raw.send({ cmd: 'puback', messageId: got.at(-1)!.messageId! });
     const p = await raw.next('publish');
     got.push(p);
   }
-  t.deepEqual(got.map((p) => p.payload!.toString()), ['0', '1', '2', '3', '4']);
+  t.deepEqual(
+    got.map((p) => p.payload!.toString()),
+    ['0', '1', '2', '3', '4'],
+  );
   raw.destroy();
 });
 
@@ -120,11 +257,35 @@ test.serial('topic aliases (v5): set with the topic, then used alone', async (t)
   const raw = await RawMqtt.connect(w.openPort, 5);
   const connack = await raw.open();
   t.is(connack.properties?.topicAliasMaximum, 16);
-  raw.send({ cmd: 'publish', qos: 0, dup: false, retain: false, topic: 'alias/topic', payload: Buffer.from('1'), properties: { topicAlias: 3 } });
-  raw.send({ cmd: 'publish', qos: 0, dup: false, retain: false, topic: '', payload: Buffer.from('2'), properties: { topicAlias: 3 } });
+  raw.send({
+    cmd: 'publish',
+    qos: 0,
+    dup: false,
+    retain: false,
+    topic: 'alias/topic',
+    payload: Buffer.from('1'),
+    properties: { topicAlias: 3 },
+  });
+  raw.send({
+    cmd: 'publish',
+    qos: 0,
+    dup: false,
+    retain: false,
+    topic: '',
+    payload: Buffer.from('2'),
+    properties: { topicAlias: 3 },
+  });
   t.deepEqual((await wamp.next((m) => m[0] === EVENT))[4], [1]);
   t.deepEqual((await wamp.next((m) => m[0] === EVENT))[4], [2]);
-  raw.send({ cmd: 'publish', qos: 0, dup: false, retain: false, topic: '', payload: Buffer.from('3'), properties: { topicAlias: 9 } });
+  raw.send({
+    cmd: 'publish',
+    qos: 0,
+    dup: false,
+    retain: false,
+    topic: '',
+    payload: Buffer.from('3'),
+    properties: { topicAlias: 9 },
+  });
   t.is((await raw.next('disconnect')).reasonCode, 0x82);
 });
 
@@ -159,53 +320,86 @@ test.serial('a second connection with the same client identifier takes the sessi
   second.destroy();
 });
 
-test.serial('MQTT 5 properties through WAMP: user properties, content type, correlation data reach MQTT 5 subscribers and WAMP details', async (t) => {
-  const url = `mqtt://127.0.0.1:${w.openPort}`;
-  const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  const wamp = await w.wamp();
-  await wamp.subscribe('props.t');
-  const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
-  await sub.subscribeAsync('props/t', { qos: 1 });
-  await pub.publishAsync('props/t', '{"v":1}', { qos: 1, properties: {
-    userProperties: { site: 'north', tags: ['a', 'b'] }, contentType: 'application/json', correlationData: Buffer.from('c0ffee', 'hex'), responseTopic: 'reply/here',
-  } });
-  const packet = await got;
-  t.deepEqual(packet.properties?.userProperties, { site: 'north', tags: ['a', 'b'] });
-  t.is(packet.properties?.contentType, 'application/json');
-  t.is(packet.properties?.responseTopic, 'reply/here');
-  t.deepEqual(packet.properties?.correlationData, Buffer.from('c0ffee', 'hex'));
-  const event = await wamp.next((m) => m[0] === 36);
-  t.like((event[3] as { _mqtt: unknown })._mqtt, { user_properties: { site: 'north', tags: ['a', 'b'] }, content_type: 'application/json' });
-  await Promise.all([sub.endAsync(), pub.endAsync()]);
-});
+test.serial(
+  'MQTT 5 properties through WAMP: user properties, content type, correlation data reach MQTT 5 subscribers and WAMP details',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.openPort}`;
+    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const wamp = await w.wamp();
+    await wamp.subscribe('props.t');
+    const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
+    await sub.subscribeAsync('props/t', { qos: 1 });
+    await pub.publishAsync('props/t', '{"v":1}', {
+      qos: 1,
+      properties: {
+        userProperties: { site: 'north', tags: ['a', 'b'] },
+        contentType: 'application/json',
+        correlationData: Buffer.from('c0ffee', 'hex'),
+        responseTopic: 'reply/here',
+      },
+    });
+    const packet = await got;
+    t.deepEqual(packet.properties?.userProperties, { site: 'north', tags: ['a', 'b'] });
+    t.is(packet.properties?.contentType, 'application/json');
+    t.is(packet.properties?.responseTopic, 'reply/here');
+    t.deepEqual(packet.properties?.correlationData, Buffer.from('c0ffee', 'hex'));
+    const event = await wamp.next((m) => m[0] === 36);
+    t.like((event[3] as { _mqtt: unknown })._mqtt, {
+      user_properties: { site: 'north', tags: ['a', 'b'] },
+      content_type: 'application/json',
+    });
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  },
+);
 
-test.serial('Retain As Published: live retained publications keep the retain flag only for subscriptions asking for it', async (t) => {
-  const url = `mqtt://127.0.0.1:${w.openPort}`;
-  const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  const flags: Record<string, boolean> = {};
-  sub.on('message', (topic, _p, packet) => { flags[topic] = packet.retain; });
-  await sub.subscribeAsync('rap/yes', { qos: 1, rap: true });
-  await sub.subscribeAsync('rap/no', { qos: 1, rap: false });
-  const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
-  await pub.publishAsync('rap/yes', '1', { qos: 1, retain: true });
-  await pub.publishAsync('rap/no', '1', { qos: 1, retain: true });
-  await until(() => Object.keys(flags).length === 2, 3000, 'both');
-  t.deepEqual(flags, { 'rap/yes': true, 'rap/no': false });
-  await Promise.all([sub.endAsync(), pub.endAsync()]);
-});
+test.serial(
+  'Retain As Published: live retained publications keep the retain flag only for subscriptions asking for it',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.openPort}`;
+    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const flags: Record<string, boolean> = {};
+    sub.on('message', (topic, _p, packet) => {
+      flags[topic] = packet.retain;
+    });
+    await sub.subscribeAsync('rap/yes', { qos: 1, rap: true });
+    await sub.subscribeAsync('rap/no', { qos: 1, rap: false });
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await pub.publishAsync('rap/yes', '1', { qos: 1, retain: true });
+    await pub.publishAsync('rap/no', '1', { qos: 1, retain: true });
+    await until(() => Object.keys(flags).length === 2, 3000, 'both');
+    t.deepEqual(flags, { 'rap/yes': true, 'rap/no': false });
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  },
+);
 
-test.serial('a WAMP publisher\'s malformed _mqtt details are ignored field by field; the message still arrives', async (t) => {
-  const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
-  const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
-  await sub.subscribeAsync('odd/props', { qos: 1 });
-  const wamp = await w.wamp();
-  wamp.send([16, wamp.requestId(), { _mqtt: {
-    user_properties: { ok: 'yes', bad: 5 }, response_topic: 'a/#', correlation_data: 'not bytes', expires_at: 'soon', content_type: 123, retain: 'yes',
-  } }, 'odd.props', ['x']]);
-  const packet = await got;
-  t.is(packet.payload.toString(), '"x"');
-  t.deepEqual(packet.properties, { userProperties: { ok: 'yes' } });
-  t.false(packet.retain);
-  await sub.endAsync();
-});
+test.serial(
+  "a WAMP publisher's malformed _mqtt details are ignored field by field; the message still arrives",
+  async (t) => {
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    const got = new Promise<mqtt.IPublishPacket>((resolve) => sub.once('message', (_t, _p, packet) => resolve(packet)));
+    await sub.subscribeAsync('odd/props', { qos: 1 });
+    const wamp = await w.wamp();
+    wamp.send([
+      16,
+      wamp.requestId(),
+      {
+        _mqtt: {
+          user_properties: { ok: 'yes', bad: 5 },
+          response_topic: 'a/#',
+          correlation_data: 'not bytes',
+          expires_at: 'soon',
+          content_type: 123,
+          retain: 'yes',
+        },
+      },
+      'odd.props',
+      ['x'],
+    ]);
+    const packet = await got;
+    t.is(packet.payload.toString(), '"x"');
+    t.deepEqual(packet.properties, { userProperties: { ok: 'yes' } });
+    t.false(packet.retain);
+    await sub.endAsync();
+  },
+);

@@ -30,7 +30,11 @@ export interface World {
 }
 
 /** `reuse`: the data folder of a stopped world, for a restart (its users are there already). */
-export async function startWorld(mqtt: Record<string, unknown> = {}, reuse?: string, listeners: Record<string, unknown> = {}): Promise<World> {
+export async function startWorld(
+  mqtt: Record<string, unknown> = {},
+  reuse?: string,
+  listeners: Record<string, unknown> = {},
+): Promise<World> {
   const dir = reuse ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-'));
   if (reuse === undefined) setUp(dir);
   return serve(dir, mqtt, listeners);
@@ -42,27 +46,42 @@ function setUp(dir: string): void {
   store.createRealm({ uri: 'com.app', authmethods: ['ticket'] });
   store.createUser('com.app', { authid: 'alice', password: PASSWORD });
   store.createUser('com.app', { authid: 'bob', password: PASSWORD });
-  store.createGrant('com.app', { permissions: ['publish', 'subscribe'], uri: 'sensors.', match: 'prefix', to: ['user:alice'] });
+  store.createGrant('com.app', {
+    permissions: ['publish', 'subscribe'],
+    uri: 'sensors.',
+    match: 'prefix',
+    to: ['user:alice'],
+  });
   store.createGrant('com.app', { permissions: ['publish'], uri: 'sensors.', match: 'prefix', to: ['user:bob'] });
   db.close();
 }
 
 async function serve(dir: string, mqtt: Record<string, unknown>, listeners: Record<string, unknown>): Promise<World> {
-  const config = parseConfig({
-    dataDir: dir,
-    realms: [{ uri: 'open', anonymous: true }],
-    listeners: {
-      rawsocket: [{ host: '127.0.0.1', port: 0 }],
-      mqtt: [{ host: '127.0.0.1', port: 0, realm: 'open', ...mqtt }, { host: '127.0.0.1', port: 0, realm: 'com.app', ...mqtt }],
-      ...listeners,
+  const config = parseConfig(
+    {
+      dataDir: dir,
+      realms: [{ uri: 'open', anonymous: true }],
+      listeners: {
+        rawsocket: [{ host: '127.0.0.1', port: 0 }],
+        mqtt: [
+          { host: '127.0.0.1', port: 0, realm: 'open', ...mqtt },
+          { host: '127.0.0.1', port: 0, realm: 'com.app', ...mqtt },
+        ],
+        ...listeners,
+      },
     },
-  }, 'test');
+    'test',
+  );
   const server = await startServer(config, silentLogger);
   const ports = server.listeners.filter((l) => l.transport === 'mqtt').map((l) => (l as { port: number }).port);
   const raw = server.listeners.find((l) => l.transport === 'rawsocket') as { port: number };
   const clients: RawClient[] = [];
   return {
-    dir, server, openPort: ports[0]!, appPort: ports[1]!, rawPort: raw.port,
+    dir,
+    server,
+    openPort: ports[0]!,
+    appPort: ports[1]!,
+    rawPort: raw.port,
     async wamp(realm = 'open') {
       const c = await RawClient.connect({ transport: 'rawsocket', port: raw.port, serializer: 'json' });
       clients.push(c);
@@ -77,17 +96,34 @@ async function serve(dir: string, mqtt: Record<string, unknown>, listeners: Reco
   };
 }
 
-export interface RunResult { code: number | null; stdout: string; stderr: string }
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a mosquitto client; resolves when it exits (killed after `timeoutMs`). */
-export function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult> & { kill(signal?: NodeJS.Signals): void } {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<RunResult> & { kill(signal?: NodeJS.Signals): void } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<RunResult>((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
+  const done = new Promise<RunResult>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
   return Object.assign(done, { kill: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal) });
 }
 
@@ -101,11 +137,19 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 5000, 
 }
 
 /** Waits until the realm has a subscription on `topic` (the meta API: WAMP sees MQTT clients' subscriptions). */
-export async function subscribed(c: RawClient, topic: string, match: 'exact' | 'prefix' | 'wildcard' = 'exact'): Promise<void> {
-  await until(async () => {
-    const r = await c.call('wamp.subscription.lookup', [topic, { match }]);
-    return r[0] === 50 && typeof (r[3] as unknown[])[0] === 'number';
-  }, 5000, `subscription on '${topic}'`);
+export async function subscribed(
+  c: RawClient,
+  topic: string,
+  match: 'exact' | 'prefix' | 'wildcard' = 'exact',
+): Promise<void> {
+  await until(
+    async () => {
+      const r = await c.call('wamp.subscription.lookup', [topic, { match }]);
+      return r[0] === 50 && typeof (r[3] as unknown[])[0] === 'number';
+    },
+    5000,
+    `subscription on '${topic}'`,
+  );
 }
 
 /** A received packet, with the fields the tests read (mqtt-packet's union is too narrow to index). */
@@ -137,7 +181,9 @@ export class RawMqtt {
     const p = parser({ protocolVersion: version });
     p.on('packet', (packet: Packet) => this.packets.push(packet as Received));
     socket.on('data', (d: Buffer) => p.parse(d));
-    socket.on('close', () => { this.closed = true; });
+    socket.on('close', () => {
+      this.closed = true;
+    });
     socket.on('error', () => {});
   }
 
@@ -148,19 +194,37 @@ export class RawMqtt {
     });
   }
 
-  send(packet: Packet): void { this.#socket.write(generate(packet, { protocolVersion: this.#version as 4 | 5 })); }
-  sendBytes(bytes: Uint8Array): void { this.#socket.write(bytes); }
-  destroy(): void { this.#socket.destroy(); }
+  send(packet: Packet): void {
+    this.#socket.write(generate(packet, { protocolVersion: this.#version as 4 | 5 }));
+  }
+  sendBytes(bytes: Uint8Array): void {
+    this.#socket.write(bytes);
+  }
+  destroy(): void {
+    this.#socket.destroy();
+  }
 
   async next(cmd: string, ms = 5000): Promise<Received> {
-    await until(() => this.packets.some((p) => p.cmd === cmd), ms, `${cmd}; got ${this.packets.map((p) => p.cmd).join(',')}`);
+    await until(
+      () => this.packets.some((p) => p.cmd === cmd),
+      ms,
+      `${cmd}; got ${this.packets.map((p) => p.cmd).join(',')}`,
+    );
     const i = this.packets.findIndex((p) => p.cmd === cmd);
     return this.packets.splice(i, 1)[0]!;
   }
 
   /** CONNECT and its CONNACK. */
   async open(fields: Record<string, unknown> = {}): Promise<Received> {
-    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.#version as 4 | 5, clean: true, clientId: `raw-${Math.random().toString(36).slice(2)}`, keepalive: 60, ...fields } as Packet);
+    this.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: this.#version as 4 | 5,
+      clean: true,
+      clientId: `raw-${Math.random().toString(36).slice(2)}`,
+      keepalive: 60,
+      ...fields,
+    } as Packet);
     return this.next('connack');
   }
 }

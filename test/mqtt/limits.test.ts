@@ -7,21 +7,41 @@ import { RawMqtt, startWorld, until, type World } from './helpers.ts';
 
 let w: World;
 
-test.before(async () => { w = await startWorld({ maxPacketBytes: 2048 }); });
-test.after.always(async () => { await w?.stop(); });
+test.before(async () => {
+  w = await startWorld({ maxPacketBytes: 2048 });
+});
+test.after.always(async () => {
+  await w?.stop();
+});
 
 test('SUBACK codes (v5) for filters WAMP cannot express; 3.1.1 gets 0x80', async (t) => {
   const c5 = await RawMqtt.connect(w.openPort, 5);
   t.is((await c5.open()).reasonCode, 0);
-  c5.send({ cmd: 'subscribe', messageId: 1, subscriptions: [
-    { topic: 'a/b', qos: 1 }, { topic: 'a/b.c', qos: 0 }, { topic: 'a/+/#', qos: 0 }, { topic: '$share/g/a', qos: 0 }, { topic: 'a//b', qos: 0 }, { topic: '#', qos: 2 },
-  ] });
+  c5.send({
+    cmd: 'subscribe',
+    messageId: 1,
+    subscriptions: [
+      { topic: 'a/b', qos: 1 },
+      { topic: 'a/b.c', qos: 0 },
+      { topic: 'a/+/#', qos: 0 },
+      { topic: '$share/g/a', qos: 0 },
+      { topic: 'a//b', qos: 0 },
+      { topic: '#', qos: 2 },
+    ],
+  });
   const suback = await c5.next('suback');
   t.deepEqual(suback.granted, [1, 0x8f, 0xa2, 0x9e, 0x8f, 2]);
   c5.destroy();
   const c4 = await RawMqtt.connect(w.openPort, 4);
   t.is((await c4.open()).returnCode, 0);
-  c4.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'a/b.c', qos: 0 }, { topic: 'x/+/y', qos: 1 }] });
+  c4.send({
+    cmd: 'subscribe',
+    messageId: 2,
+    subscriptions: [
+      { topic: 'a/b.c', qos: 0 },
+      { topic: 'x/+/y', qos: 1 },
+    ],
+  });
   t.deepEqual((await c4.next('suback')).granted, [0x80, 1]);
   c4.destroy();
 });
@@ -31,15 +51,39 @@ test('PUBACK 0x90 for a topic name WAMP cannot carry (v5); 3.1.1 is acknowledged
   await sub.subscribe('ok.topic');
   const c5 = await RawMqtt.connect(w.openPort, 5);
   await c5.open();
-  c5.send({ cmd: 'publish', messageId: 7, qos: 1, dup: false, retain: false, topic: 'bad//level', payload: Buffer.from('1') });
+  c5.send({
+    cmd: 'publish',
+    messageId: 7,
+    qos: 1,
+    dup: false,
+    retain: false,
+    topic: 'bad//level',
+    payload: Buffer.from('1'),
+  });
   t.is((await c5.next('puback')).reasonCode, 0x90);
-  c5.send({ cmd: 'publish', messageId: 8, qos: 1, dup: false, retain: false, topic: 'ok/topic', payload: Buffer.from('2') });
+  c5.send({
+    cmd: 'publish',
+    messageId: 8,
+    qos: 1,
+    dup: false,
+    retain: false,
+    topic: 'ok/topic',
+    payload: Buffer.from('2'),
+  });
   t.is((await c5.next('puback')).reasonCode, 0);
   const event = await sub.next((m) => m[0] === 36);
   t.deepEqual(event[4], [2]);
   const c4 = await RawMqtt.connect(w.openPort, 4);
   await c4.open();
-  c4.send({ cmd: 'publish', messageId: 9, qos: 1, dup: false, retain: false, topic: 'has.dot', payload: Buffer.from('3') });
+  c4.send({
+    cmd: 'publish',
+    messageId: 9,
+    qos: 1,
+    dup: false,
+    retain: false,
+    topic: 'has.dot',
+    payload: Buffer.from('3'),
+  });
   t.is((await c4.next('puback')).messageId, 9);
   c5.destroy();
   c4.destroy();

@@ -6,9 +6,18 @@ import mqtt from 'mqtt';
 import { PASSWORD, startWorld } from './helpers.ts';
 
 async function attempt(port: number, password: string): Promise<number> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: 'alice', password, reconnectPeriod: 0, connectTimeout: 10_000 });
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    protocolVersion: 4,
+    username: 'alice',
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+  });
   try {
-    await new Promise<void>((resolve, reject) => { c.once('connect', () => resolve()); c.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => resolve());
+      c.once('error', reject);
+    });
     return 0;
   } catch (err) {
     return (err as { code?: number }).code ?? -1;

@@ -12,10 +12,14 @@ let w: World;
 let wsPort: number;
 
 test.before(async () => {
-  w = await startWorld({}, undefined, { websocket: [{ host: '127.0.0.1', port: 0, path: '/ws', mqtt: { path: '/mqtt', realm: 'open' } }] });
+  w = await startWorld({}, undefined, {
+    websocket: [{ host: '127.0.0.1', port: 0, path: '/ws', mqtt: { path: '/mqtt', realm: 'open' } }],
+  });
   wsPort = (w.server.listeners.find((l) => l.transport === 'websocket') as { port: number }).port;
 });
-test.after.always(async () => { await w?.stop(); });
+test.after.always(async () => {
+  await w?.stop();
+});
 
 test('npm mqtt over ws:// (MQTT 5 and 3.1.1): MQTT -> WAMP and WAMP -> MQTT', async (t) => {
   for (const protocolVersion of [4, 5] as const) {
@@ -39,10 +43,25 @@ test('npm mqtt over ws:// (MQTT 5 and 3.1.1): MQTT -> WAMP and WAMP -> MQTT', as
 test('without the subprotocol "mqtt" the upgrade is refused; the WAMP path still serves WAMP', async (t) => {
   // By hand: fetch() may not send Upgrade headers.
   const status = await new Promise<string>((resolve, reject) => {
-    const s = net.connect(wsPort, '127.0.0.1', () => s.write([
-      'GET /mqtt HTTP/1.1', `Host: 127.0.0.1:${wsPort}`, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol: wamp.2.json', '', ''].join('\r\n')));
-    s.once('data', (d: Buffer) => { resolve(d.toString().split('\r\n')[0]!); s.destroy(); });
+    const s = net.connect(wsPort, '127.0.0.1', () =>
+      s.write(
+        [
+          'GET /mqtt HTTP/1.1',
+          `Host: 127.0.0.1:${wsPort}`,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Protocol: wamp.2.json',
+          '',
+          '',
+        ].join('\r\n'),
+      ),
+    );
+    s.once('data', (d: Buffer) => {
+      resolve(d.toString().split('\r\n')[0]!);
+      s.destroy();
+    });
     s.once('error', reject);
   });
   t.is(status, 'HTTP/1.1 400 Bad Request');
@@ -52,9 +71,17 @@ test('without the subprotocol "mqtt" the upgrade is refused; the WAMP path still
 });
 
 test('one client identity across TCP and WebSocket: connecting over one takes over the other', async (t) => {
-  const tcp = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, clientId: 'roaming', reconnectPeriod: 0 });
+  const tcp = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, {
+    protocolVersion: 5,
+    clientId: 'roaming',
+    reconnectPeriod: 0,
+  });
   const closed = new Promise<void>((resolve) => tcp.once('disconnect', () => resolve()));
-  const ws = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, { protocolVersion: 5, clientId: 'roaming', reconnectPeriod: 0 });
+  const ws = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}/mqtt`, {
+    protocolVersion: 5,
+    clientId: 'roaming',
+    reconnectPeriod: 0,
+  });
   await closed;
   t.pass();
   await ws.endAsync();

@@ -5,17 +5,31 @@ import type { Socket } from 'node:net';
 import test from 'ava';
 import { FrameWriter } from '../../src/net/frame-writer.ts';
 
-interface Written { chunks: Uint8Array[]; corked: number }
+interface Written {
+  chunks: Uint8Array[];
+  corked: number;
+}
 
 function fakeSocket(): { socket: Socket; written: Written; state: { destroyed: boolean; writable: boolean } } {
   const written: Written = { chunks: [], corked: 0 };
   const state = { destroyed: false, writable: true };
   const socket = {
-    get destroyed() { return state.destroyed; },
-    get writable() { return state.writable; },
-    write(chunk: Uint8Array) { written.chunks.push(chunk); return true; },
-    cork() { written.corked++; },
-    uncork() { written.corked--; },
+    get destroyed() {
+      return state.destroyed;
+    },
+    get writable() {
+      return state.writable;
+    },
+    write(chunk: Uint8Array) {
+      written.chunks.push(chunk);
+      return true;
+    },
+    cork() {
+      written.corked++;
+    },
+    uncork() {
+      written.corked--;
+    },
   } as unknown as Socket;
   return { socket, written, state };
 }

@@ -9,14 +9,37 @@ import { clusterIdOf as linkClusterIdOf } from '../../src/mesh/links/auth.ts';
 import { MdnsDiscovery, type MdnsSocket } from '../../src/mesh/discovery/mdns.ts';
 import { chooseInterfaces, inSubnet, type InterfaceChoice } from '../../src/mesh/discovery/interfaces.ts';
 import {
-  announcementPacket, browsePacket, conflictIn, goodbyePacket, ownRecords, probePacket, probeTiebreak, replyTo, sightingsIn, type DnsPacket,
+  announcementPacket,
+  browsePacket,
+  conflictIn,
+  goodbyePacket,
+  ownRecords,
+  probePacket,
+  probeTiebreak,
+  replyTo,
+  sightingsIn,
+  type DnsPacket,
 } from '../../src/mesh/discovery/packets.ts';
 import {
-  clusterIdOf, decodeTxt, dnsLabelOf, encodeTxt, hostNameOf, instanceNameOf, judgePeer, serviceInfoFromTxt, SERVICE_TYPE, type ServiceInfo,
+  clusterIdOf,
+  decodeTxt,
+  dnsLabelOf,
+  encodeTxt,
+  hostNameOf,
+  instanceNameOf,
+  judgePeer,
+  serviceInfoFromTxt,
+  SERVICE_TYPE,
+  type ServiceInfo,
 } from '../../src/mesh/discovery/service.ts';
 
-const info = (nodeId: string, over: Partial<ServiceInfo> = {}): ServiceInfo =>
-  ({ nodeId, clusterId: clusterIdOf('c1'), protocolVersion: 1, linkPort: 7000, ...over });
+const info = (nodeId: string, over: Partial<ServiceInfo> = {}): ServiceInfo => ({
+  nodeId,
+  clusterId: clusterIdOf('c1'),
+  protocolVersion: 1,
+  linkPort: 7000,
+  ...over,
+});
 
 test('clusterIdOf: hash of the name, 32 hex digits, the same function as the link handshake', (t) => {
   const id = clusterIdOf('plant-7');
@@ -44,8 +67,21 @@ test('TXT: encode, decode, validate', (t) => {
   t.deepEqual(serviceInfoFromTxt(txt), i);
   t.deepEqual(serviceInfoFromTxt(txt.map(String)), i, 'strings work too');
   // Keys are case-insensitive, the first occurrence wins, empty strings are skipped.
-  const m = decodeTxt([Buffer.from('NODE=x'), Buffer.from('node=y'), Buffer.alloc(0), Buffer.from('flag'), Buffer.from('k=a=b')]);
-  t.deepEqual([...m], [['node', 'x'], ['flag', ''], ['k', 'a=b']]);
+  const m = decodeTxt([
+    Buffer.from('NODE=x'),
+    Buffer.from('node=y'),
+    Buffer.alloc(0),
+    Buffer.from('flag'),
+    Buffer.from('k=a=b'),
+  ]);
+  t.deepEqual(
+    [...m],
+    [
+      ['node', 'x'],
+      ['flag', ''],
+      ['k', 'a=b'],
+    ],
+  );
   t.is(serviceInfoFromTxt([]), 'TXT without node');
   t.is(serviceInfoFromTxt(['node=A']), 'TXT without a valid cluster');
   t.is(serviceInfoFromTxt(['node=A', 'cluster=secret']), 'TXT without a valid cluster');
@@ -73,7 +109,10 @@ test('own records: shared PTR, unique (cache-flush) SRV/TXT/A', (t) => {
   t.true(own.txt.flush);
   const probe = probePacket(own);
   t.is(probe.type, 'query');
-  t.deepEqual(probe.questions?.map((q) => q.type), ['ANY', 'ANY']);
+  t.deepEqual(
+    probe.questions?.map((q) => q.type),
+    ['ANY', 'ANY'],
+  );
   t.is(probe.authorities?.length, 3);
   t.true(goodbyePacket(own).answers!.every((r) => r.ttl === 0));
   t.is(announcementPacket(own).answers!.length, 4);
@@ -85,15 +124,24 @@ test('replies: PTR browse with additionals, known-answer suppression, direct que
   t.deepEqual(browse.answers, [own.ptr]);
   t.deepEqual(browse.additionals, [own.srv, own.txt, own.a]);
   t.true(browse.shared);
-  t.is(replyTo(browsePacket([{ instance: own.instance, ttlSec: 60 }]), own), undefined, 'known with half the TTL: suppressed');
+  t.is(
+    replyTo(browsePacket([{ instance: own.instance, ttlSec: 60 }]), own),
+    undefined,
+    'known with half the TTL: suppressed',
+  );
   t.truthy(replyTo(browsePacket([{ instance: own.instance, ttlSec: 59 }]), own), 'less than half: answered');
-  t.truthy(replyTo(browsePacket([{ instance: `B.${SERVICE_TYPE}`, ttlSec: 120 }]), own), 'someone else known: answered');
+  t.truthy(
+    replyTo(browsePacket([{ instance: `B.${SERVICE_TYPE}`, ttlSec: 120 }]), own),
+    'someone else known: answered',
+  );
   const srv = replyTo({ type: 'query', questions: [{ name: own.instance.toUpperCase(), type: 'SRV' }] }, own)!;
   t.deepEqual(srv.answers, [own.srv]);
   t.deepEqual(srv.additionals, [own.a]);
   t.false(srv.shared);
   t.deepEqual(replyTo({ questions: [{ name: own.host, type: 'A' }] }, own)!.answers, [own.a]);
-  t.deepEqual(replyTo({ questions: [{ name: '_services._dns-sd._udp.local', type: 'PTR' }] }, own)!.answers, [own.meta]);
+  t.deepEqual(replyTo({ questions: [{ name: '_services._dns-sd._udp.local', type: 'PTR' }] }, own)!.answers, [
+    own.meta,
+  ]);
   t.is(replyTo({ questions: [{ name: '_http._tcp.local', type: 'PTR' }] }, own), undefined);
   t.is(replyTo({ questions: [{ name: `B.${SERVICE_TYPE}`, type: 'ANY' }] }, own), undefined);
   t.is(replyTo({ questions: 'junk' } as unknown as DnsPacket, own), undefined);
@@ -109,9 +157,23 @@ test('sightings: an announcement, a goodbye, junk', (t) => {
   t.is(g!.srv?.ttl, 0);
   t.is(g!.ptrTtl, 0);
   t.deepEqual(g!.addresses, [], 'A records with TTL 0 give no address');
-  t.deepEqual(sightingsIn({ answers: [null, 7, { name: 'x', type: 'SRV', data: null }, { name: `a.b.${SERVICE_TYPE}`, type: 'SRV', data: { port: 1, target: 'h' } }] } as unknown as DnsPacket), []);
-  t.deepEqual(sightingsIn({ answers: [{ name: SERVICE_TYPE, type: 'PTR', ttl: 120, data: `c.${SERVICE_TYPE}` }] }), [{ instance: `c.${SERVICE_TYPE}`, ptrTtl: 120, addresses: [] }]);
-  const bad = sightingsIn({ answers: [{ name: `d.${SERVICE_TYPE}`, type: 'TXT', ttl: 120, data: [Buffer.from('node=d')] }] });
+  t.deepEqual(
+    sightingsIn({
+      answers: [
+        null,
+        7,
+        { name: 'x', type: 'SRV', data: null },
+        { name: `a.b.${SERVICE_TYPE}`, type: 'SRV', data: { port: 1, target: 'h' } },
+      ],
+    } as unknown as DnsPacket),
+    [],
+  );
+  t.deepEqual(sightingsIn({ answers: [{ name: SERVICE_TYPE, type: 'PTR', ttl: 120, data: `c.${SERVICE_TYPE}` }] }), [
+    { instance: `c.${SERVICE_TYPE}`, ptrTtl: 120, addresses: [] },
+  ]);
+  const bad = sightingsIn({
+    answers: [{ name: `d.${SERVICE_TYPE}`, type: 'TXT', ttl: 120, data: [Buffer.from('node=d')] }],
+  });
   t.is(bad[0]!.txt?.info, 'TXT without a valid cluster');
 });
 
@@ -119,8 +181,16 @@ test('conflicts: our own records never; other data for our names always', (t) =>
   const own = ownRecords(info('A'), '10.0.0.1', 120);
   const local = new Set(['10.0.0.1', '10.0.1.1']);
   t.is(conflictIn(announcementPacket(own).answers!, own, local), undefined);
-  t.is(conflictIn(announcementPacket(ownRecords(info('A'), '10.0.1.1', 120)).answers!, own, local), undefined, 'our other interface');
-  t.is(conflictIn(goodbyePacket(ownRecords(info('A', { linkPort: 9 }), '10.9.9.9', 120)).answers!, own, local), undefined, 'goodbyes claim nothing');
+  t.is(
+    conflictIn(announcementPacket(ownRecords(info('A'), '10.0.1.1', 120)).answers!, own, local),
+    undefined,
+    'our other interface',
+  );
+  t.is(
+    conflictIn(goodbyePacket(ownRecords(info('A', { linkPort: 9 }), '10.9.9.9', 120)).answers!, own, local),
+    undefined,
+    'goodbyes claim nothing',
+  );
   const elsewhere = ownRecords(info('A'), '10.0.0.7', 120);
   t.is(conflictIn(announcementPacket(elsewhere).answers!, own, local), elsewhere.a);
   const otherPort = ownRecords(info('A', { linkPort: 7999 }), '10.0.0.1', 120);
@@ -142,13 +212,38 @@ test('interfaces: subnets; default choice skips loopback, down and non-multicast
   t.true(inSubnet('10.77.1.2', '10.77.1.1', '255.255.255.0'));
   t.false(inSubnet('10.77.2.2', '10.77.1.1', '255.255.255.0'));
   t.false(inSubnet('nonsense', '10.77.1.1', '255.255.255.0'));
-  const v4 = (address: string, internal = false) => ({ address, netmask: '255.255.255.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal, cidr: `${address}/24` });
-  const v6 = { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6' as const, mac: '00:00:00:00:00:00', internal: false, cidr: 'fe80::1/64', scopeid: 2 };
-  const nets = { lo: [v4('127.0.0.1', true)], eth0: [v6, v4('192.0.2.10')], wlan0: [v4('198.51.100.7')], tun0: [v4('203.0.113.1')], down0: [v4('203.0.113.9')], v6only: [v6] };
+  const v4 = (address: string, internal = false) => ({
+    address,
+    netmask: '255.255.255.0',
+    family: 'IPv4' as const,
+    mac: '00:00:00:00:00:00',
+    internal,
+    cidr: `${address}/24`,
+  });
+  const v6 = {
+    address: 'fe80::1',
+    netmask: 'ffff:ffff:ffff:ffff::',
+    family: 'IPv6' as const,
+    mac: '00:00:00:00:00:00',
+    internal: false,
+    cidr: 'fe80::1/64',
+    scopeid: 2,
+  };
+  const nets = {
+    lo: [v4('127.0.0.1', true)],
+    eth0: [v6, v4('192.0.2.10')],
+    wlan0: [v4('198.51.100.7')],
+    tun0: [v4('203.0.113.1')],
+    down0: [v4('203.0.113.9')],
+    v6only: [v6],
+  };
   const flags: Record<string, number> = { lo: 0x9, eth0: 0x1003, wlan0: 0x1003, tun0: 0x11, down0: 0x1002 };
   const names = (l: InterfaceChoice[]) => l.map((i) => `${i.name}=${i.address}`);
   t.deepEqual(names(chooseInterfaces(undefined, nets, (n) => flags[n])), ['eth0=192.0.2.10', 'wlan0=198.51.100.7']);
-  t.deepEqual(names(chooseInterfaces(['wlan0', '203.0.113.1'], nets, (n) => flags[n])), ['wlan0=198.51.100.7', 'tun0=203.0.113.1']);
+  t.deepEqual(names(chooseInterfaces(['wlan0', '203.0.113.1'], nets, (n) => flags[n])), [
+    'wlan0=198.51.100.7',
+    'tun0=203.0.113.1',
+  ]);
   t.deepEqual(names(chooseInterfaces(['nope'], nets, () => undefined)), []);
   t.throws(() => new MdnsDiscovery({ nodeId: '', clusterName: 'c', linkPort: 1 }), { message: /nodeId/ });
   t.throws(() => new MdnsDiscovery({ nodeId: 'x'.repeat(201), clusterName: 'c', linkPort: 1 }), { message: /nodeId/ });
@@ -181,7 +276,10 @@ class FakeSocket extends EventEmitter implements MdnsSocket {
     this.address = address;
   }
   send(packet: DnsPacket, _to: { address: string; port: number } | null, cb: (err?: Error | null) => void): void {
-    if (this.cut) { setImmediate(() => cb(null)); return; }
+    if (this.cut) {
+      setImmediate(() => cb(null));
+      return;
+    }
     this.sent.push(packet);
     const rinfo: RemoteInfo = { address: this.address, port: 5353, family: 'IPv4', size: 0 };
     for (const s of this.link.sockets) {
@@ -203,11 +301,21 @@ function clone(v: unknown): unknown {
   return v;
 }
 
-function fakeNode(link: FakeLink, nodeId: string, address: string, over: { clusterName?: string; ttlSec?: number; protocolVersion?: number } = {}) {
+function fakeNode(
+  link: FakeLink,
+  nodeId: string,
+  address: string,
+  over: { clusterName?: string; ttlSec?: number; protocolVersion?: number } = {},
+) {
   const events: string[] = [];
   const iface = { name: 'eth0', address, netmask: '255.255.255.0' };
   const d = new MdnsDiscovery({
-    nodeId, clusterName: over.clusterName ?? 'c1', linkPort: 7000, ttlSec: over.ttlSec, protocolVersion: over.protocolVersion, queryIntervalMs: 500,
+    nodeId,
+    clusterName: over.clusterName ?? 'c1',
+    linkPort: 7000,
+    ttlSec: over.ttlSec,
+    protocolVersion: over.protocolVersion,
+    queryIntervalMs: 500,
     listInterfaces: () => [iface],
     socketFactory: () => link.open(address),
     onPeer: (id, e) => events.push(`peer ${id} ${e.host}:${e.port}`),
@@ -232,7 +340,10 @@ test('state machine: discover, ignore another cluster, goodbye on close, expiry 
   const x = fakeNode(link, 'X', '10.0.0.3', { clusterName: 'other' });
   t.teardown(() => Promise.all([a.d.close(), b.d.close(), x.d.close()]));
   await Promise.all([a.d.start(), b.d.start(), x.d.start()]);
-  await until('A and B see each other', () => a.events.includes('peer B 10.0.0.2:7000') && b.events.includes('peer A 10.0.0.1:7000'));
+  await until(
+    'A and B see each other',
+    () => a.events.includes('peer B 10.0.0.2:7000') && b.events.includes('peer A 10.0.0.1:7000'),
+  );
   await until('everyone announced', () => [a, b, x].every((n) => n.d.interfaces()[0]?.state === 'announced'));
   t.deepEqual([...a.d.peers().keys()], ['B']);
   t.deepEqual(x.events, []);
@@ -252,7 +363,11 @@ test('state machine: discover, ignore another cluster, goodbye on close, expiry 
   t.teardown(() => c.d.close());
   await c.d.start();
   await until('A sees C', () => a.events.includes('peer C 10.0.0.4:7000'));
-  for (const s of [...link.sockets]) if (s.address === '10.0.0.4') { s.cut = true; link.sockets.delete(s); }
+  for (const s of [...link.sockets])
+    if (s.address === '10.0.0.4') {
+      s.cut = true;
+      link.sockets.delete(s);
+    }
   const cut = Date.now();
   await until('A drops C by TTL', () => a.events.includes('gone C'), 4_000);
   t.true(Date.now() - cut <= 2_600, `${Date.now() - cut} ms`);

@@ -38,8 +38,16 @@ export function announceSkip(file: string, reason: string): void {
   process.stderr.write(`\n${line}\n!! ${file}: SKIPPED: ${reason}\n${line}\n\n`);
 }
 
-export interface NodeInterface { readonly name: string; readonly address: string; readonly prefix: number }
-export interface BedNode { readonly name: string; readonly ns: string; readonly interfaces: readonly NodeInterface[] }
+export interface NodeInterface {
+  readonly name: string;
+  readonly address: string;
+  readonly prefix: number;
+}
+export interface BedNode {
+  readonly name: string;
+  readonly ns: string;
+  readonly interfaces: readonly NodeInterface[];
+}
 
 export interface Bed {
   readonly topology: Topology;
@@ -81,7 +89,11 @@ function sweepStaleBeds(): void {
     if (alive) continue;
     const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
     for (const p of pids.split('\n').filter((x) => /^[0-9]+$/.test(x))) {
-      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
   }
@@ -148,7 +160,11 @@ export interface NsProcess {
    */
   waitForLine(match: LineMatcher, timeoutMs: number, from?: number): Promise<string>;
   /** The same for a JSON event line: `match` gets the parsed object. */
-  waitForEvent(match: (e: Record<string, unknown>) => boolean, timeoutMs: number, from?: number): Promise<Record<string, unknown>>;
+  waitForEvent(
+    match: (e: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    from?: number,
+  ): Promise<Record<string, unknown>>;
   /** Same for stderr (logs), line by line. */
   waitForStderr(match: LineMatcher, timeoutMs: number): Promise<string>;
   /** Writes one line to stdin (for processes started with stdin: true). */
@@ -172,7 +188,12 @@ const MAX_CAPTURE = 512 * 1024;
 const MAX_LINES = 20_000;
 
 /** Starts `command args` inside namespace `ns` (`ip netns exec`, which execs: same pid). */
-export function startInNetns(ns: string, command: string, args: readonly string[], options: StartOptions = {}): NsProcess {
+export function startInNetns(
+  ns: string,
+  command: string,
+  args: readonly string[],
+  options: StartOptions = {},
+): NsProcess {
   const child = spawn('ip', ['netns', 'exec', ns, command, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: options.env ?? process.env,
@@ -198,7 +219,10 @@ export function startInNetns(ns: string, command: string, args: readonly string[
     while ((nl = partial.indexOf('\n')) >= 0) {
       lines.push(partial.slice(0, nl).replace(/\r$/, ''));
       partial = partial.slice(nl + 1);
-      if (lines.length > MAX_LINES) { lines.shift(); dropped++; }
+      if (lines.length > MAX_LINES) {
+        lines.shift();
+        dropped++;
+      }
     }
     for (const w of [...lineWaiters]) w();
   });
@@ -223,7 +247,7 @@ export function startInNetns(ns: string, command: string, args: readonly string[
       for (const w of [...stderrWaiters]) w('');
       resolve(code);
     };
-    child.once('close', (code, signal) => done(code ?? 128 + (signal ? osConstants.signals[signal] ?? 0 : 0)));
+    child.once('close', (code, signal) => done(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
     child.once('error', (err) => {
       stderr += `\nspawn failed: ${err.message}`;
       if (child.pid === undefined) done(-1);
@@ -232,7 +256,8 @@ export function startInNetns(ns: string, command: string, args: readonly string[
 
   const describe = (why: string): string =>
     `${name} ${why}\n  command: ip netns exec ${ns} ${command} ${args.join(' ')}\n  stdout tail: ${stdout.slice(-3000)}\n  stderr tail: ${stderr.slice(-5000)}`;
-  const test = (match: LineMatcher, line: string): boolean => (typeof match === 'function' ? match(line) : match.test(line));
+  const test = (match: LineMatcher, line: string): boolean =>
+    typeof match === 'function' ? match(line) : match.test(line);
 
   const waitForLine = (match: LineMatcher, timeoutMs: number, from = 0): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -240,12 +265,25 @@ export function startInNetns(ns: string, command: string, args: readonly string[
       const check = (): void => {
         for (; next < lines.length; next++) {
           const line = lines[next]!;
-          if (test(match, line)) { finish(); resolve(line); return; }
+          if (test(match, line)) {
+            finish();
+            resolve(line);
+            return;
+          }
         }
-        if (exitCode !== undefined) { finish(); reject(new Error(describe(`exited (${exitCode}) before printing a line matching ${String(match)}`))); }
+        if (exitCode !== undefined) {
+          finish();
+          reject(new Error(describe(`exited (${exitCode}) before printing a line matching ${String(match)}`)));
+        }
       };
-      const timer = setTimeout(() => { finish(); reject(new Error(describe(`printed no line matching ${String(match)} within ${timeoutMs} ms`))); }, timeoutMs);
-      const finish = (): void => { clearTimeout(timer); lineWaiters.delete(check); };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(describe(`printed no line matching ${String(match)} within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        lineWaiters.delete(check);
+      };
       lineWaiters.add(check);
       check();
     });
@@ -270,13 +308,23 @@ export function startInNetns(ns: string, command: string, args: readonly string[
     events: () => lines.map(parse).filter((e): e is Record<string, unknown> => e !== undefined),
     waitForLine,
     async waitForEvent(match, timeoutMs, from = 0) {
-      const line = await waitForLine((l) => { const e = parse(l); return e !== undefined && match(e); }, timeoutMs, from);
+      const line = await waitForLine(
+        (l) => {
+          const e = parse(l);
+          return e !== undefined && match(e);
+        },
+        timeoutMs,
+        from,
+      );
       return parse(line)!;
     },
     waitForStderr: (match, timeoutMs) =>
       new Promise((resolve, reject) => {
         const found = stderrLines.find((l) => test(match, l));
-        if (found !== undefined) { resolve(found); return; }
+        if (found !== undefined) {
+          resolve(found);
+          return;
+        }
         const waiter = (line: string): void => {
           if (exitCode === undefined && !test(match, line)) return;
           clearTimeout(timer);
@@ -284,7 +332,10 @@ export function startInNetns(ns: string, command: string, args: readonly string[
           if (test(match, line)) resolve(line);
           else reject(new Error(describe(`exited (${exitCode}) before logging a line matching ${String(match)}`)));
         };
-        const timer = setTimeout(() => { stderrWaiters.delete(waiter); reject(new Error(describe(`logged no line matching ${String(match)} within ${timeoutMs} ms`))); }, timeoutMs);
+        const timer = setTimeout(() => {
+          stderrWaiters.delete(waiter);
+          reject(new Error(describe(`logged no line matching ${String(match)} within ${timeoutMs} ms`)));
+        }, timeoutMs);
         stderrWaiters.add(waiter);
         if (exitCode !== undefined) waiter('');
       }),
@@ -306,25 +357,50 @@ export function startInNetns(ns: string, command: string, args: readonly string[
 }
 
 /** Starts a TypeScript file of this repo with the project's Node 24, inside `ns`. */
-export function startNodeInNetns(ns: string, script: string, args: readonly string[], options: StartOptions = {}): NsProcess {
+export function startNodeInNetns(
+  ns: string,
+  script: string,
+  args: readonly string[],
+  options: StartOptions = {},
+): NsProcess {
   return startInNetns(ns, node24, [join(repoRoot, script), ...args], options);
 }
 
 /** Starts `/usr/bin/python3 script args` inside `ns`, unbuffered, no __pycache__. */
-export function startPythonInNetns(ns: string, script: string, args: readonly string[], options: StartOptions = {}): NsProcess {
+export function startPythonInNetns(
+  ns: string,
+  script: string,
+  args: readonly string[],
+  options: StartOptions = {},
+): NsProcess {
   return startInNetns(ns, python, [script, ...args], {
     ...options,
     env: { ...process.env, ...options.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
   });
 }
 
-export interface PythonResult { code: number; timedOut: boolean; stdout: string; stderr: string; lines: readonly string[] }
+export interface PythonResult {
+  code: number;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  lines: readonly string[];
+}
 
 /** Runs `/usr/bin/python3 script args` inside `ns` to the end (SIGKILL at timeoutMs). */
-export async function runPythonInNetns(ns: string, script: string, args: readonly string[], timeoutMs: number, options: StartOptions = {}): Promise<PythonResult> {
+export async function runPythonInNetns(
+  ns: string,
+  script: string,
+  args: readonly string[],
+  timeoutMs: number,
+  options: StartOptions = {},
+): Promise<PythonResult> {
   const proc = startPythonInNetns(ns, script, args, options);
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; void proc.kill(); }, timeoutMs);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.kill();
+  }, timeoutMs);
   const code = await proc.exited;
   clearTimeout(timer);
   return { code, timedOut, stdout: proc.stdout(), stderr: proc.stderr(), lines: proc.lines() };
@@ -338,7 +414,12 @@ export function pythonAutobahnMissing(): string | undefined {
 }
 
 /** Polls `probe` until it returns a value other than undefined, or throws at the deadline. */
-export async function eventually<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -348,7 +429,10 @@ export async function eventually<T>(what: string, timeoutMs: number, probe: () =
     } catch (err) {
       last = err;
     }
-    if (Date.now() >= deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${String(last)})`}`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${String(last)})`}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

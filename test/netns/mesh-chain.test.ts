@@ -4,7 +4,17 @@
 // D and on B. Then C dies: the call fails fast; C comes back: the mesh heals.
 
 import test from 'ava';
-import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, repoRoot, runPythonInNetns, wampmeshBin, type Bed } from './harness.ts';
+import {
+  announceSkip,
+  createBed,
+  eventually,
+  netnsUnavailable,
+  pythonAutobahnMissing,
+  repoRoot,
+  runPythonInNetns,
+  wampmeshBin,
+  type Bed,
+} from './harness.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { meshRouter, startAgent, workDir, WS_PORT, type Agent, type MeshRouter } from './mesh-harness.ts';
@@ -33,7 +43,11 @@ if (unavailable !== undefined) {
     work = workDir('chain');
     for (const n of ['A', 'B', 'C', 'D']) routers.set(n, meshRouter(bed, n, work.dir));
     await Promise.all([...routers.values()].map((r) => r.start()));
-    [onA, onB, onD] = await Promise.all([startAgent(bed.node('A').ns, 'A'), startAgent(bed.node('B').ns, 'B'), startAgent(bed.node('D').ns, 'D')]);
+    [onA, onB, onD] = await Promise.all([
+      startAgent(bed.node('A').ns, 'A'),
+      startAgent(bed.node('B').ns, 'B'),
+      startAgent(bed.node('D').ns, 'D'),
+    ]);
     agents.push(onA, onB, onD);
     const reg = await onD.request({ op: 'register', procedure: PROC });
     if (!reg.ok) throw new Error(`register on D failed: ${JSON.stringify(reg)}`);
@@ -51,10 +65,15 @@ if (unavailable !== undefined) {
   /** Calls until one succeeds; returns the result and how long it took. */
   const callUntilOk = async (what: string, timeoutMs: number) => {
     const started = Date.now();
-    const reply = await eventually(what, timeoutMs, async () => {
-      const r = await onA.call(PROC, [2, 3], 3_000);
-      return r.ok ? r : undefined;
-    }, 200);
+    const reply = await eventually(
+      what,
+      timeoutMs,
+      async () => {
+        const r = await onA.call(PROC, [2, 3], 3_000);
+        return r.ok ? r : undefined;
+      },
+      200,
+    );
     return { reply, ms: Date.now() - started };
   };
 
@@ -64,12 +83,24 @@ if (unavailable !== undefined) {
     t.log(`first successful call ${ms} ms after the agents joined`);
     // The links were proposed by discovery (no seeds in any config): each router logged its
     // mDNS neighbours, and only its neighbours.
-    const found = (n: string) => new Set([...routers.get(n)!.proc.stderr().matchAll(/"peer":"([A-Z])"[^\n]*mdns: peer found/g)].map((m) => m[1]));
+    const found = (n: string) =>
+      new Set(
+        [
+          ...routers
+            .get(n)!
+            .proc.stderr()
+            .matchAll(/"peer":"([A-Z])"[^\n]*mdns: peer found/g),
+        ].map((m) => m[1]),
+      );
     // A link needs only one side to have found the other, so the call can succeed before every
     // node has seen both of its neighbours' announcements (and before their log lines reach us).
     const expected: Record<string, string> = { A: 'B', B: 'A,C', C: 'B,D', D: 'C' };
-    await eventually('every node has found exactly its neighbours', 10_000, async () =>
-      Object.entries(expected).every(([n, want]) => [...found(n)].sort().join(',') === want) || undefined, 200).catch(() => undefined);
+    await eventually(
+      'every node has found exactly its neighbours',
+      10_000,
+      async () => Object.entries(expected).every(([n, want]) => [...found(n)].sort().join(',') === want) || undefined,
+      200,
+    ).catch(() => undefined);
     t.deepEqual([...found('A')].sort(), ['B']);
     t.deepEqual([...found('B')].sort(), ['A', 'C']);
     t.deepEqual([...found('C')].sort(), ['B', 'D']);
@@ -78,24 +109,38 @@ if (unavailable !== undefined) {
 
   test.serial('events published on D and on B reach the subscriber on A exactly once', async (t) => {
     // Subscriptions travel by advertisement; publish probes until one from each side arrives.
-    for (const [name, agent] of [['D', onD], ['B', onB]] as const) {
+    for (const [name, agent] of [
+      ['D', onD],
+      ['B', onB],
+    ] as const) {
       let k = 0;
-      await eventually(`an event from ${name} reaches A`, 20_000, async () => {
-        const r = await agent.request({ op: 'publish', topic: TOPIC, args: [`probe-${name}`, k++] });
-        if (!r.ok) throw new Error(JSON.stringify(r));
-        return onA.events(TOPIC).some((a) => a[0] === `probe-${name}`) ? true : undefined;
-      }, 250);
+      await eventually(
+        `an event from ${name} reaches A`,
+        20_000,
+        async () => {
+          const r = await agent.request({ op: 'publish', topic: TOPIC, args: [`probe-${name}`, k++] });
+          if (!r.ok) throw new Error(JSON.stringify(r));
+          return onA.events(TOPIC).some((a) => a[0] === `probe-${name}`) ? true : undefined;
+        },
+        250,
+      );
     }
     const N = 20;
-    await Promise.all([['D', onD], ['B', onB]].map(async ([name, agent]) => {
-      for (let i = 0; i < N; i++) {
-        const r = await (agent as Agent).request({ op: 'publish', topic: TOPIC, args: [`${name as string}-${i}`] });
-        t.true(r.ok, JSON.stringify(r));
-      }
-      await (agent as Agent).request({ op: 'publish', topic: TOPIC, args: [`${name as string}-end`] });
-    }));
+    await Promise.all(
+      [
+        ['D', onD],
+        ['B', onB],
+      ].map(async ([name, agent]) => {
+        for (let i = 0; i < N; i++) {
+          const r = await (agent as Agent).request({ op: 'publish', topic: TOPIC, args: [`${name as string}-${i}`] });
+          t.true(r.ok, JSON.stringify(r));
+        }
+        await (agent as Agent).request({ op: 'publish', topic: TOPIC, args: [`${name as string}-end`] });
+      }),
+    );
     await eventually('both end markers at A', 10_000, () =>
-      (['D-end', 'B-end'].every((m) => onA.events(TOPIC).some((a) => a[0] === m)) ? true : undefined));
+      ['D-end', 'B-end'].every((m) => onA.events(TOPIC).some((a) => a[0] === m)) ? true : undefined,
+    );
     const counts = new Map<string, number>();
     for (const a of onA.events(TOPIC)) {
       const key = String(a[0]);
@@ -104,11 +149,21 @@ if (unavailable !== undefined) {
     }
     const expected = ['D', 'B'].flatMap((n) => [...Array.from({ length: N }, (_, i) => `${n}-${i}`), `${n}-end`]);
     t.deepEqual([...counts.keys()].sort(), expected.sort(), 'every event arrived');
-    t.deepEqual([...counts].filter(([, c]) => c !== 1), [], 'none twice');
+    t.deepEqual(
+      [...counts].filter(([, c]) => c !== 1),
+      [],
+      'none twice',
+    );
     // Per publisher, in order.
     for (const n of ['D', 'B']) {
-      const seq = onA.events(TOPIC).map((a) => String(a[0])).filter((k) => k.startsWith(`${n}-`) && k !== `${n}-end`);
-      t.deepEqual(seq, Array.from({ length: N }, (_, i) => `${n}-${i}`));
+      const seq = onA
+        .events(TOPIC)
+        .map((a) => String(a[0]))
+        .filter((k) => k.startsWith(`${n}-`) && k !== `${n}-end`);
+      t.deepEqual(
+        seq,
+        Array.from({ length: N }, (_, i) => `${n}-${i}`),
+      );
     }
   });
 
@@ -119,36 +174,91 @@ if (unavailable !== undefined) {
     cli(['realm', 'create', 'com.chain', '--authmethods', 'ticket']);
     cli(['user', 'create', 'com.chain', 'alice', '--password', 'alice ticket 123']);
     const script = join(repoRoot, 'test', 'security', 'python', 'auth_client.py');
-    const joined = await eventually('alice, created on A, joins on D', 20_000, async () => {
-      const r = await runPythonInNetns(bed!.node('D').ns, script, ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'com.chain', '--method', 'ticket', '--authid', 'alice', '--secret', 'alice ticket 123'], 15_000);
-      const line = r.lines.map((l) => { try { return JSON.parse(l) as { joined?: boolean; authid?: string }; } catch { return undefined; } }).find((x) => x?.joined !== undefined);
-      return line?.joined === true ? line : undefined;
-    }, 500);
+    const joined = await eventually(
+      'alice, created on A, joins on D',
+      20_000,
+      async () => {
+        const r = await runPythonInNetns(
+          bed!.node('D').ns,
+          script,
+          [
+            '--url',
+            `ws://127.0.0.1:${WS_PORT}/ws`,
+            '--realm',
+            'com.chain',
+            '--method',
+            'ticket',
+            '--authid',
+            'alice',
+            '--secret',
+            'alice ticket 123',
+          ],
+          15_000,
+        );
+        const line = r.lines
+          .map((l) => {
+            try {
+              return JSON.parse(l) as { joined?: boolean; authid?: string };
+            } catch {
+              return undefined;
+            }
+          })
+          .find((x) => x?.joined !== undefined);
+        return line?.joined === true ? line : undefined;
+      },
+      500,
+    );
     t.is(joined.authid, 'alice');
-    const wrong = await runPythonInNetns(bed!.node('D').ns, script, ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'com.chain', '--method', 'ticket', '--authid', 'alice', '--secret', 'not the ticket'], 15_000);
+    const wrong = await runPythonInNetns(
+      bed!.node('D').ns,
+      script,
+      [
+        '--url',
+        `ws://127.0.0.1:${WS_PORT}/ws`,
+        '--realm',
+        'com.chain',
+        '--method',
+        'ticket',
+        '--authid',
+        'alice',
+        '--secret',
+        'not the ticket',
+      ],
+      15_000,
+    );
     t.regex(wrong.stdout, /"joined": ?false/);
   });
 
-  test.serial('C dies: the call fails fast with an error; C restarts: the mesh heals and the call works again', async (t) => {
-    const c = routers.get('C')!;
-    await c.proc.kill();
-    const started = Date.now();
-    const failed = await onA.call(PROC, [2, 3], 10_000);
-    const ms = Date.now() - started;
-    t.log(`call after C's death: ${JSON.stringify({ ok: failed.ok, error: failed.error, args: failed.args })} after ${ms} ms`);
-    t.false(failed.ok, 'the call must not succeed with C dead');
-    t.true(EXPECTED_FAILURES.includes(failed.error ?? ''), `error URI ${failed.error}`);
-    t.true(ms < 5_000, `failed after ${ms} ms`);
-    // Once the routes are withdrawn, a call fails at A's own dealer.
-    const settled = await eventually('routes to D withdrawn at A', 10_000, async () => {
-      const r = await onA.call(PROC, [2, 3], 5_000);
-      return r.ok ? undefined : r.error === 'wamp.error.no_such_procedure' ? r : undefined;
-    }, 200);
-    t.log(`once routes are withdrawn: ${settled.error} in ${settled.ms} ms`);
+  test.serial(
+    'C dies: the call fails fast with an error; C restarts: the mesh heals and the call works again',
+    async (t) => {
+      const c = routers.get('C')!;
+      await c.proc.kill();
+      const started = Date.now();
+      const failed = await onA.call(PROC, [2, 3], 10_000);
+      const ms = Date.now() - started;
+      t.log(
+        `call after C's death: ${JSON.stringify({ ok: failed.ok, error: failed.error, args: failed.args })} after ${ms} ms`,
+      );
+      t.false(failed.ok, 'the call must not succeed with C dead');
+      t.true(EXPECTED_FAILURES.includes(failed.error ?? ''), `error URI ${failed.error}`);
+      t.true(ms < 5_000, `failed after ${ms} ms`);
+      // Once the routes are withdrawn, a call fails at A's own dealer.
+      const settled = await eventually(
+        'routes to D withdrawn at A',
+        10_000,
+        async () => {
+          const r = await onA.call(PROC, [2, 3], 5_000);
+          return r.ok ? undefined : r.error === 'wamp.error.no_such_procedure' ? r : undefined;
+        },
+        200,
+      );
+      t.log(`once routes are withdrawn: ${settled.error} in ${settled.ms} ms`);
 
-    await c.start();
-    const healed = await callUntilOk('call works after C restarts', 30_000);
-    t.deepEqual(healed.reply.args, [5, 'D']);
-    t.log(`healed ${healed.ms} ms after C printed its listening line`);
-  });
+      await c.start();
+      const healed = await callUntilOk('call works after C restarts', 30_000);
+      t.deepEqual(healed.reply.args, [5, 'D']);
+      t.log(`healed ${healed.ms} ms after C printed its listening line`);
+    },
+  );
 }

@@ -63,7 +63,14 @@ export function meshRouter(bed: Bed, node: string, dir: string): MeshRouter {
   return router;
 }
 
-export interface Reply { id: number; ok: boolean; error?: string; args?: unknown[]; ms: number; message?: string }
+export interface Reply {
+  id: number;
+  ok: boolean;
+  error?: string;
+  args?: unknown[];
+  ms: number;
+  message?: string;
+}
 
 export interface Agent {
   readonly proc: NsProcess;
@@ -76,7 +83,12 @@ export interface Agent {
 
 /** Starts python/mesh_agent.py in `ns` against that namespace's router; resolves once joined. */
 export async function startAgent(ns: string, name: string): Promise<Agent> {
-  const proc = startPythonInNetns(ns, AGENT, ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'realm1', '--name', name], { stdin: true, name: `agent ${name}` });
+  const proc = startPythonInNetns(
+    ns,
+    AGENT,
+    ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'realm1', '--name', name],
+    { stdin: true, name: `agent ${name}` },
+  );
   await proc.waitForEvent((e) => e.event === 'joined', 20_000);
   let nextId = 1;
   const agent: Agent = {
@@ -91,11 +103,18 @@ export async function startAgent(ns: string, name: string): Promise<Agent> {
       return agent.request({ op: 'call', procedure, args, timeout_ms: timeoutMs }, timeoutMs + 5_000);
     },
     events(topic) {
-      return proc.events().filter((e) => e.event === 'evt' && e.topic === topic).map((e) => e.args as unknown[]);
+      return proc
+        .events()
+        .filter((e) => e.event === 'evt' && e.topic === topic)
+        .map((e) => e.args as unknown[]);
     },
     async stop() {
       if (!proc.hasExited()) {
-        try { proc.send(JSON.stringify({ op: 'quit', id: 0 })); } catch { /* already gone */ }
+        try {
+          proc.send(JSON.stringify({ op: 'quit', id: 0 }));
+        } catch {
+          /* already gone */
+        }
       }
       return proc.stop(3_000);
     },

@@ -36,15 +36,23 @@ if (unavailable !== undefined) {
     work = workDir('ring');
     for (const n of NODES) routers.set(n, meshRouter(bed, n, work.dir));
     await Promise.all([...routers.values()].map((r) => r.start()));
-    const [caller, callee] = await Promise.all([startAgent(bed.node('R0').ns, 'R0'), startAgent(bed.node('R2').ns, 'R2')]);
+    const [caller, callee] = await Promise.all([
+      startAgent(bed.node('R0').ns, 'R0'),
+      startAgent(bed.node('R2').ns, 'R2'),
+    ]);
     agents.push(caller, callee);
     t.true((await callee.request({ op: 'register', procedure: PROC })).ok);
 
     const started = Date.now();
-    const first = await eventually('call from R0 reaches R2', 30_000, async () => {
-      const r = await caller.call(PROC, [20, 22], 3_000);
-      return r.ok ? r : undefined;
-    }, 200);
+    const first = await eventually(
+      'call from R0 reaches R2',
+      30_000,
+      async () => {
+        const r = await caller.call(PROC, [20, 22], 3_000);
+        return r.ok ? r : undefined;
+      },
+      200,
+    );
     t.deepEqual(first.args, [42, 'R2']);
     t.log(`ring converged: first call ${Date.now() - started} ms after the agents joined`);
     // The whole ring must be up before R1 dies, or "the long way round" may not exist yet.
@@ -54,7 +62,12 @@ if (unavailable !== undefined) {
       for (let i = 0; i < 6; i++) {
         const a = NODES[i]!;
         const b = NODES[(i + 1) % 6]!;
-        const up = (x: string, y: string) => routers.get(x)!.proc.stderr().split('\n').some((l) => l.includes('mesh link up') && l.includes(`"peer":"${y}"`));
+        const up = (x: string, y: string) =>
+          routers
+            .get(x)!
+            .proc.stderr()
+            .split('\n')
+            .some((l) => l.includes('mesh link up') && l.includes(`"peer":"${y}"`));
         if (!up(a, b) || !up(b, a)) return undefined;
       }
       return true;
@@ -63,14 +76,19 @@ if (unavailable !== undefined) {
     const r1 = routers.get('R1')!;
     await r1.proc.kill();
     const killedAt = Date.now();
-    await routers.get('R0')!.proc.waitForStderr((l) => l.includes('mesh link down') && l.includes('"peer":"R1"'), 10_000);
+    await routers
+      .get('R0')!
+      .proc.waitForStderr((l) => l.includes('mesh link down') && l.includes('"peer":"R1"'), 10_000);
     t.log(`R0 saw its link to R1 go down ${Date.now() - killedAt} ms after SIGKILL`);
 
     const results = [];
     for (let i = 0; i < 20; i++) results.push(await caller.call(PROC, [i, 1], 5_000));
     const failures = results.filter((r) => !r.ok);
     t.deepEqual(failures, [], 'no call failed after R0 noticed R1 was gone');
-    t.deepEqual(results.map((r) => r.args), results.map((_, i) => [i + 1, 'R2']));
+    t.deepEqual(
+      results.map((r) => r.args),
+      results.map((_, i) => [i + 1, 'R2']),
+    );
     const slowest = Math.max(...results.map((r) => r.ms));
     t.log(`20 calls around the ring, slowest ${slowest} ms`);
   });

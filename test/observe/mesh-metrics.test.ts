@@ -15,26 +15,54 @@ import { promtoolCheck, scrape } from '../helpers/metrics.ts';
 import { waitFor } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 
-async function meshRouter(t: { teardown(fn: () => unknown): void }, node: string, seeds: string[]): Promise<RouterProcess> {
+async function meshRouter(
+  t: { teardown(fn: () => unknown): void },
+  node: string,
+  seeds: string[],
+): Promise<RouterProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-meshmetrics-'));
   const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({
-    mesh: { enabled: true, nodeId: node, cluster: { name: 'test', secret: 'correct horse battery staple' }, listen: { host: '127.0.0.1', port: 0 }, seeds, mdns: false, minLinks: 1, maxLinks: 4 },
-  }));
-  const r = await startRouter({ args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'] });
-  t.teardown(async () => { await r.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      mesh: {
+        enabled: true,
+        nodeId: node,
+        cluster: { name: 'test', secret: 'correct horse battery staple' },
+        listen: { host: '127.0.0.1', port: 0 },
+        seeds,
+        mdns: false,
+        minLinks: 1,
+        maxLinks: 4,
+      },
+    }),
+  );
+  const r = await startRouter({
+    args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+  });
+  t.teardown(async () => {
+    await r.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return r;
 }
 
-const portOf = (r: RouterProcess, transport: string): number => r.listeners.find((l) => l.transport === transport)!.port;
-const sample = async (r: RouterProcess, series: string): Promise<number | undefined> => (await scrape(portOf(r, 'http'))).samples.get(series);
+const portOf = (r: RouterProcess, transport: string): number =>
+  r.listeners.find((l) => l.transport === transport)!.port;
+const sample = async (r: RouterProcess, series: string): Promise<number | undefined> =>
+  (await scrape(portOf(r, 'http'))).samples.get(series);
 
 test('mesh links, reachable nodes, link octets and integrity failures', async (t) => {
   const a = await meshRouter(t, 'alpha', []);
   const proxy = await linkProxy(t, portOf(a, 'mesh'));
   const b = await meshRouter(t, 'beta', [`127.0.0.1:${proxy.port}`]);
   for (const r of [a, b]) {
-    await waitFor(async () => (await sample(r, 'wampmesh_mesh_links')) === 1 && (await sample(r, 'wampmesh_mesh_nodes_reachable')) === 1, 20_000, 'the link up on both');
+    await waitFor(
+      async () =>
+        (await sample(r, 'wampmesh_mesh_links')) === 1 && (await sample(r, 'wampmesh_mesh_nodes_reachable')) === 1,
+      20_000,
+      'the link up on both',
+    );
   }
   const { samples, text } = await scrape(portOf(a, 'http'));
   t.true(samples.get('wampmesh_mesh_link_received_bytes_total{peer="beta"}')! > 0);
@@ -46,10 +74,27 @@ test('mesh links, reachable nodes, link octets and integrity failures', async (t
 
   // A MESH frame and a made-up TAG from the relay: beta refuses the batch and closes the link.
   const conn = proxy.conns.at(-1)!;
-  conn.toDialer.inject(Buffer.concat([encodeLinkFrame(LinkFrameType.MESH, cbor.encode([{ t: 'noise' }] as unknown[])), encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE))]));
-  await waitFor(async () => (await sample(b, 'wampmesh_mesh_integrity_failures_total'))! >= 1, 10_000, 'the failure counted on beta');
-  await waitFor(async () => (await sample(a, 'wampmesh_mesh_integrity_failures_total'))! >= 1, 10_000, 'the failure counted on alpha (told by beta)');
+  conn.toDialer.inject(
+    Buffer.concat([
+      encodeLinkFrame(LinkFrameType.MESH, cbor.encode([{ t: 'noise' }] as unknown[])),
+      encodeLinkFrame(LinkFrameType.TAG, randomBytes(TAG_SIZE)),
+    ]),
+  );
+  await waitFor(
+    async () => (await sample(b, 'wampmesh_mesh_integrity_failures_total'))! >= 1,
+    10_000,
+    'the failure counted on beta',
+  );
+  await waitFor(
+    async () => (await sample(a, 'wampmesh_mesh_integrity_failures_total'))! >= 1,
+    10_000,
+    'the failure counted on alpha (told by beta)',
+  );
   // Beta redials its seed: the link comes back.
-  await waitFor(async () => (await sample(b, 'wampmesh_mesh_links')) === 1 && proxy.conns.length >= 2, 20_000, 'the link back up');
+  await waitFor(
+    async () => (await sample(b, 'wampmesh_mesh_links')) === 1 && proxy.conns.length >= 2,
+    20_000,
+    'the link back up',
+  );
   t.pass();
 });

@@ -10,12 +10,17 @@ import { connect, waitFor, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 import { httpGet, promtoolCheck, scrape } from '../helpers/metrics.ts';
 
-async function startWithHttp(config: Record<string, unknown>, extra: string[] = []): Promise<{ router: RouterProcess; httpPort: number }> {
+async function startWithHttp(
+  config: Record<string, unknown>,
+  extra: string[] = [],
+): Promise<{ router: RouterProcess; httpPort: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'wampmesh-metrics-'));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
   try {
-    const router = await startRouter({ args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0', ...extra] });
+    const router = await startRouter({
+      args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0', ...extra],
+    });
     const http = router.listeners.find((l) => l.transport === 'http');
     if (http === undefined) throw new Error(`no http listener in ${JSON.stringify(router.listeners)}`);
     return { router, httpPort: http.port };
@@ -24,12 +29,18 @@ async function startWithHttp(config: Record<string, unknown>, extra: string[] = 
   }
 }
 
-const realms = [{ uri: 'realm1', anonymous: true }, { uri: 'locked', anonymous: false }];
+const realms = [
+  { uri: 'realm1', anonymous: true },
+  { uri: 'locked', anonymous: false },
+];
 
 test('promtool accepts /metrics, and counters move with sessions, calls, publications and failures', async (t) => {
   const { router, httpPort } = await startWithHttp({ realms });
   const clients: RawClient[] = [];
-  const client = async (transport: 'rawsocket' | 'websocket', serializer: 'json' | 'cbor' | 'msgpack'): Promise<RawClient> => {
+  const client = async (
+    transport: 'rawsocket' | 'websocket',
+    serializer: 'json' | 'cbor' | 'msgpack',
+  ): Promise<RawClient> => {
     const c = await connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl });
     clients.push(c);
     return c;
@@ -97,7 +108,11 @@ test('promtool accepts /metrics, and counters move with sessions, calls, publica
     t.false((await scrape(httpPort)).text.includes('no.such.realm'));
 
     await caller.close();
-    await waitFor(async () => (await scrape(httpPort)).samples.get('wampmesh_sessions{realm="realm1",transport="websocket"}') === 1, 5_000, 'the websocket session gauge to drop');
+    await waitFor(
+      async () => (await scrape(httpPort)).samples.get('wampmesh_sessions{realm="realm1",transport="websocket"}') === 1,
+      5_000,
+      'the websocket session gauge to drop',
+    );
     const closed = await scrape(httpPort);
     t.is(closed.samples.get('wampmesh_sessions_closed_total{realm="realm1",transport="websocket"}'), 1);
   } finally {
@@ -120,13 +135,21 @@ test('a subscriber that stops reading: events dropped as slow_consumer, then a s
     subscriber.pause();
     const blob = 'x'.repeat(16 * 1024);
     let sent = 0;
-    await waitFor(async () => {
-      // A burst per poll: the socket buffers fill, then the router's queue passes the soft limit.
-      for (let i = 0; i < 50; i++) publisher.send([16, ++sent, {}, 'test.flood', [blob]]);
-      const s = (await scrape(httpPort)).samples;
-      return (s.get('wampmesh_events_dropped_total{realm="realm1",reason="slow_consumer"}') ?? 0) > 0;
-    }, 20_000, 'events to be dropped for the paused subscriber');
-    await waitFor(async () => (await scrape(httpPort)).samples.get('wampmesh_slow_consumer_closes_total') === 1, 15_000, 'the slow-consumer close');
+    await waitFor(
+      async () => {
+        // A burst per poll: the socket buffers fill, then the router's queue passes the soft limit.
+        for (let i = 0; i < 50; i++) publisher.send([16, ++sent, {}, 'test.flood', [blob]]);
+        const s = (await scrape(httpPort)).samples;
+        return (s.get('wampmesh_events_dropped_total{realm="realm1",reason="slow_consumer"}') ?? 0) > 0;
+      },
+      20_000,
+      'events to be dropped for the paused subscriber',
+    );
+    await waitFor(
+      async () => (await scrape(httpPort)).samples.get('wampmesh_slow_consumer_closes_total') === 1,
+      15_000,
+      'the slow-consumer close',
+    );
     const { samples, text } = await scrape(httpPort);
     t.true(samples.get('wampmesh_events_delivered_total{realm="realm1"}')! < sent);
     const check = await promtoolCheck(text);

@@ -15,7 +15,11 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const VERSION = '1.2.3+test1';
 
 function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 const sha256 = (file: string): string => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -24,8 +28,18 @@ let work: string;
 let deb: string;
 
 function buildDeb(out: string, version = VERSION): string {
-  return run(path.join(root, 'scripts/build-deb.sh'), ['--arch', 'amd64', '--binary', path.join(work, 'stand-in'),
-    '--version', version, '--compress', 'none', '--out', out]).trim();
+  return run(path.join(root, 'scripts/build-deb.sh'), [
+    '--arch',
+    'amd64',
+    '--binary',
+    path.join(work, 'stand-in'),
+    '--version',
+    version,
+    '--compress',
+    'none',
+    '--out',
+    out,
+  ]).trim();
 }
 
 test.before(() => {
@@ -62,12 +76,20 @@ test('conffiles: the config only; maintainer scripts are executable shell that p
   t.regex(postinst, /systemd-sysusers .*wampmesh\.conf/);
   t.regex(postinst, /systemd-tmpfiles .*--create wampmesh\.conf/);
   t.regex(postinst, /deb-systemd-helper enable wampmesh\.service/);
-  t.regex(fs.readFileSync(path.join(ctrl, 'postrm'), 'utf8'), /purge[\s\S]*rm -rf "\$\{DPKG_ROOT:-\}\/var\/lib\/wampmesh"/);
+  t.regex(
+    fs.readFileSync(path.join(ctrl, 'postrm'), 'utf8'),
+    /purge[\s\S]*rm -rf "\$\{DPKG_ROOT:-\}\/var\/lib\/wampmesh"/,
+  );
 });
 
 test('files: paths, root ownership, modes; the unit runs /usr/bin/wampmesh; md5sums cover every file', (t) => {
-  const listing = run('dpkg-deb', ['-c', deb]).trim().split('\n').map((l) => l.split(/\s+/));
-  const files = new Map(listing.filter((l) => !l[0]!.startsWith('d')).map((l) => [l[5]!.replace(/^\./, ''), { mode: l[0]!, owner: l[1]! }]));
+  const listing = run('dpkg-deb', ['-c', deb])
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/));
+  const files = new Map(
+    listing.filter((l) => !l[0]!.startsWith('d')).map((l) => [l[5]!.replace(/^\./, ''), { mode: l[0]!, owner: l[1]! }]),
+  );
   t.deepEqual([...files.keys()].sort(), [
     '/etc/wampmesh/config.json',
     '/usr/bin/wampmesh',
@@ -88,14 +110,32 @@ test('files: paths, root ownership, modes; the unit runs /usr/bin/wampmesh; md5s
   const unit = fs.readFileSync(path.join(tree, 'usr/lib/systemd/system/wampmesh.service'), 'utf8');
   t.regex(unit, /^ExecStart=\/usr\/bin\/wampmesh serve --config \/etc\/wampmesh\/config\.json$/m);
   t.notRegex(unit, /\/usr\/local\//);
-  t.is(fs.readFileSync(path.join(tree, 'etc/wampmesh/config.json'), 'utf8'), fs.readFileSync(path.join(root, 'systemd/config.json'), 'utf8'));
-  t.regex(fs.readFileSync(path.join(tree, 'usr/lib/tmpfiles.d/wampmesh.conf'), 'utf8'), /^z \/etc\/wampmesh\/config\.json 0640 root wampmesh -$/m);
+  t.is(
+    fs.readFileSync(path.join(tree, 'etc/wampmesh/config.json'), 'utf8'),
+    fs.readFileSync(path.join(root, 'systemd/config.json'), 'utf8'),
+  );
+  t.regex(
+    fs.readFileSync(path.join(tree, 'usr/lib/tmpfiles.d/wampmesh.conf'), 'utf8'),
+    /^z \/etc\/wampmesh\/config\.json 0640 root wampmesh -$/m,
+  );
 
   const ctrl = path.join(work, 'control-md5');
   run('dpkg-deb', ['-e', deb, ctrl]);
-  const sums = fs.readFileSync(path.join(ctrl, 'md5sums'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/));
+  const sums = fs
+    .readFileSync(path.join(ctrl, 'md5sums'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(/\s+/));
   t.deepEqual(sums.map(([, f]) => `/${f}`).sort(), [...files.keys()].sort());
-  for (const [sum, f] of sums) t.is(crypto.createHash('md5').update(fs.readFileSync(path.join(tree, f!))).digest('hex'), sum!, f);
+  for (const [sum, f] of sums)
+    t.is(
+      crypto
+        .createHash('md5')
+        .update(fs.readFileSync(path.join(tree, f!)))
+        .digest('hex'),
+      sum!,
+      f,
+    );
 });
 
 test('the same inputs give a byte-identical package', (t) => {
@@ -128,6 +168,15 @@ test('apt repository: pool, per-architecture Packages and a Release whose hashes
 });
 
 test('build-deb refuses an architecture it has no executable for (armhf)', (t) => {
-  const e = t.throws(() => run(path.join(root, 'scripts/build-deb.sh'), ['--arch', 'armhf', '--version', VERSION, '--out', path.join(work, 'x')]));
+  const e = t.throws(() =>
+    run(path.join(root, 'scripts/build-deb.sh'), [
+      '--arch',
+      'armhf',
+      '--version',
+      VERSION,
+      '--out',
+      path.join(work, 'x'),
+    ]),
+  );
   t.regex(String((e as { stderr?: unknown }).stderr), /unsupported architecture armhf/);
 });

@@ -16,7 +16,12 @@ const overlay = path.join(root, 'firmware-image/overlay');
 // mkfs.*, sfdisk and debugfs live in sbin, which a non-root PATH may lack.
 const env = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
 function run(cmd: string, args: readonly string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', env, input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    env,
+    input,
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
 }
 
 const BOOT_START = 8192; // sectors, as Raspberry Pi OS
@@ -31,7 +36,15 @@ let fs2: string; // debugfs address of the root filesystem inside the image
 test.before(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-inject-'));
   const tree = path.join(work, 'rootfs');
-  for (const d of ['etc/systemd/system/multi-user.target.wants', 'etc/systemd/system/sysinit.target.wants', 'usr/local/bin', 'usr/lib/systemd/system', 'usr/bin', 'var/lib', 'boot/firmware']) {
+  for (const d of [
+    'etc/systemd/system/multi-user.target.wants',
+    'etc/systemd/system/sysinit.target.wants',
+    'usr/local/bin',
+    'usr/lib/systemd/system',
+    'usr/bin',
+    'var/lib',
+    'boot/firmware',
+  ]) {
     fs.mkdirSync(path.join(tree, d), { recursive: true });
   }
   fs.writeFileSync(path.join(tree, 'usr/bin/perl'), '#!/bin/sh\n', { mode: 0o755 });
@@ -44,7 +57,11 @@ test.before(() => {
   image = path.join(work, 'raspios.img');
   fs.writeFileSync(image, '');
   fs.truncateSync(image, (ROOT_START + ROOT_SECTORS) * 512);
-  run('sfdisk', ['-q', image], `label: dos\nunit: sectors\n\n${BOOT_START},${BOOT_SECTORS},c\n${ROOT_START},${ROOT_SECTORS},83\n`);
+  run(
+    'sfdisk',
+    ['-q', image],
+    `label: dos\nunit: sectors\n\n${BOOT_START},${BOOT_SECTORS},c\n${ROOT_START},${ROOT_SECTORS},83\n`,
+  );
   run('dd', [`if=${bootImg}`, `of=${image}`, 'bs=512', `seek=${BOOT_START}`, 'conv=notrunc', 'status=none']);
   run('dd', [`if=${rootImg}`, `of=${image}`, 'bs=512', `seek=${ROOT_START}`, 'conv=notrunc', 'status=none']);
   fs2 = `${image}?offset=${ROOT_START * 512}`;
@@ -57,11 +74,20 @@ test.after.always(() => fs.rmSync(work, { recursive: true, force: true }));
 const debugfs = (request: string): string => run('debugfs', ['-R', request, fs2]);
 const stat = (p: string): string => debugfs(`stat ${p}`);
 
-test('the first-boot service and script are the built image\'s, enabled in sysinit.target', (t) => {
-  t.is(debugfs('cat /etc/systemd/system/wampmesh-firstboot.service'), fs.readFileSync(path.join(overlay, 'etc/systemd/system/wampmesh-firstboot.service'), 'utf8'));
-  t.is(debugfs('cat /usr/local/lib/wampmesh/firstboot.sh'), fs.readFileSync(path.join(overlay, 'usr/local/lib/wampmesh/firstboot.sh'), 'utf8'));
+test("the first-boot service and script are the built image's, enabled in sysinit.target", (t) => {
+  t.is(
+    debugfs('cat /etc/systemd/system/wampmesh-firstboot.service'),
+    fs.readFileSync(path.join(overlay, 'etc/systemd/system/wampmesh-firstboot.service'), 'utf8'),
+  );
+  t.is(
+    debugfs('cat /usr/local/lib/wampmesh/firstboot.sh'),
+    fs.readFileSync(path.join(overlay, 'usr/local/lib/wampmesh/firstboot.sh'), 'utf8'),
+  );
   t.regex(stat('/usr/local/lib/wampmesh/firstboot.sh'), /Mode: +0755/);
-  t.regex(stat('/etc/systemd/system/sysinit.target.wants/wampmesh-firstboot.service'), /Type: symlink[\s\S]*Fast link dest: "\/etc\/systemd\/system\/wampmesh-firstboot.service"/);
+  t.regex(
+    stat('/etc/systemd/system/sysinit.target.wants/wampmesh-firstboot.service'),
+    /Type: symlink[\s\S]*Fast link dest: "\/etc\/systemd\/system\/wampmesh-firstboot.service"/,
+  );
 });
 
 test('wampmesh itself: executable, unit enabled, sysusers and tmpfiles entries, default config', (t) => {
@@ -71,11 +97,14 @@ test('wampmesh itself: executable, unit enabled, sysusers and tmpfiles entries, 
   t.regex(debugfs('cat /usr/lib/sysusers.d/wampmesh.conf'), /^u wampmesh /m);
   t.regex(debugfs('cat /usr/lib/tmpfiles.d/wampmesh.conf'), /^z \/etc\/wampmesh\/config\.json 0640 root wampmesh -$/m);
   t.is(debugfs('cat /etc/wampmesh/config.json'), fs.readFileSync(path.join(root, 'systemd/config.json'), 'utf8'));
-  t.is(debugfs('cat /etc/hostname'), 'raspberrypi\n', 'the image\'s own files stay');
+  t.is(debugfs('cat /etc/hostname'), 'raspberrypi\n', "the image's own files stay");
 });
 
 test('wampmesh.txt on the FAT partition; the root filesystem checks clean', (t) => {
   const fat = `${image}@@${BOOT_START * 512}`;
-  t.is(run('mtype', ['-i', fat, '::wampmesh.txt']), fs.readFileSync(path.join(root, 'firmware-image/wampmesh.txt'), 'utf8'));
+  t.is(
+    run('mtype', ['-i', fat, '::wampmesh.txt']),
+    fs.readFileSync(path.join(root, 'firmware-image/wampmesh.txt'), 'utf8'),
+  );
   t.notThrows(() => run('e2fsck', ['-fn', fs2]));
 });

@@ -5,13 +5,23 @@ import crypto from 'node:crypto';
 import test from 'ava';
 import { verifyCryptosign } from '../../src/security/hash.ts';
 import {
-  authenticate, cryptosignSign, ed25519Keys, FAILURE_DELAY, scramClient, sendHello, wampcraSign, world,
+  authenticate,
+  cryptosignSign,
+  ed25519Keys,
+  FAILURE_DELAY,
+  scramClient,
+  sendHello,
+  wampcraSign,
+  world,
 } from './helpers.ts';
 
 const REALM = 'com.example';
 const PASSWORD = 'correct horse battery';
 
-function setup(authmethods: string[] = ['ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'anonymous'], options: Parameters<typeof world>[0] = {}) {
+function setup(
+  authmethods: string[] = ['ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'anonymous'],
+  options: Parameters<typeof world>[0] = {},
+) {
   const w = world(options);
   const s = w.security.store;
   s.createRealm({ uri: REALM, authmethods });
@@ -38,7 +48,13 @@ test('ticket: CHALLENGE, the right ticket is WELCOMEd with the full identity', (
   t.deepEqual(sendHello(w, c, REALM, { authmethods: ['ticket'], authid: 'alice' }), [4, 'ticket', {}]);
   const welcome = authenticate(w, c, PASSWORD);
   t.is(welcome[0], 2);
-  t.like(welcomeDetails(welcome), { realm: REALM, authid: 'alice', authrole: 'staff', authmethod: 'ticket', authprovider: 'wampmesh' });
+  t.like(welcomeDetails(welcome), {
+    realm: REALM,
+    authid: 'alice',
+    authrole: 'staff',
+    authmethod: 'ticket',
+    authprovider: 'wampmesh',
+  });
 });
 
 test('ticket: a wrong ticket and an unknown user fail alike, after the delay', (t) => {
@@ -53,7 +69,11 @@ test('ticket: a wrong ticket and an unknown user fail alike, after the delay', (
   t.true(wrong.closed);
 
   const unknown = w.connect();
-  t.deepEqual(sendHello(w, unknown, REALM, { authmethods: ['ticket'], authid: 'mallory' }), [4, 'ticket', {}], 'an unknown user is challenged too');
+  t.deepEqual(
+    sendHello(w, unknown, REALM, { authmethods: ['ticket'], authid: 'mallory' }),
+    [4, 'ticket', {}],
+    'an unknown user is challenged too',
+  );
   expectFailed(t, authenticate(w, unknown, PASSWORD));
 });
 
@@ -72,7 +92,13 @@ test('wampcra: salted challenge with the spec fields; the right signature is WEL
   t.is(extra.iterations, 1000);
   t.is(extra.keylen, 32);
   const inner = JSON.parse(extra.challenge as string) as Record<string, unknown>;
-  t.like(inner, { authid: 'bob', authrole: 'ops', authmethod: 'wampcra', authprovider: 'wampmesh', timestamp: new Date(w.clock.now).toISOString() });
+  t.like(inner, {
+    authid: 'bob',
+    authrole: 'ops',
+    authmethod: 'wampcra',
+    authprovider: 'wampmesh',
+    timestamp: new Date(w.clock.now).toISOString(),
+  });
   t.regex(inner.nonce as string, /^[A-Za-z0-9+/]{32}$/);
   const welcome = authenticate(w, c, wampcraSign(PASSWORD, extra));
   t.like(welcomeDetails(welcome), { authid: 'bob', authrole: 'ops', authmethod: 'wampcra', authprovider: 'wampmesh' });
@@ -102,7 +128,11 @@ test('cryptosign: the key holder is WELCOMEd, with or without authid, with or wi
   const w = setup();
   const { privateKey, pubkey } = ed25519Keys();
   w.security.store.createUser(REALM, { authid: 'device-7', groups: ['ops'], pubkeys: [pubkey] });
-  for (const [details, withMessage] of [[{ authid: 'device-7' }, true], [{}, true], [{}, false]] as const) {
+  for (const [details, withMessage] of [
+    [{ authid: 'device-7' }, true],
+    [{}, true],
+    [{}, false],
+  ] as const) {
     const c = w.connect();
     const challenge = sendHello(w, c, REALM, { authmethods: ['cryptosign'], ...details, authextra: { pubkey } });
     t.is(challenge[1], 'cryptosign');
@@ -110,11 +140,16 @@ test('cryptosign: the key holder is WELCOMEd, with or without authid, with or wi
     t.regex(extra.challenge as string, /^[0-9a-f]{64}$/);
     t.is(extra.channel_binding, null);
     const welcome = authenticate(w, c, cryptosignSign(privateKey, extra, withMessage));
-    t.like(welcomeDetails(welcome), { authid: 'device-7', authrole: 'ops', authmethod: 'cryptosign', authprovider: 'wampmesh' });
+    t.like(welcomeDetails(welcome), {
+      authid: 'device-7',
+      authrole: 'ops',
+      authmethod: 'cryptosign',
+      authprovider: 'wampmesh',
+    });
   }
 });
 
-test('cryptosign: a wrong key, an unknown key and another user\'s key all fail', (t) => {
+test("cryptosign: a wrong key, an unknown key and another user's key all fail", (t) => {
   const w = setup();
   const alice = ed25519Keys();
   const bob = ed25519Keys();
@@ -138,10 +173,18 @@ test('cryptosign: the spec test vector verifies', (t) => {
   // rfc/text/advanced/ap_35_authentication_cryptosign.md, test_vectors_1[1]
   const seed = Buffer.from('d511fe78e23934b3dadb52fcd022974b80bd92bccc7c5cf404e46cc0a8a2f5cd', 'hex');
   const challenge = 'b26c1f87c13fc1da14997f1b5a71995dff8fbe0a62fae8473c7bdbd05bfb607d';
-  const expected = 'd4209ad10d5aff6bfbc009d7e924795de138a63515efc7afc6b01b7fe5201372190374886a70207b042294af5bd64ce725cd8dceb344e6d11c09d1aaaf4d660f' + challenge;
-  const privateKey = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  const expected =
+    'd4209ad10d5aff6bfbc009d7e924795de138a63515efc7afc6b01b7fe5201372190374886a70207b042294af5bd64ce725cd8dceb344e6d11c09d1aaaf4d660f' +
+    challenge;
+  const privateKey = crypto.createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   t.is(cryptosignSign(privateKey, { challenge }), expected);
-  const pubkey = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+  const pubkey = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url').toString(
+    'hex',
+  );
   t.true(verifyCryptosign(pubkey, Buffer.from(challenge, 'hex'), expected));
   t.false(verifyCryptosign(pubkey, Buffer.from(challenge, 'hex'), expected.replace(/^d4/, 'd5')));
 });
@@ -154,15 +197,28 @@ test('wamp-scram (spec, argon2id): CHALLENGE fields, WELCOME with the verifier',
   w.security.store.createUser(REALM, { authid: 'carol', groups: ['ops'], password: PASSWORD });
   const client = scramClient('carol', PASSWORD, 'spec');
   const c = w.connect();
-  const challenge = sendHello(w, c, REALM, { authmethods: ['wamp-scram'], authid: 'carol', authextra: { nonce: client.nonce, channel_binding: null } });
+  const challenge = sendHello(w, c, REALM, {
+    authmethods: ['wamp-scram'],
+    authid: 'carol',
+    authextra: { nonce: client.nonce, channel_binding: null },
+  });
   t.is(challenge[1], 'wamp-scram');
   const extra = challenge[2] as Record<string, unknown>;
   t.deepEqual(Object.keys(extra).sort(), ['iterations', 'kdf', 'memory', 'nonce', 'salt']);
   t.like(extra, { kdf: 'argon2id13', iterations: 1, memory: 1024 });
   t.true((extra.nonce as string).startsWith(client.nonce));
   t.true((extra.nonce as string).length > client.nonce.length);
-  const welcome = authenticate(w, c, client.proof(extra), { nonce: extra.nonce, channel_binding: null, cbind_data: null });
-  t.like(welcomeDetails(welcome), { authid: 'carol', authrole: 'ops', authmethod: 'wamp-scram', authprovider: 'wampmesh' });
+  const welcome = authenticate(w, c, client.proof(extra), {
+    nonce: extra.nonce,
+    channel_binding: null,
+    cbind_data: null,
+  });
+  t.like(welcomeDetails(welcome), {
+    authid: 'carol',
+    authrole: 'ops',
+    authmethod: 'wamp-scram',
+    authprovider: 'wampmesh',
+  });
   t.deepEqual(welcomeDetails(welcome).authextra, { verifier: client.expectedServerSignature() });
 });
 
@@ -171,7 +227,11 @@ test('scram (Autobahn|Python dialect): its name, kdf and keys, and scram_server_
   w.security.store.createUser(REALM, { authid: 'carol', password: PASSWORD });
   const client = scramClient('carol', PASSWORD, 'autobahn');
   const c = w.connect();
-  const challenge = sendHello(w, c, REALM, { authmethods: ['scram'], authid: 'carol', authextra: { nonce: client.nonce } });
+  const challenge = sendHello(w, c, REALM, {
+    authmethods: ['scram'],
+    authid: 'carol',
+    authextra: { nonce: client.nonce },
+  });
   t.is(challenge[1], 'scram', 'Autobahn looks its authenticator up by this name');
   const extra = challenge[2] as Record<string, unknown>;
   // Autobahn 22.7.1 refuses any other key, and crashes on "memory": null.
@@ -182,13 +242,24 @@ test('scram (Autobahn|Python dialect): its name, kdf and keys, and scram_server_
   t.deepEqual(welcomeDetails(welcome).authextra, { scram_server_signature: client.expectedServerSignature() });
 });
 
-test('wamp-scram with pbkdf2: memory is null in the spec dialect and absent in Autobahn\'s', (t) => {
+test("wamp-scram with pbkdf2: memory is null in the spec dialect and absent in Autobahn's", (t) => {
   const w = setup();
-  w.security.store.createUser(REALM, { authid: 'dave', password: PASSWORD, scram: { kdf: 'pbkdf2', iterations: 4096 } });
-  for (const [name, dialect] of [['wamp-scram', 'spec'], ['scram', 'autobahn']] as const) {
+  w.security.store.createUser(REALM, {
+    authid: 'dave',
+    password: PASSWORD,
+    scram: { kdf: 'pbkdf2', iterations: 4096 },
+  });
+  for (const [name, dialect] of [
+    ['wamp-scram', 'spec'],
+    ['scram', 'autobahn'],
+  ] as const) {
     const client = scramClient('dave', PASSWORD, dialect);
     const c = w.connect();
-    const extra = sendHello(w, c, REALM, { authmethods: [name], authid: 'dave', authextra: { nonce: client.nonce } })[2] as Record<string, unknown>;
+    const extra = sendHello(w, c, REALM, {
+      authmethods: [name],
+      authid: 'dave',
+      authextra: { nonce: client.nonce },
+    })[2] as Record<string, unknown>;
     t.is(extra.kdf, 'pbkdf2');
     t.is(extra.iterations, 4096);
     if (dialect === 'spec') t.is(extra.memory, null);
@@ -203,7 +274,11 @@ test('wamp-scram: wrong password, wrong nonce, unknown user (stable mock salt) a
   const run = (authid: string, password: string, nonceOverride?: string) => {
     const client = scramClient(authid, password, 'spec');
     const c = w.connect();
-    const extra = sendHello(w, c, REALM, { authmethods: ['wamp-scram'], authid, authextra: { nonce: client.nonce } })[2] as Record<string, unknown>;
+    const extra = sendHello(w, c, REALM, {
+      authmethods: ['wamp-scram'],
+      authid,
+      authextra: { nonce: client.nonce },
+    })[2] as Record<string, unknown>;
     const result = authenticate(w, c, client.proof(extra), { nonce: nonceOverride ?? extra.nonce });
     return { result, extra };
   };
@@ -229,12 +304,16 @@ test('a method the realm does not enable is skipped; none acceptable is no_auth_
   t.is(abort![2], 'wamp.error.no_auth_method');
   const d = w.connect();
   d.send([1, REALM, { roles: { caller: {} } }]);
-  t.is(d.take()[0]![2], 'wamp.error.no_auth_method', 'no authmethods means anonymous, which this realm does not enable');
+  t.is(
+    d.take()[0]![2],
+    'wamp.error.no_auth_method',
+    'no authmethods means anonymous, which this realm does not enable',
+  );
   const e = w.connect();
   t.deepEqual(sendHello(w, e, REALM, { authmethods: ['wampcra', 'ticket'], authid: 'alice' }), [4, 'ticket', {}]);
 });
 
-test('the client\'s order decides; a method the HELLO cannot perform is skipped', (t) => {
+test("the client's order decides; a method the HELLO cannot perform is skipped", (t) => {
   const w = setup();
   w.security.store.createUser(REALM, { authid: 'alice', password: PASSWORD });
   const c = w.connect();
@@ -270,9 +349,20 @@ test('trust by source: the Unix socket and loopback for the group, nobody else',
     t.like(welcomeDetails(welcome), { authid: 'svc', authrole: 'ops', authmethod: 'trust', authprovider: 'wampmesh' });
   }
   const remote = w.connect('10.9.9.9:1234');
-  t.is(sendHello(w, remote, REALM, { authmethods: ['trust'], authid: 'svc' })[2], 'wamp.error.no_auth_method', 'no trust from a remote address');
-  expectFailed(t, sendHello(w, w.connect('unix:/run/wampmesh.sock'), REALM, { authmethods: ['trust'], authid: 'eve' }), 'authentication failed');
-  expectFailed(t, sendHello(w, w.connect('unix:/run/wampmesh.sock'), REALM, { authmethods: ['trust'], authid: 'ghost' }));
+  t.is(
+    sendHello(w, remote, REALM, { authmethods: ['trust'], authid: 'svc' })[2],
+    'wamp.error.no_auth_method',
+    'no trust from a remote address',
+  );
+  expectFailed(
+    t,
+    sendHello(w, w.connect('unix:/run/wampmesh.sock'), REALM, { authmethods: ['trust'], authid: 'eve' }),
+    'authentication failed',
+  );
+  expectFailed(
+    t,
+    sendHello(w, w.connect('unix:/run/wampmesh.sock'), REALM, { authmethods: ['trust'], authid: 'ghost' }),
+  );
   // The remote client falls through to ticket.
   const c = w.connect('10.9.9.9:1234');
   t.deepEqual(sendHello(w, c, REALM, { authmethods: ['trust', 'ticket'], authid: 'eve' }), [4, 'ticket', {}]);
@@ -282,7 +372,10 @@ test('trust by source: the Unix socket and loopback for the group, nobody else',
 test('without sources, trust is never on offer', (t) => {
   const w = setup(['trust']);
   w.security.store.createUser(REALM, { authid: 'svc' });
-  t.is(sendHello(w, w.connect('unix:/x'), REALM, { authmethods: ['trust'], authid: 'svc' })[2], 'wamp.error.no_auth_method');
+  t.is(
+    sendHello(w, w.connect('unix:/x'), REALM, { authmethods: ['trust'], authid: 'svc' })[2],
+    'wamp.error.no_auth_method',
+  );
 });
 
 test('sources narrow methods by address and by user', (t) => {
@@ -293,17 +386,27 @@ test('sources narrow methods by address and by user', (t) => {
   s.createSource(REALM, { cidr: '10.0.0.0/8', authmethods: ['ticket'], to: ['group:ops'] });
   s.createSource(REALM, { cidr: '2001:db8::/32', authmethods: ['wampcra'], to: ['all'] });
   // Not from 192.168/16 at all.
-  t.is(sendHello(w, w.connect('192.168.1.1:9'), REALM, { authmethods: ['ticket'], authid: 'alice' })[2], 'wamp.error.no_auth_method');
+  t.is(
+    sendHello(w, w.connect('192.168.1.1:9'), REALM, { authmethods: ['ticket'], authid: 'alice' })[2],
+    'wamp.error.no_auth_method',
+  );
   // From 10/8, ticket is offered; alice (ops) gets in, bob (staff) fails at the end.
   const a = w.connect('10.1.1.1:9');
   sendHello(w, a, REALM, { authmethods: ['ticket'], authid: 'alice' });
   t.is(authenticate(w, a, PASSWORD)[0], 2);
   const b = w.connect('10.1.1.1:9');
-  t.deepEqual(sendHello(w, b, REALM, { authmethods: ['ticket'], authid: 'bob' }), [4, 'ticket', {}], 'bob is challenged like anyone');
+  t.deepEqual(
+    sendHello(w, b, REALM, { authmethods: ['ticket'], authid: 'bob' }),
+    [4, 'ticket', {}],
+    'bob is challenged like anyone',
+  );
   expectFailed(t, authenticate(w, b, PASSWORD));
   // IPv6 block, bracketed peer form.
   const v6 = w.connect('[2001:db8::5]:443');
-  const extra = sendHello(w, v6, REALM, { authmethods: ['ticket', 'wampcra'], authid: 'bob' })[2] as Record<string, unknown>;
+  const extra = sendHello(w, v6, REALM, { authmethods: ['ticket', 'wampcra'], authid: 'bob' })[2] as Record<
+    string,
+    unknown
+  >;
   t.is(authenticate(w, v6, wampcraSign(PASSWORD, extra))[0], 2);
 });
 
@@ -313,7 +416,11 @@ test('authrole: the explicit role, else the first group, else "user"', (t) => {
   s.createUser(REALM, { authid: 'r1', groups: ['staff', 'ops'], role: 'ops', password: PASSWORD });
   s.createUser(REALM, { authid: 'r2', groups: ['staff', 'ops'], password: PASSWORD });
   s.createUser(REALM, { authid: 'r3', password: PASSWORD });
-  for (const [authid, role] of [['r1', 'ops'], ['r2', 'staff'], ['r3', 'user']]) {
+  for (const [authid, role] of [
+    ['r1', 'ops'],
+    ['r2', 'staff'],
+    ['r3', 'user'],
+  ]) {
     const c = w.connect();
     sendHello(w, c, REALM, { authmethods: ['ticket'], authid });
     t.is(welcomeDetails(authenticate(w, c, PASSWORD)).authrole, role);
@@ -339,7 +446,11 @@ test('a burst of failures from one address is throttled; other addresses are not
   expectFailed(t, blocked.take()[0]!, 'too many failed attempts from this address; try again later');
   // Even the right password waits.
   const right = w.connect('203.0.113.7:2001');
-  expectFailed(t, sendHello(w, right, REALM, { authmethods: ['ticket'], authid: 'alice' }), 'too many failed attempts from this address; try again later');
+  expectFailed(
+    t,
+    sendHello(w, right, REALM, { authmethods: ['ticket'], authid: 'alice' }),
+    'too many failed attempts from this address; try again later',
+  );
   // Someone else is not affected.
   const other = w.connect('198.51.100.1:1');
   sendHello(w, other, REALM, { authmethods: ['ticket'], authid: 'alice' });
@@ -379,7 +490,11 @@ test('guesses for one account from many addresses are refused beyond its budget;
     const c = w.connect(`198.19.0.${i}:1`);
     if (sendHello(w, c, REALM, { authmethods: ['ticket'], authid: 'nobody' })[0] === 4) authenticate(w, c, 'x');
   }
-  expectFailed(t, sendHello(w, w.connect('198.19.1.1:1'), REALM, { authmethods: ['ticket'], authid: 'nobody' }), 'too many failed attempts for this account; try again later');
+  expectFailed(
+    t,
+    sendHello(w, w.connect('198.19.1.1:1'), REALM, { authmethods: ['ticket'], authid: 'nobody' }),
+    'too many failed attempts for this account; try again later',
+  );
   // Other accounts are not affected.
   const b = w.connect('198.18.0.1:40001');
   sendHello(w, b, REALM, { authmethods: ['ticket'], authid: 'bob' });
@@ -390,7 +505,11 @@ test('guesses for one account from many addresses are refused beyond its budget;
   t.is(authenticate(w, during, PASSWORD)[0], 2);
   // From a new address the owner waits for the window: one attempt per 30 s comes back, so the
   // account is slowed, never locked for good.
-  expectFailed(t, sendHello(w, w.connect('203.0.113.50:1'), REALM, { authmethods: ['ticket'], authid: 'alice' }), 'too many failed attempts for this account; try again later');
+  expectFailed(
+    t,
+    sendHello(w, w.connect('203.0.113.50:1'), REALM, { authmethods: ['ticket'], authid: 'alice' }),
+    'too many failed attempts for this account; try again later',
+  );
   w.clock.now += 30_000;
   const later = w.connect('203.0.113.50:2');
   t.is(sendHello(w, later, REALM, { authmethods: ['ticket'], authid: 'alice' })[0], 4, 'after 30 s one attempt passes');
@@ -404,7 +523,11 @@ test('IPv6 clients are throttled per /64', (t) => {
     sendHello(w, c, REALM, { authmethods: ['ticket'], authid: 'x' });
     expectFailed(t, authenticate(w, c, 'nope'));
   }
-  expectFailed(t, sendHello(w, w.connect('[2001:db8:1:2:ffff::1]:1'), REALM, { authmethods: ['ticket'], authid: 'x' }), 'too many failed attempts from this address; try again later');
+  expectFailed(
+    t,
+    sendHello(w, w.connect('[2001:db8:1:2:ffff::1]:1'), REALM, { authmethods: ['ticket'], authid: 'x' }),
+    'too many failed attempts from this address; try again later',
+  );
   t.is(sendHello(w, w.connect('[2001:db8:1:3::1]:1'), REALM, { authmethods: ['ticket'], authid: 'x' })[0], 4);
 });
 

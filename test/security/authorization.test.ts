@@ -28,10 +28,19 @@ function login(w: World, authid: string) {
   let request = 100;
   return {
     c,
-    send(msg: unknown[]) { c.send(msg); return c.take(); },
-    call(procedure: string) { return this.send([48, ++request, {}, procedure, []])[0]!; },
-    register(procedure: string, match: MatchPolicy = 'exact') { return this.send([64, ++request, match === 'exact' ? {} : { match }, procedure])[0]!; },
-    subscribe(topic: string, match: MatchPolicy = 'exact') { return this.send([32, ++request, match === 'exact' ? {} : { match }, topic])[0]!; },
+    send(msg: unknown[]) {
+      c.send(msg);
+      return c.take();
+    },
+    call(procedure: string) {
+      return this.send([48, ++request, {}, procedure, []])[0]!;
+    },
+    register(procedure: string, match: MatchPolicy = 'exact') {
+      return this.send([64, ++request, match === 'exact' ? {} : { match }, procedure])[0]!;
+    },
+    subscribe(topic: string, match: MatchPolicy = 'exact') {
+      return this.send([32, ++request, match === 'exact' ? {} : { match }, topic])[0]!;
+    },
   };
 }
 
@@ -73,7 +82,12 @@ test('meta procedures are refused to a role without grants on them', (t) => {
   const w = setup();
   w.security.store.createGrant(REALM, { permissions: ['call'], uri: 'com.app.', match: 'prefix', to: ['all'] });
   const bob = login(w, 'bob');
-  for (const meta of ['wamp.session.list', 'wamp.session.kill_all', 'wamp.registration.list', 'wamp.subscription.list']) {
+  for (const meta of [
+    'wamp.session.list',
+    'wamp.session.kill_all',
+    'wamp.registration.list',
+    'wamp.subscription.list',
+  ]) {
     t.is(bob.call(meta)[4], NOT_AUTHORIZED, meta);
   }
 });
@@ -102,7 +116,11 @@ test('"anonymous" and "all" principals', (t) => {
   anon.send([32, 2, {}, 'com.app.public']);
   t.is(anon.take()[0]![0], 33);
   const bob = login(w, 'bob');
-  t.is(bob.send([16, 3, { acknowledge: true }, 'com.app.public'])[0]![4], NOT_AUTHORIZED, '"anonymous" is not everyone');
+  t.is(
+    bob.send([16, 3, { acknowledge: true }, 'com.app.public'])[0]![4],
+    NOT_AUTHORIZED,
+    '"anonymous" is not everyone',
+  );
   t.is(bob.subscribe('com.app.public')[0], 33);
 });
 

@@ -24,11 +24,15 @@ for (const round of [1, 2, 3]) {
     const acked: string[] = [];
     let buffer = '';
     let stderr = '';
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     // Kill after a number of acknowledgements that varies per round, so the kill lands at
     // different points of a transaction.
     const killAfter = 150 + round * 137;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      proc.once('exit', (_code, signal) => resolve(signal)),
+    );
     proc.stdout.setEncoding('utf8').on('data', (d: string) => {
       buffer += d;
       const lines = buffer.split('\n');

@@ -3,18 +3,43 @@
 import test from 'ava';
 import { parseCidr, parsePeer, throttleKey } from '../../src/security/address.ts';
 import {
-  deriveScram, deriveWampcra, hashTicket, parseTicketHash, safeEqual, scramAuthMessage, verifyScramProof, verifyTicket, verifyWampcra,
+  deriveScram,
+  deriveWampcra,
+  hashTicket,
+  parseTicketHash,
+  safeEqual,
+  scramAuthMessage,
+  verifyScramProof,
+  verifyTicket,
+  verifyWampcra,
 } from '../../src/security/hash.ts';
 import { FailureThrottle } from '../../src/security/throttle.ts';
 
 test('SCRAM-SHA-256: the RFC 7677 test vector (also the WAMP-SCRAM spec example)', (t) => {
   const salt = 'W22ZaJ0SNY7soEsUEjb6gQ==';
   const cred = deriveScram('pencil', 'pbkdf2', { iterations: 4096 }, salt);
-  const authMessage = scramAuthMessage({
-    authid: 'user', clientNonce: 'rOprNGfwEbeRWgbNEkqO', serverNonce: 'rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0', salt, iterations: 4096,
-  }, 'spec');
-  t.is(authMessage, ['n=user,r=rOprNGfwEbeRWgbNEkqO', 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096', 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0'].join(','));
-  t.is(verifyScramProof(cred.spec, authMessage, 'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='), '6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+  const authMessage = scramAuthMessage(
+    {
+      authid: 'user',
+      clientNonce: 'rOprNGfwEbeRWgbNEkqO',
+      serverNonce: 'rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+      salt,
+      iterations: 4096,
+    },
+    'spec',
+  );
+  t.is(
+    authMessage,
+    [
+      'n=user,r=rOprNGfwEbeRWgbNEkqO',
+      'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096',
+      'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+    ].join(','),
+  );
+  t.is(
+    verifyScramProof(cred.spec, authMessage, 'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='),
+    '6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+  );
   t.is(verifyScramProof(cred.spec, authMessage, 'eHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='), undefined);
   t.is(verifyScramProof(cred.spec, authMessage, 'not base64!'), undefined);
 });
@@ -39,7 +64,13 @@ test('ticket hashes are salted PHC strings; bad parameters are refused', (t) => 
   t.not(a, b, 'a fresh salt each time');
   t.true(verifyTicket('secret', a));
   t.false(verifyTicket('Secret', a));
-  t.is(parseTicketHash('$argon2id$v=19$m=99999999,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), undefined, 'memory bomb');
+  t.is(
+    parseTicketHash(
+      '$argon2id$v=19$m=99999999,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+    ),
+    undefined,
+    'memory bomb',
+  );
   t.false(verifyTicket('secret', 'plaintext'));
 });
 

@@ -43,12 +43,21 @@ export function world(options: Partial<SecurityOptions> & { dir?: string } = {})
   const security = createSecurity(db, { hashing: testHashing, now: () => clock.now, ...options });
   const scheduler = new ManualScheduler();
   const router = new Router({
-    realms: security.realmConfigs(), authenticator: security.authenticator, authorizer: security.authorizer,
-    scheduler, now: () => clock.now, authFailureDelayMs: FAILURE_DELAY,
+    realms: security.realmConfigs(),
+    authenticator: security.authenticator,
+    authorizer: security.authorizer,
+    scheduler,
+    now: () => clock.now,
+    authFailureDelayMs: FAILURE_DELAY,
   });
   attachSecurity(router, security);
   return {
-    dir, db, security, router, scheduler, clock,
+    dir,
+    db,
+    security,
+    router,
+    scheduler,
+    clock,
     connect: (peer = '10.1.2.3:40000') => new MemoryClient(router, undefined, peer),
     close: () => db.close(),
   };
@@ -76,7 +85,12 @@ export function answer(w: World, c: MemoryClient): unknown[] {
   return got[0]!;
 }
 
-export function authenticate(w: World, c: MemoryClient, signature: string, extra: Record<string, unknown> = {}): unknown[] {
+export function authenticate(
+  w: World,
+  c: MemoryClient,
+  signature: string,
+  extra: Record<string, unknown> = {},
+): unknown[] {
   c.send([5, signature, extra]);
   return answer(w, c);
 }
@@ -88,9 +102,14 @@ export function authenticate(w: World, c: MemoryClient, signature: string, extra
 export function wampcraSign(password: string, extra: Record<string, unknown>): string {
   let key: Buffer | string = password;
   if (typeof extra.salt === 'string') {
-    key = crypto.pbkdf2Sync(password, extra.salt, extra.iterations as number, extra.keylen as number, 'sha256').toString('base64');
+    key = crypto
+      .pbkdf2Sync(password, extra.salt, extra.iterations as number, extra.keylen as number, 'sha256')
+      .toString('base64');
   }
-  return crypto.createHmac('sha256', key).update(extra.challenge as string).digest('base64');
+  return crypto
+    .createHmac('sha256', key)
+    .update(extra.challenge as string)
+    .digest('base64');
 }
 
 export function ed25519Keys() {
@@ -100,7 +119,11 @@ export function ed25519Keys() {
 }
 
 /** Signature (64 bytes) followed by the 32 signed bytes, hex: what Autobahn sends. */
-export function cryptosignSign(privateKey: crypto.KeyObject, extra: Record<string, unknown>, withMessage = true): string {
+export function cryptosignSign(
+  privateKey: crypto.KeyObject,
+  extra: Record<string, unknown>,
+  withMessage = true,
+): string {
   const challenge = Buffer.from(extra.challenge as string, 'hex');
   const sig = crypto.sign(null, challenge, privateKey).toString('hex');
   return withMessage ? sig + challenge.toString('hex') : sig;
@@ -113,7 +136,8 @@ export interface ScramClient {
   expectedServerSignature(): string;
 }
 
-const hmac = (key: crypto.BinaryLike, data: crypto.BinaryLike) => crypto.createHmac('sha256', key).update(data).digest();
+const hmac = (key: crypto.BinaryLike, data: crypto.BinaryLike) =>
+  crypto.createHmac('sha256', key).update(data).digest();
 
 /**
  * A SCRAM client: `spec` follows the WAMP spec (c=biws, escaped name, raw KDF output);
@@ -131,7 +155,14 @@ export function scramClient(authid: string, password: string, dialect: 'spec' | 
       const saltBytes = Buffer.from(salt, 'base64');
       const pw = Buffer.from(password, 'utf8');
       if (extra.kdf === 'argon2id13' || extra.kdf === 'argon2id-13') {
-        const raw = crypto.argon2Sync('argon2id', { message: pw, nonce: saltBytes, parallelism: 1, tagLength: 32, memory: extra.memory as number, passes: iterations });
+        const raw = crypto.argon2Sync('argon2id', {
+          message: pw,
+          nonce: saltBytes,
+          parallelism: 1,
+          tagLength: 32,
+          memory: extra.memory as number,
+          passes: iterations,
+        });
         salted = dialect === 'spec' ? raw : Buffer.from(raw.toString('base64').replace(/=+$/, ''), 'ascii');
       } else {
         salted = crypto.pbkdf2Sync(pw, saltBytes, iterations, 32, 'sha256');
@@ -149,14 +180,18 @@ export function scramClient(authid: string, password: string, dialect: 'spec' | 
 }
 
 /** A session in the admin realm over the Unix socket (trusted), for admin calls. */
-export function adminSession(w: World): { call(procedure: string, args?: unknown[], kwargs?: Record<string, unknown>): unknown[] } {
+export function adminSession(w: World): {
+  call(procedure: string, args?: unknown[], kwargs?: Record<string, unknown>): unknown[];
+} {
   const c = w.connect('unix:/run/wampmesh.sock');
   const welcome = sendHello(w, c, w.security.adminRealm, { authmethods: ['trust'], authid: 'admin' });
   if (welcome[0] !== 2) throw new Error(`admin did not join: ${JSON.stringify(welcome)}`);
   let request = 0;
   return {
     call(procedure, args = [], kwargs) {
-      c.send(kwargs === undefined ? [48, ++request, {}, procedure, args] : [48, ++request, {}, procedure, args, kwargs]);
+      c.send(
+        kwargs === undefined ? [48, ++request, {}, procedure, args] : [48, ++request, {}, procedure, args, kwargs],
+      );
       return c.take()[0]!;
     },
   };

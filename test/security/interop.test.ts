@@ -19,13 +19,22 @@ const script = fileURLToPath(new URL('./python/auth_client.py', import.meta.url)
 const REALM = 'com.interop';
 const PASSWORD = 'correct horse battery';
 
-const probe = spawnSync(python, ['-c', 'import autobahn, nacl, argon2, passlib'], { encoding: 'utf8', timeout: 20_000 });
+const probe = spawnSync(python, ['-c', 'import autobahn, nacl, argon2, passlib'], {
+  encoding: 'utf8',
+  timeout: 20_000,
+});
 const pythonMissing = probe.status === 0 ? undefined : `${python}: ${(probe.stderr || String(probe.error)).trim()}`;
 
 // Ed25519 seed (what Autobahn's --privkey takes) and its public key.
 const seed = crypto.randomBytes(32);
-const privateKey = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
-const pubkey = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+const privateKey = crypto.createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+  format: 'der',
+  type: 'pkcs8',
+});
+const pubkey = Buffer.from(crypto.createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url').toString(
+  'hex',
+);
 
 let listener: WebSocketListener;
 let url = '';
@@ -39,7 +48,12 @@ test.before(async () => {
   s.createUser(REALM, { authid: 'alice', groups: ['app'], password: PASSWORD });
   s.createUser(REALM, { authid: 'device', groups: ['app'], pubkeys: [pubkey] });
   s.createGrant(REALM, { permissions: ['call'], uri: 'wamp.session.', match: 'prefix', to: ['group:app'] });
-  const router = new Router({ realms: security.realmConfigs(), authenticator: security.authenticator, authorizer: security.authorizer, authFailureDelayMs: 50 });
+  const router = new Router({
+    realms: security.realmConfigs(),
+    authenticator: security.authenticator,
+    authorizer: security.authorizer,
+    authFailureDelayMs: 50,
+  });
   attachSecurity(router, security);
   listener = await listenWebSocket({ host: '127.0.0.1', port: 0 }, router);
   url = `ws://127.0.0.1:${listener.port}/ws`;
@@ -52,12 +66,17 @@ test.after.always(async () => {
 function runClient(args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script, '--url', url, '--realm', REALM, ...args], {
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
     child.once('close', () => {
       clearTimeout(timer);
@@ -82,7 +101,10 @@ const cases: [string, string[]][] = [
   ['ticket', ['--method', 'ticket', '--authid', 'alice', '--secret', PASSWORD]],
   ['wampcra', ['--method', 'wampcra', '--authid', 'alice', '--secret', PASSWORD]],
   ['cryptosign', ['--method', 'cryptosign', '--privkey', seed.toString('hex')]],
-  ['scram (argon2id-13, server signature checked by the client)', ['--method', 'scram', '--authid', 'alice', '--secret', PASSWORD]],
+  [
+    'scram (argon2id-13, server signature checked by the client)',
+    ['--method', 'scram', '--authid', 'alice', '--secret', PASSWORD],
+  ],
 ];
 
 for (const [name, args] of cases) {
@@ -92,14 +114,25 @@ for (const [name, args] of cases) {
     t.deepEqual(r.call, { result: 1 });
   });
   py(`Autobahn|Python ${name}: the wrong secret is refused`, async (t) => {
-    const wrong = args.map((a) => (a === PASSWORD ? 'not the password' : a === seed.toString('hex') ? crypto.randomBytes(32).toString('hex') : a));
+    const wrong = args.map((a) =>
+      a === PASSWORD ? 'not the password' : a === seed.toString('hex') ? crypto.randomBytes(32).toString('hex') : a,
+    );
     const r = await runClient(wrong);
     t.like(r, { joined: false, reason: 'wamp.error.authentication_failed' }, JSON.stringify(r));
   });
 }
 
 py('Autobahn|Python: a call without a grant is not_authorized', async (t) => {
-  const r = await runClient(['--method', 'ticket', '--authid', 'alice', '--secret', PASSWORD, '--call', 'wamp.registration.list']);
+  const r = await runClient([
+    '--method',
+    'ticket',
+    '--authid',
+    'alice',
+    '--secret',
+    PASSWORD,
+    '--call',
+    'wamp.registration.list',
+  ]);
   t.like(r, { joined: true });
   t.deepEqual(r.call, { error: 'wamp.error.not_authorized' });
 });
@@ -107,18 +140,48 @@ py('Autobahn|Python: a call without a grant is not_authorized', async (t) => {
 // Autobahn|JS: its CryptoJS PBKDF2 and HMAC for WAMP-CRA, tweetnacl for cryptosign.
 test.serial('Autobahn|JS wampcra and ticket join', async (t) => {
   const autobahn = createRequire(import.meta.url)('autobahn') as {
-    Connection: new (o: Record<string, unknown>) => { open(): void; close(): void; onopen: (s: unknown, d: Record<string, unknown>) => void; onclose: (reason: string, d: Record<string, unknown>) => boolean };
-    auth_cra: { derive_key(secret: string, salt: string, iterations: number, keylen: number): string; sign(key: string, challenge: string): string };
+    Connection: new (
+      o: Record<string, unknown>,
+    ) => {
+      open(): void;
+      close(): void;
+      onopen: (s: unknown, d: Record<string, unknown>) => void;
+      onclose: (reason: string, d: Record<string, unknown>) => boolean;
+    };
+    auth_cra: {
+      derive_key(secret: string, salt: string, iterations: number, keylen: number): string;
+      sign(key: string, challenge: string): string;
+    };
   };
-  const join = (authmethods: string[], onchallenge: (s: unknown, method: string, extra: Record<string, unknown>) => string) =>
+  const join = (
+    authmethods: string[],
+    onchallenge: (s: unknown, method: string, extra: Record<string, unknown>) => string,
+  ) =>
     new Promise<Record<string, unknown>>((resolve) => {
-      const connection = new autobahn.Connection({ url, realm: REALM, authmethods, authid: 'alice', onchallenge, max_retries: 0 });
-      connection.onopen = (_s, details) => { resolve({ joined: true, ...details }); connection.close(); };
-      connection.onclose = (reason, details) => { resolve({ joined: false, reason, ...details }); return true; };
+      const connection = new autobahn.Connection({
+        url,
+        realm: REALM,
+        authmethods,
+        authid: 'alice',
+        onchallenge,
+        max_retries: 0,
+      });
+      connection.onopen = (_s, details) => {
+        resolve({ joined: true, ...details });
+        connection.close();
+      };
+      connection.onclose = (reason, details) => {
+        resolve({ joined: false, reason, ...details });
+        return true;
+      };
       connection.open();
     });
   const cra = await join(['wampcra'], (_s, _m, extra) =>
-    autobahn.auth_cra.sign(autobahn.auth_cra.derive_key(PASSWORD, extra.salt as string, extra.iterations as number, extra.keylen as number), extra.challenge as string));
+    autobahn.auth_cra.sign(
+      autobahn.auth_cra.derive_key(PASSWORD, extra.salt as string, extra.iterations as number, extra.keylen as number),
+      extra.challenge as string,
+    ),
+  );
   t.like(cra, { joined: true, authid: 'alice', authmethod: 'wampcra', authrole: 'app' }, JSON.stringify(cra));
   const ticket = await join(['ticket'], () => PASSWORD);
   t.like(ticket, { joined: true, authmethod: 'ticket' }, JSON.stringify(ticket));

@@ -81,7 +81,11 @@ test('a new password ends every session of that user, and only those; unrelated 
   w.router.tick(w.clock.now + 2000);
   t.true(alice2.closed);
 
-  t.is((ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2], 'wamp.error.authentication_failed', 'the old password is refused');
+  t.is(
+    (ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2],
+    'wamp.error.authentication_failed',
+    'the old password is refused',
+  );
   t.true(alive(session(ticketLogin(w, 'alice', 'alice password 2'))), 'the new one works');
 });
 
@@ -101,7 +105,10 @@ test('public keys: adding one or a first password ends nothing; removing the key
 
 test('disabling a user ends their sessions as a kill does (testaments published) and refuses logins until enabled', (t) => {
   const { w, ok } = setup();
-  ok('wampmesh.grant.create', [REALM, { permissions: ['call'], uri: 'wamp.session.add_testament', to: ['user:alice'] }]);
+  ok('wampmesh.grant.create', [
+    REALM,
+    { permissions: ['call'], uri: 'wamp.session.add_testament', to: ['user:alice'] },
+  ]);
   ok('wampmesh.grant.create', [REALM, { permissions: ['subscribe'], uri: 'com.rev.gone', to: ['user:bob'] }]);
   const alice = session(ticketLogin(w, 'alice', 'alice password 1'));
   alice.send([48, 1, {}, 'wamp.session.add_testament', ['com.rev.gone', ['alice left']]]);
@@ -115,7 +122,11 @@ test('disabling a user ends their sessions as a kill does (testaments published)
   const event = bob.take()[0]!;
   t.is(event[0], 36);
   t.deepEqual(event[4], ['alice left'], 'the testament is published');
-  t.is((ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2], 'wamp.error.authentication_failed', 'a disabled user cannot log in');
+  t.is(
+    (ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2],
+    'wamp.error.authentication_failed',
+    'a disabled user cannot log in',
+  );
 
   ok('wampmesh.user.update', [REALM, 'alice', { disabled: false }]);
   t.is((ok('wampmesh.user.get', [REALM, 'alice']) as { disabled?: boolean }).disabled, undefined);
@@ -126,7 +137,9 @@ test('an import ends the sessions of users whose credentials it replaces; re-imp
   const { w, ok } = setup();
   const alice = session(ticketLogin(w, 'alice', 'alice password 1'));
   const bob = session(ticketLogin(w, 'bob', 'bob password 1'));
-  const doc = ok('wampmesh.security.export', []) as { realms: { uri: string; users: { authid: string; credentials: unknown; disabled?: boolean }[] }[] };
+  const doc = ok('wampmesh.security.export', []) as {
+    realms: { uri: string; users: { authid: string; credentials: unknown; disabled?: boolean }[] }[];
+  };
   ok('wampmesh.security.import', [doc]);
   t.true(alive(alice));
   t.true(alive(bob));

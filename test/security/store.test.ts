@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { openDatabase } from '../../src/store/database.ts';
-import { SecurityError, SecurityStore, ADMIN_REALM, ensureAdminRealm, type SecurityDocument } from '../../src/security/index.ts';
+import {
+  SecurityError,
+  SecurityStore,
+  ADMIN_REALM,
+  ensureAdminRealm,
+  type SecurityDocument,
+} from '../../src/security/index.ts';
 import { verifyTicket, verifyWampcra } from '../../src/security/hash.ts';
 import { testHashing, tmpDir } from './helpers.ts';
 
@@ -25,12 +31,27 @@ function error(t: import('ava').ExecutionContext, fn: () => unknown): SecurityEr
 
 function populate(store: SecurityStore) {
   ensureAdminRealm(store);
-  store.createRealm({ uri: 'com.example', description: 'the example', authmethods: ['ticket', 'wampcra', 'wamp-scram', 'cryptosign', 'trust'] });
+  store.createRealm({
+    uri: 'com.example',
+    description: 'the example',
+    authmethods: ['ticket', 'wampcra', 'wamp-scram', 'cryptosign', 'trust'],
+  });
   store.createGroup('com.example', { name: 'base', meta: { level: 1 } });
   store.createGroup('com.example', { name: 'ops', groups: ['base'], description: 'operators' });
-  store.createUser('com.example', { authid: 'alice', groups: ['ops', 'base'], role: 'base', password: PASSWORD, meta: { email: 'alice@example.com' } });
+  store.createUser('com.example', {
+    authid: 'alice',
+    groups: ['ops', 'base'],
+    role: 'base',
+    password: PASSWORD,
+    meta: { email: 'alice@example.com' },
+  });
   store.createUser('com.example', { authid: 'device', pubkeys: ['ab'.repeat(32)] });
-  store.createGrant('com.example', { permissions: ['call', 'subscribe'], uri: 'com.example.', match: 'prefix', to: ['group:ops', 'user:device'] });
+  store.createGrant('com.example', {
+    permissions: ['call', 'subscribe'],
+    uri: 'com.example.',
+    match: 'prefix',
+    to: ['group:ops', 'user:device'],
+  });
   store.createSource('com.example', { cidr: 'unix', authmethods: ['trust'], to: ['group:ops'] });
   store.createSource('com.example', { cidr: '10.0.0.0/8', authmethods: ['ticket', 'wampcra'], to: ['all'] });
 }
@@ -73,7 +94,11 @@ test('validation errors are typed, carry a WAMP URI and name the field', (t) => 
   store.createUser('r', { authid: 'a' });
   e = error(t, () => store.createUser('r', { authid: 'a' }));
   t.is(e.uri, 'wampmesh.error.already_exists');
-  t.deepEqual(store.listUsers('r').map((u) => u.authid), ['a'], 'failed writes changed nothing');
+  t.deepEqual(
+    store.listUsers('r').map((u) => u.authid),
+    ['a'],
+    'failed writes changed nothing',
+  );
 });
 
 test('nested groups: a cycle is refused and named', (t) => {
@@ -98,8 +123,16 @@ test('deleting a group cascades to memberships, nesting, roles, grants and sourc
   t.is(alice.authrole, 'ops');
   t.deepEqual(store.getGroup('com.example', 'ops')!.groups, []);
   store.deleteGroup('com.example', 'ops');
-  t.deepEqual(store.listGrants('com.example').map((g) => g.to), [['user:device']], 'the principal goes, the grant stays while it has one');
-  t.deepEqual(store.listSources('com.example').map((s) => s.cidr), ['10.0.0.0/8'], 'a source left with no principal goes');
+  t.deepEqual(
+    store.listGrants('com.example').map((g) => g.to),
+    [['user:device']],
+    'the principal goes, the grant stays while it has one',
+  );
+  t.deepEqual(
+    store.listSources('com.example').map((s) => s.cidr),
+    ['10.0.0.0/8'],
+    'a source left with no principal goes',
+  );
 });
 
 test('secrets are stored only as salted hashes and derived keys', (t) => {
@@ -111,8 +144,14 @@ test('secrets are stored only as salted hashes and derived keys', (t) => {
   t.false(verifyTicket('wrong password', user.credentials.ticket!.hash));
   const cra = user.credentials.wampcra!;
   t.like(cra, { iterations: 1000, keylen: 32 });
-  t.is(cra.key, crypto.pbkdf2Sync(PASSWORD, cra.salt, 1000, 32, 'sha256').toString('base64'), 'the WAMP-CRA derived key, salt as UTF-8');
-  t.true(verifyWampcra(cra.key, 'challenge', crypto.createHmac('sha256', cra.key).update('challenge').digest('base64')));
+  t.is(
+    cra.key,
+    crypto.pbkdf2Sync(PASSWORD, cra.salt, 1000, 32, 'sha256').toString('base64'),
+    'the WAMP-CRA derived key, salt as UTF-8',
+  );
+  t.true(
+    verifyWampcra(cra.key, 'challenge', crypto.createHmac('sha256', cra.key).update('challenge').digest('base64')),
+  );
   t.like(user.credentials['wamp-scram']!, { kdf: 'argon2id', iterations: 1, memory: 1024 });
   // get/list show which methods, never the material.
   const view = store.getUser('com.example', 'alice')!;
@@ -176,7 +215,15 @@ test('an import may carry clear passwords; they are derived on the way in', (t) 
   const admin = store.exportDocument().realms[0]!;
   store.importDocument({
     version: 1,
-    realms: [admin, { uri: 'com.new', authmethods: ['ticket'], groups: [{ name: 'g' }], users: [{ authid: 'u', groups: ['g'], password: PASSWORD }] }],
+    realms: [
+      admin,
+      {
+        uri: 'com.new',
+        authmethods: ['ticket'],
+        groups: [{ name: 'g' }],
+        users: [{ authid: 'u', groups: ['g'], password: PASSWORD }],
+      },
+    ],
   });
   t.true(verifyTicket(PASSWORD, store.userRecord('com.new', 'u')!.credentials.ticket!.hash));
 });
@@ -191,28 +238,74 @@ test('an invalid import changes nothing and names the field', (t) => {
     mutate(d);
     return d;
   };
-  const realm = (d: typeof doc) => d.realms[0] as { users: Record<string, unknown>[]; groups: Record<string, unknown>[]; grants: Record<string, unknown>[] };
+  const realm = (d: typeof doc) =>
+    d.realms[0] as {
+      users: Record<string, unknown>[];
+      groups: Record<string, unknown>[];
+      grants: Record<string, unknown>[];
+    };
   const cases: [typeof doc, string][] = [
-    [broken((d) => { realm(d).users.push({ authid: 'x', password: 'short' }); }), 'realms[0].users[2].password: must be at least 8 characters'],
-    [broken((d) => { realm(d).users[0]!.groups = ['ghost']; }), "realms[0].users[0].groups[0]: no group 'ghost' in realm 'com.example'"],
-    [broken((d) => { realm(d).groups[0]!.groups = ['ops']; }), 'realms[0].groups[0].groups: nesting makes a cycle: base -> ops -> base'],
-    [broken((d) => { realm(d).grants[0]!.to = ['user:ghost']; }), "realms[0].grants[0].to[0]: no user 'ghost' in realm 'com.example'"],
-    [broken((d) => { d.realms.push({ ...d.realms[0]! }); }), "realms[2].uri: duplicate realm 'com.example'"],
-    [broken((d) => { d.realms.pop(); }), "realms: the import must keep the protected realm 'wampmesh.admin' (the admin realm)"],
-    [broken((d) => { (d as Record<string, unknown>).version = 2; }), 'version: expected 1'],
+    [
+      broken((d) => {
+        realm(d).users.push({ authid: 'x', password: 'short' });
+      }),
+      'realms[0].users[2].password: must be at least 8 characters',
+    ],
+    [
+      broken((d) => {
+        realm(d).users[0]!.groups = ['ghost'];
+      }),
+      "realms[0].users[0].groups[0]: no group 'ghost' in realm 'com.example'",
+    ],
+    [
+      broken((d) => {
+        realm(d).groups[0]!.groups = ['ops'];
+      }),
+      'realms[0].groups[0].groups: nesting makes a cycle: base -> ops -> base',
+    ],
+    [
+      broken((d) => {
+        realm(d).grants[0]!.to = ['user:ghost'];
+      }),
+      "realms[0].grants[0].to[0]: no user 'ghost' in realm 'com.example'",
+    ],
+    [
+      broken((d) => {
+        d.realms.push({ ...d.realms[0]! });
+      }),
+      "realms[2].uri: duplicate realm 'com.example'",
+    ],
+    [
+      broken((d) => {
+        d.realms.pop();
+      }),
+      "realms: the import must keep the protected realm 'wampmesh.admin' (the admin realm)",
+    ],
+    [
+      broken((d) => {
+        (d as Record<string, unknown>).version = 2;
+      }),
+      'version: expected 1',
+    ],
   ];
   for (const [document, message] of cases) {
     const e = error(t, () => store.importDocument(document));
     t.is(e.message, message);
   }
   t.deepEqual(store.exportDocument(), before);
-  const dupe = broken((d) => { (d.realms[1] as { grants: { id: number }[] }).grants[0]!.id = realm(d).grants[0]!.id as number; });
+  const dupe = broken((d) => {
+    (d.realms[1] as { grants: { id: number }[] }).grants[0]!.id = realm(d).grants[0]!.id as number;
+  });
   t.regex(error(t, () => store.importDocument(dupe)).message, /^realms\[1\]\.grants\[0\]\.id: duplicate grant id \d+$/);
   t.deepEqual(store.exportDocument(), before);
   // A failure half way through the writes (injected by a trigger, as a full disk would be)
   // rolls the whole import back: the wipe included.
-  db.exec("CREATE TEMP TRIGGER boom BEFORE INSERT ON security_user WHEN NEW.authid = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
-  const late = broken((d) => { (d.realms[1] as { users: unknown[] }).users.push({ authid: 'boom' }); });
+  db.exec(
+    "CREATE TEMP TRIGGER boom BEFORE INSERT ON security_user WHEN NEW.authid = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+  );
+  const late = broken((d) => {
+    (d.realms[1] as { users: unknown[] }).users.push({ authid: 'boom' });
+  });
   t.throws(() => store.importDocument(late), { message: /injected failure/ });
   t.deepEqual(store.exportDocument(), before);
   db.exec('DROP TRIGGER boom');
@@ -225,10 +318,14 @@ test('the admin realm cannot be deleted; a batch is all or nothing', (t) => {
   t.is(error(t, () => store.deleteRealm(ADMIN_REALM)).uri, 'wampmesh.error.not_allowed');
   const heard: string[] = [];
   store.subscribe((c) => heard.push(c.kind));
-  t.throws(() => store.batch(() => {
-    store.createRealm({ uri: 'com.half', authmethods: ['ticket'] });
-    store.createUser('com.half', { authid: 'x', groups: ['missing'] });
-  }), { instanceOf: SecurityError });
+  t.throws(
+    () =>
+      store.batch(() => {
+        store.createRealm({ uri: 'com.half', authmethods: ['ticket'] });
+        store.createUser('com.half', { authid: 'x', groups: ['missing'] });
+      }),
+    { instanceOf: SecurityError },
+  );
   t.is(store.getRealm('com.half'), undefined);
   t.deepEqual(heard, [], 'nothing announced for a rolled-back batch');
   store.batch(() => {

@@ -10,7 +10,9 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-db-'));
 const root = path.resolve(import.meta.dirname, '../..');
 
 function openInChild(dir: string) {
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
+  const code =
+    `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` +
+    `console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); } })`;
   return spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' }).stdout.trim();
 }
 
@@ -33,7 +35,10 @@ test('WAL, synchronous FULL and the schema version are set', (t) => {
 
 test('a corrupt database file gives an error naming the file', (t) => {
   const dir = tmp();
-  fs.writeFileSync(path.join(dir, DATABASE_FILE), 'this is not sqlite, just text long enough to look like a header....................................................');
+  fs.writeFileSync(
+    path.join(dir, DATABASE_FILE),
+    'this is not sqlite, just text long enough to look like a header....................................................',
+  );
   const err = t.throws(() => openDatabase(dir), { instanceOf: StoreError });
   t.regex(err!.message, /wampmesh\.db: corrupt or not a SQLite database/);
 });
@@ -43,8 +48,21 @@ test('retained events and history survive reopening, binary values intact', (t) 
   let db = openDatabase(dir);
   let store = new SqliteEventStore(db);
   const bytes = new Uint8Array([0, 1, 254, 255]);
-  store.retain('realm1', { topic: 'com.a', publication: 7, timestamp: 1000, args: [bytes, 'ü'], kwargs: { n: 2 ** 53 }, details: { publisher: 5 } });
-  for (let i = 0; i < 5; i++) store.append('realm1', { topic: 'com.h', publication: i + 1, timestamp: 1000 + i, args: [i], details: {} }, 3, 60_000);
+  store.retain('realm1', {
+    topic: 'com.a',
+    publication: 7,
+    timestamp: 1000,
+    args: [bytes, 'ü'],
+    kwargs: { n: 2 ** 53 },
+    details: { publisher: 5 },
+  });
+  for (let i = 0; i < 5; i++)
+    store.append(
+      'realm1',
+      { topic: 'com.h', publication: i + 1, timestamp: 1000 + i, args: [i], details: {} },
+      3,
+      60_000,
+    );
   db.close();
   db = openDatabase(dir);
   store = new SqliteEventStore(db);
@@ -52,10 +70,20 @@ test('retained events and history survive reopening, binary values intact', (t) 
   t.deepEqual([...(r.args![0] as Uint8Array)], [...bytes]);
   t.deepEqual(r.kwargs, { n: 2 ** 53 });
   t.deepEqual(r.details, { publisher: 5 });
-  t.deepEqual(store.history('realm1', 'com.h', 10).map((e) => e.args![0]), [2, 3, 4]);
-  t.deepEqual(store.history('realm1', 'com.h', 2).map((e) => e.args![0]), [3, 4]);
+  t.deepEqual(
+    store.history('realm1', 'com.h', 10).map((e) => e.args![0]),
+    [2, 3, 4],
+  );
+  t.deepEqual(
+    store.history('realm1', 'com.h', 2).map((e) => e.args![0]),
+    [3, 4],
+  );
   store.append('realm1', { topic: 'com.h', publication: 9, timestamp: 100_000, args: [9], details: {} }, 3, 60_000);
-  t.deepEqual(store.history('realm1', 'com.h', 10).map((e) => e.args![0]), [9], 'events older than maxAge are dropped');
+  t.deepEqual(
+    store.history('realm1', 'com.h', 10).map((e) => e.args![0]),
+    [9],
+    'events older than maxAge are dropped',
+  );
   t.is(db.pragma('integrity_check', { simple: true }), 'ok');
   db.close();
 });
@@ -69,7 +97,9 @@ test('a read-only data folder gives a clear error naming the file', (t) => {
   // runs as root without them (setpriv is util-linux) rather than as another user, who may not
   // be able to read the checkout at all (a clone under /root, mode 0700 on Debian).
   const asUser = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [];
-  const code = `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` + `console.log('opened'); } catch (e) { console.log(e.message); } })`;
+  const code =
+    `import('${root}/src/store/database.ts').then((m) => { try { m.openDatabase(${JSON.stringify(dir)}); ` +
+    `console.log('opened'); } catch (e) { console.log(e.message); } })`;
   const [cmd, ...args] = [...asUser, process.execPath, '-e', code];
   const out = spawnSync(cmd!, args, { encoding: 'utf8' });
   t.regex(out.stdout, /wampmesh\.db: the data folder .* is read-only/, out.stderr);

@@ -14,7 +14,13 @@ function errno(code: string): Error {
 
 test('EMFILE and ENFILE are logged once per interval, anything else every time', (t) => {
   const lines: Record<string, unknown>[] = [];
-  const log = new AcceptErrorLog(createLogger({ level: 'warn', destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) } }), '127.0.0.1:8081');
+  const log = new AcceptErrorLog(
+    createLogger({
+      level: 'warn',
+      destination: { write: (s) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    }),
+    '127.0.0.1:8081',
+  );
   for (let i = 0; i < 1000; i++) log.report(errno(i % 2 ? 'EMFILE' : 'ENFILE'));
   t.is(lines.length, 1);
   t.like(lines[0], { level: 'warn', address: '127.0.0.1:8081', code: 'ENFILE', since_last_line: 0 });

@@ -7,7 +7,9 @@ import type { Peer, PeerAcceptor } from '../../src/router/peer.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
 import { listenWebSocket } from '../../src/transport/websocket-server.ts';
 
-interface Session { readonly id: number }
+interface Session {
+  readonly id: number;
+}
 interface Connection {
   onopen: (session: Session) => void;
   onclose: (reason: string) => boolean;
@@ -36,7 +38,9 @@ const miniCore: PeerAcceptor = {
           peer.close();
         }
       },
-      closed() { seen.push(`${peer.info.type}/${peer.serializer.name}:closed`); },
+      closed() {
+        seen.push(`${peer.info.type}/${peer.serializer.name}:closed`);
+      },
     };
   },
 };
@@ -45,8 +49,14 @@ function session(transports: object[]): Promise<{ id: number; reason: string }> 
   return new Promise((resolve) => {
     let id = -1;
     const connection = new autobahn.Connection({ transports, realm: 'realm1', max_retries: 0 });
-    connection.onopen = (s) => { id = s.id; connection.close(); };
-    connection.onclose = (reason) => { resolve({ id, reason }); return true; };
+    connection.onopen = (s) => {
+      id = s.id;
+      connection.close();
+    };
+    connection.onclose = (reason) => {
+      resolve({ id, reason });
+      return true;
+    };
     connection.open();
   });
 }
@@ -54,7 +64,10 @@ function session(transports: object[]): Promise<{ id: number; reason: string }> 
 test.serial('autobahn-js over RawSocket (JSON) and WebSocket (JSON, MsgPack, CBOR)', async (t) => {
   const rs = await listenRawSocket({ host: '127.0.0.1', port: 0 }, miniCore);
   const ws = await listenWebSocket({ host: '127.0.0.1', port: 0 }, miniCore);
-  t.teardown(async () => { await rs.close(); await ws.close(); });
+  t.teardown(async () => {
+    await rs.close();
+    await ws.close();
+  });
   const url = `ws://127.0.0.1:${ws.port}/ws`;
 
   t.deepEqual(await session([{ type: 'rawsocket', host: '127.0.0.1', port: rs.port }]), { id: 4242, reason: 'closed' });
@@ -63,8 +76,11 @@ test.serial('autobahn-js over RawSocket (JSON) and WebSocket (JSON, MsgPack, CBO
     t.deepEqual(await session([{ type: 'websocket', url, serializers: [serializer] }]), { id: 4242, reason: 'closed' });
   }
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(seen, ['rawsocket', 'websocket/json', 'websocket/msgpack', 'websocket/cbor'].flatMap((p) => {
-    const prefix = p === 'rawsocket' ? 'rawsocket/json' : p;
-    return [`${prefix}:1`, `${prefix}:6`, `${prefix}:closed`];
-  }));
+  t.deepEqual(
+    seen,
+    ['rawsocket', 'websocket/json', 'websocket/msgpack', 'websocket/cbor'].flatMap((p) => {
+      const prefix = p === 'rawsocket' ? 'rawsocket/json' : p;
+      return [`${prefix}:1`, `${prefix}:6`, `${prefix}:closed`];
+    }),
+  );
 });

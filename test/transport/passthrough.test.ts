@@ -7,10 +7,15 @@ import { connect, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 
 let router: RouterProcess;
-test.before(async () => { router = await startRouter(); });
+test.before(async () => {
+  router = await startRouter();
+});
 test.after.always(() => router?.stop());
 
-const open = async (transport: 'rawsocket' | 'websocket', serializer: 'json' | 'cbor' | 'msgpack'): Promise<RawClient> => {
+const open = async (
+  transport: 'rawsocket' | 'websocket',
+  serializer: 'json' | 'cbor' | 'msgpack',
+): Promise<RawClient> => {
   const c = await connect({ transport, serializer, port: router.rawsocketPort, url: router.wsUrl });
   await c.join();
   return c;
@@ -22,10 +27,11 @@ function nextFrame(c: RawClient): Promise<Buffer> {
 }
 
 // Over 96 octets, where the router passes payloads through (src/serializers/raw-payload.ts).
-const ARGS_TEXT = '[ 1.0, 12345678901234567890 , "text with \\"quotes\\" and ] brackets", {"nested":[1e3, -0.5, null]} ]';
+const ARGS_TEXT =
+  '[ 1.0, 12345678901234567890 , "text with \\"quotes\\" and ] brackets", {"nested":[1e3, -0.5, null]} ]';
 const KWARGS_TEXT = '{ "unit" : "°C", "n": 1.50 }';
 
-test('JSON caller and JSON callee: the arguments arrive in the caller\'s spelling, the result in the callee\'s', async (t) => {
+test("JSON caller and JSON callee: the arguments arrive in the caller's spelling, the result in the callee's", async (t) => {
   const callee = await open('websocket', 'json');
   const caller = await open('rawsocket', 'json');
   await callee.register('pass.json');
@@ -37,8 +43,15 @@ test('JSON caller and JSON callee: the arguments arrive in the caller\'s spellin
   const request = (JSON.parse(inv) as unknown[])[1] as number;
 
   const result = nextFrame(caller);
-  callee.sendFrame(Buffer.from(`[70,${request},{},["a result of some length", 1.0, 2.50, 99999999999999999999, "padding to pass the threshold"]]`));
-  t.is((await result).toString(), '[50,7,{},["a result of some length", 1.0, 2.50, 99999999999999999999, "padding to pass the threshold"]]');
+  callee.sendFrame(
+    Buffer.from(
+      `[70,${request},{},["a result of some length", 1.0, 2.50, 99999999999999999999, "padding to pass the threshold"]]`,
+    ),
+  );
+  t.is(
+    (await result).toString(),
+    '[50,7,{},["a result of some length", 1.0, 2.50, 99999999999999999999, "padding to pass the threshold"]]',
+  );
   await Promise.all([callee.destroy(), caller.destroy()]);
 });
 

@@ -16,7 +16,9 @@ import {
 const bytes = (...xs: number[]) => Uint8Array.from(xs);
 const text = (s: string) => new TextEncoder().encode(s);
 const payloads = (events: FrameEvent[]) =>
-  events.map((e) => (e.type === 'error' ? `error:${e.error.reason}` : `${e.type}:${new TextDecoder().decode(e.payload)}`));
+  events.map((e) =>
+    e.type === 'error' ? `error:${e.error.reason}` : `${e.type}:${new TextDecoder().decode(e.payload)}`,
+  );
 
 test('handshake request parses serializer and client maximum', (t) => {
   t.deepEqual(parseHandshake(bytes(0x7f, 0xf1, 0, 0)), { ok: true, serializerId: 1, maxLength: 16 * 1024 * 1024 });
@@ -27,9 +29,21 @@ test('handshake request parses serializer and client maximum', (t) => {
 
 test('handshake errors: bad magic, serializer 0, reserved octets', (t) => {
   t.deepEqual(parseHandshake(bytes(0x47, 0x45, 0x54, 0x20)), { ok: false, badMagic: true });
-  t.deepEqual(parseHandshake(bytes(0x7f, 0xf0, 0, 0)), { ok: false, badMagic: false, error: HandshakeErrorCode.SERIALIZER_UNSUPPORTED });
-  t.deepEqual(parseHandshake(bytes(0x7f, 0xf1, 0, 1)), { ok: false, badMagic: false, error: HandshakeErrorCode.RESERVED_BITS });
-  t.deepEqual(parseHandshake(bytes(0x7f, 0xf1, 1, 0)), { ok: false, badMagic: false, error: HandshakeErrorCode.RESERVED_BITS });
+  t.deepEqual(parseHandshake(bytes(0x7f, 0xf0, 0, 0)), {
+    ok: false,
+    badMagic: false,
+    error: HandshakeErrorCode.SERIALIZER_UNSUPPORTED,
+  });
+  t.deepEqual(parseHandshake(bytes(0x7f, 0xf1, 0, 1)), {
+    ok: false,
+    badMagic: false,
+    error: HandshakeErrorCode.RESERVED_BITS,
+  });
+  t.deepEqual(parseHandshake(bytes(0x7f, 0xf1, 1, 0)), {
+    ok: false,
+    badMagic: false,
+    error: HandshakeErrorCode.RESERVED_BITS,
+  });
   t.throws(() => parseHandshake(bytes(0x7f, 0xf1)), { instanceOf: RangeError });
 });
 
@@ -83,7 +97,11 @@ test('every split point of a stream reassembles the same frames', (t) => {
   t.deepEqual(payloads(all), expected);
   for (let cut = 1; cut < stream.length; cut++) {
     const dec = new FrameDecoder(1024);
-    t.deepEqual(payloads([...dec.feed(stream.subarray(0, cut)), ...dec.feed(stream.subarray(cut))]), expected, `cut at ${cut}`);
+    t.deepEqual(
+      payloads([...dec.feed(stream.subarray(0, cut)), ...dec.feed(stream.subarray(cut))]),
+      expected,
+      `cut at ${cut}`,
+    );
   }
 });
 
@@ -111,7 +129,10 @@ test('framing violations fail the decoder for good', (t) => {
   t.deepEqual(payloads(new FrameDecoder(1024).feed(bytes(0x01, 0, 0x04, 0x01))), ['error:too-large']);
   // Frames before the bad one are still delivered.
   const good = encodeFrame(FrameType.MESSAGE, text('ok'));
-  t.deepEqual(payloads(new FrameDecoder(1024).feed(Buffer.concat([good, bytes(0x80, 0, 0, 0)]))), ['message:ok', 'error:reserved-bits']);
+  t.deepEqual(payloads(new FrameDecoder(1024).feed(Buffer.concat([good, bytes(0x80, 0, 0, 0)]))), [
+    'message:ok',
+    'error:reserved-bits',
+  ]);
 });
 
 test('exactly the announced maximum is accepted', (t) => {
@@ -123,7 +144,10 @@ test('exactly the announced maximum is accepted', (t) => {
 test('before lift() the initial limit applies; after it, the announced maximum', (t) => {
   const d = new FrameDecoder(1 << 20, { initialLimit: 1024 });
   t.is(d.limit, 1024);
-  t.deepEqual(d.feed(encodeFrame(FrameType.MESSAGE, new Uint8Array(1024))).map((e) => e.type), ['message']);
+  t.deepEqual(
+    d.feed(encodeFrame(FrameType.MESSAGE, new Uint8Array(1024))).map((e) => e.type),
+    ['message'],
+  );
   d.lift();
   t.is(d.limit, 1 << 20);
   t.is(d.feed(encodeFrame(FrameType.MESSAGE, new Uint8Array(4096))).length, 1);

@@ -43,7 +43,9 @@ class EchoAcceptor implements PeerAcceptor {
         record.received.push(frame);
         this.onFrame(peer, frame);
       },
-      closed: () => { record.closedCalls++; },
+      closed: () => {
+        record.closedCalls++;
+      },
     };
   }
 
@@ -63,9 +65,14 @@ class Client {
 
   constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.on('data', (d: Buffer) => { this.#chunks.push(d); this.#length += d.length; });
+    socket.on('data', (d: Buffer) => {
+      this.#chunks.push(d);
+      this.#length += d.length;
+    });
     socket.on('error', () => {});
-    socket.on('close', () => { this.closed = true; });
+    socket.on('close', () => {
+      this.closed = true;
+    });
   }
 
   static connect(to: { port: number } | { path: string }): Promise<Client> {
@@ -139,7 +146,11 @@ test('handshake accepted for JSON, MsgPack and CBOR with our length in the reply
   const { acceptor, listener, port } = await server(t, { maxMessageSize: 100_000 }); // -> 64 KiB, LENGTH 7
   t.regex(listener.address, /^127\.0\.0\.1:\d+$/);
   t.true(port > 0);
-  for (const [id, name] of [[1, 'json'], [2, 'msgpack'], [3, 'cbor']] as const) {
+  for (const [id, name] of [
+    [1, 'json'],
+    [2, 'msgpack'],
+    [3, 'cbor'],
+  ] as const) {
     const c = await Client.connect({ port });
     t.deepEqual([...(await c.handshake(id))], [0x7f, (7 << 4) | id, 0, 0]);
     await waitFor(() => acceptor.attached.length === id, 'attach');
@@ -164,7 +175,10 @@ test('unsupported serializer (0, 4, or one switched off) gets error 1, then clos
 
 test('nonzero reserved handshake octets get error 3', async (t) => {
   const { port } = await server(t);
-  for (const tail of [[1, 0], [0, 1]]) {
+  for (const tail of [
+    [1, 0],
+    [0, 1],
+  ]) {
     const c = await Client.connect({ port });
     c.write([0x7f, 0xf1, ...tail]);
     t.deepEqual([...(await c.read(4))], [0x7f, 0x30, 0, 0]);
@@ -192,7 +206,7 @@ test('connection limit: handshake error 4 once maxConnections sessions are open'
   await first.waitClosed();
   // The slot is free again once the first one's close has been processed.
   let accepted = false;
-  for (const deadline = Date.now() + 2000; !accepted && Date.now() < deadline;) {
+  for (const deadline = Date.now() + 2000; !accepted && Date.now() < deadline; ) {
     const third = await Client.connect({ port });
     accepted = (await third.handshake(1))[1] === 0xf1;
     third.socket.destroy();
@@ -418,7 +432,9 @@ test('loopback detection', (t) => {
 });
 
 test('maxMessageSize below 512 is a configuration error', async (t) => {
-  await t.throwsAsync(listenRawSocket({ port: 0 }, new EchoAcceptor(), { maxMessageSize: 100 }), { instanceOf: RangeError });
+  await t.throwsAsync(listenRawSocket({ port: 0 }, new EchoAcceptor(), { maxMessageSize: 100 }), {
+    instanceOf: RangeError,
+  });
 });
 
 test('a malformed Unix socket mode is refused before anything listens', async (t) => {

@@ -26,10 +26,19 @@ interface Fixture {
 async function fixture(t: { teardown(fn: () => Promise<void> | void): void }): Promise<Fixture> {
   const router = new Router({
     realms: [{ uri: 'realm1', anonymous: true }],
-    limits: { outboundSoftLimitBytes: SOFT_LIMIT, outboundHardLimitBytes: HARD_LIMIT, slowConsumerTimeoutMs: SLOW_CONSUMER_MS },
+    limits: {
+      outboundSoftLimitBytes: SOFT_LIMIT,
+      outboundHardLimitBytes: HARD_LIMIT,
+      slowConsumerTimeoutMs: SLOW_CONSUMER_MS,
+    },
   });
   const peers: Peer[] = [];
-  const acceptor: PeerAcceptor = { attach: (peer) => { peers.push(peer); return router.attach(peer); } };
+  const acceptor: PeerAcceptor = {
+    attach: (peer) => {
+      peers.push(peer);
+      return router.attach(peer);
+    },
+  };
   const listener = await listenWebSocket({ host: '127.0.0.1', port: 0 }, acceptor);
   t.teardown(() => listener.close());
   return { router, wsUrl: `ws://127.0.0.1:${listener.port}/ws`, peers };
@@ -55,10 +64,15 @@ test('a caller that stops reading its RPC results is closed at the hard limit wi
   caller.pause();
   // Up to 64 MiB of results if nothing stopped them; far beyond the kernel's socket buffers.
   for (let i = 1; i <= 1000; i++) caller.send([48, i, {}, 'test.big', [i]]);
-  await waitFor(() => {
-    for (const m of callee.take()) if (m[0] === 68) callee.send([70, m[1], {}, [big]]);
-    return router.sessionCount < 2;
-  }, 10_000, 'the router to kill the caller', 1);
+  await waitFor(
+    () => {
+      for (const m of callee.take()) if (m[0] === 68) callee.send([70, m[1], {}, [big]]);
+      return router.sessionCount < 2;
+    },
+    10_000,
+    'the router to kill the caller',
+    1,
+  );
   t.false(callee.closed, 'the callee lives');
   caller.resume();
   const info = await within(caller.closed, 10_000, 'the caller sees the close');
@@ -77,11 +91,16 @@ test('a subscriber over the soft limit for slowConsumerTimeoutMs is closed with 
   const payload = 'x'.repeat(1000);
   // Publish in batches across event-loop turns (the transport writes at the end of each), until
   // the kernel's buffers are full and bytes pile up in the router over the soft limit.
-  await waitFor(async () => {
-    for (let i = 0; i < 64; i++) publisher.send([16, 1, {}, 'test.fire', [payload]]);
-    await turn();
-    return subscriberPeer.bufferedAmount() > SOFT_LIMIT;
-  }, 10_000, 'the subscriber to fall behind by more than the soft limit', 0);
+  await waitFor(
+    async () => {
+      for (let i = 0; i < 64; i++) publisher.send([16, 1, {}, 'test.fire', [payload]]);
+      await turn();
+      return subscriberPeer.bufferedAmount() > SOFT_LIMIT;
+    },
+    10_000,
+    'the subscriber to fall behind by more than the soft limit',
+    0,
+  );
   router.tick();
   t.is(router.sessionCount, 2, 'not closed before the timeout');
   await new Promise((r) => setTimeout(r, SLOW_CONSUMER_MS + 20));

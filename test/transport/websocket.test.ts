@@ -38,7 +38,9 @@ class EchoAcceptor implements PeerAcceptor {
         record.received.push(frame);
         this.onFrame(peer, frame);
       },
-      closed: () => { record.closedCalls++; },
+      closed: () => {
+        record.closedCalls++;
+      },
     };
   }
 
@@ -59,7 +61,9 @@ class Client {
     this.ws = ws;
     ws.binaryType = 'arraybuffer';
     ws.addEventListener('message', (e) => this.messages.push(e.data as string | ArrayBuffer));
-    ws.addEventListener('close', (e) => { this.closeCode = e.code; });
+    ws.addEventListener('close', (e) => {
+      this.closeCode = e.code;
+    });
   }
 
   /** Resolves once open; rejects if the server refuses the upgrade. */
@@ -100,8 +104,14 @@ function upgradeStatus(port: number, path: string, protocol?: string): Promise<n
         ...(protocol !== undefined ? { 'Sec-WebSocket-Protocol': protocol } : {}),
       },
     });
-    req.on('upgrade', (res, socket) => { socket.destroy(); resolve(res.statusCode ?? -1); });
-    req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? -1); });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? -1);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? -1);
+    });
     req.on('error', reject);
     req.end();
   });
@@ -125,10 +135,17 @@ const bytes = (m: string | ArrayBuffer) => (typeof m === 'string' ? m : [...new 
 test('each WAMP subprotocol negotiates', async (t) => {
   const { acceptor, port } = await server(t);
   t.true(port > 0);
-  for (const [protocol, name] of [['wamp.2.json', 'json'], ['wamp.2.msgpack', 'msgpack'], ['wamp.2.cbor', 'cbor']] as const) {
+  for (const [protocol, name] of [
+    ['wamp.2.json', 'json'],
+    ['wamp.2.msgpack', 'msgpack'],
+    ['wamp.2.cbor', 'cbor'],
+  ] as const) {
     const c = await Client.connect(port, [protocol]);
     t.is(c.ws.protocol, protocol);
-    await waitFor(() => acceptor.attached.length > 0 && acceptor.last().peer.serializer.name === name, `attach ${name}`);
+    await waitFor(
+      () => acceptor.attached.length > 0 && acceptor.last().peer.serializer.name === name,
+      `attach ${name}`,
+    );
     const { info } = acceptor.last().peer;
     t.deepEqual(info, { type: 'websocket', peer: '127.0.0.1', local: true });
     c.ws.close();
@@ -212,14 +229,18 @@ test('received frames are copies that survive later messages', async (t) => {
 test('many sends in one tick arrive in order', async (t) => {
   const { acceptor, port } = await server(t);
   acceptor.onFrame = (peer) => {
-    setImmediate(() => { // outside any uWS callback: the batched path
+    setImmediate(() => {
+      // outside any uWS callback: the batched path
       for (let i = 0; i < 500; i++) peer.send(new TextEncoder().encode(`[36,${i}]`));
     });
   };
   const c = await Client.connect(port, ['wamp.2.json']);
   c.ws.send('go');
   await waitFor(() => c.messages.length === 500, '500 messages');
-  t.deepEqual(c.messages, Array.from({ length: 500 }, (_, i) => `[36,${i}]`));
+  t.deepEqual(
+    c.messages,
+    Array.from({ length: 500 }, (_, i) => `[36,${i}]`),
+  );
 });
 
 test('a message over maxMessageSize closes the connection', async (t) => {
@@ -275,7 +296,9 @@ test("peer.close('slow_consumer') sends queued frames, then closes with 1008", a
   };
   const c = await Client.connect(port, ['wamp.2.json']);
   let reason = '';
-  c.ws.addEventListener('close', (e) => { reason = e.reason; });
+  c.ws.addEventListener('close', (e) => {
+    reason = e.reason;
+  });
   c.ws.send('[6,{},"wamp.close.normal"]');
   t.is(await c.next(), '[6,{},"wamp.close.normal"]');
   t.is(await c.closed(), 1008);
@@ -303,7 +326,10 @@ test('listener close(): clients get 1001, every handler closed() once, port rele
   const clients = await Promise.all([1, 2, 3].map(() => Client.connect(listener.port, ['wamp.2.json'])));
   await waitFor(() => acceptor.attached.length === 3, 'attach');
   await listener.close();
-  t.deepEqual(acceptor.attached.map((a) => a.closedCalls), [1, 1, 1]);
+  t.deepEqual(
+    acceptor.attached.map((a) => a.closedCalls),
+    [1, 1, 1],
+  );
   t.deepEqual(await Promise.all(clients.map((c) => c.closed())), [1001, 1001, 1001]);
   await t.throwsAsync(Client.connect(listener.port, ['wamp.2.json']));
   await t.notThrowsAsync(listener.close());
@@ -311,7 +337,9 @@ test('listener close(): clients get 1001, every handler closed() once, port rele
 
 test('idleTimeoutSec outside what uWS accepts is rejected before it can abort the process', async (t) => {
   for (const idleTimeoutSec of [1, 7, 961, 2.5]) {
-    await t.throwsAsync(listenWebSocket({ port: 0 }, new EchoAcceptor(), { idleTimeoutSec }), { instanceOf: RangeError });
+    await t.throwsAsync(listenWebSocket({ port: 0 }, new EchoAcceptor(), { idleTimeoutSec }), {
+      instanceOf: RangeError,
+    });
   }
   const ok = await listenWebSocket({ host: '127.0.0.1', port: 0 }, new EchoAcceptor(), { idleTimeoutSec: 0 });
   await ok.close();
@@ -321,6 +349,9 @@ test('remote addresses from uWS', (t) => {
   t.is(formatAddress(Uint8Array.of(127, 0, 0, 1).buffer), '127.0.0.1');
   t.is(formatAddress(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3).buffer), '10.1.2.3');
   t.is(formatAddress(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1).buffer), '::1');
-  t.is(formatAddress(Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42).buffer), '2001:db8::42');
+  t.is(
+    formatAddress(Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42).buffer),
+    '2001:db8::42',
+  );
   t.is(formatAddress(new ArrayBuffer(0)), 'unknown');
 });

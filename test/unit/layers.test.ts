@@ -23,14 +23,18 @@ function sources(dir: string): string[] {
 
 // `import ... from '...'`, `export ... from '...'`, `import '...'` and `import('...')`: comments
 // are removed first so that an example in a comment is not taken for an import.
-const SPECIFIER = /(?:^|[\s;}])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+const SPECIFIER =
+  /(?:^|[\s;}])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
   return [...code.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
 
-interface Graph { files: string[]; edges: Map<string, { local: string[]; external: string[] }> }
+interface Graph {
+  files: string[];
+  edges: Map<string, { local: string[]; external: string[] }>;
+}
 
 function graph(): Graph {
   const files = sources(src);
@@ -79,17 +83,23 @@ const BELOW: Record<string, readonly string[]> = {
 };
 
 /** Every import that breaks the layering, as "file -> import: why". */
-function layerViolations(edges: ReadonlyMap<string, { local: readonly string[]; external: readonly string[] }>): string[] {
+function layerViolations(
+  edges: ReadonlyMap<string, { local: readonly string[]; external: readonly string[] }>,
+): string[] {
   const out: string[] = [];
   for (const [file, { local, external }] of edges) {
     if (!CORE.some((c) => file.startsWith(c))) continue;
     for (const target of local) {
-      if (!CORE.some((c) => target.startsWith(c)) && !CORE_MAY_IMPORT.includes(target)) out.push(`${file} -> ${target}: the core imports something above it`);
+      if (!CORE.some((c) => target.startsWith(c)) && !CORE_MAY_IMPORT.includes(target))
+        out.push(`${file} -> ${target}: the core imports something above it`);
       for (const [layer, forbidden] of Object.entries(BELOW)) {
-        if (file.startsWith(layer) && forbidden.some((f) => target.startsWith(f))) out.push(`${file} -> ${target}: ${layer} imports a layer above it`);
+        if (file.startsWith(layer) && forbidden.some((f) => target.startsWith(f)))
+          out.push(`${file} -> ${target}: ${layer} imports a layer above it`);
       }
     }
-    for (const pkg of external) if (!CORE_PACKAGES.has(pkg)) out.push(`${file} -> ${pkg}: the core imports a package with I/O (or one not vetted for it)`);
+    for (const pkg of external)
+      if (!CORE_PACKAGES.has(pkg))
+        out.push(`${file} -> ${pkg}: the core imports a package with I/O (or one not vetted for it)`);
   }
   return out;
 }
@@ -111,15 +121,29 @@ test('imports are read from code, not from comments or strings', (t) => {
 
 test('the cycle finder finds a cycle, and only one', (t) => {
   const edges = new Map([
-    ['a', { local: ['b'] }], ['b', { local: ['c'] }], ['c', { local: ['a', 'd'] }], ['d', { local: [] }],
+    ['a', { local: ['b'] }],
+    ['b', { local: ['c'] }],
+    ['c', { local: ['a', 'd'] }],
+    ['d', { local: [] }],
   ]);
   t.deepEqual(cycles(edges), [['a', 'b', 'c', 'a']]);
-  t.deepEqual(cycles(new Map([['a', { local: ['b'] }], ['b', { local: [] }]])), []);
+  t.deepEqual(
+    cycles(
+      new Map([
+        ['a', { local: ['b'] }],
+        ['b', { local: [] }],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('the layer check refuses the core importing I/O or anything above it', (t) => {
   const edges = new Map([
-    ['src/router/x.ts', { local: ['src/mesh/y.ts', 'src/log.ts', 'src/wamp/z.ts'], external: ['node:net', 'node:crypto'] }],
+    [
+      'src/router/x.ts',
+      { local: ['src/mesh/y.ts', 'src/log.ts', 'src/wamp/z.ts'], external: ['node:net', 'node:crypto'] },
+    ],
     ['src/wamp/z.ts', { local: ['src/router/x.ts'], external: [] }],
   ]);
   t.deepEqual(layerViolations(edges), [
@@ -133,7 +157,11 @@ test('src/ has no import cycle', (t) => {
   const { files, edges } = graph();
   t.true(files.length > 50, 'the sources were found');
   const found = cycles(edges);
-  t.deepEqual(found.map((c) => c.join(' -> ')), [], 'import cycles');
+  t.deepEqual(
+    found.map((c) => c.join(' -> ')),
+    [],
+    'import cycles',
+  );
 });
 
 test('the protocol core imports no I/O and nothing above it', (t) => {
@@ -142,6 +170,7 @@ test('the protocol core imports no I/O and nothing above it', (t) => {
 
 test('every relative import names a file that exists', (t) => {
   const missing: string[] = [];
-  for (const [file, { local }] of graph().edges) for (const target of local) if (!fs.existsSync(path.join(root, target))) missing.push(`${file} -> ${target}`);
+  for (const [file, { local }] of graph().edges)
+    for (const target of local) if (!fs.existsSync(path.join(root, target))) missing.push(`${file} -> ${target}`);
   t.deepEqual(missing, []);
 });

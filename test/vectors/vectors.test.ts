@@ -36,7 +36,12 @@ const UNSUPPORTED_FORMATS: Record<string, string> = {
 
 // ---- vector file shapes (SCHEMA.json) -------------------------------------------------------
 
-interface Representation { bytes?: string; bytes_hex?: string; bytes_base64?: string; note?: string }
+interface Representation {
+  bytes?: string;
+  bytes_hex?: string;
+  bytes_base64?: string;
+  note?: string;
+}
 interface SerializationSample {
   description: string;
   serializers: Record<string, Representation[]>;
@@ -138,19 +143,27 @@ const GENERIC_LAYOUT: Record<number, Record<string, number>> = {
 // Number of fixed fields after the type code, for messages that can carry a payload; the
 // transparent payload sits where Arguments|list would.
 const FIXED_FIELDS: Record<number, number> = {
-  [MessageType.ERROR]: 4, [MessageType.PUBLISH]: 3, [MessageType.EVENT]: 3, [MessageType.CALL]: 3,
-  [MessageType.RESULT]: 2, [MessageType.INVOCATION]: 3, [MessageType.YIELD]: 2,
+  [MessageType.ERROR]: 4,
+  [MessageType.PUBLISH]: 3,
+  [MessageType.EVENT]: 3,
+  [MessageType.CALL]: 3,
+  [MessageType.RESULT]: 2,
+  [MessageType.INVOCATION]: 3,
+  [MessageType.YIELD]: 2,
 };
 
-const E2EE = 'transparent payload (advanced profile: payload passthru / E2EE): a binary in the Arguments '
-  + 'position. wampmesh neither implements nor announces it, so parseMessage must refuse the message; '
-  + 'the other attributes and the payload bytes are checked on the decoded array.';
+const E2EE =
+  'transparent payload (advanced profile: payload passthru / E2EE): a binary in the Arguments ' +
+  'position. wampmesh neither implements nor announces it, so parseMessage must refuse the message; ' +
+  'the other attributes and the payload bytes are checked on the decoded array.';
 // Every sample that does not parse to one of our typed messages, and why. A sample that parses
 // but is listed here, or fails to parse and is not, fails the test: the list cannot go stale.
 const GENERIC_SAMPLES = new Map<string, string>([
-  ['singlemessage/advanced/eventreceived.json#EVENT_RECEIVED acknowledgment',
-    'EVENT_RECEIVED (advanced.pubsub.subscriber.event_ack, provisional code 337) is not in wampmesh\'s '
-    + 'vocabulary: parseMessage must refuse it as an unknown message type; the decoded array is checked.'],
+  [
+    'singlemessage/advanced/eventreceived.json#EVENT_RECEIVED acknowledgment',
+    "EVENT_RECEIVED (advanced.pubsub.subscriber.event_ack, provisional code 337) is not in wampmesh's " +
+      'vocabulary: parseMessage must refuse it as an unknown message type; the decoded array is checked.',
+  ],
   ['singlemessage/basic/event.json#EVENT with transparent payload (encrypted E2E)', E2EE],
   ['singlemessage/basic/event.json#EVENT with both forward_for and E2EE (advanced R-Link + encryption)', E2EE],
   ['singlemessage/basic/publish.json#PUBLISH with transparent payload (encrypted E2E)', E2EE],
@@ -163,7 +176,11 @@ function normalize(v: unknown): unknown {
   if (typeof v === 'bigint') return { $bigint: v.toString() };
   if (Array.isArray(v)) return v.map(normalize);
   if (typeof v === 'object' && v !== null) {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, normalize((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, normalize((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
@@ -178,7 +195,13 @@ function getPath(obj: Record<string, unknown>, path: string): unknown {
 }
 
 /** Checks a typed message (or, for generic samples, the raw array) against expected_attributes. */
-function checkAttributes(t: ExecutionContext, where: string, expected: SerializationSample['expected_attributes'], decoded: unknown[], typed: Message | null): void {
+function checkAttributes(
+  t: ExecutionContext,
+  where: string,
+  expected: SerializationSample['expected_attributes'],
+  decoded: unknown[],
+  typed: Message | null,
+): void {
   const code = expected.message_type;
   t.is(decoded[0], code, `${where}: message type`);
   if (typed === null && GENERIC_LAYOUT[code] !== undefined) {
@@ -186,13 +209,19 @@ function checkAttributes(t: ExecutionContext, where: string, expected: Serializa
     for (const [attr, value] of Object.entries(expected)) {
       if (attr === 'message_type') continue;
       const index = layout[attr];
-      if (index === undefined) { t.fail(`${where}: attribute '${attr}' has no mapping for generic message ${code}`); continue; }
+      if (index === undefined) {
+        t.fail(`${where}: attribute '${attr}' has no mapping for generic message ${code}`);
+        continue;
+      }
       t.deepEqual(normalize(decoded[index]), normalize(value), `${where}: ${attr}`);
     }
     return;
   }
   const mapping = MAPPING[code];
-  if (mapping === undefined) { t.fail(`${where}: no mapping table for message type ${code}`); return; }
+  if (mapping === undefined) {
+    t.fail(`${where}: no mapping table for message type ${code}`);
+    return;
+  }
   const payload = expected.payload;
   const hasPayload = payload !== undefined && payload !== null;
   // For a payload sample, our typed view is of the array with the payload taken out.
@@ -200,7 +229,10 @@ function checkAttributes(t: ExecutionContext, where: string, expected: Serializa
   for (const [attr, value] of Object.entries(expected)) {
     if (attr === 'message_type') continue;
     const field: string | undefined = mapping[attr];
-    if (field === undefined) { t.fail(`${where}: attribute '${attr}' is not in the mapping table for ${code}`); continue; }
+    if (field === undefined) {
+      t.fail(`${where}: attribute '${attr}' is not in the mapping table for ${code}`);
+      continue;
+    }
     if (attr === 'payload') {
       if (!hasPayload) continue;
       const at = (FIXED_FIELDS[code] ?? 0) + 1;
@@ -227,7 +259,9 @@ type Shape = string | Shape[] | { map: [string, Shape][] };
 class Reader {
   readonly b: Uint8Array;
   off = 0;
-  constructor(b: Uint8Array) { this.b = b; }
+  constructor(b: Uint8Array) {
+    this.b = b;
+  }
   u8(): number {
     if (this.off >= this.b.length) throw new Error('truncated');
     return this.b[this.off++]!;
@@ -246,12 +280,15 @@ class Reader {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const mapShape = (entries: [string, Shape][]): Shape => ({ map: entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) });
+const mapShape = (entries: [string, Shape][]): Shape => ({
+  map: entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+});
 
 function msgpackShape(r: Reader): Shape {
   const t = r.u8();
   const arr = (n: number): Shape => Array.from({ length: n }, () => msgpackShape(r));
-  const map = (n: number): Shape => mapShape(Array.from({ length: n }, () => [JSON.stringify(msgpackShape(r)), msgpackShape(r)] as [string, Shape]));
+  const map = (n: number): Shape =>
+    mapShape(Array.from({ length: n }, () => [JSON.stringify(msgpackShape(r)), msgpackShape(r)] as [string, Shape]));
   const str = (n: number): Shape => `str:${Buffer.from(r.bytes(n)).toString('utf8')}`;
   if (t <= 0x7f) return `int:${t}`;
   if (t >= 0xe0) return `int:${t - 256}`;
@@ -259,30 +296,54 @@ function msgpackShape(r: Reader): Shape {
   if (t >= 0x90 && t <= 0x9f) return arr(t & 0x0f);
   if (t >= 0xa0 && t <= 0xbf) return str(t & 0x1f);
   switch (t) {
-    case 0xc0: return 'nil';
-    case 0xc2: return 'false';
-    case 0xc3: return 'true';
-    case 0xc4: return `bin:${hex(r.bytes(Number(r.uint(1))))}`;
-    case 0xc5: return `bin:${hex(r.bytes(Number(r.uint(2))))}`;
-    case 0xc6: return `bin:${hex(r.bytes(Number(r.uint(4))))}`;
-    case 0xca: return `float:${Buffer.from(r.bytes(4)).readFloatBE(0)}`;
-    case 0xcb: return `float:${Buffer.from(r.bytes(8)).readDoubleBE(0)}`;
-    case 0xcc: return `int:${r.uint(1)}`;
-    case 0xcd: return `int:${r.uint(2)}`;
-    case 0xce: return `int:${r.uint(4)}`;
-    case 0xcf: return `int:${r.uint(8)}`;
-    case 0xd0: return `int:${BigInt.asIntN(8, r.uint(1))}`;
-    case 0xd1: return `int:${BigInt.asIntN(16, r.uint(2))}`;
-    case 0xd2: return `int:${BigInt.asIntN(32, r.uint(4))}`;
-    case 0xd3: return `int:${BigInt.asIntN(64, r.uint(8))}`;
-    case 0xd9: return str(Number(r.uint(1)));
-    case 0xda: return str(Number(r.uint(2)));
-    case 0xdb: return str(Number(r.uint(4)));
-    case 0xdc: return arr(Number(r.uint(2)));
-    case 0xdd: return arr(Number(r.uint(4)));
-    case 0xde: return map(Number(r.uint(2)));
-    case 0xdf: return map(Number(r.uint(4)));
-    default: throw new Error(`msgpack type 0x${t.toString(16)} not expected in WAMP vectors`);
+    case 0xc0:
+      return 'nil';
+    case 0xc2:
+      return 'false';
+    case 0xc3:
+      return 'true';
+    case 0xc4:
+      return `bin:${hex(r.bytes(Number(r.uint(1))))}`;
+    case 0xc5:
+      return `bin:${hex(r.bytes(Number(r.uint(2))))}`;
+    case 0xc6:
+      return `bin:${hex(r.bytes(Number(r.uint(4))))}`;
+    case 0xca:
+      return `float:${Buffer.from(r.bytes(4)).readFloatBE(0)}`;
+    case 0xcb:
+      return `float:${Buffer.from(r.bytes(8)).readDoubleBE(0)}`;
+    case 0xcc:
+      return `int:${r.uint(1)}`;
+    case 0xcd:
+      return `int:${r.uint(2)}`;
+    case 0xce:
+      return `int:${r.uint(4)}`;
+    case 0xcf:
+      return `int:${r.uint(8)}`;
+    case 0xd0:
+      return `int:${BigInt.asIntN(8, r.uint(1))}`;
+    case 0xd1:
+      return `int:${BigInt.asIntN(16, r.uint(2))}`;
+    case 0xd2:
+      return `int:${BigInt.asIntN(32, r.uint(4))}`;
+    case 0xd3:
+      return `int:${BigInt.asIntN(64, r.uint(8))}`;
+    case 0xd9:
+      return str(Number(r.uint(1)));
+    case 0xda:
+      return str(Number(r.uint(2)));
+    case 0xdb:
+      return str(Number(r.uint(4)));
+    case 0xdc:
+      return arr(Number(r.uint(2)));
+    case 0xdd:
+      return arr(Number(r.uint(4)));
+    case 0xde:
+      return map(Number(r.uint(2)));
+    case 0xdf:
+      return map(Number(r.uint(4)));
+    default:
+      throw new Error(`msgpack type 0x${t.toString(16)} not expected in WAMP vectors`);
   }
 }
 
@@ -302,9 +363,12 @@ function cborShape(r: Reader): Shape {
     return true;
   };
   switch (major) {
-    case 0: return `int:${arg()}`;
-    case 1: return `int:${-1n - (arg() ?? 0n)}`;
-    case 2: case 3: {
+    case 0:
+      return `int:${arg()}`;
+    case 1:
+      return `int:${-1n - (arg() ?? 0n)}`;
+    case 2:
+    case 3: {
       const n = arg();
       let bytes: Uint8Array;
       if (n === null) {
@@ -328,18 +392,24 @@ function cborShape(r: Reader): Shape {
     case 5: {
       const n = arg();
       const entries: [string, Shape][] = [];
-      const entry = (): void => { entries.push([JSON.stringify(cborShape(r)), cborShape(r)]); };
+      const entry = (): void => {
+        entries.push([JSON.stringify(cborShape(r)), cborShape(r)]);
+      };
       if (n === null) while (!isBreak()) entry();
       else for (let i = 0n; i < n; i++) entry();
       return mapShape(entries);
     }
-    case 6: return [`tag:${arg()}`, cborShape(r)];
+    case 6:
+      return [`tag:${arg()}`, cborShape(r)];
     default:
       if (info === 20) return 'false';
       if (info === 21) return 'true';
       if (info === 22) return 'nil';
       if (info === 23) return 'undefined';
-      if (info === 25) { const b = r.bytes(2); return `float16:${hex(b)}`; }
+      if (info === 25) {
+        const b = r.bytes(2);
+        return `float16:${hex(b)}`;
+      }
       if (info === 26) return `float:${Buffer.from(r.bytes(4)).readFloatBE(0)}`;
       if (info === 27) return `float:${Buffer.from(r.bytes(8)).readDoubleBE(0)}`;
       throw new Error(`cbor simple value ${info}`);
@@ -355,7 +425,11 @@ function wireShape(format: Serializer, bytes: Uint8Array): Shape | undefined {
 
 // ---- loading ---------------------------------------------------------------------------------
 
-interface Stats { checked: Record<string, number>; byteEqual: Record<string, number>; unsupported: Record<string, number> }
+interface Stats {
+  checked: Record<string, number>;
+  byteEqual: Record<string, number>;
+  unsupported: Record<string, number>;
+}
 const stats: Stats = { checked: {}, byteEqual: {}, unsupported: {} };
 
 function registerSerializationSample(rel: string, file: SingleMessageFile, sample: SerializationSample): void {
@@ -365,36 +439,55 @@ function registerSerializationSample(rel: string, file: SingleMessageFile, sampl
     const expected = sample.expected_attributes;
     t.is(expected.message_type, file.wamp_message_code, 'sample type matches its file');
     for (const [name, reps] of Object.entries(sample.serializers)) {
-      if (UNSUPPORTED_FORMATS[name] !== undefined) stats.unsupported[name] = (stats.unsupported[name] ?? 0) + reps.length;
-      else if (!FORMATS.some((f) => f.name === name)) t.fail(`serializer '${name}' in the vectors is neither checked nor listed as unsupported`);
+      if (UNSUPPORTED_FORMATS[name] !== undefined)
+        stats.unsupported[name] = (stats.unsupported[name] ?? 0) + reps.length;
+      else if (!FORMATS.some((f) => f.name === name))
+        t.fail(`serializer '${name}' in the vectors is neither checked nor listed as unsupported`);
     }
     const canonical: { where: string; form: unknown }[] = [];
     for (const format of FORMATS) {
       const reps = sample.serializers[format.name];
-      if (reps === undefined || reps.length === 0) { t.fail(`no ${format.name} bytes in this sample`); continue; }
+      if (reps === undefined || reps.length === 0) {
+        t.fail(`no ${format.name} bytes in this sample`);
+        continue;
+      }
       reps.forEach((rep, i) => {
         const where = `${format.name}[${i}]${rep.note ? ` (${rep.note})` : ''}`;
         const bytes = repBytes(rep);
         // The file's own consistency: text and hex of one representation must agree.
         if (rep.bytes !== undefined && rep.bytes_hex !== undefined) {
-          t.is(Buffer.from(rep.bytes, 'utf8').toString('hex'), rep.bytes_hex.toLowerCase(), `${where}: bytes and bytes_hex agree`);
+          t.is(
+            Buffer.from(rep.bytes, 'utf8').toString('hex'),
+            rep.bytes_hex.toLowerCase(),
+            `${where}: bytes and bytes_hex agree`,
+          );
         }
         const decoded = format.decode(bytes);
-        if (!Array.isArray(decoded)) { t.fail(`${where}: decoded to a non-list`); return; }
+        if (!Array.isArray(decoded)) {
+          t.fail(`${where}: decoded to a non-list`);
+          return;
+        }
         const parsed = parseMessage(decoded);
         let typed: Message | null;
         if (parsed instanceof ProtocolViolation) {
-          if (genericReason === undefined) { t.fail(`${where}: parseMessage refused an in-profile sample: ${parsed.message}`); return; }
+          if (genericReason === undefined) {
+            t.fail(`${where}: parseMessage refused an in-profile sample: ${parsed.message}`);
+            return;
+          }
           typed = null;
           // A payload sample: the rest of the message must still be a valid typed message.
           const payloadAt = (FIXED_FIELDS[expected.message_type] ?? -1) + 1;
           if (payloadAt > 0 && decoded.length === payloadAt + 1) {
             const without = parseMessage(decoded.slice(0, payloadAt));
-            if (without instanceof ProtocolViolation) t.fail(`${where}: without its payload the message is still refused: ${without.message}`);
+            if (without instanceof ProtocolViolation)
+              t.fail(`${where}: without its payload the message is still refused: ${without.message}`);
             else typed = without;
           }
         } else {
-          if (genericReason !== undefined) t.fail(`${where}: listed as outside our profile but parsed as ${JSON.stringify(parsed)}; update GENERIC_SAMPLES`);
+          if (genericReason !== undefined)
+            t.fail(
+              `${where}: listed as outside our profile but parsed as ${JSON.stringify(parsed)}; update GENERIC_SAMPLES`,
+            );
           typed = parsed;
         }
         checkAttributes(t, where, expected, decoded, typed);
@@ -410,12 +503,17 @@ function registerSerializationSample(rel: string, file: SingleMessageFile, sampl
         }
         const golden = wireShape(format, bytes);
         if (golden !== undefined) {
-          t.deepEqual(wireShape(format, again), golden, `${where}: re-encoding has the golden bytes' wire types (ours ${hex(again)} vs golden ${hex(bytes)})`);
+          t.deepEqual(
+            wireShape(format, again),
+            golden,
+            `${where}: re-encoding has the golden bytes' wire types (ours ${hex(again)} vs golden ${hex(bytes)})`,
+          );
         }
         // Byte equality is not required (whitespace in JSON, map key order, integer widths may
         // differ between encoders), only counted.
         stats.checked[format.name] = (stats.checked[format.name] ?? 0) + 1;
-        if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) === 0) stats.byteEqual[format.name] = (stats.byteEqual[format.name] ?? 0) + 1;
+        if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) === 0)
+          stats.byteEqual[format.name] = (stats.byteEqual[format.name] ?? 0) + 1;
         canonical.push({ where, form: normalize(typed === null ? decoded : typed) });
       });
     }
@@ -463,7 +561,10 @@ function announcedBrokerFeatures(): Set<string> {
   return new Set(Object.keys(features).filter((k) => features[k] === true));
 }
 
-interface Trio { publisher: MemoryClient; subscriber: MemoryClient }
+interface Trio {
+  publisher: MemoryClient;
+  subscriber: MemoryClient;
+}
 
 /** A publisher/caller session, and a subscriber on com.example.topic that sees what gets out. */
 function sessions(format: Serializer): Trio {
@@ -493,11 +594,17 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
     t.is(sample.wmsg[0], code, 'sample type matches its file');
     const parsed = parseMessage(sample.wmsg);
     if (payloadSample) {
-      t.true(parsed instanceof ProtocolViolation, 'transparent payloads are outside our profile and refused by parseMessage');
+      t.true(
+        parsed instanceof ProtocolViolation,
+        'transparent payloads are outside our profile and refused by parseMessage',
+      );
       t.log(`outside profile: ${E2EE}`);
     } else if (!mustReject) {
       // Valid per the vectors: it parses, and marshals back to exactly the same array.
-      if (parsed instanceof ProtocolViolation) { t.fail(`valid sample refused: ${parsed.message}`); return; }
+      if (parsed instanceof ProtocolViolation) {
+        t.fail(`valid sample refused: ${parsed.message}`);
+        return;
+      }
       t.deepEqual(normalize(toArray(parsed)), normalize(sample.wmsg));
     } else {
       // parseMessage checks structure only; option semantics belong to the Broker/Dealer,
@@ -505,10 +612,16 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
       t.notThrows(() => parseMessage(sample.wmsg));
     }
 
-    if (optionName === undefined) { t.fail(`cannot tell which option '${sample.description}' is about`); return; }
+    if (optionName === undefined) {
+      t.fail(`cannot tell which option '${sample.description}' is about`);
+      return;
+    }
     // EVENT.Details rules bind clients; a router only ever has to refuse an EVENT from a client.
     const feature = code === MessageType.EVENT ? 'router-to-client only' : OPTION_FEATURE[optionName];
-    if (feature === undefined) { t.fail(`option '${optionName}' is not classified in OPTION_FEATURE`); return; }
+    if (feature === undefined) {
+      t.fail(`option '${optionName}' is not classified in OPTION_FEATURE`);
+      return;
+    }
     const responsible = feature === BASIC || announcedBrokerFeatures().has(feature);
 
     // The router's view, in every format.
@@ -534,7 +647,10 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
       if (!mustReject) {
         t.is(abort, undefined, `${where}: valid, must not ABORT; got ${JSON.stringify(replies)}`);
         if (code === MessageType.SUBSCRIBE && responsible) {
-          t.true(replies.some((m) => m[0] === MessageType.SUBSCRIBED && m[1] === request), `${where}: SUBSCRIBED; got ${JSON.stringify(replies)}`);
+          t.true(
+            replies.some((m) => m[0] === MessageType.SUBSCRIBED && m[1] === request),
+            `${where}: SUBSCRIBED; got ${JSON.stringify(replies)}`,
+          );
         }
         if (code === MessageType.PUBLISH) {
           // Acknowledged, a valid publication is confirmed.
@@ -543,7 +659,10 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
           acked[2] = { ...acked[2], acknowledge: true };
           publisher.send(acked);
           const ackReplies = publisher.take();
-          t.true(ackReplies.some((m) => m[0] === MessageType.PUBLISHED && m[1] === 4242), `${where}: acknowledged, it is PUBLISHED; got ${JSON.stringify(ackReplies)}`);
+          t.true(
+            ackReplies.some((m) => m[0] === MessageType.PUBLISHED && m[1] === 4242),
+            `${where}: acknowledged, it is PUBLISHED; got ${JSON.stringify(ackReplies)}`,
+          );
         }
         t.true(stillServes(publisher), `${where}: session still serves`);
         continue;
@@ -552,7 +671,9 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
       if (!responsible) {
         t.is(abort, undefined, `${where}: no ABORT; got ${JSON.stringify(replies)}`);
         t.true(stillServes(publisher), `${where}: session still serves`);
-        t.log(`outside profile: option '${optionName}' belongs to '${feature}', which the router does not announce; ignored`);
+        t.log(
+          `outside profile: option '${optionName}' belongs to '${feature}', which the router does not announce; ignored`,
+        );
         continue;
       }
 
@@ -561,7 +682,10 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
       const contains = sample.expected_error?.contains ?? optionName;
       if (code === MessageType.PUBLISH) {
         t.false(delivered, `${where}: must be refused, but the subscriber received the EVENT`);
-        t.false(replies.some((m) => m[0] === MessageType.PUBLISHED), `${where}: must not be PUBLISHED`);
+        t.false(
+          replies.some((m) => m[0] === MessageType.PUBLISHED),
+          `${where}: must not be PUBLISHED`,
+        );
         if (optionName !== 'acknowledge' && abort === undefined) {
           // Asked for an acknowledgement, the publisher must be told why.
           const acked = [...sample.wmsg] as [number, number, Record<string, unknown>, ...unknown[]];
@@ -571,7 +695,10 @@ function registerValidationSample(rel: string, file: SingleMessageFile, sample: 
           const ackReplies = publisher.take();
           const ackError = ackReplies.find((m) => m[0] === MessageType.ERROR && m[1] === code && m[2] === 4242);
           const ackAbort = ackReplies.find((m) => m[0] === MessageType.ABORT);
-          t.true(ackError !== undefined || ackAbort?.[2] === 'wamp.error.protocol_violation', `${where} + acknowledge: ERROR or ABORT; got ${JSON.stringify(ackReplies)}`);
+          t.true(
+            ackError !== undefined || ackAbort?.[2] === 'wamp.error.protocol_violation',
+            `${where} + acknowledge: ERROR or ABORT; got ${JSON.stringify(ackReplies)}`,
+          );
           const text = JSON.stringify(ackError?.slice(4) ?? ackAbort?.[1] ?? '');
           t.true(text.includes(contains), `${where} + acknowledge: the refusal names '${contains}': ${text}`);
         }
@@ -612,7 +739,8 @@ const ROUTER_IDS = new Set(['subscription_id', 'publication_id', 'registration_i
 function scenarioArray(message: Step['message']): unknown[] {
   const fields = WIRE_FIELDS[message.type];
   const code = TYPE_CODES[message.type];
-  if (fields === undefined || code === undefined) throw new Error(`scenario message type ${message.type} has no wire layout here`);
+  if (fields === undefined || code === undefined)
+    throw new Error(`scenario message type ${message.type} has no wire layout here`);
   const out: unknown[] = [code];
   for (const f of fields) {
     if (message[f] === undefined) break; // trailing optional fields (args, kwargs)
@@ -639,15 +767,24 @@ function registerMultiSession(rel: string, scenario: MultiSessionFile): void {
         const where = `step ${step.step} (${step.description})`;
         if (step.to === 'router') {
           const client = clients.get(step.from);
-          if (client === undefined) { t.fail(`${where}: unknown session ${step.from}`); return; }
+          if (client === undefined) {
+            t.fail(`${where}: unknown session ${step.from}`);
+            return;
+          }
           client.send(scenarioArray(step.message));
           continue;
         }
         const client = clients.get(step.to);
-        if (client === undefined) { t.fail(`${where}: unknown session ${step.to}`); return; }
+        if (client === undefined) {
+          t.fail(`${where}: unknown session ${step.to}`);
+          return;
+        }
         const expected = scenarioArray(step.message);
         const got = client.received.shift();
-        if (got === undefined) { t.fail(`${where}: ${step.to} received nothing; expected ${JSON.stringify(expected)}`); return; }
+        if (got === undefined) {
+          t.fail(`${where}: ${step.to} received nothing; expected ${JSON.stringify(expected)}`);
+          return;
+        }
         if (got[0] === MessageType.EVENT) events.set(step.to, (events.get(step.to) ?? 0) + 1);
         t.is(got[0], expected[0], `${where}: message type`);
         const fields = WIRE_FIELDS[step.message.type] ?? [];
@@ -658,7 +795,10 @@ function registerMultiSession(rel: string, scenario: MultiSessionFile): void {
           if (ROUTER_IDS.has(f)) {
             const key = `${f}=${JSON.stringify(value)}`;
             if (!bound.has(key)) bound.set(key, actual);
-            t.true(Number.isInteger(actual) && (actual as number) >= 1 && (actual as number) <= 2 ** 53, `${where}: ${f} is a valid ID`);
+            t.true(
+              Number.isInteger(actual) && (actual as number) >= 1 && (actual as number) <= 2 ** 53,
+              `${where}: ${f} is a valid ID`,
+            );
             t.is(actual, bound.get(key), `${where}: ${f} is the one the router assigned earlier`);
           } else {
             t.deepEqual(normalize(actual), normalize(value), `${where}: ${f}`);
@@ -669,10 +809,18 @@ function registerMultiSession(rel: string, scenario: MultiSessionFile): void {
       for (const [id, client] of clients) t.deepEqual(client.take(), [], `${id} received nothing beyond the scenario`);
       const outcome = scenario.expected_outcome ?? {};
       if (typeof outcome.event_count === 'number') {
-        t.is([...events.values()].reduce((a, b) => a + b, 0), outcome.event_count, 'expected_outcome.event_count');
+        t.is(
+          [...events.values()].reduce((a, b) => a + b, 0),
+          outcome.event_count,
+          'expected_outcome.event_count',
+        );
       }
       if (Array.isArray(outcome.event_recipients)) {
-        t.deepEqual([...events.keys()].sort(), [...(outcome.event_recipients as string[])].sort(), 'expected_outcome.event_recipients');
+        t.deepEqual(
+          [...events.keys()].sort(),
+          [...(outcome.event_recipients as string[])].sort(),
+          'expected_outcome.event_recipients',
+        );
       }
     });
   }
@@ -691,7 +839,9 @@ for (const format of [msgpack, cbor]) {
     const handler = router.attach({
       serializer: format,
       info: { type: 'memory', peer: 'vectors', local: true },
-      send: (frame) => { frames.push(frame); },
+      send: (frame) => {
+        frames.push(frame);
+      },
       bufferedAmount: () => 0,
       close: () => undefined,
     });
@@ -720,8 +870,13 @@ if (!existsSync(VECTORS_DIR)) {
     const rel = relative(VECTORS_DIR, path);
     const file = readJson(path) as SingleMessageFile;
     for (const sample of file.samples) {
-      if (isValidation(sample)) { validationSamples++; registerValidationSample(rel, file, sample); }
-      else { serializationSamples++; registerSerializationSample(rel, file, sample); }
+      if (isValidation(sample)) {
+        validationSamples++;
+        registerValidationSample(rel, file, sample);
+      } else {
+        serializationSamples++;
+        registerSerializationSample(rel, file, sample);
+      }
     }
   }
   for (const path of multiFiles) registerMultiSession(relative(VECTORS_DIR, path), readJson(path) as MultiSessionFile);
@@ -735,14 +890,21 @@ if (!existsSync(VECTORS_DIR)) {
       const file = readJson(path) as SingleMessageFile;
       for (const s of file.samples) keys.add(`${relative(VECTORS_DIR, path)}#${s.description}`);
     }
-    for (const key of GENERIC_SAMPLES.keys()) t.true(keys.has(key), `GENERIC_SAMPLES names a sample that no longer exists: ${key}`);
-    t.log(`${singleFiles.length} files, ${serializationSamples} serialization samples, ${validationSamples} validation samples, ${multiFiles.length} scenario(s)`);
+    for (const key of GENERIC_SAMPLES.keys())
+      t.true(keys.has(key), `GENERIC_SAMPLES names a sample that no longer exists: ${key}`);
+    t.log(
+      `${singleFiles.length} files, ${serializationSamples} serialization samples, ${validationSamples} validation samples, ${multiFiles.length} scenario(s)`,
+    );
   });
 
   // Serial and last: by then every serialization test above has run and filled `stats`.
   test.serial.after.always('byte-exact re-encodings (report)', () => {
-    const unsupported = Object.entries(stats.unsupported).map(([k, n]) => `${k}: ${n} (${UNSUPPORTED_FORMATS[k]})`).join('; ');
-    const perFormat = FORMATS.map((f) => `${f.name} ${stats.byteEqual[f.name] ?? 0}/${stats.checked[f.name] ?? 0}`).join(', ');
+    const unsupported = Object.entries(stats.unsupported)
+      .map(([k, n]) => `${k}: ${n} (${UNSUPPORTED_FORMATS[k]})`)
+      .join('; ');
+    const perFormat = FORMATS.map(
+      (f) => `${f.name} ${stats.byteEqual[f.name] ?? 0}/${stats.checked[f.name] ?? 0}`,
+    ).join(', ');
     console.log(`[vectors] golden encodings re-encoded byte-identically: ${perFormat}. Not checked: ${unsupported}`);
   });
 }

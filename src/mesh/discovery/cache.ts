@@ -22,7 +22,9 @@ export interface CacheEntry {
 
 /** When the entry next needs attention: its next refresh query, or its expiry. */
 export function dueAt(e: CacheEntry): number {
-  return e.goodbye || e.ttlMs === 0 || e.refreshStage >= 2 ? e.expiresAt : e.receivedAt + e.ttlMs * (e.refreshStage === 0 ? 0.8 : 0.9);
+  return e.goodbye || e.ttlMs === 0 || e.refreshStage >= 2
+    ? e.expiresAt
+    : e.receivedAt + e.ttlMs * (e.refreshStage === 0 ? 0.8 : 0.9);
 }
 
 /**
@@ -52,7 +54,8 @@ export function upkeep(cache: Map<string, CacheEntry>, now: number): { expired: 
 export function endpointsOf(cache: ReadonlyMap<string, CacheEntry>, nodeId: string): PeerEndpoint[] {
   const out: PeerEndpoint[] = [];
   for (const e of cache.values()) {
-    if (e.info?.nodeId === nodeId && e.verdict === 'ok' && !e.goodbye && e.host !== undefined && e.port !== undefined) out.push({ host: e.host, port: e.port });
+    if (e.info?.nodeId === nodeId && e.verdict === 'ok' && !e.goodbye && e.host !== undefined && e.port !== undefined)
+      out.push({ host: e.host, port: e.port });
   }
   return out;
 }

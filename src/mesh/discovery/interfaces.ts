@@ -22,7 +22,7 @@ export function inSubnet(address: string, ifaceAddress: string, netmask: string)
   const b = ipv4ToInt(ifaceAddress);
   const m = ipv4ToInt(netmask);
   if (a === undefined || b === undefined || m === undefined) return false;
-  return ((a & m) >>> 0) === ((b & m) >>> 0);
+  return (a & m) >>> 0 === (b & m) >>> 0;
 }
 
 export interface InterfaceChoice {
@@ -48,7 +48,11 @@ export function chooseInterfaces(
     if (wanted === undefined) {
       const flags = flagsOf(name);
       if (v4[0]!.internal) continue;
-      if (flags !== undefined && ((flags & IFF_UP) === 0 || (flags & IFF_LOOPBACK) !== 0 || (flags & IFF_MULTICAST) === 0)) continue;
+      if (
+        flags !== undefined &&
+        ((flags & IFF_UP) === 0 || (flags & IFF_LOOPBACK) !== 0 || (flags & IFF_MULTICAST) === 0)
+      )
+        continue;
       out.push({ name, address: v4[0]!.address, netmask: v4[0]!.netmask });
     } else if (wanted.includes(name)) {
       out.push({ name, address: v4[0]!.address, netmask: v4[0]!.netmask });

@@ -15,8 +15,23 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from '../../log.ts';
 import { meshDefaults } from '../defaults.ts';
 import {
-  announcementPacket, AUTHORITATIVE_ANSWER, browsePacket, conflictIn, goodbyePacket, instanceQueryPacket, probePacket, probeTiebreak,
-  recordKey, replyTo, sameName, sightingsIn, ttlOf, type DnsPacket, type DnsRecord, type InstanceSighting, type OwnRecords,
+  announcementPacket,
+  AUTHORITATIVE_ANSWER,
+  browsePacket,
+  conflictIn,
+  goodbyePacket,
+  instanceQueryPacket,
+  probePacket,
+  probeTiebreak,
+  recordKey,
+  replyTo,
+  sameName,
+  sightingsIn,
+  ttlOf,
+  type DnsPacket,
+  type DnsRecord,
+  type InstanceSighting,
+  type OwnRecords,
 } from './packets.ts';
 import type { PeerVerdict, ServiceInfo } from './service.ts';
 import { inSubnet, type InterfaceChoice } from './interfaces.ts';
@@ -94,7 +109,10 @@ export class MdnsLink {
   #announce(): void {
     this.state = 'announced';
     this.#conflictLogged = false;
-    this.#owner.logger.info({ iface: this.iface.name, address: this.iface.address, instance: this.own.instance }, 'mdns: announced');
+    this.#owner.logger.info(
+      { iface: this.iface.name, address: this.iface.address, instance: this.own.instance },
+      'mdns: announced',
+    );
     // At least two announcements, one second apart, then doubling (RFC 6762 §8.3).
     const send = (n: number, gapMs: number): void => {
       if (this.state !== 'announced') return;
@@ -107,8 +125,10 @@ export class MdnsLink {
   #lostName(from: string, record: DnsRecord): void {
     if (!this.#conflictLogged) {
       this.#conflictLogged = true;
-      this.#owner.logger.error({ iface: this.iface.name, from, record: `${record.name} ${recordKey(record)}`, nodeId: this.#owner.nodeId },
-        'mdns: another host announces this node id on this link; not announcing here (duplicate mesh.nodeId?)');
+      this.#owner.logger.error(
+        { iface: this.iface.name, from, record: `${record.name} ${recordKey(record)}`, nodeId: this.#owner.nodeId },
+        'mdns: another host announces this node id on this link; not announcing here (duplicate mesh.nodeId?)',
+      );
       try {
         this.#owner.onConflict?.(this.iface, from);
       } catch (err) {
@@ -117,7 +137,9 @@ export class MdnsLink {
     }
     this.state = 'conflict';
     this.#probeRound++;
-    this.later(CONFLICT_RETRY_MS, () => { if (this.state === 'conflict') this.probe(); });
+    this.later(CONFLICT_RETRY_MS, () => {
+      if (this.state === 'conflict') this.probe();
+    });
   }
 
   // ---- answering, and conflicts
@@ -125,12 +147,22 @@ export class MdnsLink {
   onQuery(query: DnsPacket, rinfo: RemoteInfo): void {
     if (this.state === 'probing' && Array.isArray(query.authorities)) {
       // Someone else probing for our names at the same time?
-      const theirs = query.authorities.filter((r) => r !== null && typeof r === 'object' && (sameName(r.name, this.own.instance) || sameName(r.name, this.own.host)));
+      const theirs = query.authorities.filter(
+        (r) =>
+          r !== null &&
+          typeof r === 'object' &&
+          (sameName(r.name, this.own.instance) || sameName(r.name, this.own.host)),
+      );
       if (theirs.length > 0 && probeTiebreak(theirs, [this.own.srv, this.own.txt, this.own.a]) < 0) {
-        this.#owner.logger.debug({ iface: this.iface.name, from: rinfo.address }, 'mdns: lost a simultaneous probe; probing again in 1 s');
+        this.#owner.logger.debug(
+          { iface: this.iface.name, from: rinfo.address },
+          'mdns: lost a simultaneous probe; probing again in 1 s',
+        );
         this.#probeRound++;
         this.state = 'conflict';
-        this.later(1_000, () => { if (this.state === 'conflict') this.probe(); });
+        this.later(1_000, () => {
+          if (this.state === 'conflict') this.probe();
+        });
         return;
       }
     }
@@ -140,12 +172,30 @@ export class MdnsLink {
     if (rinfo.port !== MDNS_PORT) {
       // Legacy unicast query (RFC 6762 §6.7): answer it directly, echoing id and questions.
       const clamp = (r: DnsRecord): DnsRecord => ({ ...r, flush: false, ttl: Math.min(ttlOf(r), 10) });
-      this.send({ type: 'response', id: query.id ?? 0, flags: AUTHORITATIVE_ANSWER, questions: reply.questions,
-        answers: reply.answers.map(clamp), additionals: reply.additionals.map(clamp) }, { address: rinfo.address, port: rinfo.port });
+      this.send(
+        {
+          type: 'response',
+          id: query.id ?? 0,
+          flags: AUTHORITATIVE_ANSWER,
+          questions: reply.questions,
+          answers: reply.answers.map(clamp),
+          additionals: reply.additionals.map(clamp),
+        },
+        { address: rinfo.address, port: rinfo.port },
+      );
       return;
     }
-    const packet: DnsPacket = { type: 'response', id: 0, flags: AUTHORITATIVE_ANSWER, answers: reply.answers, additionals: reply.additionals };
-    if (reply.shared) this.later(20 + Math.random() * 100, () => { if (this.state === 'announced') this.send(packet); });
+    const packet: DnsPacket = {
+      type: 'response',
+      id: 0,
+      flags: AUTHORITATIVE_ANSWER,
+      answers: reply.answers,
+      additionals: reply.additionals,
+    };
+    if (reply.shared)
+      this.later(20 + Math.random() * 100, () => {
+        if (this.state === 'announced') this.send(packet);
+      });
     else this.send(packet);
   }
 
@@ -158,7 +208,10 @@ export class MdnsLink {
     else {
       // RFC 6762 §9: a conflict after announcing means probing again; whoever keeps the
       // name will answer our probes and we back off.
-      this.#owner.logger.warn({ iface: this.iface.name, from: rinfo.address }, 'mdns: conflicting records for our name; probing again');
+      this.#owner.logger.warn(
+        { iface: this.iface.name, from: rinfo.address },
+        'mdns: conflicting records for our name; probing again',
+      );
       this.probe();
     }
   }
@@ -181,7 +234,10 @@ export class MdnsLink {
   onResponse(response: DnsPacket, rinfo: RemoteInfo): void {
     // RFC 6762 §6, §11: responses come from port 5353; anything else is not mDNS (or spoofed).
     if (rinfo.port !== MDNS_PORT) return;
-    const records = [...(Array.isArray(response.answers) ? response.answers : []), ...(Array.isArray(response.additionals) ? response.additionals : [])];
+    const records = [
+      ...(Array.isArray(response.answers) ? response.answers : []),
+      ...(Array.isArray(response.additionals) ? response.additionals : []),
+    ];
     this.#checkConflict(records, rinfo);
     const now = Date.now();
     for (const s of sightingsIn(response)) {
@@ -193,13 +249,17 @@ export class MdnsLink {
   #sighted(s: InstanceSighting, rinfo: RemoteInfo, now: number): void {
     let entry = this.cache.get(s.instance);
     const srvTtl = s.srv?.ttl;
-    const goodbye = srvTtl === 0 || s.ptrTtl === 0 || (srvTtl === undefined && s.ptrTtl === undefined && s.txt?.ttl === 0);
+    const goodbye =
+      srvTtl === 0 || s.ptrTtl === 0 || (srvTtl === undefined && s.ptrTtl === undefined && s.txt?.ttl === 0);
     if (goodbye) {
       if (entry !== undefined && !entry.goodbye) {
         // RFC 6762 §10.1: keep it one more second, in case it was a mistake corrected at once.
         entry.goodbye = true;
         entry.expiresAt = Math.min(entry.expiresAt, now + 1_000);
-        this.#owner.logger.debug({ iface: this.iface.name, instance: s.instance, nodeId: entry.info?.nodeId }, 'mdns: goodbye');
+        this.#owner.logger.debug(
+          { iface: this.iface.name, instance: s.instance, nodeId: entry.info?.nodeId },
+          'mdns: goodbye',
+        );
         this.#owner.armMaintain();
       }
       return;
@@ -223,13 +283,27 @@ export class MdnsLink {
     if (s.txt !== undefined) {
       const info = s.txt.info;
       if (typeof info === 'string') {
-        if (entry.verdict !== info) this.#owner.logger.debug({ iface: this.iface.name, instance: s.instance, from: rinfo.address, reason: info }, 'mdns: ignoring instance');
+        if (entry.verdict !== info)
+          this.#owner.logger.debug(
+            { iface: this.iface.name, instance: s.instance, from: rinfo.address, reason: info },
+            'mdns: ignoring instance',
+          );
         entry.verdict = info;
         entry.info = undefined;
       } else {
         const verdict = this.#owner.judge(info);
         if (verdict !== 'ok' && verdict !== 'self' && entry.verdict !== verdict) {
-          this.#owner.logger.debug({ iface: this.iface.name, nodeId: info.nodeId, from: rinfo.address, reason: verdict, clusterId: info.clusterId, protocolVersion: info.protocolVersion }, 'mdns: ignoring node');
+          this.#owner.logger.debug(
+            {
+              iface: this.iface.name,
+              nodeId: info.nodeId,
+              from: rinfo.address,
+              reason: verdict,
+              clusterId: info.clusterId,
+              protocolVersion: info.protocolVersion,
+            },
+            'mdns: ignoring node',
+          );
         }
         entry.verdict = verdict;
         entry.info = info;

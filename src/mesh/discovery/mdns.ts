@@ -27,9 +27,21 @@ import { instanceQueryPacket, ownRecords, type DnsPacket } from './packets.ts';
 import { chooseInterfaces, linuxInterfaceFlags, type InterfaceChoice } from './interfaces.ts';
 import { dueAt, endpointsOf, upkeep } from './cache.ts';
 import { MdnsLink, type MdnsLinkOwner } from './mdns-link.ts';
-import { checkOptions, defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type PeerEndpoint } from './options.ts';
+import {
+  checkOptions,
+  defaultSocketFactory,
+  type MdnsDiscoveryOptions,
+  type MdnsSocket,
+  type PeerEndpoint,
+} from './options.ts';
 
-export { defaultSocketFactory, type MdnsDiscoveryOptions, type MdnsSocket, type MdnsSocketFactory, type PeerEndpoint } from './options.ts';
+export {
+  defaultSocketFactory,
+  type MdnsDiscoveryOptions,
+  type MdnsSocket,
+  type MdnsSocketFactory,
+  type PeerEndpoint,
+} from './options.ts';
 
 /**
  * The version in our TXT record ("pv"): of what discovery announces, not of the link protocol
@@ -73,9 +85,15 @@ export class MdnsDiscovery {
     this.queryIntervalMs = options.queryIntervalMs ?? meshDefaults.mdnsQueryIntervalMs;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'mdns' });
     this.#owner = {
-      nodeId: this.nodeId, logger: this.#logger, onConflict: options.onConflict,
-      isClosed: () => this.#closed, localAddresses: () => this.#localAddresses(), queryIntervalMs: this.queryIntervalMs,
-      judge: (info) => judgePeer(info, this), reconcile: (nodeId) => this.#reconcile(nodeId), armMaintain: () => this.#armMaintain(),
+      nodeId: this.nodeId,
+      logger: this.#logger,
+      onConflict: options.onConflict,
+      isClosed: () => this.#closed,
+      localAddresses: () => this.#localAddresses(),
+      queryIntervalMs: this.queryIntervalMs,
+      judge: (info) => judgePeer(info, this),
+      reconcile: (nodeId) => this.#reconcile(nodeId),
+      armMaintain: () => this.#armMaintain(),
     };
   }
 
@@ -114,7 +132,9 @@ export class MdnsDiscovery {
 
   async #rescan(): Promise<void> {
     if (this.#closed) return;
-    const list = this.#options.listInterfaces ?? (() => chooseInterfaces(this.#options.interfaces, networkInterfaces(), linuxInterfaceFlags));
+    const list =
+      this.#options.listInterfaces ??
+      (() => chooseInterfaces(this.#options.interfaces, networkInterfaces(), linuxInterfaceFlags));
     let wanted: InterfaceChoice[];
     try {
       wanted = list();
@@ -146,12 +166,26 @@ export class MdnsDiscovery {
       this.#logger.warn({ err, iface: iface.name }, 'mdns: cannot open socket');
       return Promise.resolve();
     }
-    const own = ownRecords({ nodeId: this.nodeId, clusterId: this.clusterId, protocolVersion: this.protocolVersion, linkPort: this.linkPort }, iface.address, this.ttlSec);
+    const own = ownRecords(
+      {
+        nodeId: this.nodeId,
+        clusterId: this.clusterId,
+        protocolVersion: this.protocolVersion,
+        linkPort: this.linkPort,
+      },
+      iface.address,
+      this.ttlSec,
+    );
     const link = new MdnsLink(this.#owner, iface, socket, own);
     this.#links.set(iface.address, link);
     return new Promise((resolve) => {
       let settled = false;
-      const settle = (): void => { if (!settled) { settled = true; resolve(); } };
+      const settle = (): void => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
       socket.on('ready', () => {
         settle();
         if (link.state !== 'starting') return;
@@ -161,7 +195,10 @@ export class MdnsDiscovery {
       });
       socket.on('error', (err) => {
         settle();
-        this.#logger.warn({ err, iface: iface.name, address: iface.address }, 'mdns: socket failed; retrying on the next interface scan');
+        this.#logger.warn(
+          { err, iface: iface.name, address: iface.address },
+          'mdns: socket failed; retrying on the next interface scan',
+        );
         void this.#closeLink(link, false);
       });
       socket.on('warning', (err) => this.#logger.debug({ err, iface: iface.name }, 'mdns: socket warning'));
@@ -202,10 +239,14 @@ export class MdnsDiscovery {
       const { expired, refresh } = upkeep(link.cache, now);
       for (const e of expired) {
         if (e.info !== undefined) touched.add(e.info.nodeId);
-        if (!e.goodbye && e.verdict === 'ok') this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
+        if (!e.goodbye && e.verdict === 'ok')
+          this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId }, 'mdns: records expired');
       }
       for (const e of refresh) {
-        this.#logger.debug({ iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage }, 'mdns: refreshing');
+        this.#logger.debug(
+          { iface: link.iface.name, nodeId: e.info?.nodeId, instance: e.instance, stage: e.refreshStage },
+          'mdns: refreshing',
+        );
         link.send(instanceQueryPacket(e.instance));
       }
       for (const [name, at] of link.asked) if (now - at > 10_000) link.asked.delete(name);
@@ -224,18 +265,23 @@ export class MdnsDiscovery {
     if (next === Infinity || (this.#maintainTimer !== undefined && this.#maintainAt <= next)) return;
     clearTimeout(this.#maintainTimer);
     this.#maintainAt = next;
-    this.#maintainTimer = setTimeout(() => {
-      this.#maintainTimer = undefined;
-      this.#maintainAt = Infinity;
-      this.#maintain();
-    }, Math.max(0, next - Date.now()) + 5);
+    this.#maintainTimer = setTimeout(
+      () => {
+        this.#maintainTimer = undefined;
+        this.#maintainAt = Infinity;
+        this.#maintain();
+      },
+      Math.max(0, next - Date.now()) + 5,
+    );
     this.#maintainTimer.unref();
   }
 
   /** Compares what we know of a node with what we reported and tells the owner the difference. */
   #reconcile(nodeId: string): void {
     if (this.#closed) return;
-    const seen = [...this.#links.values()].flatMap((link) => endpointsOf(link.cache, nodeId).map((e) => ({ ...e, link: link.iface.address })));
+    const seen = [...this.#links.values()].flatMap((link) =>
+      endpointsOf(link.cache, nodeId).map((e) => ({ ...e, link: link.iface.address })),
+    );
     const reported = this.#reported.get(nodeId);
     if (seen.length === 0) {
       if (reported === undefined) return;

@@ -23,7 +23,14 @@ export interface MdnsSocket {
 export type MdnsSocketFactory = (iface: InterfaceChoice) => MdnsSocket;
 
 export const defaultSocketFactory: MdnsSocketFactory = (iface) =>
-  multicastDns({ interface: iface.address, bind: '0.0.0.0', port: MDNS_PORT, reuseAddr: true, loopback: true, ttl: 255 });
+  multicastDns({
+    interface: iface.address,
+    bind: '0.0.0.0',
+    port: MDNS_PORT,
+    reuseAddr: true,
+    loopback: true,
+    ttl: 255,
+  });
 
 export interface PeerEndpoint {
   readonly host: string;
@@ -58,12 +65,22 @@ export interface MdnsDiscoveryOptions {
 /** The first problem with the options, as a sentence; undefined when there is none. */
 export function checkOptions(o: MdnsDiscoveryOptions): string | undefined {
   if (typeof o.nodeId !== 'string' || o.nodeId.length === 0) return 'discovery: nodeId must be a non-empty string';
-  if (Buffer.byteLength(o.nodeId, 'utf8') > MAX_NODE_ID_BYTES) return `discovery: nodeId must be at most ${MAX_NODE_ID_BYTES} bytes`;
-  if (typeof o.clusterName !== 'string' || o.clusterName.length === 0) return 'discovery: clusterName must be a non-empty string';
-  if (!Number.isInteger(o.linkPort) || o.linkPort < 1 || o.linkPort > 65535) return 'discovery: linkPort must be a port number';
-  if (o.protocolVersion !== undefined && (!Number.isInteger(o.protocolVersion) || o.protocolVersion < 0)) return 'discovery: protocolVersion must be an integer >= 0';
-  if (o.ttlSec !== undefined && (!Number.isInteger(o.ttlSec) || o.ttlSec < 2 || o.ttlSec > 4500)) return 'discovery: ttlSec must be an integer from 2 to 4500';
-  if (o.queryIntervalMs !== undefined && (!Number.isFinite(o.queryIntervalMs) || o.queryIntervalMs < 100)) return 'discovery: queryIntervalMs must be >= 100';
-  if (o.interfaces !== undefined && (!Array.isArray(o.interfaces) || o.interfaces.some((i) => typeof i !== 'string' || i.length === 0))) return 'discovery: interfaces must be a list of names or IPv4 addresses';
+  if (Buffer.byteLength(o.nodeId, 'utf8') > MAX_NODE_ID_BYTES)
+    return `discovery: nodeId must be at most ${MAX_NODE_ID_BYTES} bytes`;
+  if (typeof o.clusterName !== 'string' || o.clusterName.length === 0)
+    return 'discovery: clusterName must be a non-empty string';
+  if (!Number.isInteger(o.linkPort) || o.linkPort < 1 || o.linkPort > 65535)
+    return 'discovery: linkPort must be a port number';
+  if (o.protocolVersion !== undefined && (!Number.isInteger(o.protocolVersion) || o.protocolVersion < 0))
+    return 'discovery: protocolVersion must be an integer >= 0';
+  if (o.ttlSec !== undefined && (!Number.isInteger(o.ttlSec) || o.ttlSec < 2 || o.ttlSec > 4500))
+    return 'discovery: ttlSec must be an integer from 2 to 4500';
+  if (o.queryIntervalMs !== undefined && (!Number.isFinite(o.queryIntervalMs) || o.queryIntervalMs < 100))
+    return 'discovery: queryIntervalMs must be >= 100';
+  if (
+    o.interfaces !== undefined &&
+    (!Array.isArray(o.interfaces) || o.interfaces.some((i) => typeof i !== 'string' || i.length === 0))
+  )
+    return 'discovery: interfaces must be a list of names or IPv4 addresses';
   return undefined;
 }

@@ -5,7 +5,14 @@
 // dns-packet objects, so they are tested without a network; MdnsDiscovery (discovery/mdns.ts) sends
 // them and keeps the timers and the cache.
 
-import { encodeTxt, hostNameOf, instanceNameOf, SERVICE_TYPE, serviceInfoFromTxt, type ServiceInfo } from './service.ts';
+import {
+  encodeTxt,
+  hostNameOf,
+  instanceNameOf,
+  SERVICE_TYPE,
+  serviceInfoFromTxt,
+  type ServiceInfo,
+} from './service.ts';
 import { IPV4 } from './interfaces.ts';
 
 /** DNS-SD service type enumeration (RFC 6763 §9): lets `avahi-browse -a` list us. */
@@ -58,7 +65,14 @@ export function ownRecords(info: ServiceInfo, address: string, ttlSec: number): 
     host,
     // PTR is shared (many instances answer it): no cache-flush bit. The rest are unique to us.
     ptr: { name: SERVICE_TYPE, type: 'PTR', class: 'IN', ttl: ttlSec, data: instance },
-    srv: { name: instance, type: 'SRV', class: 'IN', ttl: ttlSec, flush: true, data: { priority: 0, weight: 0, port: info.linkPort, target: host } },
+    srv: {
+      name: instance,
+      type: 'SRV',
+      class: 'IN',
+      ttl: ttlSec,
+      flush: true,
+      data: { priority: 0, weight: 0, port: info.linkPort, target: host },
+    },
     txt: { name: instance, type: 'TXT', class: 'IN', ttl: ttlSec, flush: true, data: encodeTxt(info) },
     a: { name: host, type: 'A', class: 'IN', ttl: ttlSec, flush: true, data: address },
     meta: { name: SERVICES_META, type: 'PTR', class: 'IN', ttl: ttlSec, data: SERVICE_TYPE },
@@ -66,13 +80,19 @@ export function ownRecords(info: ServiceInfo, address: string, ttlSec: number): 
 }
 
 const withTtl = (r: DnsRecord, ttl: number): DnsRecord => ({ ...r, ttl });
-export const sameName = (a: unknown, b: string): boolean => typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
+export const sameName = (a: unknown, b: string): boolean =>
+  typeof a === 'string' && a.toLowerCase() === b.toLowerCase();
 
 /** RFC 6762 §8.1: "does anyone own these names?", with the records we mean to claim. */
 export function probePacket(own: OwnRecords): DnsPacket {
   return {
-    type: 'query', id: 0, flags: 0,
-    questions: [{ name: own.instance, type: 'ANY' }, { name: own.host, type: 'ANY' }],
+    type: 'query',
+    id: 0,
+    flags: 0,
+    questions: [
+      { name: own.instance, type: 'ANY' },
+      { name: own.host, type: 'ANY' },
+    ],
     authorities: [own.srv, own.txt, own.a],
   };
 }
@@ -83,20 +103,35 @@ export function announcementPacket(own: OwnRecords): DnsPacket {
 
 /** The same records with TTL 0: caches drop them one second later (RFC 6762 §10.1). */
 export function goodbyePacket(own: OwnRecords): DnsPacket {
-  return { type: 'response', id: 0, flags: AUTHORITATIVE_ANSWER, answers: [own.ptr, own.srv, own.txt, own.a].map((r) => withTtl(r, 0)) };
+  return {
+    type: 'response',
+    id: 0,
+    flags: AUTHORITATIVE_ANSWER,
+    answers: [own.ptr, own.srv, own.txt, own.a].map((r) => withTtl(r, 0)),
+  };
 }
 
 /** A browse query; `known` are PTR answers we hold with more than half their TTL left (§7.1). */
 export function browsePacket(known: readonly { instance: string; ttlSec: number }[]): DnsPacket {
   return {
-    type: 'query', id: 0, flags: 0,
+    type: 'query',
+    id: 0,
+    flags: 0,
     questions: [{ name: SERVICE_TYPE, type: 'PTR' }],
     answers: known.map((k) => ({ name: SERVICE_TYPE, type: 'PTR', class: 'IN', ttl: k.ttlSec, data: k.instance })),
   };
 }
 
 export function instanceQueryPacket(instance: string): DnsPacket {
-  return { type: 'query', id: 0, flags: 0, questions: [{ name: instance, type: 'SRV' }, { name: instance, type: 'TXT' }] };
+  return {
+    type: 'query',
+    id: 0,
+    flags: 0,
+    questions: [
+      { name: instance, type: 'SRV' },
+      { name: instance, type: 'TXT' },
+    ],
+  };
 }
 
 export interface Reply {
@@ -118,8 +153,16 @@ export function replyTo(query: DnsPacket, own: OwnRecords): Reply | undefined {
   let shared = false;
   const questions: DnsQuestion[] = [];
   const known = Array.isArray(query.answers) ? query.answers : [];
-  const ptrKnown = known.some((k) => k !== null && typeof k === 'object' && k.type === 'PTR' && sameName(k.name, SERVICE_TYPE)
-    && sameName(k.data, own.instance) && typeof k.ttl === 'number' && k.ttl >= (own.ptr.ttl ?? 0) / 2);
+  const ptrKnown = known.some(
+    (k) =>
+      k !== null &&
+      typeof k === 'object' &&
+      k.type === 'PTR' &&
+      sameName(k.name, SERVICE_TYPE) &&
+      sameName(k.data, own.instance) &&
+      typeof k.ttl === 'number' &&
+      k.ttl >= (own.ptr.ttl ?? 0) / 2,
+  );
   for (const q of Array.isArray(query.questions) ? query.questions : []) {
     if (q === null || typeof q !== 'object' || typeof q.name !== 'string') continue;
     const any = q.type === 'ANY';
@@ -140,7 +183,10 @@ export function replyTo(query: DnsPacket, own: OwnRecords): Reply | undefined {
     if (answers.length > count) questions.push({ name: q.name, type: String(q.type) });
   }
   if (answers.length === 0) return undefined;
-  if (answers.includes(own.ptr)) { add(additionals, own.srv); add(additionals, own.txt); }
+  if (answers.includes(own.ptr)) {
+    add(additionals, own.srv);
+    add(additionals, own.txt);
+  }
   if (answers.includes(own.srv) || additionals.includes(own.srv)) add(additionals, own.a);
   return { questions, answers, additionals: additionals.filter((r) => !answers.includes(r)), shared };
 }
@@ -156,14 +202,28 @@ export interface InstanceSighting {
   readonly addresses: readonly string[];
 }
 
-export const ttlOf = (r: DnsRecord): number => (typeof r.ttl === 'number' && Number.isInteger(r.ttl) && r.ttl >= 0 ? r.ttl : 0);
-const isInstanceOfOurType = (name: string): boolean => name.endsWith(`.${SERVICE_TYPE}`) && !name.slice(0, -SERVICE_TYPE.length - 1).includes('.');
+export const ttlOf = (r: DnsRecord): number =>
+  typeof r.ttl === 'number' && Number.isInteger(r.ttl) && r.ttl >= 0 ? r.ttl : 0;
+const isInstanceOfOurType = (name: string): boolean =>
+  name.endsWith(`.${SERVICE_TYPE}`) && !name.slice(0, -SERVICE_TYPE.length - 1).includes('.');
 
 /** The instances of _wampmesh._tcp a response's answers and additionals speak of. */
 export function sightingsIn(packet: DnsPacket): InstanceSighting[] {
-  const records = [...(Array.isArray(packet.answers) ? packet.answers : []), ...(Array.isArray(packet.additionals) ? packet.additionals : [])]
-    .filter((r): r is DnsRecord => r !== null && typeof r === 'object' && typeof r.name === 'string' && typeof r.type === 'string');
-  const byInstance = new Map<string, { ptrTtl?: number; srv?: { port: number; target: string; ttl: number }; txt?: { info: ServiceInfo | string; ttl: number } }>();
+  const records = [
+    ...(Array.isArray(packet.answers) ? packet.answers : []),
+    ...(Array.isArray(packet.additionals) ? packet.additionals : []),
+  ].filter(
+    (r): r is DnsRecord =>
+      r !== null && typeof r === 'object' && typeof r.name === 'string' && typeof r.type === 'string',
+  );
+  const byInstance = new Map<
+    string,
+    {
+      ptrTtl?: number;
+      srv?: { port: number; target: string; ttl: number };
+      txt?: { info: ServiceInfo | string; ttl: number };
+    }
+  >();
   const entry = (name: string) => {
     let e = byInstance.get(name);
     if (e === undefined) byInstance.set(name, (e = {}));
@@ -176,7 +236,15 @@ export function sightingsIn(packet: DnsPacket): InstanceSighting[] {
       if (isInstanceOfOurType(instance)) entry(instance).ptrTtl = ttlOf(r);
     } else if (r.type === 'SRV' && isInstanceOfOurType(name)) {
       const d = r.data as { port?: unknown; target?: unknown } | null | undefined;
-      if (d !== null && typeof d === 'object' && typeof d.port === 'number' && Number.isInteger(d.port) && d.port > 0 && d.port < 65536 && typeof d.target === 'string') {
+      if (
+        d !== null &&
+        typeof d === 'object' &&
+        typeof d.port === 'number' &&
+        Number.isInteger(d.port) &&
+        d.port > 0 &&
+        d.port < 65536 &&
+        typeof d.target === 'string'
+      ) {
         entry(name).srv = { port: d.port, target: d.target.toLowerCase(), ttl: ttlOf(r) };
       }
     } else if (r.type === 'TXT' && isInstanceOfOurType(name)) {
@@ -186,9 +254,19 @@ export function sightingsIn(packet: DnsPacket): InstanceSighting[] {
   const out: InstanceSighting[] = [];
   for (const [instance, e] of byInstance) {
     const target = e.srv?.target;
-    const addresses = target === undefined ? [] : records
-      .filter((r) => r.type === 'A' && r.name.toLowerCase() === target && typeof r.data === 'string' && IPV4.test(r.data) && ttlOf(r) > 0)
-      .map((r) => r.data as string);
+    const addresses =
+      target === undefined
+        ? []
+        : records
+            .filter(
+              (r) =>
+                r.type === 'A' &&
+                r.name.toLowerCase() === target &&
+                typeof r.data === 'string' &&
+                IPV4.test(r.data) &&
+                ttlOf(r) > 0,
+            )
+            .map((r) => r.data as string);
     out.push({ instance, ...e, addresses });
   }
   return out;
@@ -199,7 +277,11 @@ export function sightingsIn(packet: DnsPacket): InstanceSighting[] {
  * of our instance that differ from ours, or an A record for our host name with an address
  * that is not one of this machine's. Our own packets, looped back, never conflict.
  */
-export function conflictIn(records: readonly DnsRecord[], own: OwnRecords, localAddresses: ReadonlySet<string>): DnsRecord | undefined {
+export function conflictIn(
+  records: readonly DnsRecord[],
+  own: OwnRecords,
+  localAddresses: ReadonlySet<string>,
+): DnsRecord | undefined {
   for (const r of records) {
     if (r === null || typeof r !== 'object' || typeof r.name !== 'string' || ttlOf(r) === 0) continue;
     if (sameName(r.name, own.instance) && (r.type === 'SRV' || r.type === 'TXT')) {
@@ -215,7 +297,15 @@ export function conflictIn(records: readonly DnsRecord[], own: OwnRecords, local
 export function recordKey(r: DnsRecord): string {
   const d = r.data;
   switch (r.type) {
-    case 'A': return `A ${typeof d === 'string' ? d.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('') : ''}`;
+    case 'A':
+      return `A ${
+        typeof d === 'string'
+          ? d
+              .split('.')
+              .map((o) => Number(o).toString(16).padStart(2, '0'))
+              .join('')
+          : ''
+      }`;
     case 'SRV': {
       const s = (d ?? {}) as { priority?: unknown; weight?: unknown; port?: unknown; target?: unknown };
       return `SRV ${String(s.priority ?? 0)} ${String(s.weight ?? 0)} ${String(s.port)} ${String(s.target).toLowerCase()}`;
@@ -224,7 +314,8 @@ export function recordKey(r: DnsRecord): string {
       const items: unknown[] = Array.isArray(d) ? d : [d];
       return `TXT ${items.map((i) => (Buffer.isBuffer(i) ? i.toString('hex') : typeof i === 'string' ? Buffer.from(i).toString('hex') : '')).join('.')}`;
     }
-    default: return `${r.type} ${JSON.stringify(d)}`;
+    default:
+      return `${r.type} ${JSON.stringify(d)}`;
   }
 }
 

@@ -48,7 +48,12 @@ export interface ServiceInfo {
 }
 
 export function encodeTxt(info: ServiceInfo): Buffer[] {
-  return [`node=${info.nodeId}`, `cluster=${info.clusterId}`, `pv=${info.protocolVersion}`, `port=${info.linkPort}`].map((s) => Buffer.from(s, 'utf8'));
+  return [
+    `node=${info.nodeId}`,
+    `cluster=${info.clusterId}`,
+    `pv=${info.protocolVersion}`,
+    `port=${info.linkPort}`,
+  ].map((s) => Buffer.from(s, 'utf8'));
 }
 
 /**
@@ -81,14 +86,18 @@ export function serviceInfoFromTxt(data: unknown): ServiceInfo | string {
   if (nodeId === undefined || nodeId.length === 0) return 'TXT without node';
   if (clusterId === undefined || !/^[0-9a-f]{32}$/.test(clusterId)) return 'TXT without a valid cluster';
   if (pv === undefined || !DECIMAL.test(pv)) return 'TXT without a valid pv';
-  if (port === undefined || !DECIMAL.test(port) || Number(port) < 1 || Number(port) > 65535) return 'TXT without a valid port';
+  if (port === undefined || !DECIMAL.test(port) || Number(port) < 1 || Number(port) > 65535)
+    return 'TXT without a valid port';
   return { nodeId, clusterId, protocolVersion: Number(pv), linkPort: Number(port) };
 }
 
 export type PeerVerdict = 'ok' | 'self' | 'other-cluster' | 'other-protocol';
 
 /** Whether a discovered node may be proposed as a neighbour of `self`. */
-export function judgePeer(info: ServiceInfo, self: { nodeId: string; clusterId: string; protocolVersion: number }): PeerVerdict {
+export function judgePeer(
+  info: ServiceInfo,
+  self: { nodeId: string; clusterId: string; protocolVersion: number },
+): PeerVerdict {
   if (info.nodeId === self.nodeId) return 'self';
   if (info.clusterId !== self.clusterId) return 'other-cluster';
   if (info.protocolVersion !== self.protocolVersion) return 'other-protocol';

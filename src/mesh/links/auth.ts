@@ -53,9 +53,25 @@ export interface Hello {
 
 /** Why a connection ends; sent to the peer in a close notice and used in log lines. */
 export type CloseCode =
-  | 'version' | 'cluster' | 'self' | 'node-id-clash' | 'unexpected-node' | 'auth' | 'protocol'
-  | 'timeout' | 'duplicate' | 'replaced' | 'disconnect' | 'shutdown' | 'dead' | 'slow'
-  | 'invalid-frame' | 'eof' | 'error' | 'tls' | 'integrity';
+  | 'version'
+  | 'cluster'
+  | 'self'
+  | 'node-id-clash'
+  | 'unexpected-node'
+  | 'auth'
+  | 'protocol'
+  | 'timeout'
+  | 'duplicate'
+  | 'replaced'
+  | 'disconnect'
+  | 'shutdown'
+  | 'dead'
+  | 'slow'
+  | 'invalid-frame'
+  | 'eof'
+  | 'error'
+  | 'tls'
+  | 'integrity';
 
 export type Control =
   | ({ readonly c: 'hello' } & Hello)
@@ -97,19 +113,32 @@ export function decodeControl(payload: Uint8Array): Control | string {
   switch (v.c) {
     case 'hello': {
       if (!Number.isSafeInteger(v.v)) return 'hello: bad "v"';
-      if (typeof v.node !== 'string' || v.node.length === 0 || v.node.length > MAX_NODE_ID_LENGTH) return 'hello: bad "node"';
+      if (typeof v.node !== 'string' || v.node.length === 0 || v.node.length > MAX_NODE_ID_LENGTH)
+        return 'hello: bad "node"';
       if (typeof v.cluster !== 'string' || v.cluster.length > 128) return 'hello: bad "cluster"';
       if (!(v.nonce instanceof Uint8Array) || v.nonce.length !== NONCE_SIZE) return 'hello: bad "nonce"';
       if (typeof v.inst !== 'string' || v.inst.length === 0 || v.inst.length > 128) return 'hello: bad "inst"';
       if (!Number.isSafeInteger(v.max) || (v.max as number) < 1024) return 'hello: bad "max"';
-      return { c: 'hello', v: v.v as number, node: v.node, cluster: v.cluster, nonce: v.nonce, inst: v.inst, max: v.max as number };
+      return {
+        c: 'hello',
+        v: v.v as number,
+        node: v.node,
+        cluster: v.cluster,
+        nonce: v.nonce,
+        inst: v.inst,
+        max: v.max as number,
+      };
     }
     case 'auth':
       return v.proof instanceof Uint8Array ? { c: 'auth', proof: v.proof } : 'auth: bad "proof"';
     case 'use':
       return { c: 'use' };
     case 'close':
-      return { c: 'close', code: typeof v.code === 'string' ? v.code.slice(0, 40) : '?', reason: typeof v.reason === 'string' ? v.reason.slice(0, 500) : '' };
+      return {
+        c: 'close',
+        code: typeof v.code === 'string' ? v.code.slice(0, 40) : '?',
+        reason: typeof v.reason === 'string' ? v.reason.slice(0, 500) : '',
+      };
     default:
       return `unknown control message ${JSON.stringify(v.c).slice(0, 40)}`;
   }
@@ -121,16 +150,32 @@ function u32(n: number): Buffer {
   return b;
 }
 
-export function computeProof(key: Uint8Array, role: Role, dialerHello: Uint8Array, acceptorHello: Uint8Array, binding: Uint8Array): Buffer {
+export function computeProof(
+  key: Uint8Array,
+  role: Role,
+  dialerHello: Uint8Array,
+  acceptorHello: Uint8Array,
+  binding: Uint8Array,
+): Buffer {
   return createHmac('sha256', key)
     .update(`wampmesh-link/1 proof\u0000${role}\u0000`)
-    .update(u32(dialerHello.length)).update(dialerHello)
-    .update(u32(acceptorHello.length)).update(acceptorHello)
-    .update(u32(binding.length)).update(binding)
+    .update(u32(dialerHello.length))
+    .update(dialerHello)
+    .update(u32(acceptorHello.length))
+    .update(acceptorHello)
+    .update(u32(binding.length))
+    .update(binding)
     .digest();
 }
 
-export function verifyProof(key: Uint8Array, role: Role, dialerHello: Uint8Array, acceptorHello: Uint8Array, binding: Uint8Array, proof: Uint8Array): boolean {
+export function verifyProof(
+  key: Uint8Array,
+  role: Role,
+  dialerHello: Uint8Array,
+  acceptorHello: Uint8Array,
+  binding: Uint8Array,
+  proof: Uint8Array,
+): boolean {
   if (proof.length !== PROOF_SIZE) return false;
   return timingSafeEqual(computeProof(key, role, dialerHello, acceptorHello, binding), proof);
 }

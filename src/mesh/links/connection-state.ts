@@ -18,7 +18,11 @@ export type Direction = 'in' | 'out';
 
 /** How a LinkConnection is opened (by MeshLinks, links/links.ts). */
 export interface LinkConnectionOptions {
-  direction: Direction; address: string; expected?: NodeId; anyNode?: boolean; handshakeTimeoutMs: number;
+  direction: Direction;
+  address: string;
+  expected?: NodeId;
+  anyNode?: boolean;
+  handshakeTimeoutMs: number;
   /** Outbound: the socket event after which the handshake starts. */
   readyEvent?: 'connect' | 'secureConnect';
   /** TLS with a CA: the peer's certificate must verify (checked here, to say why it did not). */

@@ -14,7 +14,14 @@ import type net from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { NodeId } from '../routing/frames.ts';
 import {
-  HANDSHAKE_FRAME_LIMIT, LinkFrameDecoder, LinkFrameType, MAX_FRAME, MAX_PING_PAYLOAD, PREAMBLE, pingPayload, roundTripOf,
+  HANDSHAKE_FRAME_LIMIT,
+  LinkFrameDecoder,
+  LinkFrameType,
+  MAX_FRAME,
+  MAX_PING_PAYLOAD,
+  PREAMBLE,
+  pingPayload,
+  roundTripOf,
 } from './framing.ts';
 import { PreambleReader } from './preamble.ts';
 import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
@@ -82,7 +89,10 @@ export class LinkConnection {
     this.#handshake = new Handshake(host, options.direction === 'out' ? 'dialer' : 'acceptor');
     this.gone = new Promise((resolve) => socket.once('close', () => resolve()));
     // An absolute deadline, not an idle timer: dripping octets must not keep a handshake alive.
-    this.#timer = setTimeout(() => this.close('timeout', `handshake not completed within ${options.handshakeTimeoutMs} ms`, { destroy: true }), options.handshakeTimeoutMs);
+    this.#timer = setTimeout(
+      () => this.close('timeout', `handshake not completed within ${options.handshakeTimeoutMs} ms`, { destroy: true }),
+      options.handshakeTimeoutMs,
+    );
     this.#timer.unref();
     socket.setNoDelay(true); // writes are batched per tick already
     socket.on('data', (chunk: Buffer) => {
@@ -94,7 +104,9 @@ export class LinkConnection {
       }
     });
     // ECONNRESET and friends: 'close' follows and reports; keep the message for the log line.
-    socket.on('error', (error) => { this.#socketError ??= error.message; });
+    socket.on('error', (error) => {
+      this.#socketError ??= error.message;
+    });
     socket.once('close', () => this.#onSocketClose());
     if (options.direction === 'out') socket.once(options.readyEvent ?? 'connect', () => this.#startDialer());
     else {
@@ -104,9 +116,15 @@ export class LinkConnection {
     }
   }
 
-  get tls(): boolean { return this.#socket instanceof TLSSocket; }
-  get queuedBytes(): number { return this.#socket.writableLength + this.#writer.queuedBytes; }
-  get bytesOut(): number { return this.#writer.bytesOut; }
+  get tls(): boolean {
+    return this.#socket instanceof TLSSocket;
+  }
+  get queuedBytes(): number {
+    return this.#socket.writableLength + this.#writer.queuedBytes;
+  }
+  get bytesOut(): number {
+    return this.#writer.bytesOut;
+  }
 
   // ---- sending ---------------------------------------------------------------------------
 
@@ -192,7 +210,8 @@ export class LinkConnection {
     const batch = reader.check(payload);
     if (typeof batch === 'string') return this.#integrityFailure(reader, batch);
     const { types, payloads } = batch;
-    for (let i = 0; i < types.length && this.state !== 'closed'; i++) this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
+    for (let i = 0; i < types.length && this.state !== 'closed'; i++)
+      this.#onFrame(types[i] as LinkFrameType, payloads[i]!);
   }
 
   #integrityFailure(reader: TaggedFrameReader, reason: string): void {
@@ -204,9 +223,15 @@ export class LinkConnection {
   #onFrame(type: LinkFrameType, payload: Uint8Array): void {
     switch (type) {
       case LinkFrameType.TAG:
-        return this.#protocolError(this.#handshake.macKeys === undefined ? 'TAG frame on a link that carries none (TLS)' : 'TAG frame before the peer\'s proof');
-      case LinkFrameType.CONTROL: return this.#onControl(payload);
-      case LinkFrameType.MESH: return this.#onMesh(payload);
+        return this.#protocolError(
+          this.#handshake.macKeys === undefined
+            ? 'TAG frame on a link that carries none (TLS)'
+            : "TAG frame before the peer's proof",
+        );
+      case LinkFrameType.CONTROL:
+        return this.#onControl(payload);
+      case LinkFrameType.MESH:
+        return this.#onMesh(payload);
       case LinkFrameType.PING:
         if (this.state !== 'up' && this.state !== 'decision') return this.#protocolError('PING before authentication');
         if (payload.length > MAX_PING_PAYLOAD) return this.#protocolError(`PING of ${payload.length} octets`);
@@ -246,7 +271,12 @@ export class LinkConnection {
   }
 
   #onHello(hello: Hello, bytes: Uint8Array): void {
-    const refusal = this.#handshake.receiveHello(hello, bytes, { expected: this.expected, anyNode: this.anyNode, address: this.address }, this.tls);
+    const refusal = this.#handshake.receiveHello(
+      hello,
+      bytes,
+      { expected: this.expected, anyNode: this.anyNode, address: this.address },
+      this.tls,
+    );
     if (refusal !== undefined) return this.close(refusal.code, refusal.reason);
     this.peer = hello.node;
     this.peerInstance = hello.inst;
@@ -262,7 +292,10 @@ export class LinkConnection {
 
   #onAuth(proof: Uint8Array): void {
     if (!this.#handshake.verify(proof)) {
-      return this.close('auth', 'authentication failed: the cluster secrets differ (or the connection was tampered with)');
+      return this.close(
+        'auth',
+        'authentication failed: the cluster secrets differ (or the connection was tampered with)',
+      );
     }
     // From here on the peer tags what it sends; from our proof on, so do we.
     const macKeys = this.#handshake.macKeys;
@@ -295,7 +328,8 @@ export class LinkConnection {
     }
     let reason: string;
     if (this.#socketError !== undefined) reason = this.#socketError;
-    else if (before === 'preamble' && this.direction === 'out' && this.#preamble.received === 0) reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
+    else if (before === 'preamble' && this.direction === 'out' && this.#preamble.received === 0)
+      reason = 'closed by the peer before answering the link preamble (is this a mesh link port? a TLS-only one?)';
     else reason = 'connection closed by the peer';
     this.#host.closed(this, this.#socketError !== undefined ? 'error' : 'eof', reason, true);
   }
@@ -311,7 +345,8 @@ export class LinkConnection {
     this.state = 'preamble';
     this.lastReceived = performance.now();
     const problem = certificateProblem(this.#socket, this.#verifyPeer);
-    if (problem !== undefined) return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
+    if (problem !== undefined)
+      return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
     this.#handshake.captureBinding(this.#socket);
     this.#sendPreambleAndHello();
   }
@@ -339,7 +374,9 @@ export class LinkConnection {
   #checkQueue(): boolean {
     const queued = this.queuedBytes;
     if (queued <= this.#host.maxQueuedBytes) return true;
-    this.close('slow', `the peer is not reading: ${queued} octets queued (limit ${this.#host.maxQueuedBytes})`, { destroy: true });
+    this.close('slow', `the peer is not reading: ${queued} octets queued (limit ${this.#host.maxQueuedBytes})`, {
+      destroy: true,
+    });
     return false;
   }
 

@@ -66,14 +66,19 @@ export function checkPreamble(bytes: Uint8Array): PreambleCheck {
     if (bytes[i] !== MAGIC[i]) {
       const text = Buffer.from(bytes.subarray(0, Math.min(bytes.length, 8)));
       const http = /^(HTTP\/|GET |POST|PUT |HEAD|OPTI|DELE|PATC|CONN)/.test(text.toString('latin1'));
-      return { kind: 'foreign', what: http ? 'http' : 'other', detail: http ? `HTTP (${JSON.stringify(text.toString('latin1'))})` : `octets ${text.toString('hex')}` };
+      return {
+        kind: 'foreign',
+        what: http ? 'http' : 'other',
+        detail: http ? `HTTP (${JSON.stringify(text.toString('latin1'))})` : `octets ${text.toString('hex')}`,
+      };
     }
   }
   if (bytes.length <= MAGIC.length) return { kind: 'more' };
   const version = bytes[4]!;
   if (version !== LINK_VERSION) return { kind: 'version', version };
   if (bytes.length < PREAMBLE_SIZE) return { kind: 'more' };
-  if (bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) return { kind: 'foreign', what: 'other', detail: 'reserved preamble octets set' };
+  if (bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
+    return { kind: 'foreign', what: 'other', detail: 'reserved preamble octets set' };
   return { kind: 'ok' };
 }
 
@@ -81,10 +86,16 @@ export function checkPreamble(bytes: Uint8Array): PreambleCheck {
  * Why a connection whose first octets are no mesh link preamble is refused, as this side (the
  * acceptor: 'in', the dialer of `address`: 'out') sees it.
  */
-export function foreignPeerReason(direction: 'in' | 'out', address: string, check: PreambleCheck & { kind: 'foreign' }): string {
+export function foreignPeerReason(
+  direction: 'in' | 'out',
+  address: string,
+  check: PreambleCheck & { kind: 'foreign' },
+): string {
   if (direction === 'in') {
-    if (check.what === 'rawsocket') return 'a WAMP RawSocket client connected to the mesh link port (clients belong on the router\'s RawSocket/WebSocket ports); refused';
-    if (check.what === 'tls') return 'the peer started TLS, but this node\'s link port is plain TCP (enable tls on every node, or on none)';
+    if (check.what === 'rawsocket')
+      return "a WAMP RawSocket client connected to the mesh link port (clients belong on the router's RawSocket/WebSocket ports); refused";
+    if (check.what === 'tls')
+      return "the peer started TLS, but this node's link port is plain TCP (enable tls on every node, or on none)";
     return `not a mesh link peer: received ${check.detail}`;
   }
   if (check.what === 'rawsocket') return `${address} is a WAMP RawSocket port, not a mesh link port`;
@@ -123,14 +134,24 @@ export class LinkFrameDecoder {
   constructor(limit: number) {
     this.#decoder = new framing.LengthPrefixedDecoder({
       limit,
-      checkType: (first) => (first > LinkFrameType.TAG ? { reason: 'type', message: `bad frame type octet 0x${first.toString(16).padStart(2, '0')}` } : undefined),
-      tooLarge: (length, max) => ({ reason: 'too-large', message: `frame of ${length} octets exceeds the limit of ${max}` }),
+      checkType: (first) =>
+        first > LinkFrameType.TAG
+          ? { reason: 'type', message: `bad frame type octet 0x${first.toString(16).padStart(2, '0')}` }
+          : undefined,
+      tooLarge: (length, max) => ({
+        reason: 'too-large',
+        message: `frame of ${length} octets exceeds the limit of ${max}`,
+      }),
     });
   }
 
   /** The largest payload accepted; checked when a header is read. */
-  get limit(): number { return this.#decoder.rules.limit; }
-  set limit(value: number) { this.#decoder.rules.limit = value; }
+  get limit(): number {
+    return this.#decoder.rules.limit;
+  }
+  set limit(value: number) {
+    this.#decoder.rules.limit = value;
+  }
 
   /**
    * Decodes the chunk. `onFrame` returns false to stop (the connection was closed). Returns a

@@ -5,7 +5,17 @@
 
 import { TLSSocket } from 'node:tls';
 import type { NodeId } from '../routing/frames.ts';
-import { computeProof, encodeControl, HELLO_VERSION, newNonce, TLS_EXPORTER_LABEL, verifyProof, type CloseCode, type Hello, type Role } from './auth.ts';
+import {
+  computeProof,
+  encodeControl,
+  HELLO_VERSION,
+  newNonce,
+  TLS_EXPORTER_LABEL,
+  verifyProof,
+  type CloseCode,
+  type Hello,
+  type Role,
+} from './auth.ts';
 import { macKey } from './integrity.ts';
 
 /** Who this side is, as its hello says. */
@@ -18,7 +28,10 @@ export interface LocalNode {
 }
 
 /** Why a connection is refused, with the code the peer is told. */
-export interface Refusal { readonly code: CloseCode; readonly reason: string }
+export interface Refusal {
+  readonly code: CloseCode;
+  readonly reason: string;
+}
 
 export class Handshake {
   readonly #local: LocalNode;
@@ -50,7 +63,15 @@ export class Handshake {
   hello(): Uint8Array {
     const local = this.#local;
     this.#ourNonce = newNonce();
-    this.#ourHello = encodeControl({ c: 'hello', v: HELLO_VERSION, node: local.nodeId, cluster: local.clusterId, nonce: this.#ourNonce, inst: local.instanceId, max: local.maxFrameBytes });
+    this.#ourHello = encodeControl({
+      c: 'hello',
+      v: HELLO_VERSION,
+      node: local.nodeId,
+      cluster: local.clusterId,
+      nonce: this.#ourNonce,
+      inst: local.instanceId,
+      max: local.maxFrameBytes,
+    });
     return this.#ourHello;
   }
 
@@ -58,19 +79,37 @@ export class Handshake {
    * The peer's hello (`bytes` as received): why it is refused, if it is. `expected`: the node a
    * dial was for, unless `anyNode` (a seed); `address` names the other end in the reason.
    */
-  receiveHello(hello: Hello, bytes: Uint8Array, dial: { expected: NodeId | undefined; anyNode: boolean; address: string }, tls: boolean): Refusal | undefined {
+  receiveHello(
+    hello: Hello,
+    bytes: Uint8Array,
+    dial: { expected: NodeId | undefined; anyNode: boolean; address: string },
+    tls: boolean,
+  ): Refusal | undefined {
     this.#theirHello = Uint8Array.from(bytes);
     const local = this.#local;
-    if (hello.v !== HELLO_VERSION) return { code: 'version', reason: `peer (node ${hello.node}) speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}` };
+    if (hello.v !== HELLO_VERSION)
+      return {
+        code: 'version',
+        reason: `peer (node ${hello.node}) speaks link protocol version ${hello.v}; this node speaks ${HELLO_VERSION}`,
+      };
     if (hello.cluster !== local.clusterId) {
-      return { code: 'cluster', reason: `node ${hello.node} belongs to another cluster (cluster id ${hello.cluster}; ours is ${local.clusterId}): check the cluster name` };
+      return {
+        code: 'cluster',
+        reason: `node ${hello.node} belongs to another cluster (cluster id ${hello.cluster}; ours is ${local.clusterId}): check the cluster name`,
+      };
     }
     if (hello.node === local.nodeId) {
       if (hello.inst === local.instanceId) return { code: 'self', reason: 'connected to itself' };
-      return { code: 'node-id-clash', reason: `another node uses this node's id "${hello.node}": node ids must be unique` };
+      return {
+        code: 'node-id-clash',
+        reason: `another node uses this node's id "${hello.node}": node ids must be unique`,
+      };
     }
     if (dial.expected !== undefined && hello.node !== dial.expected && !dial.anyNode) {
-      return { code: 'unexpected-node', reason: `expected node ${dial.expected} at ${dial.address}, found node ${hello.node}` };
+      return {
+        code: 'unexpected-node',
+        reason: `expected node ${dial.expected} at ${dial.address}, found node ${hello.node}`,
+      };
     }
     if (!tls && this.#ourNonce !== undefined) {
       const dialer = this.#role === 'dialer';
@@ -91,7 +130,14 @@ export class Handshake {
   /** Whether the peer's proof shows it holds the cluster secret (and saw the same hellos). */
   verify(proof: Uint8Array): boolean {
     const [dialer, acceptor] = this.#hellos();
-    return verifyProof(this.#local.key, this.#role === 'dialer' ? 'acceptor' : 'dialer', dialer, acceptor, this.#binding, proof);
+    return verifyProof(
+      this.#local.key,
+      this.#role === 'dialer' ? 'acceptor' : 'dialer',
+      dialer,
+      acceptor,
+      this.#binding,
+      proof,
+    );
   }
 
   #hellos(): [Uint8Array, Uint8Array] {

@@ -14,7 +14,12 @@ export class Heartbeat {
   #lastTick = 0;
   #skippedLast = false;
 
-  constructor(options: { heartbeatIntervalMs: number; deadAfterMs: number; log: Logger; links: () => Iterable<LinkConnection> }) {
+  constructor(options: {
+    heartbeatIntervalMs: number;
+    deadAfterMs: number;
+    log: Logger;
+    links: () => Iterable<LinkConnection>;
+  }) {
     this.#intervalMs = options.heartbeatIntervalMs;
     this.#deadAfterMs = options.deadAfterMs;
     this.#log = options.log;
@@ -42,11 +47,17 @@ export class Heartbeat {
     this.#lastTick = now;
     const stalled = late > Math.max(2 * this.#tickMs, 100) && !this.#skippedLast;
     this.#skippedLast = stalled;
-    if (stalled) this.#log.info({ lateMs: Math.round(late) }, 'mesh links: this process was stalled; liveness checks deferred one tick');
+    if (stalled)
+      this.#log.info(
+        { lateMs: Math.round(late) },
+        'mesh links: this process was stalled; liveness checks deferred one tick',
+      );
     for (const conn of [...this.#links()]) {
       const silent = now - conn.lastReceived;
       if (!stalled && silent > this.#deadAfterMs) {
-        conn.close('dead', `nothing received for ${Math.round(silent)} ms (deadAfterMs ${this.#deadAfterMs})`, { destroy: true });
+        conn.close('dead', `nothing received for ${Math.round(silent)} ms (deadAfterMs ${this.#deadAfterMs})`, {
+          destroy: true,
+        });
         continue;
       }
       if (now - conn.lastPingSent >= this.#intervalMs) conn.ping(now);

@@ -78,7 +78,12 @@ const SEQ_SIZE = 8;
 export type MacDirection = 'dialer->acceptor' | 'acceptor->dialer';
 
 /** The MAC key for one direction of one connection (see the header). */
-export function macKey(linkKey: Uint8Array, dialerNonce: Uint8Array, acceptorNonce: Uint8Array, direction: MacDirection): Buffer {
+export function macKey(
+  linkKey: Uint8Array,
+  dialerNonce: Uint8Array,
+  acceptorNonce: Uint8Array,
+  direction: MacDirection,
+): Buffer {
   const salt = Buffer.concat([dialerNonce, acceptorNonce]);
   return Buffer.from(hkdfSync('sha256', linkKey, salt, `wampmesh-link/2 mac ${direction}`, 32));
 }
@@ -110,7 +115,9 @@ export class BatchMac {
   }
 
   /** Batches tagged (or checked) so far. */
-  get seq(): number { return this.#seq; }
+  get seq(): number {
+    return this.#seq;
+  }
 
   /**
    * The tag of the next batch: frames [0, count) of types/payloads, `bytes` octets with their
@@ -163,7 +170,13 @@ export class BatchMac {
   }
 
   /** Checks a received tag against the next batch (and moves on to the one after, either way). */
-  verify(types: readonly number[], payloads: readonly Uint8Array[], count: number, bytes: number, tag: Uint8Array): boolean {
+  verify(
+    types: readonly number[],
+    payloads: readonly Uint8Array[],
+    count: number,
+    bytes: number,
+    tag: Uint8Array,
+  ): boolean {
     const expected = this.next(types, payloads, count, bytes);
     return tag.length === TAG_SIZE && timingSafeEqual(expected, tag);
   }

@@ -70,10 +70,16 @@ export class LinkChoice {
     old.close('replaced', 'superseded by a newer connection', { destroy: true });
     conn.markUp();
     if (this.#host.dials.get(peer) === conn) this.#host.dials.delete(peer);
-    this.#host.log.info({ peer, address: conn.address, direction: conn.direction, old: old.address }, 'mesh link replaced by a new connection (peer restarted?)');
+    this.#host.log.info(
+      { peer, address: conn.address, direction: conn.direction, old: old.address },
+      'mesh link replaced by a new connection (peer restarted?)',
+    );
     if (performance.now() - old.lastReceived < 2 * this.#host.heartbeatIntervalMs) {
       // The old process was alive a moment ago: two running nodes may share one id.
-      this.#host.log.warn({ peer }, 'mesh link replaced while the old connection was still live: do two nodes use the same node id?');
+      this.#host.log.warn(
+        { peer },
+        'mesh link replaced while the old connection was still live: do two nodes use the same node id?',
+      );
     }
     // Calls in flight through the old connection went to a process that is gone: fail them.
     this.#host.linkDown(peer);

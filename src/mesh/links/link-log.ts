@@ -31,8 +31,12 @@ export class LinkLog {
     if (suppressed === undefined) return;
     const routed = t === 'call' || t === 'chunk' || t === 'result' || t === 'error' || t === 'cancel';
     const fields = { peer, t, size, limit, ...(suppressed > 0 && { alsoDropped: suppressed }) };
-    if (routed) this.#log.warn(fields, 'mesh frame exceeds the peer\'s maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded');
-    else this.#log.error(fields, 'mesh frame exceeds the peer\'s maximum frame size; dropped');
+    if (routed)
+      this.#log.warn(
+        fields,
+        "mesh frame exceeds the peer's maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded",
+      );
+    else this.#log.error(fields, "mesh frame exceeds the peer's maximum frame size; dropped");
   }
 
   /**
@@ -43,27 +47,45 @@ export class LinkLog {
     const suppressed = this.#integrity.admit(conn.peer ?? conn.address);
     if (suppressed === undefined) return;
     const all = { ...fields, ...(suppressed > 0 && { alsoClosed: suppressed }) };
-    if (byPeer) this.#log.warn(all, 'mesh link closed by the peer: frames from this node failed its integrity check (tampered with or corrupted on the way)');
-    else this.#log.error(all, 'mesh link closed: a frame failed its integrity check (tampered with or corrupted on the way); it was not acted on');
+    if (byPeer)
+      this.#log.warn(
+        all,
+        'mesh link closed by the peer: frames from this node failed its integrity check (tampered with or corrupted on the way)',
+      );
+    else
+      this.#log.error(
+        all,
+        'mesh link closed: a frame failed its integrity check (tampered with or corrupted on the way); it was not acted on',
+      );
   }
 
   handshakeEnd(conn: LinkConnection, code: string, fields: object, byPeer: boolean): void {
     const what = conn.direction === 'out' ? 'mesh dial failed' : 'mesh link refused';
     switch (code) {
-      case 'duplicate': case 'shutdown':
+      case 'duplicate':
+      case 'shutdown':
         this.#log.debug(fields, `${what}: ${code}`);
         return;
-      case 'self': case 'timeout': case 'eof': case 'error':
+      case 'self':
+      case 'timeout':
+      case 'eof':
+      case 'error':
         this.#log.info(fields, what);
         return;
       case 'cluster':
         this.#log.warn(fields, `${what}: the peer belongs to another cluster`);
         return;
       case 'auth':
-        this.#log.warn(fields, `${what}: authentication failed${byPeer ? ' (the peer rejected our proof)' : ''}: is the cluster secret the same on both nodes?`);
+        this.#log.warn(
+          fields,
+          `${what}: authentication failed${byPeer ? ' (the peer rejected our proof)' : ''}: is the cluster secret the same on both nodes?`,
+        );
         return;
       case 'version':
-        this.#log.warn(fields, `${what}: the peer speaks another link protocol version: every node of a cluster must run a release with the same one`);
+        this.#log.warn(
+          fields,
+          `${what}: the peer speaks another link protocol version: every node of a cluster must run a release with the same one`,
+        );
         return;
       default:
         this.#log.warn(fields, what);

@@ -21,7 +21,13 @@ import { Heartbeat } from './heartbeat.ts';
 import { LinkChoice } from './link-choice.ts';
 import { LinkLog } from './link-log.ts';
 import { MeshCallQueue } from './mesh-calls.ts';
-import { checkOptions, type LinkStatus, type MeshLinksOptions, type MeshLinksStatus, type PeerAddress } from './options.ts';
+import {
+  checkOptions,
+  type LinkStatus,
+  type MeshLinksOptions,
+  type MeshLinksStatus,
+  type PeerAddress,
+} from './options.ts';
 import { Seeds } from './seeds.ts';
 import { createLinkServer, dialLinkSocket } from './sockets.ts';
 import { meshDefaults } from '../defaults.ts';
@@ -100,11 +106,24 @@ export class MeshLinks implements LinkDriver, LinkHost {
       log: this.#log,
     });
     this.#choice = new LinkChoice({
-      heartbeatIntervalMs: this.heartbeatIntervalMs, log: this.#log, active: this.#active, dials: this.#dials,
-      linkUp: (peer) => this.#calls.emit(() => this.#mesh?.linkUp(peer)), linkDown: (peer) => this.#calls.emit(() => this.#mesh?.linkDown(peer)),
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      log: this.#log,
+      active: this.#active,
+      dials: this.#dials,
+      linkUp: (peer) => this.#calls.emit(() => this.#mesh?.linkUp(peer)),
+      linkDown: (peer) => this.#calls.emit(() => this.#mesh?.linkDown(peer)),
     });
-    this.#heartbeat = new Heartbeat({ heartbeatIntervalMs: this.heartbeatIntervalMs, deadAfterMs: this.deadAfterMs, log: this.#log, links: () => this.#active.values() });
-    if (options.clusterSecret.length < 16) this.#log.warn({}, 'mesh cluster secret is shorter than 16 characters: a recorded handshake lets it be guessed offline');
+    this.#heartbeat = new Heartbeat({
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      deadAfterMs: this.deadAfterMs,
+      log: this.#log,
+      links: () => this.#active.values(),
+    });
+    if (options.clusterSecret.length < 16)
+      this.#log.warn(
+        {},
+        'mesh cluster secret is shorter than 16 characters: a recorded handshake lets it be guessed offline',
+      );
   }
 
   attach(mesh: MeshEndpoint): void {
@@ -118,7 +137,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const server = createLinkServer(this.#tls, this.handshakeTimeoutMs, this.#log, (socket) => this.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.#listen.host, port: this.#listen.port }, () => { server.off('error', reject); resolve(); });
+      server.listen({ host: this.#listen.host, port: this.#listen.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     server.on('error', (error) => this.#log.error({ err: error.message }, 'mesh link listener error'));
     this.#server = server;
@@ -126,7 +148,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.#bound = { host: bound.address, port: bound.port };
     this.#state = 'started';
     this.#heartbeat.start();
-    this.#log.info({ address: formatAddress(bound.address, bound.port), tls: this.#tls !== undefined, cluster: this.clusterId }, 'mesh links listening');
+    this.#log.info(
+      { address: formatAddress(bound.address, bound.port), tls: this.#tls !== undefined, cluster: this.clusterId },
+      'mesh links listening',
+    );
     this.#seeds.dialAll();
     return { port: bound.port };
   }
@@ -204,16 +229,38 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   status(): MeshLinksStatus {
     const now = performance.now();
-    const links: LinkStatus[] = [...this.#active].map(([peer, c]) => ({
-      peer, address: c.address, direction: c.direction, tls: c.tls,
-      rttMs: c.rttMs === undefined ? undefined : Math.round(c.rttMs * 100) / 100,
-      uptimeMs: Math.round(now - c.upAt), silentMs: Math.round(now - c.lastReceived),
-      bytesIn: c.bytesIn, bytesOut: c.bytesOut, queuedBytes: c.queuedBytes,
-    })).sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
-    const handshakes = [...this.#conns].filter((c) => c.state !== 'up' && c.state !== 'closed')
-      .map((c) => ({ address: c.address, direction: c.direction, state: c.state, ...(c.peer !== undefined && { peer: c.peer }) }));
+    const links: LinkStatus[] = [...this.#active]
+      .map(([peer, c]) => ({
+        peer,
+        address: c.address,
+        direction: c.direction,
+        tls: c.tls,
+        rttMs: c.rttMs === undefined ? undefined : Math.round(c.rttMs * 100) / 100,
+        uptimeMs: Math.round(now - c.upAt),
+        silentMs: Math.round(now - c.lastReceived),
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        queuedBytes: c.queuedBytes,
+      }))
+      .sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+    const handshakes = [...this.#conns]
+      .filter((c) => c.state !== 'up' && c.state !== 'closed')
+      .map((c) => ({
+        address: c.address,
+        direction: c.direction,
+        state: c.state,
+        ...(c.peer !== undefined && { peer: c.peer }),
+      }));
     const seeds = this.#seeds.status();
-    return { node: this.nodeId, cluster: this.clusterId, listening: this.#bound, tls: this.#tls !== undefined, links, handshakes, seeds };
+    return {
+      node: this.nodeId,
+      cluster: this.clusterId,
+      listening: this.#bound,
+      tls: this.#tls !== undefined,
+      links,
+      handshakes,
+      seeds,
+    };
   }
 
   /** Closes every link (peers are told: "shutdown") and the listener. Reports linkDown for each. */
@@ -283,7 +330,11 @@ export class MeshLinks implements LinkDriver, LinkHost {
     if (code === 'integrity') {
       this.integrityFailures++;
       if (wasActive) this.#active.delete(peer);
-      this.#linkLog.integrity(conn, wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields, byPeer);
+      this.#linkLog.integrity(
+        conn,
+        wasActive ? { ...fields, uptimeMs: Math.round(performance.now() - conn.upAt) } : fields,
+        byPeer,
+      );
       if (wasActive) this.#calls.emit(() => this.#mesh?.linkDown(peer));
     } else if (wasActive) {
       this.#active.delete(peer);
@@ -297,7 +348,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
     if (expected !== undefined && this.#dials.get(expected) === conn) {
       this.#dials.delete(expected);
       // A duplicate dial "succeeded": the link it asked for exists.
-      if (!wasActive) this.#calls.emit(() => (this.#active.has(expected) ? this.#mesh?.linkUp(expected) : this.#mesh?.dialFailed(expected)));
+      if (!wasActive)
+        this.#calls.emit(() =>
+          this.#active.has(expected) ? this.#mesh?.linkUp(expected) : this.#mesh?.dialFailed(expected),
+        );
     }
     this.#seeds.closed(conn, code);
   }
@@ -316,7 +370,12 @@ export class MeshLinks implements LinkDriver, LinkHost {
       socket.destroy();
       return;
     }
-    const conn = new LinkConnection(this, socket, { direction: 'in', address: remoteAddress(socket), handshakeTimeoutMs: this.handshakeTimeoutMs, verifyPeer: this.#tls?.ca !== undefined });
+    const conn = new LinkConnection(this, socket, {
+      direction: 'in',
+      address: remoteAddress(socket),
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      verifyPeer: this.#tls?.ca !== undefined,
+    });
     this.#conns.add(conn);
   }
 
@@ -324,8 +383,13 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const t = this.#tls;
     const socket = dialLinkSocket(host, port, t);
     const conn = new LinkConnection(this, socket, {
-      direction: 'out', address: formatAddress(host, port), anyNode, handshakeTimeoutMs: this.handshakeTimeoutMs,
-      readyEvent: t === undefined ? 'connect' : 'secureConnect', verifyPeer: t?.ca !== undefined, ...(expected !== undefined && { expected }),
+      direction: 'out',
+      address: formatAddress(host, port),
+      anyNode,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      readyEvent: t === undefined ? 'connect' : 'secureConnect',
+      verifyPeer: t?.ca !== undefined,
+      ...(expected !== undefined && { expected }),
     });
     this.#conns.add(conn);
     return conn;

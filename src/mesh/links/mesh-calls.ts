@@ -33,7 +33,10 @@ export class MeshCallQueue {
     if (this.#driverDepth > 0) {
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(() => { this.#flushScheduled = false; this.#flush(); });
+        queueMicrotask(() => {
+          this.#flushScheduled = false;
+          this.#flush();
+        });
       }
       return;
     }

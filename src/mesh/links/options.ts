@@ -6,7 +6,10 @@ import type { Direction } from './connection-state.ts';
 import { MAX_FRAME } from './framing.ts';
 import { FRAME_BYTES_MIN, meshDefaults } from '../defaults.ts';
 
-export interface PeerAddress { readonly host: string; readonly port: number }
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
 
 export interface MeshLinksOptions {
   nodeId: NodeId;
@@ -57,12 +60,13 @@ export interface MeshLinksStatus {
   seeds: { address: string; node?: NodeId; state: 'dialing' | 'waiting' | 'linked' | 'self' }[];
 }
 
-
 /** The first problem with the options, as a sentence; undefined when there is none. */
 export function checkOptions(o: MeshLinksOptions): string | undefined {
-  if (typeof o.nodeId !== 'string' || o.nodeId.length === 0 || o.nodeId.length > 256) return 'nodeId must be a non-empty string (at most 256 characters)';
+  if (typeof o.nodeId !== 'string' || o.nodeId.length === 0 || o.nodeId.length > 256)
+    return 'nodeId must be a non-empty string (at most 256 characters)';
   if (typeof o.clusterName !== 'string' || o.clusterName.length === 0) return 'clusterName must be a non-empty string';
-  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length === 0) return 'clusterSecret must be a non-empty string';
+  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length === 0)
+    return 'clusterSecret must be a non-empty string';
   const hb = o.heartbeatIntervalMs ?? meshDefaults.heartbeatIntervalMs;
   const dead = o.deadAfterMs ?? meshDefaults.deadAfterMs;
   if (!Number.isFinite(hb) || hb < 10) return 'heartbeatIntervalMs must be >= 10';
@@ -71,11 +75,21 @@ export function checkOptions(o: MeshLinksOptions): string | undefined {
   if (!Number.isFinite(hs) || hs < 100) return 'handshakeTimeoutMs must be >= 100';
   const max = o.maxFrameBytes ?? meshDefaults.maxFrameBytes;
   if (!Number.isInteger(max) || max < FRAME_BYTES_MIN) return `maxFrameBytes must be an integer >= ${FRAME_BYTES_MIN}`;
-  if (o.maxQueuedBytes !== undefined && (!Number.isInteger(o.maxQueuedBytes) || o.maxQueuedBytes < Math.min(max, MAX_FRAME))) return 'maxQueuedBytes must be an integer >= maxFrameBytes';
-  if (o.maxPendingHandshakes !== undefined && (!Number.isInteger(o.maxPendingHandshakes) || o.maxPendingHandshakes < 1)) return 'maxPendingHandshakes must be an integer >= 1';
+  if (
+    o.maxQueuedBytes !== undefined &&
+    (!Number.isInteger(o.maxQueuedBytes) || o.maxQueuedBytes < Math.min(max, MAX_FRAME))
+  )
+    return 'maxQueuedBytes must be an integer >= maxFrameBytes';
+  if (o.maxPendingHandshakes !== undefined && (!Number.isInteger(o.maxPendingHandshakes) || o.maxPendingHandshakes < 1))
+    return 'maxPendingHandshakes must be an integer >= 1';
   const seedMin = o.seedRetryMs ?? meshDefaults.seedRetryMs;
   if (!Number.isFinite(seedMin) || seedMin < 10) return 'seedRetryMs must be >= 10';
-  if (!Number.isFinite(o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) || (o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) < seedMin) return 'seedRetryMaxMs must be at least seedRetryMs';
-  if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65_535) return 'listen.port must be 0..65535';
+  if (
+    !Number.isFinite(o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) ||
+    (o.seedRetryMaxMs ?? meshDefaults.seedRetryMaxMs) < seedMin
+  )
+    return 'seedRetryMaxMs must be at least seedRetryMs';
+  if (!Number.isInteger(o.listen.port) || o.listen.port < 0 || o.listen.port > 65_535)
+    return 'listen.port must be 0..65535';
   return undefined;
 }

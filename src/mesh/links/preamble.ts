@@ -42,7 +42,13 @@ export class PreambleReader {
     }
     const reason = foreignPeerReason(this.#direction, this.#address, check);
     // A WAMP client on the wrong port: answer in its own protocol so it fails clearly.
-    if (inbound && check.what === 'rawsocket') return { kind: 'refused', code: 'protocol', reason, answer: buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED) };
+    if (inbound && check.what === 'rawsocket')
+      return {
+        kind: 'refused',
+        code: 'protocol',
+        reason,
+        answer: buildHandshakeError(HandshakeErrorCode.SERIALIZER_UNSUPPORTED),
+      };
     return { kind: 'refused', code: 'protocol', reason };
   }
 }

@@ -44,7 +44,17 @@ export class Seeds {
   add(host: string, port: number): void {
     const address = formatHostPort(host, port);
     if (this.#seeds.some((s) => s.address === address)) return;
-    const seed: Seed = { host, port, address, node: undefined, linked: false, self: false, failures: 0, conn: undefined, timer: undefined };
+    const seed: Seed = {
+      host,
+      port,
+      address,
+      node: undefined,
+      linked: false,
+      self: false,
+      failures: 0,
+      conn: undefined,
+      timer: undefined,
+    };
     this.#seeds.push(seed);
     if (this.#options.started()) this.#dial(seed);
   }
@@ -91,8 +101,15 @@ export class Seeds {
 
   status(): MeshLinksStatus['seeds'] {
     return this.#seeds.map((s) => ({
-      address: s.address, ...(s.node !== undefined && { node: s.node }),
-      state: s.self ? 'self' as const : s.linked ? 'linked' as const : s.conn !== undefined ? 'dialing' as const : 'waiting' as const,
+      address: s.address,
+      ...(s.node !== undefined && { node: s.node }),
+      state: s.self
+        ? ('self' as const)
+        : s.linked
+          ? ('linked' as const)
+          : s.conn !== undefined
+            ? ('dialing' as const)
+            : ('waiting' as const),
     }));
   }
 

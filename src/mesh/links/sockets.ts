@@ -11,15 +11,30 @@ import type { MeshLinksOptions } from './options.ts';
 type LinkTls = MeshLinksOptions['tls'];
 
 /** The link port's server (not listening yet); `onSocket` gets each accepted connection. */
-export function createLinkServer(options: LinkTls, handshakeTimeoutMs: number, log: Logger, onSocket: (socket: net.Socket) => void): net.Server {
+export function createLinkServer(
+  options: LinkTls,
+  handshakeTimeoutMs: number,
+  log: Logger,
+  onSocket: (socket: net.Socket) => void,
+): net.Server {
   if (options === undefined) return net.createServer({ noDelay: true }, onSocket);
-  const server = tls.createServer({
-    cert: options.cert, key: options.key, ca: options.ca,
-    requestCert: options.ca !== undefined, rejectUnauthorized: false,
-    handshakeTimeout: handshakeTimeoutMs, minVersion: 'TLSv1.2',
-  }, onSocket);
+  const server = tls.createServer(
+    {
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca,
+      requestCert: options.ca !== undefined,
+      rejectUnauthorized: false,
+      handshakeTimeout: handshakeTimeoutMs,
+      minVersion: 'TLSv1.2',
+    },
+    onSocket,
+  );
   server.on('tlsClientError', (error, socket) => {
-    log.info({ from: remoteAddress(socket), err: error.message }, 'mesh link port: TLS handshake failed (a plain-TCP mesh node, a WAMP client, or a certificate the CA did not sign?)');
+    log.info(
+      { from: remoteAddress(socket), err: error.message },
+      'mesh link port: TLS handshake failed (a plain-TCP mesh node, a WAMP client, or a certificate the CA did not sign?)',
+    );
   });
   return server;
 }
@@ -28,11 +43,17 @@ export function createLinkServer(options: LinkTls, handshakeTimeoutMs: number, l
 export function dialLinkSocket(host: string, port: number, options: LinkTls): net.Socket {
   if (options === undefined) return net.connect({ host, port, noDelay: true });
   return tls.connect({
-    host, port, cert: options.cert, key: options.key, ca: options.ca, minVersion: 'TLSv1.2',
+    host,
+    port,
+    cert: options.cert,
+    key: options.key,
+    ca: options.ca,
+    minVersion: 'TLSv1.2',
     // Nodes are dialed by address and certificates seldom name it: with a CA the chain is
     // verified (in LinkConnection, to log why), and the cluster secret (bound to this TLS
     // session) proves membership.
-    rejectUnauthorized: false, checkServerIdentity: () => undefined,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
   });
 }
 

@@ -31,7 +31,9 @@ export class TaggedFrameWriter {
     this.#writer = new FrameWriter(socket);
   }
 
-  get queuedBytes(): number { return this.#writer.queuedBytes; }
+  get queuedBytes(): number {
+    return this.#writer.queuedBytes;
+  }
 
   /** Called right after this side's proof is queued: what follows it is tagged. */
   startTagging(key: Uint8Array): void {
@@ -140,7 +142,10 @@ export class TaggedFrameReader {
     const ok = tag.length === TAG_SIZE && this.#mac.verify(types, payloads, count, this.#bytes, tag);
     this.clear();
     if (!ok) {
-      return `batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` + `altered, injected, replayed or reordered on the way; none of it was acted on`;
+      return (
+        `batch ${seq} (${count} frame${count === 1 ? '' : 's'}) failed its integrity check: ` +
+        `altered, injected, replayed or reordered on the way; none of it was acted on`
+      );
     }
     return { types, payloads };
   }

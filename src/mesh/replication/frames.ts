@@ -4,7 +4,13 @@
 import type { NodeId } from '../node-id.ts';
 import type { RecordValue } from './records.ts';
 
-export interface ReplicaRecord { key: string; hlc: string; node: NodeId; deleted: boolean; value?: RecordValue }
+export interface ReplicaRecord {
+  key: string;
+  hlc: string;
+  node: NodeId;
+  deleted: boolean;
+  value?: RecordValue;
+}
 
 export type ReplicationFrame =
   | { t: 'repl-push'; records: ReplicaRecord[] }
@@ -16,16 +22,33 @@ export function validateReplicationFrame(v: Record<string, unknown>): Replicatio
   const isStr = (x: unknown): x is string => typeof x === 'string';
   if (v.t === 'repl-digest') return isStr(v.digest) ? (v as unknown as ReplicationFrame) : 'repl-digest: bad digest';
   if (v.t === 'repl-versions') {
-    return Array.isArray(v.versions) && typeof v.reply === 'boolean' && (v.more === undefined || typeof v.more === 'boolean')
-      && v.versions.every((x) => Array.isArray(x) && x.length === 4 && isStr(x[0]) && isStr(x[1]) && isStr(x[2]) && typeof x[3] === 'boolean')
-      ? (v as unknown as ReplicationFrame) : 'repl-versions: bad fields';
+    return Array.isArray(v.versions) &&
+      typeof v.reply === 'boolean' &&
+      (v.more === undefined || typeof v.more === 'boolean') &&
+      v.versions.every(
+        (x) =>
+          Array.isArray(x) && x.length === 4 && isStr(x[0]) && isStr(x[1]) && isStr(x[2]) && typeof x[3] === 'boolean',
+      )
+      ? (v as unknown as ReplicationFrame)
+      : 'repl-versions: bad fields';
   }
   if (v.t === 'repl-push') {
-    return Array.isArray(v.records) && v.records.every((r: unknown) => {
-      const x = r as Record<string, unknown>;
-      return typeof r === 'object' && r !== null && isStr(x.key) && isStr(x.hlc) && /^\d{15}\.\d{6}$/.test(x.hlc) && isStr(x.node) && typeof x.deleted === 'boolean'
-        && (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)));
-    }) ? (v as unknown as ReplicationFrame) : 'repl-push: bad records';
+    return Array.isArray(v.records) &&
+      v.records.every((r: unknown) => {
+        const x = r as Record<string, unknown>;
+        return (
+          typeof r === 'object' &&
+          r !== null &&
+          isStr(x.key) &&
+          isStr(x.hlc) &&
+          /^\d{15}\.\d{6}$/.test(x.hlc) &&
+          isStr(x.node) &&
+          typeof x.deleted === 'boolean' &&
+          (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)))
+        );
+      })
+      ? (v as unknown as ReplicationFrame)
+      : 'repl-push: bad records';
   }
   return `unknown replication frame ${String(v.t)}`;
 }

@@ -3,14 +3,27 @@
 // so their key is a hash of their content instead: the same grant made on two nodes is one record.
 
 import crypto from 'node:crypto';
-import type { GrantRecord, GroupRecord, RealmDocument, RealmRecord, SecurityDocument, SourceRecord, UserRecord } from '../../security/model.ts';
+import type {
+  GrantRecord,
+  GroupRecord,
+  RealmDocument,
+  RealmRecord,
+  SecurityDocument,
+  SourceRecord,
+  UserRecord,
+} from '../../security/model.ts';
 
 export type RecordValue = Record<string, unknown>;
 
-const canonical = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) =>
-  (x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
 
-export const hashValue = (v: unknown): string => crypto.createHash('sha256').update(canonical(v)).digest('base64url').slice(0, 22);
+export const hashValue = (v: unknown): string =>
+  crypto.createHash('sha256').update(canonical(v)).digest('base64url').slice(0, 22);
 
 export function toRecords(doc: SecurityDocument): Map<string, RecordValue> {
   const out = new Map<string, RecordValue>();
@@ -31,9 +44,25 @@ export function toRecords(doc: SecurityDocument): Map<string, RecordValue> {
  * every node derives the same valid document from the same records.
  */
 export function fromRecords(records: ReadonlyMap<string, RecordValue>): SecurityDocument {
-  const byUri = new Map<string, { realm: RealmRecord; groups: GroupRecord[]; users: UserRecord[]; grants: Omit<GrantRecord, 'id'>[]; sources: Omit<SourceRecord, 'id'>[] }>();
+  const byUri = new Map<
+    string,
+    {
+      realm: RealmRecord;
+      groups: GroupRecord[];
+      users: UserRecord[];
+      grants: Omit<GrantRecord, 'id'>[];
+      sources: Omit<SourceRecord, 'id'>[];
+    }
+  >();
   for (const [key, value] of records) {
-    if (key.startsWith('realm|')) byUri.set(value.uri as string, { realm: value as unknown as RealmRecord, groups: [], users: [], grants: [], sources: [] });
+    if (key.startsWith('realm|'))
+      byUri.set(value.uri as string, {
+        realm: value as unknown as RealmRecord,
+        groups: [],
+        users: [],
+        grants: [],
+        sources: [],
+      });
   }
   for (const [key, value] of [...records].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const [kind, uri] = key.split('|') as [string, string];
@@ -48,15 +77,30 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
   for (const { realm, groups, users, grants, sources } of byUri.values()) {
     const groupNames = new Set(groups.map((g) => g.name));
     const authids = new Set(users.map((u) => u.authid));
-    const known = (p: string) => p === 'all' || p === 'anonymous' || (p.startsWith('group:') && groupNames.has(p.slice(6))) || (p.startsWith('user:') && authids.has(p.slice(5)));
+    const known = (p: string) =>
+      p === 'all' ||
+      p === 'anonymous' ||
+      (p.startsWith('group:') && groupNames.has(p.slice(6))) ||
+      (p.startsWith('user:') && authids.has(p.slice(5)));
     const fixedUsers = users.map((u) => {
       const userGroups = u.groups.filter((g) => groupNames.has(g));
       const { role, ...rest } = u;
-      return { ...rest, groups: userGroups, ...(role !== undefined && userGroups.includes(role) && { role }) } as UserRecord;
+      return {
+        ...rest,
+        groups: userGroups,
+        ...(role !== undefined && userGroups.includes(role) && { role }),
+      } as UserRecord;
     });
     const fixedGroups = groups.map((g) => ({ ...g, groups: g.groups.filter((p) => groupNames.has(p)) }));
-    const fix = <T extends { to: readonly string[] }>(list: T[]) => list.map((x) => ({ ...x, to: x.to.filter(known) })).filter((x) => x.to.length > 0);
-    docs.push({ ...realm, groups: fixedGroups, users: fixedUsers, grants: fix(grants) as unknown as GrantRecord[], sources: fix(sources) as unknown as SourceRecord[] });
+    const fix = <T extends { to: readonly string[] }>(list: T[]) =>
+      list.map((x) => ({ ...x, to: x.to.filter(known) })).filter((x) => x.to.length > 0);
+    docs.push({
+      ...realm,
+      groups: fixedGroups,
+      users: fixedUsers,
+      grants: fix(grants) as unknown as GrantRecord[],
+      sources: fix(sources) as unknown as SourceRecord[],
+    });
   }
   return { version: 1, realms: docs.sort((a, b) => (a.uri < b.uri ? -1 : 1)) };
 }

@@ -17,7 +17,6 @@ import type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 import { meshDefaults } from '../defaults.ts';
 
-
 export interface ReplicationLinks {
   /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
   send(peer: NodeId, frame: ReplicationFrame): 'sent' | 'too-large' | 'failed';
@@ -42,7 +41,14 @@ export class Replicator {
   readonly #partialVersions = new Map<NodeId, [string, string, NodeId, boolean][]>();
   readonly #q;
 
-  constructor(options: { node: NodeId; db: Db; store: SecurityStore; now?: () => number; logger?: Logger; antiEntropyMs?: number }) {
+  constructor(options: {
+    node: NodeId;
+    db: Db;
+    store: SecurityStore;
+    now?: () => number;
+    logger?: Logger;
+    antiEntropyMs?: number;
+  }) {
     this.#self = options.node;
     this.#db = options.db;
     this.#store = options.store;
@@ -50,17 +56,27 @@ export class Replicator {
     this.#logger = options.logger ?? silentLogger;
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
     this.#q = {
-      all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>('SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key'),
-      get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>('SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?'),
-      put: this.#db.prepare('INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash) VALUES (?, ?, ?, ?, ?)'),
+      all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>(
+        'SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key',
+      ),
+      get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>(
+        'SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?',
+      ),
+      put: this.#db.prepare(
+        'INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash) VALUES (?, ?, ?, ?, ?)',
+      ),
       count: this.#db.prepare<[], { n: number }>('SELECT count(*) AS n FROM replica_version'),
     };
     for (const row of this.#q.all.all()) this.#observe(row.hlc);
-    this.#store.subscribe(() => { if (!this.#applying) this.sync(); });
+    this.#store.subscribe(() => {
+      if (!this.#applying) this.sync();
+    });
     this.sync();
   }
 
-  attach(links: ReplicationLinks): void { this.#links = links; }
+  attach(links: ReplicationLinks): void {
+    this.#links = links;
+  }
 
   linkUp(peer: NodeId): void {
     this.#links?.send(peer, { t: 'repl-digest', digest: this.digest() });
@@ -139,23 +155,45 @@ export class Replicator {
 
   /** Records to a neighbour, in as many frames as it takes. */
   #push(peer: NodeId, records: ReplicaRecord[]): void {
-    if (records.length > 0) this.#sendInParts(peer, records, (part) => ({ t: 'repl-push', records: part }), (r) => `the record ${r.key}`);
+    if (records.length > 0)
+      this.#sendInParts(
+        peer,
+        records,
+        (part) => ({ t: 'repl-push', records: part }),
+        (r) => `the record ${r.key}`,
+      );
   }
 
   /** A version list (empty too: the frame itself is the question), in parts marked `more` if need be. */
   #sendVersions(peer: NodeId, versions: [string, string, NodeId, boolean][], reply: boolean): void {
-    this.#sendInParts(peer, versions, (part, last) => (last ? { t: 'repl-versions', versions: part, reply } : { t: 'repl-versions', versions: part, reply, more: true }),
-      (v) => `the version of ${v[0]} (anti-entropy with this peer stops here)`);
+    this.#sendInParts(
+      peer,
+      versions,
+      (part, last) =>
+        last
+          ? { t: 'repl-versions', versions: part, reply }
+          : { t: 'repl-versions', versions: part, reply, more: true },
+      (v) => `the version of ${v[0]} (anti-entropy with this peer stops here)`,
+    );
   }
 
   /**
    * `items` to a neighbour in frames made by `frame` (`last`: no part follows), halving a list
    * that does not fit until every part does; an item too large on its own is logged.
    */
-  #sendInParts<T>(peer: NodeId, items: T[], frame: (part: T[], last: boolean) => ReplicationFrame, describe: (item: T) => string, last = true): void {
+  #sendInParts<T>(
+    peer: NodeId,
+    items: T[],
+    frame: (part: T[], last: boolean) => ReplicationFrame,
+    describe: (item: T) => string,
+    last = true,
+  ): void {
     if (this.#links?.send(peer, frame(items, last)) !== 'too-large') return;
     if (items.length <= 1) {
-      this.#logger.error({ peer }, `replication: ${items.length === 0 ? 'an empty frame' : describe(items[0]!)} is larger than the peer's maximum frame size; not sent`);
+      this.#logger.error(
+        { peer },
+        `replication: ${items.length === 0 ? 'an empty frame' : describe(items[0]!)} is larger than the peer's maximum frame size; not sent`,
+      );
       return;
     }
     const half = items.length >> 1;
@@ -184,7 +222,11 @@ export class Replicator {
       const mine = this.#q.get.get(r.key);
       return mine === undefined || newer(r, { hlc: mine.hlc, node: mine.node });
     });
-    if (early.length > 0) this.#logger.warn({ records: early.slice(0, 5), count: early.length }, 'replicated records dated more than clockAheadMaxMs ahead of this node\'s clock: not applied (is a clock wrong?)');
+    if (early.length > 0)
+      this.#logger.warn(
+        { records: early.slice(0, 5), count: early.length },
+        "replicated records dated more than clockAheadMaxMs ahead of this node's clock: not applied (is a clock wrong?)",
+      );
     if (accepted.length === 0) return accepted;
     const merged = toRecords(this.#store.exportDocument());
     for (const r of accepted) {
@@ -206,7 +248,13 @@ export class Replicator {
     this.#db.transaction(() => {
       for (const r of accepted) {
         const value = after.get(r.key);
-        this.#q.put.run(r.key, r.hlc, r.node, r.deleted ? 1 : 0, r.deleted ? '' : value === undefined ? ABSENT : hashValue(value));
+        this.#q.put.run(
+          r.key,
+          r.hlc,
+          r.node,
+          r.deleted ? 1 : 0,
+          r.deleted ? '' : value === undefined ? ABSENT : hashValue(value),
+        );
       }
     })();
     this.sync();
@@ -230,7 +278,9 @@ export class Replicator {
   #record(key: string, row: { hlc: string; node: string; deleted: number }): ReplicaRecord {
     if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true };
     const value = toRecords(this.#store.exportDocument()).get(key);
-    return value === undefined ? { key, hlc: row.hlc, node: row.node, deleted: true } : { key, hlc: row.hlc, node: row.node, deleted: false, value };
+    return value === undefined
+      ? { key, hlc: row.hlc, node: row.node, deleted: true }
+      : { key, hlc: row.hlc, node: row.node, deleted: false, value };
   }
 
   // Hybrid logical clock: wall-clock milliseconds, plus a counter when the clock stands still

@@ -7,7 +7,14 @@ import type { NodeId, RegistrationAd } from './frames.ts';
 import type { LinkStateDb } from './link-state.ts';
 
 /** Callee features a node advertises, so the caller's router applies the callee's rules. */
-export const CALLEE_FEATURES = ['progressive_call_results', 'progressive_call_invocations', 'call_canceling', 'call_timeout', 'caller_identification', 'payload_passthru_mode'];
+export const CALLEE_FEATURES = [
+  'progressive_call_results',
+  'progressive_call_invocations',
+  'call_canceling',
+  'call_timeout',
+  'caller_identification',
+  'payload_passthru_mode',
+];
 
 /** One callee of one registration on another node. */
 export interface AdvertisedCallee {
@@ -34,7 +41,13 @@ export function readAdvertisements(lsdb: LinkStateDb, self: NodeId, routes: Read
     if (lsa.origin === self || !routes.has(lsa.origin)) continue;
     for (const [realm, ad] of Object.entries(lsa.realms)) {
       for (const reg of ad.registrations) {
-        for (const callee of reg.callees) callees.set(calleeKey(realm, lsa.origin, callee.session, reg.procedure, reg.match), { node: lsa.origin, realm, reg, callee });
+        for (const callee of reg.callees)
+          callees.set(calleeKey(realm, lsa.origin, callee.session, reg.procedure, reg.match), {
+            node: lsa.origin,
+            realm,
+            reg,
+            callee,
+          });
       }
       let table = subscribers.get(realm);
       if (table === undefined) subscribers.set(realm, (table = new UriTable()));

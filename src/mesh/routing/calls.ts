@@ -20,7 +20,13 @@ export const NETWORK_FAILURE = 'wamp.error.network_failure';
 export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
 
 /** Where a call's frames go next: toward the callee, and back toward the caller (null = here). */
-interface Hop { toward: NodeId | null; back: NodeId | null; realm: string; dst: NodeId; callee?: RemoteCallee }
+interface Hop {
+  toward: NodeId | null;
+  back: NodeId | null;
+  realm: string;
+  dst: NodeId;
+  callee?: RemoteCallee;
+}
 
 export interface CallContext {
   readonly self: NodeId;
@@ -45,9 +51,15 @@ export class CallRouter implements FrameSink {
     this.self = ctx.self;
   }
 
-  get callsInFlight(): number { return this.#hops.size; }
-  get remoteCallees(): number { return this.#proxies.size; }
-  get remoteCallers(): number { return this.#callers.size; }
+  get callsInFlight(): number {
+    return this.#hops.size;
+  }
+  get remoteCallees(): number {
+    return this.#proxies.size;
+  }
+  get remoteCallers(): number {
+    return this.#callers.size;
+  }
 
   /** The link to `peer` is down: calls whose path crossed it end, on both sides of the break. */
   linkDown(peer: NodeId): void {
@@ -56,7 +68,16 @@ export class CallRouter implements FrameSink {
       if (hop.toward === peer) {
         // The path to the callee broke behind us: answer the caller now.
         this.#hops.delete(key);
-        const failure: ErrorFrame = { t: 'error', origin, dst: origin, id, realm: hop.realm, error: NETWORK_FAILURE, details: {}, args: [`mesh link ${this.self} -> ${peer} failed`] };
+        const failure: ErrorFrame = {
+          t: 'error',
+          origin,
+          dst: origin,
+          id,
+          realm: hop.realm,
+          error: NETWORK_FAILURE,
+          details: {},
+          args: [`mesh link ${this.self} -> ${peer} failed`],
+        };
         if (hop.back === null) this.#deliverAnswer(failure, hop);
         else this.#ctx.driver.send(hop.back, failure);
       } else if (hop.back === peer) {
@@ -77,7 +98,13 @@ export class CallRouter implements FrameSink {
     const federation = this.#ctx.federation;
     for (const [k, proxy] of [...this.#proxies]) {
       const w = advertised.get(k);
-      if (w !== undefined && w.reg.procedure === proxy.ad.procedure && w.reg.match === proxy.ad.match && w.reg.invoke === proxy.ad.invoke) continue;
+      if (
+        w !== undefined &&
+        w.reg.procedure === proxy.ad.procedure &&
+        w.reg.match === proxy.ad.match &&
+        w.reg.invoke === proxy.ad.invoke
+      )
+        continue;
       this.#proxies.delete(k);
       if (routes.has(proxy.node)) federation.withdrawCallee(proxy.realm, proxy);
       else federation.calleeGone(proxy.realm, proxy, NETWORK_FAILURE, `router ${proxy.node} is unreachable`);
@@ -89,10 +116,22 @@ export class CallRouter implements FrameSink {
       // by session ID, and the advertised one is another router's to choose, which may be the ID
       // of a session here (their registrations would be mixed up) and is shared by all of one
       // callee's registrations.
-      const proxy = new RemoteCallee(this, w.node, w.realm, w.reg, w.callee.session, w.callee.features, -++this.#callerIds);
+      const proxy = new RemoteCallee(
+        this,
+        w.node,
+        w.realm,
+        w.reg,
+        w.callee.session,
+        w.callee.features,
+        -++this.#callerIds,
+      );
       const registration = { procedure: w.reg.procedure, match: w.reg.match, invoke: w.reg.invoke as InvokePolicy };
       if (federation.addCallee(w.realm, registration, proxy)) this.#proxies.set(k, proxy);
-      else this.#ctx.logger.warn({ realm: w.realm, procedure: w.reg.procedure, node: w.node }, 'remote registration conflicts with the local one; not used');
+      else
+        this.#ctx.logger.warn(
+          { realm: w.realm, procedure: w.reg.procedure, node: w.node },
+          'remote registration conflicts with the local one; not used',
+        );
     }
     // Calls from routers that are gone: stop their work here.
     for (const [k, caller] of [...this.#callers]) {
@@ -128,7 +167,13 @@ export class CallRouter implements FrameSink {
       const callee = this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
       if (this.#ctx.driver.send(next, frame) === 'too-large') return 'too-large';
       // A send that failed otherwise is answered by linkDown, which needs the hop.
-      this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, ...(callee !== undefined && { callee }) });
+      this.#hops.set(k, {
+        toward: next,
+        back: null,
+        realm: frame.realm,
+        dst: frame.dst,
+        ...(callee !== undefined && { callee }),
+      });
       return 'sent';
     }
     if (hop === undefined) return 'closed';
@@ -137,7 +182,14 @@ export class CallRouter implements FrameSink {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // The Dealer ends the call for the caller; stop the callee's side of it too.
         this.#hops.delete(k);
-        this.#ctx.driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+        this.#ctx.driver.send(hop.toward, {
+          t: 'cancel',
+          origin: frame.origin,
+          dst: hop.dst,
+          id: frame.id,
+          realm: frame.realm,
+          mode: 'killnowait',
+        });
         return 'too-large';
       }
       // After "kill" the callee still answers, so the way back must stay known.
@@ -155,7 +207,6 @@ export class CallRouter implements FrameSink {
     return 'sent';
   }
 
-
   receiveRequest(peer: NodeId, frame: RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }): undefined {
     const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
@@ -166,7 +217,16 @@ export class CallRouter implements FrameSink {
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
         // refused, not dropped, so that its caller is answered.
         if (held.back !== peer) {
-          this.#ctx.driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`] });
+          this.#ctx.driver.send(peer, {
+            t: 'error',
+            origin: frame.origin,
+            dst: frame.origin,
+            id: frame.id,
+            realm: frame.realm,
+            error: NETWORK_FAILURE,
+            details: {},
+            args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`],
+          });
         }
         return undefined;
       }
@@ -177,17 +237,40 @@ export class CallRouter implements FrameSink {
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
-          this.sendRouted({ t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: 'wamp.error.no_such_procedure', details: {} });
+          this.sendRouted({
+            t: 'error',
+            origin: frame.origin,
+            dst: frame.origin,
+            id: frame.id,
+            realm: frame.realm,
+            error: 'wamp.error.no_such_procedure',
+            details: {},
+          });
           return undefined;
         }
         this.#ctx.federation.call(frame.realm, this.#callerFor(frame.origin, frame.realm), {
-          request: frame.id, procedure: frame.procedure, match: frame.match, callee: frame.session, details: frame.details, args: frame.args, kwargs: frame.kwargs,
+          request: frame.id,
+          procedure: frame.procedure,
+          match: frame.match,
+          callee: frame.session,
+          details: frame.details,
+          args: frame.args,
+          kwargs: frame.kwargs,
         });
         return undefined;
       }
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined || next === peer) {
-        this.#ctx.driver.send(peer, { t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: NETWORK_FAILURE, details: {}, args: [`no route from ${this.self} to ${frame.dst}`] });
+        this.#ctx.driver.send(peer, {
+          t: 'error',
+          origin: frame.origin,
+          dst: frame.origin,
+          id: frame.id,
+          realm: frame.realm,
+          error: NETWORK_FAILURE,
+          details: {},
+          args: [`no route from ${this.self} to ${frame.dst}`],
+        });
         return undefined;
       }
       if (this.#ctx.driver.send(next, frame) === 'too-large') {
@@ -206,7 +289,14 @@ export class CallRouter implements FrameSink {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // A chunk of a progressive call: the call ends, for the caller and for the callee.
         this.#hops.delete(k);
-        this.#ctx.driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+        this.#ctx.driver.send(hop.toward, {
+          t: 'cancel',
+          origin: frame.origin,
+          dst: hop.dst,
+          id: frame.id,
+          realm: frame.realm,
+          mode: 'killnowait',
+        });
         if (hop.back !== null) this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.toward));
         return undefined;
       }
@@ -215,7 +305,11 @@ export class CallRouter implements FrameSink {
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
     if (!this.#ctx.federation.hasRealm(frame.realm)) return undefined;
-    this.#ctx.federation.chunk(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, { progress: frame.progress, args: frame.args, kwargs: frame.kwargs });
+    this.#ctx.federation.chunk(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, {
+      progress: frame.progress,
+      args: frame.args,
+      kwargs: frame.kwargs,
+    });
     return undefined;
   }
 
@@ -238,7 +332,15 @@ export class CallRouter implements FrameSink {
       // progressive results is canceled.
       if (!isFinal(frame)) {
         this.#hops.delete(k);
-        if (hop.toward !== null) this.#ctx.driver.send(hop.toward, { t: 'cancel', origin: frame.origin, dst: hop.dst, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+        if (hop.toward !== null)
+          this.#ctx.driver.send(hop.toward, {
+            t: 'cancel',
+            origin: frame.origin,
+            dst: hop.dst,
+            id: frame.id,
+            realm: frame.realm,
+            mode: 'killnowait',
+          });
       }
       this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.back));
     }
@@ -249,9 +351,20 @@ export class CallRouter implements FrameSink {
     const callee = hop.callee;
     if (callee === undefined) return;
     if (frame.t === 'error') {
-      this.#ctx.federation.error(frame.realm, callee, frame.id, { error: frame.error, details: frame.details, args: frame.args, kwargs: frame.kwargs });
+      this.#ctx.federation.error(frame.realm, callee, frame.id, {
+        error: frame.error,
+        details: frame.details,
+        args: frame.args,
+        kwargs: frame.kwargs,
+      });
     } else {
-      this.#ctx.federation.result(frame.realm, callee, frame.id, { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs }, callee.node);
+      this.#ctx.federation.result(
+        frame.realm,
+        callee,
+        frame.id,
+        { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs },
+        callee.node,
+      );
     }
   }
 
@@ -274,7 +387,13 @@ export class CallRouter implements FrameSink {
 function tooLarge(frame: RoutedFrame, self: NodeId, peer: NodeId): ErrorFrame {
   const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${frame.error}` : 'call payload';
   return {
-    t: 'error', origin: frame.origin, dst: frame.origin, id: frame.id, realm: frame.realm, error: PAYLOAD_SIZE_EXCEEDED, details: {},
+    t: 'error',
+    origin: frame.origin,
+    dst: frame.origin,
+    id: frame.id,
+    realm: frame.realm,
+    error: PAYLOAD_SIZE_EXCEEDED,
+    details: {},
     args: [`the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`],
   };
 }
@@ -285,7 +404,9 @@ function isFinal(frame: RoutedFrame): boolean {
 
 // The ID first: a node ID is another router's string and may hold the separator itself, so the
 // key is split at the first separator (the ID's end), never inside the node ID.
-function key(origin: NodeId, id: number): string { return `${id}\u0000${origin}`; }
+function key(origin: NodeId, id: number): string {
+  return `${id}\u0000${origin}`;
+}
 function splitKey(k: string): [NodeId, number] {
   const i = k.indexOf('\u0000');
   return [k.slice(i + 1), Number(k.slice(0, i))];

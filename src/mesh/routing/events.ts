@@ -42,13 +42,24 @@ export class EventSpreader {
     this.#remember(k);
     if (frame.dsts.includes(self)) {
       const event: StoredEvent = {
-        topic: frame.topic, publication: frame.publication, timestamp: frame.timestamp, details: frame.details,
-        ...(frame.args !== undefined && { args: frame.args }), ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
+        topic: frame.topic,
+        publication: frame.publication,
+        timestamp: frame.timestamp,
+        details: frame.details,
+        ...(frame.args !== undefined && { args: frame.args }),
+        ...(frame.kwargs !== undefined && { kwargs: frame.kwargs }),
         ...(frame.filter !== undefined && { filter: frame.filter }),
       };
-      this.#ctx.federation.event(frame.realm, event, { excluded: frame.excluded, filter: frame.filter, retain: frame.retain });
+      this.#ctx.federation.event(frame.realm, event, {
+        excluded: frame.excluded,
+        filter: frame.filter,
+        retain: frame.retain,
+      });
     }
-    this.#spread(frame, frame.dsts.filter((d) => d !== self));
+    this.#spread(
+      frame,
+      frame.dsts.filter((d) => d !== self),
+    );
     return undefined;
   }
 
@@ -68,12 +79,24 @@ export class EventSpreader {
     }
     if (dsts.length === 0) return;
     this.#remember(eventKey(self, event.publication));
-    this.#spread({
-      t: 'event', src: self, dsts, realm, topic: event.topic, publication: event.publication, timestamp: event.timestamp,
-      details: event.details, retain,
-      ...(event.args !== undefined && { args: event.args }), ...(event.kwargs !== undefined && { kwargs: event.kwargs }),
-      ...(excluded !== undefined && { excluded }), ...(filter !== undefined && { filter }),
-    }, dsts);
+    this.#spread(
+      {
+        t: 'event',
+        src: self,
+        dsts,
+        realm,
+        topic: event.topic,
+        publication: event.publication,
+        timestamp: event.timestamp,
+        details: event.details,
+        retain,
+        ...(event.args !== undefined && { args: event.args }),
+        ...(event.kwargs !== undefined && { kwargs: event.kwargs }),
+        ...(excluded !== undefined && { excluded }),
+        ...(filter !== undefined && { filter }),
+      },
+      dsts,
+    );
   }
 
   /** Sends one copy per next hop, each carrying the destinations behind that hop. */
@@ -100,4 +123,6 @@ export class EventSpreader {
 }
 
 // The publication first: a node ID is another router's string and may hold the separator.
-function eventKey(origin: NodeId, publication: number): string { return `${publication}\u0000${origin}`; }
+function eventKey(origin: NodeId, publication: number): string {
+  return `${publication}\u0000${origin}`;
+}

@@ -40,23 +40,73 @@ export interface Lsa {
 
 export interface CallFrame {
   readonly t: 'call';
-  readonly origin: NodeId; readonly dst: NodeId; readonly id: number;
-  readonly realm: string; readonly procedure: string; readonly match: RegistrationAd['match'];
-  readonly session: number; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict;
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  readonly procedure: string;
+  readonly match: RegistrationAd['match'];
+  readonly session: number;
+  readonly details: Dict;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
 }
 /** A further chunk of a progressive call invocation. */
-export interface ChunkFrame { readonly t: 'chunk'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly progress: boolean; readonly args?: unknown[]; readonly kwargs?: Dict }
-export interface CancelFrame { readonly t: 'cancel'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly mode: string }
-export interface ResultFrame { readonly t: 'result'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly progress: boolean; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict }
-export interface ErrorFrame { readonly t: 'error'; readonly origin: NodeId; readonly dst: NodeId; readonly id: number; readonly realm: string; readonly error: string; readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict }
+export interface ChunkFrame {
+  readonly t: 'chunk';
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  readonly progress: boolean;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
+}
+export interface CancelFrame {
+  readonly t: 'cancel';
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  readonly mode: string;
+}
+export interface ResultFrame {
+  readonly t: 'result';
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  readonly progress: boolean;
+  readonly details: Dict;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
+}
+export interface ErrorFrame {
+  readonly t: 'error';
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  readonly error: string;
+  readonly details: Dict;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
+}
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
   /** The nodes this copy is for; each hop splits the list by next hop. */
   readonly dsts: readonly NodeId[];
-  readonly realm: string; readonly topic: string; readonly publication: number; readonly timestamp: number;
-  readonly details: Dict; readonly args?: unknown[]; readonly kwargs?: Dict;
-  readonly excluded?: number; readonly filter?: Dict; readonly retain: boolean;
+  readonly realm: string;
+  readonly topic: string;
+  readonly publication: number;
+  readonly timestamp: number;
+  readonly details: Dict;
+  readonly args?: unknown[];
+  readonly kwargs?: Dict;
+  readonly excluded?: number;
+  readonly filter?: Dict;
+  readonly retain: boolean;
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
@@ -88,19 +138,34 @@ const isId = (v: unknown) => isInt(v) && v >= 1;
 // retained: "yes". Other keys pass as they are. (Not an error's details: those are the
 // callee's own.)
 const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
-  ['progress', isBool], ['receive_progress', isBool], ['retained', isBool], ['timeout', (v) => isInt(v) && v >= 0],
-  ['procedure', isStr], ['topic', isStr], ['caller', isId], ['caller_authid', isStr], ['caller_authrole', isStr],
-  ['publisher', isId], ['publisher_authid', isStr], ['publisher_authrole', isStr],
-  ['ppt_scheme', isStr], ['ppt_serializer', isStr], ['ppt_cipher', isStr], ['ppt_keyid', isStr],
+  ['progress', isBool],
+  ['receive_progress', isBool],
+  ['retained', isBool],
+  ['timeout', (v) => isInt(v) && v >= 0],
+  ['procedure', isStr],
+  ['topic', isStr],
+  ['caller', isId],
+  ['caller_authid', isStr],
+  ['caller_authrole', isStr],
+  ['publisher', isId],
+  ['publisher_authid', isStr],
+  ['publisher_authrole', isStr],
+  ['ppt_scheme', isStr],
+  ['ppt_serializer', isStr],
+  ['ppt_cipher', isStr],
+  ['ppt_keyid', isStr],
 ]);
 const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
 // A publication's filter, as the Broker reads it (lists of session IDs, authids, authroles):
 // anything else made delivery throw.
-const filterOk = (f: unknown) => f === undefined || (isMap(f) && Object.keys(f).every((k) => {
-  const v = f[k];
-  if (k === 'exclude' || k === 'eligible') return Array.isArray(v) && v.every(isInt);
-  return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
-}));
+const filterOk = (f: unknown) =>
+  f === undefined ||
+  (isMap(f) &&
+    Object.keys(f).every((k) => {
+      const v = f[k];
+      if (k === 'exclude' || k === 'eligible') return Array.isArray(v) && v.every(isInt);
+      return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
+    }));
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
@@ -108,30 +173,79 @@ export function validateFrame(v: unknown): MeshFrame | string {
   const routed = () => isStr(v.origin) && isStr(v.dst) && isInt(v.id) && isStr(v.realm);
   switch (v.t) {
     case 'lsa':
-      if (!isStr(v.origin) || !isInt(v.epoch) || !isInt(v.seq) || !Array.isArray(v.links) || !v.links.every(isStr) || !isMap(v.realms)) return 'lsa: bad header';
+      if (
+        !isStr(v.origin) ||
+        !isInt(v.epoch) ||
+        !isInt(v.seq) ||
+        !Array.isArray(v.links) ||
+        !v.links.every(isStr) ||
+        !isMap(v.realms)
+      )
+        return 'lsa: bad header';
       for (const [realm, ad] of Object.entries(v.realms)) {
-        if (!isMap(ad) || !Array.isArray(ad.registrations) || !Array.isArray(ad.subscriptions)) return `lsa: realm ${realm}: bad ad`;
+        if (!isMap(ad) || !Array.isArray(ad.registrations) || !Array.isArray(ad.subscriptions))
+          return `lsa: realm ${realm}: bad ad`;
         for (const r of ad.registrations) {
-          if (!isMap(r) || !isStr(r.procedure) || !isMatch(r.match) || !isStr(r.invoke) || !Array.isArray(r.callees)) return `lsa: realm ${realm}: bad registration`;
-          if (!r.callees.every((c) => isMap(c) && isInt(c.session) && Array.isArray(c.features) && c.features.every(isStr))) return `lsa: realm ${realm}: bad callee`;
+          if (!isMap(r) || !isStr(r.procedure) || !isMatch(r.match) || !isStr(r.invoke) || !Array.isArray(r.callees))
+            return `lsa: realm ${realm}: bad registration`;
+          if (
+            !r.callees.every(
+              (c) => isMap(c) && isInt(c.session) && Array.isArray(c.features) && c.features.every(isStr),
+            )
+          )
+            return `lsa: realm ${realm}: bad callee`;
         }
-        for (const s of ad.subscriptions) if (!isMap(s) || !isStr(s.topic) || !isMatch(s.match)) return `lsa: realm ${realm}: bad subscription`;
+        for (const s of ad.subscriptions)
+          if (!isMap(s) || !isStr(s.topic) || !isMatch(s.match)) return `lsa: realm ${realm}: bad subscription`;
       }
       return v as unknown as Lsa;
     case 'call':
-      return routed() && isStr(v.procedure) && isMatch(v.match) && isInt(v.session) && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as CallFrame) : 'call: bad fields';
+      return routed() &&
+        isStr(v.procedure) &&
+        isMatch(v.match) &&
+        isInt(v.session) &&
+        isMap(v.details) &&
+        detailsOk(v.details) &&
+        optList(v.args) &&
+        optDict(v.kwargs)
+        ? (v as unknown as CallFrame)
+        : 'call: bad fields';
     case 'chunk':
-      return routed() && typeof v.progress === 'boolean' && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ChunkFrame) : 'chunk: bad fields';
+      return routed() && typeof v.progress === 'boolean' && optList(v.args) && optDict(v.kwargs)
+        ? (v as unknown as ChunkFrame)
+        : 'chunk: bad fields';
     case 'cancel':
       return routed() && isStr(v.mode) ? (v as unknown as CancelFrame) : 'cancel: bad fields';
     case 'result':
-      return routed() && typeof v.progress === 'boolean' && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ResultFrame) : 'result: bad fields';
+      return routed() &&
+        typeof v.progress === 'boolean' &&
+        isMap(v.details) &&
+        detailsOk(v.details) &&
+        optList(v.args) &&
+        optDict(v.kwargs)
+        ? (v as unknown as ResultFrame)
+        : 'result: bad fields';
     case 'error':
-      return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs) ? (v as unknown as ErrorFrame) : 'error: bad fields';
+      return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs)
+        ? (v as unknown as ErrorFrame)
+        : 'error: bad fields';
     case 'event':
-      return isStr(v.src) && Array.isArray(v.dsts) && v.dsts.every(isStr) && isStr(v.realm) && isStr(v.topic) && isId(v.publication) && isInt(v.timestamp)
-        && isMap(v.details) && detailsOk(v.details) && optList(v.args) && optDict(v.kwargs) && (v.excluded === undefined || isInt(v.excluded)) && filterOk(v.filter) && typeof v.retain === 'boolean'
-        ? (v as unknown as EventFrame) : 'event: bad fields';
+      return isStr(v.src) &&
+        Array.isArray(v.dsts) &&
+        v.dsts.every(isStr) &&
+        isStr(v.realm) &&
+        isStr(v.topic) &&
+        isId(v.publication) &&
+        isInt(v.timestamp) &&
+        isMap(v.details) &&
+        detailsOk(v.details) &&
+        optList(v.args) &&
+        optDict(v.kwargs) &&
+        (v.excluded === undefined || isInt(v.excluded)) &&
+        filterOk(v.filter) &&
+        typeof v.retain === 'boolean'
+        ? (v as unknown as EventFrame)
+        : 'event: bad fields';
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;

@@ -10,7 +10,9 @@ export class LinkStateDb {
   readonly #lsas = new Map<NodeId, { lsa: Lsa; received: number }>();
   #routes: Map<NodeId, NodeId> | undefined;
 
-  constructor(self: NodeId) { this.self = self; }
+  constructor(self: NodeId) {
+    this.self = self;
+  }
 
   /** Stores a newer advertisement; false for one already known or older (not to be re-flooded). */
   accept(lsa: Lsa, now: number): boolean {
@@ -21,14 +23,21 @@ export class LinkStateDb {
     return true;
   }
 
-  get(origin: NodeId): Lsa | undefined { return this.#lsas.get(origin)?.lsa; }
-  all(): IterableIterator<Lsa> { return [...this.#lsas.values()].map((e) => e.lsa).values(); }
+  get(origin: NodeId): Lsa | undefined {
+    return this.#lsas.get(origin)?.lsa;
+  }
+  all(): IterableIterator<Lsa> {
+    return [...this.#lsas.values()].map((e) => e.lsa).values();
+  }
 
   /** Drops advertisements not refreshed for maxAge (their origin is gone or cut off). */
   expire(now: number, maxAgeMs: number): NodeId[] {
     const gone: NodeId[] = [];
     for (const [origin, e] of this.#lsas) {
-      if (origin !== this.self && now - e.received > maxAgeMs) { this.#lsas.delete(origin); gone.push(origin); }
+      if (origin !== this.self && now - e.received > maxAgeMs) {
+        this.#lsas.delete(origin);
+        gone.push(origin);
+      }
     }
     if (gone.length > 0) this.#routes = undefined;
     return gone;
@@ -56,7 +65,9 @@ export class LinkStateDb {
     return next;
   }
 
-  reachable(node: NodeId): boolean { return node === this.self || this.routes().has(node); }
+  reachable(node: NodeId): boolean {
+    return node === this.self || this.routes().has(node);
+  }
 
   /** Links both ends advertise: a half-known link is not used. */
   neighbours(node: NodeId): NodeId[] {

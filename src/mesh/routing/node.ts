@@ -23,7 +23,11 @@ import { LinkStateDb } from './link-state.ts';
 export type { FrameSendResult, LinkDriver } from './link-driver.ts';
 export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './calls.ts';
 
-interface Peer { failures: number; nextDialAt: number; discovered: boolean }
+interface Peer {
+  failures: number;
+  nextDialAt: number;
+  discovered: boolean;
+}
 
 /** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
 const MAX_FOLLOWED_SEQ = 2 ** 52;
@@ -49,7 +53,15 @@ export class MeshNode {
   readonly #events: EventSpreader;
   readonly #replicator: Replicator | undefined;
 
-  constructor(options: { id: NodeId; router: Router; driver: LinkDriver; config?: Partial<MeshConfig>; logger?: Logger; random?: () => number; replicator?: Replicator }) {
+  constructor(options: {
+    id: NodeId;
+    router: Router;
+    driver: LinkDriver;
+    config?: Partial<MeshConfig>;
+    logger?: Logger;
+    random?: () => number;
+    replicator?: Replicator;
+  }) {
     this.self = options.id;
     this.config = { ...defaultMeshConfig, ...options.config };
     const problem = checkMeshConfig(this.config);
@@ -71,7 +83,10 @@ export class MeshNode {
       interestsChanged: () => this.#scheduleAdvertise(),
     });
     this.#replicator = options.replicator;
-    this.#replicator?.attach({ send: (peer, frame) => this.#driver.send(peer, frame), neighbours: () => [...this.#active] });
+    this.#replicator?.attach({
+      send: (peer, frame) => this.#driver.send(peer, frame),
+      neighbours: () => [...this.#active],
+    });
     this.#originate();
   }
 
@@ -114,9 +129,9 @@ export class MeshNode {
     const known = this.#peers.get(peer);
     if (known === undefined) return;
     known.failures++;
-    known.nextDialAt = this.#now() + Math.min(this.config.dialBackoffMaxMs, this.config.dialBackoffMs * 2 ** (known.failures - 1));
+    known.nextDialAt =
+      this.#now() + Math.min(this.config.dialBackoffMaxMs, this.config.dialBackoffMs * 2 ** (known.failures - 1));
   }
-
 
   linkDown(peer: NodeId): void {
     this.#dialing.delete(peer);
@@ -133,11 +148,19 @@ export class MeshNode {
     const frame = validateFrame(value);
     if (typeof frame === 'string') return frame;
     switch (frame.t) {
-      case 'lsa': return this.#receiveLsa(peer, frame);
-      case 'event': return this.#events.receive(frame);
-      case 'call': case 'chunk': case 'cancel': return this.#calls.receiveRequest(peer, frame);
-      case 'result': case 'error': return this.#calls.receiveAnswer(peer, frame);
-      default: return this.#replicator?.receive(peer, frame) ?? undefined;
+      case 'lsa':
+        return this.#receiveLsa(peer, frame);
+      case 'event':
+        return this.#events.receive(frame);
+      case 'call':
+      case 'chunk':
+      case 'cancel':
+        return this.#calls.receiveRequest(peer, frame);
+      case 'result':
+      case 'error':
+        return this.#calls.receiveAnswer(peer, frame);
+      default:
+        return this.#replicator?.receive(peer, frame) ?? undefined;
     }
   }
 
@@ -153,11 +176,17 @@ export class MeshNode {
     const routes: Dict = {};
     for (const [dst, hop] of this.lsdb.routes()) routes[dst] = hop;
     return {
-      node: this.self, epoch: this.#epoch, seq: this.#seq,
-      links: [...this.#active].sort(), dialing: [...this.#dialing].sort(),
+      node: this.self,
+      epoch: this.#epoch,
+      seq: this.#seq,
+      links: [...this.#active].sort(),
+      dialing: [...this.#dialing].sort(),
       known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
       nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
-      routes, callsInFlight: this.#calls.callsInFlight, remoteCallees: this.#calls.remoteCallees, remoteCallers: this.#calls.remoteCallers,
+      routes,
+      callsInFlight: this.#calls.callsInFlight,
+      remoteCallees: this.#calls.remoteCallees,
+      remoteCallers: this.#calls.remoteCallers,
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
     };
   }
@@ -170,7 +199,10 @@ export class MeshNode {
       // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
       // unrepresentable, refused by every neighbour for good. No node numbers 2^52
       // advertisements; such a one is forged, and expires like any that nobody refreshes.
-      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) { this.#seq = lsa.seq; this.#originate(); }
+      if (lsa.epoch === this.#epoch && lsa.seq >= this.#seq && lsa.seq < MAX_FOLLOWED_SEQ) {
+        this.#seq = lsa.seq;
+        this.#originate();
+      }
       return undefined;
     }
     if (!this.lsdb.accept(lsa, this.#now())) return undefined;
@@ -182,12 +214,22 @@ export class MeshNode {
   #scheduleAdvertise(): void {
     if (this.#advertisePending) return;
     this.#advertisePending = true;
-    this.#scheduler.setTimeout(() => { this.#advertisePending = false; this.#originate(); }, this.config.advertiseDebounceMs);
+    this.#scheduler.setTimeout(() => {
+      this.#advertisePending = false;
+      this.#originate();
+    }, this.config.advertiseDebounceMs);
   }
 
   #originate(): void {
     const realms: Record<string, RealmAd> = Object.fromEntries(this.#federation.interests(CALLEE_FEATURES));
-    const lsa: Lsa = { t: 'lsa', origin: this.self, epoch: this.#epoch, seq: ++this.#seq, links: [...this.#active].sort(), realms };
+    const lsa: Lsa = {
+      t: 'lsa',
+      origin: this.self,
+      epoch: this.#epoch,
+      seq: ++this.#seq,
+      links: [...this.#active].sort(),
+      realms,
+    };
     this.#lastRefresh = this.#now();
     this.lsdb.accept(lsa, this.#lastRefresh);
     for (const peer of this.#active) this.#driver.send(peer, lsa);
@@ -206,11 +248,20 @@ export class MeshNode {
   #maintainOverlay(now: number): void {
     const { minLinks, maxLinks, maxDialsInFlight } = this.config;
     const dialable = [...this.#peers]
-      .filter(([id, p]) => !this.#active.has(id) && !this.#dialing.has(id) && p.nextDialAt <= now && (p.discovered || this.lsdb.reachable(id)))
+      .filter(
+        ([id, p]) =>
+          !this.#active.has(id) &&
+          !this.#dialing.has(id) &&
+          p.nextDialAt <= now &&
+          (p.discovered || this.lsdb.reachable(id)),
+      )
       // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
       .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
       .sort((a, b) => a.rank - b.rank);
-    const dial = (id: NodeId) => { this.#dialing.add(id); this.#driver.connect(id); };
+    const dial = (id: NodeId) => {
+      this.#dialing.add(id);
+      this.#driver.connect(id);
+    };
     for (const { id } of dialable) {
       if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
       dial(id);
@@ -225,7 +276,9 @@ export class MeshNode {
     if (this.#active.size > maxLinks) {
       // Drop one redundant link per tick: never one that disconnects anything, and only where
       // the other side keeps more than its minimum too.
-      const droppable = [...this.#active].filter((p) => (this.lsdb.get(p)?.links.length ?? 0) > minLinks && this.lsdb.connectedWithout(p)).sort();
+      const droppable = [...this.#active]
+        .filter((p) => (this.lsdb.get(p)?.links.length ?? 0) > minLinks && this.lsdb.connectedWithout(p))
+        .sort();
       const victim = droppable.at(-1);
       if (victim !== undefined) {
         this.#logger.info({ peer: victim }, 'dropping redundant mesh link');
@@ -235,5 +288,7 @@ export class MeshNode {
     }
   }
 
-  #now(): number { return this.#clock(); }
+  #now(): number {
+    return this.#clock();
+  }
 }

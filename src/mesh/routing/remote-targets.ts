@@ -30,7 +30,15 @@ export class RemoteCallee implements Target {
   readonly #features: ReadonlySet<string>;
   readonly #sink: FrameSink;
 
-  constructor(sink: FrameSink, node: NodeId, realm: string, ad: RegistrationAd, session: number, features: readonly string[], id: number) {
+  constructor(
+    sink: FrameSink,
+    node: NodeId,
+    realm: string,
+    ad: RegistrationAd,
+    session: number,
+    features: readonly string[],
+    id: number,
+  ) {
     this.#sink = sink;
     this.node = node;
     this.realm = realm;
@@ -44,19 +52,45 @@ export class RemoteCallee implements Target {
     const base = { origin: this.#sink.self, dst: this.node, realm: this.realm };
     if (m.type === T.INVOCATION) {
       return this.#sink.isInFlight(this.#sink.self, m.request)
-        ? this.#sink.sendRouted({ t: 'chunk', ...base, id: m.request, progress: m.details.progress === true, ...payload(m.args, m.kwargs) })
-        : this.#sink.sendRouted({ t: 'call', ...base, id: m.request, procedure: this.ad.procedure, match: this.ad.match, session: this.session, details: m.details, ...payload(m.args, m.kwargs) });
+        ? this.#sink.sendRouted({
+            t: 'chunk',
+            ...base,
+            id: m.request,
+            progress: m.details.progress === true,
+            ...payload(m.args, m.kwargs),
+          })
+        : this.#sink.sendRouted({
+            t: 'call',
+            ...base,
+            id: m.request,
+            procedure: this.ad.procedure,
+            match: this.ad.match,
+            session: this.session,
+            details: m.details,
+            ...payload(m.args, m.kwargs),
+          });
     }
     if (m.type === T.INTERRUPT) {
-      return this.#sink.sendRouted({ t: 'cancel', ...base, id: m.request, mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait' });
+      return this.#sink.sendRouted({
+        t: 'cancel',
+        ...base,
+        id: m.request,
+        mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait',
+      });
     }
     return 'sent';
   }
 
   sendShared(): void {}
-  nextRequestId(): number { return this.#sink.nextCallId(); }
-  supports(role: string, feature: string): boolean { return role === 'callee' && this.#features.has(feature); }
-  details(): Dict { return { session: this.session, node: this.node }; }
+  nextRequestId(): number {
+    return this.#sink.nextCallId();
+  }
+  supports(role: string, feature: string): boolean {
+    return role === 'callee' && this.#features.has(feature);
+  }
+  details(): Dict {
+    return { session: this.session, node: this.node };
+  }
   kill(): void {}
 }
 
@@ -81,9 +115,23 @@ export class RemoteCaller implements Target {
     const base = { origin: this.node, dst: this.node, realm: this.realm };
     let sent: SendResult = 'sent';
     if (m.type === T.RESULT) {
-      sent = this.#sink.sendRouted({ t: 'result', ...base, id: m.request, progress: m.details.progress === true, details: m.details, ...payload(m.args, m.kwargs) });
+      sent = this.#sink.sendRouted({
+        t: 'result',
+        ...base,
+        id: m.request,
+        progress: m.details.progress === true,
+        details: m.details,
+        ...payload(m.args, m.kwargs),
+      });
     } else if (m.type === T.ERROR) {
-      sent = this.#sink.sendRouted({ t: 'error', ...base, id: m.request, error: m.error, details: m.details, ...payload(m.args, m.kwargs) });
+      sent = this.#sink.sendRouted({
+        t: 'error',
+        ...base,
+        id: m.request,
+        error: m.error,
+        details: m.details,
+        ...payload(m.args, m.kwargs),
+      });
     }
     // Too large: the Dealer answers the caller with a (small) error instead. Any other failure
     // (the call is gone, no route back) is the mesh's to report: nothing more to send here.
@@ -91,10 +139,16 @@ export class RemoteCaller implements Target {
   }
 
   sendShared(): void {}
-  nextRequestId(): number { return this.#sink.nextCallId(); }
+  nextRequestId(): number {
+    return this.#sink.nextCallId();
+  }
   // The caller's router already applied the caller-side rules.
-  supports(): boolean { return true; }
-  details(): Dict { return { node: this.node }; }
+  supports(): boolean {
+    return true;
+  }
+  details(): Dict {
+    return { node: this.node };
+  }
   kill(): void {}
 }
 

@@ -33,13 +33,20 @@ export class WampError extends Error {
   }
 }
 
-interface Pending { resolve(v: Dict): void; reject(e: Error): void; timer: NodeJS.Timeout; what: string }
+interface Pending {
+  resolve(v: Dict): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  what: string;
+}
 
 // JSON between the processes; byte strings as {"$bytes": base64}.
 function toAgent(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (value instanceof Uint8Array)
+    return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   if (Array.isArray(value)) return value.map(toAgent);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toAgent(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toAgent(v)]));
   return value;
 }
 
@@ -54,7 +61,9 @@ function fromAgent(value: unknown): unknown {
 }
 
 const live = new Set<ChildProcessWithoutNullStreams>();
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 export class PyAgent {
   readonly events: AgentEvent[] = [];
@@ -69,12 +78,26 @@ export class PyAgent {
 
   private constructor(endpoints: Endpoints) {
     this.#endpoints = endpoints;
-    this.#child = spawn(python, [agentScript, '--ws-url', endpoints.wsUrl, '--rs-host', endpoints.rawsocketHost, '--rs-port', String(endpoints.rawsocketPort)], {
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    this.#child = spawn(
+      python,
+      [
+        agentScript,
+        '--ws-url',
+        endpoints.wsUrl,
+        '--rs-host',
+        endpoints.rawsocketHost,
+        '--rs-port',
+        String(endpoints.rawsocketPort),
+      ],
+      {
+        env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     live.add(this.#child);
-    this.#child.stderr.setEncoding('utf8').on('data', (c: string) => { this.#stderr = (this.#stderr + c).slice(-100_000); });
+    this.#child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      this.#stderr = (this.#stderr + c).slice(-100_000);
+    });
     let buffer = '';
     this.#child.stdout.setEncoding('utf8').on('data', (c: string) => {
       buffer += c;
@@ -107,9 +130,15 @@ export class PyAgent {
     return agent;
   }
 
-  get endpoints(): Endpoints { return this.#endpoints; }
-  get pid(): number { return this.#child.pid ?? -1; }
-  stderr(): string { return this.#stderr; }
+  get endpoints(): Endpoints {
+    return this.#endpoints;
+  }
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+  stderr(): string {
+    return this.#stderr;
+  }
 
   #line(line: string): void {
     let msg: Dict;
@@ -134,7 +163,10 @@ export class PyAgent {
     const event = msg as AgentEvent;
     this.events.push(event);
     for (const w of [...this.#waiters]) {
-      if (w.pred(event)) { this.#waiters.delete(w); w.resolve(event); }
+      if (w.pred(event)) {
+        this.#waiters.delete(w);
+        w.resolve(event);
+      }
     }
   }
 
@@ -146,7 +178,9 @@ export class PyAgent {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`${what}: no answer from the agent within ${timeoutMs} ms; stderr: ${this.#stderr.slice(-2000)}`));
+        reject(
+          new Error(`${what}: no answer from the agent within ${timeoutMs} ms; stderr: ${this.#stderr.slice(-2000)}`),
+        );
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer, what });
       this.#child.stdin.write(`${JSON.stringify(toAgent({ id, op, ...params }))}\n`);
@@ -160,11 +194,19 @@ export class PyAgent {
     return new Promise((resolve, reject) => {
       const waiter = {
         pred,
-        resolve: (e: AgentEvent) => { clearTimeout(timer); resolve(e); },
+        resolve: (e: AgentEvent) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`${what}: not reported within ${timeoutMs} ms; recent events: ` + `${JSON.stringify(this.events.slice(-8)).slice(0, 1500)}; stderr: ${this.#stderr.slice(-1500)}`));
+        reject(
+          new Error(
+            `${what}: not reported within ${timeoutMs} ms; recent events: ` +
+              `${JSON.stringify(this.events.slice(-8)).slice(0, 1500)}; stderr: ${this.#stderr.slice(-1500)}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(waiter);
     });
@@ -174,8 +216,16 @@ export class PyAgent {
     return this.events.filter(pred);
   }
 
-  async connect(name: string, options: { realm: string; transport?: 'ws' | 'rs'; serializer?: 'json' | 'msgpack' | 'cbor' }): Promise<PySession> {
-    const r = await this.request('connect', { session: name, transport: options.transport ?? 'ws', serializer: options.serializer ?? 'json', realm: options.realm });
+  async connect(
+    name: string,
+    options: { realm: string; transport?: 'ws' | 'rs'; serializer?: 'json' | 'msgpack' | 'cbor' },
+  ): Promise<PySession> {
+    const r = await this.request('connect', {
+      session: name,
+      transport: options.transport ?? 'ws',
+      serializer: options.serializer ?? 'json',
+      realm: options.realm,
+    });
     return new PySession(this, name, r.session as number, r.authid as string, r.authrole as string);
   }
 
@@ -212,7 +262,8 @@ export class PySession {
   }
 
   async register(procedure: string, behavior: Dict = { kind: 'echo' }, options: Dict = {}): Promise<number> {
-    return (await this.agent.request('register', { session: this.name, procedure, behavior, options })).registration as number;
+    return (await this.agent.request('register', { session: this.name, procedure, behavior, options }))
+      .registration as number;
   }
 
   async unregister(registration: number): Promise<void> {
@@ -220,10 +271,28 @@ export class PySession {
   }
 
   /** CALL through Autobahn. options: timeout (ms), receive_progress (bool). */
-  async call(procedure: string, args: unknown[] = [], kwargs: Dict = {}, options: Dict = {}, tag?: string): Promise<CallOutcome> {
+  async call(
+    procedure: string,
+    args: unknown[] = [],
+    kwargs: Dict = {},
+    options: Dict = {},
+    tag?: string,
+  ): Promise<CallOutcome> {
     try {
-      const r = await this.agent.request('call', { session: this.name, procedure, args, kwargs, options, ...(tag !== undefined && { tag }) });
-      return { ok: true, args: r.args as unknown[], kwargs: r.kwargs as Dict, progress: r.progress as Array<{ args: unknown[]; kwargs: Dict }> };
+      const r = await this.agent.request('call', {
+        session: this.name,
+        procedure,
+        args,
+        kwargs,
+        options,
+        ...(tag !== undefined && { tag }),
+      });
+      return {
+        ok: true,
+        args: r.args as unknown[],
+        kwargs: r.kwargs as Dict,
+        progress: r.progress as Array<{ args: unknown[]; kwargs: Dict }>,
+      };
     } catch (e) {
       if (e instanceof WampError) return { ok: false, error: e.error, args: e.args, kwargs: {} };
       throw e;
@@ -250,7 +319,12 @@ export class PySession {
   }
 
   /** PUBLISH; with options.acknowledge the publication ID, else undefined. */
-  async publish(topic: string, args: unknown[] = [], kwargs: Dict = {}, options: Dict = {}): Promise<number | undefined> {
+  async publish(
+    topic: string,
+    args: unknown[] = [],
+    kwargs: Dict = {},
+    options: Dict = {},
+  ): Promise<number | undefined> {
     const r = await this.agent.request('publish', { session: this.name, topic, args, kwargs, options });
     return r.publication as number | undefined;
   }
@@ -266,7 +340,9 @@ export class PySession {
 
   /** Events this session received on a subscription. */
   eventsOn(subscription: number): AgentEvent[] {
-    return this.agent.eventsWhere((e) => e.event === 'event' && e.session === this.name && e.subscription === subscription);
+    return this.agent.eventsWhere(
+      (e) => e.event === 'event' && e.session === this.name && e.subscription === subscription,
+    );
   }
 
   waitEvent(pred: (e: AgentEvent) => boolean, what: string, timeoutMs?: number): Promise<AgentEvent> {

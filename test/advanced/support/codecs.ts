@@ -13,12 +13,14 @@ export type CodecName = 'json' | 'msgpack' | 'cbor';
 // of JSON strings"), in both directions.
 function jsonReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
   const original = this[key];
-  if (original instanceof Uint8Array) return `\u0000${Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64')}`;
+  if (original instanceof Uint8Array)
+    return `\u0000${Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64')}`;
   return value;
 }
 
 function jsonReviver(_key: string, value: unknown): unknown {
-  if (typeof value === 'string' && value.startsWith('\u0000')) return new Uint8Array(Buffer.from(value.slice(1), 'base64'));
+  if (typeof value === 'string' && value.startsWith('\u0000'))
+    return new Uint8Array(Buffer.from(value.slice(1), 'base64'));
   return value;
 }
 

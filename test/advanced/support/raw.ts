@@ -10,22 +10,54 @@ export type Dict = Record<string, unknown>;
 export type Msg = unknown[];
 
 export const T = {
-  HELLO: 1, WELCOME: 2, ABORT: 3, GOODBYE: 6, ERROR: 8, PUBLISH: 16, PUBLISHED: 17, SUBSCRIBE: 32, SUBSCRIBED: 33,
-  UNSUBSCRIBE: 34, UNSUBSCRIBED: 35, EVENT: 36, CALL: 48, CANCEL: 49, RESULT: 50, REGISTER: 64, REGISTERED: 65,
-  UNREGISTER: 66, UNREGISTERED: 67, INVOCATION: 68, INTERRUPT: 69, YIELD: 70,
+  HELLO: 1,
+  WELCOME: 2,
+  ABORT: 3,
+  GOODBYE: 6,
+  ERROR: 8,
+  PUBLISH: 16,
+  PUBLISHED: 17,
+  SUBSCRIBE: 32,
+  SUBSCRIBED: 33,
+  UNSUBSCRIBE: 34,
+  UNSUBSCRIBED: 35,
+  EVENT: 36,
+  CALL: 48,
+  CANCEL: 49,
+  RESULT: 50,
+  REGISTER: 64,
+  REGISTERED: 65,
+  UNREGISTER: 66,
+  UNREGISTERED: 67,
+  INVOCATION: 68,
+  INTERRUPT: 69,
+  YIELD: 70,
 } as const;
 
 const rpcFeatures = {
-  progressive_call_results: true, progressive_call_invocations: true, call_canceling: true, call_timeout: true,
-  caller_identification: true, payload_passthru_mode: true,
+  progressive_call_results: true,
+  progressive_call_invocations: true,
+  call_canceling: true,
+  call_timeout: true,
+  caller_identification: true,
+  payload_passthru_mode: true,
 };
 
 /** Every client feature this suite exercises, per role. */
 export const fullRoles = {
   caller: { features: { ...rpcFeatures } },
   callee: { features: { ...rpcFeatures, pattern_based_registration: true, shared_registration: true } },
-  publisher: { features: { publisher_exclusion: true, publisher_identification: true, subscriber_blackwhite_listing: true, payload_passthru_mode: true } },
-  subscriber: { features: { pattern_based_subscription: true, publisher_identification: true, payload_passthru_mode: true } },
+  publisher: {
+    features: {
+      publisher_exclusion: true,
+      publisher_identification: true,
+      subscriber_blackwhite_listing: true,
+      payload_passthru_mode: true,
+    },
+  },
+  subscriber: {
+    features: { pattern_based_subscription: true, publisher_identification: true, payload_passthru_mode: true },
+  },
 };
 
 /** Roles without any advanced feature. */
@@ -64,7 +96,7 @@ export async function rawJoin(ep: Endpoints, options: RawOptions): Promise<RawPe
 }
 
 export function isReplyTo(type: number, request: number): (m: Msg) => boolean {
-  return (m) => (m[0] === type && m[1] === request);
+  return (m) => m[0] === type && m[1] === request;
 }
 
 export function isErrorFor(requestType: number, request: number): (m: Msg) => boolean {
@@ -93,7 +125,14 @@ export async function rawSubscribe(p: RawPeer, topic: string, options: Dict = {}
 }
 
 /** CALL with exactly these options; returns the request ID (answers via isCallAnswer). */
-export function rawCall(p: RawPeer, procedure: string, options: Dict = {}, args?: unknown[], kwargs?: Dict, request = p.c.requestId()): number {
+export function rawCall(
+  p: RawPeer,
+  procedure: string,
+  options: Dict = {},
+  args?: unknown[],
+  kwargs?: Dict,
+  request = p.c.requestId(),
+): number {
   const msg: Msg = [T.CALL, request, options, procedure];
   if (args !== undefined || kwargs !== undefined) msg.push(args ?? []);
   if (kwargs !== undefined) msg.push(kwargs);

@@ -31,7 +31,10 @@ export function configWithRealms(realms: RealmSpec[]): Record<string, unknown> {
  * removed when the router exits; with it, the folder is kept for the next start (the test
  * removes it). The config file is read at start only, so it is removed once listening.
  */
-export async function launchRouter(config: Record<string, unknown>, options: { dataDir?: string } = {}): Promise<RunningRouter> {
+export async function launchRouter(
+  config: Record<string, unknown>,
+  options: { dataDir?: string } = {},
+): Promise<RunningRouter> {
   const dir = mkdtempSync(join(tmpdir(), 'wampmesh-adv-cfg-'));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));

@@ -11,13 +11,31 @@ export interface AbSerializer {
 }
 
 /** autobahn.Result: what a callee returns for several results or keyword results. */
-export interface AbResult { args: unknown[]; kwargs: Kwargs }
+export interface AbResult {
+  args: unknown[];
+  kwargs: Kwargs;
+}
 /** autobahn.Error: thrown by a callee to send ERROR; rejected with on the caller. */
-export interface AbError { error: string; args: unknown[]; kwargs: Kwargs }
-export interface AbRegistration { id: number; procedure: string }
-export interface AbSubscription { id: number; topic: string }
-export interface AbPublication { id: number }
-export interface AbEventDetails { publication: number; topic: string }
+export interface AbError {
+  error: string;
+  args: unknown[];
+  kwargs: Kwargs;
+}
+export interface AbRegistration {
+  id: number;
+  procedure: string;
+}
+export interface AbSubscription {
+  id: number;
+  topic: string;
+}
+export interface AbPublication {
+  id: number;
+}
+export interface AbEventDetails {
+  publication: number;
+  topic: string;
+}
 
 /** A callee endpoint's third argument (lib/session.js `Invocation`). */
 export interface AbInvocation {
@@ -55,7 +73,11 @@ export interface AbSession {
   unregister(registration: AbRegistration): Promise<unknown>;
 }
 
-export interface AbCloseDetails { reason: string | null; message: string | null; will_retry: boolean }
+export interface AbCloseDetails {
+  reason: string | null;
+  message: string | null;
+  will_retry: boolean;
+}
 
 export interface AbTransportOptions {
   type: 'websocket' | 'rawsocket';
@@ -172,9 +194,12 @@ export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export function makeSerializer(name: SerializerName): AbSerializer {
   switch (name) {
-    case 'json': return new autobahn.serializer.JSONSerializer(wampJsonReplacer, wampJsonReviver);
-    case 'msgpack': return new autobahn.serializer.MsgpackSerializer();
-    case 'cbor': return new autobahn.serializer.CBORSerializer();
+    case 'json':
+      return new autobahn.serializer.JSONSerializer(wampJsonReplacer, wampJsonReviver);
+    case 'msgpack':
+      return new autobahn.serializer.MsgpackSerializer();
+    case 'cbor':
+      return new autobahn.serializer.CBORSerializer();
   }
 }
 
@@ -195,7 +220,9 @@ export function openSession(transport: AbTransportOptions, label: string, realm 
   return new Promise((resolve, reject) => {
     const internalErrors: string[] = [];
     let resolveClosed!: (value: { reason: string; details: AbCloseDetails }) => void;
-    const closed = new Promise<{ reason: string; details: AbCloseDetails }>((r) => { resolveClosed = r; });
+    const closed = new Promise<{ reason: string; details: AbCloseDetails }>((r) => {
+      resolveClosed = r;
+    });
     const connection = new autobahn.Connection({
       realm,
       transports: [transport],
@@ -204,17 +231,27 @@ export function openSession(transport: AbTransportOptions, label: string, realm 
       retry_if_unreachable: false,
       // Callees in these tests throw autobahn.Error on purpose; the library would console.error it.
       on_user_error: () => {},
-      on_internal_error: (error, message) => { internalErrors.push(`${message ?? ''} ${String(error)}`.trim()); },
+      on_internal_error: (error, message) => {
+        internalErrors.push(`${message ?? ''} ${String(error)}`.trim());
+      },
     });
     const timer = setTimeout(() => {
       reject(new Error(`${label}: no WELCOME within ${OPEN_TIMEOUT_MS} ms; ${internalErrors.join('; ')}`));
-      try { connection.close(); } catch { /* already closed */ }
+      try {
+        connection.close();
+      } catch {
+        /* already closed */
+      }
     }, OPEN_TIMEOUT_MS);
     connection.onclose = (reason, details) => {
       clearTimeout(timer);
       resolveClosed({ reason, details });
-      reject(new Error(`${label}: connection ${reason} before WELCOME (${details.reason ?? ''} ${details.message ?? ''}); `
-        + `internal errors: ${internalErrors.join('; ') || 'none'}`));
+      reject(
+        new Error(
+          `${label}: connection ${reason} before WELCOME (${details.reason ?? ''} ${details.message ?? ''}); ` +
+            `internal errors: ${internalErrors.join('; ') || 'none'}`,
+        ),
+      );
       return true;
     };
     connection.onopen = (session) => {
@@ -238,14 +275,22 @@ export function openSession(transport: AbTransportOptions, label: string, realm 
  * Awaits one operation, failing fast (with the reason) if any involved session closes
  * meanwhile, and failing after `timeoutMs` rather than leaving the test to ava's timeout.
  */
-export async function guarded<T>(sessions: OpenSession[], operation: Promise<T> | undefined, what: string,
-  timeoutMs = 10_000): Promise<T> {
+export async function guarded<T>(
+  sessions: OpenSession[],
+  operation: Promise<T> | undefined,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   if (operation === undefined) throw new Error(`${what}: the library returned no promise`);
   let timer: NodeJS.Timeout | undefined;
-  const failures = sessions.map((s) => s.closed.then(({ reason, details }) => {
-    throw new Error(`${what}: session ${s.label} closed (${reason}; ${details.reason ?? ''} ${details.message ?? ''}); `
-      + `internal errors: ${s.internalErrors.join('; ') || 'none'}`);
-  }));
+  const failures = sessions.map((s) =>
+    s.closed.then(({ reason, details }) => {
+      throw new Error(
+        `${what}: session ${s.label} closed (${reason}; ${details.reason ?? ''} ${details.message ?? ''}); ` +
+          `internal errors: ${s.internalErrors.join('; ') || 'none'}`,
+      );
+    }),
+  );
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
   });
@@ -298,14 +343,20 @@ export function mismatch(expected: unknown, actual: unknown, path = '$'): string
     const a = actual as Record<string, unknown>;
     const missing = Object.keys(e).filter((k) => !(k in a));
     const extra = Object.keys(a).filter((k) => !(k in e));
-    if (missing.length || extra.length) return `${path}: keys differ: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`;
+    if (missing.length || extra.length)
+      return `${path}: keys differ: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`;
     for (const key of Object.keys(e)) {
       const problem = mismatch(e[key], a[key], `${path}.${key}`);
       if (problem) return problem;
     }
     return undefined;
   }
-  if (typeof expected === 'string' && typeof actual === 'string' && expected.length === actual.length && expected !== actual) {
+  if (
+    typeof expected === 'string' &&
+    typeof actual === 'string' &&
+    expected.length === actual.length &&
+    expected !== actual
+  ) {
     let at = 0;
     while (expected.charCodeAt(at) === actual.charCodeAt(at)) at++;
     return `${path}: strings differ first at UTF-16 index ${at}`;
@@ -314,7 +365,12 @@ export function mismatch(expected: unknown, actual: unknown, path = '$'): string
 }
 
 function describe(value: unknown): string {
-  const text = value instanceof Uint8Array ? `<${value.length} bytes>` : typeof value === 'string' ? JSON.stringify(value) : safeJson(value);
+  const text =
+    value instanceof Uint8Array
+      ? `<${value.length} bytes>`
+      : typeof value === 'string'
+        ? JSON.stringify(value)
+        : safeJson(value);
   const shown = text.length > 120 ? `${text.slice(0, 120)}…(${text.length} chars)` : text;
   return `${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value} ${shown}`;
 }

@@ -11,8 +11,14 @@ const scriptDir = fileURLToPath(new URL('../python/', import.meta.url));
 // that cannot import Debian's python3-autobahn. Overridable for other setups.
 export const python = process.env.WAMPMESH_TEST_PYTHON ?? '/usr/bin/python3';
 
-export interface CaseFailure { case: string; reason: string }
-export interface PythonReport { passed: string[]; failed: CaseFailure[] }
+export interface CaseFailure {
+  case: string;
+  reason: string;
+}
+export interface PythonReport {
+  passed: string[];
+  failed: CaseFailure[];
+}
 
 export interface PythonRun {
   /** Undefined when the script died without printing its JSON line. */
@@ -31,8 +37,10 @@ export function checkPythonDeps(): string | undefined {
     timeout: 20_000,
   });
   if (probe.status === 0) return undefined;
-  return `${python} cannot import autobahn/cbor2/msgpack (${(probe.stderr || String(probe.error)).trim()}).\n`
-    + 'Install: apt-get install -y python3-autobahn python3-cbor2 python3-msgpack python3-nacl';
+  return (
+    `${python} cannot import autobahn/cbor2/msgpack (${(probe.stderr || String(probe.error)).trim()}).\n` +
+    'Install: apt-get install -y python3-autobahn python3-cbor2 python3-msgpack python3-nacl'
+  );
 }
 
 /**
@@ -50,13 +58,19 @@ export function runPythonScript(script: string, args: string[], timeoutMs: numbe
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.once('error', (error) => { stderr += `\nspawn failed: ${error.message}`; });
+    child.once('error', (error) => {
+      stderr += `\nspawn failed: ${error.message}`;
+    });
     child.once('close', (exitCode, signal) => {
       clearTimeout(timer);
       resolve({ report: parseReport(stdout), exitCode, signal, timedOut, stdout, stderr });
@@ -83,7 +97,11 @@ function tail(text: string, max = 6000): string {
 }
 
 function describeRun(run: PythonRun): string {
-  const how = run.timedOut ? 'killed after its hard timeout' : run.signal ? `killed by ${run.signal}` : `exit code ${run.exitCode}`;
+  const how = run.timedOut
+    ? 'killed after its hard timeout'
+    : run.signal
+      ? `killed by ${run.signal}`
+      : `exit code ${run.exitCode}`;
   return `${how}\n--- stdout ---\n${tail(run.stdout)}\n--- stderr ---\n${tail(run.stderr)}`;
 }
 
@@ -108,7 +126,11 @@ export function assertCleanRun(t: ExecutionContext, run: PythonRun, known: reado
   if (!run.report) return;
   const knownSet = new Set(known);
   const extra = [...run.report.passed, ...run.report.failed.map((f) => f.case)].filter((c) => !knownSet.has(c));
-  t.deepEqual(run.report.failed.filter((f) => !knownSet.has(f.case)), [], 'failures outside the listed cases');
+  t.deepEqual(
+    run.report.failed.filter((f) => !knownSet.has(f.case)),
+    [],
+    'failures outside the listed cases',
+  );
   t.deepEqual([...new Set(extra)], [], 'cases reported that this test does not know about');
   const expectedExit = run.report.failed.length === 0 ? 0 : 1;
   t.is(run.exitCode, expectedExit, `exit code should reflect the report; ${describeRun(run)}`);
