@@ -240,18 +240,12 @@ async function bundle(outfile, info, assetTable) {
     },
   };
   // The web console's script (src/console/, for the browser), carried as a string.
+  // The same options as when the router bundles it at start from the sources (console-assets.ts).
+  const consoleOptions = JSON.parse(fs.readFileSync(here('src/console/bundle.json'), 'utf8'));
   const consoleBundle = await esbuild.build({
+    ...consoleOptions,
     entryPoints: [here('src/console/main.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    legalComments: 'none',
-    charset: 'utf8',
     absWorkingDir: root,
-    logLevel: 'silent',
   });
   const result = await esbuild.build({
     entryPoints: [here('src/cli/main.ts')],

@@ -9,6 +9,8 @@ export interface StaticFile {
   readonly body: Uint8Array | string;
 }
 
+import { readFileSync } from 'node:fs';
+
 // Set by scripts/build-binary.mjs (esbuild `define`); absent when running from the sources.
 declare const __WAMPMESH_CONSOLE_JS__: string | undefined;
 
@@ -17,16 +19,12 @@ export async function consoleScript(): Promise<{ js: string } | { off: string }>
   if (typeof __WAMPMESH_CONSOLE_JS__ === 'string') return { js: __WAMPMESH_CONSOLE_JS__ };
   try {
     const esbuild = await import('esbuild');
+    // The same options as scripts/build-binary.mjs uses for the executable.
+    const options = JSON.parse(readFileSync(new URL('../console/bundle.json', import.meta.url), 'utf8')) as object;
     const result = await esbuild.build({
+      ...options,
       entryPoints: [new URL('../console/main.ts', import.meta.url).pathname],
-      bundle: true,
       write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2022',
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'silent',
     });
     return { js: result.outputFiles[0]!.text };
   } catch (e) {
