@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AdminError, connectAdmin } from './admin-client.ts';
+import { findDataDir } from './data-dir.ts';
+import { MESH_OFF } from '../security/admin.ts';
 import { UsageError } from './errors.ts';
 
 type FlagKind = 'string' | 'list' | 'csv' | 'bool' | 'json';
@@ -184,7 +186,7 @@ export function adminHelp(entity?: string, verbName?: string): string {
         Object.entries(verbs).map(([v, d]) => `  wampmesh ${e} ${v} ${d.positionals.join(' ')}`.padEnd(52) + d.summary),
       ),
       '',
-      'Common options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (fields for create/update), -h/--help',
+      'Common options: --data DIR (default: ./data if it holds a database, else the dataDir of --config FILE or $WAMPMESH_CONFIG or /etc/wampmesh/config.json, else /var/lib/wampmesh), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (fields for create/update), -h/--help',
       '',
       'Recovery with the router stopped: wampmesh admin reset --data DIR (see wampmesh admin reset --help)',
       '',
@@ -206,7 +208,7 @@ export function adminHelp(entity?: string, verbName?: string): string {
     `Usage:`,
     ...lines,
     '',
-    'Options: --data DIR (default ./data), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (raw fields for create/update), -h/--help',
+    'Options: --data DIR (default: ./data if it holds a database, else the dataDir of --config FILE or $WAMPMESH_CONFIG or /etc/wampmesh/config.json, else /var/lib/wampmesh), --init (create the database if DIR has none), --force (allow a change that takes away a way into the admin realm), --json OBJECT (raw fields for create/update), -h/--help',
     '',
   ].join('\n');
 }
@@ -216,7 +218,10 @@ interface Parsed {
   verbName: string;
   positionals: string[];
   object: Record<string, unknown> | undefined;
-  data: string;
+  /** --data; without it, findDataDir decides. */
+  data: string | undefined;
+  /** --config: the service's config file whose dataDir is used when ./data has no database. */
+  config: string | undefined;
   out?: string;
   help: boolean;
   /** Create the database when the data folder has none (else a mistyped --data is refused). */
@@ -236,6 +241,7 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
     throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
     data: { type: 'string' },
+    config: { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     init: { type: 'boolean' },
@@ -291,7 +297,8 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
     verbName,
     positionals,
     object,
-    data: typeof values.data === 'string' ? values.data : './data',
+    data: typeof values.data === 'string' ? values.data : undefined,
+    config: typeof values.config === 'string' ? values.config : undefined,
     help: false,
     init: values.init === true,
     force: values.force === true,
@@ -323,6 +330,9 @@ function convert(name: string, flag: Flag, raw: string | string[] | boolean): un
   }
 }
 
+/** `mesh status` on a router without a mesh: distinct from 1 so a script can tell it from a failure. */
+export const EXIT_MESH_OFF = 3;
+
 /** Runs one admin command; returns the exit status. */
 export async function runAdmin(
   argv: readonly string[],
@@ -336,10 +346,13 @@ export async function runAdmin(
   }
   const p = parsed as Parsed;
   if (p.data === '') throw new UsageError('--data: expected a directory path');
-  const connection = await connectAdmin(p.data, { init: p.init });
+  if (p.config === '') throw new UsageError('--config: expected a file path');
+  if (p.data !== undefined && p.config !== undefined) throw new UsageError('give --data or --config, not both');
+  const data = p.data ?? findDataDir({ env: process.env, ...(p.config !== undefined && { configFile: p.config }) });
+  const connection = await connectAdmin(data, { init: p.init });
   try {
     if (p.verb.online === true && connection.mode === 'offline') {
-      err(`wampmesh: ${argv[0]} ${p.verbName} needs a running router on ${p.data}\n`);
+      err(`wampmesh: ${argv[0]} ${p.verbName} needs a running router on ${data}\n`);
       return 1;
     }
     const args: unknown[] = p.positionals.map((v, i) => (p.verb.positionals[i] === 'ID' ? Number(v) : v));
@@ -352,6 +365,11 @@ export async function runAdmin(
     else out(text);
     return 0;
   } catch (e) {
+    // Not a failure of the command: the router answered, and its answer is that there is no mesh.
+    if (e instanceof AdminError && e.uri === MESH_OFF) {
+      err(`wampmesh: ${e.message}\n`);
+      return EXIT_MESH_OFF;
+    }
     if (e instanceof AdminError) {
       err(`wampmesh: ${e.message} (${e.uri}${e.field ? `, field ${e.field}` : ''})\n`);
       return 1;

@@ -1,5 +1,5 @@
 // The wampmesh command (scripts/wampmesh runs this on the project's Node 24).
-// Exit status: 0 ok, 1 runtime or config error, 2 command-line mistake.
+// Exit status: 0 ok, 1 runtime or config error, 2 command-line mistake, 3 `mesh status` on a router without a mesh.
 
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { createLogger } from '../log.ts';

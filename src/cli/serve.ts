@@ -19,6 +19,7 @@ import type { SessionRegistry } from '../mqtt/session.ts';
 import { addMqttRoute } from '../mqtt/websocket.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
+import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
@@ -287,6 +288,13 @@ export async function startServer(config: Config, logger: Logger, options: Start
     const m = mesh;
     adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({
       args: [{ ...m.node.status(), transport: m.links.status() }],
+    }));
+  } else {
+    // Registered anyway so a caller learns the mesh is off, not that the procedure is unknown
+    // (which reads like a wrong URI or an old router).
+    adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({
+      error: MESH_OFF,
+      args: ['the mesh is off on this router (mesh.enabled is false in its config)'],
     }));
   }
 

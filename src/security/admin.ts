@@ -33,6 +33,8 @@ import type { SecurityStore } from './store.ts';
 
 export const ADMIN_REALM = 'wampmesh.admin';
 export const ADMIN_GROUP = 'admin';
+/** wampmesh.mesh.status on a router whose config has mesh.enabled false. */
+export const MESH_OFF = 'wampmesh.error.mesh_off';
 
 type Handler = (args: unknown[], kwargs: Dict) => unknown;
 

@@ -13,9 +13,18 @@ export interface Ran {
 }
 
 /** Runs to completion; kills the process if it outlives `timeoutMs` (then the test fails on code). */
-export function runCli(args: string[], timeoutMs = 20_000, executable = bin, stdin?: string): Promise<Ran> {
+export function runCli(
+  args: string[],
+  timeoutMs = 20_000,
+  executable = bin,
+  stdin?: string,
+  where: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(executable, args, { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(executable, args, {
+      ...where,
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
     let stderr = '';
