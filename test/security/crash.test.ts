@@ -21,6 +21,9 @@ for (const round of [1, 2, 3]) {
     setupDb.close();
 
     const proc = spawn(process.execPath, [child, dir, REALM], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    });
     const acked: string[] = [];
     let buffer = '';
     let stderr = '';
