@@ -2,21 +2,13 @@
 // beside WebSocket, or node:http where uWS cannot load). Every answer is computed at once from
 // memory, so both servers can reply synchronously.
 
+import type { HttpHandler, HttpReply } from '../transport/http-server.ts';
 import { CONTENT_TYPE } from './exposition.ts';
 import { CONSOLE_HEADERS, type StaticFile } from './console-assets.ts';
 import { readinessText, type Health } from './health.ts';
 
 export const HTTP_SERVICES = ['metrics', 'health', 'console'] as const;
 export type HttpService = (typeof HTTP_SERVICES)[number];
-
-export interface HttpReply {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | Uint8Array;
-}
-
-/** method: upper or lower case; path without the query; query without "?". */
-export type HttpHandler = (method: string, path: string, query: string) => HttpReply;
 
 export interface RouteSources {
   readonly health: Health;

@@ -6,13 +6,15 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export interface PlainReply {
+/** An answer to a plain HTTP request, computed synchronously (both HTTP servers take these). */
+export interface HttpReply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | Uint8Array;
 }
 
-export type PlainHandler = (method: string, path: string, query: string) => PlainReply;
+/** method: upper or lower case; path without the query; query without "?". */
+export type HttpHandler = (method: string, path: string, query: string) => HttpReply;
 
 export interface HttpListener {
   readonly port: number;
@@ -25,14 +27,14 @@ const MAX_CONNECTIONS = 64;
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_MS = 30_000;
 
-export function listenHttp(target: { host: string; port: number }, handler: PlainHandler): Promise<HttpListener> {
+export function listenHttp(target: { host: string; port: number }, handler: HttpHandler): Promise<HttpListener> {
   const sockets = new Set<Socket>();
   const server = http.createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS },
     (req, res) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      let reply: PlainReply;
+      let reply: HttpReply;
       try {
         reply = handler(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
       } catch {

@@ -10,6 +10,7 @@ import type { Serializer } from '../serializers/serializer.ts';
 import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
+import type { HttpHandler, HttpReply } from './http-server.ts';
 import { DEFAULT_PRE_AUTH_MAX_MESSAGE } from './pre-auth-budget.ts';
 
 export interface WebSocketTarget {
@@ -52,11 +53,7 @@ export interface WebSocketOptions {
    * Plain HTTP on the same host and port (metrics, health, console files): asked for every
    * request that is not an upgrade on `path`, answered synchronously. Without it, 404.
    */
-  http?: (
-    method: string,
-    path: string,
-    query: string,
-  ) => { status: number; headers: Readonly<Record<string, string>>; body: string | Uint8Array };
+  http?: HttpHandler;
 }
 
 export interface WebSocketListener {
@@ -201,7 +198,7 @@ export function listenWebSocket(
       res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
       return;
     }
-    let reply: ReturnType<NonNullable<WebSocketOptions['http']>>;
+    let reply: HttpReply;
     try {
       reply = http(req.getMethod(), req.getUrl(), req.getQuery() ?? '');
     } catch (error) {
