@@ -182,14 +182,7 @@ export class CallRouter implements FrameSink {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // The Dealer ends the call for the caller; stop the callee's side of it too.
         this.#hops.delete(k);
-        this.#ctx.driver.send(hop.toward, {
-          t: 'cancel',
-          origin: frame.origin,
-          dst: hop.dst,
-          id: frame.id,
-          realm: frame.realm,
-          mode: 'killnowait',
-        });
+        this.#stopCallee(hop.toward, hop, frame);
         return 'too-large';
       }
       // After "kill" the callee still answers, so the way back must stay known.
@@ -289,14 +282,7 @@ export class CallRouter implements FrameSink {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // A chunk of a progressive call: the call ends, for the caller and for the callee.
         this.#hops.delete(k);
-        this.#ctx.driver.send(hop.toward, {
-          t: 'cancel',
-          origin: frame.origin,
-          dst: hop.dst,
-          id: frame.id,
-          realm: frame.realm,
-          mode: 'killnowait',
-        });
+        this.#stopCallee(hop.toward, hop, frame);
         if (hop.back !== null) this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.toward));
         return undefined;
       }
@@ -332,19 +318,23 @@ export class CallRouter implements FrameSink {
       // progressive results is canceled.
       if (!isFinal(frame)) {
         this.#hops.delete(k);
-        if (hop.toward !== null)
-          this.#ctx.driver.send(hop.toward, {
-            t: 'cancel',
-            origin: frame.origin,
-            dst: hop.dst,
-            id: frame.id,
-            realm: frame.realm,
-            mode: 'killnowait',
-          });
+        if (hop.toward !== null) this.#stopCallee(hop.toward, hop, frame);
       }
       this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.back));
     }
     return undefined;
+  }
+
+  /** Cancels (killnowait) the callee's side of a call whose answers nobody will take. */
+  #stopCallee(toward: NodeId, hop: Hop, frame: { origin: NodeId; id: number; realm: string }): void {
+    this.#ctx.driver.send(toward, {
+      t: 'cancel',
+      origin: frame.origin,
+      dst: hop.dst,
+      id: frame.id,
+      realm: frame.realm,
+      mode: 'killnowait',
+    });
   }
 
   #deliverAnswer(frame: RoutedFrame & { t: 'result' | 'error' }, hop: Hop): void {
