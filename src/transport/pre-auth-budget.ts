@@ -7,8 +7,6 @@
 import { silentLogger, type Logger } from '../log.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 
-export const DEFAULT_PRE_AUTH_MAX_MESSAGE = clientDefaults.preAuthMaxMessageSize;
-export const DEFAULT_PRE_AUTH_BUFFER_BUDGET = clientDefaults.preAuthBufferBytes;
 // A refusal can be caused over and over by a flood; one line per interval says it is happening.
 const LOG_INTERVAL_MS = 10_000;
 
@@ -23,7 +21,7 @@ export class PreAuthBudget {
   #unlogged = 0;
 
   constructor(options: { limitBytes?: number; logger?: Logger } = {}) {
-    this.limitBytes = options.limitBytes ?? DEFAULT_PRE_AUTH_BUFFER_BUDGET;
+    this.limitBytes = options.limitBytes ?? clientDefaults.preAuthBufferBytes;
     this.#log = options.logger ?? silentLogger;
   }
 

@@ -14,7 +14,7 @@ import { FrameWriter } from '../net/frame-writer.ts';
 import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
-import { DEFAULT_PRE_AUTH_MAX_MESSAGE, PreAuthBudget } from './pre-auth-budget.ts';
+import { PreAuthBudget } from './pre-auth-budget.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
 import {
   FrameDecoder,
@@ -101,7 +101,7 @@ export async function listenRawSocket(
     maxIncoming,
     // The handshake announces maxIncoming, what a logged-in session may send; before WELCOME
     // the smaller limit applies on top (RawSocket has no way to announce two).
-    preAuthMax: Math.min(options.preAuthMaxMessageSize ?? DEFAULT_PRE_AUTH_MAX_MESSAGE, maxIncoming),
+    preAuthMax: Math.min(options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize, maxIncoming),
     budget: options.preAuthBudget ?? new PreAuthBudget({ logger: log }),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
     maxConnections: options.maxConnections ?? Infinity,

@@ -11,7 +11,6 @@ import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
-import { DEFAULT_PRE_AUTH_MAX_MESSAGE } from './pre-auth-budget.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -119,7 +118,7 @@ export function listenWebSocket(
   let closing = false;
   let closed: Promise<void> | null = null;
 
-  const preAuthMax = options.preAuthMaxMessageSize ?? DEFAULT_PRE_AUTH_MAX_MESSAGE;
+  const preAuthMax = options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize;
   const app = uWS.App();
   // uWS's own default lets a connection that never completes its upgrade request live 30 s
   // and more; the handshake limit covers the HTTP part too. The method is in the native
