@@ -24,6 +24,7 @@ export class WampPeer implements Peer {
   readonly #client: WampClient;
   readonly #handler: PeerHandler;
   #closed = false;
+  #octetsSent = 0;
 
   constructor(acceptor: PeerAcceptor, info: TransportInfo, client: WampClient) {
     this.info = info;
@@ -50,6 +51,7 @@ export class WampPeer implements Peer {
 
   send(frame: Uint8Array): void {
     if (this.#closed) return;
+    this.#octetsSent += frame.length;
     const msg = parseMessage(msgpack.decode(frame));
     // The core only sends what parses; throwing here would break its fan-out to other peers.
     if (msg instanceof ProtocolViolation) return;
@@ -58,6 +60,10 @@ export class WampPeer implements Peer {
 
   bufferedAmount(): number {
     return this.#client.bufferedAmount();
+  }
+
+  octetsSent(): number {
+    return this.#octetsSent;
   }
 
   close(reason: CloseReason = 'normal'): void {

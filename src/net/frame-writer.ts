@@ -19,6 +19,12 @@ export class FrameWriter implements Flushable {
   #payloads: Uint8Array[] = [];
   #types: number[] = [];
   #queued = 0;
+  // For octetsWritten: what earlier flushes wrote, and the RAW octets (no header) among it all.
+  // Summed per flush and per raw(), not per frame: the frames' sizes are in #queued already.
+  #flushedBytes = 0;
+  #flushedFrames = 0;
+  #rawBytes = 0;
+  #rawEntries = 0;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -29,6 +35,15 @@ export class FrameWriter implements Flushable {
     return this.#queued;
   }
 
+  /**
+   * Payload octets of the frames queued since the start (flushed or waiting), without their
+   * headers and without raw() bytes; what a frame dropped by drop() held is not counted.
+   */
+  get payloadOctets(): number {
+    const frames = this.#flushedFrames + this.#payloads.length - this.#rawEntries;
+    return this.#flushedBytes + this.#queued - this.#rawBytes - HEADER_SIZE * frames;
+  }
+
   /** Queues one frame. The payload must not change until the end of the tick. */
   frame(type: number, payload: Uint8Array): void {
     if (payload.length > MAX_PAYLOAD) throw new RangeError(`frame payload length out of range: ${payload.length}`);
@@ -37,6 +52,8 @@ export class FrameWriter implements Flushable {
 
   /** Queues bytes to be written as they are, in order with the frames. */
   raw(bytes: Uint8Array): void {
+    this.#rawBytes += bytes.length;
+    this.#rawEntries++;
     this.#push(RAW, bytes, bytes.length);
   }
 
@@ -46,7 +63,9 @@ export class FrameWriter implements Flushable {
     const types = this.#types;
     const total = this.#queued;
     if (payloads.length === 0) return;
-    this.drop();
+    this.#flushedBytes += total;
+    this.#flushedFrames += payloads.length;
+    this.#reset();
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
     if (total <= COALESCE_BYTES) {
@@ -80,6 +99,15 @@ export class FrameWriter implements Flushable {
 
   /** Forgets what is queued (the connection is failing). */
   drop(): void {
+    for (let i = 0; i < this.#types.length; i++) {
+      if (this.#types[i] !== RAW) continue;
+      this.#rawBytes -= this.#payloads[i]!.length;
+      this.#rawEntries--;
+    }
+    this.#reset();
+  }
+
+  #reset(): void {
     this.#payloads = [];
     this.#types = [];
     this.#queued = 0;

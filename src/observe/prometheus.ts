@@ -108,7 +108,7 @@ export class PrometheusMetrics {
     const bytesSent = Float64Array.from(m.bytesSent);
     for (const meter of m.live) {
       sent[meter.transport * MESSAGE_CODES + EVENT]! += meter.tally.eventsWritten;
-      bytesSent[meter.transport]! += meter.tally.eventBytesWritten;
+      bytesSent[meter.transport]! += meter.octetsSent();
     }
     const byType = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);

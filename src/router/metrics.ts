@@ -5,6 +5,7 @@
 // peers send: realm labels come from the configured realms (one RealmCounters per Realm).
 
 import { MessageType as T, type Message } from '../wamp/messages.ts';
+import type { Peer } from './peer.ts';
 
 /** Label values of "transport"; TransportInfo.type maps onto these, anything else to "other". */
 export const TRANSPORTS = ['rawsocket', 'websocket', 'memory', 'link', 'other'] as const;
@@ -128,25 +129,26 @@ export class RealmCounters {
 /** Where a session tallies the EVENTs it writes (the Session itself: see SessionMeter). */
 export interface EventTally {
   readonly eventsWritten: number;
-  readonly eventBytesWritten: number;
 }
 
 /**
  * One session's counters. What happens per message adds to the router-wide arrays; what
  * happens per EVENT (a fan-out writes one to each of thousands of sessions for one
  * publication) is tallied on the session object itself, which the scrape sums over the live
- * sessions and which is folded into the totals when the session ends.
+ * sessions and which is folded into the totals when the session ends. Octets sent are not
+ * counted here at all: the transport sums its frames' sizes per write batch anyway
+ * (Peer.octetsSent), read the same way.
  */
 export class SessionMeter {
   readonly #m: RouterMetrics;
   readonly transport: number;
   readonly #row: number;
   readonly tally: EventTally;
+  readonly #peer: Peer;
   // The router-wide arrays, held directly: one load less per message.
   readonly #received: Float64Array;
   readonly #sent: Float64Array;
   readonly #bytesIn: Float64Array;
-  readonly #bytesOut: Float64Array;
   /** The realm's counters once the session has joined one. */
   counters: RealmCounters | undefined;
   /** Calls started, for sampling their duration; the one call being timed (0: none) and its start. */
@@ -154,14 +156,14 @@ export class SessionMeter {
   #timedRequest = 0;
   #timedAt = 0;
 
-  constructor(metrics: RouterMetrics, transport: string, tally: EventTally) {
+  constructor(metrics: RouterMetrics, peer: Peer, tally: EventTally) {
     this.#m = metrics;
     this.tally = tally;
+    this.#peer = peer;
     this.#received = metrics.messagesReceived;
     this.#sent = metrics.messagesSent;
     this.#bytesIn = metrics.bytesReceived;
-    this.#bytesOut = metrics.bytesSent;
-    this.transport = transportIndex(transport);
+    this.transport = transportIndex(peer.info.type);
     this.#row = this.transport * MESSAGE_CODES;
     metrics.live.add(this);
   }
@@ -170,11 +172,16 @@ export class SessionMeter {
     this.counters = counters;
   }
 
-  /** The session is over: its per-EVENT counts join the totals. Idempotent. */
+  /** Octets of every frame sent so far, as the transport counted them (0 if it does not). */
+  octetsSent(): number {
+    return this.#peer.octetsSent?.() ?? 0;
+  }
+
+  /** The session is over: its per-EVENT counts and its octets join the totals. Idempotent. */
   closed(): void {
     if (!this.#m.live.delete(this)) return;
     this.#m.messagesSent[this.#row + T.EVENT]! += this.tally.eventsWritten;
-    this.#m.bytesSent[this.transport]! += this.tally.eventBytesWritten;
+    this.#m.bytesSent[this.transport]! += this.octetsSent();
     if (this.counters !== undefined) this.counters.eventsDelivered += this.tally.eventsWritten;
   }
 
@@ -205,11 +212,6 @@ export class SessionMeter {
     } else if (message.type === T.ERROR && message.requestType === T.CALL) {
       this.#callEnded(message.request, callOutcome(message.error));
     }
-  }
-
-  /** A frame other than an EVENT handed to the transport. */
-  wrote(bytes: number): void {
-    this.#bytesOut[this.transport]! += bytes;
   }
 
   eventDropped(reason: number): void {

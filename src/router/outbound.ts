@@ -14,7 +14,6 @@ export interface OutboundTally {
   /** EVENTs not sent because the peer was not reading fast enough. */
   droppedEvents: number;
   eventsWritten: number;
-  eventBytesWritten: number;
 }
 
 export class Outbound {
@@ -54,16 +53,10 @@ export class Outbound {
       return true;
     }
     this.#peer.send(frame);
-    if (this.#meter !== undefined) {
-      // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
-      // sessions per publication, and this object is in the cache already.
-      if (droppable) {
-        this.#tally.eventsWritten++;
-        this.#tally.eventBytesWritten += frame.length;
-      } else {
-        this.#meter.wrote(frame.length);
-      }
-    }
+    // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
+    // sessions per publication, and the session is in the cache already. Other messages are
+    // counted where they are encoded (SessionMeter.sent), their octets by the transport.
+    if (droppable && this.#meter !== undefined) this.#tally.eventsWritten++;
     return true;
   }
 

@@ -44,6 +44,12 @@ export interface Peer {
    * the limits it keeps for strangers (the pre-authentication frame limit and budget).
    */
   welcomed?(): void;
+  /**
+   * Octets of the frames accepted by send() so far, without the transport's framing, for
+   * /metrics. A transport sums its frames' sizes anyway (for bufferedAmount) and keeps this
+   * per write batch, so the core need not count per message; a Peer without it counts none.
+   */
+  octetsSent?(): number;
 }
 
 /** What the core gives back to a transport for each attached peer. */

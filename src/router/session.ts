@@ -57,9 +57,8 @@ export class Session implements Target, PeerHandler {
   readonly openedAt: number;
   /** EVENTs not sent because the peer was not reading fast enough. */
   droppedEvents = 0;
-  /** EVENTs written and their octets, while metrics are served (see SessionMeter). */
+  /** EVENTs written, while metrics are served (see SessionMeter). */
   eventsWritten = 0;
-  eventBytesWritten = 0;
   #state: SessionState = 'establishing';
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
@@ -85,7 +84,7 @@ export class Session implements Target, PeerHandler {
     this.#ctx = ctx;
     this.peer = peer;
     this.openedAt = ctx.now();
-    this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer.info.type, this);
+    this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer, this);
     this.#opening = new SessionOpening(ctx, peer.info);
     this.#outbound = new Outbound(ctx, peer, this, this.#meter, (why) => this.#kill(why));
     this.#hooks = {

@@ -289,6 +289,11 @@ class RawSocketPeer implements Peer {
     return this.#socket.writableLength + this.#writer.queuedBytes;
   }
 
+  /** The handful of PING/PONG payload octets are in it too. */
+  octetsSent(): number {
+    return this.#writer.payloadOctets;
+  }
+
   /** RawSocket has no close codes: whatever the core's reason (Peer.close), the connection just ends. */
   close(): void {
     if (this.#state !== 'open') return;

@@ -265,6 +265,8 @@ class WebSocketPeer implements Peer, Flushable {
   // cost a syscall per frame.
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
+  /** Octets of earlier batches (see octetsSent). */
+  #flushedBytes = 0;
   // uWS's own backlog, read when our queue was last empty. Until the queue is flushed it can
   // only shrink (only a flush adds to it), so it stands in for a native call per message (the
   // core asks before every send): one call per connection per batch, an upper bound.
@@ -332,6 +334,10 @@ class WebSocketPeer implements Peer, Flushable {
     return this.#backlog + this.#queuedBytes;
   }
 
+  octetsSent(): number {
+    return this.#flushedBytes + this.#queuedBytes;
+  }
+
   close(reason: CloseReason = 'normal'): void {
     if (reason === 'slow_consumer') this.end(CLOSE_POLICY_VIOLATION, 'slow consumer');
     else this.end(CLOSE_NORMAL, '');
@@ -362,6 +368,7 @@ class WebSocketPeer implements Peer, Flushable {
     if (this.#closed || this.#queue.length === 0) return;
     const queue = this.#queue;
     this.#queue = [];
+    this.#flushedBytes += this.#queuedBytes;
     this.#queuedBytes = 0;
     const binary = this.serializer.binary;
     this.#ws.cork(() => {

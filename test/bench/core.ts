@@ -7,7 +7,7 @@
 //
 //   scripts/node24 test/bench/core.ts [/path/to/other/checkout/src ...]
 //
-// CORE_METRICS=1 adds "this checkout + metrics": the same core counting for /metrics
+// CORE_METRICS=1 adds "<tree> + metrics" for each tree: the same core counting for /metrics
 // (RouterMetrics given to the Router, as `serve` does when an HTTP listener serves metrics).
 //
 // Not part of `npm run bench` (whose figures include the transports and the kernel).
@@ -132,15 +132,21 @@ function fanout(tree: Tree, s: Serializer): number {
 }
 
 const trees = [await load('this checkout', fileURLToPath(new URL('../../src/', import.meta.url)))];
-if (process.env.CORE_METRICS === '1') {
-  const { RouterMetrics } = await import('../../src/router/metrics.ts');
-  trees.push({
-    ...trees[0]!,
-    name: 'this checkout + metrics',
-    options: () => ({ metrics: new RouterMetrics(() => performance.now()) }),
-  });
-}
 for (const other of process.argv.slice(2)) trees.push(await load(other, path.resolve(other)));
+if (process.env.CORE_METRICS === '1') {
+  // Each tree with its own RouterMetrics, so an older checkout's counting compares too.
+  const sources = [fileURLToPath(new URL('../../src/', import.meta.url)), ...process.argv.slice(2)];
+  for (const [i, tree] of [...trees].entries()) {
+    const { RouterMetrics } = (await import(path.join(path.resolve(sources[i]!), 'router/metrics.ts'))) as {
+      RouterMetrics: new (clock: () => number) => NonNullable<RouterOptions['metrics']>;
+    };
+    trees.push({
+      ...tree,
+      name: `${tree.name} + metrics`,
+      options: () => ({ metrics: new RouterMetrics(() => performance.now()) }),
+    });
+  }
+}
 const runs: { name: string; run: (t: Tree) => number }[] = [
   { name: 'RPC CBOR µs/call', run: (t) => rpc(t, t.serializers.cbor) },
   { name: 'RPC JSON µs/call', run: (t) => rpc(t, t.serializers.json) },

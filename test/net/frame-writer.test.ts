@@ -80,3 +80,24 @@ test('flush() writes at once; drop() and a dead socket write nothing', async (t)
   t.is(hex(written.chunks), '0000000109', 'only the first frame was written');
   t.throws(() => writer.frame(0, new Uint8Array(0x100_0000)), { instanceOf: RangeError });
 });
+
+test('payloadOctets: payloads of the frames queued or written, without headers, raw bytes or dropped frames', async (t) => {
+  const { socket } = fakeSocket();
+  const w = new FrameWriter(socket);
+  w.raw(Uint8Array.of(0x7f, 0xf1, 0x00, 0x00));
+  w.frame(0, new Uint8Array(10));
+  t.is(w.payloadOctets, 10, 'while queued');
+  await tick();
+  w.frame(0, new Uint8Array(5));
+  w.frame(1, new Uint8Array(0));
+  t.is(w.payloadOctets, 15);
+  w.flush();
+  t.is(w.payloadOctets, 15, 'after a flush');
+  w.frame(0, new Uint8Array(7));
+  w.raw(new Uint8Array(3));
+  w.drop();
+  t.is(w.payloadOctets, 15, 'what drop() forgot was never sent');
+  w.frame(0, new Uint8Array(2));
+  await tick();
+  t.is(w.payloadOctets, 17);
+});
