@@ -223,7 +223,10 @@ export class PrometheusMetrics {
     const mesh = this.#src.mesh();
     if (mesh === undefined) return;
     const links = mesh.links.status();
-    const node = mesh.node.status() as { routes?: Record<string, unknown>; replication?: { records: number } };
+    const node = mesh.node.status() as {
+      routes?: Record<string, unknown>;
+      replication?: { records: number; lagMs: Record<string, number> };
+    };
     out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
     out
       .family('wampmesh_mesh_nodes_reachable', 'gauge', 'Other mesh nodes this node has a route to.')
@@ -263,6 +266,14 @@ export class PrometheusMetrics {
           'Replicated configuration records (realms, users, grants) held by this node.',
         )
         .sample('wampmesh_replication_records', node.replication.records);
+      // One series per neighbour (a linked node): as bounded as the links are.
+      out.family(
+        'wampmesh_replication_lag_seconds',
+        'gauge',
+        'How long this node has known it lacks replicated records a linked peer node holds (found by anti-entropy); 0 when it lacks none.',
+      );
+      for (const [peer, ms] of Object.entries(node.replication.lagMs))
+        out.sample('wampmesh_replication_lag_seconds', ms / 1000, { peer });
     }
   }
 

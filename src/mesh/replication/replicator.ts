@@ -39,6 +39,12 @@ export class Replicator {
   #lastAntiEntropy = 0;
   /** Versions received from each peer in parts marked `more`, waiting for the last part. */
   readonly #partialVersions = new Map<NodeId, [string, string, NodeId, boolean][]>();
+  /**
+   * Per neighbour, the versions its last full version list held that this node lacks, and
+   * since when this node has known it lacks something (the replication lag of /metrics). Cleared
+   * as its pushes bring them, or when its digest equals ours.
+   */
+  readonly #behind = new Map<NodeId, { lacking: Map<string, Version>; since: number }>();
   readonly #q;
 
   constructor(options: {
@@ -93,6 +99,7 @@ export class Replicator {
     switch (frame.t) {
       case 'repl-digest':
         if (frame.digest !== this.digest()) this.#sendVersions(peer, this.#versionList(), false);
+        else this.#behind.delete(peer);
         return undefined;
       case 'repl-versions': {
         // Parts of a split list are gathered first: what to push depends on the whole of it.
@@ -108,10 +115,13 @@ export class Replicator {
         this.#partialVersions.delete(peer);
         const theirs = new Map(gathered.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
         const push: ReplicaRecord[] = [];
+        const ours = new Map<string, Version>();
         for (const row of this.#q.all.all()) {
+          ours.set(row.key, row);
           const t = theirs.get(row.key);
           if (t === undefined || newer(row, t)) push.push(this.#record(row.key, row));
         }
+        this.#noteLacking(peer, theirs, ours);
         this.#push(peer, push);
         // They pushed what we lack only if they asked first; otherwise ask them to.
         if (!frame.reply) this.#sendVersions(peer, this.#versionList(), true);
@@ -119,6 +129,7 @@ export class Replicator {
       }
       case 'repl-push': {
         const accepted = this.apply(frame.records);
+        this.#noteReceived(peer, frame.records);
         // Flood onwards only what was news here: the flood stops where nothing is new.
         for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#push(other, accepted);
         return undefined;
@@ -267,8 +278,49 @@ export class Replicator {
     return h.digest('base64url');
   }
 
-  status(): { records: number; digest: string } {
-    return { records: this.#q.all.all().length, digest: this.digest() };
+  status(): { records: number; digest: string; lagMs: Record<NodeId, number> } {
+    return { records: this.#q.all.all().length, digest: this.digest(), lagMs: this.lag() };
+  }
+
+  /**
+   * Per neighbour, how long this node has known it lacks records the neighbour holds
+   * (milliseconds; 0 when it lacks none it knows of). Known from anti-entropy, on every new
+   * link and every antiEntropyMs; a change pushed as it commits is not counted while in flight.
+   */
+  lag(): Record<NodeId, number> {
+    const now = this.#now();
+    const neighbours = new Set(this.#links?.neighbours() ?? []);
+    for (const peer of this.#behind.keys()) if (!neighbours.has(peer)) this.#behind.delete(peer);
+    const lag: Record<NodeId, number> = {};
+    for (const peer of neighbours) {
+      const behind = this.#behind.get(peer);
+      lag[peer] = behind === undefined ? 0 : Math.max(0, now - behind.since);
+    }
+    return lag;
+  }
+
+  /** A neighbour's whole version list arrived: what it has that is newer than ours. */
+  #noteLacking(peer: NodeId, theirs: Map<string, Version>, ours: Map<string, Version>): void {
+    const lacking = new Map<string, Version>();
+    for (const [key, t] of theirs) {
+      const o = ours.get(key);
+      if (o === undefined || newer(t, o)) lacking.set(key, t);
+    }
+    if (lacking.size === 0) this.#behind.delete(peer);
+    else this.#behind.set(peer, { lacking, since: this.#behind.get(peer)?.since ?? this.#now() });
+  }
+
+  /** A neighbour's push was applied: what it brought is no longer lacking. */
+  #noteReceived(peer: NodeId, records: readonly ReplicaRecord[]): void {
+    const behind = this.#behind.get(peer);
+    if (behind === undefined) return;
+    for (const r of records) {
+      const wanted = behind.lacking.get(r.key);
+      if (wanted === undefined) continue;
+      const have = this.#q.get.get(r.key);
+      if (have !== undefined && !newer(wanted, have)) behind.lacking.delete(r.key);
+    }
+    if (behind.lacking.size === 0) this.#behind.delete(peer);
   }
 
   #versionList(): [string, string, NodeId, boolean][] {
@@ -301,6 +353,11 @@ export class Replicator {
   }
 }
 
-function newer(a: { hlc: string; node: string }, b: { hlc: string; node: string }): boolean {
+interface Version {
+  readonly hlc: string;
+  readonly node: string;
+}
+
+function newer(a: Version, b: Version): boolean {
   return a.hlc > b.hlc || (a.hlc === b.hlc && a.node > b.node);
 }
