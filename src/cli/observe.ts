@@ -10,6 +10,7 @@ import type { StaticFile } from '../observe/console-assets.ts';
 import { httpRoutes, type HttpService } from '../observe/http-routes.ts';
 import type { HttpHandler } from '../transport/http-server.ts';
 import { newCommitHistogram, PrometheusMetrics } from '../observe/prometheus.ts';
+import { RecentLog } from '../observe/recent-log.ts';
 import { consoleSnapshot } from '../observe/snapshot.ts';
 import { RouterMetrics, type Histogram } from '../router/metrics.ts';
 import type { Realm } from '../router/realm.ts';
@@ -30,6 +31,8 @@ export interface Counters {
   readonly metrics: RouterMetrics | undefined;
   /** Given to the event store. */
   readonly commits: Histogram | undefined;
+  /** The console's recent warnings and errors; absent when no console is served. */
+  readonly recent: RecentLog | undefined;
 }
 
 export function createCounters(config: Config): Counters {
@@ -37,6 +40,7 @@ export function createCounters(config: Config): Counters {
   return {
     metrics: on ? new RouterMetrics(() => performance.now()) : undefined,
     commits: on ? newCommitHistogram() : undefined,
+    recent: config.listeners.http.some((h) => h.serve.includes('console')) ? new RecentLog() : undefined,
   };
 }
 
@@ -121,7 +125,7 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
     }
   }
   ctx.adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({
-    args: [consoleSnapshot({ router, metrics, mesh: meshSource })],
+    args: [consoleSnapshot({ router, metrics, mesh: meshSource, recent: ctx.counters.recent })],
   }));
 
   return {

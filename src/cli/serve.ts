@@ -103,7 +103,10 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
   };
 }
 
-export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<Server> {
+export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<Server> {
+  const counters = createCounters(config);
+  // With a console, what the router logs at warn and above also goes to its recent-errors list.
+  const logger = counters.recent?.wrap(log) ?? log;
   let db: Db;
   try {
     // Creates the data folder. Retained events and history survive restarts; the exclusive
@@ -129,7 +132,6 @@ export async function startServer(config: Config, logger: Logger, options: Start
       logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
   // Counting costs the hot path a little, so it happens only when something serves /metrics.
-  const counters = createCounters(config);
   const router = new Router({
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
     store: new SqliteEventStore(db, counters.commits),

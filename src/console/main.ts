@@ -26,6 +26,13 @@ interface Snapshot {
     links: { peer: string; rttMs?: number; bytesIn: number; bytesOut: number }[];
     integrityFailures: number;
   };
+  recentErrors?: { total: number; entries: RecentEntry[] };
+}
+interface RecentEntry {
+  at: number;
+  level: string;
+  msg: string;
+  fields: Record<string, string | number | boolean>;
 }
 
 const ADMIN_REALM = 'wampmesh.admin';
@@ -109,6 +116,17 @@ function realmsTable(realms: Realm[]): string {
   return `<table><thead><tr><th>realm</th><th>sessions</th><th>registrations</th><th>subscriptions</th><th>calls</th><th>events dropped</th><th>auth failures</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** The router's recent warnings and errors, newest first (src/observe/recent-log.ts). */
+function recentList(recent: NonNullable<Snapshot['recentErrors']>): string {
+  const items = recent.entries.map((e) => {
+    const fields = Object.entries(e.fields)
+      .map(([k, v]) => `<span class="field">${esc(k)}=${esc(String(v))}</span>`)
+      .join(' ');
+    return `<li class="${esc(e.level)}" data-level="${esc(e.level)}"><time>${new Date(e.at).toLocaleTimeString()}</time> <b>${esc(e.msg)}</b> ${fields}</li>`;
+  });
+  return `<h2>Recent errors (${recent.total})</h2>${items.length === 0 ? '<p>none</p>' : `<ol id="recent-list">${items.join('')}</ol>`}`;
+}
+
 async function run(session: WampSession): Promise<void> {
   const msgs = new Rates();
   const calls = new Rates();
@@ -155,6 +173,7 @@ async function run(session: WampSession): Promise<void> {
       $('mesh').innerHTML = '<h2>Mesh: off</h2>';
     }
     $('realms').innerHTML = realmsTable(snap.realms);
+    $('recent').innerHTML = snap.recentErrors === undefined ? '' : recentList(snap.recentErrors);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

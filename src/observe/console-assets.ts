@@ -44,7 +44,9 @@ section { background: #fff; border-radius: 6px; padding: 12px; margin-bottom: 12
 figure { margin: 0 12px 0 0; display: inline-block; } .chart { color: #2f6fb2; background: #eef3f8; }
 #graph .link { stroke: #8aa1b8; stroke-width: 3; }
 #graph .node circle { fill: #4caf50; stroke: #1d2733; } #graph .node.self circle { fill: #2f6fb2; }
-#graph .node.down circle { fill: #d9534f; } #graph text { text-anchor: middle; font-size: 12px; }
+#graph .node.down circle { fill: #d9534f; }
+#recent ol { list-style: none; padding: 0; font-size: 13px; } #recent li { padding: 3px 6px; border-left: 4px solid #f0ad4e; margin: 2px 0; }
+#recent li.error { border-color: #d9534f; } #recent li.info { border-color: #8aa1b8; } #recent .field { color: #55606b; } #graph text { text-anchor: middle; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: 4px 8px; border-bottom: 1px solid #dde3e9; vertical-align: top; }
 code { background: #eef3f8; padding: 0 3px; margin-right: 2px; }
 `;
@@ -62,7 +64,7 @@ function page(ws: { port: number; path: string }): string {
 <div id="login"><form id="login-form"><label>Administrator <input id="user" autocomplete="username" value="admin"></label>
 <label>Password <input id="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Log in</button><p id="login-error"></p></form></div>
-<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="realms"></section></main>
+<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="realms"></section><section id="recent"></section></main>
 <script src="app.js"></script></body></html>
 `;
 }

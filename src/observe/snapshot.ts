@@ -1,8 +1,10 @@
 // wampmesh.console.snapshot: what the web console shows, in one call of the admin API (only
 // the admin group may call "wampmesh."): this node's realms with their sessions, registrations
-// and subscriptions, message and call totals for its charts, and the mesh as this node knows it.
+// and subscriptions, message and call totals for its charts, the mesh as this node knows it,
+// and the warnings and errors it logged lately (recent-log.ts).
 
 import type { MeshSource } from './prometheus.ts';
+import type { RecentLog } from './recent-log.ts';
 import { CALL_OUTCOMES, MESSAGE_CODES, TRANSPORTS, type RouterMetrics } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
 import type { Dict } from '../wamp/messages.ts';
@@ -15,6 +17,7 @@ export interface SnapshotSources {
   /** Absent when nothing serves /metrics (the core does not count then). */
   readonly metrics: RouterMetrics | undefined;
   mesh(): MeshSource | undefined;
+  readonly recent?: RecentLog | undefined;
 }
 
 function sum(a: Float64Array): number {
@@ -77,5 +80,8 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
     realms,
     ...(totals !== undefined && { totals }),
     ...(meshView !== undefined && { mesh: meshView }),
+    ...(src.recent !== undefined && {
+      recentErrors: { total: src.recent.total, entries: src.recent.entries().reverse() },
+    }),
   };
 }

@@ -71,14 +71,28 @@ export interface LinkProxy {
   conns: ProxiedConnection[];
   /** Called for each new connection before any of its octets is forwarded. */
   onConnection?: (conn: ProxiedConnection) => void;
+  /** Cuts the wire: closes every relayed connection and refuses new ones (the nodes stay up). */
+  cut(): void;
 }
 
 /** A TCP relay to a node's link port that lets a test read, rewrite and inject frames. */
 export async function linkProxy(t: { teardown(fn: () => unknown): void }, targetPort: number): Promise<LinkProxy> {
   const conns: ProxiedConnection[] = [];
-  const proxy: LinkProxy = { port: 0, conns };
   const sockets = new Set<net.Socket>();
+  let cut = false;
+  const proxy: LinkProxy = {
+    port: 0,
+    conns,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+  };
   const server = net.createServer((down) => {
+    if (cut) {
+      down.destroy();
+      return;
+    }
     const up = net.connect({ host: HOST, port: targetPort });
     for (const s of [down, up]) {
       sockets.add(s);
