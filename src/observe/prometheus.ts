@@ -12,9 +12,9 @@ import {
   CALL_SAMPLE_EVERY,
   DROP_REASONS,
   Histogram,
+  sum,
   MESSAGE_CODES,
   TRANSPORTS,
-  type RealmCounters,
   type RouterMetrics,
 } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
@@ -72,7 +72,7 @@ export class PrometheusMetrics {
       .family('wampmesh_build_info', 'gauge', 'Version and commit of the running router; always 1.')
       .sample('wampmesh_build_info', 1, { version: this.#src.version, commit: this.#src.commit });
     this.#sessions(out, router);
-    this.#messages(out, m);
+    this.#messages(out, router, m);
     this.#routing(out, router, m);
     this.#mesh(out);
     this.#store(out);
@@ -102,14 +102,16 @@ export class PrometheusMetrics {
     each('wampmesh_sessions_closed_total', 'counter', 'Sessions that left a realm, for any reason.', (_o, c) => c);
   }
 
-  #messages(out: Exposition, m: RouterMetrics): void {
-    // EVENTs of live sessions are counted on the sessions (see SessionMeter); add them in.
+  #messages(out: Exposition, router: Router, m: RouterMetrics): void {
+    // EVENTs are counted per realm, the octets live sessions sent by their transports (see
+    // SessionMeter); add them in.
     const sent = Float64Array.from(m.messagesSent);
+    for (const realm of router.realms.values())
+      realm.counters.eventsWritten.forEach((n, t) => {
+        sent[t * MESSAGE_CODES + EVENT]! += n;
+      });
     const bytesSent = Float64Array.from(m.bytesSent);
-    for (const meter of m.live) {
-      sent[meter.transport * MESSAGE_CODES + EVENT]! += meter.tally.eventsWritten;
-      bytesSent[meter.transport]! += meter.octetsSent();
-    }
+    for (const meter of m.live) bytesSent[meter.transport]! += meter.octetsSent();
     const byType = (name: string, help: string, counts: Float64Array): void => {
       out.family(name, 'counter', help);
       TRANSPORTS.forEach((transport, t) => {
@@ -163,17 +165,9 @@ export class PrometheusMetrics {
     out.family('wampmesh_publications_total', 'counter', 'PUBLISH messages accepted (authorized), by realm.');
     for (const realm of realms)
       out.sample('wampmesh_publications_total', realm.counters.publications, { realm: realm.uri });
-    const delivered = new Map<RealmCounters, number>();
-    for (const meter of m.live)
-      if (meter.counters !== undefined)
-        delivered.set(meter.counters, (delivered.get(meter.counters) ?? 0) + meter.tally.eventsWritten);
     out.family('wampmesh_events_delivered_total', 'counter', 'EVENT messages written to subscribers, by realm.');
     for (const realm of realms)
-      out.sample(
-        'wampmesh_events_delivered_total',
-        realm.counters.eventsDelivered + (delivered.get(realm.counters) ?? 0),
-        { realm: realm.uri },
-      );
+      out.sample('wampmesh_events_delivered_total', sum(realm.counters.eventsWritten), { realm: realm.uri });
     out.family(
       'wampmesh_events_dropped_total',
       'counter',

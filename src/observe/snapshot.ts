@@ -5,7 +5,7 @@
 
 import type { MeshSource } from './prometheus.ts';
 import type { RecentLog } from './recent-log.ts';
-import { CALL_OUTCOMES, MESSAGE_CODES, TRANSPORTS, type RouterMetrics } from '../router/metrics.ts';
+import { CALL_OUTCOMES, MESSAGE_CODES, sum, TRANSPORTS, type RouterMetrics } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
 import type { Dict } from '../wamp/messages.ts';
 
@@ -18,12 +18,6 @@ export interface SnapshotSources {
   readonly metrics: RouterMetrics | undefined;
   mesh(): MeshSource | undefined;
   readonly recent?: RecentLog | undefined;
-}
-
-function sum(a: Float64Array): number {
-  let n = 0;
-  for (const x of a) n += x;
-  return n;
 }
 
 export function consoleSnapshot(src: SnapshotSources): Dict {
@@ -46,7 +40,7 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
   let totals: Dict | undefined;
   if (m !== undefined) {
     let eventsOut = 0;
-    for (const meter of m.live) eventsOut += meter.tally.eventsWritten;
+    for (const realm of src.router.realms.values()) eventsOut += sum(realm.counters.eventsWritten);
     totals = {
       messagesIn: sum(m.messagesReceived),
       messagesOut: sum(m.messagesSent) + eventsOut,

@@ -69,6 +69,13 @@ export const CALL_BUCKETS = [
 /** One call in this many of each session has its duration observed. */
 export const CALL_SAMPLE_EVERY = 16;
 
+/** The total of a row of counters (at a scrape). */
+export function sum(counts: Float64Array): number {
+  let n = 0;
+  for (const x of counts) n += x;
+  return n;
+}
+
 /** A histogram with fixed buckets; counts are per bucket, made cumulative when rendered. */
 export class Histogram {
   readonly bounds: readonly number[];
@@ -109,6 +116,12 @@ export class RouterMetrics {
   constructor(clock: () => number) {
     this.clock = clock;
   }
+
+  /** A realm is deleted: its EVENT counts stay in the router-wide totals (counters never go down). */
+  realmRemoved(counters: RealmCounters): void {
+    for (let t = 0; t < TRANSPORTS.length; t++)
+      this.messagesSent[t * MESSAGE_CODES + T.EVENT]! += counters.eventsWritten[t]!;
+  }
 }
 
 /** Per-realm counters, owned by the Realm (so a realm label exists only for a configured realm). */
@@ -119,31 +132,29 @@ export class RealmCounters {
   /** [CALL_OUTCOMES index] */
   readonly calls = new Float64Array(CALL_OUTCOMES.length);
   publications = 0;
-  eventsDelivered = 0;
+  /**
+   * [transport] EVENTs written to this realm's subscribers. Outbound adds to it directly (one
+   * array shared by the realm's sessions, in cache throughout a fan-out): a field on each
+   * subscriber's own objects would dirty one more cache line per subscriber per publication.
+   */
+  readonly eventsWritten = new Float64Array(TRANSPORTS.length);
   /** [DROP_REASONS index] */
   readonly eventsDropped = new Float64Array(DROP_REASONS.length);
   /** [AUTH_METHODS index] */
   readonly authFailures = new Float64Array(AUTH_METHODS.length);
 }
 
-/** Where a session tallies the EVENTs it writes (the Session itself: see SessionMeter). */
-export interface EventTally {
-  readonly eventsWritten: number;
-}
-
 /**
- * One session's counters. What happens per message adds to the router-wide arrays; what
- * happens per EVENT (a fan-out writes one to each of thousands of sessions for one
- * publication) is tallied on the session object itself, which the scrape sums over the live
- * sessions and which is folded into the totals when the session ends. Octets sent are not
- * counted here at all: the transport sums its frames' sizes per write batch anyway
- * (Peer.octetsSent), read the same way.
+ * One session's counters. What happens per message adds to the router-wide arrays; an EVENT
+ * (a fan-out writes one to each of thousands of sessions for one publication) is counted by
+ * Outbound into its realm's RealmCounters.eventsWritten instead. Octets sent are not counted
+ * here at all: the transport sums its frames' sizes per write batch anyway (Peer.octetsSent),
+ * which a scrape reads for the live sessions and which joins the totals when a session ends.
  */
 export class SessionMeter {
   readonly #m: RouterMetrics;
   readonly transport: number;
   readonly #row: number;
-  readonly tally: EventTally;
   readonly #peer: Peer;
   // The router-wide arrays, held directly: one load less per message.
   readonly #received: Float64Array;
@@ -156,9 +167,8 @@ export class SessionMeter {
   #timedRequest = 0;
   #timedAt = 0;
 
-  constructor(metrics: RouterMetrics, peer: Peer, tally: EventTally) {
+  constructor(metrics: RouterMetrics, peer: Peer) {
     this.#m = metrics;
-    this.tally = tally;
     this.#peer = peer;
     this.#received = metrics.messagesReceived;
     this.#sent = metrics.messagesSent;
@@ -177,12 +187,10 @@ export class SessionMeter {
     return this.#peer.octetsSent?.() ?? 0;
   }
 
-  /** The session is over: its per-EVENT counts and its octets join the totals. Idempotent. */
+  /** The session is over: its octets join the totals. Idempotent. */
   closed(): void {
     if (!this.#m.live.delete(this)) return;
-    this.#m.messagesSent[this.#row + T.EVENT]! += this.tally.eventsWritten;
     this.#m.bytesSent[this.transport]! += this.octetsSent();
-    if (this.counters !== undefined) this.counters.eventsDelivered += this.tally.eventsWritten;
   }
 
   received(type: number, bytes: number): void {

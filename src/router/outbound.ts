@@ -8,12 +8,11 @@ import type { Limits } from './limits.ts';
 import { DROP_SLOW_CONSUMER, type SessionMeter } from './metrics.ts';
 import type { Peer } from './peer.ts';
 
-/** The session's counters, kept on the session itself (SessionMeter reads them there). */
+/** The session's counters, kept on the session itself. */
 export interface OutboundTally {
   readonly id: number;
   /** EVENTs not sent because the peer was not reading fast enough. */
   droppedEvents: number;
-  eventsWritten: number;
 }
 
 export class Outbound {
@@ -23,6 +22,9 @@ export class Outbound {
   readonly #meter: SessionMeter | undefined;
   readonly #kill: (why: string) => void;
   #overSoftLimitSince: number | undefined;
+  /** Where EVENTs written are counted, once the session is in a realm and metrics are served. */
+  #events: Float64Array | undefined;
+  #eventsAt = 0;
 
   constructor(
     ctx: { readonly limits: Limits; readonly logger: Logger; now(): number },
@@ -36,6 +38,12 @@ export class Outbound {
     this.#tally = tally;
     this.#meter = meter;
     this.#kill = kill;
+  }
+
+  /** Counts each EVENT written from now on at `counts[index]` (RealmCounters.eventsWritten). */
+  countEvents(counts: Float64Array, index: number): void {
+    this.#events = counts;
+    this.#eventsAt = index;
   }
 
   /** Writes the frame, or drops it (`droppable`, over the soft limit); false once the session is killed. */
@@ -53,10 +61,9 @@ export class Outbound {
       return true;
     }
     this.#peer.send(frame);
-    // EVENTs are tallied here rather than on the meter: a fan-out touches thousands of
-    // sessions per publication, and the session is in the cache already. Other messages are
-    // counted where they are encoded (SessionMeter.sent), their octets by the transport.
-    if (droppable && this.#meter !== undefined) this.#tally.eventsWritten++;
+    // Other messages are counted where they are encoded (SessionMeter.sent), the octets of all
+    // by the transport.
+    if (droppable && this.#events !== undefined) this.#events[this.#eventsAt]!++;
     return true;
   }
 

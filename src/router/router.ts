@@ -104,6 +104,7 @@ export class Router implements PeerAcceptor {
     if (realm === undefined) return false;
     this.realms.delete(uri);
     for (const session of [...realm.sessions.values()]) session.kill(reason, message);
+    this.#context.metrics?.realmRemoved(realm.counters);
     return true;
   }
 

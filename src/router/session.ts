@@ -57,8 +57,6 @@ export class Session implements Target, PeerHandler {
   readonly openedAt: number;
   /** EVENTs not sent because the peer was not reading fast enough. */
   droppedEvents = 0;
-  /** EVENTs written, while metrics are served (see SessionMeter). */
-  eventsWritten = 0;
   #state: SessionState = 'establishing';
   readonly #ctx: SessionContext;
   readonly #requestIds = new IdSequence();
@@ -84,7 +82,7 @@ export class Session implements Target, PeerHandler {
     this.#ctx = ctx;
     this.peer = peer;
     this.openedAt = ctx.now();
-    this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer, this);
+    this.#meter = ctx.metrics === undefined ? undefined : new SessionMeter(ctx.metrics, peer);
     this.#opening = new SessionOpening(ctx, peer.info);
     this.#outbound = new Outbound(ctx, peer, this, this.#meter, (why) => this.#kill(why));
     this.#hooks = {
@@ -293,7 +291,10 @@ export class Session implements Target, PeerHandler {
     this.peer.welcomed?.();
     realm.join(this);
     realm.counters.sessionsOpened[transportIndex(this.peer.info.type)]!++;
-    this.#meter?.joined(realm.counters);
+    if (this.#meter !== undefined) {
+      this.#meter.joined(realm.counters);
+      this.#outbound.countEvents(realm.counters.eventsWritten, this.#meter.transport);
+    }
   }
 
   /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
