@@ -133,9 +133,9 @@ export class RealmCounters {
   readonly calls = new Float64Array(CALL_OUTCOMES.length);
   publications = 0;
   /**
-   * [transport] EVENTs written to this realm's subscribers. Outbound adds to it directly (one
-   * array shared by the realm's sessions, in cache throughout a fan-out): a field on each
-   * subscriber's own objects would dirty one more cache line per subscriber per publication.
+   * [transport] EVENTs written to this realm's subscribers, added to by each subscriber's
+   * Outbound directly: one increment per EVENT, and a scrape reads the realm's totals without
+   * walking its sessions.
    */
   readonly eventsWritten = new Float64Array(TRANSPORTS.length);
   /** [DROP_REASONS index] */
