@@ -110,6 +110,8 @@ export class RawClient {
   readonly inbox: unknown[][] = [];
   /** Total messages received, taken or not. */
   receivedCount = 0;
+  /** Octets of the messages received (payloads, without transport framing). */
+  receivedOctets = 0;
   sessionId = 0;
   #wire!: Wire;
   #closeInfo: CloseInfo | undefined;
@@ -305,6 +307,7 @@ export class RawClient {
   }
 
   #receive(payload: Uint8Array | string): void {
+    this.receivedOctets += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     if (this.#onFrame) {
       this.receivedCount++;
       this.#onFrame(payload);

@@ -92,7 +92,12 @@ test('promtool accepts /metrics, and counters move with sessions, calls, publica
     t.is(s.get('wampmesh_messages_received_total{type="YIELD",transport="rawsocket"}'), 3);
     t.is(s.get('wampmesh_messages_sent_total{type="EVENT",transport="websocket"}'), 2);
     t.true(s.get('wampmesh_received_bytes_total{transport="websocket"}')! > 0);
-    t.true(s.get('wampmesh_sent_bytes_total{transport="rawsocket"}')! > 0);
+    // Octets sent are the transports' own sums (Peer.octetsSent): exactly what the clients read.
+    for (const transport of ['rawsocket', 'websocket'] as const) {
+      const read = clients.filter((c) => c.transport === transport).reduce((n, c) => n + c.receivedOctets, 0);
+      t.true(read > 0);
+      t.is(s.get(`wampmesh_sent_bytes_total{transport="${transport}"}`), read, transport);
+    }
     t.is(s.get('wampmesh_publications_total{realm="realm1"}'), 2);
     t.is(s.get('wampmesh_events_delivered_total{realm="realm1"}'), 2);
     t.is(s.get('wampmesh_events_dropped_total{realm="realm1",reason="slow_consumer"}'), 0);
