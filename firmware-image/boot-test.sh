@@ -101,12 +101,16 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
   -kernel "$work/vmlinuz" -initrd "$work/initrd" \
   -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1" \
   -drive "file=$img,if=virtio,format=raw" \
-  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8081,hostfwd=tcp:127.0.0.1:$ws_port-:8080,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
+  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
   -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
   -display none -serial "file:$work/serial.log" -monitor none -no-reboot &
 qemu_pid=$!
 
 result=0
+# From outside the board only the TLS listeners answer (wss 8443, RawSocket over TLS 8444; the
+# plain ones are on the guest's loopback). Until the first-boot certificate's fingerprint is
+# read from the boot partition below, the probe speaks TLS without pinning it.
+export WAMP_PROBE_TLS=1
 if out=$(python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" "$timeout"); then
   welcome_s=$(( $(date +%s) - boot_t0 ))
   log "RawSocket WELCOME after ${welcome_s} s: ${out:0:120}..."
@@ -114,11 +118,23 @@ else
   result=1
   log "no RawSocket WELCOME within $timeout s"
 fi
+guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
+if [ $result = 0 ]; then
+  # The fingerprint the device wrote into wampmesh.txt at first boot, as a user reads it from the card.
+  fingerprint=$(guest "sed -n 's/^# tls_fingerprint SHA-256 //p' /boot/firmware/wampmesh.txt" | tr -d '\r' | head -1)
+  cli_fingerprint=$(guest "wampmesh tls" | jq -r 'select(.listener == "listeners.websocket[0]") | .fingerprint' || true)
+  if [ -n "$fingerprint" ] && [ "$fingerprint" = "$cli_fingerprint" ]; then
+    log "first-boot TLS certificate $fingerprint (wampmesh.txt and 'wampmesh tls' agree)"
+    export WAMP_PROBE_FINGERPRINT=$fingerprint
+  else
+    result=1; log "no first-boot TLS fingerprint (wampmesh.txt: '${fingerprint}', wampmesh tls: '${cli_fingerprint}')"
+  fi
+fi
 if [ $result = 0 ]; then
   if out=$(python3 "$here/wamp-probe.py" websocket 127.0.0.1 "$ws_port" 120); then
-    log "WebSocket WELCOME: ${out:0:120}..."
+    log "wss:// WELCOME, certificate pinned to the first-boot fingerprint: ${out:0:120}..."
   else
-    result=1; log "no WebSocket WELCOME"
+    result=1; log "no wss:// WELCOME with the first-boot certificate"
   fi
 fi
 if [ $result = 0 ]; then
@@ -132,7 +148,6 @@ if [ $result = 0 ]; then
   fi
 fi
 
-guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
 if [ $result = 0 ]; then
   # Restart=on-failure: after a kill -9 systemd starts the router again, and it answers again.
   if before=$(guest systemctl show -p MainPID --value wampmesh.service) && [ "${before:-0}" != 0 ] && guest kill -9 "$before"; then
@@ -195,6 +210,7 @@ check() { # check "what" PATTERN
 check "first boot ran" 'wampmesh-firstboot: done'
 check "host name from wampmesh.txt" 'wampmesh-firstboot: hostname wm-boottest'
 check "node identity generated" 'wampmesh-firstboot: node id '
+check "TLS certificate made at first boot" 'wampmesh-firstboot: TLS certificate made for '
 check "mesh enabled from wampmesh.txt" "wampmesh-firstboot: mesh enabled for cluster 'boottest'"
 check "administrator configured from wampmesh.txt" "wampmesh-firstboot: administrator 'admin' configured"
 check "security updates on" 'wampmesh-firstboot: security updates on \(unattended-upgrades\)'

@@ -5,8 +5,31 @@ forward accepts connections before the guest listens.
 
   wamp-probe.py rawsocket HOST PORT DEADLINE_S
   wamp-probe.py websocket HOST PORT DEADLINE_S
+
+Inside TLS (wss, RawSocket over TLS) when WAMP_PROBE_FINGERPRINT is set: the server's
+certificate must have that SHA-256 fingerprint ("AB:CD:..."), the way a user checks a
+self-signed certificate against the one the device printed at first boot.
 """
-import base64, json, os, socket, struct, sys, time
+import base64, hashlib, json, os, socket, ssl, struct, sys, time
+
+FINGERPRINT = os.environ.get("WAMP_PROBE_FINGERPRINT", "").replace(":", "").lower()
+# TLS without a pinned fingerprint: only to wait for the device to boot.
+TLS = bool(FINGERPRINT) or os.environ.get("WAMP_PROBE_TLS") == "1"
+
+
+def connect(host, port):
+    s = socket.create_connection((host, port), timeout=10)
+    if not TLS:
+        return s
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # pinned by fingerprint below instead of a CA
+    t = context.wrap_socket(s, server_hostname=host)
+    seen = hashlib.sha256(t.getpeercert(binary_form=True)).hexdigest()
+    if FINGERPRINT and seen != FINGERPRINT:
+        t.close()
+        raise ssl.SSLError(f"certificate fingerprint {seen} is not the expected {FINGERPRINT}")
+    return t
 
 HELLO = [1, "realm1", {"roles": {"caller": {}, "callee": {}, "publisher": {}, "subscriber": {}}}]
 # From outside the board anonymous sessions are refused (loopback only), so the probe can log in
@@ -28,7 +51,7 @@ def recv_exact(s, n):
 
 
 def rawsocket(host, port):
-    with socket.create_connection((host, port), timeout=10) as s:
+    with connect(host, port) as s:
         s.sendall(bytes([0x7F, 0xF1, 0, 0]))  # JSON, max message 16 MiB
         reply = recv_exact(s, 4)
         if reply[0] != 0x7F or reply[1] & 0x0F != 1:
@@ -51,7 +74,7 @@ def rawsocket(host, port):
 
 
 def websocket(host, port):
-    with socket.create_connection((host, port), timeout=10) as s:
+    with connect(host, port) as s:
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n").encode())

@@ -51,6 +51,15 @@ async function admin(argv: readonly string[]): Promise<never> {
 
 async function main(argv: readonly string[]): Promise<void> {
   if (ADMIN_COMMANDS.has(argv[0] ?? '')) return admin(argv);
+  if (argv[0] === 'tls') {
+    const { runTls } = await import('./tls.ts');
+    try {
+      process.exit(runTls(argv.slice(1), (s) => process.stdout.write(s)));
+    } catch (e) {
+      if (e instanceof UsageError) fail(`${e.message}\nTry 'wampmesh tls --help'.`, 2);
+      throw e;
+    }
+  }
   let command: Command;
   try {
     command = parseCommandLine(argv);

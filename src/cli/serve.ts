@@ -29,10 +29,11 @@ import { startFdWatch } from '../runtime/fd-watch.ts';
 import { listenHttp } from '../transport/http-server.ts';
 import type { Health } from '../observe/health.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
+import { loadListenerTls, summary, TlsListeners, type ReloadResult, type TlsSummary } from './tls-listeners.ts';
 
 export type ListenerInfo =
-  | { transport: 'websocket'; host: string; port: number; path: string }
-  | { transport: 'rawsocket'; host: string; port: number }
+  | { transport: 'websocket'; host: string; port: number; path: string; tls?: TlsSummary }
+  | { transport: 'rawsocket'; host: string; port: number; tls?: TlsSummary }
   | { transport: 'unix'; path: string }
   | { transport: 'mqtt'; host: string; port: number; realm: string }
   | { transport: 'mesh'; host: string; port: number; node: string }
@@ -50,6 +51,8 @@ export interface Server {
   readonly health: Health;
   /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
   stop(): Promise<void>;
+  /** Reads the TLS listeners' certificate and key files again (SIGHUP). */
+  reloadTls(): Promise<ReloadResult[]>;
 }
 
 interface Listening {
@@ -67,7 +70,7 @@ function describe(info: ListenerInfo): string {
   return `${info.transport} ${formatHostPort(info.host, info.port)}`;
 }
 
-async function listen(info: ListenerInfo, start: () => Promise<Listening>): Promise<Listening> {
+async function listen<L extends Listening>(info: ListenerInfo, start: () => Promise<L>): Promise<L> {
   try {
     return await start();
   } catch (e) {
@@ -184,6 +187,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
+  const tlsListeners = new TlsListeners();
   // The admin CLI talks to a running router over this socket (trust for "admin" on Unix sockets).
   const adminSocket = adminSocketPath(config.dataDir);
   const unixListeners = config.listeners.unix.some((u) => path.resolve(u.path) === adminSocket)
@@ -212,8 +216,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt)
         ? new MqttSessionStore(db)
         : undefined;
-    for (const ws of config.listeners.websocket) {
-      const info: ListenerInfo = { transport: 'websocket', ...ws };
+    for (const [i, ws] of config.listeners.websocket.entries()) {
+      const field = `listeners.websocket[${i}]`;
+      const secure = ws.tls && loadListenerTls(field, ws.tls);
+      const info: ListenerInfo = {
+        transport: 'websocket',
+        host: ws.host,
+        port: ws.port,
+        path: ws.path,
+        ...(secure && { tls: summary(secure) }),
+      };
       const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
       const serve = [...new Set(shared.flatMap((h) => h.serve))];
       const mq = ws.mqtt;
@@ -236,17 +248,28 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         ...wsOptions,
         ...(serve.length > 0 && { http: seen.routesFor(serve) }),
         ...(routes && { routes }),
+        ...(secure && { tls: secure.files }),
       };
       const l = await listen(info, () => listenWebSocket!(ws, router, options));
       opened.push(l);
+      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next.files));
       infos.push({ ...info, port: l.port ?? ws.port });
       seen.websocketUp(ws, l.port ?? ws.port);
       if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
     }
-    for (const rs of config.listeners.rawsocket) {
-      const info: ListenerInfo = { transport: 'rawsocket', ...rs };
-      const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, rawOptions));
+    for (const [i, rs] of config.listeners.rawsocket.entries()) {
+      const field = `listeners.rawsocket[${i}]`;
+      const secure = rs.tls && loadListenerTls(field, rs.tls);
+      const info: ListenerInfo = {
+        transport: 'rawsocket',
+        host: rs.host,
+        port: rs.port,
+        ...(secure && { tls: summary(secure) }),
+      };
+      const options = secure ? { ...rawOptions, tls: secure } : rawOptions;
+      const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, options));
       opened.push(l);
+      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next));
       infos.push({ ...info, port: l.port ?? rs.port });
     }
     for (const mq of config.listeners.mqtt) {
@@ -304,9 +327,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const stopFdWatch = startFdWatch(logger);
   let stopping: Promise<void> | undefined;
   health.setPhase('ready');
+  adminRealm.dealer.addLocalProcedure('wampmesh.tls.listeners', () => ({ args: [tlsListeners.list()] }));
   return {
     listeners: infos,
     health,
+    reloadTls: () => tlsListeners.reload(logger),
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
@@ -366,6 +391,8 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // The conventional "read your files again": new TLS certificates without a restart.
+  process.on('SIGHUP', () => void server?.reloadTls());
 
   server = await startServer(config, logger, { ...(websocketOff !== undefined && { websocketOff }) });
   logger.info({ listeners: server.listeners }, 'listening');

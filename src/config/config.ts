@@ -72,6 +72,13 @@ const realm = z.strictObject({
   metaKill: z.enum(['admin', 'all'], { error: 'expected "admin" or "all"' }).default('admin'),
 });
 
+// A client listener inside TLS (wss, RawSocket over TLS). Files are read again on SIGHUP.
+const listenerTls = z.strictObject({
+  cert: z.string().min(1, { error: 'expected the path of a PEM certificate file' }),
+  key: z.string().min(1, { error: 'expected the path of a PEM private key file' }),
+  passphrase: z.string().optional(),
+});
+
 const websocketListener = z
   .strictObject({
     // Loopback by default: exposing the router is an explicit choice.
@@ -95,6 +102,7 @@ const websocketListener = z
           .default('realm1'),
       })
       .optional(),
+    tls: listenerTls.optional(),
   })
   .refine((l) => l.mqtt === undefined || l.mqtt.path !== l.path, {
     error: 'must differ from the WAMP path',
@@ -104,6 +112,7 @@ const websocketListener = z
 const rawsocketListener = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8081),
+  tls: listenerTls.optional(),
 });
 
 const unixListener = z.strictObject({
@@ -372,7 +381,7 @@ export function defaultConfig(): Config {
 
 /**
  * Reads, parses and validates a config file; without a path, the embedded default. Relative
- * paths inside the file (dataDir, Unix socket paths, mesh TLS files) are resolved against the
+ * paths inside the file (dataDir, Unix socket paths, TLS files) are resolved against the
  * file's directory so the same file works whatever the working directory of the service is.
  */
 export function loadConfig(file?: string): Config {
@@ -411,7 +420,15 @@ export function loadConfig(file?: string): Config {
           },
     listeners: {
       ...config.listeners,
+      websocket: config.listeners.websocket.map((l) => withTlsPaths(l, base)),
+      rawsocket: config.listeners.rawsocket.map((l) => withTlsPaths(l, base)),
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),
     },
   };
+}
+
+function withTlsPaths<L extends { tls?: { cert: string; key: string } | undefined }>(l: L, base: string): L {
+  return l.tls === undefined
+    ? l
+    : { ...l, tls: { ...l.tls, cert: path.resolve(base, l.tls.cert), key: path.resolve(base, l.tls.key) } };
 }

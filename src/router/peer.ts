@@ -15,6 +15,8 @@ export interface TransportInfo {
   readonly peer: string;
   /** True when the connection comes from loopback or a Unix socket. */
   readonly local: boolean;
+  /** True when the transport runs inside TLS (wss, RawSocket over TLS). */
+  readonly tls?: boolean;
 }
 
 /**

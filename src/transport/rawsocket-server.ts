@@ -2,7 +2,8 @@
 // rawsocket-framing.ts; this file owns sockets, timers and the Peer handed to the core.
 
 import { chmod } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
@@ -15,6 +16,8 @@ import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
+import { secureContextOptions, type LoadedTls } from './tls-files.ts';
+import { createClientServer } from './tcp-server.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
 import {
   FrameDecoder,
@@ -52,6 +55,8 @@ export interface RawSocketOptions {
   maxConnections?: number;
   /** Serializers offered to clients. Default: all the router has. */
   serializers?: readonly Serializer[];
+  /** RawSocket inside TLS (TCP only): the handshake timeout covers the TLS handshake too. */
+  tls?: LoadedTls;
   logger?: Logger;
 }
 
@@ -62,12 +67,13 @@ export interface RawSocketListener {
   readonly port?: number;
   /** Stops accepting and destroys every open connection. */
   close(): Promise<void>;
+  /** New certificate for connections accepted from now on (TLS listeners only). */
+  reloadTls?(loaded: LoadedTls): void;
 }
 
 const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 const LINGER_MS = clientDefaults.lingerMs;
-const KEEPALIVE_DELAY_MS = clientDefaults.keepAliveDelayMs;
 
 interface Context {
   readonly acceptor: PeerAcceptor;
@@ -111,12 +117,8 @@ export async function listenRawSocket(
   };
 
   const sockets = new Set<net.Socket>();
-  const server = net.createServer({
-    noDelay: true, // we batch per tick ourselves; Nagle would only add latency to RPC
-    keepAlive: true, // TCP keepalive finds dead peers; the router sends no RawSocket PINGs
-    keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
-  });
-  server.on('connection', (socket) => {
+  const secure = options.tls !== undefined && unixPath === undefined ? options.tls : undefined;
+  const server = createClientServer(secure, ctx.handshakeTimeoutMs, ctx.log, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     acceptConnection(socket, ctx);
@@ -153,6 +155,9 @@ export async function listenRawSocket(
   return {
     address,
     ...(port !== undefined ? { port } : {}),
+    ...(secure !== undefined && {
+      reloadTls: (loaded: LoadedTls) => (server as tls.Server).setSecureContext(secureContextOptions(loaded)),
+    }),
     // Resolves once every connection's 'close' has run, so the core has had all its closed().
     close: async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve())); // also unlinks a Unix socket file
@@ -403,5 +408,6 @@ function linger(socket: net.Socket): void {
 function transportInfo(socket: net.Socket, unixPath: string | undefined): TransportInfo {
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
-  return { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
+  const info = { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
+  return socket instanceof tls.TLSSocket ? { ...info, tls: true } : info;
 }

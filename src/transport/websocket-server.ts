@@ -11,6 +11,7 @@ import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
+import type { TlsFiles } from './tls-files.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -45,6 +46,11 @@ export interface WebSocketOptions {
   maxBackpressure?: number;
   /** Serializers offered to clients. Default: all the router has. */
   serializers?: readonly Serializer[];
+  /**
+   * wss: the certificate and key files (checked beforehand with loadTls, which uWS cannot do
+   * in a way that names the problem).
+   */
+  tls?: TlsFiles;
   /** More routes on the same App (MQTT over WebSocket); returns what closes their connections. */
   routes?: (app: uWS.TemplatedApp) => () => void;
   logger?: Logger;
@@ -60,6 +66,11 @@ export interface WebSocketListener {
   readonly port: number;
   /** Stops accepting, closes open WebSockets with 1001 and releases the port. */
   close(): Promise<void>;
+  /**
+   * wss only: serves new connections with these files from now on; open connections keep
+   * the certificate they were opened with.
+   */
+  reloadTls?(files: TlsFiles): Promise<void>;
 }
 
 const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
@@ -100,6 +111,12 @@ interface UserData {
 }
 
 type WS = uWS.WebSocket<UserData>;
+// In the native module (20.57), not in its index.d.ts.
+type ChildApps = uWS.TemplatedApp & {
+  getDescriptor(): unknown;
+  addChildAppDescriptor(descriptor: unknown): void;
+  removeChildAppDescriptor(descriptor: unknown): void;
+};
 
 export function listenWebSocket(
   target: WebSocketTarget,
@@ -119,126 +136,163 @@ export function listenWebSocket(
   let closed: Promise<void> | null = null;
 
   const preAuthMax = options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize;
-  const app = uWS.App();
-  // uWS's own default lets a connection that never completes its upgrade request live 30 s
-  // and more; the handshake limit covers the HTTP part too. The method is in the native
-  // module (20.57) but not in its index.d.ts.
-  (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void }).setIdleTimeout(
-    Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)),
-  );
-  app.ws<UserData>(path, {
-    maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
-    idleTimeout,
-    sendPingsAutomatically: idleTimeout > 0,
-    maxBackpressure: options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
-    // Past the cap, close rather than let uWS silently drop a message (send() returning 2):
-    // a lost RESULT would leave a caller waiting forever.
-    closeOnBackpressureLimit: true,
-    compression: uWS.DISABLED,
+  const apps: { app: uWS.TemplatedApp; closeRoutes: (() => void) | undefined }[] = [];
+  const makeApp = (tls: TlsFiles | undefined): uWS.TemplatedApp => {
+    const app =
+      tls === undefined
+        ? uWS.App()
+        : uWS.SSLApp({
+            cert_file_name: tls.cert,
+            key_file_name: tls.key,
+            ...(tls.passphrase !== undefined && { passphrase: tls.passphrase }),
+          });
+    // uWS's own default lets a connection that never completes its upgrade request live 30 s
+    // and more; the handshake limit covers the HTTP part too. The method is in the native
+    // module (20.57) but not in its index.d.ts.
+    (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void }).setIdleTimeout(
+      Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)),
+    );
+    app.ws<UserData>(path, {
+      maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+      idleTimeout,
+      sendPingsAutomatically: idleTimeout > 0,
+      maxBackpressure: options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
+      // Past the cap, close rather than let uWS silently drop a message (send() returning 2):
+      // a lost RESULT would leave a caller waiting forever.
+      closeOnBackpressureLimit: true,
+      compression: uWS.DISABLED,
 
-    // Synchronous: the response is settled before returning, so no onAborted is needed
-    // (uWS requires one only when answering later).
-    upgrade(res, req, context) {
-      const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
-      if (!serializer || closing) {
-        res
-          .writeStatus(closing ? '503 Service Unavailable' : '400 Bad Request')
-          .writeHeader('Content-Type', 'text/plain')
-          .end(
-            closing
-              ? 'shutting down\n'
-              : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`,
-            true,
-          );
-        return;
-      }
-      // The bare IP, without the ":port" RawSocket peers carry: uWS 20.57 exposes no remote
-      // port (not in index.d.ts, not on HttpResponse or WebSocket, and the module exports only
-      // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
-      // IP (sources, throttling) parses either form with security/address.ts parsePeer().
-      const address = addressFromOctets(res.getRemoteAddress());
-      const userData: UserData = {
-        serializer,
-        info: { type: 'websocket', peer: address, local: isLoopback(address) },
-        peer: null,
-      };
-      res.upgrade(
-        userData,
-        req.getHeader('sec-websocket-key'),
-        serializer.subprotocol,
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
-    },
+      // Synchronous: the response is settled before returning, so no onAborted is needed
+      // (uWS requires one only when answering later).
+      upgrade(res, req, context) {
+        const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
+        if (!serializer || closing) {
+          res
+            .writeStatus(closing ? '503 Service Unavailable' : '400 Bad Request')
+            .writeHeader('Content-Type', 'text/plain')
+            .end(
+              closing
+                ? 'shutting down\n'
+                : `no acceptable WAMP subprotocol; offer one of: ${offered.map((s) => s.subprotocol).join(', ')}\n`,
+              true,
+            );
+          return;
+        }
+        // The bare IP, without the ":port" RawSocket peers carry: uWS 20.57 exposes no remote
+        // port (not in index.d.ts, not on HttpResponse or WebSocket, and the module exports only
+        // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
+        // IP (sources, throttling) parses either form with security/address.ts parsePeer().
+        const address = addressFromOctets(res.getRemoteAddress());
+        const userData: UserData = {
+          serializer,
+          info: { type: 'websocket', peer: address, local: isLoopback(address) },
+          peer: null,
+        };
+        res.upgrade(
+          userData,
+          req.getHeader('sec-websocket-key'),
+          serializer.subprotocol,
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
 
-    open(ws) {
-      const peer = new WebSocketPeer(ws, log, preAuthMax);
-      ws.getUserData().peer = peer;
-      open.add(peer);
-      peer.attach(acceptor);
-    },
+      open(ws) {
+        const peer = new WebSocketPeer(ws, log, preAuthMax);
+        ws.getUserData().peer = peer;
+        open.add(peer);
+        peer.attach(acceptor);
+      },
 
-    message(ws, message, isBinary) {
-      ws.getUserData().peer?.receive(message, isBinary);
-    },
+      message(ws, message, isBinary) {
+        ws.getUserData().peer?.receive(message, isBinary);
+      },
 
-    close(ws, code) {
-      const peer = ws.getUserData().peer;
-      if (!peer) return;
-      open.delete(peer);
-      peer.wsClosed(code);
-    },
-  });
-  const closeRoutes = options.routes?.(app);
-  // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
-  const http = options.http;
-  app.any('/*', (res, req) => {
-    if (http === undefined) {
-      res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
-      return;
-    }
-    let reply: HttpReply;
-    try {
-      reply = http(req.getMethod(), req.getUrl(), req.getQuery() ?? '');
-    } catch (error) {
-      log.error({ err: error }, 'http: handler threw');
-      reply = { status: 500, headers: { 'Content-Type': 'text/plain' }, body: 'internal error\n' };
-    }
-    res.cork(() => {
-      res.writeStatus(`${reply.status} ${REASON[reply.status] ?? 'Status'}`);
-      for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
-      res.end(reply.body);
+      close(ws, code) {
+        const peer = ws.getUserData().peer;
+        if (!peer) return;
+        open.delete(peer);
+        peer.wsClosed(code);
+      },
     });
-  });
-
-  return new Promise((resolve, reject) => {
-    const onListen = (listenSocket: uWS.us_listen_socket | false): void => {
-      if (!listenSocket) {
-        app.close();
-        reject(new Error(`websocket: cannot listen on ${target.host ?? '*'}:${target.port}`));
+    apps.push({ app, closeRoutes: options.routes?.(app) });
+    // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
+    app.any('/*', (res, req) => {
+      if (http === undefined) {
+        res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
         return;
       }
-      const port = uWS.us_socket_local_port(listenSocket as uWS.us_socket);
-      log.info({ host: target.host, port, path }, 'websocket listening');
-      resolve({
+      let reply: HttpReply;
+      try {
+        reply = http(req.getMethod(), req.getUrl(), req.getQuery() ?? '');
+      } catch (error) {
+        log.error({ err: error }, 'http: handler threw');
+        reply = { status: 500, headers: { 'Content-Type': 'text/plain' }, body: 'internal error\n' };
+      }
+      res.cork(() => {
+        res.writeStatus(`${reply.status} ${REASON[reply.status] ?? 'Status'}`);
+        for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
+        res.end(reply.body);
+      });
+    });
+    return app;
+  };
+  const http = options.http;
+
+  const listenOn = (app: uWS.TemplatedApp, port: number): Promise<uWS.us_listen_socket> =>
+    new Promise((resolve, reject) => {
+      const onListen = (listenSocket: uWS.us_listen_socket | false): void => {
+        if (listenSocket) resolve(listenSocket);
+        else reject(new Error(`websocket: cannot listen on ${target.host ?? '*'}:${port}`));
+      };
+      if (target.host !== undefined) app.listen(target.host, port, onListen);
+      else app.listen(port, onListen);
+    });
+
+  const first = makeApp(options.tls);
+  return listenOn(first, target.port).then(
+    (firstSocket) => {
+      const listenSocket = firstSocket;
+      let child: ChildApps | undefined;
+      const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+      log.info({ host: target.host, port, path, tls: options.tls !== undefined }, 'websocket listening');
+      const listener: WebSocketListener = {
         port,
         close: () =>
           (closed ??= (async () => {
             closing = true;
             uWS.us_listen_socket_close(listenSocket);
             for (const peer of [...open]) peer.end(CLOSE_GOING_AWAY, 'server shutting down');
-            closeRoutes?.();
+            for (const a of apps) a.closeRoutes?.();
             // One macrotask lets the close frames go out before app.close() cuts whatever is
             // left (plain HTTP keep-alive sockets, peers that did not finish closing). It also
             // lets the deferred closed() calls run before close() resolves.
             await new Promise((r) => setImmediate(r));
-            app.close();
+            for (const a of apps) a.app.close();
           })()),
-      });
-    };
-    if (target.host !== undefined) app.listen(target.host, target.port, onListen);
-    else app.listen(target.port, onListen);
-  });
+      };
+      if (options.tls === undefined) return listener;
+      return {
+        ...listener,
+        reloadTls: async (files: TlsFiles) => {
+          if (closing) return;
+          // uWS cannot swap a running App's certificate, and cannot listen again on the port
+          // while connections are open on it (no SO_REUSEADDR). The listening App hands each
+          // accepted socket to its newest child App instead, which does the TLS handshake.
+          const next = makeApp(files) as ChildApps;
+          const acceptor = first as ChildApps;
+          acceptor.addChildAppDescriptor(next.getDescriptor());
+          if (child !== undefined) acceptor.removeChildAppDescriptor(child.getDescriptor());
+          child = next;
+          log.info({ host: target.host, port }, 'websocket: new TLS certificate in use');
+        },
+      };
+    },
+    (error: unknown) => {
+      first.close();
+      throw error;
+    },
+  );
 }
 
 /** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */

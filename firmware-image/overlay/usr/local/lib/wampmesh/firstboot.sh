@@ -146,31 +146,72 @@ if [ ! -e "$data/node-id" ]; then
   say "node id $(cat "$data/node-id")"
 fi
 
-# Cluster: with a name and secret the router joins the mesh (mDNS finds the other boards).
+# TLS: a self-signed certificate made here, on this device only (its key never leaves it),
+# for wss, RawSocket over TLS and the mesh links. Replace the two files with a real
+# certificate and `systemctl reload wampmesh` (firmware-image/README.md, "TLS").
+tls_dir=/etc/wampmesh/tls
+if [ ! -s "$tls_dir/cert.pem" ] || [ ! -s "$tls_dir/key.pem" ]; then
+  install -d -o root -g wampmesh -m 0750 "$tls_dir"
+  name=$(hostname)
+  if (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=$name" -addext "subjectAltName=DNS:$name,DNS:$name.local,DNS:localhost,IP:127.0.0.1" \
+      -keyout "$tls_dir/key.pem" -out "$tls_dir/cert.pem" 2>/dev/null); then
+    chgrp wampmesh "$tls_dir/key.pem" "$tls_dir/cert.pem"
+    chmod 0640 "$tls_dir/key.pem"
+    chmod 0644 "$tls_dir/cert.pem"
+    say "TLS certificate made for $name"
+  else
+    say "openssl could not make a TLS certificate; TLS listeners stay off"
+  fi
+fi
+tls_fingerprint=$(openssl x509 -in "$tls_dir/cert.pem" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2 || true)
+[ -n "$tls_fingerprint" ] && say "TLS certificate SHA-256 fingerprint $tls_fingerprint"
+
+# The appliance's config: TLS on every interface (wss 8443, RawSocket over TLS 8444), plain
+# WebSocket and RawSocket on loopback only, so passwords never cross the network in clear.
+# Written on the first boot and whenever a cluster secret is given; a config edited since is
+# kept otherwise. With a cluster name and secret the router joins the mesh (mDNS finds the
+# other boards), its links inside TLS with the same certificate.
 cluster=$(get cluster_name)
 secret=$(get cluster_secret)
+mesh='"mesh": { "enabled": false }'
+write_config=$first
 if [ -n "$secret" ]; then
   if [ ${#secret} -lt 16 ]; then
     say "cluster_secret must have at least 16 characters; the mesh stays off"
   else
-    umask 027
-    cat > /etc/wampmesh/config.json <<CONFIG
+    mesh_tls=
+    [ -n "$tls_fingerprint" ] && mesh_tls=', "tls": { "cert": "tls/cert.pem", "key": "tls/key.pem" }'
+    mesh="\"mesh\": { \"enabled\": true, \"cluster\": { \"name\": $(json_escape "${cluster:-wampmesh}"), \"secret\": $(json_escape "$secret") }$mesh_tls }"
+    write_config=1
+    say "mesh enabled for cluster '${cluster:-wampmesh}'"
+  fi
+fi
+if [ "$write_config" = 1 ]; then
+  if [ -n "$tls_fingerprint" ]; then
+    tls='{ "cert": "tls/cert.pem", "key": "tls/key.pem" }'
+    ws='{ "host": "0.0.0.0", "port": 8443, "path": "/ws", "tls": '"$tls"' }, { "host": "127.0.0.1", "port": 8080, "path": "/ws" }'
+    rs='{ "host": "0.0.0.0", "port": 8444, "tls": '"$tls"' }, { "host": "127.0.0.1", "port": 8081 }'
+  else
+    ws='{ "host": "0.0.0.0", "port": 8080, "path": "/ws" }'
+    rs='{ "host": "0.0.0.0", "port": 8081 }'
+  fi
+  umask 027
+  cat > /etc/wampmesh/config.json <<CONFIG
 {
   "dataDir": "/var/lib/wampmesh",
   "logLevel": "warn",
   "realms": [{ "uri": "realm1", "anonymous": true, "anonymousFrom": "loopback" }],
   "listeners": {
-    "websocket": [{ "host": "0.0.0.0", "port": 8080, "path": "/ws" }],
-    "rawsocket": [{ "host": "0.0.0.0", "port": 8081 }],
+    "websocket": [$ws],
+    "rawsocket": [$rs],
     "http": [{ "host": "127.0.0.1", "port": 8082, "serve": ["metrics", "health"] }]
   },
-  "mesh": { "enabled": true, "cluster": { "name": $(json_escape "${cluster:-wampmesh}"), "secret": $(json_escape "$secret") } }
+  $mesh
 }
 CONFIG
-    umask 022
-    chgrp wampmesh /etc/wampmesh/config.json 2>/dev/null || true
-    say "mesh enabled for cluster '${cluster:-wampmesh}'"
-  fi
+  umask 022
+  chgrp wampmesh /etc/wampmesh/config.json 2>/dev/null || true
 fi
 
 # A whole security document (`wampmesh security export`), replacing the security
@@ -299,6 +340,9 @@ if [ -f "$settings" ]; then
     else
       say "secrets overwritten in wampmesh.txt ($boot is not a FAT mount: free space not wiped)"
     fi
+  fi
+  if [ -n "$tls_fingerprint" ] && ! grep -q "^# tls_fingerprint" "$clean"; then
+    printf '# tls_fingerprint (written by the device at first boot; compare with what a client is shown):\n# tls_fingerprint SHA-256 %s\n' "$tls_fingerprint" >> "$clean"
   fi
   cat "$clean" > "$settings"
   rm -f "$clean"

@@ -1,0 +1,225 @@
+// TLS on the client listeners, against the real router process: wss with Autobahn|JS verifying
+// the certificate (NODE_EXTRA_CA_CERTS), RawSocket inside node:tls, the fingerprint in the
+// listening line and `wampmesh tls`, SIGHUP reloading the files (and keeping the old ones when
+// the new ones are broken), and a start refused with the field of a bad file named.
+
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { startRouter, wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
+import { waitFor } from '../helpers/raw-client.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wampmesh-tls-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A self-signed certificate for 127.0.0.1 made by openssl, and its SHA-256 fingerprint as openssl prints it. */
+function makeCert(name: string): { cert: string; key: string; fingerprint: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const out = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
+  return { cert, key, fingerprint: out.trim().split('=')[1]! };
+}
+
+const a = makeCert('first');
+const b = makeCert('second');
+// The files the router is configured with; the test swaps their content.
+const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
+copyFileSync(a.cert, live.cert);
+copyFileSync(a.key, live.key);
+const configFile = join(dir, 'config.json');
+writeFileSync(
+  configFile,
+  JSON.stringify({
+    logLevel: 'info',
+    listeners: {
+      websocket: [{ host: '127.0.0.1', port: 0, tls: { cert: 'live.crt', key: 'live.key' } }],
+      rawsocket: [{ host: '127.0.0.1', port: 0, tls: { cert: 'live.crt', key: 'live.key' } }],
+    },
+  }),
+);
+
+function presented(port: number): Promise<{ fingerprint: string; socket: tls.TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    socket.once('secureConnect', () =>
+      resolve({ fingerprint: socket.getPeerX509Certificate()!.fingerprint256, socket }),
+    );
+    socket.once('error', reject);
+  });
+}
+
+/** RawSocket handshake (JSON, 2^24) and HELLO over a verified TLS connection; resolves with WELCOME. */
+function rawsocketHello(port: number, ca: string): Promise<{ welcome: unknown[]; socket: tls.TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: execFileSync('cat', [ca]) });
+    let buffered = Buffer.alloc(0);
+    socket.once('secureConnect', () => {
+      socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+      const hello = Buffer.from(JSON.stringify([1, 'realm1', { roles: { publisher: {} } }]));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(hello.length);
+      socket.write(Buffer.concat([header, hello]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 8) return;
+      const length = buffered.readUInt32BE(4) & 0xffffff;
+      if (buffered.length < 8 + length) return;
+      socket.removeAllListeners('data');
+      resolve({ welcome: JSON.parse(buffered.subarray(8, 8 + length).toString()) as unknown[], socket });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Autobahn|JS in its own process, trusting only `ca`: resolves with the session id it got. */
+function autobahnOverWss(url: string, ca: string): { status: number | null; out: string } {
+  const script = `
+    const autobahn = require('autobahn');
+    const c = new autobahn.Connection({ url: ${JSON.stringify(url)}, realm: 'realm1', max_retries: 0 });
+    const t = setTimeout(() => { console.log('timeout'); process.exit(3); }, 8000);
+    c.onopen = (s) => { console.log('session ' + s.id); clearTimeout(t); c.close(); process.exit(0); };
+    c.onclose = (reason, details) => { console.log('closed ' + reason + ' ' + (details.message || '')); process.exit(2); };
+    c.open();`;
+  const r = spawnSync(join(process.cwd(), 'scripts/node24'), ['-e', script], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+let router: RouterProcess;
+test.before(async () => {
+  router = await startRouter({ args: ['--config', configFile] });
+});
+test.after.always(async () => {
+  await router?.stop();
+});
+
+const portOf = (transport: string): number => router.listeners.find((l) => l.transport === transport)!.port;
+
+test.serial('the listening line shows each TLS listener certificate fingerprint, as openssl computes it', (t) => {
+  for (const transport of ['websocket', 'rawsocket']) {
+    const l = router.listeners.find((x) => x.transport === transport) as unknown as { tls?: { fingerprint: string } };
+    t.is(l.tls?.fingerprint, a.fingerprint, transport);
+  }
+  t.false(JSON.stringify(router.listeners).includes('live.key'), 'no key path or passphrase in the line');
+});
+
+test.serial(
+  'wss: Autobahn|JS verifying the certificate gets a session; trusting another certificate it does not',
+  (t) => {
+    const url = `wss://127.0.0.1:${portOf('websocket')}/ws`;
+    const ok = autobahnOverWss(url, a.cert);
+    t.is(ok.status, 0, ok.out);
+    t.regex(ok.out, /^session \d+/m);
+    const refused = autobahnOverWss(url, b.cert);
+    t.not(refused.status, 0, refused.out);
+  },
+);
+
+test.serial(
+  'RawSocket over TLS: a verified connection gets WELCOME; plain RawSocket on the port is dropped',
+  async (t) => {
+    const { welcome, socket } = await rawsocketHello(portOf('rawsocket'), a.cert);
+    t.is(welcome[0], 2);
+    socket.destroy();
+    const net = await import('node:net');
+    const plain = net.connect({ host: '127.0.0.1', port: portOf('rawsocket') });
+    // The handshake and a HELLO: more than a TLS record header, so OpenSSL sees it is no ClientHello.
+    plain.write(Buffer.concat([Buffer.from([0x7f, 0xf1, 0, 0, 0, 0, 0, 2]), Buffer.from('[]')]));
+    await new Promise((resolve) => plain.once('close', resolve));
+    t.pass('the router closed the plain connection');
+  },
+);
+
+test.serial(
+  'SIGHUP serves the new files to new connections; open sessions stay; broken files keep the old certificate',
+  async (t) => {
+    const held = await rawsocketHello(portOf('rawsocket'), a.cert);
+    copyFileSync(b.cert, live.cert);
+    copyFileSync(b.key, live.key);
+    process.kill(router.pid, 'SIGHUP');
+    for (const transport of ['websocket', 'rawsocket']) {
+      await waitFor(
+        async () => {
+          const { fingerprint, socket } = await presented(portOf(transport));
+          socket.destroy();
+          return fingerprint === b.fingerprint;
+        },
+        5000,
+        `${transport} presents the new certificate`,
+      );
+    }
+    const ok = autobahnOverWss(`wss://127.0.0.1:${portOf('websocket')}/ws`, b.cert);
+    t.is(ok.status, 0, ok.out);
+    // The session opened before the reload still works: a PUBLISH with acknowledge gets PUBLISHED.
+    const publish = Buffer.from(JSON.stringify([16, 7, { acknowledge: true }, 'com.example.t']));
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(publish.length);
+    held.socket.write(Buffer.concat([header, publish]));
+    const reply = await new Promise<unknown[]>((resolve) =>
+      held.socket.once('data', (d: Buffer) => resolve(JSON.parse(d.subarray(4).toString()) as unknown[])),
+    );
+    t.deepEqual(reply.slice(0, 2), [17, 7]);
+    held.socket.destroy();
+
+    writeFileSync(live.key, 'not a key\n');
+    process.kill(router.pid, 'SIGHUP');
+    await waitFor(() => router.stderr().includes('TLS reload failed'), 5000, 'the failed reload is logged');
+    t.regex(router.stderr(), /listeners\.(websocket|rawsocket)\[0\]\.tls\.key/);
+    const { fingerprint, socket } = await presented(portOf('rawsocket'));
+    socket.destroy();
+    t.is(fingerprint, b.fingerprint, 'still the last good certificate');
+    copyFileSync(b.key, live.key);
+  },
+);
+
+test('`wampmesh tls` prints the fingerprints from the config; a bad key file refuses the start naming its field', async (t) => {
+  const cfg = join(dir, 'tls-cli.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({ listeners: { rawsocket: [{ host: '127.0.0.1', port: 0, tls: { cert: a.cert, key: a.key } }] } }),
+  );
+  const out = execFileSync(wampmeshBin, ['tls', '--config', cfg], { encoding: 'utf8' });
+  const line = JSON.parse(out.trim()) as { listener: string; fingerprint: string };
+  t.is(line.listener, 'listeners.rawsocket[0]');
+  t.is(line.fingerprint, a.fingerprint);
+
+  const bad = join(dir, 'bad.json');
+  writeFileSync(
+    bad,
+    JSON.stringify({ listeners: { rawsocket: [{ host: '127.0.0.1', port: 0, tls: { cert: a.cert, key: b.key } }] } }),
+  );
+  const r = spawnSync(wampmeshBin, ['serve', '--config', bad, '--data', join(dir, 'data-bad')], { encoding: 'utf8' });
+  t.is(r.status, 1);
+  t.regex(r.stderr, /listeners\.rawsocket\[0\]\.tls\.key: .* is not the key of the certificate/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+});
