@@ -11,7 +11,7 @@ import { httpRoutes, type HttpService } from '../observe/http-routes.ts';
 import type { HttpHandler } from '../transport/http-server.ts';
 import { newCommitHistogram, PrometheusMetrics } from '../observe/prometheus.ts';
 import { RecentLog } from '../observe/recent-log.ts';
-import { consoleSnapshot } from '../observe/snapshot.ts';
+import { consoleSnapshot, type SnapshotSources } from '../observe/snapshot.ts';
 import { RouterMetrics, type Histogram } from '../router/metrics.ts';
 import type { Realm } from '../router/realm.ts';
 import type { Router } from '../router/router.ts';
@@ -52,6 +52,8 @@ export interface ObserveContext {
   readonly db: Db;
   readonly counters: Counters;
   readonly websocketOff: string | undefined;
+  /** The TLS client listeners and the certificate each serves, for the console. */
+  tls(): SnapshotSources['tls'];
   /** The mesh once started, and when it started (for the readiness grace). */
   mesh(): { runtime: MeshRuntime; startedAt: number } | undefined;
 }
@@ -125,7 +127,7 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
     }
   }
   ctx.adminRealm.dealer.addLocalProcedure('wampmesh.console.snapshot', () => ({
-    args: [consoleSnapshot({ router, metrics, mesh: meshSource, recent: ctx.counters.recent })],
+    args: [consoleSnapshot({ router, metrics, mesh: meshSource, recent: ctx.counters.recent, tls: ctx.tls() })],
   }));
 
   return {

@@ -173,7 +173,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   let mesh: MeshRuntime | undefined;
   let meshStartedAt = 0;
+  const tlsListeners = new TlsListeners();
   const seen = await observe({
+    tls: () => tlsListeners.list(),
     config,
     logger,
     router,
@@ -187,7 +189,6 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
-  const tlsListeners = new TlsListeners();
   // The admin CLI talks to a running router over this socket (trust for "admin" on Unix sockets).
   const adminSocket = adminSocketPath(config.dataDir);
   const unixListeners = config.listeners.unix.some((u) => path.resolve(u.path) === adminSocket)

@@ -27,6 +27,7 @@ interface Snapshot {
     integrityFailures: number;
   };
   recentErrors?: { total: number; entries: RecentEntry[] };
+  tls?: { field: string; tls: { fingerprint: string; subject: string; validTo: string } }[];
 }
 interface RecentEntry {
   at: number;
@@ -174,6 +175,15 @@ async function run(session: WampSession): Promise<void> {
     }
     $('realms').innerHTML = realmsTable(snap.realms);
     $('recent').innerHTML = snap.recentErrors === undefined ? '' : recentList(snap.recentErrors);
+    $('tls').innerHTML =
+      snap.tls === undefined
+        ? ''
+        : `<h2>TLS certificates</h2><ul>${snap.tls
+            .map(
+              (l) =>
+                `<li>${esc(l.field)}: <code class="fingerprint">${esc(l.tls.fingerprint)}</code> ${esc(l.tls.subject)}, valid to ${esc(l.tls.validTo)}</li>`,
+            )
+            .join('')}</ul>`;
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

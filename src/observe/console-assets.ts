@@ -64,7 +64,7 @@ function page(ws: { port: number; path: string }): string {
 <div id="login"><form id="login-form"><label>Administrator <input id="user" autocomplete="username" value="admin"></label>
 <label>Password <input id="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Log in</button><p id="login-error"></p></form></div>
-<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="realms"></section><section id="recent"></section></main>
+<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="realms"></section><section id="recent"></section><section id="tls"></section></main>
 <script src="app.js"></script></body></html>
 `;
 }

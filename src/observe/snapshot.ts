@@ -18,6 +18,8 @@ export interface SnapshotSources {
   readonly metrics: RouterMetrics | undefined;
   mesh(): MeshSource | undefined;
   readonly recent?: RecentLog | undefined;
+  /** TLS client listeners: config field and the certificate served, so a fingerprint can be compared. */
+  readonly tls?: readonly { field: string; tls: { fingerprint: string; subject: string; validTo: string } }[];
 }
 
 export function consoleSnapshot(src: SnapshotSources): Dict {
@@ -74,6 +76,7 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
     realms,
     ...(totals !== undefined && { totals }),
     ...(meshView !== undefined && { mesh: meshView }),
+    ...(src.tls !== undefined && src.tls.length > 0 && { tls: src.tls }),
     ...(src.recent !== undefined && {
       recentErrors: { total: src.recent.total, entries: src.recent.entries().reverse() },
     }),

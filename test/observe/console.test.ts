@@ -6,6 +6,8 @@
 // go to CONSOLE_SCREENSHOTS (default: a temp folder; the path is logged).
 
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -97,9 +99,39 @@ test('the console: log in, three nodes and their links, a new registration, a li
     return;
   }
   const port = await freePort();
+  // A RawSocket-over-TLS listener on alpha: the console shows the certificate's fingerprint.
+  const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-tls-'));
+  t.teardown(() => fs.rmSync(tlsDir, { recursive: true, force: true }));
+  const cert = path.join(tlsDir, 'cert.pem');
+  const key = path.join(tlsDir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=alpha',
+    ],
+    { stdio: 'ignore' },
+  );
+  const fingerprint = new crypto.X509Certificate(fs.readFileSync(cert)).fingerprint256;
   const alpha = await node(t, 'alpha', [], {
     websocket: [{ host: '127.0.0.1', port }],
-    rawsocket: [{ host: '127.0.0.1', port: 0 }],
+    rawsocket: [
+      { host: '127.0.0.1', port: 0 },
+      { host: '127.0.0.1', port: 0, tls: { cert, key } },
+    ],
     http: [{ host: '127.0.0.1', port, serve: ['console', 'metrics', 'health'] }],
   });
   const beta = await node(t, 'beta', [meshAddress(alpha)]);
@@ -117,6 +149,8 @@ test('the console: log in, three nodes and their links, a new registration, a li
   const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
   await logIn(page, port, 'admin', 'admin console pw');
   await page.waitForSelector('#main[data-state=live]', { timeout: 15_000 });
+  await page.waitForSelector('#tls code.fingerprint', { timeout: 10_000 });
+  t.is(await page.textContent('#tls code.fingerprint'), fingerprint, 'the TLS listener certificate fingerprint');
   // All three nodes, each reachable, and the three links of the full mesh.
   for (const id of ['alpha', 'beta', 'gamma'])
     await page.waitForSelector(`#graph [data-node=${id}]:is(.self, .up)`, { timeout: 20_000 });
