@@ -42,11 +42,13 @@ export class EventDelivery {
       pending.rap ||= delivery.rap;
       return;
     }
-    if (this.#batch.size === 0) queueMicrotask(() => this.#flush());
+    if (this.#batch.size === 0) queueMicrotask(() => this.flush());
     this.#batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
   }
 
-  #flush(): void {
+  /** Sends (or keeps) this turn's events now; they go in a microtask otherwise. */
+  flush(): void {
+    if (this.#batch.size === 0) return;
     const batch = [...this.#batch.values()];
     this.#batch.clear();
     const absent: OutboundMessage[] = [];

@@ -23,6 +23,8 @@ interface Inflight {
 export interface OutboundSink {
   publish(id: number, message: OutboundMessage, dup: boolean): void;
   pubrel(id: number): void;
+  /** The message is done with: acknowledged, or dropped from a full queue, or expired. */
+  settled(message: OutboundMessage): void;
 }
 
 export class Outbound {
@@ -54,7 +56,7 @@ export class Outbound {
     if (this.#inflight.size < this.#window) return this.#send(message);
     this.#queue.push(message);
     if (this.#queue.length > this.#maxQueued) {
-      this.#queue.shift();
+      this.#sink.settled(this.#queue.shift()!);
       this.dropped++;
     }
   }
@@ -87,7 +89,7 @@ export class Outbound {
     return true;
   }
 
-  /** Everything not yet acknowledged, in order (in flight first), and forgets it: the client went away. */
+  /** Everything not yet acknowledged, in order (in flight first), and forgets it (not settled): the client went away. */
   drain(): OutboundMessage[] {
     const out = [...this.#inflight.values()].map((f) => f.message);
     out.push(...this.#queue);
@@ -111,12 +113,15 @@ export class Outbound {
   }
 
   #release(id: number): void {
+    this.#sink.settled(this.#inflight.get(id)!.message);
     this.#inflight.delete(id);
     const now = Date.now();
     while (this.#inflight.size < this.#window && this.#queue.length > 0) {
       const next = this.#queue.shift()!;
-      if (next.expiresAt !== undefined && next.expiresAt <= now) this.expired++;
-      else this.#send(next);
+      if (next.expiresAt !== undefined && next.expiresAt <= now) {
+        this.expired++;
+        this.#sink.settled(next);
+      } else this.#send(next);
     }
   }
 

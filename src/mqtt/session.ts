@@ -1,25 +1,30 @@
 // An MQTT session: the WAMP session behind one client identity (wamp-peer.ts) and the MQTT
 // state that goes with it (subscriptions, QoS in both directions, the will). It translates
 // PUBLISH -> WAMP PUBLISH, SUBSCRIBE -> WAMP SUBSCRIBE, EVENT -> PUBLISH; routing, grants and
-// everything else are the router's. A persistent session outlives its connection: detached, it
-// stays subscribed and queues QoS 1/2 messages in SQLite (persistence.ts) until its client
-// returns or it expires.
+// everything else are the router's. A persistent session (kept.ts) outlives its connection:
+// detached, it stays subscribed in the router and its QoS 1/2 messages wait in SQLite until
+// its client returns or it expires; after a restart it comes back before its client does
+// (restore.ts).
 
 import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { MessageType as T, type Dict, type Message, type Welcome } from '../wamp/messages.ts';
 import { EventDelivery } from './delivery.ts';
 import { Inbound } from './inbound.ts';
+import { KeptSession } from './kept.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, type OutboundMessage } from './outbound.ts';
-import { mqttToWamp, type WampPayload } from './payload.ts';
+import { bytesOf, mqttToWamp, type WampPayload } from './payload.ts';
+import type { RestorableSession, SessionRecord, StoredMessage } from './persistence.ts';
 import { detailOfPublish, MQTT_DETAIL, withExpiry } from './properties.ts';
 import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
+import { RESUME_AUTHMETHOD } from './resume.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
 import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
 import { topicToUri } from './topics.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
+import { addWill, publishWill, type WillWamp } from './will.ts';
 
 /** What a session needs from the connection it is on. */
 export interface ConnectionLink {
@@ -63,6 +68,10 @@ export class MqttSession implements WampClient {
   #state: State = 'authenticating';
   #password: string | undefined;
   #key: string | undefined;
+  /** Set for a persistent session once it is up. */
+  #kept: KeptSession | undefined;
+  /** Set while a session kept over a restart joins without its client. */
+  #restoring: RestorableSession | undefined;
   #nextRequest = 1;
   readonly #replies = new Map<number, Reply>();
   readonly #subs = new Subscriptions();
@@ -72,6 +81,7 @@ export class MqttSession implements WampClient {
   #publishing = false;
   readonly #delivery: EventDelivery;
   #detachedUntil = 0;
+  #closeReason: number = Reason.UNSPECIFIED_ERROR;
 
   constructor(
     acceptor: PeerAcceptor,
@@ -79,7 +89,7 @@ export class MqttSession implements WampClient {
     options: MqttOptions,
     registry: SessionRegistry,
     params: SessionParams,
-    link: ConnectionLink,
+    link: ConnectionLink | undefined,
   ) {
     this.#options = options;
     this.#registry = registry;
@@ -90,6 +100,7 @@ export class MqttSession implements WampClient {
       {
         publish: (id, m, dup) => this.#sendPublish(m, id, dup),
         pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
+        settled: (m) => this.#kept?.settled(m),
       },
       params.window,
       options.maxQueued,
@@ -97,8 +108,14 @@ export class MqttSession implements WampClient {
     this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
     this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
       mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
-      send: (m) => (m.qos > 0 ? this.#outbound.push(m) : this.#sendPublish(m, undefined, false)),
-      keep: (messages) => this.#enqueue(messages),
+      send: (m) => {
+        if (m.qos === 0) return this.#sendPublish(m, undefined, false);
+        this.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
+        this.#outbound.push(m);
+      },
+      keep: (messages) => {
+        for (const m of messages) this.#kept?.queue(m);
+      },
     });
     this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
   }
@@ -115,6 +132,18 @@ export class MqttSession implements WampClient {
       details.authmethods = ['ticket'];
       details.authid = username;
     } else details.authmethods = ['anonymous'];
+    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
+  }
+
+  /** HELLO for a session kept over a restart, with the one-time token of resume.ts. */
+  resume(token: string, kept: RestorableSession): void {
+    this.#restoring = kept;
+    const details: Dict = {
+      roles: { publisher: {}, subscriber: {}, caller: {} },
+      authmethods: [RESUME_AUTHMETHOD],
+      authid: kept.record.authid,
+      authextra: { resume: token },
+    };
     this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
   }
 
@@ -144,7 +173,11 @@ export class MqttSession implements WampClient {
       p.qos === 0
         ? undefined
         : (reply) => {
-            this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
+            const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
+            const settle = (): void => this.#inbound.settle(id, reason);
+            // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
+            if (this.#options.sessions === undefined) settle();
+            else this.#options.sessions.afterCommit(settle);
           },
     );
     this.#publishTo(request, uri.value, mqttToWamp(bytesOf(p.payload)), options);
@@ -190,7 +223,7 @@ export class MqttSession implements WampClient {
   unsubscribe(p: IUnsubscribePacket): void {
     const codes = p.unsubscriptions.map((filter) => {
       if (!this.#subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
-      this.#dropFilter(filter);
+      dropFilter(this.#wamp, this.#subs, filter);
       return Reason.SUCCESS;
     });
     // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
@@ -218,7 +251,7 @@ export class MqttSession implements WampClient {
   gone(will: boolean, now: number): void {
     if (this.#state === 'closed' || this.#state === 'detached') return;
     this.#link = undefined;
-    if (this.#state !== 'connected' || !this.persistent) {
+    if (this.#state !== 'connected' || this.#kept === undefined) {
       this.#state = 'closed';
       this.#forget();
       // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes none.
@@ -228,45 +261,34 @@ export class MqttSession implements WampClient {
     }
     this.#state = 'detached';
     this.#detachedUntil = now + this.#params.expiryMs;
-    const store = this.#options.sessions!;
-    this.#enqueue(this.#outbound.drain());
-    store.expireAt(this.#key!, this.#detachedUntil);
-    // The WAMP session lives on, so its testament would not fire: the will is published now,
-    // as MQTT does when the connection is lost, under the client's own grants.
-    this.#call('wamp.session.flush_testaments', [], {});
-    const w = this.#params.will;
-    if (will && w !== undefined) {
-      const uri = topicToUri(w.topic);
-      if (uri.ok)
-        this.#publishTo(this.#request(undefined), uri.value, mqttToWamp(bytesOf(w.payload)), {
-          exclude_me: false,
-          ...(w.retain && { retain: true }),
-        });
-    }
+    this.#outbound.drain(); // in SQLite already: the next connection gets them from there
+    this.#kept.detach(this.#detachedUntil);
+    publishWill(this.#willWamp, will ? this.#params.will : undefined);
   }
 
   /** A detached session past its expiry ends. */
   tick(now: number): void {
     if (this.#state === 'detached' && now >= this.#detachedUntil) {
-      this.#options.sessions?.delete(this.#key!);
+      this.#kept?.delete();
       this.#retire();
     }
   }
 
   /** Another connection of the same client identity took over (MQTT 3.1.4-3). */
   supersede(): void {
+    // This turn's events go into the queue the next connection reads, not nowhere.
+    this.#delivery.flush();
     const link = this.#link;
+    this.#key = undefined;
+    this.#kept = undefined;
     if (this.#state === 'connected' && link !== undefined) {
-      // Its unacknowledged messages stay with the session for the next connection.
-      if (this.persistent) this.#enqueue(this.#outbound.drain());
+      this.#outbound.drain(); // unacknowledged messages stay in SQLite for the next connection
       this.#link = undefined;
       this.#state = 'closed';
-      this.#key = undefined;
       this.#peer.lost(); // the will is due: its connection is taken away
       link.ended(Reason.SESSION_TAKEN_OVER);
       return;
     }
-    this.#key = undefined;
     this.#retire();
   }
 
@@ -302,10 +324,21 @@ export class MqttSession implements WampClient {
     }
   }
 
+  closed(reason: CloseReason): void {
+    if (this.#state === 'closed') return;
+    const link = this.#link;
+    this.#state = 'closed';
+    this.#link = undefined;
+    this.#forget();
+    link?.ended(reason === 'slow_consumer' ? Reason.QUOTA_EXCEEDED : this.#closeReason);
+  }
+
   #settled(msg: Message): void {
     // A microtask: a throw here would be uncaught and end the process.
     try {
-      this.#settle(msg);
+      if (msg.type === T.WELCOME) {
+        if (this.#state === 'authenticating') this.#handshake(msg);
+      } else this.#goodbye(msg.type === T.GOODBYE ? msg.reason : '');
     } catch (err) {
       this.#log.error(
         { clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack },
@@ -315,34 +348,20 @@ export class MqttSession implements WampClient {
     }
   }
 
-  #settle(msg: Message): void {
-    if (msg.type === T.WELCOME) {
-      if (this.#state === 'authenticating') this.#handshake(msg);
-      return;
-    }
+  /** GOODBYE from the router: shutdown, or the session was killed. */
+  #goodbye(reason: string): void {
     // The answer to a GOODBYE of ours needs none.
-    if (msg.type !== T.GOODBYE || this.#state === 'closed' || msg.reason === 'wamp.close.goodbye_and_out') return;
-    const shutdown = msg.reason === 'wamp.close.system_shutdown';
+    if (this.#state === 'closed' || reason === 'wamp.close.goodbye_and_out') return;
+    const shutdown = reason === 'wamp.close.system_shutdown';
     // Killed (user deleted, session ended by an administrator): a kept session goes too.
     if (!shutdown && this.#key !== undefined) this.#options.sessions?.delete(this.#key);
-    else if (this.#state === 'connected' && this.persistent) {
-      // Shutdown: what the client has not acknowledged waits in SQLite for the next start.
-      this.#enqueue(this.#outbound.drain());
-      this.#options.sessions!.expireAt(this.#key!, Date.now() + this.#params.expiryMs);
+    else if (this.#state === 'connected' && this.#kept !== undefined) {
+      // Shutdown: what the client has not acknowledged is in SQLite for the next start.
+      this.#outbound.drain();
+      this.#kept.detach(Date.now() + this.#params.expiryMs);
     }
     this.#closeReason = shutdown ? Reason.SERVER_SHUTTING_DOWN : Reason.ADMINISTRATIVE_ACTION;
     this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
-  }
-
-  #closeReason: number = Reason.UNSPECIFIED_ERROR;
-
-  closed(reason: CloseReason): void {
-    if (this.#state === 'closed') return;
-    const link = this.#link;
-    this.#state = 'closed';
-    this.#link = undefined;
-    this.#forget();
-    link?.ended(reason === 'slow_consumer' ? Reason.QUOTA_EXCEEDED : this.#closeReason);
   }
 
   // --- handshake ---
@@ -358,6 +377,8 @@ export class MqttSession implements WampClient {
     if (msg.type === T.ABORT) {
       this.#state = 'closed';
       const message = typeof msg.details.message === 'string' ? msg.details.message : msg.reason;
+      const restoring = this.#restoring;
+      if (restoring !== undefined) return this.#notRestored(restoring, msg.reason, message);
       const link = this.#link;
       this.#link = undefined;
       // The session closes its side right after; CONNACK goes out first.
@@ -365,12 +386,13 @@ export class MqttSession implements WampClient {
     }
     if (msg.type !== T.WELCOME) return;
     this.#password = undefined;
-    const authid = typeof msg.details.authid === 'string' ? msg.details.authid : '';
     // Keyed by identity: nobody can take over or resume another user's session by its client identifier.
-    const identity = msg.details.authmethod === 'anonymous' ? '' : authid;
+    const identity = msg.details.authmethod === 'anonymous' ? '' : String(msg.details.authid ?? '');
     const key = `${this.#options.realm}\u0000${identity}\u0000${this.#params.clientId}`;
+    if (this.#restoring !== undefined) return this.#restored(key, this.#restoring);
     const store = this.#options.sessions;
-    let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
+    const now = Date.now();
+    let stored = this.#params.cleanStart ? undefined : store?.load(key, now);
     if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
     // Refused before anything changes: the session it would replace is left alone.
     if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
@@ -379,15 +401,17 @@ export class MqttSession implements WampClient {
         `${this.#options.maxPersistentSessions} persistent sessions are kept already`,
       );
     }
-    // A connected persistent session being replaced puts its unacknowledged messages in the queue taken below.
+    // A session being replaced leaves its unacknowledged messages in SQLite, read below.
     this.#registry.get(key)?.supersede();
     this.#registry.set(key, this);
     this.#key = key;
     this.#state = 'connected';
-    const queued = stored === undefined ? [] : store!.take(key, Date.now());
+    const queued: StoredMessage[] = stored === undefined ? [] : store!.pending(key, now);
     if (!this.persistent) store?.delete(key);
-    else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
-    const will = this.#params.will;
+    else {
+      this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
+      this.#kept.save(stored?.subscriptions ?? [], this.#record(msg)); // connected: it does not expire meanwhile
+    }
     const proceed = (): void => {
       if (this.#state !== 'connected') return;
       this.#link?.accepted(stored !== undefined);
@@ -396,21 +420,49 @@ export class MqttSession implements WampClient {
       stored = undefined;
       for (const m of queued) this.#outbound.push(m);
     };
+    const will = this.#params.will;
     if (will === undefined) return proceed();
-    // The will is the session's testament: published by the router when the session is lost,
-    // not when it says GOODBYE, as MQTT publishes a will on a lost connection, not on DISCONNECT.
-    const uri = topicToUri(will.topic);
-    if (!uri.ok) return this.#refuseLate(uri.reason, `will: ${uri.message}`);
-    const payload = mqttToWamp(bytesOf(will.payload));
-    this.#call(
-      'wamp.session.add_testament',
-      [uri.value, payload.args ?? [], payload.kwargs ?? {}],
-      { publish_options: { retain: will.retain === true }, scope: 'destroyed' },
-      (reply) => {
-        if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
-        proceed();
-      },
+    addWill(this.#willWamp, will, (refused) =>
+      refused === undefined ? proceed() : this.#refuseLate(refused.reason, refused.message),
     );
+  }
+
+  /** A session kept over a restart is up again, without its client: subscribed, queueing. */
+  #restored(key: string, kept: RestorableSession): void {
+    this.#restoring = undefined;
+    // Its client came back first (it has the session now), or the identity is not the kept one.
+    if (key !== kept.key || this.#registry.has(key)) return this.#retire();
+    this.#registry.set(key, this);
+    this.#key = key;
+    this.#kept = new KeptSession(this.#options.sessions!, key, this.#options, this.#log, this.#params.clientId);
+    this.#state = 'detached';
+    this.#detachedUntil = kept.expiresAt ?? Date.now() + this.#params.expiryMs;
+    this.#kept.detach(this.#detachedUntil);
+    for (const [filter, options] of kept.subscriptions) this.#addFilter(filter, options, false, () => {});
+  }
+
+  #notRestored(kept: RestorableSession, reason: string, message: string): void {
+    this.#restoring = undefined;
+    this.#log.info({ clientId: this.#params.clientId, reason }, `mqtt: kept session not restored: ${message}`);
+    // Its user is gone or disabled, or anonymous sessions are no longer admitted: it ends, as when killed.
+    if (reason === 'wamp.error.not_authorized') this.#options.sessions?.delete(kept.key);
+  }
+
+  #record(welcome: Welcome): SessionRecord {
+    const d = welcome.details;
+    const p = this.#params;
+    return {
+      realm: this.#options.realm,
+      clientId: p.clientId,
+      authid: String(d.authid ?? ''),
+      authrole: String(d.authrole ?? ''),
+      authmethod: String(d.authmethod ?? ''),
+      authprovider: String(d.authprovider ?? ''),
+      v5: p.v5,
+      expiryMs: p.expiryMs,
+      clientMaxPacket: Number.isFinite(p.clientMaxPacket) ? p.clientMaxPacket : 0,
+      window: p.window,
+    };
   }
 
   /** The session is up but CONNECT cannot be accepted after all (its will is refused). */
@@ -430,49 +482,21 @@ export class MqttSession implements WampClient {
     if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
   }
 
-  #dropFilter(filter: string): void {
-    dropFilter(this.#wamp, this.#subs, filter);
-  }
-
   /** What subscribe.ts needs of this session's WAMP side. */
   readonly #wamp: WampRequests = {
     request: (reply) => this.#request(reply),
     deliver: (message) => this.#peer.deliver(message),
   };
 
-  #saveSubscriptions(): void {
-    if (!this.persistent || this.#key === undefined || this.#state !== 'connected') return;
-    try {
-      this.#options.sessions!.save(this.#key, this.#subs.filters());
-    } catch (err) {
-      // Runs inside the router's answer to SUBSCRIBE: the subscription holds, only its record is lost.
-      this.#log.error(
-        { clientId: this.#params.clientId, err: (err as Error).message },
-        'mqtt: cannot record subscriptions',
-      );
-    }
-  }
+  /** What will.ts needs of it. */
+  readonly #willWamp: WillWamp = {
+    call: (procedure, args, kwargs, reply) =>
+      this.#peer.deliver({ type: T.CALL, request: this.#request(reply), options: {}, procedure, args, kwargs }),
+    publish: (topic, payload, options) => this.#publishTo(this.#request(undefined), topic, payload, options),
+  };
 
-  #enqueue(messages: OutboundMessage[]): void {
-    if (messages.length === 0 || this.#key === undefined) return;
-    const o = this.#options;
-    try {
-      const dropped = o.sessions!.enqueue(this.#key, messages, {
-        maxMessages: o.maxQueued,
-        maxBytes: o.maxQueuedBytes,
-      });
-      if (dropped > 0)
-        this.#log.info(
-          { clientId: this.#params.clientId, dropped },
-          'mqtt: queue of an absent client full; oldest messages dropped',
-        );
-    } catch (err) {
-      // A full or failing disk loses these messages, not the router (this runs inside its fan-out).
-      this.#log.error(
-        { clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message },
-        'mqtt: cannot queue messages for an absent client',
-      );
-    }
+  #saveSubscriptions(): void {
+    if (this.#state === 'connected') this.#kept?.save(this.#subs.filters());
   }
 
   // --- plumbing ---
@@ -484,10 +508,6 @@ export class MqttSession implements WampClient {
     } finally {
       this.#publishing = false;
     }
-  }
-
-  #call(procedure: string, args: unknown[], kwargs: Dict, reply?: Reply): void {
-    this.#peer.deliver({ type: T.CALL, request: this.#request(reply), options: {}, procedure, args, kwargs });
   }
 
   #request(reply: Reply | undefined): number {
@@ -526,8 +546,4 @@ export class MqttSession implements WampClient {
   #forget(): void {
     if (this.#key !== undefined && this.#registry.get(this.#key) === this) this.#registry.delete(this.#key);
   }
-}
-
-function bytesOf(payload: Buffer | string): Uint8Array {
-  return typeof payload === 'string' ? Buffer.from(payload) : payload;
 }
