@@ -10,7 +10,8 @@ import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import type { MqttOptions } from './options.ts';
 import { encodePacket, PacketError, PacketReader } from './packet-reader.ts';
 import { connectReturnOf, Reason } from './reason-codes.ts';
-import { MqttSession, type ConnectionLink, type SessionRegistry } from './session.ts';
+import type { ConnectionLink } from './link.ts';
+import { MqttSession, type SessionRegistry } from './session.ts';
 
 /** The byte stream under an MQTT connection (TCP here; WebSocket could be another). */
 export interface MqttTransport {

@@ -1,13 +1,27 @@
-// QoS state of the messages one MQTT client publishes: acknowledgements go out in the order the
-// PUBLISHes came (MQTT 4.6), whenever the router answers each; QoS 2 identifiers are held from
-// PUBREC to PUBREL so a resent PUBLISH is not published twice (MQTT 4.3.3, method B).
+// The messages one MQTT client publishes: PUBLISH -> WAMP PUBLISH, and their QoS state.
+// Acknowledgements go out in the order the PUBLISHes came (MQTT 4.6), whenever the router
+// answers each; QoS 2 identifiers are held from PUBREC to PUBREL so a resent PUBLISH is not
+// published twice (MQTT 4.3.3, method B).
 
-import type { Packet } from 'mqtt-packet';
-import { Reason } from './reason-codes.ts';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { bytesOf, mqttToWamp, type WampPayload } from './payload.ts';
+import { publishOptions } from './properties.ts';
+import { Reason, reasonOfError } from './reason-codes.ts';
+import { topicToUri } from './topics.ts';
 
 export interface InboundSink {
   write(packet: Packet): void;
-  v5(): boolean;
+  readonly v5: boolean;
+  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
+  readonly maxInflight: number;
+  /** The client broke a rule: its connection ends. */
+  fail(reason: number, message: string): void;
+  publish(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void;
+  /** Runs `settle` once the publication's effects are durable (persistence.ts), or at once. */
+  durable(settle: () => void): void;
+  /** A topic WAMP cannot carry (PUBACK says why, where it can). */
+  refused(topic: string, message: string): void;
 }
 
 interface Pending {
@@ -25,6 +39,29 @@ export class Inbound {
 
   constructor(sink: InboundSink) {
     this.#sink = sink;
+  }
+
+  publish(topic: string, p: IPublishPacket, now: number): void {
+    const id = p.messageId ?? 0;
+    const max = this.#sink.maxInflight;
+    if (p.qos > 0 && !this.accept(p.qos as 1 | 2, id, max)) {
+      if (p.qos === 2 && this.awaitingRelease(id)) return this.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
+      return this.#sink.fail(Reason.RECEIVE_MAXIMUM_EXCEEDED, `more than ${max} QoS 1/2 messages unacknowledged`);
+    }
+    const uri = topicToUri(topic);
+    if (!uri.ok) {
+      this.#sink.refused(topic, uri.message);
+      if (p.qos > 0) this.settle(id, uri.reason);
+      return;
+    }
+    const reply =
+      p.qos === 0
+        ? undefined
+        : (reply: Message): void => {
+            const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
+            this.#sink.durable(() => this.settle(id, reason));
+          };
+    this.#sink.publish(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#sink.v5, now), reply);
   }
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
@@ -58,7 +95,7 @@ export class Inbound {
 
   pubrel(id: number): void {
     const known = this.#awaitingRelease.delete(id);
-    if (this.#sink.v5())
+    if (this.#sink.v5)
       this.#sink.write({
         cmd: 'pubcomp',
         messageId: id,
@@ -69,7 +106,7 @@ export class Inbound {
 
   #ack(qos: 1 | 2, id: number, reason: number): void {
     const cmd = qos === 1 ? 'puback' : 'pubrec';
-    if (this.#sink.v5()) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
+    if (this.#sink.v5) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
     if (reason >= 0x80) this.refusedSilently++;
     this.#sink.write({ cmd, messageId: id });
   }

@@ -3,6 +3,7 @@
 // QoS 1: PUBLISH -> PUBACK. QoS 2: PUBLISH -> PUBREC, PUBREL -> PUBCOMP. QoS 0 bypasses it.
 
 import type { IPublishPacket, QoS } from 'mqtt-packet';
+import { withExpiry } from './properties.ts';
 
 export interface OutboundMessage {
   topic: string;
@@ -133,4 +134,25 @@ export class Outbound {
       if (!this.#inflight.has(id)) return id;
     }
   }
+}
+
+/** The PUBLISH for `message`; MQTT 5 gets what is left of its expiry. `id`: QoS 1/2 only. */
+export function publishPacket(
+  m: OutboundMessage,
+  id: number | undefined,
+  dup: boolean,
+  v5: boolean,
+  now: number,
+): IPublishPacket {
+  const properties = v5 ? withExpiry(m.properties, m.expiresAt, now) : undefined;
+  return {
+    cmd: 'publish',
+    qos: m.qos,
+    dup,
+    retain: m.retain,
+    topic: m.topic,
+    payload: Buffer.from(m.payload),
+    ...(id !== undefined && { messageId: id }),
+    ...(properties && { properties }),
+  };
 }

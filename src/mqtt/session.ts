@@ -6,56 +6,28 @@
 // its client returns or it expires; after a restart it comes back before its client does
 // (restore.ts).
 
-import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
+import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Dict, type Message, type Welcome } from '../wamp/messages.ts';
+import { MessageType as T, type Message } from '../wamp/messages.ts';
 import { EventDelivery } from './delivery.ts';
 import { Inbound } from './inbound.ts';
 import { KeptSession } from './kept.ts';
+import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
-import { Outbound, type OutboundMessage } from './outbound.ts';
-import { bytesOf, mqttToWamp, type WampPayload } from './payload.ts';
-import type { RestorableSession, SessionRecord, StoredMessage } from './persistence.ts';
-import { detailOfPublish, MQTT_DETAIL, withExpiry } from './properties.ts';
-import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
-import { RESUME_AUTHMETHOD } from './resume.ts';
+import { Outbound, publishPacket, type OutboundMessage } from './outbound.ts';
+import { helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
+import type { RestorableSession, StoredMessage } from './persistence.ts';
+import { connackReasonOfAbort, Reason } from './reason-codes.ts';
+import { WampSide } from './requests.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
-import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
-import { topicToUri } from './topics.ts';
+import { addFilter, dropFilter, subscribePacket } from './subscribe.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
-import { addWill, publishWill, type WillWamp } from './will.ts';
-
-/** What a session needs from the connection it is on. */
-export interface ConnectionLink {
-  write(packet: Packet): void;
-  bufferedAmount(): number;
-  /** WELCOME (and the will set): CONNACK may go. */
-  accepted(sessionPresent: boolean): void;
-  /** The handshake failed: CONNACK with this reason, then the connection ends. */
-  refused(reason: number, message: string): void;
-  /** The client broke a rule: the connection ends with this reason. */
-  fail(reason: number, message: string): void;
-  /** The router ended the session (shutdown, kill, take-over): MQTT 5 DISCONNECT with this reason. */
-  ended(reason: number): void;
-}
+import { addWill, publishWill } from './will.ts';
 
 /** Live sessions by client identity, for take-over and resumption (MQTT 3.1.4-3). */
 export type SessionRegistry = Map<string, MqttSession>;
 
-export interface SessionParams {
-  clientId: string;
-  v5: boolean;
-  cleanStart: boolean;
-  /** How long the session is kept after its connection ends; 0: not at all. */
-  expiryMs: number;
-  will: IConnectPacket['will'];
-  clientMaxPacket: number;
-  /** Outbound in-flight window: the client's Receive Maximum and ours. */
-  window: number;
-}
-
-type Reply = (message: Message) => void;
 type State = 'authenticating' | 'connected' | 'detached' | 'closed';
 
 export class MqttSession implements WampClient {
@@ -72,13 +44,10 @@ export class MqttSession implements WampClient {
   #kept: KeptSession | undefined;
   /** Set while a session kept over a restart joins without its client. */
   #restoring: RestorableSession | undefined;
-  #nextRequest = 1;
-  readonly #replies = new Map<number, Reply>();
   readonly #subs = new Subscriptions();
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
-  /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
-  #publishing = false;
+  readonly #wamp = new WampSide(() => this.#peer);
   readonly #delivery: EventDelivery;
   #detachedUntil = 0;
   #closeReason: number = Reason.UNSPECIFIED_ERROR;
@@ -105,7 +74,16 @@ export class MqttSession implements WampClient {
       params.window,
       options.maxQueued,
     );
-    this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
+    this.#inbound = new Inbound({
+      write: (packet) => this.#write(packet),
+      v5: params.v5,
+      maxInflight: options.maxInflight,
+      fail: (reason, message) => this.#link?.fail(reason, message),
+      publish: (uri, payload, wampOptions, reply) => this.#wamp.publish(uri, payload, wampOptions, reply),
+      // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
+      durable: (settle) => (options.sessions === undefined ? settle() : options.sessions.afterCommit(settle)),
+      refused: (topic, message) => this.#log.debug({ clientId: params.clientId, topic }, message),
+    });
     this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
       mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
       send: (m) => {
@@ -126,61 +104,21 @@ export class MqttSession implements WampClient {
 
   /** HELLO: with a password, the realm's ticket authentication; without, anonymous. */
   hello(username: string | undefined, password: string | undefined): void {
-    const details: Dict = { roles: { publisher: {}, subscriber: {}, caller: {} } };
-    if (password !== undefined) {
-      this.#password = password;
-      details.authmethods = ['ticket'];
-      details.authid = username;
-    } else details.authmethods = ['anonymous'];
-    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
+    this.#password = password;
+    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details: helloDetails(username, password) });
   }
 
   /** HELLO for a session kept over a restart, with the one-time token of resume.ts. */
   resume(token: string, kept: RestorableSession): void {
     this.#restoring = kept;
-    const details: Dict = {
-      roles: { publisher: {}, subscriber: {}, caller: {} },
-      authmethods: [RESUME_AUTHMETHOD],
-      authid: kept.record.authid,
-      authextra: { resume: token },
-    };
+    const details = resumeDetails(token, kept.record.authid);
     this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
   }
 
   // --- from the connection ---
 
   publish(topic: string, p: IPublishPacket): void {
-    const id = p.messageId ?? 0;
-    if (p.qos > 0 && !this.#inbound.accept(p.qos as 1 | 2, id, this.#options.maxInflight)) {
-      if (p.qos === 2 && this.#inbound.awaitingRelease(id)) return this.#inbound.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
-      return this.#link?.fail(
-        Reason.RECEIVE_MAXIMUM_EXCEEDED,
-        `more than ${this.#options.maxInflight} QoS 1/2 messages unacknowledged`,
-      );
-    }
-    const uri = topicToUri(topic);
-    if (!uri.ok) {
-      this.#log.debug({ clientId: this.#params.clientId, topic }, uri.message);
-      if (p.qos > 0) this.#inbound.settle(id, uri.reason);
-      return;
-    }
-    const options: Dict = { exclude_me: false };
-    if (p.qos > 0) options.acknowledge = true;
-    if (p.retain) options.retain = true;
-    const carried = detailOfPublish(p, this.#params.v5, Date.now());
-    if (carried !== undefined) options[MQTT_DETAIL] = carried;
-    const request = this.#request(
-      p.qos === 0
-        ? undefined
-        : (reply) => {
-            const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
-            const settle = (): void => this.#inbound.settle(id, reason);
-            // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
-            if (this.#options.sessions === undefined) settle();
-            else this.#options.sessions.afterCommit(settle);
-          },
-    );
-    this.#publishTo(request, uri.value, mqttToWamp(bytesOf(p.payload)), options);
+    this.#inbound.publish(topic, p, Date.now());
   }
 
   subscribe(p: ISubscribePacket): void {
@@ -190,34 +128,12 @@ export class MqttSession implements WampClient {
         'subscription identifiers are not supported',
       );
     }
-    const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
-    let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
-    const done = (): void => {
-      if (--outstanding > 0) return;
-      const granted = this.#params.v5 ? codes : codes.map((c) => (c >= 0x80 ? SUBACK_FAILURE_311 : c));
+    const limits = { v5: this.#params.v5, maxSubscriptions: this.#options.maxSubscriptions };
+    const add = this.#addFilter.bind(this);
+    subscribePacket(this.#subs, p, limits, add, (granted) => {
       this.#write({ cmd: 'suback', messageId: p.messageId!, granted });
       this.#saveSubscriptions();
-    };
-    p.subscriptions.forEach((s, i) => {
-      const isNew = !this.#subs.has(s.topic);
-      if (isNew && this.#subs.size >= this.#options.maxSubscriptions) {
-        codes[i] = Reason.QUOTA_EXCEEDED;
-        return;
-      }
-      const qos = Math.min(s.qos, 2) as QoS;
-      const rh = this.#params.v5 ? (s.rh ?? 0) : 0;
-      outstanding++;
-      this.#addFilter(
-        s.topic,
-        { qos, nl: this.#params.v5 && s.nl === true, rap: this.#params.v5 && s.rap === true },
-        rh === 0 || (rh === 1 && isNew),
-        (code) => {
-          codes[i] = code;
-          done();
-        },
-      );
     });
-    done();
   }
 
   unsubscribe(p: IUnsubscribePacket): void {
@@ -263,7 +179,7 @@ export class MqttSession implements WampClient {
     this.#detachedUntil = now + this.#params.expiryMs;
     this.#outbound.drain(); // in SQLite already: the next connection gets them from there
     this.#kept.detach(this.#detachedUntil);
-    publishWill(this.#willWamp, will ? this.#params.will : undefined);
+    publishWill(this.#wamp, will ? this.#params.will : undefined);
   }
 
   /** A detached session past its expiry ends. */
@@ -309,17 +225,13 @@ export class MqttSession implements WampClient {
     if (this.#state === 'closed') return;
     switch (msg.type) {
       case T.EVENT:
-        return this.#delivery.event(msg, this.#publishing);
+        return this.#delivery.event(msg, this.#wamp.publishing);
       case T.PUBLISHED:
       case T.SUBSCRIBED:
       case T.UNSUBSCRIBED:
       case T.RESULT:
-      case T.ERROR: {
-        const reply = this.#replies.get(msg.request);
-        if (reply === undefined) return;
-        this.#replies.delete(msg.request);
-        return reply(msg);
-      }
+      case T.ERROR:
+        return this.#wamp.answer(msg);
       default:
     }
   }
@@ -386,9 +298,7 @@ export class MqttSession implements WampClient {
     }
     if (msg.type !== T.WELCOME) return;
     this.#password = undefined;
-    // Keyed by identity: nobody can take over or resume another user's session by its client identifier.
-    const identity = msg.details.authmethod === 'anonymous' ? '' : String(msg.details.authid ?? '');
-    const key = `${this.#options.realm}\u0000${identity}\u0000${this.#params.clientId}`;
+    const key = sessionKey(this.#options.realm, msg, this.#params.clientId);
     if (this.#restoring !== undefined) return this.#restored(key, this.#restoring);
     const store = this.#options.sessions;
     const now = Date.now();
@@ -410,7 +320,7 @@ export class MqttSession implements WampClient {
     if (!this.persistent) store?.delete(key);
     else {
       this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
-      this.#kept.save(stored?.subscriptions ?? [], this.#record(msg)); // connected: it does not expire meanwhile
+      this.#kept.save(stored?.subscriptions ?? [], recordOf(msg, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
     }
     const proceed = (): void => {
       if (this.#state !== 'connected') return;
@@ -422,7 +332,7 @@ export class MqttSession implements WampClient {
     };
     const will = this.#params.will;
     if (will === undefined) return proceed();
-    addWill(this.#willWamp, will, (refused) =>
+    addWill(this.#wamp, will, (refused) =>
       refused === undefined ? proceed() : this.#refuseLate(refused.reason, refused.message),
     );
   }
@@ -448,23 +358,6 @@ export class MqttSession implements WampClient {
     if (reason === 'wamp.error.not_authorized') this.#options.sessions?.delete(kept.key);
   }
 
-  #record(welcome: Welcome): SessionRecord {
-    const d = welcome.details;
-    const p = this.#params;
-    return {
-      realm: this.#options.realm,
-      clientId: p.clientId,
-      authid: String(d.authid ?? ''),
-      authrole: String(d.authrole ?? ''),
-      authmethod: String(d.authmethod ?? ''),
-      authprovider: String(d.authprovider ?? ''),
-      v5: p.v5,
-      expiryMs: p.expiryMs,
-      clientMaxPacket: Number.isFinite(p.clientMaxPacket) ? p.clientMaxPacket : 0,
-      window: p.window,
-    };
-  }
-
   /** The session is up but CONNECT cannot be accepted after all (its will is refused). */
   #refuseLate(reason: number, message: string): void {
     const link = this.#link;
@@ -482,57 +375,18 @@ export class MqttSession implements WampClient {
     if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
   }
 
-  /** What subscribe.ts needs of this session's WAMP side. */
-  readonly #wamp: WampRequests = {
-    request: (reply) => this.#request(reply),
-    deliver: (message) => this.#peer.deliver(message),
-  };
-
-  /** What will.ts needs of it. */
-  readonly #willWamp: WillWamp = {
-    call: (procedure, args, kwargs, reply) =>
-      this.#peer.deliver({ type: T.CALL, request: this.#request(reply), options: {}, procedure, args, kwargs }),
-    publish: (topic, payload, options) => this.#publishTo(this.#request(undefined), topic, payload, options),
-  };
-
   #saveSubscriptions(): void {
     if (this.#state === 'connected') this.#kept?.save(this.#subs.filters());
   }
 
   // --- plumbing ---
 
-  #publishTo(request: number, topic: string, payload: WampPayload, options: Dict): void {
-    this.#publishing = true;
-    try {
-      this.#peer.deliver({ type: T.PUBLISH, request, options, topic, ...payload });
-    } finally {
-      this.#publishing = false;
-    }
-  }
-
-  #request(reply: Reply | undefined): number {
-    const id = this.#nextRequest;
-    this.#nextRequest = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
-    if (reply !== undefined) this.#replies.set(id, reply);
-    return id;
-  }
-
   #write(packet: Packet): void {
     this.#link?.write(packet);
   }
 
   #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
-    const properties = this.#params.v5 ? withExpiry(m.properties, m.expiresAt, Date.now()) : undefined;
-    this.#write({
-      cmd: 'publish',
-      qos: m.qos,
-      dup,
-      retain: m.retain,
-      topic: m.topic,
-      payload: Buffer.from(m.payload),
-      ...(id !== undefined && { messageId: id }),
-      ...(properties && { properties }),
-    });
+    this.#write(publishPacket(m, id, dup, this.#params.v5, Date.now()));
   }
 
   /** Ends the WAMP session in good order (no testament). */
