@@ -33,7 +33,8 @@ interface Pending {
 export class Inbound {
   readonly #sink: InboundSink;
   readonly #pending: Pending[] = [];
-  readonly #awaitingRelease = new Set<number>();
+  // Made by the first QoS 2 PUBLISH: an idle client holds no empty Set.
+  #awaitingRelease: Set<number> | undefined;
   /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
   refusedSilently = 0;
 
@@ -66,19 +67,19 @@ export class Inbound {
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
   accept(qos: 1 | 2, id: number, max: number): boolean {
-    if (qos === 2 && (this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id))) return false;
-    if (this.#pending.length + this.#awaitingRelease.size >= max) return false;
+    if (qos === 2 && (this.#awaitingRelease?.has(id) === true || this.#pending.some((p) => p.id === id))) return false;
+    if (this.#pending.length + (this.#awaitingRelease?.size ?? 0) >= max) return false;
     this.#pending.push({ id, qos, reason: undefined });
     return true;
   }
 
   awaitingRelease(id: number): boolean {
-    return this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id && p.qos === 2);
+    return this.#awaitingRelease?.has(id) === true || this.#pending.some((p) => p.id === id && p.qos === 2);
   }
 
   repeatPubrec(id: number): void {
     // Still waiting for the router's answer: the PUBREC will come when it does.
-    if (this.#awaitingRelease.has(id)) this.#ack(2, id, Reason.SUCCESS);
+    if (this.#awaitingRelease?.has(id) === true) this.#ack(2, id, Reason.SUCCESS);
   }
 
   /** The router's answer to the PUBLISH with this identifier (the oldest unanswered one). */
@@ -88,13 +89,13 @@ export class Inbound {
     entry.reason = reason;
     while (this.#pending.length > 0 && this.#pending[0]!.reason !== undefined) {
       const p = this.#pending.shift()!;
-      if (p.qos === 2 && p.reason! < 0x80) this.#awaitingRelease.add(p.id);
+      if (p.qos === 2 && p.reason! < 0x80) (this.#awaitingRelease ??= new Set()).add(p.id);
       this.#ack(p.qos, p.id, p.reason!);
     }
   }
 
   pubrel(id: number): void {
-    const known = this.#awaitingRelease.delete(id);
+    const known = this.#awaitingRelease?.delete(id) === true;
     if (this.#sink.v5)
       this.#sink.write({
         cmd: 'pubcomp',

@@ -32,8 +32,10 @@ export class Outbound {
   readonly #sink: OutboundSink;
   readonly #window: number;
   readonly #maxQueued: number;
-  readonly #inflight = new Map<number, Inflight>();
-  #queue: OutboundMessage[] = [];
+  // Made on first use, like the queue: most clients never get a QoS 1/2 message, and ten
+  // thousand idle clients should not each hold an empty Map (see README, memory per client).
+  #inflight: Map<number, Inflight> | undefined;
+  #queue: OutboundMessage[] | undefined;
   #nextId = 1;
   /** Messages dropped because the queue was full (oldest first). */
   dropped = 0;
@@ -47,24 +49,25 @@ export class Outbound {
   }
 
   get inflightCount(): number {
-    return this.#inflight.size;
+    return this.#inflight?.size ?? 0;
   }
   get queuedCount(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 
   push(message: OutboundMessage): void {
-    if (this.#inflight.size < this.#window) return this.#send(message);
-    this.#queue.push(message);
-    if (this.#queue.length > this.#maxQueued) {
-      this.#sink.settled(this.#queue.shift()!);
+    if (this.inflightCount < this.#window) return this.#send(message);
+    const queue = (this.#queue ??= []);
+    queue.push(message);
+    if (queue.length > this.#maxQueued) {
+      this.#sink.settled(queue.shift()!);
       this.dropped++;
     }
   }
 
   /** PUBACK (QoS 1); false when no QoS 1 message waits under that identifier. */
   puback(id: number): boolean {
-    const f = this.#inflight.get(id);
+    const f = this.#inflight?.get(id);
     if (f === undefined || f.message.qos !== 1) return false;
     this.#release(id);
     return true;
@@ -72,7 +75,7 @@ export class Outbound {
 
   /** PUBREC (QoS 2): a failure code from the client ends the exchange there (MQTT 5, 4.3.3). */
   pubrec(id: number, failed: boolean): boolean {
-    const f = this.#inflight.get(id);
+    const f = this.#inflight?.get(id);
     if (f === undefined || f.message.qos !== 2) return false;
     if (failed) {
       this.#release(id);
@@ -84,7 +87,7 @@ export class Outbound {
   }
 
   pubcomp(id: number): boolean {
-    const f = this.#inflight.get(id);
+    const f = this.#inflight?.get(id);
     if (f === undefined || f.phase !== 'released') return false;
     this.#release(id);
     return true;
@@ -92,16 +95,16 @@ export class Outbound {
 
   /** Everything not yet acknowledged, in order (in flight first), and forgets it (not settled): the client went away. */
   drain(): OutboundMessage[] {
-    const out = [...this.#inflight.values()].map((f) => f.message);
-    out.push(...this.#queue);
-    this.#inflight.clear();
-    this.#queue = [];
+    const out = [...(this.#inflight?.values() ?? [])].map((f) => f.message);
+    out.push(...(this.#queue ?? []));
+    this.#inflight = undefined;
+    this.#queue = undefined;
     return out;
   }
 
   /** After a reconnect: everything unacknowledged again, in order, PUBLISH with DUP set (MQTT 4.4). */
   resend(): void {
-    for (const [id, f] of this.#inflight) {
+    for (const [id, f] of this.#inflight ?? []) {
       if (f.phase === 'released') this.#sink.pubrel(id);
       else this.#sink.publish(id, f.message, true);
     }
@@ -109,16 +112,18 @@ export class Outbound {
 
   #send(message: OutboundMessage): void {
     const id = this.#allocate();
-    this.#inflight.set(id, { message, phase: 'publish' });
+    (this.#inflight ??= new Map()).set(id, { message, phase: 'publish' });
     this.#sink.publish(id, message, false);
   }
 
   #release(id: number): void {
-    this.#sink.settled(this.#inflight.get(id)!.message);
-    this.#inflight.delete(id);
+    const inflight = this.#inflight!;
+    this.#sink.settled(inflight.get(id)!.message);
+    inflight.delete(id);
+    const queue = this.#queue ?? [];
     const now = Date.now();
-    while (this.#inflight.size < this.#window && this.#queue.length > 0) {
-      const next = this.#queue.shift()!;
+    while (inflight.size < this.#window && queue.length > 0) {
+      const next = queue.shift()!;
       if (next.expiresAt !== undefined && next.expiresAt <= now) {
         this.expired++;
         this.#sink.settled(next);
@@ -131,7 +136,7 @@ export class Outbound {
     for (;;) {
       const id = this.#nextId;
       this.#nextId = id === 0xffff ? 1 : id + 1;
-      if (!this.#inflight.has(id)) return id;
+      if (this.#inflight?.has(id) !== true) return id;
     }
   }
 }

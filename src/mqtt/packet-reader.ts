@@ -2,8 +2,12 @@
 // mqtt-packet. The fixed header is read here first, so a packet over the size limit is refused
 // from its header alone, before its body is buffered.
 
-import { generate, parser, type Packet } from 'mqtt-packet';
+import { generate, parser, writeToStream, type Packet } from 'mqtt-packet';
 import { Reason } from './reason-codes.ts';
+
+// mqtt-packet's encoder otherwise builds a table of all 65,536 two-byte numbers as Buffers on
+// first use (about 7 MB resident for good): each packet identifier is two bytes to write.
+writeToStream.cacheNumbers = false;
 
 export class PacketError extends Error {
   /** The MQTT 5.0 reason code the connection ends with. */

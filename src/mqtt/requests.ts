@@ -12,7 +12,7 @@ export type Reply = (message: Message) => void;
 
 export class WampSide implements WampRequests, WillWamp {
   readonly #peer: () => WampPeer;
-  readonly #replies = new Map<number, Reply>();
+  #replies: Map<number, Reply> | undefined; // made on first use
   #nextRequest = 1;
   /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
   publishing = false;
@@ -25,7 +25,7 @@ export class WampSide implements WampRequests, WillWamp {
   request(reply: Reply | undefined): number {
     const id = this.#nextRequest;
     this.#nextRequest = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
-    if (reply !== undefined) this.#replies.set(id, reply);
+    if (reply !== undefined) (this.#replies ??= new Map()).set(id, reply);
     return id;
   }
 
@@ -49,9 +49,9 @@ export class WampSide implements WampRequests, WillWamp {
 
   /** An answer from the router (PUBLISHED, SUBSCRIBED, UNSUBSCRIBED, RESULT, ERROR) to its request. */
   answer(message: Message & { request: number }): void {
-    const reply = this.#replies.get(message.request);
+    const reply = this.#replies?.get(message.request);
     if (reply === undefined) return;
-    this.#replies.delete(message.request);
+    this.#replies!.delete(message.request);
     reply(message);
   }
 }
