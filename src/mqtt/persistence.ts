@@ -7,7 +7,9 @@
 // kill -9, and a restarted router queues for an absent client as a running one does.
 //
 // Bound per session: at most `maxMessages` rows and `maxBytes` of payload; over either, the
-// oldest rows are dropped (counted in mqtt_session.dropped), checked at each commit.
+// oldest rows are dropped (counted in mqtt_session.dropped), checked at each commit against
+// sizes kept in memory (read from SQLite once per session), so a fan-out to many sessions with
+// long queues costs no count over each queue.
 
 import type { QoS } from 'mqtt-packet';
 import type { Db } from '../store/database.ts';
@@ -69,6 +71,8 @@ export class MqttSessionStore {
   readonly #restored = new Set<string>();
   /** Sessions given rows in the commit being gathered, with their bounds. */
   #grown = new Map<string, QueueBounds>();
+  /** Rows and payload bytes queued per session, once read; dropped when unsure (a failed commit). */
+  #sizes = new Map<string, { n: number; bytes: number }>();
   readonly #get;
   readonly #all;
   readonly #upsert;
@@ -84,7 +88,14 @@ export class MqttSessionStore {
   readonly #count;
 
   constructor(db: Db, onError: (err: Error, writes: number) => void = () => {}) {
-    this.#commit = new GroupCommit(db, onError, () => this.#boundGrown());
+    this.#commit = new GroupCommit(
+      db,
+      (err, writes) => {
+        this.#sizes.clear(); // rolled back: read again
+        onError(err, writes);
+      },
+      () => this.#boundGrown(),
+    );
     this.#get = db.prepare<[string, number], { subscriptions: string; dropped: number }>(
       'SELECT subscriptions, dropped FROM mqtt_session WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)',
     );
@@ -103,14 +114,16 @@ export class MqttSessionStore {
     this.#size = db.prepare<[string], { n: number; bytes: number | null }>(
       'SELECT COUNT(*) AS n, SUM(length(payload)) AS bytes FROM mqtt_queue WHERE key = ?',
     );
-    this.#dropOldest = db.prepare(
-      'DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1)',
+    this.#dropOldest = db.prepare<[string], { bytes: number }>(
+      'DELETE FROM mqtt_queue WHERE id = (SELECT id FROM mqtt_queue WHERE key = ? ORDER BY id LIMIT 1) RETURNING length(payload) AS bytes',
     );
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
     this.#queue = db.prepare<[string], QueueRow>(
       'SELECT id, topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? ORDER BY id',
     );
-    this.#deleteRow = db.prepare('DELETE FROM mqtt_queue WHERE id = ?');
+    this.#deleteRow = db.prepare<[number], { key: string; bytes: number }>(
+      'DELETE FROM mqtt_queue WHERE id = ? RETURNING key, length(payload) AS bytes',
+    );
     this.#count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM mqtt_session');
   }
 
@@ -119,7 +132,7 @@ export class MqttSessionStore {
     this.#commit.flush();
     const row = this.#get.get(key, now);
     if (row === undefined) {
-      this.#delete.run(key); // an expired one goes now
+      this.#forget(key); // an expired one goes now
       return undefined;
     }
     return { subscriptions: JSON.parse(row.subscriptions) as [string, FilterOptions][], dropped: row.dropped };
@@ -161,7 +174,7 @@ export class MqttSessionStore {
 
   delete(key: string): void {
     this.#commit.flush();
-    this.#delete.run(key);
+    this.#forget(key);
   }
 
   /** Sessions kept, of every realm and listener. */
@@ -171,6 +184,7 @@ export class MqttSessionStore {
 
   /** Forgets every session whose client stayed away past its expiry. */
   purgeExpired(now: number): number {
+    this.#sizes.clear();
     return this.#purge.run(now).changes;
   }
 
@@ -178,16 +192,20 @@ export class MqttSessionStore {
   queue(key: string, message: StoredMessage, bounds: QueueBounds): void {
     this.#grown.set(key, bounds);
     this.#commit.add(() => {
+      const size = this.#sizeOf(key); // read before the row is added
+      const payload = Buffer.from(message.payload);
       const result = this.#insert.run({
         key,
         topic: message.topic,
-        payload: Buffer.from(message.payload),
+        payload,
         qos: message.qos,
         retain: message.retain ? 1 : 0,
         properties: message.properties === undefined ? null : JSON.stringify(message.properties),
         expiresAt: message.expiresAt ?? null,
       });
       if (result.changes === 0) return;
+      size.n++;
+      size.bytes += payload.length;
       message.row = Number(result.lastInsertRowid);
     });
   }
@@ -195,7 +213,7 @@ export class MqttSessionStore {
   /** The client acknowledged `message` (or it was dropped or expired): its row goes at the next commit. */
   settled(message: StoredMessage): void {
     this.#commit.add(() => {
-      if (message.row !== undefined) this.#deleteRow.run(message.row);
+      if (message.row !== undefined) this.#dropRow(message.row);
       message.row = undefined;
     });
   }
@@ -219,7 +237,7 @@ export class MqttSessionStore {
     const out: StoredMessage[] = [];
     for (const r of this.#queue.all(key)) {
       if (r.expires_at !== null && r.expires_at <= now) {
-        this.#deleteRow.run(r.id);
+        this.#dropRow(r.id);
         continue;
       }
       out.push({
@@ -244,14 +262,42 @@ export class MqttSessionStore {
   }
 
   #bound(key: string, bounds: QueueBounds): void {
+    const size = this.#sizeOf(key);
     let dropped = 0;
-    for (;;) {
-      const { n, bytes } = this.#size.get(key)!;
-      if (n <= bounds.maxMessages && (bytes ?? 0) <= bounds.maxBytes) break;
-      this.#dropOldest.run(key);
+    while (size.n > bounds.maxMessages || size.bytes > bounds.maxBytes) {
+      const row = this.#dropOldest.get(key);
+      if (row === undefined) {
+        this.#sizes.delete(key); // nothing left after all: read again next time
+        break;
+      }
+      size.n--;
+      size.bytes -= row.bytes;
       dropped++;
     }
     if (dropped > 0) this.#countDropped.run(dropped, key);
+  }
+
+  #sizeOf(key: string): { n: number; bytes: number } {
+    let size = this.#sizes.get(key);
+    if (size === undefined) {
+      const row = this.#size.get(key)!;
+      this.#sizes.set(key, (size = { n: row.n, bytes: row.bytes ?? 0 }));
+    }
+    return size;
+  }
+
+  #dropRow(id: number): void {
+    const row = this.#deleteRow.get(id);
+    const size = row === undefined ? undefined : this.#sizes.get(row.key);
+    if (size === undefined || row === undefined) return;
+    size.n--;
+    size.bytes -= row.bytes;
+  }
+
+  /** Deletes the session (its queue with it, ON DELETE CASCADE). */
+  #forget(key: string): void {
+    this.#delete.run(key);
+    this.#sizes.delete(key);
   }
 }
 
