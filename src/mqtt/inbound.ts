@@ -12,12 +12,9 @@ import { topicToUri } from './topics.ts';
 
 export interface InboundSink {
   write(packet: Packet): void;
-  readonly v5: boolean;
-  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
-  readonly maxInflight: number;
   /** The client broke a rule: its connection ends. */
   fail(reason: number, message: string): void;
-  publish(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void;
+  publishWamp(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void;
   /** Runs `settle` once the publication's effects are durable (persistence.ts), or at once. */
   durable(settle: () => void): void;
   /** A topic WAMP cannot carry (PUBACK says why, where it can). */
@@ -30,21 +27,30 @@ interface Pending {
   reason: number | undefined;
 }
 
+const NONE_PENDING = Object.freeze([]) as unknown as Pending[]; // never written: replaced before the first push
+
 export class Inbound {
   readonly #sink: InboundSink;
-  readonly #pending: Pending[] = [];
+  /** Shared and empty until the first QoS 1/2 PUBLISH (then this connection's own). */
+  #pending: Pending[] = NONE_PENDING;
   // Made by the first QoS 2 PUBLISH: an idle client holds no empty Set.
   #awaitingRelease: Set<number> | undefined;
   /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
   refusedSilently = 0;
 
-  constructor(sink: InboundSink) {
+  readonly #v5: boolean;
+  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
+  readonly #maxInflight: number;
+
+  constructor(sink: InboundSink, v5: boolean, maxInflight: number) {
     this.#sink = sink;
+    this.#v5 = v5;
+    this.#maxInflight = maxInflight;
   }
 
   publish(topic: string, p: IPublishPacket, now: number): void {
     const id = p.messageId ?? 0;
-    const max = this.#sink.maxInflight;
+    const max = this.#maxInflight;
     if (p.qos > 0 && !this.accept(p.qos as 1 | 2, id, max)) {
       if (p.qos === 2 && this.awaitingRelease(id)) return this.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
       return this.#sink.fail(Reason.RECEIVE_MAXIMUM_EXCEEDED, `more than ${max} QoS 1/2 messages unacknowledged`);
@@ -62,13 +68,14 @@ export class Inbound {
             const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
             this.#sink.durable(() => this.settle(id, reason));
           };
-    this.#sink.publish(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#sink.v5, now), reply);
+    this.#sink.publishWamp(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#v5, now), reply);
   }
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
   accept(qos: 1 | 2, id: number, max: number): boolean {
     if (qos === 2 && (this.#awaitingRelease?.has(id) === true || this.#pending.some((p) => p.id === id))) return false;
     if (this.#pending.length + (this.#awaitingRelease?.size ?? 0) >= max) return false;
+    if (this.#pending === NONE_PENDING) this.#pending = [];
     this.#pending.push({ id, qos, reason: undefined });
     return true;
   }
@@ -96,7 +103,7 @@ export class Inbound {
 
   pubrel(id: number): void {
     const known = this.#awaitingRelease?.delete(id) === true;
-    if (this.#sink.v5)
+    if (this.#v5)
       this.#sink.write({
         cmd: 'pubcomp',
         messageId: id,
@@ -107,7 +114,7 @@ export class Inbound {
 
   #ack(qos: 1 | 2, id: number, reason: number): void {
     const cmd = qos === 1 ? 'puback' : 'pubrec';
-    if (this.#sink.v5) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
+    if (this.#v5) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
     if (reason >= 0x80) this.refusedSilently++;
     this.#sink.write({ cmd, messageId: id });
   }

@@ -11,14 +11,13 @@ import type { WillWamp } from './will.ts';
 export type Reply = (message: Message) => void;
 
 export class WampSide implements WampRequests, WillWamp {
-  readonly #peer: () => WampPeer;
+  readonly #peer: WampPeer;
   #replies: Map<number, Reply> | undefined; // made on first use
   #nextRequest = 1;
   /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
   publishing = false;
 
-  /** `peer`: read when used (the peer is made after this). */
-  constructor(peer: () => WampPeer) {
+  constructor(peer: WampPeer) {
     this.#peer = peer;
   }
 
@@ -30,7 +29,7 @@ export class WampSide implements WampRequests, WillWamp {
   }
 
   deliver(message: Message): void {
-    this.#peer().deliver(message);
+    this.#peer.deliver(message);
   }
 
   call(procedure: string, args: unknown[], kwargs: Dict, reply: Reply): void {

@@ -9,19 +9,20 @@
 import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Message } from '../wamp/messages.ts';
-import { EventDelivery } from './delivery.ts';
-import { Inbound } from './inbound.ts';
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { EventDelivery, type DeliverySink } from './delivery.ts';
+import { Inbound, type InboundSink } from './inbound.ts';
 import { KeptSession } from './kept.ts';
 import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
-import { Outbound, publishPacket, type OutboundMessage } from './outbound.ts';
+import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
+import type { WampPayload } from './payload.ts';
 import { helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
 import type { RestorableSession, StoredMessage } from './persistence.ts';
 import { connackReasonOfAbort, Reason } from './reason-codes.ts';
 import { WampSide } from './requests.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
-import { addFilter, dropFilter, subscribePacket } from './subscribe.ts';
+import { addFilter, subscribePacket, unsubscribePacket } from './subscribe.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
 import { addWill, publishWill } from './will.ts';
 
@@ -47,7 +48,7 @@ export class MqttSession implements WampClient {
   readonly #subs = new Subscriptions();
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
-  readonly #wamp = new WampSide(() => this.#peer);
+  readonly #wamp: WampSide;
   readonly #delivery: EventDelivery;
   #detachedUntil = 0;
   #closeReason: number = Reason.UNSPECIFIED_ERROR;
@@ -65,38 +66,61 @@ export class MqttSession implements WampClient {
     this.#params = params;
     this.#link = link;
     this.#log = options.logger ?? silentLogger;
-    this.#outbound = new Outbound(
-      {
-        publish: (id, m, dup) => this.#sendPublish(m, id, dup),
-        pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
-        settled: (m) => this.#kept?.settled(m),
-      },
-      params.window,
-      options.maxQueued,
-    );
-    this.#inbound = new Inbound({
-      write: (packet) => this.#write(packet),
-      v5: params.v5,
-      maxInflight: options.maxInflight,
-      fail: (reason, message) => this.#link?.fail(reason, message),
-      publish: (uri, payload, wampOptions, reply) => this.#wamp.publish(uri, payload, wampOptions, reply),
-      // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
-      durable: (settle) => (options.sessions === undefined ? settle() : options.sessions.afterCommit(settle)),
-      refused: (topic, message) => this.#log.debug({ clientId: params.clientId, topic }, message),
-    });
-    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
-      mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
-      send: (m) => {
-        if (m.qos === 0) return this.#sendPublish(m, undefined, false);
-        this.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
-        this.#outbound.push(m);
-      },
-      keep: (messages) => {
-        for (const m of messages) this.#kept?.queue(m);
-      },
-    });
-    this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
+    const port = new MqttSession.#Port(this);
+    this.#outbound = new Outbound(port, params.window, options.maxQueued);
+    this.#inbound = new Inbound(port, params.v5, options.maxInflight);
+    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, port);
+    this.#peer = new WampPeer(acceptor, info.type === 'mqtt' ? info : { ...info, type: 'mqtt' }, this);
+    this.#wamp = new WampSide(this.#peer);
   }
+
+  // What Outbound, EventDelivery and Inbound call back: one object rather than a dozen closures
+  // per session (ten thousand idle clients each held them; BENCHMARKS.md, MQTT idle memory).
+  static readonly #Port = class implements OutboundSink, DeliverySink, InboundSink {
+    readonly #s: MqttSession;
+    constructor(s: MqttSession) {
+      this.#s = s;
+    }
+    publish(id: number, m: OutboundMessage, dup: boolean): void {
+      this.#s.#sendPublish(m, id, dup);
+    }
+    pubrel(id: number): void {
+      this.#s.#write({ cmd: 'pubrel', messageId: id });
+    }
+    settled(m: OutboundMessage): void {
+      this.#s.#kept?.settled(m);
+    }
+    mode(): 'connected' | 'absent' | 'closed' {
+      const state = this.#s.#state;
+      return state === 'connected' ? 'connected' : state === 'detached' ? 'absent' : 'closed';
+    }
+    send(m: OutboundMessage): void {
+      if (m.qos === 0) return this.#s.#sendPublish(m, undefined, false);
+      this.#s.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
+      this.#s.#outbound.push(m);
+    }
+    keep(messages: OutboundMessage[]): void {
+      for (const m of messages) this.#s.#kept?.queue(m);
+    }
+    write(packet: Packet): void {
+      this.#s.#write(packet);
+    }
+    fail(reason: number, message: string): void {
+      this.#s.#link?.fail(reason, message);
+    }
+    publishWamp(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void {
+      this.#s.#wamp.publish(uri, payload, options, reply);
+    }
+    durable(settle: () => void): void {
+      // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
+      const store = this.#s.#options.sessions;
+      if (store === undefined) settle();
+      else store.afterCommit(settle);
+    }
+    refused(topic: string, message: string): void {
+      this.#s.#log.debug({ clientId: this.#s.#params.clientId, topic }, message);
+    }
+  };
 
   get persistent(): boolean {
     return this.#params.expiryMs > 0 && this.#options.sessions !== undefined;
@@ -122,28 +146,18 @@ export class MqttSession implements WampClient {
   }
 
   subscribe(p: ISubscribePacket): void {
-    if (this.#params.v5 && p.properties?.subscriptionIdentifier !== undefined) {
-      return this.#link?.fail(
-        Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
-        'subscription identifiers are not supported',
-      );
-    }
     const limits = { v5: this.#params.v5, maxSubscriptions: this.#options.maxSubscriptions };
-    const add = this.#addFilter.bind(this);
-    subscribePacket(this.#subs, p, limits, add, (granted) => {
+    const refused = subscribePacket(this.#subs, p, limits, this.#addFilter.bind(this), (granted) => {
       this.#write({ cmd: 'suback', messageId: p.messageId!, granted });
       this.#saveSubscriptions();
     });
+    if (refused !== undefined) this.#link?.fail(refused.reason, refused.message);
   }
 
   unsubscribe(p: IUnsubscribePacket): void {
-    const codes = p.unsubscriptions.map((filter) => {
-      if (!this.#subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
-      dropFilter(this.#wamp, this.#subs, filter);
-      return Reason.SUCCESS;
-    });
+    const granted = unsubscribePacket(this.#wamp, this.#subs, p);
     // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
-    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted: codes }); // 3.1.1 UNSUBACK has no codes: not written
+    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted }); // 3.1.1 UNSUBACK has no codes: not written
     this.#saveSubscriptions();
   }
 

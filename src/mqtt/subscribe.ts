@@ -2,7 +2,7 @@
 // A filter counts as subscribed only when all its WAMP subscriptions are: one refused, the
 // others are dropped again and the filter gets the refusal's code.
 
-import type { ISubscribePacket, QoS } from 'mqtt-packet';
+import type { ISubscribePacket, IUnsubscribePacket, QoS } from 'mqtt-packet';
 import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
 import { Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
 import type { FilterOptions, Subscriptions } from './subscriptions.ts';
@@ -67,7 +67,8 @@ export type AddFilter = (
 /**
  * SUBSCRIBE: every filter subscribed or refused, then `answer` gets the SUBACK codes in order
  * (MQTT 3.1.1: a refusal as 0x80). Retain Handling (MQTT 5): 0 sends the retained messages,
- * 1 only for a new subscription, 2 never.
+ * 1 only for a new subscription, 2 never. Returns why the packet as a whole is refused (the
+ * connection ends then, nothing is subscribed).
  */
 export function subscribePacket(
   subs: Subscriptions,
@@ -75,8 +76,13 @@ export function subscribePacket(
   limits: { v5: boolean; maxSubscriptions: number },
   add: AddFilter,
   answer: (granted: number[]) => void,
-): void {
+): { reason: number; message: string } | undefined {
   const v5 = limits.v5;
+  if (v5 && p.properties?.subscriptionIdentifier !== undefined)
+    return {
+      reason: Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
+      message: 'subscription identifiers are not supported',
+    };
   const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
   let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
   const done = (): void => {
@@ -103,4 +109,14 @@ export function subscribePacket(
     );
   });
   done();
+  return undefined;
+}
+
+/** UNSUBSCRIBE: every filter held is dropped; the UNSUBACK codes in order. */
+export function unsubscribePacket(wamp: WampRequests, subs: Subscriptions, p: IUnsubscribePacket): number[] {
+  return p.unsubscriptions.map((filter) => {
+    if (!subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
+    dropFilter(wamp, subs, filter);
+    return Reason.SUCCESS;
+  });
 }
