@@ -143,15 +143,21 @@ export class MqttSessionStore {
     this.#commit.flush();
     const out: RestorableSession[] = [];
     for (const row of this.#all.all(now)) {
-      const record = JSON.parse(row.record) as SessionRecord;
-      if (record.realm !== realm || this.#restored.has(row.key)) continue;
+      if (this.#restored.has(row.key)) continue;
+      let kept: RestorableSession;
+      try {
+        kept = {
+          key: row.key,
+          record: JSON.parse(row.record) as SessionRecord,
+          subscriptions: JSON.parse(row.subscriptions) as [string, FilterOptions][],
+          expiresAt: row.expires_at ?? undefined,
+        };
+      } catch {
+        continue; // a row this code did not write: left for its client to resume, as before restarts were covered
+      }
+      if (kept.record.realm !== realm) continue;
       this.#restored.add(row.key);
-      out.push({
-        key: row.key,
-        record,
-        subscriptions: JSON.parse(row.subscriptions) as [string, FilterOptions][],
-        expiresAt: row.expires_at ?? undefined,
-      });
+      out.push(kept);
     }
     return out;
   }
