@@ -33,7 +33,7 @@ export class Outbound {
   readonly #window: number;
   readonly #maxQueued: number;
   // Made on first use, like the queue: most clients never get a QoS 1/2 message, and ten
-  // thousand idle clients should not each hold an empty Map (see README, memory per client).
+  // thousand idle clients should not each hold an empty Map (BENCHMARKS.md, MQTT idle memory).
   #inflight: Map<number, Inflight> | undefined;
   #queue: OutboundMessage[] | undefined;
   #nextId = 1;
