@@ -14,11 +14,18 @@ export interface InboundSink {
   write(packet: Packet): void;
   /** The client broke a rule: its connection ends. */
   fail(reason: number, message: string): void;
-  publishWamp(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void;
-  /** Runs `settle` once the publication's effects are durable (persistence.ts), or at once. */
-  durable(settle: () => void): void;
   /** A topic WAMP cannot carry (PUBACK says why, where it can). */
   refused(topic: string, message: string): void;
+}
+
+/** Where the client's publications go, and how they wait for durability. */
+export interface InboundSettings {
+  readonly v5: boolean;
+  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
+  readonly maxInflight: number;
+  readonly wamp: { publish(uri: string, payload: WampPayload, options: Dict, reply?: (m: Message) => void): void };
+  /** With persistent sessions: PUBACK / PUBREC once what the publication queued for them is on disk. */
+  readonly store: { afterCommit(settle: () => void): void } | undefined;
 }
 
 interface Pending {
@@ -38,14 +45,18 @@ export class Inbound {
   /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
   refusedSilently = 0;
 
+  // The settings' fields, not the object: it is not kept per client.
   readonly #v5: boolean;
-  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
   readonly #maxInflight: number;
+  readonly #wamp: InboundSettings['wamp'];
+  readonly #store: InboundSettings['store'];
 
-  constructor(sink: InboundSink, v5: boolean, maxInflight: number) {
+  constructor(sink: InboundSink, settings: InboundSettings) {
     this.#sink = sink;
-    this.#v5 = v5;
-    this.#maxInflight = maxInflight;
+    this.#v5 = settings.v5;
+    this.#maxInflight = settings.maxInflight;
+    this.#wamp = settings.wamp;
+    this.#store = settings.store;
   }
 
   publish(topic: string, p: IPublishPacket, now: number): void {
@@ -66,9 +77,11 @@ export class Inbound {
         ? undefined
         : (reply: Message): void => {
             const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
-            this.#sink.durable(() => this.settle(id, reason));
+            const store = this.#store;
+            if (store === undefined) this.settle(id, reason);
+            else store.afterCommit(() => this.settle(id, reason));
           };
-    this.#sink.publishWamp(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#v5, now), reply);
+    this.#wamp.publish(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#v5, now), reply);
   }
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */

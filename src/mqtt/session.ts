@@ -9,14 +9,13 @@
 import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { MessageType as T, type Message } from '../wamp/messages.ts';
 import { EventDelivery, type DeliverySink } from './delivery.ts';
 import { Inbound, type InboundSink } from './inbound.ts';
 import { KeptSession } from './kept.ts';
 import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
-import type { WampPayload } from './payload.ts';
 import { helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
 import type { RestorableSession, StoredMessage } from './persistence.ts';
 import { connackReasonOfAbort, Reason } from './reason-codes.ts';
@@ -66,12 +65,14 @@ export class MqttSession implements WampClient {
     this.#params = params;
     this.#link = link;
     this.#log = options.logger ?? silentLogger;
-    const port = new MqttSession.#Port(this);
-    this.#outbound = new Outbound(port, params.window, options.maxQueued);
-    this.#inbound = new Inbound(port, params.v5, options.maxInflight);
-    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, port);
+    // The router calls back only after HELLO: the peer may come first.
     this.#peer = new WampPeer(acceptor, info.type === 'mqtt' ? info : { ...info, type: 'mqtt' }, this);
     this.#wamp = new WampSide(this.#peer);
+    const port = new MqttSession.#Port(this);
+    this.#outbound = new Outbound(port, params.window, options.maxQueued);
+    const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
+    this.#inbound = new Inbound(port, settings);
+    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, port);
   }
 
   // What Outbound, EventDelivery and Inbound call back: one object rather than a dozen closures
@@ -107,15 +108,6 @@ export class MqttSession implements WampClient {
     }
     fail(reason: number, message: string): void {
       this.#s.#link?.fail(reason, message);
-    }
-    publishWamp(uri: string, payload: WampPayload, options: Dict, reply: ((m: Message) => void) | undefined): void {
-      this.#s.#wamp.publish(uri, payload, options, reply);
-    }
-    durable(settle: () => void): void {
-      // PUBACK / PUBREC once what the publication queued for persistent sessions is on disk.
-      const store = this.#s.#options.sessions;
-      if (store === undefined) settle();
-      else store.afterCommit(settle);
     }
     refused(topic: string, message: string): void {
       this.#s.#log.debug({ clientId: this.#s.#params.clientId, topic }, message);
