@@ -15,6 +15,7 @@ import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
 import type { WebSocketOptions } from '../transport/websocket-server.ts';
 import { listenMqtt } from '../mqtt/listener.ts';
 import { MqttSessionStore } from '../mqtt/persistence.ts';
+import { ResumeTokens, resumingAuthenticator } from '../mqtt/resume.ts';
 import type { SessionRegistry } from '../mqtt/session.ts';
 import { addMqttRoute } from '../mqtt/websocket.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
@@ -134,12 +135,32 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     if (r.anonymous && r.anonymousFrom === 'anywhere')
       logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
+  // Persistent MQTT sessions, and the way the kept ones rejoin at start without their clients.
+  const mqttOn = config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt);
+  const mqttSessions = mqttOn
+    ? new MqttSessionStore(db, (err, writes) =>
+        logger.error({ err: err.message, writes }, 'mqtt: cannot write the persistent-session queue'),
+      )
+    : undefined;
+  const mqttResume = mqttOn ? new ResumeTokens() : undefined;
+  const authenticator =
+    mqttResume === undefined
+      ? security.authenticator
+      : resumingAuthenticator(security.authenticator, mqttResume, (realm, identity) => {
+          if (identity.authmethod === 'anonymous')
+            return realm.anonymous ? identity : { refused: `realm '${realm.uri}' no longer admits anonymous sessions` };
+          if (!storeRealms.some((r) => r.uri === realm.uri)) return { refused: `no user store for '${realm.uri}'` };
+          const user = security.store.getUser(realm.uri, identity.authid);
+          if (user === undefined || user.disabled === true)
+            return { refused: `user '${identity.authid}' no longer exists or is disabled` };
+          return { ...identity, authrole: user.authrole };
+        });
   // Counting costs the hot path a little, so it happens only when something serves /metrics.
   const router = new Router({
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
     store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
-    authenticator: security.authenticator,
+    authenticator,
     authorizer: security.authorizer,
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
@@ -213,10 +234,6 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         : await import('../transport/websocket-server.ts');
     // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
     const mqttRegistry: SessionRegistry = new Map();
-    const mqttSessions =
-      config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt)
-        ? new MqttSessionStore(db)
-        : undefined;
     for (const [i, ws] of config.listeners.websocket.entries()) {
       const field = `listeners.websocket[${i}]`;
       const secure = ws.tls && loadListenerTls(field, ws.tls);
@@ -241,6 +258,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
               realm: mq.realm,
               connectTimeoutMs: limits.handshakeTimeoutMs,
               sessions: mqttSessions,
+              resume: mqttResume,
               logger,
             },
             mqttRegistry,
@@ -280,7 +298,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         listenMqtt(
           { host, port },
           router,
-          { ...settings, connectTimeoutMs: limits.handshakeTimeoutMs, sessions: mqttSessions, logger },
+          {
+            ...settings,
+            connectTimeoutMs: limits.handshakeTimeoutMs,
+            sessions: mqttSessions,
+            resume: mqttResume,
+            logger,
+          },
           mqttRegistry,
         ),
       );

@@ -10,7 +10,8 @@ import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import type { MqttOptions } from './options.ts';
 import { encodePacket, PacketError, PacketReader } from './packet-reader.ts';
 import { connectReturnOf, Reason } from './reason-codes.ts';
-import { MqttSession, type ConnectionLink, type SessionRegistry } from './session.ts';
+import type { ConnectionLink } from './link.ts';
+import { MqttSession, type SessionRegistry } from './session.ts';
 
 /** The byte stream under an MQTT connection (TCP here; WebSocket could be another). */
 export interface MqttTransport {
@@ -42,9 +43,10 @@ export class MqttConnection implements ConnectionLink {
   #keepAliveMs = 0;
   #lastPacketAt: number;
   #session: MqttSession | undefined;
-  #early: Packet[] = [];
-  readonly #aliases = new Map<number, string>();
-  #connackProperties: Record<string, unknown> = {};
+  // Made on first use and dropped after: ten thousand idle clients hold none of them.
+  #early: Packet[] | undefined;
+  #aliases: Map<number, string> | undefined;
+  #connackProperties: Record<string, unknown> | undefined;
 
   constructor(
     transport: MqttTransport,
@@ -130,8 +132,8 @@ export class MqttConnection implements ConnectionLink {
     if (this.#state !== 'authenticating') return;
     this.#state = 'connected';
     this.#connack(Reason.SUCCESS, undefined, sessionPresent);
-    const early = this.#early;
-    this.#early = [];
+    const early = this.#early ?? [];
+    this.#early = undefined;
     for (const packet of early) {
       if (this.#state !== 'connected') return;
       this.#packet(packet, Date.now());
@@ -175,8 +177,9 @@ export class MqttConnection implements ConnectionLink {
     if (packet.cmd === 'connect') return this.fail(Reason.PROTOCOL_ERROR, 'second CONNECT');
     if (this.#state === 'authenticating') {
       // Clients may send before CONNACK (MQTT 3.1.4); held, bounded, until the session is up.
-      if (this.#early.length >= this.#options.maxEarlyPackets) return this.#end(now);
-      this.#early.push(packet);
+      const early = (this.#early ??= []);
+      if (early.length >= this.#options.maxEarlyPackets) return this.#end(now);
+      early.push(packet);
       return;
     }
     const session = this.#session!;
@@ -271,6 +274,8 @@ export class MqttConnection implements ConnectionLink {
   }
 
   #connack(reason: number, message: string | undefined, sessionPresent: boolean): void {
+    const connackProperties = this.#connackProperties;
+    this.#connackProperties = undefined;
     if (!this.#v5) return this.write({ cmd: 'connack', returnCode: connectReturnOf(reason), sessionPresent });
     const o = this.#options;
     const properties =
@@ -279,7 +284,7 @@ export class MqttConnection implements ConnectionLink {
           ? {}
           : { reasonString: message }
         : {
-            ...this.#connackProperties,
+            ...connackProperties,
             receiveMaximum: o.maxInflight,
             maximumPacketSize: o.maxPacketBytes,
             topicAliasMaximum: o.topicAliasMaximum,
@@ -297,9 +302,9 @@ export class MqttConnection implements ConnectionLink {
     if (alias !== undefined) {
       if (alias === 0 || alias > this.#options.topicAliasMaximum)
         return this.fail(Reason.TOPIC_ALIAS_INVALID, `topic alias ${alias} is out of range`);
-      if (topic.length > 0) this.#aliases.set(alias, topic);
+      if (topic.length > 0) (this.#aliases ??= new Map()).set(alias, topic);
       else {
-        const known = this.#aliases.get(alias);
+        const known = this.#aliases?.get(alias);
         if (known === undefined) return this.fail(Reason.PROTOCOL_ERROR, `topic alias ${alias} was never set`);
         topic = known;
       }

@@ -22,7 +22,7 @@ export class EventDelivery {
   readonly #clientMaxPacket: number;
   readonly #sink: DeliverySink;
   /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
-  readonly #batch = new Map<number, { event: Event; qos: QoS; rap: boolean }>();
+  #batch: Map<number, { event: Event; qos: QoS; rap: boolean }> | undefined; // made by the first EVENT
   /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
   undeliverable = 0;
 
@@ -36,17 +36,20 @@ export class EventDelivery {
   event(msg: Event, own: boolean): void {
     const delivery = this.#subs.delivery(msg.subscription, own);
     if (delivery === undefined) return;
-    const pending = this.#batch.get(msg.publication);
+    const batch = (this.#batch ??= new Map());
+    const pending = batch.get(msg.publication);
     if (pending !== undefined) {
       if (delivery.qos > pending.qos) pending.qos = delivery.qos;
       pending.rap ||= delivery.rap;
       return;
     }
-    if (this.#batch.size === 0) queueMicrotask(() => this.#flush());
-    this.#batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
+    if (batch.size === 0) queueMicrotask(() => this.flush());
+    batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
   }
 
-  #flush(): void {
+  /** Sends (or keeps) this turn's events now; they go in a microtask otherwise. */
+  flush(): void {
+    if (this.#batch === undefined || this.#batch.size === 0) return;
     const batch = [...this.#batch.values()];
     this.#batch.clear();
     const absent: OutboundMessage[] = [];

@@ -5,6 +5,7 @@
 import type { PeerAcceptor } from '../router/peer.ts';
 import { MqttConnection, type MqttTransport } from './connection.ts';
 import type { MqttOptions } from './options.ts';
+import { restoreSessions } from './restore.ts';
 import type { SessionRegistry } from './session.ts';
 
 const TICK_MS = 1000; // keep-alive is counted in seconds
@@ -22,6 +23,9 @@ export class MqttHub {
     this.#registry = registry;
     // Sessions whose clients stayed away past their expiry while the router was down.
     options.sessions?.purgeExpired(Date.now());
+    // The others are back in the router before any client connects, queueing for theirs.
+    const restored = restoreSessions(acceptor, options, registry);
+    if (restored > 0) options.logger?.info({ realm: options.realm, restored }, 'mqtt: kept sessions restored');
     this.#ticker = setInterval(() => this.tick(Date.now()), TICK_MS);
     this.#ticker.unref();
   }
@@ -60,5 +64,6 @@ export class MqttHub {
 
   close(): void {
     clearInterval(this.#ticker);
+    this.#guard(() => this.options.sessions?.flush());
   }
 }

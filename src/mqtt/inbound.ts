@@ -1,13 +1,31 @@
-// QoS state of the messages one MQTT client publishes: acknowledgements go out in the order the
-// PUBLISHes came (MQTT 4.6), whenever the router answers each; QoS 2 identifiers are held from
-// PUBREC to PUBREL so a resent PUBLISH is not published twice (MQTT 4.3.3, method B).
+// The messages one MQTT client publishes: PUBLISH -> WAMP PUBLISH, and their QoS state.
+// Acknowledgements go out in the order the PUBLISHes came (MQTT 4.6), whenever the router
+// answers each; QoS 2 identifiers are held from PUBREC to PUBREL so a resent PUBLISH is not
+// published twice (MQTT 4.3.3, method B).
 
-import type { Packet } from 'mqtt-packet';
-import { Reason } from './reason-codes.ts';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
+import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
+import { bytesOf, mqttToWamp, type WampPayload } from './payload.ts';
+import { publishOptions } from './properties.ts';
+import { Reason, reasonOfError } from './reason-codes.ts';
+import { topicToUri } from './topics.ts';
 
 export interface InboundSink {
   write(packet: Packet): void;
-  v5(): boolean;
+  /** The client broke a rule: its connection ends. */
+  fail(reason: number, message: string): void;
+  /** A topic WAMP cannot carry (PUBACK says why, where it can). */
+  refused(topic: string, message: string): void;
+}
+
+/** Where the client's publications go, and how they wait for durability. */
+export interface InboundSettings {
+  readonly v5: boolean;
+  /** Unacknowledged QoS 1/2 PUBLISHes allowed (our Receive Maximum). */
+  readonly maxInflight: number;
+  readonly wamp: { publish(uri: string, payload: WampPayload, options: Dict, reply?: (m: Message) => void): void };
+  /** With persistent sessions: PUBACK / PUBREC once what the publication queued for them is on disk. */
+  readonly store: { afterCommit(settle: () => void): void } | undefined;
 }
 
 interface Pending {
@@ -16,32 +34,72 @@ interface Pending {
   reason: number | undefined;
 }
 
+const NONE_PENDING = Object.freeze([]) as unknown as Pending[]; // never written: replaced before the first push
+
 export class Inbound {
   readonly #sink: InboundSink;
-  readonly #pending: Pending[] = [];
-  readonly #awaitingRelease = new Set<number>();
+  /** Shared and empty until the first QoS 1/2 PUBLISH (then this connection's own). */
+  #pending: Pending[] = NONE_PENDING;
+  // Made by the first QoS 2 PUBLISH: an idle client holds no empty Set.
+  #awaitingRelease: Set<number> | undefined;
   /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
   refusedSilently = 0;
 
-  constructor(sink: InboundSink) {
+  // The settings' fields, not the object: it is not kept per client.
+  readonly #v5: boolean;
+  readonly #maxInflight: number;
+  readonly #wamp: InboundSettings['wamp'];
+  readonly #store: InboundSettings['store'];
+
+  constructor(sink: InboundSink, settings: InboundSettings) {
     this.#sink = sink;
+    this.#v5 = settings.v5;
+    this.#maxInflight = settings.maxInflight;
+    this.#wamp = settings.wamp;
+    this.#store = settings.store;
+  }
+
+  publish(topic: string, p: IPublishPacket, now: number): void {
+    const id = p.messageId ?? 0;
+    const max = this.#maxInflight;
+    if (p.qos > 0 && !this.accept(p.qos as 1 | 2, id, max)) {
+      if (p.qos === 2 && this.awaitingRelease(id)) return this.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
+      return this.#sink.fail(Reason.RECEIVE_MAXIMUM_EXCEEDED, `more than ${max} QoS 1/2 messages unacknowledged`);
+    }
+    const uri = topicToUri(topic);
+    if (!uri.ok) {
+      this.#sink.refused(topic, uri.message);
+      if (p.qos > 0) this.settle(id, uri.reason);
+      return;
+    }
+    const reply =
+      p.qos === 0
+        ? undefined
+        : (reply: Message): void => {
+            const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
+            const store = this.#store;
+            if (store === undefined) this.settle(id, reason);
+            else store.afterCommit(() => this.settle(id, reason));
+          };
+    this.#wamp.publish(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#v5, now), reply);
   }
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
   accept(qos: 1 | 2, id: number, max: number): boolean {
-    if (qos === 2 && (this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id))) return false;
-    if (this.#pending.length + this.#awaitingRelease.size >= max) return false;
+    if (qos === 2 && (this.#awaitingRelease?.has(id) === true || this.#pending.some((p) => p.id === id))) return false;
+    if (this.#pending.length + (this.#awaitingRelease?.size ?? 0) >= max) return false;
+    if (this.#pending === NONE_PENDING) this.#pending = [];
     this.#pending.push({ id, qos, reason: undefined });
     return true;
   }
 
   awaitingRelease(id: number): boolean {
-    return this.#awaitingRelease.has(id) || this.#pending.some((p) => p.id === id && p.qos === 2);
+    return this.#awaitingRelease?.has(id) === true || this.#pending.some((p) => p.id === id && p.qos === 2);
   }
 
   repeatPubrec(id: number): void {
     // Still waiting for the router's answer: the PUBREC will come when it does.
-    if (this.#awaitingRelease.has(id)) this.#ack(2, id, Reason.SUCCESS);
+    if (this.#awaitingRelease?.has(id) === true) this.#ack(2, id, Reason.SUCCESS);
   }
 
   /** The router's answer to the PUBLISH with this identifier (the oldest unanswered one). */
@@ -51,14 +109,14 @@ export class Inbound {
     entry.reason = reason;
     while (this.#pending.length > 0 && this.#pending[0]!.reason !== undefined) {
       const p = this.#pending.shift()!;
-      if (p.qos === 2 && p.reason! < 0x80) this.#awaitingRelease.add(p.id);
+      if (p.qos === 2 && p.reason! < 0x80) (this.#awaitingRelease ??= new Set()).add(p.id);
       this.#ack(p.qos, p.id, p.reason!);
     }
   }
 
   pubrel(id: number): void {
-    const known = this.#awaitingRelease.delete(id);
-    if (this.#sink.v5())
+    const known = this.#awaitingRelease?.delete(id) === true;
+    if (this.#v5)
       this.#sink.write({
         cmd: 'pubcomp',
         messageId: id,
@@ -69,7 +127,7 @@ export class Inbound {
 
   #ack(qos: 1 | 2, id: number, reason: number): void {
     const cmd = qos === 1 ? 'puback' : 'pubrec';
-    if (this.#sink.v5()) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
+    if (this.#v5) return this.#sink.write({ cmd, messageId: id, reasonCode: reason });
     if (reason >= 0x80) this.refusedSilently++;
     this.#sink.write({ cmd, messageId: id });
   }

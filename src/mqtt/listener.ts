@@ -2,9 +2,9 @@
 // listener's realm as an ordinary WAMP session.
 
 import net from 'node:net';
-import type { PeerAcceptor } from '../router/peer.ts';
+import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
-import type { MqttTransport } from './connection.ts';
+import type { MqttConnection, MqttTransport } from './connection.ts';
 import { MqttHub } from './hub.ts';
 import { mqttDefaults, type MqttOptions } from './options.ts';
 import type { SessionRegistry } from './session.ts';
@@ -17,6 +17,34 @@ export interface MqttListener {
 
 const LINGER_MS = 2000; // a client that does not close its side after ours is cut
 
+/** A TCP connection as an MQTT transport (a class: no closures per connection). */
+class TcpTransport implements MqttTransport {
+  readonly info: TransportInfo;
+  readonly #socket: net.Socket;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
+    const host = address.includes(':') ? `[${address}]` : address;
+    this.info = { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) };
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.#socket.destroyed) this.#socket.write(bytes);
+  }
+
+  bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+
+  end(): void {
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+}
+
 export async function listenMqtt(
   address: { host: string; port: number },
   acceptor: PeerAcceptor,
@@ -24,32 +52,28 @@ export async function listenMqtt(
   registry: SessionRegistry = new Map(),
 ): Promise<MqttListener> {
   const hub = new MqttHub(acceptor, { ...mqttDefaults, ...options }, registry);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
-    const host = address.includes(':') ? `[${address}]` : address;
-    const transport: MqttTransport = {
-      info: { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) },
-      write: (bytes) => {
-        if (!socket.destroyed) socket.write(bytes);
-      },
-      bufferedAmount: () => socket.writableLength,
-      end: () => {
-        if (socket.destroyed) return;
-        socket.end();
-        setTimeout(() => socket.destroy(), LINGER_MS).unref();
-      },
-    };
-    const connection = hub.accept(transport);
-    socket.on('data', (chunk: Buffer) => connection.data(chunk, Date.now()));
-    socket.on('error', (err) =>
-      hub.options.logger?.debug({ peer: transport.info.peer, err: err.message }, 'mqtt socket error'),
+  const connections = new Map<net.Socket, MqttConnection>();
+  // One handler of each kind for every socket (`this` is the socket), not three closures per
+  // connection: ten thousand idle clients each held them.
+  function onData(this: net.Socket, chunk: Buffer): void {
+    connections.get(this)?.data(chunk, Date.now());
+  }
+  function onError(this: net.Socket, err: Error): void {
+    hub.options.logger?.debug(
+      { peer: `${this.remoteAddress}:${this.remotePort}`, err: err.message },
+      'mqtt socket error',
     );
-    socket.on('close', () => {
-      sockets.delete(socket);
-      hub.closed(connection);
-    });
+  }
+  function onClose(this: net.Socket): void {
+    const connection = connections.get(this);
+    connections.delete(this);
+    if (connection !== undefined) hub.closed(connection);
+  }
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    connections.set(socket, hub.accept(new TcpTransport(socket)));
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -71,7 +95,7 @@ export async function listenMqtt(
       hub.close();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        for (const s of connections.keys()) s.destroy();
       });
     },
   };

@@ -3,6 +3,7 @@
 
 import type { Logger } from '../log.ts';
 import type { MqttSessionStore } from './persistence.ts';
+import type { ResumeTokens } from './resume.ts';
 
 export interface MqttOptions {
   /** The realm MQTT clients of this listener join. */
@@ -42,10 +43,12 @@ export interface MqttOptions {
   maxPersistentSessions: number;
   /** Where persistent sessions are kept; without it every session ends with its connection. */
   sessions?: MqttSessionStore;
+  /** With `sessions`: kept sessions come back at start, before their clients (resume.ts). */
+  resume?: ResumeTokens;
   logger?: Logger;
 }
 
-export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions'> = {
+export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions' | 'resume'> = {
   // 1 MiB: far above sensor telemetry, small enough that a board holds many clients' worth.
   maxPacketBytes: 1 << 20,
   // As WAMP's handshake timeout: half-open connections must not pile up.

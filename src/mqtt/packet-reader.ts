@@ -2,8 +2,12 @@
 // mqtt-packet. The fixed header is read here first, so a packet over the size limit is refused
 // from its header alone, before its body is buffered.
 
-import { generate, parser, type Packet } from 'mqtt-packet';
+import { generate, parser, writeToStream, type Packet } from 'mqtt-packet';
 import { Reason } from './reason-codes.ts';
+
+// mqtt-packet's encoder otherwise builds a table of all 65,536 two-byte numbers as Buffers on
+// first use (about 7 MB resident for good): each packet identifier is two bytes to write.
+writeToStream.cacheNumbers = false;
 
 export class PacketError extends Error {
   /** The MQTT 5.0 reason code the connection ends with. */
@@ -64,7 +68,8 @@ function parseOne(packet: Buffer, protocolVersion: number): Packet {
 
 export class PacketReader {
   readonly #maxPacketBytes: number;
-  #chunks: Buffer[] = [];
+  /** Bytes of a packet not yet complete; none between packets (the usual case for an idle client). */
+  #chunks: Buffer[] | undefined;
   #buffered = 0;
   /** From the CONNECT on: what the other packets are parsed as (3.1.1 until then). */
   #protocolVersion = 4;
@@ -75,16 +80,17 @@ export class PacketReader {
 
   /** The complete packets `chunk` finishes, in order; throws PacketError on bad input. */
   push(chunk: Buffer): Packet[] {
-    this.#chunks.push(chunk);
+    (this.#chunks ??= []).push(chunk);
     this.#buffered += chunk.length;
     const out: Packet[] = [];
     for (;;) {
       const size = this.#nextSize();
       if (size === undefined || this.#buffered < size) return out;
-      const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
+      const chunks: Buffer[] = this.#chunks!;
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#buffered);
       const bytes = all.subarray(0, size);
       const rest = all.subarray(size);
-      this.#chunks = rest.length > 0 ? [rest] : [];
+      this.#chunks = rest.length > 0 ? [rest] : undefined;
       this.#buffered = rest.length;
       const packet = parseOne(bytes, this.#protocolVersion);
       if (packet.cmd === 'connect' && packet.protocolVersion !== undefined)
@@ -95,9 +101,9 @@ export class PacketReader {
 
   /** Size of the packet at the head of the buffer, once its fixed header is in. */
   #nextSize(): number | undefined {
-    if (this.#buffered < 2) return undefined;
-    const head =
-      this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, Math.min(this.#buffered, 5));
+    const chunks = this.#chunks;
+    if (chunks === undefined || this.#buffered < 2) return undefined;
+    const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, Math.min(this.#buffered, 5));
     let remaining = 0;
     for (let i = 1; i <= 4; i++) {
       if (i >= head.length) return undefined;

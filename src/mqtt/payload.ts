@@ -81,3 +81,8 @@ function isJsonStart(b: number): boolean {
     b === 0x6e
   );
 }
+
+/** mqtt-packet gives a payload as a string where it was built from one. */
+export function bytesOf(payload: Buffer | string): Uint8Array {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}

@@ -68,3 +68,13 @@ export function withExpiry(
   if (expiresAt === undefined) return properties;
   return { ...properties, messageExpiryInterval: Math.max(1, Math.ceil((expiresAt - now) / 1000)) };
 }
+
+/** WAMP PUBLISH options for an MQTT PUBLISH: QoS 1/2 acknowledged, retain, MQTT 5 properties carried. */
+export function publishOptions(p: IPublishPacket, v5: boolean, now: number): Record<string, unknown> {
+  const options: Record<string, unknown> = { exclude_me: false };
+  if (p.qos > 0) options.acknowledge = true;
+  if (p.retain) options.retain = true;
+  const carried = detailOfPublish(p, v5, now);
+  if (carried !== undefined) options[MQTT_DETAIL] = carried;
+  return options;
+}

@@ -1,56 +1,33 @@
 // An MQTT session: the WAMP session behind one client identity (wamp-peer.ts) and the MQTT
 // state that goes with it (subscriptions, QoS in both directions, the will). It translates
 // PUBLISH -> WAMP PUBLISH, SUBSCRIBE -> WAMP SUBSCRIBE, EVENT -> PUBLISH; routing, grants and
-// everything else are the router's. A persistent session outlives its connection: detached, it
-// stays subscribed and queues QoS 1/2 messages in SQLite (persistence.ts) until its client
-// returns or it expires.
+// everything else are the router's. A persistent session (kept.ts) outlives its connection:
+// detached, it stays subscribed in the router and its QoS 1/2 messages wait in SQLite until
+// its client returns or it expires; after a restart it comes back before its client does
+// (restore.ts).
 
-import type { IConnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
+import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
-import { EventDelivery } from './delivery.ts';
-import { Inbound } from './inbound.ts';
+import { MessageType as T, type Message } from '../wamp/messages.ts';
+import { EventDelivery, type DeliverySink } from './delivery.ts';
+import { Inbound, type InboundSink } from './inbound.ts';
+import { KeptSession } from './kept.ts';
+import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
-import { Outbound, type OutboundMessage } from './outbound.ts';
-import { mqttToWamp, type WampPayload } from './payload.ts';
-import { detailOfPublish, MQTT_DETAIL, withExpiry } from './properties.ts';
-import { connackReasonOfAbort, Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
+import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
+import { helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
+import type { RestorableSession, StoredMessage } from './persistence.ts';
+import { connackReasonOfAbort, Reason } from './reason-codes.ts';
+import { WampSide } from './requests.ts';
 import { Subscriptions, type FilterOptions } from './subscriptions.ts';
-import { addFilter, dropFilter, type WampRequests } from './subscribe.ts';
-import { topicToUri } from './topics.ts';
+import { addFilter, subscribePacket, unsubscribePacket } from './subscribe.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
-
-/** What a session needs from the connection it is on. */
-export interface ConnectionLink {
-  write(packet: Packet): void;
-  bufferedAmount(): number;
-  /** WELCOME (and the will set): CONNACK may go. */
-  accepted(sessionPresent: boolean): void;
-  /** The handshake failed: CONNACK with this reason, then the connection ends. */
-  refused(reason: number, message: string): void;
-  /** The client broke a rule: the connection ends with this reason. */
-  fail(reason: number, message: string): void;
-  /** The router ended the session (shutdown, kill, take-over): MQTT 5 DISCONNECT with this reason. */
-  ended(reason: number): void;
-}
+import { addWill, publishWill } from './will.ts';
 
 /** Live sessions by client identity, for take-over and resumption (MQTT 3.1.4-3). */
 export type SessionRegistry = Map<string, MqttSession>;
 
-export interface SessionParams {
-  clientId: string;
-  v5: boolean;
-  cleanStart: boolean;
-  /** How long the session is kept after its connection ends; 0: not at all. */
-  expiryMs: number;
-  will: IConnectPacket['will'];
-  clientMaxPacket: number;
-  /** Outbound in-flight window: the client's Receive Maximum and ours. */
-  window: number;
-}
-
-type Reply = (message: Message) => void;
 type State = 'authenticating' | 'connected' | 'detached' | 'closed';
 
 export class MqttSession implements WampClient {
@@ -63,15 +40,17 @@ export class MqttSession implements WampClient {
   #state: State = 'authenticating';
   #password: string | undefined;
   #key: string | undefined;
-  #nextRequest = 1;
-  readonly #replies = new Map<number, Reply>();
+  /** Set for a persistent session once it is up. */
+  #kept: KeptSession | undefined;
+  /** Set while a session kept over a restart joins without its client. */
+  #restoring: RestorableSession | undefined;
   readonly #subs = new Subscriptions();
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
-  /** Set while the client's own PUBLISH is in the router: EVENTs meanwhile are its own (No Local). */
-  #publishing = false;
+  readonly #wamp: WampSide;
   readonly #delivery: EventDelivery;
   #detachedUntil = 0;
+  #closeReason: number = Reason.UNSPECIFIED_ERROR;
 
   constructor(
     acceptor: PeerAcceptor,
@@ -79,29 +58,61 @@ export class MqttSession implements WampClient {
     options: MqttOptions,
     registry: SessionRegistry,
     params: SessionParams,
-    link: ConnectionLink,
+    link: ConnectionLink | undefined,
   ) {
     this.#options = options;
     this.#registry = registry;
     this.#params = params;
     this.#link = link;
     this.#log = options.logger ?? silentLogger;
-    this.#outbound = new Outbound(
-      {
-        publish: (id, m, dup) => this.#sendPublish(m, id, dup),
-        pubrel: (id) => this.#write({ cmd: 'pubrel', messageId: id }),
-      },
-      params.window,
-      options.maxQueued,
-    );
-    this.#inbound = new Inbound({ write: (packet) => this.#write(packet), v5: () => params.v5 });
-    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, {
-      mode: () => (this.#state === 'connected' ? 'connected' : this.#state === 'detached' ? 'absent' : 'closed'),
-      send: (m) => (m.qos > 0 ? this.#outbound.push(m) : this.#sendPublish(m, undefined, false)),
-      keep: (messages) => this.#enqueue(messages),
-    });
-    this.#peer = new WampPeer(acceptor, { ...info, type: 'mqtt' }, this);
+    // The router calls back only after HELLO: the peer may come first.
+    this.#peer = new WampPeer(acceptor, info.type === 'mqtt' ? info : { ...info, type: 'mqtt' }, this);
+    this.#wamp = new WampSide(this.#peer);
+    const port = new MqttSession.#Port(this);
+    this.#outbound = new Outbound(port, params.window, options.maxQueued);
+    const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
+    this.#inbound = new Inbound(port, settings);
+    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, port);
   }
+
+  // What Outbound, EventDelivery and Inbound call back: one object rather than a dozen closures
+  // per session (ten thousand idle clients each held them; BENCHMARKS.md, MQTT idle memory).
+  static readonly #Port = class implements OutboundSink, DeliverySink, InboundSink {
+    readonly #s: MqttSession;
+    constructor(s: MqttSession) {
+      this.#s = s;
+    }
+    publish(id: number, m: OutboundMessage, dup: boolean): void {
+      this.#s.#sendPublish(m, id, dup);
+    }
+    pubrel(id: number): void {
+      this.#s.#write({ cmd: 'pubrel', messageId: id });
+    }
+    settled(m: OutboundMessage): void {
+      this.#s.#kept?.settled(m);
+    }
+    mode(): 'connected' | 'absent' | 'closed' {
+      const state = this.#s.#state;
+      return state === 'connected' ? 'connected' : state === 'detached' ? 'absent' : 'closed';
+    }
+    send(m: OutboundMessage): void {
+      if (m.qos === 0) return this.#s.#sendPublish(m, undefined, false);
+      this.#s.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
+      this.#s.#outbound.push(m);
+    }
+    keep(messages: OutboundMessage[]): void {
+      for (const m of messages) this.#s.#kept?.queue(m);
+    }
+    write(packet: Packet): void {
+      this.#s.#write(packet);
+    }
+    fail(reason: number, message: string): void {
+      this.#s.#link?.fail(reason, message);
+    }
+    refused(topic: string, message: string): void {
+      this.#s.#log.debug({ clientId: this.#s.#params.clientId, topic }, message);
+    }
+  };
 
   get persistent(): boolean {
     return this.#params.expiryMs > 0 && this.#options.sessions !== undefined;
@@ -109,92 +120,36 @@ export class MqttSession implements WampClient {
 
   /** HELLO: with a password, the realm's ticket authentication; without, anonymous. */
   hello(username: string | undefined, password: string | undefined): void {
-    const details: Dict = { roles: { publisher: {}, subscriber: {}, caller: {} } };
-    if (password !== undefined) {
-      this.#password = password;
-      details.authmethods = ['ticket'];
-      details.authid = username;
-    } else details.authmethods = ['anonymous'];
+    this.#password = password;
+    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details: helloDetails(username, password) });
+  }
+
+  /** HELLO for a session kept over a restart, with the one-time token of resume.ts. */
+  resume(token: string, kept: RestorableSession): void {
+    this.#restoring = kept;
+    const details = resumeDetails(token, kept.record.authid);
     this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
   }
 
   // --- from the connection ---
 
   publish(topic: string, p: IPublishPacket): void {
-    const id = p.messageId ?? 0;
-    if (p.qos > 0 && !this.#inbound.accept(p.qos as 1 | 2, id, this.#options.maxInflight)) {
-      if (p.qos === 2 && this.#inbound.awaitingRelease(id)) return this.#inbound.repeatPubrec(id); // a resent QoS 2 PUBLISH: not published twice
-      return this.#link?.fail(
-        Reason.RECEIVE_MAXIMUM_EXCEEDED,
-        `more than ${this.#options.maxInflight} QoS 1/2 messages unacknowledged`,
-      );
-    }
-    const uri = topicToUri(topic);
-    if (!uri.ok) {
-      this.#log.debug({ clientId: this.#params.clientId, topic }, uri.message);
-      if (p.qos > 0) this.#inbound.settle(id, uri.reason);
-      return;
-    }
-    const options: Dict = { exclude_me: false };
-    if (p.qos > 0) options.acknowledge = true;
-    if (p.retain) options.retain = true;
-    const carried = detailOfPublish(p, this.#params.v5, Date.now());
-    if (carried !== undefined) options[MQTT_DETAIL] = carried;
-    const request = this.#request(
-      p.qos === 0
-        ? undefined
-        : (reply) => {
-            this.#inbound.settle(id, reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS);
-          },
-    );
-    this.#publishTo(request, uri.value, mqttToWamp(bytesOf(p.payload)), options);
+    this.#inbound.publish(topic, p, Date.now());
   }
 
   subscribe(p: ISubscribePacket): void {
-    if (this.#params.v5 && p.properties?.subscriptionIdentifier !== undefined) {
-      return this.#link?.fail(
-        Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
-        'subscription identifiers are not supported',
-      );
-    }
-    const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
-    let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
-    const done = (): void => {
-      if (--outstanding > 0) return;
-      const granted = this.#params.v5 ? codes : codes.map((c) => (c >= 0x80 ? SUBACK_FAILURE_311 : c));
+    const limits = { v5: this.#params.v5, maxSubscriptions: this.#options.maxSubscriptions };
+    const refused = subscribePacket(this.#subs, p, limits, this.#addFilter.bind(this), (granted) => {
       this.#write({ cmd: 'suback', messageId: p.messageId!, granted });
       this.#saveSubscriptions();
-    };
-    p.subscriptions.forEach((s, i) => {
-      const isNew = !this.#subs.has(s.topic);
-      if (isNew && this.#subs.size >= this.#options.maxSubscriptions) {
-        codes[i] = Reason.QUOTA_EXCEEDED;
-        return;
-      }
-      const qos = Math.min(s.qos, 2) as QoS;
-      const rh = this.#params.v5 ? (s.rh ?? 0) : 0;
-      outstanding++;
-      this.#addFilter(
-        s.topic,
-        { qos, nl: this.#params.v5 && s.nl === true, rap: this.#params.v5 && s.rap === true },
-        rh === 0 || (rh === 1 && isNew),
-        (code) => {
-          codes[i] = code;
-          done();
-        },
-      );
     });
-    done();
+    if (refused !== undefined) this.#link?.fail(refused.reason, refused.message);
   }
 
   unsubscribe(p: IUnsubscribePacket): void {
-    const codes = p.unsubscriptions.map((filter) => {
-      if (!this.#subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
-      this.#dropFilter(filter);
-      return Reason.SUCCESS;
-    });
+    const granted = unsubscribePacket(this.#wamp, this.#subs, p);
     // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
-    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted: codes }); // 3.1.1 UNSUBACK has no codes: not written
+    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted }); // 3.1.1 UNSUBACK has no codes: not written
     this.#saveSubscriptions();
   }
 
@@ -218,7 +173,7 @@ export class MqttSession implements WampClient {
   gone(will: boolean, now: number): void {
     if (this.#state === 'closed' || this.#state === 'detached') return;
     this.#link = undefined;
-    if (this.#state !== 'connected' || !this.persistent) {
+    if (this.#state !== 'connected' || this.#kept === undefined) {
       this.#state = 'closed';
       this.#forget();
       // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes none.
@@ -228,45 +183,34 @@ export class MqttSession implements WampClient {
     }
     this.#state = 'detached';
     this.#detachedUntil = now + this.#params.expiryMs;
-    const store = this.#options.sessions!;
-    this.#enqueue(this.#outbound.drain());
-    store.expireAt(this.#key!, this.#detachedUntil);
-    // The WAMP session lives on, so its testament would not fire: the will is published now,
-    // as MQTT does when the connection is lost, under the client's own grants.
-    this.#call('wamp.session.flush_testaments', [], {});
-    const w = this.#params.will;
-    if (will && w !== undefined) {
-      const uri = topicToUri(w.topic);
-      if (uri.ok)
-        this.#publishTo(this.#request(undefined), uri.value, mqttToWamp(bytesOf(w.payload)), {
-          exclude_me: false,
-          ...(w.retain && { retain: true }),
-        });
-    }
+    this.#outbound.drain(); // in SQLite already: the next connection gets them from there
+    this.#kept.detach(this.#detachedUntil);
+    publishWill(this.#wamp, will ? this.#params.will : undefined);
   }
 
   /** A detached session past its expiry ends. */
   tick(now: number): void {
     if (this.#state === 'detached' && now >= this.#detachedUntil) {
-      this.#options.sessions?.delete(this.#key!);
+      this.#kept?.delete();
       this.#retire();
     }
   }
 
   /** Another connection of the same client identity took over (MQTT 3.1.4-3). */
   supersede(): void {
+    // This turn's events go into the queue the next connection reads, not nowhere.
+    this.#delivery.flush();
     const link = this.#link;
+    this.#key = undefined;
+    this.#kept = undefined;
     if (this.#state === 'connected' && link !== undefined) {
-      // Its unacknowledged messages stay with the session for the next connection.
-      if (this.persistent) this.#enqueue(this.#outbound.drain());
+      this.#outbound.drain(); // unacknowledged messages stay in SQLite for the next connection
       this.#link = undefined;
       this.#state = 'closed';
-      this.#key = undefined;
       this.#peer.lost(); // the will is due: its connection is taken away
       link.ended(Reason.SESSION_TAKEN_OVER);
       return;
     }
-    this.#key = undefined;
     this.#retire();
   }
 
@@ -287,25 +231,32 @@ export class MqttSession implements WampClient {
     if (this.#state === 'closed') return;
     switch (msg.type) {
       case T.EVENT:
-        return this.#delivery.event(msg, this.#publishing);
+        return this.#delivery.event(msg, this.#wamp.publishing);
       case T.PUBLISHED:
       case T.SUBSCRIBED:
       case T.UNSUBSCRIBED:
       case T.RESULT:
-      case T.ERROR: {
-        const reply = this.#replies.get(msg.request);
-        if (reply === undefined) return;
-        this.#replies.delete(msg.request);
-        return reply(msg);
-      }
+      case T.ERROR:
+        return this.#wamp.answer(msg);
       default:
     }
+  }
+
+  closed(reason: CloseReason): void {
+    if (this.#state === 'closed') return;
+    const link = this.#link;
+    this.#state = 'closed';
+    this.#link = undefined;
+    this.#forget();
+    link?.ended(reason === 'slow_consumer' ? Reason.QUOTA_EXCEEDED : this.#closeReason);
   }
 
   #settled(msg: Message): void {
     // A microtask: a throw here would be uncaught and end the process.
     try {
-      this.#settle(msg);
+      if (msg.type === T.WELCOME) {
+        if (this.#state === 'authenticating') this.#handshake(msg);
+      } else this.#goodbye(msg.type === T.GOODBYE ? msg.reason : '');
     } catch (err) {
       this.#log.error(
         { clientId: this.#params.clientId, err: (err as Error).message, stack: (err as Error).stack },
@@ -315,34 +266,20 @@ export class MqttSession implements WampClient {
     }
   }
 
-  #settle(msg: Message): void {
-    if (msg.type === T.WELCOME) {
-      if (this.#state === 'authenticating') this.#handshake(msg);
-      return;
-    }
+  /** GOODBYE from the router: shutdown, or the session was killed. */
+  #goodbye(reason: string): void {
     // The answer to a GOODBYE of ours needs none.
-    if (msg.type !== T.GOODBYE || this.#state === 'closed' || msg.reason === 'wamp.close.goodbye_and_out') return;
-    const shutdown = msg.reason === 'wamp.close.system_shutdown';
+    if (this.#state === 'closed' || reason === 'wamp.close.goodbye_and_out') return;
+    const shutdown = reason === 'wamp.close.system_shutdown';
     // Killed (user deleted, session ended by an administrator): a kept session goes too.
     if (!shutdown && this.#key !== undefined) this.#options.sessions?.delete(this.#key);
-    else if (this.#state === 'connected' && this.persistent) {
-      // Shutdown: what the client has not acknowledged waits in SQLite for the next start.
-      this.#enqueue(this.#outbound.drain());
-      this.#options.sessions!.expireAt(this.#key!, Date.now() + this.#params.expiryMs);
+    else if (this.#state === 'connected' && this.#kept !== undefined) {
+      // Shutdown: what the client has not acknowledged is in SQLite for the next start.
+      this.#outbound.drain();
+      this.#kept.detach(Date.now() + this.#params.expiryMs);
     }
     this.#closeReason = shutdown ? Reason.SERVER_SHUTTING_DOWN : Reason.ADMINISTRATIVE_ACTION;
     this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
-  }
-
-  #closeReason: number = Reason.UNSPECIFIED_ERROR;
-
-  closed(reason: CloseReason): void {
-    if (this.#state === 'closed') return;
-    const link = this.#link;
-    this.#state = 'closed';
-    this.#link = undefined;
-    this.#forget();
-    link?.ended(reason === 'slow_consumer' ? Reason.QUOTA_EXCEEDED : this.#closeReason);
   }
 
   // --- handshake ---
@@ -358,6 +295,8 @@ export class MqttSession implements WampClient {
     if (msg.type === T.ABORT) {
       this.#state = 'closed';
       const message = typeof msg.details.message === 'string' ? msg.details.message : msg.reason;
+      const restoring = this.#restoring;
+      if (restoring !== undefined) return this.#notRestored(restoring, msg.reason, message);
       const link = this.#link;
       this.#link = undefined;
       // The session closes its side right after; CONNACK goes out first.
@@ -365,12 +304,11 @@ export class MqttSession implements WampClient {
     }
     if (msg.type !== T.WELCOME) return;
     this.#password = undefined;
-    const authid = typeof msg.details.authid === 'string' ? msg.details.authid : '';
-    // Keyed by identity: nobody can take over or resume another user's session by its client identifier.
-    const identity = msg.details.authmethod === 'anonymous' ? '' : authid;
-    const key = `${this.#options.realm}\u0000${identity}\u0000${this.#params.clientId}`;
+    const key = sessionKey(this.#options.realm, msg, this.#params.clientId);
+    if (this.#restoring !== undefined) return this.#restored(key, this.#restoring);
     const store = this.#options.sessions;
-    let stored = this.#params.cleanStart ? undefined : store?.load(key, Date.now());
+    const now = Date.now();
+    let stored = this.#params.cleanStart ? undefined : store?.load(key, now);
     if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
     // Refused before anything changes: the session it would replace is left alone.
     if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
@@ -379,15 +317,17 @@ export class MqttSession implements WampClient {
         `${this.#options.maxPersistentSessions} persistent sessions are kept already`,
       );
     }
-    // A connected persistent session being replaced puts its unacknowledged messages in the queue taken below.
+    // A session being replaced leaves its unacknowledged messages in SQLite, read below.
     this.#registry.get(key)?.supersede();
     this.#registry.set(key, this);
     this.#key = key;
     this.#state = 'connected';
-    const queued = stored === undefined ? [] : store!.take(key, Date.now());
+    const queued: StoredMessage[] = stored === undefined ? [] : store!.pending(key, now);
     if (!this.persistent) store?.delete(key);
-    else store!.save(key, stored?.subscriptions ?? []); // connected: it does not expire meanwhile
-    const will = this.#params.will;
+    else {
+      this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
+      this.#kept.save(stored?.subscriptions ?? [], recordOf(msg, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
+    }
     const proceed = (): void => {
       if (this.#state !== 'connected') return;
       this.#link?.accepted(stored !== undefined);
@@ -396,21 +336,32 @@ export class MqttSession implements WampClient {
       stored = undefined;
       for (const m of queued) this.#outbound.push(m);
     };
+    const will = this.#params.will;
     if (will === undefined) return proceed();
-    // The will is the session's testament: published by the router when the session is lost,
-    // not when it says GOODBYE, as MQTT publishes a will on a lost connection, not on DISCONNECT.
-    const uri = topicToUri(will.topic);
-    if (!uri.ok) return this.#refuseLate(uri.reason, `will: ${uri.message}`);
-    const payload = mqttToWamp(bytesOf(will.payload));
-    this.#call(
-      'wamp.session.add_testament',
-      [uri.value, payload.args ?? [], payload.kwargs ?? {}],
-      { publish_options: { retain: will.retain === true }, scope: 'destroyed' },
-      (reply) => {
-        if (reply.type === T.ERROR) return this.#refuseLate(reasonOfError(reply.error, false), `will: ${reply.error}`);
-        proceed();
-      },
+    addWill(this.#wamp, will, (refused) =>
+      refused === undefined ? proceed() : this.#refuseLate(refused.reason, refused.message),
     );
+  }
+
+  /** A session kept over a restart is up again, without its client: subscribed, queueing. */
+  #restored(key: string, kept: RestorableSession): void {
+    this.#restoring = undefined;
+    // Its client came back first (it has the session now), or the identity is not the kept one.
+    if (key !== kept.key || this.#registry.has(key)) return this.#retire();
+    this.#registry.set(key, this);
+    this.#key = key;
+    this.#kept = new KeptSession(this.#options.sessions!, key, this.#options, this.#log, this.#params.clientId);
+    this.#state = 'detached';
+    this.#detachedUntil = kept.expiresAt ?? Date.now() + this.#params.expiryMs;
+    this.#kept.detach(this.#detachedUntil);
+    for (const [filter, options] of kept.subscriptions) this.#addFilter(filter, options, false, () => {});
+  }
+
+  #notRestored(kept: RestorableSession, reason: string, message: string): void {
+    this.#restoring = undefined;
+    this.#log.info({ clientId: this.#params.clientId, reason }, `mqtt: kept session not restored: ${message}`);
+    // Its user is gone or disabled, or anonymous sessions are no longer admitted: it ends, as when killed.
+    if (reason === 'wamp.error.not_authorized') this.#options.sessions?.delete(kept.key);
   }
 
   /** The session is up but CONNECT cannot be accepted after all (its will is refused). */
@@ -430,89 +381,18 @@ export class MqttSession implements WampClient {
     if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
   }
 
-  #dropFilter(filter: string): void {
-    dropFilter(this.#wamp, this.#subs, filter);
-  }
-
-  /** What subscribe.ts needs of this session's WAMP side. */
-  readonly #wamp: WampRequests = {
-    request: (reply) => this.#request(reply),
-    deliver: (message) => this.#peer.deliver(message),
-  };
-
   #saveSubscriptions(): void {
-    if (!this.persistent || this.#key === undefined || this.#state !== 'connected') return;
-    try {
-      this.#options.sessions!.save(this.#key, this.#subs.filters());
-    } catch (err) {
-      // Runs inside the router's answer to SUBSCRIBE: the subscription holds, only its record is lost.
-      this.#log.error(
-        { clientId: this.#params.clientId, err: (err as Error).message },
-        'mqtt: cannot record subscriptions',
-      );
-    }
-  }
-
-  #enqueue(messages: OutboundMessage[]): void {
-    if (messages.length === 0 || this.#key === undefined) return;
-    const o = this.#options;
-    try {
-      const dropped = o.sessions!.enqueue(this.#key, messages, {
-        maxMessages: o.maxQueued,
-        maxBytes: o.maxQueuedBytes,
-      });
-      if (dropped > 0)
-        this.#log.info(
-          { clientId: this.#params.clientId, dropped },
-          'mqtt: queue of an absent client full; oldest messages dropped',
-        );
-    } catch (err) {
-      // A full or failing disk loses these messages, not the router (this runs inside its fan-out).
-      this.#log.error(
-        { clientId: this.#params.clientId, lost: messages.length, err: (err as Error).message },
-        'mqtt: cannot queue messages for an absent client',
-      );
-    }
+    if (this.#state === 'connected') this.#kept?.save(this.#subs.filters());
   }
 
   // --- plumbing ---
-
-  #publishTo(request: number, topic: string, payload: WampPayload, options: Dict): void {
-    this.#publishing = true;
-    try {
-      this.#peer.deliver({ type: T.PUBLISH, request, options, topic, ...payload });
-    } finally {
-      this.#publishing = false;
-    }
-  }
-
-  #call(procedure: string, args: unknown[], kwargs: Dict, reply?: Reply): void {
-    this.#peer.deliver({ type: T.CALL, request: this.#request(reply), options: {}, procedure, args, kwargs });
-  }
-
-  #request(reply: Reply | undefined): number {
-    const id = this.#nextRequest;
-    this.#nextRequest = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
-    if (reply !== undefined) this.#replies.set(id, reply);
-    return id;
-  }
 
   #write(packet: Packet): void {
     this.#link?.write(packet);
   }
 
   #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
-    const properties = this.#params.v5 ? withExpiry(m.properties, m.expiresAt, Date.now()) : undefined;
-    this.#write({
-      cmd: 'publish',
-      qos: m.qos,
-      dup,
-      retain: m.retain,
-      topic: m.topic,
-      payload: Buffer.from(m.payload),
-      ...(id !== undefined && { messageId: id }),
-      ...(properties && { properties }),
-    });
+    this.#write(publishPacket(m, id, dup, this.#params.v5, Date.now()));
   }
 
   /** Ends the WAMP session in good order (no testament). */
@@ -526,8 +406,4 @@ export class MqttSession implements WampClient {
   #forget(): void {
     if (this.#key !== undefined && this.#registry.get(this.#key) === this) this.#registry.delete(this.#key);
   }
-}
-
-function bytesOf(payload: Buffer | string): Uint8Array {
-  return typeof payload === 'string' ? Buffer.from(payload) : payload;
 }

@@ -2,8 +2,9 @@
 // A filter counts as subscribed only when all its WAMP subscriptions are: one refused, the
 // others are dropped again and the filter gets the refusal's code.
 
+import type { ISubscribePacket, IUnsubscribePacket, QoS } from 'mqtt-packet';
 import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
-import { reasonOfError } from './reason-codes.ts';
+import { Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
 import type { FilterOptions, Subscriptions } from './subscriptions.ts';
 import { filterToWamp } from './topics.ts';
 
@@ -53,4 +54,69 @@ export function dropFilter(wamp: WampRequests, subs: Subscriptions, filter: stri
   for (const subscription of subs.delete(filter)) {
     wamp.deliver({ type: T.UNSUBSCRIBE, request: wamp.request(undefined), subscription });
   }
+}
+
+/** Subscribes one filter: `done` gets its SUBACK code. */
+export type AddFilter = (
+  filter: string,
+  options: FilterOptions,
+  getRetained: boolean,
+  done: (code: number) => void,
+) => void;
+
+/**
+ * SUBSCRIBE: every filter subscribed or refused, then `answer` gets the SUBACK codes in order
+ * (MQTT 3.1.1: a refusal as 0x80). Retain Handling (MQTT 5): 0 sends the retained messages,
+ * 1 only for a new subscription, 2 never. Returns why the packet as a whole is refused (the
+ * connection ends then, nothing is subscribed).
+ */
+export function subscribePacket(
+  subs: Subscriptions,
+  p: ISubscribePacket,
+  limits: { v5: boolean; maxSubscriptions: number },
+  add: AddFilter,
+  answer: (granted: number[]) => void,
+): { reason: number; message: string } | undefined {
+  const v5 = limits.v5;
+  if (v5 && p.properties?.subscriptionIdentifier !== undefined)
+    return {
+      reason: Reason.SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
+      message: 'subscription identifiers are not supported',
+    };
+  const codes: number[] = new Array<number>(p.subscriptions.length).fill(Reason.UNSPECIFIED_ERROR);
+  let outstanding = 1; // released after the loop, so a synchronous router cannot answer early
+  const done = (): void => {
+    if (--outstanding > 0) return;
+    answer(v5 ? codes : codes.map((c) => (c >= 0x80 ? SUBACK_FAILURE_311 : c)));
+  };
+  p.subscriptions.forEach((s, i) => {
+    const isNew = !subs.has(s.topic);
+    if (isNew && subs.size >= limits.maxSubscriptions) {
+      codes[i] = Reason.QUOTA_EXCEEDED;
+      return;
+    }
+    const qos = Math.min(s.qos, 2) as QoS;
+    const rh = v5 ? (s.rh ?? 0) : 0;
+    outstanding++;
+    add(
+      s.topic,
+      { qos, nl: v5 && s.nl === true, rap: v5 && s.rap === true },
+      rh === 0 || (rh === 1 && isNew),
+      (code) => {
+        codes[i] = code;
+        done();
+      },
+    );
+  });
+  done();
+  return undefined;
+}
+
+/** UNSUBSCRIBE: every filter held is dropped; the UNSUBACK codes in order. */
+export function unsubscribePacket(wamp: WampRequests, subs: Subscriptions, p: IUnsubscribePacket): number[] {
+  return p.unsubscriptions.map((filter) => {
+    if (!subs.has(filter)) return Reason.NO_SUBSCRIPTION_EXISTED;
+    dropFilter(wamp, subs, filter);
+    return Reason.SUCCESS;
+  });
 }

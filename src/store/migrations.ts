@@ -75,4 +75,7 @@ export const migrations: readonly string[] = [
      topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
      properties TEXT, expires_at INTEGER);
    CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
+  // 6: what a persistent MQTT session needs to come back at start, before its client does (its
+  // identity, protocol and limits), so its subscriptions queue events while the client is away.
+  `ALTER TABLE mqtt_session ADD COLUMN record TEXT;`,
 ];

@@ -25,6 +25,8 @@
 //   Connections: CONNECTIONS idle RawSocket/CBOR sessions (anonymous, joined) opened by
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
+//   MQTT (mqtt.ts): wampmesh's MQTT listener, mosquitto and aedes in the same run: QoS 0 fan-out
+//     to 1,000 subscribers, QoS 1 publish throughput, RSS per idle client (10,000); own table.
 // Rounds: ROUNDS rounds over the RPC, fan-out and mesh targets, interleaved so that load from
 // elsewhere on the box spreads over all of them; the table shows medians and then the spread.
 // Connections run once, at the end. Every scenario is bounded in count and time, and the whole
@@ -44,7 +46,7 @@
 // tick, pooled masking keys); BENCH_WS=global drives the RPC runs with Node's WebSocket
 // (undici) instead, which costs the generator several times more per message.
 //
-// Environment: BENCH_ONLY=rpc,fanout,mesh,connections (a subset), BENCH_RUNS=key,... (single
+// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
@@ -68,6 +70,7 @@ import {
   type FanoutTarget,
 } from './fanout.ts';
 import { NODES, startMeshChain, type MeshChain } from './mesh.ts';
+import { runMqttBench } from './mqtt.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -79,7 +82,7 @@ const CONNECTIONS = 10_000;
 const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
-const only = new Set((process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections').split(',').map((s) => s.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt').split(',').map((s) => s.trim()));
 const baseBin = process.env.BENCH_BASE;
 const routerEnv =
   process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
@@ -243,6 +246,7 @@ async function main(): Promise<void> {
   const cleanup: (() => unknown)[] = [];
   const runs: Run[] = [];
   const connections: Connections[] = [];
+  let mqtt: string[] = [];
   let rounds = 0;
   try {
     const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
@@ -532,15 +536,17 @@ async function main(): Promise<void> {
         connections.push(await measureConnections(r.name, r.bin));
       }
     }
+    if (only.has('mqtt')) mqtt = await runMqttBench(ROUNDS);
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
-  report(runs, connections, rounds, fileLimit, performance.now() - t0);
+  report(runs, connections, mqtt, rounds, fileLimit, performance.now() - t0);
 }
 
 function report(
   runs: readonly Run[],
   connections: readonly Connections[],
+  mqtt: readonly string[],
   rounds: number,
   fileLimit: number,
   elapsedMs: number,
@@ -550,6 +556,11 @@ function report(
   const cores = availableParallelism();
   const out: string[] = [];
   out.push('', `wampmesh bench, ${new Date().toISOString().slice(0, 10)}: loopback; ${machine()}`);
+  if (rows.length === 0 && connections.length === 0) {
+    // BENCH_ONLY=mqtt: its own table alone.
+    console.log([...out, ...mqtt, `\n(total ${(elapsedMs / 1000).toFixed(0)} s)`].join('\n'));
+    return;
+  }
   out.push(
     `median of ${rounds} interleaved round(s); RPC payload one ${PAYLOAD.length} B string, latency over ` +
       `${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`,
@@ -736,6 +747,7 @@ function report(
       `issue 15: fan-out events/s with /metrics counting within 3% of without (RawSocket/CBOR): ${int(fanOn.rate)} vs ${int(fanCbor.rate)}, ${((fanOn.rate / fanCbor.rate - 1) * 100).toFixed(1)}%`,
     );
   if (targets.length > 0) out.push('', 'targets (issue 7):', ...targets);
+  out.push(...mqtt);
   const mesh3 = r('router-mesh-3');
   if (mesh3)
     out.push(

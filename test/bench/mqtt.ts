@@ -1,13 +1,17 @@
-// MQTT benchmark (`scripts/node24 test/bench/mqtt.ts`; MQTT_BENCH_IDLE=N measures resident
-// memory per idle client instead). Fan-out: QoS 0 events delivered per
-// second from one publisher to SUBSCRIBERS subscribers of one topic, against wampmesh's MQTT
-// listener, mosquitto (Debian package, C) and aedes (npm, Node), in the same run, interleaved
-// over ROUNDS rounds; medians printed. Not part of `npm run bench` yet.
-//
-// The generator is this process: raw sockets, pre-encoded packets, PUBLISH packets counted from
-// their fixed headers without decoding. The publisher keeps at most WINDOW publications ahead
-// of a sentinel subscriber, so no broker is measured on what it buffers rather than delivers.
-// Needs: Debian mosquitto (the broker binary), npm aedes (dev dependency).
+// The MQTT rows of `npm run bench` (BENCH_ONLY=mqtt for these alone; also runnable as
+// `scripts/node24 test/bench/mqtt.ts`): wampmesh's MQTT listener next to mosquitto (Debian
+// package, C) and aedes (npm, Node) in the same run, as issue 17 asks:
+//   - QoS 0 fan-out: one publisher, MQTT_SUBSCRIBERS (1,000) subscribers of one topic, held by
+//     MQTT_CHILDREN generator processes (mqtt-child.ts) plus one sentinel here that paces the
+//     publisher (at most WINDOW publications ahead of it, so no broker is measured on what it
+//     buffers rather than delivers); deliveries/s. Each measurement follows a warm-up (JIT,
+//     buffers, the broker's first bursts), rounds are interleaved over the brokers, and the
+//     median is reported with the spread: single 3 s runs on a shared 2-core box varied by 2x.
+//   - QoS 1 publish throughput: one publisher with QOS1_WINDOW PUBLISHes unacknowledged (below
+//     wampmesh's Receive Maximum of 32), PUBACKs/s.
+//   - Idle clients: MQTT_IDLE (10,000) connected clients (CONNACK received, nothing else), the
+//     broker's RSS after minus before, per client, read once RSS has settled.
+// The generator sends pre-encoded packets and counts packets from their fixed headers.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,30 +20,47 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'mqtt-packet';
+import { rssBytes } from '../helpers/raw-client.ts';
+import { cpuWindow, median, raiseFileLimit, spread, startChild, type Child, type Cpu } from './common.ts';
+import { openMqtt, type MqttCounter } from './mqtt-counter.ts';
 
-const SUBSCRIBERS = Number(process.env.MQTT_BENCH_SUBSCRIBERS ?? 200);
-const DURATION_MS = Number(process.env.MQTT_BENCH_MS ?? 3000);
-const ROUNDS = Number(process.env.MQTT_BENCH_ROUNDS ?? 3);
-const WINDOW = Number(process.env.MQTT_BENCH_WINDOW ?? 200);
+const SUBSCRIBERS = Number(process.env.MQTT_SUBSCRIBERS ?? 1000);
+const FANOUT_MS = Number(process.env.MQTT_FANOUT_MS ?? 3000);
+const WARMUP_MS = 1000;
+const WINDOW = 200;
+const QOS1_MS = 2000;
+const QOS1_WINDOW = 20;
+const IDLE = Number(process.env.MQTT_IDLE ?? 10_000);
+const CHILDREN = 2;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Target {
+interface Broker {
   name: string;
   port: number;
   pid: number;
   stop(): void;
 }
 
-function firstLine(child: ChildProcess, match: (line: string) => boolean): Promise<string> {
+function firstLine(name: string, child: ChildProcess, match: (line: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error('no start line')), 20_000);
+    const timer = setTimeout(() => fail('printed no start line within 60 s'), 60_000);
+    const exited = (code: number | null): void => fail(`exited (${code}) before it was ready`);
+    function fail(why: string): void {
+      clearTimeout(timer);
+      child.off('exit', exited);
+      child.kill('SIGKILL');
+      reject(new Error(`${name} ${why}: ${buf.slice(-2000)}`));
+    }
+    child.once('exit', exited);
     const on = (d: Buffer): void => {
       buf += d.toString();
       for (const line of buf.split('\n'))
         if (match(line)) {
           clearTimeout(timer);
+          child.off('exit', exited);
           resolve(line);
         }
     };
@@ -48,7 +69,19 @@ function firstLine(child: ChildProcess, match: (line: string) => boolean): Promi
   });
 }
 
-async function wampmesh(): Promise<Target> {
+/** A port free right now (the OS picks it), for a broker that cannot be told to pick one. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function wampmesh(): Promise<Broker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-bench-'));
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(
@@ -56,13 +89,13 @@ async function wampmesh(): Promise<Target> {
     JSON.stringify({
       dataDir: dir,
       realms: [{ uri: 'realm1', anonymous: true }],
-      listeners: { mqtt: [{ host: '127.0.0.1', port: 0 }] },
+      listeners: { mqtt: [{ host: '127.0.0.1', port: 0, realm: 'realm1', maxConnections: 2 * IDLE }] },
     }),
   );
   const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const line = await firstLine(child, (l) => l.startsWith('{"event":"listening"'));
+  const line = await firstLine('wampmesh', child, (l) => l.startsWith('{"event":"listening"'));
   const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find(
     (l) => l.transport === 'mqtt',
   )!.port;
@@ -72,18 +105,23 @@ async function wampmesh(): Promise<Target> {
     pid: child.pid!,
     stop: () => {
       child.kill('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
+      child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     },
   };
 }
 
-async function mosquitto(): Promise<Target> {
+async function mosquitto(): Promise<Broker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mosquitto-bench-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const config = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
   const child = spawn('mosquitto', ['-c', config, '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await firstLine(child, (l) => l.includes(' running'));
+  await firstLine('mosquitto', child, (l) => l.includes(' running'));
+  child.stdout?.resume();
+  child.stderr?.resume();
+  // -v logs every connection: read it away so the pipe never blocks the broker.
+  child.stdout?.removeAllListeners('data');
+  child.stderr?.removeAllListeners('data');
   return {
     name: 'mosquitto',
     port,
@@ -95,11 +133,11 @@ async function mosquitto(): Promise<Target> {
   };
 }
 
-async function aedes(): Promise<Target> {
+async function aedes(): Promise<Broker> {
   const child = spawn(process.execPath, [path.join(here, 'mqtt-aedes-child.ts')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const line = await firstLine(child, (l) => l.startsWith('{"port"'));
+  const line = await firstLine('aedes', child, (l) => l.startsWith('{"port"'));
   return {
     name: 'aedes',
     port: (JSON.parse(line) as { port: number }).port,
@@ -108,151 +146,253 @@ async function aedes(): Promise<Target> {
   };
 }
 
-/** A connection that counts PUBLISH packets by walking fixed headers. */
-class Counter {
-  count = 0;
-  readonly socket: net.Socket;
-  #rest: Buffer = Buffer.alloc(0);
-  #acked = false;
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (d: Buffer) => this.#data(d));
-    socket.on('error', () => {});
-  }
-  #data(d: Buffer): void {
-    let b = this.#rest.length > 0 ? Buffer.concat([this.#rest, d]) : d;
-    let at = 0;
-    for (;;) {
-      if (b.length - at < 2) break;
-      let len = 0;
-      let mul = 1;
-      let i = at + 1;
-      for (; i < b.length; i++) {
-        len += (b[i]! & 0x7f) * mul;
-        mul *= 128;
-        if ((b[i]! & 0x80) === 0) break;
-      }
-      if (i >= b.length || b.length < i + 1 + len) break;
-      const type = b[at]! >> 4;
-      if (type === 3) this.count++;
-      else if (type === 9) this.#acked = true;
-      at = i + 1 + len;
-    }
-    b = b.subarray(at);
-    this.#rest = Buffer.from(b);
-  }
-  get subscribed(): boolean {
-    return this.#acked;
-  }
+const PUBLISH_Q0 = generate({
+  cmd: 'publish',
+  topic: 'bench/t',
+  payload: Buffer.from('{"v":21.5}'),
+  qos: 0,
+  dup: false,
+  retain: false,
+});
+
+interface Fanout {
+  broker: Broker;
+  children: Child[];
+  sentinel: MqttCounter;
+  publisher: MqttCounter;
 }
 
-async function open(port: number, id: string, subscribe: boolean): Promise<Counter> {
-  const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-  socket.setNoDelay(true);
-  const c = new Counter(socket);
-  socket.write(
-    generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: id, keepalive: 0 }),
+async function prepareFanout(broker: Broker, children: Child[]): Promise<Fanout> {
+  const share = Math.floor((SUBSCRIBERS - 1) / children.length);
+  await Promise.all(
+    children.map((c, i) =>
+      c.request(
+        {
+          cmd: 'subscribe',
+          port: broker.port,
+          topic: 'bench/t',
+          count: i === children.length - 1 ? SUBSCRIBERS - 1 - share * i : share,
+        },
+        120_000,
+      ),
+    ),
   );
-  if (subscribe)
-    socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bench/t', qos: 0 }] }));
-  return c;
+  const sentinel = await openMqtt(broker.port, `sentinel-${Date.now()}`, 'bench/t');
+  await sentinel.ready(10_000);
+  const publisher = await openMqtt(broker.port, `publisher-${Date.now()}`);
+  await publisher.ready(10_000);
+  return { broker, children, sentinel, publisher };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function total(children: Child[], sentinel: MqttCounter): Promise<number> {
+  const counts = await Promise.all(children.map((c) => c.request<{ total: number }>({ cmd: 'count' })));
+  return counts.reduce((n, c) => n + c.total, sentinel.count);
+}
 
-async function fanout(t: Target): Promise<number> {
-  const subs: Counter[] = [];
-  for (let i = 0; i < SUBSCRIBERS; i++) subs.push(await open(t.port, `s${i}-${Date.now()}`, true));
-  const deadline = Date.now() + 10_000;
-  while (!subs.every((s) => s.subscribed)) {
-    if (Date.now() > deadline) throw new Error(`${t.name}: not all subscribed`);
-    await sleep(10);
-  }
-  const pub = await open(t.port, `p-${Date.now()}`, false);
-  await sleep(100);
-  const packet = generate({
-    cmd: 'publish',
-    topic: 'bench/t',
-    payload: Buffer.from('{"v":21.5}'),
-    qos: 0,
-    dup: false,
-    retain: false,
-  });
-  const sentinel = subs[0]!;
-  const base = subs.reduce((n, s) => n + s.count, 0);
+/** Publishes for `ms`, at most WINDOW ahead of the sentinel; returns nothing (the caller counts). */
+async function publishFor(f: Fanout, ms: number): Promise<void> {
   const started = Date.now();
   let sent = 0;
-  const sentinelBase = sentinel.count;
-  while (Date.now() - started < DURATION_MS) {
-    while (sent - (sentinel.count - sentinelBase) < WINDOW) {
-      pub.socket.write(packet);
+  const base = f.sentinel.count;
+  while (Date.now() - started < ms) {
+    while (sent - (f.sentinel.count - base) < WINDOW) {
+      f.publisher.socket.write(PUBLISH_Q0);
       sent++;
     }
     await new Promise((r) => setImmediate(r));
   }
-  const elapsed = Date.now() - started;
-  const delivered = subs.reduce((n, s) => n + s.count, 0) - base;
-  for (const s of [...subs, pub]) s.socket.destroy();
-  await sleep(300);
-  return (delivered / elapsed) * 1000;
+  // Let what is in flight land before the next count.
+  const deadline = Date.now() + 2000;
+  while (f.sentinel.count - base < sent && Date.now() < deadline) await sleep(5);
 }
 
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
+export interface MqttFigures {
+  fanout: number[];
+  fanoutCpu: Cpu[];
+  qos1: number[];
+  idleBytes?: number;
+  idleClients?: number;
 }
 
-/** Resident memory per idle connected client (CONNECT answered, nothing else), in bytes. */
-async function idle(t: Target, n: number): Promise<number> {
-  await sleep(300);
-  const before = rss(t.pid);
-  const clients: Counter[] = [];
-  for (let i = 0; i < n; i++) clients.push(await open(t.port, `idle${i}`, false));
-  await sleep(1000);
-  const after = rss(t.pid);
-  for (const c of clients) c.socket.destroy();
-  return (after - before) / n;
+async function measureFanout(f: Fanout, generatorPids: number[]): Promise<{ rate: number; cpu: Cpu }> {
+  await publishFor(f, WARMUP_MS);
+  const before = await total(f.children, f.sentinel);
+  const cpu = cpuWindow([f.broker.pid], generatorPids);
+  const t0 = performance.now();
+  await publishFor(f, FANOUT_MS);
+  const elapsed = performance.now() - t0;
+  const c = cpu.stop();
+  const after = await total(f.children, f.sentinel);
+  return { rate: ((after - before) / elapsed) * 1000, cpu: c };
 }
 
-const makers = [wampmesh, mosquitto, aedes];
-if (process.env.MQTT_BENCH_IDLE !== undefined) {
-  const n = Number(process.env.MQTT_BENCH_IDLE);
-  for (const make of makers) {
-    const t = await make();
-    try {
-      process.stdout.write(
-        `${t.name.padEnd(10)} ${Math.round(await idle(t, n))
-          .toLocaleString('en')
-          .padStart(8)} bytes RSS per idle client (${n} clients)\n`,
-      );
-    } finally {
-      t.stop();
+async function measureQos1(broker: Broker): Promise<number> {
+  const pub = await openMqtt(broker.port, `q1-${Date.now()}`);
+  await pub.ready(30_000);
+  let id = 0;
+  const packet = (): Buffer =>
+    generate({
+      cmd: 'publish',
+      topic: 'bench/q1',
+      payload: Buffer.from('{"v":21.5}'),
+      qos: 1,
+      messageId: (id = (id % 60_000) + 1),
+      dup: false,
+      retain: false,
+    });
+  const run = async (ms: number): Promise<number> => {
+    const t0 = performance.now();
+    const base = pub.acks;
+    let sent = 0;
+    while (performance.now() - t0 < ms) {
+      while (sent - (pub.acks - base) < QOS1_WINDOW) {
+        pub.socket.write(packet());
+        sent++;
+      }
+      await new Promise((r) => setImmediate(r));
     }
-  }
-  process.exit(0);
+    const elapsed = performance.now() - t0;
+    const acked = pub.acks - base;
+    const deadline = Date.now() + 2000;
+    while (pub.acks - base < sent && Date.now() < deadline) await sleep(5);
+    return (acked / elapsed) * 1000;
+  };
+  await run(WARMUP_MS / 2);
+  const rate = await run(QOS1_MS);
+  pub.socket.destroy();
+  return rate;
 }
-const results = new Map<string, number[]>();
-for (let round = 0; round < ROUNDS; round++) {
-  for (const make of makers) {
-    const t = await make();
-    try {
-      const rate = await fanout(t);
-      results.set(t.name, [...(results.get(t.name) ?? []), rate]);
-    } finally {
-      t.stop();
-    }
-    await sleep(300);
+
+/** RSS once it has stopped moving (GC, the allocator handing pages back), bounded in time. */
+async function settledRss(pid: number): Promise<number> {
+  let last = rssBytes(pid);
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    const now = rssBytes(pid);
+    if (Math.abs(now - last) < 256 * 1024) return now;
+    last = now;
   }
+  return last;
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-process.stdout.write(
-  `QoS 0 fan-out, 1 publisher -> ${SUBSCRIBERS} subscribers, ${DURATION_MS} ms x ${ROUNDS} rounds (median; all rounds)\n`,
-);
-for (const [name, rates] of results) {
-  process.stdout.write(
-    `${name.padEnd(10)} ${Math.round(median(rates)).toLocaleString('en').padStart(10)} deliveries/s   (${rates.map((r) => Math.round(r)).join(', ')})\n`,
+
+async function measureIdle(broker: Broker, children: Child[]): Promise<{ perClient: number; clients: number }> {
+  const before = await settledRss(broker.pid);
+  const share = Math.ceil(IDLE / children.length);
+  const opened = await Promise.all(
+    children.map((c) => c.request<{ opened: number }>({ cmd: 'idle', port: broker.port, count: share }, 300_000)),
   );
+  const clients = opened.reduce((n, o) => n + o.opened, 0);
+  const after = await settledRss(broker.pid);
+  await Promise.all(children.map((c) => c.request({ cmd: 'close' })));
+  return { perClient: (after - before) / clients, clients };
+}
+
+const MAKERS = [wampmesh, mosquitto, aedes] as const;
+
+/** Runs the MQTT scenarios; returns the report lines. */
+export async function runMqttBench(rounds: number): Promise<string[]> {
+  const figures = new Map<string, MqttFigures>();
+  const children = await Promise.all(
+    Array.from({ length: CHILDREN }, () => startChild(path.join(here, 'mqtt-child.ts'))),
+  );
+  const generatorPids = children.map((c) => c.pid);
+  const brokers: Broker[] = [];
+  try {
+    for (const make of MAKERS) brokers.push(await make());
+    const fanouts: Fanout[] = [];
+    for (const b of brokers) {
+      process.stderr.write(`mqtt: ${SUBSCRIBERS} subscribers to ${b.name}...\n`);
+      fanouts.push(await prepareFanout(b, children));
+      figures.set(b.name, { fanout: [], fanoutCpu: [], qos1: [] });
+    }
+    // Interleaved rounds: load from elsewhere on the box spreads over all brokers.
+    for (let round = 1; round <= rounds; round++) {
+      for (const f of fanouts) {
+        process.stderr.write(`mqtt round ${round}/${rounds}: ${f.broker.name}...\n`);
+        const fig = figures.get(f.broker.name)!;
+        const { rate, cpu } = await measureFanout(f, generatorPids);
+        fig.fanout.push(rate);
+        fig.fanoutCpu.push(cpu);
+      }
+    }
+    for (const f of fanouts) {
+      f.sentinel.socket.destroy();
+      f.publisher.socket.destroy();
+    }
+    await Promise.all(children.map((c) => c.request({ cmd: 'close' })));
+    // QoS 1 without subscribers: a broker still working off a fan-out backlog is not measured.
+    await sleep(1000);
+    for (let round = 1; round <= rounds; round++) {
+      for (const b of brokers) {
+        process.stderr.write(`mqtt QoS 1 round ${round}/${rounds}: ${b.name}...\n`);
+        figures.get(b.name)!.qos1.push(await measureQos1(b));
+      }
+    }
+    for (const b of brokers) b.stop();
+    brokers.length = 0;
+    // Idle clients: each broker fresh, alone on the box.
+    for (const make of MAKERS) {
+      const b = await make();
+      brokers.push(b);
+      process.stderr.write(`mqtt: ${IDLE} idle clients to ${b.name}...\n`);
+      const idle = await measureIdle(b, children);
+      const fig = figures.get(b.name)!;
+      fig.idleBytes = idle.perClient;
+      fig.idleClients = idle.clients;
+      b.stop();
+      brokers.length = 0;
+    }
+  } finally {
+    for (const b of brokers) b.stop();
+    for (const c of children) c.stop();
+  }
+  return report(figures, rounds);
+}
+
+function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
+  const int = (x: number): string => Math.round(x).toLocaleString('en-US');
+  const out: string[] = [
+    '',
+    `MQTT (issue 17), median of ${rounds} interleaved round(s), each after a ${WARMUP_MS / 1000} s warm-up: QoS 0 fan-out 1 publisher -> ` +
+      `${int(SUBSCRIBERS)} subscribers for ${FANOUT_MS / 1000} s (deliveries/s); QoS 1 publish with ${QOS1_WINDOW} in flight ` +
+      `for ${QOS1_MS / 1000} s (PUBACKs/s); ${int(IDLE)} idle clients (broker RSS per client, after it settled).`,
+    `${'broker'.padEnd(11)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  spread (fan-out | QoS 1)`,
+  ];
+  for (const [name, f] of figures) {
+    const cpu = median(f.fanoutCpu.map((c) => c.target));
+    out.push(
+      `${name.padEnd(11)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
+        `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ` +
+        `${spread(f.fanout)} | ${spread(f.qos1)}`,
+    );
+  }
+  const w = figures.get('wampmesh');
+  const m = figures.get('mosquitto');
+  const a = figures.get('aedes');
+  if (w && m && a) {
+    const fan = median(w.fanout);
+    const check = (ok: boolean, text: string): string => `  [${ok ? 'met' : 'MISSED'}] ${text}`;
+    out.push(
+      'targets (issue 17):',
+      check(
+        fan >= 3 * median(a.fanout),
+        `fan-out >= 3x aedes: ${(fan / median(a.fanout)).toFixed(2)}x (${int(fan)} vs ${int(median(a.fanout))}/s)`,
+      ),
+      check(
+        fan >= 0.8 * median(m.fanout),
+        `fan-out >= 0.8x mosquitto: ${(fan / median(m.fanout)).toFixed(2)}x (${int(fan)} vs ${int(median(m.fanout))}/s)`,
+      ),
+      check(
+        (w.idleBytes ?? Infinity) < 10 * 1024,
+        `idle client < 10 KB: ${((w.idleBytes ?? Number.NaN) / 1024).toFixed(1)} KB (${int(w.idleClients ?? 0)} clients)`,
+      ),
+    );
+  }
+  return out;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  raiseFileLimit(65_536);
+  console.log((await runMqttBench(Number(process.env.BENCH_ROUNDS ?? 3))).join('\n'));
+  process.exit(0);
 }

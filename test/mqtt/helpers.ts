@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { parseConfig } from '../../src/config/config.ts';
 import { startServer, type Server } from '../../src/cli/serve.ts';
@@ -227,4 +228,19 @@ export class RawMqtt {
     } as Packet);
     return this.next('connack');
   }
+}
+
+/** Connects and collects messages from the first moment (queued ones may precede the promise). */
+export async function connectMqtt(
+  port: number,
+  options: mqtt.IClientOptions,
+): Promise<{ client: mqtt.MqttClient; got: string[]; sessionPresent: boolean }> {
+  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, ...options });
+  const got: string[] = [];
+  client.on('message', (_topic, payload) => got.push(payload.toString()));
+  const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  return { client, got, sessionPresent: connack.sessionPresent };
 }

@@ -4,22 +4,7 @@
 
 import test from 'ava';
 import mqtt from 'mqtt';
-import { RawMqtt, run, startWorld, subscribed, until, type World } from './helpers.ts';
-
-/** Connects and collects messages from the first moment (queued ones may precede the promise). */
-async function connect(
-  port: number,
-  options: mqtt.IClientOptions,
-): Promise<{ client: mqtt.MqttClient; got: string[]; sessionPresent: boolean }> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, ...options });
-  const got: string[] = [];
-  client.on('message', (_topic, payload) => got.push(payload.toString()));
-  const connack = await new Promise<mqtt.IConnackPacket>((resolve, reject) => {
-    client.once('connect', resolve);
-    client.once('error', reject);
-  });
-  return { client, got, sessionPresent: connack.sessionPresent };
-}
+import { connectMqtt as connect, RawMqtt, run, startWorld, subscribed, until, type World } from './helpers.ts';
 
 async function publish100(w: World, topic: string): Promise<void> {
   const pub = await w.wamp();

@@ -11,13 +11,22 @@ export const WS_PORT = 8080;
 export const LINK_PORT = 8091;
 const AGENT = join(repoRoot, 'test', 'netns', 'python', 'mesh_agent.py');
 
-/** The config file of one node: WebSocket on its own namespace's loopback, links on all addresses, no seeds. */
-export function meshConfig(nodeId: string, dataDir: string): object {
+/**
+ * The config file of one node: WebSocket on its own namespace's loopback, links on all
+ * addresses, no seeds; `listeners` adds more (e.g. an MQTT listener).
+ */
+export function meshConfig(nodeId: string, dataDir: string, listeners: Record<string, unknown> = {}): object {
   return {
     dataDir,
     logLevel: 'info',
     realms: [{ uri: 'realm1', anonymous: true }],
-    listeners: { websocket: [{ host: '127.0.0.1', port: WS_PORT, path: '/ws' }], rawsocket: [], unix: [], http: [] },
+    listeners: {
+      websocket: [{ host: '127.0.0.1', port: WS_PORT, path: '/ws' }],
+      rawsocket: [],
+      unix: [],
+      http: [],
+      ...listeners,
+    },
     mesh: {
       enabled: true,
       nodeId,
@@ -45,12 +54,12 @@ export function workDir(label: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function meshRouter(bed: Bed, node: string, dir: string): MeshRouter {
+export function meshRouter(bed: Bed, node: string, dir: string, listeners: Record<string, unknown> = {}): MeshRouter {
   const ns = bed.node(node).ns;
   const nodeDir = join(dir, node);
   mkdirSync(nodeDir, { recursive: true });
   const configFile = join(nodeDir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(meshConfig(node, join(nodeDir, 'data')), null, 2));
+  writeFileSync(configFile, JSON.stringify(meshConfig(node, join(nodeDir, 'data'), listeners), null, 2));
   const router: MeshRouter = {
     node,
     ns,

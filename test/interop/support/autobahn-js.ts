@@ -69,6 +69,7 @@ export interface AbSession {
   /** Returns a promise only when options.acknowledge is true. */
   publish(topic: string, args?: unknown[], kwargs?: Kwargs, options?: Kwargs): Promise<AbPublication> | undefined;
   subscribe(topic: string, handler: AbHandler, options?: Kwargs): Promise<AbSubscription>;
+  unsubscribe(subscription: AbSubscription): Promise<unknown>;
   register(procedure: string, endpoint: AbEndpoint, options?: Kwargs): Promise<AbRegistration>;
   unregister(registration: AbRegistration): Promise<unknown>;
 }

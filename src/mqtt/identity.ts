@@ -1,0 +1,42 @@
+// Who an MQTT session is to the router: the HELLO it sends (MQTT's user name and password as
+// the realm's ticket authentication, or anonymous; a kept session's one-time resume token),
+// the key its session is kept under, and the record that brings it back after a restart.
+
+import type { Dict, Welcome } from '../wamp/messages.ts';
+import type { SessionParams } from './link.ts';
+import type { SessionRecord } from './persistence.ts';
+import { RESUME_AUTHMETHOD } from './resume.ts';
+
+const ROLES = { publisher: {}, subscriber: {}, caller: {} };
+
+/** With a password, ticket; a user name alone proves nothing, so without one: anonymous. */
+export function helloDetails(username: string | undefined, password: string | undefined): Dict {
+  if (password === undefined) return { roles: ROLES, authmethods: ['anonymous'] };
+  return { roles: ROLES, authmethods: ['ticket'], authid: username };
+}
+
+export function resumeDetails(token: string, authid: string): Dict {
+  return { roles: ROLES, authmethods: [RESUME_AUTHMETHOD], authid, authextra: { resume: token } };
+}
+
+/** Keyed by identity: nobody can take over or resume another user's session by its client identifier. */
+export function sessionKey(realm: string, welcome: Welcome, clientId: string): string {
+  const identity = welcome.details.authmethod === 'anonymous' ? '' : String(welcome.details.authid ?? '');
+  return `${realm}\u0000${identity}\u0000${clientId}`;
+}
+
+export function recordOf(welcome: Welcome, realm: string, p: SessionParams): SessionRecord {
+  const d = welcome.details;
+  return {
+    realm,
+    clientId: p.clientId,
+    authid: String(d.authid ?? ''),
+    authrole: String(d.authrole ?? ''),
+    authmethod: String(d.authmethod ?? ''),
+    authprovider: String(d.authprovider ?? ''),
+    v5: p.v5,
+    expiryMs: p.expiryMs,
+    clientMaxPacket: Number.isFinite(p.clientMaxPacket) ? p.clientMaxPacket : 0,
+    window: p.window,
+  };
+}

@@ -1,0 +1,57 @@
+// The persistent side of one MQTT session: its row in SQLite (persistence.ts) and the session's
+// unacknowledged QoS 1/2 messages there. Failures of the synchronous writes are logged, not
+// thrown: they run inside the router's fan-out, socket events and timers, and a failing disk
+// must cost the messages, not the router.
+
+import type { Logger } from '../log.ts';
+import type { MqttOptions } from './options.ts';
+import type { MqttSessionStore, QueueBounds, SessionRecord, StoredMessage } from './persistence.ts';
+import type { FilterOptions } from './subscriptions.ts';
+
+export class KeptSession {
+  readonly key: string;
+  readonly #store: MqttSessionStore;
+  readonly #bounds: QueueBounds;
+  readonly #log: Logger;
+  readonly #clientId: string;
+
+  constructor(store: MqttSessionStore, key: string, options: MqttOptions, log: Logger, clientId: string) {
+    this.key = key;
+    this.#store = store;
+    // In flight included: the disk holds the newest maxQueued a client has not acknowledged.
+    this.#bounds = { maxMessages: options.maxQueued, maxBytes: options.maxQueuedBytes };
+    this.#log = log;
+    this.#clientId = clientId;
+  }
+
+  save(subscriptions: Iterable<[string, FilterOptions]>, record?: SessionRecord): void {
+    this.#guard('cannot record subscriptions', () => this.#store.save(this.key, subscriptions, record));
+  }
+
+  /** Unacknowledged from now on: on disk at the next commit. */
+  queue(message: StoredMessage): void {
+    this.#store.queue(this.key, message, this.#bounds);
+  }
+
+  /** Acknowledged (or dropped, expired): off the disk at the next commit. */
+  settled(message: StoredMessage): void {
+    this.#store.settled(message);
+  }
+
+  /** The client went away: the session is kept until `until`. */
+  detach(until: number): void {
+    this.#guard('cannot record the session expiry', () => this.#store.expireAt(this.key, until));
+  }
+
+  delete(): void {
+    this.#guard('cannot delete the session', () => this.#store.delete(this.key));
+  }
+
+  #guard(what: string, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.#log.error({ clientId: this.#clientId, err: (err as Error).message }, `mqtt: ${what}`);
+    }
+  }
+}
