@@ -31,6 +31,8 @@ import type { Health } from '../observe/health.ts';
 import type { HttpService } from '../observe/http-routes.ts';
 import type { HttpRoute } from '../transport/http-exchange.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
+import { startGateway } from './gateway.ts';
+import { withAssertedIdentities } from '../gateway/asserted.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
@@ -136,7 +138,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
     store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
-    authenticator: security.authenticator,
+    // The gateway's sessions for bearer tokens and webhooks log in as identities it verified.
+    authenticator: withAssertedIdentities(security.authenticator),
     authorizer: security.authorizer,
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
@@ -185,6 +188,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
   // a listener whose `serve` names the service answers them, on either HTTP server.
   const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
   const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
+  // The BearerVerifier (OAuth2) is wired here once it exists; until then bearer tokens are refused.
+  const gateway = startGateway(config, router, security, logger);
+  if (gateway !== undefined) mounted.gateway = [gateway.route];
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -200,7 +206,12 @@ export async function startServer(config: Config, logger: Logger, options: Start
     for (const h of config.listeners.http) {
       if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
       const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve), { routes: routesOf(h.serve) }));
+      const l = await listen(info, () =>
+        listenHttp(h, seen.routesFor(h.serve), {
+          routes: routesOf(h.serve),
+          ...(h.serve.includes('gateway') && { maxConnections: config.gateway.maxConnections }),
+        }),
+      );
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
@@ -314,6 +325,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
+        gateway?.stop();
         clearInterval(ticker);
         stopFdWatch();
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and

@@ -75,4 +75,8 @@ export const migrations: readonly string[] = [
      topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
      properties TEXT, expires_at INTEGER);
    CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
+  // 6: HTTP API gateway specs (src/gateway/spec.ts), realm state replicated like users and grants.
+  `CREATE TABLE gateway_api (
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     name TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (realm, name)) WITHOUT ROWID;`,
 ];
