@@ -45,6 +45,7 @@ export async function serveEvents(
   if ('refused' in opened) return fail(scope.refused(opened));
   const session = opened.session;
   let sink: HttpStreamSink | undefined;
+  let overflowed = false;
   // Events that arrive while the history is read, sent after it (without the ones it held).
   let held: WampEvent[] | undefined = [];
   const sent = new Set<number>();
@@ -52,7 +53,10 @@ export async function serveEvents(
     if (sink === undefined) return;
     const data = JSON.stringify({ topic: e.topic, args: e.args, kwargs: e.kwargs });
     sink.write(`id: ${e.publication}\ndata: ${data}\n\n`);
-    if (sink.bufferedAmount() > limits.sseMaxBufferedBytes) session.close();
+    if (sink.bufferedAmount() > limits.sseMaxBufferedBytes) {
+      overflowed = true;
+      session.close();
+    }
   };
   const sub = await session.subscribe(topic.uri, route.match, (e) => {
     if (held !== undefined) held.push(e);
@@ -86,7 +90,9 @@ export async function serveEvents(
         ended = true;
         clearInterval(heartbeat);
         session.close();
-        s.end();
+        // A client too slow to read would not read the end either: cut it off.
+        if (overflowed || s.bufferedAmount() > limits.sseMaxBufferedBytes) s.destroy();
+        else s.end();
         done();
       };
       session.onClosed(end);
