@@ -37,6 +37,8 @@ const MAX_CONNECTIONS = 64;
 // have their own read limit (BodyLimits.readTimeoutMs), checked by this server.
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_MS = 30_000;
+// How long a refused body is still read (and dropped) before the connection is cut.
+const LINGER_MS = 1000;
 
 export function listenHttp(
   target: { host: string; port: number },
@@ -122,12 +124,18 @@ function serveAsync(
   });
   const refuse = (why: 'body_too_large' | 'body_timeout'): void => {
     clearTimeout(timer);
+    reading = false;
     if (res.headersSent) return;
     const reply = route.refuse(why, head);
-    res.writeHead(reply.status, { ...reply.headers, Connection: 'close' });
-    // The rest of the body is not read: the connection cannot carry another request.
-    res.end(reply.body, () => req.destroy());
-    reading = false;
+    res.writeHead(reply.status, reply.headers);
+    res.end(reply.body);
+    // Lingering close: what the client still sends is read and dropped for a moment (closing at
+    // once would meet its data with a reset, which loses this answer on its side); a body that
+    // is not over by then has its connection cut.
+    req.resume();
+    const linger = setTimeout(() => req.socket.destroy(), LINGER_MS);
+    req.once('end', () => clearTimeout(linger));
+    req.once('close', () => clearTimeout(linger));
   };
   let reading = true;
   const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);

@@ -21,6 +21,21 @@ export interface GatewayRouter {
 export async function startGatewayRouter(
   options: { shared?: boolean; config?: Record<string, unknown>; args?: string[] } = {},
 ): Promise<GatewayRouter> {
+  // A port found free may be taken before the router binds it (another test's port 0): retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (options.shared !== true || attempt >= 3 || !String((e as Error).message).includes('port in use')) throw e;
+    }
+  }
+}
+
+async function startOnce(options: {
+  shared?: boolean;
+  config?: Record<string, unknown>;
+  args?: string[];
+}): Promise<GatewayRouter> {
   const dir = mkdtempSync(join(tmpdir(), 'wampmesh-gw-'));
   const file = join(dir, 'config.json');
   const port = options.shared === true ? await freePort() : 0;
