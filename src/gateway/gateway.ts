@@ -86,6 +86,10 @@ export class Gateway {
     return this.#inFlight;
   }
 
+  get streams(): number {
+    return this.#streams;
+  }
+
   #apis(): CompiledApi[] {
     const { version, specs } = this.#options.specs();
     if (version !== this.#compiled.version) this.#compiled = { version, apis: compile(specs) };
@@ -140,7 +144,12 @@ export class Gateway {
       if (this.#streams >= this.limits.maxStreams)
         return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many event streams open']);
       this.#streams++;
-      const done = () => this.#streams--;
+      let released = false;
+      const done = (): void => {
+        if (released) return;
+        released = true;
+        this.#streams--;
+      };
       return serveEvents(req, scope, route, m.params, this.#deps, this.limits, done).catch((e: unknown) => {
         done();
         throw e;
@@ -185,7 +194,13 @@ export class Gateway {
     }
     const timeoutMs = route.timeoutMs ?? spec.timeoutMs;
     const stream = route.progress ? streamKind(req.headers.accept) : undefined;
-    if (stream !== undefined) return progressive(scope, route, session, { uri, args, kwargs }, timeoutMs, stream);
+    if (stream !== undefined) {
+      // A streamed call holds its connection past this request's in-flight slot: it counts as a stream.
+      if (this.#streams >= this.limits.maxStreams)
+        return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many streams open']);
+      this.#streams++;
+      return progressive(scope, route, session, { uri, args, kwargs }, timeoutMs, stream, () => this.#streams--);
+    }
     const call = session.call(uri, args, kwargs, route.options);
     const onAbort = () => call.cancel();
     scope.signal.addEventListener('abort', onAbort);
@@ -258,7 +273,17 @@ function progressive(
   p: { uri: string; args: unknown[] | undefined; kwargs: Record<string, unknown> | undefined },
   timeoutMs: number,
   kind: 'ndjson' | 'sse',
+  done: () => void,
 ): HttpAnswer {
+  // The slot is free once the call is over or the client is gone, whichever comes first (a
+  // client gone before the stream started never gets stream() called).
+  let freed = false;
+  const free = (): void => {
+    if (freed) return;
+    freed = true;
+    done();
+  };
+  scope.signal.addEventListener('abort', free);
   const line = (value: unknown): string => {
     // Lines of text: JSON whatever Accept named besides the stream type.
     const text = Buffer.from(encodeValue(JSON_ANSWER, value)).toString('utf8');
@@ -284,6 +309,7 @@ function progressive(
         scope.signal.removeEventListener('abort', onAbort);
         sink.write(line(o.ok ? resultFields(route, o) : { error: o.error, args: o.args, kwargs: o.kwargs }));
         sink.end();
+        free();
       });
     },
   };

@@ -89,7 +89,7 @@ const webhookRoute = z.strictObject({
     topic: uriTemplate,
     /** The user the verified body is published as (its grants apply). */
     as: z.string().min(1),
-    /** The shared secret, or a file holding it (read at each start and on every change of the spec). */
+    /** The shared secret, or a file holding it (read for each request, so a rotated file applies at once). */
     secret: z.string().min(16, { error: 'at least 16 characters' }).optional(),
     secretFile: z.string().min(1).optional(),
     /** Header holding "sha256=<hex>" (or the bare hex) of HMAC-SHA256(secret, "<timestamp>.<body>"). */

@@ -23,8 +23,16 @@ export async function serveEvents(
   done: () => void,
 ): Promise<HttpAnswer> {
   const spec = scope.api.spec;
-  const fail = (reply: HttpAnswer): HttpAnswer => {
+  // `done` once: when the stream ends, when the answer is an error, or when the client is gone
+  // (a client gone before the stream started never gets stream() called).
+  let over = false;
+  const finish = (): void => {
+    if (over) return;
+    over = true;
     done();
+  };
+  const fail = (reply: HttpAnswer): HttpAnswer => {
+    finish();
     return reply;
   };
   const topic = renderUri(route.subscribe, {
@@ -72,6 +80,10 @@ export async function serveEvents(
     return fail(scope.fail('wamp.error.canceled', ['the client went away']));
   }
   const lastId = req.headers['last-event-id'];
+  scope.signal.addEventListener('abort', () => {
+    session.close();
+    finish();
+  });
   return {
     status: 200,
     headers: {
@@ -90,10 +102,12 @@ export async function serveEvents(
         ended = true;
         clearInterval(heartbeat);
         session.close();
-        // A client too slow to read would not read the end either: cut it off.
-        if (overflowed || s.bufferedAmount() > limits.sseMaxBufferedBytes) s.destroy();
-        else s.end();
-        done();
+        // A client too slow to read would not read the end either: cut it off. Not from here:
+        // this runs inside the router's dispatch (an EVENT, a GOODBYE), and closing the
+        // connection re-enters uWS and the core from within it.
+        const cut = overflowed || s.bufferedAmount() > limits.sseMaxBufferedBytes;
+        setImmediate(() => (cut ? s.destroy() : s.end()));
+        finish();
       };
       session.onClosed(end);
       scope.signal.addEventListener('abort', end);
