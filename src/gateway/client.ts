@@ -48,6 +48,7 @@ export class ClientSession implements WampClient {
   readonly #peer: WampPeer;
   readonly #buffered: () => number;
   #state: 'opening' | 'open' | 'closed' = 'opening';
+  #leaving = false;
   #nextRequest = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #subscriptions = new Map<number, (e: WampEvent) => void>();
@@ -161,6 +162,9 @@ export class ClientSession implements WampClient {
   /** GOODBYE and close: the session leaves its realm now. */
   close(): void {
     if (this.#state === 'closed') return;
+    // Marked first: the router answers our GOODBYE with its own at once, and that answer must
+    // not be taken for a GOODBYE of the router's to reply to.
+    this.#leaving = true;
     if (this.#state === 'open')
       this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
     this.#peer.lost();
@@ -195,7 +199,7 @@ export class ClientSession implements WampClient {
         return;
       }
       case T.GOODBYE:
-        if (this.#state === 'open')
+        if (this.#state === 'open' && !this.#leaving)
           this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
         this.#peer.lost();
         this.#ended('normal');
