@@ -86,6 +86,37 @@ export interface HttpRoute {
   refuse(why: HttpRefusal, head: HttpHead): HttpReply;
 }
 
+/**
+ * A request body gathered under its size limit: both servers feed it the chunks they read
+ * (copies: uWS reuses its buffers), and stop at the first that takes it over.
+ */
+export class BodyCollector {
+  readonly #max: number;
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(limits: BodyLimits) {
+    this.#max = limits.maxBytes;
+  }
+
+  /** Whether the head already announces a body over the limit (then nothing is read). */
+  static declaredTooLarge(head: HttpHead, limits: BodyLimits): boolean {
+    return Number(head.headers['content-length'] ?? '0') > limits.maxBytes;
+  }
+
+  /** Adds a chunk it may keep; false when the body is now over the limit. */
+  add(chunk: Buffer): boolean {
+    this.#size += chunk.length;
+    if (this.#size > this.#max) return false;
+    if (chunk.length > 0) this.#chunks.push(chunk);
+    return true;
+  }
+
+  body(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+  }
+}
+
 export function findRoute(
   routes: readonly HttpRoute[],
   head: HttpHead,

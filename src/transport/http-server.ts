@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
 import {
   answer,
+  BodyCollector,
   findRoute,
   isStreamReply,
   type HttpHandler,
@@ -139,29 +140,20 @@ function serveAsync(
   };
   let reading = true;
   const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
-  const declared = Number(head.headers['content-length'] ?? '0');
-  if (declared > limits.maxBytes) {
+  if (BodyCollector.declaredTooLarge(head, limits)) {
     refuse('body_too_large');
     return;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const collector = new BodyCollector(limits);
   req.on('data', (chunk: Buffer) => {
-    if (!reading) return;
-    size += chunk.length;
-    if (size > limits.maxBytes) {
-      refuse('body_too_large');
-      return;
-    }
-    chunks.push(chunk);
+    if (reading && !collector.add(chunk)) refuse('body_too_large');
   });
   req.on('error', () => abort.abort());
   req.on('end', () => {
     if (!reading) return;
     reading = false;
     clearTimeout(timer);
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    void answer(route, { ...head, body }, abort.signal).then((a) => {
+    void answer(route, { ...head, body: collector.body() }, abort.signal).then((a) => {
       if (res.destroyed || res.writableEnded) return;
       if (!isStreamReply(a)) {
         res.writeHead(a.status, a.headers);

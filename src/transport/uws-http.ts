@@ -7,6 +7,7 @@ import type uWS from '@btc-vision/uwebsockets.js';
 import type { Logger } from '../log.ts';
 import {
   answer,
+  BodyCollector,
   isStreamReply,
   type BodyLimits,
   type HttpHead,
@@ -80,27 +81,22 @@ export function serveUwsRoute(
     });
   };
   const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
-  const declared = Number(head.headers['content-length'] ?? '0');
-  if (declared > limits.maxBytes) {
+  if (BodyCollector.declaredTooLarge(head, limits)) {
     refuse('body_too_large');
     return;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const collector = new BodyCollector(limits);
   res.onData((chunk, isLast) => {
     if (!reading) return;
-    size += chunk.byteLength;
-    if (size > limits.maxBytes) {
+    // uWS neuters `chunk` when this callback returns: the collector keeps a copy.
+    if (!collector.add(Buffer.from(new Uint8Array(chunk)))) {
       refuse('body_too_large');
       return;
     }
-    // uWS neuters `chunk` when this callback returns.
-    if (chunk.byteLength > 0) chunks.push(Buffer.from(new Uint8Array(chunk)));
     if (!isLast) return;
     reading = false;
     clearTimeout(timer);
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    void answer(route, { ...head, body }, abort.signal).then(
+    void answer(route, { ...head, body: collector.body() }, abort.signal).then(
       (a) => {
         if (gone) return;
         if (!isStreamReply(a)) {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EchoService } from '../helpers/raw-client.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { startRouter } from '../helpers/router-process.ts';
 import { median, startChild } from './common.ts';
 
@@ -139,18 +140,6 @@ export function httpTable(figures: readonly HttpFigures[]): string {
     ),
   ];
   return lines.join('\n');
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../cli/run-cli.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 
 export const REALM = 'com.gw';
@@ -86,18 +87,6 @@ export async function addApi(g: GatewayRouter, spec: Record<string, unknown>): P
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `cond` until it holds or `ms` pass. */
