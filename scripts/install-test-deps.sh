@@ -7,12 +7,13 @@
 # Debian, listed so the dependency is written down), and mosquitto-clients (mosquitto_pub/sub, a
 # third-party MQTT client) for the MQTT tests, and for test/packaging: apt-ftparchive (apt-utils)
 # for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the Raspberry Pi OS-like
-# image inject.sh is tried on. Installs only what is missing, and only as root
+# image inject.sh is tried on, curl (a third-party HTTP client for the HTTP gateway's tests) and
+# wrk (the HTTP gateway's benchmark rows). Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
 packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium
-  mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs)
+  mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -29,8 +29,12 @@ import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
 import { listenHttp } from '../transport/http-server.ts';
 import type { Health } from '../observe/health.ts';
+import type { HttpService } from '../observe/http-routes.ts';
+import type { HttpRoute } from '../transport/http-exchange.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
 import { loadListenerTls, summary, TlsListeners, type ReloadResult, type TlsSummary } from './tls-listeners.ts';
+import { startGateway } from './gateway.ts';
+import { withAssertedIdentities } from '../gateway/asserted.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string; tls?: TlsSummary }
@@ -160,7 +164,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
     store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
-    authenticator,
+    // The gateway's sessions for bearer tokens and webhooks log in as identities it verified.
+    authenticator: withAssertedIdentities(authenticator),
     authorizer: security.authorizer,
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
@@ -207,6 +212,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
   });
   const { health } = seen;
+  // Asynchronous HTTP routes (transport/http-exchange.ts), by the HTTP service that mounts them:
+  // a listener whose `serve` names the service answers them, on either HTTP server.
+  const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
+  const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
+  // The BearerVerifier (OAuth2) is wired here once it exists; until then bearer tokens are refused.
+  const gateway = startGateway(config, router, security, logger);
+  if (gateway !== undefined) mounted.gateway = [gateway.route];
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -222,7 +234,12 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     for (const h of config.listeners.http) {
       if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
       const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve)));
+      const l = await listen(info, () =>
+        listenHttp(h, seen.routesFor(h.serve), {
+          routes: routesOf(h.serve),
+          ...(h.serve.includes('gateway') && { maxConnections: config.gateway.maxConnections }),
+        }),
+      );
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
@@ -265,7 +282,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
           ));
       const options = {
         ...wsOptions,
-        ...(serve.length > 0 && { http: seen.routesFor(serve) }),
+        ...(serve.length > 0 && { http: seen.routesFor(serve), httpRoutes: routesOf(serve) }),
         ...(routes && { routes }),
         ...(secure && { tls: secure.files }),
       };
@@ -360,6 +377,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
+        gateway?.stop();
         clearInterval(ticker);
         stopFdWatch();
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and

@@ -13,6 +13,9 @@ import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
+import { HTTP_SERVICES } from '../observe/http-routes.ts';
+import { parseApiSpec, type ApiSpec } from '../gateway/spec.ts';
+import { gatewayDefaults as gd } from '../gateway/defaults.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -129,11 +132,12 @@ const httpListener = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8082),
   // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz), "console"
-  // (the web console under /console/, for administrators). On the host and port of a
-  // WebSocket listener it shares that listener's server.
+  // (the web console under /console/, for administrators), "gateway" (the HTTP API gateway's
+  // routes, README "HTTP API gateway"), "oauth2" (the OAuth2 token endpoints). On the host and
+  // port of a WebSocket listener it shares that listener's server.
   serve: z
-    .array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
-    .min(1, { error: 'expected at least one of "metrics", "health", "console"' })
+    .array(z.enum(HTTP_SERVICES, { error: `expected one of ${HTTP_SERVICES.map((s) => `"${s}"`).join(', ')}` }))
+    .min(1, { error: `expected at least one of ${HTTP_SERVICES.map((s) => `"${s}"`).join(', ')}` })
     .default(['metrics', 'health']),
 });
 
@@ -255,6 +259,37 @@ const mesh = z
     path: ['dialBackoffMaxMs'],
   });
 
+// The HTTP API gateway (README "HTTP API gateway"). APIs listed here are this node's own;
+// those added with `wampmesh api add` are stored and replicated over the mesh, and win on a
+// clash of realm and name. Defaults and their reasons: src/gateway/defaults.ts.
+const gateway = z.strictObject({
+  apis: z
+    .array(z.unknown())
+    .default([])
+    .transform((list, ctx): ApiSpec[] => {
+      const out: ApiSpec[] = [];
+      list.forEach((a, i) => {
+        try {
+          out.push(parseApiSpec(a));
+        } catch (e) {
+          const err = e as { field?: string; problem?: string; message: string };
+          // "routes[0].timeoutMs" -> ["routes", 0, "timeoutMs"], so the file's field is named.
+          const inner = (err.field ?? '')
+            .split(/\.|\[(\d+)\]/)
+            .filter((x) => x !== undefined && x !== '')
+            .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+          ctx.addIssue({ code: 'custom', message: err.problem ?? err.message, path: [i, ...inner] });
+        }
+      });
+      return out;
+    }),
+  maxInFlight: intIn(1, 1_000_000).default(gd.maxInFlight),
+  maxStreams: intIn(0, 1_000_000).default(gd.maxStreams),
+  bodyReadTimeoutMs: intIn(100, 600_000).default(gd.bodyReadTimeoutMs),
+  // Connections a node:http listener serving "gateway" holds, idle keep-alive ones included.
+  maxConnections: intIn(1, 1_000_000).default(gd.maxConnections),
+});
+
 const configSchema = z
   .strictObject({
     // Relative to the config file's directory (or the working directory without a file).
@@ -305,6 +340,7 @@ const configSchema = z
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
     mesh: mesh.prefault({}),
+    gateway: gateway.prefault({}),
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
     error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',

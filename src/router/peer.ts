@@ -17,6 +17,12 @@ export interface TransportInfo {
   readonly local: boolean;
   /** True when the transport runs inside TLS (wss, RawSocket over TLS). */
   readonly tls?: boolean;
+  /**
+   * Who the client is, already verified by an in-process transport (the HTTP gateway, from a
+   * bearer token); network transports never set it. Honoured only by an authenticator wrapped
+   * with src/gateway/asserted.ts, and only for HELLOs offering its authmethod.
+   */
+  readonly asserted?: { readonly authid: string; readonly authrole: string; readonly authmethod: string };
 }
 
 /**

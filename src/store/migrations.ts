@@ -78,4 +78,8 @@ export const migrations: readonly string[] = [
   // 6: what a persistent MQTT session needs to come back at start, before its client does (its
   // identity, protocol and limits), so its subscriptions queue events while the client is away.
   `ALTER TABLE mqtt_session ADD COLUMN record TEXT;`,
+  // 7: HTTP API gateway specs (src/gateway/spec.ts), realm state replicated like users and grants.
+  `CREATE TABLE gateway_api (
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     name TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (realm, name)) WITHOUT ROWID;`,
 ];

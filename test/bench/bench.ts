@@ -46,7 +46,9 @@
 // tick, pooled masking keys); BENCH_WS=global drives the RPC runs with Node's WebSocket
 // (undici) instead, which costs the generator several times more per message.
 //
-// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt (a subset), BENCH_RUNS=key,... (single
+//   HTTP (http.ts): POST -> call -> callee -> 200 through the gateway (on uWS and on node:http)
+//     beside a bare uWS handler answering the same JSON, driven by Debian's wrk; its own table.
+// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt,http (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
@@ -71,6 +73,7 @@ import {
 } from './fanout.ts';
 import { NODES, startMeshChain, type MeshChain } from './mesh.ts';
 import { runMqttBench } from './mqtt.ts';
+import { benchHttp, httpTable, type HttpFigures } from './http.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -82,7 +85,9 @@ const CONNECTIONS = 10_000;
 const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
-const only = new Set((process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt').split(',').map((s) => s.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt,http').split(',').map((s) => s.trim()),
+);
 const baseBin = process.env.BENCH_BASE;
 const routerEnv =
   process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
@@ -247,6 +252,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const connections: Connections[] = [];
   let mqtt: string[] = [];
+  let http: HttpFigures[] | undefined;
   let rounds = 0;
   try {
     const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
@@ -537,10 +543,22 @@ async function main(): Promise<void> {
       }
     }
     if (only.has('mqtt')) mqtt = await runMqttBench(ROUNDS);
+    if (only.has('http')) {
+      process.stderr.write('http: the gateway against a bare uWS handler...\n');
+      http = await benchHttp();
+    }
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
   report(runs, connections, mqtt, rounds, fileLimit, performance.now() - t0);
+  if (http !== undefined) {
+    console.log(`\n${httpTable(http)}`);
+    const [ceiling, ...gateway] = http;
+    for (const g of gateway)
+      console.log(
+        `  [${g.rps >= 0.5 * ceiling!.rps ? 'met' : 'MISSED'}] ${g.name} >= 50% of the bare uWS handler's requests/s: ${Math.round((g.rps / ceiling!.rps) * 100)}%`,
+      );
+  }
 }
 
 function report(

@@ -1,0 +1,152 @@
+// HTTP gateway rows of the benchmark (`npm run bench`, or alone: `scripts/node24
+// test/bench/http.ts`): requests/s and p99 latency of POST -> call -> callee -> 200 over
+// keep-alive connections, driven by Debian's wrk, against
+//   - the gateway on the WebSocket listener's port (uWebSockets.js),
+//   - the gateway on a listener of its own (node:http),
+//   - a bare uWebSockets.js handler answering the same JSON with no WAMP (http-bare.ts): the
+//     ceiling, measured in the same run.
+// The callee is a raw RawSocket/CBOR client in this process (test/helpers/raw-client.ts
+// EchoService), which answers each INVOCATION with its arguments; the route returns args[0],
+// so the gateway's answer is the posted JSON, as the bare handler's is. Rounds interleave
+// the three targets; medians are printed. On 2 cores wrk, the router and the callee share
+// the CPU: the ratio to the ceiling is the figure to read.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { EchoService } from '../helpers/raw-client.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startRouter } from '../helpers/router-process.ts';
+import { median, startChild } from './common.ts';
+
+const run = promisify(execFile);
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+
+const DURATION_S = Number(process.env.HTTP_BENCH_SECONDS ?? 4);
+const CONNECTIONS = Number(process.env.HTTP_BENCH_CONNECTIONS ?? 32);
+const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 3);
+const BODY = JSON.stringify({ sensor: 'kitchen', value: 21.5, tags: ['a', 'b'] });
+
+export interface HttpFigures {
+  readonly name: string;
+  readonly rps: number;
+  readonly p99ms: number;
+  readonly errors: number;
+}
+
+/** One wrk run: requests/s, p99 in ms, and non-2xx or socket errors. */
+async function wrk(url: string, script: string): Promise<{ rps: number; p99ms: number; errors: number }> {
+  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', '-s', script, url], {
+    timeout: (DURATION_S + 30) * 1000,
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? Number.NaN);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(stdout);
+  const unit = { us: 0.001, ms: 1, s: 1000 } as const;
+  const p99ms = p99 === null ? Number.NaN : Number(p99[1]) * unit[p99[2] as keyof typeof unit];
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = non2xx + (sock === null ? 0 : sock.slice(1).reduce((a, x) => a + Number(x), 0));
+  return { rps, p99ms, errors };
+}
+
+export async function benchHttp(): Promise<HttpFigures[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-httpbench-'));
+  const cleanup: (() => unknown)[] = [() => fs.rmSync(dir, { recursive: true, force: true })];
+  try {
+    const script = path.join(dir, 'post.lua');
+    fs.writeFileSync(
+      script,
+      `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+    );
+    const sharedPort = await freePort();
+    const api = {
+      name: 'bench',
+      realm: 'realm1',
+      basePath: '/bench',
+      routes: [{ method: 'POST', path: '/echo', call: 'com.bench.echo', result: 'first' }],
+    };
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        realms: [{ uri: 'realm1', anonymous: true }],
+        listeners: {
+          websocket: [{ host: '127.0.0.1', port: sharedPort, path: '/ws' }],
+          rawsocket: [{ host: '127.0.0.1', port: 0 }],
+          http: [
+            { host: '127.0.0.1', port: sharedPort, serve: ['gateway'] },
+            { host: '127.0.0.1', port: 0, serve: ['gateway'] },
+          ],
+        },
+        gateway: { apis: [api], maxInFlight: 1024 },
+      }),
+    );
+    const routerEnv =
+      process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
+        ? undefined
+        : { ...process.env, NODE_OPTIONS: process.env.BENCH_ROUTER_NODE_OPTIONS };
+    const router = await startRouter({ args: ['--config', config], ...(routerEnv && { env: routerEnv }) });
+    cleanup.push(() => router.stop());
+    const callee = await EchoService.start(router, 'com.bench.echo');
+    cleanup.push(() => callee.stop());
+    const nodePort = router.listeners.find((l) => l.transport === 'http' && l.port !== sharedPort)!.port;
+    const bare = await startChild(here('http-bare.ts'));
+    cleanup.push(() => bare.stop());
+    const targets = [
+      { name: 'bare uWS handler (no WAMP)', url: `http://127.0.0.1:${bare.hello.httpBare as number}/echo` },
+      { name: 'gateway on uWS (WebSocket port)', url: `http://127.0.0.1:${sharedPort}/bench/echo` },
+      { name: 'gateway on node:http', url: `http://127.0.0.1:${nodePort}/bench/echo` },
+    ];
+    // A check that each target answers what the others do before timing anything.
+    for (const t of targets) {
+      const r = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      const text = await r.text();
+      if (r.status !== 200 || text !== BODY) throw new Error(`${t.name}: ${r.status} ${text}`);
+    }
+    const results = new Map<string, { rps: number; p99ms: number; errors: number }[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const list = results.get(t.name) ?? [];
+        list.push(await wrk(t.url, script));
+        results.set(t.name, list);
+      }
+    }
+    return targets.map((t) => {
+      const rs = results.get(t.name)!;
+      return {
+        name: t.name,
+        rps: median(rs.map((r) => r.rps)),
+        p99ms: median(rs.map((r) => r.p99ms)),
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+      };
+    });
+  } finally {
+    for (const c of cleanup.reverse()) await c();
+  }
+}
+
+export function httpTable(figures: readonly HttpFigures[]): string {
+  const ceiling = figures[0]!.rps;
+  const lines = [
+    `HTTP gateway: POST -> call -> callee -> 200, keep-alive, wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, median of ${ROUNDS}`,
+    `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}`,
+    ...figures.map(
+      (f) =>
+        `${f.name.padEnd(34)}${Math.round(f.rps).toLocaleString('en-US').padStart(10)}${f.p99ms.toFixed(2).padStart(9)}` +
+        `${`${Math.round((f.rps / ceiling) * 100)}%`.padStart(12)}${String(f.errors).padStart(8)}`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  benchHttp()
+    .then((f) => console.log(httpTable(f)))
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    });
+}
