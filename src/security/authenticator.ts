@@ -1,5 +1,7 @@
 // Authentication on the security store: anonymous, ticket, wampcra, cryptosign, wamp-scram
-// (also under Autobahn/Crossbar's name "scram") and trust-by-source.
+// (also under Autobahn/Crossbar's name "scram"), trust-by-source, and oauth2 (an access token of
+// the realm's OAuth2 token endpoint, checked by the TokenChecker src/oauth2 provides; also
+// accepted as a ticket, for clients that only know ticket).
 //
 // Negotiation: the client's authmethods are tried in its order; the first one the realm
 // enables, that a source matching the client's address allows, and that the HELLO carries
@@ -50,6 +52,14 @@ export interface StoreAuthenticatorOptions {
   fallback?: Authenticator;
 }
 
+/** Checks an OAuth2 access token for a realm (src/oauth2/verifier.ts); synchronous, like this seam. */
+export interface TokenChecker {
+  check(realm: string, token: string): { ok: true; identity: { authid: string } } | { ok: false; reason: string };
+}
+
+/** Whether a ticket is shaped like a JWT (three base64url parts): then it is tried as a token. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 interface CompiledSource {
   readonly cidr: Cidr;
   readonly authmethods: ReadonlySet<string>;
@@ -77,6 +87,7 @@ export class StoreAuthenticator implements Authenticator {
   #sourcesVersion = -1;
   #dummyTicketHash: string | undefined;
   #mockSecret: Buffer | undefined;
+  #tokens: TokenChecker | undefined;
 
   constructor(store: SecurityStore, options: StoreAuthenticatorOptions = {}) {
     this.store = store;
@@ -88,6 +99,11 @@ export class StoreAuthenticator implements Authenticator {
     this.accounts = new AccountGuard({ now: this.#now, ...options.accountThrottle });
     this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
     this.#fallback = options.fallback;
+  }
+
+  /** Enables the oauth2 method (the OAuth2 service is built after the authenticator). */
+  setTokenChecker(tokens: TokenChecker | undefined): void {
+    this.#tokens = tokens;
   }
 
   hello(info: HelloInfo): AuthOutcome {
@@ -125,6 +141,8 @@ export class StoreAuthenticator implements Authenticator {
           return this.#cryptosign(attempt);
         case 'wamp-scram':
           return this.#scram(attempt);
+        case 'oauth2':
+          return this.#oauth2(attempt);
       }
     }
     return abort(
@@ -154,6 +172,10 @@ export class StoreAuthenticator implements Authenticator {
     const authid = a.info.authid!;
     const hash = this.store.userRecord(a.realm.uri, authid)?.credentials.ticket?.hash;
     return this.#challenge(a, {}, (msg) => {
+      // Autobahn|Python's and Crossbar's clients know ticket, not oauth2: a token sent as the
+      // ticket counts as oauth2 (the realm and a source must offer oauth2 for it).
+      if (this.#tokens !== undefined && JWT_SHAPE.test(msg.signature) && a.realm.authmethods.includes('oauth2'))
+        return this.#token({ ...a, method: 'oauth2' }, msg.signature);
       // An unknown user costs the same hash as a known one.
       const ok = verifyTicket(msg.signature, hash ?? this.#dummyHash());
       return this.#finish(a, authid, ok && hash !== undefined);
@@ -246,6 +268,20 @@ export class StoreAuthenticator implements Authenticator {
         authextra,
       );
     });
+  }
+
+  #oauth2(a: Attempt): AuthOutcome {
+    return this.#challenge(a, {}, (msg) => this.#token(a, msg.signature));
+  }
+
+  /** The token names the user; an authid in the HELLO must be that user. */
+  #token(a: Attempt, token: string): AuthOutcome {
+    const checked = this.#tokens?.check(a.realm.uri, token);
+    if (checked === undefined || !checked.ok) return this.#fail(a);
+    const authid = checked.identity.authid;
+    if (a.info.authid !== undefined && a.info.authid !== authid) return this.#fail(a);
+    if (a.method === 'oauth2' && !this.#offeredFrom(a.realm.uri, a.address, 'oauth2')) return this.#fail(a);
+    return this.#finish(a, authid, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -362,6 +398,8 @@ function performable(method: AuthMethod, info: HelloInfo): boolean {
   const noBinding = x.channel_binding === undefined || x.channel_binding === null;
   switch (method) {
     case 'anonymous':
+    // The token names the user (an authid, if given, must match it).
+    case 'oauth2':
       return true;
     case 'trust':
     case 'ticket':
