@@ -28,6 +28,8 @@ import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
 import { listenHttp } from '../transport/http-server.ts';
 import type { Health } from '../observe/health.ts';
+import type { HttpService } from '../observe/http-routes.ts';
+import type { HttpRoute } from '../transport/http-exchange.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
 
 export type ListenerInfo =
@@ -179,6 +181,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
   });
   const { health } = seen;
+  // Asynchronous HTTP routes (transport/http-exchange.ts), by the HTTP service that mounts them:
+  // a listener whose `serve` names the service answers them, on either HTTP server.
+  const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
+  const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -194,7 +200,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     for (const h of config.listeners.http) {
       if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
       const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve)));
+      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve), { routes: routesOf(h.serve) }));
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
@@ -232,7 +238,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
           ));
       const options = {
         ...wsOptions,
-        ...(serve.length > 0 && { http: seen.routesFor(serve) }),
+        ...(serve.length > 0 && { http: seen.routesFor(serve), httpRoutes: routesOf(serve) }),
         ...(routes && { routes }),
       };
       const l = await listen(info, () => listenWebSocket!(ws, router, options));

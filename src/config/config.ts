@@ -14,6 +14,7 @@ import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net
 import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
 import { oauth2Schema } from '../oauth2/settings.ts';
+import { HTTP_SERVICES } from '../observe/http-routes.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -121,11 +122,12 @@ const httpListener = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8082),
   // What this listener answers: "metrics" (/metrics), "health" (/healthz, /readyz), "console"
-  // (the web console under /console/, for administrators). On the host and port of a
-  // WebSocket listener it shares that listener's server.
+  // (the web console under /console/, for administrators), "gateway" (the HTTP API gateway's
+  // routes, README "HTTP API gateway"), "oauth2" (the OAuth2 token endpoints). On the host and
+  // port of a WebSocket listener it shares that listener's server.
   serve: z
-    .array(z.enum(['metrics', 'health', 'console'], { error: 'expected "metrics", "health" or "console"' }))
-    .min(1, { error: 'expected at least one of "metrics", "health", "console"' })
+    .array(z.enum(HTTP_SERVICES, { error: `expected one of ${HTTP_SERVICES.map((s) => `"${s}"`).join(', ')}` }))
+    .min(1, { error: `expected at least one of ${HTTP_SERVICES.map((s) => `"${s}"`).join(', ')}` })
     .default(['metrics', 'health']),
 });
 

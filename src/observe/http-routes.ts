@@ -7,7 +7,9 @@ import { CONTENT_TYPE } from './exposition.ts';
 import { CONSOLE_HEADERS, type StaticFile } from './console-assets.ts';
 import { readinessText, type Health } from './health.ts';
 
-export const HTTP_SERVICES = ['metrics', 'health', 'console'] as const;
+// 'gateway' and 'oauth2' are served by asynchronous routes (transport/http-exchange.ts) that
+// their owners mount; this file answers only the synchronous three.
+export const HTTP_SERVICES = ['metrics', 'health', 'console', 'gateway', 'oauth2'] as const;
 export type HttpService = (typeof HTTP_SERVICES)[number];
 
 export interface RouteSources {

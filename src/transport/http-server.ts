@@ -1,42 +1,69 @@
-// An HTTP listener on node:http for the parts that are plain HTTP (metrics, health, console
-// files): used where no WebSocket listener shares the address, and where uWebSockets.js cannot
-// load at all, so /metrics and /healthz work on every system. Answers are computed
-// synchronously by the handler; request bodies are never read.
+// An HTTP listener on node:http: used where no WebSocket listener shares the address, and
+// where uWebSockets.js cannot load at all, so /metrics and /healthz work on every system.
+// Synchronous routes (metrics, health, console files) answer at once and never read a body;
+// asynchronous routes (http-exchange.ts: the gateway, OAuth2) get their body read under their
+// own limits and may answer later or stream.
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { isLoopback, unmapIPv4 } from '../net/address.ts';
+import {
+  answer,
+  findRoute,
+  isStreamReply,
+  type HttpHandler,
+  type HttpHead,
+  type HttpReply,
+  type HttpRoute,
+} from './http-exchange.ts';
 
-/** An answer to a plain HTTP request, computed synchronously (both HTTP servers take these). */
-export interface HttpReply {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: string | Uint8Array;
-}
-
-/** method: upper or lower case; path without the query; query without "?". */
-export type HttpHandler = (method: string, path: string, query: string) => HttpReply;
+// The reply types live with the asynchronous ones; re-exported for the synchronous routes.
+export type { HttpHandler, HttpReply } from './http-exchange.ts';
 
 export interface HttpListener {
   readonly port: number;
   close(): Promise<void>;
 }
 
-// A scraper or a probe needs one or two connections; the cap keeps strangers from holding many.
+export interface HttpServerOptions {
+  /** Asynchronous routes, asked before `handler`. */
+  readonly routes?: readonly HttpRoute[];
+  /** Open connections at most. Default 64: a scraper or a probe needs one or two. */
+  readonly maxConnections?: number;
+}
+
 const MAX_CONNECTIONS = 64;
-// Slow-loris guard: a request's headers must arrive within this; answers are immediate.
+// Slow-loris guard: a request's headers must arrive within this. Bodies of asynchronous routes
+// have their own read limit (BodyLimits.readTimeoutMs), checked by this server.
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_MS = 30_000;
 
-export function listenHttp(target: { host: string; port: number }, handler: HttpHandler): Promise<HttpListener> {
+export function listenHttp(
+  target: { host: string; port: number },
+  handler: HttpHandler,
+  options: HttpServerOptions = {},
+): Promise<HttpListener> {
   const sockets = new Set<Socket>();
+  const routes = options.routes ?? [];
   const server = http.createServer(
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_MS },
+    // requestTimeout 0: the body limits are per route; headersTimeout still guards the head.
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS },
     (req, res) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const query = q < 0 ? '' : url.slice(q + 1);
+      if (routes.length > 0) {
+        const head = headOf(req, path, query);
+        const found = findRoute(routes, head);
+        if (found !== undefined) {
+          serveAsync(req, res, head, found.route, found.limits);
+          return;
+        }
+      }
       let reply: HttpReply;
       try {
-        reply = handler(req.method ?? 'GET', q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1));
+        reply = handler(req.method ?? 'GET', path, query);
       } catch {
         reply = { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal error\n' };
       }
@@ -46,7 +73,7 @@ export function listenHttp(target: { host: string; port: number }, handler: Http
       req.resume();
     },
   );
-  server.maxConnections = MAX_CONNECTIONS;
+  server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -67,6 +94,81 @@ export function listenHttp(target: { host: string; port: number }, handler: Http
             server.close(() => done());
             for (const s of sockets) s.destroy();
           })),
+      });
+    });
+  });
+}
+
+function headOf(req: http.IncomingMessage, path: string, query: string): HttpHead {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  const remote = unmapIPv4(req.socket.remoteAddress ?? '');
+  return { method: (req.method ?? 'GET').toUpperCase(), path, query, headers, remote, local: isLoopback(remote) };
+}
+
+function serveAsync(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  head: HttpHead,
+  route: HttpRoute,
+  limits: { maxBytes: number; readTimeoutMs: number },
+): void {
+  const abort = new AbortController();
+  // 'close' on the response before it finished: the client went away.
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const refuse = (why: 'body_too_large' | 'body_timeout'): void => {
+    clearTimeout(timer);
+    if (res.headersSent) return;
+    const reply = route.refuse(why, head);
+    res.writeHead(reply.status, { ...reply.headers, Connection: 'close' });
+    // The rest of the body is not read: the connection cannot carry another request.
+    res.end(reply.body, () => req.destroy());
+    reading = false;
+  };
+  let reading = true;
+  const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
+  const declared = Number(head.headers['content-length'] ?? '0');
+  if (declared > limits.maxBytes) {
+    refuse('body_too_large');
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (!reading) return;
+    size += chunk.length;
+    if (size > limits.maxBytes) {
+      refuse('body_too_large');
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('error', () => abort.abort());
+  req.on('end', () => {
+    if (!reading) return;
+    reading = false;
+    clearTimeout(timer);
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    void answer(route, { ...head, body }, abort.signal).then((a) => {
+      if (res.destroyed || res.writableEnded) return;
+      if (!isStreamReply(a)) {
+        res.writeHead(a.status, a.headers);
+        res.end(a.body);
+        return;
+      }
+      res.writeHead(a.status, a.headers);
+      // Headers go out now, so an event stream is open before its first event.
+      res.flushHeaders();
+      a.stream({
+        write: (chunk) => (res.destroyed || res.writableEnded ? false : res.write(chunk)),
+        end: () => {
+          if (!res.writableEnded) res.end();
+        },
+        bufferedAmount: () => res.writableLength,
       });
     });
   });

@@ -11,6 +11,8 @@ import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
+import { serveUwsRoute, statusText } from './uws-http.ts';
+import { findRoute, type HttpHead, type HttpRoute } from './http-exchange.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -53,6 +55,8 @@ export interface WebSocketOptions {
    * request that is not an upgrade on `path`, answered synchronously. Without it, 404.
    */
   http?: HttpHandler;
+  /** Asynchronous HTTP routes (http-exchange.ts), asked before `http`. */
+  httpRoutes?: readonly HttpRoute[];
 }
 
 export interface WebSocketListener {
@@ -83,15 +87,6 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 // for the WebSocket protocol itself, which uWS enforces and answers on its own.
 const CLOSE_POLICY_VIOLATION = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
-// uWS writes the status line as given; HTTP/1.1 wants a reason phrase after the code.
-const REASON: Readonly<Record<number, string>> = {
-  200: 'OK',
-  302: 'Found',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 interface UserData {
   readonly serializer: Serializer;
@@ -192,7 +187,16 @@ export function listenWebSocket(
   const closeRoutes = options.routes?.(app);
   // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
   const http = options.http;
+  const httpRoutes = options.httpRoutes ?? [];
   app.any('/*', (res, req) => {
+    if (httpRoutes.length > 0) {
+      const head = uwsHead(res, req);
+      const found = findRoute(httpRoutes, head);
+      if (found !== undefined) {
+        serveUwsRoute(res, head, found.route, found.limits, log);
+        return;
+      }
+    }
     if (http === undefined) {
       res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain').end('not found\n');
       return;
@@ -205,7 +209,7 @@ export function listenWebSocket(
       reply = { status: 500, headers: { 'Content-Type': 'text/plain' }, body: 'internal error\n' };
     }
     res.cork(() => {
-      res.writeStatus(`${reply.status} ${REASON[reply.status] ?? 'Status'}`);
+      res.writeStatus(statusText(reply.status));
       for (const [k, v] of Object.entries(reply.headers)) res.writeHeader(k, v);
       res.end(reply.body);
     });
@@ -239,6 +243,23 @@ export function listenWebSocket(
     if (target.host !== undefined) app.listen(target.host, target.port, onListen);
     else app.listen(target.port, onListen);
   });
+}
+
+function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): HttpHead {
+  // uWS's request object is valid only inside this callback: everything is copied out now.
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => {
+    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+  });
+  const remote = addressFromOctets(res.getRemoteAddress());
+  return {
+    method: req.getCaseSensitiveMethod().toUpperCase(),
+    path: req.getUrl(),
+    query: req.getQuery() ?? '',
+    headers,
+    remote,
+    local: isLoopback(remote),
+  };
 }
 
 /** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */

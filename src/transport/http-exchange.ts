@@ -1,0 +1,112 @@
+// The asynchronous side of both HTTP servers (node:http and uWebSockets.js): routes that read a
+// request body and answer later, once or as a stream (the HTTP gateway, OAuth2). The server
+// reads the body under the limits the route names, so no route ever holds an unbounded body,
+// and tells the route when the client goes away so it can cancel what it started.
+
+/** An answer to a plain HTTP request, computed synchronously (both HTTP servers take these). */
+export interface HttpReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Uint8Array;
+}
+
+/** method: upper or lower case; path without the query; query without "?". */
+export type HttpHandler = (method: string, path: string, query: string) => HttpReply;
+
+/** What is known of a request before its body: enough for a route to decide whether it is its own. */
+export interface HttpHead {
+  /** Upper case. */
+  readonly method: string;
+  /** Without the query, not decoded. */
+  readonly path: string;
+  /** Without "?", not decoded. */
+  readonly query: string;
+  /** Names in lower case; a repeated header is joined with ", " (RFC 9110 §5.3). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The client's IP as text ("127.0.0.1", "::1"); security/address.ts parsePeer() reads it. */
+  readonly remote: string;
+  /** True when the client is on loopback. */
+  readonly local: boolean;
+}
+
+export interface HttpRequest extends HttpHead {
+  /** The whole body (empty when none was sent), read under the route's BodyLimits. */
+  readonly body: Buffer;
+}
+
+export interface BodyLimits {
+  /** Larger bodies are refused (route.refuse('body_too_large')) without reading them. */
+  readonly maxBytes: number;
+  /** From the head to the last body byte; slower bodies are refused (route.refuse('body_timeout')). */
+  readonly readTimeoutMs: number;
+}
+
+/** Why the server answered for the route without calling handle(). */
+export type HttpRefusal = 'body_too_large' | 'body_timeout';
+
+/** Where a streamed answer (NDJSON, text/event-stream) goes. */
+export interface HttpStreamSink {
+  /** Queues a chunk; false when the client is not keeping up (the bytes are still queued). */
+  write(chunk: string | Uint8Array): boolean;
+  /** Ends the response. Idempotent. */
+  end(): void;
+  /** Bytes queued and not yet taken by the client's connection (an upper bound). */
+  bufferedAmount(): number;
+}
+
+export interface HttpStreamReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Called once the status and headers are out; write to `sink` from here on, until end(). */
+  stream(sink: HttpStreamSink): void;
+}
+
+export type HttpAnswer = HttpReply | HttpStreamReply;
+
+export function isStreamReply(a: HttpAnswer): a is HttpStreamReply {
+  return 'stream' in a;
+}
+
+/**
+ * A route mounted on an HTTP listener (by the HTTP service it belongs to). Asked before the
+ * listener's synchronous routes; a route that declines (undefined from match) leaves the
+ * request to them.
+ */
+export interface HttpRoute {
+  /** The body limits to read this request under, or undefined when the request is not this route's. */
+  match(head: HttpHead): BodyLimits | undefined;
+  /**
+   * Answers the request. `signal` aborts when the client goes away (before or while the answer
+   * streams): cancel whatever was started for it. A rejected promise answers 500.
+   */
+  handle(request: HttpRequest, signal: AbortSignal): Promise<HttpAnswer>;
+  /** The answer when the body broke the limits (the connection is closed after it). */
+  refuse(why: HttpRefusal, head: HttpHead): HttpReply;
+}
+
+export function findRoute(
+  routes: readonly HttpRoute[],
+  head: HttpHead,
+): { route: HttpRoute; limits: BodyLimits } | undefined {
+  for (const route of routes) {
+    const limits = route.match(head);
+    if (limits !== undefined) return { route, limits };
+  }
+  return undefined;
+}
+
+/** A response to a request nobody could answer (a route threw). */
+export const INTERNAL_ERROR: HttpReply = {
+  status: 500,
+  headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  body: 'internal error\n',
+};
+
+/** Runs route.handle, turning a throw or rejection into a 500 so the client always gets an answer. */
+export async function answer(route: HttpRoute, request: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+  try {
+    return await route.handle(request, signal);
+  } catch {
+    return INTERNAL_ERROR;
+  }
+}
