@@ -22,7 +22,9 @@ import { attachSecurity, createSecurity, type Security } from '../security/index
 import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
-import { startMesh, type MeshRuntime } from './mesh.ts';
+import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
+import { OAuth2Service } from '../oauth2/service.ts';
+import { oauth2Route } from '../oauth2/http.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
@@ -166,6 +168,22 @@ export async function startServer(config: Config, logger: Logger, options: Start
   };
 
   attachSecurity(router, security, { logger });
+  // OAuth2 only for the realms the config lists; it also enables the oauth2 authmethod.
+  let oauth2: OAuth2Service | undefined;
+  if (config.oauth2.realms.length > 0) {
+    try {
+      oauth2 = new OAuth2Service({
+        db,
+        security,
+        settings: config.oauth2,
+        nodeId: config.mesh.enabled ? nodeIdFor(config.mesh, config.dataDir) : 'local',
+        logger: logger.child({ component: 'oauth2' }),
+      });
+    } catch (e) {
+      db.close();
+      throw new StartError(`oauth2: ${(e as Error).message}`);
+    }
+  }
   const adminRealm = router.realms.get(security.adminRealm)!;
 
   let mesh: MeshRuntime | undefined;
@@ -185,6 +203,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   // a listener whose `serve` names the service answers them, on either HTTP server.
   const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
   const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
+  if (oauth2 !== undefined) mounted.oauth2 = [oauth2Route(oauth2)];
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -282,7 +301,11 @@ export async function startServer(config: Config, logger: Logger, options: Start
 
   if (config.mesh.enabled) {
     try {
-      mesh = await startMesh(config.mesh, router, config.dataDir, logger, { db, store: security.store });
+      mesh = await startMesh(config.mesh, router, config.dataDir, logger, {
+        db,
+        store: security.store,
+        ...(oauth2 !== undefined && { sources: [oauth2.recordSource] }),
+      });
       meshStartedAt = Date.now();
     } catch (e) {
       await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));

@@ -34,8 +34,7 @@ const bad = (description: string): Parsed<never> => ({
 
 export function parseForm(req: EndpointRequest): Parsed<Map<string, string>> {
   const type = (req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded')
-    return bad('the body must be application/x-www-form-urlencoded');
+  if (type !== 'application/x-www-form-urlencoded') return bad('the body must be application/x-www-form-urlencoded');
   if (req.body.length > MAX_FORM_BYTES) return bad(`the body must be at most ${MAX_FORM_BYTES} bytes`);
   const text = Buffer.from(req.body).toString('utf8');
   if (!text.isWellFormed() || text.includes('\uFFFD')) return bad('the body must be UTF-8');

@@ -43,7 +43,11 @@ export function revoke(deps: RevocationDeps, settings: OAuth2RealmSettings, req:
   const refresh = parseRefreshToken(token);
   if (refresh !== undefined) {
     const family = deps.tokens.family(realm, refresh.family);
-    if (family !== undefined && family.state !== 'revoked' && (family.client === undefined || family.client === client?.id))
+    if (
+      family !== undefined &&
+      family.state !== 'revoked' &&
+      (family.client === undefined || family.client === client?.id)
+    )
       deps.tokens.revokeFamily(family);
     return OK;
   }

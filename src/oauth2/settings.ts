@@ -42,16 +42,14 @@ export const oauth2RealmSchema = z.strictObject({
   maxRefreshFamiliesPerUser: intIn(1, 1000).default(oauth2Defaults.maxRefreshFamiliesPerUser),
 });
 
-export const oauth2Schema = z
-  .strictObject({ realms: z.array(oauth2RealmSchema).default([]) })
-  .check((ctx) => {
-    const seen = new Set<string>();
-    ctx.value.realms.forEach((r, i) => {
-      if (seen.has(r.realm))
-        ctx.issues.push({ code: 'custom', message: 'realm listed twice', path: ['realms', i, 'realm'], input: r });
-      seen.add(r.realm);
-    });
+export const oauth2Schema = z.strictObject({ realms: z.array(oauth2RealmSchema).default([]) }).check((ctx) => {
+  const seen = new Set<string>();
+  ctx.value.realms.forEach((r, i) => {
+    if (seen.has(r.realm))
+      ctx.issues.push({ code: 'custom', message: 'realm listed twice', path: ['realms', i, 'realm'], input: r });
+    seen.add(r.realm);
   });
+});
 
 export type OAuth2RealmSettings = z.output<typeof oauth2RealmSchema>;
 export type OAuth2Settings = z.output<typeof oauth2Schema>;

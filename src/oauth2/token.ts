@@ -185,7 +185,7 @@ export class TokenEndpoint {
     const user = this.#d.security.userRecord(realm, family.authid);
     if (user === undefined || user.disabled === true || credentialStamp(user) !== family.cst) {
       this.#d.tokens.revokeFamily(family);
-      return failure(OAuth2ErrorCode.INVALID_GRANT, "the user was deleted, disabled or changed password");
+      return failure(OAuth2ErrorCode.INVALID_GRANT, 'the user was deleted, disabled or changed password');
     }
     return this.#issue(settings, user, client, true, family);
   }
