@@ -119,8 +119,12 @@ async function wampLogin(token: string, authmethods: string[] = ['oauth2'], auth
   const c = await connect({ transport: 'rawsocket', port: rawPort });
   c.send([1, REALM, { roles: { caller: {} }, authmethods, ...(authid !== undefined && { authid }) }]);
   const first = await c.next((m) => m[0] === 4 || m[0] === 3 || m[0] === 2, 10_000);
-  const answer =
-    first[0] === 4 ? (c.send([5, token, {}]), await c.next((m) => m[0] === 2 || m[0] === 3, 10_000)) : first;
+  if (first[0] !== 4) {
+    c.close();
+    return first;
+  }
+  c.send([5, token, {}]);
+  const answer = await c.next((m) => m[0] === 2 || m[0] === 3, 10_000);
   c.close();
   return answer;
 }
