@@ -80,4 +80,17 @@ export const FULL_CONFIG = {
     mdnsQueryIntervalMs: 15_000,
     antiEntropyMs: 30_000,
   },
+  oauth2: {
+    realms: [
+      {
+        realm: 'com.example',
+        grants: ['password', 'refresh_token'],
+        accessTokenTtlSec: 300,
+        refreshTokenTtlSec: 86_400,
+        audience: 'https://api.example.com',
+        issuer: 'https://edge7.example.com',
+        maxRefreshFamiliesPerUser: 5,
+      },
+    ],
+  },
 };

@@ -106,6 +106,7 @@ export class Replicator {
   receive(peer: NodeId, frame: ReplicationFrame): string | undefined {
     switch (frame.t) {
       case 'repl-digest':
+        this.#forgetExpired(this.#now());
         if (frame.digest !== this.digest()) this.#sendVersions(peer, this.#versionList(), false);
         return undefined;
       case 'repl-versions': {
@@ -123,9 +124,12 @@ export class Replicator {
         const theirs = new Map(gathered.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
         const push: ReplicaRecord[] = [];
         const snapshots = new Map<RecordSource, Map<string, RecordValue>>();
+        this.#forgetExpired(this.#now());
         for (const row of this.#q.all.all()) {
           const t = theirs.get(row.key);
-          if (t === undefined || newer(row, t)) push.push(this.#record(row.key, row, snapshots));
+          if (t !== undefined && !newer(row, t)) continue;
+          const record = this.#record(row.key, row, snapshots);
+          if (record !== undefined) push.push(record);
         }
         this.#push(peer, push);
         // They pushed what we lack only if they asked first; otherwise ask them to.
@@ -147,6 +151,7 @@ export class Replicator {
    */
   sync(only?: RecordSource): void {
     const now = this.#now();
+    this.#forgetExpired(now);
     const changed: ReplicaRecord[] = [];
     this.#db.transaction(() => {
       for (const source of only === undefined ? this.#sources : [only]) {
@@ -168,7 +173,13 @@ export class Replicator {
           }
           const hlc = this.#tick();
           this.#q.put.run(row.key, hlc, this.#self, 1, '', row.expires_at);
-          changed.push({ key: row.key, hlc, node: this.#self, deleted: true });
+          changed.push({
+            key: row.key,
+            hlc,
+            node: this.#self,
+            deleted: true,
+            ...(row.expires_at !== null && { expires: row.expires_at }),
+          });
         }
       }
     })();
@@ -255,7 +266,7 @@ export class Replicator {
       this.#observe(r.hlc);
       const mine = this.#q.get.get(r.key);
       // Expired already: nothing to apply; the record is forgotten everywhere soon.
-      const expires = r.value === undefined ? mine?.expires_at : source.expiresAt?.(r.value);
+      const expires = r.value === undefined ? (r.expires ?? mine?.expires_at) : source.expiresAt?.(r.value);
       if (expires !== undefined && expires !== null && expires <= now) return false;
       return mine === undefined || newer(r, { hlc: mine.hlc, node: mine.node });
     });
@@ -285,8 +296,9 @@ export class Replicator {
       this.#db.transaction(() => {
         for (const r of mine) {
           const value = after.get(r.key);
+          // A deletion of a record that expires keeps its expiry, so its tombstone goes too.
           const expires =
-            value === undefined ? (this.#q.get.get(r.key)?.expires_at ?? null) : source.expiresAt?.(value);
+            value === undefined ? (r.expires ?? this.#q.get.get(r.key)?.expires_at ?? null) : source.expiresAt?.(value);
           this.#q.put.run(
             r.key,
             r.hlc,
@@ -321,17 +333,23 @@ export class Replicator {
     return this.#sources.find((s) => s.owns(key));
   }
 
-  /** The record as held now; `snapshots` caches each source's snapshot for one reply. */
+  /**
+   * The record as held now; `snapshots` caches each source's snapshot for one reply. Undefined
+   * for a record that expired meanwhile: it is forgotten, not deleted (a deletion would leave
+   * a tombstone on the peer).
+   */
   #record(
     key: string,
-    row: { hlc: string; node: string; deleted: number },
+    row: { hlc: string; node: string; deleted: number; expires_at: number | null },
     snapshots: Map<RecordSource, Map<string, RecordValue>>,
-  ): ReplicaRecord {
-    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true };
+  ): ReplicaRecord | undefined {
+    const expires = row.expires_at === null ? {} : { expires: row.expires_at };
+    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true, ...expires };
     const source = this.#sourceOf(key);
     let snapshot = source === undefined ? undefined : snapshots.get(source);
     if (source !== undefined && snapshot === undefined) snapshots.set(source, (snapshot = source.snapshot()));
     const value = snapshot?.get(key);
+    if (value === undefined && row.expires_at !== null) return undefined;
     return value === undefined
       ? { key, hlc: row.hlc, node: row.node, deleted: true }
       : { key, hlc: row.hlc, node: row.node, deleted: false, value };
