@@ -284,3 +284,20 @@ test('the token opens a WAMP session: authmethod oauth2, and as a ticket', async
   t.is(authenticate(f.w, late, access)[0], 3, 'a revoked token opens no session');
   f.w.close();
 });
+
+test("the gateway's Bearer verifier: the identity of a good token, 401 for a bad one", async (t) => {
+  const f = setup();
+  const { bearerVerifier } = await import('../../src/oauth2/http.ts');
+  const verify = bearerVerifier(f.oauth2);
+  const access = (await login(f)).body.access_token as string;
+  const ok = await verify(REALM, access);
+  t.like(ok, { authid: 'alice', authrole: 'ops' });
+  t.deepEqual(await verify(REALM, `${access}x`), {
+    error: 'wamp.error.authentication_failed',
+    status: 401,
+    description: 'invalid token: bad signature',
+  });
+  f.w.security.store.updateUser(REALM, 'alice', { disabled: true });
+  t.like(await verify(REALM, access), { status: 401, description: 'invalid token: user disabled' });
+  f.w.close();
+});
