@@ -4,6 +4,7 @@
 // session with Autobahn|Python's ticket authenticator and with authmethod oauth2.
 
 import { execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -294,6 +295,44 @@ const pythonOk = fs.existsSync(python);
   const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   t.like(r, { joined: true, authid: 'alice', authrole: 'app', authmethod: 'ticket' }, out);
   t.like(r.call as object, { result: 1 });
+});
+
+test.serial('Autobahn|JS joins with authmethod oauth2, answering the CHALLENGE with the token', async (t) => {
+  const access = (await passwordGrant()).body.access_token as string;
+  const autobahn = createRequire(import.meta.url)('autobahn') as {
+    Connection: new (
+      o: Record<string, unknown>,
+    ) => {
+      open(): void;
+      close(): void;
+      onopen: (s: unknown, d: Record<string, unknown>) => void;
+      onclose: (reason: string, d: Record<string, unknown>) => boolean;
+    };
+  };
+  const seen: string[] = [];
+  const joined = await new Promise<Record<string, unknown>>((resolve) => {
+    const connection = new autobahn.Connection({
+      url: wsUrl,
+      realm: REALM,
+      authmethods: ['oauth2'],
+      onchallenge: (_s: unknown, method: string) => {
+        seen.push(method);
+        return access;
+      },
+      max_retries: 0,
+    });
+    connection.onopen = (_s, details) => {
+      resolve({ joined: true, ...details });
+      connection.close();
+    };
+    connection.onclose = (reason, details) => {
+      resolve({ joined: false, reason, ...details });
+      return true;
+    };
+    connection.open();
+  });
+  t.deepEqual(seen, ['oauth2']);
+  t.like(joined, { joined: true, authid: 'alice', authmethod: 'oauth2', authrole: 'app' }, JSON.stringify(joined));
 });
 
 test.serial('failed attempts from one address are throttled: 429 with Retry-After', async (t) => {
