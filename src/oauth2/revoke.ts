@@ -34,7 +34,8 @@ export function revoke(deps: RevocationDeps, settings: OAuth2RealmSettings, req:
   if (token === undefined) return errorReply(OAuth2ErrorCode.INVALID_REQUEST, 'token is required', realm);
   const creds = clientCredentials(req, form.value);
   if (!creds.ok) return errorReply(creds.code, creds.description, realm);
-  const client = creds.value;
+  // A client_id without a secret names a public client: nothing to check.
+  const client = creds.value?.secret === undefined ? undefined : creds.value;
   if (client !== undefined) {
     const bad = deps.checkClient(realm, client, req.peer);
     if (bad !== undefined) return errorReply(bad.code, bad.description, realm);

@@ -86,7 +86,9 @@ export class TokenEndpoint {
       );
     const creds = clientCredentials(req, form.value);
     if (!creds.ok) return creds;
-    const client = creds.value;
+    // A client_id without a secret is a public client naming itself (section 3.2.1): nothing
+    // to check, and nothing it is given is bound to it.
+    const client = creds.value?.secret === undefined ? undefined : creds.value;
     if (client !== undefined) {
       const bad = this.#checkClient(settings.realm, client, key);
       if (bad !== undefined) return bad;
@@ -222,7 +224,7 @@ export class TokenEndpoint {
       authid: user.authid,
       ...(rotate?.client !== undefined
         ? { client: rotate.client }
-        : client?.secret !== undefined && rotate === undefined && { client: client.id }),
+        : client !== undefined && rotate === undefined && { client: client.id }),
       family: familyId,
       current: sha256(secret),
       generation: rotate === undefined ? 0 : rotate.generation + 1,

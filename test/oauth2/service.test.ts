@@ -230,6 +230,36 @@ test('client_credentials: a realm user with a secret, by Basic or in the body; e
   t.is(wrong.body.error, 'invalid_client');
   t.regex(wrong.headers['WWW-Authenticate']!, /^Basic realm="com\.app"/);
   t.is((await token(f, { grant_type: 'client_credentials' })).body.error, 'invalid_client');
+  t.is(
+    (await token(f, { grant_type: 'client_credentials', client_id: 'svc' })).body.error,
+    'invalid_client',
+    'a public client (no secret) cannot use client_credentials',
+  );
+  // A public client naming itself on a password grant: accepted, nothing bound to it.
+  const pub = await token(f, { grant_type: 'password', username: 'alice', password: PASSWORD, client_id: 'app' });
+  t.is(pub.status, 200);
+  t.is((await token(f, { grant_type: 'refresh_token', refresh_token: pub.body.refresh_token as string })).status, 200);
+  // A confidential client's refresh token is bound to it.
+  const bound = await token(
+    f,
+    { grant_type: 'password', username: 'alice', password: PASSWORD },
+    basic('svc', 'service secret 1'),
+  );
+  t.is(
+    (await token(f, { grant_type: 'refresh_token', refresh_token: bound.body.refresh_token as string })).body.error,
+    'invalid_grant',
+    'not without the client',
+  );
+  t.is(
+    (
+      await token(
+        f,
+        { grant_type: 'refresh_token', refresh_token: bound.body.refresh_token as string },
+        basic('svc', 'service secret 1'),
+      )
+    ).status,
+    200,
+  );
   t.is((await token(f, { grant_type: 'authorization_code', code: 'x' })).body.error, 'unsupported_grant_type');
   t.is((await token(f, {})).body.error, 'invalid_request');
   t.is((await token(f, { grant_type: 'password', username: 'alice' })).body.error, 'invalid_request');
