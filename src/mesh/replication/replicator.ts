@@ -286,7 +286,7 @@ export class Replicator {
       try {
         after = source.apply(changes);
       } catch (err) {
-        this.#logger.error({ err: (err as Error).message }, 'replicated records could not be applied');
+        this.#logger.error({ err: (err as Error).message }, 'replicated security records could not be applied');
         continue;
       } finally {
         this.#applying = false;
