@@ -5,6 +5,7 @@
 //   oauth2.refresh|<realm>|<family>          a refresh token family: the current token's SHA-256, never a secret
 //   oauth2.revoked|<realm>|<jti>              a revoked access token, until it would have expired
 
+import crypto from 'node:crypto';
 import { z } from 'zod';
 
 export const KEY_PREFIX = 'oauth2.key|';
@@ -71,7 +72,13 @@ export const revokedKey = (realm: string, jti: string) => `${REVOKED_PREFIX}${re
 export function checkRecord(key: string, value: unknown): Record<string, unknown> | undefined {
   if (key.startsWith(KEY_PREFIX)) {
     const r = publicKeySchema.safeParse(value);
-    return r.success && keyKey(r.data.kid) === key && r.data.jwk.kid === r.data.kid ? r.data : undefined;
+    // The kid is the key's thumbprint: a record cannot put another key under a known kid.
+    return r.success &&
+      keyKey(r.data.kid) === key &&
+      r.data.jwk.kid === r.data.kid &&
+      thumbprint(r.data.jwk) === r.data.kid
+      ? r.data
+      : undefined;
   }
   if (key.startsWith(REFRESH_PREFIX)) {
     const r = refreshSchema.safeParse(value);
@@ -87,4 +94,10 @@ export function checkRecord(key: string, value: unknown): Record<string, unknown
 /** When a record can be forgotten (ms since the epoch); public keys never expire by themselves. */
 export function expiryOf(value: Record<string, unknown>): number | undefined {
   return typeof value.expires === 'number' ? value.expires : undefined;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an EC public key: the key's `kid`. */
+export function thumbprint(jwk: { crv?: string; kty?: string; x?: string; y?: string }): string {
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return crypto.createHash('sha256').update(canonical).digest('base64url');
 }

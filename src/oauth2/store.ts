@@ -15,6 +15,7 @@ import {
   REFRESH_PREFIX,
   refreshKey,
   revokedKey,
+  thumbprint,
   type PublicKeyRecord,
   type RefreshRecord,
   type RevokedRecord,
@@ -171,10 +172,15 @@ export class OAuth2Store {
       const after = new Map<string, Value | undefined>();
       this.db.transaction(() => {
         for (const [key, value] of changes) {
-          const checked = value === undefined ? undefined : checkRecord(key, value);
-          if (checked === undefined) this.#q.delete.run(key);
-          else this.#put(key, checked);
-          after.set(key, checked);
+          if (value === undefined) {
+            this.#q.delete.run(key);
+            after.set(key, undefined);
+            continue;
+          }
+          // A malformed record (or a key under another's kid) changes nothing here.
+          const checked = checkRecord(key, value);
+          if (checked !== undefined) this.#put(key, checked);
+          after.set(key, checked ?? this.#get(key));
         }
       })();
       this.#keys.clear();
@@ -211,10 +217,4 @@ export class OAuth2Store {
     this.db.transaction(fn).immediate();
     for (const listener of [...this.#listeners]) listener();
   }
-}
-
-/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an EC public key: the key's `kid`. */
-export function thumbprint(jwk: crypto.JsonWebKey): string {
-  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
-  return crypto.createHash('sha256').update(canonical).digest('base64url');
 }

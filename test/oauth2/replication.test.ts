@@ -130,5 +130,18 @@ test('keys, revocations and refresh families replicate; expired entries are forg
     },
   ]);
   t.false(b.oauth2.store.isRevoked(REALM, 'x'));
+  // Another key under alpha's kid is refused, and alpha's key stays.
+  const alphaKey = b.oauth2.store.publicKeys().find((k) => k.node === 'alpha')!;
+  const other = b.oauth2.store.publicKeys().find((k) => k.node === 'beta')!;
+  b.replicator.apply([
+    {
+      key: `oauth2.key|${alphaKey.kid}`,
+      hlc: `${String(a.w.clock.now).padStart(15, '0')}.000011`,
+      node: 'gamma',
+      deleted: false,
+      value: { ...alphaKey, jwk: { ...other.jwk, kid: alphaKey.kid } },
+    },
+  ]);
+  t.deepEqual(b.oauth2.store.publicKeyRecord(alphaKey.kid), alphaKey);
   for (const n of [a, b]) n.w.close();
 });
