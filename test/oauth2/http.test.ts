@@ -335,6 +335,27 @@ test.serial('Autobahn|JS joins with authmethod oauth2, answering the CHALLENGE w
   t.like(joined, { joined: true, authid: 'alice', authmethod: 'oauth2', authrole: 'app' }, JSON.stringify(joined));
 });
 
+test.serial('hostile input: bad Basic, bad UTF-8, bad paths, garbage tokens get clear answers', async (t) => {
+  const raw = (endpoint: string, body: Uint8Array | string, headers: Record<string, string> = {}) =>
+    fetch(`${base}/${REALM}/${endpoint}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+    });
+  const bad = await raw('token', 'grant_type=client_credentials', { authorization: 'Basic !!!' });
+  t.is(bad.status, 401);
+  t.is(((await bad.json()) as { error: string }).error, 'invalid_client');
+  const utf8 = await raw('token', new Uint8Array([0x67, 0x3d, 0xff, 0xfe]));
+  t.is(utf8.status, 400);
+  t.is((await fetch(`${base}/%E0%A4%A/token`, { method: 'POST' })).status, 404);
+  t.is((await fetch(`${base}/${REALM}/../token`, { method: 'POST' })).status, 404);
+  t.is((await fetch(`${base}/${REALM}/token/extra`, { method: 'POST' })).status, 404);
+  const garbage = await post('token', { grant_type: 'refresh_token', refresh_token: 'x'.repeat(2000) });
+  t.like(garbage, { status: 400, body: { error: 'invalid_grant' } });
+  t.is((await raw('revoke', `token=${'eyJ'.repeat(3000)}.e.e`)).status, 200);
+  t.is((await wampLogin(`${'a'.repeat(5000)}.b.c`))[0], 3, 'a huge ticket-shaped token is refused, not parsed');
+});
+
 test.serial('failed attempts from one address are throttled: 429 with Retry-After', async (t) => {
   let last = 0;
   for (let i = 0; i < 12 && last !== 429; i++)
