@@ -57,7 +57,8 @@ export class Replicator {
   }) {
     this.#self = options.node;
     this.#db = options.db;
-    this.#sources = [securitySource(options.store), ...(options.sources ?? [])];
+    const others = options.sources ?? [];
+    this.#sources = [securitySource(options.store, (key) => others.some((o) => o.owns(key))), ...others];
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
@@ -255,7 +256,7 @@ export class Replicator {
     const early: string[] = [];
     const accepted = records.filter((r) => {
       const source = this.#sourceOf(r.key);
-      if (source === undefined) return false; // a kind this node does not know (a newer node's)
+      if (source === undefined) return false;
       // Too far ahead (see clockAheadMaxMs): once observed, a version like
       // "999999999999999.999999" would leave no later one to write (every peer refuses
       // "...999.1000000"). Not applied, not observed.

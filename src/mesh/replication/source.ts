@@ -27,12 +27,14 @@ export interface RecordSource {
   expiresAt?(value: RecordValue): number | undefined;
 }
 
-const SECURITY_KINDS = ['realm|', 'group|', 'user|', 'grant|', 'source|'];
-
-/** The security store as records (records.ts): an import of the merged document applies them. */
-export function securitySource(store: SecurityStore): RecordSource {
+/**
+ * The security store as records (records.ts): an import of the merged document applies them.
+ * It owns every key no other source owns (`ownedElsewhere`): whatever kinds the security
+ * document holds (realms, groups, users, grants, sources, and any added later) are its own.
+ */
+export function securitySource(store: SecurityStore, ownedElsewhere: (key: string) => boolean): RecordSource {
   return {
-    owns: (key) => SECURITY_KINDS.some((k) => key.startsWith(k)),
+    owns: (key) => !ownedElsewhere(key),
     snapshot: () => toRecords(store.exportDocument()),
     apply(changes) {
       const merged = toRecords(store.exportDocument());
