@@ -1,4 +1,4 @@
-// `wampmesh realm|user|group|grant|source|security|mesh ...`: the admin API from the shell.
+// `wampmesh realm|user|group|grant|source|api|security|mesh ...`: the admin API from the shell.
 // Each subcommand maps onto one admin procedure (src/security/admin.ts); flags build its
 // argument object, and the store validates it, so errors name the same fields everywhere.
 
@@ -145,6 +145,21 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
     },
     delete: { procedure: 'wampmesh.source.delete', positionals: ['REALM', 'ID'], summary: 'delete a source' },
   },
+  api: {
+    list: { procedure: 'wampmesh.api.list', positionals: [], summary: 'list HTTP API gateway specs of every realm' },
+    get: { procedure: 'wampmesh.api.get', positionals: ['REALM', 'NAME'], summary: 'show one API spec' },
+    create: {
+      procedure: 'wampmesh.api.add',
+      positionals: ['FILE'],
+      summary: 'add an API spec from a JSON file (served on every node of the mesh)',
+    },
+    replace: {
+      procedure: 'wampmesh.api.replace',
+      positionals: ['FILE'],
+      summary: 'add an API spec, or replace the one of that realm and name',
+    },
+    delete: { procedure: 'wampmesh.api.delete', positionals: ['REALM', 'NAME'], summary: 'delete an API spec' },
+  },
   security: {
     export: {
       procedure: 'wampmesh.security.export',
@@ -284,12 +299,12 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
     object ??= {};
     object[verb.intoObject] = positionals.pop();
   }
-  if (entity === 'security' && verbName === 'import') {
+  if ((entity === 'security' && verbName === 'import') || (entity === 'api' && verb.positionals[0] === 'FILE')) {
     const file = positionals.pop()!;
     try {
       object = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new UsageError(`security import: cannot read ${file}: ${(e as Error).message}`);
+      throw new UsageError(`${entity} ${verbName}: cannot read ${file}: ${(e as Error).message}`);
     }
   }
   return {

@@ -24,7 +24,7 @@ import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
 import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
 import { OAuth2Service } from '../oauth2/service.ts';
-import { oauth2Route } from '../oauth2/http.ts';
+import { bearerVerifier, oauth2Route } from '../oauth2/http.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
@@ -33,6 +33,8 @@ import type { Health } from '../observe/health.ts';
 import type { HttpService } from '../observe/http-routes.ts';
 import type { HttpRoute } from '../transport/http-exchange.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
+import { startGateway } from './gateway.ts';
+import { withAssertedIdentities } from '../gateway/asserted.ts';
 
 export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string }
@@ -138,7 +140,8 @@ export async function startServer(config: Config, logger: Logger, options: Start
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
     store: new SqliteEventStore(db, counters.commits),
     realms: [...fileRealms, ...storeRealms],
-    authenticator: security.authenticator,
+    // The gateway's sessions for bearer tokens and webhooks log in as identities it verified.
+    authenticator: withAssertedIdentities(security.authenticator),
     authorizer: security.authorizer,
     limits: {
       helloTimeoutMs: limits.handshakeTimeoutMs,
@@ -204,6 +207,9 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
   const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
   if (oauth2 !== undefined) mounted.oauth2 = [oauth2Route(oauth2)];
+  // Bearer tokens are OAuth2 access tokens of this node's OAuth2 service (refused without one).
+  const gateway = startGateway(config, router, security, logger, oauth2 && bearerVerifier(oauth2));
+  if (gateway !== undefined) mounted.gateway = [gateway.route];
 
   const opened: Listening[] = [];
   const infos: ListenerInfo[] = [];
@@ -219,7 +225,12 @@ export async function startServer(config: Config, logger: Logger, options: Start
     for (const h of config.listeners.http) {
       if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
       const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () => listenHttp(h, seen.routesFor(h.serve), { routes: routesOf(h.serve) }));
+      const l = await listen(info, () =>
+        listenHttp(h, seen.routesFor(h.serve), {
+          routes: routesOf(h.serve),
+          ...(h.serve.includes('gateway') && { maxConnections: config.gateway.maxConnections }),
+        }),
+      );
       httpOpened.push(l);
       infos.push({ ...info, port: l.port ?? h.port });
     }
@@ -337,6 +348,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
+        gateway?.stop();
         clearInterval(ticker);
         stopFdWatch();
         // GOODBYE first and let clients answer: the transports' close() cuts connections, and

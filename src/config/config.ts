@@ -15,6 +15,8 @@ import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
 import { oauth2Schema } from '../oauth2/settings.ts';
 import { HTTP_SERVICES } from '../observe/http-routes.ts';
+import { parseApiSpec, type ApiSpec } from '../gateway/spec.ts';
+import { gatewayDefaults as gd } from '../gateway/defaults.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -249,6 +251,37 @@ const mesh = z
     path: ['dialBackoffMaxMs'],
   });
 
+// The HTTP API gateway (README "HTTP API gateway"). APIs listed here are this node's own;
+// those added with `wampmesh api add` are stored and replicated over the mesh, and win on a
+// clash of realm and name. Defaults and their reasons: src/gateway/defaults.ts.
+const gateway = z.strictObject({
+  apis: z
+    .array(z.unknown())
+    .default([])
+    .transform((list, ctx): ApiSpec[] => {
+      const out: ApiSpec[] = [];
+      list.forEach((a, i) => {
+        try {
+          out.push(parseApiSpec(a));
+        } catch (e) {
+          const err = e as { field?: string; problem?: string; message: string };
+          // "routes[0].timeoutMs" -> ["routes", 0, "timeoutMs"], so the file's field is named.
+          const inner = (err.field ?? '')
+            .split(/\.|\[(\d+)\]/)
+            .filter((x) => x !== undefined && x !== '')
+            .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+          ctx.addIssue({ code: 'custom', message: err.problem ?? err.message, path: [i, ...inner] });
+        }
+      });
+      return out;
+    }),
+  maxInFlight: intIn(1, 1_000_000).default(gd.maxInFlight),
+  maxStreams: intIn(0, 1_000_000).default(gd.maxStreams),
+  bodyReadTimeoutMs: intIn(100, 600_000).default(gd.bodyReadTimeoutMs),
+  // Connections a node:http listener serving "gateway" holds, idle keep-alive ones included.
+  maxConnections: intIn(1, 1_000_000).default(gd.maxConnections),
+});
+
 const configSchema = z
   .strictObject({
     // Relative to the config file's directory (or the working directory without a file).
@@ -302,6 +335,7 @@ const configSchema = z
     // OAuth2 token endpoints per realm (README "OAuth2"); none unless listed. Defaults and
     // their reasons: src/oauth2/settings.ts.
     oauth2: oauth2Schema.prefault({}),
+    gateway: gateway.prefault({}),
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
     error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',

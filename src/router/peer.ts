@@ -15,6 +15,12 @@ export interface TransportInfo {
   readonly peer: string;
   /** True when the connection comes from loopback or a Unix socket. */
   readonly local: boolean;
+  /**
+   * Who the client is, already verified by an in-process transport (the HTTP gateway, from a
+   * bearer token); network transports never set it. Honoured only by an authenticator wrapped
+   * with src/gateway/asserted.ts, and only for HELLOs offering its authmethod.
+   */
+  readonly asserted?: { readonly authid: string; readonly authrole: string; readonly authmethod: string };
 }
 
 /**

@@ -133,6 +133,19 @@ export function installAdminApi(realm: Realm, store: SecurityStore, options: { l
   );
   add('wampmesh.source.delete', (a) => store.deleteSource(str(a, 0, 'realm URI'), id(a, 1, 'source id')));
 
+  // HTTP API gateway specs (README "HTTP API gateway"): realm state, replicated with the rest.
+  add('wampmesh.api.add', (a, k) => store.putApi(obj(a, 0, k)));
+  add('wampmesh.api.replace', (a, k) => store.putApi(obj(a, 0, k), { replace: true }));
+  read('wampmesh.api.list', (a) => store.listApis(a.length === 0 ? undefined : str(a, 0, 'realm URI')));
+  read('wampmesh.api.get', (a) =>
+    found(
+      store.getApi(str(a, 0, 'realm URI'), str(a, 1, 'API name')),
+      'args[1]',
+      `API '${String(a[1])}' in realm '${String(a[0])}'`,
+    ),
+  );
+  add('wampmesh.api.delete', (a) => store.deleteApi(str(a, 0, 'realm URI'), str(a, 1, 'API name')));
+
   read('wampmesh.security.export', () => store.exportDocument());
   add('wampmesh.security.import', (a, k) => store.importDocument(obj(a, 0, k)));
 }

@@ -7,6 +7,7 @@
 
 import { exists, invalid, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
 import { documentSchema, parse, type DocumentInput } from './model.ts';
+import { parseApiSpec } from '../gateway/spec.ts';
 
 /** An imported document, parsed and checked: a SecurityError names the field of the first problem. */
 export function parseDocument(input: unknown, protectedRealms: ReadonlySet<string>): DocumentInput {
@@ -35,6 +36,13 @@ function validateDocument(doc: DocumentInput, protectedRealms: ReadonlySet<strin
       });
       const cycle = findCycle(groups, g.name);
       if (cycle !== undefined) throw invalid(at(`groups[${j}].groups`), `nesting makes a cycle: ${cycle.join(' -> ')}`);
+    });
+    const apis = new Set<string>();
+    r.apis.forEach((a, j) => {
+      const spec = parseApiSpec(a, at(`apis[${j}]`));
+      if (spec.realm !== r.uri) throw invalid(at(`apis[${j}].realm`), `must be the realm it is in ('${r.uri}')`);
+      if (apis.has(spec.name)) throw exists(at(`apis[${j}].name`), `duplicate API '${spec.name}'`);
+      apis.add(spec.name);
     });
     const users = new Set<string>();
     const pubkeys = new Map<string, string>();

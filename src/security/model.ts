@@ -103,6 +103,8 @@ export interface RealmDocument extends RealmRecord {
   readonly users: readonly UserRecord[];
   readonly grants: readonly GrantRecord[];
   readonly sources: readonly SourceRecord[];
+  /** HTTP API gateway specs (src/gateway/spec.ts; checked by document.ts). Exported only when there are any. */
+  readonly apis?: readonly Record<string, unknown>[];
 }
 
 /** The whole configuration, as wampmesh.security.export gives it and import takes it. */
@@ -430,6 +432,8 @@ export const realmDocumentSchema = realmCreateSchema.extend({
   users: z.array(userCreateSchema).default([]),
   grants: z.array(grantCreateSchema).default([]),
   sources: z.array(sourceCreateSchema).default([]),
+  // Checked one by one in document.ts (gateway/spec.ts), with the field named there.
+  apis: z.array(z.record(z.string(), z.unknown())).default([]),
 });
 
 export const documentSchema = z.strictObject({

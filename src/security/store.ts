@@ -16,6 +16,7 @@ import type { Action } from '../router/auth.ts';
 import type { MatchPolicy } from '../router/uri-table.ts';
 import { exists, invalid, joinField, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
 import { findCycle, parseDocument } from './document.ts';
+import { parseApiSpec, type ApiSpec } from '../gateway/spec.ts';
 import { revocationOf, type Revocation } from './revocation.ts';
 import {
   defaultHashing,
@@ -66,7 +67,9 @@ export type SecurityChange =
   /** The user's sessions must end (see revocation.ts); comes with the change that caused it. */
   | { readonly kind: 'user.revoked'; readonly realm: string; readonly authid: string; readonly why: Revocation }
   /** Groups, grants or sources of the realm changed. */
-  | { readonly kind: 'policy'; readonly realm: string };
+  | { readonly kind: 'policy'; readonly realm: string }
+  /** HTTP API gateway specs of the realm changed. */
+  | { readonly kind: 'api'; readonly realm: string };
 
 export type SecurityListener = (change: SecurityChange) => void;
 
@@ -190,6 +193,12 @@ export class SecurityStore {
       ),
       setSourcePrincipals: p('UPDATE security_source SET principals = ? WHERE id = ?'),
       deleteSource: p('DELETE FROM security_source WHERE realm = ? AND id = ?'),
+
+      apis: p('SELECT spec FROM gateway_api WHERE realm = ? ORDER BY name'),
+      allApis: p('SELECT spec FROM gateway_api ORDER BY realm, name'),
+      api: p('SELECT spec FROM gateway_api WHERE realm = ? AND name = ?'),
+      putApi: p('INSERT OR REPLACE INTO gateway_api (realm, name, spec) VALUES (?, ?, ?)'),
+      deleteApi: p('DELETE FROM gateway_api WHERE realm = ? AND name = ?'),
 
       mockSecret: p("SELECT value FROM security_meta WHERE key = 'mock_secret'"),
     };
@@ -534,6 +543,45 @@ export class SecurityStore {
   }
 
   // -------------------------------------------------------------------------------------------
+  // HTTP API gateway specs (src/gateway/spec.ts): realm state, replicated like the rest.
+
+  /** The specs of `realm`, or of every realm. */
+  listApis(realm?: string): ApiSpec[] {
+    return this.#read(() => {
+      if (realm !== undefined) this.#requireRealm(realm);
+      const rows = (realm === undefined ? this.#q.allApis.all() : this.#q.apis.all(realm)) as { spec: string }[];
+      return rows.map((r) => JSON.parse(r.spec) as ApiSpec);
+    });
+  }
+
+  getApi(realm: string, name: string): ApiSpec | undefined {
+    return this.#read(() => {
+      const row = this.#q.api.get(realm, name) as { spec: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.spec) as ApiSpec);
+    });
+  }
+
+  /** Adds a spec; one by that name in its realm is replaced only with `replace`. */
+  putApi(input: unknown, options: { replace?: boolean } = {}): ApiSpec {
+    const spec = parseApiSpec(input);
+    this.#write([{ kind: 'api', realm: spec.realm }], () => {
+      this.#requireRealm(spec.realm);
+      if (options.replace !== true && this.#q.api.get(spec.realm, spec.name) !== undefined)
+        throw exists('name', `API '${spec.name}' exists in realm '${spec.realm}' (replace it with --replace)`);
+      this.#q.putApi.run(spec.realm, spec.name, JSON.stringify(spec));
+    });
+    return spec;
+  }
+
+  deleteApi(realm: string, name: string): void {
+    this.#write([{ kind: 'api', realm }], () => {
+      this.#requireRealm(realm);
+      if (this.#q.deleteApi.run(realm, name).changes === 0)
+        throw notFound('name', `no API '${name}' in realm '${realm}'`);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Export and import
 
   /** The whole configuration. It holds password hashes and derived keys: keep it private. */
@@ -547,6 +595,7 @@ export class SecurityStore {
           users: (this.#q.users.all(r.uri) as UserRow[]).map((row) => this.#userRecord(r.uri, row)),
           grants: this.listGrants(r.uri),
           sources: this.listSources(r.uri),
+          ...this.#apisOf(r.uri),
         }),
       ),
     }));
@@ -601,6 +650,7 @@ export class SecurityStore {
       };
       changes.push({ kind: before.has(r.uri) ? 'realm.updated' : 'realm.created', realm: r.uri, record });
       changes.push({ kind: 'policy', realm: r.uri });
+      changes.push({ kind: 'api', realm: r.uri });
     }
     this.#write(changes, () => {
       this.#q.deleteAllRealms.run();
@@ -612,6 +662,11 @@ export class SecurityStore {
         for (const u of r.users) this.#insertUser(r.uri, u);
         r.grants.forEach((g, k) => this.#insertGrant(r.uri, g, `realms[${i}].grants[${k}].id`));
         r.sources.forEach((s, k) => this.#insertSource(r.uri, s, `realms[${i}].sources[${k}].id`));
+        // Stored as checked (defaults filled in), so every node serves the same spec.
+        for (const a of r.apis) {
+          const spec = parseApiSpec(a);
+          this.#q.putApi.run(r.uri, spec.name, JSON.stringify(spec));
+        }
       });
     });
   }
@@ -668,6 +723,11 @@ export class SecurityStore {
     for (const change of changes) {
       for (const listener of [...this.#listeners]) listener(change);
     }
+  }
+
+  #apisOf(realm: string): { apis?: Record<string, unknown>[] } {
+    const rows = this.#q.apis.all(realm) as { spec: string }[];
+    return rows.length === 0 ? {} : { apis: rows.map((r) => JSON.parse(r.spec) as Record<string, unknown>) };
   }
 
   #requireRealm(uri: string): void {

@@ -75,7 +75,11 @@ export const migrations: readonly string[] = [
      topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
      properties TEXT, expires_at INTEGER);
    CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
-  // 6: OAuth2 (src/oauth2/). Replicated records (public keys, refresh tokens, revoked access
+  // 6: HTTP API gateway specs (src/gateway/spec.ts), realm state replicated like users and grants.
+  `CREATE TABLE gateway_api (
+     realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
+     name TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (realm, name)) WITHOUT ROWID;`,
+  // 7: OAuth2 (src/oauth2/). Replicated records (public keys, refresh tokens, revoked access
   // tokens) as JSON by key; those that expire are forgotten everywhere once expired, version
   // included (replica_version.expires_at, ms since the epoch). The node's signing keys are local:
   // their private half never leaves this database (0600, see database.ts).

@@ -50,6 +50,8 @@ export interface HttpStreamSink {
   write(chunk: string | Uint8Array): boolean;
   /** Ends the response. Idempotent. */
   end(): void;
+  /** Cuts the connection without ending the response (a client that does not read). Idempotent. */
+  destroy(): void;
   /** Bytes queued and not yet taken by the client's connection (an upper bound). */
   bufferedAmount(): number;
 }

@@ -168,6 +168,7 @@ function serveAsync(
         end: () => {
           if (!res.writableEnded) res.end();
         },
+        destroy: () => res.destroy(),
         bufferedAmount: () => res.writableLength,
       });
     });

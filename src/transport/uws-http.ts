@@ -159,6 +159,11 @@ function uwsSink(res: uWS.HttpResponse, isGone: () => boolean, markGone: () => v
       markGone();
       res.cork(() => res.end());
     },
+    destroy() {
+      if (isGone()) return;
+      markGone();
+      res.close();
+    },
     bufferedAmount: () => backlog,
   };
 }

@@ -93,4 +93,36 @@ export const FULL_CONFIG = {
       },
     ],
   },
+  gateway: {
+    apis: [
+      {
+        name: 'kitchen',
+        realm: 'com.example.home',
+        basePath: '/api/kitchen',
+        description: 'the kitchen, over HTTP',
+        auth: ['basic'],
+        timeoutMs: 5000,
+        maxBodyBytes: 65536,
+        statusCodes: { 'com.example.error.not_found': 404 },
+        routes: [
+          {
+            method: 'POST',
+            path: '/lights/{id}',
+            call: 'com.example.home.light.{path.id}.set',
+            args: ['{body.on}'],
+            kwargs: { by: '{caller.authid}' },
+            options: { disclose_me: true },
+            timeoutMs: 2000,
+            progress: false,
+            result: 'first',
+            statusCodes: {},
+          },
+        ],
+      },
+    ],
+    maxInFlight: 64,
+    maxStreams: 8,
+    bodyReadTimeoutMs: 5000,
+    maxConnections: 512,
+  },
 };

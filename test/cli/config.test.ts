@@ -153,7 +153,7 @@ const bad: Array<[string, unknown, string, RegExp]> = [
     'unknown http service',
     { listeners: { http: [{ serve: ['metrics', 'admin'] }] } },
     'listeners.http[0].serve[1]',
-    /"metrics", "health" or "console"/,
+    /"metrics", "health", "console", "gateway", "oauth2"/,
   ],
   ['http serving nothing', { listeners: { http: [{ serve: [] }] } }, 'listeners.http[0].serve', /at least one/],
   ['invalid realm URI', { realms: [{ uri: 'my realm', anonymous: true }] }, 'realms[0].uri', /WAMP URI/],

@@ -145,3 +145,19 @@ test('keys, revocations and refresh families replicate; expired entries are forg
   t.deepEqual(b.oauth2.store.publicKeyRecord(alphaKey.kid), alphaKey);
   for (const n of [a, b]) n.w.close();
 });
+
+test("the security document's other kinds (the gateway's API specs) replicate beside the OAuth2 records", (t) => {
+  const [a, b] = pair();
+  a.w.security.store.createRealm({ uri: REALM, authmethods: ['oauth2'] });
+  a.w.security.store.putApi({
+    name: 'shop',
+    realm: REALM,
+    basePath: '/api',
+    routes: [{ method: 'POST', path: '/echo', call: 'com.app.echo' }],
+  });
+  t.is(b.w.security.store.getApi(REALM, 'shop')?.basePath, '/api');
+  a.w.security.store.deleteApi(REALM, 'shop');
+  t.is(b.w.security.store.getApi(REALM, 'shop'), undefined);
+  t.is(b.oauth2.store.publicKeys().length, 2);
+  for (const n of [a, b]) n.w.close();
+});

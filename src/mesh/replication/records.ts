@@ -28,12 +28,13 @@ export const hashValue = (v: unknown): string =>
 export function toRecords(doc: SecurityDocument): Map<string, RecordValue> {
   const out = new Map<string, RecordValue>();
   for (const r of doc.realms) {
-    const { groups, users, grants, sources, ...realm } = r;
+    const { groups, users, grants, sources, apis, ...realm } = r;
     out.set(`realm|${r.uri}`, realm as unknown as RecordValue);
     for (const g of groups) out.set(`group|${r.uri}|${g.name}`, g as unknown as RecordValue);
     for (const u of users) out.set(`user|${r.uri}|${u.authid}`, u as unknown as RecordValue);
     for (const { id: _id, ...g } of grants) out.set(`grant|${r.uri}|${hashValue(g)}`, g);
     for (const { id: _id, ...s } of sources) out.set(`source|${r.uri}|${hashValue(s)}`, s);
+    for (const a of apis ?? []) out.set(`api|${r.uri}|${String(a.name)}`, a);
   }
   return out;
 }
@@ -52,6 +53,7 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
       users: UserRecord[];
       grants: Omit<GrantRecord, 'id'>[];
       sources: Omit<SourceRecord, 'id'>[];
+      apis: Record<string, unknown>[];
     }
   >();
   for (const [key, value] of records) {
@@ -62,6 +64,7 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
         users: [],
         grants: [],
         sources: [],
+        apis: [],
       });
   }
   for (const [key, value] of [...records].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -72,9 +75,10 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
     else if (kind === 'user') r.users.push(value as unknown as UserRecord);
     else if (kind === 'grant') r.grants.push(value as unknown as Omit<GrantRecord, 'id'>);
     else if (kind === 'source') r.sources.push(value as unknown as Omit<SourceRecord, 'id'>);
+    else if (kind === 'api') r.apis.push(value);
   }
   const docs: RealmDocument[] = [];
-  for (const { realm, groups, users, grants, sources } of byUri.values()) {
+  for (const { realm, groups, users, grants, sources, apis } of byUri.values()) {
     const groupNames = new Set(groups.map((g) => g.name));
     const authids = new Set(users.map((u) => u.authid));
     const known = (p: string) =>
@@ -100,6 +104,7 @@ export function fromRecords(records: ReadonlyMap<string, RecordValue>): Security
       users: fixedUsers,
       grants: fix(grants) as unknown as GrantRecord[],
       sources: fix(sources) as unknown as SourceRecord[],
+      ...(apis.length > 0 && { apis }),
     });
   }
   return { version: 1, realms: docs.sort((a, b) => (a.uri < b.uri ? -1 : 1)) };

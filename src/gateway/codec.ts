@@ -1,0 +1,67 @@
+// Request bodies and answers in JSON, CBOR or MessagePack, chosen by Content-Type and Accept.
+// The router's own serializers do the work, so binary values cross the same way as on WAMP
+// (JSON writes them as "\0" + base64, per the WAMP spec).
+
+import { cbor, json, msgpack } from '../serializers/index.ts';
+import type { Serializer } from '../serializers/serializer.ts';
+
+export interface Codec {
+  readonly contentType: string;
+  readonly serializer: Serializer;
+}
+
+const JSON_CODEC: Codec = { contentType: 'application/json', serializer: json };
+const CBOR_CODEC: Codec = { contentType: 'application/cbor', serializer: cbor };
+const MSGPACK_CODEC: Codec = { contentType: 'application/msgpack', serializer: msgpack };
+
+const BY_TYPE: Readonly<Record<string, Codec>> = {
+  'application/json': JSON_CODEC,
+  'application/cbor': CBOR_CODEC,
+  'application/msgpack': MSGPACK_CODEC,
+  'application/x-msgpack': MSGPACK_CODEC,
+  'application/vnd.msgpack': MSGPACK_CODEC,
+};
+
+/** The media type without parameters, lower case ("application/json; charset=utf-8" -> "application/json"). */
+function mediaType(header: string): string {
+  return header.split(';')[0]!.trim().toLowerCase();
+}
+
+export type Decoded = { readonly value: unknown } | { readonly unsupported: string } | { readonly malformed: string };
+
+/** The request body as a value: undefined when empty; JSON when no Content-Type says otherwise. */
+export function decodeBody(contentType: string | undefined, body: Buffer): Decoded {
+  if (body.length === 0) return { value: undefined };
+  const type = contentType === undefined ? 'application/json' : mediaType(contentType);
+  const codec = BY_TYPE[type] ?? (type.endsWith('+json') ? JSON_CODEC : undefined);
+  if (codec === undefined) return { unsupported: type };
+  try {
+    return { value: codec.serializer.decode(body) };
+  } catch (e) {
+    return { malformed: `the body is not valid ${codec.contentType}: ${(e as Error).message}` };
+  }
+}
+
+/** The codec for the answer: the first of Accept's types we write, else JSON. */
+export function answerCodec(accept: string | undefined): Codec {
+  if (accept === undefined) return JSON_CODEC;
+  for (const part of accept.split(',')) {
+    const codec = BY_TYPE[mediaType(part)];
+    if (codec !== undefined) return codec;
+  }
+  return JSON_CODEC;
+}
+
+export function encodeValue(codec: Codec, value: unknown): Uint8Array {
+  // The serializers take a message array; any value encodes the same way.
+  return codec.serializer.encode(value as unknown[]);
+}
+
+/** What the client asked a streamed answer to be: NDJSON, server-sent events, or a single answer. */
+export function streamKind(accept: string | undefined): 'ndjson' | 'sse' | undefined {
+  if (accept === undefined) return undefined;
+  const types = accept.split(',').map(mediaType);
+  if (types.includes('text/event-stream')) return 'sse';
+  if (types.includes('application/x-ndjson') || types.includes('application/jsonl')) return 'ndjson';
+  return undefined;
+}

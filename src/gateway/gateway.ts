@@ -1,0 +1,296 @@
+// The HTTP API gateway: one asynchronous HTTP route (transport/http-exchange.ts) that serves
+// every API spec of the node. A request under an API's base path is matched to a route, its
+// sender logged in as a WAMP session of the API's realm (identify.ts), and turned into a
+// CALL, a PUBLISH, a subscription streamed as server-sent events (sse.ts) or a verified
+// webhook publication (webhook.ts). Everything goes through the router like any client's
+// traffic: the authorizer, the Dealer and Broker, the mesh.
+
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import type { PeerAcceptor } from '../router/peer.ts';
+import { FailureThrottle } from '../security/throttle.ts';
+import type { HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
+import type { BearerVerifier } from './bearer.ts';
+import type { Payload } from './client.ts';
+import { answerCodec, decodeBody, encodeValue, streamKind } from './codec.ts';
+import { corsHeaders, preflight } from './cors.ts';
+import { gatewayDefaults } from './defaults.ts';
+import type { GatewayLimits, RequestScope } from './scope.ts';
+import { GatewayErrorUri } from './errors.ts';
+import { loginFor, sessionFor, type IdentifyDeps } from './identify.ts';
+import { errorHttpReply, valueReply } from './reply.ts';
+import { apiFor, compile, matchRoute, type CompiledApi } from './routes.ts';
+import { SessionPool, type Opened } from './sessions.ts';
+import type { ApiSpec, CallRoute, PublishRoute, Route } from './spec.ts';
+import { serveEvents } from './sse.ts';
+import { render, renderUri, type TemplateContext } from './template.ts';
+import { serveWebhook, WebhookReplays, type WebhookUser } from './webhook.ts';
+
+export interface GatewayOptions {
+  readonly acceptor: PeerAcceptor;
+  /** The specs to serve now; `version` changes whenever they do (recompiled then). */
+  readonly specs: () => { readonly version: number; readonly specs: readonly ApiSpec[] };
+  readonly bearer?: BearerVerifier;
+  /** A webhook's `as` user: its authrole, or undefined when the realm has no such user. */
+  readonly webhookUser?: WebhookUser;
+  readonly limits?: Partial<GatewayLimits>;
+  readonly logger?: Logger;
+}
+
+export class Gateway {
+  readonly route: HttpRoute;
+  readonly limits: GatewayLimits;
+  readonly pool: SessionPool;
+  readonly #options: GatewayOptions;
+  readonly #deps: IdentifyDeps;
+  readonly #replays: WebhookReplays;
+  readonly #log: Logger;
+  #compiled: { version: number; apis: CompiledApi[] } = { version: -1, apis: [] };
+  #inFlight = 0;
+  #streams = 0;
+  #stopping = false;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.limits = { ...gatewayDefaults, ...options.limits };
+    this.#log = (options.logger ?? silentLogger).child({ component: 'gateway' });
+    this.pool = new SessionPool(options.acceptor, {
+      maxSessions: this.limits.maxSessions,
+      idleMs: this.limits.sessionIdleMs,
+    });
+    this.#deps = { pool: this.pool, throttle: new FailureThrottle(), bearer: options.bearer };
+    this.#replays = new WebhookReplays(this.limits.webhookReplayCacheSize);
+    this.route = {
+      match: (head) => {
+        const found = apiFor(this.#apis(), head.path);
+        if (found === undefined) return undefined;
+        return { maxBytes: found.api.spec.maxBodyBytes, readTimeoutMs: this.limits.bodyReadTimeoutMs };
+      },
+      refuse: (why, head) => {
+        const codec = answerCodec(head.headers.accept);
+        return why === 'body_too_large'
+          ? errorHttpReply(codec, GatewayErrorUri.PAYLOAD_TOO_LARGE, ['the request body is too large'])
+          : errorHttpReply(codec, GatewayErrorUri.REQUEST_TIMEOUT, ['the request body did not arrive in time']);
+      },
+      handle: (req, signal) => this.#handle(req, signal),
+    };
+  }
+
+  /** From now on every request is answered 503 (the router is stopping). */
+  stop(): void {
+    this.#stopping = true;
+    this.pool.close();
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  #apis(): CompiledApi[] {
+    const { version, specs } = this.#options.specs();
+    if (version !== this.#compiled.version) this.#compiled = { version, apis: compile(specs) };
+    return this.#compiled.apis;
+  }
+
+  async #handle(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+    const found = apiFor(this.#apis(), req.path);
+    const codec = answerCodec(req.headers.accept);
+    if (found === undefined) return errorHttpReply(codec, GatewayErrorUri.NO_SUCH_ROUTE, ['no API serves this path']);
+    const { api } = found;
+    const cors = corsHeaders(api.spec, req.headers.origin);
+    const scope: RequestScope = {
+      api,
+      codec,
+      cors,
+      signal,
+      fail: (uri, args = [], ctx = {}, kwargs = {}) => errorHttpReply(codec, uri, args, kwargs, ctx, cors),
+      refused: (r) =>
+        errorHttpReply(
+          codec,
+          r.refused,
+          [r.message],
+          {},
+          {
+            challenge: {
+              realm: api.spec.realm,
+              auth: api.spec.auth,
+              ...(r.bearerError !== undefined && { bearerError: r.bearerError }),
+            },
+          },
+          cors,
+        ),
+    };
+    if (req.method === 'OPTIONS')
+      return preflight(api, found.rest, req.headers) ?? scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
+    if (this.#stopping) return scope.fail(GatewayErrorUri.UNAVAILABLE, ['the router is stopping']);
+    const m = matchRoute(api, found.rest, req.method);
+    if (m.kind === 'bad_path') return scope.fail('wamp.error.invalid_argument', ['a path segment is not acceptable']);
+    if (m.kind === 'none') return scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
+    if (m.kind === 'method')
+      return errorHttpReply(
+        codec,
+        GatewayErrorUri.METHOD_NOT_ALLOWED,
+        ['method not allowed'],
+        {},
+        {},
+        { ...cors, Allow: m.allowed.join(', ') },
+      );
+    const route = m.route;
+    if ('subscribe' in route) {
+      if (this.#streams >= this.limits.maxStreams)
+        return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many event streams open']);
+      this.#streams++;
+      const done = () => this.#streams--;
+      return serveEvents(req, scope, route, m.params, this.#deps, this.limits, done).catch((e: unknown) => {
+        done();
+        throw e;
+      });
+    }
+    if (this.#inFlight >= this.limits.maxInFlight)
+      return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many requests in flight']);
+    this.#inFlight++;
+    try {
+      if ('webhook' in route)
+        return await serveWebhook(req, scope, route, m.params, this.#deps, {
+          replays: this.#replays,
+          user: this.#options.webhookUser,
+          log: this.#log,
+        });
+      return await this.#action(req, scope, route, m.params);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async #action(
+    req: HttpRequest,
+    scope: RequestScope,
+    route: CallRoute | PublishRoute,
+    params: Record<string, string>,
+  ): Promise<HttpAnswer> {
+    const spec = scope.api.spec;
+    const login = await loginFor(req, spec, this.#deps);
+    if ('refused' in login) return scope.refused(login);
+    const opened = await sessionFor(login, req, spec.realm, this.#deps);
+    if ('refused' in opened) return scope.refused(opened);
+    const prepared = prepare(req, scope, route, params, opened);
+    if ('status' in prepared) return prepared;
+    const { uri, args, kwargs } = prepared;
+    const statusCodes = [route.statusCodes, spec.statusCodes];
+    const session = opened.session;
+    if ('publish' in route) {
+      const p = await session.publish(uri, args, kwargs, route.options);
+      if (!p.ok) return scope.fail(p.error, p.args, { statusCodes }, p.kwargs);
+      return valueReply(202, scope.codec, { publication: 'publication' in p ? p.publication : null }, scope.cors);
+    }
+    const timeoutMs = route.timeoutMs ?? spec.timeoutMs;
+    const stream = route.progress ? streamKind(req.headers.accept) : undefined;
+    if (stream !== undefined) return progressive(scope, route, session, { uri, args, kwargs }, timeoutMs, stream);
+    const call = session.call(uri, args, kwargs, route.options);
+    const onAbort = () => call.cancel();
+    scope.signal.addEventListener('abort', onAbort);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([call.result, timedOut]);
+      if (outcome === 'timeout') {
+        call.cancel();
+        return scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${timeoutMs} ms; the call was cancelled`]);
+      }
+      if (!outcome.ok) return scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
+      return valueReply(200, scope.codec, resultValue(route, outcome), scope.cors);
+    } finally {
+      clearTimeout(timer);
+      scope.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+function resultValue(route: CallRoute, p: Payload): unknown {
+  return route.result === 'first' ? (p.args[0] ?? null) : { args: p.args, kwargs: p.kwargs };
+}
+
+/** The URI and payload of the WAMP action, or the 4xx answer when the request cannot make them. */
+export function prepare(
+  req: HttpRequest,
+  scope: RequestScope,
+  route: Route & { args?: unknown[] | undefined; kwargs?: Record<string, unknown> | undefined },
+  params: Record<string, string>,
+  opened: Exclude<Opened, { abort: string }>,
+): { uri: string; args: unknown[] | undefined; kwargs: Record<string, unknown> | undefined } | HttpReply {
+  const decoded = decodeBody(req.headers['content-type'], req.body);
+  if ('unsupported' in decoded)
+    return scope.fail(GatewayErrorUri.UNSUPPORTED_MEDIA_TYPE, [
+      `unsupported content type ${decoded.unsupported}; send JSON, CBOR or MessagePack`,
+    ]);
+  if ('malformed' in decoded) return scope.fail('wamp.error.invalid_argument', [decoded.malformed]);
+  const ctx: TemplateContext = {
+    path: params,
+    query: new URLSearchParams(req.query),
+    header: req.headers,
+    body: decoded.value,
+    caller: { authid: opened.welcome.authid, authrole: opened.welcome.authrole, session: opened.welcome.session },
+  };
+  const uriTemplate = 'call' in route ? route.call : 'publish' in route ? route.publish : '';
+  const rendered = renderUri(uriTemplate, ctx);
+  if ('bad' in rendered)
+    return scope.fail('wamp.error.invalid_argument', [
+      `{${rendered.bad}} must be one URI component (letters, digits, "_", "-")`,
+    ]);
+  // Without an args template, the body is the one argument (none when the body is empty).
+  const args =
+    route.args !== undefined
+      ? (render(route.args, ctx) as unknown[])
+      : decoded.value === undefined
+        ? undefined
+        : [decoded.value];
+  const kwargs = route.kwargs !== undefined ? (render(route.kwargs, ctx) as Record<string, unknown>) : undefined;
+  return { uri: rendered.uri, args, kwargs };
+}
+
+/** A call whose progressive results stream as NDJSON lines or server-sent events. */
+function progressive(
+  scope: RequestScope,
+  route: CallRoute,
+  session: Exclude<Opened, { abort: string }>['session'],
+  p: { uri: string; args: unknown[] | undefined; kwargs: Record<string, unknown> | undefined },
+  timeoutMs: number,
+  kind: 'ndjson' | 'sse',
+): HttpAnswer {
+  const line = (value: unknown): string => {
+    // Lines of text: JSON whatever Accept named besides the stream type.
+    const text = Buffer.from(encodeValue(JSON_ANSWER, value)).toString('utf8');
+    return kind === 'ndjson' ? `${text}\n` : `data: ${text}\n\n`;
+  };
+  return {
+    status: 200,
+    headers: {
+      'Content-Type': kind === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+      ...scope.cors,
+    },
+    stream(sink) {
+      const call = session.call(p.uri, p.args, p.kwargs, route.options, (chunk) => {
+        sink.write(line({ progress: true, ...resultFields(route, chunk) }));
+      });
+      const timer = setTimeout(() => call.cancel(), timeoutMs);
+      const onAbort = () => call.cancel();
+      scope.signal.addEventListener('abort', onAbort);
+      void call.result.then((o) => {
+        clearTimeout(timer);
+        scope.signal.removeEventListener('abort', onAbort);
+        sink.write(line(o.ok ? resultFields(route, o) : { error: o.error, args: o.args, kwargs: o.kwargs }));
+        sink.end();
+      });
+    },
+  };
+}
+
+function resultFields(route: CallRoute, p: Payload): Record<string, unknown> {
+  return route.result === 'first' ? { result: p.args[0] ?? null } : { args: p.args, kwargs: p.kwargs };
+}
+
+const JSON_ANSWER = answerCodec(undefined);

@@ -1,0 +1,31 @@
+// HTTP answers of the gateway: values in the codec the client accepts, and errors from the
+// one table (errors.ts) with the body {"error", "args", "kwargs"}.
+
+import type { HttpReply } from '../transport/http-exchange.ts';
+import { encodeValue, type Codec } from './codec.ts';
+import { errorReply, type ErrorContext } from './errors.ts';
+
+export function valueReply(
+  status: number,
+  codec: Codec,
+  value: unknown,
+  extra: Readonly<Record<string, string>> = {},
+): HttpReply {
+  return {
+    status,
+    headers: { 'Content-Type': codec.contentType, 'Cache-Control': 'no-store', ...extra },
+    body: encodeValue(codec, value),
+  };
+}
+
+export function errorHttpReply(
+  codec: Codec,
+  uri: string,
+  args: readonly unknown[] = [],
+  kwargs: Readonly<Record<string, unknown>> = {},
+  ctx: ErrorContext = {},
+  extra: Readonly<Record<string, string>> = {},
+): HttpReply {
+  const e = errorReply(uri, args, kwargs, ctx);
+  return valueReply(e.status, codec, { error: e.error, args: e.args, kwargs: e.kwargs }, { ...e.headers, ...extra });
+}
