@@ -173,9 +173,13 @@ export class StoreAuthenticator implements Authenticator {
     const hash = this.store.userRecord(a.realm.uri, authid)?.credentials.ticket?.hash;
     return this.#challenge(a, {}, (msg) => {
       // Autobahn|Python's and Crossbar's clients know ticket, not oauth2: a token sent as the
-      // ticket counts as oauth2 (the realm and a source must offer oauth2 for it).
-      if (this.#tokens !== undefined && JWT_SHAPE.test(msg.signature) && a.realm.authmethods.includes('oauth2'))
-        return this.#token({ ...a, method: 'oauth2' }, msg.signature);
+      // ticket counts as oauth2 (the realm and a source must offer oauth2 for it). A ticket that
+      // only looks like one (a password "a.b.c") is checked as the password it is.
+      if (JWT_SHAPE.test(msg.signature) && a.realm.authmethods.includes('oauth2')) {
+        const viaToken: Attempt = { ...a, method: 'oauth2' };
+        const tokenUser = this.#tokenUser(viaToken, msg.signature);
+        if (tokenUser !== undefined) return this.#finish(viaToken, tokenUser, true);
+      }
       // An unknown user costs the same hash as a known one.
       const ok = verifyTicket(msg.signature, hash ?? this.#dummyHash());
       return this.#finish(a, authid, ok && hash !== undefined);
@@ -271,17 +275,22 @@ export class StoreAuthenticator implements Authenticator {
   }
 
   #oauth2(a: Attempt): AuthOutcome {
-    return this.#challenge(a, {}, (msg) => this.#token(a, msg.signature));
+    return this.#challenge(a, {}, (msg) => {
+      const authid = this.#tokenUser(a, msg.signature);
+      return authid === undefined ? this.#fail(a) : this.#finish(a, authid, true);
+    });
   }
 
-  /** The token names the user; an authid in the HELLO must be that user. */
-  #token(a: Attempt, token: string): AuthOutcome {
+  /**
+   * The user a good token names, if oauth2 is on offer from this address; an authid in the
+   * HELLO must be that user.
+   */
+  #tokenUser(a: Attempt, token: string): string | undefined {
     const checked = this.#tokens?.check(a.realm.uri, token);
-    if (checked === undefined || !checked.ok) return this.#fail(a);
+    if (checked === undefined || !checked.ok) return undefined;
     const authid = checked.identity.authid;
-    if (a.info.authid !== undefined && a.info.authid !== authid) return this.#fail(a);
-    if (a.method === 'oauth2' && !this.#offeredFrom(a.realm.uri, a.address, 'oauth2')) return this.#fail(a);
-    return this.#finish(a, authid, true);
+    if (a.info.authid !== undefined && a.info.authid !== authid) return undefined;
+    return this.#offeredFrom(a.realm.uri, a.address, 'oauth2') ? authid : undefined;
   }
 
   // -------------------------------------------------------------------------------------------

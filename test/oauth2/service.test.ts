@@ -308,6 +308,12 @@ test('the token opens a WAMP session: authmethod oauth2, and as a ticket', async
   sendHello(f.w, other, REALM, { authmethods: ['ticket'], authid: 'svc' });
   t.is(authenticate(f.w, other, access)[0], 3, "alice's token does not log in as svc");
 
+  // A password that merely looks like a JWT still logs in as a ticket.
+  f.w.security.store.createUser(REALM, { authid: 'dot', password: 'correct.horse.battery' });
+  const dotted = f.w.connect();
+  sendHello(f.w, dotted, REALM, { authmethods: ['ticket'], authid: 'dot' });
+  t.like(authenticate(f.w, dotted, 'correct.horse.battery')[2] as object, { authid: 'dot', authmethod: 'ticket' });
+
   f.oauth2.revoke(REALM, form({ token: access }));
   const late = f.w.connect();
   sendHello(f.w, late, REALM, { authmethods: ['oauth2'] });
