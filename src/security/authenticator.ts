@@ -35,6 +35,7 @@ import {
 import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
 import type { SecurityStore } from './store.ts';
 import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';
+import { JWT_SHAPE, type TokenChecker } from './token-checker.ts';
 
 export const AUTHPROVIDER = 'wampmesh';
 const FAILED = 'authentication failed';
@@ -51,14 +52,6 @@ export interface StoreAuthenticatorOptions {
   /** For realms the store does not know (e.g. realms of the config file); default: refuse. */
   fallback?: Authenticator;
 }
-
-/** Checks an OAuth2 access token for a realm (src/oauth2/verifier.ts); synchronous, like this seam. */
-export interface TokenChecker {
-  check(realm: string, token: string): { ok: true; identity: { authid: string } } | { ok: false; reason: string };
-}
-
-/** Whether a ticket is shaped like a JWT (three base64url parts): then it is tried as a token. */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 interface CompiledSource {
   readonly cidr: Cidr;
