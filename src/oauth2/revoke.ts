@@ -9,7 +9,7 @@ import type { OAuth2Reply } from './errors.ts';
 import { errorReply, OAuth2ErrorCode } from './errors.ts';
 import { clientCredentials, parseForm, type ClientCredentials, type EndpointRequest } from './form.ts';
 import { looksLikeJwt, verifySignature } from './jwt.ts';
-import { oauth2Defaults, type OAuth2RealmSettings } from './settings.ts';
+import type { OAuth2RealmSettings } from './settings.ts';
 import type { OAuth2Store } from './store.ts';
 import { parseRefreshToken } from './token.ts';
 
@@ -60,7 +60,7 @@ export function revoke(deps: RevocationDeps, settings: OAuth2RealmSettings, req:
     if (typeof exp !== 'number' || !Number.isSafeInteger(exp)) return OK;
     if (client !== undefined && client_id !== undefined && client_id !== client.id) return OK;
     // Kept a little past exp: verifiers accept a token until exp plus the leeway.
-    const expires = (exp + oauth2Defaults.leewaySec) * 1000;
+    const expires = (exp + settings.leewaySec) * 1000;
     if (expires > deps.now() && !deps.tokens.isRevoked(realm, jti))
       deps.tokens.revokeAccessToken({ realm, jti, expires });
   }

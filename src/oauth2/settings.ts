@@ -40,6 +40,7 @@ export const oauth2RealmSchema = z.strictObject({
   audience: z.string().min(1, { error: 'expected a non-empty string' }).max(255).optional(),
   issuer: z.string().min(1, { error: 'expected a non-empty string' }).max(255).default(oauth2Defaults.issuer),
   maxRefreshFamiliesPerUser: intIn(1, 1000).default(oauth2Defaults.maxRefreshFamiliesPerUser),
+  leewaySec: intIn(0, 300).default(oauth2Defaults.leewaySec),
 });
 
 export const oauth2Schema = z.strictObject({ realms: z.array(oauth2RealmSchema).default([]) }).check((ctx) => {

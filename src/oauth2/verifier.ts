@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { authroleOf, type UserRecord } from '../security/model.ts';
 import type { SecurityStore } from '../security/store.ts';
 import { verifySignature } from './jwt.ts';
-import { audienceOf, oauth2Defaults, type OAuth2RealmSettings } from './settings.ts';
+import { audienceOf, type OAuth2RealmSettings } from './settings.ts';
 import type { OAuth2Store } from './store.ts';
 
 export interface TokenIdentity {
@@ -66,7 +66,7 @@ export class TokenVerifier {
     const c = this.#claims(token);
     if (typeof c === 'string') return fail(c);
     const now = this.#now() / 1000;
-    const leeway = oauth2Defaults.leewaySec;
+    const leeway = settings.leewaySec;
     if (c.iss !== settings.issuer) return fail('wrong issuer');
     const aud = audienceOf(settings);
     if (!(c.aud === aud || (Array.isArray(c.aud) && c.aud.includes(aud)))) return fail('wrong audience');

@@ -90,6 +90,7 @@ export const FULL_CONFIG = {
         audience: 'https://api.example.com',
         issuer: 'https://edge7.example.com',
         maxRefreshFamiliesPerUser: 5,
+        leewaySec: 5,
       },
     ],
   },

@@ -16,7 +16,7 @@ import { startServer, type Server } from '../../src/cli/serve.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { createSecurity } from '../../src/security/index.ts';
-import { connect } from '../helpers/raw-client.ts';
+import { connect, waitFor } from '../helpers/raw-client.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testHashing } from '../security/helpers.ts';
 
@@ -42,6 +42,8 @@ test.before(async () => {
   for (const authid of ['alice', 'bob', 'carol']) s.createUser(REALM, { authid, password: PASSWORD, groups: ['app'] });
   s.createUser(REALM, { authid: 'svc', password: 'service secret 1' });
   s.createUser('com.other', { authid: 'alice', password: PASSWORD });
+  s.createRealm({ uri: 'com.short', authmethods: ['oauth2'] });
+  s.createUser('com.short', { authid: 'alice', password: PASSWORD });
   s.createGrant(REALM, { permissions: ['call'], uri: 'wamp.session.', match: 'prefix', to: ['group:app'] });
   db.close();
   const config = parseConfig(
@@ -53,7 +55,13 @@ test.before(async () => {
         rawsocket: [{ host: '127.0.0.1', port: 0 }],
         http: [{ host: '127.0.0.1', port: 0, serve: ['oauth2'] }],
       },
-      oauth2: { realms: [{ realm: REALM }, { realm: 'com.other', audience: 'other-api' }] },
+      oauth2: {
+        realms: [
+          { realm: REALM },
+          { realm: 'com.other', audience: 'other-api' },
+          { realm: 'com.short', accessTokenTtlSec: 10, leewaySec: 0 },
+        ],
+      },
     },
     'test',
   );
@@ -116,9 +124,9 @@ except jwt.InvalidTokenError as e:
   return JSON.parse(stdout) as { ok: boolean; claims?: Record<string, unknown>; error?: string };
 }
 
-async function wampLogin(token: string, authmethods: string[] = ['oauth2'], authid?: string) {
+async function wampLogin(token: string, authmethods: string[] = ['oauth2'], authid?: string, realm = REALM) {
   const c = await connect({ transport: 'rawsocket', port: rawPort });
-  c.send([1, REALM, { roles: { caller: {} }, authmethods, ...(authid !== undefined && { authid }) }]);
+  c.send([1, realm, { roles: { caller: {} }, authmethods, ...(authid !== undefined && { authid }) }]);
   const first = await c.next((m) => m[0] === 4 || m[0] === 3 || m[0] === 2, 10_000);
   if (first[0] !== 4) {
     c.close();
@@ -153,6 +161,26 @@ test.serial('curl: password grant; the token checked by python3-jwt against the 
   t.true((await pyjwt(other.body.access_token as string, 'other-api', 'com.other')).ok);
   t.is((await wampLogin(other.body.access_token as string))[0], 3, "com.other's token does not open com.app");
 });
+
+test.serial(
+  'an access token expires: a session opens with it until exp, then neither WAMP nor python3-jwt take it',
+  async (t) => {
+    const issued = await passwordGrant('alice', 'com.short');
+    t.is(issued.status, 200);
+    t.is(issued.body.expires_in, 10);
+    const token = issued.body.access_token as string;
+    const started = Date.now();
+    t.is((await wampLogin(token, ['oauth2'], undefined, 'com.short'))[0], 2);
+    await waitFor(
+      async () => (await wampLogin(token, ['oauth2'], undefined, 'com.short'))[0] === 3,
+      25_000,
+      'the token to expire',
+      250,
+    );
+    t.true(Date.now() - started >= 8_000, `refused after ${Date.now() - started} ms, before its exp`);
+    t.deepEqual(await pyjwt(token, 'com.short', 'com.short'), { ok: false, error: 'ExpiredSignatureError' });
+  },
+);
 
 test.serial('JWKS at /jwks and /.well-known/jwks.json, no private parts; 404 and 405 elsewhere', async (t) => {
   const a = await fetch(`${base}/${REALM}/jwks`);

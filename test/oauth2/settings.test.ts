@@ -22,6 +22,7 @@ test('defaults: no realm; a listed realm gets every grant and the documented lif
     refreshTokenTtlSec: 2_592_000,
     issuer: 'wampmesh',
     maxRefreshFamiliesPerUser: 25,
+    leewaySec: 30,
   });
 });
 
