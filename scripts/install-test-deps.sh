@@ -5,14 +5,15 @@
 # output is checked with `promtool check metrics`), and chromium for the web console's test
 # (driven by npm playwright-core), util-linux for prlimit (the open-file limit test; essential on
 # Debian, listed so the dependency is written down), and mosquitto-clients (mosquitto_pub/sub, a
-# third-party MQTT client) for the MQTT tests, and for test/packaging: apt-ftparchive (apt-utils)
+# third-party MQTT client) for the MQTT tests, python3-jwt (with python3-cryptography for ES256)
+# and curl to check OAuth2 tokens with a third-party JWT library, and for test/packaging: apt-ftparchive (apt-utils)
 # for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the Raspberry Pi OS-like
 # image inject.sh is tried on, curl (a third-party HTTP client for the HTTP gateway's tests) and
 # wrk (the HTTP gateway's benchmark rows). Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
-packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium
+packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 python3-jwt python3-cryptography patchelf util-linux prometheus chromium
   mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk)
 
 missing=()

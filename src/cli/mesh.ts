@@ -12,6 +12,7 @@ import { MdnsDiscovery } from '../mesh/discovery/mdns.ts';
 import { MeshLinks } from '../mesh/links/links.ts';
 import { MeshNode } from '../mesh/routing/node.ts';
 import { Replicator } from '../mesh/replication/replicator.ts';
+import type { RecordSource } from '../mesh/replication/source.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { Db } from '../store/database.ts';
 import type { Router } from '../router/router.ts';
@@ -46,7 +47,7 @@ export async function startMesh(
   router: Router,
   dataDir: string,
   logger: Logger,
-  state?: { db: Db; store: SecurityStore },
+  state?: { db: Db; store: SecurityStore; sources?: readonly RecordSource[] },
 ): Promise<MeshRuntime> {
   const nodeId = nodeIdFor(settings, dataDir);
   const log = logger.child({ component: 'mesh', node: nodeId });
@@ -76,7 +77,8 @@ export async function startMesh(
       },
     }),
   });
-  // Realms, users, grants and sources are the same on every node of the cluster.
+  // Realms, users, grants and sources are the same on every node of the cluster, and so is the
+  // state of other sources (OAuth2 public keys and tokens).
   const replicator =
     state === undefined
       ? undefined
@@ -84,6 +86,7 @@ export async function startMesh(
           node: nodeId,
           db: state.db,
           store: state.store,
+          ...(state.sources !== undefined && { sources: state.sources }),
           logger: log,
           antiEntropyMs: settings.antiEntropyMs,
         });

@@ -23,7 +23,9 @@ import { attachSecurity, createSecurity, type Security } from '../security/index
 import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
-import { startMesh, type MeshRuntime } from './mesh.ts';
+import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
+import { OAuth2Service } from '../oauth2/service.ts';
+import { bearerVerifier, oauth2Route } from '../oauth2/http.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
@@ -195,6 +197,22 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   };
 
   attachSecurity(router, security, { logger });
+  // OAuth2 only for the realms the config lists; it also enables the oauth2 authmethod.
+  let oauth2: OAuth2Service | undefined;
+  if (config.oauth2.realms.length > 0) {
+    try {
+      oauth2 = new OAuth2Service({
+        db,
+        security,
+        settings: config.oauth2,
+        nodeId: config.mesh.enabled ? nodeIdFor(config.mesh, config.dataDir) : 'local',
+        logger: logger.child({ component: 'oauth2' }),
+      });
+    } catch (e) {
+      db.close();
+      throw new StartError(`oauth2: ${(e as Error).message}`);
+    }
+  }
   const adminRealm = router.realms.get(security.adminRealm)!;
 
   let mesh: MeshRuntime | undefined;
@@ -216,8 +234,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   // a listener whose `serve` names the service answers them, on either HTTP server.
   const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
   const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
-  // The BearerVerifier (OAuth2) is wired here once it exists; until then bearer tokens are refused.
-  const gateway = startGateway(config, router, security, logger);
+  if (oauth2 !== undefined) mounted.oauth2 = [oauth2Route(oauth2)];
+  // Bearer tokens are OAuth2 access tokens of this node's OAuth2 service (refused without one).
+  const gateway = startGateway(config, router, security, logger, oauth2 && bearerVerifier(oauth2));
   if (gateway !== undefined) mounted.gateway = [gateway.route];
 
   const opened: Listening[] = [];
@@ -343,7 +362,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   if (config.mesh.enabled) {
     try {
-      mesh = await startMesh(config.mesh, router, config.dataDir, logger, { db, store: security.store });
+      mesh = await startMesh(config.mesh, router, config.dataDir, logger, {
+        db,
+        store: security.store,
+        ...(oauth2 !== undefined && { sources: [oauth2.recordSource] }),
+      });
       meshStartedAt = Date.now();
     } catch (e) {
       await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));

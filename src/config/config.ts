@@ -13,6 +13,7 @@ import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
+import { oauth2Schema } from '../oauth2/settings.ts';
 import { HTTP_SERVICES } from '../observe/http-routes.ts';
 import { parseApiSpec, type ApiSpec } from '../gateway/spec.ts';
 import { gatewayDefaults as gd } from '../gateway/defaults.ts';
@@ -340,6 +341,9 @@ const configSchema = z
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
     mesh: mesh.prefault({}),
+    // OAuth2 token endpoints per realm (README "OAuth2"); none unless listed. Defaults and
+    // their reasons: src/oauth2/settings.ts.
+    oauth2: oauth2Schema.prefault({}),
     gateway: gateway.prefault({}),
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
@@ -351,6 +355,7 @@ export type Config = z.output<typeof configSchema>;
 export type RealmConfig = Config['realms'][number];
 export type LimitsConfig = Config['limits'];
 export type MeshSettings = Config['mesh'];
+export type { OAuth2Settings } from '../oauth2/settings.ts';
 export type WebSocketListenerConfig = Config['listeners']['websocket'][number];
 export type RawSocketListenerConfig = Config['listeners']['rawsocket'][number];
 export type UnixListenerConfig = Config['listeners']['unix'][number];

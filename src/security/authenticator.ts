@@ -1,5 +1,7 @@
 // Authentication on the security store: anonymous, ticket, wampcra, cryptosign, wamp-scram
-// (also under Autobahn/Crossbar's name "scram") and trust-by-source.
+// (also under Autobahn/Crossbar's name "scram"), trust-by-source, and oauth2 (an access token of
+// the realm's OAuth2 token endpoint, checked by the TokenChecker src/oauth2 provides; also
+// accepted as a ticket, for clients that only know ticket).
 //
 // Negotiation: the client's authmethods are tried in its order; the first one the realm
 // enables, that a source matching the client's address allows, and that the HELLO carries
@@ -33,6 +35,7 @@ import {
 import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
 import type { SecurityStore } from './store.ts';
 import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';
+import { JWT_SHAPE, type TokenChecker } from './token-checker.ts';
 
 export const AUTHPROVIDER = 'wampmesh';
 const FAILED = 'authentication failed';
@@ -77,6 +80,7 @@ export class StoreAuthenticator implements Authenticator {
   #sourcesVersion = -1;
   #dummyTicketHash: string | undefined;
   #mockSecret: Buffer | undefined;
+  #tokens: TokenChecker | undefined;
 
   constructor(store: SecurityStore, options: StoreAuthenticatorOptions = {}) {
     this.store = store;
@@ -88,6 +92,11 @@ export class StoreAuthenticator implements Authenticator {
     this.accounts = new AccountGuard({ now: this.#now, ...options.accountThrottle });
     this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
     this.#fallback = options.fallback;
+  }
+
+  /** Enables the oauth2 method (the OAuth2 service is built after the authenticator). */
+  setTokenChecker(tokens: TokenChecker | undefined): void {
+    this.#tokens = tokens;
   }
 
   hello(info: HelloInfo): AuthOutcome {
@@ -125,6 +134,8 @@ export class StoreAuthenticator implements Authenticator {
           return this.#cryptosign(attempt);
         case 'wamp-scram':
           return this.#scram(attempt);
+        case 'oauth2':
+          return this.#oauth2(attempt);
       }
     }
     return abort(
@@ -154,6 +165,14 @@ export class StoreAuthenticator implements Authenticator {
     const authid = a.info.authid!;
     const hash = this.store.userRecord(a.realm.uri, authid)?.credentials.ticket?.hash;
     return this.#challenge(a, {}, (msg) => {
+      // Autobahn|Python's and Crossbar's clients know ticket, not oauth2: a token sent as the
+      // ticket counts as oauth2 (the realm and a source must offer oauth2 for it). A ticket that
+      // only looks like one (a password "a.b.c") is checked as the password it is.
+      if (JWT_SHAPE.test(msg.signature) && a.realm.authmethods.includes('oauth2')) {
+        const viaToken: Attempt = { ...a, method: 'oauth2' };
+        const tokenUser = this.#tokenUser(viaToken, msg.signature);
+        if (tokenUser !== undefined) return this.#finish(viaToken, tokenUser, true);
+      }
       // An unknown user costs the same hash as a known one.
       const ok = verifyTicket(msg.signature, hash ?? this.#dummyHash());
       return this.#finish(a, authid, ok && hash !== undefined);
@@ -246,6 +265,25 @@ export class StoreAuthenticator implements Authenticator {
         authextra,
       );
     });
+  }
+
+  #oauth2(a: Attempt): AuthOutcome {
+    return this.#challenge(a, {}, (msg) => {
+      const authid = this.#tokenUser(a, msg.signature);
+      return authid === undefined ? this.#fail(a) : this.#finish(a, authid, true);
+    });
+  }
+
+  /**
+   * The user a good token names, if oauth2 is on offer from this address; an authid in the
+   * HELLO must be that user.
+   */
+  #tokenUser(a: Attempt, token: string): string | undefined {
+    const checked = this.#tokens?.check(a.realm.uri, token);
+    if (checked === undefined || !checked.ok) return undefined;
+    const authid = checked.identity.authid;
+    if (a.info.authid !== undefined && a.info.authid !== authid) return undefined;
+    return this.#offeredFrom(a.realm.uri, a.address, 'oauth2') ? authid : undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -362,6 +400,8 @@ function performable(method: AuthMethod, info: HelloInfo): boolean {
   const noBinding = x.channel_binding === undefined || x.channel_binding === null;
   switch (method) {
     case 'anonymous':
+    // The token names the user (an authid, if given, must match it).
+    case 'oauth2':
       return true;
     case 'trust':
     case 'ticket':

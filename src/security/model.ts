@@ -11,7 +11,8 @@ import { parseCidr } from './address.ts';
 import { fieldPath, invalid, SecurityError } from './errors.ts';
 import { fromBase64, parseTicketHash, type ScramCredential, type WampcraCredential } from './hash.ts';
 
-export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'trust'] as const;
+// oauth2: an access token of the realm's OAuth2 token endpoint (src/oauth2/) as the secret.
+export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'trust', 'oauth2'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 /** Methods whose credential is derived from a password. */
 export const PASSWORD_METHODS = ['ticket', 'wampcra', 'wamp-scram'] as const;

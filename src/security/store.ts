@@ -790,7 +790,11 @@ export class SecurityStore {
     if (u.credentials !== undefined) return u.credentials as Credentials;
     if (u.password === undefined) return undefined;
     const methods: readonly PasswordMethod[] =
-      u.password_methods ?? PASSWORD_METHODS.filter((m) => realm.authmethods.includes(m));
+      u.password_methods ??
+      // The OAuth2 token endpoint checks passwords against the ticket hash.
+      PASSWORD_METHODS.filter(
+        (m) => realm.authmethods.includes(m) || (m === 'ticket' && realm.authmethods.includes('oauth2')),
+      );
     if (methods.length === 0) {
       throw invalid(
         joinField(prefix, 'password_methods'),

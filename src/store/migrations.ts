@@ -82,4 +82,12 @@ export const migrations: readonly string[] = [
   `CREATE TABLE gateway_api (
      realm TEXT NOT NULL REFERENCES security_realm (uri) ON DELETE CASCADE,
      name TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY (realm, name)) WITHOUT ROWID;`,
+  // 8: OAuth2 (src/oauth2/). Replicated records (public keys, refresh tokens, revoked access
+  // tokens) as JSON by key; those that expire are forgotten everywhere once expired, version
+  // included (replica_version.expires_at, ms since the epoch). The node's signing keys are local:
+  // their private half never leaves this database (0600, see database.ts).
+  `ALTER TABLE replica_version ADD COLUMN expires_at INTEGER;
+   CREATE TABLE oauth2_record (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
+   CREATE INDEX oauth2_record_expiry ON oauth2_record (expires_at) WHERE expires_at IS NOT NULL;
+   CREATE TABLE oauth2_signing_key (kid TEXT PRIMARY KEY, private_jwk TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];

@@ -80,6 +80,20 @@ export const FULL_CONFIG = {
     mdnsQueryIntervalMs: 15_000,
     antiEntropyMs: 30_000,
   },
+  oauth2: {
+    realms: [
+      {
+        realm: 'com.example',
+        grants: ['password', 'refresh_token'],
+        accessTokenTtlSec: 300,
+        refreshTokenTtlSec: 86_400,
+        audience: 'https://api.example.com',
+        issuer: 'https://edge7.example.com',
+        maxRefreshFamiliesPerUser: 5,
+        leewaySec: 5,
+      },
+    ],
+  },
   gateway: {
     apis: [
       {

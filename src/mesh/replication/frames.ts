@@ -10,6 +10,8 @@ export interface ReplicaRecord {
   node: NodeId;
   deleted: boolean;
   value?: RecordValue;
+  /** For a deletion of a record that expires: when its tombstone may be forgotten (ms since the epoch). */
+  expires?: number;
 }
 
 export type ReplicationFrame =
@@ -44,6 +46,7 @@ export function validateReplicationFrame(v: Record<string, unknown>): Replicatio
           /^\d{15}\.\d{6}$/.test(x.hlc) &&
           isStr(x.node) &&
           typeof x.deleted === 'boolean' &&
+          (x.expires === undefined || Number.isSafeInteger(x.expires)) &&
           (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)))
         );
       })

@@ -1,9 +1,12 @@
-// Replicated realm and security state. Every record (realm, group, user, grant, source) has a
+// Replicated realm and security state, and whatever other record sources are attached (see
+// source.ts: OAuth2 keys and tokens). Every record (realm, group, user, grant, source...) has a
 // version: a hybrid logical clock and the node that wrote it. The newest version wins (last
 // writer wins per record; ties broken by node ID), deletions are kept as tombstones, and every
 // node derives the same document from the same records. Changes are pushed to all nodes as they
 // commit; anti-entropy (digest, then versions, then only the differing records) runs on every
 // new link and periodically, so a node that was away for a day catches up when it returns.
+// Records that expire (a source's expiresAt) are forgotten by every node once expired, versions
+// included: no tombstone, and an expired copy arriving late is not applied.
 
 import crypto from 'node:crypto';
 import type { Logger } from '../../log.ts';
@@ -11,8 +14,9 @@ import { silentLogger } from '../../log.ts';
 import type { SecurityStore } from '../../security/store.ts';
 import type { Db } from '../../store/database.ts';
 import type { NodeId } from '../node-id.ts';
-import { fromRecords, hashValue, toRecords } from './records.ts';
+import { hashValue, type RecordValue } from './records.ts';
 import type { ReplicaRecord, ReplicationFrame } from './frames.ts';
+import { securitySource, type RecordSource } from './source.ts';
 
 export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 import { meshDefaults } from '../defaults.ts';
@@ -29,7 +33,7 @@ const ABSENT = '-';
 export class Replicator {
   readonly #self: NodeId;
   readonly #db: Db;
-  readonly #store: SecurityStore;
+  readonly #sources: readonly RecordSource[];
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #antiEntropyMs: number;
@@ -51,32 +55,41 @@ export class Replicator {
     node: NodeId;
     db: Db;
     store: SecurityStore;
+    /** More record sources beside the security store's (each owns its own key prefixes). */
+    sources?: readonly RecordSource[];
     now?: () => number;
     logger?: Logger;
     antiEntropyMs?: number;
   }) {
     this.#self = options.node;
     this.#db = options.db;
-    this.#store = options.store;
+    const others = options.sources ?? [];
+    this.#sources = [securitySource(options.store, (key) => others.some((o) => o.owns(key))), ...others];
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
     this.#q = {
-      all: this.#db.prepare<[], { key: string; hlc: string; node: string; deleted: number; hash: string }>(
-        'SELECT key, hlc, node, deleted, hash FROM replica_version ORDER BY key',
+      all: this.#db.prepare<[], VersionRow & { key: string }>(
+        'SELECT key, hlc, node, deleted, hash, expires_at FROM replica_version ORDER BY key',
       ),
-      get: this.#db.prepare<[string], { hlc: string; node: string; deleted: number; hash: string }>(
-        'SELECT hlc, node, deleted, hash FROM replica_version WHERE key = ?',
+      get: this.#db.prepare<[string], VersionRow>(
+        'SELECT hlc, node, deleted, hash, expires_at FROM replica_version WHERE key = ?',
       ),
       put: this.#db.prepare(
-        'INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash) VALUES (?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      forget: this.#db.prepare('DELETE FROM replica_version WHERE key = ?'),
+      expired: this.#db.prepare<[number], { key: string }>(
+        'SELECT key FROM replica_version WHERE expires_at IS NOT NULL AND expires_at <= ?',
       ),
       count: this.#db.prepare<[], { n: number }>('SELECT count(*) AS n FROM replica_version'),
     };
     for (const row of this.#q.all.all()) this.#observe(row.hlc);
-    this.#store.subscribe(() => {
-      if (!this.#applying) this.sync();
-    });
+    for (const source of this.#sources) {
+      source.subscribe(() => {
+        if (!this.#applying) this.sync(source);
+      });
+    }
     this.sync();
   }
 
@@ -91,6 +104,8 @@ export class Replicator {
   tick(now: number): void {
     if (now - this.#lastAntiEntropy < this.#antiEntropyMs) return;
     this.#lastAntiEntropy = now;
+    // Before the digest: expired versions would otherwise differ between nodes until each forgot them.
+    this.#forgetExpired(now);
     for (const peer of this.#links?.neighbours() ?? []) this.linkUp(peer);
   }
 
@@ -98,6 +113,7 @@ export class Replicator {
   receive(peer: NodeId, frame: ReplicationFrame): string | undefined {
     switch (frame.t) {
       case 'repl-digest':
+        this.#forgetExpired(this.#now());
         if (frame.digest !== this.digest()) this.#sendVersions(peer, this.#versionList(), false);
         else this.#behind.delete(peer);
         return undefined;
@@ -116,10 +132,14 @@ export class Replicator {
         const theirs = new Map(gathered.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
         const push: ReplicaRecord[] = [];
         const ours = new Map<string, Version>();
+        const snapshots = new Map<RecordSource, Map<string, RecordValue>>();
+        this.#forgetExpired(this.#now());
         for (const row of this.#q.all.all()) {
           ours.set(row.key, row);
           const t = theirs.get(row.key);
-          if (t === undefined || newer(row, t)) push.push(this.#record(row.key, row));
+          if (t !== undefined && !newer(row, t)) continue;
+          const record = this.#record(row.key, row, snapshots);
+          if (record !== undefined) push.push(record);
         }
         this.#noteLacking(peer, theirs, ours);
         this.#push(peer, push);
@@ -137,27 +157,50 @@ export class Replicator {
     }
   }
 
-  /** Records local changes since the last call as new versions and pushes them to every neighbour. */
-  sync(): void {
-    const current = toRecords(this.#store.exportDocument());
+  /**
+   * Records local changes since the last call (of `only`, else of every source) as new versions
+   * and pushes them to every neighbour.
+   */
+  sync(only?: RecordSource): void {
+    const now = this.#now();
+    this.#forgetExpired(now);
     const changed: ReplicaRecord[] = [];
     this.#db.transaction(() => {
-      for (const [key, value] of current) {
-        const hash = hashValue(value);
-        const v = this.#q.get.get(key);
-        if (v !== undefined && v.deleted === 0 && (v.hash === hash || v.hash === ABSENT)) continue;
-        const version = { hlc: this.#tick(), node: this.#self, deleted: false };
-        this.#q.put.run(key, version.hlc, version.node, 0, hash);
-        changed.push({ key, ...version, value });
-      }
-      for (const row of this.#q.all.all()) {
-        if (row.deleted === 1 || row.hash === ABSENT || current.has(row.key)) continue;
-        const hlc = this.#tick();
-        this.#q.put.run(row.key, hlc, this.#self, 1, '');
-        changed.push({ key: row.key, hlc, node: this.#self, deleted: true });
+      for (const source of only === undefined ? this.#sources : [only]) {
+        const current = source.snapshot();
+        for (const [key, value] of current) {
+          const hash = hashValue(value);
+          const v = this.#q.get.get(key);
+          if (v !== undefined && v.deleted === 0 && (v.hash === hash || v.hash === ABSENT)) continue;
+          const version = { hlc: this.#tick(), node: this.#self, deleted: false };
+          this.#q.put.run(key, version.hlc, version.node, 0, hash, source.expiresAt?.(value) ?? null);
+          changed.push({ key, ...version, value });
+        }
+        for (const row of this.#q.all.all()) {
+          if (row.deleted === 1 || row.hash === ABSENT || current.has(row.key) || !source.owns(row.key)) continue;
+          // Gone because it expired: forgotten, not deleted (every node forgets it by itself).
+          if (row.expires_at !== null && row.expires_at <= now) {
+            this.#q.forget.run(row.key);
+            continue;
+          }
+          const hlc = this.#tick();
+          this.#q.put.run(row.key, hlc, this.#self, 1, '', row.expires_at);
+          changed.push({
+            key: row.key,
+            hlc,
+            node: this.#self,
+            deleted: true,
+            ...(row.expires_at !== null && { expires: row.expires_at }),
+          });
+        }
       }
     })();
     for (const peer of this.#links?.neighbours() ?? []) this.#push(peer, changed);
+  }
+
+  #forgetExpired(now: number): void {
+    const keys = this.#q.expired.all(now);
+    if (keys.length > 0) this.#db.transaction(() => keys.forEach((r) => this.#q.forget.run(r.key)))();
   }
 
   // A frame larger than the peer takes (mesh.maxFrameBytes, 64 KiB at least) is not sent at
@@ -219,9 +262,12 @@ export class Replicator {
 
   /** Merges remote records; returns those that were newer here (applied). */
   apply(records: readonly ReplicaRecord[]): ReplicaRecord[] {
-    const horizon = this.#now() + meshDefaults.clockAheadMaxMs;
+    const now = this.#now();
+    const horizon = now + meshDefaults.clockAheadMaxMs;
     const early: string[] = [];
     const accepted = records.filter((r) => {
+      const source = this.#sourceOf(r.key);
+      if (source === undefined) return false;
       // Too far ahead (see clockAheadMaxMs): once observed, a version like
       // "999999999999999.999999" would leave no later one to write (every peer refuses
       // "...999.1000000"). Not applied, not observed.
@@ -231,6 +277,9 @@ export class Replicator {
       }
       this.#observe(r.hlc);
       const mine = this.#q.get.get(r.key);
+      // Expired already: nothing to apply; the record is forgotten everywhere soon.
+      const expires = r.value === undefined ? (r.expires ?? mine?.expires_at) : source.expiresAt?.(r.value);
+      if (expires !== undefined && expires !== null && expires <= now) return false;
       return mine === undefined || newer(r, { hlc: mine.hlc, node: mine.node });
     });
     if (early.length > 0)
@@ -239,37 +288,43 @@ export class Replicator {
         "replicated records dated more than clockAheadMaxMs ahead of this node's clock: not applied (is a clock wrong?)",
       );
     if (accepted.length === 0) return accepted;
-    const merged = toRecords(this.#store.exportDocument());
-    for (const r of accepted) {
-      if (r.deleted || r.value === undefined) merged.delete(r.key);
-      else merged.set(r.key, r.value);
-    }
-    this.#applying = true;
-    try {
-      this.#store.importDocument(fromRecords(merged));
-    } catch (err) {
-      this.#logger.error({ err: (err as Error).message }, 'replicated security records could not be applied');
-      return [];
-    } finally {
-      this.#applying = false;
-    }
-    // Versions record what the store holds now (references to missing records are dropped on
-    // import), so sync() sees no change and nothing echoes back.
-    const after = toRecords(this.#store.exportDocument());
-    this.#db.transaction(() => {
-      for (const r of accepted) {
-        const value = after.get(r.key);
-        this.#q.put.run(
-          r.key,
-          r.hlc,
-          r.node,
-          r.deleted ? 1 : 0,
-          r.deleted ? '' : value === undefined ? ABSENT : hashValue(value),
-        );
+    const applied: ReplicaRecord[] = [];
+    for (const source of this.#sources) {
+      const mine = accepted.filter((r) => source.owns(r.key));
+      if (mine.length === 0) continue;
+      const changes = new Map(mine.map((r) => [r.key, r.deleted ? undefined : r.value]));
+      let after: ReadonlyMap<string, RecordValue | undefined>;
+      this.#applying = true;
+      try {
+        after = source.apply(changes);
+      } catch (err) {
+        this.#logger.error({ err: (err as Error).message }, 'replicated security records could not be applied');
+        continue;
+      } finally {
+        this.#applying = false;
       }
-    })();
+      // Versions record what the source holds now (a source may drop references to missing
+      // records), so sync() sees no change and nothing echoes back.
+      this.#db.transaction(() => {
+        for (const r of mine) {
+          const value = after.get(r.key);
+          // A deletion of a record that expires keeps its expiry, so its tombstone goes too.
+          const expires =
+            value === undefined ? (r.expires ?? this.#q.get.get(r.key)?.expires_at ?? null) : source.expiresAt?.(value);
+          this.#q.put.run(
+            r.key,
+            r.hlc,
+            r.node,
+            r.deleted ? 1 : 0,
+            r.deleted ? '' : value === undefined ? ABSENT : hashValue(value),
+            expires ?? null,
+          );
+        }
+      })();
+      applied.push(...mine);
+    }
     this.sync();
-    return accepted;
+    return applied;
   }
 
   digest(): string {
@@ -327,9 +382,27 @@ export class Replicator {
     return this.#q.all.all().map((r) => [r.key, r.hlc, r.node, r.deleted === 1]);
   }
 
-  #record(key: string, row: { hlc: string; node: string; deleted: number }): ReplicaRecord {
-    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true };
-    const value = toRecords(this.#store.exportDocument()).get(key);
+  #sourceOf(key: string): RecordSource | undefined {
+    return this.#sources.find((s) => s.owns(key));
+  }
+
+  /**
+   * The record as held now; `snapshots` caches each source's snapshot for one reply. Undefined
+   * for a record that expired meanwhile: it is forgotten, not deleted (a deletion would leave
+   * a tombstone on the peer).
+   */
+  #record(
+    key: string,
+    row: { hlc: string; node: string; deleted: number; expires_at: number | null },
+    snapshots: Map<RecordSource, Map<string, RecordValue>>,
+  ): ReplicaRecord | undefined {
+    const expires = row.expires_at === null ? {} : { expires: row.expires_at };
+    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true, ...expires };
+    const source = this.#sourceOf(key);
+    let snapshot = source === undefined ? undefined : snapshots.get(source);
+    if (source !== undefined && snapshot === undefined) snapshots.set(source, (snapshot = source.snapshot()));
+    const value = snapshot?.get(key);
+    if (value === undefined && row.expires_at !== null) return undefined;
     return value === undefined
       ? { key, hlc: row.hlc, node: row.node, deleted: true }
       : { key, hlc: row.hlc, node: row.node, deleted: false, value };
@@ -356,6 +429,14 @@ export class Replicator {
 interface Version {
   readonly hlc: string;
   readonly node: string;
+}
+
+interface VersionRow {
+  hlc: string;
+  node: string;
+  deleted: number;
+  hash: string;
+  expires_at: number | null;
 }
 
 function newer(a: Version, b: Version): boolean {
