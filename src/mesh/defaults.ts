@@ -31,8 +31,52 @@ export const meshDefaults = {
   maxDialsInFlight: 2,
   /** Registrations and subscriptions are re-advertised this long after a change, batched. */
   advertiseDebounceMs: 25,
-  /** Publications remembered to drop duplicates after route changes; bounds that memory. */
-  dedupEntries: 65_536,
+
+  // ---- event delivery (EventSpreader; the contract is in README "Mesh") ----------------------
+
+  /**
+   * [config] A link whose event copies stay unacknowledged this long is declared dead, though
+   * it may look alive (a silent failure: Wi-Fi out of range, a cable pulled, no RST). Three
+   * heartbeat intervals: a neighbour acknowledges within ackDelayMs plus a round trip, so a
+   * healthy link is far below it, and a Pi's stall of 2-3 s is mostly ridden out; a false alarm
+   * costs a redial and nothing else (the copies go another way). Only with traffic: an idle link
+   * is judged by deadAfterMs.
+   */
+  unackedDeadMs: 3_000,
+  /** Acknowledgements batched per link: one small frame per 10 ms at most, ~100/s under load. */
+  ackDelayMs: 10,
+  /**
+   * [config] Octets of event copies kept per link until the next hops have them (8 MiB: ~4 s of
+   * 2,000 events/s of 1 KiB). Beyond, the oldest are forgotten (counted, logged): they were
+   * sent, and are lost only if the link fails too.
+   */
+  linkUnackedBytes: 8 * 1024 * 1024,
+  /** Copies still unacknowledged after this long are forgotten (counted): a stuck path must not pin memory. */
+  linkUnackedMaxAgeMs: 60_000,
+  /**
+   * [config] Events for a destination that no route reaches, kept per destination to be
+   * delivered in order when it is back: a reboot of a Pi (~30-60 s), a Wi-Fi drop. Beyond any
+   * of the three bounds the oldest are dropped and counted (mesh status, "dropped").
+   */
+  outageHoldEvents: 100_000,
+  /** [config] See outageHoldEvents: 16 MiB per destination, well within a Pi's memory for a few. */
+  outageHoldBytes: 16 * 1024 * 1024,
+  /** [config] See outageHoldEvents: two minutes, as long as a vanished node's advertisement lives (lsaMaxAgeMs). */
+  outageHoldMs: 120_000,
+  /**
+   * [config] A subscriber's node holds back an origin's events behind a missing one this long
+   * (without progress) before giving up the gap (counted): a copy spread again after a silent
+   * failure arrives within unackedDeadMs plus a route change; 5 s leaves room for a slow path.
+   */
+  holdbackMs: 5_000,
+  /** Events held back per origin; beyond, the gap is given up at once (bounds memory per origin). */
+  holdbackEvents: 50_000,
+  /** Origins whose numbering a node remembers: far more nodes than a mesh of Pis has. */
+  maxOrigins: 4_096,
+  /** Hops an event copy may take: more than any mesh's diameter; ends copies caught in a transient routing loop. */
+  eventTtl: 32,
+  /** Dropped events are logged at most this often per reason, with a count. */
+  dropLogIntervalMs: 10_000,
   /** MeshNode.tick: dials, redundant links, advertisement expiry need no finer resolution. */
   tickMs: 250,
 

@@ -485,7 +485,11 @@ test('frames survive the wire exactly: binary, 2^53 integers, a 1 MiB payload, i
     {
       t: 'event',
       src: 'A',
+      ep: 1,
       dsts: ['B'],
+      seqs: [1],
+      ttl: 32,
+      ls: 1,
       realm: 'realm1',
       topic: 't',
       publication: 2 ** 53,

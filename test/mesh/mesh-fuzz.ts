@@ -275,6 +275,8 @@ export class MeshFuzz {
   // ---- F's side ----
   readonly fEpoch: number;
   fSeq = 0;
+  /** F's link numbers on its event copies to A. */
+  fLs = 0;
   fCallIds = 0;
   /** Frames A sent F, not yet looked at by F. */
   fInbox: MeshFrame[] = [];
@@ -661,7 +663,12 @@ export class MeshFuzz {
           return {
             t: 'event',
             src: F,
+            ep: this.fEpoch,
             dsts,
+            // Numbers that repeat and jump: duplicates, gaps held back, given up.
+            seqs: dsts.map(() => 1 + rng.int(40)),
+            ttl: rng.pick([0, 1, 32]),
+            ls: ++this.fLs,
             realm,
             topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
             publication: 1 + rng.int(2 ** 50),

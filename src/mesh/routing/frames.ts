@@ -92,11 +92,20 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
+// [event, src, ep, dsts, seqs, ttl, ls, realm, topic, publication, timestamp, details, ...]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
+  /** The origin's epoch (its LSA epoch): a restarted origin numbers its events anew. */
+  readonly ep: number;
   /** The nodes this copy is for; each hop splits the list by next hop. */
   readonly dsts: readonly NodeId[];
+  /** Per destination (same index as dsts): the origin's number for this event to that node, from 1. */
+  readonly seqs: readonly number[];
+  /** Hops this copy may still take: bounds a copy caught in a transient routing loop. */
+  readonly ttl: number;
+  /** This link's number for the copy, acknowledged by the neighbour (AckFrame). */
+  readonly ls: number;
   readonly realm: string;
   readonly topic: string;
   readonly publication: number;
@@ -109,8 +118,19 @@ export interface EventFrame {
   readonly retain: boolean;
 }
 
+/**
+ * Hop-by-hop acknowledgement of event copies on one link, cumulative: r, the highest link number
+ * received (the link is alive); c, the highest below which every copy has been delivered or
+ * passed on and acknowledged in turn (the sender may forget them).
+ */
+export interface AckFrame {
+  readonly t: 'ack';
+  readonly r: number;
+  readonly c: number;
+}
+
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
-export type MeshFrame = Lsa | RoutedFrame | EventFrame | ReplicationFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame;
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -231,8 +251,15 @@ export function validateFrame(v: unknown): MeshFrame | string {
         : 'error: bad fields';
     case 'event':
       return isStr(v.src) &&
+        isInt(v.ep) &&
         Array.isArray(v.dsts) &&
         v.dsts.every(isStr) &&
+        Array.isArray(v.seqs) &&
+        v.seqs.length === v.dsts.length &&
+        v.seqs.every(isId) &&
+        isInt(v.ttl) &&
+        isInt(v.ls) &&
+        v.ls >= 1 &&
         isStr(v.realm) &&
         isStr(v.topic) &&
         isId(v.publication) &&
@@ -246,6 +273,8 @@ export function validateFrame(v: unknown): MeshFrame | string {
         typeof v.retain === 'boolean'
         ? (v as unknown as EventFrame)
         : 'event: bad fields';
+    case 'ack':
+      return isInt(v.r) && v.r >= 0 && isInt(v.c) && v.c >= 0 ? (v as unknown as AckFrame) : 'ack: bad fields';
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;
