@@ -207,3 +207,26 @@ test('an outage beyond outageHoldEvents: the oldest are dropped and counted, the
   t.true(dropped >= v.lost, `every lost event was counted where it was dropped (${dropped} >= ${v.lost})`);
   t.is(gaveUp, v.lost, 'and given up at the subscriber');
 });
+
+test('a silent failure under traffic is found within unackedDeadMs, and a call in flight over it is answered then', (t) => {
+  const { net, node, run } = scenario(['A', 'B', 'C'], { from: 'A', at: 'C', warmMs: 500 });
+  const callee = client(node('C'));
+  callee.send([64, 1, {}, 'com.app.slow']);
+  t.is(callee.take().at(-1)?.[0], 65);
+  run(300);
+  const caller = client(node('A'));
+  caller.send([48, 9, {}, 'com.app.slow', []]);
+  run(100);
+  t.is(callee.take().filter((m) => m[0] === 68).length, 1, 'the callee was invoked (and never answers)');
+  net.stall('B', 'C');
+  const stalledAt = net.clock.now;
+  let answer: unknown[] | undefined;
+  for (let waited = 0; waited < 10_000 && answer === undefined; waited += 50) {
+    run(50);
+    answer = caller.take().find((m) => m[0] === 8 && m[2] === 9);
+  }
+  const after = net.clock.now - stalledAt;
+  t.is(answer?.[4], 'wamp.error.network_failure');
+  t.log(`call answered ${after} ms after the silent failure (unackedDeadMs 3000; deadAfterMs 6000)`);
+  t.true(after <= 3_500, `answered after ${after} ms`);
+});
