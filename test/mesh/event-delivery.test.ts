@@ -230,3 +230,22 @@ test('a silent failure under traffic is found within unackedDeadMs, and a call i
   t.log(`call answered ${after} ms after the silent failure (unackedDeadMs 3000; deadAfterMs 6000)`);
   t.true(after <= 3_500, `answered after ${after} ms`);
 });
+
+test('a new subscription three hops away receives what is published from one advertisement flood after SUBSCRIBED', (t) => {
+  const { node, got, pub, run } = scenario(['A', 'B', 'C', 'D'], { from: 'A', at: 'B', warmMs: 300 });
+  const late = client(node('D'));
+  late.send([32, 1, {}, TOPIC]);
+  t.is(late.take().at(-1)?.[0], 33);
+  const atSubscribed = pub.published();
+  const lateGot: number[] = [];
+  for (let i = 0; i < 100 && lateGot.length === 0; i++) {
+    run(5);
+    numbers(late, lateGot);
+  }
+  pub.stop();
+  // One publication per simulated ms: the numbers missed are the window in ms.
+  const missed = lateGot[0]! - atSubscribed - 1;
+  t.log(`missed ${missed} publications (${missed} ms) after SUBSCRIBED, links 1-5 ms per hop`);
+  t.true(got.length > 0);
+  t.true(missed < 20, `${missed} ms: no longer the 25 ms debounce plus the flood`);
+});

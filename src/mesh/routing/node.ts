@@ -234,13 +234,21 @@ export class MeshNode {
     return undefined;
   }
 
+  /**
+   * A change of registrations or subscriptions is advertised at once (after the operation that
+   * made it: a 0 ms timer, never from inside the Broker or Dealer) when nothing was advertised
+   * within advertiseDebounceMs; otherwise at the end of that window, so that a burst (a client
+   * subscribing to a hundred topics) costs one advertisement per window. A lone new
+   * subscription is reachable from other nodes after one flood, not after the debounce.
+   */
   #scheduleAdvertise(): void {
     if (this.#advertisePending) return;
     this.#advertisePending = true;
+    const wait = Math.max(0, this.#lastRefresh + this.config.advertiseDebounceMs - this.#now());
     this.#scheduler.setTimeout(() => {
       this.#advertisePending = false;
       this.#originate();
-    }, this.config.advertiseDebounceMs);
+    }, wait);
   }
 
   #originate(): void {
