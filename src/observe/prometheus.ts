@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MeshLinks } from '../mesh/links/links.ts';
+import type { EventStatus } from '../mesh/routing/events.ts';
 import type { MeshNode } from '../mesh/routing/node.ts';
 import {
   AUTH_METHODS,
@@ -223,7 +224,11 @@ export class PrometheusMetrics {
     const mesh = this.#src.mesh();
     if (mesh === undefined) return;
     const links = mesh.links.status();
-    const node = mesh.node.status() as { routes?: Record<string, unknown>; replication?: { records: number } };
+    const node = mesh.node.status() as {
+      routes?: Record<string, unknown>;
+      replication?: { records: number };
+      events?: EventStatus;
+    };
     out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
     out
       .family('wampmesh_mesh_nodes_reachable', 'gauge', 'Other mesh nodes this node has a route to.')
@@ -255,6 +260,7 @@ export class PrometheusMetrics {
         'Mesh links closed because frames failed their integrity check, here or at the peer.',
       )
       .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
+    if (node.events !== undefined) this.#meshEvents(out, node.events);
     if (node.replication !== undefined) {
       out
         .family(
@@ -264,6 +270,37 @@ export class PrometheusMetrics {
         )
         .sample('wampmesh_replication_records', node.replication.records);
     }
+  }
+
+  /** The event delivery contract's counts (README "Mesh"). */
+  #meshEvents(out: Exposition, events: EventStatus): void {
+    out
+      .family('wampmesh_mesh_events_unacked', 'gauge', 'Mesh event copies sent and not yet safely past the next hops.')
+      .sample('wampmesh_mesh_events_unacked', events.unacked);
+    out
+      .family('wampmesh_mesh_events_outage_held', 'gauge', 'Mesh events kept for nodes no route reaches now.')
+      .sample('wampmesh_mesh_events_outage_held', events.outageHeld);
+    out.family(
+      'wampmesh_mesh_events_dropped_total',
+      'counter',
+      'Mesh event copies dropped on this node, by reason (the bound that was hit, tooLarge, eventTtl).',
+    );
+    for (const reason of [
+      'linkUnackedBytes',
+      'linkUnackedMaxAgeMs',
+      'outageHold',
+      'outageHoldMs',
+      'tooLarge',
+      'eventTtl',
+    ])
+      out.sample('wampmesh_mesh_events_dropped_total', events.dropped[reason] ?? 0, { reason });
+    out
+      .family(
+        'wampmesh_mesh_events_given_up_total',
+        'counter',
+        "Events for this node never received: gaps in an origin's numbering given up after holdbackMs.",
+      )
+      .sample('wampmesh_mesh_events_given_up_total', events.order.gaveUp);
   }
 
   #store(out: Exposition): void {

@@ -7,6 +7,7 @@ import test from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 import { SimNetwork, type SimNode } from './sim.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
+import type { EventStatus } from '../../src/mesh/routing/events.ts';
 
 const TOPIC = 'com.app.stream';
 
@@ -123,7 +124,7 @@ test('ring of five, silent failure of a link on the path (no RST): 0 lost, 0 dup
   const published = pub.stop();
   run(10_000, () => got.length >= published);
   t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
-  const status = node('B').mesh.status().events as Record<string, number>;
+  const status = node('B').mesh.status().events as unknown as EventStatus;
   t.is(status.unacked, 0, 'nothing left unacknowledged');
 });
 
@@ -160,9 +161,9 @@ test('slow long path, then the route switches back to the short one: 0 reordered
   const published = pub.stop();
   run(10_000, () => got.length >= published);
   t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
-  const events = node('C').mesh.status().events as Record<string, number>;
-  t.log(`held back at C to restore order: ${events.orderHeldBack} events`);
-  t.true(events.orderHeldBack! > 0, 'the switch back did overtake the slow path');
+  const events = node('C').mesh.status().events as unknown as EventStatus;
+  t.log(`held back at C to restore order: ${events.order.heldBack} events`);
+  t.true(events.order.heldBack > 0, 'the switch back did overtake the slow path');
 });
 
 test('chain with a 10 s silent outage and no way round: 0 lost within the bound, in order afterwards', (t) => {
@@ -198,10 +199,10 @@ test('an outage beyond outageHoldEvents: the oldest are dropped and counted, the
   t.true(v.lost > 0, 'some were beyond the bound');
   let dropped = 0;
   for (const id of ['A', 'B']) {
-    const events = node(id).mesh.status().events as Record<string, number>;
-    dropped += events.droppedOutageHold ?? 0;
+    const events = node(id).mesh.status().events as unknown as EventStatus;
+    dropped += events.dropped.outageHold ?? 0;
   }
-  const gaveUp = (node('D').mesh.status().events as Record<string, number>).orderGaveUp!;
+  const gaveUp = (node('D').mesh.status().events as unknown as EventStatus).order.gaveUp;
   // Copies, not events: the oldest held at B may have reached D already (C's acknowledgements
   // were lost in the stall), so the copies dropped are at least the events lost.
   t.true(dropped >= v.lost, `every lost event was counted where it was dropped (${dropped} >= ${v.lost})`);

@@ -17,7 +17,7 @@ import type { Scheduler } from '../../router/scheduler.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { Subscribers } from './advertise.ts';
 import { EventCustody, type CustodyLimits, type Received } from './event-custody.ts';
-import { InOrder, type OrderLimits } from './event-order.ts';
+import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
 import { OutageStore, type EventBody, type OutageLimits } from './event-outage.ts';
 import type { AckFrame, EventFrame, NodeId } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
@@ -43,6 +43,22 @@ export interface EventContext {
   /** Next hop per reachable node. */
   routes(): ReadonlyMap<NodeId, NodeId>;
   readonly limits: EventLimits;
+}
+
+/** Event delivery as `mesh status` shows it (README "Mesh"). */
+export interface EventStatus {
+  /** Copies sent and not yet safely through the next hops, and their octets (roughly). */
+  readonly unacked: number;
+  readonly unackedBytes: number;
+  /** Events kept for destinations no route reaches. */
+  readonly outageHeld: number;
+  readonly outageHeldBytes: number;
+  /** Events received here, held back behind a missing earlier one. */
+  readonly heldBack: number;
+  /** Here as a destination: duplicates dropped, events ever held back, numbers given up, stale copies. */
+  readonly order: OrderCounters;
+  /** Copies dropped here since start, by reason (the bound that was hit, tooLarge, eventTtl). */
+  readonly dropped: Readonly<Record<string, number>>;
 }
 
 interface Target {
@@ -183,13 +199,17 @@ export class EventSpreader {
     return this.#custody.overdue(now, this.#ctx.limits.unackedDeadMs);
   }
 
-  status(): Record<string, number> {
+  status(): EventStatus {
+    const custody = this.#custody.status();
+    const outage = this.#outage.status();
     return {
-      ...this.#custody.status(),
-      ...prefixed('outage', this.#outage.status()),
+      unacked: custody.unacked,
+      unackedBytes: custody.unackedBytes,
+      outageHeld: outage.held,
+      outageHeldBytes: outage.heldBytes,
       heldBack: this.#order.held,
-      ...prefixed('order', { ...this.#order.counters }),
-      ...prefixed('dropped', Object.fromEntries(this.#dropped)),
+      order: { ...this.#order.counters },
+      dropped: Object.fromEntries(this.#dropped),
     };
   }
 
@@ -246,12 +266,6 @@ export class EventSpreader {
       'mesh events dropped',
     );
   }
-}
-
-function prefixed(prefix: string, o: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) out[`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
-  return out;
 }
 
 /** Octets an event takes, roughly (its payload and names): bounds memory without encoding it again. */

@@ -183,11 +183,9 @@ export class MeshNode {
     if (now - this.#lastRefresh >= this.config.lsaRefreshMs) this.#originate();
     for (const peer of this.#events.tick(now)) {
       if (!this.#active.has(peer)) continue;
-      this.#logger.warn(
-        { peer, unackedDeadMs: this.config.unackedDeadMs },
-        'mesh link declared dead: events sent over it stay unacknowledged',
-      );
-      this.#driver.disconnect(peer);
+      this.#driver.disconnect(peer, {
+        dead: `events sent over it unacknowledged for ${this.config.unackedDeadMs} ms (unackedDeadMs)`,
+      });
       this.linkDown(peer);
     }
     this.#maintainOverlay(now);
