@@ -250,3 +250,26 @@ test('a new subscription three hops away receives what is published from one adv
   t.true(got.length > 0);
   t.true(missed < 20, `${missed} ms: no longer the 25 ms debounce plus the flood`);
 });
+
+test("a gap in a link's event numbers (copies lost on the link) closes that link instead of being acknowledged over", (t) => {
+  const { node } = build(['A', 'B']);
+  const frame = (ls: number) => ({
+    t: 'event',
+    src: 'A',
+    ep: 1,
+    dsts: ['B'],
+    seqs: [ls],
+    ttl: 32,
+    ls,
+    realm: 'realm1',
+    topic: TOPIC,
+    publication: ls,
+    timestamp: 1,
+    details: {},
+    retain: false,
+  });
+  const b = node('B').mesh;
+  t.is(b.receive('A', frame(40)), undefined, 'any number starts a link');
+  t.is(b.receive('A', frame(41)), undefined);
+  t.is(b.receive('A', frame(43)), 'event: link number 43 after 41');
+});

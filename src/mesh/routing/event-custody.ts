@@ -62,8 +62,12 @@ export class EventCustody {
   readonly #forgotten: (count: number, reason: string) => void;
   readonly #in = new Map<NodeId, Inbound>();
   readonly #out = new Map<NodeId, Outbound>();
-  /** One counter for all links: an acknowledgement from an earlier link to the same peer acknowledges nothing new. */
-  #nextLs = 0;
+  /**
+   * Per peer, the last link number used: consecutive on a link, so the receiver sees a lost
+   * copy as a gap; never reset, so an acknowledgement from an earlier link to the same peer
+   * acknowledges nothing new.
+   */
+  readonly #lastLs = new Map<NodeId, number>();
 
   constructor(options: {
     driver: LinkDriver;
@@ -85,7 +89,9 @@ export class EventCustody {
     now: number,
     parent: Received | undefined,
   ): FrameSendResult {
-    const sent: EventFrame = { ...frame, ls: ++this.#nextLs };
+    const ls = (this.#lastLs.get(peer) ?? 0) + 1;
+    this.#lastLs.set(peer, ls);
+    const sent: EventFrame = { ...frame, ls };
     const result = this.#driver.send(peer, sent);
     if (result === 'too-large') return result;
     // 'failed': the link just failed and linkDown follows, which spreads the copy again.
@@ -103,13 +109,18 @@ export class EventCustody {
     return result;
   }
 
-  /** A copy from a neighbour: held open until done() for it and for every onward copy. */
-  received(peer: NodeId, ls: number): Received {
+  /**
+   * A copy from a neighbour: held open until done() for it and for every onward copy. A string
+   * when its number does not follow the last one on this link: copies were lost or reordered
+   * on it (a cumulative acknowledgement would cover them), so the link must be closed and
+   * the neighbour sends them again over the next one.
+   */
+  received(peer: NodeId, ls: number): Received | string {
     let link = this.#in.get(peer);
     if (link === undefined) {
       link = { peer, queue: [], head: 0, received: 0, complete: 0, ackDue: false, open: true };
       this.#in.set(peer, link);
-    }
+    } else if (ls !== link.received + 1) return `event: link number ${ls} after ${link.received}`;
     const entry: Received = { ls, pending: 1, link };
     link.queue.push(entry);
     if (ls > link.received) link.received = ls;

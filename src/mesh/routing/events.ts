@@ -96,11 +96,12 @@ export class EventSpreader {
     this.#subscribers = subscribers;
   }
 
-  /** An event frame from a neighbour: delivered here if this node is a destination, spread on. */
-  receive(peer: NodeId, frame: EventFrame): undefined {
+  /** An event frame from a neighbour: delivered here if this node is a destination, spread on; a string closes the link. */
+  receive(peer: NodeId, frame: EventFrame): string | undefined {
     const self = this.#ctx.self;
     const now = this.#ctx.now();
     const entry = this.#custody.received(peer, frame.ls);
+    if (typeof entry === 'string') return entry;
     const { dsts, seqs, ttl, ls: _ls, ...body } = frame;
     const onward: Target[] = [];
     for (let i = 0; i < dsts.length; i++) {
