@@ -5,6 +5,7 @@
 
 import test from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
+import { streamVerdict } from '../helpers/stream-verdict.ts';
 import { SimNetwork, type SimNode } from './sim.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
 import type { EventStatus } from '../../src/mesh/routing/events.ts';
@@ -40,27 +41,6 @@ function stream(net: SimNetwork, publisher: MemoryClient, everyMs = 1): { stop()
     },
     published: () => n,
   };
-}
-
-interface Verdict {
-  delivered: number;
-  lost: number;
-  duplicates: number;
-  reordered: number;
-}
-
-function verdict(got: readonly number[], published: number): Verdict {
-  const seen = new Set<number>();
-  let duplicates = 0;
-  let reordered = 0;
-  let max = 0;
-  for (const n of got) {
-    if (seen.has(n)) duplicates++;
-    else if (n < max) reordered++;
-    seen.add(n);
-    max = Math.max(max, n);
-  }
-  return { delivered: seen.size, lost: published - seen.size, duplicates, reordered };
 }
 
 function numbers(c: MemoryClient, into: number[]): void {
@@ -123,7 +103,7 @@ test('ring of five, silent failure of a link on the path (no RST): 0 lost, 0 dup
   t.false(net.hasLink('B', 'C'), 'the silent link was declared dead');
   const published = pub.stop();
   run(10_000, () => got.length >= published);
-  t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
+  t.deepEqual(streamVerdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
   const status = node('B').mesh.status().events as unknown as EventStatus;
   t.is(status.unacked, 0, 'nothing left unacknowledged');
 });
@@ -140,7 +120,7 @@ test('ring of five, kill -9 of the transit node: 0 lost, 0 duplicates, 0 reorder
   run(2_000);
   const published = pub.stop();
   run(10_000, () => got.length >= published);
-  t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
+  t.deepEqual(streamVerdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
 });
 
 test('slow long path, then the route switches back to the short one: 0 reordered', (t) => {
@@ -160,7 +140,7 @@ test('slow long path, then the route switches back to the short one: 0 reordered
   t.true(net.hasLink('A', 'B'), 'the short link is back');
   const published = pub.stop();
   run(10_000, () => got.length >= published);
-  t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
+  t.deepEqual(streamVerdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
   const events = node('C').mesh.status().events as unknown as EventStatus;
   t.log(`held back at C to restore order: ${events.order.heldBack} events`);
   t.true(events.order.heldBack > 0, 'the switch back did overtake the slow path');
@@ -176,7 +156,7 @@ test('chain with a 10 s silent outage and no way round: 0 lost within the bound,
   const published = pub.stop();
   run(30_000, () => got.length >= published);
   t.true(net.hasLink('B', 'C'), 'B and C linked again');
-  t.deepEqual(verdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
+  t.deepEqual(streamVerdict(got, published), { delivered: published, lost: 0, duplicates: 0, reordered: 0 });
   t.log(`delivered ${during} before the outage ended, ${published} in all`);
 });
 
@@ -193,7 +173,7 @@ test('an outage beyond outageHoldEvents: the oldest are dropped and counted, the
   net.heal('B', 'C');
   const published = pub.stop();
   run(30_000);
-  const v = verdict(got, published);
+  const v = streamVerdict(got, published);
   t.is(v.duplicates, 0);
   t.is(v.reordered, 0);
   t.true(v.lost > 0, 'some were beyond the bound');
