@@ -65,10 +65,13 @@ export const meshDefaults = {
   outageHoldMs: 120_000,
   /**
    * [config] A subscriber's node holds back an origin's events behind a missing one this long
-   * (without progress) before giving up the gap (counted): a copy spread again after a silent
-   * failure arrives within unackedDeadMs plus a route change; 5 s leaves room for a slow path.
+   * (without progress) before giving up the gap (counted). A missing event is nearly always
+   * late, not lost: sent again after a silent failure (unackedDeadMs, once per failure on its
+   * way), or on a slow path the route switched away from (backlogs of 5 s were measured on a
+   * busy board). 10 s covers two failures in a row and such a path; a gap that is a real loss
+   * (a bound was hit, a node died with it) holds that origin's later events up this long.
    */
-  holdbackMs: 5_000,
+  holdbackMs: 10_000,
   /** Events held back per origin; beyond, the gap is given up at once (bounds memory per origin). */
   holdbackEvents: 50_000,
   /** Origins whose numbering a node remembers: far more nodes than a mesh of Pis has. */

@@ -50,7 +50,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     outageHoldEvents: 100_000,
     outageHoldBytes: 16 * 1024 * 1024,
     outageHoldMs: 120_000,
-    holdbackMs: 5_000,
+    holdbackMs: 10_000,
   });
   t.deepEqual(c.listeners, {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],

@@ -147,6 +147,7 @@ const MESH_SAMPLES: readonly MeshFrame[] = [
     ep: 1,
     dsts: [A],
     seqs: [1],
+    lives: [1],
     ttl: 32,
     ls: 1,
     realm: 'realm1',

@@ -99,6 +99,7 @@ test('regression: well-known details and filters of other types, a details dict 
       ep: 1,
       dsts: [A],
       seqs: [1],
+      lives: [fuzz.a.mesh.status().epoch as number],
       ttl: 32,
       ls: 1,
       realm: 'realm1',

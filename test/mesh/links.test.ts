@@ -488,6 +488,7 @@ test('frames survive the wire exactly: binary, 2^53 integers, a 1 MiB payload, i
       ep: 1,
       dsts: ['B'],
       seqs: [1],
+      lives: [1],
       ttl: 32,
       ls: 1,
       realm: 'realm1',

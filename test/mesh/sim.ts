@@ -288,7 +288,11 @@ export class SimNetwork {
       if (!target.alive || this.#generation.get(key) !== generation || !this.#links.has(key) || this.#stalled.has(key))
         return;
       const problem = target.mesh.receive(from, (cbor.decode(bytes) as unknown[])[0]);
-      if (problem !== undefined) this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
+      if (problem !== undefined) {
+        // As MeshLinks does: the link with a peer that sent an invalid frame is closed.
+        this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
+        this.#cut(from, to);
+      }
     }, at - this.clock.now);
     return 'sent';
   }
@@ -303,4 +307,18 @@ export class SimNetwork {
 
 function linkKey(a: NodeId, b: NodeId): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** n nodes on a random spanning tree (the network stays connected) plus `extra` random segments. */
+export function randomTopology(net: SimNetwork, n: number, extra: number): string[] {
+  const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(2, '0')}`);
+  for (const id of ids) net.addNode(id);
+  // A random spanning tree keeps the physical network connected; extra edges add cycles.
+  for (let i = 1; i < n; i++) net.connectSegment(ids[i]!, ids[Math.floor(net.random() * i)]!);
+  for (let e = 0; e < extra; e++) {
+    const a = ids[Math.floor(net.random() * n)]!;
+    const b = ids[Math.floor(net.random() * n)]!;
+    if (a !== b) net.connectSegment(a, b);
+  }
+  return ids;
 }

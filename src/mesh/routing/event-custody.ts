@@ -1,10 +1,13 @@
 // Hop-by-hop custody of event copies. Every copy sent to a neighbour carries a link number
-// (ls) and is kept until the neighbour acknowledges it. The neighbour acknowledges twice over,
-// cumulatively, in one small frame per link at most every ackDelayMs:
+// (ls) and is kept until the neighbour acknowledges it. The neighbour acknowledges in one small
+// frame per link at most every ackDelayMs:
 //   r: the highest number received: the link carries data (EventSpreader declares a link dead
 //      when copies stay unreceived for unackedDeadMs, long before the idle deadAfterMs);
-//   c: the highest number below which every copy has been delivered there, or passed on and
-//      acknowledged (c) by the next hop in turn, or kept for a destination beyond an outage.
+//   c: the highest number below which every copy is complete: delivered there, or passed on
+//      and acknowledged in turn by the next hop, or kept for a destination beyond an outage;
+//   x: the copies above c complete since the last acknowledgement. Without them, a copy in a
+//      transient routing loop (X to Y and back to X) would wait for its own return trip behind
+//      c on both links: a deadlock broken only by expiry, and the copies lost.
 // So a copy is forgotten only once the nodes after it have it safely: when a link or a transit
 // node dies (even by kill -9, with copies in its own queues), the node before it still holds
 // every copy not yet through and spreads them again over the new routes.
@@ -20,12 +23,14 @@ export interface Received {
   readonly link: Inbound;
 }
 
-/** A copy sent to a neighbour and not yet acknowledged (c). */
+/** A copy sent to a neighbour and not yet acknowledged. */
 export interface Outstanding {
   readonly frame: EventFrame;
   readonly bytes: number;
   readonly at: number;
   readonly parent: Received | undefined;
+  /** Acknowledged out of order (x): released, still in the queue until the head passes it. */
+  acked: boolean;
 }
 
 interface Inbound {
@@ -34,6 +39,8 @@ interface Inbound {
   head: number;
   received: number;
   complete: number;
+  /** Complete above `complete`, not yet reported (x). */
+  selective: number[];
   ackDue: boolean;
   open: boolean;
 }
@@ -63,9 +70,8 @@ export class EventCustody {
   readonly #in = new Map<NodeId, Inbound>();
   readonly #out = new Map<NodeId, Outbound>();
   /**
-   * Per peer, the last link number used: consecutive on a link, so the receiver sees a lost
-   * copy as a gap; never reset, so an acknowledgement from an earlier link to the same peer
-   * acknowledges nothing new.
+   * Per peer, the last link number used on the current link: 1, 2, 3, ... from linkUp, so the
+   * receiver sees a lost copy as a gap, from the first one on.
    */
   readonly #lastLs = new Map<NodeId, number>();
 
@@ -93,16 +99,22 @@ export class EventCustody {
     this.#lastLs.set(peer, ls);
     const sent: EventFrame = { ...frame, ls };
     const result = this.#driver.send(peer, sent);
-    if (result === 'too-large') return result;
+    if (result === 'too-large') {
+      // Not sent: the number is used again, or the neighbour would see a gap.
+      this.#lastLs.set(peer, ls - 1);
+      return result;
+    }
     // 'failed': the link just failed and linkDown follows, which spreads the copy again.
     let out = this.#out.get(peer);
     if (out === undefined) this.#out.set(peer, (out = { queue: [], head: 0, bytes: 0, received: 0 }));
-    out.queue.push({ frame: sent, bytes, at: now, parent });
+    out.queue.push({ frame: sent, bytes, at: now, parent, acked: false });
     out.bytes += bytes;
     if (parent !== undefined) parent.pending++;
     let evicted = 0;
     while (out.bytes > this.#limits.linkUnackedBytes && out.queue.length - out.head > 1) {
-      this.done(this.#shift(out)!.parent);
+      const e = this.#shift(out);
+      if (e === undefined) continue;
+      this.done(e.parent);
       evicted++;
     }
     if (evicted > 0) this.#forgotten(evicted, 'linkUnackedBytes');
@@ -111,16 +123,14 @@ export class EventCustody {
 
   /**
    * A copy from a neighbour: held open until done() for it and for every onward copy. A string
-   * when its number does not follow the last one on this link: copies were lost or reordered
-   * on it (a cumulative acknowledgement would cover them), so the link must be closed and
+   * when its number does not follow the last one on this link (the first is 1): copies were
+   * lost on it (a cumulative acknowledgement would cover them), so the link must be closed and
    * the neighbour sends them again over the next one.
    */
   received(peer: NodeId, ls: number): Received | string {
     let link = this.#in.get(peer);
-    if (link === undefined) {
-      link = { peer, queue: [], head: 0, received: 0, complete: 0, ackDue: false, open: true };
-      this.#in.set(peer, link);
-    } else if (ls !== link.received + 1) return `event: link number ${ls} after ${link.received}`;
+    if (link === undefined) this.#in.set(peer, (link = inbound(peer)));
+    if (ls !== link.received + 1) return `event: link number ${ls} after ${link.received}`;
     const entry: Received = { ls, pending: 1, link };
     link.queue.push(entry);
     if (ls > link.received) link.received = ls;
@@ -132,41 +142,53 @@ export class EventCustody {
     if (entry === undefined || --entry.pending > 0) return;
     const link = entry.link;
     if (!link.open) return;
-    let advanced = false;
-    while (link.head < link.queue.length && link.queue[link.head]!.pending <= 0) {
+    if (link.queue[link.head] !== entry) link.selective.push(entry.ls);
+    while (link.head < link.queue.length && link.queue[link.head]!.pending <= 0)
       link.complete = link.queue[link.head++]!.ls;
-      advanced = true;
-    }
     compact(link);
-    if (advanced) this.#scheduleAck(link);
+    this.#scheduleAck(link);
   }
 
-  ack(peer: NodeId, r: number, c: number): void {
+  ack(peer: NodeId, r: number, c: number, x: readonly number[] = []): void {
     const out = this.#out.get(peer);
     if (out === undefined) return;
     if (r > out.received) out.received = r;
-    while (out.head < out.queue.length && out.queue[out.head]!.frame.ls <= c) this.done(this.#shift(out)!.parent);
+    for (const ls of x) {
+      const e = out.queue[indexAfter(out, ls - 1)];
+      if (e !== undefined && e.frame.ls === ls && !e.acked) {
+        e.acked = true;
+        out.bytes -= e.bytes;
+        this.done(e.parent);
+      }
+    }
+    while (out.head < out.queue.length && out.queue[out.head]!.frame.ls <= c) {
+      const e = this.#shift(out);
+      if (e !== undefined) this.done(e.parent);
+    }
+    this.#skipAcked(out);
   }
 
-  /** A new link: numbering on it starts afresh on both sides. */
+  /** A new link: numbering on it starts afresh (from 1) on both sides. */
   linkUp(peer: NodeId): void {
     this.#closeInbound(peer);
+    this.#lastLs.delete(peer);
   }
 
   /** The link is gone: returns its unacknowledged copies, oldest first, to be spread again. */
   linkDown(peer: NodeId): Outstanding[] {
     this.#closeInbound(peer);
+    this.#lastLs.delete(peer);
     const out = this.#out.get(peer);
     if (out === undefined) return [];
     this.#out.delete(peer);
-    return out.queue.slice(out.head);
+    return out.queue.slice(out.head).filter((e) => !e.acked);
   }
 
   /** Links whose oldest copy not yet received is older than deadMs: data flows, nothing arrives. */
   overdue(now: number, deadMs: number): NodeId[] {
     const dead: NodeId[] = [];
     for (const [peer, out] of this.#out) {
-      const oldest = firstAfter(out, out.received);
+      const oldest = out.queue[indexAfter(out, out.received)];
       if (oldest !== undefined && now - oldest.at > deadMs) dead.push(peer);
     }
     return dead;
@@ -177,7 +199,9 @@ export class EventCustody {
     let evicted = 0;
     for (const out of this.#out.values()) {
       while (out.head < out.queue.length && now - out.queue[out.head]!.at > this.#limits.linkUnackedMaxAgeMs) {
-        this.done(this.#shift(out)!.parent);
+        const e = this.#shift(out);
+        if (e === undefined) continue;
+        this.done(e.parent);
         evicted++;
       }
     }
@@ -194,13 +218,18 @@ export class EventCustody {
     return { unacked, unackedBytes };
   }
 
+  /** Takes the head off; undefined when it was acknowledged out of order already (released then). */
   #shift(out: Outbound): Outstanding | undefined {
-    const e = out.queue[out.head];
-    if (e === undefined) return undefined;
-    out.head++;
-    out.bytes -= e.bytes;
+    const e = out.queue[out.head++]!;
     compact(out);
+    if (e.acked) return undefined;
+    out.bytes -= e.bytes;
     return e;
+  }
+
+  #skipAcked(out: Outbound): void {
+    while (out.head < out.queue.length && out.queue[out.head]!.acked) out.head++;
+    compact(out);
   }
 
   #closeInbound(peer: NodeId): void {
@@ -215,13 +244,20 @@ export class EventCustody {
     link.ackDue = true;
     this.#scheduler.setTimeout(() => {
       link.ackDue = false;
-      if (link.open) this.#driver.send(link.peer, { t: 'ack', r: link.received, c: link.complete });
+      if (!link.open) return;
+      const x = link.selective.filter((ls) => ls > link.complete);
+      link.selective = [];
+      this.#driver.send(link.peer, { t: 'ack', r: link.received, c: link.complete, ...(x.length > 0 && { x }) });
     }, this.#limits.ackDelayMs);
   }
 }
 
-/** The first entry with a link number above ls (entries are in ls order). */
-function firstAfter(out: Outbound, ls: number): Outstanding | undefined {
+function inbound(peer: NodeId): Inbound {
+  return { peer, queue: [], head: 0, received: 0, complete: 0, selective: [], ackDue: false, open: true };
+}
+
+/** Index of the first entry with a link number above ls (entries are in ls order). */
+function indexAfter(out: Outbound, ls: number): number {
   let lo = out.head;
   let hi = out.queue.length;
   while (lo < hi) {
@@ -229,7 +265,7 @@ function firstAfter(out: Outbound, ls: number): Outstanding | undefined {
     if (out.queue[mid]!.frame.ls <= ls) lo = mid + 1;
     else hi = mid;
   }
-  return out.queue[lo];
+  return lo;
 }
 
 /** Queues are arrays read from `head`; the consumed front is cut off once it is most of the array. */

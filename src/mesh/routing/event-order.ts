@@ -29,6 +29,10 @@ interface OriginState<T> {
 }
 
 export interface OrderCounters {
+  /** Numbers that carried no event (too large for a link on the way). */
+  skipped: number;
+  /** Events numbered for another life of this node, delivered as they came (see unordered()). */
+  unordered: number;
   duplicates: number;
   heldBack: number;
   gaveUp: number;
@@ -37,16 +41,18 @@ export interface OrderCounters {
 
 export class InOrder<T> {
   readonly #limits: OrderLimits;
-  readonly #deliver: (item: T) => void;
-  readonly #origins = new Map<NodeId, OriginState<T>>();
-  readonly counters: OrderCounters = { duplicates: 0, heldBack: 0, gaveUp: 0, stale: 0 };
+  readonly #deliverItem: (item: T) => void;
+  readonly #origins = new Map<NodeId, OriginState<T | undefined>>();
+  readonly counters: OrderCounters = { skipped: 0, unordered: 0, duplicates: 0, heldBack: 0, gaveUp: 0, stale: 0 };
 
   constructor(limits: OrderLimits, deliver: (item: T) => void) {
     this.#limits = limits;
-    this.#deliver = deliver;
+    this.#deliverItem = deliver;
   }
 
-  accept(origin: NodeId, ep: number, seq: number, item: T, now: number): void {
+  /** `item` undefined: the number carries no event; it only keeps the order moving. */
+
+  accept(origin: NodeId, ep: number, seq: number, item: T | undefined, now: number): void {
     let st = this.#origins.get(origin);
     if (st !== undefined && ep < st.ep) {
       // From an earlier life of the origin, overtaken by its restart.
@@ -54,12 +60,13 @@ export class InOrder<T> {
       return;
     }
     if (st === undefined || ep > st.ep) {
-      // The first event heard from this origin (life): its numbering starts here.
+      // The first event heard from this origin (life): it numbers from 1 for this node's life,
+      // so a later number waits for the earlier ones like any other gap.
       if (st === undefined && this.#origins.size >= this.#limits.maxOrigins) {
         const oldest = this.#origins.keys().next().value;
         if (oldest !== undefined) this.#origins.delete(oldest);
       }
-      st = { ep, next: seq, held: new Map(), waitingSince: now };
+      st = { ep, next: 1, held: new Map(), waitingSince: now };
       this.#origins.set(origin, st);
     } else {
       // Most recently heard last: the map's order is the eviction order.
@@ -83,6 +90,16 @@ export class InOrder<T> {
     this.#drain(st);
   }
 
+  /**
+   * An event numbered for another life (epoch) of this node: the origin has not yet seen this
+   * node restart, or believes a false advertisement of it. Its number means nothing here, so
+   * it is delivered as it comes, without order or de-duplication, rather than lost.
+   */
+  unordered(item: T): void {
+    this.counters.unordered++;
+    this.#deliverItem(item);
+  }
+
   /** Gives up gaps that have held events back for longer than holdbackMs. */
   tick(now: number): void {
     for (const st of this.#origins.values())
@@ -98,7 +115,12 @@ export class InOrder<T> {
     return n;
   }
 
-  #giveUp(st: OriginState<T>): void {
+  #deliver(item: T | undefined): void {
+    if (item === undefined) this.counters.skipped++;
+    else this.#deliverItem(item);
+  }
+
+  #giveUp(st: OriginState<T | undefined>): void {
     let lowest = Infinity;
     for (const k of st.held.keys()) if (k < lowest) lowest = k;
     this.counters.gaveUp += lowest - st.next;
@@ -106,8 +128,9 @@ export class InOrder<T> {
     this.#drain(st);
   }
 
-  #drain(st: OriginState<T>): void {
-    for (let item = st.held.get(st.next); item !== undefined; item = st.held.get(st.next)) {
+  #drain(st: OriginState<T | undefined>): void {
+    while (st.held.has(st.next)) {
+      const item = st.held.get(st.next);
       st.held.delete(st.next);
       this.#deliver(item);
       st.next++;

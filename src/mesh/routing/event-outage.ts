@@ -7,11 +7,12 @@ import { compact } from './event-custody.ts';
 import type { EventFrame, NodeId } from './frames.ts';
 
 /** An event as carried, less what is per copy. */
-export type EventBody = Omit<EventFrame, 'dsts' | 'seqs' | 'ls' | 'ttl'>;
+export type EventBody = Omit<EventFrame, 'dsts' | 'seqs' | 'lives' | 'ls' | 'ttl'>;
 
 export interface Held {
   readonly body: EventBody;
   readonly seq: number;
+  readonly life: number;
   readonly ttl: number;
   readonly bytes: number;
   readonly at: number;

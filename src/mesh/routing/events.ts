@@ -42,6 +42,8 @@ export interface EventContext {
   now(): number;
   /** Next hop per reachable node. */
   routes(): ReadonlyMap<NodeId, NodeId>;
+  /** A known node's epoch (from its advertisement). */
+  epochOf(node: NodeId): number | undefined;
   readonly limits: EventLimits;
 }
 
@@ -55,15 +57,19 @@ export interface EventStatus {
   readonly outageHeldBytes: number;
   /** Events received here, held back behind a missing earlier one. */
   readonly heldBack: number;
-  /** Here as a destination: duplicates dropped, events ever held back, numbers given up, stale copies. */
+  /** Here as a destination: numbers skipped, events delivered unordered, duplicates dropped, events ever held back, numbers given up, stale copies. */
   readonly order: OrderCounters;
   /** Copies dropped here since start, by reason (the bound that was hit, tooLarge, eventTtl). */
   readonly dropped: Readonly<Record<string, number>>;
 }
 
+/** Lives (epochs) per destination whose numbering is kept. */
+const LIVES_KEPT = 4;
+
 interface Target {
   readonly dst: NodeId;
   readonly seq: number;
+  readonly life: number;
 }
 
 export class EventSpreader {
@@ -72,8 +78,12 @@ export class EventSpreader {
   readonly #order: InOrder<EventBody>;
   readonly #outage: OutageStore;
   readonly #dropLog: LogThrottle;
-  /** Per destination: the number of the last event addressed to it. */
-  readonly #numbered = new Map<NodeId, number>();
+  /**
+   * Per destination and life (epoch) of it: the number of the last event addressed to it. A few
+   * lives each: a false advertisement of a node's epoch, once gone, must not restart the
+   * numbering of its real life (the destination would drop the new numbers as duplicates).
+   */
+  readonly #numbered = new Map<NodeId, Map<number, number>>();
   readonly #dropped = new Map<string, number>();
   #subscribers: Subscribers = new Map();
 
@@ -102,12 +112,14 @@ export class EventSpreader {
     const now = this.#ctx.now();
     const entry = this.#custody.received(peer, frame.ls);
     if (typeof entry === 'string') return entry;
-    const { dsts, seqs, ttl, ls: _ls, ...body } = frame;
+    const { dsts, seqs, lives, ttl, ls: _ls, ...body } = frame;
     const onward: Target[] = [];
     for (let i = 0; i < dsts.length; i++) {
       const dst = dsts[i]!;
-      if (dst === self) this.#order.accept(frame.src, frame.ep, seqs[i]!, body, now);
-      else onward.push({ dst, seq: seqs[i]! });
+      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]! });
+      else if (lives[i] === this.#ctx.epoch)
+        this.#order.accept(frame.src, frame.ep, seqs[i]!, frame.skip === true ? undefined : body, now);
+      else if (frame.skip !== true) this.#order.unordered(body);
     }
     if (onward.length > 0) {
       if (ttl <= 0) this.#drop(onward.length, 'eventTtl');
@@ -118,7 +130,7 @@ export class EventSpreader {
   }
 
   ack(peer: NodeId, frame: AckFrame): undefined {
-    this.#custody.ack(peer, frame.r, frame.c);
+    this.#custody.ack(peer, frame.r, frame.c, frame.x);
     return undefined;
   }
 
@@ -137,9 +149,13 @@ export class EventSpreader {
     }
     const targets: Target[] = [];
     for (const dst of dsts) {
-      const seq = (this.#numbered.get(dst) ?? 0) + 1;
-      this.#numbered.set(dst, seq);
-      targets.push({ dst, seq });
+      const life = this.#ctx.epochOf(dst) ?? 0;
+      let lives = this.#numbered.get(dst);
+      if (lives === undefined) this.#numbered.set(dst, (lives = new Map()));
+      const seq = (lives.get(life) ?? 0) + 1;
+      lives.set(life, seq);
+      if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
+      targets.push({ dst, seq, life });
     }
     if (targets.length === 0) return;
     const body: EventBody = {
@@ -157,7 +173,12 @@ export class EventSpreader {
       ...(excluded !== undefined && { excluded }),
       ...(filter !== undefined && { filter }),
     };
-    this.#forward(body, this.#ctx.limits.eventTtl, targets, undefined, sizeOf(body));
+    // An event too large for the first hop never left: its numbers are taken back, so the
+    // destinations do not wait for it (a transit hop's smaller limit leaves a gap, given up).
+    for (const t of this.#forward(body, this.#ctx.limits.eventTtl, targets, undefined, sizeOf(body))) {
+      const lives = this.#numbered.get(t.dst);
+      if (lives?.get(t.life) === t.seq) lives.set(t.life, t.seq - 1);
+    }
   }
 
   linkUp(peer: NodeId): void {
@@ -168,11 +189,11 @@ export class EventSpreader {
   linkDown(peer: NodeId): void {
     const now = this.#ctx.now();
     for (const copy of this.#custody.linkDown(peer)) {
-      const { dsts, seqs, ttl, ls: _ls, ...body } = copy.frame;
+      const { dsts, seqs, lives, ttl, ls: _ls, ...body } = copy.frame;
       this.#forward(
         body,
         ttl,
-        dsts.map((dst, i) => ({ dst, seq: seqs[i]! })),
+        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]! })),
         copy.parent,
         copy.bytes,
         now,
@@ -188,7 +209,7 @@ export class EventSpreader {
     for (const dst of [...this.#outage.destinations()]) {
       if (!routes.has(dst)) continue;
       for (const held of this.#outage.take(dst))
-        this.#forward(held.body, held.ttl, [{ dst, seq: held.seq }], undefined, held.bytes, now);
+        this.#forward(held.body, held.ttl, [{ dst, seq: held.seq, life: held.life }], undefined, held.bytes, now);
     }
   }
 
@@ -214,7 +235,7 @@ export class EventSpreader {
     };
   }
 
-  /** One copy per next hop; destinations no route reaches are kept (OutageStore). */
+  /** One copy per next hop; destinations no route reaches are kept (OutageStore). Returns the targets of copies too large to send. */
   #forward(
     body: EventBody,
     ttl: number,
@@ -222,13 +243,14 @@ export class EventSpreader {
     parent: Received | undefined,
     bytes: number,
     now = this.#ctx.now(),
-  ): void {
+  ): Target[] {
+    const tooLarge: Target[] = [];
     const routes = this.#ctx.routes();
     const byHop = new Map<NodeId, Target[]>();
     for (const target of targets) {
       const hop = routes.get(target.dst);
       if (hop === undefined) {
-        this.#outage.hold(target.dst, { body, seq: target.seq, ttl, bytes, at: now });
+        this.#outage.hold(target.dst, { body, seq: target.seq, life: target.life, ttl, bytes, at: now });
         continue;
       }
       let list = byHop.get(hop);
@@ -236,9 +258,22 @@ export class EventSpreader {
       list.push(target);
     }
     for (const [hop, list] of byHop) {
-      const frame = { ...body, dsts: list.map((x) => x.dst), seqs: list.map((x) => x.seq), ttl };
-      if (this.#custody.send(hop, frame, bytes, now, parent) === 'too-large') this.#drop(list.length, 'tooLarge');
+      const frame = {
+        ...body,
+        dsts: list.map((x) => x.dst),
+        seqs: list.map((x) => x.seq),
+        lives: list.map((x) => x.life),
+        ttl,
+      };
+      if (this.#custody.send(hop, frame, bytes, now, parent) === 'too-large') {
+        this.#drop(list.length, 'tooLarge');
+        tooLarge.push(...list);
+        // On the way (the origin takes its numbers back instead): the numbers go on without
+        // the event, so that the destinations skip them rather than wait.
+        if (parent !== undefined) this.#custody.send(hop, skipOf(frame), 64, now, parent);
+      }
     }
+    return tooLarge;
   }
 
   #deliver(body: EventBody): void {
@@ -267,6 +302,12 @@ export class EventSpreader {
       'mesh events dropped',
     );
   }
+}
+
+/** The same numbers, no event: what a destination needs to skip them. */
+function skipOf(frame: Omit<EventFrame, 'ls'>): Omit<EventFrame, 'ls'> {
+  const { args: _a, kwargs: _k, filter: _f, details: _d, ...rest } = frame;
+  return { ...rest, details: {}, skip: true };
 }
 
 /** Octets an event takes, roughly (its payload and names): bounds memory without encoding it again. */

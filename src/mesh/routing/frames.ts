@@ -92,7 +92,7 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
-// [event, src, ep, dsts, seqs, ttl, ls, realm, topic, publication, timestamp, details, ...]
+// [event, src, ep, dsts, seqs, lives, ttl, ls, realm, topic, publication, timestamp, details, ...]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
@@ -102,6 +102,8 @@ export interface EventFrame {
   readonly dsts: readonly NodeId[];
   /** Per destination (same index as dsts): the origin's number for this event to that node, from 1. */
   readonly seqs: readonly number[];
+  /** Per destination: the epoch of the destination's life the number counts in (a restarted node is numbered anew). */
+  readonly lives: readonly number[];
   /** Hops this copy may still take: bounds a copy caught in a transient routing loop. */
   readonly ttl: number;
   /** This link's number for the copy, acknowledged by the neighbour (AckFrame). */
@@ -116,6 +118,8 @@ export interface EventFrame {
   readonly excluded?: number;
   readonly filter?: Dict;
   readonly retain: boolean;
+  /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
+  readonly skip?: true;
 }
 
 /**
@@ -127,6 +131,8 @@ export interface AckFrame {
   readonly t: 'ack';
   readonly r: number;
   readonly c: number;
+  /** Copies above c complete since the last acknowledgement (a copy passed on a way that finished first). */
+  readonly x?: readonly number[];
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
@@ -186,6 +192,9 @@ const filterOk = (f: unknown) =>
       if (k === 'exclude' || k === 'eligible') return Array.isArray(v) && v.every(isInt);
       return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
     }));
+
+/** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
+const MAX_SELECTIVE = 1 << 20;
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
@@ -257,6 +266,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         Array.isArray(v.seqs) &&
         v.seqs.length === v.dsts.length &&
         v.seqs.every(isId) &&
+        Array.isArray(v.lives) &&
+        v.lives.length === v.dsts.length &&
+        v.lives.every(isInt) &&
         isInt(v.ttl) &&
         isInt(v.ls) &&
         v.ls >= 1 &&
@@ -270,11 +282,18 @@ export function validateFrame(v: unknown): MeshFrame | string {
         optDict(v.kwargs) &&
         (v.excluded === undefined || isInt(v.excluded)) &&
         filterOk(v.filter) &&
-        typeof v.retain === 'boolean'
+        typeof v.retain === 'boolean' &&
+        (v.skip === undefined || v.skip === true)
         ? (v as unknown as EventFrame)
         : 'event: bad fields';
     case 'ack':
-      return isInt(v.r) && v.r >= 0 && isInt(v.c) && v.c >= 0 ? (v as unknown as AckFrame) : 'ack: bad fields';
+      return isInt(v.r) &&
+        v.r >= 0 &&
+        isInt(v.c) &&
+        v.c >= 0 &&
+        (v.x === undefined || (Array.isArray(v.x) && v.x.length <= MAX_SELECTIVE && v.x.every(isInt)))
+        ? (v as unknown as AckFrame)
+        : 'ack: bad fields';
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;

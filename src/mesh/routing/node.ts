@@ -84,6 +84,7 @@ export class MeshNode {
       scheduler: this.#scheduler,
       logger: this.#logger,
       now: () => this.#now(),
+      epochOf: (node) => this.lsdb.get(node)?.epoch,
       limits: { ...meshDefaults, ...this.config },
     });
     this.#federation.listen({
