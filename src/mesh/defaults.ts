@@ -72,7 +72,7 @@ export const meshDefaults = {
    * (a bound was hit, a node died with it) holds that origin's later events up this long.
    */
   holdbackMs: 10_000,
-  /** Events held back per origin; beyond, the gap is given up at once (bounds memory per origin). */
+  /** Events held back by a node, all origins together; beyond, the gap being held is given up at once (bounds that memory). */
   holdbackEvents: 50_000,
   /** Origins whose numbering a node remembers: far more nodes than a mesh of Pis has. */
   maxOrigins: 4_096,

@@ -14,7 +14,7 @@ import type { NodeId } from './frames.ts';
 export interface OrderLimits {
   /** How long a gap may hold back later events without progress before it is given up. */
   readonly holdbackMs: number;
-  /** Events held back per origin; beyond, the gap is given up at once. */
+  /** Events held back, all origins together; beyond, the gap being held is given up at once. */
   readonly holdbackEvents: number;
   /** Origins whose numbering is remembered; beyond, the least recently heard is forgotten. */
   readonly maxOrigins: number;
@@ -43,6 +43,8 @@ export class InOrder<T> {
   readonly #limits: OrderLimits;
   readonly #deliverItem: (item: T) => void;
   readonly #origins = new Map<NodeId, OriginState<T | undefined>>();
+  /** Held back over all origins: a neighbour inventing origins must not multiply the bound. */
+  #held = 0;
   readonly counters: OrderCounters = { skipped: 0, unordered: 0, duplicates: 0, heldBack: 0, gaveUp: 0, stale: 0 };
 
   constructor(limits: OrderLimits, deliver: (item: T) => void) {
@@ -63,9 +65,12 @@ export class InOrder<T> {
       // The first event heard from this origin (life): it numbers from 1 for this node's life,
       // so a later number waits for the earlier ones like any other gap.
       if (st === undefined && this.#origins.size >= this.#limits.maxOrigins) {
-        const oldest = this.#origins.keys().next().value;
-        if (oldest !== undefined) this.#origins.delete(oldest);
+        const [oldest, gone] = this.#origins.entries().next().value!;
+        this.#held -= gone.held.size;
+        this.#origins.delete(oldest);
       }
+      // A restarted origin: what its earlier life left held back is dropped with it.
+      if (st !== undefined) this.#held -= st.held.size;
       st = { ep, next: 1, held: new Map(), waitingSince: now };
       this.#origins.set(origin, st);
     } else {
@@ -80,8 +85,9 @@ export class InOrder<T> {
     if (seq > st.next) {
       if (st.held.size === 0) st.waitingSince = now;
       st.held.set(seq, item);
+      this.#held++;
       this.counters.heldBack++;
-      if (st.held.size > this.#limits.holdbackEvents) this.#giveUp(st);
+      if (this.#held > this.#limits.holdbackEvents) this.#giveUp(st);
       return;
     }
     this.#deliver(item);
@@ -110,9 +116,7 @@ export class InOrder<T> {
   }
 
   get held(): number {
-    let n = 0;
-    for (const st of this.#origins.values()) n += st.held.size;
-    return n;
+    return this.#held;
   }
 
   #deliver(item: T | undefined): void {
@@ -132,6 +136,7 @@ export class InOrder<T> {
     while (st.held.has(st.next)) {
       const item = st.held.get(st.next);
       st.held.delete(st.next);
+      this.#held--;
       this.#deliver(item);
       st.next++;
     }

@@ -123,7 +123,8 @@ export class EventSpreader {
     }
     if (onward.length > 0) {
       if (ttl <= 0) this.#drop(onward.length, 'eventTtl');
-      else this.#forward(body, ttl - 1, onward, entry, sizeOf(body));
+      // Never more than our own limit: a neighbour's large ttl must not lengthen a loop.
+      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, sizeOf(body));
     }
     this.#custody.done(entry);
     return undefined;
