@@ -212,7 +212,7 @@ export class EventCustody {
     let unacked = 0;
     let unackedBytes = 0;
     for (const out of this.#out.values()) {
-      unacked += out.queue.length - out.head;
+      for (let i = out.head; i < out.queue.length; i++) if (!out.queue[i]!.acked) unacked++;
       unackedBytes += out.bytes;
     }
     return { unacked, unackedBytes };
