@@ -97,6 +97,12 @@ export async function startMesh(
     lsaMaxAgeMs: settings.lsaMaxAgeMs,
     dialBackoffMs: settings.dialBackoffMs,
     dialBackoffMaxMs: settings.dialBackoffMaxMs,
+    unackedDeadMs: settings.unackedDeadMs,
+    linkUnackedBytes: settings.linkUnackedBytes,
+    outageHoldEvents: settings.outageHoldEvents,
+    outageHoldBytes: settings.outageHoldBytes,
+    outageHoldMs: settings.outageHoldMs,
+    holdbackMs: settings.holdbackMs,
   };
   const node = new MeshNode({
     id: nodeId,

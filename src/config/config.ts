@@ -244,6 +244,12 @@ const mesh = z
     mdnsTtlSec: intIn(2, 4500).default(md.mdnsTtlSec),
     mdnsQueryIntervalMs: intIn(1_000, 3_600_000).default(md.mdnsQueryIntervalMs),
     antiEntropyMs: intIn(1_000, 86_400_000).default(md.antiEntropyMs),
+    unackedDeadMs: intIn(100, 600_000).default(md.unackedDeadMs),
+    linkUnackedBytes: intIn(65_536, 1024 * 1024 * 1024).default(md.linkUnackedBytes),
+    outageHoldEvents: intIn(0, 10_000_000).default(md.outageHoldEvents),
+    outageHoldBytes: intIn(0, 1024 * 1024 * 1024).default(md.outageHoldBytes),
+    outageHoldMs: intIn(0, 86_400_000).default(md.outageHoldMs),
+    holdbackMs: intIn(0, 600_000).default(md.holdbackMs),
   })
   .refine((m) => m.maxLinks >= m.minLinks, { error: 'must be at least minLinks', path: ['maxLinks'] })
   .refine((m) => m.deadAfterMs >= 2 * m.heartbeatIntervalMs, {

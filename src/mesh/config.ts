@@ -12,7 +12,12 @@ export interface MeshConfig {
   dialBackoffMaxMs: number;
   maxDialsInFlight: number;
   advertiseDebounceMs: number;
-  dedupEntries: number;
+  unackedDeadMs: number;
+  linkUnackedBytes: number;
+  outageHoldEvents: number;
+  outageHoldBytes: number;
+  outageHoldMs: number;
+  holdbackMs: number;
 }
 
 export const defaultMeshConfig: MeshConfig = {
@@ -24,7 +29,12 @@ export const defaultMeshConfig: MeshConfig = {
   dialBackoffMaxMs: meshDefaults.dialBackoffMaxMs,
   maxDialsInFlight: meshDefaults.maxDialsInFlight,
   advertiseDebounceMs: meshDefaults.advertiseDebounceMs,
-  dedupEntries: meshDefaults.dedupEntries,
+  unackedDeadMs: meshDefaults.unackedDeadMs,
+  linkUnackedBytes: meshDefaults.linkUnackedBytes,
+  outageHoldEvents: meshDefaults.outageHoldEvents,
+  outageHoldBytes: meshDefaults.outageHoldBytes,
+  outageHoldMs: meshDefaults.outageHoldMs,
+  holdbackMs: meshDefaults.holdbackMs,
 };
 
 export function checkMeshConfig(c: MeshConfig): string | undefined {

@@ -31,8 +31,55 @@ export const meshDefaults = {
   maxDialsInFlight: 2,
   /** Registrations and subscriptions are re-advertised this long after a change, batched. */
   advertiseDebounceMs: 25,
-  /** Publications remembered to drop duplicates after route changes; bounds that memory. */
-  dedupEntries: 65_536,
+
+  // ---- event delivery (EventSpreader; the contract is in README "Mesh") ----------------------
+
+  /**
+   * [config] A link whose event copies stay unacknowledged this long is declared dead, though
+   * it may look alive (a silent failure: Wi-Fi out of range, a cable pulled, no RST). Three
+   * heartbeat intervals: a neighbour acknowledges within ackDelayMs plus a round trip, so a
+   * healthy link is far below it, and a Pi's stall of 2-3 s is mostly ridden out; a false alarm
+   * costs a redial and nothing else (the copies go another way). Only with traffic: an idle link
+   * is judged by deadAfterMs.
+   */
+  unackedDeadMs: 3_000,
+  /** Acknowledgements batched per link: one small frame per 10 ms at most, ~100/s under load. */
+  ackDelayMs: 10,
+  /**
+   * [config] Octets of event copies kept per link until the next hops have them (8 MiB: ~4 s of
+   * 2,000 events/s of 1 KiB). Beyond, the oldest are forgotten (counted, logged): they were
+   * sent, and are lost only if the link fails too.
+   */
+  linkUnackedBytes: 8 * 1024 * 1024,
+  /** Copies still unacknowledged after this long are forgotten (counted): a stuck path must not pin memory. */
+  linkUnackedMaxAgeMs: 60_000,
+  /**
+   * [config] Events for a destination that no route reaches, kept per destination to be
+   * delivered in order when it is back: a reboot of a Pi (~30-60 s), a Wi-Fi drop. Beyond any
+   * of the three bounds the oldest are dropped and counted (mesh status, "dropped").
+   */
+  outageHoldEvents: 100_000,
+  /** [config] See outageHoldEvents: 16 MiB per destination, well within a Pi's memory for a few. */
+  outageHoldBytes: 16 * 1024 * 1024,
+  /** [config] See outageHoldEvents: two minutes, as long as a vanished node's advertisement lives (lsaMaxAgeMs). */
+  outageHoldMs: 120_000,
+  /**
+   * [config] A subscriber's node holds back an origin's events behind a missing one this long
+   * (without progress) before giving up the gap (counted). A missing event is nearly always
+   * late, not lost: sent again after a silent failure (unackedDeadMs, once per failure on its
+   * way), or on a slow path the route switched away from (backlogs of 5 s were measured on a
+   * busy board). 10 s covers two failures in a row and such a path; a gap that is a real loss
+   * (a bound was hit, a node died with it) holds that origin's later events up this long.
+   */
+  holdbackMs: 10_000,
+  /** Events held back by a node, all origins together; beyond, the gap being held is given up at once (bounds that memory). */
+  holdbackEvents: 50_000,
+  /** Origins whose numbering a node remembers: far more nodes than a mesh of Pis has. */
+  maxOrigins: 4_096,
+  /** Hops an event copy may take: more than any mesh's diameter; ends copies caught in a transient routing loop. */
+  eventTtl: 32,
+  /** Dropped events are logged at most this often per reason, with a count. */
+  dropLogIntervalMs: 10_000,
   /** MeshNode.tick: dials, redundant links, advertisement expiry need no finer resolution. */
   tickMs: 250,
 

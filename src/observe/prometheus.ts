@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MeshLinks } from '../mesh/links/links.ts';
+import type { EventStatus } from '../mesh/routing/events.ts';
 import type { MeshNode } from '../mesh/routing/node.ts';
 import {
   AUTH_METHODS,
@@ -220,6 +221,7 @@ export class PrometheusMetrics {
     const node = mesh.node.status() as {
       routes?: Record<string, unknown>;
       replication?: { records: number; lagMs: Record<string, number> };
+      events?: EventStatus;
     };
     out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
     out
@@ -252,6 +254,7 @@ export class PrometheusMetrics {
         'Mesh links closed because frames failed their integrity check, here or at the peer.',
       )
       .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
+    if (node.events !== undefined) this.#meshEvents(out, node.events);
     if (node.replication !== undefined) {
       out
         .family(
@@ -269,6 +272,37 @@ export class PrometheusMetrics {
       for (const [peer, ms] of Object.entries(node.replication.lagMs))
         out.sample('wampmesh_replication_lag_seconds', ms / 1000, { peer });
     }
+  }
+
+  /** The event delivery contract's counts (README "Mesh"). */
+  #meshEvents(out: Exposition, events: EventStatus): void {
+    out
+      .family('wampmesh_mesh_events_unacked', 'gauge', 'Mesh event copies sent and not yet safely past the next hops.')
+      .sample('wampmesh_mesh_events_unacked', events.unacked);
+    out
+      .family('wampmesh_mesh_events_outage_held', 'gauge', 'Mesh events kept for nodes no route reaches now.')
+      .sample('wampmesh_mesh_events_outage_held', events.outageHeld);
+    out.family(
+      'wampmesh_mesh_events_dropped_total',
+      'counter',
+      'Mesh event copies dropped on this node, by reason (the bound that was hit, tooLarge, eventTtl).',
+    );
+    for (const reason of [
+      'linkUnackedBytes',
+      'linkUnackedMaxAgeMs',
+      'outageHold',
+      'outageHoldMs',
+      'tooLarge',
+      'eventTtl',
+    ])
+      out.sample('wampmesh_mesh_events_dropped_total', events.dropped[reason] ?? 0, { reason });
+    out
+      .family(
+        'wampmesh_mesh_events_given_up_total',
+        'counter',
+        "Events for this node never received: gaps in an origin's numbering given up after holdbackMs.",
+      )
+      .sample('wampmesh_mesh_events_given_up_total', events.order.gaveUp);
   }
 
   #store(out: Exposition): void {

@@ -21,7 +21,8 @@
 //     processes, fanout-child.ts, and one "sentinel" here that paces the publisher); latency
 //     p50/p99 of deliveries with one publication at a time, then events delivered/s with
 //     publications kept in flight, and the p99 under that load.
-//   Mesh: the RPC measurement against the chain (caller on A, callee on D) and against A alone.
+//   Mesh: the RPC measurement against the chain (caller on A, callee on D) and against A alone;
+//     the fan-out measurement with the publisher on A and MESH_SUBSCRIBERS subscribers on D.
 //   Connections: CONNECTIONS idle RawSocket/CBOR sessions (anonymous, joined) opened by
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
@@ -81,6 +82,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // within it, judged by the rounds so far. BENCH_BASE doubles the router rows, and the budget.
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? (process.env.BENCH_BASE === undefined ? 210 : 420)) * 1000;
 const FANOUT_CHILDREN = 2;
+/** Subscribers on D of the mesh event run: few, so that the links bound the rate, not the fan-out. */
+const MESH_SUBSCRIBERS = 10;
 const CONNECTIONS = 10_000;
 const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -475,6 +478,10 @@ async function main(): Promise<void> {
     }
 
     if (only.has('mesh')) {
+      const meshChildren = await Promise.all(
+        Array.from({ length: FANOUT_CHILDREN }, () => startChild(here('fanout-child.ts'))),
+      );
+      for (const c of meshChildren) cleanup.push(() => c.stop());
       for (const r of routers) {
         const chain: MeshChain = await startMeshChain(r.bin, routerEnv);
         cleanup.push(() => chain.stop());
@@ -513,6 +520,25 @@ async function main(): Promise<void> {
             },
             [`${r.key}-mesh-1`],
             'mesh',
+          ),
+        );
+        // Events published on A for MESH_SUBSCRIBERS subscribers on D: three links, hop-by-hop
+        // acknowledgements, and little fan-out.
+        runs.push(
+          fanoutRun(
+            `${r.key}-mesh-ev`,
+            {
+              name: `mesh events A->D${suffix}`,
+              pids,
+              transport: 'rawsocket',
+              serializer: cbor,
+              port: d!.rawsocketPort,
+              url: '',
+              publisherPort: a!.rawsocketPort,
+              subscribers: MESH_SUBSCRIBERS,
+            },
+            meshChildren,
+            r.key === 'base' ? [] : ['base-mesh-ev'],
           ),
         );
       }

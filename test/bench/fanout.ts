@@ -28,7 +28,13 @@ export const WINDOW = 32;
 export const LAG_LIMIT = 128;
 export const FANOUT_WARMUP_MS = 500;
 export const FANOUT_MS = 3_000;
-export type FanoutTarget = BenchTarget;
+/**
+ * With publisherPort, the publisher joins another router than the subscribers (a mesh: events
+ * cross the links) and publishes probes first until one arrives (the subscriptions must reach
+ * its router); subscribers: fewer than SUBSCRIBERS, so the links rather than the fan-out bound
+ * the rate.
+ */
+export type FanoutTarget = BenchTarget & { readonly publisherPort?: number; readonly subscribers?: number };
 
 export interface FanoutFigures {
   /** Paced: one publication at a time. */
@@ -76,11 +82,12 @@ let topics = 0;
 export async function measureFanout(target: FanoutTarget, children: readonly Child[]): Promise<FanoutFigures> {
   const s = target.serializer;
   const topic = `bench.fanout.${++topics}`;
-  const open = async (): Promise<RawClient> => {
+  const subscribers = target.subscribers ?? SUBSCRIBERS;
+  const open = async (port = target.port): Promise<RawClient> => {
     const c = await connect({
       transport: target.transport,
       serializer: s,
-      port: target.port,
+      port,
       url: target.url,
       websocketImpl: 'net',
       timeoutMs: 20_000,
@@ -89,7 +96,7 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     return c;
   };
   // SUBSCRIBERS - 1 in the children, spread evenly; the sentinel here.
-  const inChildren = SUBSCRIBERS - 1;
+  const inChildren = subscribers - 1;
   const shares = children.map(
     (_, i) => Math.floor(inChildren / children.length) + (i < inChildren % children.length ? 1 : 0),
   );
@@ -123,7 +130,23 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
   );
   const sentinel = await open();
   await sentinel.subscribe(topic, 20_000);
-  const publisher = await open();
+  const publisher = await open(target.publisherPort);
+  if (target.publisherPort !== undefined) {
+    // Subscribed last, so when a probe arrives the publisher's router knows every subscription.
+    const probe = `${topic}.probe`;
+    await sentinel.subscribe(probe, 20_000);
+    const deadline = performance.now() + 20_000;
+    for (let arrived = false; !arrived; ) {
+      if (performance.now() > deadline) throw new Error(`${target.name}: no probe event within 20 s`);
+      publisher.send([16, publisher.requestId(), {}, probe, []]);
+      arrived = await sentinel
+        .next((m) => m[0] === 36, 200)
+        .then(
+          () => true,
+          () => false,
+        );
+    }
+  }
 
   const template = new PublishTemplate(s, topic);
   let nextId = FIRST_ID;
@@ -240,7 +263,7 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
       eventsPerSec: (loaded.events + sentinelEvents) / elapsed,
       loadedP99: loaded.histogram.percentile(0.99),
       cpu: cpuShares,
-      lost: published * SUBSCRIBERS - delivered,
+      lost: published * subscribers - delivered,
     };
   } finally {
     stopped = true;

@@ -79,6 +79,12 @@ export const FULL_CONFIG = {
     mdnsTtlSec: 60,
     mdnsQueryIntervalMs: 15_000,
     antiEntropyMs: 30_000,
+    unackedDeadMs: 2_500,
+    linkUnackedBytes: 4 << 20,
+    outageHoldEvents: 20_000,
+    outageHoldBytes: 8 << 20,
+    outageHoldMs: 60_000,
+    holdbackMs: 3_000,
   },
   oauth2: {
     realms: [

@@ -45,6 +45,12 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     mdnsTtlSec: 120,
     mdnsQueryIntervalMs: 30_000,
     antiEntropyMs: 60_000,
+    unackedDeadMs: 3_000,
+    linkUnackedBytes: 8 * 1024 * 1024,
+    outageHoldEvents: 100_000,
+    outageHoldBytes: 16 * 1024 * 1024,
+    outageHoldMs: 120_000,
+    holdbackMs: 10_000,
   });
   t.deepEqual(c.listeners, {
     websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],

@@ -144,7 +144,12 @@ const MESH_SAMPLES: readonly MeshFrame[] = [
   {
     t: 'event',
     src: F,
+    ep: 1,
     dsts: [A],
+    seqs: [1],
+    lives: [1],
+    ttl: 32,
+    ls: 1,
     realm: 'realm1',
     topic: 'com.x',
     publication: 1,

@@ -96,7 +96,12 @@ test('regression: well-known details and filters of other types, a details dict 
     const event = {
       t: 'event',
       src: F,
+      ep: 1,
       dsts: [A],
+      seqs: [1],
+      lives: [fuzz.a.mesh.status().epoch as number],
+      ttl: 32,
+      ls: 1,
       realm: 'realm1',
       topic: 'com.a.topic',
       publication: 7,

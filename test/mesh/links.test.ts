@@ -485,7 +485,12 @@ test('frames survive the wire exactly: binary, 2^53 integers, a 1 MiB payload, i
     {
       t: 'event',
       src: 'A',
+      ep: 1,
       dsts: ['B'],
+      seqs: [1],
+      lives: [1],
+      ttl: 32,
+      ls: 1,
       realm: 'realm1',
       topic: 't',
       publication: 2 ** 53,
@@ -1043,17 +1048,17 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 2);
 });
 
-test('a node of link protocol version 1 (no integrity tags) is refused at the handshake, with both versions in the log', async (t) => {
+test('a node of link protocol version 2 (events without acknowledgements) is refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  const old = fakeDial(a.port, { node: 'zz-old', version: 1 });
+  const old = fakeDial(a.port, { node: 'zz-old', version: 2 });
   t.false(await old.up);
   await old.closed;
   t.like(old.controls.at(-1), { c: 'close', code: 'version' });
-  t.regex((old.controls.at(-1) as { reason: string }).reason, /version 1; this node speaks 2/);
+  t.regex((old.controls.at(-1) as { reason: string }).reason, /version 2; this node speaks 3/);
   t.true(
     logged(
       a.logs,
-      /another link protocol version.*peer \(node zz-old\) speaks link protocol version 1; this node speaks 2/,
+      /another link protocol version.*peer \(node zz-old\) speaks link protocol version 2; this node speaks 3/,
       'warn',
     ),
   );

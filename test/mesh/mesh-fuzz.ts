@@ -275,6 +275,8 @@ export class MeshFuzz {
   // ---- F's side ----
   readonly fEpoch: number;
   fSeq = 0;
+  /** F's link numbers on its event copies to A. */
+  fLs = 0;
   fCallIds = 0;
   /** Frames A sent F, not yet looked at by F. */
   fInbox: MeshFrame[] = [];
@@ -661,7 +663,14 @@ export class MeshFuzz {
           return {
             t: 'event',
             src: F,
+            ep: this.fEpoch,
             dsts,
+            // Numbers that repeat and jump: duplicates, gaps held back, given up.
+            seqs: dsts.map(() => 1 + rng.int(40)),
+            // Mostly the destination's life; sometimes another (numbered before a restart).
+            lives: dsts.map((d) => (rng.chance(0.9) && d === A ? this.a.mesh.status().epoch : rng.int(3))) as number[],
+            ttl: rng.pick([0, 1, 32]),
+            ls: ++this.fLs,
             realm,
             topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
             publication: 1 + rng.int(2 ** 50),
@@ -1501,7 +1510,8 @@ export class MeshFuzz {
     this.settle();
     if (this.stats.events - before2 !== 3)
       this.fail(
-        `after the fuzz, a publication from A reached ${this.stats.events - before2} subscriptions, not 3 (2 on A, 1 on B)`,
+        `after the fuzz, a publication from A reached ${this.stats.events - before2} subscriptions, not 3 (2 on A, 1 on B); ` +
+          `events at A ${show(this.a.mesh.status().events)}, at B ${show(this.b.mesh.status().events)}`,
       );
 
     // Local clients leave: nothing of theirs stays behind, and only B's callee stays known.

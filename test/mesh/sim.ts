@@ -89,6 +89,12 @@ export class SimNetwork {
   /** Which pairs could talk at all (same segment); mDNS-style discovery finds exactly these. */
   readonly reach = new Map<NodeId, Set<NodeId>>();
   readonly #links = new Set<string>();
+  /** Links that lose every frame without closing (a pulled cable, Wi-Fi out of range). */
+  readonly #stalled = new Set<string>();
+  /** Extra one-way delay per direction "from>to" (a slow path: a busy board, Wi-Fi). */
+  readonly #slow = new Map<string, number>();
+  /** Per link, how many times it was opened: a frame sent on an earlier link is not delivered on a later one. */
+  readonly #generation = new Map<string, number>();
   readonly #lastDelivery = new Map<string, number>();
   readonly errors: string[] = [];
   readonly #config: Partial<MeshConfig>;
@@ -185,6 +191,28 @@ export class SimNetwork {
     this.nodes.get(b)!.mesh.peerLost(a);
   }
 
+  /**
+   * A silent failure: the link stays up at both ends but every frame on it is lost, in flight
+   * or later, and no new dial between them succeeds, until heal(). Nobody is told.
+   */
+  stall(a: NodeId, b: NodeId): void {
+    this.#stalled.add(linkKey(a, b));
+    this.reach.get(a)!.delete(b);
+    this.reach.get(b)!.delete(a);
+  }
+
+  heal(a: NodeId, b: NodeId): void {
+    this.#stalled.delete(linkKey(a, b));
+    this.reach.get(a)!.add(b);
+    this.reach.get(b)!.add(a);
+  }
+
+  /** Adds ms to every frame from a to b (and b to a), in order, like a slow path. */
+  slow(a: NodeId, b: NodeId, ms: number): void {
+    this.#slow.set(`${a}>${b}`, ms);
+    this.#slow.set(`${b}>${a}`, ms);
+  }
+
   kill(id: NodeId): void {
     const node = this.nodes.get(id)!;
     node.alive = false;
@@ -218,6 +246,7 @@ export class SimNetwork {
       if (b === undefined || !b.alive || !this.reach.get(from)!.has(to)) return a.mesh.dialFailed(to);
       if (this.#links.has(linkKey(from, to))) return a.mesh.linkUp(to);
       this.#links.add(linkKey(from, to));
+      this.#generation.set(linkKey(from, to), (this.#generation.get(linkKey(from, to)) ?? 0) + 1);
       this.#lastDelivery.delete(`${from}>${to}`);
       this.#lastDelivery.delete(`${to}>${from}`);
       a.mesh.linkUp(to);
@@ -227,6 +256,7 @@ export class SimNetwork {
 
   #cut(a: NodeId, b: NodeId): void {
     if (!this.#links.delete(linkKey(a, b))) return;
+    this.#stalled.delete(linkKey(a, b));
     for (const [x, y] of [
       [a, b],
       [b, a],
@@ -248,13 +278,21 @@ export class SimNetwork {
       return 'too-large';
     }
     const dir = `${from}>${to}`;
-    const at = Math.max(this.clock.now + this.#delay(), this.#lastDelivery.get(dir) ?? 0);
+    const key = linkKey(from, to);
+    if (this.#stalled.has(key)) return 'sent';
+    const generation = this.#generation.get(key);
+    const at = Math.max(this.clock.now + this.#delay() + (this.#slow.get(dir) ?? 0), this.#lastDelivery.get(dir) ?? 0);
     this.#lastDelivery.set(dir, at);
     this.clock.setTimeout(() => {
       const target = this.nodes.get(to)!;
-      if (!target.alive || !this.#links.has(linkKey(from, to))) return;
+      if (!target.alive || this.#generation.get(key) !== generation || !this.#links.has(key) || this.#stalled.has(key))
+        return;
       const problem = target.mesh.receive(from, (cbor.decode(bytes) as unknown[])[0]);
-      if (problem !== undefined) this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
+      if (problem !== undefined) {
+        // As MeshLinks does: the link with a peer that sent an invalid frame is closed.
+        this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);
+        this.#cut(from, to);
+      }
     }, at - this.clock.now);
     return 'sent';
   }
@@ -269,4 +307,18 @@ export class SimNetwork {
 
 function linkKey(a: NodeId, b: NodeId): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** n nodes on a random spanning tree (the network stays connected) plus `extra` random segments. */
+export function randomTopology(net: SimNetwork, n: number, extra: number): string[] {
+  const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(2, '0')}`);
+  for (const id of ids) net.addNode(id);
+  // A random spanning tree keeps the physical network connected; extra edges add cycles.
+  for (let i = 1; i < n; i++) net.connectSegment(ids[i]!, ids[Math.floor(net.random() * i)]!);
+  for (let e = 0; e < extra; e++) {
+    const a = ids[Math.floor(net.random() * n)]!;
+    const b = ids[Math.floor(net.random() * n)]!;
+    if (a !== b) net.connectSegment(a, b);
+  }
+  return ids;
 }

@@ -4,7 +4,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
-import { SimNetwork, seededRandom, type SimNode } from './sim.ts';
+import { randomTopology, SimNetwork, seededRandom, type SimNode } from './sim.ts';
 
 const advanced = {
   callee: { features: { call_canceling: true, progressive_call_results: true } },
@@ -94,19 +94,6 @@ function overlaySpansNetwork(net: SimNetwork): string | undefined {
       return `${n.id} cannot reach ${missing.length} nodes of its network (${missing.slice(0, 3).join(', ')}...): an overlay island`;
   }
   return undefined;
-}
-
-function randomTopology(net: SimNetwork, n: number, extra: number): string[] {
-  const ids = Array.from({ length: n }, (_, i) => `n${String(i).padStart(2, '0')}`);
-  for (const id of ids) net.addNode(id);
-  // A random spanning tree keeps the physical network connected; extra edges add cycles.
-  for (let i = 1; i < n; i++) net.connectSegment(ids[i]!, ids[Math.floor(net.random() * i)]!);
-  for (let e = 0; e < extra; e++) {
-    const a = ids[Math.floor(net.random() * n)]!;
-    const b = ids[Math.floor(net.random() * n)]!;
-    if (a !== b) net.connectSegment(a, b);
-  }
-  return ids;
 }
 
 const seeds = process.env.MESH_SEED

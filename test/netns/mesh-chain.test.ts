@@ -17,7 +17,16 @@ import {
 } from './harness.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { meshRouter, startAgent, workDir, WS_PORT, type Agent, type MeshRouter } from './mesh-harness.ts';
+import {
+  meshRouter,
+  silentCut,
+  startAgent,
+  streamAcross,
+  workDir,
+  WS_PORT,
+  type Agent,
+  type MeshRouter,
+} from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
 const PROC = 'test.chain.add';
@@ -259,6 +268,24 @@ if (unavailable !== undefined) {
       const healed = await callUntilOk('call works after C restarts', 30_000);
       t.deepEqual(healed.reply.args, [5, 'D']);
       t.log(`healed ${healed.ms} ms after C printed its listening line`);
+    },
+  );
+
+  test.serial(
+    "a 10 s silent outage between B and C, no way round: D's events reach A, none lost, in order",
+    async (t) => {
+      const stream = { count: 10_000, rate: 500, settleMs: 90_000 };
+      const started = Date.now();
+      const result = await streamAcross(onD, onA, 'test.chain.stream', stream, async () => {
+        silentCut(bed!, 'B', 'C', true);
+        // The outage itself lasts 10 s: a duration, not a wait for a condition.
+        await new Promise((r) => setTimeout(r, 10_000));
+        silentCut(bed!, 'B', 'C', false);
+      });
+      t.log(
+        `${stream.count} events at ${stream.rate}/s across a 10 s outage: ${JSON.stringify(result)} in ${Date.now() - started} ms`,
+      );
+      t.deepEqual(result, { delivered: stream.count, lost: 0, duplicates: 0, reordered: 0 });
     },
   );
 }

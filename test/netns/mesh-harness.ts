@@ -1,10 +1,20 @@
 // Real `wampmesh serve` processes in the namespaces of a bed, meshed by mDNS alone, and
 // Autobahn|Python agents (python/mesh_agent.py) driven line by line inside the namespaces.
 
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, startInNetns, startPythonInNetns, wampmeshBin, type Bed, type NsProcess } from './harness.ts';
+import { streamVerdict, type StreamVerdict } from '../helpers/stream-verdict.ts';
+import {
+  eventually,
+  repoRoot,
+  startInNetns,
+  startPythonInNetns,
+  wampmeshBin,
+  type Bed,
+  type NsProcess,
+} from './harness.ts';
 
 export const CLUSTER = { name: 'netns-mesh', secret: 'netns-mesh-test-secret-0123456789' };
 export const WS_PORT = 8080;
@@ -129,4 +139,81 @@ export async function startAgent(ns: string, name: string): Promise<Agent> {
     },
   };
   return agent;
+}
+
+/** Whether `a` logged its link to `b` up at least `times` times. */
+export function linkUpLogged(routers: ReadonlyMap<string, MeshRouter>, a: string, b: string, times = 1): boolean {
+  const lines = routers
+    .get(a)!
+    .proc.stderr()
+    .split('\n')
+    .filter((l) => l.includes('mesh link up') && l.includes(`"peer":"${b}"`));
+  return lines.length >= times;
+}
+
+/** Waits until every pair has logged its link up at both ends. */
+export async function linksUp(
+  routers: ReadonlyMap<string, MeshRouter>,
+  pairs: readonly (readonly [string, string])[],
+  timeoutMs = 20_000,
+): Promise<void> {
+  await eventually('every link up at both ends', timeoutMs, () =>
+    pairs.every(([a, b]) => linkUpLogged(routers, a, b) && linkUpLogged(routers, b, a)) ? true : undefined,
+  );
+}
+
+/**
+ * A silent failure of the link a-b (a pulled cable, Wi-Fi out of range): each drops what it
+ * sends the other (a blackhole route to the other's address on their shared segment), so no
+ * RST and no ICMP error tell either side; the TCP connection stays open. `on: false` heals it.
+ */
+export function silentCut(bed: Bed, a: string, b: string, on: boolean): void {
+  for (const [x, y] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const peer = bed.node(y).interfaces.find((i) => i.name === `to-${x}`);
+    if (peer === undefined) throw new Error(`${x} and ${y} share no segment`);
+    execFileSync('ip', ['-n', bed.node(x).ns, 'route', on ? 'add' : 'del', 'blackhole', `${peer.address}/32`]);
+  }
+}
+
+/**
+ * Streams count numbered events from `pub` to `sub` on `topic` (after a probe topic shows the
+ * route is known), runs `fault` once a sixth of them has arrived, and reports what `sub` got.
+ */
+export async function streamAcross(
+  pub: Agent,
+  sub: Agent,
+  topic: string,
+  { count, rate, settleMs = 30_000 }: { count: number; rate: number; settleMs?: number },
+  fault: () => unknown,
+): Promise<StreamVerdict> {
+  for (const t of [topic, `${topic}.probe`])
+    if (!(await sub.request({ op: 'subscribe', topic: t })).ok) throw new Error(`subscribe ${t} failed`);
+  await eventually(
+    'a probe reaches the subscriber',
+    20_000,
+    async () => {
+      await pub.request({ op: 'publish', topic: `${topic}.probe`, args: [0] });
+      return sub.events(`${topic}.probe`).length > 0 ? true : undefined;
+    },
+    200,
+  );
+  const done = pub.request({ op: 'stream', topic, count, rate }, count * 3 + 30_000);
+  await eventually('a sixth of the stream arrived', 20_000, () =>
+    sub.events(topic).length >= count / 6 ? true : undefined,
+  );
+  await fault();
+  if (!(await done).ok) throw new Error('stream failed');
+  await eventually(
+    'the whole stream arrived',
+    settleMs,
+    () => (sub.events(topic).length >= count ? true : undefined),
+    200,
+  ).catch(() => undefined);
+  return streamVerdict(
+    sub.events(topic).map((args) => args[0] as number),
+    count,
+  );
 }

@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, type Bed } from './harness.ts';
-import { meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
+import { linksUp, meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
 const PROC = 'test.ring.add';
@@ -58,20 +58,10 @@ if (unavailable !== undefined) {
     // The whole ring must be up before R1 dies, or "the long way round" may not exist yet.
     // R0 learns every link from the advertisements; each router logs its own links.
     await Promise.all(NODES.map((n) => routers.get(n)!.proc.waitForStderr((l) => l.includes('mesh link up'), 20_000)));
-    await eventually('every ring link up at both ends', 20_000, () => {
-      for (let i = 0; i < 6; i++) {
-        const a = NODES[i]!;
-        const b = NODES[(i + 1) % 6]!;
-        const up = (x: string, y: string) =>
-          routers
-            .get(x)!
-            .proc.stderr()
-            .split('\n')
-            .some((l) => l.includes('mesh link up') && l.includes(`"peer":"${y}"`));
-        if (!up(a, b) || !up(b, a)) return undefined;
-      }
-      return true;
-    });
+    await linksUp(
+      routers,
+      NODES.map((n, i) => [n, NODES[(i + 1) % 6]!] as const),
+    );
 
     const r1 = routers.get('R1')!;
     await r1.proc.kill();

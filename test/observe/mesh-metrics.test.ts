@@ -72,6 +72,10 @@ test('mesh links, reachable nodes, link octets and integrity failures', async (t
   t.is(samples.get('wampmesh_mesh_integrity_failures_total'), 0);
   t.true(samples.has('wampmesh_replication_records'));
   t.true(samples.has('wampmesh_replication_lag_seconds{peer="beta"}'));
+  t.is(samples.get('wampmesh_mesh_events_unacked'), 0);
+  t.is(samples.get('wampmesh_mesh_events_outage_held'), 0);
+  t.is(samples.get('wampmesh_mesh_events_dropped_total{reason="outageHold"}'), 0);
+  t.is(samples.get('wampmesh_mesh_events_given_up_total'), 0);
   const check = await promtoolCheck(text);
   t.is(check.code, 0, check.output);
   // The two new nodes differ at first (each made its own admin user): the first exchange

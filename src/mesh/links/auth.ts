@@ -34,7 +34,10 @@ import { isDict } from '../../wamp/parse.ts';
 import { cbor } from '../../serializers/cbor.ts';
 import type { NodeId } from '../routing/frames.ts';
 
-export const HELLO_VERSION = 2;
+// 3: event copies carry per-link and per-destination numbers and are acknowledged ('ack'
+// frames, routing/event-custody.ts); a version 2 node would refuse them mid-stream, so the two
+// are told apart at the handshake.
+export const HELLO_VERSION = 3;
 export const NONCE_SIZE = 32;
 export const PROOF_SIZE = 32;
 const MAX_NODE_ID_LENGTH = 256;

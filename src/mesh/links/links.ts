@@ -197,8 +197,13 @@ export class MeshLinks implements LinkDriver, LinkHost {
     });
   }
 
-  disconnect(peer: NodeId): void {
-    this.#calls.driver(() => this.#active.get(peer)?.close('disconnect', 'link dropped by the mesh (redundant)'));
+  disconnect(peer: NodeId, options: { dead?: string } = {}): void {
+    this.#calls.driver(() => {
+      const conn = this.#active.get(peer);
+      // A dead link cannot carry a goodbye: closed at once, as the heartbeat closes a silent one.
+      if (options.dead !== undefined) conn?.close('dead', options.dead, { destroy: true });
+      else conn?.close('disconnect', 'link dropped by the mesh (redundant)');
+    });
   }
 
   /**

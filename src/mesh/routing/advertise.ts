@@ -33,22 +33,28 @@ export interface Advertised {
   readonly subscribers: Subscribers;
 }
 
-/** What the nodes reachable from `self` (per `routes`) advertise, other than `self`. */
+/**
+ * What the nodes other than `self` advertise: callees of the reachable ones (per `routes`);
+ * subscriptions of every known one, reachable or not, so that events for a node beyond an
+ * outage are kept for it (EventSpreader) until its advertisement expires.
+ */
 export function readAdvertisements(lsdb: LinkStateDb, self: NodeId, routes: ReadonlyMap<NodeId, NodeId>): Advertised {
   const callees = new Map<string, AdvertisedCallee>();
   const subscribers: Subscribers = new Map();
   for (const lsa of lsdb.all()) {
-    if (lsa.origin === self || !routes.has(lsa.origin)) continue;
+    if (lsa.origin === self) continue;
+    const reachable = routes.has(lsa.origin);
     for (const [realm, ad] of Object.entries(lsa.realms)) {
-      for (const reg of ad.registrations) {
-        for (const callee of reg.callees)
-          callees.set(calleeKey(realm, lsa.origin, callee.session, reg.procedure, reg.match), {
-            node: lsa.origin,
-            realm,
-            reg,
-            callee,
-          });
-      }
+      if (reachable)
+        for (const reg of ad.registrations) {
+          for (const callee of reg.callees)
+            callees.set(calleeKey(realm, lsa.origin, callee.session, reg.procedure, reg.match), {
+              node: lsa.origin,
+              realm,
+              reg,
+              callee,
+            });
+        }
       let table = subscribers.get(realm);
       if (table === undefined) subscribers.set(realm, (table = new UriTable()));
       for (const sub of ad.subscriptions) {

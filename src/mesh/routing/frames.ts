@@ -92,11 +92,22 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
+// [event, src, ep, dsts, seqs, lives, ttl, ls, realm, topic, publication, timestamp, details, ...]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
+  /** The origin's epoch (its LSA epoch): a restarted origin numbers its events anew. */
+  readonly ep: number;
   /** The nodes this copy is for; each hop splits the list by next hop. */
   readonly dsts: readonly NodeId[];
+  /** Per destination (same index as dsts): the origin's number for this event to that node, from 1. */
+  readonly seqs: readonly number[];
+  /** Per destination: the epoch of the destination's life the number counts in (a restarted node is numbered anew). */
+  readonly lives: readonly number[];
+  /** Hops this copy may still take: bounds a copy caught in a transient routing loop. */
+  readonly ttl: number;
+  /** This link's number for the copy, acknowledged by the neighbour (AckFrame). */
+  readonly ls: number;
   readonly realm: string;
   readonly topic: string;
   readonly publication: number;
@@ -107,10 +118,25 @@ export interface EventFrame {
   readonly excluded?: number;
   readonly filter?: Dict;
   readonly retain: boolean;
+  /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
+  readonly skip?: true;
+}
+
+/**
+ * Hop-by-hop acknowledgement of event copies on one link, cumulative: r, the highest link number
+ * received (the link is alive); c, the highest below which every copy has been delivered or
+ * passed on and acknowledged in turn (the sender may forget them).
+ */
+export interface AckFrame {
+  readonly t: 'ack';
+  readonly r: number;
+  readonly c: number;
+  /** Copies above c complete since the last acknowledgement (a copy passed on a way that finished first). */
+  readonly x?: readonly number[];
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
-export type MeshFrame = Lsa | RoutedFrame | EventFrame | ReplicationFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame;
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -166,6 +192,9 @@ const filterOk = (f: unknown) =>
       if (k === 'exclude' || k === 'eligible') return Array.isArray(v) && v.every(isInt);
       return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
     }));
+
+/** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
+const MAX_SELECTIVE = 1 << 20;
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
@@ -231,8 +260,18 @@ export function validateFrame(v: unknown): MeshFrame | string {
         : 'error: bad fields';
     case 'event':
       return isStr(v.src) &&
+        isInt(v.ep) &&
         Array.isArray(v.dsts) &&
         v.dsts.every(isStr) &&
+        Array.isArray(v.seqs) &&
+        v.seqs.length === v.dsts.length &&
+        v.seqs.every(isId) &&
+        Array.isArray(v.lives) &&
+        v.lives.length === v.dsts.length &&
+        v.lives.every(isInt) &&
+        isInt(v.ttl) &&
+        isInt(v.ls) &&
+        v.ls >= 1 &&
         isStr(v.realm) &&
         isStr(v.topic) &&
         isId(v.publication) &&
@@ -243,9 +282,18 @@ export function validateFrame(v: unknown): MeshFrame | string {
         optDict(v.kwargs) &&
         (v.excluded === undefined || isInt(v.excluded)) &&
         filterOk(v.filter) &&
-        typeof v.retain === 'boolean'
+        typeof v.retain === 'boolean' &&
+        (v.skip === undefined || v.skip === true)
         ? (v as unknown as EventFrame)
         : 'event: bad fields';
+    case 'ack':
+      return isInt(v.r) &&
+        v.r >= 0 &&
+        isInt(v.c) &&
+        v.c >= 0 &&
+        (v.x === undefined || (Array.isArray(v.x) && v.x.length <= MAX_SELECTIVE && v.x.every(isInt)))
+        ? (v as unknown as AckFrame)
+        : 'ack: bad fields';
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;

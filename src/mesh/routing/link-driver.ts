@@ -11,6 +11,7 @@ export type FrameSendResult = 'sent' | 'too-large' | 'failed';
 export interface LinkDriver {
   /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
   connect(peer: NodeId): void;
-  disconnect(peer: NodeId): void;
+  /** Close a link: redundant, or (dead: why) found dead by the routing layer. */
+  disconnect(peer: NodeId, options?: { dead?: string }): void;
   send(peer: NodeId, frame: MeshFrame): FrameSendResult;
 }

@@ -11,6 +11,7 @@ import type { Federation } from '../../router/federation.ts';
 import type { Router } from '../../router/router.ts';
 import type { Scheduler } from '../../router/scheduler.ts';
 import type { Dict } from '../../wamp/messages.ts';
+import { meshDefaults } from '../defaults.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
 import type { Replicator } from '../replication/replicator.ts';
 import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
@@ -77,7 +78,15 @@ export class MeshNode {
     const routes = () => this.lsdb.routes();
     const context = { self: this.self, driver: this.#driver, federation: this.#federation, routes };
     this.#calls = new CallRouter({ ...context, logger: this.#logger });
-    this.#events = new EventSpreader({ ...context, dedupEntries: this.config.dedupEntries });
+    this.#events = new EventSpreader({
+      ...context,
+      epoch: this.#epoch,
+      scheduler: this.#scheduler,
+      logger: this.#logger,
+      now: () => this.#now(),
+      epochOf: (node) => this.lsdb.get(node)?.epoch,
+      limits: { ...meshDefaults, ...this.config },
+    });
     this.#federation.listen({
       published: (realm, event, routing) => this.#events.publish(realm, event, routing),
       interestsChanged: () => this.#scheduleAdvertise(),
@@ -118,6 +127,7 @@ export class MeshNode {
     if (this.#active.has(peer)) return;
     this.#active.add(peer);
     this.#logger.info({ peer }, 'mesh link up');
+    this.#events.linkUp(peer);
     // Database exchange: the new neighbour learns everything we know, then our new links.
     for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
     this.#originate();
@@ -141,6 +151,8 @@ export class MeshNode {
     if (known !== undefined) known.nextDialAt = this.#now() + this.config.dialBackoffMs;
     this.#calls.linkDown(peer);
     this.#originate();
+    // After the new routes: the link's unacknowledged event copies take them.
+    this.#events.linkDown(peer);
   }
 
   /** A frame from a neighbour; returns a reason when the frame is invalid (close that link). */
@@ -151,7 +163,9 @@ export class MeshNode {
       case 'lsa':
         return this.#receiveLsa(peer, frame);
       case 'event':
-        return this.#events.receive(frame);
+        return this.#events.receive(peer, frame);
+      case 'ack':
+        return this.#events.ack(peer, frame);
       case 'call':
       case 'chunk':
       case 'cancel':
@@ -168,6 +182,13 @@ export class MeshNode {
   tick(now: number = this.#now()): void {
     if (this.lsdb.expire(now, this.config.lsaMaxAgeMs).length > 0) this.#topologyChanged();
     if (now - this.#lastRefresh >= this.config.lsaRefreshMs) this.#originate();
+    for (const peer of this.#events.tick(now)) {
+      if (!this.#active.has(peer)) continue;
+      this.#driver.disconnect(peer, {
+        dead: `events sent over it unacknowledged for ${this.config.unackedDeadMs} ms (unackedDeadMs)`,
+      });
+      this.linkDown(peer);
+    }
     this.#maintainOverlay(now);
     this.#replicator?.tick(now);
   }
@@ -187,6 +208,7 @@ export class MeshNode {
       callsInFlight: this.#calls.callsInFlight,
       remoteCallees: this.#calls.remoteCallees,
       remoteCallers: this.#calls.remoteCallers,
+      events: this.#events.status(),
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
     };
   }
@@ -211,13 +233,21 @@ export class MeshNode {
     return undefined;
   }
 
+  /**
+   * A change of registrations or subscriptions is advertised at once (after the operation that
+   * made it: a 0 ms timer, never from inside the Broker or Dealer) when nothing was advertised
+   * within advertiseDebounceMs; otherwise at the end of that window, so that a burst (a client
+   * subscribing to a hundred topics) costs one advertisement per window. A lone new
+   * subscription is reachable from other nodes after one flood, not after the debounce.
+   */
   #scheduleAdvertise(): void {
     if (this.#advertisePending) return;
     this.#advertisePending = true;
+    const wait = Math.max(0, this.#lastRefresh + this.config.advertiseDebounceMs - this.#now());
     this.#scheduler.setTimeout(() => {
       this.#advertisePending = false;
       this.#originate();
-    }, this.config.advertiseDebounceMs);
+    }, wait);
   }
 
   #originate(): void {
@@ -241,6 +271,7 @@ export class MeshNode {
     const advertised = readAdvertisements(this.lsdb, this.self, routes);
     this.#events.subscribers = advertised.subscribers;
     this.#calls.topologyChanged(advertised.callees, routes);
+    this.#events.topologyChanged();
   }
 
   // ---- overlay -------------------------------------------------------------------------------

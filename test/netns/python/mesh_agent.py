@@ -11,7 +11,9 @@ stdin and answers each with one JSON line on stdout carrying the command's "id":
         or {"id": 2, "ok": false, "error": "wamp.error.network_failure", "args": [...], "ms": 40}
     {"id": 3, "op": "subscribe", "topic": "test.news"}
     {"id": 4, "op": "publish", "topic": "test.news", "args": [...]}  (acknowledged)
-    {"id": 5, "op": "quit"}
+    {"id": 5, "op": "stream", "topic": "test.news", "count": 5000, "rate": 500}
+        publishes [1], [2], ... [count] at rate per second (not acknowledged), then answers
+    {"id": 6, "op": "quit"}
 Every event received prints {"event": "evt", "topic": ..., "args": [...]}. A lost session
 prints {"event": "left", ...} and exits 3. EOF on stdin exits 0.
 """
@@ -97,6 +99,20 @@ class Agent(ApplicationSession):
             elif op == "publish":
                 await self.publish(cmd["topic"], *cmd.get("args", []), options=PublishOptions(acknowledge=True, exclude_me=False))
                 reply["ok"] = True
+            elif op == "stream":
+                # In steps of 10 ms, on a schedule (not after each sleep): the rate holds even
+                # when the loop is late.
+                count, rate = cmd["count"], cmd["rate"]
+                start = time.monotonic()
+                sent = 0
+                while sent < count:
+                    due = min(count, int((time.monotonic() - start) * rate) + 1)
+                    while sent < due:
+                        sent += 1
+                        self.publish(cmd["topic"], sent, options=PublishOptions(exclude_me=False))
+                    await asyncio.sleep(0.01)
+                reply["ok"] = True
+                reply["args"] = [sent]
             elif op == "call":
                 timeout = cmd.get("timeout_ms", 10000) / 1000.0
                 # Not asyncio.wait_for: it waits for the cancelled call to finish, and a call the
