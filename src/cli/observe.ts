@@ -16,6 +16,7 @@ import type { Realm } from '../router/realm.ts';
 import type { Router } from '../router/router.ts';
 import { unwritableReason, type Db } from '../store/database.ts';
 import type { MeshRuntime } from './mesh.ts';
+import type { Bridges } from '../bridge/bridges.ts';
 import { gitRevision, packageVersion } from './version.ts';
 
 type Address = { host: string; port: number };
@@ -50,6 +51,7 @@ export interface ObserveContext {
   readonly websocketOff: string | undefined;
   /** The mesh once started, and when it started (for the readiness grace). */
   mesh(): { runtime: MeshRuntime; startedAt: number } | undefined;
+  bridges(): Bridges | undefined;
 }
 
 export interface Observability {
@@ -97,6 +99,7 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
           metrics,
           db: { file: ctx.db.name, commits },
           mesh: meshSource,
+          bridges: () => ctx.bridges()?.status() ?? [],
         });
 
   // The console's files are filled in once the WebSocket listener it talks to has its port.

@@ -23,6 +23,8 @@ import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
 import { startMesh, type MeshRuntime } from './mesh.ts';
+import { startBridges } from './bridges.ts';
+import type { Bridges } from '../bridge/bridges.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
@@ -165,6 +167,14 @@ export async function startServer(config: Config, logger: Logger, options: Start
 
   attachSecurity(router, security, { logger });
   const adminRealm = router.realms.get(security.adminRealm)!;
+  let bridges: Bridges | undefined;
+  try {
+    // Before the listeners: the first client's publications already go to the bridges.
+    bridges = startBridges(config, router, db, adminRealm, logger);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 
   let mesh: MeshRuntime | undefined;
   let meshStartedAt = 0;
@@ -177,6 +187,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     counters,
     websocketOff: options.websocketOff,
     mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
+    bridges: () => bridges,
   });
   const { health } = seen;
 
@@ -298,7 +309,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
     }));
   }
 
-  const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
+  const ticker = setInterval(() => {
+    router.tick(Date.now());
+    bridges?.tick();
+  }, TICK_MS);
   const stopFdWatch = startFdWatch(logger);
   let stopping: Promise<void> | undefined;
   health.setPhase('ready');
@@ -314,6 +328,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
         // a GOODBYE still in a socket buffer would be lost with them.
         router.shutdown();
         await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
+        await bridges?.stop();
         await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
         await Promise.allSettled(httpOpened.map((l) => l.close()));

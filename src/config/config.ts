@@ -13,6 +13,7 @@ import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
+import { bridgesSchema } from '../bridge/config.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -296,6 +297,8 @@ const configSchema = z
     // prefault runs the defaults of each limit when the file has no "limits" object.
     limits: limits.prefault({}),
     mesh: mesh.prefault({}),
+    // Forwarding to MQTT brokers and webhooks through a durable outbox: src/bridge/config.ts.
+    bridges: bridgesSchema,
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
     error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',

@@ -51,8 +51,27 @@ export interface BrokerOptions {
   limits?: RealmLimits;
   /** Told of each request refused by a limit (the realm logs and counts). */
   limitExceeded?: (kind: LimitKind, session: Target) => void;
-  /** Each publication made here, after local delivery (the federation port hands it on). */
-  published?: (event: StoredEvent, routing: EventRouting) => void;
+  /**
+   * Each publication made here, after local delivery (the federation port hands it on). A
+   * returned promise holds the publisher's PUBLISHED until it settles: a bridge's outbox keeps
+   * the event on disk first. A rejection with a `uri` becomes the publisher's ERROR instead.
+   */
+  published?: (event: StoredEvent, routing: EventRouting, publisher: Publisher) => Promise<void> | undefined;
+}
+
+/** Who made a publication, as the port's listeners see it (a bridge leaves out its own). */
+export interface Publisher {
+  readonly session: number;
+  readonly authid: string;
+  readonly authrole: string;
+  /** Whether it waits for PUBLISHED: only then is a listener's hold worth making. */
+  readonly acknowledge: boolean;
+}
+
+/** Why a listener could not take a publication (a full bridge outbox), for the publisher's ERROR. */
+export interface PublicationRefusal {
+  readonly uri: string;
+  readonly message: string;
 }
 
 /** How a publication is routed besides its topic: who is left out, and whether it is retained. */
@@ -228,8 +247,31 @@ export class Broker {
     const unstorable = this.#keep(event, filter, retain === true);
     if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
     this.#deliver(event, excluded, filter, raw);
-    this.#options.published?.(event, { excluded, filter: filter as Dict | undefined, retain: retain === true });
-    if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
+    const hold = this.#options.published?.(
+      event,
+      { excluded, filter: filter as Dict | undefined, retain: retain === true },
+      { session: publisher.id, authid: publisher.authid, authrole: publisher.authrole, acknowledge },
+    );
+    if (!acknowledge) {
+      // Nobody to tell: a refusal was counted where it happened.
+      hold?.catch(() => {});
+      return;
+    }
+    if (hold === undefined) {
+      publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
+      return;
+    }
+    hold.then(
+      () => publisher.send({ type: T.PUBLISHED, request, publication: event.publication }),
+      (err: Partial<PublicationRefusal>) =>
+        sendError(
+          publisher,
+          T.PUBLISH,
+          request,
+          typeof err?.uri === 'string' ? err.uri : ErrorUri.CANCELED,
+          typeof err?.message === 'string' ? err.message : 'the publication could not be kept for forwarding',
+        ),
+    );
   }
 
   /**

@@ -13,7 +13,7 @@
 
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
-import type { EventRouting } from './broker.ts';
+import type { EventRouting, Publisher } from './broker.ts';
 import type { CallChunk } from './ongoing-calls.ts';
 import type { InvokePolicy } from './registrations.ts';
 import type { StoredEvent } from './event-store.ts';
@@ -25,8 +25,17 @@ import type { MatchPolicy } from './uri-table.ts';
 
 /** What the port's user hears from the core. */
 export interface FederationListener {
-  /** A publication made here, after its delivery here: the listener decides where it goes next. */
-  published(realm: string, event: StoredEvent, routing: EventRouting): void;
+  /**
+   * A publication made here, after its delivery here: the listener decides where it goes next.
+   * A returned promise holds the publisher's PUBLISHED until the listener has kept the event
+   * (a bridge's outbox commits it to disk first).
+   */
+  published(
+    realm: string,
+    event: StoredEvent,
+    routing: EventRouting,
+    publisher: Publisher,
+  ): Promise<void> | undefined | void;
   /** A realm's registrations or subscriptions changed. */
   interestsChanged(realm: string): void;
 }
@@ -80,15 +89,15 @@ export interface Interests {
 
 export class Federation implements RealmObserver {
   readonly #realms: ReadonlyMap<string, Realm>;
-  #listener: FederationListener | undefined;
+  readonly #listeners: FederationListener[] = [];
 
   constructor(realms: ReadonlyMap<string, Realm>) {
     this.#realms = realms;
   }
 
-  /** Sets the one listener (the mesh node). */
+  /** Adds a listener (the mesh node, the bridges); each hears every publication made here. */
   listen(listener: FederationListener): void {
-    this.#listener = listener;
+    this.#listeners.push(listener);
   }
 
   hasRealm(uri: string): boolean {
@@ -97,12 +106,18 @@ export class Federation implements RealmObserver {
 
   // ---- from the realms, to the listener -----------------------------------------------------
 
-  published(realm: string, event: StoredEvent, routing: EventRouting): void {
-    this.#listener?.published(realm, event, routing);
+  published(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): Promise<void> | undefined {
+    let holds: Promise<void>[] | undefined;
+    for (const listener of this.#listeners) {
+      const hold = listener.published(realm, event, routing, publisher);
+      if (hold !== undefined) (holds ??= []).push(hold);
+    }
+    if (holds === undefined) return undefined;
+    return holds.length === 1 ? holds[0] : Promise.all(holds).then(() => undefined);
   }
 
   interestsChanged(realm: string): void {
-    this.#listener?.interestsChanged(realm);
+    for (const listener of this.#listeners) listener.interestsChanged(realm);
   }
 
   /**

@@ -75,4 +75,16 @@ export const migrations: readonly string[] = [
      topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
      properties TEXT, expires_at INTEGER);
    CREATE INDEX mqtt_queue_key ON mqtt_queue (key, id);`,
+  // 6: bridge outboxes (src/bridge/outbox.ts): events waiting for a remote system to confirm them,
+  // in order per bridge (AUTOINCREMENT: an id is never reused, so a cursor past it stays valid),
+  // and the ones it refused for good (dead letters), kept for listing and replay.
+  `CREATE TABLE bridge_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, bridge TEXT NOT NULL, topic TEXT NOT NULL, dest TEXT NOT NULL,
+     qos INTEGER NOT NULL, payload BLOB NOT NULL, created INTEGER NOT NULL);
+   CREATE INDEX bridge_outbox_bridge ON bridge_outbox (bridge, id);
+   CREATE TABLE bridge_dead (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, bridge TEXT NOT NULL, topic TEXT NOT NULL, dest TEXT NOT NULL,
+     qos INTEGER NOT NULL, payload BLOB NOT NULL, created INTEGER NOT NULL, failed INTEGER NOT NULL,
+     reason TEXT NOT NULL);
+   CREATE INDEX bridge_dead_bridge ON bridge_dead (bridge, id);`,
 ];
