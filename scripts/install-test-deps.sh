@@ -5,14 +5,15 @@
 # output is checked with `promtool check metrics`), and chromium for the web console's test
 # (driven by npm playwright-core), util-linux for prlimit (the open-file limit test; essential on
 # Debian, listed so the dependency is written down), and mosquitto-clients (mosquitto_pub/sub, a
-# third-party MQTT client) for the MQTT tests, and for test/packaging: apt-ftparchive (apt-utils)
+# third-party MQTT client) for the MQTT tests, mosquitto (the broker) as the remote side of the MQTT
+# bridge tests, and for test/packaging: apt-ftparchive (apt-utils)
 # for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the Raspberry Pi OS-like
 # image inject.sh is tried on. Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
 packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 patchelf util-linux prometheus chromium
-  mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs)
+  mosquitto mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs)
 
 missing=()
 for p in "${packages[@]}"; do

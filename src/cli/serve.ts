@@ -50,6 +50,8 @@ export interface Server {
   readonly listeners: readonly ListenerInfo[];
   /** What /readyz reports; `ready` once every listener is up. */
   readonly health: Health;
+  /** The configured bridges (undefined without any): their status, outbox and dead letters. */
+  readonly bridges: Bridges | undefined;
   /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
   stop(): Promise<void>;
 }
@@ -319,6 +321,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   return {
     listeners: infos,
     health,
+    bridges,
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
