@@ -10,7 +10,12 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { wampmeshBin } from '../helpers/router-process.ts';
 import { until } from './mosquitto.ts';
+
+const run = promisify(execFile);
 import { publishAck, startWorld } from './world.ts';
 
 interface Hit {
@@ -89,32 +94,43 @@ test.serial('500 then 200: retried until accepted, in order, each body signed', 
   t.regex(s.lastError ?? '', /HTTP 500/);
 });
 
-test.serial('a 400 is a dead letter: listed, and delivered after a replay', async (t) => {
-  let refuse = true;
-  const remote = await server((h) => (refuse && JSON.parse(h.body).args[0] === 'bad' ? 400 : 200));
-  const w = await startWorld([hook(remote.url)]);
-  t.teardown(async () => {
-    await w.stop();
-    await remote.close();
-  });
-  const pub = await w.wamp();
-  await publishAck(pub, 'alarm.x', ['bad']);
-  await publishAck(pub, 'alarm.x', ['good']);
-  await until(() => w.status('erp').queue.depth === 0 && w.status('erp').queue.deadLetters === 1, 5000, 'settled');
-  const outbox = w.server.bridges!.outbox;
-  const dead = outbox.deadLetters('erp', 10);
-  t.is(dead.total, 1);
-  t.regex(dead.letters[0]!.reason, /HTTP 400/);
-  t.is(w.status('erp').counters.deadLettered, 1);
-  refuse = false;
-  t.is(outbox.replay('erp'), 1);
-  await until(() => w.status('erp').counters.confirmed === 2, 5000, 'replayed');
-  t.deepEqual(
-    remote.hits.map((h) => JSON.parse(h.body).args[0]),
-    ['bad', 'good', 'bad'],
-  );
-  t.is(outbox.deadLetters('erp', 10).total, 0);
-});
+test.serial(
+  'a 400 is a dead letter: listed and replayed with `wampmesh bridge dead|replay`, then delivered',
+  async (t) => {
+    let refuse = true;
+    const remote = await server((h) => (refuse && JSON.parse(h.body).args[0] === 'bad' ? 400 : 200));
+    const w = await startWorld([hook(remote.url)]);
+    t.teardown(async () => {
+      await w.stop();
+      await remote.close();
+    });
+    const pub = await w.wamp();
+    await publishAck(pub, 'alarm.x', ['bad']);
+    await publishAck(pub, 'alarm.x', ['good']);
+    await until(() => w.status('erp').queue.depth === 0 && w.status('erp').queue.deadLetters === 1, 5000, 'settled');
+    const cli = async (...args: string[]) =>
+      JSON.parse((await run(wampmeshBin, ['bridge', ...args, '--data', w.dir])).stdout) as Record<string, unknown>;
+    const dead = (await cli('dead', 'erp')) as {
+      total: number;
+      letters: { id: number; reason: string; topic: string }[];
+    };
+    t.is(dead.total, 1);
+    t.regex(dead.letters[0]!.reason, /HTTP 400/);
+    t.is(dead.letters[0]!.topic, 'alarm.x');
+    t.is(w.status('erp').counters.deadLettered, 1);
+    const unknown = await t.throwsAsync(run(wampmeshBin, ['bridge', 'dead', 'nope', '--data', w.dir]));
+    t.regex((unknown as unknown as { stderr: string }).stderr, /no bridge named "nope" \(configured: erp\)/);
+    refuse = false;
+    t.deepEqual(await cli('replay', 'erp', '--id', String(dead.letters[0]!.id)), { replayed: 1 });
+    const outbox = w.server.bridges!.outbox;
+    await until(() => w.status('erp').counters.confirmed === 2, 5000, 'replayed');
+    t.deepEqual(
+      remote.hits.map((h) => JSON.parse(h.body).args[0]),
+      ['bad', 'good', 'bad'],
+    );
+    t.is(outbox.deadLetters('erp', 10).total, 0);
+  },
+);
 
 test.serial(
   'HTTP garbage and a server that never answers: errors reported, retried, the router serves on',
