@@ -71,6 +71,8 @@ export class Forwarder {
    * `inflight` rows can be sent twice.
    */
   readonly #settling = new Map<number, number>();
+  /** The outbox's commit count when #settling was last pruned (pruning once per commit, not per pump). */
+  #seenCommits = -1;
   /** Bumped at each failure: answers for sends of an earlier generation only confirm. */
   #generation = 0;
   #failures = 0;
@@ -103,7 +105,10 @@ export class Forwarder {
   pump(): void {
     const sink = this.#sink;
     const commits = this.#o.outbox.commits;
-    for (const [id, at] of this.#settling) if (commits > at) this.#settling.delete(id);
+    if (commits !== this.#seenCommits) {
+      this.#seenCommits = commits;
+      for (const [id, at] of this.#settling) if (commits > at) this.#settling.delete(id);
+    }
     if (sink === undefined || this.#stopped || this.#retryTimer !== undefined || !sink.ready) return;
     while (this.#inflight.size + this.#settling.size < this.#o.inflight) {
       if (this.#buffer.length === 0) {

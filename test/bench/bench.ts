@@ -22,6 +22,9 @@
 //     p50/p99 of deliveries with one publication at a time, then events delivered/s with
 //     publications kept in flight, and the p99 under that load.
 //   Mesh: the RPC measurement against the chain (caller on A, callee on D) and against A alone.
+//   Bridge (bridge.ts, BENCH_ONLY=bridge; not in the default set): events/s through an MQTT
+//     bridge's durable outbox (synchronous=FULL) to a local mosquitto, sustained and draining
+//     after an outage; runs once, after the rounds.
 //   Connections: CONNECTIONS idle RawSocket/CBOR sessions (anonymous, joined) opened by
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
@@ -68,6 +71,14 @@ import {
   type FanoutTarget,
 } from './fanout.ts';
 import { NODES, startMeshChain, type MeshChain } from './mesh.ts';
+import {
+  BRIDGE_INFLIGHT,
+  BRIDGE_SUSTAIN_MS,
+  BRIDGE_WINDOW,
+  DRAIN_EVENTS,
+  measureBridge,
+  type BridgeFigures,
+} from './bridge.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -243,6 +254,7 @@ async function main(): Promise<void> {
   const cleanup: (() => unknown)[] = [];
   const runs: Run[] = [];
   const connections: Connections[] = [];
+  let bridge: BridgeFigures | undefined;
   let rounds = 0;
   try {
     const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
@@ -507,6 +519,11 @@ async function main(): Promise<void> {
 
     for (const f of cleanup.splice(0).reverse()) await f();
 
+    if (only.has('bridge')) {
+      process.stderr.write('bridge: events through the outbox to mosquitto...\n');
+      bridge = await measureBridge();
+    }
+
     if (only.has('connections')) {
       for (const r of routers) {
         process.stderr.write(`connections: ${CONNECTIONS} sessions to ${r.name}...\n`);
@@ -516,7 +533,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
-  report(runs, connections, rounds, fileLimit, performance.now() - t0);
+  report(runs, connections, rounds, fileLimit, performance.now() - t0, bridge);
 }
 
 function report(
@@ -525,6 +542,7 @@ function report(
   rounds: number,
   fileLimit: number,
   elapsedMs: number,
+  bridge?: BridgeFigures,
 ): void {
   const rows = runs.filter((r) => r.results.length > 0).map(summarize);
   const byKey = new Map(rows.map((r) => [r.run.key, r]));
@@ -612,6 +630,17 @@ function report(
     );
   }
 
+  if (bridge !== undefined) {
+    const cpu = (c: Cpu) => `router+broker ${pct(c.target)}, gen ${pct(c.generator)}, other ${pct(c.other)}`;
+    out.push(
+      `${pad('bridge', 9)}${pad('router -> MQTT', 19)}${pad('QoS 1', 16)}sustained ${int(bridge.sustainedPerSec)} events/s ` +
+        `delivered through the outbox (${int(bridge.ackedPerSec)}/s acknowledged, ${BRIDGE_WINDOW} publications in flight, ` +
+        `bridge inflight ${BRIDGE_INFLIGHT}, ${BRIDGE_SUSTAIN_MS / 1000} s; CPU ${cpu(bridge.sustainedCpu)})`,
+      `${pad('bridge', 9)}${pad('router -> MQTT', 19)}${pad('QoS 1', 16)}drain after an outage ${int(bridge.drainPerSec)} events/s ` +
+        `(${int(DRAIN_EVENTS)} queued on disk; CPU ${cpu(bridge.drainCpu)})`,
+    );
+  }
+
   out.push('', 'spread across rounds (min..max):');
   for (const row of rows) {
     const rs = row.run.results;
@@ -688,6 +717,11 @@ function report(
     check(
       fanCbor.rate >= 1_000_000,
       `fan-out >= 1,000,000 events/s delivered to ${SUBSCRIBERS} subscribers (RawSocket/CBOR): ${int(fanCbor.rate)}`,
+    );
+  if (bridge !== undefined)
+    check(
+      bridge.sustainedPerSec >= 20_000,
+      `bridge: >= 20,000 events/s through the outbox (synchronous=FULL, group commit) to mosquitto: ${int(bridge.sustainedPerSec)}`,
     );
   const conns = connections.find((c) => c.name === 'router');
   if (conns) {

@@ -57,6 +57,11 @@ export class Mosquitto {
     return m;
   }
 
+  /** The running broker's process id (0 while stopped). */
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
   }
