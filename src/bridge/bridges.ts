@@ -10,8 +10,7 @@ import type { Publisher, EventRouting } from '../router/broker.ts';
 import type { StoredEvent } from '../router/event-store.ts';
 import type { Federation, FederationListener } from '../router/federation.ts';
 import type { PeerAcceptor } from '../router/peer.ts';
-import fs from 'node:fs';
-import type { BridgeConfig } from './config.ts';
+import { readBridgeFile, type BridgeConfig } from './config.ts';
 import { encodeEvent } from './event-payload.ts';
 import { Forwarder, type Sink } from './forwarder.ts';
 import { MqttSink } from './mqtt-sink.ts';
@@ -180,7 +179,10 @@ export class Bridges implements FederationListener {
       const identity =
         config.as === undefined
           ? undefined
-          : { authid: config.as.authid, ticket: fs.readFileSync(config.as.ticketFile, 'utf8').trim() };
+          : {
+              authid: config.as.authid,
+              ticket: readBridgeFile(config.name, 'as.ticketFile', config.as.ticketFile).toString('utf8').trim(),
+            };
       bridge.session = new BridgeSession(
         this.#options.router,
         { bridge: config.name, realm: config.realm, identity },

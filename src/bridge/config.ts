@@ -2,6 +2,8 @@
 // an external MQTT broker or an HTTP endpoint through the durable outbox, and (MQTT) brings
 // chosen MQTT topics in as WAMP events. Defaults and their reasons are next to each field.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
 
@@ -146,3 +148,33 @@ export type MqttBridgeConfig = Extract<BridgeConfig, { type: 'mqtt' }>;
 export type WebhookBridgeConfig = Extract<BridgeConfig, { type: 'webhook' }>;
 export type OutRule = z.output<typeof outRule>;
 export type InRule = z.output<typeof inRule>;
+
+/** The bridge with its file paths (secrets, certificates) resolved against `base` (the config file's folder). */
+export function resolveBridgeFiles(b: BridgeConfig, base: string): BridgeConfig {
+  const at = (file: string | undefined) => (file === undefined ? undefined : path.resolve(base, file));
+  if (b.type === 'webhook') return b.hmacSecretFile === undefined ? b : { ...b, hmacSecretFile: at(b.hmacSecretFile)! };
+  return {
+    ...b,
+    ...(b.passwordFile !== undefined && { passwordFile: at(b.passwordFile)! }),
+    ...(b.as !== undefined && { as: { ...b.as, ticketFile: at(b.as.ticketFile)! } }),
+    ...(b.tls !== undefined && {
+      tls: {
+        ...b.tls,
+        ...(b.tls.ca !== undefined && { ca: at(b.tls.ca)! }),
+        ...(b.tls.cert !== undefined && { cert: at(b.tls.cert)! }),
+        ...(b.tls.key !== undefined && { key: at(b.tls.key)! }),
+      },
+    }),
+  };
+}
+
+/** Reads a secret or certificate file of a bridge; the error names the bridge and the field. */
+export function readBridgeFile(bridge: string, field: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(
+      `bridge ${bridge}: ${field}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}

@@ -4,11 +4,10 @@
 // cut everything unconfirmed is sent again from the outbox in order. An event counts as
 // confirmed on PUBACK (QoS 1), PUBCOMP (QoS 2), or once written (QoS 0: MQTT has nothing more).
 
-import fs from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { wampToMqtt, mqttToWamp } from '../mqtt/payload.ts';
 import { backoffDelay } from './backoff.ts';
-import type { MqttBridgeConfig } from './config.ts';
+import { readBridgeFile, type MqttBridgeConfig } from './config.ts';
 import { decodeEvent } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -41,7 +40,8 @@ export class MqttSink implements Sink {
     this.#config = config;
     this.#events = events;
     const tls = config.tls;
-    const read = (file: string | undefined) => (file === undefined ? undefined : fs.readFileSync(file));
+    const read = (field: string, file: string | undefined) =>
+      file === undefined ? undefined : readBridgeFile(config.name, field, file);
     this.#options = {
       protocolVersion: config.protocolVersion,
       clientId: config.clientId.replaceAll('{name}', config.name),
@@ -52,11 +52,13 @@ export class MqttSink implements Sink {
       queueQoSZero: false,
       resubscribe: false,
       ...(config.username !== undefined && { username: config.username }),
-      ...(config.passwordFile !== undefined && { password: fs.readFileSync(config.passwordFile, 'utf8').trim() }),
+      ...(config.passwordFile !== undefined && {
+        password: read('passwordFile', config.passwordFile)!.toString('utf8').trim(),
+      }),
       ...(tls !== undefined && {
-        ca: read(tls.ca),
-        cert: read(tls.cert),
-        key: read(tls.key),
+        ca: read('tls.ca', tls.ca),
+        cert: read('tls.cert', tls.cert),
+        key: read('tls.key', tls.key),
         rejectUnauthorized: tls.rejectUnauthorized,
       }),
     };

@@ -5,8 +5,7 @@
 // signed body is meant for the URL configured.
 
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import type { WebhookBridgeConfig } from './config.ts';
+import { readBridgeFile, type WebhookBridgeConfig } from './config.ts';
 import { decodeEvent, webhookBody } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -21,7 +20,7 @@ export class WebhookSink implements Sink {
     this.#secret =
       config.hmacSecretFile === undefined
         ? undefined
-        : Buffer.from(fs.readFileSync(config.hmacSecretFile, 'utf8').trim());
+        : Buffer.from(readBridgeFile(config.name, 'hmacSecretFile', config.hmacSecretFile).toString('utf8').trim());
   }
 
   async send(entry: OutboxEntry): Promise<void> {

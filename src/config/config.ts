@@ -13,7 +13,7 @@ import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { clientDefaults as cd, MESSAGE_SIZE_MAX, MESSAGE_SIZE_MIN } from '../net/client-limits.ts';
 import { isHost } from './host.ts';
 import { mqttDefaults } from '../mqtt/options.ts';
-import { bridgesSchema } from '../bridge/config.ts';
+import { bridgesSchema, resolveBridgeFiles } from '../bridge/config.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -375,7 +375,7 @@ export function defaultConfig(): Config {
 
 /**
  * Reads, parses and validates a config file; without a path, the embedded default. Relative
- * paths inside the file (dataDir, Unix socket paths, mesh TLS files) are resolved against the
+ * paths inside the file (dataDir, Unix socket paths, mesh TLS files, bridge secrets) are resolved against the
  * file's directory so the same file works whatever the working directory of the service is.
  */
 export function loadConfig(file?: string): Config {
@@ -416,5 +416,6 @@ export function loadConfig(file?: string): Config {
       ...config.listeners,
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),
     },
+    bridges: config.bridges.map((b) => resolveBridgeFiles(b, base)),
   };
 }

@@ -4,7 +4,10 @@
 
 import test from 'ava';
 import net from 'node:net';
-import { ConfigError, parseConfig } from '../../src/config/config.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.ts';
 import { until } from './mosquitto.ts';
 import { publishAck, startWorld } from './world.ts';
 
@@ -74,7 +77,7 @@ test('a bridge to a realm the router does not serve, or with an unreadable secre
       },
     ]),
   );
-  t.regex(e2.message, /bridges: .*\/nonexistent\/secret/);
+  t.regex(e2.message, /bridges: bridge cloud: hmacSecretFile: cannot read \/nonexistent\/secret: ENOENT/);
 });
 
 /** A TCP server that answers each MQTT connection with `reply` once the client has spoken. */
@@ -142,4 +145,32 @@ test('a full outbox with onFull "reject" refuses acknowledged publications with 
   t.is(w.status('cloud').counters.dropped.full, 1);
   // Unmatched topics are not held by the full bridge.
   t.is((await publishAck(pub, 'other', [4]))[0], 17);
+});
+
+test("a bridge's secret and certificate files are relative to the config file's folder", (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-bridgecfg-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      bridges: [
+        {
+          ...good,
+          username: 'u',
+          passwordFile: 'pw',
+          tls: { ca: 'certs/ca.pem' },
+          as: { authid: 'b', ticketFile: '/abs/ticket' },
+        },
+        { ...good, name: 'hook', type: 'webhook', url: 'http://x/', hmacSecretFile: 's', rules: [{ wamp: 'a' }] },
+      ],
+    }),
+  );
+  const [mqttBridge, hook] = loadConfig(file).bridges;
+  t.like(mqttBridge, {
+    passwordFile: path.join(dir, 'pw'),
+    tls: { ca: path.join(dir, 'certs/ca.pem') },
+    as: { ticketFile: '/abs/ticket' },
+  });
+  t.like(hook, { hmacSecretFile: path.join(dir, 's') });
 });
