@@ -18,13 +18,15 @@ import { type DropReason, Outbox } from './outbox.ts';
 import { inTopic, outDestination, type OutMatch } from './rules.ts';
 import { BridgeSession } from './wamp-session.ts';
 import { WebhookSink } from './webhook-sink.ts';
+import { WampSink } from './wamp-sink.ts';
+import { uriMatches } from '../router/uri-table.ts';
 import type { Db } from '../store/database.ts';
 
 export type BridgeState = 'up' | 'down' | 'connecting';
 
 export interface BridgeStatus {
   name: string;
-  type: 'mqtt' | 'webhook';
+  type: 'mqtt' | 'webhook' | 'wamp';
   realm: string;
   state: BridgeState;
   queue: { depth: number; bytes: number; oldestAgeSec: number; inflight: number; deadLetters: number };
@@ -41,6 +43,7 @@ export interface BridgeStatus {
     inReceived: number;
     inPublished: number;
     inRefused: number;
+    callsIn: number;
   };
   lastError: string | null;
   lastErrorAt: string | null;
@@ -60,6 +63,7 @@ class Bridge {
   inReceived = 0;
   inPublished = 0;
   inRefused = 0;
+  callsIn = 0;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
   samples: { at: number; queued: number; confirmed: number }[] = [];
@@ -70,7 +74,9 @@ class Bridge {
     this.out =
       config.type === 'mqtt'
         ? config.rules.flatMap((r) => (r.direction === 'out' ? [r] : []))
-        : config.rules.map((r) => ({ ...r, mqtt: '', qos: 1 }));
+        : config.type === 'wamp'
+          ? config.rules.flatMap((r) => (r.direction === 'out' ? [{ ...r, mqtt: '', qos: 0 }] : []))
+          : config.rules.map((r) => ({ ...r, mqtt: '', qos: 0 }));
   }
 }
 
@@ -141,66 +147,93 @@ export class Bridges implements FederationListener {
       bridge.forwarder.attach(bridge.sink);
       return;
     }
-    const sink = new MqttSink(config, {
+    const link = {
       up: () => {
         bridge.state = 'up';
         log.info({ bridge: config.name }, 'bridge: connected');
         bridge.forwarder.pump();
       },
-      down: (reason) => {
+      down: (reason: string) => {
         if (bridge.state === 'up') log.warn({ bridge: config.name, err: reason }, 'bridge: connection lost');
         bridge.state = 'down';
         failed(reason);
       },
-      message: (topic, args, kwargs) => {
-        bridge.inReceived++;
-        const target = inTopic(
-          config.rules.flatMap((r) => (r.direction === 'in' ? [r] : [])),
-          topic,
-        );
-        if (
-          target === undefined ||
-          'refused' in target ||
-          bridge.session?.publish(target.topic, args, kwargs) !== true
-        ) {
-          bridge.inRefused++;
-          failed(
-            target !== undefined && 'refused' in target
-              ? `incoming MQTT message on '${topic}': ${target.refused}`
-              : `incoming MQTT message on '${topic}' not published: the bridge's session is not established`,
-          );
-          return;
-        }
-        bridge.inPublished++;
-      },
-    });
-    bridge.sink = sink;
-    if (config.rules.some((r) => r.direction === 'in')) {
-      const identity =
-        config.as === undefined
-          ? undefined
-          : {
-              authid: config.as.authid,
-              ticket: readBridgeFile(config.name, 'as.ticketFile', config.as.ticketFile).toString('utf8').trim(),
-            };
-      bridge.session = new BridgeSession(
-        this.#options.router,
-        { bridge: config.name, realm: config.realm, identity },
-        {
-          established: () => sink.start(),
-          ended: (reason) => {
-            failed(`the bridge's WAMP session ended: ${reason}`);
-            log.error({ bridge: config.name, err: reason }, "bridge: its WAMP session ended; 'in' rules stop");
-          },
-          refused: (topic, error, message) => {
-            bridge.inPublished--;
+    };
+    let sink: MqttSink | WampSink;
+    if (config.type === 'mqtt') {
+      const rules = config.rules.flatMap((r) => (r.direction === 'in' ? [r] : []));
+      sink = new MqttSink(config, {
+        ...link,
+        message: (topic, args, kwargs) => {
+          const target = inTopic(rules, topic);
+          if (target === undefined || 'refused' in target) {
+            bridge.inReceived++;
             bridge.inRefused++;
-            failed(`publication to '${topic}' refused: ${error}${message ? ` (${message})` : ''}`);
-          },
+            failed(`incoming MQTT message on '${topic}': ${target?.refused ?? 'no rule maps it'}`);
+            return;
+          }
+          this.#publishIn(bridge, target.topic, args, kwargs);
         },
-      );
-    } else sink.start();
+      });
+    } else {
+      sink = new WampSink(config, {
+        ...link,
+        event: (topic, args, kwargs) => this.#publishIn(bridge, topic, args, kwargs),
+        call: (procedure, args, kwargs, done) => {
+          bridge.callsIn++;
+          bridge.session!.call(procedure, args, kwargs, done);
+        },
+        problem: failed,
+      });
+    }
+    bridge.sink = sink;
+    if (!config.rules.some((r) => r.direction !== 'out')) {
+      sink.start();
+      bridge.forwarder.attach(sink);
+      return;
+    }
+    const identity =
+      config.as === undefined
+        ? undefined
+        : {
+            authid: config.as.authid,
+            ticket: readBridgeFile(config.name, 'as.ticketFile', config.as.ticketFile).toString('utf8').trim(),
+          };
+    // The remote side is connected once the bridge's own session is up: what comes in has a way in.
+    bridge.session = new BridgeSession(
+      this.#options.router,
+      { bridge: config.name, realm: config.realm, identity },
+      {
+        established: () => sink.start(),
+        ended: (reason) => {
+          failed(`the bridge's WAMP session ended: ${reason}`);
+          log.error({ bridge: config.name, err: reason }, 'bridge: its WAMP session ended; what comes in is refused');
+        },
+        refused: (topic, error, message) => {
+          bridge.inPublished--;
+          bridge.inRefused++;
+          failed(`publication to '${topic}' refused: ${error}${message ? ` (${message})` : ''}`);
+        },
+      },
+    );
     bridge.forwarder.attach(sink);
+  }
+
+  /** An event brought in (from MQTT, from the other router) published here through the bridge's session. */
+  #publishIn(
+    bridge: Bridge,
+    topic: string,
+    args: unknown[] | undefined,
+    kwargs: Record<string, unknown> | undefined,
+  ): void {
+    bridge.inReceived++;
+    if (bridge.session?.publish(topic, args, kwargs) === true) {
+      bridge.inPublished++;
+      return;
+    }
+    bridge.inRefused++;
+    bridge.lastError = `incoming event on '${topic}' not published: the bridge's session is not established`;
+    bridge.lastErrorAt = this.#now();
   }
 
   published(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): Promise<void> | undefined {
@@ -213,7 +246,12 @@ export class Bridges implements FederationListener {
     let payload: Uint8Array | undefined;
     for (const bridge of bridges) {
       if (bridge.session !== undefined && bridge.session.id === publisher.session) continue;
-      const to = outDestination(bridge.out, event.topic);
+      const to =
+        bridge.config.type === 'mqtt'
+          ? outDestination(bridge.out, event.topic)
+          : bridge.out.some((r) => uriMatches(r.wamp, r.match, event.topic))
+            ? { dest: '', qos: 0 }
+            : undefined;
       if (to === undefined) continue;
       if ('unmappable' in to) {
         bridge.unmappable++;
@@ -300,6 +338,7 @@ export class Bridges implements FederationListener {
         inReceived: b.inReceived,
         inPublished: b.inPublished,
         inRefused: b.inRefused,
+        callsIn: b.callsIn,
       },
       lastError: lastError ?? null,
       lastErrorAt: lastErrorAt > 0 ? new Date(lastErrorAt).toISOString() : null,

@@ -127,8 +127,40 @@ const webhookBridge = z.strictObject({
   rules: z.array(webhookRule).min(1, { error: 'expected at least one rule' }),
 });
 
-export const bridgeSchema = z.discriminatedUnion('type', [mqttBridge, webhookBridge], {
-  error: 'expected type "mqtt" or "webhook"',
+// An uplink to another WAMP router: events of `out` rules are published there (through the
+// outbox), topics of `in` rules are subscribed to there and published here, and procedures of
+// `procedure` rules are registered there, each call going to the callee here.
+const wampRule = z.strictObject({
+  direction: z.enum(['out', 'in', 'procedure'], { error: 'expected "out", "in" or "procedure"' }),
+  wamp: wampTopic,
+  match: match.default('exact'),
+});
+
+const wampBridge = z.strictObject({
+  ...common,
+  type: z.literal('wamp'),
+  // WebSocket with the JSON serialization: what every WAMP router speaks.
+  url: z.string().regex(/^wss?:\/\/\S+$/, { error: 'expected a ws:// or wss:// URL' }),
+  // The realm on the other router; the same URI as `realm` unless given.
+  remoteRealm: z
+    .string()
+    .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
+    .optional(),
+  // How this router logs in there: ticket authentication, or anonymous without.
+  remote: z
+    .strictObject({
+      authid: z.string().min(1, { error: 'expected a user name' }),
+      ticketFile: z.string().min(1, { error: 'expected a file path' }),
+    })
+    .optional(),
+  as: wampIdentity.optional(),
+  // A call from there to a procedure here that gets no answer by then is answered wamp.error.canceled.
+  callTimeoutMs: intIn(100, 3_600_000).default(30_000),
+  rules: z.array(wampRule).min(1, { error: 'expected at least one rule' }),
+});
+
+export const bridgeSchema = z.discriminatedUnion('type', [mqttBridge, webhookBridge, wampBridge], {
+  error: 'expected type "mqtt", "webhook" or "wamp"',
 });
 
 export const bridgesSchema = z
@@ -146,6 +178,7 @@ export const bridgesSchema = z
 export type BridgeConfig = z.output<typeof bridgeSchema>;
 export type MqttBridgeConfig = Extract<BridgeConfig, { type: 'mqtt' }>;
 export type WebhookBridgeConfig = Extract<BridgeConfig, { type: 'webhook' }>;
+export type WampBridgeConfig = Extract<BridgeConfig, { type: 'wamp' }>;
 export type OutRule = z.output<typeof outRule>;
 export type InRule = z.output<typeof inRule>;
 
@@ -153,6 +186,12 @@ export type InRule = z.output<typeof inRule>;
 export function resolveBridgeFiles(b: BridgeConfig, base: string): BridgeConfig {
   const at = (file: string | undefined) => (file === undefined ? undefined : path.resolve(base, file));
   if (b.type === 'webhook') return b.hmacSecretFile === undefined ? b : { ...b, hmacSecretFile: at(b.hmacSecretFile)! };
+  if (b.type === 'wamp')
+    return {
+      ...b,
+      ...(b.remote !== undefined && { remote: { ...b.remote, ticketFile: at(b.remote.ticketFile)! } }),
+      ...(b.as !== undefined && { as: { ...b.as, ticketFile: at(b.as.ticketFile)! } }),
+    };
   return {
     ...b,
     ...(b.passwordFile !== undefined && { passwordFile: at(b.passwordFile)! }),

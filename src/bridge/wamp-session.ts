@@ -24,11 +24,17 @@ export interface BridgeSessionEvents {
 /** Publications awaiting PUBLISHED or ERROR; beyond it the oldest are forgotten (counted as refused). */
 const MAX_UNANSWERED = 10_000;
 
+/** The answer to a call made through the session: RESULT, or ERROR with its URI. */
+export type CallAnswer =
+  | { readonly result: true; readonly args?: unknown[]; readonly kwargs?: Dict }
+  | { readonly result: false; readonly error: string; readonly args?: unknown[]; readonly kwargs?: Dict };
+
 export class BridgeSession {
   readonly #peer: WampPeer;
   readonly #events: BridgeSessionEvents;
   readonly #identity: SessionIdentity | undefined;
   readonly #unanswered = new Map<number, string>();
+  readonly #calls = new Map<number, (answer: CallAnswer) => void>();
   #request = 0;
   #session = 0;
 
@@ -48,7 +54,10 @@ export class BridgeSession {
         bufferedAmount: () => 0,
       },
     );
-    const details: Dict = { roles: { publisher: {} }, authmethods: options.identity ? ['ticket'] : ['anonymous'] };
+    const details: Dict = {
+      roles: { publisher: {}, caller: {} },
+      authmethods: options.identity ? ['ticket'] : ['anonymous'],
+    };
     if (options.identity) details.authid = options.identity.authid;
     this.#peer.deliver({ type: T.HELLO, realm: options.realm, details });
   }
@@ -72,6 +81,24 @@ export class BridgeSession {
       ...(kwargs !== undefined && { kwargs }),
     });
     return true;
+  }
+
+  /** Calls a procedure here; `done` gets its answer (ERROR wamp.error.canceled if the session ends first). */
+  call(procedure: string, args: unknown[] | undefined, kwargs: Dict | undefined, done: (a: CallAnswer) => void): void {
+    if (this.#session <= 0) {
+      done({ result: false, error: 'wamp.error.canceled', args: ["the bridge's session is not established"] });
+      return;
+    }
+    this.#request = (this.#request % 2 ** 53) + 1;
+    this.#calls.set(this.#request, done);
+    this.#peer.deliver({
+      type: T.CALL,
+      request: this.#request,
+      options: {},
+      procedure,
+      ...(args !== undefined && { args }),
+      ...(kwargs !== undefined && { kwargs }),
+    });
   }
 
   close(): void {
@@ -99,7 +126,28 @@ export class BridgeSession {
       case T.PUBLISHED:
         this.#unanswered.delete(m.request);
         return;
+      case T.RESULT: {
+        const done = this.#calls.get(m.request);
+        this.#calls.delete(m.request);
+        done?.({
+          result: true,
+          ...(m.args !== undefined && { args: m.args }),
+          ...(m.kwargs !== undefined && { kwargs: m.kwargs }),
+        });
+        return;
+      }
       case T.ERROR: {
+        if (m.requestType === T.CALL) {
+          const done = this.#calls.get(m.request);
+          this.#calls.delete(m.request);
+          done?.({
+            result: false,
+            error: m.error,
+            ...(m.args !== undefined && { args: m.args }),
+            ...(m.kwargs !== undefined && { kwargs: m.kwargs }),
+          });
+          return;
+        }
         const topic = this.#unanswered.get(m.request) ?? '?';
         this.#unanswered.delete(m.request);
         this.#events.refused(topic, m.error, typeof m.args?.[0] === 'string' ? m.args[0] : '');
@@ -111,6 +159,8 @@ export class BridgeSession {
   #ended(reason: string): void {
     if (this.#session === -1) return;
     this.#session = -1;
+    for (const done of this.#calls.values()) done({ result: false, error: 'wamp.error.canceled', args: [reason] });
+    this.#calls.clear();
     this.#events.ended(reason);
   }
 }

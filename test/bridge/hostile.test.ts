@@ -32,7 +32,7 @@ function problems(bridges: unknown[]): string[] {
 test('bad bridge configs are refused with the field at fault', (t) => {
   t.deepEqual(problems([good]), []);
   const cases: [unknown, RegExp][] = [
-    [{ ...good, type: 'kafka' }, /^bridges\[0\]\.type: expected type "mqtt" or "webhook"/],
+    [{ ...good, type: 'kafka' }, /^bridges\[0\]\.type: expected type "mqtt", "webhook" or "wamp"/],
     [{ ...good, url: 'http://x' }, /^bridges\[0\]\.url: expected mqtt:\/\//],
     [{ ...good, name: 'a b' }, /^bridges\[0\]\.name: /],
     [{ ...good, rules: [] }, /^bridges\[0\]\.rules: expected at least one rule/],

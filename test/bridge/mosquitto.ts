@@ -140,9 +140,9 @@ export async function subscriber(
   return { got, topics, client };
 }
 
-export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

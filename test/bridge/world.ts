@@ -15,6 +15,8 @@ export interface World {
   dir: string;
   server: Server;
   rawPort: number;
+  /** ws://... of the WebSocket listener, when one was asked for. */
+  wsUrl: string;
   wamp(realm?: string, details?: Record<string, unknown>): Promise<RawClient>;
   status(name: string): BridgeStatus;
   stop(keep?: boolean): Promise<void>;
@@ -22,7 +24,7 @@ export interface World {
 
 export async function startWorld(
   bridges: unknown[],
-  options: { dir?: string; realms?: unknown[]; setUp?: (dir: string) => void } = {},
+  options: { dir?: string; realms?: unknown[]; setUp?: (dir: string) => void; websocketPort?: number } = {},
 ): Promise<World> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-bridge-'));
   options.setUp?.(dir);
@@ -30,7 +32,10 @@ export async function startWorld(
     {
       dataDir: dir,
       realms: options.realms ?? [{ uri: 'realm1', anonymous: true }],
-      listeners: { rawsocket: [{ host: '127.0.0.1', port: 0 }], websocket: [] },
+      listeners: {
+        rawsocket: [{ host: '127.0.0.1', port: 0 }],
+        websocket: options.websocketPort === undefined ? [] : [{ host: '127.0.0.1', port: options.websocketPort }],
+      },
       bridges,
     },
     'test',
@@ -42,6 +47,10 @@ export async function startWorld(
     dir,
     server,
     rawPort: raw.port,
+    wsUrl: (() => {
+      const ws = server.listeners.find((l) => l.transport === 'websocket') as { port: number } | undefined;
+      return ws === undefined ? '' : `ws://127.0.0.1:${ws.port}/ws`;
+    })(),
     async wamp(realm = 'realm1', details = {}) {
       const c = await RawClient.connect({ transport: 'rawsocket', port: raw.port, serializer: 'json' });
       clients.push(c);
