@@ -1,12 +1,13 @@
 // The one port through which anything that is not a local client session enters the core: the
-// mesh today, bridges and uplinks later. Local sessions come in through Session; everything
-// else comes through here, as typed operations on a realm named by URI:
+// mesh, and the bridges and uplinks (src/bridge), which listen to publications made here (what
+// they bring in enters as a session of their own, so grants apply). Local sessions come in
+// through Session; everything else comes through here, as typed operations on a realm named by URI:
 //   - calls forwarded to a callee here, their further chunks and cancels, and the callers'
 //     routers going away (callee side);
 //   - answers and progressive results of calls this router forwarded (caller side);
 //   - callees elsewhere appearing and leaving;
 //   - events published elsewhere;
-// and going out, what the port's listener needs: each publication made here, and each change
+// and going out, what the port's listeners need: each publication made here, and each change
 // of what a realm serves (so the mesh can advertise it). Callees and callers elsewhere are
 // Targets (proxies) the port's user makes; the Dealer and the Broker route to them as to any
 // session. A realm this router does not have is ignored: the port's user checks hasRealm().
