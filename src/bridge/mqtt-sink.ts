@@ -6,7 +6,7 @@
 
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { wampToMqtt, mqttToWamp } from '../mqtt/payload.ts';
-import { backoffDelay } from './backoff.ts';
+import { Redial } from './backoff.ts';
 import { readBridgeFile, type MqttBridgeConfig } from './config.ts';
 import { decodeEvent } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
@@ -31,14 +31,13 @@ export class MqttSink implements Sink {
   readonly #options: IClientOptions;
   #client: MqttClient | undefined;
   #connected = false;
-  #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
+  readonly #redial: Redial;
   readonly #pending = new Set<(err: Error) => void>();
 
   constructor(config: MqttBridgeConfig, events: MqttSinkEvents) {
     this.#config = config;
     this.#events = events;
+    this.#redial = new Redial(config.retry, () => this.#connect());
     const tls = config.tls;
     const read = (field: string, file: string | undefined) =>
       file === undefined ? undefined : readBridgeFile(config.name, field, file);
@@ -101,8 +100,7 @@ export class MqttSink implements Sink {
   }
 
   stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#redial.stop();
     const client = this.#client;
     this.#client = undefined;
     this.#connected = false;
@@ -111,7 +109,7 @@ export class MqttSink implements Sink {
   }
 
   #connect(): void {
-    if (this.#stopped) return;
+    if (this.#redial.stopped) return;
     const client = mqtt.connect(this.#config.url, this.#options);
     this.#client = client;
     // Every failure, whatever the client reports it as, ends in one reconnect.
@@ -124,7 +122,7 @@ export class MqttSink implements Sink {
     client.on('connect', () => {
       if (this.#client !== client) return;
       this.#connected = true;
-      this.#failures = 0;
+      this.#redial.succeeded();
       const subs = this.#config.rules.filter((r) => r.direction === 'in');
       for (const rule of subs) {
         client.subscribe(
@@ -160,13 +158,6 @@ export class MqttSink implements Sink {
     for (const reject of this.#pending) reject(err);
     this.#pending.clear();
     this.#events.down(err.message);
-    if (this.#stopped) return;
-    this.#failures++;
-    const delay = backoffDelay(this.#failures, this.#config.retry, Math.random);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#connect();
-    }, delay);
-    this.#timer.unref?.();
+    this.#redial.failed();
   }
 }

@@ -12,7 +12,7 @@ import { json } from '../serializers/index.ts';
 import { toArray } from '../wamp/marshal.ts';
 import { type Dict, type Message, MessageType as T } from '../wamp/messages.ts';
 import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
-import { backoffDelay } from './backoff.ts';
+import { Redial } from './backoff.ts';
 import { readBridgeFile, type WampBridgeConfig } from './config.ts';
 import { decodeEvent } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
@@ -55,9 +55,7 @@ export class WampSink implements Sink {
   #ws: WebSocket | undefined;
   #established = false;
   #request = 0;
-  #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
+  readonly #redial: Redial;
   readonly #publishes = new Map<number, { resolve(): void; reject(e: Error): void }>();
   /** SUBSCRIBE and REGISTER requests, by request id, for their rule's URI. */
   readonly #asked = new Map<number, string>();
@@ -67,6 +65,7 @@ export class WampSink implements Sink {
   constructor(config: WampBridgeConfig, events: WampSinkEvents) {
     this.#config = config;
     this.#events = events;
+    this.#redial = new Redial(config.retry, () => this.#connect());
     this.#ticket =
       config.remote === undefined
         ? undefined
@@ -103,8 +102,7 @@ export class WampSink implements Sink {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#redial.stop();
     if (this.#established) this.#write({ type: T.GOODBYE, details: {}, reason: 'wamp.close.system_shutdown' });
     const ws = this.#ws;
     this.#ws = undefined;
@@ -126,7 +124,7 @@ export class WampSink implements Sink {
   }
 
   #connect(): void {
-    if (this.#stopped) return;
+    if (this.#redial.stopped) return;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.#config.url, ['wamp.2.json']);
@@ -221,7 +219,7 @@ export class WampSink implements Sink {
 
   #welcomed(): void {
     this.#established = true;
-    this.#failures = 0;
+    this.#redial.succeeded();
     for (const rule of this.#config.rules) {
       if (rule.direction === 'out') continue;
       const request = this.#next();
@@ -322,13 +320,6 @@ export class WampSink implements Sink {
     this.#subscriptions.clear();
     this.#registrations.clear();
     this.#events.down(err.message);
-    if (this.#stopped) return;
-    this.#failures++;
-    const delay = backoffDelay(this.#failures, this.#config.retry, Math.random);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#connect();
-    }, delay);
-    this.#timer.unref?.();
+    this.#redial.failed();
   }
 }
