@@ -55,6 +55,9 @@ export class OutboxRefusal extends Error {
 export const QUEUE_FULL = 'wampmesh.error.bridge_queue_full';
 export const STORE_FAILED = 'wampmesh.error.bridge_store_failed';
 
+/** Rows inserted by one statement when a commit has that many (fewer statement runs per row). */
+const INSERT_BATCH = 32;
+
 /** Dead letters kept per bridge; beyond it the oldest go (they are for inspection, not an archive). */
 export const MAX_DEAD_PER_BRIDGE = 10_000;
 
@@ -111,6 +114,14 @@ export class Outbox {
       insert: db.prepare(
         'INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      insertBatch: db.prepare(
+        `INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) VALUES ${Array(INSERT_BATCH).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      ),
+      removeMany: db.prepare<[string], { bytes: number; bridge: string }>(
+        'DELETE FROM bridge_outbox WHERE id IN (SELECT value FROM json_each(?)) RETURNING length(payload) AS bytes, bridge',
+      ),
+      relaxed: db.prepare('PRAGMA synchronous = NORMAL'),
+      full: db.prepare('PRAGMA synchronous = FULL'),
       remove: db.prepare<[number], { bytes: number; bridge: string }>(
         'DELETE FROM bridge_outbox WHERE id = ? RETURNING length(payload) AS bytes, bridge',
       ),
@@ -285,7 +296,7 @@ export class Outbox {
     // bring such rows back, to be sent again: a duplicate, never a loss. Draining a queue then
     // costs no fsync per turn; whatever holds a new or dead row is fsynced (FULL) as always.
     const relaxed = pending.length === 0 && dead.length === 0;
-    if (relaxed) this.#db.pragma('synchronous = NORMAL');
+    if (relaxed) this.#stmt.relaxed.run();
     try {
       this.#transaction(() => {
         const failed = this.#now();
@@ -294,14 +305,27 @@ export class Outbox {
           const bridge = this.#remove(d.id, undefined);
           if (bridge !== undefined && moved > 0) this.#stmt.trimDead.run(bridge, bridge, MAX_DEAD_PER_BRIDGE - 1);
         }
-        for (const id of confirmed) {
-          const bridge = this.#remove(id, undefined);
-          if (bridge !== undefined) touched.add(bridge);
+        // One statement for all the turn's confirmations, not one per row.
+        if (confirmed.length > 0)
+          for (const row of this.#stmt.removeMany.all(JSON.stringify(confirmed))) {
+            this.#count(row, undefined);
+            touched.add(row.bridge);
+          }
+        // Rows in the order put (their ids keep it), INSERT_BATCH to a statement where there are that many.
+        let i = 0;
+        for (; i + INSERT_BATCH <= pending.length; i += INSERT_BATCH) {
+          const values: unknown[] = [];
+          for (let k = i; k < i + INSERT_BATCH; k++) {
+            const p = pending[k]!;
+            values.push(p.bridge, p.topic, p.dest, p.qos, p.payload, p.created);
+          }
+          this.#stmt.insertBatch.run(values);
         }
-        for (const p of pending) {
+        for (; i < pending.length; i++) {
+          const p = pending[i]!;
           this.#stmt.insert.run(p.bridge, p.topic, p.dest, p.qos, p.payload, p.created);
-          touched.add(p.bridge);
         }
+        for (const p of pending) touched.add(p.bridge);
         for (const bridge of touched) this.#enforce(bridge);
       });
     } catch (err) {
@@ -336,7 +360,7 @@ export class Outbox {
 
   /** Back to the database's own setting (src/store/database.ts: FULL) for every other write. */
   #restoreSync(): void {
-    this.#db.pragma('synchronous = FULL');
+    this.#stmt.full.run();
   }
 
   #schedule(): void {
@@ -354,13 +378,17 @@ export class Outbox {
   #remove(id: number, reason: DropReason | undefined): string | undefined {
     const row = this.#stmt.remove.get(id);
     if (row === undefined) return undefined;
-    const state = this.#state.get(row.bridge);
-    if (state !== undefined) {
-      state.depth--;
-      state.bytes -= row.bytes;
-      if (reason !== undefined) state.dropped[reason]++;
-    }
+    this.#count(row, reason);
     return row.bridge;
+  }
+
+  /** A deleted row leaves its bridge's counters. */
+  #count(row: { bridge: string; bytes: number }, reason: DropReason | undefined): void {
+    const state = this.#state.get(row.bridge);
+    if (state === undefined) return;
+    state.depth--;
+    state.bytes -= row.bytes;
+    if (reason !== undefined) state.dropped[reason]++;
   }
 
   /** dropOldest: deletes the oldest rows until the bridge is within its bounds again. */
