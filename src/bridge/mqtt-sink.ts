@@ -105,7 +105,16 @@ export class MqttSink implements Sink {
     this.#client = undefined;
     this.#connected = false;
     if (client === undefined) return Promise.resolve();
-    return new Promise((resolve) => client.end(true, {}, () => resolve()));
+    client.removeAllListeners();
+    client.on('error', () => {});
+    // Bounded: a client stuck connecting must not hold up the router's stop.
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      client.end(true, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #connect(): void {

@@ -282,6 +282,9 @@ export class Outbox {
   /** Commits what is pending now (also what the scheduled commit would do). */
   flush(): void {
     this.#scheduled = false;
+    // After close() the database may be closed too: what comes later (a late confirmation) is
+    // not written, and is at worst sent again after a restart.
+    if (this.#closed) return;
     const pending = this.#pending;
     const confirmed = this.#confirmed;
     const dead = this.#dead;
@@ -356,6 +359,9 @@ export class Outbox {
   close(): void {
     this.flush();
     this.#closed = true;
+    this.#pending = [];
+    this.#confirmed = [];
+    this.#dead = [];
   }
 
   /** Back to the database's own setting (src/store/database.ts: FULL) for every other write. */
