@@ -146,12 +146,19 @@ const wampBridge = z.strictObject({
     .string()
     .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
     .optional(),
-  // How this router logs in there: ticket authentication, or anonymous without.
+  // How this router logs in there: with one of ticket, WAMP-CRA or cryptosign; anonymous without.
   remote: z
     .strictObject({
       authid: z.string().min(1, { error: 'expected a user name' }),
-      ticketFile: z.string().min(1, { error: 'expected a file path' }),
+      ticketFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+      wampcraSecretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+      // 64 hex digits: the Ed25519 seed, as Autobahn and Crossbar keep a private key.
+      cryptosignKeyFile: z.string().min(1, { error: 'expected a file path' }).optional(),
     })
+    .refine(
+      (r) => [r.ticketFile, r.wampcraSecretFile, r.cryptosignKeyFile].filter((f) => f !== undefined).length === 1,
+      { error: 'expected exactly one of ticketFile, wampcraSecretFile, cryptosignKeyFile' },
+    )
     .optional(),
   as: wampIdentity.optional(),
   // A call from there to a procedure here that gets no answer by then is answered wamp.error.canceled.
@@ -189,7 +196,14 @@ export function resolveBridgeFiles(b: BridgeConfig, base: string): BridgeConfig 
   if (b.type === 'wamp')
     return {
       ...b,
-      ...(b.remote !== undefined && { remote: { ...b.remote, ticketFile: at(b.remote.ticketFile)! } }),
+      ...(b.remote !== undefined && {
+        remote: {
+          ...b.remote,
+          ...(b.remote.ticketFile !== undefined && { ticketFile: at(b.remote.ticketFile)! }),
+          ...(b.remote.wampcraSecretFile !== undefined && { wampcraSecretFile: at(b.remote.wampcraSecretFile)! }),
+          ...(b.remote.cryptosignKeyFile !== undefined && { cryptosignKeyFile: at(b.remote.cryptosignKeyFile)! }),
+        },
+      }),
       ...(b.as !== undefined && { as: { ...b.as, ticketFile: at(b.as.ticketFile)! } }),
     };
   return {

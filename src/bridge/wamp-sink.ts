@@ -13,7 +13,8 @@ import { toArray } from '../wamp/marshal.ts';
 import { type Dict, type Message, MessageType as T } from '../wamp/messages.ts';
 import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { Redial } from './backoff.ts';
-import { readBridgeFile, type WampBridgeConfig } from './config.ts';
+import type { WampBridgeConfig } from './config.ts';
+import { answer, helloDetails, remoteCredential, type RemoteCredential } from './client-auth.ts';
 import { decodeEvent } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
 import type { OutboxEntry } from './outbox.ts';
@@ -51,7 +52,7 @@ export interface WampSinkEvents {
 export class WampSink implements Sink {
   readonly #config: WampBridgeConfig;
   readonly #events: WampSinkEvents;
-  readonly #ticket: string | undefined;
+  readonly #credential: RemoteCredential;
   #ws: WebSocket | undefined;
   #established = false;
   #request = 0;
@@ -66,10 +67,7 @@ export class WampSink implements Sink {
     this.#config = config;
     this.#events = events;
     this.#redial = new Redial(config.retry, () => this.#connect());
-    this.#ticket =
-      config.remote === undefined
-        ? undefined
-        : readBridgeFile(config.name, 'remote.ticketFile', config.remote.ticketFile).toString('utf8').trim();
+    this.#credential = remoteCredential(config);
   }
 
   get ready(): boolean {
@@ -138,11 +136,7 @@ export class WampSink implements Sink {
       if (!mine()) return;
       if (ws.protocol !== 'wamp.2.json')
         return this.#drop(`the server chose subprotocol '${ws.protocol}', not wamp.2.json`);
-      const details: Dict = {
-        roles: { publisher: {}, subscriber: {}, callee: {} },
-        authmethods: this.#config.remote === undefined ? ['anonymous'] : ['ticket'],
-      };
-      if (this.#config.remote !== undefined) details.authid = this.#config.remote.authid;
+      const details: Dict = { roles: { publisher: {}, subscriber: {}, callee: {} }, ...helloDetails(this.#credential) };
       this.#write({ type: T.HELLO, realm: this.#config.remoteRealm ?? this.#config.realm, details });
     };
     ws.onmessage = (e) => {
@@ -168,10 +162,11 @@ export class WampSink implements Sink {
 
   #receive(m: Message): void {
     switch (m.type) {
-      case T.CHALLENGE:
-        if (m.authmethod !== 'ticket' || this.#ticket === undefined)
-          return this.#drop(`the other router asks for '${m.authmethod}', which is not configured`);
-        return this.#write({ type: T.AUTHENTICATE, signature: this.#ticket, extra: {} });
+      case T.CHALLENGE: {
+        const signature = answer(this.#credential, m.authmethod, m.extra);
+        if (signature instanceof Error) return this.#drop(signature.message);
+        return this.#write({ type: T.AUTHENTICATE, signature, extra: {} });
+      }
       case T.WELCOME:
         return this.#welcomed();
       case T.ABORT:

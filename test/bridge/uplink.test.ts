@@ -5,8 +5,13 @@
 // reaches the callee here, and while the uplink is down the procedure is simply not there.
 
 import test from 'ava';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { openDatabase } from '../../src/store/database.ts';
+import { createSecurity } from '../../src/security/index.ts';
 import { fileURLToPath } from 'node:url';
 import { RawClient } from '../helpers/raw-client.ts';
 import { startChild } from '../bench/common.ts';
@@ -209,3 +214,55 @@ test.serial('to fox-wamp (npm, another WAMP router): events up and down, a proce
   t.is(edge.status('hq').counters.callsIn >= 2, true);
   remote.destroy();
 });
+
+for (const method of ['ticket', 'wampcra', 'cryptosign'] as const) {
+  test.serial(`logs in to the other router with ${method}; that router's grants apply to what goes up`, async (t) => {
+    const seed = crypto.randomBytes(32);
+    const key = crypto.createPrivateKey({
+      key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const pubkey = Buffer.from(crypto.createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+    const hq = await startWorld([], {
+      websocketPort: 0,
+      setUp(dir) {
+        const db = openDatabase(dir);
+        const store = createSecurity(db, {}).store;
+        store.createRealm({ uri: 'com.hq', authmethods: ['anonymous', 'ticket', 'wampcra', 'cryptosign'] });
+        store.createUser('com.hq', { authid: 'edge7', password: 'edge seven secret', pubkeys: [pubkey] });
+        store.createGrant('com.hq', { permissions: ['publish'], uri: 'tele.', match: 'prefix', to: ['user:edge7'] });
+        store.createGrant('com.hq', { permissions: ['subscribe'], uri: 'tele.', match: 'prefix', to: ['anonymous'] });
+        db.close();
+      },
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-uplink-'));
+    const file = path.join(dir, 'secret');
+    fs.writeFileSync(file, method === 'cryptosign' ? `${seed.toString('hex')}\n` : 'edge seven secret\n');
+    const field = { ticket: 'ticketFile', wampcra: 'wampcraSecretFile', cryptosign: 'cryptosignKeyFile' }[method];
+    const edge = await startWorld([
+      uplink(hq.wsUrl, [{ direction: 'out', wamp: 'tele', match: 'prefix' }], {
+        remoteRealm: 'com.hq',
+        remote: { authid: 'edge7', [field]: file },
+      }),
+    ]);
+    t.teardown(async () => {
+      await edge.stop();
+      await hq.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    await until(() => edge.status('hq').state === 'up', 10_000, `logged in with ${method}`);
+    const watcher = await RawClient.connect({ transport: 'websocket', url: hq.wsUrl, serializer: 'json' });
+    await watcher.join('com.hq');
+    await subscribe(watcher, 'tele.');
+    const local = await edge.wamp();
+    await publishAck(local, 'tele.ok', ['up']);
+    t.deepEqual((await watcher.next((m) => m[0] === 36, 5000))[4], ['up']);
+    // Outside the grant there: refused for good, a dead letter, not retried forever.
+    await publishAck(local, 'telex.secret', ['not for hq']);
+    await until(() => edge.status('hq').queue.deadLetters === 1, 5000, 'a dead letter');
+    t.regex(edge.status('hq').lastError ?? '', /not_authorized/);
+    t.is(edge.status('hq').queue.depth, 0);
+    watcher.destroy();
+  });
+}

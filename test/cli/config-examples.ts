@@ -112,5 +112,22 @@ export const FULL_CONFIG = {
       timeoutMs: 2000,
       rules: [{ wamp: 'com.example..alarm', match: 'wildcard' }],
     },
+    {
+      name: 'hq',
+      realm: 'com.example.app',
+      queue: { maxMessages: 20, maxBytes: 8192, maxAgeSec: 120, onFull: 'reject', inflight: 2 },
+      retry: { initialMs: 200, maxMs: 400 },
+      type: 'wamp',
+      url: 'wss://hq.example.com/ws',
+      remoteRealm: 'com.example.hq',
+      remote: { authid: 'edge7', cryptosignKeyFile: '/etc/wampmesh/hq.key' },
+      as: { authid: 'uplink', ticketFile: '/etc/wampmesh/uplink.ticket' },
+      callTimeoutMs: 5000,
+      rules: [
+        { direction: 'out', wamp: 'com.example.tele.', match: 'prefix' },
+        { direction: 'in', wamp: 'com.example.cmd', match: 'exact' },
+        { direction: 'procedure', wamp: 'com.example..status', match: 'wildcard' },
+      ],
+    },
   ],
 };
