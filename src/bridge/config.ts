@@ -139,8 +139,10 @@ const wampRule = z.strictObject({
 const wampBridge = z.strictObject({
   ...common,
   type: z.literal('wamp'),
-  // WebSocket with the JSON serialization: what every WAMP router speaks.
-  url: z.string().regex(/^wss?:\/\/\S+$/, { error: 'expected a ws:// or wss:// URL' }),
+  // WebSocket or RawSocket (rss: over TLS), with the JSON serialization: what every WAMP router speaks.
+  url: z.string().regex(/^(wss?:\/\/\S+|rss?:\/\/[^\s/]+:\d+\/?)$/, {
+    error: 'expected ws://HOST[:PORT]/PATH, wss://..., rs://HOST:PORT or rss://HOST:PORT',
+  }),
   // The realm on the other router; the same URI as `realm` unless given.
   remoteRealm: z
     .string()

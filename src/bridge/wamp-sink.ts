@@ -1,5 +1,6 @@
 // An uplink: another WAMP router (another wampmesh, Crossbar, Bondy, fox-wamp) as a bridge's
-// remote side, reached as a plain WAMP client over WebSocket with the JSON serialization.
+// remote side, reached as a plain WAMP client over WebSocket or RawSocket with the JSON
+// serialization (wamp-wire.ts).
 //   - out: events from the outbox are published there with acknowledge; PUBLISHED confirms one;
 //     an ERROR wamp.error.not_authorized or invalid_uri is a refusal for good (dead letter);
 //   - in: topics subscribed to there; each EVENT is published here through the bridge's session;
@@ -19,11 +20,10 @@ import { decodeEvent } from './event-payload.ts';
 import { PermanentRefusal, type Sink } from './forwarder.ts';
 import type { OutboxEntry } from './outbox.ts';
 import type { CallAnswer } from './wamp-session.ts';
+import { openWire, type Wire } from './wamp-wire.ts';
 
 /** Errors for a publication that no retry changes. */
 const PERMANENT = new Set(['wamp.error.not_authorized', 'wamp.error.invalid_uri', 'wamp.error.invalid_argument']);
-/** Frames from the other router larger than this end the connection (a router, not a stranger, but bounded all the same). */
-const MAX_FRAME = 16 * 1024 * 1024;
 
 /**
  * Some routers (fox-wamp) send `null` for an absent Arguments or ArgumentsKw, which the spec
@@ -53,7 +53,7 @@ export class WampSink implements Sink {
   readonly #config: WampBridgeConfig;
   readonly #events: WampSinkEvents;
   readonly #credential: RemoteCredential;
-  #ws: WebSocket | undefined;
+  #wire: Wire | undefined;
   #established = false;
   #request = 0;
   readonly #redial: Redial;
@@ -102,10 +102,10 @@ export class WampSink implements Sink {
   async stop(): Promise<void> {
     this.#redial.stop();
     if (this.#established) this.#write({ type: T.GOODBYE, details: {}, reason: 'wamp.close.system_shutdown' });
-    const ws = this.#ws;
-    this.#ws = undefined;
+    const wire = this.#wire;
+    this.#wire = undefined;
     this.#established = false;
-    ws?.close();
+    wire?.close();
   }
 
   #next(): number {
@@ -115,7 +115,7 @@ export class WampSink implements Sink {
 
   #write(m: Message): void {
     try {
-      this.#ws?.send(new TextDecoder().decode(json.encode(toArray(m))));
+      this.#wire?.send(new TextDecoder().decode(json.encode(toArray(m))));
     } catch (err) {
       this.#drop(`cannot send: ${(err as Error).message}`);
     }
@@ -123,41 +123,38 @@ export class WampSink implements Sink {
 
   #connect(): void {
     if (this.#redial.stopped) return;
-    let ws: WebSocket;
+    let wire: Wire | undefined;
+    const mine = () => this.#wire === wire && wire !== undefined;
     try {
-      ws = new WebSocket(this.#config.url, ['wamp.2.json']);
+      wire = openWire(this.#config.url, {
+        open: () => {
+          if (!mine()) return;
+          const details: Dict = {
+            roles: { publisher: {}, subscriber: {}, callee: {} },
+            ...helloDetails(this.#credential),
+          };
+          this.#write({ type: T.HELLO, realm: this.#config.remoteRealm ?? this.#config.realm, details });
+        },
+        message: (text) => {
+          if (!mine()) return;
+          let message: Message | ProtocolViolation;
+          try {
+            message = parseMessage(lenient(json.decode(Buffer.from(text))));
+          } catch (err) {
+            return this.#drop(`undecodable message: ${(err as Error).message}`);
+          }
+          if (message instanceof ProtocolViolation) return this.#drop(`protocol violation: ${message.message}`);
+          this.#receive(message);
+        },
+        closed: (reason) => {
+          if (mine()) this.#drop(reason);
+        },
+      });
     } catch (err) {
       this.#drop((err as Error).message);
       return;
     }
-    this.#ws = ws;
-    const mine = () => this.#ws === ws;
-    ws.onopen = () => {
-      if (!mine()) return;
-      if (ws.protocol !== 'wamp.2.json')
-        return this.#drop(`the server chose subprotocol '${ws.protocol}', not wamp.2.json`);
-      const details: Dict = { roles: { publisher: {}, subscriber: {}, callee: {} }, ...helloDetails(this.#credential) };
-      this.#write({ type: T.HELLO, realm: this.#config.remoteRealm ?? this.#config.realm, details });
-    };
-    ws.onmessage = (e) => {
-      if (!mine()) return;
-      const text = typeof e.data === 'string' ? e.data : '';
-      if (text.length > MAX_FRAME) return this.#drop(`a message of ${text.length} bytes, over ${MAX_FRAME}`);
-      let message: Message | ProtocolViolation;
-      try {
-        message = parseMessage(lenient(json.decode(Buffer.from(text))));
-      } catch (err) {
-        return this.#drop(`undecodable message: ${(err as Error).message}`);
-      }
-      if (message instanceof ProtocolViolation) return this.#drop(`protocol violation: ${message.message}`);
-      this.#receive(message);
-    };
-    ws.onerror = (e) => {
-      if (mine()) this.#drop((e as Event & { message?: string }).message || 'connection failed');
-    };
-    ws.onclose = (e) => {
-      if (mine()) this.#drop(`connection closed (${e.code}${e.reason ? ` ${e.reason}` : ''})`);
-    };
+    this.#wire = wire;
   }
 
   #receive(m: Message): void {
@@ -250,7 +247,7 @@ export class WampSink implements Sink {
     kwargs: Dict | undefined,
   ): void {
     const rule = this.#registrations.get(registration);
-    const ws = this.#ws;
+    const wire = this.#wire;
     if (rule === undefined) {
       this.#write({
         type: T.ERROR,
@@ -272,7 +269,7 @@ export class WampSink implements Sink {
       answered = true;
       clearTimeout(timer);
       // An answer for a connection that is gone has nobody to go to.
-      if (this.#ws !== ws || !this.#established) return;
+      if (this.#wire !== wire || !this.#established) return;
       if (a.result)
         this.#write({
           type: T.YIELD,
@@ -296,18 +293,10 @@ export class WampSink implements Sink {
   }
 
   #drop(reason: string): void {
-    const ws = this.#ws;
-    this.#ws = undefined;
+    const wire = this.#wire;
+    this.#wire = undefined;
     this.#established = false;
-    if (ws !== undefined) {
-      ws.onopen = ws.onmessage = ws.onclose = null;
-      ws.onerror = () => {};
-      try {
-        ws.close();
-      } catch {
-        // already closing
-      }
-    }
+    wire?.close();
     const err = new Error(`WAMP router ${this.#config.url}: ${reason}`);
     for (const p of this.#publishes.values()) p.reject(err);
     this.#publishes.clear();

@@ -90,86 +90,87 @@ async function call(c: RawClient, procedure: string, args: unknown[]): Promise<u
   return c.call(procedure, args, {}, 10_000);
 }
 
-test.serial(
-  'to a second wampmesh: up while it is down and back (all N in order), down, and calls to a procedure here',
-  async (t) => {
-    const hq: World = await startWorld([], { websocketPort: 0 });
-    const link = await relay(Number(new URL(hq.wsUrl).port));
-    const edge = await startWorld([
-      uplink(`ws://127.0.0.1:${link.port}/ws`, [
-        { direction: 'out', wamp: 'tele.', match: 'prefix' },
-        { direction: 'in', wamp: 'cmd.', match: 'prefix' },
-        { direction: 'procedure', wamp: 'edge7.echo' },
-      ]),
-    ]);
-    t.teardown(async () => {
-      await edge.stop();
-      await hq.stop();
-      link.close();
-    });
-    await until(() => edge.status('hq').state === 'up', 10_000, 'uplink up');
-    const local = await edge.wamp();
-    await echoCallee(local, 'edge7.echo');
+for (const transport of ['websocket', 'rawsocket'] as const)
+  test.serial(
+    `to a second wampmesh over ${transport}: up while it is down and back (all N in order), down, and calls to a procedure here`,
+    async (t) => {
+      const hq: World = await startWorld([], { websocketPort: 0 });
+      const link = await relay(transport === 'websocket' ? Number(new URL(hq.wsUrl).port) : hq.rawPort);
+      const edge = await startWorld([
+        uplink(transport === 'websocket' ? `ws://127.0.0.1:${link.port}/ws` : `rs://127.0.0.1:${link.port}`, [
+          { direction: 'out', wamp: 'tele.', match: 'prefix' },
+          { direction: 'in', wamp: 'cmd.', match: 'prefix' },
+          { direction: 'procedure', wamp: 'edge7.echo' },
+        ]),
+      ]);
+      t.teardown(async () => {
+        await edge.stop();
+        await hq.stop();
+        link.close();
+      });
+      await until(() => edge.status('hq').state === 'up', 10_000, 'uplink up');
+      const local = await edge.wamp();
+      await echoCallee(local, 'edge7.echo');
 
-    // Up.
-    const up = await ws(hq.wsUrl);
-    await subscribe(up, 'tele.');
-    await publishAck(local, 'tele.temp', [21.5]);
-    const ev = await up.next((m) => m[0] === 36, 5000);
-    t.deepEqual(ev[4], [21.5]);
-    t.is((ev[3] as { topic: string }).topic, 'tele.temp');
+      // Up.
+      const up = await ws(hq.wsUrl);
+      await subscribe(up, 'tele.');
+      await publishAck(local, 'tele.temp', [21.5]);
+      const ev = await up.next((m) => m[0] === 36, 5000);
+      t.deepEqual(ev[4], [21.5]);
+      t.is((ev[3] as { topic: string }).topic, 'tele.temp');
 
-    // Down.
-    const localSub = await edge.wamp();
-    await subscribe(localSub, 'cmd.');
-    await publishAck(up, 'cmd.valve', ['open']);
-    const down = await localSub.next((m) => m[0] === 36, 5000);
-    t.deepEqual(down[4], ['open']);
+      // Down.
+      const localSub = await edge.wamp();
+      await subscribe(localSub, 'cmd.');
+      await publishAck(up, 'cmd.valve', ['open']);
+      const down = await localSub.next((m) => m[0] === 36, 5000);
+      t.deepEqual(down[4], ['open']);
 
-    // A procedure here, called there.
-    await until(async () => (await call(up, 'edge7.echo', [1]))[0] === 50, 5000, 'the proxy registered there');
-    t.deepEqual((await call(up, 'edge7.echo', ['ping']))[3], ['ping']);
+      // A procedure here, called there.
+      await until(async () => (await call(up, 'edge7.echo', [1]))[0] === 50, 5000, 'the proxy registered there');
+      t.deepEqual((await call(up, 'edge7.echo', ['ping']))[3], ['ping']);
 
-    // The link goes down: events wait on disk, acknowledged; the procedure is gone there.
-    await subscribe(up, 'tele.seq', 'exact');
-    up.inbox.splice(0);
-    link.cut();
-    await until(() => edge.status('hq').state !== 'up', 5000, 'uplink down');
-    await until(
-      async () => (await call(up, 'edge7.echo', [1]))[4] === 'wamp.error.no_such_procedure',
-      5000,
-      'registration gone',
-    );
-    const N = 50;
-    for (let i = 0; i < N; i++) t.is((await publishAck(local, 'tele.seq', [i]))[0], 17);
-    t.is(edge.status('hq').queue.depth, N);
-    link.restore();
-    const got: unknown[] = [];
-    await until(
-      () => {
-        for (const m of up.inbox.splice(0))
-          if (m[0] === 36 && (m[3] as { topic?: string }).topic === undefined) got.push((m[4] as unknown[])[0]);
-        return got.length >= N;
-      },
-      15_000,
-      'all N after the return',
-    );
-    t.deepEqual(
-      got,
-      Array.from({ length: N }, (_, i) => i),
-    );
-    await until(async () => (await call(up, 'edge7.echo', [2]))[0] === 50, 5000, 'the proxy registered again');
-    // A procedure whose callee here is gone: the caller there gets the error from here.
-    local.destroy();
-    await until(
-      async () => (await call(up, 'edge7.echo', [3]))[4] === 'wamp.error.no_such_procedure',
-      5000,
-      'no callee here',
-    );
-    t.is(edge.status('hq').queue.depth, 0);
-    up.destroy();
-  },
-);
+      // The link goes down: events wait on disk, acknowledged; the procedure is gone there.
+      await subscribe(up, 'tele.seq', 'exact');
+      up.inbox.splice(0);
+      link.cut();
+      await until(() => edge.status('hq').state !== 'up', 5000, 'uplink down');
+      await until(
+        async () => (await call(up, 'edge7.echo', [1]))[4] === 'wamp.error.no_such_procedure',
+        5000,
+        'registration gone',
+      );
+      const N = 50;
+      for (let i = 0; i < N; i++) t.is((await publishAck(local, 'tele.seq', [i]))[0], 17);
+      t.is(edge.status('hq').queue.depth, N);
+      link.restore();
+      const got: unknown[] = [];
+      await until(
+        () => {
+          for (const m of up.inbox.splice(0))
+            if (m[0] === 36 && (m[3] as { topic?: string }).topic === undefined) got.push((m[4] as unknown[])[0]);
+          return got.length >= N;
+        },
+        15_000,
+        'all N after the return',
+      );
+      t.deepEqual(
+        got,
+        Array.from({ length: N }, (_, i) => i),
+      );
+      await until(async () => (await call(up, 'edge7.echo', [2]))[0] === 50, 5000, 'the proxy registered again');
+      // A procedure whose callee here is gone: the caller there gets the error from here.
+      local.destroy();
+      await until(
+        async () => (await call(up, 'edge7.echo', [3]))[4] === 'wamp.error.no_such_procedure',
+        5000,
+        'no callee here',
+      );
+      t.is(edge.status('hq').queue.depth, 0);
+      up.destroy();
+    },
+  );
 
 test.serial('to fox-wamp (npm, another WAMP router): events up and down, a procedure here called there', async (t) => {
   const here = path.dirname(fileURLToPath(import.meta.url));
