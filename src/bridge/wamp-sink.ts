@@ -115,7 +115,7 @@ export class WampSink implements Sink {
 
   #write(m: Message): void {
     try {
-      this.#wire?.send(new TextDecoder().decode(json.encode(toArray(m))));
+      this.#wire?.send(Buffer.from(json.encode(toArray(m))).toString('utf8'));
     } catch (err) {
       this.#drop(`cannot send: ${(err as Error).message}`);
     }

@@ -174,3 +174,61 @@ test("a bridge's secret and certificate files are relative to the config file's 
   });
   t.like(hook, { hmacSecretFile: path.join(dir, 's') });
 });
+
+/** A RawSocket server that accepts the handshake, then answers the HELLO with `reply`. */
+async function fakeRouter(reply: Buffer): Promise<{ port: number; connections: () => number; close(): void }> {
+  let n = 0;
+  const server = net.createServer((s) => {
+    n++;
+    s.on('error', () => {});
+    let greeted = false;
+    s.on('data', () => {
+      if (!greeted) {
+        greeted = true;
+        s.write(Buffer.from([0x7f, 0xf1, 0, 0]));
+        return;
+      }
+      const frame = Buffer.alloc(4 + reply.length);
+      frame.writeUInt32BE(reply.length, 0);
+      reply.copy(frame, 4);
+      s.write(frame);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, connections: () => n, close: () => server.close() };
+}
+
+for (const [what, reply, error] of [
+  ['text that is not JSON', Buffer.from('{"not json'), /undecodable message/],
+  ['JSON that is no WAMP message', Buffer.from('[999, "x"]'), /protocol violation/],
+  ['a WELCOME without a session id', Buffer.from('[2, "x", {}]'), /protocol violation/],
+] as const) {
+  test.serial(
+    `an uplink to a fake router sending ${what}: reported, retried, events kept, the router serves on`,
+    async (t) => {
+      const remote = await fakeRouter(reply);
+      const w = await startWorld([
+        {
+          name: 'hq',
+          type: 'wamp',
+          url: `rs://127.0.0.1:${remote.port}`,
+          realm: 'realm1',
+          retry: { initialMs: 20, maxMs: 100 },
+          rules: [{ direction: 'out', wamp: 'tele.', match: 'prefix' }],
+        },
+      ]);
+      t.teardown(async () => {
+        await w.stop();
+        remote.close();
+      });
+      const pub = await w.wamp();
+      t.is((await publishAck(pub, 'tele.x', [1]))[0], 17);
+      await until(() => remote.connections() >= 3, 10_000, 'reconnect attempts');
+      const s = w.status('hq');
+      t.not(s.state, 'up');
+      t.regex(s.lastError ?? '', error);
+      t.is(s.queue.depth, 1);
+      t.is((await publishAck(await w.wamp(), 'elsewhere', [2]))[0], 17);
+    },
+  );
+}
