@@ -17,12 +17,24 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/**
+ * A free port below the kernel's ephemeral range (32768 and up on Linux): the broker's port is
+ * free while it is stopped, and a port from that range could meanwhile be given to any other
+ * process's connection or port-0 listener, which the restarted broker would then meet.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }
 
 export class Mosquitto {
@@ -91,7 +103,7 @@ export class Mosquitto {
         });
         s.once('error', () => resolve(false));
       });
-      if (ok) return;
+      if (ok && child.exitCode === null) return;
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error(`mosquitto did not start on ${this.port}: ${this.#log}`);
       await new Promise((r) => setTimeout(r, 50));
