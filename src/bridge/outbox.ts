@@ -13,6 +13,7 @@
 
 import type { Db } from '../store/database.ts';
 import { translate } from '../store/database.ts';
+import { type DeadLetter, INSERT_BATCH, type OutboxEntry, prepareOutbox, type OutboxStatements } from './outbox-sql.ts';
 
 export interface QueueLimits {
   readonly maxMessages: number;
@@ -21,29 +22,12 @@ export interface QueueLimits {
   readonly onFull: 'dropOldest' | 'reject';
 }
 
-/** One event waiting for a bridge. */
-export interface OutboxEntry {
-  readonly id: number;
-  /** The WAMP topic it was published to. */
-  readonly topic: string;
-  /** Where it goes on the remote side (an MQTT topic; '' for a webhook). */
-  readonly dest: string;
-  readonly qos: number;
-  /** The event (CBOR; see payload.ts). */
-  readonly payload: Uint8Array;
-  /** Milliseconds since the epoch, when it was put. */
-  readonly created: number;
-}
-
-export interface DeadLetter extends OutboxEntry {
-  readonly failed: number;
-  readonly reason: string;
-}
+export type { DeadLetter, OutboxEntry } from './outbox-sql.ts';
 
 export const DROP_REASONS = ['full', 'expired', 'too_large', 'store_failed'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
-/** Why a put was refused, for the publisher's ERROR (see PublicationRefusal in the Broker). */
+/** Why a put was refused, for the publisher's ERROR (see PublicationRefusal in src/router/replies.ts). */
 export class OutboxRefusal extends Error {
   override readonly name = 'OutboxRefusal';
   readonly uri: string;
@@ -54,9 +38,6 @@ export class OutboxRefusal extends Error {
 }
 export const QUEUE_FULL = 'wampmesh.error.bridge_queue_full';
 export const STORE_FAILED = 'wampmesh.error.bridge_store_failed';
-
-/** Rows inserted by one statement when a commit has that many (fewer statement runs per row). */
-const INSERT_BATCH = 32;
 
 /** Dead letters kept per bridge; beyond it the oldest go (they are for inspection, not an archive). */
 export const MAX_DEAD_PER_BRIDGE = 10_000;
@@ -104,61 +85,13 @@ export class Outbox {
   #closed = false;
   /** Successful group commits so far: a confirmation made before commit n is on disk once commits >= n. */
   #commits = 0;
-  readonly #stmt;
+  readonly #stmt: OutboxStatements;
 
   constructor(db: Db, options: OutboxOptions = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
     this.#options = options;
-    this.#stmt = {
-      insert: db.prepare(
-        'INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      insertBatch: db.prepare(
-        `INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) VALUES ${Array(INSERT_BATCH).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`,
-      ),
-      removeMany: db.prepare<[string], { bytes: number; bridge: string }>(
-        'DELETE FROM bridge_outbox WHERE id IN (SELECT value FROM json_each(?)) RETURNING length(payload) AS bytes, bridge',
-      ),
-      relaxed: db.prepare('PRAGMA synchronous = NORMAL'),
-      full: db.prepare('PRAGMA synchronous = FULL'),
-      remove: db.prepare<[number], { bytes: number; bridge: string }>(
-        'DELETE FROM bridge_outbox WHERE id = ? RETURNING length(payload) AS bytes, bridge',
-      ),
-      next: db.prepare<[string, number, number], OutboxEntry>(
-        'SELECT id, topic, dest, qos, payload, created FROM bridge_outbox WHERE bridge = ? AND id > ? ORDER BY id LIMIT ?',
-      ),
-      oldestRows: db.prepare<[string, number], { id: number; bytes: number }>(
-        'SELECT id, length(payload) AS bytes FROM bridge_outbox WHERE bridge = ? ORDER BY id LIMIT ?',
-      ),
-      expired: db.prepare<[string, number], { id: number; bytes: number }>(
-        'SELECT id, length(payload) AS bytes FROM bridge_outbox WHERE bridge = ? AND created < ? ORDER BY id',
-      ),
-      oldest: db.prepare<[string], { created: number }>(
-        'SELECT created FROM bridge_outbox WHERE bridge = ? ORDER BY id LIMIT 1',
-      ),
-      size: db.prepare<[string], { n: number; bytes: number | null }>(
-        'SELECT count(*) AS n, sum(length(payload)) AS bytes FROM bridge_outbox WHERE bridge = ?',
-      ),
-      toDead: db.prepare(
-        'INSERT INTO bridge_dead (bridge, topic, dest, qos, payload, created, failed, reason) SELECT bridge, topic, dest, qos, payload, created, ?, ? FROM bridge_outbox WHERE id = ?',
-      ),
-      trimDead: db.prepare(
-        'DELETE FROM bridge_dead WHERE bridge = ? AND id <= (SELECT id FROM bridge_dead WHERE bridge = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
-      ),
-      listDead: db.prepare<[string, number], DeadLetter>(
-        'SELECT id, topic, dest, qos, payload, created, failed, reason FROM bridge_dead WHERE bridge = ? ORDER BY id LIMIT ?',
-      ),
-      countDead: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM bridge_dead WHERE bridge = ?'),
-      replayAll: db.prepare(
-        'INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) SELECT bridge, topic, dest, qos, payload, created FROM bridge_dead WHERE bridge = ? ORDER BY id',
-      ),
-      deleteAllDead: db.prepare('DELETE FROM bridge_dead WHERE bridge = ?'),
-      replayOne: db.prepare(
-        'INSERT INTO bridge_outbox (bridge, topic, dest, qos, payload, created) SELECT bridge, topic, dest, qos, payload, created FROM bridge_dead WHERE bridge = ? AND id = ?',
-      ),
-      deleteDead: db.prepare('DELETE FROM bridge_dead WHERE bridge = ? AND id = ?'),
-    };
+    this.#stmt = prepareOutbox(db);
   }
 
   /** Makes a bridge's queue known (its rows from before a restart are counted, and sent again). */

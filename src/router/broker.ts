@@ -10,7 +10,7 @@ import { UnstorableEventError, type EventStore, type StoredEvent } from './event
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
-import { sendError } from './replies.ts';
+import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
@@ -66,12 +66,6 @@ export interface Publisher {
   readonly authrole: string;
   /** Whether it waits for PUBLISHED: only then is a listener's hold worth making. */
   readonly acknowledge: boolean;
-}
-
-/** Why a listener could not take a publication (a full bridge outbox), for the publisher's ERROR. */
-export interface PublicationRefusal {
-  readonly uri: string;
-  readonly message: string;
 }
 
 /** How a publication is routed besides its topic: who is left out, and whether it is retained. */
@@ -252,26 +246,7 @@ export class Broker {
       { excluded, filter: filter as Dict | undefined, retain: retain === true },
       { session: publisher.id, authid: publisher.authid, authrole: publisher.authrole, acknowledge },
     );
-    if (!acknowledge) {
-      // Nobody to tell: a refusal was counted where it happened.
-      hold?.catch(() => {});
-      return;
-    }
-    if (hold === undefined) {
-      publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
-      return;
-    }
-    hold.then(
-      () => publisher.send({ type: T.PUBLISHED, request, publication: event.publication }),
-      (err: Partial<PublicationRefusal>) =>
-        sendError(
-          publisher,
-          T.PUBLISH,
-          request,
-          typeof err?.uri === 'string' ? err.uri : ErrorUri.CANCELED,
-          typeof err?.message === 'string' ? err.message : 'the publication could not be kept for forwarding',
-        ),
-    );
+    acknowledgePublication(publisher, acknowledge ? request : undefined, event.publication, hold);
   }
 
   /**
