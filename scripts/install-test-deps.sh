@@ -6,7 +6,8 @@
 # (driven by npm playwright-core), util-linux for prlimit (the open-file limit test; essential on
 # Debian, listed so the dependency is written down), and mosquitto-clients (mosquitto_pub/sub, a
 # third-party MQTT client) for the MQTT tests, python3-jwt (with python3-cryptography for ES256)
-# and curl to check OAuth2 tokens with a third-party JWT library, and for test/packaging: apt-ftparchive (apt-utils)
+# and curl to check OAuth2 tokens with a third-party JWT library, mosquitto (the broker) as the remote
+# side of the MQTT bridge tests, and for test/packaging: apt-ftparchive (apt-utils)
 # for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the Raspberry Pi OS-like
 # image inject.sh is tried on, curl (a third-party HTTP client for the HTTP gateway's tests) and
 # wrk (the HTTP gateway's benchmark rows). Installs only what is missing, and only as root
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 python3-jwt python3-cryptography patchelf util-linux prometheus chromium
-  mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk)
+  mosquitto mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk)
 
 missing=()
 for p in "${packages[@]}"; do

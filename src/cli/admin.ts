@@ -1,4 +1,4 @@
-// `wampmesh realm|user|group|grant|source|api|security|mesh ...`: the admin API from the shell.
+// `wampmesh realm|user|group|grant|source|api|security|mesh|bridge ...`: the admin API from the shell.
 // Each subcommand maps onto one admin procedure (src/security/admin.ts); flags build its
 // argument object, and the store validates it, so errors name the same fields everywhere.
 
@@ -178,6 +178,28 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
       procedure: 'wampmesh.mesh.status',
       positionals: [],
       summary: 'links, known peers, routes of the running router',
+      online: true,
+    },
+  },
+  bridge: {
+    status: {
+      procedure: 'wampmesh.bridge.status',
+      positionals: [],
+      summary: 'state, queue depth, oldest age, rates, last error of each bridge',
+      online: true,
+    },
+    dead: {
+      procedure: 'wampmesh.bridge.dead.list',
+      positionals: ['NAME'],
+      summary: "list the events a bridge's remote side refused for good",
+      flags: { limit: f('json', 'limit', 'at most this many (default 100, max 1000)') },
+      online: true,
+    },
+    replay: {
+      procedure: 'wampmesh.bridge.dead.replay',
+      positionals: ['NAME'],
+      summary: 'queue dead letters again (all, or --id N)',
+      flags: { id: f('json', 'id', 'only the dead letter with this id') },
       online: true,
     },
   },

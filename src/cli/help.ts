@@ -10,6 +10,7 @@ Commands:
                    The whole security configuration as one JSON document
   mesh status      Links, peers and routes of the running router
   tls              Fingerprints of the TLS listeners' certificates (see: wampmesh tls --help)
+  bridge status    State, queue and errors of each bridge (also: bridge dead NAME, bridge replay NAME)
   admin reset --data DIR
                    With the router stopped: restore a working admin login (new password)
   help [serve]     Show this help, or the help of serve

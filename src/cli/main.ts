@@ -9,7 +9,18 @@ import { StartError, UsageError } from './errors.ts';
 import { versionLine } from './version.ts';
 
 // Admin subcommands; loaded on demand so --help and --version stay light.
-const ADMIN_COMMANDS = new Set(['realm', 'user', 'group', 'grant', 'source', 'api', 'security', 'mesh', 'admin']);
+const ADMIN_COMMANDS = new Set([
+  'realm',
+  'user',
+  'group',
+  'grant',
+  'source',
+  'api',
+  'security',
+  'mesh',
+  'bridge',
+  'admin',
+]);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`wampmesh: ${message}\n`);

@@ -17,6 +17,7 @@ import type { Realm } from '../router/realm.ts';
 import type { Router } from '../router/router.ts';
 import { unwritableReason, type Db } from '../store/database.ts';
 import type { MeshRuntime } from './mesh.ts';
+import type { Bridges } from '../bridge/bridges.ts';
 import { gitRevision, packageVersion } from './version.ts';
 
 type Address = { host: string; port: number };
@@ -56,6 +57,7 @@ export interface ObserveContext {
   tls(): SnapshotSources['tls'];
   /** The mesh once started, and when it started (for the readiness grace). */
   mesh(): { runtime: MeshRuntime; startedAt: number } | undefined;
+  bridges(): Bridges | undefined;
 }
 
 export interface Observability {
@@ -103,6 +105,7 @@ export async function observe(ctx: ObserveContext): Promise<Observability> {
           metrics,
           db: { file: ctx.db.name, commits },
           mesh: meshSource,
+          bridges: () => ctx.bridges()?.status() ?? [],
         });
 
   // The console's files are filled in once the WebSocket listener it talks to has its port.

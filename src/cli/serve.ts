@@ -26,6 +26,8 @@ import { StartError } from './errors.ts';
 import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
 import { OAuth2Service } from '../oauth2/service.ts';
 import { bearerVerifier, oauth2Route } from '../oauth2/http.ts';
+import { startBridges } from './bridges.ts';
+import type { Bridges } from '../bridge/bridges.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
@@ -56,6 +58,8 @@ export interface Server {
   readonly listeners: readonly ListenerInfo[];
   /** What /readyz reports; `ready` once every listener is up. */
   readonly health: Health;
+  /** The configured bridges (undefined without any): their status, outbox and dead letters. */
+  readonly bridges: Bridges | undefined;
   /** GOODBYE to every session, then closes listeners and connections; resolves within about 2 s. */
   stop(): Promise<void>;
   /** Reads the TLS listeners' certificate and key files again (SIGHUP). */
@@ -214,6 +218,14 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     }
   }
   const adminRealm = router.realms.get(security.adminRealm)!;
+  let bridges: Bridges | undefined;
+  try {
+    // Before the listeners: the first client's publications already go to the bridges.
+    bridges = startBridges(config, router, db, adminRealm, logger);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 
   let mesh: MeshRuntime | undefined;
   let meshStartedAt = 0;
@@ -228,6 +240,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     counters,
     websocketOff: options.websocketOff,
     mesh: () => (mesh === undefined ? undefined : { runtime: mesh, startedAt: meshStartedAt }),
+    bridges: () => bridges,
   });
   const { health } = seen;
   // Asynchronous HTTP routes (transport/http-exchange.ts), by the HTTP service that mounts them:
@@ -388,7 +401,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     }));
   }
 
-  const ticker = setInterval(() => router.tick(Date.now()), TICK_MS);
+  const ticker = setInterval(() => {
+    router.tick(Date.now());
+    bridges?.tick();
+  }, TICK_MS);
   const stopFdWatch = startFdWatch(logger);
   let stopping: Promise<void> | undefined;
   health.setPhase('ready');
@@ -397,6 +413,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     listeners: infos,
     health,
     reloadTls: () => tlsListeners.reload(logger),
+    bridges,
     stop() {
       stopping ??= (async () => {
         health.setPhase('stopping');
@@ -407,6 +424,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         // a GOODBYE still in a socket buffer would be lost with them.
         router.shutdown();
         await waitUntil(() => router.sessionCount === 0, STOP_GRACE_MS);
+        await bridges?.stop();
         await mesh?.stop();
         await Promise.allSettled(opened.map((l) => l.close()));
         await Promise.allSettled(httpOpened.map((l) => l.close()));

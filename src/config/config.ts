@@ -17,6 +17,7 @@ import { oauth2Schema } from '../oauth2/settings.ts';
 import { HTTP_SERVICES } from '../observe/http-routes.ts';
 import { parseApiSpec, type ApiSpec } from '../gateway/spec.ts';
 import { gatewayDefaults as gd } from '../gateway/defaults.ts';
+import { bridgesSchema, resolveBridgeFiles } from '../bridge/config.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
@@ -351,6 +352,8 @@ const configSchema = z
     // their reasons: src/oauth2/settings.ts.
     oauth2: oauth2Schema.prefault({}),
     gateway: gateway.prefault({}),
+    // Forwarding to MQTT brokers and webhooks through a durable outbox: src/bridge/config.ts.
+    bridges: bridgesSchema,
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
     error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',
@@ -428,7 +431,7 @@ export function defaultConfig(): Config {
 
 /**
  * Reads, parses and validates a config file; without a path, the embedded default. Relative
- * paths inside the file (dataDir, Unix socket paths, TLS files) are resolved against the
+ * paths inside the file (dataDir, Unix socket paths, TLS files, bridge secrets) are resolved against the
  * file's directory so the same file works whatever the working directory of the service is.
  */
 export function loadConfig(file?: string): Config {
@@ -471,6 +474,7 @@ export function loadConfig(file?: string): Config {
       rawsocket: config.listeners.rawsocket.map((l) => withTlsPaths(l, base)),
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),
     },
+    bridges: config.bridges.map((b) => resolveBridgeFiles(b, base)),
   };
 }
 

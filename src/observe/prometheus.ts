@@ -19,6 +19,7 @@ import {
   type RouterMetrics,
 } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';
+import type { BridgeStatus } from '../bridge/bridges.ts';
 import { MessageType, messageName } from '../wamp/messages.ts';
 
 const EVENT: number = MessageType.EVENT;
@@ -41,6 +42,8 @@ export interface MetricsSources {
   readonly db: { readonly file: string; readonly commits: Histogram };
   /** Read at each scrape: the mesh may start after the listeners. */
   mesh(): MeshSource | undefined;
+  /** The bridges' status, read at each scrape (none without bridges). */
+  bridges?(): readonly BridgeStatus[];
 }
 
 function fileSize(file: string): number {
@@ -76,6 +79,7 @@ export class PrometheusMetrics {
     this.#messages(out, router, m);
     this.#routing(out, router, m);
     this.#mesh(out);
+    this.#bridges(out);
     this.#store(out);
     this.#process(out);
     return out.text();
@@ -212,6 +216,72 @@ export class PrometheusMetrics {
         'Sessions closed because they did not read what they were sent.',
       )
       .sample('wampmesh_slow_consumer_closes_total', m.slowConsumerCloses);
+  }
+
+  #bridges(out: Exposition): void {
+    const list = this.#src.bridges?.() ?? [];
+    if (list.length === 0) return;
+    const gauge = (
+      name: string,
+      help: string,
+      value: (b: BridgeStatus) => number,
+      type: 'gauge' | 'counter' = 'gauge',
+    ) => {
+      out.family(name, type, help);
+      for (const b of list) out.sample(name, value(b), { bridge: b.name });
+    };
+    gauge('wampmesh_bridge_up', 'Whether the bridge can send to its remote side now (1) or not (0).', (b) =>
+      b.state === 'up' ? 1 : 0,
+    );
+    gauge('wampmesh_bridge_queue_messages', 'Events in the outbox waiting for confirmation.', (b) => b.queue.depth);
+    gauge('wampmesh_bridge_queue_bytes', 'Payload bytes in the outbox.', (b) => b.queue.bytes);
+    gauge(
+      'wampmesh_bridge_queue_oldest_age_seconds',
+      'Age of the oldest event in the outbox.',
+      (b) => b.queue.oldestAgeSec,
+    );
+    gauge('wampmesh_bridge_inflight', 'Events sent and not yet confirmed.', (b) => b.queue.inflight);
+    gauge(
+      'wampmesh_bridge_dead_letters',
+      'Events the remote side refused for good, kept for replay.',
+      (b) => b.queue.deadLetters,
+    );
+    gauge('wampmesh_bridge_queued_total', 'Events committed to the outbox.', (b) => b.counters.queued, 'counter');
+    gauge('wampmesh_bridge_sent_total', 'Events confirmed by the remote side.', (b) => b.counters.confirmed, 'counter');
+    gauge(
+      'wampmesh_bridge_retries_total',
+      'Failures after which unconfirmed events were sent again.',
+      (b) => b.counters.retries,
+      'counter',
+    );
+    gauge(
+      'wampmesh_bridge_redelivered_total',
+      'Events sent again that may have arrived before (possible duplicates).',
+      (b) => b.counters.redelivered,
+      'counter',
+    );
+    gauge(
+      'wampmesh_bridge_dead_lettered_total',
+      'Events moved to the dead letters.',
+      (b) => b.counters.deadLettered,
+      'counter',
+    );
+    out.family('wampmesh_bridge_dropped_total', 'counter', 'Events dropped from or refused by the outbox, by reason.');
+    for (const b of list)
+      for (const [reason, n] of Object.entries(b.counters.dropped))
+        out.sample('wampmesh_bridge_dropped_total', n, { bridge: b.name, reason });
+    gauge(
+      'wampmesh_bridge_in_received_total',
+      "MQTT messages received for the bridge's in rules.",
+      (b) => b.counters.inReceived,
+      'counter',
+    );
+    gauge(
+      'wampmesh_bridge_in_refused_total',
+      'Incoming messages not published (no mapping, or refused by the router).',
+      (b) => b.counters.inRefused,
+      'counter',
+    );
   }
 
   #mesh(out: Exposition): void {

@@ -10,7 +10,7 @@ import { UnstorableEventError, type EventStore, type StoredEvent } from './event
 import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
-import { sendError } from './replies.ts';
+import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
@@ -51,8 +51,21 @@ export interface BrokerOptions {
   limits?: RealmLimits;
   /** Told of each request refused by a limit (the realm logs and counts). */
   limitExceeded?: (kind: LimitKind, session: Target) => void;
-  /** Each publication made here, after local delivery (the federation port hands it on). */
-  published?: (event: StoredEvent, routing: EventRouting) => void;
+  /**
+   * Each publication made here, after local delivery (the federation port hands it on). A
+   * returned promise holds the publisher's PUBLISHED until it settles: a bridge's outbox keeps
+   * the event on disk first. A rejection with a `uri` becomes the publisher's ERROR instead.
+   */
+  published?: (event: StoredEvent, routing: EventRouting, publisher: Publisher) => Promise<void> | undefined;
+}
+
+/** Who made a publication, as the port's listeners see it (a bridge leaves out its own). */
+export interface Publisher {
+  readonly session: number;
+  readonly authid: string;
+  readonly authrole: string;
+  /** Whether it waits for PUBLISHED: only then is a listener's hold worth making. */
+  readonly acknowledge: boolean;
 }
 
 /** How a publication is routed besides its topic: who is left out, and whether it is retained. */
@@ -228,8 +241,12 @@ export class Broker {
     const unstorable = this.#keep(event, filter, retain === true);
     if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
     this.#deliver(event, excluded, filter, raw);
-    this.#options.published?.(event, { excluded, filter: filter as Dict | undefined, retain: retain === true });
-    if (acknowledge) publisher.send({ type: T.PUBLISHED, request, publication: event.publication });
+    const hold = this.#options.published?.(
+      event,
+      { excluded, filter: filter as Dict | undefined, retain: retain === true },
+      { session: publisher.id, authid: publisher.authid, authrole: publisher.authrole, acknowledge },
+    );
+    acknowledgePublication(publisher, acknowledge ? request : undefined, event.publication, hold);
   }
 
   /**

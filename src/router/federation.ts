@@ -1,19 +1,20 @@
 // The one port through which anything that is not a local client session enters the core: the
-// mesh today, bridges and uplinks later. Local sessions come in through Session; everything
-// else comes through here, as typed operations on a realm named by URI:
+// mesh, and the bridges and uplinks (src/bridge), which listen to publications made here (what
+// they bring in enters as a session of their own, so grants apply). Local sessions come in
+// through Session; everything else comes through here, as typed operations on a realm named by URI:
 //   - calls forwarded to a callee here, their further chunks and cancels, and the callers'
 //     routers going away (callee side);
 //   - answers and progressive results of calls this router forwarded (caller side);
 //   - callees elsewhere appearing and leaving;
 //   - events published elsewhere;
-// and going out, what the port's listener needs: each publication made here, and each change
+// and going out, what the port's listeners need: each publication made here, and each change
 // of what a realm serves (so the mesh can advertise it). Callees and callers elsewhere are
 // Targets (proxies) the port's user makes; the Dealer and the Broker route to them as to any
 // session. A realm this router does not have is ignored: the port's user checks hasRealm().
 
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
-import type { EventRouting } from './broker.ts';
+import type { EventRouting, Publisher } from './broker.ts';
 import type { CallChunk } from './ongoing-calls.ts';
 import type { InvokePolicy } from './registrations.ts';
 import type { StoredEvent } from './event-store.ts';
@@ -25,8 +26,17 @@ import type { MatchPolicy } from './uri-table.ts';
 
 /** What the port's user hears from the core. */
 export interface FederationListener {
-  /** A publication made here, after its delivery here: the listener decides where it goes next. */
-  published(realm: string, event: StoredEvent, routing: EventRouting): void;
+  /**
+   * A publication made here, after its delivery here: the listener decides where it goes next.
+   * A returned promise holds the publisher's PUBLISHED until the listener has kept the event
+   * (a bridge's outbox commits it to disk first).
+   */
+  published(
+    realm: string,
+    event: StoredEvent,
+    routing: EventRouting,
+    publisher: Publisher,
+  ): Promise<void> | undefined | void;
   /** A realm's registrations or subscriptions changed. */
   interestsChanged(realm: string): void;
 }
@@ -80,15 +90,15 @@ export interface Interests {
 
 export class Federation implements RealmObserver {
   readonly #realms: ReadonlyMap<string, Realm>;
-  #listener: FederationListener | undefined;
+  readonly #listeners: FederationListener[] = [];
 
   constructor(realms: ReadonlyMap<string, Realm>) {
     this.#realms = realms;
   }
 
-  /** Sets the one listener (the mesh node). */
+  /** Adds a listener (the mesh node, the bridges); each hears every publication made here. */
   listen(listener: FederationListener): void {
-    this.#listener = listener;
+    this.#listeners.push(listener);
   }
 
   hasRealm(uri: string): boolean {
@@ -97,12 +107,18 @@ export class Federation implements RealmObserver {
 
   // ---- from the realms, to the listener -----------------------------------------------------
 
-  published(realm: string, event: StoredEvent, routing: EventRouting): void {
-    this.#listener?.published(realm, event, routing);
+  published(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): Promise<void> | undefined {
+    let holds: Promise<void>[] | undefined;
+    for (const listener of this.#listeners) {
+      const hold = listener.published(realm, event, routing, publisher);
+      if (hold !== undefined) (holds ??= []).push(hold);
+    }
+    if (holds === undefined) return undefined;
+    return holds.length === 1 ? holds[0] : Promise.all(holds).then(() => undefined);
   }
 
   interestsChanged(realm: string): void {
-    this.#listener?.interestsChanged(realm);
+    for (const listener of this.#listeners) listener.interestsChanged(realm);
   }
 
   /**

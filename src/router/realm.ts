@@ -3,7 +3,7 @@
 
 import type { Logger } from '../log.ts';
 import type { UriCheck } from '../wamp/uris.ts';
-import { Broker, type EventRouting, type HistoryRule } from './broker.ts';
+import { Broker, type EventRouting, type HistoryRule, type Publisher } from './broker.ts';
 import { Dealer } from './dealer.ts';
 import type { Disclosure } from './call-options.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';
@@ -44,8 +44,8 @@ export type { LeaveReason } from './meta.ts';
 
 /** Who hears what a realm does beyond its own sessions (the federation port). */
 export interface RealmObserver {
-  /** A publication made here, after its delivery here. */
-  published(realm: string, event: StoredEvent, routing: EventRouting): void;
+  /** A publication made here, after its delivery here; a promise holds its PUBLISHED (see Broker). */
+  published(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): Promise<void> | undefined;
   /** The realm's registrations or subscriptions changed. */
   interestsChanged(realm: string): void;
 }
@@ -113,7 +113,7 @@ export class Realm {
       limitExceeded,
       publisherDisclosure: config.publisherDisclosure ?? 'optional',
       events: this.meta.subscriptionEvents,
-      published: (event, routing) => env.observer.published(config.uri, event, routing),
+      published: (event, routing, publisher) => env.observer.published(config.uri, event, routing, publisher),
     });
     this.meta.install();
   }

@@ -75,3 +75,42 @@ function undeliveredError(sent: SendResult, what: Undelivered): { error: string;
 }
 
 export { CALLEE_GONE };
+
+/** Why a listener could not take a publication (a full bridge outbox), for the publisher's ERROR. */
+export interface PublicationRefusal {
+  readonly uri: string;
+  readonly message: string;
+}
+
+/**
+ * PUBLISHED for an acknowledged publication (`request` undefined: none was asked for), once
+ * `hold` (a listener of the federation port keeping the event, see Broker) has settled; a
+ * refusal becomes the publisher's ERROR with the listener's URI and message.
+ */
+export function acknowledgePublication(
+  publisher: Target,
+  request: number | undefined,
+  publication: number,
+  hold: Promise<void> | undefined,
+): void {
+  if (request === undefined) {
+    // Nobody to tell: a refusal was counted where it happened.
+    hold?.catch(() => {});
+    return;
+  }
+  if (hold === undefined) {
+    publisher.send({ type: T.PUBLISHED, request, publication });
+    return;
+  }
+  hold.then(
+    () => publisher.send({ type: T.PUBLISHED, request, publication }),
+    (err: Partial<PublicationRefusal>) =>
+      sendError(
+        publisher,
+        T.PUBLISH,
+        request,
+        typeof err?.uri === 'string' ? err.uri : ErrorUri.CANCELED,
+        typeof err?.message === 'string' ? err.message : 'the publication could not be kept for forwarding',
+      ),
+  );
+}

@@ -90,4 +90,16 @@ export const migrations: readonly string[] = [
    CREATE TABLE oauth2_record (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
    CREATE INDEX oauth2_record_expiry ON oauth2_record (expires_at) WHERE expires_at IS NOT NULL;
    CREATE TABLE oauth2_signing_key (kid TEXT PRIMARY KEY, private_jwk TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  // 9: bridge outboxes (src/bridge/outbox.ts): events waiting for a remote system to confirm them,
+  // in order per bridge (AUTOINCREMENT: an id is never reused, so a cursor past it stays valid),
+  // and the ones it refused for good (dead letters), kept for listing and replay.
+  `CREATE TABLE bridge_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, bridge TEXT NOT NULL, topic TEXT NOT NULL, dest TEXT NOT NULL,
+     qos INTEGER NOT NULL, payload BLOB NOT NULL, created INTEGER NOT NULL);
+   CREATE INDEX bridge_outbox_bridge ON bridge_outbox (bridge, id);
+   CREATE TABLE bridge_dead (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, bridge TEXT NOT NULL, topic TEXT NOT NULL, dest TEXT NOT NULL,
+     qos INTEGER NOT NULL, payload BLOB NOT NULL, created INTEGER NOT NULL, failed INTEGER NOT NULL,
+     reason TEXT NOT NULL);
+   CREATE INDEX bridge_dead_bridge ON bridge_dead (bridge, id);`,
 ];

@@ -23,6 +23,9 @@
 //     publications kept in flight, and the p99 under that load.
 //   Mesh: the RPC measurement against the chain (caller on A, callee on D) and against A alone;
 //     the fan-out measurement with the publisher on A and MESH_SUBSCRIBERS subscribers on D.
+//   Bridge (bridge.ts, BENCH_ONLY=bridge): events/s through an MQTT
+//     bridge's durable outbox (synchronous=FULL) to a local mosquitto, sustained and draining
+//     after an outage; runs once, after the rounds.
 //   Connections: CONNECTIONS idle RawSocket/CBOR sessions (anonymous, joined) opened by
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
@@ -49,7 +52,7 @@
 //
 //   HTTP (http.ts): POST -> call -> callee -> 200 through the gateway (on uWS and on node:http)
 //     beside a bare uWS handler answering the same JSON, driven by Debian's wrk; its own table.
-// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt,http (a subset), BENCH_RUNS=key,... (single
+// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
@@ -75,6 +78,14 @@ import {
 import { NODES, startMeshChain, type MeshChain } from './mesh.ts';
 import { runMqttBench } from './mqtt.ts';
 import { benchHttp, httpTable, type HttpFigures } from './http.ts';
+import {
+  BRIDGE_INFLIGHT,
+  BRIDGE_SUSTAIN_MS,
+  BRIDGE_WINDOW,
+  DRAIN_EVENTS,
+  measureBridge,
+  type BridgeFigures,
+} from './bridge.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -89,7 +100,7 @@ const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt,http').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt,http,bridge').split(',').map((s) => s.trim()),
 );
 const baseBin = process.env.BENCH_BASE;
 const routerEnv =
@@ -256,6 +267,7 @@ async function main(): Promise<void> {
   const connections: Connections[] = [];
   let mqtt: string[] = [];
   let http: HttpFigures[] | undefined;
+  let bridge: BridgeFigures | undefined;
   let rounds = 0;
   try {
     const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
@@ -562,6 +574,11 @@ async function main(): Promise<void> {
 
     for (const f of cleanup.splice(0).reverse()) await f();
 
+    if (only.has('bridge')) {
+      process.stderr.write('bridge: events through the outbox to mosquitto...\n');
+      bridge = await measureBridge();
+    }
+
     if (only.has('connections')) {
       for (const r of routers) {
         process.stderr.write(`connections: ${CONNECTIONS} sessions to ${r.name}...\n`);
@@ -576,7 +593,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
-  report(runs, connections, mqtt, rounds, fileLimit, performance.now() - t0);
+  report(runs, connections, mqtt, rounds, fileLimit, performance.now() - t0, bridge);
   if (http !== undefined) {
     console.log(`\n${httpTable(http)}`);
     const [ceiling, ...gateway] = http;
@@ -594,6 +611,7 @@ function report(
   rounds: number,
   fileLimit: number,
   elapsedMs: number,
+  bridge?: BridgeFigures,
 ): void {
   const rows = runs.filter((r) => r.results.length > 0).map(summarize);
   const byKey = new Map(rows.map((r) => [r.run.key, r]));
@@ -686,6 +704,17 @@ function report(
     );
   }
 
+  if (bridge !== undefined) {
+    const cpu = (c: Cpu) => `router+broker ${pct(c.target)}, gen ${pct(c.generator)}, other ${pct(c.other)}`;
+    out.push(
+      `${pad('bridge', 9)}${pad('router -> MQTT', 19)}${pad('QoS 1', 16)}sustained ${int(bridge.sustainedPerSec)} events/s ` +
+        `delivered through the outbox (${int(bridge.ackedPerSec)}/s acknowledged, ${BRIDGE_WINDOW} publications in flight, ` +
+        `bridge inflight ${BRIDGE_INFLIGHT}, ${BRIDGE_SUSTAIN_MS / 1000} s; CPU ${cpu(bridge.sustainedCpu)})`,
+      `${pad('bridge', 9)}${pad('router -> MQTT', 19)}${pad('QoS 1', 16)}drain after an outage ${int(bridge.drainPerSec)} events/s ` +
+        `(${int(DRAIN_EVENTS)} queued on disk; CPU ${cpu(bridge.drainCpu)})`,
+    );
+  }
+
   out.push('', 'spread across rounds (min..max):');
   for (const row of rows) {
     const rs = row.run.results;
@@ -762,6 +791,11 @@ function report(
     check(
       fanCbor.rate >= 1_000_000,
       `fan-out >= 1,000,000 events/s delivered to ${SUBSCRIBERS} subscribers (RawSocket/CBOR): ${int(fanCbor.rate)}`,
+    );
+  if (bridge !== undefined)
+    check(
+      bridge.sustainedPerSec >= 20_000,
+      `bridge: >= 20,000 events/s through the outbox (synchronous=FULL, group commit) to mosquitto: ${int(bridge.sustainedPerSec)}`,
     );
   const conns = connections.find((c) => c.name === 'router');
   if (conns) {
