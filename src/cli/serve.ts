@@ -144,9 +144,16 @@ export async function startServer(config: Config, logger: Logger, options: Start
     },
     logger,
   });
+  // One budget for every listener (WebSocket, TCP and Unix RawSocket): it bounds the router, not a port.
+  const preAuthBudget = new PreAuthBudget({
+    limitBytes: limits.preAuthBufferBytes,
+    perAddress: limits.preAuthConnectionsPerAddress,
+    logger: logger.child({ component: 'pre-auth' }),
+  });
   const wsOptions: WebSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
+    preAuthBudget,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutSec: limits.wsIdleTimeoutSec,
     logger,
@@ -154,11 +161,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const rawOptions: RawSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    // One budget for every RawSocket listener (TCP and Unix): it bounds the router, not a port.
-    preAuthBudget: new PreAuthBudget({
-      limitBytes: limits.preAuthBufferBytes,
-      logger: logger.child({ transport: 'rawsocket' }),
-    }),
+    preAuthBudget,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     logger,
   };
@@ -232,6 +235,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
           ));
       const options = {
         ...wsOptions,
+        ...(ws.maxMessageSize !== undefined && { maxMessageSize: ws.maxMessageSize }),
         ...(serve.length > 0 && { http: seen.routesFor(serve) }),
         ...(routes && { routes }),
       };

@@ -32,6 +32,26 @@ export const clientDefaults = {
    */
   preAuthBufferBytes: 16 * 1024 * 1024,
   /**
+   * WebSockets from one address that may be between upgrade and WELCOME at once, each holding
+   * a worst-case share of the budget above: one host cannot spend all of it, and a client that
+   * logs in takes milliseconds, so a few cover ordinary reconnects through one NAT.
+   */
+  preAuthConnectionsPerAddress: 4,
+  /**
+   * Retry-After (seconds) on the 503 that refuses a WebSocket upgrade when the budget is spent:
+   * a login that succeeds frees its share within milliseconds, and a refusal costs the router
+   * one short HTTP reply, so clients may come back soon.
+   */
+  preAuthRetryAfterSec: 1,
+  /**
+   * WebSocket upgrades that may wait for a share of that budget, all addresses together: a
+   * waiting upgrade is a paused HTTP request (a socket, no frames), so a thousand cost little,
+   * and a burst of honest clients waits its turn instead of being refused.
+   */
+  preAuthWaitingUpgrades: 1024,
+  /** Of those, from one address: one host cannot fill the line for everyone else. */
+  preAuthWaitingUpgradesPerAddress: 256,
+  /**
    * Queued outbound bytes above which a session gets no more EVENTs (dropped, counted): one slow
    * subscriber must not make the router hold every publication for it.
    */

@@ -11,6 +11,8 @@ import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
+import { PreAuthBudget } from './pre-auth-budget.ts';
+import { WebSocketAdmission, type Share, type UpgradeRequest } from './websocket-admission.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -28,6 +30,13 @@ export interface WebSocketOptions {
    * uWS buffer before login is still maxMessageSize (README, "Limits before login"). Default 64 KiB.
    */
   preAuthMaxMessageSize?: number;
+  /**
+   * Each WebSocket reserves maxMessageSize from it between upgrade and WELCOME (or close); an
+   * upgrade it cannot cover waits up to handshakeTimeoutMs for a share, then gets 503 with
+   * Retry-After (websocket-admission.ts). Shared by every listener of the router; default: one
+   * of this listener's own.
+   */
+  preAuthBudget?: PreAuthBudget;
   /**
    * From TCP accept to a complete HTTP upgrade request, rounded up to whole seconds (uWS's
    * HTTP idle timeout, which dripping octets do not extend). Default 10 s.
@@ -96,6 +105,8 @@ const REASON: Readonly<Record<number, string>> = {
 interface UserData {
   readonly serializer: Serializer;
   readonly info: TransportInfo;
+  /** This connection's share of the pre-auth budget, until WELCOME or close. */
+  readonly reserved: Share;
   peer: WebSocketPeer | null;
 }
 
@@ -119,15 +130,24 @@ export function listenWebSocket(
   let closed: Promise<void> | null = null;
 
   const preAuthMax = options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize;
+  const maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+  const budget = options.preAuthBudget ?? new PreAuthBudget({ logger: log });
+  if (maxMessage > budget.limitBytes) {
+    return Promise.reject(
+      new RangeError(`the pre-auth budget (${budget.limitBytes}) must be at least maxMessageSize (${maxMessage})`),
+    );
+  }
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const admission = new WebSocketAdmission({ budget, bytes: maxMessage, waitMs: handshakeTimeoutMs });
   const app = uWS.App();
   // uWS's own default lets a connection that never completes its upgrade request live 30 s
   // and more; the handshake limit covers the HTTP part too. The method is in the native
   // module (20.57) but not in its index.d.ts.
   (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void }).setIdleTimeout(
-    Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)),
+    Math.max(1, Math.ceil(handshakeTimeoutMs / 1000)),
   );
   app.ws<UserData>(path, {
-    maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+    maxPayloadLength: maxMessage,
     idleTimeout,
     sendPingsAutomatically: idleTimeout > 0,
     maxBackpressure: options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
@@ -136,8 +156,7 @@ export function listenWebSocket(
     closeOnBackpressureLimit: true,
     compression: uWS.DISABLED,
 
-    // Synchronous: the response is settled before returning, so no onAborted is needed
-    // (uWS requires one only when answering later).
+    // Settled before returning, except an upgrade that waits for a share of the pre-auth budget.
     upgrade(res, req, context) {
       const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
       if (!serializer || closing) {
@@ -157,18 +176,54 @@ export function listenWebSocket(
       // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
       // IP (sources, throttling) parses either form with security/address.ts parsePeer().
       const address = addressFromOctets(res.getRemoteAddress());
-      const userData: UserData = {
-        serializer,
-        info: { type: 'websocket', peer: address, local: isLoopback(address) },
-        peer: null,
+      // uWS will buffer up to maxMessage of an unfinished message natively before we see a byte
+      // of it, so that worst case is reserved before the upgrade (websocket-admission.ts).
+      // Newcomers wait (and are refused after the handshake limit) rather than the oldest
+      // stranger being closed: that would let every new connection cut a login in progress.
+      const key = req.getHeader('sec-websocket-key');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      let returned = false; // once the handler has returned, answers need cork()
+      let aborted = false;
+      const request: UpgradeRequest = {
+        address,
+        admit: (share) => {
+          if (aborted) {
+            share.release();
+            return;
+          }
+          const userData: UserData = {
+            serializer,
+            info: { type: 'websocket', peer: address, local: isLoopback(address) },
+            reserved: share,
+            peer: null,
+          };
+          const upgrade = () => res.upgrade(userData, key, serializer.subprotocol, extensions, context);
+          if (returned) res.cork(upgrade);
+          else upgrade();
+        },
+        refuse: (why) => {
+          if (aborted) return;
+          const reply = () =>
+            res
+              .writeStatus('503 Service Unavailable')
+              .writeHeader('Retry-After', String(clientDefaults.preAuthRetryAfterSec))
+              .writeHeader('Content-Type', 'text/plain')
+              .end(
+                why === 'queue_full'
+                  ? 'too many connections are waiting to log in; retry later\n'
+                  : 'too many connections are logging in; retry later\n',
+                true,
+              );
+          if (returned) res.cork(reply);
+          else reply();
+        },
       };
-      res.upgrade(
-        userData,
-        req.getHeader('sec-websocket-key'),
-        serializer.subprotocol,
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+      res.onAborted(() => {
+        aborted = true;
+        withdraw();
+      });
+      const withdraw = admission.request(request);
+      returned = true;
     },
 
     open(ws) {
@@ -183,7 +238,9 @@ export function listenWebSocket(
     },
 
     close(ws, code) {
-      const peer = ws.getUserData().peer;
+      const data = ws.getUserData();
+      data.reserved.release();
+      const peer = data.peer;
       if (!peer) return;
       open.delete(peer);
       peer.wsClosed(code);
@@ -257,6 +314,7 @@ class WebSocketPeer implements Peer, Flushable {
   readonly #ws: WS;
   readonly #log: Logger;
   readonly #preAuthMax: number;
+  readonly #reserved: Share;
   #handler: PeerHandler | null = null;
   #closed = false;
   #welcomed = false;
@@ -277,10 +335,12 @@ class WebSocketPeer implements Peer, Flushable {
     this.#ws = ws;
     this.#log = log;
     this.#preAuthMax = preAuthMax;
+    this.#reserved = data.reserved;
   }
 
   welcomed(): void {
     this.#welcomed = true;
+    this.#reserved.release();
   }
 
   attach(acceptor: PeerAcceptor): void {
