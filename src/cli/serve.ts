@@ -144,16 +144,15 @@ export async function startServer(config: Config, logger: Logger, options: Start
     },
     logger,
   });
-  // One budget for every listener (WebSocket, TCP and Unix RawSocket): it bounds the router, not a port.
-  const preAuthBudget = new PreAuthBudget({
-    limitBytes: limits.preAuthBufferBytes,
-    perAddress: limits.preAuthConnectionsPerAddress,
-    logger: logger.child({ component: 'pre-auth' }),
-  });
+  // One budget per transport kind, shared by its listeners: it bounds the router, not a port.
   const wsOptions: WebSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    preAuthBudget,
+    preAuthBudget: new PreAuthBudget({
+      limitBytes: limits.preAuthWebSocketBytes,
+      perAddress: limits.preAuthConnectionsPerAddress,
+      logger: logger.child({ transport: 'websocket' }),
+    }),
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutSec: limits.wsIdleTimeoutSec,
     logger,
@@ -161,7 +160,10 @@ export async function startServer(config: Config, logger: Logger, options: Start
   const rawOptions: RawSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    preAuthBudget,
+    preAuthBudget: new PreAuthBudget({
+      limitBytes: limits.preAuthBufferBytes,
+      logger: logger.child({ transport: 'rawsocket' }),
+    }),
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     logger,
   };

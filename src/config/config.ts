@@ -78,7 +78,7 @@ const websocketListener = z
     host: host.default('127.0.0.1'),
     port: port.default(8080),
     // This listener's limits.maxMessageSize. Each WebSocket reserves it from
-    // limits.preAuthBufferBytes until WELCOME (README "Limits before login"), so a smaller one
+    // limits.preAuthWebSocketBytes until WELCOME (README "Limits before login"), so a smaller one
     // lets more clients log in at once.
     maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).optional(),
     // "/ws" is what autobahn and most WAMP client examples connect to.
@@ -169,8 +169,10 @@ const limits = z
     // Defaults, and why they are what they are: src/net/client-limits.ts.
     maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.maxMessageSize),
     preAuthMaxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.preAuthMaxMessageSize),
-    // Unfinished RawSocket frames, and a maxMessageSize per WebSocket before WELCOME (README "Limits before login").
+    // Unfinished RawSocket frames before WELCOME; a maxMessageSize per WebSocket before WELCOME
+    // (README "Limits before login").
     preAuthBufferBytes: intIn(MESSAGE_SIZE_MIN, 1024 * 1024 * 1024).default(cd.preAuthBufferBytes),
+    preAuthWebSocketBytes: intIn(MESSAGE_SIZE_MIN, 1024 * 1024 * 1024).default(cd.preAuthWebSocketBytes),
     preAuthConnectionsPerAddress: intIn(1, 1_000_000).default(cd.preAuthConnectionsPerAddress),
     handshakeTimeoutMs: intIn(100, 600_000).default(cd.handshakeTimeoutMs),
     outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundSoftLimitBytes),
@@ -307,11 +309,11 @@ const configSchema = z
   .superRefine((c, ctx) => {
     c.listeners.websocket.forEach((ws, i) => {
       const size = ws.maxMessageSize ?? c.limits.maxMessageSize;
-      if (size > c.limits.preAuthBufferBytes)
+      if (size > c.limits.preAuthWebSocketBytes)
         ctx.addIssue({
           code: 'custom',
           message: `must be at least the maxMessageSize of every WebSocket listener (listeners.websocket[${i}]: ${size})`,
-          path: ['limits', 'preAuthBufferBytes'],
+          path: ['limits', 'preAuthWebSocketBytes'],
         });
     });
   })

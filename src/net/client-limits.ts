@@ -32,8 +32,16 @@ export const clientDefaults = {
    */
   preAuthBufferBytes: 16 * 1024 * 1024,
   /**
+   * What WebSockets that have not logged in can make uWebSockets.js buffer, all together: each
+   * holds its listener's maxMessageSize from upgrade to WELCOME (uWS reassembles a message
+   * natively before the router sees it). Apart from preAuthBufferBytes, so a WebSocket stranger
+   * cannot leave RawSocket logins without room for a HELLO that arrives in pieces. One 16 MiB
+   * share: with the budget above, 200 stalled strangers per transport stay under 50 MB.
+   */
+  preAuthWebSocketBytes: 16 * 1024 * 1024,
+  /**
    * WebSockets from one address that may be between upgrade and WELCOME at once, each holding
-   * a worst-case share of the budget above: one host cannot spend all of it, and a client that
+   * a share of preAuthWebSocketBytes: one host cannot spend all of it, and a client that
    * logs in takes milliseconds, so a few cover ordinary reconnects through one NAT.
    */
   preAuthConnectionsPerAddress: 4,

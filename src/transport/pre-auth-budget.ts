@@ -7,8 +7,10 @@
 // RawSocket reserves what it is about to buffer, frame by frame. A WebSocket cannot: uWebSockets.js
 // reassembles a message natively, up to the listener's maxMessageSize, and shows it only when
 // complete. So each WebSocket that has not logged in reserves that worst case from the upgrade
-// to WELCOME or close (reserveConnection, websocket-admission.ts), and at most perAddress of them
-// come from one address, so a single host cannot spend the whole budget.
+// to WELCOME or close (reserveConnection, websocket-admission.ts), from a budget of their own
+// (limits.preAuthWebSocketBytes): a share is large, and RawSocket logins must keep room for a
+// HELLO that arrives in pieces. At most perAddress shares come from one address, so a single
+// host cannot spend the whole budget.
 
 import { silentLogger, type Logger } from '../log.ts';
 import { clientDefaults } from '../net/client-limits.ts';

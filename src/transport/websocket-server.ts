@@ -33,8 +33,8 @@ export interface WebSocketOptions {
   /**
    * Each WebSocket reserves maxMessageSize from it between upgrade and WELCOME (or close); an
    * upgrade it cannot cover waits up to handshakeTimeoutMs for a share, then gets 503 with
-   * Retry-After (websocket-admission.ts). Shared by every listener of the router; default: one
-   * of this listener's own.
+   * Retry-After (websocket-admission.ts). Shared by the router's WebSocket listeners (not with
+   * RawSocket's); default: one of this listener's own, of preAuthWebSocketBytes.
    */
   preAuthBudget?: PreAuthBudget;
   /**
@@ -131,7 +131,8 @@ export function listenWebSocket(
 
   const preAuthMax = options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize;
   const maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
-  const budget = options.preAuthBudget ?? new PreAuthBudget({ logger: log });
+  const budget =
+    options.preAuthBudget ?? new PreAuthBudget({ limitBytes: clientDefaults.preAuthWebSocketBytes, logger: log });
   if (maxMessage > budget.limitBytes) {
     return Promise.reject(
       new RangeError(`the pre-auth budget (${budget.limitBytes}) must be at least maxMessageSize (${maxMessage})`),

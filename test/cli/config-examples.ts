@@ -51,6 +51,7 @@ export const FULL_CONFIG = {
     maxMessageSize: 65536,
     preAuthMaxMessageSize: 4096,
     preAuthBufferBytes: 1048576,
+    preAuthWebSocketBytes: 1048576,
     preAuthConnectionsPerAddress: 2,
     handshakeTimeoutMs: 5000,
     outboundSoftLimitBytes: 2048,

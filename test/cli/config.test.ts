@@ -57,6 +57,7 @@ test('the embedded default: realm1, anonymous, loopback WebSocket and RawSocket,
     maxMessageSize: 16777216,
     preAuthMaxMessageSize: 65536,
     preAuthBufferBytes: 16777216,
+    preAuthWebSocketBytes: 16777216,
     preAuthConnectionsPerAddress: 4,
     handshakeTimeoutMs: 10000,
     outboundSoftLimitBytes: 1048576,
@@ -272,8 +273,8 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ],
   [
     "pre-login budget below a WebSocket listener's maxMessageSize (each reserves it until WELCOME)",
-    { limits: { preAuthBufferBytes: 1048576 }, listeners: { websocket: [{ maxMessageSize: 2097152 }] } },
-    'limits.preAuthBufferBytes',
+    { limits: { preAuthWebSocketBytes: 1048576 }, listeners: { websocket: [{ maxMessageSize: 2097152 }] } },
+    'limits.preAuthWebSocketBytes',
     /at least the maxMessageSize of every WebSocket listener \(listeners\.websocket\[0\]: 2097152\)/,
   ],
   [

@@ -1,8 +1,8 @@
 // What a stranger who never logs in can make the router hold. Before WELCOME a client sends
 // only HELLO and AUTHENTICATE, so frames over limits.preAuthMaxMessageSize are refused, and
 // unfinished ones across all such connections share limits.preAuthBufferBytes; a WebSocket,
-// whose messages uWebSockets.js buffers natively, reserves a whole maxMessageSize from it
-// between upgrade and WELCOME, at most limits.preAuthConnectionsPerAddress per address; an
+// whose messages uWebSockets.js buffers natively, reserves a whole maxMessageSize from
+// limits.preAuthWebSocketBytes between upgrade and WELCOME, at most limits.preAuthConnectionsPerAddress per address; an
 // upgrade that does not fit waits for a share, up to handshakeTimeoutMs, then gets 503.
 // The router is the real process; the clients are bare sockets sending exactly the bytes that
 // make a server buffer: a frame header announcing a big frame, then all of it but one octet.
@@ -23,7 +23,7 @@ import {
 } from '../helpers/raw-client.ts';
 
 const PRE_AUTH_MAX = 64 * 1024; // the default of limits.preAuthMaxMessageSize
-const BUDGET = 16 * 1024 * 1024; // the default of limits.preAuthBufferBytes
+const WS_BUDGET = 16 * 1024 * 1024; // the default of limits.preAuthWebSocketBytes
 const MAX_MESSAGE = 16 * 1024 * 1024; // the default of limits.maxMessageSize
 const STALLERS = Number(process.env.PRE_AUTH_STALLERS ?? 200);
 // All stallers come from 127.0.0.1, so the per-address cap is lifted where the budget is tested.
@@ -178,7 +178,7 @@ test.serial(
 );
 
 for (const c of WS_CASES) {
-  const shares = BUDGET / c.firstFrame;
+  const shares = WS_BUDGET / c.firstFrame;
   test.serial(
     `websocket, ${c.name}: RSS stays within ${mb(RSS_TARGET)} MB of idle with ${STALLERS} connections stalled on the largest first message (${c.firstFrame} octets); a legitimate client waits its turn and logs in`,
     async (t) => {
@@ -218,6 +218,17 @@ for (const c of WS_CASES) {
         t.is(upgraded.size, shares, 'as many upgraded as the budget has shares (else the test proves nothing)');
         t.is(waiting, STALLERS - shares, 'the others wait for a share, unanswered');
         t.true(rss - idle < RSS_TARGET, `RSS grew by ${mb(rss - idle)} MB`);
+
+        // RawSocket logins have a budget of their own: a HELLO that arrives in two pieces (and
+        // so needs buffering) still gets WELCOME while WebSocket strangers hold theirs.
+        const raw = await rawSocketOpened(router.rawsocketPort);
+        const hello = rawSocketFrame(Buffer.from(JSON.stringify([1, 'realm1', { roles: { caller: {} } }])));
+        raw.socket.write(hello.subarray(0, 10));
+        await waitFor(() => unreadOctets(router.rawsocketPort) === 0, 5_000, 'the first piece to be read');
+        raw.socket.write(hello.subarray(10));
+        await waitFor(() => raw.received().length > 8, 5_000, 'an answer to HELLO');
+        t.is(JSON.parse(raw.received().subarray(8).toString('utf8'))[0], 2, 'WELCOME');
+        raw.socket.destroy();
 
         // A legitimate client waits behind them, and gets in once the stallers leave.
         const late = connect({ transport: 'websocket', url: router.wsUrl, timeoutMs: 30_000 });
@@ -328,11 +339,7 @@ test.serial(
   'unfinished frames of strangers share one budget: past it they are refused, counted and logged once',
   async (t) => {
     const budget = 1024 * 1024;
-    // A WebSocket reserves its maxMessageSize from the budget, so that must fit in it.
-    const router = await startConfiguredRouter({
-      logLevel: 'warn',
-      limits: { preAuthBufferBytes: budget, maxMessageSize: budget },
-    });
+    const router = await startConfiguredRouter({ logLevel: 'warn', limits: { preAuthBufferBytes: budget } });
     const probes: TcpProbe[] = [];
     try {
       const fit = budget / PRE_AUTH_MAX;
