@@ -114,7 +114,6 @@ events=$work/acked-events.txt
 : > "$users"
 : > "$events"
 result=0
-boot=0
 boot_vm 0
 for cycle in $(seq 0 "$cycles"); do
   t0=$(date +%s)
