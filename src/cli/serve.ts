@@ -181,9 +181,15 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     },
     logger,
   });
+  // One budget per transport kind, shared by its listeners: it bounds the router, not a port.
   const wsOptions: WebSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
+    preAuthBudget: new PreAuthBudget({
+      limitBytes: limits.preAuthWebSocketBytes,
+      perAddress: limits.preAuthConnectionsPerAddress,
+      logger: logger.child({ transport: 'websocket' }),
+    }),
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     idleTimeoutSec: limits.wsIdleTimeoutSec,
     logger,
@@ -191,7 +197,6 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const rawOptions: RawSocketOptions = {
     maxMessageSize: limits.maxMessageSize,
     preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    // One budget for every RawSocket listener (TCP and Unix): it bounds the router, not a port.
     preAuthBudget: new PreAuthBudget({
       limitBytes: limits.preAuthBufferBytes,
       logger: logger.child({ transport: 'rawsocket' }),
@@ -314,6 +319,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
           ));
       const options = {
         ...wsOptions,
+        ...(ws.maxMessageSize !== undefined && { maxMessageSize: ws.maxMessageSize }),
         ...(serve.length > 0 && { http: seen.routesFor(serve), httpRoutes: routesOf(serve) }),
         ...(routes && { routes }),
         ...(secure && { tls: secure.files }),

@@ -89,6 +89,10 @@ const websocketListener = z
     // Loopback by default: exposing the router is an explicit choice.
     host: host.default('127.0.0.1'),
     port: port.default(8080),
+    // This listener's limits.maxMessageSize. Each WebSocket reserves it from
+    // limits.preAuthWebSocketBytes until WELCOME (README "Limits before login"), so a smaller one
+    // lets more clients log in at once.
+    maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).optional(),
     // "/ws" is what autobahn and most WAMP client examples connect to.
     path: z
       .string()
@@ -180,8 +184,11 @@ const limits = z
     // Defaults, and why they are what they are: src/net/client-limits.ts.
     maxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.maxMessageSize),
     preAuthMaxMessageSize: intIn(MESSAGE_SIZE_MIN, MESSAGE_SIZE_MAX).default(cd.preAuthMaxMessageSize),
-    // RawSocket; the WebSocket caveat is in the README ("Limits before login").
+    // Unfinished RawSocket frames before WELCOME; a maxMessageSize per WebSocket before WELCOME
+    // (README "Limits before login").
     preAuthBufferBytes: intIn(MESSAGE_SIZE_MIN, 1024 * 1024 * 1024).default(cd.preAuthBufferBytes),
+    preAuthWebSocketBytes: intIn(MESSAGE_SIZE_MIN, 1024 * 1024 * 1024).default(cd.preAuthWebSocketBytes),
+    preAuthConnectionsPerAddress: intIn(1, 1_000_000).default(cd.preAuthConnectionsPerAddress),
     handshakeTimeoutMs: intIn(100, 600_000).default(cd.handshakeTimeoutMs),
     outboundSoftLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundSoftLimitBytes),
     outboundHardLimitBytes: intIn(1024, 1024 * 1024 * 1024).default(cd.outboundHardLimitBytes),
@@ -354,6 +361,19 @@ const configSchema = z
     gateway: gateway.prefault({}),
     // Forwarding to MQTT brokers and webhooks through a durable outbox: src/bridge/config.ts.
     bridges: bridgesSchema,
+  })
+  // A WebSocket reserves its listener's maxMessageSize until WELCOME: a budget smaller than
+  // that would refuse every WebSocket client.
+  .superRefine((c, ctx) => {
+    c.listeners.websocket.forEach((ws, i) => {
+      const size = ws.maxMessageSize ?? c.limits.maxMessageSize;
+      if (size > c.limits.preAuthWebSocketBytes)
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be at least the maxMessageSize of every WebSocket listener (listeners.websocket[${i}]: ${size})`,
+          path: ['limits', 'preAuthWebSocketBytes'],
+        });
+    });
   })
   .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
     error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',

@@ -32,6 +32,34 @@ export const clientDefaults = {
    */
   preAuthBufferBytes: 16 * 1024 * 1024,
   /**
+   * What WebSockets that have not logged in can make uWebSockets.js buffer, all together: each
+   * holds its listener's maxMessageSize from upgrade to WELCOME (uWS reassembles a message
+   * natively before the router sees it). Apart from preAuthBufferBytes, so a WebSocket stranger
+   * cannot leave RawSocket logins without room for a HELLO that arrives in pieces. One 16 MiB
+   * share: with the budget above, 200 stalled strangers per transport stay under 50 MB.
+   */
+  preAuthWebSocketBytes: 16 * 1024 * 1024,
+  /**
+   * WebSockets from one address that may be between upgrade and WELCOME at once, each holding
+   * a share of preAuthWebSocketBytes: one host cannot spend all of it, and a client that
+   * logs in takes milliseconds, so a few cover ordinary reconnects through one NAT.
+   */
+  preAuthConnectionsPerAddress: 4,
+  /**
+   * Retry-After (seconds) on the 503 that refuses a WebSocket upgrade when the budget is spent:
+   * a login that succeeds frees its share within milliseconds, and a refusal costs the router
+   * one short HTTP reply, so clients may come back soon.
+   */
+  preAuthRetryAfterSec: 1,
+  /**
+   * WebSocket upgrades that may wait for a share of that budget, all addresses together: a
+   * waiting upgrade is a paused HTTP request (a socket, no frames), so a thousand cost little,
+   * and a burst of honest clients waits its turn instead of being refused.
+   */
+  preAuthWaitingUpgrades: 1024,
+  /** Of those, from one address: one host cannot fill the line for everyone else. */
+  preAuthWaitingUpgradesPerAddress: 256,
+  /**
    * Queued outbound bytes above which a session gets no more EVENTs (dropped, counted): one slow
    * subscriber must not make the router hold every publication for it.
    */

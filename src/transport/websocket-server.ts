@@ -1,19 +1,21 @@
 // WAMP-over-WebSocket on uWebSockets.js. uWS does the HTTP upgrade and WebSocket framing;
-// this file picks the WAMP subprotocol, copies messages out of uWS's reused buffers, and
-// shields the core from uWS's rule that touching a closed WebSocket throws.
+// this file picks the WAMP subprotocol, admits upgrades within the pre-login budget and hands
+// each WebSocket to a WebSocketPeer (websocket-peer.ts).
 
 import uWS from '@btc-vision/uwebsockets.js';
 import { silentLogger, type Logger } from '../log.ts';
-import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
+import type { PeerAcceptor } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
-import { flushAfterCallbacks, type Flushable } from '../net/end-of-tick.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
 import type { TlsFiles } from './tls-files.ts';
 import { serveUwsRoute, statusText } from './uws-http.ts';
 import { findRoute, type HttpHead, type HttpRoute } from './http-exchange.ts';
+import { PreAuthBudget } from './pre-auth-budget.ts';
+import { WebSocketAdmission, type UpgradeRequest } from './websocket-admission.ts';
+import { CLOSE_GOING_AWAY, WebSocketPeer, type UserData } from './websocket-peer.ts';
 
 export interface WebSocketTarget {
   readonly host?: string;
@@ -31,6 +33,13 @@ export interface WebSocketOptions {
    * uWS buffer before login is still maxMessageSize (README, "Limits before login"). Default 64 KiB.
    */
   preAuthMaxMessageSize?: number;
+  /**
+   * Each WebSocket reserves maxMessageSize from it between upgrade and WELCOME (or close); an
+   * upgrade it cannot cover waits up to handshakeTimeoutMs for a share, then gets 503 with
+   * Retry-After (websocket-admission.ts). Shared by the router's WebSocket listeners (not with
+   * RawSocket's); default: one of this listener's own, of preAuthWebSocketBytes.
+   */
+  preAuthBudget?: PreAuthBudget;
   /**
    * From TCP accept to a complete HTTP upgrade request, rounded up to whole seconds (uWS's
    * HTTP idle timeout, which dripping octets do not extend). Default 10 s.
@@ -80,32 +89,7 @@ export interface WebSocketListener {
 const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
 const DEFAULT_IDLE_TIMEOUT_SEC = clientDefaults.wsIdleTimeoutSec;
 const DEFAULT_MAX_BACKPRESSURE = clientDefaults.wsMaxBackpressureBytes;
-const CLOSE_NORMAL = 1000;
-const CLOSE_GOING_AWAY = 1001;
-const CLOSE_UNSUPPORTED_DATA = 1003;
-// RFC 6455 §7.4.1: "a message that is too big for it to process".
-const CLOSE_MESSAGE_TOO_BIG = 1009;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
-// A slow consumer (the core's Session#kill: outbound buffer over the hard limit, or over the
-// soft limit for too long) is closed with 1008 Policy Violation. RFC 6455 §7.4.1 makes 1008
-// the "generic status code that can be returned when there is no other more suitable status
-// code", and the outbound limits are this router's policy about its peer's behaviour. Not 1013
-// Try Again Later (IANA WebSocket Close Code Number Registry, not in the RFC): that one means
-// a temporary condition of the server, such as overload shedding clients; here the server is
-// fine and the peer is at fault, and "try again later" invites it to come back and do the
-// same. Every other close from the core, after GOODBYE or after an ABORT (protocol
-// violation included), is 1000: the WAMP message already says why, and 1002 Protocol Error is
-// for the WebSocket protocol itself, which uWS enforces and answers on its own.
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_INTERNAL_ERROR = 1011;
-
-interface UserData {
-  readonly serializer: Serializer;
-  readonly info: TransportInfo;
-  peer: WebSocketPeer | null;
-}
-
-type WS = uWS.WebSocket<UserData>;
 // In the native module (20.57), not in its index.d.ts.
 type ChildApps = uWS.TemplatedApp & {
   getDescriptor(): unknown;
@@ -131,7 +115,20 @@ export function listenWebSocket(
   let closed: Promise<void> | null = null;
 
   const preAuthMax = options.preAuthMaxMessageSize ?? clientDefaults.preAuthMaxMessageSize;
+  const maxMessage = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+  const budget =
+    options.preAuthBudget ?? new PreAuthBudget({ limitBytes: clientDefaults.preAuthWebSocketBytes, logger: log });
+  if (maxMessage > budget.limitBytes) {
+    return Promise.reject(
+      new RangeError(`the pre-auth budget (${budget.limitBytes}) must be at least maxMessageSize (${maxMessage})`),
+    );
+  }
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const admission = new WebSocketAdmission({ budget, bytes: maxMessage, waitMs: handshakeTimeoutMs });
+  const http = options.http;
+  const httpRoutes = options.httpRoutes ?? [];
   const apps: { app: uWS.TemplatedApp; closeRoutes: (() => void) | undefined }[] = [];
+  // One App per certificate (wss reloads make more, see reloadTls); plain WebSocket has one.
   const makeApp = (tls: TlsFiles | undefined): uWS.TemplatedApp => {
     const app =
       tls === undefined
@@ -145,10 +142,10 @@ export function listenWebSocket(
     // and more; the handshake limit covers the HTTP part too. The method is in the native
     // module (20.57) but not in its index.d.ts.
     (app as uWS.TemplatedApp & { setIdleTimeout(seconds: number): void }).setIdleTimeout(
-      Math.max(1, Math.ceil((options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS) / 1000)),
+      Math.max(1, Math.ceil(handshakeTimeoutMs / 1000)),
     );
     app.ws<UserData>(path, {
-      maxPayloadLength: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE,
+      maxPayloadLength: maxMessage,
       idleTimeout,
       sendPingsAutomatically: idleTimeout > 0,
       maxBackpressure: options.maxBackpressure ?? DEFAULT_MAX_BACKPRESSURE,
@@ -157,8 +154,7 @@ export function listenWebSocket(
       closeOnBackpressureLimit: true,
       compression: uWS.DISABLED,
 
-      // Synchronous: the response is settled before returning, so no onAborted is needed
-      // (uWS requires one only when answering later).
+      // Settled before returning, except an upgrade that waits for a share of the pre-auth budget.
       upgrade(res, req, context) {
         const serializer = chooseSerializer(req.getHeader('sec-websocket-protocol'), offered);
         if (!serializer || closing) {
@@ -178,18 +174,54 @@ export function listenWebSocket(
         // us_socket_local_port; upstream uNetworking/uWebSockets.js#1160). Whoever needs just the
         // IP (sources, throttling) parses either form with security/address.ts parsePeer().
         const address = addressFromOctets(res.getRemoteAddress());
-        const userData: UserData = {
-          serializer,
-          info: { type: 'websocket', peer: address, local: isLoopback(address) },
-          peer: null,
+        // uWS will buffer up to maxMessage of an unfinished message natively before we see a byte
+        // of it, so that worst case is reserved before the upgrade (websocket-admission.ts).
+        // Newcomers wait (and are refused after the handshake limit) rather than the oldest
+        // stranger being closed: that would let every new connection cut a login in progress.
+        const key = req.getHeader('sec-websocket-key');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        let returned = false; // once the handler has returned, answers need cork()
+        let aborted = false;
+        const request: UpgradeRequest = {
+          address,
+          admit: (share) => {
+            if (aborted) {
+              share.release();
+              return;
+            }
+            const userData: UserData = {
+              serializer,
+              info: { type: 'websocket', peer: address, local: isLoopback(address) },
+              reserved: share,
+              peer: null,
+            };
+            const upgrade = () => res.upgrade(userData, key, serializer.subprotocol, extensions, context);
+            if (returned) res.cork(upgrade);
+            else upgrade();
+          },
+          refuse: (why) => {
+            if (aborted) return;
+            const reply = () =>
+              res
+                .writeStatus('503 Service Unavailable')
+                .writeHeader('Retry-After', String(clientDefaults.preAuthRetryAfterSec))
+                .writeHeader('Content-Type', 'text/plain')
+                .end(
+                  why === 'queue_full'
+                    ? 'too many connections are waiting to log in; retry later\n'
+                    : 'too many connections are logging in; retry later\n',
+                  true,
+                );
+            if (returned) res.cork(reply);
+            else reply();
+          },
         };
-        res.upgrade(
-          userData,
-          req.getHeader('sec-websocket-key'),
-          serializer.subprotocol,
-          req.getHeader('sec-websocket-extensions'),
-          context,
-        );
+        res.onAborted(() => {
+          aborted = true;
+          withdraw();
+        });
+        const withdraw = admission.request(request);
+        returned = true;
       },
 
       open(ws) {
@@ -204,7 +236,9 @@ export function listenWebSocket(
       },
 
       close(ws, code) {
-        const peer = ws.getUserData().peer;
+        const data = ws.getUserData();
+        data.reserved.release();
+        const peer = data.peer;
         if (!peer) return;
         open.delete(peer);
         peer.wsClosed(code);
@@ -240,8 +274,6 @@ export function listenWebSocket(
     });
     return app;
   };
-  const http = options.http;
-  const httpRoutes = options.httpRoutes ?? [];
 
   const listenOn = (app: uWS.TemplatedApp, port: number): Promise<uWS.us_listen_socket> =>
     new Promise((resolve, reject) => {
@@ -324,133 +356,4 @@ export function chooseSerializer(header: string, offered: readonly Serializer[])
     if (match) return match;
   }
   return undefined;
-}
-
-class WebSocketPeer implements Peer, Flushable {
-  readonly serializer: Serializer;
-  readonly info: TransportInfo;
-  readonly #ws: WS;
-  readonly #log: Logger;
-  readonly #preAuthMax: number;
-  #handler: PeerHandler | null = null;
-  #closed = false;
-  #welcomed = false;
-  // Frames are queued and flushed in one corked batch once the event loop is out of uWS's
-  // callbacks (see flushAfterCallbacks), so an EVENT fan-out or a batch of results does not
-  // cost a syscall per frame.
-  #queue: Uint8Array[] = [];
-  #queuedBytes = 0;
-  /** Octets of earlier batches (see octetsSent). */
-  #flushedBytes = 0;
-  // uWS's own backlog, read when our queue was last empty. Until the queue is flushed it can
-  // only shrink (only a flush adds to it), so it stands in for a native call per message (the
-  // core asks before every send): one call per connection per batch, an upper bound.
-  #backlog = 0;
-
-  constructor(ws: WS, log: Logger, preAuthMax: number) {
-    const data = ws.getUserData();
-    this.serializer = data.serializer;
-    this.info = data.info;
-    this.#ws = ws;
-    this.#log = log;
-    this.#preAuthMax = preAuthMax;
-  }
-
-  welcomed(): void {
-    this.#welcomed = true;
-  }
-
-  attach(acceptor: PeerAcceptor): void {
-    try {
-      this.#handler = acceptor.attach(this);
-    } catch (error) {
-      this.#log.error({ peer: this.info.peer, err: error }, 'websocket: attach failed');
-      this.end(CLOSE_INTERNAL_ERROR, 'internal error');
-    }
-  }
-
-  receive(message: ArrayBuffer, isBinary: boolean): void {
-    if (this.#closed) return;
-    // The spec fixes the frame type per serializer: text for JSON, binary otherwise.
-    if (isBinary !== this.serializer.binary) {
-      this.end(CLOSE_UNSUPPORTED_DATA, `expected ${this.serializer.binary ? 'binary' : 'text'} frames`);
-      return;
-    }
-    if (!this.#welcomed && message.byteLength > this.#preAuthMax) {
-      this.#log.info(
-        { peer: this.info.peer, size: message.byteLength, limit: this.#preAuthMax },
-        'websocket: message too big before login, closing',
-      );
-      this.end(CLOSE_MESSAGE_TOO_BIG, 'message too big before login');
-      return;
-    }
-    // uWS reuses `message` once this callback returns, so the core gets its own copy: in a
-    // Buffer, which small messages take from Node's pool (a new ArrayBuffer each costs ~10x more).
-    const frame = Buffer.allocUnsafe(message.byteLength);
-    frame.set(new Uint8Array(message));
-    try {
-      this.#handler?.receive(frame);
-    } catch (error) {
-      this.#log.error({ peer: this.info.peer, err: error }, 'websocket: handler.receive threw');
-      this.end(CLOSE_INTERNAL_ERROR, 'internal error');
-    }
-  }
-
-  send(frame: Uint8Array): void {
-    if (this.#closed) return;
-    if (this.#queue.length === 0) flushAfterCallbacks(this);
-    this.#queue.push(frame);
-    this.#queuedBytes += frame.length;
-  }
-
-  bufferedAmount(): number {
-    if (this.#closed) return 0;
-    if (this.#queue.length === 0) this.#backlog = this.#ws.getBufferedAmount();
-    return this.#backlog + this.#queuedBytes;
-  }
-
-  octetsSent(): number {
-    return this.#flushedBytes + this.#queuedBytes;
-  }
-
-  close(reason: CloseReason = 'normal'): void {
-    if (reason === 'slow_consumer') this.end(CLOSE_POLICY_VIOLATION, 'slow consumer');
-    else this.end(CLOSE_NORMAL, '');
-  }
-
-  end(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.flush();
-    // flush() may have hit the backpressure cap and closed us already.
-    if (!this.#closed) this.#ws.end(code, reason);
-  }
-
-  /** uWS's close handler: the WebSocket is unusable from here on. */
-  wsClosed(code: number): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#log.debug({ peer: this.info.peer, code }, 'websocket closed');
-    // uWS runs the close handler synchronously inside end()/send(); deferring keeps closed()
-    // from re-entering the core in the middle of its own peer.close() or send() call, as with
-    // RawSocket, where 'close' is always a later event.
-    const handler = this.#handler;
-    if (handler) queueMicrotask(() => handler.closed());
-  }
-
-  flush(): void {
-    if (this.#closed || this.#queue.length === 0) return;
-    const queue = this.#queue;
-    this.#queue = [];
-    this.#flushedBytes += this.#queuedBytes;
-    this.#queuedBytes = 0;
-    const binary = this.serializer.binary;
-    this.#ws.cork(() => {
-      for (const frame of queue) {
-        if (this.#closed) return; // the backpressure cap closed us mid-batch
-        this.#ws.send(frame, binary);
-      }
-    });
-  }
 }

@@ -23,7 +23,7 @@ export const FULL_CONFIG = {
     },
   ],
   listeners: {
-    websocket: [{ host: '::1', port: 0, path: '/wamp' }],
+    websocket: [{ host: '::1', port: 0, maxMessageSize: 65536, path: '/wamp' }],
     rawsocket: [{ host: 'localhost', port: 9000 }],
     unix: [{ path: '/run/wampmesh.sock', mode: '0600' }],
     http: [
@@ -51,6 +51,8 @@ export const FULL_CONFIG = {
     maxMessageSize: 65536,
     preAuthMaxMessageSize: 4096,
     preAuthBufferBytes: 1048576,
+    preAuthWebSocketBytes: 1048576,
+    preAuthConnectionsPerAddress: 2,
     handshakeTimeoutMs: 5000,
     outboundSoftLimitBytes: 2048,
     outboundHardLimitBytes: 4096,

@@ -1,6 +1,9 @@
 // What a stranger who never logs in can make the router hold. Before WELCOME a client sends
 // only HELLO and AUTHENTICATE, so frames over limits.preAuthMaxMessageSize are refused, and
-// unfinished ones across all such connections share limits.preAuthBufferBytes (RawSocket).
+// unfinished ones across all such connections share limits.preAuthBufferBytes; a WebSocket,
+// whose messages uWebSockets.js buffers natively, reserves a whole maxMessageSize from
+// limits.preAuthWebSocketBytes between upgrade and WELCOME, at most limits.preAuthConnectionsPerAddress per address; an
+// upgrade that does not fit waits for a share, up to handshakeTimeoutMs, then gets 503.
 // The router is the real process; the clients are bare sockets sending exactly the bytes that
 // make a server buffer: a frame header announcing a big frame, then all of it but one octet.
 
@@ -11,7 +14,6 @@ import { adminSocketPath } from '../../src/cli/admin-client.ts';
 import {
   connect,
   maskedFrame,
-  openTcp,
   rssBytes,
   probeOf,
   startConfiguredRouter,
@@ -21,24 +23,24 @@ import {
 } from '../helpers/raw-client.ts';
 
 const PRE_AUTH_MAX = 64 * 1024; // the default of limits.preAuthMaxMessageSize
+const WS_BUDGET = 16 * 1024 * 1024; // the default of limits.preAuthWebSocketBytes
+const MAX_MESSAGE = 16 * 1024 * 1024; // the default of limits.maxMessageSize
 const STALLERS = Number(process.env.PRE_AUTH_STALLERS ?? 200);
-// uWebSockets.js reassembles a message natively up to maxMessageSize before the router sees any
-// of it, so on WebSocket that is what a stranger can make the router hold per connection
-// (README, "Limits before login"): the documented way to bound it is a smaller maxMessageSize,
-// used here. RawSocket refuses anything over the pre-login limit at the frame header.
-const WS_MAX_MESSAGE = 128 * 1024;
-const CASES = {
-  rawsocket: { config: {}, firstFrame: PRE_AUTH_MAX },
-  websocket: { config: { limits: { maxMessageSize: WS_MAX_MESSAGE } }, firstFrame: WS_MAX_MESSAGE },
-};
-// Shows what routers without these limits did: PRE_AUTH_FIRST_FRAME=16777215 PRE_AUTH_STALLERS=20
-// with an empty config.
-const override = process.env.PRE_AUTH_FIRST_FRAME === undefined ? undefined : Number(process.env.PRE_AUTH_FIRST_FRAME);
+// All stallers come from 127.0.0.1, so the per-address cap is lifted where the budget is tested.
+const NO_ADDRESS_CAP = { preAuthConnectionsPerAddress: 1_000_000 };
+// Each stalls on the largest first message the router lets it start: on RawSocket the pre-login
+// limit (refused at the header above it), on WebSocket maxMessageSize (uWebSockets.js buffers
+// up to it natively before the router sees anything). `held` is how many the router keeps.
+const WS_CASES = [
+  { name: 'default 16 MiB maxMessageSize', limits: NO_ADDRESS_CAP, firstFrame: MAX_MESSAGE },
+  // The appliance's WebSocket listener (systemd/config.json).
+  { name: '1 MiB maxMessageSize', limits: { ...NO_ADDRESS_CAP, maxMessageSize: 1024 * 1024 }, firstFrame: 1024 * 1024 },
+] as const;
 const RSS_TARGET = 50 * 1024 * 1024;
 
 /** A RawSocket client (JSON, 16 MiB) that has done the 4-octet handshake, over TCP or a Unix socket. */
 async function rawSocketOpened(where: number | string): Promise<TcpProbe> {
-  const probe = typeof where === 'number' ? await openTcp(where) : await openUnix(where);
+  const probe = await openProbe(typeof where === 'number' ? { host: '127.0.0.1', port: where } : { path: where });
   probe.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
   await waitFor(() => probe.received().length >= 4, 5_000, 'RawSocket handshake reply');
   if (probe.received()[0] !== 0x7f || (probe.received()[1]! & 0x0f) !== 1)
@@ -46,21 +48,44 @@ async function rawSocketOpened(where: number | string): Promise<TcpProbe> {
   return probe;
 }
 
+const UPGRADE_REQUEST =
+  'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n';
+
 /** A WebSocket client (wamp.2.json) that has done the HTTP upgrade. */
 async function webSocketOpened(port: number): Promise<TcpProbe> {
-  const probe = await openTcp(port);
-  probe.socket.write(
-    'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n',
-  );
+  const probe = await openProbe({ host: '127.0.0.1', port });
+  probe.socket.write(UPGRADE_REQUEST);
   await waitFor(() => probe.received().includes('\r\n\r\n'), 5_000, 'WebSocket upgrade reply');
   if (!probe.received().toString('latin1').startsWith('HTTP/1.1 101'))
     throw new Error(`upgrade refused: ${probe.received().toString('latin1')}`);
   return probe;
 }
 
-async function openUnix(path: string): Promise<TcpProbe> {
-  const socket = net.connect({ path });
+/** Router RSS after one login (so code loaded on first use is not counted). */
+async function idleRss(
+  router: Awaited<ReturnType<typeof startConfiguredRouter>>,
+  transport: 'rawsocket' | 'websocket',
+) {
+  const client = await connect({ transport, port: router.rawsocketPort, url: router.wsUrl });
+  await client.join();
+  await client.destroy();
+  return rssBytes(router.pid);
+}
+
+/** Logs in as an anonymous JSON client over `probe` (just upgraded); resolves on WELCOME. */
+async function helloOver(probe: TcpProbe): Promise<void> {
+  const start = probe.received().length;
+  probe.socket.write(maskedFrame(0x1, Buffer.from(JSON.stringify([1, 'realm1', { roles: { caller: {} } }]))));
+  await waitFor(() => probe.received().length > start, 5_000, 'a reply to HELLO');
+  const reply = probe.received().subarray(start);
+  if (!reply.subarray(reply.indexOf('[')).toString('utf8').startsWith('[2,'))
+    throw new Error(`no WELCOME: ${reply.toString('latin1')}`);
+}
+
+/** A connected socket (TCP from a chosen local address, or Unix) whose replies are collected. */
+async function openProbe(to: net.NetConnectOpts): Promise<TcpProbe> {
+  const socket = net.connect(to);
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -112,50 +137,109 @@ function unreadOctets(port: number): number {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
-for (const transport of ['rawsocket', 'websocket'] as const) {
-  const size = override ?? CASES[transport].firstFrame;
-  const config = override === undefined ? CASES[transport].config : {};
+test.serial(
+  `rawsocket: RSS stays within ${mb(RSS_TARGET)} MB of idle with ${STALLERS} connections stalled on the largest first frame a stranger can send (${PRE_AUTH_MAX} octets)`,
+  async (t) => {
+    t.timeout(180_000);
+    const router = await startConfiguredRouter({});
+    const probes: TcpProbe[] = [];
+    try {
+      const idle = await idleRss(router, 'rawsocket');
+      let peak = idle;
+      const port = router.rawsocketPort;
+      for (let i = 0; i < STALLERS; i++) {
+        const probe = await rawSocketOpened(port);
+        probes.push(probe);
+        stall(probe, 'rawsocket', PRE_AUTH_MAX);
+        peak = Math.max(peak, rssBytes(router.pid));
+      }
+      await waitFor(
+        () => {
+          peak = Math.max(peak, rssBytes(router.pid));
+          return unreadOctets(port) === 0;
+        },
+        60_000,
+        'the router to read every stalled frame',
+        100,
+      );
+      const rss = rssBytes(router.pid);
+      // Held: still open, and nothing sent since the handshake (no ABORT).
+      const held = probes.filter((p) => !p.socket.destroyed && p.received().length === 4).length;
+      t.log(
+        `rawsocket: ${STALLERS} x ${PRE_AUTH_MAX} octets, ${held} held: idle ${mb(idle)} MB, stalled ${mb(rss)} MB (+${mb(rss - idle)} MB), peak seen +${mb(peak - idle)} MB`,
+      );
+      t.is(held, STALLERS, 'the router holds every stalled connection (else the test proves nothing)');
+      t.true(rss - idle < RSS_TARGET, `RSS grew by ${mb(rss - idle)} MB`);
+    } finally {
+      for (const p of probes) p.socket.destroy();
+      await router.stop();
+    }
+  },
+);
+
+for (const c of WS_CASES) {
+  const shares = WS_BUDGET / c.firstFrame;
   test.serial(
-    `${transport}: RSS stays within ${mb(RSS_TARGET)} MB of idle with ${STALLERS} connections stalled on the largest first message a stranger can send (${size} octets)`,
+    `websocket, ${c.name}: RSS stays within ${mb(RSS_TARGET)} MB of idle with ${STALLERS} connections stalled on the largest first message (${c.firstFrame} octets); a legitimate client waits its turn and logs in`,
     async (t) => {
       t.timeout(180_000);
-      const router = await startConfiguredRouter(config);
+      const router = await startConfiguredRouter({ limits: c.limits });
       const probes: TcpProbe[] = [];
       try {
-        // Idle: after one login, so code loaded on first use is not counted.
-        const client = await connect({ transport, port: router.rawsocketPort, url: router.wsUrl });
-        await client.join();
-        await client.destroy();
-        const idle = rssBytes(router.pid);
+        const idle = await idleRss(router, 'websocket');
         let peak = idle;
-        const port = transport === 'rawsocket' ? router.rawsocketPort : router.wsPort;
-        const batch: { probe: TcpProbe; replied: number }[] = [];
+        const port = router.wsPort;
+        // All at once: each stalls on its first message as soon as it is upgraded.
+        const upgraded = new Set<TcpProbe>();
         for (let i = 0; i < STALLERS; i++) {
-          const probe = transport === 'rawsocket' ? await rawSocketOpened(port) : await webSocketOpened(port);
-          batch.push({ probe, replied: probe.received().length });
+          const probe = await openProbe({ host: '127.0.0.1', port });
           probes.push(probe);
-          stall(probe, transport, size);
-          peak = Math.max(peak, rssBytes(router.pid));
+          probe.socket.on('data', () => {
+            if (upgraded.has(probe) || !probe.received().toString('latin1').startsWith('HTTP/1.1 101')) return;
+            upgraded.add(probe);
+            stall(probe, 'websocket', c.firstFrame);
+          });
+          probe.socket.write(UPGRADE_REQUEST);
         }
         await waitFor(
           () => {
             peak = Math.max(peak, rssBytes(router.pid));
-            return unreadOctets(port) === 0;
+            return upgraded.size >= shares && unreadOctets(port) === 0;
           },
           60_000,
-          'the router to read every stalled frame',
+          'the router to read every stalled message',
           100,
         );
         const rss = rssBytes(router.pid);
-        // Held: still open, and nothing sent since the handshake (no ABORT, no close frame).
-        const held = batch.filter(
-          ({ probe, replied }) => !probe.socket.destroyed && probe.received().length === replied,
-        ).length;
+        const waiting = probes.filter((p) => p.received().length === 0).length;
         t.log(
-          `${transport}: ${STALLERS} x ${size} octets, ${held} held: idle ${mb(idle)} MB, stalled ${mb(rss)} MB (+${mb(rss - idle)} MB), peak seen +${mb(peak - idle)} MB`,
+          `websocket, ${c.name}: ${STALLERS} x ${c.firstFrame} octets, ${upgraded.size} held, ${waiting} waiting: idle ${mb(idle)} MB, stalled ${mb(rss)} MB (+${mb(rss - idle)} MB), peak seen +${mb(peak - idle)} MB`,
         );
-        t.is(held, STALLERS, 'the router holds every stalled connection (else the test proves nothing)');
+        t.is(upgraded.size, shares, 'as many upgraded as the budget has shares (else the test proves nothing)');
+        t.is(waiting, STALLERS - shares, 'the others wait for a share, unanswered');
         t.true(rss - idle < RSS_TARGET, `RSS grew by ${mb(rss - idle)} MB`);
+
+        // RawSocket logins have a budget of their own: a HELLO that arrives in two pieces (and
+        // so needs buffering) still gets WELCOME while WebSocket strangers hold theirs.
+        const raw = await rawSocketOpened(router.rawsocketPort);
+        const hello = rawSocketFrame(Buffer.from(JSON.stringify([1, 'realm1', { roles: { caller: {} } }])));
+        raw.socket.write(hello.subarray(0, 10));
+        await waitFor(() => unreadOctets(router.rawsocketPort) === 0, 5_000, 'the first piece to be read');
+        raw.socket.write(hello.subarray(10));
+        await waitFor(() => raw.received().length > 8, 5_000, 'an answer to HELLO');
+        t.is(JSON.parse(raw.received().subarray(8).toString('utf8'))[0], 2, 'WELCOME');
+        raw.socket.destroy();
+
+        // A legitimate client waits behind them, and gets in once the stallers leave.
+        const late = connect({ transport: 'websocket', url: router.wsUrl, timeoutMs: 30_000 });
+        let done = false;
+        void late.then(() => (done = true)).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+        t.false(done, 'not upgraded while the budget is spent');
+        for (const p of probes) p.socket.destroy();
+        const client = await late;
+        await client.join();
+        await client.destroy();
       } finally {
         for (const p of probes) p.socket.destroy();
         await router.stop();
@@ -163,6 +247,61 @@ for (const transport of ['rawsocket', 'websocket'] as const) {
     },
   );
 }
+
+test.serial(
+  'WebSocket: one address holds at most preAuthConnectionsPerAddress logins in progress; others wait, then get 503 with Retry-After; WELCOME and close give shares back',
+  async (t) => {
+    const perAddress = 4; // the default
+    const router = await startConfiguredRouter({
+      logLevel: 'warn',
+      limits: { maxMessageSize: 1024 * 1024, handshakeTimeoutMs: 1_000 },
+    });
+    const probes: TcpProbe[] = [];
+    const upgrade = async (from: string) => {
+      const probe = await openProbe({ host: '127.0.0.1', port: router.wsPort, localAddress: from });
+      probes.push(probe);
+      probe.socket.write(UPGRADE_REQUEST);
+      return probe;
+    };
+    const head = (p: TcpProbe) => p.received().toString('latin1').split('\r\n')[0];
+    try {
+      const first: TcpProbe[] = [];
+      for (let i = 0; i < perAddress + 2; i++) first.push(await upgrade('127.0.0.1'));
+      await waitFor(() => first.slice(0, perAddress).every((p) => head(p) !== ''), 5_000, 'upgrades');
+      t.true(first.slice(0, perAddress).every((p) => head(p) === 'HTTP/1.1 101 Switching Protocols'));
+      t.true(
+        first.slice(perAddress).every((p) => p.received().length === 0),
+        'the others wait',
+      );
+
+      // Closing gives a share back: the first waiting upgrade from 127.0.0.1 goes ahead.
+      first[0]!.socket.destroy();
+      await waitFor(() => head(first[perAddress]!) !== '', 5_000, 'the next in line');
+      t.is(head(first[perAddress]!), 'HTTP/1.1 101 Switching Protocols');
+      // Another address is not held back by the first one, and logging in frees its share at
+      // once: after a WELCOME, perAddress more upgrades from that address are admitted.
+      const other = await upgrade('127.0.0.2');
+      await waitFor(() => head(other) !== '', 5_000, 'the upgrade from 127.0.0.2');
+      t.is(head(other), 'HTTP/1.1 101 Switching Protocols');
+      await helloOver(other);
+      const more: TcpProbe[] = [];
+      for (let i = 0; i < perAddress; i++) more.push(await upgrade('127.0.0.2'));
+      await waitFor(() => more.every((p) => head(p) !== ''), 5_000, 'upgrades from 127.0.0.2');
+      t.true(more.every((p) => head(p) === 'HTTP/1.1 101 Switching Protocols'));
+
+      // The last one waits out the handshake limit (1 s here) and is refused.
+      const last = first[perAddress + 1]!;
+      await waitFor(() => head(last) !== '', 5_000, 'the refusal');
+      t.is(head(last), 'HTTP/1.1 503 Service Unavailable');
+      t.regex(last.received().toString('latin1'), /\r\nRetry-After: 1\r\n.*too many connections are logging in/is);
+      await waitFor(() => router.stderr().includes('refusing a connection'), 5_000, 'the log line');
+      t.is(router.stderr().split('refusing a connection').length - 1, 1);
+    } finally {
+      for (const p of probes) p.socket.destroy();
+      await router.stop();
+    }
+  },
+);
 
 test.serial(
   'a first frame over the pre-login limit is refused at its header: ABORT on RawSocket, close 1009 on WebSocket',

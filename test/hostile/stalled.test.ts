@@ -28,7 +28,16 @@ let router: RouterProcess;
 let service: EchoService;
 
 test.before(async () => {
-  router = await startConfiguredRouter({ limits: { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS } });
+  // Each WebSocket that has not logged in holds a share of the pre-login budget (its
+  // maxMessageSize; test/hostile/pre-auth.test.ts is about that memory): small messages and no
+  // per-address cap let all 300 in, as this test is about the slots.
+  router = await startConfiguredRouter({
+    limits: {
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      maxMessageSize: 32 * 1024,
+      preAuthConnectionsPerAddress: 1_000_000,
+    },
+  });
   service = await EchoService.start(router);
 });
 

@@ -32,7 +32,10 @@ const miniCore: PeerAcceptor = {
       receive(frame) {
         const message = peer.serializer.decode(frame) as unknown[];
         seen.push(`${peer.info.type}/${peer.serializer.name}:${String(message[0])}`);
-        if (message[0] === 1) peer.send(peer.serializer.encode([2, 4242, { roles: { broker: {}, dealer: {} } }]));
+        if (message[0] === 1) {
+          peer.send(peer.serializer.encode([2, 4242, { roles: { broker: {}, dealer: {} } }]));
+          peer.welcomed?.(); // as the core's Session does: the pre-login budget share goes back
+        }
         if (message[0] === 6) {
           peer.send(peer.serializer.encode([6, {}, 'wamp.close.goodbye_and_out']));
           peer.close();

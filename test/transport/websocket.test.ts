@@ -33,6 +33,9 @@ class EchoAcceptor implements PeerAcceptor {
   attach(peer: Peer): PeerHandler {
     const record: Attached = { peer, received: [], closedCalls: 0 };
     this.attached.push(record);
+    // An echo core has no login: its peers are welcomed at once, as a session is at WELCOME, so
+    // they give back their share of the pre-login budget (one 16 MiB share by default).
+    peer.welcomed?.();
     return {
       receive: (frame) => {
         record.received.push(frame);

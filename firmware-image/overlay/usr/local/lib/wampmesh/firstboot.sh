@@ -190,10 +190,10 @@ fi
 if [ "$write_config" = 1 ]; then
   if [ -n "$tls_fingerprint" ]; then
     tls='{ "cert": "tls/cert.pem", "key": "tls/key.pem" }'
-    ws='{ "host": "0.0.0.0", "port": 8443, "path": "/ws", "tls": '"$tls"' }, { "host": "127.0.0.1", "port": 8080, "path": "/ws" }'
+    ws='{ "host": "0.0.0.0", "port": 8443, "path": "/ws", "maxMessageSize": 1048576, "tls": '"$tls"' }, { "host": "127.0.0.1", "port": 8080, "path": "/ws", "maxMessageSize": 1048576 }'
     rs='{ "host": "0.0.0.0", "port": 8444, "tls": '"$tls"' }, { "host": "127.0.0.1", "port": 8081 }'
   else
-    ws='{ "host": "0.0.0.0", "port": 8080, "path": "/ws" }'
+    ws='{ "host": "0.0.0.0", "port": 8080, "path": "/ws", "maxMessageSize": 1048576 }'
     rs='{ "host": "0.0.0.0", "port": 8081 }'
   fi
   umask 027
