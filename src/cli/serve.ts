@@ -303,7 +303,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       const mq = ws.mqtt;
       const routes =
         mq &&
-        ((app: Parameters<NonNullable<WebSocketOptions['routes']>>[0]) =>
+        ((...[app, admission]: Parameters<NonNullable<WebSocketOptions['routes']>>) =>
           addMqttRoute(
             app,
             mq.path,
@@ -316,6 +316,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
               logger,
             },
             mqttRegistry,
+            admission,
           ));
       const options = {
         ...wsOptions,

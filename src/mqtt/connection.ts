@@ -20,6 +20,8 @@ export interface MqttTransport {
   bufferedAmount(): number;
   /** Ends the connection once what was written is flushed. */
   end(): void;
+  /** CONNECT accepted (CONNACK sent): what the transport held for a stranger can go. */
+  connected?(): void;
 }
 
 type State = 'connecting' | 'authenticating' | 'connected' | 'closed';
@@ -132,6 +134,7 @@ export class MqttConnection implements ConnectionLink {
     if (this.#state !== 'authenticating') return;
     this.#state = 'connected';
     this.#connack(Reason.SUCCESS, undefined, sessionPresent);
+    this.#transport.connected?.();
     const early = this.#early ?? [];
     this.#early = undefined;
     for (const packet of early) {

@@ -14,6 +14,17 @@ interface UserData {
   readonly info: TransportInfo;
   connection: MqttConnection | null;
   closed: boolean;
+  /** This connection's share of the pre-login budget until CONNACK (or close). */
+  reserved: { release(): void } | undefined;
+}
+
+/** The WebSocket listener's pre-login admission (src/transport/websocket-admission.ts). */
+interface Admission {
+  request(request: {
+    readonly address: string;
+    admit(share: { release(): void }): void;
+    refuse(why: 'timeout' | 'queue_full'): void;
+  }): () => void;
 }
 
 const CLOSE_NORMAL = 1000;
@@ -27,12 +38,17 @@ export function addMqttRoute(
   acceptor: PeerAcceptor,
   options: Partial<MqttOptions> & { realm: string },
   registry: SessionRegistry,
+  admissionFor?: (bytes: number) => Admission,
 ): () => void {
   const hub = new MqttHub(acceptor, { ...mqttDefaults, ...options }, registry);
+  const maxPayloadLength = 2 * hub.options.maxPacketBytes;
+  // uWS buffers up to maxPayloadLength of an unfinished message before CONNECT is seen, so a
+  // stranger reserves that much until CONNACK, as WAMP WebSocket logins do until WELCOME.
+  const admission = admissionFor?.(maxPayloadLength);
   const open = new Set<uWS.WebSocket<UserData>>();
   app.ws<UserData>(path, {
     // A WebSocket message may carry several MQTT packets (or part of one): room for two.
-    maxPayloadLength: 2 * hub.options.maxPacketBytes,
+    maxPayloadLength,
     // MQTT's keep-alive finds dead clients; uWS's own idle timeout stays out of it.
     idleTimeout: 0,
     maxBackpressure: 64 * 1024 * 1024,
@@ -54,8 +70,42 @@ export function addMqttRoute(
         info: { type: 'mqtt', peer: address, local: isLoopback(address) },
         connection: null,
         closed: false,
+        reserved: undefined,
       };
-      res.upgrade(data, req.getHeader('sec-websocket-key'), 'mqtt', req.getHeader('sec-websocket-extensions'), context);
+      const key = req.getHeader('sec-websocket-key');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      if (admission === undefined) {
+        res.upgrade(data, key, 'mqtt', extensions, context);
+        return;
+      }
+      let returned = false; // once the handler has returned, answers need cork()
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+        withdraw();
+      });
+      const withdraw = admission.request({
+        address,
+        admit: (share) => {
+          if (aborted) return share.release();
+          data.reserved = share;
+          const upgrade = () => res.upgrade(data, key, 'mqtt', extensions, context);
+          if (returned) res.cork(upgrade);
+          else upgrade();
+        },
+        refuse: () => {
+          if (aborted) return;
+          const reply = () =>
+            res
+              .writeStatus('503 Service Unavailable')
+              .writeHeader('Retry-After', '1')
+              .writeHeader('Content-Type', 'text/plain')
+              .end('too many connections are logging in; retry later\n', true);
+          if (returned) res.cork(reply);
+          else reply();
+        },
+      });
+      returned = true;
     },
     open(ws) {
       const data = ws.getUserData();
@@ -70,6 +120,7 @@ export function addMqttRoute(
         end: () => {
           if (!data.closed) ws.end(CLOSE_NORMAL);
         },
+        connected: () => data.reserved?.release(),
       });
     },
     message(ws, message, isBinary) {
@@ -81,6 +132,7 @@ export function addMqttRoute(
     close(ws) {
       const data = ws.getUserData();
       data.closed = true;
+      data.reserved?.release();
       open.delete(ws);
       const connection = data.connection;
       // uWS calls this inside end(); the session is told once that call is over.

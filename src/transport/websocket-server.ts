@@ -62,8 +62,12 @@ export interface WebSocketOptions {
    * in a way that names the problem).
    */
   tls?: TlsFiles;
-  /** More routes on the same App (MQTT over WebSocket); returns what closes their connections. */
-  routes?: (app: uWS.TemplatedApp) => () => void;
+  /**
+   * More routes on the same App (MQTT over WebSocket); returns what closes their connections.
+   * `admission(bytes)` gives such a route the same pre-login reservation as WAMP's WebSocket
+   * (uWS buffers its messages natively too), from the same budget.
+   */
+  routes?: (app: uWS.TemplatedApp, admission: (bytes: number) => WebSocketAdmission) => () => void;
   logger?: Logger;
   /**
    * Plain HTTP on the same host and port (metrics, health, console files): asked for every
@@ -244,7 +248,12 @@ export function listenWebSocket(
         peer.wsClosed(code);
       },
     });
-    apps.push({ app, closeRoutes: options.routes?.(app) });
+    const admissionFor = (bytes: number) => {
+      if (bytes > budget.limitBytes)
+        throw new RangeError(`the pre-auth budget (${budget.limitBytes}) must be at least a route's message size (${bytes})`);
+      return new WebSocketAdmission({ budget, bytes, waitMs: handshakeTimeoutMs });
+    };
+    apps.push({ app, closeRoutes: options.routes?.(app, admissionFor) });
     // Everything that is not an upgrade on `path`: the HTTP routes if any, else 404.
     app.any('/*', (res, req) => {
       if (httpRoutes.length > 0) {

@@ -8,9 +8,13 @@
 // make a server buffer: a frame header announcing a big frame, then all of it but one octet.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
+import mqtt from 'mqtt';
 import { adminSocketPath } from '../../src/cli/admin-client.ts';
+import { startRouter } from '../helpers/router-process.ts';
 import {
   connect,
   maskedFrame,
@@ -405,3 +409,82 @@ test.serial('after WELCOME the full maxMessageSize applies again, on both transp
     await router.stop();
   }
 });
+
+test.serial(
+  `mqtt over websocket: RSS stays within ${mb(RSS_TARGET)} MB of idle with ${STALLERS} connections stalled on the largest first message before CONNECT; an MQTT client waits its turn and connects`,
+  async (t) => {
+    t.timeout(180_000);
+    // MQTT's route takes two packets of maxPacketBytes (1 MiB by default) per message.
+    const firstFrame = 2 * 1024 * 1024;
+    const shares = WS_BUDGET / firstFrame;
+    // The listeners come from the file (startConfiguredRouter's --ws would replace them).
+    const dir = mkdtempSync(join(tmpdir(), 'wampmesh-mqtt-ws-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        limits: NO_ADDRESS_CAP,
+        listeners: {
+          websocket: [{ host: '127.0.0.1', port: 0, mqtt: { path: '/mqtt' } }],
+          rawsocket: [{ host: '127.0.0.1', port: 0 }],
+        },
+      }),
+    );
+    const router = await startRouter({ args: ['--config', file] });
+    rmSync(dir, { recursive: true, force: true });
+    const probes: TcpProbe[] = [];
+    try {
+      const idle = await idleRss(router, 'websocket');
+      let peak = idle;
+      const port = router.wsPort;
+      const upgraded = new Set<TcpProbe>();
+      const request = UPGRADE_REQUEST.replace('GET /ws', 'GET /mqtt').replace('wamp.2.json', 'mqtt');
+      const frame = maskedFrame(0x2, Buffer.alloc(firstFrame, 0x20));
+      for (let i = 0; i < STALLERS; i++) {
+        const probe = await openProbe({ host: '127.0.0.1', port });
+        probes.push(probe);
+        probe.socket.on('data', () => {
+          if (upgraded.has(probe) || !probe.received().toString('latin1').startsWith('HTTP/1.1 101')) return;
+          upgraded.add(probe);
+          probe.socket.write(frame.subarray(0, frame.length - 1));
+        });
+        probe.socket.write(request);
+      }
+      await waitFor(
+        () => {
+          peak = Math.max(peak, rssBytes(router.pid));
+          return upgraded.size >= shares && unreadOctets(port) === 0;
+        },
+        60_000,
+        'the router to read every stalled message',
+        100,
+      );
+      const rss = rssBytes(router.pid);
+      const waiting = probes.filter((p) => p.received().length === 0).length;
+      t.log(
+        `mqtt over websocket: ${STALLERS} x ${firstFrame} octets, ${upgraded.size} held, ${waiting} waiting: idle ${mb(idle)} MB, stalled ${mb(rss)} MB (+${mb(rss - idle)} MB), peak seen +${mb(peak - idle)} MB`,
+      );
+      t.is(upgraded.size, shares, 'as many upgraded as the budget has shares');
+      t.is(waiting, STALLERS - shares, 'the others wait for a share, unanswered');
+      t.true(rss - idle < RSS_TARGET, `RSS grew by ${mb(rss - idle)} MB`);
+
+      // A real MQTT client (npm mqtt over WebSocket) gets in once the stallers leave, and its
+      // CONNACK gives its share back: more clients than shares can be connected at once.
+      for (const p of probes) p.socket.destroy();
+      const clients = [];
+      for (let i = 0; i < shares + 2; i++) {
+        const client = await mqtt.connectAsync(`ws://127.0.0.1:${port}/mqtt`, {
+          protocolVersion: 5,
+          reconnectPeriod: 0,
+          connectTimeout: 15_000,
+        });
+        clients.push(client);
+      }
+      t.is(clients.length, shares + 2);
+      for (const c of clients) await c.endAsync();
+    } finally {
+      for (const p of probes) p.socket.destroy();
+      await router.stop();
+    }
+  },
+);
