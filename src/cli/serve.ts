@@ -44,7 +44,7 @@ export type ListenerInfo =
   | { transport: 'websocket'; host: string; port: number; path: string; tls?: TlsSummary }
   | { transport: 'rawsocket'; host: string; port: number; tls?: TlsSummary }
   | { transport: 'unix'; path: string }
-  | { transport: 'mqtt'; host: string; port: number; realm: string }
+  | { transport: 'mqtt'; host: string; port: number; realm: string; tls?: TlsSummary }
   | { transport: 'mesh'; host: string; port: number; node: string }
   | { transport: 'http'; host: string; port: number; serve: readonly string[] };
 
@@ -347,9 +347,17 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next));
       infos.push({ ...info, port: l.port ?? rs.port });
     }
-    for (const mq of config.listeners.mqtt) {
-      const info: ListenerInfo = { transport: 'mqtt', host: mq.host, port: mq.port, realm: mq.realm };
-      const { host, port, ...settings } = mq;
+    for (const [i, mq] of config.listeners.mqtt.entries()) {
+      const field = `listeners.mqtt[${i}]`;
+      const { host, port, tls, ...settings } = mq;
+      const secure = tls && loadListenerTls(field, tls);
+      const info: ListenerInfo = {
+        transport: 'mqtt',
+        host,
+        port,
+        realm: mq.realm,
+        ...(secure && { tls: summary(secure) }),
+      };
       const l = await listen(info, () =>
         listenMqtt(
           { host, port },
@@ -360,11 +368,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
             sessions: mqttSessions,
             resume: mqttResume,
             logger,
+            ...(secure && { tls: secure }),
           },
           mqttRegistry,
         ),
       );
       opened.push(l);
+      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next));
       infos.push({ ...info, port: l.port ?? mq.port });
     }
     for (const ux of unixListeners) {

@@ -37,6 +37,7 @@ export function runTls(argv: readonly string[], out: (s: string) => void): numbe
   const listeners = [
     ...config.listeners.websocket.map((l, i) => ({ field: `listeners.websocket[${i}]`, l, url: 'wss' })),
     ...config.listeners.rawsocket.map((l, i) => ({ field: `listeners.rawsocket[${i}]`, l, url: 'rawsocket+tls' })),
+    ...config.listeners.mqtt.map((l, i) => ({ field: `listeners.mqtt[${i}]`, l, url: 'mqtts' })),
   ];
   let shown = 0;
   for (const { field, l, url } of listeners) {

@@ -167,6 +167,8 @@ const mqttListener = z.strictObject({
   maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
   maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
   maxConnections: intIn(1, 1_000_000).default(mqttDefaults.maxConnections),
+  // MQTT over TLS (mqtts, usually port 8883).
+  tls: listenerTls.optional(),
 });
 
 const listeners = z.strictObject({
@@ -492,6 +494,7 @@ export function loadConfig(file?: string): Config {
       ...config.listeners,
       websocket: config.listeners.websocket.map((l) => withTlsPaths(l, base)),
       rawsocket: config.listeners.rawsocket.map((l) => withTlsPaths(l, base)),
+      mqtt: config.listeners.mqtt.map((l) => withTlsPaths(l, base)),
       unix: config.listeners.unix.map((u) => ({ ...u, path: path.resolve(base, u.path) })),
     },
     bridges: config.bridges.map((b) => resolveBridgeFiles(b, base)),

@@ -1,8 +1,12 @@
 // The MQTT TCP listener: accepts connections and gives each an MqttConnection, which joins the
 // listener's realm as an ordinary WAMP session.
 
-import net from 'node:net';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { silentLogger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
+import { createClientServer } from '../transport/tcp-server.ts';
+import { secureContextOptions, type LoadedTls } from '../transport/tls-files.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
 import type { MqttConnection, MqttTransport } from './connection.ts';
 import { MqttHub } from './hub.ts';
@@ -13,6 +17,8 @@ export interface MqttListener {
   readonly port: number;
   readonly hub: MqttHub;
   close(): Promise<void>;
+  /** New certificate for connections accepted from now on (TLS listeners only). */
+  reloadTls?(loaded: LoadedTls): void;
 }
 
 const LINGER_MS = 2000; // a client that does not close its side after ours is cut
@@ -48,7 +54,7 @@ class TcpTransport implements MqttTransport {
 export async function listenMqtt(
   address: { host: string; port: number },
   acceptor: PeerAcceptor,
-  options: Partial<MqttOptions> & { realm: string },
+  options: Partial<MqttOptions> & { realm: string; tls?: LoadedTls },
   registry: SessionRegistry = new Map(),
 ): Promise<MqttListener> {
   const hub = new MqttHub(acceptor, { ...mqttDefaults, ...options }, registry);
@@ -69,7 +75,9 @@ export async function listenMqtt(
     connections.delete(this);
     if (connection !== undefined) hub.closed(connection);
   }
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const log = hub.options.logger ?? silentLogger;
+  // With TLS a client is accepted once its TLS handshake is done, within connectTimeoutMs.
+  const server = createClientServer(options.tls, hub.options.connectTimeoutMs, log, (socket) => {
     connections.set(socket, hub.accept(new TcpTransport(socket)));
     socket.on('data', onData);
     socket.on('error', onError);
@@ -91,6 +99,9 @@ export async function listenMqtt(
   return {
     port,
     hub,
+    ...(options.tls !== undefined && {
+      reloadTls: (loaded: LoadedTls) => (server as tls.Server).setSecureContext(secureContextOptions(loaded)),
+    }),
     close() {
       hub.close();
       return new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@
 // the new ones are broken), and a start refused with the field of a bad file named.
 
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,7 @@ writeFileSync(
     listeners: {
       websocket: [{ host: '127.0.0.1', port: 0, tls: { cert: 'live.crt', key: 'live.key' } }],
       rawsocket: [{ host: '127.0.0.1', port: 0, tls: { cert: 'live.crt', key: 'live.key' } }],
+      mqtt: [{ host: '127.0.0.1', port: 0, tls: { cert: 'live.crt', key: 'live.key' } }],
     },
   }),
 );
@@ -161,13 +162,48 @@ test.serial(
 );
 
 test.serial(
+  'MQTT over TLS: mosquitto_sub and mosquitto_pub verifying the certificate exchange a message',
+  async (t) => {
+    const port = portOf('mqtt');
+    const line = router.listeners.find((l) => l.transport === 'mqtt') as unknown as { tls?: { fingerprint: string } };
+    t.is(line.tls?.fingerprint, a.fingerprint);
+    const tlsArgs = ['-h', '127.0.0.1', '-p', String(port), '--cafile', a.cert, '-V', 'mqttv5'];
+    const sub = spawn('mosquitto_sub', [...tlsArgs, '-t', 'tls/test', '-C', '1', '-W', '15'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    sub.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    sub.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => sub.once('close', resolve));
+    // Publish until the subscriber has its subscription in place and receives one.
+    const deadline = Date.now() + 10_000;
+    while (out === '' && Date.now() < deadline) {
+      spawnSync('mosquitto_pub', [...tlsArgs, '-t', 'tls/test', '-m', 'over tls'], { timeout: 5_000 });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.is(await exited, 0, out);
+    t.is(out.trim(), 'over tls');
+    // Trusting another certificate, the client refuses the connection.
+    const refused = spawnSync(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(port), '--cafile', b.cert, '-t', 'x', '-m', 'y'],
+      {
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
+    t.not(refused.status, 0);
+  },
+);
+
+test.serial(
   'SIGHUP serves the new files to new connections; open sessions stay; broken files keep the old certificate',
   async (t) => {
     const held = await rawsocketHello(portOf('rawsocket'), a.cert);
     copyFileSync(b.cert, live.cert);
     copyFileSync(b.key, live.key);
     process.kill(router.pid, 'SIGHUP');
-    for (const transport of ['websocket', 'rawsocket']) {
+    for (const transport of ['websocket', 'rawsocket', 'mqtt']) {
       await waitFor(
         async () => {
           const { fingerprint, socket } = await presented(portOf(transport));
