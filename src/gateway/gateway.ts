@@ -241,9 +241,14 @@ export function prepare(
       `unsupported content type ${decoded.unsupported}; send JSON, CBOR or MessagePack`,
     ]);
   if ('malformed' in decoded) return scope.fail('wamp.error.invalid_argument', [decoded.malformed]);
+  let query: URLSearchParams | undefined;
   const ctx: TemplateContext = {
     path: params,
-    query: new URLSearchParams(req.query),
+    // Parsed only for a template that reads it: most routes never do.
+    get query() {
+      query ??= new URLSearchParams(req.query);
+      return query;
+    },
     header: req.headers,
     body: decoded.value,
     caller: { authid: opened.welcome.authid, authrole: opened.welcome.authrole, session: opened.welcome.session },

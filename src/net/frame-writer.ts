@@ -129,7 +129,13 @@ export class FrameWriter implements Flushable {
     if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
+    const before = this.#queued;
     this.#queued += size;
+    // Waiting for the round's end only pays for small frames: a burst (one client's flood of
+    // calls read in one round, each refused) leaves at the end of its tick, as it would have,
+    // rather than the whole round's answers being held at once.
+    if (before < COALESCE_BYTES && this.#queued >= COALESCE_BYTES && this.#schedule !== flushAtEndOfTick)
+      flushAtEndOfTick(this);
   }
 }
 
