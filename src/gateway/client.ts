@@ -24,6 +24,15 @@ export type Outcome =
   | ({ readonly ok: true; readonly details: Dict } & Payload)
   | ({ readonly ok: false; readonly error: string } & Payload);
 
+/** A CALL under way. */
+export interface CallHandle {
+  readonly result: Promise<Outcome>;
+  /** Sends CANCEL (kill); the result comes from the router (the callee's answer to INTERRUPT). */
+  cancel(): void;
+  /** Sends CANCEL (kill) and settles `result` with `outcome` now, whatever the router answers later. */
+  abandon(outcome: Outcome): void;
+}
+
 export interface WampEvent extends Payload {
   readonly publication: number;
   readonly topic: string;
@@ -104,7 +113,7 @@ export class ClientSession implements WampClient {
     kwargs: Dict | undefined,
     options: Dict,
     progress?: (p: Payload) => void,
-  ): { result: Promise<Outcome>; cancel: () => void } {
+  ): CallHandle {
     const request = this.#nextRequest++;
     const result = new Promise<Outcome>((resolve) => {
       if (this.#state !== 'open') return resolve(CLOSED);
@@ -112,10 +121,18 @@ export class ClientSession implements WampClient {
       const opts = progress ? { ...options, receive_progress: true } : options;
       this.#peer.deliver({ type: T.CALL, request, options: opts, procedure, ...wire(args, kwargs) });
     });
+    const cancel = (): void => {
+      if (this.#pending.has(request)) this.#peer.deliver({ type: T.CANCEL, request, options: { mode: 'kill' } });
+    };
     return {
       result,
-      cancel: () => {
-        if (this.#pending.has(request)) this.#peer.deliver({ type: T.CANCEL, request, options: { mode: 'kill' } });
+      cancel,
+      abandon: (outcome) => {
+        const p = this.#pending.get(request);
+        if (p === undefined) return;
+        cancel();
+        this.#pending.delete(request);
+        p.resolve(outcome);
       },
     };
   }

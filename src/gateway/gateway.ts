@@ -11,7 +11,7 @@ import type { PeerAcceptor } from '../router/peer.ts';
 import { FailureThrottle } from '../security/throttle.ts';
 import type { HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
 import type { BearerVerifier } from './bearer.ts';
-import type { Payload } from './client.ts';
+import type { Outcome, Payload } from './client.ts';
 import { answerCodec, decodeBody, encodeValue, streamKind } from './codec.ts';
 import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
@@ -204,16 +204,16 @@ export class Gateway {
     const call = session.call(uri, args, kwargs, route.options);
     const onAbort = () => call.cancel();
     scope.signal.addEventListener('abort', onAbort);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
+    // The timer settles the call itself: no second promise and race per request.
+    let expired: Outcome | undefined;
+    const timer = setTimeout(() => {
+      expired = { ok: false, error: GatewayErrorUri.TIMEOUT, args: [], kwargs: {} };
+      call.abandon(expired);
+    }, timeoutMs);
     try {
-      const outcome = await Promise.race([call.result, timedOut]);
-      if (outcome === 'timeout') {
-        call.cancel();
+      const outcome = await call.result;
+      if (outcome === expired)
         return scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${timeoutMs} ms; the call was cancelled`]);
-      }
       if (!outcome.ok) return scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
       return valueReply(200, scope.codec, resultValue(route, outcome), scope.cors);
     } finally {
@@ -241,9 +241,14 @@ export function prepare(
       `unsupported content type ${decoded.unsupported}; send JSON, CBOR or MessagePack`,
     ]);
   if ('malformed' in decoded) return scope.fail('wamp.error.invalid_argument', [decoded.malformed]);
+  let query: URLSearchParams | undefined;
   const ctx: TemplateContext = {
     path: params,
-    query: new URLSearchParams(req.query),
+    // Parsed only for a template that reads it: most routes never do.
+    get query() {
+      query ??= new URLSearchParams(req.query);
+      return query;
+    },
     header: req.headers,
     body: decoded.value,
     caller: { authid: opened.welcome.authid, authrole: opened.welcome.authrole, session: opened.welcome.session },

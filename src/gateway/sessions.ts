@@ -22,6 +22,8 @@ export class SessionPool {
   readonly #idleMs: number;
   readonly #entries = new Map<string, Entry>();
   readonly #timer: NodeJS.Timeout;
+  /** The key inserted or moved last into #entries (so the last in its order), if still there. */
+  #lastKey: string | undefined;
 
   constructor(acceptor: PeerAcceptor, options: { maxSessions: number; idleMs: number }) {
     this.#acceptor = acceptor;
@@ -37,9 +39,13 @@ export class SessionPool {
     const found = this.#entries.get(key);
     if (found !== undefined && (found.session === undefined || found.session.isOpen)) {
       found.lastUsed = now;
-      // Most recently used last: the first entries are the ones to close when full.
-      this.#entries.delete(key);
-      this.#entries.set(key, found);
+      // Most recently used last: the first entries are the ones to close when full. (Many
+      // requests in a row are one identity's: it is already last then.)
+      if (key !== this.#lastKey) {
+        this.#entries.delete(key);
+        this.#entries.set(key, found);
+        this.#lastKey = key;
+      }
       return found.opening;
     }
     const session = new ClientSession(this.#acceptor, info, credentials);
@@ -59,6 +65,7 @@ export class SessionPool {
       if (this.#entries.get(key) === entry) this.#entries.delete(key);
     });
     this.#entries.set(key, entry);
+    this.#lastKey = key;
     while (this.#entries.size > this.#max) {
       const [oldest, e] = this.#entries.entries().next().value!;
       this.#entries.delete(oldest);

@@ -6,7 +6,7 @@
 // costs two Writable.write() calls and the writev assembles them again.
 
 import type { Socket } from 'node:net';
-import { flushAtEndOfTick, type Flushable } from './end-of-tick.ts';
+import { flushAfterCallbacks, flushAtEndOfTick, type Flushable } from './end-of-tick.ts';
 import { encodeHeader, HEADER_SIZE, MAX_PAYLOAD } from './length-prefixed.ts';
 /** Queued as is, without a header (a preamble, a handshake). */
 const RAW = -1;
@@ -14,8 +14,19 @@ const RAW = -1;
 // bigger goes out as it is (copying megabytes to save a syscall would cost more than it saves).
 const COALESCE_BYTES = 64 * 1024;
 
+export interface FrameWriterOptions {
+  /**
+   * When the frames queued go out: at the end of the tick that queued them (the default), or
+   * once the event loop ran this round's I/O callbacks, so that frames caused by many other
+   * connections' input (HTTP requests, WebSocket messages, other clients' calls, all read in
+   * one round) leave in one write instead of one per connection that caused them.
+   */
+  readonly flush?: 'endOfTick' | 'afterCallbacks';
+}
+
 export class FrameWriter implements Flushable {
   readonly #socket: Socket;
+  readonly #schedule: (peer: Flushable) => void;
   #payloads: Uint8Array[] = [];
   #types: number[] = [];
   #queued = 0;
@@ -26,8 +37,9 @@ export class FrameWriter implements Flushable {
   #rawBytes = 0;
   #rawEntries = 0;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, options: FrameWriterOptions = {}) {
     this.#socket = socket;
+    this.#schedule = options.flush === 'afterCallbacks' ? flushAfterCallbacks : flushAtEndOfTick;
   }
 
   /** Octets queued and not yet handed to the socket. */
@@ -114,10 +126,16 @@ export class FrameWriter implements Flushable {
   }
 
   #push(type: number, payload: Uint8Array, size: number): void {
-    if (this.#payloads.length === 0) flushAtEndOfTick(this);
+    if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
+    const before = this.#queued;
     this.#queued += size;
+    // Waiting for the round's end only pays for small frames: a burst (one client's flood of
+    // calls read in one round, each refused) leaves at the end of its tick, as it would have,
+    // rather than the whole round's answers being held at once.
+    if (before < COALESCE_BYTES && this.#queued >= COALESCE_BYTES && this.#schedule !== flushAtEndOfTick)
+      flushAtEndOfTick(this);
   }
 }
 

@@ -258,7 +258,9 @@ class RawSocketPeer implements Peer {
       budget: { reserve: (bytes) => budget.reserve(bytes, info.peer), release: (bytes) => budget.release(bytes) },
     });
     this.#log = ctx.log;
-    this.#writer = new FrameWriter(socket);
+    // A callee's INVOCATIONs, a subscriber's EVENTs are caused by other connections' input:
+    // after the round's I/O callbacks, the frames caused by all of them leave in one write.
+    this.#writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
   }
 
   /** Attaches to the core, then processes bytes that came in the handshake's chunk. */

@@ -1,9 +1,10 @@
 // The gateway on a 3-node loopback mesh of real router processes: a realm, its grants and an
 // API spec added on node A replicate, node C serves the spec within seconds, and a call through
 // C's gateway reaches a callee (Autobahn|JS) connected to A. Deleting the spec on A stops C
-// serving it.
+// serving it. A's router killed while a call through C is in flight: C answers 502 with the
+// mesh's wamp.error.network_failure.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { openSession } from '../interop/support/autobahn-js.ts';
 import { addApi, startGatewayRouter, until, type GatewayRouter } from './support.ts';
 
@@ -27,7 +28,8 @@ function meshConfig(node: string, seeds: string[]): Record<string, unknown> {
 
 const meshPort = (g: GatewayRouter) => g.router.listeners.find((l) => l.transport === 'mesh')!.port;
 
-test('a spec added on node A is served by node C; the call reaches a callee on A', async (t) => {
+/** Nodes alpha <- beta <- gamma (each seeds the previous one), stopped at the test's end. */
+async function startChain(t: ExecutionContext): Promise<[GatewayRouter, GatewayRouter, GatewayRouter]> {
   const nodes: GatewayRouter[] = [];
   t.teardown(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -38,7 +40,6 @@ test('a spec added on node A is served by node C; the call reaches a callee on A
   nodes.push(b);
   const c = await startGatewayRouter({ config: meshConfig('gamma', [`127.0.0.1:${meshPort(b)}`]) });
   nodes.push(c);
-
   await a.cli(['realm', 'create', REALM, '--authmethods', 'anonymous']);
   await a.cli([
     'grant',
@@ -53,6 +54,11 @@ test('a spec added on node A is served by node C; the call reaches a callee on A
     '--to',
     'anonymous',
   ]);
+  return [a, b, c];
+}
+
+test('a spec added on node A is served by node C; the call reaches a callee on A', async (t) => {
+  const [a, , c] = await startChain(t);
   const added = Date.now();
   await addApi(a, {
     name: 'm',
@@ -96,4 +102,38 @@ test('a spec added on node A is served by node C; the call reaches a callee on A
     'C stops serving the deleted spec',
   );
   t.pass();
+});
+
+test("A's router killed while a call through C is in flight: 502 wamp.error.network_failure", async (t) => {
+  const [a, , c] = await startChain(t);
+  await addApi(a, {
+    name: 'slow',
+    realm: REALM,
+    basePath: '/s',
+    routes: [{ method: 'POST', path: '/wait', call: 'com.mesh.wait', args: ['{body}'], timeoutMs: 60_000 }],
+  });
+  const callee = await openSession({ type: 'websocket', url: a.router.wsUrl }, 'callee on A', REALM);
+  t.teardown(() => callee.close().catch(() => undefined));
+  let invoked = 0;
+  // Answers the probe at once, holds every other call: the one in flight when A dies.
+  await callee.session.register('com.mesh.wait', (args) => {
+    if ((args?.[0] as { probe?: boolean } | undefined)?.probe === true) return 'ready';
+    invoked++;
+    return new Promise(() => {});
+  });
+  const post = (body: string, signal?: AbortSignal) =>
+    fetch(`${c.base}/s/wait`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+  await until(async () => (await post('{"probe":true}')).status === 200, 30_000, 'C reaches the callee on A');
+
+  const started = Date.now();
+  const inFlight = post('{}', AbortSignal.timeout(30_000));
+  await until(() => invoked === 1, 10_000, 'the callee on A holds the call');
+  process.kill(a.router.pid, 'SIGKILL');
+  const r = await inFlight;
+  const body = (await r.json()) as { error: string; args: unknown[]; kwargs: object };
+  t.log(`502 ${Date.now() - started} ms after the call started: ${JSON.stringify(body)}`);
+  t.is(r.status, 502);
+  t.is(body.error, 'wamp.error.network_failure');
+  t.true(Array.isArray(body.args));
+  t.is(typeof body.kwargs, 'object');
 });

@@ -1,4 +1,4 @@
-// FrameWriter (src/transport/frame-writer.ts): frames queued in one tick leave in one write, in
+// FrameWriter (src/net/frame-writer.ts): frames queued in one tick leave in one write, in
 // order, with big payloads passed through uncopied; nothing is written to a dead socket.
 
 import type { Socket } from 'node:net';
@@ -100,4 +100,31 @@ test('payloadOctets: payloads of the frames queued or written, without headers, 
   w.frame(0, new Uint8Array(2));
   await tick();
   t.is(w.payloadOctets, 17);
+});
+
+test('afterCallbacks: frames queued in separate ticks of one round leave in one write after the round', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
+  writer.frame(0, Uint8Array.of(1));
+  await tick();
+  t.is(written.chunks.length, 0, 'not at the end of the tick that queued it');
+  writer.frame(0, Uint8Array.of(2));
+  await tick();
+  t.is(written.chunks.length, 0);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(hex(written.chunks), '0000000101' + '0000000102');
+});
+
+test('afterCallbacks: a burst of 64 KiB or more leaves at the end of its tick', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
+  for (let i = 0; i < 700; i++) writer.frame(0, new Uint8Array(100));
+  await tick();
+  t.is(written.chunks.length > 0, true, 'written without waiting for the round');
+  t.is(writer.queuedBytes, 0);
+  writer.frame(0, Uint8Array.of(3));
+  await tick();
+  t.is(writer.queuedBytes, 5, 'a small frame after it waits for the round again');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(writer.queuedBytes, 0);
 });

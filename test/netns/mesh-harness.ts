@@ -101,11 +101,11 @@ export interface Agent {
 }
 
 /** Starts python/mesh_agent.py in `ns` against that namespace's router; resolves once joined. */
-export async function startAgent(ns: string, name: string): Promise<Agent> {
+export async function startAgent(ns: string, name: string, realm = 'realm1'): Promise<Agent> {
   const proc = startPythonInNetns(
     ns,
     AGENT,
-    ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', 'realm1', '--name', name],
+    ['--url', `ws://127.0.0.1:${WS_PORT}/ws`, '--realm', realm, '--name', name],
     { stdin: true, name: `agent ${name}` },
   );
   await proc.waitForEvent((e) => e.event === 'joined', 20_000);

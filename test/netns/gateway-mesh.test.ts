@@ -1,0 +1,140 @@
+// The HTTP gateway across a real multi-hop mesh: `wampmesh serve` with a gateway listener in
+// namespaces A, B and C of chain4 (A reaches only B, B only A and C), meshed by mDNS alone (no
+// seeds). An API spec added on A with `wampmesh api add` replicates and is served by C's gateway;
+// a POST to C (curl inside C's namespace) reaches a callee (Autobahn|Python) registered on A,
+// two hops away.
+
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  announceSkip,
+  createBed,
+  eventually,
+  netnsUnavailable,
+  pythonAutobahnMissing,
+  startInNetns,
+  wampmeshBin,
+  type Bed,
+} from './harness.ts';
+import { meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
+
+const unavailable = netnsUnavailable();
+const HTTP_PORT = 8082;
+const REALM = 'com.gwmesh';
+const PROC = 'com.gwmesh.add';
+
+if (unavailable !== undefined) {
+  announceSkip('test/netns/gateway-mesh.test.ts', unavailable);
+  test.skip(`netns gateway mesh (SKIPPED: ${unavailable})`, () => {});
+} else {
+  let bed: Bed | undefined;
+  let work: { dir: string; remove(): void } | undefined;
+  const routers: MeshRouter[] = [];
+  let onA: Agent | undefined;
+
+  test.before(() => {
+    const missing = pythonAutobahnMissing();
+    if (missing !== undefined) throw new Error(missing);
+  });
+
+  test.after.always(async () => {
+    await onA?.stop();
+    await Promise.all(routers.map((r) => r.proc?.stop(3_000)));
+    bed?.down();
+    work?.remove();
+  });
+
+  /** POSTs `body` to `path` of the gateway in `ns` with curl; the status and the body. */
+  async function post(ns: string, path: string, body: string): Promise<{ status: number; body: string }> {
+    const curl = startInNetns(
+      ns,
+      'curl',
+      [
+        '-s',
+        '-m',
+        '10',
+        '-H',
+        'content-type: application/json',
+        '--data-binary',
+        body,
+        '-w',
+        '\n%{http_code}',
+        `http://127.0.0.1:${HTTP_PORT}${path}`,
+      ],
+      { name: 'curl' },
+    );
+    await curl.exited;
+    const out = curl.stdout();
+    const nl = out.lastIndexOf('\n');
+    return { status: Number(out.slice(nl + 1)), body: out.slice(0, nl) };
+  }
+
+  test.serial('a spec added on A is served by C; a call through C reaches a callee on A', async (t) => {
+    bed = createBed('chain4', 'gwmesh');
+    work = workDir('gateway');
+    const http = { http: [{ host: '127.0.0.1', port: HTTP_PORT, serve: ['gateway', 'health'] }] };
+    for (const n of ['A', 'B', 'C']) routers.push(meshRouter(bed, n, work.dir, http));
+    await Promise.all(routers.map((r) => r.start()));
+
+    // A store realm (the gateway serves those), set up on A as an operator would; the running
+    // routers replicate it with the spec.
+    const cli = (args: string[]) =>
+      execFileSync(wampmeshBin, [...args, '--data', join(work!.dir, 'A', 'data')], { encoding: 'utf8' });
+    cli(['realm', 'create', REALM, '--authmethods', 'anonymous']);
+    cli([
+      'grant',
+      'create',
+      REALM,
+      '--allow',
+      'call,register',
+      '--uri',
+      'com.gwmesh.',
+      '--match',
+      'prefix',
+      '--to',
+      'anonymous',
+    ]);
+
+    // The realm is in A's own store, so the callee can join there before anything replicated.
+    onA = await startAgent(bed.node('A').ns, 'A', REALM);
+    const reg = await onA.request({ op: 'register', procedure: PROC });
+    t.true(reg.ok, JSON.stringify(reg));
+
+    const spec = join(work.dir, 'api.json');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'adder',
+        realm: REALM,
+        basePath: '/g',
+        routes: [{ method: 'POST', path: '/add/{who}', call: PROC, args: ['{body.a}', '{body.b}'] }],
+      }),
+    );
+    cli(['api', 'add', spec]);
+    const added = Date.now();
+
+    // Until the spec reached C: 404 (no route); until A's registration is known at C: 503.
+    let last = { status: 0, body: '' };
+    await eventually(
+      'C serves the spec and reaches the callee on A',
+      60_000,
+      async () => {
+        last = await post(bed!.node('C').ns, '/g/add/x', '{"a":2,"b":40}');
+        return last.status === 200 ? true : undefined;
+      },
+      500,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; last answer: ${last.status} ${last.body}`);
+    });
+    t.log(`C answered 200 ${Date.now() - added} ms after the spec was added on A`);
+    // The agent's add answers CallResult(a + b, its name): the callee that ran is A's.
+    t.deepEqual(JSON.parse(last.body), { args: [42, 'A'], kwargs: {} });
+
+    // B, between them, serves it too; and a node without the spec would have answered 404.
+    const viaB = await post(bed.node('B').ns, '/g/add/x', '{"a":1,"b":1}');
+    t.is(viaB.status, 200, viaB.body);
+    t.is((await post(bed.node('C').ns, '/nothing', '{}')).status, 404);
+  });
+}
