@@ -618,7 +618,7 @@ function report(
   const cores = availableParallelism();
   const out: string[] = [];
   out.push('', `wampmesh bench, ${new Date().toISOString().slice(0, 10)}: loopback; ${machine()}`);
-  if (rows.length === 0 && connections.length === 0) {
+  if (rows.length === 0 && connections.length === 0 && bridge === undefined) {
     // BENCH_ONLY=mqtt: its own table alone.
     console.log([...out, ...mqtt, `\n(total ${(elapsedMs / 1000).toFixed(0)} s)`].join('\n'));
     return;
