@@ -250,7 +250,9 @@ export function listenWebSocket(
     });
     const admissionFor = (bytes: number) => {
       if (bytes > budget.limitBytes)
-        throw new RangeError(`the pre-auth budget (${budget.limitBytes}) must be at least a route's message size (${bytes})`);
+        throw new RangeError(
+          `the pre-auth budget (${budget.limitBytes}) must be at least a route's message size (${bytes})`,
+        );
       return new WebSocketAdmission({ budget, bytes, waitMs: handshakeTimeoutMs });
     };
     apps.push({ app, closeRoutes: options.routes?.(app, admissionFor) });
