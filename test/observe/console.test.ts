@@ -6,8 +6,6 @@
 // go to CONSOLE_SCREENSHOTS (default: a temp folder; the path is logged).
 
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,6 +13,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runCli } from '../cli/run-cli.ts';
 import { linkProxy } from '../helpers/link-proxy.ts';
+import { selfSigned } from '../helpers/self-signed.ts';
 import { connect } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 
@@ -102,30 +101,7 @@ test('the console: log in, three nodes and their links, a new registration, a li
   // A RawSocket-over-TLS listener on alpha: the console shows the certificate's fingerprint.
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-tls-'));
   t.teardown(() => fs.rmSync(tlsDir, { recursive: true, force: true }));
-  const cert = path.join(tlsDir, 'cert.pem');
-  const key = path.join(tlsDir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=alpha',
-    ],
-    { stdio: 'ignore' },
-  );
-  const fingerprint = new crypto.X509Certificate(fs.readFileSync(cert)).fingerprint256;
+  const { cert, key, fingerprint } = selfSigned(tlsDir, 'alpha');
   const alpha = await node(t, 'alpha', [], {
     websocket: [{ host: '127.0.0.1', port }],
     rawsocket: [

@@ -5,49 +5,19 @@
 
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { startRouter, wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
+import { selfSigned } from '../helpers/self-signed.ts';
 import { waitFor } from '../helpers/raw-client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wampmesh-tls-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A self-signed certificate for 127.0.0.1 made by openssl, and its SHA-256 fingerprint as openssl prints it. */
-function makeCert(name: string): { cert: string; key: string; fingerprint: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  const out = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
-  return { cert, key, fingerprint: out.trim().split('=')[1]! };
-}
-
-const a = makeCert('first');
-const b = makeCert('second');
+const a = selfSigned(dir, 'first');
+const b = selfSigned(dir, 'second');
 // The files the router is configured with; the test swaps their content.
 const live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
 copyFileSync(a.cert, live.cert);
@@ -78,7 +48,7 @@ function presented(port: number): Promise<{ fingerprint: string; socket: tls.TLS
 /** RawSocket handshake (JSON, 2^24) and HELLO over a verified TLS connection; resolves with WELCOME. */
 function rawsocketHello(port: number, ca: string): Promise<{ welcome: unknown[]; socket: tls.TLSSocket }> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca: execFileSync('cat', [ca]) });
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca) });
     let buffered = Buffer.alloc(0);
     socket.once('secureConnect', () => {
       socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
