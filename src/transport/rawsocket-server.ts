@@ -258,9 +258,11 @@ class RawSocketPeer implements Peer {
       budget: { reserve: (bytes) => budget.reserve(bytes, info.peer), release: (bytes) => budget.release(bytes) },
     });
     this.#log = ctx.log;
-    // A callee's INVOCATIONs, a subscriber's EVENTs are caused by other connections' input:
-    // after the round's I/O callbacks, the frames caused by all of them leave in one write.
-    this.#writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
+    // Flushed at the end of the tick. Waiting for the round's I/O callbacks ('afterCallbacks')
+    // batches a callee's INVOCATIONs from many HTTP requests into one write, but a subscriber
+    // that stops reading was then never closed as a slow consumer
+    // (test/observe/metrics.test.ts); not used until that is understood.
+    this.#writer = new FrameWriter(socket);
   }
 
   /** Attaches to the core, then processes bytes that came in the handshake's chunk. */
