@@ -45,6 +45,9 @@ export function statusText(status: number): string {
   return `${status} ${REASON[status] ?? 'Status'}`;
 }
 
+// How long a refused body is still read (and dropped) before the connection is cut, as on node:http.
+const REFUSED_LINGER_MS = 1000;
+
 function writeHead(res: uWS.HttpResponse, status: number, headers: Readonly<Record<string, string>>): void {
   res.writeStatus(statusText(status));
   for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
@@ -62,23 +65,36 @@ export function serveUwsRoute(
   // Once true, `res` must not be touched again (uWS frees it).
   let gone = false;
   let reading = true;
+  let aborted = false;
+  let linger: NodeJS.Timeout | undefined;
   res.onAborted(() => {
     gone = true;
+    aborted = true;
     reading = false;
     clearTimeout(timer);
+    clearTimeout(linger);
     abort.abort();
   });
+  const closeAfterRefusal = (): void => {
+    clearTimeout(linger);
+    linger = undefined;
+    if (!aborted) res.cork(() => res.end(undefined, true));
+  };
   const refuse = (why: HttpRefusal): void => {
     reading = false;
     clearTimeout(timer);
     if (gone) return;
     const reply: HttpReply = route.refuse(why, head);
     gone = true;
-    // closeConnection: the unread rest of the body cannot be skipped to reach a next request.
+    // The reply goes out now and the connection closes a moment later (the unread rest of the
+    // body cannot be skipped to reach a next request): a client still sending its body would
+    // otherwise get a reset for our close, and its kernel would drop the reply unread. What it
+    // sends meanwhile is read and dropped.
     res.cork(() => {
       writeHead(res, reply.status, reply.headers);
-      res.end(reply.body, true);
+      res.write(reply.body);
     });
+    linger = setTimeout(closeAfterRefusal, REFUSED_LINGER_MS);
   };
   const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
   if (BodyCollector.declaredTooLarge(head, limits)) {
@@ -87,7 +103,10 @@ export function serveUwsRoute(
   }
   const collector = new BodyCollector(limits);
   res.onData((chunk, isLast) => {
-    if (!reading) return;
+    if (!reading) {
+      if (isLast && linger !== undefined) closeAfterRefusal();
+      return;
+    }
     // uWS neuters `chunk` when this callback returns: the collector keeps a copy.
     if (!collector.add(Buffer.from(new Uint8Array(chunk)))) {
       refuse('body_too_large');
