@@ -54,6 +54,8 @@ test('kill -9 mid-drain and restart: all N in order, duplicates only within the 
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const sub = await subscriber(broker, 'site7/tele/#');
+  // It reconnects on its own: left open after a failure, it would keep the test process alive.
+  t.teardown(() => void sub.client.end(true));
   router = await startRouter({ args, dataDir });
   await broker.pause();
 

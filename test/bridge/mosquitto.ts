@@ -58,6 +58,10 @@ export class Mosquitto {
         'allow_anonymous true',
         'persistence true',
         `persistence_location ${dir}/`,
+        // Started as root (CI), mosquitto would drop to its own user and could not write its
+        // persistence file in this root-owned folder: persistent sessions would be lost on a
+        // restart. Ignored when not started as root.
+        'user root',
         // Unbounded queues for offline persistent subscribers: the tests count every message.
         'max_queued_messages 0',
         'max_inflight_messages 0',

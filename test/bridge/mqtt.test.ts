@@ -31,6 +31,8 @@ test.serial(
       await broker.stop();
     });
     const sub = await subscriber(broker, 'site7/tele/#');
+    // It reconnects on its own: left open after a failure, it would keep the test process alive.
+    t.teardown(() => void sub.client.end(true));
     const pub = await w.wamp();
     await until(() => w.status('cloud').state === 'up', 5000, 'bridge up');
     t.is((await publishAck(pub, 'tele.a.b', ['first']))[0], 17);
@@ -87,6 +89,7 @@ test.serial(
     await wampSub.next((m) => m[0] === 33 && m[1] === request);
     await until(() => w.status('cloud').state === 'up', 5000, 'bridge up');
     const watcher = await subscriber(broker, 'site7/cmd/#', 'watcher');
+    t.teardown(() => void watcher.client.end(true));
     const device = mqtt.connect(broker.url, { reconnectPeriod: 0 });
     await new Promise((r) => device.once('connect', r));
     await device.publishAsync('site7/cmd/valve/open', JSON.stringify({ pct: 40 }), { qos: 1 });
