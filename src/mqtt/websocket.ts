@@ -9,6 +9,7 @@ import type { MqttConnection } from './connection.ts';
 import { MqttHub } from './hub.ts';
 import { mqttDefaults, type MqttOptions } from './options.ts';
 import type { SessionRegistry } from './session.ts';
+import { upgradeWhenAdmitted, type WebSocketAdmission } from '../transport/websocket-admission.ts';
 
 interface UserData {
   readonly info: TransportInfo;
@@ -16,15 +17,6 @@ interface UserData {
   closed: boolean;
   /** This connection's share of the pre-login budget until CONNACK (or close). */
   reserved: { release(): void } | undefined;
-}
-
-/** The WebSocket listener's pre-login admission (src/transport/websocket-admission.ts). */
-interface Admission {
-  request(request: {
-    readonly address: string;
-    admit(share: { release(): void }): void;
-    refuse(why: 'timeout' | 'queue_full'): void;
-  }): () => void;
 }
 
 const CLOSE_NORMAL = 1000;
@@ -38,7 +30,7 @@ export function addMqttRoute(
   acceptor: PeerAcceptor,
   options: Partial<MqttOptions> & { realm: string },
   registry: SessionRegistry,
-  admissionFor?: (bytes: number) => Admission,
+  admissionFor?: (bytes: number) => WebSocketAdmission,
 ): () => void {
   const hub = new MqttHub(acceptor, { ...mqttDefaults, ...options }, registry);
   const maxPayloadLength = 2 * hub.options.maxPacketBytes;
@@ -78,34 +70,10 @@ export function addMqttRoute(
         res.upgrade(data, key, 'mqtt', extensions, context);
         return;
       }
-      let returned = false; // once the handler has returned, answers need cork()
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-        withdraw();
+      upgradeWhenAdmitted(res, admission, address, (share) => {
+        data.reserved = share;
+        res.upgrade(data, key, 'mqtt', extensions, context);
       });
-      const withdraw = admission.request({
-        address,
-        admit: (share) => {
-          if (aborted) return share.release();
-          data.reserved = share;
-          const upgrade = () => res.upgrade(data, key, 'mqtt', extensions, context);
-          if (returned) res.cork(upgrade);
-          else upgrade();
-        },
-        refuse: () => {
-          if (aborted) return;
-          const reply = () =>
-            res
-              .writeStatus('503 Service Unavailable')
-              .writeHeader('Retry-After', '1')
-              .writeHeader('Content-Type', 'text/plain')
-              .end('too many connections are logging in; retry later\n', true);
-          if (returned) res.cork(reply);
-          else reply();
-        },
-      });
-      returned = true;
     },
     open(ws) {
       const data = ws.getUserData();

@@ -8,6 +8,7 @@
 // an HTTP request not yet answered: no WebSocket frame of it is read, and whatever a client
 // sends early is held by uWS's small HTTP buffer only.
 
+import type uWS from '@btc-vision/uwebsockets.js';
 import { clientDefaults } from '../net/client-limits.ts';
 import type { PreAuthBudget } from './pre-auth-budget.ts';
 
@@ -119,4 +120,51 @@ export class WebSocketAdmission {
     this.#budget.refusedConnection(request.address, why);
     request.refuse(why);
   }
+}
+
+/**
+ * Runs `upgrade(share)` once the upgrade request in `res` is admitted (at once, or later from
+ * the waiting line), or answers 503 with Retry-After when it is refused; a client that goes
+ * away while waiting gives its place back. Called inside uWS's upgrade handler, which then
+ * returns: answers after that need cork().
+ */
+export function upgradeWhenAdmitted(
+  res: uWS.HttpResponse,
+  admission: WebSocketAdmission,
+  address: string,
+  upgrade: (share: Share) => void,
+): void {
+  let returned = false;
+  let aborted = false;
+  // Before anything is answered: uWS wants onAborted before a response that may come later.
+  let withdraw = (): void => undefined;
+  res.onAborted(() => {
+    aborted = true;
+    withdraw();
+  });
+  withdraw = admission.request({
+    address,
+    admit: (share) => {
+      if (aborted) return share.release();
+      if (returned) res.cork(() => upgrade(share));
+      else upgrade(share);
+    },
+    refuse: (why) => {
+      if (aborted) return;
+      const reply = () =>
+        res
+          .writeStatus('503 Service Unavailable')
+          .writeHeader('Retry-After', String(clientDefaults.preAuthRetryAfterSec))
+          .writeHeader('Content-Type', 'text/plain')
+          .end(
+            why === 'queue_full'
+              ? 'too many connections are waiting to log in; retry later\n'
+              : 'too many connections are logging in; retry later\n',
+            true,
+          );
+      if (returned) res.cork(reply);
+      else reply();
+    },
+  });
+  returned = true;
 }

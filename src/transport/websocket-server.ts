@@ -14,7 +14,7 @@ import type { TlsFiles } from './tls-files.ts';
 import { serveUwsRoute, statusText } from './uws-http.ts';
 import { findRoute, type HttpHead, type HttpRoute } from './http-exchange.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
-import { WebSocketAdmission, type UpgradeRequest } from './websocket-admission.ts';
+import { upgradeWhenAdmitted, WebSocketAdmission } from './websocket-admission.ts';
 import { CLOSE_GOING_AWAY, WebSocketPeer, type UserData } from './websocket-peer.ts';
 
 export interface WebSocketTarget {
@@ -184,48 +184,15 @@ export function listenWebSocket(
         // stranger being closed: that would let every new connection cut a login in progress.
         const key = req.getHeader('sec-websocket-key');
         const extensions = req.getHeader('sec-websocket-extensions');
-        let returned = false; // once the handler has returned, answers need cork()
-        let aborted = false;
-        const request: UpgradeRequest = {
-          address,
-          admit: (share) => {
-            if (aborted) {
-              share.release();
-              return;
-            }
-            const userData: UserData = {
-              serializer,
-              info: { type: 'websocket', peer: address, local: isLoopback(address) },
-              reserved: share,
-              peer: null,
-            };
-            const upgrade = () => res.upgrade(userData, key, serializer.subprotocol, extensions, context);
-            if (returned) res.cork(upgrade);
-            else upgrade();
-          },
-          refuse: (why) => {
-            if (aborted) return;
-            const reply = () =>
-              res
-                .writeStatus('503 Service Unavailable')
-                .writeHeader('Retry-After', String(clientDefaults.preAuthRetryAfterSec))
-                .writeHeader('Content-Type', 'text/plain')
-                .end(
-                  why === 'queue_full'
-                    ? 'too many connections are waiting to log in; retry later\n'
-                    : 'too many connections are logging in; retry later\n',
-                  true,
-                );
-            if (returned) res.cork(reply);
-            else reply();
-          },
-        };
-        res.onAborted(() => {
-          aborted = true;
-          withdraw();
+        upgradeWhenAdmitted(res, admission, address, (share) => {
+          const userData: UserData = {
+            serializer,
+            info: { type: 'websocket', peer: address, local: isLoopback(address) },
+            reserved: share,
+            peer: null,
+          };
+          res.upgrade(userData, key, serializer.subprotocol, extensions, context);
         });
-        const withdraw = admission.request(request);
-        returned = true;
       },
 
       open(ws) {
