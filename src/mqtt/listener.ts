@@ -2,11 +2,10 @@
 // listener's realm as an ordinary WAMP session.
 
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { silentLogger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { createClientServer } from '../transport/tcp-server.ts';
-import { secureContextOptions, type LoadedTls } from '../transport/tls-files.ts';
+import { createClientServer, reloadClientServer } from '../transport/tcp-server.ts';
+import type { LoadedTls } from '../transport/tls-files.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
 import type { MqttConnection, MqttTransport } from './connection.ts';
 import { MqttHub } from './hub.ts';
@@ -100,7 +99,7 @@ export async function listenMqtt(
     port,
     hub,
     ...(options.tls !== undefined && {
-      reloadTls: (loaded: LoadedTls) => (server as tls.Server).setSecureContext(secureContextOptions(loaded)),
+      reloadTls: (loaded: LoadedTls) => reloadClientServer(server, loaded),
     }),
     close() {
       hub.close();

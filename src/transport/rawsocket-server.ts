@@ -16,8 +16,8 @@ import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
-import { secureContextOptions, type LoadedTls } from './tls-files.ts';
-import { createClientServer } from './tcp-server.ts';
+import type { LoadedTls } from './tls-files.ts';
+import { createClientServer, reloadClientServer } from './tcp-server.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
 import {
   FrameDecoder,
@@ -156,7 +156,7 @@ export async function listenRawSocket(
     address,
     ...(port !== undefined ? { port } : {}),
     ...(secure !== undefined && {
-      reloadTls: (loaded: LoadedTls) => (server as tls.Server).setSecureContext(secureContextOptions(loaded)),
+      reloadTls: (loaded: LoadedTls) => reloadClientServer(server, loaded),
     }),
     // Resolves once every connection's 'close' has run, so the core has had all its closed().
     close: async () => {

@@ -40,3 +40,8 @@ export function createClientServer(
   });
   return server;
 }
+
+/** New certificate for connections `server` (made by createClientServer with TLS) accepts from now on. */
+export function reloadClientServer(server: net.Server, loaded: LoadedTls): void {
+  (server as tls.Server).setSecureContext(secureContextOptions(loaded));
+}
