@@ -120,6 +120,31 @@ function stall(probe: TcpProbe, transport: 'rawsocket' | 'websocket', size: numb
 }
 
 /**
+ * STALLERS connections to `port`, all at once, each sending `request` (an upgrade) and then
+ * `stallOn` as soon as it is upgraded; added to `probes`. Returns the set of the upgraded ones,
+ * which fills as the router lets them in.
+ */
+async function stallersUpgrading(
+  port: number,
+  request: string,
+  probes: TcpProbe[],
+  stallOn: (probe: TcpProbe) => void,
+): Promise<Set<TcpProbe>> {
+  const upgraded = new Set<TcpProbe>();
+  for (let i = 0; i < STALLERS; i++) {
+    const probe = await openProbe({ host: '127.0.0.1', port });
+    probes.push(probe);
+    probe.socket.on('data', () => {
+      if (upgraded.has(probe) || !probe.received().toString('latin1').startsWith('HTTP/1.1 101')) return;
+      upgraded.add(probe);
+      stallOn(probe);
+    });
+    probe.socket.write(request);
+  }
+  return upgraded;
+}
+
+/**
  * Octets sent to `port` that its process has not read yet (Linux /proc/net/tcp*): the clients'
  * send queues plus the server's receive queues. Zero means the router has read everything.
  */
@@ -194,17 +219,9 @@ for (const c of WS_CASES) {
         let peak = idle;
         const port = router.wsPort;
         // All at once: each stalls on its first message as soon as it is upgraded.
-        const upgraded = new Set<TcpProbe>();
-        for (let i = 0; i < STALLERS; i++) {
-          const probe = await openProbe({ host: '127.0.0.1', port });
-          probes.push(probe);
-          probe.socket.on('data', () => {
-            if (upgraded.has(probe) || !probe.received().toString('latin1').startsWith('HTTP/1.1 101')) return;
-            upgraded.add(probe);
-            stall(probe, 'websocket', c.firstFrame);
-          });
-          probe.socket.write(UPGRADE_REQUEST);
-        }
+        const upgraded = await stallersUpgrading(port, UPGRADE_REQUEST, probes, (probe) =>
+          stall(probe, 'websocket', c.firstFrame),
+        );
         await waitFor(
           () => {
             peak = Math.max(peak, rssBytes(router.pid));
@@ -437,19 +454,11 @@ test.serial(
       const idle = await idleRss(router, 'websocket');
       let peak = idle;
       const port = router.wsPort;
-      const upgraded = new Set<TcpProbe>();
       const request = UPGRADE_REQUEST.replace('GET /ws', 'GET /mqtt').replace('wamp.2.json', 'mqtt');
       const frame = maskedFrame(0x2, Buffer.alloc(firstFrame, 0x20));
-      for (let i = 0; i < STALLERS; i++) {
-        const probe = await openProbe({ host: '127.0.0.1', port });
-        probes.push(probe);
-        probe.socket.on('data', () => {
-          if (upgraded.has(probe) || !probe.received().toString('latin1').startsWith('HTTP/1.1 101')) return;
-          upgraded.add(probe);
-          probe.socket.write(frame.subarray(0, frame.length - 1));
-        });
-        probe.socket.write(request);
-      }
+      const upgraded = await stallersUpgrading(port, request, probes, (probe) =>
+        probe.socket.write(frame.subarray(0, frame.length - 1)),
+      );
       await waitFor(
         () => {
           peak = Math.max(peak, rssBytes(router.pid));
