@@ -4,14 +4,12 @@
 
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, waitFor } from '../helpers/raw-client.ts';
-import { startRouter, wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
+import { wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
+import { startMeshNode } from '../helpers/mesh-node.ts';
 import type { BridgeStatus } from '../../src/bridge/bridges.ts';
 import { publishAck } from './world.ts';
 
@@ -23,20 +21,11 @@ async function node(
   seeds: string[],
   hookUrl: string,
 ): Promise<RouterProcess> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-bridgemesh-'));
-  const file = path.join(dir, 'config.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      mesh: {
-        enabled: true,
-        nodeId: name,
-        cluster: { name: 'bridges', secret: 'a cluster secret of some length' },
-        listen: { host: '127.0.0.1', port: 0 },
-        seeds,
-        mdns: false,
-        minLinks: 1,
-      },
+  return startMeshNode(t, {
+    node: name,
+    seeds,
+    cluster: { name: 'bridges', secret: 'a cluster secret of some length' },
+    config: {
       bridges: [
         {
           name: 'hook',
@@ -46,14 +35,8 @@ async function node(
           rules: [{ wamp: 'alarm.', match: 'prefix' }],
         },
       ],
-    }),
-  );
-  const r = await startRouter({ args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'] });
-  t.teardown(async () => {
-    await r.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    },
   });
-  return r;
 }
 
 async function status(r: RouterProcess): Promise<BridgeStatus> {

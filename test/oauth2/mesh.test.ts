@@ -4,15 +4,14 @@
 // rotates on beta, and a token revoked on beta or a user disabled on alpha is refused on the
 // other node.
 
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { connect, waitFor } from '../helpers/raw-client.ts';
-import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
+import type { RouterProcess } from '../helpers/router-process.ts';
+import { startMeshNode } from '../helpers/mesh-node.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 const run = promisify(execFile);
@@ -22,35 +21,18 @@ const PASSWORD = 'alice password 1';
 const python = process.env.WAMPMESH_TEST_PYTHON ?? '/usr/bin/python3';
 
 async function meshRouter(t: { teardown(fn: () => unknown): void }, node: string, seeds: string[]) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-oauth2-mesh-'));
-  const file = path.join(dir, 'config.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
+  // Its own data folder: it outlives stop(), so the database can be read after it.
+  return startMeshNode(t, {
+    node,
+    seeds,
+    cluster: { name: 'oauth2-test', secret: SECRET },
+    mesh: { maxLinks: 4 },
+    config: {
       listeners: { http: [{ host: '127.0.0.1', port: 0, serve: ['oauth2'] }] },
       oauth2: { realms: [{ realm: REALM }] },
-      mesh: {
-        enabled: true,
-        nodeId: node,
-        cluster: { name: 'oauth2-test', secret: SECRET },
-        listen: { host: '127.0.0.1', port: 0 },
-        seeds,
-        mdns: false,
-        minLinks: 1,
-        maxLinks: 4,
-      },
-    }),
-  );
-  // Our own data folder: it outlives stop(), so the database can be read after it.
-  const r = await startRouter({
-    args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'],
-    dataDir: path.join(dir, 'data'),
+    },
+    ownDataDir: true,
   });
-  t.teardown(async () => {
-    await r.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return r;
 }
 
 const portOf = (r: RouterProcess, transport: string) => r.listeners.find((l) => l.transport === transport)!.port;

@@ -4,9 +4,6 @@
 // needs a node kept behind for a while, under the simulator (test/mesh/sim.ts).
 
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import test from 'ava';
 import { encodeLinkFrame, LinkFrameType } from '../../src/mesh/links/framing.ts';
 import { TAG_SIZE } from '../../src/mesh/links/integrity.ts';
@@ -14,7 +11,8 @@ import { cbor } from '../../src/serializers/cbor.ts';
 import { linkProxy } from '../helpers/link-proxy.ts';
 import { promtoolCheck, scrape } from '../helpers/metrics.ts';
 import { waitFor } from '../helpers/raw-client.ts';
-import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
+import type { RouterProcess } from '../helpers/router-process.ts';
+import { startMeshNode } from '../helpers/mesh-node.ts';
 import { SimNetwork } from '../mesh/sim.ts';
 
 async function meshRouter(
@@ -22,31 +20,13 @@ async function meshRouter(
   node: string,
   seeds: string[],
 ): Promise<RouterProcess> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-meshmetrics-'));
-  const file = path.join(dir, 'config.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      mesh: {
-        enabled: true,
-        nodeId: node,
-        cluster: { name: 'test', secret: 'correct horse battery staple' },
-        listen: { host: '127.0.0.1', port: 0 },
-        seeds,
-        mdns: false,
-        minLinks: 1,
-        maxLinks: 4,
-      },
-    }),
-  );
-  const r = await startRouter({
-    args: ['--config', file, '--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0', '--http', '127.0.0.1:0'],
+  return startMeshNode(t, {
+    node,
+    seeds,
+    cluster: { name: 'test', secret: 'correct horse battery staple' },
+    mesh: { maxLinks: 4 },
+    args: ['--http', '127.0.0.1:0'],
   });
-  t.teardown(async () => {
-    await r.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return r;
 }
 
 const portOf = (r: RouterProcess, transport: string): number =>
