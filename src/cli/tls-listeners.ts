@@ -11,10 +11,13 @@ export interface TlsSummary {
   readonly fingerprint: string;
   readonly subject: string;
   readonly validTo: string;
+  /** Whether clients must show a certificate (a listener given tls.clientCa). */
+  readonly clientCertificate?: 'optional' | 'required';
 }
 
 export function summary(loaded: LoadedTls): TlsSummary {
-  return { fingerprint: loaded.fingerprint, subject: loaded.subject, validTo: loaded.validTo };
+  const { fingerprint, subject, validTo, clients } = loaded;
+  return { fingerprint, subject, validTo, ...(clients !== undefined && { clientCertificate: clients.mode }) };
 }
 
 /** Loads a listener's files; `field` is the listener's path in the config, e.g. "listeners.websocket[0]". */

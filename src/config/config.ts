@@ -84,6 +84,21 @@ const listenerTls = z.strictObject({
   passphrase: z.string().optional(),
 });
 
+// A TLS listener on node:tls (RawSocket, MQTT) may also ask clients for a certificate, verified
+// against clientCa (README "Client certificates"). Files are read again on SIGHUP.
+const clientTls = listenerTls
+  .extend({
+    clientCa: z.string().min(1, { error: 'expected the path of a PEM file of CA certificates' }).optional(),
+    // "required" unless told: a listener given a CA is meant to check certificates.
+    clientCertificate: z.enum(['optional', 'required'], { error: 'expected "optional" or "required"' }).optional(),
+    clientCrl: z.string().min(1, { error: 'expected the path of a PEM certificate revocation list' }).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.clientCa !== undefined) return;
+    for (const field of ['clientCertificate', 'clientCrl'] as const)
+      if (t[field] !== undefined) ctx.addIssue({ code: 'custom', message: 'needs tls.clientCa', path: [field] });
+  });
+
 const websocketListener = z
   .strictObject({
     // Loopback by default: exposing the router is an explicit choice.
@@ -121,7 +136,7 @@ const websocketListener = z
 const rawsocketListener = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(8081),
-  tls: listenerTls.optional(),
+  tls: clientTls.optional(),
 });
 
 const unixListener = z.strictObject({
@@ -167,8 +182,8 @@ const mqttListener = z.strictObject({
   maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
   maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
   maxConnections: intIn(1, 1_000_000).default(mqttDefaults.maxConnections),
-  // MQTT over TLS (mqtts, usually port 8883).
-  tls: listenerTls.optional(),
+  // MQTT over TLS (mqtts, usually port 8883), optionally with client certificates.
+  tls: clientTls.optional(),
 });
 
 const listeners = z.strictObject({
@@ -501,8 +516,17 @@ export function loadConfig(file?: string): Config {
   };
 }
 
-function withTlsPaths<L extends { tls?: { cert: string; key: string } | undefined }>(l: L, base: string): L {
-  return l.tls === undefined
-    ? l
-    : { ...l, tls: { ...l.tls, cert: path.resolve(base, l.tls.cert), key: path.resolve(base, l.tls.key) } };
+function withTlsPaths<
+  L extends { tls?: { cert: string; key: string; clientCa?: string; clientCrl?: string } | undefined },
+>(l: L, base: string): L {
+  if (l.tls === undefined) return l;
+  const { cert, key, clientCa, clientCrl } = l.tls;
+  const tls = {
+    ...l.tls,
+    cert: path.resolve(base, cert),
+    key: path.resolve(base, key),
+    ...(clientCa !== undefined && { clientCa: path.resolve(base, clientCa) }),
+    ...(clientCrl !== undefined && { clientCrl: path.resolve(base, clientCrl) }),
+  };
+  return { ...l, tls };
 }

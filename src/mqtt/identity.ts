@@ -1,5 +1,6 @@
-// Who an MQTT session is to the router: the HELLO it sends (MQTT's user name and password as
-// the realm's ticket authentication, or anonymous; a kept session's one-time resume token),
+// Who an MQTT session is to the router: the HELLO it sends (a verified client certificate as
+// the realm's tls authentication, MQTT's user name and password as its ticket authentication,
+// or anonymous; a kept session's one-time resume token),
 // the key its session is kept under, and the record that brings it back after a restart.
 
 import type { Dict, Welcome } from '../wamp/messages.ts';
@@ -9,10 +10,17 @@ import { RESUME_AUTHMETHOD } from './resume.ts';
 
 const ROLES = { publisher: {}, subscriber: {}, caller: {} };
 
-/** With a password, ticket; a user name alone proves nothing, so without one: anonymous. */
-export function helloDetails(username: string | undefined, password: string | undefined): Dict {
-  if (password === undefined) return { roles: ROLES, authmethods: ['anonymous'] };
-  return { roles: ROLES, authmethods: ['ticket'], authid: username };
+/**
+ * With a password, ticket; a user name alone proves nothing, so without one: anonymous. A client
+ * certificate the listener verified comes first (authmethod tls: the certificate's CN is the
+ * user, and a user name, if given, must be that CN); where the realm does not take it, the
+ * client logs in as it would without one.
+ */
+export function helloDetails(username: string | undefined, password: string | undefined, certified: boolean): Dict {
+  const fallback = password === undefined ? 'anonymous' : 'ticket';
+  const authmethods = certified ? ['tls', fallback] : [fallback];
+  if (password === undefined && !certified) return { roles: ROLES, authmethods };
+  return { roles: ROLES, authmethods, ...(username !== undefined && { authid: username }) };
 }
 
 export function resumeDetails(token: string, authid: string): Dict {

@@ -2,8 +2,10 @@
 // listener's realm as an ordinary WAMP session.
 
 import type net from 'node:net';
+import tls from 'node:tls';
 import { silentLogger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
+import { tlsInfo } from '../transport/client-certificate.ts';
 import { createClientServer, reloadClientServer } from '../transport/tcp-server.ts';
 import type { LoadedTls } from '../transport/tls-files.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
@@ -31,7 +33,8 @@ class TcpTransport implements MqttTransport {
     this.#socket = socket;
     const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
     const host = address.includes(':') ? `[${address}]` : address;
-    this.info = { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) };
+    const info = { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) };
+    this.info = socket instanceof tls.TLSSocket ? { ...info, ...tlsInfo(socket) } : info;
   }
 
   write(bytes: Uint8Array): void {

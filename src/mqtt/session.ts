@@ -118,10 +118,11 @@ export class MqttSession implements WampClient {
     return this.#params.expiryMs > 0 && this.#options.sessions !== undefined;
   }
 
-  /** HELLO: with a password, the realm's ticket authentication; without, anonymous. */
+  /** HELLO: a verified client certificate, else with a password the realm's ticket authentication; else anonymous. */
   hello(username: string | undefined, password: string | undefined): void {
     this.#password = password;
-    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details: helloDetails(username, password) });
+    const details = helloDetails(username, password, this.#peer.info.certificate !== undefined);
+    this.#peer.deliver({ type: T.HELLO, realm: this.#options.realm, details });
   }
 
   /** HELLO for a session kept over a restart, with the one-time token of resume.ts. */

@@ -51,7 +51,7 @@ export const DROP_SLOW_CONSUMER = 0;
 export const DROP_UNENCODABLE = 1;
 
 /** Label values of "method" for authentication failures; an unknown method counts as "other". */
-export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'other'] as const;
+export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'scram', 'tls', 'other'] as const;
 
 export function authMethodIndex(method: string): number {
   const i = (AUTH_METHODS as readonly string[]).indexOf(method);

@@ -23,6 +23,19 @@ export interface TransportInfo {
    * with src/gateway/asserted.ts, and only for HELLOs offering its authmethod.
    */
   readonly asserted?: { readonly authid: string; readonly authrole: string; readonly authmethod: string };
+  /**
+   * The client's TLS certificate, verified during the handshake against the CA the listener was
+   * given for its clients; absent when the client showed none. The `tls` authmethod logs such a
+   * client in as the realm's user the certificate names (src/security/authenticator.ts).
+   */
+  readonly certificate?: ClientCertificate;
+}
+
+export interface ClientCertificate {
+  /** The subject's common name: the authid it proves; undefined when the subject has none or several. */
+  readonly cn: string | undefined;
+  /** SHA-256 of the certificate (DER), "AB:CD:...", for logs. */
+  readonly fingerprint: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 // Authentication on the security store: anonymous, ticket, wampcra, cryptosign, wamp-scram
-// (also under Autobahn/Crossbar's name "scram"), trust-by-source, and oauth2 (an access token of
+// (also under Autobahn/Crossbar's name "scram"), trust-by-source, oauth2 (an access token of
 // the realm's OAuth2 token endpoint, checked by the TokenChecker src/oauth2 provides; also
-// accepted as a ticket, for clients that only know ticket).
+// accepted as a ticket, for clients that only know ticket), and tls (a client certificate the
+// listener verified, naming the user by its subject CN).
 //
 // Negotiation: the client's authmethods are tried in its order; the first one the realm
 // enables, that a source matching the client's address allows, and that the HELLO carries
@@ -18,7 +19,7 @@ import crypto from 'node:crypto';
 import type { Authenticate, Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { AuthOutcome, Authenticator, HelloInfo, Identity } from '../router/auth.ts';
-import { parseCidr, parsePeer, throttleKey, type Cidr, type PeerAddress } from './address.ts';
+import { parsePeer, throttleKey, type PeerAddress } from './address.ts';
 import {
   fromBase64,
   hashTicket,
@@ -33,6 +34,7 @@ import {
   type ScramKeys,
 } from './hash.ts';
 import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
+import { SourceRules } from './sources.ts';
 import type { SecurityStore } from './store.ts';
 import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';
 import { JWT_SHAPE, type TokenChecker } from './token-checker.ts';
@@ -53,12 +55,6 @@ export interface StoreAuthenticatorOptions {
   fallback?: Authenticator;
 }
 
-interface CompiledSource {
-  readonly cidr: Cidr;
-  readonly authmethods: ReadonlySet<string>;
-  readonly to: ReadonlySet<string>;
-}
-
 interface Attempt {
   readonly realm: RealmRecord;
   readonly address: PeerAddress;
@@ -76,8 +72,7 @@ export class StoreAuthenticator implements Authenticator {
   readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #fallback: Authenticator | undefined;
-  #sources = new Map<string, CompiledSource[]>();
-  #sourcesVersion = -1;
+  readonly #sources: SourceRules;
   #dummyTicketHash: string | undefined;
   #mockSecret: Buffer | undefined;
   #tokens: TokenChecker | undefined;
@@ -92,6 +87,7 @@ export class StoreAuthenticator implements Authenticator {
     this.accounts = new AccountGuard({ now: this.#now, ...options.accountThrottle });
     this.#timeoutMs = options.challengeTimeoutMs ?? 60_000;
     this.#fallback = options.fallback;
+    this.#sources = new SourceRules(store);
   }
 
   /** Enables the oauth2 method (the OAuth2 service is built after the authenticator). */
@@ -119,7 +115,7 @@ export class StoreAuthenticator implements Authenticator {
     for (const offered of info.authmethods) {
       const method = (offered === 'scram' ? 'wamp-scram' : offered) as AuthMethod;
       if (!AUTH_METHODS.includes(method) || !realm.authmethods.includes(method)) continue;
-      if (!this.#offeredFrom(realm.uri, address, method) || !performable(method, info)) continue;
+      if (!this.#sources.offeredFrom(realm.uri, address, method) || !performable(method, info)) continue;
       const attempt: Attempt = { realm, address, key, info, offered, method };
       switch (method) {
         case 'anonymous':
@@ -136,6 +132,8 @@ export class StoreAuthenticator implements Authenticator {
           return this.#scram(attempt);
         case 'oauth2':
           return this.#oauth2(attempt);
+        case 'tls':
+          return this.#tls(attempt);
       }
     }
     return abort(
@@ -275,6 +273,17 @@ export class StoreAuthenticator implements Authenticator {
   }
 
   /**
+   * The listener verified the certificate's chain; its CN names the user. A HELLO authid (MQTT's
+   * user name) must be that user: a certificate proves one name, not any the client picks. An
+   * unknown, disabled or uncovered user fails like a wrong secret, and is throttled like one.
+   */
+  #tls(a: Attempt): AuthOutcome {
+    const cn = a.info.transport.certificate?.cn;
+    if (cn === undefined || (a.info.authid !== undefined && a.info.authid !== cn)) return this.#fail(a);
+    return this.#finish(a, cn, true);
+  }
+
+  /**
    * The user a good token names, if oauth2 is on offer from this address; an authid in the
    * HELLO must be that user.
    */
@@ -283,7 +292,7 @@ export class StoreAuthenticator implements Authenticator {
     if (checked === undefined || !checked.ok) return undefined;
     const authid = checked.identity.authid;
     if (a.info.authid !== undefined && a.info.authid !== authid) return undefined;
-    return this.#offeredFrom(a.realm.uri, a.address, 'oauth2') ? authid : undefined;
+    return this.#sources.offeredFrom(a.realm.uri, a.address, 'oauth2') ? authid : undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -321,7 +330,7 @@ export class StoreAuthenticator implements Authenticator {
       user === undefined ||
       user.disabled === true ||
       (extraCheck !== undefined && !extraCheck(user)) ||
-      !this.#coveredBySource(a, user)
+      !this.#sources.covers(a.realm.uri, a.address, a.method, user)
     )
       return this.#fail(a);
     this.accounts.succeeded(a.realm.uri, authid, a.key);
@@ -339,46 +348,6 @@ export class StoreAuthenticator implements Authenticator {
     this.throttle.failed(a.key);
     if (a.info.authid !== undefined) this.accounts.failed(a.realm.uri, a.info.authid);
     return abort(ErrorUri.AUTHENTICATION_FAILED, FAILED);
-  }
-
-  #compiledSources(realm: string): CompiledSource[] | undefined {
-    if (this.#sourcesVersion !== this.store.version) {
-      this.#sources = new Map();
-      this.#sourcesVersion = this.store.version;
-    }
-    let list = this.#sources.get(realm);
-    if (list === undefined) {
-      list = this.store
-        .listSources(realm)
-        .map((s) => ({ cidr: parseCidr(s.cidr)!, authmethods: new Set(s.authmethods), to: new Set(s.to) }));
-      this.#sources.set(realm, list);
-    }
-    return list.length === 0 ? undefined : list;
-  }
-
-  /** Whether the method is on offer from this address at all (to anyone). */
-  #offeredFrom(realm: string, address: PeerAddress, method: AuthMethod): boolean {
-    const sources = this.#compiledSources(realm);
-    if (sources === undefined) return method !== 'trust';
-    return sources.some(
-      (s) =>
-        s.authmethods.has(method) &&
-        s.cidr.matches(address) &&
-        (method !== 'anonymous' || s.to.has('anonymous') || s.to.has('all')),
-    );
-  }
-
-  #coveredBySource(a: Attempt, user: UserRecord): boolean {
-    const sources = this.#compiledSources(a.realm.uri);
-    if (sources === undefined) return a.method !== 'trust';
-    const principals = [
-      'all',
-      `user:${user.authid}`,
-      ...this.store.groupClosure(a.realm.uri, user.groups).map((g) => `group:${g}`),
-    ];
-    return sources.some(
-      (s) => s.authmethods.has(a.method) && s.cidr.matches(a.address) && principals.some((p) => s.to.has(p)),
-    );
   }
 
   #dummyHash(): string {
@@ -403,6 +372,9 @@ function performable(method: AuthMethod, info: HelloInfo): boolean {
     // The token names the user (an authid, if given, must match it).
     case 'oauth2':
       return true;
+    // The certificate names the user; only a transport that verified one sets it.
+    case 'tls':
+      return info.transport.certificate !== undefined;
     case 'trust':
     case 'ticket':
     case 'wampcra':

@@ -6,7 +6,8 @@
 //     (nested ones included) or "all", or the realm has security off;
 //   - a method the realm enables, offered to the user by a source (or, in a realm without
 //     sources, from anywhere except trust), that the user has what it needs for: trust needs
-//     nothing, ticket / wampcra / wamp-scram their credential, cryptosign a public key.
+//     nothing, ticket / wampcra / wamp-scram their credential, cryptosign a public key; tls is
+//     never one (whether it works depends on a listener's CA files, which the store cannot see).
 // One way is (authid, method, source cidr); anonymous is never one (anonymous sessions are not
 // administrators). A change to the admin realm is checked against the ways before and after it
 // (see guardAdminAccess in admin.ts).

@@ -12,7 +12,18 @@ import { fieldPath, invalid, SecurityError } from './errors.ts';
 import { fromBase64, parseTicketHash, type ScramCredential, type WampcraCredential } from './hash.ts';
 
 // oauth2: an access token of the realm's OAuth2 token endpoint (src/oauth2/) as the secret.
-export const AUTH_METHODS = ['anonymous', 'ticket', 'wampcra', 'cryptosign', 'wamp-scram', 'trust', 'oauth2'] as const;
+// tls: a client certificate the listener verified; its subject CN is the authid (no credential
+// is stored: the listener's CA vouches, the realm and its sources say who may use it).
+export const AUTH_METHODS = [
+  'anonymous',
+  'ticket',
+  'wampcra',
+  'cryptosign',
+  'wamp-scram',
+  'trust',
+  'oauth2',
+  'tls',
+] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 /** Methods whose credential is derived from a password. */
 export const PASSWORD_METHODS = ['ticket', 'wampcra', 'wamp-scram'] as const;

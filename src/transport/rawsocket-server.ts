@@ -16,6 +16,7 @@ import { formatHostPort, isLoopback, unmapIPv4 } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import { AcceptErrorLog } from './accept-errors.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
+import { tlsInfo } from './client-certificate.ts';
 import type { LoadedTls } from './tls-files.ts';
 import { createClientServer, reloadClientServer } from './tcp-server.ts';
 import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
@@ -413,5 +414,5 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   const info = { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-  return socket instanceof tls.TLSSocket ? { ...info, tls: true } : info;
+  return socket instanceof tls.TLSSocket ? { ...info, ...tlsInfo(socket) } : info;
 }

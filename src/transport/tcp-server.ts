@@ -4,6 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.ts';
 import { clientDefaults } from '../net/client-limits.ts';
+import { refusedCertificate } from './client-certificate.ts';
 import { secureContextOptions, type LoadedTls } from './tls-files.ts';
 
 const socketOptions = {
@@ -14,7 +15,8 @@ const socketOptions = {
 
 /**
  * A server (not listening yet) calling `onSocket` for each connection: at accept for plain TCP,
- * after the TLS handshake with `secure`, which must finish within `handshakeTimeoutMs`.
+ * after the TLS handshake with `secure`, which must finish within `handshakeTimeoutMs` (and,
+ * where `secure` has a client CA, check the client's certificate: src/transport/client-certificate.ts).
  */
 export function createClientServer(
   secure: LoadedTls | undefined,
@@ -27,12 +29,24 @@ export function createClientServer(
     server.on('connection', onSocket);
     return server;
   }
+  const clients = secure.clients;
   const server = tls.createServer({
     ...socketOptions,
     ...secureContextOptions(secure),
     handshakeTimeout: handshakeTimeoutMs,
+    // Client certificates: asked for when a CA is configured; "required" refuses, during the
+    // handshake, every client without one that verifies.
+    requestCert: clients !== undefined,
+    rejectUnauthorized: clients?.mode === 'required',
   });
-  server.on('secureConnection', onSocket);
+  if (clients === undefined) server.on('secureConnection', onSocket);
+  else
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const refused = refusedCertificate(socket);
+      if (refused === undefined) return onSocket(socket);
+      log.debug({ from: socket.remoteAddress, err: refused }, 'TLS client certificate refused');
+      socket.destroy();
+    });
   // A failed TLS handshake (plain RawSocket on the TLS port, a scanner) concerns that client only.
   server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
     log.debug({ from: socket.remoteAddress, err: error.message }, 'TLS handshake failed');

@@ -1,9 +1,12 @@
-// Certificate and key files of a TLS client listener. Read and checked by Node before any
-// server sees them: uWebSockets.js takes file names and, given a bad pair, fails later and
-// without saying which file, so every problem is found here and named by its config field.
+// Certificate and key files of a TLS client listener, and the CA and revocation list its
+// clients' certificates are checked against. Read and checked by Node before any server sees
+// them: uWebSockets.js takes file names and, given a bad pair, fails later and without saying
+// which file, and node:tls takes a CA file holding no certificate without a word (and then
+// trusts nobody), so every problem is found here and named by its config field.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import tls from 'node:tls';
 
 export interface TlsFiles {
   /** PEM certificate, optionally followed by its chain. */
@@ -12,6 +15,23 @@ export interface TlsFiles {
   readonly key: string;
   /** For an encrypted key. */
   readonly passphrase?: string;
+  /** PEM CA certificates that client certificates must chain to (node:tls listeners only). */
+  readonly clientCa?: string;
+  /** Whether a client must show a certificate; "required" when clientCa is given alone. */
+  readonly clientCertificate?: ClientCertificateMode;
+  /** PEM certificate revocation lists of the client CAs. */
+  readonly clientCrl?: string;
+}
+
+export type ClientCertificateMode = 'optional' | 'required';
+
+/** The CA (and revocation lists) client certificates are verified against. */
+export interface ClientVerification {
+  readonly mode: ClientCertificateMode;
+  readonly ca: Buffer;
+  readonly crl?: Buffer;
+  /** How many certificates the CA file holds. */
+  readonly authorities: number;
 }
 
 export interface LoadedTls {
@@ -23,11 +43,12 @@ export interface LoadedTls {
   readonly subject: string;
   /** ISO 8601. */
   readonly validTo: string;
+  readonly clients?: ClientVerification;
 }
 
 export class TlsFileError extends Error {
   override readonly name = 'TlsFileError';
-  /** Config field the problem belongs to, relative to the listener: "tls.cert" or "tls.key". */
+  /** Config field the problem belongs to, relative to the listener: "tls.cert", "tls.key", "tls.clientCa"... */
   readonly field: string;
   constructor(field: string, message: string) {
     super(message);
@@ -68,6 +89,7 @@ export function loadTls(files: TlsFiles): LoadedTls {
   if (!x509.checkPrivateKey(privateKey)) {
     throw new TlsFileError('tls.key', `${files.key} is not the key of the certificate in ${files.cert}`);
   }
+  const clients = files.clientCa === undefined ? undefined : loadClientVerification(files, files.clientCa);
   return {
     files,
     cert,
@@ -75,6 +97,39 @@ export function loadTls(files: TlsFiles): LoadedTls {
     fingerprint: x509.fingerprint256,
     subject: x509.subject.replaceAll('\n', ', '),
     validTo: new Date(x509.validTo).toISOString(),
+    ...(clients !== undefined && { clients }),
+  };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+function loadClientVerification(files: TlsFiles, caFile: string): ClientVerification {
+  const ca = read('tls.clientCa', caFile);
+  const blocks = ca.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new TlsFileError('tls.clientCa', `${caFile} holds no PEM certificate`);
+  for (const block of blocks) {
+    try {
+      new crypto.X509Certificate(block);
+    } catch (e) {
+      throw new TlsFileError(
+        'tls.clientCa',
+        `${caFile} holds a certificate that does not parse (${(e as Error).message})`,
+      );
+    }
+  }
+  const crl = files.clientCrl === undefined ? undefined : read('tls.clientCrl', files.clientCrl);
+  if (crl !== undefined) {
+    try {
+      tls.createSecureContext({ ca, crl });
+    } catch (e) {
+      throw new TlsFileError('tls.clientCrl', `${files.clientCrl} holds no usable PEM CRL (${(e as Error).message})`);
+    }
+  }
+  return {
+    mode: files.clientCertificate ?? 'required',
+    ca,
+    ...(crl !== undefined && { crl }),
+    authorities: blocks.length,
   };
 }
 
@@ -84,11 +139,17 @@ export function secureContextOptions(loaded: LoadedTls): {
   key: Buffer;
   passphrase?: string;
   minVersion: 'TLSv1.2';
+  ca?: Buffer;
+  crl?: Buffer;
 } {
+  const clients = loaded.clients;
   return {
     cert: loaded.cert,
     key: loaded.key,
     ...(loaded.files.passphrase !== undefined && { passphrase: loaded.files.passphrase }),
     minVersion: 'TLSv1.2',
+    // Replaces Node's public roots for client certificates: only the configured CA vouches for clients.
+    ...(clients !== undefined && { ca: clients.ca }),
+    ...(clients?.crl !== undefined && { crl: clients.crl }),
   };
 }

@@ -1,7 +1,7 @@
 // An in-memory Peer for testing the sans-IO core: frames the router sends are decoded and
 // queued; the test sends typed messages or raw frames.
 
-import type { CloseReason, Peer, PeerAcceptor, PeerHandler } from '../../src/router/peer.ts';
+import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../../src/router/peer.ts';
 import type { Serializer } from '../../src/serializers/serializer.ts';
 import { json } from '../../src/serializers/index.ts';
 import { toArray } from '../../src/wamp/marshal.ts';
@@ -16,11 +16,18 @@ export class MemoryClient {
   buffered = 0;
   readonly serializer: Serializer;
 
-  constructor(acceptor: PeerAcceptor, serializer: Serializer = json, peerAddress = '127.0.0.1:1', local = true) {
+  /** `info`: what else the transport says of the client (a TLS client certificate). */
+  constructor(
+    acceptor: PeerAcceptor,
+    serializer: Serializer = json,
+    peerAddress = '127.0.0.1:1',
+    local = true,
+    info: Partial<TransportInfo> = {},
+  ) {
     this.serializer = serializer;
     const peer: Peer = {
       serializer,
-      info: { type: 'memory', peer: peerAddress, local },
+      info: { type: 'memory', peer: peerAddress, local, ...info },
       send: (frame) => {
         if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]);
       },

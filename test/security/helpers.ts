@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Router } from '../../src/router/router.ts';
+import type { TransportInfo } from '../../src/router/peer.ts';
 import { ManualScheduler } from '../../src/router/scheduler.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { attachSecurity, createSecurity, type Security, type SecurityOptions } from '../../src/security/index.ts';
@@ -30,7 +31,8 @@ export interface World {
   scheduler: ManualScheduler;
   /** The clock the authenticator and throttle read. */
   clock: { now: number };
-  connect(peer?: string): MemoryClient;
+  /** `info`: more of the client's TransportInfo (a verified TLS certificate). */
+  connect(peer?: string, info?: Partial<TransportInfo>): MemoryClient;
   close(): void;
 }
 
@@ -58,7 +60,7 @@ export function world(options: Partial<SecurityOptions> & { dir?: string } = {})
     router,
     scheduler,
     clock,
-    connect: (peer = '10.1.2.3:40000') => new MemoryClient(router, undefined, peer),
+    connect: (peer = '10.1.2.3:40000', info = {}) => new MemoryClient(router, undefined, peer, true, info),
     close: () => db.close(),
   };
 }

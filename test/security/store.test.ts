@@ -66,7 +66,10 @@ test('validation errors are typed, carry a WAMP URI and name the field', (t) => 
   e = error(t, () => store.createRealm({ uri: 'bad uri', authmethods: ['ticket'] }));
   t.is(e.field, 'uri');
   e = error(t, () => store.createRealm({ uri: 'r2', authmethods: ['ticket', 'kerberos'] }));
-  t.is(e.message, 'authmethods[1]: expected one of anonymous, ticket, wampcra, cryptosign, wamp-scram, trust, oauth2');
+  t.is(
+    e.message,
+    'authmethods[1]: expected one of anonymous, ticket, wampcra, cryptosign, wamp-scram, trust, oauth2, tls',
+  );
   e = error(t, () => store.createRealm({ uri: 'r3' }));
   t.is(e.message, 'authmethods: required');
   e = error(t, () => store.createUser('r', { authid: 'a', groups: ['nope'] }));
