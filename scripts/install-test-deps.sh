@@ -10,12 +10,13 @@
 # side of the MQTT bridge tests, and for test/packaging: apt-ftparchive (apt-utils)
 # for the apt repository, mkfs.vfat, mtools, sfdisk and e2fsprogs for the Raspberry Pi OS-like
 # image inject.sh is tried on, curl (a third-party HTTP client for the HTTP gateway's tests) and
-# wrk (the HTTP gateway's benchmark rows). Installs only what is missing, and only as root
+# wrk (the HTTP gateway's benchmark rows), and openssl (the certificates and the client CA of the
+# TLS tests, made at test time). Installs only what is missing, and only as root
 # or through passwordless sudo; otherwise it says what to install and carries on.
 set -euo pipefail
 
 packages=(python3-autobahn python3-cbor2 python3-msgpack python3-nacl python3-argon2 python3-jwt python3-cryptography patchelf util-linux prometheus chromium
-  mosquitto mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk)
+  mosquitto mosquitto-clients apt-utils dosfstools mtools fdisk e2fsprogs curl wrk openssl)
 
 missing=()
 for p in "${packages[@]}"; do
