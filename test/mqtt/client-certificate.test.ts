@@ -9,7 +9,9 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import mqtt from 'mqtt';
+import { generate } from 'mqtt-packet';
 import { parseConfig } from '../../src/config/config.ts';
 import { loadListenerTls } from '../../src/cli/tls-listeners.ts';
 import { startServer, type Server } from '../../src/cli/serve.ts';
@@ -255,8 +257,52 @@ test.serial('the npm mqtt client: accepted with the certificate user grants (5.0
   }
 });
 
+/**
+ * MQTT 3.1.1 CONNECT over node:tls, offering `session` for resumption: the CONNACK return code
+ * (undefined when the connection closes without one), whether TLS resumed, and the session to offer next.
+ */
+function connectOverTls(
+  port: number,
+  client: Issued,
+  session?: Buffer,
+): Promise<{ code: number | undefined; resumed: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: fs.readFileSync(server.cert),
+      cert: fs.readFileSync(client.cert),
+      key: fs.readFileSync(client.key),
+      ...(session !== undefined && { session }),
+    });
+    let resumed = false;
+    let next: Buffer | undefined;
+    let code: number | undefined;
+    socket.on('session', (s: Buffer) => (next = s));
+    socket.once('secureConnect', () => {
+      resumed = socket.isSessionReused();
+      socket.write(
+        generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: '', clean: true, keepalive: 0 }),
+      );
+    });
+    socket.on('data', (d: Buffer) => {
+      if (d[0] === 0x20) code = d[3];
+      socket.end();
+    });
+    socket.on('error', () => {});
+    socket.once('close', () => resolve({ code, resumed, session: next }));
+  });
+}
+
 test.serial('a revoked certificate (tls.clientCrl) is refused once the files are reloaded (SIGHUP)', async (t) => {
   t.is(await connack(router.required, 'mqttv5', dave), 0);
+  const first = await connectOverTls(router.required, dave);
+  t.is(first.code, 0);
+  // A resumed TLS session still carries its certificate, and logs in by it.
+  const resumed = await connectOverTls(router.required, dave, first.session);
+  t.true(resumed.resumed);
+  t.is(resumed.code, 0);
+
   devices.revoke(dave.cert);
   const results = await router.server.reloadTls();
   t.true(
@@ -264,6 +310,10 @@ test.serial('a revoked certificate (tls.clientCrl) is refused once the files are
     JSON.stringify(results),
   );
   t.is(await connack(router.required, 'mqttv5', dave), undefined, 'refused during TLS');
+  // Resuming a session from before the reload does not skip the new revocation list.
+  const stale = await connectOverTls(router.required, dave, resumed.session ?? first.session);
+  t.false(stale.resumed);
+  t.is(stale.code, undefined);
   t.is(await connack(router.required, 'mqttv5', alice), 0, 'others still get in');
 });
 
