@@ -3,7 +3,13 @@
 // the SIGHUP reload, which keeps the old certificate when the new files are not usable.
 
 import type { Logger } from '../log.ts';
-import { loadTls, TlsFileError, type LoadedTls, type TlsFiles } from '../transport/tls-files.ts';
+import {
+  loadTls,
+  TlsFileError,
+  type ClientCertificateMode,
+  type LoadedTls,
+  type TlsFiles,
+} from '../transport/tls-files.ts';
 import { StartError } from './errors.ts';
 
 /** What the listening line, the console and `wampmesh tls` show of a listener's certificate. */
@@ -12,7 +18,7 @@ export interface TlsSummary {
   readonly subject: string;
   readonly validTo: string;
   /** Whether clients must show a certificate (a listener given tls.clientCa). */
-  readonly clientCertificate?: 'optional' | 'required';
+  readonly clientCertificate?: ClientCertificateMode;
 }
 
 export function summary(loaded: LoadedTls): TlsSummary {

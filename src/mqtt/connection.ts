@@ -271,8 +271,9 @@ export class MqttConnection implements ConnectionLink {
       },
       this,
     );
-    // MQTT's user name and password are the realm's ticket authentication; a user name alone
-    // proves nothing, so such a client is anonymous, where the realm allows it.
+    // A verified client certificate is the realm's tls authentication (identity.ts); MQTT's user
+    // name and password are its ticket authentication; a user name alone proves nothing, so such
+    // a client is anonymous, where the realm allows it.
     this.#session.hello(username, password?.toString('utf8'));
   }
 

@@ -30,8 +30,6 @@ export interface ClientVerification {
   readonly mode: ClientCertificateMode;
   readonly ca: Buffer;
   readonly crl?: Buffer;
-  /** How many certificates the CA file holds. */
-  readonly authorities: number;
 }
 
 export interface LoadedTls {
@@ -129,7 +127,6 @@ function loadClientVerification(files: TlsFiles, caFile: string): ClientVerifica
     mode: files.clientCertificate ?? 'required',
     ca,
     ...(crl !== undefined && { crl }),
-    authorities: blocks.length,
   };
 }
 
