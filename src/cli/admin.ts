@@ -28,7 +28,11 @@ interface Verb {
 const f = (kind: FlagKind, field: string, help: string): Flag => ({ kind, field, help });
 const realmFlags = {
   description: f('string', 'description', 'free text'),
-  authmethods: f('csv', 'authmethods', 'comma-separated: anonymous,ticket,wampcra,cryptosign,wamp-scram,trust,oauth2'),
+  authmethods: f(
+    'csv',
+    'authmethods',
+    'comma-separated: anonymous,ticket,wampcra,cryptosign,wamp-scram,trust,oauth2,tls',
+  ),
   security: f('bool', 'security_enabled', 'on|off: authorisation by grants (off: everything allowed)'),
   connections: f('bool', 'allow_connections', 'on|off: whether new sessions may join'),
 };
