@@ -1,6 +1,7 @@
 // Client certificates on TLS MQTT listeners (authmethod tls), against the real router wiring
-// (startServer) and real clients: mosquitto_pub/mosquitto_sub (-V mqttv5 and mqttv311) and the
-// npm mqtt client, with a CA and client certificates openssl makes at test time. The
+// (startServer) and real clients: mosquitto_pub/mosquitto_sub (-V mqttv5 and mqttv311), the
+// npm mqtt client, and Autobahn|Python over RawSocket-TLS for WAMP, with a CA and client
+// certificates openssl makes at test time. The
 // certificate's CN is the realm's user: its grants apply; an unknown or disabled user is refused
 // with the right CONNACK code and throttled; a certificate of another CA, or none where one is
 // required, is refused during the TLS handshake.
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { generate } from 'mqtt-packet';
 import { parseConfig } from '../../src/config/config.ts';
@@ -19,7 +21,6 @@ import { silentLogger } from '../../src/log.ts';
 import { createSecurity } from '../../src/security/index.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { certificateAuthority, type Issued } from '../helpers/client-ca.ts';
-import { rawsocketHelloOverTls } from '../helpers/rawsocket-tls.ts';
 import { selfSigned } from '../helpers/self-signed.ts';
 import { PASSWORD, run } from './helpers.ts';
 
@@ -317,35 +318,29 @@ test.serial('a revoked certificate (tls.clientCrl) is refused once the files are
   t.is(await connack(router.required, 'mqttv5', alice), 0, 'others still get in');
 });
 
-test.serial('RawSocket over TLS: WAMP authmethod tls logs the certificate user in', async (t) => {
-  const welcome = await rawsocketHello(router.rawsocket, alice, 'com.app', ['tls']);
-  t.is(welcome[0], 2);
-  const details = welcome[2] as Record<string, unknown>;
-  t.like(details, { authid: 'alice', authmethod: 'tls', authrole: 'user' });
-  const mismatch = await rawsocketHello(router.rawsocket, alice, 'com.app', ['tls'], 'bob');
-  t.deepEqual(mismatch.slice(0, 1), [3]);
-  t.is(mismatch[2], 'wamp.error.authentication_failed');
-  const without = await rawsocketHello(router.rawsocket, undefined, 'com.app', ['tls']);
-  t.is(without[2], 'wamp.error.no_auth_method');
-});
+const python = process.env.WAMPMESH_TEST_PYTHON ?? '/usr/bin/python3';
+const tlsClient = fileURLToPath(new URL('../transport/python/tls_client.py', import.meta.url));
 
-/** RawSocket HELLO over TLS with an optional client certificate; the answer. */
-async function rawsocketHello(
-  port: number,
-  client: Issued | undefined,
-  realm: string,
-  authmethods: string[],
-  authid?: string,
-): Promise<unknown[]> {
-  const options = {
-    ca: fs.readFileSync(server.cert),
-    ...(client !== undefined && { cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) }),
-  };
-  const details = { roles: { publisher: {} }, authmethods, ...(authid !== undefined && { authid }) };
-  const { answer, socket } = await rawsocketHelloOverTls(port, options, [1, realm, details]);
-  socket.destroy();
-  return answer;
+/** Autobahn|Python over RawSocket-TLS, offering authmethod tls: its one JSON line. */
+async function autobahnTls(client: Issued | undefined, authid?: string): Promise<Record<string, unknown>> {
+  const args = [tlsClient, '--port', String(router.rawsocket), '--realm', 'com.app', '--ca', server.cert];
+  if (client !== undefined) args.push('--cert', client.cert, '--key', client.key);
+  if (authid !== undefined) args.push('--authid', authid);
+  // Not spawnSync: the router runs in this process.
+  const r = await run(python, args, 20_000);
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  } catch {
+    return { output: r.stdout + r.stderr };
+  }
 }
+
+test.serial('WAMP over RawSocket-TLS: Autobahn|Python with a certificate joins by authmethod tls', async (t) => {
+  t.like(await autobahnTls(alice), { joined: true, authid: 'alice', authmethod: 'tls', authrole: 'user' });
+  t.like(await autobahnTls(alice, 'bob'), { joined: false, reason: 'wamp.error.authentication_failed' });
+  t.like(await autobahnTls(undefined), { joined: false, reason: 'wamp.error.no_auth_method' });
+  t.like(await autobahnTls(forged), { joined: false, error: 'closed before WELCOME' });
+});
 
 test.serial('unknown, disabled or ambiguous certificate users are refused with the right code', async (t) => {
   // A router of its own: these failures spend its per-address budget.

@@ -12,7 +12,6 @@ import tls from 'node:tls';
 import { startRouter, wampmeshBin, type RouterProcess } from '../helpers/router-process.ts';
 import { selfSigned } from '../helpers/self-signed.ts';
 import { waitFor } from '../helpers/raw-client.ts';
-import { rawsocketHelloOverTls } from '../helpers/rawsocket-tls.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wampmesh-tls-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,10 +46,27 @@ function presented(port: number): Promise<{ fingerprint: string; socket: tls.TLS
 }
 
 /** RawSocket handshake (JSON, 2^24) and HELLO over a verified TLS connection; resolves with WELCOME. */
-async function rawsocketHello(port: number, ca: string): Promise<{ welcome: unknown[]; socket: tls.TLSSocket }> {
-  const hello = [1, 'realm1', { roles: { publisher: {} } }];
-  const { answer, socket } = await rawsocketHelloOverTls(port, { ca: readFileSync(ca) }, hello);
-  return { welcome: answer, socket };
+function rawsocketHello(port: number, ca: string): Promise<{ welcome: unknown[]; socket: tls.TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca) });
+    let buffered = Buffer.alloc(0);
+    socket.once('secureConnect', () => {
+      socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+      const hello = Buffer.from(JSON.stringify([1, 'realm1', { roles: { publisher: {} } }]));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(hello.length);
+      socket.write(Buffer.concat([header, hello]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 8) return;
+      const length = buffered.readUInt32BE(4) & 0xffffff;
+      if (buffered.length < 8 + length) return;
+      socket.removeAllListeners('data');
+      resolve({ welcome: JSON.parse(buffered.subarray(8, 8 + length).toString()) as unknown[], socket });
+    });
+    socket.once('error', reject);
+  });
 }
 
 /** Autobahn|JS in its own process, trusting only `ca`: resolves with the session id it got. */
