@@ -342,6 +342,21 @@ test("loadConfig resolves mesh TLS files against the file's directory; absolute 
   });
 });
 
+test("loadConfig resolves a listener's client CA and CRL files against the file's directory", (t) => {
+  const tls = { cert: 'tls/c.crt', key: 'tls/c.key', clientCa: 'tls/ca.pem', clientCrl: '/etc/wampmesh/crl.pem' };
+  const file = tempFile('c.json', JSON.stringify({ listeners: { mqtt: [{ tls }], rawsocket: [{ tls }] } }));
+  const dir = path.dirname(file);
+  const resolved = {
+    cert: path.join(dir, 'tls/c.crt'),
+    key: path.join(dir, 'tls/c.key'),
+    clientCa: path.join(dir, 'tls/ca.pem'),
+    clientCrl: '/etc/wampmesh/crl.pem',
+  };
+  const c = loadConfig(file);
+  t.deepEqual(c.listeners.mqtt[0]?.tls, resolved);
+  t.deepEqual(c.listeners.rawsocket[0]?.tls, resolved);
+});
+
 test('loadConfig without a path is the embedded default', (t) => {
   t.deepEqual(loadConfig(), defaultConfig());
 });
