@@ -8,8 +8,9 @@
 // The callee is a raw RawSocket/CBOR client in this process (test/helpers/raw-client.ts
 // EchoService), which answers each INVOCATION with its arguments; the route returns args[0],
 // so the gateway's answer is the posted JSON, as the bare handler's is. Rounds interleave
-// the three targets; medians are printed. On 2 cores wrk, the router and the callee share
-// the CPU: the ratio to the ceiling is the figure to read.
+// the three targets; medians are printed, with the CPU time each process spent per request.
+// On 2 cores wrk, the router and the callee share the CPU: the ratio to the ceiling is the
+// figure to read, and the CPU columns say which process a request costs most.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ import { promisify } from 'node:util';
 import { EchoService } from '../helpers/raw-client.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startRouter } from '../helpers/router-process.ts';
-import { median, startChild } from './common.ts';
+import { machineBusyMs, median, processCpuMs, startChild } from './common.ts';
 
 const run = promisify(execFile);
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
@@ -35,13 +36,29 @@ export interface HttpFigures {
   readonly rps: number;
   readonly p99ms: number;
   readonly errors: number;
+  /** CPU µs per request: the target (router or bare handler), the callee (this process), wrk, and the rest of the machine. */
+  readonly cpu: { readonly target: number; readonly callee: number; readonly wrk: number; readonly other: number };
 }
 
-/** One wrk run: requests/s, p99 in ms, and non-2xx or socket errors. */
-async function wrk(url: string, script: string): Promise<{ rps: number; p99ms: number; errors: number }> {
-  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', '-s', script, url], {
+type Round = Omit<HttpFigures, 'name'>;
+
+/**
+ * One wrk run: requests/s, p99 in ms, non-2xx or socket errors, and the CPU time each
+ * process spent per request (wrk's from the shell's `times`, the target's from /proc).
+ */
+async function wrk(url: string, script: string, targetPid: number): Promise<Round> {
+  const before = { target: processCpuMs(targetPid), self: process.cpuUsage(), machine: machineBusyMs() };
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', '-s', script, url];
+  const { stdout } = await run('sh', ['-c', 'wrk "$@" && times', 'sh', ...args], {
     timeout: (DURATION_S + 30) * 1000,
   });
+  const targetMs = processCpuMs(targetPid) - before.target;
+  const self = process.cpuUsage(before.self);
+  const calleeMs = (self.user + self.system) / 1000;
+  const machineMs = machineBusyMs() - before.machine;
+  // `times` prints the shell's own user and system time, then its children's (wrk's).
+  const times = [...stdout.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60_000 + Number(m[2]) * 1000);
+  const wrkMs = (times[2] ?? 0) + (times[3] ?? 0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? Number.NaN);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(stdout);
   const unit = { us: 0.001, ms: 1, s: 1000 } as const;
@@ -49,7 +66,15 @@ async function wrk(url: string, script: string): Promise<{ rps: number; p99ms: n
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = non2xx + (sock === null ? 0 : sock.slice(1).reduce((a, x) => a + Number(x), 0));
-  return { rps, p99ms, errors };
+  const requests = rps * DURATION_S;
+  const perRequest = (ms: number): number => (ms * 1000) / requests;
+  const cpu = {
+    target: perRequest(targetMs),
+    callee: perRequest(calleeMs),
+    wrk: perRequest(wrkMs),
+    other: perRequest(Math.max(0, machineMs - targetMs - calleeMs - wrkMs)),
+  };
+  return { rps, p99ms, errors, cpu };
 }
 
 export async function benchHttp(): Promise<HttpFigures[]> {
@@ -96,9 +121,13 @@ export async function benchHttp(): Promise<HttpFigures[]> {
     const bare = await startChild(here('http-bare.ts'));
     cleanup.push(() => bare.stop());
     const targets = [
-      { name: 'bare uWS handler (no WAMP)', url: `http://127.0.0.1:${bare.hello.httpBare as number}/echo` },
-      { name: 'gateway on uWS (WebSocket port)', url: `http://127.0.0.1:${sharedPort}/bench/echo` },
-      { name: 'gateway on node:http', url: `http://127.0.0.1:${nodePort}/bench/echo` },
+      {
+        name: 'bare uWS handler (no WAMP)',
+        url: `http://127.0.0.1:${bare.hello.httpBare as number}/echo`,
+        pid: bare.pid,
+      },
+      { name: 'gateway on uWS (WebSocket port)', url: `http://127.0.0.1:${sharedPort}/bench/echo`, pid: router.pid },
+      { name: 'gateway on node:http', url: `http://127.0.0.1:${nodePort}/bench/echo`, pid: router.pid },
     ];
     // A check that each target answers what the others do before timing anything.
     for (const t of targets) {
@@ -106,21 +135,23 @@ export async function benchHttp(): Promise<HttpFigures[]> {
       const text = await r.text();
       if (r.status !== 200 || text !== BODY) throw new Error(`${t.name}: ${r.status} ${text}`);
     }
-    const results = new Map<string, { rps: number; p99ms: number; errors: number }[]>();
+    const results = new Map<string, Round[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const list = results.get(t.name) ?? [];
-        list.push(await wrk(t.url, script));
+        list.push(await wrk(t.url, script, t.pid));
         results.set(t.name, list);
       }
     }
     return targets.map((t) => {
       const rs = results.get(t.name)!;
+      const cpu = (k: keyof Round['cpu']): number => median(rs.map((r) => r.cpu[k]));
       return {
         name: t.name,
         rps: median(rs.map((r) => r.rps)),
         p99ms: median(rs.map((r) => r.p99ms)),
         errors: rs.reduce((a, r) => a + r.errors, 0),
+        cpu: { target: cpu('target'), callee: cpu('callee'), wrk: cpu('wrk'), other: cpu('other') },
       };
     });
   } finally {
@@ -132,11 +163,14 @@ export function httpTable(figures: readonly HttpFigures[]): string {
   const ceiling = figures[0]!.rps;
   const lines = [
     `HTTP gateway: POST -> call -> callee -> 200, keep-alive, wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, median of ${ROUNDS}`,
-    `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}`,
+    'CPU µs per request: the target process (router or bare handler), the callee (the bench process), wrk, and the rest of the machine',
+    `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}` +
+      `   ${'CPU µs/req: target | callee | wrk | other'}`,
     ...figures.map(
       (f) =>
         `${f.name.padEnd(34)}${Math.round(f.rps).toLocaleString('en-US').padStart(10)}${f.p99ms.toFixed(2).padStart(9)}` +
-        `${`${Math.round((f.rps / ceiling) * 100)}%`.padStart(12)}${String(f.errors).padStart(8)}`,
+        `${`${Math.round((f.rps / ceiling) * 100)}%`.padStart(12)}${String(f.errors).padStart(8)}` +
+        `   ${[f.cpu.target, f.cpu.callee, f.cpu.wrk, f.cpu.other].map((x) => x.toFixed(1)).join(' | ')}`,
     ),
   ];
   return lines.join('\n');
