@@ -77,6 +77,58 @@ async function wrk(url: string, script: string, targetPid: number): Promise<Roun
   return { rps, p99ms, errors, cpu };
 }
 
+/**
+ * A router serving the bench API on the WebSocket listener's port (uWS) and on a node:http
+ * listener, with its echo callee; `bin`: another checkout's scripts/wampmesh (BENCH_BASE).
+ */
+async function startGateway(
+  dir: string,
+  bin: string | undefined,
+): Promise<{ uwsUrl: string; nodeUrl: string; pid: number; cleanup: (() => unknown)[] }> {
+  const sharedPort = await freePort();
+  const api = {
+    name: 'bench',
+    realm: 'realm1',
+    basePath: '/bench',
+    routes: [{ method: 'POST', path: '/echo', call: 'com.bench.echo', result: 'first' }],
+  };
+  const config = path.join(dir, `config-${sharedPort}.json`);
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      realms: [{ uri: 'realm1', anonymous: true }],
+      listeners: {
+        websocket: [{ host: '127.0.0.1', port: sharedPort, path: '/ws' }],
+        rawsocket: [{ host: '127.0.0.1', port: 0 }],
+        http: [
+          { host: '127.0.0.1', port: sharedPort, serve: ['gateway'] },
+          { host: '127.0.0.1', port: 0, serve: ['gateway'] },
+        ],
+      },
+      gateway: { apis: [api], maxInFlight: 1024 },
+    }),
+  );
+  const routerEnv =
+    process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
+      ? undefined
+      : { ...process.env, NODE_OPTIONS: process.env.BENCH_ROUTER_NODE_OPTIONS };
+  const router = await startRouter({
+    args: ['--config', config],
+    ...(routerEnv && { env: routerEnv }),
+    ...(bin !== undefined && { bin }),
+  });
+  const cleanup: (() => unknown)[] = [() => router.stop()];
+  const callee = await EchoService.start(router, 'com.bench.echo');
+  cleanup.push(() => callee.stop());
+  const nodePort = router.listeners.find((l) => l.transport === 'http' && l.port !== sharedPort)!.port;
+  return {
+    uwsUrl: `http://127.0.0.1:${sharedPort}/bench/echo`,
+    nodeUrl: `http://127.0.0.1:${nodePort}/bench/echo`,
+    pid: router.pid,
+    cleanup,
+  };
+}
+
 export async function benchHttp(): Promise<HttpFigures[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-httpbench-'));
   const cleanup: (() => unknown)[] = [() => fs.rmSync(dir, { recursive: true, force: true })];
@@ -86,49 +138,25 @@ export async function benchHttp(): Promise<HttpFigures[]> {
       script,
       `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk.headers["Content-Type"] = "application/json"\n`,
     );
-    const sharedPort = await freePort();
-    const api = {
-      name: 'bench',
-      realm: 'realm1',
-      basePath: '/bench',
-      routes: [{ method: 'POST', path: '/echo', call: 'com.bench.echo', result: 'first' }],
-    };
-    const config = path.join(dir, 'config.json');
-    fs.writeFileSync(
-      config,
-      JSON.stringify({
-        realms: [{ uri: 'realm1', anonymous: true }],
-        listeners: {
-          websocket: [{ host: '127.0.0.1', port: sharedPort, path: '/ws' }],
-          rawsocket: [{ host: '127.0.0.1', port: 0 }],
-          http: [
-            { host: '127.0.0.1', port: sharedPort, serve: ['gateway'] },
-            { host: '127.0.0.1', port: 0, serve: ['gateway'] },
-          ],
-        },
-        gateway: { apis: [api], maxInFlight: 1024 },
-      }),
-    );
-    const routerEnv =
-      process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
-        ? undefined
-        : { ...process.env, NODE_OPTIONS: process.env.BENCH_ROUTER_NODE_OPTIONS };
-    const router = await startRouter({ args: ['--config', config], ...(routerEnv && { env: routerEnv }) });
-    cleanup.push(() => router.stop());
-    const callee = await EchoService.start(router, 'com.bench.echo');
-    cleanup.push(() => callee.stop());
-    const nodePort = router.listeners.find((l) => l.transport === 'http' && l.port !== sharedPort)!.port;
     const bare = await startChild(here('http-bare.ts'));
     cleanup.push(() => bare.stop());
-    const targets = [
+    const targets: { name: string; url: string; pid: number }[] = [
       {
         name: 'bare uWS handler (no WAMP)',
         url: `http://127.0.0.1:${bare.hello.httpBare as number}/echo`,
         pid: bare.pid,
       },
-      { name: 'gateway on uWS (WebSocket port)', url: `http://127.0.0.1:${sharedPort}/bench/echo`, pid: router.pid },
-      { name: 'gateway on node:http', url: `http://127.0.0.1:${nodePort}/bench/echo`, pid: router.pid },
     ];
+    const trees: [string, string | undefined][] = [['', undefined]];
+    if (process.env.BENCH_BASE !== undefined) trees.push([' (base)', process.env.BENCH_BASE]);
+    for (const [label, bin] of trees) {
+      const g = await startGateway(dir, bin);
+      cleanup.push(...g.cleanup);
+      targets.push(
+        { name: `gateway${label} on uWS (WebSocket port)`, url: g.uwsUrl, pid: g.pid },
+        { name: `gateway${label} on node:http`, url: g.nodeUrl, pid: g.pid },
+      );
+    }
     // A check that each target answers what the others do before timing anything.
     for (const t of targets) {
       const r = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
@@ -164,11 +192,11 @@ export function httpTable(figures: readonly HttpFigures[]): string {
   const lines = [
     `HTTP gateway: POST -> call -> callee -> 200, keep-alive, wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, median of ${ROUNDS}`,
     'CPU µs per request: the target process (router or bare handler), the callee (the bench process), wrk, and the rest of the machine',
-    `${'target'.padEnd(34)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}` +
+    `${'target'.padEnd(40)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}` +
       `   ${'CPU µs/req: target | callee | wrk | other'}`,
     ...figures.map(
       (f) =>
-        `${f.name.padEnd(34)}${Math.round(f.rps).toLocaleString('en-US').padStart(10)}${f.p99ms.toFixed(2).padStart(9)}` +
+        `${f.name.padEnd(40)}${Math.round(f.rps).toLocaleString('en-US').padStart(10)}${f.p99ms.toFixed(2).padStart(9)}` +
         `${`${Math.round((f.rps / ceiling) * 100)}%`.padStart(12)}${String(f.errors).padStart(8)}` +
         `   ${[f.cpu.target, f.cpu.callee, f.cpu.wrk, f.cpu.other].map((x) => x.toFixed(1)).join(' | ')}`,
     ),
