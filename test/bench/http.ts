@@ -5,9 +5,11 @@
 //   - the gateway on a listener of its own (node:http),
 //   - a bare uWebSockets.js handler answering the same JSON with no WAMP (http-bare.ts): the
 //     ceiling, measured in the same run.
-// The callee is a raw RawSocket/CBOR client in this process (test/helpers/raw-client.ts
-// EchoService), which answers each INVOCATION with its arguments; the route returns args[0],
-// so the gateway's answer is the posted JSON, as the bare handler's is. Rounds interleave
+// The callee is a raw RawSocket/CBOR client in this process (test/helpers/raw-client.ts), a
+// WAMP session that joins and registers as any other, which answers each INVOCATION with its
+// arguments: the YIELD is made from the INVOCATION's bytes (echoYield), as the RPC rows'
+// callee pre-encodes its answers, so it costs the machine little beside the router. The route
+// returns args[0], so the gateway's answer is the posted JSON, as the bare handler's is. Rounds interleave
 // the three targets; medians are printed, with the CPU time each process spent per request.
 // On 2 cores wrk, the router and the callee share the CPU: the ratio to the ceiling is the
 // figure to read, and the CPU columns say which process a request costs most.
@@ -18,7 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { EchoService } from '../helpers/raw-client.ts';
+import { connect } from '../helpers/raw-client.ts';
+import { cbor } from '../../src/serializers/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startRouter } from '../helpers/router-process.ts';
 import { machineBusyMs, median, processCpuMs, startChild } from './common.ts';
@@ -77,6 +80,41 @@ async function wrk(url: string, script: string, targetPid: number): Promise<Roun
   return { rps, p99ms, errors, cpu };
 }
 
+/** Octets of the CBOR unsigned integer at `at` (major type 0), or 0 when there is none. */
+function cborUintSize(bytes: Uint8Array, at: number): number {
+  const b = bytes[at];
+  if (b === undefined || b > 0x1b) return 0;
+  return b < 0x18 ? 1 : 1 + 2 ** (b - 0x18);
+}
+
+/**
+ * The echo callee's answer, made from the INVOCATION's own bytes, framed for RawSocket:
+ * INVOCATION [68, id, registration, {}, args, kwargs?] -> YIELD [70, id, {}, args, kwargs?],
+ * the ID and the arguments copied as they were encoded (what the router passes through for
+ * its own callers). undefined when the frame is laid out otherwise (then it is decoded).
+ */
+function echoYield(frame: Uint8Array): Buffer | undefined {
+  const head = frame[0]!;
+  // array(5) or array(6), then uint8 68.
+  if ((head !== 0x85 && head !== 0x86) || frame[1] !== 0x18 || frame[2] !== 68) return undefined;
+  const id = cborUintSize(frame, 3);
+  const registration = id === 0 ? 0 : cborUintSize(frame, 3 + id);
+  const details = 3 + id + registration;
+  if (id === 0 || registration === 0 || frame[details] !== 0xa0) return undefined;
+  const rest = frame.subarray(details + 1);
+  const size = 3 + id + 1 + rest.length;
+  const out = Buffer.allocUnsafe(4 + size);
+  out[0] = 0;
+  out.writeUIntBE(size, 1, 3);
+  out[4] = head - 1; // one element fewer: no registration
+  out[5] = 0x18;
+  out[6] = 70;
+  out.set(frame.subarray(3, 3 + id), 7);
+  out[7 + id] = 0xa0;
+  out.set(rest, 8 + id);
+  return out;
+}
+
 /**
  * A router serving the bench API on the WebSocket listener's port (uWS) and on a node:http
  * listener, with its echo callee; `bin`: another checkout's scripts/wampmesh (BENCH_BASE).
@@ -118,8 +156,17 @@ async function startGateway(
     ...(bin !== undefined && { bin }),
   });
   const cleanup: (() => unknown)[] = [() => router.stop()];
-  const callee = await EchoService.start(router, 'com.bench.echo');
-  cleanup.push(() => callee.stop());
+  const callee = await connect({ transport: 'rawsocket', port: router.rawsocketPort, serializer: 'cbor' });
+  cleanup.push(() => callee.destroy());
+  await callee.join();
+  await callee.register('com.bench.echo');
+  callee.rawMode((frame) => {
+    const reply = typeof frame === 'string' ? undefined : echoYield(frame);
+    if (reply !== undefined) return callee.sendFramed(reply);
+    // Anything not laid out as expected is decoded: INVOCATION [68, id, reg, {}, args, kwargs?].
+    const m = cbor.decode(typeof frame === 'string' ? Buffer.from(frame) : frame) as unknown[];
+    if (m[0] === 68) callee.send([70, m[1], {}, ...m.slice(4)]);
+  });
   const nodePort = router.listeners.find((l) => l.transport === 'http' && l.port !== sharedPort)!.port;
   return {
     uwsUrl: `http://127.0.0.1:${sharedPort}/bench/echo`,
