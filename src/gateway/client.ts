@@ -70,7 +70,8 @@ export class ClientSession implements WampClient {
   constructor(acceptor: PeerAcceptor, info: TransportInfo, credentials: Credentials, buffered: () => number = () => 0) {
     this.#credentials = credentials;
     this.#buffered = buffered;
-    this.#peer = new WampPeer(acceptor, info, this);
+    // In process, nothing to encode: the gateway builds plain values and reads the router's.
+    this.#peer = new WampPeer(acceptor, info, this, { unencoded: true });
   }
 
   /** HELLO, and the challenge if one comes: resolves with WELCOME's identity or the ABORT. */

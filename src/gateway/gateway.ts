@@ -241,6 +241,10 @@ export function prepare(
       `unsupported content type ${decoded.unsupported}; send JSON, CBOR or MessagePack`,
     ]);
   if ('malformed' in decoded) return scope.fail('wamp.error.invalid_argument', [decoded.malformed]);
+  const uriTemplate = 'call' in route ? route.call : 'publish' in route ? route.publish : '';
+  // A route with no templates (the body is the one argument, the URI is fixed) needs no context.
+  if (route.args === undefined && route.kwargs === undefined && !uriTemplate.includes('{'))
+    return { uri: uriTemplate, args: decoded.value === undefined ? undefined : [decoded.value], kwargs: undefined };
   let query: URLSearchParams | undefined;
   const ctx: TemplateContext = {
     path: params,
@@ -253,7 +257,6 @@ export function prepare(
     body: decoded.value,
     caller: { authid: opened.welcome.authid, authrole: opened.welcome.authrole, session: opened.welcome.session },
   };
-  const uriTemplate = 'call' in route ? route.call : 'publish' in route ? route.publish : '';
   const rendered = renderUri(uriTemplate, ctx);
   if ('bad' in rendered)
     return scope.fail('wamp.error.invalid_argument', [

@@ -35,24 +35,27 @@ export function transportOf(head: HttpHead): TransportInfo {
   return { type: 'http', peer: head.remote, local: head.local };
 }
 
+const ANONYMOUS: Credentials = { kind: 'anonymous' };
+
 const digest = (s: string): string => crypto.createHash('sha256').update(s).digest('base64url');
 
 /** Reads the Authorization header against the API's ways in; may verify a bearer token. */
 export async function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps): Promise<Login> {
   const info = transportOf(head);
   const auth = head.headers.authorization;
-  const address = throttleKey(parsePeer(head.remote), head.remote);
-  if (auth !== undefined && !deps.throttle.allowed(address))
-    return {
-      refused: GatewayErrorUri.TOO_MANY_REQUESTS,
-      message: 'too many failed attempts from this address; try again later',
-    };
   if (auth === undefined) {
     if (!spec.auth.includes('anonymous'))
       return { refused: GatewayErrorUri.NOT_AUTHENTICATED, message: 'credentials required' };
     // Anonymous admission depends on the address (anonymousFrom, sources): one session per address.
-    return { key: `anonymous|${spec.realm}|${head.remote}`, credentials: { kind: 'anonymous' }, info };
+    return { key: `anonymous|${spec.realm}|${head.remote}`, credentials: ANONYMOUS, info };
   }
+  // Only a request that presents credentials can fail authentication: only it is throttled.
+  const address = throttleKey(parsePeer(head.remote), head.remote);
+  if (!deps.throttle.allowed(address))
+    return {
+      refused: GatewayErrorUri.TOO_MANY_REQUESTS,
+      message: 'too many failed attempts from this address; try again later',
+    };
   const space = auth.indexOf(' ');
   const scheme = (space < 0 ? auth : auth.slice(0, space)).toLowerCase();
   const value = space < 0 ? '' : auth.slice(space + 1).trim();

@@ -2,6 +2,7 @@
 // client is an ordinary session of its realm (authentication, grants, meta API, testaments,
 // retention, the mesh). The adapter speaks typed WAMP messages; MessagePack between the two
 // keeps binary payloads binary and is the core's own codec, so the core needs no special case.
+// A client that asks for it (`unencoded`) exchanges the typed messages themselves.
 
 import type { CloseReason, Peer, PeerAcceptor, PeerHandler, TransportInfo } from '../router/peer.ts';
 import { msgpack } from '../serializers/index.ts';
@@ -18,24 +19,46 @@ export interface WampClient {
   bufferedAmount(): number;
 }
 
+export interface WampPeerOptions {
+  /**
+   * Messages cross as they are, in both directions (Peer.sendMessage,
+   * PeerHandler.receiveMessage), not encoded to MessagePack and decoded again: for a client
+   * that only reads and builds plain values (the HTTP gateway). The core still validates what
+   * it receives as it does a decoded frame.
+   */
+  readonly unencoded?: boolean;
+}
+
 export class WampPeer implements Peer {
   readonly serializer = msgpack;
   readonly info: TransportInfo;
+  readonly sendMessage?: (message: Message) => void;
   readonly #client: WampClient;
   readonly #handler: PeerHandler;
+  readonly #receiveMessage: ((message: Message) => void) | undefined;
   #closed = false;
   #octetsSent = 0;
 
-  constructor(acceptor: PeerAcceptor, info: TransportInfo, client: WampClient) {
+  constructor(acceptor: PeerAcceptor, info: TransportInfo, client: WampClient, options: WampPeerOptions = {}) {
     this.info = info;
     this.#client = client;
+    if (options.unencoded === true)
+      this.sendMessage = (message) => {
+        if (!this.#closed) this.#client.message(message);
+      };
     this.#handler = acceptor.attach(this);
+    const handler = this.#handler;
+    this.#receiveMessage =
+      options.unencoded === true && handler.receiveMessage !== undefined
+        ? (message) => handler.receiveMessage!(message)
+        : undefined;
   }
 
   /** Hands a message from the MQTT client to its session. */
   deliver(message: Message): void {
     if (this.#closed) return;
-    this.#handler.receive(encodeMessage(message, msgpack));
+    if (this.#receiveMessage !== undefined) this.#receiveMessage(message);
+    else this.#handler.receive(encodeMessage(message, msgpack));
   }
 
   /** The MQTT connection is gone: the session is lost (its testaments, the will, fire). */

@@ -35,11 +35,19 @@ export function remoteAddress(socket: net.Socket): string {
 /** An address given as 4 or 16 raw octets (uWS); IPv4 clients of a dual-stack listener come IPv6-mapped. */
 export function addressFromOctets(raw: ArrayBuffer): string {
   const b = new Uint8Array(raw);
-  if (b.length === 4) return b.join('.');
+  // Read for every HTTP request on uWS: the IPv4 forms are written out directly (a typed
+  // array's join() and every() cost a microsecond).
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length !== 16) return 'unknown';
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return b.subarray(12).join('.');
+  if (isMappedIPv4(b)) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((((b[i] ?? 0) << 8) | (b[i + 1] ?? 0)).toString(16));
   // The URL parser produces the canonical compressed form (RFC 5952), e.g. "::1".
   return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+}
+
+/** ::ffff:a.b.c.d: ten zero octets, then two 0xff. */
+function isMappedIPv4(b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
 }

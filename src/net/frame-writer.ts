@@ -19,7 +19,8 @@ export interface FrameWriterOptions {
    * When the frames queued go out: at the end of the tick that queued them (the default), or
    * once the event loop ran this round's I/O callbacks, so that frames caused by many other
    * connections' input (HTTP requests, WebSocket messages, other clients' calls, all read in
-   * one round) leave in one write instead of one per connection that caused them.
+   * one round) leave in one write instead of one per connection that caused them. Less than
+   * 64 KiB is ever held back this way; a queue that reaches it is written at once.
    */
   readonly flush?: 'endOfTick' | 'afterCallbacks';
 }
@@ -27,6 +28,7 @@ export interface FrameWriterOptions {
 export class FrameWriter implements Flushable {
   readonly #socket: Socket;
   readonly #schedule: (peer: Flushable) => void;
+  readonly #deferred: boolean;
   #payloads: Uint8Array[] = [];
   #types: number[] = [];
   #queued = 0;
@@ -39,7 +41,8 @@ export class FrameWriter implements Flushable {
 
   constructor(socket: Socket, options: FrameWriterOptions = {}) {
     this.#socket = socket;
-    this.#schedule = options.flush === 'afterCallbacks' ? flushAfterCallbacks : flushAtEndOfTick;
+    this.#deferred = options.flush === 'afterCallbacks';
+    this.#schedule = this.#deferred ? flushAfterCallbacks : flushAtEndOfTick;
   }
 
   /** Octets queued and not yet handed to the socket. */
@@ -129,13 +132,14 @@ export class FrameWriter implements Flushable {
     if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
-    const before = this.#queued;
     this.#queued += size;
-    // Waiting for the round's end only pays for small frames: a burst (one client's flood of
-    // calls read in one round, each refused) leaves at the end of its tick, as it would have,
-    // rather than the whole round's answers being held at once.
-    if (before < COALESCE_BYTES && this.#queued >= COALESCE_BYTES && this.#schedule !== flushAtEndOfTick)
-      flushAtEndOfTick(this);
+    // Waiting for the round's end only pays for small frames, and what waits is never a write's
+    // worth: the queue goes out as soon as it reaches COALESCE_BYTES. So the bytes held back
+    // between two sends (counted in queuedBytes, so in the Peer's bufferedAmount) stay under
+    // it: a reader that keeps up is not taken for a slow consumer because this writer held a
+    // few ticks' frames for one write, and a burst (one client's flood of calls read in one
+    // round, each refused) leaves as it is made rather than the whole round's at once.
+    if (this.#deferred && this.#queued >= COALESCE_BYTES) this.flush();
   }
 }
 

@@ -7,6 +7,11 @@ import type { Logger } from '../log.ts';
 import type { Limits } from './limits.ts';
 import { DROP_SLOW_CONSUMER, type SessionMeter } from './metrics.ts';
 import type { Peer } from './peer.ts';
+import type { Message } from '../wamp/messages.ts';
+
+const SEND = 0;
+const DROPPED = 1;
+const KILLED = 2;
 
 /** The session's counters, kept on the session itself. */
 export interface OutboundTally {
@@ -48,23 +53,42 @@ export class Outbound {
 
   /** Writes the frame, or drops it (`droppable`, over the soft limit); false once the session is killed. */
   write(frame: Uint8Array, droppable: boolean): boolean {
+    const admitted = this.#admit(droppable);
+    if (admitted !== SEND) return admitted === DROPPED;
+    this.#peer.send(frame);
+    this.#sent(droppable);
+    return true;
+  }
+
+  /** write() for an in-process peer (Peer.sendMessage): the message itself, under the same rules. */
+  pass(message: Message, droppable: boolean): boolean {
+    const admitted = this.#admit(droppable);
+    if (admitted !== SEND) return admitted === DROPPED;
+    this.#peer.sendMessage!(message);
+    this.#sent(droppable);
+    return true;
+  }
+
+  #admit(droppable: boolean): typeof SEND | typeof DROPPED | typeof KILLED {
     const { limits } = this.#ctx;
     const buffered = this.#peer.bufferedAmount();
     if (buffered > limits.outboundHardLimitBytes) {
       this.#kill('slow consumer: outbound buffer over the hard limit');
-      return false;
+      return KILLED;
     }
     if (droppable && buffered > limits.outboundSoftLimitBytes) {
       this.#tally.droppedEvents++;
       this.#meter?.eventDropped(DROP_SLOW_CONSUMER);
       this.#overSoftLimitSince ??= this.#ctx.now();
-      return true;
+      return DROPPED;
     }
-    this.#peer.send(frame);
+    return SEND;
+  }
+
+  #sent(droppable: boolean): void {
     // Other messages are counted where they are encoded (SessionMeter.sent), the octets of all
     // by the transport.
     if (droppable && this.#events !== undefined) this.#events[this.#eventsAt]!++;
-    return true;
   }
 
   /** The periodic check of an established session: over the soft limit for too long is a slow consumer. */

@@ -3,6 +3,7 @@
 // core gives it. RawSocket, WebSocket, in-memory test peers and mesh links all implement Peer.
 
 import type { Serializer } from '../serializers/serializer.ts';
+import type { Message } from '../wamp/messages.ts';
 
 export interface TransportInfo {
   /** 'rawsocket' | 'websocket' | 'memory' | 'link' */
@@ -71,12 +72,24 @@ export interface Peer {
    * per write batch, so the core need not count per message; a Peer without it counts none.
    */
   octetsSent?(): number;
+  /**
+   * An in-process peer (the HTTP gateway's sessions) takes the core's messages as they are,
+   * not encoded: the core calls this instead of send(), under the same flow control. The
+   * message is the core's; the peer must not change it.
+   */
+  sendMessage?(message: Message): void;
 }
 
 /** What the core gives back to a transport for each attached peer. */
 export interface PeerHandler {
   /** One complete frame from the peer. Never throws. */
   receive(frame: Uint8Array): void;
+  /**
+   * One message from an in-process peer, not encoded: validated as a decoded frame is, then
+   * routed the same way. Never throws. (The router's sessions have it; a peer handed a
+   * handler without it encodes.)
+   */
+  receiveMessage?(message: Message): void;
   /** The transport closed (remote hang-up, error, or after close()). Idempotent. */
   closed(): void;
 }

@@ -5,7 +5,7 @@
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
-import { encodeMessage } from '../wamp/marshal.ts';
+import { encodeMessage, toArray } from '../wamp/marshal.ts';
 import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Action, Authenticator, Authorizer } from './auth.ts';
@@ -137,7 +137,20 @@ export class Session implements Target, PeerHandler {
     this.#meter?.received(msg.type, frame.length);
     // A payload to forward keeps its bytes for peers of the same serialization. It travels
     // beside the message, not on it: parsed messages keep the shapes the JIT has seen.
-    const raw = rawPayloadOf(this.peer.serializer, frame, value as unknown[]);
+    this.#route(msg, rawPayloadOf(this.peer.serializer, frame, value as unknown[]));
+  }
+
+  receiveMessage(message: Message): void {
+    if (this.#state === 'closed') return;
+    // The same validation as a decoded frame's: an in-process peer's mistake is a protocol
+    // violation too, never a message the routing code was not written for.
+    const msg = parseMessage(toArray(message));
+    if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
+    this.#meter?.received(msg.type, 0);
+    this.#route(msg, undefined);
+  }
+
+  #route(msg: Message, raw: RawPayload | undefined): void {
     this.#dispatching = true;
     try {
       this.#dispatch(msg, raw);
@@ -175,6 +188,10 @@ export class Session implements Target, PeerHandler {
 
   send(message: Message): SendResult {
     if (this.#state === 'closed' || this.#left) return 'closed';
+    if (this.peer.sendMessage !== undefined) {
+      this.#meter?.sent(message);
+      return this.#outbound.pass(message, false) ? 'sent' : 'closed';
+    }
     let frame: Uint8Array;
     try {
       frame = encodeMessage(message, this.peer.serializer);
@@ -187,6 +204,10 @@ export class Session implements Target, PeerHandler {
 
   sendShared(shared: SharedFrame): void {
     if (this.#state !== 'established' || this.#left) return;
+    if (this.peer.sendMessage !== undefined) {
+      this.#outbound.pass(shared.message, true);
+      return;
+    }
     const frame = shared.frameFor(this.peer.serializer);
     if (frame !== null) this.#outbound.write(frame, true);
     else this.#meter?.eventDropped(DROP_UNENCODABLE);

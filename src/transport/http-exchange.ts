@@ -135,11 +135,13 @@ export const INTERNAL_ERROR: HttpReply = {
   body: 'internal error\n',
 };
 
+const internalError = (): HttpAnswer => INTERNAL_ERROR;
+
 /** Runs route.handle, turning a throw or rejection into a 500 so the client always gets an answer. */
-export async function answer(route: HttpRoute, request: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+export function answer(route: HttpRoute, request: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
   try {
-    return await route.handle(request, signal);
+    return route.handle(request, signal).then(undefined, internalError);
   } catch {
-    return INTERNAL_ERROR;
+    return Promise.resolve(INTERNAL_ERROR);
   }
 }

@@ -259,11 +259,11 @@ class RawSocketPeer implements Peer {
       budget: { reserve: (bytes) => budget.reserve(bytes, info.peer), release: (bytes) => budget.release(bytes) },
     });
     this.#log = ctx.log;
-    // Flushed at the end of the tick. Waiting for the round's I/O callbacks ('afterCallbacks')
-    // batches a callee's INVOCATIONs from many HTTP requests into one write, but a subscriber
-    // that stops reading was then never closed as a slow consumer
-    // (test/observe/metrics.test.ts); not used until that is understood.
-    this.#writer = new FrameWriter(socket);
+    // A callee's INVOCATIONs, a subscriber's EVENTs are caused by other connections' input
+    // (HTTP requests, other clients' calls): flushed after the round's I/O callbacks, the
+    // frames caused by all of them leave in one write. The writer holds back less than one
+    // write's worth, so the slow-consumer rules still see what the socket does not take.
+    this.#writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
   }
 
   /** Attaches to the core, then processes bytes that came in the handshake's chunk. */

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack } from '../../src/serializers/index.ts';
+import type { Peer } from '../../src/router/peer.ts';
+import { MessageType as T, type Dict, type Message } from '../../src/wamp/messages.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
 
 const router = () => new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
@@ -166,4 +168,48 @@ test('a session closed while its WELCOME is sent (slow consumer) does not stay i
   t.is(c.closeReason, 'slow_consumer');
   t.is(r.sessionCount, 0);
   t.is(r.realms.get('realm1')!.sessions.size, 0);
+});
+
+test('an in-process peer exchanges messages unencoded, validated and flow-controlled as frames are', (t) => {
+  const r = router();
+  const got: Message[] = [];
+  let buffered = 0;
+  let closed: string | undefined;
+  const peer: Peer = {
+    serializer: msgpack,
+    info: { type: 'memory', peer: 'in-process', local: true },
+    send: () => t.fail('no frame for a peer that takes messages'),
+    sendMessage: (m) => got.push(m),
+    bufferedAmount: () => buffered,
+    close: (reason = 'normal') => {
+      closed = reason;
+    },
+  };
+  const handler = r.attach(peer);
+  const callee = new MemoryClient(r, cbor);
+  callee.join();
+  callee.send([64, 1, {}, 'com.echo']);
+  callee.take();
+  handler.receiveMessage!({ type: T.HELLO, realm: 'realm1', details: { roles: { caller: {} } } });
+  t.is(got.shift()?.type, T.WELCOME);
+  const args = [{ big: new Uint8Array([1, 2, 3]) }];
+  handler.receiveMessage!({ type: T.CALL, request: 7, options: {}, procedure: 'com.echo', args });
+  const [invocation] = callee.take();
+  const sent = (invocation![4] as { big: Uint8Array }[])[0]!.big;
+  t.deepEqual([...sent], [1, 2, 3], 'the callee gets the values, binary in its own serialization');
+  callee.send([70, invocation![1], {}, ['back']]);
+  const result = got.shift();
+  t.like(result, { type: T.RESULT, request: 7, args: ['back'] });
+  // Over the hard limit, the core closes it as a slow consumer, as it would a socket.
+  buffered = 64 << 20;
+  handler.receiveMessage!({ type: T.CALL, request: 8, options: {}, procedure: 'com.echo' });
+  callee.send([70, (callee.take()[0] as unknown[])[1], {}, ['late']]);
+  t.is(closed, 'slow_consumer');
+  // What parseMessage refuses in a frame, it refuses unencoded: ABORT, protocol violation.
+  buffered = 0;
+  const other = r.attach({ ...peer, close: () => undefined });
+  other.receiveMessage!({ type: T.HELLO, realm: 'realm1', details: { roles: { caller: {} } } });
+  t.is(got.splice(0).at(-1)?.type, T.WELCOME);
+  other.receiveMessage!({ type: T.CALL, request: 9, options: [] as unknown as Dict, procedure: 'com.echo' });
+  t.like(got[0], { type: T.ABORT, reason: 'wamp.error.protocol_violation' });
 });

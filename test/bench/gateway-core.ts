@@ -1,0 +1,89 @@
+// The HTTP gateway and the router core alone, in process: CPU time per request of
+// POST -> route -> CALL -> INVOCATION to a callee -> YIELD -> RESULT -> 200 answer, with the
+// gateway's HttpRoute called directly (no HTTP server, no sockets) and a callee behind an
+// in-memory CBOR peer answering each batch of INVOCATIONs, as the HTTP bench's callee does.
+// Reads CPU time, not wall time, so it is steady on a busy machine and shows what a change to
+// the gateway's request path costs or saves:
+//
+//   scripts/node24 test/bench/gateway-core.ts
+//
+// Not part of `npm run bench` (whose HTTP rows include the servers, the kernel and wrk).
+
+import { Gateway } from '../../src/gateway/gateway.ts';
+import { parseApiSpec } from '../../src/gateway/spec.ts';
+import type { Peer } from '../../src/router/peer.ts';
+import { Router } from '../../src/router/router.ts';
+import { cbor } from '../../src/serializers/index.ts';
+import type { HttpReply, HttpRequest } from '../../src/transport/http-exchange.ts';
+import { median } from './common.ts';
+
+const REQUESTS = 100_000;
+const BATCH = 32; // requests in flight, as wrk -c32 keeps them
+const ROUNDS = 5; // after one warm-up round, not counted
+const BODY = Buffer.from(JSON.stringify({ sensor: 'kitchen', value: 21.5, tags: ['a', 'b'] }));
+
+async function main(): Promise<void> {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const invocations: Uint8Array[] = [];
+  const peer: Peer = {
+    serializer: cbor,
+    info: { type: 'memory', peer: '127.0.0.1:1', local: true },
+    send: (frame) => invocations.push(frame),
+    bufferedAmount: () => 0,
+    close: () => undefined,
+  };
+  const callee = router.attach(peer);
+  callee.receive(cbor.encode([1, 'realm1', { roles: { callee: {} } }]));
+  callee.receive(cbor.encode([64, 1, {}, 'com.bench.echo']));
+  invocations.length = 0;
+  const spec = parseApiSpec({
+    name: 'bench',
+    realm: 'realm1',
+    basePath: '/bench',
+    routes: [{ method: 'POST', path: '/echo', call: 'com.bench.echo', result: 'first' }],
+  });
+  const gateway = new Gateway({
+    acceptor: router,
+    specs: () => ({ version: 1, specs: [spec] }),
+    limits: { maxInFlight: 1024 },
+  });
+  const head = {
+    method: 'POST',
+    path: '/bench/echo',
+    query: '',
+    headers: { host: '127.0.0.1:8080', 'content-type': 'application/json', 'content-length': String(BODY.length) },
+    remote: '127.0.0.1',
+    local: true,
+  };
+  const one = async (): Promise<void> => {
+    if (gateway.route.match(head) === undefined) throw new Error('no route');
+    const request: HttpRequest = { ...head, body: BODY };
+    const answer = (await gateway.route.handle(request, new AbortController().signal)) as HttpReply;
+    if (answer.status !== 200) throw new Error(`status ${answer.status}: ${String(answer.body)}`);
+  };
+  const run = async (n: number): Promise<number> => {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < n; i += BATCH) {
+      const batch: Promise<void>[] = [];
+      for (let j = 0; j < BATCH; j++) batch.push(one());
+      // The INVOCATIONs come out once the requests' promises ran; the callee answers them all.
+      while (invocations.length < BATCH) await Promise.resolve();
+      for (const frame of invocations.splice(0)) {
+        const m = cbor.decode(frame) as unknown[];
+        callee.receive(cbor.encode([70, m[1], {}, m[4]]));
+      }
+      await Promise.all(batch);
+    }
+    const cpu = process.cpuUsage(t0);
+    return (cpu.user + cpu.system) / n;
+  };
+  await run(REQUESTS / 5);
+  const figures: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) figures.push(await run(REQUESTS));
+  gateway.stop();
+  console.log(
+    `gateway + core, in process: ${median(figures).toFixed(2)} µs CPU per request (median of ${ROUNDS}: ${figures.map((f) => f.toFixed(2)).join(', ')}); the callee's CBOR decode and encode included`,
+  );
+}
+
+await main();
