@@ -94,6 +94,13 @@ async function wampmesh(): Promise<Broker> {
   );
   const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env:
+      process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
+        ? process.env
+        : {
+            ...process.env,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS}`.trim(),
+          },
   });
   const line = await firstLine('wampmesh', child, (l) => l.startsWith('{"event":"listening"'));
   const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find(
@@ -133,18 +140,20 @@ async function mosquitto(): Promise<Broker> {
   };
 }
 
-async function aedes(): Promise<Broker> {
-  const child = spawn(process.execPath, [path.join(here, 'mqtt-aedes-child.ts')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const line = await firstLine('aedes', child, (l) => l.startsWith('{"port"'));
+/** A Node child process that prints {"port": N} once listening. */
+async function nodeBroker(name: string, file: string): Promise<Broker> {
+  const child = spawn(process.execPath, [path.join(here, file)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await firstLine(name, child, (l) => l.startsWith('{"port"'));
   return {
-    name: 'aedes',
+    name,
     port: (JSON.parse(line) as { port: number }).port,
     pid: child.pid!,
     stop: () => child.kill('SIGTERM'),
   };
 }
+
+const aedes = (): Promise<Broker> => nodeBroker('aedes', 'mqtt-aedes-child.ts');
+const relay = (): Promise<Broker> => nodeBroker('relay', 'mqtt-relay-child.ts');
 
 const PUBLISH_Q0 = generate({
   cmd: 'publish',
@@ -189,18 +198,29 @@ async function total(children: Child[], sentinel: MqttCounter): Promise<number> 
   return counts.reduce((n, c) => n + c.total, sentinel.count);
 }
 
-/** Publishes for `ms`, at most WINDOW ahead of the sentinel; returns nothing (the caller counts). */
+/** WINDOW publications back to back, so a top-up is one write of a prefix of this. */
+const PUBLISH_Q0_RUN = Buffer.concat(Array.from({ length: WINDOW }, () => PUBLISH_Q0));
+
+/**
+ * Publishes for `ms`, at most WINDOW ahead of the sentinel; returns nothing (the caller counts).
+ * Driven by the sentinel's reads, not by a loop: a generator spinning on setImmediate would take
+ * a core of the two from the broker it measures.
+ */
 async function publishFor(f: Fanout, ms: number): Promise<void> {
-  const started = Date.now();
   let sent = 0;
+  let open = true;
   const base = f.sentinel.count;
-  while (Date.now() - started < ms) {
-    while (sent - (f.sentinel.count - base) < WINDOW) {
-      f.publisher.socket.write(PUBLISH_Q0);
-      sent++;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
+  const topUp = (): void => {
+    const missing = WINDOW - (sent - (f.sentinel.count - base));
+    if (!open || missing <= 0) return;
+    f.publisher.socket.write(PUBLISH_Q0_RUN.subarray(0, missing * PUBLISH_Q0.length));
+    sent += missing;
+  };
+  f.sentinel.onRead = topUp;
+  topUp();
+  await sleep(ms);
+  open = false;
+  f.sentinel.onRead = undefined;
   // Let what is in flight land before the next count.
   const deadline = Date.now() + 2000;
   while (f.sentinel.count - base < sent && Date.now() < deadline) await sleep(5);
@@ -240,19 +260,25 @@ async function measureQos1(broker: Broker): Promise<number> {
       dup: false,
       retain: false,
     });
+  // Paced by the PUBACKs as they are read, as publishFor is by the sentinel.
   const run = async (ms: number): Promise<number> => {
-    const t0 = performance.now();
     const base = pub.acks;
     let sent = 0;
-    while (performance.now() - t0 < ms) {
-      while (sent - (pub.acks - base) < QOS1_WINDOW) {
-        pub.socket.write(packet());
-        sent++;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
+    let open = true;
+    const topUp = (): void => {
+      const missing = QOS1_WINDOW - (sent - (pub.acks - base));
+      if (!open || missing <= 0) return;
+      pub.socket.write(Buffer.concat(Array.from({ length: missing }, packet)));
+      sent += missing;
+    };
+    pub.onRead = topUp;
+    const t0 = performance.now();
+    topUp();
+    await sleep(ms);
     const elapsed = performance.now() - t0;
     const acked = pub.acks - base;
+    open = false;
+    pub.onRead = undefined;
     const deadline = Date.now() + 2000;
     while (pub.acks - base < sent && Date.now() < deadline) await sleep(5);
     return (acked / elapsed) * 1000;
@@ -287,7 +313,15 @@ async function measureIdle(broker: Broker, children: Child[]): Promise<{ perClie
   return { perClient: (after - before) / clients, clients };
 }
 
-const MAKERS = [wampmesh, mosquitto, aedes] as const;
+const ALL_MAKERS = { wampmesh, mosquitto, aedes, relay } as const;
+// The generator's ceiling (`relay`) only when asked for: MQTT_BROKERS=relay,wampmesh,...
+const MAKERS = (process.env.MQTT_BROKERS ?? 'wampmesh,mosquitto,aedes').split(',').map((name) => {
+  const make = ALL_MAKERS[name.trim() as keyof typeof ALL_MAKERS];
+  if (make === undefined) throw new Error(`MQTT_BROKERS: no broker ${name}`);
+  return make;
+});
+// MQTT_PHASES=fanout,qos1,idle (a subset, to iterate on one).
+const PHASES = new Set((process.env.MQTT_PHASES ?? 'fanout,qos1,idle').split(',').map((s) => s.trim()));
 
 /** Runs the MQTT scenarios; returns the report lines. */
 export async function runMqttBench(rounds: number): Promise<string[]> {
@@ -299,11 +333,11 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
   const brokers: Broker[] = [];
   try {
     for (const make of MAKERS) brokers.push(await make());
+    for (const b of brokers) figures.set(b.name, { fanout: [], fanoutCpu: [], qos1: [] });
     const fanouts: Fanout[] = [];
-    for (const b of brokers) {
+    for (const b of PHASES.has('fanout') ? brokers : []) {
       process.stderr.write(`mqtt: ${SUBSCRIBERS} subscribers to ${b.name}...\n`);
       fanouts.push(await prepareFanout(b, children));
-      figures.set(b.name, { fanout: [], fanoutCpu: [], qos1: [] });
     }
     // Interleaved rounds: load from elsewhere on the box spreads over all brokers.
     for (let round = 1; round <= rounds; round++) {
@@ -322,7 +356,7 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
     await Promise.all(children.map((c) => c.request({ cmd: 'close' })));
     // QoS 1 without subscribers: a broker still working off a fan-out backlog is not measured.
     await sleep(1000);
-    for (let round = 1; round <= rounds; round++) {
+    for (let round = 1; round <= (PHASES.has('qos1') ? rounds : 0); round++) {
       for (const b of brokers) {
         process.stderr.write(`mqtt QoS 1 round ${round}/${rounds}: ${b.name}...\n`);
         figures.get(b.name)!.qos1.push(await measureQos1(b));
@@ -331,7 +365,7 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
     for (const b of brokers) b.stop();
     brokers.length = 0;
     // Idle clients: each broker fresh, alone on the box.
-    for (const make of MAKERS) {
+    for (const make of PHASES.has('idle') ? MAKERS : []) {
       const b = await make();
       brokers.push(b);
       process.stderr.write(`mqtt: ${IDLE} idle clients to ${b.name}...\n`);
@@ -356,13 +390,15 @@ function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
     `MQTT (issue 17), median of ${rounds} interleaved round(s), each after a ${WARMUP_MS / 1000} s warm-up: QoS 0 fan-out 1 publisher -> ` +
       `${int(SUBSCRIBERS)} subscribers for ${FANOUT_MS / 1000} s (deliveries/s); QoS 1 publish with ${QOS1_WINDOW} in flight ` +
       `for ${QOS1_MS / 1000} s (PUBACKs/s); ${int(IDLE)} idle clients (broker RSS per client, after it settled).`,
-    `${'broker'.padEnd(11)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  spread (fan-out | QoS 1)`,
+    `${'broker'.padEnd(11)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  generator CPU  other CPU  spread (fan-out | QoS 1)`,
   ];
   for (const [name, f] of figures) {
     const cpu = median(f.fanoutCpu.map((c) => c.target));
+    const gen = median(f.fanoutCpu.map((c) => c.generator));
+    const other = median(f.fanoutCpu.map((c) => c.other));
     out.push(
       `${name.padEnd(11)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
-        `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ` +
+        `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ${`${Math.round(gen * 100)}%`.padEnd(13)}  ${`${Math.round(other * 100)}%`.padEnd(9)}  ` +
         `${spread(f.fanout)} | ${spread(f.qos1)}`,
     );
   }
