@@ -7,6 +7,7 @@ import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { createClientServer, reloadClientServer } from '../transport/tcp-server.ts';
 import type { LoadedTls } from '../transport/tls-files.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
+import { FrameWriter } from '../net/frame-writer.ts';
 import type { MqttConnection, MqttTransport } from './connection.ts';
 import { MqttHub } from './hub.ts';
 import { mqttDefaults, type MqttOptions } from './options.ts';
@@ -22,29 +23,36 @@ export interface MqttListener {
 
 const LINGER_MS = 2000; // a client that does not close its side after ours is cut
 
-/** A TCP connection as an MQTT transport (a class: no closures per connection). */
+/**
+ * A TCP connection as an MQTT transport (a class: no closures per connection). Packets written
+ * in one tick leave in one write at its end (frame-writer.ts): a fan-out of many publications
+ * read in one go is one syscall per subscriber, not one per PUBLISH.
+ */
 class TcpTransport implements MqttTransport {
   readonly info: TransportInfo;
   readonly #socket: net.Socket;
+  readonly #writer: FrameWriter;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
+    this.#writer = new FrameWriter(socket);
     const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
     const host = address.includes(':') ? `[${address}]` : address;
     this.info = { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) };
   }
 
   write(bytes: Uint8Array): void {
-    if (!this.#socket.destroyed) this.#socket.write(bytes);
+    if (!this.#socket.destroyed) this.#writer.raw(bytes);
   }
 
   bufferedAmount(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#writer.queuedBytes;
   }
 
   end(): void {
     const socket = this.#socket;
     if (socket.destroyed) return;
+    this.#writer.flush();
     socket.end();
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
