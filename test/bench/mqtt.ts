@@ -11,7 +11,12 @@
 //     wampmesh's Receive Maximum of 32), PUBACKs/s.
 //   - Idle clients: MQTT_IDLE (10,000) connected clients (CONNACK received, nothing else), the
 //     broker's RSS after minus before, per client, read once RSS has settled.
-// The generator sends pre-encoded packets and counts packets from their fixed headers.
+// The generator sends pre-encoded packets and counts packets from their fixed headers
+// (mqtt-counter.ts); it is paced by what it reads, never by a polling loop, so it leaves the
+// broker its core. Its ceiling: MQTT_BROKERS=relay,... adds a relay that writes the publisher's
+// bytes to every subscriber (mqtt-relay-child.ts; MQTT_RELAY_MODE=packet: one write per PUBLISH,
+// as mosquitto). BENCH_BASE=<another checkout's scripts/wampmesh> adds that router as
+// "wampmesh (base)", for before/after in one run; MQTT_PHASES=fanout,qos1,idle picks phases.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,7 +86,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function wampmesh(): Promise<Broker> {
+/** `bin`: this checkout's scripts/wampmesh, or BENCH_BASE's (another checkout) as "wampmesh (base)". */
+async function wampmeshAt(bin: string, name: string): Promise<Broker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-bench-'));
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(
@@ -92,7 +98,7 @@ async function wampmesh(): Promise<Broker> {
       listeners: { mqtt: [{ host: '127.0.0.1', port: 0, realm: 'realm1', maxConnections: 2 * IDLE }] },
     }),
   );
-  const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], {
+  const child = spawn(bin, ['serve', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env:
       process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
@@ -102,12 +108,12 @@ async function wampmesh(): Promise<Broker> {
             NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS}`.trim(),
           },
   });
-  const line = await firstLine('wampmesh', child, (l) => l.startsWith('{"event":"listening"'));
+  const line = await firstLine(name, child, (l) => l.startsWith('{"event":"listening"'));
   const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find(
     (l) => l.transport === 'mqtt',
   )!.port;
   return {
-    name: 'wampmesh',
+    name,
     port,
     pid: child.pid!,
     stop: () => {
@@ -313,9 +319,13 @@ async function measureIdle(broker: Broker, children: Child[]): Promise<{ perClie
   return { perClient: (after - before) / clients, clients };
 }
 
-const ALL_MAKERS = { wampmesh, mosquitto, aedes, relay } as const;
-// The generator's ceiling (`relay`) only when asked for: MQTT_BROKERS=relay,wampmesh,...
-const MAKERS = (process.env.MQTT_BROKERS ?? 'wampmesh,mosquitto,aedes').split(',').map((name) => {
+const wampmesh = (): Promise<Broker> => wampmeshAt(path.join(repo, 'scripts/wampmesh'), 'wampmesh');
+const base = (): Promise<Broker> => wampmeshAt(path.resolve(process.env.BENCH_BASE!), 'wampmesh (base)');
+const ALL_MAKERS = { wampmesh, base, mosquitto, aedes, relay } as const;
+// The generator's ceiling (`relay`) only when asked for: MQTT_BROKERS=relay,wampmesh,...; with
+// BENCH_BASE, the router of another checkout too (before/after in one run).
+const defaultBrokers = `wampmesh,${process.env.BENCH_BASE === undefined ? '' : 'base,'}mosquitto,aedes`;
+const MAKERS = (process.env.MQTT_BROKERS ?? defaultBrokers).split(',').map((name) => {
   const make = ALL_MAKERS[name.trim() as keyof typeof ALL_MAKERS];
   if (make === undefined) throw new Error(`MQTT_BROKERS: no broker ${name}`);
   return make;
@@ -390,14 +400,14 @@ function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
     `MQTT (issue 17), median of ${rounds} interleaved round(s), each after a ${WARMUP_MS / 1000} s warm-up: QoS 0 fan-out 1 publisher -> ` +
       `${int(SUBSCRIBERS)} subscribers for ${FANOUT_MS / 1000} s (deliveries/s); QoS 1 publish with ${QOS1_WINDOW} in flight ` +
       `for ${QOS1_MS / 1000} s (PUBACKs/s); ${int(IDLE)} idle clients (broker RSS per client, after it settled).`,
-    `${'broker'.padEnd(11)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  generator CPU  other CPU  spread (fan-out | QoS 1)`,
+    `${'broker'.padEnd(16)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  generator CPU  other CPU  spread (fan-out | QoS 1)`,
   ];
   for (const [name, f] of figures) {
     const cpu = median(f.fanoutCpu.map((c) => c.target));
     const gen = median(f.fanoutCpu.map((c) => c.generator));
     const other = median(f.fanoutCpu.map((c) => c.other));
     out.push(
-      `${name.padEnd(11)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
+      `${name.padEnd(16)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
         `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ${`${Math.round(gen * 100)}%`.padEnd(13)}  ${`${Math.round(other * 100)}%`.padEnd(9)}  ` +
         `${spread(f.fanout)} | ${spread(f.qos1)}`,
     );
@@ -423,6 +433,12 @@ function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
         `idle client < 10 KB: ${((w.idleBytes ?? Number.NaN) / 1024).toFixed(1)} KB (${int(w.idleClients ?? 0)} clients)`,
       ),
     );
+    const b = figures.get('wampmesh (base)');
+    if (b)
+      out.push(
+        `  base (BENCH_BASE): fan-out ${(median(b.fanout) / median(a.fanout)).toFixed(2)}x aedes, ` +
+          `${(median(b.fanout) / median(m.fanout)).toFixed(2)}x mosquitto; idle ${((b.idleBytes ?? Number.NaN) / 1024).toFixed(1)} KB`,
+      );
   }
   return out;
 }
