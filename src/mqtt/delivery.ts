@@ -18,13 +18,26 @@ export interface DeliverySink {
   keep(messages: OutboundMessage[]): void;
 }
 
+interface Pending {
+  readonly event: Event;
+  qos: QoS;
+  rap: boolean;
+}
+
 export class EventDelivery {
   readonly #subs: Subscriptions;
   readonly #clientMaxPacket: number;
   readonly #v5: boolean;
   readonly #sink: DeliverySink;
-  /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
-  #batch: Map<number, { event: Event; qos: QoS; rap: boolean }> | undefined; // made by the first EVENT
+  /** EVENTs of this turn, in order; made by the first EVENT. */
+  #batch: Pending[] | undefined;
+  /**
+   * The same by publication, while the client holds more than one WAMP subscription: only then
+   * can a publication come twice, and its copies become one message. The Broker delivers one
+   * publication to all its subscriptions before the next, so a subscription added during a turn
+   * cannot bring a second copy of a publication already in it.
+   */
+  #byPublication: Map<number, Pending> | undefined;
   /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
   undeliverable = 0;
 
@@ -39,22 +52,32 @@ export class EventDelivery {
   event(msg: Event, own: boolean): void {
     const delivery = this.#subs.delivery(msg.subscription, own);
     if (delivery === undefined) return;
-    const batch = (this.#batch ??= new Map());
-    const pending = batch.get(msg.publication);
-    if (pending !== undefined) {
-      if (delivery.qos > pending.qos) pending.qos = delivery.qos;
-      pending.rap ||= delivery.rap;
-      return;
+    let byPublication = this.#byPublication;
+    if (byPublication === undefined && this.#subs.wampSubscriptions > 1)
+      byPublication = this.#byPublication = new Map();
+    if (byPublication !== undefined) {
+      const pending = byPublication.get(msg.publication);
+      if (pending !== undefined) {
+        if (delivery.qos > pending.qos) pending.qos = delivery.qos;
+        pending.rap ||= delivery.rap;
+        return;
+      }
     }
-    if (batch.size === 0) queueMicrotask(() => this.flush());
-    batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
+    const batch = (this.#batch ??= []);
+    if (batch.length === 0) queueMicrotask(() => this.flush());
+    const pending: Pending = { event: msg, qos: delivery.qos, rap: delivery.rap };
+    batch.push(pending);
+    byPublication?.set(msg.publication, pending);
   }
 
   /** Sends (or keeps) this turn's events now; they go in a microtask otherwise. */
   flush(): void {
-    if (this.#batch === undefined || this.#batch.size === 0) return;
-    const batch = [...this.#batch.values()];
-    this.#batch.clear();
+    const batch = this.#batch;
+    if (batch === undefined || batch.length === 0) return;
+    this.#batch = undefined;
+    // Kept (cleared) only while it may be needed.
+    if (this.#subs.wampSubscriptions > 1) this.#byPublication?.clear();
+    else this.#byPublication = undefined;
     const absent: OutboundMessage[] = [];
     const now = Date.now();
     for (const { event, qos, rap } of batch) {

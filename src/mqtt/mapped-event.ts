@@ -16,8 +16,11 @@ export class MappedEvent {
   /** Undefined when the payload has no MQTT form (see wampToMqtt). */
   readonly payload: Uint8Array | undefined;
   readonly carried: Carried;
-  /** An upper bound of the PUBLISH's size without topic and payload (MQTT 3.1.2-25). */
-  readonly overhead: number;
+  /**
+   * An upper bound of the PUBLISH's size (MQTT 3.1.2-25): fixed header, identifier, lengths, and
+   * the properties as JSON, which is more than they take. Infinity without topic or payload.
+   */
+  readonly size: number;
   // QoS 0 PUBLISH packets by [MQTT 3.1.1 / 5] x [retain flag], made on first use; null: not
   // encodable (left to the connection's own encoding, which says why).
   #packets: (Buffer | null | undefined)[] | undefined;
@@ -26,14 +29,12 @@ export class MappedEvent {
     this.topic = uri === undefined ? undefined : uriToTopic(uri);
     this.payload = wampToMqtt(event.args, event.kwargs);
     this.carried = carriedOf(event.details[MQTT_DETAIL]);
-    // Fixed header, identifier, lengths, and the properties as JSON: more than they take.
     const properties = this.carried.properties;
-    this.overhead = 16 + (properties === undefined ? 0 : JSON.stringify(properties).length + 16);
-  }
-
-  /** The whole size estimate of the PUBLISH (topic and payload counted). */
-  get size(): number {
-    return this.payload!.length + Buffer.byteLength(this.topic!) + this.overhead;
+    const overhead = 16 + (properties === undefined ? 0 : JSON.stringify(properties).length + 16);
+    this.size =
+      this.topic === undefined || this.payload === undefined
+        ? Number.POSITIVE_INFINITY
+        : this.payload.length + Buffer.byteLength(this.topic) + overhead;
   }
 
   /**

@@ -374,6 +374,30 @@ test.serial(
 );
 
 test.serial(
+  'overlapping filters: one PUBLISH per publication, at the highest QoS of the filters it matches (MQTT 3.3.5)',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.openPort}`;
+    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const got: { topic: string; qos: number }[] = [];
+    sub.on('message', (topic, _p, packet) => got.push({ topic, qos: packet.qos }));
+    await sub.subscribeAsync('ov/#', { qos: 0 });
+    await sub.subscribeAsync('ov/x', { qos: 1 });
+    await sub.subscribeAsync('+/x', { qos: 0 });
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    for (const topic of ['ov/x', 'ov/y', 'ov/x', 'ov/end']) await pub.publishAsync(topic, '1', { qos: 1 });
+    // 'ov/end' matches one filter only and comes last: once it is in, every copy before it is.
+    await until(() => got.some((g) => g.topic === 'ov/end'), 3000, 'the last publication');
+    t.deepEqual(got, [
+      { topic: 'ov/x', qos: 1 },
+      { topic: 'ov/y', qos: 0 },
+      { topic: 'ov/x', qos: 1 },
+      { topic: 'ov/end', qos: 0 },
+    ]);
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  },
+);
+
+test.serial(
   'one QoS 0 publication to MQTT 5 and 3.1.1 subscribers, with and without Retain As Published: each gets the PUBLISH of its version and flag (encoded once per kind, shared)',
   async (t) => {
     const url = `mqtt://127.0.0.1:${w.openPort}`;
