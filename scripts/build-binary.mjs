@@ -296,6 +296,10 @@ function makeBlob(stage, arch, node, assets) {
     main: 'main.cjs',
     output: `sea-${arch}.blob`,
     disableExperimentalSEAWarning: true,
+    // As scripts/wampmesh: a young generation of a fixed size, whatever the host's memory
+    // (README.md, Runtime); NODE_OPTIONS comes after it, so an operator's own setting wins.
+    execArgv: ['--max-semi-space-size=8'],
+    execArgvExtension: 'env',
     useSnapshot: false,
     // A V8 code cache is specific to the architecture that made it: off, so the x64 Node can
     // make the arm64 blob (and the binary stays reproducible).

@@ -126,6 +126,10 @@ export class MqttConnection implements ConnectionLink {
     this.#transport.write(bytes);
   }
 
+  writeEncoded(bytes: Uint8Array): void {
+    if (this.#state !== 'closed') this.#transport.write(bytes);
+  }
+
   bufferedAmount(): number {
     return this.#transport.bufferedAmount();
   }

@@ -1,34 +1,50 @@
 // WAMP EVENTs to one MQTT client: which of its filters want an event and at what QoS, one
 // PUBLISH per publication however many of its subscriptions match (MQTT 3.3.5), the topic and
-// payload mapped back, and the client's Maximum Packet Size respected.
+// payload mapped back (once for all subscribers: mapped-event.ts), and the client's Maximum
+// Packet Size respected.
 
 import type { QoS } from 'mqtt-packet';
 import type { Event } from '../wamp/messages.ts';
 import type { OutboundMessage } from './outbound.ts';
-import { wampToMqtt } from './payload.ts';
-import { carriedOf, MQTT_DETAIL } from './properties.ts';
+import { mappedEvent } from './mapped-event.ts';
 import type { Subscriptions } from './subscriptions.ts';
-import { uriToTopic } from './topics.ts';
 
 export interface DeliverySink {
   /** Where messages go now: to the connection, into the queue of an absent client, or nowhere. */
   mode(): 'connected' | 'absent' | 'closed';
   send(message: OutboundMessage): void;
+  /** A QoS 0 PUBLISH encoded already, shared with the event's other subscribers. */
+  sendPacket(packet: Uint8Array): void;
   keep(messages: OutboundMessage[]): void;
+}
+
+interface Pending {
+  readonly event: Event;
+  qos: QoS;
+  rap: boolean;
 }
 
 export class EventDelivery {
   readonly #subs: Subscriptions;
   readonly #clientMaxPacket: number;
+  readonly #v5: boolean;
   readonly #sink: DeliverySink;
-  /** EVENTs of this turn by publication: several subscriptions' copies become one message. */
-  #batch: Map<number, { event: Event; qos: QoS; rap: boolean }> | undefined; // made by the first EVENT
+  /** EVENTs of this turn, in order; made by the first EVENT. */
+  #batch: Pending[] | undefined;
+  /**
+   * The same by publication, while the client holds more than one WAMP subscription: only then
+   * can a publication come twice, and its copies become one message. The Broker delivers one
+   * publication to all its subscriptions before the next, so a subscription added during a turn
+   * cannot bring a second copy of a publication already in it.
+   */
+  #byPublication: Map<number, Pending> | undefined;
   /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
   undeliverable = 0;
 
-  constructor(subs: Subscriptions, clientMaxPacket: number, sink: DeliverySink) {
+  constructor(subs: Subscriptions, client: { maxPacket: number; v5: boolean }, sink: DeliverySink) {
     this.#subs = subs;
-    this.#clientMaxPacket = clientMaxPacket;
+    this.#clientMaxPacket = client.maxPacket;
+    this.#v5 = client.v5;
     this.#sink = sink;
   }
 
@@ -36,54 +52,64 @@ export class EventDelivery {
   event(msg: Event, own: boolean): void {
     const delivery = this.#subs.delivery(msg.subscription, own);
     if (delivery === undefined) return;
-    const batch = (this.#batch ??= new Map());
-    const pending = batch.get(msg.publication);
-    if (pending !== undefined) {
-      if (delivery.qos > pending.qos) pending.qos = delivery.qos;
-      pending.rap ||= delivery.rap;
-      return;
+    let byPublication = this.#byPublication;
+    if (byPublication === undefined && this.#subs.wampSubscriptions > 1)
+      byPublication = this.#byPublication = new Map();
+    if (byPublication !== undefined) {
+      const pending = byPublication.get(msg.publication);
+      if (pending !== undefined) {
+        if (delivery.qos > pending.qos) pending.qos = delivery.qos;
+        pending.rap ||= delivery.rap;
+        return;
+      }
     }
-    if (batch.size === 0) queueMicrotask(() => this.flush());
-    batch.set(msg.publication, { event: msg, qos: delivery.qos, rap: delivery.rap });
+    const batch = (this.#batch ??= []);
+    if (batch.length === 0) queueMicrotask(() => this.flush());
+    const pending: Pending = { event: msg, qos: delivery.qos, rap: delivery.rap };
+    batch.push(pending);
+    byPublication?.set(msg.publication, pending);
   }
 
   /** Sends (or keeps) this turn's events now; they go in a microtask otherwise. */
   flush(): void {
-    if (this.#batch === undefined || this.#batch.size === 0) return;
-    const batch = [...this.#batch.values()];
-    this.#batch.clear();
+    const batch = this.#batch;
+    if (batch === undefined || batch.length === 0) return;
+    this.#batch = undefined;
+    // Kept (cleared) only while it may be needed.
+    if (this.#subs.wampSubscriptions > 1) this.#byPublication?.clear();
+    else this.#byPublication = undefined;
     const absent: OutboundMessage[] = [];
     const now = Date.now();
     for (const { event, qos, rap } of batch) {
       const uri =
         typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
-      const topic = uri === undefined ? undefined : uriToTopic(uri);
-      const payload = wampToMqtt(event.args, event.kwargs);
-      const carried = carriedOf(event.details[MQTT_DETAIL]);
-      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all (the
-      // size is estimated from above: fixed header, identifier, lengths, properties as JSON).
-      const propertyBytes = carried.properties === undefined ? 0 : JSON.stringify(carried.properties).length + 16;
-      if (
-        topic === undefined ||
-        payload === undefined ||
-        payload.length + Buffer.byteLength(topic) + 16 + propertyBytes > this.#clientMaxPacket
-      ) {
+      const mapped = mappedEvent(event, uri);
+      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all.
+      if (mapped.topic === undefined || mapped.payload === undefined || mapped.size > this.#clientMaxPacket) {
         this.undeliverable++;
         continue;
       }
+      const carried = mapped.carried;
       if (carried.expiresAt !== undefined && carried.expiresAt <= now) continue; // expired on the way (MQTT 5 3.3.2.3.3)
       // Retained on subscribe; live, only with Retain As Published and a retained publication.
       const retain = event.details.retained === true || (rap && carried.retained);
+      const mode = this.#sink.mode();
+      if (mode === 'closed') return;
+      if (mode === 'connected' && qos === 0) {
+        const packet = mapped.qos0Packet(this.#v5, retain);
+        if (packet !== undefined) {
+          this.#sink.sendPacket(packet);
+          continue;
+        }
+      }
       const message: OutboundMessage = {
-        topic,
-        payload,
+        topic: mapped.topic,
+        payload: mapped.payload,
         qos,
         retain,
         properties: carried.properties,
         expiresAt: carried.expiresAt,
       };
-      const mode = this.#sink.mode();
-      if (mode === 'closed') return;
       if (mode === 'connected') this.#sink.send(message);
       else if (qos > 0) absent.push(message); // QoS 0 is not kept for an absent client (MQTT 3.1.2.4)
     }

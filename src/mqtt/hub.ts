@@ -48,9 +48,24 @@ export class MqttHub {
   }
 
   tick(now: number): void {
-    for (const c of this.#connections) this.#guard(() => c.tick(now));
+    // Every second over every client: no closure or copy per client (garbage an idle router
+    // would make 10,000 times a second). A Map may lose entries while iterated (an expired
+    // session leaves the registry); the ones left are still visited.
+    for (const c of this.#connections) {
+      try {
+        c.tick(now);
+      } catch (err) {
+        this.#internalError(err);
+      }
+    }
     // Detached persistent sessions expire here too (they have no connection).
-    for (const s of [...this.#registry.values()]) this.#guard(() => s.tick(now));
+    for (const s of this.#registry.values()) {
+      try {
+        s.tick(now);
+      } catch (err) {
+        this.#internalError(err);
+      }
+    }
   }
 
   /** Socket events and timers: a throw there would be uncaught and end the process (a failing disk under persistence.ts, a bug). */
@@ -58,8 +73,12 @@ export class MqttHub {
     try {
       fn();
     } catch (err) {
-      this.options.logger?.error({ err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
+      this.#internalError(err);
     }
+  }
+
+  #internalError(err: unknown): void {
+    this.options.logger?.error({ err: (err as Error).message, stack: (err as Error).stack }, 'mqtt: internal error');
   }
 
   close(): void {

@@ -6,6 +6,8 @@ import type { IConnectPacket, Packet } from 'mqtt-packet';
 /** What a session needs from the connection it is on. */
 export interface ConnectionLink {
   write(packet: Packet): void;
+  /** A packet encoded already (for this connection's protocol version). */
+  writeEncoded(bytes: Uint8Array): void;
   bufferedAmount(): number;
   /** WELCOME (and the will set): CONNACK may go. */
   accepted(sessionPresent: boolean): void;

@@ -72,7 +72,7 @@ export class MqttSession implements WampClient {
     this.#outbound = new Outbound(port, params.window, options.maxQueued);
     const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
     this.#inbound = new Inbound(port, settings);
-    this.#delivery = new EventDelivery(this.#subs, params.clientMaxPacket, port);
+    this.#delivery = new EventDelivery(this.#subs, { maxPacket: params.clientMaxPacket, v5: params.v5 }, port);
   }
 
   // What Outbound, EventDelivery and Inbound call back: one object rather than a dozen closures
@@ -99,6 +99,9 @@ export class MqttSession implements WampClient {
       if (m.qos === 0) return this.#s.#sendPublish(m, undefined, false);
       this.#s.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
       this.#s.#outbound.push(m);
+    }
+    sendPacket(packet: Uint8Array): void {
+      this.#s.#link?.writeEncoded(packet);
     }
     keep(messages: OutboundMessage[]): void {
       for (const m of messages) this.#s.#kept?.queue(m);

@@ -29,6 +29,10 @@ export class Subscriptions {
   get size(): number {
     return this.#byFilter?.size ?? 0;
   }
+  /** WAMP subscriptions held (a filter may need two; two filters may share one). */
+  get wampSubscriptions(): number {
+    return this.#byWamp?.size ?? 0;
+  }
   has(filter: string): boolean {
     return this.#byFilter?.has(filter) === true;
   }

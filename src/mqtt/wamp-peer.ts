@@ -19,6 +19,22 @@ export interface WampClient {
   bufferedAmount(): number;
 }
 
+// The core encodes a fan-out's EVENT once and gives the same frame to every subscriber (see
+// SharedFrame): decoded once here for all MQTT subscribers of it, not once per subscriber. A
+// frame does not change once sent (transports hold it until their flush), so its identity is
+// its content; the message is shared and nobody downstream changes it.
+let lastFrame: Uint8Array | undefined;
+let lastMessage: Message | undefined;
+
+function decoded(frame: Uint8Array): Message | undefined {
+  if (frame === lastFrame) return lastMessage;
+  const msg = parseMessage(msgpack.decode(frame));
+  lastFrame = frame;
+  // The core only sends what parses; throwing here would break its fan-out to other peers.
+  lastMessage = msg instanceof ProtocolViolation ? undefined : msg;
+  return lastMessage;
+}
+
 export interface WampPeerOptions {
   /**
    * Messages cross as they are, in both directions (Peer.sendMessage,
@@ -75,10 +91,8 @@ export class WampPeer implements Peer {
   send(frame: Uint8Array): void {
     if (this.#closed) return;
     this.#octetsSent += frame.length;
-    const msg = parseMessage(msgpack.decode(frame));
-    // The core only sends what parses; throwing here would break its fan-out to other peers.
-    if (msg instanceof ProtocolViolation) return;
-    this.#client.message(msg);
+    const msg = decoded(frame);
+    if (msg !== undefined) this.#client.message(msg);
   }
 
   bufferedAmount(): number {

@@ -30,7 +30,9 @@
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
 //   MQTT (mqtt.ts): wampmesh's MQTT listener, mosquitto and aedes in the same run: QoS 0 fan-out
-//     to 1,000 subscribers, QoS 1 publish throughput, RSS per idle client (10,000); own table.
+//     to 1,000 subscribers, QoS 1 publish throughput, RSS per idle client (10,000); own table,
+//     with BENCH_BASE's router as "wampmesh (base)"; the generator's ceiling and other knobs are
+//     in mqtt.ts (MQTT_BROKERS=relay,..., MQTT_PHASES).
 // Rounds: ROUNDS rounds over the RPC, fan-out and mesh targets, interleaved so that load from
 // elsewhere on the box spreads over all of them; the table shows medians and then the spread.
 // Connections run once, at the end. Every scenario is bounded in count and time, and the whole

@@ -1,5 +1,12 @@
 // A bare MQTT 3.1.1 client for the benchmark generator: CONNECT (and SUBSCRIBE) pre-encoded,
 // packets counted by walking fixed headers (PUBLISH, PUBACK) without decoding them.
+//
+// The generator must not be what bounds a broker's figure: a broker that writes each PUBLISH
+// with its own write(2) (mosquitto, aedes) makes every subscriber socket readable once per
+// packet, and a Node 'data' event (a fresh Buffer, the stream machinery, an emit) costs more
+// than the broker spent sending it. So the sockets read with `onread` into one buffer shared by
+// all of them (the callback runs synchronously, so nobody else's bytes are in it meanwhile), and
+// packets are counted by a scan that keeps its place across reads instead of joining buffers.
 
 import net from 'node:net';
 import { generate } from 'mqtt-packet';
@@ -9,22 +16,29 @@ const PUBACK = 4;
 const CONNACK = 2;
 const SUBACK = 9;
 
+/** One read buffer for every socket of this process. */
+const shared = Buffer.allocUnsafe(256 * 1024);
+
 export class MqttCounter {
   /** PUBLISH packets received. */
   count = 0;
   /** PUBACK packets received. */
   acks = 0;
-  readonly socket: net.Socket;
+  socket!: net.Socket;
+  /** Called after each read, once its packets are counted (the publisher's pacing hangs here). */
+  onRead: (() => void) | undefined;
   readonly #waitFor: number;
-  #rest: Buffer | undefined;
   #done = false;
+  /** Bytes of the current packet's body still to skip. */
+  #skip = 0;
+  /** The current packet's type while its fixed header is read; -1 between packets. */
+  #type = -1;
+  #len = 0;
+  #mul = 1;
 
   /** `waitFor`: the packet type that ends the handshake (CONNACK, or SUBACK when subscribing). */
-  constructor(socket: net.Socket, waitFor: number) {
-    this.socket = socket;
+  constructor(waitFor: number) {
     this.#waitFor = waitFor;
-    socket.on('data', (d: Buffer) => this.#data(d));
-    socket.on('error', () => {});
   }
 
   /** Resolves once CONNACK (or SUBACK) came. */
@@ -36,42 +50,61 @@ export class MqttCounter {
     }
   }
 
-  #data(d: Buffer): void {
-    const b = this.#rest === undefined ? d : Buffer.concat([this.#rest, d]);
-    let at = 0;
-    for (;;) {
-      if (b.length - at < 2) break;
-      let len = 0;
-      let mul = 1;
-      let i = at + 1;
-      for (; i < b.length; i++) {
-        len += (b[i]! & 0x7f) * mul;
-        mul *= 128;
-        if ((b[i]! & 0x80) === 0) break;
+  /** Counts the packets whose fixed header ends in b[0, n). */
+  scan(b: Buffer, n: number): void {
+    let i = 0;
+    while (i < n) {
+      if (this.#skip > 0) {
+        const k = Math.min(this.#skip, n - i);
+        this.#skip -= k;
+        i += k;
+      } else if (this.#type < 0) {
+        this.#type = b[i++]! >> 4;
+        this.#len = 0;
+        this.#mul = 1;
+      } else {
+        const byte = b[i++]!;
+        this.#len += (byte & 0x7f) * this.#mul;
+        this.#mul *= 128;
+        if ((byte & 0x80) !== 0) continue;
+        const type = this.#type;
+        if (type === PUBLISH) this.count++;
+        else if (type === PUBACK) this.acks++;
+        else if (type === this.#waitFor) this.#done = true;
+        this.#skip = this.#len;
+        this.#type = -1;
       }
-      if (i >= b.length || b.length < i + 1 + len) break;
-      const type = b[at]! >> 4;
-      if (type === PUBLISH) this.count++;
-      else if (type === PUBACK) this.acks++;
-      else if (type === this.#waitFor) this.#done = true;
-      at = i + 1 + len;
     }
-    this.#rest = at === b.length ? undefined : Buffer.from(b.subarray(at));
   }
 }
 
 /** Connects (clean session, no keep-alive) and subscribes to `topic` at QoS 0 if given. */
 export async function openMqtt(port: number, clientId: string, topic?: string): Promise<MqttCounter> {
-  const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+  const c = new MqttCounter(topic === undefined ? CONNACK : SUBACK);
+  c.socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(
+      {
+        port,
+        host: '127.0.0.1',
+        onread: {
+          buffer: shared,
+          callback: (n: number, b: Uint8Array) => {
+            c.scan(b as Buffer, n);
+            c.onRead?.();
+            return true;
+          },
+        },
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
-  socket.setNoDelay(true);
-  const c = new MqttCounter(socket, topic === undefined ? CONNACK : SUBACK);
-  socket.write(
+  c.socket.on('error', () => {});
+  c.socket.setNoDelay(true);
+  c.socket.write(
     generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 }),
   );
   if (topic !== undefined)
-    socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }));
+    c.socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }));
   return c;
 }

@@ -11,7 +11,12 @@
 //     wampmesh's Receive Maximum of 32), PUBACKs/s.
 //   - Idle clients: MQTT_IDLE (10,000) connected clients (CONNACK received, nothing else), the
 //     broker's RSS after minus before, per client, read once RSS has settled.
-// The generator sends pre-encoded packets and counts packets from their fixed headers.
+// The generator sends pre-encoded packets and counts packets from their fixed headers
+// (mqtt-counter.ts); it is paced by what it reads, never by a polling loop, so it leaves the
+// broker its core. Its ceiling: MQTT_BROKERS=relay,... adds a relay that writes the publisher's
+// bytes to every subscriber (mqtt-relay-child.ts; MQTT_RELAY_MODE=packet: one write per PUBLISH,
+// as mosquitto). BENCH_BASE=<another checkout's scripts/wampmesh> adds that router as
+// "wampmesh (base)", for before/after in one run; MQTT_PHASES=fanout,qos1,idle picks phases.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,7 +86,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function wampmesh(): Promise<Broker> {
+/** `bin`: this checkout's scripts/wampmesh, or BENCH_BASE's (another checkout) as "wampmesh (base)". */
+async function wampmeshAt(bin: string, name: string): Promise<Broker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-mqtt-bench-'));
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(
@@ -92,15 +98,22 @@ async function wampmesh(): Promise<Broker> {
       listeners: { mqtt: [{ host: '127.0.0.1', port: 0, realm: 'realm1', maxConnections: 2 * IDLE }] },
     }),
   );
-  const child = spawn(path.join(repo, 'scripts/wampmesh'), ['serve', '--config', config], {
+  const child = spawn(bin, ['serve', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env:
+      process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
+        ? process.env
+        : {
+            ...process.env,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_ROUTER_NODE_OPTIONS}`.trim(),
+          },
   });
-  const line = await firstLine('wampmesh', child, (l) => l.startsWith('{"event":"listening"'));
+  const line = await firstLine(name, child, (l) => l.startsWith('{"event":"listening"'));
   const port = (JSON.parse(line) as { listeners: { transport: string; port: number }[] }).listeners.find(
     (l) => l.transport === 'mqtt',
   )!.port;
   return {
-    name: 'wampmesh',
+    name,
     port,
     pid: child.pid!,
     stop: () => {
@@ -133,18 +146,20 @@ async function mosquitto(): Promise<Broker> {
   };
 }
 
-async function aedes(): Promise<Broker> {
-  const child = spawn(process.execPath, [path.join(here, 'mqtt-aedes-child.ts')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const line = await firstLine('aedes', child, (l) => l.startsWith('{"port"'));
+/** A Node child process that prints {"port": N} once listening. */
+async function nodeBroker(name: string, file: string): Promise<Broker> {
+  const child = spawn(process.execPath, [path.join(here, file)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await firstLine(name, child, (l) => l.startsWith('{"port"'));
   return {
-    name: 'aedes',
+    name,
     port: (JSON.parse(line) as { port: number }).port,
     pid: child.pid!,
     stop: () => child.kill('SIGTERM'),
   };
 }
+
+const aedes = (): Promise<Broker> => nodeBroker('aedes', 'mqtt-aedes-child.ts');
+const relay = (): Promise<Broker> => nodeBroker('relay', 'mqtt-relay-child.ts');
 
 const PUBLISH_Q0 = generate({
   cmd: 'publish',
@@ -189,18 +204,29 @@ async function total(children: Child[], sentinel: MqttCounter): Promise<number> 
   return counts.reduce((n, c) => n + c.total, sentinel.count);
 }
 
-/** Publishes for `ms`, at most WINDOW ahead of the sentinel; returns nothing (the caller counts). */
+/** WINDOW publications back to back, so a top-up is one write of a prefix of this. */
+const PUBLISH_Q0_RUN = Buffer.concat(Array.from({ length: WINDOW }, () => PUBLISH_Q0));
+
+/**
+ * Publishes for `ms`, at most WINDOW ahead of the sentinel; returns nothing (the caller counts).
+ * Driven by the sentinel's reads, not by a loop: a generator spinning on setImmediate would take
+ * a core of the two from the broker it measures.
+ */
 async function publishFor(f: Fanout, ms: number): Promise<void> {
-  const started = Date.now();
   let sent = 0;
+  let open = true;
   const base = f.sentinel.count;
-  while (Date.now() - started < ms) {
-    while (sent - (f.sentinel.count - base) < WINDOW) {
-      f.publisher.socket.write(PUBLISH_Q0);
-      sent++;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
+  const topUp = (): void => {
+    const missing = WINDOW - (sent - (f.sentinel.count - base));
+    if (!open || missing <= 0) return;
+    f.publisher.socket.write(PUBLISH_Q0_RUN.subarray(0, missing * PUBLISH_Q0.length));
+    sent += missing;
+  };
+  f.sentinel.onRead = topUp;
+  topUp();
+  await sleep(ms);
+  open = false;
+  f.sentinel.onRead = undefined;
   // Let what is in flight land before the next count.
   const deadline = Date.now() + 2000;
   while (f.sentinel.count - base < sent && Date.now() < deadline) await sleep(5);
@@ -240,19 +266,25 @@ async function measureQos1(broker: Broker): Promise<number> {
       dup: false,
       retain: false,
     });
+  // Paced by the PUBACKs as they are read, as publishFor is by the sentinel.
   const run = async (ms: number): Promise<number> => {
-    const t0 = performance.now();
     const base = pub.acks;
     let sent = 0;
-    while (performance.now() - t0 < ms) {
-      while (sent - (pub.acks - base) < QOS1_WINDOW) {
-        pub.socket.write(packet());
-        sent++;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
+    let open = true;
+    const topUp = (): void => {
+      const missing = QOS1_WINDOW - (sent - (pub.acks - base));
+      if (!open || missing <= 0) return;
+      pub.socket.write(Buffer.concat(Array.from({ length: missing }, packet)));
+      sent += missing;
+    };
+    pub.onRead = topUp;
+    const t0 = performance.now();
+    topUp();
+    await sleep(ms);
     const elapsed = performance.now() - t0;
     const acked = pub.acks - base;
+    open = false;
+    pub.onRead = undefined;
     const deadline = Date.now() + 2000;
     while (pub.acks - base < sent && Date.now() < deadline) await sleep(5);
     return (acked / elapsed) * 1000;
@@ -287,7 +319,19 @@ async function measureIdle(broker: Broker, children: Child[]): Promise<{ perClie
   return { perClient: (after - before) / clients, clients };
 }
 
-const MAKERS = [wampmesh, mosquitto, aedes] as const;
+const wampmesh = (): Promise<Broker> => wampmeshAt(path.join(repo, 'scripts/wampmesh'), 'wampmesh');
+const base = (): Promise<Broker> => wampmeshAt(path.resolve(process.env.BENCH_BASE!), 'wampmesh (base)');
+const ALL_MAKERS = { wampmesh, base, mosquitto, aedes, relay } as const;
+// The generator's ceiling (`relay`) only when asked for: MQTT_BROKERS=relay,wampmesh,...; with
+// BENCH_BASE, the router of another checkout too (before/after in one run).
+const defaultBrokers = `wampmesh,${process.env.BENCH_BASE === undefined ? '' : 'base,'}mosquitto,aedes`;
+const MAKERS = (process.env.MQTT_BROKERS ?? defaultBrokers).split(',').map((name) => {
+  const make = ALL_MAKERS[name.trim() as keyof typeof ALL_MAKERS];
+  if (make === undefined) throw new Error(`MQTT_BROKERS: no broker ${name}`);
+  return make;
+});
+// MQTT_PHASES=fanout,qos1,idle (a subset, to iterate on one).
+const PHASES = new Set((process.env.MQTT_PHASES ?? 'fanout,qos1,idle').split(',').map((s) => s.trim()));
 
 /** Runs the MQTT scenarios; returns the report lines. */
 export async function runMqttBench(rounds: number): Promise<string[]> {
@@ -299,11 +343,11 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
   const brokers: Broker[] = [];
   try {
     for (const make of MAKERS) brokers.push(await make());
+    for (const b of brokers) figures.set(b.name, { fanout: [], fanoutCpu: [], qos1: [] });
     const fanouts: Fanout[] = [];
-    for (const b of brokers) {
+    for (const b of PHASES.has('fanout') ? brokers : []) {
       process.stderr.write(`mqtt: ${SUBSCRIBERS} subscribers to ${b.name}...\n`);
       fanouts.push(await prepareFanout(b, children));
-      figures.set(b.name, { fanout: [], fanoutCpu: [], qos1: [] });
     }
     // Interleaved rounds: load from elsewhere on the box spreads over all brokers.
     for (let round = 1; round <= rounds; round++) {
@@ -322,7 +366,7 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
     await Promise.all(children.map((c) => c.request({ cmd: 'close' })));
     // QoS 1 without subscribers: a broker still working off a fan-out backlog is not measured.
     await sleep(1000);
-    for (let round = 1; round <= rounds; round++) {
+    for (let round = 1; round <= (PHASES.has('qos1') ? rounds : 0); round++) {
       for (const b of brokers) {
         process.stderr.write(`mqtt QoS 1 round ${round}/${rounds}: ${b.name}...\n`);
         figures.get(b.name)!.qos1.push(await measureQos1(b));
@@ -331,7 +375,7 @@ export async function runMqttBench(rounds: number): Promise<string[]> {
     for (const b of brokers) b.stop();
     brokers.length = 0;
     // Idle clients: each broker fresh, alone on the box.
-    for (const make of MAKERS) {
+    for (const make of PHASES.has('idle') ? MAKERS : []) {
       const b = await make();
       brokers.push(b);
       process.stderr.write(`mqtt: ${IDLE} idle clients to ${b.name}...\n`);
@@ -356,13 +400,15 @@ function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
     `MQTT (issue 17), median of ${rounds} interleaved round(s), each after a ${WARMUP_MS / 1000} s warm-up: QoS 0 fan-out 1 publisher -> ` +
       `${int(SUBSCRIBERS)} subscribers for ${FANOUT_MS / 1000} s (deliveries/s); QoS 1 publish with ${QOS1_WINDOW} in flight ` +
       `for ${QOS1_MS / 1000} s (PUBACKs/s); ${int(IDLE)} idle clients (broker RSS per client, after it settled).`,
-    `${'broker'.padEnd(11)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  spread (fan-out | QoS 1)`,
+    `${'broker'.padEnd(16)}${'fan-out/s'.padStart(12)}${'QoS 1/s'.padStart(10)}${'idle B/client'.padStart(15)}  broker CPU  generator CPU  other CPU  spread (fan-out | QoS 1)`,
   ];
   for (const [name, f] of figures) {
     const cpu = median(f.fanoutCpu.map((c) => c.target));
+    const gen = median(f.fanoutCpu.map((c) => c.generator));
+    const other = median(f.fanoutCpu.map((c) => c.other));
     out.push(
-      `${name.padEnd(11)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
-        `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ` +
+      `${name.padEnd(16)}${int(median(f.fanout)).padStart(12)}${int(median(f.qos1)).padStart(10)}` +
+        `${(f.idleBytes === undefined ? '-' : int(f.idleBytes)).padStart(15)}  ${`${Math.round(cpu * 100)}%`.padEnd(10)}  ${`${Math.round(gen * 100)}%`.padEnd(13)}  ${`${Math.round(other * 100)}%`.padEnd(9)}  ` +
         `${spread(f.fanout)} | ${spread(f.qos1)}`,
     );
   }
@@ -387,6 +433,12 @@ function report(figures: Map<string, MqttFigures>, rounds: number): string[] {
         `idle client < 10 KB: ${((w.idleBytes ?? Number.NaN) / 1024).toFixed(1)} KB (${int(w.idleClients ?? 0)} clients)`,
       ),
     );
+    const b = figures.get('wampmesh (base)');
+    if (b)
+      out.push(
+        `  base (BENCH_BASE): fan-out ${(median(b.fanout) / median(a.fanout)).toFixed(2)}x aedes, ` +
+          `${(median(b.fanout) / median(m.fanout)).toFixed(2)}x mosquitto; idle ${((b.idleBytes ?? Number.NaN) / 1024).toFixed(1)} KB`,
+      );
   }
   return out;
 }

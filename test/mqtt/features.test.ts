@@ -374,6 +374,74 @@ test.serial(
 );
 
 test.serial(
+  'overlapping filters: one PUBLISH per publication, at the highest QoS of the filters it matches (MQTT 3.3.5)',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.openPort}`;
+    const sub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    const got: { topic: string; qos: number }[] = [];
+    sub.on('message', (topic, _p, packet) => got.push({ topic, qos: packet.qos }));
+    await sub.subscribeAsync('ov/#', { qos: 0 });
+    await sub.subscribeAsync('ov/x', { qos: 1 });
+    await sub.subscribeAsync('+/x', { qos: 0 });
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    for (const topic of ['ov/x', 'ov/y', 'ov/x', 'ov/end']) await pub.publishAsync(topic, '1', { qos: 1 });
+    // 'ov/end' matches one filter only and comes last: once it is in, every copy before it is.
+    await until(() => got.some((g) => g.topic === 'ov/end'), 3000, 'the last publication');
+    t.deepEqual(got, [
+      { topic: 'ov/x', qos: 1 },
+      { topic: 'ov/y', qos: 0 },
+      { topic: 'ov/x', qos: 1 },
+      { topic: 'ov/end', qos: 0 },
+    ]);
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  },
+);
+
+test.serial(
+  'one QoS 0 publication to MQTT 5 and 3.1.1 subscribers, with and without Retain As Published: each gets the PUBLISH of its version and flag (encoded once per kind, shared)',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.openPort}`;
+    const kinds = [
+      { protocolVersion: 5, rap: true },
+      { protocolVersion: 5, rap: false },
+      { protocolVersion: 4, rap: false },
+      { protocolVersion: 5, rap: true },
+      { protocolVersion: 4, rap: false },
+    ] as const;
+    const got: mqtt.IPublishPacket[][] = kinds.map(() => []);
+    const subs = await Promise.all(
+      kinds.map(async (k, i) => {
+        const c = await mqtt.connectAsync(url, { protocolVersion: k.protocolVersion, reconnectPeriod: 0 });
+        c.on('message', (_t, _p, packet) => got[i]!.push(packet));
+        await c.subscribeAsync('shared/kinds', { qos: 0, ...(k.protocolVersion === 5 && { rap: k.rap }) });
+        return c;
+      }),
+    );
+    const pub = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await pub.publishAsync('shared/kinds', '{"n":1}', {
+      qos: 0,
+      retain: true,
+      properties: { userProperties: { a: 'b' } },
+    });
+    await pub.publishAsync('shared/kinds', '{"n":2}', { qos: 0 });
+    await until(() => got.every((g) => g.length === 2), 3000, 'two messages for every subscriber');
+    kinds.forEach((k, i) => {
+      const [first, second] = got[i]!;
+      t.is(first!.payload.toString(), '{"n":1}');
+      t.is(second!.payload.toString(), '{"n":2}');
+      t.is(first!.retain, k.rap, `retain flag for ${JSON.stringify(k)}`);
+      t.false(second!.retain);
+      t.is(first!.qos, 0);
+      if (k.protocolVersion === 5) t.deepEqual(first!.properties?.userProperties, { a: 'b' });
+      else t.is(first!.properties, undefined);
+      t.is(second!.properties?.userProperties, undefined);
+    });
+    await pub.publishAsync('shared/kinds', '', { qos: 0, retain: true }); // clears the retained one
+    await Promise.all([...subs.map((c) => c.endAsync()), pub.endAsync()]);
+  },
+);
+
+test.serial(
   "a WAMP publisher's malformed _mqtt details are ignored field by field; the message still arrives",
   async (t) => {
     const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${w.openPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
