@@ -21,6 +21,7 @@ import type { Bridges } from '../bridge/bridges.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
+import { settleHeap } from '../runtime/settle-heap.ts';
 import type { Health } from '../observe/health.ts';
 import type { HttpService } from '../observe/http-routes.ts';
 import type { HttpRoute } from '../transport/http-exchange.ts';
@@ -332,5 +333,7 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);
   notifyReady(server.listeners.map(describe).join(', '));
   stopWatchdog = startWatchdog();
+  // After the listening line, so it costs the start nothing (src/runtime/settle-heap.ts).
+  setImmediate(settleHeap);
   if (signalled) stop();
 }
