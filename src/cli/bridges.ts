@@ -1,8 +1,9 @@
 // `serve`: the bridges of the config file, their admin procedures and their upkeep. The admin
 // procedures are registered even without bridges, so `wampmesh bridge status` says there are
-// none rather than that the procedure is unknown.
+// none rather than that the procedure is unknown. The bridges themselves (and the MQTT client
+// they use) are loaded only when the config has some.
 
-import { Bridges } from '../bridge/bridges.ts';
+import type { Bridges } from '../bridge/bridges.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { Realm } from '../router/realm.ts';
@@ -15,17 +16,21 @@ import { StartError } from './errors.ts';
 /** Dead letters listed at most per call. */
 const DEAD_LIST_MAX = 1000;
 
-export function startBridges(
+export async function startBridges(
   config: Config,
   router: Router,
   db: Db,
   adminRealm: Realm,
   logger: Logger,
-): Bridges | undefined {
+): Promise<Bridges | undefined> {
   const bridges =
     config.bridges.length === 0
       ? undefined
-      : new Bridges(config.bridges, { db, router, logger: logger.child({ part: 'bridge' }) });
+      : new (await import('../bridge/bridges.ts')).Bridges(config.bridges, {
+          db,
+          router,
+          logger: logger.child({ part: 'bridge' }),
+        });
   try {
     bridges?.start();
   } catch (e) {

@@ -6,47 +6,32 @@ import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { RealmConfig } from '../router/realm.ts';
-import { formatHostPort } from '../net/address.ts';
 import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
-import { listenRawSocket, type RawSocketOptions } from '../transport/rawsocket-server.ts';
-import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
-import type { WebSocketOptions } from '../transport/websocket-server.ts';
-import { listenMqtt } from '../mqtt/listener.ts';
-import { MqttSessionStore } from '../mqtt/persistence.ts';
-import { ResumeTokens, resumingAuthenticator } from '../mqtt/resume.ts';
-import type { SessionRegistry } from '../mqtt/session.ts';
-import { addMqttRoute } from '../mqtt/websocket.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
 import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
 import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
-import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
-import { OAuth2Service } from '../oauth2/service.ts';
-import { bearerVerifier, oauth2Route } from '../oauth2/http.ts';
+import type { MeshRuntime } from './mesh.ts';
+import type { OAuth2Service } from '../oauth2/service.ts';
 import { startBridges } from './bridges.ts';
 import type { Bridges } from '../bridge/bridges.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
-import { listenHttp } from '../transport/http-server.ts';
+import { settleHeap } from '../runtime/settle-heap.ts';
 import type { Health } from '../observe/health.ts';
 import type { HttpService } from '../observe/http-routes.ts';
 import type { HttpRoute } from '../transport/http-exchange.ts';
 import { createCounters, observe, sharesAddress } from './observe.ts';
-import { loadListenerTls, summary, TlsListeners, type ReloadResult, type TlsSummary } from './tls-listeners.ts';
-import { startGateway } from './gateway.ts';
+import { TlsListeners, type ReloadResult } from './tls-listeners.ts';
 import { withAssertedIdentities } from '../gateway/asserted.ts';
+import { describe, type ListenContext, type ListenerInfo, type Listening } from './listening.ts';
+import { rawSocketListeners } from './listen-rawsocket.ts';
 
-export type ListenerInfo =
-  | { transport: 'websocket'; host: string; port: number; path: string; tls?: TlsSummary }
-  | { transport: 'rawsocket'; host: string; port: number; tls?: TlsSummary }
-  | { transport: 'unix'; path: string }
-  | { transport: 'mqtt'; host: string; port: number; realm: string; tls?: TlsSummary }
-  | { transport: 'mesh'; host: string; port: number; node: string }
-  | { transport: 'http'; host: string; port: number; serve: readonly string[] };
+export type { ListenerInfo } from './listening.ts';
 
 export interface StartOptions {
   /** Why WebSocket is off on this system (uWebSockets.js cannot load), shown by /readyz?verbose=1. */
@@ -66,31 +51,8 @@ export interface Server {
   reloadTls(): Promise<ReloadResult[]>;
 }
 
-interface Listening {
-  port?: number;
-  close(): Promise<void>;
-}
-
 const TICK_MS = 1000; // the router's timers (hello timeout, slow consumers) have 1 s resolution
 const STOP_GRACE_MS = 2000; // how long clients get to answer GOODBYE before connections are cut
-
-function describe(info: ListenerInfo): string {
-  if (info.transport === 'unix') return `unix socket ${info.path}`;
-  if (info.transport === 'mesh') return `mesh links ${info.host}:${info.port}`;
-  if (info.transport === 'http') return `http ${formatHostPort(info.host, info.port)} (${info.serve.join(', ')})`;
-  return `${info.transport} ${formatHostPort(info.host, info.port)}`;
-}
-
-async function listen<L extends Listening>(info: ListenerInfo, start: () => Promise<L>): Promise<L> {
-  try {
-    return await start();
-  } catch (e) {
-    // uWebSockets.js reports no reason at all, only that listen failed; say what it usually is.
-    const reason = (e as Error).message;
-    const why = reason.includes('cannot listen') ? 'port in use, or not a local address' : reason;
-    throw new StartError(`cannot listen on ${describe(info)}: ${why}`);
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,26 +107,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     if (r.anonymous && r.anonymousFrom === 'anywhere')
       logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
   }
-  // Persistent MQTT sessions, and the way the kept ones rejoin at start without their clients.
+  // The MQTT endpoints' parts, loaded only when the config has one; the kept sessions rejoin
+  // through the router's authenticator.
   const mqttOn = config.listeners.mqtt.length > 0 || config.listeners.websocket.some((w) => w.mqtt);
-  const mqttSessions = mqttOn
-    ? new MqttSessionStore(db, (err, writes) =>
-        logger.error({ err: err.message, writes }, 'mqtt: cannot write the persistent-session queue'),
-      )
+  const mqtt = mqttOn
+    ? (await import('./listen-mqtt.ts')).mqttEndpoints(config, db, security, storeRealms, logger)
     : undefined;
-  const mqttResume = mqttOn ? new ResumeTokens() : undefined;
-  const authenticator =
-    mqttResume === undefined
-      ? security.authenticator
-      : resumingAuthenticator(security.authenticator, mqttResume, (realm, identity) => {
-          if (identity.authmethod === 'anonymous')
-            return realm.anonymous ? identity : { refused: `realm '${realm.uri}' no longer admits anonymous sessions` };
-          if (!storeRealms.some((r) => r.uri === realm.uri)) return { refused: `no user store for '${realm.uri}'` };
-          const user = security.store.getUser(realm.uri, identity.authid);
-          if (user === undefined || user.disabled === true)
-            return { refused: `user '${identity.authid}' no longer exists or is disabled` };
-          return { ...identity, authrole: user.authrole };
-        });
+  const authenticator = mqtt?.authenticator ?? security.authenticator;
   // Counting costs the hot path a little, so it happens only when something serves /metrics.
   const router = new Router({
     ...(counters.metrics !== undefined && { metrics: counters.metrics }),
@@ -181,40 +130,21 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     },
     logger,
   });
-  // One budget per transport kind, shared by its listeners: it bounds the router, not a port.
-  const wsOptions: WebSocketOptions = {
-    maxMessageSize: limits.maxMessageSize,
-    preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    preAuthBudget: new PreAuthBudget({
-      limitBytes: limits.preAuthWebSocketBytes,
-      perAddress: limits.preAuthConnectionsPerAddress,
-      logger: logger.child({ transport: 'websocket' }),
-    }),
-    handshakeTimeoutMs: limits.handshakeTimeoutMs,
-    idleTimeoutSec: limits.wsIdleTimeoutSec,
-    logger,
-  };
-  const rawOptions: RawSocketOptions = {
-    maxMessageSize: limits.maxMessageSize,
-    preAuthMaxMessageSize: limits.preAuthMaxMessageSize,
-    preAuthBudget: new PreAuthBudget({
-      limitBytes: limits.preAuthBufferBytes,
-      logger: logger.child({ transport: 'rawsocket' }),
-    }),
-    handshakeTimeoutMs: limits.handshakeTimeoutMs,
-    logger,
-  };
 
   attachSecurity(router, security, { logger });
+  // Loaded only when the config uses them: the mesh, and OAuth2 with its HTTP routes.
+  const meshModule = config.mesh.enabled ? await import('./mesh.ts') : undefined;
+  const oauth2Http = config.oauth2.realms.length > 0 ? await import('../oauth2/http.ts') : undefined;
   // OAuth2 only for the realms the config lists; it also enables the oauth2 authmethod.
   let oauth2: OAuth2Service | undefined;
   if (config.oauth2.realms.length > 0) {
+    const { OAuth2Service } = await import('../oauth2/service.ts');
     try {
       oauth2 = new OAuth2Service({
         db,
         security,
         settings: config.oauth2,
-        nodeId: config.mesh.enabled ? nodeIdFor(config.mesh, config.dataDir) : 'local',
+        nodeId: meshModule?.nodeIdFor(config.mesh, config.dataDir) ?? 'local',
         logger: logger.child({ component: 'oauth2' }),
       });
     } catch (e) {
@@ -226,7 +156,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   let bridges: Bridges | undefined;
   try {
     // Before the listeners: the first client's publications already go to the bridges.
-    bridges = startBridges(config, router, db, adminRealm, logger);
+    bridges = await startBridges(config, router, db, adminRealm, logger);
   } catch (e) {
     db.close();
     throw e;
@@ -252,9 +182,17 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   // a listener whose `serve` names the service answers them, on either HTTP server.
   const mounted: Partial<Record<HttpService, readonly HttpRoute[]>> = {};
   const routesOf = (serve: readonly HttpService[]): HttpRoute[] => serve.flatMap((s) => mounted[s] ?? []);
-  if (oauth2 !== undefined) mounted.oauth2 = [oauth2Route(oauth2)];
+  if (oauth2 !== undefined) mounted.oauth2 = [oauth2Http!.oauth2Route(oauth2)];
   // Bearer tokens are OAuth2 access tokens of this node's OAuth2 service (refused without one).
-  const gateway = startGateway(config, router, security, logger, oauth2 && bearerVerifier(oauth2));
+  const gateway = config.listeners.http.some((h) => h.serve.includes('gateway'))
+    ? (await import('./gateway.ts')).startGateway(
+        config,
+        router,
+        security,
+        logger,
+        oauth2 && oauth2Http!.bearerVerifier(oauth2),
+      )
+    : undefined;
   if (gateway !== undefined) mounted.gateway = [gateway.route];
 
   const opened: Listening[] = [];
@@ -267,122 +205,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   // Stand-alone HTTP listeners come up first and go down last: probes get 503 while the router
   // starts and stops rather than "connection refused", which reads as dead.
   const httpOpened: Listening[] = [];
+  const ctx: ListenContext = { config, router, logger, tlsListeners, opened, infos };
   try {
-    for (const h of config.listeners.http) {
-      if (config.listeners.websocket.some((ws) => sharesAddress(ws, h))) continue;
-      const info: ListenerInfo = { transport: 'http', host: h.host, port: h.port, serve: h.serve };
-      const l = await listen(info, () =>
-        listenHttp(h, seen.routesFor(h.serve), {
-          routes: routesOf(h.serve),
-          ...(h.serve.includes('gateway') && { maxConnections: config.gateway.maxConnections }),
-        }),
-      );
-      httpOpened.push(l);
-      infos.push({ ...info, port: l.port ?? h.port });
-    }
-    // Loaded only when needed: from the sources, importing it loads uWebSockets.js, which fails
-    // where glibc is too old (the single executable loads it lazily anyway).
-    const { listenWebSocket } =
-      config.listeners.websocket.length === 0
-        ? { listenWebSocket: undefined }
-        : await import('../transport/websocket-server.ts');
-    // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
-    const mqttRegistry: SessionRegistry = new Map();
-    for (const [i, ws] of config.listeners.websocket.entries()) {
-      const field = `listeners.websocket[${i}]`;
-      const secure = ws.tls && loadListenerTls(field, ws.tls);
-      const info: ListenerInfo = {
-        transport: 'websocket',
-        host: ws.host,
-        port: ws.port,
-        path: ws.path,
-        ...(secure && { tls: summary(secure) }),
-      };
-      const shared = config.listeners.http.filter((h) => sharesAddress(ws, h));
-      const serve = [...new Set(shared.flatMap((h) => h.serve))];
-      const mq = ws.mqtt;
-      const routes =
-        mq &&
-        ((...[app, admission]: Parameters<NonNullable<WebSocketOptions['routes']>>) =>
-          addMqttRoute(
-            app,
-            mq.path,
-            router,
-            {
-              realm: mq.realm,
-              connectTimeoutMs: limits.handshakeTimeoutMs,
-              sessions: mqttSessions,
-              resume: mqttResume,
-              logger,
-            },
-            mqttRegistry,
-            admission,
-          ));
-      const options = {
-        ...wsOptions,
-        ...(ws.maxMessageSize !== undefined && { maxMessageSize: ws.maxMessageSize }),
-        ...(serve.length > 0 && { http: seen.routesFor(serve), httpRoutes: routesOf(serve) }),
-        ...(routes && { routes }),
-        ...(secure && { tls: secure.files }),
-      };
-      const l = await listen(info, () => listenWebSocket!(ws, router, options));
-      opened.push(l);
-      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next.files));
-      infos.push({ ...info, port: l.port ?? ws.port });
-      seen.websocketUp(ws, l.port ?? ws.port);
-      if (serve.length > 0) infos.push({ transport: 'http', host: ws.host, port: l.port ?? ws.port, serve });
-    }
-    for (const [i, rs] of config.listeners.rawsocket.entries()) {
-      const field = `listeners.rawsocket[${i}]`;
-      const secure = rs.tls && loadListenerTls(field, rs.tls);
-      const info: ListenerInfo = {
-        transport: 'rawsocket',
-        host: rs.host,
-        port: rs.port,
-        ...(secure && { tls: summary(secure) }),
-      };
-      const options = secure ? { ...rawOptions, tls: secure } : rawOptions;
-      const l = await listen(info, () => listenRawSocket({ host: rs.host, port: rs.port }, router, options));
-      opened.push(l);
-      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next));
-      infos.push({ ...info, port: l.port ?? rs.port });
-    }
-    for (const [i, mq] of config.listeners.mqtt.entries()) {
-      const field = `listeners.mqtt[${i}]`;
-      const { host, port, tls, ...settings } = mq;
-      const secure = tls && loadListenerTls(field, tls);
-      const info: ListenerInfo = {
-        transport: 'mqtt',
-        host,
-        port,
-        realm: mq.realm,
-        ...(secure && { tls: summary(secure) }),
-      };
-      const l = await listen(info, () =>
-        listenMqtt(
-          { host, port },
-          router,
-          {
-            ...settings,
-            connectTimeoutMs: limits.handshakeTimeoutMs,
-            sessions: mqttSessions,
-            resume: mqttResume,
-            logger,
-            ...(secure && { tls: secure }),
-          },
-          mqttRegistry,
-        ),
-      );
-      opened.push(l);
-      if (secure && l.reloadTls) tlsListeners.add(field, secure, (next) => l.reloadTls?.(next));
-      infos.push({ ...info, port: l.port ?? mq.port });
-    }
-    for (const ux of unixListeners) {
-      const info: ListenerInfo = { transport: 'unix', path: ux.path };
-      const l = await listen(info, () => listenRawSocket({ path: ux.path, mode: ux.mode }, router, rawOptions));
-      opened.push(l);
-      infos.push(info);
-    }
+    if (config.listeners.http.length > 0)
+      await (await import('./listen-http.ts')).listenHttpServers(config, seen, routesOf, httpOpened, infos);
+    if (config.listeners.websocket.length > 0)
+      await (await import('./listen-websocket.ts')).listenWebSockets(ctx, { seen, routesOf }, mqtt);
+    const raw = rawSocketListeners(ctx);
+    await raw.tcp();
+    await mqtt?.listen(ctx);
+    await raw.unix(unixListeners);
   } catch (e) {
     await Promise.allSettled([...opened, ...httpOpened].map((l) => l.close()));
     seen.close();
@@ -392,7 +224,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
   if (config.mesh.enabled) {
     try {
-      mesh = await startMesh(config.mesh, router, config.dataDir, logger, {
+      mesh = await meshModule!.startMesh(config.mesh, router, config.dataDir, logger, {
         db,
         store: security.store,
         ...(oauth2 !== undefined && { sources: [oauth2.recordSource] }),
@@ -501,5 +333,7 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);
   notifyReady(server.listeners.map(describe).join(', '));
   stopWatchdog = startWatchdog();
+  // After the listening line, so it costs the start nothing (src/runtime/settle-heap.ts).
+  setImmediate(settleHeap);
   if (signalled) stop();
 }

@@ -29,6 +29,8 @@
 //   Connections: CONNECTIONS idle RawSocket/CBOR sessions (anonymous, joined) opened by
 //     CONN_CHILDREN generator processes (conn-child.ts) against a fresh router: the time until
 //     the last WELCOME, and the router's RSS (VmRSS from /proc) after minus before, per session.
+//   Start-up (startup.ts): spawn to the listening line and idle RSS, from the sources and of the
+//     executables in dist/ where built (x64; arm64 under qemu-user), each router of the run.
 //   MQTT (mqtt.ts): wampmesh's MQTT listener, mosquitto and aedes in the same run: QoS 0 fan-out
 //     to 1,000 subscribers, QoS 1 publish throughput, RSS per idle client (10,000); own table,
 //     with BENCH_BASE's router as "wampmesh (base)"; the generator's ceiling and other knobs are
@@ -54,7 +56,7 @@
 //
 //   HTTP (http.ts): POST -> call -> callee -> 200 through the gateway (on uWS and on node:http)
 //     beside a bare uWS handler answering the same JSON, driven by Debian's wrk; its own table.
-// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
+// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,startup,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
@@ -88,6 +90,7 @@ import {
   measureBridge,
   type BridgeFigures,
 } from './bridge.ts';
+import { measureStartup, startupLines, startupTargets, STARTUP_RUNS } from './startup.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -102,7 +105,7 @@ const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,mqtt,http,bridge').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,startup,mqtt,http,bridge').split(',').map((s) => s.trim()),
 );
 const baseBin = process.env.BENCH_BASE;
 const routerEnv =
@@ -270,6 +273,7 @@ async function main(): Promise<void> {
   let mqtt: string[] = [];
   let http: HttpFigures[] | undefined;
   let bridge: BridgeFigures | undefined;
+  let startup: string[] = [];
   let rounds = 0;
   try {
     const routers: { key: string; name: string; bin: string; process?: RouterProcess }[] = [
@@ -587,6 +591,10 @@ async function main(): Promise<void> {
         connections.push(await measureConnections(r.name, r.bin));
       }
     }
+    if (only.has('startup')) {
+      process.stderr.write(`startup: ${STARTUP_RUNS} starts of each router, from source and as executables...\n`);
+      startup = startupLines(await measureStartup(startupTargets(routers)));
+    }
     if (only.has('mqtt')) mqtt = await runMqttBench(ROUNDS);
     if (only.has('http')) {
       process.stderr.write('http: the gateway against a bare uWS handler...\n');
@@ -595,7 +603,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of cleanup.reverse()) await f();
   }
-  report(runs, connections, mqtt, rounds, fileLimit, performance.now() - t0, bridge);
+  report(runs, connections, startup, mqtt, rounds, fileLimit, performance.now() - t0, bridge);
   if (http !== undefined) {
     console.log(`\n${httpTable(http)}`);
     const [ceiling, ...gateway] = http;
@@ -609,6 +617,7 @@ async function main(): Promise<void> {
 function report(
   runs: readonly Run[],
   connections: readonly Connections[],
+  startup: readonly string[],
   mqtt: readonly string[],
   rounds: number,
   fileLimit: number,
@@ -621,8 +630,8 @@ function report(
   const out: string[] = [];
   out.push('', `wampmesh bench, ${new Date().toISOString().slice(0, 10)}: loopback; ${machine()}`);
   if (rows.length === 0 && connections.length === 0 && bridge === undefined) {
-    // BENCH_ONLY=mqtt: its own table alone.
-    console.log([...out, ...mqtt, `\n(total ${(elapsedMs / 1000).toFixed(0)} s)`].join('\n'));
+    // BENCH_ONLY=mqtt or startup: their own lines alone.
+    console.log([...out, ...startup, ...mqtt, `\n(total ${(elapsedMs / 1000).toFixed(0)} s)`].join('\n'));
     return;
   }
   out.push(
@@ -705,6 +714,7 @@ function report(
         `-> ${(c.rssAfter / 2 ** 20).toFixed(0)} MB: ${perSession.toFixed(1)} KB per session`,
     );
   }
+  out.push(...startup);
 
   if (bridge !== undefined) {
     const cpu = (c: Cpu) => `router+broker ${pct(c.target)}, gen ${pct(c.generator)}, other ${pct(c.other)}`;
