@@ -177,7 +177,20 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
     status: {
       procedure: 'wampmesh.mesh.status',
       positionals: [],
-      summary: 'links, known peers, routes of the running router',
+      summary: "links, known peers, routes, members and this node's key of the running router",
+      online: true,
+    },
+    admit: {
+      procedure: 'wampmesh.mesh.admit',
+      positionals: ['NODE'],
+      summary: 'admit a node to the mesh (by default with the key it presented when it was refused)',
+      flags: { key: f('string', 'key', "the node's public key (its `wampmesh mesh status` shows it)") },
+      online: true,
+    },
+    remove: {
+      procedure: 'wampmesh.mesh.remove',
+      positionals: ['NODE'],
+      summary: 'remove a node from the mesh for good: its key is revoked on every node and its links close',
       online: true,
     },
   },

@@ -23,7 +23,7 @@ import { attachSecurity, createSecurity, type Security } from '../security/index
 import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
-import { nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
+import { meshAdminProcedures, nodeIdFor, startMesh, type MeshRuntime } from './mesh.ts';
 import { OAuth2Service } from '../oauth2/service.ts';
 import { bearerVerifier, oauth2Route } from '../oauth2/http.ts';
 import { startBridges } from './bridges.ts';
@@ -409,6 +409,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({
       args: [{ ...m.node.status(), transport: m.links.status() }],
     }));
+    for (const [uri, fn] of Object.entries(meshAdminProcedures(m.trust)))
+      adminRealm.dealer.addLocalProcedure(uri, (_caller, args) => fn(args));
   } else {
     // Registered anyway so a caller learns the mesh is off, not that the procedure is unknown
     // (which reads like a wrong URI or an old router).

@@ -3,6 +3,8 @@
 // peers for hostile input, a tampering relay between two nodes (test/helpers/link-proxy.ts) for
 // link integrity, and child processes for peers that freeze, stall or die.
 
+import { NodeKey } from '../../src/mesh/trust/node-key.ts';
+import { MeshTrust } from '../../src/mesh/trust/membership.ts';
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
@@ -21,6 +23,7 @@ import {
 import {
   clusterIdOf,
   computeProof,
+  keyTranscript,
   decodeControl,
   encodeControl,
   HELLO_VERSION,
@@ -245,9 +248,17 @@ interface FakePeer {
  */
 function fakeDial(
   port: number,
-  options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array; version?: number },
+  options: {
+    node: string;
+    secret?: string;
+    cluster?: string;
+    afterAuth?: Uint8Array;
+    version?: number;
+    nodeKey?: NodeKey;
+  },
 ): FakePeer {
   const key = linkKey(options.secret ?? SECRET);
+  const nodeKey = options.nodeKey ?? NodeKey.generate();
   const socket = net.connect({ host: HOST, port });
   const controls: Control[] = [];
   const meshPayloads: Uint8Array[] = [];
@@ -261,6 +272,7 @@ function fakeDial(
     nonce,
     inst: newInstanceId(),
     max: 1 << 20,
+    key: nodeKey.publicKey,
   });
   let theirHello: Uint8Array | undefined;
   let keys: { send: Buffer; receive: Buffer } | undefined;
@@ -331,7 +343,11 @@ function fakeDial(
         tagged = true;
         frame(
           LinkFrameType.CONTROL,
-          encodeControl({ c: 'auth', proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)) }),
+          encodeControl({
+            c: 'auth',
+            proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)),
+            sig: nodeKey.sign(keyTranscript('dialer', hello, theirHello!, new Uint8Array(0))),
+          }),
         );
         tagging = true;
         if (options.afterAuth !== undefined) send(options.afterAuth);
@@ -1048,20 +1064,24 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 2);
 });
 
-test('a node of link protocol version 2 (events without acknowledgements) is refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2 and 3 (no node keys) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  const old = fakeDial(a.port, { node: 'zz-old', version: 2 });
-  t.false(await old.up);
-  await old.closed;
-  t.like(old.controls.at(-1), { c: 'close', code: 'version' });
-  t.regex((old.controls.at(-1) as { reason: string }).reason, /version 2; this node speaks 3/);
-  t.true(
-    logged(
-      a.logs,
-      /another link protocol version.*peer \(node zz-old\) speaks link protocol version 2; this node speaks 3/,
-      'warn',
-    ),
-  );
+  for (const version of [2, 3]) {
+    const old = fakeDial(a.port, { node: `zz-old${version}`, version });
+    t.false(await old.up);
+    await old.closed;
+    t.like(old.controls.at(-1), { c: 'close', code: 'version' });
+    t.regex((old.controls.at(-1) as { reason: string }).reason, new RegExp(`version ${version}; this node speaks 4`));
+    t.true(
+      logged(
+        a.logs,
+        new RegExp(
+          `another link protocol version.*peer \\(node zz-old${version}\\) speaks link protocol version ${version}; this node speaks 4`,
+        ),
+        'warn',
+      ),
+    );
+  }
   t.deepEqual(a.rec.events, []);
 });
 
@@ -1143,7 +1163,10 @@ test('a restarted peer (same id, new process) replaces its stale link at once, w
     old.links.addSeed(HOST, hub.port);
     await until(() => hub.rec.count('up', peerId) === 1, 3000, 'first link');
     // The "restarted" process: the old one is still there, as a frozen one would be.
-    const fresh = await linkNode(t, peerId);
+    // It keeps its node key (in its data folder): a new key under the same id would be refused.
+    const fresh = await linkNode(t, peerId, {
+      trust: new MeshTrust({ self: peerId, key: old.links.trust.key, secretJoin: true, now: Date.now }),
+    });
     fresh.links.addSeed(HOST, hub.port);
     await until(() => hub.rec.count('up', peerId) === 2, 3000, 'link to the new instance');
     t.deepEqual(

@@ -5,6 +5,7 @@ import type { Dict } from '../../wamp/messages.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
 import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
+import { validateStatement, type MemberStatement } from '../trust/statements.ts';
 
 export type { NodeId } from '../node-id.ts';
 
@@ -36,6 +37,10 @@ export interface Lsa {
   readonly seq: number;
   readonly links: readonly NodeId[];
   readonly realms: Readonly<Record<string, RealmAd>>;
+  /** The origin's X25519 public key for this life: binds the identities of its calls (routing/origin-identity.ts). */
+  readonly dh?: Uint8Array;
+  /** The origin's Ed25519 signature over the rest (trust/lsa-signature.ts). */
+  readonly sig?: Uint8Array;
 }
 
 export interface CallFrame {
@@ -136,7 +141,7 @@ export interface AckFrame {
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
-export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame | MemberStatement;
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -208,7 +213,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         !isInt(v.seq) ||
         !Array.isArray(v.links) ||
         !v.links.every(isStr) ||
-        !isMap(v.realms)
+        !isMap(v.realms) ||
+        !(v.sig === undefined || (v.sig instanceof Uint8Array && v.sig.length === 64)) ||
+        !(v.dh === undefined || (v.dh instanceof Uint8Array && v.dh.length === 32))
       )
         return 'lsa: bad header';
       for (const [realm, ad] of Object.entries(v.realms)) {
@@ -294,6 +301,8 @@ export function validateFrame(v: unknown): MeshFrame | string {
         (v.x === undefined || (Array.isArray(v.x) && v.x.length <= MAX_SELECTIVE && v.x.every(isInt)))
         ? (v as unknown as AckFrame)
         : 'ack: bad fields';
+    case 'member':
+      return validateStatement(v);
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;

@@ -14,6 +14,9 @@ import type { Dict } from '../../wamp/messages.ts';
 import { meshDefaults } from '../defaults.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
 import type { Replicator } from '../replication/replicator.ts';
+import { LogThrottle } from '../log-throttle.ts';
+import { lsaSignatureHolds, signLsa } from '../trust/lsa-signature.ts';
+import type { MeshTrust, MemberStatement } from '../trust/membership.ts';
 import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
 import { CallRouter } from './calls.ts';
 import { EventSpreader } from './events.ts';
@@ -53,6 +56,10 @@ export class MeshNode {
   readonly #calls: CallRouter;
   readonly #events: EventSpreader;
   readonly #replicator: Replicator | undefined;
+  readonly #trust: MeshTrust | undefined;
+  readonly #refusalLog = new LogThrottle(meshDefaults.integrityLogIntervalMs);
+  /** Frames refused for what they claim (not for their form), by kind: for status and /metrics. */
+  readonly refused = { forgedLsa: 0, unknownOrigin: 0, removedOrigin: 0 };
 
   constructor(options: {
     id: NodeId;
@@ -62,6 +69,8 @@ export class MeshNode {
     logger?: Logger;
     random?: () => number;
     replicator?: Replicator;
+    /** Who belongs to the mesh; without it (tests of routing alone) advertisements are not signed or checked. */
+    trust?: MeshTrust;
   }) {
     this.self = options.id;
     this.config = { ...defaultMeshConfig, ...options.config };
@@ -91,6 +100,11 @@ export class MeshNode {
       published: (realm, event, routing) => this.#events.publish(realm, event, routing),
       interestsChanged: () => this.#scheduleAdvertise(),
     });
+    this.#trust = options.trust;
+    // Statements this node signs (an admission at a handshake, an administrator's command) are
+    // flooded after the operation that made them, never from inside it.
+    this.#trust?.onStatement((statement) => this.#scheduler.setTimeout(() => this.#flood(statement, undefined), 0));
+    this.#trust?.onChange((removed) => this.#scheduler.setTimeout(() => this.#membersRemoved(removed), 0));
     this.#replicator = options.replicator;
     this.#replicator?.attach({
       send: (peer, frame) => this.#driver.send(peer, frame),
@@ -128,7 +142,9 @@ export class MeshNode {
     this.#active.add(peer);
     this.#logger.info({ peer }, 'mesh link up');
     this.#events.linkUp(peer);
-    // Database exchange: the new neighbour learns everything we know, then our new links.
+    // Database exchange: the new neighbour learns everything we know, then our new links. The
+    // members first: its checks of the advertisements need their keys.
+    for (const statement of this.#trust?.statements() ?? []) this.#driver.send(peer, statement);
     for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
     this.#originate();
     this.#replicator?.linkUp(peer);
@@ -166,6 +182,9 @@ export class MeshNode {
         return this.#events.receive(peer, frame);
       case 'ack':
         return this.#events.ack(peer, frame);
+      case 'member':
+        if (this.#trust?.receive(frame) === true) this.#flood(frame, peer);
+        return undefined;
       case 'call':
       case 'chunk':
       case 'cancel':
@@ -210,12 +229,14 @@ export class MeshNode {
       remoteCallers: this.#calls.remoteCallers,
       events: this.#events.status(),
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
+      ...(this.#trust !== undefined && { trust: { ...this.#trust.status(), refused: { ...this.refused } } }),
     };
   }
 
   // ---- advertisements and routes -----------------------------------------------------------
 
   #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
+    if (this.#trust !== undefined && !this.#signedByOrigin(peer, lsa, this.#trust)) return undefined;
     if (lsa.origin === this.self) {
       // Our own advertisement from a previous life with a higher number: supersede it. Not one
       // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
@@ -231,6 +252,48 @@ export class MeshNode {
     for (const other of this.#active) if (other !== peer) this.#driver.send(other, lsa);
     this.#topologyChanged();
     return undefined;
+  }
+
+  /**
+   * Whether `lsa` is signed by its origin's admitted key. Checked only for one newer than the one
+   * held (the others are dropped anyway): flooding brings each from several neighbours. A bad
+   * signature is a forgery by the neighbour that sent it (no member floods one on unchecked).
+   */
+  #signedByOrigin(peer: NodeId, lsa: Lsa, trust: MeshTrust): boolean {
+    if (lsa.origin !== this.self && !this.lsdb.isNewer(lsa)) return true;
+    const key = trust.keyOf(lsa.origin);
+    let refusal: { kind: keyof MeshNode['refused']; why: string } | undefined;
+    if (key === undefined)
+      refusal = trust.isRemoved(lsa.origin)
+        ? { kind: 'removedOrigin', why: 'advertisement of a removed node; dropped' }
+        : { kind: 'unknownOrigin', why: 'advertisement of a node that is not admitted; dropped' };
+    else if (!lsaSignatureHolds(lsa, key))
+      refusal = { kind: 'forgedLsa', why: "advertisement not signed by its origin's key (forged); dropped" };
+    if (refusal === undefined) return true;
+    this.refused[refusal.kind]++;
+    const held = this.#refusalLog.admit(`${refusal.kind}\u0000${peer}\u0000${lsa.origin}`);
+    if (held !== undefined)
+      this.#logger.warn({ peer, origin: lsa.origin, seq: lsa.seq, suppressed: held }, `mesh: ${refusal.why}`);
+    return false;
+  }
+
+  /** A membership statement to every neighbour but `from`. */
+  #flood(statement: MemberStatement, from: NodeId | undefined): void {
+    for (const other of this.#active) if (other !== from) this.#driver.send(other, statement);
+  }
+
+  /** Removed nodes: their links close, their advertisements go, and so do their routes. */
+  #membersRemoved(removed: readonly NodeId[]): void {
+    let changed = false;
+    for (const node of removed) {
+      changed = this.lsdb.drop(node) || changed;
+      if (this.#active.has(node)) {
+        this.#driver.disconnect(node, { removed: `node ${node} was removed from the mesh` });
+        this.linkDown(node);
+      }
+      this.#peers.delete(node);
+    }
+    if (changed) this.#originate();
   }
 
   /**
@@ -252,7 +315,7 @@ export class MeshNode {
 
   #originate(): void {
     const realms: Record<string, RealmAd> = Object.fromEntries(this.#federation.interests(CALLEE_FEATURES));
-    const lsa: Lsa = {
+    const unsigned: Lsa = {
       t: 'lsa',
       origin: this.self,
       epoch: this.#epoch,
@@ -260,6 +323,7 @@ export class MeshNode {
       links: [...this.#active].sort(),
       realms,
     };
+    const lsa = this.#trust === undefined ? unsigned : signLsa(this.#trust.key, unsigned);
     this.#lastRefresh = this.#now();
     this.lsdb.accept(lsa, this.#lastRefresh);
     for (const peer of this.#active) this.#driver.send(peer, lsa);
@@ -284,6 +348,7 @@ export class MeshNode {
           !this.#active.has(id) &&
           !this.#dialing.has(id) &&
           p.nextDialAt <= now &&
+          this.#trust?.isRemoved(id) !== true &&
           (p.discovered || this.lsdb.reachable(id)),
       )
       // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
