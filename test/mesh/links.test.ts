@@ -158,7 +158,14 @@ async function routerNode(
     logger: captureLogger(logs),
     ...options,
   });
-  const mesh = new MeshNode({ id, router, driver: links, config: { dialBackoffMs: 100 } });
+  const mesh = new MeshNode({
+    id,
+    router,
+    driver: links,
+    config: { dialBackoffMs: 100 },
+    trust: links.trust,
+    logger: captureLogger(logs),
+  });
   links.attach(mesh);
   const { port } = await links.start();
   const ticker = setInterval(() => mesh.tick(), 25);
@@ -255,6 +262,8 @@ function fakeDial(
     afterAuth?: Uint8Array;
     version?: number;
     nodeKey?: NodeKey;
+    /** The key the hello names (default: nodeKey's): another's, to impersonate it. */
+    helloKey?: Uint8Array;
   },
 ): FakePeer {
   const key = linkKey(options.secret ?? SECRET);
@@ -272,7 +281,7 @@ function fakeDial(
     nonce,
     inst: newInstanceId(),
     max: 1 << 20,
-    key: nodeKey.publicKey,
+    key: options.helloKey ?? nodeKey.publicKey,
   });
   let theirHello: Uint8Array | undefined;
   let keys: { send: Buffer; receive: Buffer } | undefined;
@@ -1082,6 +1091,41 @@ test('nodes of link protocol versions 2 and 3 (no node keys) are refused at the 
       ),
     );
   }
+  t.deepEqual(a.rec.events, []);
+});
+
+test('a removed node: its link closes at once ("removed"), and redialing with the cluster secret is refused', async (t) => {
+  const a = await routerNode(t, 'A');
+  const b = await routerNode(t, 'B');
+  const c = await routerNode(t, 'C');
+  b.links.addSeed(HOST, a.port);
+  c.links.addSeed(HOST, a.port);
+  await until(() => linkPeers(a).includes('B') && linkPeers(a).includes('C'), 5000, 'links to A');
+  await until(() => c.mesh.lsdb.routes().has('B'), 5000, 'C routes to B');
+  const removedAt = performance.now();
+  t.is(typeof a.links.trust.remove('B'), 'object');
+  await until(() => !linkPeers(a).includes('B') && !linkPeers(b).includes('A'), 3000, 'the link to B closing');
+  t.true(performance.now() - removedAt < 3000);
+  await until(() => !c.mesh.lsdb.routes().has('B') && c.mesh.lsdb.get('B') === undefined, 3000, "B's routes gone at C");
+  t.deepEqual(c.links.trust.status().removed, ['B']);
+  t.true(logged(b.logs, /closed by the peer \(removed\)/), 'B is told why');
+  // B's seed keeps dialing A with the secret: every attempt refused with "removed", logged at A.
+  await until(() => a.logs.filter((l) => l.fields.code === 'removed').length >= 2, 5000, 'a refused redial');
+  t.false(linkPeers(a).includes('B'));
+  t.true(logged(a.logs, /was removed from the mesh/));
+});
+
+test('a peer whose hello names a key it does not hold is refused at the handshake', async (t) => {
+  const a = await linkNode(t, 'A');
+  const impostor = fakeDial(a.port, {
+    node: 'zz-impostor',
+    nodeKey: NodeKey.generate(),
+    helloKey: a.links.trust.key.publicKey,
+  });
+  t.false(await impostor.up);
+  await impostor.closed;
+  t.like(impostor.controls.at(-1), { c: 'close', code: 'auth' });
+  t.true(logged(a.logs, /does not hold the node key its hello names/));
   t.deepEqual(a.rec.events, []);
 });
 

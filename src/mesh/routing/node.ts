@@ -33,6 +33,9 @@ interface Peer {
   discovered: boolean;
 }
 
+/** Advertisements of nodes not known as members yet, held for a second look (#parked). */
+const PARKED_MAX = 64;
+
 /** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
 const MAX_FOLLOWED_SEQ = 2 ** 52;
 
@@ -60,6 +63,13 @@ export class MeshNode {
   readonly #refusalLog = new LogThrottle(meshDefaults.integrityLogIntervalMs);
   /** Frames refused for what they claim (not for their form), by kind: for status and /metrics. */
   readonly refused = { forgedLsa: 0, unknownOrigin: 0, removedOrigin: 0 };
+  /** Statements this node signed, not flooded yet. */
+  #unflooded: MemberStatement[] = [];
+  /**
+   * The latest advertisement of each node not known as a member when it came (its admission may
+   * be on its way by another path): checked again as statements arrive. Bounded: anyone can send these.
+   */
+  readonly #parked = new Map<NodeId, { peer: NodeId; lsa: Lsa }>();
 
   constructor(options: {
     id: NodeId;
@@ -103,7 +113,10 @@ export class MeshNode {
     this.#trust = options.trust;
     // Statements this node signs (an admission at a handshake, an administrator's command) are
     // flooded after the operation that made them, never from inside it.
-    this.#trust?.onStatement((statement) => this.#scheduler.setTimeout(() => this.#flood(statement, undefined), 0));
+    this.#trust?.onStatement((statement) => {
+      this.#unflooded.push(statement);
+      this.#scheduler.setTimeout(() => this.#floodOwnStatements(), 0);
+    });
     this.#trust?.onChange((removed) => this.#scheduler.setTimeout(() => this.#membersRemoved(removed), 0));
     this.#replicator = options.replicator;
     this.#replicator?.attach({
@@ -139,6 +152,9 @@ export class MeshNode {
     const known = this.#peers.get(peer)!;
     known.failures = 0;
     if (this.#active.has(peer)) return;
+    // An admission signed at this link's handshake reaches the other neighbours before anything
+    // the new neighbour says (its advertisement is checked against it).
+    this.#floodOwnStatements();
     this.#active.add(peer);
     this.#logger.info({ peer }, 'mesh link up');
     this.#events.linkUp(peer);
@@ -183,7 +199,10 @@ export class MeshNode {
       case 'ack':
         return this.#events.ack(peer, frame);
       case 'member':
-        if (this.#trust?.receive(frame) === true) this.#flood(frame, peer);
+        if (this.#trust?.receive(frame) === true) {
+          this.#flood(frame, peer);
+          this.#retryParked();
+        }
         return undefined;
       case 'call':
       case 'chunk':
@@ -271,10 +290,30 @@ export class MeshNode {
       refusal = { kind: 'forgedLsa', why: "advertisement not signed by its origin's key (forged); dropped" };
     if (refusal === undefined) return true;
     this.refused[refusal.kind]++;
+    if (refusal.kind === 'unknownOrigin') {
+      this.#parked.delete(lsa.origin);
+      if (this.#parked.size >= PARKED_MAX) this.#parked.delete(this.#parked.keys().next().value!);
+      this.#parked.set(lsa.origin, { peer, lsa });
+    }
     const held = this.#refusalLog.admit(`${refusal.kind}\u0000${peer}\u0000${lsa.origin}`);
     if (held !== undefined)
       this.#logger.warn({ peer, origin: lsa.origin, seq: lsa.seq, suppressed: held }, `mesh: ${refusal.why}`);
     return false;
+  }
+
+  #floodOwnStatements(): void {
+    const statements = this.#unflooded;
+    this.#unflooded = [];
+    for (const statement of statements) this.#flood(statement, undefined);
+    if (statements.length > 0) this.#retryParked();
+  }
+
+  #retryParked(): void {
+    for (const [origin, { peer, lsa }] of [...this.#parked]) {
+      if (this.#trust?.keyOf(origin) === undefined) continue;
+      this.#parked.delete(origin);
+      this.#receiveLsa(peer, lsa);
+    }
   }
 
   /** A membership statement to every neighbour but `from`. */
