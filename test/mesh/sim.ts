@@ -14,6 +14,7 @@ import { openDatabase, type Db } from '../../src/store/database.ts';
 import { MeshTrust } from '../../src/mesh/trust/membership.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import type { Logger } from '../../src/log.ts';
+import type { Authorizer } from '../../src/router/auth.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,8 @@ export class SimNetwork {
   readonly errors: string[] = [];
   /** Links refused at the simulated handshake, as "from->to: code: reason". */
   readonly refusals: string[] = [];
+  /** Sees every frame sent (before it travels): to record what an honest node sends. */
+  tap: ((from: NodeId, to: NodeId, frame: MeshFrame) => void) | undefined;
   /** Warnings and errors the nodes logged, as "node: message" (info and debug are not kept). */
   readonly warnings: string[] = [];
   readonly #config: Partial<MeshConfig>;
@@ -123,7 +126,7 @@ export class SimNetwork {
   }
 
   /** Adds a node; `key`: its node key (a new one by default), `secretJoin` as the config's. */
-  addNode(id: NodeId, options: { key?: NodeKey; secretJoin?: boolean } = {}): SimNode {
+  addNode(id: NodeId, options: { key?: NodeKey; secretJoin?: boolean; authorizer?: Authorizer } = {}): SimNode {
     const clock = this.clock;
     const logger = this.#logger(id);
     const trust = new MeshTrust({
@@ -138,6 +141,7 @@ export class SimNetwork {
       now: () => clock.now,
       scheduler: clock,
       random: this.random,
+      ...(options.authorizer !== undefined && { authorizer: options.authorizer }),
     });
     const driver: LinkDriver = {
       connect: (peer) => this.#connect(id, peer),
@@ -309,6 +313,7 @@ export class SimNetwork {
 
   #send(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
     if (!this.#links.has(linkKey(from, to))) return 'failed';
+    this.tap?.(from, to, frame);
     // Through CBOR, as on the wire: catches anything that would not survive encoding.
     const bytes = cbor.encode([frame]);
     // As MeshLinks does: a frame over the receiver's limit is not sent, and the link stays up.

@@ -55,6 +55,9 @@ export interface CallFrame {
   readonly details: Dict;
   readonly args?: unknown[];
   readonly kwargs?: Dict;
+  /** The caller as its node knows it, and the tag binding it to that node (routing/origin-identity.ts). */
+  readonly who?: readonly [number, string, string, boolean];
+  readonly mac?: Uint8Array;
 }
 /** A further chunk of a progressive call invocation. */
 export interface ChunkFrame {
@@ -243,7 +246,15 @@ export function validateFrame(v: unknown): MeshFrame | string {
         isMap(v.details) &&
         detailsOk(v.details) &&
         optList(v.args) &&
-        optDict(v.kwargs)
+        optDict(v.kwargs) &&
+        (v.who === undefined ||
+          (Array.isArray(v.who) &&
+            v.who.length === 4 &&
+            isInt(v.who[0]) &&
+            isStr(v.who[1]) &&
+            isStr(v.who[2]) &&
+            isBool(v.who[3]))) &&
+        (v.mac === undefined || v.mac instanceof Uint8Array)
         ? (v as unknown as CallFrame)
         : 'call: bad fields';
     case 'chunk':

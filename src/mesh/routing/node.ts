@@ -23,6 +23,7 @@ import { EventSpreader } from './events.ts';
 import { validateFrame, type Lsa, type NodeId, type RealmAd } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
 import { LinkStateDb } from './link-state.ts';
+import { OriginIdentities } from './origin-identity.ts';
 
 export type { FrameSendResult, LinkDriver } from './link-driver.ts';
 export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './calls.ts';
@@ -60,6 +61,7 @@ export class MeshNode {
   readonly #events: EventSpreader;
   readonly #replicator: Replicator | undefined;
   readonly #trust: MeshTrust | undefined;
+  readonly #identities: OriginIdentities | undefined;
   readonly #refusalLog = new LogThrottle(meshDefaults.integrityLogIntervalMs);
   /** Frames refused for what they claim (not for their form), by kind: for status and /metrics. */
   readonly refused = { forgedLsa: 0, unknownOrigin: 0, removedOrigin: 0 };
@@ -96,7 +98,9 @@ export class MeshNode {
     this.#epoch = this.#now();
     const routes = () => this.lsdb.routes();
     const context = { self: this.self, driver: this.#driver, federation: this.#federation, routes };
-    this.#calls = new CallRouter({ ...context, logger: this.#logger });
+    this.#identities =
+      options.trust === undefined ? undefined : new OriginIdentities(this.self, (node) => this.lsdb.get(node)?.dh);
+    this.#calls = new CallRouter({ ...context, logger: this.#logger, identities: this.#identities });
     this.#events = new EventSpreader({
       ...context,
       epoch: this.#epoch,
@@ -248,7 +252,12 @@ export class MeshNode {
       remoteCallers: this.#calls.remoteCallers,
       events: this.#events.status(),
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
-      ...(this.#trust !== undefined && { trust: { ...this.#trust.status(), refused: { ...this.refused } } }),
+      ...(this.#trust !== undefined && {
+        trust: {
+          ...this.#trust.status(),
+          refused: { ...this.refused, callerIdentity: this.#calls.refusedIdentities },
+        },
+      }),
     };
   }
 
@@ -361,6 +370,7 @@ export class MeshNode {
       seq: ++this.#seq,
       links: [...this.#active].sort(),
       realms,
+      ...(this.#identities !== undefined && { dh: this.#identities.publicKey }),
     };
     const lsa = this.#trust === undefined ? unsigned : signLsa(this.#trust.key, unsigned);
     this.#lastRefresh = this.#now();
