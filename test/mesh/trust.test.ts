@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
-import type { CallFrame, Lsa } from '../../src/mesh/routing/frames.ts';
+import type { CallFrame, EventFrame, Lsa } from '../../src/mesh/routing/frames.ts';
 import type { Authorizer } from '../../src/router/auth.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import { signLsa } from '../../src/mesh/trust/lsa-signature.ts';
@@ -257,4 +257,97 @@ test('a member forwarding a call with a forged or altered caller identity is ref
   );
   t.is(call(net, 'A', 'com.app.who')?.[0], 50, 'honest calls still answered');
   t.deepEqual(net.errors, []);
+});
+
+/** A subscriber to `topic` on `node`. */
+function subscriber(net: SimNetwork, node: string, topic: string): MemoryClient {
+  const c = new MemoryClient(net.nodes.get(node)!.router);
+  c.join('realm1');
+  c.send([32, 1, {}, topic]);
+  return c;
+}
+
+test('an event carries its publisher as its node bound it; a forged or altered publisher is refused and logged, honest events go on', (t) => {
+  const net = line();
+  const sub = subscriber(net, 'C', 'com.app.news');
+  net.run(500);
+  const publisher = new MemoryClient(net.nodes.get('A')!.router);
+  const session = publisher.join('realm1');
+  const honest: EventFrame[] = [];
+  net.tap = (_from, _to, frame) => {
+    if (frame.t === 'event' && frame.src === 'A' && frame.skip !== true) honest.push(frame);
+  };
+  publisher.send([16, 1, {}, 'com.app.news', ['plain']]);
+  publisher.send([16, 2, { disclose_me: true }, 'com.app.news', ['disclosed']]);
+  net.run(200);
+  net.tap = undefined;
+  const events = sub.take().filter((m) => m[0] === 36);
+  t.deepEqual(
+    events.map((m) => [m[3], m[4]]),
+    [
+      [{}, ['plain']],
+      [
+        {
+          publisher: session,
+          publisher_authid: (events[1]![3] as Record<string, unknown>).publisher_authid,
+          publisher_authrole: 'anonymous',
+        },
+        ['disclosed'],
+      ],
+    ],
+  );
+  t.is(honest[0]?.who?.[0], session);
+  // From M, on no path between A and C: A's event with another publisher, and without its tags.
+  const original = honest[0]!;
+  const forged: EventFrame[] = [
+    { ...original, publication: 777, who: [1, 'admin', 'admin', true], ls: 1, args: ['forged 1'] },
+    { ...original, publication: 778, tags: {}, ls: 2, args: ['forged 2'] },
+  ];
+  for (const frame of forged) net.inject('M', 'B', frame);
+  net.run(500);
+  t.deepEqual(
+    sub.take().filter((m) => m[0] === 36),
+    [],
+    'no forged event delivered',
+  );
+  t.like(net.nodes.get('C')!.mesh.status().trust, { refused: { publisherIdentity: 2 } });
+  t.true(
+    net.warnings.some((w) => w.startsWith('C: mesh: event refused')),
+    net.warnings.join('\n'),
+  );
+  publisher.send([16, 3, {}, 'com.app.news', ['after']]);
+  net.run(200);
+  t.deepEqual(
+    sub
+      .take()
+      .filter((m) => m[0] === 36)
+      .map((m) => m[4]),
+    [['after']],
+  );
+});
+
+test("the subscriber's node applies its realm's grants to the original publisher", (t) => {
+  const authorizer: Authorizer = {
+    authorize: (r) => !(r.action === 'publish' && r.uri === 'com.app.secret' && r.authrole === 'anonymous'),
+  };
+  const net = line({ authorizer });
+  const sub = subscriber(net, 'C', 'com.app.secret');
+  const other = subscriber(net, 'C', 'com.app.open');
+  net.run(500);
+  const publisher = new MemoryClient(net.nodes.get('A')!.router);
+  publisher.join('realm1');
+  publisher.send([16, 1, {}, 'com.app.secret', ['no']]);
+  publisher.send([16, 2, {}, 'com.app.open', ['yes']]);
+  net.run(300);
+  t.deepEqual(
+    sub.take().filter((m) => m[0] === 36),
+    [],
+  );
+  t.deepEqual(
+    other
+      .take()
+      .filter((m) => m[0] === 36)
+      .map((m) => m[4]),
+    [['yes']],
+  );
 });

@@ -238,15 +238,7 @@ export class CallRouter implements FrameSink {
       if (frame.dst === this.self) {
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
-          this.sendRouted({
-            t: 'error',
-            origin: frame.origin,
-            dst: frame.origin,
-            id: frame.id,
-            realm: frame.realm,
-            error: 'wamp.error.no_such_procedure',
-            details: {},
-          });
+          this.#refuseHere(frame, ErrorUri.NO_SUCH_PROCEDURE);
           return undefined;
         }
         this.#deliverCall(frame);
@@ -358,6 +350,20 @@ export class CallRouter implements FrameSink {
     }
   }
 
+  /** Answers a call for a callee here with an error, back the way the call came. */
+  #refuseHere(frame: CallFrame, error: string, message?: string): void {
+    this.sendRouted({
+      t: 'error',
+      origin: frame.origin,
+      dst: frame.origin,
+      id: frame.id,
+      realm: frame.realm,
+      error,
+      details: {},
+      ...(message !== undefined && { args: [message] }),
+    });
+  }
+
   /** A call for a callee here: its caller's identity checked, the realm's grants applied to it. */
   #deliverCall(frame: CallFrame): void {
     const identities = this.#ctx.identities;
@@ -368,16 +374,7 @@ export class CallRouter implements FrameSink {
         { origin: frame.origin, realm: frame.realm, procedure: frame.procedure, who: frame.who },
         `mesh: call refused: ${problem}`,
       );
-      this.sendRouted({
-        t: 'error',
-        origin: frame.origin,
-        dst: frame.origin,
-        id: frame.id,
-        realm: frame.realm,
-        error: ErrorUri.NOT_AUTHORIZED,
-        details: {},
-        args: [`refused by ${this.self}: ${problem}`],
-      });
+      this.#refuseHere(frame, ErrorUri.NOT_AUTHORIZED, `refused by ${this.self}: ${problem}`);
       return;
     }
     const who = frame.who;

@@ -128,6 +128,9 @@ export interface EventFrame {
   readonly retain: boolean;
   /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
   readonly skip?: true;
+  /** The publisher as its node knows it, and per destination node the tag binding it (routing/origin-identity.ts). */
+  readonly who?: readonly [number, string, string, boolean];
+  readonly tags?: Readonly<Record<NodeId, Uint8Array>>;
 }
 
 /**
@@ -201,6 +204,10 @@ const filterOk = (f: unknown) =>
       return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
     }));
 
+// An origin-bound identity: [session, authid, authrole, disclosed].
+const whoOk = (v: unknown) =>
+  v === undefined || (Array.isArray(v) && v.length === 4 && isInt(v[0]) && isStr(v[1]) && isStr(v[2]) && isBool(v[3]));
+
 /** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
 const MAX_SELECTIVE = 1 << 20;
 
@@ -247,13 +254,7 @@ export function validateFrame(v: unknown): MeshFrame | string {
         detailsOk(v.details) &&
         optList(v.args) &&
         optDict(v.kwargs) &&
-        (v.who === undefined ||
-          (Array.isArray(v.who) &&
-            v.who.length === 4 &&
-            isInt(v.who[0]) &&
-            isStr(v.who[1]) &&
-            isStr(v.who[2]) &&
-            isBool(v.who[3]))) &&
+        whoOk(v.who) &&
         (v.mac === undefined || v.mac instanceof Uint8Array)
         ? (v as unknown as CallFrame)
         : 'call: bad fields';
@@ -301,7 +302,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         (v.excluded === undefined || isInt(v.excluded)) &&
         filterOk(v.filter) &&
         typeof v.retain === 'boolean' &&
-        (v.skip === undefined || v.skip === true)
+        (v.skip === undefined || v.skip === true) &&
+        whoOk(v.who) &&
+        (v.tags === undefined || (isMap(v.tags) && Object.values(v.tags).every((x) => x instanceof Uint8Array)))
         ? (v as unknown as EventFrame)
         : 'event: bad fields';
     case 'ack':

@@ -109,9 +109,10 @@ export class MeshNode {
       now: () => this.#now(),
       epochOf: (node) => this.lsdb.get(node)?.epoch,
       limits: { ...meshDefaults, ...this.config },
+      identities: this.#identities,
     });
     this.#federation.listen({
-      published: (realm, event, routing) => this.#events.publish(realm, event, routing),
+      published: (realm, event, routing, publisher) => this.#events.publish(realm, event, routing, publisher),
       interestsChanged: () => this.#scheduleAdvertise(),
     });
     this.#trust = options.trust;
@@ -255,7 +256,11 @@ export class MeshNode {
       ...(this.#trust !== undefined && {
         trust: {
           ...this.#trust.status(),
-          refused: { ...this.refused, callerIdentity: this.#calls.refusedIdentities },
+          refused: {
+            ...this.refused,
+            callerIdentity: this.#calls.refusedIdentities,
+            publisherIdentity: this.#events.refusedIdentities,
+          },
         },
       }),
     };
