@@ -14,8 +14,8 @@ import type { Dict } from '../../wamp/messages.ts';
 import { meshDefaults } from '../defaults.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
 import type { Replicator } from '../replication/replicator.ts';
-import { LogThrottle } from '../log-throttle.ts';
-import { lsaSignatureHolds, signLsa } from '../trust/lsa-signature.ts';
+import { signLsa } from '../trust/lsa-signature.ts';
+import { AdvertisementCheck } from './advertisement-check.ts';
 import type { MeshTrust, MemberStatement } from '../trust/membership.ts';
 import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
 import { CallRouter } from './calls.ts';
@@ -33,9 +33,6 @@ interface Peer {
   nextDialAt: number;
   discovered: boolean;
 }
-
-/** Advertisements of nodes not known as members yet, held for a second look (#parked). */
-const PARKED_MAX = 64;
 
 /** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
 const MAX_FOLLOWED_SEQ = 2 ** 52;
@@ -62,16 +59,9 @@ export class MeshNode {
   readonly #replicator: Replicator | undefined;
   readonly #trust: MeshTrust | undefined;
   readonly #identities: OriginIdentities | undefined;
-  readonly #refusalLog = new LogThrottle(meshDefaults.integrityLogIntervalMs);
-  /** Frames refused for what they claim (not for their form), by kind: for status and /metrics. */
-  readonly refused = { forgedLsa: 0, unknownOrigin: 0, removedOrigin: 0 };
+  readonly #check: AdvertisementCheck | undefined;
   /** Statements this node signed, not flooded yet. */
   #unflooded: MemberStatement[] = [];
-  /**
-   * The latest advertisement of each node not known as a member when it came (its admission may
-   * be on its way by another path): checked again as statements arrive. Bounded: anyone can send these.
-   */
-  readonly #parked = new Map<NodeId, { peer: NodeId; lsa: Lsa }>();
 
   constructor(options: {
     id: NodeId;
@@ -116,6 +106,8 @@ export class MeshNode {
       interestsChanged: () => this.#scheduleAdvertise(),
     });
     this.#trust = options.trust;
+    this.#check =
+      options.trust === undefined ? undefined : new AdvertisementCheck(options.trust, this.lsdb, this.#logger);
     // Statements this node signs (an admission at a handshake, an administrator's command) are
     // flooded after the operation that made them, never from inside it.
     this.#trust?.onStatement((statement) => {
@@ -257,7 +249,7 @@ export class MeshNode {
         trust: {
           ...this.#trust.status(),
           refused: {
-            ...this.refused,
+            ...this.#check?.refused,
             callerIdentity: this.#calls.refusedIdentities,
             publisherIdentity: this.#events.refusedIdentities,
           },
@@ -269,7 +261,7 @@ export class MeshNode {
   // ---- advertisements and routes -----------------------------------------------------------
 
   #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
-    if (this.#trust !== undefined && !this.#signedByOrigin(peer, lsa, this.#trust)) return undefined;
+    if (this.#check !== undefined && !this.#check.admits(peer, lsa)) return undefined;
     if (lsa.origin === this.self) {
       // Our own advertisement from a previous life with a higher number: supersede it. Not one
       // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
@@ -287,34 +279,6 @@ export class MeshNode {
     return undefined;
   }
 
-  /**
-   * Whether `lsa` is signed by its origin's admitted key. Checked only for one newer than the one
-   * held (the others are dropped anyway): flooding brings each from several neighbours. A bad
-   * signature is a forgery by the neighbour that sent it (no member floods one on unchecked).
-   */
-  #signedByOrigin(peer: NodeId, lsa: Lsa, trust: MeshTrust): boolean {
-    if (lsa.origin !== this.self && !this.lsdb.isNewer(lsa)) return true;
-    const key = trust.keyOf(lsa.origin);
-    let refusal: { kind: keyof MeshNode['refused']; why: string } | undefined;
-    if (key === undefined)
-      refusal = trust.isRemoved(lsa.origin)
-        ? { kind: 'removedOrigin', why: 'advertisement of a removed node; dropped' }
-        : { kind: 'unknownOrigin', why: 'advertisement of a node that is not admitted; dropped' };
-    else if (!lsaSignatureHolds(lsa, key))
-      refusal = { kind: 'forgedLsa', why: "advertisement not signed by its origin's key (forged); dropped" };
-    if (refusal === undefined) return true;
-    this.refused[refusal.kind]++;
-    if (refusal.kind === 'unknownOrigin') {
-      this.#parked.delete(lsa.origin);
-      if (this.#parked.size >= PARKED_MAX) this.#parked.delete(this.#parked.keys().next().value!);
-      this.#parked.set(lsa.origin, { peer, lsa });
-    }
-    const held = this.#refusalLog.admit(`${refusal.kind}\u0000${peer}\u0000${lsa.origin}`);
-    if (held !== undefined)
-      this.#logger.warn({ peer, origin: lsa.origin, seq: lsa.seq, suppressed: held }, `mesh: ${refusal.why}`);
-    return false;
-  }
-
   #floodOwnStatements(): void {
     const statements = this.#unflooded;
     this.#unflooded = [];
@@ -323,11 +287,7 @@ export class MeshNode {
   }
 
   #retryParked(): void {
-    for (const [origin, { peer, lsa }] of [...this.#parked]) {
-      if (this.#trust?.keyOf(origin) === undefined) continue;
-      this.#parked.delete(origin);
-      this.#receiveLsa(peer, lsa);
-    }
+    for (const { peer, lsa } of this.#check?.takeAdmitted() ?? []) this.#receiveLsa(peer, lsa);
   }
 
   /** A membership statement to every neighbour but `from`. */
