@@ -14,9 +14,11 @@
 // destination checks its own, applies its realm's grants (publish) to the publisher, and discloses
 // it to subscribers only if the publisher did.
 //
-// Why a tag per call and not a signature: an Ed25519 signature costs ~25 us to make and ~60 us to
-// check; the tag ~2 us, and the X25519 agreement behind it is made once per pair of nodes (per
-// life) and cached. The tag covers the call's routing and identity (origin, destination, call ID,
+// Why a tag per call and not a signature: an Ed25519 signature costs 50-120 us to make and check
+// (trust/lsa-signature.ts); the tag 3.5 us to make and 3.9 us to check (test/bench/trust-crypto.ts,
+// same busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
+// cached. No identity is bound once per link instead: links are hop by hop, and the node that
+// must know who called is at the far end. The tag covers the call's routing and identity (origin, destination, call ID,
 // realm, procedure, callee), not its payload: the payload is protected hop by hop (link integrity
 // tags or TLS); a member on the path can drop or delay a call, not make it another caller's.
 
@@ -78,7 +80,7 @@ export class OriginIdentities {
   readonly publicKey: Uint8Array;
   readonly #private: KeyObject;
   readonly #dhOf: (node: NodeId) => Uint8Array | undefined;
-  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: Buffer }>();
+  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: KeyObject }>();
 
   /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
   constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
@@ -134,7 +136,7 @@ export class OriginIdentities {
     return undefined;
   }
 
-  #pairKey(peer: NodeId): Buffer | undefined {
+  #pairKey(peer: NodeId): KeyObject | undefined {
     const dh = this.#dhOf(peer);
     if (dh === undefined) return undefined;
     const known = this.#pairs.get(peer);
@@ -151,20 +153,21 @@ export class OriginIdentities {
     }
     // Both ends name the pair in the same order (the smaller node id first), so both derive one key.
     const [x, y] = this.self < peer ? [this.self, peer] : [peer, this.self];
-    const key = Buffer.from(
-      crypto.hkdfSync('sha256', shared, Buffer.alloc(0), `wampmesh-origin/1\u0000${x}\u0000${y}`, 32),
+    // A KeyObject, not octets: HMAC with raw octets imports the key on every call (~10 us more).
+    const key = crypto.createSecretKey(
+      Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.alloc(0), `wampmesh-origin/1\u0000${x}\u0000${y}`, 32)),
     );
     this.#pairs.set(peer, { dh: Uint8Array.from(dh), key });
     return key;
   }
 }
 
-function tag(key: Buffer, f: CallFrame): Buffer {
+function tag(key: KeyObject, f: CallFrame): Buffer {
   const text = JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]);
   return crypto.createHmac('sha256', key).update(text).digest().subarray(0, TAG_SIZE);
 }
 
-function eventTag(key: Buffer, dst: NodeId, b: EventBody): Buffer {
+function eventTag(key: KeyObject, dst: NodeId, b: EventBody): Buffer {
   const text = JSON.stringify([b.src, dst, b.ep, b.realm, b.topic, b.publication, b.who]);
   return crypto.createHmac('sha256', key).update(text).digest().subarray(0, TAG_SIZE);
 }
