@@ -285,7 +285,8 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   if (entity === undefined || !(entity in commands)) throw new UsageError(`unknown command '${entity ?? ''}'`);
   const verbs = commands[entity]!;
   if (rawVerb === undefined || rawVerb === '--help' || rawVerb === '-h') return { help: adminHelp(entity) };
-  const verbName = aliases[rawVerb] ?? rawVerb;
+  // A verb of its own wins over an alias (`mesh remove` is not a delete).
+  const verbName = rawVerb in verbs ? rawVerb : (aliases[rawVerb] ?? rawVerb);
   const verb = verbs[verbName];
   if (verb === undefined)
     throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);

@@ -13,7 +13,7 @@
 
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { startMesh } from '../../src/cli/mesh.ts';
 import { parseConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -22,6 +22,7 @@ import { Router } from '../../src/router/router.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const config = parseConfig(JSON.parse(readFileSync(values.config!, 'utf8')), values.config!);
+mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 const logger = createLogger({ level: 'info' });
 const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }], logger });
 const mesh = await startMesh(config.mesh, router, config.dataDir, logger);

@@ -6,7 +6,8 @@
 // everywhere, and restarted, it cannot come back with the cluster secret.
 
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -21,6 +22,7 @@ import {
 } from './harness.ts';
 import { linksUp, meshConfig, meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
 
+const run = promisify(execFile);
 const unavailable = netnsUnavailable();
 const PROC = 'test.trust.add';
 const NODES = ['R0', 'R1', 'R2', 'R3', 'R4', 'R5'];
@@ -71,12 +73,19 @@ if (unavailable !== undefined) {
     return m.proc.waitForEvent((e) => e.op === cmd.op, 10_000, from);
   }
 
-  function status(node: string): { routes: Record<string, string>; links: string[]; trust: Record<string, unknown> } {
-    const out = execFileSync(wampmeshBin, ['mesh', 'status', '--data', join(work!.dir, node, 'data')], {
+  interface Status {
+    routes: Record<string, string>;
+    links: string[];
+    trust: Record<string, unknown>;
+  }
+
+  /** `wampmesh mesh status` of a node (not synchronously: the processes' output must keep being read). */
+  async function status(node: string): Promise<Status> {
+    const { stdout } = await run(wampmeshBin, ['mesh', 'status', '--data', join(work!.dir, node, 'data')], {
       encoding: 'utf8',
       timeout: 10_000,
     });
-    return JSON.parse(out) as ReturnType<typeof status>;
+    return JSON.parse(stdout) as Status;
   }
 
   const logged = (node: string, ...parts: string[]) =>
@@ -130,8 +139,8 @@ if (unavailable !== undefined) {
       await routers
         .get('R2')!
         .proc.waitForStderr((l) => l.includes('mesh: call refused') && l.includes('"origin":"R0"'), 10_000);
-      t.like(status('R2').trust, { refused: { forgedLsa: 1, callerIdentity: 1 } });
-      t.like(status('R4').trust, { refused: { forgedLsa: 1 } });
+      t.like((await status('R2')).trust, { refused: { forgedLsa: 1, callerIdentity: 1 } });
+      t.like((await status('R4')).trust, { refused: { forgedLsa: 1 } });
 
       const honest = [];
       for (let i = 0; i < 10; i++) honest.push(await caller.call(PROC, [i, 1], 5_000));
@@ -144,16 +153,34 @@ if (unavailable !== undefined) {
 
       // Removal, by an administrator on R0.
       const removedAt = Date.now();
-      execFileSync(wampmeshBin, ['mesh', 'remove', 'R3', '--data', join(work.dir, 'R0', 'data')], { timeout: 10_000 });
-      await eventually('R3 gone from every route', 15_000, () =>
-        ['R0', 'R1', 'R2', 'R4', 'R5'].every((n) => {
-          const s = status(n);
-          return s.routes.R3 === undefined && !s.links.includes('R3');
-        })
-          ? true
-          : undefined,
-      );
+      await run(wampmeshBin, ['mesh', 'remove', 'R3', '--data', join(work.dir, 'R0', 'data')], { timeout: 10_000 });
+      await eventually('R3 gone from every route', 15_000, async () => {
+        const all = await Promise.all(['R0', 'R1', 'R2', 'R4', 'R5'].map(status));
+        return all.every((s) => s.routes.R3 === undefined && !s.links.includes('R3')) ? true : undefined;
+      });
       t.log(`R3 removed: links closed and routes gone everywhere ${Date.now() - removedAt} ms after the command`);
+      const r3Lines = ['R2', 'R4'].flatMap((n) =>
+        routers
+          .get(n)!
+          .proc.stderr()
+          .split('\n')
+          .filter((l) => (l.includes('R3') || l.includes('removed')) && !l.includes('debug')),
+      );
+      t.log(r3Lines.slice(-20).join('\n'));
+
+      t.log(
+        routers
+          .get('R0')!
+          .proc.stderr()
+          .split('\n')
+          .filter((l) => l.includes('R3') || l.includes('remove'))
+          .slice(-10)
+          .join('\n'),
+      );
+      t.log(r3.proc.stderr().split('\n').slice(-10).join('\n'));
+      t.log(
+        `now ${new Date().toISOString()}; R2 tail:\n${routers.get('R2')!.proc.stderr().split('\n').slice(-6).join('\n')}`,
+      );
       t.true(
         logged('R2', 'mesh link down', '"peer":"R3"', '"code":"removed"') +
           logged('R4', 'mesh link down', '"peer":"R3"', '"code":"removed"') >
@@ -169,7 +196,7 @@ if (unavailable !== undefined) {
           ? true
           : undefined,
       );
-      for (const n of ['R0', 'R2', 'R4']) t.is(status(n).routes.R3, undefined, `${n} has no route to R3`);
+      for (const n of ['R0', 'R2', 'R4']) t.is((await status(n)).routes.R3, undefined, `${n} has no route to R3`);
       const after = await caller.call(PROC, [20, 22], 5_000);
       t.deepEqual(after.args, [42, 'R2']);
     },
