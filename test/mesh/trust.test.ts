@@ -145,6 +145,32 @@ test('a removed node: its links close, its routes vanish everywhere, and it cann
   t.true(net.refusals.filter((r) => r.includes('removed')).length > 0);
 });
 
+test('removing the member that admitted a node first leaves that node a member: each node vouches for its neighbours', (t) => {
+  const net = new SimNetwork(17);
+  for (const id of ['A', 'M', 'C']) net.addNode(id);
+  // C's first contact is M: M admits it (with the secret); A learns of C through M.
+  net.connectSegment('A', 'M');
+  net.connectSegment('M', 'C');
+  net.run(2000);
+  net.connectSegment('A', 'C');
+  net.run(2000);
+  t.true(net.hasLink('A', 'C'));
+  // No admitting anew with the secret after a cut: the memberships must simply hold.
+  for (const n of net.nodes.values()) n.trust.secretJoin = false;
+  t.is(typeof net.nodes.get('A')!.trust.remove('M'), 'object');
+  net.run(1000);
+  for (const [id, other] of [
+    ['A', 'C'],
+    ['C', 'A'],
+  ] as const) {
+    const n = net.nodes.get(id)!;
+    t.deepEqual(n.trust.status().removed, ['M'], id);
+    t.deepEqual(Object.keys(n.trust.status().members), [other], `${id} still counts ${other} a member`);
+    t.true(n.mesh.lsdb.routes().has(other));
+  }
+  t.true(net.hasLink('A', 'C'));
+});
+
 test('with secretJoin off, a new node is refused until an administrator admits it', (t) => {
   const net = new SimNetwork(5);
   for (const id of ['A', 'B']) net.addNode(id);

@@ -60,6 +60,8 @@ export class MeshTrust {
   readonly #selfKey: string;
   readonly #statements = new Map<string, Entry>();
   #removedNodes = new Set<NodeId>();
+  /** The (node, key) pairs this node signed an admission of. */
+  readonly #vouched = new Set<string>();
   #members = new Map<NodeId, Uint8Array>();
   #revoked = new Set<string>();
   readonly #pending = new Map<NodeId, Uint8Array>();
@@ -79,7 +81,7 @@ export class MeshTrust {
     this.#now = options.now;
     this.#log = options.logger ?? silentLogger;
     this.#max = options.maxStatements ?? DEFAULT_MAX_STATEMENTS;
-    for (const s of options.statements ?? []) if (signatureHolds(s)) this.#statements.set(statementId(s), entry(s));
+    for (const s of options.statements ?? []) if (signatureHolds(s)) this.#keep(s);
     this.#recompute();
   }
 
@@ -103,7 +105,13 @@ export class MeshTrust {
       return { code: 'removed', reason: `node ${node} was removed from the mesh (its key ${text} is revoked)` };
     const bound = this.#members.get(node);
     if (bound !== undefined) {
-      if (keyText(bound) === text) return undefined;
+      if (keyText(bound) === text) {
+        // Each node vouches for its neighbours itself: a node admitted by one member only would
+        // otherwise lose its membership with that member's removal, and take its links with it.
+        if (!this.#vouched.has(`${node}\u0000${text}`))
+          this.#add(signStatement(this.key, this.self, 'admit', node, key, this.#now()), true);
+        return undefined;
+      }
       return {
         code: 'key-mismatch',
         reason: `node ${node} presented the key ${text}, but the node id is admitted with ${keyText(bound)}`,
@@ -202,7 +210,7 @@ export class MeshTrust {
   }
 
   #add(s: MemberStatement, local: boolean): void {
-    this.#statements.set(statementId(s), entry(s));
+    this.#keep(s);
     const before = this.#members;
     this.#recompute();
     const removed = [...before.keys()].filter(
@@ -214,6 +222,12 @@ export class MeshTrust {
       this.#log.warn({ nodes: removed }, 'mesh nodes removed: their links close and their advertisements are dropped');
       for (const l of this.#changeListeners) l(removed);
     }
+  }
+
+  #keep(s: MemberStatement): void {
+    const e = entry(s);
+    this.#statements.set(statementId(s), e);
+    if (s.op === 'admit' && e.by === this.#selfKey) this.#vouched.add(`${s.node}\u0000${e.key}`);
   }
 
   #recompute(): void {
