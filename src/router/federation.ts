@@ -278,32 +278,8 @@ export class Federation implements RealmObserver {
 
   // ---- events published elsewhere -------------------------------------------------------------
 
-  /**
-   * `publisher`: the publisher as its own router authenticated it (when the port's user knows it):
-   * the realm's grants here apply to it, and an event it may not publish here is dropped.
-   */
-  event(
-    realm: string,
-    event: StoredEvent,
-    routing: EventRouting,
-    publisher?: { readonly authid: string; readonly authrole: string },
-  ): boolean {
-    const r = this.#realms.get(realm);
-    if (r === undefined) return false;
-    if (
-      publisher !== undefined &&
-      !this.#authorizer.authorize({
-        realm,
-        session: 0,
-        ...publisher,
-        action: 'publish',
-        uri: event.topic,
-        match: 'exact',
-      })
-    )
-      return false;
-    r.broker.deliverAccepted(event, routing);
-    return true;
+  event(realm: string, event: StoredEvent, routing: EventRouting): void {
+    this.#realms.get(realm)?.broker.deliverAccepted(event, routing);
   }
 }
 

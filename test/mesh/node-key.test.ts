@@ -1,7 +1,10 @@
 // The node key and the membership file in the data folder: made once with mode 0600, the same
 // key on every later start, refused when others can read it; statements kept across restarts.
+// And the origin tag's HMAC, computed by hand, against createHmac.
 
 import test from 'ava';
+import crypto from 'node:crypto';
+import { PairMac } from '../../src/mesh/routing/origin-identity.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,4 +65,20 @@ test('membership statements survive a restart; a tampered one is not taken back'
   });
   t.deepEqual(tampered.status().removed, []);
   t.deepEqual(Object.keys(tampered.status().members), ['b'], 'only the untouched admission counts');
+});
+
+test('the origin tag is HMAC-SHA256 (truncated to 16 octets), for short, long and non-ASCII texts', (t) => {
+  for (const text of [
+    '',
+    'x',
+    JSON.stringify(['A', 'D', 1, 'realm1', 'com.a', 'exact', 7]),
+    'ü€😀'.repeat(400),
+    'y'.repeat(5000),
+  ]) {
+    const key = crypto.randomBytes(32);
+    const mac = new PairMac(key);
+    const expected = crypto.createHmac('sha256', key).update(text, 'utf8').digest().subarray(0, 16);
+    t.deepEqual(mac.tag(text), expected);
+    t.deepEqual(mac.tag(text), expected, 'again, with the buffer kept from the first');
+  }
 });

@@ -316,13 +316,11 @@ export class EventSpreader {
       ...(body.kwargs !== undefined && { kwargs: body.kwargs }),
       ...(body.filter !== undefined && { filter: body.filter }),
     };
-    const who = body.who;
-    this.#ctx.federation.event(
-      body.realm,
-      event,
-      { excluded: body.excluded, filter: body.filter, retain: body.retain },
-      who === undefined || this.#ctx.identities === undefined ? undefined : { authid: who[1], authrole: who[2] },
-    );
+    this.#ctx.federation.event(body.realm, event, {
+      excluded: body.excluded,
+      filter: body.filter,
+      retain: body.retain,
+    });
   }
 
   #drop(count: number, reason: string): void {

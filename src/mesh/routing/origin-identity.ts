@@ -9,14 +9,18 @@
 // hands its callee caller/caller_authid/caller_authrole from `who` only, and only if disclosed:
 // whatever a frame's details say about the caller is dropped.
 //
-// Events alike: the origin puts the publisher in the event (`who`) and one tag per destination
-// node (`tags`, by node id: the copies of one event share its body, whichever way each goes); the
-// destination checks its own, applies its realm's grants (publish) to the publisher, and discloses
-// it to subscribers only if the publisher did.
+// Events whose publisher disclosed itself alike: the origin puts the publisher in the event
+// (`who`) and one tag per destination node (`tags`, by node id: the copies of one event share its
+// body, whichever way each goes); the destination checks its own before the event takes its
+// number. An event without `who` reaches subscribers with no publisher identity at all (whatever
+// its details say is dropped). Undisclosed events are not tagged: their publisher reaches nobody,
+// its publish grant was applied on its own node, and a tag per event and destination would double
+// the CPU an event costs the mesh (~1.4 us per router; `npm run bench`, mesh events). The price:
+// a member can inject undisclosed events under another node's name.
 //
 // Why a tag per call and not a signature: an Ed25519 signature costs 50-120 us to make and check
-// (trust/lsa-signature.ts); the tag 3.5 us to make and 3.9 us to check (test/bench/trust-crypto.ts,
-// same busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
+// (trust/lsa-signature.ts); the tag 1.5 us to make and 1.5 us to check (test/bench/trust-crypto.ts,
+// busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
 // cached. No identity is bound once per link instead: links are hop by hop, and the node that
 // must know who called is at the far end. The tag covers the call's routing and identity (origin, destination, call ID,
 // realm, procedure, callee), not its payload: the payload is protected hop by hop (link integrity
@@ -91,7 +95,7 @@ export class OriginIdentities {
   readonly publicKey: Uint8Array;
   readonly #private: KeyObject;
   readonly #dhOf: (node: NodeId) => Uint8Array | undefined;
-  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: KeyObject }>();
+  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: PairMac }>();
 
   /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
   constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
@@ -121,12 +125,9 @@ export class OriginIdentities {
 
   /** The publisher and the tag of each destination, for an event published here. */
   bindEvent(body: EventBody, publisher: Publisher, dsts: readonly NodeId[]): EventBody {
-    const who: CallerIdentity = [
-      publisher.session,
-      publisher.authid,
-      publisher.authrole,
-      body.details.publisher_authid !== undefined,
-    ];
+    // Only a disclosed publisher travels (see the header): nothing else about it reaches anyone.
+    if (body.details.publisher_authid === undefined) return body;
+    const who: CallerIdentity = [publisher.session, publisher.authid, publisher.authrole, true];
     const tags: Record<NodeId, Uint8Array> = {};
     for (const dst of dsts) {
       const key = this.#pairKey(dst);
@@ -137,8 +138,9 @@ export class OriginIdentities {
 
   /** Why an event for subscribers here is not its origin's, if it is not. */
   eventProblem(body: EventBody): string | undefined {
+    if (body.who === undefined) return undefined; // an undisclosed publisher: none to check or hand on
     const mac = body.tags?.[this.self];
-    if (body.who === undefined || mac === undefined) return 'the event carries no origin-bound publisher';
+    if (mac === undefined) return 'the event carries no tag for this node';
     const key = this.#pairKey(body.src);
     if (key === undefined) return `no key agreed with ${body.src} (its advertisement has not arrived)`;
     if (mac.length !== TAG_SIZE || !crypto.timingSafeEqual(eventTag(key, this.self, body, body.who), mac))
@@ -146,7 +148,7 @@ export class OriginIdentities {
     return undefined;
   }
 
-  #pairKey(peer: NodeId): KeyObject | undefined {
+  #pairKey(peer: NodeId): PairMac | undefined {
     const dh = this.#dhOf(peer);
     if (dh === undefined) return undefined;
     const known = this.#pairs.get(peer);
@@ -163,8 +165,7 @@ export class OriginIdentities {
     }
     // Both ends name the pair in the same order (the smaller node id first), so both derive one key.
     const [x, y] = this.self < peer ? [this.self, peer] : [peer, this.self];
-    // A KeyObject, not octets: HMAC with raw octets imports the key on every call (~10 us more).
-    const key = crypto.createSecretKey(
+    const key = new PairMac(
       Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.alloc(0), `wampmesh-origin/1\u0000${x}\u0000${y}`, 32)),
     );
     this.#pairs.set(peer, { dh: Uint8Array.from(dh), key });
@@ -172,12 +173,47 @@ export class OriginIdentities {
   }
 }
 
-function tag(key: KeyObject, f: CallFrame): Buffer {
-  const text = JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]);
-  return crypto.createHmac('sha256', key).update(text).digest().subarray(0, TAG_SIZE);
+function tag(key: PairMac, f: CallFrame): Buffer {
+  return key.tag(JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]));
 }
 
-function eventTag(key: KeyObject, dst: NodeId, b: EventBody, who: CallerIdentity): Buffer {
-  const text = JSON.stringify([b.src, dst, b.ep, b.realm, b.topic, b.publication, who]);
-  return crypto.createHmac('sha256', key).update(text).digest().subarray(0, TAG_SIZE);
+function eventTag(key: PairMac, dst: NodeId, b: EventBody, who: CallerIdentity): Buffer {
+  return key.tag(JSON.stringify([b.src, dst, b.ep, b.realm, b.topic, b.publication, who]));
+}
+
+const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
+
+/**
+ * HMAC-SHA256 with one pair key, truncated to TAG_SIZE, computed as links/integrity.ts does:
+ * the key's pads hashed by hand with one-shot crypto.hash() over a buffer kept from one tag to
+ * the next, digests as binary (latin1) strings. About 1.2 us a tag instead of 2.7 with createHmac (whose
+ * set-up dominates for such small inputs); the same HMAC (the tests check it against createHmac).
+ */
+export class PairMac {
+  #scratch: Buffer;
+  readonly #outer = Buffer.alloc(BLOCK + 32, 0x5c);
+
+  constructor(key: Uint8Array) {
+    const ipad = Buffer.alloc(BLOCK, 0x36);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i]! ^= key[i]!;
+      this.#outer[i]! ^= key[i]!;
+    }
+    this.#scratch = Buffer.allocUnsafe(BLOCK + 1024);
+    this.#scratch.set(ipad, 0);
+  }
+
+  tag(text: string): Buffer {
+    const size = BLOCK + Buffer.byteLength(text);
+    if (size > this.#scratch.length) {
+      const bigger = Buffer.allocUnsafe(size);
+      bigger.set(this.#scratch.subarray(0, BLOCK), 0);
+      this.#scratch = bigger;
+    }
+    this.#scratch.write(text, BLOCK, 'utf8');
+    this.#outer.write(crypto.hash('sha256', this.#scratch.subarray(0, size), 'binary'), BLOCK, 'binary');
+    const out = Buffer.allocUnsafe(TAG_SIZE);
+    out.write(crypto.hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
+    return out;
+  }
 }
