@@ -53,8 +53,11 @@ export interface ForwardedCall {
   readonly details: Dict;
   readonly args?: unknown[] | undefined;
   readonly kwargs?: Dict | undefined;
-  /** The caller as its own router authenticated it: the realm's grants here apply to it. */
-  readonly identity?: { readonly authid: string; readonly authrole: string };
+  /**
+   * The caller as its own router authenticated it: the realm's grants here apply to it.
+   * `session`: a number standing for that identity here (the authorizer caches its decisions by it).
+   */
+  readonly identity?: { readonly authid: string; readonly authrole: string; readonly session: number };
 }
 
 /** A (progressive or final) result of a call made elsewhere on this router's behalf. */
@@ -162,7 +165,7 @@ export class Federation implements RealmObserver {
       call.identity !== undefined &&
       !this.#authorizer.authorize({
         realm,
-        session: caller.id,
+        session: call.identity.session,
         authid: call.identity.authid,
         authrole: call.identity.authrole,
         action: 'call',

@@ -387,7 +387,9 @@ export class CallRouter implements FrameSink {
       details: who === undefined && identities === undefined ? frame.details : detailsFor(frame),
       args: frame.args,
       kwargs: frame.kwargs,
-      ...(who !== undefined && { identity: { authid: who[1], authrole: who[2] } }),
+      ...(who !== undefined && {
+        identity: { authid: who[1], authrole: who[2], session: identities?.sessionOf(frame.origin, who) ?? -1 },
+      }),
     });
   }
 

@@ -22,9 +22,10 @@
 // (trust/lsa-signature.ts); the tag 1.5 us to make and 1.5 us to check (test/bench/trust-crypto.ts,
 // busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
 // cached. No identity is bound once per link instead: links are hop by hop, and the node that
-// must know who called is at the far end. The tag covers the call's routing and identity (origin, destination, call ID,
-// realm, procedure, callee), not its payload: the payload is protected hop by hop (link integrity
-// tags or TLS); a member on the path can drop or delay a call, not make it another caller's.
+// must know who called is at the far end. The tag covers the call's routing and identity
+// (origin, destination, call ID, realm, procedure, callee), not its payload: the payload is
+// protected hop by hop (link integrity tags or TLS); a member on the path can drop or delay a
+// call, not make it another caller's.
 
 import crypto, { type KeyObject } from 'node:crypto';
 import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
@@ -39,6 +40,7 @@ export type CallerIdentity = readonly [number, string, string, boolean];
 const IDENTITY_KEYS = ['caller', 'caller_authid', 'caller_authrole', UNDISCLOSED_CALLER] as const;
 const PUBLISHER_KEYS = ['publisher', 'publisher_authid', 'publisher_authrole'] as const;
 const TAG_SIZE = 16;
+const MAX_SESSIONS = 10_000;
 
 /**
  * The call as the caller's Dealer wrote it, with the caller's identity taken out of its details
@@ -96,6 +98,8 @@ export class OriginIdentities {
   readonly #private: KeyObject;
   readonly #dhOf: (node: NodeId) => Uint8Array | undefined;
   readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: PairMac }>();
+  /** A number per remote caller identity (sessionOf). */
+  readonly #sessions = new Map<string, number>();
 
   /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
   constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
@@ -104,6 +108,21 @@ export class OriginIdentities {
     const pair = crypto.generateKeyPairSync('x25519');
     this.#private = pair.privateKey;
     this.publicKey = rawX25519(pair.publicKey);
+  }
+
+  /**
+   * A number standing for a caller identity of another node here: the authorizer caches its
+   * decisions per session number, and one proxy (RemoteCaller) carries every caller of a node.
+   * Below any session or proxy ID; bounded (past it the numbers start over: only caching suffers).
+   */
+  sessionOf(origin: NodeId, who: CallerIdentity): number {
+    const k = `${origin}\u0000${who[1]}\u0000${who[2]}`;
+    let id = this.#sessions.get(k);
+    if (id === undefined) {
+      if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.clear();
+      this.#sessions.set(k, (id = -(2 ** 40) - this.#sessions.size));
+    }
+    return id;
   }
 
   /** The frame of a call made here, tagged for its destination (unchanged if it cannot be: no DH key known yet). */
