@@ -153,12 +153,26 @@ if (unavailable !== undefined) {
 
       // Removal, by an administrator on R0.
       const removedAt = Date.now();
+      const linksClosed = ['R2', 'R4'].map((n) =>
+        routers
+          .get(n)!
+          .proc.waitForStderr(
+            (l) => l.includes('"msg":"mesh link down"') && l.includes('"peer":"R3"') && l.includes('"code":"removed"'),
+            10_000,
+          )
+          .then(() => Date.now() - removedAt),
+      );
       await run(wampmeshBin, ['mesh', 'remove', 'R3', '--data', join(work.dir, 'R0', 'data')], { timeout: 10_000 });
+      const closedAfter = await Promise.all(linksClosed);
+      t.log(`R3's links closed by R2 and R4 ${closedAfter.join(' and ')} ms after the command was started`);
+      t.true(Math.max(...closedAfter) < 5_000);
       await eventually('R3 gone from every route', 15_000, async () => {
         const all = await Promise.all(['R0', 'R1', 'R2', 'R4', 'R5'].map(status));
         return all.every((s) => s.routes.R3 === undefined && !s.links.includes('R3')) ? true : undefined;
       });
-      t.log(`R3 removed: links closed and routes gone everywhere ${Date.now() - removedAt} ms after the command`);
+      t.log(
+        `R3 gone from every node's routes (as \`mesh status\` shows) ${Date.now() - removedAt} ms after the command`,
+      );
       // Nobody else lost its membership: the rest of the ring still routes the long way round.
       for (const s of await Promise.all(['R0', 'R1', 'R2', 'R4', 'R5'].map(status))) {
         t.like(s.trust, { removed: ['R3'] });
