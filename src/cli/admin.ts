@@ -181,7 +181,20 @@ const commands: Readonly<Record<string, Readonly<Record<string, Verb>>>> = {
     status: {
       procedure: 'wampmesh.mesh.status',
       positionals: [],
-      summary: 'links, known peers, routes of the running router',
+      summary: "links, known peers, routes, members and this node's key of the running router",
+      online: true,
+    },
+    admit: {
+      procedure: 'wampmesh.mesh.admit',
+      positionals: ['NODE'],
+      summary: 'admit a node to the mesh (by default with the key it presented when it was refused)',
+      flags: { key: f('string', 'key', "the node's public key (its `wampmesh mesh status` shows it)") },
+      online: true,
+    },
+    remove: {
+      procedure: 'wampmesh.mesh.remove',
+      positionals: ['NODE'],
+      summary: 'remove a node from the mesh for good: its key is revoked on every node and its links close',
       online: true,
     },
   },
@@ -276,7 +289,8 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
   if (entity === undefined || !(entity in commands)) throw new UsageError(`unknown command '${entity ?? ''}'`);
   const verbs = commands[entity]!;
   if (rawVerb === undefined || rawVerb === '--help' || rawVerb === '-h') return { help: adminHelp(entity) };
-  const verbName = aliases[rawVerb] ?? rawVerb;
+  // A verb of its own wins over an alias (`mesh remove` is not a delete).
+  const verbName = rawVerb in verbs ? rawVerb : (aliases[rawVerb] ?? rawVerb);
   const verb = verbs[verbName];
   if (verb === undefined)
     throw new UsageError(`unknown subcommand '${entity} ${rawVerb}' (one of: ${Object.keys(verbs).join(', ')})`);

@@ -8,7 +8,9 @@ Commands:
                    Manage realms and security (see: wampmesh realm --help)
   security export|import FILE
                    The whole security configuration as one JSON document
-  mesh status      Links, peers and routes of the running router
+  mesh status      Links, peers, routes and members of the running router
+  mesh admit|remove NODE
+                   Admit a node to the mesh, or remove it for good (see: wampmesh mesh --help)
   tls              Fingerprints of the TLS listeners' certificates (see: wampmesh tls --help)
   bridge status    State, queue and errors of each bridge (also: bridge dead NAME, bridge replay NAME)
   admin reset --data DIR

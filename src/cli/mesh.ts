@@ -12,6 +12,10 @@ import { MdnsDiscovery } from '../mesh/discovery/mdns.ts';
 import { MeshLinks } from '../mesh/links/links.ts';
 import { MeshNode } from '../mesh/routing/node.ts';
 import { Replicator } from '../mesh/replication/replicator.ts';
+import { MeshTrust } from '../mesh/trust/membership.ts';
+import { loadOrCreateNodeKey, type NodeKey, parseKeyText } from '../mesh/trust/node-key.ts';
+import { loadStatements, saveStatements } from '../mesh/trust/statement-file.ts';
+import type { LocalResult } from '../router/local-procedures.ts';
 import type { RecordSource } from '../mesh/replication/source.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { Db } from '../store/database.ts';
@@ -21,6 +25,7 @@ import { StartError } from './errors.ts';
 export interface MeshRuntime {
   readonly node: MeshNode;
   readonly links: MeshLinks;
+  readonly trust: MeshTrust;
   readonly nodeId: string;
   readonly port: number;
   stop(): Promise<void>;
@@ -58,8 +63,26 @@ export async function startMesh(
       throw new StartError(`mesh.tls: cannot read ${file}: ${(e as Error).message}`);
     }
   };
+  let key: NodeKey;
+  try {
+    key = loadOrCreateNodeKey(dataDir);
+  } catch (e) {
+    throw new StartError(`mesh: node key: ${(e as Error).message}`);
+  }
+  const membersFile = path.join(dataDir, 'mesh-members.json');
+  const trust = new MeshTrust({
+    self: nodeId,
+    key,
+    secretJoin: settings.cluster.secretJoin,
+    statements: loadStatements(membersFile, log),
+    save: (statements) => saveStatements(membersFile, statements, log),
+    now: Date.now,
+    logger: log,
+  });
+  log.info({ key: trust.status().key, secretJoin: trust.secretJoin }, 'mesh node key');
   const links = new MeshLinks({
     nodeId,
+    trust,
     clusterName: settings.cluster.name,
     clusterSecret: settings.cluster.secret!,
     listen: settings.listen,
@@ -110,6 +133,7 @@ export async function startMesh(
     driver: links,
     config,
     logger: log,
+    trust,
     ...(replicator !== undefined && { replicator }),
   });
   links.attach(node);
@@ -147,12 +171,37 @@ export async function startMesh(
   return {
     node,
     links,
+    trust,
     nodeId,
     port,
     async stop() {
       clearInterval(ticker);
       await discovery?.close();
       await links.close();
+    },
+  };
+}
+
+/** The admin API's mesh procedures beside status: admit and remove (`wampmesh mesh admit|remove`). */
+export function meshAdminProcedures(trust: MeshTrust): Record<string, (args: unknown[]) => LocalResult> {
+  const invalid = (message: string): LocalResult => ({ error: 'wamp.error.invalid_argument', args: [message] });
+  return {
+    'wampmesh.mesh.admit': (args) => {
+      const [node, options] = args as [unknown, { key?: unknown } | undefined];
+      if (typeof node !== 'string' || node.length === 0) return invalid('admit: expected the node id');
+      let key: Uint8Array | undefined;
+      if (options?.key !== undefined) {
+        key = typeof options.key === 'string' ? parseKeyText(options.key) : undefined;
+        if (key === undefined) return invalid('admit: "key" must be a public key as 43 base64url characters');
+      }
+      const s = trust.admit(node, key);
+      return typeof s === 'string' ? invalid(s) : { args: [{ admitted: node, key: trust.status().members[node] }] };
+    },
+    'wampmesh.mesh.remove': (args) => {
+      const [node] = args;
+      if (typeof node !== 'string' || node.length === 0) return invalid('remove: expected the node id');
+      const s = trust.remove(node);
+      return typeof s === 'string' ? invalid(s) : { args: [{ removed: node }] };
     },
   };
 }

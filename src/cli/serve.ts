@@ -241,6 +241,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     adminRealm.dealer.addLocalProcedure('wampmesh.mesh.status', () => ({
       args: [{ ...m.node.status(), transport: m.links.status() }],
     }));
+    for (const [uri, fn] of Object.entries(meshModule!.meshAdminProcedures(m.trust)))
+      adminRealm.dealer.addLocalProcedure(uri, (_caller, args) => fn(args));
   } else {
     // Registered anyway so a caller learns the mesh is off, not that the procedure is unknown
     // (which reads like a wrong URI or an old router).

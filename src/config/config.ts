@@ -242,6 +242,10 @@ const mesh = z
         name: z.string().min(1, { error: 'expected a non-empty name' }).default('wampmesh'),
         // Proves membership on every link; never sent or announced.
         secret: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+        // Whether proving the secret admits a node not admitted yet (bootstrap). Turn it off once
+        // the cluster has formed: a stolen secret then lets no new node in; new nodes are
+        // admitted with `wampmesh mesh admit NODE`. The secret still protects every link.
+        secretJoin: z.boolean({ error: 'expected true or false' }).default(true),
       })
       .prefault({}),
     // Links must reach other boards, so the default listens on all interfaces.

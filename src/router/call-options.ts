@@ -22,6 +22,24 @@ export interface PlannedInvocation {
   readonly receiveProgress: boolean;
 }
 
+/**
+ * A key of INVOCATION.Details for a callee on another router (Target.remote) only: the caller's
+ * identity in the details is there for that router, not for its callee (see mesh
+ * routing/origin-identity.ts, which takes it out).
+ */
+export const UNDISCLOSED_CALLER = 'x_wampmesh_undisclosed_caller';
+
+/**
+ * INVOCATION.Details' caller identity. A callee on another router gets it even undisclosed: that
+ * router applies the realm's grants to the caller, and hands the identity to its callee only if
+ * disclosed (marked UNDISCLOSED_CALLER otherwise).
+ */
+export function callerDetails(caller: Target, disclosed: boolean): Dict {
+  const details: Dict = { caller: caller.id, caller_authid: caller.authid, caller_authrole: caller.authrole };
+  if (!disclosed) details[UNDISCLOSED_CALLER] = true;
+  return details;
+}
+
 /** Why the CALL is refused: the ERROR the caller gets. */
 export interface CallRefusal {
   readonly error: string;
@@ -68,11 +86,8 @@ export function planInvocation(
   if (wantsProgress) details.receive_progress = true;
   if (progress === true) details.progress = true;
   if ((timeout as number) > 0 && callee.supports('callee', 'call_timeout')) details.timeout = timeout;
-  if (discloseMe === true || disclosure === 'always') {
-    details.caller = caller.id;
-    details.caller_authid = caller.authid;
-    details.caller_authrole = caller.authrole;
-  }
+  const disclosed = discloseMe === true || disclosure === 'always';
+  if (disclosed || callee.remote === true) Object.assign(details, callerDetails(caller, disclosed));
   if (ppt !== undefined) Object.assign(details, ppt);
   return { callee, details, timeout: timeout as number, receiveProgress: receiveProgress === true };
 }

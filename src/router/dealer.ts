@@ -34,7 +34,7 @@ import {
   type Invocation,
   type InvocationRequest,
 } from './ongoing-calls.ts';
-import { planInvocation, type Disclosure } from './call-options.ts';
+import { callerDetails, planInvocation, type Disclosure } from './call-options.ts';
 import { callLocal, type LocalProcedure } from './local-procedures.ts';
 
 /** Meta API hooks (wamp.registration.on_*). */
@@ -201,12 +201,13 @@ export class Dealer {
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
     if (!hasKeys(options) && registration.match === 'exact' && disclosure !== 'always') {
+      const callee = this.#registrations.pick(registration);
       this.invoke({
         caller,
         request,
         registration,
-        callee: this.#registrations.pick(registration),
-        details: NO_DETAILS,
+        callee,
+        details: callee.remote === true ? callerDetails(caller, false) : NO_DETAILS,
         args: msg.args,
         kwargs: msg.kwargs,
         raw,

@@ -22,6 +22,7 @@ import { takesProgressiveResults } from './features.ts';
 import type { Realm, RealmObserver } from './realm.ts';
 import { sendError } from './replies.ts';
 import type { Target } from './target.ts';
+import { allowAll, type Authorizer } from './auth.ts';
 import type { MatchPolicy } from './uri-table.ts';
 
 /** What the port's user hears from the core. */
@@ -52,6 +53,11 @@ export interface ForwardedCall {
   readonly details: Dict;
   readonly args?: unknown[] | undefined;
   readonly kwargs?: Dict | undefined;
+  /**
+   * The caller as its own router authenticated it: the realm's grants here apply to it.
+   * `session`: a number standing for that identity here (the authorizer caches its decisions by it).
+   */
+  readonly identity?: { readonly authid: string; readonly authrole: string; readonly session: number };
 }
 
 /** A (progressive or final) result of a call made elsewhere on this router's behalf. */
@@ -90,10 +96,12 @@ export interface Interests {
 
 export class Federation implements RealmObserver {
   readonly #realms: ReadonlyMap<string, Realm>;
+  readonly #authorizer: Authorizer;
   readonly #listeners: FederationListener[] = [];
 
-  constructor(realms: ReadonlyMap<string, Realm>) {
+  constructor(realms: ReadonlyMap<string, Realm>, authorizer: Authorizer = allowAll) {
     this.#realms = realms;
+    this.#authorizer = authorizer;
   }
 
   /** Adds a listener (the mesh node, the bridges); each hears every publication made here. */
@@ -152,6 +160,26 @@ export class Federation implements RealmObserver {
     const callee = registration?.callees.find((c) => c.id === call.callee && c.remote !== true);
     if (registration === undefined || callee === undefined)
       return sendError(caller, T.CALL, call.request, ErrorUri.NO_SUCH_PROCEDURE);
+    const uri = typeof call.details.procedure === 'string' ? call.details.procedure : call.procedure;
+    if (
+      call.identity !== undefined &&
+      !this.#authorizer.authorize({
+        realm,
+        session: call.identity.session,
+        authid: call.identity.authid,
+        authrole: call.identity.authrole,
+        action: 'call',
+        uri,
+        match: 'exact',
+      })
+    )
+      return sendError(
+        caller,
+        T.CALL,
+        call.request,
+        ErrorUri.NOT_AUTHORIZED,
+        `${call.identity.authid} (${call.identity.authrole}) may not call ${uri} on this router`,
+      );
     const details: Dict = { ...call.details };
     const receiveProgress = details.receive_progress === true;
     if (receiveProgress && !takesProgressiveResults(callee)) delete details.receive_progress;

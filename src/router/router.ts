@@ -43,10 +43,11 @@ export class Router implements PeerAcceptor {
   readonly #context: SessionContext;
   readonly #env: RealmEnvironment;
   /** The one way in for everything that is not a local session (the mesh). */
-  readonly federation = new Federation(this.realms);
+  readonly federation: Federation;
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
+    this.federation = new Federation(this.realms, options.authorizer ?? allowAll);
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;

@@ -39,7 +39,7 @@ test('every subcommand has --help; bad input names the problem and exits non-zer
     grant: ['list', 'get', 'create', 'delete'],
     source: ['list', 'get', 'create', 'delete'],
     security: ['export', 'import'],
-    mesh: ['status'],
+    mesh: ['status', 'admit', 'remove'],
   };
   for (const [entity, verbs] of Object.entries(entities)) {
     const all = await runCli([entity, '--help']);

@@ -62,7 +62,7 @@ export const FULL_CONFIG = {
   mesh: {
     enabled: true,
     nodeId: 'pi-kitchen',
-    cluster: { name: 'home', secret: 'a-long-shared-secret' },
+    cluster: { name: 'home', secret: 'a-long-shared-secret', secretJoin: false },
     listen: { host: '0.0.0.0', port: 9000 },
     seeds: ['10.1.2.3:9000', '[fd00::1]:9000'],
     mdns: false,

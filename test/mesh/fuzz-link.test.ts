@@ -16,6 +16,7 @@
 // failure names the seed and the step: MESH_FUZZ_SEED=<seed> replays it, MESH_FUZZ_TRACE=1
 // prints every frame and message. The regressions at the end are what the fuzz found.
 
+import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
@@ -23,6 +24,7 @@ import { validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts'
 import {
   clusterIdOf,
   computeProof,
+  keyTranscript,
   decodeControl,
   encodeControl,
   HELLO_VERSION,
@@ -194,6 +196,7 @@ class LinkRun {
   readonly closes: { code: string; reason: string; byPeer: boolean }[] = [];
   readonly key = linkKey(SECRET);
   readonly nonce = newNonce();
+  readonly nodeKey = NodeKey.generate();
   readonly hello: Uint8Array;
   /** Every octet fed to A, and where A's limit went up (the end of our proof, if it checked out). */
   fed: Buffer = Buffer.alloc(0);
@@ -212,12 +215,15 @@ class LinkRun {
       nonce: this.nonce,
       inst: 'inst-F',
       max: LINK_MAX,
+      key: this.nodeKey.publicKey,
     });
     const host: LinkHost = {
       nodeId: A,
       clusterId: clusterIdOf(CLUSTER),
       instanceId: 'inst-A',
       key: this.key,
+      nodeKey: NodeKey.generate(),
+      admit: () => undefined,
       maxFrameBytes: LINK_MAX,
       maxQueuedBytes: 8 * LINK_MAX,
       // A's id is the lower: it decides, as MeshLinks does.
@@ -410,7 +416,8 @@ class LinkRun {
     }
     const theirHello = decodeControl(theirs.hello) as Hello & { c: 'hello' };
     const proof = computeProof(this.key, 'dialer', this.hello, theirs.hello, new Uint8Array(0));
-    const proofFrame = encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'auth', proof }));
+    const sig = this.nodeKey.sign(keyTranscript('dialer', this.hello, theirs.hello, new Uint8Array(0)));
+    const proofFrame = encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'auth', proof, sig }));
     if (stage === 2) {
       this.stage = 'proof';
       const wrong = rng.int(3);
@@ -418,7 +425,7 @@ class LinkRun {
         this.feed(
           encodeLinkFrame(
             LinkFrameType.CONTROL,
-            encodeControl({ c: 'auth', proof: mutateBytes(rng, 'cbor', proof, proof) }),
+            encodeControl({ c: 'auth', proof: mutateBytes(rng, 'cbor', proof, proof), sig }),
           ),
         );
       else if (wrong === 1) this.feed(mutateBytes(rng, 'cbor', proofFrame, helloFrame));

@@ -3,6 +3,8 @@
 // peers for hostile input, a tampering relay between two nodes (test/helpers/link-proxy.ts) for
 // link integrity, and child processes for peers that freeze, stall or die.
 
+import { NodeKey } from '../../src/mesh/trust/node-key.ts';
+import { MeshTrust } from '../../src/mesh/trust/membership.ts';
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
@@ -21,6 +23,7 @@ import {
 import {
   clusterIdOf,
   computeProof,
+  keyTranscript,
   decodeControl,
   encodeControl,
   HELLO_VERSION,
@@ -155,7 +158,14 @@ async function routerNode(
     logger: captureLogger(logs),
     ...options,
   });
-  const mesh = new MeshNode({ id, router, driver: links, config: { dialBackoffMs: 100 } });
+  const mesh = new MeshNode({
+    id,
+    router,
+    driver: links,
+    config: { dialBackoffMs: 100 },
+    trust: links.trust,
+    logger: captureLogger(logs),
+  });
   links.attach(mesh);
   const { port } = await links.start();
   const ticker = setInterval(() => mesh.tick(), 25);
@@ -245,9 +255,19 @@ interface FakePeer {
  */
 function fakeDial(
   port: number,
-  options: { node: string; secret?: string; cluster?: string; afterAuth?: Uint8Array; version?: number },
+  options: {
+    node: string;
+    secret?: string;
+    cluster?: string;
+    afterAuth?: Uint8Array;
+    version?: number;
+    nodeKey?: NodeKey;
+    /** The key the hello names (default: nodeKey's): another's, to impersonate it. */
+    helloKey?: Uint8Array;
+  },
 ): FakePeer {
   const key = linkKey(options.secret ?? SECRET);
+  const nodeKey = options.nodeKey ?? NodeKey.generate();
   const socket = net.connect({ host: HOST, port });
   const controls: Control[] = [];
   const meshPayloads: Uint8Array[] = [];
@@ -261,6 +281,7 @@ function fakeDial(
     nonce,
     inst: newInstanceId(),
     max: 1 << 20,
+    key: options.helloKey ?? nodeKey.publicKey,
   });
   let theirHello: Uint8Array | undefined;
   let keys: { send: Buffer; receive: Buffer } | undefined;
@@ -331,7 +352,11 @@ function fakeDial(
         tagged = true;
         frame(
           LinkFrameType.CONTROL,
-          encodeControl({ c: 'auth', proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)) }),
+          encodeControl({
+            c: 'auth',
+            proof: computeProof(key, 'dialer', hello, theirHello!, new Uint8Array(0)),
+            sig: nodeKey.sign(keyTranscript('dialer', hello, theirHello!, new Uint8Array(0))),
+          }),
         );
         tagging = true;
         if (options.afterAuth !== undefined) send(options.afterAuth);
@@ -1048,20 +1073,59 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 2);
 });
 
-test('a node of link protocol version 2 (events without acknowledgements) is refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2 and 3 (no node keys) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  const old = fakeDial(a.port, { node: 'zz-old', version: 2 });
-  t.false(await old.up);
-  await old.closed;
-  t.like(old.controls.at(-1), { c: 'close', code: 'version' });
-  t.regex((old.controls.at(-1) as { reason: string }).reason, /version 2; this node speaks 3/);
-  t.true(
-    logged(
-      a.logs,
-      /another link protocol version.*peer \(node zz-old\) speaks link protocol version 2; this node speaks 3/,
-      'warn',
-    ),
-  );
+  for (const version of [2, 3]) {
+    const old = fakeDial(a.port, { node: `zz-old${version}`, version });
+    t.false(await old.up);
+    await old.closed;
+    t.like(old.controls.at(-1), { c: 'close', code: 'version' });
+    t.regex((old.controls.at(-1) as { reason: string }).reason, new RegExp(`version ${version}; this node speaks 4`));
+    t.true(
+      logged(
+        a.logs,
+        new RegExp(
+          `another link protocol version.*peer \\(node zz-old${version}\\) speaks link protocol version ${version}; this node speaks 4`,
+        ),
+        'warn',
+      ),
+    );
+  }
+  t.deepEqual(a.rec.events, []);
+});
+
+test('a removed node: its link closes at once ("removed"), and redialing with the cluster secret is refused', async (t) => {
+  const a = await routerNode(t, 'A');
+  const b = await routerNode(t, 'B');
+  const c = await routerNode(t, 'C');
+  b.links.addSeed(HOST, a.port);
+  c.links.addSeed(HOST, a.port);
+  await until(() => linkPeers(a).includes('B') && linkPeers(a).includes('C'), 5000, 'links to A');
+  await until(() => c.mesh.lsdb.routes().has('B'), 5000, 'C routes to B');
+  const removedAt = performance.now();
+  t.is(typeof a.links.trust.remove('B'), 'object');
+  await until(() => !linkPeers(a).includes('B') && !linkPeers(b).includes('A'), 3000, 'the link to B closing');
+  t.true(performance.now() - removedAt < 3000);
+  await until(() => !c.mesh.lsdb.routes().has('B') && c.mesh.lsdb.get('B') === undefined, 3000, "B's routes gone at C");
+  t.deepEqual(c.links.trust.status().removed, ['B']);
+  t.true(logged(b.logs, /closed by the peer \(removed\)/), 'B is told why');
+  // B's seed keeps dialing A with the secret: every attempt refused with "removed", logged at A.
+  await until(() => a.logs.filter((l) => l.fields.code === 'removed').length >= 2, 5000, 'a refused redial');
+  t.false(linkPeers(a).includes('B'));
+  t.true(logged(a.logs, /was removed from the mesh/));
+});
+
+test('a peer whose hello names a key it does not hold is refused at the handshake', async (t) => {
+  const a = await linkNode(t, 'A');
+  const impostor = fakeDial(a.port, {
+    node: 'zz-impostor',
+    nodeKey: NodeKey.generate(),
+    helloKey: a.links.trust.key.publicKey,
+  });
+  t.false(await impostor.up);
+  await impostor.closed;
+  t.like(impostor.controls.at(-1), { c: 'close', code: 'auth' });
+  t.true(logged(a.logs, /does not hold the node key its hello names/));
   t.deepEqual(a.rec.events, []);
 });
 
@@ -1143,7 +1207,10 @@ test('a restarted peer (same id, new process) replaces its stale link at once, w
     old.links.addSeed(HOST, hub.port);
     await until(() => hub.rec.count('up', peerId) === 1, 3000, 'first link');
     // The "restarted" process: the old one is still there, as a frozen one would be.
-    const fresh = await linkNode(t, peerId);
+    // It keeps its node key (in its data folder): a new key under the same id would be refused.
+    const fresh = await linkNode(t, peerId, {
+      trust: new MeshTrust({ self: peerId, key: old.links.trust.key, secretJoin: true, now: Date.now }),
+    });
     fresh.links.addSeed(HOST, hub.port);
     await until(() => hub.rec.count('up', peerId) === 2, 3000, 'link to the new instance');
     t.deepEqual(

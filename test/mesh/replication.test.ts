@@ -174,8 +174,11 @@ for (const seed of [21, 4242]) {
         const store = node.security!.store;
         const users = store.listUsers('com.fleet').map((u) => u.authid);
         const r = net.random();
-        if (r < 0.5 || users.length === 0)
-          store.createUser('com.fleet', { authid: `u${i % 15}-${node.id}`, password: `password ${i}`, meta: { i } });
+        const authid = `u${i % 15}-${node.id}`;
+        // A name this side made already (the draw is random) is edited instead.
+        if ((r < 0.5 || users.length === 0) && !users.includes(authid))
+          store.createUser('com.fleet', { authid, password: `password ${i}`, meta: { i } });
+        else if (users.length === 0) return;
         else if (r < 0.8)
           store.updateUser('com.fleet', users[Math.floor(net.random() * users.length)]!, {
             meta: { edited: i, by: node.id },

@@ -148,6 +148,38 @@ async function ticketLogin(port: number, realm: string, authid: string, ticket: 
   return c;
 }
 
+test('with secretJoin off, a new router is refused until `wampmesh mesh admit` on a member, then links; its key file is 0600', async (t) => {
+  const a = await meshRouter(t, 'alpha', [], SECRET, { cluster: { name: 'test', secret: SECRET, secretJoin: false } });
+  const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`]);
+  type Status = {
+    links: string[];
+    trust: { key: string; pending: Record<string, string>; members: Record<string, string> };
+  };
+  const status = async (r: RouterProcess): Promise<Status> => {
+    const out = await runCli(['mesh', 'status', '--data', r.dataDir]);
+    t.is(out.code, 0, out.stderr);
+    return JSON.parse(out.stdout) as Status;
+  };
+  const betaKey = (await status(b)).trust.key;
+  t.is(fs.statSync(path.join(b.dataDir, 'node-key.pem')).mode & 0o777, 0o600);
+  await waitFor(
+    async () => (await status(a)).trust.pending.beta === betaKey,
+    15_000,
+    'beta refused and pending on alpha',
+    100,
+  );
+  t.deepEqual((await status(a)).links, []);
+  const wrong = await runCli(['mesh', 'admit', 'beta', '--key', 'not-a-key', '--data', a.dataDir]);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /"key" must be a public key/);
+  const admitted = await runCli(['mesh', 'admit', 'beta', '--data', a.dataDir]);
+  t.is(admitted.code, 0, admitted.stderr);
+  t.like(JSON.parse(admitted.stdout), { admitted: 'beta', key: betaKey });
+  // Beta dials its seed again (with backoff) after each refusal.
+  await waitFor(async () => (await status(a)).links.includes('beta'), 45_000, 'the link once beta is admitted', 200);
+  t.is((await status(b)).trust.members.alpha, (await status(a)).trust.key);
+});
+
 test("a password changed on one router ends the user's session on another; an unrelated change does not", async (t) => {
   const a = await meshRouter(t, 'alpha', []);
   const b = await meshRouter(t, 'beta', [`127.0.0.1:${meshPort(a)}`]);

@@ -11,6 +11,10 @@ import type { MeshFrame, NodeId } from '../../src/mesh/routing/frames.ts';
 import { Replicator } from '../../src/mesh/replication/replicator.ts';
 import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
+import { MeshTrust } from '../../src/mesh/trust/membership.ts';
+import { NodeKey } from '../../src/mesh/trust/node-key.ts';
+import type { Logger } from '../../src/log.ts';
+import type { Authorizer } from '../../src/router/auth.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +82,8 @@ export interface SimNode {
   router: Router;
   mesh: MeshNode;
   alive: boolean;
+  /** Who belongs to the mesh, as this node sees it; the simulated handshake asks it (admitPeer). */
+  trust: MeshTrust;
   security?: Security;
   db?: Db;
 }
@@ -97,6 +103,12 @@ export class SimNetwork {
   readonly #generation = new Map<string, number>();
   readonly #lastDelivery = new Map<string, number>();
   readonly errors: string[] = [];
+  /** Links refused at the simulated handshake, as "from->to: code: reason". */
+  readonly refusals: string[] = [];
+  /** Sees every frame sent (before it travels): to record what an honest node sends. */
+  tap: ((from: NodeId, to: NodeId, frame: MeshFrame) => void) | undefined;
+  /** Warnings and errors the nodes logged, as "node: message" (info and debug are not kept). */
+  readonly warnings: string[] = [];
   readonly #config: Partial<MeshConfig>;
   #tickTimer = false;
 
@@ -113,13 +125,23 @@ export class SimNetwork {
     this.#config = { lsaRefreshMs: 5_000, lsaMaxAgeMs: 20_000, dialBackoffMs: 200, ...config };
   }
 
-  addNode(id: NodeId): SimNode {
+  /** Adds a node; `key`: its node key (a new one by default), `secretJoin` as the config's. */
+  addNode(id: NodeId, options: { key?: NodeKey; secretJoin?: boolean; authorizer?: Authorizer } = {}): SimNode {
     const clock = this.clock;
+    const logger = this.#logger(id);
+    const trust = new MeshTrust({
+      self: id,
+      key: options.key ?? NodeKey.generate(),
+      secretJoin: options.secretJoin ?? true,
+      now: () => clock.now,
+      logger,
+    });
     const router = new Router({
       realms: [{ uri: 'realm1', anonymous: true }],
       now: () => clock.now,
       scheduler: clock,
       random: this.random,
+      ...(options.authorizer !== undefined && { authorizer: options.authorizer }),
     });
     const driver: LinkDriver = {
       connect: (peer) => this.#connect(id, peer),
@@ -149,12 +171,15 @@ export class SimNetwork {
       driver,
       config: this.#config,
       random: this.random,
+      trust,
+      logger,
       ...(replicator !== undefined && { replicator }),
     });
     const node: SimNode = {
       id,
       router,
       mesh,
+      trust,
       alive: true,
       ...(security !== undefined && { security }),
       ...(db !== undefined && { db }),
@@ -223,6 +248,17 @@ export class SimNetwork {
     for (const other of this.reach.get(id)!) this.nodes.get(other)?.mesh.peerLost(id);
   }
 
+  /** Sends a frame from `from` to its neighbour `to` as is: what a malicious member can put on its links. */
+  inject(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
+    return this.#send(from, to, frame);
+  }
+
+  #logger(id: NodeId): Logger {
+    const keep = (obj: object, msg?: string) => this.warnings.push(`${id}: ${msg ?? ''} ${JSON.stringify(obj)}`);
+    const logger: Logger = { debug: () => {}, info: () => {}, warn: keep, error: keep, child: () => logger };
+    return logger;
+  }
+
   hasLink(a: NodeId, b: NodeId): boolean {
     return this.#links.has(linkKey(a, b));
   }
@@ -245,6 +281,13 @@ export class SimNetwork {
       if (!a.alive) return;
       if (b === undefined || !b.alive || !this.reach.get(from)!.has(to)) return a.mesh.dialFailed(to);
       if (this.#links.has(linkKey(from, to))) return a.mesh.linkUp(to);
+      // As the link handshake does once both proved the cluster secret and their keys: each
+      // side asks its membership whether the other may link (links/connection.ts).
+      const refusal = b.trust.admitPeer(from, a.trust.key.publicKey) ?? a.trust.admitPeer(to, b.trust.key.publicKey);
+      if (refusal !== undefined) {
+        this.refusals.push(`${from}->${to}: ${refusal.code}: ${refusal.reason}`);
+        return a.mesh.dialFailed(to);
+      }
       this.#links.add(linkKey(from, to));
       this.#generation.set(linkKey(from, to), (this.#generation.get(linkKey(from, to)) ?? 0) + 1);
       this.#lastDelivery.delete(`${from}>${to}`);
@@ -270,6 +313,7 @@ export class SimNetwork {
 
   #send(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
     if (!this.#links.has(linkKey(from, to))) return 'failed';
+    this.tap?.(from, to, frame);
     // Through CBOR, as on the wire: catches anything that would not survive encoding.
     const bytes = cbor.encode([frame]);
     // As MeshLinks does: a frame over the receiver's limit is not sent, and the link stays up.

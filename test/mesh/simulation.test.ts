@@ -276,12 +276,13 @@ test('a node dying mid-call: the caller gets wamp.error.network_failure promptly
     'wamp.error.no_such_procedure',
     'with no path left, the procedure is gone',
   );
-  // C comes back: a new node process with a new epoch.
+  // C comes back: a new node process with a new epoch, and the node key kept in its data folder.
+  const key = net.nodes.get('C')!.trust.key;
   net.nodes.delete('C');
   net.reach.get('B')!.delete('C');
   net.reach.get('D')!.delete('C');
   net.reach.delete('C');
-  net.addNode('C');
+  net.addNode('C', { key });
   net.connectSegment('B', 'C');
   net.connectSegment('C', 'D');
   net.run(3000);

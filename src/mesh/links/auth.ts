@@ -1,8 +1,8 @@
 // The mesh link handshake's messages and cryptography, sans-IO.
 //
 // Each side sends a hello (CONTROL frame, CBOR map):
-//   { c: 'hello', v: 2, node, cluster, nonce, inst, max }
-//     v        link protocol version (2). A peer of another version is refused right after the
+//   { c: 'hello', v: 4, node, cluster, nonce, inst, max, key }
+//     v        link protocol version (4). A peer of another version is refused right after the
 //              hellos, with a log line on both sides naming both versions. Version 2 added
 //              the integrity tags after the handshake (links/integrity.ts); version 1 nodes
 //              sent none and cannot link with version 2 ones: upgrade every node.
@@ -14,8 +14,16 @@
 //     inst     random id of the sending process (per start): tells a restarted peer from a
 //              duplicate connection to the same process
 //     max      the largest frame payload the sender accepts
-// then proves knowledge of the cluster secret:
-//   { c: 'auth', proof }   proof = HMAC-SHA256(K, transcript(role))
+//     key      the sender's node key (Ed25519 public key, 32 octets; trust/node-key.ts)
+// then proves knowledge of the cluster secret, and of its node key's private half:
+//   { c: 'auth', proof, sig }
+//     proof = HMAC-SHA256(K, transcript(role))
+//     sig   = Ed25519(node key, 'wampmesh-link/4 key' 0x00 transcript(role))
+// A side lets the other in only once both check out and its membership admits the node id with
+// that key (trust/membership.ts): a removed node is refused ('removed') even with the secret, a
+// node not admitted ('not-admitted') when the cluster secret does not admit nodes (secretJoin
+// off), and a node id presented with another key than the one it is admitted with
+// ('key-mismatch').
 //     K = HKDF-SHA256(secret, salt = '', info = 'wampmesh-link', 32 octets)
 //     transcript(role) = 'wampmesh-link/1 proof' 0x00 role 0x00
 //                        u32 len | dialer hello | u32 len | acceptor hello | u32 len | binding
@@ -37,7 +45,11 @@ import type { NodeId } from '../routing/frames.ts';
 // 3: event copies carry per-link and per-destination numbers and are acknowledged ('ack'
 // frames, routing/event-custody.ts); a version 2 node would refuse them mid-stream, so the two
 // are told apart at the handshake.
-export const HELLO_VERSION = 3;
+// 4: node keys (hello "key", auth "sig"), signed advertisements and membership statements, and
+// origin-bound identities on calls: a version 3 node would neither sign nor be admitted.
+export const HELLO_VERSION = 4;
+export const NODE_KEY_SIZE = 32;
+export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;
 export const PROOF_SIZE = 32;
 const MAX_NODE_ID_LENGTH = 256;
@@ -52,6 +64,7 @@ export interface Hello {
   readonly nonce: Uint8Array;
   readonly inst: string;
   readonly max: number;
+  readonly key: Uint8Array;
 }
 
 /** Why a connection ends; sent to the peer in a close notice and used in log lines. */
@@ -74,11 +87,14 @@ export type CloseCode =
   | 'eof'
   | 'error'
   | 'tls'
-  | 'integrity';
+  | 'integrity'
+  | 'removed'
+  | 'not-admitted'
+  | 'key-mismatch';
 
 export type Control =
   | ({ readonly c: 'hello' } & Hello)
-  | { readonly c: 'auth'; readonly proof: Uint8Array }
+  | { readonly c: 'auth'; readonly proof: Uint8Array; readonly sig: Uint8Array }
   | { readonly c: 'use' }
   | { readonly c: 'close'; readonly code: string; readonly reason: string };
 
@@ -122,6 +138,9 @@ export function decodeControl(payload: Uint8Array): Control | string {
       if (!(v.nonce instanceof Uint8Array) || v.nonce.length !== NONCE_SIZE) return 'hello: bad "nonce"';
       if (typeof v.inst !== 'string' || v.inst.length === 0 || v.inst.length > 128) return 'hello: bad "inst"';
       if (!Number.isSafeInteger(v.max) || (v.max as number) < 1024) return 'hello: bad "max"';
+      // Before version 4 there was no key: such a hello is refused for its version, not its form.
+      const key = v.key instanceof Uint8Array && v.key.length === NODE_KEY_SIZE ? v.key : undefined;
+      if (key === undefined && v.v === HELLO_VERSION) return 'hello: bad "key"';
       return {
         c: 'hello',
         v: v.v as number,
@@ -130,10 +149,13 @@ export function decodeControl(payload: Uint8Array): Control | string {
         nonce: v.nonce,
         inst: v.inst,
         max: v.max as number,
+        key: key ?? new Uint8Array(0),
       };
     }
     case 'auth':
-      return v.proof instanceof Uint8Array ? { c: 'auth', proof: v.proof } : 'auth: bad "proof"';
+      if (!(v.proof instanceof Uint8Array)) return 'auth: bad "proof"';
+      if (!(v.sig instanceof Uint8Array) || v.sig.length !== KEY_SIGNATURE_SIZE) return 'auth: bad "sig"';
+      return { c: 'auth', proof: v.proof, sig: v.sig };
     case 'use':
       return { c: 'use' };
     case 'close':
@@ -151,6 +173,24 @@ function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
   return b;
+}
+
+/** What a side signs with its node key: the same transcript as its proof, under another label. */
+export function keyTranscript(
+  role: Role,
+  dialerHello: Uint8Array,
+  acceptorHello: Uint8Array,
+  binding: Uint8Array,
+): Buffer {
+  return Buffer.concat([
+    Buffer.from(`wampmesh-link/4 key\u0000${role}\u0000`),
+    u32(dialerHello.length),
+    dialerHello,
+    u32(acceptorHello.length),
+    acceptorHello,
+    u32(binding.length),
+    binding,
+  ]);
 }
 
 export function computeProof(

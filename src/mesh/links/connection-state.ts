@@ -12,6 +12,7 @@
 
 import type { NodeId } from '../routing/frames.ts';
 import type { CloseCode } from './auth.ts';
+import type { NodeKey } from '../trust/node-key.ts';
 
 export type ConnectionState = 'connecting' | 'preamble' | 'hello' | 'auth' | 'decision' | 'up' | 'closed';
 export type Direction = 'in' | 'out';
@@ -38,8 +39,11 @@ export interface ConnectionOwner<Connection> {
   readonly clusterId: string;
   readonly instanceId: string;
   readonly key: Uint8Array;
+  readonly nodeKey: NodeKey;
   readonly maxFrameBytes: number;
   readonly maxQueuedBytes: number;
+  /** The peer proved the secret and its node key: whether its membership lets it in. */
+  admit(peer: NodeId, key: Uint8Array): { code: CloseCode; reason: string } | undefined;
   /** Both sides proved the secret; the connection is now in state "decision". */
   authenticated(conn: Connection): void;
   /** The peer (the lower node id) chose this connection as the link. */

@@ -51,6 +51,8 @@ export class LinkConnection {
   peerInstance: string | undefined;
   /** The largest payload the peer accepts (its hello's "max"). */
   peerMax = 0;
+  /** The node key the peer's hello named (checked by its auth's signature). */
+  peerKey: Uint8Array | undefined;
   readonly createdAt = performance.now();
   upAt = 0;
   lastReceived = performance.now();
@@ -260,7 +262,7 @@ export class LinkConnection {
         return this.#onHello(message, payload);
       case 'auth':
         if (message.c !== 'auth') break;
-        return this.#onAuth(message.proof);
+        return this.#onAuth(message.proof, message.sig);
       case 'decision':
         if (message.c !== 'use') break;
         return this.#host.used(this);
@@ -281,29 +283,30 @@ export class LinkConnection {
     this.peer = hello.node;
     this.peerInstance = hello.inst;
     this.peerMax = Math.min(hello.max, MAX_FRAME);
+    this.peerKey = hello.key;
     this.state = 'auth';
     // The acceptor answers the dialer's hello with its proof; the dialer proves itself only
     // after checking the acceptor's.
     if (this.direction === 'in') {
-      this.sendControl({ c: 'auth', proof: this.#handshake.proof() });
-      this.#startTagging();
+      this.#sendAuth();
     }
   }
 
-  #onAuth(proof: Uint8Array): void {
+  #onAuth(proof: Uint8Array, sig: Uint8Array): void {
     if (!this.#handshake.verify(proof)) {
       return this.close(
         'auth',
         'authentication failed: the cluster secrets differ (or the connection was tampered with)',
       );
     }
+    if (!this.#handshake.verifyKey(this.peerKey!, sig))
+      return this.close('auth', `authentication failed: node ${this.peer} does not hold the node key its hello names`);
+    const refusal = this.#host.admit(this.peer!, this.peerKey!);
+    if (refusal !== undefined) return this.close(refusal.code, refusal.reason);
     // From here on the peer tags what it sends; from our proof on, so do we.
     const macKeys = this.#handshake.macKeys;
     if (macKeys !== undefined) this.#reader = new TaggedFrameReader(macKeys.receive);
-    if (this.direction === 'out') {
-      this.sendControl({ c: 'auth', proof: this.#handshake.proof() });
-      this.#startTagging();
-    }
+    if (this.direction === 'out') this.#sendAuth();
     this.state = 'decision';
     this.#decoder.limit = this.#host.maxFrameBytes;
     this.#host.authenticated(this);
@@ -349,6 +352,11 @@ export class LinkConnection {
       return this.close('tls', `the peer's certificate was not accepted: ${problem}`, { notify: false });
     this.#handshake.captureBinding(this.#socket);
     this.#sendPreambleAndHello();
+  }
+
+  #sendAuth(): void {
+    this.sendControl({ c: 'auth', proof: this.#handshake.proof(), sig: this.#handshake.keySignature() });
+    this.#startTagging();
   }
 
   #sendPreambleAndHello(): void {

@@ -17,6 +17,8 @@ import {
   type Role,
 } from './auth.ts';
 import { macKey } from './integrity.ts';
+import { keyTranscript } from './auth.ts';
+import { verifySignature, type NodeKey } from '../trust/node-key.ts';
 
 /** Who this side is, as its hello says. */
 export interface LocalNode {
@@ -24,6 +26,8 @@ export interface LocalNode {
   readonly clusterId: string;
   readonly instanceId: string;
   readonly key: Uint8Array;
+  /** This node's identity (trust/node-key.ts): its hello names the public key, its auth signs with it. */
+  readonly nodeKey: NodeKey;
   readonly maxFrameBytes: number;
 }
 
@@ -71,6 +75,7 @@ export class Handshake {
       nonce: this.#ourNonce,
       inst: local.instanceId,
       max: local.maxFrameBytes,
+      key: local.nodeKey.publicKey,
     });
     return this.#ourHello;
   }
@@ -138,6 +143,19 @@ export class Handshake {
       this.#binding,
       proof,
     );
+  }
+
+  /** This side's signature with its node key over the transcript. */
+  keySignature(): Uint8Array {
+    const [dialer, acceptor] = this.#hellos();
+    return this.#local.nodeKey.sign(keyTranscript(this.#role, dialer, acceptor, this.#binding));
+  }
+
+  /** Whether the peer holds the private half of the key its hello names. */
+  verifyKey(peerKey: Uint8Array, sig: Uint8Array): boolean {
+    const [dialer, acceptor] = this.#hellos();
+    const role = this.#role === 'dialer' ? 'acceptor' : 'dialer';
+    return verifySignature(peerKey, keyTranscript(role, dialer, acceptor, this.#binding), sig);
   }
 
   #hellos(): [Uint8Array, Uint8Array] {

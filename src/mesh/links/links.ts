@@ -31,6 +31,8 @@ import {
 import { Seeds } from './seeds.ts';
 import { createLinkServer, dialLinkSocket } from './sockets.ts';
 import { meshDefaults } from '../defaults.ts';
+import { MeshTrust } from '../trust/membership.ts';
+import { NodeKey } from '../trust/node-key.ts';
 
 export type { LinkStatus, MeshLinksOptions, MeshLinksStatus, PeerAddress } from './options.ts';
 
@@ -48,6 +50,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
   readonly clusterId: string;
   readonly instanceId = newInstanceId();
   readonly key: Uint8Array;
+  readonly trust: MeshTrust;
   readonly maxFrameBytes: number;
   readonly maxQueuedBytes: number;
   readonly heartbeatIntervalMs: number;
@@ -84,6 +87,9 @@ export class MeshLinks implements LinkDriver, LinkHost {
     this.nodeId = options.nodeId;
     this.clusterId = clusterIdOf(options.clusterName);
     this.key = linkKey(options.clusterSecret);
+    this.trust =
+      options.trust ??
+      new MeshTrust({ self: options.nodeId, key: NodeKey.generate(), secretJoin: true, now: Date.now });
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? meshDefaults.heartbeatIntervalMs;
     this.deadAfterMs = options.deadAfterMs ?? meshDefaults.deadAfterMs;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? meshDefaults.handshakeTimeoutMs;
@@ -197,11 +203,12 @@ export class MeshLinks implements LinkDriver, LinkHost {
     });
   }
 
-  disconnect(peer: NodeId, options: { dead?: string } = {}): void {
+  disconnect(peer: NodeId, options: { dead?: string; removed?: string } = {}): void {
     this.#calls.driver(() => {
       const conn = this.#active.get(peer);
       // A dead link cannot carry a goodbye: closed at once, as the heartbeat closes a silent one.
       if (options.dead !== undefined) conn?.close('dead', options.dead, { destroy: true });
+      else if (options.removed !== undefined) conn?.close('removed', options.removed);
       else conn?.close('disconnect', 'link dropped by the mesh (redundant)');
     });
   }
@@ -287,6 +294,14 @@ export class MeshLinks implements LinkDriver, LinkHost {
   }
 
   // ---- LinkHost (called by connections) ----------------------------------------------------
+
+  get nodeKey(): NodeKey {
+    return this.trust.key;
+  }
+
+  admit(peer: NodeId, key: Uint8Array): { code: CloseCode; reason: string } | undefined {
+    return this.trust.admitPeer(peer, key);
+  }
 
   authenticated(conn: LinkConnection): void {
     const peer = conn.peer!;

@@ -3,6 +3,7 @@
 import type { Logger } from '../../log.ts';
 import type { NodeId } from '../routing/frames.ts';
 import type { Direction } from './connection-state.ts';
+import type { MeshTrust } from '../trust/membership.ts';
 import { MAX_FRAME } from './framing.ts';
 import { FRAME_BYTES_MIN, meshDefaults } from '../defaults.ts';
 
@@ -18,6 +19,11 @@ export interface MeshLinksOptions {
   /** Shared by every node of the cluster; proves membership. Never sent, never logged. */
   clusterSecret: string;
   listen: { host: string; port: number };
+  /**
+   * Who may link (node keys, admissions, removals). Without it (tests of the links alone), the
+   * node gets a new key and anyone proving the cluster secret is let in.
+   */
+  trust?: MeshTrust;
   /** Encrypts links. With `ca`, peers must also present a certificate it signed (mutual TLS). */
   tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer | (string | Buffer)[] };
   // Timings and limits: see defaults.ts for what each means and why its default.

@@ -32,6 +32,9 @@ export interface SeedOptions {
   log: Logger;
 }
 
+/** Close codes of a peer that refused this node's membership (trust/membership.ts). */
+const NOT_LET_IN: ReadonlySet<string> = new Set(['not-admitted', 'removed', 'key-mismatch']);
+
 export class Seeds {
   readonly #options: SeedOptions;
   readonly #seeds: Seed[] = [];
@@ -93,6 +96,13 @@ export class Seeds {
       seed.self = true;
       this.#options.log.info({ address: seed.address }, 'mesh seed is this node itself; not dialed again');
     } else if (!seed.linked) this.#retry(seed);
+    else if (conn.upAt === 0 && NOT_LET_IN.has(code)) {
+      // This side authenticated the peer, but the peer did not let this node in (not admitted
+      // yet, say): no link came of it, so the seed is dialed again (an administrator may admit
+      // this node meanwhile).
+      seed.linked = false;
+      this.#retry(seed);
+    }
   }
 
   stop(): void {

@@ -15,7 +15,8 @@ import type {
 
 export type RecordValue = Record<string, unknown>;
 
-const canonical = (v: unknown): string =>
+/** JSON with the keys of every object sorted: the same value gives the same text on every node. */
+export const canonical = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) =>
     x !== null && typeof x === 'object' && !Array.isArray(x)
       ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))

@@ -20,6 +20,8 @@ import { EventCustody, type CustodyLimits, type Received } from './event-custody
 import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
 import { OutageStore, type EventBody, type OutageLimits } from './event-outage.ts';
 import type { AckFrame, EventFrame, NodeId } from './frames.ts';
+import { eventDetailsFor, type OriginIdentities } from './origin-identity.ts';
+import type { Publisher } from '../../router/broker.ts';
 import type { LinkDriver } from './link-driver.ts';
 
 export interface EventLimits extends CustodyLimits, OrderLimits, OutageLimits {
@@ -45,6 +47,8 @@ export interface EventContext {
   /** A known node's epoch (from its advertisement). */
   epochOf(node: NodeId): number | undefined;
   readonly limits: EventLimits;
+  /** Binds publishers to their nodes (mesh trust on); without it they pass unchecked. */
+  readonly identities?: OriginIdentities | undefined;
 }
 
 /** Event delivery as `mesh status` shows it (README "Mesh"). */
@@ -85,6 +89,8 @@ export class EventSpreader {
    */
   readonly #numbered = new Map<NodeId, Map<number, number>>();
   readonly #dropped = new Map<string, number>();
+  /** Events refused here because their publisher was not bound to their origin. */
+  refusedIdentities = 0;
   #subscribers: Subscribers = new Map();
 
   constructor(ctx: EventContext) {
@@ -117,6 +123,7 @@ export class EventSpreader {
     for (let i = 0; i < dsts.length; i++) {
       const dst = dsts[i]!;
       if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]! });
+      else if (!this.#fromItsOrigin(peer, body)) continue;
       else if (lives[i] === this.#ctx.epoch)
         this.#order.accept(frame.src, frame.ep, seqs[i]!, frame.skip === true ? undefined : body, now);
       else if (frame.skip !== true) this.#order.unordered(body);
@@ -136,7 +143,7 @@ export class EventSpreader {
   }
 
   /** A publication made here (after its delivery here). */
-  publish(realm: string, event: StoredEvent, routing: EventRouting): void {
+  publish(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): void {
     const { excluded, filter, retain } = routing;
     const routes = this.#ctx.routes();
     let dsts: Iterable<NodeId>;
@@ -159,7 +166,7 @@ export class EventSpreader {
       targets.push({ dst, seq, life });
     }
     if (targets.length === 0) return;
-    const body: EventBody = {
+    const unbound: EventBody = {
       t: 'event',
       src: this.#ctx.self,
       ep: this.#ctx.epoch,
@@ -174,6 +181,12 @@ export class EventSpreader {
       ...(excluded !== undefined && { excluded }),
       ...(filter !== undefined && { filter }),
     };
+    const body =
+      this.#ctx.identities?.bindEvent(
+        unbound,
+        publisher,
+        targets.map((t) => t.dst),
+      ) ?? unbound;
     // An event too large for the first hop never left: its numbers are taken back, so the
     // destinations do not wait for it (a transit hop's smaller limit leaves a gap, given up).
     for (const t of this.#forward(body, this.#ctx.limits.eventTtl, targets, undefined, sizeOf(body))) {
@@ -277,12 +290,28 @@ export class EventSpreader {
     return tooLarge;
   }
 
+  /**
+   * Whether an event for subscribers here carries the publisher its origin bound. Checked before
+   * its number is taken: a forged copy must not take the place of the real one.
+   */
+  #fromItsOrigin(peer: NodeId, body: EventBody): boolean {
+    const problem = this.#ctx.identities?.eventProblem(body);
+    if (problem === undefined) return true;
+    this.refusedIdentities++;
+    if (this.#dropLog.admit(`identity\u0000${peer}`, this.#ctx.now()) !== undefined)
+      this.#ctx.logger.warn(
+        { peer, src: body.src, topic: body.topic, who: body.who },
+        `mesh: event refused: ${problem}`,
+      );
+    return false;
+  }
+
   #deliver(body: EventBody): void {
     const event: StoredEvent = {
       topic: body.topic,
       publication: body.publication,
       timestamp: body.timestamp,
-      details: body.details,
+      details: this.#ctx.identities === undefined ? body.details : eventDetailsFor(body),
       ...(body.args !== undefined && { args: body.args }),
       ...(body.kwargs !== undefined && { kwargs: body.kwargs }),
       ...(body.filter !== undefined && { filter: body.filter }),

@@ -5,6 +5,7 @@ import type { Dict } from '../../wamp/messages.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
 import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
+import { validateStatement, type MemberStatement } from '../trust/statements.ts';
 
 export type { NodeId } from '../node-id.ts';
 
@@ -36,6 +37,10 @@ export interface Lsa {
   readonly seq: number;
   readonly links: readonly NodeId[];
   readonly realms: Readonly<Record<string, RealmAd>>;
+  /** The origin's X25519 public key for this life: binds the identities of its calls (routing/origin-identity.ts). */
+  readonly dh?: Uint8Array;
+  /** The origin's Ed25519 signature over the rest (trust/lsa-signature.ts). */
+  readonly sig?: Uint8Array;
 }
 
 export interface CallFrame {
@@ -50,6 +55,9 @@ export interface CallFrame {
   readonly details: Dict;
   readonly args?: unknown[];
   readonly kwargs?: Dict;
+  /** The caller as its node knows it, and the tag binding it to that node (routing/origin-identity.ts). */
+  readonly who?: readonly [number, string, string, boolean];
+  readonly mac?: Uint8Array;
 }
 /** A further chunk of a progressive call invocation. */
 export interface ChunkFrame {
@@ -120,6 +128,9 @@ export interface EventFrame {
   readonly retain: boolean;
   /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
   readonly skip?: true;
+  /** The publisher as its node knows it, and per destination node the tag binding it (routing/origin-identity.ts). */
+  readonly who?: readonly [number, string, string, boolean];
+  readonly tags?: Readonly<Record<NodeId, Uint8Array>>;
 }
 
 /**
@@ -136,7 +147,7 @@ export interface AckFrame {
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
-export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame;
+export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame | MemberStatement;
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
@@ -193,6 +204,10 @@ const filterOk = (f: unknown) =>
       return !k.startsWith('exclude_') && !k.startsWith('eligible_') ? true : Array.isArray(v) && v.every(isStr);
     }));
 
+// An origin-bound identity: [session, authid, authrole, disclosed].
+const whoOk = (v: unknown) =>
+  v === undefined || (Array.isArray(v) && v.length === 4 && isInt(v[0]) && isStr(v[1]) && isStr(v[2]) && isBool(v[3]));
+
 /** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
 const MAX_SELECTIVE = 1 << 20;
 
@@ -208,7 +223,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         !isInt(v.seq) ||
         !Array.isArray(v.links) ||
         !v.links.every(isStr) ||
-        !isMap(v.realms)
+        !isMap(v.realms) ||
+        !(v.sig === undefined || (v.sig instanceof Uint8Array && v.sig.length === 64)) ||
+        !(v.dh === undefined || (v.dh instanceof Uint8Array && v.dh.length === 32))
       )
         return 'lsa: bad header';
       for (const [realm, ad] of Object.entries(v.realms)) {
@@ -236,7 +253,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         isMap(v.details) &&
         detailsOk(v.details) &&
         optList(v.args) &&
-        optDict(v.kwargs)
+        optDict(v.kwargs) &&
+        whoOk(v.who) &&
+        (v.mac === undefined || v.mac instanceof Uint8Array)
         ? (v as unknown as CallFrame)
         : 'call: bad fields';
     case 'chunk':
@@ -283,7 +302,9 @@ export function validateFrame(v: unknown): MeshFrame | string {
         (v.excluded === undefined || isInt(v.excluded)) &&
         filterOk(v.filter) &&
         typeof v.retain === 'boolean' &&
-        (v.skip === undefined || v.skip === true)
+        (v.skip === undefined || v.skip === true) &&
+        whoOk(v.who) &&
+        (v.tags === undefined || (isMap(v.tags) && Object.values(v.tags).every((x) => x instanceof Uint8Array)))
         ? (v as unknown as EventFrame)
         : 'event: bad fields';
     case 'ack':
@@ -294,6 +315,8 @@ export function validateFrame(v: unknown): MeshFrame | string {
         (v.x === undefined || (Array.isArray(v.x) && v.x.length <= MAX_SELECTIVE && v.x.every(isInt)))
         ? (v as unknown as AckFrame)
         : 'ack: bad fields';
+    case 'member':
+      return validateStatement(v);
     default:
       if (v.t.startsWith('repl-')) return validateReplicationFrame(v) as MeshFrame | string;
       return `unknown frame type ${JSON.stringify(v.t).slice(0, 40)}`;

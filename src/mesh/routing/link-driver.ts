@@ -11,7 +11,7 @@ export type FrameSendResult = 'sent' | 'too-large' | 'failed';
 export interface LinkDriver {
   /** Open a link; answer later with linkUp(peer) or dialFailed(peer). */
   connect(peer: NodeId): void;
-  /** Close a link: redundant, or (dead: why) found dead by the routing layer. */
-  disconnect(peer: NodeId, options?: { dead?: string }): void;
+  /** Close a link: redundant, (dead: why) found dead by the routing layer, or (removed: why) to a removed node. */
+  disconnect(peer: NodeId, options?: { dead?: string; removed?: string }): void;
   send(peer: NodeId, frame: MeshFrame): FrameSendResult;
 }

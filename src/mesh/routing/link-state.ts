@@ -23,6 +23,19 @@ export class LinkStateDb {
     return true;
   }
 
+  /** Whether `lsa` would be stored: newer than the one held (checked before its signature is). */
+  isNewer(lsa: Lsa): boolean {
+    const known = this.#lsas.get(lsa.origin);
+    return known === undefined || newer(lsa, known.lsa);
+  }
+
+  /** Forgets a node's advertisement (a removed node). */
+  drop(origin: NodeId): boolean {
+    if (!this.#lsas.delete(origin)) return false;
+    this.#routes = undefined;
+    return true;
+  }
+
   get(origin: NodeId): Lsa | undefined {
     return this.#lsas.get(origin)?.lsa;
   }

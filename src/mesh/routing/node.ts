@@ -14,12 +14,16 @@ import type { Dict } from '../../wamp/messages.ts';
 import { meshDefaults } from '../defaults.ts';
 import { checkMeshConfig, defaultMeshConfig, type MeshConfig } from '../config.ts';
 import type { Replicator } from '../replication/replicator.ts';
+import { signLsa } from '../trust/lsa-signature.ts';
+import { AdvertisementCheck } from './advertisement-check.ts';
+import type { MeshTrust, MemberStatement } from '../trust/membership.ts';
 import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
 import { CallRouter } from './calls.ts';
 import { EventSpreader } from './events.ts';
 import { validateFrame, type Lsa, type NodeId, type RealmAd } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
 import { LinkStateDb } from './link-state.ts';
+import { OriginIdentities } from './origin-identity.ts';
 
 export type { FrameSendResult, LinkDriver } from './link-driver.ts';
 export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './calls.ts';
@@ -53,6 +57,11 @@ export class MeshNode {
   readonly #calls: CallRouter;
   readonly #events: EventSpreader;
   readonly #replicator: Replicator | undefined;
+  readonly #trust: MeshTrust | undefined;
+  readonly #identities: OriginIdentities | undefined;
+  readonly #check: AdvertisementCheck | undefined;
+  /** Statements this node signed, not flooded yet. */
+  #unflooded: MemberStatement[] = [];
 
   constructor(options: {
     id: NodeId;
@@ -62,6 +71,8 @@ export class MeshNode {
     logger?: Logger;
     random?: () => number;
     replicator?: Replicator;
+    /** Who belongs to the mesh; without it (tests of routing alone) advertisements are not signed or checked. */
+    trust?: MeshTrust;
   }) {
     this.self = options.id;
     this.config = { ...defaultMeshConfig, ...options.config };
@@ -77,7 +88,9 @@ export class MeshNode {
     this.#epoch = this.#now();
     const routes = () => this.lsdb.routes();
     const context = { self: this.self, driver: this.#driver, federation: this.#federation, routes };
-    this.#calls = new CallRouter({ ...context, logger: this.#logger });
+    this.#identities =
+      options.trust === undefined ? undefined : new OriginIdentities(this.self, (node) => this.lsdb.get(node)?.dh);
+    this.#calls = new CallRouter({ ...context, logger: this.#logger, identities: this.#identities });
     this.#events = new EventSpreader({
       ...context,
       epoch: this.#epoch,
@@ -86,11 +99,22 @@ export class MeshNode {
       now: () => this.#now(),
       epochOf: (node) => this.lsdb.get(node)?.epoch,
       limits: { ...meshDefaults, ...this.config },
+      identities: this.#identities,
     });
     this.#federation.listen({
-      published: (realm, event, routing) => this.#events.publish(realm, event, routing),
+      published: (realm, event, routing, publisher) => this.#events.publish(realm, event, routing, publisher),
       interestsChanged: () => this.#scheduleAdvertise(),
     });
+    this.#trust = options.trust;
+    this.#check =
+      options.trust === undefined ? undefined : new AdvertisementCheck(options.trust, this.lsdb, this.#logger);
+    // Statements this node signs (an admission at a handshake, an administrator's command) are
+    // flooded after the operation that made them, never from inside it.
+    this.#trust?.onStatement((statement) => {
+      this.#unflooded.push(statement);
+      this.#scheduler.setTimeout(() => this.#floodOwnStatements(), 0);
+    });
+    this.#trust?.onChange((removed) => this.#scheduler.setTimeout(() => this.#membersRemoved(removed), 0));
     this.#replicator = options.replicator;
     this.#replicator?.attach({
       send: (peer, frame) => this.#driver.send(peer, frame),
@@ -125,10 +149,15 @@ export class MeshNode {
     const known = this.#peers.get(peer)!;
     known.failures = 0;
     if (this.#active.has(peer)) return;
+    // An admission signed at this link's handshake reaches the other neighbours before anything
+    // the new neighbour says (its advertisement is checked against it).
+    this.#floodOwnStatements();
     this.#active.add(peer);
     this.#logger.info({ peer }, 'mesh link up');
     this.#events.linkUp(peer);
-    // Database exchange: the new neighbour learns everything we know, then our new links.
+    // Database exchange: the new neighbour learns everything we know, then our new links. The
+    // members first: its checks of the advertisements need their keys.
+    for (const statement of this.#trust?.statements() ?? []) this.#driver.send(peer, statement);
     for (const lsa of this.lsdb.all()) this.#driver.send(peer, lsa);
     this.#originate();
     this.#replicator?.linkUp(peer);
@@ -166,6 +195,12 @@ export class MeshNode {
         return this.#events.receive(peer, frame);
       case 'ack':
         return this.#events.ack(peer, frame);
+      case 'member':
+        if (this.#trust?.receive(frame) === true) {
+          this.#flood(frame, peer);
+          this.#retryParked();
+        }
+        return undefined;
       case 'call':
       case 'chunk':
       case 'cancel':
@@ -210,12 +245,23 @@ export class MeshNode {
       remoteCallers: this.#calls.remoteCallers,
       events: this.#events.status(),
       ...(this.#replicator !== undefined && { replication: this.#replicator.status() }),
+      ...(this.#trust !== undefined && {
+        trust: {
+          ...this.#trust.status(),
+          refused: {
+            ...this.#check?.refused,
+            callerIdentity: this.#calls.refusedIdentities,
+            publisherIdentity: this.#events.refusedIdentities,
+          },
+        },
+      }),
     };
   }
 
   // ---- advertisements and routes -----------------------------------------------------------
 
   #receiveLsa(peer: NodeId, lsa: Lsa): undefined {
+    if (this.#check !== undefined && !this.#check.admits(peer, lsa)) return undefined;
     if (lsa.origin === this.self) {
       // Our own advertisement from a previous life with a higher number: supersede it. Not one
       // numbered near 2^53: following seq 2^53 - 1 would make our next advertisement
@@ -231,6 +277,36 @@ export class MeshNode {
     for (const other of this.#active) if (other !== peer) this.#driver.send(other, lsa);
     this.#topologyChanged();
     return undefined;
+  }
+
+  #floodOwnStatements(): void {
+    const statements = this.#unflooded;
+    this.#unflooded = [];
+    for (const statement of statements) this.#flood(statement, undefined);
+    if (statements.length > 0) this.#retryParked();
+  }
+
+  #retryParked(): void {
+    for (const { peer, lsa } of this.#check?.takeAdmitted() ?? []) this.#receiveLsa(peer, lsa);
+  }
+
+  /** A membership statement to every neighbour but `from`. */
+  #flood(statement: MemberStatement, from: NodeId | undefined): void {
+    for (const other of this.#active) if (other !== from) this.#driver.send(other, statement);
+  }
+
+  /** Removed nodes: their links close, their advertisements go, and so do their routes. */
+  #membersRemoved(removed: readonly NodeId[]): void {
+    let changed = false;
+    for (const node of removed) {
+      changed = this.lsdb.drop(node) || changed;
+      if (this.#active.has(node)) {
+        this.#driver.disconnect(node, { removed: `node ${node} was removed from the mesh` });
+        this.linkDown(node);
+      }
+      this.#peers.delete(node);
+    }
+    if (changed) this.#originate();
   }
 
   /**
@@ -252,14 +328,16 @@ export class MeshNode {
 
   #originate(): void {
     const realms: Record<string, RealmAd> = Object.fromEntries(this.#federation.interests(CALLEE_FEATURES));
-    const lsa: Lsa = {
+    const unsigned: Lsa = {
       t: 'lsa',
       origin: this.self,
       epoch: this.#epoch,
       seq: ++this.#seq,
       links: [...this.#active].sort(),
       realms,
+      ...(this.#identities !== undefined && { dh: this.#identities.publicKey }),
     };
+    const lsa = this.#trust === undefined ? unsigned : signLsa(this.#trust.key, unsigned);
     this.#lastRefresh = this.#now();
     this.lsdb.accept(lsa, this.#lastRefresh);
     for (const peer of this.#active) this.#driver.send(peer, lsa);
@@ -284,6 +362,7 @@ export class MeshNode {
           !this.#active.has(id) &&
           !this.#dialing.has(id) &&
           p.nextDialAt <= now &&
+          this.#trust?.isRemoved(id) !== true &&
           (p.discovered || this.lsdb.reachable(id)),
       )
       // Stable peers first (fewest failures), then random so nodes don't all pick the same one.

@@ -1,0 +1,238 @@
+// Origin-bound identities: the caller of a call (and the publisher of an event) forwarded across
+// the mesh is the session as its own node authenticated it, and no node on the way can change it.
+//
+// The caller's node puts the identity in the call frame (`who`: session, authid, authrole, and
+// whether the caller disclosed it) and a tag over it (`mac`) that only it and the callee's node
+// can make: HMAC-SHA256 (16 octets) with a key both derive by X25519 from their per-life DH keys,
+// which each node publishes in its signed advertisement (Lsa.dh; trust/lsa-signature.ts). The
+// callee's node checks the tag, applies the realm's grants to that identity (Federation.call), and
+// hands its callee caller/caller_authid/caller_authrole from `who` only, and only if disclosed:
+// whatever a frame's details say about the caller is dropped.
+//
+// Events whose publisher disclosed itself alike: the origin puts the publisher in the event
+// (`who`) and one tag per destination node (`tags`, by node id: the copies of one event share its
+// body, whichever way each goes); the destination checks its own before the event takes its
+// number. An event without `who` reaches subscribers with no publisher identity at all (whatever
+// its details say is dropped). Undisclosed events are not tagged: their publisher reaches nobody,
+// its publish grant was applied on its own node, and a tag per event and destination would double
+// the CPU an event costs the mesh (~1.4 us per router; `npm run bench`, mesh events). The price:
+// a member can inject undisclosed events under another node's name.
+//
+// Why a tag per call and not a signature: an Ed25519 signature costs 50-120 us to make and check
+// (trust/lsa-signature.ts); the tag 1.5 us to make and 1.5 us to check (test/bench/trust-crypto.ts,
+// busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
+// cached. No identity is bound once per link instead: links are hop by hop, and the node that
+// must know who called is at the far end. The tag covers the call's routing and identity
+// (origin, destination, call ID, realm, procedure, callee), not its payload: the payload is
+// protected hop by hop (link integrity tags or TLS); a member on the path can drop or delay a
+// call, not make it another caller's.
+
+import crypto, { type KeyObject } from 'node:crypto';
+import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
+import type { Dict } from '../../wamp/messages.ts';
+import type { Publisher } from '../../router/broker.ts';
+import type { EventBody } from './event-outage.ts';
+import type { CallFrame, NodeId } from './frames.ts';
+
+/** [session, authid, authrole, disclosed]: the caller as its node knows it. */
+export type CallerIdentity = readonly [number, string, string, boolean];
+
+const IDENTITY_KEYS = ['caller', 'caller_authid', 'caller_authrole', UNDISCLOSED_CALLER] as const;
+const PUBLISHER_KEYS = ['publisher', 'publisher_authid', 'publisher_authrole'] as const;
+const TAG_SIZE = 16;
+const MAX_SESSIONS = 10_000;
+
+/**
+ * The call as the caller's Dealer wrote it, with the caller's identity taken out of its details
+ * into `who` (the Dealer puts it there for every callee on another router).
+ */
+export function withIdentity(frame: CallFrame): CallFrame {
+  const d = frame.details;
+  if (typeof d.caller_authid !== 'string' || typeof d.caller_authrole !== 'string' || typeof d.caller !== 'number')
+    return frame;
+  const details = without(d, IDENTITY_KEYS);
+  const who: CallerIdentity = [d.caller, d.caller_authid, d.caller_authrole, d[UNDISCLOSED_CALLER] !== true];
+  return { ...frame, details, who };
+}
+
+/** The details the callee's node invokes with: the caller's identity from `who`, if disclosed. */
+export function detailsFor(frame: CallFrame): Dict {
+  const details = without(frame.details, IDENTITY_KEYS);
+  const who = frame.who;
+  if (who?.[3] === true) Object.assign(details, { caller: who[0], caller_authid: who[1], caller_authrole: who[2] });
+  return details;
+}
+
+/** An event's details for subscribers here: the publisher from `who`, if it disclosed itself. */
+export function eventDetailsFor(body: EventBody): Dict {
+  const details = without(body.details, PUBLISHER_KEYS);
+  const who = body.who;
+  if (who?.[3] === true)
+    Object.assign(details, { publisher: who[0], publisher_authid: who[1], publisher_authrole: who[2] });
+  return details;
+}
+
+// Copied without the keys rather than with `delete` (which leaves V8 a slow dictionary object
+// that every encoder on the way then pays for). Most calls' details hold nothing else.
+function without(d: Dict, keys: readonly string[]): Dict {
+  const out: Dict = {};
+  for (const k of Object.keys(d)) {
+    if (keys.includes(k)) continue;
+    // A peer's "__proto__" key stays a plain key, as with a spread.
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: d[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = d[k];
+  }
+  return out;
+}
+
+function rawX25519(key: KeyObject): Uint8Array {
+  return Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url');
+}
+
+/** This node's half: its DH key for this life, and the pair keys it agreed with other nodes. */
+export class OriginIdentities {
+  readonly self: NodeId;
+  /** Published in this node's advertisements (Lsa.dh). */
+  readonly publicKey: Uint8Array;
+  readonly #private: KeyObject;
+  readonly #dhOf: (node: NodeId) => Uint8Array | undefined;
+  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: PairMac }>();
+  /** A number per remote caller identity (sessionOf). */
+  readonly #sessions = new Map<string, number>();
+
+  /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
+  constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
+    this.self = self;
+    this.#dhOf = dhOf;
+    const pair = crypto.generateKeyPairSync('x25519');
+    this.#private = pair.privateKey;
+    this.publicKey = rawX25519(pair.publicKey);
+  }
+
+  /**
+   * A number standing for a caller identity of another node here: the authorizer caches its
+   * decisions per session number, and one proxy (RemoteCaller) carries every caller of a node.
+   * Below any session or proxy ID; bounded (past it the numbers start over: only caching suffers).
+   */
+  sessionOf(origin: NodeId, who: CallerIdentity): number {
+    const k = `${origin}\u0000${who[1]}\u0000${who[2]}`;
+    let id = this.#sessions.get(k);
+    if (id === undefined) {
+      if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.clear();
+      this.#sessions.set(k, (id = -(2 ** 40) - this.#sessions.size));
+    }
+    return id;
+  }
+
+  /** The frame of a call made here, tagged for its destination (unchanged if it cannot be: no DH key known yet). */
+  seal(frame: CallFrame): CallFrame {
+    const key = frame.who === undefined ? undefined : this.#pairKey(frame.dst);
+    return key === undefined ? frame : { ...frame, mac: tag(key, frame) };
+  }
+
+  /** Why a call that reached its destination here is not its origin's, if it is not. */
+  problem(frame: CallFrame): string | undefined {
+    if (frame.who === undefined || frame.mac === undefined) return 'the call carries no origin-bound identity';
+    const key = this.#pairKey(frame.origin);
+    if (key === undefined) return `no key agreed with ${frame.origin} (its advertisement has not arrived)`;
+    const expected = tag(key, frame);
+    if (frame.mac.length !== TAG_SIZE || !crypto.timingSafeEqual(expected, frame.mac))
+      return `the caller's identity is not the one ${frame.origin} bound (changed on the way, or forged)`;
+    return undefined;
+  }
+
+  /** The publisher and the tag of each destination, for an event published here. */
+  bindEvent(body: EventBody, publisher: Publisher, dsts: readonly NodeId[]): EventBody {
+    // Only a disclosed publisher travels (see the header): nothing else about it reaches anyone.
+    if (body.details.publisher_authid === undefined) return body;
+    const who: CallerIdentity = [publisher.session, publisher.authid, publisher.authrole, true];
+    const tags: Record<NodeId, Uint8Array> = {};
+    for (const dst of dsts) {
+      const key = this.#pairKey(dst);
+      if (key !== undefined) tags[dst] = eventTag(key, dst, body, who);
+    }
+    return { ...body, who, tags };
+  }
+
+  /** Why an event for subscribers here is not its origin's, if it is not. */
+  eventProblem(body: EventBody): string | undefined {
+    if (body.who === undefined) return undefined; // an undisclosed publisher: none to check or hand on
+    const mac = body.tags?.[this.self];
+    if (mac === undefined) return 'the event carries no tag for this node';
+    const key = this.#pairKey(body.src);
+    if (key === undefined) return `no key agreed with ${body.src} (its advertisement has not arrived)`;
+    if (mac.length !== TAG_SIZE || !crypto.timingSafeEqual(eventTag(key, this.self, body, body.who), mac))
+      return `the publisher is not the one ${body.src} bound (changed on the way, or forged)`;
+    return undefined;
+  }
+
+  #pairKey(peer: NodeId): PairMac | undefined {
+    const dh = this.#dhOf(peer);
+    if (dh === undefined) return undefined;
+    const known = this.#pairs.get(peer);
+    if (known !== undefined && Buffer.compare(known.dh, dh) === 0) return known.key;
+    let shared: Buffer;
+    try {
+      const publicKey = crypto.createPublicKey({
+        key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(dh).toString('base64url') },
+        format: 'jwk',
+      });
+      shared = crypto.diffieHellman({ privateKey: this.#private, publicKey });
+    } catch {
+      return undefined;
+    }
+    // Both ends name the pair in the same order (the smaller node id first), so both derive one key.
+    const [x, y] = this.self < peer ? [this.self, peer] : [peer, this.self];
+    const key = new PairMac(
+      Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.alloc(0), `wampmesh-origin/1\u0000${x}\u0000${y}`, 32)),
+    );
+    this.#pairs.set(peer, { dh: Uint8Array.from(dh), key });
+    return key;
+  }
+}
+
+function tag(key: PairMac, f: CallFrame): Buffer {
+  return key.tag(JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]));
+}
+
+function eventTag(key: PairMac, dst: NodeId, b: EventBody, who: CallerIdentity): Buffer {
+  return key.tag(JSON.stringify([b.src, dst, b.ep, b.realm, b.topic, b.publication, who]));
+}
+
+const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
+
+/**
+ * HMAC-SHA256 with one pair key, truncated to TAG_SIZE, computed as links/integrity.ts does:
+ * the key's pads hashed by hand with one-shot crypto.hash() over a buffer kept from one tag to
+ * the next, digests as binary (latin1) strings. About 1.2 us a tag instead of 2.7 with createHmac (whose
+ * set-up dominates for such small inputs); the same HMAC (the tests check it against createHmac).
+ */
+export class PairMac {
+  #scratch: Buffer;
+  readonly #outer = Buffer.alloc(BLOCK + 32, 0x5c);
+
+  constructor(key: Uint8Array) {
+    const ipad = Buffer.alloc(BLOCK, 0x36);
+    for (let i = 0; i < key.length; i++) {
+      ipad[i]! ^= key[i]!;
+      this.#outer[i]! ^= key[i]!;
+    }
+    this.#scratch = Buffer.allocUnsafe(BLOCK + 1024);
+    this.#scratch.set(ipad, 0);
+  }
+
+  tag(text: string): Buffer {
+    const size = BLOCK + Buffer.byteLength(text);
+    if (size > this.#scratch.length) {
+      const bigger = Buffer.allocUnsafe(size);
+      bigger.set(this.#scratch.subarray(0, BLOCK), 0);
+      this.#scratch = bigger;
+    }
+    this.#scratch.write(text, BLOCK, 'utf8');
+    this.#outer.write(crypto.hash('sha256', this.#scratch.subarray(0, size), 'binary'), BLOCK, 'binary');
+    const out = Buffer.allocUnsafe(TAG_SIZE);
+    out.write(crypto.hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
+    return out;
+  }
+}
