@@ -174,7 +174,7 @@ for (const transport of ['websocket', 'rawsocket'] as const)
 
 test.serial('to fox-wamp (npm, another WAMP router): events up and down, a procedure here called there', async (t) => {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const fox = await startChild(path.join(here, '../bench/fox.ts'));
+  const fox = await startChild(path.join(here, '../bench/fox.ts'), [], 60_000);
   const foxUrl = `ws://127.0.0.1:${fox.hello.fox as number}/`;
   const edge = await startWorld([
     uplink(foxUrl, [
