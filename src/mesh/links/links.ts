@@ -12,7 +12,7 @@ import type net from 'node:net';
 import { silentLogger, type Logger } from '../../log.ts';
 import { encodeEnvelope } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
-import type { MeshFrame, NodeId } from '../routing/frames.ts';
+import type { NodeId, OutgoingFrame } from '../routing/frames.ts';
 import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
 import { LinkConnection, type LinkHost } from './connection.ts';
@@ -211,7 +211,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
    * is sent, the link stays up, and the mesh tells whoever is waiting. 'failed': no link, the
    * frame cannot be encoded, or the link just failed.
    */
-  send(peer: NodeId, frame: MeshFrame): FrameSendResult {
+  send(peer: NodeId, frame: OutgoingFrame): FrameSendResult {
     const conn = this.#active.get(peer);
     if (conn === undefined) return 'failed';
     return this.#calls.driver(() => {

@@ -11,7 +11,16 @@ import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
 import { ErrorUri } from '../../wamp/uris.ts';
 import { calleeKey, type AdvertisedCallee } from './advertise.ts';
-import type { ErrorFrame, NodeId, RoutedFrame } from './frames.ts';
+import {
+  decodePassed,
+  PassedFrame,
+  type CallFrame,
+  type ChunkFrame,
+  type ErrorFrame,
+  type NodeId,
+  type ResultFrame,
+  type RoutedFrame,
+} from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
 
@@ -200,7 +209,14 @@ export class CallRouter implements FrameSink {
     return 'sent';
   }
 
-  receiveRequest(peer: NodeId, frame: RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }): undefined {
+  /**
+   * A call, chunk or cancel from a neighbour: passed on toward the callee (as the bytes it came
+   * in, when it came as a PassedFrame), or acted on here; a reason when it is invalid.
+   */
+  receiveRequest(
+    peer: NodeId,
+    frame: (RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }) | PassedFrame,
+  ): string | undefined {
     const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
       // A call we already hold is a duplicate; invoking it again would run the callee twice.
@@ -228,6 +244,12 @@ export class CallRouter implements FrameSink {
       // drop as its duplicate, leaving that caller unanswered.
       if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
+        const call = whole(frame) as CallFrame | string;
+        if (typeof call === 'string') {
+          if (frame.origin === peer) return call;
+          this.#ctx.driver.send(peer, refused(frame, this.self, call));
+          return undefined;
+        }
         this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
           this.sendRouted({
@@ -241,14 +263,14 @@ export class CallRouter implements FrameSink {
           });
           return undefined;
         }
-        this.#ctx.federation.call(frame.realm, this.#callerFor(frame.origin, frame.realm), {
-          request: frame.id,
-          procedure: frame.procedure,
-          match: frame.match,
-          callee: frame.session,
-          details: frame.details,
-          args: frame.args,
-          kwargs: frame.kwargs,
+        this.#ctx.federation.call(call.realm, this.#callerFor(call.origin, call.realm), {
+          request: call.id,
+          procedure: call.procedure,
+          match: call.match,
+          callee: call.session,
+          details: call.details,
+          args: call.args,
+          kwargs: call.kwargs,
         });
         return undefined;
       }
@@ -290,16 +312,26 @@ export class CallRouter implements FrameSink {
       return undefined;
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
-    if (!this.#ctx.federation.hasRealm(frame.realm)) return undefined;
-    this.#ctx.federation.chunk(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, {
-      progress: frame.progress,
-      args: frame.args,
-      kwargs: frame.kwargs,
+    const chunk = whole(frame) as ChunkFrame | string;
+    if (typeof chunk === 'string') {
+      if (frame.origin === peer) return chunk;
+      // Passed on by the neighbour, made by the caller's node: the call ends, the link stays.
+      this.#hops.delete(k);
+      this.#deliverCancel({ origin: frame.origin, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+      this.#ctx.driver.send(peer, refused(frame, this.self, chunk));
+      return undefined;
+    }
+    if (!this.#ctx.federation.hasRealm(chunk.realm)) return undefined;
+    this.#ctx.federation.chunk(chunk.realm, this.#callerFor(chunk.origin, chunk.realm), chunk.id, {
+      progress: chunk.progress,
+      args: chunk.args,
+      kwargs: chunk.kwargs,
     });
     return undefined;
   }
 
-  receiveAnswer(peer: NodeId, frame: RoutedFrame & { t: 'result' | 'error' }): undefined {
+  /** A result or error from a neighbour: passed on toward the caller, or answered here; a reason when invalid. */
+  receiveAnswer(peer: NodeId, frame: (RoutedFrame & { t: 'result' | 'error' }) | PassedFrame): string | undefined {
     const k = key(frame.origin, frame.id);
     const hop = this.#hops.get(k);
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
@@ -308,11 +340,22 @@ export class CallRouter implements FrameSink {
     // answer naming another one would end the call here without reaching any Dealer, leaving
     // the caller unanswered.
     if (hop === undefined || hop.toward !== peer || hop.realm !== frame.realm) return undefined;
-    if (isFinal(frame)) this.#hops.delete(k);
     if (hop.back === null) {
-      this.#deliverAnswer(frame, hop);
+      const answer = whole(frame) as ResultFrame | ErrorFrame | string;
+      if (typeof answer === 'string') {
+        if (hop.dst === peer) return answer;
+        // Passed on by the neighbour, made by the callee's node: the caller is answered with
+        // the reason, the callee's side stopped, and the link stays.
+        this.#hops.delete(k);
+        if (!isFinal(frame)) this.#stopCallee(peer, hop, frame);
+        this.#deliverAnswer(refused(frame, this.self, answer), hop);
+        return undefined;
+      }
+      if (isFinal(answer)) this.#hops.delete(k);
+      this.#deliverAnswer(answer, hop);
       return undefined;
     }
+    if (isFinal(frame)) this.#hops.delete(k);
     if (this.#ctx.driver.send(hop.back, frame) === 'too-large') {
       // The caller gets an error in its place, and the call ends: a callee still sending
       // progressive results is canceled.
@@ -337,7 +380,7 @@ export class CallRouter implements FrameSink {
     });
   }
 
-  #deliverAnswer(frame: RoutedFrame & { t: 'result' | 'error' }, hop: Hop): void {
+  #deliverAnswer(frame: ResultFrame | ErrorFrame, hop: Hop): void {
     const callee = hop.callee;
     if (callee === undefined) return;
     if (frame.t === 'error') {
@@ -373,9 +416,28 @@ export class CallRouter implements FrameSink {
   }
 }
 
+/**
+ * The error that answers a call whose frame, passed on by the nodes in between, is invalid
+ * where it is used (they read only its header): the link it came on stays up, as the
+ * neighbour only passed it on.
+ */
+function refused(frame: RoutedFrame | PassedFrame, self: NodeId, reason: string): ErrorFrame {
+  return {
+    t: 'error',
+    origin: frame.origin,
+    dst: frame.origin,
+    id: frame.id,
+    realm: frame.realm,
+    error: NETWORK_FAILURE,
+    details: {},
+    args: [`invalid ${frame.t} frame refused at ${self}: ${reason}`],
+  };
+}
+
 /** The error that replaces a call's frame too large for the link from `self` to `peer`. */
-function tooLarge(frame: RoutedFrame, self: NodeId, peer: NodeId): ErrorFrame {
-  const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${frame.error}` : 'call payload';
+function tooLarge(frame: RoutedFrame | PassedFrame, self: NodeId, peer: NodeId): ErrorFrame {
+  const error = frame.t === 'error' ? (frame as ErrorFrame | PassedFrame).error : '';
+  const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${error}` : 'call payload';
   return {
     t: 'error',
     origin: frame.origin,
@@ -388,8 +450,13 @@ function tooLarge(frame: RoutedFrame, self: NodeId, peer: NodeId): ErrorFrame {
   };
 }
 
-function isFinal(frame: RoutedFrame): boolean {
-  return frame.t === 'error' || (frame.t === 'result' && !frame.progress);
+function isFinal(frame: RoutedFrame | PassedFrame): boolean {
+  return frame.t === 'error' || (frame.t === 'result' && !(frame as ResultFrame | PassedFrame).progress);
+}
+
+/** A received frame, decoded and validated whole if it came as a PassedFrame (for acting on it here). */
+function whole<F extends RoutedFrame>(frame: F | PassedFrame): F | string {
+  return frame instanceof PassedFrame ? (decodePassed(frame) as F | string) : frame;
 }
 
 // The ID first: a node ID is another router's string and may hold the separator itself, so the

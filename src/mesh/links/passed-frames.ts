@@ -1,0 +1,196 @@
+// The routing header of a call's frame (call, chunk, cancel, result, error), read from its CBOR
+// without decoding the rest: a node in the middle of a call's path needs only where the frame
+// goes (routing/calls.ts), and sends its bytes on as they came (envelope.ts). Details, args and
+// kwargs are skipped over by their lengths, so reading the header costs the same whatever the
+// payload holds.
+//
+// Only the plain form is read here: a definite-length map with text keys, text values and
+// integers in their shortest heads up to 2^53, as the routers' CBOR encoder writes them. For
+// anything else (and for every other kind of frame) readRoutedHeader answers undefined and the
+// frame is decoded and validated whole as before, so an odd but valid frame is still taken and
+// a bad one still refused with the same reason.
+
+import { cborItemEnd } from '../../serializers/payload-span.ts';
+import { PassedFrame, type RoutedFrame } from '../routing/frames.ts';
+
+const ARRAY = 4;
+const MAP = 5;
+const TEXT = 3;
+const UINT = 0;
+const NINT = 1;
+const FALSE = 0xf4;
+const TRUE = 0xf5;
+/** Keys and header values longer than this are decoded by Buffer rather than a loop here. */
+const SHORT_TEXT = 32;
+
+let at = 0; // the reader's position, shared by the helpers below (one frame at a time)
+
+/** The frame as a PassedFrame if it is a call's frame in the plain form; undefined otherwise. */
+export function readRoutedHeader(b: Uint8Array): PassedFrame | undefined {
+  if (b.length === 0 || b[0]! >> 5 !== MAP) return undefined;
+  at = 0;
+  const pairs = readLength(b);
+  if (pairs < 0) return undefined;
+  let t: string | undefined;
+  let origin: string | undefined;
+  let dst: string | undefined;
+  let id: number | undefined;
+  let realm: string | undefined;
+  let progress: boolean | undefined;
+  let mode: string | undefined;
+  let error: string | undefined;
+  for (let n = 0; n < pairs; n++) {
+    const key = readText(b);
+    if (key === undefined) return undefined;
+    switch (key) {
+      case 't':
+        t = readText(b);
+        if (t !== 'call' && t !== 'chunk' && t !== 'cancel' && t !== 'result' && t !== 'error') return undefined;
+        continue;
+      case 'origin':
+        origin = readText(b);
+        break;
+      case 'dst':
+        dst = readText(b);
+        break;
+      case 'realm':
+        realm = readText(b);
+        break;
+      case 'mode':
+        mode = readText(b);
+        break;
+      case 'error':
+        error = readText(b);
+        break;
+      case 'id':
+        id = readInt(b);
+        break;
+      case 'progress': {
+        const v = b[at];
+        if (v !== TRUE && v !== FALSE) return undefined;
+        progress = v === TRUE;
+        at++;
+        continue;
+      }
+      // What the node the frame is for will take as a dict or a list; their content is its to check.
+      case 'details':
+      case 'kwargs':
+      case 'args': {
+        if (at >= b.length || b[at]! >> 5 !== (key === 'args' ? ARRAY : MAP)) return undefined;
+        const end = cborItemEnd(b, at);
+        if (end < 0) return undefined;
+        at = end;
+        continue;
+      }
+      default: {
+        const end = cborItemEnd(b, at);
+        if (end < 0) return undefined;
+        at = end;
+        continue;
+      }
+    }
+    if (at < 0) return undefined;
+  }
+  if (at !== b.length || t === undefined) return undefined;
+  if (origin === undefined || dst === undefined || id === undefined || realm === undefined) return undefined;
+  if ((t === 'chunk' || t === 'result') && progress === undefined) return undefined;
+  if (t === 'cancel' && mode === undefined) return undefined;
+  if (t === 'error' && error === undefined) return undefined;
+  return new PassedFrame(
+    {
+      t: t as RoutedFrame['t'],
+      origin,
+      dst,
+      id,
+      realm,
+      progress: progress ?? false,
+      mode: mode ?? '',
+      error: error ?? '',
+    },
+    b,
+  );
+}
+
+/** The length in the head at `at` (a map's pairs, a text's octets), moving past the head; -1 if not plain. */
+function readLength(b: Uint8Array): number {
+  const info = b[at]! & 0x1f;
+  if (info < 24) {
+    at += 1;
+    return info;
+  }
+  if (info === 24 && at + 1 < b.length) {
+    const n = b[at + 1]!;
+    at += 2;
+    return n;
+  }
+  if (info === 25 && at + 2 < b.length) {
+    const n = (b[at + 1]! << 8) | b[at + 2]!;
+    at += 3;
+    return n;
+  }
+  if (info === 26 && at + 4 < b.length) {
+    const n = b[at + 1]! * 2 ** 24 + ((b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!);
+    at += 5;
+    return n;
+  }
+  at = -1;
+  return -1;
+}
+
+/** A text string at `at`, moving past it; undefined (and `at` -1) if there is none. */
+function readText(b: Uint8Array): string | undefined {
+  if (at >= b.length || b[at]! >> 5 !== TEXT) {
+    at = -1;
+    return undefined;
+  }
+  const len = readLength(b);
+  if (len < 0 || at + len > b.length) {
+    at = -1;
+    return undefined;
+  }
+  const start = at;
+  at += len;
+  if (len <= SHORT_TEXT) {
+    let s = '';
+    for (let i = start; i < start + len; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
+}
+
+/** An integer within ±2^53 at `at`, moving past it; undefined (and `at` -1) otherwise. */
+function readInt(b: Uint8Array): number | undefined {
+  if (at >= b.length) {
+    at = -1;
+    return undefined;
+  }
+  const major = b[at]! >> 5;
+  const info = b[at]! & 0x1f;
+  if (major !== UINT && major !== NINT) {
+    at = -1;
+    return undefined;
+  }
+  let n: number;
+  if (info === 27) {
+    if (at + 8 >= b.length) {
+      at = -1;
+      return undefined;
+    }
+    n = 0;
+    for (let k = 1; k <= 8; k++) n = n * 256 + b[at + k]!;
+    at += 9;
+  } else {
+    n = readLength(b);
+    if (n < 0) return undefined;
+  }
+  const value = major === UINT ? n : -1 - n;
+  if (!Number.isSafeInteger(value)) {
+    at = -1;
+    return undefined;
+  }
+  return value;
+}
