@@ -13,27 +13,40 @@ import { PassedFrame, type OutgoingFrame } from '../routing/frames.ts';
 import { readRoutedHeader } from './passed-frames.ts';
 
 const ARRAY = 0x80; // CBOR major type 4
-const ARRAY_1 = 0x81;
 
 /** The MESH payload carrying `frames`; throws when a frame cannot be encoded. */
 export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
-  if (frames.length === 1) {
-    const only = frames[0]!;
-    if (!(only instanceof PassedFrame)) return cbor.encode(frames as unknown as unknown[]);
-    const out = Buffer.allocUnsafe(1 + only.encoded.length);
-    out[0] = ARRAY_1;
-    out.set(only.encoded, 1);
-    return out;
-  }
   if (!frames.some((f) => f instanceof PassedFrame)) return cbor.encode(frames as unknown as unknown[]);
-  // A frame alone: its one-element array without the array's head (one octet, 0x81).
-  const items = frames.map((f) => (f instanceof PassedFrame ? f.encoded : cbor.encode([f]).subarray(1)));
+  const items = frames.map(encodeFrame);
+  return joinEnvelope(
+    items,
+    items.reduce((sum, b) => sum + b.length, 0),
+  );
+}
+
+/** One frame as a CBOR item, to be joined into an envelope; throws when it cannot be encoded. */
+export function encodeFrame(frame: OutgoingFrame): Uint8Array {
+  if (frame instanceof PassedFrame) return frame.encoded;
+  // A one-element array without the array's head (one octet, 0x81).
+  return cbor.encode([frame]).subarray(1);
+}
+
+/** The envelope of frames already encoded (encodeFrame), `bytes` octets together. */
+export function joinEnvelope(items: readonly Uint8Array[], bytes: number): Uint8Array {
   const n = items.length;
-  const head = n < 24 ? [ARRAY | n] : n < 256 ? [ARRAY | 24, n] : [ARRAY | 25, n >> 8, n & 0xff];
   if (n > 0xffff) throw new RangeError(`${n} frames in one envelope`);
-  const out = Buffer.allocUnsafe(head.length + items.reduce((sum, b) => sum + b.length, 0));
-  out.set(head, 0);
-  let at = head.length;
+  const head = n < 24 ? 1 : n < 256 ? 2 : 3;
+  const out = Buffer.allocUnsafe(head + bytes);
+  if (head === 1) out[0] = ARRAY | n;
+  else if (head === 2) {
+    out[0] = ARRAY | 24;
+    out[1] = n;
+  } else {
+    out[0] = ARRAY | 25;
+    out[1] = n >> 8;
+    out[2] = n & 0xff;
+  }
+  let at = head;
   for (const b of items) {
     out.set(b, at);
     at += b.length;
@@ -46,53 +59,51 @@ export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
  * naming the fault when it is no envelope.
  */
 export function decodeEnvelope(payload: Uint8Array): unknown[] | string {
-  const items = splitArray(payload);
-  if (items === undefined) return decodeWhole(payload);
+  let at = arrayStart(payload);
+  if (at < 0) return decodeWhole(payload);
+  const count = arrayCount;
   const frames: unknown[] = [];
-  for (let k = 0; k + 1 < items.length; k += 2) {
-    const bytes = payload.subarray(items[k]!, items[k + 1]!);
-    const passed = readRoutedHeader(bytes);
+  for (let n = 0; n < count; n++) {
+    // A call's frame is read (its header) and walked (the rest) once, by readRoutedHeader.
+    const passed = readRoutedHeader(payload, at);
     if (passed !== undefined) {
       frames.push(passed);
+      at += passed.encoded.length;
       continue;
     }
+    const end = cborItemEnd(payload, at);
+    if (end < 0) return decodeWhole(payload);
     try {
-      frames.push(cbor.decode(bytes));
+      frames.push(cbor.decode(payload.subarray(at, end)));
     } catch (error) {
       return `undecodable mesh frame: ${(error as Error).message}`;
     }
-  }
-  return frames;
-}
-
-/**
- * [start, end, start, end, ...] of the items of the definite, non-empty CBOR array that is the
- * whole payload; undefined for anything else (decodeWhole then says what is wrong).
- */
-function splitArray(b: Uint8Array): number[] | undefined {
-  if (b.length === 0 || b[0]! >> 5 !== 4) return undefined;
-  const info = b[0]! & 0x1f;
-  let count: number;
-  let at: number;
-  if (info < 24) {
-    count = info;
-    at = 1;
-  } else if (info === 24 && b.length > 1) {
-    count = b[1]!;
-    at = 2;
-  } else if (info === 25 && b.length > 2) {
-    count = (b[1]! << 8) | b[2]!;
-    at = 3;
-  } else return undefined;
-  if (count === 0) return undefined;
-  const items: number[] = [];
-  for (let n = 0; n < count; n++) {
-    const end = cborItemEnd(b, at);
-    if (end < 0) return undefined;
-    items.push(at, end);
     at = end;
   }
-  return at === b.length ? items : undefined;
+  return at === payload.length ? frames : decodeWhole(payload);
+}
+
+let arrayCount = 0;
+
+/**
+ * Where the first item of the definite, non-empty CBOR array that `b` starts with begins (its
+ * length in arrayCount); -1 for anything else (decodeWhole then says what is wrong).
+ */
+function arrayStart(b: Uint8Array): number {
+  if (b.length === 0 || b[0]! >> 5 !== 4) return -1;
+  const info = b[0]! & 0x1f;
+  let at: number;
+  if (info < 24) {
+    arrayCount = info;
+    at = 1;
+  } else if (info === 24 && b.length > 1) {
+    arrayCount = b[1]!;
+    at = 2;
+  } else if (info === 25 && b.length > 2) {
+    arrayCount = (b[1]! << 8) | b[2]!;
+    at = 3;
+  } else return -1;
+  return arrayCount === 0 ? -1 : at;
 }
 
 function decodeWhole(payload: Uint8Array): unknown[] | string {

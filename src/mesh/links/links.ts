@@ -10,7 +10,7 @@
 
 import type net from 'node:net';
 import { silentLogger, type Logger } from '../../log.ts';
-import { encodeEnvelope } from './envelope.ts';
+import { encodeFrame } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
 import type { NodeId, OutgoingFrame } from '../routing/frames.ts';
 import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
@@ -215,18 +215,19 @@ export class MeshLinks implements LinkDriver, LinkHost {
     const conn = this.#active.get(peer);
     if (conn === undefined) return 'failed';
     return this.#calls.driver(() => {
-      let payload: Uint8Array;
+      let item: Uint8Array;
       try {
-        payload = encodeEnvelope([frame]);
+        item = encodeFrame(frame);
       } catch (error) {
         this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
         return 'failed';
       }
-      if (payload.length > conn.peerMax) {
-        this.#linkLog.tooLarge(peer, frame.t, payload.length, conn.peerMax);
+      // Alone in its envelope, behind the array's one-octet head.
+      if (item.length + 1 > conn.peerMax) {
+        this.#linkLog.tooLarge(peer, frame.t, item.length + 1, conn.peerMax);
         return 'too-large';
       }
-      return conn.sendMesh(payload) ? 'sent' : 'failed';
+      return conn.sendMeshFrame(item) ? 'sent' : 'failed';
     });
   }
 
@@ -312,8 +313,10 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   meshFrames(conn: LinkConnection, frames: readonly unknown[]): void {
     const peer = conn.peer!;
-    for (const value of frames) {
-      this.#calls.emit(() => {
+    // One call for the envelope (a tick's frames): its frames in order, as one call each would
+    // run them, none of them inside another.
+    this.#calls.emit(() => {
+      for (const value of frames) {
         if (conn.state !== 'up') return; // an earlier frame closed the link
         let reason: string | undefined;
         try {
@@ -323,8 +326,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
           reason = `frame handling failed: ${(error as Error).message}`;
         }
         if (reason !== undefined) conn.close('invalid-frame', `invalid frame: ${reason}`);
-      });
-    }
+      }
+    });
   }
 
   closed(conn: LinkConnection, code: CloseCode | string, reason: string, byPeer: boolean): void {

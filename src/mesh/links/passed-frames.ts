@@ -25,10 +25,13 @@ const SHORT_TEXT = 32;
 
 let at = 0; // the reader's position, shared by the helpers below (one frame at a time)
 
-/** The frame as a PassedFrame if it is a call's frame in the plain form; undefined otherwise. */
-export function readRoutedHeader(b: Uint8Array): PassedFrame | undefined {
-  if (b.length === 0 || b[0]! >> 5 !== MAP) return undefined;
-  at = 0;
+/**
+ * The CBOR item at `start` of `b` as a PassedFrame (its `encoded` the item's bytes) if it is a
+ * call's frame in the plain form; undefined otherwise.
+ */
+export function readRoutedHeader(b: Uint8Array, start = 0): PassedFrame | undefined {
+  if (start >= b.length || b[start]! >> 5 !== MAP) return undefined;
+  at = start;
   const pairs = readLength(b);
   if (pairs < 0) return undefined;
   let t: string | undefined;
@@ -91,7 +94,7 @@ export function readRoutedHeader(b: Uint8Array): PassedFrame | undefined {
     }
     if (at < 0) return undefined;
   }
-  if (at !== b.length || t === undefined) return undefined;
+  if (at < 0 || t === undefined) return undefined;
   if (origin === undefined || dst === undefined || id === undefined || realm === undefined) return undefined;
   if ((t === 'chunk' || t === 'result') && progress === undefined) return undefined;
   if (t === 'cancel' && mode === undefined) return undefined;
@@ -107,7 +110,7 @@ export function readRoutedHeader(b: Uint8Array): PassedFrame | undefined {
       mode: mode ?? '',
       error: error ?? '',
     },
-    b,
+    b.subarray(start, at),
   );
 }
 
