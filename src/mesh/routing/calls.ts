@@ -34,7 +34,8 @@ interface Hop {
   back: NodeId | null;
   realm: string;
   dst: NodeId;
-  callee?: RemoteCallee;
+  /** On the caller's node: the proxy the Dealer invoked (undefined if withdrawn by then). */
+  callee: RemoteCallee | undefined;
 }
 
 export interface CallContext {
@@ -133,6 +134,7 @@ export class CallRouter implements FrameSink {
         w.callee.session,
         w.callee.features,
         -++this.#callerIds,
+        k,
       );
       const registration = { procedure: w.reg.procedure, match: w.reg.match, invoke: w.reg.invoke as InvokePolicy };
       if (federation.addCallee(w.realm, registration, proxy)) this.#proxies.set(k, proxy);
@@ -167,24 +169,23 @@ export class CallRouter implements FrameSink {
   // it from the proxies ('too-large') and answers the caller with wamp.error.payload_size_exceeded;
   // a hop in between sends that error back itself (#receiveRequest, #receiveAnswer, tooLarge).
   // Either way the other end of a progressive call is canceled.
-  sendRouted(frame: RoutedFrame): SendResult {
+  sendRouted(frame: RoutedFrame, proxy?: RemoteCallee): SendResult {
     const k = key(frame.origin, frame.id);
-    const hop = this.#hops.get(k);
     if (frame.t === 'call') {
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined) return 'closed';
-      const callee = this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
+      const callee =
+        proxy !== undefined
+          ? this.#proxies.get(proxy.key) === proxy
+            ? proxy
+            : undefined
+          : this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
       if (this.#ctx.driver.send(next, frame) === 'too-large') return 'too-large';
       // A send that failed otherwise is answered by linkDown, which needs the hop.
-      this.#hops.set(k, {
-        toward: next,
-        back: null,
-        realm: frame.realm,
-        dst: frame.dst,
-        ...(callee !== undefined && { callee }),
-      });
+      this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, callee });
       return 'sent';
     }
+    const hop = this.#hops.get(k);
     if (hop === undefined) return 'closed';
     if (frame.t === 'chunk' || frame.t === 'cancel') {
       if (hop.toward === null) return 'closed';
@@ -250,7 +251,7 @@ export class CallRouter implements FrameSink {
           this.#ctx.driver.send(peer, refused(frame, this.self, call));
           return undefined;
         }
-        this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
+        this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst, callee: undefined });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
           this.sendRouted({
             t: 'error',
@@ -292,7 +293,7 @@ export class CallRouter implements FrameSink {
         this.#ctx.driver.send(peer, tooLarge(frame, this.self, next));
         return undefined;
       }
-      this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst });
+      this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst, callee: undefined });
       return undefined;
     }
     const hop = this.#hops.get(k);
