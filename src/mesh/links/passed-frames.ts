@@ -25,6 +25,25 @@ const SHORT_TEXT = 32;
 
 let at = 0; // the reader's position, shared by the helpers below (one frame at a time)
 
+const octets = (names: readonly string[]) => names.map((name) => Buffer.from(name, 'latin1'));
+// The header's keys (and the payload's, checked for their kind), by their index in KEYS.
+const Key = {
+  t: 0,
+  origin: 1,
+  dst: 2,
+  id: 3,
+  realm: 4,
+  progress: 5,
+  mode: 6,
+  error: 7,
+  details: 8,
+  kwargs: 9,
+  args: 10,
+} as const;
+const KEYS = octets(Object.keys(Key));
+const TYPE_NAMES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
+const TYPES = octets(TYPE_NAMES);
+
 /**
  * The CBOR item at `start` of `b` as a PassedFrame (its `encoded` the item's bytes) if it is a
  * call's frame in the plain form; undefined otherwise.
@@ -34,7 +53,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0): PassedFrame | undefi
   at = start;
   const pairs = readLength(b);
   if (pairs < 0) return undefined;
-  let t: string | undefined;
+  let t: RoutedFrame['t'] | undefined;
   let origin: string | undefined;
   let dst: string | undefined;
   let id: number | undefined;
@@ -43,32 +62,35 @@ export function readRoutedHeader(b: Uint8Array, start = 0): PassedFrame | undefi
   let mode: string | undefined;
   let error: string | undefined;
   for (let n = 0; n < pairs; n++) {
-    const key = readText(b);
-    if (key === undefined) return undefined;
+    // Keys and the type are matched as octets: no string is made for them.
+    const key = readName(b, KEYS);
+    if (key === -1) return undefined;
     switch (key) {
-      case 't':
-        t = readText(b);
-        if (t !== 'call' && t !== 'chunk' && t !== 'cancel' && t !== 'result' && t !== 'error') return undefined;
+      case Key.t: {
+        const type = readName(b, TYPES);
+        if (type < 0) return undefined;
+        t = TYPE_NAMES[type];
         continue;
-      case 'origin':
+      }
+      case Key.origin:
         origin = readText(b);
         break;
-      case 'dst':
+      case Key.dst:
         dst = readText(b);
         break;
-      case 'realm':
+      case Key.realm:
         realm = readText(b);
         break;
-      case 'mode':
+      case Key.mode:
         mode = readText(b);
         break;
-      case 'error':
+      case Key.error:
         error = readText(b);
         break;
-      case 'id':
+      case Key.id:
         id = readInt(b);
         break;
-      case 'progress': {
+      case Key.progress: {
         const v = b[at];
         if (v !== TRUE && v !== FALSE) return undefined;
         progress = v === TRUE;
@@ -76,10 +98,10 @@ export function readRoutedHeader(b: Uint8Array, start = 0): PassedFrame | undefi
         continue;
       }
       // What the node the frame is for will take as a dict or a list; their content is its to check.
-      case 'details':
-      case 'kwargs':
-      case 'args': {
-        if (at >= b.length || b[at]! >> 5 !== (key === 'args' ? ARRAY : MAP)) return undefined;
+      case Key.details:
+      case Key.kwargs:
+      case Key.args: {
+        if (at >= b.length || b[at]! >> 5 !== (key === Key.args ? ARRAY : MAP)) return undefined;
         const end = cborItemEnd(b, at);
         if (end < 0) return undefined;
         at = end;
@@ -101,7 +123,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0): PassedFrame | undefi
   if (t === 'error' && error === undefined) return undefined;
   return new PassedFrame(
     {
-      t: t as RoutedFrame['t'],
+      t,
       origin,
       dst,
       id,
@@ -138,6 +160,31 @@ function readLength(b: Uint8Array): number {
   }
   at = -1;
   return -1;
+}
+
+/**
+ * Which of `names` the text string at `at` is (moving past it): its index, -2 for another
+ * text, -1 (and `at` -1) if there is no text string there.
+ */
+function readName(b: Uint8Array, names: readonly Uint8Array[]): number {
+  if (at >= b.length || b[at]! >> 5 !== TEXT) {
+    at = -1;
+    return -1;
+  }
+  const len = readLength(b);
+  if (len < 0 || at + len > b.length) {
+    at = -1;
+    return -1;
+  }
+  const start = at;
+  at += len;
+  next: for (let k = 0; k < names.length; k++) {
+    const name = names[k]!;
+    if (name.length !== len) continue;
+    for (let i = 0; i < len; i++) if (b[start + i] !== name[i]) continue next;
+    return k;
+  }
+  return -2;
 }
 
 /** A text string at `at`, moving past it; undefined (and `at` -1) if there is none. */

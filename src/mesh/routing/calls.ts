@@ -9,34 +9,14 @@ import type { Logger } from '../../log.ts';
 import type { InvokePolicy } from '../../router/registrations.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
-import { ErrorUri } from '../../wamp/uris.ts';
 import { calleeKey, type AdvertisedCallee } from './advertise.ts';
-import {
-  decodePassed,
-  PassedFrame,
-  type CallFrame,
-  type ChunkFrame,
-  type ErrorFrame,
-  type NodeId,
-  type ResultFrame,
-  type RoutedFrame,
-} from './frames.ts';
+import { isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
+import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, PassedFrame, ResultFrame, RoutedFrame } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
+import { HopTable, type Hop } from './hop-table.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
 
-export const NETWORK_FAILURE = 'wamp.error.network_failure';
-/** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
-export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
-
-/** Where a call's frames go next: toward the callee, and back toward the caller (null = here). */
-interface Hop {
-  toward: NodeId | null;
-  back: NodeId | null;
-  realm: string;
-  dst: NodeId;
-  /** On the caller's node: the proxy the Dealer invoked (undefined if withdrawn by then). */
-  callee: RemoteCallee | undefined;
-}
+export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './call-frames.ts';
 
 export interface CallContext {
   readonly self: NodeId;
@@ -50,7 +30,7 @@ export interface CallContext {
 export class CallRouter implements FrameSink {
   readonly self: NodeId;
   readonly #ctx: CallContext;
-  readonly #hops = new Map<string, Hop>();
+  readonly #hops = new HopTable();
   #callIds = 0;
   readonly #proxies = new Map<string, RemoteCallee>();
   readonly #callers = new Map<string, RemoteCaller>();
@@ -73,11 +53,10 @@ export class CallRouter implements FrameSink {
 
   /** The link to `peer` is down: calls whose path crossed it end, on both sides of the break. */
   linkDown(peer: NodeId): void {
-    for (const [key, hop] of [...this.#hops]) {
-      const [origin, id] = splitKey(key);
+    for (const [origin, id, hop] of this.#hops.all()) {
       if (hop.toward === peer) {
         // The path to the callee broke behind us: answer the caller now.
-        this.#hops.delete(key);
+        this.#hops.delete(origin, id);
         const failure: ErrorFrame = {
           t: 'error',
           origin,
@@ -92,7 +71,7 @@ export class CallRouter implements FrameSink {
         else this.#ctx.driver.send(hop.back, failure);
       } else if (hop.back === peer) {
         // The caller can no longer be answered: stop the work downstream.
-        this.#hops.delete(key);
+        this.#hops.delete(origin, id);
         const cancel = { t: 'cancel' as const, origin, dst: hop.dst, id, realm: hop.realm, mode: 'killnowait' };
         if (hop.toward === null) this.#deliverCancel(cancel);
         else this.#ctx.driver.send(hop.toward, cancel);
@@ -148,7 +127,7 @@ export class CallRouter implements FrameSink {
     for (const [k, caller] of [...this.#callers]) {
       if (routes.has(caller.node)) continue;
       this.#callers.delete(k);
-      for (const hk of [...this.#hops.keys()]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
+      this.#hops.deleteOrigin(caller.node);
       federation.callerGone(caller.realm, caller);
     }
   }
@@ -161,7 +140,7 @@ export class CallRouter implements FrameSink {
   }
 
   isInFlight(origin: NodeId, id: number): boolean {
-    return this.#hops.has(key(origin, id));
+    return this.#hops.has(origin, id);
   }
 
   // A frame of a call too large for the next hop (over that node's maxFrameBytes) is never
@@ -170,7 +149,6 @@ export class CallRouter implements FrameSink {
   // a hop in between sends that error back itself (#receiveRequest, #receiveAnswer, tooLarge).
   // Either way the other end of a progressive call is canceled.
   sendRouted(frame: RoutedFrame, proxy?: RemoteCallee): SendResult {
-    const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined) return 'closed';
@@ -182,31 +160,31 @@ export class CallRouter implements FrameSink {
           : this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
       if (this.#ctx.driver.send(next, frame) === 'too-large') return 'too-large';
       // A send that failed otherwise is answered by linkDown, which needs the hop.
-      this.#hops.set(k, { toward: next, back: null, realm: frame.realm, dst: frame.dst, callee });
+      this.#hops.set(frame.origin, frame.id, { toward: next, back: null, realm: frame.realm, dst: frame.dst, callee });
       return 'sent';
     }
-    const hop = this.#hops.get(k);
+    const hop = this.#hops.get(frame.origin, frame.id);
     if (hop === undefined) return 'closed';
     if (frame.t === 'chunk' || frame.t === 'cancel') {
       if (hop.toward === null) return 'closed';
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // The Dealer ends the call for the caller; stop the callee's side of it too.
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         this.#stopCallee(hop.toward, hop, frame);
         return 'too-large';
       }
       // After "kill" the callee still answers, so the way back must stay known.
-      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(frame.origin, frame.id);
       return 'sent';
     }
     // result / error from a local callee, travelling back the way the call came.
     if (hop.back === null) {
-      if (isFinal(frame)) this.#hops.delete(k);
+      if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
       return 'closed';
     }
     // Too large: the hop stays, so the Dealer's (small) error can follow the same way.
     if (this.#ctx.driver.send(hop.back, frame) === 'too-large') return 'too-large';
-    if (isFinal(frame)) this.#hops.delete(k);
+    if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
     return 'sent';
   }
 
@@ -218,10 +196,9 @@ export class CallRouter implements FrameSink {
     peer: NodeId,
     frame: (RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }) | PassedFrame,
   ): string | undefined {
-    const k = key(frame.origin, frame.id);
     if (frame.t === 'call') {
       // A call we already hold is a duplicate; invoking it again would run the callee twice.
-      const held = this.#hops.get(k);
+      const held = this.#hops.get(frame.origin, frame.id);
       if (held !== undefined) {
         // From another neighbour than the one it came from, it is another call under the same
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
@@ -251,7 +228,13 @@ export class CallRouter implements FrameSink {
           this.#ctx.driver.send(peer, refused(frame, this.self, call));
           return undefined;
         }
-        this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst, callee: undefined });
+        this.#hops.set(frame.origin, frame.id, {
+          toward: null,
+          back: peer,
+          realm: frame.realm,
+          dst: frame.dst,
+          callee: undefined,
+        });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
           this.sendRouted({
             t: 'error',
@@ -293,10 +276,16 @@ export class CallRouter implements FrameSink {
         this.#ctx.driver.send(peer, tooLarge(frame, this.self, next));
         return undefined;
       }
-      this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst, callee: undefined });
+      this.#hops.set(frame.origin, frame.id, {
+        toward: next,
+        back: peer,
+        realm: frame.realm,
+        dst: frame.dst,
+        callee: undefined,
+      });
       return undefined;
     }
-    const hop = this.#hops.get(k);
+    const hop = this.#hops.get(frame.origin, frame.id);
     // A call's further frames come the way the call came, from the caller's side. From anyone
     // else they are another call's (IDs are sequential per origin: easy to guess): a neighbour
     // could cancel or feed calls that do not pass through it. And they are in the call's realm.
@@ -304,12 +293,12 @@ export class CallRouter implements FrameSink {
     if (hop.toward !== null) {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // A chunk of a progressive call: the call ends, for the caller and for the callee.
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         this.#stopCallee(hop.toward, hop, frame);
         if (hop.back !== null) this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.toward));
         return undefined;
       }
-      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(frame.origin, frame.id);
       return undefined;
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
@@ -317,7 +306,7 @@ export class CallRouter implements FrameSink {
     if (typeof chunk === 'string') {
       if (frame.origin === peer) return chunk;
       // Passed on by the neighbour, made by the caller's node: the call ends, the link stays.
-      this.#hops.delete(k);
+      this.#hops.delete(frame.origin, frame.id);
       this.#deliverCancel({ origin: frame.origin, id: frame.id, realm: frame.realm, mode: 'killnowait' });
       this.#ctx.driver.send(peer, refused(frame, this.self, chunk));
       return undefined;
@@ -333,8 +322,7 @@ export class CallRouter implements FrameSink {
 
   /** A result or error from a neighbour: passed on toward the caller, or answered here; a reason when invalid. */
   receiveAnswer(peer: NodeId, frame: (RoutedFrame & { t: 'result' | 'error' }) | PassedFrame): string | undefined {
-    const k = key(frame.origin, frame.id);
-    const hop = this.#hops.get(k);
+    const hop = this.#hops.get(frame.origin, frame.id);
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
     // And only from the callee's side: otherwise a neighbour the call did not go to could answer
     // in the callee's place, and the real answer would be dropped. In the call's realm: an
@@ -347,21 +335,21 @@ export class CallRouter implements FrameSink {
         if (hop.dst === peer) return answer;
         // Passed on by the neighbour, made by the callee's node: the caller is answered with
         // the reason, the callee's side stopped, and the link stays.
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         if (!isFinal(frame)) this.#stopCallee(peer, hop, frame);
         this.#deliverAnswer(refused(frame, this.self, answer), hop);
         return undefined;
       }
-      if (isFinal(answer)) this.#hops.delete(k);
+      if (isFinal(answer)) this.#hops.delete(frame.origin, frame.id);
       this.#deliverAnswer(answer, hop);
       return undefined;
     }
-    if (isFinal(frame)) this.#hops.delete(k);
+    if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
     if (this.#ctx.driver.send(hop.back, frame) === 'too-large') {
       // The caller gets an error in its place, and the call ends: a callee still sending
       // progressive results is canceled.
       if (!isFinal(frame)) {
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         if (hop.toward !== null) this.#stopCallee(hop.toward, hop, frame);
       }
       this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.back));
@@ -415,57 +403,4 @@ export class CallRouter implements FrameSink {
     if (caller === undefined) this.#callers.set(k, (caller = new RemoteCaller(this, node, realm, -++this.#callerIds)));
     return caller;
   }
-}
-
-/**
- * The error that answers a call whose frame, passed on by the nodes in between, is invalid
- * where it is used (they read only its header): the link it came on stays up, as the
- * neighbour only passed it on.
- */
-function refused(frame: RoutedFrame | PassedFrame, self: NodeId, reason: string): ErrorFrame {
-  return {
-    t: 'error',
-    origin: frame.origin,
-    dst: frame.origin,
-    id: frame.id,
-    realm: frame.realm,
-    error: NETWORK_FAILURE,
-    details: {},
-    args: [`invalid ${frame.t} frame refused at ${self}: ${reason}`],
-  };
-}
-
-/** The error that replaces a call's frame too large for the link from `self` to `peer`. */
-function tooLarge(frame: RoutedFrame | PassedFrame, self: NodeId, peer: NodeId): ErrorFrame {
-  const error = frame.t === 'error' ? (frame as ErrorFrame | PassedFrame).error : '';
-  const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${error}` : 'call payload';
-  return {
-    t: 'error',
-    origin: frame.origin,
-    dst: frame.origin,
-    id: frame.id,
-    realm: frame.realm,
-    error: PAYLOAD_SIZE_EXCEEDED,
-    details: {},
-    args: [`the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`],
-  };
-}
-
-function isFinal(frame: RoutedFrame | PassedFrame): boolean {
-  return frame.t === 'error' || (frame.t === 'result' && !(frame as ResultFrame | PassedFrame).progress);
-}
-
-/** A received frame, decoded and validated whole if it came as a PassedFrame (for acting on it here). */
-function whole<F extends RoutedFrame>(frame: F | PassedFrame): F | string {
-  return frame instanceof PassedFrame ? (decodePassed(frame) as F | string) : frame;
-}
-
-// The ID first: a node ID is another router's string and may hold the separator itself, so the
-// key is split at the first separator (the ID's end), never inside the node ID.
-function key(origin: NodeId, id: number): string {
-  return `${id}\u0000${origin}`;
-}
-function splitKey(k: string): [NodeId, number] {
-  const i = k.indexOf('\u0000');
-  return [k.slice(i + 1), Number(k.slice(0, i))];
 }
