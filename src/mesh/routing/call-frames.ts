@@ -15,38 +15,39 @@ export const NETWORK_FAILURE = 'wamp.error.network_failure';
 /** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
 export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
 
+/** The error, made here, that ends the call `of` for its caller. */
+export function callError(
+  of: { readonly origin: NodeId; readonly id: number; readonly realm: string },
+  error: string,
+  message: string,
+): ErrorFrame {
+  return {
+    t: 'error',
+    origin: of.origin,
+    dst: of.origin,
+    id: of.id,
+    realm: of.realm,
+    error,
+    details: {},
+    args: [message],
+  };
+}
+
 /**
  * The error that answers a call whose frame, passed on by the nodes in between, is invalid
  * where it is used (they read only its header): the link it came on stays up, as the
  * neighbour only passed it on.
  */
 export function refused(frame: RoutedFrame | PassedFrame, self: NodeId, reason: string): ErrorFrame {
-  return {
-    t: 'error',
-    origin: frame.origin,
-    dst: frame.origin,
-    id: frame.id,
-    realm: frame.realm,
-    error: NETWORK_FAILURE,
-    details: {},
-    args: [`invalid ${frame.t} frame refused at ${self}: ${reason}`],
-  };
+  return callError(frame, NETWORK_FAILURE, `invalid ${frame.t} frame refused at ${self}: ${reason}`);
 }
 
 /** The error that replaces a call's frame too large for the link from `self` to `peer`. */
 export function tooLarge(frame: RoutedFrame | PassedFrame, self: NodeId, peer: NodeId): ErrorFrame {
   const error = frame.t === 'error' ? (frame as ErrorFrame | PassedFrame).error : '';
   const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${error}` : 'call payload';
-  return {
-    t: 'error',
-    origin: frame.origin,
-    dst: frame.origin,
-    id: frame.id,
-    realm: frame.realm,
-    error: PAYLOAD_SIZE_EXCEEDED,
-    details: {},
-    args: [`the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`],
-  };
+  const message = `the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`;
+  return callError(frame, PAYLOAD_SIZE_EXCEEDED, message);
 }
 
 /** The last frame of a call: an error, or a result that is not progressive. */

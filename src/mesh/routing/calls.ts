@@ -10,7 +10,7 @@ import type { InvokePolicy } from '../../router/registrations.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
 import { calleeKey, type AdvertisedCallee } from './advertise.ts';
-import { isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
+import { callError, isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
 import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, PassedFrame, ResultFrame, RoutedFrame } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
 import { HopTable, type Hop } from './hop-table.ts';
@@ -57,16 +57,11 @@ export class CallRouter implements FrameSink {
       if (hop.toward === peer) {
         // The path to the callee broke behind us: answer the caller now.
         this.#hops.delete(origin, id);
-        const failure: ErrorFrame = {
-          t: 'error',
-          origin,
-          dst: origin,
-          id,
-          realm: hop.realm,
-          error: NETWORK_FAILURE,
-          details: {},
-          args: [`mesh link ${this.self} -> ${peer} failed`],
-        };
+        const failure = callError(
+          { origin, id, realm: hop.realm },
+          NETWORK_FAILURE,
+          `mesh link ${this.self} -> ${peer} failed`,
+        );
         if (hop.back === null) this.#deliverAnswer(failure, hop);
         else this.#ctx.driver.send(hop.back, failure);
       } else if (hop.back === peer) {
@@ -204,16 +199,8 @@ export class CallRouter implements FrameSink {
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
         // refused, not dropped, so that its caller is answered.
         if (held.back !== peer) {
-          this.#ctx.driver.send(peer, {
-            t: 'error',
-            origin: frame.origin,
-            dst: frame.origin,
-            id: frame.id,
-            realm: frame.realm,
-            error: NETWORK_FAILURE,
-            details: {},
-            args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`],
-          });
+          const message = `call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`;
+          this.#ctx.driver.send(peer, callError(frame, NETWORK_FAILURE, message));
         }
         return undefined;
       }
@@ -260,16 +247,7 @@ export class CallRouter implements FrameSink {
       }
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined || next === peer) {
-        this.#ctx.driver.send(peer, {
-          t: 'error',
-          origin: frame.origin,
-          dst: frame.origin,
-          id: frame.id,
-          realm: frame.realm,
-          error: NETWORK_FAILURE,
-          details: {},
-          args: [`no route from ${this.self} to ${frame.dst}`],
-        });
+        this.#ctx.driver.send(peer, callError(frame, NETWORK_FAILURE, `no route from ${this.self} to ${frame.dst}`));
         return undefined;
       }
       if (this.#ctx.driver.send(next, frame) === 'too-large') {
