@@ -42,6 +42,13 @@ test('call frames become PassedFrames with their header read, and are sent on by
   }
 });
 
+test('header texts are read as UTF-8, the same each time they recur', (t) => {
+  for (const origin of ['nöde-1', 'node-1', 'nöde-1', 'ノード', 'node-1']) {
+    const decoded = decodeEnvelope(cbor.encode([{ ...cancel, origin, realm: `${origin}.realm` }]));
+    t.like((decoded as unknown[])[0], { origin, realm: `${origin}.realm`, dst: 'D' });
+  }
+});
+
 test('an envelope of several frames: passed and decoded ones in order, and encoded together again', (t) => {
   const bytes = cbor.encode([ack, call, result]);
   const decoded = decodeEnvelope(bytes);

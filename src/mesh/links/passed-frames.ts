@@ -20,7 +20,7 @@ const UINT = 0;
 const NINT = 1;
 const FALSE = 0xf4;
 const TRUE = 0xf5;
-/** Keys and header values longer than this are decoded by Buffer rather than a loop here. */
+/** Header texts up to this length are kept for reuse (readText). */
 const SHORT_TEXT = 32;
 
 let at = 0; // the reader's position, shared by the helpers below (one frame at a time)
@@ -187,6 +187,14 @@ function readName(b: Uint8Array, names: readonly Uint8Array[]): number {
   return -2;
 }
 
+// The header's texts (node IDs, realms) are few and recur in every frame: the last RECENT of
+// them are kept with their octets and handed out again, which spares making the string and,
+// for the lookups that follow (routes, the hop table), hashing it anew.
+const RECENT = 16;
+const recentOctets: Uint8Array[] = [];
+const recentTexts: string[] = [];
+let recentNext = 0;
+
 /** A text string at `at`, moving past it; undefined (and `at` -1) if there is none. */
 function readText(b: Uint8Array): string | undefined {
   if (at >= b.length || b[at]! >> 5 !== TEXT) {
@@ -200,16 +208,18 @@ function readText(b: Uint8Array): string | undefined {
   }
   const start = at;
   at += len;
-  if (len <= SHORT_TEXT) {
-    let s = '';
-    for (let i = start; i < start + len; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
-      s += String.fromCharCode(c);
-    }
-    return s;
+  if (len > SHORT_TEXT) return Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
+  next: for (let k = 0; k < recentOctets.length; k++) {
+    const known = recentOctets[k]!;
+    if (known.length !== len) continue;
+    for (let i = 0; i < len; i++) if (b[start + i] !== known[i]) continue next;
+    return recentTexts[k]!;
   }
-  return Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
+  const text = Buffer.from(b.buffer, b.byteOffset + start, len).toString('utf8');
+  recentOctets[recentNext] = b.slice(start, start + len);
+  recentTexts[recentNext] = text;
+  recentNext = (recentNext + 1) % RECENT;
+  return text;
 }
 
 /** An integer within ±2^53 at `at`, moving past it; undefined (and `at` -1) otherwise. */
