@@ -214,20 +214,20 @@ export class MeshLinks implements LinkDriver, LinkHost {
   send(peer: NodeId, frame: OutgoingFrame): FrameSendResult {
     const conn = this.#active.get(peer);
     if (conn === undefined) return 'failed';
+    let item: Uint8Array;
+    try {
+      item = encodeFrame(frame);
+    } catch (error) {
+      this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
+      return 'failed';
+    }
+    // Alone in its envelope, behind the array's one-octet head.
+    if (item.length + 1 > conn.peerMax) {
+      this.#linkLog.tooLarge(peer, frame.t, item.length + 1, conn.peerMax);
+      return 'too-large';
+    }
     this.#calls.enter(); // as driver(), without a closure per frame
     try {
-      let item: Uint8Array;
-      try {
-        item = encodeFrame(frame);
-      } catch (error) {
-        this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
-        return 'failed';
-      }
-      // Alone in its envelope, behind the array's one-octet head.
-      if (item.length + 1 > conn.peerMax) {
-        this.#linkLog.tooLarge(peer, frame.t, item.length + 1, conn.peerMax);
-        return 'too-large';
-      }
       return conn.sendMeshFrame(item) ? 'sent' : 'failed';
     } finally {
       this.#calls.leave();
@@ -316,8 +316,7 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   meshFrames(conn: LinkConnection, frames: readonly unknown[]): void {
     const peer = conn.peer!;
-    // One call for the envelope (a tick's frames): its frames in order, as one call each would
-    // run them, none of them inside another.
+    // One call for the envelope (a tick's frames): in order, as one call per frame would run them.
     this.#calls.emit(() => {
       for (const value of frames) {
         if (conn.state !== 'up') return; // an earlier frame closed the link
