@@ -157,6 +157,15 @@ function skipCbor(b: Uint8Array, i: number, depth: number): number {
   }
 }
 
+/**
+ * Past the CBOR item at i, or -1 if it is cut short, nested deeper than MAX_DEPTH or has a
+ * reserved head. Checks the item's extent only, not what it holds (UTF-8, tags): whoever acts
+ * on the item still decodes it.
+ */
+export function cborItemEnd(b: Uint8Array, i: number): number {
+  return skipCbor(b, i, 1);
+}
+
 export function cborSpan(b: Uint8Array, index: number): Span | null {
   const h = cborHead(b, 0);
   if (h === null || h.major !== 4) return null;

@@ -10,7 +10,9 @@
 //   - fox-wamp (fox.ts): another WAMP router on Node (npm fox-wamp, WebSocket + JSON only), for
 //     the RPC and fan-out scenarios over WebSocket/JSON;
 //   - a mesh of four routers A-B-C-D (mesh.ts): calls from A to a callee on D cross three links;
-//     the same calls with both ends on A are the single-node figure;
+//     the same calls with both ends on A are the single-node figure; events published on A for
+//     10 subscribers on D (the links bound the rate) and for 1,000 (fan-out across the chain,
+//     against the same fan-out on A alone);
 //   - with BENCH_BASE=<another checkout's scripts/wampmesh>, that router too, as "router (base)"
 //     on every router row: before/after figures of a change from one run.
 //
@@ -557,6 +559,29 @@ async function main(): Promise<void> {
             },
             meshChildren,
             r.key === 'base' ? [] : ['base-mesh-ev'],
+          ),
+        );
+        // Fan-out across the chain: events published on A for the full SUBSCRIBERS on D, against
+        // the same fan-out on A alone (publisher and subscribers on A).
+        const fanout = { pids, transport: 'rawsocket', serializer: cbor, url: '' } as const;
+        runs.push(
+          fanoutRun(
+            `${r.key}-mesh-fan-1`,
+            { ...fanout, name: `mesh fan-out, A only${suffix}`, port: a!.rawsocketPort },
+            meshChildren,
+          ),
+        );
+        runs.push(
+          fanoutRun(
+            `${r.key}-mesh-fan-3`,
+            {
+              ...fanout,
+              name: `mesh fan-out A->D${suffix}`,
+              port: d!.rawsocketPort,
+              publisherPort: a!.rawsocketPort,
+            },
+            meshChildren,
+            [`${r.key}-mesh-fan-1`],
           ),
         );
       }

@@ -36,6 +36,10 @@
 
 import test from 'ava';
 import { runSeeds, show } from '../helpers/fuzz-checks.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
+import { PassedFrame, type CallFrame } from '../../src/mesh/routing/frames.ts';
+import { cbor } from '../../src/serializers/index.ts';
+import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
 import { A, B, F, MESH_STEPS, MeshFuzz, hlcOf, meshSeeds } from './mesh-fuzz.ts';
 
 test('mesh: mutated frames from a member router never throw, end the link with a reason, and leave A, its clients and its store intact', (t) => {
@@ -433,5 +437,45 @@ test('regression: a result the Dealer refuses reaches the caller as an error, no
     t.like(answer, { 4: 'wamp.error.invalid_argument' });
     t.false(fuzz.outstanding.has(request));
     t.is(fuzz.a.router.realms.get('realm1')!.dealer.pendingCount, 0);
+  });
+});
+
+test('a call passed on through A is read only as far as its header: A passes on a payload no decoder takes, B refuses it with an error to the caller, and both links stay up', (t) => {
+  withMesh((fuzz) => {
+    // F calls B's callee through A; its one argument is an indefinite-length text string,
+    // which the CBOR decoder refuses: A must not decode it to pass it on.
+    const call = {
+      t: 'call',
+      origin: F,
+      dst: B,
+      id: 4242,
+      realm: 'realm1',
+      procedure: 'com.b.echo',
+      match: 'exact',
+      session: fuzz.bCallee.sessionId,
+      details: {},
+      args: [PLACEHOLDER],
+    };
+    const bytes = undecodableCbor([call]);
+    t.throws(() => cbor.decode(bytes));
+    const frames = decodeEnvelope(bytes);
+    t.true(Array.isArray(frames) && frames[0] instanceof PassedFrame);
+    const invocations = fuzz.stats.invocations;
+    t.is(fuzz.a.mesh.receive(F, (frames as unknown[])[0]), undefined);
+    fuzz.settle();
+    t.true(fuzz.linked(A, F) && fuzz.linked(A, B));
+    t.is(fuzz.stats.invocations, invocations, 'not invoked');
+    const answer = fuzz.pool.findLast((f) => f.t === 'error' && f.id === 4242);
+    t.like(answer, { origin: F, error: 'wamp.error.network_failure' });
+    t.regex(String((answer as { args: unknown[] }).args[0]), /invalid call frame refused at B/);
+    // The same call with a payload that decodes goes through as before.
+    const good = decodeEnvelope(encodeEnvelope([{ ...call, id: 4243 } as CallFrame]));
+    t.is(fuzz.a.mesh.receive(F, (good as unknown[])[0]), undefined);
+    fuzz.settle();
+    t.is(fuzz.stats.invocations, invocations + 1, 'invoked on B');
+    t.like(
+      fuzz.pool.findLast((f) => f.t === 'call' && f.id === 4243),
+      { origin: F, dst: B, args: ['PLACEHOLDER'] },
+    );
   });
 });

@@ -2,12 +2,12 @@
 // per-direction FIFO delivery and random delay (like TCP), and faults: link cuts, partitions
 // and node deaths. No sockets, no real time.
 
-import { cbor } from '../../src/serializers/index.ts';
 import type { Scheduler } from '../../src/router/scheduler.ts';
 import { Router } from '../../src/router/router.ts';
 import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/routing/node.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
-import type { MeshFrame, NodeId } from '../../src/mesh/routing/frames.ts';
+import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
+import type { NodeId, OutgoingFrame } from '../../src/mesh/routing/frames.ts';
 import { Replicator } from '../../src/mesh/replication/replicator.ts';
 import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
@@ -106,7 +106,7 @@ export class SimNetwork {
   /** Links refused at the simulated handshake, as "from->to: code: reason". */
   readonly refusals: string[] = [];
   /** Sees every frame sent (before it travels): to record what an honest node sends. */
-  tap: ((from: NodeId, to: NodeId, frame: MeshFrame) => void) | undefined;
+  tap: ((from: NodeId, to: NodeId, frame: OutgoingFrame) => void) | undefined;
   /** Warnings and errors the nodes logged, as "node: message" (info and debug are not kept). */
   readonly warnings: string[] = [];
   readonly #config: Partial<MeshConfig>;
@@ -249,7 +249,7 @@ export class SimNetwork {
   }
 
   /** Sends a frame from `from` to its neighbour `to` as is: what a malicious member can put on its links. */
-  inject(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
+  inject(from: NodeId, to: NodeId, frame: OutgoingFrame): FrameSendResult {
     return this.#send(from, to, frame);
   }
 
@@ -311,11 +311,11 @@ export class SimNetwork {
     }
   }
 
-  #send(from: NodeId, to: NodeId, frame: MeshFrame): FrameSendResult {
+  #send(from: NodeId, to: NodeId, frame: OutgoingFrame): FrameSendResult {
     if (!this.#links.has(linkKey(from, to))) return 'failed';
     this.tap?.(from, to, frame);
     // Through CBOR, as on the wire: catches anything that would not survive encoding.
-    const bytes = cbor.encode([frame]);
+    const bytes = encodeEnvelope([frame]);
     // As MeshLinks does: a frame over the receiver's limit is not sent, and the link stays up.
     if (bytes.length > (this.maxFrameBytes.get(to) ?? Infinity)) {
       this.oversize.push(`${from}>${to}:${frame.t}`);
@@ -331,7 +331,7 @@ export class SimNetwork {
       const target = this.nodes.get(to)!;
       if (!target.alive || this.#generation.get(key) !== generation || !this.#links.has(key) || this.#stalled.has(key))
         return;
-      const problem = target.mesh.receive(from, (cbor.decode(bytes) as unknown[])[0]);
+      const problem = target.mesh.receive(from, (decodeEnvelope(bytes) as unknown[])[0]);
       if (problem !== undefined) {
         // As MeshLinks does: the link with a peer that sent an invalid frame is closed.
         this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);

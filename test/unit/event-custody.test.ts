@@ -16,7 +16,7 @@ function custody(limits: { linkUnackedBytes?: number } = {}) {
       connect: () => undefined,
       disconnect: () => undefined,
       send: (peer, frame) => {
-        sent.push({ peer, frame });
+        sent.push({ peer, frame: frame as MeshFrame });
         return 'sent';
       },
     },

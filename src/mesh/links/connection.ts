@@ -26,6 +26,7 @@ import {
 import { PreambleReader } from './preamble.ts';
 import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
 import { Handshake } from './handshake.ts';
+import { SEAL_BYTES } from './integrity.ts';
 import { TaggedFrameReader, TaggedFrameWriter } from './tagged-frames.ts';
 import { decodeEnvelope } from './envelope.ts';
 import { meshDefaults } from '../defaults.ts';
@@ -130,10 +131,14 @@ export class LinkConnection {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  /** Sends an encoded MESH payload; false if it was not sent (closed, or the peer stopped reading). */
-  sendMesh(payload: Uint8Array): boolean {
+  /**
+   * Sends an encoded mesh frame (envelope.ts encodeFrame) in this tick's MESH envelope; false if
+   * it was not sent (closed, or the peer stopped reading).
+   */
+  sendMeshFrame(item: Uint8Array): boolean {
     if (this.state !== 'up') return false;
-    if (!this.#write(LinkFrameType.MESH, payload)) return false;
+    // An envelope is capped like a tagged batch, so a receiver holds no more than a batch.
+    if (!this.#writer.meshFrame(item, Math.min(this.peerMax, SEAL_BYTES))) return false;
     return this.#checkQueue();
   }
 

@@ -1,17 +1,112 @@
 // The mesh envelope: the payload of a MESH link frame (framing.ts) is a CBOR array of one or
 // more mesh frames (routing/frames.ts). Encoded and decoded here only; what each frame says is
 // validated by the node that receives it (validateFrame), not here.
+//
+// A call's frames (call, chunk, cancel, result, error) are not decoded here: only their routing
+// header is read (passed-frames.ts), and they reach the mesh as PassedFrames holding their
+// bytes. A node in the middle of the call's path sends those bytes on as they are; only the
+// node a frame is for decodes it whole. Every other frame is decoded as before.
 
 import { cbor } from '../../serializers/cbor.ts';
-import type { MeshFrame } from '../routing/frames.ts';
+import { cborItemEnd } from '../../serializers/payload-span.ts';
+import { PassedFrame, type OutgoingFrame } from '../routing/frames.ts';
+import { readRoutedHeader } from './passed-frames.ts';
+
+const ARRAY = 0x80; // CBOR major type 4
 
 /** The MESH payload carrying `frames`; throws when a frame cannot be encoded. */
-export function encodeEnvelope(frames: MeshFrame[]): Uint8Array {
-  return cbor.encode(frames);
+export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
+  if (!frames.some((f) => f instanceof PassedFrame)) return cbor.encode(frames as unknown as unknown[]);
+  const items = frames.map(encodeFrame);
+  return joinEnvelope(
+    items,
+    items.reduce((sum, b) => sum + b.length, 0),
+  );
 }
 
-/** The frames of a MESH payload, not yet validated; a sentence naming the fault when it is no envelope. */
+/** One frame as a CBOR item, to be joined into an envelope; throws when it cannot be encoded. */
+export function encodeFrame(frame: OutgoingFrame): Uint8Array {
+  if (frame instanceof PassedFrame) return frame.encoded;
+  // A one-element array without the array's head (one octet, 0x81).
+  return cbor.encode([frame]).subarray(1);
+}
+
+/** The envelope of frames already encoded (encodeFrame), `bytes` octets together. */
+export function joinEnvelope(items: readonly Uint8Array[], bytes: number): Uint8Array {
+  const n = items.length;
+  if (n > 0xffff) throw new RangeError(`${n} frames in one envelope`);
+  const head = n < 24 ? 1 : n < 256 ? 2 : 3;
+  const out = Buffer.allocUnsafe(head + bytes);
+  if (head === 1) out[0] = ARRAY | n;
+  else if (head === 2) {
+    out[0] = ARRAY | 24;
+    out[1] = n;
+  } else {
+    out[0] = ARRAY | 25;
+    out[1] = n >> 8;
+    out[2] = n & 0xff;
+  }
+  let at = head;
+  for (const b of items) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/**
+ * The frames of a MESH payload, not yet validated (a call's frames as PassedFrames); a sentence
+ * naming the fault when it is no envelope.
+ */
 export function decodeEnvelope(payload: Uint8Array): unknown[] | string {
+  let at = arrayStart(payload);
+  if (at < 0) return decodeWhole(payload);
+  const count = arrayCount;
+  const frames: unknown[] = [];
+  for (let n = 0; n < count; n++) {
+    // A call's frame is read (its header) and walked (the rest) once, by readRoutedHeader.
+    const passed = readRoutedHeader(payload, at);
+    if (passed !== undefined) {
+      frames.push(passed);
+      at += passed.encoded.length;
+      continue;
+    }
+    const end = cborItemEnd(payload, at);
+    if (end < 0) return decodeWhole(payload);
+    try {
+      frames.push(cbor.decode(payload.subarray(at, end)));
+    } catch (error) {
+      return `undecodable mesh frame: ${(error as Error).message}`;
+    }
+    at = end;
+  }
+  return at === payload.length ? frames : decodeWhole(payload);
+}
+
+let arrayCount = 0;
+
+/**
+ * Where the first item of the definite, non-empty CBOR array that `b` starts with begins (its
+ * length in arrayCount); -1 for anything else (decodeWhole then says what is wrong).
+ */
+function arrayStart(b: Uint8Array): number {
+  if (b.length === 0 || b[0]! >> 5 !== 4) return -1;
+  const info = b[0]! & 0x1f;
+  let at: number;
+  if (info < 24) {
+    arrayCount = info;
+    at = 1;
+  } else if (info === 24 && b.length > 1) {
+    arrayCount = b[1]!;
+    at = 2;
+  } else if (info === 25 && b.length > 2) {
+    arrayCount = (b[1]! << 8) | b[2]!;
+    at = 3;
+  } else return -1;
+  return arrayCount === 0 ? -1 : at;
+}
+
+function decodeWhole(payload: Uint8Array): unknown[] | string {
   let value: unknown;
   try {
     value = cbor.decode(payload);

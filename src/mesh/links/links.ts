@@ -10,9 +10,9 @@
 
 import type net from 'node:net';
 import { silentLogger, type Logger } from '../../log.ts';
-import { encodeEnvelope } from './envelope.ts';
+import { encodeFrame } from './envelope.ts';
 import { formatHostPort as formatAddress, remoteAddress } from '../../net/address.ts';
-import type { MeshFrame, NodeId } from '../routing/frames.ts';
+import type { NodeId, OutgoingFrame } from '../routing/frames.ts';
 import type { FrameSendResult, LinkDriver } from '../routing/link-driver.ts';
 import { clusterIdOf, linkKey, newInstanceId, type CloseCode } from './auth.ts';
 import { LinkConnection, type LinkHost } from './connection.ts';
@@ -218,23 +218,27 @@ export class MeshLinks implements LinkDriver, LinkHost {
    * is sent, the link stays up, and the mesh tells whoever is waiting. 'failed': no link, the
    * frame cannot be encoded, or the link just failed.
    */
-  send(peer: NodeId, frame: MeshFrame): FrameSendResult {
+  send(peer: NodeId, frame: OutgoingFrame): FrameSendResult {
     const conn = this.#active.get(peer);
     if (conn === undefined) return 'failed';
-    return this.#calls.driver(() => {
-      let payload: Uint8Array;
-      try {
-        payload = encodeEnvelope([frame]);
-      } catch (error) {
-        this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
-        return 'failed';
-      }
-      if (payload.length > conn.peerMax) {
-        this.#linkLog.tooLarge(peer, frame.t, payload.length, conn.peerMax);
-        return 'too-large';
-      }
-      return conn.sendMesh(payload) ? 'sent' : 'failed';
-    });
+    let item: Uint8Array;
+    try {
+      item = encodeFrame(frame);
+    } catch (error) {
+      this.#log.error({ peer, t: frame.t, err: (error as Error).message }, 'mesh frame cannot be encoded; dropped');
+      return 'failed';
+    }
+    // Alone in its envelope, behind the array's one-octet head.
+    if (item.length + 1 > conn.peerMax) {
+      this.#linkLog.tooLarge(peer, frame.t, item.length + 1, conn.peerMax);
+      return 'too-large';
+    }
+    this.#calls.enter(); // as driver(), without a closure per frame
+    try {
+      return conn.sendMeshFrame(item) ? 'sent' : 'failed';
+    } finally {
+      this.#calls.leave();
+    }
   }
 
   // ---- status and shutdown -----------------------------------------------------------------
@@ -327,8 +331,9 @@ export class MeshLinks implements LinkDriver, LinkHost {
 
   meshFrames(conn: LinkConnection, frames: readonly unknown[]): void {
     const peer = conn.peer!;
-    for (const value of frames) {
-      this.#calls.emit(() => {
+    // One call for the envelope (a tick's frames): in order, as one call per frame would run them.
+    this.#calls.emit(() => {
+      for (const value of frames) {
         if (conn.state !== 'up') return; // an earlier frame closed the link
         let reason: string | undefined;
         try {
@@ -338,8 +343,8 @@ export class MeshLinks implements LinkDriver, LinkHost {
           reason = `frame handling failed: ${(error as Error).message}`;
         }
         if (reason !== undefined) conn.close('invalid-frame', `invalid frame: ${reason}`);
-      });
-    }
+      }
+    });
   }
 
   closed(conn: LinkConnection, code: CloseCode | string, reason: string, byPeer: boolean): void {

@@ -26,6 +26,17 @@ export class MeshCallQueue {
     }
   }
 
+  /**
+   * The same as driver(), for the hot path without a closure: every enter() is followed by
+   * leave() (in a finally).
+   */
+  enter(): void {
+    this.#driverDepth++;
+  }
+  leave(): void {
+    this.#driverDepth--;
+  }
+
   /** Calls into the mesh, in order, never inside one of the mesh's own calls to us. */
   emit(fn: () => void): void {
     this.#queue.push(fn);

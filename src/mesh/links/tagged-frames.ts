@@ -1,4 +1,6 @@
-// The integrity-tag batching of one link connection (links/connection.ts), both directions.
+// The integrity-tag batching of one link connection (links/connection.ts), both directions,
+// and the joining of a tick's mesh frames into one MESH frame (one envelope: a link frame, a
+// MAC input and a decode call per tick rather than per mesh frame).
 // Without TLS, each side tags what it sends after its own proof, in batches: the frames of a
 // tick, then a TAG frame, sealed by an end-of-tick callback queued ahead of the FrameWriter's
 // own flush (or early, once a batch holds SEAL_BYTES). What it receives after the peer's proof
@@ -8,6 +10,7 @@ import type net from 'node:net';
 import { FrameWriter } from '../../net/frame-writer.ts';
 import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
 import { HEADER_SIZE, LinkFrameType, MAX_FRAME } from './framing.ts';
+import { joinEnvelope } from './envelope.ts';
 import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
 
 /** The sending side: frames and raw bytes batched per tick, tagged once tagging has started. */
@@ -25,6 +28,16 @@ export class TaggedFrameWriter {
   #bytes = 0;
   #sealQueued = false;
   readonly #sealer: Flushable = { flush: () => this.#sealAndFlush() };
+  // The open envelope: mesh frames (CBOR items) queued this tick, not yet a MESH frame.
+  #items: Uint8Array[] = [];
+  #itemBytes = 0;
+  #envelopeQueued = false;
+  readonly #closer: Flushable = {
+    flush: () => {
+      this.#envelopeQueued = false;
+      this.#closeEnvelope();
+    },
+  };
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
@@ -32,7 +45,7 @@ export class TaggedFrameWriter {
   }
 
   get queuedBytes(): number {
-    return this.#writer.queuedBytes;
+    return this.#writer.queuedBytes + this.#itemBytes;
   }
 
   /** Called right after this side's proof is queued: what follows it is tagged. */
@@ -40,10 +53,30 @@ export class TaggedFrameWriter {
     this.#mac = new BatchMac(key);
   }
 
+  /**
+   * Queues one mesh frame (its CBOR item) in this tick's envelope, which goes out as one MESH
+   * frame of at most `limit` octets at the end of the tick, or before any other frame; false if
+   * the socket no longer takes writes.
+   */
+  meshFrame(item: Uint8Array, limit: number): boolean {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return false;
+    if (this.#items.length > 0 && (this.#itemBytes + item.length + 3 > limit || this.#items.length === 0xffff))
+      this.#closeEnvelope();
+    this.#items.push(item);
+    this.#itemBytes += item.length;
+    if (!this.#envelopeQueued) {
+      this.#envelopeQueued = true;
+      flushAtEndOfTick(this.#closer);
+    }
+    return true;
+  }
+
   /** Queues one frame; false if the socket no longer takes writes. */
   frame(type: LinkFrameType, payload: Uint8Array): boolean {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
+    if (this.#items.length > 0) this.#closeEnvelope();
     if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
     if (this.#mac !== undefined && !this.#sealQueued) {
       // Queued before the writer's own flush (which the frame below asks for), so the TAG
@@ -65,12 +98,14 @@ export class TaggedFrameWriter {
   raw(bytes: Uint8Array): void {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
+    if (this.#items.length > 0) this.#closeEnvelope();
     this.#writer.raw(bytes);
     this.bytesOut += bytes.length;
   }
 
   /** Ends the open batch with its TAG frame. */
   seal(): void {
+    if (this.#items.length > 0) this.#closeEnvelope();
     const mac = this.#mac;
     if (mac === undefined || this.#types.length === 0) return;
     const tag = mac.next(this.#types, this.#payloads, this.#types.length, this.#bytes);
@@ -84,15 +119,27 @@ export class TaggedFrameWriter {
   }
 
   flush(): void {
+    if (this.#items.length > 0) this.#closeEnvelope();
     this.#writer.flush();
   }
 
   /** Forgets everything queued (the socket is being destroyed). */
   drop(): void {
+    this.#items = [];
+    this.#itemBytes = 0;
     this.#types = [];
     this.#payloads = [];
     this.#bytes = 0;
     this.#writer.drop();
+  }
+
+  #closeEnvelope(): void {
+    const items = this.#items;
+    if (items.length === 0) return;
+    this.#items = [];
+    const bytes = this.#itemBytes;
+    this.#itemBytes = 0;
+    this.frame(LinkFrameType.MESH, joinEnvelope(items, bytes));
   }
 
   #sealAndFlush(): void {

@@ -9,25 +9,16 @@ import type { Logger } from '../../log.ts';
 import type { InvokePolicy } from '../../router/registrations.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
-import { ErrorUri } from '../../wamp/uris.ts';
 import { calleeKey, type AdvertisedCallee } from './advertise.ts';
-import type { CallFrame, ErrorFrame, NodeId, RoutedFrame } from './frames.ts';
-import { detailsFor, withIdentity, type OriginIdentities } from './origin-identity.ts';
+import { callError, isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
+import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, PassedFrame, ResultFrame, RoutedFrame } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
+import { detailsFor, withIdentity, type OriginIdentities } from './origin-identity.ts';
+import { ErrorUri } from '../../wamp/uris.ts';
+import { HopTable, type Hop } from './hop-table.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
 
-export const NETWORK_FAILURE = 'wamp.error.network_failure';
-/** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
-export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
-
-/** Where a call's frames go next: toward the callee, and back toward the caller (null = here). */
-interface Hop {
-  toward: NodeId | null;
-  back: NodeId | null;
-  realm: string;
-  dst: NodeId;
-  callee?: RemoteCallee;
-}
+export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './call-frames.ts';
 
 export interface CallContext {
   readonly self: NodeId;
@@ -43,7 +34,7 @@ export interface CallContext {
 export class CallRouter implements FrameSink {
   readonly self: NodeId;
   readonly #ctx: CallContext;
-  readonly #hops = new Map<string, Hop>();
+  readonly #hops = new HopTable();
   #callIds = 0;
   readonly #proxies = new Map<string, RemoteCallee>();
   readonly #callers = new Map<string, RemoteCaller>();
@@ -68,26 +59,20 @@ export class CallRouter implements FrameSink {
 
   /** The link to `peer` is down: calls whose path crossed it end, on both sides of the break. */
   linkDown(peer: NodeId): void {
-    for (const [key, hop] of [...this.#hops]) {
-      const [origin, id] = splitKey(key);
+    for (const [origin, id, hop] of this.#hops.all()) {
       if (hop.toward === peer) {
         // The path to the callee broke behind us: answer the caller now.
-        this.#hops.delete(key);
-        const failure: ErrorFrame = {
-          t: 'error',
-          origin,
-          dst: origin,
-          id,
-          realm: hop.realm,
-          error: NETWORK_FAILURE,
-          details: {},
-          args: [`mesh link ${this.self} -> ${peer} failed`],
-        };
+        this.#hops.delete(origin, id);
+        const failure = callError(
+          { origin, id, realm: hop.realm },
+          NETWORK_FAILURE,
+          `mesh link ${this.self} -> ${peer} failed`,
+        );
         if (hop.back === null) this.#deliverAnswer(failure, hop);
         else this.#ctx.driver.send(hop.back, failure);
       } else if (hop.back === peer) {
         // The caller can no longer be answered: stop the work downstream.
-        this.#hops.delete(key);
+        this.#hops.delete(origin, id);
         const cancel = { t: 'cancel' as const, origin, dst: hop.dst, id, realm: hop.realm, mode: 'killnowait' };
         if (hop.toward === null) this.#deliverCancel(cancel);
         else this.#ctx.driver.send(hop.toward, cancel);
@@ -129,6 +114,7 @@ export class CallRouter implements FrameSink {
         w.callee.session,
         w.callee.features,
         -++this.#callerIds,
+        k,
       );
       const registration = { procedure: w.reg.procedure, match: w.reg.match, invoke: w.reg.invoke as InvokePolicy };
       if (federation.addCallee(w.realm, registration, proxy)) this.#proxies.set(k, proxy);
@@ -142,7 +128,7 @@ export class CallRouter implements FrameSink {
     for (const [k, caller] of [...this.#callers]) {
       if (routes.has(caller.node)) continue;
       this.#callers.delete(k);
-      for (const hk of [...this.#hops.keys()]) if (splitKey(hk)[0] === caller.node) this.#hops.delete(hk);
+      this.#hops.deleteOrigin(caller.node);
       federation.callerGone(caller.realm, caller);
     }
   }
@@ -155,7 +141,7 @@ export class CallRouter implements FrameSink {
   }
 
   isInFlight(origin: NodeId, id: number): boolean {
-    return this.#hops.has(key(origin, id));
+    return this.#hops.has(origin, id);
   }
 
   // A frame of a call too large for the next hop (over that node's maxFrameBytes) is never
@@ -163,71 +149,67 @@ export class CallRouter implements FrameSink {
   // it from the proxies ('too-large') and answers the caller with wamp.error.payload_size_exceeded;
   // a hop in between sends that error back itself (#receiveRequest, #receiveAnswer, tooLarge).
   // Either way the other end of a progressive call is canceled.
-  sendRouted(routed: RoutedFrame): SendResult {
+  sendRouted(routed: RoutedFrame, proxy?: RemoteCallee): SendResult {
     let frame = routed;
-    const k = key(frame.origin, frame.id);
-    const hop = this.#hops.get(k);
     if (frame.t === 'call') {
       frame = withIdentity(frame);
       if (this.#ctx.identities !== undefined) frame = this.#ctx.identities.seal(frame);
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined) return 'closed';
-      const callee = this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
+      const callee =
+        proxy !== undefined
+          ? this.#proxies.get(proxy.key) === proxy
+            ? proxy
+            : undefined
+          : this.#proxies.get(calleeKey(frame.realm, frame.dst, frame.session, frame.procedure, frame.match));
       if (this.#ctx.driver.send(next, frame) === 'too-large') return 'too-large';
       // A send that failed otherwise is answered by linkDown, which needs the hop.
-      this.#hops.set(k, {
-        toward: next,
-        back: null,
-        realm: frame.realm,
-        dst: frame.dst,
-        ...(callee !== undefined && { callee }),
-      });
+      this.#hops.set(frame.origin, frame.id, { toward: next, back: null, realm: frame.realm, dst: frame.dst, callee });
       return 'sent';
     }
+    const hop = this.#hops.get(frame.origin, frame.id);
     if (hop === undefined) return 'closed';
     if (frame.t === 'chunk' || frame.t === 'cancel') {
       if (hop.toward === null) return 'closed';
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // The Dealer ends the call for the caller; stop the callee's side of it too.
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         this.#stopCallee(hop.toward, hop, frame);
         return 'too-large';
       }
       // After "kill" the callee still answers, so the way back must stay known.
-      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(frame.origin, frame.id);
       return 'sent';
     }
     // result / error from a local callee, travelling back the way the call came.
     if (hop.back === null) {
-      if (isFinal(frame)) this.#hops.delete(k);
+      if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
       return 'closed';
     }
     // Too large: the hop stays, so the Dealer's (small) error can follow the same way.
     if (this.#ctx.driver.send(hop.back, frame) === 'too-large') return 'too-large';
-    if (isFinal(frame)) this.#hops.delete(k);
+    if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
     return 'sent';
   }
 
-  receiveRequest(peer: NodeId, frame: RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }): undefined {
-    const k = key(frame.origin, frame.id);
+  /**
+   * A call, chunk or cancel from a neighbour: passed on toward the callee (as the bytes it came
+   * in, when it came as a PassedFrame), or acted on here; a reason when it is invalid.
+   */
+  receiveRequest(
+    peer: NodeId,
+    frame: (RoutedFrame & { t: 'call' | 'chunk' | 'cancel' }) | PassedFrame,
+  ): string | undefined {
     if (frame.t === 'call') {
       // A call we already hold is a duplicate; invoking it again would run the callee twice.
-      const held = this.#hops.get(k);
+      const held = this.#hops.get(frame.origin, frame.id);
       if (held !== undefined) {
         // From another neighbour than the one it came from, it is another call under the same
         // ID (a node that took another's next IDs, or one restarted and counting from 1 again):
         // refused, not dropped, so that its caller is answered.
         if (held.back !== peer) {
-          this.#ctx.driver.send(peer, {
-            t: 'error',
-            origin: frame.origin,
-            dst: frame.origin,
-            id: frame.id,
-            realm: frame.realm,
-            error: NETWORK_FAILURE,
-            details: {},
-            args: [`call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`],
-          });
+          const message = `call ID ${frame.id} of ${frame.origin} is already in use at ${this.self}`;
+          this.#ctx.driver.send(peer, callError(frame, NETWORK_FAILURE, message));
         }
         return undefined;
       }
@@ -236,36 +218,45 @@ export class CallRouter implements FrameSink {
       // drop as its duplicate, leaving that caller unanswered.
       if (frame.origin === this.self) return undefined;
       if (frame.dst === this.self) {
-        this.#hops.set(k, { toward: null, back: peer, realm: frame.realm, dst: frame.dst });
-        if (!this.#ctx.federation.hasRealm(frame.realm)) {
-          this.#refuseHere(frame, ErrorUri.NO_SUCH_PROCEDURE);
+        const call = whole(frame) as CallFrame | string;
+        if (typeof call === 'string') {
+          if (frame.origin === peer) return call;
+          this.#ctx.driver.send(peer, refused(frame, this.self, call));
           return undefined;
         }
-        this.#deliverCall(frame);
+        this.#hops.set(frame.origin, frame.id, {
+          toward: null,
+          back: peer,
+          realm: frame.realm,
+          dst: frame.dst,
+          callee: undefined,
+        });
+        if (!this.#ctx.federation.hasRealm(frame.realm)) {
+          this.#refuseHere(call, ErrorUri.NO_SUCH_PROCEDURE);
+          return undefined;
+        }
+        this.#deliverCall(call);
         return undefined;
       }
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined || next === peer) {
-        this.#ctx.driver.send(peer, {
-          t: 'error',
-          origin: frame.origin,
-          dst: frame.origin,
-          id: frame.id,
-          realm: frame.realm,
-          error: NETWORK_FAILURE,
-          details: {},
-          args: [`no route from ${this.self} to ${frame.dst}`],
-        });
+        this.#ctx.driver.send(peer, callError(frame, NETWORK_FAILURE, `no route from ${this.self} to ${frame.dst}`));
         return undefined;
       }
       if (this.#ctx.driver.send(next, frame) === 'too-large') {
         this.#ctx.driver.send(peer, tooLarge(frame, this.self, next));
         return undefined;
       }
-      this.#hops.set(k, { toward: next, back: peer, realm: frame.realm, dst: frame.dst });
+      this.#hops.set(frame.origin, frame.id, {
+        toward: next,
+        back: peer,
+        realm: frame.realm,
+        dst: frame.dst,
+        callee: undefined,
+      });
       return undefined;
     }
-    const hop = this.#hops.get(k);
+    const hop = this.#hops.get(frame.origin, frame.id);
     // A call's further frames come the way the call came, from the caller's side. From anyone
     // else they are another call's (IDs are sequential per origin: easy to guess): a neighbour
     // could cancel or feed calls that do not pass through it. And they are in the call's realm.
@@ -273,43 +264,63 @@ export class CallRouter implements FrameSink {
     if (hop.toward !== null) {
       if (this.#ctx.driver.send(hop.toward, frame) === 'too-large') {
         // A chunk of a progressive call: the call ends, for the caller and for the callee.
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         this.#stopCallee(hop.toward, hop, frame);
         if (hop.back !== null) this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.toward));
         return undefined;
       }
-      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(k);
+      if (frame.t === 'cancel' && frame.mode !== 'kill') this.#hops.delete(frame.origin, frame.id);
       return undefined;
     }
     if (frame.t === 'cancel') return this.#deliverCancel(frame);
-    if (!this.#ctx.federation.hasRealm(frame.realm)) return undefined;
-    this.#ctx.federation.chunk(frame.realm, this.#callerFor(frame.origin, frame.realm), frame.id, {
-      progress: frame.progress,
-      args: frame.args,
-      kwargs: frame.kwargs,
+    const chunk = whole(frame) as ChunkFrame | string;
+    if (typeof chunk === 'string') {
+      if (frame.origin === peer) return chunk;
+      // Passed on by the neighbour, made by the caller's node: the call ends, the link stays.
+      this.#hops.delete(frame.origin, frame.id);
+      this.#deliverCancel({ origin: frame.origin, id: frame.id, realm: frame.realm, mode: 'killnowait' });
+      this.#ctx.driver.send(peer, refused(frame, this.self, chunk));
+      return undefined;
+    }
+    if (!this.#ctx.federation.hasRealm(chunk.realm)) return undefined;
+    this.#ctx.federation.chunk(chunk.realm, this.#callerFor(chunk.origin, chunk.realm), chunk.id, {
+      progress: chunk.progress,
+      args: chunk.args,
+      kwargs: chunk.kwargs,
     });
     return undefined;
   }
 
-  receiveAnswer(peer: NodeId, frame: RoutedFrame & { t: 'result' | 'error' }): undefined {
-    const k = key(frame.origin, frame.id);
-    const hop = this.#hops.get(k);
+  /** A result or error from a neighbour: passed on toward the caller, or answered here; a reason when invalid. */
+  receiveAnswer(peer: NodeId, frame: (RoutedFrame & { t: 'result' | 'error' }) | PassedFrame): string | undefined {
+    const hop = this.#hops.get(frame.origin, frame.id);
     // Answers travel only along a path we remember; anything else belongs to an abandoned call.
     // And only from the callee's side: otherwise a neighbour the call did not go to could answer
     // in the callee's place, and the real answer would be dropped. In the call's realm: an
     // answer naming another one would end the call here without reaching any Dealer, leaving
     // the caller unanswered.
     if (hop === undefined || hop.toward !== peer || hop.realm !== frame.realm) return undefined;
-    if (isFinal(frame)) this.#hops.delete(k);
     if (hop.back === null) {
-      this.#deliverAnswer(frame, hop);
+      const answer = whole(frame) as ResultFrame | ErrorFrame | string;
+      if (typeof answer === 'string') {
+        if (hop.dst === peer) return answer;
+        // Passed on by the neighbour, made by the callee's node: the caller is answered with
+        // the reason, the callee's side stopped, and the link stays.
+        this.#hops.delete(frame.origin, frame.id);
+        if (!isFinal(frame)) this.#stopCallee(peer, hop, frame);
+        this.#deliverAnswer(refused(frame, this.self, answer), hop);
+        return undefined;
+      }
+      if (isFinal(answer)) this.#hops.delete(frame.origin, frame.id);
+      this.#deliverAnswer(answer, hop);
       return undefined;
     }
+    if (isFinal(frame)) this.#hops.delete(frame.origin, frame.id);
     if (this.#ctx.driver.send(hop.back, frame) === 'too-large') {
       // The caller gets an error in its place, and the call ends: a callee still sending
       // progressive results is canceled.
       if (!isFinal(frame)) {
-        this.#hops.delete(k);
+        this.#hops.delete(frame.origin, frame.id);
         if (hop.toward !== null) this.#stopCallee(hop.toward, hop, frame);
       }
       this.#ctx.driver.send(hop.back, tooLarge(frame, this.self, hop.back));
@@ -329,7 +340,7 @@ export class CallRouter implements FrameSink {
     });
   }
 
-  #deliverAnswer(frame: RoutedFrame & { t: 'result' | 'error' }, hop: Hop): void {
+  #deliverAnswer(frame: ResultFrame | ErrorFrame, hop: Hop): void {
     const callee = hop.callee;
     if (callee === undefined) return;
     if (frame.t === 'error') {
@@ -406,33 +417,4 @@ export class CallRouter implements FrameSink {
     if (caller === undefined) this.#callers.set(k, (caller = new RemoteCaller(this, node, realm, -++this.#callerIds)));
     return caller;
   }
-}
-
-/** The error that replaces a call's frame too large for the link from `self` to `peer`. */
-function tooLarge(frame: RoutedFrame, self: NodeId, peer: NodeId): ErrorFrame {
-  const what = frame.t === 'result' ? 'result' : frame.t === 'error' ? `error ${frame.error}` : 'call payload';
-  return {
-    t: 'error',
-    origin: frame.origin,
-    dst: frame.origin,
-    id: frame.id,
-    realm: frame.realm,
-    error: PAYLOAD_SIZE_EXCEEDED,
-    details: {},
-    args: [`the ${what} exceeds the maximum frame size of the mesh link ${self} -> ${peer}`],
-  };
-}
-
-function isFinal(frame: RoutedFrame): boolean {
-  return frame.t === 'error' || (frame.t === 'result' && !frame.progress);
-}
-
-// The ID first: a node ID is another router's string and may hold the separator itself, so the
-// key is split at the first separator (the ID's end), never inside the node ID.
-function key(origin: NodeId, id: number): string {
-  return `${id}\u0000${origin}`;
-}
-function splitKey(k: string): [NodeId, number] {
-  const i = k.indexOf('\u0000');
-  return [k.slice(i + 1), Number(k.slice(0, i))];
 }

@@ -1,6 +1,7 @@
 // Router-to-router frames. Another router is a peer like any other: every frame is validated
 // before use, and a bad one ends the link with a reason, never the process.
 
+import { cbor } from '../../serializers/cbor.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
@@ -148,6 +149,59 @@ export interface AckFrame {
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
 export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame | MemberStatement;
+
+/**
+ * A call's frame as received (links/envelope.ts reads it so), for a node on its path that only
+ * passes it on: the routing header read, the rest (details, args, kwargs) left as the bytes it
+ * came in and sent on as they are, not decoded, validated or encoded again. The node the frame
+ * is for decodes and validates it whole (decodePassed) before acting on it.
+ */
+export class PassedFrame {
+  readonly t: RoutedFrame['t'];
+  readonly origin: NodeId;
+  readonly dst: NodeId;
+  readonly id: number;
+  readonly realm: string;
+  /** chunk and result: more follow; false for the others. */
+  readonly progress: boolean;
+  /** cancel: its mode; '' for the others. */
+  readonly mode: string;
+  /** error: its URI; '' for the others. */
+  readonly error: string;
+  /** The frame's CBOR item, as received. */
+  readonly encoded: Uint8Array;
+
+  constructor(
+    header: Pick<PassedFrame, 't' | 'origin' | 'dst' | 'id' | 'realm' | 'progress' | 'mode' | 'error'>,
+    encoded: Uint8Array,
+  ) {
+    this.t = header.t;
+    this.origin = header.origin;
+    this.dst = header.dst;
+    this.id = header.id;
+    this.realm = header.realm;
+    this.progress = header.progress;
+    this.mode = header.mode;
+    this.error = header.error;
+    this.encoded = encoded;
+  }
+}
+
+/** A frame to send: one made here, or one passed on as it came. */
+export type OutgoingFrame = MeshFrame | PassedFrame;
+
+/** The whole frame of a passed one, validated; or a sentence naming what is wrong with it. */
+export function decodePassed(frame: PassedFrame): RoutedFrame | string {
+  let value: unknown;
+  try {
+    value = cbor.decode(frame.encoded);
+  } catch (error) {
+    return `undecodable ${frame.t} frame: ${(error as Error).message}`;
+  }
+  const full = validateFrame(value);
+  if (typeof full === 'string') return full;
+  return full.t === frame.t ? (full as RoutedFrame) : `${frame.t} frame read as ${full.t}`;
+}
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);

@@ -1,6 +1,6 @@
 // What routing needs from the links (links/links.ts implements it; tests use in-memory ones).
 
-import type { MeshFrame, NodeId } from './frames.ts';
+import type { NodeId, OutgoingFrame } from './frames.ts';
 
 /**
  * 'too-large': the encoded frame exceeds the peer's maximum frame size; nothing was sent and the
@@ -13,5 +13,5 @@ export interface LinkDriver {
   connect(peer: NodeId): void;
   /** Close a link: redundant, (dead: why) found dead by the routing layer, or (removed: why) to a removed node. */
   disconnect(peer: NodeId, options?: { dead?: string; removed?: string }): void;
-  send(peer: NodeId, frame: MeshFrame): FrameSendResult;
+  send(peer: NodeId, frame: OutgoingFrame): FrameSendResult;
 }

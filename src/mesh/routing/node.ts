@@ -20,7 +20,7 @@ import type { MeshTrust, MemberStatement } from '../trust/membership.ts';
 import { CALLEE_FEATURES, readAdvertisements } from './advertise.ts';
 import { CallRouter } from './calls.ts';
 import { EventSpreader } from './events.ts';
-import { validateFrame, type Lsa, type NodeId, type RealmAd } from './frames.ts';
+import { PassedFrame, validateFrame, type Lsa, type NodeId, type RealmAd } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
 import { LinkStateDb } from './link-state.ts';
 import { OriginIdentities } from './origin-identity.ts';
@@ -186,6 +186,11 @@ export class MeshNode {
 
   /** A frame from a neighbour; returns a reason when the frame is invalid (close that link). */
   receive(peer: NodeId, value: unknown): string | undefined {
+    if (value instanceof PassedFrame) {
+      return value.t === 'result' || value.t === 'error'
+        ? this.#calls.receiveAnswer(peer, value)
+        : this.#calls.receiveRequest(peer, value);
+    }
     const frame = validateFrame(value);
     if (typeof frame === 'string') return frame;
     switch (frame.t) {

@@ -4,7 +4,7 @@
 
 import { MessageType as T, type Dict, type Message } from '../../wamp/messages.ts';
 import type { SendResult, Target } from '../../router/target.ts';
-import type { NodeId, RegistrationAd, RoutedFrame } from './frames.ts';
+import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, RegistrationAd, ResultFrame, RoutedFrame } from './frames.ts';
 
 export interface FrameSink {
   readonly self: NodeId;
@@ -12,7 +12,7 @@ export interface FrameSink {
    * Sends a frame of a call along its path: 'closed' when there is no route (or no such call),
    * 'too-large' when the frame exceeds the next hop's maximum frame size (nothing was sent).
    */
-  sendRouted(frame: RoutedFrame): SendResult;
+  sendRouted(frame: RoutedFrame, proxy?: RemoteCallee): SendResult;
   nextCallId(): number;
   isInFlight(origin: NodeId, id: number): boolean;
 }
@@ -27,6 +27,8 @@ export class RemoteCallee implements Target {
   readonly node: NodeId;
   readonly realm: string;
   readonly ad: RegistrationAd;
+  /** The proxy's key among the mesh's remote callees (advertise.ts calleeKey). */
+  readonly key: string;
   readonly #features: ReadonlySet<string>;
   readonly #sink: FrameSink;
 
@@ -38,7 +40,9 @@ export class RemoteCallee implements Target {
     session: number,
     features: readonly string[],
     id: number,
+    key: string,
   ) {
+    this.key = key;
     this.#sink = sink;
     this.node = node;
     this.realm = realm;
@@ -49,32 +53,39 @@ export class RemoteCallee implements Target {
   }
 
   send(m: Message): SendResult {
-    const base = { origin: this.#sink.self, dst: this.node, realm: this.realm };
+    const sink = this.#sink;
     if (m.type === T.INVOCATION) {
-      return this.#sink.isInFlight(this.#sink.self, m.request)
-        ? this.#sink.sendRouted({
-            t: 'chunk',
-            ...base,
-            id: m.request,
-            progress: m.details.progress === true,
-            ...payload(m.args, m.kwargs),
-          })
-        : this.#sink.sendRouted({
-            t: 'call',
-            ...base,
-            id: m.request,
-            procedure: this.ad.procedure,
-            match: this.ad.match,
-            session: this.session,
-            details: m.details,
-            ...payload(m.args, m.kwargs),
-          });
+      if (sink.isInFlight(sink.self, m.request)) {
+        const chunk: Mutable<ChunkFrame> = {
+          t: 'chunk',
+          origin: sink.self,
+          dst: this.node,
+          id: m.request,
+          realm: this.realm,
+          progress: m.details.progress === true,
+        };
+        return sink.sendRouted(withPayload(chunk, m.args, m.kwargs));
+      }
+      const call: Mutable<CallFrame> = {
+        t: 'call',
+        origin: sink.self,
+        dst: this.node,
+        id: m.request,
+        realm: this.realm,
+        procedure: this.ad.procedure,
+        match: this.ad.match,
+        session: this.session,
+        details: m.details,
+      };
+      return sink.sendRouted(withPayload(call, m.args, m.kwargs), this);
     }
     if (m.type === T.INTERRUPT) {
-      return this.#sink.sendRouted({
+      return sink.sendRouted({
         t: 'cancel',
-        ...base,
+        origin: sink.self,
+        dst: this.node,
         id: m.request,
+        realm: this.realm,
         mode: typeof m.options.mode === 'string' ? m.options.mode : 'killnowait',
       });
     }
@@ -112,26 +123,29 @@ export class RemoteCaller implements Target {
   }
 
   send(m: Message): SendResult {
-    const base = { origin: this.node, dst: this.node, realm: this.realm };
     let sent: SendResult = 'sent';
     if (m.type === T.RESULT) {
-      sent = this.#sink.sendRouted({
+      const result: Mutable<ResultFrame> = {
         t: 'result',
-        ...base,
+        origin: this.node,
+        dst: this.node,
         id: m.request,
+        realm: this.realm,
         progress: m.details.progress === true,
         details: m.details,
-        ...payload(m.args, m.kwargs),
-      });
+      };
+      sent = this.#sink.sendRouted(withPayload(result, m.args, m.kwargs));
     } else if (m.type === T.ERROR) {
-      sent = this.#sink.sendRouted({
+      const error: Mutable<ErrorFrame> = {
         t: 'error',
-        ...base,
+        origin: this.node,
+        dst: this.node,
         id: m.request,
+        realm: this.realm,
         error: m.error,
         details: m.details,
-        ...payload(m.args, m.kwargs),
-      });
+      };
+      sent = this.#sink.sendRouted(withPayload(error, m.args, m.kwargs));
     }
     // Too large: the Dealer answers the caller with a (small) error instead. Any other failure
     // (the call is gone, no route back) is the mesh's to report: nothing more to send here.
@@ -152,6 +166,15 @@ export class RemoteCaller implements Target {
   kill(): void {}
 }
 
-function payload(args: unknown[] | undefined, kwargs: Dict | undefined): { args?: unknown[]; kwargs?: Dict } {
-  return { ...(args !== undefined && { args }), ...(kwargs !== undefined && { kwargs }) };
+type Mutable<F> = { -readonly [K in keyof F]: F[K] };
+
+/** The frame with args and kwargs, each only if the message has it (an absent key, not undefined, on the wire). */
+function withPayload<F extends { args?: unknown[]; kwargs?: Dict }>(
+  frame: F,
+  args: unknown[] | undefined,
+  kwargs: Dict | undefined,
+): F {
+  if (args !== undefined) frame.args = args;
+  if (kwargs !== undefined) frame.kwargs = kwargs;
+  return frame;
 }
