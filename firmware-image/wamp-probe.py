@@ -6,6 +6,10 @@ forward accepts connections before the guest listens.
   wamp-probe.py rawsocket HOST PORT DEADLINE_S
   wamp-probe.py websocket HOST PORT DEADLINE_S
 
+With WAMP_PROBE_SUBSCRIBE=TOPIC (RawSocket only) the session then subscribes to TOPIC and the
+probe passes only on SUBSCRIBED: a WELCOME alone does not show that the session may do anything
+(an ERROR, e.g. wamp.error.not_authorized, fails at once).
+
 Inside TLS (wss, RawSocket over TLS) when WAMP_PROBE_FINGERPRINT is set: the server's
 certificate must have that SHA-256 fingerprint ("AB:CD:..."), the way a user checks a
 self-signed certificate against the one the device printed at first boot.
@@ -38,6 +42,11 @@ TICKET = os.environ.get("WAMP_PROBE_TICKET", "").split(" ", 2)
 if len(TICKET) == 3:
     HELLO = [1, TICKET[0], {"roles": {"caller": {}}, "authmethods": ["ticket"], "authid": TICKET[1]}]
 AUTHENTICATE = [5, TICKET[2], {}] if len(TICKET) == 3 else None
+SUBSCRIBE = os.environ.get("WAMP_PROBE_SUBSCRIBE", "")
+
+
+class Refused(Exception):
+    """The router answered, and the answer was no: retrying will not change it."""
 
 
 def recv_exact(s, n):
@@ -70,6 +79,14 @@ def rawsocket(host, port):
             if msg[0] == 4 and AUTHENTICATE is not None:
                 send(AUTHENTICATE)
                 continue
+            if msg[0] == 2 and SUBSCRIBE:
+                welcome = msg
+                send([32, 1, {}, SUBSCRIBE])
+                continue
+            if msg[0] == 33 and SUBSCRIBE:  # [SUBSCRIBED, Request, Subscription]
+                return welcome + [{"subscribed": SUBSCRIBE, "subscription": msg[2]}]
+            if msg[0] == 8 and SUBSCRIBE:  # [ERROR, SUBSCRIBE, Request, Details, Error]
+                raise Refused(f"SUBSCRIBE {SUBSCRIBE}: {msg[4]}")
             return msg
 
 
@@ -119,6 +136,9 @@ def main():
                 print(json.dumps(msg))
                 return 0
             last = f"unexpected {msg}"
+        except Refused as e:
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
         except (OSError, ValueError) as e:
             last = repr(e)
         time.sleep(2)
