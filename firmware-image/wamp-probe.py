@@ -128,21 +128,23 @@ def websocket(host, port):
 def main():
     kind, host, port, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3]), time.monotonic() + float(sys.argv[4])
     probe = rawsocket if kind == "rawsocket" else websocket
-    last = None
+    seen = []  # distinct failures, in order, so a failed run says what went wrong
     while time.monotonic() < deadline:
         try:
             msg = probe(host, port)
             if msg and msg[0] == 2:
                 print(json.dumps(msg))
                 return 0
-            last = f"unexpected {msg}"
+            error = f"unexpected {msg}"
         except Refused as e:
             print(f"refused: {e}", file=sys.stderr)
             return 1
         except (OSError, ValueError) as e:
-            last = repr(e)
+            error = repr(e)
+        if error not in seen:
+            seen.append(error)
         time.sleep(2)
-    print(f"no WELCOME before the deadline; last error: {last}", file=sys.stderr)
+    print(f"no WELCOME before the deadline; failures seen: {'; '.join(seen[-5:])}", file=sys.stderr)
     return 1
 
 
