@@ -10,8 +10,10 @@
 # Debian kernel, root filesystem, systemd units, first boot, networkd DHCP, avahi and wampmesh
 # as on a Pi; only the Pi's firmware, device tree and Wi-Fi are not exercised.
 # Under TCG a boot is 10-50 times slower than on a Pi (minutes on a busy host): the kernel
-# command line lets systemd wait up to 10 min for devices (default 90 s) so the boot partition's
-# /dev/disk/by-label link, made by udev's coldplug, is not given up on before it appears.
+# command line lets systemd wait up to 3 min for devices (default 90 s) so the boot partition's
+# /dev/disk/by-label link, made by udev's coldplug, is not given up on before it appears (74 s
+# and more than 90 s were seen). It also delays network.target by as much: wlan0 never appears
+# on qemu's virt machine, and wpa_supplicant@wlan0 (configured from wampmesh.txt) waits for it.
 # The guest network is qemu's user mode with restrict=on: it reaches nothing, not even the host,
 # except the forwarded ports (127.0.0.1 only).
 # The image file is not modified: the boot runs on a scratch copy (its wampmesh.txt set to a
@@ -101,7 +103,7 @@ log "booting $kernel under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG); 
 boot_t0=$(date +%s)
 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
   -kernel "$work/vmlinuz" -initrd "$work/initrd" \
-  -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=600" \
+  -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=180" \
   -drive "file=$img,if=virtio,format=raw" \
   -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
   -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \

@@ -159,7 +159,7 @@ log "booting kernel8.img under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TC
 boot_t0=$(date +%s)
 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
   -kernel "$work/vmlinuz" -initrd "$work/initrd" \
-  -append "$cmdline console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=600" \
+  -append "$cmdline console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=180" \
   -drive "file=$img,if=virtio,format=raw" \
   -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
   -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
