@@ -197,8 +197,10 @@ if [ $result = 0 ]; then
   else
     result=1; log "no first-boot TLS fingerprint (wampmesh.txt: '${fingerprint}', wampmesh tls: '${cli_fingerprint}')"
   fi
-  login "first-boot user sensor1 in first-boot realm com.example.injected, subscribing under the first-boot grant" \
+  login "first-boot user sensor1 in first-boot realm com.example.injected" "com.example.injected sensor1 inject test user pw 6184"
+  login "first-boot user sensor1 subscribing under the first-boot grant" \
     "com.example.injected sensor1 inject test user pw 6184" com.example.injected.temperature
+  [ $result = 0 ] || guest "journalctl -u wampmesh -o cat --no-pager | tail -20" >&2 || true
   in_guest "wampmesh.service active, running /usr/local/bin/wampmesh as user wampmesh" \
     "systemctl is-active -q wampmesh && [ \"\$(ps -o user= -p \$(systemctl show -p MainPID --value wampmesh))\" = wampmesh ] && systemctl show -p ExecStart --value wampmesh | grep -q /usr/local/bin/wampmesh"
   in_guest "first-boot grant listed by the admin CLI without --data" \

@@ -60,7 +60,16 @@ def recv_exact(s, n):
 
 
 def rawsocket(host, port):
+    stage = ["connecting"]  # named in a failure: which step the router ended the connection at
+    try:
+        return rawsocket_session(host, port, stage)
+    except ConnectionError as e:
+        raise ConnectionError(f"{e} during {stage[0]}") from e
+
+
+def rawsocket_session(host, port, stage):
     with connect(host, port) as s:
+        stage[0] = "handshake"
         s.sendall(bytes([0x7F, 0xF1, 0, 0]))  # JSON, max message 16 MiB
         reply = recv_exact(s, 4)
         if reply[0] != 0x7F or reply[1] & 0x0F != 1:
@@ -70,6 +79,7 @@ def rawsocket(host, port):
             s.sendall(struct.pack(">I", len(body)) + body)
 
         send(HELLO)
+        stage[0] = "HELLO"
         while True:
             head = recv_exact(s, 4)
             length = struct.unpack(">I", head)[0] & 0xFFFFFF
@@ -78,10 +88,12 @@ def rawsocket(host, port):
                 continue
             if msg[0] == 4 and AUTHENTICATE is not None:
                 send(AUTHENTICATE)
+                stage[0] = "AUTHENTICATE"
                 continue
             if msg[0] == 2 and SUBSCRIBE:
                 welcome = msg
                 send([32, 1, {}, SUBSCRIBE])
+                stage[0] = "SUBSCRIBE"
                 continue
             if msg[0] == 33 and SUBSCRIBE:  # [SUBSCRIBED, Request, Subscription]
                 return welcome + [{"subscribed": SUBSCRIBE, "subscription": msg[2]}]
