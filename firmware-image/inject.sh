@@ -75,8 +75,18 @@ if [ "$free_kib" -lt "$need_kib" ]; then
   log "growing the root filesystem by $grow_mib MiB"
   truncate -s "+${grow_mib}M" "$image"
   echo ", +" | sfdisk -q --no-reread -N 2 "$image"
-  e2fsck -fy "$fs" >/dev/null 2>&1 || true
-  resize2fs "$fs" >/dev/null
+  # resize2fs runs on a copy of the partition in a file of its own: on "IMAGE?offset=N" it takes
+  # the image file's size as the filesystem's (growing it past its partition) and, given the
+  # size, truncates the image file to it (cutting off the partition's end): no boot either way.
+  part=$(mktemp -p "$(dirname "$image")" .wampmesh-root.XXXXXX)
+  dd if="$image" of="$part" bs=4M iflag=skip_bytes,count_bytes skip=$((root_start * 512)) \
+    count=$((root_sectors * 512)) conv=sparse status=none
+  read -r _ root_sectors < <(part_offset "$image" 2)
+  truncate -s $((root_sectors * 512)) "$part"
+  e2fsck -fy "$part" >/dev/null 2>&1 || true
+  resize2fs "$part" >/dev/null 2>&1 || { rm -f "$part"; die "resize2fs failed"; }
+  dd if="$part" of="$image" bs=4M oflag=seek_bytes seek=$((root_start * 512)) conv=notrunc status=none
+  rm -f "$part"
 fi
 
 # debugfs, in two sessions: first remove what will be replaced (a removal and a new write of a

@@ -54,3 +54,33 @@ enable_binfmt_arm64() {
 
 # Partition start (in 512-byte sectors) and size of partition N of a disk image.
 part_offset() { sfdisk -J "$1" | python3 -c "import json,sys; p=json.load(sys.stdin)['partitiontable']['partitions'][$2-1]; print(p['start'], p['size'])"; }
+
+# --- Shared by the qemu boot tests (boot-test.sh, inject-boot-test.sh) ---------------------
+
+# A free TCP port on host loopback, for one of qemu's port forwards.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# An OpenSSH key pair made for one test run: KEY and KEY.pub, the latter "type base64" without
+# a comment (wampmesh.txt's ssh_authorized_key is one line).
+test_ssh_key() {
+  ssh-keygen -q -t ed25519 -N '' -f "$1" && cut -d' ' -f1,2 "$1.pub" > "$1.pub.tmp" && mv "$1.pub.tmp" "$1.pub"
+}
+
+# fat_scan IMAGE MARKER SECRET...: reads partition 1 of IMAGE (the FAT boot partition) byte for
+# byte, the file, deleted files and free clusters alike; fails when MARKER (a non-secret line
+# that must be there, so the scan is known to read the right bytes) is missing or any SECRET
+# is found. Run it after the guest stopped.
+fat_scan() {
+  local image=$1 marker=$2 start sectors fat ok=0 secret
+  shift 2
+  read -r start sectors < <(part_offset "$image" 1)
+  fat=$(mktemp)
+  dd if="$image" of="$fat" bs=512 skip="$start" count="$sectors" status=none
+  if grep -aqF "$marker" "$fat"; then log "FAT scan: reads the partition (finds $marker)"
+  else log "FAT scan: FAILED, cannot find the non-secret line '$marker': not scanning the right bytes"; ok=1; fi
+  for secret in "$@"; do
+    if grep -aqF "$secret" "$fat"; then log "FAT scan: FOUND '$secret'"; ok=1; else log "FAT scan: '$secret' not found"; fi
+  done
+  rm -f "$fat"
+  return $ok
+}

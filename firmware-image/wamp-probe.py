@@ -6,6 +6,10 @@ forward accepts connections before the guest listens.
   wamp-probe.py rawsocket HOST PORT DEADLINE_S
   wamp-probe.py websocket HOST PORT DEADLINE_S
 
+With WAMP_PROBE_SUBSCRIBE=TOPIC (RawSocket only) the session then subscribes to TOPIC and the
+probe passes only on SUBSCRIBED: a WELCOME alone does not show that the session may do anything
+(an ERROR, e.g. wamp.error.not_authorized, fails at once).
+
 Inside TLS (wss, RawSocket over TLS) when WAMP_PROBE_FINGERPRINT is set: the server's
 certificate must have that SHA-256 fingerprint ("AB:CD:..."), the way a user checks a
 self-signed certificate against the one the device printed at first boot.
@@ -38,6 +42,11 @@ TICKET = os.environ.get("WAMP_PROBE_TICKET", "").split(" ", 2)
 if len(TICKET) == 3:
     HELLO = [1, TICKET[0], {"roles": {"caller": {}}, "authmethods": ["ticket"], "authid": TICKET[1]}]
 AUTHENTICATE = [5, TICKET[2], {}] if len(TICKET) == 3 else None
+SUBSCRIBE = os.environ.get("WAMP_PROBE_SUBSCRIBE", "")
+
+
+class Refused(Exception):
+    """The router answered, and the answer was no: retrying will not change it."""
 
 
 def recv_exact(s, n):
@@ -51,7 +60,16 @@ def recv_exact(s, n):
 
 
 def rawsocket(host, port):
+    stage = ["connecting"]  # named in a failure: which step the router ended the connection at
+    try:
+        return rawsocket_session(host, port, stage)
+    except ConnectionError as e:
+        raise ConnectionError(f"{e} during {stage[0]}") from e
+
+
+def rawsocket_session(host, port, stage):
     with connect(host, port) as s:
+        stage[0] = "handshake"
         s.sendall(bytes([0x7F, 0xF1, 0, 0]))  # JSON, max message 16 MiB
         reply = recv_exact(s, 4)
         if reply[0] != 0x7F or reply[1] & 0x0F != 1:
@@ -61,6 +79,7 @@ def rawsocket(host, port):
             s.sendall(struct.pack(">I", len(body)) + body)
 
         send(HELLO)
+        stage[0] = "HELLO"
         while True:
             head = recv_exact(s, 4)
             length = struct.unpack(">I", head)[0] & 0xFFFFFF
@@ -69,7 +88,17 @@ def rawsocket(host, port):
                 continue
             if msg[0] == 4 and AUTHENTICATE is not None:
                 send(AUTHENTICATE)
+                stage[0] = "AUTHENTICATE"
                 continue
+            if msg[0] == 2 and SUBSCRIBE:
+                welcome = msg
+                send([32, 1, {}, SUBSCRIBE])
+                stage[0] = "SUBSCRIBE"
+                continue
+            if msg[0] == 33 and SUBSCRIBE:  # [SUBSCRIBED, Request, Subscription]
+                return welcome + [{"subscribed": SUBSCRIBE, "subscription": msg[2]}]
+            if msg[0] == 8 and SUBSCRIBE:  # [ERROR, SUBSCRIBE, Request, Details, Error]
+                raise Refused(f"SUBSCRIBE {SUBSCRIBE}: {msg[4]}")
             return msg
 
 
@@ -111,18 +140,23 @@ def websocket(host, port):
 def main():
     kind, host, port, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3]), time.monotonic() + float(sys.argv[4])
     probe = rawsocket if kind == "rawsocket" else websocket
-    last = None
+    seen = []  # distinct failures, in order, so a failed run says what went wrong
     while time.monotonic() < deadline:
         try:
             msg = probe(host, port)
             if msg and msg[0] == 2:
                 print(json.dumps(msg))
                 return 0
-            last = f"unexpected {msg}"
+            error = f"unexpected {msg}"
+        except Refused as e:
+            print(f"refused: {e}", file=sys.stderr)
+            return 1
         except (OSError, ValueError) as e:
-            last = repr(e)
+            error = repr(e)
+        if error not in seen:
+            seen.append(error)
         time.sleep(2)
-    print(f"no WELCOME before the deadline; last error: {last}", file=sys.stderr)
+    print(f"no WELCOME before the deadline; failures seen: {'; '.join(seen[-5:])}", file=sys.stderr)
     return 1
 
 

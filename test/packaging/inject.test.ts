@@ -27,7 +27,9 @@ function run(cmd: string, args: readonly string[], input?: string): string {
 const BOOT_START = 8192; // sectors, as Raspberry Pi OS
 const BOOT_SECTORS = 64 * 2048;
 const ROOT_START = BOOT_START + BOOT_SECTORS;
-const ROOT_SECTORS = 96 * 2048;
+// Small enough that inject.sh must grow it (it wants the files plus 64 MiB free), as on a
+// downloaded Raspberry Pi OS image whose root is sized to its content.
+const ROOT_SECTORS = 48 * 2048;
 
 let work: string;
 let image: string;
@@ -107,4 +109,19 @@ test('wampmesh.txt on the FAT partition; the root filesystem checks clean', (t) 
     fs.readFileSync(path.join(root, 'firmware-image/wampmesh.txt'), 'utf8'),
   );
   t.notThrows(() => run('e2fsck', ['-fn', fs2]));
+});
+
+test('the root partition and its filesystem grow together: the filesystem ends inside the partition', (t) => {
+  const table = JSON.parse(run('sfdisk', ['-J', image])) as {
+    partitiontable: { partitions: { start: number; size: number }[] };
+  };
+  const rootPart = table.partitiontable.partitions[1];
+  if (rootPart === undefined) return t.fail('no partition 2');
+  t.true(rootPart.size > ROOT_SECTORS, 'partition 2 was grown');
+  t.is((rootPart.start + rootPart.size) * 512, fs.statSync(image).size, 'partition 2 ends at the end of the image');
+  const header = run('dumpe2fs', ['-h', fs2]);
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(header)?.[1]);
+  const fsBytes = field('Block count') * field('Block size');
+  t.true(fsBytes > ROOT_SECTORS * 512, 'the filesystem was grown');
+  t.true(fsBytes <= rootPart.size * 512, `filesystem ${fsBytes} B fits partition 2 (${rootPart.size * 512} B)`);
 });
