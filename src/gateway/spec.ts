@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
-import { parse } from '../security/model.ts';
+import { parse } from '../security/schemas.ts';
 import { invalid, joinField } from '../security/errors.ts';
 import { checkTemplate, checkUriTemplate } from './template.ts';
 import { gatewayDefaults as gd } from './defaults.ts';

@@ -1,6 +1,6 @@
 // Client limits (RawSocket and WebSocket connections, and the sessions on them) in one place,
 // each default with its reason, as src/mesh/defaults.ts does for the mesh. The configuration
-// (src/config/config.ts) takes its defaults and bounds from here; the transports fall back to
+// (src/config/limits.ts) takes its defaults and bounds from here; the transports fall back to
 // them when started without one. The session limits the core enforces are the core's own
 // (src/router/limits.ts: the core imports nothing above it) and are read from there.
 

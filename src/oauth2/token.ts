@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { parsePeer, throttleKey } from '../security/address.ts';
 import { hashTicket, verifyTicket } from '../security/hash.ts';
-import { authroleOf, type UserRecord } from '../security/model.ts';
+import { authroleOf, type UserRecord } from '../security/records.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { AccountGuard, FailureThrottle } from '../security/throttle.ts';
 import { errorReply, jsonReply, OAuth2ErrorCode, type OAuth2Reply } from './errors.ts';

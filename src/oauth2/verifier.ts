@@ -5,7 +5,7 @@
 // node is refused on every node as soon as that change replicates, with no clock involved.
 
 import crypto from 'node:crypto';
-import { authroleOf, type UserRecord } from '../security/model.ts';
+import { authroleOf, type UserRecord } from '../security/records.ts';
 import type { SecurityStore } from '../security/store.ts';
 import { verifySignature } from './jwt.ts';
 import { audienceOf, type OAuth2RealmSettings } from './settings.ts';

@@ -4,9 +4,6 @@
 
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { MeshLinks } from '../mesh/links/links.ts';
-import type { EventStatus } from '../mesh/routing/events.ts';
-import type { MeshNode } from '../mesh/routing/node.ts';
 import {
   AUTH_METHODS,
   CALL_OUTCOMES,
@@ -24,14 +21,11 @@ import { MessageType, messageName } from '../wamp/messages.ts';
 
 const EVENT: number = MessageType.EVENT;
 import { Exposition } from './exposition.ts';
+import { writeBridgeFamilies } from './bridge-metrics.ts';
+import { writeMeshFamilies, type MeshSource } from './mesh-metrics.ts';
 
 /** Upper bounds (seconds) of the commit-time buckets: a fsync on an SD card takes 1-100 ms. */
 export const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
-
-export interface MeshSource {
-  readonly node: MeshNode;
-  readonly links: MeshLinks;
-}
 
 export interface MetricsSources {
   readonly version: string;
@@ -78,8 +72,8 @@ export class PrometheusMetrics {
     this.#sessions(out, router);
     this.#messages(out, router, m);
     this.#routing(out, router, m);
-    this.#mesh(out);
-    this.#bridges(out);
+    writeMeshFamilies(out, this.#src.mesh());
+    writeBridgeFamilies(out, this.#src.bridges?.() ?? []);
     this.#store(out);
     this.#process(out);
     return out.text();
@@ -216,163 +210,6 @@ export class PrometheusMetrics {
         'Sessions closed because they did not read what they were sent.',
       )
       .sample('wampmesh_slow_consumer_closes_total', m.slowConsumerCloses);
-  }
-
-  #bridges(out: Exposition): void {
-    const list = this.#src.bridges?.() ?? [];
-    if (list.length === 0) return;
-    const gauge = (
-      name: string,
-      help: string,
-      value: (b: BridgeStatus) => number,
-      type: 'gauge' | 'counter' = 'gauge',
-    ) => {
-      out.family(name, type, help);
-      for (const b of list) out.sample(name, value(b), { bridge: b.name });
-    };
-    gauge('wampmesh_bridge_up', 'Whether the bridge can send to its remote side now (1) or not (0).', (b) =>
-      b.state === 'up' ? 1 : 0,
-    );
-    gauge('wampmesh_bridge_queue_messages', 'Events in the outbox waiting for confirmation.', (b) => b.queue.depth);
-    gauge('wampmesh_bridge_queue_bytes', 'Payload bytes in the outbox.', (b) => b.queue.bytes);
-    gauge(
-      'wampmesh_bridge_queue_oldest_age_seconds',
-      'Age of the oldest event in the outbox.',
-      (b) => b.queue.oldestAgeSec,
-    );
-    gauge('wampmesh_bridge_inflight', 'Events sent and not yet confirmed.', (b) => b.queue.inflight);
-    gauge(
-      'wampmesh_bridge_dead_letters',
-      'Events the remote side refused for good, kept for replay.',
-      (b) => b.queue.deadLetters,
-    );
-    gauge('wampmesh_bridge_queued_total', 'Events committed to the outbox.', (b) => b.counters.queued, 'counter');
-    gauge('wampmesh_bridge_sent_total', 'Events confirmed by the remote side.', (b) => b.counters.confirmed, 'counter');
-    gauge(
-      'wampmesh_bridge_retries_total',
-      'Failures after which unconfirmed events were sent again.',
-      (b) => b.counters.retries,
-      'counter',
-    );
-    gauge(
-      'wampmesh_bridge_redelivered_total',
-      'Events sent again that may have arrived before (possible duplicates).',
-      (b) => b.counters.redelivered,
-      'counter',
-    );
-    gauge(
-      'wampmesh_bridge_dead_lettered_total',
-      'Events moved to the dead letters.',
-      (b) => b.counters.deadLettered,
-      'counter',
-    );
-    out.family('wampmesh_bridge_dropped_total', 'counter', 'Events dropped from or refused by the outbox, by reason.');
-    for (const b of list)
-      for (const [reason, n] of Object.entries(b.counters.dropped))
-        out.sample('wampmesh_bridge_dropped_total', n, { bridge: b.name, reason });
-    gauge(
-      'wampmesh_bridge_in_received_total',
-      "MQTT messages received for the bridge's in rules.",
-      (b) => b.counters.inReceived,
-      'counter',
-    );
-    gauge(
-      'wampmesh_bridge_in_refused_total',
-      'Incoming messages not published (no mapping, or refused by the router).',
-      (b) => b.counters.inRefused,
-      'counter',
-    );
-  }
-
-  #mesh(out: Exposition): void {
-    const mesh = this.#src.mesh();
-    if (mesh === undefined) return;
-    const links = mesh.links.status();
-    const node = mesh.node.status() as {
-      routes?: Record<string, unknown>;
-      replication?: { records: number; lagMs: Record<string, number> };
-      events?: EventStatus;
-    };
-    out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
-    out
-      .family('wampmesh_mesh_nodes_reachable', 'gauge', 'Other mesh nodes this node has a route to.')
-      .sample('wampmesh_mesh_nodes_reachable', Object.keys(node.routes ?? {}).length);
-    // Per link while it is up; the counter restarts when the link does (Prometheus's rate() allows for resets).
-    out.family(
-      'wampmesh_mesh_link_received_bytes_total',
-      'counter',
-      'Octets received on the mesh link to a peer node since the link came up.',
-    );
-    for (const l of links.links) out.sample('wampmesh_mesh_link_received_bytes_total', l.bytesIn, { peer: l.peer });
-    out.family(
-      'wampmesh_mesh_link_sent_bytes_total',
-      'counter',
-      'Octets sent on the mesh link to a peer node since the link came up.',
-    );
-    for (const l of links.links) out.sample('wampmesh_mesh_link_sent_bytes_total', l.bytesOut, { peer: l.peer });
-    out.family(
-      'wampmesh_mesh_link_rtt_seconds',
-      'gauge',
-      'Round-trip time of the last heartbeat on the link to a peer node.',
-    );
-    for (const l of links.links)
-      if (l.rttMs !== undefined) out.sample('wampmesh_mesh_link_rtt_seconds', l.rttMs / 1000, { peer: l.peer });
-    out
-      .family(
-        'wampmesh_mesh_integrity_failures_total',
-        'counter',
-        'Mesh links closed because frames failed their integrity check, here or at the peer.',
-      )
-      .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
-    if (node.events !== undefined) this.#meshEvents(out, node.events);
-    if (node.replication !== undefined) {
-      out
-        .family(
-          'wampmesh_replication_records',
-          'gauge',
-          'Replicated configuration records (realms, users, grants) held by this node.',
-        )
-        .sample('wampmesh_replication_records', node.replication.records);
-      // One series per neighbour (a linked node): as bounded as the links are.
-      out.family(
-        'wampmesh_replication_lag_seconds',
-        'gauge',
-        'How long this node has known it lacks replicated records a linked peer node holds (found by anti-entropy); 0 when it lacks none.',
-      );
-      for (const [peer, ms] of Object.entries(node.replication.lagMs))
-        out.sample('wampmesh_replication_lag_seconds', ms / 1000, { peer });
-    }
-  }
-
-  /** The event delivery contract's counts (README "Mesh"). */
-  #meshEvents(out: Exposition, events: EventStatus): void {
-    out
-      .family('wampmesh_mesh_events_unacked', 'gauge', 'Mesh event copies sent and not yet safely past the next hops.')
-      .sample('wampmesh_mesh_events_unacked', events.unacked);
-    out
-      .family('wampmesh_mesh_events_outage_held', 'gauge', 'Mesh events kept for nodes no route reaches now.')
-      .sample('wampmesh_mesh_events_outage_held', events.outageHeld);
-    out.family(
-      'wampmesh_mesh_events_dropped_total',
-      'counter',
-      'Mesh event copies dropped on this node, by reason (the bound that was hit, tooLarge, eventTtl).',
-    );
-    for (const reason of [
-      'linkUnackedBytes',
-      'linkUnackedMaxAgeMs',
-      'outageHold',
-      'outageHoldMs',
-      'tooLarge',
-      'eventTtl',
-    ])
-      out.sample('wampmesh_mesh_events_dropped_total', events.dropped[reason] ?? 0, { reason });
-    out
-      .family(
-        'wampmesh_mesh_events_given_up_total',
-        'counter',
-        "Events for this node never received: gaps in an origin's numbering given up after holdbackMs.",
-      )
-      .sample('wampmesh_mesh_events_given_up_total', events.order.gaveUp);
   }
 
   #store(out: Exposition): void {

@@ -3,7 +3,7 @@
 // and subscriptions, message and call totals for its charts, the mesh as this node knows it,
 // and the warnings and errors it logged lately (recent-log.ts).
 
-import type { MeshSource } from './prometheus.ts';
+import type { MeshSource } from './mesh-metrics.ts';
 import type { RecentLog } from './recent-log.ts';
 import { CALL_OUTCOMES, MESSAGE_CODES, sum, TRANSPORTS, type RouterMetrics } from '../router/metrics.ts';
 import type { Router } from '../router/router.ts';

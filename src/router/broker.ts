@@ -7,21 +7,16 @@ import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubsc
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
 import type { Disclosure } from './call-options.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
-import { OptionError, optBool, optEnum, optIds, optStrings, pptOptions } from './options.ts';
+import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
 import { SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
+import { eligible, readFilter, type Filter } from './subscriber-filter.ts';
+import { retainEvent, sendRetained } from './retained-events.ts';
+import type { Subscription } from './subscription.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
-
-export interface Subscription {
-  readonly id: number;
-  readonly topic: string;
-  readonly match: MatchPolicy;
-  readonly created: number;
-  readonly subscribers: Map<number, Target>;
-}
 
 /** Meta API hooks (wamp.subscription.on_*). */
 export interface BrokerEvents {
@@ -77,24 +72,7 @@ export interface EventRouting {
   readonly retain: boolean;
 }
 
-/** Subscriber black/whitelisting of one publication (spec "Subscriber Black- and Whitelisting"). */
-interface Filter {
-  exclude?: number[];
-  exclude_authid?: string[];
-  exclude_authrole?: string[];
-  eligible?: number[];
-  eligible_authid?: string[];
-  eligible_authrole?: string[];
-}
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
-const filterKeys = [
-  'exclude',
-  'exclude_authid',
-  'exclude_authrole',
-  'eligible',
-  'eligible_authid',
-  'eligible_authrole',
-] as const;
 
 export class Broker {
   readonly #options: BrokerOptions;
@@ -171,7 +149,7 @@ export class Broker {
     subscriber.send({ type: T.SUBSCRIBED, request, subscription: subscription.id });
     if (created) this.#options.events?.created(subscriber, subscription);
     if (!already) this.#options.events?.subscribed(subscriber, subscription);
-    if (getRetained) this.#sendRetained(subscriber, subscription);
+    if (getRetained) sendRetained(this.#options.store, this.#options.realm, subscriber, subscription);
   }
 
   unsubscribe(subscriber: Target, msg: Unsubscribe): void {
@@ -266,7 +244,7 @@ export class Broker {
    */
   #keep(event: StoredEvent, filter: Filter | undefined, retain: boolean): string | undefined {
     try {
-      if (retain) this.#retain(event);
+      if (retain) retainEvent(this.#options.store, this.#options.realm, event);
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
       if (rule !== undefined && filter?.eligible === undefined)
@@ -293,26 +271,12 @@ export class Broker {
     };
     if (options.retain === true) {
       try {
-        this.#retain(event);
+        retainEvent(this.#options.store, this.#options.realm, event);
       } catch (err) {
         if (!(err instanceof UnstorableEventError)) throw err;
       }
     }
     this.#deliver(event, undefined, undefined, undefined);
-  }
-
-  /**
-   * A retained publication replaces the topic's retained event; one without payload clears it,
-   * as an empty retained message does in MQTT (so MQTT clients can clear what they retained).
-   */
-  #retain(event: StoredEvent): void {
-    const store = this.#options.store;
-    if (
-      (event.args === undefined || event.args.length === 0) &&
-      (event.kwargs === undefined || Object.keys(event.kwargs).length === 0)
-    ) {
-      store.unretain(this.#options.realm, event.topic);
-    } else store.retain(this.#options.realm, event);
   }
 
   /** Whether any subscription matches (lets the meta API skip building events nobody hears). */
@@ -392,28 +356,6 @@ export class Broker {
     }
   }
 
-  #sendRetained(subscriber: Target, subscription: Subscription): void {
-    const store = this.#options.store;
-    const realm = this.#options.realm;
-    const events =
-      subscription.match === 'exact'
-        ? [store.retained(realm, subscription.topic)].filter((e) => e !== undefined)
-        : [...store.allRetained(realm)].filter((e) => uriMatches(subscription.topic, subscription.match, e.topic));
-    for (const event of events) {
-      if (event.filter !== undefined && !eligible(event.filter as Filter, subscriber)) continue;
-      const details: Dict = { ...event.details, retained: true };
-      if (subscription.match !== 'exact') details.topic = event.topic;
-      subscriber.send({
-        type: T.EVENT,
-        subscription: subscription.id,
-        publication: event.publication,
-        details,
-        args: event.args,
-        kwargs: event.kwargs,
-      });
-    }
-  }
-
   #detach(session: Target, subscription: Subscription): void {
     subscription.subscribers.delete(session.id);
     const mine = this.#bySession.get(session.id);
@@ -426,23 +368,4 @@ export class Broker {
       this.#options.events?.deleted(session, subscription);
     }
   }
-}
-
-function readFilter(options: Dict): Filter | undefined | OptionError {
-  let filter: Filter | undefined;
-  for (const key of filterKeys) {
-    const v = key === 'exclude' || key === 'eligible' ? optIds(options, key) : optStrings(options, key);
-    if (v instanceof OptionError) return v;
-    if (v !== undefined) (filter ??= {})[key] = v as never;
-  }
-  return filter;
-}
-
-function eligible(f: Filter, s: Target): boolean {
-  if (f.exclude?.includes(s.id) || f.exclude_authid?.includes(s.authid) || f.exclude_authrole?.includes(s.authrole))
-    return false;
-  if (f.eligible !== undefined && !f.eligible.includes(s.id)) return false;
-  if (f.eligible_authid !== undefined && !f.eligible_authid.includes(s.authid)) return false;
-  if (f.eligible_authrole !== undefined && !f.eligible_authrole.includes(s.authrole)) return false;
-  return true;
 }

@@ -4,7 +4,8 @@
 import type { Dict } from '../wamp/messages.ts';
 import { isId } from '../wamp/ids.ts';
 import { ErrorUri, isValidUri } from '../wamp/uris.ts';
-import type { Broker, BrokerEvents, Subscription } from './broker.ts';
+import type { Broker, BrokerEvents } from './broker.ts';
+import type { Subscription } from './subscription.ts';
 import type { Dealer, DealerEvents } from './dealer.ts';
 import type { LocalResult } from './local-procedures.ts';
 import type { Registration } from './registrations.ts';

@@ -33,7 +33,14 @@ import {
   type ScramDialect,
   type ScramKeys,
 } from './hash.ts';
-import { AUTH_METHODS, authroleOf, DEFAULT_ROLE, type AuthMethod, type RealmRecord, type UserRecord } from './model.ts';
+import {
+  AUTH_METHODS,
+  authroleOf,
+  DEFAULT_ROLE,
+  type AuthMethod,
+  type RealmRecord,
+  type UserRecord,
+} from './records.ts';
 import { SourceRules } from './sources.ts';
 import type { SecurityStore } from './store.ts';
 import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';

@@ -26,7 +26,7 @@
 
 import type { AuthorizationRequest, Authorizer } from '../router/auth.ts';
 import type { MatchPolicy } from '../router/uri-table.ts';
-import type { GrantRecord } from './model.ts';
+import type { GrantRecord } from './records.ts';
 import type { SecurityStore } from './store.ts';
 
 export interface UriPattern {

@@ -1,12 +1,12 @@
 // An imported security document (the whole configuration, as wampmesh.security.export gives
-// it; shapes and schemas in model.ts), checked beyond its shape: names and ids unique,
+// it; shapes in records.ts, schemas in schemas.ts), checked beyond its shape: names and ids unique,
 // references resolving within the document, group nesting without a cycle, each public key with
 // one owner, the protected realms kept. All of it is checked before anything is derived or
 // written, so a rejected import changes nothing and the error names the field. The export, the
 // import's transaction and the changes it announces stay in store.ts: they need its database.
 
 import { exists, invalid, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
-import { documentSchema, parse, type DocumentInput } from './model.ts';
+import { documentSchema, parse, type DocumentInput } from './schemas.ts';
 import { parseApiSpec } from '../gateway/spec.ts';
 
 /** An imported document, parsed and checked: a SecurityError names the field of the first problem. */

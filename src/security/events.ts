@@ -7,7 +7,7 @@
 import type { Router } from '../router/router.ts';
 import type { RealmConfig } from '../router/realm.ts';
 import { CloseUri } from '../wamp/uris.ts';
-import type { RealmRecord } from './model.ts';
+import type { RealmRecord } from './records.ts';
 import type { Revocation } from './revocation.ts';
 import type { SecurityStore } from './store.ts';
 

@@ -15,7 +15,7 @@ import { StoreAuthenticator } from './authenticator.ts';
 import { StoreAuthorizer } from './authorizer.ts';
 import { bindSecurityEvents, routerSecurityEvents, toRealmConfig } from './events.ts';
 import type { HashingParams } from './hash.ts';
-import type { RealmRecord } from './model.ts';
+import type { RealmRecord } from './records.ts';
 import { SecurityStore } from './store.ts';
 import type { ThrottleOptions } from './throttle.ts';
 
@@ -24,7 +24,8 @@ export * from './authenticator.ts';
 export * from './authorizer.ts';
 export * from './errors.ts';
 export * from './events.ts';
-export * from './model.ts';
+export * from './records.ts';
+export * from './schemas.ts';
 export * from './store.ts';
 export * from './throttle.ts';
 export { defaultHashing, type HashingParams } from './hash.ts';

@@ -6,7 +6,7 @@
 
 import { ADMIN_GROUP, ADMIN_REALM, ensureAdminRealm } from './admin.ts';
 import { covers } from './authorizer.ts';
-import type { AuthMethod } from './model.ts';
+import type { AuthMethod } from './records.ts';
 import type { SecurityStore } from './store.ts';
 
 /** The methods the first start enables in the admin realm; a reset enables them again. */

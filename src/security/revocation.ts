@@ -4,7 +4,7 @@
 // one more public key) ends nothing, so keys can be rotated add-then-remove without a
 // reconnect. Groups and role end nothing either: grants are checked on every action.
 
-import type { Credentials, UserRecord } from './model.ts';
+import type { Credentials, UserRecord } from './records.ts';
 
 /** Why the sessions of a user are ended (deletion has its own change). */
 export type Revocation = 'credentials' | 'disabled';

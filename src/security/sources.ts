@@ -3,7 +3,7 @@
 // once per store version: sources change rarely, logins are frequent.
 
 import { parseCidr, type Cidr, type PeerAddress } from './address.ts';
-import type { AuthMethod, UserRecord } from './model.ts';
+import type { AuthMethod, UserRecord } from './records.ts';
 import type { SecurityStore } from './store.ts';
 
 interface CompiledSource {

@@ -1,0 +1,12 @@
+// Field types shared by the sections of the configuration file.
+
+import { z } from 'zod';
+import { isHost } from './host.ts';
+
+export function intIn(min: number, max: number) {
+  const error = `expected integer ${min}..${max}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+export const port = intIn(0, 65535); // 0 asks the OS for a free port (tests); the actual one is printed.
+export const host = z.string().refine(isHost, { error: 'expected an IP address or host name' });
