@@ -96,6 +96,10 @@ export class Router implements PeerAcceptor {
     }
     const realm = new Realm(config, this.#env);
     this.realms.set(config.uri, realm);
+    // The mesh skips other routers' callees and subscribers in realms this router does not have;
+    // a realm that arrives later (replicated after their advertisements) must be looked at again
+    // then, not at their next refresh.
+    this.federation.interestsChanged(config.uri);
     return realm;
   }
 

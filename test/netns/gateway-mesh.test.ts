@@ -119,7 +119,8 @@ if (unavailable !== undefined) {
     let last = { status: 0, body: '' };
     await eventually(
       'C serves the spec and reaches the callee on A',
-      60_000,
+      // "Within seconds": a realm replicated after A's advertisement is looked at when it arrives.
+      15_000,
       async () => {
         last = await post(bed!.node('C').ns, '/g/add/x', '{"a":2,"b":40}');
         return last.status === 200 ? true : undefined;
