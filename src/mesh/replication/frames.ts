@@ -12,6 +12,8 @@ export interface ReplicaRecord {
   value?: RecordValue;
   /** For a deletion of a record that expires: when its tombstone may be forgotten (ms since the epoch). */
   expires?: number;
+  /** The writer's (`node`'s) Ed25519 signature over the record as written (trust/record-signature.ts). */
+  sig?: Uint8Array;
 }
 
 export type ReplicationFrame =
@@ -47,6 +49,7 @@ export function validateReplicationFrame(v: Record<string, unknown>): Replicatio
           isStr(x.node) &&
           typeof x.deleted === 'boolean' &&
           (x.expires === undefined || Number.isSafeInteger(x.expires)) &&
+          (x.sig === undefined || (x.sig instanceof Uint8Array && x.sig.length === 64)) &&
           (x.value === undefined || (typeof x.value === 'object' && x.value !== null && !Array.isArray(x.value)))
         );
       })
