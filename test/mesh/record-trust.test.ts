@@ -6,7 +6,8 @@
 import test from 'ava';
 import type { ReplicaRecord } from '../../src/mesh/replication/frames.ts';
 import { toRecords } from '../../src/mesh/replication/records.ts';
-import { signRecord } from '../../src/mesh/trust/record-signature.ts';
+import { Replicator } from '../../src/mesh/replication/replicator.ts';
+import { recordFromText, recordSignatureHolds, signRecord } from '../../src/mesh/trust/record-signature.ts';
 import { SimNetwork, type SimNode } from './sim.ts';
 
 const records = (n: SimNode) =>
@@ -138,4 +139,30 @@ test("a removed node's records stay, adopted by the others; what its key signs a
   a.mesh.receive('B', { t: 'repl-push', records: [{ ...late, sig: signRecord(m.trust.key, late) }] });
   t.is(a.security!.store.getUser('com.plant', 'late'), undefined);
   t.like(a.mesh.status().trust, { refused: { removedWriter: 1 } });
+});
+
+test("records kept from before signing (an upgrade) are written again, signed, under the node's own name at start", (t) => {
+  const net = square(41);
+  net.nodes.get('A')!.security!.store.createUser('com.plant', { authid: 'ann', password: 'ann password' });
+  net.run(1000);
+  const b = net.nodes.get('B')!;
+  const db = b.db!;
+  const before = db.prepare<[], { key: string; node: string }>('SELECT key, node FROM replica_version').all();
+  t.true(before.some((r) => r.node === 'A'));
+  // What migration 10 leaves: versions without their written form.
+  db.prepare('UPDATE replica_version SET written = NULL, sig = NULL').run();
+  new Replicator({ node: 'B', db, store: b.security!.store, now: () => net.clock.now, trust: b.trust });
+  const after = db
+    .prepare<[], { key: string; node: string; written: string | null; sig: Uint8Array | null }>(
+      'SELECT key, node, written, sig FROM replica_version ORDER BY key',
+    )
+    .all();
+  t.deepEqual(
+    after.map((r) => r.key),
+    before.map((r) => r.key).sort(),
+  );
+  for (const row of after) {
+    t.is(row.node, 'B', row.key);
+    t.true(recordSignatureHolds(recordFromText(row.written!, row.sig), b.trust.key.publicKey), row.key);
+  }
 });
