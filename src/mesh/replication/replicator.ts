@@ -25,16 +25,8 @@ import { securitySource, type RecordSource } from './source.ts';
 
 export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 import { meshDefaults } from '../defaults.ts';
-import { LogThrottle } from '../log-throttle.ts';
-import type { NodeKey } from '../trust/node-key.ts';
-import { recordFromText, recordSignatureHolds, signRecord, writtenText } from '../trust/record-signature.ts';
-
-/** What replication needs of mesh trust (trust/membership.ts MeshTrust): its key, and the writers'. */
-export interface RecordTrust {
-  readonly key: NodeKey;
-  keyOf(node: NodeId): Uint8Array | undefined;
-  isRemoved(node: NodeId): boolean;
-}
+import { recordFromText, signRecord, writtenText } from '../trust/record-signature.ts';
+import { RecordCheck, type RecordTrust } from './record-check.ts';
 
 export interface ReplicationLinks {
   /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
@@ -53,9 +45,7 @@ export class Replicator {
   readonly #logger: Logger;
   readonly #antiEntropyMs: number;
   readonly #trust: RecordTrust | undefined;
-  /** Records refused, by why: for status and /metrics. */
-  readonly refused = { forgedRecord: 0, unknownWriter: 0, removedWriter: 0 };
-  readonly #refusalLog = new LogThrottle(meshDefaults.integrityLogIntervalMs);
+  readonly #check: RecordCheck | undefined;
   #links: ReplicationLinks | undefined;
   #clock = { ms: 0, n: 0 };
   #applying = false;
@@ -89,6 +79,7 @@ export class Replicator {
     this.#sources = [securitySource(options.store, (key) => others.some((o) => o.owns(key))), ...others];
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
+    this.#check = this.#trust === undefined ? undefined : new RecordCheck(this.#trust, this.#logger);
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
     this.#q = {
       all: this.#db.prepare<[], VersionRow & { key: string }>(
@@ -344,7 +335,7 @@ export class Replicator {
       // Expired already: nothing to apply; the record is forgotten everywhere soon.
       const expires = r.value === undefined ? (r.expires ?? mine?.expires_at) : source.expiresAt?.(r.value);
       if (expires !== undefined && expires !== null && expires <= now) return false;
-      if (!this.#signedByWriter(r, peer)) return false;
+      if (this.#check !== undefined && !this.#check.admits(r, peer)) return false;
       // Only a version that checks moves the clock: a forged one dated far ahead would otherwise
       // date every later write of this node.
       this.#observe(r.hlc);
@@ -398,46 +389,19 @@ export class Replicator {
     return applied;
   }
 
-  /** Whether `r` is signed by its writer's admitted key; a refusal is counted and logged. */
-  #signedByWriter(r: ReplicaRecord, peer: NodeId | undefined): boolean {
-    if (this.#trust === undefined) return true;
-    const key = this.#trust.keyOf(r.node);
-    let kind: keyof Replicator['refused'];
-    if (key === undefined) kind = this.#trust.isRemoved(r.node) ? 'removedWriter' : 'unknownWriter';
-    else if (!recordSignatureHolds(r, key)) kind = 'forgedRecord';
-    else return true;
-    this.refused[kind]++;
-    const held = this.#refusalLog.admit(`${kind}\u0000${peer}\u0000${r.node}`);
-    if (held === undefined) return false;
-    const fields = { peer, writer: r.node, record: r.key, hlc: r.hlc, suppressed: held };
-    if (kind === 'forgedRecord')
-      this.#logger.warn(fields, "replication: record not signed by its writer's key (forged); dropped");
-    // Expected for a while after a removal, or before a new writer's admission has arrived
-    // (anti-entropy brings the record again): not a warning.
-    else if (kind === 'removedWriter')
-      this.#logger.info(fields, 'replication: record of a removed node; dropped (the others adopted what it wrote)');
-    else this.#logger.info(fields, 'replication: record of a node not known as a member yet; dropped for now');
-    return false;
-  }
-
   digest(): string {
     const h = crypto.createHash('sha256');
     for (const row of this.#q.all.all()) h.update(`${row.key}\0${row.hlc}\0${row.node}\0${row.deleted}\n`);
     return h.digest('base64url');
   }
 
-  status(): {
-    records: number;
-    digest: string;
-    lagMs: Record<NodeId, number>;
-    refused: Replicator['refused'];
-  } {
-    return {
-      records: this.#q.all.all().length,
-      digest: this.digest(),
-      lagMs: this.lag(),
-      refused: { ...this.refused },
-    };
+  /** Records refused, by why (with mesh trust): for status and /metrics. */
+  get refused(): Readonly<RecordCheck['refused']> | undefined {
+    return this.#check?.refused;
+  }
+
+  status(): { records: number; digest: string; lagMs: Record<NodeId, number> } {
+    return { records: this.#q.all.all().length, digest: this.digest(), lagMs: this.lag() };
   }
 
   /**
