@@ -19,7 +19,7 @@ export interface RecordTrust {
 }
 
 export class RecordCheck {
-  /** Records refused, by why: for status and /metrics. */
+  /** Records refused, by why: for `mesh status` (trust.refused). */
   readonly refused = { forgedRecord: 0, unknownWriter: 0, removedWriter: 0 };
   readonly #trust: RecordTrust;
   readonly #logger: Logger;

@@ -395,7 +395,7 @@ export class Replicator {
     return h.digest('base64url');
   }
 
-  /** Records refused, by why (with mesh trust): for status and /metrics. */
+  /** Records refused, by why (with mesh trust): for `mesh status`. */
   get refused(): Readonly<RecordCheck['refused']> | undefined {
     return this.#check?.refused;
   }
