@@ -292,6 +292,7 @@ export class PrometheusMetrics {
       routes?: Record<string, unknown>;
       replication?: { records: number; lagMs: Record<string, number> };
       events?: EventStatus;
+      trust?: { refused: Record<string, number> };
     };
     out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
     out
@@ -324,6 +325,15 @@ export class PrometheusMetrics {
         'Mesh links closed because frames failed their integrity check, here or at the peer.',
       )
       .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
+    if (node.trust !== undefined) {
+      out.family(
+        'wampmesh_mesh_trust_refused_total',
+        'counter',
+        'What mesh trust refused from members, by reason (forgedLsa, forgedRecord, callerIdentity...: README "Mesh", Trust).',
+      );
+      for (const [reason, n] of Object.entries(node.trust.refused))
+        out.sample('wampmesh_mesh_trust_refused_total', n, { reason });
+    }
     if (node.events !== undefined) this.#meshEvents(out, node.events);
     if (node.replication !== undefined) {
       out
