@@ -166,3 +166,16 @@ test("records kept from before signing (an upgrade) are written again, signed, u
     t.true(recordSignatureHolds(recordFromText(row.written!, row.sig), b.trust.key.publicKey), row.key);
   }
 });
+
+test('a pushed record whose value is not plain JSON (it could not have been signed) is a bad frame, with a reason', (t) => {
+  const net = square(43);
+  const a = net.nodes.get('A')!;
+  const record = { key: 'user|com.plant|x', hlc: hlcAt(net.clock.now), node: 'B', deleted: false };
+  for (const value of [{ n: 10n }, { bytes: new Uint8Array(3) }, { n: Number.NaN }, { deep: { a: [{ b: 1n }] } }])
+    t.is(a.mesh.receive('B', { t: 'repl-push', records: [{ ...record, value }] }), 'repl-push: bad records');
+  t.is(
+    a.mesh.receive('B', { t: 'repl-push', records: [{ ...record, value: { meta: { a: [1, 'x', null] } } }] }),
+    undefined,
+  );
+  t.like(a.mesh.status().trust, { refused: { forgedRecord: 1 } }, 'well formed, then refused for its signature');
+});
