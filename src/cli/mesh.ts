@@ -112,6 +112,7 @@ export async function startMesh(
           ...(state.sources !== undefined && { sources: state.sources }),
           logger: log,
           antiEntropyMs: settings.antiEntropyMs,
+          trust,
         });
   const config = {
     minLinks: settings.minLinks,

@@ -25,6 +25,7 @@ interface Snapshot {
     reachable: string[];
     links: { peer: string; rttMs?: number; bytesIn: number; bytesOut: number }[];
     integrityFailures: number;
+    trust?: { members: Record<string, string>; removed: string[]; pending: Record<string, string> };
   };
   recentErrors?: { total: number; entries: RecentEntry[] };
   tls?: { field: string; tls: { fingerprint: string; subject: string; validTo: string } }[];
@@ -117,6 +118,47 @@ function realmsTable(realms: Realm[]): string {
   return `<table><thead><tr><th>realm</th><th>sessions</th><th>registrations</th><th>subscriptions</th><th>calls</th><th>events dropped</th><th>auth failures</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/**
+ * The mesh's members and the nodes refused for want of an admission (secretJoin off), each with
+ * its key, with buttons that call wampmesh.mesh.admit and wampmesh.mesh.remove.
+ */
+function membersTable(trust: NonNullable<NonNullable<Snapshot['mesh']>['trust']>, note: string): string {
+  const row = (id: string, key: string, state: string, button: string) =>
+    `<tr class="${state}" data-member="${esc(id)}"><td>${esc(id)}</td><td>${state}</td><td>${key === '' ? '' : `<code>${esc(key)}</code>`}</td><td>${button}</td></tr>`;
+  const rows = [
+    ...Object.entries(trust.pending).map(([id, key]) =>
+      row(id, key, 'pending', `<button data-admit="${esc(id)}">Admit</button>`),
+    ),
+    ...Object.entries(trust.members).map(([id, key]) =>
+      row(id, key, 'member', `<button data-remove="${esc(id)}">Remove</button>`),
+    ),
+    ...trust.removed.map((id) => row(id, '', 'removed', '')),
+  ];
+  return (
+    `<h2>Mesh members</h2><table><thead><tr><th>node</th><th>state</th><th>key</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `<p class="note" id="members-note">${esc(note)}</p>`
+  );
+}
+
+/** Admit and remove buttons: the admin API's procedures, as `wampmesh mesh admit|remove` calls them. */
+function memberActions(session: WampSession, setNote: (note: string) => void): void {
+  $('members').addEventListener('click', (e) => {
+    const button = (e.target as HTMLElement).closest('button');
+    if (button === null) return;
+    const admit = button.dataset.admit;
+    const remove = button.dataset.remove;
+    const node = admit ?? remove;
+    if (node === undefined) return;
+    // A removal is for good (only an admission with a new key lets the node in again): asked first.
+    if (remove !== undefined && !window.confirm(`Remove node ${remove} from the mesh for good?`)) return;
+    button.disabled = true;
+    session.call(admit !== undefined ? 'wampmesh.mesh.admit' : 'wampmesh.mesh.remove', [node]).then(
+      () => setNote(admit !== undefined ? `${node} admitted` : `${node} removed`),
+      (err: Error) => setNote(`${node}: ${err instanceof WampError ? `${err.uri} ` : ''}${err.message}`),
+    );
+  });
+}
+
 /** The router's recent warnings and errors, newest first (src/observe/recent-log.ts). */
 function recentList(recent: NonNullable<Snapshot['recentErrors']>): string {
   const items = recent.entries.map((e) => {
@@ -134,6 +176,10 @@ async function run(session: WampSession): Promise<void> {
   $('login').hidden = true;
   $('main').hidden = false;
   let stopped = false;
+  let note = '';
+  memberActions(session, (n) => {
+    note = n;
+  });
   session.onclose = (why) => {
     stopped = true;
     $('status').textContent = `disconnected: ${why}`;
@@ -170,8 +216,10 @@ async function run(session: WampSession): Promise<void> {
         `<h2>Mesh: node ${esc(m.node)}, ${m.reachable.length + 1} reachable</h2>${meshGraph(m)}` +
         `<ul id="links">${m.links.map((l) => `<li>${esc(l.peer)}: rtt ${l.rttMs ?? '?'} ms, ${l.bytesIn} B in, ${l.bytesOut} B out</li>`).join('')}</ul>` +
         `<p>integrity failures: ${m.integrityFailures}</p>`;
+      $('members').innerHTML = m.trust === undefined ? '' : membersTable(m.trust, note);
     } else {
       $('mesh').innerHTML = '<h2>Mesh: off</h2>';
+      $('members').innerHTML = '';
     }
     $('realms').innerHTML = realmsTable(snap.realms);
     $('recent').innerHTML = snap.recentErrors === undefined ? '' : recentList(snap.recentErrors);

@@ -49,6 +49,7 @@ figure { margin: 0 12px 0 0; display: inline-block; } .chart { color: #2f6fb2; b
 #recent li.error { border-color: #d9534f; } #recent li.info { border-color: #8aa1b8; } #recent .field { color: #55606b; } #graph text { text-anchor: middle; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: 4px 8px; border-bottom: 1px solid #dde3e9; vertical-align: top; }
 code { background: #eef3f8; padding: 0 3px; margin-right: 2px; }
+#members button { font-size: 12px; } #members tr.pending { background: #fff6e5; } #members .note { color: #55606b; }
 `;
 
 const FAVICON =
@@ -64,7 +65,7 @@ function page(ws: { port: number; path: string }): string {
 <div id="login"><form id="login-form"><label>Administrator <input id="user" autocomplete="username" value="admin"></label>
 <label>Password <input id="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Log in</button><p id="login-error"></p></form></div>
-<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="realms"></section><section id="recent"></section><section id="tls"></section></main>
+<main id="main" hidden><div id="top"><section id="mesh"></section><section id="charts"></section></div><section id="members"></section><section id="realms"></section><section id="recent"></section><section id="tls"></section></main>
 <script src="app.js"></script></body></html>
 `;
 }

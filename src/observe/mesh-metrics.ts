@@ -18,6 +18,7 @@ export function writeMeshFamilies(out: Exposition, mesh: MeshSource | undefined)
     routes?: Record<string, unknown>;
     replication?: { records: number; lagMs: Record<string, number> };
     events?: EventStatus;
+    trust?: { refused: Record<string, number> };
   };
   out.family('wampmesh_mesh_links', 'gauge', 'Mesh links up.').sample('wampmesh_mesh_links', links.links.length);
   out
@@ -50,6 +51,15 @@ export function writeMeshFamilies(out: Exposition, mesh: MeshSource | undefined)
       'Mesh links closed because frames failed their integrity check, here or at the peer.',
     )
     .sample('wampmesh_mesh_integrity_failures_total', mesh.links.integrityFailures);
+  if (node.trust !== undefined) {
+    out.family(
+      'wampmesh_mesh_trust_refused_total',
+      'counter',
+      'What mesh trust refused from members, by reason (forgedLsa, forgedRecord, callerIdentity...: README "Mesh", Trust).',
+    );
+    for (const [reason, n] of Object.entries(node.trust.refused))
+      out.sample('wampmesh_mesh_trust_refused_total', n, { reason });
+  }
   if (node.events !== undefined) writeMeshEventFamilies(out, node.events);
   if (node.replication !== undefined) {
     out

@@ -1,7 +1,8 @@
 // wampmesh.console.snapshot: what the web console shows, in one call of the admin API (only
 // the admin group may call "wampmesh."): this node's realms with their sessions, registrations
 // and subscriptions, message and call totals for its charts, the mesh as this node knows it,
-// and the warnings and errors it logged lately (recent-log.ts).
+// its members and the nodes waiting for admission, and the warnings and errors it logged lately
+// (recent-log.ts).
 
 import type { MeshSource } from './mesh-metrics.ts';
 import type { RecentLog } from './recent-log.ts';
@@ -56,7 +57,12 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
   const mesh = src.mesh();
   let meshView: Dict | undefined;
   if (mesh !== undefined) {
-    const node = mesh.node.status() as { node: string; nodes?: { id: string; links: string[] }[]; routes?: Dict };
+    const node = mesh.node.status() as {
+      node: string;
+      nodes?: { id: string; links: string[] }[];
+      routes?: Dict;
+      trust?: { members: Record<string, string>; removed: string[]; pending: Record<string, string> };
+    };
     meshView = {
       node: node.node,
       nodes: node.nodes ?? [],
@@ -69,6 +75,11 @@ export function consoleSnapshot(src: SnapshotSources): Dict {
         uptimeMs: l.uptimeMs,
       })),
       integrityFailures: mesh.links.integrityFailures,
+      // Who belongs: members and pending nodes (refused for want of an admission) with their
+      // keys, for the console's admit and remove buttons (wampmesh.mesh.admit/remove).
+      ...(node.trust !== undefined && {
+        trust: { members: node.trust.members, removed: node.trust.removed, pending: node.trust.pending },
+      }),
     };
   }
   return {

@@ -102,4 +102,9 @@ export const migrations: readonly string[] = [
      qos INTEGER NOT NULL, payload BLOB NOT NULL, created INTEGER NOT NULL, failed INTEGER NOT NULL,
      reason TEXT NOT NULL);
    CREATE INDEX bridge_dead_bridge ON bridge_dead (bridge, id);`,
+  // 10: each replicated record as its writer wrote and signed it (mesh trust), kept and passed
+  // on unchanged: `hash` stays the hash of what this node holds, which may differ (references
+  // dropped). Rows without it (written before) are written again by this node at start.
+  `ALTER TABLE replica_version ADD COLUMN written TEXT;
+   ALTER TABLE replica_version ADD COLUMN sig BLOB;`,
 ];

@@ -1073,19 +1073,22 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 2);
 });
 
-test('nodes of link protocol versions 2 and 3 (no node keys) are refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2, 3 (no node keys) and 4 (unsigned replicated records) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  for (const version of [2, 3]) {
+  for (const version of [2, 3, 4]) {
     const old = fakeDial(a.port, { node: `zz-old${version}`, version });
     t.false(await old.up);
     await old.closed;
     t.like(old.controls.at(-1), { c: 'close', code: 'version' });
-    t.regex((old.controls.at(-1) as { reason: string }).reason, new RegExp(`version ${version}; this node speaks 4`));
+    t.regex(
+      (old.controls.at(-1) as { reason: string }).reason,
+      new RegExp(`version ${version}; this node speaks ${HELLO_VERSION}`),
+    );
     t.true(
       logged(
         a.logs,
         new RegExp(
-          `another link protocol version.*peer \\(node zz-old${version}\\) speaks link protocol version ${version}; this node speaks 4`,
+          `another link protocol version.*peer \\(node zz-old${version}\\) speaks link protocol version ${version}; this node speaks ${HELLO_VERSION}`,
         ),
         'warn',
       ),

@@ -162,7 +162,15 @@ export class SimNetwork {
           scram: { kdf: 'pbkdf2', argon2: { memory: 1024, iterations: 1 }, pbkdf2Iterations: 4096 },
         },
       });
-      replicator = new Replicator({ node: id, db, store: security.store, now: () => clock.now, antiEntropyMs: 2_000 });
+      replicator = new Replicator({
+        node: id,
+        db,
+        store: security.store,
+        now: () => clock.now,
+        antiEntropyMs: 2_000,
+        trust,
+        logger,
+      });
     }
     if (security !== undefined) attachSecurity(router, security);
     const mesh = new MeshNode({

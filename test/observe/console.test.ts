@@ -37,6 +37,7 @@ async function node(
   id: string,
   seeds: string[],
   listeners?: Record<string, unknown>,
+  cluster: Record<string, unknown> = {},
 ): Promise<RouterProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-console-cfg-'));
   const file = path.join(dir, 'config.json');
@@ -50,7 +51,7 @@ async function node(
       mesh: {
         enabled: true,
         nodeId: id,
-        cluster: { name: 'console', secret: SECRET },
+        cluster: { name: 'console', secret: SECRET, ...cluster },
         listen: { host: '127.0.0.1', port: 0 },
         seeds,
         mdns: false,
@@ -187,4 +188,45 @@ test('the console: log in, three nodes and their links, a new registration, a li
   t.is(await other.$('#main[data-state=live]'), null);
   t.is(await other.$$eval('#realms tr', (rows) => rows.length), 0);
   await other.screenshot({ path: path.join(shots, 'console-refused.png') });
+});
+
+test('the console lists a node waiting for admission: Admit lets it in, Remove takes it out for good', async (t) => {
+  if (!fs.existsSync(CHROMIUM)) {
+    t.fail(`${CHROMIUM} is missing: scripts/install-test-deps.sh installs Debian's chromium`);
+    return;
+  }
+  const port = await freePort();
+  // secretJoin off: the secret admits nobody, so delta waits on alpha's list until admitted.
+  const alpha = await node(
+    t,
+    'alpha',
+    [],
+    {
+      websocket: [{ host: '127.0.0.1', port }],
+      rawsocket: [{ host: '127.0.0.1', port: 0 }],
+      http: [{ host: '127.0.0.1', port, serve: ['console'] }],
+    },
+    { secretJoin: false },
+  );
+  await node(t, 'delta', [meshAddress(alpha)]);
+  await cli(['user', 'update', 'wampmesh.admin', 'admin', '--password', 'admin console pw'], alpha.dataDir);
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await logIn(page, port, 'admin', 'admin console pw');
+  await page.waitForSelector('#main[data-state=live]', { timeout: 15_000 });
+  await page.waitForSelector('#members tr.pending[data-member=delta] button[data-admit=delta]', { timeout: 20_000 });
+  t.is(await page.$('#graph [data-node=delta]'), null, 'not linked while pending');
+  await page.screenshot({ path: path.join(shots, 'console-pending.png'), fullPage: true });
+  await page.click('button[data-admit=delta]');
+  await page.waitForSelector('#members tr.member[data-member=delta] button[data-remove=delta]', { timeout: 20_000 });
+  await page.waitForSelector('#graph [data-node=delta].up', { timeout: 20_000 });
+  t.regex((await page.textContent('#members-note')) ?? '', /delta admitted/);
+  // Removal asks first (it is for good).
+  page.once('dialog', (d) => void d.accept());
+  await page.click('button[data-remove=delta]');
+  await page.waitForSelector('#members tr.removed[data-member=delta]', { timeout: 20_000 });
+  await page.waitForSelector('#graph [data-node=delta]', { state: 'detached', timeout: 20_000 });
+  t.regex((await page.textContent('#members-note')) ?? '', /delta removed/);
+  await page.screenshot({ path: path.join(shots, 'console-removed.png'), fullPage: true });
 });

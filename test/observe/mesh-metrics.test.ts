@@ -51,6 +51,8 @@ test('mesh links, reachable nodes, link octets and integrity failures', async (t
   t.true(samples.get('wampmesh_mesh_link_sent_bytes_total{peer="beta"}')! > 0);
   t.is(samples.get('wampmesh_mesh_integrity_failures_total'), 0);
   t.true(samples.has('wampmesh_replication_records'));
+  t.is(samples.get('wampmesh_mesh_trust_refused_total{reason="forgedRecord"}'), 0);
+  t.is(samples.get('wampmesh_mesh_trust_refused_total{reason="forgedLsa"}'), 0);
   t.true(samples.has('wampmesh_replication_lag_seconds{peer="beta"}'));
   t.is(samples.get('wampmesh_mesh_events_unacked'), 0);
   t.is(samples.get('wampmesh_mesh_events_outage_held'), 0);

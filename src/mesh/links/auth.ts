@@ -1,7 +1,7 @@
 // The mesh link handshake's messages and cryptography, sans-IO.
 //
 // Each side sends a hello (CONTROL frame, CBOR map):
-//   { c: 'hello', v: 4, node, cluster, nonce, inst, max, key }
+//   { c: 'hello', v: 5, node, cluster, nonce, inst, max, key }
 //     v        link protocol version (4). A peer of another version is refused right after the
 //              hellos, with a log line on both sides naming both versions. Version 2 added
 //              the integrity tags after the handshake (links/integrity.ts); version 1 nodes
@@ -47,7 +47,9 @@ import type { NodeId } from '../routing/frames.ts';
 // are told apart at the handshake.
 // 4: node keys (hello "key", auth "sig"), signed advertisements and membership statements, and
 // origin-bound identities on calls: a version 3 node would neither sign nor be admitted.
-export const HELLO_VERSION = 4;
+// 5: replicated records carry their writer's signature ("sig", trust/record-signature.ts); a
+// version 4 node would push unsigned records, all refused.
+export const HELLO_VERSION = 5;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

@@ -7,6 +7,11 @@
 // new link and periodically, so a node that was away for a day catches up when it returns.
 // Records that expire (a source's expiresAt) are forgotten by every node once expired, versions
 // included: no tombstone, and an expired copy arriving late is not applied.
+// With mesh trust, each version is signed by its writer when written (trust/record-signature.ts)
+// and checked against the writer's admitted key before it is applied; every node keeps the
+// record as written and signed, and pushes that, never what it derived from it. A removed
+// node's records are adopted: each node writes what it holds of them again under its own name
+// (writersRemoved), so they stay, and whatever else the removed key signs is refused.
 
 import crypto from 'node:crypto';
 import type { Logger } from '../../log.ts';
@@ -20,6 +25,8 @@ import { securitySource, type RecordSource } from './source.ts';
 
 export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 import { meshDefaults } from '../defaults.ts';
+import { recordFromText, signRecord, writtenText } from '../trust/record-signature.ts';
+import { RecordCheck, type RecordTrust } from './record-check.ts';
 
 export interface ReplicationLinks {
   /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
@@ -37,6 +44,8 @@ export class Replicator {
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #antiEntropyMs: number;
+  readonly #trust: RecordTrust | undefined;
+  readonly #check: RecordCheck | undefined;
   #links: ReplicationLinks | undefined;
   #clock = { ms: 0, n: 0 };
   #applying = false;
@@ -60,24 +69,29 @@ export class Replicator {
     now?: () => number;
     logger?: Logger;
     antiEntropyMs?: number;
+    /** Signs this node's records and checks the others'; without it (tests of replication alone) neither. */
+    trust?: RecordTrust;
   }) {
+    this.#trust = options.trust;
     this.#self = options.node;
     this.#db = options.db;
     const others = options.sources ?? [];
     this.#sources = [securitySource(options.store, (key) => others.some((o) => o.owns(key))), ...others];
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger ?? silentLogger;
+    this.#check = this.#trust === undefined ? undefined : new RecordCheck(this.#trust, this.#logger);
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
     this.#q = {
       all: this.#db.prepare<[], VersionRow & { key: string }>(
-        'SELECT key, hlc, node, deleted, hash, expires_at FROM replica_version ORDER BY key',
+        'SELECT key, hlc, node, deleted, hash, expires_at, written, sig FROM replica_version ORDER BY key',
       ),
       get: this.#db.prepare<[string], VersionRow>(
-        'SELECT hlc, node, deleted, hash, expires_at FROM replica_version WHERE key = ?',
+        'SELECT hlc, node, deleted, hash, expires_at, written, sig FROM replica_version WHERE key = ?',
       ),
       put: this.#db.prepare(
-        'INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO replica_version (key, hlc, node, deleted, hash, expires_at, written, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      unwrite: this.#db.prepare('UPDATE replica_version SET written = NULL, sig = NULL WHERE key = ?'),
       forget: this.#db.prepare('DELETE FROM replica_version WHERE key = ?'),
       expired: this.#db.prepare<[number], { key: string }>(
         'SELECT key FROM replica_version WHERE expires_at IS NOT NULL AND expires_at <= ?',
@@ -85,6 +99,11 @@ export class Replicator {
       count: this.#db.prepare<[], { n: number }>('SELECT count(*) AS n FROM replica_version'),
     };
     for (const row of this.#q.all.all()) this.#observe(row.hlc);
+    // Records of nodes removed while this one was away are adopted as the others did (sync below).
+    const removed = new Set<NodeId>();
+    for (const row of this.#q.all.all())
+      if (this.#trust?.isRemoved(row.node) === true && row.node !== this.#self) removed.add(row.node);
+    if (removed.size > 0) this.#unwrite(removed);
     for (const source of this.#sources) {
       source.subscribe(() => {
         if (!this.#applying) this.sync(source);
@@ -132,14 +151,12 @@ export class Replicator {
         const theirs = new Map(gathered.map(([key, hlc, node, deleted]) => [key, { hlc, node, deleted }]));
         const push: ReplicaRecord[] = [];
         const ours = new Map<string, Version>();
-        const snapshots = new Map<RecordSource, Map<string, RecordValue>>();
         this.#forgetExpired(this.#now());
         for (const row of this.#q.all.all()) {
           ours.set(row.key, row);
           const t = theirs.get(row.key);
           if (t !== undefined && !newer(row, t)) continue;
-          const record = this.#record(row.key, row, snapshots);
-          if (record !== undefined) push.push(record);
+          if (row.written !== null) push.push(recordFromText(row.written, row.sig));
         }
         this.#noteLacking(peer, theirs, ours);
         this.#push(peer, push);
@@ -148,7 +165,7 @@ export class Replicator {
         return undefined;
       }
       case 'repl-push': {
-        const accepted = this.apply(frame.records);
+        const accepted = this.apply(frame.records, peer);
         this.#noteReceived(peer, frame.records);
         // Flood onwards only what was news here: the flood stops where nothing is new.
         for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#push(other, accepted);
@@ -171,31 +188,64 @@ export class Replicator {
         for (const [key, value] of current) {
           const hash = hashValue(value);
           const v = this.#q.get.get(key);
-          if (v !== undefined && v.deleted === 0 && (v.hash === hash || v.hash === ABSENT)) continue;
-          const version = { hlc: this.#tick(), node: this.#self, deleted: false };
-          this.#q.put.run(key, version.hlc, version.node, 0, hash, source.expiresAt?.(value) ?? null);
-          changed.push({ key, ...version, value });
+          // A version without its written form (an upgrade, a removed writer's) is written again.
+          if (v !== undefined && v.deleted === 0 && v.written !== null && (v.hash === hash || v.hash === ABSENT))
+            continue;
+          changed.push(this.#write(key, { value, hash, expires: source.expiresAt?.(value) ?? null }));
         }
         for (const row of this.#q.all.all()) {
-          if (row.deleted === 1 || row.hash === ABSENT || current.has(row.key) || !source.owns(row.key)) continue;
+          if (current.has(row.key) || !source.owns(row.key)) continue;
+          if (row.written !== null && (row.deleted === 1 || row.hash === ABSENT)) continue;
           // Gone because it expired: forgotten, not deleted (every node forgets it by itself).
-          if (row.expires_at !== null && row.expires_at <= now) {
+          // So is a record held absent without its written form: its writer's copy comes back.
+          if ((row.expires_at !== null && row.expires_at <= now) || row.hash === ABSENT) {
             this.#q.forget.run(row.key);
             continue;
           }
-          const hlc = this.#tick();
-          this.#q.put.run(row.key, hlc, this.#self, 1, '', row.expires_at);
-          changed.push({
-            key: row.key,
-            hlc,
-            node: this.#self,
-            deleted: true,
-            ...(row.expires_at !== null && { expires: row.expires_at }),
-          });
+          changed.push(this.#write(row.key, { hash: '', expires: row.expires_at }));
         }
       }
     })();
     for (const peer of this.#links?.neighbours() ?? []) this.#push(peer, changed);
+  }
+
+  /**
+   * A new version of `key` by this node (`value` undefined: a deletion), kept as written and
+   * signed; returns the record to push.
+   */
+  #write(key: string, w: { value?: RecordValue; hash: string; expires: number | null }): ReplicaRecord {
+    const hlc = this.#tick();
+    const deleted = w.value === undefined;
+    const record: ReplicaRecord = {
+      key,
+      hlc,
+      node: this.#self,
+      deleted,
+      ...(w.value !== undefined && { value: w.value }),
+      ...(deleted && w.expires !== null && { expires: w.expires }),
+    };
+    const text = writtenText(record);
+    const sig = this.#trust === undefined ? null : signRecord(this.#trust.key, record);
+    this.#q.put.run(key, hlc, this.#self, deleted ? 1 : 0, w.hash, w.expires, text, sig);
+    return recordFromText(text, sig);
+  }
+
+  /**
+   * Nodes removed from the mesh: what this node holds of their records is written again under
+   * its own name, so those records stay (an administrator's users made on a board taken out of
+   * service) and still check on every node, while anything else signed with the revoked key is
+   * refused. Every node does it; the newest of their versions wins as usual.
+   */
+  writersRemoved(nodes: readonly NodeId[]): void {
+    this.#unwrite(new Set(nodes.filter((n) => n !== this.#self)));
+    this.sync();
+  }
+
+  #unwrite(nodes: ReadonlySet<NodeId>): void {
+    if (nodes.size === 0) return;
+    this.#db.transaction(() => {
+      for (const row of this.#q.all.all()) if (nodes.has(row.node)) this.#q.unwrite.run(row.key);
+    })();
   }
 
   #forgetExpired(now: number): void {
@@ -260,11 +310,15 @@ export class Replicator {
     return 2 * this.#q.count.get()!.n + 100_000;
   }
 
-  /** Merges remote records; returns those that were newer here (applied). */
-  apply(records: readonly ReplicaRecord[]): ReplicaRecord[] {
+  /**
+   * Merges remote records (from the neighbour `peer`, for the log); returns those that were
+   * newer here (applied), as written by their writers.
+   */
+  apply(records: readonly ReplicaRecord[], peer?: NodeId): ReplicaRecord[] {
     const now = this.#now();
     const horizon = now + meshDefaults.clockAheadMaxMs;
     const early: string[] = [];
+    const written = new Map<ReplicaRecord, string>();
     const accepted = records.filter((r) => {
       const source = this.#sourceOf(r.key);
       if (source === undefined) return false;
@@ -275,12 +329,18 @@ export class Replicator {
         early.push(r.key);
         return false;
       }
-      this.#observe(r.hlc);
       const mine = this.#q.get.get(r.key);
+      // Not newer: a copy of what this node holds (or older), dropped before any signature check.
+      if (mine !== undefined && !newer(r, { hlc: mine.hlc, node: mine.node })) return false;
       // Expired already: nothing to apply; the record is forgotten everywhere soon.
       const expires = r.value === undefined ? (r.expires ?? mine?.expires_at) : source.expiresAt?.(r.value);
       if (expires !== undefined && expires !== null && expires <= now) return false;
-      return mine === undefined || newer(r, { hlc: mine.hlc, node: mine.node });
+      if (this.#check !== undefined && !this.#check.admits(r, peer)) return false;
+      // Only a version that checks moves the clock: a forged one dated far ahead would otherwise
+      // date every later write of this node.
+      this.#observe(r.hlc);
+      written.set(r, writtenText(r));
+      return true;
     });
     if (early.length > 0)
       this.#logger.warn(
@@ -318,10 +378,12 @@ export class Replicator {
             r.deleted ? 1 : 0,
             r.deleted ? '' : value === undefined ? ABSENT : hashValue(value),
             expires ?? null,
+            written.get(r)!,
+            r.sig ?? null,
           );
         }
       })();
-      applied.push(...mine);
+      for (const r of mine) applied.push(recordFromText(written.get(r)!, r.sig ?? null));
     }
     this.sync();
     return applied;
@@ -331,6 +393,11 @@ export class Replicator {
     const h = crypto.createHash('sha256');
     for (const row of this.#q.all.all()) h.update(`${row.key}\0${row.hlc}\0${row.node}\0${row.deleted}\n`);
     return h.digest('base64url');
+  }
+
+  /** Records refused, by why (with mesh trust): for `mesh status`. */
+  get refused(): Readonly<RecordCheck['refused']> | undefined {
+    return this.#check?.refused;
   }
 
   status(): { records: number; digest: string; lagMs: Record<NodeId, number> } {
@@ -386,28 +453,6 @@ export class Replicator {
     return this.#sources.find((s) => s.owns(key));
   }
 
-  /**
-   * The record as held now; `snapshots` caches each source's snapshot for one reply. Undefined
-   * for a record that expired meanwhile: it is forgotten, not deleted (a deletion would leave
-   * a tombstone on the peer).
-   */
-  #record(
-    key: string,
-    row: { hlc: string; node: string; deleted: number; expires_at: number | null },
-    snapshots: Map<RecordSource, Map<string, RecordValue>>,
-  ): ReplicaRecord | undefined {
-    const expires = row.expires_at === null ? {} : { expires: row.expires_at };
-    if (row.deleted === 1) return { key, hlc: row.hlc, node: row.node, deleted: true, ...expires };
-    const source = this.#sourceOf(key);
-    let snapshot = source === undefined ? undefined : snapshots.get(source);
-    if (source !== undefined && snapshot === undefined) snapshots.set(source, (snapshot = source.snapshot()));
-    const value = snapshot?.get(key);
-    if (value === undefined && row.expires_at !== null) return undefined;
-    return value === undefined
-      ? { key, hlc: row.hlc, node: row.node, deleted: true }
-      : { key, hlc: row.hlc, node: row.node, deleted: false, value };
-  }
-
   // Hybrid logical clock: wall-clock milliseconds, plus a counter when the clock stands still
   // or runs behind what we have seen from others.
   #tick(): string {
@@ -437,6 +482,9 @@ interface VersionRow {
   deleted: number;
   hash: string;
   expires_at: number | null;
+  /** The record as its writer wrote it (trust/record-signature.ts writtenText), and its signature. */
+  written: string | null;
+  sig: Uint8Array | null;
 }
 
 function newer(a: Version, b: Version): boolean {

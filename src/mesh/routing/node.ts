@@ -257,6 +257,7 @@ export class MeshNode {
             ...this.#check?.refused,
             callerIdentity: this.#calls.refusedIdentities,
             publisherIdentity: this.#events.refusedIdentities,
+            ...this.#replicator?.refused,
           },
         },
       }),
@@ -312,6 +313,7 @@ export class MeshNode {
       this.#peers.delete(node);
     }
     if (changed) this.#originate();
+    this.#replicator?.writersRemoved(removed);
   }
 
   /**
