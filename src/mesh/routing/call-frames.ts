@@ -15,11 +15,11 @@ export const NETWORK_FAILURE = 'wamp.error.network_failure';
 /** Spec "Basic Profile URIs": a message could not be delivered due to transport payload size limits. */
 export const PAYLOAD_SIZE_EXCEEDED = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
 
-/** The error, made here, that ends the call `of` for its caller. */
+/** The error, made here, that ends the call `of` for its caller (with `message` as its one argument). */
 export function callError(
   of: { readonly origin: NodeId; readonly id: number; readonly realm: string },
   error: string,
-  message: string,
+  message?: string,
 ): ErrorFrame {
   return {
     t: 'error',
@@ -29,7 +29,7 @@ export function callError(
     realm: of.realm,
     error,
     details: {},
-    args: [message],
+    ...(message !== undefined && { args: [message] }),
   };
 }
 

@@ -232,7 +232,7 @@ export class CallRouter implements FrameSink {
           callee: undefined,
         });
         if (!this.#ctx.federation.hasRealm(frame.realm)) {
-          this.#refuseHere(call, ErrorUri.NO_SUCH_PROCEDURE);
+          this.sendRouted(callError(call, ErrorUri.NO_SUCH_PROCEDURE));
           return undefined;
         }
         this.#deliverCall(call);
@@ -361,20 +361,6 @@ export class CallRouter implements FrameSink {
     }
   }
 
-  /** Answers a call for a callee here with an error, back the way the call came. */
-  #refuseHere(frame: CallFrame, error: string, message?: string): void {
-    this.sendRouted({
-      t: 'error',
-      origin: frame.origin,
-      dst: frame.origin,
-      id: frame.id,
-      realm: frame.realm,
-      error,
-      details: {},
-      ...(message !== undefined && { args: [message] }),
-    });
-  }
-
   /** A call for a callee here: its caller's identity checked, the realm's grants applied to it. */
   #deliverCall(frame: CallFrame): void {
     const identities = this.#ctx.identities;
@@ -385,7 +371,7 @@ export class CallRouter implements FrameSink {
         { origin: frame.origin, realm: frame.realm, procedure: frame.procedure, who: frame.who },
         `mesh: call refused: ${problem}`,
       );
-      this.#refuseHere(frame, ErrorUri.NOT_AUTHORIZED, `refused by ${this.self}: ${problem}`);
+      this.sendRouted(callError(frame, ErrorUri.NOT_AUTHORIZED, `refused by ${this.self}: ${problem}`));
       return;
     }
     const who = frame.who;
