@@ -3,7 +3,7 @@
 // references resolving within the document, group nesting without a cycle, each public key with
 // one owner, the protected realms kept. All of it is checked before anything is derived or
 // written, so a rejected import changes nothing and the error names the field. The export, the
-// import's transaction and the changes it announces stay in store.ts: they need its database.
+// import's transaction and the changes it announces are in transfer.ts: they need the database.
 
 import { exists, invalid, notFound, SecurityError, SecurityErrorUri } from './errors.ts';
 import { documentSchema, parse, type DocumentInput } from './schemas.ts';

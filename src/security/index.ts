@@ -28,6 +28,8 @@ export * from './records.ts';
 export * from './schemas.ts';
 export * from './store.ts';
 export * from './throttle.ts';
+export type { SecurityChange, SecurityListener } from './transactions.ts';
+export { userView } from './users.ts';
 export { defaultHashing, type HashingParams } from './hash.ts';
 
 export interface SecurityOptions {

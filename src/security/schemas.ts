@@ -169,7 +169,7 @@ const grantUri = str().max(1024, { error: 'must be at most 1024 characters' });
  * The largest grant or source id, given (imports keep ids) or assigned. SQLite numbers the next
  * one after the largest ever used, so one given at Number.MAX_SAFE_INTEGER made every later id
  * 2^53 and up: not exact in JavaScript, refused by get/delete, an export that no longer imported.
- * The store refuses to assign one beyond it either (store.ts), so every id it holds imports.
+ * The store refuses to assign one beyond it either (grants.ts), so every id it holds imports.
  */
 export const MAX_RECORD_ID = 2 ** 52;
 

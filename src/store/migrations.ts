@@ -9,7 +9,7 @@ export const migrations: readonly string[] = [
      id INTEGER PRIMARY KEY AUTOINCREMENT, realm TEXT NOT NULL, topic TEXT NOT NULL,
      publication INTEGER NOT NULL, timestamp INTEGER NOT NULL, payload BLOB NOT NULL);
    CREATE INDEX history_event_topic ON history_event (realm, topic, id);`,
-  // 2: the security model (src/security/store.ts): realms, groups, users and their credentials
+  // 2: the security model (SQL in src/security/tables.ts): realms, groups, users and their credentials
   // (salted hashes and derived keys only), grants and sources. JSON columns hold lists.
   `CREATE TABLE security_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
    -- Keys the mock challenges for unknown users (same salt for the same name, every time).
