@@ -11,7 +11,7 @@ import type {
   SecurityDocument,
   SourceRecord,
   UserRecord,
-} from '../../security/model.ts';
+} from '../../security/records.ts';
 
 export type RecordValue = Record<string, unknown>;
 
