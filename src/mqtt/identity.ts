@@ -1,9 +1,9 @@
 // Who an MQTT session is to the router: the HELLO it sends (a verified client certificate as
 // the realm's tls authentication, MQTT's user name and password as its ticket authentication,
-// or anonymous; a kept session's one-time resume token),
-// the key its session is kept under, and the record that brings it back after a restart.
+// or anonymous; a kept session's one-time resume token) and its answer to a CHALLENGE, the key
+// its session is kept under, and the record that brings it back after a restart.
 
-import type { Dict, Welcome } from '../wamp/messages.ts';
+import { MessageType as T, type Dict, type Message, type Welcome } from '../wamp/messages.ts';
 import type { SessionParams } from './link.ts';
 import type { SessionRecord } from './persistence.ts';
 import { RESUME_AUTHMETHOD } from './resume.ts';
@@ -25,6 +25,13 @@ export function helloDetails(username: string | undefined, password: string | un
 
 export function resumeDetails(token: string, authid: string): Dict {
   return { roles: ROLES, authmethods: [RESUME_AUTHMETHOD], authid, authextra: { resume: token } };
+}
+
+/** The answer to a CHALLENGE: the password as the ticket; ABORT when it asks for anything else, or there is none. */
+export function challengeAnswer(authmethod: string, password: string | undefined): Message {
+  if (authmethod !== 'ticket' || password === undefined)
+    return { type: T.ABORT, details: {}, reason: 'wamp.error.no_auth_method' };
+  return { type: T.AUTHENTICATE, signature: password, extra: {} };
 }
 
 /** Keyed by identity: nobody can take over or resume another user's session by its client identifier. */

@@ -14,6 +14,8 @@ export class KeptSession {
   readonly #bounds: QueueBounds;
   readonly #log: Logger;
   readonly #clientId: string;
+  /** Until when the session is kept without its client (set by detach). */
+  until = 0;
 
   constructor(store: MqttSessionStore, key: string, options: MqttOptions, log: Logger, clientId: string) {
     this.key = key;
@@ -40,6 +42,7 @@ export class KeptSession {
 
   /** The client went away: the session is kept until `until`. */
   detach(until: number): void {
+    this.until = until;
     this.#guard('cannot record the session expiry', () => this.#store.expireAt(this.key, until));
   }
 

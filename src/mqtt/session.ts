@@ -16,12 +16,12 @@ import { KeptSession } from './kept.ts';
 import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
-import { helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
+import { challengeAnswer, helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
 import type { RestorableSession, StoredMessage } from './persistence.ts';
 import { connackReasonOfAbort, Reason } from './reason-codes.ts';
 import { WampSide } from './requests.ts';
-import { Subscriptions, type FilterOptions } from './subscriptions.ts';
-import { addFilter, subscribePacket, unsubscribePacket } from './subscribe.ts';
+import { Subscriber, type SubscriberSink } from './subscribe.ts';
+import { Subscriptions } from './subscriptions.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
 import { addWill, publishWill } from './will.ts';
 
@@ -44,12 +44,11 @@ export class MqttSession implements WampClient {
   #kept: KeptSession | undefined;
   /** Set while a session kept over a restart joins without its client. */
   #restoring: RestorableSession | undefined;
-  readonly #subs = new Subscriptions();
+  readonly #subscriber: Subscriber;
   readonly #outbound: Outbound;
   readonly #inbound: Inbound;
   readonly #wamp: WampSide;
   readonly #delivery: EventDelivery;
-  #detachedUntil = 0;
   #closeReason: number = Reason.UNSPECIFIED_ERROR;
 
   constructor(
@@ -72,12 +71,15 @@ export class MqttSession implements WampClient {
     this.#outbound = new Outbound(port, params.window, options.maxQueued);
     const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
     this.#inbound = new Inbound(port, settings);
-    this.#delivery = new EventDelivery(this.#subs, { maxPacket: params.clientMaxPacket, v5: params.v5 }, port);
+    const subs = new Subscriptions();
+    const limits = { v5: params.v5, maxSubscriptions: options.maxSubscriptions };
+    this.#subscriber = new Subscriber(subs, this.#wamp, limits, port);
+    this.#delivery = new EventDelivery(subs, { maxPacket: params.clientMaxPacket, v5: params.v5 }, port);
   }
 
-  // What Outbound, EventDelivery and Inbound call back: one object rather than a dozen closures
-  // per session (ten thousand idle clients each held them; BENCHMARKS.md, MQTT idle memory).
-  static readonly #Port = class implements OutboundSink, DeliverySink, InboundSink {
+  // What Outbound, EventDelivery, Inbound and Subscriber call back: one object rather than a dozen
+  // closures per session (ten thousand idle clients each held them; BENCHMARKS.md, MQTT idle memory).
+  static readonly #Port = class implements OutboundSink, DeliverySink, InboundSink, SubscriberSink {
     readonly #s: MqttSession;
     constructor(s: MqttSession) {
       this.#s = s;
@@ -115,6 +117,12 @@ export class MqttSession implements WampClient {
     refused(topic: string, message: string): void {
       this.#s.#log.debug({ clientId: this.#s.#params.clientId, topic }, message);
     }
+    filterRefused(filter: string, message: string): void {
+      this.#s.#log.debug({ clientId: this.#s.#params.clientId, filter }, message);
+    }
+    filtersChanged(): void {
+      if (this.#s.#state === 'connected') this.#s.#kept?.save(this.#s.#subscriber.filters());
+    }
   };
 
   get persistent(): boolean {
@@ -142,19 +150,11 @@ export class MqttSession implements WampClient {
   }
 
   subscribe(p: ISubscribePacket): void {
-    const limits = { v5: this.#params.v5, maxSubscriptions: this.#options.maxSubscriptions };
-    const refused = subscribePacket(this.#subs, p, limits, this.#addFilter.bind(this), (granted) => {
-      this.#write({ cmd: 'suback', messageId: p.messageId!, granted });
-      this.#saveSubscriptions();
-    });
-    if (refused !== undefined) this.#link?.fail(refused.reason, refused.message);
+    this.#subscriber.subscribe(p);
   }
 
   unsubscribe(p: IUnsubscribePacket): void {
-    const granted = unsubscribePacket(this.#wamp, this.#subs, p);
-    // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
-    this.#write({ cmd: 'unsuback', messageId: p.messageId!, granted }); // 3.1.1 UNSUBACK has no codes: not written
-    this.#saveSubscriptions();
+    this.#subscriber.unsubscribe(p);
   }
 
   puback(id: number): boolean {
@@ -186,15 +186,14 @@ export class MqttSession implements WampClient {
       return;
     }
     this.#state = 'detached';
-    this.#detachedUntil = now + this.#params.expiryMs;
     this.#outbound.drain(); // in SQLite already: the next connection gets them from there
-    this.#kept.detach(this.#detachedUntil);
+    this.#kept.detach(now + this.#params.expiryMs);
     publishWill(this.#wamp, will ? this.#params.will : undefined);
   }
 
   /** A detached session past its expiry ends. */
   tick(now: number): void {
-    if (this.#state === 'detached' && now >= this.#detachedUntil) {
+    if (this.#state === 'detached' && now >= (this.#kept?.until ?? 0)) {
       this.#kept?.delete();
       this.#retire();
     }
@@ -290,11 +289,9 @@ export class MqttSession implements WampClient {
 
   #handshake(msg: Message): void {
     if (msg.type === T.CHALLENGE) {
-      const signature = this.#password;
+      const password = this.#password;
       this.#password = undefined;
-      if (msg.authmethod !== 'ticket' || signature === undefined)
-        return this.#peer.deliver({ type: T.ABORT, details: {}, reason: 'wamp.error.no_auth_method' });
-      return this.#peer.deliver({ type: T.AUTHENTICATE, signature, extra: {} });
+      return this.#peer.deliver(challengeAnswer(msg.authmethod, password));
     }
     if (msg.type === T.ABORT) {
       this.#state = 'closed';
@@ -336,7 +333,7 @@ export class MqttSession implements WampClient {
       if (this.#state !== 'connected') return;
       this.#link?.accepted(stored !== undefined);
       // A resumed session: its subscriptions again (under today's grants), then what waited, in order.
-      for (const [filter, options] of stored?.subscriptions ?? []) this.#addFilter(filter, options, false, () => {});
+      this.#subscriber.resubscribe(stored?.subscriptions ?? []);
       stored = undefined;
       for (const m of queued) this.#outbound.push(m);
     };
@@ -356,9 +353,8 @@ export class MqttSession implements WampClient {
     this.#key = key;
     this.#kept = new KeptSession(this.#options.sessions!, key, this.#options, this.#log, this.#params.clientId);
     this.#state = 'detached';
-    this.#detachedUntil = kept.expiresAt ?? Date.now() + this.#params.expiryMs;
-    this.#kept.detach(this.#detachedUntil);
-    for (const [filter, options] of kept.subscriptions) this.#addFilter(filter, options, false, () => {});
+    this.#kept.detach(kept.expiresAt ?? Date.now() + this.#params.expiryMs);
+    this.#subscriber.resubscribe(kept.subscriptions);
   }
 
   #notRestored(kept: RestorableSession, reason: string, message: string): void {
@@ -376,17 +372,6 @@ export class MqttSession implements WampClient {
     this.#forget();
     this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
     link?.refused(reason, message);
-  }
-
-  // --- subscriptions ---
-
-  #addFilter(filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): void {
-    const refused = addFilter(this.#wamp, this.#subs, filter, options, getRetained, done);
-    if (refused !== undefined) this.#log.debug({ clientId: this.#params.clientId, filter }, refused);
-  }
-
-  #saveSubscriptions(): void {
-    if (this.#state === 'connected') this.#kept?.save(this.#subs.filters());
   }
 
   // --- plumbing ---

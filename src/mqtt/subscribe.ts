@@ -1,8 +1,9 @@
 // An MQTT topic filter made into WAMP subscriptions (one or two, see topics.ts), and undone.
 // A filter counts as subscribed only when all its WAMP subscriptions are: one refused, the
-// others are dropped again and the filter gets the refusal's code.
+// others are dropped again and the filter gets the refusal's code. `Subscriber` is one session's
+// side of it: SUBSCRIBE and UNSUBSCRIBE from its client, and its filters again on resumption.
 
-import type { ISubscribePacket, IUnsubscribePacket, QoS } from 'mqtt-packet';
+import type { ISubscribePacket, IUnsubscribePacket, Packet, QoS } from 'mqtt-packet';
 import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
 import { Reason, reasonOfError, SUBACK_FAILURE_311 } from './reason-codes.ts';
 import type { FilterOptions, Subscriptions } from './subscriptions.ts';
@@ -12,6 +13,72 @@ import { filterToWamp } from './topics.ts';
 export interface WampRequests {
   request(reply: ((message: Message) => void) | undefined): number;
   deliver(message: Message): void;
+}
+
+/** What a Subscriber needs of its session. */
+export interface SubscriberSink {
+  /** SUBACK, UNSUBACK. */
+  write(packet: Packet): void;
+  /** The client broke a rule: its connection ends. */
+  fail(reason: number, message: string): void;
+  /** A filter WAMP cannot express (its SUBACK code says so). */
+  filterRefused(filter: string, message: string): void;
+  /** The filters held changed (a persistent session records them). */
+  filtersChanged(): void;
+}
+
+/** One session's filters, as its client subscribes and unsubscribes them. */
+export class Subscriber {
+  readonly #subs: Subscriptions;
+  readonly #wamp: WampRequests;
+  readonly #sink: SubscriberSink;
+  // The limits' fields, not the object: it is not kept per client.
+  readonly #v5: boolean;
+  readonly #maxSubscriptions: number;
+
+  constructor(
+    subs: Subscriptions,
+    wamp: WampRequests,
+    limits: { v5: boolean; maxSubscriptions: number },
+    sink: SubscriberSink,
+  ) {
+    this.#subs = subs;
+    this.#wamp = wamp;
+    this.#sink = sink;
+    this.#v5 = limits.v5;
+    this.#maxSubscriptions = limits.maxSubscriptions;
+  }
+
+  /** The filters held, with their options. */
+  filters(): IterableIterator<[string, FilterOptions]> {
+    return this.#subs.filters();
+  }
+
+  subscribe(p: ISubscribePacket): void {
+    const limits = { v5: this.#v5, maxSubscriptions: this.#maxSubscriptions };
+    const refused = subscribePacket(this.#subs, p, limits, this.#add.bind(this), (granted) => {
+      this.#sink.write({ cmd: 'suback', messageId: p.messageId!, granted });
+      this.#sink.filtersChanged();
+    });
+    if (refused !== undefined) this.#sink.fail(refused.reason, refused.message);
+  }
+
+  unsubscribe(p: IUnsubscribePacket): void {
+    const granted = unsubscribePacket(this.#wamp, this.#subs, p);
+    // UNSUBSCRIBE is answered at once: what it ends, ends here whatever the router says.
+    this.#sink.write({ cmd: 'unsuback', messageId: p.messageId!, granted }); // 3.1.1 UNSUBACK has no codes: not written
+    this.#sink.filtersChanged();
+  }
+
+  /** A resumed or restored session's filters again, under today's grants (no retained messages). */
+  resubscribe(filters: Iterable<[string, FilterOptions]>): void {
+    for (const [filter, options] of filters) this.#add(filter, options, false, () => {});
+  }
+
+  #add(filter: string, options: FilterOptions, getRetained: boolean, done: (code: number) => void): void {
+    const refused = addFilter(this.#wamp, this.#subs, filter, options, getRetained, done);
+    if (refused !== undefined) this.#sink.filterRefused(filter, refused);
+  }
 }
 
 /**
