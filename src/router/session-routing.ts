@@ -1,11 +1,12 @@
 // The messages of an established session (session.ts), routed to its realm's Dealer and Broker
-// after the checks that belong to the session: the features it announced, and its grants.
+// after the checks that belong to the session: the features it announced, and its grants
+// (checkGrant, which also answers a refusal).
 
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { ProtocolViolation } from '../wamp/parse.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
-import type { Action } from './auth.ts';
+import type { Action, AuthorizationRequest, Authorizer } from './auth.ts';
 import type { SessionMeter } from './metrics.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { Target } from './target.ts';
@@ -102,6 +103,31 @@ export function routeEstablished(
       return hooks.abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} is not a message a client may send`);
   }
   if (violation !== undefined) hooks.abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
+}
+
+/**
+ * Asks the authorizer; a refusal is answered with ERROR not_authorized when there is a request
+ * to answer (`requestType`: a PUBLISH without acknowledge has none).
+ */
+export function checkGrant(
+  authorizer: Authorizer,
+  check: AuthorizationRequest,
+  session: Target,
+  requestType: number | undefined,
+  request: number,
+): boolean {
+  const ok = authorizer.authorize(check);
+  if (!ok && requestType !== undefined) {
+    session.send({
+      type: T.ERROR,
+      requestType,
+      request,
+      details: {},
+      error: ErrorUri.NOT_AUTHORIZED,
+      args: [`${check.authrole} may not ${check.action} '${check.uri}'`],
+    });
+  }
+  return ok;
 }
 
 /** Spec "Payload Passthru Mode": ppt_* options from a peer that did not announce the feature. */

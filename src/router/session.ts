@@ -8,8 +8,7 @@ import type { Logger } from '../log.ts';
 import { encodeMessage, toArray } from '../wamp/marshal.ts';
 import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
-import type { Action, Authenticator, Authorizer } from './auth.ts';
-import type { MatchPolicy } from './uri-table.ts';
+import type { Authenticator, Authorizer } from './auth.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { routerRoles } from './features.ts';
@@ -19,7 +18,7 @@ import type { CloseReason, Peer, PeerHandler } from './peer.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
-import { routeEstablished, type EstablishedHooks } from './session-routing.ts';
+import { checkGrant, routeEstablished, type EstablishedHooks } from './session-routing.ts';
 import { Outbound } from './outbound.ts';
 import { SessionOpening, type OpeningStep } from './session-opening.ts';
 
@@ -89,7 +88,21 @@ export class Session implements Target, PeerHandler {
       meter: this.#meter,
       abort: (reason, message) => this.#abort(reason, message),
       authorized: (action, uri, match, requestType, request) =>
-        this.#authorized(action, uri, match, requestType, request),
+        checkGrant(
+          ctx.authorizer,
+          {
+            realm: this.realm!.uri,
+            session: this.id,
+            authid: this.authid,
+            authrole: this.authrole,
+            action,
+            uri,
+            match,
+          },
+          this,
+          requestType,
+          request,
+        ),
       close: (why) => this.#close(why),
     };
   }
@@ -316,36 +329,6 @@ export class Session implements Target, PeerHandler {
       this.#meter.joined(realm.counters);
       this.#outbound.countEvents(realm.counters.eventsWritten, this.#meter.transport);
     }
-  }
-
-  /** Checks a grant; a refusal is answered with ERROR not_authorized (when there is a request to answer). */
-  #authorized(
-    action: Action,
-    uri: string,
-    match: MatchPolicy,
-    requestType: number | undefined,
-    request: number,
-  ): boolean {
-    const ok = this.#ctx.authorizer.authorize({
-      realm: this.realm!.uri,
-      session: this.id,
-      authid: this.authid,
-      authrole: this.authrole,
-      action,
-      uri,
-      match,
-    });
-    if (!ok && requestType !== undefined) {
-      this.send({
-        type: T.ERROR,
-        requestType,
-        request,
-        details: {},
-        error: ErrorUri.NOT_AUTHORIZED,
-        args: [`${this.authrole} may not ${action} '${uri}'`],
-      });
-    }
-    return ok;
   }
 
   #abort(reason: string, message: string): void {
