@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { PeerAcceptor } from '../router/peer.ts';
 import { FailureThrottle } from '../security/throttle.ts';
-import type { HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
+import type { ClientSignal, HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
 import type { BearerVerifier } from './bearer.ts';
 import type { Outcome, Payload } from './client.ts';
 import { answerCodec, decodeBody, encodeValue, streamKind } from './codec.ts';
@@ -96,7 +96,7 @@ export class Gateway {
     return this.#compiled.apis;
   }
 
-  async #handle(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
+  async #handle(req: HttpRequest, signal: ClientSignal): Promise<HttpAnswer> {
     const found = apiFor(this.#apis(), req.path);
     const codec = answerCodec(req.headers.accept);
     if (found === undefined) return errorHttpReply(codec, GatewayErrorUri.NO_SUCH_ROUTE, ['no API serves this path']);

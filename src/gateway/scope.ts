@@ -1,6 +1,6 @@
 // What the parts of the gateway share about one request once its API and route are found.
 
-import type { HttpReply } from '../transport/http-exchange.ts';
+import type { ClientSignal, HttpReply } from '../transport/http-exchange.ts';
 import type { Codec } from './codec.ts';
 import type { gatewayDefaults } from './defaults.ts';
 import type { ErrorContext } from './errors.ts';
@@ -14,7 +14,7 @@ export interface RequestScope {
   readonly api: CompiledApi;
   readonly codec: Codec;
   readonly cors: Readonly<Record<string, string>>;
-  readonly signal: AbortSignal;
+  readonly signal: ClientSignal;
   fail(
     uri: string,
     args?: readonly unknown[],
