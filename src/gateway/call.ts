@@ -3,7 +3,7 @@
 // request, which settles the request's answer once. At tens of thousands of requests a second,
 // a promise, a timer and a few closures per request are a good part of the gateway's cost.
 
-import type { Deadline, Deadlines } from '../net/deadlines.ts';
+import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
 import type { HttpAnswer } from '../transport/http-exchange.ts';
 import type { CallReceiver, ClientSession, Outcome } from './client.ts';
 import { GatewayErrorUri } from './errors.ts';
@@ -20,7 +20,7 @@ export interface CallRequest {
 // Given to the call when the route's timeout passes first (the call is cancelled).
 const TIMED_OUT: Outcome = { ok: false, error: GatewayErrorUri.TIMEOUT, args: [], kwargs: {} };
 
-export class HttpCall implements CallReceiver {
+export class HttpCall implements CallReceiver, Expiring {
   /** The HTTP answer: the result (200), the error from the table, or 504 once the timeout passed. */
   readonly answer: Promise<HttpAnswer>;
   readonly #scope: RequestScope;
@@ -45,7 +45,7 @@ export class HttpCall implements CallReceiver {
     this.#request = this.#session.start(call.uri, call.args, call.kwargs, this.#route.options, this);
     if (this.#settled) return;
     this.#scope.signal.addEventListener('abort', this.#onAbort);
-    this.#deadline = deadlines.after(this.#timeoutMs, this.#onTimeout);
+    this.#deadline = deadlines.after(this.#timeoutMs, this);
   }
 
   resolve(outcome: Outcome): void {
@@ -70,5 +70,8 @@ export class HttpCall implements CallReceiver {
 
   readonly #onAbort = (): void => this.#session.cancel(this.#request);
 
-  readonly #onTimeout = (): void => this.#session.abandon(this.#request, TIMED_OUT);
+  /** The route's timeout passed first: the call is cancelled and the answer is 504. */
+  expire(): void {
+    this.#session.abandon(this.#request, TIMED_OUT);
+  }
 }

@@ -21,7 +21,7 @@ import { Scope, type GatewayLimits, type RequestScope } from './scope.ts';
 import { GatewayErrorUri } from './errors.ts';
 import { loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
 import { errorHttpReply, valueReply } from './reply.ts';
-import { apiFor, compile, matchRoute, type CompiledApi } from './routes.ts';
+import { compile, RouteCache } from './routes.ts';
 import { SessionPool, type Opened } from './sessions.ts';
 import type { ApiSpec, CallRoute, PublishRoute, Route } from './spec.ts';
 import { serveEvents } from './sse.ts';
@@ -49,7 +49,7 @@ export class Gateway {
   readonly #log: Logger;
   /** The routes' call timeouts. */
   readonly #deadlines = new Deadlines();
-  #compiled: { version: number; apis: CompiledApi[] } = { version: -1, apis: [] };
+  #compiled = { version: -1, routes: new RouteCache([]) };
   #inFlight = 0;
   #streams = 0;
   #stopping = false;
@@ -66,7 +66,7 @@ export class Gateway {
     this.#replays = new WebhookReplays(this.limits.webhookReplayCacheSize);
     this.route = {
       match: (head) => {
-        const found = apiFor(this.#apis(), head.path);
+        const found = this.#routes().apiFor(head.path);
         if (found === undefined) return undefined;
         return { maxBytes: found.api.spec.maxBodyBytes, readTimeoutMs: this.limits.bodyReadTimeoutMs };
       },
@@ -97,14 +97,16 @@ export class Gateway {
     return this.#streams;
   }
 
-  #apis(): CompiledApi[] {
+  /** The specs compiled, with the paths looked up since they last changed. */
+  #routes(): RouteCache {
     const { version, specs } = this.#options.specs();
-    if (version !== this.#compiled.version) this.#compiled = { version, apis: compile(specs) };
-    return this.#compiled.apis;
+    if (version !== this.#compiled.version) this.#compiled = { version, routes: new RouteCache(compile(specs)) };
+    return this.#compiled.routes;
   }
 
   #handle(req: HttpRequest, signal: ClientSignal): HttpAnswer | Promise<HttpAnswer> {
-    const found = apiFor(this.#apis(), req.path);
+    const routes = this.#routes();
+    const found = routes.apiFor(req.path);
     const codec = answerCodec(req.headers.accept);
     if (found === undefined) return errorHttpReply(codec, GatewayErrorUri.NO_SUCH_ROUTE, ['no API serves this path']);
     const { api } = found;
@@ -112,7 +114,7 @@ export class Gateway {
     if (req.method === 'OPTIONS')
       return preflight(api, found.rest, req.headers) ?? scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (this.#stopping) return scope.fail(GatewayErrorUri.UNAVAILABLE, ['the router is stopping']);
-    const m = matchRoute(api, found.rest, req.method);
+    const m = routes.match(found, req.path, req.method);
     if (m.kind === 'bad_path') return scope.fail('wamp.error.invalid_argument', ['a path segment is not acceptable']);
     if (m.kind === 'none') return scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (m.kind === 'method')

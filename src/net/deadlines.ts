@@ -9,18 +9,23 @@
 // Node fires a timer asked for more than 2^31-1 ms after 1 ms: longer delays are re-armed.
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
-/** One wait: expires by calling its function at its deadline, unless cancelled before. */
+/** What waits: told once its delay has passed. An object, so a wait needs no closure of its own. */
+export interface Expiring {
+  expire(): void;
+}
+
+/** One wait: expires its target at its deadline, unless cancelled before. */
 export class Deadline {
   prev: Deadline | undefined = undefined;
   next: Deadline | undefined = undefined;
   readonly at: number;
   #list: DeadlineList | undefined;
-  readonly #expire: () => void;
+  readonly #target: Expiring;
 
-  constructor(list: DeadlineList, at: number, expire: () => void) {
+  constructor(list: DeadlineList, at: number, target: Expiring) {
     this.#list = list;
     this.at = at;
-    this.#expire = expire;
+    this.#target = target;
   }
 
   /** The wait is over: it will not expire. Idempotent. */
@@ -29,10 +34,10 @@ export class Deadline {
     this.#list = undefined;
   }
 
-  /** Unlinked by its list, once due: runs the function. */
+  /** Unlinked by its list, once due: expires the target. */
   fire(): void {
     this.#list = undefined;
-    this.#expire();
+    this.#target.expire();
   }
 }
 
@@ -47,8 +52,8 @@ class DeadlineList {
     this.#ms = ms;
   }
 
-  add(expire: () => void): Deadline {
-    const d = new Deadline(this, performance.now() + this.#ms, expire);
+  add(target: Expiring): Deadline {
+    const d = new Deadline(this, performance.now() + this.#ms, target);
     if (this.#tail === undefined) this.#head = d;
     else {
       this.#tail.next = d;
@@ -98,13 +103,13 @@ class DeadlineList {
 export class Deadlines {
   readonly #lists = new Map<number, DeadlineList>();
 
-  /** Calls `expire` once `ms` have passed, unless the returned wait is cancelled before. */
-  after(ms: number, expire: () => void): Deadline {
+  /** Calls target.expire() once `ms` have passed, unless the returned wait is cancelled before. */
+  after(ms: number, target: Expiring): Deadline {
     let list = this.#lists.get(ms);
     if (list === undefined) {
       list = new DeadlineList(ms);
       this.#lists.set(ms, list);
     }
-    return list.add(expire);
+    return list.add(target);
   }
 }

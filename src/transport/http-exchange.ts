@@ -83,23 +83,24 @@ export interface ClientSignal {
 /** The servers' ClientSignal: one object per request, its listeners (most often one) in place. */
 export class ClientGone implements ClientSignal {
   aborted = false;
-  #listeners: (() => void)[] = [];
+  // Made on the first listener: a request that ends before any is added needs none.
+  #listeners: (() => void)[] | undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.aborted) this.#listeners.push(listener);
+    if (!this.aborted) (this.#listeners ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.#listeners.indexOf(listener);
-    if (i >= 0) this.#listeners.splice(i, 1);
+    const i = this.#listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#listeners!.splice(i, 1);
   }
 
   /** The client went away: every listener runs once. Idempotent. */
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    const listeners = this.#listeners;
-    this.#listeners = [];
+    const listeners = this.#listeners ?? [];
+    this.#listeners = undefined;
     for (const fn of listeners) {
       try {
         fn();

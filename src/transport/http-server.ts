@@ -143,7 +143,7 @@ function serveAsync(
     req.once('close', () => clearTimeout(linger));
   };
   let reading = true;
-  const timer = deadlines.after(limits.readTimeoutMs, () => refuse('body_timeout'));
+  const timer = deadlines.after(limits.readTimeoutMs, { expire: () => refuse('body_timeout') });
   if (BodyCollector.declaredTooLarge(head, limits)) {
     refuse('body_too_large');
     return;

@@ -5,7 +5,7 @@
 
 import type uWS from '@btc-vision/uwebsockets.js';
 import type { Logger } from '../log.ts';
-import type { Deadline, Deadlines } from '../net/deadlines.ts';
+import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
 import {
   answer,
   BodyCollector,
@@ -89,7 +89,7 @@ export function serveUwsRoute(
  * One request on uWS, from its head to the end of its answer: one object per request holding
  * what the callbacks share (state, body, the read deadline, the client's signal).
  */
-class UwsExchange {
+class UwsExchange implements Expiring {
   readonly #res: uWS.HttpResponse;
   readonly #head: HttpHead;
   readonly #route: HttpRoute;
@@ -112,7 +112,12 @@ class UwsExchange {
 
   read(limits: BodyLimits, deadlines: Deadlines): void {
     this.#collector = new BodyCollector(limits);
-    this.#deadline = deadlines.after(limits.readTimeoutMs, () => this.refuse('body_timeout'));
+    this.#deadline = deadlines.after(limits.readTimeoutMs, this);
+  }
+
+  /** The body's read time passed. */
+  expire(): void {
+    this.refuse('body_timeout');
   }
 
   readonly onAborted = (): void => {

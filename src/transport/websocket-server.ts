@@ -312,12 +312,19 @@ export function listenWebSocket(
   );
 }
 
+// The headers object being filled by uwsHead's forEach: one callback for every request, not a
+// closure per request.
+let collecting: Record<string, string> = {};
+const collectHeader = (k: string, v: string): void => {
+  const seen = collecting[k];
+  collecting[k] = seen === undefined ? v : `${seen}, ${v}`;
+};
+
 function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): HttpHead {
   // uWS's request object is valid only inside this callback: everything is copied out now.
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-  });
+  collecting = headers;
+  req.forEach(collectHeader);
   const remote = addressFromOctets(res.getRemoteAddress());
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),

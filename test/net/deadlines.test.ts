@@ -3,7 +3,9 @@
 // short delays, polled with a deadline.
 
 import test from 'ava';
-import { Deadlines } from '../../src/net/deadlines.ts';
+import { Deadlines, type Expiring } from '../../src/net/deadlines.ts';
+
+const expiring = (expire: () => void): Expiring => ({ expire });
 
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
@@ -17,7 +19,11 @@ test('waits expire in the order armed, not before their delay; cancelled ones ne
   const deadlines = new Deadlines();
   const fired: { name: string; after: number }[] = [];
   const start = performance.now();
-  const arm = (name: string) => deadlines.after(40, () => fired.push({ name, after: performance.now() - start }));
+  const arm = (name: string) =>
+    deadlines.after(
+      40,
+      expiring(() => fired.push({ name, after: performance.now() - start })),
+    );
   arm('a');
   const b = arm('b');
   await new Promise((r) => setTimeout(r, 10));
@@ -39,10 +45,19 @@ test('waits expire in the order armed, not before their delay; cancelled ones ne
 test('every wait cancelled before its delay: nothing fires; a new wait after that still does', async (t) => {
   const deadlines = new Deadlines();
   let fired = 0;
-  for (let i = 0; i < 1000; i++) deadlines.after(20, () => fired++).cancel();
+  for (let i = 0; i < 1000; i++)
+    deadlines
+      .after(
+        20,
+        expiring(() => fired++),
+      )
+      .cancel();
   await new Promise((r) => setTimeout(r, 40));
   t.is(fired, 0);
-  deadlines.after(20, () => fired++);
+  deadlines.after(
+    20,
+    expiring(() => fired++),
+  );
   await until(() => fired === 1);
   t.pass();
 });
@@ -50,8 +65,14 @@ test('every wait cancelled before its delay: nothing fires; a new wait after tha
 test('delays are independent: a short wait armed after a long one fires first', async (t) => {
   const deadlines = new Deadlines();
   const order: string[] = [];
-  deadlines.after(80, () => order.push('long'));
-  deadlines.after(10, () => order.push('short'));
+  deadlines.after(
+    80,
+    expiring(() => order.push('long')),
+  );
+  deadlines.after(
+    10,
+    expiring(() => order.push('short')),
+  );
   await until(() => order.length === 2);
   t.deepEqual(order, ['short', 'long']);
 });
@@ -59,10 +80,16 @@ test('delays are independent: a short wait armed after a long one fires first', 
 test('a wait armed while others expire, of the same delay, fires in its turn', async (t) => {
   const deadlines = new Deadlines();
   const order: string[] = [];
-  deadlines.after(15, () => {
-    order.push('first');
-    deadlines.after(15, () => order.push('re-armed'));
-  });
+  deadlines.after(
+    15,
+    expiring(() => {
+      order.push('first');
+      deadlines.after(
+        15,
+        expiring(() => order.push('re-armed')),
+      );
+    }),
+  );
   await until(() => order.length === 2);
   t.deepEqual(order, ['first', 're-armed']);
 });
