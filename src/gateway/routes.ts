@@ -91,8 +91,10 @@ export function matchRoute(api: CompiledApi, rest: readonly string[], method: st
 }
 
 // Paths remembered per compiled spec set; past this many the memory starts again, so a client
-// naming endless distinct paths costs a lookup each, never memory.
+// naming endless distinct paths costs a lookup each, never memory. Longer paths are looked up
+// every time: what a stranger can make the cache hold stays under 2 x 1,024 x 256 characters.
 const REMEMBERED_PATHS = 1024;
+const REMEMBERED_PATH_LENGTH = 256;
 
 /**
  * apiFor and matchRoute of the paths requests name, remembered until the specs change: most
@@ -109,6 +111,7 @@ export class RouteCache {
   }
 
   apiFor(path: string): ApiAt | undefined {
+    if (path.length > REMEMBERED_PATH_LENGTH) return apiFor(this.apis, path);
     let found = this.#apiAt.get(path);
     if (found === undefined) {
       if (this.#apiAt.size >= REMEMBERED_PATHS) this.#apiAt.clear();
@@ -120,6 +123,7 @@ export class RouteCache {
 
   /** matchRoute of `at` (this cache's apiFor(path)) for `method`. */
   match(at: ApiAt, path: string, method: string): RouteMatch {
+    if (path.length > REMEMBERED_PATH_LENGTH) return matchRoute(at.api, at.rest, method);
     const key = `${method} ${path}`;
     let m = this.#matches.get(key);
     if (m === undefined) {
