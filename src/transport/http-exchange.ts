@@ -83,24 +83,32 @@ export interface ClientSignal {
 /** The servers' ClientSignal: one object per request, its listeners (most often one) in place. */
 export class ClientGone implements ClientSignal {
   aborted = false;
-  // Made on the first listener: a request that ends before any is added needs none.
-  #listeners: (() => void)[] | undefined;
+  // Most requests have one listener at most (the gateway's call): it needs no array.
+  #first: (() => void) | undefined;
+  #more: (() => void)[] | undefined;
 
   addEventListener(_type: 'abort', listener: () => void): void {
-    if (!this.aborted) (this.#listeners ??= []).push(listener);
+    if (this.aborted) return;
+    if (this.#first === undefined) this.#first = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const i = this.#listeners?.indexOf(listener) ?? -1;
-    if (i >= 0) this.#listeners!.splice(i, 1);
+    if (this.#first === listener) {
+      this.#first = this.#more?.shift();
+      return;
+    }
+    const i = this.#more?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#more!.splice(i, 1);
   }
 
-  /** The client went away: every listener runs once. Idempotent. */
+  /** The client went away: every listener runs once, in the order added. Idempotent. */
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    const listeners = this.#listeners ?? [];
-    this.#listeners = undefined;
+    const listeners = this.#first === undefined ? [] : [this.#first, ...(this.#more ?? [])];
+    this.#first = undefined;
+    this.#more = undefined;
     for (const fn of listeners) {
       try {
         fn();
