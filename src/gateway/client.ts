@@ -5,6 +5,7 @@
 
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { WampPeer, type WampClient } from '../mqtt/wamp-peer.ts';
+import { hasKeys } from '../wamp/has-keys.ts';
 import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
 
 /** How the session logs in. */
@@ -44,9 +45,15 @@ export interface Welcome {
   readonly authrole: string;
 }
 
+/** Who gets a call's outcome (and its progressive results, when it asked for them). */
+export interface CallReceiver {
+  resolve(outcome: Outcome): void;
+  progress?(p: Payload): void;
+}
+
 type Pending = {
-  readonly resolve: (o: Outcome | { ok: true; publication: number } | { ok: true; subscription: number }) => void;
-  readonly progress?: (p: Payload) => void;
+  resolve(o: Outcome | { ok: true; publication: number } | { ok: true; subscription: number }): void;
+  progress?(p: Payload): void;
 };
 
 const payloadOf = (m: { args?: unknown[]; kwargs?: Dict }): Payload => ({ args: m.args ?? [], kwargs: m.kwargs ?? {} });
@@ -115,27 +122,58 @@ export class ClientSession implements WampClient {
     options: Dict,
     progress?: (p: Payload) => void,
   ): CallHandle {
-    const request = this.#nextRequest++;
+    let request = 0;
     const result = new Promise<Outcome>((resolve) => {
-      if (this.#state !== 'open') return resolve(CLOSED);
-      this.#pending.set(request, { resolve: resolve as Pending['resolve'], ...(progress && { progress }) });
-      const opts = progress ? { ...options, receive_progress: true } : options;
-      this.#peer.deliver({ type: T.CALL, request, options: opts, procedure, ...wire(args, kwargs) });
+      request = this.start(procedure, args, kwargs, options, { resolve, ...(progress && { progress }) });
     });
-    const cancel = (): void => {
-      if (this.#pending.has(request)) this.#peer.deliver({ type: T.CANCEL, request, options: { mode: 'kill' } });
-    };
     return {
       result,
-      cancel,
-      abandon: (outcome) => {
-        const p = this.#pending.get(request);
-        if (p === undefined) return;
-        cancel();
-        this.#pending.delete(request);
-        p.resolve(outcome);
-      },
+      cancel: () => this.cancel(request),
+      abandon: (outcome) => this.abandon(request, outcome),
     };
+  }
+
+  /**
+   * A CALL whose outcome goes to `receiver` (at once when the session is not open, or when the
+   * router answers while this runs): the request ID, for cancel() and abandon(). The gateway's
+   * calls use this, with no promise or closures of their own.
+   */
+  start(
+    procedure: string,
+    args: unknown[] | undefined,
+    kwargs: Dict | undefined,
+    options: Dict,
+    receiver: CallReceiver,
+  ): number {
+    const request = this.#nextRequest++;
+    if (this.#state !== 'open') {
+      receiver.resolve(CLOSED);
+      return request;
+    }
+    this.#pending.set(request, receiver as Pending);
+    const opts = receiver.progress ? { ...options, receive_progress: true } : options;
+    this.#peer.deliver(
+      hasKeys(kwargs)
+        ? { type: T.CALL, request, options: opts, procedure, args: args ?? [], kwargs }
+        : args !== undefined && args.length > 0
+          ? { type: T.CALL, request, options: opts, procedure, args }
+          : { type: T.CALL, request, options: opts, procedure },
+    );
+    return request;
+  }
+
+  /** Sends CANCEL (kill) for a call under way; its outcome comes from the router (the callee's answer to INTERRUPT). */
+  cancel(request: number): void {
+    if (this.#pending.has(request)) this.#peer.deliver({ type: T.CANCEL, request, options: { mode: 'kill' } });
+  }
+
+  /** Sends CANCEL (kill) and gives the call `outcome` now, whatever the router answers later. */
+  abandon(request: number, outcome: Outcome): void {
+    const p = this.#pending.get(request);
+    if (p === undefined) return;
+    this.cancel(request);
+    this.#pending.delete(request);
+    p.resolve(outcome);
   }
 
   /** An acknowledged PUBLISH: the publication ID, or the error. */
@@ -230,14 +268,14 @@ export class ClientSession implements WampClient {
           return;
         }
         this.#pending.delete(m.request);
-        p.resolve({ ok: true, details: m.details, ...payloadOf(m) });
+        p.resolve({ ok: true, details: m.details, args: m.args ?? [], kwargs: m.kwargs ?? {} });
         return;
       }
       case T.ERROR: {
         const p = this.#pending.get(m.request);
         if (p === undefined) return;
         this.#pending.delete(m.request);
-        p.resolve({ ok: false, error: m.error, ...payloadOf(m) });
+        p.resolve({ ok: false, error: m.error, args: m.args ?? [], kwargs: m.kwargs ?? {} });
         return;
       }
       case T.PUBLISHED:

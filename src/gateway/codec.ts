@@ -32,7 +32,9 @@ export type Decoded = { readonly value: unknown } | { readonly unsupported: stri
 /** The request body as a value: undefined when empty; JSON when no Content-Type says otherwise. */
 export function decodeBody(contentType: string | undefined, body: Buffer): Decoded {
   if (body.length === 0) return { value: undefined };
-  const type = contentType === undefined ? 'application/json' : mediaType(contentType);
+  // The common header as most clients send it needs no parsing.
+  const type =
+    contentType === undefined || contentType === 'application/json' ? 'application/json' : mediaType(contentType);
   const codec = BY_TYPE[type] ?? (type.endsWith('+json') ? JSON_CODEC : undefined);
   if (codec === undefined) return { unsupported: type };
   try {

@@ -9,8 +9,11 @@ import type { HttpReply } from '../transport/http-exchange.ts';
 
 const MAX_AGE_SEC = '600';
 
-export function corsHeaders(spec: ApiSpec, origin: string | undefined): Record<string, string> {
-  if (spec.cors === undefined || origin === undefined || !spec.cors.origins.includes(origin)) return {};
+// Shared by every answer without CORS headers (most): nobody changes it.
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+export function corsHeaders(spec: ApiSpec, origin: string | undefined): Readonly<Record<string, string>> {
+  if (spec.cors === undefined || origin === undefined || !spec.cors.origins.includes(origin)) return NONE;
   return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
 }
 

@@ -8,18 +8,20 @@
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { PeerAcceptor } from '../router/peer.ts';
+import { Deadlines } from '../net/deadlines.ts';
 import { FailureThrottle } from '../security/throttle.ts';
-import type { HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
+import type { ClientSignal, HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
 import type { BearerVerifier } from './bearer.ts';
-import type { Outcome, Payload } from './client.ts';
+import { HttpCall } from './call.ts';
+import type { Payload } from './client.ts';
 import { answerCodec, decodeBody, encodeValue, streamKind } from './codec.ts';
 import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
-import type { GatewayLimits, RequestScope } from './scope.ts';
+import { Scope, type GatewayLimits, type RequestScope } from './scope.ts';
 import { GatewayErrorUri } from './errors.ts';
-import { loginFor, sessionFor, type IdentifyDeps } from './identify.ts';
+import { loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
 import { errorHttpReply, valueReply } from './reply.ts';
-import { apiFor, compile, matchRoute, type CompiledApi } from './routes.ts';
+import { compile, RouteCache } from './routes.ts';
 import { SessionPool, type Opened } from './sessions.ts';
 import type { ApiSpec, CallRoute, PublishRoute, Route } from './spec.ts';
 import { serveEvents } from './sse.ts';
@@ -45,7 +47,9 @@ export class Gateway {
   readonly #deps: IdentifyDeps;
   readonly #replays: WebhookReplays;
   readonly #log: Logger;
-  #compiled: { version: number; apis: CompiledApi[] } = { version: -1, apis: [] };
+  /** The routes' call timeouts. */
+  readonly #deadlines = new Deadlines();
+  #compiled = { version: -1, routes: new RouteCache([]) };
   #inFlight = 0;
   #streams = 0;
   #stopping = false;
@@ -62,7 +66,7 @@ export class Gateway {
     this.#replays = new WebhookReplays(this.limits.webhookReplayCacheSize);
     this.route = {
       match: (head) => {
-        const found = apiFor(this.#apis(), head.path);
+        const found = this.#routes().apiFor(head.path);
         if (found === undefined) return undefined;
         return { maxBytes: found.api.spec.maxBodyBytes, readTimeoutMs: this.limits.bodyReadTimeoutMs };
       },
@@ -72,7 +76,10 @@ export class Gateway {
           ? errorHttpReply(codec, GatewayErrorUri.PAYLOAD_TOO_LARGE, ['the request body is too large'])
           : errorHttpReply(codec, GatewayErrorUri.REQUEST_TIMEOUT, ['the request body did not arrive in time']);
       },
-      handle: (req, signal) => this.#handle(req, signal),
+      handle: (req, signal) => {
+        const a = this.#handle(req, signal);
+        return a instanceof Promise ? a : Promise.resolve(a);
+      },
     };
   }
 
@@ -90,44 +97,24 @@ export class Gateway {
     return this.#streams;
   }
 
-  #apis(): CompiledApi[] {
+  /** The specs compiled, with the paths looked up since they last changed. */
+  #routes(): RouteCache {
     const { version, specs } = this.#options.specs();
-    if (version !== this.#compiled.version) this.#compiled = { version, apis: compile(specs) };
-    return this.#compiled.apis;
+    if (version !== this.#compiled.version) this.#compiled = { version, routes: new RouteCache(compile(specs)) };
+    return this.#compiled.routes;
   }
 
-  async #handle(req: HttpRequest, signal: AbortSignal): Promise<HttpAnswer> {
-    const found = apiFor(this.#apis(), req.path);
+  #handle(req: HttpRequest, signal: ClientSignal): HttpAnswer | Promise<HttpAnswer> {
+    const routes = this.#routes();
+    const found = routes.apiFor(req.path);
     const codec = answerCodec(req.headers.accept);
     if (found === undefined) return errorHttpReply(codec, GatewayErrorUri.NO_SUCH_ROUTE, ['no API serves this path']);
     const { api } = found;
-    const cors = corsHeaders(api.spec, req.headers.origin);
-    const scope: RequestScope = {
-      api,
-      codec,
-      cors,
-      signal,
-      fail: (uri, args = [], ctx = {}, kwargs = {}) => errorHttpReply(codec, uri, args, kwargs, ctx, cors),
-      refused: (r) =>
-        errorHttpReply(
-          codec,
-          r.refused,
-          [r.message],
-          {},
-          {
-            challenge: {
-              realm: api.spec.realm,
-              auth: api.spec.auth,
-              ...(r.bearerError !== undefined && { bearerError: r.bearerError }),
-            },
-          },
-          cors,
-        ),
-    };
+    const scope = new Scope(api, codec, corsHeaders(api.spec, req.headers.origin), signal);
     if (req.method === 'OPTIONS')
       return preflight(api, found.rest, req.headers) ?? scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (this.#stopping) return scope.fail(GatewayErrorUri.UNAVAILABLE, ['the router is stopping']);
-    const m = matchRoute(api, found.rest, req.method);
+    const m = routes.match(found, req.path, req.method);
     if (m.kind === 'bad_path') return scope.fail('wamp.error.invalid_argument', ['a path segment is not acceptable']);
     if (m.kind === 'none') return scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (m.kind === 'method')
@@ -137,7 +124,7 @@ export class Gateway {
         ['method not allowed'],
         {},
         {},
-        { ...cors, Allow: m.allowed.join(', ') },
+        { ...scope.cors, Allow: m.allowed.join(', ') },
       );
     const route = m.route;
     if ('subscribe' in route) {
@@ -158,40 +145,85 @@ export class Gateway {
     if (this.#inFlight >= this.limits.maxInFlight)
       return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many requests in flight']);
     this.#inFlight++;
+    let answer: HttpAnswer | Promise<HttpAnswer>;
     try {
-      if ('webhook' in route)
-        return await serveWebhook(req, scope, route, m.params, this.#deps, {
-          replays: this.#replays,
-          user: this.#options.webhookUser,
-          log: this.#log,
-        });
-      return await this.#action(req, scope, route, m.params);
-    } finally {
+      answer =
+        'webhook' in route
+          ? serveWebhook(req, scope, route, m.params, this.#deps, {
+              replays: this.#replays,
+              user: this.#options.webhookUser,
+              log: this.#log,
+            })
+          : this.#action(req, scope, route, m.params);
+    } catch (e) {
       this.#inFlight--;
+      throw e;
     }
+    if (!(answer instanceof Promise)) {
+      this.#inFlight--;
+      return answer;
+    }
+    return answer.then(this.#released, this.#releasedThrow);
   }
 
-  async #action(
+  readonly #released = (a: HttpAnswer): HttpAnswer => {
+    this.#inFlight--;
+    return a;
+  };
+
+  readonly #releasedThrow = (e: unknown): never => {
+    this.#inFlight--;
+    throw e;
+  };
+
+  /**
+   * The request's session, then its action. Synchronous as far as it can be: a request without
+   * credentials or one whose identity has its session open already (most requests) goes
+   * straight to its CALL or PUBLISH, with no promise hop before it.
+   */
+  #action(
     req: HttpRequest,
     scope: RequestScope,
     route: CallRoute | PublishRoute,
     params: Record<string, string>,
-  ): Promise<HttpAnswer> {
-    const spec = scope.api.spec;
-    const login = await loginFor(req, spec, this.#deps);
+  ): HttpAnswer | Promise<HttpAnswer> {
+    const login = loginFor(req, scope.api.spec, this.#deps);
+    if (login instanceof Promise) return login.then((l) => this.#loggedIn(req, scope, route, params, l));
+    return this.#loggedIn(req, scope, route, params, login);
+  }
+
+  #loggedIn(
+    req: HttpRequest,
+    scope: RequestScope,
+    route: CallRoute | PublishRoute,
+    params: Record<string, string>,
+    login: Login,
+  ): HttpAnswer | Promise<HttpAnswer> {
     if ('refused' in login) return scope.refused(login);
-    const opened = await sessionFor(login, req, spec.realm, this.#deps);
-    if ('refused' in opened) return scope.refused(opened);
+    const open = this.pool.ready(login.key);
+    if (open !== undefined) return this.#act(req, scope, route, params, open);
+    return sessionFor(login, req, scope.api.spec.realm, this.#deps).then((opened) =>
+      'refused' in opened ? scope.refused(opened) : this.#act(req, scope, route, params, opened),
+    );
+  }
+
+  #act(
+    req: HttpRequest,
+    scope: RequestScope,
+    route: CallRoute | PublishRoute,
+    params: Record<string, string>,
+    opened: Exclude<Opened, { abort: string }>,
+  ): HttpAnswer | Promise<HttpAnswer> {
+    const spec = scope.api.spec;
     const prepared = prepare(req, scope, route, params, opened);
     if ('status' in prepared) return prepared;
     const { uri, args, kwargs } = prepared;
-    const statusCodes = [route.statusCodes, spec.statusCodes];
     const session = opened.session;
-    if ('publish' in route) {
-      const p = await session.publish(uri, args, kwargs, route.options);
-      if (!p.ok) return scope.fail(p.error, p.args, { statusCodes }, p.kwargs);
-      return valueReply(202, scope.codec, { publication: 'publication' in p ? p.publication : null }, scope.cors);
-    }
+    if ('publish' in route)
+      return session.publish(uri, args, kwargs, route.options).then((p) => {
+        if (!p.ok) return scope.fail(p.error, p.args, { statusCodes: [route.statusCodes, spec.statusCodes] }, p.kwargs);
+        return valueReply(202, scope.codec, { publication: 'publication' in p ? p.publication : null }, scope.cors);
+      });
     const timeoutMs = route.timeoutMs ?? spec.timeoutMs;
     const stream = route.progress ? streamKind(req.headers.accept) : undefined;
     if (stream !== undefined) {
@@ -201,30 +233,10 @@ export class Gateway {
       this.#streams++;
       return progressive(scope, route, session, { uri, args, kwargs }, timeoutMs, stream, () => this.#streams--);
     }
-    const call = session.call(uri, args, kwargs, route.options);
-    const onAbort = () => call.cancel();
-    scope.signal.addEventListener('abort', onAbort);
-    // The timer settles the call itself: no second promise and race per request.
-    let expired: Outcome | undefined;
-    const timer = setTimeout(() => {
-      expired = { ok: false, error: GatewayErrorUri.TIMEOUT, args: [], kwargs: {} };
-      call.abandon(expired);
-    }, timeoutMs);
-    try {
-      const outcome = await call.result;
-      if (outcome === expired)
-        return scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${timeoutMs} ms; the call was cancelled`]);
-      if (!outcome.ok) return scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
-      return valueReply(200, scope.codec, resultValue(route, outcome), scope.cors);
-    } finally {
-      clearTimeout(timer);
-      scope.signal.removeEventListener('abort', onAbort);
-    }
+    const call = new HttpCall(scope, route, session, timeoutMs);
+    call.start(prepared, this.#deadlines);
+    return call.answer;
   }
-}
-
-function resultValue(route: CallRoute, p: Payload): unknown {
-  return route.result === 'first' ? (p.args[0] ?? null) : { args: p.args, kwargs: p.kwargs };
 }
 
 /** The URI and payload of the WAMP action, or the 4xx answer when the request cannot make them. */

@@ -39,8 +39,11 @@ const ANONYMOUS: Credentials = { kind: 'anonymous' };
 
 const digest = (s: string): string => crypto.createHash('sha256').update(s).digest('base64url');
 
-/** Reads the Authorization header against the API's ways in; may verify a bearer token. */
-export async function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps): Promise<Login> {
+/**
+ * Reads the Authorization header against the API's ways in. At once, except for a bearer token,
+ * whose verification may take a promise: a request without one takes no promise hop here.
+ */
+export function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps): Login | Promise<Login> {
   const info = transportOf(head);
   const auth = head.headers.authorization;
   if (auth === undefined) {
@@ -66,21 +69,7 @@ export async function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps
         message: 'bearer tokens are not accepted here',
         bearerError: 'invalid_token',
       };
-    const who = await deps.bearer(spec.realm, value);
-    if (isBearerRefusal(who)) {
-      deps.throttle.failed(address);
-      const refusal: Refused = {
-        refused: who.status === 403 ? 'wamp.error.not_authorized' : who.error,
-        message: who.description ?? 'the token was refused',
-        bearerError: who.status === 403 ? 'insufficient_scope' : 'invalid_token',
-      };
-      return refusal;
-    }
-    return {
-      key: `bearer|${spec.realm}|${who.authid}|${who.authrole}`,
-      credentials: { kind: 'asserted' },
-      info: { ...info, asserted: { authid: who.authid, authrole: who.authrole, authmethod: 'oauth2' } },
-    };
+    return bearerLogin(deps.bearer, spec.realm, value, { address, info, throttle: deps.throttle });
   }
   if (scheme === 'basic' && spec.auth.includes('basic')) {
     const text = Buffer.from(value, 'base64').toString('utf8');
@@ -97,6 +86,29 @@ export async function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps
     };
   }
   return { refused: GatewayErrorUri.NOT_AUTHENTICATED, message: `the ${scheme} scheme is not accepted here` };
+}
+
+/** A bearer token's login: the identity it asserts, or why it was refused (counted as a failure). */
+async function bearerLogin(
+  bearer: BearerVerifier,
+  realm: string,
+  token: string,
+  from: { address: string; info: TransportInfo; throttle: FailureThrottle },
+): Promise<Login> {
+  const who = await bearer(realm, token);
+  if (isBearerRefusal(who)) {
+    from.throttle.failed(from.address);
+    return {
+      refused: who.status === 403 ? 'wamp.error.not_authorized' : who.error,
+      message: who.description ?? 'the token was refused',
+      bearerError: who.status === 403 ? 'insufficient_scope' : 'invalid_token',
+    };
+  }
+  return {
+    key: `bearer|${realm}|${who.authid}|${who.authrole}`,
+    credentials: { kind: 'asserted' },
+    info: { ...from.info, asserted: { authid: who.authid, authrole: who.authrole, authmethod: 'oauth2' } },
+  };
 }
 
 /** The session for a login, from the pool (or dedicated); failures are counted. */

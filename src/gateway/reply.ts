@@ -2,18 +2,33 @@
 // one table (errors.ts) with the body {"error", "args", "kwargs"}.
 
 import type { HttpReply } from '../transport/http-exchange.ts';
+import { hasKeys } from '../wamp/has-keys.ts';
 import { encodeValue, type Codec } from './codec.ts';
 import { errorReply, type ErrorContext } from './errors.ts';
+
+// The headers of an answer with nothing extra (most), per content type: made once.
+const PLAIN = new Map<string, Readonly<Record<string, string>>>();
+
+function plainHeaders(contentType: string): Readonly<Record<string, string>> {
+  let headers = PLAIN.get(contentType);
+  if (headers === undefined) {
+    headers = Object.freeze({ 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+    PLAIN.set(contentType, headers);
+  }
+  return headers;
+}
 
 export function valueReply(
   status: number,
   codec: Codec,
   value: unknown,
-  extra: Readonly<Record<string, string>> = {},
+  extra?: Readonly<Record<string, string>>,
 ): HttpReply {
   return {
     status,
-    headers: { 'Content-Type': codec.contentType, 'Cache-Control': 'no-store', ...extra },
+    headers: hasKeys(extra)
+      ? { 'Content-Type': codec.contentType, 'Cache-Control': 'no-store', ...extra }
+      : plainHeaders(codec.contentType),
     body: encodeValue(codec, value),
   };
 }

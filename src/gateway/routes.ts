@@ -46,8 +46,14 @@ export function compile(specs: readonly ApiSpec[]): CompiledApi[] {
   );
 }
 
+export interface ApiAt {
+  readonly api: CompiledApi;
+  /** The path's segments under the API's base path, not decoded. */
+  readonly rest: readonly string[];
+}
+
 /** The API whose base path holds `path` (raw, not decoded), if any. */
-export function apiFor(apis: readonly CompiledApi[], path: string): { api: CompiledApi; rest: string[] } | undefined {
+export function apiFor(apis: readonly CompiledApi[], path: string): ApiAt | undefined {
   const parts = split(path);
   for (const api of apis) {
     if (api.base.length > parts.length) continue;
@@ -82,4 +88,49 @@ export function matchRoute(api: CompiledApi, rest: readonly string[], method: st
     allowed.push(route.method);
   }
   return allowed.length > 0 ? { kind: 'method', api, allowed } : { kind: 'none', api };
+}
+
+// Paths remembered per compiled spec set; past this many the memory starts again, so a client
+// naming endless distinct paths costs a lookup each, never memory. Longer paths are looked up
+// every time: what a stranger can make the cache hold stays under 2 x 1,024 x 256 characters.
+const REMEMBERED_PATHS = 1024;
+const REMEMBERED_PATH_LENGTH = 256;
+
+/**
+ * apiFor and matchRoute of the paths requests name, remembered until the specs change: most
+ * requests name a path seen before, and its lookup (split, decode, match) gives the same answer.
+ * The answers are shared: nobody changes them (or their params).
+ */
+export class RouteCache {
+  readonly apis: readonly CompiledApi[];
+  readonly #apiAt = new Map<string, ApiAt | null>();
+  readonly #matches = new Map<string, RouteMatch>();
+
+  constructor(apis: readonly CompiledApi[]) {
+    this.apis = apis;
+  }
+
+  apiFor(path: string): ApiAt | undefined {
+    if (path.length > REMEMBERED_PATH_LENGTH) return apiFor(this.apis, path);
+    let found = this.#apiAt.get(path);
+    if (found === undefined) {
+      if (this.#apiAt.size >= REMEMBERED_PATHS) this.#apiAt.clear();
+      found = apiFor(this.apis, path) ?? null;
+      this.#apiAt.set(path, found);
+    }
+    return found ?? undefined;
+  }
+
+  /** matchRoute of `at` (this cache's apiFor(path)) for `method`. */
+  match(at: ApiAt, path: string, method: string): RouteMatch {
+    if (path.length > REMEMBERED_PATH_LENGTH) return matchRoute(at.api, at.rest, method);
+    const key = `${method} ${path}`;
+    let m = this.#matches.get(key);
+    if (m === undefined) {
+      if (this.#matches.size >= REMEMBERED_PATHS) this.#matches.clear();
+      m = matchRoute(at.api, at.rest, method);
+      this.#matches.set(key, m);
+    }
+    return m;
+  }
 }

@@ -12,7 +12,8 @@ export type Opened = { session: ClientSession; welcome: Welcome } | { abort: str
 
 interface Entry {
   readonly opening: Promise<Opened>;
-  session: ClientSession | undefined;
+  /** Once open: what `opening` resolved to. */
+  opened: { session: ClientSession; welcome: Welcome } | undefined;
   lastUsed: number;
 }
 
@@ -33,32 +34,35 @@ export class SessionPool {
     this.#timer.unref();
   }
 
+  /**
+   * The open session for `key` now, without a promise (most requests: an identity seen
+   * before); undefined when there is none, or it is still opening (then get() waits for it).
+   */
+  ready(key: string): { session: ClientSession; welcome: Welcome } | undefined {
+    const found = this.#entries.get(key);
+    if (found?.opened === undefined || !found.opened.session.isOpen) return undefined;
+    this.#touch(key, found);
+    return found.opened;
+  }
+
   /** The session for `key`, opened with `credentials` when there is none. */
   get(key: string, realm: string, info: TransportInfo, credentials: Credentials): Promise<Opened> {
-    const now = Date.now();
     const found = this.#entries.get(key);
-    if (found !== undefined && (found.session === undefined || found.session.isOpen)) {
-      found.lastUsed = now;
-      // Most recently used last: the first entries are the ones to close when full. (Many
-      // requests in a row are one identity's: it is already last then.)
-      if (key !== this.#lastKey) {
-        this.#entries.delete(key);
-        this.#entries.set(key, found);
-        this.#lastKey = key;
-      }
+    if (found !== undefined && (found.opened === undefined || found.opened.session.isOpen)) {
+      this.#touch(key, found);
       return found.opening;
     }
     const session = new ClientSession(this.#acceptor, info, credentials);
     const entry: Entry = {
-      session: undefined,
-      lastUsed: now,
+      opened: undefined,
+      lastUsed: Date.now(),
       opening: session.open(realm).then((w): Opened => {
         if ('abort' in w) {
           if (this.#entries.get(key) === entry) this.#entries.delete(key);
           return w;
         }
-        entry.session = session;
-        return { session, welcome: w };
+        entry.opened = { session, welcome: w };
+        return entry.opened;
       }),
     };
     session.onClosed(() => {
@@ -69,9 +73,20 @@ export class SessionPool {
     while (this.#entries.size > this.#max) {
       const [oldest, e] = this.#entries.entries().next().value!;
       this.#entries.delete(oldest);
-      e.session?.close();
+      e.opened?.session.close();
     }
     return entry.opening;
+  }
+
+  #touch(key: string, entry: Entry): void {
+    entry.lastUsed = Date.now();
+    // Most recently used last: the first entries are the ones to close when full. (Many
+    // requests in a row are one identity's: it is already last then.)
+    if (key !== this.#lastKey) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#lastKey = key;
+    }
   }
 
   /**
@@ -95,15 +110,15 @@ export class SessionPool {
 
   #sweep(now: number): void {
     for (const [key, e] of this.#entries) {
-      if (now - e.lastUsed < this.#idleMs || e.session?.busy === true) continue;
+      if (now - e.lastUsed < this.#idleMs || e.opened?.session.busy === true) continue;
       this.#entries.delete(key);
-      e.session?.close();
+      e.opened?.session.close();
     }
   }
 
   close(): void {
     clearInterval(this.#timer);
-    for (const e of this.#entries.values()) e.session?.close();
+    for (const e of this.#entries.values()) e.opened?.session.close();
     this.#entries.clear();
   }
 }

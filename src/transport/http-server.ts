@@ -7,9 +7,11 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
+import { Deadlines } from '../net/deadlines.ts';
 import {
   answer,
   BodyCollector,
+  ClientGone,
   findRoute,
   isStreamReply,
   type HttpHandler,
@@ -48,6 +50,7 @@ export function listenHttp(
 ): Promise<HttpListener> {
   const sockets = new Set<Socket>();
   const routes = options.routes ?? [];
+  const deadlines = new Deadlines();
   const server = http.createServer(
     // requestTimeout 0: the body limits are per route; headersTimeout still guards the head.
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS },
@@ -60,7 +63,7 @@ export function listenHttp(
         const head = headOf(req, path, query);
         const found = findRoute(routes, head);
         if (found !== undefined) {
-          serveAsync(req, res, head, found.route, found.limits);
+          serveAsync(req, res, head, found.route, found.limits, deadlines);
           return;
         }
       }
@@ -117,14 +120,15 @@ function serveAsync(
   head: HttpHead,
   route: HttpRoute,
   limits: { maxBytes: number; readTimeoutMs: number },
+  deadlines: Deadlines,
 ): void {
-  const abort = new AbortController();
+  const gone = new ClientGone();
   // 'close' on the response before it finished: the client went away.
   res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) gone.abort();
   });
   const refuse = (why: 'body_too_large' | 'body_timeout'): void => {
-    clearTimeout(timer);
+    timer.cancel();
     reading = false;
     if (res.headersSent) return;
     const reply = route.refuse(why, head);
@@ -139,7 +143,7 @@ function serveAsync(
     req.once('close', () => clearTimeout(linger));
   };
   let reading = true;
-  const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
+  const timer = deadlines.after(limits.readTimeoutMs, { expire: () => refuse('body_timeout') });
   if (BodyCollector.declaredTooLarge(head, limits)) {
     refuse('body_too_large');
     return;
@@ -148,12 +152,12 @@ function serveAsync(
   req.on('data', (chunk: Buffer) => {
     if (reading && !collector.add(chunk)) refuse('body_too_large');
   });
-  req.on('error', () => abort.abort());
+  req.on('error', () => gone.abort());
   req.on('end', () => {
     if (!reading) return;
     reading = false;
-    clearTimeout(timer);
-    void answer(route, { ...head, body: collector.body() }, abort.signal).then((a) => {
+    timer.cancel();
+    answer(route, { ...head, body: collector.body() }, gone, (a) => {
       if (res.destroyed || res.writableEnded) return;
       if (!isStreamReply(a)) {
         res.writeHead(a.status, a.headers);

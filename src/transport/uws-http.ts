@@ -5,14 +5,18 @@
 
 import type uWS from '@btc-vision/uwebsockets.js';
 import type { Logger } from '../log.ts';
+import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
 import {
   answer,
   BodyCollector,
+  ClientGone,
   isStreamReply,
   type BodyLimits,
+  type HttpAnswer,
   type HttpHead,
   type HttpRefusal,
   type HttpReply,
+  type HttpRequest,
   type HttpRoute,
   type HttpStreamSink,
 } from './http-exchange.ts';
@@ -54,43 +58,141 @@ export function statusText(status: number): string {
 const REFUSED_LINGER_MS = 1000;
 
 function writeHead(res: uWS.HttpResponse, status: number, headers: Readonly<Record<string, string>>): void {
-  res.writeStatus(statusText(status));
+  // uWS writes "200 OK" itself before the first header: one call into it fewer for most answers.
+  if (status !== 200) res.writeStatus(statusText(status));
   for (const k in headers) res.writeHeader(k, headers[k]!);
 }
 
-/** Serves one request of an asynchronous route; called inside uWS's route handler. */
+/**
+ * Serves one request of an asynchronous route; called inside uWS's route handler. `deadlines`:
+ * the listener's, for the body's read time.
+ */
 export function serveUwsRoute(
   res: uWS.HttpResponse,
   head: HttpHead,
   route: HttpRoute,
   limits: BodyLimits,
+  deadlines: Deadlines,
   log: Logger,
 ): void {
-  const abort = new AbortController();
-  // Once true, `res` must not be touched again (uWS frees it).
-  let gone = false;
-  let reading = true;
-  let aborted = false;
-  let linger: NodeJS.Timeout | undefined;
-  res.onAborted(() => {
-    gone = true;
-    aborted = true;
-    reading = false;
-    clearTimeout(timer);
-    clearTimeout(linger);
-    abort.abort();
-  });
-  const closeAfterRefusal = (): void => {
-    clearTimeout(linger);
-    linger = undefined;
-    if (!aborted) res.cork(() => res.end(undefined, true));
+  const exchange = new UwsExchange(res, head, route, log);
+  // uWS calls these two for every request: arrows on the exchange, no closures of their own.
+  res.onAborted(exchange.onAborted);
+  if (BodyCollector.declaredTooLarge(head, limits)) {
+    exchange.refuse('body_too_large');
+    return;
+  }
+  exchange.read(limits, deadlines);
+  res.onData(exchange.onData);
+}
+
+/**
+ * One request on uWS, from its head to the end of its answer: one object per request holding
+ * what the callbacks share (state, body, the read deadline, the client's signal).
+ */
+class UwsExchange implements Expiring {
+  readonly #res: uWS.HttpResponse;
+  readonly #head: HttpHead;
+  readonly #route: HttpRoute;
+  readonly #log: Logger;
+  readonly #gone = new ClientGone();
+  #collector: BodyCollector | undefined;
+  #deadline: Deadline | undefined;
+  #linger: NodeJS.Timeout | undefined;
+  /** Once true, `res` must not be touched again (answered, or uWS freed it). */
+  #done = false;
+  #reading = true;
+  #aborted = false;
+
+  constructor(res: uWS.HttpResponse, head: HttpHead, route: HttpRoute, log: Logger) {
+    this.#res = res;
+    this.#head = head;
+    this.#route = route;
+    this.#log = log;
+  }
+
+  read(limits: BodyLimits, deadlines: Deadlines): void {
+    this.#collector = new BodyCollector(limits);
+    this.#deadline = deadlines.after(limits.readTimeoutMs, this);
+  }
+
+  /** The body's read time passed. */
+  expire(): void {
+    this.refuse('body_timeout');
+  }
+
+  readonly onAborted = (): void => {
+    this.#done = true;
+    this.#aborted = true;
+    this.#reading = false;
+    this.#deadline?.cancel();
+    clearTimeout(this.#linger);
+    this.#gone.abort();
   };
-  const refuse = (why: HttpRefusal): void => {
-    reading = false;
-    clearTimeout(timer);
-    if (gone) return;
-    const reply: HttpReply = route.refuse(why, head);
-    gone = true;
+
+  readonly onData = (chunk: ArrayBuffer, isLast: boolean): void => {
+    if (!this.#reading) {
+      if (isLast && this.#linger !== undefined) this.#closeAfterRefusal();
+      return;
+    }
+    // uWS neuters `chunk` when this callback returns: the collector keeps a copy.
+    if (!this.#collector!.add(Buffer.from(new Uint8Array(chunk)))) {
+      this.refuse('body_too_large');
+      return;
+    }
+    if (!isLast) return;
+    this.#reading = false;
+    this.#deadline!.cancel();
+    const h = this.#head;
+    const request: HttpRequest = {
+      method: h.method,
+      path: h.path,
+      query: h.query,
+      headers: h.headers,
+      remote: h.remote,
+      local: h.local,
+      body: this.#collector!.body(),
+    };
+    answer(this.#route, request, this.#gone, this.#reply);
+  };
+
+  readonly #reply = (a: HttpAnswer): void => {
+    if (this.#done) return;
+    const res = this.#res;
+    try {
+      if (!isStreamReply(a)) {
+        this.#done = true;
+        res.cork(() => {
+          writeHead(res, a.status, a.headers);
+          res.end(a.body);
+        });
+        return;
+      }
+      res.cork(() => {
+        writeHead(res, a.status, a.headers);
+        // An empty write sends the head and starts chunked encoding, so an event stream is
+        // open before its first event.
+        res.write('');
+      });
+      a.stream(
+        uwsSink(
+          res,
+          () => this.#done,
+          () => (this.#done = true),
+        ),
+      );
+    } catch (error) {
+      this.#log.error({ err: error }, 'http: route failed');
+    }
+  };
+
+  refuse(why: HttpRefusal): void {
+    this.#reading = false;
+    this.#deadline?.cancel();
+    if (this.#done) return;
+    const reply: HttpReply = this.#route.refuse(why, this.#head);
+    this.#done = true;
+    const res = this.#res;
     // The reply goes out now and the connection closes a moment later (the unread rest of the
     // body cannot be skipped to reach a next request): a client still sending its body would
     // otherwise get a reset for our close, and its kernel would drop the reply unread. What it
@@ -99,55 +201,14 @@ export function serveUwsRoute(
       writeHead(res, reply.status, reply.headers);
       res.write(reply.body);
     });
-    linger = setTimeout(closeAfterRefusal, REFUSED_LINGER_MS);
-  };
-  const timer = setTimeout(() => refuse('body_timeout'), limits.readTimeoutMs);
-  if (BodyCollector.declaredTooLarge(head, limits)) {
-    refuse('body_too_large');
-    return;
+    this.#linger = setTimeout(() => this.#closeAfterRefusal(), REFUSED_LINGER_MS);
   }
-  const collector = new BodyCollector(limits);
-  res.onData((chunk, isLast) => {
-    if (!reading) {
-      if (isLast && linger !== undefined) closeAfterRefusal();
-      return;
-    }
-    // uWS neuters `chunk` when this callback returns: the collector keeps a copy.
-    if (!collector.add(Buffer.from(new Uint8Array(chunk)))) {
-      refuse('body_too_large');
-      return;
-    }
-    if (!isLast) return;
-    reading = false;
-    clearTimeout(timer);
-    void answer(route, { ...head, body: collector.body() }, abort.signal).then(
-      (a) => {
-        if (gone) return;
-        if (!isStreamReply(a)) {
-          gone = true;
-          res.cork(() => {
-            writeHead(res, a.status, a.headers);
-            res.end(a.body);
-          });
-          return;
-        }
-        res.cork(() => {
-          writeHead(res, a.status, a.headers);
-          // An empty write sends the head and starts chunked encoding, so an event stream is
-          // open before its first event.
-          res.write('');
-        });
-        a.stream(
-          uwsSink(
-            res,
-            () => gone,
-            () => (gone = true),
-          ),
-        );
-      },
-      (error: unknown) => log.error({ err: error }, 'http: route failed'),
-    );
-  });
+
+  #closeAfterRefusal(): void {
+    clearTimeout(this.#linger);
+    this.#linger = undefined;
+    if (!this.#aborted) this.#res.cork(() => this.#res.end(undefined, true));
+  }
 }
 
 function uwsSink(res: uWS.HttpResponse, isGone: () => boolean, markGone: () => void): HttpStreamSink {

@@ -9,6 +9,7 @@ import { serializers as allSerializers } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { addressFromOctets, isLoopback } from '../net/address.ts';
 import { clientDefaults } from '../net/client-limits.ts';
+import { Deadlines } from '../net/deadlines.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
 import type { TlsFiles } from './tls-files.ts';
 import { serveUwsRoute, statusText } from './uws-http.ts';
@@ -131,6 +132,8 @@ export function listenWebSocket(
   const admission = new WebSocketAdmission({ budget, bytes: maxMessage, waitMs: handshakeTimeoutMs });
   const http = options.http;
   const httpRoutes = options.httpRoutes ?? [];
+  // Read deadlines of the HTTP routes' request bodies.
+  const deadlines = new Deadlines();
   const apps: { app: uWS.TemplatedApp; closeRoutes: (() => void) | undefined }[] = [];
   // One App per certificate (wss reloads make more, see reloadTls); plain WebSocket has one.
   const makeApp = (tls: TlsFiles | undefined): uWS.TemplatedApp => {
@@ -229,7 +232,7 @@ export function listenWebSocket(
         const head = uwsHead(res, req);
         const found = findRoute(httpRoutes, head);
         if (found !== undefined) {
-          serveUwsRoute(res, head, found.route, found.limits, log);
+          serveUwsRoute(res, head, found.route, found.limits, deadlines, log);
           return;
         }
       }
@@ -309,12 +312,19 @@ export function listenWebSocket(
   );
 }
 
+// The headers object being filled by uwsHead's forEach: one callback for every request, not a
+// closure per request.
+let collecting: Record<string, string> = {};
+const collectHeader = (k: string, v: string): void => {
+  const seen = collecting[k];
+  collecting[k] = seen === undefined ? v : `${seen}, ${v}`;
+};
+
 function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): HttpHead {
   // uWS's request object is valid only inside this callback: everything is copied out now.
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-  });
+  collecting = headers;
+  req.forEach(collectHeader);
   const remote = addressFromOctets(res.getRemoteAddress());
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),

@@ -35,7 +35,11 @@ export function toArray(m: Message): unknown[] {
     case T.EVENT:
       return withPayload([m.type, m.subscription, m.publication, m.details], m.args, m.kwargs);
     case T.CALL:
-      return withPayload([m.type, m.request, m.options, m.procedure], m.args, m.kwargs);
+      // At its final length, not grown by a push (which more than quadruples the array): the
+      // in-process peers (HTTP gateway, MQTT) send a CALL per request, checked in this form.
+      if (hasKeys(m.kwargs)) return [m.type, m.request, m.options, m.procedure, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.options, m.procedure, m.args];
+      return [m.type, m.request, m.options, m.procedure];
     case T.RESULT:
       return withPayload([m.type, m.request, m.details], m.args, m.kwargs);
     case T.INVOCATION:

@@ -5,7 +5,7 @@ import test from 'ava';
 import net from 'node:net';
 import { listenHttp } from '../../src/transport/http-server.ts';
 import { listenWebSocket } from '../../src/transport/websocket-server.ts';
-import type { HttpRoute } from '../../src/transport/http-exchange.ts';
+import { ClientGone, type HttpRoute } from '../../src/transport/http-exchange.ts';
 import type { HttpHandler } from '../../src/transport/http-server.ts';
 import type { PeerAcceptor } from '../../src/router/peer.ts';
 
@@ -195,3 +195,22 @@ for (const [name, start] of Object.entries(servers)) {
     }
   });
 }
+
+test('ClientGone: on abort each listener still added runs once, in order; one added after never runs', (t) => {
+  const gone = new ClientGone();
+  const ran: string[] = [];
+  const a = () => ran.push('a');
+  const b = () => ran.push('b');
+  const c = () => ran.push('c');
+  gone.addEventListener('abort', a);
+  gone.addEventListener('abort', b);
+  gone.addEventListener('abort', c);
+  gone.removeEventListener('abort', a);
+  gone.removeEventListener('abort', () => ran.push('never added'));
+  t.false(gone.aborted);
+  gone.abort();
+  gone.abort();
+  t.true(gone.aborted);
+  gone.addEventListener('abort', () => ran.push('late'));
+  t.deepEqual(ran, ['b', 'c']);
+});
