@@ -86,15 +86,9 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`${versionLine()}\n`);
       return;
     case 'serve': {
-      // The executable's native addons are checked on other threads while this one loads the
-      // config and the router's modules (src/runtime/native.ts).
-      const { checkAhead } = await import('../runtime/native.ts');
-      const sqliteChecked = checkAhead('better_sqlite3.node');
       const config = applyServeFlags(loadConfig(command.flags.config), command.flags);
-      const uwsChecked = config.listeners.websocket.length > 0 ? checkAhead('uws.node') : undefined;
       // Loaded only here: --help and --version need neither the router nor uWebSockets.js.
       const { runServe } = await import('./serve.ts');
-      await Promise.all([sqliteChecked, uwsChecked]);
       await runServe(config, createLogger({ level: config.logLevel }));
       return;
     }

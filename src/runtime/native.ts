@@ -229,46 +229,12 @@ function assetTable(): Record<string, AssetInfo> {
   return table;
 }
 
-function cachedFile(key: NativeAsset, info: AssetInfo, env: NodeJS.ProcessEnv): string {
-  return path.join(
-    nativeCacheDir(env),
-    `${key.replace(/\.node$/, '')}-${process.arch}-${info.sha256.slice(0, 16)}.node`,
-  );
-}
-
-/** Cached copies whose contents checkAhead() found to match their recorded sha256. */
-const checkedAhead = new Set<string>();
-
-/**
- * Checks the cached copy of an addon on libuv's thread pool (read and sha256 both), so that
- * hashing megabytes of native code (7 MB for uWebSockets.js: 20-30 ms of a start on x64, more
- * on a board without SHA instructions) overlaps the start-up's JavaScript instead of adding to
- * it; extractAsset() then loads a file found good without reading it again. Never rejects:
- * whatever goes wrong here (no copy yet, a damaged one), extractAsset() finds again and says.
- * A no-op when running from the sources.
- */
-export async function checkAhead(key: NativeAsset, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (!isSea()) return;
-  try {
-    const info = assetTable()[key];
-    if (!info) return;
-    const file = cachedFile(key, info, env);
-    const data = await fs.promises.readFile(file);
-    if (data.length !== info.size) return;
-    const digest = Buffer.from(await crypto.subtle.digest('SHA-256', data)).toString('hex');
-    if (digest === info.sha256) checkedAhead.add(file);
-  } catch {
-    /* extractAsset() decides */
-  }
-}
-
 /** Extracts a SEA asset to the cache folder (once) and returns the verified file's path. */
 export function extractAsset(key: NativeAsset, env: NodeJS.ProcessEnv = process.env): string {
   const info = assetTable()[key];
   if (!info) throw new NativeAddonError('LOAD', `this executable has no asset ${key}`);
   const dir = nativeCacheDir(env);
-  const file = cachedFile(key, info, env);
-  if (checkedAhead.has(file)) return checkExec(file);
+  const file = path.join(dir, `${key.replace(/\.node$/, '')}-${process.arch}-${info.sha256.slice(0, 16)}.node`);
   const existing = readIfPresent(file);
   if (existing && existing.length === info.size && sha256(existing) === info.sha256) return checkExec(file);
   // getRawAsset: a view of the executable's own memory, no copy.

@@ -210,8 +210,7 @@ for (const arch of ['x64', 'arm64'] as const) {
 test.serial(
   'x64: a damaged addon in the cache folder is written again from the executable, never loaded',
   async (t) => {
-    // The copies are checked on other threads while the start goes on (src/runtime/native.ts
-    // checkAhead); a copy that fails there must still be caught before dlopen.
+    // Each start checks the cached copies against their recorded sha256 before loading them.
     if (skip) return t.pass();
     const runner = runnerOr(t, 'x64');
     if (!runner) return;
