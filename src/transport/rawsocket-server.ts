@@ -4,7 +4,7 @@
 
 import { chmod } from 'node:fs/promises';
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
@@ -215,5 +215,6 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   const info = { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-  return socket instanceof tls.TLSSocket ? { ...info, ...tlsInfo(socket) } : info;
+  // `encrypted` is how Node says to tell a TLS socket from a plain one, without loading node:tls.
+  return 'encrypted' in socket ? { ...info, ...tlsInfo(socket as tls.TLSSocket) } : info;
 }
