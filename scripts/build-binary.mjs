@@ -2,7 +2,7 @@
 // `npm run build:binary`: single executables dist/wampmesh-linux-x64 and dist/wampmesh-linux-arm64
 // with Node's Single Executable Applications (SEA) + postject, offline, on an x64 host.
 //
-//   1. esbuild bundles src/cli/main.ts to one CommonJS file (TypeScript stripped; three imports
+//   1. esbuild bundles src/cli/main.ts to one CommonJS file (TypeScript stripped; four imports
 //      substituted, see src/runtime/bundle/README.md); version, git revision and build date
 //      go in through `define`.
 //   2. Per architecture, a SEA blob: the bundle plus the native addons as assets
@@ -218,6 +218,13 @@ async function bundle(outfile, info, assetTable) {
       // By suffix: node_modules may be a symlink, and esbuild reports real paths.
       when: (args) => args.resolveDir.endsWith(`${path.sep}node_modules${path.sep}better-sqlite3${path.sep}lib`),
       to: here('src/runtime/bundle/sqlite-binding.ts'),
+    },
+    {
+      what: "zod's locales",
+      // From zod's own modules only (v4/classic and v4/core re-export the table as `locales`).
+      filter: /^\.\.\/locales\/index\.js$/,
+      when: (args) => args.resolveDir.includes(`${path.sep}node_modules${path.sep}zod${path.sep}v4${path.sep}`),
+      to: here('src/runtime/bundle/zod-locales.ts'),
     },
     {
       what: 'src/cli/version.ts',

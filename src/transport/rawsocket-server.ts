@@ -2,9 +2,8 @@
 // rawsocket-framing.ts, the Peer handed to the core in rawsocket-peer.ts; this file owns the
 // listening socket and each connection's handshake.
 
-import { chmod } from 'node:fs/promises';
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { silentLogger, type Logger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { serializers as allSerializers } from '../serializers/index.ts';
@@ -16,7 +15,7 @@ import { PreAuthBudget } from './pre-auth-budget.ts';
 import { tlsInfo } from './client-certificate.ts';
 import type { LoadedTls } from './tls-files.ts';
 import { createClientServer, reloadClientServer } from './tcp-server.ts';
-import { checkUnixSocketPath, parseMode, removeStaleSocket } from './unix-socket-path.ts';
+import { checkUnixSocketPath, parseMode, removeStaleSocket, setSocketMode } from './unix-socket-path.ts';
 import {
   HANDSHAKE_SIZE,
   HandshakeErrorCode,
@@ -122,7 +121,7 @@ export async function listenRawSocket(
   let port: number | undefined;
   if ('path' in target) {
     address = `unix:${target.path}`;
-    if (mode !== undefined) await chmod(target.path, mode);
+    if (mode !== undefined) await setSocketMode(target.path, mode);
   } else {
     const bound = server.address() as net.AddressInfo;
     port = bound.port;
@@ -215,5 +214,6 @@ function transportInfo(socket: net.Socket, unixPath: string | undefined): Transp
   if (unixPath !== undefined) return { type: 'rawsocket', peer: `unix:${unixPath}`, local: true };
   const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
   const info = { type: 'rawsocket', peer: formatHostPort(address, socket.remotePort), local: isLoopback(address) };
-  return socket instanceof tls.TLSSocket ? { ...info, ...tlsInfo(socket) } : info;
+  // `encrypted` is how Node says to tell a TLS socket from a plain one, without loading node:tls.
+  return 'encrypted' in socket ? { ...info, ...tlsInfo(socket as tls.TLSSocket) } : info;
 }

@@ -1,11 +1,12 @@
 // The listening socket of a TCP client listener (RawSocket, MQTT), plain or inside TLS.
+// node:tls is loaded only for a TLS listener (see tlsModule in tls-files.ts).
 
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Logger } from '../log.ts';
 import { clientDefaults } from '../net/client-limits.ts';
 import { refusedCertificate } from './client-certificate.ts';
-import { secureContextOptions, type LoadedTls } from './tls-files.ts';
+import { secureContextOptions, tlsModule, type LoadedTls } from './tls-files.ts';
 
 const socketOptions = {
   noDelay: true, // we batch per tick ourselves; Nagle would only add latency to RPC
@@ -30,7 +31,7 @@ export function createClientServer(
     return server;
   }
   const clients = secure.clients;
-  const server = tls.createServer({
+  const server = tlsModule().createServer({
     ...socketOptions,
     ...secureContextOptions(secure),
     handshakeTimeout: handshakeTimeoutMs,

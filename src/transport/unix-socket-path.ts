@@ -2,9 +2,17 @@
 // bind(2) gives a misleading errno (EACCES for a missing folder, bare EINVAL for a long path),
 // the socket file's mode, and the stale file a dead process left behind.
 
-import { lstat, stat, unlink } from 'node:fs/promises';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+// Not node:fs/promises: importing it loads readline and the REPL's history with it, about 1 MB of
+// a router's idle RSS, for these few calls at start-up.
+const lstat = promisify(fs.lstat);
+const stat = promisify(fs.stat);
+const unlink = promisify(fs.unlink);
+const chmod = promisify(fs.chmod);
 
 /**
  * sun_path in struct sockaddr_un is 108 octets on Linux, one of them for the terminating
@@ -53,6 +61,11 @@ export async function checkUnixSocketPath(socketPath: string): Promise<void> {
     return; // EACCES and the like: bind reports them as they are
   }
   if (!info.isDirectory()) throw new UnixSocketPathError(socketPath, `${folder} is not a folder`);
+}
+
+/** Gives the socket file `mode` once it is bound (bind(2) makes it with the umask's). */
+export function setSocketMode(socketPath: string, mode: number): Promise<void> {
+  return chmod(socketPath, mode);
 }
 
 export function parseMode(mode: number | string): number {

@@ -207,6 +207,45 @@ for (const arch of ['x64', 'arm64'] as const) {
 
 // --- Failure modes, x64 only (the logic is the same code on both architectures) -----------
 
+test.serial(
+  'x64: a damaged addon in the cache folder is written again from the executable, never loaded',
+  async (t) => {
+    // Each start checks the cached copies against their recorded sha256 before loading them.
+    if (skip) return t.pass();
+    const runner = runnerOr(t, 'x64');
+    if (!runner) return;
+    const dir = tempDir('wampmesh-bin-damaged-');
+    const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') };
+    try {
+      const cfg = config(dir, BOTH);
+      let router = await start(runner, ['--config', cfg], env);
+      t.is(await router.stop(), 0);
+      const files = fs.readdirSync(env.WAMPMESH_CACHE_DIR).filter((f) => f.endsWith('.node'));
+      t.is(files.length, 2);
+      const good = new Map<string, Buffer>();
+      for (const f of files) {
+        const file = path.join(env.WAMPMESH_CACHE_DIR, f);
+        const data = fs.readFileSync(file);
+        good.set(f, data);
+        // Same size, one octet changed inside the code: a load would run altered machine code.
+        const bad = Buffer.from(data);
+        bad[Math.floor(bad.length / 2)]! ^= 0xff;
+        fs.writeFileSync(file, bad);
+      }
+      router = await start(runner, ['--config', cfg], env);
+      const c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
+      t.true((await c.join()) > 0);
+      await c.destroy();
+      const ws = router.listeners.find((l) => l.transport === 'websocket');
+      t.truthy(ws, 'WebSocket listener (uWebSockets.js loaded)');
+      t.is(await router.stop(), 0);
+      for (const [f, data] of good) t.true(fs.readFileSync(path.join(env.WAMPMESH_CACHE_DIR, f)).equals(data), f);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
 test.serial('x64: an unwritable addon cache folder fails with a message naming WAMPMESH_CACHE_DIR', (t) => {
   if (skip) return t.pass();
   const runner = runnerOr(t, 'x64');

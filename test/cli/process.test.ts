@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { runCli } from './run-cli.ts';
+import { startRouter } from '../helpers/router-process.ts';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -48,4 +49,21 @@ test('a bad config file: exit 1 with the field named, nothing on stdout', async 
   t.is(r.code, 1);
   t.is(r.stderr.trim(), `wampmesh: ${file}: listeners.websocket[0].port: expected integer 0..65535`);
   t.is(r.stdout, '');
+});
+
+test('the launcher runs the router with two malloc arenas, or the number its caller set', async (t) => {
+  const environ = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const { MALLOC_ARENA_MAX: _, ...env } = process.env;
+  let router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
+  try {
+    t.true(environ(router.pid).includes('MALLOC_ARENA_MAX=2'));
+  } finally {
+    await router.stop();
+  }
+  router = await startRouter({ env: { ...env, MALLOC_ARENA_MAX: '4' }, args: ['--rawsocket', '127.0.0.1:0'] });
+  try {
+    t.true(environ(router.pid).includes('MALLOC_ARENA_MAX=4'));
+  } finally {
+    await router.stop();
+  }
 });
