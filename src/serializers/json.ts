@@ -1,7 +1,7 @@
 // JSON with the spec's binary convention: a byte string travels as a JSON string that starts
 // with "\0" followed by the base64 of the bytes ("Binary conversion of JSON strings").
 
-import { jsonSpan } from './payload-span.ts';
+import { splitJson } from './frame-head.ts';
 import type { Serializer } from './serializer.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -111,7 +111,7 @@ export const json: Serializer = {
     const wide = holdsWideNumber(value, 0) ?? MAYBE_BEYOND_2_53.test(text);
     return wide ? JSON.parse(text, reviveExact as never) : value;
   },
-  span: jsonSpan,
+  splitPayload: splitJson,
   encodeWithTail(head, tail) {
     // "[h1,h2]" becomes "[h1,h2," + tail + "]".
     const text = stringify(head);
