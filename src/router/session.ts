@@ -5,7 +5,7 @@
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
-import { encodeMessage, toArray } from '../wamp/marshal.ts';
+import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
 import { MIN_FRAME, rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Action, Authenticator, Authorizer } from './auth.ts';
@@ -197,9 +197,12 @@ export class Session implements Target, PeerHandler {
       this.#meter?.sent(message);
       return this.#outbound.pass(message, false) ? 'sent' : 'closed';
     }
-    let frame: Uint8Array;
+    let frame: Uint8Array | Uint8Array[];
     try {
-      frame = encodeMessage(message, this.peer.serializer);
+      frame =
+        this.peer.sendParts === undefined
+          ? encodeMessage(message, this.peer.serializer)
+          : encodeMessageParts(message, this.peer.serializer);
     } catch {
       return 'unencodable';
     }

@@ -4,7 +4,7 @@
 
 import { addExtension, Decoder, Encoder } from 'cbor-x';
 import { splitCbor } from './frame-head.ts';
-import { appendToShortArray } from './payload-span.ts';
+import { extendShortArray } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { narrowBigInts, widenInts } from './wide-ints.ts';
 
@@ -60,8 +60,9 @@ export const cbor: Serializer = {
     return narrowBigInts(exact.decode(frame));
   },
   splitPayload: splitCbor,
-  encodeWithTail(head, tail, count) {
-    return appendToShortArray(encoder.encode(widenInts(head)), head.length, 0x80, tail, count);
+  encodeHead(head, count) {
+    // The encoder's output is a region of its buffer that no later encoding reuses.
+    return extendShortArray(encoder.encode(widenInts(head)), head.length, 0x80, count);
   },
 };
 

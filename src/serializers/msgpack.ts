@@ -4,7 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import { splitMsgpack } from './frame-head.ts';
-import { appendToShortArray } from './payload-span.ts';
+import { extendShortArray } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { widenInts } from './wide-ints.ts';
 
@@ -32,7 +32,8 @@ export const msgpack: Serializer = {
     return packr.unpack(frame);
   },
   splitPayload: splitMsgpack,
-  encodeWithTail(head, tail, count) {
-    return appendToShortArray(packr.pack(widenInts(head)), head.length, 0x90, tail, count);
+  encodeHead(head, count) {
+    // The encoder's output is a region of its buffer that no later encoding reuses.
+    return extendShortArray(packr.pack(widenInts(head)), head.length, 0x90, count);
   },
 };

@@ -323,19 +323,16 @@ export function msgpackSpan(b: Uint8Array, index: number): Span | null {
 
 /**
  * CBOR and MsgPack: `bytes`, a short array of `length` elements as the encoder wrote it, whose
- * head is one octet (`shortArray` | length), made to go on with `count` encoded elements.
+ * head is one octet (`shortArray` | length), made (in place) to announce `count` more elements,
+ * which follow it on the wire; null when the head is not such an octet.
  */
-export function appendToShortArray(
+export function extendShortArray(
   bytes: Uint8Array,
   length: number,
   shortArray: number,
-  tail: Uint8Array,
   count: number,
 ): Uint8Array | null {
   if (length + count > 15 || bytes[0] !== (shortArray | length)) return null;
-  const out = Buffer.allocUnsafe(bytes.length + tail.length);
-  out.set(bytes, 0);
-  out[0] = shortArray | (length + count);
-  out.set(tail, bytes.length);
-  return out;
+  bytes[0] = shortArray | (length + count);
+  return bytes;
 }

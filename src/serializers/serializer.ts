@@ -25,8 +25,11 @@ export interface Serializer {
    */
   splitPayload?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
   /**
-   * Passthrough: `head` encoded as an array that goes on with `count` elements already encoded
-   * in this serialization (`tail`, a span of a frame); null when it cannot be done.
+   * Passthrough: `head` encoded as the start of a list that goes on with `count` elements already
+   * encoded in this serialization (a payload passed through), which follow it, then
+   * `payloadEnd`; null when it cannot be done.
    */
-  encodeWithTail?(head: unknown[], tail: Uint8Array, count: number): Uint8Array | null;
+  encodeHead?(head: unknown[], count: number): Uint8Array | null;
+  /** What follows a payload passed through (JSON: the closing "]"); nothing when undefined. */
+  readonly payloadEnd?: Uint8Array;
 }

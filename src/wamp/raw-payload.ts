@@ -85,8 +85,21 @@ export class RawPayload {
 
   /** `head` (the message's elements before Arguments) with this payload; null: encode the values instead. */
   encode(head: unknown[]): Uint8Array | null {
+    const parts = this.parts(head);
+    return parts === null ? null : Buffer.concat(parts);
+  }
+
+  /**
+   * encode() as the parts of the frame, in order: the head, the payload (a view of the frame it
+   * arrived in, not copied) and, in JSON, the closing bracket.
+   */
+  parts(head: unknown[]): Uint8Array[] | null {
+    const s = this.serializer;
     const { start, end, count } = this.#split;
-    return this.serializer.encodeWithTail?.(head, this.#frame.subarray(start, end), count) ?? null;
+    const prefix = s.encodeHead?.(head, count);
+    if (prefix == null) return null;
+    const payload = this.#frame.subarray(start, end);
+    return s.payloadEnd === undefined ? [prefix, payload] : [prefix, payload, s.payloadEnd];
   }
 }
 
