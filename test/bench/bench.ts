@@ -100,9 +100,10 @@ import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 // BENCH_ONLY=payload: one string argument of these sizes, echoed (sensor-like text, not one
 // repeated octet, so nothing on the way can shortcut it).
-const LARGE_PAYLOADS: readonly (readonly [string, string])[] = [
-  ['10 KB', 'reading 0123456789 abcdefghij, '.repeat(320)],
-  ['1 MB', 'reading 0123456789 abcdefghij, '.repeat(32_768)],
+// Keys (relay-10k, router-rpc-10k, base-rpc-10k, ...), row names, payloads.
+const LARGE_PAYLOADS: readonly (readonly [string, string, string])[] = [
+  ['10k', '10 KB', 'reading 0123456789 abcdefghij, '.repeat(320)],
+  ['1m', '1 MB', 'reading 0123456789 abcdefghij, '.repeat(32_768)],
 ];
 // Time for the rounds (connections come after): a round is started only if it should end
 // within it, judged by the rounds so far. BENCH_BASE doubles the router rows, and the budget.
@@ -602,9 +603,9 @@ async function main(): Promise<void> {
       // passthrough and the copies on the way cost, per octet moved.
       const relay = await startChild(here('relay.ts'));
       cleanup.push(() => relay.stop());
-      for (const [size, payload] of LARGE_PAYLOADS) {
+      for (const [key, size, payload] of LARGE_PAYLOADS) {
         runs.push(
-          rpcRun(`relay-${size}`, {
+          rpcRun(`relay-${key}`, {
             name: `relay, ${size}`,
             pids: [relay.pid],
             transport: 'rawsocket',
@@ -619,7 +620,7 @@ async function main(): Promise<void> {
           const p = r.process!;
           runs.push(
             rpcRun(
-              `${r.key}-rpc-${size}`,
+              `${r.key}-rpc-${key}`,
               {
                 name: `${r.name === 'router' ? 'router' : 'base'}, ${size}`,
                 pids: [p.pid],
@@ -630,7 +631,7 @@ async function main(): Promise<void> {
                 wamp: true,
                 payload,
               },
-              [`relay-${size}`, ...(r.key === 'base' ? [] : baseBin ? [`base-rpc-${size}`] : [])],
+              [`relay-${key}`, ...(r.key === 'base' ? [] : baseBin ? [`base-rpc-${key}`] : [])],
             ),
           );
         }
@@ -766,7 +767,7 @@ function report(
     const perOp = (row.cpu.target * 1e6) / row.rate;
     // Large payloads: CPU per octet moved (a call moves the payload in and out twice: CALL and
     // INVOCATION, YIELD and RESULT; behind the relay CALL and RESULT, each in and out).
-    const size = LARGE_PAYLOADS.find(([name]) => run.name.endsWith(`, ${name}`))?.[1].length;
+    const size = LARGE_PAYLOADS.find(([, name]) => run.name.endsWith(`, ${name}`))?.[2].length;
     if (size !== undefined) notes.push(`${((perOp * 1000) / (4 * size)).toFixed(2)} ns CPU per octet moved`);
     out.push(
       `${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}` +
