@@ -183,6 +183,12 @@ const MALFORMED_JSON: readonly string[] = [
   '{"not":"a list"}',
   '[1]]',
   '[[1]',
+  // Long strings, checked natively rather than octet by octet.
+  `["${'x'.repeat(300)}\there"]`,
+  `["${'x'.repeat(300)}\\x"]`,
+  `["${'x'.repeat(300)}\\"]`,
+  `["${'x'.repeat(300)}\\u12G4"]`,
+  `["${'x'.repeat(300)}`,
 ];
 
 /** A router with a callee of `s` for com.example.proc, a caller that sends `frame`, and what each got. */
@@ -242,6 +248,20 @@ test('json: malformed payload text gives no passthrough and an ABORT', (t) => {
     const frame = Buffer.from(`[48,1,{"x":"${'y'.repeat(80)}"},"com.example.proc",${payload}]`);
     t.is(rawPayloadOf(json, frame), undefined, payload);
     expectAbortAndSurvive(t, json, frame, payload);
+  }
+});
+
+test('json: long strings with escapes, escaped quotes and multi-byte characters pass, invalid UTF-8 in them is refused', (t) => {
+  const long = 'x'.repeat(300);
+  for (const inner of [`${long}\\"quoted\\" and \\\\ and \\u00e9 and é ✓ 😀`, `${long}\\\\`, `\\"${long}\\"`]) {
+    const frame = Buffer.from(`[48,1,{},"com.example.proc",["${inner}"],{"k":"${inner}"}]`);
+    const raw = rawPayloadOf(json, frame);
+    t.truthy(raw, inner.slice(300));
+    t.deepEqual(raw!.args, (JSON.parse(frame.toString()) as unknown[])[4]);
+  }
+  for (const seq of INVALID_UTF8) {
+    const frame = Buffer.concat([Buffer.from(`[48,1,{},"p",["${long}`), Buffer.from(seq), Buffer.from('"]]')]);
+    t.throws(() => rawPayloadOf(json, frame), { instanceOf: InvalidPayload }, Buffer.from(seq).toString('hex'));
   }
 });
 
