@@ -8,7 +8,9 @@ import test from 'ava';
 import { Encoder } from 'cbor-x';
 import { Packr } from 'msgpackr';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
+import type { Peer } from '../../src/router/peer.ts';
 import { Router } from '../../src/router/router.ts';
+import type { Message } from '../../src/wamp/messages.ts';
 import { RawPayload, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
@@ -314,4 +316,45 @@ test('through a session: CALL and YIELD between peers of one serialization are n
   t.is(decoded[1], other);
   const [inv] = jsonCallee.take();
   t.deepEqual(inv!.slice(4), [['x'.repeat(500), 2 ** 40, { nested: [1.5, null, true] }], kwargs]);
+});
+
+test('an in-process caller gets a passed-through RESULT with its values, and a malformed YIELD never reaches it', (t) => {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const got: Message[] = [];
+  const peer: Peer = {
+    serializer: json,
+    info: { type: 'memory', peer: 'in-process', local: true },
+    send: () => undefined,
+    bufferedAmount: () => 0,
+    close: () => undefined,
+    sendMessage: (m) => {
+      got.push(m);
+    },
+  };
+  const caller = router.attach(peer);
+  caller.receiveMessage!({ type: 1, realm: 'realm1', details: { roles: { caller: {} } } });
+  const callee = new MemoryClient(router, cbor);
+  callee.join();
+  callee.send([64, 1, {}, 'com.example.proc']);
+  callee.take();
+  caller.receiveMessage!({ type: 48, request: 5, options: {}, procedure: 'com.example.proc', args: ['x'] });
+  const [inv] = callee.take();
+  const args = ['y'.repeat(200), { n: 2 ** 40, list: [1.5, null] }];
+  callee.sendRaw(cbor.encode([70, inv![1], {}, args, { unit: '°C' }]));
+  const result = got.find((m) => m.type === 50) as { args?: unknown[]; kwargs?: Record<string, unknown> } | undefined;
+  t.deepEqual(result?.args, args);
+  t.deepEqual(result?.kwargs, { unit: '°C' });
+
+  // A YIELD with a string of invalid UTF-8: the callee is aborted, the caller gets an ERROR.
+  caller.receiveMessage!({ type: 48, request: 6, options: {}, procedure: 'com.example.proc', args: ['x'] });
+  const [inv2] = callee.take();
+  const bad = Buffer.from(cbor.encode([70, inv2![1], {}, ['z'.repeat(200), 'MM']]));
+  bad.set([0xc0, 0xaf], bad.lastIndexOf(Buffer.from('MM')));
+  callee.sendRaw(bad);
+  t.is(callee.take().find((m) => m[0] === 3)?.[2], 'wamp.error.protocol_violation');
+  const answers = got.filter((m) => (m.type === 50 || m.type === 8) && m.request === 6);
+  t.deepEqual(
+    answers.map((m) => m.type),
+    [8],
+  );
 });
