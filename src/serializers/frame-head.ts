@@ -5,7 +5,8 @@
 // integer, or a JSON text that starts with "[" and a type code. Anything else gives null and is
 // decoded whole, as before.
 
-import { checkCborPayload, checkJsonPayload, checkMsgpackPayload } from './payload-check.ts';
+import { checkJsonPayload } from './json-payload-check.ts';
+import { checkCborPayload, checkMsgpackPayload } from './payload-check.ts';
 import { cborSpan, jsonSpan, msgpackSpan } from './payload-span.ts';
 
 /** Where Arguments start in a message of each type code that may carry a payload to split. */

@@ -6,7 +6,8 @@
 import test from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
-import { InvalidPayload, checkJsonPayload } from '../../src/serializers/payload-check.ts';
+import { checkJsonPayload } from '../../src/serializers/json-payload-check.ts';
+import { InvalidPayload } from '../../src/serializers/payload-check.ts';
 import { isValidUtf8 } from '../../src/serializers/utf8.ts';
 import { MIN_FRAME, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { Rng, mutateBytes, randomValue } from '../helpers/fuzz-input.ts';
