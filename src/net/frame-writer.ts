@@ -7,12 +7,15 @@
 
 import type { Socket } from 'node:net';
 import { flushAfterCallbacks, flushAtEndOfTick, type Flushable } from './end-of-tick.ts';
-import { encodeHeader, HEADER_SIZE, MAX_PAYLOAD } from './length-prefixed.ts';
+import { HEADER_SIZE, MAX_PAYLOAD } from './length-prefixed.ts';
 /** Queued as is, without a header (a preamble, a handshake). */
 const RAW = -1;
-// Frames queued in one tick are copied into one buffer up to this size; a payload this big or
-// bigger goes out as it is (copying megabytes to save a syscall would cost more than it saves).
+// Frames queued in one tick are copied into one buffer up to this size; beyond it they go out in
+// buffers of up to this size, each written with the others in one writev(2).
 const COALESCE_BYTES = 64 * 1024;
+// Within such a batch, and for frames given in parts (frameParts), a payload or part this big or
+// bigger goes out as it is: one more entry in the writev costs less than copying it.
+const UNCOPIED_BYTES = 8 * 1024;
 
 export interface FrameWriterOptions {
   /**
@@ -29,9 +32,11 @@ export class FrameWriter implements Flushable {
   readonly #socket: Socket;
   readonly #schedule: (peer: Flushable) => void;
   readonly #deferred: boolean;
-  #payloads: Uint8Array[] = [];
+  /** Each queued frame's payload, or its parts (frameParts). */
+  #payloads: (Uint8Array | readonly Uint8Array[])[] = [];
   #types: number[] = [];
   #queued = 0;
+  #hasParts = false;
   // For octetsWritten: what earlier flushes wrote, and the RAW octets (no header) among it all.
   // Summed per flush and per raw(), not per frame: the frames' sizes are in #queued already.
   #flushedBytes = 0;
@@ -65,6 +70,16 @@ export class FrameWriter implements Flushable {
     this.#push(type, payload, HEADER_SIZE + payload.length);
   }
 
+  /**
+   * Queues one frame whose payload is `parts` (`length` octets in all), written in order without
+   * joining the large ones. They must not change until the end of the tick.
+   */
+  frameParts(type: number, parts: readonly Uint8Array[], length: number): void {
+    if (length > MAX_PAYLOAD) throw new RangeError(`frame payload length out of range: ${length}`);
+    this.#hasParts = true;
+    this.#push(type, parts, HEADER_SIZE + length);
+  }
+
   /** Queues bytes to be written as they are, in order with the frames. */
   raw(bytes: Uint8Array): void {
     this.#rawBytes += bytes.length;
@@ -80,35 +95,30 @@ export class FrameWriter implements Flushable {
     if (payloads.length === 0) return;
     this.#flushedBytes += total;
     this.#flushedFrames += payloads.length;
+    const hasParts = this.#hasParts;
     this.#reset();
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
-    if (total <= COALESCE_BYTES) {
-      socket.write(assemble(payloads, types, 0, payloads.length, total));
+    if (total <= COALESCE_BYTES && !hasParts) {
+      socket.write(assemble(payloads as Uint8Array[], types, total));
       return;
     }
     socket.cork();
-    let from = 0;
-    let bytes = 0;
+    const out = new Gather(socket);
     for (let i = 0; i < payloads.length; i++) {
-      const payload = payloads[i]!;
-      const size = (types[i] === RAW ? 0 : HEADER_SIZE) + payload.length;
-      if (payload.length < COALESCE_BYTES && bytes + size <= COALESCE_BYTES) {
-        bytes += size;
-        continue;
+      const entry = payloads[i]!;
+      const type = types[i]!;
+      if (isParts(entry)) {
+        let length = 0;
+        for (const part of entry) length += part.length;
+        out.header(type, length);
+        for (const part of entry) out.piece(part);
+      } else {
+        if (type !== RAW) out.header(type, entry.length);
+        out.piece(entry);
       }
-      if (i > from) socket.write(assemble(payloads, types, from, i, bytes));
-      if (payload.length < COALESCE_BYTES) {
-        from = i;
-        bytes = size;
-        continue;
-      }
-      if (types[i] !== RAW) socket.write(encodeHeader(types[i]!, payload.length));
-      if (payload.length > 0) socket.write(payload);
-      from = i + 1;
-      bytes = 0;
     }
-    if (payloads.length > from) socket.write(assemble(payloads, types, from, payloads.length, bytes));
+    out.end();
     socket.uncork();
   }
 
@@ -116,7 +126,7 @@ export class FrameWriter implements Flushable {
   drop(): void {
     for (let i = 0; i < this.#types.length; i++) {
       if (this.#types[i] !== RAW) continue;
-      this.#rawBytes -= this.#payloads[i]!.length;
+      this.#rawBytes -= (this.#payloads[i] as Uint8Array).length;
       this.#rawEntries--;
     }
     this.#reset();
@@ -126,9 +136,10 @@ export class FrameWriter implements Flushable {
     this.#payloads = [];
     this.#types = [];
     this.#queued = 0;
+    this.#hasParts = false;
   }
 
-  #push(type: number, payload: Uint8Array, size: number): void {
+  #push(type: number, payload: Uint8Array | readonly Uint8Array[], size: number): void {
     if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
@@ -143,29 +154,77 @@ export class FrameWriter implements Flushable {
   }
 }
 
-/** Entries [from, to) of a queue in one buffer of `bytes` octets: each frame's header, then its payload. */
-function assemble(
-  payloads: readonly Uint8Array[],
-  types: readonly number[],
-  from: number,
-  to: number,
-  bytes: number,
-): Buffer {
+function isParts(entry: Uint8Array | readonly Uint8Array[]): entry is readonly Uint8Array[] {
+  return Array.isArray(entry);
+}
+
+/** A queue of whole frames (no parts) in one buffer of `bytes` octets: each frame's header, then its payload. */
+function assemble(payloads: readonly Uint8Array[], types: readonly number[], bytes: number): Buffer {
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
-  for (let i = from; i < to; i++) {
+  for (let i = 0; i < payloads.length; i++) {
     const payload = payloads[i]!;
-    const n = payload.length;
     const type = types[i]!;
-    if (type !== RAW) {
-      out[at] = type;
-      out[at + 1] = n >>> 16;
-      out[at + 2] = (n >>> 8) & 0xff;
-      out[at + 3] = n & 0xff;
-      at += HEADER_SIZE;
-    }
+    if (type !== RAW) at = writeHeader(out, at, type, payload.length);
     out.set(payload, at);
-    at += n;
+    at += payload.length;
   }
   return out;
+}
+
+function writeHeader(out: Buffer, at: number, type: number, n: number): number {
+  out[at] = type;
+  out[at + 1] = n >>> 16;
+  out[at + 2] = (n >>> 8) & 0xff;
+  out[at + 3] = n & 0xff;
+  return at + HEADER_SIZE;
+}
+
+/**
+ * Writes a batch to a corked socket: headers and small pieces copied together into buffers of up
+ * to COALESCE_BYTES, pieces of UNCOPIED_BYTES or more as they are, all in their order.
+ */
+class Gather {
+  readonly #socket: Socket;
+  /** Pieces to copy into the next buffer; a number is a header: type * 2^24 + length. */
+  #pending: (Uint8Array | number)[] = [];
+  #bytes = 0;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  header(type: number, length: number): void {
+    this.#add(type * 0x1000000 + length, HEADER_SIZE);
+  }
+
+  piece(bytes: Uint8Array): void {
+    if (bytes.length >= UNCOPIED_BYTES) {
+      this.end();
+      this.#socket.write(bytes);
+    } else if (bytes.length > 0) this.#add(bytes, bytes.length);
+  }
+
+  /** Writes what is pending. */
+  end(): void {
+    if (this.#pending.length === 0) return;
+    const out = Buffer.allocUnsafe(this.#bytes);
+    let at = 0;
+    for (const p of this.#pending) {
+      if (typeof p === 'number') at = writeHeader(out, at, Math.floor(p / 0x1000000), p % 0x1000000);
+      else {
+        out.set(p, at);
+        at += p.length;
+      }
+    }
+    this.#pending = [];
+    this.#bytes = 0;
+    this.#socket.write(out);
+  }
+
+  #add(piece: Uint8Array | number, size: number): void {
+    if (this.#bytes + size > COALESCE_BYTES) this.end();
+    this.#pending.push(piece);
+    this.#bytes += size;
+  }
 }

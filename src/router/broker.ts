@@ -179,7 +179,7 @@ export class Broker {
     const excludeMe = options.exclude_me === undefined ? true : optBool(options, 'exclude_me');
     const discloseMe = optBool(options, 'disclose_me');
     const retain = optBool(options, 'retain');
-    const ppt = pptOptions(options, msg.args, msg.kwargs);
+    const ppt = pptOptions(options, msg);
     for (const v of [excludeMe, discloseMe, retain, ppt])
       if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
     const filter = readFilter(options);

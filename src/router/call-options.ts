@@ -64,7 +64,7 @@ export function planInvocation(
   const receiveProgress = optBool(options, 'receive_progress');
   const discloseMe = optBool(options, 'disclose_me');
   const timeout = optNonNegativeInt(options, 'timeout');
-  const ppt = pptOptions(options, msg.args, msg.kwargs);
+  const ppt = pptOptions(options, msg);
   for (const v of [progress, receiveProgress, discloseMe, timeout, ppt])
     if (v instanceof OptionError) return fail(ErrorUri.INVALID_ARGUMENT, v.message);
   if (discloseMe === true && disclosure === 'never')

@@ -24,7 +24,7 @@ import type { Target } from './target.ts';
 import { matchPolicies, type MatchPolicy } from './uri-table.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
-import type { RawPayload } from '../wamp/raw-payload.ts';
+import { invocationOf, resultOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { invokePolicies, Registrations, type InvokePolicy, type Registration } from './registrations.ts';
 import {
   cancelModes,
@@ -180,7 +180,7 @@ export class Dealer {
       if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
       const progress = optBool(options, 'progress');
       if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
-      return this.#ongoing.continueProgressive(ongoing, progress, msg.args, msg.kwargs, raw);
+      return this.#ongoing.continueProgressive(ongoing, progress, msg, raw);
     }
     // Most calls name the procedure of the call before: its URI was valid then.
     if (procedure !== this.#validProcedure) {
@@ -208,8 +208,9 @@ export class Dealer {
         registration,
         callee,
         details: callee.remote === true ? callerDetails(caller, false) : NO_DETAILS,
-        args: msg.args,
-        kwargs: msg.kwargs,
+        // With `raw`, the payload is read from it, and only if a callee needs the values.
+        args: raw === undefined ? msg.args : undefined,
+        kwargs: raw === undefined ? msg.kwargs : undefined,
         raw,
       });
       return undefined;
@@ -223,8 +224,8 @@ export class Dealer {
       registration,
       callee,
       details: hasKeys(details) ? details : NO_DETAILS,
-      args: msg.args,
-      kwargs: msg.kwargs,
+      args: raw === undefined ? msg.args : undefined,
+      kwargs: raw === undefined ? msg.kwargs : undefined,
       raw,
       timeout,
       receiveProgress,
@@ -243,15 +244,7 @@ export class Dealer {
     const timeout = call.timeout ?? 0;
     const receiveProgress = call.receiveProgress ?? false;
     const invocationRequest = callee.nextRequestId();
-    const sent = callee.send({
-      type: T.INVOCATION,
-      request: invocationRequest,
-      registration: registration.id,
-      details,
-      args: call.args,
-      kwargs: call.kwargs,
-      raw,
-    });
+    const sent = callee.send(invocationOf(invocationRequest, registration.id, details, call, raw));
     if (answerUndelivered(caller, request, sent, { kind: 'invocation' })) return;
     const invocation: Invocation = {
       caller,
@@ -275,7 +268,7 @@ export class Dealer {
     const invocation = this.#ongoing.ofCallee(callee, msg.request);
     if (invocation === undefined) return;
     const progress = optBool(msg.options, 'progress');
-    const ppt = pptOptions(msg.options, msg.args, msg.kwargs);
+    const ppt = pptOptions(msg.options, msg);
     if (progress instanceof OptionError) return new ProtocolViolation(`YIELD: ${progress.message}`);
     if (ppt instanceof OptionError) return new ProtocolViolation(`YIELD: ${ppt.message}`);
     let details: Dict = ppt === undefined ? NO_DETAILS : { ...ppt };
@@ -287,14 +280,7 @@ export class Dealer {
     } else {
       this.#ongoing.finish(invocation);
     }
-    const sent = invocation.caller.send({
-      type: T.RESULT,
-      request: invocation.callRequest,
-      details,
-      args: msg.args,
-      kwargs: msg.kwargs,
-      raw,
-    });
+    const sent = invocation.caller.send(resultOf(invocation.callRequest, details, msg, raw));
     if (sent === 'unencodable' || sent === 'too-large') {
       if (progress) {
         this.#ongoing.finish(invocation);
@@ -360,7 +346,7 @@ export class Dealer {
     const ongoing = this.#ongoing.ofCaller(caller, request);
     if (ongoing === undefined) return 'no-such-call';
     if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
-    return this.#ongoing.continueProgressive(ongoing, chunk.progress, chunk.args, chunk.kwargs, raw);
+    return this.#ongoing.continueProgressive(ongoing, chunk.progress, chunk, raw);
   }
 
   #detach(callee: Target, registration: Registration): void {

@@ -7,7 +7,7 @@
 
 import type { Logger } from '../log.ts';
 import { MessageType as T, type Dict } from '../wamp/messages.ts';
-import type { RawPayload } from '../wamp/raw-payload.ts';
+import { invocationOf, type Payload, type RawPayload } from '../wamp/raw-payload.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Registration } from './registrations.ts';
 import { answerUndelivered, sendError } from './replies.ts';
@@ -169,8 +169,7 @@ export class OngoingCalls {
   continueProgressive(
     invocation: Invocation,
     progress: boolean,
-    args: unknown[] | undefined,
-    kwargs: Dict | undefined,
+    payload: Payload,
     raw: RawPayload | undefined,
   ): undefined {
     // Spec: options other than progress are frozen by the first CALL of a progressive call,
@@ -178,15 +177,9 @@ export class OngoingCalls {
     invocation.callerProgress = progress;
     const { progress: _first, ...details } = invocation.details;
     if (progress) details.progress = true;
-    const sent = invocation.callee.send({
-      type: T.INVOCATION,
-      request: invocation.request,
-      registration: invocation.registration.id,
-      details,
-      args,
-      kwargs,
-      raw,
-    });
+    const sent = invocation.callee.send(
+      invocationOf(invocation.request, invocation.registration.id, details, payload, raw),
+    );
     if (sent !== 'sent') {
       this.finish(invocation);
       answerUndelivered(invocation.caller, invocation.callRequest, sent, { kind: 'invocation' });

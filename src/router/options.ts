@@ -3,6 +3,7 @@
 
 import type { Dict } from '../wamp/messages.ts';
 import { isId } from '../wamp/ids.ts';
+import type { Payload } from '../wamp/raw-payload.ts';
 
 export class OptionError {
   readonly message: string;
@@ -58,12 +59,10 @@ const PPT_KEYS = ['ppt_scheme', 'ppt_serializer', 'ppt_cipher', 'ppt_keyid'] as 
  * Payload Passthru Mode: the ppt_* options travel from CALL/PUBLISH/YIELD options to the
  * receiver's details unchanged, and the payload (one binary argument) is never looked into.
  */
-export function pptOptions(
-  options: Dict,
-  args: unknown[] | undefined,
-  kwargs: Dict | undefined,
-): Dict | undefined | OptionError {
+export function pptOptions(options: Dict, payload: Payload): Dict | undefined | OptionError {
   if (options.ppt_scheme === undefined) return undefined;
+  // Read only now: a payload passed through as bytes is decoded when read.
+  const { args, kwargs } = payload;
   const out: Dict = {};
   for (const key of PPT_KEYS) {
     const v = options[key];

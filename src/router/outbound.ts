@@ -51,11 +51,15 @@ export class Outbound {
     this.#eventsAt = index;
   }
 
-  /** Writes the frame, or drops it (`droppable`, over the soft limit); false once the session is killed. */
-  write(frame: Uint8Array, droppable: boolean): boolean {
+  /**
+   * Writes the frame (an array: its parts, for a Peer with sendParts), or drops it (`droppable`,
+   * over the soft limit); false once the session is killed.
+   */
+  write(frame: Uint8Array | readonly Uint8Array[], droppable: boolean): boolean {
     const admitted = this.#admit(droppable);
     if (admitted !== SEND) return admitted === DROPPED;
-    this.#peer.send(frame);
+    if (Array.isArray(frame)) this.#peer.sendParts!(frame);
+    else this.#peer.send(frame as Uint8Array);
     this.#sent(droppable);
     return true;
   }

@@ -54,6 +54,12 @@ export interface Peer {
   readonly info: TransportInfo;
   /** Queues one encoded frame. Never throws; a closed peer drops it. */
   send(frame: Uint8Array): void;
+  /**
+   * send() for a frame given as consecutive parts: an encoded head and a payload passed through
+   * as a view of the frame it arrived in (src/wamp/raw-payload.ts). A transport that writes a
+   * list of buffers sends them without joining them; without this method the core joins them.
+   */
+  sendParts?(parts: readonly Uint8Array[]): void;
   /** Bytes accepted by send() but not yet written to the network. */
   bufferedAmount(): number;
   /**

@@ -5,8 +5,8 @@
 
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
-import { encodeMessage, toArray } from '../wamp/marshal.ts';
-import { rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
+import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
+import { MIN_FRAME, rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Authenticator, Authorizer } from './auth.ts';
 import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
@@ -139,18 +139,23 @@ export class Session implements Target, PeerHandler {
 
   receive(frame: Uint8Array): void {
     if (this.#state === 'closed') return;
+    const serializer = this.peer.serializer;
     let value: unknown;
+    let raw: RawPayload | undefined;
     try {
-      value = this.peer.serializer.decode(frame);
+      // A payload to forward keeps its bytes for peers of the same serialization; of a CALL or
+      // YIELD only the elements before it are decoded.
+      raw = frame.length >= MIN_FRAME ? rawPayloadOf(serializer, frame) : undefined;
+      value = serializer.decode(raw?.deferred === true ? raw.head : frame);
     } catch (err) {
-      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `invalid ${this.peer.serializer.name} frame: ${errorText(err)}`);
+      return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `invalid ${serializer.name} frame: ${errorText(err)}`);
     }
-    const msg = parseMessage(value);
+    let msg = parseMessage(value);
     if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
     this.#meter?.received(msg.type, frame.length);
-    // A payload to forward keeps its bytes for peers of the same serialization. It travels
-    // beside the message, not on it: parsed messages keep the shapes the JIT has seen.
-    this.#route(msg, rawPayloadOf(this.peer.serializer, frame, value as unknown[]));
+    // The payload travels beside the message: parsed messages keep the shapes the JIT has seen.
+    if (raw !== undefined) msg = raw.attach(msg, value);
+    this.#route(msg, raw);
   }
 
   receiveMessage(message: Message): void {
@@ -205,9 +210,12 @@ export class Session implements Target, PeerHandler {
       this.#meter?.sent(message);
       return this.#outbound.pass(message, false) ? 'sent' : 'closed';
     }
-    let frame: Uint8Array;
+    let frame: Uint8Array | Uint8Array[];
     try {
-      frame = encodeMessage(message, this.peer.serializer);
+      frame =
+        this.peer.sendParts === undefined
+          ? encodeMessage(message, this.peer.serializer)
+          : encodeMessageParts(message, this.peer.serializer);
     } catch {
       return 'unencodable';
     }

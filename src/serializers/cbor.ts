@@ -3,7 +3,8 @@
 // numbers within ±2^53 and stay BigInt beyond, so 2^53+1 is never rounded into a valid WAMP ID.
 
 import { addExtension, Decoder, Encoder } from 'cbor-x';
-import { appendToShortArray, cborSpan } from './payload-span.ts';
+import { splitCbor } from './frame-head.ts';
+import { extendShortArray } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { narrowBigInts, widenInts } from './wide-ints.ts';
 
@@ -58,9 +59,10 @@ export const cbor: Serializer = {
     if (!mayHold64BitInts(frame)) return decoder.decode(frame);
     return narrowBigInts(exact.decode(frame));
   },
-  span: cborSpan,
-  encodeWithTail(head, tail, count) {
-    return appendToShortArray(encoder.encode(widenInts(head)), head.length, 0x80, tail, count);
+  splitPayload: splitCbor,
+  encodeHead(head, count) {
+    // The encoder's output is a region of its buffer that no later encoding reuses.
+    return extendShortArray(encoder.encode(widenInts(head)), head.length, 0x80, count);
   },
 };
 

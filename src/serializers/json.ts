@@ -1,10 +1,11 @@
 // JSON with the spec's binary convention: a byte string travels as a JSON string that starts
 // with "\0" followed by the base64 of the bytes ("Binary conversion of JSON strings").
 
-import { jsonSpan } from './payload-span.ts';
+import { splitJson } from './frame-head.ts';
 import type { Serializer } from './serializer.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+const CLOSE = Uint8Array.of(0x5d);
 
 function revive(_key: string, value: unknown): unknown {
   return typeof value === 'string' && value.charCodeAt(0) === 0 ? Buffer.from(value.slice(1), 'base64') : value;
@@ -111,18 +112,14 @@ export const json: Serializer = {
     const wide = holdsWideNumber(value, 0) ?? MAYBE_BEYOND_2_53.test(text);
     return wide ? JSON.parse(text, reviveExact as never) : value;
   },
-  span: jsonSpan,
-  encodeWithTail(head, tail) {
-    // "[h1,h2]" becomes "[h1,h2," + tail + "]".
-    const text = stringify(head);
-    const n = Buffer.byteLength(text);
-    const out = Buffer.allocUnsafe(n + tail.length + 1);
-    out.write(text, 0, 'utf8');
-    out[n - 1] = 0x2c;
-    out.set(tail, n);
-    out[n + tail.length] = 0x5d;
+  splitPayload: splitJson,
+  encodeHead(head) {
+    // "[h1,h2]" becomes "[h1,h2," and the payload and "]" follow.
+    const out = Buffer.from(stringify(head), 'utf8');
+    out[out.length - 1] = 0x2c;
     return out;
   },
+  payloadEnd: CLOSE,
 };
 
 function stringify(message: unknown[]): string {

@@ -3,7 +3,8 @@
 // beyond ('auto'), so 2^53+1 is never silently rounded into a valid WAMP ID.
 
 import { Packr } from 'msgpackr';
-import { appendToShortArray, msgpackSpan } from './payload-span.ts';
+import { splitMsgpack } from './frame-head.ts';
+import { extendShortArray } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
 import { widenInts } from './wide-ints.ts';
 
@@ -30,8 +31,9 @@ export const msgpack: Serializer = {
   decode(frame) {
     return packr.unpack(frame);
   },
-  span: msgpackSpan,
-  encodeWithTail(head, tail, count) {
-    return appendToShortArray(packr.pack(widenInts(head)), head.length, 0x90, tail, count);
+  splitPayload: splitMsgpack,
+  encodeHead(head, count) {
+    // The encoder's output is a region of its buffer that no later encoding reuses.
+    return extendShortArray(packr.pack(widenInts(head)), head.length, 0x90, count);
   },
 };

@@ -1,15 +1,17 @@
 // Where a message's trailing elements (Arguments, ArgumentsKw) lie in its encoded frame, so a
 // router can forward them without re-encoding when both peers speak the same serialization.
 //
-// These scanners run only on frames the serializer has already decoded without error, so they
-// need not validate; they must only never misreport. Anything they do not expect (a BOM, a
-// top-level value that is not a plain array, nesting deeper than MAX_DEPTH, a truncated item)
-// gives null, and the caller falls back to encoding the decoded values.
+// These scanners run on frames nothing has decoded yet (frame-head.ts), so they need not be
+// right about malformed input, only never throw or run on: what they report is proved by the
+// decoder, which decodes the elements before the span as a list of their own, and by
+// payload-check.ts, which checks that the span is exactly the payload. Anything they do not
+// expect (a BOM, a top-level value that is not a plain array, nesting deeper than MAX_DEPTH, a
+// truncated item) gives null, and the frame is decoded whole.
 //
 // Only the elements before the payload are walked. The payload runs from there to the end of
 // the top-level array, which is the end of the frame: the decoders refuse trailing bytes
 // (test/core/passthrough.test.ts checks that they still do), and JSON allows only whitespace
-// after the closing bracket. So the cost does not grow with the payload.
+// after the closing bracket.
 
 /** [start, end) of the elements from some index to the last one, in the frame's bytes. */
 export interface Span {
@@ -321,19 +323,16 @@ export function msgpackSpan(b: Uint8Array, index: number): Span | null {
 
 /**
  * CBOR and MsgPack: `bytes`, a short array of `length` elements as the encoder wrote it, whose
- * head is one octet (`shortArray` | length), made to go on with `count` encoded elements.
+ * head is one octet (`shortArray` | length), made (in place) to announce `count` more elements,
+ * which follow it on the wire; null when the head is not such an octet.
  */
-export function appendToShortArray(
+export function extendShortArray(
   bytes: Uint8Array,
   length: number,
   shortArray: number,
-  tail: Uint8Array,
   count: number,
 ): Uint8Array | null {
   if (length + count > 15 || bytes[0] !== (shortArray | length)) return null;
-  const out = Buffer.allocUnsafe(bytes.length + tail.length);
-  out.set(bytes, 0);
-  out[0] = shortArray | (length + count);
-  out.set(tail, bytes.length);
-  return out;
+  bytes[0] = shortArray | (length + count);
+  return bytes;
 }

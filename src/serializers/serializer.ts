@@ -1,7 +1,7 @@
 // One interface for the three WAMP serializations. Binary values are Uint8Array inside the
 // router whatever the wire format (JSON carries them as "\0" + base64, per the spec).
 
-import type { Span } from './payload-span.ts';
+import type { ArgsIndex, PayloadSplit } from './frame-head.ts';
 
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
@@ -18,13 +18,18 @@ export interface Serializer {
   /** Decodes one frame. Throws (any error) on malformed input; the caller turns that into ABORT. */
   decode(frame: Uint8Array): unknown;
   /**
-   * Passthrough: where the elements from `index` to the end of a decoded frame's top-level
-   * array lie in its bytes; null when they cannot be found (the caller then re-encodes).
+   * Passthrough: a frame of a message with a payload (`argsIndex`: where Arguments start, by
+   * type code) split into the elements before the payload, framed on their own, and the
+   * payload, checked on its bytes to hold only plain values; null when it cannot be (the caller
+   * decodes the whole frame). Throws when a string in the payload is not valid UTF-8.
    */
-  span?(frame: Uint8Array, index: number): Span | null;
+  splitPayload?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
   /**
-   * Passthrough: `head` encoded as an array that goes on with `count` elements already encoded
-   * in this serialization (`tail`, a span of a frame); null when it cannot be done.
+   * Passthrough: `head` encoded as the start of a list that goes on with `count` elements already
+   * encoded in this serialization (a payload passed through), which follow it, then
+   * `payloadEnd`; null when it cannot be done.
    */
-  encodeWithTail?(head: unknown[], tail: Uint8Array, count: number): Uint8Array | null;
+  encodeHead?(head: unknown[], count: number): Uint8Array | null;
+  /** What follows a payload passed through (JSON: the closing "]"); nothing when undefined. */
+  readonly payloadEnd?: Uint8Array;
 }

@@ -80,18 +80,28 @@ export class RawSocketPeer implements Peer {
   }
 
   send(frame: Uint8Array): void {
-    if (this.#state !== 'open') return;
-    if (frame.length > this.#maxOutgoing) {
-      // The spec forbids sending it; a truncated or skipped message would silently break the
-      // session's request/response pairing, so the connection goes instead.
-      this.#log.warn(
-        { peer: this.info.peer, size: frame.length, limit: this.#maxOutgoing },
-        "rawsocket: outgoing message exceeds the client's maximum, closing",
-      );
-      this.close();
-      return;
-    }
+    if (this.#state !== 'open' || !this.#fits(frame.length)) return;
     this.#write(FrameType.MESSAGE, frame);
+  }
+
+  sendParts(parts: readonly Uint8Array[]): void {
+    if (this.#state !== 'open') return;
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (!this.#fits(length) || !this.#socket.writable) return;
+    this.#writer.frameParts(FrameType.MESSAGE, parts, length);
+  }
+
+  #fits(length: number): boolean {
+    if (length <= this.#maxOutgoing) return true;
+    // The spec forbids sending it; a truncated or skipped message would silently break the
+    // session's request/response pairing, so the connection goes instead.
+    this.#log.warn(
+      { peer: this.info.peer, size: length, limit: this.#maxOutgoing },
+      "rawsocket: outgoing message exceeds the client's maximum, closing",
+    );
+    this.close();
+    return false;
   }
 
   bufferedAmount(): number {

@@ -1,10 +1,9 @@
 // Typed message -> wire array. Empty Arguments/ArgumentsKw are omitted, never sent as null:
 // some clients (Autobahn|Python) reject a null payload.
 
-import type { RawPayload } from './raw-payload.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import { hasKeys } from './has-keys.ts';
-import { MessageType as T, type Args, type Kwargs, type Message } from './messages.ts';
+import { MessageType as T, type Args, type Kwargs, type Message, type PassedPayload } from './messages.ts';
 
 export { hasKeys } from './has-keys.ts';
 
@@ -99,10 +98,24 @@ function headOf(m: WithPayload): unknown[] {
 
 /** Typed message -> frame: with the payload's own bytes when it came in this serialization. */
 export function encodeMessage(m: Message, serializer: Serializer): Uint8Array {
-  const raw = (m as { raw?: RawPayload }).raw;
+  const raw = (m as { raw?: PassedPayload }).raw;
   if (raw !== undefined && raw.serializer === serializer) {
     const frame = raw.encode(headOf(m as WithPayload));
     if (frame !== null) return frame;
+  }
+  return serializer.encode(toArray(m));
+}
+
+/**
+ * encodeMessage(), but a frame with a payload passed through comes as its consecutive parts
+ * (head, payload, end), for a transport that writes them without joining them: the payload's
+ * octets are then never copied in JavaScript on their way through the router.
+ */
+export function encodeMessageParts(m: Message, serializer: Serializer): Uint8Array | Uint8Array[] {
+  const raw = (m as { raw?: PassedPayload }).raw;
+  if (raw !== undefined && raw.serializer === serializer) {
+    const parts = raw.parts(headOf(m as WithPayload));
+    if (parts !== null) return parts;
   }
   return serializer.encode(toArray(m));
 }

@@ -1,9 +1,16 @@
 // The WAMP v2 message vocabulary as typed values. The wire form of each is an array; its
 // layout is the comment above each interface (spec section "Message Definitions").
 
-import type { RawPayload } from './raw-payload.ts';
-
 export type Dict = Record<string, unknown>;
+
+/** A payload forwarded as the bytes it arrived in: a RawPayload (raw-payload.ts). */
+export interface PassedPayload {
+  readonly serializer: unknown;
+  /** `head` (the elements before Arguments) with the payload; null: encode the values instead. */
+  encode(head: unknown[]): Uint8Array | null;
+  /** encode() as consecutive parts, the payload's not copied; null: encode the values instead. */
+  parts(head: unknown[]): Uint8Array[] | null;
+}
 export type Args = unknown[];
 export type Kwargs = Dict;
 
@@ -80,7 +87,7 @@ export interface ErrorMessage {
   error: string;
   args?: Args;
   kwargs?: Kwargs;
-  raw?: RawPayload | undefined;
+  raw?: PassedPayload | undefined;
 }
 // [PUBLISH, Request|id, Options|dict, Topic|uri, Arguments|list, ArgumentsKw|dict]
 export interface Publish {
@@ -130,7 +137,7 @@ export interface Event {
   details: Dict;
   args?: Args;
   kwargs?: Kwargs;
-  raw?: RawPayload | undefined;
+  raw?: PassedPayload | undefined;
 }
 // [CALL, Request|id, Options|dict, Procedure|uri, Arguments|list, ArgumentsKw|dict]
 export interface Call {
@@ -154,7 +161,7 @@ export interface Result {
   details: Dict;
   args?: Args;
   kwargs?: Kwargs;
-  raw?: RawPayload | undefined;
+  raw?: PassedPayload | undefined;
 }
 // [REGISTER, Request|id, Options|dict, Procedure|uri]
 export interface Register {
@@ -189,7 +196,7 @@ export interface Invocation {
   details: Dict;
   args?: Args;
   kwargs?: Kwargs;
-  raw?: RawPayload | undefined;
+  raw?: PassedPayload | undefined;
 }
 // [INTERRUPT, INVOCATION.Request|id, Options|dict]
 export interface Interrupt {

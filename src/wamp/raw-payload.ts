@@ -1,61 +1,202 @@
-// Payload passthrough: the Arguments and ArgumentsKw of a message the router received, as the
-// bytes they arrived in. A message forwarded to a peer of the same serialization (CALL ->
-// INVOCATION, YIELD -> RESULT, ERROR -> ERROR, PUBLISH -> EVENT) then carries those bytes
-// instead of re-encoding the decoded values; a peer of another serialization gets the values
-// transcoded as before. The frame has been decoded and validated in full either way: only the
-// encoding is saved, and the callee or subscriber gets the caller's or publisher's exact bytes.
+// Payload passthrough: the Arguments and ArgumentsKw of a message the router received, kept as
+// the bytes they arrived in. A message forwarded to a peer of the same serialization (CALL ->
+// INVOCATION, YIELD -> RESULT, ERROR -> ERROR, PUBLISH -> EVENT) carries those bytes instead of
+// re-encoding the values; a peer of another serialization, an in-process peer or the mesh gets
+// the values, as before.
 //
-// Lazy: the span is looked up on the first same-serialization encoding. A RawPayload holds its
-// frame, so it lives only as long as the message being routed (never in retained events).
+// The payload is checked on its bytes (src/serializers/payload-check.ts: structure, string
+// UTF-8) and only passed through when it holds plain values. For CALL and YIELD it is not even
+// decoded: the router decodes only the elements before it, and the values are decoded from the
+// frame when something first reads them (a callee or caller of another serialization, a local
+// procedure). ERROR and PUBLISH are still decoded whole, since the Broker and the Dealer's
+// error path read their payloads anyway.
+//
+// A RawPayload holds its frame, so it lives only as long as the message being routed.
 
-import { hasKeys } from './has-keys.ts';
+import type { PayloadSplit } from '../serializers/frame-head.ts';
 import type { Serializer } from '../serializers/serializer.ts';
-
-export class RawPayload {
-  readonly serializer: Serializer;
-  readonly #frame: Uint8Array;
-  /** Index of Arguments in the message array. */
-  readonly #index: number;
-  /** How many elements follow from there: 1 (Arguments) or 2 (and ArgumentsKw). */
-  readonly #count: number;
-  #tail: Uint8Array | null | undefined;
-
-  constructor(serializer: Serializer, frame: Uint8Array, index: number, count: number) {
-    this.serializer = serializer;
-    this.#frame = frame;
-    this.#index = index;
-    this.#count = count;
-  }
-
-  /** `head` (the message's elements before Arguments) with this payload; null: encode the values instead. */
-  encode(head: unknown[]): Uint8Array | null {
-    const s = this.serializer;
-    if (s.span === undefined || s.encodeWithTail === undefined) return null;
-    if (this.#tail === undefined) {
-      const span = s.span(this.#frame, this.#index);
-      this.#tail = span === null ? null : this.#frame.subarray(span.start, span.end);
-    }
-    return this.#tail === null ? null : s.encodeWithTail(head, this.#tail, this.#count);
-  }
-}
+import {
+  MessageType as T,
+  type Args,
+  type Call,
+  type Dict,
+  type Invocation,
+  type Kwargs,
+  type Message,
+  type Result,
+  type Yield,
+} from './messages.ts';
 
 // Below this size re-encoding the values costs no more than finding and copying their bytes
 // (an INVOCATION, in all three serializations, measured on the project's 2-core machine: the
 // two break even at 60-70 octets of CALL; at 400 octets splicing takes a fifth of the time).
-const MIN_FRAME = 96;
+export const MIN_FRAME = 96;
 
-// Where Arguments sit in the messages a router receives and forwards.
-const ARGS_INDEX: Partial<Record<number, number>> = { 8: 5, 16: 4, 48: 4, 70: 3 };
+// Where Arguments sit in the messages a router receives and forwards: ERROR, PUBLISH, CALL, YIELD.
+const ARGS_INDEX: Readonly<Partial<Record<number, number>>> = { 8: 5, 16: 4, 48: 4, 70: 3 };
 
-/** The payload of a frame (`array`: its decoded value, valid per parseMessage), or undefined when it has none to pass through. */
-export function rawPayloadOf(serializer: Serializer, frame: Uint8Array, array: unknown[]): RawPayload | undefined {
-  const index = ARGS_INDEX[array[0] as number];
-  if (frame.length < MIN_FRAME || index === undefined || array.length <= index || serializer.span === undefined)
-    return undefined;
-  // Only a payload that toArray() would write as it is: empty Arguments and ArgumentsKw are
-  // left out of forwarded messages, and that stays so whatever the serialization.
-  const count = array.length - index;
-  const args = array[index] as unknown[];
-  if (count === 1 ? args.length === 0 : !hasKeys(array[index + 1] as Record<string, unknown>)) return undefined;
-  return new RawPayload(serializer, frame, index, count);
+export class RawPayload {
+  readonly serializer: Serializer;
+  /** The elements before Arguments, as a frame of their own: what the router decodes of a CALL or YIELD. */
+  readonly head: Uint8Array;
+  /** Whether the payload is decoded only when read (CALL, YIELD). */
+  readonly deferred: boolean;
+  readonly #frame: Uint8Array;
+  readonly #split: PayloadSplit;
+  #values: unknown[] | undefined;
+
+  constructor(serializer: Serializer, frame: Uint8Array, split: PayloadSplit) {
+    this.serializer = serializer;
+    this.#frame = frame;
+    this.#split = split;
+    this.head = split.head;
+    this.deferred = split.type === T.CALL || split.type === T.YIELD;
+  }
+
+  /** Arguments as decode() gives them (decoded from the frame on first use). */
+  get args(): Args | undefined {
+    return this.#decoded()[this.#split.index] as Args;
+  }
+
+  /** ArgumentsKw, or undefined when the message has none. */
+  get kwargs(): Kwargs | undefined {
+    return this.#split.count === 2 ? (this.#decoded()[this.#split.index + 1] as Kwargs) : undefined;
+  }
+
+  #decoded(): unknown[] {
+    // The payload was checked to be plain values, which the decoder accepts.
+    this.#values ??= this.serializer.decode(this.#frame) as unknown[];
+    return this.#values;
+  }
+
+  /**
+   * The message parsed from the frame's head (deferred) or from the whole frame (`value`):
+   * CALL and YIELD become messages that read their payload from here.
+   */
+  attach(msg: Message, value: unknown): Message {
+    if (!this.deferred) {
+      this.#values = value as unknown[];
+      return msg;
+    }
+    if (msg.type === T.CALL) return new CallWithRaw(msg.request, msg.options, msg.procedure, this);
+    if (msg.type === T.YIELD) return new YieldWithRaw(msg.request, msg.options, this);
+    return msg;
+  }
+
+  /** `head` (the message's elements before Arguments) with this payload; null: encode the values instead. */
+  encode(head: unknown[]): Uint8Array | null {
+    const parts = this.parts(head);
+    return parts === null ? null : Buffer.concat(parts);
+  }
+
+  /**
+   * encode() as the parts of the frame, in order: the head, the payload (a view of the frame it
+   * arrived in, not copied) and, in JSON, the closing bracket.
+   */
+  parts(head: unknown[]): Uint8Array[] | null {
+    const s = this.serializer;
+    const { start, end, count } = this.#split;
+    const prefix = s.encodeHead?.(head, count);
+    if (prefix == null) return null;
+    const payload = this.#frame.subarray(start, end);
+    return s.payloadEnd === undefined ? [prefix, payload] : [prefix, payload, s.payloadEnd];
+  }
+}
+
+/**
+ * The payload of a frame of `MIN_FRAME` octets or more, when it has one to pass through;
+ * undefined: decode the frame whole. Throws (like a decoder) when a string in it is not UTF-8.
+ */
+export function rawPayloadOf(serializer: Serializer, frame: Uint8Array): RawPayload | undefined {
+  const split = serializer.splitPayload?.(frame, ARGS_INDEX);
+  return split == null ? undefined : new RawPayload(serializer, frame, split);
+}
+
+// Messages whose payload stays in a RawPayload: Arguments and ArgumentsKw are read from it,
+// so a router forwarding them to a peer of the same serialization never decodes them. Spreading
+// such a message would lose them (they are accessors), so nothing does.
+
+class WithRaw {
+  readonly raw: RawPayload;
+  constructor(raw: RawPayload) {
+    this.raw = raw;
+  }
+  get args(): Args | undefined {
+    return this.raw.args;
+  }
+  get kwargs(): Kwargs | undefined {
+    return this.raw.kwargs;
+  }
+}
+
+class CallWithRaw extends WithRaw implements Call {
+  readonly type = T.CALL;
+  readonly request: number;
+  readonly options: Dict;
+  readonly procedure: string;
+  constructor(request: number, options: Dict, procedure: string, raw: RawPayload) {
+    super(raw);
+    this.request = request;
+    this.options = options;
+    this.procedure = procedure;
+  }
+}
+
+class YieldWithRaw extends WithRaw implements Yield {
+  readonly type = T.YIELD;
+  readonly request: number;
+  readonly options: Dict;
+  constructor(request: number, options: Dict, raw: RawPayload) {
+    super(raw);
+    this.request = request;
+    this.options = options;
+  }
+}
+
+class InvocationWithRaw extends WithRaw implements Invocation {
+  readonly type = T.INVOCATION;
+  readonly request: number;
+  readonly registration: number;
+  readonly details: Dict;
+  constructor(request: number, registration: number, details: Dict, raw: RawPayload) {
+    super(raw);
+    this.request = request;
+    this.registration = registration;
+    this.details = details;
+  }
+}
+
+class ResultWithRaw extends WithRaw implements Result {
+  readonly type = T.RESULT;
+  readonly request: number;
+  readonly details: Dict;
+  constructor(request: number, details: Dict, raw: RawPayload) {
+    super(raw);
+    this.request = request;
+    this.details = details;
+  }
+}
+
+/** Arguments and ArgumentsKw, read only when there is no RawPayload beside them. */
+export interface Payload {
+  readonly args?: Args | undefined;
+  readonly kwargs?: Kwargs | undefined;
+}
+
+/** INVOCATION with `payload`'s values, or with `raw` (not read from `payload` then). */
+export function invocationOf(
+  request: number,
+  registration: number,
+  details: Dict,
+  payload: Payload,
+  raw: RawPayload | undefined,
+): Invocation {
+  if (raw !== undefined) return new InvocationWithRaw(request, registration, details, raw);
+  return { type: T.INVOCATION, request, registration, details, args: payload.args, kwargs: payload.kwargs };
+}
+
+/** RESULT with `payload`'s values, or with `raw` (not read from `payload` then). */
+export function resultOf(request: number, details: Dict, payload: Payload, raw: RawPayload | undefined): Result {
+  if (raw !== undefined) return new ResultWithRaw(request, details, raw);
+  return { type: T.RESULT, request, details, args: payload.args, kwargs: payload.kwargs };
 }

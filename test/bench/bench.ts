@@ -56,9 +56,11 @@
 // tick, pooled masking keys); BENCH_WS=global drives the RPC runs with Node's WebSocket
 // (undici) instead, which costs the generator several times more per message.
 //
+//   Payloads (BENCH_ONLY=payload): RPC RawSocket/CBOR with one 10 KB or 1 MB argument echoed,
+//     router and relay, with the CPU per octet moved; fewer calls in flight and in sequence.
 //   HTTP (http.ts): POST -> call -> callee -> 200 through the gateway (on uWS and on node:http)
 //     beside a bare uWS handler answering the same JSON, driven by Debian's wrk; its own table.
-// Environment: BENCH_ONLY=rpc,fanout,mesh,connections,startup,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
+// Environment: BENCH_ONLY=rpc,payload,fanout,mesh,connections,startup,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
@@ -96,6 +98,13 @@ import { measureStartup, startupLines, startupTargets, STARTUP_RUNS } from './st
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+// BENCH_ONLY=payload: one string argument of these sizes, echoed (sensor-like text, not one
+// repeated octet, so nothing on the way can shortcut it).
+// Keys (relay-10k, router-rpc-10k, base-rpc-10k, ...), row names, payloads.
+const LARGE_PAYLOADS: readonly (readonly [string, string, string])[] = [
+  ['10k', '10 KB', 'reading 0123456789 abcdefghij, '.repeat(320)],
+  ['1m', '1 MB', 'reading 0123456789 abcdefghij, '.repeat(32_768)],
+];
 // Time for the rounds (connections come after): a round is started only if it should end
 // within it, judged by the rounds so far. BENCH_BASE doubles the router rows, and the budget.
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? (process.env.BENCH_BASE === undefined ? 210 : 420)) * 1000;
@@ -107,7 +116,9 @@ const CONN_CHILDREN = 4;
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 'rpc,fanout,mesh,connections,startup,mqtt,http,bridge').split(',').map((s) => s.trim()),
+  (process.env.BENCH_ONLY ?? 'rpc,payload,fanout,mesh,connections,startup,mqtt,http,bridge')
+    .split(',')
+    .map((s) => s.trim()),
 );
 const baseBin = process.env.BENCH_BASE;
 const routerEnv =
@@ -282,7 +293,7 @@ async function main(): Promise<void> {
       { key: 'router', name: 'router', bin: wampmeshBin },
     ];
     if (baseBin !== undefined) routers.push({ key: 'base', name: 'router (base)', bin: baseBin });
-    const needRouters = only.has('rpc') || only.has('fanout');
+    const needRouters = only.has('rpc') || only.has('fanout') || only.has('payload');
     if (needRouters) {
       for (const r of routers) {
         r.process = await startRouter({ bin: r.bin, ...(routerEnv && { env: routerEnv }) });
@@ -587,6 +598,46 @@ async function main(): Promise<void> {
       }
     }
 
+    if (only.has('payload')) {
+      // Large arguments echoed (the callee answers with as many octets as it got): what
+      // passthrough and the copies on the way cost, per octet moved.
+      const relay = await startChild(here('relay.ts'));
+      cleanup.push(() => relay.stop());
+      for (const [key, size, payload] of LARGE_PAYLOADS) {
+        runs.push(
+          rpcRun(`relay-${key}`, {
+            name: `relay, ${size}`,
+            pids: [relay.pid],
+            transport: 'rawsocket',
+            serializer: cbor,
+            port: relay.hello.relay as number,
+            url: '',
+            wamp: false,
+            payload,
+          }),
+        );
+        for (const r of routers) {
+          const p = r.process!;
+          runs.push(
+            rpcRun(
+              `${r.key}-rpc-${key}`,
+              {
+                name: `${r.name === 'router' ? 'router' : 'base'}, ${size}`,
+                pids: [p.pid],
+                transport: 'rawsocket',
+                serializer: cbor,
+                port: p.rawsocketPort,
+                url: '',
+                wamp: true,
+                payload,
+              },
+              [`relay-${key}`, ...(r.key === 'base' ? [] : baseBin ? [`base-rpc-${key}`] : [])],
+            ),
+          );
+        }
+      }
+    }
+
     // BENCH_RUNS=key,key: only these runs (keys as in the code: router-fan-ws, fox-rpc, ...).
     const selected = process.env.BENCH_RUNS?.split(',').map((k) => k.trim());
     if (selected !== undefined) runs.splice(0, runs.length, ...runs.filter((r) => selected.includes(r.key)));
@@ -714,6 +765,10 @@ function report(
     // Target CPU time per call (per event for fan-out) at full load: steadier than the rates
     // on a busy machine, where the target gets what the scheduler leaves it.
     const perOp = (row.cpu.target * 1e6) / row.rate;
+    // Large payloads: CPU per octet moved (a call moves the payload in and out twice: CALL and
+    // INVOCATION, YIELD and RESULT; behind the relay CALL and RESULT, each in and out).
+    const size = LARGE_PAYLOADS.find(([, name]) => run.name.endsWith(`, ${name}`))?.[2].length;
+    if (size !== undefined) notes.push(`${((perOp * 1000) / (4 * size)).toFixed(2)} ns CPU per octet moved`);
     out.push(
       `${pad(run.scenario, 9)}${pad(run.name, 19)}${pad(run.label, 16)}${lpad(row.p50.toFixed(0), 8)}` +
         `${lpad(row.p99.toFixed(0), 8)}${lpad(int(row.rate), 11)}${lpad(perOp.toFixed(perOp < 10 ? 2 : 1), 10)} ` +

@@ -33,6 +33,9 @@ const READINGS = Array.from({ length: 48 }, (_, i) => ({
   ok: i % 7 !== 0,
 }));
 
+const TEXT_10K = 'reading 0123456789 abcdefghij, '.repeat(320);
+const TEXT_1M = 'reading 0123456789 abcdefghij, '.repeat(32_768);
+
 interface Tree {
   name: string;
   Router: new (options: RouterOptions) => RouterClass;
@@ -154,6 +157,10 @@ const runs: { name: string; run: (t: Tree) => number }[] = [
   { name: 'RPC JSON µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.json, READINGS, CALLS / 10) },
   { name: 'RPC MsgPack µs/call', run: (t) => rpc(t, t.serializers.msgpack) },
   { name: 'RPC MsgPack µs/call, 4 KB of args', run: (t) => rpc(t, t.serializers.msgpack, READINGS, CALLS / 10) },
+  // As bench.ts's payload rows (BENCH_ONLY=payload): one string argument, echoed.
+  { name: 'RPC CBOR µs/call, 10 KB string', run: (t) => rpc(t, t.serializers.cbor, [TEXT_10K], CALLS / 100) },
+  { name: 'RPC JSON µs/call, 10 KB string', run: (t) => rpc(t, t.serializers.json, [TEXT_10K], CALLS / 100) },
+  { name: 'RPC CBOR µs/call, 1 MB string', run: (t) => rpc(t, t.serializers.cbor, [TEXT_1M], BATCH) },
   { name: `fan-out CBOR µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.cbor) },
   { name: `fan-out JSON µs/publication (${SUBSCRIBERS} subscribers)`, run: (t) => fanout(t, t.serializers.json) },
 ];

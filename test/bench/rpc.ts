@@ -23,7 +23,15 @@ export interface RpcTarget extends BenchTarget {
   readonly wamp: boolean;
   /** The registration must travel to the caller's router first (mesh): poll until calls succeed. */
   readonly waitForRoute?: boolean;
+  /** The one string argument of every CALL and YIELD (default PAYLOAD, 32 B). */
+  readonly payload?: string;
 }
+
+// Large payloads: fewer calls in flight (at most ~16 MB of CALLs outstanding) and fewer sequential
+// calls (~64 MB), so a row takes seconds, not minutes, and the generator's buffers stay small.
+const inFlightFor = (payload: string): number => Math.max(4, Math.min(IN_FLIGHT, Math.floor(2 ** 24 / payload.length)));
+const sequentialFor = (payload: string, n: number): number =>
+  Math.max(100, Math.min(n, Math.floor(2 ** 26 / payload.length)));
 
 export interface RpcFigures {
   p50: number;
@@ -48,9 +56,9 @@ class CallTemplate {
   readonly #at: number;
   readonly #json: boolean;
 
-  constructor(serializer: Serializer, procedure: string, textFrames: boolean, framed: boolean) {
+  constructor(serializer: Serializer, procedure: string, textFrames: boolean, framed: boolean, payload: string) {
     this.#json = serializer.name === 'json';
-    const encoded = Buffer.from(serializer.encode([48, FIRST_ID, {}, procedure, [PAYLOAD]]));
+    const encoded = Buffer.from(serializer.encode([48, FIRST_ID, {}, procedure, [payload]]));
     const bytes = framed ? rawsocketFrame(encoded) : encoded;
     this.#at = this.#json
       ? bytes.indexOf(String(FIRST_ID))
@@ -84,17 +92,17 @@ class AnswerTemplate {
   readonly #requestType: number;
   readonly #framed: boolean;
 
-  constructor(serializer: Serializer, requestType: number, answerType: number, framed: boolean) {
+  constructor(serializer: Serializer, requestType: number, answerType: number, framed: boolean, payload: string) {
     this.#json = serializer.name === 'json';
     this.#requestType = requestType;
     this.#framed = framed;
     if (this.#json) {
       this.#head = Buffer.from(`[${answerType},`);
-      this.#tail = Buffer.from(`,{},${JSON.stringify([PAYLOAD])}]`);
+      this.#tail = Buffer.from(`,{},${JSON.stringify([payload])}]`);
     } else {
       // array(4), uint8 type; then the ID; then {} and [PAYLOAD].
       this.#head = Buffer.from([0x84, 0x18, answerType]);
-      const whole = Buffer.from(serializer.encode([answerType, 1, {}, [PAYLOAD]]));
+      const whole = Buffer.from(serializer.encode([answerType, 1, {}, [payload]]));
       this.#tail = whole.subarray(4); // after 0x84 0x18 type 0x01
     }
   }
@@ -182,7 +190,9 @@ export async function measureRpc(
   const replyType = target.wamp ? 70 : 50;
   const replyTo = target.wamp ? 68 : 48;
   const framed = target.transport === 'rawsocket';
-  const answers = new AnswerTemplate(s, replyTo, replyType, framed);
+  const payload = target.payload ?? PAYLOAD;
+  const inFlight = inFlightFor(payload);
+  const answers = new AnswerTemplate(s, replyTo, replyType, framed, payload);
   const answer = (payload: Uint8Array | string): void => {
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
     const reply = answers.answer(bytes);
@@ -219,6 +229,7 @@ export async function measureRpc(
     procedure,
     target.transport === 'websocket' && !s.binary && websocketImpl === 'global',
     framed,
+    payload,
   );
   const sendCall = framed
     ? (id: number): void => caller.sendFramed(template.frame(id) as Buffer)
@@ -265,10 +276,10 @@ export async function measureRpc(
       };
       send();
     });
-  await guard(sequential(SEQUENTIAL_WARMUP, null), 20_000, 'sequential warm-up');
-  const samples = new Float64Array(limits.sequential);
+  await guard(sequential(sequentialFor(payload, SEQUENTIAL_WARMUP), null), 20_000, 'sequential warm-up');
+  const samples = new Float64Array(sequentialFor(payload, limits.sequential));
   const seqWindow = cpuWindow(target.pids);
-  await guard(sequential(limits.sequential, samples), 30_000, 'sequential calls');
+  await guard(sequential(samples.length, samples), 30_000, 'sequential calls');
   const seqCpu = seqWindow.stop();
   samples.sort();
   const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! * 1000;
@@ -291,8 +302,8 @@ export async function measureRpc(
           resolve(completed / ((performance.now() - started) / 1000));
         }
       };
-      for (let i = 0; i < IN_FLIGHT; i++) sendCall(nextId++);
-      outstanding = IN_FLIGHT;
+      for (let i = 0; i < inFlight; i++) sendCall(nextId++);
+      outstanding = inFlight;
     });
   await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
   const pipeWindow = cpuWindow(target.pids);

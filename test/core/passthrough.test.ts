@@ -1,12 +1,18 @@
-// Payload passthrough (src/serializers/payload-span.ts, raw-payload.ts): the scanners find the
-// exact bytes of Arguments/ArgumentsKw in frames laid out in every way the formats allow, and a
-// spliced message decodes to the same value as one encoded from scratch.
+// Payload passthrough (src/serializers/frame-head.ts, payload-span.ts, src/wamp/raw-payload.ts):
+// the scanners find the exact bytes of Arguments/ArgumentsKw in frames laid out in every way the
+// formats allow, a spliced message decodes to the same value as one encoded from scratch, and a
+// CALL's or YIELD's head decodes to the elements before the payload, whose values are decoded
+// only when read.
 
 import test from 'ava';
 import { Encoder } from 'cbor-x';
 import { Packr } from 'msgpackr';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
+import type { Peer } from '../../src/router/peer.ts';
+import { Router } from '../../src/router/router.ts';
+import type { Message } from '../../src/wamp/messages.ts';
 import { RawPayload, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
+import { MemoryClient } from '../helpers/memory-peer.ts';
 
 const all: readonly Serializer[] = [json, msgpack, cbor];
 
@@ -89,14 +95,18 @@ for (const s of all) {
         ...(withKw ? [kwargs] : []),
       ];
       const frame = s.encode(call);
-      const raw = rawPayloadOf(s, frame, s.decode(frame) as unknown[]);
-      // An empty payload is left out of the forwarded message rather than passed through, and
-      // a small one is cheaper to re-encode.
-      if ((args.length === 0 && !withKw) || frame.length < 96) {
+      const raw = rawPayloadOf(s, frame);
+      // An empty payload is left out of the forwarded message rather than passed through.
+      if (args.length === 0 && !withKw) {
         t.is(raw, undefined, `seed ${seed}`);
         continue;
       }
       t.true(raw instanceof RawPayload, `seed ${seed}`);
+      t.true(raw!.deferred);
+      t.deepEqual(normalise(s.decode(raw!.head)), normalise(call.slice(0, 4)), `seed ${seed}`);
+      t.deepEqual(normalise(raw!.args), normalise(args), `seed ${seed}`);
+      if (withKw) t.deepEqual(normalise(raw!.kwargs), normalise(kwargs), `seed ${seed}`);
+      else t.is(raw!.kwargs, undefined, `seed ${seed}`);
       const head = [68, 7, 2 ** 53, { caller: 42 }];
       const spliced = raw!.encode(head);
       t.not(spliced, null, `seed ${seed}`);
@@ -108,21 +118,21 @@ for (const s of all) {
     }
   });
 
-  test(`${s.name}: a frame without a payload, with only empty ones or a small one has none to pass through`, (t) => {
+  test(`${s.name}: a frame without a payload or with only empty ones has none to pass through`, (t) => {
     const frame = s.encode([48, 1, {}, 'com.example.proc']);
-    t.is(rawPayloadOf(s, frame, s.decode(frame) as unknown[]), undefined);
+    t.is(rawPayloadOf(s, frame), undefined);
     for (const empty of [
       [48, 1, {}, 'p', []],
       [48, 1, {}, 'p', [1], {}],
       [70, 1, {}, [], {}],
     ]) {
       const f = s.encode(empty);
-      t.is(rawPayloadOf(s, f, s.decode(f) as unknown[]), undefined, JSON.stringify(empty));
+      t.is(rawPayloadOf(s, f), undefined, JSON.stringify(empty));
     }
-    const small = s.encode([48, 1, {}, 'p', ['a few octets']]);
-    t.is(rawPayloadOf(s, small, s.decode(small) as unknown[]), undefined, 'small');
     const subscribe = s.encode([32, 1, {}, 'com.example.topic']);
-    t.is(rawPayloadOf(s, subscribe, s.decode(subscribe) as unknown[]), undefined);
+    t.is(rawPayloadOf(s, subscribe), undefined);
+    const tooMany = s.encode([48, 1, {}, 'p', [1], { a: 1 }, 'extra']);
+    t.is(rawPayloadOf(s, tooMany), undefined, 'an extra element: decoded whole, and refused by parseMessage');
   });
 }
 
@@ -142,85 +152,94 @@ test('json: whitespace, escapes and nesting anywhere; the tail is exactly the pa
   const text =
     ' \n[ 48 ,\t1, { "x" : [1, {"y": "]"}] } , "com.p\\"q" ,\r\n [ "a,b", {"c": "\\\\"}, [ ] ] , { "k" : "}" } \n] ';
   const frame = Buffer.from(text);
-  const span = json.span!(frame, 4)!;
-  t.is(frame.subarray(span.start, span.end).toString(), '[ "a,b", {"c": "\\\\"}, [ ] ] , { "k" : "}" }');
-  const spliced = new RawPayload(json, frame, 4, 2).encode([68, 5, 6, {}])!;
+  // A leading space: not split (decoded whole); the same frame without it is.
+  t.is(rawPayloadOf(json, frame), undefined);
+  const trimmed = Buffer.from(text.trimStart());
+  const raw = rawPayloadOf(json, trimmed)!;
+  t.deepEqual(json.decode(raw.head), [48, 1, { x: [1, { y: ']' }] }, 'com.p"q']);
+  const spliced = raw.encode([68, 5, 6, {}])!;
+  t.true(Buffer.from(spliced).toString().endsWith(',[ "a,b", {"c": "\\\\"}, [ ] ] , { "k" : "}" }]'));
   t.deepEqual(JSON.parse(Buffer.from(spliced).toString()), [68, 5, 6, {}, ['a,b', { c: '\\' }, []], { k: '}' }]);
 });
 
 test('json: binary strings and integers beyond 2^53 reach a JSON peer as they were written', (t) => {
   const text = '[70,9,{},["\\u0000AQID",9007199254740993]]';
   const frame = Buffer.from(text);
-  const spliced = new RawPayload(json, frame, 3, 1).encode([50, 3, {}])!;
+  const raw = rawPayloadOf(json, frame)!;
+  t.deepEqual(raw.args, [Buffer.from([1, 2, 3]), 9007199254740993n]);
+  const spliced = raw.encode([50, 3, {}])!;
   t.is(Buffer.from(spliced).toString(), '[50,3,{},["\\u0000AQID",9007199254740993]]');
 });
 
-test('json: a byte-order mark or a cut-off frame gives no span (the router re-encodes)', (t) => {
-  t.is(json.span!(Buffer.from('\ufeff[48,1,{},"p",[1]]'), 4), null);
-  t.is(json.span!(Buffer.from('[48,1,{},"p",[1'), 4), null);
-  t.is(json.span!(Buffer.from('[48,1,{},"p"'), 4), null);
-  t.is(json.span!(Buffer.from('{"a":1}'), 0), null);
+test('json: a byte-order mark or a cut-off frame gives no payload (the router decodes the frame whole)', (t) => {
+  t.is(rawPayloadOf(json, Buffer.from('\ufeff[48,1,{},"p",[1]]')), undefined);
+  t.is(rawPayloadOf(json, Buffer.from('[48,1,{},"p",[1')), undefined);
+  t.is(rawPayloadOf(json, Buffer.from('[48,1,{},"p"')), undefined);
+  t.is(rawPayloadOf(json, Buffer.from('{"a":1}')), undefined);
 });
 
-test('cbor: indefinite-length arrays and maps, tags, floats and simple values', (t) => {
-  // [_ 48, 1, {}, "p", [_ "ab", 1.5, tag 1(0), true, undefined, h'0102'], {_ "k": [_ 1 ]}]: an
-  // indefinite-length top-level array (cbor-x refuses chunked strings, so the router never sees them).
+test('cbor: indefinite lengths, tags and undefined are not passed through; the frame is decoded whole', (t) => {
+  // [_ 48, 1, {}, "p", [_ "ab", 1.5, tag 1(0), true, undefined, h'0102'], {_ "k": [_ 1 ]}]
   const frame = Uint8Array.from([
     0x9f, 0x18, 48, 0x01, 0xa0, 0x61, 0x70, 0x9f, 0x62, 0x61, 0x62, 0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc1, 0x00,
     0xf5, 0xf7, 0x42, 1, 2, 0xff, 0xbf, 0x61, 0x6b, 0x9f, 0x01, 0xff, 0xff, 0xff,
   ]);
-  const decoded = cbor.decode(frame) as unknown[];
-  t.is(decoded.length, 6);
-  const span = cbor.span!(frame, 4)!;
-  t.deepEqual([span.start, span.end], [7, frame.length - 1]);
-  const spliced = new RawPayload(cbor, frame, 4, 2).encode([68, 5, 6, {}])!;
-  t.deepEqual(normalise(cbor.decode(spliced)), normalise([68, 5, 6, {}, decoded[4], decoded[5]]));
-  // The callee gets the caller's own encoding of the payload, byte for byte.
-  t.deepEqual(
-    Buffer.from(spliced.subarray(spliced.length - (frame.length - 1 - 7))),
-    Buffer.from(frame.subarray(7, frame.length - 1)),
-  );
+  t.is((cbor.decode(frame) as unknown[]).length, 6);
+  t.is(rawPayloadOf(cbor, frame), undefined);
+  // The same payload in a definite-length frame: the tag and undefined still keep it out.
+  const definite = Uint8Array.from([0x86, ...frame.subarray(1, frame.length - 1)]);
+  t.is(rawPayloadOf(cbor, definite), undefined);
+  for (const item of [[0xc1, 0x00], [0xf7], [0x5f, 0x41, 0x61, 0xff], [0xf0]]) {
+    const f = Uint8Array.from([0x85, 0x18, 48, 0x01, 0xa0, 0x61, 0x70, 0x81, ...item]);
+    t.is(rawPayloadOf(cbor, f), undefined, Buffer.from(item).toString('hex'));
+  }
 });
 
 test('cbor: integers written wider than needed pass through unchanged', (t) => {
   // 1 as an 8-octet integer; a re-encoding would shorten it.
   const frame = Uint8Array.from([0x84, 0x18, 70, 0x01, 0xa0, 0x81, 0x1b, 0, 0, 0, 0, 0, 0, 0, 1]);
-  const spliced = new RawPayload(cbor, frame, 3, 1).encode([50, 2, {}])!;
+  const raw = rawPayloadOf(cbor, frame)!;
+  t.deepEqual(raw.args, [1]);
+  const spliced = raw.encode([50, 2, {}])!;
   t.deepEqual([...spliced], [0x84, 0x18, 50, 0x02, 0xa0, 0x81, 0x1b, 0, 0, 0, 0, 0, 0, 0, 1]);
 });
 
-test('cbor and msgpack: a head cut short, an unused octet or a frame that is no array give no span', (t) => {
-  t.is(cbor.span!(Uint8Array.from([0x85, 0x18, 48, 0x01, 0xa0, 0x62, 0x70]), 4), null); // procedure cut short
-  t.is(cbor.span!(Uint8Array.from([0x85, 0x18, 48, 0x01, 0xa0, 0x61, 0x70]), 4), null); // no payload
-  t.is(cbor.span!(Uint8Array.from([0x85, 0x18, 48, 0x01, 0xbc, 0x61, 0x70, 0x80]), 4), null); // reserved additional info
-  t.is(cbor.span!(Uint8Array.from([0x9f, 0x18, 48, 0x01, 0xa0, 0x61, 0x70, 0x80]), 4), null); // indefinite, no break
-  t.is(cbor.span!(Uint8Array.from([0xa1, 0x01, 0x02]), 0), null);
-  t.is(cbor.span!(Uint8Array.from([0x84, 0x18, 70, 0x01, 0xa0]), 4), null); // index past the array
-  t.is(msgpack.span!(Uint8Array.from([0x95, 48, 0x01, 0x80, 0xa2, 0x70]), 4), null);
-  t.is(msgpack.span!(Uint8Array.from([0x95, 48, 0x01, 0xc1, 0xa1, 0x70, 0x90]), 4), null);
-  t.is(msgpack.span!(Uint8Array.from([0x94, 48, 0x01, 0x80, 0xa1, 0x70]), 4), null);
-  t.is(msgpack.span!(Uint8Array.from([0x81, 0x01, 0x02]), 0), null);
+test('cbor and msgpack: a head cut short, an unused octet or a frame that is no short list give no payload', (t) => {
+  for (const f of [
+    [0x85, 0x18, 48, 0x01, 0xa0, 0x62, 0x70], // procedure cut short
+    [0x85, 0x18, 48, 0x01, 0xa0, 0x61, 0x70], // no payload
+    [0x85, 0x18, 48, 0x01, 0xbc, 0x61, 0x70, 0x80], // reserved additional info
+    [0x9f, 0x18, 48, 0x01, 0xa0, 0x61, 0x70, 0x80], // indefinite, no break
+    [0x98, 0x05, 0x18, 48, 0x01, 0xa0, 0x61, 0x70, 0x81, 0x01], // a two-octet list head
+    [0xa1, 0x01, 0x02],
+    [0x84, 0x18, 70, 0x01, 0xa0], // index past the list
+    [0x85, 0xf9, 0x52, 0x00, 0x01, 0xa0, 0x61, 0x70, 0x81, 0x01], // the type code as a float
+  ])
+    t.is(rawPayloadOf(cbor, Uint8Array.from(f)), undefined, Buffer.from(f).toString('hex'));
+  for (const f of [
+    [0x95, 48, 0x01, 0x80, 0xa2, 0x70],
+    [0x95, 48, 0x01, 0xc1, 0xa1, 0x70, 0x90],
+    [0x94, 48, 0x01, 0x80, 0xa1, 0x70],
+    [0x81, 0x01, 0x02],
+    [0xdc, 0x00, 0x05, 48, 0x01, 0x80, 0xa1, 0x70, 0x91, 0x01], // a 16-bit list head
+  ])
+    t.is(rawPayloadOf(msgpack, Uint8Array.from(f)), undefined, Buffer.from(f).toString('hex'));
 });
 
-test('msgpack: 16-bit array and map headers, ext types and every integer width', (t) => {
+test('msgpack: 16-bit list and map heads and every integer width inside the payload; ext types are not passed through', (t) => {
   const packr = new Packr({ useRecords: false, variableMapSize: true });
-  const args = [
-    new Date(0),
-    2 ** 40,
-    -(2 ** 40),
-    255,
-    -100,
-    65_535,
-    'x'.repeat(70_000).length,
-    Array.from({ length: 20 }, (_, i) => i),
-  ];
+  const args = [2 ** 40, -(2 ** 40), 255, -100, 65_535, 2 ** 63, Array.from({ length: 20 }, (_, i) => i), 1.5];
   const kwargs = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i * 1.5]));
-  const body = packr.pack([16, 3, {}, 'com.topic', args, kwargs]);
-  // Rewrite the top-level fixarray header (0x96) as array16 (0xdc 00 06): legal, if unusual.
-  const frame = Buffer.concat([Buffer.from([0xdc, 0x00, 0x06]), body.subarray(1)]);
+  const frame = packr.pack([16, 3, {}, 'com.topic', args, kwargs]);
+  const raw = rawPayloadOf(msgpack, frame)!;
+  t.false(raw.deferred, 'PUBLISH is decoded whole');
   const decoded = msgpack.decode(frame) as unknown[];
-  const spliced = rawPayloadOf(msgpack, frame, decoded)!.encode([36, 4, 5, {}])!;
+  t.is(raw.attach({ type: 16, request: 3, options: {}, topic: 'com.topic' }, decoded).type, 16);
+  t.deepEqual(raw.kwargs, kwargs);
+  const spliced = raw.encode([36, 4, 5, {}])!;
   t.deepEqual(normalise(msgpack.decode(spliced)), normalise([36, 4, 5, {}, decoded[4], decoded[5]]));
+  const withDate = packr.pack([16, 3, {}, 'com.topic', [new Date(0)]]);
+  t.is(rawPayloadOf(msgpack, withDate), undefined);
 });
 
 test('a CBOR frame from another encoder, with records and tags disabled as peers send them', (t) => {
@@ -231,9 +250,111 @@ test('a CBOR frame from another encoder, with records and tags disabled as peers
     pack: false,
   } as ConstructorParameters<typeof Encoder>[0]);
   const frame = other.encode([8, 68, 12, {}, 'com.error', ['why', new Uint8Array([1, 2])], { code: 7 }]);
-  const spliced = new RawPayload(cbor, frame, 5, 2).encode([8, 48, 99, {}, 'com.error'])!;
+  const raw = rawPayloadOf(cbor, frame)!;
+  raw.attach({ type: 8, requestType: 68, request: 12, details: {}, error: 'com.error' }, cbor.decode(frame));
+  const spliced = raw.encode([8, 48, 99, {}, 'com.error'])!;
   t.deepEqual(
     normalise(cbor.decode(spliced)),
     normalise([8, 48, 99, {}, 'com.error', ['why', new Uint8Array([1, 2])], { code: 7 }]),
+  );
+});
+
+test('through a session: CALL and YIELD between peers of one serialization are never decoded past their heads', (t) => {
+  // A CBOR serializer that records every frame decoded with it.
+  const decoded: Uint8Array[] = [];
+  let counting = false;
+  const watched: Serializer = {
+    ...cbor,
+    decode(frame) {
+      if (counting) decoded.push(frame);
+      return cbor.decode(frame);
+    },
+  };
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const callee = new MemoryClient(router, watched);
+  const caller = new MemoryClient(router, watched);
+  const jsonCallee = new MemoryClient(router, json);
+  callee.join();
+  caller.join();
+  jsonCallee.join();
+  callee.send([64, 1, {}, 'com.example.same']);
+  jsonCallee.send([64, 1, {}, 'com.example.other']);
+  callee.take();
+  jsonCallee.take();
+  const args = ['x'.repeat(500), 2 ** 40, { nested: [1.5, null, true] }];
+  const kwargs = { unit: '°C' };
+  const call = cbor.encode([48, 7, {}, 'com.example.same', args, kwargs]);
+
+  counting = true;
+  caller.sendRaw(call);
+  counting = false;
+  // Decoded: the CALL's head (by the router) and the INVOCATION (by the memory peer), never the CALL.
+  t.is(decoded.length, 2);
+  t.true(decoded[0]!.length < 30, `decoded ${decoded[0]!.length} of ${call.length} octets`);
+  t.false(decoded.includes(call));
+  const invocation = callee.frames[0]!;
+  t.deepEqual(Buffer.from(invocation.subarray(invocation.length - (call.length - 22))), Buffer.from(call.subarray(22)));
+  const request = callee.take()[0]![1] as number;
+
+  decoded.length = 0;
+  counting = true;
+  const yielded = cbor.encode([70, request, {}, ['y'.repeat(200)]]);
+  callee.sendRaw(yielded);
+  counting = false;
+  t.is(decoded.length, 2);
+  t.true(decoded[0]!.length < 20);
+  t.false(decoded.includes(yielded));
+  t.deepEqual(caller.take(), [[50, 7, {}, ['y'.repeat(200)]]]);
+
+  // A callee of another serialization gets the values, decoded when its INVOCATION is encoded.
+  decoded.length = 0;
+  counting = true;
+  const other = cbor.encode([48, 8, {}, 'com.example.other', args, kwargs]);
+  caller.sendRaw(other);
+  counting = false;
+  t.is(decoded.length, 2, 'the head, then the whole frame for the JSON callee');
+  t.is(decoded[1], other);
+  const [inv] = jsonCallee.take();
+  t.deepEqual(inv!.slice(4), [['x'.repeat(500), 2 ** 40, { nested: [1.5, null, true] }], kwargs]);
+});
+
+test('an in-process caller gets a passed-through RESULT with its values, and a malformed YIELD never reaches it', (t) => {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const got: Message[] = [];
+  const peer: Peer = {
+    serializer: json,
+    info: { type: 'memory', peer: 'in-process', local: true },
+    send: () => undefined,
+    bufferedAmount: () => 0,
+    close: () => undefined,
+    sendMessage: (m) => {
+      got.push(m);
+    },
+  };
+  const caller = router.attach(peer);
+  caller.receiveMessage!({ type: 1, realm: 'realm1', details: { roles: { caller: {} } } });
+  const callee = new MemoryClient(router, cbor);
+  callee.join();
+  callee.send([64, 1, {}, 'com.example.proc']);
+  callee.take();
+  caller.receiveMessage!({ type: 48, request: 5, options: {}, procedure: 'com.example.proc', args: ['x'] });
+  const [inv] = callee.take();
+  const args = ['y'.repeat(200), { n: 2 ** 40, list: [1.5, null] }];
+  callee.sendRaw(cbor.encode([70, inv![1], {}, args, { unit: '°C' }]));
+  const result = got.find((m) => m.type === 50) as { args?: unknown[]; kwargs?: Record<string, unknown> } | undefined;
+  t.deepEqual(result?.args, args);
+  t.deepEqual(result?.kwargs, { unit: '°C' });
+
+  // A YIELD with a string of invalid UTF-8: the callee is aborted, the caller gets an ERROR.
+  caller.receiveMessage!({ type: 48, request: 6, options: {}, procedure: 'com.example.proc', args: ['x'] });
+  const [inv2] = callee.take();
+  const bad = Buffer.from(cbor.encode([70, inv2![1], {}, ['z'.repeat(200), 'MM']]));
+  bad.set([0xc0, 0xaf], bad.lastIndexOf(Buffer.from('MM')));
+  callee.sendRaw(bad);
+  t.is(callee.take().find((m) => m[0] === 3)?.[2], 'wamp.error.protocol_violation');
+  const answers = got.filter((m) => (m.type === 50 || m.type === 8) && m.request === 6);
+  t.deepEqual(
+    answers.map((m) => m.type),
+    [8],
   );
 });

@@ -9,6 +9,8 @@ import type { Message } from '../../src/wamp/messages.ts';
 
 export class MemoryClient {
   readonly received: unknown[][] = [];
+  /** The frames behind `received`, as the router sent them. */
+  readonly frames: Uint8Array[] = [];
   readonly handler: PeerHandler;
   closed = false;
   /** What the core passed to peer.close(), once it closed us. */
@@ -29,7 +31,9 @@ export class MemoryClient {
       serializer,
       info: { type: 'memory', peer: peerAddress, local, ...info },
       send: (frame) => {
-        if (!this.closed) this.received.push(serializer.decode(frame) as unknown[]);
+        if (this.closed) return;
+        this.frames.push(frame);
+        this.received.push(serializer.decode(frame) as unknown[]);
       },
       bufferedAmount: () => this.buffered,
       close: (reason = 'normal') => {
@@ -53,6 +57,7 @@ export class MemoryClient {
 
   /** Removes and returns everything received so far. */
   take(): unknown[][] {
+    this.frames.splice(0);
     return this.received.splice(0);
   }
 

@@ -60,9 +60,31 @@ test('a big payload is written as it is, between the batches of small frames aro
   writer.frame(1, Uint8Array.of(2));
   await tick();
   t.is(written.corked, 0, 'uncorked again');
-  t.is(written.chunks.length, 4);
-  t.is(written.chunks[2], big, 'not copied');
+  // The small frame and the big one's header, the big payload, the last small frame.
+  t.is(written.chunks.length, 3);
+  t.is(written.chunks[1], big, 'not copied');
   t.is(hex(written.chunks), '0000000101' + '000186a0' + Buffer.from(big).toString('hex') + '0100000102');
+});
+
+test('a frame given in parts: one header for them all, small parts copied with the frames around, large ones written as they are', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket);
+  const head = Uint8Array.of(0x85, 0x18, 0x44);
+  const payload = new Uint8Array(10_000).fill(5);
+  const end = Uint8Array.of(0x5d);
+  writer.frame(0, Uint8Array.of(1));
+  writer.frameParts(0, [head, payload, end], 10_004);
+  writer.frameParts(0, [head, Uint8Array.of(6, 7)], 5);
+  t.is(writer.queuedBytes, 5 + 4 + 10_004 + 4 + 5);
+  t.is(writer.payloadOctets, 1 + 10_004 + 5);
+  await tick();
+  t.is(written.corked, 0);
+  t.is(written.chunks.length, 3);
+  t.is(written.chunks[1], payload, 'the large part is not copied');
+  t.is(
+    hex(written.chunks),
+    '0000000101' + '00002714' + '851844' + Buffer.from(payload).toString('hex') + '5d' + '00000005' + '8518440607',
+  );
 });
 
 test('flush() writes at once; drop() and a dead socket write nothing', async (t) => {

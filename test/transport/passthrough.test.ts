@@ -3,6 +3,7 @@
 // spelling, integer widths), one of another serialization gets the decoded values transcoded.
 
 import test from 'ava';
+import { cbor } from '../../src/serializers/index.ts';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
 import { startRouter, type RouterProcess } from '../helpers/router-process.ts';
 
@@ -84,4 +85,35 @@ test('CBOR publisher: a CBOR subscriber gets the payload octets as published, a 
   t.true(frame.subarray(frame.length - args.length).equals(args), frame.toString('hex'));
   t.deepEqual((await values)[4], [1, 'a'.repeat(100)]);
   await Promise.all([cborSub.destroy(), msgpackSub.destroy(), publisher.destroy()]);
+});
+
+test('RawSocket/CBOR: a 1 MiB argument reaches the callee and a 1 MiB result the caller byte for byte', async (t) => {
+  const callee = await open('rawsocket', 'cbor');
+  const caller = await open('rawsocket', 'cbor');
+  await callee.register('pass.big');
+  // One byte string and one text string with multi-byte characters, 1 MiB together.
+  const bytes = Buffer.alloc(600_000);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+  const text = 'größer ✓ '.repeat(40_000);
+  const args = Buffer.concat([
+    Buffer.from([0x82, 0x5a]),
+    Buffer.from(Uint32Array.of(bytes.length).buffer).reverse(),
+    bytes,
+    Buffer.from([0x7a]),
+    Buffer.from(Uint32Array.of(Buffer.byteLength(text)).buffer).reverse(),
+    Buffer.from(text),
+  ]);
+  const invocation = nextFrame(callee);
+  caller.sendFrame(Buffer.concat([Buffer.from([0x85, 0x18, 48, 0x07, 0xa0, 0x68]), Buffer.from('pass.big'), args]));
+  const inv = await invocation;
+  t.true(inv.subarray(inv.length - args.length).equals(args));
+  const [, request] = cbor.decode(inv) as unknown[];
+  const result = nextFrame(caller);
+  const head = Buffer.from(cbor.encode([70, request, {}]));
+  head[0] = 0x84; // and the arguments follow
+  callee.sendFrame(Buffer.concat([head, args]));
+  const res = await result;
+  t.deepEqual([...res.subarray(0, 4)], [0x84, 0x18, 50, 0x07]);
+  t.true(res.subarray(res.length - args.length).equals(args));
+  await Promise.all([callee.destroy(), caller.destroy()]);
 });
