@@ -9,8 +9,10 @@ import path from 'node:path';
 import type { Logger } from '../../src/log.ts';
 import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
 import {
+  encodeEventContent,
   PassedFrame,
   validateFrame,
+  type EventContent,
   type MeshFrame,
   type NodeId,
   type OutgoingFrame,
@@ -274,6 +276,8 @@ export class MeshFuzz {
   /** Frames between A and B, delivered in order by settle(). */
   readonly #wire: { to: NodeId; from: NodeId; bytes: Uint8Array }[] = [];
   readonly #connects: { from: NodeId; to: NodeId }[] = [];
+  /** The nodes' end-of-tick work (a tick's publications leaving together), run by settle() as a tick ends. */
+  readonly #soon: (() => void)[] = [];
   /** Whether F answers A's dials (false once the fuzz is over). */
   fReachable = true;
   /** Whether B's callee may hold an invocation to answer later (not once the fuzz is over). */
@@ -415,6 +419,7 @@ export class MeshFuzz {
       config: MESH_CONFIG,
       random: () => nodeRng.next(),
       logger: meshLogger,
+      soon: (fn) => this.#soon.push(fn),
       ...(replicator !== undefined && { replicator }),
     });
     return {
@@ -591,7 +596,12 @@ export class MeshFuzz {
               args: ['forged'],
             });
             if (f.t === 'result' || f.t === 'error') f.dst = f.origin;
-          } else if (f.t === 'event') f.publication = (f.publication as number) + 1;
+          } else if (f.t === 'event' && f.b instanceof Uint8Array && f.b.length > 0) {
+            // Another event under the same numbers: one octet of its content changed.
+            const b = Uint8Array.from(f.b);
+            b[b.length - 1]! ^= 1;
+            f.b = b;
+          }
           return f as unknown as MeshFrame;
         }
         case 1:
@@ -687,22 +697,25 @@ export class MeshFuzz {
             lives: dsts.map((d) => (rng.chance(0.9) && d === A ? this.a.mesh.status().epoch : rng.int(3))) as number[],
             ttl: rng.pick([0, 1, 32]),
             ls: ++this.fLs,
-            realm,
-            topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
-            publication: 1 + rng.int(2 ** 50),
-            timestamp: this.clock.now,
-            details: rng.chance(0.2) ? { publisher: 5, topic: 'com.a.topic' } : {},
-            retain: rng.chance(0.1),
-            ...(rng.chance(0.1) && { excluded: rng.pick(this.liveIds) }),
-            ...(rng.chance(0.3) && {
-              filter: rng.pick([
-                { eligible: [this.subscriber.sessionId] },
-                { exclude: this.liveIds.slice(0, 2) },
-                { eligible_authrole: ['anonymous'] },
-                { exclude_authid: ['x'] },
-              ]),
-            }),
-            ...payload(),
+            // The event's content travels encoded, as its origin sealed it.
+            b: encodeEventContent({
+              realm,
+              topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
+              publication: 1 + rng.int(2 ** 50),
+              timestamp: this.clock.now,
+              details: rng.chance(0.2) ? { publisher: 5, topic: 'com.a.topic' } : {},
+              retain: rng.chance(0.1),
+              ...(rng.chance(0.1) && { excluded: rng.pick(this.liveIds) }),
+              ...(rng.chance(0.3) && {
+                filter: rng.pick([
+                  { eligible: [this.subscriber.sessionId] },
+                  { exclude: this.liveIds.slice(0, 2) },
+                  { eligible_authrole: ['anonymous'] },
+                  { exclude_authid: ['x'] },
+                ]),
+              }),
+              ...payload(),
+            } as EventContent),
           } as MeshFrame;
         }
         case 8:
@@ -1219,6 +1232,10 @@ export class MeshFuzz {
           this.#mesh(from)!.linkUp(to);
           other.linkUp(from);
         } else this.#mesh(from)!.linkUp(to);
+      }
+      for (const fn of this.#soon.splice(0)) {
+        more = true;
+        fn();
       }
       for (const { from, to, bytes } of this.#wire.splice(0)) {
         more = true;

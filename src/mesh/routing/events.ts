@@ -8,6 +8,10 @@
 // each origin's events once and in order (event-order.ts). Transit nodes do not de-duplicate: a
 // copy spread again must pass a node that saw the first one. A hop limit (ttl) ends a copy
 // caught in a routing loop while advertisements spread.
+//
+// The origin encodes an event once and the nodes on the way pass its octets on as they came; the
+// publications of one tick leave together, after a seal per destination that binds them to the
+// origin (event-seal.ts), checked at the destination before an event takes its number.
 
 import type { Logger } from '../../log.ts';
 import type { EventRouting } from '../../router/broker.ts';
@@ -19,9 +23,18 @@ import type { Subscribers } from './advertise.ts';
 import { EventCustody, type CustodyLimits, type Received } from './event-custody.ts';
 import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
 import { OutageStore, type EventBody, type OutageLimits } from './event-outage.ts';
-import type { AckFrame, EventFrame, NodeId } from './frames.ts';
-import { eventDetailsFor, type OriginIdentities } from './origin-identity.ts';
-import type { Publisher } from '../../router/broker.ts';
+import { digestOf, makeSeal, SealCheck, type Verdict } from './event-seal.ts';
+import {
+  decodeEventContent,
+  encodeEventContent,
+  MAX_SEALED,
+  type AckFrame,
+  type EventContent,
+  type EventFrame,
+  type NodeId,
+  type Seal,
+} from './frames.ts';
+import type { OriginIdentities } from './origin-identity.ts';
 import type { LinkDriver } from './link-driver.ts';
 
 export interface EventLimits extends CustodyLimits, OrderLimits, OutageLimits {
@@ -47,8 +60,10 @@ export interface EventContext {
   /** A known node's epoch (from its advertisement). */
   epochOf(node: NodeId): number | undefined;
   readonly limits: EventLimits;
-  /** Binds publishers to their nodes (mesh trust on); without it they pass unchecked. */
+  /** Binds events to their origin nodes (mesh trust on): seals; without it they pass unchecked. */
   readonly identities?: OriginIdentities | undefined;
+  /** Runs `fn` once the current work is done, before the links write it (the tick's publications leave together). */
+  soon(fn: () => void): void;
 }
 
 /** Event delivery as `mesh status` shows it (README "Mesh"). */
@@ -74,7 +89,26 @@ interface Target {
   readonly dst: NodeId;
   readonly seq: number;
   readonly life: number;
+  /** A seal's, for this destination. */
+  readonly seal?: Seal | undefined;
 }
+
+/** A publication made here this tick, encoded, and the nodes it is for. */
+interface Pending {
+  readonly b: Uint8Array;
+  readonly dsts: readonly NodeId[];
+}
+
+/** An event (or skip) for this node, as it arrived. */
+interface Arrival {
+  readonly peer: NodeId;
+  readonly body: EventBody;
+  readonly seq: number;
+  readonly life: number;
+}
+
+/** What custody counts for a copy besides its event's octets. */
+const HEADER_BYTES = 64;
 
 export class EventSpreader {
   readonly #ctx: EventContext;
@@ -89,9 +123,11 @@ export class EventSpreader {
    */
   readonly #numbered = new Map<NodeId, Map<number, number>>();
   readonly #dropped = new Map<string, number>();
-  /** Events refused here because their publisher was not bound to their origin. */
+  /** Events refused here because they were not their origin's (forged, altered, unsealed). */
   refusedIdentities = 0;
   #subscribers: Subscribers = new Map();
+  readonly #seals: SealCheck<Arrival> | undefined;
+  #pending: Pending[] = [];
 
   constructor(ctx: EventContext) {
     this.#ctx = ctx;
@@ -105,6 +141,8 @@ export class EventSpreader {
     this.#order = new InOrder(ctx.limits, (body) => this.#deliver(body));
     this.#outage = new OutageStore(ctx.limits, dropped);
     this.#dropLog = new LogThrottle(ctx.limits.dropLogIntervalMs);
+    const ids = ctx.identities;
+    this.#seals = ids === undefined ? undefined : new SealCheck(ctx.self, (node) => ids.keyWith(node), ctx.limits);
   }
 
   /** Who subscribes to what, as the known nodes advertise it (reachable or not). */
@@ -118,20 +156,17 @@ export class EventSpreader {
     const now = this.#ctx.now();
     const entry = this.#custody.received(peer, frame.ls);
     if (typeof entry === 'string') return entry;
-    const { dsts, seqs, lives, ttl, ls: _ls, ...body } = frame;
+    const { dsts, seqs, lives, ttl, ls: _ls, seals, ...body } = frame;
     const onward: Target[] = [];
     for (let i = 0; i < dsts.length; i++) {
       const dst = dsts[i]!;
-      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]! });
-      else if (!this.#fromItsOrigin(peer, body)) continue;
-      else if (lives[i] === this.#ctx.epoch)
-        this.#order.accept(frame.src, frame.ep, seqs[i]!, frame.skip === true ? undefined : body, now);
-      else if (frame.skip !== true) this.#order.unordered(body);
+      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] });
+      else this.#arrived({ peer, body, seq: seqs[i]!, life: lives[i]! }, seals?.[i], now);
     }
     if (onward.length > 0) {
       if (ttl <= 0) this.#drop(onward.length, 'eventTtl');
       // Never more than our own limit: a neighbour's large ttl must not lengthen a loop.
-      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, sizeOf(body));
+      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, bytesOf(body));
     }
     this.#custody.done(entry);
     return undefined;
@@ -142,34 +177,21 @@ export class EventSpreader {
     return undefined;
   }
 
-  /** A publication made here (after its delivery here). */
-  publish(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): void {
+  /** A publication made here (after its delivery here): it leaves with the others of this tick (#flush). */
+  publish(realm: string, event: StoredEvent, routing: EventRouting): void {
     const { excluded, filter, retain } = routing;
     const routes = this.#ctx.routes();
-    let dsts: Iterable<NodeId>;
+    let dsts: NodeId[];
     if (retain) {
       // Retained events are kept by every node, so a subscriber anywhere gets them later.
-      dsts = routes.keys();
+      dsts = [...routes.keys()];
     } else {
       const nodes = new Set<NodeId>();
       for (const set of this.#subscribers.get(realm)?.all(event.topic) ?? []) for (const n of set) nodes.add(n);
-      dsts = nodes;
+      dsts = [...nodes];
     }
-    const targets: Target[] = [];
-    for (const dst of dsts) {
-      const life = this.#ctx.epochOf(dst) ?? 0;
-      let lives = this.#numbered.get(dst);
-      if (lives === undefined) this.#numbered.set(dst, (lives = new Map()));
-      const seq = (lives.get(life) ?? 0) + 1;
-      lives.set(life, seq);
-      if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
-      targets.push({ dst, seq, life });
-    }
-    if (targets.length === 0) return;
-    const unbound: EventBody = {
-      t: 'event',
-      src: this.#ctx.self,
-      ep: this.#ctx.epoch,
+    if (dsts.length === 0) return;
+    const content: EventContent = {
       realm,
       topic: event.topic,
       publication: event.publication,
@@ -181,17 +203,64 @@ export class EventSpreader {
       ...(excluded !== undefined && { excluded }),
       ...(filter !== undefined && { filter }),
     };
-    const body =
-      this.#ctx.identities?.bindEvent(
-        unbound,
-        publisher,
-        targets.map((t) => t.dst),
-      ) ?? unbound;
-    // An event too large for the first hop never left: its numbers are taken back, so the
-    // destinations do not wait for it (a transit hop's smaller limit leaves a gap, given up).
-    for (const t of this.#forward(body, this.#ctx.limits.eventTtl, targets, undefined, sizeOf(body))) {
-      const lives = this.#numbered.get(t.dst);
-      if (lives?.get(t.life) === t.seq) lives.set(t.life, t.seq - 1);
+    let b: Uint8Array;
+    try {
+      b = encodeEventContent(content);
+    } catch (error) {
+      this.#ctx.logger.error({ topic: event.topic, err: (error as Error).message }, 'mesh event cannot be encoded');
+      this.#drop(dsts.length, 'unencodable');
+      return;
+    }
+    this.#pending.push({ b, dsts });
+    if (this.#pending.length === 1) this.#ctx.soon(this.#flush);
+  }
+
+  /** This tick's publications: numbered per destination, a seal first, then the events. */
+  readonly #flush = (): void => {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (let from = 0; from < pending.length; from += MAX_SEALED)
+      this.#send(pending, from, Math.min(pending.length, from + MAX_SEALED));
+  };
+
+  #send(pending: readonly Pending[], from: number, to: number): void {
+    const { self, epoch: ep, identities } = this.#ctx;
+    const now = this.#ctx.now();
+    const perDst = new Map<NodeId, number[]>();
+    for (let i = from; i < to; i++)
+      for (const dst of pending[i]!.dsts) {
+        let list = perDst.get(dst);
+        if (list === undefined) perDst.set(dst, (list = []));
+        list.push(i);
+      }
+    // One digest per event, whatever the number of its destinations.
+    const digests: (string | undefined)[] = [];
+    const seals: Target[] = [];
+    const targets: Target[][] = [];
+    for (let i = from; i < to; i++) targets.push([]);
+    for (const [dst, list] of perDst) {
+      const life = this.#ctx.epochOf(dst) ?? 0;
+      let lives = this.#numbered.get(dst);
+      if (lives === undefined) this.#numbered.set(dst, (lives = new Map()));
+      let seq = lives.get(life) ?? 0;
+      // No key yet (the destination's advertisement, with its DH key, has not arrived): unsealed,
+      // and refused there; it cannot be routed to either.
+      const key = identities?.keyWith(dst);
+      if (key !== undefined) {
+        const sealed = list.map((i) => (digests[i - from] ??= digestOf(pending[i]!.b)));
+        seq++;
+        seals.push({ dst, seq, life, seal: makeSeal(key, { src: self, ep, dst, life, seq }, sealed) });
+      }
+      for (const i of list) targets[i - from]!.push({ dst, seq: ++seq, life });
+      lives.set(life, seq);
+      if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
+    }
+    const ttl = this.#ctx.limits.eventTtl;
+    if (seals.length > 0)
+      this.#forward({ t: 'event', src: self, ep }, ttl, seals, undefined, HEADER_BYTES + 16 * (to - from), now);
+    for (let i = from; i < to; i++) {
+      const b = pending[i]!.b;
+      this.#forward({ t: 'event', src: self, ep, b }, ttl, targets[i - from]!, undefined, HEADER_BYTES + b.length, now);
     }
   }
 
@@ -203,11 +272,11 @@ export class EventSpreader {
   linkDown(peer: NodeId): void {
     const now = this.#ctx.now();
     for (const copy of this.#custody.linkDown(peer)) {
-      const { dsts, seqs, lives, ttl, ls: _ls, ...body } = copy.frame;
+      const { dsts, seqs, lives, ttl, ls: _ls, seals, ...body } = copy.frame;
       this.#forward(
         body,
         ttl,
-        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]! })),
+        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] })),
         copy.parent,
         copy.bytes,
         now,
@@ -223,7 +292,14 @@ export class EventSpreader {
     for (const dst of [...this.#outage.destinations()]) {
       if (!routes.has(dst)) continue;
       for (const held of this.#outage.take(dst))
-        this.#forward(held.body, held.ttl, [{ dst, seq: held.seq, life: held.life }], undefined, held.bytes, now);
+        this.#forward(
+          held.body,
+          held.ttl,
+          [{ dst, seq: held.seq, life: held.life, seal: held.seal }],
+          undefined,
+          held.bytes,
+          now,
+        );
     }
   }
 
@@ -232,6 +308,9 @@ export class EventSpreader {
     this.#custody.expire(now);
     this.#outage.expire(now);
     this.#order.tick(now);
+    this.#seals?.expire(now, (w) =>
+      this.#refuse(w.item, `no seal of its origin's came for it within ${this.#ctx.limits.holdbackMs} ms`),
+    );
     return this.#custody.overdue(now, this.#ctx.limits.unackedDeadMs);
   }
 
@@ -249,7 +328,7 @@ export class EventSpreader {
     };
   }
 
-  /** One copy per next hop; destinations no route reaches are kept (OutageStore). Returns the targets of copies too large to send. */
+  /** One copy per next hop; destinations no route reaches are kept (OutageStore). */
   #forward(
     body: EventBody,
     ttl: number,
@@ -257,14 +336,21 @@ export class EventSpreader {
     parent: Received | undefined,
     bytes: number,
     now = this.#ctx.now(),
-  ): Target[] {
-    const tooLarge: Target[] = [];
+  ): void {
     const routes = this.#ctx.routes();
     const byHop = new Map<NodeId, Target[]>();
     for (const target of targets) {
       const hop = routes.get(target.dst);
       if (hop === undefined) {
-        this.#outage.hold(target.dst, { body, seq: target.seq, life: target.life, ttl, bytes, at: now });
+        this.#outage.hold(target.dst, {
+          body,
+          seq: target.seq,
+          life: target.life,
+          seal: target.seal,
+          ttl,
+          bytes,
+          at: now,
+        });
         continue;
       }
       let list = byHop.get(hop);
@@ -272,54 +358,86 @@ export class EventSpreader {
       list.push(target);
     }
     for (const [hop, list] of byHop) {
-      const frame = {
-        ...body,
+      const header = {
         dsts: list.map((x) => x.dst),
         seqs: list.map((x) => x.seq),
         lives: list.map((x) => x.life),
         ttl,
       };
+      // A seal's body has neither an event nor a skip: its targets carry their seals.
+      const frame =
+        body.b === undefined && body.skip === undefined
+          ? { ...body, ...header, seals: list.map((x) => x.seal!) }
+          : { ...body, ...header };
       if (this.#custody.send(hop, frame, bytes, now, parent) === 'too-large') {
         this.#drop(list.length, 'tooLarge');
-        tooLarge.push(...list);
-        // On the way (the origin takes its numbers back instead): the numbers go on without
-        // the event, so that the destinations skip them rather than wait.
-        if (parent !== undefined) this.#custody.send(hop, skipOf(frame), 64, now, parent);
+        // The numbers go on without the event, so that the destinations skip them rather than
+        // wait (they believe a skip only of an event its seal says is that large).
+        this.#custody.send(hop, { t: 'event', src: body.src, ep: body.ep, ...header, skip: true }, 64, now, parent);
       }
     }
-    return tooLarge;
   }
 
-  /**
-   * Whether an event for subscribers here carries the publisher its origin bound. Checked before
-   * its number is taken: a forged copy must not take the place of the real one.
-   */
-  #fromItsOrigin(peer: NodeId, body: EventBody): boolean {
-    const problem = this.#ctx.identities?.eventProblem(body);
-    if (problem === undefined) return true;
-    this.refusedIdentities++;
-    if (this.#dropLog.admit(`identity\u0000${peer}`, this.#ctx.now()) !== undefined)
-      this.#ctx.logger.warn(
-        { peer, src: body.src, topic: body.topic, who: body.who },
-        `mesh: event refused: ${problem}`,
+  /** An event, skip or seal for this node: checked against its origin's seal before it takes its number. */
+  #arrived(arrival: Arrival, seal: Seal | undefined, now: number): void {
+    const check = this.#seals;
+    if (check === undefined) return this.#toOrder(arrival, now);
+    const { body, seq, life } = arrival;
+    if (seal !== undefined) {
+      const problem = check.seal(body.src, body.ep, life, seq, seal, (w, verdict) =>
+        this.#checked(w.item, verdict, now),
       );
-    return false;
+      if (problem === undefined) this.#toOrder(arrival, now);
+      else if (problem !== 'stale') this.#refuse(arrival, problem);
+      return;
+    }
+    const verdict = check.check(body.src, body.ep, life, seq, body.b);
+    if (verdict === 'wait') check.hold(body.src, body.ep, life, { seq, b: body.b, item: arrival, at: now });
+    else this.#checked(arrival, verdict, now);
+  }
+
+  #checked(arrival: Arrival, verdict: Verdict, now: number): void {
+    if (verdict === 'ok') this.#toOrder(arrival, now);
+    else if (verdict !== 'stale' && verdict !== 'wait') this.#refuse(arrival, verdict);
+  }
+
+  #toOrder(arrival: Arrival, now: number): void {
+    const { body, seq, life } = arrival;
+    if (life === this.#ctx.epoch)
+      this.#order.accept(body.src, body.ep, seq, body.skip === true ? undefined : body, now);
+    else if (body.b !== undefined) this.#order.unordered(body);
+  }
+
+  #refuse(arrival: Arrival, problem: string): void {
+    this.refusedIdentities++;
+    const { peer, body } = arrival;
+    if (this.#dropLog.admit(`identity\u0000${peer}`, this.#ctx.now()) !== undefined)
+      this.#ctx.logger.warn({ peer, src: body.src, seq: arrival.seq }, `mesh: event refused: ${problem}`);
   }
 
   #deliver(body: EventBody): void {
+    if (body.b === undefined) return; // a seal's number
+    const content = decodeEventContent(body.b);
+    if (typeof content === 'string') {
+      // Its origin sealed it (or trust is off): the neighbour that passed it on is not at fault.
+      this.#drop(1, 'invalid');
+      if (this.#dropLog.admit(`invalid\u0000${body.src}`, this.#ctx.now()) !== undefined)
+        this.#ctx.logger.warn({ src: body.src, problem: content }, 'mesh: invalid event from its origin dropped');
+      return;
+    }
     const event: StoredEvent = {
-      topic: body.topic,
-      publication: body.publication,
-      timestamp: body.timestamp,
-      details: this.#ctx.identities === undefined ? body.details : eventDetailsFor(body),
-      ...(body.args !== undefined && { args: body.args }),
-      ...(body.kwargs !== undefined && { kwargs: body.kwargs }),
-      ...(body.filter !== undefined && { filter: body.filter }),
+      topic: content.topic,
+      publication: content.publication,
+      timestamp: content.timestamp,
+      details: content.details,
+      ...(content.args !== undefined && { args: content.args }),
+      ...(content.kwargs !== undefined && { kwargs: content.kwargs }),
+      ...(content.filter !== undefined && { filter: content.filter }),
     };
-    this.#ctx.federation.event(body.realm, event, {
-      excluded: body.excluded,
-      filter: body.filter,
-      retain: body.retain,
+    this.#ctx.federation.event(content.realm, event, {
+      excluded: content.excluded,
+      filter: content.filter,
+      retain: content.retain,
     });
   }
 
@@ -334,20 +452,7 @@ export class EventSpreader {
   }
 }
 
-/** The same numbers, no event: what a destination needs to skip them. */
-function skipOf(frame: Omit<EventFrame, 'ls'>): Omit<EventFrame, 'ls'> {
-  const { args: _a, kwargs: _k, filter: _f, details: _d, ...rest } = frame;
-  return { ...rest, details: {}, skip: true };
-}
-
-/** Octets an event takes, roughly (its payload and names): bounds memory without encoding it again. */
-export function sizeOf(v: unknown, depth = 0): number {
-  if (typeof v === 'string') return v.length + 2;
-  if (typeof v !== 'object' || v === null) return 9;
-  if (depth > 16) return 16;
-  if (v instanceof Uint8Array) return v.byteLength + 4;
-  let n = 2;
-  if (Array.isArray(v)) for (const x of v) n += sizeOf(x, depth + 1);
-  else for (const [k, x] of Object.entries(v)) n += k.length + 2 + sizeOf(x, depth + 1);
-  return n;
+/** Octets custody counts for a copy (its event's, and the rest roughly). */
+function bytesOf(body: EventBody): number {
+  return HEADER_BYTES + (body.b?.length ?? 0);
 }

@@ -101,7 +101,7 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
-// [event, src, ep, dsts, seqs, lives, ttl, ls, realm, topic, publication, timestamp, details, ...]
+// [event, src, ep, dsts, seqs, lives, ttl, ls, then one of: b | skip | seals]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
@@ -117,21 +117,36 @@ export interface EventFrame {
   readonly ttl: number;
   /** This link's number for the copy, acknowledged by the neighbour (AckFrame). */
   readonly ls: number;
+  /**
+   * The event (EventContent) as CBOR, as its origin encoded it: nodes on the way pass these
+   * octets on unchanged and only the destinations decode them; the origin's seal covers them.
+   */
+  readonly b?: Uint8Array;
+  /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
+  readonly skip?: true;
+  /**
+   * A seal (routing/event-seal.ts), no event: per destination (same index as dsts), the
+   * digests of the events numbered right after this one for it, and the origin's tag over them.
+   */
+  readonly seals?: readonly Seal[];
+}
+
+/** [tag, digests]: 16 octets of HMAC-SHA256 with the pair key; 16 octets of SHA-256 per event covered. */
+export type Seal = readonly [Uint8Array, Uint8Array];
+
+/** What an event frame's `b` holds: the publication as the origin's Broker delivered it. */
+export interface EventContent {
   readonly realm: string;
   readonly topic: string;
   readonly publication: number;
   readonly timestamp: number;
+  /** As the origin's Broker wrote them: publisher, publisher_authid... only if it disclosed itself. */
   readonly details: Dict;
   readonly args?: unknown[];
   readonly kwargs?: Dict;
   readonly excluded?: number;
   readonly filter?: Dict;
   readonly retain: boolean;
-  /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
-  readonly skip?: true;
-  /** The publisher as its node knows it, and per destination node the tag binding it (routing/origin-identity.ts). */
-  readonly who?: readonly [number, string, string, boolean];
-  readonly tags?: Readonly<Record<NodeId, Uint8Array>>;
 }
 
 /**
@@ -265,6 +280,51 @@ const whoOk = (v: unknown) =>
 /** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
 const MAX_SELECTIVE = 1 << 20;
 
+/** Events one seal covers at most (MAX_SEALED x 16 octets of digests). */
+export const MAX_SEALED = 1024;
+const sealOk = (x: unknown) =>
+  Array.isArray(x) &&
+  x.length === 2 &&
+  x[0] instanceof Uint8Array &&
+  x[0].length === 16 &&
+  x[1] instanceof Uint8Array &&
+  x[1].length % 16 === 0 &&
+  x[1].length <= MAX_SEALED * 16;
+
+/** An event frame's content (its `b`, decoded), or a sentence naming what is wrong with it. */
+export function validateEventContent(v: unknown): EventContent | string {
+  return isMap(v) &&
+    isStr(v.realm) &&
+    isStr(v.topic) &&
+    isId(v.publication) &&
+    isInt(v.timestamp) &&
+    isMap(v.details) &&
+    detailsOk(v.details) &&
+    optList(v.args) &&
+    optDict(v.kwargs) &&
+    (v.excluded === undefined || isInt(v.excluded)) &&
+    filterOk(v.filter) &&
+    typeof v.retain === 'boolean'
+    ? (v as unknown as EventContent)
+    : 'event: bad content';
+}
+
+/** An event's `b`; throws when it cannot be encoded. */
+export function encodeEventContent(content: EventContent): Uint8Array {
+  return cbor.encode(content as unknown as unknown[]);
+}
+
+/** An event's content from its `b`, validated; or a sentence naming what is wrong with it. */
+export function decodeEventContent(b: Uint8Array): EventContent | string {
+  let value: unknown;
+  try {
+    value = cbor.decode(b);
+  } catch (error) {
+    return `undecodable event: ${(error as Error).message}`;
+  }
+  return validateEventContent(value);
+}
+
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
   if (!isMap(v) || !isStr(v.t)) return 'a frame must be a dict with a string "t"';
@@ -331,36 +391,34 @@ export function validateFrame(v: unknown): MeshFrame | string {
       return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs)
         ? (v as unknown as ErrorFrame)
         : 'error: bad fields';
-    case 'event':
-      return isStr(v.src) &&
-        isInt(v.ep) &&
-        Array.isArray(v.dsts) &&
-        v.dsts.every(isStr) &&
-        Array.isArray(v.seqs) &&
-        v.seqs.length === v.dsts.length &&
-        v.seqs.every(isId) &&
-        Array.isArray(v.lives) &&
-        v.lives.length === v.dsts.length &&
-        v.lives.every(isInt) &&
-        isInt(v.ttl) &&
-        isInt(v.ls) &&
-        v.ls >= 1 &&
-        isStr(v.realm) &&
-        isStr(v.topic) &&
-        isId(v.publication) &&
-        isInt(v.timestamp) &&
-        isMap(v.details) &&
-        detailsOk(v.details) &&
-        optList(v.args) &&
-        optDict(v.kwargs) &&
-        (v.excluded === undefined || isInt(v.excluded)) &&
-        filterOk(v.filter) &&
-        typeof v.retain === 'boolean' &&
-        (v.skip === undefined || v.skip === true) &&
-        whoOk(v.who) &&
-        (v.tags === undefined || (isMap(v.tags) && Object.values(v.tags).every((x) => x instanceof Uint8Array)))
-        ? (v as unknown as EventFrame)
-        : 'event: bad fields';
+    case 'event': {
+      if (
+        !isStr(v.src) ||
+        !isInt(v.ep) ||
+        !Array.isArray(v.dsts) ||
+        !v.dsts.every(isStr) ||
+        !Array.isArray(v.seqs) ||
+        v.seqs.length !== v.dsts.length ||
+        !v.seqs.every(isId) ||
+        !Array.isArray(v.lives) ||
+        v.lives.length !== v.dsts.length ||
+        !v.lives.every(isInt) ||
+        !isInt(v.ttl) ||
+        !isInt(v.ls) ||
+        v.ls < 1
+      )
+        return 'event: bad header';
+      const kinds = (v.b === undefined ? 0 : 1) + (v.skip === undefined ? 0 : 1) + (v.seals === undefined ? 0 : 1);
+      if (kinds !== 1) return 'event: not exactly one of b, skip, seals';
+      if (v.b !== undefined && !(v.b instanceof Uint8Array)) return 'event: bad b';
+      if (v.skip !== undefined && v.skip !== true) return 'event: bad skip';
+      if (
+        v.seals !== undefined &&
+        !(Array.isArray(v.seals) && v.seals.length === v.dsts.length && v.seals.every(sealOk))
+      )
+        return 'event: bad seals';
+      return v as unknown as EventFrame;
+    }
     case 'ack':
       return isInt(v.r) &&
         v.r >= 0 &&
