@@ -309,7 +309,7 @@ export class EventSpreader {
     this.#outage.expire(now);
     this.#order.tick(now);
     this.#seals?.expire(now, (w) =>
-      this.#refuse(w.item, `no seal of its origin's came for it within ${this.#ctx.limits.holdbackMs} ms`),
+      this.#refuse(w.item, 'unsealed', `no seal of its origin's came for it within ${this.#ctx.limits.holdbackMs} ms`),
     );
     return this.#custody.overdue(now, this.#ctx.limits.unackedDeadMs);
   }
@@ -388,7 +388,7 @@ export class EventSpreader {
         this.#checked(w.item, verdict, now),
       );
       if (problem === undefined) this.#toOrder(arrival, now);
-      else if (problem !== 'stale') this.#refuse(arrival, problem);
+      else if (problem !== 'stale') this.#refuse(arrival, 'seal', problem);
       return;
     }
     const verdict = check.check(body.src, body.ep, life, seq, body.b);
@@ -398,7 +398,8 @@ export class EventSpreader {
 
   #checked(arrival: Arrival, verdict: Verdict, now: number): void {
     if (verdict === 'ok') this.#toOrder(arrival, now);
-    else if (verdict !== 'stale' && verdict !== 'wait') this.#refuse(arrival, verdict);
+    else if (verdict !== 'stale' && verdict !== 'wait')
+      this.#refuse(arrival, arrival.body.skip === true ? 'skip' : 'event', verdict);
   }
 
   #toOrder(arrival: Arrival, now: number): void {
@@ -408,10 +409,11 @@ export class EventSpreader {
     else if (body.b !== undefined) this.#order.unordered(body);
   }
 
-  #refuse(arrival: Arrival, problem: string): void {
+  /** Counted; logged at most once per dropLogIntervalMs per neighbour and kind (a forged seal, event, skip; unsealed). */
+  #refuse(arrival: Arrival, kind: string, problem: string): void {
     this.refusedIdentities++;
     const { peer, body } = arrival;
-    if (this.#dropLog.admit(`identity\u0000${peer}`, this.#ctx.now()) !== undefined)
+    if (this.#dropLog.admit(`refused\u0000${kind}\u0000${peer}`, this.#ctx.now()) !== undefined)
       this.#ctx.logger.warn({ peer, src: body.src, seq: arrival.seq }, `mesh: event refused: ${problem}`);
   }
 
