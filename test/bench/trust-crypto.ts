@@ -140,7 +140,12 @@ const at = { src: 'A', ep: 1, dst: 'D', life: 1, seq: 1 };
 const digests = bodies.map(digestOf);
 const pairKey = a.keyWith('D')!;
 const batchSeal = makeSeal(pairKey, at, digests);
-const check = new SealCheck<undefined>('D', (n) => d.keyWith(n), { maxOrigins: 10, holdbackMs: 10_000 });
+const check = new SealCheck<undefined>('D', (n) => d.keyWith(n), {
+  maxOrigins: 10,
+  holdbackMs: 10_000,
+  holdbackEvents: 50_000,
+  outageHoldBytes: 1 << 24,
+});
 rows.push([
   `digest an event (${bodies[0]!.length} octets; origin, destination)`,
   cpuMicros(50_000, () => digestOf(bodies[0]!)),

@@ -64,41 +64,48 @@ export interface Unsealed<T> {
   readonly at: number;
 }
 
-interface Stream<T> {
+interface Stream {
   /** Digests of the events sealed and not yet arrived, by number. */
   readonly digests: Map<number, string>;
-  readonly waiting: Map<number, Unsealed<T>[]>;
-  waitingCount: number;
 }
 
-interface Origin<T> {
+interface Origin {
   ep: number;
   /** By the life of this node the numbers count in. */
-  readonly lives: Map<number, Stream<T>>;
+  readonly lives: Map<number, Stream>;
 }
 
 export type Verdict = 'ok' | 'wait' | 'stale' | string;
 
 export interface SealLimits {
-  /** Origins whose seals are remembered; beyond, the least recently heard is forgotten. */
+  /** Origins whose seals are remembered; beyond, the least recently sealing is forgotten. */
   readonly maxOrigins: number;
   /** How long an event may wait for its seal. */
   readonly holdbackMs: number;
+  /** Events waiting for their seals, all origins together, and their octets. */
+  readonly holdbackEvents: number;
+  readonly outageHoldBytes: number;
 }
 
-/** Digests kept per stream: more than an outage can hold back (outageHoldEvents). */
-const MAX_DIGESTS = 131_072;
-/** Events waiting for their seal per stream; beyond, the oldest are refused. */
-const MAX_WAITING = 4_096;
+/** Digests kept per stream: those of events lost on the way stay until pushed out. */
+const MAX_DIGESTS = 65_536;
 /** Lives of this node per origin whose seals are kept. */
 const LIVES_KEPT = 4;
 
-/** The destination's side: seals checked once, then each event against its digest. */
+/**
+ * The destination's side: seals checked once, then each event against its digest. Only a seal
+ * whose tag holds makes room here (an origin, its digests): frames anyone can forge (events,
+ * skips) only wait, in one bounded pool, for a seal.
+ */
 export class SealCheck<T> {
   readonly #self: NodeId;
   readonly #keyOf: (node: NodeId) => PairMac | undefined;
   readonly #limits: SealLimits;
-  readonly #origins = new Map<NodeId, Origin<T>>();
+  readonly #origins = new Map<NodeId, Origin>();
+  /** Events waiting for their seal, by origin, epoch, life and number; oldest first. */
+  readonly #waiting = new Map<string, Unsealed<T>[]>();
+  #waitingCount = 0;
+  #waitingBytes = 0;
 
   constructor(self: NodeId, keyOf: (node: NodeId) => PairMac | undefined, limits: SealLimits) {
     this.#self = self;
@@ -118,23 +125,24 @@ export class SealCheck<T> {
     seal: Seal,
     ready: (waiting: Unsealed<T>, verdict: Verdict) => void,
   ): string | undefined {
-    const stream = this.#stream(src, ep, life);
-    if (stream === undefined) return 'stale';
+    const known = this.#origins.get(src);
+    if (known !== undefined && ep < known.ep) return 'stale';
     const key = this.#keyOf(src);
     if (key === undefined) return `no key agreed with ${src} (its advertisement has not arrived)`;
     const [tag, list] = seal;
     if (!crypto.timingSafeEqual(key.tagBytes(sealHead(src, ep, this.#self, life, seq), list), tag))
       return `the seal is not ${src}'s (changed on the way, or forged)`;
+    const stream = this.#stream(src, ep, life);
     const n = list.length / DIGEST_SIZE;
     const text = Buffer.from(list.buffer, list.byteOffset, list.length).toString('latin1');
     for (let i = 0; i < n; i++) stream.digests.set(seq + 1 + i, text.slice(i * DIGEST_SIZE, (i + 1) * DIGEST_SIZE));
     while (stream.digests.size > MAX_DIGESTS) stream.digests.delete(stream.digests.keys().next().value!);
-    if (stream.waitingCount > 0)
+    if (this.#waitingCount > 0)
       for (let i = 0; i < n; i++) {
-        const waiting = stream.waiting.get(seq + 1 + i);
+        const k = waitKey(src, ep, life, seq + 1 + i);
+        const waiting = this.#waiting.get(k);
         if (waiting === undefined) continue;
-        stream.waiting.delete(seq + 1 + i);
-        stream.waitingCount -= waiting.length;
+        this.#unwait(k, waiting);
         for (const w of waiting) ready(w, this.#verdict(stream, w.seq, w.b));
       }
     return undefined;
@@ -146,43 +154,47 @@ export class SealCheck<T> {
    * origin's earlier life), or why it is refused.
    */
   check(src: NodeId, ep: number, life: number, seq: number, b: Uint8Array | undefined): Verdict {
-    const stream = this.#stream(src, ep, life);
-    if (stream === undefined) return 'stale';
-    return stream.digests.has(seq) ? this.#verdict(stream, seq, b) : 'wait';
+    const origin = this.#origins.get(src);
+    if (origin === undefined || ep > origin.ep) return 'wait';
+    if (ep < origin.ep) return 'stale';
+    const stream = origin.lives.get(life);
+    return stream?.digests.has(seq) === true ? this.#verdict(stream, seq, b) : 'wait';
   }
 
-  /** Keeps an event check() said must wait, until its seal comes (seal()) or holdbackMs passes (expire()). */
-  hold(src: NodeId, ep: number, life: number, waiting: Unsealed<T>): void {
-    const stream = this.#stream(src, ep, life);
-    if (stream === undefined) return;
-    let list = stream.waiting.get(waiting.seq);
-    if (list === undefined) stream.waiting.set(waiting.seq, (list = []));
+  /**
+   * Keeps an event check() said must wait, until its seal comes (seal()) or holdbackMs passes
+   * (expire()); false when the pool is full (refuse it).
+   */
+  hold(src: NodeId, ep: number, life: number, waiting: Unsealed<T>): boolean {
+    const bytes = waiting.b?.length ?? 0;
+    if (this.#waitingCount >= this.#limits.holdbackEvents || this.#waitingBytes + bytes > this.#limits.outageHoldBytes)
+      return false;
+    const k = waitKey(src, ep, life, waiting.seq);
+    let list = this.#waiting.get(k);
+    if (list === undefined) this.#waiting.set(k, (list = []));
     list.push(waiting);
-    stream.waitingCount++;
+    this.#waitingCount++;
+    this.#waitingBytes += bytes;
+    return true;
   }
 
   /** Events that waited longer than holdbackMs for a seal, handed to `expired` (refused). */
   expire(now: number, expired: (waiting: Unsealed<T>) => void): void {
-    for (const origin of this.#origins.values())
-      for (const stream of origin.lives.values()) {
-        if (stream.waitingCount === 0) continue;
-        for (const [seq, list] of stream.waiting) {
-          const keep = list.filter((w) => now - w.at <= this.#limits.holdbackMs);
-          for (const w of list) if (now - w.at > this.#limits.holdbackMs) expired(w);
-          stream.waitingCount -= list.length - keep.length;
-          if (keep.length === 0) stream.waiting.delete(seq);
-          else stream.waiting.set(seq, keep);
-        }
-        while (stream.waitingCount > MAX_WAITING) {
-          const [seq, list] = stream.waiting.entries().next().value!;
-          stream.waiting.delete(seq);
-          stream.waitingCount -= list.length;
-          for (const w of list) expired(w);
-        }
-      }
+    for (const [k, list] of this.#waiting) {
+      // Oldest first: the first still young ends the sweep.
+      if (now - list[0]!.at <= this.#limits.holdbackMs) break;
+      this.#unwait(k, list);
+      for (const w of list) expired(w);
+    }
   }
 
-  #verdict(stream: Stream<T>, seq: number, b: Uint8Array | undefined): Verdict {
+  #unwait(k: string, list: readonly Unsealed<T>[]): void {
+    this.#waiting.delete(k);
+    this.#waitingCount -= list.length;
+    for (const w of list) this.#waitingBytes -= w.b?.length ?? 0;
+  }
+
+  #verdict(stream: Stream, seq: number, b: Uint8Array | undefined): Verdict {
     const digest = stream.digests.get(seq)!;
     if (b === undefined) {
       const length =
@@ -199,24 +211,28 @@ export class SealCheck<T> {
     return 'ok';
   }
 
-  #stream(src: NodeId, ep: number, life: number): Stream<T> | undefined {
+  /** The stream a verified seal goes to: a newer epoch of its origin replaces the older. */
+  #stream(src: NodeId, ep: number, life: number): Stream {
     let origin = this.#origins.get(src);
-    if (origin !== undefined && ep < origin.ep) return undefined;
     if (origin === undefined || ep > origin.ep) {
       if (origin === undefined && this.#origins.size >= this.#limits.maxOrigins)
         this.#origins.delete(this.#origins.keys().next().value!);
       origin = { ep, lives: new Map() };
       this.#origins.set(src, origin);
     } else if (this.#origins.size > 1) {
-      // Most recently heard last: the map's order is the eviction order.
+      // Most recently sealing last: the map's order is the eviction order.
       this.#origins.delete(src);
       this.#origins.set(src, origin);
     }
     let stream = origin.lives.get(life);
     if (stream === undefined) {
       if (origin.lives.size >= LIVES_KEPT) origin.lives.delete(origin.lives.keys().next().value!);
-      origin.lives.set(life, (stream = { digests: new Map(), waiting: new Map(), waitingCount: 0 }));
+      origin.lives.set(life, (stream = { digests: new Map() }));
     }
     return stream;
   }
+}
+
+function waitKey(src: NodeId, ep: number, life: number, seq: number): string {
+  return `${src}\u0000${ep}\u0000${life}\u0000${seq}`;
 }

@@ -392,8 +392,13 @@ export class EventSpreader {
       return;
     }
     const verdict = check.check(body.src, body.ep, life, seq, body.b);
-    if (verdict === 'wait') check.hold(body.src, body.ep, life, { seq, b: body.b, item: arrival, at: now });
-    else this.#checked(arrival, verdict, now);
+    if (verdict !== 'wait') this.#checked(arrival, verdict, now);
+    else if (!check.hold(body.src, body.ep, life, { seq, b: body.b, item: arrival, at: now }))
+      this.#refuse(
+        arrival,
+        'unsealed',
+        'too many events are waiting for their seals (holdbackEvents, outageHoldBytes)',
+      );
   }
 
   #checked(arrival: Arrival, verdict: Verdict, now: number): void {
