@@ -12,7 +12,7 @@
 import type { CallFrame, Lsa, RealmAd } from '../../src/mesh/routing/frames.ts';
 import { OriginIdentities, withIdentity } from '../../src/mesh/routing/origin-identity.ts';
 import { digestOf, makeSeal, SealCheck } from '../../src/mesh/routing/event-seal.ts';
-import { encodeEventContent } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import { lsaSignatureHolds, signLsa } from '../../src/mesh/trust/lsa-signature.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import type { ReplicaRecord } from '../../src/mesh/replication/frames.ts';

@@ -9,7 +9,7 @@ import { streamVerdict } from '../helpers/stream-verdict.ts';
 import { randomTopology, SimNetwork, type SimNode } from './sim.ts';
 import type { MeshConfig } from '../../src/mesh/config.ts';
 import type { EventStatus } from '../../src/mesh/routing/events.ts';
-import { encodeEventContent } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 
 const TOPIC = 'com.app.stream';
 

@@ -20,7 +20,8 @@ import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { encodeEventContent, validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts';
+import { validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import {
   clusterIdOf,
   computeProof,

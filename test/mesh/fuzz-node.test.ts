@@ -37,13 +37,8 @@
 import test from 'ava';
 import { runSeeds, show } from '../helpers/fuzz-checks.ts';
 import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
-import {
-  decodeEventContent,
-  encodeEventContent,
-  PassedFrame,
-  type CallFrame,
-  type EventContent,
-} from '../../src/mesh/routing/frames.ts';
+import { PassedFrame, type CallFrame } from '../../src/mesh/routing/frames.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
 import { A, B, F, MESH_STEPS, MeshFuzz, hlcOf, meshSeeds } from './mesh-fuzz.ts';

@@ -33,7 +33,8 @@ import {
   type Control,
 } from '../../src/mesh/links/auth.ts';
 import { BatchMac, macKey, TAG_SIZE } from '../../src/mesh/links/integrity.ts';
-import { encodeEventContent, type EventContent, type Lsa, type MeshFrame } from '../../src/mesh/routing/frames.ts';
+import type { Lsa, MeshFrame } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import type { Logger } from '../../src/log.ts';
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';

@@ -9,14 +9,13 @@ import path from 'node:path';
 import type { Logger } from '../../src/log.ts';
 import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
 import {
-  encodeEventContent,
   PassedFrame,
   validateFrame,
-  type EventContent,
   type MeshFrame,
   type NodeId,
   type OutgoingFrame,
 } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/routing/node.ts';
 import { hashValue, toRecords } from '../../src/mesh/replication/records.ts';
 import { Replicator, type ReplicaRecord } from '../../src/mesh/replication/replicator.ts';

@@ -4,15 +4,8 @@
 
 import test from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
-import {
-  decodeEventContent,
-  encodeEventContent,
-  PassedFrame,
-  type CallFrame,
-  type EventContent,
-  type EventFrame,
-  type Lsa,
-} from '../../src/mesh/routing/frames.ts';
+import { PassedFrame, type CallFrame, type EventFrame, type Lsa } from '../../src/mesh/routing/frames.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import { digestOf } from '../../src/mesh/routing/event-seal.ts';
 import type { Authorizer } from '../../src/router/auth.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';

@@ -24,13 +24,13 @@ import { parseConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { digestOf } from '../../src/mesh/routing/event-seal.ts';
 import {
-  encodeEventContent,
   PassedFrame,
   type CallFrame,
   type EventFrame,
   type Lsa,
   type OutgoingFrame,
 } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import { Router } from '../../src/router/router.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });

@@ -23,17 +23,10 @@ import type { Subscribers } from './advertise.ts';
 import { EventCustody, type CustodyLimits, type Received } from './event-custody.ts';
 import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
 import { OutageStore, type EventBody, type OutageLimits } from './event-outage.ts';
-import { digestOf, makeSeal, SealCheck, type Verdict } from './event-seal.ts';
-import {
-  decodeEventContent,
-  encodeEventContent,
-  MAX_SEALED,
-  type AckFrame,
-  type EventContent,
-  type EventFrame,
-  type NodeId,
-  type Seal,
-} from './frames.ts';
+import { HEADER_BYTES, OriginBatches, type Target } from './event-batches.ts';
+import { SealCheck, type Verdict } from './event-seal.ts';
+import type { AckFrame, EventFrame, NodeId, Seal } from './frames.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from './event-content.ts';
 import type { OriginIdentities } from './origin-identity.ts';
 import type { LinkDriver } from './link-driver.ts';
 
@@ -82,23 +75,6 @@ export interface EventStatus {
   readonly dropped: Readonly<Record<string, number>>;
 }
 
-/** Lives (epochs) per destination whose numbering is kept. */
-const LIVES_KEPT = 4;
-
-interface Target {
-  readonly dst: NodeId;
-  readonly seq: number;
-  readonly life: number;
-  /** A seal's, for this destination. */
-  readonly seal?: Seal | undefined;
-}
-
-/** A publication made here this tick, encoded, and the nodes it is for. */
-interface Pending {
-  readonly b: Uint8Array;
-  readonly dsts: readonly NodeId[];
-}
-
 /** An event (or skip) for this node, as it arrived. */
 interface Arrival {
   readonly peer: NodeId;
@@ -107,27 +83,18 @@ interface Arrival {
   readonly life: number;
 }
 
-/** What custody counts for a copy besides its event's octets. */
-const HEADER_BYTES = 64;
-
 export class EventSpreader {
   readonly #ctx: EventContext;
   readonly #custody: EventCustody;
   readonly #order: InOrder<EventBody>;
   readonly #outage: OutageStore;
   readonly #dropLog: LogThrottle;
-  /**
-   * Per destination and life (epoch) of it: the number of the last event addressed to it. A few
-   * lives each: a false advertisement of a node's epoch, once gone, must not restart the
-   * numbering of its real life (the destination would drop the new numbers as duplicates).
-   */
-  readonly #numbered = new Map<NodeId, Map<number, number>>();
   readonly #dropped = new Map<string, number>();
   /** Events refused here because they were not their origin's (forged, altered, unsealed). */
   refusedIdentities = 0;
   #subscribers: Subscribers = new Map();
   readonly #seals: SealCheck<Arrival> | undefined;
-  #pending: Pending[] = [];
+  readonly #batches: OriginBatches;
 
   constructor(ctx: EventContext) {
     this.#ctx = ctx;
@@ -143,6 +110,9 @@ export class EventSpreader {
     this.#dropLog = new LogThrottle(ctx.limits.dropLogIntervalMs);
     const ids = ctx.identities;
     this.#seals = ids === undefined ? undefined : new SealCheck(ctx.self, (node) => ids.keyWith(node), ctx.limits);
+    this.#batches = new OriginBatches(ctx, (body, targets, bytes, now) =>
+      this.#forward(body, ctx.limits.eventTtl, targets, undefined, bytes, now),
+    );
   }
 
   /** Who subscribes to what, as the known nodes advertise it (reachable or not). */
@@ -177,7 +147,7 @@ export class EventSpreader {
     return undefined;
   }
 
-  /** A publication made here (after its delivery here): it leaves with the others of this tick (#flush). */
+  /** A publication made here (after its delivery here): it leaves with the others of this tick (event-batches.ts). */
   publish(realm: string, event: StoredEvent, routing: EventRouting): void {
     const { excluded, filter, retain } = routing;
     const routes = this.#ctx.routes();
@@ -211,57 +181,7 @@ export class EventSpreader {
       this.#drop(dsts.length, 'unencodable');
       return;
     }
-    this.#pending.push({ b, dsts });
-    if (this.#pending.length === 1) this.#ctx.soon(this.#flush);
-  }
-
-  /** This tick's publications: numbered per destination, a seal first, then the events. */
-  readonly #flush = (): void => {
-    const pending = this.#pending;
-    this.#pending = [];
-    for (let from = 0; from < pending.length; from += MAX_SEALED)
-      this.#send(pending, from, Math.min(pending.length, from + MAX_SEALED));
-  };
-
-  #send(pending: readonly Pending[], from: number, to: number): void {
-    const { self, epoch: ep, identities } = this.#ctx;
-    const now = this.#ctx.now();
-    const perDst = new Map<NodeId, number[]>();
-    for (let i = from; i < to; i++)
-      for (const dst of pending[i]!.dsts) {
-        let list = perDst.get(dst);
-        if (list === undefined) perDst.set(dst, (list = []));
-        list.push(i);
-      }
-    // One digest per event, whatever the number of its destinations.
-    const digests: (string | undefined)[] = [];
-    const seals: Target[] = [];
-    const targets: Target[][] = [];
-    for (let i = from; i < to; i++) targets.push([]);
-    for (const [dst, list] of perDst) {
-      const life = this.#ctx.epochOf(dst) ?? 0;
-      let lives = this.#numbered.get(dst);
-      if (lives === undefined) this.#numbered.set(dst, (lives = new Map()));
-      let seq = lives.get(life) ?? 0;
-      // No key yet (the destination's advertisement, with its DH key, has not arrived): unsealed,
-      // and refused there; it cannot be routed to either.
-      const key = identities?.keyWith(dst);
-      if (key !== undefined) {
-        const sealed = list.map((i) => (digests[i - from] ??= digestOf(pending[i]!.b)));
-        seq++;
-        seals.push({ dst, seq, life, seal: makeSeal(key, { src: self, ep, dst, life, seq }, sealed) });
-      }
-      for (const i of list) targets[i - from]!.push({ dst, seq: ++seq, life });
-      lives.set(life, seq);
-      if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
-    }
-    const ttl = this.#ctx.limits.eventTtl;
-    if (seals.length > 0)
-      this.#forward({ t: 'event', src: self, ep }, ttl, seals, undefined, HEADER_BYTES + 16 * (to - from), now);
-    for (let i = from; i < to; i++) {
-      const b = pending[i]!.b;
-      this.#forward({ t: 'event', src: self, ep, b }, ttl, targets[i - from]!, undefined, HEADER_BYTES + b.length, now);
-    }
+    this.#batches.add(b, dsts);
   }
 
   linkUp(peer: NodeId): void {

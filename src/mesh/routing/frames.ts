@@ -134,21 +134,6 @@ export interface EventFrame {
 /** [tag, digests]: 16 octets of HMAC-SHA256 with the pair key; 16 octets of SHA-256 per event covered. */
 export type Seal = readonly [Uint8Array, Uint8Array];
 
-/** What an event frame's `b` holds: the publication as the origin's Broker delivered it. */
-export interface EventContent {
-  readonly realm: string;
-  readonly topic: string;
-  readonly publication: number;
-  readonly timestamp: number;
-  /** As the origin's Broker wrote them: publisher, publisher_authid... only if it disclosed itself. */
-  readonly details: Dict;
-  readonly args?: unknown[];
-  readonly kwargs?: Dict;
-  readonly excluded?: number;
-  readonly filter?: Dict;
-  readonly retain: boolean;
-}
-
 /**
  * Hop-by-hop acknowledgement of event copies on one link, cumulative: r, the highest link number
  * received (the link is alive); c, the highest below which every copy has been delivered or
@@ -218,25 +203,25 @@ export function decodePassed(frame: PassedFrame): RoutedFrame | string {
   return full.t === frame.t ? (full as RoutedFrame) : `${frame.t} frame read as ${full.t}`;
 }
 
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+export const isStr = (v: unknown): v is string => typeof v === 'string';
+export const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isMatch = (v: unknown) => v === 'exact' || v === 'prefix' || v === 'wildcard';
-const optList = (v: unknown) => v === undefined || Array.isArray(v);
+export const optList = (v: unknown) => v === undefined || Array.isArray(v);
 // Payloads (args, kwargs, and an ERROR's details) are the clients', passed on as their routers
 // took them: dicts as the core takes them.
-const optDict = (v: unknown) => v === undefined || isDict(v);
+export const optDict = (v: unknown) => v === undefined || isDict(v);
 // What routers write themselves (the frame, advertisements, details of calls, results and
 // events, filters) is a plain object, as the CBOR decoder makes a map. Its tags also make
 // Dates, RegExps and Errors, objects too, which other serializers cannot carry as maps (a
 // RegExp would reach a MsgPack subscriber as a list).
-const isMap = (v: unknown): v is Dict => {
+export const isMap = (v: unknown): v is Dict => {
   if (!isDict(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null;
 };
 const isBool = (v: unknown) => typeof v === 'boolean';
 // A WAMP ID: an event's publication reaches subscribers as is, so it must be one (1..2^53).
-const isId = (v: unknown) => isInt(v) && v >= 1;
+export const isId = (v: unknown) => isInt(v) && v >= 1;
 
 // The details a Dealer or Broker writes (and a router here hands to its clients, or acts on),
 // with the types they are written with. Another router's frame can carry anything in its
@@ -261,10 +246,10 @@ const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
   ['ppt_cipher', isStr],
   ['ppt_keyid', isStr],
 ]);
-const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
+export const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
 // A publication's filter, as the Broker reads it (lists of session IDs, authids, authroles):
 // anything else made delivery throw.
-const filterOk = (f: unknown) =>
+export const filterOk = (f: unknown) =>
   f === undefined ||
   (isMap(f) &&
     Object.keys(f).every((k) => {
@@ -290,40 +275,6 @@ const sealOk = (x: unknown) =>
   x[1] instanceof Uint8Array &&
   x[1].length % 16 === 0 &&
   x[1].length <= MAX_SEALED * 16;
-
-/** An event frame's content (its `b`, decoded), or a sentence naming what is wrong with it. */
-export function validateEventContent(v: unknown): EventContent | string {
-  return isMap(v) &&
-    isStr(v.realm) &&
-    isStr(v.topic) &&
-    isId(v.publication) &&
-    isInt(v.timestamp) &&
-    isMap(v.details) &&
-    detailsOk(v.details) &&
-    optList(v.args) &&
-    optDict(v.kwargs) &&
-    (v.excluded === undefined || isInt(v.excluded)) &&
-    filterOk(v.filter) &&
-    typeof v.retain === 'boolean'
-    ? (v as unknown as EventContent)
-    : 'event: bad content';
-}
-
-/** An event's `b`; throws when it cannot be encoded. */
-export function encodeEventContent(content: EventContent): Uint8Array {
-  return cbor.encode(content as unknown as unknown[]);
-}
-
-/** An event's content from its `b`, validated; or a sentence naming what is wrong with it. */
-export function decodeEventContent(b: Uint8Array): EventContent | string {
-  let value: unknown;
-  try {
-    value = cbor.decode(b);
-  } catch (error) {
-    return `undecodable event: ${(error as Error).message}`;
-  }
-  return validateEventContent(value);
-}
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
