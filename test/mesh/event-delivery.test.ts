@@ -317,5 +317,12 @@ for (const seed of seeds) {
         { delivered: published, lost: 0, duplicates: 0, reordered: 0 },
         `seed ${seed} (replay with MESH_SEED=${seed}), subscriber on ${s.id}, faults: ${faults.join(', ')}`,
       );
+    // Copies sent again over new routes are duplicates, not forgeries: nothing refused, nothing logged.
+    for (const s of subs)
+      t.like(net.nodes.get(s.id)!.mesh.status().trust, { refused: { publisherIdentity: 0 } }, `subscriber on ${s.id}`);
+    t.deepEqual(
+      net.warnings.filter((w) => w.includes('mesh: event refused')),
+      [],
+    );
   });
 }

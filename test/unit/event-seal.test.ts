@@ -56,7 +56,13 @@ test("the destination delivers the origin's events, refuses altered, forged and 
     ['real 12', 'ok'],
   ]);
   t.is(check.check('A', 7, 3, 11, events[0]), 'ok', 'the real event 11 after the forged copy');
-  t.is(check.check('A', 7, 3, 12, events[1]), 'wait', 'delivered once: its digest is used up');
+  t.is(check.check('A', 7, 3, 12, events[1]), 'duplicate', 'a copy sent again is a duplicate');
+  t.is(
+    check.seal('A', 7, 3, 10, seal, () => {}),
+    undefined,
+    'the seal sent again',
+  );
+  t.is(check.check('A', 7, 3, 12, events[1]), 'duplicate', 'still: its digest is not taken again');
   // A skip of the 70,000-octet event 13 is believed; of a small one, not.
   t.is(check.check('A', 7, 3, 13, undefined), 'ok');
   const small = makeSeal(a.keyWith('D')!, { ...at, seq: 20 }, [digestOf(events[0]!)]);

@@ -67,6 +67,8 @@ export interface Unsealed<T> {
 interface Stream {
   /** Digests of the events sealed and not yet arrived, by number. */
   readonly digests: Map<number, string>;
+  /** Numbers whose event (or skip) passed: a copy sent again over another route is a duplicate. */
+  readonly done: Set<number>;
 }
 
 interface Origin {
@@ -75,7 +77,8 @@ interface Origin {
   readonly lives: Map<number, Stream>;
 }
 
-export type Verdict = 'ok' | 'wait' | 'stale' | string;
+/** 'duplicate': that number's event passed already (a copy sent again; not delivered twice). */
+export type Verdict = 'ok' | 'wait' | 'stale' | 'duplicate' | string;
 
 export interface SealLimits {
   /** Origins whose seals are remembered; beyond, the least recently sealing is forgotten. */
@@ -87,7 +90,7 @@ export interface SealLimits {
   readonly outageHoldBytes: number;
 }
 
-/** Digests kept per stream: those of events lost on the way stay until pushed out. */
+/** Digests (and numbers done) kept per stream: those of events lost on the way stay until pushed out. */
 const MAX_DIGESTS = 65_536;
 /** Lives of this node per origin whose seals are kept. */
 const LIVES_KEPT = 4;
@@ -135,7 +138,9 @@ export class SealCheck<T> {
     const stream = this.#stream(src, ep, life);
     const n = list.length / DIGEST_SIZE;
     const text = Buffer.from(list.buffer, list.byteOffset, list.length).toString('latin1');
-    for (let i = 0; i < n; i++) stream.digests.set(seq + 1 + i, text.slice(i * DIGEST_SIZE, (i + 1) * DIGEST_SIZE));
+    for (let i = 0; i < n; i++)
+      if (!stream.done.has(seq + 1 + i))
+        stream.digests.set(seq + 1 + i, text.slice(i * DIGEST_SIZE, (i + 1) * DIGEST_SIZE));
     while (stream.digests.size > MAX_DIGESTS) stream.digests.delete(stream.digests.keys().next().value!);
     if (this.#waitingCount > 0)
       for (let i = 0; i < n; i++) {
@@ -143,7 +148,7 @@ export class SealCheck<T> {
         const waiting = this.#waiting.get(k);
         if (waiting === undefined) continue;
         this.#unwait(k, waiting);
-        for (const w of waiting) ready(w, this.#verdict(stream, w.seq, w.b));
+        for (const w of waiting) ready(w, stream.done.has(w.seq) ? 'duplicate' : this.#verdict(stream, w.seq, w.b));
       }
     return undefined;
   }
@@ -158,7 +163,9 @@ export class SealCheck<T> {
     if (origin === undefined || ep > origin.ep) return 'wait';
     if (ep < origin.ep) return 'stale';
     const stream = origin.lives.get(life);
-    return stream?.digests.has(seq) === true ? this.#verdict(stream, seq, b) : 'wait';
+    if (stream === undefined) return 'wait';
+    if (stream.digests.has(seq)) return this.#verdict(stream, seq, b);
+    return stream.done.has(seq) ? 'duplicate' : 'wait';
   }
 
   /**
@@ -208,6 +215,8 @@ export class SealCheck<T> {
     } else if (digestOf(b) !== digest)
       return `the event is not the one its origin sealed (changed on the way, or forged)`;
     stream.digests.delete(seq);
+    stream.done.add(seq);
+    if (stream.done.size > MAX_DIGESTS) stream.done.delete(stream.done.values().next().value!);
     return 'ok';
   }
 
@@ -227,7 +236,7 @@ export class SealCheck<T> {
     let stream = origin.lives.get(life);
     if (stream === undefined) {
       if (origin.lives.size >= LIVES_KEPT) origin.lives.delete(origin.lives.keys().next().value!);
-      origin.lives.set(life, (stream = { digests: new Map() }));
+      origin.lives.set(life, (stream = { digests: new Map(), done: new Set() }));
     }
     return stream;
   }

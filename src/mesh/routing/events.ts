@@ -323,6 +323,7 @@ export class EventSpreader {
 
   #checked(arrival: Arrival, verdict: Verdict, now: number): void {
     if (verdict === 'ok') this.#toOrder(arrival, now);
+    else if (verdict === 'duplicate') this.#order.duplicate();
     else if (verdict !== 'stale' && verdict !== 'wait')
       this.#refuse(arrival, arrival.body.skip === true ? 'skip' : 'event', verdict);
   }
