@@ -135,6 +135,8 @@ export async function startMesh(
     config,
     logger: log,
     trust,
+    // Before the links' own end-of-tick write (net/end-of-tick.ts): seals and events in one envelope.
+    soon: (fn) => process.nextTick(fn),
     ...(replicator !== undefined && { replicator }),
   });
   links.attach(node);

@@ -1,7 +1,8 @@
 // The CPU cost of mesh trust's cryptography, alone (no sockets): signing and checking one
 // link-state advertisement (a small one and one with 50 registrations), a membership statement,
 // a replicated record (a user),
-// and the origin-identity tags of a call and of an event (per destination). CPU time per
+// the origin-identity tag of a call, and the seal of a batch of events (a digest per event, a tag
+// per batch and destination; routing/event-seal.ts). CPU time per
 // operation, median of 5 rounds after a warm-up round.
 //
 //   scripts/node24 test/bench/trust-crypto.ts
@@ -10,6 +11,8 @@
 
 import type { CallFrame, Lsa, RealmAd } from '../../src/mesh/routing/frames.ts';
 import { OriginIdentities, withIdentity } from '../../src/mesh/routing/origin-identity.ts';
+import { digestOf, makeSeal, SealCheck } from '../../src/mesh/routing/event-seal.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import { lsaSignatureHolds, signLsa } from '../../src/mesh/trust/lsa-signature.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import type { ReplicaRecord } from '../../src/mesh/replication/frames.ts';
@@ -120,6 +123,40 @@ const sealed = a.seal(call);
 if (d.problem(sealed) !== undefined) throw new Error('the call tag does not check out');
 rows.push(['tag a call (caller node)', cpuMicros(50_000, () => a.seal(call))]);
 rows.push(['check a call tag (callee node)', cpuMicros(50_000, () => d.problem(sealed))]);
+
+// Events: what the benchmark's publisher sends (a short payload), as the origin encodes them.
+const bodies = Array.from({ length: 32 }, (_, i) =>
+  encodeEventContent({
+    realm: 'realm1',
+    topic: 'bench.topic',
+    publication: 1_000_000 + i,
+    timestamp: Date.now(),
+    details: {},
+    args: ['x'.repeat(40), i],
+    retain: false,
+  }),
+);
+const at = { src: 'A', ep: 1, dst: 'D', life: 1, seq: 1 };
+const digests = bodies.map(digestOf);
+const pairKey = a.keyWith('D')!;
+const batchSeal = makeSeal(pairKey, at, digests);
+const check = new SealCheck<undefined>('D', (n) => d.keyWith(n), {
+  maxOrigins: 10,
+  holdbackMs: 10_000,
+  holdbackEvents: 50_000,
+  outageHoldBytes: 1 << 24,
+});
+rows.push([
+  `digest an event (${bodies[0]!.length} octets; origin, destination)`,
+  cpuMicros(50_000, () => digestOf(bodies[0]!)),
+]);
+rows.push(['seal a batch of 32 events (per destination)', cpuMicros(20_000, () => makeSeal(pairKey, at, digests))]);
+rows.push([
+  'check a seal of 32 events (destination)',
+  cpuMicros(20_000, () => {
+    if (check.seal('A', 1, 1, 1, batchSeal, () => {}) !== undefined) throw new Error('the seal does not check out');
+  }),
+]);
 
 console.log('mesh trust cryptography, CPU µs per operation (median of 5 rounds):');
 for (const [what, us] of rows) console.log(`  ${what.padEnd(48)} ${us.toFixed(1)}`);

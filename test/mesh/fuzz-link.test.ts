@@ -21,6 +21,7 @@ import test from 'ava';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { validateFrame, type MeshFrame } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import {
   clusterIdOf,
   computeProof,
@@ -152,12 +153,14 @@ const MESH_SAMPLES: readonly MeshFrame[] = [
     lives: [1],
     ttl: 32,
     ls: 1,
-    realm: 'realm1',
-    topic: 'com.x',
-    publication: 1,
-    timestamp: 1,
-    details: {},
-    retain: false,
+    b: encodeEventContent({
+      realm: 'realm1',
+      topic: 'com.x',
+      publication: 1,
+      timestamp: 1,
+      details: {},
+      retain: false,
+    }),
   },
   { t: 'repl-digest', digest: 'x' },
 ];

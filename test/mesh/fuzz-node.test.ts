@@ -38,6 +38,7 @@ import test from 'ava';
 import { runSeeds, show } from '../helpers/fuzz-checks.ts';
 import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
 import { PassedFrame, type CallFrame } from '../../src/mesh/routing/frames.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
 import { A, B, F, MESH_STEPS, MeshFuzz, hlcOf, meshSeeds } from './mesh-fuzz.ts';
@@ -97,15 +98,7 @@ test('regression: well-known details and filters of other types, a details dict 
       session: fuzz.callee.sessionId,
       args: [],
     };
-    const event = {
-      t: 'event',
-      src: F,
-      ep: 1,
-      dsts: [A],
-      seqs: [1],
-      lives: [fuzz.a.mesh.status().epoch as number],
-      ttl: 32,
-      ls: 1,
+    const content: EventContent = {
       realm: 'realm1',
       topic: 'com.a.topic',
       publication: 7,
@@ -113,14 +106,16 @@ test('regression: well-known details and filters of other types, a details dict 
       details: {},
       retain: false,
     };
+    // An event's content travels encoded and is checked where it is delivered.
+    const checked = (c: object) => decodeEventContent(encodeEventContent(c as EventContent));
     t.is(fuzz.a.mesh.receive(F, { ...call, details: { receive_progress: { a: 1 } } }), 'call: bad fields');
     t.is(fuzz.a.mesh.receive(F, { ...call, details: { timeout: -1 } }), 'call: bad fields');
-    t.is(fuzz.a.mesh.receive(F, { ...event, details: { retained: 'yes' } }), 'event: bad fields');
-    t.is(fuzz.a.mesh.receive(F, { ...event, details: /re/g }), 'event: bad fields');
-    t.is(fuzz.a.mesh.receive(F, { ...event, publication: -1 }), 'event: bad fields');
+    t.is(checked({ ...content, details: { retained: 'yes' } }), 'event: bad content');
+    t.is(checked({ ...content, details: /re/g }), 'event: bad content');
+    t.is(checked({ ...content, publication: -1 }), 'event: bad content');
     // These threw out of receive(): the Broker read them as lists.
-    t.is(fuzz.a.mesh.receive(F, { ...event, filter: { exclude: 5 } }), 'event: bad fields');
-    t.is(fuzz.a.mesh.receive(F, { ...event, filter: { eligible_authrole: 'user' } }), 'event: bad fields');
+    t.is(checked({ ...content, filter: { exclude: 5 } }), 'event: bad content');
+    t.is(checked({ ...content, filter: { eligible_authrole: 'user' } }), 'event: bad content');
     t.is(
       fuzz.a.mesh.receive(F, {
         t: 'result',
@@ -136,9 +131,19 @@ test('regression: well-known details and filters of other types, a details dict 
     // Unknown keys pass, as do the right types.
     t.is(
       fuzz.a.mesh.receive(F, {
-        ...event,
-        details: { publisher: 5, x_custom: [1] },
-        filter: { eligible: [fuzz.subscriber.sessionId], x: 1 },
+        t: 'event',
+        src: F,
+        ep: 1,
+        dsts: [A],
+        seqs: [1],
+        lives: [fuzz.a.mesh.status().epoch as number],
+        ttl: 32,
+        ls: 1,
+        b: encodeEventContent({
+          ...content,
+          details: { publisher: 5, x_custom: [1] },
+          filter: { eligible: [fuzz.subscriber.sessionId], x: 1 },
+        }),
       }),
       undefined,
     );

@@ -15,6 +15,7 @@ import {
   type NodeId,
   type OutgoingFrame,
 } from '../../src/mesh/routing/frames.ts';
+import { encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
 import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/routing/node.ts';
 import { hashValue, toRecords } from '../../src/mesh/replication/records.ts';
 import { Replicator, type ReplicaRecord } from '../../src/mesh/replication/replicator.ts';
@@ -274,6 +275,8 @@ export class MeshFuzz {
   /** Frames between A and B, delivered in order by settle(). */
   readonly #wire: { to: NodeId; from: NodeId; bytes: Uint8Array }[] = [];
   readonly #connects: { from: NodeId; to: NodeId }[] = [];
+  /** The nodes' end-of-tick work (a tick's publications leaving together), run by settle() as a tick ends. */
+  readonly #soon: (() => void)[] = [];
   /** Whether F answers A's dials (false once the fuzz is over). */
   fReachable = true;
   /** Whether B's callee may hold an invocation to answer later (not once the fuzz is over). */
@@ -415,6 +418,7 @@ export class MeshFuzz {
       config: MESH_CONFIG,
       random: () => nodeRng.next(),
       logger: meshLogger,
+      soon: (fn) => this.#soon.push(fn),
       ...(replicator !== undefined && { replicator }),
     });
     return {
@@ -591,7 +595,12 @@ export class MeshFuzz {
               args: ['forged'],
             });
             if (f.t === 'result' || f.t === 'error') f.dst = f.origin;
-          } else if (f.t === 'event') f.publication = (f.publication as number) + 1;
+          } else if (f.t === 'event' && f.b instanceof Uint8Array && f.b.length > 0) {
+            // Another event under the same numbers: one octet of its content changed.
+            const b = Uint8Array.from(f.b);
+            b[b.length - 1]! ^= 1;
+            f.b = b;
+          }
           return f as unknown as MeshFrame;
         }
         case 1:
@@ -687,22 +696,25 @@ export class MeshFuzz {
             lives: dsts.map((d) => (rng.chance(0.9) && d === A ? this.a.mesh.status().epoch : rng.int(3))) as number[],
             ttl: rng.pick([0, 1, 32]),
             ls: ++this.fLs,
-            realm,
-            topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
-            publication: 1 + rng.int(2 ** 50),
-            timestamp: this.clock.now,
-            details: rng.chance(0.2) ? { publisher: 5, topic: 'com.a.topic' } : {},
-            retain: rng.chance(0.1),
-            ...(rng.chance(0.1) && { excluded: rng.pick(this.liveIds) }),
-            ...(rng.chance(0.3) && {
-              filter: rng.pick([
-                { eligible: [this.subscriber.sessionId] },
-                { exclude: this.liveIds.slice(0, 2) },
-                { eligible_authrole: ['anonymous'] },
-                { exclude_authid: ['x'] },
-              ]),
-            }),
-            ...payload(),
+            // The event's content travels encoded, as its origin sealed it.
+            b: encodeEventContent({
+              realm,
+              topic: rng.pick(['com.a.topic', 'com.a.topic', 'com.a.other', 'com.f.x']),
+              publication: 1 + rng.int(2 ** 50),
+              timestamp: this.clock.now,
+              details: rng.chance(0.2) ? { publisher: 5, topic: 'com.a.topic' } : {},
+              retain: rng.chance(0.1),
+              ...(rng.chance(0.1) && { excluded: rng.pick(this.liveIds) }),
+              ...(rng.chance(0.3) && {
+                filter: rng.pick([
+                  { eligible: [this.subscriber.sessionId] },
+                  { exclude: this.liveIds.slice(0, 2) },
+                  { eligible_authrole: ['anonymous'] },
+                  { exclude_authid: ['x'] },
+                ]),
+              }),
+              ...payload(),
+            } as EventContent),
           } as MeshFrame;
         }
         case 8:
@@ -1219,6 +1231,10 @@ export class MeshFuzz {
           this.#mesh(from)!.linkUp(to);
           other.linkUp(from);
         } else this.#mesh(from)!.linkUp(to);
+      }
+      for (const fn of this.#soon.splice(0)) {
+        more = true;
+        fn();
       }
       for (const { from, to, bytes } of this.#wire.splice(0)) {
         more = true;

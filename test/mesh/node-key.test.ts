@@ -80,5 +80,9 @@ test('the origin tag is HMAC-SHA256 (truncated to 16 octets), for short, long an
     const expected = crypto.createHmac('sha256', key).update(text, 'utf8').digest().subarray(0, 16);
     t.deepEqual(mac.tag(text), expected);
     t.deepEqual(mac.tag(text), expected, 'again, with the buffer kept from the first');
+    // A seal's tag: the text, then octets (event-seal.ts).
+    const bytes = crypto.randomBytes(text.length % 300);
+    const sealed = crypto.createHmac('sha256', key).update(text, 'utf8').update(bytes).digest().subarray(0, 16);
+    t.deepEqual(mac.tagBytes(text, bytes), sealed);
   }
 });

@@ -107,6 +107,8 @@ export class SimNetwork {
   readonly refusals: string[] = [];
   /** Sees every frame sent (before it travels): to record what an honest node sends. */
   tap: ((from: NodeId, to: NodeId, frame: OutgoingFrame) => void) | undefined;
+  /** Changes frames as they are sent: what a malicious member on a path can do to what it passes on. */
+  rewrite: ((from: NodeId, to: NodeId, frame: OutgoingFrame) => OutgoingFrame) | undefined;
   /** Warnings and errors the nodes logged, as "node: message" (info and debug are not kept). */
   readonly warnings: string[] = [];
   readonly #config: Partial<MeshConfig>;
@@ -322,6 +324,7 @@ export class SimNetwork {
   #send(from: NodeId, to: NodeId, frame: OutgoingFrame): FrameSendResult {
     if (!this.#links.has(linkKey(from, to))) return 'failed';
     this.tap?.(from, to, frame);
+    if (this.rewrite !== undefined) frame = this.rewrite(from, to, frame);
     // Through CBOR, as on the wire: catches anything that would not survive encoding.
     const bytes = encodeEnvelope([frame]);
     // As MeshLinks does: a frame over the receiver's limit is not sent, and the link stays up.

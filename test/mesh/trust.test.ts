@@ -5,7 +5,8 @@
 import test from 'ava';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 import { PassedFrame, type CallFrame, type EventFrame, type Lsa } from '../../src/mesh/routing/frames.ts';
-import { eventDetailsFor } from '../../src/mesh/routing/origin-identity.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from '../../src/mesh/routing/event-content.ts';
+import { digestOf } from '../../src/mesh/routing/event-seal.ts';
 import type { Authorizer } from '../../src/router/auth.ts';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import { signLsa } from '../../src/mesh/trust/lsa-signature.ts';
@@ -294,68 +295,98 @@ function subscriber(net: SimNetwork, node: string, topic: string): MemoryClient 
   return c;
 }
 
-test('an event carries its disclosed publisher as its node bound it; a forged or altered publisher is refused and logged, or never reaches a subscriber; honest events go on', (t) => {
+test("every event is sealed by its origin: a member forging a publication as another node's session, or altering one it passes on, is refused and logged; honest events go on", (t) => {
   const net = line();
   const sub = subscriber(net, 'C', 'com.app.news');
   net.run(500);
   const publisher = new MemoryClient(net.nodes.get('A')!.router);
   const session = publisher.join('realm1');
   const honest: EventFrame[] = [];
-  net.tap = (_from, _to, frame) => {
-    if (frame.t === 'event' && frame.src === 'A' && frame.skip !== true) honest.push(frame);
+  net.tap = (from, to, frame) => {
+    if (from === 'B' && to === 'C' && frame.t === 'event' && frame.src === 'A') honest.push(frame);
   };
   publisher.send([16, 1, {}, 'com.app.news', ['plain']]);
   publisher.send([16, 2, { disclose_me: true }, 'com.app.news', ['disclosed']]);
   net.run(200);
   net.tap = undefined;
-  const events = sub.take().filter((m) => m[0] === 36);
-  t.deepEqual(
-    events.map((m) => [m[3], m[4]]),
+  const delivered = () =>
+    sub
+      .take()
+      .filter((m) => m[0] === 36)
+      .map((m) => [m[3], m[4]]);
+  const first = delivered();
+  t.deepEqual(first, [
+    [{}, ['plain']],
     [
-      [{}, ['plain']],
-      [
-        {
-          publisher: session,
-          publisher_authid: (events[1]![3] as Record<string, unknown>).publisher_authid,
-          publisher_authrole: 'anonymous',
-        },
-        ['disclosed'],
-      ],
+      {
+        publisher: session,
+        publisher_authid: (first[1]![0] as Record<string, unknown>).publisher_authid,
+        publisher_authrole: 'anonymous',
+      },
+      ['disclosed'],
+    ],
+  ]);
+  // As B passed them on: the batch's seal, then the two events, numbered after it.
+  t.deepEqual(
+    honest.map((f) => [f.seals === undefined ? 'event' : 'seal', f.seqs[0]]),
+    [
+      ['seal', 1],
+      ['event', 2],
+      ['event', 3],
     ],
   );
-  t.is(honest[0]?.who, undefined, 'an undisclosed publisher does not travel');
-  t.is(honest[1]?.who?.[0], session);
-  // From M, on no path between A and C: A's disclosed event with another publisher, and without its tags.
-  const original = honest[1]!;
+  t.is(honest[0]!.seals![0]![1].length, 32, 'one digest per event');
+
+  // M, on no path between A and C, forges publications "of A" by an admin, under A's next numbers
+  // (A's next batch: its seal 4, events 5 and 6).
+  const last = honest[2]!;
+  const content = decodeEventContent(last.b!) as EventContent;
+  const forgedB = encodeEventContent({
+    ...content,
+    publication: 777,
+    details: { publisher: 1, publisher_authid: 'admin', publisher_authrole: 'admin' },
+    args: ['forged'],
+  });
+  const at = { t: 'event', src: 'A', ep: last.ep, dsts: ['C'], lives: last.lives, ttl: 8 } as const;
   const forged: EventFrame[] = [
-    { ...original, publication: 777, who: [1, 'admin', 'admin', true], ls: 1, args: ['forged 1'] },
-    { ...original, publication: 778, tags: {}, ls: 2, args: ['forged 2'] },
+    // Before A's own event 5: it must not take its place.
+    { ...at, seqs: [5], ls: 1, b: forgedB },
+    // A seal M made itself (it has no key A shares with C).
+    { ...at, seqs: [10], ls: 2, seals: [[new Uint8Array(16), Buffer.from(digestOf(forgedB), 'latin1')]] },
+    // A skip of A's small event 6.
+    { ...at, seqs: [6], ls: 3, skip: true },
   ];
-  for (const frame of forged) net.inject('M', 'B', frame);
-  net.run(500);
-  t.deepEqual(
-    sub
-      .take()
-      .filter((m) => m[0] === 36)
-      .map((m) => [m[3], m[4]]),
-    [],
-    'no forged publisher delivered',
-  );
-  // An event that claims a publisher in its details but carries none bound: the claim is dropped.
-  const { who: _w, tags: _t, ...unbound } = original;
-  t.deepEqual(eventDetailsFor({ ...unbound, details: { publisher: 1, publisher_authid: 'admin', x: 1 } }), { x: 1 });
-  t.like(net.nodes.get('C')!.mesh.status().trust, { refused: { publisherIdentity: 2 } });
+  for (const frame of forged) t.is(net.inject('M', 'B', frame), 'sent');
+  net.run(200);
+  t.deepEqual(delivered(), [], 'nothing forged delivered');
+  publisher.send([16, 3, {}, 'com.app.news', ['honest 1']]);
+  publisher.send([16, 4, {}, 'com.app.news', ['honest 2']]);
+  net.run(200);
+  t.deepEqual(delivered(), [
+    [{}, ['honest 1']],
+    [{}, ['honest 2']],
+  ]);
+  t.like(net.nodes.get('C')!.mesh.status().trust, { refused: { publisherIdentity: 3 } });
   t.true(
-    net.warnings.some((w) => w.startsWith('C: mesh: event refused')),
+    net.warnings.some((w) => w.startsWith('C: mesh: event refused') && w.includes('"src":"A"')),
     net.warnings.join('\n'),
   );
-  publisher.send([16, 3, {}, 'com.app.news', ['after']]);
+
+  // B, on the path, alters A's next event (one octet of its content): refused at C.
+  net.rewrite = (from, to, frame) => {
+    if (from !== 'B' || to !== 'C' || frame.t !== 'event' || frame.b === undefined) return frame;
+    const b = Uint8Array.from(frame.b);
+    b[b.length - 2]! ^= 1;
+    return { ...frame, b };
+  };
+  publisher.send([16, 5, {}, 'com.app.news', ['altered']]);
   net.run(200);
-  t.deepEqual(
-    sub
-      .take()
-      .filter((m) => m[0] === 36)
-      .map((m) => m[4]),
-    [['after']],
-  );
+  net.rewrite = undefined;
+  t.deepEqual(delivered(), []);
+  t.like(net.nodes.get('C')!.mesh.status().trust, { refused: { publisherIdentity: 4 } });
+  // The altered event's number is given up after holdbackMs, as for a lost one; then on as before.
+  publisher.send([16, 6, {}, 'com.app.news', ['after']]);
+  net.run(11_000);
+  t.deepEqual(delivered(), [[{}, ['after']]]);
+  t.deepEqual(net.errors, [], 'no link was closed for it: the neighbours only passed them on');
 });

@@ -1,8 +1,9 @@
 // Mesh trust end to end on a ring of six namespaces, meshed by mDNS alone: real routers on R0,
 // R1, R2, R4, R5 and, on R3, a member under the test's control (malicious-node.ts) that forges
 // another node's advertisement (with a registration that node does not serve) and a call with a
-// forged caller identity. Each is refused and logged where it lands, and calls from R0 to a
-// callee on R2 go on. Then an administrator removes R3: its links close, its routes vanish
+// forged caller identity, a publication of another node's session behind a seal of its own
+// making, and alters the events it passes on. Each is refused and logged where it lands, and
+// calls from R0 to a callee on R2 and events from R2 to R4 go on. Then an administrator removes R3: its links close, its routes vanish
 // everywhere, and restarted, it cannot come back with the cluster secret.
 
 import test from 'ava';
@@ -25,6 +26,7 @@ import { linksUp, meshConfig, meshRouter, startAgent, workDir, type Agent, type 
 const run = promisify(execFile);
 const unavailable = netnsUnavailable();
 const PROC = 'test.trust.add';
+const TOPIC = 'test.trust.news';
 const NODES = ['R0', 'R1', 'R2', 'R3', 'R4', 'R5'];
 
 if (unavailable !== undefined) {
@@ -150,6 +152,72 @@ if (unavailable !== undefined) {
         'honest calls are answered',
       );
       t.is((await caller.call('test.trust.stolen', [], 5_000)).error, 'wamp.error.no_such_procedure');
+
+      // Events from R2 to a subscriber on R4: R3 is on their path (R2 - R3 - R4).
+      const sub = await startAgent(bed.node('R4').ns, 'R4');
+      agents.push(sub);
+      t.true((await sub.request({ op: 'subscribe', topic: TOPIC })).ok);
+      await eventually(
+        'an event from R2 reaches R4',
+        30_000,
+        async () => {
+          await callee.request({ op: 'publish', topic: TOPIC, args: ['probe'] });
+          return sub.events(TOPIC).length > 0 ? true : undefined;
+        },
+        300,
+      );
+      t.is((await status('R2')).routes.R4, 'R3');
+      const refused = async () => ((await status('R4')).trust.refused as Record<string, number>).publisherIdentity ?? 0;
+      const eventsRefusedBefore = await refused();
+      // A publication "of a session on R2" by "admin", behind a seal R3 made itself: refused by R4.
+      t.deepEqual((await command(r3, { op: 'forge-event', origin: 'R2', dst: 'R4', topic: TOPIC })).sent, ['R4', 'R4']);
+      const r4 = routers.get('R4')!;
+      await r4.proc.waitForStderr(
+        (l) =>
+          l.includes('mesh: event refused') &&
+          l.includes("seal is not R2's") &&
+          l.includes('"src":"R2"') &&
+          l.includes('"peer":"R3"'),
+        10_000,
+      );
+      // R3 changes one octet of each event it passes on: refused by R4.
+      await command(r3, { op: 'alter-events', on: true });
+      t.true((await callee.request({ op: 'publish', topic: TOPIC, args: ['altered'] })).ok);
+      await r4.proc.waitForStderr(
+        (l) =>
+          l.includes('mesh: event refused') && l.includes('not the one its origin sealed') && l.includes('"peer":"R3"'),
+        10_000,
+      );
+      await command(r3, { op: 'alter-events', on: false });
+      // The altered event's number is given up after holdbackMs (10 s), as a lost one's; then on.
+      for (let i = 0; i < 3; i++)
+        t.true((await callee.request({ op: 'publish', topic: TOPIC, args: ['after', i] })).ok);
+      await eventually(
+        'honest events reach R4 again',
+        30_000,
+        async () => {
+          return sub.events(TOPIC).filter((a) => a[0] === 'after').length === 3 ? true : undefined;
+        },
+        2_000,
+      );
+      const got = sub.events(TOPIC);
+      t.false(
+        got.some((a) => a[0] === 'forged' || a[0] === 'altered'),
+        JSON.stringify(got),
+      );
+      t.deepEqual(
+        got.filter((a) => a[0] === 'after'),
+        [
+          ['after', 0],
+          ['after', 1],
+          ['after', 2],
+        ],
+      );
+      // The forged seal, the altered event, and (once no seal came for it) the forged event.
+      await eventually('every forged or altered event counted at R4', 20_000, async () =>
+        (await refused()) >= eventsRefusedBefore + 3 ? true : undefined,
+      );
+      t.is(await refused(), eventsRefusedBefore + 3);
 
       // Removal, by an administrator on R0.
       const removedAt = Date.now();

@@ -35,12 +35,7 @@ const copy = (n: number): Omit<EventFrame, 'ls'> => ({
   seqs: [n],
   lives: [1],
   ttl: 32,
-  realm: 'realm1',
-  topic: 't',
-  publication: n,
-  timestamp: 0,
-  details: {},
-  retain: false,
+  b: Uint8Array.of(n),
 });
 
 const acks = (sent: { peer: string; frame: MeshFrame }[]) =>
@@ -54,7 +49,7 @@ test('copies are numbered 1, 2, 3 per link; acknowledged ones are forgotten, the
   c.ack('N', 3, 1, [3]);
   t.deepEqual(c.status(), { unacked: 2, unackedBytes: 200 });
   t.deepEqual(
-    c.linkDown('N').map((o) => [o.frame.ls, o.frame.publication]),
+    c.linkDown('N').map((o) => [o.frame.ls, o.frame.b?.[0]]),
     [[2, 2]],
   );
   c.linkUp('N');

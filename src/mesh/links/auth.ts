@@ -49,7 +49,9 @@ import type { NodeId } from '../routing/frames.ts';
 // origin-bound identities on calls: a version 3 node would neither sign nor be admitted.
 // 5: replicated records carry their writer's signature ("sig", trust/record-signature.ts); a
 // version 4 node would push unsigned records, all refused.
-export const HELLO_VERSION = 5;
+// 6: events travel encoded as their origin wrote them ("b") behind a seal per batch and
+// destination (routing/event-seal.ts); a version 5 node would neither send nor read them.
+export const HELLO_VERSION = 6;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

@@ -106,6 +106,11 @@ export class InOrder<T> {
     this.#deliverItem(item);
   }
 
+  /** A copy of an event delivered already, found so before it got here (sealed events: event-seal.ts). */
+  duplicate(): void {
+    this.counters.duplicates++;
+  }
+
   /** Gives up gaps that have held events back for longer than holdbackMs. */
   tick(now: number): void {
     for (const st of this.#origins.values())

@@ -4,15 +4,17 @@
 // away must not hold this node's memory.
 
 import { compact } from './event-custody.ts';
-import type { EventFrame, NodeId } from './frames.ts';
+import type { EventFrame, NodeId, Seal } from './frames.ts';
 
-/** An event as carried, less what is per copy. */
-export type EventBody = Omit<EventFrame, 'dsts' | 'seqs' | 'lives' | 'ls' | 'ttl'>;
+/** An event (or skip, or seal) as carried, less what is per copy. */
+export type EventBody = Omit<EventFrame, 'dsts' | 'seqs' | 'lives' | 'ls' | 'ttl' | 'seals'>;
 
 export interface Held {
   readonly body: EventBody;
   readonly seq: number;
   readonly life: number;
+  /** A seal's, for this destination. */
+  readonly seal: Seal | undefined;
   readonly ttl: number;
   readonly bytes: number;
   readonly at: number;

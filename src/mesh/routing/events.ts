@@ -8,6 +8,10 @@
 // each origin's events once and in order (event-order.ts). Transit nodes do not de-duplicate: a
 // copy spread again must pass a node that saw the first one. A hop limit (ttl) ends a copy
 // caught in a routing loop while advertisements spread.
+//
+// The origin encodes an event once and the nodes on the way pass its octets on as they came; the
+// publications of one tick leave together, after a seal per destination that binds them to the
+// origin (event-seal.ts), checked at the destination before an event takes its number.
 
 import type { Logger } from '../../log.ts';
 import type { EventRouting } from '../../router/broker.ts';
@@ -19,9 +23,11 @@ import type { Subscribers } from './advertise.ts';
 import { EventCustody, type CustodyLimits, type Received } from './event-custody.ts';
 import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
 import { OutageStore, type EventBody, type OutageLimits } from './event-outage.ts';
-import type { AckFrame, EventFrame, NodeId } from './frames.ts';
-import { eventDetailsFor, type OriginIdentities } from './origin-identity.ts';
-import type { Publisher } from '../../router/broker.ts';
+import { HEADER_BYTES, OriginBatches, type Target } from './event-batches.ts';
+import { SealCheck, type Verdict } from './event-seal.ts';
+import type { AckFrame, EventFrame, NodeId, Seal } from './frames.ts';
+import { decodeEventContent, encodeEventContent, type EventContent } from './event-content.ts';
+import type { OriginIdentities } from './origin-identity.ts';
 import type { LinkDriver } from './link-driver.ts';
 
 export interface EventLimits extends CustodyLimits, OrderLimits, OutageLimits {
@@ -47,8 +53,10 @@ export interface EventContext {
   /** A known node's epoch (from its advertisement). */
   epochOf(node: NodeId): number | undefined;
   readonly limits: EventLimits;
-  /** Binds publishers to their nodes (mesh trust on); without it they pass unchecked. */
+  /** Binds events to their origin nodes (mesh trust on): seals; without it they pass unchecked. */
   readonly identities?: OriginIdentities | undefined;
+  /** Runs `fn` once the current work is done, before the links write it (the tick's publications leave together). */
+  soon(fn: () => void): void;
 }
 
 /** Event delivery as `mesh status` shows it (README "Mesh"). */
@@ -67,11 +75,10 @@ export interface EventStatus {
   readonly dropped: Readonly<Record<string, number>>;
 }
 
-/** Lives (epochs) per destination whose numbering is kept. */
-const LIVES_KEPT = 4;
-
-interface Target {
-  readonly dst: NodeId;
+/** An event (or skip) for this node, as it arrived. */
+interface Arrival {
+  readonly peer: NodeId;
+  readonly body: EventBody;
   readonly seq: number;
   readonly life: number;
 }
@@ -82,16 +89,12 @@ export class EventSpreader {
   readonly #order: InOrder<EventBody>;
   readonly #outage: OutageStore;
   readonly #dropLog: LogThrottle;
-  /**
-   * Per destination and life (epoch) of it: the number of the last event addressed to it. A few
-   * lives each: a false advertisement of a node's epoch, once gone, must not restart the
-   * numbering of its real life (the destination would drop the new numbers as duplicates).
-   */
-  readonly #numbered = new Map<NodeId, Map<number, number>>();
   readonly #dropped = new Map<string, number>();
-  /** Events refused here because their publisher was not bound to their origin. */
+  /** Events refused here because they were not their origin's (forged, altered, unsealed). */
   refusedIdentities = 0;
   #subscribers: Subscribers = new Map();
+  readonly #seals: SealCheck<Arrival> | undefined;
+  readonly #batches: OriginBatches;
 
   constructor(ctx: EventContext) {
     this.#ctx = ctx;
@@ -105,6 +108,11 @@ export class EventSpreader {
     this.#order = new InOrder(ctx.limits, (body) => this.#deliver(body));
     this.#outage = new OutageStore(ctx.limits, dropped);
     this.#dropLog = new LogThrottle(ctx.limits.dropLogIntervalMs);
+    const ids = ctx.identities;
+    this.#seals = ids === undefined ? undefined : new SealCheck(ctx.self, (node) => ids.keyWith(node), ctx.limits);
+    this.#batches = new OriginBatches(ctx, (body, targets, bytes, now) =>
+      this.#forward(body, ctx.limits.eventTtl, targets, undefined, bytes, now),
+    );
   }
 
   /** Who subscribes to what, as the known nodes advertise it (reachable or not). */
@@ -118,20 +126,17 @@ export class EventSpreader {
     const now = this.#ctx.now();
     const entry = this.#custody.received(peer, frame.ls);
     if (typeof entry === 'string') return entry;
-    const { dsts, seqs, lives, ttl, ls: _ls, ...body } = frame;
+    const { dsts, seqs, lives, ttl, ls: _ls, seals, ...body } = frame;
     const onward: Target[] = [];
     for (let i = 0; i < dsts.length; i++) {
       const dst = dsts[i]!;
-      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]! });
-      else if (!this.#fromItsOrigin(peer, body)) continue;
-      else if (lives[i] === this.#ctx.epoch)
-        this.#order.accept(frame.src, frame.ep, seqs[i]!, frame.skip === true ? undefined : body, now);
-      else if (frame.skip !== true) this.#order.unordered(body);
+      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] });
+      else this.#arrived({ peer, body, seq: seqs[i]!, life: lives[i]! }, seals?.[i], now);
     }
     if (onward.length > 0) {
       if (ttl <= 0) this.#drop(onward.length, 'eventTtl');
       // Never more than our own limit: a neighbour's large ttl must not lengthen a loop.
-      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, sizeOf(body));
+      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, bytesOf(body));
     }
     this.#custody.done(entry);
     return undefined;
@@ -142,34 +147,21 @@ export class EventSpreader {
     return undefined;
   }
 
-  /** A publication made here (after its delivery here). */
-  publish(realm: string, event: StoredEvent, routing: EventRouting, publisher: Publisher): void {
+  /** A publication made here (after its delivery here): it leaves with the others of this tick (event-batches.ts). */
+  publish(realm: string, event: StoredEvent, routing: EventRouting): void {
     const { excluded, filter, retain } = routing;
     const routes = this.#ctx.routes();
-    let dsts: Iterable<NodeId>;
+    let dsts: NodeId[];
     if (retain) {
       // Retained events are kept by every node, so a subscriber anywhere gets them later.
-      dsts = routes.keys();
+      dsts = [...routes.keys()];
     } else {
       const nodes = new Set<NodeId>();
       for (const set of this.#subscribers.get(realm)?.all(event.topic) ?? []) for (const n of set) nodes.add(n);
-      dsts = nodes;
+      dsts = [...nodes];
     }
-    const targets: Target[] = [];
-    for (const dst of dsts) {
-      const life = this.#ctx.epochOf(dst) ?? 0;
-      let lives = this.#numbered.get(dst);
-      if (lives === undefined) this.#numbered.set(dst, (lives = new Map()));
-      const seq = (lives.get(life) ?? 0) + 1;
-      lives.set(life, seq);
-      if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
-      targets.push({ dst, seq, life });
-    }
-    if (targets.length === 0) return;
-    const unbound: EventBody = {
-      t: 'event',
-      src: this.#ctx.self,
-      ep: this.#ctx.epoch,
+    if (dsts.length === 0) return;
+    const content: EventContent = {
       realm,
       topic: event.topic,
       publication: event.publication,
@@ -181,18 +173,15 @@ export class EventSpreader {
       ...(excluded !== undefined && { excluded }),
       ...(filter !== undefined && { filter }),
     };
-    const body =
-      this.#ctx.identities?.bindEvent(
-        unbound,
-        publisher,
-        targets.map((t) => t.dst),
-      ) ?? unbound;
-    // An event too large for the first hop never left: its numbers are taken back, so the
-    // destinations do not wait for it (a transit hop's smaller limit leaves a gap, given up).
-    for (const t of this.#forward(body, this.#ctx.limits.eventTtl, targets, undefined, sizeOf(body))) {
-      const lives = this.#numbered.get(t.dst);
-      if (lives?.get(t.life) === t.seq) lives.set(t.life, t.seq - 1);
+    let b: Uint8Array;
+    try {
+      b = encodeEventContent(content);
+    } catch (error) {
+      this.#ctx.logger.error({ topic: event.topic, err: (error as Error).message }, 'mesh event cannot be encoded');
+      this.#drop(dsts.length, 'unencodable');
+      return;
     }
+    this.#batches.add(b, dsts);
   }
 
   linkUp(peer: NodeId): void {
@@ -203,11 +192,11 @@ export class EventSpreader {
   linkDown(peer: NodeId): void {
     const now = this.#ctx.now();
     for (const copy of this.#custody.linkDown(peer)) {
-      const { dsts, seqs, lives, ttl, ls: _ls, ...body } = copy.frame;
+      const { dsts, seqs, lives, ttl, ls: _ls, seals, ...body } = copy.frame;
       this.#forward(
         body,
         ttl,
-        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]! })),
+        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] })),
         copy.parent,
         copy.bytes,
         now,
@@ -223,7 +212,14 @@ export class EventSpreader {
     for (const dst of [...this.#outage.destinations()]) {
       if (!routes.has(dst)) continue;
       for (const held of this.#outage.take(dst))
-        this.#forward(held.body, held.ttl, [{ dst, seq: held.seq, life: held.life }], undefined, held.bytes, now);
+        this.#forward(
+          held.body,
+          held.ttl,
+          [{ dst, seq: held.seq, life: held.life, seal: held.seal }],
+          undefined,
+          held.bytes,
+          now,
+        );
     }
   }
 
@@ -232,6 +228,9 @@ export class EventSpreader {
     this.#custody.expire(now);
     this.#outage.expire(now);
     this.#order.tick(now);
+    this.#seals?.expire(now, (w) =>
+      this.#refuse(w.item, 'unsealed', `no seal of its origin's came for it within ${this.#ctx.limits.holdbackMs} ms`),
+    );
     return this.#custody.overdue(now, this.#ctx.limits.unackedDeadMs);
   }
 
@@ -249,7 +248,7 @@ export class EventSpreader {
     };
   }
 
-  /** One copy per next hop; destinations no route reaches are kept (OutageStore). Returns the targets of copies too large to send. */
+  /** One copy per next hop; destinations no route reaches are kept (OutageStore). */
   #forward(
     body: EventBody,
     ttl: number,
@@ -257,14 +256,21 @@ export class EventSpreader {
     parent: Received | undefined,
     bytes: number,
     now = this.#ctx.now(),
-  ): Target[] {
-    const tooLarge: Target[] = [];
+  ): void {
     const routes = this.#ctx.routes();
     const byHop = new Map<NodeId, Target[]>();
     for (const target of targets) {
       const hop = routes.get(target.dst);
       if (hop === undefined) {
-        this.#outage.hold(target.dst, { body, seq: target.seq, life: target.life, ttl, bytes, at: now });
+        this.#outage.hold(target.dst, {
+          body,
+          seq: target.seq,
+          life: target.life,
+          seal: target.seal,
+          ttl,
+          bytes,
+          at: now,
+        });
         continue;
       }
       let list = byHop.get(hop);
@@ -272,54 +278,94 @@ export class EventSpreader {
       list.push(target);
     }
     for (const [hop, list] of byHop) {
-      const frame = {
-        ...body,
+      const header = {
         dsts: list.map((x) => x.dst),
         seqs: list.map((x) => x.seq),
         lives: list.map((x) => x.life),
         ttl,
       };
+      // A seal's body has neither an event nor a skip: its targets carry their seals.
+      const frame =
+        body.b === undefined && body.skip === undefined
+          ? { ...body, ...header, seals: list.map((x) => x.seal!) }
+          : { ...body, ...header };
       if (this.#custody.send(hop, frame, bytes, now, parent) === 'too-large') {
         this.#drop(list.length, 'tooLarge');
-        tooLarge.push(...list);
-        // On the way (the origin takes its numbers back instead): the numbers go on without
-        // the event, so that the destinations skip them rather than wait.
-        if (parent !== undefined) this.#custody.send(hop, skipOf(frame), 64, now, parent);
+        // The numbers go on without the event, so that the destinations skip them rather than
+        // wait (they believe a skip only of an event its seal says is that large).
+        this.#custody.send(hop, { t: 'event', src: body.src, ep: body.ep, ...header, skip: true }, 64, now, parent);
       }
     }
-    return tooLarge;
   }
 
-  /**
-   * Whether an event for subscribers here carries the publisher its origin bound. Checked before
-   * its number is taken: a forged copy must not take the place of the real one.
-   */
-  #fromItsOrigin(peer: NodeId, body: EventBody): boolean {
-    const problem = this.#ctx.identities?.eventProblem(body);
-    if (problem === undefined) return true;
-    this.refusedIdentities++;
-    if (this.#dropLog.admit(`identity\u0000${peer}`, this.#ctx.now()) !== undefined)
-      this.#ctx.logger.warn(
-        { peer, src: body.src, topic: body.topic, who: body.who },
-        `mesh: event refused: ${problem}`,
+  /** An event, skip or seal for this node: checked against its origin's seal before it takes its number. */
+  #arrived(arrival: Arrival, seal: Seal | undefined, now: number): void {
+    const check = this.#seals;
+    if (check === undefined) return this.#toOrder(arrival, now);
+    const { body, seq, life } = arrival;
+    if (seal !== undefined) {
+      const problem = check.seal(body.src, body.ep, life, seq, seal, (w, verdict) =>
+        this.#checked(w.item, verdict, now),
       );
-    return false;
+      if (problem === undefined) this.#toOrder(arrival, now);
+      else if (problem !== 'stale') this.#refuse(arrival, 'seal', problem);
+      return;
+    }
+    const verdict = check.check(body.src, body.ep, life, seq, body.b);
+    if (verdict !== 'wait') this.#checked(arrival, verdict, now);
+    else if (!check.hold(body.src, body.ep, life, { seq, b: body.b, item: arrival, at: now }))
+      this.#refuse(
+        arrival,
+        'unsealed',
+        'too many events are waiting for their seals (holdbackEvents, outageHoldBytes)',
+      );
+  }
+
+  #checked(arrival: Arrival, verdict: Verdict, now: number): void {
+    if (verdict === 'ok') this.#toOrder(arrival, now);
+    else if (verdict === 'duplicate') this.#order.duplicate();
+    else if (verdict !== 'stale' && verdict !== 'wait')
+      this.#refuse(arrival, arrival.body.skip === true ? 'skip' : 'event', verdict);
+  }
+
+  #toOrder(arrival: Arrival, now: number): void {
+    const { body, seq, life } = arrival;
+    if (life === this.#ctx.epoch)
+      this.#order.accept(body.src, body.ep, seq, body.skip === true ? undefined : body, now);
+    else if (body.b !== undefined) this.#order.unordered(body);
+  }
+
+  /** Counted; logged at most once per dropLogIntervalMs per neighbour and kind (a forged seal, event, skip; unsealed). */
+  #refuse(arrival: Arrival, kind: string, problem: string): void {
+    this.refusedIdentities++;
+    const { peer, body } = arrival;
+    if (this.#dropLog.admit(`refused\u0000${kind}\u0000${peer}`, this.#ctx.now()) !== undefined)
+      this.#ctx.logger.warn({ peer, src: body.src, seq: arrival.seq }, `mesh: event refused: ${problem}`);
   }
 
   #deliver(body: EventBody): void {
+    if (body.b === undefined) return; // a seal's number
+    const content = decodeEventContent(body.b);
+    if (typeof content === 'string') {
+      // Its origin sealed it (or trust is off): the neighbour that passed it on is not at fault.
+      this.#drop(1, 'invalid');
+      if (this.#dropLog.admit(`invalid\u0000${body.src}`, this.#ctx.now()) !== undefined)
+        this.#ctx.logger.warn({ src: body.src, problem: content }, 'mesh: invalid event from its origin dropped');
+      return;
+    }
     const event: StoredEvent = {
-      topic: body.topic,
-      publication: body.publication,
-      timestamp: body.timestamp,
-      details: this.#ctx.identities === undefined ? body.details : eventDetailsFor(body),
-      ...(body.args !== undefined && { args: body.args }),
-      ...(body.kwargs !== undefined && { kwargs: body.kwargs }),
-      ...(body.filter !== undefined && { filter: body.filter }),
+      topic: content.topic,
+      publication: content.publication,
+      timestamp: content.timestamp,
+      details: content.details,
+      ...(content.args !== undefined && { args: content.args }),
+      ...(content.kwargs !== undefined && { kwargs: content.kwargs }),
+      ...(content.filter !== undefined && { filter: content.filter }),
     };
-    this.#ctx.federation.event(body.realm, event, {
-      excluded: body.excluded,
-      filter: body.filter,
-      retain: body.retain,
+    this.#ctx.federation.event(content.realm, event, {
+      excluded: content.excluded,
+      filter: content.filter,
+      retain: content.retain,
     });
   }
 
@@ -334,20 +380,7 @@ export class EventSpreader {
   }
 }
 
-/** The same numbers, no event: what a destination needs to skip them. */
-function skipOf(frame: Omit<EventFrame, 'ls'>): Omit<EventFrame, 'ls'> {
-  const { args: _a, kwargs: _k, filter: _f, details: _d, ...rest } = frame;
-  return { ...rest, details: {}, skip: true };
-}
-
-/** Octets an event takes, roughly (its payload and names): bounds memory without encoding it again. */
-export function sizeOf(v: unknown, depth = 0): number {
-  if (typeof v === 'string') return v.length + 2;
-  if (typeof v !== 'object' || v === null) return 9;
-  if (depth > 16) return 16;
-  if (v instanceof Uint8Array) return v.byteLength + 4;
-  let n = 2;
-  if (Array.isArray(v)) for (const x of v) n += sizeOf(x, depth + 1);
-  else for (const [k, x] of Object.entries(v)) n += k.length + 2 + sizeOf(x, depth + 1);
-  return n;
+/** Octets custody counts for a copy (its event's, and the rest roughly). */
+function bytesOf(body: EventBody): number {
+  return HEADER_BYTES + (body.b?.length ?? 0);
 }

@@ -101,7 +101,7 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
-// [event, src, ep, dsts, seqs, lives, ttl, ls, realm, topic, publication, timestamp, details, ...]
+// [event, src, ep, dsts, seqs, lives, ttl, ls, then one of: b | skip | seals]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
@@ -117,22 +117,22 @@ export interface EventFrame {
   readonly ttl: number;
   /** This link's number for the copy, acknowledged by the neighbour (AckFrame). */
   readonly ls: number;
-  readonly realm: string;
-  readonly topic: string;
-  readonly publication: number;
-  readonly timestamp: number;
-  readonly details: Dict;
-  readonly args?: unknown[];
-  readonly kwargs?: Dict;
-  readonly excluded?: number;
-  readonly filter?: Dict;
-  readonly retain: boolean;
+  /**
+   * The event (EventContent) as CBOR, as its origin encoded it: nodes on the way pass these
+   * octets on unchanged and only the destinations decode them; the origin's seal covers them.
+   */
+  readonly b?: Uint8Array;
   /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
   readonly skip?: true;
-  /** The publisher as its node knows it, and per destination node the tag binding it (routing/origin-identity.ts). */
-  readonly who?: readonly [number, string, string, boolean];
-  readonly tags?: Readonly<Record<NodeId, Uint8Array>>;
+  /**
+   * A seal (routing/event-seal.ts), no event: per destination (same index as dsts), the
+   * digests of the events numbered right after this one for it, and the origin's tag over them.
+   */
+  readonly seals?: readonly Seal[];
 }
+
+/** [tag, digests]: 16 octets of HMAC-SHA256 with the pair key; 16 octets of SHA-256 per event covered. */
+export type Seal = readonly [Uint8Array, Uint8Array];
 
 /**
  * Hop-by-hop acknowledgement of event copies on one link, cumulative: r, the highest link number
@@ -203,25 +203,25 @@ export function decodePassed(frame: PassedFrame): RoutedFrame | string {
   return full.t === frame.t ? (full as RoutedFrame) : `${frame.t} frame read as ${full.t}`;
 }
 
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+export const isStr = (v: unknown): v is string => typeof v === 'string';
+export const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 const isMatch = (v: unknown) => v === 'exact' || v === 'prefix' || v === 'wildcard';
-const optList = (v: unknown) => v === undefined || Array.isArray(v);
+export const optList = (v: unknown) => v === undefined || Array.isArray(v);
 // Payloads (args, kwargs, and an ERROR's details) are the clients', passed on as their routers
 // took them: dicts as the core takes them.
-const optDict = (v: unknown) => v === undefined || isDict(v);
+export const optDict = (v: unknown) => v === undefined || isDict(v);
 // What routers write themselves (the frame, advertisements, details of calls, results and
 // events, filters) is a plain object, as the CBOR decoder makes a map. Its tags also make
 // Dates, RegExps and Errors, objects too, which other serializers cannot carry as maps (a
 // RegExp would reach a MsgPack subscriber as a list).
-const isMap = (v: unknown): v is Dict => {
+export const isMap = (v: unknown): v is Dict => {
   if (!isDict(v)) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return proto === Object.prototype || proto === null;
 };
 const isBool = (v: unknown) => typeof v === 'boolean';
 // A WAMP ID: an event's publication reaches subscribers as is, so it must be one (1..2^53).
-const isId = (v: unknown) => isInt(v) && v >= 1;
+export const isId = (v: unknown) => isInt(v) && v >= 1;
 
 // The details a Dealer or Broker writes (and a router here hands to its clients, or acts on),
 // with the types they are written with. Another router's frame can carry anything in its
@@ -246,10 +246,10 @@ const DETAIL_TYPES = new Map<string, (v: unknown) => boolean>([
   ['ppt_cipher', isStr],
   ['ppt_keyid', isStr],
 ]);
-const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
+export const detailsOk = (d: Dict) => Object.keys(d).every((k) => DETAIL_TYPES.get(k)?.(d[k]) ?? true);
 // A publication's filter, as the Broker reads it (lists of session IDs, authids, authroles):
 // anything else made delivery throw.
-const filterOk = (f: unknown) =>
+export const filterOk = (f: unknown) =>
   f === undefined ||
   (isMap(f) &&
     Object.keys(f).every((k) => {
@@ -264,6 +264,17 @@ const whoOk = (v: unknown) =>
 
 /** An ack's x lists copies complete out of order since the last one: more than a link holds in 10 ms is a broken peer. */
 const MAX_SELECTIVE = 1 << 20;
+
+/** Events one seal covers at most (MAX_SEALED x 16 octets of digests). */
+export const MAX_SEALED = 1024;
+const sealOk = (x: unknown) =>
+  Array.isArray(x) &&
+  x.length === 2 &&
+  x[0] instanceof Uint8Array &&
+  x[0].length === 16 &&
+  x[1] instanceof Uint8Array &&
+  x[1].length % 16 === 0 &&
+  x[1].length <= MAX_SEALED * 16;
 
 /** Returns the frame, or a sentence naming what is wrong with it. */
 export function validateFrame(v: unknown): MeshFrame | string {
@@ -331,36 +342,34 @@ export function validateFrame(v: unknown): MeshFrame | string {
       return routed() && isStr(v.error) && isDict(v.details) && optList(v.args) && optDict(v.kwargs)
         ? (v as unknown as ErrorFrame)
         : 'error: bad fields';
-    case 'event':
-      return isStr(v.src) &&
-        isInt(v.ep) &&
-        Array.isArray(v.dsts) &&
-        v.dsts.every(isStr) &&
-        Array.isArray(v.seqs) &&
-        v.seqs.length === v.dsts.length &&
-        v.seqs.every(isId) &&
-        Array.isArray(v.lives) &&
-        v.lives.length === v.dsts.length &&
-        v.lives.every(isInt) &&
-        isInt(v.ttl) &&
-        isInt(v.ls) &&
-        v.ls >= 1 &&
-        isStr(v.realm) &&
-        isStr(v.topic) &&
-        isId(v.publication) &&
-        isInt(v.timestamp) &&
-        isMap(v.details) &&
-        detailsOk(v.details) &&
-        optList(v.args) &&
-        optDict(v.kwargs) &&
-        (v.excluded === undefined || isInt(v.excluded)) &&
-        filterOk(v.filter) &&
-        typeof v.retain === 'boolean' &&
-        (v.skip === undefined || v.skip === true) &&
-        whoOk(v.who) &&
-        (v.tags === undefined || (isMap(v.tags) && Object.values(v.tags).every((x) => x instanceof Uint8Array)))
-        ? (v as unknown as EventFrame)
-        : 'event: bad fields';
+    case 'event': {
+      if (
+        !isStr(v.src) ||
+        !isInt(v.ep) ||
+        !Array.isArray(v.dsts) ||
+        !v.dsts.every(isStr) ||
+        !Array.isArray(v.seqs) ||
+        v.seqs.length !== v.dsts.length ||
+        !v.seqs.every(isId) ||
+        !Array.isArray(v.lives) ||
+        v.lives.length !== v.dsts.length ||
+        !v.lives.every(isInt) ||
+        !isInt(v.ttl) ||
+        !isInt(v.ls) ||
+        v.ls < 1
+      )
+        return 'event: bad header';
+      const kinds = (v.b === undefined ? 0 : 1) + (v.skip === undefined ? 0 : 1) + (v.seals === undefined ? 0 : 1);
+      if (kinds !== 1) return 'event: not exactly one of b, skip, seals';
+      if (v.b !== undefined && !(v.b instanceof Uint8Array)) return 'event: bad b';
+      if (v.skip !== undefined && v.skip !== true) return 'event: bad skip';
+      if (
+        v.seals !== undefined &&
+        !(Array.isArray(v.seals) && v.seals.length === v.dsts.length && v.seals.every(sealOk))
+      )
+        return 'event: bad seals';
+      return v as unknown as EventFrame;
+    }
     case 'ack':
       return isInt(v.r) &&
         v.r >= 0 &&

@@ -73,6 +73,12 @@ export class MeshNode {
     replicator?: Replicator;
     /** Who belongs to the mesh; without it (tests of routing alone) advertisements are not signed or checked. */
     trust?: MeshTrust;
+    /**
+     * Runs a function once the current work is done and before the links write what it sent
+     * (process.nextTick when serving), so a tick's publications leave after their seals in one
+     * envelope. Default: a 0 ms timer of the router's scheduler (deterministic in simulations).
+     */
+    soon?: (fn: () => void) => void;
   }) {
     this.self = options.id;
     this.config = { ...defaultMeshConfig, ...options.config };
@@ -100,9 +106,10 @@ export class MeshNode {
       epochOf: (node) => this.lsdb.get(node)?.epoch,
       limits: { ...meshDefaults, ...this.config },
       identities: this.#identities,
+      soon: options.soon ?? ((fn) => this.#scheduler.setTimeout(fn, 0)),
     });
     this.#federation.listen({
-      published: (realm, event, routing, publisher) => this.#events.publish(realm, event, routing, publisher),
+      published: (realm, event, routing) => this.#events.publish(realm, event, routing),
       interestsChanged: () => this.#scheduleAdvertise(),
     });
     this.#trust = options.trust;

@@ -1,5 +1,5 @@
-// Origin-bound identities: the caller of a call (and the publisher of an event) forwarded across
-// the mesh is the session as its own node authenticated it, and no node on the way can change it.
+// Origin-bound identities: the caller of a call forwarded across the mesh is the session as its
+// own node authenticated it, and no node on the way can change it.
 //
 // The caller's node puts the identity in the call frame (`who`: session, authid, authrole, and
 // whether the caller disclosed it) and a tag over it (`mac`) that only it and the callee's node
@@ -9,14 +9,7 @@
 // hands its callee caller/caller_authid/caller_authrole from `who` only, and only if disclosed:
 // whatever a frame's details say about the caller is dropped.
 //
-// Events whose publisher disclosed itself alike: the origin puts the publisher in the event
-// (`who`) and one tag per destination node (`tags`, by node id: the copies of one event share its
-// body, whichever way each goes); the destination checks its own before the event takes its
-// number. An event without `who` reaches subscribers with no publisher identity at all (whatever
-// its details say is dropped). Undisclosed events are not tagged: their publisher reaches nobody,
-// its publish grant was applied on its own node, and a tag per event and destination would double
-// the CPU an event costs the mesh (~1.4 us per router; `npm run bench`, mesh events). The price:
-// a member can inject undisclosed events under another node's name.
+// Events are bound otherwise, per batch and destination (event-seal.ts), with the same pair keys.
 //
 // Why a tag per call and not a signature: an Ed25519 signature costs 50-120 us to make and check
 // (trust/lsa-signature.ts); the tag 1.5 us to make and 1.5 us to check (test/bench/trust-crypto.ts,
@@ -30,15 +23,12 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
 import type { Dict } from '../../wamp/messages.ts';
-import type { Publisher } from '../../router/broker.ts';
-import type { EventBody } from './event-outage.ts';
 import type { CallFrame, NodeId } from './frames.ts';
 
 /** [session, authid, authrole, disclosed]: the caller as its node knows it. */
 export type CallerIdentity = readonly [number, string, string, boolean];
 
 const IDENTITY_KEYS = ['caller', 'caller_authid', 'caller_authrole', UNDISCLOSED_CALLER] as const;
-const PUBLISHER_KEYS = ['publisher', 'publisher_authid', 'publisher_authrole'] as const;
 const TAG_SIZE = 16;
 const MAX_SESSIONS = 10_000;
 
@@ -60,15 +50,6 @@ export function detailsFor(frame: CallFrame): Dict {
   const details = without(frame.details, IDENTITY_KEYS);
   const who = frame.who;
   if (who?.[3] === true) Object.assign(details, { caller: who[0], caller_authid: who[1], caller_authrole: who[2] });
-  return details;
-}
-
-/** An event's details for subscribers here: the publisher from `who`, if it disclosed itself. */
-export function eventDetailsFor(body: EventBody): Dict {
-  const details = without(body.details, PUBLISHER_KEYS);
-  const who = body.who;
-  if (who?.[3] === true)
-    Object.assign(details, { publisher: who[0], publisher_authid: who[1], publisher_authrole: who[2] });
   return details;
 }
 
@@ -142,29 +123,9 @@ export class OriginIdentities {
     return undefined;
   }
 
-  /** The publisher and the tag of each destination, for an event published here. */
-  bindEvent(body: EventBody, publisher: Publisher, dsts: readonly NodeId[]): EventBody {
-    // Only a disclosed publisher travels (see the header): nothing else about it reaches anyone.
-    if (body.details.publisher_authid === undefined) return body;
-    const who: CallerIdentity = [publisher.session, publisher.authid, publisher.authrole, true];
-    const tags: Record<NodeId, Uint8Array> = {};
-    for (const dst of dsts) {
-      const key = this.#pairKey(dst);
-      if (key !== undefined) tags[dst] = eventTag(key, dst, body, who);
-    }
-    return { ...body, who, tags };
-  }
-
-  /** Why an event for subscribers here is not its origin's, if it is not. */
-  eventProblem(body: EventBody): string | undefined {
-    if (body.who === undefined) return undefined; // an undisclosed publisher: none to check or hand on
-    const mac = body.tags?.[this.self];
-    if (mac === undefined) return 'the event carries no tag for this node';
-    const key = this.#pairKey(body.src);
-    if (key === undefined) return `no key agreed with ${body.src} (its advertisement has not arrived)`;
-    if (mac.length !== TAG_SIZE || !crypto.timingSafeEqual(eventTag(key, this.self, body, body.who), mac))
-      return `the publisher is not the one ${body.src} bound (changed on the way, or forged)`;
-    return undefined;
+  /** The key this node shares with `peer` (undefined while its advertisement, with its DH key, has not arrived). */
+  keyWith(peer: NodeId): PairMac | undefined {
+    return this.#pairKey(peer);
   }
 
   #pairKey(peer: NodeId): PairMac | undefined {
@@ -196,10 +157,6 @@ function tag(key: PairMac, f: CallFrame): Buffer {
   return key.tag(JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]));
 }
 
-function eventTag(key: PairMac, dst: NodeId, b: EventBody, who: CallerIdentity): Buffer {
-  return key.tag(JSON.stringify([b.src, dst, b.ep, b.realm, b.topic, b.publication, who]));
-}
-
 const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 
 /**
@@ -224,12 +181,29 @@ export class PairMac {
 
   tag(text: string): Buffer {
     const size = BLOCK + Buffer.byteLength(text);
-    if (size > this.#scratch.length) {
-      const bigger = Buffer.allocUnsafe(size);
-      bigger.set(this.#scratch.subarray(0, BLOCK), 0);
-      this.#scratch = bigger;
-    }
+    this.#room(size);
     this.#scratch.write(text, BLOCK, 'utf8');
+    return this.#finish(size);
+  }
+
+  /** The tag of `text` (UTF-8) followed by `bytes`. */
+  tagBytes(text: string, bytes: Uint8Array): Buffer {
+    const head = Buffer.byteLength(text);
+    const size = BLOCK + head + bytes.length;
+    this.#room(size);
+    this.#scratch.write(text, BLOCK, 'utf8');
+    this.#scratch.set(bytes, BLOCK + head);
+    return this.#finish(size);
+  }
+
+  #room(size: number): void {
+    if (size <= this.#scratch.length) return;
+    const bigger = Buffer.allocUnsafe(size);
+    bigger.set(this.#scratch.subarray(0, BLOCK), 0);
+    this.#scratch = bigger;
+  }
+
+  #finish(size: number): Buffer {
     this.#outer.write(crypto.hash('sha256', this.#scratch.subarray(0, size), 'binary'), BLOCK, 'binary');
     const out = Buffer.allocUnsafe(TAG_SIZE);
     out.write(crypto.hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
