@@ -154,6 +154,8 @@ let registrations = 0;
 export async function measureRpc(
   target: RpcTarget,
   limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS },
+  /** Told when the measured pipelined phase starts (true) and ends (false): mesh-roles.ts reads /proc then. */
+  onPipelined?: (start: boolean) => void,
 ): Promise<RpcFigures> {
   const s = target.serializer;
   // WebSocket: raw-client's own RFC 6455 client on node:net (frames corked per tick, no
@@ -295,9 +297,11 @@ export async function measureRpc(
       outstanding = IN_FLIGHT;
     });
   await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
+  onPipelined?.(true);
   const pipeWindow = cpuWindow(target.pids);
   const callsPerSec = await guard(pipelined(limits.pipelineMs), limits.pipelineMs + 10_000, 'pipelined calls');
   const pipeCpu = pipeWindow.stop();
+  onPipelined?.(false);
 
   await caller.destroy();
   await callee.destroy();
