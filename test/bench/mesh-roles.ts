@@ -37,6 +37,8 @@ interface Figures {
   p99: number;
   /** Per node: [user, system] µs per call over the pipelined phase. */
   roles: [number, number][];
+  /** The same over the sequential phase (one call at a time). */
+  sequential: [number, number][];
   /** Per node, with MESH_ROLES_PERF: system calls per call, by name. */
   syscalls?: Record<string, number>[];
 }
@@ -67,11 +69,17 @@ function perfCounts(file: string): Record<string, number> {
 async function run(target: RpcTarget): Promise<Figures> {
   let before: [number, number][] = [];
   let after: [number, number][] = [];
+  let seqBefore: [number, number][] = [];
+  let seqAfter: [number, number][] = [];
   let t0 = 0;
   let seconds = 0;
   let perf: ReturnType<typeof perfStat>[] = [];
-  const figures = await measureRpc(target, { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS }, (start) => {
-    if (start) {
+  const sequential = SEQUENTIAL_CALLS;
+  const figures = await measureRpc(target, { sequential, pipelineMs: PIPELINE_MS }, (phase, start) => {
+    if (phase === 'sequential') {
+      if (start) seqBefore = target.pids.map(times);
+      else seqAfter = target.pids.map(times);
+    } else if (start) {
       if (perfMode !== undefined && target.name === 'A->D') perf = target.pids.map(perfStat);
       before = target.pids.map(times);
       t0 = performance.now();
@@ -85,11 +93,14 @@ async function run(target: RpcTarget): Promise<Figures> {
   const calls = figures.callsPerSec * seconds;
   const perCall = (counts: Record<string, number>): Record<string, number> =>
     Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / calls]));
+  const cpu = (a: [number, number][], b: [number, number][], n: number): [number, number][] =>
+    b.map((t, i) => [((t[0] - a[i]![0]) * 1000) / n, ((t[1] - a[i]![1]) * 1000) / n]);
   return {
     callsPerSec: figures.callsPerSec,
     p50: figures.p50,
     p99: figures.p99,
-    roles: after.map((t, i) => [((t[0] - before[i]![0]) * 1000) / calls, ((t[1] - before[i]![1]) * 1000) / calls]),
+    roles: cpu(before, after, calls),
+    sequential: cpu(seqBefore, seqAfter, sequential),
     ...(perf.length > 0 && perfMode === 'stat' && { syscalls: perf.map((p) => perCall(perfCounts(p.file))) }),
   };
 }
@@ -111,7 +122,11 @@ async function measure(bin: string): Promise<[Figures, Figures]> {
       url: '',
       wamp: true,
     } as const;
-    const local = await run({ ...base, name: 'A only' });
+    // MESH_ROLES_REMOTE_ONLY=1: the chain's calls only (a profile of A then holds no local calls).
+    const local =
+      process.env.MESH_ROLES_REMOTE_ONLY === '1'
+        ? { callsPerSec: 0, p50: 0, p99: 0, roles: base.pids.map(() => [0, 0] as [number, number]), sequential: [] }
+        : await run({ ...base, name: 'A only' });
     const remote = await run({ ...base, name: 'A->D', callee: { port: d!.rawsocketPort }, waitForRoute: true });
     return [local, remote];
   } finally {
@@ -135,6 +150,7 @@ for (const [i, bin] of bins.entries()) {
   const rs = results[i]!;
   console.log(`\n${bin}: median of ${rs.length} round(s)`);
   for (const [k, name] of ['A only', 'A->D'].entries()) {
+    if (k === 0 && process.env.MESH_ROLES_REMOTE_ONLY === '1') continue;
     const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
     const local = median(rs.map((r) => r[0].p50));
     const hop = k === 1 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
@@ -152,7 +168,10 @@ for (const [i, bin] of bins.entries()) {
         calls === undefined
           ? ''
           : `; per call: ${SYSCALLS.map((name) => `${name} ${m((x) => x.syscalls![n]![name] ?? 0).toFixed(2)}`).join(', ')}`;
-      console.log(`    ${node}: user ${fmt(user)}  sys ${fmt(sys)}  = ${fmt(user + sys)} µs per call${sc}`);
+      const seq = m((x) => x.sequential[n]![0] + x.sequential[n]![1]);
+      console.log(
+        `    ${node}: user ${fmt(user)}  sys ${fmt(sys)}  = ${fmt(user + sys)} µs per call; one at a time ${fmt(seq)}${sc}`,
+      );
     }
     console.log(`    all four: ${fmt(total)} µs per call`);
   }

@@ -154,8 +154,8 @@ let registrations = 0;
 export async function measureRpc(
   target: RpcTarget,
   limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS },
-  /** Told when the measured pipelined phase starts (true) and ends (false): mesh-roles.ts reads /proc then. */
-  onPipelined?: (start: boolean) => void,
+  /** Told when each measured phase starts (true) and ends (false): mesh-roles.ts reads /proc then. */
+  onPhase?: (phase: 'sequential' | 'pipelined', start: boolean) => void,
 ): Promise<RpcFigures> {
   const s = target.serializer;
   // WebSocket: raw-client's own RFC 6455 client on node:net (frames corked per tick, no
@@ -269,9 +269,11 @@ export async function measureRpc(
     });
   await guard(sequential(SEQUENTIAL_WARMUP, null), 20_000, 'sequential warm-up');
   const samples = new Float64Array(limits.sequential);
+  onPhase?.('sequential', true);
   const seqWindow = cpuWindow(target.pids);
   await guard(sequential(limits.sequential, samples), 30_000, 'sequential calls');
   const seqCpu = seqWindow.stop();
+  onPhase?.('sequential', false);
   samples.sort();
   const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! * 1000;
 
@@ -297,11 +299,11 @@ export async function measureRpc(
       outstanding = IN_FLIGHT;
     });
   await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
-  onPipelined?.(true);
+  onPhase?.('pipelined', true);
   const pipeWindow = cpuWindow(target.pids);
   const callsPerSec = await guard(pipelined(limits.pipelineMs), limits.pipelineMs + 10_000, 'pipelined calls');
   const pipeCpu = pipeWindow.stop();
-  onPipelined?.(false);
+  onPhase?.('pipelined', false);
 
   await caller.destroy();
   await callee.destroy();
