@@ -14,11 +14,9 @@ export const cursor = { at: 0 };
 
 /** Names matched as octets (readName): by their length, so that most keys are compared with one or two. */
 export class Names {
-  readonly names: readonly string[];
   readonly #byLength: { index: number; octets: Uint8Array }[][] = [];
 
   constructor(names: readonly string[]) {
-    this.names = names;
     for (const [index, name] of names.entries()) {
       const octets = Buffer.from(name, 'latin1');
       (this.#byLength[octets.length] ??= []).push({ index, octets });
