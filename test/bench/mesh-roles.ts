@@ -153,7 +153,7 @@ for (const [i, bin] of bins.entries()) {
     if (k === 0 && process.env.MESH_ROLES_REMOTE_ONLY === '1') continue;
     const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
     const local = median(rs.map((r) => r[0].p50));
-    const hop = k === 1 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
+    const hop = k === 1 && local > 0 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
     console.log(
       `  ${name}: ${Math.round(m((x) => x.callsPerSec))} calls/s, p50 ${Math.round(m((x) => x.p50))} µs, p99 ${Math.round(m((x) => x.p99))} µs${hop}`,
     );
