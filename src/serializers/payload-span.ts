@@ -123,19 +123,32 @@ function cborHead(b: Uint8Array, i: number): { major: number; arg: number; at: n
 
 /** Past the CBOR item at i; -1 if cut short, too deep, or not expected. */
 function skipCbor(b: Uint8Array, i: number, depth: number): number {
-  if (depth > MAX_DEPTH) return -1;
-  const h = cborHead(b, i);
-  if (h === null) return -1;
-  const { major, arg, at } = h;
-  if (h.indefinite) {
+  // The head read in place (as cborHead, without an object per item: this walks every item of
+  // a payload, on every mesh node a call's frames pass).
+  if (depth > MAX_DEPTH || i >= b.length) return -1;
+  const ib = b[i]!;
+  const major = ib >> 5;
+  const info = ib & 0x1f;
+  let arg: number;
+  let at: number;
+  if (info < 24) {
+    arg = info;
+    at = i + 1;
+  } else if (info === 31) {
     // Byte and text strings in chunks, arrays and maps: items up to the break (0xff).
     if (major < 2 || major > 5) return -1;
-    let j = at;
+    let j = i + 1;
     while (j < b.length && b[j] !== 0xff) {
       j = skipCbor(b, j, depth + 1);
       if (j < 0) return -1;
     }
     return j < b.length ? j + 1 : -1;
+  } else {
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (size === 0 || i + 1 + size > b.length) return -1;
+    arg = 0;
+    for (let k = 1; k <= size; k++) arg = arg * 256 + b[i + k]!;
+    at = i + 1 + size;
   }
   switch (major) {
     case 0:

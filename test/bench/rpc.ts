@@ -162,6 +162,8 @@ let registrations = 0;
 export async function measureRpc(
   target: RpcTarget,
   limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS },
+  /** Told when each measured phase starts (true) and ends (false): mesh-roles.ts reads /proc then. */
+  onPhase?: (phase: 'sequential' | 'pipelined', start: boolean) => void,
 ): Promise<RpcFigures> {
   const s = target.serializer;
   // WebSocket: raw-client's own RFC 6455 client on node:net (frames corked per tick, no
@@ -278,9 +280,11 @@ export async function measureRpc(
     });
   await guard(sequential(sequentialFor(payload, SEQUENTIAL_WARMUP), null), 20_000, 'sequential warm-up');
   const samples = new Float64Array(sequentialFor(payload, limits.sequential));
+  onPhase?.('sequential', true);
   const seqWindow = cpuWindow(target.pids);
   await guard(sequential(samples.length, samples), 30_000, 'sequential calls');
   const seqCpu = seqWindow.stop();
+  onPhase?.('sequential', false);
   samples.sort();
   const pct = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]! * 1000;
 
@@ -306,9 +310,11 @@ export async function measureRpc(
       outstanding = inFlight;
     });
   await guard(pipelined(PIPELINE_WARMUP_MS), PIPELINE_WARMUP_MS + 10_000, 'pipelined warm-up');
+  onPhase?.('pipelined', true);
   const pipeWindow = cpuWindow(target.pids);
   const callsPerSec = await guard(pipelined(limits.pipelineMs), limits.pipelineMs + 10_000, 'pipelined calls');
   const pipeCpu = pipeWindow.stop();
+  onPhase?.('pipelined', false);
 
   await caller.destroy();
   await callee.destroy();

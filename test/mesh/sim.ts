@@ -342,7 +342,7 @@ export class SimNetwork {
       const target = this.nodes.get(to)!;
       if (!target.alive || this.#generation.get(key) !== generation || !this.#links.has(key) || this.#stalled.has(key))
         return;
-      const problem = target.mesh.receive(from, (decodeEnvelope(bytes) as unknown[])[0]);
+      const problem = target.mesh.receive(from, (decodeEnvelope(bytes, to) as unknown[])[0]);
       if (problem !== undefined) {
         // As MeshLinks does: the link with a peer that sent an invalid frame is closed.
         this.errors.push(`${to} rejected a frame from ${from}: ${problem}`);

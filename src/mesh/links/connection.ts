@@ -252,7 +252,7 @@ export class LinkConnection {
 
   #onMesh(payload: Uint8Array): void {
     if (this.state !== 'up') return this.#protocolError(`mesh frame in state ${this.state}`);
-    const frames = decodeEnvelope(payload);
+    const frames = decodeEnvelope(payload, this.#host.nodeId);
     if (typeof frames === 'string') return this.close('invalid-frame', frames);
     this.#host.meshFrames(this, frames);
   }

@@ -9,14 +9,14 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import { cborItemEnd } from '../../serializers/payload-span.ts';
-import { PassedFrame, type OutgoingFrame } from '../routing/frames.ts';
+import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import { readRoutedHeader } from './passed-frames.ts';
+import { writeRouted } from './routed-writer.ts';
 
 const ARRAY = 0x80; // CBOR major type 4
 
 /** The MESH payload carrying `frames`; throws when a frame cannot be encoded. */
 export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
-  if (!frames.some((f) => f instanceof PassedFrame)) return cbor.encode(frames as unknown as unknown[]);
   const items = frames.map(encodeFrame);
   return joinEnvelope(
     items,
@@ -28,7 +28,7 @@ export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
 export function encodeFrame(frame: OutgoingFrame): Uint8Array {
   if (frame instanceof PassedFrame) return frame.encoded;
   // A one-element array without the array's head (one octet, 0x81).
-  return cbor.encode([frame]).subarray(1);
+  return writeRouted(frame) ?? cbor.encode([frame]).subarray(1);
 }
 
 /** The envelope of frames already encoded (encodeFrame), `bytes` octets together. */
@@ -55,17 +55,18 @@ export function joinEnvelope(items: readonly Uint8Array[], bytes: number): Uint8
 }
 
 /**
- * The frames of a MESH payload, not yet validated (a call's frames as PassedFrames); a sentence
- * naming the fault when it is no envelope.
+ * The frames of a MESH payload, not yet validated (a call's frames as PassedFrames; those for
+ * `self` read whole as well, see readRoutedHeader); a sentence naming the fault when it is no
+ * envelope.
  */
-export function decodeEnvelope(payload: Uint8Array): unknown[] | string {
+export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | string {
   let at = arrayStart(payload);
   if (at < 0) return decodeWhole(payload);
   const count = arrayCount;
   const frames: unknown[] = [];
   for (let n = 0; n < count; n++) {
     // A call's frame is read (its header) and walked (the rest) once, by readRoutedHeader.
-    const passed = readRoutedHeader(payload, at);
+    const passed = readRoutedHeader(payload, at, self);
     if (passed !== undefined) {
       frames.push(passed);
       at += passed.encoded.length;

@@ -57,5 +57,5 @@ export function isFinal(frame: RoutedFrame | PassedFrame): boolean {
 
 /** A received frame, decoded and validated whole if it came as a PassedFrame (for acting on it here). */
 export function whole<F extends RoutedFrame>(frame: F | PassedFrame): F | string {
-  return frame instanceof PassedFrame ? (decodePassed(frame) as F | string) : frame;
+  return frame instanceof PassedFrame ? ((frame.whole ?? decodePassed(frame)) as F | string) : frame;
 }

@@ -170,6 +170,11 @@ export class PassedFrame {
   readonly error: string;
   /** The frame's CBOR item, as received. */
   readonly encoded: Uint8Array;
+  /**
+   * On the node the frame is for: the frame read whole and validated when it arrived (or what is
+   * wrong with it), as decodePassed() would answer; undefined: not read yet.
+   */
+  whole: RoutedFrame | string | undefined = undefined;
 
   constructor(
     header: Pick<PassedFrame, 't' | 'origin' | 'dst' | 'id' | 'realm' | 'progress' | 'mode' | 'error'>,

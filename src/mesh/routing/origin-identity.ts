@@ -22,6 +22,7 @@
 
 import crypto, { type KeyObject } from 'node:crypto';
 import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
+import { hasKeys } from '../../wamp/has-keys.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CallFrame, NodeId } from './frames.ts';
 
@@ -47,7 +48,8 @@ export function withIdentity(frame: CallFrame): CallFrame {
 
 /** The details the callee's node invokes with: the caller's identity from `who`, if disclosed. */
 export function detailsFor(frame: CallFrame): Dict {
-  const details = without(frame.details, IDENTITY_KEYS);
+  // Most calls' details hold nothing but what the caller's node took out into `who`.
+  const details = hasKeys(frame.details) ? without(frame.details, IDENTITY_KEYS) : {};
   const who = frame.who;
   if (who?.[3] === true) Object.assign(details, { caller: who[0], caller_authid: who[1], caller_authrole: who[2] });
   return details;
@@ -78,9 +80,12 @@ export class OriginIdentities {
   readonly publicKey: Uint8Array;
   readonly #private: KeyObject;
   readonly #dhOf: (node: NodeId) => Uint8Array | undefined;
-  readonly #pairs = new Map<NodeId, { dh: Uint8Array; key: PairMac }>();
+  /** Per node: the key agreed, its DH key (a copy) and the advertisement's array it was last checked against. */
+  readonly #pairs = new Map<NodeId, { dh: Uint8Array; from: Uint8Array; key: PairMac }>();
   /** A number per remote caller identity (sessionOf). */
   readonly #sessions = new Map<string, number>();
+  #sessionGen = 0;
+  #lastSession = { origin: '', authid: '', authrole: '', id: 0, gen: -1 };
 
   /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
   constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
@@ -97,12 +102,20 @@ export class OriginIdentities {
    * Below any session or proxy ID; bounded (past it the numbers start over: only caching suffers).
    */
   sessionOf(origin: NodeId, who: CallerIdentity): number {
+    // Calls come in runs from one caller: the last one's number is kept at hand.
+    const last = this.#lastSession;
+    if (last.origin === origin && last.authid === who[1] && last.authrole === who[2] && last.gen === this.#sessionGen)
+      return last.id;
     const k = `${origin}\u0000${who[1]}\u0000${who[2]}`;
     let id = this.#sessions.get(k);
     if (id === undefined) {
-      if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.clear();
+      if (this.#sessions.size >= MAX_SESSIONS) {
+        this.#sessions.clear();
+        this.#sessionGen++;
+      }
       this.#sessions.set(k, (id = -(2 ** 40) - this.#sessions.size));
     }
+    this.#lastSession = { origin, authid: who[1], authrole: who[2], id, gen: this.#sessionGen };
     return id;
   }
 
@@ -132,7 +145,11 @@ export class OriginIdentities {
     const dh = this.#dhOf(peer);
     if (dh === undefined) return undefined;
     const known = this.#pairs.get(peer);
-    if (known !== undefined && Buffer.compare(known.dh, dh) === 0) return known.key;
+    // The advertisement's own key (the same object until the next one arrives), or one equal to it.
+    if (known !== undefined && (known.from === dh || Buffer.compare(known.dh, dh) === 0)) {
+      known.from = dh;
+      return known.key;
+    }
     let shared: Buffer;
     try {
       const publicKey = crypto.createPublicKey({
@@ -148,7 +165,7 @@ export class OriginIdentities {
     const key = new PairMac(
       Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.alloc(0), `wampmesh-origin/1\u0000${x}\u0000${y}`, 32)),
     );
-    this.#pairs.set(peer, { dh: Uint8Array.from(dh), key });
+    this.#pairs.set(peer, { dh: Uint8Array.from(dh), from: dh, key });
     return key;
   }
 }
@@ -180,10 +197,9 @@ export class PairMac {
   }
 
   tag(text: string): Buffer {
-    const size = BLOCK + Buffer.byteLength(text);
-    this.#room(size);
-    this.#scratch.write(text, BLOCK, 'utf8');
-    return this.#finish(size);
+    // At most 3 octets a UTF-16 unit: with room for that, the text is written without measuring it first.
+    this.#room(BLOCK + 3 * text.length);
+    return this.#finish(BLOCK + this.#scratch.write(text, BLOCK, 'utf8'));
   }
 
   /** The tag of `text` (UTF-8) followed by `bytes`. */

@@ -1,0 +1,170 @@
+// A call's frame read whole on the node it is for, in the pass that reads its routing header
+// (passed-frames.ts): the header's fields are taken from there, the others from where that pass
+// found them (`spans`). Texts, integers, an identity and a tag are read in place, an empty dict
+// is made without a decoder; only what the clients gave (args, kwargs, non-empty details) goes
+// through the CBOR decoder. The frame is then validated by validateFrame, as a frame decoded by
+// decodePassed is: the same frames are taken and the same ones refused, with the same reason.
+
+import { cbor } from '../../serializers/cbor.ts';
+import { validateFrame, type PassedFrame, type RoutedFrame } from '../routing/frames.ts';
+import { cursor, FALSE, MAJOR, readBool, readInt, readLength, readText, TRUE } from './cbor-reader.ts';
+
+/** A frame's keys other than its routing header's, by their index in FIELD_NAMES. */
+export const Field = {
+  procedure: 0,
+  match: 1,
+  session: 2,
+  details: 3,
+  args: 4,
+  kwargs: 5,
+  who: 6,
+  mac: 7,
+} as const;
+export const FIELD_NAMES = Object.keys(Field);
+
+/** Where each Field's value lies in the frame being read: [start, end) at 2 * field; -1: absent. */
+export const spans = new Int32Array(2 * FIELD_NAMES.length);
+
+const EMPTY_MAP = 0xa0;
+const IDENTITY = 0x84; // an array of 4: [session, authid, authrole, disclosed]
+/** A value the CBOR decoder refused: the frame goes to decodePassed, which says why in its words. */
+const UNDECODABLE = Symbol('undecodable');
+
+/**
+ * The frame `h` of `b` whole and validated; a reason if invalid; undefined if decodePassed must
+ * read it. Fields absent from the frame are undefined in it (as they read), not left out.
+ */
+export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string | undefined {
+  const { t, origin, dst, id, realm } = h;
+  const details = t === 'chunk' ? undefined : field(b, Field.details);
+  const args = field(b, Field.args);
+  const kwargs = field(b, Field.kwargs);
+  if (details === UNDECODABLE || args === UNDECODABLE || kwargs === UNDECODABLE) return undefined;
+  let f: object;
+  switch (t) {
+    case 'call': {
+      const procedure = field(b, Field.procedure);
+      const match = field(b, Field.match);
+      const session = field(b, Field.session);
+      const who = field(b, Field.who);
+      const mac = field(b, Field.mac);
+      if (who === UNDECODABLE || mac === UNDECODABLE || procedure === UNDECODABLE) return undefined;
+      if (match === UNDECODABLE || session === UNDECODABLE) return undefined;
+      f = { t, origin, dst, id, realm, procedure, match, session, details, args, kwargs, who, mac };
+      break;
+    }
+    case 'chunk':
+      f = { t, origin, dst, id, realm, progress: h.progress, args, kwargs };
+      break;
+    case 'result':
+      f = { t, origin, dst, id, realm, progress: h.progress, details, args, kwargs };
+      break;
+    case 'error':
+      f = { t, origin, dst, id, realm, error: h.error, details, args, kwargs };
+      break;
+    default:
+      return undefined;
+  }
+  return validateFrame(f) as RoutedFrame | string;
+}
+
+/** The value of a field (undefined if absent), UNDECODABLE if the CBOR decoder refused it. */
+function field(b: Uint8Array, field: number): unknown {
+  const start = spans[2 * field]!;
+  return start < 0 ? undefined : value(b, field, start, spans[2 * field + 1]!);
+}
+
+function value(b: Uint8Array, field: number, start: number, end: number): unknown {
+  const first = b[start]!;
+  cursor.at = start;
+  switch (field) {
+    case Field.procedure:
+    case Field.match: {
+      const text = readText(b);
+      if (cursor.at === end) return text;
+      break;
+    }
+    case Field.session: {
+      const n = readInt(b);
+      if (cursor.at === end) return n;
+      break;
+    }
+    case Field.who: {
+      if (first !== IDENTITY) break;
+      cursor.at++;
+      const who = [readInt(b), readText(b), readText(b), readBool(b)];
+      if (cursor.at === end) return who;
+      break;
+    }
+    case Field.mac:
+      if (first >> 5 !== MAJOR.BYTES) break;
+      // As the decoder hands a byte string: a view of the octets received.
+      if (readLength(b) >= 0 && cursor.at <= end) return b.subarray(cursor.at, end);
+      break;
+    default:
+      if (first === EMPTY_MAP && end === start + 1) return {};
+      if (first >> 5 === MAJOR.ARRAY) {
+        const list = plainList(b);
+        if (cursor.at === end) return list;
+      }
+      break;
+  }
+  try {
+    return cbor.decode(b.subarray(start, end));
+  } catch {
+    return UNDECODABLE;
+  }
+}
+
+const NULL = 0xf6;
+const UNDEFINED = 0xf7;
+
+/**
+ * A short list of ASCII texts, safe integers, booleans and nulls at the cursor (most calls'
+ * arguments), as the decoder would make it; anything else leaves the cursor at -1.
+ */
+function plainList(b: Uint8Array): unknown[] | undefined {
+  const n = b[cursor.at]! & 0x1f;
+  if (n >= 24) {
+    cursor.at = -1;
+    return undefined;
+  }
+  cursor.at++;
+  const list: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = cursor.at;
+    const x = b[at];
+    if (x === undefined) break;
+    const major = x >> 5;
+    if (major === MAJOR.TEXT) list.push(asciiText(b));
+    else if (major === MAJOR.UINT || major === MAJOR.NINT) list.push(readInt(b));
+    else if (x === TRUE || x === FALSE) list.push(readBool(b));
+    else if (x === NULL || x === UNDEFINED) {
+      list.push(x === NULL ? null : undefined);
+      cursor.at++;
+    } else cursor.at = -1;
+    if (cursor.at < 0) return undefined;
+  }
+  return list;
+}
+
+/** A text string of ASCII octets only at the cursor (others are the decoder's to read); the cursor -1 otherwise. */
+function asciiText(b: Uint8Array): string | undefined {
+  const len = readLength(b);
+  const start = cursor.at;
+  if (len < 0 || start + len > b.length) {
+    cursor.at = -1;
+    return undefined;
+  }
+  let text = '';
+  for (let i = start; i < start + len; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) {
+      cursor.at = -1;
+      return undefined;
+    }
+    if (len <= 32) text += String.fromCharCode(c);
+  }
+  cursor.at = start + len;
+  return len <= 32 ? text : Buffer.from(b.buffer, b.byteOffset + start, len).toString('latin1');
+}

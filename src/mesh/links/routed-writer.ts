@@ -1,0 +1,287 @@
+// A call's frames (call, chunk, cancel, result, error) made on this node, written as CBOR here
+// rather than by the general encoder: the octets are those cbor.encode() writes (the tests
+// compare them), at a fraction of its cost. Keys and header texts (node IDs, realms, procedures,
+// match policies) are kept encoded and copied; integers and booleans are written in place; a
+// dict with no keys is one octet; only what the clients gave (args, kwargs, non-empty details)
+// goes through the general encoder. A frame holding anything else (a key this file does not
+// know, a number that is not a safe integer) is left to the general encoder whole.
+
+import { cbor } from '../../serializers/cbor.ts';
+import type { OutgoingFrame } from '../routing/frames.ts';
+
+/** The frame's CBOR item (a map), or undefined when the general encoder must write it. */
+export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
+  const t = frame.t;
+  if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel') return undefined;
+  const f = frame as unknown as Record<string, unknown>;
+  at = 0;
+  const keys = Object.keys(f);
+  head(5, keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const k = keyIndex(key);
+    if (k < 0) return undefined;
+    put(KEY_ITEMS[k]!);
+    const v = f[key];
+    if (k < RECURRING && typeof v === 'string') {
+      // The same text as the last frame's is mostly the same string (a proxy's, a route's).
+      if (v !== lastText[k]) {
+        lastText[k] = v;
+        lastItem[k] = textItem(v);
+      }
+      put(lastItem[k]!);
+    } else if (!value(v, k === WHO)) return undefined;
+  }
+  const out = Buffer.allocUnsafe(at);
+  const bytes = scratch;
+  if (at <= 256) for (let i = 0; i < at; i++) out[i] = bytes[i]!;
+  else bytes.copy(out, 0, 0, at);
+  return out;
+}
+
+// The keys a call's frames have; those before RECURRING have texts that recur from frame to frame.
+const KNOWN_KEYS = [
+  't',
+  'origin',
+  'dst',
+  'realm',
+  'procedure',
+  'match',
+  'mode',
+  'error',
+  'id',
+  'session',
+  'progress',
+  'details',
+  'args',
+  'kwargs',
+  'who',
+  'mac',
+];
+const RECURRING = 8;
+const WHO = 14;
+
+function keyIndex(key: string): number {
+  switch (key) {
+    case 't':
+      return 0;
+    case 'origin':
+      return 1;
+    case 'dst':
+      return 2;
+    case 'realm':
+      return 3;
+    case 'procedure':
+      return 4;
+    case 'match':
+      return 5;
+    case 'mode':
+      return 6;
+    case 'error':
+      return 7;
+    case 'id':
+      return 8;
+    case 'session':
+      return 9;
+    case 'progress':
+      return 10;
+    case 'details':
+      return 11;
+    case 'args':
+      return 12;
+    case 'kwargs':
+      return 13;
+    case 'who':
+      return 14;
+    case 'mac':
+      return 15;
+    default:
+      return -1;
+  }
+}
+
+const lastText: (string | undefined)[] = Array.from({ length: RECURRING }, () => undefined);
+const lastItem: Uint8Array[] = Array.from({ length: RECURRING }, () => new Uint8Array(0));
+
+let scratch = Buffer.allocUnsafe(4096);
+let at = 0;
+
+function room(n: number): void {
+  if (at + n <= scratch.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, at + n));
+  scratch.copy(bigger, 0, 0, at);
+  scratch = bigger;
+}
+
+function put(bytes: Uint8Array): void {
+  const n = bytes.length;
+  room(n);
+  if (n <= 64) for (let i = 0; i < n; i++) scratch[at + i] = bytes[i]!;
+  else scratch.set(bytes, at);
+  at += n;
+}
+
+/** A head of major type `major` with argument `n` (< 2^32), in its shortest form. */
+function head(major: number, n: number): void {
+  room(9);
+  const m = major << 5;
+  if (n < 24) scratch[at++] = m | n;
+  else if (n < 0x100) {
+    scratch[at++] = m | 24;
+    scratch[at++] = n;
+  } else if (n < 0x10000) {
+    scratch[at++] = m | 25;
+    scratch[at++] = n >> 8;
+    scratch[at++] = n & 0xff;
+  } else {
+    scratch[at++] = m | 26;
+    scratch.writeUInt32BE(n, at);
+    at += 4;
+  }
+}
+
+/** As cbor.encode() writes an integer: the shortest head within 32 bits, 64 bits beyond (wide-ints.ts). */
+function integer(v: number): void {
+  if (v >>> 0 === v) return head(0, v);
+  if (v >> 0 === v) return head(1, -1 - v);
+  room(9);
+  const n = v < 0 ? -1 - v : v;
+  scratch[at++] = v < 0 ? 0x3b : 0x1b;
+  scratch.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+  scratch.writeUInt32BE(n >>> 0, at + 4);
+  at += 8;
+}
+
+/**
+ * Writes one value of the frame; false when the general encoder must write the frame. A list of
+ * plain values (an identity, most calls' arguments) is written here; `recurring`: its texts
+ * recur (an identity's authid and authrole).
+ */
+function value(v: unknown, recurring: boolean): boolean {
+  switch (typeof v) {
+    case 'string':
+      if (recurring && v.length <= MAX_KEPT) put(textItem(v));
+      else text(v);
+      return true;
+    case 'number':
+      if (!Number.isSafeInteger(v)) return false;
+      integer(v);
+      return true;
+    case 'boolean':
+      room(1);
+      scratch[at++] = v ? 0xf5 : 0xf4;
+      return true;
+    case 'undefined':
+      room(1);
+      scratch[at++] = 0xf7;
+      return true;
+    case 'object':
+      if (v === null) {
+        room(1);
+        scratch[at++] = 0xf6;
+        return true;
+      }
+      if (v instanceof Uint8Array) {
+        head(2, v.length);
+        put(v);
+        return true;
+      }
+      if (Array.isArray(v)) {
+        if (v.length < 24 && plainList(v)) {
+          head(4, v.length);
+          for (let i = 0; i < v.length; i++) value(v[i], recurring);
+          return true;
+        }
+      } else if (Object.getPrototypeOf(v) === Object.prototype && !hasOwnKeys(v)) {
+        room(1);
+        scratch[at++] = 0xa0;
+        return true;
+      }
+      put(cbor.encode(v as unknown[]));
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Texts, safe integers, booleans and nulls only (what value() writes as cbor.encode() would). */
+function plainList(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    const type = typeof x;
+    if (type === 'string' || type === 'boolean' || x === null) continue;
+    if (type !== 'number' || !Number.isSafeInteger(x)) return false;
+  }
+  return true;
+}
+
+function hasOwnKeys(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
+}
+
+/** A text string as cbor-x writes it: UTF-8 (a lone surrogate as its three octets under 64 characters). */
+function text(s: string): void {
+  const n = s.length;
+  if (n >= 0x40) {
+    const bytes = Buffer.from(s, 'utf8');
+    head(3, bytes.length);
+    put(bytes);
+    return;
+  }
+  // At most 3 octets a UTF-16 unit; the head is written once the length is known.
+  room(2 + 3 * n);
+  const start = at;
+  let p = start + 2;
+  for (let i = 0; i < n; i++) {
+    let c1 = s.charCodeAt(i);
+    let c2: number;
+    if (c1 < 0x80) scratch[p++] = c1;
+    else if (c1 < 0x800) {
+      scratch[p++] = (c1 >> 6) | 0xc0;
+      scratch[p++] = (c1 & 0x3f) | 0x80;
+    } else if ((c1 & 0xfc00) === 0xd800 && ((c2 = s.charCodeAt(i + 1)) & 0xfc00) === 0xdc00) {
+      c1 = 0x10000 + ((c1 & 0x03ff) << 10) + (c2 & 0x03ff);
+      i++;
+      scratch[p++] = (c1 >> 18) | 0xf0;
+      scratch[p++] = ((c1 >> 12) & 0x3f) | 0x80;
+      scratch[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+      scratch[p++] = (c1 & 0x3f) | 0x80;
+    } else {
+      scratch[p++] = (c1 >> 12) | 0xe0;
+      scratch[p++] = ((c1 >> 6) & 0x3f) | 0x80;
+      scratch[p++] = (c1 & 0x3f) | 0x80;
+    }
+  }
+  const length = p - start - 2;
+  if (length < 24) {
+    scratch[start] = 0x60 | length;
+    scratch.copyWithin(start + 1, start + 2, p);
+    at = p - 1;
+  } else {
+    scratch[start] = 0x78;
+    scratch[start + 1] = length;
+    at = p;
+  }
+}
+
+// Encoded header texts, by text: bounded (a stranger's calls name procedures at will), and
+// forgotten all at once when full (the ones in use come back at their next frame).
+const MAX_KEPT = 64;
+const KEPT = 512;
+const kept = new Map<string, Uint8Array>();
+
+function textItem(s: string): Uint8Array {
+  let item = kept.get(s);
+  if (item === undefined) {
+    if (kept.size >= KEPT) kept.clear();
+    const saved = at;
+    text(s);
+    item = Uint8Array.prototype.slice.call(scratch, saved, at); // a copy (Buffer's slice is a view)
+    at = saved;
+    kept.set(s, item);
+  }
+  return item;
+}
+
+const KEY_ITEMS = KNOWN_KEYS.map(textItem);

@@ -1,0 +1,178 @@
+// CPU per call at each role of the mesh chain (origin A, middles B and C, destination D), user
+// and system time apart, for the mesh speed work (issue 20). The bench (bench.ts) gives the sum
+// over the four routers; this gives each one, from /proc over the measured pipelined phase only
+// (1000 calls in flight, at /proc's 10 ms resolution), beside the same calls on A alone. Given
+// other checkouts' scripts/wampmesh, it runs their chains too, interleaved round by round:
+//
+//   scripts/node24 test/bench/mesh-roles.ts [ROUNDS] [BIN ...]
+//
+// Each round starts one chain per binary, measures it, and stops it, so that an idle chain does
+// not share the box with the one measured. Not part of the test suite.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cbor } from '../../src/serializers/index.ts';
+import { wampmeshBin } from '../helpers/router-process.ts';
+import { median } from './common.ts';
+import { NODES, startMeshChain } from './mesh.ts';
+import { measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcTarget } from './rpc.ts';
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** [utime, stime] of a process, in ms. */
+function times(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [(Number(fields[11]) * 1000) / CLK_TCK, (Number(fields[12]) * 1000) / CLK_TCK];
+}
+
+// MESH_ROLES_PERF=stat: also count each router's system calls (perf stat) over the same phase;
+// MESH_ROLES_PERF=record: sample each router's CPU (perf record, /tmp/mesh-roles-<node>.data;
+// start the routers with BENCH_ROUTER_NODE_OPTIONS=--perf-basic-prof for JavaScript names).
+const SYSCALLS = ['write', 'writev', 'read', 'epoll_pwait', 'epoll_wait'];
+
+interface Figures {
+  callsPerSec: number;
+  p50: number;
+  p99: number;
+  /** Per node: [user, system] µs per call over the pipelined phase. */
+  roles: [number, number][];
+  /** The same over the sequential phase (one call at a time). */
+  sequential: [number, number][];
+  /** Per node, with MESH_ROLES_PERF: system calls per call, by name. */
+  syscalls?: Record<string, number>[];
+}
+
+const perfMode = process.env.MESH_ROLES_PERF;
+
+function perfStat(pid: number, n: number): { child: ChildProcess; file: string; done: Promise<void> } {
+  const record = perfMode === 'record';
+  const file = record ? `/tmp/mesh-roles-${NODES[n]}.data` : `/tmp/mesh-roles-perf-${pid}.csv`;
+  const events = SYSCALLS.map((s) => `syscalls:sys_enter_${s}`).join(',');
+  const args = record
+    ? ['record', '-F', '4999', '-p', String(pid), '-o', file]
+    : ['stat', '-x', ',', '-e', events, '-p', String(pid), '-o', file];
+  const child = spawn('perf', args, { stdio: 'ignore' });
+  return { child, file, done: new Promise((resolve) => child.once('exit', () => resolve())) };
+}
+
+function perfCounts(file: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [count, , event] = line.split(',');
+    const name = event?.replace('syscalls:sys_enter_', '');
+    if (name !== undefined && SYSCALLS.includes(name)) out[name] = Number(count);
+  }
+  return out;
+}
+
+async function run(target: RpcTarget): Promise<Figures> {
+  let before: [number, number][] = [];
+  let after: [number, number][] = [];
+  let seqBefore: [number, number][] = [];
+  let seqAfter: [number, number][] = [];
+  let t0 = 0;
+  let seconds = 0;
+  let perf: ReturnType<typeof perfStat>[] = [];
+  const sequential = SEQUENTIAL_CALLS;
+  const figures = await measureRpc(target, { sequential, pipelineMs: PIPELINE_MS }, (phase, start) => {
+    if (phase === 'sequential') {
+      if (start) seqBefore = target.pids.map(times);
+      else seqAfter = target.pids.map(times);
+    } else if (start) {
+      if (perfMode !== undefined && target.name === 'A->D') perf = target.pids.map(perfStat);
+      before = target.pids.map(times);
+      t0 = performance.now();
+    } else {
+      after = target.pids.map(times);
+      seconds = (performance.now() - t0) / 1000;
+      for (const p of perf) p.child.kill('SIGINT');
+    }
+  });
+  await Promise.all(perf.map((p) => p.done));
+  const calls = figures.callsPerSec * seconds;
+  const perCall = (counts: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / calls]));
+  const cpu = (a: [number, number][], b: [number, number][], n: number): [number, number][] =>
+    b.map((t, i) => [((t[0] - a[i]![0]) * 1000) / n, ((t[1] - a[i]![1]) * 1000) / n]);
+  return {
+    callsPerSec: figures.callsPerSec,
+    p50: figures.p50,
+    p99: figures.p99,
+    roles: cpu(before, after, calls),
+    sequential: cpu(seqBefore, seqAfter, sequential),
+    ...(perf.length > 0 && perfMode === 'stat' && { syscalls: perf.map((p) => perCall(perfCounts(p.file))) }),
+  };
+}
+
+/** [A alone, A->D] on one chain of `bin`. */
+async function measure(bin: string): Promise<[Figures, Figures]> {
+  const options = process.env.BENCH_ROUTER_NODE_OPTIONS;
+  const chain = await startMeshChain(
+    bin,
+    options === undefined ? undefined : { ...process.env, NODE_OPTIONS: options },
+  );
+  try {
+    const [a, , , d] = chain.routers;
+    const base = {
+      pids: chain.routers.map((r) => r.pid),
+      transport: 'rawsocket',
+      serializer: cbor,
+      port: a!.rawsocketPort,
+      url: '',
+      wamp: true,
+    } as const;
+    // MESH_ROLES_REMOTE_ONLY=1: the chain's calls only (a profile of A then holds no local calls).
+    const local =
+      process.env.MESH_ROLES_REMOTE_ONLY === '1'
+        ? { callsPerSec: 0, p50: 0, p99: 0, roles: base.pids.map(() => [0, 0] as [number, number]), sequential: [] }
+        : await run({ ...base, name: 'A only' });
+    const remote = await run({ ...base, name: 'A->D', callee: { port: d!.rawsocketPort }, waitForRoute: true });
+    return [local, remote];
+  } finally {
+    await chain.stop();
+  }
+}
+
+const rounds = Number(process.argv[2] ?? 3);
+const bins = process.argv.length > 3 ? process.argv.slice(3) : [wampmeshBin];
+const results = bins.map(() => [] as [Figures, Figures][]);
+for (let r = 0; r < rounds; r++)
+  for (const [i, bin] of bins.entries()) {
+    const f = await measure(bin);
+    results[i]!.push(f);
+    console.error(
+      `round ${r + 1} ${bin}: A only ${Math.round(f[0].callsPerSec)}, A->D ${Math.round(f[1].callsPerSec)} calls/s`,
+    );
+  }
+const fmt = (x: number): string => x.toFixed(2).padStart(6);
+for (const [i, bin] of bins.entries()) {
+  const rs = results[i]!;
+  console.log(`\n${bin}: median of ${rs.length} round(s)`);
+  for (const [k, name] of ['A only', 'A->D'].entries()) {
+    if (k === 0 && process.env.MESH_ROLES_REMOTE_ONLY === '1') continue;
+    const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
+    const local = median(rs.map((r) => r[0].p50));
+    const hop = k === 1 && local > 0 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
+    console.log(
+      `  ${name}: ${Math.round(m((x) => x.callsPerSec))} calls/s, p50 ${Math.round(m((x) => x.p50))} µs, p99 ${Math.round(m((x) => x.p99))} µs${hop}`,
+    );
+    let total = 0;
+    for (const [n, node] of NODES.entries()) {
+      const user = m((x) => x.roles[n]![0]);
+      const sys = m((x) => x.roles[n]![1]);
+      total += user + sys;
+      if (k === 0 && n > 0) continue;
+      const calls = rs[0]![k]!.syscalls?.[n];
+      const sc =
+        calls === undefined
+          ? ''
+          : `; per call: ${SYSCALLS.map((name) => `${name} ${m((x) => x.syscalls![n]![name] ?? 0).toFixed(2)}`).join(', ')}`;
+      const seq = m((x) => x.sequential[n]![0] + x.sequential[n]![1]);
+      console.log(
+        `    ${node}: user ${fmt(user)}  sys ${fmt(sys)}  = ${fmt(user + sys)} µs per call; one at a time ${fmt(seq)}${sc}`,
+      );
+    }
+    console.log(`    all four: ${fmt(total)} µs per call`);
+  }
+}
