@@ -41,7 +41,7 @@ ensure_packages qemu-system-arm qemu-efi-aarch64 ipxe-qemu mtools xz-utils pytho
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/wampmesh-boot.XXXXXX")
 qemu_pid=
 cleanup() {
-  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+  qemu_stop
   if [ "$keep" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -95,20 +95,10 @@ mcopy -o -i "$boot" "$work/wampmesh.txt" ::wampmesh.txt
 # Clients come from outside the guest, where anonymous is refused: log in as the administrator.
 export WAMP_PROBE_TICKET="wampmesh.admin admin boot test admin pw"
 
-raw_port=$(free_port)
-ws_port=$(free_port)
-ssh_port=$(free_port)
-
-log "booting $kernel under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG); serial log $work/serial.log"
+serial=$work/serial.log
+log "booting $kernel under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG); serial log $serial"
 boot_t0=$(date +%s)
-qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
-  -kernel "$work/vmlinuz" -initrd "$work/initrd" \
-  -append "root=LABEL=RASPIROOT rootwait ro console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=180" \
-  -drive "file=$img,if=virtio,format=raw" \
-  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
-  -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-  -display none -serial "file:$work/serial.log" -monitor none -no-reboot &
-qemu_pid=$!
+qemu_boot "$work/vmlinuz" "$work/initrd" "$img" "root=LABEL=RASPIROOT rootwait ro"
 
 result=0
 # From outside the board only the TLS listeners answer (wss 8443, RawSocket over TLS 8444; the
@@ -122,7 +112,6 @@ else
   result=1
   log "no RawSocket WELCOME within $timeout s"
 fi
-guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
 if [ $result = 0 ]; then
   # The fingerprint the device wrote into wampmesh.txt at first boot, as a user reads it from the card.
   fingerprint=$(guest "sed -n 's/^# tls_fingerprint SHA-256 //p' /boot/firmware/wampmesh.txt" | tr -d '\r' | head -1)
@@ -174,13 +163,6 @@ if [ $result = 0 ]; then
   fi
 fi
 
-in_guest() { # in_guest "what" COMMAND: passes when COMMAND succeeds in the guest
-  if guest "$2"; then log "guest: $1"; else log "guest: FAILED $1"; result=1; fi
-}
-login() { # login "what" "REALM AUTHID TICKET" [TOPIC]: a ticket login from outside gets WELCOME (and may subscribe to TOPIC)
-  if WAMP_PROBE_TICKET=$2 WAMP_PROBE_SUBSCRIBE=${3:-} python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then log "login: $1"
-  else log "login: FAILED $1"; result=1; fi
-}
 if [ $result = 0 ]; then
   in_guest "apt sources: trixie, trixie-updates, trixie-security" \
     "grep -q '^Suites: trixie trixie-updates$' /etc/apt/sources.list.d/debian.sources && grep -q '^Suites: trixie-security$' /etc/apt/sources.list.d/debian.sources"
@@ -222,10 +204,6 @@ if [ $result = 0 ]; then
   in_guest "flush" "sync"
 fi
 
-serial=$work/serial.log
-check() { # check "what" PATTERN
-  if grep -qE "$2" "$serial"; then log "serial console: $1"; else log "serial console: MISSING $1"; result=1; fi
-}
 check "first boot ran" 'wampmesh-firstboot: done'
 check "host name from wampmesh.txt" 'wampmesh-firstboot: hostname wm-boottest'
 check "node identity generated" 'wampmesh-firstboot: node id '
@@ -249,8 +227,7 @@ if grep -aE 'wampmesh.service: (Watchdog timeout|Failed with result)' "$serial" 
 fi
 # The FAT partition, byte for byte (the file, deleted files, free clusters): none of the
 # secrets written there may be left. The guest is stopped first; its last writes were synced.
-kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
-qemu_pid=
+qemu_stop
 fat_scan "$img" hostname=wm-boottest "${secrets[@]}" || result=1
 
 log "boot test $([ $result = 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s"

@@ -47,7 +47,7 @@ started=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/wampmesh-inject-boot.XXXXXX")
 qemu_pid=
 cleanup() {
-  [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+  qemu_stop
   if [ "$keep" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -151,30 +151,12 @@ mcopy -o -i "$boot" "$work/wampmesh.txt" ::wampmesh.txt
 mcopy -i "$boot" ::kernel8.img "$work/vmlinuz"
 mcopy -i "$boot" ::initramfs8 "$work/initrd"
 cmdline=$(mcopy -i "$boot" ::cmdline.txt - | tr -d '\r\n' | sed -E 's/(^| )console=[^ ]*//g')
-raw_port=$(free_port)
-ws_port=$(free_port)
-ssh_port=$(free_port)
 serial=$work/serial.log
 log "booting kernel8.img under qemu-system-aarch64 (virt, cortex-a72, 2 CPUs, TCG): $cmdline; serial log $serial"
 boot_t0=$(date +%s)
-qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
-  -kernel "$work/vmlinuz" -initrd "$work/initrd" \
-  -append "$cmdline console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=180" \
-  -drive "file=$img,if=virtio,format=raw" \
-  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
-  -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
-  -display none -serial "file:$serial" -monitor none -no-reboot &
-qemu_pid=$!
+qemu_boot "$work/vmlinuz" "$work/initrd" "$img" "$cmdline"
 
 result=0
-guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
-in_guest() { # in_guest "what" COMMAND: passes when COMMAND succeeds in the guest
-  if guest "$2"; then log "guest: $1"; else log "guest: FAILED $1"; result=1; fi
-}
-login() { # login "what" "REALM AUTHID TICKET" [TOPIC]: a ticket login from outside gets WELCOME (and may subscribe to TOPIC)
-  if WAMP_PROBE_TICKET=$2 WAMP_PROBE_SUBSCRIBE=${3:-} python3 "$here/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then log "login: $1"
-  else log "login: FAILED $1"; result=1; fi
-}
 
 # The administrator from wampmesh.txt over RawSocket-over-TLS (only TLS answers from outside).
 if out=$(WAMP_PROBE_TLS=1 WAMP_PROBE_TICKET="wampmesh.admin admin inject test admin pw" \
@@ -188,7 +170,9 @@ if [ $result = 0 ]; then
   cli_fingerprint=$(guest "wampmesh tls" | jq -r 'select(.listener == "listeners.websocket[0]") | .fingerprint' || true)
   if [ -n "$fingerprint" ] && [ "$fingerprint" = "$cli_fingerprint" ]; then
     log "first-boot TLS certificate $fingerprint (wampmesh.txt and 'wampmesh tls' agree)"
-    if out=$(WAMP_PROBE_FINGERPRINT=$fingerprint WAMP_PROBE_TICKET="wampmesh.admin admin inject test admin pw" \
+    # From here on every client pins the certificate to it (login too).
+    export WAMP_PROBE_FINGERPRINT=$fingerprint
+    if out=$(WAMP_PROBE_TICKET="wampmesh.admin admin inject test admin pw" \
         python3 "$here/wamp-probe.py" websocket 127.0.0.1 "$ws_port" 60); then
       log "wss:// WELCOME, certificate pinned to the first-boot fingerprint: ${out:0:120}..."
     else
@@ -214,9 +198,6 @@ if [ $result = 0 ]; then
   in_guest "flush" "sync"
 fi
 
-check() { # check "what" PATTERN: in the serial console log
-  if grep -aqE "$2" "$serial"; then log "serial console: $1"; else log "serial console: MISSING $1"; result=1; fi
-}
 check "first boot ran" 'wampmesh-firstboot: done'
 check "administrator configured" "wampmesh-firstboot: administrator 'admin' configured"
 check "first-boot realm" 'wampmesh-firstboot: realm com.example.injected \(ticket\) created'
@@ -228,8 +209,7 @@ if grep -aqE 'wampmesh.service: (Watchdog timeout|Failed with result)' "$serial"
   log "serial console: wampmesh watchdog timeout or failure"; result=1
 fi
 
-kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
-qemu_pid=
+qemu_stop
 fat_scan "$img" hostname=wm-injected "${secrets[@]}" || result=1
 
 log "inject boot test $([ $result = 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - started )) s"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by build.sh, inject.sh and boot-test.sh (sourced, not run).
+# Shared by build.sh, inject.sh, boot-test.sh and inject-boot-test.sh (sourced, not run).
 
 log() { echo "firmware-image: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -56,6 +56,11 @@ enable_binfmt_arm64() {
 part_offset() { sfdisk -J "$1" | python3 -c "import json,sys; p=json.load(sys.stdin)['partitiontable']['partitions'][$2-1]; print(p['start'], p['size'])"; }
 
 # --- Shared by the qemu boot tests (boot-test.sh, inject-boot-test.sh) ---------------------
+# They set `work` (the run's folder; its `id` is the test's SSH key, made by test_ssh_key),
+# `serial` (the serial console log) and `result` (0 until a check fails); qemu_boot sets the
+# ports and qemu_pid the helpers below use.
+
+lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # A free TCP port on host loopback, for one of qemu's port forwards.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -83,4 +88,55 @@ fat_scan() {
   done
   rm -f "$fat"
   return $ok
+}
+
+# qemu_boot KERNEL INITRD DISK CMDLINE: boots DISK (raw, as virtio) in the background on qemu's
+# "virt" machine (qemu's raspi machines lack the USB/Ethernet and PCIe a network test needs):
+# cortex-a72 (the Pi 4's core), 2 CPUs, 1 GiB, TCG; the serial console to $serial. The kernel
+# command line lets systemd wait up to 3 min for devices (default 90 s): under TCG udev's
+# coldplug can take longer than that to make the disk's links. The network is qemu's user mode
+# with restrict=on (the guest reaches nothing, not even the host) and host loopback forwards to
+# the guest's RawSocket over TLS (8444 -> $raw_port), wss (8443 -> $ws_port) and SSH
+# (22 -> $ssh_port). Sets raw_port, ws_port, ssh_port and qemu_pid.
+qemu_boot() {
+  local kernel=$1 initrd=$2 disk=$3 cmdline=$4
+  raw_port=$(free_port)
+  ws_port=$(free_port)
+  ssh_port=$(free_port)
+  qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "$cmdline console=ttyAMA0 panic=-1 systemd.show_status=1 systemd.journald.forward_to_console=1 systemd.default_device_timeout_sec=180" \
+    -drive "file=$disk,if=virtio,format=raw" \
+    -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$raw_port-:8444,hostfwd=tcp:127.0.0.1:$ws_port-:8443,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
+    -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
+    -display none -serial "file:$serial" -monitor none -no-reboot &
+  qemu_pid=$!
+}
+
+# Stops the guest (its last writes must have been synced: `in_guest flush sync`).
+qemu_stop() {
+  if [ -n "${qemu_pid:-}" ]; then kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true; fi
+  qemu_pid=
+}
+
+# guest COMMAND...: runs COMMAND in the guest as root over SSH, with the test's key.
+guest() { ssh -q -i "$work/id" -p "$ssh_port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 root@127.0.0.1 "$@"; }
+
+# in_guest "what" COMMAND: passes when COMMAND succeeds in the guest.
+in_guest() {
+  if guest "$2"; then log "guest: $1"; else log "guest: FAILED $1"; result=1; fi
+}
+
+# login "what" "REALM AUTHID TICKET" [TOPIC]: a ticket login from outside gets WELCOME (and may
+# subscribe to TOPIC). Over RawSocket over TLS, the only RawSocket that answers from outside the
+# guest (a plain RawSocket handshake on that port is never answered: the TLS server waits for
+# the rest of a record header), pinned to $WAMP_PROBE_FINGERPRINT once the caller exported it.
+login() {
+  if WAMP_PROBE_TLS=1 WAMP_PROBE_TICKET=$2 WAMP_PROBE_SUBSCRIBE=${3:-} python3 "$lib_dir/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then log "login: $1"
+  else log "login: FAILED $1"; result=1; fi
+}
+
+# check "what" PATTERN: PATTERN (extended regex) is in the serial console log.
+check() {
+  if grep -aqE "$2" "$serial"; then log "serial console: $1"; else log "serial console: MISSING $1"; result=1; fi
 }

@@ -49,7 +49,7 @@ export function oauth2Route(service: OAuth2Service): HttpRoute {
       };
       let reply: OAuth2Reply | undefined;
       if (target.endpoint === 'token') reply = await service.token(target.realm, request);
-      else if (target.endpoint === 'revoke') reply = service.revoke(target.realm, request);
+      else if (target.endpoint === 'revoke') reply = await service.revoke(target.realm, request);
       else reply = service.jwks(target.realm);
       return reply ?? missing;
     },

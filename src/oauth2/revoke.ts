@@ -20,13 +20,17 @@ export interface RevocationDeps {
     realm: string,
     client: ClientCredentials,
     peer: string,
-  ) => { code: OAuth2ErrorCode; description: string } | undefined;
+  ) => Promise<{ code: OAuth2ErrorCode; description: string } | undefined>;
   readonly now: () => number;
 }
 
 const OK: OAuth2Reply = { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body: '' };
 
-export function revoke(deps: RevocationDeps, settings: OAuth2RealmSettings, req: EndpointRequest): OAuth2Reply {
+export async function revoke(
+  deps: RevocationDeps,
+  settings: OAuth2RealmSettings,
+  req: EndpointRequest,
+): Promise<OAuth2Reply> {
   const realm = settings.realm;
   const form = parseForm(req);
   if (!form.ok) return errorReply(form.code, form.description, realm);
@@ -37,7 +41,7 @@ export function revoke(deps: RevocationDeps, settings: OAuth2RealmSettings, req:
   // A client_id without a secret names a public client: nothing to check.
   const client = creds.value?.secret === undefined ? undefined : creds.value;
   if (client !== undefined) {
-    const bad = deps.checkClient(realm, client, req.peer);
+    const bad = await deps.checkClient(realm, client, req.peer);
     if (bad !== undefined) return errorReply(bad.code, bad.description, realm);
   }
   // The hint only says where to look first (section 2.1); both kinds are tried.

@@ -76,7 +76,7 @@ export class OAuth2Service {
   }
 
   /** POST /oauth2/{realm}/revoke. */
-  revoke(realm: string, req: EndpointRequest): OAuth2Reply | undefined {
+  revoke(realm: string, req: EndpointRequest): Promise<OAuth2Reply> | undefined {
     const settings = this.#realms.get(realm);
     if (settings === undefined) return undefined;
     return revoke(

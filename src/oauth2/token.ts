@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { parsePeer, throttleKey } from '../security/address.ts';
-import { hashTicket, verifyTicket } from '../security/hash.ts';
+import { dummyTicketHash, verifyTicketAsync } from '../security/hash.ts';
 import { authroleOf, type UserRecord } from '../security/records.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { AccountGuard, FailureThrottle } from '../security/throttle.ts';
@@ -57,7 +57,7 @@ export class TokenEndpoint {
 
   async handle(settings: OAuth2RealmSettings, req: EndpointRequest): Promise<OAuth2Reply> {
     const realm = settings.realm;
-    const out = this.#handle(settings, req);
+    const out = await this.#handle(settings, req);
     if ('code' in out) return errorReply(out.code, out.description, realm);
     const token = await signAccessToken(out.claims, this.#d.signer());
     return jsonReply(200, {
@@ -68,7 +68,10 @@ export class TokenEndpoint {
     });
   }
 
-  #handle(settings: OAuth2RealmSettings, req: EndpointRequest): Failure | { claims: AccessClaims; refresh?: string } {
+  async #handle(
+    settings: OAuth2RealmSettings,
+    req: EndpointRequest,
+  ): Promise<Failure | { claims: AccessClaims; refresh?: string }> {
     const form = parseForm(req);
     if (!form.ok) return form;
     const grant = form.value.get('grant_type');
@@ -90,7 +93,7 @@ export class TokenEndpoint {
     // to check, and nothing it is given is bound to it.
     const client = creds.value?.secret === undefined ? undefined : creds.value;
     if (client !== undefined) {
-      const bad = this.#checkClient(settings.realm, client, key);
+      const bad = await this.#checkClient(settings.realm, client, key);
       if (bad !== undefined) return bad;
     }
     switch (grant as GrantType) {
@@ -106,7 +109,7 @@ export class TokenEndpoint {
   }
 
   /** Client authentication for the revocation endpoint: the same checks and budgets. */
-  checkClient(realm: string, client: ClientCredentials, peer: string): Failure | undefined {
+  async checkClient(realm: string, client: ClientCredentials, peer: string): Promise<Failure | undefined> {
     const key = throttleKey(parsePeer(peer), peer);
     if (!this.#d.throttle.allowed(key))
       return failure(
@@ -117,27 +120,25 @@ export class TokenEndpoint {
   }
 
   /** A client is a realm user: its id the authid, its secret that user's password. */
-  #checkClient(realm: string, client: ClientCredentials, key: string): Failure | undefined {
+  async #checkClient(realm: string, client: ClientCredentials, key: string): Promise<Failure | undefined> {
     if (!this.#d.accounts.allowed(realm, client.id, key))
       return failure(
         OAuth2ErrorCode.TEMPORARILY_UNAVAILABLE,
         'too many failed attempts for this account; try again later',
       );
     if (client.secret === undefined) return failure(OAuth2ErrorCode.INVALID_CLIENT, 'client_secret is required');
-    if (!this.#passwordOk(realm, client.id, client.secret)) {
-      this.#failed(realm, client.id, key);
-      return failure(OAuth2ErrorCode.INVALID_CLIENT, 'client authentication failed');
-    }
+    const ok = await this.#passwordOk(realm, client.id, client.secret, key);
+    if (ok !== true) return ok || failure(OAuth2ErrorCode.INVALID_CLIENT, 'client authentication failed');
     this.#d.accounts.succeeded(realm, client.id, key);
     return undefined;
   }
 
-  #password(
+  async #password(
     settings: OAuth2RealmSettings,
     form: ReadonlyMap<string, string>,
     client: ClientCredentials | undefined,
     key: string,
-  ): Failure | { claims: AccessClaims; refresh?: string } {
+  ): Promise<Failure | { claims: AccessClaims; refresh?: string }> {
     const username = form.get('username');
     const password = form.get('password');
     if (username === undefined || password === undefined)
@@ -147,10 +148,8 @@ export class TokenEndpoint {
         OAuth2ErrorCode.TEMPORARILY_UNAVAILABLE,
         'too many failed attempts for this account; try again later',
       );
-    if (!this.#passwordOk(settings.realm, username, password)) {
-      this.#failed(settings.realm, username, key);
-      return failure(OAuth2ErrorCode.INVALID_GRANT, 'invalid username or password');
-    }
+    const ok = await this.#passwordOk(settings.realm, username, password, key);
+    if (ok !== true) return ok || failure(OAuth2ErrorCode.INVALID_GRANT, 'invalid username or password');
     this.#d.accounts.succeeded(settings.realm, username, key);
     const user = this.#d.security.userRecord(settings.realm, username)!;
     return this.#issue(settings, user, client, settings.grants.includes('refresh_token'));
@@ -244,13 +243,25 @@ export class TokenEndpoint {
     return { claims, refresh: `${familyId}.${secret}` };
   }
 
-  /** The same Argon2id cost for unknown users, so timing tells nothing about which exist. */
-  #passwordOk(realm: string, authid: string, password: string): boolean {
-    const user = this.#d.security.userRecord(realm, authid);
-    const hash = user?.credentials.ticket?.hash;
-    this.#dummyHash ??= hashTicket(randomId(16), this.#d.security.hashing.ticket);
-    const ok = verifyTicket(password, hash ?? this.#dummyHash);
-    return ok && hash !== undefined && user?.disabled !== true;
+  /**
+   * The password checked off the event loop, in the address's turn (FailureThrottle.inTurn);
+   * a wrong one counted as a failure (false); refused unchecked when failures counted while it
+   * waited spent the budget. The same Argon2id cost for unknown users, so timing tells nothing
+   * about which exist.
+   */
+  #passwordOk(realm: string, authid: string, password: string, key: string): Promise<boolean | Failure> {
+    return this.#d.throttle.inTurn(key, async () => {
+      if (!this.#d.throttle.allowed(key) || !this.#d.accounts.allowed(realm, authid, key))
+        return failure(OAuth2ErrorCode.TEMPORARILY_UNAVAILABLE, 'too many failed attempts; try again later');
+      const user = this.#d.security.userRecord(realm, authid);
+      const hash = user?.credentials.ticket?.hash;
+      this.#dummyHash ??= dummyTicketHash(this.#d.security.hashing.ticket);
+      const ok = (await verifyTicketAsync(password, hash ?? this.#dummyHash)) && hash !== undefined;
+      // Read again: the user may have been disabled while the hash was computed.
+      if (ok && this.#d.security.userRecord(realm, authid)?.disabled !== true) return true;
+      this.#failed(realm, authid, key);
+      return false;
+    });
   }
 
   #failed(realm: string, authid: string, key: string): void {

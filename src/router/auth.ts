@@ -26,7 +26,11 @@ export interface Identity {
 
 /** A CHALLENGE was sent; the client's AUTHENTICATE completes it. */
 export interface PendingAuthentication {
-  authenticate(message: Authenticate): AuthOutcome;
+  /**
+   * A promise when the check takes long (a password hash on the thread pool): the session waits
+   * for it while the router serves everyone else.
+   */
+  authenticate(message: Authenticate): AuthOutcome | Promise<AuthOutcome>;
 }
 
 export type AuthOutcome =

@@ -60,10 +60,18 @@ export class SessionOpening {
     return this.#proceed(outcome, realm, roles);
   }
 
-  authenticate(msg: Authenticate): OpeningStep {
+  /** A CHALLENGE waits for its AUTHENTICATE (not while the one that came is being checked). */
+  get challenged(): boolean {
+    return this.#pendingAuth !== undefined;
+  }
+
+  /** A promise when the authenticator's check is one (a password hash): the session waits for it. */
+  authenticate(msg: Authenticate): OpeningStep | Promise<OpeningStep> {
     const state = this.#pendingAuth!;
     this.#pendingAuth = undefined;
-    return this.#proceed(state.pending.authenticate(msg), state.realm, state.roles);
+    const outcome = state.pending.authenticate(msg);
+    if (outcome instanceof Promise) return outcome.then((o) => this.#proceed(o, state.realm, state.roles));
+    return this.#proceed(outcome, state.realm, state.roles);
   }
 
   #proceed(outcome: AuthOutcome, realm: Realm, roles: Dict): OpeningStep {

@@ -169,9 +169,14 @@ export class Session implements Target, PeerHandler {
   }
 
   #route(msg: Message, raw: RawPayload | undefined): void {
+    this.#guarded(this.#dispatch, msg, raw);
+  }
+
+  /** This session's own handling of a message, or of an authentication that finished late. */
+  #guarded<A, B>(handle: (this: Session, a: A, b: B) => void, a: A, b: B): void {
     this.#dispatching = true;
     try {
-      this.#dispatch(msg, raw);
+      handle.call(this, a, b);
     } catch (err) {
       // A bug in routing must not take the process down; the session's state is suspect, so end it.
       this.#ctx.logger.error(
@@ -275,7 +280,8 @@ export class Session implements Target, PeerHandler {
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received before HELLO`);
       case 'authenticating':
-        if (msg.type === T.AUTHENTICATE) return this.#open(this.#opening.authenticate(msg));
+        if (msg.type === T.AUTHENTICATE && this.#opening.challenged)
+          return this.#opened(this.#opening.authenticate(msg));
         if (msg.type === T.ABORT) return this.#close('lost');
         return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} received while authenticating`);
       case 'closing':
@@ -290,6 +296,15 @@ export class Session implements Target, PeerHandler {
       case 'closed':
         return;
     }
+  }
+
+  /** A step that took long (a password hash off the event loop) comes when the client may be gone. */
+  #opened(step: OpeningStep | Promise<OpeningStep>): void {
+    if (!(step instanceof Promise)) return this.#open(step);
+    step.then(
+      (s) => this.#state === 'authenticating' && this.#guarded(this.#open, s, undefined),
+      (err: unknown) => this.#state === 'authenticating' && this.#guarded(rethrow, err, undefined),
+    );
   }
 
   /** Does what a step of the opening says. */
@@ -385,6 +400,10 @@ export class Session implements Target, PeerHandler {
       this.#ctx.release(this);
     }
   }
+}
+
+function rethrow(err: unknown): never {
+  throw err;
 }
 
 function errorText(err: unknown): string {

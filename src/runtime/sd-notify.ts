@@ -57,9 +57,11 @@ function socketPathValid(p: string | undefined): p is string {
 
 /** The program and arguments that start this same process again. */
 function selfCommand(): string[] {
-  // In the single executable argv[1] repeats the executable; from the sources it is main.ts.
-  const script = isSea() ? [] : process.argv.slice(1, 2);
-  return [process.execPath, ...process.execArgv, ...script, ...process.argv.slice(2)];
+  // In the single executable argv[1] repeats the executable, and its execArgv are the ones its
+  // blob applies at every start: given again they would be taken for the CLI's own options.
+  // From the sources argv[1] is main.ts and the node options must be given again.
+  if (isSea()) return [process.execPath, ...process.argv.slice(2)];
+  return [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
 }
 
 function usableFd(value: string | undefined): number | undefined {

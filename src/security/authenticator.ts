@@ -21,14 +21,14 @@ import { ErrorUri } from '../wamp/uris.ts';
 import type { AuthOutcome, Authenticator, HelloInfo, Identity } from '../router/auth.ts';
 import { parsePeer, throttleKey, type PeerAddress } from './address.ts';
 import {
+  dummyTicketHash,
   fromBase64,
-  hashTicket,
   hmacSha256,
   randomBase64,
   scramAuthMessage,
   verifyCryptosign,
   verifyScramProof,
-  verifyTicket,
+  verifyTicketAsync,
   verifyWampcra,
   type ScramDialect,
   type ScramKeys,
@@ -112,12 +112,8 @@ export class StoreAuthenticator implements Authenticator {
       return abort(ErrorUri.NOT_AUTHORIZED, `realm '${realm.uri}' does not accept new sessions`);
     const address = parsePeer(info.transport.peer);
     const key = throttleKey(address, info.transport.peer);
-    if (!this.throttle.allowed(key))
-      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
-    // Asked for every name, existing or not, so the answer tells nothing about which users exist.
-    if (info.authid !== undefined && !this.accounts.allowed(realm.uri, info.authid, key)) {
-      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts for this account; try again later');
-    }
+    const throttled = this.#throttled(realm.uri, info.authid, key);
+    if (throttled !== undefined) return throttled;
 
     for (const offered of info.authmethods) {
       const method = (offered === 'scram' ? 'wamp-scram' : offered) as AuthMethod;
@@ -178,9 +174,14 @@ export class StoreAuthenticator implements Authenticator {
         const tokenUser = this.#tokenUser(viaToken, msg.signature);
         if (tokenUser !== undefined) return this.#finish(viaToken, tokenUser, true);
       }
-      // An unknown user costs the same hash as a known one.
-      const ok = verifyTicket(msg.signature, hash ?? this.#dummyHash());
-      return this.#finish(a, authid, ok && hash !== undefined);
+      return this.throttle.inTurn(a.key, async () => {
+        // Failures counted while this one waited for its turn.
+        const throttled = this.#throttled(a.realm.uri, authid, a.key);
+        if (throttled !== undefined) return throttled;
+        // An unknown user costs the same hash as a known one.
+        const ok = await verifyTicketAsync(msg.signature, hash ?? this.#dummyHash());
+        return this.#finish(a, authid, ok && hash !== undefined);
+      });
     });
   }
 
@@ -305,7 +306,17 @@ export class StoreAuthenticator implements Authenticator {
   // -------------------------------------------------------------------------------------------
   // Plumbing
 
-  #challenge(a: Attempt, extra: Dict, verify: (msg: Authenticate) => AuthOutcome): AuthOutcome {
+  /** Refused before any secret is looked at: the address's or the account's budget of failures is spent. */
+  #throttled(realm: string, authid: string | undefined, key: string): AuthOutcome | undefined {
+    if (!this.throttle.allowed(key))
+      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts from this address; try again later');
+    // Asked for every name, existing or not, so the answer tells nothing about which users exist.
+    if (authid !== undefined && !this.accounts.allowed(realm, authid, key))
+      return abort(ErrorUri.AUTHENTICATION_FAILED, 'too many failed attempts for this account; try again later');
+    return undefined;
+  }
+
+  #challenge(a: Attempt, extra: Dict, verify: (msg: Authenticate) => AuthOutcome | Promise<AuthOutcome>): AuthOutcome {
     const issued = this.#now();
     return {
       type: 'challenge',
@@ -358,7 +369,7 @@ export class StoreAuthenticator implements Authenticator {
   }
 
   #dummyHash(): string {
-    this.#dummyTicketHash ??= hashTicket(crypto.randomBytes(16).toString('hex'), this.store.hashing.ticket);
+    this.#dummyTicketHash ??= dummyTicketHash(this.store.hashing.ticket);
     return this.#dummyTicketHash;
   }
 

@@ -42,17 +42,28 @@ const SALT_BYTES = 16;
 
 export const hasArgon2 = typeof (crypto as { argon2Sync?: unknown }).argon2Sync === 'function';
 
+// Parallelism 1: WAMP-SCRAM fixes it (the client computes the hash) and it keeps the cost
+// of a ticket check on one core.
+const argon2Parameters = (message: Uint8Array, salt: Uint8Array, p: Argon2Params, length: number) => ({
+  message,
+  nonce: salt,
+  parallelism: 1,
+  tagLength: length,
+  memory: p.memory,
+  passes: p.iterations,
+});
+
 export function argon2id(message: Uint8Array, salt: Uint8Array, p: Argon2Params, length = 32): Buffer {
-  // Parallelism 1: WAMP-SCRAM fixes it (the client computes the hash) and it keeps the cost
-  // of a ticket check on one core.
-  return crypto.argon2Sync('argon2id', {
-    message,
-    nonce: salt,
-    parallelism: 1,
-    tagLength: length,
-    memory: p.memory,
-    passes: p.iterations,
-  });
+  return crypto.argon2Sync('argon2id', argon2Parameters(message, salt, p, length));
+}
+
+/** argon2id on libuv's thread pool: a login's hash (~1 s on a slow board) must not stall every other session. */
+function argon2idAsync(message: Uint8Array, salt: Uint8Array, p: Argon2Params, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    crypto.argon2('argon2id', argon2Parameters(message, salt, p, length), (err, derived) =>
+      err === null ? resolve(derived) : reject(err),
+    ),
+  );
 }
 
 export function pbkdf2(
@@ -62,6 +73,14 @@ export function pbkdf2(
   keylen = 32,
 ): Buffer {
   return crypto.pbkdf2Sync(password, salt, iterations, keylen, 'sha256');
+}
+
+function pbkdf2Async(password: Uint8Array, salt: Uint8Array, iterations: number, keylen: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    crypto.pbkdf2(password, salt, iterations, keylen, 'sha256', (err, derived) =>
+      err === null ? resolve(derived) : reject(err),
+    ),
+  );
 }
 
 export function hmacSha256(key: Uint8Array | string, data: Uint8Array | string): Buffer {
@@ -161,17 +180,44 @@ export function parseTicketHash(phc: string): ParsedTicketHash | undefined {
   return undefined;
 }
 
-export function verifyTicket(ticket: string, phc: string): boolean {
+/**
+ * A PHC string of the current kind and cost whose hash no ticket gives (random bytes): checking
+ * a ticket against it costs what checking against a real one does, for users that do not exist.
+ */
+export function dummyTicketHash(p: Argon2Params = defaultHashing.ticket): string {
+  const salt = b64raw(crypto.randomBytes(SALT_BYTES));
+  const hash = b64raw(crypto.randomBytes(32));
+  if (hasArgon2) return `$argon2id$v=19$m=${p.memory},t=${p.iterations},p=1$${salt}$${hash}`;
+  return `$pbkdf2-sha256$i=${PBKDF2_TICKET_ITERATIONS}$${salt}$${hash}`;
+}
+
+/** What a ticket check needs, or undefined when the hash cannot be checked here. */
+function ticketCheck(phc: string): ParsedTicketHash | undefined {
   const parsed = parseTicketHash(phc);
+  return parsed?.kind === 'argon2id' && !hasArgon2 ? undefined : parsed;
+}
+
+/** Blocks the thread for the whole hash: for offline tools; the router uses verifyTicketAsync. */
+export function verifyTicket(ticket: string, phc: string): boolean {
+  const parsed = ticketCheck(phc);
   if (parsed === undefined) return false;
   const secret = Buffer.from(ticket, 'utf8');
-  let derived: Buffer;
-  if (parsed.kind === 'argon2id') {
-    if (!hasArgon2) return false;
-    derived = argon2id(secret, parsed.salt, parsed, parsed.hash.length);
-  } else {
-    derived = pbkdf2(secret, parsed.salt, parsed.iterations, parsed.hash.length);
-  }
+  const derived =
+    parsed.kind === 'argon2id'
+      ? argon2id(secret, parsed.salt, parsed, parsed.hash.length)
+      : pbkdf2(secret, parsed.salt, parsed.iterations, parsed.hash.length);
+  return safeEqual(derived, parsed.hash);
+}
+
+/** verifyTicket with the hash computed on libuv's thread pool, so the event loop keeps serving. */
+export async function verifyTicketAsync(ticket: string, phc: string): Promise<boolean> {
+  const parsed = ticketCheck(phc);
+  if (parsed === undefined) return false;
+  const secret = Buffer.from(ticket, 'utf8');
+  const derived =
+    parsed.kind === 'argon2id'
+      ? await argon2idAsync(secret, parsed.salt, parsed, parsed.hash.length)
+      : await pbkdf2Async(secret, parsed.salt, parsed.iterations, parsed.hash.length);
   return safeEqual(derived, parsed.hash);
 }
 

@@ -24,6 +24,8 @@ export class FailureThrottle {
   readonly #now: () => number;
   // Insertion order = order of last failure, so the first entry is the stalest.
   readonly #buckets = new Map<string, Bucket>();
+  /** key -> the end of its last queued check; only keys with checks queued or running. */
+  readonly #turns = new Map<string, Promise<void>>();
 
   constructor(options: ThrottleOptions = {}) {
     this.burst = options.burst ?? 10;
@@ -50,6 +52,27 @@ export class FailureThrottle {
   /** Addresses currently tracked (for tests and metrics). */
   get size(): number {
     return this.#buckets.size;
+  }
+
+  /**
+   * Runs `check` (a password hash, off the event loop) once every earlier check of `key` has
+   * finished. One address then holds one of libuv's threads at a time (4 by default, shared
+   * with file I/O and DNS), never all of them; and a check that starts can still see the
+   * failures of those before it, as checks on the event loop did, so a queue of guesses over
+   * many connections stops where the budget does.
+   */
+  inTurn<T>(key: string, check: () => Promise<T>): Promise<T> {
+    const previous = this.#turns.get(key);
+    const result = previous === undefined ? check() : previous.then(check);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#turns.set(key, settled);
+    void settled.then(() => {
+      if (this.#turns.get(key) === settled) this.#turns.delete(key);
+    });
+    return result;
   }
 
   #current(key: string): Bucket | undefined {

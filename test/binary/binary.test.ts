@@ -6,7 +6,7 @@
 // sources changed; --if-changed makes it a no-op otherwise).
 
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -204,6 +204,53 @@ for (const arch of ['x64', 'arm64'] as const) {
     },
   );
 }
+
+// Under systemd (NOTIFY_SOCKET set) serve re-executes itself through Perl to keep the notify
+// socket (src/runtime/sd-notify.ts). The executable applies its own execArgv at every start: the
+// re-exec must not hand them over as arguments (the router then refused to start under systemd).
+test.serial('x64: under systemd (NOTIFY_SOCKET) serve re-executes itself, serves and sends READY=1', async (t) => {
+  if (skip) return t.pass();
+  const runner = runnerOr(t, 'x64');
+  if (!runner) return;
+  // RawSocket only (no uWebSockets.js, so no glibc 2.38 needed), run directly: under the trixie
+  // loader the process's own path is the loader's.
+  const direct: Runner = { ...runner, how: 'direct', command: (args) => [runner.binary, [...args]] };
+  const dir = tempDir('wampmesh-bin-notify-');
+  const sock = path.join(dir, 'notify.sock');
+  const receiver = spawn(
+    '/usr/bin/python3',
+    [
+      '-c',
+      'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\nwhile True: print(s.recv(4096).decode().replace("\\n"," "),flush=True)',
+      sock,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let got = '';
+  receiver.stdout.setEncoding('utf8').on('data', (c: string) => {
+    got += c;
+  });
+  const until = async (what: string, check: () => boolean) => {
+    const deadline = Date.now() + 30_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got: ${got}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    await until('the receiver to bind', () => got.startsWith('bound'));
+    const env = { WAMPMESH_CACHE_DIR: path.join(dir, 'cache'), NOTIFY_SOCKET: sock };
+    const router = await start(direct, ['--config', config(dir, { rawsocket: BOTH.rawsocket })], env);
+    await until('READY=1', () => got.includes('READY=1'));
+    const c = await connect({ transport: 'rawsocket', port: port(router, 'rawsocket') });
+    t.true((await c.join()) > 0);
+    await c.destroy();
+    t.is(await router.stop(), 0);
+  } finally {
+    receiver.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 // --- Failure modes, x64 only (the logic is the same code on both architectures) -----------
 

@@ -91,6 +91,86 @@ test('messages other than AUTHENTICATE while authenticating are protocol violati
   t.is(c.take()[0]![2], 'wamp.error.protocol_violation');
 });
 
+/** An authenticator whose check answers when the test says (as a password hash off the event loop does). */
+function deferred() {
+  const answers: ((ok: boolean) => void)[] = [];
+  const slow: Authenticator = {
+    hello: (info) => ({
+      type: 'challenge',
+      authmethod: 'ticket',
+      extra: {},
+      pending: {
+        authenticate: () =>
+          new Promise((resolve, reject) =>
+            answers.push((ok) =>
+              ok
+                ? resolve({
+                    type: 'welcome',
+                    identity: { authid: info.authid ?? '?', authrole: 'user', authmethod: 'ticket', authprovider: 'x' },
+                  })
+                : reject(new Error('the hash failed')),
+            ),
+          ),
+      },
+    }),
+  };
+  const scheduler = new ManualScheduler();
+  const router = new Router({
+    realms: [{ uri: 'realm1', anonymous: false }],
+    authenticator: slow,
+    scheduler,
+    authFailureDelayMs: 500,
+  });
+  return { router, answers };
+}
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+test('a check that answers later: WELCOME then; meanwhile a second AUTHENTICATE is a protocol violation', async (t) => {
+  const { router, answers } = deferred();
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.take();
+  c.send([5, 'open sesame', {}]);
+  t.deepEqual(c.take(), [], 'nothing while the check runs');
+  answers[0]!(true);
+  await turn();
+  t.like(c.take()[0]![2] as object, { authid: 'alice', authmethod: 'ticket' });
+
+  const d = new MemoryClient(router);
+  d.send(hello(['ticket']));
+  d.take();
+  d.send([5, 'open sesame', {}]);
+  d.send([5, 'open sesame', {}]);
+  t.is(d.take()[0]![2], 'wamp.error.protocol_violation');
+  t.true(d.closed);
+  answers[1]!(true);
+  await turn();
+  t.deepEqual(d.take(), [], 'the late answer to a closed session is dropped');
+});
+
+test('a client gone while its check runs: the late answer is dropped; a failed check ends the session', async (t) => {
+  const { router, answers } = deferred();
+  const gone = new MemoryClient(router);
+  gone.send(hello(['ticket']));
+  gone.take();
+  gone.send([5, 'open sesame', {}]);
+  gone.send([3, {}, 'wamp.close.system_shutdown']);
+  t.true(gone.closed);
+  answers[0]!(true);
+  await turn();
+  t.deepEqual(gone.take(), []);
+  t.is(router.sessionCount, 0);
+
+  const c = new MemoryClient(router);
+  c.send(hello(['ticket']));
+  c.take();
+  c.send([5, 'open sesame', {}]);
+  answers[1]!(false);
+  await turn();
+  t.is(c.take()[0]![0], 3, 'ABORT');
+  t.true(c.closed);
+});
+
 test('no acceptable authmethod is ABORTed with no_auth_method', (t) => {
   const { router } = setup();
   const c = new MemoryClient(router);

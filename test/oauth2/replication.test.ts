@@ -75,7 +75,7 @@ test('keys, revocations and refresh families replicate; expired entries are forg
   t.true(b.oauth2.check(REALM, body.access_token).ok, "alpha's token checks out on beta");
   t.is(b.oauth2.store.userFamilies(REALM, 'alice').length, 1, 'the refresh family is on beta');
 
-  b.oauth2.revoke(REALM, {
+  await b.oauth2.revoke(REALM, {
     method: 'POST',
     header: (n) => (n === 'content-type' ? 'application/x-www-form-urlencoded' : undefined),
     body: Buffer.from(new URLSearchParams({ token: body.access_token }).toString()),

@@ -6,7 +6,7 @@ import { adminSession, authenticate, sendHello, world } from './helpers.ts';
 
 const PASSWORD = 'correct horse battery';
 
-test('an administrator creates a realm, a user and a grant; a client uses them at once', (t) => {
+test('an administrator creates a realm, a user and a grant; a client uses them at once', async (t) => {
   const w = world();
   const admin = adminSession(w);
   const realm = admin.call('wampmesh.realm.create', [{ uri: 'com.live', authmethods: ['ticket'] }]);
@@ -40,7 +40,7 @@ test('an administrator creates a realm, a user and a grant; a client uses them a
 
   const c = w.connect();
   sendHello(w, c, 'com.live', { authmethods: ['ticket'], authid: 'alice' });
-  t.is(authenticate(w, c, PASSWORD)[0], 2);
+  t.is((await authenticate(w, c, PASSWORD))[0], 2);
   c.send([48, 7, {}, 'wamp.session.count', []]);
   t.deepEqual(c.take()[0], [50, 7, {}, [1]]);
 
@@ -90,7 +90,7 @@ test('validation errors come back as WAMP errors naming the field', (t) => {
   t.deepEqual(w.security.store.listUsers('com.x'), [], 'nothing imported');
 });
 
-test('only the admin group may call the admin API; the trust source is the Unix socket', (t) => {
+test('only the admin group may call the admin API; the trust source is the Unix socket', async (t) => {
   const w = world();
   const s = w.security.store;
   s.createUser('wampmesh.admin', { authid: 'viewer', password: PASSWORD });
@@ -98,7 +98,7 @@ test('only the admin group may call the admin API; the trust source is the Unix 
   s.createSource('wampmesh.admin', { cidr: '192.0.2.0/24', authmethods: ['ticket'], to: ['user:viewer'] });
   const c = w.connect('192.0.2.1:5000');
   sendHello(w, c, 'wampmesh.admin', { authmethods: ['ticket'], authid: 'viewer' });
-  t.is(authenticate(w, c, PASSWORD)[0], 2);
+  t.is((await authenticate(w, c, PASSWORD))[0], 2);
   c.send([48, 1, {}, 'wampmesh.realm.list', []]);
   t.is(c.take()[0]![4], 'wamp.error.not_authorized');
   c.send([48, 2, {}, 'wamp.session.list', []]);

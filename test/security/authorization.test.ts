@@ -20,10 +20,10 @@ function setup() {
   return w;
 }
 
-function login(w: World, authid: string) {
+async function login(w: World, authid: string) {
   const c = w.connect();
   sendHello(w, c, REALM, { authmethods: ['ticket'], authid });
-  const welcome = authenticate(w, c, PASSWORD);
+  const welcome = await authenticate(w, c, PASSWORD);
   if (welcome[0] !== 2) throw new Error(JSON.stringify(welcome));
   let request = 100;
   return {
@@ -46,14 +46,14 @@ function login(w: World, authid: string) {
 
 const NOT_AUTHORIZED = 'wamp.error.not_authorized';
 
-test('call granted on prefix com.app. but not register: register refused, call answered', (t) => {
+test('call granted on prefix com.app. but not register: register refused, call answered', async (t) => {
   const w = setup();
   const s = w.security.store;
   s.createGrant(REALM, { permissions: ['call'], uri: 'com.app.', match: 'prefix', to: ['user:alice'] });
   s.createGrant(REALM, { permissions: ['register'], uri: 'com.app.', match: 'prefix', to: ['user:bob'] });
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   t.is(bob.register('com.app.echo')[0], 65);
-  const alice = login(w, 'alice');
+  const alice = await login(w, 'alice');
   const refused = alice.register('com.app.other');
   t.is(refused[0], 8);
   t.is(refused[4], NOT_AUTHORIZED);
@@ -65,11 +65,11 @@ test('call granted on prefix com.app. but not register: register refused, call a
   t.deepEqual(alice.c.take()[0], [50, 1, {}, ['hi back']]);
 });
 
-test('revoking a grant refuses the very next call of a connected session', (t) => {
+test('revoking a grant refuses the very next call of a connected session', async (t) => {
   const w = setup();
   const s = w.security.store;
   const grant = s.createGrant(REALM, { permissions: ['call'], uri: 'wamp.session.count', to: ['group:ops'] });
-  const alice = login(w, 'alice');
+  const alice = await login(w, 'alice');
   t.is(alice.call('wamp.session.count')[0], 50);
   t.is(alice.call('wamp.session.count')[0], 50, 'cached decision');
   s.deleteGrant(REALM, grant.id);
@@ -78,10 +78,10 @@ test('revoking a grant refuses the very next call of a connected session', (t) =
   t.is(after[4], NOT_AUTHORIZED);
 });
 
-test('meta procedures are refused to a role without grants on them', (t) => {
+test('meta procedures are refused to a role without grants on them', async (t) => {
   const w = setup();
   w.security.store.createGrant(REALM, { permissions: ['call'], uri: 'com.app.', match: 'prefix', to: ['all'] });
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   for (const meta of [
     'wamp.session.list',
     'wamp.session.kill_all',
@@ -92,18 +92,18 @@ test('meta procedures are refused to a role without grants on them', (t) => {
   }
 });
 
-test('grants reach members of nested groups; removing the nesting removes them', (t) => {
+test('grants reach members of nested groups; removing the nesting removes them', async (t) => {
   const w = setup();
   const s = w.security.store;
   s.createGrant(REALM, { permissions: ['subscribe'], uri: 'com.app.events.', match: 'prefix', to: ['group:base'] });
-  const alice = login(w, 'alice'); // ops ⊂ base
+  const alice = await login(w, 'alice'); // ops ⊂ base
   t.is(alice.subscribe('com.app.events.x')[0], 33);
-  t.is(login(w, 'bob').subscribe('com.app.events.x')[4], NOT_AUTHORIZED);
+  t.is((await login(w, 'bob')).subscribe('com.app.events.x')[4], NOT_AUTHORIZED);
   s.updateGroup(REALM, 'ops', { groups: [] });
   t.is(alice.subscribe('com.app.events.y')[4], NOT_AUTHORIZED);
 });
 
-test('"anonymous" and "all" principals', (t) => {
+test('"anonymous" and "all" principals', async (t) => {
   const w = setup();
   const s = w.security.store;
   s.createGrant(REALM, { permissions: ['publish'], uri: 'com.app.public', to: ['anonymous'] });
@@ -115,7 +115,7 @@ test('"anonymous" and "all" principals', (t) => {
   t.is(anon.take()[0]![0], 17);
   anon.send([32, 2, {}, 'com.app.public']);
   t.is(anon.take()[0]![0], 33);
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   t.is(
     bob.send([16, 3, { acknowledge: true }, 'com.app.public'])[0]![4],
     NOT_AUTHORIZED,
@@ -124,34 +124,34 @@ test('"anonymous" and "all" principals', (t) => {
   t.is(bob.subscribe('com.app.public')[0], 33);
 });
 
-test('a realm with security disabled allows everything', (t) => {
+test('a realm with security disabled allows everything', async (t) => {
   const w = setup();
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   t.is(bob.register('com.app.anything')[4], NOT_AUTHORIZED);
   w.security.store.updateRealm(REALM, { security_enabled: false });
   t.is(bob.register('com.app.anything')[0], 65);
   t.is(bob.call('wamp.session.count')[0], 50);
 });
 
-test('pattern registrations need a grant that covers every URI they can match', (t) => {
+test('pattern registrations need a grant that covers every URI they can match', async (t) => {
   const w = setup();
   const s = w.security.store;
   s.createGrant(REALM, { permissions: ['register'], uri: 'com.app.', match: 'prefix', to: ['user:alice'] });
   s.createGrant(REALM, { permissions: ['register'], uri: 'com.app.fixed', match: 'exact', to: ['user:bob'] });
-  const alice = login(w, 'alice');
+  const alice = await login(w, 'alice');
   t.is(alice.register('com.app.x', 'prefix')[0], 65);
   t.is(alice.register('com.app..y', 'wildcard')[0], 65);
   t.is(alice.register('com.', 'prefix')[4], NOT_AUTHORIZED, 'wider than the grant');
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   t.is(bob.register('com.app.fixed', 'prefix')[4], NOT_AUTHORIZED, 'an exact grant never covers a prefix');
   t.is(bob.register('com.app.fixed')[0], 65);
 });
 
-test('deleting a user ends its sessions, and its grants go with it', (t) => {
+test('deleting a user ends its sessions, and its grants go with it', async (t) => {
   const w = setup();
   const s = w.security.store;
   s.createGrant(REALM, { permissions: ['call'], uri: 'com.app.', match: 'prefix', to: ['user:bob'] });
-  const bob = login(w, 'bob');
+  const bob = await login(w, 'bob');
   s.deleteUser(REALM, 'bob');
   t.deepEqual(bob.c.take()[0], [6, { message: "user 'bob' was deleted from realm 'com.app'" }, 'wamp.close.killed']);
   t.deepEqual(s.listGrants(REALM), []);

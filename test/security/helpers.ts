@@ -87,13 +87,22 @@ export function answer(w: World, c: MemoryClient): unknown[] {
   return got[0]!;
 }
 
-export function authenticate(
+/**
+ * Sends AUTHENTICATE; resolves with the answer. A ticket is checked on the thread pool, so its
+ * answer comes some turns later (an ABORT then after the failure delay, once it is scheduled).
+ */
+export async function authenticate(
   w: World,
   c: MemoryClient,
   signature: string,
   extra: Record<string, unknown> = {},
-): unknown[] {
+): Promise<unknown[]> {
   c.send([5, signature, extra]);
+  const deadline = Date.now() + 10_000;
+  while (c.received.length === 0 && !c.closed && Date.now() < deadline) {
+    w.scheduler.advance(FAILURE_DELAY);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
   return answer(w, c);
 }
 

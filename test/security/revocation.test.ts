@@ -25,18 +25,18 @@ function setup() {
   return { w, ok };
 }
 
-function ticketLogin(w: World, authid: string, password: string): MemoryClient | unknown[] {
+async function ticketLogin(w: World, authid: string, password: string): Promise<MemoryClient | unknown[]> {
   const c = w.connect();
   const challenge = sendHello(w, c, REALM, { authmethods: ['ticket'], authid });
   if (challenge[0] !== 4) return challenge;
-  const reply = authenticate(w, c, password);
+  const reply = await authenticate(w, c, password);
   return reply[0] === 2 ? c : reply;
 }
 
-function cryptosignLogin(w: World, privateKey: KeyObject, pubkey: string): MemoryClient {
+async function cryptosignLogin(w: World, privateKey: KeyObject, pubkey: string): Promise<MemoryClient> {
   const c = w.connect();
   const challenge = sendHello(w, c, REALM, { authmethods: ['cryptosign'], authextra: { pubkey } });
-  const reply = authenticate(w, c, cryptosignSign(privateKey, challenge[2] as Record<string, unknown>));
+  const reply = await authenticate(w, c, cryptosignSign(privateKey, challenge[2] as Record<string, unknown>));
   if (reply[0] !== 2) throw new Error(`cryptosign login failed: ${JSON.stringify(reply)}`);
   return c;
 }
@@ -54,11 +54,11 @@ function alive(c: MemoryClient): boolean {
   return answer.length === 1 && answer[0]![0] === 8;
 }
 
-test('a new password ends every session of that user, and only those; unrelated changes end none', (t) => {
+test('a new password ends every session of that user, and only those; unrelated changes end none', async (t) => {
   const { w, ok } = setup();
-  const alice1 = session(ticketLogin(w, 'alice', 'alice password 1'));
-  const alice2 = session(ticketLogin(w, 'alice', 'alice password 1'));
-  const bob = session(ticketLogin(w, 'bob', 'bob password 1'));
+  const alice1 = session(await ticketLogin(w, 'alice', 'alice password 1'));
+  const alice2 = session(await ticketLogin(w, 'alice', 'alice password 1'));
+  const bob = session(await ticketLogin(w, 'bob', 'bob password 1'));
 
   ok('wampmesh.user.update', [REALM, 'bob', { meta: { team: 'b' } }]);
   ok('wampmesh.user.update', [REALM, 'alice', { meta: { team: 'a' } }]);
@@ -82,38 +82,38 @@ test('a new password ends every session of that user, and only those; unrelated 
   t.true(alice2.closed);
 
   t.is(
-    (ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2],
+    ((await ticketLogin(w, 'alice', 'alice password 1')) as unknown[])[2],
     'wamp.error.authentication_failed',
     'the old password is refused',
   );
-  t.true(alive(session(ticketLogin(w, 'alice', 'alice password 2'))), 'the new one works');
+  t.true(alive(session(await ticketLogin(w, 'alice', 'alice password 2'))), 'the new one works');
 });
 
-test('public keys: adding one or a first password ends nothing; removing the key in use ends the session', (t) => {
+test('public keys: adding one or a first password ends nothing; removing the key in use ends the session', async (t) => {
   const { w, ok } = setup();
   const k1 = ed25519Keys();
   const k2 = ed25519Keys();
   ok('wampmesh.user.create', [REALM, { authid: 'carol', pubkeys: [k1.pubkey] }]);
-  const carol = cryptosignLogin(w, k1.privateKey, k1.pubkey);
+  const carol = await cryptosignLogin(w, k1.privateKey, k1.pubkey);
   ok('wampmesh.user.update', [REALM, 'carol', { pubkeys: [k1.pubkey, k2.pubkey] }]);
   ok('wampmesh.user.update', [REALM, 'carol', { password: 'carol password 1' }]);
   t.true(alive(carol), 'nothing that let carol in stopped working');
   ok('wampmesh.user.update', [REALM, 'carol', { pubkeys: [k2.pubkey] }]);
   t.deepEqual(carol.take(), [killed("credentials changed for user 'carol' in realm 'com.rev'")]);
-  t.true(alive(cryptosignLogin(w, k2.privateKey, k2.pubkey)));
+  t.true(alive(await cryptosignLogin(w, k2.privateKey, k2.pubkey)));
 });
 
-test('disabling a user ends their sessions as a kill does (testaments published) and refuses logins until enabled', (t) => {
+test('disabling a user ends their sessions as a kill does (testaments published) and refuses logins until enabled', async (t) => {
   const { w, ok } = setup();
   ok('wampmesh.grant.create', [
     REALM,
     { permissions: ['call'], uri: 'wamp.session.add_testament', to: ['user:alice'] },
   ]);
   ok('wampmesh.grant.create', [REALM, { permissions: ['subscribe'], uri: 'com.rev.gone', to: ['user:bob'] }]);
-  const alice = session(ticketLogin(w, 'alice', 'alice password 1'));
+  const alice = session(await ticketLogin(w, 'alice', 'alice password 1'));
   alice.send([48, 1, {}, 'wamp.session.add_testament', ['com.rev.gone', ['alice left']]]);
   t.is(alice.take()[0]![0], 50);
-  const bob = session(ticketLogin(w, 'bob', 'bob password 1'));
+  const bob = session(await ticketLogin(w, 'bob', 'bob password 1'));
   bob.send([32, 1, {}, 'com.rev.gone']);
   t.is(bob.take()[0]![0], 33);
 
@@ -123,20 +123,20 @@ test('disabling a user ends their sessions as a kill does (testaments published)
   t.is(event[0], 36);
   t.deepEqual(event[4], ['alice left'], 'the testament is published');
   t.is(
-    (ticketLogin(w, 'alice', 'alice password 1') as unknown[])[2],
+    ((await ticketLogin(w, 'alice', 'alice password 1')) as unknown[])[2],
     'wamp.error.authentication_failed',
     'a disabled user cannot log in',
   );
 
   ok('wampmesh.user.update', [REALM, 'alice', { disabled: false }]);
   t.is((ok('wampmesh.user.get', [REALM, 'alice']) as { disabled?: boolean }).disabled, undefined);
-  t.true(alive(session(ticketLogin(w, 'alice', 'alice password 1'))), 'enabled again, with the same password');
+  t.true(alive(session(await ticketLogin(w, 'alice', 'alice password 1'))), 'enabled again, with the same password');
 });
 
-test('an import ends the sessions of users whose credentials it replaces; re-importing the same document ends none', (t) => {
+test('an import ends the sessions of users whose credentials it replaces; re-importing the same document ends none', async (t) => {
   const { w, ok } = setup();
-  const alice = session(ticketLogin(w, 'alice', 'alice password 1'));
-  const bob = session(ticketLogin(w, 'bob', 'bob password 1'));
+  const alice = session(await ticketLogin(w, 'alice', 'alice password 1'));
+  const bob = session(await ticketLogin(w, 'bob', 'bob password 1'));
   const doc = ok('wampmesh.security.export', []) as {
     realms: { uri: string; users: { authid: string; credentials: unknown; disabled?: boolean }[] }[];
   };
@@ -150,7 +150,7 @@ test('an import ends the sessions of users whose credentials it replaces; re-imp
   ok('wampmesh.security.import', [doc]);
   t.deepEqual(alice.take(), [killed("credentials changed for user 'alice' in realm 'com.rev'")]);
   t.deepEqual(bob.take(), [killed("user 'bob' was disabled in realm 'com.rev'")]);
-  t.true(alive(session(ticketLogin(w, 'alice', 'bob password 1'))));
+  t.true(alive(session(await ticketLogin(w, 'alice', 'bob password 1'))));
 });
 
 test('an administrator changing their own password gets the result, then GOODBYE', (t) => {
