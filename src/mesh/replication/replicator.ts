@@ -27,12 +27,11 @@ export type { ReplicaRecord, ReplicationFrame } from './frames.ts';
 import { meshDefaults } from '../defaults.ts';
 import { recordFromText, signRecord, writtenText } from '../trust/record-signature.ts';
 import { RecordCheck, type RecordTrust } from './record-check.ts';
+import { HybridLogicalClock, newer, type Version } from './hlc.ts';
+import { ReplicationLag } from './lag.ts';
+import { pushRecords, type ReplicationLinks, sendVersions } from './parts.ts';
 
-export interface ReplicationLinks {
-  /** 'too-large': over the peer's maximum frame size, nothing sent (anything else: handed on or not, no retry). */
-  send(peer: NodeId, frame: ReplicationFrame): 'sent' | 'too-large' | 'failed';
-  neighbours(): readonly NodeId[];
-}
+export type { ReplicationLinks } from './parts.ts';
 
 /** A record that vanished on import because its references were dropped: present, not deleted. */
 const ABSENT = '-';
@@ -47,17 +46,12 @@ export class Replicator {
   readonly #trust: RecordTrust | undefined;
   readonly #check: RecordCheck | undefined;
   #links: ReplicationLinks | undefined;
-  #clock = { ms: 0, n: 0 };
+  readonly #clock: HybridLogicalClock;
   #applying = false;
   #lastAntiEntropy = 0;
   /** Versions received from each peer in parts marked `more`, waiting for the last part. */
   readonly #partialVersions = new Map<NodeId, [string, string, NodeId, boolean][]>();
-  /**
-   * Per neighbour, the versions its last full version list held that this node lacks, and
-   * since when this node has known it lacks something (the replication lag of /metrics). Cleared
-   * as its pushes bring them, or when its digest equals ours.
-   */
-  readonly #behind = new Map<NodeId, { lacking: Map<string, Version>; since: number }>();
+  readonly #lag: ReplicationLag;
   readonly #q;
 
   constructor(options: {
@@ -78,6 +72,8 @@ export class Replicator {
     const others = options.sources ?? [];
     this.#sources = [securitySource(options.store, (key) => others.some((o) => o.owns(key))), ...others];
     this.#now = options.now ?? Date.now;
+    this.#clock = new HybridLogicalClock(this.#now);
+    this.#lag = new ReplicationLag(this.#now);
     this.#logger = options.logger ?? silentLogger;
     this.#check = this.#trust === undefined ? undefined : new RecordCheck(this.#trust, this.#logger);
     this.#antiEntropyMs = options.antiEntropyMs ?? meshDefaults.antiEntropyMs;
@@ -98,7 +94,7 @@ export class Replicator {
       ),
       count: this.#db.prepare<[], { n: number }>('SELECT count(*) AS n FROM replica_version'),
     };
-    for (const row of this.#q.all.all()) this.#observe(row.hlc);
+    for (const row of this.#q.all.all()) this.#clock.observe(row.hlc);
     // Records of nodes removed while this one was away are adopted as the others did (sync below).
     const removed = new Set<NodeId>();
     for (const row of this.#q.all.all())
@@ -133,8 +129,8 @@ export class Replicator {
     switch (frame.t) {
       case 'repl-digest':
         this.#forgetExpired(this.#now());
-        if (frame.digest !== this.digest()) this.#sendVersions(peer, this.#versionList(), false);
-        else this.#behind.delete(peer);
+        if (frame.digest !== this.digest()) sendVersions(this.#links, this.#logger, peer, this.#versionList(), false);
+        else this.#lag.caughtUp(peer);
         return undefined;
       case 'repl-versions': {
         // Parts of a split list are gathered first: what to push depends on the whole of it.
@@ -158,17 +154,18 @@ export class Replicator {
           if (t !== undefined && !newer(row, t)) continue;
           if (row.written !== null) push.push(recordFromText(row.written, row.sig));
         }
-        this.#noteLacking(peer, theirs, ours);
-        this.#push(peer, push);
+        this.#lag.noteLacking(peer, theirs, ours);
+        pushRecords(this.#links, this.#logger, peer, push);
         // They pushed what we lack only if they asked first; otherwise ask them to.
-        if (!frame.reply) this.#sendVersions(peer, this.#versionList(), true);
+        if (!frame.reply) sendVersions(this.#links, this.#logger, peer, this.#versionList(), true);
         return undefined;
       }
       case 'repl-push': {
         const accepted = this.apply(frame.records, peer);
-        this.#noteReceived(peer, frame.records);
+        this.#lag.noteReceived(peer, frame.records, (key) => this.#q.get.get(key));
         // Flood onwards only what was news here: the flood stops where nothing is new.
-        for (const other of this.#links?.neighbours() ?? []) if (other !== peer) this.#push(other, accepted);
+        for (const other of this.#links?.neighbours() ?? [])
+          if (other !== peer) pushRecords(this.#links, this.#logger, other, accepted);
         return undefined;
       }
     }
@@ -206,7 +203,7 @@ export class Replicator {
         }
       }
     })();
-    for (const peer of this.#links?.neighbours() ?? []) this.#push(peer, changed);
+    for (const peer of this.#links?.neighbours() ?? []) pushRecords(this.#links, this.#logger, peer, changed);
   }
 
   /**
@@ -214,7 +211,7 @@ export class Replicator {
    * signed; returns the record to push.
    */
   #write(key: string, w: { value?: RecordValue; hash: string; expires: number | null }): ReplicaRecord {
-    const hlc = this.#tick();
+    const hlc = this.#clock.tick();
     const deleted = w.value === undefined;
     const record: ReplicaRecord = {
       key,
@@ -253,58 +250,6 @@ export class Replicator {
     if (keys.length > 0) this.#db.transaction(() => keys.forEach((r) => this.#q.forget.run(r.key)))();
   }
 
-  // A frame larger than the peer takes (mesh.maxFrameBytes, 64 KiB at least) is not sent at
-  // all, so a big store (a first sync, hundreds of users) goes in halves until each part fits.
-  // Halving costs an encoding per try; it only happens when a list does not fit.
-
-  /** Records to a neighbour, in as many frames as it takes. */
-  #push(peer: NodeId, records: ReplicaRecord[]): void {
-    if (records.length > 0)
-      this.#sendInParts(
-        peer,
-        records,
-        (part) => ({ t: 'repl-push', records: part }),
-        (r) => `the record ${r.key}`,
-      );
-  }
-
-  /** A version list (empty too: the frame itself is the question), in parts marked `more` if need be. */
-  #sendVersions(peer: NodeId, versions: [string, string, NodeId, boolean][], reply: boolean): void {
-    this.#sendInParts(
-      peer,
-      versions,
-      (part, last) =>
-        last
-          ? { t: 'repl-versions', versions: part, reply }
-          : { t: 'repl-versions', versions: part, reply, more: true },
-      (v) => `the version of ${v[0]} (anti-entropy with this peer stops here)`,
-    );
-  }
-
-  /**
-   * `items` to a neighbour in frames made by `frame` (`last`: no part follows), halving a list
-   * that does not fit until every part does; an item too large on its own is logged.
-   */
-  #sendInParts<T>(
-    peer: NodeId,
-    items: T[],
-    frame: (part: T[], last: boolean) => ReplicationFrame,
-    describe: (item: T) => string,
-    last = true,
-  ): void {
-    if (this.#links?.send(peer, frame(items, last)) !== 'too-large') return;
-    if (items.length <= 1) {
-      this.#logger.error(
-        { peer },
-        `replication: ${items.length === 0 ? 'an empty frame' : describe(items[0]!)} is larger than the peer's maximum frame size; not sent`,
-      );
-      return;
-    }
-    const half = items.length >> 1;
-    this.#sendInParts(peer, items.slice(0, half), frame, describe, false);
-    this.#sendInParts(peer, items.slice(half), frame, describe, last);
-  }
-
   /** A peer's split list may hold its records and ours, and then some; never without bound. */
   #maxGathered(): number {
     return 2 * this.#q.count.get()!.n + 100_000;
@@ -338,7 +283,7 @@ export class Replicator {
       if (this.#check !== undefined && !this.#check.admits(r, peer)) return false;
       // Only a version that checks moves the clock: a forged one dated far ahead would otherwise
       // date every later write of this node.
-      this.#observe(r.hlc);
+      this.#clock.observe(r.hlc);
       written.set(r, writtenText(r));
       return true;
     });
@@ -410,39 +355,7 @@ export class Replicator {
    * link and every antiEntropyMs; a change pushed as it commits is not counted while in flight.
    */
   lag(): Record<NodeId, number> {
-    const now = this.#now();
-    const neighbours = new Set(this.#links?.neighbours() ?? []);
-    for (const peer of this.#behind.keys()) if (!neighbours.has(peer)) this.#behind.delete(peer);
-    const lag: Record<NodeId, number> = {};
-    for (const peer of neighbours) {
-      const behind = this.#behind.get(peer);
-      lag[peer] = behind === undefined ? 0 : Math.max(0, now - behind.since);
-    }
-    return lag;
-  }
-
-  /** A neighbour's whole version list arrived: what it has that is newer than ours. */
-  #noteLacking(peer: NodeId, theirs: Map<string, Version>, ours: Map<string, Version>): void {
-    const lacking = new Map<string, Version>();
-    for (const [key, t] of theirs) {
-      const o = ours.get(key);
-      if (o === undefined || newer(t, o)) lacking.set(key, t);
-    }
-    if (lacking.size === 0) this.#behind.delete(peer);
-    else this.#behind.set(peer, { lacking, since: this.#behind.get(peer)?.since ?? this.#now() });
-  }
-
-  /** A neighbour's push was applied: what it brought is no longer lacking. */
-  #noteReceived(peer: NodeId, records: readonly ReplicaRecord[]): void {
-    const behind = this.#behind.get(peer);
-    if (behind === undefined) return;
-    for (const r of records) {
-      const wanted = behind.lacking.get(r.key);
-      if (wanted === undefined) continue;
-      const have = this.#q.get.get(r.key);
-      if (have !== undefined && !newer(wanted, have)) behind.lacking.delete(r.key);
-    }
-    if (behind.lacking.size === 0) this.#behind.delete(peer);
+    return this.#lag.lag(new Set(this.#links?.neighbours() ?? []));
   }
 
   #versionList(): [string, string, NodeId, boolean][] {
@@ -452,28 +365,6 @@ export class Replicator {
   #sourceOf(key: string): RecordSource | undefined {
     return this.#sources.find((s) => s.owns(key));
   }
-
-  // Hybrid logical clock: wall-clock milliseconds, plus a counter when the clock stands still
-  // or runs behind what we have seen from others.
-  #tick(): string {
-    const wall = this.#now();
-    if (wall > this.#clock.ms) this.#clock = { ms: wall, n: 0 };
-    // The counter has 6 digits: past them, the next millisecond (a 7-digit counter broke the
-    // format every peer checks).
-    else if (this.#clock.n >= 999_999) this.#clock = { ms: this.#clock.ms + 1, n: 0 };
-    else this.#clock = { ms: this.#clock.ms, n: this.#clock.n + 1 };
-    return `${String(this.#clock.ms).padStart(15, '0')}.${String(this.#clock.n).padStart(6, '0')}`;
-  }
-
-  #observe(hlc: string): void {
-    const [ms, n] = hlc.split('.').map(Number) as [number, number];
-    if (ms > this.#clock.ms || (ms === this.#clock.ms && n > this.#clock.n)) this.#clock = { ms, n };
-  }
-}
-
-interface Version {
-  readonly hlc: string;
-  readonly node: string;
 }
 
 interface VersionRow {
@@ -485,8 +376,4 @@ interface VersionRow {
   /** The record as its writer wrote it (trust/record-signature.ts writtenText), and its signature. */
   written: string | null;
   sig: Uint8Array | null;
-}
-
-function newer(a: Version, b: Version): boolean {
-  return a.hlc > b.hlc || (a.hlc === b.hlc && a.node > b.node);
 }
