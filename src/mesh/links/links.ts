@@ -21,14 +21,9 @@ import { Heartbeat } from './heartbeat.ts';
 import { LinkChoice } from './link-choice.ts';
 import { LinkLog } from './link-log.ts';
 import { MeshCallQueue } from './mesh-calls.ts';
-import {
-  checkOptions,
-  type LinkStatus,
-  type MeshLinksOptions,
-  type MeshLinksStatus,
-  type PeerAddress,
-} from './options.ts';
+import { checkOptions, type MeshLinksOptions, type MeshLinksStatus, type PeerAddress } from './options.ts';
 import { Seeds } from './seeds.ts';
+import { handshakeStatuses, linkStatuses } from './status.ts';
 import { createLinkServer, dialLinkSocket } from './sockets.ts';
 import { meshDefaults } from '../defaults.ts';
 import { MeshTrust } from '../trust/membership.ts';
@@ -244,38 +239,14 @@ export class MeshLinks implements LinkDriver, LinkHost {
   // ---- status and shutdown -----------------------------------------------------------------
 
   status(): MeshLinksStatus {
-    const now = performance.now();
-    const links: LinkStatus[] = [...this.#active]
-      .map(([peer, c]) => ({
-        peer,
-        address: c.address,
-        direction: c.direction,
-        tls: c.tls,
-        rttMs: c.rttMs === undefined ? undefined : Math.round(c.rttMs * 100) / 100,
-        uptimeMs: Math.round(now - c.upAt),
-        silentMs: Math.round(now - c.lastReceived),
-        bytesIn: c.bytesIn,
-        bytesOut: c.bytesOut,
-        queuedBytes: c.queuedBytes,
-      }))
-      .sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
-    const handshakes = [...this.#conns]
-      .filter((c) => c.state !== 'up' && c.state !== 'closed')
-      .map((c) => ({
-        address: c.address,
-        direction: c.direction,
-        state: c.state,
-        ...(c.peer !== undefined && { peer: c.peer }),
-      }));
-    const seeds = this.#seeds.status();
     return {
       node: this.nodeId,
       cluster: this.clusterId,
       listening: this.#bound,
       tls: this.#tls !== undefined,
-      links,
-      handshakes,
-      seeds,
+      links: linkStatuses(this.#active, performance.now()),
+      handshakes: handshakeStatuses(this.#conns),
+      seeds: this.#seeds.status(),
     };
   }
 
