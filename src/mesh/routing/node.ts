@@ -1,9 +1,9 @@
 // One router's part in the mesh, sans-IO: it reacts to discovery, link and frame events and
 // answers with frames for a LinkDriver to send. Routing is link-state (link-state.ts): each node
 // advertises its links and what it serves (advertise.ts), and every node computes the same
-// shortest paths. This file keeps the overlay (which peers to link to) and the advertisements;
-// calls (calls.ts) and events (events.ts) travel along the routes, and meet the core through the
-// federation port only.
+// shortest paths. This file keeps the links and the advertisements; which peers to link to is
+// the overlay's (overlay.ts). Calls (calls.ts) and events (events.ts) travel along the routes,
+// and meet the core through the federation port only.
 
 import type { Logger } from '../../log.ts';
 import { silentLogger } from '../../log.ts';
@@ -24,15 +24,10 @@ import { PassedFrame, validateFrame, type Lsa, type NodeId, type RealmAd } from 
 import type { LinkDriver } from './link-driver.ts';
 import { LinkStateDb } from './link-state.ts';
 import { OriginIdentities } from './origin-identity.ts';
+import { Overlay } from './overlay.ts';
 
 export type { FrameSendResult, LinkDriver } from './link-driver.ts';
 export { NETWORK_FAILURE, PAYLOAD_SIZE_EXCEEDED } from './calls.ts';
-
-interface Peer {
-  failures: number;
-  nextDialAt: number;
-  discovered: boolean;
-}
 
 /** Our own advertisement's seq is never taken from one numbered this high (#receiveLsa). */
 const MAX_FOLLOWED_SEQ = 2 ** 52;
@@ -51,9 +46,8 @@ export class MeshNode {
   #seq = 0;
   #lastRefresh = 0;
   #advertisePending = false;
-  readonly #peers = new Map<NodeId, Peer>();
   readonly #active = new Set<NodeId>();
-  readonly #dialing = new Set<NodeId>();
+  readonly #overlay: Overlay;
   readonly #calls: CallRouter;
   readonly #events: EventSpreader;
   readonly #replicator: Replicator | undefined;
@@ -113,6 +107,17 @@ export class MeshNode {
       interestsChanged: () => this.#scheduleAdvertise(),
     });
     this.#trust = options.trust;
+    this.#overlay = new Overlay({
+      self: this.self,
+      config: this.config,
+      driver: this.#driver,
+      lsdb: this.lsdb,
+      trust: this.#trust,
+      logger: this.#logger,
+      random: this.#random,
+      active: this.#active,
+      dropped: (peer) => this.linkDown(peer),
+    });
     this.#check =
       options.trust === undefined ? undefined : new AdvertisementCheck(options.trust, this.lsdb, this.#logger);
     // Statements this node signs (an admission at a handshake, an administrator's command) are
@@ -133,28 +138,15 @@ export class MeshNode {
   // ---- discovery and links ---------------------------------------------------------------
 
   peerDiscovered(peer: NodeId): void {
-    if (peer === this.self) return;
-    const known = this.#peers.get(peer);
-    if (known === undefined) this.#peers.set(peer, { failures: 0, nextDialAt: 0, discovered: true });
-    else if (!known.discovered) {
-      // It reappeared (a partition healed, a board came back): dial it now, not after the
-      // backoff its failures built up while it was away.
-      known.discovered = true;
-      known.failures = 0;
-      known.nextDialAt = 0;
-    }
+    this.#overlay.peerDiscovered(peer);
   }
 
   peerLost(peer: NodeId): void {
-    const known = this.#peers.get(peer);
-    if (known !== undefined) known.discovered = false;
+    this.#overlay.peerLost(peer);
   }
 
   linkUp(peer: NodeId): void {
-    this.#dialing.delete(peer);
-    this.peerDiscovered(peer);
-    const known = this.#peers.get(peer)!;
-    known.failures = 0;
+    this.#overlay.linkUp(peer);
     if (this.#active.has(peer)) return;
     // An admission signed at this link's handshake reaches the other neighbours before anything
     // the new neighbour says (its advertisement is checked against it).
@@ -171,20 +163,14 @@ export class MeshNode {
   }
 
   dialFailed(peer: NodeId): void {
-    this.#dialing.delete(peer);
-    const known = this.#peers.get(peer);
-    if (known === undefined) return;
-    known.failures++;
-    known.nextDialAt =
-      this.#now() + Math.min(this.config.dialBackoffMaxMs, this.config.dialBackoffMs * 2 ** (known.failures - 1));
+    this.#overlay.dialFailed(peer, this.#now());
   }
 
   linkDown(peer: NodeId): void {
-    this.#dialing.delete(peer);
+    this.#overlay.dialEnded(peer);
     if (!this.#active.delete(peer)) return;
     this.#logger.info({ peer }, 'mesh link down');
-    const known = this.#peers.get(peer);
-    if (known !== undefined) known.nextDialAt = this.#now() + this.config.dialBackoffMs;
+    this.#overlay.linkDown(peer, this.#now());
     this.#calls.linkDown(peer);
     this.#originate();
     // After the new routes: the link's unacknowledged event copies take them.
@@ -236,7 +222,7 @@ export class MeshNode {
       });
       this.linkDown(peer);
     }
-    this.#maintainOverlay(now);
+    this.#overlay.maintain(now);
     this.#replicator?.tick(now);
   }
 
@@ -248,8 +234,7 @@ export class MeshNode {
       epoch: this.#epoch,
       seq: this.#seq,
       links: [...this.#active].sort(),
-      dialing: [...this.#dialing].sort(),
-      known: [...this.#peers].map(([id, p]) => ({ id, discovered: p.discovered, failures: p.failures })),
+      ...this.#overlay.status(),
       nodes: [...this.lsdb.all()].map((l) => ({ id: l.origin, links: l.links, seq: l.seq })),
       routes,
       callsInFlight: this.#calls.callsInFlight,
@@ -317,7 +302,7 @@ export class MeshNode {
         this.#driver.disconnect(node, { removed: `node ${node} was removed from the mesh` });
         this.linkDown(node);
       }
-      this.#peers.delete(node);
+      this.#overlay.forget(node);
     }
     if (changed) this.#originate();
     this.#replicator?.writersRemoved(removed);
@@ -364,52 +349,6 @@ export class MeshNode {
     this.#events.subscribers = advertised.subscribers;
     this.#calls.topologyChanged(advertised.callees, routes);
     this.#events.topologyChanged();
-  }
-
-  // ---- overlay -------------------------------------------------------------------------------
-
-  #maintainOverlay(now: number): void {
-    const { minLinks, maxLinks, maxDialsInFlight } = this.config;
-    const dialable = [...this.#peers]
-      .filter(
-        ([id, p]) =>
-          !this.#active.has(id) &&
-          !this.#dialing.has(id) &&
-          p.nextDialAt <= now &&
-          this.#trust?.isRemoved(id) !== true &&
-          (p.discovered || this.lsdb.reachable(id)),
-      )
-      // Stable peers first (fewest failures), then random so nodes don't all pick the same one.
-      .map(([id, p]) => ({ id, rank: p.failures + this.#random() }))
-      .sort((a, b) => a.rank - b.rank);
-    const dial = (id: NodeId) => {
-      this.#dialing.add(id);
-      this.#driver.connect(id);
-    };
-    for (const { id } of dialable) {
-      if (this.#active.size + this.#dialing.size >= minLinks || this.#dialing.size >= maxDialsInFlight) break;
-      dial(id);
-    }
-    // Having minLinks is not enough: a few nodes can link only among themselves and form an
-    // island. A discovered peer that the mesh cannot reach is another island: link to it
-    // (within maxLinks), and the two merge.
-    if (this.#dialing.size < maxDialsInFlight && this.#active.size + this.#dialing.size < maxLinks) {
-      const stranger = dialable.find(({ id }) => this.#peers.get(id)!.discovered && !this.lsdb.reachable(id));
-      if (stranger !== undefined && !this.#dialing.has(stranger.id)) dial(stranger.id);
-    }
-    if (this.#active.size > maxLinks) {
-      // Drop one redundant link per tick: never one that disconnects anything, and only where
-      // the other side keeps more than its minimum too.
-      const droppable = [...this.#active]
-        .filter((p) => (this.lsdb.get(p)?.links.length ?? 0) > minLinks && this.lsdb.connectedWithout(p))
-        .sort();
-      const victim = droppable.at(-1);
-      if (victim !== undefined) {
-        this.#logger.info({ peer: victim }, 'dropping redundant mesh link');
-        this.#driver.disconnect(victim);
-        this.linkDown(victim);
-      }
-    }
   }
 
   #now(): number {
