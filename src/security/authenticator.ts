@@ -22,7 +22,6 @@ import type { AuthOutcome, Authenticator, HelloInfo, Identity } from '../router/
 import { parsePeer, throttleKey, type PeerAddress } from './address.ts';
 import {
   dummyTicketHash,
-  fromBase64,
   hmacSha256,
   randomBase64,
   scramAuthMessage,
@@ -41,6 +40,8 @@ import {
   type RealmRecord,
   type UserRecord,
 } from './records.ts';
+import { performable } from './negotiation.ts';
+import { scramAuthenticateConsistent, scramChallengeExtra, scramWelcomeExtra } from './scram-dialects.ts';
 import { SourceRules } from './sources.ts';
 import type { SecurityStore } from './store.ts';
 import { AccountGuard, FailureThrottle, type ThrottleOptions } from './throttle.ts';
@@ -233,43 +234,14 @@ export class StoreAuthenticator implements Authenticator {
     const memory = kdf === 'argon2id' ? (cred?.memory ?? h.argon2.memory) : undefined;
     const clientNonce = a.info.authextra.nonce as string;
     const serverNonce = clientNonce + randomBase64(18);
-    // Autobahn|Python rejects unknown CHALLENGE keys and turns a null memory into a crash, so
-    // its dialect gets exactly the keys it reads.
-    const extra: Dict =
-      dialect === 'spec'
-        ? {
-            nonce: serverNonce,
-            salt,
-            kdf: kdf === 'argon2id' ? 'argon2id13' : 'pbkdf2',
-            iterations,
-            memory: memory ?? null,
-          }
-        : {
-            nonce: serverNonce,
-            salt,
-            kdf: kdf === 'argon2id' ? 'argon2id-13' : 'pbkdf2',
-            iterations,
-            ...(memory !== undefined && { memory }),
-          };
+    const extra = scramChallengeExtra(dialect, { nonce: serverNonce, salt, kdf, iterations, memory });
     const keys: ScramKeys = cred?.[dialect] ?? { stored_key: randomBase64(32), server_key: randomBase64(32) };
     return this.#challenge(a, extra, (msg) => {
-      const x = msg.extra;
-      // The spec's client repeats the nonce and the (absent) channel binding; Autobahn sends neither.
-      const consistent =
-        (x.nonce === undefined || x.nonce === serverNonce) &&
-        (x.channel_binding === undefined || x.channel_binding === null) &&
-        (x.cbind_data === undefined || x.cbind_data === null);
+      const consistent = scramAuthenticateConsistent(msg.extra, serverNonce);
       const authMessage = scramAuthMessage({ authid, clientNonce, serverNonce, salt, iterations }, dialect);
       const serverSignature = verifyScramProof(keys, authMessage, msg.signature);
-      const authextra: Dict =
-        dialect === 'spec' ? { verifier: serverSignature } : { scram_server_signature: serverSignature };
-      return this.#finish(
-        a,
-        authid,
-        serverSignature !== undefined && consistent && cred !== undefined,
-        undefined,
-        authextra,
-      );
+      const ok = serverSignature !== undefined && consistent && cred !== undefined;
+      return this.#finish(a, authid, ok, undefined, scramWelcomeExtra(dialect, serverSignature));
     });
   }
 
@@ -377,33 +349,6 @@ export class StoreAuthenticator implements Authenticator {
   #mockSalt(method: string, realm: string, authid: string): string {
     this.#mockSecret ??= this.store.mockSecret();
     return hmacSha256(this.#mockSecret, `${method}\0${realm}\0${authid}`).subarray(0, 16).toString('base64');
-  }
-}
-
-/** Whether the HELLO carries what the method needs. */
-function performable(method: AuthMethod, info: HelloInfo): boolean {
-  const x = info.authextra;
-  const hasAuthid = typeof info.authid === 'string' && info.authid.length > 0;
-  const noBinding = x.channel_binding === undefined || x.channel_binding === null;
-  switch (method) {
-    case 'anonymous':
-    // The token names the user (an authid, if given, must match it).
-    case 'oauth2':
-      return true;
-    // The certificate names the user; only a transport that verified one sets it.
-    case 'tls':
-      return info.transport.certificate !== undefined;
-    case 'trust':
-    case 'ticket':
-    case 'wampcra':
-      return hasAuthid;
-    // No TLS channel binding here: a client that insists on it cannot use the method.
-    case 'cryptosign':
-      return typeof x.pubkey === 'string' && /^[0-9a-fA-F]{64}$/.test(x.pubkey) && noBinding;
-    case 'wamp-scram': {
-      const nonce = typeof x.nonce === 'string' ? fromBase64(x.nonce) : undefined;
-      return hasAuthid && nonce !== undefined && nonce.length >= 8 && (x.nonce as string).length <= 256 && noBinding;
-    }
   }
 }
 
