@@ -1,6 +1,10 @@
 // What WELCOME.Details.roles announces: exactly the features that work, nothing more.
 // Each is exercised by a test in test/core or test/interop. And what the router makes of what
 // a client announces, where that is a decision rather than the letter of the spec.
+
+import type { Dict } from '../wamp/messages.ts';
+import { isDict } from '../wamp/parse.ts';
+
 export const routerRoles = {
   broker: {
     features: {
@@ -45,4 +49,12 @@ export const clientRoleNames = ['caller', 'callee', 'publisher', 'subscriber'] a
  */
 export function takesProgressiveResults(callee: { supports(role: string, feature: string): boolean }): boolean {
   return callee.supports('callee', 'progressive_call_results');
+}
+
+/** Whether a client's HELLO.Details.roles announce `feature` under `role`. */
+export function announces(clientRoles: Dict, role: string, feature: string): boolean {
+  const r = clientRoles[role];
+  if (!isDict(r) || !isDict(r.features)) return false;
+  // The spec spells it both ways ("call_canceling", and "call_cancelling" in places).
+  return r.features[feature] === true || (feature === 'call_canceling' && r.features.call_cancelling === true);
 }

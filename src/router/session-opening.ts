@@ -6,7 +6,7 @@ import type { Authenticate, Dict, Hello } from '../wamp/messages.ts';
 import { isDict } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { AuthOutcome, Authenticator, Identity, PendingAuthentication } from './auth.ts';
-import { clientRoleNames } from './features.ts';
+import { clientRoleNames, routerRoles } from './features.ts';
 import { authMethodIndex } from './metrics.ts';
 import type { TransportInfo } from './peer.ts';
 import type { Realm } from './realm.ts';
@@ -93,6 +93,20 @@ export class SessionOpening {
     if (this.#ctx.realm(realm.uri) !== realm) return abort(ErrorUri.NO_SUCH_REALM, `no realm '${realm.uri}'`);
     return { kind: 'welcome', realm, roles, identity: outcome.identity };
   }
+}
+
+/** WELCOME.Details: who the client is now, and the roles and features of the router. */
+export function welcomeDetails(realm: string, identity: Identity): Dict {
+  const details: Dict = {
+    realm,
+    authid: identity.authid,
+    authrole: identity.authrole,
+    authmethod: identity.authmethod,
+    authprovider: identity.authprovider,
+    roles: routerRoles,
+  };
+  if (identity.authextra !== undefined) details.authextra = identity.authextra;
+  return details;
 }
 
 function abort(reason: string, message: string): OpeningStep {

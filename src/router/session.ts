@@ -9,9 +9,9 @@ import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
 import { MIN_FRAME, rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Authenticator, Authorizer } from './auth.ts';
-import { isDict, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
+import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
-import { routerRoles } from './features.ts';
+import { announces } from './features.ts';
 import type { Limits } from './limits.ts';
 import { DROP_UNENCODABLE, SessionMeter, transportIndex, type RouterMetrics } from './metrics.ts';
 import type { CloseReason, Peer, PeerHandler } from './peer.ts';
@@ -20,7 +20,7 @@ import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 import { checkGrant, routeEstablished, type EstablishedHooks } from './session-routing.ts';
 import { Outbound } from './outbound.ts';
-import { SessionOpening, type OpeningStep } from './session-opening.ts';
+import { SessionOpening, welcomeDetails, type OpeningStep } from './session-opening.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
 
@@ -112,10 +112,7 @@ export class Session implements Target, PeerHandler {
   }
 
   supports(role: string, feature: string): boolean {
-    const r = this.clientRoles[role];
-    if (!isDict(r) || !isDict(r.features)) return false;
-    // The spec spells it both ways ("call_canceling", and "call_cancelling" in places).
-    return r.features[feature] === true || (feature === 'call_canceling' && r.features.call_cancelling === true);
+    return announces(this.clientRoles, role, feature);
   }
 
   details(): Dict {
@@ -332,16 +329,7 @@ export class Session implements Target, PeerHandler {
     this.authprovider = identity.authprovider;
     this.realm = realm;
     this.#state = 'established';
-    const details: Dict = {
-      realm: realm.uri,
-      authid: this.authid,
-      authrole: this.authrole,
-      authmethod: this.authmethod,
-      authprovider: this.authprovider,
-      roles: routerRoles,
-    };
-    if (identity.authextra !== undefined) details.authextra = identity.authextra;
-    this.send({ type: T.WELCOME, session: this.id, details });
+    this.send({ type: T.WELCOME, session: this.id, details: welcomeDetails(realm.uri, identity) });
     // Sending can end the session (a peer over the outbound hard limit is a slow consumer):
     // closed, it must not join, or the realm keeps it for good.
     if (this.#state !== 'established') return;
