@@ -29,15 +29,11 @@ import { Handshake } from './handshake.ts';
 import { SEAL_BYTES } from './integrity.ts';
 import { TaggedFrameReader, TaggedFrameWriter } from './tagged-frames.ts';
 import { decodeEnvelope } from './envelope.ts';
-import { meshDefaults } from '../defaults.ts';
 import type { ConnectionOwner, ConnectionState, Direction, LinkConnectionOptions } from './connection-state.ts';
-import { certificateProblem } from './sockets.ts';
+import { certificateProblem, endLinkSocket } from './sockets.ts';
 
 /** What a connection needs from its owner (MeshLinks). */
 export type LinkHost = ConnectionOwner<LinkConnection>;
-
-// After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
-const LINGER_MS = meshDefaults.closeLingerMs;
 
 export class LinkConnection {
   readonly direction: Direction;
@@ -171,7 +167,11 @@ export class LinkConnection {
     clearTimeout(this.#timer);
     if ((options.notify ?? true) && !options.destroy && this.#spoken) this.sendControl({ c: 'close', code, reason });
     // Nothing worth flushing to a peer we have not spoken to (or are still connecting to).
-    this.#finish((options.destroy ?? false) || (!this.#spoken && this.#preamble.received === 0));
+    endLinkSocket(
+      this.#socket,
+      this.#writer,
+      (options.destroy ?? false) || (!this.#spoken && this.#preamble.received === 0),
+    );
     this.#host.closed(this, code, reason, false);
   }
 
@@ -321,7 +321,7 @@ export class LinkConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.#timer);
-    this.#finish(false);
+    endLinkSocket(this.#socket, this.#writer, false);
     this.#host.closed(this, code, `closed by the peer (${code}): ${reason}`, true);
   }
 
@@ -391,20 +391,5 @@ export class LinkConnection {
       destroy: true,
     });
     return false;
-  }
-
-  #finish(destroy: boolean): void {
-    const socket = this.#socket;
-    if (destroy) {
-      this.#writer.drop();
-      socket.destroy();
-      return;
-    }
-    this.#writer.seal(); // the close notice and whatever else is queued, with their TAG
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    this.#writer.flush(); // what was queued goes out before the FIN
-    socket.end();
   }
 }

@@ -1,4 +1,5 @@
-// The sockets of the mesh links: the listener, and the dialer's socket, over plain TCP or TLS.
+// The sockets of the mesh links: the listener, the dialer's socket, over plain TCP or TLS, and
+// how a link's socket ends.
 // Certificates are verified in the link layer (LinkConnection), not by OpenSSL, so that both
 // ends log why one was refused; nothing is sent to an unverified peer either way.
 
@@ -6,7 +7,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../../log.ts';
 import { remoteAddress } from '../../net/address.ts';
+import { meshDefaults } from '../defaults.ts';
 import type { MeshLinksOptions } from './options.ts';
+import type { TaggedFrameWriter } from './tagged-frames.ts';
 
 type LinkTls = MeshLinksOptions['tls'];
 
@@ -61,4 +64,25 @@ export function dialLinkSocket(host: string, port: number, options: LinkTls): ne
 export function certificateProblem(socket: net.Socket, verifyPeer: boolean): string | undefined {
   if (!verifyPeer || !(socket instanceof tls.TLSSocket) || socket.authorized) return undefined;
   return String(socket.authorizationError ?? 'no certificate');
+}
+
+// After end(), a peer that does not finish closing (a frozen process) must not pin the socket.
+const LINGER_MS = meshDefaults.closeLingerMs;
+
+/**
+ * Ends a link's socket. `destroy`: at once, dropping what is queued (a dead or non-reading peer
+ * would never take it); otherwise what is queued goes out sealed, then the FIN.
+ */
+export function endLinkSocket(socket: net.Socket, writer: TaggedFrameWriter, destroy: boolean): void {
+  if (destroy) {
+    writer.drop();
+    socket.destroy();
+    return;
+  }
+  writer.seal(); // the close notice and whatever else is queued, with their TAG
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  writer.flush(); // what was queued goes out before the FIN
+  socket.end();
 }
