@@ -10,10 +10,11 @@ import type { InvokePolicy } from '../../router/registrations.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { SendResult } from '../../router/target.ts';
 import { calleeKey, type AdvertisedCallee } from './advertise.ts';
+import { deliverAnswer, deliverCall, deliverChunk } from './call-delivery.ts';
 import { callError, isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
 import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, PassedFrame, ResultFrame, RoutedFrame } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
-import { detailsFor, withIdentity, type OriginIdentities } from './origin-identity.ts';
+import { withIdentity, type OriginIdentities } from './origin-identity.ts';
 import { ErrorUri } from '../../wamp/uris.ts';
 import { HopTable, type Hop } from './hop-table.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
@@ -283,11 +284,7 @@ export class CallRouter implements FrameSink {
       return undefined;
     }
     if (!this.#ctx.federation.hasRealm(chunk.realm)) return undefined;
-    this.#ctx.federation.chunk(chunk.realm, this.#callerFor(chunk.origin, chunk.realm), chunk.id, {
-      progress: chunk.progress,
-      args: chunk.args,
-      kwargs: chunk.kwargs,
-    });
+    deliverChunk(this.#ctx.federation, this.#callerFor(chunk.origin, chunk.realm), chunk);
     return undefined;
   }
 
@@ -341,24 +338,7 @@ export class CallRouter implements FrameSink {
   }
 
   #deliverAnswer(frame: ResultFrame | ErrorFrame, hop: Hop): void {
-    const callee = hop.callee;
-    if (callee === undefined) return;
-    if (frame.t === 'error') {
-      this.#ctx.federation.error(frame.realm, callee, frame.id, {
-        error: frame.error,
-        details: frame.details,
-        args: frame.args,
-        kwargs: frame.kwargs,
-      });
-    } else {
-      this.#ctx.federation.result(
-        frame.realm,
-        callee,
-        frame.id,
-        { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs },
-        callee.node,
-      );
-    }
+    if (hop.callee !== undefined) deliverAnswer(this.#ctx.federation, hop.callee, frame);
   }
 
   /** A call for a callee here: its caller's identity checked, the realm's grants applied to it. */
@@ -374,20 +354,7 @@ export class CallRouter implements FrameSink {
       this.sendRouted(callError(frame, ErrorUri.NOT_AUTHORIZED, `refused by ${this.self}: ${problem}`));
       return;
     }
-    const who = frame.who;
-    this.#ctx.federation.call(frame.realm, this.#callerFor(frame.origin, frame.realm), {
-      request: frame.id,
-      procedure: frame.procedure,
-      match: frame.match,
-      callee: frame.session,
-      // Without mesh trust (tests of routing alone) and an identity, as the frame says.
-      details: who === undefined && identities === undefined ? frame.details : detailsFor(frame),
-      args: frame.args,
-      kwargs: frame.kwargs,
-      ...(who !== undefined && {
-        identity: { authid: who[1], authrole: who[2], session: identities?.sessionOf(frame.origin, who) ?? -1 },
-      }),
-    });
+    deliverCall(this.#ctx.federation, this.#callerFor(frame.origin, frame.realm), frame, identities);
   }
 
   #deliverCancel(frame: { origin: NodeId; id: number; realm: string; mode: string }): undefined {
