@@ -123,8 +123,24 @@ export class Histogram {
 }
 
 // performance.now() and process.hrtime() both read CLOCK_MONOTONIC (libuv's uv_hrtime), which
-// all processes of the machine share; the offset turns the cheap one into the shared one.
-const MONO_OFFSET_MS = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+// all processes of the machine share; the offset turns the cheap one into the shared one. The two
+// clocks cannot be read at one instant: a process descheduled between the reads would carry that
+// pause in every latency it measures, so the offset is taken from the tightest of several
+// bracketed reads.
+const MONO_OFFSET_MS = ((): number => {
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 50; i++) {
+    const before = performance.now();
+    const shared = Number(process.hrtime.bigint()) / 1e6;
+    const after = performance.now();
+    if (after - before < best) {
+      best = after - before;
+      offset = shared - (before + after) / 2;
+    }
+  }
+  return offset;
+})();
 
 /** A monotonic clock shared by all processes of the machine (CLOCK_MONOTONIC), in ms. */
 export function monoMs(): number {
