@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { parsePeer, throttleKey } from '../security/address.ts';
-import { dummyTicketHash, verifyTicketAsync } from '../security/hash.ts';
+import { dummyTicketHash, verifyTicket } from '../security/hash.ts';
 import { authroleOf, type UserRecord } from '../security/records.ts';
 import type { SecurityStore } from '../security/store.ts';
 import type { AccountGuard, FailureThrottle } from '../security/throttle.ts';
@@ -256,7 +256,7 @@ export class TokenEndpoint {
       const user = this.#d.security.userRecord(realm, authid);
       const hash = user?.credentials.ticket?.hash;
       this.#dummyHash ??= dummyTicketHash(this.#d.security.hashing.ticket);
-      const ok = (await verifyTicketAsync(password, hash ?? this.#dummyHash)) && hash !== undefined;
+      const ok = (await verifyTicket(password, hash ?? this.#dummyHash)) && hash !== undefined;
       // Read again: the user may have been disabled while the hash was computed.
       if (ok && this.#d.security.userRecord(realm, authid)?.disabled !== true) return true;
       this.#failed(realm, authid, key);

@@ -27,7 +27,7 @@ import {
   scramAuthMessage,
   verifyCryptosign,
   verifyScramProof,
-  verifyTicketAsync,
+  verifyTicket,
   verifyWampcra,
   type ScramDialect,
   type ScramKeys,
@@ -180,7 +180,7 @@ export class StoreAuthenticator implements Authenticator {
         const throttled = this.#throttled(a.realm.uri, authid, a.key);
         if (throttled !== undefined) return throttled;
         // An unknown user costs the same hash as a known one.
-        const ok = await verifyTicketAsync(msg.signature, hash ?? this.#dummyHash());
+        const ok = await verifyTicket(msg.signature, hash ?? this.#dummyHash());
         return this.#finish(a, authid, ok && hash !== undefined);
       });
     });

@@ -197,20 +197,8 @@ function ticketCheck(phc: string): ParsedTicketHash | undefined {
   return parsed?.kind === 'argon2id' && !hasArgon2 ? undefined : parsed;
 }
 
-/** Blocks the thread for the whole hash: for offline tools; the router uses verifyTicketAsync. */
-export function verifyTicket(ticket: string, phc: string): boolean {
-  const parsed = ticketCheck(phc);
-  if (parsed === undefined) return false;
-  const secret = Buffer.from(ticket, 'utf8');
-  const derived =
-    parsed.kind === 'argon2id'
-      ? argon2id(secret, parsed.salt, parsed, parsed.hash.length)
-      : pbkdf2(secret, parsed.salt, parsed.iterations, parsed.hash.length);
-  return safeEqual(derived, parsed.hash);
-}
-
-/** verifyTicket with the hash computed on libuv's thread pool, so the event loop keeps serving. */
-export async function verifyTicketAsync(ticket: string, phc: string): Promise<boolean> {
+/** Whether `ticket` gives the hash in `phc`, computed on libuv's thread pool so the event loop keeps serving. */
+export async function verifyTicket(ticket: string, phc: string): Promise<boolean> {
   const parsed = ticketCheck(phc);
   if (parsed === undefined) return false;
   const secret = Buffer.from(ticket, 'utf8');

@@ -270,13 +270,12 @@ interface AdminClient {
 /** GOODBYE and ABORT: how a change to the administrator's own access reaches its sessions. */
 const isEnd = (m: unknown[]) => m[0] === 6 || m[0] === 3;
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** Whether a string anywhere in the value (keys included) holds a lone surrogate. */
 function holdsLoneSurrogate(v: unknown): boolean {
-  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (typeof v === 'string') return !v.isWellFormed();
   if (Array.isArray(v)) return v.some(holdsLoneSurrogate);
   if (v !== null && typeof v === 'object')
-    return Object.entries(v).some(([k, x]) => LONE_SURROGATE.test(k) || holdsLoneSurrogate(x));
+    return Object.entries(v).some(([k, x]) => !k.isWellFormed() || holdsLoneSurrogate(x));
   return false;
 }
 

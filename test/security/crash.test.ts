@@ -59,7 +59,7 @@ for (const round of [1, 2, 3]) {
     });
     t.deepEqual(missing, [], `${missing.length} of ${acked.length} acknowledged writes lost`);
     // A user acknowledged with a password has a hash that still verifies.
-    t.true(verifyTicket('password-0', store.userRecord(REALM, 'u0')!.credentials.ticket!.hash));
+    t.true(await verifyTicket('password-0', store.userRecord(REALM, 'u0')!.credentials.ticket!.hash));
     t.log(`${acked.length} acknowledged, ${users.size} users and ${grants.size} grants after the crash`);
     db.close();
   });

@@ -138,13 +138,13 @@ test('deleting a group cascades to memberships, nesting, roles, grants and sourc
   );
 });
 
-test('secrets are stored only as salted hashes and derived keys', (t) => {
+test('secrets are stored only as salted hashes and derived keys', async (t) => {
   const { dir, db, store } = open();
   populate(store);
   const user = store.userRecord('com.example', 'alice')!;
   t.regex(user.credentials.ticket!.hash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
-  t.true(verifyTicket(PASSWORD, user.credentials.ticket!.hash));
-  t.false(verifyTicket('wrong password', user.credentials.ticket!.hash));
+  t.true(await verifyTicket(PASSWORD, user.credentials.ticket!.hash));
+  t.false(await verifyTicket('wrong password', user.credentials.ticket!.hash));
   const cra = user.credentials.wampcra!;
   t.like(cra, { iterations: 1000, keylen: 32 });
   t.is(
@@ -194,7 +194,7 @@ test('everything configured survives reopening; integrity_check is ok', (t) => {
   again.db.close();
 });
 
-test('export -> wipe -> import gives the same configuration', (t) => {
+test('export -> wipe -> import gives the same configuration', async (t) => {
   const a = open();
   populate(a.store);
   const exported = JSON.parse(JSON.stringify(a.store.exportDocument())) as SecurityDocument;
@@ -205,14 +205,14 @@ test('export -> wipe -> import gives the same configuration', (t) => {
   t.deepEqual(b.store.exportDocument(), exported);
   t.is(b.store.getRealm('com.leftover'), undefined, 'import replaces the whole configuration');
   // The imported hashes still verify.
-  t.true(verifyTicket(PASSWORD, b.store.userRecord('com.example', 'alice')!.credentials.ticket!.hash));
+  t.true(await verifyTicket(PASSWORD, b.store.userRecord('com.example', 'alice')!.credentials.ticket!.hash));
   // Importing into the same store (wipe and re-create) is also a no-op.
   a.store.importDocument(exported);
   t.deepEqual(a.store.exportDocument(), exported);
   t.is(b.db.pragma('integrity_check', { simple: true }), 'ok');
 });
 
-test('an import may carry clear passwords; they are derived on the way in', (t) => {
+test('an import may carry clear passwords; they are derived on the way in', async (t) => {
   const { store } = open();
   ensureAdminRealm(store);
   const admin = store.exportDocument().realms[0]!;
@@ -228,7 +228,7 @@ test('an import may carry clear passwords; they are derived on the way in', (t) 
       },
     ],
   });
-  t.true(verifyTicket(PASSWORD, store.userRecord('com.new', 'u')!.credentials.ticket!.hash));
+  t.true(await verifyTicket(PASSWORD, store.userRecord('com.new', 'u')!.credentials.ticket!.hash));
 });
 
 test('an invalid import changes nothing and names the field', (t) => {
