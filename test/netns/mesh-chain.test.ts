@@ -9,11 +9,9 @@ import {
   createBed,
   eventually,
   netnsUnavailable,
-  pythonAutobahnMissing,
   repoRoot,
   runPythonInNetns,
   wampmeshBin,
-  type Bed,
 } from './harness.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -25,7 +23,7 @@ import {
   workDir,
   WS_PORT,
   type Agent,
-  type MeshRouter,
+  meshSuite,
 } from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
@@ -37,19 +35,15 @@ if (unavailable !== undefined) {
   announceSkip('test/netns/mesh-chain.test.ts', unavailable);
   test.skip(`netns mesh chain (SKIPPED: ${unavailable})`, () => {});
 } else {
-  let bed: Bed | undefined;
-  let work: { dir: string; remove(): void } | undefined;
-  const routers = new Map<string, MeshRouter>();
-  const agents: Agent[] = [];
+  const suite = meshSuite(test);
+  const { routers, agents } = suite;
   let onA: Agent;
   let onB: Agent;
   let onD: Agent;
 
   test.before(async () => {
-    const missing = pythonAutobahnMissing();
-    if (missing !== undefined) throw new Error(missing);
-    bed = createBed('chain4', 'mchain');
-    work = workDir('chain');
+    const bed = (suite.bed = createBed('chain4', 'mchain'));
+    const work = (suite.work = workDir('chain'));
     for (const n of ['A', 'B', 'C', 'D']) routers.set(n, meshRouter(bed, n, work.dir));
     await Promise.all([...routers.values()].map((r) => r.start()));
     [onA, onB, onD] = await Promise.all([
@@ -62,13 +56,6 @@ if (unavailable !== undefined) {
     if (!reg.ok) throw new Error(`register on D failed: ${JSON.stringify(reg)}`);
     const sub = await onA.request({ op: 'subscribe', topic: TOPIC });
     if (!sub.ok) throw new Error(`subscribe on A failed: ${JSON.stringify(sub)}`);
-  });
-
-  test.after.always(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all([...routers.values()].map((r) => r.proc?.stop(3_000)));
-    bed?.down();
-    work?.remove();
   });
 
   /** Calls until one succeeds; returns the result and how long it took. */
@@ -178,7 +165,7 @@ if (unavailable !== undefined) {
 
   test.serial('a realm user created on A (admin CLI) authenticates on D, three hops away', async (t) => {
     // The CLI reaches A's router over its Unix socket in A's data folder.
-    const data = join(work!.dir, 'A', 'data');
+    const data = join(suite.work!.dir, 'A', 'data');
     const cli = (args: string[]) => execFileSync(wampmeshBin, [...args, '--data', data], { encoding: 'utf8' });
     cli(['realm', 'create', 'com.chain', '--authmethods', 'ticket']);
     cli(['user', 'create', 'com.chain', 'alice', '--password', 'alice ticket 123']);
@@ -188,7 +175,7 @@ if (unavailable !== undefined) {
       20_000,
       async () => {
         const r = await runPythonInNetns(
-          bed!.node('D').ns,
+          suite.bed!.node('D').ns,
           script,
           [
             '--url',
@@ -219,7 +206,7 @@ if (unavailable !== undefined) {
     );
     t.is(joined.authid, 'alice');
     const wrong = await runPythonInNetns(
-      bed!.node('D').ns,
+      suite.bed!.node('D').ns,
       script,
       [
         '--url',
@@ -277,10 +264,10 @@ if (unavailable !== undefined) {
       const stream = { count: 10_000, rate: 500, settleMs: 90_000 };
       const started = Date.now();
       const result = await streamAcross(onD, onA, 'test.chain.stream', stream, async () => {
-        silentCut(bed!, 'B', 'C', true);
+        silentCut(suite.bed!, 'B', 'C', true);
         // The outage itself lasts 10 s: a duration, not a wait for a condition.
         await new Promise((r) => setTimeout(r, 10_000));
-        silentCut(bed!, 'B', 'C', false);
+        silentCut(suite.bed!, 'B', 'C', false);
       });
       t.log(
         `${stream.count} events at ${stream.rate}/s across a 10 s outage: ${JSON.stringify(result)} in ${Date.now() - started} ms`,

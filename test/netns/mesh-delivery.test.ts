@@ -5,7 +5,7 @@
 // the transit node R1: each time every event arrives once and in order.
 
 import test from 'ava';
-import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, type Bed } from './harness.ts';
+import { announceSkip, createBed, eventually, netnsUnavailable } from './harness.ts';
 import {
   linksUp,
   linkUpLogged,
@@ -15,7 +15,7 @@ import {
   streamAcross,
   workDir,
   type Agent,
-  type MeshRouter,
+  meshSuite,
 } from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
@@ -29,18 +29,14 @@ if (unavailable !== undefined) {
   announceSkip('test/netns/mesh-delivery.test.ts', unavailable);
   test.skip(`netns mesh delivery (SKIPPED: ${unavailable})`, () => {});
 } else {
-  let bed: Bed | undefined;
-  let work: { dir: string; remove(): void } | undefined;
-  const routers = new Map<string, MeshRouter>();
-  const agents: Agent[] = [];
+  const suite = meshSuite(test);
+  const { routers, agents } = suite;
   let pub: Agent;
   let sub: Agent;
 
   test.before(async () => {
-    const missing = pythonAutobahnMissing();
-    if (missing !== undefined) throw new Error(missing);
-    bed = createBed('ring6', 'mdeliv');
-    work = workDir('deliv');
+    const bed = (suite.bed = createBed('ring6', 'mdeliv'));
+    const work = (suite.work = workDir('deliv'));
     for (const n of NODES) routers.set(n, meshRouter(bed, n, work.dir));
     await Promise.all([...routers.values()].map((r) => r.start()));
     [pub, sub] = await Promise.all([startAgent(bed.node('R0').ns, 'R0'), startAgent(bed.node('R2').ns, 'R2')]);
@@ -52,23 +48,16 @@ if (unavailable !== undefined) {
     );
   });
 
-  test.after.always(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all([...routers.values()].map((r) => r.proc?.stop(3_000)));
-    bed?.down();
-    work?.remove();
-  });
-
   test.serial('silent failure of a link on the path (no RST): 0 lost, 0 duplicates, 0 reordered', async (t) => {
     const result = await streamAcross(pub, sub, 'test.delivery.silent', SILENT, () =>
-      silentCut(bed!, 'R1', 'R2', true),
+      silentCut(suite.bed!, 'R1', 'R2', true),
     );
     t.deepEqual(result, { delivered: SILENT.count, lost: 0, duplicates: 0, reordered: 0 });
     const dead = await routers
       .get('R1')!
       .proc.waitForStderr((l) => l.includes('unackedDeadMs') && l.includes('"peer":"R2"'), 10_000);
     t.log(`R1: ${dead}`);
-    silentCut(bed!, 'R1', 'R2', false);
+    silentCut(suite.bed!, 'R1', 'R2', false);
   });
 
   test.serial('kill -9 of the transit node: 0 lost, 0 duplicates, 0 reordered', async (t) => {

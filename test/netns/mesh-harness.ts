@@ -1,6 +1,7 @@
 // Real `wampmesh serve` processes in the namespaces of a bed, meshed by mDNS alone, and
 // Autobahn|Python agents (python/mesh_agent.py) driven line by line inside the namespaces.
 
+import type { TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { streamVerdict, type StreamVerdict } from '../helpers/stream-verdict.ts';
 import {
   eventually,
+  pythonAutobahnMissing,
   repoRoot,
   startInNetns,
   startPythonInNetns,
@@ -216,4 +218,31 @@ export async function streamAcross(
     sub.events(topic).map((args) => args[0] as number),
     count,
   );
+}
+
+/** One mesh test file's bed, work folder, routers and agents, as its tests set them up. */
+export interface MeshSuite {
+  bed: Bed | undefined;
+  work: { dir: string; remove(): void } | undefined;
+  readonly routers: Map<string, MeshRouter>;
+  readonly agents: Agent[];
+}
+
+/**
+ * The hooks every mesh test file needs: Autobahn|Python present before its tests, and after
+ * them, whatever they set up in the returned suite stopped and removed, even when a test failed.
+ */
+export function meshSuite(test: TestFn): MeshSuite {
+  const suite: MeshSuite = { bed: undefined, work: undefined, routers: new Map(), agents: [] };
+  test.before(() => {
+    const missing = pythonAutobahnMissing();
+    if (missing !== undefined) throw new Error(missing);
+  });
+  test.after.always(async () => {
+    await Promise.all(suite.agents.map((a) => a.stop()));
+    await Promise.all([...suite.routers.values()].map((r) => r.proc?.stop(3_000)));
+    suite.bed?.down();
+    suite.work?.remove();
+  });
+  return suite;
 }

@@ -3,8 +3,8 @@
 // R1 dies: once R0 notices, new calls go the long way round (R5 R4 R3) without a single error.
 
 import test from 'ava';
-import { announceSkip, createBed, eventually, netnsUnavailable, pythonAutobahnMissing, type Bed } from './harness.ts';
-import { linksUp, meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
+import { announceSkip, createBed, eventually, netnsUnavailable } from './harness.ts';
+import { linksUp, meshRouter, startAgent, workDir, meshSuite } from './mesh-harness.ts';
 
 const unavailable = netnsUnavailable();
 const PROC = 'test.ring.add';
@@ -14,26 +14,12 @@ if (unavailable !== undefined) {
   announceSkip('test/netns/mesh-ring.test.ts', unavailable);
   test.skip(`netns mesh ring (SKIPPED: ${unavailable})`, () => {});
 } else {
-  let bed: Bed | undefined;
-  let work: { dir: string; remove(): void } | undefined;
-  const routers = new Map<string, MeshRouter>();
-  const agents: Agent[] = [];
-
-  test.before(() => {
-    const missing = pythonAutobahnMissing();
-    if (missing !== undefined) throw new Error(missing);
-  });
-
-  test.after.always(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all([...routers.values()].map((r) => r.proc?.stop(3_000)));
-    bed?.down();
-    work?.remove();
-  });
+  const suite = meshSuite(test);
+  const { routers, agents } = suite;
 
   test.serial('a dead node on the shortest path: new calls are rerouted around it without errors', async (t) => {
-    bed = createBed('ring6', 'mring');
-    work = workDir('ring');
+    const bed = (suite.bed = createBed('ring6', 'mring'));
+    const work = (suite.work = workDir('ring'));
     for (const n of NODES) routers.set(n, meshRouter(bed, n, work.dir));
     await Promise.all([...routers.values()].map((r) => r.start()));
     const [caller, callee] = await Promise.all([

@@ -16,12 +16,11 @@ import {
   createBed,
   eventually,
   netnsUnavailable,
-  pythonAutobahnMissing,
   startNodeInNetns,
   wampmeshBin,
   type Bed,
 } from './harness.ts';
-import { linksUp, meshConfig, meshRouter, startAgent, workDir, type Agent, type MeshRouter } from './mesh-harness.ts';
+import { linksUp, meshConfig, meshRouter, startAgent, workDir, type MeshRouter, meshSuite } from './mesh-harness.ts';
 
 const run = promisify(execFile);
 const unavailable = netnsUnavailable();
@@ -33,22 +32,8 @@ if (unavailable !== undefined) {
   announceSkip('test/netns/mesh-trust.test.ts', unavailable);
   test.skip(`netns mesh trust (SKIPPED: ${unavailable})`, () => {});
 } else {
-  let bed: Bed | undefined;
-  let work: { dir: string; remove(): void } | undefined;
-  const routers = new Map<string, MeshRouter>();
-  const agents: Agent[] = [];
-
-  test.before(() => {
-    const missing = pythonAutobahnMissing();
-    if (missing !== undefined) throw new Error(missing);
-  });
-
-  test.after.always(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all([...routers.values()].map((r) => r.proc?.stop(3_000)));
-    bed?.down();
-    work?.remove();
-  });
+  const suite = meshSuite(test);
+  const { routers, agents } = suite;
 
   /** The member on R3, started (again) from its config and data folder. */
   function malicious(b: Bed, dir: string): MeshRouter {
@@ -83,7 +68,7 @@ if (unavailable !== undefined) {
 
   /** `wampmesh mesh status` of a node (not synchronously: the processes' output must keep being read). */
   async function status(node: string): Promise<Status> {
-    const { stdout } = await run(wampmeshBin, ['mesh', 'status', '--data', join(work!.dir, node, 'data')], {
+    const { stdout } = await run(wampmeshBin, ['mesh', 'status', '--data', join(suite.work!.dir, node, 'data')], {
       encoding: 'utf8',
       timeout: 10_000,
     });
@@ -100,8 +85,8 @@ if (unavailable !== undefined) {
   test.serial(
     'a malicious member is refused and logged; removed, it loses its links and routes and cannot come back',
     async (t) => {
-      bed = createBed('ring6', 'mtrust');
-      work = workDir('trust');
+      const bed = (suite.bed = createBed('ring6', 'mtrust'));
+      const work = (suite.work = workDir('trust'));
       for (const n of NODES) routers.set(n, n === 'R3' ? malicious(bed, work.dir) : meshRouter(bed, n, work.dir));
       await Promise.all([...routers.values()].map((r) => r.start()));
       const [caller, callee] = await Promise.all([
