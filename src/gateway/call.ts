@@ -1,10 +1,12 @@
 // An HTTP request answered by one WAMP call (a `call` route without progressive results): the
 // call's outcome, the route's timeout and the client going away meet in one object per
 // request, which settles the request's answer once. At tens of thousands of requests a second,
-// a promise, a timer and a few closures per request are a good part of the gateway's cost.
+// a promise, a timer and a few closures per request are a good part of the gateway's cost: the
+// answer is handed to the HTTP server's callback as the RESULT is routed (PendingAnswer), with
+// no promise and no microtask between them.
 
 import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
-import type { HttpAnswer } from '../transport/http-exchange.ts';
+import type { HttpAnswer, PendingAnswer } from '../transport/http-exchange.ts';
 import type { CallReceiver, ClientSession, Outcome } from './client.ts';
 import { GatewayErrorUri } from './errors.ts';
 import { valueReply } from './reply.ts';
@@ -20,52 +22,65 @@ export interface CallRequest {
 // Given to the call when the route's timeout passes first (the call is cancelled).
 const TIMED_OUT: Outcome = { ok: false, error: GatewayErrorUri.TIMEOUT, args: [], kwargs: {} };
 
-export class HttpCall implements CallReceiver, Expiring {
-  /** The HTTP answer: the result (200), the error from the table, or 504 once the timeout passed. */
-  readonly answer: Promise<HttpAnswer>;
+/** The HTTP answer of one call, as a PendingAnswer: the result (200), the error from the table, or 504 once the timeout passed. */
+export class HttpCall implements CallReceiver, Expiring, PendingAnswer {
   readonly #scope: RequestScope;
   readonly #route: CallRoute;
   readonly #session: ClientSession;
   readonly #timeoutMs: number;
-  #settle!: (a: HttpAnswer) => void;
   #request = 0;
   #deadline: Deadline | undefined;
-  #settled = false;
+  #answer: HttpAnswer | undefined;
+  #onAnswer: ((a: HttpAnswer) => void) | undefined;
+  #onSettled: (() => void) | undefined;
 
   constructor(scope: RequestScope, route: CallRoute, session: ClientSession, timeoutMs: number) {
     this.#scope = scope;
     this.#route = route;
     this.#session = session;
     this.#timeoutMs = timeoutMs;
-    this.answer = new Promise((settle) => (this.#settle = settle));
+  }
+
+  whenAnswered(onAnswer: (a: HttpAnswer) => void): void {
+    if (this.#answer === undefined) this.#onAnswer = onAnswer;
+    else deliver(onAnswer, this.#answer);
+  }
+
+  /** `fn` runs once the answer is known (now, when it is already). */
+  onSettled(fn: () => void): void {
+    if (this.#answer === undefined) this.#onSettled = fn;
+    else fn();
   }
 
   /** Sends the CALL; the router may answer it at once (no callee: ERROR), before this returns. */
   start(call: CallRequest, deadlines: Deadlines): void {
     this.#request = this.#session.start(call.uri, call.args, call.kwargs, this.#route.options, this);
-    if (this.#settled) return;
+    if (this.#answer !== undefined) return;
     this.#scope.signal.addEventListener('abort', this.#onAbort);
     this.#deadline = deadlines.after(this.#timeoutMs, this);
   }
 
   resolve(outcome: Outcome): void {
-    if (this.#settled) return;
-    this.#settled = true;
+    if (this.#answer !== undefined) return;
     this.#deadline?.cancel();
     const scope = this.#scope;
     scope.signal.removeEventListener('abort', this.#onAbort);
+    let answer: HttpAnswer;
     if (outcome === TIMED_OUT)
-      this.#settle(
-        scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${this.#timeoutMs} ms; the call was cancelled`]),
-      );
+      answer = scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${this.#timeoutMs} ms; the call was cancelled`]);
     else if (!outcome.ok) {
       const statusCodes = [this.#route.statusCodes, scope.api.spec.statusCodes];
-      this.#settle(scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs));
+      answer = scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
     } else {
       const value =
         this.#route.result === 'first' ? (outcome.args[0] ?? null) : { args: outcome.args, kwargs: outcome.kwargs };
-      this.#settle(valueReply(200, scope.codec, value, scope.cors));
+      answer = valueReply(200, scope.codec, value, scope.cors);
     }
+    this.#answer = answer;
+    this.#onSettled?.();
+    const onAnswer = this.#onAnswer;
+    this.#onAnswer = undefined;
+    if (onAnswer !== undefined) deliver(onAnswer, answer);
   }
 
   readonly #onAbort = (): void => this.#session.cancel(this.#request);
@@ -73,5 +88,20 @@ export class HttpCall implements CallReceiver, Expiring {
   /** The route's timeout passed first: the call is cancelled and the answer is 504. */
   expire(): void {
     this.#session.abandon(this.#request, TIMED_OUT);
+  }
+}
+
+/**
+ * Hands the answer over. This runs while the router routes the RESULT: a throw from the HTTP
+ * side must not end the gateway's session, so it is reported as uncaught, as a promise
+ * reaction's would be.
+ */
+function deliver(onAnswer: (a: HttpAnswer) => void, answer: HttpAnswer): void {
+  try {
+    onAnswer(answer);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

@@ -10,7 +10,14 @@ import { silentLogger } from '../log.ts';
 import type { PeerAcceptor } from '../router/peer.ts';
 import { Deadlines } from '../net/deadlines.ts';
 import { FailureThrottle } from '../security/throttle.ts';
-import type { ClientSignal, HttpAnswer, HttpReply, HttpRequest, HttpRoute } from '../transport/http-exchange.ts';
+import type {
+  ClientSignal,
+  HttpAnswer,
+  HttpReply,
+  HttpRequest,
+  HttpRoute,
+  PendingAnswer,
+} from '../transport/http-exchange.ts';
 import type { BearerVerifier } from './bearer.ts';
 import { HttpCall } from './call.ts';
 import type { Payload } from './client.ts';
@@ -76,10 +83,7 @@ export class Gateway {
           ? errorHttpReply(codec, GatewayErrorUri.PAYLOAD_TOO_LARGE, ['the request body is too large'])
           : errorHttpReply(codec, GatewayErrorUri.REQUEST_TIMEOUT, ['the request body did not arrive in time']);
       },
-      handle: (req, signal) => {
-        const a = this.#handle(req, signal);
-        return a instanceof Promise ? a : Promise.resolve(a);
-      },
+      handle: (req, signal) => this.#handle(req, signal),
     };
   }
 
@@ -104,7 +108,7 @@ export class Gateway {
     return this.#compiled.routes;
   }
 
-  #handle(req: HttpRequest, signal: ClientSignal): HttpAnswer | Promise<HttpAnswer> {
+  #handle(req: HttpRequest, signal: ClientSignal): HttpAnswer | Promise<HttpAnswer> | PendingAnswer {
     const routes = this.#routes();
     const found = routes.apiFor(req.path);
     const codec = answerCodec(req.headers.accept);
@@ -145,7 +149,7 @@ export class Gateway {
     if (this.#inFlight >= this.limits.maxInFlight)
       return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many requests in flight']);
     this.#inFlight++;
-    let answer: HttpAnswer | Promise<HttpAnswer>;
+    let answer: HttpAnswer | HttpCall | Promise<HttpAnswer>;
     try {
       answer =
         'webhook' in route
@@ -159,12 +163,22 @@ export class Gateway {
       this.#inFlight--;
       throw e;
     }
+    // A call made at once frees its slot itself, as it settles; one made once the login was
+    // done is inside the promise below.
+    if (answer instanceof HttpCall) {
+      answer.onSettled(this.#release);
+      return answer;
+    }
     if (!(answer instanceof Promise)) {
       this.#inFlight--;
       return answer;
     }
     return answer.then(this.#released, this.#releasedThrow);
   }
+
+  readonly #release = (): void => {
+    this.#inFlight--;
+  };
 
   readonly #released = (a: HttpAnswer): HttpAnswer => {
     this.#inFlight--;
@@ -186,9 +200,9 @@ export class Gateway {
     scope: RequestScope,
     route: CallRoute | PublishRoute,
     params: Record<string, string>,
-  ): HttpAnswer | Promise<HttpAnswer> {
+  ): HttpAnswer | HttpCall | Promise<HttpAnswer> {
     const login = loginFor(req, scope.api.spec, this.#deps);
-    if (login instanceof Promise) return login.then((l) => this.#loggedIn(req, scope, route, params, l));
+    if (login instanceof Promise) return login.then((l) => promised(this.#loggedIn(req, scope, route, params, l)));
     return this.#loggedIn(req, scope, route, params, login);
   }
 
@@ -198,12 +212,12 @@ export class Gateway {
     route: CallRoute | PublishRoute,
     params: Record<string, string>,
     login: Login,
-  ): HttpAnswer | Promise<HttpAnswer> {
+  ): HttpAnswer | HttpCall | Promise<HttpAnswer> {
     if ('refused' in login) return scope.refused(login);
     const open = this.pool.ready(login.key);
     if (open !== undefined) return this.#act(req, scope, route, params, open);
     return sessionFor(login, req, scope.api.spec.realm, this.#deps).then((opened) =>
-      'refused' in opened ? scope.refused(opened) : this.#act(req, scope, route, params, opened),
+      'refused' in opened ? scope.refused(opened) : promised(this.#act(req, scope, route, params, opened)),
     );
   }
 
@@ -213,7 +227,7 @@ export class Gateway {
     route: CallRoute | PublishRoute,
     params: Record<string, string>,
     opened: Exclude<Opened, { abort: string }>,
-  ): HttpAnswer | Promise<HttpAnswer> {
+  ): HttpAnswer | HttpCall | Promise<HttpAnswer> {
     const spec = scope.api.spec;
     const prepared = prepare(req, scope, route, params, opened);
     if ('status' in prepared) return prepared;
@@ -235,8 +249,13 @@ export class Gateway {
     }
     const call = new HttpCall(scope, route, session, timeoutMs);
     call.start(prepared, this.#deadlines);
-    return call.answer;
+    return call;
   }
+}
+
+/** A call's answer as a promise, where the answer waited for a promise already (a login). */
+function promised(a: HttpAnswer | HttpCall | Promise<HttpAnswer>): HttpAnswer | Promise<HttpAnswer> {
+  return a instanceof HttpCall ? new Promise((settle) => a.whenAnswered(settle)) : a;
 }
 
 /** The URI and payload of the WAMP action, or the 4xx answer when the request cannot make them. */

@@ -70,6 +70,17 @@ export function isStreamReply(a: HttpAnswer): a is HttpStreamReply {
 }
 
 /**
+ * An answer still to come, lighter than a promise: one object per request and no microtask
+ * between the event that settles it and the answer (the gateway's calls). It calls `onAnswer`
+ * once, at once when it has its answer already, and takes one `onAnswer` only. It may answer
+ * while the router routes the callee's message: it must not let a throw from `onAnswer` reach
+ * its caller.
+ */
+export interface PendingAnswer {
+  whenAnswered(onAnswer: (a: HttpAnswer) => void): void;
+}
+
+/**
  * Tells a route that its client went away: the part of AbortSignal routes use (an AbortSignal
  * is one), so the servers can pass a ClientGone, lighter than an AbortController per request.
  * As with an AbortSignal, a listener added after the abort is never called: read `aborted`.
@@ -131,10 +142,11 @@ export interface HttpRoute {
   /** The body limits to read this request under, or undefined when the request is not this route's. */
   match(head: HttpHead): BodyLimits | undefined;
   /**
-   * Answers the request. `signal` aborts when the client goes away (before or while the answer
-   * streams): cancel whatever was started for it. A rejected promise answers 500.
+   * Answers the request, now or later. `signal` aborts when the client goes away (before or
+   * while the answer streams): cancel whatever was started for it. A throw or a rejected
+   * promise answers 500.
    */
-  handle(request: HttpRequest, signal: ClientSignal): Promise<HttpAnswer>;
+  handle(request: HttpRequest, signal: ClientSignal): HttpAnswer | Promise<HttpAnswer> | PendingAnswer;
   /** The answer when the body broke the limits (the connection is closed after it). */
   refuse(why: HttpRefusal, head: HttpHead): HttpReply;
 }
@@ -189,8 +201,8 @@ export const INTERNAL_ERROR: HttpReply = {
 };
 
 /**
- * Runs route.handle and gives its answer to `reply`, a throw or rejection as a 500 so the
- * client always gets an answer.
+ * Runs route.handle and gives its answer to `reply` (at once when the route answered at once),
+ * a throw or rejection as a 500 so the client always gets an answer.
  */
 export function answer(
   route: HttpRoute,
@@ -198,12 +210,14 @@ export function answer(
   signal: ClientSignal,
   reply: (a: HttpAnswer) => void,
 ): void {
-  let pending: Promise<HttpAnswer>;
+  let result: HttpAnswer | Promise<HttpAnswer> | PendingAnswer;
   try {
-    pending = route.handle(request, signal);
+    result = route.handle(request, signal);
   } catch {
-    pending = Promise.resolve(INTERNAL_ERROR);
+    result = INTERNAL_ERROR;
   }
   // One reaction for both outcomes: no intermediate promise per request.
-  pending.then(reply, () => reply(INTERNAL_ERROR));
+  if (result instanceof Promise) result.then(reply, () => reply(INTERNAL_ERROR));
+  else if ('whenAnswered' in result) result.whenAnswered(reply);
+  else reply(result);
 }

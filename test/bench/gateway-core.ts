@@ -14,7 +14,12 @@ import { parseApiSpec } from '../../src/gateway/spec.ts';
 import type { Peer } from '../../src/router/peer.ts';
 import { Router } from '../../src/router/router.ts';
 import { cbor } from '../../src/serializers/index.ts';
-import type { HttpReply, HttpRequest } from '../../src/transport/http-exchange.ts';
+import {
+  answer as answerRequest,
+  type HttpAnswer,
+  type HttpReply,
+  type HttpRequest,
+} from '../../src/transport/http-exchange.ts';
 import { median } from './common.ts';
 
 const REQUESTS = 100_000;
@@ -58,7 +63,9 @@ async function main(): Promise<void> {
   const one = async (): Promise<void> => {
     if (gateway.route.match(head) === undefined) throw new Error('no route');
     const request: HttpRequest = { ...head, body: BODY };
-    const answer = (await gateway.route.handle(request, new AbortController().signal)) as HttpReply;
+    const answer = (await new Promise<HttpAnswer>((settle) =>
+      answerRequest(gateway.route, request, new AbortController().signal, settle),
+    )) as HttpReply;
     if (answer.status !== 200) throw new Error(`status ${answer.status}: ${String(answer.body)}`);
   };
   const run = async (n: number): Promise<number> => {
