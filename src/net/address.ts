@@ -23,7 +23,9 @@ export function unmapIPv4(address: string): string {
 
 /** Loopback in either family, including the IPv4-mapped form. */
 export function isLoopback(address: string): boolean {
-  const a = unmapIPv4(address);
+  // Only the IPv4-mapped form ("::ffff:...") needs unmapping: most addresses skip the regular
+  // expression (read for every HTTP request).
+  const a = address.startsWith('::') ? unmapIPv4(address) : address;
   return a.startsWith('127.') || a === '::1';
 }
 

@@ -157,7 +157,9 @@ export interface HttpRoute {
  */
 export class BodyCollector {
   readonly #max: number;
-  readonly #chunks: Buffer[] = [];
+  // Most bodies come in one chunk: it needs no array.
+  #first: Buffer | undefined;
+  #more: Buffer[] | undefined;
   #size = 0;
 
   constructor(limits: BodyLimits) {
@@ -173,12 +175,15 @@ export class BodyCollector {
   add(chunk: Buffer): boolean {
     this.#size += chunk.length;
     if (this.#size > this.#max) return false;
-    if (chunk.length > 0) this.#chunks.push(chunk);
+    if (chunk.length === 0) return true;
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#more ??= [this.#first]).push(chunk);
     return true;
   }
 
   body(): Buffer {
-    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    if (this.#more !== undefined) return Buffer.concat(this.#more);
+    return this.#first ?? Buffer.alloc(0);
   }
 }
 

@@ -16,7 +16,6 @@ import {
   type HttpHead,
   type HttpRefusal,
   type HttpReply,
-  type HttpRequest,
   type HttpRoute,
   type HttpStreamSink,
 } from './http-exchange.ts';
@@ -57,11 +56,32 @@ export function statusText(status: number): string {
 // How long a refused body is still read (and dropped) before the connection is cut, as on node:http.
 const REFUSED_LINGER_MS = 1000;
 
+/**
+ * A request as uWS's handler copies it out: the head, and its body once read (empty until
+ * then). One object per request: the body is set on it, not on a copy of the head.
+ */
+export type UwsRequest = HttpHead & { body: Buffer };
+
+export const NO_BODY: Buffer = Buffer.alloc(0);
+
 function writeHead(res: uWS.HttpResponse, status: number, headers: Readonly<Record<string, string>>): void {
   // uWS writes "200 OK" itself before the first header: one call into it fewer for most answers.
   if (status !== 200) res.writeStatus(statusText(status));
   for (const k in headers) res.writeHeader(k, headers[k]!);
 }
+
+// The answer being written by endCorked, inside cork() (which calls it at once): one function
+// for every answer, not a closure per request.
+let corkedRes: uWS.HttpResponse | undefined;
+let corkedReply: HttpReply | undefined;
+const endCorked = (): void => {
+  const res = corkedRes!;
+  const a = corkedReply!;
+  corkedRes = undefined;
+  corkedReply = undefined;
+  writeHead(res, a.status, a.headers);
+  res.end(a.body);
+};
 
 /**
  * Serves one request of an asynchronous route; called inside uWS's route handler. `deadlines`:
@@ -69,7 +89,7 @@ function writeHead(res: uWS.HttpResponse, status: number, headers: Readonly<Reco
  */
 export function serveUwsRoute(
   res: uWS.HttpResponse,
-  head: HttpHead,
+  head: UwsRequest,
   route: HttpRoute,
   limits: BodyLimits,
   deadlines: Deadlines,
@@ -92,7 +112,7 @@ export function serveUwsRoute(
  */
 class UwsExchange implements Expiring {
   readonly #res: uWS.HttpResponse;
-  readonly #head: HttpHead;
+  readonly #head: UwsRequest;
   readonly #route: HttpRoute;
   readonly #log: Logger;
   readonly #gone = new ClientGone();
@@ -104,7 +124,7 @@ class UwsExchange implements Expiring {
   #reading = true;
   #aborted = false;
 
-  constructor(res: uWS.HttpResponse, head: HttpHead, route: HttpRoute, log: Logger) {
+  constructor(res: uWS.HttpResponse, head: UwsRequest, route: HttpRoute, log: Logger) {
     this.#res = res;
     this.#head = head;
     this.#route = route;
@@ -143,16 +163,8 @@ class UwsExchange implements Expiring {
     if (!isLast) return;
     this.#reading = false;
     this.#deadline!.cancel();
-    const h = this.#head;
-    const request: HttpRequest = {
-      method: h.method,
-      path: h.path,
-      query: h.query,
-      headers: h.headers,
-      remote: h.remote,
-      local: h.local,
-      body: this.#collector!.body(),
-    };
+    const request = this.#head;
+    request.body = this.#collector!.body();
     answer(this.#route, request, this.#gone, this.#reply);
   };
 
@@ -162,10 +174,9 @@ class UwsExchange implements Expiring {
     try {
       if (!isStreamReply(a)) {
         this.#done = true;
-        res.cork(() => {
-          writeHead(res, a.status, a.headers);
-          res.end(a.body);
-        });
+        corkedRes = res;
+        corkedReply = a;
+        res.cork(endCorked);
         return;
       }
       res.cork(() => {

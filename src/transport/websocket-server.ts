@@ -12,8 +12,8 @@ import { clientDefaults } from '../net/client-limits.ts';
 import { Deadlines } from '../net/deadlines.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
 import type { TlsFiles } from './tls-files.ts';
-import { serveUwsRoute, statusText } from './uws-http.ts';
-import { findRoute, type HttpHead, type HttpRoute } from './http-exchange.ts';
+import { NO_BODY, serveUwsRoute, statusText, type UwsRequest } from './uws-http.ts';
+import { findRoute, type HttpRoute } from './http-exchange.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
 import { upgradeWhenAdmitted, WebSocketAdmission } from './websocket-admission.ts';
 import { CLOSE_GOING_AWAY, WebSocketPeer, type UserData } from './websocket-peer.ts';
@@ -320,7 +320,7 @@ const collectHeader = (k: string, v: string): void => {
   collecting[k] = seen === undefined ? v : `${seen}, ${v}`;
 };
 
-function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): HttpHead {
+function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): UwsRequest {
   // uWS's request object is valid only inside this callback: everything is copied out now.
   const headers: Record<string, string> = {};
   collecting = headers;
@@ -333,6 +333,7 @@ function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): HttpHead {
     headers,
     remote,
     local: isLoopback(remote),
+    body: NO_BODY,
   };
 }
 
