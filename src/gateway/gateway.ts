@@ -118,7 +118,7 @@ export class Gateway {
     if (req.method === 'OPTIONS')
       return preflight(api, found.rest, req.headers) ?? scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (this.#stopping) return scope.fail(GatewayErrorUri.UNAVAILABLE, ['the router is stopping']);
-    const m = routes.match(found, req.path, req.method);
+    const m = routes.match(found, req.method);
     if (m.kind === 'bad_path') return scope.fail('wamp.error.invalid_argument', ['a path segment is not acceptable']);
     if (m.kind === 'none') return scope.fail(GatewayErrorUri.NO_SUCH_ROUTE, ['no such route']);
     if (m.kind === 'method')

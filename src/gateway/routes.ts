@@ -92,7 +92,8 @@ export function matchRoute(api: CompiledApi, rest: readonly string[], method: st
 
 // Paths remembered per compiled spec set; past this many the memory starts again, so a client
 // naming endless distinct paths costs a lookup each, never memory. Longer paths are looked up
-// every time: what a stranger can make the cache hold stays under 2 x 1,024 x 256 characters.
+// every time: what a stranger can make the cache hold stays under 1,024 x (256 + 16 x 16)
+// characters (a path, and the methods remembered for it).
 const REMEMBERED_PATHS = 1024;
 const REMEMBERED_PATH_LENGTH = 256;
 
@@ -101,10 +102,19 @@ const REMEMBERED_PATH_LENGTH = 256;
  * requests name a path seen before, and its lookup (split, decode, match) gives the same answer.
  * The answers are shared: nobody changes them (or their params).
  */
+// Methods remembered per path (a stranger may name any token as its method): past this many,
+// that path's memory starts again; longer methods are looked up every time.
+const REMEMBERED_METHODS = 16;
+const REMEMBERED_METHOD_LENGTH = 16;
+
+/** A remembered ApiAt, with its matchRoute answers by method. */
+interface RememberedAt extends ApiAt {
+  readonly byMethod: Map<string, RouteMatch>;
+}
+
 export class RouteCache {
   readonly apis: readonly CompiledApi[];
-  readonly #apiAt = new Map<string, ApiAt | null>();
-  readonly #matches = new Map<string, RouteMatch>();
+  readonly #apiAt = new Map<string, RememberedAt | null>();
 
   constructor(apis: readonly CompiledApi[]) {
     this.apis = apis;
@@ -115,21 +125,25 @@ export class RouteCache {
     let found = this.#apiAt.get(path);
     if (found === undefined) {
       if (this.#apiAt.size >= REMEMBERED_PATHS) this.#apiAt.clear();
-      found = apiFor(this.apis, path) ?? null;
+      const at = apiFor(this.apis, path);
+      found = at === undefined ? null : { api: at.api, rest: at.rest, byMethod: new Map() };
       this.#apiAt.set(path, found);
     }
     return found ?? undefined;
   }
 
-  /** matchRoute of `at` (this cache's apiFor(path)) for `method`. */
-  match(at: ApiAt, path: string, method: string): RouteMatch {
-    if (path.length > REMEMBERED_PATH_LENGTH) return matchRoute(at.api, at.rest, method);
-    const key = `${method} ${path}`;
-    let m = this.#matches.get(key);
+  /**
+   * matchRoute of `at` (this cache's apiFor(path)) for `method`: kept beside `at`, so a request
+   * looks it up by its method alone (no key made of method and path per request).
+   */
+  match(at: ApiAt, method: string): RouteMatch {
+    const byMethod = (at as Partial<RememberedAt>).byMethod;
+    if (byMethod === undefined || method.length > REMEMBERED_METHOD_LENGTH) return matchRoute(at.api, at.rest, method);
+    let m = byMethod.get(method);
     if (m === undefined) {
-      if (this.#matches.size >= REMEMBERED_PATHS) this.#matches.clear();
+      if (byMethod.size >= REMEMBERED_METHODS) byMethod.clear();
       m = matchRoute(at.api, at.rest, method);
-      this.#matches.set(key, m);
+      byMethod.set(method, m);
     }
     return m;
   }

@@ -21,7 +21,7 @@ function both(cache: RouteCache, path: string, method: string) {
   const cached = cache.apiFor(path);
   const plain = apiFor(apis, path);
   return {
-    cached: cached && cache.match(cached, path, method),
+    cached: cached && cache.match(cached, method),
     plain: plain && matchRoute(plain.api, plain.rest, method),
   };
 }
@@ -53,4 +53,15 @@ test('past the paths it remembers it starts again and still answers right', (t) 
     const { cached } = both(cache, `/shop/items/${i}`, 'GET');
     t.true(cached?.kind === 'route' && cached.params.id === String(i));
   }
+});
+
+test('past the methods it remembers for a path it starts again and still answers right', (t) => {
+  const cache = new RouteCache(apis);
+  for (let round = 0; round < 2; round++)
+    for (let i = 0; i < 40; i++) {
+      const method = i % 2 === 0 ? 'GET' : `M${i}`;
+      const { cached, plain } = both(cache, '/shop/items/7', method);
+      t.deepEqual(cached, plain, method);
+    }
+  t.deepEqual(both(cache, '/shop/items/7', 'X'.repeat(40)).cached?.kind, 'method');
 });
