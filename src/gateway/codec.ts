@@ -2,7 +2,7 @@
 // The router's own serializers do the work, so binary values cross the same way as on WAMP
 // (JSON writes them as "\0" + base64, per the WAMP spec).
 
-import { cbor, json, msgpack } from '../serializers/index.ts';
+import { cbor, json, jsonText, msgpack } from '../serializers/index.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 
 export interface Codec {
@@ -54,7 +54,10 @@ export function answerCodec(accept: string | undefined): Codec {
   return JSON_CODEC;
 }
 
-export function encodeValue(codec: Codec, value: unknown): Uint8Array {
+export function encodeValue(codec: Codec, value: unknown): string | Uint8Array {
+  // JSON as text: both HTTP servers encode a string into their own output, so a Buffer of
+  // ours per answer would be one allocation and one copy more.
+  if (codec === JSON_CODEC) return jsonText(value);
   // The serializers take a message array; any value encodes the same way.
   return codec.serializer.encode(value as unknown[]);
 }

@@ -21,7 +21,8 @@ import type {
 import type { BearerVerifier } from './bearer.ts';
 import { HttpCall } from './call.ts';
 import type { Payload } from './client.ts';
-import { answerCodec, decodeBody, encodeValue, streamKind } from './codec.ts';
+import { jsonText } from '../serializers/index.ts';
+import { answerCodec, decodeBody, streamKind } from './codec.ts';
 import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
 import { Scope, type GatewayLimits, type RequestScope } from './scope.ts';
@@ -325,7 +326,7 @@ function progressive(
   scope.signal.addEventListener('abort', free);
   const line = (value: unknown): string => {
     // Lines of text: JSON whatever Accept named besides the stream type.
-    const text = Buffer.from(encodeValue(JSON_ANSWER, value)).toString('utf8');
+    const text = jsonText(value);
     return kind === 'ndjson' ? `${text}\n` : `data: ${text}\n\n`;
   };
   return {
@@ -357,5 +358,3 @@ function progressive(
 function resultFields(route: CallRoute, p: Payload): Record<string, unknown> {
   return route.result === 'first' ? { result: p.args[0] ?? null } : { args: p.args, kwargs: p.kwargs };
 }
-
-const JSON_ANSWER = answerCodec(undefined);

@@ -1,9 +1,9 @@
 import { cbor } from './cbor.ts';
-import { json } from './json.ts';
+import { json, jsonText } from './json.ts';
 import { msgpack } from './msgpack.ts';
 import type { Serializer } from './serializer.ts';
 
-export { cbor, json, msgpack };
+export { cbor, json, jsonText, msgpack };
 export type { Serializer, SerializerName } from './serializer.ts';
 
 export const serializers: readonly Serializer[] = [json, msgpack, cbor];

@@ -102,7 +102,7 @@ export const json: Serializer = {
   subprotocol: 'wamp.2.json',
   binary: false,
   encode(message) {
-    return Buffer.from(stringify(message), 'utf8');
+    return Buffer.from(jsonText(message), 'utf8');
   },
   decode(frame) {
     const text = decoder.decode(frame);
@@ -115,13 +115,17 @@ export const json: Serializer = {
   splitPayload: splitJson,
   encodeHead(head) {
     // "[h1,h2]" becomes "[h1,h2," and the payload and "]" follow.
-    const out = Buffer.from(stringify(head), 'utf8');
+    const out = Buffer.from(jsonText(head), 'utf8');
     out[out.length - 1] = 0x2c;
     return out;
   },
   payloadEnd: CLOSE,
 };
 
-function stringify(message: unknown[]): string {
-  return needsReplacer(message, 0) ? JSON.stringify(message, replace) : JSON.stringify(message);
+/**
+ * Any value as JSON text with the binary convention (what encode() writes, as a string): for
+ * writers that take text themselves (the HTTP gateway's answers), without a Buffer in between.
+ */
+export function jsonText(value: unknown): string {
+  return needsReplacer(value, 0) ? JSON.stringify(value, replace) : JSON.stringify(value);
 }
