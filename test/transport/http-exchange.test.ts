@@ -5,7 +5,14 @@ import test from 'ava';
 import net from 'node:net';
 import { listenHttp } from '../../src/transport/http-server.ts';
 import { listenWebSocket } from '../../src/transport/websocket-server.ts';
-import { ClientGone, type HttpRoute } from '../../src/transport/http-exchange.ts';
+import {
+  ClientGone,
+  type ClientSignal,
+  type HttpAnswer,
+  type HttpRequest,
+  type HttpRoute,
+  type PendingAnswer,
+} from '../../src/transport/http-exchange.ts';
 import type { HttpHandler } from '../../src/transport/http-server.ts';
 import type { PeerAcceptor } from '../../src/router/peer.ts';
 
@@ -21,60 +28,81 @@ interface Probe {
   streams: number;
 }
 
+const text = (body: string): HttpAnswer => ({ status: 200, headers: { 'Content-Type': 'text/plain' }, body });
+
+/** A PendingAnswer that has its answer now (`later` false) or after a timer. */
+function pending(answer: HttpAnswer, later: boolean): PendingAnswer {
+  return {
+    whenAnswered(onAnswer) {
+      if (later) setTimeout(() => onAnswer(answer), 20);
+      else onAnswer(answer);
+    },
+  };
+}
+
 function routes(probe: Probe): HttpRoute[] {
   return [
     {
       match: (head) => (head.path.startsWith('/api/') ? { maxBytes: 1000, readTimeoutMs: 300 } : undefined),
       refuse: (why) => ({ status: why === 'body_too_large' ? 413 : 408, headers: {}, body: why }),
-      async handle(req, signal) {
-        if (req.path === '/api/echo') {
-          await new Promise((r) => setTimeout(r, 20));
-          return {
-            status: 200,
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({
-              method: req.method,
-              query: req.query,
-              ct: req.headers['content-type'] ?? null,
-              body: req.body.toString(),
-              local: req.local,
-            }),
-          };
-        }
-        if (req.path === '/api/stream') {
-          return {
-            status: 200,
-            headers: { 'Content-Type': 'application/x-ndjson' },
-            stream(sink) {
-              probe.streams++;
-              let n = 0;
-              const t = setInterval(() => {
-                if (n < 3) sink.write(`${JSON.stringify({ n: n++ })}\n`);
-                else if (req.query === 'forever') sink.write('{}\n');
-                else {
-                  clearInterval(t);
-                  sink.end();
-                }
-              }, 10);
-              signal.addEventListener('abort', () => {
-                clearInterval(t);
-                probe.aborted++;
-              });
-            },
-          };
-        }
-        if (req.path === '/api/hang') {
-          return new Promise((_resolve, reject) => {
-            signal.addEventListener('abort', () => {
-              probe.aborted++;
-              reject(new Error('aborted'));
-            });
-          });
-        }
-        throw new Error('no such');
+      // Answers at once, or as a PendingAnswer, besides the async routes below.
+      handle(req, signal) {
+        if (req.path === '/api/now') return text(`now ${req.body.toString()}`);
+        if (req.path === '/api/pending-now') return pending(text('pending now'), false);
+        if (req.path === '/api/pending-later') return pending(text('pending later'), true);
+        if (req.path === '/api/throws') throw new Error('route bug');
+        return asyncHandle(req, signal, probe);
       },
     },
   ];
+}
+
+async function asyncHandle(req: HttpRequest, signal: ClientSignal, probe: Probe): Promise<HttpAnswer> {
+  if (req.path === '/api/echo') {
+    await new Promise((r) => setTimeout(r, 20));
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        method: req.method,
+        query: req.query,
+        ct: req.headers['content-type'] ?? null,
+        body: req.body.toString(),
+        local: req.local,
+      }),
+    };
+  }
+  if (req.path === '/api/stream') {
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/x-ndjson' },
+      stream(sink) {
+        probe.streams++;
+        let n = 0;
+        const t = setInterval(() => {
+          if (n < 3) sink.write(`${JSON.stringify({ n: n++ })}\n`);
+          else if (req.query === 'forever') sink.write('{}\n');
+          else {
+            clearInterval(t);
+            sink.end();
+          }
+        }, 10);
+        signal.addEventListener('abort', () => {
+          clearInterval(t);
+          probe.aborted++;
+        });
+      },
+    };
+  }
+  if (req.path === '/api/hang') {
+    return new Promise((_resolve, reject) => {
+      signal.addEventListener('abort', () => {
+        probe.aborted++;
+        reject(new Error('aborted'));
+      });
+    });
+  }
+  throw new Error('no such');
 }
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -111,6 +139,32 @@ const servers = {
 };
 
 for (const [name, start] of Object.entries(servers)) {
+  test.serial(
+    `${name}: a route answers at once, by a PendingAnswer (settled or later), or 500 when it throws`,
+    async (t) => {
+      const l = await start({ aborted: 0, streams: 0 });
+      try {
+        const base = `http://127.0.0.1:${l.port}`;
+        const post = async (path: string, body = 'x') => {
+          const r = await fetch(`${base}${path}`, { method: 'POST', body });
+          return [r.status, await r.text()];
+        };
+        t.deepEqual(await post('/api/now', 'abc'), [200, 'now abc']);
+        t.deepEqual(await post('/api/pending-now'), [200, 'pending now']);
+        t.deepEqual(await post('/api/pending-later'), [200, 'pending later']);
+        t.deepEqual(await post('/api/throws'), [500, 'internal error\n']);
+        // A body in two reads (uWS hands over each as its own chunk): the route gets all of it.
+        const split = await raw(l.port, (s) => {
+          s.write('POST /api/now HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nabc');
+          setTimeout(() => s.write('defghij'), 50);
+        });
+        t.true(split.startsWith('HTTP/1.1 200') && split.includes('now abcdefghij'), split);
+      } finally {
+        await l.close();
+      }
+    },
+  );
+
   test.serial(`${name}: async route reads the body and answers later; sync routes still answer`, async (t) => {
     const probe = { aborted: 0, streams: 0 };
     const l = await start(probe);
