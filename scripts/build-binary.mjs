@@ -22,6 +22,8 @@
 //   --out DIR              output folder (default dist)
 //   --if-changed           do nothing when dist/ already holds binaries of the same inputs
 //   --check-reproducible   build a second time in a temp folder and compare sha256
+//   --entry FILE --name N  another script built the same way into <out>/<N>-linux-<arch>: the
+//                          footprint floors of BENCHMARKS.md (test/bench/floor/)
 // Runs on the host's Node (>= 20); it does not need the project's patched runtime.
 
 import { spawnSync } from 'node:child_process';
@@ -38,6 +40,7 @@ const require = createRequire(import.meta.url);
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const ARCHS = ['x64', 'arm64'];
 const CACHE = path.join(root, 'node_modules', '.cache', 'wampmesh-build');
+const MAIN = path.join(root, 'src', 'cli', 'main.ts');
 
 function log(msg) {
   process.stderr.write(`build-binary: ${msg}\n`);
@@ -195,7 +198,7 @@ function nativeAssets(arch, abi) {
   return assets;
 }
 
-async function bundle(outfile, info, assetTable) {
+async function bundle(outfile, info, assetTable, entry) {
   let esbuild;
   try {
     esbuild = await import('esbuild');
@@ -206,6 +209,7 @@ async function bundle(outfile, info, assetTable) {
   const substitutions = [
     {
       what: 'uWebSockets.js',
+      optional: () => entry !== MAIN,
       filter: /^@btc-vision\/uwebsockets\.js$/,
       when: () => true,
       to: here('src/runtime/bundle/uws.ts'),
@@ -221,6 +225,7 @@ async function bundle(outfile, info, assetTable) {
     },
     {
       what: "zod's locales",
+      optional: () => entry !== MAIN,
       // From zod's own modules only (v4/classic and v4/core re-export the table as `locales`).
       filter: /^\.\.\/locales\/index\.js$/,
       when: (args) => args.resolveDir.includes(`${path.sep}node_modules${path.sep}zod${path.sep}v4${path.sep}`),
@@ -228,6 +233,7 @@ async function bundle(outfile, info, assetTable) {
     },
     {
       what: 'src/cli/version.ts',
+      optional: () => entry !== MAIN,
       filter: /version\.ts$/,
       when: (args) => path.resolve(args.resolveDir, args.path) === here('src/cli/version.ts'),
       to: here('src/runtime/bundle/version.ts'),
@@ -255,7 +261,7 @@ async function bundle(outfile, info, assetTable) {
     absWorkingDir: root,
   });
   const result = await esbuild.build({
-    entryPoints: [here('src/cli/main.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -349,7 +355,7 @@ function inject(target, blob) {
   run(process.execPath, [cli, target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
 }
 
-async function buildAll(outDir, archs, info) {
+async function buildAll(outDir, archs, info, { entry = MAIN, name = 'wampmesh' } = {}) {
   const node = hostNode();
   for (const a of archs) {
     const v = lockedNode(a).version;
@@ -376,7 +382,7 @@ async function buildAll(outDir, archs, info) {
       ]),
     );
     let t = performance.now();
-    await bundle(path.join(stage, 'main.cjs'), info, table);
+    await bundle(path.join(stage, 'main.cjs'), info, table, entry);
     const bundleSize = fs.statSync(path.join(stage, 'main.cjs')).size;
     log(`bundle ${mib(bundleSize)} in ${Math.round(performance.now() - t)} ms`);
     fs.mkdirSync(outDir, { recursive: true });
@@ -384,7 +390,7 @@ async function buildAll(outDir, archs, info) {
     for (const arch of archs) {
       t = performance.now();
       const blob = makeBlob(stage, arch, node.bin, assets[arch]);
-      const target = path.join(outDir, `wampmesh-linux-${arch}`);
+      const target = path.join(outDir, `${name}-linux-${arch}`);
       const tmp = `${target}.tmp-${process.pid}`;
       fs.copyFileSync(stockNode(arch), tmp);
       fs.chmodSync(tmp, 0o755);
@@ -414,6 +420,8 @@ async function main() {
       out: { type: 'string', default: 'dist' },
       'if-changed': { type: 'boolean', default: false },
       'check-reproducible': { type: 'boolean', default: false },
+      entry: { type: 'string' },
+      name: { type: 'string', default: 'wampmesh' },
     },
   });
   const archs = values.arch
@@ -424,6 +432,11 @@ async function main() {
   const outDir = path.resolve(root, values.out);
   const started = performance.now();
   const info = buildInfo(hostNode().version);
+  if (values.entry !== undefined) {
+    // Not the router: no manifest, nothing the tests or --if-changed look at.
+    await buildAll(outDir, archs, info, { entry: path.resolve(values.entry), name: values.name });
+    return;
+  }
   const inputs = inputsHash(info);
   const manifestFile = path.join(outDir, 'wampmesh-build.json');
   let previous = [];
