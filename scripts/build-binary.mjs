@@ -303,7 +303,28 @@ async function bundle(outfile, info, assetTable, entry) {
       fail(
         `the bundle no longer imports ${s.what}: update the substitutions in ${path.relative(root, fileURLToPath(import.meta.url))}`,
       );
+  shareBuiltins(outfile);
   return result;
+}
+
+/**
+ * esbuild gives each module that imports a Node builtin (`import fs from 'node:fs'`) its own
+ * copy of the builtin's exports (`__toESM(require("node:fs"),1)`: an object with a getter per
+ * export, ~19 KB of heap for node:fs), made when the module loads and kept for the process's
+ * life: 65 copies of 10 builtins. The copies only read through to the builtin, so every module
+ * can share one per builtin, made on first use.
+ */
+function shareBuiltins(outfile) {
+  const text = fs.readFileSync(outfile, 'utf8');
+  const copy = /__toESM\(require\("(node:[a-z_/]+)"\),1\)/g;
+  if (!copy.test(text))
+    fail(
+      `the bundle no longer imports Node builtins as __toESM(require("node:..."),1): update shareBuiltins in ${path.relative(root, fileURLToPath(import.meta.url))}`,
+    );
+  const shared =
+    'const __wampmesh_builtins = new Map(), __wampmesh_builtin = (id) => { let m = __wampmesh_builtins.get(id); ' +
+    'if (m === undefined) __wampmesh_builtins.set(id, (m = __toESM(require(id), 1))); return m; };\n';
+  fs.writeFileSync(outfile, shared + text.replace(copy, '__wampmesh_builtin("$1")'));
 }
 
 // ---------------------------------------------------------------------------------------------
