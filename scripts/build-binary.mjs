@@ -198,6 +198,11 @@ function nativeAssets(arch, abi) {
   return assets;
 }
 
+/** Whether an esbuild import comes from `file` of the package `pkg` (by suffix: node_modules may be a symlink). */
+function importedFrom(args, pkg, ...file) {
+  return args.importer.endsWith([`${path.sep}node_modules`, pkg, ...file].join(path.sep));
+}
+
 async function bundle(outfile, info, assetTable, entry) {
   let esbuild;
   try {
@@ -238,6 +243,34 @@ async function bundle(outfile, info, assetTable, entry) {
       when: (args) => path.resolve(args.resolveDir, args.path) === here('src/cli/version.ts'),
       to: here('src/runtime/bundle/version.ts'),
     },
+    // pino's transports (pino/lib/transport.js) run in worker threads (thread-stream); the router
+    // writes its lines to fd 2 itself and never asks for one. Without these three, loading pino
+    // loaded worker_threads and assert with 15 of Node's internal modules: ~1 MB of an idle
+    // executable (BENCHMARKS.md, start-up and idle footprint).
+    {
+      what: "pino's thread-stream",
+      optional: () => entry !== MAIN,
+      filter: /^thread-stream$/,
+      when: (args) => importedFrom(args, 'pino', 'lib', 'transport.js'),
+      contents:
+        "module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not available in the wampmesh executable'); } };",
+    },
+    {
+      what: "pino's worker_threads",
+      optional: () => entry !== MAIN,
+      filter: /^worker_threads$/,
+      // tools.js only asks whether it runs on the main thread, which the router's logger does.
+      when: (args) => importedFrom(args, 'pino', 'lib', 'tools.js'),
+      contents: 'exports.isMainThread = true;',
+    },
+    {
+      what: "sonic-boom's assert",
+      optional: () => entry !== MAIN,
+      filter: /^assert$/,
+      // One check of an argument the router always gives right (a file descriptor number).
+      when: (args) => importedFrom(args, 'sonic-boom', 'index.js'),
+      contents: 'module.exports = function assert(value, message) { if (!value) throw new Error(message); };',
+    },
   ];
   const hits = new Set();
   const plugin = {
@@ -247,9 +280,13 @@ async function bundle(outfile, info, assetTable, entry) {
         build.onResolve({ filter: s.filter }, (args) => {
           if (!s.when(args)) return undefined;
           hits.add(s.what);
-          return { path: s.to };
+          return s.contents === undefined ? { path: s.to } : { path: s.what, namespace: 'wampmesh-stub' };
         });
       }
+      build.onLoad({ filter: /.*/, namespace: 'wampmesh-stub' }, (args) => ({
+        contents: substitutions.find((s) => s.what === args.path).contents,
+        loader: 'js',
+      }));
     },
   };
   // The web console's script (src/console/, for the browser), carried as a string.
