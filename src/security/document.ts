@@ -11,7 +11,7 @@ import { parseApiSpec } from '../gateway/spec.ts';
 
 /** An imported document, parsed and checked: a SecurityError names the field of the first problem. */
 export function parseDocument(input: unknown, protectedRealms: ReadonlySet<string>): DocumentInput {
-  const doc = parse(documentSchema, input);
+  const doc = parse(documentSchema(), input);
   validateDocument(doc, protectedRealms);
   return doc;
 }

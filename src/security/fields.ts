@@ -1,5 +1,7 @@
 // Field schemas the security records are built from: names, authids, principals, URIs,
-// metadata and key material, each refused with a message naming what was expected.
+// metadata and key material, each refused with a message naming what was expected. Each is
+// made by a function when a record is checked: schemas kept at module level would stay in the
+// heap for the router's life (BENCHMARKS.md, start-up and idle footprint).
 
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
@@ -37,22 +39,24 @@ export const uniqueList = <T extends z.ZodType>(item: T, what: string) =>
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
-export const realmUri = str().refine((s) => isValidUri(s), {
-  error: 'expected a WAMP URI: dot-separated components without spaces or "#", e.g. "com.example"',
-});
+export const realmUri = () =>
+  str().refine((s) => isValidUri(s), {
+    error: 'expected a WAMP URI: dot-separated components without spaces or "#", e.g. "com.example"',
+  });
 
-const authmethod = str()
-  // Autobahn and Crossbar.io call WAMP-SCRAM "scram".
-  .transform((s) => (s === 'scram' ? 'wamp-scram' : s))
-  .refine(
-    (s): s is AuthMethod => (AUTH_METHODS as readonly string[]).includes(s),
-    expected(`expected one of ${AUTH_METHODS.join(', ')}`),
-  )
-  .transform((s) => s as AuthMethod);
+const authmethod = () =>
+  str()
+    // Autobahn and Crossbar.io call WAMP-SCRAM "scram".
+    .transform((s) => (s === 'scram' ? 'wamp-scram' : s))
+    .refine(
+      (s): s is AuthMethod => (AUTH_METHODS as readonly string[]).includes(s),
+      expected(`expected one of ${AUTH_METHODS.join(', ')}`),
+    )
+    .transform((s) => s as AuthMethod);
 
-export const authmethods = uniqueList(authmethod, 'authmethod');
+export const authmethods = () => uniqueList(authmethod(), 'authmethod');
 
-export const description = str().max(1000, { error: 'must be at most 1000 characters' });
+export const description = () => str().max(1000, { error: 'must be at most 1000 characters' });
 
 function isJson(v: unknown, depth = 0): boolean {
   if (depth > 32) return false;
@@ -66,40 +70,45 @@ function isJson(v: unknown, depth = 0): boolean {
   return false;
 }
 
-export const meta = z
-  .record(z.string(), z.unknown(), expected('expected an object'))
-  // abort: zod runs later checks after a failed one, and JSON.stringify throws on some of what
-  // isJson refuses (a BigInt from a wide MsgPack/CBOR/JSON integer): that was an internal error.
-  .refine((m) => isJson(m), {
-    error: 'must hold only JSON values (strings, numbers, booleans, null, lists, objects)',
-    abort: true,
-  })
-  .refine((m) => JSON.stringify(m).length <= 65536, { error: 'must be at most 64 KiB as JSON' });
+export const meta = () =>
+  z
+    .record(z.string(), z.unknown(), expected('expected an object'))
+    // abort: zod runs later checks after a failed one, and JSON.stringify throws on some of what
+    // isJson refuses (a BigInt from a wide MsgPack/CBOR/JSON integer): that was an internal error.
+    .refine((m) => isJson(m), {
+      error: 'must hold only JSON values (strings, numbers, booleans, null, lists, objects)',
+      abort: true,
+    })
+    .refine((m) => JSON.stringify(m).length <= 65536, { error: 'must be at most 64 KiB as JSON' });
 
-export const groupName = str()
-  .min(1, { error: 'must not be empty' })
-  .max(128, { error: 'must be at most 128 characters' })
-  .refine((s) => !/\s/.test(s) && noControl(s), { error: 'must not contain whitespace' })
-  // "all" and "anonymous" name principals; "anonymous" is also the authrole of anonymous sessions.
-  .refine((s) => s !== 'all' && s !== 'anonymous', { error: '"all" and "anonymous" are reserved' });
+export const groupName = () =>
+  str()
+    .min(1, { error: 'must not be empty' })
+    .max(128, { error: 'must be at most 128 characters' })
+    .refine((s) => !/\s/.test(s) && noControl(s), { error: 'must not contain whitespace' })
+    // "all" and "anonymous" name principals; "anonymous" is also the authrole of anonymous sessions.
+    .refine((s) => s !== 'all' && s !== 'anonymous', { error: '"all" and "anonymous" are reserved' });
 
-export const authid = str()
-  .min(1, { error: 'must not be empty' })
-  .max(255, { error: 'must be at most 255 characters' })
-  .refine(noControl, { error: 'must not contain control characters' });
+export const authid = () =>
+  str()
+    .min(1, { error: 'must not be empty' })
+    .max(255, { error: 'must be at most 255 characters' })
+    .refine(noControl, { error: 'must not contain control characters' });
 
-export const pubkey = str()
-  .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected an Ed25519 public key: 64 hex digits' })
-  .transform((s) => s.toLowerCase());
+export const pubkey = () =>
+  str()
+    .regex(/^[0-9a-fA-F]{64}$/, { error: 'expected an Ed25519 public key: 64 hex digits' })
+    .transform((s) => s.toLowerCase());
 
-export const principal = str().refine(
-  (s) =>
-    s === 'all' ||
-    s === 'anonymous' ||
-    (s.startsWith('user:') && s.length > 5) ||
-    (s.startsWith('group:') && s.length > 6),
-  { error: 'expected "all", "anonymous", "user:<authid>" or "group:<name>"' },
-);
+export const principal = () =>
+  str().refine(
+    (s) =>
+      s === 'all' ||
+      s === 'anonymous' ||
+      (s.startsWith('user:') && s.length > 5) ||
+      (s.startsWith('group:') && s.length > 6),
+    { error: 'expected "all", "anonymous", "user:<authid>" or "group:<name>"' },
+  );
 
 export const int = (min: number, max: number) => {
   const error = `expected an integer ${min}..${max}`;

@@ -47,7 +47,7 @@ export function getGrant(s: StoreContext, realm: string, id: number): GrantRecor
 }
 
 export function createGrant(s: StoreContext, realm: string, input: unknown): GrantRecord {
-  const g = parse(grantCreateSchema, input);
+  const g = parse(grantCreateSchema(), input);
   let record: GrantRecord | undefined;
   s.tx.write([{ kind: 'policy', realm }], () => {
     requireRealm(s.q, realm);
@@ -79,7 +79,7 @@ export function getSource(s: StoreContext, realm: string, id: number): SourceRec
 }
 
 export function createSource(s: StoreContext, realm: string, input: unknown): SourceRecord {
-  const src = parse(sourceCreateSchema, input);
+  const src = parse(sourceCreateSchema(), input);
   let record: SourceRecord | undefined;
   s.tx.write([{ kind: 'policy', realm }], () => {
     requireRealm(s.q, realm);

@@ -47,7 +47,7 @@ export function groupClosure(s: StoreContext, realm: string, groups: readonly st
 }
 
 export function createGroup(s: StoreContext, realm: string, input: unknown): GroupRecord {
-  const g = parse(groupCreateSchema, input);
+  const g = parse(groupCreateSchema(), input);
   const record: GroupRecord = { ...g };
   s.tx.write([{ kind: 'policy', realm }], () => {
     requireRealm(s.q, realm);
@@ -60,7 +60,7 @@ export function createGroup(s: StoreContext, realm: string, input: unknown): Gro
 }
 
 export function updateGroup(s: StoreContext, realm: string, name: string, patch: unknown): GroupRecord {
-  const g = parse(groupUpdateSchema, patch);
+  const g = parse(groupUpdateSchema(), patch);
   let record: GroupRecord | undefined;
   s.tx.write([{ kind: 'policy', realm }], () => {
     requireRealm(s.q, realm);

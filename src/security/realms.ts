@@ -26,7 +26,7 @@ export function getRealm(s: StoreContext, uri: string): RealmRecord | undefined 
 }
 
 export function createRealm(s: StoreContext, input: unknown): RealmRecord {
-  const r = parse(realmCreateSchema, input);
+  const r = parse(realmCreateSchema(), input);
   const record: RealmRecord = { ...r };
   s.tx.write([{ kind: 'realm.created', realm: r.uri, record }], () => {
     if (s.q.realm.get(r.uri) !== undefined) throw exists('uri', `realm '${r.uri}' exists already`);
@@ -36,7 +36,7 @@ export function createRealm(s: StoreContext, input: unknown): RealmRecord {
 }
 
 export function updateRealm(s: StoreContext, uri: string, patch: unknown): RealmRecord {
-  const p = parse(realmUpdateSchema, patch);
+  const p = parse(realmUpdateSchema(), patch);
   const current = requireRealmRecord(s, uri);
   const record: RealmRecord = {
     uri,

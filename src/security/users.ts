@@ -48,7 +48,7 @@ export function userByPubkey(s: StoreContext, realm: string, pubkey: string): st
 }
 
 export function createUser(s: StoreContext, realm: string, input: unknown): UserView {
-  const u = parse(userCreateSchema, input);
+  const u = parse(userCreateSchema(), input);
   const realmRecord = requireRealmRecord(s, realm);
   const credentials = deriveCredentials(s.hashing, realmRecord, u, '') ?? {};
   const record: UserRecord = {
@@ -71,7 +71,7 @@ export function createUser(s: StoreContext, realm: string, input: unknown): User
 }
 
 export function updateUser(s: StoreContext, realm: string, authid: string, patch: unknown): UserView {
-  const u: UserUpdate = parse(userUpdateSchema, patch);
+  const u: UserUpdate = parse(userUpdateSchema(), patch);
   const realmRecord = requireRealmRecord(s, realm);
   const current = userRecord(s, realm, authid);
   if (current === undefined) throw notFound('authid', `no user '${authid}' in realm '${realm}'`);

@@ -11,6 +11,10 @@
 // mostly Node's own pages (a Node 24 executable that only listens has 35 MB of them, and 9 MB
 // anonymous); the anonymous part (V8's heap, malloc) is the program's. Medians; the min..max spread says how noisy the
 // box was. Targets are interleaved (A B A B ...) so that drift spreads over all.
+// Where dist/floor/ holds them, the two footprint floors run as well (test/bench/floor/: Node
+// only listening; Node with uWebSockets.js and better-sqlite3), built with
+// `node scripts/build-binary.mjs --arch x64 --entry test/bench/floor/stack.ts --name floor-stack
+// --out dist/floor` (and listen.ts as floor-listen).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,9 +151,16 @@ export async function measureStartup(targets: readonly StartupTarget[]): Promise
   return figures;
 }
 
-/** The executable of `arch` in the checkout whose scripts/wampmesh is `bin`, as test/binary runs it. */
-function executable(arch: Arch, bin: string): { command: string[]; env: NodeJS.ProcessEnv; evict: string } | undefined {
-  const binary = path.resolve(path.dirname(bin), '..', 'dist', `wampmesh-linux-${arch}`);
+/**
+ * The executable of `arch` in the checkout whose scripts/wampmesh is `bin`, as test/binary runs
+ * it: the router's, or another built the same way (`file` under dist/).
+ */
+function executable(
+  arch: Arch,
+  bin: string,
+  file = `wampmesh-linux-${arch}`,
+): { command: string[]; env: NodeJS.ProcessEnv; evict: string } | undefined {
+  const binary = path.resolve(path.dirname(bin), '..', 'dist', file);
   if (!existsSync(binary)) return undefined;
   const prepared = prepareRunner(arch);
   if (!prepared.ok) return undefined;
@@ -169,6 +180,15 @@ export function startupTargets(routers: readonly { name: string; bin: string }[]
       const exe = executable(arch, r.bin);
       if (exe !== undefined) targets.push({ name: r.name, label, ...exe, runs });
     }
+  // The floors (test/bench/floor/), where built into dist/floor: what Node alone and Node with
+  // the decided stack take, started the same way.
+  for (const [floor, name] of [
+    ['listen', 'floor: listen'],
+    ['stack', 'floor: uWS+SQLite'],
+  ] as const) {
+    const exe = executable('x64', routers[0]!.bin, `floor/floor-${floor}-linux-x64`);
+    if (exe !== undefined) targets.push({ name, label: 'x64 executable', ...exe });
+  }
   return targets;
 }
 

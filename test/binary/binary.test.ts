@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { Mosquitto, subscriber, until } from '../bridge/mosquitto.ts';
+import { publishAck } from '../bridge/world.ts';
 import {
   buildBinaries,
   hostGlibc,
@@ -402,6 +404,56 @@ test.serial(
       await c.destroy();
       t.is(await router.stop(), 0);
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+// The MQTT client rides in the executable as a script of its own (CHUNKS in
+// scripts/build-binary.mjs), compiled when a bridge first needs it: an event published over
+// WAMP must reach a real broker through it.
+test.serial(
+  'x64: an MQTT bridge forwards an event to mosquitto through the MQTT client carried beside the script',
+  async (t) => {
+    if (skip) return t.pass();
+    const runner = runnerOr(t, 'x64');
+    if (!runner) return;
+    t.timeout(120_000);
+    const broker = await Mosquitto.start();
+    const dir = tempDir('wampmesh-bin-mqtt-');
+    const sub = await subscriber(broker, 'site7/tele/#', 'bin-test-sub');
+    try {
+      const file = path.join(dir, 'config.json');
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir: path.join(dir, 'data'),
+          logLevel: 'info',
+          listeners: { rawsocket: BOTH.rawsocket },
+          bridges: [
+            {
+              name: 'cloud',
+              type: 'mqtt',
+              url: `mqtt://127.0.0.1:${broker.port}`,
+              realm: 'realm1',
+              rules: [{ direction: 'out', wamp: 'tele.', match: 'prefix', mqtt: 'site7/tele/', qos: 1 }],
+            },
+          ],
+        }),
+      );
+      const router = await start(runner, ['--config', file], { WAMPMESH_CACHE_DIR: path.join(dir, 'cache') });
+      await until(() => router.stderr().includes('"msg":"bridge: connected"'), 20_000, 'the bridge to connect');
+      const c = await connect({ transport: 'rawsocket', serializer: 'cbor', port: port(router, 'rawsocket') });
+      await c.join();
+      t.is((await publishAck(c, 'tele.temp', [21.5]))[0], 17);
+      await until(() => sub.got.length > 0, 20_000, 'the event at the broker');
+      t.deepEqual(sub.topics, ['site7/tele/temp']);
+      t.is(sub.got[0], '21.5');
+      await c.destroy();
+      t.is(await router.stop(), 0);
+    } finally {
+      await sub.client.endAsync();
+      await broker.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   },

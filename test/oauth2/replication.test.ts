@@ -29,7 +29,7 @@ function pair(): [Node, Node] {
     const oauth2 = new OAuth2Service({
       db: w.db,
       security: w.security,
-      settings: oauth2Schema.parse({ realms: [{ realm: REALM, accessTokenTtlSec: 60 }] }),
+      settings: oauth2Schema().parse({ realms: [{ realm: REALM, accessTokenTtlSec: 60 }] }),
       nodeId: id,
       now: () => clock.now,
     });

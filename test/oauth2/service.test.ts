@@ -29,7 +29,7 @@ function setup(realmSettings: Record<string, unknown> = {}): Fixture {
   const oauth2 = new OAuth2Service({
     db: w.db,
     security: w.security,
-    settings: oauth2Schema.parse({ realms: [{ realm: REALM, ...realmSettings }] }),
+    settings: oauth2Schema().parse({ realms: [{ realm: REALM, ...realmSettings }] }),
     nodeId: 'n1',
     now: () => w.clock.now,
   });
