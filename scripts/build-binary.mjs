@@ -206,7 +206,7 @@ function makeBlob(stage, arch, node, assets) {
     // only under emulation here), and the native addons cannot be in it.
     // As scripts/wampmesh: a young generation of a fixed size, whatever the host's memory
     // (README.md, Runtime); NODE_OPTIONS comes after it, so an operator's own setting wins.
-    execArgv: ['--max-semi-space-size=8'],
+    execArgv: ['--max-semi-space-size=16'],
     execArgvExtension: 'env',
     useSnapshot: false,
     // A V8 code cache (the main script compiled ahead: about a tenth of start-up CPU) can only be made

@@ -326,20 +326,19 @@ test("every event is sealed by its origin: a member forging a publication as ano
       ['disclosed'],
     ],
   ]);
-  // As B passed them on: the batch's seal, then the two events, numbered after it.
+  // As B passed them on: the two events, numbered after the batch's seal (1), which rides with the first.
   t.deepEqual(
-    honest.map((f) => [f.seals === undefined ? 'event' : 'seal', f.seqs[0]]),
+    honest.map((f) => [f.seals?.[0] ? 'event with its seal' : 'event', f.seqs[0]]),
     [
-      ['seal', 1],
-      ['event', 2],
+      ['event with its seal', 2],
       ['event', 3],
     ],
   );
   t.is(honest[0]!.seals![0]![1].length, 32, 'one digest per event');
 
   // M, on no path between A and C, forges publications "of A" by an admin, under A's next numbers
-  // (A's next batch: its seal 4, events 5 and 6).
-  const last = honest[2]!;
+  // (A's next batch: its seal 4, events 5 and 6), and one far ahead behind a seal of its own.
+  const last = honest[1]!;
   const content = decodeEventContent(last.b!) as EventContent;
   const forgedB = encodeEventContent({
     ...content,
@@ -351,8 +350,15 @@ test("every event is sealed by its origin: a member forging a publication as ano
   const forged: EventFrame[] = [
     // Before A's own event 5: it must not take its place.
     { ...at, seqs: [5], ls: 1, b: forgedB },
-    // A seal M made itself (it has no key A shares with C).
-    { ...at, seqs: [10], ls: 2, seals: [[new Uint8Array(16), Buffer.from(digestOf(forgedB), 'latin1')]] },
+    // A seal M made itself (it has no key A shares with C), with the event it covers: the seal is
+    // refused, and the event waits for a seal of A's (refused once holdbackMs has passed).
+    {
+      ...at,
+      seqs: [1_001],
+      ls: 2,
+      b: forgedB,
+      seals: [[new Uint8Array(16), Buffer.from(digestOf(forgedB), 'latin1')]],
+    },
     // A skip of A's small event 6.
     { ...at, seqs: [6], ls: 3, skip: true },
   ];

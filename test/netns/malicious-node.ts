@@ -129,7 +129,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     const hop = mesh.node.lsdb.routes().get(frame.dst);
     if (hop !== undefined && mesh.links.send(hop, frame) === 'sent') sent.push(hop);
   } else if (cmd.op === 'forge-event') {
-    // Numbers far ahead of the origin's: a seal of this node's making, then the event it covers.
+    // Numbers far ahead of the origin's: an event with a seal of this node's making.
     const b = encodeEventContent({
       realm: 'realm1',
       topic: cmd.topic!,
@@ -148,8 +148,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       ttl: 8,
     } as const;
     const frames: Omit<EventFrame, 'ls'>[] = [
-      { ...at, seqs: [1_000_000], seals: [[new Uint8Array(16), Buffer.from(digestOf(b), 'latin1')]] },
-      { ...at, seqs: [1_000_001], b },
+      { ...at, seqs: [1_000_001], b, seals: [[new Uint8Array(16), Buffer.from(digestOf(b), 'latin1')]] },
     ];
     const hop = mesh.node.lsdb.routes().get(cmd.dst!);
     if (hop !== undefined) for (const f of frames) if (forge(hop, f) === 'sent') sent.push(hop);

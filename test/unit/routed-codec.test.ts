@@ -9,6 +9,7 @@ import { decodeEnvelope, encodeFrame } from '../../src/mesh/links/envelope.ts';
 import { writeRouted } from '../../src/mesh/links/routed-writer.ts';
 import { decodePassed, PassedFrame, type OutgoingFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
+import { canon } from '../helpers/canon.ts';
 import { seededRandom } from '../mesh/sim.ts';
 
 const random = seededRandom(20);
@@ -102,23 +103,6 @@ function randomFrame(): Record<string, unknown> {
   if (maybe(0.05)) f.extra = payloadValue();
   if (maybe(0.05)) delete f[pick(Object.keys(f))];
   return f;
-}
-
-/** Comparable form: keys sorted, byte strings and big integers spelled out, a key whose value is undefined left out. */
-function canon(v: unknown): unknown {
-  if (typeof v === 'bigint') return `${v}n`;
-  if (v instanceof Uint8Array) return `<bytes ${Buffer.from(v).toString('hex')}>`;
-  if (Array.isArray(v)) return v.map(canon);
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(o)
-        .filter((k) => o[k] !== undefined)
-        .sort()
-        .map((k) => [k, canon(o[k])]),
-    );
-  }
-  return v;
 }
 
 test('frames made here are written as cbor.encode() writes them', (t) => {

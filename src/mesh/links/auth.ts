@@ -51,7 +51,9 @@ import type { NodeId } from '../routing/frames.ts';
 // version 4 node would push unsigned records, all refused.
 // 6: events travel encoded as their origin wrote them ("b") behind a seal per batch and
 // destination (routing/event-seal.ts); a version 5 node would neither send nor read them.
-export const HELLO_VERSION = 6;
+// 7: a seal rides with the first event it covers (EventFrame.seals beside "b") instead of being a
+// frame of its own; a version 6 node would refuse such frames and close the link.
+export const HELLO_VERSION = 7;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

@@ -5,11 +5,13 @@
 // A call's frames (call, chunk, cancel, result, error) are not decoded here: only their routing
 // header is read (passed-frames.ts), and they reach the mesh as PassedFrames holding their
 // bytes. A node in the middle of the call's path sends those bytes on as they are; only the
-// node a frame is for decodes it whole. Every other frame is decoded as before.
+// node a frame is for decodes it whole. Event copies are read by event-reader.ts; every other
+// frame is decoded by the general decoder.
 
 import { cbor } from '../../serializers/cbor.ts';
 import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
+import { readEventFrame } from './event-reader.ts';
 import { readRoutedHeader } from './passed-frames.ts';
 import { writeRouted } from './routed-writer.ts';
 
@@ -70,6 +72,13 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
     if (passed !== undefined) {
       frames.push(passed);
       at += passed.encoded.length;
+      continue;
+    }
+    // An event copy: read here in one walk (its content stays encoded).
+    const event = readEventFrame(payload, at);
+    if (event !== undefined) {
+      frames.push(event.frame);
+      at = event.end;
       continue;
     }
     const end = cborItemEnd(payload, at);

@@ -1,6 +1,6 @@
-// A call's frames (call, chunk, cancel, result, error) made on this node, written as CBOR here
-// rather than by the general encoder: the octets are those cbor.encode() writes (the tests
-// compare them), at a fraction of its cost. Keys and header texts (node IDs, realms, procedures,
+// A call's frames (call, chunk, cancel, result, error) and event copies (event, its content
+// already encoded by its origin), written as CBOR here rather than by the general encoder: the
+// octets are those cbor.encode() writes (the tests compare them), at a fraction of its cost. Keys and header texts (node IDs, realms, procedures,
 // match policies) are kept encoded and copied; integers and booleans are written in place; a
 // dict with no keys is one octet; only what the clients gave (args, kwargs, non-empty details)
 // goes through the general encoder. A frame holding anything else (a key this file does not
@@ -12,7 +12,8 @@ import type { OutgoingFrame } from '../routing/frames.ts';
 /** The frame's CBOR item (a map), or undefined when the general encoder must write it. */
 export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
   const t = frame.t;
-  if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel') return undefined;
+  if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel' && t !== 'event')
+    return undefined;
   const f = frame as unknown as Record<string, unknown>;
   at = 0;
   const keys = Object.keys(f);
@@ -30,6 +31,8 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
         lastItem[k] = textItem(v);
       }
       put(lastItem[k]!);
+    } else if (k === SEALS) {
+      if (!seals(v)) return undefined;
     } else if (!value(v, k === WHO)) return undefined;
   }
   const out = Buffer.allocUnsafe(at);
@@ -57,9 +60,21 @@ const KNOWN_KEYS = [
   'kwargs',
   'who',
   'mac',
+  // An event copy's (routing/frames.ts, EventFrame).
+  'src',
+  'ep',
+  'dsts',
+  'seqs',
+  'lives',
+  'ttl',
+  'ls',
+  'b',
+  'skip',
+  'seals',
 ];
 const RECURRING = 8;
 const WHO = 14;
+const SEALS = 25;
 
 function keyIndex(key: string): number {
   switch (key) {
@@ -95,6 +110,26 @@ function keyIndex(key: string): number {
       return 14;
     case 'mac':
       return 15;
+    case 'src':
+      return 16;
+    case 'ep':
+      return 17;
+    case 'dsts':
+      return 18;
+    case 'seqs':
+      return 19;
+    case 'lives':
+      return 20;
+    case 'ttl':
+      return 21;
+    case 'ls':
+      return 22;
+    case 'b':
+      return 23;
+    case 'skip':
+      return 24;
+    case 'seals':
+      return SEALS;
     default:
       return -1;
   }
@@ -202,6 +237,28 @@ function value(v: unknown, recurring: boolean): boolean {
     default:
       return false;
   }
+}
+
+/** An event copy's seals: a list of nulls and [tag, digests] pairs of octets; false for anything else. */
+function seals(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length >= 24) return false;
+  for (const x of v)
+    if (x !== null && !(Array.isArray(x) && x.length === 2 && x[0] instanceof Uint8Array && x[1] instanceof Uint8Array))
+      return false;
+  head(4, v.length);
+  for (const x of v as (readonly [Uint8Array, Uint8Array] | null)[]) {
+    if (x === null) {
+      room(1);
+      scratch[at++] = 0xf6;
+      continue;
+    }
+    head(4, 2);
+    head(2, x[0].length);
+    put(x[0]);
+    head(2, x[1].length);
+    put(x[1]);
+  }
+  return true;
 }
 
 /** Texts, safe integers, booleans and nulls only (what value() writes as cbor.encode() would). */

@@ -1,11 +1,14 @@
 // A node's own publications leave in batches: those of one tick (up to MAX_SEALED), numbered per
 // destination node, each destination's seal first (event-seal.ts), then the events, each encoded
-// once whatever the number of its destinations. The tick ends with `soon` (EventContext): before
-// the links write, so the seal and its events share one envelope per link.
+// once whatever the number of its destinations. The seal takes a number of its own but rides
+// with the batch's first event for that destination (EventFrame.seals): a lone publication is
+// one frame per hop, not two, which each node on the way would decode, route and encode. The
+// tick ends with `soon` (EventContext): before the links write, so a batch shares one envelope
+// per link.
 
 import type { NodeId, Seal } from './frames.ts';
 import { MAX_SEALED } from './frames.ts';
-import { digestOf, DIGEST_SIZE, makeSeal } from './event-seal.ts';
+import { digestOf, makeSeal } from './event-seal.ts';
 import type { EventBody } from './event-outage.ts';
 import type { OriginIdentities } from './origin-identity.ts';
 
@@ -14,7 +17,7 @@ export interface Target {
   readonly dst: NodeId;
   readonly seq: number;
   readonly life: number;
-  /** A seal's, for this destination. */
+  /** The seal numbered seq - 1 for this destination, riding with this event. */
   readonly seal?: Seal | undefined;
 }
 
@@ -50,7 +53,7 @@ export class OriginBatches {
   readonly #numbered = new Map<NodeId, Map<number, number>>();
   #pending: Pending[] = [];
 
-  /** `forward`: sends a copy to each target (a seal's body has neither `b` nor `skip`). */
+  /** `forward`: sends a copy to each target. */
   constructor(ctx: BatchContext, forward: (body: EventBody, targets: Target[], bytes: number, now: number) => void) {
     this.#ctx = ctx;
     this.#forward = forward;
@@ -81,9 +84,13 @@ export class OriginBatches {
       }
     // One digest per event, whatever the number of its destinations.
     const digests: (string | undefined)[] = [];
-    const seals: Target[] = [];
     const targets: Target[][] = [];
-    for (let i = from; i < to; i++) targets.push([]);
+    /** Octets of the seals riding with each event. */
+    const sealBytes: number[] = [];
+    for (let i = from; i < to; i++) {
+      targets.push([]);
+      sealBytes.push(0);
+    }
     for (const [dst, list] of perDst) {
       const life = this.#ctx.epochOf(dst) ?? 0;
       let lives = this.#numbered.get(dst);
@@ -92,20 +99,24 @@ export class OriginBatches {
       // No key yet (the destination's advertisement, with its DH key, has not arrived): unsealed,
       // and refused there; it cannot be routed to either.
       const key = identities?.keyWith(dst);
+      let seal: Seal | undefined;
       if (key !== undefined) {
         const sealed = list.map((i) => (digests[i - from] ??= digestOf(pending[i]!.b)));
         seq++;
-        seals.push({ dst, seq, life, seal: makeSeal(key, { src: self, ep, dst, life, seq }, sealed) });
+        seal = makeSeal(key, { src: self, ep, dst, life, seq }, sealed);
+        sealBytes[list[0]! - from]! += seal[0].length + seal[1].length;
       }
-      for (const i of list) targets[i - from]!.push({ dst, seq: ++seq, life });
+      for (const i of list) {
+        targets[i - from]!.push(seal === undefined ? { dst, seq: ++seq, life } : { dst, seq: ++seq, life, seal });
+        seal = undefined;
+      }
       lives.set(life, seq);
       if (lives.size > LIVES_KEPT) lives.delete(lives.keys().next().value!);
     }
-    if (seals.length > 0)
-      this.#forward({ t: 'event', src: self, ep }, seals, HEADER_BYTES + DIGEST_SIZE * (to - from), now);
     for (let i = from; i < to; i++) {
       const b = pending[i]!.b;
-      this.#forward({ t: 'event', src: self, ep, b }, targets[i - from]!, HEADER_BYTES + b.length, now);
+      const bytes = HEADER_BYTES + b.length + sealBytes[i - from]!;
+      this.#forward({ t: 'event', src: self, ep, b }, targets[i - from]!, bytes, now);
     }
   }
 }

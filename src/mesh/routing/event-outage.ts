@@ -6,14 +6,14 @@
 import { compact } from './event-custody.ts';
 import type { EventFrame, NodeId, Seal } from './frames.ts';
 
-/** An event (or skip, or seal) as carried, less what is per copy. */
+/** An event (or skip) as carried, less what is per copy. */
 export type EventBody = Omit<EventFrame, 'dsts' | 'seqs' | 'lives' | 'ls' | 'ttl' | 'seals'>;
 
 export interface Held {
   readonly body: EventBody;
   readonly seq: number;
   readonly life: number;
-  /** A seal's, for this destination. */
+  /** The seal riding with it, for this destination. */
   readonly seal: Seal | undefined;
   readonly ttl: number;
   readonly bytes: number;

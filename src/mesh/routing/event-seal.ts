@@ -3,8 +3,9 @@
 //
 // The origin encodes each event once (EventFrame.b); nodes on the way pass those octets on
 // unchanged. Per destination node and batch (the publications of one tick, at most MAX_SEALED),
-// the origin sends a seal first: an event frame numbered in that destination's sequence like any
-// other, carrying for each event numbered right after it a digest (4 octets of length, 12 of
+// the origin makes a seal, numbered in that destination's sequence like an event and riding with
+// the batch's first event for it (EventFrame.seals: the seal takes the number before that
+// event's), carrying for each event numbered after it a digest (4 octets of length, 12 of
 // SHA-256 of `b`) and one tag over them all: HMAC-SHA256 with the X25519 pair key of the origin
 // and the destination (origin-identity.ts), over the origin, its epoch, the destination, its life
 // and the seal's number. The destination checks the tag once per batch, then each event's

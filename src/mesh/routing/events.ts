@@ -10,8 +10,9 @@
 // caught in a routing loop while advertisements spread.
 //
 // The origin encodes an event once and the nodes on the way pass its octets on as they came; the
-// publications of one tick leave together, after a seal per destination that binds them to the
-// origin (event-seal.ts), checked at the destination before an event takes its number.
+// publications of one tick leave together, with a seal per destination that binds them to the
+// origin (event-seal.ts; it rides with the batch's first event for that destination), checked at
+// the destination before an event takes its number.
 
 import type { Logger } from '../../log.ts';
 import type { EventRouting } from '../../router/broker.ts';
@@ -130,13 +131,14 @@ export class EventSpreader {
     const onward: Target[] = [];
     for (let i = 0; i < dsts.length; i++) {
       const dst = dsts[i]!;
-      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] });
-      else this.#arrived({ peer, body, seq: seqs[i]!, life: lives[i]! }, seals?.[i], now);
+      const seal = seals?.[i] ?? undefined;
+      if (dst !== self) onward.push({ dst, seq: seqs[i]!, life: lives[i]!, seal });
+      else this.#arrived({ peer, body, seq: seqs[i]!, life: lives[i]! }, seal, now);
     }
     if (onward.length > 0) {
       if (ttl <= 0) this.#drop(onward.length, 'eventTtl');
       // Never more than our own limit: a neighbour's large ttl must not lengthen a loop.
-      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, bytesOf(body));
+      else this.#forward(body, Math.min(ttl, this.#ctx.limits.eventTtl) - 1, onward, entry, bytesOf(body, onward));
     }
     this.#custody.done(entry);
     return undefined;
@@ -196,7 +198,7 @@ export class EventSpreader {
       this.#forward(
         body,
         ttl,
-        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] })),
+        dsts.map((dst, i) => ({ dst, seq: seqs[i]!, life: lives[i]!, seal: seals?.[i] ?? undefined })),
         copy.parent,
         copy.bytes,
         now,
@@ -283,33 +285,40 @@ export class EventSpreader {
         seqs: list.map((x) => x.seq),
         lives: list.map((x) => x.life),
         ttl,
+        ...(list.some((x) => x.seal !== undefined) && { seals: list.map((x) => x.seal ?? null) }),
       };
-      // A seal's body has neither an event nor a skip: its targets carry their seals.
-      const frame =
-        body.b === undefined && body.skip === undefined
-          ? { ...body, ...header, seals: list.map((x) => x.seal!) }
-          : { ...body, ...header };
-      if (this.#custody.send(hop, frame, bytes, now, parent) === 'too-large') {
+      if (this.#custody.send(hop, { ...body, ...header }, bytes, now, parent) === 'too-large') {
         this.#drop(list.length, 'tooLarge');
-        // The numbers go on without the event, so that the destinations skip them rather than
-        // wait (they believe a skip only of an event its seal says is that large).
+        // The numbers go on without the event (and with its seals, which cover the batch's
+        // others too), so that the destinations skip them rather than wait (they believe a skip
+        // only of an event its seal says is that large).
         this.#custody.send(hop, { t: 'event', src: body.src, ep: body.ep, ...header, skip: true }, 64, now, parent);
       }
     }
   }
 
-  /** An event, skip or seal for this node: checked against its origin's seal before it takes its number. */
+  /**
+   * An event or skip for this node, with the seal numbered just before it if one rides with it:
+   * the seal first (its number taken), then the event, checked against its origin's seal before
+   * it takes its number.
+   */
   #arrived(arrival: Arrival, seal: Seal | undefined, now: number): void {
     const check = this.#seals;
-    if (check === undefined) return this.#toOrder(arrival, now);
     const { body, seq, life } = arrival;
-    if (seal !== undefined) {
-      const problem = check.seal(body.src, body.ep, life, seq, seal, (w, verdict) =>
+    const sealed: Arrival | undefined =
+      seal === undefined ? undefined : { ...arrival, body: { t: 'event', src: body.src, ep: body.ep }, seq: seq - 1 };
+    if (check === undefined) {
+      // Trust off here: the seal's number is taken all the same.
+      if (sealed !== undefined) this.#toOrder(sealed, now);
+      return this.#toOrder(arrival, now);
+    }
+    if (seal !== undefined && sealed !== undefined) {
+      const problem = check.seal(body.src, body.ep, life, seq - 1, seal, (w, verdict) =>
         this.#checked(w.item, verdict, now),
       );
-      if (problem === undefined) this.#toOrder(arrival, now);
-      else if (problem !== 'stale') this.#refuse(arrival, 'seal', problem);
-      return;
+      if (problem === undefined) this.#toOrder(sealed, now);
+      // The event itself then waits for a seal of its origin's, as one that came without.
+      else if (problem !== 'stale') this.#refuse(sealed, 'seal', problem);
     }
     const verdict = check.check(body.src, body.ep, life, seq, body.b);
     if (verdict !== 'wait') this.#checked(arrival, verdict, now);
@@ -380,7 +389,9 @@ export class EventSpreader {
   }
 }
 
-/** Octets custody counts for a copy (its event's, and the rest roughly). */
-function bytesOf(body: EventBody): number {
-  return HEADER_BYTES + (body.b?.length ?? 0);
+/** Octets custody counts for a copy (its event's, its seals', and the rest roughly). */
+function bytesOf(body: EventBody, targets: readonly Target[]): number {
+  let bytes = HEADER_BYTES + (body.b?.length ?? 0);
+  for (const { seal } of targets) if (seal !== undefined) bytes += seal[0].length + seal[1].length;
+  return bytes;
 }

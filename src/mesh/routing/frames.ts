@@ -101,7 +101,7 @@ export interface ErrorFrame {
   readonly args?: unknown[];
   readonly kwargs?: Dict;
 }
-// [event, src, ep, dsts, seqs, lives, ttl, ls, then one of: b | skip | seals]
+// [event, src, ep, dsts, seqs, lives, ttl, ls, one of: b | skip, seals?]
 export interface EventFrame {
   readonly t: 'event';
   readonly src: NodeId;
@@ -125,10 +125,12 @@ export interface EventFrame {
   /** No event, only its numbers: it was too large for a link on the way (the destinations skip them, not wait). */
   readonly skip?: true;
   /**
-   * A seal (routing/event-seal.ts), no event: per destination (same index as dsts), the
-   * digests of the events numbered right after this one for it, and the origin's tag over them.
+   * Seals (routing/event-seal.ts) riding with the event: per destination (same index as dsts),
+   * null or the seal numbered just before this event (seqs[i] - 1) for it: the digests of the
+   * events numbered from this one on, and the origin's tag over them. A batch's seal rides with
+   * its first event for that destination, so a lone publication is one frame, not two.
    */
-  readonly seals?: readonly Seal[];
+  readonly seals?: readonly (Seal | null)[];
 }
 
 /** [tag, digests]: 16 octets of HMAC-SHA256 with the pair key; 16 octets of SHA-256 per event covered. */
@@ -364,13 +366,17 @@ export function validateFrame(v: unknown): MeshFrame | string {
         v.ls < 1
       )
         return 'event: bad header';
-      const kinds = (v.b === undefined ? 0 : 1) + (v.skip === undefined ? 0 : 1) + (v.seals === undefined ? 0 : 1);
-      if (kinds !== 1) return 'event: not exactly one of b, skip, seals';
+      if ((v.b === undefined) === (v.skip === undefined)) return 'event: not exactly one of b, skip';
       if (v.b !== undefined && !(v.b instanceof Uint8Array)) return 'event: bad b';
       if (v.skip !== undefined && v.skip !== true) return 'event: bad skip';
       if (
         v.seals !== undefined &&
-        !(Array.isArray(v.seals) && v.seals.length === v.dsts.length && v.seals.every(sealOk))
+        !(
+          Array.isArray(v.seals) &&
+          v.seals.length === v.dsts.length &&
+          // A seal's own number is the one before its event's: an event numbered 1 carries none.
+          v.seals.every((x, i) => x === null || (sealOk(x) && (v.seqs as number[])[i]! > 1))
+        )
       )
         return 'event: bad seals';
       return v as unknown as EventFrame;
