@@ -1,15 +1,18 @@
 // A CBOR decoder for the frames a router mostly gets: plain values only (integers up to 32 bits,
 // floats, well-formed text strings, booleans, null, lists, dicts with text keys). Anything else
 // gives OTHER and the frame goes to cbor-x as before, so the values and errors of every frame
-// are what cbor-x makes of it: 64-bit integers (the 2^53 rule), byte strings, tags, undefined,
+// are what cbor-x makes of it: integers beyond ±2^53 (BigInt), byte strings, tags, undefined,
 // half floats, indefinite lengths, invalid UTF-8 (which cbor-x turns into U+FFFD), the key
 // "__proto__" (which cbor-x renames), large counts (cbor-x's allocation limits), deep nesting,
-// anything cut short and trailing bytes.
+// anything cut short and trailing bytes. 64-bit integers within ±2^53 are read here, as the
+// numbers cbor.ts makes of them.
 //
 // Why not cbor-x for these too: its per-frame set-up (a DataView stored on every frame, decoder
 // state for records and bundled strings) and its JavaScript string decoding were a third of the
 // router's CPU time per small call (BENCHMARKS.md, issue 23).
 
+import type { ArgsIndex, PayloadSplit } from './frame-head.ts';
+import { checkCborPayload } from './payload-check.ts';
 import { isValidUtf8 } from './utf8.ts';
 
 /** What read() returns for a frame it leaves to cbor-x. */
@@ -18,8 +21,11 @@ export const OTHER: unknown = Symbol('other');
 // Lists and dicts nested deeper than this, and counts larger, are left to cbor-x.
 const MAX_DEPTH = 32;
 const MAX_COUNT = 256;
-// Strings up to this length are built in JavaScript; longer ones by Buffer's native slicers.
-const SHORT_STRING = 16;
+// Strings up to this length are built in JavaScript, one character at a time; longer ones by
+// Buffer's native slicers. V8 joins a string shorter than 13 into a flat one; longer, it would
+// be a chain of pieces that costs more to read (when re-encoded) than the native call.
+const SHORT_STRING = 12;
+const TWO_32 = 0x1_0000_0000;
 
 // Buffer's own slicers, which toString() calls after checking its arguments; @types/node
 // does not declare them.
@@ -40,6 +46,36 @@ export function readCbor(frame: Uint8Array): unknown {
   end = frame.length;
   const value = item(0);
   return pos === end ? value : OTHER;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Passthrough in one pass: the elements before the payload read as values (`decoded`), the
+ * payload checked on its bytes (payload-check.ts) and not read. Null when the frame is not a
+ * short list (at most 23 elements) of a type in `argsIndex`, when the elements before the
+ * payload are not all plain values, or when the payload is not plain (frame-head.ts's split
+ * then has its turn). Throws InvalidPayload on a string in the payload that is not UTF-8.
+ */
+export function readCborHead(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null {
+  const length = frame[0]! - 0x80;
+  if (!(length >= 1 && length <= 23)) return null;
+  const type = frame[1]! < 24 ? frame[1]! : frame[1] === 0x18 ? frame[2]! : -1;
+  const index = argsIndex[type];
+  if (index === undefined || length <= index) return null;
+  src = (Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)) as Slicing;
+  pos = 1;
+  end = frame.length;
+  const decoded = new Array<unknown>(index);
+  for (let i = 0; i < index; i++) {
+    const v = item(1);
+    if (v === OTHER) return null;
+    decoded[i] = v;
+  }
+  const start = pos;
+  const count = length - index;
+  if (!checkCborPayload(frame, start, end, count)) return null;
+  return { type, index, head: NO_BYTES, decoded, start, end, count };
 }
 
 function item(depth: number): unknown {
@@ -65,12 +101,23 @@ function item(depth: number): unknown {
     }
     arg = src.readUInt32BE(pos);
     pos += 4;
-  } else if (info === 27 && major === 7) {
+  } else if (info === 27) {
     if (pos + 8 > end) return OTHER;
-    const f = src.readDoubleBE(pos);
+    if (major === 7) {
+      const f = src.readDoubleBE(pos);
+      pos += 8;
+      return f;
+    }
+    if (major > 1) return OTHER; // 64-bit lengths
+    // A 64-bit integer is a number within ±2^53, as cbor.ts makes of it; beyond, cbor-x
+    // decodes it exactly (BigInt).
+    const high = src.readUInt32BE(pos);
+    const low = src.readUInt32BE(pos + 4);
     pos += 8;
-    return f;
-  } else return OTHER; // 64-bit integers and lengths, reserved values, indefinite lengths
+    if (major === 0 ? high < 0x20_0000 || (high === 0x20_0000 && low === 0) : high < 0x20_0000)
+      return major === 0 ? high * TWO_32 + low : -1 - (high * TWO_32 + low);
+    return OTHER;
+  } else return OTHER; // reserved values, indefinite lengths
   switch (major) {
     case 0:
       return arg;

@@ -46,6 +46,25 @@ export function writeCbor(value: unknown): Buffer | null {
   return target.subarray(start, pos);
 }
 
+/**
+ * Passthrough: `head` written as the start of a list that goes on with `count` elements, and
+ * those elements copied after it from `payload`'s octets [from, to): one frame. Null as writeCbor.
+ */
+export function writeCborSpliced(
+  head: unknown[],
+  count: number,
+  payload: Uint8Array,
+  from: number,
+  to: number,
+): Buffer | null {
+  const length = head.length + count;
+  if (length >= 24 || writeCbor(head) === null) return null;
+  target[start] = 0x80 | length;
+  room(to - from);
+  for (let i = from; i < to; i++) target[pos++] = payload[i]!;
+  return target.subarray(start, pos);
+}
+
 /** Room for `n` more octets, moving this frame's octets so far to a larger slab if needed. */
 function room(n: number): void {
   if (pos + n <= target.length) return;

@@ -6,8 +6,8 @@
 // for small messages; cbor-x has everything else.
 
 import { addExtension, Decoder, Encoder } from 'cbor-x';
-import { OTHER, readCbor } from './cbor-read.ts';
-import { writeCbor } from './cbor-write.ts';
+import { OTHER, readCbor, readCborHead } from './cbor-read.ts';
+import { writeCbor, writeCborSpliced } from './cbor-write.ts';
 import { splitCbor } from './frame-head.ts';
 import { extendShortArray } from './payload-span.ts';
 import type { Serializer } from './serializer.ts';
@@ -68,11 +68,14 @@ export const cbor: Serializer = {
     if (!mayHold64BitInts(frame)) return decoder.decode(frame);
     return narrowBigInts(exact.decode(frame));
   },
-  splitPayload: splitCbor,
+  // The one-pass split for frames of plain values; frame-head.ts's for the others.
+  splitPayload: (frame, argsIndex) => readCborHead(frame, argsIndex) ?? splitCbor(frame, argsIndex),
+  splitsSmallFrames: true,
   encodeHead(head, count) {
     // The encoder's output is a region of its buffer that no later encoding reuses.
     return extendShortArray(writeCbor(head) ?? encoder.encode(widenInts(head)), head.length, 0x80, count);
   },
+  encodeSpliced: writeCborSpliced,
 };
 
 // Up to this size a loop here beats two native searches (each a call into C++).

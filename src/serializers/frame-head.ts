@@ -16,8 +16,10 @@ export interface PayloadSplit {
   readonly type: number;
   /** Index of Arguments in the message. */
   readonly index: number;
-  /** The `index` elements before Arguments, framed as a list of their own. */
+  /** The `index` elements before Arguments, framed as a list of their own (unless `decoded`). */
   readonly head: Uint8Array;
+  /** The `index` elements before Arguments, already decoded by the split. */
+  readonly decoded?: unknown[];
   /** [start, end) of the payload in the frame: `count` elements, Arguments and maybe ArgumentsKw. */
   readonly start: number;
   readonly end: number;

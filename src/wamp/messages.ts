@@ -8,8 +8,11 @@ export interface PassedPayload {
   readonly serializer: unknown;
   /** `head` (the elements before Arguments) with the payload; null: encode the values instead. */
   encode(head: unknown[]): Uint8Array | null;
-  /** encode() as consecutive parts, the payload's not copied; null: encode the values instead. */
-  parts(head: unknown[]): Uint8Array[] | null;
+  /**
+   * encode() as consecutive parts, the payload's not copied, or as one frame when that is
+   * cheaper (a small payload); null: encode the values instead.
+   */
+  parts(head: unknown[]): Uint8Array | Uint8Array[] | null;
 }
 export type Args = unknown[];
 export type Kwargs = Dict;

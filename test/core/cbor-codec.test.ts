@@ -177,6 +177,15 @@ test('the reader leaves to cbor-x what only cbor-x decides', (t) => {
   t.throws(() => cbor.decode(Buffer.from('810100', 'hex')));
 });
 
+test('the reader reads 64-bit integers within ±2^53 as numbers, as cbor.ts does', (t) => {
+  t.deepEqual(
+    readCbor(Buffer.from('841b00000001000000001b00200000000000003b001fffffffffffff1b0000000000000001', 'hex')),
+    [2 ** 32, 2 ** 53, -(2 ** 53), 1],
+  );
+  t.is(readCbor(Buffer.from('813b0020000000000000', 'hex')), OTHER, '-(2^53) - 1');
+  t.deepEqual(cbor.decode(Buffer.from('813b0020000000000000', 'hex')), [-(2n ** 53n) - 1n]);
+});
+
 test('the reader reads a small CALL and its strings of each kind', (t) => {
   const call = [
     48,
