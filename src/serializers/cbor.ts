@@ -70,7 +70,7 @@ export const cbor: Serializer = {
   },
   // The one-pass split for frames of plain values; frame-head.ts's for the others.
   splitPayload: (frame, argsIndex) => readCborHead(frame, argsIndex) ?? splitCbor(frame, argsIndex),
-  splitsSmallFrames: true,
+  splitSmall: readCborHead,
   encodeHead(head, count) {
     // The encoder's output is a region of its buffer that no later encoding reuses.
     return extendShortArray(writeCbor(head) ?? encoder.encode(widenInts(head)), head.length, 0x80, count);

@@ -2,9 +2,13 @@
 // with "\0" followed by the base64 of the bytes ("Binary conversion of JSON strings").
 
 import { splitJson } from './frame-head.ts';
+import { readJsonHead } from './json-head.ts';
 import type { Serializer } from './serializer.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+// Buffer's own UTF-8 writer, which write() calls after checking its arguments; @types/node
+// does not declare it.
+type Writing = Buffer & { utf8Write(s: string, offset: number, max: number): number };
 const CLOSE = Uint8Array.of(0x5d);
 
 function revive(_key: string, value: unknown): unknown {
@@ -113,11 +117,21 @@ export const json: Serializer = {
     return wide ? JSON.parse(text, reviveExact as never) : value;
   },
   splitPayload: splitJson,
+  splitSmall: readJsonHead,
   encodeHead(head) {
     // "[h1,h2]" becomes "[h1,h2," and the payload and "]" follow.
     const out = Buffer.from(stringify(head), 'utf8');
     out[out.length - 1] = 0x2c;
     return out;
+  },
+  encodeSpliced(head, _count, frame, start, end) {
+    const text = stringify(head);
+    const out = Buffer.allocUnsafe(3 * text.length + (end - start) + 1) as Writing;
+    let at = out.utf8Write(text, 0, out.length);
+    out[at - 1] = 0x2c;
+    for (let i = start; i < end; i++) out[at++] = frame[i]!;
+    out[at++] = 0x5d;
+    return out.subarray(0, at);
   },
   payloadEnd: CLOSE,
 };

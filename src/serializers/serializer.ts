@@ -25,10 +25,11 @@ export interface Serializer {
    */
   splitPayload?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
   /**
-   * Whether splitPayload() pays for itself on a CALL or YIELD of any size (it decodes the elements
-   * before the payload in the same pass); otherwise only frames of MIN_FRAME octets or more are split.
+   * splitPayload() for frames under MIN_FRAME (src/wamp/raw-payload.ts), of CALL and YIELD: a
+   * split that reads the elements before the payload in the same pass, cheap enough to pay for
+   * itself on small frames; null: decode the frame whole. Where undefined, small frames are not split.
    */
-  readonly splitsSmallFrames?: boolean;
+  splitSmall?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
   /**
    * Passthrough: `head` encoded as the start of a list that goes on with `count` elements already
    * encoded in this serialization (a payload passed through), which follow it, then

@@ -30,9 +30,9 @@ import {
 // Below this size re-encoding the values costs no more than finding and copying their bytes
 // (an INVOCATION, in JSON and MsgPack, measured on the project's 2-core machine: the two break
 // even at 60-70 octets of CALL; at 400 octets splicing takes a fifth of the time). A serializer
-// whose split reads the elements before the payload in the same pass (`splitsSmallFrames`,
-// CBOR) splits a CALL or YIELD of any size: there the split costs less than decoding the
-// payload and writing it again, even for 32 octets (BENCHMARKS.md, issue 23).
+// with a split that reads the elements before the payload in the same pass (`splitSmall`: CBOR,
+// compact JSON) splits a smaller CALL or YIELD with it: there the split costs less than
+// decoding the payload and writing it again, even for 32 octets (BENCHMARKS.md, issue 23).
 export const MIN_FRAME = 96;
 
 // Payloads up to this size are copied after the head rather than sent as a part of their own.
@@ -132,11 +132,12 @@ export function rawPayloadOf(serializer: Serializer, frame: Uint8Array): RawPayl
 
 /**
  * rawPayloadOf() for the frames a session receives: of `MIN_FRAME` octets or more, or a smaller
- * CALL or YIELD where the serializer `splitsSmallFrames`.
+ * CALL or YIELD that the serializer's `splitSmall` splits.
  */
 export function receivedPayloadOf(serializer: Serializer, frame: Uint8Array): RawPayload | undefined {
   if (frame.length >= MIN_FRAME) return split(serializer, frame, ARGS_INDEX);
-  return serializer.splitsSmallFrames === true ? split(serializer, frame, SMALL_ARGS_INDEX) : undefined;
+  const small = serializer.splitSmall?.(frame, SMALL_ARGS_INDEX);
+  return small == null ? undefined : new RawPayload(serializer, frame, small);
 }
 
 function split(serializer: Serializer, frame: Uint8Array, argsIndex: ArgsIndex): RawPayload | undefined {

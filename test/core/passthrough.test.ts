@@ -11,7 +11,7 @@ import { cbor, json, msgpack, type Serializer } from '../../src/serializers/inde
 import type { Peer } from '../../src/router/peer.ts';
 import { Router } from '../../src/router/router.ts';
 import type { Message } from '../../src/wamp/messages.ts';
-import { MIN_FRAME, RawPayload, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
+import { MIN_FRAME, RawPayload, rawPayloadOf, receivedPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
 const all: readonly Serializer[] = [json, msgpack, cbor];
@@ -344,6 +344,45 @@ test('cbor: a small CALL and YIELD are passed through as well, and invalid UTF-8
   const abort = caller.take().find((m) => m[0] === 3);
   t.is(abort?.[2], 'wamp.error.protocol_violation');
   t.regex(String((abort?.[1] as { message?: string } | undefined)?.message), /not valid UTF-8/);
+});
+
+test('json: a small compact CALL and YIELD are passed through as text; anything else is decoded whole as before', (t) => {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const callee = new MemoryClient(router, json);
+  const caller = new MemoryClient(router, json);
+  callee.join();
+  caller.join();
+  callee.send([64, 1, {}, 'p']);
+  callee.take();
+  // 2^53 + 1 in the payload: forwarded as written, where parsing and writing it would need the exact path.
+  const call = '[48,1099511627776,{"timeout":1500},"p",[9007199254740993,"x"],{"k":null}]';
+  t.true(call.length < MIN_FRAME);
+  const raw = receivedPayloadOf(json, Buffer.from(call));
+  t.deepEqual(raw?.decodeHead(), [48, 2 ** 40, { timeout: 1500 }, 'p'], 'split in one pass, the payload not parsed');
+  caller.sendRaw(Buffer.from(call));
+  const invocation = Buffer.from(callee.frames[0]!).toString();
+  t.true(invocation.endsWith(',[9007199254740993,"x"],{"k":null}]'), invocation);
+  const [inv] = callee.take();
+  t.deepEqual(inv!.slice(4), [[9007199254740993n, 'x'], { k: null }]);
+  callee.sendRaw(Buffer.from(`[70,${inv![1]},{},["y"]]`));
+  t.deepEqual(caller.take(), [[50, 2 ** 40, {}, ['y']]]);
+
+  // Escapes, whitespace and request IDs from 2^53 are read by JSON.parse, as before.
+  for (const text of ['[48,2,{},"\\u0070",["z"]]', '[48, 3, {}, "p", ["z"]]', '[48,9007199254740992,{},"p",["z"]]']) {
+    caller.sendRaw(Buffer.from(text));
+    const [call2] = callee.take();
+    t.deepEqual(call2!.slice(4), [['z']], text);
+    callee.sendRaw(Buffer.from(`[70,${call2![1]},{},["y"]]`));
+    t.deepEqual((caller.take()[0] as unknown[]).slice(3), [['y']], text);
+  }
+  // The largest IDs read exactly (each digit added before the sum passes 2^53).
+  t.is(
+    (receivedPayloadOf(json, Buffer.from('[48,9007199254740985,{},"p",["z"]]'))?.decodeHead() as unknown[])[1],
+    2 ** 53 - 7,
+  );
+  // 2^53 + 1 as a request ID is still a protocol violation (not rounded to 2^53).
+  caller.sendRaw(Buffer.from('[48,9007199254740993,{},"p",["z"]]'));
+  t.is(caller.take().find((m) => m[0] === 3)?.[2], 'wamp.error.protocol_violation');
 });
 
 test('an in-process caller gets a passed-through RESULT with its values, and a malformed YIELD never reaches it', (t) => {
