@@ -88,8 +88,10 @@ function head(major: number, arg: number): void {
     target[pos++] = arg & 0xff;
   } else {
     target[pos++] = major | 26;
-    target.writeUInt32BE(arg, pos);
-    pos += 4;
+    target[pos++] = arg >>> 24;
+    target[pos++] = (arg >>> 16) & 0xff;
+    target[pos++] = (arg >>> 8) & 0xff;
+    target[pos++] = arg & 0xff;
   }
 }
 
@@ -147,16 +149,25 @@ function write(v: unknown, depth: number): boolean {
 }
 
 function number(v: number): void {
-  if ((v > UINT32_MAX || v < INT32_MIN) && v <= LIMIT && v >= -LIMIT && Number.isInteger(v)) {
+  // The most common first; the ranges do not overlap, so the order changes no octet.
+  if (v >>> 0 === v) head(0x00, v);
+  else if (v >> 0 === v) head(0x20, -1 - v);
+  else if ((v > UINT32_MAX || v < INT32_MIN) && v <= LIMIT && v >= -LIMIT && Number.isInteger(v)) {
     // What cbor-x writes for BigInt(v): a 64-bit integer.
     const n = v < 0 ? -1 - v : v;
-    target[pos++] = v < 0 ? 0x3b : 0x1b;
-    target.writeUInt32BE(Math.floor(n / TWO_32), pos);
-    target.writeUInt32BE(n % TWO_32, pos + 4);
-    pos += 8;
-  } else if (v >>> 0 === v) head(0x00, v);
-  else if (v >> 0 === v) head(0x20, -1 - v);
-  else {
+    const high = Math.floor(n / TWO_32);
+    const low = n - high * TWO_32;
+    target[pos] = v < 0 ? 0x3b : 0x1b;
+    target[pos + 1] = 0;
+    target[pos + 2] = high >>> 16;
+    target[pos + 3] = (high >>> 8) & 0xff;
+    target[pos + 4] = high & 0xff;
+    target[pos + 5] = low >>> 24;
+    target[pos + 6] = (low >>> 16) & 0xff;
+    target[pos + 7] = (low >>> 8) & 0xff;
+    target[pos + 8] = low & 0xff;
+    pos += 9;
+  } else {
     // The 32-bit negative integers below INT32_MIN are wide (above); everything left is a float.
     target[pos++] = 0xfb;
     target.writeDoubleBE(v, pos);
