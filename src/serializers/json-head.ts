@@ -24,6 +24,8 @@ const MAX_DIGITS = 16;
 // Deeper dicts are left to the whole decode (the scan below counts braces, not grammar).
 const MAX_DICT_DEPTH = 8;
 
+// Strings up to this length are built in JavaScript (as cbor-read.ts does); longer ones natively.
+const SHORT_STRING = 12;
 // Buffer's own slicer; @types/node does not declare it.
 type Slicing = Uint8Array & { latin1Slice(start: number, end: number): string };
 
@@ -80,7 +82,10 @@ function string(b: Slicing): string | undefined {
     const c = b[i]!;
     if (c === QUOTE) {
       pos = i + 1;
-      return b.latin1Slice(from, i);
+      if (i - from > SHORT_STRING) return b.latin1Slice(from, i);
+      let s = '';
+      for (let k = from; k < i; k++) s += String.fromCharCode(b[k]!);
+      return s;
     }
     if (c < 0x20 || c >= 0x7f || c === BACKSLASH) return undefined;
   }

@@ -125,6 +125,8 @@ export const json: Serializer = {
     return out;
   },
   encodeSpliced(head, _count, frame, start, end) {
+    const written = writeHead(head, frame, start, end);
+    if (written !== null) return written;
     const text = stringify(head);
     const out = Buffer.allocUnsafe(3 * text.length + (end - start) + 1) as Writing;
     let at = out.utf8Write(text, 0, out.length);
@@ -133,8 +135,68 @@ export const json: Serializer = {
     out[at++] = 0x5d;
     return out.subarray(0, at);
   },
+
   payloadEnd: CLOSE,
 };
+
+// The most octets a safe integer takes in JSON: "-9007199254740991".
+const MAX_INTEGER = 17;
+// Frames written by writeHead() are regions of this slab, which no later frame writes over.
+const SLAB = 8192;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabAt = 0;
+
+/**
+ * A head of safe integers and empty dicts (an INVOCATION's or RESULT's, mostly) and the payload
+ * `frame`[start, end) after it, written as octets: building the text with JSON.stringify and then
+ * encoding it was a third of the router's CPU per small JSON call. Null for any other head.
+ */
+function writeHead(head: unknown[], frame: Uint8Array, start: number, end: number): Buffer | null {
+  const most = head.length * (MAX_INTEGER + 1) + 1 + (end - start) + 1;
+  if (slab.length - slabAt < most) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB, most));
+    slabAt = 0;
+  }
+  const out = slab;
+  const from = slabAt;
+  let at = from;
+  out[at++] = 0x5b;
+  for (let i = 0; i < head.length; i++) {
+    const v = head[i];
+    if (typeof v === 'number' && Number.isSafeInteger(v)) at = writeInteger(out, at, v);
+    else if (isEmptyDict(v)) {
+      out[at++] = 0x7b;
+      out[at++] = 0x7d;
+    } else return null;
+    out[at++] = 0x2c;
+  }
+  for (let i = start; i < end; i++) out[at++] = frame[i]!;
+  out[at++] = 0x5d;
+  slabAt = at;
+  return out.subarray(from, at);
+}
+
+/** A safe integer's decimal digits, as JSON.stringify writes them (-0 as 0), at `at`; where they end. */
+function writeInteger(out: Buffer, at: number, v: number): number {
+  if (v < 0) {
+    out[at++] = 0x2d;
+    v = -v;
+  }
+  if (v < 10) {
+    out[at++] = 0x30 + v;
+    return at;
+  }
+  let digits = 0;
+  for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
+  for (let t = v, k = at + digits; t >= 1; t = Math.floor(t / 10)) out[--k] = 0x30 + (t % 10);
+  return at + digits;
+}
+
+function isEmptyDict(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || v.constructor !== Object) return false;
+  for (const _ in v) return false;
+  return true;
+}
 
 function stringify(message: unknown[]): string {
   return needsReplacer(message, 0) ? JSON.stringify(message, replace) : JSON.stringify(message);
