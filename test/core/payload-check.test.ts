@@ -3,13 +3,13 @@
 // anything malformed (cut short, huge declared lengths, deep nesting, bad JSON) is either refused
 // with the protocol's error or decoded whole as before, never a crash.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
 import { checkJsonPayload } from '../../src/serializers/json-payload-check.ts';
 import { InvalidPayload } from '../../src/serializers/payload-check.ts';
 import { isValidUtf8 } from '../../src/serializers/utf8.ts';
-import { MIN_FRAME, rawPayloadOf, receivedPayloadOf } from '../../src/wamp/raw-payload.ts';
+import { MIN_FRAME, type RawPayload, rawPayloadOf, receivedPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { Rng, mutateBytes, randomValue } from '../helpers/fuzz-input.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
@@ -320,6 +320,15 @@ test('deep nesting: within the limit it passes through, beyond it the frame is d
 
 // ---- Soundness: what is passed through decodes, to the values the whole frame decodes to ----
 
+/** The split's head, Arguments and ArgumentsKw are the whole frame's decoded values. */
+function sameValues(t: ExecutionContext, raw: RawPayload, whole: unknown[]): void {
+  const head = raw.decodeHead() as unknown[];
+  const index = head.length;
+  t.deepEqual(head, whole.slice(0, index));
+  t.deepEqual(raw.args, whole[index]);
+  t.deepEqual(raw.kwargs, whole[index + 1]);
+}
+
 test('mutated frames: whenever a payload is split off, the whole frame decodes to the same head and payload', (t) => {
   const rng = new Rng(3);
   let split = 0;
@@ -352,11 +361,7 @@ test('mutated frames: whenever a payload is split off, the whole frame decodes t
         t.throws(() => raw!.decodeHead(), undefined, `${s.name}: ${(err as Error).message}`);
         continue;
       }
-      const head = raw.decodeHead() as unknown[];
-      const index = head.length;
-      t.deepEqual(head, whole.slice(0, index));
-      t.deepEqual(raw.args, whole[index]);
-      t.deepEqual(raw.kwargs, whole[index + 1]);
+      sameValues(t, raw, whole);
     }
   }
   t.true(split > 1000, `${split} split`);
@@ -410,11 +415,7 @@ test('small frames: whenever a CALL or YIELD under MIN_FRAME is split, the whole
         );
         continue;
       }
-      const head = raw.decodeHead() as unknown[];
-      const index = head.length;
-      t.deepEqual(head, whole.slice(0, index));
-      t.deepEqual(raw.args, whole[index]);
-      t.deepEqual(raw.kwargs, whole[index + 1]);
+      sameValues(t, raw, whole);
     }
   }
   t.true(split > 1000, `${split} of ${small} small frames split`);
