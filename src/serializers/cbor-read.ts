@@ -35,7 +35,8 @@ type Slicing = Buffer & {
 };
 
 // The frame being read and the position in it: module state (a decode never re-enters).
-let src = Buffer.alloc(0) as Slicing;
+const NO_FRAME = Buffer.alloc(0) as Slicing;
+let src = NO_FRAME;
 let pos = 0;
 let end = 0;
 
@@ -45,7 +46,9 @@ export function readCbor(frame: Uint8Array): unknown {
   pos = 0;
   end = frame.length;
   const value = item(0);
-  return pos === end ? value : OTHER;
+  const read = pos === end ? value : OTHER;
+  src = NO_FRAME; // not kept alive until the next frame
+  return read;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -72,6 +75,7 @@ export function readCborHead(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSp
     if (v === OTHER) return null;
     decoded[i] = v;
   }
+  src = NO_FRAME;
   const start = pos;
   const count = length - index;
   if (!checkCborPayload(frame, start, end, count)) return null;

@@ -9,10 +9,10 @@ export interface PassedPayload {
   /** `head` (the elements before Arguments) with the payload; null: encode the values instead. */
   encode(head: unknown[]): Uint8Array | null;
   /**
-   * encode() as consecutive parts, the payload's not copied, or as one frame when that is
-   * cheaper (a small payload); null: encode the values instead.
+   * encode() as consecutive parts, the payload's not copied (a small payload may be copied into
+   * one part with the head); null: encode the values instead.
    */
-  parts(head: unknown[]): Uint8Array | Uint8Array[] | null;
+  parts(head: unknown[]): Uint8Array[] | null;
 }
 export type Args = unknown[];
 export type Kwargs = Dict;
