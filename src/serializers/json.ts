@@ -182,13 +182,29 @@ function writeInteger(out: Buffer, at: number, v: number): number {
     out[at++] = 0x2d;
     v = -v;
   }
-  if (v < 10) {
-    out[at++] = 0x30 + v;
-    return at;
+  if (v <= 0x7fff_ffff) return writeDigits(out, at, v | 0);
+  // Beyond 31 bits: the high part (below 2^27 for a safe integer) and the low 8 digits, each in
+  // 32-bit integer arithmetic, which is several times faster than dividing doubles.
+  const high = Math.floor(v / 1e8);
+  at = writeDigits(out, at, high);
+  let low = v - high * 1e8;
+  for (let k = at + 7; k >= at; k--) {
+    const q = (low / 10) | 0;
+    out[k] = 0x30 + low - q * 10;
+    low = q;
   }
-  let digits = 0;
-  for (let t = v; t >= 1; t = Math.floor(t / 10)) digits++;
-  for (let t = v, k = at + digits; t >= 1; t = Math.floor(t / 10)) out[--k] = 0x30 + (t % 10);
+  return at + 8;
+}
+
+/** The digits of a non-negative 32-bit integer. */
+function writeDigits(out: Buffer, at: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
+  for (let k = at + digits - 1; k >= at; k--) {
+    const q = (v / 10) | 0;
+    out[k] = 0x30 + v - q * 10;
+    v = q;
+  }
   return at + digits;
 }
 

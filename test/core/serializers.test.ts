@@ -126,7 +126,8 @@ test('a CBOR tag 259 map decodes to a plain dict, and one with non-string keys i
 
 test('JSON: a head spliced before a payload is written as JSON.stringify writes it', (t) => {
   const payload = Buffer.from('[["x",9007199254740993],{"k":null}]');
-  const integers = [0, -0, 1, 9, 10, 99, 100, 12345, -5, -10, 2 ** 31, 2 ** 32 + 1, 2 ** 53 - 1, -(2 ** 53 - 1)];
+  const integers = [0, -0, 1, 9, 10, 99, 100, 12345, -5, -10, 99_999_999, 1e8, 1e8 + 1, 2 ** 31 - 1, 2 ** 31];
+  integers.push(2 ** 32 + 1, 1e15 + 7, 2 ** 53 - 7, 2 ** 53 - 1, -(2 ** 53 - 1), -(2 ** 31), -(2 ** 31) - 1);
   const heads: unknown[][] = [
     ...integers.map((n) => [68, n, 2, {}]),
     [50, 1, {}],
