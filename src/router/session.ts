@@ -6,7 +6,7 @@
 import { IdSequence } from '../wamp/ids.ts';
 import type { Logger } from '../log.ts';
 import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
-import { MIN_FRAME, rawPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
+import { receivedPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Authenticator, Authorizer } from './auth.ts';
 import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
@@ -142,8 +142,8 @@ export class Session implements Target, PeerHandler {
     try {
       // A payload to forward keeps its bytes for peers of the same serialization; of a CALL or
       // YIELD only the elements before it are decoded.
-      raw = frame.length >= MIN_FRAME ? rawPayloadOf(serializer, frame) : undefined;
-      value = serializer.decode(raw?.deferred === true ? raw.head : frame);
+      raw = receivedPayloadOf(serializer, frame);
+      value = raw?.deferred === true ? raw.decodeHead() : serializer.decode(frame);
     } catch (err) {
       return this.#abort(ErrorUri.PROTOCOL_VIOLATION, `invalid ${serializer.name} frame: ${errorText(err)}`);
     }

@@ -2,9 +2,13 @@
 // with "\0" followed by the base64 of the bytes ("Binary conversion of JSON strings").
 
 import { splitJson } from './frame-head.ts';
+import { readJsonHead } from './json-head.ts';
 import type { Serializer } from './serializer.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+// Buffer's own UTF-8 writer, which write() calls after checking its arguments; @types/node
+// does not declare it.
+type Writing = Buffer & { utf8Write(s: string, offset: number, max: number): number };
 const CLOSE = Uint8Array.of(0x5d);
 
 function revive(_key: string, value: unknown): unknown {
@@ -113,12 +117,25 @@ export const json: Serializer = {
     return wide ? JSON.parse(text, reviveExact as never) : value;
   },
   splitPayload: splitJson,
+  splitSmall: readJsonHead,
   encodeHead(head) {
     // "[h1,h2]" becomes "[h1,h2," and the payload and "]" follow.
     const out = Buffer.from(jsonText(head), 'utf8');
     out[out.length - 1] = 0x2c;
     return out;
   },
+  encodeSpliced(head, _count, frame, start, end) {
+    const written = writeHead(head, frame, start, end);
+    if (written !== null) return written;
+    const text = jsonText(head);
+    const out = Buffer.allocUnsafe(3 * text.length + (end - start) + 1) as Writing;
+    let at = out.utf8Write(text, 0, out.length);
+    out[at - 1] = 0x2c;
+    for (let i = start; i < end; i++) out[at++] = frame[i]!;
+    out[at++] = 0x5d;
+    return out.subarray(0, at);
+  },
+
   payloadEnd: CLOSE,
 };
 
@@ -128,4 +145,79 @@ export const json: Serializer = {
  */
 export function jsonText(value: unknown): string {
   return needsReplacer(value, 0) ? JSON.stringify(value, replace) : JSON.stringify(value);
+}
+
+// The most octets a safe integer takes in JSON: "-9007199254740991".
+const MAX_INTEGER = 17;
+// Frames written by writeHead() are regions of this slab, which no later frame writes over.
+const SLAB = 8192;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabAt = 0;
+
+/**
+ * A head of safe integers and empty dicts (an INVOCATION's or RESULT's, mostly) and the payload
+ * `frame`[start, end) after it, written as octets: building the text with JSON.stringify and then
+ * encoding it was a third of the router's CPU per small JSON call. Null for any other head.
+ */
+function writeHead(head: unknown[], frame: Uint8Array, start: number, end: number): Buffer | null {
+  const most = head.length * (MAX_INTEGER + 1) + 1 + (end - start) + 1;
+  if (slab.length - slabAt < most) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB, most));
+    slabAt = 0;
+  }
+  const out = slab;
+  const from = slabAt;
+  let at = from;
+  out[at++] = 0x5b;
+  for (let i = 0; i < head.length; i++) {
+    const v = head[i];
+    if (typeof v === 'number' && Number.isSafeInteger(v)) at = writeInteger(out, at, v);
+    else if (isEmptyDict(v)) {
+      out[at++] = 0x7b;
+      out[at++] = 0x7d;
+    } else return null;
+    out[at++] = 0x2c;
+  }
+  for (let i = start; i < end; i++) out[at++] = frame[i]!;
+  out[at++] = 0x5d;
+  slabAt = at;
+  return out.subarray(from, at);
+}
+
+/** A safe integer's decimal digits, as JSON.stringify writes them (-0 as 0), at `at`; where they end. */
+function writeInteger(out: Buffer, at: number, v: number): number {
+  if (v < 0) {
+    out[at++] = 0x2d;
+    v = -v;
+  }
+  if (v <= 0x7fff_ffff) return writeDigits(out, at, v | 0);
+  // Beyond 31 bits: the high part (below 2^27 for a safe integer) and the low 8 digits, each in
+  // 32-bit integer arithmetic, which is several times faster than dividing doubles.
+  const high = Math.floor(v / 1e8);
+  at = writeDigits(out, at, high);
+  let low = v - high * 1e8;
+  for (let k = at + 7; k >= at; k--) {
+    const q = (low / 10) | 0;
+    out[k] = 0x30 + low - q * 10;
+    low = q;
+  }
+  return at + 8;
+}
+
+/** The digits of a non-negative 32-bit integer. */
+function writeDigits(out: Buffer, at: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
+  for (let k = at + digits - 1; k >= at; k--) {
+    const q = (v / 10) | 0;
+    out[k] = 0x30 + v - q * 10;
+    v = q;
+  }
+  return at + digits;
+}
+
+function isEmptyDict(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || v.constructor !== Object) return false;
+  for (const _ in v) return false;
+  return true;
 }

@@ -25,11 +25,23 @@ export interface Serializer {
    */
   splitPayload?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
   /**
+   * splitPayload() for frames under MIN_FRAME (src/wamp/raw-payload.ts), of CALL and YIELD: a
+   * split that reads the elements before the payload in the same pass, cheap enough to pay for
+   * itself on small frames; null: decode the frame whole. Where undefined, small frames are not split.
+   */
+  splitSmall?(frame: Uint8Array, argsIndex: ArgsIndex): PayloadSplit | null;
+  /**
    * Passthrough: `head` encoded as the start of a list that goes on with `count` elements already
    * encoded in this serialization (a payload passed through), which follow it, then
    * `payloadEnd`; null when it cannot be done.
    */
   encodeHead?(head: unknown[], count: number): Uint8Array | null;
+  /**
+   * Passthrough of a small payload: encodeHead() and the payload, `frame`'s octets [start, end),
+   * copied after it into one frame; null when it cannot be done. Where undefined, the payload
+   * always travels as a part of its own.
+   */
+  encodeSpliced?(head: unknown[], count: number, frame: Uint8Array, start: number, end: number): Uint8Array | null;
   /** What follows a payload passed through (JSON: the closing "]"); nothing when undefined. */
   readonly payloadEnd?: Uint8Array;
 }

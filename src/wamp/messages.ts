@@ -8,7 +8,10 @@ export interface PassedPayload {
   readonly serializer: unknown;
   /** `head` (the elements before Arguments) with the payload; null: encode the values instead. */
   encode(head: unknown[]): Uint8Array | null;
-  /** encode() as consecutive parts, the payload's not copied; null: encode the values instead. */
+  /**
+   * encode() as consecutive parts, the payload's not copied (a small payload may be copied into
+   * one part with the head); null: encode the values instead.
+   */
   parts(head: unknown[]): Uint8Array[] | null;
 }
 export type Args = unknown[];

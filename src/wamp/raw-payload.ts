@@ -13,7 +13,7 @@
 //
 // A RawPayload holds its frame, so it lives only as long as the message being routed.
 
-import type { PayloadSplit } from '../serializers/frame-head.ts';
+import type { ArgsIndex, PayloadSplit } from '../serializers/frame-head.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import {
   MessageType as T,
@@ -28,17 +28,24 @@ import {
 } from './messages.ts';
 
 // Below this size re-encoding the values costs no more than finding and copying their bytes
-// (an INVOCATION, in all three serializations, measured on the project's 2-core machine: the
-// two break even at 60-70 octets of CALL; at 400 octets splicing takes a fifth of the time).
+// (an INVOCATION, in JSON and MsgPack, measured on the project's 2-core machine: the two break
+// even at 60-70 octets of CALL; at 400 octets splicing takes a fifth of the time). A serializer
+// with a split that reads the elements before the payload in the same pass (`splitSmall`: CBOR,
+// compact JSON) splits a smaller CALL or YIELD with it: there the split costs less than
+// decoding the payload and writing it again, even for 32 octets (BENCHMARKS.md, issue 23).
 export const MIN_FRAME = 96;
 
+// Payloads up to this size are copied after the head rather than sent as a part of their own.
+const SPLICE_BELOW = 256;
+
 // Where Arguments sit in the messages a router receives and forwards: ERROR, PUBLISH, CALL, YIELD.
-const ARGS_INDEX: Readonly<Partial<Record<number, number>>> = { 8: 5, 16: 4, 48: 4, 70: 3 };
+const ARGS_INDEX: ArgsIndex = { 8: 5, 16: 4, 48: 4, 70: 3 };
+// Of small frames only CALL and YIELD, whose payloads are then never decoded; ERROR and PUBLISH
+// are decoded whole anyway (see above), so splitting them would only add the check.
+const SMALL_ARGS_INDEX: ArgsIndex = { 48: 4, 70: 3 };
 
 export class RawPayload {
   readonly serializer: Serializer;
-  /** The elements before Arguments, as a frame of their own: what the router decodes of a CALL or YIELD. */
-  readonly head: Uint8Array;
   /** Whether the payload is decoded only when read (CALL, YIELD). */
   readonly deferred: boolean;
   readonly #frame: Uint8Array;
@@ -49,8 +56,15 @@ export class RawPayload {
     this.serializer = serializer;
     this.#frame = frame;
     this.#split = split;
-    this.head = split.head;
     this.deferred = split.type === T.CALL || split.type === T.YIELD;
+  }
+
+  /**
+   * The elements before Arguments, decoded (by the split itself, or from their own frame): what
+   * the router reads of a CALL or YIELD. Throws, like a decoder, on what it refuses.
+   */
+  decodeHead(): unknown {
+    return this.#split.decoded ?? this.serializer.decode(this.#split.head);
   }
 
   /** Arguments as decode() gives them (decoded from the frame on first use). */
@@ -86,16 +100,23 @@ export class RawPayload {
   /** `head` (the message's elements before Arguments) with this payload; null: encode the values instead. */
   encode(head: unknown[]): Uint8Array | null {
     const parts = this.parts(head);
-    return parts === null ? null : Buffer.concat(parts);
+    return parts === null ? null : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   /**
    * encode() as the parts of the frame, in order: the head, the payload (a view of the frame it
-   * arrived in, not copied) and, in JSON, the closing bracket.
+   * arrived in, not copied) and, in JSON, the closing bracket; a small payload is copied after
+   * the head where the serializer can (one part costs less than parts to join).
    */
   parts(head: unknown[]): Uint8Array[] | null {
     const s = this.serializer;
     const { start, end, count } = this.#split;
+    if (end - start <= SPLICE_BELOW && s.encodeSpliced !== undefined) {
+      const whole = s.encodeSpliced(head, count, this.#frame, start, end);
+      // Still a list: one return type keeps the callers' code monomorphic (a frame or a list
+      // made 4 KB calls 20% slower once small ones had run).
+      if (whole !== null) return [whole];
+    }
     const prefix = s.encodeHead?.(head, count);
     if (prefix == null) return null;
     const payload = this.#frame.subarray(start, end);
@@ -104,11 +125,25 @@ export class RawPayload {
 }
 
 /**
- * The payload of a frame of `MIN_FRAME` octets or more, when it has one to pass through;
- * undefined: decode the frame whole. Throws (like a decoder) when a string in it is not UTF-8.
+ * The payload of a frame, when it has one to pass through; undefined: decode the frame whole.
+ * Throws (like a decoder) when a string in it is not UTF-8.
  */
 export function rawPayloadOf(serializer: Serializer, frame: Uint8Array): RawPayload | undefined {
-  const split = serializer.splitPayload?.(frame, ARGS_INDEX);
+  return split(serializer, frame, ARGS_INDEX);
+}
+
+/**
+ * rawPayloadOf() for the frames a session receives: of `MIN_FRAME` octets or more, or a smaller
+ * CALL or YIELD that the serializer's `splitSmall` splits.
+ */
+export function receivedPayloadOf(serializer: Serializer, frame: Uint8Array): RawPayload | undefined {
+  if (frame.length >= MIN_FRAME) return split(serializer, frame, ARGS_INDEX);
+  const small = serializer.splitSmall?.(frame, SMALL_ARGS_INDEX);
+  return small == null ? undefined : new RawPayload(serializer, frame, small);
+}
+
+function split(serializer: Serializer, frame: Uint8Array, argsIndex: ArgsIndex): RawPayload | undefined {
+  const split = serializer.splitPayload?.(frame, argsIndex);
   return split == null ? undefined : new RawPayload(serializer, frame, split);
 }
 

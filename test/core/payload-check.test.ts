@@ -3,13 +3,13 @@
 // anything malformed (cut short, huge declared lengths, deep nesting, bad JSON) is either refused
 // with the protocol's error or decoded whole as before, never a crash.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
 import { checkJsonPayload } from '../../src/serializers/json-payload-check.ts';
 import { InvalidPayload } from '../../src/serializers/payload-check.ts';
 import { isValidUtf8 } from '../../src/serializers/utf8.ts';
-import { MIN_FRAME, rawPayloadOf } from '../../src/wamp/raw-payload.ts';
+import { MIN_FRAME, type RawPayload, rawPayloadOf, receivedPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { Rng, mutateBytes, randomValue } from '../helpers/fuzz-input.ts';
 import { MemoryClient } from '../helpers/memory-peer.ts';
 
@@ -320,6 +320,15 @@ test('deep nesting: within the limit it passes through, beyond it the frame is d
 
 // ---- Soundness: what is passed through decodes, to the values the whole frame decodes to ----
 
+/** The split's head, Arguments and ArgumentsKw are the whole frame's decoded values. */
+function sameValues(t: ExecutionContext, raw: RawPayload, whole: unknown[]): void {
+  const head = raw.decodeHead() as unknown[];
+  const index = head.length;
+  t.deepEqual(head, whole.slice(0, index));
+  t.deepEqual(raw.args, whole[index]);
+  t.deepEqual(raw.kwargs, whole[index + 1]);
+}
+
 test('mutated frames: whenever a payload is split off, the whole frame decodes to the same head and payload', (t) => {
   const rng = new Rng(3);
   let split = 0;
@@ -349,15 +358,65 @@ test('mutated frames: whenever a payload is split off, the whole frame decodes t
         whole = s.decode(frame) as unknown[];
       } catch (err) {
         // The head is decoded on its own and refuses what the whole frame's decoder refuses.
-        t.throws(() => s.decode(raw!.head), undefined, `${s.name}: ${(err as Error).message}`);
+        t.throws(() => raw!.decodeHead(), undefined, `${s.name}: ${(err as Error).message}`);
         continue;
       }
-      const head = s.decode(raw.head) as unknown[];
-      const index = head.length;
-      t.deepEqual(head, whole.slice(0, index));
-      t.deepEqual(raw.args, whole[index]);
-      t.deepEqual(raw.kwargs, whole[index + 1]);
+      sameValues(t, raw, whole);
     }
   }
   t.true(split > 1000, `${split} split`);
+});
+
+test('small frames: whenever a CALL or YIELD under MIN_FRAME is split, the whole frame decodes to the same head and payload', (t) => {
+  const rng = new Rng(23);
+  let split = 0;
+  let small = 0;
+  const options = [
+    {},
+    { receive_progress: true },
+    { timeout: 1500, x: [1, { y: '}' }] },
+    { n: 2 ** 53 },
+    { b: 'a\u0000' },
+  ];
+  const procedures = ['com.example.proc', 'p', 'com.ex"q', 'é.x', 'a\\b'];
+  const ids = [0, 1, 7, 2 ** 31, 2 ** 40, 2 ** 53 - 7, 2 ** 53 - 1, 2 ** 53];
+  for (const s of [cbor, json]) {
+    for (let n = 0; n < 6_000; n++) {
+      const args = Array.from({ length: rng.int(3) }, () => randomValue(rng, 3));
+      const message: unknown[] = [rng.pick([48, 70]), rng.pick(ids), rng.pick(options), rng.pick(procedures), args];
+      if (rng.chance(0.3)) message.push({ k: randomValue(rng, 3) });
+      if (message[0] === 70) message.splice(3, 1);
+      let good: Uint8Array;
+      try {
+        good = s.encode(message);
+      } catch {
+        continue;
+      }
+      const frame = rng.chance(0.7) ? mutateBytes(rng, s.name, good, good) : good;
+      if (frame.length >= MIN_FRAME) continue;
+      small++;
+      let raw: ReturnType<typeof receivedPayloadOf>;
+      try {
+        raw = receivedPayloadOf(s, frame);
+      } catch (err) {
+        t.true(err instanceof InvalidPayload);
+        // JSON's decoder refuses it too; cbor-x's would have made it U+FFFD.
+        if (s === json) t.throws(() => s.decode(frame), undefined, 'refused on its bytes, and by the decoder');
+        continue;
+      }
+      if (raw === undefined) continue;
+      split++;
+      let whole: unknown[];
+      try {
+        whole = s.decode(frame) as unknown[];
+      } catch (err) {
+        t.fail(
+          `${s.name}: split ${Buffer.from(frame).toString('hex')}, which the decoder refuses: ${(err as Error).message}`,
+        );
+        continue;
+      }
+      sameValues(t, raw, whole);
+    }
+  }
+  t.true(split > 1000, `${split} of ${small} small frames split`);
 });

@@ -123,3 +123,23 @@ test('a CBOR tag 259 map decodes to a plain dict, and one with non-string keys i
   // keys that the router's own decoders (and most clients) refuse.
   t.throws(() => cbor.decode(Buffer.from('8210d90103a2a1616b0101820102' + '02', 'hex')));
 });
+
+test('JSON: a head spliced before a payload is written as JSON.stringify writes it', (t) => {
+  const payload = Buffer.from('[["x",9007199254740993],{"k":null}]');
+  const integers = [0, -0, 1, 9, 10, 99, 100, 12345, -5, -10, 99_999_999, 1e8, 1e8 + 1, 2 ** 31 - 1, 2 ** 31];
+  integers.push(2 ** 32 + 1, 1e15 + 7, 2 ** 53 - 7, 2 ** 53 - 1, -(2 ** 53 - 1), -(2 ** 31), -(2 ** 31) - 1);
+  const heads: unknown[][] = [
+    ...integers.map((n) => [68, n, 2, {}]),
+    [50, 1, {}],
+    [68, 1, 2 ** 53, {}],
+    [68, 1.5, 2, {}],
+    [68, 1, 2, { caller: 42 }],
+    [68, 1, 2, { b: new Uint8Array([1]) }],
+    [8, 48, 1, {}, 'wamp.error.x'],
+  ];
+  for (const head of heads) {
+    const spliced = json.encodeSpliced!(head, 2, payload, 1, payload.length - 1);
+    const expected = `${JSON.stringify(head, (_k, v) => (v instanceof Uint8Array ? '\0AQ==' : v)).slice(0, -1)},${payload.subarray(1, -1).toString()}]`;
+    t.is(Buffer.from(spliced!).toString(), expected, JSON.stringify(head));
+  }
+});
