@@ -8,7 +8,7 @@ import { connect, rssBytes, startConfiguredRouter, waitFor, type RawClient } fro
 
 const LIMIT = 1000;
 const ROUND = 50_000;
-const ROUNDS = 5;
+const ROUNDS = 8;
 
 /** Counts the caller's ERRORs by URI and empties its inbox (the test must not hold them either). */
 function drain(client: RawClient, counts: Map<string, number>): void {
@@ -50,8 +50,10 @@ test('a caller flooding a callee that never yields gets limit_exceeded beyond th
       'every refusal',
     );
   };
-  // RSS after each round: the first rounds grow the heap (V8 collects lazily); from then on the
-  // refused calls must not add up.
+  // RSS after each round: the first rounds grow the heap, and V8 may grow its young generation
+  // (two semi-spaces of up to 16 MiB, scripts/wampmesh) and collect the old one lazily at any round,
+  // so the bounds leave room for that; a router holding refused calls (~450 octets each before
+  // the limit) would add over 20 MiB every round.
   const rss: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     await round();
@@ -64,8 +66,8 @@ test('a caller flooding a callee that never yields gets limit_exceeded beyond th
   );
   const mib = (n: number) => (n / 2 ** 20).toFixed(1);
   t.log(`RSS idle ${mib(idle)} MiB; after each ${ROUND} calls: ${rss.map(mib).join(', ')} MiB`);
-  t.true(rss.at(-1)! - idle < 50 * 2 ** 20, `at most 50 MiB above idle after ${ROUNDS * ROUND} calls`);
-  t.true(rss.at(-1)! - rss[1]! < 12 * 2 ** 20, `rounds 3..${ROUNDS} add no memory to speak of`);
+  t.true(rss.at(-1)! - idle < 80 * 2 ** 20, `at most 80 MiB above idle after ${ROUNDS * ROUND} calls`);
+  t.true(rss.at(-1)! - rss[1]! < 40 * 2 ** 20, `rounds 3..${ROUNDS} add at most V8's young generation`);
   t.regex(
     router.stderr(),
     /"limit":"maxPendingCallsPerSession".*"msg":"request refused: limit exceeded"|"msg":"request refused: limit exceeded".*"limit":"maxPendingCallsPerSession"/,
