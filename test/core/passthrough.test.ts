@@ -377,7 +377,7 @@ test('json: a small compact CALL and YIELD are passed through as text; anything 
   }
   // The largest IDs read exactly (each digit added before the sum passes 2^53).
   t.is(
-    (receivedPayloadOf(json, Buffer.from('[48,9007199254740985,{},"p",["z"]]'))?.decodeHead() as unknown[])[1],
+    (receivedPayloadOf(json, Buffer.from('[48,9007199254740985,{},"p",["z"]]'))!.decodeHead() as unknown[])[1],
     2 ** 53 - 7,
   );
   // 2^53 + 1 as a request ID is still a protocol violation (not rounded to 2^53).
