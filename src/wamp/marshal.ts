@@ -3,15 +3,9 @@
 
 import type { Serializer } from '../serializers/serializer.ts';
 import { hasKeys } from './has-keys.ts';
-import { MessageType as T, type Args, type Kwargs, type Message, type PassedPayload } from './messages.ts';
+import { MessageType as T, type Args, type Message, type PassedPayload } from './messages.ts';
 
 export { hasKeys } from './has-keys.ts';
-
-function withPayload(head: unknown[], args: Args | undefined, kwargs: Kwargs | undefined): unknown[] {
-  if (hasKeys(kwargs)) head.push(args ?? [], kwargs);
-  else if (args !== undefined && args.length > 0) head.push(args);
-  return head;
-}
 
 export function toArray(m: Message): unknown[] {
   switch (m.type) {
@@ -27,24 +21,38 @@ export function toArray(m: Message): unknown[] {
       return [m.type, m.signature, m.extra];
     case T.GOODBYE:
       return [m.type, m.details, m.reason];
+    // Messages with a payload: each array at its final length, not grown by a push (which
+    // more than quadruples it): the in-process peers (HTTP gateway, MQTT) send a CALL per
+    // request, checked in this form, and each INVOCATION and RESULT re-encoded is one.
     case T.ERROR:
-      return withPayload([m.type, m.requestType, m.request, m.details, m.error], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.requestType, m.request, m.details, m.error, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0)
+        return [m.type, m.requestType, m.request, m.details, m.error, m.args];
+      return [m.type, m.requestType, m.request, m.details, m.error];
     case T.PUBLISH:
-      return withPayload([m.type, m.request, m.options, m.topic], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.request, m.options, m.topic, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.options, m.topic, m.args];
+      return [m.type, m.request, m.options, m.topic];
     case T.EVENT:
-      return withPayload([m.type, m.subscription, m.publication, m.details], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.subscription, m.publication, m.details, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.subscription, m.publication, m.details, m.args];
+      return [m.type, m.subscription, m.publication, m.details];
     case T.CALL:
-      // At its final length, not grown by a push (which more than quadruples the array): the
-      // in-process peers (HTTP gateway, MQTT) send a CALL per request, checked in this form.
       if (hasKeys(m.kwargs)) return [m.type, m.request, m.options, m.procedure, m.args ?? [], m.kwargs];
       if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.options, m.procedure, m.args];
       return [m.type, m.request, m.options, m.procedure];
     case T.RESULT:
-      return withPayload([m.type, m.request, m.details], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.request, m.details, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.details, m.args];
+      return [m.type, m.request, m.details];
     case T.INVOCATION:
-      return withPayload([m.type, m.request, m.registration, m.details], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.request, m.registration, m.details, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.registration, m.details, m.args];
+      return [m.type, m.request, m.registration, m.details];
     case T.YIELD:
-      return withPayload([m.type, m.request, m.options], m.args, m.kwargs);
+      if (hasKeys(m.kwargs)) return [m.type, m.request, m.options, m.args ?? [], m.kwargs];
+      if (m.args !== undefined && m.args.length > 0) return [m.type, m.request, m.options, m.args];
+      return [m.type, m.request, m.options];
     case T.PUBLISHED:
       return [m.type, m.request, m.publication];
     case T.SUBSCRIBE:
@@ -74,7 +82,7 @@ type WithPayload = Extract<Message, { args?: Args }>;
 
 /**
  * The elements before Arguments. The same arrays as toArray() writes, from allocation sites of
- * their own: sharing one site with toArray (whose arrays then grow by a push) made V8 handle the
+ * their own: sharing one site with toArray (whose arrays grew by a push then) made V8 handle the
  * re-encoding path worse once both paths had run (small calls 50% slower after large ones).
  */
 function headOf(m: WithPayload): unknown[] {
