@@ -176,16 +176,49 @@ function text(length: number): unknown {
   if (to > end) return OTHER;
   pos = to;
   if (length <= SHORT_STRING) {
-    let s = '';
-    for (let i = from; i < to; i++) {
-      const c = src[i]!;
-      if (c >= 0x80) return isValidUtf8(src, from, to) ? src.utf8Slice(from, to) : OTHER;
-      s += String.fromCharCode(c);
-    }
-    return s;
+    for (let i = from; i < to; i++)
+      if (src[i]! >= 0x80) return isValidUtf8(src, from, to) ? src.utf8Slice(from, to) : OTHER;
+    return shortAscii(src, from, length);
   }
   for (let i = from; i < to; i++) {
     if (src[i]! >= 0x80) return isValidUtf8(src, i, to) ? src.utf8Slice(from, to) : OTHER;
   }
   return src.latin1Slice(from, to);
+}
+
+/**
+ * `length` (at most SHORT_STRING) ASCII octets at `at` as a string: one fromCharCode call with
+ * them all makes one string, where adding them one at a time made a string per character (half
+ * the time, and the garbage, of a dict's keys and short values).
+ */
+function shortAscii(b: Buffer, at: number, length: number): string {
+  const c = String.fromCharCode;
+  switch (length) {
+    case 0:
+      return '';
+    case 1:
+      return c(b[at]!);
+    case 2:
+      return c(b[at]!, b[at + 1]!);
+    case 3:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!);
+    case 4:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+    case 5:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!);
+    case 6:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!);
+    case 7:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!);
+    case 8:
+      return c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+    default: {
+      // 9 to 12: the first eight and the rest, two strings joined (flat below 13 characters).
+      const head = c(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!, b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+      if (length === 9) return head + c(b[at + 8]!);
+      if (length === 10) return head + c(b[at + 8]!, b[at + 9]!);
+      if (length === 11) return head + c(b[at + 8]!, b[at + 9]!, b[at + 10]!);
+      return head + c(b[at + 8]!, b[at + 9]!, b[at + 10]!, b[at + 11]!);
+    }
+  }
 }

@@ -198,3 +198,12 @@ test('the reader reads a small CALL and its strings of each kind', (t) => {
   t.deepEqual(readCbor(frame), call);
   t.deepEqual(readCbor(new Uint8Array(frame)), call, 'a Uint8Array that is not a Buffer');
 });
+
+test('the reader reads ASCII strings of every short length, as keys and as values', (t) => {
+  // Lengths 0 to 12 are built from their octets in JavaScript (cbor-read.ts shortAscii); 13 on natively.
+  for (let n = 0; n <= 14; n++) {
+    const s = 'abcdefghijklmn'.slice(0, n);
+    const value = [70, n, { [`k${s}`]: s, [s.toUpperCase()]: [s] }];
+    t.deepEqual(readCbor(referenceBytes(value) as Buffer), value, `length ${n}`);
+  }
+});
