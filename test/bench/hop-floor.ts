@@ -1,0 +1,116 @@
+// What a process hop costs on this machine, beside what a mesh hop costs (issue 20's per-hop
+// latency targets): `scripts/node24 test/bench/hop-floor.ts [ROUNDS]`, not part of `npm run bench`.
+//
+// The mesh chain A-B-C-D of the mesh bench, an echo callee on A and one on D, and three bare TCP
+// forwarders (one process each, read and write, no parsing, TCP_NODELAY: the least a process
+// in the path can do) in front of A. One caller, one call at a time, over:
+//   direct         caller -> A -> callee on A
+//   3 forwarders   caller -> F1 -> F2 -> F3 -> A -> callee on A
+//   3 mesh hops    caller -> A -> B -> C -> D -> callee on D
+// Each row crosses its three extra processes once each way (CALL out, RESULT back), so
+// (row - direct) / 3 is the latency a hop adds. Rows interleaved round by round, the same client
+// for all, p50 and p99 of HOP_CALLS sequential calls after a warm-up.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { wampmeshBin } from '../helpers/router-process.ts';
+import { median } from './common.ts';
+import { startMeshChain } from './mesh.ts';
+
+const CALLS = Number(process.env.HOP_CALLS ?? 3_000);
+const WARMUP = 500;
+const ROUNDS = Number(process.argv[2] ?? 3);
+const PAYLOAD = ['x'.repeat(32)];
+
+// One forwarder: listens on an ephemeral port, prints it, pipes each connection to the target.
+const FORWARDER = `
+const net = require('node:net');
+const target = Number(process.argv[1]);
+const server = net.createServer((inbound) => {
+  const outbound = net.connect(target, '127.0.0.1');
+  inbound.setNoDelay(true);
+  outbound.setNoDelay(true);
+  inbound.pipe(outbound);
+  outbound.pipe(inbound);
+  const end = () => { inbound.destroy(); outbound.destroy(); };
+  inbound.on('error', end); outbound.on('error', end); inbound.on('close', end); outbound.on('close', end);
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function forwarder(target: number): Promise<{ port: number; child: ChildProcess }> {
+  // The routers' runtime (scripts/node24 runs this file), so both sides are the same Node.
+  const child = spawn(process.execPath, ['-e', FORWARDER, String(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { port: Number(line.toString().trim()), child };
+}
+
+async function client(port: number): Promise<RawClient> {
+  const c = await connect({ transport: 'rawsocket', serializer: 'cbor', port, timeoutMs: 20_000 });
+  await c.join('realm1', {}, 20_000);
+  return c;
+}
+
+/** p50 and p99 (µs) of sequential calls. */
+async function sequential(caller: RawClient, procedure: string): Promise<[number, number]> {
+  const samples: number[] = [];
+  for (let i = 0; i < WARMUP + CALLS; i++) {
+    const t = performance.now();
+    const reply = await caller.call(procedure, PAYLOAD, {}, 5_000);
+    if (reply[0] !== 50) throw new Error(`${procedure}: ${JSON.stringify(reply)}`);
+    if (i >= WARMUP) samples.push((performance.now() - t) * 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return [samples[Math.floor(samples.length * 0.5)]!, samples[Math.floor(samples.length * 0.99)]!];
+}
+
+const chain = await startMeshChain(wampmeshBin);
+const forwarders: ChildProcess[] = [];
+const clients: RawClient[] = [];
+try {
+  const [a, , , d] = chain.routers;
+  const calleeA = await client(a!.rawsocketPort);
+  const calleeD = await client(d!.rawsocketPort);
+  clients.push(calleeA, calleeD);
+  await calleeA.register('hop.a');
+  await calleeD.register('hop.d');
+  calleeA.serveEcho();
+  calleeD.serveEcho();
+  let front = a!.rawsocketPort;
+  for (let i = 0; i < 3; i++) {
+    const f = await forwarder(front);
+    forwarders.push(f.child);
+    front = f.port;
+  }
+  const direct = await client(a!.rawsocketPort);
+  const forwarded = await client(front);
+  clients.push(direct, forwarded);
+  // The registration on D must have reached A.
+  for (const deadline = performance.now() + 20_000; (await direct.call('hop.d', PAYLOAD, {}, 5_000))[0] !== 50; ) {
+    if (performance.now() > deadline) throw new Error('hop.d not reachable from A within 20 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const rows = { direct: [] as number[][], forwarders: [] as number[][], mesh: [] as number[][] };
+  for (let round = 0; round < ROUNDS; round++) {
+    rows.direct.push(await sequential(direct, 'hop.a'));
+    rows.forwarders.push(await sequential(forwarded, 'hop.a'));
+    rows.mesh.push(await sequential(direct, 'hop.d'));
+  }
+  const at = (r: number[][], k: number): number => median(r.map((x) => x[k]!));
+  const base = [at(rows.direct, 0), at(rows.direct, 1)];
+  console.log(`sequential calls, RawSocket/CBOR, ${CALLS} per row, median of ${ROUNDS} rounds (p50 | p99 µs)`);
+  for (const [name, r] of Object.entries(rows)) {
+    const p50 = at(r, 0);
+    const p99 = at(r, 1);
+    const hop =
+      name === 'direct'
+        ? ''
+        : `   per hop +${((p50 - base[0]!) / 3).toFixed(0)} | +${((p99 - base[1]!) / 3).toFixed(0)} µs`;
+    console.log(`${name.padEnd(12)} ${p50.toFixed(0).padStart(5)} | ${p99.toFixed(0).padStart(5)}${hop}`);
+  }
+} finally {
+  for (const c of clients) await c.destroy();
+  for (const f of forwarders) f.kill();
+  await chain.stop();
+}
