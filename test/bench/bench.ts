@@ -14,7 +14,9 @@
 //     10 subscribers on D (the links bound the rate) and for 1,000 (fan-out across the chain,
 //     against the same fan-out on A alone);
 //   - with BENCH_BASE=<another checkout's scripts/wampmesh>, that router too, as "router (base)"
-//     on every router row: before/after figures of a change from one run.
+//     on every router row: before/after figures of a change from one run;
+//   - with BENCH_NEXUS=<a nexusd executable> (nexus.ts), gammazero/nexus, a WAMP router in Go, on
+//     the RPC rows (RawSocket/CBOR, WebSocket/JSON) and the payload rows, compared as "vs nexus".
 //
 // Scenarios:
 //   RPC (rpc.ts): sequential latency p50/p99 of SEQUENTIAL_CALLS calls, pipelined calls/s with
@@ -62,6 +64,7 @@
 //     beside a bare uWS handler answering the same JSON, driven by Debian's wrk; its own table.
 // Environment: BENCH_ONLY=rpc,payload,fanout,mesh,connections,startup,mqtt,http,bridge (a subset), BENCH_RUNS=key,... (single
 // runs, keys as in main()), BENCH_ROUNDS=n, BENCH_BASE=<scripts/wampmesh of another checkout>,
+// BENCH_NEXUS=<nexusd>,
 // BENCH_WS=global, BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', for
 // the routers under test only; profile-top.ts lists the top frames of such a profile).
 //
@@ -95,6 +98,7 @@ import {
   type BridgeFigures,
 } from './bridge.ts';
 import { measureStartup, startupLines, startupTargets, STARTUP_RUNS } from './startup.ts';
+import { startNexus } from './nexus.ts';
 import { IN_FLIGHT, measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcFigures, type RpcTarget } from './rpc.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -106,8 +110,13 @@ const LARGE_PAYLOADS: readonly (readonly [string, string, string])[] = [
   ['1m', '1 MB', 'reading 0123456789 abcdefghij, '.repeat(32_768)],
 ];
 // Time for the rounds (connections come after): a round is started only if it should end
-// within it, judged by the rounds so far. BENCH_BASE doubles the router rows, and the budget.
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? (process.env.BENCH_BASE === undefined ? 210 : 420)) * 1000;
+// within it, judged by the rounds so far. BENCH_BASE doubles the router rows, and the budget;
+// BENCH_NEXUS adds four rows of about 5 s each a round.
+const BUDGET_MS =
+  Number(
+    process.env.BENCH_BUDGET_S ??
+      (process.env.BENCH_BASE === undefined ? 210 : 420) + (process.env.BENCH_NEXUS === undefined ? 0 : 60),
+  ) * 1000;
 const FANOUT_CHILDREN = 2;
 /** Subscribers on D of the mesh event run: few, so that the links bound the rate, not the fan-out. */
 const MESH_SUBSCRIBERS = 10;
@@ -121,6 +130,9 @@ const only = new Set(
     .map((s) => s.trim()),
 );
 const baseBin = process.env.BENCH_BASE;
+const nexusBin = process.env.BENCH_NEXUS;
+/** The nexus row to compare a router row with, when nexus is in the run. */
+const vsNexus = (key: string): string[] => (nexusBin === undefined ? [] : [`nexus-${key}`]);
 const routerEnv =
   process.env.BENCH_ROUTER_NODE_OPTIONS === undefined
     ? undefined
@@ -317,6 +329,14 @@ async function main(): Promise<void> {
       cleanup.push(() => m.stop());
       metered = m;
     }
+    const nexus = needRouters && nexusBin !== undefined ? await startNexus(nexusBin) : undefined;
+    if (nexus !== undefined) cleanup.push(() => nexus.stop());
+    // nexus's rows (key nexus-<key>), driven like the router's, which compare themselves with them.
+    const nexusRpc = (key: string, name: string, t: Pick<RpcTarget, 'transport' | 'serializer' | 'payload'>): void => {
+      if (nexus === undefined) return;
+      const where = { pids: [nexus.pid], port: nexus.rawsocketPort, url: nexus.wsUrl, wamp: true };
+      runs.push(rpcRun(`nexus-${key}`, { name, ...where, ...t }));
+    };
     const foxPort = fox?.hello.fox as number;
     const foxUrl = `ws://127.0.0.1:${foxPort}/`;
     const foxPids = fox === undefined ? [] : [fox.pid];
@@ -351,10 +371,14 @@ async function main(): Promise<void> {
               url: '',
               wamp: true,
             },
-            ['relay-cbor', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-cbor'] : [])],
+            [
+              'relay-cbor',
+              ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-cbor'] : []), ...vsNexus('rpc-cbor')]),
+            ],
           ),
         );
       }
+      nexusRpc('rpc-cbor', 'nexus', { transport: 'rawsocket', serializer: cbor });
       runs.push(
         rpcRun('relay-json', {
           name: 'relay (no WAMP)',
@@ -410,10 +434,15 @@ async function main(): Promise<void> {
               url: p.wsUrl,
               wamp: true,
             },
-            ['wsrelay-json', 'fox-rpc', ...(r.key === 'base' ? [] : baseBin ? ['base-rpc-ws'] : [])],
+            [
+              'wsrelay-json',
+              'fox-rpc',
+              ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-ws'] : []), ...vsNexus('rpc-ws')]),
+            ],
           ),
         );
       }
+      nexusRpc('rpc-ws', 'nexus', { transport: 'websocket', serializer: json });
       runs.push(
         rpcRun('fox-rpc', {
           name: 'fox-wamp',
@@ -631,10 +660,14 @@ async function main(): Promise<void> {
                 wamp: true,
                 payload,
               },
-              [`relay-${key}`, ...(r.key === 'base' ? [] : baseBin ? [`base-rpc-${key}`] : [])],
+              [
+                `relay-${key}`,
+                ...(r.key === 'base' ? [] : [...(baseBin ? [`base-rpc-${key}`] : []), ...vsNexus(`rpc-${key}`)]),
+              ],
             ),
           );
         }
+        nexusRpc(`rpc-${key}`, `nexus, ${size}`, { transport: 'rawsocket', serializer: cbor, payload });
       }
     }
 
@@ -748,9 +781,14 @@ function report(
             `µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`
           );
         }
+        // Against nexus (another process, another runtime) the CPU per call says more than the
+        // rates, which the two cores shared with the generator bound for both.
+        const cpuRatio = base.run.key.startsWith('nexus-')
+          ? `, ${(row.cpu.target / row.rate / (base.cpu.target / base.rate)).toFixed(2)}x CPU per call`
+          : '';
         return (
           `${(row.p50 / base.p50).toFixed(2)}x | ${(row.p99 / base.p99).toFixed(2)}x | ${(row.rate / base.rate).toFixed(2)}x ` +
-          `vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}`
+          `vs ${base.run.name}${base.run.label === run.label ? '' : ` ${base.run.label}`}${cpuRatio}`
         );
       });
     const genBound =
@@ -848,6 +886,14 @@ function report(
         `vs ${relayCbor.p99.toFixed(0)} µs, ${(rpcCbor.p99 / relayCbor.p99).toFixed(2)}x`,
     );
   }
+  const kb10 = r('router-rpc-10k');
+  const nexus10 = r('nexus-rpc-10k');
+  if (kb10 && nexus10)
+    check(
+      kb10.rate >= 3 * nexus10.rate,
+      `issue 23: calls/s with a 10 KB argument echoed >= 3x nexus's (RawSocket/CBOR): ${int(kb10.rate)} vs ` +
+        `${int(nexus10.rate)}, ${(kb10.rate / nexus10.rate).toFixed(2)}x`,
+    );
   const rpcWs = r('router-rpc-ws');
   const foxRpc = r('fox-rpc');
   if (rpcWs && foxRpc) {
