@@ -8,7 +8,7 @@ import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris
 import type { Disclosure } from './call-options.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
-import { SharedFrame } from './shared-frame.ts';
+import { eventFrame, type SharedFrame } from './shared-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
@@ -16,6 +16,8 @@ import { eligible, readFilter, type Filter } from './subscriber-filter.ts';
 import { retainEvent, sendRetained } from './retained-events.ts';
 import type { Subscription } from './subscription.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
+import type { Logger } from '../log.ts';
+import { deferFanout, drainFanouts } from './deferred-fanout.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 /** Meta API hooks (wamp.subscription.on_*). */
@@ -46,6 +48,8 @@ export interface BrokerOptions {
   limits?: RealmLimits;
   /** Told of each request refused by a limit (the realm logs and counts). */
   limitExceeded?: (kind: LimitKind, session: Target) => void;
+  /** Where a failure of a deferred delivery (a bug) is logged; it has no message to blame. */
+  logger?: Logger;
   /**
    * Each publication made here, after local delivery (the federation port hands it on). A
    * returned promise holds the publisher's PUBLISHED until it settles: a bridge's outbox keeps
@@ -73,6 +77,16 @@ export interface EventRouting {
 }
 
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
+// From this many subscribers, a burst of publications to a subscription is delivered once for
+// the burst (deferred-fanout.ts); below it the walk is short enough to stay in the cache.
+export const DEFERRED_FANOUT_FROM = 256;
+
+/** Publications to one subscription waiting to be delivered together, in order. */
+interface Burst {
+  readonly subscription: Subscription;
+  readonly excluded: number | undefined;
+  readonly frames: SharedFrame[];
+}
 
 export class Broker {
   readonly #options: BrokerOptions;
@@ -85,6 +99,8 @@ export class Broker {
   readonly #limits: RealmLimits;
   /** Topics each session gave their first retained event (maxRetainedTopicsPerSession). */
   readonly #retainedBy = new Map<number, number>();
+  #burst: Burst | undefined;
+  readonly #drain = (): void => this.#deliverBurst();
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -110,6 +126,7 @@ export class Broker {
   }
 
   subscribe(subscriber: Target, msg: Subscribe): void {
+    drainFanouts();
     const { request, topic, options } = msg;
     const match = optEnum(options, 'match', matchPolicies, 'exact');
     const getRetained = optBool(options, 'get_retained');
@@ -153,6 +170,7 @@ export class Broker {
   }
 
   unsubscribe(subscriber: Target, msg: Unsubscribe): void {
+    drainFanouts();
     const subscription = this.#byId.get(msg.subscription);
     if (subscription === undefined || !subscription.subscribers.has(subscriber.id)) {
       return sendError(subscriber, T.UNSUBSCRIBE, msg.request, ErrorUri.NO_SUCH_SUBSCRIPTION);
@@ -324,6 +342,7 @@ export class Broker {
   }
 
   removeSession(session: Target): void {
+    drainFanouts();
     this.#retainedBy.delete(session.id);
     const mine = this.#bySession.get(session.id);
     if (mine === undefined) return;
@@ -337,22 +356,48 @@ export class Broker {
     raw: RawPayload | undefined,
   ): void {
     if (this.#table.size === 0) return;
-    for (const subscription of this.#table.all(event.topic)) {
-      const details = subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic };
-      const frame = new SharedFrame({
-        type: T.EVENT,
-        subscription: subscription.id,
-        publication: event.publication,
-        details,
-        args: event.args,
-        kwargs: event.kwargs,
-        raw,
-      });
+    const subscriptions = this.#table.all(event.topic);
+    const only = subscriptions.length === 1 ? subscriptions[0]! : undefined;
+    if (only !== undefined && filter === undefined && only.subscribers.size >= DEFERRED_FANOUT_FROM) {
+      const burst = this.#burst;
+      // Another subscription's event, or another publisher's exclusion, goes after this burst.
+      if (burst !== undefined && (burst.subscription !== only || burst.excluded !== excluded)) drainFanouts();
+      if (this.#burst === undefined) {
+        this.#burst = { subscription: only, excluded, frames: [] };
+        deferFanout(this.#drain);
+      }
+      this.#burst!.frames.push(eventFrame(only, event, raw));
+      return;
+    }
+    drainFanouts();
+    for (const subscription of subscriptions) {
+      const frame = eventFrame(subscription, event, raw);
       for (const subscriber of subscription.subscribers.values()) {
         if (subscriber.id === excluded) continue;
         if (filter !== undefined && !eligible(filter, subscriber)) continue;
         subscriber.sendShared(frame);
       }
+    }
+  }
+
+  /** The deferred burst: each subscriber gets all its EVENTs in one visit. */
+  #deliverBurst(): void {
+    const burst = this.#burst;
+    if (burst === undefined) return;
+    this.#burst = undefined;
+    const { frames, excluded } = burst;
+    try {
+      for (const subscriber of burst.subscription.subscribers.values()) {
+        if (subscriber.id === excluded) continue;
+        for (let i = 0; i < frames.length; i++) subscriber.sendShared(frames[i]!);
+      }
+    } catch (err) {
+      // Delivered from a microtask, where a throw would end the process: logged as a bug, as
+      // the session logs a throw while handling a message.
+      this.#options.logger?.error(
+        { err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack },
+        'internal error delivering events',
+      );
     }
   }
 

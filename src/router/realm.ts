@@ -111,6 +111,7 @@ export class Realm {
       history: config.history ?? [],
       limits: this.limits,
       limitExceeded,
+      logger: env.logger,
       publisherDisclosure: config.publisherDisclosure ?? 'optional',
       events: this.meta.subscriptionEvents,
       published: (event, routing, publisher) => env.observer.published(config.uri, event, routing, publisher),

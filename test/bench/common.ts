@@ -13,15 +13,35 @@ const CLK_TCK = 100; // Linux USER_HZ; /proc/<pid>/stat times are in these ticks
 
 /** utime + stime of a process (all its threads), in ms; 0 once it is gone. */
 export function processCpuMs(pid: number): number {
-  let stat: string;
+  const { user, system } = processCpuSplitMs(pid);
+  return user + system;
+}
+
+/** A file of /proc/<pid>/, or '' once the process is gone. */
+function procFile(pid: number, name: string): string {
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
-    return 0;
+    return '';
   }
+}
+
+/** utime and stime (the kernel's work in its syscalls) of a process, in ms; zeros once it is gone. */
+export function processCpuSplitMs(pid: number): { user: number; system: number } {
+  const stat = procFile(pid, 'stat');
+  if (stat === '') return { user: 0, system: 0 };
   // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK };
+}
+
+/**
+ * read(2)- and write(2)-type syscalls (readv and writev included) a process made so far, from
+ * /proc/<pid>/io (all its threads); zeros once it is gone.
+ */
+export function processSyscalls(pid: number): { reads: number; writes: number } {
+  const io = procFile(pid, 'io');
+  return { reads: Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? 0), writes: Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? 0) };
 }
 
 /** CPU time spent by the whole machine (all cores, /proc/stat), to see load from elsewhere. */

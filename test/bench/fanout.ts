@@ -20,7 +20,18 @@
 
 import { cbor, json, type Serializer } from '../../src/serializers/index.ts';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
-import { cpuWindow, FIRST_ID, Histogram, monoMs, PAYLOAD, type BenchTarget, type Child, type Cpu } from './common.ts';
+import {
+  cpuWindow,
+  FIRST_ID,
+  Histogram,
+  monoMs,
+  PAYLOAD,
+  processCpuSplitMs,
+  processSyscalls,
+  type BenchTarget,
+  type Child,
+  type Cpu,
+} from './common.ts';
 
 export const SUBSCRIBERS = 1_000;
 export const PACED_PUBLICATIONS = 200;
@@ -34,7 +45,14 @@ export const FANOUT_MS = 3_000;
  * its router); subscribers: fewer than SUBSCRIBERS, so the links rather than the fan-out bound
  * the rate.
  */
-export type FanoutTarget = BenchTarget & { readonly publisherPort?: number; readonly subscribers?: number };
+export type FanoutTarget = BenchTarget & {
+  readonly publisherPort?: number;
+  readonly subscribers?: number;
+  /** Publications of the paced phase (default PACED_PUBLICATIONS): each is a write per subscriber. */
+  readonly paced?: number;
+  /** Publications in flight when saturated (default WINDOW, at most LAG_LIMIT). */
+  readonly window?: number;
+};
 
 export interface FanoutFigures {
   /** Paced: one publication at a time. */
@@ -46,6 +64,12 @@ export interface FanoutFigures {
   cpu: Cpu;
   /** Events the subscribers did not get (dropped by the target), over the whole run. */
   lost: number;
+  /** The target's read- and write-type syscalls per second, saturated (how well it batches). */
+  syscallsPerSec: { reads: number; writes: number };
+  /** The target's kernel time (stime) as a share of one core, saturated: part of cpu.target. */
+  targetSystem: number;
+  /** The saturated window on the machine's monotonic clock (ms), to cut a profile to it. */
+  window: { from: number; to: number };
 }
 
 /** PUBLISH [16, id, {}, topic, [PAYLOAD, t]], pre-encoded. */
@@ -222,7 +246,7 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     await guard(
       new Promise<void>((resolve) => {
         onSentinel = () => {
-          if (seen >= PACED_PUBLICATIONS) {
+          if (seen >= (target.paced ?? PACED_PUBLICATIONS)) {
             stopped = true;
             resolve();
           }
@@ -237,7 +261,7 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
     const paced = await measuring(false);
 
     // Saturated.
-    window = WINDOW;
+    window = Math.min(target.window ?? WINDOW, LAG_LIMIT);
     stopped = false;
     pump();
     await new Promise((r) => setTimeout(r, FANOUT_WARMUP_MS));
@@ -247,11 +271,20 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
       target.pids,
       children.map((c) => c.pid),
     );
+    const syscalls = (): { reads: number; writes: number } =>
+      target.pids.map(processSyscalls).reduce((a, b) => ({ reads: a.reads + b.reads, writes: a.writes + b.writes }));
+    const system = (): number => target.pids.reduce((a, pid) => a + processCpuSplitMs(pid).system, 0);
+    const syscalls0 = syscalls();
+    const system0 = system();
+    const from = monoMs();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, FANOUT_MS));
     const loaded = await measuring(false);
     const elapsed = (performance.now() - t0) / 1000;
+    const syscalls1 = syscalls();
+    const system1 = system();
     const cpuShares = cpu.stop();
+    const to = monoMs();
     const sentinelEvents = seen - sentinel0;
     stopped = true;
     await settle('saturated');
@@ -264,6 +297,12 @@ export async function measureFanout(target: FanoutTarget, children: readonly Chi
       loadedP99: loaded.histogram.percentile(0.99),
       cpu: cpuShares,
       lost: published * subscribers - delivered,
+      syscallsPerSec: {
+        reads: (syscalls1.reads - syscalls0.reads) / elapsed,
+        writes: (syscalls1.writes - syscalls0.writes) / elapsed,
+      },
+      targetSystem: (system1 - system0) / (elapsed * 1000),
+      window: { from, to },
     };
   } finally {
     stopped = true;

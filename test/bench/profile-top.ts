@@ -7,7 +7,9 @@
 // sample. Frames are grouped by function name and location; "(idle)" is time the event loop
 // waited for I/O, "(program)" native work outside JavaScript (syscalls, libuv, the parser of
 // uWS), "(garbage collector)" GC pauses. Shares are of all samples, idle included, and of the
-// busy (non-idle) samples.
+// busy (non-idle) samples. A third argument FROM,TO (ms on the machine's monotonic clock, as
+// fanout-scale.ts prints its measuring window) keeps only the samples taken between them: V8
+// stamps profiles with that clock (startTime, in µs).
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -19,13 +21,14 @@ interface Node {
 }
 interface Profile {
   nodes: Node[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
 
-const [file, countArg] = process.argv.slice(2);
+const [file, countArg, windowArg] = process.argv.slice(2);
 if (file === undefined) {
-  console.error('usage: profile-top.ts FILE.cpuprofile [count]');
+  console.error('usage: profile-top.ts FILE.cpuprofile [count [FROM,TO]]');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -33,7 +36,11 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
 let total = 0;
 let idle = 0;
+const [from, to] = (windowArg ?? '-Infinity,Infinity').split(',').map((ms) => Number(ms) * 1000);
+let at = profile.startTime;
 for (let i = 0; i < profile.samples.length; i++) {
+  at += profile.timeDeltas[i] ?? 0;
+  if (at < from! || at > to!) continue;
   const dt = profile.timeDeltas[i + 1] ?? 0;
   const node = byId.get(profile.samples[i]!)!;
   const { functionName, url, lineNumber } = node.callFrame;

@@ -2,6 +2,7 @@ import test from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack } from '../../src/serializers/index.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
+import { DEFERRED_FANOUT_FROM } from '../../src/router/broker.ts';
 
 const newRouter = (limits = {}) => new Router({ realms: [{ uri: 'realm1', anonymous: true }], limits });
 
@@ -138,4 +139,57 @@ test('over the hard limit a session is closed at once', (t) => {
     'wamp.error.canceled',
     ['callee disconnected from in-flight call'],
   ]);
+});
+
+test('a burst to a large subscription reaches each subscriber in order, and before anything routed after it', async (t) => {
+  const r = newRouter();
+  const subscribers = Array.from({ length: DEFERRED_FANOUT_FROM }, () => new MemoryClient(r));
+  for (const c of subscribers) c.join();
+  const big = subscribe(subscribers[0]!, 'com.app.big');
+  for (const c of subscribers.slice(1)) subscribe(c, 'com.app.big');
+  const a = subscribers[0]!;
+  const small = subscribe(a, 'com.app.small', 2);
+  const pub = new MemoryClient(r);
+  pub.join();
+  const events = (c: MemoryClient): unknown[] =>
+    c.take().map((m) => (m[0] === 36 ? [m[1] === big ? 'big' : m[1] === small ? 'small' : m[1], m[4]] : m[0]));
+
+  // Delivered together at the end of the task that routed them...
+  pub.send([16, 1, {}, 'com.app.big', [1]]);
+  pub.send([16, 2, {}, 'com.app.big', [2]]);
+  t.deepEqual(a.take(), [], 'deferred within the task');
+  await Promise.resolve();
+  for (const c of subscribers)
+    t.deepEqual(events(c), [
+      ['big', [1]],
+      ['big', [2]],
+    ]);
+
+  // ... or as soon as anything else is routed to any session: another topic's EVENT, a
+  // PUBLISHED, an UNSUBSCRIBED.
+  pub.send([16, 3, {}, 'com.app.big', [3]]);
+  pub.send([16, 4, {}, 'com.app.small', [4]]);
+  pub.send([16, 5, {}, 'com.app.big', [5]]);
+  pub.send([16, 6, { acknowledge: true }, 'com.app.big', [6]]);
+  t.deepEqual(events(a), [
+    ['big', [3]],
+    ['small', [4]],
+    ['big', [5]],
+    ['big', [6]],
+  ]);
+  t.deepEqual(
+    pub.take().map((m) => m[0]),
+    [17],
+  );
+  t.deepEqual(events(subscribers[1]!), [
+    ['big', [3]],
+    ['big', [5]],
+    ['big', [6]],
+  ]);
+  pub.send([16, 7, {}, 'com.app.big', [7]]);
+  a.send([34, 3, big]);
+  t.deepEqual(events(a), [['big', [7]], 35]);
+  await Promise.resolve();
+  t.deepEqual(events(a), []);
+  t.is(events(subscribers[2]!).length, 4, 'the others got 3, 5, 6 and 7 once each');
 });

@@ -1,7 +1,8 @@
 // FrameWriter (src/net/frame-writer.ts): frames queued in one tick leave in one write, in
 // order, with big payloads passed through uncopied; nothing is written to a dead socket.
 
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
+import { once } from 'node:events';
 import test from 'ava';
 import { FrameWriter } from '../../src/net/frame-writer.ts';
 
@@ -157,4 +158,68 @@ test('afterCallbacks: the queue leaves as soon as it reaches 64 KiB; only less w
   writer.frame(0, big);
   t.is(writer.queuedBytes, 0, 'a big frame is not held');
   t.is(written.chunks.at(-1), big, 'and not copied');
+});
+
+test('a batch the kernel does not take at once stays intact while other sockets get theirs', async (t) => {
+  // Batches are assembled in one buffer shared by all writers, reused while the sockets take
+  // them whole; a socket that keeps part of one must keep it unchanged.
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const accepted: Socket[] = [];
+  server.on('connection', (s) => accepted.push(s));
+  const slowClient = net.connect(port, '127.0.0.1');
+  const fastClient = net.connect(port, '127.0.0.1');
+  await Promise.all([once(slowClient, 'connect'), once(fastClient, 'connect')]);
+  while (accepted.length < 2) await new Promise((resolve) => setImmediate(resolve));
+  t.teardown(() => {
+    for (const s of [slowClient, fastClient, ...accepted]) s.destroy();
+    server.close();
+  });
+  // Which accepted socket is which: the one whose peer port is the slow client's local port.
+  const slow = accepted.find((s) => s.remotePort === slowClient.localPort)!;
+  const fast = accepted.find((s) => s.remotePort === fastClient.localPort)!;
+  slowClient.pause();
+  const slowWriter = new FrameWriter(slow);
+  const fastWriter = new FrameWriter(fast);
+  const frame = 4000;
+  let batches = 0;
+  // Batches of 12 KB until one is not taken whole (the slow client's buffers are full).
+  while (slow.writableLength === 0 && batches < 10_000) {
+    for (let i = 0; i < 3; i++) slowWriter.frame(0, new Uint8Array(frame).fill(0xaa));
+    slowWriter.flush();
+    batches++;
+  }
+  t.true(slow.writableLength > 0, 'the slow socket keeps part of a batch');
+  for (let i = 0; i < 3; i++) fastWriter.frame(0, new Uint8Array(frame).fill(0x55));
+  fastWriter.flush();
+  const fastBytes: Buffer[] = [];
+  fastClient.on('data', (c: Buffer) => fastBytes.push(c));
+  const slowBytes: Buffer[] = [];
+  let slowLength = 0;
+  const expected = batches * 3 * (4 + frame);
+  const done = new Promise<void>((resolve) =>
+    slowClient.on('data', (c: Buffer) => {
+      slowBytes.push(c);
+      slowLength += c.length;
+      if (slowLength >= expected) resolve();
+    }),
+  );
+  slowClient.resume();
+  await done;
+  const all = Buffer.concat(slowBytes);
+  t.is(all.length, expected);
+  let bad = 0;
+  for (let at = 0; at < all.length; at += 4 + frame) {
+    if (all.readUInt32BE(at) !== frame) bad++;
+    else if (all.subarray(at + 4, at + 4 + frame).some((b) => b !== 0xaa)) bad++;
+  }
+  t.is(bad, 0, 'every frame to the slow socket as it was queued');
+  while (Buffer.concat(fastBytes).length < 3 * (4 + frame)) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.true(
+    Buffer.concat(fastBytes)
+      .subarray(4, 4 + frame)
+      .every((b) => b === 0x55),
+  );
 });
