@@ -8,7 +8,8 @@ import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris
 import type { Disclosure } from './call-options.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
-import { eventFrame, type SharedFrame } from './shared-frame.ts';
+import type { SharedFrame } from './shared-frame.ts';
+import { eventFrame } from './event-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';

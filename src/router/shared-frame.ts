@@ -1,10 +1,7 @@
 // One message going to many sessions (an EVENT fan-out) is encoded once per serializer in use,
 // not once per recipient.
 
-import { MessageType as T, type Message } from '../wamp/messages.ts';
-import type { RawPayload } from '../wamp/raw-payload.ts';
-import type { StoredEvent } from './event-store.ts';
-import type { Subscription } from './subscription.ts';
+import type { Message } from '../wamp/messages.ts';
 import { encodeMessage } from '../wamp/marshal.ts';
 import type { Serializer, SerializerName } from '../serializers/serializer.ts';
 
@@ -29,17 +26,4 @@ export class SharedFrame {
     this.#frames[serializer.name] = frame;
     return frame;
   }
-}
-
-/** The EVENT of `event` for the subscribers of `subscription`, encoded once per serializer. */
-export function eventFrame(subscription: Subscription, event: StoredEvent, raw: RawPayload | undefined): SharedFrame {
-  return new SharedFrame({
-    type: T.EVENT,
-    subscription: subscription.id,
-    publication: event.publication,
-    details: subscription.match === 'exact' ? event.details : { ...event.details, topic: event.topic },
-    args: event.args,
-    kwargs: event.kwargs,
-    raw,
-  });
 }
