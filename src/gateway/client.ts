@@ -152,13 +152,16 @@ export class ClientSession implements WampClient {
     }
     this.#pending.set(request, receiver as Pending);
     const opts = receiver.progress ? { ...options, receive_progress: true } : options;
-    this.#peer.deliver(
-      hasKeys(kwargs)
-        ? { type: T.CALL, request, options: opts, procedure, args: args ?? [], kwargs }
-        : args !== undefined && args.length > 0
-          ? { type: T.CALL, request, options: opts, procedure, args }
-          : { type: T.CALL, request, options: opts, procedure },
-    );
+    // One shape, the parsed CALL's (wamp/parse.ts): the core checks it and routes it as it is.
+    const withKwargs = hasKeys(kwargs);
+    this.#peer.deliver({
+      type: T.CALL,
+      request,
+      options: opts,
+      procedure,
+      args: withKwargs ? (args ?? []) : args !== undefined && args.length > 0 ? args : undefined,
+      kwargs: withKwargs ? kwargs : undefined,
+    });
     return request;
   }
 
