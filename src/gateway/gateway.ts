@@ -27,7 +27,7 @@ import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
 import { Scope, type GatewayLimits, type RequestScope } from './scope.ts';
 import { GatewayErrorUri } from './errors.ts';
-import { loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
+import { AnonymousLogins, loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
 import { errorHttpReply, valueReply } from './reply.ts';
 import { compile, RouteCache } from './routes.ts';
 import { SessionPool, type Opened } from './sessions.ts';
@@ -70,7 +70,12 @@ export class Gateway {
       maxSessions: this.limits.maxSessions,
       idleMs: this.limits.sessionIdleMs,
     });
-    this.#deps = { pool: this.pool, throttle: new FailureThrottle(), bearer: options.bearer };
+    this.#deps = {
+      pool: this.pool,
+      throttle: new FailureThrottle(),
+      bearer: options.bearer,
+      anonymous: new AnonymousLogins(),
+    };
     this.#replays = new WebhookReplays(this.limits.webhookReplayCacheSize);
     this.route = {
       match: (head) => {
