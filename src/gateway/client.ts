@@ -56,7 +56,15 @@ type Pending = {
   progress?(p: Payload): void;
 };
 
-const payloadOf = (m: { args?: unknown[]; kwargs?: Dict }): Payload => ({ args: m.args ?? [], kwargs: m.kwargs ?? {} });
+// A message's missing Arguments or ArgumentsKw, shared by every answer without them (most):
+// nobody changes an Outcome's payload.
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+const NO_KWARGS: Readonly<Dict> = Object.freeze({});
+
+const payloadOf = (m: { args?: unknown[]; kwargs?: Dict }): Payload => ({
+  args: m.args ?? NO_ARGS,
+  kwargs: m.kwargs ?? NO_KWARGS,
+});
 
 const CLOSED: Outcome = { ok: false, error: 'wamp.error.network_failure', args: ['the session ended'], kwargs: {} };
 
@@ -271,14 +279,14 @@ export class ClientSession implements WampClient {
           return;
         }
         this.#pending.delete(m.request);
-        p.resolve({ ok: true, details: m.details, args: m.args ?? [], kwargs: m.kwargs ?? {} });
+        p.resolve({ ok: true, details: m.details, args: m.args ?? NO_ARGS, kwargs: m.kwargs ?? NO_KWARGS });
         return;
       }
       case T.ERROR: {
         const p = this.#pending.get(m.request);
         if (p === undefined) return;
         this.#pending.delete(m.request);
-        p.resolve({ ok: false, error: m.error, args: m.args ?? [], kwargs: m.kwargs ?? {} });
+        p.resolve({ ok: false, error: m.error, args: m.args ?? NO_ARGS, kwargs: m.kwargs ?? NO_KWARGS });
         return;
       }
       case T.PUBLISHED:

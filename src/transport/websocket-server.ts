@@ -14,7 +14,7 @@ import type { HttpHandler, HttpReply } from './http-server.ts';
 import type { TlsFiles } from './tls-files.ts';
 import { serveUwsRoute, statusText } from './uws-http.ts';
 import { uwsHead } from './uws-head.ts';
-import { findRoute, type HttpRoute } from './http-exchange.ts';
+import type { HttpRoute } from './http-exchange.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
 import { upgradeWhenAdmitted, WebSocketAdmission } from './websocket-admission.ts';
 import { CLOSE_GOING_AWAY, WebSocketPeer, type UserData } from './websocket-peer.ts';
@@ -231,9 +231,11 @@ export function listenWebSocket(
     app.any('/*', (res, req) => {
       if (httpRoutes.length > 0) {
         const head = uwsHead(res, req);
-        const found = findRoute(httpRoutes, head);
-        if (found !== undefined) {
-          serveUwsRoute(res, head, found.route, found.limits, deadlines, log);
+        // findRoute's loop, without its answer object per request.
+        for (const route of httpRoutes) {
+          const limits = route.match(head);
+          if (limits === undefined) continue;
+          serveUwsRoute(res, head, route, limits, deadlines, log);
           return;
         }
       }
