@@ -33,31 +33,43 @@ const collectHeader = (k: string, v: string): void => {
   collecting[name] = seen === undefined ? v : `${seen}, ${v}`;
 };
 
-/**
- * The header names most requests carry, and the usual methods, as the constants they are: a
- * name from uWS is a new string, and V8 looks a new string up in its table of property names at
- * each read and write of the property it names (twice per header here, and again wherever a
- * route reads it). Found by content in a Map once, the constant is used instead, which V8 has
- * already.
- */
-const constants = (names: readonly string[]): ReadonlyMap<string, string> => new Map(names.map((n) => [n, n]));
-const HEADER_NAMES = constants([
-  'host',
-  'content-type',
-  'content-length',
-  'accept',
-  'authorization',
-  'user-agent',
-  'connection',
-  'accept-encoding',
-  'origin',
-]);
-const METHODS = constants(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']);
-
-const headerName = (k: string): string => HEADER_NAMES.get(k) ?? k;
-
-/** Upper case; the usual methods as constants, without a conversion. */
+/** Upper case; the usual methods as constants (see headerName), without a conversion. */
+const METHODS: ReadonlyMap<string, string> = new Map(
+  ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'].map((m) => [m, m]),
+);
 const methodName = (m: string): string => METHODS.get(m) ?? m.toUpperCase();
+
+/**
+ * The header names most requests carry (lower case, as uWS gives them) as the constants they
+ * are: a name from uWS is a new string, and V8 looks a new string up in its table of property
+ * names at each read and write of the property it names (twice per header here, and again
+ * wherever a route reads it). Compared by content here (most told apart by their length alone),
+ * with no hash of the new string, the constant is used instead.
+ */
+function headerName(s: string): string {
+  switch (s) {
+    case 'host':
+      return 'host';
+    case 'content-type':
+      return 'content-type';
+    case 'content-length':
+      return 'content-length';
+    case 'accept':
+      return 'accept';
+    case 'authorization':
+      return 'authorization';
+    case 'user-agent':
+      return 'user-agent';
+    case 'connection':
+      return 'connection';
+    case 'accept-encoding':
+      return 'accept-encoding';
+    case 'origin':
+      return 'origin';
+    default:
+      return s;
+  }
+}
 
 interface Peer {
   readonly remote: string;

@@ -64,24 +64,10 @@ export type UwsRequest = HttpHead & { body: Buffer };
 
 export const NO_BODY: Buffer = Buffer.alloc(0);
 
-// The names and values of header objects that many answers share (frozen: made once, as the
-// gateway's for each content type), encoded once: uWS copies a string it is given into UTF-8, in
-// memory it allocates for the call, and takes bytes as they are.
-const encodedHeaders = new WeakMap<object, readonly Uint8Array[]>();
-
 function writeHead(res: uWS.HttpResponse, status: number, headers: Readonly<Record<string, string>>): void {
   // uWS writes "200 OK" itself before the first header: one call into it fewer for most answers.
   if (status !== 200) res.writeStatus(statusText(status));
-  if (!Object.isFrozen(headers)) {
-    for (const k in headers) res.writeHeader(k, headers[k]!);
-    return;
-  }
-  let lines = encodedHeaders.get(headers);
-  if (lines === undefined) {
-    lines = Object.entries(headers).flatMap(([k, v]) => [Buffer.from(k), Buffer.from(v)]);
-    encodedHeaders.set(headers, lines);
-  }
-  for (let i = 0; i < lines.length; i += 2) res.writeHeader(lines[i]!, lines[i + 1]!);
+  for (const k in headers) res.writeHeader(k, headers[k]!);
 }
 
 // The answer being written by endCorked, inside cork() (which calls it at once): one function

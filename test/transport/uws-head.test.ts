@@ -37,6 +37,7 @@ test('headers by name, a repeated one joined; the method in upper case', (t) => 
   t.is(h.method, 'POST');
   t.is(head('GET', [], [127, 0, 0, 1]).method, 'GET');
   t.is(head('M-Search', [], [127, 0, 0, 1]).method, 'M-SEARCH');
+  t.is(head('host', [], [127, 0, 0, 1]).method, 'HOST', 'a header name is no method');
   t.like(h, { path: '/a/b', query: '' });
 });
 
