@@ -5,7 +5,7 @@
 // answer is handed to the HTTP server's callback as the RESULT is routed (PendingAnswer), with
 // no promise and no microtask between them.
 
-import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
+import { Wait, type Deadlines } from '../net/deadlines.ts';
 import type { HttpAnswer, PendingAnswer } from '../transport/http-exchange.ts';
 import type { CallReceiver, ClientSession, Outcome } from './client.ts';
 import { GatewayErrorUri } from './errors.ts';
@@ -23,18 +23,18 @@ export interface CallRequest {
 const TIMED_OUT: Outcome = { ok: false, error: GatewayErrorUri.TIMEOUT, args: [], kwargs: {} };
 
 /** The HTTP answer of one call, as a PendingAnswer: the result (200), the error from the table, or 504 once the timeout passed. */
-export class HttpCall implements CallReceiver, Expiring, PendingAnswer {
+export class HttpCall extends Wait implements CallReceiver, PendingAnswer {
   readonly #scope: RequestScope;
   readonly #route: CallRoute;
   readonly #session: ClientSession;
   readonly #timeoutMs: number;
   #request = 0;
-  #deadline: Deadline | undefined;
   #answer: HttpAnswer | undefined;
   #onAnswer: ((a: HttpAnswer) => void) | undefined;
   #onSettled: (() => void) | undefined;
 
   constructor(scope: RequestScope, route: CallRoute, session: ClientSession, timeoutMs: number) {
+    super();
     this.#scope = scope;
     this.#route = route;
     this.#session = session;
@@ -57,12 +57,12 @@ export class HttpCall implements CallReceiver, Expiring, PendingAnswer {
     this.#request = this.#session.start(call.uri, call.args, call.kwargs, this.#route.options, this);
     if (this.#answer !== undefined) return;
     this.#scope.signal.addEventListener('abort', this.#onAbort);
-    this.#deadline = deadlines.after(this.#timeoutMs, this);
+    deadlines.arm(this, this.#timeoutMs);
   }
 
   resolve(outcome: Outcome): void {
     if (this.#answer !== undefined) return;
-    this.#deadline?.cancel();
+    this.stopWaiting();
     const scope = this.#scope;
     scope.signal.removeEventListener('abort', this.#onAbort);
     let answer: HttpAnswer;

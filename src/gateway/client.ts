@@ -56,7 +56,15 @@ type Pending = {
   progress?(p: Payload): void;
 };
 
-const payloadOf = (m: { args?: unknown[]; kwargs?: Dict }): Payload => ({ args: m.args ?? [], kwargs: m.kwargs ?? {} });
+// A message's missing Arguments or ArgumentsKw, shared by every answer without them (most):
+// nobody changes an Outcome's payload.
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+const NO_KWARGS: Readonly<Dict> = Object.freeze({});
+
+const payloadOf = (m: { args?: unknown[]; kwargs?: Dict }): Payload => ({
+  args: m.args ?? NO_ARGS,
+  kwargs: m.kwargs ?? NO_KWARGS,
+});
 
 const CLOSED: Outcome = { ok: false, error: 'wamp.error.network_failure', args: ['the session ended'], kwargs: {} };
 
@@ -152,13 +160,16 @@ export class ClientSession implements WampClient {
     }
     this.#pending.set(request, receiver as Pending);
     const opts = receiver.progress ? { ...options, receive_progress: true } : options;
-    this.#peer.deliver(
-      hasKeys(kwargs)
-        ? { type: T.CALL, request, options: opts, procedure, args: args ?? [], kwargs }
-        : args !== undefined && args.length > 0
-          ? { type: T.CALL, request, options: opts, procedure, args }
-          : { type: T.CALL, request, options: opts, procedure },
-    );
+    // One shape, the parsed CALL's (wamp/parse.ts): the core checks it and routes it as it is.
+    const withKwargs = hasKeys(kwargs);
+    this.#peer.deliver({
+      type: T.CALL,
+      request,
+      options: opts,
+      procedure,
+      args: withKwargs ? (args ?? []) : args !== undefined && args.length > 0 ? args : undefined,
+      kwargs: withKwargs ? kwargs : undefined,
+    });
     return request;
   }
 
@@ -268,14 +279,14 @@ export class ClientSession implements WampClient {
           return;
         }
         this.#pending.delete(m.request);
-        p.resolve({ ok: true, details: m.details, args: m.args ?? [], kwargs: m.kwargs ?? {} });
+        p.resolve({ ok: true, details: m.details, args: m.args ?? NO_ARGS, kwargs: m.kwargs ?? NO_KWARGS });
         return;
       }
       case T.ERROR: {
         const p = this.#pending.get(m.request);
         if (p === undefined) return;
         this.#pending.delete(m.request);
-        p.resolve({ ok: false, error: m.error, args: m.args ?? [], kwargs: m.kwargs ?? {} });
+        p.resolve({ ok: false, error: m.error, args: m.args ?? NO_ARGS, kwargs: m.kwargs ?? NO_KWARGS });
         return;
       }
       case T.PUBLISHED:

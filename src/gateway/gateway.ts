@@ -11,6 +11,7 @@ import type { PeerAcceptor } from '../router/peer.ts';
 import { Deadlines } from '../net/deadlines.ts';
 import { FailureThrottle } from '../security/throttle.ts';
 import type {
+  BodyLimits,
   ClientSignal,
   HttpAnswer,
   HttpReply,
@@ -27,9 +28,9 @@ import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
 import { Scope, type GatewayLimits, type RequestScope } from './scope.ts';
 import { GatewayErrorUri } from './errors.ts';
-import { loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
+import { AnonymousLogins, loginFor, sessionFor, type IdentifyDeps, type Login } from './identify.ts';
 import { errorHttpReply, valueReply } from './reply.ts';
-import { compile, RouteCache } from './routes.ts';
+import { compile, RouteCache, type CompiledApi } from './routes.ts';
 import { SessionPool, type Opened } from './sessions.ts';
 import type { ApiSpec, CallRoute, PublishRoute, Route } from './spec.ts';
 import { serveEvents } from './sse.ts';
@@ -49,7 +50,7 @@ export interface GatewayOptions {
 
 export class Gateway {
   readonly route: HttpRoute;
-  readonly limits: GatewayLimits;
+  readonly limits: Readonly<GatewayLimits>;
   readonly pool: SessionPool;
   readonly #options: GatewayOptions;
   readonly #deps: IdentifyDeps;
@@ -57,7 +58,7 @@ export class Gateway {
   readonly #log: Logger;
   /** The routes' call timeouts. */
   readonly #deadlines = new Deadlines();
-  #compiled = { version: -1, routes: new RouteCache([]) };
+  #compiled = { version: -1, routes: new RouteCache([]), limits: new Map<CompiledApi, BodyLimits>() };
   #inFlight = 0;
   #streams = 0;
   #stopping = false;
@@ -70,13 +71,17 @@ export class Gateway {
       maxSessions: this.limits.maxSessions,
       idleMs: this.limits.sessionIdleMs,
     });
-    this.#deps = { pool: this.pool, throttle: new FailureThrottle(), bearer: options.bearer };
+    this.#deps = {
+      pool: this.pool,
+      throttle: new FailureThrottle(),
+      bearer: options.bearer,
+      anonymous: new AnonymousLogins(),
+    };
     this.#replays = new WebhookReplays(this.limits.webhookReplayCacheSize);
     this.route = {
       match: (head) => {
         const found = this.#routes().apiFor(head.path);
-        if (found === undefined) return undefined;
-        return { maxBytes: found.api.spec.maxBodyBytes, readTimeoutMs: this.limits.bodyReadTimeoutMs };
+        return found === undefined ? undefined : this.#compiled.limits.get(found.api);
       },
       refuse: (why, head) => {
         const codec = answerCodec(head.headers.accept);
@@ -105,7 +110,13 @@ export class Gateway {
   /** The specs compiled, with the paths looked up since they last changed. */
   #routes(): RouteCache {
     const { version, specs } = this.#options.specs();
-    if (version !== this.#compiled.version) this.#compiled = { version, routes: new RouteCache(compile(specs)) };
+    if (version !== this.#compiled.version) {
+      const apis = compile(specs);
+      // Each API's body limits, made once: match() answers them for every request.
+      const readTimeoutMs = this.limits.bodyReadTimeoutMs;
+      const limits = new Map(apis.map((a) => [a, { maxBytes: a.spec.maxBodyBytes, readTimeoutMs }] as const));
+      this.#compiled = { version, routes: new RouteCache(apis), limits };
+    }
     return this.#compiled.routes;
   }
 

@@ -26,16 +26,43 @@ export interface IdentifyDeps {
   readonly pool: SessionPool;
   readonly throttle: FailureThrottle;
   readonly bearer?: BearerVerifier | undefined;
+  readonly anonymous: AnonymousLogins;
 }
 
 /** What a request logs in with: pool key, credentials and transport for its session. */
-export type Login = { key: string; credentials: Credentials; info: TransportInfo } | Refused;
+export type Login = { readonly key: string; readonly credentials: Credentials; readonly info: TransportInfo } | Refused;
 
 export function transportOf(head: HttpHead): TransportInfo {
   return { type: 'http', peer: head.remote, local: head.local };
 }
 
 const ANONYMOUS: Credentials = { kind: 'anonymous' };
+
+// Addresses remembered per realm; past this many that realm's memory starts again, so a client
+// naming endless addresses costs a login made each time, never memory.
+const REMEMBERED_ADDRESSES = 1024;
+
+/**
+ * The logins of anonymous requests, one per realm and client address, made once: most requests
+ * are anonymous ones from an address seen before, and their login (pool key, credentials,
+ * transport) is the same each time. The logins are shared: nobody changes them.
+ */
+export class AnonymousLogins {
+  readonly #byRealm = new Map<string, Map<string, Exclude<Login, Refused>>>();
+
+  get(realm: string, head: HttpHead): Exclude<Login, Refused> {
+    let byAddress = this.#byRealm.get(realm);
+    if (byAddress === undefined) this.#byRealm.set(realm, (byAddress = new Map()));
+    let login = byAddress.get(head.remote);
+    if (login === undefined || login.info.local !== head.local) {
+      if (byAddress.size >= REMEMBERED_ADDRESSES) byAddress.clear();
+      // Anonymous admission depends on the address (anonymousFrom, sources): one session per address.
+      login = { key: `anonymous|${realm}|${head.remote}`, credentials: ANONYMOUS, info: transportOf(head) };
+      byAddress.set(head.remote, login);
+    }
+    return login;
+  }
+}
 
 const digest = (s: string): string => crypto.createHash('sha256').update(s).digest('base64url');
 
@@ -44,14 +71,13 @@ const digest = (s: string): string => crypto.createHash('sha256').update(s).dige
  * whose verification may take a promise: a request without one takes no promise hop here.
  */
 export function loginFor(head: HttpHead, spec: ApiSpec, deps: IdentifyDeps): Login | Promise<Login> {
-  const info = transportOf(head);
   const auth = head.headers.authorization;
   if (auth === undefined) {
     if (!spec.auth.includes('anonymous'))
       return { refused: GatewayErrorUri.NOT_AUTHENTICATED, message: 'credentials required' };
-    // Anonymous admission depends on the address (anonymousFrom, sources): one session per address.
-    return { key: `anonymous|${spec.realm}|${head.remote}`, credentials: ANONYMOUS, info };
+    return deps.anonymous.get(spec.realm, head);
   }
+  const info = transportOf(head);
   // Only a request that presents credentials can fail authentication: only it is throttled.
   const address = throttleKey(parsePeer(head.remote), head.remote);
   if (!deps.throttle.allowed(address))

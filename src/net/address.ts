@@ -49,7 +49,7 @@ export function addressFromOctets(raw: ArrayBuffer): string {
 }
 
 /** ::ffff:a.b.c.d: ten zero octets, then two 0xff. */
-function isMappedIPv4(b: Uint8Array): boolean {
+export function isMappedIPv4(b: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
   return b[10] === 0xff && b[11] === 0xff;
 }

@@ -6,6 +6,10 @@
 // list in that order; a wait that ends first unlinks itself at once (memory holds only the
 // waits under way), and the one timer is armed for the oldest wait, firing at its deadline.
 
+// The module's binding: the global \`performance\` is an accessor Node puts on globalThis, called
+// at each read (two per HTTP request through the gateway).
+import { performance } from 'node:perf_hooks';
+
 // Node fires a timer asked for more than 2^31-1 ms after 1 ms: longer delays are re-armed.
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
@@ -14,46 +18,73 @@ export interface Expiring {
   expire(): void;
 }
 
-/** One wait: expires its target at its deadline, unless cancelled before. */
-export class Deadline {
-  prev: Deadline | undefined = undefined;
-  next: Deadline | undefined = undefined;
-  readonly at: number;
-  #list: DeadlineList | undefined;
-  readonly #target: Expiring;
+/**
+ * One wait on a Deadlines list, and that list's node: an object that waits for one delay at a
+ * time (a request's body read, a call's timeout) extends it and is armed itself (Deadlines.arm),
+ * so a wait costs no object of its own. Its expire() runs once its delay has passed.
+ */
+export abstract class Wait implements Expiring {
+  prev: Wait | undefined = undefined;
+  next: Wait | undefined = undefined;
+  /** When it is due (performance.now() time), while armed. */
+  at = 0;
+  #list: DeadlineList | undefined = undefined;
 
-  constructor(list: DeadlineList, at: number, target: Expiring) {
-    this.#list = list;
-    this.at = at;
-    this.#target = target;
-  }
+  abstract expire(): void;
 
-  /** The wait is over: it will not expire. Idempotent. */
-  cancel(): void {
+  /** Stops waiting: expire() will not run for this arming. Idempotent. */
+  stopWaiting(): void {
     this.#list?.unlink(this);
     this.#list = undefined;
   }
 
-  /** Unlinked by its list, once due: expires the target. */
+  /** Linked into `list`, due at `at` (by the list). */
+  armedOn(list: DeadlineList, at: number): void {
+    this.#list = list;
+    this.at = at;
+  }
+
+  /** Unlinked by its list, once due: expires. */
   fire(): void {
     this.#list = undefined;
+    this.expire();
+  }
+}
+
+/** A wait for another object: expires its target at its deadline, unless cancelled before. */
+export class Deadline extends Wait {
+  readonly #target: Expiring;
+
+  constructor(target: Expiring) {
+    super();
+    this.#target = target;
+  }
+
+  expire(): void {
     this.#target.expire();
+  }
+
+  /** The wait is over: it will not expire. Idempotent. */
+  cancel(): void {
+    this.stopWaiting();
   }
 }
 
 /** The waits of one delay, oldest first. */
 class DeadlineList {
   readonly #ms: number;
-  #head: Deadline | undefined = undefined;
-  #tail: Deadline | undefined = undefined;
+  #head: Wait | undefined = undefined;
+  #tail: Wait | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(ms: number) {
     this.#ms = ms;
   }
 
-  add(target: Expiring): Deadline {
-    const d = new Deadline(this, performance.now() + this.#ms, target);
+  add(d: Wait): void {
+    // A wait armed again while armed is due at its new time only.
+    d.stopWaiting();
+    d.armedOn(this, performance.now() + this.#ms);
     if (this.#tail === undefined) this.#head = d;
     else {
       this.#tail.next = d;
@@ -63,10 +94,9 @@ class DeadlineList {
     // A timer still armed for an older wait (even one that ended) fires first and re-arms for
     // the next: no timer call per wait.
     if (this.#timer === undefined) this.#arm(this.#ms);
-    return d;
   }
 
-  unlink(d: Deadline): void {
+  unlink(d: Wait): void {
     if (d.prev === undefined) this.#head = d.next;
     else d.prev.next = d.next;
     if (d.next === undefined) this.#tail = d.prev;
@@ -105,11 +135,18 @@ export class Deadlines {
 
   /** Calls target.expire() once `ms` have passed, unless the returned wait is cancelled before. */
   after(ms: number, target: Expiring): Deadline {
+    const d = new Deadline(target);
+    this.arm(d, ms);
+    return d;
+  }
+
+  /** Calls wait.expire() once `ms` have passed, unless it stops waiting before (again: from now). */
+  arm(wait: Wait, ms: number): void {
     let list = this.#lists.get(ms);
     if (list === undefined) {
       list = new DeadlineList(ms);
       this.#lists.set(ms, list);
     }
-    return list.add(target);
+    list.add(wait);
   }
 }

@@ -92,7 +92,8 @@ export interface PeerHandler {
   receive(frame: Uint8Array): void;
   /**
    * One message from an in-process peer, not encoded: validated as a decoded frame is, then
-   * routed the same way. Never throws. (The router's sessions have it; a peer handed a
+   * routed the same way. Never throws. The core may keep the message itself (a valid CALL):
+   * the peer must not change it afterwards. (The router's sessions have it; a peer handed a
    * handler without it encodes.)
    */
   receiveMessage?(message: Message): void;

@@ -9,7 +9,7 @@ import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
 import { receivedPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
 import type { Authenticator, Authorizer } from './auth.ts';
-import { parseMessage, ProtocolViolation } from '../wamp/parse.ts';
+import { asParsedCall, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { announces } from './features.ts';
 import type { Limits } from './limits.ts';
@@ -159,8 +159,9 @@ export class Session implements Target, PeerHandler {
   receiveMessage(message: Message): void {
     if (this.#state === 'closed') return;
     // The same validation as a decoded frame's: an in-process peer's mistake is a protocol
-    // violation too, never a message the routing code was not written for.
-    const msg = parseMessage(toArray(message));
+    // violation too, never a message the routing code was not written for. A CALL (one per
+    // HTTP request of the gateway) that is valid as it is goes on as it is.
+    const msg = asParsedCall(message) ?? parseMessage(toArray(message));
     if (msg instanceof ProtocolViolation) return this.#abort(ErrorUri.PROTOCOL_VIOLATION, msg.message);
     this.#meter?.received(msg.type, 0);
     this.#route(msg, undefined);

@@ -151,7 +151,7 @@ function item(depth: number): unknown {
           if (pos >= end) return OTHER;
           length = src[pos++]!;
         }
-        const key = text(length);
+        const key = mapKey(length);
         if (key === OTHER || key === '__proto__') return OTHER;
         const v = item(depth + 1);
         if (v === OTHER) return OTHER;
@@ -167,6 +167,34 @@ function item(depth: number): unknown {
     default:
       return OTHER; // byte strings, tags
   }
+}
+
+// Dict keys recur: the same few names in every message of a kind. The last ASCII key read is
+// kept in a slot chosen by its length and first and last octets, and given again when the next
+// key's octets are its characters: no new string, and V8 already has that string among its
+// property names once it named one (a new string as a key is looked up in V8's table of names
+// each time a dict gets it).
+const KEY_SLOTS = 256;
+const keys: string[] = new Array<string>(KEY_SLOTS).fill('');
+
+/** text() of a dict key. */
+function mapKey(length: number): unknown {
+  const from = pos;
+  if (length === 0 || length > SHORT_STRING || from + length > end) return text(length);
+  const slot = (length * 61 + src[from]! * 7 + src[from + length - 1]!) & (KEY_SLOTS - 1);
+  const known = keys[slot]!;
+  if (known.length === length) {
+    let i = 0;
+    while (i < length && known.charCodeAt(i) === src[from + i]) i++;
+    if (i === length) {
+      pos = from + length;
+      return known;
+    }
+  }
+  const key = text(length);
+  // Only an ASCII key has as many characters as octets; any other is not kept.
+  if (typeof key === 'string' && key.length === length) keys[slot] = key;
+  return key;
 }
 
 /** The text string of `length` octets at pos, or OTHER when it is cut short or not UTF-8. */

@@ -121,6 +121,11 @@ function write(v: unknown, depth: number): boolean {
         return true;
       }
       if (kind === Object) {
+        // An empty dict (most messages' details and options) needs no list of its keys.
+        if (isEmpty(v)) {
+          target[pos++] = 0xa0;
+          return true;
+        }
         const keys = Object.keys(v);
         head(0xa0, keys.length);
         for (let i = 0; i < keys.length; i++) {
@@ -146,6 +151,12 @@ function write(v: unknown, depth: number): boolean {
     default:
       return false;
   }
+}
+
+/** No enumerable key at all, own or inherited (so Object.keys would give none). */
+function isEmpty(v: object): boolean {
+  for (const _ in v) return false;
+  return true;
 }
 
 function number(v: number): void {

@@ -5,7 +5,7 @@
 
 import type uWS from '@btc-vision/uwebsockets.js';
 import type { Logger } from '../log.ts';
-import type { Deadline, Deadlines, Expiring } from '../net/deadlines.ts';
+import { Wait, type Deadlines } from '../net/deadlines.ts';
 import {
   answer,
   BodyCollector,
@@ -108,16 +108,15 @@ export function serveUwsRoute(
 
 /**
  * One request on uWS, from its head to the end of its answer: one object per request holding
- * what the callbacks share (state, body, the read deadline, the client's signal).
+ * what the callbacks share (state, body, the client's signal), and the wait for its body.
  */
-class UwsExchange implements Expiring {
+class UwsExchange extends Wait {
   readonly #res: uWS.HttpResponse;
   readonly #head: UwsRequest;
   readonly #route: HttpRoute;
   readonly #log: Logger;
   readonly #gone = new ClientGone();
   #collector: BodyCollector | undefined;
-  #deadline: Deadline | undefined;
   #linger: NodeJS.Timeout | undefined;
   /** Once true, `res` must not be touched again (answered, or uWS freed it). */
   #done = false;
@@ -125,6 +124,7 @@ class UwsExchange implements Expiring {
   #aborted = false;
 
   constructor(res: uWS.HttpResponse, head: UwsRequest, route: HttpRoute, log: Logger) {
+    super();
     this.#res = res;
     this.#head = head;
     this.#route = route;
@@ -133,7 +133,7 @@ class UwsExchange implements Expiring {
 
   read(limits: BodyLimits, deadlines: Deadlines): void {
     this.#collector = new BodyCollector(limits);
-    this.#deadline = deadlines.after(limits.readTimeoutMs, this);
+    deadlines.arm(this, limits.readTimeoutMs);
   }
 
   /** The body's read time passed. */
@@ -145,7 +145,7 @@ class UwsExchange implements Expiring {
     this.#done = true;
     this.#aborted = true;
     this.#reading = false;
-    this.#deadline?.cancel();
+    this.stopWaiting();
     clearTimeout(this.#linger);
     this.#gone.abort();
   };
@@ -162,7 +162,7 @@ class UwsExchange implements Expiring {
     }
     if (!isLast) return;
     this.#reading = false;
-    this.#deadline!.cancel();
+    this.stopWaiting();
     const request = this.#head;
     request.body = this.#collector!.body();
     answer(this.#route, request, this.#gone, this.#reply);
@@ -199,7 +199,7 @@ class UwsExchange implements Expiring {
 
   refuse(why: HttpRefusal): void {
     this.#reading = false;
-    this.#deadline?.cancel();
+    this.stopWaiting();
     if (this.#done) return;
     const reply: HttpReply = this.#route.refuse(why, this.#head);
     this.#done = true;

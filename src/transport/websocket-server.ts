@@ -12,8 +12,9 @@ import { clientDefaults } from '../net/client-limits.ts';
 import { Deadlines } from '../net/deadlines.ts';
 import type { HttpHandler, HttpReply } from './http-server.ts';
 import type { TlsFiles } from './tls-files.ts';
-import { NO_BODY, serveUwsRoute, statusText, type UwsRequest } from './uws-http.ts';
-import { findRoute, type HttpRoute } from './http-exchange.ts';
+import { serveUwsRoute, statusText } from './uws-http.ts';
+import { uwsHead } from './uws-head.ts';
+import type { HttpRoute } from './http-exchange.ts';
 import { PreAuthBudget } from './pre-auth-budget.ts';
 import { upgradeWhenAdmitted, WebSocketAdmission } from './websocket-admission.ts';
 import { CLOSE_GOING_AWAY, WebSocketPeer, type UserData } from './websocket-peer.ts';
@@ -230,9 +231,11 @@ export function listenWebSocket(
     app.any('/*', (res, req) => {
       if (httpRoutes.length > 0) {
         const head = uwsHead(res, req);
-        const found = findRoute(httpRoutes, head);
-        if (found !== undefined) {
-          serveUwsRoute(res, head, found.route, found.limits, deadlines, log);
+        // findRoute's loop, without its answer object per request.
+        for (const route of httpRoutes) {
+          const limits = route.match(head);
+          if (limits === undefined) continue;
+          serveUwsRoute(res, head, route, limits, deadlines, log);
           return;
         }
       }
@@ -310,31 +313,6 @@ export function listenWebSocket(
       throw error;
     },
   );
-}
-
-// The headers object being filled by uwsHead's forEach: one callback for every request, not a
-// closure per request.
-let collecting: Record<string, string> = {};
-const collectHeader = (k: string, v: string): void => {
-  const seen = collecting[k];
-  collecting[k] = seen === undefined ? v : `${seen}, ${v}`;
-};
-
-function uwsHead(res: uWS.HttpResponse, req: uWS.HttpRequest): UwsRequest {
-  // uWS's request object is valid only inside this callback: everything is copied out now.
-  const headers: Record<string, string> = {};
-  collecting = headers;
-  req.forEach(collectHeader);
-  const remote = addressFromOctets(res.getRemoteAddress());
-  return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
-    path: req.getUrl(),
-    query: req.getQuery() ?? '',
-    headers,
-    remote,
-    local: isLoopback(remote),
-    body: NO_BODY,
-  };
 }
 
 /** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */

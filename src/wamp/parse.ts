@@ -154,6 +154,21 @@ function parsePayload(value: unknown[], at: number): { args: unknown[] | undefin
 }
 const NO_PAYLOAD = Object.freeze({ args: undefined, kwargs: undefined });
 
+/**
+ * An in-process CALL (PeerHandler.receiveMessage) that is already what parseMessage makes of its
+ * array: the same message, so checking it builds nothing (no array, no copy). undefined for any
+ * other type, a field of the wrong type or a payload in another form (an empty Arguments list
+ * without ArgumentsKw, ArgumentsKw without Arguments): parseMessage of its array decides then,
+ * and says what is wrong.
+ */
+export function asParsedCall(m: Message): Message | undefined {
+  if (m.type !== MessageType.CALL || !isId(m.request) || !isDict(m.options) || typeof m.procedure !== 'string')
+    return undefined;
+  const { args, kwargs } = m;
+  if (kwargs === undefined) return args === undefined || (Array.isArray(args) && args.length > 0) ? m : undefined;
+  return Array.isArray(args) && isDict(kwargs) ? m : undefined;
+}
+
 function parseRevocation(code: number, value: unknown[]): Message | ProtocolViolation {
   const name = messageName[code];
   const request = value[1];

@@ -7,6 +7,9 @@
 //
 //   scripts/node24 test/bench/gateway-core.ts
 //
+// With GATEWAY_CORE_ALLOC=1 it also counts the bytes allocated per request (a sampling heap
+// profile of one more run, collected objects included) and names the sites that allocate most.
+//
 // Not part of `npm run bench` (whose HTTP rows include the servers, the kernel and wrk).
 
 import { Gateway } from '../../src/gateway/gateway.ts';
@@ -21,6 +24,7 @@ import {
   type HttpReply,
   type HttpRequest,
 } from '../../src/transport/http-exchange.ts';
+import { startAllocSampling } from './alloc-sites.ts';
 import { median } from './common.ts';
 
 const REQUESTS = 100_000;
@@ -89,10 +93,25 @@ async function main(): Promise<void> {
   await run(REQUESTS / 5);
   const figures: number[] = [];
   for (let r = 0; r < ROUNDS; r++) figures.push(await run(REQUESTS));
+  const alloc = process.env.GATEWAY_CORE_ALLOC === '1' ? await allocations(() => run(REQUESTS)) : undefined;
   gateway.stop();
   console.log(
     `gateway + core, in process: ${median(figures).toFixed(2)} µs CPU per request (median of ${ROUNDS}: ${figures.map((f) => f.toFixed(2)).join(', ')}); the callee's CBOR decode and encode included`,
   );
+  if (alloc !== undefined) console.log(alloc);
+}
+
+/** Bytes allocated per request by `run` and its 20 largest sites, as text. */
+async function allocations(run: () => Promise<number>): Promise<string> {
+  const sampling = await startAllocSampling();
+  await run();
+  const sites = await sampling.stop();
+  const total = sites.reduce((sum, s) => sum + s.bytes, 0);
+  const lines = sites.slice(0, 20).map((s) => `  ${(s.bytes / REQUESTS).toFixed(0).padStart(6)}  ${s.site}`);
+  return [
+    `allocated: ~${(total / REQUESTS).toFixed(0)} bytes per request (sampled); largest sites, bytes per request:`,
+    ...lines,
+  ].join('\n');
 }
 
 await main();

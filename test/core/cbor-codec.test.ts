@@ -207,3 +207,16 @@ test('the reader reads ASCII strings of every short length, as keys and as value
     t.deepEqual(readCbor(referenceBytes(value) as Buffer), value, `length ${n}`);
   }
 });
+
+test('the reader gives dict keys read before again, and tells apart keys that share a slot', (t) => {
+  // Keys kept by length, first and last octet: these share those and differ inside, or differ
+  // in one octet only, or are not ASCII (never kept), or are the same key again and again.
+  const keys = ['abxa', 'abya', 'a', 'b', 'aXa', 'aYa', 'é', 'ée', 'ab', 'b\u00e9a', 'tags', 'sensor', 'value'];
+  const rng = new Rng(7);
+  for (let round = 0; round < 200; round++) {
+    const dict: Record<string, unknown> = {};
+    for (let i = 0; i < 4; i++) dict[keys[Math.floor(rng.next() * keys.length)]!] = round;
+    const value = [70, round + 1, dict];
+    t.deepEqual(readCbor(referenceBytes(value) as Buffer), referenceDecoder.decode(referenceBytes(value) as Buffer));
+  }
+});

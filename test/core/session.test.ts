@@ -170,6 +170,15 @@ test('a session closed while its WELCOME is sent (slow consumer) does not stay i
   t.is(r.realms.get('realm1')!.sessions.size, 0);
 });
 
+/** A CBOR session registered for com.echo, its REGISTERED taken. */
+function echoCallee(r: Router): MemoryClient {
+  const callee = new MemoryClient(r, cbor);
+  callee.join();
+  callee.send([64, 1, {}, 'com.echo']);
+  callee.take();
+  return callee;
+}
+
 test('an in-process peer exchanges messages unencoded, validated and flow-controlled as frames are', (t) => {
   const r = router();
   const got: Message[] = [];
@@ -186,10 +195,7 @@ test('an in-process peer exchanges messages unencoded, validated and flow-contro
     },
   };
   const handler = r.attach(peer);
-  const callee = new MemoryClient(r, cbor);
-  callee.join();
-  callee.send([64, 1, {}, 'com.echo']);
-  callee.take();
+  const callee = echoCallee(r);
   handler.receiveMessage!({ type: T.HELLO, realm: 'realm1', details: { roles: { caller: {} } } });
   t.is(got.shift()?.type, T.WELCOME);
   const args = [{ big: new Uint8Array([1, 2, 3]) }];
@@ -212,4 +218,41 @@ test('an in-process peer exchanges messages unencoded, validated and flow-contro
   t.is(got.splice(0).at(-1)?.type, T.WELCOME);
   other.receiveMessage!({ type: T.CALL, request: 9, options: [] as unknown as Dict, procedure: 'com.echo' });
   t.like(got[0], { type: T.ABORT, reason: 'wamp.error.protocol_violation' });
+});
+
+test('an in-process CALL reaches its callee as the same CALL sent as a frame does, in every payload form', (t) => {
+  const r = router();
+  const got: Message[] = [];
+  const handler = r.attach({
+    serializer: msgpack,
+    info: { type: 'memory', peer: 'in-process', local: true },
+    send: () => t.fail('no frame for a peer that takes messages'),
+    sendMessage: (m) => got.push(m),
+    bufferedAmount: () => 0,
+    close: () => undefined,
+  });
+  const framed = new MemoryClient(r, cbor);
+  framed.join();
+  const callee = echoCallee(r);
+  handler.receiveMessage!({ type: T.HELLO, realm: 'realm1', details: { roles: { caller: {} } } });
+  t.is(got.shift()?.type, T.WELCOME);
+  // args/kwargs as an in-process peer may give them, and the frame with the same content.
+  const forms: [{ args?: unknown[] | undefined; kwargs?: Dict | undefined }, unknown[]][] = [
+    [{}, []],
+    [{ args: undefined, kwargs: undefined }, []],
+    [{ args: [] }, [[]]],
+    [{ args: ['a', 1] }, [['a', 1]]],
+    [{ args: [], kwargs: { k: 1 } }, [[], { k: 1 }]],
+    [{ args: ['a'], kwargs: {} }, [['a'], {}]],
+  ];
+  let request = 1;
+  for (const [payload, tail] of forms) {
+    handler.receiveMessage!({ type: T.CALL, request: request++, options: {}, procedure: 'com.echo', ...payload });
+    framed.send([48, request++, {}, 'com.echo', ...tail]);
+    const [inProcess, fromFrame] = callee.take();
+    t.deepEqual(inProcess!.slice(2), fromFrame!.slice(2), JSON.stringify(payload));
+  }
+  // Malformed in place, as in a frame: ABORT.
+  handler.receiveMessage!({ type: T.CALL, request: 99, options: {}, procedure: 'com.echo', args: 'x' as never });
+  t.like(got.at(-1), { type: T.ABORT, reason: 'wamp.error.protocol_violation' });
 });

@@ -73,3 +73,23 @@ test('in-flight and stream limits: 503 + Retry-After past them; slots return whe
   again.abort();
   await until(() => gateway.streams === 0, 3000, 'stream slot back again');
 });
+
+test("a request's body limits: its API's size and the gateway's read time, following a spec change", (t) => {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
+  const api = (maxBodyBytes: number) =>
+    parseApiSpec({
+      name: 'b',
+      realm: 'realm1',
+      basePath: '/b',
+      maxBodyBytes,
+      routes: [{ method: 'POST', path: '/x', call: 'com.b.x' }],
+    });
+  let current = { version: 1, specs: [api(100)] };
+  const gateway = new Gateway({ acceptor: router, specs: () => current, limits: { bodyReadTimeoutMs: 1234 } });
+  t.teardown(() => gateway.stop());
+  const head = { method: 'POST', path: '/b/x', query: '', headers: {}, remote: '127.0.0.1', local: true };
+  t.deepEqual(gateway.route.match(head), { maxBytes: 100, readTimeoutMs: 1234 });
+  t.is(gateway.route.match({ ...head, path: '/elsewhere' }), undefined);
+  current = { version: 2, specs: [api(200)] };
+  t.deepEqual(gateway.route.match(head), { maxBytes: 200, readTimeoutMs: 1234 });
+});

@@ -3,7 +3,7 @@
 // short delays, polled with a deadline.
 
 import test from 'ava';
-import { Deadlines, type Expiring } from '../../src/net/deadlines.ts';
+import { Deadlines, type Expiring, Wait } from '../../src/net/deadlines.ts';
 
 const expiring = (expire: () => void): Expiring => ({ expire });
 
@@ -92,4 +92,35 @@ test('a wait armed while others expire, of the same delay, fires in its turn', a
   );
   await until(() => order.length === 2);
   t.deepEqual(order, ['first', 're-armed']);
+});
+
+test('an object that is its own wait (Wait): armed, armed again from now, stopped', async (t) => {
+  const deadlines = new Deadlines();
+  class Job extends Wait {
+    expired: number[] = [];
+    expire(): void {
+      this.expired.push(performance.now());
+    }
+  }
+  const start = performance.now();
+  const again = new Job();
+  const stopped = new Job();
+  const plain = new Job();
+  deadlines.arm(again, 30);
+  deadlines.arm(stopped, 30);
+  deadlines.arm(plain, 30);
+  stopped.stopWaiting();
+  stopped.stopWaiting();
+  await new Promise((r) => setTimeout(r, 15));
+  deadlines.arm(again, 30);
+  await until(() => again.expired.length > 0);
+  t.is(plain.expired.length, 1);
+  t.true(plain.expired[0]! - start >= 29);
+  t.is(again.expired.length, 1, 'armed again: due once, at its new time');
+  t.true(again.expired[0]! - start >= 44, `after ${again.expired[0]! - start} ms`);
+  t.deepEqual(stopped.expired, []);
+  // Armed again once expired, it waits again.
+  deadlines.arm(plain, 10);
+  await until(() => plain.expired.length === 2);
+  t.pass();
 });
