@@ -6,10 +6,6 @@
 // list in that order; a wait that ends first unlinks itself at once (memory holds only the
 // waits under way), and the one timer is armed for the oldest wait, firing at its deadline.
 
-// The module's binding: the global \`performance\` is an accessor Node puts on globalThis, called
-// at each read (two per HTTP request through the gateway).
-import { performance } from 'node:perf_hooks';
-
 // Node fires a timer asked for more than 2^31-1 ms after 1 ms: longer delays are re-armed.
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
