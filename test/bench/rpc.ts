@@ -27,9 +27,13 @@ export interface RpcTarget extends BenchTarget {
   readonly payload?: string;
 }
 
-// Large payloads: fewer calls in flight (at most ~16 MB of CALLs outstanding) and fewer sequential
+// Large payloads: fewer calls in flight (at most ~12 MiB of CALLs outstanding) and fewer sequential
 // calls (~64 MB), so a row takes seconds, not minutes, and the generator's buffers stay small.
-const inFlightFor = (payload: string): number => Math.max(4, Math.min(IN_FLIGHT, Math.floor(2 ** 24 / payload.length)));
+// Below the router's outbound hard limit (16 MiB, limits.ts): with 16 MiB in flight, a callee
+// that fell behind for a moment had every INVOCATION queued at once and was closed as a slow
+// consumer, failing the 1 MB row.
+const inFlightFor = (payload: string): number =>
+  Math.max(4, Math.min(IN_FLIGHT, Math.floor((12 * 2 ** 20) / payload.length)));
 const sequentialFor = (payload: string, n: number): number =>
   Math.max(100, Math.min(n, Math.floor(2 ** 26 / payload.length)));
 
