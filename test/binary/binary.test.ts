@@ -10,91 +10,13 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { connect } from '../helpers/raw-client.ts';
 import { Mosquitto, subscriber, until } from '../bridge/mosquitto.ts';
 import { publishAck } from '../bridge/world.ts';
-import {
-  buildBinaries,
-  hostGlibc,
-  prepareRunner,
-  runOnce,
-  startBinary,
-  tempDir,
-  type Arch,
-  type BinaryRouter,
-  type Runner,
-} from './harness.ts';
+import { hostGlibc, runOnce, tempDir, type Runner } from './harness.ts';
+import { BOTH, config, port, roundTrip, runnerOr, skip, start, useBuiltRouters, VERSION_LINE } from './suite.ts';
 
-const skip = process.env.WAMPMESH_SKIP_BINARY === '1';
-if (skip) {
-  process.stderr.write(
-    '\n*** test/binary: SKIPPED (WAMPMESH_SKIP_BINARY=1): the built executables are NOT tested ***\n\n',
-  );
-}
-
-const runners = new Map<Arch, Runner>();
-// Every router a test starts, so a failing assertion never leaves one running (its pipes
-// would keep the worker alive).
-const started = new Set<BinaryRouter>();
-async function start(...args: Parameters<typeof startBinary>): Promise<BinaryRouter> {
-  const r = await startBinary(...args);
-  started.add(r);
-  void r.exited.then(() => started.delete(r));
-  return r;
-}
-test.afterEach.always(async () => {
-  await Promise.all([...started].map((r) => r.stop(5_000)));
-});
-const unavailable = new Map<Arch, string>();
-
-test.before(() => {
-  if (skip) return;
-  const build = buildBinaries();
-  process.stderr.write(`test/binary: build ${build.seconds.toFixed(1)} s: ${build.log.split('\n').at(-1)}\n`);
-  for (const arch of ['x64', 'arm64'] as const) {
-    const p = prepareRunner(arch);
-    if (p.ok) runners.set(arch, p.runner);
-    else {
-      unavailable.set(arch, p.reason);
-      process.stderr.write(`\n*** test/binary: ${arch} binary NOT tested here: ${p.reason} ***\n\n`);
-    }
-  }
-});
-
-function runnerOr(t: { log(...v: unknown[]): void; pass(): void }, arch: Arch): Runner | undefined {
-  const r = runners.get(arch);
-  if (!r) {
-    t.log(`SKIPPED: ${unavailable.get(arch) ?? 'not prepared'}`);
-    t.pass();
-  }
-  return r;
-}
-
-const VERSION_LINE =
-  /^wampmesh \d+\.\d+\.\d+\S* \(([0-9a-f]{7}(-dirty)?|unknown|\S+)\) built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, node v24\.\d+\.\d+ linux-(x64|arm64)$/;
-
-function config(dir: string, listeners: Record<string, unknown>): string {
-  const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({ dataDir: path.join(dir, 'data'), logLevel: 'info', listeners }));
-  return file;
-}
-
-const BOTH = {
-  websocket: [{ host: '127.0.0.1', port: 0, path: '/ws' }],
-  rawsocket: [{ host: '127.0.0.1', port: 0 }],
-};
-
-function port(router: BinaryRouter, transport: string): number {
-  const l = router.listeners.find((x) => x.transport === transport);
-  if (!l) throw new Error(`no ${transport} listener in ${JSON.stringify(router.listeners)}`);
-  return l.port;
-}
-
-async function roundTrip(caller: RawClient, procedure: string, token: string): Promise<void> {
-  const reply = await caller.call(procedure, [token], {}, 20_000);
-  if (reply[0] !== 50 || JSON.stringify(reply[3]) !== JSON.stringify([token]))
-    throw new Error(`call got ${JSON.stringify(reply)}`);
-}
+useBuiltRouters();
 
 for (const arch of ['x64', 'arm64'] as const) {
   // Under qemu-user every step is ~10x slower: generous deadlines, all polled.
