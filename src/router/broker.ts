@@ -8,7 +8,6 @@ import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris
 import type { Disclosure } from './call-options.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
-import type { SharedFrame } from './shared-frame.ts';
 import { eventFrame } from './event-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
@@ -18,7 +17,8 @@ import { retainEvent, sendRetained } from './retained-events.ts';
 import type { Subscription } from './subscription.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import type { Logger } from '../log.ts';
-import { deferFanout, drainFanouts } from './deferred-fanout.ts';
+import { drainFanouts } from './deferred-fanout.ts';
+import { DEFERRED_FANOUT_FROM, EventBursts } from './event-burst.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 
 /** Meta API hooks (wamp.subscription.on_*). */
@@ -78,17 +78,6 @@ export interface EventRouting {
 }
 
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
-// From this many subscribers, a burst of publications to a subscription is delivered once for
-// the burst (deferred-fanout.ts); below it the walk is short enough to stay in the cache.
-export const DEFERRED_FANOUT_FROM = 256;
-
-/** Publications to one subscription waiting to be delivered together, in order. */
-interface Burst {
-  readonly subscription: Subscription;
-  readonly excluded: number | undefined;
-  readonly frames: SharedFrame[];
-}
-
 export class Broker {
   readonly #options: BrokerOptions;
   readonly #table = new UriTable<Subscription>();
@@ -100,12 +89,12 @@ export class Broker {
   readonly #limits: RealmLimits;
   /** Topics each session gave their first retained event (maxRetainedTopicsPerSession). */
   readonly #retainedBy = new Map<number, number>();
-  #burst: Burst | undefined;
-  readonly #drain = (): void => this.#deliverBurst();
+  readonly #bursts: EventBursts;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#limits = options.limits ?? defaultRealmLimits;
+    this.#bursts = new EventBursts(options.logger);
     this.#historyRules = options.history ?? [];
     for (const rule of this.#historyRules) this.#history.set(rule.topic, rule.match, rule);
   }
@@ -360,14 +349,7 @@ export class Broker {
     const subscriptions = this.#table.all(event.topic);
     const only = subscriptions.length === 1 ? subscriptions[0]! : undefined;
     if (only !== undefined && filter === undefined && only.subscribers.size >= DEFERRED_FANOUT_FROM) {
-      const burst = this.#burst;
-      // Another subscription's event, or another publisher's exclusion, goes after this burst.
-      if (burst !== undefined && (burst.subscription !== only || burst.excluded !== excluded)) drainFanouts();
-      if (this.#burst === undefined) {
-        this.#burst = { subscription: only, excluded, frames: [] };
-        deferFanout(this.#drain);
-      }
-      this.#burst!.frames.push(eventFrame(only, event, raw));
+      this.#bursts.add(only, excluded, eventFrame(only, event, raw));
       return;
     }
     drainFanouts();
@@ -378,27 +360,6 @@ export class Broker {
         if (filter !== undefined && !eligible(filter, subscriber)) continue;
         subscriber.sendShared(frame);
       }
-    }
-  }
-
-  /** The deferred burst: each subscriber gets all its EVENTs in one visit. */
-  #deliverBurst(): void {
-    const burst = this.#burst;
-    if (burst === undefined) return;
-    this.#burst = undefined;
-    const { frames, excluded } = burst;
-    try {
-      for (const subscriber of burst.subscription.subscribers.values()) {
-        if (subscriber.id === excluded) continue;
-        for (let i = 0; i < frames.length; i++) subscriber.sendShared(frames[i]!);
-      }
-    } catch (err) {
-      // Delivered from a microtask, where a throw would end the process: logged as a bug, as
-      // the session logs a throw while handling a message.
-      this.#options.logger?.error(
-        { err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack },
-        'internal error delivering events',
-      );
     }
   }
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Router } from '../../src/router/router.ts';
 import { cbor, json, msgpack } from '../../src/serializers/index.ts';
 import { MemoryClient, shape } from '../helpers/memory-peer.ts';
-import { DEFERRED_FANOUT_FROM } from '../../src/router/broker.ts';
+import { DEFERRED_FANOUT_FROM } from '../../src/router/event-burst.ts';
 
 const newRouter = (limits = {}) => new Router({ realms: [{ uri: 'realm1', anonymous: true }], limits });
 
