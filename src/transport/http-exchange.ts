@@ -187,17 +187,6 @@ export class BodyCollector {
   }
 }
 
-export function findRoute(
-  routes: readonly HttpRoute[],
-  head: HttpHead,
-): { route: HttpRoute; limits: BodyLimits } | undefined {
-  for (const route of routes) {
-    const limits = route.match(head);
-    if (limits !== undefined) return { route, limits };
-  }
-  return undefined;
-}
-
 /** A response to a request nobody could answer (a route threw). */
 export const INTERNAL_ERROR: HttpReply = {
   status: 500,

@@ -12,7 +12,7 @@ import {
   answer,
   BodyCollector,
   ClientGone,
-  findRoute,
+  INTERNAL_ERROR,
   isStreamReply,
   type HttpHandler,
   type HttpHead,
@@ -61,9 +61,11 @@ export function listenHttp(
       const query = q < 0 ? '' : url.slice(q + 1);
       if (routes.length > 0) {
         const head = headOf(req, path, query);
-        const found = findRoute(routes, head);
-        if (found !== undefined) {
-          serveAsync(req, res, head, found.route, found.limits, deadlines);
+        // The first route that takes the request (its body limits say it does).
+        for (const route of routes) {
+          const limits = route.match(head);
+          if (limits === undefined) continue;
+          serveAsync(req, res, head, route, limits, deadlines);
           return;
         }
       }
@@ -71,7 +73,7 @@ export function listenHttp(
       try {
         reply = handler(req.method ?? 'GET', path, query);
       } catch {
-        reply = { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal error\n' };
+        reply = INTERNAL_ERROR;
       }
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);

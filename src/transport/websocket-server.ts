@@ -231,7 +231,7 @@ export function listenWebSocket(
     app.any('/*', (res, req) => {
       if (httpRoutes.length > 0) {
         const head = uwsHead(res, req);
-        // findRoute's loop, without its answer object per request.
+        // The first route that takes the request (its body limits say it does).
         for (const route of httpRoutes) {
           const limits = route.match(head);
           if (limits === undefined) continue;
