@@ -78,6 +78,7 @@ export interface EventRouting {
 }
 
 const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
+
 export class Broker {
   readonly #options: BrokerOptions;
   readonly #table = new UriTable<Subscription>();

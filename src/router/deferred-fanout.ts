@@ -17,12 +17,10 @@ export function deferFanout(drain: Drain): void {
   pending.push(drain);
 }
 
-/** Whether deliveries wait (checked on every send, so only a length). */
-export function fanoutPending(): boolean {
-  return pending.length > 0;
-}
-
-/** Does the deferred deliveries now, in the order they were deferred. */
+/**
+ * Does the deferred deliveries now, in the order they were deferred. Called before every send:
+ * with none waiting it only reads a length.
+ */
 export function drainFanouts(): void {
   // One at a time: a delivery can defer another (a slow consumer closed, its meta events).
   while (pending.length > 0) pending.shift()!();

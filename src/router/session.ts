@@ -20,7 +20,7 @@ import type { SharedFrame } from './shared-frame.ts';
 import type { SendResult, Target } from './target.ts';
 import { checkGrant, routeEstablished, type EstablishedHooks } from './session-routing.ts';
 import { Outbound } from './outbound.ts';
-import { drainFanouts, fanoutPending } from './deferred-fanout.ts';
+import { drainFanouts } from './deferred-fanout.ts';
 import { SessionOpening, welcomeDetails, type OpeningStep } from './session-opening.ts';
 
 export type SessionState = 'establishing' | 'authenticating' | 'established' | 'closing' | 'closed';
@@ -210,7 +210,7 @@ export class Session implements Target, PeerHandler {
 
   send(message: Message): SendResult {
     // EVENTs routed before this message go first (deferred-fanout.ts).
-    if (fanoutPending()) drainFanouts();
+    drainFanouts();
     if (this.#state === 'closed' || this.#left) return 'closed';
     if (this.peer.sendMessage !== undefined) {
       this.#meter?.sent(message);
