@@ -129,8 +129,8 @@ in_guest() {
 
 # login "what" "REALM AUTHID TICKET" [TOPIC]: a ticket login from outside gets WELCOME (and may
 # subscribe to TOPIC). Over RawSocket over TLS, the only RawSocket that answers from outside the
-# guest (a plain RawSocket handshake on that port is never answered: the TLS server waits for
-# the rest of a record header), pinned to $WAMP_PROBE_FINGERPRINT once the caller exported it.
+# guest (a plain RawSocket handshake on that port is refused with handshake error 3), pinned to
+# $WAMP_PROBE_FINGERPRINT once the caller exported it.
 login() {
   if WAMP_PROBE_TLS=1 WAMP_PROBE_TICKET=$2 WAMP_PROBE_SUBSCRIBE=${3:-} python3 "$lib_dir/wamp-probe.py" rawsocket 127.0.0.1 "$raw_port" 60 >/dev/null; then log "login: $1"
   else log "login: FAILED $1"; result=1; fi

@@ -23,6 +23,11 @@ export interface MqttListener {
   reloadTls?(loaded: LoadedTls): void;
 }
 
+// An MQTT client speaking plain TCP to a TLS listener starts with CONNECT (packet type 1, no
+// flags). It is closed without an answer: a CONNACK's layout depends on the protocol version,
+// which its first octet does not tell.
+const plainOnTls = { firstOctet: 0x10, name: 'plain MQTT on a TLS port' };
+
 const LINGER_MS = 2000; // a client that does not close its side after ours is cut
 const COALESCE_BYTES = 64 * 1024; // a tick's packets up to this are copied into one write
 
@@ -112,7 +117,8 @@ export async function listenMqtt(
   }
   const log = hub.options.logger ?? silentLogger;
   // With TLS a client is accepted once its TLS handshake is done, within connectTimeoutMs.
-  const server = createClientServer(options.tls, hub.options.connectTimeoutMs, log, (socket) => {
+  const serverOptions = { tls: options.tls, handshakeTimeoutMs: hub.options.connectTimeoutMs, log, plain: plainOnTls };
+  const server = createClientServer(serverOptions, (socket) => {
     connections.set(socket, hub.accept(new TcpTransport(socket)));
     socket.on('data', onData);
     socket.on('error', onError);

@@ -66,6 +66,18 @@ export interface RawSocketListener {
   reloadTls?(loaded: LoadedTls): void;
 }
 
+/**
+ * A RawSocket client speaking plain TCP to a TLS listener. It is answered with handshake error 3,
+ * "use of reserved bits (unsupported feature)": the spec has no code for "use TLS"; 0 must not be
+ * used, and 1, 2 and 4 would have the client try another serializer, a smaller length or again
+ * later, while 3 says the port does not support what the client asked for.
+ */
+const plainOnTls = {
+  firstOctet: MAGIC,
+  name: 'plain WAMP RawSocket on a TLS port',
+  reply: buildHandshakeError(HandshakeErrorCode.RESERVED_BITS),
+};
+
 const DEFAULT_MAX_MESSAGE = clientDefaults.maxMessageSize;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = clientDefaults.handshakeTimeoutMs;
 
@@ -98,7 +110,8 @@ export async function listenRawSocket(
 
   const sockets = new Set<net.Socket>();
   const secure = options.tls !== undefined && unixPath === undefined ? options.tls : undefined;
-  const server = createClientServer(secure, ctx.handshakeTimeoutMs, ctx.log, (socket) => {
+  const serverOptions = { tls: secure, handshakeTimeoutMs: ctx.handshakeTimeoutMs, log: ctx.log, plain: plainOnTls };
+  const server = createClientServer(serverOptions, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     acceptConnection(socket, ctx);
