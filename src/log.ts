@@ -62,3 +62,13 @@ export const silentLogger: Logger = {
   error: noop,
   child: () => silentLogger,
 };
+
+/** A thrown value's message (anything may be thrown, not only an Error). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What a log line says about a thrown value: its message, and its stack when it has one. */
+export function errorFields(err: unknown): { err: string; stack: string | undefined } {
+  return { err: errorText(err), stack: (err as Error | undefined)?.stack };
+}

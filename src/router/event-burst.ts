@@ -2,7 +2,7 @@
 // read in one go) reaches each subscriber in one visit, not one walk over all subscribers per
 // publication (deferred-fanout.ts says when; BENCHMARKS.md, issue 23, scaling, says why).
 
-import type { Logger } from '../log.ts';
+import { errorFields, type Logger } from '../log.ts';
 import { deferFanout, drainFanouts } from './deferred-fanout.ts';
 import type { SharedFrame } from './shared-frame.ts';
 import type { Subscription } from './subscription.ts';
@@ -54,10 +54,7 @@ export class EventBursts {
     } catch (err) {
       // Delivered from a microtask, where a throw would end the process: logged as a bug, as
       // the session logs a throw while handling a message.
-      this.#logger?.error(
-        { err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack },
-        'internal error delivering events',
-      );
+      this.#logger?.error(errorFields(err), 'internal error delivering events');
     }
   }
 }

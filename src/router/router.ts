@@ -2,7 +2,7 @@
 // PeerAcceptor; the CLI drives its clock with tick().
 
 import { randomId } from '../wamp/ids.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import { errorFields, silentLogger, type Logger } from '../log.ts';
 import { CloseUri } from '../wamp/uris.ts';
 import { defaultLimits, type Limits } from './limits.ts';
 import type { Peer, PeerAcceptor, PeerHandler } from './peer.ts';
@@ -150,10 +150,7 @@ export class Router implements PeerAcceptor {
       try {
         session.tick(now);
       } catch (err) {
-        this.logger.error(
-          { session: session.id, err: err instanceof Error ? err.message : String(err), stack: (err as Error)?.stack },
-          'internal error in session upkeep',
-        );
+        this.logger.error({ session: session.id, ...errorFields(err) }, 'internal error in session upkeep');
       }
     }
   }

@@ -4,7 +4,7 @@
 // outbound.ts. Sans-IO: it only talks to its Peer and to the router context.
 
 import { IdSequence } from '../wamp/ids.ts';
-import type { Logger } from '../log.ts';
+import { errorFields, errorText, type Logger } from '../log.ts';
 import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
 import { receivedPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
@@ -178,10 +178,7 @@ export class Session implements Target, PeerHandler {
       handle.call(this, a, b);
     } catch (err) {
       // A bug in routing must not take the process down; the session's state is suspect, so end it.
-      this.#ctx.logger.error(
-        { session: this.id, err: errorText(err), stack: (err as Error)?.stack },
-        'internal error handling message',
-      );
+      this.#ctx.logger.error({ session: this.id, ...errorFields(err) }, 'internal error handling message');
       this.#abort(ErrorUri.PROTOCOL_VIOLATION, 'internal router error');
     } finally {
       this.#dispatching = false;
@@ -201,10 +198,7 @@ export class Session implements Target, PeerHandler {
     try {
       this.#end('lost');
     } catch (err) {
-      this.#ctx.logger.error(
-        { session: this.id, err: errorText(err), stack: (err as Error)?.stack },
-        'internal error closing session',
-      );
+      this.#ctx.logger.error({ session: this.id, ...errorFields(err) }, 'internal error closing session');
     }
   }
 
@@ -396,8 +390,4 @@ export class Session implements Target, PeerHandler {
 
 function rethrow(err: unknown): never {
   throw err;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
