@@ -205,8 +205,9 @@ function makeBlob(stage, arch, node, assets) {
     // A startup snapshot would have to be made by the binary of the target architecture (arm64
     // only under emulation here), and the native addons cannot be in it.
     // As scripts/wampmesh: a young generation of a fixed size, whatever the host's memory
-    // (README.md, Runtime); NODE_OPTIONS comes after it, so an operator's own setting wins.
-    execArgv: ['--max-semi-space-size=16'],
+    // (README.md, Runtime); NODE_OPTIONS comes after it, so an operator's own setting wins. And
+    // socket buffers counted in V8's global heap limit, not one full collection per 64 MB of them.
+    execArgv: ['--max-semi-space-size=16', '--external-memory-accounted-in-global-limit'],
     execArgvExtension: 'env',
     useSnapshot: false,
     // A V8 code cache (the main script compiled ahead: about a tenth of start-up CPU) can only be made
@@ -226,7 +227,9 @@ function makeBlob(stage, arch, node, assets) {
   // A fixed random seed while making the code cache keeps the blob byte-identical from build to
   // build; V8 does not count that flag in the flags a cache must match, so the binary (which
   // runs with its own random seed) accepts it.
-  run(node, ['--random-seed=1', '--experimental-sea-config', path.basename(cfg)], { cwd: stage });
+  // The code cache is made under the V8 flags the binary runs with: V8 rejects a cache made under
+  // flags that it counts (this one it does), and the binary would compile at every start.
+  run(node, ['--random-seed=1', ...config.execArgv, '--experimental-sea-config', path.basename(cfg)], { cwd: stage });
   return path.join(stage, config.output);
 }
 

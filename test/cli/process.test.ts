@@ -67,3 +67,25 @@ test('the launcher runs the router with two malloc arenas, or the number its cal
     await router.stop();
   }
 });
+
+test('the launcher bounds the young generation (unless NODE_OPTIONS does) and counts socket buffers in the heap limit', async (t) => {
+  const args = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  let router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
+  try {
+    t.true(args(router.pid).includes('--max-semi-space-size=16'));
+    t.true(args(router.pid).includes('--external-memory-accounted-in-global-limit'));
+  } finally {
+    await router.stop();
+  }
+  router = await startRouter({
+    env: { ...env, NODE_OPTIONS: '--max-semi-space-size=8' },
+    args: ['--rawsocket', '127.0.0.1:0'],
+  });
+  try {
+    t.false(args(router.pid).some((a) => a.startsWith('--max-semi-space-size')));
+    t.true(args(router.pid).includes('--external-memory-accounted-in-global-limit'));
+  } finally {
+    await router.stop();
+  }
+});
