@@ -18,14 +18,21 @@ const COALESCE_BYTES = 64 * 1024;
 const UNCOPIED_BYTES = 8 * 1024;
 // Batches up to this size are assembled in one buffer shared by all writers (see Scratch).
 const SCRATCH_BYTES = 16 * 1024;
+// A writer flushing after the round's callbacks holds back at most this many frames (and at most
+// COALESCE_BYTES): what a pipelining peer's one read causes (a 64 KiB read is a thousand small
+// calls, their INVOCATIONs to one callee) goes out in parts while the rest is still being made,
+// so the receiver works on the first part meanwhile instead of waiting for the whole, and the
+// router for its answers. Counted in frames: in octets, a run of large frames would go out in a
+// write each.
+const DEFERRED_FRAMES = 256;
 
 export interface FrameWriterOptions {
   /**
    * When the frames queued go out: at the end of the tick that queued them (the default), or
    * once the event loop ran this round's I/O callbacks, so that frames caused by many other
    * connections' input (HTTP requests, WebSocket messages, other clients' calls, all read in
-   * one round) leave in one write instead of one per connection that caused them. Less than
-   * 64 KiB is ever held back this way; a queue that reaches it is written at once.
+   * one round) leave in one write instead of one per connection that caused them. At most
+   * DEFERRED_FRAMES frames or 64 KiB are ever held back this way.
    */
   readonly flush?: 'endOfTick' | 'afterCallbacks';
 }
@@ -78,8 +85,7 @@ export class FrameWriter implements Flushable {
    */
   frameParts(type: number, parts: readonly Uint8Array[], length: number): void {
     if (length > MAX_PAYLOAD) throw new RangeError(`frame payload length out of range: ${length}`);
-    this.#hasParts = true;
-    this.#push(type, parts, HEADER_SIZE + length);
+    this.#push(type, parts, HEADER_SIZE + length, true);
   }
 
   /** Queues bytes to be written as they are, in order with the frames. */
@@ -146,18 +152,20 @@ export class FrameWriter implements Flushable {
     this.#hasParts = false;
   }
 
-  #push(type: number, payload: Uint8Array | readonly Uint8Array[], size: number): void {
+  #push(type: number, payload: Uint8Array | readonly Uint8Array[], size: number, parts = false): void {
     if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
     this.#queued += size;
+    if (parts) this.#hasParts = true;
     // Waiting for the round's end only pays for small frames, and what waits is never a write's
-    // worth: the queue goes out as soon as it reaches COALESCE_BYTES. So the bytes held back
-    // between two sends (counted in queuedBytes, so in the Peer's bufferedAmount) stay under
-    // it: a reader that keeps up is not taken for a slow consumer because this writer held a
-    // few ticks' frames for one write, and a burst (one client's flood of calls read in one
-    // round, each refused) leaves as it is made rather than the whole round's at once.
-    if (this.#deferred && this.#queued >= COALESCE_BYTES) this.flush();
+    // worth: the queue goes out as soon as it reaches COALESCE_BYTES or DEFERRED_FRAMES. So the
+    // bytes held back between two sends (counted in queuedBytes, so in the Peer's
+    // bufferedAmount) stay under it: a reader that keeps up is not taken for a slow consumer
+    // because this writer held a few ticks' frames for one write, and a burst (one client's
+    // flood of calls read in one round, each refused) leaves as it is made rather than the
+    // whole round's at once.
+    if (this.#deferred && (this.#queued >= COALESCE_BYTES || this.#payloads.length >= DEFERRED_FRAMES)) this.flush();
   }
 }
 

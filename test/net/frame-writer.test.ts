@@ -125,6 +125,37 @@ test('payloadOctets: payloads of the frames queued or written, without headers, 
   t.is(w.payloadOctets, 17);
 });
 
+test('afterCallbacks: frames in parts and whole ones, past 64 KiB and 256 frames, arrive intact and in order', async (t) => {
+  const { socket, written } = fakeSocket();
+  const writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
+  const sent: Buffer[] = [];
+  // Whole or in parts, small and large: the queue leaves by 64 KiB and by 256 frames on the way.
+  const frames: [boolean, number][] = [
+    [false, 40_000],
+    [true, 30_000],
+    ...Array.from({ length: 300 }, (_, i): [boolean, number] => [i % 3 === 0, 20 + (i % 50)]),
+    [true, 10_000],
+    [false, 300],
+  ];
+  for (const [i, [inParts, size]] of frames.entries()) {
+    const head = Buffer.from([0x85, 0x18, 0x44, i & 0xff]);
+    const payload = Buffer.alloc(size, i);
+    if (inParts) writer.frameParts(0, [head, payload], head.length + payload.length);
+    else writer.frame(0, Buffer.concat([head, payload]));
+    sent.push(Buffer.concat([head, payload]));
+  }
+  t.true(written.chunks.length > 0, 'parts went out while queuing');
+  await new Promise((resolve) => setImmediate(resolve));
+  const stream = Buffer.concat(written.chunks);
+  const got: Buffer[] = [];
+  for (let at = 0; at < stream.length; ) {
+    const length = stream.readUIntBE(at + 1, 3);
+    got.push(stream.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  t.deepEqual(got, sent);
+});
+
 test('afterCallbacks: frames queued in separate ticks of one round leave in one write after the round', async (t) => {
   const { socket, written } = fakeSocket();
   const writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
@@ -138,7 +169,7 @@ test('afterCallbacks: frames queued in separate ticks of one round leave in one 
   t.is(hex(written.chunks), '0000000101' + '0000000102');
 });
 
-test('afterCallbacks: the queue leaves as soon as it reaches 64 KiB; only less waits for the round', async (t) => {
+test('afterCallbacks: the queue leaves every 256 frames or 64 KiB while queuing; only less waits for the round', async (t) => {
   const { socket, written } = fakeSocket();
   const writer = new FrameWriter(socket, { flush: 'afterCallbacks' });
   let most = 0;
@@ -146,14 +177,23 @@ test('afterCallbacks: the queue leaves as soon as it reaches 64 KiB; only less w
     writer.frame(0, new Uint8Array(100));
     most = Math.max(most, writer.queuedBytes);
   }
-  t.true(most < 64 * 1024, "never a write's worth held back");
-  const early = Buffer.concat(written.chunks).length;
-  t.is(early, Math.ceil((64 * 1024) / 104) * 104, 'the first 64 KiB written while queuing');
+  t.is(most, 255 * 104, 'at most 255 frames held back');
+  t.deepEqual(
+    written.chunks.map((c) => c.length),
+    [256 * 104, 256 * 104],
+    'a receiver gets the first 256 while the rest is made',
+  );
   await tick();
-  t.is(Buffer.concat(written.chunks).length, early, 'the rest waits for the round');
+  t.is(written.chunks.length, 2, 'the rest waits for the round');
   await new Promise((resolve) => setImmediate(resolve));
   t.is(writer.queuedBytes, 0);
   t.is(Buffer.concat(written.chunks).length, 700 * 104, 'every frame written once');
+
+  // Fewer than 256 larger frames: written by 64 KiB (66 frames of 1004 octets) all the same.
+  written.chunks.length = 0;
+  for (let i = 0; i < 200; i++) writer.frame(0, new Uint8Array(1000));
+  t.is(Buffer.concat(written.chunks).length, 3 * 66 * 1004);
+  await new Promise((resolve) => setImmediate(resolve));
   const big = new Uint8Array(100_000);
   writer.frame(0, big);
   t.is(writer.queuedBytes, 0, 'a big frame is not held');
