@@ -22,17 +22,19 @@ export interface WampClient {
 // The core encodes a fan-out's EVENT once and gives the same frame to every subscriber (see
 // SharedFrame): decoded once here for all MQTT subscribers of it, not once per subscriber. A
 // frame does not change once sent (transports hold it until their flush), so its identity is
-// its content; the message is shared and nobody downstream changes it.
-let lastFrame: Uint8Array | undefined;
-let lastMessage: Message | undefined;
+// its content; the message is shared and nobody downstream changes it. Remembered per frame,
+// not only the last one: a burst to a large subscription reaches each subscriber with all its
+// frames in turn (event-burst.ts), so consecutive deliveries are of different frames.
+const decodedFrames = new WeakMap<Uint8Array, Message | null>();
 
 function decoded(frame: Uint8Array): Message | undefined {
-  if (frame === lastFrame) return lastMessage;
+  const known = decodedFrames.get(frame);
+  if (known !== undefined) return known ?? undefined;
   const msg = parseMessage(msgpack.decode(frame));
-  lastFrame = frame;
   // The core only sends what parses; throwing here would break its fan-out to other peers.
-  lastMessage = msg instanceof ProtocolViolation ? undefined : msg;
-  return lastMessage;
+  const message = msg instanceof ProtocolViolation ? null : msg;
+  decodedFrames.set(frame, message);
+  return message ?? undefined;
 }
 
 export interface WampPeerOptions {
