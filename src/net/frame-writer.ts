@@ -85,7 +85,8 @@ export class FrameWriter implements Flushable {
    */
   frameParts(type: number, parts: readonly Uint8Array[], length: number): void {
     if (length > MAX_PAYLOAD) throw new RangeError(`frame payload length out of range: ${length}`);
-    this.#push(type, parts, HEADER_SIZE + length, true);
+    this.#hasParts = true;
+    this.#push(type, parts, HEADER_SIZE + length);
   }
 
   /** Queues bytes to be written as they are, in order with the frames. */
@@ -152,12 +153,11 @@ export class FrameWriter implements Flushable {
     this.#hasParts = false;
   }
 
-  #push(type: number, payload: Uint8Array | readonly Uint8Array[], size: number, parts = false): void {
+  #push(type: number, payload: Uint8Array | readonly Uint8Array[], size: number): void {
     if (this.#payloads.length === 0) this.#schedule(this);
     this.#payloads.push(payload);
     this.#types.push(type);
     this.#queued += size;
-    if (parts) this.#hasParts = true;
     // Waiting for the round's end only pays for small frames, and what waits is never a write's
     // worth: the queue goes out as soon as it reaches COALESCE_BYTES or DEFERRED_FRAMES. So the
     // bytes held back between two sends (counted in queuedBytes, so in the Peer's
