@@ -5,6 +5,7 @@
 // event at least once, in order, with duplicates only of what was in flight at the failure
 // (counted as redelivered).
 
+import { errorText } from '../log.ts';
 import { backoffDelay, type BackoffSettings } from './backoff.ts';
 import type { Outbox, OutboxEntry } from './outbox.ts';
 
@@ -146,7 +147,7 @@ export class Forwarder {
 
   #failed(entry: OutboxEntry, generation: number, err: unknown): void {
     if (generation !== this.#generation) return;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     this.stats.lastError = message;
     this.stats.lastErrorAt = this.#o.now?.() ?? Date.now();
     if (err instanceof PermanentRefusal) {

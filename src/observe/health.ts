@@ -3,6 +3,8 @@
 // part it needs (the database) is failing. Parts that only inform (a transport that is off on
 // this system) appear in the verbose answer without making the router unready.
 
+import { errorText } from '../log.ts';
+
 export type Phase = 'starting' | 'ready' | 'stopping';
 
 export interface PartState {
@@ -46,7 +48,7 @@ export class Health {
       try {
         state = p.check();
       } catch (err) {
-        state = { ok: false, detail: `check failed: ${err instanceof Error ? err.message : String(err)}` };
+        state = { ok: false, detail: `check failed: ${errorText(err)}` };
       }
       return { name: p.name, gating: p.gating, state };
     });

@@ -1,6 +1,7 @@
 // Procedures implemented inside the router (the meta API, the admin API, the console): a CALL
 // of one is answered at once, without an INVOCATION. The Dealer (dealer.ts) holds them.
 
+import { errorText } from '../log.ts';
 import { MessageType as T, type Call, type Dict } from '../wamp/messages.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Target } from './target.ts';
@@ -15,7 +16,7 @@ export function callLocal(caller: Target, msg: Call, fn: LocalProcedure): undefi
   try {
     result = fn(caller, msg.args ?? [], msg.kwargs ?? {});
   } catch (err) {
-    result = { error: ErrorUri.INVALID_ARGUMENT, args: [err instanceof Error ? err.message : String(err)] };
+    result = { error: ErrorUri.INVALID_ARGUMENT, args: [errorText(err)] };
   }
   if ('error' in result) {
     caller.send({

@@ -1,6 +1,7 @@
 // Retained events and event history in SQLite. The payload (args, kwargs, details, filter) is
 // stored as CBOR, which keeps binary values and integers exactly.
 
+import { errorText } from '../log.ts';
 import { UnstorableEventError, type EventStore, type StoredEvent } from '../router/event-store.ts';
 import { cbor } from '../serializers/index.ts';
 import type { Dict } from '../wamp/messages.ts';
@@ -130,9 +131,7 @@ function storable(e: StoredEvent): Uint8Array {
   try {
     return encode(e);
   } catch (err) {
-    throw new UnstorableEventError(
-      `the event cannot be stored (retained or kept in history): ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw new UnstorableEventError(`the event cannot be stored (retained or kept in history): ${errorText(err)}`);
   }
 }
 
