@@ -51,41 +51,28 @@ test('a bad config file: exit 1 with the field named, nothing on stdout', async 
   t.is(r.stdout, '');
 });
 
+/** A /proc entry (NUL-separated: environ, cmdline) of a router the launcher started with `env`. */
+async function launched(env: NodeJS.ProcessEnv, entry: 'environ' | 'cmdline'): Promise<string[]> {
+  const router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
+  try {
+    return fs.readFileSync(`/proc/${router.pid}/${entry}`, 'utf8').split('\0');
+  } finally {
+    await router.stop();
+  }
+}
+
 test('the launcher runs the router with two malloc arenas, or the number its caller set', async (t) => {
-  const environ = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   const { MALLOC_ARENA_MAX: _, ...env } = process.env;
-  let router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
-  try {
-    t.true(environ(router.pid).includes('MALLOC_ARENA_MAX=2'));
-  } finally {
-    await router.stop();
-  }
-  router = await startRouter({ env: { ...env, MALLOC_ARENA_MAX: '4' }, args: ['--rawsocket', '127.0.0.1:0'] });
-  try {
-    t.true(environ(router.pid).includes('MALLOC_ARENA_MAX=4'));
-  } finally {
-    await router.stop();
-  }
+  t.true((await launched(env, 'environ')).includes('MALLOC_ARENA_MAX=2'));
+  t.true((await launched({ ...env, MALLOC_ARENA_MAX: '4' }, 'environ')).includes('MALLOC_ARENA_MAX=4'));
 });
 
 test('the launcher bounds the young generation (unless NODE_OPTIONS does) and counts socket buffers in the heap limit', async (t) => {
-  const args = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   const { NODE_OPTIONS: _, ...env } = process.env;
-  let router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
-  try {
-    t.true(args(router.pid).includes('--max-semi-space-size=16'));
-    t.true(args(router.pid).includes('--external-memory-accounted-in-global-limit'));
-  } finally {
-    await router.stop();
-  }
-  router = await startRouter({
-    env: { ...env, NODE_OPTIONS: '--max-semi-space-size=8' },
-    args: ['--rawsocket', '127.0.0.1:0'],
-  });
-  try {
-    t.false(args(router.pid).some((a) => a.startsWith('--max-semi-space-size')));
-    t.true(args(router.pid).includes('--external-memory-accounted-in-global-limit'));
-  } finally {
-    await router.stop();
-  }
+  const own = await launched(env, 'cmdline');
+  t.true(own.includes('--max-semi-space-size=16'));
+  t.true(own.includes('--external-memory-accounted-in-global-limit'));
+  const operators = await launched({ ...env, NODE_OPTIONS: '--max-semi-space-size=8' }, 'cmdline');
+  t.false(operators.some((a) => a.startsWith('--max-semi-space-size')));
+  t.true(operators.includes('--external-memory-accounted-in-global-limit'));
 });
