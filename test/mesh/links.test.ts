@@ -1077,9 +1077,9 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
   t.is(invocations.length, 2);
 });
 
-test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events) and 6 (seals as frames of their own) are refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own) and 7 (call tags over the call ID) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  for (const version of [2, 3, 4, 5, 6]) {
+  for (const version of [2, 3, 4, 5, 6, 7]) {
     const old = fakeDial(a.port, { node: `zz-old${version}`, version });
     t.false(await old.up);
     await old.closed;

@@ -86,3 +86,18 @@ test('the origin tag is HMAC-SHA256 (truncated to 16 octets), for short, long an
     t.deepEqual(mac.tagBytes(text, bytes), sealed);
   }
 });
+
+test("a call's origin tag is kept per text: the same for the next call, another for another text, past the cache's bound too", (t) => {
+  const key = crypto.randomBytes(32);
+  const mac = new PairMac(key);
+  const hmac = (text: string) => crypto.createHmac('sha256', key).update(text, 'utf8').digest().subarray(0, 16);
+  const text = JSON.stringify(['A', 'D', 'realm1', 'com.a', 'exact', 7, [1, 'alice', 'user', true]]);
+  const first = mac.cachedTag(text);
+  t.deepEqual(first, hmac(text));
+  t.is(mac.cachedTag(text), first, 'the tag made for the first call, not made again');
+  for (let i = 0; i < 2000; i++) {
+    const other = `${text}${i}`;
+    t.deepEqual(mac.cachedTag(other), hmac(other));
+  }
+  t.deepEqual(mac.cachedTag(text), hmac(text));
+});

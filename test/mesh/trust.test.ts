@@ -284,6 +284,12 @@ test('a member forwarding a call with a forged or altered caller identity is ref
     net.warnings.join('\n'),
   );
   t.is(call(net, 'A', 'com.app.who')?.[0], 50, 'honest calls still answered');
+  // The tag does not cover the call ID (origin-identity.ts says why): A's call under a new ID is
+  // taken, as the same frame passed on again after its answer would be.
+  t.is(net.inject('M', 'B', { ...original, id: 9003 }), 'sent');
+  net.run(500);
+  t.is(callee.invocations.length, 3);
+  t.like(net.nodes.get('C')!.mesh.status().trust, { refused: { callerIdentity: 3 } });
   t.deepEqual(net.errors, []);
 });
 

@@ -53,7 +53,9 @@ import type { NodeId } from '../routing/frames.ts';
 // destination (routing/event-seal.ts); a version 5 node would neither send nor read them.
 // 7: a seal rides with the first event it covers (EventFrame.seals beside "b") instead of being a
 // frame of its own; a version 6 node would refuse such frames and close the link.
-export const HELLO_VERSION = 7;
+// 8: a call's origin tag no longer covers its call ID (routing/origin-identity.ts); a version 7
+// node would refuse every call of a version 8 one as forged.
+export const HELLO_VERSION = 8;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

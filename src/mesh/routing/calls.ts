@@ -153,8 +153,8 @@ export class CallRouter implements FrameSink {
   sendRouted(routed: RoutedFrame, proxy?: RemoteCallee): SendResult {
     let frame = routed;
     if (frame.t === 'call') {
-      frame = withIdentity(frame);
-      if (this.#ctx.identities !== undefined) frame = this.#ctx.identities.seal(frame);
+      const identities = this.#ctx.identities;
+      frame = identities === undefined ? withIdentity(frame) : identities.seal(frame);
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined) return 'closed';
       const callee =

@@ -16,9 +16,17 @@
 // busy box), and the X25519 agreement behind it is made once per pair of nodes (per life) and
 // cached. No identity is bound once per link instead: links are hop by hop, and the node that
 // must know who called is at the far end. The tag covers the call's routing and identity
-// (origin, destination, call ID, realm, procedure, callee), not its payload: the payload is
-// protected hop by hop (link integrity tags or TLS); a member on the path can drop or delay a
-// call, not make it another caller's.
+// (origin, destination, realm, procedure, callee), not its payload: the payload is protected hop
+// by hop (link integrity tags or TLS); a member on the path can drop or delay a call, not make it
+// another caller's.
+//
+// Nor does it cover the call ID, so that both ends keep the tags of the last few hundred
+// (caller, procedure, callee) of each pair of nodes and a call among them costs no hash at all
+// (a fifth of the CPU of a call's origin and of its destination node, BENCHMARKS.md, issue 20).
+// What a member on the path could do with a tag under another ID, call that procedure as that
+// caller again with a payload of its own, it can already do with a tag that covers the ID: the
+// destination forgets a call's ID once it is answered, so the same frame passed on again is
+// taken as a new call. Link protocol version 8 (links/auth.ts) marks the change.
 
 import crypto, { type KeyObject } from 'node:crypto';
 import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
@@ -119,10 +127,16 @@ export class OriginIdentities {
     return id;
   }
 
-  /** The frame of a call made here, tagged for its destination (unchanged if it cannot be: no DH key known yet). */
+  /**
+   * The frame of a call made here, its caller's identity in `who` (withIdentity) and tagged for
+   * its destination (untagged if it cannot be: no DH key known yet).
+   */
   seal(frame: CallFrame): CallFrame {
-    const key = frame.who === undefined ? undefined : this.#pairKey(frame.dst);
-    return key === undefined ? frame : { ...frame, mac: tag(key, frame) };
+    const bound = withIdentity(frame);
+    const key = bound.who === undefined ? undefined : this.#pairKey(bound.dst);
+    // A copy made by withIdentity (a frame with `who`): given its tag in place, not copied again.
+    if (key !== undefined) (bound as { mac?: Uint8Array }).mac = tag(key, bound);
+    return bound;
   }
 
   /** Why a call that reached its destination here is not its origin's, if it is not. */
@@ -171,8 +185,12 @@ export class OriginIdentities {
 }
 
 function tag(key: PairMac, f: CallFrame): Buffer {
-  return key.tag(JSON.stringify([f.origin, f.dst, f.id, f.realm, f.procedure, f.match, f.session, f.who]));
+  return key.cachedTag(JSON.stringify([f.origin, f.dst, f.realm, f.procedure, f.match, f.session, f.who]));
 }
+
+// Tags kept per pair key: callers times procedures in use between two nodes. Past it the cache
+// starts over (a stranger's frames can fill it: it costs them hashes, not memory).
+const CACHED_TAGS = 512;
 
 const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 
@@ -185,6 +203,7 @@ const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 export class PairMac {
   #scratch: Buffer;
   readonly #outer = Buffer.alloc(BLOCK + 32, 0x5c);
+  readonly #tags = new Map<string, Buffer>();
 
   constructor(key: Uint8Array) {
     const ipad = Buffer.alloc(BLOCK, 0x36);
@@ -194,6 +213,16 @@ export class PairMac {
     }
     this.#scratch = Buffer.allocUnsafe(BLOCK + 1024);
     this.#scratch.set(ipad, 0);
+  }
+
+  /** tag(), remembered for the next call with the same text (the returned Buffer is shared: not to be changed). */
+  cachedTag(text: string): Buffer {
+    let out = this.#tags.get(text);
+    if (out === undefined) {
+      if (this.#tags.size >= CACHED_TAGS) this.#tags.clear();
+      this.#tags.set(text, (out = this.tag(text)));
+    }
+    return out;
   }
 
   tag(text: string): Buffer {
