@@ -94,6 +94,8 @@ export class OriginIdentities {
   readonly #sessions = new Map<string, number>();
   #sessionGen = 0;
   #lastSession = { origin: '', authid: '', authrole: '', id: 0, gen: -1 };
+  readonly #sealed = new LastTag();
+  readonly #checked = new LastTag();
 
   /** `dhOf`: the DH key a node's (signature-checked) advertisement publishes. */
   constructor(self: NodeId, dhOf: (node: NodeId) => Uint8Array | undefined) {
@@ -135,7 +137,7 @@ export class OriginIdentities {
     const bound = withIdentity(frame);
     const key = bound.who === undefined ? undefined : this.#pairKey(bound.dst);
     // A copy made by withIdentity (a frame with `who`): given its tag in place, not copied again.
-    if (key !== undefined) (bound as { mac?: Uint8Array }).mac = tag(key, bound);
+    if (key !== undefined) (bound as { mac?: Uint8Array }).mac = this.#sealed.tag(key, bound);
     return bound;
   }
 
@@ -144,7 +146,7 @@ export class OriginIdentities {
     if (frame.who === undefined || frame.mac === undefined) return 'the call carries no origin-bound identity';
     const key = this.#pairKey(frame.origin);
     if (key === undefined) return `no key agreed with ${frame.origin} (its advertisement has not arrived)`;
-    const expected = tag(key, frame);
+    const expected = this.#checked.tag(key, frame);
     if (frame.mac.length !== TAG_SIZE || !crypto.timingSafeEqual(expected, frame.mac))
       return `the caller's identity is not the one ${frame.origin} bound (changed on the way, or forged)`;
     return undefined;
@@ -184,8 +186,40 @@ export class OriginIdentities {
   }
 }
 
-function tag(key: PairMac, f: CallFrame): Buffer {
-  return key.cachedTag(JSON.stringify([f.origin, f.dst, f.realm, f.procedure, f.match, f.session, f.who]));
+/**
+ * The tag of the last call tagged or checked, kept with what it covers: calls come in runs of
+ * one caller's to one procedure, and comparing the fields costs less than writing their text.
+ */
+class LastTag {
+  // The fields, not the frame: a frame would keep its payload alive until the next call.
+  #key: PairMac | undefined;
+  #fields: unknown[] = [];
+  #tag: Buffer | undefined;
+
+  tag(key: PairMac, f: CallFrame): Buffer {
+    const l = this.#fields;
+    const who = f.who!;
+    // Equal fields (===) write the same text: the tag of the last one holds.
+    if (
+      key === this.#key &&
+      f.origin === l[0] &&
+      f.dst === l[1] &&
+      f.realm === l[2] &&
+      f.procedure === l[3] &&
+      f.match === l[4] &&
+      f.session === l[5] &&
+      who[0] === l[6] &&
+      who[1] === l[7] &&
+      who[2] === l[8] &&
+      who[3] === l[9]
+    )
+      return this.#tag!;
+    const out = key.cachedTag(JSON.stringify([f.origin, f.dst, f.realm, f.procedure, f.match, f.session, who]));
+    this.#key = key;
+    this.#fields = [f.origin, f.dst, f.realm, f.procedure, f.match, f.session, who[0], who[1], who[2], who[3]];
+    this.#tag = out;
+    return out;
+  }
 }
 
 // Tags kept per pair key: callers times procedures in use between two nodes. Past it the cache
