@@ -65,7 +65,12 @@ async function sequential(caller: RawClient, procedure: string): Promise<[number
   return [samples[Math.floor(samples.length * 0.5)]!, samples[Math.floor(samples.length * 0.99)]!];
 }
 
-const chain = await startMeshChain(wampmeshBin);
+// BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') is passed to the routers.
+const options = process.env.BENCH_ROUTER_NODE_OPTIONS;
+const chain = await startMeshChain(
+  wampmeshBin,
+  options === undefined ? undefined : { ...process.env, NODE_OPTIONS: options },
+);
 const forwarders: ChildProcess[] = [];
 const clients: RawClient[] = [];
 try {
