@@ -22,7 +22,8 @@
 //
 // Nor does it cover the call ID, so that both ends keep the tags of the last few hundred
 // (caller, procedure, callee) of each pair of nodes and a call among them costs no hash at all
-// (a fifth of the CPU of a call's origin and of its destination node, BENCHMARKS.md, issue 20).
+// (it was 14-16% of the busy time of a call's origin and of its destination node, BENCHMARKS.md,
+// issue 20).
 // What a member on the path could do with a tag under another ID, call that procedure as that
 // caller again with a payload of its own, it can already do with a tag that covers the ID: the
 // destination forgets a call's ID once it is answered, so the same frame passed on again is
