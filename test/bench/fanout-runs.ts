@@ -1,0 +1,154 @@
+// The fan-out and mesh rows of the bench (BENCH_ONLY=fanout, mesh): 1,000 subscribers on each
+// router and fox-wamp, then calls and events across a four-router chain against one node alone.
+
+import { cbor, json } from '../../src/serializers/index.ts';
+import { startChild } from './common.ts';
+import { startMeshChain, type MeshChain } from './mesh.ts';
+import { fanoutRun, rpcRun, type Run } from './runs.ts';
+import { baseBin, FANOUT_CHILDREN, here, MESH_SUBSCRIBERS, routerEnv } from './settings.ts';
+import type { Cleanup, Targets } from './targets.ts';
+
+/** BENCH_ONLY=fanout: one publisher, SUBSCRIBERS subscribers, each router and fox-wamp. */
+export async function addFanoutRuns(t: Targets, runs: Run[], cleanup: Cleanup): Promise<void> {
+  const { routers, metered, foxUrl, foxPids } = t;
+  const children = await Promise.all(
+    Array.from({ length: FANOUT_CHILDREN }, () => startChild(here('fanout-child.ts'))),
+  );
+  for (const c of children) cleanup.push(() => c.stop());
+  for (const r of routers) {
+    const p = r.process!;
+    runs.push(
+      fanoutRun(
+        `${r.key}-fan-cbor`,
+        { name: r.name, pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '' },
+        children,
+        r.key === 'base' || !baseBin ? [] : ['base-fan-cbor'],
+      ),
+    );
+  }
+  for (const r of routers) {
+    const p = r.process!;
+    runs.push(
+      fanoutRun(
+        `${r.key}-fan-ws`,
+        { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl },
+        children,
+        ['fox-fan', ...(r.key === 'base' || !baseBin ? [] : ['base-fan-ws'])],
+      ),
+    );
+  }
+  runs.push(
+    fanoutRun(
+      'metrics-fan-cbor',
+      {
+        name: 'router + metrics',
+        pids: [metered!.pid],
+        transport: 'rawsocket',
+        serializer: cbor,
+        port: metered!.rawsocketPort,
+        url: '',
+      },
+      children,
+      ['router-fan-cbor'],
+    ),
+  );
+  runs.push(
+    fanoutRun(
+      'fox-fan',
+      { name: 'fox-wamp', pids: foxPids, transport: 'websocket', serializer: json, port: 0, url: foxUrl },
+      children,
+    ),
+  );
+}
+
+/** BENCH_ONLY=mesh: a chain A-B-C-D per router (and BENCH_BASE's), calls and events from A to D. */
+export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Promise<void> {
+  const { routers } = t;
+  const meshChildren = await Promise.all(
+    Array.from({ length: FANOUT_CHILDREN }, () => startChild(here('fanout-child.ts'))),
+  );
+  for (const c of meshChildren) cleanup.push(() => c.stop());
+  for (const r of routers) {
+    const chain: MeshChain = await startMeshChain(r.bin, routerEnv);
+    cleanup.push(() => chain.stop());
+    const [a, , , d] = chain.routers;
+    const pids = chain.routers.map((x) => x.pid);
+    const suffix = r.key === 'base' ? ' (base)' : '';
+    runs.push(
+      rpcRun(
+        `${r.key}-mesh-1`,
+        {
+          name: `mesh, A only${suffix}`,
+          pids,
+          transport: 'rawsocket',
+          serializer: cbor,
+          port: a!.rawsocketPort,
+          url: '',
+          wamp: true,
+        },
+        [],
+        'mesh',
+      ),
+    );
+    runs.push(
+      rpcRun(
+        `${r.key}-mesh-3`,
+        {
+          name: `mesh, A->D${suffix}`,
+          pids,
+          transport: 'rawsocket',
+          serializer: cbor,
+          port: a!.rawsocketPort,
+          url: '',
+          callee: { port: d!.rawsocketPort },
+          wamp: true,
+          waitForRoute: true,
+        },
+        [`${r.key}-mesh-1`],
+        'mesh',
+      ),
+    );
+    // Events published on A for MESH_SUBSCRIBERS subscribers on D: three links, hop-by-hop
+    // acknowledgements, and little fan-out.
+    runs.push(
+      fanoutRun(
+        `${r.key}-mesh-ev`,
+        {
+          name: `mesh events A->D${suffix}`,
+          pids,
+          transport: 'rawsocket',
+          serializer: cbor,
+          port: d!.rawsocketPort,
+          url: '',
+          publisherPort: a!.rawsocketPort,
+          subscribers: MESH_SUBSCRIBERS,
+        },
+        meshChildren,
+        r.key === 'base' ? [] : ['base-mesh-ev'],
+      ),
+    );
+    // Fan-out across the chain: events published on A for the full SUBSCRIBERS on D, against
+    // the same fan-out on A alone (publisher and subscribers on A).
+    const fanout = { pids, transport: 'rawsocket', serializer: cbor, url: '' } as const;
+    runs.push(
+      fanoutRun(
+        `${r.key}-mesh-fan-1`,
+        { ...fanout, name: `mesh fan-out, A only${suffix}`, port: a!.rawsocketPort },
+        meshChildren,
+      ),
+    );
+    runs.push(
+      fanoutRun(
+        `${r.key}-mesh-fan-3`,
+        {
+          ...fanout,
+          name: `mesh fan-out A->D${suffix}`,
+          port: d!.rawsocketPort,
+          publisherPort: a!.rawsocketPort,
+        },
+        meshChildren,
+        [`${r.key}-mesh-fan-1`],
+      ),
+    );
+  }
+}

@@ -1,0 +1,85 @@
+// One row of the bench table: a target measured in every round (RPC, fan-out or mesh), what it is
+// compared with, and the medians its rounds sum up to.
+
+import { median, medianCpu, type Child, type Cpu } from './common.ts';
+import { measureFanout, type FanoutFigures, type FanoutTarget } from './fanout.ts';
+import { measureRpc, type RpcFigures, type RpcTarget } from './rpc.ts';
+
+export type Scenario = 'RPC' | 'fan-out' | 'mesh';
+
+export interface Run {
+  readonly scenario: Scenario;
+  readonly name: string;
+  readonly label: string;
+  /** What the row is compared with, by key of another run; undefined: it is a baseline. */
+  readonly against: readonly string[];
+  readonly key: string;
+  measure(): Promise<RpcFigures | FanoutFigures>;
+  results: (RpcFigures | FanoutFigures)[];
+}
+
+const label = (transport: string, serializer: string): string =>
+  `${transport === 'rawsocket' ? 'RawSocket' : 'WebSocket'}/${serializer.toUpperCase()}`;
+
+export function rpcRun(key: string, target: RpcTarget, against: string[] = [], scenario: Scenario = 'RPC'): Run {
+  return {
+    scenario,
+    name: target.name,
+    label: label(target.transport, target.serializer.name),
+    against,
+    key,
+    measure: () => measureRpc(target),
+    results: [],
+  };
+}
+
+export function fanoutRun(key: string, target: FanoutTarget, children: readonly Child[], against: string[] = []): Run {
+  return {
+    scenario: 'fan-out',
+    name: target.name,
+    label: label(target.transport, target.serializer.name),
+    against,
+    key,
+    measure: () => measureFanout(target, children),
+    results: [],
+  };
+}
+
+export function isRpc(f: RpcFigures | FanoutFigures): f is RpcFigures {
+  return 'callsPerSec' in f;
+}
+
+export interface Row {
+  run: Run;
+  p50: number;
+  p99: number;
+  rate: number;
+  cpu: Cpu;
+  seqCpu?: Cpu;
+  loadedP99?: number;
+  lost?: number;
+}
+
+export function summarize(run: Run): Row {
+  const rs = run.results;
+  if (rs.every(isRpc)) {
+    return {
+      run,
+      p50: median(rs.map((f) => f.p50)),
+      p99: median(rs.map((f) => f.p99)),
+      rate: median(rs.map((f) => f.callsPerSec)),
+      cpu: medianCpu(rs.map((f) => f.pipeCpu)),
+      seqCpu: medianCpu(rs.map((f) => f.seqCpu)),
+    };
+  }
+  const fs = rs as FanoutFigures[];
+  return {
+    run,
+    p50: median(fs.map((f) => f.p50)),
+    p99: median(fs.map((f) => f.p99)),
+    rate: median(fs.map((f) => f.eventsPerSec)),
+    cpu: medianCpu(fs.map((f) => f.cpu)),
+    loadedP99: median(fs.map((f) => f.loadedP99)),
+    lost: Math.max(...fs.map((f) => f.lost)),
+  };
+}
