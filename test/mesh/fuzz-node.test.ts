@@ -1,5 +1,5 @@
 // Seeded fuzzing of what another router can send. Links authenticate their peer and (without
-// TLS) tag every batch, so a relay in between is caught by integrity (links.test.ts); what is
+// TLS) tag every batch, so a relay in between is caught by integrity (links-integrity.test.ts); what is
 // left is what a member router itself sends: a buggy, outdated or compromised one. The promise
 // is the same as for clients: bad input ends that link with a reason (MeshNode.receive returns
 // one, and MeshLinks closes the connection with it), never a crash, a hang or corrupted state.
