@@ -233,3 +233,14 @@ export const meshSeeds =
   only !== undefined
     ? [Number(only)]
     : [...MESH_SEEDS, ...Array.from({ length: EXTRA_SEEDS }, (_, i) => 0x3e5_1000 + i)];
+
+/** A with its neighbours B and F linked, as the fuzz starts; `body` gets it, and it is disposed of after. */
+export function withMesh(body: (fuzz: MeshFuzz) => void): void {
+  const fuzz = new MeshFuzz(0x3e5_0001);
+  try {
+    fuzz.setup();
+    body(fuzz);
+  } finally {
+    fuzz.dispose();
+  }
+}
