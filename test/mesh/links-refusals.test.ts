@@ -1,0 +1,270 @@
+// What a link port refuses, and how clearly: wrong secrets, other clusters, WAMP clients, old
+// protocol versions, removed nodes, impostor keys, garbage, and strangers holding resources.
+
+import test from 'ava';
+import net from 'node:net';
+import { NodeKey } from '../../src/mesh/trust/node-key.ts';
+import { Router } from '../../src/router/router.ts';
+import {
+  checkPreamble,
+  encodeLinkFrame,
+  LinkFrameDecoder,
+  LinkFrameType,
+  PREAMBLE,
+  PREAMBLE_SIZE,
+} from '../../src/mesh/links/framing.ts';
+import { decodeControl, encodeControl, HELLO_VERSION } from '../../src/mesh/links/auth.ts';
+import { cbor } from '../../src/serializers/cbor.ts';
+import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
+import { connect as rawConnect, HandshakeRefused } from '../helpers/raw-client.ts';
+import { fakeDial } from './links-fake-peer.ts';
+import {
+  call,
+  client,
+  HOST,
+  linkNode,
+  linkPeers,
+  logged,
+  lsa,
+  register,
+  routerNode,
+  serve,
+  until,
+} from './links-harness.ts';
+
+test('a wrong cluster secret: no link, and nothing sent after the failed proof is delivered', async (t) => {
+  const a = await linkNode(t, 'A');
+  const b = await linkNode(t, 'B', { clusterSecret: 'not-the-cluster-secret-at-all' });
+  b.links.setPeerAddress('A', { host: HOST, port: a.port });
+  b.links.connect('A');
+  await until(() => b.rec.count('dialFailed', 'A') === 1, 3000, 'dial failure');
+  t.deepEqual(a.rec.events, []);
+  t.deepEqual(b.rec.events, [{ ev: 'dialFailed', peer: 'A' }]);
+  await until(() => logged(a.logs, /authentication failed/, 'warn'), 3000, 'log line on A');
+  t.true(logged(b.logs, /authentication failed/, 'warn'));
+
+  // An intruder that pushes a mesh frame right behind its (wrong) proof gets nothing in.
+  const intruder = fakeDial(a.port, {
+    node: 'zz-intruder',
+    secret: 'guessed-secret-guessed-secret',
+    afterAuth: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([lsa('zz-intruder')])),
+  });
+  t.false(await intruder.up);
+  await intruder.closed;
+  t.deepEqual(a.rec.events, []);
+  t.deepEqual(intruder.meshPayloads, [], 'the node sent it no mesh frame');
+  t.like(intruder.controls.at(-1), { c: 'close', code: 'auth' });
+  t.deepEqual(a.links.status().links, []);
+  t.deepEqual(a.links.status().handshakes, []);
+});
+
+test('a node of another cluster is refused, with a clear log line on both sides', async (t) => {
+  const a = await linkNode(t, 'A');
+  const b = await linkNode(t, 'B', { clusterName: 'some-other-cluster' });
+  b.links.setPeerAddress('A', { host: HOST, port: a.port });
+  b.links.connect('A');
+  await until(() => b.rec.count('dialFailed', 'A') === 1, 3000, 'dial failure');
+  await until(() => logged(a.logs, /another cluster/, 'warn'), 3000, 'log line on A');
+  t.true(logged(b.logs, /another cluster/, 'warn'));
+  t.deepEqual(a.rec.events, []);
+  t.deepEqual(a.links.status().links, []);
+});
+
+test('a WAMP RawSocket client on the link port is refused in its own protocol; a link dial to a RawSocket port fails clearly', async (t) => {
+  const a = await linkNode(t, 'A');
+  const error = await t.throwsAsync(
+    rawConnect({ transport: 'rawsocket', host: HOST, port: a.port, serializer: 'json', timeoutMs: 3000 }),
+    { instanceOf: HandshakeRefused },
+  );
+  t.is((error as HandshakeRefused).code, 1);
+  await until(() => logged(a.logs, /WAMP RawSocket client/), 3000, 'log line');
+
+  const listener = await listenRawSocket(
+    { host: HOST, port: 0 },
+    new Router({ realms: [{ uri: 'realm1', anonymous: true }] }),
+  );
+  t.teardown(() => listener.close());
+  a.links.setPeerAddress('R', { host: HOST, port: listener.port! });
+  a.links.connect('R');
+  await until(() => a.rec.count('dialFailed', 'R') === 1, 3000, 'dial failure');
+  t.true(logged(a.logs, /before answering the link preamble/, 'info'));
+});
+
+test('garbage after the handshake closes only that link, with a reason; the other links keep working', async (t) => {
+  const a = await routerNode(t, 'A');
+  const c = await routerNode(t, 'C');
+  a.links.setPeerAddress('C', { host: HOST, port: c.port });
+  a.mesh.peerDiscovered('C');
+  await until(() => linkPeers(a).includes('C'), 5000, 'A-C link');
+  const callee = client(c.router);
+  register(callee, 'com.test.alive');
+  serve(t, callee, 'C');
+  await until(() => a.mesh.status().remoteCallees === 1, 5000, 'registration advertised');
+  const caller = client(a.router);
+
+  const cases: { name: string; bytes: Uint8Array; code: string; why: RegExp }[] = [
+    {
+      name: 'zz-cbor',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, Uint8Array.of(0xff, 0xff, 0x00)),
+      code: 'invalid-frame',
+      why: /undecodable mesh frame/,
+    },
+    {
+      name: 'zz-shape',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode([{ t: 'call', origin: 'zz-shape' }])),
+      code: 'invalid-frame',
+      why: /call: bad fields/,
+    },
+    {
+      name: 'zz-notarray',
+      bytes: encodeLinkFrame(LinkFrameType.MESH, cbor.encode({ t: 'lsa' } as never)),
+      code: 'invalid-frame',
+      why: /non-empty CBOR array/,
+    },
+    { name: 'zz-header', bytes: Uint8Array.of(0x09, 0, 0, 1, 0), code: 'protocol', why: /bad frame type octet/ },
+    {
+      name: 'zz-control',
+      bytes: encodeLinkFrame(LinkFrameType.CONTROL, encodeControl({ c: 'use' })),
+      code: 'protocol',
+      why: /unexpected "use"/,
+    },
+  ];
+  const uptime = () => a.links.status().links.find((l) => l.peer === 'C')!.uptimeMs;
+  const before = uptime();
+  const fakes = cases.map((k) => ({ k, fake: fakeDial(a.port, { node: k.name }) }));
+  for (const { k, fake } of fakes) {
+    t.true(await fake.up, `${k.name} linked`);
+    await until(() => fake.meshPayloads.length > 0, 3000, `${k.name}: database exchange`);
+    fake.send(k.bytes); // tagged, as a member (a buggy one) would send it
+  }
+  for (const { k, fake } of fakes) {
+    await fake.closed;
+    t.like(fake.controls.at(-1), { c: 'close', code: k.code }, k.name);
+    t.true(logged(a.logs, k.why, 'warn'), `${k.name}: logged`);
+    t.true(
+      fake.tags.ok > 0 && fake.tags.bad === 0,
+      `${k.name}: the node's tags check out with an implementation of the documented format`,
+    );
+  }
+  await until(() => linkPeers(a).join() === 'C', 3000, 'only the A-C link left');
+  t.true(uptime() >= before, 'the A-C link was never interrupted');
+  t.deepEqual(await call(caller, 1, 'com.test.alive', []), [50, 1, {}, ['C']]);
+});
+
+test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own) and 7 (call tags over the call ID) are refused at the handshake, with both versions in the log', async (t) => {
+  const a = await linkNode(t, 'A');
+  for (const version of [2, 3, 4, 5, 6, 7]) {
+    const old = fakeDial(a.port, { node: `zz-old${version}`, version });
+    t.false(await old.up);
+    await old.closed;
+    t.like(old.controls.at(-1), { c: 'close', code: 'version' });
+    t.regex(
+      (old.controls.at(-1) as { reason: string }).reason,
+      new RegExp(`version ${version}; this node speaks ${HELLO_VERSION}`),
+    );
+    t.true(
+      logged(
+        a.logs,
+        new RegExp(
+          `another link protocol version.*peer \\(node zz-old${version}\\) speaks link protocol version ${version}; this node speaks ${HELLO_VERSION}`,
+        ),
+        'warn',
+      ),
+    );
+  }
+  t.deepEqual(a.rec.events, []);
+});
+
+test('a removed node: its link closes at once ("removed"), and redialing with the cluster secret is refused', async (t) => {
+  const a = await routerNode(t, 'A');
+  const b = await routerNode(t, 'B');
+  const c = await routerNode(t, 'C');
+  b.links.addSeed(HOST, a.port);
+  c.links.addSeed(HOST, a.port);
+  await until(() => linkPeers(a).includes('B') && linkPeers(a).includes('C'), 5000, 'links to A');
+  await until(() => c.mesh.lsdb.routes().has('B'), 5000, 'C routes to B');
+  const removedAt = performance.now();
+  t.is(typeof a.links.trust.remove('B'), 'object');
+  await until(() => !linkPeers(a).includes('B') && !linkPeers(b).includes('A'), 3000, 'the link to B closing');
+  t.true(performance.now() - removedAt < 3000);
+  await until(() => !c.mesh.lsdb.routes().has('B') && c.mesh.lsdb.get('B') === undefined, 3000, "B's routes gone at C");
+  t.deepEqual(c.links.trust.status().removed, ['B']);
+  t.true(logged(b.logs, /closed by the peer \(removed\)/), 'B is told why');
+  // B's seed keeps dialing A with the secret: every attempt refused with "removed", logged at A.
+  await until(() => a.logs.filter((l) => l.fields.code === 'removed').length >= 2, 5000, 'a refused redial');
+  t.false(linkPeers(a).includes('B'));
+  t.true(logged(a.logs, /was removed from the mesh/));
+});
+
+test('a peer whose hello names a key it does not hold is refused at the handshake', async (t) => {
+  const a = await linkNode(t, 'A');
+  const impostor = fakeDial(a.port, {
+    node: 'zz-impostor',
+    nodeKey: NodeKey.generate(),
+    helloKey: a.links.trust.key.publicKey,
+  });
+  t.false(await impostor.up);
+  await impostor.closed;
+  t.like(impostor.controls.at(-1), { c: 'close', code: 'auth' });
+  t.true(logged(a.logs, /does not hold the node key its hello names/));
+  t.deepEqual(a.rec.events, []);
+});
+
+test('before authentication a stranger can make the node buffer at most 4 KiB, and silence times out', async (t) => {
+  const a = await linkNode(t, 'A', { handshakeTimeoutMs: 300 });
+  const read = (socket: net.Socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    return new Promise<Buffer>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
+  };
+  const big = net.connect({ host: HOST, port: a.port }, () =>
+    big.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0x10, 0, 0)])),
+  );
+  const bytes = await read(big);
+  t.is(checkPreamble(bytes.subarray(0, PREAMBLE_SIZE)).kind, 'ok');
+  const controls: unknown[] = [];
+  new LinkFrameDecoder(4096).feed(bytes.subarray(PREAMBLE_SIZE), (type, payload) => {
+    if (type === LinkFrameType.CONTROL) controls.push(decodeControl(payload));
+    return true;
+  });
+  t.like(controls.at(-1), { c: 'close', code: 'protocol' });
+  t.true(logged(a.logs, /exceeds the limit of 4096/, 'warn'));
+
+  const startedAt = performance.now();
+  await read(net.connect({ host: HOST, port: a.port }));
+  t.true(performance.now() - startedAt < 2000);
+  t.true(logged(a.logs, /handshake not completed within 300 ms/));
+  t.deepEqual(a.rec.events, []);
+});
+
+test('strangers stalled mid-handshake hold at most maxPendingHandshakes x 4 KiB: the link port drops the rest at once', async (t) => {
+  const a = await linkNode(t, 'A', { handshakeTimeoutMs: 30_000, maxPendingHandshakes: 8 });
+  const stalled: net.Socket[] = [];
+  t.teardown(() => {
+    for (const s of stalled) s.destroy();
+  });
+  const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: HOST, port: a.port }, () => {
+        // The preamble, then all but one octet of the largest frame allowed before authentication.
+        socket.write(Buffer.concat([PREAMBLE, Uint8Array.of(LinkFrameType.CONTROL, 0, 0x10, 0), Buffer.alloc(4095)]));
+        resolve({ socket, closed });
+      });
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+    });
+  const held = [];
+  for (let i = 0; i < 8; i++) held.push(await open());
+  stalled.push(...held.map((h) => h.socket));
+  const extra = await open();
+  stalled.push(extra.socket);
+  const startedAt = performance.now();
+  await extra.closed;
+  t.true(performance.now() - startedAt < 2_000, 'the ninth is dropped at once, not at its handshake timeout');
+  t.false(
+    held.some((h) => h.socket.destroyed),
+    'the eight within the cap are still held',
+  );
+  t.deepEqual(a.rec.events, []);
+});
