@@ -1,0 +1,29 @@
+// Octet sequences at the edges of UTF-8, shared by the tests that hold payload strings to it:
+// each invalid one is a way a checker can go wrong (overlong, surrogate, beyond U+10FFFF, cut short).
+
+export const INVALID_UTF8: readonly (readonly number[])[] = [
+  [0x80], // a lone continuation byte
+  [0xc0, 0xaf], // overlong "/"
+  [0xc1, 0xbf], // overlong
+  [0xe0, 0x80, 0xaf], // overlong, 3 octets
+  [0xf0, 0x80, 0x80, 0xaf], // overlong, 4 octets
+  [0xed, 0xa0, 0x80], // a surrogate (U+D800)
+  [0xed, 0xbf, 0xbf], // a surrogate (U+DFFF)
+  [0xf4, 0x90, 0x80, 0x80], // beyond U+10FFFF
+  [0xf5, 0x80, 0x80, 0x80],
+  [0xff],
+  [0xc3], // cut short at the end of the string
+  [0xe2, 0x82], // cut short
+  [0xc3, 0x41], // a lead byte followed by ASCII
+];
+
+export const VALID_UTF8: readonly (readonly number[])[] = [
+  [0xc2, 0x80], // U+0080
+  [0xdf, 0xbf], // U+07FF
+  [0xe0, 0xa0, 0x80], // U+0800
+  [0xed, 0x9f, 0xbf], // U+D7FF
+  [0xee, 0x80, 0x80], // U+E000
+  [0xef, 0xbf, 0xbf], // U+FFFF
+  [0xf0, 0x90, 0x80, 0x80], // U+10000
+  [0xf4, 0x8f, 0xbf, 0xbf], // U+10FFFF
+];
