@@ -10,7 +10,7 @@
 //
 // Only the elements before the payload are walked. The payload runs from there to the end of
 // the top-level array, which is the end of the frame: the decoders refuse trailing bytes
-// (test/core/passthrough.test.ts checks that they still do), and JSON allows only whitespace
+// (test/core/passthrough-splice.test.ts checks that they still do), and JSON allows only whitespace
 // after the closing bracket.
 
 /** [start, end) of the elements from some index to the last one, in the frame's bytes. */

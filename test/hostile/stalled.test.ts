@@ -29,7 +29,7 @@ let service: EchoService;
 
 test.before(async () => {
   // Each WebSocket that has not logged in holds a share of the pre-login budget (its
-  // maxMessageSize; test/hostile/pre-auth.test.ts is about that memory): small messages and no
+  // maxMessageSize; test/hostile/pre-auth-memory.test.ts is about that memory): small messages and no
   // per-address cap let all 300 in, as this test is about the slots.
   router = await startConfiguredRouter({
     limits: {
