@@ -124,6 +124,31 @@ test('frames made here are written as cbor.encode() writes them', (t) => {
   t.true(written > 4000, `${written} written here`);
 });
 
+test('a frame of 24 keys or more (a map head of two octets) is left to the general encoder, which writes it', (t) => {
+  const frame: Record<string, unknown> = {
+    t: 'call',
+    origin: 'A',
+    dst: 'D',
+    realm: 'realm1',
+    procedure: 'p',
+    match: 'exact',
+  };
+  Object.assign(frame, { mode: 'kill', error: 'e', id: 1, session: 2, progress: true, details: {}, args: [1] });
+  Object.assign(frame, { kwargs: {}, who: [1, 'a', 'b', true], mac: new Uint8Array(16), src: 'A', ep: 1 });
+  Object.assign(frame, { dsts: ['D'], seqs: [1], lives: [1], ttl: 3, ls: 1, b: new Uint8Array(2) });
+  t.is(Object.keys(frame).length, 24);
+  t.is(writeRouted(frame as unknown as OutgoingFrame), undefined);
+  t.deepEqual(
+    Buffer.from(encodeFrame(frame as unknown as OutgoingFrame)),
+    Buffer.from(cbor.encode([frame]).subarray(1)),
+  );
+  delete frame.b;
+  t.deepEqual(
+    Buffer.from(writeRouted(frame as unknown as OutgoingFrame)!),
+    Buffer.from(cbor.encode([frame]).subarray(1)),
+  );
+});
+
 test('frames for this node are read whole as decodePassed() reads them', (t) => {
   let read = 0;
   for (let i = 0; i < 5000; i++) {

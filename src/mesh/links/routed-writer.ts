@@ -15,11 +15,13 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
   if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel' && t !== 'event')
     return undefined;
   const f = frame as unknown as Record<string, unknown>;
-  at = 0;
-  const keys = Object.keys(f);
-  head(5, keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  // The map's head is written once its keys are counted: for-in walks V8's cached keys of the
+  // frame's shape and loads each value by its slot (Object.keys would make an array per frame,
+  // and f[key] over it a lookup by name: a third of the time this function took).
+  at = 1;
+  let count = 0;
+  for (const key in f) {
+    count++;
     const k = keyIndex(key);
     if (k < 0) return undefined;
     put(KEY_ITEMS[k]!);
@@ -35,6 +37,9 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
       if (!seals(v)) return undefined;
     } else if (!value(v, k === WHO)) return undefined;
   }
+  // No frame has 24 keys (the map's head would take two octets): the general encoder writes it.
+  if (count >= 24) return undefined;
+  scratch[0] = 0xa0 | count;
   const out = Buffer.allocUnsafe(at);
   const bytes = scratch;
   if (at <= 256) for (let i = 0; i < at; i++) out[i] = bytes[i]!;
