@@ -14,6 +14,7 @@
 // A RawPayload holds its frame, so it lives only as long as the message being routed.
 
 import type { ArgsIndex, PayloadSplit } from '../serializers/frame-head.ts';
+import { cborItemEnd } from '../serializers/payload-span.ts';
 import type { Serializer } from '../serializers/serializer.ts';
 import {
   MessageType as T,
@@ -43,6 +44,9 @@ const ARGS_INDEX: ArgsIndex = { 8: 5, 16: 4, 48: 4, 70: 3 };
 // Of small frames only CALL and YIELD, whose payloads are then never decoded; ERROR and PUBLISH
 // are decoded whole anyway (see above), so splitting them would only add the check.
 const SMALL_ARGS_INDEX: ArgsIndex = { 48: 4, 70: 3 };
+
+/** A payload's Arguments (a CBOR list) and ArgumentsKw (a CBOR map, or none) as CBOR octets. */
+export type CborItems = readonly [args: Uint8Array, kwargs: Uint8Array | undefined];
 
 export class RawPayload {
   readonly serializer: Serializer;
@@ -95,6 +99,23 @@ export class RawPayload {
     if (msg.type === T.CALL) return new CallWithRaw(msg.request, msg.options, msg.procedure, this);
     if (msg.type === T.YIELD) return new YieldWithRaw(msg.request, msg.options, this);
     return msg;
+  }
+
+  /**
+   * Arguments and ArgumentsKw as the CBOR items they arrived as (views of the frame), for the
+   * mesh's frames, which are CBOR: undefined for another serialization, or anything but a list
+   * and a dict (payload-check.ts lets only those through; a mesh frame holding anything else
+   * would be refused by the next router).
+   */
+  cborItems(): CborItems | undefined {
+    if (this.serializer.name !== 'cbor') return undefined;
+    const f = this.#frame;
+    const { start, end, count } = this.#split;
+    if (start >= end || f[start]! >> 5 !== 4) return undefined;
+    if (count === 1) return [f.subarray(start, end), undefined];
+    const mid = cborItemEnd(f, start);
+    if (mid <= start || mid >= end || f[mid]! >> 5 !== 5) return undefined;
+    return [f.subarray(start, mid), f.subarray(mid, end)];
   }
 
   /** `head` (the message's elements before Arguments) with this payload; null: encode the values instead. */

@@ -149,6 +149,37 @@ test('a frame of 24 keys or more (a map head of two octets) is left to the gener
   );
 });
 
+test("a frame with a client's payload octets (raw) is written as the frame with those values; the general encoder decodes them first", (t) => {
+  const args = ['x'.repeat(100), 1, [true, null]];
+  const kwargs = { k: 'ü', n: -5 };
+  const values = {
+    t: 'result',
+    origin: 'A',
+    dst: 'D',
+    id: 9,
+    realm: 'realm1',
+    progress: false,
+    details: {},
+    args,
+    kwargs,
+  };
+  const { args: _a, kwargs: _k, ...head } = values;
+  const item = (v: unknown) => cbor.encode([v]).subarray(1); // one value, without the list's head
+  const raw = { ...head, raw: [item(args), item(kwargs)] };
+  const expected = Buffer.from(cbor.encode([values]).subarray(1));
+  t.deepEqual(Buffer.from(writeRouted(raw as unknown as OutgoingFrame)!), expected);
+  const argsOnly = { ...head, raw: [item(args), undefined] };
+  const { kwargs: _, ...valuesArgsOnly } = values;
+  t.deepEqual(
+    Buffer.from(writeRouted(argsOnly as unknown as OutgoingFrame)!),
+    Buffer.from(cbor.encode([valuesArgsOnly]).subarray(1)),
+  );
+  // A key this writer does not know: the general encoder, with the octets decoded into values.
+  const odd = { ...raw, extra: 1 };
+  t.is(writeRouted(odd as unknown as OutgoingFrame), undefined);
+  t.deepEqual(cbor.decode(encodeFrame(odd as unknown as OutgoingFrame)), { ...head, extra: 1, args, kwargs });
+});
+
 test('frames for this node are read whole as decodePassed() reads them', (t) => {
   let read = 0;
   for (let i = 0; i < 5000; i++) {

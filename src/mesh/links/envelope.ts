@@ -9,6 +9,7 @@
 // frame is decoded by the general decoder.
 
 import { cbor } from '../../serializers/cbor.ts';
+import type { Dict } from '../../wamp/messages.ts';
 import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import { readEventFrame } from './event-reader.ts';
@@ -30,7 +31,15 @@ export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
 export function encodeFrame(frame: OutgoingFrame): Uint8Array {
   if (frame instanceof PassedFrame) return frame.encoded;
   // A one-element array without the array's head (one octet, 0x81).
-  return writeRouted(frame) ?? cbor.encode([frame]).subarray(1);
+  return writeRouted(frame) ?? cbor.encode([withValues(frame)]).subarray(1);
+}
+
+/** The frame with a client's payload octets (CallFrame.raw) as its values, for the general encoder. */
+function withValues(frame: OutgoingFrame): OutgoingFrame {
+  if (!('raw' in frame) || frame.raw === undefined) return frame;
+  const { raw, ...rest } = frame;
+  const args = cbor.decode(raw[0]) as unknown[];
+  return raw[1] === undefined ? { ...rest, args } : { ...rest, args, kwargs: cbor.decode(raw[1]) as Dict };
 }
 
 /** The envelope of frames already encoded (encodeFrame), `bytes` octets together. */

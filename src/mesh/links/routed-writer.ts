@@ -8,6 +8,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
+import type { CborItems } from '../../wamp/raw-payload.ts';
 
 /** The frame's CBOR item (a map), or undefined when the general encoder must write it. */
 export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
@@ -24,8 +25,21 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
     count++;
     const k = keyIndex(key);
     if (k < 0) return undefined;
-    put(KEY_ITEMS[k]!);
     const v = f[key];
+    if (k === RAW) {
+      // A client's payload as the octets it came in (RawPayload.cborItems): args, kwargs if any.
+      const items = v as CborItems | undefined;
+      if (items === undefined) return undefined;
+      put(KEY_ITEMS[ARGS]!);
+      put(items[0]);
+      if (items[1] !== undefined) {
+        count++;
+        put(KEY_ITEMS[KWARGS]!);
+        put(items[1]);
+      }
+      continue;
+    }
+    put(KEY_ITEMS[k]!);
     if (k < RECURRING && typeof v === 'string') {
       // The same text as the last frame's is mostly the same string (a proxy's, a route's).
       if (v !== lastText[k]) {
@@ -76,10 +90,15 @@ const KNOWN_KEYS = [
   'b',
   'skip',
   'seals',
+  // Not a key on the wire: args and kwargs as octets (CallFrame.raw), written under those keys.
+  'raw',
 ];
 const RECURRING = 8;
+const ARGS = 12;
+const KWARGS = 13;
 const WHO = 14;
 const SEALS = 25;
+const RAW = 26;
 
 function keyIndex(key: string): number {
   switch (key) {
@@ -135,6 +154,8 @@ function keyIndex(key: string): number {
       return 24;
     case 'seals':
       return SEALS;
+    case 'raw':
+      return RAW;
     default:
       return -1;
   }

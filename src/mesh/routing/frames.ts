@@ -3,6 +3,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import type { Dict } from '../../wamp/messages.ts';
+import type { CborItems } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
 import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
@@ -56,6 +57,8 @@ export interface CallFrame {
   readonly details: Dict;
   readonly args?: unknown[];
   readonly kwargs?: Dict;
+  /** On a frame made here: args and kwargs as the caller's CBOR octets, written as they are (RawPayload.cborItems). */
+  readonly raw?: CborItems;
   /** The caller as its node knows it, and the tag binding it to that node (routing/origin-identity.ts). */
   readonly who?: readonly [number, string, string, boolean];
   readonly mac?: Uint8Array;
@@ -89,6 +92,8 @@ export interface ResultFrame {
   readonly details: Dict;
   readonly args?: unknown[];
   readonly kwargs?: Dict;
+  /** On a frame made here: args and kwargs as the callee's CBOR octets (as CallFrame.raw). */
+  readonly raw?: CborItems;
 }
 export interface ErrorFrame {
   readonly t: 'error';

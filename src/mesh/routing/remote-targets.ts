@@ -4,6 +4,7 @@
 
 import { MessageType as T, type Dict, type Message } from '../../wamp/messages.ts';
 import type { SendResult, Target } from '../../router/target.ts';
+import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, RegistrationAd, ResultFrame, RoutedFrame } from './frames.ts';
 
 export interface FrameSink {
@@ -64,7 +65,7 @@ export class RemoteCallee implements Target {
           realm: this.realm,
           progress: m.details.progress === true,
         };
-        return sink.sendRouted(withPayload(chunk, m.args, m.kwargs));
+        return sink.sendRouted(withValues(chunk, m.args, m.kwargs));
       }
       const call: Mutable<CallFrame> = {
         t: 'call',
@@ -77,7 +78,7 @@ export class RemoteCallee implements Target {
         session: this.session,
         details: m.details,
       };
-      return sink.sendRouted(withPayload(call, m.args, m.kwargs), this);
+      return sink.sendRouted(withPayload(call, m), this);
     }
     if (m.type === T.INTERRUPT) {
       return sink.sendRouted({
@@ -134,7 +135,7 @@ export class RemoteCaller implements Target {
         progress: m.details.progress === true,
         details: m.details,
       };
-      sent = this.#sink.sendRouted(withPayload(result, m.args, m.kwargs));
+      sent = this.#sink.sendRouted(withPayload(result, m));
     } else if (m.type === T.ERROR) {
       const error: Mutable<ErrorFrame> = {
         t: 'error',
@@ -145,7 +146,7 @@ export class RemoteCaller implements Target {
         error: m.error,
         details: m.details,
       };
-      sent = this.#sink.sendRouted(withPayload(error, m.args, m.kwargs));
+      sent = this.#sink.sendRouted(withValues(error, m.args, m.kwargs));
     }
     // Too large: the Dealer answers the caller with a (small) error instead. Any other failure
     // (the call is gone, no route back) is the mesh's to report: nothing more to send here.
@@ -169,7 +170,22 @@ export class RemoteCaller implements Target {
 type Mutable<F> = { -readonly [K in keyof F]: F[K] };
 
 /** The frame with args and kwargs, each only if the message has it (an absent key, not undefined, on the wire). */
-function withPayload<F extends { args?: unknown[]; kwargs?: Dict }>(
+/**
+ * The frame with the message's payload: as the client's CBOR octets when they came as such and
+ * were not decoded (RawPayload), so that neither decoding them nor encoding the values again is
+ * paid here (the mesh's frames are CBOR); else as its values.
+ */
+function withPayload<F extends { args?: unknown[]; kwargs?: Dict; raw?: CborItems }>(
+  frame: F,
+  m: Message & { args?: unknown[]; kwargs?: Dict },
+): F {
+  const items = (m as { raw?: RawPayload }).raw?.cborItems();
+  if (items === undefined) return withValues(frame, m.args, m.kwargs);
+  frame.raw = items;
+  return frame;
+}
+
+function withValues<F extends { args?: unknown[]; kwargs?: Dict }>(
   frame: F,
   args: unknown[] | undefined,
   kwargs: Dict | undefined,
