@@ -12,7 +12,8 @@
 // Targets (proxies) the port's user makes; the Dealer and the Broker route to them as to any
 // session. A realm this router does not have is ignored: the port's user checks hasRealm().
 
-import { MessageType as T, type Dict } from '../wamp/messages.ts';
+import { MessageType as T, type Dict, type Yield } from '../wamp/messages.ts';
+import type { RawPayload } from '../wamp/raw-payload.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { EventRouting, Publisher } from './broker.ts';
 import type { CallChunk } from './ongoing-calls.ts';
@@ -53,6 +54,8 @@ export interface ForwardedCall {
   readonly details: Dict;
   readonly args?: unknown[] | undefined;
   readonly kwargs?: Dict | undefined;
+  /** The payload undecoded (in place of args and kwargs), passed through to a callee of its serialization. */
+  readonly raw?: RawPayload | undefined;
   /**
    * The caller as its own router authenticated it: the realm's grants here apply to it.
    * `session`: a number standing for that identity here (the authorizer caches its decisions by it).
@@ -67,6 +70,8 @@ export interface RemoteResult {
   readonly details: Dict;
   readonly args?: unknown[] | undefined;
   readonly kwargs?: Dict | undefined;
+  /** The payload undecoded (in place of args and kwargs), passed through to a caller of its serialization. */
+  readonly raw?: RawPayload | undefined;
 }
 
 export interface RemoteError {
@@ -192,6 +197,7 @@ export class Federation implements RealmObserver {
       details,
       args: call.args,
       kwargs: call.kwargs,
+      raw: call.raw,
       receiveProgress,
     });
   }
@@ -224,7 +230,9 @@ export class Federation implements RealmObserver {
     const options: Dict = {};
     for (const [k, v] of Object.entries(result.details)) if (k.startsWith('ppt_')) options[k] = v;
     if (result.progress) options.progress = true;
-    const violation = dealer.yield(callee, { type: T.YIELD, request, options, ...payload(result.args, result.kwargs) });
+    const raw = result.raw;
+    const msg: Yield = { type: T.YIELD, request, options, ...payload(result.args, result.kwargs) };
+    const violation = dealer.yield(callee, raw === undefined ? msg : (raw.attach(msg, undefined) as Yield), raw);
     // A result the Dealer refuses (payload passthru with keyword arguments, say) would leave the
     // call open with no way back: its caller gets an error in its place, as when a callee here
     // is ended for such a YIELD.

@@ -55,7 +55,7 @@ function chain(callerSerializer: Serializer, calleeSerializer: Serializer) {
     if (answer === undefined) throw new Error(`no answer to call ${request}`);
     return answer;
   };
-  return { net, call, sent, invocations };
+  return { net, call, sent, invocations, caller, callee };
 }
 
 /** A payload as a client of `s` gets it back (JSON has no byte strings: they travel as text). */
@@ -88,3 +88,27 @@ for (const [callerS, calleeS] of [
     t.true(results.every((f) => (f.raw !== undefined) === (calleeS === cbor)));
   });
 }
+
+test("CBOR caller and callee two hops away: each gets the other's payload octets as they were sent, not encoded again", (t) => {
+  const { net, caller, callee } = chain(cbor, cbor);
+  const text = (s: string) => [0x60 | s.length, ...Buffer.from(s)];
+  // Integers written wider than needed (5 and 7 in three octets): an encoder would write one.
+  const args = [0x82, 0x19, 0x00, 0x05, ...text('x')];
+  caller.sendRaw(Buffer.from([0x85, 0x18, 48, 0x01, 0xa0, ...text('com.app.echo'), ...args]));
+  net.run(50);
+  const at = callee.received.findIndex((m) => m[0] === 68);
+  t.true(at >= 0);
+  const invocation = callee.frames[at]!;
+  t.deepEqual([...invocation.subarray(invocation.length - args.length)], args);
+  callee.take();
+  const result = [0x81, 0x19, 0x00, 0x07];
+  const request = (cbor.decode(invocation) as unknown[])[1];
+  const requestItem = cbor.encode([request]).subarray(1); // the INVOCATION's ID as one CBOR item
+  callee.sendRaw(Buffer.from([0x84, 0x18, 70, ...requestItem, 0xa0, ...result]));
+  net.run(50);
+  const back = caller.received.findIndex((m) => m[0] === 50);
+  t.true(back >= 0);
+  const frame = caller.frames[back]!;
+  t.deepEqual([...frame.subarray(frame.length - result.length)], result);
+  t.deepEqual(caller.received[back]!.slice(3), [[7]]);
+});

@@ -1,11 +1,17 @@
 // A call's frame read whole on the node it is for, in the pass that reads its routing header
 // (passed-frames.ts): the header's fields are taken from there, the others from where that pass
 // found them (`spans`). Texts, integers, an identity and a tag are read in place, an empty dict
-// is made without a decoder; only what the clients gave (args, kwargs, non-empty details) goes
-// through the CBOR decoder. The frame is then validated by validateFrame, as a frame decoded by
-// decodePassed is: the same frames are taken and the same ones refused, with the same reason.
+// is made without a decoder; a call's or a result's payload is checked on its octets and left
+// undecoded (`payload`: the Dealer passes it through to a CBOR client, and decodes it only for
+// another); only what else the clients gave (non-empty details, a payload the check does not
+// take, a chunk's or an error's) goes through the CBOR decoder. The frame is then validated by
+// validateFrame, as a frame decoded by decodePassed is: the same frames are taken and the same
+// ones refused, with the same reason.
 
 import { cbor } from '../../serializers/cbor.ts';
+import { checkCborPayload } from '../../serializers/payload-check.ts';
+import { MessageType as T } from '../../wamp/messages.ts';
+import { RawPayload } from '../../wamp/raw-payload.ts';
 import { validateFrame, type PassedFrame, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, FALSE, MAJOR, readBool, readInt, readLength, readText, TRUE } from './cbor-reader.ts';
 
@@ -37,8 +43,11 @@ const UNDECODABLE = Symbol('undecodable');
 export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string | undefined {
   const { t, origin, dst, id, realm } = h;
   const details = t === 'chunk' ? undefined : field(b, Field.details);
-  const args = field(b, Field.args);
-  const kwargs = field(b, Field.kwargs);
+  // A call's and a result's payload is checked on its octets and left undecoded, for the
+  // Dealer to pass through to a CBOR client; anything the check does not take is decoded.
+  const payload = t === 'call' || t === 'result' ? undecoded(b, t) : undefined;
+  const args = payload === undefined ? field(b, Field.args) : undefined;
+  const kwargs = payload === undefined ? field(b, Field.kwargs) : undefined;
   if (details === UNDECODABLE || args === UNDECODABLE || kwargs === UNDECODABLE) return undefined;
   let f: object;
   switch (t) {
@@ -50,14 +59,14 @@ export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string |
       const mac = field(b, Field.mac);
       if (who === UNDECODABLE || mac === UNDECODABLE || procedure === UNDECODABLE) return undefined;
       if (match === UNDECODABLE || session === UNDECODABLE) return undefined;
-      f = { t, origin, dst, id, realm, procedure, match, session, details, args, kwargs, who, mac };
+      f = { t, origin, dst, id, realm, procedure, match, session, details, args, kwargs, payload, who, mac };
       break;
     }
     case 'chunk':
       f = { t, origin, dst, id, realm, progress: h.progress, args, kwargs };
       break;
     case 'result':
-      f = { t, origin, dst, id, realm, progress: h.progress, details, args, kwargs };
+      f = { t, origin, dst, id, realm, progress: h.progress, details, args, kwargs, payload };
       break;
     case 'error':
       f = { t, origin, dst, id, realm, error: h.error, details, args, kwargs };
@@ -66,6 +75,42 @@ export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string |
       return undefined;
   }
   return validateFrame(f) as RoutedFrame | string;
+}
+
+const NO_HEAD = new Uint8Array(0);
+
+/**
+ * The frame's args and kwargs as a payload of their own, copied together into one CBOR list
+ * ([args, kwargs], as a CALL or YIELD holds them after its head), if payload-check.ts takes them
+ * as it takes a client's: plain values, valid UTF-8, a non-empty list and a non-empty dict;
+ * undefined otherwise (absent, empty, or anything for the decoder to judge).
+ */
+function undecoded(b: Uint8Array, t: 'call' | 'result'): RawPayload | undefined {
+  const args = spans[2 * Field.args]!;
+  if (args < 0) return undefined;
+  const argsEnd = spans[2 * Field.args + 1]!;
+  const kwargs = spans[2 * Field.kwargs]!;
+  const count = kwargs < 0 ? 1 : 2;
+  const kwargsLength = count === 2 ? spans[2 * Field.kwargs + 1]! - kwargs : 0;
+  const frame = Buffer.allocUnsafe(1 + argsEnd - args + kwargsLength);
+  frame[0] = 0x80 | count;
+  frame.set(b.subarray(args, argsEnd), 1);
+  if (count === 2) frame.set(b.subarray(kwargs, kwargs + kwargsLength), 1 + argsEnd - args);
+  try {
+    if (!checkCborPayload(frame, 1, frame.length, count)) return undefined;
+  } catch {
+    return undefined; // invalid UTF-8: the decoder's way, as before
+  }
+  const type = t === 'call' ? T.CALL : T.YIELD;
+  return new RawPayload(cbor, frame, {
+    type,
+    index: 0,
+    head: NO_HEAD,
+    decoded: undefined,
+    start: 1,
+    end: frame.length,
+    count,
+  });
 }
 
 /** The value of a field (undefined if absent), UNDECODABLE if the CBOR decoder refused it. */

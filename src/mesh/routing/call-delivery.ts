@@ -24,6 +24,7 @@ export function deliverCall(
     details: who === undefined && identities === undefined ? frame.details : detailsFor(frame),
     args: frame.args,
     kwargs: frame.kwargs,
+    raw: frame.payload,
     ...(who !== undefined && {
       identity: { authid: who[1], authrole: who[2], session: identities?.sessionOf(frame.origin, who) ?? -1 },
     }),
@@ -49,7 +50,7 @@ export function deliverAnswer(federation: Federation, callee: RemoteCallee, fram
       frame.realm,
       callee,
       frame.id,
-      { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs },
+      { progress: frame.progress, details: frame.details, args: frame.args, kwargs: frame.kwargs, raw: frame.payload },
       callee.node,
     );
   }

@@ -3,7 +3,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import type { Dict } from '../../wamp/messages.ts';
-import type { CborItems } from '../../wamp/raw-payload.ts';
+import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
 import type { NodeId } from '../node-id.ts';
 import { validateReplicationFrame, type ReplicationFrame } from '../replication/frames.ts';
@@ -59,6 +59,8 @@ export interface CallFrame {
   readonly kwargs?: Dict;
   /** On a frame made here: args and kwargs as the caller's CBOR octets, written as they are (RawPayload.cborItems). */
   readonly raw?: CborItems;
+  /** On a frame read here: args and kwargs checked on their octets and left undecoded (routed-reader.ts). */
+  readonly payload?: RawPayload;
   /** The caller as its node knows it, and the tag binding it to that node (routing/origin-identity.ts). */
   readonly who?: readonly [number, string, string, boolean];
   readonly mac?: Uint8Array;
@@ -94,6 +96,8 @@ export interface ResultFrame {
   readonly kwargs?: Dict;
   /** On a frame made here: args and kwargs as the callee's CBOR octets (as CallFrame.raw). */
   readonly raw?: CborItems;
+  /** On a frame read here: args and kwargs left undecoded (as CallFrame.payload). */
+  readonly payload?: RawPayload;
 }
 export interface ErrorFrame {
   readonly t: 'error';
