@@ -121,6 +121,8 @@ async function measure(bin: string): Promise<[Figures, Figures]> {
       port: a!.rawsocketPort,
       url: '',
       wamp: true,
+      // MESH_ROLES_PAYLOAD=<octets>: each call's one string argument of that size (default 32 B).
+      ...(payloadBytes > 0 && { payload: 'x'.repeat(payloadBytes) }),
     } as const;
     // MESH_ROLES_REMOTE_ONLY=1: the chain's calls only (a profile of A then holds no local calls).
     const local =
@@ -134,6 +136,7 @@ async function measure(bin: string): Promise<[Figures, Figures]> {
   }
 }
 
+const payloadBytes = Number(process.env.MESH_ROLES_PAYLOAD ?? 0);
 const rounds = Number(process.argv[2] ?? 3);
 const bins = process.argv.length > 3 ? process.argv.slice(3) : [wampmeshBin];
 const results = bins.map(() => [] as [Figures, Figures][]);
