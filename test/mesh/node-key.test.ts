@@ -100,4 +100,7 @@ test("a call's origin tag is kept per text: the same for the next call, another 
     t.deepEqual(mac.cachedTag(other), hmac(other));
   }
   t.deepEqual(mac.cachedTag(text), hmac(text));
+  const long = text + 'x'.repeat(2000); // not kept, but tagged all the same
+  t.deepEqual(mac.cachedTag(long), hmac(long));
+  t.not(mac.cachedTag(long), mac.cachedTag(long));
 });

@@ -224,8 +224,10 @@ class LastTag {
 }
 
 // Tags kept per pair key: callers times procedures in use between two nodes. Past it the cache
-// starts over (a stranger's frames can fill it: it costs them hashes, not memory).
+// starts over, and longer texts are not kept (a member's frames can fill it: that costs hashes,
+// at most CACHED_TAGS x CACHED_TEXT of memory, about 1 MB).
 const CACHED_TAGS = 512;
+const CACHED_TEXT = 1024;
 
 const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 
@@ -252,6 +254,7 @@ export class PairMac {
 
   /** tag(), remembered for the next call with the same text (the returned Buffer is shared: not to be changed). */
   cachedTag(text: string): Buffer {
+    if (text.length > CACHED_TEXT) return this.tag(text);
     let out = this.#tags.get(text);
     if (out === undefined) {
       if (this.#tags.size >= CACHED_TAGS) this.#tags.clear();
