@@ -7,7 +7,7 @@
 // per link.
 
 import type { NodeId, Seal } from './frames.ts';
-import { MAX_SEALED } from './frames.ts';
+import { MAX_SEALED } from './frame-values.ts';
 import { digestOf, makeSeal } from './event-seal.ts';
 import type { EventBody } from './event-outage.ts';
 import type { OriginIdentities } from './origin-identity.ts';

@@ -4,7 +4,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import type { Dict } from '../../wamp/messages.ts';
-import { detailsOk, filterOk, isId, isInt, isMap, isStr, optDict, optList } from './frames.ts';
+import { detailsOk, filterOk, isId, isInt, isMap, isStr, optDict, optList } from './frame-values.ts';
 
 /** What an event frame's `b` holds: the publication as the origin's Broker delivered it. */
 export interface EventContent {
