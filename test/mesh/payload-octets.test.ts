@@ -112,3 +112,35 @@ test("CBOR caller and callee two hops away: each gets the other's payload octets
   t.deepEqual([...frame.subarray(frame.length - result.length)], result);
   t.deepEqual(caller.received[back]!.slice(3), [[7]]);
 });
+
+test('CBOR progressive results two hops away: each result, progressive and final, reaches the caller with its payload', (t) => {
+  const net = new SimNetwork(32);
+  for (const id of ['A', 'B', 'C']) net.addNode(id);
+  net.connectSegment('A', 'B');
+  net.connectSegment('B', 'C');
+  net.run(2000);
+  const roles = {
+    caller: { features: { progressive_call_results: true } },
+    callee: { features: { progressive_call_results: true } },
+  };
+  const callee = new MemoryClient(net.nodes.get('C')!.router, cbor);
+  callee.join('realm1', { roles });
+  callee.send([64, 1, {}, 'com.app.stream']);
+  net.run(500);
+  const caller = new MemoryClient(net.nodes.get('A')!.router, cbor);
+  caller.join('realm1', { roles });
+  caller.send([48, 1, { receive_progress: true }, 'com.app.stream', ['go']]);
+  net.run(50);
+  const invocation = callee.take().find((m) => m[0] === 68)!;
+  t.deepEqual(invocation[4], ['go']);
+  callee.send([70, invocation[1], { progress: true }, [1, 'ü'], { part: 1 }]);
+  callee.send([70, invocation[1], { progress: true }, [2]]);
+  callee.send([70, invocation[1], {}, ['done'], { parts: 2 }]);
+  net.run(50);
+  const results = caller.take().filter((m) => m[0] === 50);
+  t.deepEqual(results, [
+    [50, 1, { progress: true }, [1, 'ü'], { part: 1 }],
+    [50, 1, { progress: true }, [2]],
+    [50, 1, {}, ['done'], { parts: 2 }],
+  ]);
+});
