@@ -125,6 +125,29 @@ test('frames made here are written as cbor.encode() writes them', (t) => {
   t.true(written > 4000, `${written} written here`);
 });
 
+test('frames written earlier stay as written while later ones are: small, large (past a slab) and refused ones', (t) => {
+  const written: [Uint8Array, Buffer][] = [];
+  for (let i = 0; i < 3000; i++) {
+    const size = i % 97 === 0 ? 20_000 + i : i % 13;
+    const frame = {
+      t: 'result',
+      origin: 'A',
+      dst: 'D',
+      id: i,
+      realm: 'realm1',
+      progress: false,
+      details: {},
+      args: ['y'.repeat(size)],
+    };
+    // Now and then one the writer leaves to the general encoder, after it has begun writing.
+    if (i % 7 === 0) writeRouted({ ...frame, args: [2 ** 60] } as unknown as OutgoingFrame);
+    const item = writeRouted(frame as unknown as OutgoingFrame)!;
+    written.push([item, Buffer.from(cbor.encode([frame]).subarray(1))]);
+  }
+  for (const [item, expected] of written) if (!Buffer.from(item).equals(expected)) return t.fail('a frame changed');
+  t.pass();
+});
+
 test('a frame of 24 keys or more (a map head of two octets) is left to the general encoder, which writes it', (t) => {
   const frame: Record<string, unknown> = {
     t: 'call',

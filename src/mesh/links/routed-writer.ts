@@ -10,26 +10,45 @@ import { cbor } from '../../serializers/cbor.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
 import type { CborItems } from '../../wamp/raw-payload.ts';
 
-/** The frame's CBOR item (a map), or undefined when the general encoder must write it. */
+/**
+ * The frame's CBOR item (a map), or undefined when the general encoder must write it. The item
+ * is a region of a slab that no later frame writes over (as writeCbor's output): it is queued
+ * until the tick's envelope is joined, not copied out first.
+ */
 export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
   const t = frame.t;
   if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel' && t !== 'event')
     return undefined;
-  const f = frame as unknown as Record<string, unknown>;
-  // The map's head is written once its keys are counted: for-in walks V8's cached keys of the
-  // frame's shape and loads each value by its slot (Object.keys would make an array per frame,
-  // and f[key] over it a lookup by name: a third of the time this function took).
-  at = 1;
+  if (scratch.length - at < HEADROOM) {
+    scratch = Buffer.allocUnsafeSlow(SLAB);
+    at = 0;
+  }
+  base = at;
+  at = base + 1; // the map's head, written once its keys are counted
+  const count = writeMap(frame as unknown as Record<string, unknown>);
+  // No frame has 24 keys (the map's head would take two octets): the general encoder writes it.
+  if (count < 0 || count >= 24) {
+    at = base;
+    return undefined;
+  }
+  scratch[base] = 0xa0 | count;
+  return scratch.subarray(base, at);
+}
+
+/** The frame's keys and values; their count, or -1 when the general encoder must write the frame. */
+function writeMap(f: Record<string, unknown>): number {
+  // for-in walks V8's cached keys of the frame's shape and loads each value by its slot
+  // (Object.keys would make an array per frame, and f[key] over it a lookup by name).
   let count = 0;
   for (const key in f) {
     count++;
     const k = keyIndex(key);
-    if (k < 0) return undefined;
+    if (k < 0) return -1;
     const v = f[key];
     if (k === RAW) {
       // A client's payload as the octets it came in (RawPayload.cborItems): args, kwargs if any.
       const items = v as CborItems | undefined;
-      if (items === undefined) return undefined;
+      if (items === undefined) return -1;
       put(KEY_ITEMS[ARGS]!);
       put(items[0]);
       if (items[1] !== undefined) {
@@ -48,17 +67,10 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
       }
       put(lastItem[k]!);
     } else if (k === SEALS) {
-      if (!seals(v)) return undefined;
-    } else if (!value(v, k === WHO)) return undefined;
+      if (!seals(v)) return -1;
+    } else if (!value(v, k === WHO)) return -1;
   }
-  // No frame has 24 keys (the map's head would take two octets): the general encoder writes it.
-  if (count >= 24) return undefined;
-  scratch[0] = 0xa0 | count;
-  const out = Buffer.allocUnsafe(at);
-  const bytes = scratch;
-  if (at <= 256) for (let i = 0; i < at; i++) out[i] = bytes[i]!;
-  else bytes.copy(out, 0, 0, at);
-  return out;
+  return count;
 }
 
 // The keys a call's frames have; those before RECURRING have texts that recur from frame to frame.
@@ -164,13 +176,19 @@ function keyIndex(key: string): number {
 const lastText: (string | undefined)[] = Array.from({ length: RECURRING }, () => undefined);
 const lastItem: Uint8Array[] = Array.from({ length: RECURRING }, () => new Uint8Array(0));
 
-let scratch = Buffer.allocUnsafe(4096);
+// Frames are written one after the other into a slab, [base, at) the one being written; a new
+// slab when less than HEADROOM is left, or when a frame outgrows it.
+const SLAB = 16 * 1024;
+const HEADROOM = 2048;
+let scratch = Buffer.allocUnsafeSlow(SLAB);
+let base = 0;
 let at = 0;
 
 function room(n: number): void {
   if (at + n <= scratch.length) return;
-  const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, at + n));
-  scratch.copy(bigger, 0, 0, at);
+  // The frame so far is copied to the same offsets (textItem keeps an offset across this).
+  const bigger = Buffer.allocUnsafeSlow(Math.max(SLAB, at + n + HEADROOM));
+  scratch.copy(bigger, base, base, at);
   scratch = bigger;
 }
 
