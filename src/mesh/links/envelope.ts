@@ -9,8 +9,8 @@
 // frame is decoded by the general decoder.
 
 import { cbor } from '../../serializers/cbor.ts';
-import type { Dict } from '../../wamp/messages.ts';
 import { cborItemEnd } from '../../serializers/payload-span.ts';
+import type { Dict } from '../../wamp/messages.ts';
 import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import { readEventFrame } from './event-reader.ts';
 import { readRoutedHeader } from './passed-frames.ts';

@@ -169,7 +169,6 @@ export class RemoteCaller implements Target {
 
 type Mutable<F> = { -readonly [K in keyof F]: F[K] };
 
-/** The frame with args and kwargs, each only if the message has it (an absent key, not undefined, on the wire). */
 /**
  * The frame with the message's payload: as the client's CBOR octets when they came as such and
  * were not decoded (RawPayload), so that neither decoding them nor encoding the values again is
@@ -185,6 +184,7 @@ function withPayload<F extends { args?: unknown[]; kwargs?: Dict; raw?: CborItem
   return frame;
 }
 
+/** The frame with args and kwargs, each only if the message has it (an absent key, not undefined, on the wire). */
 function withValues<F extends { args?: unknown[]; kwargs?: Dict }>(
   frame: F,
   args: unknown[] | undefined,
