@@ -84,13 +84,9 @@ export interface LinkNode {
   rec: Recorder;
 }
 
-export async function linkNode(
-  t: ExecutionContext,
-  id: string,
-  options: Partial<MeshLinksOptions> = {},
-): Promise<LinkNode> {
-  const logs: LogLine[] = [];
-  const links = new MeshLinks({
+/** A node's links on an ephemeral port of HOST, in the test cluster, logging into `logs`. */
+function meshLinks(id: string, logs: LogLine[], options: Partial<MeshLinksOptions>): MeshLinks {
+  return new MeshLinks({
     nodeId: id,
     clusterName: CLUSTER,
     clusterSecret: SECRET,
@@ -98,6 +94,15 @@ export async function linkNode(
     logger: captureLogger(logs),
     ...options,
   });
+}
+
+export async function linkNode(
+  t: ExecutionContext,
+  id: string,
+  options: Partial<MeshLinksOptions> = {},
+): Promise<LinkNode> {
+  const logs: LogLine[] = [];
+  const links = meshLinks(id, logs, options);
   const rec = new Recorder();
   links.attach(rec);
   const { port } = await links.start();
@@ -121,14 +126,7 @@ export async function routerNode(
 ): Promise<RouterNode> {
   const logs: LogLine[] = [];
   const router = new Router({ realms: [{ uri: 'realm1', anonymous: true }] });
-  const links = new MeshLinks({
-    nodeId: id,
-    clusterName: CLUSTER,
-    clusterSecret: SECRET,
-    listen: { host: HOST, port: 0 },
-    logger: captureLogger(logs),
-    ...options,
-  });
+  const links = meshLinks(id, logs, options);
   const mesh = new MeshNode({
     id,
     router,

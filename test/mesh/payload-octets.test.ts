@@ -21,13 +21,19 @@ const PAYLOADS: [unknown[], Record<string, unknown> | undefined][] = [
   ],
 ];
 
-/** A-B-C in a line, a callee on C echoing each INVOCATION's payload, a caller on A; frames from A and C kept. */
-function chain(callerSerializer: Serializer, calleeSerializer: Serializer) {
-  const net = new SimNetwork(31);
+/** Nodes A-B-C in a line, linked and settled. */
+function line(seed: number): SimNetwork {
+  const net = new SimNetwork(seed);
   for (const id of ['A', 'B', 'C']) net.addNode(id);
   net.connectSegment('A', 'B');
   net.connectSegment('B', 'C');
   net.run(2000);
+  return net;
+}
+
+/** A-B-C in a line, a callee on C echoing each INVOCATION's payload, a caller on A; frames from A and C kept. */
+function chain(callerSerializer: Serializer, calleeSerializer: Serializer) {
+  const net = line(31);
   const callee = new MemoryClient(net.nodes.get('C')!.router, calleeSerializer);
   callee.join('realm1');
   callee.send([64, 1, {}, 'com.app.echo']);
@@ -114,11 +120,7 @@ test("CBOR caller and callee two hops away: each gets the other's payload octets
 });
 
 test('CBOR progressive results two hops away: each result, progressive and final, reaches the caller with its payload', (t) => {
-  const net = new SimNetwork(32);
-  for (const id of ['A', 'B', 'C']) net.addNode(id);
-  net.connectSegment('A', 'B');
-  net.connectSegment('B', 'C');
-  net.run(2000);
+  const net = line(32);
   const roles = {
     caller: { features: { progressive_call_results: true } },
     callee: { features: { progressive_call_results: true } },
