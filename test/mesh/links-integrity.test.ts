@@ -90,6 +90,24 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
       [LinkFrameType.MESH, LinkFrameType.MESH],
       [randomBytes(5000), randomBytes(70_000)],
     ], // beyond the one-shot size
+    // A batch sealed for its size: hundreds of small frames, gathered into chunks, with frames
+    // that end a chunk exactly, straddle its end, and are hashed in place between them.
+    [
+      Array.from({ length: 700 }, () => LinkFrameType.MESH),
+      Array.from({ length: 700 }, (_, i) =>
+        randomBytes(i === 100 ? 4096 : i === 101 ? 4095 : i === 300 ? 16 * 1024 : i === 301 ? 0 : 90 + (i % 7)),
+      ),
+    ],
+    // The sequence number and six frames fill the first chunk to its last octet.
+    [
+      Array.from({ length: 8 }, () => LinkFrameType.MESH),
+      [3268, 3268, 3268, 3268, 3268, 12, 100, 70_000].map((n) => randomBytes(n)),
+    ],
+    // ... and one octet more: the sixth frame goes into the next chunk.
+    [
+      Array.from({ length: 8 }, () => LinkFrameType.MESH),
+      [3268, 3268, 3268, 3268, 3268, 13, 100, 70_000].map((n) => randomBytes(n)),
+    ],
   ];
   for (const [seq, [types, payloads]] of batches.entries()) {
     const wire = Buffer.concat(payloads.map((p, i) => encodeLinkFrame(types[i] as LinkFrameType, p)));
