@@ -11,11 +11,12 @@
 // (row - direct) / 3 is the latency a hop adds. Rows interleaved round by round, the same client
 // for all, p50 and p99 of HOP_CALLS sequential calls after a warm-up.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
 import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
+import { startForwarders } from './forwarder.ts';
 import { startMeshChain } from './mesh.ts';
 
 const CALLS = Number(process.env.HOP_CALLS ?? 3_000);
@@ -28,28 +29,8 @@ const WARMUP_MS = Number(process.env.HOP_WARMUP_MS ?? 5_000);
 const ROUNDS = Number(process.argv[2] ?? 3);
 const PAYLOAD = ['x'.repeat(32)];
 
-// One forwarder: listens on an ephemeral port, prints it, pipes each connection to the target.
-const FORWARDER = `
-const net = require('node:net');
-const target = Number(process.argv[1]);
-const server = net.createServer((inbound) => {
-  const outbound = net.connect(target, '127.0.0.1');
-  inbound.setNoDelay(true);
-  outbound.setNoDelay(true);
-  inbound.pipe(outbound);
-  outbound.pipe(inbound);
-  const end = () => { inbound.destroy(); outbound.destroy(); };
-  inbound.on('error', end); outbound.on('error', end); inbound.on('close', end); outbound.on('close', end);
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-`;
-
-async function forwarder(target: number): Promise<{ port: number; child: ChildProcess }> {
-  // The routers' runtime (scripts/node24 runs this file), so both sides are the same Node.
-  const child = spawn(process.execPath, ['-e', FORWARDER, String(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { port: Number(line.toString().trim()), child };
-}
+/** CPU time of a process's main thread, ns. */
+const cpuNs = (pid: number): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ', 1)[0]);
 
 async function client(port: number): Promise<RawClient> {
   const c = await connect({ transport: 'rawsocket', serializer: 'cbor', port, timeoutMs: 20_000 });
@@ -87,12 +68,9 @@ try {
   await calleeD.register('hop.d');
   calleeA.serveEcho();
   calleeD.serveEcho();
-  let front = a!.rawsocketPort;
-  for (let i = 0; i < 3; i++) {
-    const f = await forwarder(front);
-    forwarders.push(f.child);
-    front = f.port;
-  }
+  const line = await startForwarders(a!.rawsocketPort, 3);
+  forwarders.push(...line.map((f) => f.child));
+  const front = line[0]!.port;
   const direct = await client(a!.rawsocketPort);
   const forwarded = await client(front);
   clients.push(direct, forwarded);
@@ -107,10 +85,19 @@ try {
     for (let i = 0; i < 100; i++) await direct.call('hop.d', PAYLOAD, {}, 5_000);
   }
   const rows = { direct: [] as number[][], forwarders: [] as number[][], mesh: [] as number[][] };
+  // Each process's CPU per call over a row (its main thread, from /proc/<pid>/schedstat: ns, the
+  // kernel's work in its system calls included): what a hop costs beside what it waits for.
+  const pids = [...chain.routers.map((r) => r.pid), ...line.map((f) => f.child.pid!)];
+  const cpu = { direct: [] as number[][], forwarders: [] as number[][], mesh: [] as number[][] };
+  const measured = async (name: keyof typeof rows, caller: RawClient, procedure: string): Promise<void> => {
+    const before = pids.map(cpuNs);
+    rows[name].push(await sequential(caller, procedure));
+    cpu[name].push(pids.map((pid, i) => (cpuNs(pid) - before[i]!) / 1000 / (WARMUP + CALLS)));
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    rows.direct.push(await sequential(direct, 'hop.a'));
-    rows.forwarders.push(await sequential(forwarded, 'hop.a'));
-    rows.mesh.push(await sequential(direct, 'hop.d'));
+    await measured('direct', direct, 'hop.a');
+    await measured('forwarders', forwarded, 'hop.a');
+    await measured('mesh', direct, 'hop.d');
   }
   const at = (r: number[][], k: number): number => median(r.map((x) => x[k]!));
   const base = [at(rows.direct, 0), at(rows.direct, 1)];
@@ -125,6 +112,15 @@ try {
         ? ''
         : `   per hop +${((p50 - base[0]!) / 3).toFixed(0)} | +${((p99 - base[1]!) / 3).toFixed(0)} µs`;
     console.log(`${name.padEnd(12)} ${p50.toFixed(0).padStart(5)} | ${p99.toFixed(0).padStart(5)}${hop}`);
+  }
+  console.log('µs of CPU per call, each process (main thread):  A     B     C     D    F1    F2    F3');
+  for (const [name, r] of Object.entries(cpu)) {
+    const each = pids.map((_, i) =>
+      median(r.map((x) => x[i]!))
+        .toFixed(1)
+        .padStart(5),
+    );
+    console.log(`${name.padEnd(48)} ${each.join(' ')}`);
   }
 } finally {
   for (const c of clients) await c.destroy();

@@ -1,7 +1,8 @@
 // CPU per call at each role of the mesh chain (origin A, middles B and C, destination D), user
 // and system time apart, for the mesh speed work (issue 20). The bench (bench.ts) gives the sum
 // over the four routers; this gives each one, from /proc over the measured pipelined phase only
-// (1000 calls in flight, at /proc's 10 ms resolution), beside the same calls on A alone. Given
+// (1000 calls in flight, at /proc's 10 ms resolution), beside the same calls on A alone and on A
+// through three bare forwarders (forwarder.ts: the calls/s no three-hop path can beat here). Given
 // other checkouts' scripts/wampmesh, it runs their chains too, interleaved round by round:
 //
 //   scripts/node24 test/bench/mesh-roles.ts [ROUNDS] [BIN ...]
@@ -14,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { cbor } from '../../src/serializers/index.ts';
 import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
+import { startForwarders } from './forwarder.ts';
 import { NODES, startMeshChain } from './mesh.ts';
 import { measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcTarget } from './rpc.ts';
 
@@ -105,8 +107,8 @@ async function run(target: RpcTarget): Promise<Figures> {
   };
 }
 
-/** [A alone, A->D] on one chain of `bin`. */
-async function measure(bin: string): Promise<[Figures, Figures]> {
+/** [A alone, A->D, A through three relays] on one chain of `bin`. */
+async function measure(bin: string): Promise<Figures[]> {
   const options = process.env.BENCH_ROUTER_NODE_OPTIONS;
   const chain = await startMeshChain(
     bin,
@@ -125,43 +127,66 @@ async function measure(bin: string): Promise<[Figures, Figures]> {
       ...(payloadBytes > 0 && { payload: 'x'.repeat(payloadBytes) }),
     } as const;
     // MESH_ROLES_REMOTE_ONLY=1: the chain's calls only (a profile of A then holds no local calls).
-    const local =
-      process.env.MESH_ROLES_REMOTE_ONLY === '1'
-        ? { callsPerSec: 0, p50: 0, p99: 0, roles: base.pids.map(() => [0, 0] as [number, number]), sequential: [] }
-        : await run({ ...base, name: 'A only' });
+    const none = {
+      callsPerSec: 0,
+      p50: 0,
+      p99: 0,
+      roles: base.pids.map(() => [0, 0] as [number, number]),
+      sequential: [],
+    };
+    const local = remoteOnly ? none : await run({ ...base, name: 'A only' });
     const remote = await run({ ...base, name: 'A->D', callee: { port: d!.rawsocketPort }, waitForRoute: true });
-    return [local, remote];
+    if (remoteOnly) return [local, remote, none];
+    // The caller behind three bare forwarders in front of A, the callee on A: three processes in
+    // the path that do less than any router could (no parsing, no routing, no tags), so no
+    // three-hop mesh on this machine can beat this row's calls/s.
+    const line = await startForwarders(a!.rawsocketPort, 3);
+    try {
+      const relayed = await run({
+        ...base,
+        name: 'A via 3 relays',
+        pids: [a!.pid, ...line.map((f) => f.child.pid!)],
+        port: line[0]!.port,
+        callee: { port: a!.rawsocketPort },
+      });
+      return [local, remote, relayed];
+    } finally {
+      for (const f of line) f.child.kill();
+    }
   } finally {
     await chain.stop();
   }
 }
 
 const payloadBytes = Number(process.env.MESH_ROLES_PAYLOAD ?? 0);
+const remoteOnly = process.env.MESH_ROLES_REMOTE_ONLY === '1';
 const rounds = Number(process.argv[2] ?? 3);
 const bins = process.argv.length > 3 ? process.argv.slice(3) : [wampmeshBin];
-const results = bins.map(() => [] as [Figures, Figures][]);
+const results = bins.map(() => [] as Figures[][]);
 for (let r = 0; r < rounds; r++)
   for (const [i, bin] of bins.entries()) {
     const f = await measure(bin);
     results[i]!.push(f);
     console.error(
-      `round ${r + 1} ${bin}: A only ${Math.round(f[0].callsPerSec)}, A->D ${Math.round(f[1].callsPerSec)} calls/s`,
+      `round ${r + 1} ${bin}: A only ${Math.round(f[0]!.callsPerSec)}, A->D ${Math.round(f[1]!.callsPerSec)}, A via 3 relays ${Math.round(f[2]!.callsPerSec)} calls/s`,
     );
   }
 const fmt = (x: number): string => x.toFixed(2).padStart(6);
 for (const [i, bin] of bins.entries()) {
   const rs = results[i]!;
   console.log(`\n${bin}: median of ${rs.length} round(s)`);
-  for (const [k, name] of ['A only', 'A->D'].entries()) {
-    if (k === 0 && process.env.MESH_ROLES_REMOTE_ONLY === '1') continue;
+  for (const [k, name] of ['A only', 'A->D', 'A via 3 relays'].entries()) {
+    if (k !== 1 && remoteOnly) continue;
     const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
-    const local = median(rs.map((r) => r[0].p50));
-    const hop = k === 1 && local > 0 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
+    const local = median(rs.map((r) => r[0]!.p50));
+    const alone = median(rs.map((r) => r[0]!.callsPerSec));
+    const hop = k > 0 && local > 0 ? `, +${Math.round((m((x) => x.p50) - local) / 3)} µs per hop at p50` : '';
+    const share = k > 0 && alone > 0 ? `, ${(m((x) => x.callsPerSec) / alone).toFixed(2)}x of A only` : '';
     console.log(
-      `  ${name}: ${Math.round(m((x) => x.callsPerSec))} calls/s, p50 ${Math.round(m((x) => x.p50))} µs, p99 ${Math.round(m((x) => x.p99))} µs${hop}`,
+      `  ${name}: ${Math.round(m((x) => x.callsPerSec))} calls/s, p50 ${Math.round(m((x) => x.p50))} µs, p99 ${Math.round(m((x) => x.p99))} µs${hop}${share}`,
     );
     let total = 0;
-    for (const [n, node] of NODES.entries()) {
+    for (const [n, node] of (k === 2 ? ['A', 'F1', 'F2', 'F3'] : NODES).entries()) {
       const user = m((x) => x.roles[n]![0]);
       const sys = m((x) => x.roles[n]![1]);
       total += user + sys;
