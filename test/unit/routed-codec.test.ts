@@ -125,20 +125,23 @@ test('frames made here are written as cbor.encode() writes them', (t) => {
   t.true(written > 4000, `${written} written here`);
 });
 
+/** A result frame from D to A with one text argument. */
+const resultFrame = (id: number, arg: string) => ({
+  t: 'result',
+  origin: 'A',
+  dst: 'D',
+  id,
+  realm: 'realm1',
+  progress: false,
+  details: {},
+  args: [arg],
+});
+
 test('frames written earlier stay as written while later ones are: small, large (past a slab) and refused ones', (t) => {
   const written: [Uint8Array, Buffer][] = [];
   for (let i = 0; i < 3000; i++) {
     const size = i % 97 === 0 ? 20_000 + i : i % 13;
-    const frame = {
-      t: 'result',
-      origin: 'A',
-      dst: 'D',
-      id: i,
-      realm: 'realm1',
-      progress: false,
-      details: {},
-      args: ['y'.repeat(size)],
-    };
+    const frame = resultFrame(i, 'y'.repeat(size));
     // Now and then one the writer leaves to the general encoder, after it has begun writing.
     if (i % 7 === 0) writeRouted({ ...frame, args: [2 ** 60] } as unknown as OutgoingFrame);
     const item = writeRouted(frame as unknown as OutgoingFrame)!;
@@ -146,6 +149,19 @@ test('frames written earlier stay as written while later ones are: small, large 
   }
   for (const [item, expected] of written) if (!Buffer.from(item).equals(expected)) return t.fail('a frame changed');
   t.pass();
+});
+
+test('a run of large frames is written into slabs sized for each frame, not ever larger ones', (t) => {
+  // A 10 KB argument per frame, as a caller's call or a callee's result over the mesh: each
+  // frame outgrows the 16 KiB slab. Each view's buffer is the slab it was written into.
+  let largest = 0;
+  for (let i = 0; i < 300; i++) {
+    const frame = resultFrame(i, 'z'.repeat(10_000));
+    const item = writeRouted(frame as unknown as OutgoingFrame)!;
+    t.true(Buffer.from(item).equals(Buffer.from(cbor.encode([frame]).subarray(1))));
+    largest = Math.max(largest, item.buffer.byteLength);
+  }
+  t.true(largest <= 16 * 1024 + 10_000 + 4096, `the largest slab held ${largest} octets`);
 });
 
 test('a frame of 24 keys or more (a map head of two octets) is left to the general encoder, which writes it', (t) => {
