@@ -9,8 +9,9 @@
 //     the kernel and the generator impose on RPC;
 //   - fox-wamp (fox.ts): another WAMP router on Node (npm fox-wamp, WebSocket + JSON only), for
 //     the RPC and fan-out scenarios over WebSocket/JSON;
-//   - a mesh of four routers A-B-C-D (mesh.ts): calls from A to a callee on D cross three links;
-//     the same calls with both ends on A are the single-node figure; events published on A for
+//   - a mesh of four routers A-B-C-D (mesh.ts): calls from A to a callee on D cross three links
+//     (with 32 B and with 10 KB arguments); the same calls with both ends on A are the
+//     single-node figure; events published on A for
 //     10 subscribers on D (the links bound the rate) and for 1,000 (fan-out across the chain,
 //     against the same fan-out on A alone);
 //   - with BENCH_BASE=<another checkout's scripts/wampmesh>, that router too, as "router (base)"

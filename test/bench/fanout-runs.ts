@@ -5,7 +5,7 @@ import { cbor, json } from '../../src/serializers/index.ts';
 import { startChild } from './common.ts';
 import { startMeshChain, type MeshChain } from './mesh.ts';
 import { fanoutRun, rpcRun, type Run } from './runs.ts';
-import { baseBin, FANOUT_CHILDREN, here, MESH_SUBSCRIBERS, routerEnv } from './settings.ts';
+import { baseBin, FANOUT_CHILDREN, here, LARGE_PAYLOADS, MESH_SUBSCRIBERS, routerEnv } from './settings.ts';
 import type { Cleanup, Targets } from './targets.ts';
 
 /** BENCH_ONLY=fanout: one publisher, SUBSCRIBERS subscribers, each router and fox-wamp. */
@@ -74,37 +74,25 @@ export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pr
     const [a, , , d] = chain.routers;
     const pids = chain.routers.map((x) => x.pid);
     const suffix = r.key === 'base' ? ' (base)' : '';
+    // Calls from A: to a callee on A, and to one on D (the registration travels to A first).
+    const fromA = {
+      pids,
+      transport: 'rawsocket',
+      serializer: cbor,
+      port: a!.rawsocketPort,
+      url: '',
+      wamp: true,
+    } as const;
+    const toD = { ...fromA, callee: { port: d!.rawsocketPort }, waitForRoute: true } as const;
+    runs.push(rpcRun(`${r.key}-mesh-1`, { ...fromA, name: `mesh, A only${suffix}` }, [], 'mesh'));
+    runs.push(rpcRun(`${r.key}-mesh-3`, { ...toD, name: `mesh, A->D${suffix}` }, [`${r.key}-mesh-1`], 'mesh'));
+    // The same with 10 KB arguments: what the mesh does per octet (the link MAC, the copies), and
+    // a frame writer's handling of frames larger than its slab, which only this row exercises.
     runs.push(
       rpcRun(
-        `${r.key}-mesh-1`,
-        {
-          name: `mesh, A only${suffix}`,
-          pids,
-          transport: 'rawsocket',
-          serializer: cbor,
-          port: a!.rawsocketPort,
-          url: '',
-          wamp: true,
-        },
-        [],
-        'mesh',
-      ),
-    );
-    runs.push(
-      rpcRun(
-        `${r.key}-mesh-3`,
-        {
-          name: `mesh, A->D${suffix}`,
-          pids,
-          transport: 'rawsocket',
-          serializer: cbor,
-          port: a!.rawsocketPort,
-          url: '',
-          callee: { port: d!.rawsocketPort },
-          wamp: true,
-          waitForRoute: true,
-        },
-        [`${r.key}-mesh-1`],
+        `${r.key}-mesh-10k`,
+        { ...toD, name: `mesh, A->D 10 KB${suffix}`, payload: LARGE_PAYLOADS[0]![2] },
+        r.key === 'base' || !baseBin ? [] : ['base-mesh-10k'],
         'mesh',
       ),
     );

@@ -76,7 +76,7 @@ export function report(
       .map((k) => byKey.get(k))
       .filter((b) => b !== undefined)
       .map((base) => {
-        if (run.scenario === 'mesh') {
+        if (run.scenario === 'mesh' && base.run.key.endsWith('-mesh-1')) {
           const hops = 3;
           return (
             `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} ` +
