@@ -188,9 +188,8 @@ let at = 0;
 function room(n: number): void {
   if (at + n <= scratch.length) return;
   // The frame so far moves to the start of a slab sized for it (offsets relative to base stay
-  // valid: textItem keeps one across this). Sized from the frame, not from where it began: a
-  // slab sized from its absolute offset grew by every large frame written after it, so a run of
-  // 10 KB frames allocated ever larger slabs (issue 20's 10 KB row: 4.7x the CPU per call).
+  // valid: textItem keeps one across this). Sized from the frame, not from its offset in the
+  // old slab, or each large frame would make the next slab larger by all written before it.
   const written = at - base;
   const bigger = Buffer.allocUnsafeSlow(Math.max(SLAB, written + n + HEADROOM));
   scratch.copy(bigger, 0, base, at);
