@@ -12,7 +12,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cbor } from '../../src/serializers/index.ts';
+import { cbor, json } from '../../src/serializers/index.ts';
 import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
 import { startForwarders } from './forwarder.ts';
@@ -119,7 +119,8 @@ async function measure(bin: string): Promise<Figures[]> {
     const base = {
       pids: chain.routers.map((r) => r.pid),
       transport: 'rawsocket',
-      serializer: cbor,
+      // MESH_ROLES_SERIALIZER=json: the caller and the callee speak JSON (default CBOR).
+      serializer: process.env.MESH_ROLES_SERIALIZER === 'json' ? json : cbor,
       port: a!.rawsocketPort,
       url: '',
       wamp: true,
