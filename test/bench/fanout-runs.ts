@@ -4,7 +4,7 @@
 import { cbor, json } from '../../src/serializers/index.ts';
 import { startChild } from './common.ts';
 import { startMeshChain, type MeshChain } from './mesh.ts';
-import { fanoutRun, rpcRun, type Run } from './runs.ts';
+import { fanoutRun, overRawSocket, overWebSocket, rpcRun, type Run } from './runs.ts';
 import { baseBin, FANOUT_CHILDREN, here, LARGE_PAYLOADS, MESH_SUBSCRIBERS, routerEnv } from './settings.ts';
 import type { Cleanup, Targets } from './targets.ts';
 
@@ -20,7 +20,7 @@ export async function addFanoutRuns(t: Targets, runs: Run[], cleanup: Cleanup): 
     runs.push(
       fanoutRun(
         `${r.key}-fan-cbor`,
-        { name: r.name, pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '' },
+        { ...overRawSocket(p), name: r.name },
         children,
         r.key === 'base' || !baseBin ? [] : ['base-fan-cbor'],
       ),
@@ -29,28 +29,16 @@ export async function addFanoutRuns(t: Targets, runs: Run[], cleanup: Cleanup): 
   for (const r of routers) {
     const p = r.process!;
     runs.push(
-      fanoutRun(
-        `${r.key}-fan-ws`,
-        { name: r.name, pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl },
-        children,
-        ['fox-fan', ...(r.key === 'base' || !baseBin ? [] : ['base-fan-ws'])],
-      ),
+      fanoutRun(`${r.key}-fan-ws`, { ...overWebSocket(p), name: r.name }, children, [
+        'fox-fan',
+        ...(r.key === 'base' || !baseBin ? [] : ['base-fan-ws']),
+      ]),
     );
   }
   runs.push(
-    fanoutRun(
-      'metrics-fan-cbor',
-      {
-        name: 'router + metrics',
-        pids: [metered!.pid],
-        transport: 'rawsocket',
-        serializer: cbor,
-        port: metered!.rawsocketPort,
-        url: '',
-      },
-      children,
-      ['router-fan-cbor'],
-    ),
+    fanoutRun('metrics-fan-cbor', { ...overRawSocket(metered!), name: 'router + metrics' }, children, [
+      'router-fan-cbor',
+    ]),
   );
   runs.push(
     fanoutRun(

@@ -3,7 +3,7 @@
 
 import { cbor, json } from '../../src/serializers/index.ts';
 import { startChild } from './common.ts';
-import { rpcRun, type Run } from './runs.ts';
+import { overRawSocket, overWebSocket, rpcRun, type Run } from './runs.ts';
 import { baseBin, here, LARGE_PAYLOADS, vsNexus } from './settings.ts';
 import type { Cleanup, Targets } from './targets.ts';
 
@@ -28,19 +28,10 @@ export async function addRpcRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pro
   for (const r of routers) {
     const p = r.process!;
     runs.push(
-      rpcRun(
-        `${r.key}-rpc-cbor`,
-        {
-          name: r.name,
-          pids: [p.pid],
-          transport: 'rawsocket',
-          serializer: cbor,
-          port: p.rawsocketPort,
-          url: '',
-          wamp: true,
-        },
-        ['relay-cbor', ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-cbor'] : []), ...vsNexus('rpc-cbor')])],
-      ),
+      rpcRun(`${r.key}-rpc-cbor`, { ...overRawSocket(p), name: r.name, wamp: true }, [
+        'relay-cbor',
+        ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-cbor'] : []), ...vsNexus('rpc-cbor')]),
+      ]),
     );
   }
   nexusRpc('rpc-cbor', 'nexus', { transport: 'rawsocket', serializer: cbor });
@@ -88,23 +79,11 @@ export async function addRpcRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pro
   for (const r of routers) {
     const p = r.process!;
     runs.push(
-      rpcRun(
-        `${r.key}-rpc-ws`,
-        {
-          name: r.name,
-          pids: [p.pid],
-          transport: 'websocket',
-          serializer: json,
-          port: 0,
-          url: p.wsUrl,
-          wamp: true,
-        },
-        [
-          'wsrelay-json',
-          'fox-rpc',
-          ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-ws'] : []), ...vsNexus('rpc-ws')]),
-        ],
-      ),
+      rpcRun(`${r.key}-rpc-ws`, { ...overWebSocket(p), name: r.name, wamp: true }, [
+        'wsrelay-json',
+        'fox-rpc',
+        ...(r.key === 'base' ? [] : [...(baseBin ? ['base-rpc-ws'] : []), ...vsNexus('rpc-ws')]),
+      ]),
     );
   }
   nexusRpc('rpc-ws', 'nexus', { transport: 'websocket', serializer: json });
@@ -120,34 +99,12 @@ export async function addRpcRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pro
     }),
   );
   runs.push(
-    rpcRun(
-      'metrics-rpc-cbor',
-      {
-        name: 'router + metrics',
-        pids: [metered!.pid],
-        transport: 'rawsocket',
-        serializer: cbor,
-        port: metered!.rawsocketPort,
-        url: '',
-        wamp: true,
-      },
-      ['router-rpc-cbor'],
-    ),
+    rpcRun('metrics-rpc-cbor', { ...overRawSocket(metered!), name: 'router + metrics', wamp: true }, [
+      'router-rpc-cbor',
+    ]),
   );
   runs.push(
-    rpcRun(
-      'metrics-rpc-ws',
-      {
-        name: 'router + metrics',
-        pids: [metered!.pid],
-        transport: 'websocket',
-        serializer: json,
-        port: 0,
-        url: metered!.wsUrl,
-        wamp: true,
-      },
-      ['router-rpc-ws'],
-    ),
+    rpcRun('metrics-rpc-ws', { ...overWebSocket(metered!), name: 'router + metrics', wamp: true }, ['router-rpc-ws']),
   );
 }
 
@@ -176,16 +133,7 @@ export async function addPayloadRuns(t: Targets, runs: Run[], cleanup: Cleanup):
       runs.push(
         rpcRun(
           `${r.key}-rpc-${key}`,
-          {
-            name: `${r.name === 'router' ? 'router' : 'base'}, ${size}`,
-            pids: [p.pid],
-            transport: 'rawsocket',
-            serializer: cbor,
-            port: p.rawsocketPort,
-            url: '',
-            wamp: true,
-            payload,
-          },
+          { ...overRawSocket(p), name: `${r.name === 'router' ? 'router' : 'base'}, ${size}`, wamp: true, payload },
           [
             `relay-${key}`,
             ...(r.key === 'base' ? [] : [...(baseBin ? [`base-rpc-${key}`] : []), ...vsNexus(`rpc-${key}`)]),

@@ -1,7 +1,9 @@
 // One row of the bench table: a target measured in every round (RPC, fan-out or mesh), what it is
 // compared with, and the medians its rounds sum up to.
 
-import { median, medianCpu, type Child, type Cpu } from './common.ts';
+import { cbor, json } from '../../src/serializers/index.ts';
+import type { RouterProcess } from '../helpers/router-process.ts';
+import { median, medianCpu, type BenchTarget, type Child, type Cpu } from './common.ts';
 import { measureFanout, type FanoutFigures, type FanoutTarget } from './fanout.ts';
 import { measureRpc, type RpcFigures, type RpcTarget } from './rpc.ts';
 
@@ -17,6 +19,16 @@ export interface Run {
   measure(): Promise<RpcFigures | FanoutFigures>;
   results: (RpcFigures | FanoutFigures)[];
 }
+
+type Connection = Omit<BenchTarget, 'name'>;
+
+/** A router process as a target over RawSocket/CBOR (name and the rest are the row's). */
+export const overRawSocket = (p: RouterProcess): Connection =>
+  ({ pids: [p.pid], transport: 'rawsocket', serializer: cbor, port: p.rawsocketPort, url: '' }) as const;
+
+/** The same over WebSocket/JSON. */
+export const overWebSocket = (p: RouterProcess): Connection =>
+  ({ pids: [p.pid], transport: 'websocket', serializer: json, port: 0, url: p.wsUrl }) as const;
 
 const label = (transport: string, serializer: string): string =>
   `${transport === 'rawsocket' ? 'RawSocket' : 'WebSocket'}/${serializer.toUpperCase()}`;
