@@ -7,7 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { flushAfterCallbacks, flushAtEndOfTick, type Flushable } from './end-of-tick.ts';
-import { HEADER_SIZE, MAX_PAYLOAD } from './length-prefixed.ts';
+import { HEADER_SIZE, MAX_PAYLOAD, writeHeader } from './length-prefixed.ts';
 /** Queued as is, without a header (a preamble, a handshake). */
 const RAW = -1;
 // Frames queued in one tick are copied into one buffer up to this size; beyond it they go out in
@@ -211,14 +211,6 @@ function assemble(out: Buffer, payloads: readonly Uint8Array[], types: readonly 
     at += payload.length;
   }
   return out;
-}
-
-function writeHeader(out: Buffer, at: number, type: number, n: number): number {
-  out[at] = type;
-  out[at + 1] = n >>> 16;
-  out[at + 2] = (n >>> 8) & 0xff;
-  out[at + 3] = n & 0xff;
-  return at + HEADER_SIZE;
 }
 
 /**

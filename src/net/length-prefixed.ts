@@ -17,6 +17,15 @@ export function encodeHeader(type: number, length: number, what = 'frame'): Uint
   return Uint8Array.of(type, length >>> 16, (length >>> 8) & 0xff, length & 0xff);
 }
 
+/** Writes a frame's header into `out` at `at` (the length already checked); where it ends. */
+export function writeHeader(out: Uint8Array, at: number, type: number, length: number): number {
+  out[at] = type;
+  out[at + 1] = length >>> 16;
+  out[at + 2] = (length >>> 8) & 0xff;
+  out[at + 3] = length & 0xff;
+  return at + HEADER_SIZE;
+}
+
 /** Header + payload in one buffer; for tests and small control frames. */
 export function encodeFrame(type: number, payload: Uint8Array, what?: string): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE + payload.length);

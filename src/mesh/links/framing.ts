@@ -33,6 +33,9 @@ export const MAX_PING_PAYLOAD = 64;
 export const LinkFrameType = { MESH: 0, PING: 1, PONG: 2, CONTROL: 3, TAG: 4 } as const;
 export type LinkFrameType = (typeof LinkFrameType)[keyof typeof LinkFrameType];
 
+/** A link frame's header written into `out` at `at` (the length already checked); where it ends. */
+export const writeHeader = framing.writeHeader;
+
 export function frameHeader(type: LinkFrameType, length: number): Uint8Array {
   return framing.encodeHeader(type, length, 'link frame');
 }

@@ -59,7 +59,7 @@
 // sender wrote in one tick, and its TAG leaves in the same write.
 
 import { createHash, hash, hkdfSync, timingSafeEqual, type Hash } from 'node:crypto';
-import { HEADER_SIZE } from './framing.ts';
+import { HEADER_SIZE, writeHeader } from './framing.ts';
 
 /** The octets of HMAC-SHA256 kept in a TAG frame. */
 export const TAG_SIZE = 16;
@@ -150,12 +150,9 @@ export class BatchMac {
       for (let i = 0; i < count; i++) {
         const payload = payloads[i]!;
         const n = payload.length;
-        buf[at] = types[i]!;
-        buf[at + 1] = n >>> 16;
-        buf[at + 2] = (n >>> 8) & 0xff;
-        buf[at + 3] = n & 0xff;
-        buf.set(payload, at + HEADER_SIZE);
-        at += HEADER_SIZE + n;
+        at = writeHeader(buf, at, types[i]!, n);
+        buf.set(payload, at);
+        at += n;
       }
       // Digests as 'binary' (latin1) strings, not Buffers: a Buffer made in C++ costs twice
       // the hash of a small input; a one-byte string is cheap and converts back losslessly.
@@ -177,11 +174,7 @@ export class BatchMac {
         inner.update(chunk.subarray(0, at));
         at = 0;
       }
-      chunk[at] = types[i]!;
-      chunk[at + 1] = n >>> 16;
-      chunk[at + 2] = (n >>> 8) & 0xff;
-      chunk[at + 3] = n & 0xff;
-      at += HEADER_SIZE;
+      at = writeHeader(chunk, at, types[i]!, n);
       if (inPlace) {
         inner.update(chunk.subarray(0, at));
         inner.update(payload);
