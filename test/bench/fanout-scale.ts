@@ -10,7 +10,8 @@
 // generator's CPU is shown beside it and not counted. FANOUT_WINDOW: publications in flight
 // (fanout.ts's WINDOW by default), which bounds the events the router can put in one write. BENCH_ROUTER_NODE_OPTIONS (e.g.
 // '--cpu-prof --cpu-prof-dir=/tmp/prof') is passed to the routers; profile-top.ts reads such a
-// profile.
+// profile. The same rounds measure fanout-floor.ts (a Node process that only writes each burst to
+// every subscriber: what the router's figure cannot go below); FANOUT_FLOOR=0 leaves it out.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,12 +37,17 @@ const env =
       };
 const bins: [string, string][] = [['router', wampmeshBin]];
 if (process.env.BENCH_BASE !== undefined) bins.push(['base', process.env.BENCH_BASE]);
+const floor = process.env.FANOUT_FLOOR !== '0';
 
 const routers: [string, RouterProcess][] = [];
 const children: Child[] = [];
 const perEvent = new Map<string, number[]>();
 try {
   for (const [name, bin] of bins) routers.push([name, await startRouter({ bin, ...(env && { env }) })]);
+  if (floor) {
+    const bin = here('fanout-floor.ts');
+    routers.push(['floor', await startRouter({ bin, wrapper: [process.execPath], noWebSocket: true })]);
+  }
   for (let i = 0; i < childCount; i++) children.push(await startChild(here('fanout-child.ts')));
   for (let round = 1; round <= rounds; round++) {
     for (const n of ns) {
