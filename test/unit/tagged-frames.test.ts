@@ -99,3 +99,56 @@ test('an envelope is closed before it would pass the size limit', async (t) => {
     close();
   }
 });
+
+test('envelopes a socket could not take at once stay intact while later ticks send theirs', async (t) => {
+  // A tick's envelopes are joined into buffers the writer reuses once the kernel took the
+  // tick's writes whole; those of a tick it did not take must not be written over.
+  const { sender, receiver, close } = await pair();
+  t.teardown(close);
+  receiver.pause();
+  const writer = new TaggedFrameWriter(sender);
+  writer.startTagging(KEY);
+  const filler = 'x'.repeat(5000);
+  const item = (r: number): Uint8Array => encodeFrame({ ...ack(r), x: filler } as unknown as MeshFrame);
+  const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  // Over 64 KiB a tick, so the envelopes go to the socket as they are (not copied into a batch).
+  const PER_TICK = 20;
+  let r = 0;
+  let ticks = 0;
+  let full = -1;
+  while (ticks < 5000 && (full < 0 || ticks < full + 20)) {
+    for (let i = 0; i < PER_TICK; i++) t.true(writer.meshFrame(item(++r), 64 * 1024));
+    await tick();
+    ticks++;
+    if (full < 0 && sender.writableLength > 0) full = ticks;
+  }
+  t.true(full > 0, 'the socket kept part of a tick');
+  const decoder = new LinkFrameDecoder(1 << 20);
+  const reader = new TaggedFrameReader(KEY);
+  const seen: number[] = [];
+  let failed: string | undefined;
+  await new Promise<void>((resolve) => {
+    receiver.on('data', (chunk: Buffer) => {
+      decoder.feed(chunk, (type, payload) => {
+        if (type !== LinkFrameType.TAG) {
+          reader.hold(type as LinkFrameType, Buffer.from(payload), 1 << 20);
+          return true;
+        }
+        const batch = reader.check(payload);
+        if (typeof batch === 'string') failed ??= batch;
+        else
+          for (const p of batch.payloads)
+            for (const f of decodeEnvelope(p) as MeshFrame[]) seen.push((f as { r: number }).r);
+        return true;
+      });
+      if (seen.length >= r || failed !== undefined) resolve();
+    });
+    receiver.resume();
+  });
+  t.is(failed, undefined, 'every batch passes its integrity check');
+  t.deepEqual(
+    seen,
+    Array.from({ length: r }, (_, i) => i + 1),
+    'every frame once, in order, as written',
+  );
+});

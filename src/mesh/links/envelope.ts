@@ -12,6 +12,7 @@ import { cbor } from '../../serializers/cbor.ts';
 import { cborItemEnd } from '../../serializers/payload-span.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
+import type { EnvelopeSlabs } from './envelope-slabs.ts';
 import { readEventFrame } from './event-reader.ts';
 import { readRoutedHeader } from './passed-frames.ts';
 import { writeRouted } from './routed-writer.ts';
@@ -42,12 +43,15 @@ function withValues(frame: OutgoingFrame): OutgoingFrame {
   return raw[1] === undefined ? { ...rest, args } : { ...rest, args, kwargs: cbor.decode(raw[1]) as Dict };
 }
 
-/** The envelope of frames already encoded (encodeFrame), `bytes` octets together. */
-export function joinEnvelope(items: readonly Uint8Array[], bytes: number): Uint8Array {
+/**
+ * The envelope of frames already encoded (encodeFrame), `bytes` octets together; in one of
+ * `slabs` when given and one is free (see EnvelopeSlabs).
+ */
+export function joinEnvelope(items: readonly Uint8Array[], bytes: number, slabs?: EnvelopeSlabs): Uint8Array {
   const n = items.length;
   if (n > 0xffff) throw new RangeError(`${n} frames in one envelope`);
   const head = n < 24 ? 1 : n < 256 ? 2 : 3;
-  const out = Buffer.allocUnsafe(head + bytes);
+  const out = slabs?.take(head + bytes) ?? Buffer.allocUnsafe(head + bytes);
   if (head === 1) out[0] = ARRAY | n;
   else if (head === 2) {
     out[0] = ARRAY | 24;

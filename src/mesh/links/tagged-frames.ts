@@ -11,6 +11,7 @@ import { FrameWriter } from '../../net/frame-writer.ts';
 import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
 import { HEADER_SIZE, LinkFrameType, MAX_FRAME } from './framing.ts';
 import { joinEnvelope } from './envelope.ts';
+import { EnvelopeSlabs } from './envelope-slabs.ts';
 import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
 
 /** The sending side: frames and raw bytes batched per tick, tagged once tagging has started. */
@@ -32,6 +33,7 @@ export class TaggedFrameWriter {
   #items: Uint8Array[] = [];
   #itemBytes = 0;
   #envelopeQueued = false;
+  readonly #slabs: EnvelopeSlabs | undefined;
   readonly #closer: Flushable = {
     flush: () => {
       this.#envelopeQueued = false;
@@ -42,6 +44,8 @@ export class TaggedFrameWriter {
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.#writer = new FrameWriter(socket);
+    // A TLS socket's octets go through its cipher first: its envelopes are never reused.
+    this.#slabs = 'encrypted' in socket ? undefined : new EnvelopeSlabs();
   }
 
   get queuedBytes(): number {
@@ -125,6 +129,7 @@ export class TaggedFrameWriter {
 
   /** Forgets everything queued (the socket is being destroyed). */
   drop(): void {
+    this.#slabs?.written(false);
     this.#items = [];
     this.#itemBytes = 0;
     this.#types = [];
@@ -139,7 +144,7 @@ export class TaggedFrameWriter {
     this.#items = [];
     const bytes = this.#itemBytes;
     this.#itemBytes = 0;
-    this.frame(LinkFrameType.MESH, joinEnvelope(items, bytes));
+    this.frame(LinkFrameType.MESH, joinEnvelope(items, bytes, this.#mac === undefined ? undefined : this.#slabs));
   }
 
   #sealAndFlush(): void {
@@ -149,6 +154,7 @@ export class TaggedFrameWriter {
     // to write; if the writer went first (it had frames queued before the batch opened), the
     // TAG must not wait for another tick.
     this.#writer.flush();
+    this.#slabs?.written(this.#socket.writableLength === 0);
   }
 }
 
