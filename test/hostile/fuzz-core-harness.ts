@@ -11,6 +11,7 @@ import { Rng } from '../helpers/fuzz-input.ts';
 import { ALL_ROLES, SERIALIZERS, ROUTER_TO_CLIENT, Violation, hex, show } from '../helpers/fuzz-checks.ts';
 import { answerBystanders, type Bystander } from './fuzz-core-bystanders.ts';
 import { FrameMaker } from './fuzz-core-frames.ts';
+import { observe } from './fuzz-core-observe.ts';
 import { closeExplained, CorePeer, type FuzzSession, remember } from './fuzz-core-peer.ts';
 import { coreRouter } from './fuzz-core-router.ts';
 import { checkStillServes } from './fuzz-core-after.ts';
@@ -311,7 +312,7 @@ export class CoreFuzz {
       if (peer.messages.some((x) => x[0] === 3)) this.fail(`${peer.name} got ${show(m)} after an ABORT`, peer);
       if (bystander && (code === 3 || code === 6)) this.fail(`a well-behaved bystander got ${show(m)}`, peer);
       peer.messages.push(m);
-      this.#observe(peer, m);
+      observe(this, peer, m);
     }
     if (peer.sendsAfterClose > 0)
       this.fail(`${peer.name}: the router sent ${peer.sendsAfterClose} frame(s) after closing it`, peer);
@@ -327,42 +328,6 @@ export class CoreFuzz {
         );
     }
     return fresh;
-  }
-
-  /** Keeps the fuzz sessions' ID lists current. */
-  #observe(peer: CorePeer, m: unknown[]): void {
-    const code = m[0];
-    if (code === 3) this.stats.aborts++;
-    if (code === 50) this.stats.results++;
-    if (code === 8) this.stats.errors++;
-    if (code === 36) this.stats.events++;
-    if (code === 68) this.stats.invocations++;
-    const s = this.sessions.find((x) => x.peer === peer);
-    if (s === undefined) return;
-    switch (code) {
-      case 2:
-        s.welcomed = true;
-        this.stats.welcomes++;
-        remember(s.ids, m[1]);
-        break;
-      case 65:
-        remember(s.registrations, m[2]);
-        remember(s.ids, m[2]);
-        break;
-      case 33:
-        remember(s.subscriptions, m[2]);
-        remember(s.ids, m[2]);
-        break;
-      case 68:
-        remember(s.invocations, m[1]);
-        remember(s.ids, m[2]);
-        break;
-      case 36:
-        remember(s.ids, m[2]);
-        break;
-      default:
-        break;
-    }
   }
 
   /** Ends the fuzz sessions and checks the router is clean and still works. */
