@@ -47,12 +47,23 @@ const MAX_SESSIONS = 10_000;
  * into `who` (the Dealer puts it there for every callee on another router).
  */
 export function withIdentity(frame: CallFrame): CallFrame {
-  const d = frame.details;
+  if (frame.who !== undefined) return frame;
+  const who = callerIdentity(frame.details);
+  return who === undefined ? frame : { ...frame, details: withoutIdentity(frame.details), who };
+}
+
+/** The caller's identity in the details the Dealer invokes a callee with, if they hold it. */
+export function callerIdentity(d: Dict): CallerIdentity | undefined {
   if (typeof d.caller_authid !== 'string' || typeof d.caller_authrole !== 'string' || typeof d.caller !== 'number')
-    return frame;
-  const details = without(d, IDENTITY_KEYS);
-  const who: CallerIdentity = [d.caller, d.caller_authid, d.caller_authrole, d[UNDISCLOSED_CALLER] !== true];
-  return { ...frame, details, who };
+    return undefined;
+  return [d.caller, d.caller_authid, d.caller_authrole, d[UNDISCLOSED_CALLER] !== true];
+}
+
+/** The details without the caller's identity (callerIdentity's keys). */
+export function withoutIdentity(d: Dict): Dict {
+  // Most calls' details hold nothing else: no copy key by key then.
+  for (const k in d) if (!(IDENTITY_KEYS as readonly string[]).includes(k)) return without(d, IDENTITY_KEYS);
+  return {};
 }
 
 /** The details the callee's node invokes with: the caller's identity from `who`, if disclosed. */

@@ -5,6 +5,7 @@
 import { MessageType as T, type Dict, type Message } from '../../wamp/messages.ts';
 import type { SendResult, Target } from '../../router/target.ts';
 import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
+import { callerIdentity, withoutIdentity } from './origin-identity.ts';
 import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, RegistrationAd, ResultFrame, RoutedFrame } from './frames.ts';
 
 export interface FrameSink {
@@ -67,6 +68,9 @@ export class RemoteCallee implements Target {
         };
         return sink.sendRouted(withValues(chunk, m.args, m.kwargs));
       }
+      // The caller's identity goes in `who` (origin-identity.ts), taken out of the details here
+      // rather than in a copy of the frame made later.
+      const who = callerIdentity(m.details);
       const call: Mutable<CallFrame> = {
         t: 'call',
         origin: sink.self,
@@ -76,8 +80,9 @@ export class RemoteCallee implements Target {
         procedure: this.ad.procedure,
         match: this.ad.match,
         session: this.session,
-        details: m.details,
+        details: who === undefined ? m.details : withoutIdentity(m.details),
       };
+      if (who !== undefined) call.who = who;
       return sink.sendRouted(withPayload(call, m), this);
     }
     if (m.type === T.INTERRUPT) {
