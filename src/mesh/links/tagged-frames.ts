@@ -33,7 +33,7 @@ export class TaggedFrameWriter {
   #items: Uint8Array[] = [];
   #itemBytes = 0;
   #envelopeQueued = false;
-  readonly #slabs: EnvelopeSlabs | undefined;
+  #slabs: EnvelopeSlabs | undefined;
   readonly #closer: Flushable = {
     flush: () => {
       this.#envelopeQueued = false;
@@ -44,8 +44,6 @@ export class TaggedFrameWriter {
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.#writer = new FrameWriter(socket);
-    // A TLS socket's octets go through its cipher first: its envelopes are never reused.
-    this.#slabs = 'encrypted' in socket ? undefined : new EnvelopeSlabs();
   }
 
   get queuedBytes(): number {
@@ -55,6 +53,10 @@ export class TaggedFrameWriter {
   /** Called right after this side's proof is queued: what follows it is tagged. */
   startTagging(key: Uint8Array): void {
     this.#mac = new BatchMac(key);
+    // Envelopes go into reused buffers from here on: #sealAndFlush, which ends every tagged
+    // tick, is where a tick's buffers come back. (A link over TLS, whose octets go through its
+    // cipher, never tags, so never reuses them.)
+    this.#slabs = new EnvelopeSlabs();
   }
 
   /**
@@ -144,7 +146,7 @@ export class TaggedFrameWriter {
     this.#items = [];
     const bytes = this.#itemBytes;
     this.#itemBytes = 0;
-    this.frame(LinkFrameType.MESH, joinEnvelope(items, bytes, this.#mac === undefined ? undefined : this.#slabs));
+    this.frame(LinkFrameType.MESH, joinEnvelope(items, bytes, this.#slabs));
   }
 
   #sealAndFlush(): void {
