@@ -31,7 +31,6 @@
 
 import crypto, { type KeyObject } from 'node:crypto';
 import { UNDISCLOSED_CALLER } from '../../router/call-options.ts';
-import { hasKeys } from '../../wamp/has-keys.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CallFrame, NodeId } from './frames.ts';
 
@@ -68,8 +67,7 @@ export function withoutIdentity(d: Dict): Dict {
 
 /** The details the callee's node invokes with: the caller's identity from `who`, if disclosed. */
 export function detailsFor(frame: CallFrame): Dict {
-  // Most calls' details hold nothing but what the caller's node took out into `who`.
-  const details = hasKeys(frame.details) ? without(frame.details, IDENTITY_KEYS) : {};
+  const details = withoutIdentity(frame.details);
   const who = frame.who;
   if (who?.[3] === true) Object.assign(details, { caller: who[0], caller_authid: who[1], caller_authrole: who[2] });
   return details;
