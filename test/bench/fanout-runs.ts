@@ -1,7 +1,7 @@
 // The fan-out and mesh rows of the bench (BENCH_ONLY=fanout, mesh): 1,000 subscribers on each
 // router and fox-wamp, then calls and events across a four-router chain against one node alone.
 
-import { cbor, json } from '../../src/serializers/index.ts';
+import { json } from '../../src/serializers/index.ts';
 import { startChild } from './common.ts';
 import { startMeshChain, type MeshChain } from './mesh.ts';
 import { fanoutRun, overRawSocket, overWebSocket, rpcRun, type Run } from './runs.ts';
@@ -63,14 +63,7 @@ export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pr
     const pids = chain.routers.map((x) => x.pid);
     const suffix = r.key === 'base' ? ' (base)' : '';
     // Calls from A: to a callee on A, and to one on D (the registration travels to A first).
-    const fromA = {
-      pids,
-      transport: 'rawsocket',
-      serializer: cbor,
-      port: a!.rawsocketPort,
-      url: '',
-      wamp: true,
-    } as const;
+    const fromA = { ...overRawSocket(a!), pids, wamp: true };
     const toD = { ...fromA, callee: { port: d!.rawsocketPort }, waitForRoute: true } as const;
     runs.push(rpcRun(`${r.key}-mesh-1`, { ...fromA, name: `mesh, A only${suffix}` }, [], 'mesh'));
     runs.push(rpcRun(`${r.key}-mesh-3`, { ...toD, name: `mesh, A->D${suffix}` }, [`${r.key}-mesh-1`], 'mesh'));
@@ -90,12 +83,9 @@ export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pr
       fanoutRun(
         `${r.key}-mesh-ev`,
         {
-          name: `mesh events A->D${suffix}`,
+          ...overRawSocket(d!),
           pids,
-          transport: 'rawsocket',
-          serializer: cbor,
-          port: d!.rawsocketPort,
-          url: '',
+          name: `mesh events A->D${suffix}`,
           publisherPort: a!.rawsocketPort,
           subscribers: MESH_SUBSCRIBERS,
         },
@@ -105,23 +95,17 @@ export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pr
     );
     // Fan-out across the chain: events published on A for the full SUBSCRIBERS on D, against
     // the same fan-out on A alone (publisher and subscribers on A).
-    const fanout = { pids, transport: 'rawsocket', serializer: cbor, url: '' } as const;
     runs.push(
       fanoutRun(
         `${r.key}-mesh-fan-1`,
-        { ...fanout, name: `mesh fan-out, A only${suffix}`, port: a!.rawsocketPort },
+        { ...overRawSocket(a!), pids, name: `mesh fan-out, A only${suffix}` },
         meshChildren,
       ),
     );
     runs.push(
       fanoutRun(
         `${r.key}-mesh-fan-3`,
-        {
-          ...fanout,
-          name: `mesh fan-out A->D${suffix}`,
-          port: d!.rawsocketPort,
-          publisherPort: a!.rawsocketPort,
-        },
+        { ...overRawSocket(d!), pids, name: `mesh fan-out A->D${suffix}`, publisherPort: a!.rawsocketPort },
         meshChildren,
         [`${r.key}-mesh-fan-1`],
       ),
