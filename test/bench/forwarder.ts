@@ -1,9 +1,14 @@
 // A bare TCP forwarder in a process of its own: reads and writes, no parsing, TCP_NODELAY. The
 // least a Node process in a path can do, and so the floor under a mesh hop on this machine
-// (hop-floor.ts for latency, mesh-roles.ts for CPU per call and calls/s).
+// (hop-floor.ts for latency, mesh-roles.ts for CPU per call and calls/s). With `tagging`, the
+// forwarder also checks and makes a link's integrity tag per read (tagging-forwarder.ts): the
+// floor under a hop with the tags on.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const TAGGING = fileURLToPath(new URL('./tagging-forwarder.ts', import.meta.url));
 
 // Listens on an ephemeral port, prints it, pipes each connection to the target port.
 const FORWARDER = `
@@ -26,19 +31,20 @@ export interface Forwarder {
   readonly child: ChildProcess;
 }
 
-export async function startForwarder(target: number): Promise<Forwarder> {
+export async function startForwarder(target: number, tagging = false): Promise<Forwarder> {
   // The routers' runtime (scripts/node24 runs the benches), so both sides are the same Node.
-  const child = spawn(process.execPath, ['-e', FORWARDER, String(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = tagging ? [TAGGING, String(target)] : ['-e', FORWARDER, String(target)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   return { port: Number(line.toString().trim()), child };
 }
 
 /** `count` forwarders in a line in front of `target`; the first element is the front one. */
-export async function startForwarders(target: number, count: number): Promise<Forwarder[]> {
+export async function startForwarders(target: number, count: number, tagging = false): Promise<Forwarder[]> {
   const line: Forwarder[] = [];
   let next = target;
   for (let i = 0; i < count; i++) {
-    const f = await startForwarder(next);
+    const f = await startForwarder(next, tagging);
     line.unshift(f);
     next = f.port;
   }

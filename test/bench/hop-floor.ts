@@ -6,10 +6,16 @@
 // in the path can do) in front of A. One caller, one call at a time, over:
 //   direct         caller -> A -> callee on A
 //   3 forwarders   caller -> F1 -> F2 -> F3 -> A -> callee on A
+//   3 tagging      caller -> T1 -> T2 -> T3 -> A -> callee on A, forwarders that also check and
+//                  make a link's integrity tag per read (tagging-forwarder.ts): the floor with tags
 //   3 mesh hops    caller -> A -> B -> C -> D -> callee on D
 // Each row crosses its three extra processes once each way (CALL out, RESULT back), so
 // (row - direct) / 3 is the latency a hop adds. Rows interleaved round by round, the same client
 // for all, p50 and p99 of HOP_CALLS sequential calls after a warm-up.
+//
+// HOP_TURNAROUND=1 also records, over the rounds, how long each process that serves one row
+// only (B, C and D of the mesh, the forwarders) holds a message between the read that brings it
+// and the write that sends it on (turnaround.ts; needs perf): its own work on the path.
 
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +24,7 @@ import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
 import { startForwarders } from './forwarder.ts';
 import { startMeshChain } from './mesh.ts';
+import { recordTurnaround } from './turnaround.ts';
 
 const CALLS = Number(process.env.HOP_CALLS ?? 3_000);
 const WARMUP = 500;
@@ -70,10 +77,12 @@ try {
   calleeD.serveEcho();
   const line = await startForwarders(a!.rawsocketPort, 3);
   forwarders.push(...line.map((f) => f.child));
-  const front = line[0]!.port;
+  const tagLine = await startForwarders(a!.rawsocketPort, 3, true);
+  forwarders.push(...tagLine.map((f) => f.child));
   const direct = await client(a!.rawsocketPort);
-  const forwarded = await client(front);
-  clients.push(direct, forwarded);
+  const forwarded = await client(line[0]!.port);
+  const tagged = await client(tagLine[0]!.port);
+  clients.push(direct, forwarded, tagged);
   // The registration on D must have reached A.
   for (const deadline = performance.now() + 20_000; (await direct.call('hop.d', PAYLOAD, {}, 5_000))[0] !== 50; ) {
     if (performance.now() > deadline) throw new Error('hop.d not reachable from A within 20 s');
@@ -82,21 +91,38 @@ try {
   for (const until = performance.now() + WARMUP_MS; performance.now() < until; ) {
     for (let i = 0; i < 100; i++) await direct.call('hop.a', PAYLOAD, {}, 5_000);
     for (let i = 0; i < 100; i++) await forwarded.call('hop.a', PAYLOAD, {}, 5_000);
+    for (let i = 0; i < 100; i++) await tagged.call('hop.a', PAYLOAD, {}, 5_000);
     for (let i = 0; i < 100; i++) await direct.call('hop.d', PAYLOAD, {}, 5_000);
   }
-  const rows = { direct: [] as number[][], forwarders: [] as number[][], mesh: [] as number[][] };
+  const rows = {
+    direct: [] as number[][],
+    forwarders: [] as number[][],
+    tagging: [] as number[][],
+    mesh: [] as number[][],
+  };
   // Each process's CPU per call over a row (its main thread, from /proc/<pid>/schedstat: ns, the
   // kernel's work in its system calls included): what a hop costs beside what it waits for.
-  const pids = [...chain.routers.map((r) => r.pid), ...line.map((f) => f.child.pid!)];
-  const cpu = { direct: [] as number[][], forwarders: [] as number[][], mesh: [] as number[][] };
+  const pids = [...chain.routers.map((r) => r.pid), ...[...line, ...tagLine].map((f) => f.child.pid!)];
+  const cpu = {
+    direct: [] as number[][],
+    forwarders: [] as number[][],
+    tagging: [] as number[][],
+    mesh: [] as number[][],
+  };
   const measured = async (name: keyof typeof rows, caller: RawClient, procedure: string): Promise<void> => {
     const before = pids.map(cpuNs);
     rows[name].push(await sequential(caller, procedure));
     cpu[name].push(pids.map((pid, i) => (cpuNs(pid) - before[i]!) / 1000 / (WARMUP + CALLS)));
   };
+  // A serves every row, so its figure would mix them; the others serve one row each.
+  const traced = pids.slice(1);
+  const recording = process.env.HOP_TURNAROUND === '1' ? await recordTurnaround(traced) : undefined;
+  if (process.env.HOP_TURNAROUND === '1' && recording === undefined)
+    console.log('HOP_TURNAROUND: perf not usable here');
   for (let round = 0; round < ROUNDS; round++) {
     await measured('direct', direct, 'hop.a');
     await measured('forwarders', forwarded, 'hop.a');
+    await measured('tagging', tagged, 'hop.a');
     await measured('mesh', direct, 'hop.d');
   }
   const at = (r: number[][], k: number): number => median(r.map((x) => x[k]!));
@@ -113,7 +139,9 @@ try {
         : `   per hop +${((p50 - base[0]!) / 3).toFixed(0)} | +${((p99 - base[1]!) / 3).toFixed(0)} µs`;
     console.log(`${name.padEnd(12)} ${p50.toFixed(0).padStart(5)} | ${p99.toFixed(0).padStart(5)}${hop}`);
   }
-  console.log('µs of CPU per call, each process (main thread):  A     B     C     D    F1    F2    F3');
+  console.log(
+    'µs of CPU per call, each process (main thread):  A     B     C     D    F1    F2    F3    T1    T2    T3',
+  );
   for (const [name, r] of Object.entries(cpu)) {
     const each = pids.map((_, i) =>
       median(r.map((x) => x[i]!))
@@ -121,6 +149,15 @@ try {
         .padStart(5),
     );
     console.log(`${name.padEnd(48)} ${each.join(' ')}`);
+  }
+  if (recording !== undefined) {
+    const held = await recording.stop();
+    console.log('µs each process holds a message, read to write (p10 / p50 / p90):');
+    for (const [i, name] of ['B', 'C', 'D', 'F1', 'F2', 'F3', 'T1', 'T2', 'T3'].entries()) {
+      const h = held[i];
+      const figures = h === undefined ? 'none seen' : `${h.held.map((x) => x.toFixed(0)).join(' / ')}  (${h.count})`;
+      console.log(`  ${name.padEnd(3)} ${figures}`);
+    }
   }
 } finally {
   for (const c of clients) await c.destroy();

@@ -12,6 +12,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { cbor, json } from '../../src/serializers/index.ts';
 import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
@@ -20,6 +21,14 @@ import { NODES, startMeshChain } from './mesh.ts';
 import { measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcTarget } from './rpc.ts';
 
 const CLK_TCK = 100; // Linux USER_HZ
+
+/** [busy, all] jiffies of the machine since boot, over every core (/proc/stat). */
+function machine(): [number, number] {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const all = fields.reduce((sum, x) => sum + x, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return [all - fields[3]! - fields[4]!, all];
+}
 
 /** [utime, stime] of a process, in ms. */
 function times(pid: number): [number, number] {
@@ -35,6 +44,10 @@ const SYSCALLS = ['write', 'writev', 'read', 'epoll_pwait', 'epoll_wait'];
 
 interface Figures {
   callsPerSec: number;
+  /** This process (the caller and the callee), [user, system] µs per call over the pipelined phase. */
+  generator: [number, number];
+  /** Cores of the machine busy over the pipelined phase (/proc/stat, every process). */
+  busyCores: number;
   p50: number;
   p99: number;
   /** Per node: [user, system] µs per call over the pipelined phase. */
@@ -71,6 +84,8 @@ function perfCounts(file: string): Record<string, number> {
 async function run(target: RpcTarget): Promise<Figures> {
   let before: [number, number][] = [];
   let after: [number, number][] = [];
+  let box: [number, number] = [0, 0];
+  let busyCores = 0;
   let seqBefore: [number, number][] = [];
   let seqAfter: [number, number][] = [];
   let t0 = 0;
@@ -83,11 +98,14 @@ async function run(target: RpcTarget): Promise<Figures> {
       else seqAfter = target.pids.map(times);
     } else if (start) {
       if (perfMode !== undefined && target.name === 'A->D') perf = target.pids.map(perfStat);
-      before = target.pids.map(times);
+      before = [...target.pids, process.pid].map(times);
+      box = machine();
       t0 = performance.now();
     } else {
-      after = target.pids.map(times);
+      after = [...target.pids, process.pid].map(times);
       seconds = (performance.now() - t0) / 1000;
+      const [busy, all] = machine();
+      busyCores = ((busy - box[0]) / (all - box[1])) * cpus().length;
       for (const p of perf) p.child.kill('SIGINT');
     }
   });
@@ -97,17 +115,20 @@ async function run(target: RpcTarget): Promise<Figures> {
     Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / calls]));
   const cpu = (a: [number, number][], b: [number, number][], n: number): [number, number][] =>
     b.map((t, i) => [((t[0] - a[i]![0]) * 1000) / n, ((t[1] - a[i]![1]) * 1000) / n]);
+  const roles = cpu(before, after, calls);
   return {
     callsPerSec: figures.callsPerSec,
+    generator: roles.pop()!,
+    busyCores,
     p50: figures.p50,
     p99: figures.p99,
-    roles: cpu(before, after, calls),
+    roles,
     sequential: cpu(seqBefore, seqAfter, sequential),
     ...(perf.length > 0 && perfMode === 'stat' && { syscalls: perf.map((p) => perCall(perfCounts(p.file))) }),
   };
 }
 
-/** [A alone, A->D, A through three relays] on one chain of `bin`. */
+/** [A alone, A->D, A through three relays, A through three tagging relays] on one chain of `bin`. */
 async function measure(bin: string): Promise<Figures[]> {
   const options = process.env.BENCH_ROUTER_NODE_OPTIONS;
   const chain = await startMeshChain(
@@ -130,6 +151,8 @@ async function measure(bin: string): Promise<Figures[]> {
     // MESH_ROLES_REMOTE_ONLY=1: the chain's calls only (a profile of A then holds no local calls).
     const none = {
       callsPerSec: 0,
+      generator: [0, 0] as [number, number],
+      busyCores: 0,
       p50: 0,
       p99: 0,
       roles: base.pids.map(() => [0, 0] as [number, number]),
@@ -137,23 +160,30 @@ async function measure(bin: string): Promise<Figures[]> {
     };
     const local = remoteOnly ? none : await run({ ...base, name: 'A only' });
     const remote = await run({ ...base, name: 'A->D', callee: { port: d!.rawsocketPort }, waitForRoute: true });
-    if (remoteOnly) return [local, remote, none];
+    if (remoteOnly) return [local, remote, none, none];
     // The caller behind three bare forwarders in front of A, the callee on A: three processes in
     // the path that do less than any router could (no parsing, no routing, no tags), so no
     // three-hop mesh on this machine can beat this row's calls/s.
-    const line = await startForwarders(a!.rawsocketPort, 3);
-    try {
-      const relayed = await run({
-        ...base,
-        name: 'A via 3 relays',
-        pids: [a!.pid, ...line.map((f) => f.child.pid!)],
-        port: line[0]!.port,
-        callee: { port: a!.rawsocketPort },
-      });
-      return [local, remote, relayed];
-    } finally {
-      for (const f of line) f.child.kill();
+    const relayed: Figures[] = [];
+    // The same with relays that also check and make a link's integrity tag per read
+    // (tagging-forwarder.ts): the least a mesh hop with the tags on can do.
+    for (const tagging of [false, true]) {
+      const line = await startForwarders(a!.rawsocketPort, 3, tagging);
+      try {
+        relayed.push(
+          await run({
+            ...base,
+            name: tagging ? 'A via 3 tagging relays' : 'A via 3 relays',
+            pids: [a!.pid, ...line.map((f) => f.child.pid!)],
+            port: line[0]!.port,
+            callee: { port: a!.rawsocketPort },
+          }),
+        );
+      } finally {
+        for (const f of line) f.child.kill();
+      }
     }
+    return [local, remote, ...relayed];
   } finally {
     await chain.stop();
   }
@@ -169,14 +199,14 @@ for (let r = 0; r < rounds; r++)
     const f = await measure(bin);
     results[i]!.push(f);
     console.error(
-      `round ${r + 1} ${bin}: A only ${Math.round(f[0]!.callsPerSec)}, A->D ${Math.round(f[1]!.callsPerSec)}, A via 3 relays ${Math.round(f[2]!.callsPerSec)} calls/s`,
+      `round ${r + 1} ${bin}: A only ${Math.round(f[0]!.callsPerSec)}, A->D ${Math.round(f[1]!.callsPerSec)}, A via 3 relays ${Math.round(f[2]!.callsPerSec)}, tagging ${Math.round(f[3]!.callsPerSec)} calls/s`,
     );
   }
 const fmt = (x: number): string => x.toFixed(2).padStart(6);
 for (const [i, bin] of bins.entries()) {
   const rs = results[i]!;
   console.log(`\n${bin}: median of ${rs.length} round(s)`);
-  for (const [k, name] of ['A only', 'A->D', 'A via 3 relays'].entries()) {
+  for (const [k, name] of ['A only', 'A->D', 'A via 3 relays', 'A via 3 tagging relays'].entries()) {
     if (k !== 1 && remoteOnly) continue;
     const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
     const local = median(rs.map((r) => r[0]!.p50));
@@ -187,7 +217,7 @@ for (const [i, bin] of bins.entries()) {
       `  ${name}: ${Math.round(m((x) => x.callsPerSec))} calls/s, p50 ${Math.round(m((x) => x.p50))} µs, p99 ${Math.round(m((x) => x.p99))} µs${hop}${share}`,
     );
     let total = 0;
-    for (const [n, node] of (k === 2 ? ['A', 'F1', 'F2', 'F3'] : NODES).entries()) {
+    for (const [n, node] of (k === 2 ? ['A', 'F1', 'F2', 'F3'] : k === 3 ? ['A', 'T1', 'T2', 'T3'] : NODES).entries()) {
       const user = m((x) => x.roles[n]![0]);
       const sys = m((x) => x.roles[n]![1]);
       total += user + sys;
@@ -202,6 +232,10 @@ for (const [i, bin] of bins.entries()) {
         `    ${node}: user ${fmt(user)}  sys ${fmt(sys)}  = ${fmt(user + sys)} µs per call; one at a time ${fmt(seq)}${sc}`,
       );
     }
+    const gen = m((x) => x.generator[0] + x.generator[1]);
     console.log(`    all four: ${fmt(total)} µs per call`);
+    console.log(
+      `    caller and callee (this process): ${fmt(gen)} µs per call; machine: ${m((x) => x.busyCores).toFixed(2)} of ${cpus().length} cores busy`,
+    );
   }
 }
