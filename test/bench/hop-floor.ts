@@ -16,6 +16,8 @@
 // HOP_TURNAROUND=1 also records, over the rounds, how long each process that serves one row
 // only (B, C and D of the mesh, the forwarders) holds a message between the read that brings it
 // and the write that sends it on (turnaround.ts; needs perf): its own work on the path.
+// HOP_SCHED=1 records the scheduler over each row of the last round (sched-waits.ts; needs perf)
+// and prints how long the row's processes waited, woken, for a CPU: the sequential rows' tail.
 
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,14 +26,20 @@ import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
 import { startForwarders } from './forwarder.ts';
 import { startMeshChain } from './mesh.ts';
+import { recordSched, type Waits } from './sched-waits.ts';
 import { recordTurnaround } from './turnaround.ts';
 
 const CALLS = Number(process.env.HOP_CALLS ?? 3_000);
 const WARMUP = 500;
-// Before the rounds, every path is called for this long (one call at a time, alternating): a
-// router just started answers its first seconds of calls while V8 is still optimizing its code
-// (on the same two cores), and the mesh row crosses four such routers. HOP_WARMUP_MS=0 measures
-// from a cold start, as the rows did before.
+// Before the rounds, the mesh path is called alone for MESH_WARMUP_MS, then every path for
+// WARMUP_MS (one call at a time, alternating): a router just started answers its first seconds of
+// calls while V8 is still optimizing its code (on the same two cores), and the mesh row crosses
+// four such routers. One call at a time through the chain, the tail settles only after ~20 s
+// (warm-up.ts hop.d 8 5000: p99 2,096 µs in the first 5 s, 545-565 at 5-15 s, 446 at 15-20 s,
+// 394-416 from 20 s on); after 5 s of alternating calls only, the mesh rows were measured while
+// it was still settling (per hop p99 +310..+540 µs, against +74..+85 after this warm-up).
+// HOP_MESH_WARMUP_MS=0 HOP_WARMUP_MS=0 measures from a cold start.
+const MESH_WARMUP_MS = Number(process.env.HOP_MESH_WARMUP_MS ?? 25_000);
 const WARMUP_MS = Number(process.env.HOP_WARMUP_MS ?? 5_000);
 const ROUNDS = Number(process.argv[2] ?? 3);
 const PAYLOAD = ['x'.repeat(32)];
@@ -61,7 +69,7 @@ async function sequential(caller: RawClient, procedure: string): Promise<[number
 // BENCH_ROUTER_NODE_OPTIONS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') is passed to the routers.
 const options = process.env.BENCH_ROUTER_NODE_OPTIONS;
 const chain = await startMeshChain(
-  wampmeshBin,
+  process.env.HOP_BIN ?? wampmeshBin,
   options === undefined ? undefined : { ...process.env, NODE_OPTIONS: options },
 );
 const forwarders: ChildProcess[] = [];
@@ -88,6 +96,8 @@ try {
     if (performance.now() > deadline) throw new Error('hop.d not reachable from A within 20 s');
     await new Promise((r) => setTimeout(r, 200));
   }
+  for (const until = performance.now() + MESH_WARMUP_MS; performance.now() < until; )
+    for (let i = 0; i < 100; i++) await direct.call('hop.d', PAYLOAD, {}, 5_000);
   for (const until = performance.now() + WARMUP_MS; performance.now() < until; ) {
     for (let i = 0; i < 100; i++) await direct.call('hop.a', PAYLOAD, {}, 5_000);
     for (let i = 0; i < 100; i++) await forwarded.call('hop.a', PAYLOAD, {}, 5_000);
@@ -109,10 +119,29 @@ try {
     tagging: [] as number[][],
     mesh: [] as number[][],
   };
-  const measured = async (name: keyof typeof rows, caller: RawClient, procedure: string): Promise<void> => {
+  // Per row, the processes on its path: the caller and callee (this process), then the others.
+  const [ra, rb, rc, rd] = chain.routers.map((r) => r.pid);
+  const named = (prefix: string, fs: typeof line): [string, number][] =>
+    fs.map((f, i) => [`${prefix}${i + 1}`, f.child.pid!]);
+  const generator: [string, number] = ['client', process.pid];
+  const paths: Record<keyof typeof rows, [string, number][]> = {
+    direct: [generator, ['A', ra!]],
+    forwarders: [generator, ...named('F', line), ['A', ra!]],
+    tagging: [generator, ...named('T', tagLine), ['A', ra!]],
+    mesh: [generator, ['A', ra!], ['B', rb!], ['C', rc!], ['D', rd!]],
+  };
+  const sched: Partial<Record<keyof typeof rows, (Waits | undefined)[]>> = {};
+  const measured = async (
+    name: keyof typeof rows,
+    caller: RawClient,
+    procedure: string,
+    last: boolean,
+  ): Promise<void> => {
+    const recording = last && process.env.HOP_SCHED === '1' ? await recordSched() : undefined;
     const before = pids.map(cpuNs);
     rows[name].push(await sequential(caller, procedure));
     cpu[name].push(pids.map((pid, i) => (cpuNs(pid) - before[i]!) / 1000 / (WARMUP + CALLS)));
+    if (recording !== undefined) sched[name] = await recording.stop(paths[name].map(([, pid]) => pid));
   };
   // A serves every row, so its figure would mix them; the others serve one row each.
   const traced = pids.slice(1);
@@ -120,15 +149,16 @@ try {
   if (process.env.HOP_TURNAROUND === '1' && recording === undefined)
     console.log('HOP_TURNAROUND: perf not usable here');
   for (let round = 0; round < ROUNDS; round++) {
-    await measured('direct', direct, 'hop.a');
-    await measured('forwarders', forwarded, 'hop.a');
-    await measured('tagging', tagged, 'hop.a');
-    await measured('mesh', direct, 'hop.d');
+    const last = round === ROUNDS - 1;
+    await measured('direct', direct, 'hop.a', last);
+    await measured('forwarders', forwarded, 'hop.a', last);
+    await measured('tagging', tagged, 'hop.a', last);
+    await measured('mesh', direct, 'hop.d', last);
   }
   const at = (r: number[][], k: number): number => median(r.map((x) => x[k]!));
   const base = [at(rows.direct, 0), at(rows.direct, 1)];
   console.log(
-    `sequential calls, RawSocket/CBOR, ${CALLS} per row, median of ${ROUNDS} rounds after ${WARMUP_MS} ms of warm-up (p50 | p99 µs)`,
+    `sequential calls, RawSocket/CBOR, ${CALLS} per row, median of ${ROUNDS} rounds after ${MESH_WARMUP_MS} ms of warm-up on the mesh path and ${WARMUP_MS} on all (p50 | p99 µs)`,
   );
   for (const [name, r] of Object.entries(rows)) {
     const p50 = at(r, 0);
@@ -149,6 +179,22 @@ try {
         .padStart(5),
     );
     console.log(`${name.padEnd(48)} ${each.join(' ')}`);
+  }
+  if (process.env.HOP_SCHED === '1') {
+    console.log(
+      'waits for a CPU once woken, last round (ms: p50 / p99 / max; waits over 0.5 ms; of their time, another CPU idle; what held the CPU):',
+    );
+    for (const [name, ws] of Object.entries(sched)) {
+      console.log(`  ${name}`);
+      for (const [i, w] of ws.entries()) {
+        if (w === undefined) continue;
+        const who = paths[name as keyof typeof rows][i]![0];
+        const held = w.heldBy.map(([task, ms]) => `${task} ${ms.toFixed(1)}`).join(', ');
+        console.log(
+          `    ${who.padEnd(7)} ${w.delay.map((x) => x.toFixed(2)).join(' / ')}  ${w.long} of ${w.runs}  ${(100 * w.idleElsewhere).toFixed(0)}%  ${held}`,
+        );
+      }
+    }
   }
   if (recording !== undefined) {
     const held = await recording.stop();

@@ -14,7 +14,9 @@ import { cpuWindow, FIRST_ID, PAYLOAD, type BenchTarget, type Cpu } from './comm
 export const SEQUENTIAL_WARMUP = 500;
 export const SEQUENTIAL_CALLS = 3_000;
 export const IN_FLIGHT = 1_000;
-export const PIPELINE_WARMUP_MS = 500;
+// PIPELINE_WARMUP_MS=20000 (mesh-roles.ts) measures a router after 20 s of pipelined load: what
+// builds up only over a long run (the middle nodes' full collections) shows there.
+export const PIPELINE_WARMUP_MS = Number(process.env.PIPELINE_WARMUP_MS ?? 500);
 export const PIPELINE_MS = 3_000;
 export interface RpcTarget extends BenchTarget {
   /** Where the callee connects, when not to the caller's router (mesh: the far end of the chain). */
