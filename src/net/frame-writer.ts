@@ -108,7 +108,10 @@ export class FrameWriter implements Flushable {
     this.#reset();
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return;
-    if (total <= COALESCE_BYTES && !hasParts) {
+    // A batch beyond the scratch's size gets a new buffer, external memory to V8, made per flush
+    // (and a copy of every payload). Holding a large payload (a mesh link's envelope, a 10 KB
+    // argument), it goes out gathered instead, that payload uncopied.
+    if (total <= COALESCE_BYTES && !hasParts && (total <= SCRATCH_BYTES || !holdsLarge(payloads))) {
       // With nothing waiting in the stream, the socket most likely takes the batch at once (see
       // Scratch). A TLS socket's octets go through its cipher first: never the scratch, to be safe.
       const reused = total <= SCRATCH_BYTES && socket.writableLength === 0 && !('encrypted' in socket);
@@ -167,6 +170,12 @@ export class FrameWriter implements Flushable {
     // whole round's at once.
     if (this.#deferred && (this.#queued >= COALESCE_BYTES || this.#payloads.length >= DEFERRED_FRAMES)) this.flush();
   }
+}
+
+/** Whether a whole payload of the batch is large enough to be written uncopied (see Gather). */
+function holdsLarge(payloads: readonly (Uint8Array | readonly Uint8Array[])[]): boolean {
+  for (const entry of payloads) if (!isParts(entry) && entry.length >= UNCOPIED_BYTES) return true;
+  return false;
 }
 
 function isParts(entry: Uint8Array | readonly Uint8Array[]): entry is readonly Uint8Array[] {

@@ -86,6 +86,15 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
       [LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG],
       [randomBytes(300), randomBytes(8), new Uint8Array(0)],
     ],
+    // Hashed in one call in the buffer kept between batches: larger, then smaller batches than
+    // the last, so that what a smaller one leaves of the buffer is never read as its own.
+    [[LinkFrameType.MESH], [randomBytes(40_000)]],
+    [
+      [LinkFrameType.MESH, LinkFrameType.MESH],
+      [randomBytes(20_000), randomBytes(45_000)],
+    ],
+    [[LinkFrameType.MESH], [randomBytes(17_000)]],
+    [[LinkFrameType.MESH], [randomBytes(300)]],
     [
       [LinkFrameType.MESH, LinkFrameType.MESH],
       [randomBytes(5000), randomBytes(70_000)],

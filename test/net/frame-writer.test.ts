@@ -67,6 +67,33 @@ test('a big payload is written as it is, between the batches of small frames aro
   t.is(hex(written.chunks), '0000000101' + '000186a0' + Buffer.from(big).toString('hex') + '0100000102');
 });
 
+test('a batch under 64 KiB but over the shared buffer writes its large payloads as they are; one of small frames only is copied whole', async (t) => {
+  const { socket, written } = fakeSocket();
+  (socket as unknown as { writableLength: number }).writableLength = 0;
+  const writer = new FrameWriter(socket);
+  // A mesh link's tick: an envelope of 20,000 octets and its 16-octet tag.
+  const envelope = new Uint8Array(20_000).fill(9);
+  const tag = new Uint8Array(16).fill(4);
+  writer.frame(2, envelope);
+  writer.frame(4, tag);
+  await tick();
+  t.is(written.corked, 0, 'uncorked again');
+  t.is(written.chunks.length, 3, 'header, envelope, tag frame');
+  t.is(written.chunks[1], envelope, 'the envelope is not copied');
+  t.is(
+    hex(written.chunks),
+    '02004e20' + Buffer.from(envelope).toString('hex') + '04000010' + Buffer.from(tag).toString('hex'),
+  );
+
+  // 300 frames of 60 octets (19,200 with their headers), none large: one buffer, as before.
+  const small = Array.from({ length: 300 }, (_, i) => new Uint8Array(60).fill(i & 0xff));
+  for (const payload of small) writer.frame(0, payload);
+  await tick();
+  t.is(written.chunks.length, 4, 'one more write');
+  t.is(written.chunks[3]!.length, 300 * 64);
+  t.is(hex(written.chunks.slice(3)), small.map((p) => '0000003c' + Buffer.from(p).toString('hex')).join(''));
+});
+
 test('a frame given in parts: one header for them all, small parts copied with the frames around, large ones written as they are', async (t) => {
   const { socket, written } = fakeSocket();
   const writer = new FrameWriter(socket);

@@ -61,6 +61,8 @@
 import { createHash, hash, hkdfSync, timingSafeEqual, type Hash } from 'node:crypto';
 import { HEADER_SIZE, writeHeader } from './framing.ts';
 
+const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
+const SEQ_SIZE = 8;
 /** The octets of HMAC-SHA256 kept in a TAG frame. */
 export const TAG_SIZE = 16;
 /** A sender ends a batch once it holds this many octets (headers included). */
@@ -71,8 +73,14 @@ export const SEAL_BYTES = 64 * 1024;
  * took it past) or one holding a large frame.
  */
 const ONE_SHOT_BYTES = 64 * 1024;
-/** A batch up to this size is assembled in a buffer kept from one batch to the next. */
-const SCRATCH_BYTES = 16 * 1024;
+/**
+ * A batch hashed in one call is assembled in a buffer kept from one batch to the next, whatever
+ * its size. A buffer made per batch is external memory to V8, which a node in the middle of a
+ * busy path (one that allocates little else, so runs few minor collections) pays for with full
+ * collections, several a second under load (BENCHMARKS.md, fourteenth session). Up to 64 KiB
+ * kept per direction of a link.
+ */
+const SCRATCH_BYTES = BLOCK + SEQ_SIZE + ONE_SHOT_BYTES;
 /**
  * Hashed incrementally, frames are gathered into a chunk of this size and the chunk hashed when
  * full: a busy link's size-sealed batch holds hundreds of small frames, and a native call per
@@ -81,8 +89,6 @@ const SCRATCH_BYTES = 16 * 1024;
 const CHUNK_BYTES = 16 * 1024;
 /** Payloads of at least this size are hashed where they are instead of copied into the chunk. */
 const IN_PLACE_BYTES = 4 * 1024;
-const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
-const SEQ_SIZE = 8;
 
 export type MacDirection = 'dialer->acceptor' | 'acceptor->dialer';
 
