@@ -18,6 +18,7 @@
 // and the write that sends it on (turnaround.ts; needs perf): its own work on the path.
 // HOP_SCHED=1 records the scheduler over each row of the last round (sched-waits.ts; needs perf)
 // and prints how long the row's processes waited, woken, for a CPU: the sequential rows' tail.
+// HOP_BIN=<checkout>/scripts/wampmesh (or a wrapper that adds flags) runs the chain from there.
 
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
