@@ -3,11 +3,9 @@
 // wakes each process on its path twice; a process woken onto a CPU that is running something
 // else (another router, a V8 worker thread, a kernel thread) waits until that yields, and on
 // this machine's kernel that can be a whole scheduler tick even while the other CPU is idle.
-// Those waits are the tail of a sequential row (issue 20's p99 per hop). Needs perf and root.
+// Those waits are the tail of a sequential row (issue 20's p99 per hop). Needs perf (perf-record.ts).
 
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { startPerf } from './perf-record.ts';
 
 /** One line of `perf sched timehist`: a task's time on a CPU, ending at `end` (s). */
 interface Slice {
@@ -41,19 +39,13 @@ export interface SchedRecording {
 
 /** Starts `perf sched record` on every CPU; undefined when perf cannot. */
 export async function recordSched(): Promise<SchedRecording | undefined> {
-  if (spawnSync('perf', ['--version']).status !== 0) return undefined;
-  const file = `/tmp/wampmesh-sched-${process.pid}.data`;
-  const child = spawn('perf', ['sched', 'record', '-a', '-o', file], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 300));
+  const recording = await startPerf(['sched', 'record', '-a'], `/tmp/wampmesh-sched-${process.pid}.data`);
+  if (recording === undefined) return undefined;
   return {
     async stop(pids) {
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      await exited;
-      const out = spawnSync('perf', ['sched', 'timehist', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-      rmSync(file, { force: true });
-      if (out.status !== 0) return pids.map(() => undefined);
-      const slices = parse(out.stdout);
+      const text = await recording.stop(['sched', 'timehist']);
+      if (text === undefined) return pids.map(() => undefined);
+      const slices = parse(text);
       return pids.map((pid) => waits(slices, pid));
     },
   };

@@ -3,12 +3,10 @@
 // syscall tracepoints (`perf record -e syscalls:...`, µs timestamps, next to no overhead in the
 // process). That is the process's own work on the message's path, apart from what the kernel
 // takes to deliver and wake (hop-floor.ts, HOP_TURNAROUND=1; issue 20's per-hop latency).
-// Needs perf (Debian's linux-perf) and the right to trace the processes (root here).
+// Needs perf (perf-record.ts).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { rmSync } from 'node:fs';
 import { median } from './common.ts';
+import { startPerf } from './perf-record.ts';
 
 const EVENTS = [
   'syscalls:sys_exit_read',
@@ -32,30 +30,17 @@ export interface Recording {
 
 /** Starts recording the system calls of `pids`; undefined when perf cannot (not installed, not allowed). */
 export async function recordTurnaround(pids: readonly number[]): Promise<Recording | undefined> {
-  if (spawnSync('perf', ['--version']).status !== 0) return undefined;
-  const files = pids.map((pid) => `/tmp/wampmesh-turnaround-${pid}.data`);
-  const children: ChildProcess[] = pids.map((pid, i) =>
-    spawn('perf', ['record', '-q', '-e', EVENTS, '-p', String(pid), '-o', files[i]!], { stdio: 'ignore' }),
+  const recordings = await Promise.all(
+    pids.map((pid) =>
+      startPerf(['record', '-q', '-e', EVENTS, '-p', String(pid)], `/tmp/wampmesh-turnaround-${pid}.data`),
+    ),
   );
-  // perf attaches within a few ms; the first calls measured would otherwise go unrecorded.
-  await new Promise((r) => setTimeout(r, 300));
+  if (recordings.some((r) => r === undefined)) return undefined;
   return {
     async stop() {
-      await Promise.all(
-        children.map((c) => {
-          const exited = once(c, 'exit');
-          c.kill('SIGINT');
-          return exited;
-        }),
-      );
-      return files.map((file) => {
-        const out = spawnSync('perf', ['script', '-i', file, '-F', 'tid,time,event,trace'], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 30,
-        });
-        rmSync(file, { force: true });
-        return out.status === 0 ? turnaround(out.stdout) : undefined;
-      });
+      const report = ['script', '-F', 'tid,time,event,trace'];
+      const scripts = await Promise.all(recordings.map((r) => r!.stop(report)));
+      return scripts.map((script) => (script === undefined ? undefined : turnaround(script)));
     },
   };
 }
