@@ -14,7 +14,9 @@ export const MAX_PAYLOAD = 0xff_ffff;
 export function encodeHeader(type: number, length: number, what = 'frame'): Uint8Array {
   if (!Number.isInteger(length) || length < 0 || length > MAX_PAYLOAD)
     throw new RangeError(`${what} length out of range: ${length}`);
-  return Uint8Array.of(type, length >>> 16, (length >>> 8) & 0xff, length & 0xff);
+  const out = new Uint8Array(HEADER_SIZE);
+  writeHeader(out, 0, type, length);
+  return out;
 }
 
 /** Writes a frame's header into `out` at `at` (the length already checked); where it ends. */
