@@ -26,7 +26,7 @@ import { connect, type RawClient } from '../helpers/raw-client.ts';
 import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
 import { startForwarders } from './forwarder.ts';
-import { startMeshChain } from './mesh.ts';
+import { NODES, startMeshChain } from './mesh.ts';
 import { recordSched, type Waits } from './sched-waits.ts';
 import { recordTurnaround } from './turnaround.ts';
 
@@ -111,9 +111,14 @@ try {
     tagging: [] as number[][],
     mesh: [] as number[][],
   };
+  const named = (prefix: string, fs: typeof line): [string, number][] =>
+    fs.map((f, i) => [`${prefix}${i + 1}`, f.child.pid!]);
+  const routers = chain.routers.map((r, i): [string, number] => [NODES[i]!, r.pid]);
+  const onA = routers[0]!;
+  const everyone = [...routers, ...named('F', line), ...named('T', tagLine)];
+  const pids = everyone.map(([, pid]) => pid);
   // Each process's CPU per call over a row (its main thread, from /proc/<pid>/schedstat: ns, the
   // kernel's work in its system calls included): what a hop costs beside what it waits for.
-  const pids = [...chain.routers.map((r) => r.pid), ...[...line, ...tagLine].map((f) => f.child.pid!)];
   const cpu = {
     direct: [] as number[][],
     forwarders: [] as number[][],
@@ -121,15 +126,12 @@ try {
     mesh: [] as number[][],
   };
   // Per row, the processes on its path: the caller and callee (this process), then the others.
-  const [ra, rb, rc, rd] = chain.routers.map((r) => r.pid);
-  const named = (prefix: string, fs: typeof line): [string, number][] =>
-    fs.map((f, i) => [`${prefix}${i + 1}`, f.child.pid!]);
   const generator: [string, number] = ['client', process.pid];
   const paths: Record<keyof typeof rows, [string, number][]> = {
-    direct: [generator, ['A', ra!]],
-    forwarders: [generator, ...named('F', line), ['A', ra!]],
-    tagging: [generator, ...named('T', tagLine), ['A', ra!]],
-    mesh: [generator, ['A', ra!], ['B', rb!], ['C', rc!], ['D', rd!]],
+    direct: [generator, onA],
+    forwarders: [generator, ...named('F', line), onA],
+    tagging: [generator, ...named('T', tagLine), onA],
+    mesh: [generator, ...routers],
   };
   const sched: Partial<Record<keyof typeof rows, (Waits | undefined)[]>> = {};
   const measured = async (
@@ -171,7 +173,7 @@ try {
     console.log(`${name.padEnd(12)} ${p50.toFixed(0).padStart(5)} | ${p99.toFixed(0).padStart(5)}${hop}`);
   }
   console.log(
-    'µs of CPU per call, each process (main thread):  A     B     C     D    F1    F2    F3    T1    T2    T3',
+    `${'µs of CPU per call, each process (main thread):'.padEnd(48)} ${everyone.map(([name]) => name.padStart(5)).join(' ')}`,
   );
   for (const [name, r] of Object.entries(cpu)) {
     const each = pids.map((_, i) =>
@@ -200,7 +202,7 @@ try {
   if (recording !== undefined) {
     const held = await recording.stop();
     console.log('µs each process holds a message, read to write (p10 / p50 / p90):');
-    for (const [i, name] of ['B', 'C', 'D', 'F1', 'F2', 'F3', 'T1', 'T2', 'T3'].entries()) {
+    for (const [i, [name]] of everyone.slice(1).entries()) {
       const h = held[i];
       const figures = h === undefined ? 'none seen' : `${h.held.map((x) => x.toFixed(0)).join(' / ')}  (${h.count})`;
       console.log(`  ${name.padEnd(3)} ${figures}`);
