@@ -10,7 +10,7 @@
 // Not part of `npm run bench`.
 
 import type { CallFrame, Lsa, RealmAd } from '../../src/mesh/routing/frames.ts';
-import { OriginIdentities, withIdentity } from '../../src/mesh/routing/origin-identity.ts';
+import { OriginIdentities } from '../../src/mesh/routing/origin-identity.ts';
 import { digestOf, makeSeal, SealCheck } from '../../src/mesh/routing/event-seal.ts';
 import { encodeEventContent } from '../../src/mesh/routing/event-content.ts';
 import { lsaSignatureHolds, signLsa } from '../../src/mesh/trust/lsa-signature.ts';
@@ -107,7 +107,8 @@ const a = new OriginIdentities('A', (n) => dh.get(n));
 const d = new OriginIdentities('D', (n) => dh.get(n));
 dh.set('A', a.publicKey);
 dh.set('D', d.publicKey);
-const call = withIdentity({
+// As the caller's node makes it (remote-targets.ts): the caller's identity in `who`, undisclosed.
+const call = {
   t: 'call',
   origin: 'A',
   dst: 'D',
@@ -116,9 +117,10 @@ const call = withIdentity({
   procedure: 'com.example.echo',
   match: 'exact',
   session: 7,
-  details: { caller: 5, caller_authid: 'alice', caller_authrole: 'user', x_wampmesh_undisclosed_caller: true },
+  details: {},
+  who: [5, 'alice', 'user', false],
   args: ['hello'],
-} as CallFrame);
+} as CallFrame;
 const sealed = a.seal(call);
 if (d.problem(sealed) !== undefined) throw new Error('the call tag does not check out');
 rows.push(['tag a call (caller node)', cpuMicros(50_000, () => a.seal(call))]);

@@ -14,7 +14,7 @@ import { deliverAnswer, deliverCall, deliverChunk } from './call-delivery.ts';
 import { callError, isFinal, NETWORK_FAILURE, refused, tooLarge, whole } from './call-frames.ts';
 import type { CallFrame, ChunkFrame, ErrorFrame, NodeId, PassedFrame, ResultFrame, RoutedFrame } from './frames.ts';
 import type { LinkDriver } from './link-driver.ts';
-import { withIdentity, type OriginIdentities } from './origin-identity.ts';
+import type { OriginIdentities } from './origin-identity.ts';
 import { ErrorUri } from '../../wamp/uris.ts';
 import { HopTable, type Hop } from './hop-table.ts';
 import { RemoteCallee, RemoteCaller, type FrameSink } from './remote-targets.ts';
@@ -153,8 +153,9 @@ export class CallRouter implements FrameSink {
   sendRouted(routed: RoutedFrame, proxy?: RemoteCallee): SendResult {
     let frame = routed;
     if (frame.t === 'call') {
+      // Its caller's identity is in `who` already (remote-targets.ts); with mesh trust, tagged.
       const identities = this.#ctx.identities;
-      frame = identities === undefined ? withIdentity(frame) : identities.seal(frame);
+      if (identities !== undefined) frame = identities.seal(frame);
       const next = this.#ctx.routes().get(frame.dst);
       if (next === undefined) return 'closed';
       const callee =

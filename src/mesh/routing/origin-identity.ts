@@ -42,16 +42,10 @@ const TAG_SIZE = 16;
 const MAX_SESSIONS = 10_000;
 
 /**
- * The call as the caller's Dealer wrote it, with the caller's identity taken out of its details
- * into `who` (the Dealer puts it there for every callee on another router).
+ * The caller's identity in the details the Dealer invokes a callee with, if they hold it (the
+ * Dealer puts it there for every callee on another router): a call's frame carries it in `who`
+ * (remote-targets.ts), its details without it (withoutIdentity).
  */
-export function withIdentity(frame: CallFrame): CallFrame {
-  if (frame.who !== undefined) return frame;
-  const who = callerIdentity(frame.details);
-  return who === undefined ? frame : { ...frame, details: withoutIdentity(frame.details), who };
-}
-
-/** The caller's identity in the details the Dealer invokes a callee with, if they hold it. */
 export function callerIdentity(d: Dict): CallerIdentity | undefined {
   if (typeof d.caller_authid !== 'string' || typeof d.caller_authrole !== 'string' || typeof d.caller !== 'number')
     return undefined;
@@ -140,15 +134,14 @@ export class OriginIdentities {
   }
 
   /**
-   * The frame of a call made here, its caller's identity in `who` (withIdentity) and tagged for
+   * The frame of a call made here, its caller's identity in `who` (callerIdentity), tagged for
    * its destination (untagged if it cannot be: no DH key known yet).
    */
   seal(frame: CallFrame): CallFrame {
-    const bound = withIdentity(frame);
-    const key = bound.who === undefined ? undefined : this.#pairKey(bound.dst);
-    // A copy made by withIdentity (a frame with `who`): given its tag in place, not copied again.
-    if (key !== undefined) (bound as { mac?: Uint8Array }).mac = this.#sealed.tag(key, bound);
-    return bound;
+    const key = frame.who === undefined ? undefined : this.#pairKey(frame.dst);
+    // The proxy made the frame for this one send (remote-targets.ts): its tag goes in place.
+    if (key !== undefined) (frame as { mac?: Uint8Array }).mac = this.#sealed.tag(key, frame);
+    return frame;
   }
 
   /** Why a call that reached its destination here is not its origin's, if it is not. */
