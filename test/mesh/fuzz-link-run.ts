@@ -27,7 +27,7 @@ import {
   PREAMBLE,
   PREAMBLE_SIZE,
 } from '../../src/mesh/links/framing.ts';
-import { BatchMac, macKey, SEAL_BYTES } from '../../src/mesh/links/integrity.ts';
+import { BATCH_BYTES, BatchMac, macKey } from '../../src/mesh/links/integrity.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { mutateBytes, type Rng } from '../helpers/fuzz-input.ts';
 import { show } from '../helpers/fuzz-checks.ts';
@@ -291,7 +291,7 @@ export class LinkRun {
   /**
    * Reads what was fed the way a correct decoder would: while A's link is open, a header out of
    * range must not have been fed (A closes on it at once), and what A may hold is bounded: an
-   * incomplete frame within its limit, and (after our proof) a batch within SEAL_BYTES plus a frame.
+   * incomplete frame within its limit, and (after our proof) a batch within BATCH_BYTES plus a frame.
    */
   #checkBounded(): void {
     if (
@@ -315,6 +315,6 @@ export class LinkRun {
       at += HEADER_SIZE + length;
       if (authenticated) batch = type === LinkFrameType.TAG ? 0 : batch + HEADER_SIZE + length;
     }
-    if (batch > SEAL_BYTES + HEADER_SIZE + LINK_MAX) this.notes.push(`the link still holds ${batch} untagged octets`);
+    if (batch > BATCH_BYTES + HEADER_SIZE + LINK_MAX) this.notes.push(`the link still holds ${batch} untagged octets`);
   }
 }

@@ -6,7 +6,8 @@
 import net from 'node:net';
 import test from 'ava';
 import { decodeEnvelope, encodeFrame } from '../../src/mesh/links/envelope.ts';
-import { LinkFrameDecoder, LinkFrameType } from '../../src/mesh/links/framing.ts';
+import { HEADER_SIZE, LinkFrameDecoder, LinkFrameType } from '../../src/mesh/links/framing.ts';
+import { BATCH_BYTES, SEAL_BYTES } from '../../src/mesh/links/integrity.ts';
 import { TaggedFrameReader, TaggedFrameWriter } from '../../src/mesh/links/tagged-frames.ts';
 import type { MeshFrame } from '../../src/mesh/routing/frames.ts';
 
@@ -151,4 +152,66 @@ test('envelopes a socket could not take at once stay intact while later ticks se
     Array.from({ length: r }, (_, i) => i + 1),
     'every frame once, in order, as written',
   );
+});
+
+test('a busy tick is tagged in batches of at most SEAL_BYTES (32 KiB), each checked on its own', async (t) => {
+  // The receiver acts on none of a batch before its tag: smaller batches let the next router on a
+  // path start sooner.
+  t.is(SEAL_BYTES, 32 * 1024);
+  const { sender, receiver, close } = await pair();
+  t.teardown(close);
+  const writer = new TaggedFrameWriter(sender);
+  writer.startTagging(KEY);
+  const filler = 'x'.repeat(1000);
+  // About three and a half batches' worth, in one tick.
+  const COUNT = Math.ceil((3.5 * SEAL_BYTES) / 1030);
+  const frames: { type: number; payload: Uint8Array }[] = [];
+  const decoder = new LinkFrameDecoder(1 << 20);
+  const done = new Promise<void>((resolve) => {
+    let seen = 0;
+    receiver.on('data', (chunk: Buffer) => {
+      decoder.feed(chunk, (type, payload) => {
+        frames.push({ type, payload: Buffer.from(payload) });
+        if (type === LinkFrameType.MESH) seen += (decodeEnvelope(payload) as MeshFrame[]).length;
+        return true;
+      });
+      if (seen >= COUNT && frames.at(-1)?.type === LinkFrameType.TAG) resolve();
+    });
+  });
+  for (let r = 1; r <= COUNT; r++)
+    t.true(writer.meshFrame(encodeFrame({ ...ack(r), x: filler } as unknown as MeshFrame), SEAL_BYTES - HEADER_SIZE));
+  await done;
+  const reader = new TaggedFrameReader(KEY);
+  const seen: number[] = [];
+  let batches = 0;
+  let held = 0;
+  for (const f of frames) {
+    if (f.type !== LinkFrameType.TAG) {
+      t.is(reader.hold(f.type as LinkFrameType, f.payload, 1 << 20), undefined);
+      held += HEADER_SIZE + f.payload.length;
+      continue;
+    }
+    t.true(held <= SEAL_BYTES, `a batch of ${held} octets`);
+    const batch = reader.check(f.payload);
+    if (typeof batch === 'string') return t.fail(batch);
+    batches++;
+    held = 0;
+    for (const p of batch.payloads) for (const m of decodeEnvelope(p) as MeshFrame[]) seen.push((m as { r: number }).r);
+  }
+  t.is(batches, 4, `${COUNT} frames of ~1 KB in one tick`);
+  t.deepEqual(
+    seen,
+    Array.from({ length: COUNT }, (_, i) => i + 1),
+  );
+});
+
+test('a receiver takes a batch as large as an earlier version sealed (64 KiB), and refuses one past it', (t) => {
+  t.is(BATCH_BYTES, 64 * 1024);
+  const reader = new TaggedFrameReader(KEY);
+  const frame = Buffer.alloc(4096 - HEADER_SIZE);
+  for (let i = 0; i < BATCH_BYTES / 4096; i++) t.is(reader.hold(LinkFrameType.MESH, frame, 4096), undefined);
+  // One frame more is what a sender may add past its seal size: still taken.
+  t.is(reader.hold(LinkFrameType.MESH, frame, 4096), undefined);
+  const refused = reader.hold(LinkFrameType.MESH, frame, 4096);
+  t.regex(refused ?? '', /octets of frames without a tag \(a batch holds at most \d+\)/);
 });

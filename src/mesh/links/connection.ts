@@ -15,6 +15,7 @@ import { TLSSocket } from 'node:tls';
 import type { NodeId } from '../routing/frames.ts';
 import {
   HANDSHAKE_FRAME_LIMIT,
+  HEADER_SIZE,
   LinkFrameDecoder,
   LinkFrameType,
   MAX_FRAME,
@@ -133,8 +134,9 @@ export class LinkConnection {
    */
   sendMeshFrame(item: Uint8Array): boolean {
     if (this.state !== 'up') return false;
-    // An envelope is capped like a tagged batch, so a receiver holds no more than a batch.
-    if (!this.#writer.meshFrame(item, Math.min(this.peerMax, SEAL_BYTES))) return false;
+    // An envelope fills at most a tagged batch (its link header included), so a receiver holds
+    // no more than a batch.
+    if (!this.#writer.meshFrame(item, Math.min(this.peerMax, SEAL_BYTES - HEADER_SIZE))) return false;
     return this.#checkQueue();
   }
 

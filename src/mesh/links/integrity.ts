@@ -16,7 +16,8 @@
 //             the info keeps one side's frames from being reflected back to it.
 //   batch     the frames a side writes between two TAG frames (all the frames of one tick:
 //             the link writes them in one buffer anyway, see FrameWriter); a sender closes a
-//             batch early once it holds SEAL_BYTES, so a receiver buffers a bounded amount.
+//             batch early once it holds SEAL_BYTES, and a receiver refuses one larger than
+//             BATCH_BYTES, so it buffers a bounded amount.
 //   tag       TAG frame (type 4), 16 octets:
 //             first 16 octets of HMAC-SHA256(K_dir, seq | frame | frame | ...)
 //             seq    the batch's number in this direction, u64 big-endian, from 0, never sent
@@ -65,12 +66,24 @@ const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 const SEQ_SIZE = 8;
 /** The octets of HMAC-SHA256 kept in a TAG frame. */
 export const TAG_SIZE = 16;
-/** A sender ends a batch once it holds this many octets (headers included). */
-export const SEAL_BYTES = 64 * 1024;
+/**
+ * A sender ends a batch before it would pass this many octets (headers included). The receiver
+ * acts on none of a batch before its tag, so a node in the middle of a busy path starts on what
+ * it was sent only once a batch is whole: sealed once past 64 KiB (so up to ~128 KiB, two full
+ * envelopes), a burst of pipelined calls crossed the chain in large steps (1.39 of 2 cores
+ * busy); at 32 KiB the next router starts sooner (1.57 cores, 3-hop calls/s +9%, the same CPU
+ * per call; 8-64 KiB swept, BENCHMARKS.md, fifteenth session).
+ */
+export const SEAL_BYTES = 32 * 1024;
+/**
+ * The most a receiver takes without a tag, plus the frame that took the batch past it: what a
+ * sender of an earlier version, which sealed once a batch held 64 KiB, may still send.
+ */
+export const BATCH_BYTES = 64 * 1024;
 /**
  * Batches up to this size are copied and hashed in one call (cheaper than a native call per
- * frame); bigger ones incrementally: a batch sealed for its size (SEAL_BYTES and the frame that
- * took it past) or one holding a large frame.
+ * frame); bigger ones incrementally: a batch sealed for its size (SEAL_BYTES, or an earlier
+ * sender's BATCH_BYTES, and the frame that took it past) or one holding a large frame.
  */
 const ONE_SHOT_BYTES = 64 * 1024;
 /**

@@ -3,8 +3,8 @@
 // MAC input and a decode call per tick rather than per mesh frame).
 // Without TLS, each side tags what it sends after its own proof, in batches: the frames of a
 // tick, then a TAG frame, sealed by an end-of-tick callback queued ahead of the FrameWriter's
-// own flush (or early, once a batch holds SEAL_BYTES). What it receives after the peer's proof
-// is held, unhandled, until the batch's TAG has been checked. The MAC is links/integrity.ts.
+// own flush (or early, before a batch would pass SEAL_BYTES). What it receives after the peer's
+// proof is held, unhandled, until the batch's TAG has been checked. The MAC is links/integrity.ts.
 
 import type net from 'node:net';
 import { FrameWriter } from '../../net/frame-writer.ts';
@@ -12,7 +12,7 @@ import { flushAtEndOfTick, type Flushable } from '../../net/end-of-tick.ts';
 import { HEADER_SIZE, LinkFrameType, MAX_FRAME } from './framing.ts';
 import { joinEnvelope } from './envelope.ts';
 import { EnvelopeSlabs } from './envelope-slabs.ts';
-import { BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
+import { BATCH_BYTES, BatchMac, SEAL_BYTES, TAG_SIZE } from './integrity.ts';
 
 /** The sending side: frames and raw bytes batched per tick, tagged once tagging has started. */
 export class TaggedFrameWriter {
@@ -84,18 +84,24 @@ export class TaggedFrameWriter {
     if (socket.destroyed || !socket.writable) return false;
     if (this.#items.length > 0) this.#closeEnvelope();
     if (payload.length > MAX_FRAME) throw new RangeError(`link frame length out of range: ${payload.length}`);
-    if (this.#mac !== undefined && !this.#sealQueued) {
-      // Queued before the writer's own flush (which the frame below asks for), so the TAG
-      // goes out in the same write as its batch.
-      this.#sealQueued = true;
-      flushAtEndOfTick(this.#sealer);
+    const size = HEADER_SIZE + payload.length;
+    if (this.#mac !== undefined) {
+      // A batch ends before the frame that would take it past SEAL_BYTES (a frame larger than
+      // that is a batch alone).
+      if (this.#bytes > 0 && this.#bytes + size > SEAL_BYTES) this.seal();
+      if (!this.#sealQueued) {
+        // Queued before the writer's own flush (which the frame below asks for), so the TAG
+        // goes out in the same write as its batch.
+        this.#sealQueued = true;
+        flushAtEndOfTick(this.#sealer);
+      }
     }
     this.#writer.frame(type, payload);
-    this.bytesOut += HEADER_SIZE + payload.length;
+    this.bytesOut += size;
     if (this.#mac !== undefined) {
       this.#types.push(type);
       this.#payloads.push(payload);
-      this.#bytes += HEADER_SIZE + payload.length;
+      this.#bytes += size;
       if (this.#bytes >= SEAL_BYTES) this.seal();
     }
     return true;
@@ -182,8 +188,9 @@ export class TaggedFrameReader {
     this.#types.push(type);
     this.#payloads.push(payload);
     this.#bytes += HEADER_SIZE + payload.length;
-    // A sender seals a batch once it holds SEAL_BYTES, so one never grows past that plus a frame.
-    const limit = SEAL_BYTES + HEADER_SIZE + frameLimit;
+    // A sender seals a batch before it would pass SEAL_BYTES (an earlier version once it held
+    // BATCH_BYTES), so one never grows past BATCH_BYTES plus a frame.
+    const limit = BATCH_BYTES + HEADER_SIZE + frameLimit;
     if (this.#bytes > limit) return `${this.#bytes} octets of frames without a tag (a batch holds at most ${limit})`;
     return undefined;
   }
