@@ -205,7 +205,7 @@ test('a busy tick is tagged in batches of at most SEAL_BYTES (32 KiB), each chec
   );
 });
 
-test('a receiver takes a batch as large as an earlier version sealed (64 KiB), and refuses one past it', (t) => {
+test('a receiver takes a batch as large as an earlier build sealed (64 KiB), and refuses one past it', (t) => {
   t.is(BATCH_BYTES, 64 * 1024);
   const reader = new TaggedFrameReader(KEY);
   const frame = Buffer.alloc(4096 - HEADER_SIZE);

@@ -77,13 +77,14 @@ export const TAG_SIZE = 16;
 export const SEAL_BYTES = 32 * 1024;
 /**
  * The most a receiver takes without a tag, plus the frame that took the batch past it: what a
- * sender of an earlier version, which sealed once a batch held 64 KiB, may still send.
+ * node built before SEAL_BYTES (the same link protocol, version 8), which sealed once a batch
+ * held 64 KiB, may still send.
  */
 export const BATCH_BYTES = 64 * 1024;
 /**
  * Batches up to this size are copied and hashed in one call (cheaper than a native call per
  * frame); bigger ones incrementally: a batch sealed for its size (SEAL_BYTES, or an earlier
- * sender's BATCH_BYTES, and the frame that took it past) or one holding a large frame.
+ * build's BATCH_BYTES, and the frame that took it past) or one holding a large frame.
  */
 const ONE_SHOT_BYTES = 64 * 1024;
 /**

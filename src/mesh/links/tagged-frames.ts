@@ -188,7 +188,7 @@ export class TaggedFrameReader {
     this.#types.push(type);
     this.#payloads.push(payload);
     this.#bytes += HEADER_SIZE + payload.length;
-    // A sender seals a batch before it would pass SEAL_BYTES (an earlier version once it held
+    // A sender seals a batch before it would pass SEAL_BYTES (an earlier build once it held
     // BATCH_BYTES), so one never grows past BATCH_BYTES plus a frame.
     const limit = BATCH_BYTES + HEADER_SIZE + frameLimit;
     if (this.#bytes > limit) return `${this.#bytes} octets of frames without a tag (a batch holds at most ${limit})`;
