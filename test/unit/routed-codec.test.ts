@@ -284,3 +284,38 @@ test('only frames for this node are read whole, and never a cancel', (t) => {
   // A key no frame has: left to decodePassed, which takes it as before.
   t.is(at({ ...result, later: 1 }, 'A').whole, undefined);
 });
+
+test('runs of frames of one shape, with an identity that recurs, changes in one place, or is changed in place, are written as cbor.encode() writes each', (t) => {
+  // The writer keeps the last frame's keys by place and the last identity's octets.
+  const who: unknown[] = [7, 'alice', 'user', 'ticket', 'static'];
+  const call = (id: number, w: unknown) => ({
+    t: 'call',
+    origin: 'A',
+    dst: 'D',
+    id,
+    realm: 'realm1',
+    procedure: 'com.example.echo',
+    match: 'exact',
+    session: 70_000 + id,
+    details: {},
+    who: w,
+    args: [id],
+  });
+  const frames: Record<string, unknown>[] = [];
+  for (let i = 0; i < 400; i++) {
+    if (i % 50 === 10) who[1] = `user-${i}`; // the same list, changed in place
+    const w = i % 9 === 0 ? [...who.slice(0, 4), 'cryptosign'] : i % 31 === 0 ? [7, ['nested'], 'x'] : who;
+    const frame: Record<string, unknown> = call(i, w);
+    // Now and then another shape: a key fewer, a key more, the keys in another order.
+    if (i % 7 === 0) delete frame.session;
+    if (i % 11 === 0) frame.mac = new Uint8Array(16).fill(i & 0xff);
+    if (i % 13 === 0) frames.push({ ...resultFrame(i, 'r'), t: 'result' });
+    frames.push(i % 17 === 0 ? Object.fromEntries(Object.entries(frame).reverse()) : frame);
+  }
+  for (const frame of frames) {
+    const mine = writeRouted(frame as unknown as OutgoingFrame);
+    const expected = Buffer.from(cbor.encode([frame]).subarray(1));
+    if (mine === undefined || !Buffer.from(mine).equals(expected)) return t.fail(JSON.stringify(frame));
+  }
+  t.pass();
+});

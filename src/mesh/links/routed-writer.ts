@@ -41,9 +41,19 @@ function writeMap(f: Record<string, unknown>): number {
   // for-in walks V8's cached keys of the frame's shape and loads each value by its slot
   // (Object.keys would make an array per frame, and f[key] over it a lookup by name).
   let count = 0;
+  let n = 0;
   for (const key in f) {
     count++;
-    const k = keyIndex(key);
+    // A node writes frames of few shapes (a caller's node calls, a callee's results): the key
+    // at each place is mostly the last frame's, matched by identity before the switch.
+    let k: number;
+    if (key === shapeKeys[n]) k = shapeIndex[n]!;
+    else {
+      k = keyIndex(key);
+      shapeKeys[n] = key;
+      shapeIndex[n] = k;
+    }
+    n++;
     if (k < 0) return -1;
     const v = f[key];
     if (k === RAW) {
@@ -69,7 +79,9 @@ function writeMap(f: Record<string, unknown>): number {
       put(lastItem[k]!);
     } else if (k === SEALS) {
       if (!seals(v)) return -1;
-    } else if (!value(v, k === WHO)) return -1;
+    } else if (k === WHO) {
+      if (!who(v)) return -1;
+    } else if (!value(v, false)) return -1;
   }
   return count;
 }
@@ -106,72 +118,44 @@ const KNOWN_KEYS = [
   // Not a key on the wire: args and kwargs as octets (CallFrame.raw), written under those keys.
   'raw',
 ];
-const RECURRING = 8;
-const ARGS = 12;
-const KWARGS = 13;
-const WHO = 14;
-const SEALS = 25;
-const RAW = 26;
+const RECURRING = KNOWN_KEYS.indexOf('id');
+const ARGS = KNOWN_KEYS.indexOf('args');
+const KWARGS = KNOWN_KEYS.indexOf('kwargs');
+const WHO = KNOWN_KEYS.indexOf('who');
+const SEALS = KNOWN_KEYS.indexOf('seals');
+const RAW = KNOWN_KEYS.indexOf('raw');
+
+const KEY_INDEX = new Map(KNOWN_KEYS.map((key, index) => [key, index]));
 
 function keyIndex(key: string): number {
-  switch (key) {
-    case 't':
-      return 0;
-    case 'origin':
-      return 1;
-    case 'dst':
-      return 2;
-    case 'realm':
-      return 3;
-    case 'procedure':
-      return 4;
-    case 'match':
-      return 5;
-    case 'mode':
-      return 6;
-    case 'error':
-      return 7;
-    case 'id':
-      return 8;
-    case 'session':
-      return 9;
-    case 'progress':
-      return 10;
-    case 'details':
-      return 11;
-    case 'args':
-      return 12;
-    case 'kwargs':
-      return 13;
-    case 'who':
-      return 14;
-    case 'mac':
-      return 15;
-    case 'src':
-      return 16;
-    case 'ep':
-      return 17;
-    case 'dsts':
-      return 18;
-    case 'seqs':
-      return 19;
-    case 'lives':
-      return 20;
-    case 'ttl':
-      return 21;
-    case 'ls':
-      return 22;
-    case 'b':
-      return 23;
-    case 'skip':
-      return 24;
-    case 'seals':
-      return SEALS;
-    case 'raw':
-      return RAW;
-    default:
-      return -1;
+  return KEY_INDEX.get(key) ?? -1;
+}
+
+const shapeKeys: string[] = [];
+const shapeIndex: number[] = [];
+
+// The caller's identity (authid, authrole, ...) recurs from call to call: the last one written
+// is kept with its octets while it holds only texts, numbers, booleans and nulls.
+let lastWho: unknown[] = [];
+let lastWhoItem: Uint8Array | undefined;
+
+/** A frame's `who` (its texts recur); false when the general encoder must write the frame. */
+function who(v: unknown): boolean {
+  if (lastWhoItem !== undefined && Array.isArray(v) && v.length === lastWho.length) {
+    let same = true;
+    for (let i = 0; i < v.length && same; i++) same = v[i] === lastWho[i];
+    if (same) {
+      put(lastWhoItem);
+      return true;
+    }
   }
+  const saved = at - base; // value() may move the frame to a new slab (room)
+  if (!value(v, true)) return false;
+  if (Array.isArray(v) && v.length < 24 && plainList(v)) {
+    lastWho = v.slice();
+    lastWhoItem = Uint8Array.prototype.slice.call(scratch, base + saved, at); // a copy
+  }
+  return true;
 }
 
 const lastText: (string | undefined)[] = Array.from({ length: RECURRING }, () => undefined);
@@ -220,8 +204,10 @@ function head(major: number, n: number): void {
     scratch[at++] = n & 0xff;
   } else {
     scratch[at++] = m | 26;
-    scratch.writeUInt32BE(n, at);
-    at += 4;
+    scratch[at++] = n >>> 24;
+    scratch[at++] = (n >>> 16) & 0xff;
+    scratch[at++] = (n >>> 8) & 0xff;
+    scratch[at++] = n & 0xff;
   }
 }
 
