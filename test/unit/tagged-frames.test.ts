@@ -215,3 +215,51 @@ test('a receiver takes a batch as large as an earlier build sealed (64 KiB), and
   const refused = reader.hold(LinkFrameType.MESH, frame, 4096);
   t.regex(refused ?? '', /octets of frames without a tag \(a batch holds at most \d+\)/);
 });
+
+test('a full batch is written at once, before the tick ends; untagged (TLS), every SEAL_BYTES the same way', async (t) => {
+  // So the next router on a path starts on it while this one handles the rest of its read.
+  const filler = 'x'.repeat(1000);
+  const item = (r: number): Uint8Array => encodeFrame({ ...ack(r), x: filler } as unknown as MeshFrame);
+  for (const tagged of [true, false]) {
+    const { sender, receiver, close } = await pair();
+    t.teardown(close);
+    const writer = new TaggedFrameWriter(sender);
+    if (tagged) writer.startTagging(KEY);
+    const written: number[] = [];
+    let r = 0;
+    // Two and a half batches' worth, in one tick: what the socket was handed after each frame.
+    while (r < Math.ceil((2.5 * SEAL_BYTES) / 1030)) {
+      t.true(writer.meshFrame(item(++r), SEAL_BYTES - HEADER_SIZE));
+      written.push(sender.bytesWritten);
+    }
+    const early = written.at(-1)!;
+    t.true(
+      early >= 2 * (SEAL_BYTES - 2 * 1030),
+      `${tagged ? 'tagged' : 'untagged'}: ${early} octets written before the tick ended`,
+    );
+    t.true(early <= 2 * SEAL_BYTES + 2 * 20, 'no more than two batches and their tags');
+    const got = collect(receiver, tagged ? 6 : 3);
+    const frames = await got;
+    const types = frames.map((f) => f.type);
+    t.deepEqual(
+      types,
+      tagged
+        ? [
+            LinkFrameType.MESH,
+            LinkFrameType.TAG,
+            LinkFrameType.MESH,
+            LinkFrameType.TAG,
+            LinkFrameType.MESH,
+            LinkFrameType.TAG,
+          ]
+        : [LinkFrameType.MESH, LinkFrameType.MESH, LinkFrameType.MESH],
+    );
+    const seen = frames
+      .filter((f) => f.type === LinkFrameType.MESH)
+      .flatMap((f) => (decodeEnvelope(f.payload) as MeshFrame[]).map((m) => (m as { r: number }).r));
+    t.deepEqual(
+      seen,
+      Array.from({ length: r }, (_, i) => i + 1),
+    );
+  }
+});
