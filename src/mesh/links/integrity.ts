@@ -16,8 +16,8 @@
 //             the info keeps one side's frames from being reflected back to it.
 //   batch     the frames a side writes between two TAG frames (all the frames of one tick:
 //             the link writes them in one buffer anyway, see FrameWriter); a sender closes a
-//             batch early once it holds SEAL_BYTES, and a receiver refuses one larger than
-//             BATCH_BYTES, so it buffers a bounded amount.
+//             batch early, before it would pass SEAL_BYTES, and a receiver refuses one larger
+//             than BATCH_BYTES, so it buffers a bounded amount.
 //   tag       TAG frame (type 4), 16 octets:
 //             first 16 octets of HMAC-SHA256(K_dir, seq | frame | frame | ...)
 //             seq    the batch's number in this direction, u64 big-endian, from 0, never sent

@@ -45,7 +45,7 @@ function writeMap(f: Record<string, unknown>): number {
   for (const key in f) {
     count++;
     // A node writes frames of few shapes (a caller's node calls, a callee's results): the key
-    // at each place is mostly the last frame's, matched by identity before the switch.
+    // at each place is mostly the last frame's, matched by identity before any lookup.
     let k: number;
     if (key === shapeKeys[n]) k = shapeIndex[n]!;
     else {
