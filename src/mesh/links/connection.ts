@@ -15,7 +15,6 @@ import { TLSSocket } from 'node:tls';
 import type { NodeId } from '../routing/frames.ts';
 import {
   HANDSHAKE_FRAME_LIMIT,
-  HEADER_SIZE,
   LinkFrameDecoder,
   LinkFrameType,
   MAX_FRAME,
@@ -27,7 +26,6 @@ import {
 import { PreambleReader } from './preamble.ts';
 import { decodeControl, encodeControl, type CloseCode, type Control, type Hello } from './auth.ts';
 import { Handshake } from './handshake.ts';
-import { SEAL_BYTES } from './integrity.ts';
 import { TaggedFrameReader, TaggedFrameWriter } from './tagged-frames.ts';
 import { decodeEnvelope } from './envelope.ts';
 import type { ConnectionOwner, ConnectionState, Direction, LinkConnectionOptions } from './connection-state.ts';
@@ -134,9 +132,7 @@ export class LinkConnection {
    */
   sendMeshFrame(item: Uint8Array): boolean {
     if (this.state !== 'up') return false;
-    // An envelope fills at most a tagged batch (its link header included), so a receiver holds
-    // no more than a batch.
-    if (!this.#writer.meshFrame(item, Math.min(this.peerMax, SEAL_BYTES - HEADER_SIZE))) return false;
+    if (!this.#writer.meshFrame(item, this.peerMax)) return false;
     return this.#checkQueue();
   }
 

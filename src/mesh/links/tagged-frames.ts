@@ -62,14 +62,16 @@ export class TaggedFrameWriter {
 
   /**
    * Queues one mesh frame (its CBOR item) in this tick's envelope, which goes out as one MESH
-   * frame of at most `limit` octets at the end of the tick, or before any other frame; false if
-   * the socket no longer takes writes.
+   * frame at the end of the tick, or before any other frame; false if the socket no longer takes
+   * writes. An envelope is at most `peerMax` octets, and fills at most a tagged batch (its link
+   * header included), so a receiver holds no more than a batch.
    */
-  meshFrame(item: Uint8Array, limit: number): boolean {
+  meshFrame(item: Uint8Array, peerMax: number): boolean {
     const socket = this.#socket;
     if (socket.destroyed || !socket.writable) return false;
+    const limit = Math.min(peerMax, SEAL_BYTES - HEADER_SIZE);
     if (this.#items.length > 0 && (this.#itemBytes + item.length + 3 > limit || this.#items.length === 0xffff)) {
-      // A full envelope fills a batch (connection.ts caps it so): the batch ends, written now.
+      // A full envelope fills a batch: the batch ends, written now.
       this.#closeEnvelope();
       this.#sealAndWrite();
     }
