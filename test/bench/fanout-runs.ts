@@ -49,6 +49,13 @@ export async function addFanoutRuns(t: Targets, runs: Run[], cleanup: Cleanup): 
   );
 }
 
+/**
+ * The rate of the mesh rows' paced calls: a fifth or so of what the 3-hop chain carries here, in
+ * bursts of ~20 calls a millisecond (timers), so that a stall of the box (a router woken late)
+ * does not take the caller to the realm's 1,000 calls waiting for an answer.
+ */
+const MESH_PACED = 20_000;
+
 /** BENCH_ONLY=mesh: a chain A-B-C-D per router (and BENCH_BASE's), calls and events from A to D. */
 export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Promise<void> {
   const { routers } = t;
@@ -67,9 +74,20 @@ export async function addMeshRuns(t: Targets, runs: Run[], cleanup: Cleanup): Pr
     const toD = { ...fromA, callee: { port: d!.rawsocketPort }, waitForRoute: true } as const;
     // Measured warm, as hop-floor.ts measures a hop: the first round calls A alone for 5 s and
     // across the chain for 25 s before its sequential calls (the per-hop p99 is the tail).
-    runs.push(rpcRun(`${r.key}-mesh-1`, { ...fromA, name: `mesh, A only${suffix}`, warmUpMs: 5_000 }, [], 'mesh'));
+    // Then calls paced at MESH_PACED calls/s (open loop, rpc.ts): the added latency per hop under
+    // load, at one rate for both rows (with a fixed number of calls in flight, the slower row's
+    // calls would wait longer by as much as its rate is lower).
+    const paced = [MESH_PACED];
     runs.push(
-      rpcRun(`${r.key}-mesh-3`, { ...toD, name: `mesh, A->D${suffix}`, warmUpMs: 25_000 }, [`${r.key}-mesh-1`], 'mesh'),
+      rpcRun(`${r.key}-mesh-1`, { ...fromA, name: `mesh, A only${suffix}`, warmUpMs: 5_000, paced }, [], 'mesh'),
+    );
+    runs.push(
+      rpcRun(
+        `${r.key}-mesh-3`,
+        { ...toD, name: `mesh, A->D${suffix}`, warmUpMs: 25_000, paced },
+        [`${r.key}-mesh-1`],
+        'mesh',
+      ),
     );
     // The same with 10 KB arguments: what the mesh does per octet (the link MAC, the copies), and
     // a frame writer's handling of frames larger than its slab, which only this row exercises.

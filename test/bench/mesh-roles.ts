@@ -18,7 +18,7 @@ import { wampmeshBin } from '../helpers/router-process.ts';
 import { median } from './common.ts';
 import { startForwarders } from './forwarder.ts';
 import { NODES, startMeshChain } from './mesh.ts';
-import { measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type RpcTarget } from './rpc.ts';
+import { measureRpc, PIPELINE_MS, SEQUENTIAL_CALLS, type PacedFigures, type RpcTarget } from './rpc.ts';
 
 const CLK_TCK = 100; // Linux USER_HZ
 
@@ -56,6 +56,8 @@ interface Figures {
   sequential: [number, number][];
   /** Per node, with MESH_ROLES_PERF: system calls per call, by name. */
   syscalls?: Record<string, number>[];
+  /** With MESH_ROLES_PACED: p50 and p99 of calls sent at each of those rates (rpc.ts). */
+  paced: PacedFigures[];
 }
 
 const perfMode = process.env.MESH_ROLES_PERF;
@@ -92,7 +94,8 @@ async function run(target: RpcTarget): Promise<Figures> {
   let seconds = 0;
   let perf: ReturnType<typeof perfStat>[] = [];
   const sequential = SEQUENTIAL_CALLS;
-  const figures = await measureRpc(target, { sequential, pipelineMs: PIPELINE_MS }, (phase, start) => {
+  const limits = { sequential, pipelineMs: PIPELINE_MS, paced: pacedRates };
+  const figures = await measureRpc(target, limits, (phase, start) => {
     if (phase === 'sequential') {
       if (start) seqBefore = target.pids.map(times);
       else seqAfter = target.pids.map(times);
@@ -124,6 +127,7 @@ async function run(target: RpcTarget): Promise<Figures> {
     p99: figures.p99,
     roles,
     sequential: cpu(seqBefore, seqAfter, sequential),
+    paced: figures.paced ?? [],
     ...(perf.length > 0 && perfMode === 'stat' && { syscalls: perf.map((p) => perCall(perfCounts(p.file))) }),
   };
 }
@@ -157,8 +161,11 @@ async function measure(bin: string): Promise<Figures[]> {
       p99: 0,
       roles: base.pids.map(() => [0, 0] as [number, number]),
       sequential: [],
+      paced: [],
     };
     const local = remoteOnly ? none : await run({ ...base, name: 'A only' });
+    // MESH_ROLES_LOCAL_ONLY=1: A alone only (a profile of A then holds no mesh calls).
+    if (localOnly) return [local, none, none, none];
     const remote = await run({ ...base, name: 'A->D', callee: { port: d!.rawsocketPort }, waitForRoute: true });
     if (remoteOnly) return [local, remote, none, none];
     // The caller behind three bare forwarders in front of A, the callee on A: three processes in
@@ -184,6 +191,12 @@ async function measure(bin: string): Promise<Figures[]> {
       }
     }
     return [local, remote, ...relayed];
+  } catch (error) {
+    // What the routers said (a link that went down says why).
+    console.error(`${bin}: ${(error as Error).stack}`);
+    for (const [n, r] of chain.routers.entries())
+      console.error(`--- ${NODES[n]} (pid ${r.pid}):\n${r.stdout().slice(-4000)}${r.stderr().slice(-4000)}`);
+    throw error;
   } finally {
     await chain.stop();
   }
@@ -191,6 +204,13 @@ async function measure(bin: string): Promise<Figures[]> {
 
 const payloadBytes = Number(process.env.MESH_ROLES_PAYLOAD ?? 0);
 const remoteOnly = process.env.MESH_ROLES_REMOTE_ONLY === '1';
+const localOnly = process.env.MESH_ROLES_LOCAL_ONLY === '1';
+// MESH_ROLES_PACED=20000,80000: after the pipelined phase, calls sent at each of these rates
+// (open loop, rpc.ts), their p50 and p99 printed per row, and per hop against A only's.
+const pacedRates = (process.env.MESH_ROLES_PACED ?? '')
+  .split(',')
+  .filter((r) => r !== '')
+  .map(Number);
 const rounds = Number(process.argv[2] ?? 3);
 const bins = process.argv.length > 3 ? process.argv.slice(3) : [wampmeshBin];
 const results = bins.map(() => [] as Figures[][]);
@@ -207,7 +227,7 @@ for (const [i, bin] of bins.entries()) {
   const rs = results[i]!;
   console.log(`\n${bin}: median of ${rs.length} round(s)`);
   for (const [k, name] of ['A only', 'A->D', 'A via 3 relays', 'A via 3 tagging relays'].entries()) {
-    if (k !== 1 && remoteOnly) continue;
+    if ((k !== 1 && remoteOnly) || (k !== 0 && localOnly)) continue;
     const m = (f: (x: Figures) => number): number => median(rs.map((r) => f(r[k]!)));
     const local = median(rs.map((r) => r[0]!.p50));
     const alone = median(rs.map((r) => r[0]!.callsPerSec));
@@ -230,6 +250,17 @@ for (const [i, bin] of bins.entries()) {
       const seq = m((x) => x.sequential[n]![0] + x.sequential[n]![1]);
       console.log(
         `    ${node}: user ${fmt(user)}  sys ${fmt(sys)}  = ${fmt(user + sys)} µs per call; one at a time ${fmt(seq)}${sc}`,
+      );
+    }
+    for (const [p, rate] of pacedRates.entries()) {
+      const at = (row: number, f: (x: PacedFigures) => number): number => median(rs.map((r) => f(r[row]!.paced[p]!)));
+      const [p50, p99] = [at(k, (x) => x.p50), at(k, (x) => x.p99)];
+      const hop =
+        k > 0 && !remoteOnly
+          ? `, per hop +${Math.round((p50 - at(0, (x) => x.p50)) / 3)} / +${Math.round((p99 - at(0, (x) => x.p99)) / 3)} µs`
+          : '';
+      console.log(
+        `    paced at ${rate} calls/s (sent ${Math.round(at(k, (x) => x.sent))}): p50 ${Math.round(p50)} µs, p99 ${Math.round(p99)} µs${hop}`,
       );
     }
     const gen = m((x) => x.generator[0] + x.generator[1]);

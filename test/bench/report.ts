@@ -50,6 +50,10 @@ export function report(
       `${SEQUENTIAL_CALLS} sequential calls, throughput with ${IN_FLIGHT} calls in flight for ${PIPELINE_MS / 1000} s;`,
   );
   out.push(
+    'mesh rows: per hop = (A->D - A only) / 3, of the sequential p50 and p99, and of those of calls sent at a fixed rate ' +
+      '("paced", open loop, after the pipelined phase).',
+  );
+  out.push(
     `fan-out to ${SUBSCRIBERS} subscribers: latency with one publication at a time, events/s with ${WINDOW} ` +
       `publications in flight (at most ${LAG_LIMIT} ahead of the slowest subscriber) for ${FANOUT_MS / 1000} s.`,
   );
@@ -78,10 +82,13 @@ export function report(
       .map((base) => {
         if (run.scenario === 'mesh' && base.run.key.endsWith('-mesh-1')) {
           const hops = 3;
-          return (
-            `vs A only: +${((row.p50 - base.p50) / hops).toFixed(0)} | +${((row.p99 - base.p99) / hops).toFixed(0)} ` +
-            `µs per hop, ${(row.rate / base.rate).toFixed(2)}x calls/s`
-          );
+          const perHop = (a: { p50: number; p99: number }, b: { p50: number; p99: number }): string =>
+            `+${((a.p50 - b.p50) / hops).toFixed(0)} | +${((a.p99 - b.p99) / hops).toFixed(0)} µs per hop`;
+          const paced = (row.paced ?? []).map((p, i) => {
+            const b = base.paced?.[i];
+            return b === undefined ? '' : `; paced at ${int(p.rate)}/s: ${perHop(p, b)}`;
+          });
+          return `vs A only: ${perHop(row, base)}, ${(row.rate / base.rate).toFixed(2)}x calls/s${paced.join('')}`;
         }
         // Against nexus (another process, another runtime) the CPU per call says more than the
         // rates, which the two cores shared with the generator bound for both.

@@ -5,11 +5,12 @@
 // does the same work per call against every target.
 //
 // Measured per target: sequential latency (p50/p99 of SEQUENTIAL_CALLS calls after a warm-up)
-// and pipelined throughput (IN_FLIGHT calls kept in flight for PIPELINE_MS after a warm-up).
+// and pipelined throughput (IN_FLIGHT calls kept in flight for PIPELINE_MS after a warm-up);
+// when asked (RpcTarget.paced), then the latency of calls sent at fixed rates (see PACED_MS).
 
-import type { Serializer } from '../../src/serializers/index.ts';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
-import { cpuWindow, FIRST_ID, PAYLOAD, type BenchTarget, type Cpu } from './common.ts';
+import { cpuWindow, PAYLOAD, type BenchTarget, type Cpu } from './common.ts';
+import { AnswerTemplate, CallTemplate, resultId } from './rpc-frames.ts';
 
 export const SEQUENTIAL_WARMUP = 500;
 export const SEQUENTIAL_CALLS = 3_000;
@@ -33,6 +34,8 @@ export interface RpcTarget extends BenchTarget {
    * for ~20 s of such calls (hop-floor.ts), which its later rounds need not repeat.
    */
   readonly warmUpMs?: number;
+  /** Rates (calls/s) at which calls are also sent paced, after the pipelined phase (RpcFigures.paced). */
+  readonly paced?: readonly number[];
 }
 
 /** Targets (by name) already warmed up for their warmUpMs. */
@@ -54,129 +57,33 @@ export interface RpcFigures {
   callsPerSec: number;
   seqCpu: Cpu;
   pipeCpu: Cpu;
+  /** With limits.paced: per rate asked for, the calls' latency when sent at that rate (open loop). */
+  paced?: PacedFigures[];
 }
 
-/** RawSocket header (MESSAGE, 24-bit length) and payload in one buffer. */
-function rawsocketFrame(payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(4 + payload.length);
-  out.writeUInt32BE(payload.length, 0); // type 0 (MESSAGE) in the first octet
-  out.set(payload, 4);
-  return out;
+export interface PacedFigures {
+  /** Calls per second asked for, and sent. */
+  rate: number;
+  sent: number;
+  p50: number;
+  p99: number;
 }
 
-/** A pre-encoded CALL whose request ID is patched in place (RawSocket: with its frame header). */
-class CallTemplate {
-  readonly #bytes: Buffer;
-  readonly #text: string | null;
-  readonly #at: number;
-  readonly #json: boolean;
-
-  constructor(serializer: Serializer, procedure: string, textFrames: boolean, framed: boolean, payload: string) {
-    this.#json = serializer.name === 'json';
-    const encoded = Buffer.from(serializer.encode([48, FIRST_ID, {}, procedure, [payload]]));
-    const bytes = framed ? rawsocketFrame(encoded) : encoded;
-    this.#at = this.#json
-      ? bytes.indexOf(String(FIRST_ID))
-      : bytes.indexOf(Buffer.from([0x1a, 0x10, 0x00, 0x00, 0x00])) + 1;
-    if (this.#at <= 0) throw new Error('request ID placeholder not found');
-    this.#bytes = bytes;
-    this.#text = textFrames ? encoded.toString('utf8') : null;
-  }
-
-  /** A new frame each time: a socket may hold on to a written buffer until it is flushed. */
-  frame(id: number): Buffer | string {
-    if (this.#text !== null) return this.#text.slice(0, this.#at) + id + this.#text.slice(this.#at + 9);
-    const out = Buffer.allocUnsafe(this.#bytes.length);
-    this.#bytes.copy(out);
-    if (this.#json) out.write(String(id), this.#at, 'latin1');
-    else out.writeUInt32BE(id, this.#at);
-    return out;
-  }
-}
-
-/**
- * The callee's answer, pre-encoded: YIELD [70, id, {}, [PAYLOAD]] to an INVOCATION [68, id, ...]
- * (or, behind the relay, RESULT [50, id, {}, [PAYLOAD]] to a CALL [48, id, ...]), with the
- * request's ID copied over as it was encoded. undefined when the request is not laid out as
- * expected; the caller then decodes it instead.
- */
-class AnswerTemplate {
-  readonly #json: boolean;
-  readonly #head: Buffer;
-  readonly #tail: Buffer;
-  readonly #requestType: number;
-  readonly #framed: boolean;
-
-  constructor(serializer: Serializer, requestType: number, answerType: number, framed: boolean, payload: string) {
-    this.#json = serializer.name === 'json';
-    this.#requestType = requestType;
-    this.#framed = framed;
-    if (this.#json) {
-      this.#head = Buffer.from(`[${answerType},`);
-      this.#tail = Buffer.from(`,{},${JSON.stringify([payload])}]`);
-    } else {
-      // array(4), uint8 type; then the ID; then {} and [PAYLOAD].
-      this.#head = Buffer.from([0x84, 0x18, answerType]);
-      const whole = Buffer.from(serializer.encode([answerType, 1, {}, [payload]]));
-      this.#tail = whole.subarray(4); // after 0x84 0x18 type 0x01
-    }
-  }
-
-  answer(request: Uint8Array): Buffer | undefined {
-    let from: number;
-    let to: number;
-    if (this.#json) {
-      // "[68," then the ID's digits up to the next comma.
-      const type = String(this.#requestType);
-      if (
-        request[0] !== 0x5b ||
-        request[1] !== type.charCodeAt(0) ||
-        request[2] !== type.charCodeAt(1) ||
-        request[3] !== 0x2c
-      )
-        return undefined;
-      from = 4;
-      to = request.indexOf(0x2c, from);
-      if (to < 0) return undefined;
-    } else {
-      // array(5 or 6), 0x18 type, then the ID as a CBOR unsigned integer.
-      if (request[1] !== 0x18 || request[2] !== this.#requestType) return undefined;
-      from = 3;
-      const ib = request[3]!;
-      to = from + (ib < 0x18 ? 1 : ib === 0x18 ? 2 : ib === 0x19 ? 3 : ib === 0x1a ? 5 : ib === 0x1b ? 9 : -1000);
-      if (to < from) return undefined;
-    }
-    const length = this.#head.length + (to - from) + this.#tail.length;
-    const at = this.#framed ? 4 : 0;
-    const out = Buffer.allocUnsafe(at + length);
-    if (this.#framed) out.writeUInt32BE(length, 0);
-    this.#head.copy(out, at);
-    out.set(request.subarray(from, to), at + this.#head.length);
-    this.#tail.copy(out, at + this.#head.length + (to - from));
-    return out;
-  }
-}
-
-/** The request ID of a RESULT, read at its fixed offset; undefined for anything else. */
-function resultId(payload: Uint8Array | string, serializer: Serializer): number | undefined {
-  if (typeof payload === 'string') return payload.startsWith('[50,') ? Number(payload.slice(4, 13)) : undefined;
-  if (serializer.name === 'json') {
-    // "[50," then 9 digits.
-    if (payload[1] !== 0x35 || payload[2] !== 0x30 || payload[3] !== 0x2c) return undefined;
-    let id = 0;
-    for (let i = 4; i < 13; i++) id = id * 10 + (payload[i]! - 0x30);
-    return id;
-  }
-  // CBOR: array(4|5) 0x84/0x85, 0x18 0x32 (= 50), 0x1a + uint32.
-  if (payload[1] !== 0x18 || payload[2] !== 0x32 || payload[3] !== 0x1a) return undefined;
-  return ((payload[4]! << 24) >>> 0) + (payload[5]! << 16) + (payload[6]! << 8) + payload[7]!;
-}
+// Paced calls: sent by the clock, not by the answers (open loop), so that a path's latency under
+// load is compared at one rate for every target rather than at one number of calls in flight
+// (where, by Little's law, the slower target's calls wait longer by as much as its rate is
+// lower). Timers fire about every millisecond: each sends the calls due by then, at once.
+const PACED_MS = 3_000;
+const PACED_WARMUP_MS = 500;
 
 let registrations = 0;
 
 export async function measureRpc(
   target: RpcTarget,
-  limits = { sequential: SEQUENTIAL_CALLS, pipelineMs: PIPELINE_MS },
+  limits: { sequential: number; pipelineMs: number; paced?: readonly number[] } = {
+    sequential: SEQUENTIAL_CALLS,
+    pipelineMs: PIPELINE_MS,
+  },
   /** Told when each measured phase starts (true) and ends (false): mesh-roles.ts reads /proc then. */
   onPhase?: (phase: 'sequential' | 'pipelined', start: boolean) => void,
 ): Promise<RpcFigures> {
@@ -274,7 +181,15 @@ export async function measureRpc(
           ms,
         );
       }),
-    ]).finally(() => clearTimeout(timer));
+    ])
+      .finally(() => clearTimeout(timer))
+      .catch(async (error: unknown) => {
+        // Closed first: answers that still come (a router's GOODBYE as it is stopped, errors for
+        // the calls left in flight) would otherwise throw in the reply handlers above.
+        await caller.destroy();
+        await callee.destroy();
+        throw error;
+      });
   };
 
   // Sequential: one call at a time, each timed.
@@ -336,7 +251,58 @@ export async function measureRpc(
   const pipeCpu = pipeWindow.stop();
   onPhase?.('pipelined', false);
 
+  // Paced: calls sent at a fixed rate whatever the answers; each one's time from its send.
+  const paced = (rate: number): Promise<PacedFigures> =>
+    new Promise((resolve, reject) => {
+      const total = Math.round((rate * (PACED_WARMUP_MS + PACED_MS)) / 1000);
+      const skip = Math.round((rate * PACED_WARMUP_MS) / 1000);
+      const firstId = nextId;
+      const sentAt = new Float64Array(total);
+      const took = new Float64Array(total - skip);
+      let sent = 0;
+      let answered = 0;
+      const started = performance.now();
+      onResult = (id) => {
+        const n = id - firstId;
+        if (n >= skip) took[n - skip] = performance.now() - sentAt[n]!;
+        if (++answered === total) {
+          took.sort();
+          const at = (p: number): number => took[Math.min(took.length - 1, Math.floor(p * took.length))]! * 1000;
+          resolve({ rate, sent: (total * 1000) / (sentAt[total - 1]! - started), p50: at(0.5), p99: at(0.99) });
+        }
+      };
+      const tick = (): void => {
+        try {
+          const now = performance.now();
+          const due = Math.min(total, Math.floor(((now - started) * rate) / 1000) + 1);
+          for (; sent < due; sent++) {
+            // The realm's limit on a session's calls waiting for an answer (IN_FLIGHT).
+            if (sent - answered >= IN_FLIGHT)
+              throw new Error(
+                `${target.name}: ${IN_FLIGHT} calls unanswered at ${rate} calls/s: above what it carries`,
+              );
+            sentAt[sent] = now;
+            sendCall(nextId++);
+          }
+          if (sent < total) setTimeout(tick, 1);
+        } catch (error) {
+          reject(error);
+        }
+      };
+      tick();
+    });
+  const pacedFigures: PacedFigures[] = [];
+  for (const rate of limits.paced ?? target.paced ?? [])
+    pacedFigures.push(await guard(paced(rate), PACED_WARMUP_MS + PACED_MS + 20_000, `calls paced at ${rate}/s`));
+
   await caller.destroy();
   await callee.destroy();
-  return { p50: pct(0.5), p99: pct(0.99), callsPerSec, seqCpu, pipeCpu };
+  return {
+    p50: pct(0.5),
+    p99: pct(0.99),
+    callsPerSec,
+    seqCpu,
+    pipeCpu,
+    ...(pacedFigures.length > 0 && { paced: pacedFigures }),
+  };
 }

@@ -70,6 +70,8 @@ export interface Row {
   seqCpu?: Cpu;
   loadedP99?: number;
   lost?: number;
+  /** RPC rows with paced calls: per rate, the medians of p50 and p99. */
+  paced?: { rate: number; p50: number; p99: number }[];
 }
 
 export function summarize(run: Run): Row {
@@ -82,6 +84,13 @@ export function summarize(run: Run): Row {
       rate: median(rs.map((f) => f.callsPerSec)),
       cpu: medianCpu(rs.map((f) => f.pipeCpu)),
       seqCpu: medianCpu(rs.map((f) => f.seqCpu)),
+      ...(rs[0]!.paced !== undefined && {
+        paced: rs[0]!.paced.map(({ rate }, i) => ({
+          rate,
+          p50: median(rs.map((f) => f.paced![i]!.p50)),
+          p99: median(rs.map((f) => f.paced![i]!.p99)),
+        })),
+      }),
     };
   }
   const fs = rs as FanoutFigures[];
