@@ -19,6 +19,11 @@ export const IN_FLIGHT = 1_000;
 // builds up only over a long run (the middle nodes' full collections) shows there.
 export const PIPELINE_WARMUP_MS = Number(process.env.PIPELINE_WARMUP_MS ?? 500);
 export const PIPELINE_MS = 3_000;
+// BENCH_SEQUENTIAL_GAP=1: each sequential call sent a millisecond after the last one's answer
+// (a timer) rather than at once. On the box of BENCHMARKS.md a call sent at once after an
+// answer takes about twice as long as one sent after a pause, through the bare relay as through
+// the router (sixteenth session): a property of the machine, which this shows.
+const sequentialGap = process.env.BENCH_SEQUENTIAL_GAP === '1';
 export interface RpcTarget extends BenchTarget {
   /** Where the callee connects, when not to the caller's router (mesh: the far end of the chain). */
   readonly callee?: { readonly port: number };
@@ -204,6 +209,7 @@ export async function measureRpc(
       onResult = () => {
         if (samples !== null) samples[done] = performance.now() - sentAt;
         if (++done === n) resolve();
+        else if (sequentialGap) setTimeout(send, 1);
         else send();
       };
       send();
