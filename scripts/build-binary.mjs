@@ -206,8 +206,9 @@ function makeBlob(stage, arch, node, assets) {
     // only under emulation here), and the native addons cannot be in it.
     // As scripts/wampmesh: a young generation of a fixed size, whatever the host's memory
     // (README.md, Runtime); NODE_OPTIONS comes after it, so an operator's own setting wins. And
-    // socket buffers counted in V8's global heap limit, not one full collection per 64 MB of them.
-    execArgv: ['--max-semi-space-size=16', '--external-memory-accounted-in-global-limit'],
+    // socket buffers counted in V8's global heap limit, not one full collection per 64 MB of them;
+    // V8's memory reducer off (src/runtime/idle-heap.ts gives memory back once the router is idle).
+    execArgv: ['--max-semi-space-size=16', '--external-memory-accounted-in-global-limit', '--no-memory-reducer'],
     execArgvExtension: 'env',
     useSnapshot: false,
     // A V8 code cache (the main script compiled ahead: about a tenth of start-up CPU) can only be made

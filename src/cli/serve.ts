@@ -21,6 +21,7 @@ import type { Bridges } from '../bridge/bridges.ts';
 import { notifyReady, notifyStopping, prepareNotifySocket, startWatchdog } from '../runtime/sd-notify.ts';
 import { decideWebSocket } from '../runtime/websocket-policy.ts';
 import { startFdWatch } from '../runtime/fd-watch.ts';
+import { IdleHeap } from '../runtime/idle-heap.ts';
 import { settleHeap } from '../runtime/settle-heap.ts';
 import type { Health } from '../observe/health.ts';
 import type { HttpService } from '../observe/http-routes.ts';
@@ -335,7 +336,12 @@ export async function runServe(config: Config, logger: Logger): Promise<void> {
   process.stdout.write(`${JSON.stringify({ event: 'listening', listeners: server.listeners })}\n`);
   notifyReady(server.listeners.map(describe).join(', '));
   stopWatchdog = startWatchdog();
-  // After the listening line, so it costs the start nothing (src/runtime/settle-heap.ts).
-  setImmediate(settleHeap);
+  // After the listening line, so it costs the start nothing (src/runtime/settle-heap.ts); then
+  // the same whenever the router goes idle after work (src/runtime/idle-heap.ts).
+  const idleHeap = new IdleHeap();
+  setImmediate(() => {
+    settleHeap();
+    idleHeap.start();
+  });
   if (signalled) stop();
 }

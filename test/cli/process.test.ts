@@ -67,12 +67,14 @@ test('the launcher runs the router with two malloc arenas, or the number its cal
   t.true((await launched({ ...env, MALLOC_ARENA_MAX: '4' }, 'environ')).includes('MALLOC_ARENA_MAX=4'));
 });
 
-test('the launcher bounds the young generation (unless NODE_OPTIONS does) and counts socket buffers in the heap limit', async (t) => {
+test("the launcher bounds the young generation (unless NODE_OPTIONS does), counts socket buffers in the heap limit and turns V8's memory reducer off", async (t) => {
   const { NODE_OPTIONS: _, ...env } = process.env;
   const own = await launched(env, 'cmdline');
   t.true(own.includes('--max-semi-space-size=16'));
   t.true(own.includes('--external-memory-accounted-in-global-limit'));
+  t.true(own.includes('--no-memory-reducer'));
   const operators = await launched({ ...env, NODE_OPTIONS: '--max-semi-space-size=8' }, 'cmdline');
   t.false(operators.some((a) => a.startsWith('--max-semi-space-size')));
   t.true(operators.includes('--external-memory-accounted-in-global-limit'));
+  t.true(operators.includes('--no-memory-reducer'));
 });
