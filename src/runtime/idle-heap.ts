@@ -4,7 +4,7 @@
 // while it runs memory-reducing collections, and keeps at it. But a low allocation rate is also
 // a router serving a trickle of calls, and there it cost each router on a mesh path ~15 µs of CPU
 // per call and the calls' tail (BENCHMARKS.md, sixteenth session: calls one at a time across three
-// hops, p99 per hop +277 µs with it, +136 without, medians of five runs). So the launchers turn it off
+// hops, p99 per hop +252 µs with it, +132 without, medians of six runs). So the launchers turn it off
 // (--no-memory-reducer, scripts/wampmesh and the executable's execArgv), and this takes its
 // place with a stricter sign of idleness: the process used less than IDLE_CPU of a core over the
 // last interval, as with no clients' traffic (heartbeats and timers only). Then one
