@@ -63,11 +63,9 @@ export class IdleHeap {
 
   /** One check (what the timer runs): true when the process was idle and the heap had grown, so it was collected. */
   check(): boolean {
-    const cpu = cpuMicros();
-    const at = process.hrtime.bigint();
-    const busy = (cpu - this.#lastCpu) / (Number(at - this.#lastAt) / 1000);
-    this.#lastCpu = cpu;
-    this.#lastAt = at;
+    const [cpu, at] = [this.#lastCpu, this.#lastAt];
+    this.#restart();
+    const busy = (this.#lastCpu - cpu) / (Number(this.#lastAt - at) / 1000);
     if (!(busy < this.#idleCpu) || heapSize() - this.#settledSize < this.#growthBytes) return false;
     this.#settle();
     this.#settledSize = heapSize();

@@ -7,14 +7,13 @@
 //
 // Not part of the test suite.
 
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cbor } from '../../src/serializers/index.ts';
+import { rssBytes } from '../helpers/process-stats.ts';
 import { startRouter, wampmeshBin } from '../helpers/router-process.ts';
 import { measureRpc } from './rpc.ts';
 
-const rssMb = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMb = (pid: number): number => rssBytes(pid) / 2 ** 20;
 const IDLE_AT_S = [5, 10, 20, 40];
 
 for (const bin of process.argv.length > 2 ? process.argv.slice(2) : [wampmeshBin]) {
