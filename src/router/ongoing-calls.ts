@@ -10,6 +10,7 @@ import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import { invocationOf, type Payload, type RawPayload } from '../wamp/raw-payload.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Registration } from './registrations.ts';
+import { IdTable } from './id-table.ts';
 import { answerUndelivered, sendError } from './replies.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
@@ -74,9 +75,14 @@ export class OngoingCalls {
   /** Counted here, reported by the Dealer. */
   readonly stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
   // callee session id -> INVOCATION request id -> invocation
-  readonly #invocations = new Map<number, Map<number, Invocation>>();
+  readonly #invocations = new IdTable<IdTable<Invocation>>();
   // caller session id -> CALL request id -> invocation
-  readonly #calls = new Map<number, Map<number, Invocation>>();
+  readonly #calls = new IdTable<IdTable<Invocation>>();
+  /**
+   * The last session's table emptied, for the next session to need one: a busy session's calls
+   * often all end between two bursts, and a new table grows again to hold a burst.
+   */
+  #spare: IdTable<Invocation> | undefined;
   /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
   #pending = 0;
 
@@ -113,9 +119,9 @@ export class OngoingCalls {
 
   /** Tracks a call whose INVOCATION was sent, and starts its timeout. */
   add(invocation: Invocation): void {
-    tableFor(this.#invocations, invocation.callee.id).set(invocation.request, invocation);
+    this.#tableFor(this.#invocations, invocation.callee.id).set(invocation.request, invocation);
     this.#pending++;
-    tableFor(this.#calls, invocation.caller.id).set(invocation.callRequest, invocation);
+    this.#tableFor(this.#calls, invocation.caller.id).set(invocation.callRequest, invocation);
     this.armTimeout(invocation);
   }
 
@@ -129,10 +135,16 @@ export class OngoingCalls {
   finish(invocation: Invocation): void {
     const serving = this.#invocations.get(invocation.callee.id);
     if (serving?.delete(invocation.request) === true) this.#pending--;
-    if (serving !== undefined && serving.size === 0) this.#invocations.delete(invocation.callee.id);
+    if (serving !== undefined && serving.size === 0) {
+      this.#invocations.delete(invocation.callee.id);
+      this.#spare = serving;
+    }
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);
-    if (calls !== undefined && calls.size === 0) this.#calls.delete(invocation.caller.id);
+    if (calls !== undefined && calls.size === 0) {
+      this.#calls.delete(invocation.caller.id);
+      this.#spare = calls;
+    }
     if (invocation.timer !== undefined) {
       this.#scheduler.clearTimeout(invocation.timer);
       invocation.timer = undefined;
@@ -210,16 +222,20 @@ export class OngoingCalls {
     return forwarded;
   }
 
+  #tableFor(tables: IdTable<IdTable<Invocation>>, key: number): IdTable<Invocation> {
+    let table = tables.get(key);
+    if (table === undefined) {
+      table = this.#spare ?? new IdTable<Invocation>();
+      this.#spare = undefined;
+      tables.set(key, table);
+    }
+    return table;
+  }
+
   #timeout(invocation: Invocation): void {
     invocation.timer = undefined;
     if (this.#invocations.get(invocation.callee.id)?.get(invocation.request) !== invocation) return;
     // Spec "Dealer-Initiated Timeouts": like a cancel in mode killnowait (skip if the callee can't cancel).
     this.interrupt(invocation, 'killnowait', 'wamp.error.timeout', 'the call timed out');
   }
-}
-
-function tableFor(tables: Map<number, Map<number, Invocation>>, key: number): Map<number, Invocation> {
-  let table = tables.get(key);
-  if (table === undefined) tables.set(key, (table = new Map<number, Invocation>()));
-  return table;
 }

@@ -39,7 +39,8 @@ function times(pid: number): [number, number] {
 
 // MESH_ROLES_PERF=stat: also count each router's system calls (perf stat) over the same phase;
 // MESH_ROLES_PERF=record: sample each router's CPU (perf record, /tmp/mesh-roles-<node>.data;
-// start the routers with BENCH_ROUTER_NODE_OPTIONS=--perf-basic-prof for JavaScript names).
+// start the routers with BENCH_ROUTER_NODE_OPTIONS=--perf-basic-prof for JavaScript names);
+// MESH_ROLES_PERF=record-g: the same with call chains (perf record -g: V8 keeps frame pointers).
 const SYSCALLS = ['write', 'writev', 'read', 'epoll_pwait', 'epoll_wait'];
 
 interface Figures {
@@ -63,11 +64,11 @@ interface Figures {
 const perfMode = process.env.MESH_ROLES_PERF;
 
 function perfStat(pid: number, n: number): { child: ChildProcess; file: string; done: Promise<void> } {
-  const record = perfMode === 'record';
+  const record = perfMode === 'record' || perfMode === 'record-g';
   const file = record ? `/tmp/mesh-roles-${NODES[n]}.data` : `/tmp/mesh-roles-perf-${pid}.csv`;
   const events = SYSCALLS.map((s) => `syscalls:sys_enter_${s}`).join(',');
   const args = record
-    ? ['record', '-F', '4999', '-p', String(pid), '-o', file]
+    ? ['record', '-F', '4999', ...(perfMode === 'record-g' ? ['-g'] : []), '-p', String(pid), '-o', file]
     : ['stat', '-x', ',', '-e', events, '-p', String(pid), '-o', file];
   const child = spawn('perf', args, { stdio: 'ignore' });
   return { child, file, done: new Promise((resolve) => child.once('exit', () => resolve())) };

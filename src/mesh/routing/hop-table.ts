@@ -1,8 +1,11 @@
 // The hop table of the calls crossing this node (calls.ts): per call, identified by its origin
 // node and the ID that node gave it, where its frames go next. Looked up once per frame on
 // every node of a call's path, so it is keyed by origin, then ID: no key string is made per
-// frame, and a node ID is another router's string, which may hold any separator.
+// frame, and a node ID is another router's string, which may hold any separator. An origin's
+// calls are an IdTable (their IDs count up), and the origin looked up last is kept: a busy
+// node's frames come mostly from one or two.
 
+import { IdTable } from '../../router/id-table.ts';
 import type { NodeId } from './frames.ts';
 import type { RemoteCallee } from './remote-targets.ts';
 
@@ -17,33 +20,55 @@ export interface Hop {
 }
 
 export class HopTable {
-  readonly #byOrigin = new Map<NodeId, Map<number, Hop>>();
+  readonly #byOrigin = new Map<NodeId, IdTable<Hop>>();
   #size = 0;
+  #lastOrigin: NodeId | undefined;
+  #lastCalls: IdTable<Hop> | undefined;
+  /** The last origin's table emptied, for the next: calls often all end between two bursts. */
+  #spare: IdTable<Hop> | undefined;
 
   get size(): number {
     return this.#size;
   }
 
+  #of(origin: NodeId): IdTable<Hop> | undefined {
+    if (origin === this.#lastOrigin) return this.#lastCalls;
+    const calls = this.#byOrigin.get(origin);
+    if (calls !== undefined) {
+      this.#lastOrigin = origin;
+      this.#lastCalls = calls;
+    }
+    return calls;
+  }
+
   get(origin: NodeId, id: number): Hop | undefined {
-    return this.#byOrigin.get(origin)?.get(id);
+    return this.#of(origin)?.get(id);
   }
 
   has(origin: NodeId, id: number): boolean {
-    return this.#byOrigin.get(origin)?.has(id) === true;
+    return this.#of(origin)?.has(id) === true;
   }
 
   set(origin: NodeId, id: number, hop: Hop): void {
-    let calls = this.#byOrigin.get(origin);
-    if (calls === undefined) this.#byOrigin.set(origin, (calls = new Map()));
-    if (!calls.has(id)) this.#size++;
+    let calls = this.#of(origin);
+    if (calls === undefined) {
+      calls = this.#spare ?? new IdTable();
+      this.#spare = undefined;
+      this.#byOrigin.set(origin, calls);
+    }
+    const before = calls.size;
     calls.set(id, hop);
+    this.#size += calls.size - before;
   }
 
   delete(origin: NodeId, id: number): boolean {
-    const calls = this.#byOrigin.get(origin);
+    const calls = this.#of(origin);
     if (calls === undefined || !calls.delete(id)) return false;
     this.#size--;
-    if (calls.size === 0) this.#byOrigin.delete(origin);
+    if (calls.size === 0) {
+      this.deleteOrigin(origin);
+      this.#spare = calls;
+    }
     return true;
   }
 
@@ -53,12 +78,16 @@ export class HopTable {
     if (calls === undefined) return;
     this.#size -= calls.size;
     this.#byOrigin.delete(origin);
+    if (origin === this.#lastOrigin) {
+      this.#lastOrigin = undefined;
+      this.#lastCalls = undefined;
+    }
   }
 
   /** Every call, as a snapshot: the caller may change the table while going through it. */
   all(): [NodeId, number, Hop][] {
     const out: [NodeId, number, Hop][] = [];
-    for (const [origin, calls] of this.#byOrigin) for (const [id, hop] of calls) out.push([origin, id, hop]);
+    for (const [origin, calls] of this.#byOrigin) for (const [id, hop] of calls.entries()) out.push([origin, id, hop]);
     return out;
   }
 }
