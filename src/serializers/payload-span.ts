@@ -181,6 +181,17 @@ export function cborItemEnd(b: Uint8Array, i: number): number {
   return skipCbor(b, i, 1);
 }
 
+/**
+ * The content of the embedded CBOR data item at i (RFC 8949 3.4.5.1: tag 24 on a byte string,
+ * as the mesh carries a call's frames), or undefined if there is none there or it is cut short.
+ */
+export function embeddedCbor(b: Uint8Array, i: number): Uint8Array | undefined {
+  if (b[i] !== 0xd8 || b[i + 1] !== 0x18 || b[i + 2]! >> 5 !== 2) return undefined;
+  const h = cborHead(b, i + 2);
+  if (h === null || h.indefinite || h.at + h.arg > b.length) return undefined;
+  return b.subarray(h.at, h.at + h.arg);
+}
+
 export function cborSpan(b: Uint8Array, index: number): Span | null {
   const h = cborHead(b, 0);
   if (h === null || h.major !== 4) return null;

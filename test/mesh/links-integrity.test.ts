@@ -25,6 +25,7 @@ import {
   until,
   type LinkNode,
 } from './links-harness.ts';
+import { meshFrames } from '../helpers/mesh-frames.ts';
 
 const hasText = (text: string) => (f: TappedFrame) => f.type === LinkFrameType.MESH && f.payload.includes(text);
 
@@ -255,7 +256,7 @@ test('integrity: a replayed call over a router mesh is not invoked again; the li
 
   const tap = proxy.conns[0]!.toAcceptor;
   tap.inject(
-    tap.batchWith((f) => f.type === LinkFrameType.MESH && (cbor.decode(f.payload) as { t: string }[])[0]!.t === 'call'),
+    tap.batchWith((f) => f.type === LinkFrameType.MESH && (meshFrames(f.payload) as { t: string }[])[0]!.t === 'call'),
   );
   await until(
     () => proxy.conns.length >= 2 && linkPeers(a).includes('B') && linkPeers(b).includes('A'),

@@ -11,6 +11,7 @@ import { LocalClient } from './mesh-fuzz-client.ts';
 import { A, B, F, type SimNode } from './mesh-fuzz-world.ts';
 import { F_CALLEE } from './mesh-fuzz-frames.ts';
 import { MeshFuzzMutations } from './mesh-fuzz-mutate.ts';
+import { meshFrames } from '../helpers/mesh-frames.ts';
 
 export abstract class MeshFuzzSteps extends MeshFuzzMutations {
   /** A and F link up; F then does what a node does on a new link: sends its database. */
@@ -257,7 +258,7 @@ export abstract class MeshFuzzSteps extends MeshFuzzMutations {
         if (!(value instanceof PassedFrame)) this.pool.push(value as MeshFrame);
         else {
           try {
-            this.pool.push((cbor.decode(bytes) as MeshFrame[])[0]!);
+            this.pool.push(meshFrames(bytes)[0] as MeshFrame);
           } catch {
             // A payload passed on that only its destination reads (and refuses).
           }

@@ -18,12 +18,12 @@ import { MeshNode, type FrameSendResult, type LinkDriver } from '../../src/mesh/
 import { Replicator, type ReplicaRecord } from '../../src/mesh/replication/replicator.ts';
 import { Router } from '../../src/router/router.ts';
 import { attachSecurity, createSecurity, type Security } from '../../src/security/index.ts';
-import { cbor } from '../../src/serializers/index.ts';
 import { openDatabase, type Db } from '../../src/store/database.ts';
 import { Rng } from '../helpers/fuzz-input.ts';
 import { Violation, show } from '../helpers/fuzz-checks.ts';
 import { SimClock } from './sim.ts';
 import type { LocalClient } from './mesh-fuzz-client.ts';
+import { meshFrames } from '../helpers/mesh-frames.ts';
 
 export const A: NodeId = 'A';
 export const B: NodeId = 'B';
@@ -274,7 +274,7 @@ export abstract class MeshFuzzWorld {
     // on as it came (PassedFrame) is its origin's, validated by the node it is for.
     let decoded: unknown;
     try {
-      decoded = (cbor.decode(bytes) as unknown[])[0];
+      decoded = meshFrames(bytes)[0];
     } catch (error) {
       if (!(frame instanceof PassedFrame) || to === F)
         this.note(`${from} sent ${to} an undecodable frame (${String(error)})`);

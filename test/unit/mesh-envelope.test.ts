@@ -1,9 +1,12 @@
 // The mesh envelope (src/mesh/links/envelope.ts, passed-frames.ts): a call's frames are read
 // only as far as their routing header and sent on as the bytes they came in; everything else,
-// and any call frame not in the plain form the routers write, is decoded whole as before.
+// and any call frame not in the plain form the routers write, is decoded whole as before. The
+// routers send a call's frames embedded (tag 24 on a byte string): a node they pass through
+// steps over all but their header; bare maps (as older tests and hostile peers write them) are
+// read as before.
 
 import test from 'ava';
-import { decodeEnvelope, encodeEnvelope } from '../../src/mesh/links/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
 import { PassedFrame, decodePassed, type MeshFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
@@ -85,4 +88,64 @@ test('the payload of a passed frame is not decoded until the node it is for asks
   const passed = decoded[0] as PassedFrame;
   t.true(passed instanceof PassedFrame);
   t.regex(decodePassed(passed) as string, /undecodable call frame/);
+});
+
+/** A frame as the routers send it, alone in an envelope. */
+function sent(frame: object): { item: Buffer; bytes: Buffer } {
+  const item = Buffer.from(encodeFrame(frame as MeshFrame));
+  return { item, bytes: Buffer.from(joinEnvelope([item], item.length)) };
+}
+
+/** A map's octets as an embedded CBOR data item whose byte string claims `length` octets. */
+function embed(map: Uint8Array, length = map.length): Buffer {
+  return Buffer.concat([Buffer.of(0xd8, 0x18, 0x59, length >> 8, length & 0xff), map]);
+}
+
+const plainCall = { ...call, kwargs: { k: 'v' } };
+
+test("a call's frames are sent embedded: passed through with their header read and the rest stepped over, read whole where they are for", (t) => {
+  for (const frame of [plainCall, { ...plainCall, args: ['short'] }, result, error, cancel]) {
+    const { item, bytes } = sent(frame);
+    t.deepEqual([...item.subarray(0, 2)], [0xd8, 0x18], `${frame.t}: tag 24`);
+    t.deepEqual(
+      cbor.decode(item.subarray(2)),
+      cbor.encode(frame as never),
+      `${frame.t}: on a byte string holding the map`,
+    );
+    const through = (decodeEnvelope(bytes, 'C') as unknown[])[0] as PassedFrame;
+    t.true(through instanceof PassedFrame);
+    t.like(through, { t: frame.t, origin: frame.origin, dst: frame.dst, id: frame.id, realm: frame.realm });
+    t.is(through.whole, undefined, 'not read whole where it passes through');
+    t.deepEqual(Buffer.from(encodeEnvelope([through])), bytes, 'sent on byte for byte');
+    t.deepEqual(decodePassed(through), frame);
+    // Where it is for, read whole in the same pass (but a cancel, whose header says it all);
+    // routed-codec.test.ts checks that reading against decodePassed's.
+    const here = (decodeEnvelope(bytes, frame.dst) as unknown[])[0] as PassedFrame;
+    t.is(typeof here.whole, frame.t === 'cancel' ? 'undefined' : 'object', `${frame.t} read whole where it is for`);
+  }
+});
+
+test('an embedded frame passing through is not decoded past its header; one that overruns its byte string is refused', (t) => {
+  // A payload the CBOR decoder refuses, inside: stepped over where the frame passes through.
+  const map = undecodableCbor([{ ...plainCall, args: [PLACEHOLDER] }]).subarray(1);
+  const bytes = Buffer.concat([Buffer.of(0x81), embed(map)]);
+  const through = (decodeEnvelope(bytes, 'C') as unknown[])[0] as PassedFrame;
+  t.true(through instanceof PassedFrame);
+  t.deepEqual(Buffer.from(through.encoded), bytes.subarray(1));
+  t.regex(decodePassed(through) as string, /undecodable call frame/);
+  // After the header, octets that are no CBOR at all (a reserved head): stepped over where the
+  // frame passes through, refused where it is for.
+  const header = Buffer.from(cbor.encode({ t: 'call', origin: 'A', dst: 'D', id: 9, realm: 'realm1' } as never));
+  const odd = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]);
+  const oddBytes = Buffer.concat([Buffer.of(0x81), embed(odd)]);
+  t.like((decodeEnvelope(oddBytes, 'C') as unknown[])[0], { t: 'call', origin: 'A', dst: 'D', id: 9 });
+  t.is(typeof decodeEnvelope(oddBytes, 'D'), 'string');
+  // A map longer than its byte string, read where it is for or passing through; a header that
+  // runs past it; a byte string that runs past the envelope.
+  const whole = Buffer.from(cbor.encode(plainCall as never));
+  for (const self of ['D', 'C']) {
+    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length - 3)]), self), 'string');
+    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole.subarray(0, 12))]), self), 'string');
+    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length + 1)]), self), 'string');
+  }
 });

@@ -9,7 +9,7 @@
 // frame is decoded by the general decoder.
 
 import { cbor } from '../../serializers/cbor.ts';
-import { cborItemEnd } from '../../serializers/payload-span.ts';
+import { cborItemEnd, embeddedCbor } from '../../serializers/payload-span.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import type { EnvelopeSlabs } from './envelope-slabs.ts';
@@ -31,8 +31,9 @@ export function encodeEnvelope(frames: readonly OutgoingFrame[]): Uint8Array {
 /** One frame as a CBOR item, to be joined into an envelope; throws when it cannot be encoded. */
 export function encodeFrame(frame: OutgoingFrame): Uint8Array {
   if (frame instanceof PassedFrame) return frame.encoded;
+  // A call's frame embedded (routed-writer.ts); an event copy as it is (event-reader.ts).
   // A one-element array without the array's head (one octet, 0x81).
-  return writeRouted(frame) ?? cbor.encode([withValues(frame)]).subarray(1);
+  return writeRouted(frame, frame.t !== 'event') ?? cbor.encode([withValues(frame)]).subarray(1);
 }
 
 /** The frame with a client's payload octets (CallFrame.raw) as its values, for the general encoder. */
@@ -97,7 +98,9 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
     const end = cborItemEnd(payload, at);
     if (end < 0) return decodeWhole(payload);
     try {
-      frames.push(cbor.decode(payload.subarray(at, end)));
+      // A call's frame in a form not read above is decoded from what it embeds.
+      const item = payload.subarray(at, end);
+      frames.push(cbor.decode(embeddedCbor(item, 0) ?? item));
     } catch (error) {
       return `undecodable mesh frame: ${(error as Error).message}`;
     }

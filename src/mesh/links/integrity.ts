@@ -76,9 +76,8 @@ export const TAG_SIZE = 16;
  */
 export const SEAL_BYTES = 32 * 1024;
 /**
- * The most a receiver takes without a tag, plus the frame that took the batch past it: what a
- * node built before SEAL_BYTES (the same link protocol, version 8), which sealed once a batch
- * held 64 KiB, may still send.
+ * The most a receiver takes without a tag, plus the frame that took the batch past it: what
+ * nodes built before SEAL_BYTES sent (sealed once a batch held 64 KiB), kept as the bound.
  */
 export const BATCH_BYTES = 64 * 1024;
 /**

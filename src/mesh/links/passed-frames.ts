@@ -14,6 +14,7 @@ import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, MAJOR, Names, readBool, readInt, readLength, readName, readText } from './cbor-reader.ts';
 import { Field, FIELD_NAMES, readWhole, spans } from './routed-reader.ts';
+import { EMBEDDED_TAG as TAG_24 } from './routed-writer.ts';
 
 // The header's keys, then the others (their values' places noted in `spans`), by their index in KEYS.
 const Key = { t: 0, origin: 1, dst: 2, id: 3, realm: 4, progress: 5, mode: 6, error: 7 } as const;
@@ -28,11 +29,21 @@ const TYPES = new Names(TYPE_NAMES);
  * header says it all) is read whole too (PassedFrame.whole), in the same pass.
  */
 export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): PassedFrame | undefined {
-  if (start >= b.length || b[start]! >> 5 !== MAJOR.MAP) return undefined;
+  // Embedded (routed-writer.ts): the map is the content of a byte string under tag 24, which
+  // ends at `end`; -1: a bare map, whose end is found by walking it.
+  let end = -1;
   cursor.at = start;
+  if (b[start] === TAG_24[0] && b[start + 1] === TAG_24[1]) {
+    cursor.at = start + 2;
+    if (cursor.at >= b.length || b[cursor.at]! >> 5 !== MAJOR.BYTES) return undefined;
+    const length = readLength(b);
+    if (length < 0 || cursor.at + length > b.length) return undefined;
+    end = cursor.at + length;
+  }
+  if (cursor.at >= b.length || b[cursor.at]! >> 5 !== MAJOR.MAP) return undefined;
   const pairs = readLength(b);
   if (pairs < 0) return undefined;
-  spans.fill(-1);
+  for (let i = 0; i < spans.length; i++) spans[i] = -1;
   let unknown = false;
   let t: RoutedFrame['t'] | undefined;
   let origin: string | undefined;
@@ -43,6 +54,16 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   let mode: string | undefined;
   let error: string | undefined;
   for (let n = 0; n < pairs; n++) {
+    // A frame only passing through, embedded: once its header is read, the rest is stepped over
+    // (the routers write the header's keys first). Its content is the next nodes' to check, as
+    // a payload's always was; the node it is for reads it whole.
+    if (end >= 0 && origin !== undefined && realm !== undefined && id !== undefined && dst !== undefined) {
+      if ((dst !== self || t === 'cancel') && t !== undefined && headerRead(t, progress, mode, error)) {
+        if (cursor.at > end) return undefined;
+        cursor.at = end;
+        break;
+      }
+    }
     // Keys and the type are matched as octets: no string is made for them.
     const key = readName(b, KEYS);
     if (key === -1) return undefined;
@@ -92,7 +113,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
     if (cursor.at < 0) return undefined;
   }
   const at = cursor.at;
-  if (at < 0 || t === undefined) return undefined;
+  if (at < 0 || t === undefined || (end >= 0 && at !== end)) return undefined;
   if (origin === undefined || dst === undefined || id === undefined || realm === undefined) return undefined;
   if ((t === 'chunk' || t === 'result') && progress === undefined) return undefined;
   if (t === 'cancel' && mode === undefined) return undefined;
@@ -113,4 +134,19 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   // A key of no frame known here: decoded whole (decodePassed), as before.
   if (dst === self && t !== 'cancel' && !unknown) passed.whole = readWhole(b, passed);
   return passed;
+}
+
+/** Whether a frame of type `t` has all of its routing header (t, origin, dst, id and realm apart). */
+function headerRead(t: RoutedFrame['t'], progress: unknown, mode: unknown, error: unknown): boolean {
+  switch (t) {
+    case 'chunk':
+    case 'result':
+      return progress !== undefined;
+    case 'cancel':
+      return mode !== undefined;
+    case 'error':
+      return error !== undefined;
+    default:
+      return true;
+  }
 }

@@ -14,8 +14,13 @@ import type { CborItems } from '../../wamp/raw-payload.ts';
  * The frame's CBOR item (a map), or undefined when the general encoder must write it. The item
  * is a region of a slab that no later frame writes over (as writeCbor's output): it is queued
  * until the tick's envelope is joined, not copied out first.
+ *
+ * `embedded`: the map as an embedded CBOR data item instead (RFC 8949 3.4.5.1: tag 24, a byte
+ * string holding it), as a call's frames cross the mesh: the byte string's head gives the
+ * frame's length, so a node it only passes through reads its routing header and steps over the
+ * rest (passed-frames.ts) instead of walking every item of the caller's payload.
  */
-export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
+export function writeRouted(frame: OutgoingFrame, embedded = false): Uint8Array | undefined {
   const t = frame.t;
   if (t !== 'call' && t !== 'result' && t !== 'error' && t !== 'chunk' && t !== 'cancel' && t !== 'event')
     return undefined;
@@ -25,16 +30,42 @@ export function writeRouted(frame: OutgoingFrame): Uint8Array | undefined {
     at = 0;
   }
   base = at;
-  at = base + 1; // the map's head, written once its keys are counted
+  // Room for the tag and the byte string's head, written once the map's length is known.
+  const map = embedded ? EMBEDDING : 0;
+  at = base + map + 1; // the map's head, written once its keys are counted
   const count = writeMap(frame as unknown as Record<string, unknown>);
   // No frame has 24 keys (the map's head would take two octets): the general encoder writes it.
   if (count < 0 || count >= 24) {
     at = base;
     return undefined;
   }
-  scratch[base] = 0xa0 | count;
-  return scratch.subarray(base, at);
+  scratch[base + map] = 0xa0 | count;
+  if (!embedded) return scratch.subarray(base, at);
+  // The heads in their shortest forms, just before the map (what is left of the room unused).
+  const length = at - base - map;
+  let start = base + map;
+  if (length < 24) scratch[--start] = 0x40 | length;
+  else if (length < 0x100) {
+    scratch[--start] = length;
+    scratch[--start] = 0x58;
+  } else if (length < 0x10000) {
+    scratch[--start] = length & 0xff;
+    scratch[--start] = length >> 8;
+    scratch[--start] = 0x59;
+  } else {
+    start -= 4;
+    scratch.writeUInt32BE(length, start);
+    scratch[--start] = 0x5a;
+  }
+  scratch[--start] = EMBEDDED_TAG[1]!;
+  scratch[--start] = EMBEDDED_TAG[0]!;
+  return scratch.subarray(start, at);
 }
+
+/** Tag 24 (an embedded CBOR data item), in its two-octet head. */
+export const EMBEDDED_TAG = Uint8Array.of(0xd8, 0x18);
+/** The most the tag and a byte string's head take (a length of up to 2^32 - 1). */
+const EMBEDDING = EMBEDDED_TAG.length + 5;
 
 /** The frame's keys and values; their count, or -1 when the general encoder must write the frame. */
 function writeMap(f: Record<string, unknown>): number {

@@ -2,6 +2,7 @@
 // before use, and a bad one ends the link with a reason, never the process.
 
 import { cbor } from '../../serializers/cbor.ts';
+import { embeddedCbor } from '../../serializers/payload-span.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
@@ -223,7 +224,7 @@ export type OutgoingFrame = MeshFrame | PassedFrame;
 export function decodePassed(frame: PassedFrame): RoutedFrame | string {
   let value: unknown;
   try {
-    value = cbor.decode(frame.encoded);
+    value = cbor.decode(embeddedCbor(frame.encoded, 0) ?? frame.encoded);
   } catch (error) {
     return `undecodable ${frame.t} frame: ${(error as Error).message}`;
   }
