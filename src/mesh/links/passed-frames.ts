@@ -4,6 +4,11 @@
 // kwargs are skipped over by their lengths, so reading the header costs the same whatever the
 // payload holds.
 //
+// The routers send a call's frames embedded (tag 24 on a byte string, routed-writer.ts): on a
+// node the frame only passes through, reading stops once the header is read, and the byte
+// string's length says where the frame ends, so nothing of the caller's payload is walked there.
+// A bare map is read as before, to its end.
+//
 // Only the plain form is read here: a definite-length map with text keys, text values and
 // integers in their shortest heads up to 2^53, as the routers' CBOR encoder writes them. For
 // anything else (and for every other kind of frame) readRoutedHeader answers undefined and the
