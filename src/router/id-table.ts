@@ -92,14 +92,17 @@ export class IdTable<V> {
   }
 
   #grow(): void {
-    const entries = [...this.entries()];
+    const keys = this.#keys;
+    const values = this.#values;
+    const spill = this.#spill;
     const n = (this.#mask + 1) * 2;
     this.#keys = slots(n);
     this.#values = new Array<V | undefined>(n).fill(undefined);
     this.#mask = n - 1;
     this.#inRing = 0;
     this.#spill = undefined;
-    for (const [key, value] of entries) this.set(key, value);
+    for (let s = 0; s < keys.length; s++) if (!Number.isNaN(keys[s]!)) this.set(keys[s]!, values[s]!);
+    if (spill !== undefined) for (const [key, value] of spill) this.set(key, value);
   }
 }
 

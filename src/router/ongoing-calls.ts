@@ -69,6 +69,9 @@ export interface DealerStats {
   unrequestedProgressDropped: number;
 }
 
+/** Emptied tables kept for reuse (#spares). */
+const SPARES = 4;
+
 export class OngoingCalls {
   readonly #scheduler: Scheduler;
   readonly #logger: Logger;
@@ -79,10 +82,11 @@ export class OngoingCalls {
   // caller session id -> CALL request id -> invocation
   readonly #calls = new IdTable<IdTable<Invocation>>();
   /**
-   * The last session's table emptied, for the next session to need one: a busy session's calls
-   * often all end between two bursts, and a new table grows again to hold a burst.
+   * Tables emptied, for the next sessions to need one: a busy session's calls often all end
+   * between two bursts (its caller's and its callee's table at once), and a new table grows
+   * again to hold a burst.
    */
-  #spare: IdTable<Invocation> | undefined;
+  readonly #spares: IdTable<Invocation>[] = [];
   /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
   #pending = 0;
 
@@ -137,13 +141,13 @@ export class OngoingCalls {
     if (serving?.delete(invocation.request) === true) this.#pending--;
     if (serving !== undefined && serving.size === 0) {
       this.#invocations.delete(invocation.callee.id);
-      this.#spare = serving;
+      this.#keep(serving);
     }
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);
     if (calls !== undefined && calls.size === 0) {
       this.#calls.delete(invocation.caller.id);
-      this.#spare = calls;
+      this.#keep(calls);
     }
     if (invocation.timer !== undefined) {
       this.#scheduler.clearTimeout(invocation.timer);
@@ -225,11 +229,14 @@ export class OngoingCalls {
   #tableFor(tables: IdTable<IdTable<Invocation>>, key: number): IdTable<Invocation> {
     let table = tables.get(key);
     if (table === undefined) {
-      table = this.#spare ?? new IdTable<Invocation>();
-      this.#spare = undefined;
+      table = this.#spares.pop() ?? new IdTable<Invocation>();
       tables.set(key, table);
     }
     return table;
+  }
+
+  #keep(table: IdTable<Invocation>): void {
+    if (this.#spares.length < SPARES) this.#spares.push(table);
   }
 
   #timeout(invocation: Invocation): void {
