@@ -5,14 +5,14 @@
 // undecoded (`payload`: the Dealer passes it through to a CBOR client, and decodes it only for
 // another); only what else the clients gave (non-empty details, a payload the check does not
 // take, a chunk's or an error's) goes through the CBOR decoder. The frame is then validated by
-// validateFrame, as a frame decoded by decodePassed is: the same frames are taken and the same
-// ones refused, with the same reason.
+// validateFrame's checks for a call's frames (validateRoutedFrame), as a frame decoded by
+// decodePassed is: the same frames are taken and the same ones refused, with the same reason.
 
 import { cbor } from '../../serializers/cbor.ts';
 import { checkCborPayload } from '../../serializers/payload-check.ts';
-import { MessageType as T } from '../../wamp/messages.ts';
+import { MessageType as T, type Dict } from '../../wamp/messages.ts';
 import { RawPayload } from '../../wamp/raw-payload.ts';
-import { validateFrame, type PassedFrame, type RoutedFrame } from '../routing/frames.ts';
+import { validateRoutedFrame, type PassedFrame, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, FALSE, MAJOR, readBool, readInt, readLength, readText, TRUE } from './cbor-reader.ts';
 
 /** A frame's keys other than its routing header's, by their index in FIELD_NAMES. */
@@ -49,7 +49,7 @@ export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string |
   const args = payload === undefined ? field(b, Field.args) : undefined;
   const kwargs = payload === undefined ? field(b, Field.kwargs) : undefined;
   if (details === UNDECODABLE || args === UNDECODABLE || kwargs === UNDECODABLE) return undefined;
-  let f: object;
+  let f: Dict & { t: RoutedFrame['t'] };
   switch (t) {
     case 'call': {
       const procedure = field(b, Field.procedure);
@@ -74,7 +74,7 @@ export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string |
     default:
       return undefined;
   }
-  return validateFrame(f) as RoutedFrame | string;
+  return validateRoutedFrame(f);
 }
 
 const NO_HEAD = new Uint8Array(0);
