@@ -6,8 +6,9 @@
 // in the table are fewer than half the slots and consecutive, none does.
 //
 // Why not a Map alone: a Map set, get and delete by number cost 52 ns together against 7 here
-// (micro: 2 M calls, 1,000 open at a time), and the 3-hop mesh bench's routers spent 8-14% of
-// their time in Map lookups, most of them these (BENCHMARKS.md, seventeenth session).
+// (micro: 2 M calls, 1,000 open at a time), and a busy router makes several of each per call:
+// in the 3-hop mesh bench the routers spent 8-14% of their CPU in Map operations, most of them
+// on these two tables (BENCHMARKS.md).
 
 /** The ring's size when made, and the most it grows to. */
 const MIN_SLOTS = 8;
@@ -43,6 +44,7 @@ export class IdTable<V> {
   }
 
   set(key: number, value: V): this {
+    if (key === 0) key = 0; // -0 as +0, as a Map keeps it
     const s = key & this.#mask;
     const keys = this.#keys;
     if (keys[s] === key) {

@@ -17,6 +17,7 @@ import { decodeControl, encodeControl, HELLO_VERSION } from '../../src/mesh/link
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
 import { connect as rawConnect, HandshakeRefused } from '../helpers/raw-client.ts';
+import { meshFrames } from '../helpers/mesh-frames.ts';
 import { fakeDial } from './links-fake-peer.ts';
 import {
   call,
@@ -149,6 +150,37 @@ test('garbage after the handshake closes only that link, with a reason; the othe
   await until(() => linkPeers(a).join() === 'C', 3000, 'only the A-C link left');
   t.true(uptime() >= before, 'the A-C link was never interrupted');
   t.deepEqual(await call(caller, 1, 'com.test.alive', []), [50, 1, {}, ['C']]);
+});
+
+test("a call's frame that is no frame past its header, passed on by a neighbour, is refused to its caller; the link and the envelope's next frame stay", async (t) => {
+  const a = await routerNode(t, 'A');
+  const fake = fakeDial(a.port, { node: 'zz-relay' });
+  t.true(await fake.up, 'linked');
+  await until(() => fake.meshPayloads.length > 0, 3000, 'database exchange');
+  // Two calls of node X for A, as a relay passes them on: the first, embedded, with octets that
+  // are no CBOR after its routing header (a node passing it on cannot tell); the second whole.
+  const header = cbor.encode({ t: 'call', origin: 'X', dst: 'A', id: 9, realm: 'realm1' } as never);
+  const map = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]);
+  const bad = Buffer.concat([Buffer.of(0xd8, 0x18, 0x58, map.length), map]);
+  const good = cbor.encode({
+    ...{ t: 'call', origin: 'X', dst: 'A', id: 10, realm: 'realm1' },
+    procedure: 'p',
+    match: 'exact',
+    session: 1,
+    details: {},
+    args: [],
+  } as never);
+  fake.send(encodeLinkFrame(LinkFrameType.MESH, Buffer.concat([Buffer.of(0x82), bad, good])));
+  const answers = () =>
+    fake.meshPayloads
+      .flatMap((p) => meshFrames(p) as { t: string; id: number; args?: unknown[] }[])
+      .filter((f) => f.t === 'error');
+  await until(() => answers().length >= 2, 3000, 'both calls answered');
+  const [first, second] = [9, 10].map((id) => answers().find((f) => f.id === id));
+  t.regex(String(first?.args?.[0]), /invalid call frame refused at A: undecodable call frame/);
+  t.regex(String(second?.args?.[0]), /origin-bound identity/, 'the next frame read, and refused for its own reason');
+  t.deepEqual(linkPeers(a), ['zz-relay'], 'the link stays up');
+  t.is(fake.controls.filter((c) => c.c === 'close').length, 0);
 });
 
 test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own) and 7 (call tags over the call ID) are refused at the handshake, with both versions in the log', async (t) => {

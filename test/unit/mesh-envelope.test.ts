@@ -7,6 +7,7 @@
 
 import test from 'ava';
 import { decodeEnvelope, encodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
+import { readRoutedHeader } from '../../src/mesh/links/passed-frames.ts';
 import { PassedFrame, decodePassed, type MeshFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
@@ -125,7 +126,7 @@ test("a call's frames are sent embedded: passed through with their header read a
   }
 });
 
-test('an embedded frame passing through is not decoded past its header; one that overruns its byte string is refused', (t) => {
+test('an embedded frame passing through is not read past its header; where it is for, one that is no frame is refused and the next frames still read', (t) => {
   // A payload the CBOR decoder refuses, inside: stepped over where the frame passes through.
   const map = undecodableCbor([{ ...plainCall, args: [PLACEHOLDER] }]).subarray(1);
   const bytes = Buffer.concat([Buffer.of(0x81), embed(map)]);
@@ -134,18 +135,73 @@ test('an embedded frame passing through is not decoded past its header; one that
   t.deepEqual(Buffer.from(through.encoded), bytes.subarray(1));
   t.regex(decodePassed(through) as string, /undecodable call frame/);
   // After the header, octets that are no CBOR at all (a reserved head): stepped over where the
-  // frame passes through, refused where it is for.
+  // frame passes through; where it is for, the frame is refused (its caller is answered with
+  // the reason) and the envelope's next frame read as usual: the neighbour that passed it on
+  // could not have known, so it is no reason to close that link.
   const header = Buffer.from(cbor.encode({ t: 'call', origin: 'A', dst: 'D', id: 9, realm: 'realm1' } as never));
-  const odd = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]);
-  const oddBytes = Buffer.concat([Buffer.of(0x81), embed(odd)]);
-  t.like((decodeEnvelope(oddBytes, 'C') as unknown[])[0], { t: 'call', origin: 'A', dst: 'D', id: 9 });
-  t.is(typeof decodeEnvelope(oddBytes, 'D'), 'string');
-  // A map longer than its byte string, read where it is for or passing through; a header that
-  // runs past it; a byte string that runs past the envelope.
+  const odd = embed(Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]));
+  const next = sent({ ...plainCall, id: 10 }).item;
+  const oddBytes = Buffer.concat([Buffer.of(0x82), odd, next]);
+  const [passing] = decodeEnvelope(oddBytes, 'C') as PassedFrame[];
+  t.like(passing, { t: 'call', origin: 'A', dst: 'D', id: 9, whole: undefined });
+  const [refused, after] = decodeEnvelope(oddBytes, 'D') as PassedFrame[];
+  t.like(refused, { t: 'call', origin: 'A', dst: 'D', id: 9 });
+  t.is(typeof refused!.whole, 'string', 'refused where it is for');
+  t.deepEqual(Buffer.from(refused!.encoded), odd);
+  t.like(after, { t: 'call', id: 10 });
+  t.is(typeof after!.whole, 'object', 'the next frame read whole');
+  // A map longer than its byte string, a byte string that runs past the envelope: no envelope.
   const whole = Buffer.from(cbor.encode(plainCall as never));
   for (const self of ['D', 'C']) {
     t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length - 3)]), self), 'string');
     t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole.subarray(0, 12))]), self), 'string');
     t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length + 1)]), self), 'string');
   }
+});
+
+test("a routing header that runs past its frame's byte string is never read from what follows", (t) => {
+  // The byte string claims the first 12 octets of the map; the rest of the header follows it.
+  // Read on, the header would be whole, and the frame passed on under a header not its own.
+  const whole = Buffer.from(cbor.encode(plainCall as never));
+  const bytes = embed(whole, 12);
+  for (const self of ['C', 'D']) t.is(readRoutedHeader(bytes, 0, self), undefined, `at ${self}`);
+  t.like(readRoutedHeader(embed(whole), 0, 'C'), { t: 'call', id: call.id }, 'the same frame whole is read');
+});
+
+/** A CBOR map of these pairs in this order, keys repeated as given (cbor.encode would keep the last). */
+function mapOf(pairs: [string, unknown][]): Buffer {
+  const items = pairs.flatMap(([k, v]) => [Buffer.from(cbor.encode(k as never)), Buffer.from(cbor.encode(v as never))]);
+  return Buffer.concat([Buffer.of(0xa0 | pairs.length), ...items]);
+}
+
+test('a routing header key given twice: routed by its first value everywhere, refused where the frame is read whole', (t) => {
+  // A result for call 5 of X that names call 9 again after its payload: a node passing it on stops
+  // reading before the second ID, so the node it is for must not take it as call 9's answer.
+  const pairs: [string, unknown][] = [
+    ['t', 'result'],
+    ['origin', 'X'],
+    ['dst', 'X'],
+    ['id', 5],
+    ['realm', 'realm1'],
+    ['progress', false],
+    ['details', {}],
+    ['args', ['forged']],
+    ['id', 9],
+  ];
+  for (const form of ['embedded', 'bare']) {
+    const map = mapOf(pairs);
+    const bytes = Buffer.concat([Buffer.of(0x81), form === 'embedded' ? embed(map) : map]);
+    const [through] = decodeEnvelope(bytes, 'C') as PassedFrame[];
+    t.like(through, { t: 'result', origin: 'X', id: 5 }, `${form}: passed on as call 5's`);
+    const [here] = decodeEnvelope(bytes, 'X') as PassedFrame[];
+    t.like(here, { t: 'result', origin: 'X', id: 5 }, `${form}: read as call 5's where it is for`);
+    t.regex(here!.whole as string, /repeated/, `${form}: and refused there`);
+    // Read by the general decoder (which keeps a repeated key's last value): refused as well.
+    t.regex(decodePassed(through!) as string, /two ways/, `${form}: decoded whole`);
+  }
+});
+
+test('only the frames of a call are embedded: anything else so is no envelope', (t) => {
+  const ack = embed(Buffer.from(cbor.encode({ t: 'ack', r: 3, c: 2 } as never)));
+  t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), ack]), 'C') as string, /only the frames of a call/);
 });

@@ -5,7 +5,8 @@
 // answers (the frame, or the same reason), or leave the frame to it.
 
 import test from 'ava';
-import { decodeEnvelope, encodeFrame } from '../../src/mesh/links/envelope.ts';
+import { decodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
+import { EMBEDDING, embedHead } from '../../src/mesh/links/embedded.ts';
 import { writeRouted } from '../../src/mesh/links/routed-writer.ts';
 import { decodePassed, PassedFrame, type OutgoingFrame, type ResultFrame } from '../../src/mesh/routing/frames.ts';
 import { RawPayload } from '../../src/wamp/raw-payload.ts';
@@ -121,8 +122,7 @@ test('frames made here are written as cbor.encode() writes them', (t) => {
     written++;
     if (!Buffer.from(mine).equals(expected)) return t.fail(`frame ${JSON.stringify(canon(frame))}`);
     // On the wire, embedded: tag 24 on a byte string holding the map (shortest heads).
-    const embedded = Buffer.concat([Buffer.of(0xd8, 0x18), Buffer.from(cbor.encode(expected as never))]);
-    t.deepEqual(Buffer.from(encodeFrame(frame as unknown as OutgoingFrame)), embedded);
+    t.deepEqual(Buffer.from(encodeFrame(frame as unknown as OutgoingFrame)), embedded(expected));
   }
   t.true(written > 4000, `${written} written here`);
 });
@@ -139,15 +139,20 @@ const resultFrame = (id: number, arg: string) => ({
   args: [arg],
 });
 
+/** The octets of a frame as the routers send it embedded: tag 24 on a byte string holding its map. */
+const embedded = (map: Uint8Array) => Buffer.concat([Buffer.of(0xd8, 0x18), Buffer.from(cbor.encode(map as never))]);
+
 test('frames written earlier stay as written while later ones are: small, large (past a slab) and refused ones', (t) => {
   const written: [Uint8Array, Buffer][] = [];
   for (let i = 0; i < 3000; i++) {
     const size = i % 97 === 0 ? 20_000 + i : i % 13;
     const frame = resultFrame(i, 'y'.repeat(size));
     // Now and then one the writer leaves to the general encoder, after it has begun writing.
-    if (i % 7 === 0) writeRouted({ ...frame, args: [2 ** 60] } as unknown as OutgoingFrame);
-    const item = writeRouted(frame as unknown as OutgoingFrame)!;
-    written.push([item, Buffer.from(cbor.encode([frame]).subarray(1))]);
+    if (i % 7 === 0) writeRouted({ ...frame, args: [2 ** 60] } as unknown as OutgoingFrame, i % 2 === 0);
+    // Bare and embedded in turn (the heads of the latter written once the map's length is known).
+    const expected = Buffer.from(cbor.encode([frame]).subarray(1));
+    const item = writeRouted(frame as unknown as OutgoingFrame, i % 3 === 0)!;
+    written.push([item, i % 3 === 0 ? embedded(expected) : expected]);
   }
   for (const [item, expected] of written) if (!Buffer.from(item).equals(expected)) return t.fail('a frame changed');
   t.pass();
@@ -222,13 +227,15 @@ test("a frame with a client's payload octets (raw) is written as the frame with 
   t.deepEqual(cbor.decode(encodeFrame(odd as unknown as OutgoingFrame)), { ...head, extra: 1, args, kwargs });
 });
 
-test('frames for this node are read whole as decodePassed() reads them', (t) => {
+test('frames for this node are read whole as decodePassed() reads them, bare or embedded', (t) => {
   let read = 0;
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const frame = randomFrame();
     let bytes: Uint8Array;
     try {
-      bytes = cbor.encode([frame]);
+      // Embedded as the routers send them (encodeFrame; bare where the writer declines), or bare.
+      const item = i % 2 === 0 ? undefined : encodeFrame(frame as unknown as OutgoingFrame);
+      bytes = item === undefined ? cbor.encode([frame]) : joinEnvelope([item], item.length);
     } catch {
       continue;
     }
@@ -239,7 +246,7 @@ test('frames for this node are read whole as decodePassed() reads them', (t) => 
     read++;
     t.deepEqual(canon(withValues(passed.whole)), canon(decodePassed(passed)), JSON.stringify(canon(frame)));
   }
-  t.true(read > 1500, `${read} read whole`);
+  t.true(read > 1800, `${read} read whole`);
 });
 
 /** A frame read whole with its payload left undecoded (routed-reader.ts), with the payload's values instead. */
@@ -320,4 +327,16 @@ test('runs of frames of one shape, with an identity that recurs, changes in one 
     if (mine === undefined || !Buffer.from(mine).equals(expected)) return t.fail(JSON.stringify(frame));
   }
   t.pass();
+});
+
+test("an embedded item's heads are cbor-x's, in their shortest forms, for every size of frame", (t) => {
+  for (const length of [0, 1, 23, 24, 255, 256, 65_535, 65_536, 70_000]) {
+    const b = Buffer.alloc(EMBEDDING + length, 0x61);
+    const start = embedHead(b, EMBEDDING, length);
+    const expected = Buffer.concat([
+      Buffer.of(0xd8, 0x18),
+      Buffer.from(cbor.encode(Buffer.alloc(length, 0x61) as never)),
+    ]);
+    t.deepEqual(b.subarray(start), expected, `${length} octets`);
+  }
 });

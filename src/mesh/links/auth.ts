@@ -55,8 +55,9 @@ import type { NodeId } from '../routing/frames.ts';
 // frame of its own; a version 6 node would refuse such frames and close the link.
 // 8: a call's origin tag no longer covers its call ID (routing/origin-identity.ts); a version 7
 // node would refuse every call of a version 8 one as forged.
-// 9: a call's frames are embedded CBOR data items (tag 24 on a byte string, links/routed-writer.ts)
-// so that a node they pass through steps over their payload; a version 8 node would refuse them.
+// 9: a call's frames are embedded CBOR data items (tag 24 on a byte string, links/routed-writer.ts;
+// all that the routers' own writer takes, which is nearly all) so that a node they pass through
+// steps over their payload; a version 8 node would refuse them.
 export const HELLO_VERSION = 9;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;

@@ -98,9 +98,13 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
     const end = cborItemEnd(payload, at);
     if (end < 0) return decodeWhole(payload);
     try {
-      // A call's frame in a form not read above is decoded from what it embeds.
+      // A call's frame in a form not read above is decoded from what it embeds (only a call's
+      // frames are embedded: anything else so is refused with the envelope).
       const item = payload.subarray(at, end);
-      frames.push(cbor.decode(embeddedCbor(item, 0) ?? item));
+      const embedded = embeddedCbor(item, 0);
+      const value: unknown = cbor.decode(embedded ?? item);
+      if (embedded !== undefined && !isCallFrame(value)) return 'only the frames of a call are embedded';
+      frames.push(value);
     } catch (error) {
       return `undecodable mesh frame: ${(error as Error).message}`;
     }
@@ -141,4 +145,9 @@ function decodeWhole(payload: Uint8Array): unknown[] | string {
   }
   if (!Array.isArray(value) || value.length === 0) return 'a mesh payload must be a non-empty CBOR array of frames';
   return value;
+}
+
+function isCallFrame(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || !('t' in v)) return false;
+  return v.t === 'call' || v.t === 'chunk' || v.t === 'cancel' || v.t === 'result' || v.t === 'error';
 }

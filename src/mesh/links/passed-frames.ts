@@ -16,10 +16,10 @@
 // a bad one still refused with the same reason.
 
 import { cborItemEnd } from '../../serializers/payload-span.ts';
-import { PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
+import { decodePassed, PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, MAJOR, Names, readBool, readInt, readLength, readName, readText } from './cbor-reader.ts';
 import { Field, FIELD_NAMES, readWhole, spans } from './routed-reader.ts';
-import { EMBEDDED_TAG as TAG_24 } from './routed-writer.ts';
+import { EMBEDDED_TAG as TAG_24 } from './embedded.ts';
 
 // The header's keys, then the others (their values' places noted in `spans`), by their index in KEYS.
 const Key = { t: 0, origin: 1, dst: 2, id: 3, realm: 4, progress: 5, mode: 6, error: 7 } as const;
@@ -50,6 +50,14 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   if (pairs < 0) return undefined;
   for (let i = 0; i < spans.length; i++) spans[i] = -1;
   let unknown = false;
+  // Each header key's first value counts: a node only passing an embedded frame on stops reading
+  // there, so a later one would route it one way there and another where it is read whole. A
+  // frame repeating one is refused where it is read whole.
+  let seen = 0;
+  let repeated = false;
+  // Embedded and for this node: its header was read whole by here, so what is wrong past it is
+  // the frame's (refused, its caller answered), not the link's.
+  let headerRead = false;
   let t: RoutedFrame['t'] | undefined;
   let origin: string | undefined;
   let dst: string | undefined;
@@ -59,53 +67,77 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   let mode: string | undefined;
   let error: string | undefined;
   for (let n = 0; n < pairs; n++) {
-    // A frame only passing through, embedded: once its header is read, the rest is stepped over
-    // (the routers write the header's keys first). Its content is the next nodes' to check, as
-    // a payload's always was; the node it is for reads it whole.
-    if (end >= 0 && origin !== undefined && realm !== undefined && id !== undefined && dst !== undefined) {
-      if ((dst !== self || t === 'cancel') && t !== undefined && headerRead(t, progress, mode, error)) {
+    // Embedded, once the header is read (the routers write its keys first): a frame only passing
+    // through is stepped over, its content the next nodes' to check, as a payload's always was;
+    // so is a cancel, which its header says all of.
+    if (end >= 0 && !headerRead && t !== undefined && origin !== undefined && realm !== undefined && id !== undefined) {
+      if (dst !== undefined && complete(t, progress, mode, error)) {
         if (cursor.at > end) return undefined;
-        cursor.at = end;
-        break;
+        if (dst !== self || t === 'cancel') {
+          cursor.at = end;
+          break;
+        }
+        headerRead = true;
       }
     }
     // Keys and the type are matched as octets: no string is made for them.
     const key = readName(b, KEYS);
-    if (key === -1) return undefined;
+    if (key === -1) break;
+    if (key >= 0 && key < HEADER_KEYS) {
+      if ((seen & (1 << key)) !== 0) repeated = true;
+      seen |= 1 << key;
+    }
     switch (key) {
       case Key.t: {
         const type = readName(b, TYPES);
-        if (type < 0) return undefined;
-        t = TYPE_NAMES[type];
-        continue;
+        if (type < 0) cursor.at = -1;
+        else t ??= TYPE_NAMES[type];
+        break;
       }
-      case Key.origin:
-        origin = readText(b);
+      case Key.origin: {
+        const v = readText(b);
+        origin ??= v;
         break;
-      case Key.dst:
-        dst = readText(b);
+      }
+      case Key.dst: {
+        const v = readText(b);
+        dst ??= v;
         break;
-      case Key.realm:
-        realm = readText(b);
+      }
+      case Key.realm: {
+        const v = readText(b);
+        realm ??= v;
         break;
-      case Key.mode:
-        mode = readText(b);
+      }
+      case Key.mode: {
+        const v = readText(b);
+        mode ??= v;
         break;
-      case Key.error:
-        error = readText(b);
+      }
+      case Key.error: {
+        const v = readText(b);
+        error ??= v;
         break;
-      case Key.id:
-        id = readInt(b);
+      }
+      case Key.id: {
+        const v = readInt(b);
+        id ??= v;
         break;
-      case Key.progress:
-        progress = readBool(b);
+      }
+      case Key.progress: {
+        const v = readBool(b);
+        progress ??= v;
         break;
+      }
       default: {
         const at = cursor.at;
         const field = key - HEADER_KEYS;
         // What the node the frame is for will take as a dict or a list; their content is its to check.
         if (field === Field.args || field === Field.details || field === Field.kwargs) {
-          if (at >= b.length || b[at]! >> 5 !== (field === Field.args ? MAJOR.ARRAY : MAJOR.MAP)) return undefined;
+          if (at >= b.length || b[at]! >> 5 !== (field === Field.args ? MAJOR.ARRAY : MAJOR.MAP)) {
+            cursor.at = -1;
+            break;
+          }
         }
         cursor.at = cborItemEnd(b, at);
         if (field >= 0) {
@@ -115,34 +147,55 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
         break;
       }
     }
-    if (cursor.at < 0) return undefined;
+    if (cursor.at < 0) break;
   }
   const at = cursor.at;
-  if (at < 0 || t === undefined || (end >= 0 && at !== end)) return undefined;
+  if (at < 0 || t === undefined || (end >= 0 && at !== end)) {
+    if (!headerRead) return undefined;
+    // Passed on to here by a neighbour that could not know: refused, in the decoder's words.
+    const passed = passedFrame(b, start, end, {
+      t: t!,
+      origin: origin!,
+      dst: dst!,
+      id: id!,
+      realm: realm!,
+      progress,
+      mode,
+      error,
+    });
+    passed.whole = decodePassed(passed);
+    return passed;
+  }
   if (origin === undefined || dst === undefined || id === undefined || realm === undefined) return undefined;
-  if ((t === 'chunk' || t === 'result') && progress === undefined) return undefined;
-  if (t === 'cancel' && mode === undefined) return undefined;
-  if (t === 'error' && error === undefined) return undefined;
-  const passed = new PassedFrame(
-    {
-      t,
-      origin,
-      dst,
-      id,
-      realm,
-      progress: progress ?? false,
-      mode: mode ?? '',
-      error: error ?? '',
-    },
-    b.subarray(start, at),
-  );
-  // A key of no frame known here: decoded whole (decodePassed), as before.
-  if (dst === self && t !== 'cancel' && !unknown) passed.whole = readWhole(b, passed);
+  if (!complete(t, progress, mode, error)) return undefined;
+  const passed = passedFrame(b, start, at, { t, origin, dst, id, realm, progress, mode, error });
+  if (dst === self && t !== 'cancel') {
+    // A key of no frame known here: decoded whole (decodePassed), as before.
+    if (repeated) passed.whole = `${t} frame: a key of its routing header is repeated`;
+    else if (!unknown) passed.whole = readWhole(b, passed);
+  }
   return passed;
 }
 
+interface Header {
+  t: RoutedFrame['t'];
+  origin: NodeId;
+  dst: NodeId;
+  id: number;
+  realm: string;
+  progress: boolean | undefined;
+  mode: string | undefined;
+  error: string | undefined;
+}
+
+function passedFrame(b: Uint8Array, start: number, end: number, h: Header): PassedFrame {
+  const { t, origin, dst, id, realm } = h;
+  const header = { t, origin, dst, id, realm, progress: h.progress ?? false, mode: h.mode ?? '', error: h.error ?? '' };
+  return new PassedFrame(header, b.subarray(start, end));
+}
+
 /** Whether a frame of type `t` has all of its routing header (t, origin, dst, id and realm apart). */
-function headerRead(t: RoutedFrame['t'], progress: unknown, mode: unknown, error: unknown): boolean {
+function complete(t: RoutedFrame['t'], progress: unknown, mode: unknown, error: unknown): boolean {
   switch (t) {
     case 'chunk':
     case 'result':

@@ -9,16 +9,13 @@
 import { cbor } from '../../serializers/cbor.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
 import type { CborItems } from '../../wamp/raw-payload.ts';
+import { EMBEDDING, embedHead } from './embedded.ts';
 
 /**
  * The frame's CBOR item (a map), or undefined when the general encoder must write it. The item
  * is a region of a slab that no later frame writes over (as writeCbor's output): it is queued
- * until the tick's envelope is joined, not copied out first.
- *
- * `embedded`: the map as an embedded CBOR data item instead (RFC 8949 3.4.5.1: tag 24, a byte
- * string holding it), as a call's frames cross the mesh: the byte string's head gives the
- * frame's length, so a node it only passes through reads its routing header and steps over the
- * rest (passed-frames.ts) instead of walking every item of the caller's payload.
+ * until the tick's envelope is joined, not copied out first. `embedded`: the map as an embedded
+ * CBOR data item instead, as a call's frames cross the mesh (embedded.ts).
  */
 export function writeRouted(frame: OutgoingFrame, embedded = false): Uint8Array | undefined {
   const t = frame.t;
@@ -41,31 +38,9 @@ export function writeRouted(frame: OutgoingFrame, embedded = false): Uint8Array 
   }
   scratch[base + map] = 0xa0 | count;
   if (!embedded) return scratch.subarray(base, at);
-  // The heads in their shortest forms, just before the map (what is left of the room unused).
-  const length = at - base - map;
-  let start = base + map;
-  if (length < 24) scratch[--start] = 0x40 | length;
-  else if (length < 0x100) {
-    scratch[--start] = length;
-    scratch[--start] = 0x58;
-  } else if (length < 0x10000) {
-    scratch[--start] = length & 0xff;
-    scratch[--start] = length >> 8;
-    scratch[--start] = 0x59;
-  } else {
-    start -= 4;
-    scratch.writeUInt32BE(length, start);
-    scratch[--start] = 0x5a;
-  }
-  scratch[--start] = EMBEDDED_TAG[1]!;
-  scratch[--start] = EMBEDDED_TAG[0]!;
-  return scratch.subarray(start, at);
+  // The heads just before the map (what is left of the room unused).
+  return scratch.subarray(embedHead(scratch, base + map, at - base - map), at);
 }
-
-/** Tag 24 (an embedded CBOR data item), in its two-octet head. */
-export const EMBEDDED_TAG = Uint8Array.of(0xd8, 0x18);
-/** The most the tag and a byte string's head take (a length of up to 2^32 - 1). */
-const EMBEDDING = EMBEDDED_TAG.length + 5;
 
 /** The frame's keys and values; their count, or -1 when the general encoder must write the frame. */
 function writeMap(f: Record<string, unknown>): number {
