@@ -108,6 +108,30 @@ export class IdTable<V> {
   }
 }
 
+/**
+ * Emptied tables kept for the next owner to need one (a session's calls, an origin's): a busy
+ * owner's calls often all end between two bursts, and a table made anew grows again from
+ * MIN_SLOTS to hold the next burst.
+ */
+export class SpareTables<V> {
+  readonly #tables: IdTable<V>[] = [];
+  readonly #most: number;
+
+  constructor(most: number) {
+    this.#most = most;
+  }
+
+  /** A spare table, or a new one. */
+  take(): IdTable<V> {
+    return this.#tables.pop() ?? new IdTable<V>();
+  }
+
+  /** A table just emptied and no longer used by its owner. */
+  keep(table: IdTable<V>): void {
+    if (this.#tables.length < this.#most) this.#tables.push(table);
+  }
+}
+
 function slots(n: number): number[] {
   return new Array<number>(n).fill(Number.NaN);
 }

@@ -10,7 +10,7 @@ import { MessageType as T, type Dict } from '../wamp/messages.ts';
 import { invocationOf, type Payload, type RawPayload } from '../wamp/raw-payload.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Registration } from './registrations.ts';
-import { IdTable } from './id-table.ts';
+import { IdTable, SpareTables } from './id-table.ts';
 import { answerUndelivered, sendError } from './replies.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
@@ -69,9 +69,6 @@ export interface DealerStats {
   unrequestedProgressDropped: number;
 }
 
-/** Emptied tables kept for reuse (#spares). */
-const SPARES = 4;
-
 export class OngoingCalls {
   readonly #scheduler: Scheduler;
   readonly #logger: Logger;
@@ -81,12 +78,8 @@ export class OngoingCalls {
   readonly #invocations = new IdTable<IdTable<Invocation>>();
   // caller session id -> CALL request id -> invocation
   readonly #calls = new IdTable<IdTable<Invocation>>();
-  /**
-   * Tables emptied, for the next sessions to need one: a busy session's calls often all end
-   * between two bursts (its caller's and its callee's table at once), and a new table grows
-   * again to hold a burst.
-   */
-  readonly #spares: IdTable<Invocation>[] = [];
+  /** Up to four: a call's caller's and callee's tables often empty at once. */
+  readonly #spares = new SpareTables<Invocation>(4);
   /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
   #pending = 0;
 
@@ -141,13 +134,13 @@ export class OngoingCalls {
     if (serving?.delete(invocation.request) === true) this.#pending--;
     if (serving !== undefined && serving.size === 0) {
       this.#invocations.delete(invocation.callee.id);
-      this.#keep(serving);
+      this.#spares.keep(serving);
     }
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);
     if (calls !== undefined && calls.size === 0) {
       this.#calls.delete(invocation.caller.id);
-      this.#keep(calls);
+      this.#spares.keep(calls);
     }
     if (invocation.timer !== undefined) {
       this.#scheduler.clearTimeout(invocation.timer);
@@ -229,14 +222,10 @@ export class OngoingCalls {
   #tableFor(tables: IdTable<IdTable<Invocation>>, key: number): IdTable<Invocation> {
     let table = tables.get(key);
     if (table === undefined) {
-      table = this.#spares.pop() ?? new IdTable<Invocation>();
+      table = this.#spares.take();
       tables.set(key, table);
     }
     return table;
-  }
-
-  #keep(table: IdTable<Invocation>): void {
-    if (this.#spares.length < SPARES) this.#spares.push(table);
   }
 
   #timeout(invocation: Invocation): void {

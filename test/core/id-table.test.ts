@@ -4,7 +4,7 @@
 // session IDs up to 2^53, negative and fractional keys, and growth while some keys sit beside the ring.
 
 import test from 'ava';
-import { IdTable } from '../../src/router/id-table.ts';
+import { IdTable, SpareTables } from '../../src/router/id-table.ts';
 
 /** A seeded generator (mulberry32), so that a failure is the same on every run. */
 function random(seed: number): () => number {
@@ -100,4 +100,14 @@ test('random session IDs up to 2^53, through growth to the largest ring and past
   }
   same(t, table, map, keys);
   t.is(table.size, 0);
+});
+
+test('spare tables: the ones kept are handed out again, up to the number given, then new ones', (t) => {
+  const spares = new SpareTables<string>(2);
+  const [a, b, c] = [new IdTable<string>(), new IdTable<string>(), new IdTable<string>()];
+  for (const table of [a, b, c]) spares.keep(table);
+  const taken = [spares.take(), spares.take(), spares.take()];
+  t.true(taken.includes(a) && taken.includes(b), 'the first two kept come back');
+  t.false(taken.includes(c), 'the third was not kept');
+  t.is(taken[2]!.size, 0);
 });

@@ -11,7 +11,7 @@
 import { cbor } from '../../serializers/cbor.ts';
 import { cborItemEnd, embeddedCbor } from '../../serializers/payload-span.ts';
 import type { Dict } from '../../wamp/messages.ts';
-import { PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
+import { isRoutedType, PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import type { EnvelopeSlabs } from './envelope-slabs.ts';
 import { readEventFrame } from './event-reader.ts';
 import { readRoutedHeader } from './passed-frames.ts';
@@ -103,7 +103,8 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
       const item = payload.subarray(at, end);
       const embedded = embeddedCbor(item, 0);
       const value: unknown = cbor.decode(embedded ?? item);
-      if (embedded !== undefined && !isCallFrame(value)) return 'only the frames of a call are embedded';
+      const t = typeof value === 'object' && value !== null ? (value as Dict).t : undefined;
+      if (embedded !== undefined && !isRoutedType(t)) return 'only the frames of a call are embedded';
       frames.push(value);
     } catch (error) {
       return `undecodable mesh frame: ${(error as Error).message}`;
@@ -145,9 +146,4 @@ function decodeWhole(payload: Uint8Array): unknown[] | string {
   }
   if (!Array.isArray(value) || value.length === 0) return 'a mesh payload must be a non-empty CBOR array of frames';
   return value;
-}
-
-function isCallFrame(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null || !('t' in v)) return false;
-  return v.t === 'call' || v.t === 'chunk' || v.t === 'cancel' || v.t === 'result' || v.t === 'error';
 }

@@ -4,7 +4,7 @@
 
 import type { Logger } from '../../log.ts';
 import { LogThrottle } from '../log-throttle.ts';
-import type { NodeId } from '../routing/frames.ts';
+import { isRoutedType, type NodeId } from '../routing/frames.ts';
 import type { LinkConnection } from './connection.ts';
 
 export class LinkLog {
@@ -29,9 +29,8 @@ export class LinkLog {
   tooLarge(peer: NodeId, t: string, size: number, limit: number): void {
     const suppressed = this.#oversize.admit(`${peer}\u0000${t}`);
     if (suppressed === undefined) return;
-    const routed = t === 'call' || t === 'chunk' || t === 'result' || t === 'error' || t === 'cancel';
     const fields = { peer, t, size, limit, ...(suppressed > 0 && { alsoDropped: suppressed }) };
-    if (routed)
+    if (isRoutedType(t))
       this.#log.warn(
         fields,
         "mesh frame exceeds the peer's maximum frame size; not sent, the caller gets wamp.error.payload_size_exceeded",

@@ -173,6 +173,11 @@ export interface AckFrame {
 }
 
 export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | ErrorFrame;
+
+/** Whether `t` is the type of a call's frame (RoutedFrame). */
+export function isRoutedType(t: unknown): t is RoutedFrame['t'] {
+  return t === 'call' || t === 'chunk' || t === 'cancel' || t === 'result' || t === 'error';
+}
 export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame | MemberStatement;
 
 /**

@@ -5,7 +5,7 @@
 // calls are an IdTable (their IDs count up), and the origin looked up last is kept: a busy
 // node's frames come mostly from one or two.
 
-import { IdTable } from '../../router/id-table.ts';
+import { SpareTables, type IdTable } from '../../router/id-table.ts';
 import type { NodeId } from './frames.ts';
 import type { RemoteCallee } from './remote-targets.ts';
 
@@ -24,8 +24,7 @@ export class HopTable {
   #size = 0;
   #lastOrigin: NodeId | undefined;
   #lastCalls: IdTable<Hop> | undefined;
-  /** The last origin's table emptied, for the next: calls often all end between two bursts. */
-  #spare: IdTable<Hop> | undefined;
+  readonly #spares = new SpareTables<Hop>(1);
 
   get size(): number {
     return this.#size;
@@ -52,8 +51,7 @@ export class HopTable {
   set(origin: NodeId, id: number, hop: Hop): void {
     let calls = this.#of(origin);
     if (calls === undefined) {
-      calls = this.#spare ?? new IdTable();
-      this.#spare = undefined;
+      calls = this.#spares.take();
       this.#byOrigin.set(origin, calls);
     }
     const before = calls.size;
@@ -67,7 +65,7 @@ export class HopTable {
     this.#size--;
     if (calls.size === 0) {
       this.deleteOrigin(origin);
-      this.#spare = calls;
+      this.#spares.keep(calls);
     }
     return true;
   }
