@@ -1,7 +1,10 @@
 // The frames of a MESH payload as values, for tests that look at what a router sent: a call's
 // frames travel as embedded CBOR data items (tag 24 on a byte string, src/mesh/links/
-// routed-writer.ts), which the general decoder hands over as tags; read here from what they embed.
+// routed-writer.ts), which the general decoder hands over as tags; read here from what they embed,
+// their fields named (src/mesh/routing/field-numbers.ts). And the other way, for tests that write
+// such frames as a member would.
 
+import { FIELD_NUMBERS, namedFields } from '../../src/mesh/routing/field-numbers.ts';
 import { cbor } from '../../src/serializers/index.ts';
 
 /** The payload's frames; throws as cbor.decode() does on what it cannot decode. */
@@ -12,5 +15,29 @@ export function meshFrames(payload: Uint8Array): unknown[] {
 function embedded(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || !('tag' in value) || value.tag !== 24) return value;
   const bytes = (value as unknown as { value: unknown }).value;
-  return bytes instanceof Uint8Array ? cbor.decode(bytes) : value;
+  return bytes instanceof Uint8Array ? namedFields(cbor.decode(bytes)) : value;
+}
+
+/** A call's frame as the map an embedded frame holds: its keys numbered, in its order. */
+export function numberedMap(frame: Record<string, unknown>): Buffer {
+  const entries = Object.entries(frame);
+  if (entries.length >= 24) throw new Error('a map of 24 keys or more');
+  const parts = [Buffer.of(0xa0 | entries.length)];
+  for (const [key, value] of entries) {
+    const n = (FIELD_NUMBERS as readonly string[]).indexOf(key);
+    if (n < 0) throw new Error(`no field number for ${key}`);
+    parts.push(Buffer.of(n), Buffer.from(cbor.encode(value as never)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** The map's octets as an embedded CBOR data item. */
+export function embedMap(map: Uint8Array): Buffer {
+  const head =
+    map.length < 24
+      ? [0x40 | map.length]
+      : map.length < 256
+        ? [0x58, map.length]
+        : [0x59, map.length >> 8, map.length & 0xff];
+  return Buffer.concat([Buffer.of(0xd8, 0x18, ...head), map]);
 }

@@ -7,7 +7,11 @@ import { cbor } from '../../src/serializers/index.ts';
 export const PLACEHOLDER = 'PLACEHOLDER';
 
 export function undecodableCbor(value: unknown[]): Buffer {
-  const frame = Buffer.from(cbor.encode(value));
+  return undecodableOctets(Buffer.from(cbor.encode(value)));
+}
+
+/** The same rewrite on CBOR already encoded. */
+export function undecodableOctets(frame: Buffer): Buffer {
   const marker = Buffer.from([0x60 | PLACEHOLDER.length, ...Buffer.from(PLACEHOLDER)]);
   const at = frame.indexOf(marker);
   if (at < 0) throw new Error(`no ${PLACEHOLDER} in the value`);

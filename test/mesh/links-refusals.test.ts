@@ -17,7 +17,7 @@ import { decodeControl, encodeControl, HELLO_VERSION } from '../../src/mesh/link
 import { cbor } from '../../src/serializers/cbor.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
 import { connect as rawConnect, HandshakeRefused } from '../helpers/raw-client.ts';
-import { meshFrames } from '../helpers/mesh-frames.ts';
+import { meshFrames, numberedMap } from '../helpers/mesh-frames.ts';
 import { fakeDial } from './links-fake-peer.ts';
 import {
   call,
@@ -159,7 +159,7 @@ test("a call's frame that is no frame past its header, passed on by a neighbour,
   await until(() => fake.meshPayloads.length > 0, 3000, 'database exchange');
   // Two calls of node X for A, as a relay passes them on: the first, embedded, with octets that
   // are no CBOR after its routing header (a node passing it on cannot tell); the second whole.
-  const header = cbor.encode({ t: 'call', origin: 'X', dst: 'A', id: 9, realm: 'realm1' } as never);
+  const header = numberedMap({ t: 'call', origin: 'X', dst: 'A', id: 9, realm: 'realm1' });
   const map = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]);
   const bad = Buffer.concat([Buffer.of(0xd8, 0x18, 0x58, map.length), map]);
   const good = cbor.encode({
@@ -183,9 +183,9 @@ test("a call's frame that is no frame past its header, passed on by a neighbour,
   t.is(fake.controls.filter((c) => c.c === 'close').length, 0);
 });
 
-test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own) and 7 (call tags over the call ID) are refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own), 7 (call tags over the call ID), 8 (bare call frames) and 9 (call frames keyed by texts) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  for (const version of [2, 3, 4, 5, 6, 7]) {
+  for (const version of [2, 3, 4, 5, 6, 7, 8, 9]) {
     const old = fakeDial(a.port, { node: `zz-old${version}`, version });
     t.false(await old.up);
     await old.closed;

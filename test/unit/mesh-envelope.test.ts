@@ -1,16 +1,18 @@
 // The mesh envelope (src/mesh/links/envelope.ts, passed-frames.ts): a call's frames are read
 // only as far as their routing header and sent on as the bytes they came in; everything else,
 // and any call frame not in the plain form the routers write, is decoded whole as before. The
-// routers send a call's frames embedded (tag 24 on a byte string): a node they pass through
-// steps over all but their header; bare maps (as older tests and hostile peers write them) are
-// read as before.
+// routers send a call's frames embedded (tag 24 on a byte string, their keys numbered): a node
+// they pass through steps over all but their header; bare maps, their keys texts (as older tests
+// and hostile peers write them), are read as before.
 
 import test from 'ava';
 import { decodeEnvelope, encodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
 import { readRoutedHeader } from '../../src/mesh/links/passed-frames.ts';
+import { FIELD_NUMBERS } from '../../src/mesh/routing/field-numbers.ts';
 import { PassedFrame, decodePassed, type MeshFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
-import { PLACEHOLDER, undecodableCbor } from '../helpers/undecodable-cbor.ts';
+import { numberedMap } from '../helpers/mesh-frames.ts';
+import { PLACEHOLDER, undecodableCbor, undecodableOctets } from '../helpers/undecodable-cbor.ts';
 
 const call = {
   t: 'call',
@@ -110,8 +112,8 @@ test("a call's frames are sent embedded: passed through with their header read a
     t.deepEqual([...item.subarray(0, 2)], [0xd8, 0x18], `${frame.t}: tag 24`);
     t.deepEqual(
       cbor.decode(item.subarray(2)),
-      cbor.encode(frame as never),
-      `${frame.t}: on a byte string holding the map`,
+      numberedMap(frame),
+      `${frame.t}: on a byte string holding the map, its keys numbered`,
     );
     const through = (decodeEnvelope(bytes, 'C') as unknown[])[0] as PassedFrame;
     t.true(through instanceof PassedFrame);
@@ -128,7 +130,7 @@ test("a call's frames are sent embedded: passed through with their header read a
 
 test('an embedded frame passing through is not read past its header; where it is for, one that is no frame is refused and the next frames still read', (t) => {
   // A payload the CBOR decoder refuses, inside: stepped over where the frame passes through.
-  const map = undecodableCbor([{ ...plainCall, args: [PLACEHOLDER] }]).subarray(1);
+  const map = undecodableOctets(numberedMap({ ...plainCall, args: [PLACEHOLDER] }));
   const bytes = Buffer.concat([Buffer.of(0x81), embed(map)]);
   const through = (decodeEnvelope(bytes, 'C') as unknown[])[0] as PassedFrame;
   t.true(through instanceof PassedFrame);
@@ -138,7 +140,7 @@ test('an embedded frame passing through is not read past its header; where it is
   // frame passes through; where it is for, the frame is refused (its caller is answered with
   // the reason) and the envelope's next frame read as usual: the neighbour that passed it on
   // could not have known, so it is no reason to close that link.
-  const header = Buffer.from(cbor.encode({ t: 'call', origin: 'A', dst: 'D', id: 9, realm: 'realm1' } as never));
+  const header = numberedMap({ t: 'call', origin: 'A', dst: 'D', id: 9, realm: 'realm1' });
   const odd = embed(Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]));
   const next = sent({ ...plainCall, id: 10 }).item;
   const oddBytes = Buffer.concat([Buffer.of(0x82), odd, next]);
@@ -151,7 +153,7 @@ test('an embedded frame passing through is not read past its header; where it is
   t.like(after, { t: 'call', id: 10 });
   t.is(typeof after!.whole, 'object', 'the next frame read whole');
   // A map longer than its byte string, a byte string that runs past the envelope: no envelope.
-  const whole = Buffer.from(cbor.encode(plainCall as never));
+  const whole = numberedMap(plainCall);
   for (const self of ['D', 'C']) {
     t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length - 3)]), self), 'string');
     t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole.subarray(0, 12))]), self), 'string');
@@ -162,15 +164,20 @@ test('an embedded frame passing through is not read past its header; where it is
 test("a routing header that runs past its frame's byte string is never read from what follows", (t) => {
   // The byte string claims the first 12 octets of the map; the rest of the header follows it.
   // Read on, the header would be whole, and the frame passed on under a header not its own.
-  const whole = Buffer.from(cbor.encode(plainCall as never));
+  const whole = numberedMap(plainCall);
   const bytes = embed(whole, 12);
   for (const self of ['C', 'D']) t.is(readRoutedHeader(bytes, 0, self), undefined, `at ${self}`);
   t.like(readRoutedHeader(embed(whole), 0, 'C'), { t: 'call', id: call.id }, 'the same frame whole is read');
 });
 
-/** A CBOR map of these pairs in this order, keys repeated as given (cbor.encode would keep the last). */
-function mapOf(pairs: [string, unknown][]): Buffer {
-  const items = pairs.flatMap(([k, v]) => [Buffer.from(cbor.encode(k as never)), Buffer.from(cbor.encode(v as never))]);
+/**
+ * A CBOR map of these pairs in this order, keys repeated as given (cbor.encode would keep the
+ * last); numbered: each key as its number, as in an embedded frame.
+ */
+function mapOf(pairs: [string, unknown][], numbered = false): Buffer {
+  const key = (k: string) =>
+    numbered ? Buffer.of((FIELD_NUMBERS as readonly string[]).indexOf(k)) : cbor.encode(k as never);
+  const items = pairs.flatMap(([k, v]) => [Buffer.from(key(k)), Buffer.from(cbor.encode(v as never))]);
   return Buffer.concat([Buffer.of(0xa0 | pairs.length), ...items]);
 }
 
@@ -189,8 +196,7 @@ test('a routing header key given twice: routed by its first value everywhere, re
     ['id', 9],
   ];
   for (const form of ['embedded', 'bare']) {
-    const map = mapOf(pairs);
-    const bytes = Buffer.concat([Buffer.of(0x81), form === 'embedded' ? embed(map) : map]);
+    const bytes = Buffer.concat([Buffer.of(0x81), form === 'embedded' ? embed(mapOf(pairs, true)) : mapOf(pairs)]);
     const [through] = decodeEnvelope(bytes, 'C') as PassedFrame[];
     t.like(through, { t: 'result', origin: 'X', id: 5 }, `${form}: passed on as call 5's`);
     const [here] = decodeEnvelope(bytes, 'X') as PassedFrame[];
@@ -202,6 +208,52 @@ test('a routing header key given twice: routed by its first value everywhere, re
 });
 
 test('only the frames of a call are embedded: anything else so is no envelope', (t) => {
-  const ack = embed(Buffer.from(cbor.encode({ t: 'ack', r: 3, c: 2 } as never)));
+  const ack = embed(mapOf([['t', 'ack']], true));
   t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), ack]), 'C') as string, /only the frames of a call/);
+});
+
+test("an embedded frame's keys are its fields' numbers: a text key is skipped where it passes, refused where it is read; a number no field has is left out", (t) => {
+  const header: [string, unknown][] = [
+    ['t', 'call'],
+    ['origin', 'A'],
+    ['dst', 'D'],
+    ['id', 9],
+    ['realm', 'realm1'],
+  ];
+  const rest: [string, unknown][] = [
+    ['procedure', 'p'],
+    ['match', 'exact'],
+    ['session', 1],
+    ['details', {}],
+    ['args', [1]],
+  ];
+  const numbered = mapOf([...header, ...rest], true);
+  const envelope = (map: Buffer) => Buffer.concat([Buffer.of(0x81), embed(map)]);
+  // Numbered: read whole where it is for, with its fields named.
+  const [read] = decodeEnvelope(envelope(numbered), 'D') as PassedFrame[];
+  t.like(read!.whole, { t: 'call', origin: 'A', dst: 'D', id: 9, procedure: 'p', session: 1 });
+  // A text key after the header: stepped over where the frame passes, refused where it is read.
+  const texts = (pairs: [string, unknown][]) =>
+    pairs.map(([k, v]) => [cbor.encode(k as never), cbor.encode(v as never)]);
+  const withText = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), ...texts([['extra', 1]]).flat()]);
+  const [passing] = decodeEnvelope(envelope(withText), 'C') as PassedFrame[];
+  t.like(passing, { t: 'call', id: 9, whole: undefined });
+  const [here] = decodeEnvelope(envelope(withText), 'D') as PassedFrame[];
+  t.regex(String(here!.whole ?? decodePassed(here!)), /keys are numbers, not "extra"/);
+  // Text keys for the header itself: no header to route by, and no envelope.
+  const allTexts = embed(mapOf([...header, ...rest]));
+  t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), allTexts]), 'C') as string, /keys are numbers, not "t"/);
+  // A number no field has (20): skipped as a key not known, the frame taken without it.
+  const withUnknown = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), Buffer.of(20, 0x61, 0x78)]);
+  const [unknown] = decodeEnvelope(envelope(withUnknown), 'D') as PassedFrame[];
+  const taken = unknown!.whole ?? decodePassed(unknown!);
+  t.like(taken, { t: 'call', id: 9, procedure: 'p' });
+  t.false(Object.values(taken as object).includes('x'));
+  // The destination given again as a text key of digits ("2", which the decoder cannot tell from
+  // the number 2): routed by the number where the frame passes, refused where it is read.
+  const twice = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), ...texts([['2', 'Z']]).flat()]);
+  const [routed] = decodeEnvelope(envelope(twice), 'C') as PassedFrame[];
+  t.like(routed, { dst: 'D' });
+  const [there] = decodeEnvelope(envelope(twice), 'D') as PassedFrame[];
+  t.regex(String(there!.whole ?? decodePassed(there!)), /two ways/);
 });

@@ -58,7 +58,9 @@ import type { NodeId } from '../routing/frames.ts';
 // 9: a call's frames are embedded CBOR data items (tag 24 on a byte string, links/routed-writer.ts;
 // all that the routers' own writer takes, which is nearly all) so that a node they pass through
 // steps over their payload; a version 8 node would refuse them.
-export const HELLO_VERSION = 9;
+// 10: an embedded call frame's keys are its fields' numbers (routing/field-numbers.ts), not
+// texts; a version 9 node would refuse them.
+export const HELLO_VERSION = 10;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

@@ -11,6 +11,7 @@
 import { cbor } from '../../serializers/cbor.ts';
 import { cborItemEnd, embeddedCbor } from '../../serializers/payload-span.ts';
 import type { Dict } from '../../wamp/messages.ts';
+import { namedFields } from '../routing/field-numbers.ts';
 import { isRoutedType, PassedFrame, type NodeId, type OutgoingFrame } from '../routing/frames.ts';
 import type { EnvelopeSlabs } from './envelope-slabs.ts';
 import { readEventFrame } from './event-reader.ts';
@@ -102,7 +103,11 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
       // frames are embedded: anything else so is refused with the envelope).
       const item = payload.subarray(at, end);
       const embedded = embeddedCbor(item, 0);
-      const value: unknown = cbor.decode(embedded ?? item);
+      let value: unknown = cbor.decode(embedded ?? item);
+      if (embedded !== undefined) {
+        value = namedFields(value);
+        if (typeof value === 'string') return value;
+      }
       const t = typeof value === 'object' && value !== null ? (value as Dict).t : undefined;
       if (embedded !== undefined && !isRoutedType(t)) return 'only the frames of a call are embedded';
       frames.push(value);

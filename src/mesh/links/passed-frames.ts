@@ -4,10 +4,11 @@
 // kwargs are skipped over by their lengths, so reading the header costs the same whatever the
 // payload holds.
 //
-// The routers send a call's frames embedded (tag 24 on a byte string, routed-writer.ts): on a
-// node the frame only passes through, reading stops once the header is read, and the byte
-// string's length says where the frame ends, so nothing of the caller's payload is walked there.
-// A bare map is read as before, to its end.
+// The routers send a call's frames embedded (tag 24 on a byte string, routed-writer.ts), their
+// keys numbered (routing/field-numbers.ts): on a node the frame only passes through, reading
+// stops once the header is read, and the byte string's length says where the frame ends, so
+// nothing of the caller's payload is walked there. A bare map, its keys texts, is read as before,
+// to its end.
 //
 // Only the plain form is read here: a definite-length map with text keys, text values and
 // integers in their shortest heads up to 2^53, as the routers' CBOR encoder writes them. For
@@ -16,6 +17,7 @@
 // a bad one still refused with the same reason.
 
 import { cborItemEnd } from '../../serializers/payload-span.ts';
+import { FIELD_NUMBERS } from '../routing/field-numbers.ts';
 import { decodePassed, PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, MAJOR, Names, readBool, readInt, readLength, readName, readText } from './cbor-reader.ts';
 import { Field, FIELD_NAMES, readWhole, spans } from './routed-reader.ts';
@@ -25,6 +27,8 @@ import { EMBEDDED_TAG as TAG_24 } from './embedded.ts';
 const Key = { t: 0, origin: 1, dst: 2, id: 3, realm: 4, progress: 5, mode: 6, error: 7 } as const;
 const HEADER_KEYS = Object.keys(Key).length;
 const KEYS = new Names([...Object.keys(Key), ...FIELD_NAMES]);
+/** A key's index in KEYS by its number in an embedded frame. */
+const NUMBERED: number[] = FIELD_NUMBERS.map((name) => KEYS.find(Buffer.from(name), 0, name.length));
 const TYPE_NAMES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
 const TYPES = new Names(TYPE_NAMES);
 
@@ -81,7 +85,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
       }
     }
     // Keys and the type are matched as octets: no string is made for them.
-    const key = readName(b, KEYS);
+    const key = end >= 0 ? numberedKey(b) : readName(b, KEYS);
     if (key === -1) break;
     if (key >= 0 && key < HEADER_KEYS) {
       if ((seen & (1 << key)) !== 0) repeated = true;
@@ -175,6 +179,22 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
     else if (!unknown) passed.whole = readWhole(b, passed);
   }
   return passed;
+}
+
+/**
+ * The index in KEYS of the key at the cursor of an embedded frame, by its number (moving past it);
+ * -2 for a key that is no field's number (a text among them), -1 (and the cursor -1) if there is
+ * no CBOR item there.
+ */
+function numberedKey(b: Uint8Array): number {
+  const at = cursor.at;
+  const x = b[at];
+  if (x !== undefined && x < FIELD_NUMBERS.length) {
+    cursor.at = at + 1;
+    return NUMBERED[x]!;
+  }
+  cursor.at = cborItemEnd(b, at);
+  return cursor.at < 0 ? -1 : -2;
 }
 
 interface Header {

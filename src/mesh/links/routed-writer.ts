@@ -1,12 +1,15 @@
 // A call's frames (call, chunk, cancel, result, error) and event copies (event, its content
 // already encoded by its origin), written as CBOR here rather than by the general encoder: the
-// octets are those cbor.encode() writes (the tests compare them), at a fraction of its cost. Keys and header texts (node IDs, realms, procedures,
-// match policies) are kept encoded and copied; integers and booleans are written in place; a
-// dict with no keys is one octet; only what the clients gave (args, kwargs, non-empty details)
-// goes through the general encoder. A frame holding anything else (a key this file does not
-// know, a number that is not a safe integer) is left to the general encoder whole.
+// octets are those cbor.encode() writes (the tests compare them; a call's frame embedded with its
+// keys numbered, routing/field-numbers.ts), at a fraction of its cost. Keys and header texts
+// (node IDs, realms, procedures, match policies) are kept encoded and copied; integers and
+// booleans are written in place; a dict with no keys is one octet; only what the clients gave
+// (args, kwargs, non-empty details) goes through the general encoder. A frame holding anything
+// else (a key this file does not know, a number that is not a safe integer) is left to the
+// general encoder whole.
 
 import { cbor } from '../../serializers/cbor.ts';
+import { FIELD_NUMBERS } from '../routing/field-numbers.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
 import type { CborItems } from '../../wamp/raw-payload.ts';
 import { EMBEDDING, embedHead } from './embedded.ts';
@@ -14,8 +17,8 @@ import { EMBEDDING, embedHead } from './embedded.ts';
 /**
  * The frame's CBOR item (a map), or undefined when the general encoder must write it. The item
  * is a region of a slab that no later frame writes over (as writeCbor's output): it is queued
- * until the tick's envelope is joined, not copied out first. `embedded`: the map as an embedded
- * CBOR data item instead, as a call's frames cross the mesh (embedded.ts).
+ * until the tick's envelope is joined, not copied out first. `embedded`: the map, its keys
+ * numbered, as an embedded CBOR data item instead, as a call's frames cross the mesh (embedded.ts).
  */
 export function writeRouted(frame: OutgoingFrame, embedded = false): Uint8Array | undefined {
   const t = frame.t;
@@ -29,6 +32,7 @@ export function writeRouted(frame: OutgoingFrame, embedded = false): Uint8Array 
   base = at;
   // Room for the tag and the byte string's head, written once the map's length is known.
   const map = embedded ? EMBEDDING : 0;
+  numbered = embedded;
   at = base + map + 1; // the map's head, written once its keys are counted
   const count = writeMap(frame as unknown as Record<string, unknown>);
   // No frame has 24 keys (the map's head would take two octets): the general encoder writes it.
@@ -66,16 +70,17 @@ function writeMap(f: Record<string, unknown>): number {
       // A client's payload as the octets it came in (RawPayload.cborItems): args, kwargs if any.
       const items = v as CborItems | undefined;
       if (items === undefined) return -1;
-      put(KEY_ITEMS[ARGS]!);
+      putKey(ARGS);
       put(items[0]);
       if (items[1] !== undefined) {
         count++;
-        put(KEY_ITEMS[KWARGS]!);
+        putKey(KWARGS);
         put(items[1]);
       }
       continue;
     }
-    put(KEY_ITEMS[k]!);
+    if (numbered && k >= FIELD_NUMBERS.length) return -1;
+    putKey(k);
     if (k < RECURRING && typeof v === 'string') {
       // The same text as the last frame's is mostly the same string (a proxy's, a route's).
       if (v !== lastText[k]) {
@@ -92,24 +97,10 @@ function writeMap(f: Record<string, unknown>): number {
   return count;
 }
 
-// The keys a call's frames have; those before RECURRING have texts that recur from frame to frame.
+// The keys a call's frames have, in the order of their numbers (so that a key's index here is its
+// number); those before RECURRING have texts that recur from frame to frame.
 const KNOWN_KEYS = [
-  't',
-  'origin',
-  'dst',
-  'realm',
-  'procedure',
-  'match',
-  'mode',
-  'error',
-  'id',
-  'session',
-  'progress',
-  'details',
-  'args',
-  'kwargs',
-  'who',
-  'mac',
+  ...FIELD_NUMBERS,
   // An event copy's (routing/frames.ts, EventFrame).
   'src',
   'ep',
@@ -135,6 +126,17 @@ const KEY_INDEX = new Map(KNOWN_KEYS.map((key, index) => [key, index]));
 
 function keyIndex(key: string): number {
   return KEY_INDEX.get(key) ?? -1;
+}
+
+// Whether the frame being written is embedded: its keys then go as their numbers.
+let numbered = false;
+
+/** The key of index `k`: its number (under 24, one octet) in an embedded frame, its text in a bare one. */
+function putKey(k: number): void {
+  if (numbered) {
+    room(1);
+    scratch[at++] = k;
+  } else put(KEY_ITEMS[k]!);
 }
 
 const shapeKeys: string[] = [];

@@ -3,6 +3,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import { embeddedCbor } from '../../serializers/payload-span.ts';
+import { namedFields } from './field-numbers.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
@@ -228,10 +229,15 @@ export type OutgoingFrame = MeshFrame | PassedFrame;
 /** The whole frame of a passed one, validated; or a sentence naming what is wrong with it. */
 export function decodePassed(frame: PassedFrame): RoutedFrame | string {
   let value: unknown;
+  const embedded = embeddedCbor(frame.encoded, 0);
   try {
-    value = cbor.decode(embeddedCbor(frame.encoded, 0) ?? frame.encoded);
+    value = cbor.decode(embedded ?? frame.encoded);
   } catch (error) {
     return `undecodable ${frame.t} frame: ${(error as Error).message}`;
+  }
+  if (embedded !== undefined) {
+    value = namedFields(value);
+    if (typeof value === 'string') return `${frame.t} frame: ${value}`;
   }
   const full = validateFrame(value);
   if (typeof full === 'string') return full;

@@ -1,0 +1,50 @@
+// A call's frame, embedded (links/embedded.ts), names its fields by number rather than by text
+// (link protocol version 10): with text keys, a call frame was mostly its keys (67 of a small
+// call frame's 163 octets, 44 of a result's 77), and every octet of a frame is copied, hashed for
+// the link tags at every hop and matched by each node it passes. A field's number is its index in
+// FIELD_NUMBERS, one octet on the wire (a CBOR unsigned integer under 24). A bare frame (what the
+// general encoder writes when the routers' own writer cannot, and what older tests write) keeps
+// its keys as texts.
+
+import type { Dict } from '../../wamp/messages.ts';
+
+/** The fields of a call's frames (call, chunk, cancel, result, error), each by its number: its index here. */
+export const FIELD_NUMBERS = [
+  't',
+  'origin',
+  'dst',
+  'realm',
+  'procedure',
+  'match',
+  'mode',
+  'error',
+  'id',
+  'session',
+  'progress',
+  'details',
+  'args',
+  'kwargs',
+  'who',
+  'mac',
+] as const;
+
+const NUMBER = /^(?:0|[1-9][0-9]?)$/;
+
+/**
+ * A decoded embedded frame with its fields named; a sentence when one of its keys is no number.
+ * The decoder hands a map's integer keys over as the texts of their digits; a number no field has
+ * is left out, as a field a node does not know is ignored in a bare frame. A text key of digits
+ * reads as that number here, where a node reading the header (passed-frames.ts) skips it as a
+ * key it does not know: decodePassed refuses a frame whose header so reads two ways.
+ */
+export function namedFields(v: unknown): Dict | string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array)
+    return 'an embedded frame must be a map';
+  const named: Dict = {};
+  for (const key of Object.keys(v)) {
+    if (!NUMBER.test(key)) return `an embedded frame's keys are numbers, not "${key.slice(0, 32)}"`;
+    const name = FIELD_NUMBERS[Number(key)];
+    if (name !== undefined) named[name] = (v as Dict)[key];
+  }
+  return named;
+}
