@@ -4,7 +4,7 @@
 // their fields named (src/mesh/routing/field-numbers.ts). And the other way, for tests that write
 // such frames as a member would.
 
-import { FIELD_NUMBERS, namedFields } from '../../src/mesh/routing/field-numbers.ts';
+import { FIELD_NUMBERS, FRAME_TYPES, namedFields } from '../../src/mesh/routing/field-numbers.ts';
 import { cbor } from '../../src/serializers/index.ts';
 
 /** The payload's frames; throws as cbor.decode() does on what it cannot decode. */
@@ -18,7 +18,7 @@ function embedded(value: unknown): unknown {
   return bytes instanceof Uint8Array ? namedFields(cbor.decode(bytes)) : value;
 }
 
-/** A call's frame as the map an embedded frame holds: its keys numbered, in its order. */
+/** A call's frame as the map an embedded frame holds: its keys and its type numbered, in its order. */
 export function numberedMap(frame: Record<string, unknown>): Buffer {
   const entries = Object.entries(frame);
   if (entries.length >= 24) throw new Error('a map of 24 keys or more');
@@ -26,7 +26,8 @@ export function numberedMap(frame: Record<string, unknown>): Buffer {
   for (const [key, value] of entries) {
     const n = (FIELD_NUMBERS as readonly string[]).indexOf(key);
     if (n < 0) throw new Error(`no field number for ${key}`);
-    parts.push(Buffer.of(n), Buffer.from(cbor.encode(value as never)));
+    const type = key === 't' ? (FRAME_TYPES as readonly unknown[]).indexOf(value) : -1;
+    parts.push(Buffer.of(n), type >= 0 ? Buffer.of(type) : Buffer.from(cbor.encode(value as never)));
   }
   return Buffer.concat(parts);
 }

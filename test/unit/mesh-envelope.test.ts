@@ -257,3 +257,30 @@ test("an embedded frame's keys are its fields' numbers: a text key is skipped wh
   const [there] = decodeEnvelope(envelope(twice), 'D') as PassedFrame[];
   t.regex(String(there!.whole ?? decodePassed(there!)), /two ways/);
 });
+
+test("an embedded frame's type is its number (a text read as well); a number no type has, or a number in a bare frame, is refused", (t) => {
+  const frame = { ...cancel, dst: 'D' };
+  const numbered = numberedMap(frame);
+  t.is(numbered[2], 2, 'a cancel is type 2');
+  const envelope = (item: Buffer) => Buffer.concat([Buffer.of(0x81), item]);
+  for (const self of ['C', 'D'])
+    t.like((decodeEnvelope(envelope(embed(numbered)), self) as PassedFrame[])[0], { t: 'cancel', id: 7 }, `at ${self}`);
+  // As a text, embedded: read the same by the header's reader and by the general decoder.
+  const [text] = decodeEnvelope(envelope(embed(mapOf(Object.entries(frame), true))), 'C') as PassedFrame[];
+  t.like(text, { t: 'cancel', id: 7 });
+  t.like(decodePassed(text!), { t: 'cancel', id: 7 });
+  // Type 5 is none: no frame of a call, and the envelope is refused.
+  const five = Buffer.from(numbered);
+  five[2] = 5;
+  t.is(typeof decodeEnvelope(envelope(embed(five)), 'C'), 'string');
+  // A bare frame keeps its type as a text: a number there is read by neither.
+  const bare = Buffer.concat([
+    Buffer.of(0xa6),
+    Buffer.from(cbor.encode('t' as never)),
+    Buffer.of(2),
+    mapOf(Object.entries(frame).slice(1)).subarray(1),
+  ]);
+  const decoded = decodeEnvelope(envelope(bare), 'D') as unknown[];
+  t.false(decoded[0] instanceof PassedFrame);
+  t.like(decoded[0], { t: 2 }, 'left to validateFrame, which refuses it');
+});

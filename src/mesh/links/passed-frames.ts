@@ -17,7 +17,7 @@
 // a bad one still refused with the same reason.
 
 import { cborItemEnd } from '../../serializers/payload-span.ts';
-import { FIELD_NUMBERS } from '../routing/field-numbers.ts';
+import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
 import { decodePassed, PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, MAJOR, Names, readBool, readInt, readLength, readName, readText } from './cbor-reader.ts';
 import { Field, FIELD_NAMES, readWhole, spans } from './routed-reader.ts';
@@ -29,7 +29,7 @@ const HEADER_KEYS = Object.keys(Key).length;
 const KEYS = new Names([...Object.keys(Key), ...FIELD_NAMES]);
 /** A key's index in KEYS by its number in an embedded frame. */
 const NUMBERED: number[] = FIELD_NUMBERS.map((name) => KEYS.find(Buffer.from(name), 0, name.length));
-const TYPE_NAMES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
+const TYPE_NAMES = FRAME_TYPES;
 const TYPES = new Names(TYPE_NAMES);
 
 /**
@@ -93,7 +93,14 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
     }
     switch (key) {
       case Key.t: {
-        const type = readName(b, TYPES);
+        // By its number in an embedded frame (field-numbers.ts; a text is read there too, as
+        // the general decoder's path takes it), a text in a bare one.
+        let type: number;
+        const x = b[cursor.at]!;
+        if (end >= 0 && x < 24) {
+          cursor.at++;
+          type = x < TYPE_NAMES.length ? x : -1;
+        } else type = readName(b, TYPES);
         if (type < 0) cursor.at = -1;
         else t ??= TYPE_NAMES[type];
         break;

@@ -9,7 +9,7 @@
 // general encoder whole.
 
 import { cbor } from '../../serializers/cbor.ts';
-import { FIELD_NUMBERS } from '../routing/field-numbers.ts';
+import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
 import type { CborItems } from '../../wamp/raw-payload.ts';
 import { EMBEDDING, embedHead } from './embedded.ts';
@@ -81,7 +81,13 @@ function writeMap(f: Record<string, unknown>): number {
     }
     if (numbered && k >= FIELD_NUMBERS.length) return -1;
     putKey(k);
-    if (k < RECURRING && typeof v === 'string') {
+    if (numbered && k === T) {
+      // The type by its number too (field-numbers.ts).
+      const type = FRAME_TYPES.indexOf(v as (typeof FRAME_TYPES)[number]);
+      if (type < 0) return -1;
+      room(1);
+      scratch[at++] = type;
+    } else if (k < RECURRING && typeof v === 'string') {
       // The same text as the last frame's is mostly the same string (a proxy's, a route's).
       if (v !== lastText[k]) {
         lastText[k] = v;
@@ -115,6 +121,7 @@ const KNOWN_KEYS = [
   // Not a key on the wire: args and kwargs as octets (CallFrame.raw), written under those keys.
   'raw',
 ];
+const T = KNOWN_KEYS.indexOf('t');
 const RECURRING = KNOWN_KEYS.indexOf('id');
 const ARGS = KNOWN_KEYS.indexOf('args');
 const KWARGS = KNOWN_KEYS.indexOf('kwargs');

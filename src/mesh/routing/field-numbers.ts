@@ -2,9 +2,9 @@
 // (link protocol version 10): with text keys, a call frame was mostly its keys (67 of a small
 // call frame's 163 octets, 44 of a result's 77), and every octet of a frame is copied, hashed for
 // the link tags at every hop and matched by each node it passes. A field's number is its index in
-// FIELD_NUMBERS, one octet on the wire (a CBOR unsigned integer under 24). A bare frame (what the
-// general encoder writes when the routers' own writer cannot, and what older tests write) keeps
-// its keys as texts.
+// FIELD_NUMBERS, one octet on the wire (a CBOR unsigned integer under 24); so is its type (`t`),
+// by its index in FRAME_TYPES. A bare frame (what the general encoder writes when the routers'
+// own writer cannot, and what older tests write) keeps its keys and type as texts.
 
 import type { Dict } from '../../wamp/messages.ts';
 
@@ -28,10 +28,14 @@ export const FIELD_NUMBERS = [
   'mac',
 ] as const;
 
+/** A call's frame's types, each by its number in an embedded frame: its index here. */
+export const FRAME_TYPES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
+
 const NUMBER = /^(?:0|[1-9][0-9]?)$/;
 
 /**
- * A decoded embedded frame with its fields named; a sentence when one of its keys is no number.
+ * A decoded embedded frame with its fields (and its type) named; a sentence when one of its keys
+ * is no number. A type that is a text is left as it is (as a node reading the header takes it).
  * The decoder hands a map's integer keys over as the texts of their digits; a number no field has
  * is left out, as a field a node does not know is ignored in a bare frame. A text key of digits
  * reads as that number here, where a node reading the header (passed-frames.ts) skips it as a
@@ -46,5 +50,7 @@ export function namedFields(v: unknown): Dict | string {
     const name = FIELD_NUMBERS[Number(key)];
     if (name !== undefined) named[name] = (v as Dict)[key];
   }
+  // A number no type has stays a number, which no frame's type is (validateFrame says so).
+  if (typeof named.t === 'number') named.t = FRAME_TYPES[named.t] ?? named.t;
   return named;
 }
