@@ -160,7 +160,8 @@ test("a call's frame that is no frame past its header, passed on by a neighbour,
   // Two calls of node X for A, as a relay passes them on: the first, embedded, with octets that
   // are no CBOR after its routing header (a node passing it on cannot tell); the second whole.
   const header = numberedMap({ t: 'call', origin: 'X', dst: 'A', id: 9, realm: 'realm1' });
-  const map = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]);
+  // (details, 11, whose value is a reserved head)
+  const map = Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(11, 0x1c)]);
   const bad = Buffer.concat([Buffer.of(0xd8, 0x18, 0x58, map.length), map]);
   const good = cbor.encode({
     ...{ t: 'call', origin: 'X', dst: 'A', id: 10, realm: 'realm1' },

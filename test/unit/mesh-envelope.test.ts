@@ -8,7 +8,7 @@
 import test from 'ava';
 import { decodeEnvelope, encodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
 import { readRoutedHeader } from '../../src/mesh/links/passed-frames.ts';
-import { FIELD_NUMBERS } from '../../src/mesh/routing/field-numbers.ts';
+import { FIELD_NUMBERS, FRAME_TYPES } from '../../src/mesh/routing/field-numbers.ts';
 import { PassedFrame, decodePassed, type MeshFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
 import { numberedMap } from '../helpers/mesh-frames.ts';
@@ -141,7 +141,8 @@ test('an embedded frame passing through is not read past its header; where it is
   // the reason) and the envelope's next frame read as usual: the neighbour that passed it on
   // could not have known, so it is no reason to close that link.
   const header = numberedMap({ t: 'call', origin: 'A', dst: 'D', id: 9, realm: 'realm1' });
-  const odd = embed(Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(0x1c, 0x1c)]));
+  // (details, 11, whose value is a reserved head)
+  const odd = embed(Buffer.concat([Buffer.of(0xa6), header.subarray(1), Buffer.of(11, 0x1c)]));
   const next = sent({ ...plainCall, id: 10 }).item;
   const oddBytes = Buffer.concat([Buffer.of(0x82), odd, next]);
   const [passing] = decodeEnvelope(oddBytes, 'C') as PassedFrame[];
@@ -177,7 +178,12 @@ test("a routing header that runs past its frame's byte string is never read from
 function mapOf(pairs: [string, unknown][], numbered = false): Buffer {
   const key = (k: string) =>
     numbered ? Buffer.of((FIELD_NUMBERS as readonly string[]).indexOf(k)) : cbor.encode(k as never);
-  const items = pairs.flatMap(([k, v]) => [Buffer.from(key(k)), Buffer.from(cbor.encode(v as never))]);
+  // The type by its number too, as the routers write it.
+  const value = (k: string, v: unknown) =>
+    numbered && k === 't' && (FRAME_TYPES as readonly unknown[]).includes(v)
+      ? Buffer.of((FRAME_TYPES as readonly unknown[]).indexOf(v))
+      : cbor.encode(v as never);
+  const items = pairs.flatMap(([k, v]) => [Buffer.from(key(k)), Buffer.from(value(k, v))]);
   return Buffer.concat([Buffer.of(0xa0 | pairs.length), ...items]);
 }
 
@@ -212,7 +218,7 @@ test('only the frames of a call are embedded: anything else so is no envelope', 
   t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), ack]), 'C') as string, /only the frames of a call/);
 });
 
-test("an embedded frame's keys are its fields' numbers: a text key is skipped where it passes, refused where it is read; a number no field has is left out", (t) => {
+test("an embedded frame's keys are its fields' numbers, one octet each: any other key is stepped over where the frame passes and refused where it is read; a number no field has yet is left out", (t) => {
   const header: [string, unknown][] = [
     ['t', 'call'],
     ['origin', 'A'],
@@ -229,51 +235,55 @@ test("an embedded frame's keys are its fields' numbers: a text key is skipped wh
   ];
   const numbered = mapOf([...header, ...rest], true);
   const envelope = (map: Buffer) => Buffer.concat([Buffer.of(0x81), embed(map)]);
+  /** The frame with one more key and value after its last, as octets. */
+  const plus = (key: Buffer, value: unknown) =>
+    Buffer.concat([Buffer.of(0xab), numbered.subarray(1), key, Buffer.from(cbor.encode(value as never))]);
   // Numbered: read whole where it is for, with its fields named.
   const [read] = decodeEnvelope(envelope(numbered), 'D') as PassedFrame[];
   t.like(read!.whole, { t: 'call', origin: 'A', dst: 'D', id: 9, procedure: 'p', session: 1 });
-  // A text key after the header: stepped over where the frame passes, refused where it is read.
-  const texts = (pairs: [string, unknown][]) =>
-    pairs.map(([k, v]) => [cbor.encode(k as never), cbor.encode(v as never)]);
-  const withText = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), ...texts([['extra', 1]]).flat()]);
-  const [passing] = decodeEnvelope(envelope(withText), 'C') as PassedFrame[];
-  t.like(passing, { t: 'call', id: 9, whole: undefined });
-  const [here] = decodeEnvelope(envelope(withText), 'D') as PassedFrame[];
-  t.regex(String(here!.whole ?? decodePassed(here!)), /keys are numbers, not "extra"/);
-  // Text keys for the header itself: no header to route by, and no envelope.
-  const allTexts = embed(mapOf([...header, ...rest]));
-  t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), allTexts]), 'C') as string, /keys are numbers, not "t"/);
-  // A number no field has (20): skipped as a key not known, the frame taken without it.
-  const withUnknown = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), Buffer.of(20, 0x61, 0x78)]);
-  const [unknown] = decodeEnvelope(envelope(withUnknown), 'D') as PassedFrame[];
+  // After the header, a text key, the destination again as the text "2" or as 2 in two octets
+  // (which the general decoder cannot tell from the number 2), a larger number: stepped over
+  // where the frame passes, refused where it is read, whatever the general decoder would make of it.
+  const odd = {
+    text: plus(Buffer.from(cbor.encode('extra' as never)), 1),
+    'text digits': plus(Buffer.from(cbor.encode('2' as never)), 'D'),
+    'two octets': plus(Buffer.of(0x18, 0x02), 'D'),
+    'two octets, another value': plus(Buffer.of(0x18, 0x02), 'Z'),
+    'a number past 23': plus(Buffer.of(0x18, 0x64), 1),
+    negative: plus(Buffer.of(0x20), 1),
+  };
+  for (const [name, map] of Object.entries(odd)) {
+    const [passing] = decodeEnvelope(envelope(map), 'C') as PassedFrame[];
+    t.like(passing, { t: 'call', dst: 'D', id: 9, whole: undefined }, `${name}: passed on`);
+    const [here] = decodeEnvelope(envelope(map), 'D') as PassedFrame[];
+    t.regex(String(here!.whole), /call frame: an embedded frame's keys are numbers under 24, one octet each/, name);
+  }
+  // An odd key before the header is whole: no header to route by, and no envelope (no honest
+  // neighbour passes such a frame on: it reads the header first).
+  const early = Buffer.concat([Buffer.of(0xaa, 0x18, 0x00, 0x00), numbered.subarray(3)]);
+  t.regex(decodeEnvelope(envelope(early), 'C') as string, /not in the routers' form/);
+  t.regex(decodeEnvelope(envelope(mapOf([...header, ...rest])), 'C') as string, /keys are numbers, not "t"/);
+  // A number no field has yet (16 to 23): stepped over, the frame taken without it.
+  const [unknown] = decodeEnvelope(envelope(plus(Buffer.of(20), 'x')), 'D') as PassedFrame[];
   const taken = unknown!.whole ?? decodePassed(unknown!);
   t.like(taken, { t: 'call', id: 9, procedure: 'p' });
   t.false(Object.values(taken as object).includes('x'));
-  // The destination given again as a text key of digits ("2", which the decoder cannot tell from
-  // the number 2): routed by the number where the frame passes, refused where it is read.
-  const twice = Buffer.concat([Buffer.of(0xab), numbered.subarray(1), ...texts([['2', 'Z']]).flat()]);
-  const [routed] = decodeEnvelope(envelope(twice), 'C') as PassedFrame[];
-  t.like(routed, { dst: 'D' });
-  const [there] = decodeEnvelope(envelope(twice), 'D') as PassedFrame[];
-  t.regex(String(there!.whole ?? decodePassed(there!)), /two ways/);
 });
 
-test("an embedded frame's type is its number (a text read as well); a number no type has, or a number in a bare frame, is refused", (t) => {
+test("an embedded frame's type is its number: a text, or a number no type has, is refused with the envelope; a number in a bare frame is refused as well", (t) => {
   const frame = { ...cancel, dst: 'D' };
   const numbered = numberedMap(frame);
   t.is(numbered[2], 2, 'a cancel is type 2');
   const envelope = (item: Buffer) => Buffer.concat([Buffer.of(0x81), item]);
   for (const self of ['C', 'D'])
     t.like((decodeEnvelope(envelope(embed(numbered)), self) as PassedFrame[])[0], { t: 'cancel', id: 7 }, `at ${self}`);
-  // As a text, embedded: read the same by the header's reader and by the general decoder.
-  const [text] = decodeEnvelope(envelope(embed(mapOf(Object.entries(frame), true))), 'C') as PassedFrame[];
-  t.like(text, { t: 'cancel', id: 7 });
-  t.like(decodePassed(text!), { t: 'cancel', id: 7 });
-  // Type 5 is none: no frame of a call, and the envelope is refused.
+  const text = mapOf(Object.entries(frame), true);
+  const asText = Buffer.concat([text.subarray(0, 2), Buffer.from(cbor.encode('cancel' as never)), text.subarray(3)]);
+  t.regex(decodeEnvelope(envelope(embed(asText)), 'C') as string, /embedded cancel frame not in the routers' form/);
   const five = Buffer.from(numbered);
   five[2] = 5;
-  t.is(typeof decodeEnvelope(envelope(embed(five)), 'C'), 'string');
-  // A bare frame keeps its type as a text: a number there is read by neither.
+  t.regex(decodeEnvelope(envelope(embed(five)), 'C') as string, /only the frames of a call are embedded/);
+  // A bare frame keeps its type as a text: a number there is read by neither reader.
   const bare = Buffer.concat([
     Buffer.of(0xa6),
     Buffer.from(cbor.encode('t' as never)),
@@ -283,4 +293,25 @@ test("an embedded frame's type is its number (a text read as well); a number no 
   const decoded = decodeEnvelope(envelope(bare), 'D') as unknown[];
   t.false(decoded[0] instanceof PassedFrame);
   t.like(decoded[0], { t: 2 }, 'left to validateFrame, which refuses it');
+});
+
+test("fields a frame of its type does not carry are not taken from a peer: a node's own (an undecoded payload, a client's octets) nor any other", async (t) => {
+  const { validateFrame } = await import('../../src/mesh/routing/frames.ts');
+  const hostile = { ...result, payload: { attach: 1 }, raw: [Buffer.of(0x1c)], later: 1 };
+  // Read whole by the general decoder, where it is for (a bare frame passed on as its octets).
+  const [passed] = decodeEnvelope(cbor.encode([hostile]), 'A') as PassedFrame[];
+  t.true(passed instanceof PassedFrame);
+  const whole = passed!.whole ?? decodePassed(passed!);
+  t.deepEqual(whole, result);
+  // Decoded whole on the way (its ID a float, 5.0 in a half-precision head, which the header's
+  // reader leaves to the general decoder): the same, so what the node sends on is written from
+  // the frame's own fields.
+  const map = Buffer.from(cbor.encode(hostile as never));
+  const id = map.indexOf(Buffer.concat([Buffer.from(cbor.encode('id' as never)), Buffer.of(0x05)]));
+  const odd = Buffer.concat([map.subarray(0, id + 3), Buffer.of(0xf9, 0x45, 0x00), map.subarray(id + 4)]);
+  const [decoded] = decodeEnvelope(Buffer.concat([Buffer.of(0x81), odd]), 'C') as unknown[];
+  t.false(decoded instanceof PassedFrame);
+  const valid = validateFrame(decoded);
+  t.deepEqual(valid, result);
+  t.deepEqual(Object.keys(valid as object).slice(0, 5), ['t', 'origin', 'dst', 'id', 'realm'], 'its header first');
 });

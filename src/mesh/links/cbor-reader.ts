@@ -1,6 +1,6 @@
 // Reading the plain CBOR the routers write for a call's frames (passed-frames.ts reads their
-// routing header, routed-reader.ts the whole frame): definite lengths, text keys, text values and
-// integers in their shortest heads up to 2^53. One reader position (`cursor.at`), shared by the
+// routing header, routed-reader.ts the whole frame): definite lengths, keys that are texts (or
+// numbers, in an embedded frame), text values and integers in their shortest heads up to 2^53. One reader position (`cursor.at`), shared by the
 // helpers below, one frame at a time; -1 once something is not in that form, and every helper
 // then leaves it so.
 

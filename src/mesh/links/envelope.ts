@@ -98,25 +98,35 @@ export function decodeEnvelope(payload: Uint8Array, self?: NodeId): unknown[] | 
     }
     const end = cborItemEnd(payload, at);
     if (end < 0) return decodeWhole(payload);
+    const item = payload.subarray(at, end);
+    // Embedded frames are a call's, in the form the routers write, which readRoutedHeader reads:
+    // any other is refused with the envelope. Not decoded by the general decoder instead, which
+    // would take keys the header's reader does not (2, "2" and 0x18 0x02 decode alike); and a
+    // neighbour passes on only frames whose header it read, so no honest one sent this.
+    const embedded = embeddedCbor(item, 0);
+    if (embedded !== undefined) return embeddedRefusal(embedded);
     try {
-      // A call's frame in a form not read above is decoded from what it embeds (only a call's
-      // frames are embedded: anything else so is refused with the envelope).
-      const item = payload.subarray(at, end);
-      const embedded = embeddedCbor(item, 0);
-      let value: unknown = cbor.decode(embedded ?? item);
-      if (embedded !== undefined) {
-        value = namedFields(value);
-        if (typeof value === 'string') return value;
-      }
-      const t = typeof value === 'object' && value !== null ? (value as Dict).t : undefined;
-      if (embedded !== undefined && !isRoutedType(t)) return 'only the frames of a call are embedded';
-      frames.push(value);
+      frames.push(cbor.decode(item));
     } catch (error) {
       return `undecodable mesh frame: ${(error as Error).message}`;
     }
     at = end;
   }
   return at === payload.length ? frames : decodeWhole(payload);
+}
+
+/** Why an embedded frame the header's reader could not read is no frame. */
+function embeddedRefusal(content: Uint8Array): string {
+  let t: unknown;
+  try {
+    const value = namedFields(cbor.decode(content));
+    if (typeof value === 'string') return value;
+    t = value.t;
+  } catch (error) {
+    return `undecodable mesh frame: ${(error as Error).message}`;
+  }
+  if (!isRoutedType(t)) return 'only the frames of a call are embedded';
+  return `an embedded ${t} frame not in the routers' form (its keys and type one octet each, its routing header whole)`;
 }
 
 let arrayCount = 0;

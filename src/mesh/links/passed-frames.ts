@@ -10,11 +10,11 @@
 // nothing of the caller's payload is walked there. A bare map, its keys texts, is read as before,
 // to its end.
 //
-// Only the plain form is read here: a definite-length map with text keys, text values and
-// integers in their shortest heads up to 2^53, as the routers' CBOR encoder writes them. For
-// anything else (and for every other kind of frame) readRoutedHeader answers undefined and the
-// frame is decoded and validated whole as before, so an odd but valid frame is still taken and
-// a bad one still refused with the same reason.
+// Only the plain form is read here: a definite-length map with text keys (numbered ones when
+// embedded), text values and integers in their shortest heads up to 2^53, as the routers write
+// them. For anything else (and for every other kind of frame) readRoutedHeader answers undefined
+// and the frame is decoded and validated whole as before, so an odd but valid frame is still
+// taken and a bad one still refused with the same reason.
 
 import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
@@ -54,6 +54,9 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   if (pairs < 0) return undefined;
   for (let i = 0; i < spans.length; i++) spans[i] = -1;
   let unknown = false;
+  // Embedded: a key not in the form the routers write (one octet), which the general decoder
+  // could take for another one (2 and "2", 0x18 0x02 and 0x02 all decode to the same key).
+  let odd = false;
   // Each header key's first value counts: a node only passing an embedded frame on stops reading
   // there, so a later one would route it one way there and another where it is read whole. A
   // frame repeating one is refused where it is read whole.
@@ -87,20 +90,21 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
     // Keys and the type are matched as octets: no string is made for them.
     const key = end >= 0 ? numberedKey(b) : readName(b, KEYS);
     if (key === -1) break;
+    if (key === ODD_KEY) {
+      odd = true;
+      cursor.at = -1;
+      break;
+    }
     if (key >= 0 && key < HEADER_KEYS) {
       if ((seen & (1 << key)) !== 0) repeated = true;
       seen |= 1 << key;
     }
     switch (key) {
       case Key.t: {
-        // By its number in an embedded frame (field-numbers.ts; a text is read there too, as
-        // the general decoder's path takes it), a text in a bare one.
-        let type: number;
-        const x = b[cursor.at]!;
-        if (end >= 0 && x < 24) {
-          cursor.at++;
-          type = x < TYPE_NAMES.length ? x : -1;
-        } else type = readName(b, TYPES);
+        // By its number (one octet) in an embedded frame (field-numbers.ts), a text in a bare one.
+        let type = -1;
+        if (end < 0) type = readName(b, TYPES);
+        else if (b[cursor.at]! < TYPE_NAMES.length) type = b[cursor.at++]!;
         if (type < 0) cursor.at = -1;
         else t ??= TYPE_NAMES[type];
         break;
@@ -163,7 +167,8 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   const at = cursor.at;
   if (at < 0 || t === undefined || (end >= 0 && at !== end)) {
     if (!headerRead) return undefined;
-    // Passed on to here by a neighbour that could not know: refused, in the decoder's words.
+    // Passed on to here by a neighbour that could not know: refused, in the decoder's words
+    // (which would take an odd key for the one it stands for).
     const passed = passedFrame(b, start, end, {
       t: t!,
       origin: origin!,
@@ -174,7 +179,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
       mode,
       error,
     });
-    passed.whole = decodePassed(passed);
+    passed.whole = odd ? `${t} frame: ${ODD_KEYS}` : decodePassed(passed);
     return passed;
   }
   if (origin === undefined || dst === undefined || id === undefined || realm === undefined) return undefined;
@@ -188,20 +193,24 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
   return passed;
 }
 
+const ODD_KEY = -3;
+const ODD_KEYS = "an embedded frame's keys are numbers under 24, one octet each";
+
 /**
  * The index in KEYS of the key at the cursor of an embedded frame, by its number (moving past it);
- * -2 for a key that is no field's number (a text among them), -1 (and the cursor -1) if there is
- * no CBOR item there.
+ * -2 for a number no field has (16 to 23: fields of later versions, left out), ODD_KEY for any
+ * other key (a text, a number in a longer form, a larger one), -1 at the end of the octets.
  */
 function numberedKey(b: Uint8Array): number {
   const at = cursor.at;
   const x = b[at];
-  if (x !== undefined && x < FIELD_NUMBERS.length) {
-    cursor.at = at + 1;
-    return NUMBERED[x]!;
+  if (x === undefined) {
+    cursor.at = -1;
+    return -1;
   }
-  cursor.at = cborItemEnd(b, at);
-  return cursor.at < 0 ? -1 : -2;
+  if (x >= 24) return ODD_KEY;
+  cursor.at = at + 1;
+  return x < FIELD_NUMBERS.length ? NUMBERED[x]! : -2;
 }
 
 interface Header {

@@ -68,8 +68,9 @@ function writeMap(f: Record<string, unknown>): number {
     const v = f[key];
     if (k === RAW) {
       // A client's payload as the octets it came in (RawPayload.cborItems): args, kwargs if any.
+      // Only ever made here (frames from peers carry no `raw`, frames.ts wireFields).
       const items = v as CborItems | undefined;
-      if (items === undefined) return -1;
+      if (!(items?.[0] instanceof Uint8Array) || !(items[1] === undefined || items[1] instanceof Uint8Array)) return -1;
       putKey(ARGS);
       put(items[0]);
       if (items[1] !== undefined) {

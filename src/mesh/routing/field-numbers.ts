@@ -54,3 +54,24 @@ export function namedFields(v: unknown): Dict | string {
   if (typeof named.t === 'number') named.t = FRAME_TYPES[named.t] ?? named.t;
   return named;
 }
+
+const HEADER = ['t', 'origin', 'dst', 'id', 'realm'] as const;
+const FIELDS_OF: Record<(typeof FRAME_TYPES)[number], readonly string[]> = {
+  call: [...HEADER, 'procedure', 'match', 'session', 'details', 'args', 'kwargs', 'who', 'mac'],
+  chunk: [...HEADER, 'progress', 'args', 'kwargs'],
+  cancel: [...HEADER, 'mode'],
+  result: [...HEADER, 'progress', 'details', 'args', 'kwargs'],
+  error: [...HEADER, 'error', 'details', 'args', 'kwargs'],
+};
+
+/**
+ * A call's frame as received, with only the fields its type carries on the wire (its routing
+ * header first): a field a node makes for itself (a payload left undecoded, `payload`; a
+ * client's octets, `raw`) or any other one a sender adds is not taken from a peer, where the
+ * code acting on the frame would take it for its own.
+ */
+export function wireFields(v: Dict & { t: (typeof FRAME_TYPES)[number] }): Dict & { t: (typeof FRAME_TYPES)[number] } {
+  const fields: Dict & { t: (typeof FRAME_TYPES)[number] } = { t: v.t };
+  for (const name of FIELDS_OF[v.t]) if (name !== 't' && Object.hasOwn(v, name)) fields[name] = v[name];
+  return fields;
+}

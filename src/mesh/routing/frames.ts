@@ -3,7 +3,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import { embeddedCbor } from '../../serializers/payload-span.ts';
-import { namedFields } from './field-numbers.ts';
+import { namedFields, wireFields } from './field-numbers.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
@@ -294,7 +294,7 @@ export function validateFrame(v: unknown): MeshFrame | string {
     case 'cancel':
     case 'result':
     case 'error':
-      return validateRoutedFrame(v as Dict & { t: RoutedFrame['t'] });
+      return validateRoutedFrame(wireFields(v as Dict & { t: RoutedFrame['t'] }));
     case 'event': {
       if (
         !isStr(v.src) ||
