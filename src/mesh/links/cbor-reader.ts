@@ -1,8 +1,8 @@
 // Reading the plain CBOR the routers write for a call's frames (passed-frames.ts reads their
 // routing header, routed-reader.ts the whole frame): definite lengths, keys that are texts (or
-// numbers, in an embedded frame), text values and integers in their shortest heads up to 2^53. One reader position (`cursor.at`), shared by the
-// helpers below, one frame at a time; -1 once something is not in that form, and every helper
-// then leaves it so.
+// numbers, in an embedded frame), text values and integers in their shortest heads up to 2^53.
+// One reader position (`cursor.at`), shared by the helpers below, one frame at a time; -1 once
+// something is not in that form, and every helper then leaves it so.
 
 export const MAJOR = { UINT: 0, NINT: 1, BYTES: 2, TEXT: 3, ARRAY: 4, MAP: 5 } as const;
 export const FALSE = 0xf4;

@@ -30,16 +30,17 @@ export const FIELD_NUMBERS = [
 
 /** A call's frame's types, each by its number in an embedded frame: its index here. */
 export const FRAME_TYPES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
+type FrameType = (typeof FRAME_TYPES)[number];
 
 const NUMBER = /^(?:0|[1-9][0-9]?)$/;
 
 /**
  * A decoded embedded frame with its fields (and its type) named; a sentence when one of its keys
- * is no number. A type that is a text is left as it is (as a node reading the header takes it).
- * The decoder hands a map's integer keys over as the texts of their digits; a number no field has
- * is left out, as a field a node does not know is ignored in a bare frame. A text key of digits
- * reads as that number here, where a node reading the header (passed-frames.ts) skips it as a
- * key it does not know: decodePassed refuses a frame whose header so reads two ways.
+ * is no number. The decoder hands a map's integer keys over as the texts of their digits, and
+ * makes the same of "2" or of 2 in two octets: only frames whose keys readRoutedHeader took (one
+ * octet each) are named here to be acted on (decodePassed), others only to say why they are
+ * refused (envelope.ts). A number no field has is left out, as a field a node does not know is
+ * ignored in a bare frame.
  */
 export function namedFields(v: unknown): Dict | string {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array)
@@ -56,7 +57,7 @@ export function namedFields(v: unknown): Dict | string {
 }
 
 const HEADER = ['t', 'origin', 'dst', 'id', 'realm'] as const;
-const FIELDS_OF: Record<(typeof FRAME_TYPES)[number], readonly string[]> = {
+const FIELDS_OF: Record<FrameType, readonly string[]> = {
   call: [...HEADER, 'procedure', 'match', 'session', 'details', 'args', 'kwargs', 'who', 'mac'],
   chunk: [...HEADER, 'progress', 'args', 'kwargs'],
   cancel: [...HEADER, 'mode'],
@@ -70,8 +71,8 @@ const FIELDS_OF: Record<(typeof FRAME_TYPES)[number], readonly string[]> = {
  * client's octets, `raw`) or any other one a sender adds is not taken from a peer, where the
  * code acting on the frame would take it for its own.
  */
-export function wireFields(v: Dict & { t: (typeof FRAME_TYPES)[number] }): Dict & { t: (typeof FRAME_TYPES)[number] } {
-  const fields: Dict & { t: (typeof FRAME_TYPES)[number] } = { t: v.t };
+export function wireFields(v: Dict & { t: FrameType }): Dict & { t: FrameType } {
+  const fields: Dict & { t: FrameType } = { t: v.t };
   for (const name of FIELDS_OF[v.t]) if (name !== 't' && Object.hasOwn(v, name)) fields[name] = v[name];
   return fields;
 }
