@@ -1,7 +1,7 @@
 // What a link port refuses, and how clearly: wrong secrets, other clusters, WAMP clients, old
 // protocol versions, removed nodes, impostor keys, garbage, and strangers holding resources.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import net from 'node:net';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import { Router } from '../../src/router/router.ts';
@@ -29,9 +29,20 @@ import {
   lsa,
   register,
   routerNode,
+  type RouterNode,
   serve,
   until,
 } from './links-harness.ts';
+
+/** Routers A and C, linked. */
+async function linkedAC(t: ExecutionContext): Promise<[RouterNode, RouterNode]> {
+  const a = await routerNode(t, 'A');
+  const c = await routerNode(t, 'C');
+  a.links.setPeerAddress('C', { host: HOST, port: c.port });
+  a.mesh.peerDiscovered('C');
+  await until(() => linkPeers(a).includes('C'), 5000, 'A-C link');
+  return [a, c];
+}
 
 test('a wrong cluster secret: no link, and nothing sent after the failed proof is delivered', async (t) => {
   const a = await linkNode(t, 'A');
@@ -92,11 +103,7 @@ test('a WAMP RawSocket client on the link port is refused in its own protocol; a
 });
 
 test('garbage after the handshake closes only that link, with a reason; the other links keep working', async (t) => {
-  const a = await routerNode(t, 'A');
-  const c = await routerNode(t, 'C');
-  a.links.setPeerAddress('C', { host: HOST, port: c.port });
-  a.mesh.peerDiscovered('C');
-  await until(() => linkPeers(a).includes('C'), 5000, 'A-C link');
+  const [a, c] = await linkedAC(t);
   const callee = client(c.router);
   register(callee, 'com.test.alive');
   serve(t, callee, 'C');
@@ -182,6 +189,47 @@ test("a call's frame that is no frame past its header, passed on by a neighbour,
   t.regex(String(second?.args?.[0]), /origin-bound identity/, 'the next frame read, and refused for its own reason');
   t.deepEqual(linkPeers(a), ['zz-relay'], 'the link stays up');
   t.is(fake.controls.filter((c) => c.c === 'close').length, 0);
+});
+
+test("fields a call's frame does not carry, sent by a member, go no further: the frame passed on is written from its own fields, and the next link stays", async (t) => {
+  const [a, c] = await linkedAC(t);
+  const fake = fakeDial(a.port, { node: 'zz-member' });
+  t.true(await fake.up, 'linked');
+  await until(() => fake.meshPayloads.length > 0, 3000, 'database exchange');
+  const uptime = () => a.links.status().links.find((l) => l.peer === 'C')!.uptimeMs;
+  const before = uptime();
+  // A call from the member for C, through A, carrying `raw` (what a node writes as a client's
+  // octets: here a reserved head) and `payload` (a node's own undecoded payload); its ID 10 as
+  // the float 10.0 (0xf9 0x49 0x00), so that A decodes it whole rather than passing its octets on.
+  const frame = {
+    t: 'call',
+    origin: 'zz-member',
+    dst: 'C',
+    id: 777_777,
+    realm: 'realm1',
+    procedure: 'com.test.p',
+    match: 'exact',
+    session: 1,
+    details: {},
+    args: ['x'],
+    raw: [Uint8Array.of(0x1c)],
+    payload: { attach: 1 },
+  };
+  const map = Buffer.from(cbor.encode([frame] as never));
+  const id = map.indexOf(Buffer.concat([Buffer.from(cbor.encode('id' as never)), Buffer.of(0x1a)]));
+  const bytes = Buffer.concat([map.subarray(0, id + 3), Buffer.of(0xf9, 0x49, 0x00), map.subarray(id + 8)]);
+  t.like((cbor.decode(bytes) as unknown[])[0], { id: 10, raw: [Buffer.of(0x1c)] });
+  fake.send(encodeLinkFrame(LinkFrameType.MESH, bytes));
+  // C answers it (no origin-bound identity: refused), back through A to the member.
+  const answers = () =>
+    fake.meshPayloads
+      .flatMap((p) => meshFrames(p) as { t: string; id: number; args?: unknown[] }[])
+      .filter((f) => f.t === 'error' && f.id === 10);
+  await until(() => answers().length > 0, 3000, 'the call answered');
+  t.regex(String(answers()[0]!.args?.[0]), /origin-bound identity/);
+  t.deepEqual(linkPeers(a).sort(), ['C', 'zz-member'], 'both links up');
+  t.true(uptime() >= before, 'the A-C link was never interrupted');
+  t.false(logged(c.logs, /invalid frame/, 'warn'), 'C took what A sent');
 });
 
 test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own), 7 (call tags over the call ID), 8 (bare call frames) and 9 (call frames keyed by texts) are refused at the handshake, with both versions in the log', async (t) => {
