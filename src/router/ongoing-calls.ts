@@ -132,16 +132,10 @@ export class OngoingCalls {
   finish(invocation: Invocation): void {
     const serving = this.#invocations.get(invocation.callee.id);
     if (serving?.delete(invocation.request) === true) this.#pending--;
-    if (serving !== undefined && serving.size === 0) {
-      this.#invocations.delete(invocation.callee.id);
-      this.#spares.keep(serving);
-    }
+    this.#release(this.#invocations, invocation.callee.id, serving);
     const calls = this.#calls.get(invocation.caller.id);
     calls?.delete(invocation.callRequest);
-    if (calls !== undefined && calls.size === 0) {
-      this.#calls.delete(invocation.caller.id);
-      this.#spares.keep(calls);
-    }
+    this.#release(this.#calls, invocation.caller.id, calls);
     if (invocation.timer !== undefined) {
       this.#scheduler.clearTimeout(invocation.timer);
       invocation.timer = undefined;
@@ -226,6 +220,13 @@ export class OngoingCalls {
       tables.set(key, table);
     }
     return table;
+  }
+
+  /** #tableFor's other half: an emptied table leaves `tables` and is kept for reuse. */
+  #release(tables: IdTable<IdTable<Invocation>>, key: number, table: IdTable<Invocation> | undefined): void {
+    if (table === undefined || table.size > 0) return;
+    tables.delete(key);
+    this.#spares.keep(table);
   }
 
   #timeout(invocation: Invocation): void {

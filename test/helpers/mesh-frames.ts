@@ -20,25 +20,18 @@ function embedded(value: unknown): unknown {
 
 /** A call's frame as the map an embedded frame holds: its keys and its type numbered, in its order. */
 export function numberedMap(frame: Record<string, unknown>): Buffer {
-  const entries = Object.entries(frame);
-  if (entries.length >= 24) throw new Error('a map of 24 keys or more');
-  const parts = [Buffer.of(0xa0 | entries.length)];
-  for (const [key, value] of entries) {
+  return numberedPairs(Object.entries(frame));
+}
+
+/** The same of key-value pairs in their order (a key may repeat). */
+export function numberedPairs(pairs: readonly (readonly [string, unknown])[]): Buffer {
+  if (pairs.length >= 24) throw new Error('a map of 24 keys or more');
+  const parts = [Buffer.of(0xa0 | pairs.length)];
+  for (const [key, value] of pairs) {
     const n = (FIELD_NUMBERS as readonly string[]).indexOf(key);
     if (n < 0) throw new Error(`no field number for ${key}`);
     const type = key === 't' ? (FRAME_TYPES as readonly unknown[]).indexOf(value) : -1;
     parts.push(Buffer.of(n), type >= 0 ? Buffer.of(type) : Buffer.from(cbor.encode(value as never)));
   }
   return Buffer.concat(parts);
-}
-
-/** The map's octets as an embedded CBOR data item. */
-export function embedMap(map: Uint8Array): Buffer {
-  const head =
-    map.length < 24
-      ? [0x40 | map.length]
-      : map.length < 256
-        ? [0x58, map.length]
-        : [0x59, map.length >> 8, map.length & 0xff];
-  return Buffer.concat([Buffer.of(0xd8, 0x18, ...head), map]);
 }

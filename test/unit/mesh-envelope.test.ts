@@ -8,10 +8,9 @@
 import test from 'ava';
 import { decodeEnvelope, encodeEnvelope, encodeFrame, joinEnvelope } from '../../src/mesh/links/envelope.ts';
 import { readRoutedHeader } from '../../src/mesh/links/passed-frames.ts';
-import { FIELD_NUMBERS, FRAME_TYPES } from '../../src/mesh/routing/field-numbers.ts';
 import { PassedFrame, decodePassed, type MeshFrame } from '../../src/mesh/routing/frames.ts';
 import { cbor } from '../../src/serializers/index.ts';
-import { numberedMap } from '../helpers/mesh-frames.ts';
+import { numberedMap, numberedPairs } from '../helpers/mesh-frames.ts';
 import { PLACEHOLDER, undecodableCbor, undecodableOctets } from '../helpers/undecodable-cbor.ts';
 
 const call = {
@@ -99,6 +98,9 @@ function sent(frame: object): { item: Buffer; bytes: Buffer } {
   return { item, bytes: Buffer.from(joinEnvelope([item], item.length)) };
 }
 
+/** An envelope of one frame (its CBOR item). */
+const alone = (item: Uint8Array) => Buffer.concat([Buffer.of(0x81), item]);
+
 /** A map's octets as an embedded CBOR data item whose byte string claims `length` octets. */
 function embed(map: Uint8Array, length = map.length): Buffer {
   return Buffer.concat([Buffer.of(0xd8, 0x18, 0x59, length >> 8, length & 0xff), map]);
@@ -131,7 +133,7 @@ test("a call's frames are sent embedded: passed through with their header read a
 test('an embedded frame passing through is not read past its header; where it is for, one that is no frame is refused and the next frames still read', (t) => {
   // A payload the CBOR decoder refuses, inside: stepped over where the frame passes through.
   const map = undecodableOctets(numberedMap({ ...plainCall, args: [PLACEHOLDER] }));
-  const bytes = Buffer.concat([Buffer.of(0x81), embed(map)]);
+  const bytes = alone(embed(map));
   const through = (decodeEnvelope(bytes, 'C') as unknown[])[0] as PassedFrame;
   t.true(through instanceof PassedFrame);
   t.deepEqual(Buffer.from(through.encoded), bytes.subarray(1));
@@ -156,9 +158,9 @@ test('an embedded frame passing through is not read past its header; where it is
   // A map longer than its byte string, a byte string that runs past the envelope: no envelope.
   const whole = numberedMap(plainCall);
   for (const self of ['D', 'C']) {
-    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length - 3)]), self), 'string');
-    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole.subarray(0, 12))]), self), 'string');
-    t.is(typeof decodeEnvelope(Buffer.concat([Buffer.of(0x81), embed(whole, whole.length + 1)]), self), 'string');
+    t.is(typeof decodeEnvelope(alone(embed(whole, whole.length - 3)), self), 'string');
+    t.is(typeof decodeEnvelope(alone(embed(whole.subarray(0, 12))), self), 'string');
+    t.is(typeof decodeEnvelope(alone(embed(whole, whole.length + 1)), self), 'string');
   }
 });
 
@@ -173,17 +175,11 @@ test("a routing header that runs past its frame's byte string is never read from
 
 /**
  * A CBOR map of these pairs in this order, keys repeated as given (cbor.encode would keep the
- * last); numbered: each key as its number, as in an embedded frame.
+ * last); numbered: each key (and the type) as its number, as in an embedded frame.
  */
 function mapOf(pairs: [string, unknown][], numbered = false): Buffer {
-  const key = (k: string) =>
-    numbered ? Buffer.of((FIELD_NUMBERS as readonly string[]).indexOf(k)) : cbor.encode(k as never);
-  // The type by its number too, as the routers write it.
-  const value = (k: string, v: unknown) =>
-    numbered && k === 't' && (FRAME_TYPES as readonly unknown[]).includes(v)
-      ? Buffer.of((FRAME_TYPES as readonly unknown[]).indexOf(v))
-      : cbor.encode(v as never);
-  const items = pairs.flatMap(([k, v]) => [Buffer.from(key(k)), Buffer.from(value(k, v))]);
+  if (numbered) return numberedPairs(pairs);
+  const items = pairs.flatMap(([k, v]) => [Buffer.from(cbor.encode(k as never)), Buffer.from(cbor.encode(v as never))]);
   return Buffer.concat([Buffer.of(0xa0 | pairs.length), ...items]);
 }
 
@@ -202,7 +198,7 @@ test('a routing header key given twice: routed by its first value everywhere, re
     ['id', 9],
   ];
   for (const form of ['embedded', 'bare']) {
-    const bytes = Buffer.concat([Buffer.of(0x81), form === 'embedded' ? embed(mapOf(pairs, true)) : mapOf(pairs)]);
+    const bytes = alone(form === 'embedded' ? embed(mapOf(pairs, true)) : mapOf(pairs));
     const [through] = decodeEnvelope(bytes, 'C') as PassedFrame[];
     t.like(through, { t: 'result', origin: 'X', id: 5 }, `${form}: passed on as call 5's`);
     const [here] = decodeEnvelope(bytes, 'X') as PassedFrame[];
@@ -215,7 +211,7 @@ test('a routing header key given twice: routed by its first value everywhere, re
 
 test('only the frames of a call are embedded: anything else so is no envelope', (t) => {
   const ack = embed(mapOf([['t', 'ack']], true));
-  t.regex(decodeEnvelope(Buffer.concat([Buffer.of(0x81), ack]), 'C') as string, /only the frames of a call/);
+  t.regex(decodeEnvelope(alone(ack), 'C') as string, /only the frames of a call/);
 });
 
 test("an embedded frame's keys are its fields' numbers, one octet each: any other key is stepped over where the frame passes and refused where it is read; a number no field has yet is left out", (t) => {
@@ -234,12 +230,11 @@ test("an embedded frame's keys are its fields' numbers, one octet each: any othe
     ['args', [1]],
   ];
   const numbered = mapOf([...header, ...rest], true);
-  const envelope = (map: Buffer) => Buffer.concat([Buffer.of(0x81), embed(map)]);
   /** The frame with one more key and value after its last, as octets. */
   const plus = (key: Buffer, value: unknown) =>
     Buffer.concat([Buffer.of(0xab), numbered.subarray(1), key, Buffer.from(cbor.encode(value as never))]);
   // Numbered: read whole where it is for, with its fields named.
-  const [read] = decodeEnvelope(envelope(numbered), 'D') as PassedFrame[];
+  const [read] = decodeEnvelope(alone(embed(numbered)), 'D') as PassedFrame[];
   t.like(read!.whole, { t: 'call', origin: 'A', dst: 'D', id: 9, procedure: 'p', session: 1 });
   // After the header, a text key, the destination again as the text "2" or as 2 in two octets
   // (which the general decoder cannot tell from the number 2), a larger number: stepped over
@@ -253,18 +248,18 @@ test("an embedded frame's keys are its fields' numbers, one octet each: any othe
     negative: plus(Buffer.of(0x20), 1),
   };
   for (const [name, map] of Object.entries(odd)) {
-    const [passing] = decodeEnvelope(envelope(map), 'C') as PassedFrame[];
+    const [passing] = decodeEnvelope(alone(embed(map)), 'C') as PassedFrame[];
     t.like(passing, { t: 'call', dst: 'D', id: 9, whole: undefined }, `${name}: passed on`);
-    const [here] = decodeEnvelope(envelope(map), 'D') as PassedFrame[];
+    const [here] = decodeEnvelope(alone(embed(map)), 'D') as PassedFrame[];
     t.regex(String(here!.whole), /call frame: an embedded frame's keys are numbers under 24, one octet each/, name);
   }
   // An odd key before the header is whole: no header to route by, and no envelope (no honest
   // neighbour passes such a frame on: it reads the header first).
   const early = Buffer.concat([Buffer.of(0xaa, 0x18, 0x00, 0x00), numbered.subarray(3)]);
-  t.regex(decodeEnvelope(envelope(early), 'C') as string, /not in the routers' form/);
-  t.regex(decodeEnvelope(envelope(mapOf([...header, ...rest])), 'C') as string, /keys are numbers, not "t"/);
+  t.regex(decodeEnvelope(alone(embed(early)), 'C') as string, /not in the routers' form/);
+  t.regex(decodeEnvelope(alone(embed(mapOf([...header, ...rest]))), 'C') as string, /keys are numbers, not "t"/);
   // A number no field has yet (16 to 23): stepped over, the frame taken without it.
-  const [unknown] = decodeEnvelope(envelope(plus(Buffer.of(20), 'x')), 'D') as PassedFrame[];
+  const [unknown] = decodeEnvelope(alone(embed(plus(Buffer.of(20), 'x'))), 'D') as PassedFrame[];
   const taken = unknown!.whole ?? decodePassed(unknown!);
   t.like(taken, { t: 'call', id: 9, procedure: 'p' });
   t.false(Object.values(taken as object).includes('x'));
@@ -274,15 +269,14 @@ test("an embedded frame's type is its number: a text, or a number no type has, i
   const frame = { ...cancel, dst: 'D' };
   const numbered = numberedMap(frame);
   t.is(numbered[2], 2, 'a cancel is type 2');
-  const envelope = (item: Buffer) => Buffer.concat([Buffer.of(0x81), item]);
   for (const self of ['C', 'D'])
-    t.like((decodeEnvelope(envelope(embed(numbered)), self) as PassedFrame[])[0], { t: 'cancel', id: 7 }, `at ${self}`);
+    t.like((decodeEnvelope(alone(embed(numbered)), self) as PassedFrame[])[0], { t: 'cancel', id: 7 }, `at ${self}`);
   const text = mapOf(Object.entries(frame), true);
   const asText = Buffer.concat([text.subarray(0, 2), Buffer.from(cbor.encode('cancel' as never)), text.subarray(3)]);
-  t.regex(decodeEnvelope(envelope(embed(asText)), 'C') as string, /embedded cancel frame not in the routers' form/);
+  t.regex(decodeEnvelope(alone(embed(asText)), 'C') as string, /embedded cancel frame not in the routers' form/);
   const five = Buffer.from(numbered);
   five[2] = 5;
-  t.regex(decodeEnvelope(envelope(embed(five)), 'C') as string, /only the frames of a call are embedded/);
+  t.regex(decodeEnvelope(alone(embed(five)), 'C') as string, /only the frames of a call are embedded/);
   // A bare frame keeps its type as a text: a number there is read by neither reader.
   const bare = Buffer.concat([
     Buffer.of(0xa6),
@@ -290,7 +284,7 @@ test("an embedded frame's type is its number: a text, or a number no type has, i
     Buffer.of(2),
     mapOf(Object.entries(frame).slice(1)).subarray(1),
   ]);
-  const decoded = decodeEnvelope(envelope(bare), 'D') as unknown[];
+  const decoded = decodeEnvelope(alone(bare), 'D') as unknown[];
   t.false(decoded[0] instanceof PassedFrame);
   t.like(decoded[0], { t: 2 }, 'left to validateFrame, which refuses it');
 });
@@ -309,7 +303,7 @@ test("fields a frame of its type does not carry are not taken from a peer: a nod
   const map = Buffer.from(cbor.encode(hostile as never));
   const id = map.indexOf(Buffer.concat([Buffer.from(cbor.encode('id' as never)), Buffer.of(0x05)]));
   const odd = Buffer.concat([map.subarray(0, id + 3), Buffer.of(0xf9, 0x45, 0x00), map.subarray(id + 4)]);
-  const [decoded] = decodeEnvelope(Buffer.concat([Buffer.of(0x81), odd]), 'C') as unknown[];
+  const [decoded] = decodeEnvelope(alone(odd), 'C') as unknown[];
   t.false(decoded instanceof PassedFrame);
   const valid = validateFrame(decoded);
   t.deepEqual(valid, result);

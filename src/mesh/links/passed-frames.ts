@@ -12,9 +12,10 @@
 //
 // Only the plain form is read here: a definite-length map with text keys (numbered ones when
 // embedded), text values and integers in their shortest heads up to 2^53, as the routers write
-// them. For anything else (and for every other kind of frame) readRoutedHeader answers undefined
-// and the frame is decoded and validated whole as before, so an odd but valid frame is still
-// taken and a bad one still refused with the same reason.
+// them. For a bare frame in any other form (and for every other kind of frame) readRoutedHeader
+// answers undefined and the frame is decoded and validated whole as before, so an odd but valid
+// frame is still taken and a bad one still refused with the same reason; an embedded one whose
+// header it cannot read is refused with its envelope (envelope.ts).
 
 import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
@@ -29,8 +30,7 @@ const HEADER_KEYS = Object.keys(Key).length;
 const KEYS = new Names([...Object.keys(Key), ...FIELD_NAMES]);
 /** A key's index in KEYS by its number in an embedded frame. */
 const NUMBERED: number[] = FIELD_NUMBERS.map((name) => KEYS.find(Buffer.from(name), 0, name.length));
-const TYPE_NAMES = FRAME_TYPES;
-const TYPES = new Names(TYPE_NAMES);
+const TYPES = new Names(FRAME_TYPES);
 
 /**
  * The CBOR item at `start` of `b` as a PassedFrame (its `encoded` the item's bytes) if it is a
@@ -104,9 +104,9 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
         // By its number (one octet) in an embedded frame (field-numbers.ts), a text in a bare one.
         let type = -1;
         if (end < 0) type = readName(b, TYPES);
-        else if (b[cursor.at]! < TYPE_NAMES.length) type = b[cursor.at++]!;
+        else if (b[cursor.at]! < FRAME_TYPES.length) type = b[cursor.at++]!;
         if (type < 0) cursor.at = -1;
-        else t ??= TYPE_NAMES[type];
+        else t ??= FRAME_TYPES[type];
         break;
       }
       case Key.origin: {

@@ -9,7 +9,7 @@
 // general encoder whole.
 
 import { cbor } from '../../serializers/cbor.ts';
-import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
+import { FIELD_NUMBERS, FRAME_TYPES, type FrameType } from '../routing/field-numbers.ts';
 import type { OutgoingFrame } from '../routing/frames.ts';
 import type { CborItems } from '../../wamp/raw-payload.ts';
 import { EMBEDDING, embedHead } from './embedded.ts';
@@ -84,7 +84,7 @@ function writeMap(f: Record<string, unknown>): number {
     putKey(k);
     if (numbered && k === T) {
       // The type by its number too (field-numbers.ts).
-      const type = FRAME_TYPES.indexOf(v as (typeof FRAME_TYPES)[number]);
+      const type = FRAME_TYPES.indexOf(v as FrameType);
       if (type < 0) return -1;
       room(1);
       scratch[at++] = type;

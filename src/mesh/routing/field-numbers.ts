@@ -30,7 +30,7 @@ export const FIELD_NUMBERS = [
 
 /** A call's frame's types, each by its number in an embedded frame: its index here. */
 export const FRAME_TYPES = ['call', 'chunk', 'cancel', 'result', 'error'] as const;
-type FrameType = (typeof FRAME_TYPES)[number];
+export type FrameType = (typeof FRAME_TYPES)[number];
 
 const NUMBER = /^(?:0|[1-9][0-9]?)$/;
 

@@ -3,7 +3,7 @@
 
 import { cbor } from '../../serializers/cbor.ts';
 import { embeddedCbor } from '../../serializers/payload-span.ts';
-import { namedFields, wireFields } from './field-numbers.ts';
+import { FRAME_TYPES, namedFields, wireFields } from './field-numbers.ts';
 import type { Dict } from '../../wamp/messages.ts';
 import type { CborItems, RawPayload } from '../../wamp/raw-payload.ts';
 import { isDict } from '../../wamp/parse.ts';
@@ -177,7 +177,7 @@ export type RoutedFrame = CallFrame | ChunkFrame | CancelFrame | ResultFrame | E
 
 /** Whether `t` is the type of a call's frame (RoutedFrame). */
 export function isRoutedType(t: unknown): t is RoutedFrame['t'] {
-  return t === 'call' || t === 'chunk' || t === 'cancel' || t === 'result' || t === 'error';
+  return (FRAME_TYPES as readonly unknown[]).includes(t);
 }
 export type MeshFrame = Lsa | RoutedFrame | EventFrame | AckFrame | ReplicationFrame | MemberStatement;
 
