@@ -2,7 +2,7 @@
 // files): it runs the dialer's side of the handshake by hand and tags what it sends.
 
 import net from 'node:net';
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync } from 'node:crypto';
 import { NodeKey } from '../../src/mesh/trust/node-key.ts';
 import {
   checkPreamble,
@@ -40,10 +40,18 @@ export function refMacKey(
   );
 }
 
+/** A batch's tag as links/integrity.ts documents it: HMAC-SHA256 under 4 KiB, Poly1305 from there. */
 export function refTag(key: Uint8Array, seq: number, frames: Uint8Array): Buffer {
   const n = Buffer.alloc(8);
   n.writeBigUInt64BE(BigInt(seq));
-  return createHmac('sha256', key).update(n).update(frames).digest().subarray(0, TAG_SIZE);
+  if (frames.length < 4096) return createHmac('sha256', key).update(n).update(frames).digest().subarray(0, TAG_SIZE);
+  const polyKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'wampmesh-link/3 poly1305', 32));
+  const cipher = createCipheriv('chacha20-poly1305', polyKey, Buffer.concat([Buffer.alloc(4), n]), {
+    authTagLength: TAG_SIZE,
+  });
+  cipher.setAAD(frames, { plaintextLength: 0 });
+  cipher.final();
+  return cipher.getAuthTag();
 }
 
 export interface FakePeer {

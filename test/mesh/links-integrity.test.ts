@@ -78,7 +78,7 @@ async function closedForIntegrity(t: ExecutionContext, a: LinkNode, b: LinkNode,
   t.deepEqual(b.links.status().links, []);
 }
 
-test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames, as documented, computed either way', (t) => {
+test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames under 4 KiB, Poly1305 with the sequence number as nonce from there, as documented, computed either way', (t) => {
   const key = randomBytes(32);
   const mac = new BatchMac(key);
   const batches: [number[], Uint8Array[]][] = [
@@ -87,8 +87,8 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
       [LinkFrameType.MESH, LinkFrameType.PING, LinkFrameType.PONG],
       [randomBytes(300), randomBytes(8), new Uint8Array(0)],
     ],
-    // Hashed in one call in the buffer kept between batches: larger, then smaller batches than
-    // the last, so that what a smaller one leaves of the buffer is never read as its own.
+    // Larger, then smaller batches than the last, so that what a smaller one leaves of a buffer
+    // kept between batches is never read as its own.
     [[LinkFrameType.MESH], [randomBytes(40_000)]],
     [
       [LinkFrameType.MESH, LinkFrameType.MESH],
@@ -99,7 +99,7 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
     [
       [LinkFrameType.MESH, LinkFrameType.MESH],
       [randomBytes(5000), randomBytes(70_000)],
-    ], // beyond the one-shot size
+    ],
     // A batch sealed for its size: hundreds of small frames, gathered into chunks, with frames
     // that end a chunk exactly, straddle its end, and are hashed in place between them.
     [
@@ -108,15 +108,24 @@ test('integrity: the tag is HMAC-SHA256 over the sequence number and the frames,
         randomBytes(i === 100 ? 4096 : i === 101 ? 4095 : i === 300 ? 16 * 1024 : i === 301 ? 0 : 90 + (i % 7)),
       ),
     ],
-    // The sequence number and six frames fill the first chunk to its last octet.
+    // Either side of where Poly1305 takes over (4 KiB with the frames' headers); an HMAC batch
+    // smaller than the one before it in the buffer kept between them.
+    [[LinkFrameType.MESH], [randomBytes(4091)]],
+    [[LinkFrameType.MESH], [randomBytes(100)]],
+    [[LinkFrameType.MESH], [randomBytes(4092)]],
+    [
+      [LinkFrameType.MESH, LinkFrameType.PING],
+      [randomBytes(4084), randomBytes(4)],
+    ],
+    // Six frames fill the first chunk to its last octet.
     [
       Array.from({ length: 8 }, () => LinkFrameType.MESH),
-      [3268, 3268, 3268, 3268, 3268, 12, 100, 70_000].map((n) => randomBytes(n)),
+      [3268, 3268, 3268, 3268, 3268, 20, 100, 70_000].map((n) => randomBytes(n)),
     ],
     // ... and one octet more: the sixth frame goes into the next chunk.
     [
       Array.from({ length: 8 }, () => LinkFrameType.MESH),
-      [3268, 3268, 3268, 3268, 3268, 13, 100, 70_000].map((n) => randomBytes(n)),
+      [3268, 3268, 3268, 3268, 3268, 21, 100, 70_000].map((n) => randomBytes(n)),
     ],
   ];
   for (const [seq, [types, payloads]] of batches.entries()) {

@@ -232,9 +232,9 @@ test("fields a call's frame does not carry, sent by a member, go no further: the
   t.false(logged(c.logs, /invalid frame/, 'warn'), 'C took what A sent');
 });
 
-test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own), 7 (call tags over the call ID), 8 (bare call frames) and 9 (call frames keyed by texts) are refused at the handshake, with both versions in the log', async (t) => {
+test('nodes of link protocol versions 2, 3 (no node keys), 4 (unsigned replicated records), 5 (unsealed events), 6 (seals as frames of their own), 7 (call tags over the call ID), 8 (bare call frames), 9 (call frames keyed by texts) and 10 (HMAC-SHA256 on every batch) are refused at the handshake, with both versions in the log', async (t) => {
   const a = await linkNode(t, 'A');
-  for (const version of [2, 3, 4, 5, 6, 7, 8, 9]) {
+  for (const version of [2, 3, 4, 5, 6, 7, 8, 9, 10]) {
     const old = fakeDial(a.port, { node: `zz-old${version}`, version });
     t.false(await old.up);
     await old.closed;

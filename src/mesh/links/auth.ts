@@ -60,7 +60,9 @@ import type { NodeId } from '../routing/frames.ts';
 // steps over their payload; a version 8 node would refuse them.
 // 10: an embedded call frame's keys are its fields' numbers (routing/field-numbers.ts), not
 // texts; a version 9 node would refuse them.
-export const HELLO_VERSION = 10;
+// 11: a batch of 4 KiB or more is tagged with Poly1305, not HMAC-SHA256 (links/integrity.ts); a
+// version 10 node would take its tags for forged and close the link.
+export const HELLO_VERSION = 11;
 export const NODE_KEY_SIZE = 32;
 export const KEY_SIGNATURE_SIZE = 64;
 export const NONCE_SIZE = 32;

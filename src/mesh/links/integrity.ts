@@ -18,9 +18,15 @@
 //             the link writes them in one buffer anyway, see FrameWriter); a sender closes a
 //             batch early, before it would pass SEAL_BYTES, and a receiver refuses one larger
 //             than BATCH_BYTES, so it buffers a bounded amount.
-//   tag       TAG frame (type 4), 16 octets:
-//             first 16 octets of HMAC-SHA256(K_dir, seq | frame | frame | ...)
+//   tag       TAG frame (type 4), 16 octets; by the batch's size (frames with their headers):
+//             under POLY_BYTES (4 KiB):
+//               first 16 octets of HMAC-SHA256(K_dir, seq | frame | frame | ...)
+//             from POLY_BYTES on:
+//               the Poly1305 tag of ChaCha20-Poly1305 (RFC 8439) under K_poly with nonce
+//               0x00000000 | seq, the frames its additional data, nothing encrypted, where
+//               K_poly = HKDF-SHA256(K_dir, '', 'wampmesh-link/3 poly1305', 32 octets)
 //             seq    the batch's number in this direction, u64 big-endian, from 0, never sent
+//                    (and so a nonce never used twice under one key)
 //             frame  each frame of the batch as on the wire: type, 24-bit length, payload
 //   receiver  holds a batch's frames, acting on none of them, until its TAG arrives; then
 //             checks it (crypto.timingSafeEqual) and only then handles the frames in order.
@@ -38,7 +44,7 @@
 // SHA instructions; the ratios are what the choice rests on):
 //   micro (best of 7 x 50,000 calls; one end unless said):
 //     createHmac() per frame, 200-octet frames (a MAC object set up each time)   9.5-10.3 µs
-//     BatchMac (below), 200-octet frames, batches of 1 / 2 / 4 / 16 / 64 frames:
+//     BatchMac's HMAC, 200-octet frames, batches of 1 / 2 / 4 / 16 / 64 frames:
 //       0.87 / 0.50 / 0.32 / 0.17 / 0.13 µs per frame
 //     the same, 1000-octet frames, batches of 1 / 4 / 16: 1.25 / 0.75 / 0.59 µs per frame
 //     tag and check (both ends), one 200-octet frame per batch                   1.8 µs
@@ -58,13 +64,24 @@
 // batch instead of 16 per frame. Sound because no frame of a batch is acted on before the
 // batch's tag has been checked. Holding them adds next to no latency: a batch is what the
 // sender wrote in one tick, and its TAG leaves in the same write.
+//
+// Why Poly1305 for the large batches (link protocol version 11): on a busy path every octet of
+// a call's frames is hashed at both ends of each link, and SHA-256 was 19-21% of a middle
+// node's CPU in the 3-hop bench (BENCHMARKS.md, eighteenth session), where batches hold ~100
+// frames. A cipher set up through node:crypto (createCipheriv) costs ~2 µs, so HMAC stays for
+// small batches; per batch of 150-octet frames (old: HMAC alone; new: this scheme), ns:
+//     frames  20    26    30    40    60   100   200
+//     HMAC   2508  2863  3191  3852  5466  8711 16738
+//     Poly   2435  2571  2772  2887  3394  4250  7618
+// Poly1305 and ChaCha20 need no AES or SHA instructions: on a Pi 4, which has neither, they
+// are the usual choice (as in TLS), where SHA-256 in software costs several times more.
 
-import { createHash, hash, hkdfSync, timingSafeEqual, type Hash } from 'node:crypto';
+import { createCipheriv, createSecretKey, hash, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { HEADER_SIZE, writeHeader } from './framing.ts';
 
 const BLOCK = 64; // SHA-256's block size: HMAC pads the key to it
 const SEQ_SIZE = 8;
-/** The octets of HMAC-SHA256 kept in a TAG frame. */
+/** The octets of a tag kept in a TAG frame. */
 export const TAG_SIZE = 16;
 /**
  * A sender ends a batch before it would pass this many octets (headers included). The receiver
@@ -81,27 +98,23 @@ export const SEAL_BYTES = 32 * 1024;
  */
 export const BATCH_BYTES = 64 * 1024;
 /**
- * Batches up to this size are copied and hashed in one call (cheaper than a native call per
- * frame); bigger ones incrementally: a batch sealed for its size (SEAL_BYTES, or an earlier
- * build's BATCH_BYTES, and the frame that took it past) or one holding a large frame.
+ * Batches of at least this many octets (headers included) are tagged with Poly1305, smaller
+ * ones with HMAC-SHA256: a cipher set up through node:crypto costs about 2 µs, which a small
+ * batch's HMAC does not pay; past ~4.5 KiB Poly1305 (3-8 GB/s here) costs less than SHA-256
+ * (2 GB/s with SHA instructions). See the header for the figures.
  */
-const ONE_SHOT_BYTES = 64 * 1024;
+export const POLY_BYTES = 4 * 1024;
 /**
- * A batch hashed in one call is assembled in a buffer kept from one batch to the next, whatever
- * its size. A buffer made per batch is external memory to V8, which a node in the middle of a
- * busy path (one that allocates little else, so runs few minor collections) pays for with full
- * collections, several a second under load (BENCHMARKS.md, fourteenth session). Up to 64 KiB
- * kept per direction of a link.
- */
-const SCRATCH_BYTES = BLOCK + SEQ_SIZE + ONE_SHOT_BYTES;
-/**
- * Hashed incrementally, frames are gathered into a chunk of this size and the chunk hashed when
- * full: a busy link's size-sealed batch holds hundreds of small frames, and a native call per
- * frame cost more than hashing it (5% of a middle node's busy time in the 3-hop bench).
+ * A Poly1305 batch is handed to the cipher in chunks of this size, its small frames gathered
+ * into one: a busy link's batch holds hundreds of frames, and a native call per frame would
+ * cost more than the MAC of it.
  */
 const CHUNK_BYTES = 16 * 1024;
-/** Payloads of at least this size are hashed where they are instead of copied into the chunk. */
+/** Payloads of at least this size are handed to the cipher where they are instead of copied into the chunk. */
 const IN_PLACE_BYTES = 4 * 1024;
+const POLY_INFO = 'wampmesh-link/3 poly1305';
+/** Nothing is encrypted: the batch is the cipher's additional data only. */
+const AAD_ONLY = { plaintextLength: 0 };
 
 export type MacDirection = 'dialer->acceptor' | 'acceptor->dialer';
 
@@ -122,13 +135,14 @@ export function macKey(
  */
 export class BatchMac {
   readonly #ipad = Buffer.alloc(BLOCK, 0x36);
-  /** ipad | seq | frames: the inner hash's input, reused while batches are small. */
-  #scratch: Buffer;
+  /** ipad | seq | frames: the inner hash's input for a batch under POLY_BYTES. */
+  readonly #scratch = Buffer.allocUnsafe(BLOCK + SEQ_SIZE + POLY_BYTES);
   /** opad | inner digest, for the outer hash. */
   readonly #outer = Buffer.alloc(BLOCK + 32, 0x5c);
-  readonly #innerStart: Hash;
-  readonly #outerStart: Hash;
-  /** seq | frames for the incremental path, made on its first use. */
+  readonly #polyKey: KeyObject;
+  /** 4 zero octets | seq: a Poly1305 batch's nonce, so that none is used twice under one key. */
+  readonly #nonce = Buffer.alloc(12);
+  /** Small frames of a Poly1305 batch, gathered; made on its first use. */
   #chunk: Buffer | undefined;
   #seq = 0;
 
@@ -138,10 +152,8 @@ export class BatchMac {
       this.#ipad[i]! ^= key[i]!;
       this.#outer[i]! ^= key[i]!;
     }
-    this.#scratch = Buffer.allocUnsafe(BLOCK + SEQ_SIZE + 1024);
     this.#scratch.set(this.#ipad, 0);
-    this.#innerStart = createHash('sha256').update(this.#ipad);
-    this.#outerStart = createHash('sha256').update(this.#outer.subarray(0, BLOCK));
+    this.#polyKey = createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), POLY_INFO, 32)));
   }
 
   /** Batches tagged (or checked) so far. */
@@ -155,58 +167,58 @@ export class BatchMac {
    */
   next(types: readonly number[], payloads: readonly Uint8Array[], count: number, bytes: number): Buffer {
     const seq = this.#seq++;
-    if (bytes <= ONE_SHOT_BYTES) {
-      const size = BLOCK + SEQ_SIZE + bytes;
-      let buf = this.#scratch;
-      if (size > buf.length) {
-        buf = Buffer.allocUnsafe(size);
-        buf.set(this.#ipad, 0);
-        if (size <= SCRATCH_BYTES) this.#scratch = buf;
-      }
-      buf.writeUInt32BE(Math.floor(seq / 2 ** 32), BLOCK);
-      buf.writeUInt32BE(seq >>> 0, BLOCK + 4);
-      let at = BLOCK + SEQ_SIZE;
-      for (let i = 0; i < count; i++) {
-        const payload = payloads[i]!;
-        const n = payload.length;
-        at = writeHeader(buf, at, types[i]!, n);
-        buf.set(payload, at);
-        at += n;
-      }
-      // Digests as 'binary' (latin1) strings, not Buffers: a Buffer made in C++ costs twice
-      // the hash of a small input; a one-byte string is cheap and converts back losslessly.
-      this.#outer.write(hash('sha256', buf.subarray(0, size), 'binary'), BLOCK, 'binary');
-      const tag = Buffer.allocUnsafe(TAG_SIZE);
-      tag.write(hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
-      return tag;
+    return bytes < POLY_BYTES
+      ? this.#hmac(seq, types, payloads, count, bytes)
+      : this.#poly(seq, types, payloads, count);
+  }
+
+  #hmac(seq: number, types: readonly number[], payloads: readonly Uint8Array[], count: number, bytes: number): Buffer {
+    const buf = this.#scratch;
+    buf.writeUInt32BE(Math.floor(seq / 2 ** 32), BLOCK);
+    buf.writeUInt32BE(seq >>> 0, BLOCK + 4);
+    let at = BLOCK + SEQ_SIZE;
+    for (let i = 0; i < count; i++) {
+      const payload = payloads[i]!;
+      at = writeHeader(buf, at, types[i]!, payload.length);
+      buf.set(payload, at);
+      at += payload.length;
     }
-    const inner = this.#innerStart.copy();
+    // Digests as 'binary' (latin1) strings, not Buffers: a Buffer made in C++ costs twice
+    // the hash of a small input; a one-byte string is cheap and converts back losslessly.
+    this.#outer.write(hash('sha256', buf.subarray(0, BLOCK + SEQ_SIZE + bytes), 'binary'), BLOCK, 'binary');
+    const tag = Buffer.allocUnsafe(TAG_SIZE);
+    tag.write(hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
+    return tag;
+  }
+
+  #poly(seq: number, types: readonly number[], payloads: readonly Uint8Array[], count: number): Buffer {
+    const nonce = this.#nonce;
+    nonce.writeUInt32BE(Math.floor(seq / 2 ** 32), 4);
+    nonce.writeUInt32BE(seq >>> 0, 8);
+    const cipher = createCipheriv('chacha20-poly1305', this.#polyKey, nonce, { authTagLength: TAG_SIZE });
     const chunk = (this.#chunk ??= Buffer.allocUnsafe(CHUNK_BYTES));
-    chunk.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
-    chunk.writeUInt32BE(seq >>> 0, 4);
-    let at = SEQ_SIZE;
+    let at = 0;
     for (let i = 0; i < count; i++) {
       const payload = payloads[i]!;
       const n = payload.length;
       const inPlace = n >= IN_PLACE_BYTES;
       if (at + HEADER_SIZE + (inPlace ? 0 : n) > CHUNK_BYTES) {
-        inner.update(chunk.subarray(0, at));
+        cipher.setAAD(chunk.subarray(0, at), AAD_ONLY);
         at = 0;
       }
       at = writeHeader(chunk, at, types[i]!, n);
       if (inPlace) {
-        inner.update(chunk.subarray(0, at));
-        inner.update(payload);
+        cipher.setAAD(chunk.subarray(0, at), AAD_ONLY);
+        cipher.setAAD(payload, AAD_ONLY);
         at = 0;
       } else {
         chunk.set(payload, at);
         at += n;
       }
     }
-    if (at > 0) inner.update(chunk.subarray(0, at));
-    const tag = Buffer.allocUnsafe(TAG_SIZE);
-    tag.write(this.#outerStart.copy().update(inner.digest('binary'), 'binary').digest('binary'), 0, TAG_SIZE, 'binary');
-    return tag;
+    if (at > 0) cipher.setAAD(chunk.subarray(0, at), AAD_ONLY);
+    cipher.final();
+    return cipher.getAuthTag();
   }
 
   /** Checks a received tag against the next batch (and moves on to the one after, either way). */
