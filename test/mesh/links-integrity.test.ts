@@ -171,6 +171,21 @@ test('integrity: a flipped octet in a frame closes the link at once; the frame i
   t.true(tap.frames.some(hasText('marker-0002')), 'the frame did pass the proxy');
 });
 
+test('integrity: a flipped octet in a batch of 4 KiB or more (tagged with Poly1305) closes the link at once too', async (t) => {
+  const { a, b, tap } = await proxiedPair(t, 'flip-poly');
+  const padding = Array.from({ length: 400 }, (_, i) => `pad-${String(i).padStart(6, '0')}`);
+  tap.rewrite = (f) => {
+    if (!hasText('marker-0002')(f)) return undefined;
+    t.true(f.raw.length >= 4096, 'a batch that Poly1305 tags');
+    const raw = Buffer.from(f.raw);
+    const at = raw.indexOf('marker-0002') + 10;
+    raw[at] = raw[at]! ^ 0x01;
+    return raw;
+  };
+  t.is(a.links.send(b.id, lsa(a.id, { seq: 2, links: ['marker-0002', ...padding] })), 'sent');
+  await closedForIntegrity(t, a, b, 'flipped octet in a large batch');
+});
+
 test('integrity: a well-formed frame injected by someone without the keys (a forged admin record) is refused, alone or spliced into a batch', async (t) => {
   const forged = encodeLinkFrame(LinkFrameType.MESH, cbor.encode([FORGED_RECORD]));
   // On its own, with a made-up tag.
