@@ -95,6 +95,24 @@ export function checkCborPayload(b: Uint8Array, start: number, end: number, coun
   return i === end;
 }
 
+/**
+ * Past the CBOR item at i if it is plain as checkCborPayload takes a payload's items, OTHER if it
+ * is not (or does not end by `end`); throws InvalidPayload for invalid UTF-8. For a reader that
+ * finds where a payload's items end and checks them in one walk (mesh/links/routed-reader.ts).
+ */
+export function plainCborItemEnd(b: Uint8Array, i: number, end: number): number {
+  return cborItem(b, i, end, 1);
+}
+
+/**
+ * What checkCborPayload asks of a payload's heads, for items already walked by plainCborItemEnd:
+ * a non-empty list at `args` (count 1), or a list there and a non-empty dict at `kwargs` (count 2).
+ */
+export function cborPayloadHeads(b: Uint8Array, args: number, kwargs: number, count: number): boolean {
+  if (count === 1) return cborLength(b, args, 4) >= 1;
+  return count === 2 && cborLength(b, args, 4) >= 0 && cborLength(b, kwargs, 5) >= 1;
+}
+
 /** The declared length of the definite-length item of major type `major` at i; -1 if it is not one. */
 function cborLength(b: Uint8Array, i: number, major: number): number {
   const ib = b[i];

@@ -261,18 +261,40 @@ function withValues(frame: unknown): unknown {
 
 test('a call and a result read whole keep a plain payload undecoded, for a CBOR client; anything else is decoded', (t) => {
   const frame = { t: 'result', origin: 'A', dst: 'A', id: 5, realm: 'realm1', progress: false, details: {} };
-  const read = (f: object) => (decodeEnvelope(cbor.encode([f]), 'A') as PassedFrame[])[0]!.whole as ResultFrame;
-  const plain = read({ ...frame, args: ['ü', 1.5, [null]], kwargs: { k: Buffer.from('x') } });
-  t.true(plain.payload instanceof RawPayload);
-  t.is(plain.args, undefined);
-  t.deepEqual(plain.payload!.args, ['ü', 1.5, [null]]);
-  t.deepEqual(plain.payload!.kwargs, { k: Buffer.from('x') });
-  // Empty lists and dicts, and tags (a date), are not passed through: decoded as before.
-  for (const payload of [{ args: [] }, { args: [1], kwargs: {} }, { args: [new Date(0)] }]) {
-    const decoded = read({ ...frame, ...payload });
-    t.is(decoded.payload, undefined);
-    t.truthy(decoded.args);
+  // Bare, and embedded as the routers send them (where the payload is checked as it is walked).
+  const forms = {
+    bare: (f: object) => cbor.encode([f]),
+    embedded: (f: object) => {
+      const item = encodeFrame(f as OutgoingFrame)!;
+      return joinEnvelope([item], item.length);
+    },
+  };
+  for (const [form, envelope] of Object.entries(forms)) {
+    const read = (f: object) => (decodeEnvelope(envelope(f), 'A') as PassedFrame[])[0]!.whole as ResultFrame;
+    for (const payload of [
+      { args: ['ü', 1.5, [null]], kwargs: { k: Buffer.from('x') } },
+      { args: [], kwargs: { k: 1 } },
+      { args: [{ a: [1, 'b'] }] },
+    ]) {
+      const plain = read({ ...frame, ...payload });
+      t.true(plain.payload instanceof RawPayload, `${form} ${JSON.stringify(payload)}`);
+      t.is(plain.args, undefined);
+      t.deepEqual(plain.payload!.args, payload.args);
+      t.deepEqual(plain.payload!.kwargs, payload.kwargs);
+    }
+    // Empty lists and dicts, and tags (a date), are not passed through: decoded as before.
+    for (const payload of [{ args: [] }, { args: [1], kwargs: {} }, { args: [new Date(0)] }]) {
+      const decoded = read({ ...frame, ...payload });
+      t.is(decoded.payload, undefined, `${form} ${JSON.stringify(payload)}`);
+      t.truthy(decoded.args);
+    }
   }
+  // A text that is not UTF-8 (a client's octets, written as they came): decoded, as the decoder reads it.
+  const badText = Uint8Array.of(0x81, 0x62, 0xff, 0xfe);
+  const item = encodeFrame({ ...frame, raw: [badText] } as unknown as OutgoingFrame)!;
+  const decoded = (decodeEnvelope(joinEnvelope([item], item.length), 'A') as PassedFrame[])[0]!.whole as ResultFrame;
+  t.is(decoded.payload, undefined, 'not UTF-8');
+  t.deepEqual(decoded.args, cbor.decode(badText) as unknown[]);
 });
 
 test('only frames for this node are read whole, and never a cancel', (t) => {

@@ -21,7 +21,7 @@ import { cborItemEnd } from '../../serializers/payload-span.ts';
 import { FIELD_NUMBERS, FRAME_TYPES } from '../routing/field-numbers.ts';
 import { decodePassed, PassedFrame, type NodeId, type RoutedFrame } from '../routing/frames.ts';
 import { cursor, MAJOR, Names, readBool, readInt, readLength, readName, readText } from './cbor-reader.ts';
-import { Field, FIELD_NAMES, readWhole, spans } from './routed-reader.ts';
+import { Field, FIELD_NAMES, noteField, readField, readWhole, spans } from './routed-reader.ts';
 import { EMBEDDED_TAG as TAG_24 } from './embedded.ts';
 
 // The header's keys, then the others (their values' places noted in `spans`), by their index in KEYS.
@@ -154,11 +154,14 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
             break;
           }
         }
+        if (headerRead && field >= 0) {
+          // For this node: read as it is walked (routed-reader.ts).
+          cursor.at = readField(b, field, at, t!);
+          break;
+        }
         cursor.at = cborItemEnd(b, at);
-        if (field >= 0) {
-          spans[2 * field] = at;
-          spans[2 * field + 1] = cursor.at;
-        } else unknown = true;
+        if (field >= 0) noteField(field, at, cursor.at);
+        else unknown = true;
         break;
       }
     }

@@ -1,7 +1,8 @@
 // A call's frame read whole on the node it is for, in the pass that reads its routing header
-// (passed-frames.ts): the header's fields are taken from there, the others from where that pass
-// found them (`spans`). Texts, integers, an identity and a tag are read in place, an empty dict
-// is made without a decoder; a call's or a result's payload is checked on its octets and left
+// (passed-frames.ts): the header's fields are taken from there, the others read as that pass
+// walks them (readField, an embedded frame) or from where it found them (`spans`: a bare frame,
+// a value not in the plain form). Texts, integers, an identity and a tag are read in place, an
+// empty dict is made without a decoder; a call's or a result's payload is checked on its octets and left
 // undecoded (`payload`: the Dealer passes it through to a CBOR client, and decodes it only for
 // another); only what else the clients gave (non-empty details, a payload the check does not
 // take, a chunk's or an error's) goes through the CBOR decoder. The frame is then validated by
@@ -9,7 +10,8 @@
 // decodePassed is: the same frames are taken and the same ones refused, with the same reason.
 
 import { cbor } from '../../serializers/cbor.ts';
-import { checkCborPayload } from '../../serializers/payload-check.ts';
+import { cborItemEnd } from '../../serializers/payload-span.ts';
+import { cborPayloadHeads, checkCborPayload, plainCborItemEnd } from '../../serializers/payload-check.ts';
 import { MessageType as T, type Dict } from '../../wamp/messages.ts';
 import { RawPayload } from '../../wamp/raw-payload.ts';
 import { validateRoutedFrame, type PassedFrame, type RoutedFrame } from '../routing/frames.ts';
@@ -30,6 +32,11 @@ export const FIELD_NAMES = Object.keys(Field);
 
 /** Where each Field's value lies in the frame being read: [start, end) at 2 * field; -1: absent. */
 export const spans = new Int32Array(2 * FIELD_NAMES.length);
+/** Each Field's value as readField read it in place, or UNREAD: read from its span (value()). */
+const values: unknown[] = FIELD_NAMES.map(() => undefined);
+const UNREAD = Symbol('unread');
+/** Bits (1 << field) of args and kwargs walked by readField with payload-check.ts's rules. */
+let walked = 0;
 
 const EMPTY_MAP = 0xa0;
 const IDENTITY = 0x84; // an array of 4: [session, authid, authrole, disclosed]
@@ -77,6 +84,82 @@ export function readWhole(b: Uint8Array, h: PassedFrame): RoutedFrame | string |
   return validateRoutedFrame(f);
 }
 
+/** Notes where a field lies, its value to be read from there (value()). */
+export function noteField(field: number, start: number, end: number): void {
+  spans[2 * field] = start;
+  spans[2 * field + 1] = end;
+  values[field] = UNREAD;
+  walked &= ~(1 << field);
+}
+
+/**
+ * The end of the field at `start` of a frame of type `t` for this node, its value read in place
+ * in the same walk where it has the plain form value() reads (a call's or a result's payload:
+ * walked as payload-check.ts checks it); -1 if it is cut short. So the frame's fields are walked
+ * once, not once to find where they lie and again to read them.
+ */
+export function readField(b: Uint8Array, field: number, start: number, t: RoutedFrame['t']): number {
+  cursor.at = start;
+  let v: unknown = UNREAD;
+  let end = -1;
+  switch (field) {
+    case Field.procedure:
+    case Field.match:
+      v = readText(b);
+      break;
+    case Field.session:
+      v = readInt(b);
+      break;
+    case Field.who:
+      if (b[start] === IDENTITY) {
+        cursor.at++;
+        v = [readInt(b), readText(b), readText(b), readBool(b)];
+      } else cursor.at = -1;
+      break;
+    case Field.mac:
+      if (b[start]! >> 5 === MAJOR.BYTES) {
+        const length = readLength(b);
+        const at = cursor.at;
+        if (length >= 0 && at + length <= b.length) {
+          v = b.subarray(at, at + length);
+          cursor.at = at + length;
+        } else cursor.at = -1;
+      } else cursor.at = -1;
+      break;
+    case Field.details:
+      if (b[start] === EMPTY_MAP) {
+        v = {};
+        cursor.at = start + 1;
+      } else cursor.at = -1;
+      break;
+    case Field.args:
+    case Field.kwargs:
+      cursor.at = -1;
+      if (t === 'call' || t === 'result') {
+        try {
+          end = plainCborItemEnd(b, start, b.length);
+        } catch {
+          end = -1; // invalid UTF-8: the decoder's way (undecoded, then value())
+        }
+        if (end >= 0) {
+          noteField(field, start, end);
+          walked |= 1 << field;
+          return end;
+        }
+      }
+      break;
+    default:
+      cursor.at = -1;
+  }
+  if (cursor.at < 0) {
+    v = UNREAD;
+    end = cborItemEnd(b, start);
+  } else end = cursor.at;
+  noteField(field, start, end);
+  values[field] = v;
+  return end;
+}
+
 const NO_HEAD = new Uint8Array(0);
 
 /**
@@ -94,12 +177,18 @@ function undecoded(b: Uint8Array, t: 'call' | 'result'): RawPayload | undefined 
   const kwargsLength = count === 2 ? spans[2 * Field.kwargs + 1]! - kwargs : 0;
   const frame = Buffer.allocUnsafe(1 + argsEnd - args + kwargsLength);
   frame[0] = 0x80 | count;
-  frame.set(b.subarray(args, argsEnd), 1);
-  if (count === 2) frame.set(b.subarray(kwargs, kwargs + kwargsLength), 1 + argsEnd - args);
-  try {
-    if (!checkCborPayload(frame, 1, frame.length, count)) return undefined;
-  } catch {
-    return undefined; // invalid UTF-8: the decoder's way, as before
+  copy(b, args, argsEnd, frame, 1);
+  if (count === 2) copy(b, kwargs, kwargs + kwargsLength, frame, 1 + argsEnd - args);
+  // Walked and checked by readField already: only their heads are left to check.
+  const bits = count === 2 ? (1 << Field.args) | (1 << Field.kwargs) : 1 << Field.args;
+  if ((walked & bits) === bits) {
+    if (!cborPayloadHeads(frame, 1, 1 + argsEnd - args, count)) return undefined;
+  } else {
+    try {
+      if (!checkCborPayload(frame, 1, frame.length, count)) return undefined;
+    } catch {
+      return undefined; // invalid UTF-8: the decoder's way, as before
+    }
   }
   const type = t === 'call' ? T.CALL : T.YIELD;
   return new RawPayload(cbor, frame, {
@@ -113,10 +202,18 @@ function undecoded(b: Uint8Array, t: 'call' | 'result'): RawPayload | undefined 
   });
 }
 
+/** b[start, end) into `to` at `at`; a short run octet by octet (a view for set() costs more). */
+function copy(b: Uint8Array, start: number, end: number, to: Uint8Array, at: number): void {
+  if (end - start > 64) to.set(b.subarray(start, end), at);
+  else for (let i = start; i < end; i++) to[at++] = b[i]!;
+}
+
 /** The value of a field (undefined if absent), UNDECODABLE if the CBOR decoder refused it. */
 function field(b: Uint8Array, field: number): unknown {
   const start = spans[2 * field]!;
-  return start < 0 ? undefined : value(b, field, start, spans[2 * field + 1]!);
+  if (start < 0) return undefined;
+  const v = values[field];
+  return v !== UNREAD ? v : value(b, field, start, spans[2 * field + 1]!);
 }
 
 function value(b: Uint8Array, field: number, start: number, end: number): unknown {
