@@ -3,7 +3,12 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { cbor, json, msgpack, type Serializer } from '../../src/serializers/index.ts';
-import { InvalidPayload } from '../../src/serializers/payload-check.ts';
+import {
+  cborPayloadHeads,
+  checkCborPayload,
+  InvalidPayload,
+  plainCborItemEnd,
+} from '../../src/serializers/payload-check.ts';
 import { MIN_FRAME, type RawPayload, rawPayloadOf, receivedPayloadOf } from '../../src/wamp/raw-payload.ts';
 import { Rng, mutateBytes, randomValue } from '../helpers/fuzz-input.ts';
 
@@ -110,4 +115,41 @@ test('small frames: whenever a CALL or YIELD under MIN_FRAME is split, the whole
     }
   }
   t.true(split > 1000, `${split} of ${small} small frames split`);
+});
+
+test("cbor: a payload's items walked one at a time (plainCborItemEnd) and their heads checked after (cborPayloadHeads) take exactly what checkCborPayload takes", (t) => {
+  // The mesh's reader walks a call's args and kwargs where they lie in its frame, then checks
+  // their heads (mesh/links/routed-reader.ts); a throw (invalid UTF-8) is taken as a no there.
+  const rng = new Rng(41);
+  const decide = (f: () => boolean): boolean => {
+    try {
+      return f();
+    } catch (err) {
+      t.true(err instanceof InvalidPayload);
+      return false;
+    }
+  };
+  const taken = [0, 0];
+  for (let n = 0; n < 20_000; n++) {
+    const count = rng.chance(0.5) ? 1 : 2;
+    const items: unknown[] = [Array.from({ length: rng.int(3) }, () => randomValue(rng, 2))];
+    if (count === 2) items.push(rng.chance(0.2) ? {} : { k: randomValue(rng, 2) });
+    let good: Uint8Array;
+    try {
+      good = Buffer.concat(items.map((item) => cbor.encode(item as unknown[])));
+    } catch {
+      continue;
+    }
+    const b = rng.chance(0.7) ? mutateBytes(rng, 'cbor', good, good) : good;
+    const whole = decide(() => checkCborPayload(b, 0, b.length, count));
+    const walked = decide(() => {
+      const argsEnd = plainCborItemEnd(b, 0, b.length);
+      if (argsEnd < 0) return false;
+      const end = count === 2 ? plainCborItemEnd(b, argsEnd, b.length) : argsEnd;
+      return end === b.length && cborPayloadHeads(b, 0, argsEnd, count);
+    });
+    t.is(walked, whole, Buffer.from(b).toString('hex'));
+    taken[whole ? 1 : 0]!++;
+  }
+  t.true(taken[0]! > 2000 && taken[1]! > 2000, `taken ${taken[1]}, not ${taken[0]}`);
 });

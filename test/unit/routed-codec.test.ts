@@ -289,12 +289,19 @@ test('a call and a result read whole keep a plain payload undecoded, for a CBOR 
       t.truthy(decoded.args);
     }
   }
-  // A text that is not UTF-8 (a client's octets, written as they came): decoded, as the decoder reads it.
-  const badText = Uint8Array.of(0x81, 0x62, 0xff, 0xfe);
-  const item = encodeFrame({ ...frame, raw: [badText] } as unknown as OutgoingFrame)!;
-  const decoded = (decodeEnvelope(joinEnvelope([item], item.length), 'A') as PassedFrame[])[0]!.whole as ResultFrame;
-  t.is(decoded.payload, undefined, 'not UTF-8');
-  t.deepEqual(decoded.args, cbor.decode(badText) as unknown[]);
+  // A text that is not UTF-8 (a client's octets, written as they came), in args or in kwargs,
+  // the other plain: decoded, as the decoder reads it.
+  const badArgs = Uint8Array.of(0x81, 0x62, 0xff, 0xfe);
+  const goodArgs = cbor.encode([1]);
+  const badKwargs = Uint8Array.of(0xa1, 0x61, 0x6b, 0x62, 0xff, 0xfe);
+  const goodKwargs = cbor.encode({ k: 1 } as unknown as unknown[]);
+  for (const raw of [[badArgs], [badArgs, goodKwargs], [goodArgs, badKwargs]]) {
+    const item = encodeFrame({ ...frame, raw } as unknown as OutgoingFrame)!;
+    const decoded = (decodeEnvelope(joinEnvelope([item], item.length), 'A') as PassedFrame[])[0]!.whole as ResultFrame;
+    t.is(decoded.payload, undefined, 'not UTF-8');
+    t.deepEqual(decoded.args, cbor.decode(raw[0]!) as unknown[]);
+    t.deepEqual(decoded.kwargs, raw[1] === undefined ? undefined : cbor.decode(raw[1]));
+  }
 });
 
 test('only frames for this node are read whole, and never a cancel', (t) => {

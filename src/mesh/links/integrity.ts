@@ -69,10 +69,11 @@
 // a call's frames is hashed at both ends of each link, and SHA-256 was 19-21% of a middle
 // node's CPU in the 3-hop bench (BENCHMARKS.md, eighteenth session), where batches hold ~100
 // frames. A cipher set up through node:crypto (createCipheriv) costs ~2 µs, so HMAC stays for
-// small batches; per batch of 150-octet frames (old: HMAC alone; new: this scheme), ns:
-//     frames  20    26    30    40    60   100   200
-//     HMAC   2508  2863  3191  3852  5466  8711 16738
-//     Poly   2435  2571  2772  2887  3394  4250  7618
+// small batches; per batch of 150-octet frames, each MAC alone (best of 7), ns:
+//     frames      20    26    30    40    60   100   200
+//     HMAC      2508  2863  3191  3852  5466  8711 16738
+//     Poly1305  2435  2571  2772  2887  3394  4250  7618
+// Poly1305 costs less from ~3 KiB; POLY_BYTES leaves a margin above that.
 // Poly1305 and ChaCha20 need no AES or SHA instructions: on a Pi 4, which has neither, they
 // are the usual choice (as in TLS), where SHA-256 in software costs several times more.
 
@@ -100,7 +101,7 @@ export const BATCH_BYTES = 64 * 1024;
 /**
  * Batches of at least this many octets (headers included) are tagged with Poly1305, smaller
  * ones with HMAC-SHA256: a cipher set up through node:crypto costs about 2 µs, which a small
- * batch's HMAC does not pay; past ~4.5 KiB Poly1305 (3-8 GB/s here) costs less than SHA-256
+ * batch's HMAC does not pay; from ~3 KiB Poly1305 (3-8 GB/s here) costs less than SHA-256
  * (2 GB/s with SHA instructions). See the header for the figures.
  */
 export const POLY_BYTES = 4 * 1024;
@@ -167,12 +168,10 @@ export class BatchMac {
    */
   next(types: readonly number[], payloads: readonly Uint8Array[], count: number, bytes: number): Buffer {
     const seq = this.#seq++;
-    return bytes < POLY_BYTES
-      ? this.#hmac(seq, types, payloads, count, bytes)
-      : this.#poly(seq, types, payloads, count);
+    return bytes < POLY_BYTES ? this.#hmac(seq, types, payloads, count) : this.#poly(seq, types, payloads, count);
   }
 
-  #hmac(seq: number, types: readonly number[], payloads: readonly Uint8Array[], count: number, bytes: number): Buffer {
+  #hmac(seq: number, types: readonly number[], payloads: readonly Uint8Array[], count: number): Buffer {
     const buf = this.#scratch;
     buf.writeUInt32BE(Math.floor(seq / 2 ** 32), BLOCK);
     buf.writeUInt32BE(seq >>> 0, BLOCK + 4);
@@ -185,7 +184,7 @@ export class BatchMac {
     }
     // Digests as 'binary' (latin1) strings, not Buffers: a Buffer made in C++ costs twice
     // the hash of a small input; a one-byte string is cheap and converts back losslessly.
-    this.#outer.write(hash('sha256', buf.subarray(0, BLOCK + SEQ_SIZE + bytes), 'binary'), BLOCK, 'binary');
+    this.#outer.write(hash('sha256', buf.subarray(0, at), 'binary'), BLOCK, 'binary');
     const tag = Buffer.allocUnsafe(TAG_SIZE);
     tag.write(hash('sha256', this.#outer, 'binary'), 0, TAG_SIZE, 'binary');
     return tag;

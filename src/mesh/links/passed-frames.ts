@@ -156,7 +156,7 @@ export function readRoutedHeader(b: Uint8Array, start = 0, self?: NodeId): Passe
         }
         if (headerRead && field >= 0) {
           // For this node: read as it is walked (routed-reader.ts).
-          cursor.at = readField(b, field, at, t!);
+          cursor.at = readField(b, field, at, end, t!);
           break;
         }
         cursor.at = cborItemEnd(b, at);

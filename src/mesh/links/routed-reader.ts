@@ -93,12 +93,13 @@ export function noteField(field: number, start: number, end: number): void {
 }
 
 /**
- * The end of the field at `start` of a frame of type `t` for this node, its value read in place
- * in the same walk where it has the plain form value() reads (a call's or a result's payload:
- * walked as payload-check.ts checks it); -1 if it is cut short. So the frame's fields are walked
- * once, not once to find where they lie and again to read them.
+ * The end of the field at `start` of a frame of type `t` for this node (which ends at
+ * `frameEnd`), its value read in place in the same walk where it has the plain form value()
+ * reads (a call's or a result's payload: walked as payload-check.ts checks it); -1 if it is cut
+ * short. So the frame's fields are walked once, not once to find where they lie and again to
+ * read them.
  */
-export function readField(b: Uint8Array, field: number, start: number, t: RoutedFrame['t']): number {
+export function readField(b: Uint8Array, field: number, start: number, frameEnd: number, t: RoutedFrame['t']): number {
   cursor.at = start;
   let v: unknown = UNREAD;
   let end = -1;
@@ -117,14 +118,16 @@ export function readField(b: Uint8Array, field: number, start: number, t: Routed
       } else cursor.at = -1;
       break;
     case Field.mac:
+      // Only where it ends: the view of the received octets value() makes of it is the frame's
+      // to keep, not `values`' (which would keep them alive until another frame's tag is read).
       if (b[start]! >> 5 === MAJOR.BYTES) {
         const length = readLength(b);
-        const at = cursor.at;
-        if (length >= 0 && at + length <= b.length) {
-          v = b.subarray(at, at + length);
-          cursor.at = at + length;
-        } else cursor.at = -1;
-      } else cursor.at = -1;
+        if (length >= 0 && cursor.at + length <= b.length) {
+          noteField(field, start, cursor.at + length);
+          return cursor.at + length;
+        }
+      }
+      cursor.at = -1;
       break;
     case Field.details:
       if (b[start] === EMPTY_MAP) {
@@ -137,7 +140,7 @@ export function readField(b: Uint8Array, field: number, start: number, t: Routed
       cursor.at = -1;
       if (t === 'call' || t === 'result') {
         try {
-          end = plainCborItemEnd(b, start, b.length);
+          end = plainCborItemEnd(b, start, frameEnd);
         } catch {
           end = -1; // invalid UTF-8: the decoder's way (undecoded, then value())
         }
