@@ -173,6 +173,25 @@ test("a routing header that runs past its frame's byte string is never read from
   t.like(readRoutedHeader(embed(whole), 0, 'C'), { t: 'call', id: call.id }, 'the same frame whole is read');
 });
 
+test('a list cut short at the end of the octets, in a frame read whole where it is for, is refused as the decoder refuses it', (t) => {
+  // A chunk's args claim three items; the frame, and all there is, ends after two. Its reader
+  // must not take the two read for the list.
+  const whole = numberedMap({
+    t: 'chunk',
+    origin: 'X',
+    dst: 'X',
+    id: 5,
+    realm: 'realm1',
+    progress: true,
+    args: [1, 2, 3],
+  });
+  const cut = whole.subarray(0, whole.length - 1);
+  const passed = readRoutedHeader(embed(cut), 0, 'X');
+  t.like(passed, { t: 'chunk', origin: 'X', id: 5 }, 'its header read');
+  t.is(typeof passed!.whole, 'string', 'refused');
+  t.is(passed!.whole, decodePassed(passed!), "in the decoder's words");
+});
+
 /**
  * A CBOR map of these pairs in this order, keys repeated as given (cbor.encode would keep the
  * last); numbered: each key (and the type) as its number, as in an embedded frame.

@@ -100,64 +100,23 @@ export function noteField(field: number, start: number, end: number): void {
  * read them.
  */
 export function readField(b: Uint8Array, field: number, start: number, frameEnd: number, t: RoutedFrame['t']): number {
-  cursor.at = start;
-  let v: unknown = UNREAD;
-  let end = -1;
-  switch (field) {
-    case Field.procedure:
-    case Field.match:
-      v = readText(b);
-      break;
-    case Field.session:
-      v = readInt(b);
-      break;
-    case Field.who:
-      if (b[start] === IDENTITY) {
-        cursor.at++;
-        v = [readInt(b), readText(b), readText(b), readBool(b)];
-      } else cursor.at = -1;
-      break;
-    case Field.mac:
-      // Only where it ends: the view of the received octets value() makes of it is the frame's
-      // to keep, not `values`' (which would keep them alive until another frame's tag is read).
-      if (b[start]! >> 5 === MAJOR.BYTES) {
-        const length = readLength(b);
-        if (length >= 0 && cursor.at + length <= b.length) {
-          noteField(field, start, cursor.at + length);
-          return cursor.at + length;
-        }
-      }
-      cursor.at = -1;
-      break;
-    case Field.details:
-      if (b[start] === EMPTY_MAP) {
-        v = {};
-        cursor.at = start + 1;
-      } else cursor.at = -1;
-      break;
-    case Field.args:
-    case Field.kwargs:
-      cursor.at = -1;
-      if (t === 'call' || t === 'result') {
-        try {
-          end = plainCborItemEnd(b, start, frameEnd);
-        } catch {
-          end = -1; // invalid UTF-8: the decoder's way (undecoded, then value())
-        }
-        if (end >= 0) {
-          noteField(field, start, end);
-          walked |= 1 << field;
-          return end;
-        }
-      }
-      break;
-    default:
-      cursor.at = -1;
+  if ((field === Field.args || field === Field.kwargs) && (t === 'call' || t === 'result')) {
+    let end = -1;
+    try {
+      end = plainCborItemEnd(b, start, frameEnd);
+    } catch {
+      // invalid UTF-8: the decoder's way (undecoded, then value())
+    }
+    if (end >= 0) {
+      noteField(field, start, end);
+      walked |= 1 << field;
+      return end;
+    }
   }
-  if (cursor.at < 0) {
-    v = UNREAD;
-    end = cborItemEnd(b, start);
-  } else end = cursor.at;
+  // A tag is only noted: the view of the received octets value() makes of it is the frame's to
+  // keep, not `values`' (which would keep them alive until another frame's tag is read).
+  const v = field === Field.mac ? UNREAD : plainValue(b, field, start);
+  const end = v === UNREAD ? cborItemEnd(b, start) : cursor.at;
   noteField(field, start, end);
   values[field] = v;
   return end;
@@ -220,45 +179,59 @@ function field(b: Uint8Array, field: number): unknown {
 }
 
 function value(b: Uint8Array, field: number, start: number, end: number): unknown {
+  const v = plainValue(b, field, start);
+  if (v !== UNREAD && cursor.at === end) return v;
+  try {
+    return cbor.decode(b.subarray(start, end));
+  } catch {
+    return UNDECODABLE;
+  }
+}
+
+/**
+ * The value of `field` at `start` if it has the plain form read here (as the decoder would make
+ * it), the cursor past it; UNREAD, the cursor -1, if not.
+ */
+function plainValue(b: Uint8Array, field: number, start: number): unknown {
   const first = b[start]!;
   cursor.at = start;
   switch (field) {
     case Field.procedure:
     case Field.match: {
       const text = readText(b);
-      if (cursor.at === end) return text;
-      break;
+      return cursor.at < 0 ? UNREAD : text;
     }
     case Field.session: {
       const n = readInt(b);
-      if (cursor.at === end) return n;
-      break;
+      return cursor.at < 0 ? UNREAD : n;
     }
     case Field.who: {
       if (first !== IDENTITY) break;
       cursor.at++;
       const who = [readInt(b), readText(b), readText(b), readBool(b)];
-      if (cursor.at === end) return who;
-      break;
+      return cursor.at < 0 ? UNREAD : who;
     }
-    case Field.mac:
+    case Field.mac: {
       if (first >> 5 !== MAJOR.BYTES) break;
+      const length = readLength(b);
+      const at = cursor.at;
+      if (length < 0 || at + length > b.length) break;
+      cursor.at = at + length;
       // As the decoder hands a byte string: a view of the octets received.
-      if (readLength(b) >= 0 && cursor.at <= end) return b.subarray(cursor.at, end);
-      break;
+      return b.subarray(at, at + length);
+    }
     default:
-      if (first === EMPTY_MAP && end === start + 1) return {};
+      if (first === EMPTY_MAP) {
+        cursor.at = start + 1;
+        return {};
+      }
       if (first >> 5 === MAJOR.ARRAY) {
         const list = plainList(b);
-        if (cursor.at === end) return list;
+        return cursor.at < 0 ? UNREAD : list;
       }
-      break;
   }
-  try {
-    return cbor.decode(b.subarray(start, end));
-  } catch {
-    return UNDECODABLE;
-  }
+  cursor.at = -1;
+  return UNREAD;
 }
 
 const NULL = 0xf6;
@@ -279,7 +252,10 @@ function plainList(b: Uint8Array): unknown[] | undefined {
   for (let i = 0; i < n; i++) {
     const at = cursor.at;
     const x = b[at];
-    if (x === undefined) break;
+    if (x === undefined) {
+      cursor.at = -1; // cut short
+      return undefined;
+    }
     const major = x >> 5;
     if (major === MAJOR.TEXT) list.push(asciiText(b));
     else if (major === MAJOR.UINT || major === MAJOR.NINT) list.push(readInt(b));
