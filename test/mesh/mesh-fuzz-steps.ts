@@ -88,9 +88,12 @@ export abstract class MeshFuzzSteps extends MeshFuzzMutations {
             deepBytes('cbor', rng.pick([200, 1_000, 100_000]), rng.chance(0.5)),
           );
         else if (k < 5) bytes = withSplicedValue(rng, cbor, message, exoticBytes(rng, 'cbor'));
-        // Half the time as the routers write it (a call's frames embedded, their keys numbered).
-        const encoded = rng.chance(0.5) ? encodeEnvelope(message as MeshFrame[]) : cbor.encode(message);
-        bytes ??= mutateBytes(rng, 'cbor', encoded, cbor.encode([base()]));
+        // Else, or where the splice found no place: mutated, half the time as the routers write it
+        // (a call's frames embedded, their keys numbered).
+        if (bytes === undefined) {
+          const encoded = rng.chance(0.5) ? encodeEnvelope(message as MeshFrame[]) : cbor.encode(message);
+          bytes = mutateBytes(rng, 'cbor', encoded, cbor.encode([base()]));
+        }
       } catch {
         return;
       }
