@@ -12,7 +12,7 @@ import { eventFrame } from './event-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
-import { eligible, readFilter, type Filter } from './subscriber-filter.ts';
+import { eligible, eligibleFor, readFilter, type Filter } from './subscriber-filter.ts';
 import { retainEvent, sendRetained } from './retained-events.ts';
 import type { Subscription } from './subscription.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
@@ -354,11 +354,12 @@ export class Broker {
       return;
     }
     drainFanouts();
+    const allowed = filter === undefined ? undefined : eligibleFor(filter);
     for (const subscription of subscriptions) {
       const frame = eventFrame(subscription, event, raw);
       for (const subscriber of subscription.subscribers.values()) {
         if (subscriber.id === excluded) continue;
-        if (filter !== undefined && !eligible(filter, subscriber)) continue;
+        if (allowed !== undefined && !allowed(subscriber)) continue;
         subscriber.sendShared(frame);
       }
     }
