@@ -5,6 +5,8 @@
 //  - WAMP -> MQTT: no arguments give an empty payload; a lone binary args[0] goes out as those
 //    bytes, any other lone args[0] as its JSON text; anything else as JSON {"args", "kwargs"}.
 
+import { mayHoldLoneSurrogate, wellFormed } from '../serializers/well-formed.ts';
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const EMPTY = new Uint8Array(0);
 
@@ -20,7 +22,10 @@ export function mqttToWamp(payload: Uint8Array): WampPayload {
   const first = firstNonSpace(payload);
   if (first !== undefined && isJsonStart(first)) {
     try {
-      return { args: [JSON.parse(utf8.decode(payload))] };
+      const text = utf8.decode(payload);
+      const value: unknown = JSON.parse(text);
+      // A lone surrogate ("\ud800") is read as U+FFFD, as from a WAMP JSON peer (well-formed.ts).
+      return { args: [mayHoldLoneSurrogate(text) ? wellFormed(value) : value] };
     } catch {
       // Not JSON after all: carried as bytes.
     }

@@ -5,8 +5,9 @@
 // (cbor-read.ts, cbor-write.ts), which give the same values and octets at a fraction of the cost
 // for small messages; cbor-x has everything else.
 
-import { addExtension, Decoder, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from 'cbor-x';
 import { OTHER, readCbor, readCborHead } from './cbor-read.ts';
+import './cbor-tags.ts'; // what CBOR tags decode to: plain values only
 import { writeCbor, writeCborSpliced } from './cbor-write.ts';
 import { splitCbor } from './frame-head.ts';
 import { extendShortArray } from './payload-span.ts';
@@ -32,21 +33,6 @@ const decoder = new Decoder({ ...cborXOptions, int64AsNumber: true } as Construc
 // Decodes 64-bit integers as BigInt; used only for frames that may hold one.
 const exact = new Decoder(cborXOptions);
 
-// cbor-x's tag handlers are process-wide; the router is their only user. Peers' payloads must
-// be plain trees the other serializations can write:
-//  - tags 28/29 (value sharing) build values that contain themselves, which nothing can encode
-//    or walk to the end; they are refused, so the frame gets ABORT like any undecodable one;
-//  - tag 259 (a map with any keys) decodes like a plain map: to a dict, and a non-string key
-//    is refused as in an untagged map. As a Map it was forwarded with object keys that neither
-//    the router's MsgPack nor its CBOR decoder (nor most clients) accepts, and as {} to JSON.
-// The type definitions want an encoder too; decode-only extensions are fine at run time.
-type DecodeOnly = Parameters<typeof addExtension>[0];
-const refuse = (tag: number) => (): never => {
-  throw new Error(`CBOR tag ${tag} (shared values) is not supported`);
-};
-addExtension({ tag: 28, decode: refuse(28) } as unknown as DecodeOnly);
-addExtension({ tag: 29, decode: refuse(29) } as unknown as DecodeOnly);
-addExtension({ tag: 259, decode: (map: unknown) => map } as unknown as DecodeOnly);
 // Initial bytes of an unsigned and a negative 64-bit integer (major types 0 and 1, info 27).
 const UINT64 = 0x1b;
 const NINT64 = 0x3b;

@@ -4,6 +4,7 @@
 import { splitJson } from './frame-head.ts';
 import { readJsonHead } from './json-head.ts';
 import type { Serializer } from './serializer.ts';
+import { mayHoldLoneSurrogate, wellFormed } from './well-formed.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 // Buffer's own UTF-8 writer, which write() calls after checking its arguments; @types/node
@@ -114,7 +115,8 @@ export const json: Serializer = {
     // escaped in JSON text; integers beyond 2^53 show in the parsed value (see above).
     const value: unknown = text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
     const wide = holdsWideNumber(value, 0) ?? MAYBE_BEYOND_2_53.test(text);
-    return wide ? JSON.parse(text, reviveExact as never) : value;
+    const parsed: unknown = wide ? JSON.parse(text, reviveExact as never) : value;
+    return mayHoldLoneSurrogate(text) ? wellFormed(parsed) : parsed;
   },
   splitPayload: splitJson,
   splitSmall: readJsonHead,
