@@ -192,7 +192,9 @@ export class Dealer {
     }
     const local = this.#local.get(procedure);
     if (local !== undefined) return callLocal(caller, msg, local);
-    const registration = this.#registrations.best(procedure);
+    // The spec's namespace is the router's: a pattern registration ("wamp" as a prefix, say)
+    // must not serve calls to procedures the router does not have.
+    const registration = isReservedUri(procedure) ? undefined : this.#registrations.best(procedure);
     if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
     if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#ongoing.countOfCaller(caller)))
       return undefined;

@@ -61,6 +61,26 @@ test('invalid and reserved procedure URIs are refused with invalid_uri', (t) => 
   }
 });
 
+test('a pattern registration does not serve calls to procedures in the wamp. namespace', (t) => {
+  const { callee, caller } = setup();
+  callee.send([64, 1, { match: 'prefix' }, 'wamp']);
+  callee.send([64, 2, { match: 'wildcard' }, '.session.']);
+  t.deepEqual(
+    callee.take().map((m) => m[0]),
+    [65, 65],
+  );
+  for (const [i, uri] of ['wamp.session.nothing', 'wamp.registration.get_x'].entries()) {
+    caller.send([48, i + 1, {}, uri]);
+    t.deepEqual(shape(caller.take()[0]), [8, 48, i + 1, '{}', 'wamp.error.no_such_procedure'], uri);
+  }
+  t.deepEqual(callee.take(), [], 'no INVOCATION');
+  // The router's own procedures answer as before, and the patterns serve other URIs.
+  caller.send([48, 3, {}, 'wamp.session.count']);
+  t.is(caller.take()[0]![0], 50);
+  caller.send([48, 4, {}, 'wampx.session.y']);
+  t.is(callee.take()[0]![0], 68);
+});
+
 test('callee ERROR is relayed with its URI, args and kwargs', (t) => {
   const { callee, caller } = setup();
   register(callee, 'com.app.fail');
