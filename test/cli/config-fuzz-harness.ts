@@ -36,11 +36,15 @@ function fieldPath(segments: readonly Segment[]): string {
 /**
  * Whether an error at `field` can be blamed on a change at `changed`: the same place, inside
  * it, what holds it, or a neighbour a cross-field rule names (maxLinks for a changed minLinks,
- * the second of two realms with one URI, mesh.cluster.secret for mesh.enabled). Compared as the
+ * the second of two realms with one URI, mesh.cluster.secret for mesh.enabled,
+ * limits.preAuthWebSocketBytes for a WebSocket listener's maxMessageSize). Compared as the
  * paths are written, so that keys with dots or brackets in them compare as they are.
  */
 function related(field: string, changed: Segment[]): boolean {
   if (changed.length === 0) return true;
+  // limits.preAuthWebSocketBytes must hold every WebSocket listener's maxMessageSize: a changed
+  // listener is blamed there too, naming it.
+  if (field === 'limits.preAuthWebSocketBytes' && changed[0] === 'listeners' && changed[1] === 'websocket') return true;
   // The list or object that holds the change (a list left too short), but not further up.
   if (field === fieldPath(changed.slice(0, -1))) return true;
   for (let k = Math.max(1, changed.length - 2); k <= changed.length; k++) {
