@@ -50,6 +50,8 @@ export function realmSchema() {
         maxSubscriptionsPerSession: intIn(1, 1_000_000).default(rl.maxSubscriptionsPerSession),
         maxRegistrationsPerSession: intIn(1, 1_000_000).default(rl.maxRegistrationsPerSession),
         maxRetainedTopicsPerSession: intIn(0, 1_000_000).default(rl.maxRetainedTopicsPerSession),
+        // 0: no testaments (nor MQTT wills) in the realm.
+        maxTestamentsPerSession: intIn(0, 1_000_000).default(rl.maxTestamentsPerSession),
       })
       .prefault({}),
     // Who may call wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all: sessions with

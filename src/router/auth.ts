@@ -64,6 +64,29 @@ export interface Authorizer {
   authorize(request: AuthorizationRequest): boolean;
 }
 
+/** Who asks for a grant: the parts of a session an AuthorizationRequest names. */
+export interface Grantee {
+  readonly id: number;
+  readonly authid: string;
+  readonly authrole: string;
+}
+
+/** The request for `session` to do `action` on `uri`: one shape for every check of a grant. */
+export function grantRequest(
+  realm: string,
+  session: Grantee,
+  action: Action,
+  uri: string,
+  match: MatchPolicy,
+): AuthorizationRequest {
+  return { realm, session: session.id, authid: session.authid, authrole: session.authrole, action, uri, match };
+}
+
+/** The text of the ERROR not_authorized answering a refused request. */
+export function refusalText(check: AuthorizationRequest): string {
+  return `${check.authrole} may not ${check.action} '${check.uri}'`;
+}
+
 let anonymousCounter = 0;
 
 /** Realms with `anonymous: true` admit anyone offering "anonymous" (or no authmethods). */

@@ -183,8 +183,7 @@ export class Broker {
     if (options.acknowledge !== undefined && typeof options.acknowledge !== 'boolean') {
       return sendError(publisher, T.PUBLISH, request, ErrorUri.INVALID_ARGUMENT, 'option acknowledge must be a bool');
     }
-    if (!isValidUri(topic, this.#options.uriCheck) || isReservedUri(topic))
-      return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
+    if (!this.publishable(topic)) return fail(ErrorUri.INVALID_URI, `invalid topic URI '${topic}'`);
     const excludeMe = options.exclude_me === undefined ? true : optBool(options, 'exclude_me');
     const discloseMe = optBool(options, 'disclose_me');
     const retain = optBool(options, 'retain');
@@ -286,6 +285,28 @@ export class Broker {
       }
     }
     this.#deliver(event, undefined, undefined, undefined);
+  }
+
+  /** Whether a client may publish to `topic` by its URI (PUBLISH, testaments): valid, not "wamp.". */
+  publishable(topic: string): boolean {
+    return isValidUri(topic, this.#options.uriCheck) && !isReservedUri(topic);
+  }
+
+  /**
+   * Counts a retained testament as a topic the session gave a retained event, when it is added
+   * (whether its topic will have one by then cannot be known). False, and reported, beyond the limit.
+   */
+  reserveRetained(session: Target): boolean {
+    const count = this.#retainedBy.get(session.id) ?? 0;
+    if (this.#refused(session, 'maxRetainedTopicsPerSession', count)) return false;
+    this.#retainedBy.set(session.id, count + 1);
+    return true;
+  }
+
+  /** Gives back what reserveRetained took for `n` testaments that were flushed unpublished. */
+  releaseRetained(session: Target, n: number): void {
+    const count = this.#retainedBy.get(session.id);
+    if (count !== undefined) this.#retainedBy.set(session.id, Math.max(0, count - n));
   }
 
   /** Whether any subscription matches (lets the meta API skip building events nobody hears). */

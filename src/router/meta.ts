@@ -11,13 +11,12 @@ import type { LocalResult } from './local-procedures.ts';
 import type { Registration } from './registrations.ts';
 import { matchPolicies, type MatchPolicy } from './uri-table.ts';
 import type { Target } from './target.ts';
+import { Testaments, type LeaveReason, type TestamentEnvironment, type TestamentRealm } from './testaments.ts';
 
-/** Why a session left: testaments are published only when it did not leave in good order. */
-export type LeaveReason = 'goodbye' | 'shutdown' | 'lost' | 'killed';
+export type { LeaveReason } from './testaments.ts';
 
 /** What the meta API sees of its realm. */
-export interface MetaRealm {
-  readonly uri: string;
+export interface MetaRealm extends TestamentRealm {
   /** Read on every kill call: the option changes with the realm's configuration. */
   readonly config: { readonly metaKill?: 'admin' | 'all' };
   readonly dealer: Dealer;
@@ -35,23 +34,16 @@ const KILL_PROCEDURES = [
   'wamp.session.kill_all',
 ];
 
-interface Testament {
-  topic: string;
-  args?: unknown[];
-  kwargs?: Dict;
-  retain: boolean;
-}
-type Scope = 'destroyed' | 'detached';
-
 export class MetaApi {
   readonly #realm: MetaRealm;
-  readonly #testaments = new Map<number, Record<Scope, Testament[]>>();
+  readonly #testaments: Testaments;
   /** Called after any change to what the realm serves (the mesh re-advertises). */
   readonly #interestsChanged: () => void;
 
-  constructor(realm: MetaRealm, interestsChanged: () => void) {
+  constructor(realm: MetaRealm, interestsChanged: () => void, env: TestamentEnvironment) {
     this.#realm = realm;
     this.#interestsChanged = interestsChanged;
+    this.#testaments = new Testaments(realm, env);
   }
 
   readonly registrationEvents: DealerEvents = {
@@ -85,14 +77,7 @@ export class MetaApi {
   }
 
   left(session: Target, reason: LeaveReason): void {
-    const testaments = this.#testaments.get(session.id);
-    this.#testaments.delete(session.id);
-    // Without session resumption a detach is the end of the session, so both scopes are
-    // published when a session is lost or killed; a GOODBYE discards them.
-    if (testaments !== undefined && (reason === 'lost' || reason === 'killed')) {
-      for (const t of [...testaments.detached, ...testaments.destroyed])
-        this.#realm.broker.emit(t.topic, t.args, t.kwargs, { retain: t.retain });
-    }
+    this.#testaments.left(session, reason);
     this.#emit('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
   }
 
@@ -189,32 +174,8 @@ export class MetaApi {
         ],
       };
     });
-    add('wamp.session.add_testament', (caller, args, kwargs) => {
-      const [topic, targs, tkwargs] = args;
-      if (typeof topic !== 'string' || !isValidUri(topic))
-        return { error: ErrorUri.INVALID_URI, args: ['testament topic must be a valid URI'] };
-      const options = isDict(kwargs.publish_options) ? kwargs.publish_options : {};
-      const scope = kwargs.scope ?? 'destroyed';
-      if (scope !== 'destroyed' && scope !== 'detached')
-        return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
-      const testament: Testament = {
-        topic,
-        retain: options.retain === true,
-        ...(Array.isArray(targs) && { args: targs }),
-        ...(isDict(tkwargs) && { kwargs: tkwargs }),
-      };
-      this.#testamentsOf(caller)[scope].push(testament);
-      return {};
-    });
-    add('wamp.session.flush_testaments', (caller, _args, kwargs) => {
-      const scope = kwargs.scope ?? 'destroyed';
-      if (scope !== 'destroyed' && scope !== 'detached')
-        return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
-      const list = this.#testamentsOf(caller)[scope];
-      const n = list.length;
-      list.length = 0;
-      return { args: [n] };
-    });
+    add('wamp.session.add_testament', (caller, args, kwargs) => this.#testaments.add(caller, args, kwargs));
+    add('wamp.session.flush_testaments', (caller, _args, kwargs) => this.#testaments.flush(caller, kwargs));
 
     const byPolicy = <T extends { id: number; match: MatchPolicy }>(items: Iterable<T>) => {
       const out: Record<MatchPolicy, number[]> = { exact: [], prefix: [], wildcard: [] };
@@ -302,12 +263,6 @@ export class MetaApi {
         ],
       };
     });
-  }
-
-  #testamentsOf(session: Target): Record<Scope, Testament[]> {
-    let t = this.#testaments.get(session.id);
-    if (t === undefined) this.#testaments.set(session.id, (t = { destroyed: [], detached: [] }));
-    return t;
   }
 
   #emit(topic: string, args: unknown[]): void {

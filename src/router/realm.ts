@@ -2,6 +2,7 @@
 // registrations or events. Each realm owns its Dealer, its Broker and its meta API.
 
 import type { Logger } from '../log.ts';
+import type { Authorizer } from './auth.ts';
 import type { UriCheck } from '../wamp/uris.ts';
 import { Broker, type EventRouting, type HistoryRule, type Publisher } from './broker.ts';
 import { Dealer } from './dealer.ts';
@@ -55,6 +56,8 @@ export interface RealmEnvironment {
   random: () => number;
   scheduler: Scheduler;
   store: EventStore;
+  /** What sessions may do: the one the sessions ask, which testaments ask too. */
+  authorizer: Authorizer;
   observer: RealmObserver;
   logger: Logger;
 }
@@ -77,6 +80,7 @@ export class Realm {
     maxSubscriptionsPerSession: 0,
     maxRegistrationsPerSession: 0,
     maxRetainedTopicsPerSession: 0,
+    maxTestamentsPerSession: 0,
   };
   readonly #limitLogged = new Map<LimitKind, { at: number; suppressed: number }>();
   readonly #env: RealmEnvironment;
@@ -89,8 +93,12 @@ export class Realm {
     this.#env = env;
     this.limits = { ...defaultRealmLimits, ...config.limits };
     const uriCheck = config.uriCheck ?? 'loose';
-    this.meta = new MetaApi(this, () => env.observer.interestsChanged(config.uri));
     const limitExceeded = (kind: LimitKind, session: Target) => this.#limitExceeded(kind, session);
+    this.meta = new MetaApi(this, () => env.observer.interestsChanged(config.uri), {
+      authorizer: env.authorizer,
+      logger: env.logger,
+      limitExceeded,
+    });
     this.dealer = new Dealer({
       uriCheck,
       now: env.now,

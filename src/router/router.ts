@@ -47,7 +47,9 @@ export class Router implements PeerAcceptor {
 
   constructor(options: RouterOptions) {
     this.limits = { ...defaultLimits, ...options.limits };
-    this.federation = new Federation(this.realms, options.authorizer ?? allowAll);
+    // One authorizer for all: sessions, the mesh's remote identities, testaments.
+    const authorizer = options.authorizer ?? allowAll;
+    this.federation = new Federation(this.realms, authorizer);
     this.logger = options.logger ?? silentLogger;
     const now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
@@ -56,6 +58,7 @@ export class Router implements PeerAcceptor {
       random,
       scheduler: options.scheduler ?? realScheduler,
       store: options.store ?? new MemoryEventStore(),
+      authorizer,
       observer: this.federation,
       logger: this.logger,
     };
@@ -70,7 +73,7 @@ export class Router implements PeerAcceptor {
       random,
       realm: (uri) => this.realms.get(uri),
       authenticator: options.authenticator ?? anonymousAuthenticator,
-      authorizer: options.authorizer ?? allowAll,
+      authorizer,
       authFailureDelayMs: options.authFailureDelayMs ?? 1000,
       metrics: options.metrics,
       setTimeout: (fn, ms) => env.scheduler.setTimeout(fn, ms),

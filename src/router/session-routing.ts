@@ -6,7 +6,7 @@ import { MessageType as T, messageName, type Dict, type Message } from '../wamp/
 import type { ProtocolViolation } from '../wamp/parse.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
-import type { Action, AuthorizationRequest, Authorizer } from './auth.ts';
+import { refusalText, type Action, type AuthorizationRequest, type Authorizer } from './auth.ts';
 import type { SessionMeter } from './metrics.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { Target } from './target.ts';
@@ -124,7 +124,7 @@ export function checkGrant(
       request,
       details: {},
       error: ErrorUri.NOT_AUTHORIZED,
-      args: [`${check.authrole} may not ${check.action} '${check.uri}'`],
+      args: [refusalText(check)],
     });
   }
   return ok;

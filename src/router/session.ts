@@ -8,7 +8,7 @@ import { errorFields, errorText, type Logger } from '../log.ts';
 import { encodeMessage, encodeMessageParts, toArray } from '../wamp/marshal.ts';
 import { receivedPayloadOf, type RawPayload } from '../wamp/raw-payload.ts';
 import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
-import type { Authenticator, Authorizer } from './auth.ts';
+import { grantRequest, type Authenticator, type Authorizer } from './auth.ts';
 import { asParsedCall, parseMessage, ProtocolViolation } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import { announces } from './features.ts';
@@ -89,21 +89,7 @@ export class Session implements Target, PeerHandler {
       meter: this.#meter,
       abort: (reason, message) => this.#abort(reason, message),
       authorized: (action, uri, match, requestType, request) =>
-        checkGrant(
-          ctx.authorizer,
-          {
-            realm: this.realm!.uri,
-            session: this.id,
-            authid: this.authid,
-            authrole: this.authrole,
-            action,
-            uri,
-            match,
-          },
-          this,
-          requestType,
-          request,
-        ),
+        checkGrant(ctx.authorizer, grantRequest(this.realm!.uri, this, action, uri, match), this, requestType, request),
       close: (why) => this.#close(why),
     };
   }

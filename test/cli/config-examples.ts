@@ -18,6 +18,7 @@ export const FULL_CONFIG = {
         maxSubscriptionsPerSession: 20,
         maxRegistrationsPerSession: 30,
         maxRetainedTopicsPerSession: 0,
+        maxTestamentsPerSession: 3,
       },
       metaKill: 'all',
     },

@@ -54,6 +54,10 @@ function setUp(dir: string): void {
     to: ['user:alice'],
   });
   store.createGrant('com.app', { permissions: ['publish'], uri: 'sensors.', match: 'prefix', to: ['user:bob'] });
+  // willa may leave a will (the call grant its testament needs), and publish under sensors. only.
+  store.createUser('com.app', { authid: 'willa', password: PASSWORD });
+  store.createGrant('com.app', { permissions: ['call'], uri: 'wamp.session.add_testament', to: ['user:willa'] });
+  store.createGrant('com.app', { permissions: ['publish'], uri: 'sensors.', match: 'prefix', to: ['user:willa'] });
   db.close();
 }
 

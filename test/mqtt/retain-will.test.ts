@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import mqtt from 'mqtt';
-import { run, subscribed } from './helpers.ts';
+import { PASSWORD, RawMqtt, run, subscribed } from './helpers.ts';
 import { useWorld, w } from './world-per-file.ts';
 
 const EVENT = 36;
@@ -155,5 +155,37 @@ test.serial(
       }),
     );
     t.is((err as { code?: number }).code, 0x87);
+  },
+);
+
+test.serial(
+  'a will on a topic its user may not publish to: CONNECT refused, 0x87 (v5) and return code 5 (3.1.1); on a granted topic it connects',
+  async (t) => {
+    const url = `mqtt://127.0.0.1:${w.appPort}`;
+    const willa = { reconnectPeriod: 0, username: 'willa', password: PASSWORD };
+    const denied = { topic: 'alerts/willa', payload: Buffer.from('"gone"'), qos: 0 as const, retain: false };
+    const err = await t.throwsAsync(mqtt.connectAsync(url, { ...willa, protocolVersion: 5, will: denied }));
+    t.is((err as { code?: number }).code, 0x87);
+    const raw = await RawMqtt.connect(w.appPort, 4);
+    const connack = await raw.open({ username: 'willa', password: Buffer.from(PASSWORD), will: denied });
+    t.is(connack.returnCode, 5);
+    raw.destroy();
+    // Under "wamp." (the router's meta events) nobody may publish, even where anyone may publish
+    // anything: refused as the PUBLISH would be, topic name invalid.
+    const reserved = { ...denied, topic: 'wamp/session/on_leave' };
+    const open = `mqtt://127.0.0.1:${w.openPort}`;
+    const refused = await t.throwsAsync(
+      mqtt.connectAsync(open, { reconnectPeriod: 0, protocolVersion: 5, will: reserved }),
+    );
+    t.is((refused as { code?: number }).code, 0x90);
+    const raw311 = await RawMqtt.connect(w.openPort, 4);
+    t.is((await raw311.open({ will: reserved })).returnCode, 3, '3.1.1 has no closer code than server unavailable');
+    raw311.destroy();
+    const granted = await mqtt.connectAsync(url, {
+      ...willa,
+      protocolVersion: 5,
+      will: { ...denied, topic: 'sensors/willa' },
+    });
+    await granted.endAsync();
   },
 );

@@ -109,6 +109,8 @@ test('disabling a user ends their sessions as a kill does (testaments published)
     REALM,
     { permissions: ['call'], uri: 'wamp.session.add_testament', to: ['user:alice'] },
   ]);
+  // A testament is a deferred PUBLISH: it needs the publish grant on its topic.
+  ok('wampmesh.grant.create', [REALM, { permissions: ['publish'], uri: 'com.rev.gone', to: ['user:alice'] }]);
   ok('wampmesh.grant.create', [REALM, { permissions: ['subscribe'], uri: 'com.rev.gone', to: ['user:bob'] }]);
   const alice = session(await ticketLogin(w, 'alice', 'alice password 1'));
   alice.send([48, 1, {}, 'wamp.session.add_testament', ['com.rev.gone', ['alice left']]]);
