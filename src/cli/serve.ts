@@ -74,7 +74,13 @@ export function toRealmConfig(r: Config['realms'][number]): RealmConfig {
     uriCheck: r.uriCheck,
     callerDisclosure: r.callerDisclosure,
     publisherDisclosure: r.publisherDisclosure,
-    history: r.history.map((h) => ({ topic: h.topic, match: h.match, limit: h.limit, maxAgeMs: h.maxAgeSec * 1000 })),
+    history: r.history.map((h) => ({
+      topic: h.topic,
+      match: h.match,
+      limit: h.limit,
+      maxAgeMs: h.maxAgeSec * 1000,
+      maxTopics: h.maxTopics,
+    })),
     limits: r.limits,
     metaKill: r.metaKill,
   };

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
+import { DEFAULT_HISTORY_MAX_TOPICS } from '../router/event-store.ts';
 import { intIn } from './fields.ts';
 
 /** One entry of "realms". */
@@ -19,6 +20,10 @@ export function realmSchema() {
     limit: intIn(1, 1_000_000).default(100),
     // Older events are dropped even below the limit; a day by default.
     maxAgeSec: intIn(1, 10 * 365 * 24 * 3600).default(24 * 3600),
+    // Topics kept at once under the rule: a client publishing to ever new topics under a prefix
+    // or wildcard rule replaces the least recently published one instead of filling the disk.
+    // Why 1000: DEFAULT_HISTORY_MAX_TOPICS in src/router/event-store.ts.
+    maxTopics: intIn(1, 1_000_000).default(DEFAULT_HISTORY_MAX_TOPICS),
   });
 
   return z.strictObject({

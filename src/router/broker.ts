@@ -6,12 +6,18 @@ import { IdSequence, randomId } from '../wamp/ids.ts';
 import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
 import type { Disclosure } from './call-options.ts';
-import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
+import {
+  DEFAULT_HISTORY_MAX_TOPICS,
+  UnstorableEventError,
+  type EventStore,
+  type HistoryBounds,
+  type StoredEvent,
+} from './event-store.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
 import { eventFrame } from './event-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
-import { matchPolicies, uriMatches, UriTable, type MatchPolicy } from './uri-table.ts';
+import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
 import { eligible, eligibleFor, readFilter, type Filter } from './subscriber-filter.ts';
 import { retainEvent, sendRetained } from './retained-events.ts';
 import type { Subscription } from './subscription.ts';
@@ -33,8 +39,11 @@ export interface BrokerEvents {
 export interface HistoryRule {
   readonly topic: string;
   readonly match: MatchPolicy;
+  /** Events per topic. */
   readonly limit: number;
   readonly maxAgeMs: number;
+  /** Topics the rule keeps at once (DEFAULT_HISTORY_MAX_TOPICS when absent). */
+  readonly maxTopics?: number;
 }
 
 export interface BrokerOptions {
@@ -82,7 +91,7 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 export class Broker {
   readonly #options: BrokerOptions;
   readonly #table = new UriTable<Subscription>();
-  readonly #history = new UriTable<HistoryRule>();
+  readonly #history = new UriTable<HistoryRule & HistoryBounds>();
   readonly #historyRules: readonly HistoryRule[];
   readonly #byId = new Map<number, Subscription>();
   readonly #bySession = new Map<number, Set<Subscription>>();
@@ -97,7 +106,16 @@ export class Broker {
     this.#limits = options.limits ?? defaultRealmLimits;
     this.#bursts = new EventBursts(options.logger);
     this.#historyRules = options.history ?? [];
-    for (const rule of this.#historyRules) this.#history.set(rule.topic, rule.match, rule);
+    for (const rule of this.#historyRules) {
+      const bounds = {
+        ...rule,
+        rule: `${rule.match} ${rule.topic}`,
+        maxTopics: rule.maxTopics ?? DEFAULT_HISTORY_MAX_TOPICS,
+      };
+      this.#history.set(rule.topic, rule.match, bounds);
+    }
+    // What was kept under other rules (or before topics were counted) is claimed or dropped now.
+    options.store.adoptHistory(options.realm, (topic) => this.#history.best(topic), options.now());
   }
 
   get subscriptionCount(): number {
@@ -256,7 +274,7 @@ export class Broker {
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
       if (rule !== undefined && filter?.eligible === undefined)
-        this.#options.store.append(this.#options.realm, event, rule.limit, rule.maxAgeMs);
+        this.#options.store.append(this.#options.realm, event, rule);
       return undefined;
     } catch (err) {
       if (err instanceof UnstorableEventError) return err.message;
@@ -315,11 +333,13 @@ export class Broker {
   }
 
   /**
-   * Kept events of a subscription's topic(s) that `reader` may see, oldest first; undefined when
-   * no history rule can apply to the subscription. Publications restricted by session ID were
-   * never stored; authid/authrole restrictions and the rule's maximum age apply on reading.
+   * The newest `limit` kept events of a subscription's topic(s) that `reader` may see, oldest
+   * first; undefined when no history rule can apply to the subscription. Publications restricted
+   * by session ID were never stored; authid/authrole restrictions and the rule's maximum age
+   * apply on reading. The store reads newest first and stops at `limit` (or at
+   * HISTORY_READ_MAX_ROWS events examined), whatever the size of the history.
    */
-  history(subscription: Subscription, reader: Target): StoredEvent[] | undefined {
+  history(subscription: Subscription, reader: Target, limit: number): StoredEvent[] | undefined {
     const rules = this.#historyRules;
     const covered =
       subscription.match === 'exact'
@@ -332,14 +352,8 @@ export class Broker {
               subscription.topic.startsWith(r.topic),
           );
     if (!covered) return undefined;
-    const store = this.#options.store;
-    const realm = this.#options.realm;
-    const events =
-      subscription.match === 'exact'
-        ? store.history(realm, subscription.topic, Number.MAX_SAFE_INTEGER)
-        : store.historyMatching(realm, (topic) => uriMatches(subscription.topic, subscription.match, topic));
     const now = this.#options.now();
-    return events.filter((e) => {
+    return this.#options.store.readHistory(this.#options.realm, subscription, limit, (e) => {
       const rule = this.#history.best(e.topic);
       if (rule !== undefined && e.timestamp < now - rule.maxAgeMs) return false;
       return e.filter === undefined || eligible(e.filter as Filter, reader);

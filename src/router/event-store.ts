@@ -3,6 +3,8 @@
 // without persistence, the SQLite adapter in src/store serves the appliance.
 
 import type { Dict } from '../wamp/messages.ts';
+import { MemoryHistory } from './memory-history.ts';
+import type { MatchPolicy } from './uri-table.ts';
 
 export interface StoredEvent {
   readonly topic: string;
@@ -27,26 +29,75 @@ export class UnstorableEventError extends Error {
   override readonly name = 'UnstorableEventError';
 }
 
+/**
+ * What one history rule lets the router keep. Everything a client can add to the history is
+ * bounded by these: `limit` events per topic, `maxTopics` topics per rule (a client publishing
+ * to ever new topics under a prefix or wildcard rule replaces the rule's least recently
+ * published topic instead of growing the database), and no event older than `maxAgeMs`.
+ */
+export interface HistoryBounds {
+  /** Names the rule ("prefix com.app." say): its topics are counted and aged together. */
+  readonly rule: string;
+  readonly limit: number;
+  readonly maxAgeMs: number;
+  readonly maxTopics: number;
+}
+
+/**
+ * Topics per history rule unless configured. 1000 covers a rule over per-device topics of a
+ * site (one topic per sensor or machine) while keeping what one rule can hold on disk to
+ * 1000 x `limit` events (at the default 100 events of a few hundred bytes, some tens of MB).
+ */
+export const DEFAULT_HISTORY_MAX_TOPICS = 1000;
+
+/**
+ * At most this many kept events, newest first, are examined by one history read (a
+ * get_events call): what a call with a huge limit, or a wildcard subscription matching little
+ * of a large history, costs the router before it answers with what it found. A few
+ * milliseconds of work; the other sessions are not held up behind a read of the whole history.
+ */
+export const HISTORY_READ_MAX_ROWS = 10_000;
+
+/** Which kept topics a history read covers: a subscription's topic and match policy. */
+export interface TopicPattern {
+  readonly topic: string;
+  readonly match: MatchPolicy;
+}
+
 export interface EventStore {
   retain(realm: string, event: StoredEvent): void;
   /** Forgets the topic's retained event, if any. */
   unretain(realm: string, topic: string): void;
   retained(realm: string, topic: string): StoredEvent | undefined;
   allRetained(realm: string): Iterable<StoredEvent>;
-  /** Appends to the topic's history, keeping at most `limit` events no older than `maxAgeMs`. */
-  append(realm: string, event: StoredEvent, limit: number, maxAgeMs: number): void;
-  /** The newest `limit` events of a topic, oldest first. */
-  history(realm: string, topic: string, limit: number): StoredEvent[];
-  /** Every kept event of the realm whose topic passes `matches`, oldest first. */
-  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[];
+  /** Appends to the topic's history and applies the rule's bounds (see HistoryBounds). */
+  append(realm: string, event: StoredEvent, bounds: HistoryBounds): void;
+  /**
+   * The newest `limit` kept events of the topics `pattern` matches that `accept` takes, oldest
+   * first. Examines at most HISTORY_READ_MAX_ROWS events, newest first, and stops at `limit`.
+   */
+  readHistory(
+    realm: string,
+    pattern: TopicPattern,
+    limit: number,
+    accept?: (event: StoredEvent) => boolean,
+  ): StoredEvent[];
+  /**
+   * When a realm starts: gives each kept topic to the rule that covers it now (`ruleOf`; the
+   * rules may have changed since it was kept), drops the history of topics no rule covers any
+   * more, and applies every rule's bounds as of `now`.
+   */
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void;
 }
 
 export class MemoryEventStore implements EventStore {
   readonly #retained = new Map<string, Map<string, StoredEvent>>();
-  readonly #history = new Map<string, Map<string, StoredEvent[]>>();
+  readonly #history = new MemoryHistory();
 
   retain(realm: string, event: StoredEvent): void {
-    inner(this.#retained, realm).set(event.topic, event);
+    let m = this.#retained.get(realm);
+    if (m === undefined) this.#retained.set(realm, (m = new Map()));
+    m.set(event.topic, event);
   }
 
   unretain(realm: string, topic: string): void {
@@ -61,30 +112,20 @@ export class MemoryEventStore implements EventStore {
     return this.#retained.get(realm)?.values() ?? [];
   }
 
-  append(realm: string, event: StoredEvent, limit: number, maxAgeMs: number): void {
-    const topics = inner(this.#history, realm);
-    const list = topics.get(event.topic) ?? [];
-    list.push(event);
-    const oldest = event.timestamp - maxAgeMs;
-    while (list.length > limit || (list.length > 0 && list[0]!.timestamp < oldest)) list.shift();
-    topics.set(event.topic, list);
+  append(realm: string, event: StoredEvent, bounds: HistoryBounds): void {
+    this.#history.append(realm, event, bounds);
   }
 
-  history(realm: string, topic: string, limit: number): StoredEvent[] {
-    const list = this.#history.get(realm)?.get(topic) ?? [];
-    return list.slice(Math.max(0, list.length - limit));
+  readHistory(
+    realm: string,
+    pattern: TopicPattern,
+    limit: number,
+    accept?: (event: StoredEvent) => boolean,
+  ): StoredEvent[] {
+    return this.#history.read(realm, pattern, limit, accept);
   }
 
-  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
-    const out: StoredEvent[] = [];
-    for (const [topic, list] of this.#history.get(realm) ?? []) if (matches(topic)) out.push(...list);
-    // Publication order across topics: by time, stable within a topic.
-    return out.sort((a, b) => a.timestamp - b.timestamp);
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void {
+    this.#history.adopt(realm, ruleOf, now);
   }
-}
-
-function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
-  let m = outer.get(key);
-  if (m === undefined) outer.set(key, (m = new Map()));
-  return m;
 }

@@ -243,11 +243,10 @@ export class MetaApi {
       const limitArg = args[1] ?? kwargs.limit ?? 10;
       if (typeof limitArg !== 'number' || !Number.isInteger(limitArg) || limitArg < 1)
         return { error: ErrorUri.INVALID_ARGUMENT, args: ['limit must be a positive integer'] };
-      const events = broker.history(s, caller);
-      if (events === undefined)
-        return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
       // The newest `limit`, oldest first; reverse: true gives newest first.
-      const chosen = events.slice(Math.max(0, events.length - limitArg));
+      const chosen = broker.history(s, caller, limitArg);
+      if (chosen === undefined)
+        return { error: 'wamp.error.history_unavailable', args: [`no event history is kept for '${s.topic}'`] };
       if (kwargs.reverse === true) chosen.reverse();
       return {
         args: [

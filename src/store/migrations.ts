@@ -107,4 +107,20 @@ export const migrations: readonly string[] = [
   // dropped). Rows without it (written before) are written again by this node at start.
   `ALTER TABLE replica_version ADD COLUMN written TEXT;
    ALTER TABLE replica_version ADD COLUMN sig BLOB;`,
+  // 11: bounded event history (src/store/sqlite-history.ts). Each kept topic gets a row naming the
+  // history rule that keeps it and its newest event, so a rule's topics are counted and the least
+  // recently published one dropped by index, not by reading the history; each event names its
+  // rule too, so the rule's age trim is one indexed DELETE over all its topics; (realm, id) lets a
+  // wildcard subscription's history be read newest first without sorting the realm's. Rows kept
+  // before have no rule yet (''): the realm's rules claim or drop them when the realm starts.
+  `ALTER TABLE history_event ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+   CREATE INDEX history_event_age ON history_event (realm, rule, timestamp);
+   CREATE INDEX history_event_recent ON history_event (realm, id);
+   CREATE TABLE history_topic (
+     realm TEXT NOT NULL, topic TEXT NOT NULL, rule TEXT NOT NULL, last_id INTEGER NOT NULL,
+     last_time INTEGER NOT NULL, PRIMARY KEY (realm, topic)) WITHOUT ROWID;
+   CREATE INDEX history_topic_recent ON history_topic (realm, rule, last_id);
+   CREATE INDEX history_topic_age ON history_topic (realm, rule, last_time);
+   INSERT INTO history_topic (realm, topic, rule, last_id, last_time)
+     SELECT realm, topic, '', MAX(id), MAX(timestamp) FROM history_event GROUP BY realm, topic;`,
 ];

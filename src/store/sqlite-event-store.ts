@@ -2,18 +2,19 @@
 // stored as CBOR, which keeps binary values and integers exactly.
 
 import { errorText } from '../log.ts';
-import { UnstorableEventError, type EventStore, type StoredEvent } from '../router/event-store.ts';
+import {
+  UnstorableEventError,
+  type EventStore,
+  type HistoryBounds,
+  type StoredEvent,
+  type TopicPattern,
+} from '../router/event-store.ts';
 import { cbor } from '../serializers/index.ts';
 import type { Dict } from '../wamp/messages.ts';
 import type { Histogram } from '../router/metrics.ts';
 import { translate, type Db } from './database.ts';
+import { SqliteHistory, type HistoryRow as Row } from './sqlite-history.ts';
 
-interface Row {
-  topic: string;
-  publication: number;
-  timestamp: number;
-  payload: Uint8Array;
-}
 interface Payload {
   args?: unknown[];
   kwargs?: Dict;
@@ -27,11 +28,7 @@ export class SqliteEventStore implements EventStore {
   readonly #retained;
   readonly #unretain;
   readonly #allRetained;
-  readonly #append;
-  readonly #trimCount;
-  readonly #trimAge;
-  readonly #history;
-  readonly #realmHistory;
+  readonly #history: SqliteHistory;
   readonly #commits: Histogram | undefined;
 
   /** `commits`: where the time of each write (a fsynced commit) is observed, in seconds. */
@@ -48,18 +45,7 @@ export class SqliteEventStore implements EventStore {
     this.#allRetained = db.prepare<[string], Row>(
       'SELECT topic, publication, timestamp, payload FROM retained_event WHERE realm = ?',
     );
-    this.#append = db.prepare(
-      'INSERT INTO history_event (realm, topic, publication, timestamp, payload) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#trimCount = db.prepare(`DELETE FROM history_event WHERE realm = ? AND topic = ? AND id <= (
-      SELECT id FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`);
-    this.#trimAge = db.prepare('DELETE FROM history_event WHERE realm = ? AND topic = ? AND timestamp < ?');
-    this.#realmHistory = db.prepare<[string], Row>(
-      'SELECT topic, publication, timestamp, payload FROM history_event WHERE realm = ? ORDER BY id',
-    );
-    this.#history = db.prepare<[string, string, number], Row>(
-      'SELECT topic, publication, timestamp, payload FROM (SELECT * FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
-    );
+    this.#history = new SqliteHistory(db);
   }
 
   retain(realm: string, e: StoredEvent): void {
@@ -80,26 +66,32 @@ export class SqliteEventStore implements EventStore {
     return this.#run(() => this.#allRetained.all(realm)).map(decode);
   }
 
-  append(realm: string, e: StoredEvent, limit: number, maxAgeMs: number): void {
+  /** Rows history reads have pulled out of SQLite so far (see SqliteHistory). */
+  get historyRowsExamined(): number {
+    return this.#history.rowsExamined;
+  }
+
+  append(realm: string, e: StoredEvent, bounds: HistoryBounds): void {
     const payload = storable(e);
-    this.#write(() =>
-      this.#db.transaction(() => {
-        this.#append.run(realm, e.topic, e.publication, e.timestamp, payload);
-        this.#trimCount.run(realm, e.topic, realm, e.topic, limit);
-        this.#trimAge.run(realm, e.topic, e.timestamp - maxAgeMs);
-      })(),
-    );
+    const row = { topic: e.topic, publication: e.publication, timestamp: e.timestamp, payload };
+    this.#write(() => this.#db.transaction(() => this.#history.append(realm, row, bounds))());
   }
 
-  history(realm: string, topic: string, limit: number): StoredEvent[] {
-    return this.#run(() => this.#history.all(realm, topic, limit)).map(decode);
+  readHistory(
+    realm: string,
+    pattern: TopicPattern,
+    limit: number,
+    accept: (event: StoredEvent) => boolean = () => true,
+  ): StoredEvent[] {
+    const take = (row: Row): StoredEvent | undefined => {
+      const e = decode(row);
+      return accept(e) ? e : undefined;
+    };
+    return this.#run(() => this.#history.read(realm, pattern, limit, take)).reverse();
   }
 
-  historyMatching(realm: string, matches: (topic: string) => boolean): StoredEvent[] {
-    // History is bounded per topic by the realm's rules, so reading a realm's history is bounded too.
-    return this.#run(() => this.#realmHistory.all(realm))
-      .filter((row) => matches(row.topic))
-      .map(decode);
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void {
+    this.#run(() => this.#db.transaction(() => this.#history.adopt(realm, ruleOf, now))());
   }
 
   #write(fn: () => unknown): void {

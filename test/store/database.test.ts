@@ -45,6 +45,8 @@ test('a corrupt database file gives an error naming the file', (t) => {
 
 test('retained events and history survive reopening, binary values intact', (t) => {
   const dir = tmp();
+  const bounds = { rule: 'exact com.h', limit: 3, maxAgeMs: 60_000, maxTopics: 10 };
+  const exact = { topic: 'com.h', match: 'exact' } as const;
   let db = openDatabase(dir);
   let store = new SqliteEventStore(db);
   const bytes = new Uint8Array([0, 1, 254, 255]);
@@ -57,12 +59,7 @@ test('retained events and history survive reopening, binary values intact', (t) 
     details: { publisher: 5 },
   });
   for (let i = 0; i < 5; i++)
-    store.append(
-      'realm1',
-      { topic: 'com.h', publication: i + 1, timestamp: 1000 + i, args: [i], details: {} },
-      3,
-      60_000,
-    );
+    store.append('realm1', { topic: 'com.h', publication: i + 1, timestamp: 1000 + i, args: [i], details: {} }, bounds);
   db.close();
   db = openDatabase(dir);
   store = new SqliteEventStore(db);
@@ -71,16 +68,16 @@ test('retained events and history survive reopening, binary values intact', (t) 
   t.deepEqual(r.kwargs, { n: 2 ** 53 });
   t.deepEqual(r.details, { publisher: 5 });
   t.deepEqual(
-    store.history('realm1', 'com.h', 10).map((e) => e.args![0]),
+    store.readHistory('realm1', exact, 10).map((e) => e.args![0]),
     [2, 3, 4],
   );
   t.deepEqual(
-    store.history('realm1', 'com.h', 2).map((e) => e.args![0]),
+    store.readHistory('realm1', exact, 2).map((e) => e.args![0]),
     [3, 4],
   );
-  store.append('realm1', { topic: 'com.h', publication: 9, timestamp: 100_000, args: [9], details: {} }, 3, 60_000);
+  store.append('realm1', { topic: 'com.h', publication: 9, timestamp: 100_000, args: [9], details: {} }, bounds);
   t.deepEqual(
-    store.history('realm1', 'com.h', 10).map((e) => e.args![0]),
+    store.readHistory('realm1', exact, 10).map((e) => e.args![0]),
     [9],
     'events older than maxAge are dropped',
   );
