@@ -51,15 +51,18 @@ export class SqliteHistory {
         SELECT topic FROM history_topic WHERE realm = @realm AND rule = @rule ORDER BY last_id DESC LIMIT -1 OFFSET @n)`),
       ageEvents: db.prepare('DELETE FROM history_event WHERE realm = ? AND rule = ? AND timestamp < ?'),
       ageTopics: db.prepare('DELETE FROM history_topic WHERE realm = ? AND rule = ? AND last_time < ?'),
-      // Newest first, ID and topic only (the covering index): payloads are read for kept rows.
-      // A prefix is a range: every string starting with p sorts from p up to p followed by the
-      // byte 0xFF, which UTF-8 never contains (and no LIKE, whose escapes a topic could use).
+      // Newest first, ID and topic only, from covering indexes in their order (no sort, so the
+      // statement stops where the reader does); payloads are read for matching rows only.
       exact: db.prepare<[string, string, number], Candidate>(
         'SELECT id, topic FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?',
       ),
-      prefix: db.prepare<[Named], Candidate>(`SELECT id, topic FROM history_event
+      // A prefix is a range: every string starting with p sorts from p up to p followed by the
+      // byte 0xFF, which UTF-8 never contains (and no LIKE, whose escapes a topic could use).
+      // Through the realm's newest-first index, not the topic index: a range over the latter
+      // would sort all of the range's events before yielding the newest.
+      prefix: db.prepare<[Named], Candidate>(`SELECT id, topic FROM history_event INDEXED BY history_event_recent
         WHERE realm = @realm AND topic >= @topic AND topic < (@topic || x'FF') ORDER BY id DESC LIMIT @n`),
-      // Wildcards are matched here in JS, on the realm's events newest first (history_event_recent).
+      // Wildcards are matched here in JS, on the realm's events newest first.
       realm: db.prepare<[string, number], Candidate>(
         'SELECT id, topic FROM history_event INDEXED BY history_event_recent WHERE realm = ? ORDER BY id DESC LIMIT ?',
       ),
