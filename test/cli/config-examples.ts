@@ -11,7 +11,7 @@ export const FULL_CONFIG = {
       uriCheck: 'strict',
       callerDisclosure: 'always',
       publisherDisclosure: 'never',
-      history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60 }],
+      history: [{ topic: 'com.example.', match: 'prefix', limit: 10, maxAgeSec: 60, maxTopics: 50 }],
       limits: {
         maxPendingCallsPerSession: 10,
         maxPendingCalls: 100,

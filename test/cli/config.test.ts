@@ -180,6 +180,18 @@ const bad: Array<[string, unknown, string, RegExp]> = [
     'realms[0].history[0].limit',
     /expected integer/,
   ],
+  [
+    'history maxTopics zero',
+    { realms: [{ uri: 'a', anonymous: true, history: [{ topic: 'a.', match: 'prefix', maxTopics: 0 }] }] },
+    'realms[0].history[0].maxTopics',
+    /expected integer 1\.\.1000000/,
+  ],
+  [
+    'history maxTopics not an integer',
+    { realms: [{ uri: 'a', anonymous: true, history: [{ topic: 'a.', match: 'prefix', maxTopics: 'many' }] }] },
+    'realms[0].history[0].maxTopics',
+    /expected integer/,
+  ],
   ['mesh without secret', { mesh: { enabled: true } }, 'mesh.cluster.secret', /required when mesh.enabled/],
   [
     'mesh secret too short',
@@ -356,6 +368,19 @@ test("loadConfig resolves a listener's client CA and CRL files against the file'
   const c = loadConfig(file);
   t.deepEqual(c.listeners.mqtt[0]?.tls, resolved);
   t.deepEqual(c.listeners.rawsocket[0]?.tls, resolved);
+});
+
+test("a history rule's maxTopics: 1000 when left out, taken as written, and a bad one in the file refused naming it", (t) => {
+  const rule = { topic: 't17.', match: 'prefix', limit: 10 };
+  const file = (maxTopics?: unknown) =>
+    tempFile('h.json', JSON.stringify({ realms: [{ uri: 'a', anonymous: true, history: [{ ...rule, maxTopics }] }] }));
+  t.is(loadConfig(file()).realms[0]?.history[0]?.maxTopics, 1000);
+  t.is(loadConfig(file(20)).realms[0]?.history[0]?.maxTopics, 20);
+  for (const bad of [0, -1, 1.5, 2_000_000, '10', null]) {
+    const err = t.throws(() => loadConfig(file(bad)), { instanceOf: ConfigError }, String(bad));
+    t.is(err.field, 'realms[0].history[0].maxTopics', String(bad));
+    t.regex(err.message, /realms\[0\]\.history\[0\]\.maxTopics: expected integer 1\.\.1000000/);
+  }
 });
 
 test('loadConfig without a path is the embedded default', (t) => {
