@@ -274,7 +274,7 @@ export class Broker {
       const rule = this.#history.best(event.topic);
       // Spec "Event History": a publication meant for named sessions only is not kept.
       if (rule !== undefined && filter?.eligible === undefined)
-        this.#options.store.append(this.#options.realm, event, rule);
+        this.#options.store.append(this.#options.realm, event, rule, this.#options.now());
       return undefined;
     } catch (err) {
       if (err instanceof UnstorableEventError) return err.message;

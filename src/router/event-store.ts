@@ -72,8 +72,12 @@ export interface EventStore {
   unretain(realm: string, topic: string): void;
   retained(realm: string, topic: string): StoredEvent | undefined;
   allRetained(realm: string): Iterable<StoredEvent>;
-  /** Appends to the topic's history and applies the rule's bounds (see HistoryBounds). */
-  append(realm: string, event: StoredEvent, bounds: HistoryBounds): void;
+  /**
+   * Appends to the topic's history and applies the rule's bounds (see HistoryBounds) as of
+   * `now`, the router's clock (the event's own time by default): an event accepted elsewhere
+   * carries its origin's clock, which must not age out the rest of the rule's history.
+   */
+  append(realm: string, event: StoredEvent, bounds: HistoryBounds, now?: number): void;
   /**
    * The newest `limit` kept events of the topics `pattern` matches that `accept` takes, oldest
    * first. Examines at most HISTORY_READ_MAX_ROWS events, newest first, and stops at `limit`.
@@ -114,8 +118,8 @@ export class MemoryEventStore implements EventStore {
     return this.#retained.get(realm)?.values() ?? [];
   }
 
-  append(realm: string, event: StoredEvent, bounds: HistoryBounds): void {
-    this.#history.append(realm, event, bounds);
+  append(realm: string, event: StoredEvent, bounds: HistoryBounds, now = event.timestamp): void {
+    this.#history.append(realm, event, bounds, now);
   }
 
   readHistory(

@@ -22,7 +22,7 @@ export class MemoryHistory {
   readonly #realms = new Map<string, RealmHistory>();
   #seq = 0;
 
-  append(realm: string, event: StoredEvent, bounds: HistoryBounds): void {
+  append(realm: string, event: StoredEvent, bounds: HistoryBounds, now: number): void {
     const h = this.#realm(realm);
     const previous = h.ruleOf.get(event.topic);
     const old = previous === undefined ? undefined : h.rules.get(previous);
@@ -33,7 +33,7 @@ export class MemoryHistory {
     // Deleted and set again: the topic becomes the rule's most recently published.
     topics.set(event.topic, list);
     h.ruleOf.set(event.topic, bounds.rule);
-    this.#bound(h, topics, bounds, event.timestamp, event.topic);
+    this.#bound(h, topics, bounds, now, event.topic);
   }
 
   read(

@@ -71,10 +71,10 @@ export class SqliteEventStore implements EventStore {
     return this.#history.rowsExamined;
   }
 
-  append(realm: string, e: StoredEvent, bounds: HistoryBounds): void {
+  append(realm: string, e: StoredEvent, bounds: HistoryBounds, now = e.timestamp): void {
     const payload = storable(e);
     const row = { topic: e.topic, publication: e.publication, timestamp: e.timestamp, payload };
-    this.#write(() => this.#db.transaction(() => this.#history.append(realm, row, bounds))());
+    this.#write(() => this.#db.transaction(() => this.#history.append(realm, row, bounds, now))());
   }
 
   readHistory(

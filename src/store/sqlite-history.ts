@@ -82,8 +82,8 @@ export class SqliteHistory {
     };
   }
 
-  /** Within the caller's transaction. */
-  append(realm: string, row: HistoryRow, b: HistoryBounds): void {
+  /** Within the caller's transaction. `now`: see EventStore.append. */
+  append(realm: string, row: HistoryRow, b: HistoryBounds, now: number): void {
     const s = this.#stmt;
     const known = s.known.get(realm, row.topic);
     const { lastInsertRowid } = s.append.run(realm, row.topic, b.rule, row.publication, row.timestamp, row.payload);
@@ -92,7 +92,7 @@ export class SqliteHistory {
     s.trimCount.run({ realm, topic: row.topic, n: b.limit });
     // Only a new topic can take the rule past maxTopics.
     if (known?.rule !== b.rule) this.#evict(realm, b);
-    this.#age(realm, b, row.timestamp);
+    this.#age(realm, b, now);
   }
 
   /**

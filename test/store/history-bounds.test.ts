@@ -167,6 +167,10 @@ test('the age trim removes old rows of topics nobody publishes to again', (t) =>
   store.append('r', event('keep.me', 0), { ...b, rule: 'exact keep.me', maxAgeMs: 1_000_000 });
   store.append('r', event('t17.busy', 5000), b);
   t.is(rowsOf(db, 'keep.me'), 1);
+  // An event accepted from another node carries that node's clock (here a day ahead): the
+  // router's own clock says what is old, or one such event would empty the whole rule.
+  store.append('r', event('t17.remote', 5000 + 86_400_000), b, 5000);
+  t.is(rowsOf(db, 't17.busy'), 1);
   db.close();
 });
 
