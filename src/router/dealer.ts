@@ -2,7 +2,7 @@
 // back as RESULT/ERROR. One table owner, every change applied synchronously: no awaits between
 // a lookup and the send that depends on it. Timers come from an injected scheduler. The
 // registrations are registrations.ts, the calls in progress (timeouts, cancellation, progressive
-// chunks) ongoing-calls.ts.
+// chunks) ongoing-calls.ts, the chunks of progressive calls already ended ended-calls.ts.
 
 import { silentLogger, type Logger } from '../log.ts';
 import { hasKeys } from '../wamp/has-keys.ts';
@@ -36,6 +36,7 @@ import {
 } from './ongoing-calls.ts';
 import { callerDetails, planInvocation, type Disclosure } from './call-options.ts';
 import { callLocal, type LocalProcedure } from './local-procedures.ts';
+import { ENDED, type Ended } from './ended-calls.ts';
 
 /** Meta API hooks (wamp.registration.on_*). */
 export interface DealerEvents {
@@ -101,6 +102,10 @@ export class Dealer {
   /** Open calls, for leak checks in tests and for metrics. */
   get pendingCount(): number {
     return this.#ongoing.count;
+  }
+  /** Progressive calls that ended before their caller's last chunk, still remembered (ended-calls.ts). */
+  get endedCount(): number {
+    return this.#ongoing.endedCount;
   }
 
   /** Refuses (ERROR limit_exceeded) a request beyond a limit; true when it did. */
@@ -172,32 +177,41 @@ export class Dealer {
     this.#detach(callee, registration);
   }
 
-  /** `raw`: the CALL's payload bytes, passed through to a callee of the same serialization. */
-  call(caller: Target, msg: Call, raw?: RawPayload): ProtocolViolation | undefined {
+  /**
+   * `raw`: the CALL's payload bytes, passed through to a callee of the same serialization.
+   * ENDED: the CALL continued a progressive call already ended, and was dropped (ended-calls.ts).
+   */
+  call(caller: Target, msg: Call, raw?: RawPayload): ProtocolViolation | Ended | undefined {
     const { request, procedure, options } = msg;
     const ongoing = this.#ongoing.ofCaller(caller, request);
     if (ongoing !== undefined) {
-      if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
+      if (ongoing !== ENDED && !ongoing.callerProgress)
+        return new ProtocolViolation(`CALL request ID ${request} is already in use`);
       const progress = optBool(options, 'progress');
       if (progress instanceof OptionError) return new ProtocolViolation(`CALL: ${progress.message}`);
+      // Spec "Continuations on Completed Calls": dropped, no answer (ended-calls.ts).
+      if (ongoing === ENDED) return this.#ongoing.endedChunk(caller, request, progress);
       return this.#ongoing.continueProgressive(ongoing, progress, msg, raw);
     }
     // Most calls name the procedure of the call before: its URI was valid then.
     if (procedure !== this.#validProcedure) {
-      if (!isValidUri(procedure, this.#options.uriCheck)) {
-        sendError(caller, T.CALL, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
-        return;
-      }
+      if (!isValidUri(procedure, this.#options.uriCheck))
+        return this.#refuseCall(caller, msg, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
       this.#validProcedure = procedure;
     }
     const local = this.#local.get(procedure);
-    if (local !== undefined) return callLocal(caller, msg, local);
+    if (local !== undefined) {
+      // The router's own procedures answer each CALL at once: a stream of chunks would get one
+      // final answer per chunk. Refused as the spec refuses a callee without the feature, once.
+      if (options.progress === true)
+        return this.#refuseCall(caller, msg, ErrorUri.FEATURE_NOT_SUPPORTED, 'router-side procedures take no chunks');
+      return callLocal(caller, msg, local);
+    }
     // The spec's namespace is the router's: a pattern registration ("wamp" as a prefix, say)
     // must not serve calls to procedures the router does not have.
     const registration = isReservedUri(procedure) ? undefined : this.#registrations.best(procedure);
-    if (registration === undefined) return void sendError(caller, T.CALL, request, ErrorUri.NO_SUCH_PROCEDURE);
-    if (this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', this.#ongoing.countOfCaller(caller)))
-      return undefined;
+    if (registration === undefined) return this.#refuseCall(caller, msg, ErrorUri.NO_SUCH_PROCEDURE);
+    if (this.#callerFull(caller, request)) return undefined;
     if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#ongoing.count)) return undefined;
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
@@ -218,7 +232,7 @@ export class Dealer {
       return undefined;
     }
     const plan = planInvocation(caller, msg, registration, disclosure, () => this.#registrations.pick(registration));
-    if ('error' in plan) return void sendError(caller, T.CALL, request, plan.error, plan.message);
+    if ('error' in plan) return this.#refuseCall(caller, msg, plan.error, plan.message);
     const { callee, details, timeout, receiveProgress } = plan;
     const invocation = {
       caller,
@@ -247,7 +261,10 @@ export class Dealer {
     const receiveProgress = call.receiveProgress ?? false;
     const invocationRequest = callee.nextRequestId();
     const sent = callee.send(invocationOf(invocationRequest, registration.id, details, call, raw));
-    if (answerUndelivered(caller, request, sent, { kind: 'invocation' })) return;
+    if (answerUndelivered(caller, request, sent, { kind: 'invocation' })) {
+      if (details.progress === true) this.#ongoing.endRefused(caller, request, this.#limits.maxPendingCallsPerSession);
+      return;
+    }
     const invocation: Invocation = {
       caller,
       callRequest: request,
@@ -316,7 +333,7 @@ export class Dealer {
     if (mode instanceof OptionError) return new ProtocolViolation(`CANCEL: ${mode.message}`);
     const invocation = this.#ongoing.ofCaller(caller, msg.request);
     // The call may have completed while the CANCEL was in flight: nothing to do.
-    if (invocation === undefined || invocation.killed) return;
+    if (invocation === undefined || invocation === ENDED || invocation.killed) return;
     this.#ongoing.interrupt(invocation, mode, ErrorUri.CANCELED, 'canceled by the caller');
     return undefined;
   }
@@ -333,6 +350,7 @@ export class Dealer {
       // Spec "Progressive Call Cancellation": the callee need not keep working for a caller that left.
       this.#ongoing.interruptCallee(invocation);
     }
+    this.#ongoing.forgetCaller(session);
   }
 
   /**
@@ -346,9 +364,31 @@ export class Dealer {
     raw?: RawPayload,
   ): ProtocolViolation | 'no-such-call' | undefined {
     const ongoing = this.#ongoing.ofCaller(caller, request);
-    if (ongoing === undefined) return 'no-such-call';
+    // ENDED is not kept for callers elsewhere (ended-calls.ts).
+    if (ongoing === undefined || ongoing === ENDED) return 'no-such-call';
     if (!ongoing.callerProgress) return new ProtocolViolation(`CALL request ID ${request} is already in use`);
     return this.#ongoing.continueProgressive(ongoing, chunk.progress, chunk, raw);
+  }
+
+  /**
+   * ERROR for a CALL that starts no call. A progressive one is remembered as ENDED, so that the
+   * caller's further chunks get no answer and start nothing (ended-calls.ts).
+   */
+  #refuseCall(caller: Target, msg: Call, error: string, message?: string): undefined {
+    sendError(caller, T.CALL, msg.request, error, message);
+    if (msg.options.progress === true)
+      this.#ongoing.endRefused(caller, msg.request, this.#limits.maxPendingCallsPerSession);
+    return undefined;
+  }
+
+  /**
+   * Refuses the CALL (limit_exceeded) at maxPendingCallsPerSession; an ENDED call gives way
+   * first (ended-calls.ts). A progressive CALL refused here is not remembered: no room.
+   */
+  #callerFull(caller: Target, request: number): boolean {
+    const count = this.#ongoing.countOfCaller(caller);
+    if (count >= this.#limits.maxPendingCallsPerSession && this.#ongoing.dropOldestEnded(caller)) return false;
+    return this.#refused(caller, T.CALL, request, 'maxPendingCallsPerSession', count);
   }
 
   #detach(callee: Target, registration: Registration): void {

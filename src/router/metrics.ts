@@ -210,6 +210,11 @@ export class SessionMeter {
     this.#timedAt = this.#m.clock();
   }
 
+  /** A CALL dropped without an answer (a chunk of an ended progressive call): it is not timed. */
+  callDropped(request: number): void {
+    if (request === this.#timedRequest) this.#timedRequest = 0;
+  }
+
   /** A message encoded for the peer; a final RESULT or an ERROR for a CALL ends a call. */
   sent(message: Message): void {
     const type = message.type;

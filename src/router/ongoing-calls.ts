@@ -2,7 +2,8 @@
 // callee's request ID (for YIELD and ERROR) and by the caller's (for CANCEL and the further
 // chunks of a progressive call), with their timeouts (spec "Call Timeouts"), their cancellation
 // (spec "Call Canceling"), those further chunks (spec "Progressive Call Invocations") and the
-// progressive results nobody asked for. How a call starts and how its answers reach the caller
+// progressive results nobody asked for, and the progressive calls that ended before their
+// caller's last chunk (ended-calls.ts). How a call starts and how its answers reach the caller
 // are the Dealer's (dealer.ts).
 
 import type { Logger } from '../log.ts';
@@ -11,6 +12,7 @@ import { invocationOf, type Payload, type RawPayload } from '../wamp/raw-payload
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Registration } from './registrations.ts';
 import { IdTable, SpareTables } from './id-table.ts';
+import { ENDED, oldestEnded, type Ended } from './ended-calls.ts';
 import { answerUndelivered, sendError } from './replies.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
@@ -76,12 +78,15 @@ export class OngoingCalls {
   readonly stats: DealerStats = { unrequestedProgressForwarded: 0, unrequestedProgressDropped: 0 };
   // callee session id -> INVOCATION request id -> invocation
   readonly #invocations = new IdTable<IdTable<Invocation>>();
-  // caller session id -> CALL request id -> invocation
-  readonly #calls = new IdTable<IdTable<Invocation>>();
+  // caller session id -> CALL request id -> invocation, or ENDED (ended-calls.ts)
+  readonly #calls = new IdTable<IdTable<Invocation | Ended>>();
   /** Up to four: a call's caller's and callee's tables often empty at once. */
-  readonly #spares = new SpareTables<Invocation>(4);
+  readonly #spares = new SpareTables<Invocation | Ended>(4);
   /** Entries of #invocations, kept as a count so the realm limit costs nothing per call. */
   #pending = 0;
+  /** ENDED entries of #calls, in all and per caller session (only callers that have some). */
+  #ended = 0;
+  readonly #endedOf = new Map<number, number>();
 
   constructor(scheduler: Scheduler, logger: Logger) {
     this.#scheduler = scheduler;
@@ -97,11 +102,16 @@ export class OngoingCalls {
   ofCallee(callee: Target, request: number): Invocation | undefined {
     return this.#invocations.get(callee.id)?.get(request);
   }
-  /** The caller's call `request`. */
-  ofCaller(caller: Target, request: number): Invocation | undefined {
+  /** Progressive calls remembered as ENDED, for leak checks in tests. */
+  get endedCount(): number {
+    return this.#ended;
+  }
+
+  /** The caller's call `request`: ENDED when it ended before the caller's last chunk. */
+  ofCaller(caller: Target, request: number): Invocation | Ended | undefined {
     return this.#calls.get(caller.id)?.get(request);
   }
-  /** How many calls the caller has open. */
+  /** How many calls the caller has open, ENDED ones included (so that they stay bounded). */
   countOfCaller(caller: Target): number {
     return this.#calls.get(caller.id)?.size ?? 0;
   }
@@ -111,7 +121,9 @@ export class OngoingCalls {
   }
   /** The calls the session made as caller (a copy). */
   calling(session: Target): Invocation[] {
-    return [...(this.#calls.get(session.id)?.values() ?? [])];
+    const calls: Invocation[] = [];
+    for (const call of this.#calls.get(session.id)?.values() ?? []) if (call !== ENDED) calls.push(call);
+    return calls;
   }
 
   /** Tracks a call whose INVOCATION was sent, and starts its timeout. */
@@ -134,12 +146,58 @@ export class OngoingCalls {
     if (serving?.delete(invocation.request) === true) this.#pending--;
     this.#release(this.#invocations, invocation.callee.id, serving);
     const calls = this.#calls.get(invocation.caller.id);
-    calls?.delete(invocation.callRequest);
-    this.#release(this.#calls, invocation.caller.id, calls);
+    if (invocation.callerProgress) this.#endStream(invocation, calls);
+    else {
+      calls?.delete(invocation.callRequest);
+      this.#release(this.#calls, invocation.caller.id, calls);
+    }
     if (invocation.timer !== undefined) {
       this.#scheduler.clearTimeout(invocation.timer);
       invocation.timer = undefined;
     }
+  }
+
+  /**
+   * A CALL of the caller's that ended before it was sent anywhere (refused), while the caller
+   * has further chunks to send: remembered as ENDED, as a call that ended mid-stream, if the
+   * caller has room under `limit` (maxPendingCallsPerSession) or an older ENDED to give way.
+   * Without room it is not remembered: a refused call must not take more than the limit.
+   */
+  endRefused(caller: Target, request: number, limit: number): void {
+    if (caller.remote === true) return;
+    if (this.countOfCaller(caller) >= limit && !this.dropOldestEnded(caller)) return;
+    this.#tableFor(this.#calls, caller.id).set(request, ENDED);
+    this.#countEnded(caller.id, 1);
+  }
+
+  /** A chunk for an ENDED call: dropped; the final one (not `progress`) also forgets the call. */
+  endedChunk(caller: Target, request: number, progress: boolean): Ended {
+    if (progress) return ENDED;
+    const calls = this.#calls.get(caller.id);
+    if (calls?.delete(request) === true) this.#countEnded(caller.id, -1);
+    this.#release(this.#calls, caller.id, calls);
+    return ENDED;
+  }
+
+  /** The caller's oldest ENDED call (lowest request ID) is forgotten, to make room; false when it has none. */
+  dropOldestEnded(caller: Target): boolean {
+    // Without this count a caller at its limit would search its table on every refused call.
+    if (!this.#endedOf.has(caller.id)) return false;
+    const calls = this.#calls.get(caller.id);
+    const oldest = calls === undefined ? undefined : oldestEnded(calls);
+    if (oldest === undefined) return false;
+    calls!.delete(oldest);
+    this.#countEnded(caller.id, -1);
+    this.#release(this.#calls, caller.id, calls);
+    return true;
+  }
+
+  /** The caller left: its ENDED calls are forgotten (its open calls are finished by then). */
+  forgetCaller(caller: Target): void {
+    const calls = this.#calls.get(caller.id);
+    if (calls === undefined) return;
+    this.#countEnded(caller.id, -(this.#endedOf.get(caller.id) ?? 0));
+    this.#calls.delete(caller.id);
   }
 
   /** Ends the call for the caller (ERROR `error`), telling the callee as `requested` allows. */
@@ -213,17 +271,44 @@ export class OngoingCalls {
     return forwarded;
   }
 
-  #tableFor(tables: IdTable<IdTable<Invocation>>, key: number): IdTable<Invocation> {
+  /**
+   * finish() of a call whose caller has further chunks to send: ENDED takes its place
+   * (ended-calls.ts). Not for a caller on another router: its own router remembers.
+   */
+  #endStream(invocation: Invocation, calls: IdTable<Invocation | Ended> | undefined): void {
+    if (calls === undefined || calls.get(invocation.callRequest) !== invocation) return;
+    if (invocation.caller.remote === true) {
+      calls.delete(invocation.callRequest);
+      this.#release(this.#calls, invocation.caller.id, calls);
+      return;
+    }
+    calls.set(invocation.callRequest, ENDED);
+    this.#countEnded(invocation.caller.id, 1);
+  }
+
+  #countEnded(caller: number, change: number): void {
+    this.#ended += change;
+    const n = (this.#endedOf.get(caller) ?? 0) + change;
+    if (n > 0) this.#endedOf.set(caller, n);
+    else this.#endedOf.delete(caller);
+  }
+
+  // One pool of spare tables for both maps: an emptied table holds nothing, whatever it held.
+  #tableFor<V extends Invocation | Ended>(tables: IdTable<IdTable<V>>, key: number): IdTable<V> {
     let table = tables.get(key);
     if (table === undefined) {
-      table = this.#spares.take();
+      table = this.#spares.take() as IdTable<V>;
       tables.set(key, table);
     }
     return table;
   }
 
   /** #tableFor's other half: an emptied table leaves `tables` and is kept for reuse. */
-  #release(tables: IdTable<IdTable<Invocation>>, key: number, table: IdTable<Invocation> | undefined): void {
+  #release<V extends Invocation | Ended>(
+    tables: IdTable<IdTable<V>>,
+    key: number,
+    table: IdTable<V> | undefined,
+  ): void {
     if (table === undefined || table.size > 0) return;
     tables.delete(key);
     this.#spares.keep(table);

@@ -2,11 +2,12 @@
 // after the checks that belong to the session: the features it announced, and its grants
 // (checkGrant, which also answers a refusal).
 
-import { MessageType as T, messageName, type Dict, type Message } from '../wamp/messages.ts';
+import { MessageType as T, messageName, type Call, type Dict, type Message } from '../wamp/messages.ts';
 import type { ProtocolViolation } from '../wamp/parse.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
 import { refusalText, type Action, type AuthorizationRequest, type Authorizer } from './auth.ts';
+import { ENDED, type Ended } from './ended-calls.ts';
 import type { SessionMeter } from './metrics.ts';
 import type { LeaveReason, Realm } from './realm.ts';
 import type { Target } from './target.ts';
@@ -36,7 +37,7 @@ export function routeEstablished(
   raw: RawPayload | undefined,
   hooks: EstablishedHooks,
 ): void {
-  let violation: ProtocolViolation | undefined;
+  let violation: ProtocolViolation | Ended | undefined;
   switch (msg.type) {
     case T.CALL:
       // Spec "Progressive Call Invocations": a caller that did not announce the feature
@@ -102,7 +103,10 @@ export function routeEstablished(
     default:
       return hooks.abort(ErrorUri.PROTOCOL_VIOLATION, `${messageName[msg.type]} is not a message a client may send`);
   }
-  if (violation !== undefined) hooks.abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
+  if (violation === undefined) return;
+  // A chunk of a progressive call already ended: dropped, so no answer will end its timing.
+  if (violation === ENDED) hooks.meter?.callDropped((msg as Call).request);
+  else hooks.abort(ErrorUri.PROTOCOL_VIOLATION, violation.message);
 }
 
 /**

@@ -30,6 +30,8 @@ export const ErrorUri = {
   OPTION_NOT_ALLOWED: 'wamp.error.option_not_allowed',
   /** The serialized message is too large for the receiving peer. */
   PAYLOAD_SIZE_EXCEEDED: 'wamp.error.payload_size_exceeded',
+  /** Advanced profile: a progressive CALL to a callee that does not support it. */
+  FEATURE_NOT_SUPPORTED: 'wamp.error.feature_not_supported',
 } as const;
 
 export const CloseUri = {
