@@ -5,6 +5,7 @@
 
 import test from 'ava';
 import type { RealmLimits } from '../../src/router/limits.ts';
+import { CALL_SAMPLE_EVERY, RouterMetrics } from '../../src/router/metrics.ts';
 import { Router } from '../../src/router/router.ts';
 import { listenRawSocket } from '../../src/transport/rawsocket-server.ts';
 import { listenWebSocket } from '../../src/transport/websocket-server.ts';
@@ -24,8 +25,12 @@ import {
 const PROCEDURE = 'com.app.upload';
 const isInvocation = (m: Msg) => m[0] === T.INVOCATION;
 
-async function fixture(t: { teardown(fn: () => Promise<void> | void): void }, limits: Partial<RealmLimits> = {}) {
-  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, limits }] });
+async function fixture(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  limits: Partial<RealmLimits> = {},
+  metrics?: RouterMetrics,
+) {
+  const router = new Router({ realms: [{ uri: 'realm1', anonymous: true, limits }], ...(metrics && { metrics }) });
   const ws = await listenWebSocket({ host: '127.0.0.1', port: 0 }, router);
   const rs = await listenRawSocket({ host: '127.0.0.1', port: 0 }, router);
   const peers: RawPeer[] = [];
@@ -175,4 +180,20 @@ test('ENDED calls count toward the pending-call limit, give way to new calls, an
   await caller.c.destroy();
   await waitFor(() => dealer.pendingCount === 0 && dealer.endedCount === 0, 5_000, 'the caller to be gone');
   t.pass('nothing of the caller stays');
+});
+
+test('a dropped chunk picked for timing its call does not stop the sampling of call durations', async (t) => {
+  const metrics = new RouterMetrics(() => performance.now());
+  const { join } = await fixture(t, {}, metrics);
+  const caller = await join('websocket', 'json');
+  // The session's first CALL is timed (and ended by its ERROR), then one in CALL_SAMPLE_EVERY:
+  // here a chunk of that ended call, which gets no answer.
+  const request = rawCall(caller, 'wamp.session.count', { progress: true }, []);
+  for (let i = 0; i < CALL_SAMPLE_EVERY; i++)
+    rawCall(caller, 'wamp.session.count', { progress: true }, [], undefined, request);
+  // The next call picked for timing is timed.
+  let last = 0;
+  for (let i = 0; i < CALL_SAMPLE_EVERY; i++) last = rawCall(caller, 'wamp.session.count', {}, []);
+  await caller.c.next(isCallAnswer(last));
+  t.is(metrics.callDuration.count, 2);
 });
