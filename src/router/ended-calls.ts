@@ -6,12 +6,12 @@
 // shared registration) as a stream starting in the middle, and its answer would reach the caller
 // after the final one.
 //
-// The spec does not know its continuations from new calls by the request ID alone unless IDs
-// are sequential (its "watermark"); clients in the wild do not all count up, so the router
+// The spec tells a continuation from a new call by its request ID alone, as IDs count up (its
+// "watermark"); clients in the wild do not all count up, so the router
 // remembers the ended call instead: ENDED takes the call's place in its caller's table of calls
 // (ongoing-calls.ts) until the caller's final chunk (progress false or absent), which is
 // swallowed too, or until the caller leaves. That costs one slot and no object, and the lookup
-// every CALL makes anyway finds it. The same holds when the call ended at the caller's side: a
+// every CALL makes anyway finds it. The same holds when the call ended otherwise: a
 // CANCEL, a call timeout, a refusal of its first CALL (a router-side procedure, a callee
 // without the feature): the caller was answered once, and is answered no more for that ID.
 //
@@ -19,9 +19,9 @@
 // - It does not say how long to remember (it suggests a "grace period" table). A caller that
 //   takes the final RESULT as the end and sends no final chunk would leave its ENDED for good,
 //   so ENDED slots count toward the caller's maxPendingCallsPerSession (limits.ts) and, when the
-//   caller needs the room for a new call, its oldest ENDED (lowest request ID) gives way: memory
-//   stays bounded, and a chunk that late (the caller has made a limit's worth of calls since) is
-//   no longer a network delay.
+//   caller needs the room for a new call, its ENDED with the lowest request ID gives way (the
+//   oldest, for the clients that count up; any one would keep memory bounded): a chunk that late
+//   (the caller has made a limit's worth of calls since) is no longer a network delay.
 // - Only callers of this router are remembered. For a caller on another router (RemoteCaller),
 //   the caller's own router's Dealer remembers, and the mesh drops a chunk that finds no hop
 //   (mesh/routing/calls.ts): the call's hops are gone with its final answer or its cancel.
