@@ -108,6 +108,7 @@ export class Bridges implements FederationListener {
         bridge: config.name,
         outbox: this.outbox,
         inflight: config.queue.inflight,
+        confirmTimeoutMs: config.queue.confirmTimeoutMs,
         retry: config.retry,
         now: this.#now,
         onError: (message) => {

@@ -40,6 +40,10 @@ function schemas() {
       onFull: z.enum(['dropOldest', 'reject'], { error: 'expected "dropOldest" or "reject"' }).default('dropOldest'),
       // Unconfirmed events at once: enough to fill a link with latency, few enough to resend after a cut.
       inflight: intIn(1, 1000).default(16),
+      // An event sent and neither confirmed nor refused by then is a failure like a cut link: a
+      // remote that takes events and never answers (no PUBACK, no PUBLISHED) must not hold the
+      // queue for good. Long enough for a slow broker's QoS 2 round trips.
+      confirmTimeoutMs: intIn(100, 3_600_000).default(30_000),
     })
     .prefault({});
 

@@ -41,6 +41,8 @@ export interface ForwarderOptions {
   readonly bridge: string;
   readonly outbox: Outbox;
   readonly inflight: number;
+  /** An event unconfirmed this long after it was sent fails the link (ms; default 30 s). */
+  readonly confirmTimeoutMs?: number;
   readonly retry: BackoffSettings;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -65,7 +67,10 @@ export class Forwarder {
   /** Id of the last row handed to the sink (rows after it are read next). */
   #cursor = 0;
   #buffer: OutboxEntry[] = [];
-  readonly #inflight = new Map<number, OutboxEntry>();
+  /** Rows sent and not yet answered, oldest first (a Map keeps insertion order), with when they were sent. */
+  readonly #inflight = new Map<number, { entry: OutboxEntry; at: number }>();
+  /** Checks the oldest unanswered row against confirmTimeoutMs while any is in flight. */
+  #deadline: NodeJS.Timeout | undefined;
   /**
    * Confirmed rows whose deletion is not on disk yet, with the outbox's commit count when they
    * were confirmed. They still hold their place in the window: so after a crash at most
@@ -118,7 +123,8 @@ export class Forwarder {
       }
       const entry = this.#buffer.shift()!;
       this.#cursor = entry.id;
-      this.#inflight.set(entry.id, entry);
+      this.#inflight.set(entry.id, { entry, at: this.#now() });
+      this.#watch();
       this.stats.sent++;
       if (entry.id <= this.#maybeSentUpTo) this.stats.redelivered++;
       const generation = this.#generation;
@@ -133,6 +139,36 @@ export class Forwarder {
     this.#stopped = true;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    if (this.#deadline !== undefined) clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+  }
+
+  #now(): number {
+    return this.#o.now?.() ?? Date.now();
+  }
+
+  /** Arms the deadline of the oldest unanswered row (one timer per bridge, not per event). */
+  #watch(): void {
+    if (this.#deadline !== undefined || this.#stopped) return;
+    const oldest = this.#inflight.values().next().value;
+    if (oldest === undefined) return;
+    const timeout = this.#o.confirmTimeoutMs ?? 30_000;
+    this.#deadline = setTimeout(
+      () => {
+        this.#deadline = undefined;
+        const first = this.#inflight.values().next().value;
+        if (first === undefined) return;
+        if (this.#now() - first.at >= timeout)
+          this.#failed(
+            first.entry,
+            this.#generation,
+            new Error(`no confirmation of event ${first.entry.id} within ${timeout} ms`),
+          );
+        else this.#watch();
+      },
+      Math.max(1, oldest.at + timeout - this.#now()),
+    );
+    this.#deadline.unref?.();
   }
 
   #confirmed(entry: OutboxEntry, generation: number): void {
@@ -149,7 +185,7 @@ export class Forwarder {
     if (generation !== this.#generation) return;
     const message = errorText(err);
     this.stats.lastError = message;
-    this.stats.lastErrorAt = this.#o.now?.() ?? Date.now();
+    this.stats.lastErrorAt = this.#now();
     if (err instanceof PermanentRefusal) {
       this.#inflight.delete(entry.id);
       this.#o.outbox.bury(entry.id, message);

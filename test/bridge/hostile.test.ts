@@ -4,6 +4,7 @@
 
 import test from 'ava';
 import net from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,6 +134,47 @@ for (const [what, reply, error] of [
   });
 }
 
+test.serial(
+  'a broker that takes events and never confirms them: the link is failed after confirmTimeoutMs and the events sent again',
+  async (t) => {
+    // MQTT 5: CONNACK and PINGRESP, never a PUBACK.
+    const publishes: number[] = [];
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      const connection = ++connections;
+      socket.on('error', () => {});
+      const parser = mqttPacket.parser({ protocolVersion: 5 });
+      const send = (p: object) => socket.write(mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 5 }));
+      parser.on('packet', (p) => {
+        if (p.cmd === 'connect') send({ cmd: 'connack', reasonCode: 0, sessionPresent: false });
+        else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
+        else if (p.cmd === 'publish') publishes.push(connection);
+      });
+      socket.on('data', (d) => parser.parse(d));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const w = await startWorld([
+      {
+        ...good,
+        url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        queue: { confirmTimeoutMs: 300 },
+        retry: { initialMs: 20, maxMs: 100 },
+      },
+    ]);
+    t.teardown(async () => {
+      await w.stop();
+      server.close();
+    });
+    const pub = await w.wamp();
+    t.is((await publishAck(pub, 'tele.x', [1]))[0], 17);
+    await until(() => new Set(publishes).size >= 3, 10_000, 'the event sent again on new connections');
+    const s = w.status('cloud');
+    t.regex(s.lastError ?? '', /no confirmation of event \d+ within 300 ms/);
+    t.is(s.queue.depth, 1, 'the event stays in the outbox until confirmed');
+    t.true(s.counters.retries >= 2);
+  },
+);
+
 test('a full outbox with onFull "reject" refuses acknowledged publications with an error; other topics go on', async (t) => {
   const w = await startWorld([{ ...good, url: 'mqtt://127.0.0.1:1', queue: { maxMessages: 2, onFull: 'reject' } }]);
   t.teardown(() => w.stop());
@@ -175,19 +217,28 @@ test("a bridge's secret and certificate files are relative to the config file's 
   t.like(hook, { hmacSecretFile: path.join(dir, 's') });
 });
 
-/** A RawSocket server that accepts the handshake, then answers the HELLO with `reply`. */
-async function fakeRouter(reply: Buffer): Promise<{ port: number; connections: () => number; close(): void }> {
+/**
+ * A RawSocket server that accepts the handshake, then answers the HELLO with `reply`, and with
+ * `once` nothing after it (a router that takes PUBLISHes and never answers them).
+ */
+async function fakeRouter(
+  reply: Buffer,
+  once = false,
+): Promise<{ port: number; connections: () => number; close(): void }> {
   let n = 0;
   const server = net.createServer((s) => {
     n++;
     s.on('error', () => {});
     let greeted = false;
+    let answered = false;
     s.on('data', () => {
       if (!greeted) {
         greeted = true;
         s.write(Buffer.from([0x7f, 0xf1, 0, 0]));
         return;
       }
+      if (once && answered) return;
+      answered = true;
       const frame = Buffer.alloc(4 + reply.length);
       frame.writeUInt32BE(reply.length, 0);
       reply.copy(frame, 4);
@@ -198,21 +249,23 @@ async function fakeRouter(reply: Buffer): Promise<{ port: number; connections: (
   return { port: (server.address() as net.AddressInfo).port, connections: () => n, close: () => server.close() };
 }
 
-for (const [what, reply, error] of [
-  ['text that is not JSON', Buffer.from('{"not json'), /undecodable message/],
-  ['JSON that is no WAMP message', Buffer.from('[999, "x"]'), /protocol violation/],
-  ['a WELCOME without a session id', Buffer.from('[2, "x", {}]'), /protocol violation/],
+for (const [what, reply, error, once] of [
+  ['text that is not JSON', Buffer.from('{"not json'), /undecodable message/, false],
+  ['JSON that is no WAMP message', Buffer.from('[999, "x"]'), /protocol violation/, false],
+  ['a WELCOME without a session id', Buffer.from('[2, "x", {}]'), /protocol violation/, false],
+  ['a WELCOME and then no PUBLISHED', Buffer.from('[2, 7, {"roles": {"broker": {}}}]'), /no confirmation/, true],
 ] as const) {
   test.serial(
     `an uplink to a fake router sending ${what}: reported, retried, events kept, the router serves on`,
     async (t) => {
-      const remote = await fakeRouter(reply);
+      const remote = await fakeRouter(reply, once);
       const w = await startWorld([
         {
           name: 'hq',
           type: 'wamp',
           url: `rs://127.0.0.1:${remote.port}`,
           realm: 'realm1',
+          queue: { confirmTimeoutMs: 300 },
           retry: { initialMs: 20, maxMs: 100 },
           rules: [{ direction: 'out', wamp: 'tele.', match: 'prefix' }],
         },
@@ -225,7 +278,8 @@ for (const [what, reply, error] of [
       t.is((await publishAck(pub, 'tele.x', [1]))[0], 17);
       await until(() => remote.connections() >= 3, 10_000, 'reconnect attempts');
       const s = w.status('hq');
-      t.not(s.state, 'up');
+      // The silent one answers each new connection's HELLO: up again until the next deadline.
+      if (!once) t.not(s.state, 'up');
       t.regex(s.lastError ?? '', error);
       t.is(s.queue.depth, 1);
       t.is((await publishAck(await w.wamp(), 'elsewhere', [2]))[0], 17);
