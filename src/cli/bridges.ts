@@ -12,6 +12,7 @@ import type { Db } from '../store/database.ts';
 import { ErrorUri } from '../wamp/uris.ts';
 import type { Dict } from '../wamp/messages.ts';
 import { StartError } from './errors.ts';
+import { orphanedQueues } from '../bridge/orphans.ts';
 
 /** Dead letters listed at most per call. */
 const DEAD_LIST_MAX = 1000;
@@ -36,6 +37,15 @@ export async function startBridges(
   } catch (e) {
     throw new StartError(`bridges: ${(e as Error).message}`);
   }
+  const orphaned = orphanedQueues(
+    db,
+    config.bridges.map((b) => b.name),
+  );
+  for (const o of orphaned)
+    logger.warn(
+      { bridge: o.bridge, events: o.events, bytes: o.bytes, deadLetters: o.deadLetters },
+      'bridge: events kept for a bridge the config no longer has; configure a bridge of that name to send them',
+    );
   const dealer = adminRealm.dealer;
   const named = (args: unknown[]): string | { error: string; args: unknown[] } => {
     const name = args[0];

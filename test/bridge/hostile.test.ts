@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
 import { until } from './mosquitto.ts';
 import { publishAck, startWorld } from './world.ts';
 
@@ -286,3 +287,20 @@ for (const [what, reply, error, once] of [
     },
   );
 }
+
+test.serial('events of a bridge renamed in the config stay in the outbox and are reported at each start', async (t) => {
+  const first = await startWorld([{ ...good, name: 'up', url: 'mqtt://127.0.0.1:1', retry: { initialMs: 10_000 } }]);
+  const pub = await first.wamp();
+  for (let i = 0; i < 3; i++) t.is((await publishAck(pub, 'tele.x', [i]))[0], 17);
+  await first.stop(true);
+  t.teardown(() => fs.rmSync(first.dir, { recursive: true, force: true }));
+  for (const bridges of [[{ ...good, name: 'renamed', url: 'mqtt://127.0.0.1:1' }], []]) {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l) => void lines.push(l) } });
+    const w = await startWorld(bridges, { dir: first.dir, logger });
+    await w.stop(true);
+    const reported = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.bridge === 'up');
+    t.is(reported.length, 1, `${bridges.length} bridges configured: ${lines.join('')}`);
+    t.like(reported[0], { level: 'warn', events: 3, deadLetters: 0 });
+  }
+});

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/config.ts';
 import { startServer, type Server } from '../../src/cli/serve.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import type { BridgeStatus } from '../../src/bridge/bridges.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 
@@ -24,7 +24,13 @@ export interface World {
 
 export async function startWorld(
   bridges: unknown[],
-  options: { dir?: string; realms?: unknown[]; setUp?: (dir: string) => void; websocketPort?: number } = {},
+  options: {
+    dir?: string;
+    realms?: unknown[];
+    setUp?: (dir: string) => void;
+    websocketPort?: number;
+    logger?: Logger;
+  } = {},
 ): Promise<World> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-bridge-'));
   options.setUp?.(dir);
@@ -40,7 +46,7 @@ export async function startWorld(
     },
     'test',
   );
-  const server = await startServer(config, silentLogger);
+  const server = await startServer(config, options.logger ?? silentLogger);
   const raw = server.listeners.find((l) => l.transport === 'rawsocket') as { port: number };
   const clients: RawClient[] = [];
   return {
