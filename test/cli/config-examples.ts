@@ -139,7 +139,14 @@ export const FULL_CONFIG = {
     {
       name: 'cloud',
       realm: 'com.example.app',
-      queue: { maxMessages: 5000, maxBytes: 1 << 20, maxAgeSec: 3600, onFull: 'reject', inflight: 4 },
+      queue: {
+        maxMessages: 5000,
+        maxBytes: 1 << 20,
+        maxAgeSec: 3600,
+        onFull: 'reject',
+        inflight: 4,
+        confirmTimeoutMs: 20_000,
+      },
       retry: { initialMs: 100, maxMs: 5000 },
       type: 'mqtt',
       url: 'mqtts://broker.example.com:8883',
@@ -159,7 +166,14 @@ export const FULL_CONFIG = {
     {
       name: 'erp',
       realm: 'com.example.app',
-      queue: { maxMessages: 10, maxBytes: 4096, maxAgeSec: 60, onFull: 'dropOldest', inflight: 1 },
+      queue: {
+        maxMessages: 10,
+        maxBytes: 4096,
+        maxAgeSec: 60,
+        onFull: 'dropOldest',
+        inflight: 1,
+        confirmTimeoutMs: 5000,
+      },
       retry: { initialMs: 1000, maxMs: 1000 },
       type: 'webhook',
       url: 'https://erp.example.com/hook',
@@ -170,7 +184,14 @@ export const FULL_CONFIG = {
     {
       name: 'hq',
       realm: 'com.example.app',
-      queue: { maxMessages: 20, maxBytes: 8192, maxAgeSec: 120, onFull: 'reject', inflight: 2 },
+      queue: {
+        maxMessages: 20,
+        maxBytes: 8192,
+        maxAgeSec: 120,
+        onFull: 'reject',
+        inflight: 2,
+        confirmTimeoutMs: 60_000,
+      },
       retry: { initialMs: 200, maxMs: 400 },
       type: 'wamp',
       url: 'wss://hq.example.com/ws',
