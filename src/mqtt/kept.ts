@@ -4,8 +4,9 @@
 // must cost the messages, not the router.
 
 import type { Logger } from '../log.ts';
+import type { SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
-import type { MqttSessionStore, QueueBounds, SessionRecord, StoredMessage } from './persistence.ts';
+import type { MqttSessionStore, QueueBounds, SessionRecord, StoredMessage, StoredSession } from './persistence.ts';
 import type { FilterOptions } from './subscriptions.ts';
 
 export class KeptSession {
@@ -57,4 +58,25 @@ export class KeptSession {
       this.#log.error({ clientId: this.#clientId, err: (err as Error).message }, `mqtt: ${what}`);
     }
   }
+}
+
+/**
+ * The kept sessions' say on a CONNECT, once nothing else can refuse it: refused when it would be
+ * one persistent session too many (a client replacing its own adds none), before anything
+ * changes; else the session it resumes, or none, a clean start discarding the one kept.
+ */
+export function admit(
+  options: MqttOptions,
+  asked: Pick<SessionParams, 'cleanStart' | 'expiryMs'>,
+  key: string,
+  now: number,
+): { refused: string } | { stored: StoredSession | undefined } {
+  const store = options.sessions;
+  if (store === undefined) return { stored: undefined };
+  const kept = store.load(key, now);
+  if (asked.expiryMs > 0 && kept === undefined && store.count() >= options.maxPersistentSessions)
+    return { refused: `${options.maxPersistentSessions} persistent sessions are kept already` };
+  if (kept === undefined || !asked.cleanStart) return { stored: kept };
+  store.delete(key);
+  return { stored: undefined };
 }

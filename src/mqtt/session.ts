@@ -9,10 +9,10 @@
 import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet } from 'mqtt-packet';
 import { silentLogger, type Logger } from '../log.ts';
 import type { CloseReason, PeerAcceptor, TransportInfo } from '../router/peer.ts';
-import { MessageType as T, type Message } from '../wamp/messages.ts';
+import { MessageType as T, type Message, type Welcome } from '../wamp/messages.ts';
 import { EventDelivery, type DeliverySink } from './delivery.ts';
 import { Inbound, type InboundSink } from './inbound.ts';
-import { KeptSession } from './kept.ts';
+import { admit, KeptSession } from './kept.ts';
 import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
@@ -28,7 +28,8 @@ import { addWill, publishWill } from './will.ts';
 /** Live sessions by client identity, for take-over and resumption (MQTT 3.1.4-3). */
 export type SessionRegistry = Map<string, MqttSession>;
 
-type State = 'authenticating' | 'connected' | 'detached' | 'closed';
+/** joining: welcomed, CONNECT not yet accepted (its will being set). */
+type State = 'authenticating' | 'joining' | 'connected' | 'detached' | 'closed';
 
 export class MqttSession implements WampClient {
   readonly #options: MqttOptions;
@@ -178,16 +179,17 @@ export class MqttSession implements WampClient {
     if (this.#state === 'closed' || this.#state === 'detached') return;
     this.#link = undefined;
     if (this.#state !== 'connected' || this.#kept === undefined) {
+      // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes
+      // none, nor while CONNECT is not accepted yet (the will is not in force before CONNACK).
+      const lost = will && this.#state !== 'joining';
       this.#state = 'closed';
       this.#forget();
-      // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes none.
-      if (will) this.#peer.lost();
+      if (lost) this.#peer.lost();
       else this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
       return;
     }
     this.#state = 'detached';
-    this.#outbound.drain(); // in SQLite already: the next connection gets them from there
-    this.#kept.detach(now + this.#params.expiryMs);
+    this.#detach(now + this.#params.expiryMs);
     publishWill(this.#wamp, will ? this.#params.will : undefined);
   }
 
@@ -247,6 +249,9 @@ export class MqttSession implements WampClient {
 
   closed(reason: CloseReason): void {
     if (this.#state === 'closed') return;
+    // The router ended it (slow consumer): a kept session stays for its client, with the expiry it
+    // asked for, and without one it would be kept (and counted) for good.
+    if (this.#state === 'connected') this.#detach(Date.now() + this.#params.expiryMs);
     const link = this.#link;
     this.#state = 'closed';
     this.#link = undefined;
@@ -276,11 +281,8 @@ export class MqttSession implements WampClient {
     const shutdown = reason === 'wamp.close.system_shutdown';
     // Killed (user deleted, session ended by an administrator): a kept session goes too.
     if (!shutdown && this.#key !== undefined) this.#options.sessions?.delete(this.#key);
-    else if (this.#state === 'connected' && this.#kept !== undefined) {
-      // Shutdown: what the client has not acknowledged is in SQLite for the next start.
-      this.#outbound.drain();
-      this.#kept.detach(Date.now() + this.#params.expiryMs);
-    }
+    // Shutdown: what the client has not acknowledged is in SQLite for the next start.
+    else if (this.#state === 'connected') this.#detach(Date.now() + this.#params.expiryMs);
     this.#closeReason = shutdown ? Reason.SERVER_SHUTTING_DOWN : Reason.ADMINISTRATIVE_ACTION;
     this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.goodbye_and_out' });
   }
@@ -307,17 +309,28 @@ export class MqttSession implements WampClient {
     this.#password = undefined;
     const key = sessionKey(this.#options.realm, msg, this.#params.clientId);
     if (this.#restoring !== undefined) return this.#restored(key, this.#restoring);
+    this.#state = 'joining';
+    const will = this.#params.will;
+    if (will === undefined) return this.#accept(key, msg);
+    // The will first: a CONNECT it refuses (bad topic, no grant) is refused before anything of a
+    // session kept for this identity changes (MQTT 3.1.4: take-over and clean start follow acceptance).
+    addWill(this.#wamp, will, (refused) => {
+      if (this.#state !== 'joining') return; // the connection went meanwhile
+      if (refused === undefined) this.#accept(key, msg);
+      else this.#refuseLate(refused.reason, refused.message);
+    });
+  }
+
+  /**
+   * The last check, then CONNECT is accepted: a kept session of the identity is taken over, or
+   * discarded for a clean start. One synchronous step, so nothing refuses once it begins.
+   */
+  #accept(key: string, welcome: Welcome): void {
     const store = this.#options.sessions;
     const now = Date.now();
-    let stored = this.#params.cleanStart ? undefined : store?.load(key, now);
-    if (this.#params.cleanStart) store?.delete(key); // what the client asked for, whatever follows
-    // Refused before anything changes: the session it would replace is left alone.
-    if (this.persistent && stored === undefined && store!.count() >= this.#options.maxPersistentSessions) {
-      return this.#refuseLate(
-        Reason.QUOTA_EXCEEDED,
-        `${this.#options.maxPersistentSessions} persistent sessions are kept already`,
-      );
-    }
+    const admitted = admit(this.#options, this.#params, key, now);
+    if ('refused' in admitted) return this.#refuseLate(Reason.QUOTA_EXCEEDED, admitted.refused);
+    const stored = admitted.stored;
     // A session being replaced leaves its unacknowledged messages in SQLite, read below.
     this.#registry.get(key)?.supersede();
     this.#registry.set(key, this);
@@ -327,21 +340,12 @@ export class MqttSession implements WampClient {
     if (!this.persistent) store?.delete(key);
     else {
       this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
-      this.#kept.save(stored?.subscriptions ?? [], recordOf(msg, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
+      this.#kept.save(stored?.subscriptions ?? [], recordOf(welcome, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
     }
-    const proceed = (): void => {
-      if (this.#state !== 'connected') return;
-      this.#link?.accepted(stored !== undefined);
-      // A resumed session: its subscriptions again (under today's grants), then what waited, in order.
-      this.#subscriber.resubscribe(stored?.subscriptions ?? []);
-      stored = undefined;
-      for (const m of queued) this.#outbound.push(m);
-    };
-    const will = this.#params.will;
-    if (will === undefined) return proceed();
-    addWill(this.#wamp, will, (refused) =>
-      refused === undefined ? proceed() : this.#refuseLate(refused.reason, refused.message),
-    );
+    this.#link?.accepted(stored !== undefined);
+    // A resumed session: its subscriptions again (under today's grants), then what waited, in order.
+    this.#subscriber.resubscribe(stored?.subscriptions ?? []);
+    for (const m of queued) this.#outbound.push(m);
   }
 
   /** A session kept over a restart is up again, without its client: subscribed, queueing. */
@@ -382,6 +386,13 @@ export class MqttSession implements WampClient {
 
   #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
     this.#write(publishPacket(m, id, dup, this.#params.v5, Date.now()));
+  }
+
+  /** A kept session without its client until `until`; what the client has not acknowledged is in SQLite already. */
+  #detach(until: number): void {
+    if (this.#kept === undefined) return;
+    this.#outbound.drain();
+    this.#kept.detach(until);
   }
 
   /** Ends the WAMP session in good order (no testament). */
