@@ -1,7 +1,9 @@
 // The messages one MQTT client publishes: PUBLISH -> WAMP PUBLISH, and their QoS state.
 // Acknowledgements go out in the order the PUBLISHes came (MQTT 4.6), whenever the router
 // answers each; QoS 2 identifiers are held from PUBREC to PUBREL so a resent PUBLISH is not
-// published twice (MQTT 4.3.3, method B).
+// published twice (MQTT 4.3.3, method B). They are session state (MQTT 4.1): a persistent
+// session keeps them on disk, so a client resending after a reconnect or a router restart is
+// recognised as well.
 
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { MessageType as T, type Dict, type Message } from '../wamp/messages.ts';
@@ -28,6 +30,14 @@ export interface InboundSettings {
   readonly store: { afterCommit(settle: () => void): void } | undefined;
 }
 
+/** A persistent session's record of the QoS 2 identifiers it holds (kept.ts). */
+export interface HeldIdentifiers {
+  /** Published under `id`: on disk at the next commit, so before the PUBREC that waits for it. */
+  hold(id: number): void;
+  /** PUBREL for `id`: off the disk at the next commit. */
+  release(id: number): void;
+}
+
 interface Pending {
   readonly id: number;
   readonly qos: 1 | 2;
@@ -42,6 +52,8 @@ export class Inbound {
   #pending: Pending[] = NONE_PENDING;
   // Made by the first QoS 2 PUBLISH: an idle client holds no empty Set.
   #awaitingRelease: Set<number> | undefined;
+  /** Set once the session is known to be persistent. */
+  #kept: HeldIdentifiers | undefined;
   /** PUBLISHes refused by the router that MQTT 3.1.1 could only acknowledge (3.3.5-2). */
   refusedSilently = 0;
 
@@ -72,16 +84,27 @@ export class Inbound {
       if (p.qos > 0) this.settle(id, uri.reason);
       return;
     }
+    const qos = p.qos;
     const reply =
-      p.qos === 0
+      qos === 0
         ? undefined
         : (reply: Message): void => {
             const reason = reply.type === T.ERROR ? reasonOfError(reply.error, false) : Reason.SUCCESS;
             const store = this.#store;
-            if (store === undefined) this.settle(id, reason);
-            else store.afterCommit(() => this.settle(id, reason));
+            if (store === undefined) return this.settle(id, reason);
+            if (qos === 2 && reason < 0x80) this.#kept?.hold(id);
+            store.afterCommit(() => this.settle(id, reason));
           };
     this.#wamp.publish(uri.value, mqttToWamp(bytesOf(p.payload)), publishOptions(p, this.#v5, now), reply);
+  }
+
+  /**
+   * The session is persistent: identifiers are recorded from now on, and `held` (what it held on
+   * its previous connection, or before a restart) are held again until their PUBREL.
+   */
+  keep(kept: HeldIdentifiers, held: readonly number[]): void {
+    this.#kept = kept;
+    if (held.length > 0) this.#awaitingRelease = new Set(held);
   }
 
   /** Whether a QoS 1/2 PUBLISH may go on: false for a QoS 2 identifier still held, or over `max` unacknowledged. */
@@ -116,6 +139,15 @@ export class Inbound {
 
   pubrel(id: number): void {
     const known = this.#awaitingRelease?.delete(id) === true;
+    const kept = this.#kept;
+    if (!known || kept === undefined || this.#store === undefined) return this.#pubcomp(id, known);
+    kept.release(id);
+    // PUBCOMP frees the identifier for the client's next message: once free on disk too, so that
+    // a restart in between does not take that message for a resend and drop it.
+    this.#store.afterCommit(() => this.#pubcomp(id, true));
+  }
+
+  #pubcomp(id: number, known: boolean): void {
     if (this.#v5)
       this.#sink.write({
         cmd: 'pubcomp',

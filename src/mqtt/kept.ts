@@ -1,5 +1,5 @@
 // The persistent side of one MQTT session: its row in SQLite (persistence.ts) and the session's
-// unacknowledged QoS 1/2 messages there. Failures of the synchronous writes are logged, not
+// unacknowledged QoS 1/2 messages and the QoS 2 identifiers it holds there. Failures of the synchronous writes are logged, not
 // thrown: they run inside the router's fan-out, socket events and timers, and a failing disk
 // must cost the messages, not the router.
 
@@ -39,6 +39,16 @@ export class KeptSession {
   /** Acknowledged (or dropped, expired): off the disk at the next commit. */
   settled(message: StoredMessage): void {
     this.#store.settled(message);
+  }
+
+  /** A QoS 2 identifier received and published: on disk at the next commit, so a resend after a restart is known. */
+  hold(id: number): void {
+    this.#store.hold(this.key, id);
+  }
+
+  /** Its PUBREL came: off the disk at the next commit. */
+  release(id: number): void {
+    this.#store.release(this.key, id);
   }
 
   /** The client went away: the session is kept until `until`. */

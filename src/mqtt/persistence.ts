@@ -2,8 +2,9 @@
 // to be kept (clean session false, or an MQTT 5 session expiry), what the session needs to come
 // back at start (record), and every QoS 1/2 message for it the client has not acknowledged:
 // written when the router hands it to the session, whether the client is connected or away,
-// deleted on PUBACK / PUBCOMP. Writes are group-committed per turn of the event loop
-// (journal.ts). Rows outlive the process: a session and its messages survive a restart or a
+// deleted on PUBACK / PUBCOMP; and the QoS 2 packet identifiers the session has received from
+// its client and not yet seen released (PUBREL). Writes are group-committed per turn of the
+// event loop (journal.ts). Rows outlive the process: a session and its messages survive a restart or a
 // kill -9, and a restarted router queues for an absent client as a running one does.
 //
 // Bound per session: at most `maxMessages` rows and `maxBytes` of payload; over either, the
@@ -86,6 +87,9 @@ export class MqttSessionStore {
   readonly #queue;
   readonly #deleteRow;
   readonly #count;
+  readonly #hold;
+  readonly #release;
+  readonly #held;
 
   constructor(db: Db, onError: (err: Error, writes: number) => void = () => {}) {
     this.#commit = new GroupCommit(
@@ -125,6 +129,11 @@ export class MqttSessionStore {
       'DELETE FROM mqtt_queue WHERE id = ? RETURNING key, length(payload) AS bytes',
     );
     this.#count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM mqtt_session');
+    // As #insert: a session ended meanwhile holds nothing (and the commit does not fail on it).
+    this.#hold = db.prepare(`INSERT OR IGNORE INTO mqtt_qos2_received (key, id)
+      SELECT @key, @id WHERE EXISTS (SELECT 1 FROM mqtt_session WHERE key = @key)`);
+    this.#release = db.prepare('DELETE FROM mqtt_qos2_received WHERE key = ? AND id = ?');
+    this.#held = db.prepare<[string], { id: number }>('SELECT id FROM mqtt_qos2_received WHERE key = ? ORDER BY id');
   }
 
   /** The kept session, unless it expired (`now` in ms since the epoch). */
@@ -259,6 +268,22 @@ export class MqttSessionStore {
       });
     }
     return out;
+  }
+
+  /** A QoS 2 PUBLISH with this identifier was published for the session's client: held at the next commit. */
+  hold(key: string, id: number): void {
+    this.#commit.add(() => this.#hold.run({ key, id }));
+  }
+
+  /** Its PUBREL came: the identifier is free again at the next commit. */
+  release(key: string, id: number): void {
+    this.#commit.add(() => this.#release.run(key, id));
+  }
+
+  /** The QoS 2 identifiers the session holds until their PUBREL. */
+  held(key: string): number[] {
+    this.#commit.flush();
+    return this.#held.all(key).map((r) => r.id);
   }
 
   #boundGrown(): void {

@@ -331,7 +331,7 @@ export class MqttSession implements WampClient {
     const admitted = admit(this.#options, this.#params, key, now);
     if ('refused' in admitted) return this.#refuseLate(Reason.QUOTA_EXCEEDED, admitted.refused);
     const stored = admitted.stored;
-    // A session being replaced leaves its unacknowledged messages in SQLite, read below.
+    // A session being replaced leaves its unacknowledged messages and QoS 2 identifiers in SQLite, read below.
     this.#registry.get(key)?.supersede();
     this.#registry.set(key, this);
     this.#key = key;
@@ -341,6 +341,7 @@ export class MqttSession implements WampClient {
     else {
       this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
       this.#kept.save(stored?.subscriptions ?? [], recordOf(welcome, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
+      this.#inbound.keep(this.#kept, stored === undefined ? [] : store!.held(key));
     }
     this.#link?.accepted(stored !== undefined);
     // A resumed session: its subscriptions again (under today's grants), then what waited, in order.

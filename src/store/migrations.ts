@@ -124,4 +124,10 @@ export const migrations: readonly string[] = [
    CREATE INDEX history_topic_age ON history_topic (realm, rule, last_time);
    INSERT INTO history_topic (realm, topic, rule, last_id, last_time)
      SELECT realm, topic, '', MAX(id), MAX(timestamp) FROM history_event GROUP BY realm, topic;`,
+  // 12: the QoS 2 packet identifiers a persistent MQTT session has received and not yet seen
+  // released (PUBREL), part of the session's state (MQTT 4.1): a PUBLISH its client resends after
+  // a reconnect or a restart is then not published a second time (src/mqtt/persistence.ts).
+  `CREATE TABLE mqtt_qos2_received (
+     key TEXT NOT NULL REFERENCES mqtt_session (key) ON DELETE CASCADE, id INTEGER NOT NULL,
+     PRIMARY KEY (key, id)) WITHOUT ROWID;`,
 ];

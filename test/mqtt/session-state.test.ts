@@ -1,0 +1,97 @@
+// What a persistent session carries from one connection to the next besides subscriptions and
+// queued messages: the QoS 2 identifiers received and not yet released (MQTT 4.1, 4.3.3), over a
+// reconnect and over a router restart, so a resent PUBLISH is published once and its PUBREL
+// completes.
+
+import test from 'ava';
+import type { Packet } from 'mqtt-packet';
+import type { RawClient } from '../helpers/raw-client.ts';
+import { RawMqtt, startWorld, until } from './helpers.ts';
+
+const EVENT = 36;
+
+function keep(clientId: string, v: 4 | 5): Record<string, unknown> {
+  return { clientId, clean: false, ...(v === 5 && { properties: { sessionExpiryInterval: 600 } }) };
+}
+
+function qos2(messageId: number, payload: unknown, dup = false): Packet {
+  const body = Buffer.from(JSON.stringify(payload));
+  return { cmd: 'publish', topic: 'q2s/t', payload: body, qos: 2, messageId, retain: false, dup };
+}
+
+/** The next `n` events' first arguments, in order. */
+async function events(wamp: RawClient, n: number): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(((await wamp.next((m) => m[0] === EVENT)) as unknown[])[4]);
+  return out;
+}
+
+for (const v of [4, 5] as const) {
+  test.serial(
+    `MQTT ${v === 5 ? '5' : '3.1.1'}: a QoS 2 PUBLISH resent after a reconnect is published once; PUBREL then completes`,
+    async (t) => {
+      const w = await startWorld();
+      try {
+        const wamp = await w.wamp();
+        await wamp.subscribe('q2s.t');
+        const first = await RawMqtt.connect(w.openPort, v);
+        await first.open(keep(`q2-${v}`, v));
+        first.send(qos2(42, 'once'));
+        await first.next('pubrec');
+        first.destroy(); // as if the PUBREC never reached the client
+        await until(() => first.closed, 3000, 'closed');
+        const back = await RawMqtt.connect(w.openPort, v);
+        t.true((await back.open(keep(`q2-${v}`, v))).sessionPresent);
+        back.send(qos2(42, 'once', true));
+        const pubrec = await back.next('pubrec');
+        if (v === 5) t.is(pubrec.reasonCode, 0);
+        back.send({ cmd: 'pubrel', messageId: 42 });
+        const pubcomp = await back.next('pubcomp');
+        if (v === 5) t.is(pubcomp.reasonCode, 0, 'PUBCOMP success, not 0x92 Packet Identifier not found');
+        // The identifier is free again: the next PUBLISH under it is a new message.
+        back.send(qos2(42, 'next'));
+        await back.next('pubrec');
+        t.deepEqual(await events(wamp, 2), [['once'], ['next']]);
+        back.destroy();
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+}
+
+test.serial(
+  'the QoS 2 identifiers a session holds survive a router restart: a resent PUBLISH is not published again, a PUBREL completes',
+  async (t) => {
+    let w = await startWorld();
+    try {
+      const first = await RawMqtt.connect(w.openPort, 5);
+      await first.open(keep('q2-restart', 5));
+      first.send(qos2(7, 'seven'));
+      first.send(qos2(8, 'eight'));
+      await first.next('pubrec');
+      await first.next('pubrec');
+      first.destroy();
+      await until(() => first.closed, 3000, 'closed');
+      const dir = w.dir;
+      await w.stop(true);
+      w = await startWorld({}, dir);
+      const wamp = await w.wamp();
+      await wamp.subscribe('q2s.t');
+      const back = await RawMqtt.connect(w.openPort, 5);
+      t.true((await back.open(keep('q2-restart', 5))).sessionPresent);
+      back.send(qos2(7, 'seven', true)); // its PUBREC was lost
+      t.is((await back.next('pubrec')).reasonCode, 0);
+      back.send({ cmd: 'pubrel', messageId: 7 });
+      t.is((await back.next('pubcomp')).reasonCode, 0);
+      back.send({ cmd: 'pubrel', messageId: 8 }); // its PUBREC arrived; PUBREL did not
+      t.is((await back.next('pubcomp')).reasonCode, 0);
+      back.send(qos2(7, 'after'));
+      await back.next('pubrec');
+      t.deepEqual(await events(wamp, 1), [['after']], 'neither held message published again');
+      back.destroy();
+    } finally {
+      await w.stop();
+    }
+  },
+);
