@@ -43,6 +43,8 @@ export class MqttConnection implements ConnectionLink {
   #version = 4;
   #clientId = '';
   #keepAliveMs = 0;
+  /** The CONNECT asked for a session expiry (MQTT 5): a DISCONNECT may only set one then. */
+  #expiryAsked = false;
   #lastPacketAt: number;
   #session: MqttSession | undefined;
   // Made on first use and dropped after: ten thousand idle clients hold none of them.
@@ -249,6 +251,7 @@ export class MqttConnection implements ConnectionLink {
     // MQTT 3.1.1 clean session false keeps the session for good; ours is bounded all the same.
     const requested = this.#v5 ? (p.properties?.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER;
     const expirySec = Math.min(requested, o.maxSessionExpirySec);
+    this.#expiryAsked = requested > 0;
     const username = p.username;
     const password = p.password;
     if (password !== undefined && username === undefined)
@@ -321,10 +324,17 @@ export class MqttConnection implements ConnectionLink {
   }
 
   #disconnect(session: MqttSession, p: IDisconnectPacket, now: number): void {
+    // MQTT 5 3.14.2.2.2: the session is kept this long from now (0: it ends with the connection);
+    // a session the CONNECT did not ask to keep cannot be kept on leaving.
+    const expirySec = this.#v5 ? p.properties?.sessionExpiryInterval : undefined;
+    if (expirySec !== undefined && expirySec > 0 && !this.#expiryAsked)
+      return this.fail(Reason.PROTOCOL_ERROR, 'a Session Expiry Interval on DISCONNECT after none on CONNECT');
     this.#state = 'closed';
     this.#session = undefined;
+    const expiryMs =
+      expirySec === undefined ? undefined : Math.min(expirySec, this.#options.maxSessionExpirySec) * 1000;
     // MQTT 5 3.14.2.1: 0x04 leaves with the will published; a normal DISCONNECT discards it (3.1.2-10).
-    session.gone(this.#v5 && p.reasonCode === Reason.DISCONNECT_WITH_WILL, now);
+    session.gone(this.#v5 && p.reasonCode === Reason.DISCONNECT_WITH_WILL, now, expiryMs);
     this.#transport.end();
   }
 

@@ -173,23 +173,26 @@ export class MqttSession implements WampClient {
 
   /**
    * The connection ended. `will`: whether the will is due (not after a normal DISCONNECT).
-   * A persistent session detaches and waits for its client; any other ends now.
+   * A persistent session detaches and waits for its client `expiryMs` (an MQTT 5 DISCONNECT may
+   * change it; 0 ends it); any other ends now.
    */
-  gone(will: boolean, now: number): void {
+  gone(will: boolean, now: number, expiryMs = this.#params.expiryMs): void {
     if (this.#state === 'closed' || this.#state === 'detached') return;
     this.#link = undefined;
-    if (this.#state !== 'connected' || this.#kept === undefined) {
+    if (this.#state !== 'connected' || this.#kept === undefined || expiryMs === 0) {
       // Lost, the session's testament (the will) is published; after DISCONNECT GOODBYE publishes
       // none, nor while CONNECT is not accepted yet (the will is not in force before CONNACK).
       const lost = will && this.#state !== 'joining';
       this.#state = 'closed';
+      this.#kept?.delete(); // kept no longer: expiry 0 on DISCONNECT
+      this.#kept = undefined;
       this.#forget();
       if (lost) this.#peer.lost();
       else this.#peer.deliver({ type: T.GOODBYE, details: {}, reason: 'wamp.close.close_realm' });
       return;
     }
     this.#state = 'detached';
-    this.#detach(now + this.#params.expiryMs);
+    this.#detach(now + expiryMs);
     publishWill(this.#wamp, will ? this.#params.will : undefined);
   }
 

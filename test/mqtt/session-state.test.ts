@@ -1,7 +1,7 @@
 // What a persistent session carries from one connection to the next besides subscriptions and
 // queued messages: the QoS 2 identifiers received and not yet released (MQTT 4.1, 4.3.3), over a
 // reconnect and over a router restart, so a resent PUBLISH is published once and its PUBREL
-// completes.
+// completes; and how long it is kept, which an MQTT 5 DISCONNECT may change (3.14.2.2.2).
 
 import test from 'ava';
 import type { Packet } from 'mqtt-packet';
@@ -90,6 +90,60 @@ test.serial(
       await back.next('pubrec');
       t.deepEqual(await events(wamp, 1), [['after']], 'neither held message published again');
       back.destroy();
+    } finally {
+      await w.stop();
+    }
+  },
+);
+
+test.serial('MQTT 5: DISCONNECT with Session Expiry Interval 0 ends the kept session', async (t) => {
+  const w = await startWorld();
+  try {
+    const first = await RawMqtt.connect(w.openPort, 5);
+    await first.open(keep('leaving', 5));
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'leaving/t', qos: 1 }] });
+    await first.next('suback');
+    first.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await until(() => first.closed, 3000, 'closed');
+    const wamp = await w.wamp();
+    // Its subscription went with it.
+    await until(
+      async () => {
+        const r = await wamp.call('wamp.subscription.lookup', ['leaving.t', {}]);
+        return r[0] === 50 && (r[3] as unknown[])[0] === null;
+      },
+      3000,
+      'subscription gone',
+    );
+    const back = await RawMqtt.connect(w.openPort, 5);
+    t.false((await back.open(keep('leaving', 5))).sessionPresent);
+    back.destroy();
+  } finally {
+    await w.stop();
+  }
+});
+
+test.serial(
+  'MQTT 5: DISCONNECT may shorten the expiry; a non-zero one after none at CONNECT is a Protocol Error (0x82)',
+  async (t) => {
+    const w = await startWorld();
+    try {
+      const first = await RawMqtt.connect(w.openPort, 5);
+      await first.open(keep('short', 5));
+      first.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 1 } });
+      await until(() => first.closed, 3000, 'closed');
+      await new Promise((r) => setTimeout(r, 1200));
+      const back = await RawMqtt.connect(w.openPort, 5);
+      t.false((await back.open(keep('short', 5))).sessionPresent, 'expired after 1 s, not 600');
+      back.destroy();
+      const clean = await RawMqtt.connect(w.openPort, 5);
+      await clean.open({ clientId: 'no-expiry' });
+      clean.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });
+      t.is((await clean.next('disconnect')).reasonCode, 0x82);
+      await until(() => clean.closed, 3000, 'closed');
+      const after = await RawMqtt.connect(w.openPort, 5);
+      t.false((await after.open({ clientId: 'no-expiry', clean: false })).sessionPresent);
+      after.destroy();
     } finally {
       await w.stop();
     }
