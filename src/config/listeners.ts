@@ -107,6 +107,7 @@ export function listenersSchema() {
     maxKeepAliveSec: intIn(1, 65535).default(mqttDefaults.maxKeepAliveSec),
     maxInflight: intIn(1, 65535).default(mqttDefaults.maxInflight),
     maxQueued: intIn(0, 1_000_000).default(mqttDefaults.maxQueued),
+    maxOutboundBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxOutboundBytes),
     maxSubscriptions: intIn(1, 100_000).default(mqttDefaults.maxSubscriptions),
     // Persistent sessions (clean session false, MQTT 5 session expiry): kept at most this long
     // while their client is away, with at most maxQueued messages / maxQueuedBytes queued.

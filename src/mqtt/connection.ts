@@ -113,19 +113,25 @@ export class MqttConnection implements ConnectionLink {
   // --- ConnectionLink: what the session asks of its connection ---
 
   write(packet: Packet): void {
-    if (this.#state === 'closed') return;
+    this.tryWrite(packet);
+  }
+
+  tryWrite(packet: Packet): boolean {
+    if (this.#state === 'closed') return true;
     let bytes: Buffer;
     try {
       bytes = encodePacket(packet, this.#version);
     } catch (err) {
-      // Our packets are built from checked values; one that still does not encode is dropped, not thrown into the router.
+      // Our packets are built from checked values (packet-size.ts); one that still does not
+      // encode is dropped, not thrown into the router, and the caller gives up its slot.
       this.#log.error(
         { peer: this.#transport.info.peer, cmd: packet.cmd, err: (err as Error).message },
         'mqtt: packet not encodable',
       );
-      return;
+      return false;
     }
     this.#transport.write(bytes);
+    return true;
   }
 
   writeEncoded(bytes: Uint8Array): void {
@@ -134,6 +140,11 @@ export class MqttConnection implements ConnectionLink {
 
   bufferedAmount(): number {
     return this.#transport.bufferedAmount();
+  }
+
+  /** Bytes of QoS 1/2 messages its session holds in memory (metrics, tests). */
+  get outboundBytes(): number {
+    return this.#session?.outboundBytes ?? 0;
   }
 
   accepted(sessionPresent: boolean): void {

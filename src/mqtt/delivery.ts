@@ -4,10 +4,12 @@
 // Packet Size respected.
 
 import type { QoS } from 'mqtt-packet';
+import type { Logger } from '../log.ts';
 import type { Event } from '../wamp/messages.ts';
 import type { OutboundMessage } from './outbound.ts';
 import { mappedEvent } from './mapped-event.ts';
 import type { Subscriptions } from './subscriptions.ts';
+import { sendable } from './undeliverable.ts';
 
 export interface DeliverySink {
   /** Where messages go now: to the connection, into the queue of an absent client, or nowhere. */
@@ -28,6 +30,8 @@ export class EventDelivery {
   readonly #subs: Subscriptions;
   readonly #clientMaxPacket: number;
   readonly #v5: boolean;
+  readonly #log: Logger;
+  readonly #clientId: string;
   readonly #sink: DeliverySink;
   /** EVENTs of this turn, in order; made by the first EVENT. */
   #batch: Pending[] | undefined;
@@ -38,13 +42,19 @@ export class EventDelivery {
    * cannot bring a second copy of a publication already in it.
    */
   #byPublication: Map<number, Pending> | undefined;
-  /** Events not sent: unmappable topic or payload, or over the client's maximum packet size. */
+  /** Events not sent: no MQTT form (topic, payload, sizes), or over the client's maximum packet size. */
   undeliverable = 0;
 
-  constructor(subs: Subscriptions, client: { maxPacket: number; v5: boolean }, sink: DeliverySink) {
+  constructor(
+    subs: Subscriptions,
+    client: { maxPacket: number; v5: boolean; clientId: string; log: Logger },
+    sink: DeliverySink,
+  ) {
     this.#subs = subs;
     this.#clientMaxPacket = client.maxPacket;
     this.#v5 = client.v5;
+    this.#log = client.log;
+    this.#clientId = client.clientId;
     this.#sink = sink;
   }
 
@@ -84,8 +94,11 @@ export class EventDelivery {
       const uri =
         typeof event.details.topic === 'string' ? event.details.topic : this.#subs.topicOf(event.subscription);
       const mapped = mappedEvent(event, uri);
-      // MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all.
-      if (mapped.topic === undefined || mapped.payload === undefined || mapped.size > this.#clientMaxPacket) {
+      // Before it takes an in-flight slot or a row: one that can never be sent would hold them
+      // for good. MQTT 3.1.2-25: a message over the client's Maximum Packet Size is not sent at all.
+      const size = mapped.sizeFor(this.#v5, qos);
+      const fits = sendable(size, this.#clientMaxPacket, this.#log, this.#clientId, mapped.topic ?? uri);
+      if (!fits || mapped.topic === undefined || mapped.payload === undefined) {
         this.undeliverable++;
         continue;
       }

@@ -17,6 +17,8 @@ export class KeptSession {
   readonly #clientId: string;
   /** Until when the session is kept without its client (set by detach). */
   until = 0;
+  /** The last row read back (readBack). */
+  #readTo = 0;
 
   constructor(store: MqttSessionStore, key: string, options: MqttOptions, log: Logger, clientId: string) {
     this.key = key;
@@ -34,6 +36,26 @@ export class KeptSession {
   /** Unacknowledged from now on: on disk at the next commit. */
   queue(message: StoredMessage): void {
     this.#store.queue(this.key, message, this.#bounds);
+  }
+
+  /**
+   * What a connected client's queue left here for lack of room in memory, oldest first: rows
+   * after those `held` in memory and after those read back before (rows are numbered in the
+   * order they were queued; a read-back row whose deletion failed is not read again).
+   */
+  readBack(held: StoredMessage[], maxBytes: number): { messages: StoredMessage[]; more: boolean } {
+    try {
+      this.#store.flush(); // the rows of messages queued this turn are numbered at the commit
+      let after = this.#readTo;
+      for (const m of held) if (m.row !== undefined && m.row > after) after = m.row;
+      const read = this.#store.after(this.key, after, maxBytes);
+      const last = read.messages.at(-1)?.row;
+      if (last !== undefined) this.#readTo = last;
+      return read;
+    } catch (err) {
+      this.#log.error({ clientId: this.#clientId, err: (err as Error).message }, 'mqtt: cannot read the queue back');
+      return { messages: [], more: false };
+    }
   }
 
   /** Acknowledged (or dropped, expired): off the disk at the next commit. */

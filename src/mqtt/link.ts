@@ -6,6 +6,8 @@ import type { IConnectPacket, Packet } from 'mqtt-packet';
 /** What a session needs from the connection it is on. */
 export interface ConnectionLink {
   write(packet: Packet): void;
+  /** As write; false when the packet cannot be encoded: it is not sent, and never will be. */
+  tryWrite(packet: Packet): boolean;
   /** A packet encoded already (for this connection's protocol version). */
   writeEncoded(bytes: Uint8Array): void;
   bufferedAmount(): number;

@@ -6,6 +6,7 @@
 import type { Event } from '../wamp/messages.ts';
 import { publishPacket } from './outbound.ts';
 import { encodePacket } from './packet-reader.ts';
+import { propertiesSize, publishSize, utf8Bytes } from './packet-size.ts';
 import { wampToMqtt } from './payload.ts';
 import { carriedOf, MQTT_DETAIL, type Carried } from './properties.ts';
 import { uriToTopic } from './topics.ts';
@@ -16,11 +17,10 @@ export class MappedEvent {
   /** Undefined when the payload has no MQTT form (see wampToMqtt). */
   readonly payload: Uint8Array | undefined;
   readonly carried: Carried;
-  /**
-   * An upper bound of the PUBLISH's size (MQTT 3.1.2-25): fixed header, identifier, lengths, and
-   * the properties as JSON, which is more than they take. Infinity without topic or payload.
-   */
-  readonly size: number;
+  // What the exact PUBLISH size (packet-size.ts) needs, counted once for all subscribers:
+  // topic and payload bytes, and the MQTT 5 properties (undefined: not encodable).
+  readonly #topicBytes: number;
+  readonly #propertiesBytes: number | undefined;
   // QoS 0 PUBLISH packets by [MQTT 3.1.1 / 5] x [retain flag], made on first use; null: not
   // encodable (left to the connection's own encoding, which says why).
   #packets: (Buffer | null | undefined)[] | undefined;
@@ -29,12 +29,23 @@ export class MappedEvent {
     this.topic = uri === undefined ? undefined : uriToTopic(uri);
     this.payload = wampToMqtt(event.args, event.kwargs);
     this.carried = carriedOf(event.details[MQTT_DETAIL]);
-    const properties = this.carried.properties;
-    const overhead = 16 + (properties === undefined ? 0 : JSON.stringify(properties).length + 16);
-    this.size =
-      this.topic === undefined || this.payload === undefined
-        ? Number.POSITIVE_INFINITY
-        : this.payload.length + Buffer.byteLength(this.topic) + overhead;
+    this.#topicBytes = this.topic === undefined ? 0 : utf8Bytes(this.topic);
+    const properties = propertiesSize(this.carried.properties);
+    // The expiry goes out as what is left of it: a four-byte integer.
+    this.#propertiesBytes =
+      properties === undefined || this.carried.expiresAt === undefined ? properties : properties + 5;
+  }
+
+  /**
+   * The exact size of the PUBLISH for a client of this protocol version at `qos` (MQTT 5 adds
+   * the properties, QoS 1/2 the packet identifier); Infinity when it cannot be sent at all: no
+   * topic or payload, or a field or size over MQTT's limits.
+   */
+  sizeFor(v5: boolean, qos: number): number {
+    if (this.topic === undefined || this.payload === undefined) return Number.POSITIVE_INFINITY;
+    if (!v5) return publishSize(this.#topicBytes, this.payload.length, qos);
+    if (this.#propertiesBytes === undefined) return Number.POSITIVE_INFINITY;
+    return publishSize(this.#topicBytes, this.payload.length, qos, this.#propertiesBytes);
   }
 
   /**

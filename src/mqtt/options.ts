@@ -24,6 +24,13 @@ export interface MqttOptions {
   maxInflight: number;
   /** QoS 1/2 messages waiting for a free in-flight slot per client; over it the oldest is dropped (counted). */
   maxQueued: number;
+  /**
+   * Bytes of QoS 1/2 messages one connected client's session holds in memory, in flight and
+   * waiting together (each counted as its PUBLISH). Over it a persistent session leaves the
+   * newest in SQLite only, read back in order as the client acknowledges; any other drops the
+   * oldest waiting (counted). One message larger than the bound still goes, alone.
+   */
+  maxOutboundBytes: number;
   /** Topic aliases a client may define (MQTT 5). */
   topicAliasMaximum: number;
   /** Topic filters one client may hold. */
@@ -55,9 +62,13 @@ export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions' | '
   connectTimeoutMs: 10_000,
   // An hour: battery devices sleep long, yet a dead client's slot comes back the same day.
   maxKeepAliveSec: 3600,
-  // 32 messages of at most maxPacketBytes each bound what one client pins in memory.
+  // Enough to keep a link with latency busy; their bytes towards a client: maxOutboundBytes.
   maxInflight: 32,
   maxQueued: 1000,
+  // 4 MiB: sensor traffic never comes near it, yet a client that reads and never acknowledges
+  // pins this much, not maxQueued x maxPacketBytes (a gigabyte); ten thousand such clients
+  // would still be too many for a small board, which the slow-consumer rules do not see.
+  maxOutboundBytes: 4 << 20,
   topicAliasMaximum: 16,
   maxSubscriptions: 256,
   maxEarlyPackets: 64,

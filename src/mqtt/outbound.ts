@@ -1,8 +1,16 @@
 // QoS state of the messages the router sends one MQTT client: packet identifiers, the
 // in-flight window (at most the client's Receive Maximum and ours), and the queue behind it.
 // QoS 1: PUBLISH -> PUBACK. QoS 2: PUBLISH -> PUBREC, PUBREL -> PUBCOMP. QoS 0 bypasses it.
+//
+// What it holds in memory is bounded in bytes as well as in messages (maxBytes, in flight and
+// waiting together): a client that reads but never acknowledges would otherwise pin maxQueued
+// messages of up to a megabyte each. Past the bound, a session whose messages are in SQLite
+// (persistent.ts) holds no more of them here and reads them back, in order, when the window
+// opens; any other session drops the oldest waiting. A message that cannot be sent to this
+// client at all gives its slot back at once, so it never blocks those behind it.
 
 import type { IPublishPacket, QoS } from 'mqtt-packet';
+import { messageSize } from './packet-size.ts';
 import { withExpiry } from './properties.ts';
 
 export interface OutboundMessage {
@@ -15,37 +23,64 @@ export interface OutboundMessage {
   expiresAt?: number;
 }
 
-interface Inflight {
+interface Held {
   readonly message: OutboundMessage;
+  /** What it counts against the bound: its PUBLISH's size (properties included). */
+  readonly bytes: number;
+}
+
+interface Inflight extends Held {
   /** 'publish': waiting for PUBACK/PUBREC; 'released': PUBREL sent, waiting for PUBCOMP. */
   phase: 'publish' | 'released';
 }
 
 export interface OutboundSink {
-  publish(id: number, message: OutboundMessage, dup: boolean): void;
+  /** False: it can never go to this client (not encodable, over its Maximum Packet Size); it is dropped. */
+  publish(id: number, message: OutboundMessage, dup: boolean): boolean;
   pubrel(id: number): void;
-  /** The message is done with: acknowledged, or dropped from a full queue, or expired. */
+  /** The message is done with: acknowledged, or dropped from a full queue, or expired, or unsendable. */
   settled(message: OutboundMessage): void;
+  /** Whether every message pushed is kept elsewhere (SQLite), so that past the bound it may be read back later. */
+  spills(): boolean;
+  /**
+   * The kept messages after those `held`, oldest first, about `maxBytes` of them and at least
+   * one; `more`: others remain.
+   */
+  readBack(held: OutboundMessage[], maxBytes: number): { messages: OutboundMessage[]; more: boolean };
+}
+
+/** What a message counts against the bound: its MQTT 5 PUBLISH (the larger form), or near it when that cannot be encoded. */
+function bytesOf(m: OutboundMessage): number {
+  const size = messageSize(m, true);
+  return Number.isFinite(size) ? size : m.payload.byteLength + m.topic.length;
 }
 
 export class Outbound {
   readonly #sink: OutboundSink;
   readonly #window: number;
   readonly #maxQueued: number;
+  readonly #maxBytes: number;
   // Made on first use, like the queue: most clients never get a QoS 1/2 message, and ten
   // thousand idle clients should not each hold an empty Map (BENCHMARKS.md, MQTT idle memory).
   #inflight: Map<number, Inflight> | undefined;
-  #queue: OutboundMessage[] | undefined;
+  #queue: Held[] | undefined;
   #nextId = 1;
+  #inflightBytes = 0;
+  #queuedBytes = 0;
+  /** Messages past the bound are in SQLite only, to be read back once the queue has room. */
+  #spilled = false;
   /** Messages dropped because the queue was full (oldest first). */
   dropped = 0;
   /** Messages that expired while they waited. */
   expired = 0;
+  /** Messages that could not be sent to this client at all (see OutboundSink.publish). */
+  unsendable = 0;
 
-  constructor(sink: OutboundSink, window: number, maxQueued: number) {
+  constructor(sink: OutboundSink, window: number, maxQueued: number, maxBytes: number) {
     this.#sink = sink;
     this.#window = Math.max(1, window);
     this.#maxQueued = maxQueued;
+    this.#maxBytes = maxBytes;
   }
 
   get inflightCount(): number {
@@ -54,13 +89,27 @@ export class Outbound {
   get queuedCount(): number {
     return this.#queue?.length ?? 0;
   }
+  /** Bytes of the messages held in memory, in flight and waiting. */
+  get heldBytes(): number {
+    return this.#inflightBytes + this.#queuedBytes;
+  }
 
   push(message: OutboundMessage): void {
-    if (this.inflightCount < this.#window) return this.#send(message);
+    const held = { message, bytes: bytesOf(message) };
+    if (this.#spilled) return; // behind others read back later: it is read back after them
     const queue = (this.#queue ??= []);
-    queue.push(message);
-    if (queue.length > this.#maxQueued) {
-      this.#sink.settled(queue.shift()!);
+    if (queue.length === 0 && this.#mayFly(held.bytes)) return this.#send(held);
+    if (this.#sink.spills() && (queue.length >= this.#maxQueued || this.#over(held.bytes))) {
+      this.#spilled = true; // kept in SQLite: read back in order when there is room
+      return;
+    }
+    queue.push(held);
+    this.#queuedBytes += held.bytes;
+    // The newest always stays: one message larger than the bound still gets through.
+    while (queue.length > this.#maxQueued || (queue.length > 1 && this.heldBytes > this.#maxBytes)) {
+      const oldest = queue.shift()!;
+      this.#queuedBytes -= oldest.bytes;
+      this.#sink.settled(oldest.message);
       this.dropped++;
     }
   }
@@ -93,41 +142,91 @@ export class Outbound {
     return true;
   }
 
-  /** Everything not yet acknowledged, in order (in flight first), and forgets it (not settled): the client went away. */
+  /** Everything not yet acknowledged and held here, in order (in flight first), and forgets it (not settled): the client went away. */
   drain(): OutboundMessage[] {
     const out = [...(this.#inflight?.values() ?? [])].map((f) => f.message);
-    out.push(...(this.#queue ?? []));
+    for (const q of this.#queue ?? []) out.push(q.message);
     this.#inflight = undefined;
     this.#queue = undefined;
+    this.#inflightBytes = 0;
+    this.#queuedBytes = 0;
+    this.#spilled = false;
     return out;
   }
 
   /** After a reconnect: everything unacknowledged again, in order, PUBLISH with DUP set (MQTT 4.4). */
   resend(): void {
-    for (const [id, f] of this.#inflight ?? []) {
+    const inflight = this.#inflight;
+    if (inflight === undefined) return;
+    for (const [id, f] of [...inflight]) {
       if (f.phase === 'released') this.#sink.pubrel(id);
-      else this.#sink.publish(id, f.message, true);
+      else if (!this.#sink.publish(id, f.message, true)) this.#unsendable(id, f);
     }
+    this.#fill();
   }
 
-  #send(message: OutboundMessage): void {
+  /** Whether a message of `bytes` may go in flight now: a free slot, and room in the bound (always, with none in flight). */
+  #mayFly(bytes: number): boolean {
+    const n = this.inflightCount;
+    return n < this.#window && (n === 0 || this.#inflightBytes + bytes <= this.#maxBytes);
+  }
+
+  #over(bytes: number): boolean {
+    return this.heldBytes + bytes > this.#maxBytes;
+  }
+
+  #send(held: Held): void {
     const id = this.#allocate();
-    (this.#inflight ??= new Map()).set(id, { message, phase: 'publish' });
-    this.#sink.publish(id, message, false);
+    const f: Inflight = { message: held.message, bytes: held.bytes, phase: 'publish' };
+    (this.#inflight ??= new Map()).set(id, f);
+    this.#inflightBytes += held.bytes;
+    if (!this.#sink.publish(id, held.message, false)) this.#unsendable(id, f);
+  }
+
+  #unsendable(id: number, f: Inflight): void {
+    this.#inflight!.delete(id);
+    this.#inflightBytes -= f.bytes;
+    this.unsendable++;
+    this.#sink.settled(f.message); // its row goes: it would fail again after every reconnect
   }
 
   #release(id: number): void {
     const inflight = this.#inflight!;
-    this.#sink.settled(inflight.get(id)!.message);
+    const f = inflight.get(id)!;
+    this.#sink.settled(f.message);
     inflight.delete(id);
-    const queue = this.#queue ?? [];
+    this.#inflightBytes -= f.bytes;
+    this.#fill();
+  }
+
+  /** Sends what waits while the window and the bound allow, reading back what spilled to SQLite. */
+  #fill(): void {
     const now = Date.now();
-    while (inflight.size < this.#window && queue.length > 0) {
-      const next = queue.shift()!;
-      if (next.expiresAt !== undefined && next.expiresAt <= now) {
+    for (;;) {
+      const queue = (this.#queue ??= []);
+      if (queue.length === 0) {
+        if (!this.#spilled || !this.#mayFly(0)) return;
+        const room = Math.max(0, this.#maxBytes - this.#inflightBytes);
+        const held = [...(this.#inflight?.values() ?? [])].map((f) => f.message);
+        const { messages, more } = this.#sink.readBack(held, room);
+        this.#spilled = more;
+        if (messages.length === 0) return;
+        for (const message of messages) {
+          const bytes = bytesOf(message);
+          queue.push({ message, bytes });
+          this.#queuedBytes += bytes;
+        }
+      }
+      const next = queue[0]!;
+      const expired = next.message.expiresAt !== undefined && next.message.expiresAt <= now;
+      if (!expired && !this.#mayFly(next.bytes)) return;
+      queue.shift();
+      this.#queuedBytes -= next.bytes;
+      if (!expired) this.#send(next);
+      else {
         this.expired++;
-        this.#sink.settled(next);
-      } else this.#send(next);
+        this.#sink.settled(next.message);
+      }
     }
   }
 

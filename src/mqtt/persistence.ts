@@ -85,6 +85,7 @@ export class MqttSessionStore {
   readonly #dropOldest;
   readonly #countDropped;
   readonly #queue;
+  readonly #queueAfter;
   readonly #deleteRow;
   readonly #count;
   readonly #hold;
@@ -124,6 +125,9 @@ export class MqttSessionStore {
     this.#countDropped = db.prepare('UPDATE mqtt_session SET dropped = dropped + ? WHERE key = ?');
     this.#queue = db.prepare<[string], QueueRow>(
       'SELECT id, topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? ORDER BY id',
+    );
+    this.#queueAfter = db.prepare<[string, number], QueueRow>(
+      'SELECT id, topic, payload, qos, retain, properties, expires_at FROM mqtt_queue WHERE key = ? AND id > ? ORDER BY id',
     );
     this.#deleteRow = db.prepare<[number], { key: string; bytes: number }>(
       'DELETE FROM mqtt_queue WHERE id = ? RETURNING key, length(payload) AS bytes',
@@ -255,17 +259,7 @@ export class MqttSessionStore {
         this.#dropRow(r.id);
         continue;
       }
-      out.push({
-        row: r.id,
-        topic: r.topic,
-        payload: new Uint8Array(r.payload),
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        ...(r.properties !== null && {
-          properties: JSON.parse(r.properties, bufferReviver) as OutboundMessage['properties'],
-        }),
-        ...(r.expires_at !== null && { expiresAt: r.expires_at }),
-      });
+      out.push(storedOf(r));
     }
     return out;
   }
@@ -284,6 +278,24 @@ export class MqttSessionStore {
   held(key: string): number[] {
     this.#commit.flush();
     return this.#held.all(key).map((r) => r.id);
+  }
+
+  /**
+   * The session's messages after row `after`, oldest first, while their payloads stay within
+   * `maxBytes` (at least one): what a connected client's queue left in SQLite only, for lack of
+   * room in memory (outbound.ts). `more`: others remain. Expired ones come too; the sender skips them.
+   */
+  after(key: string, after: number, maxBytes: number): { messages: StoredMessage[]; more: boolean } {
+    this.#commit.flush(); // what was queued so far has its row
+    const messages: StoredMessage[] = [];
+    let bytes = 0;
+    // Stopped early, the iterator is closed by the loop (the connection is free again at once).
+    for (const r of this.#queueAfter.iterate(key, after)) {
+      if (messages.length > 0 && bytes + r.payload.length > maxBytes) return { messages, more: true };
+      bytes += r.payload.length;
+      messages.push(storedOf(r));
+    }
+    return { messages, more: false };
   }
 
   #boundGrown(): void {
@@ -330,6 +342,20 @@ export class MqttSessionStore {
     this.#delete.run(key);
     this.#sizes.delete(key);
   }
+}
+
+function storedOf(r: QueueRow): StoredMessage {
+  return {
+    row: r.id,
+    topic: r.topic,
+    payload: new Uint8Array(r.payload),
+    qos: r.qos as QoS,
+    retain: r.retain === 1,
+    ...(r.properties !== null && {
+      properties: JSON.parse(r.properties, bufferReviver) as OutboundMessage['properties'],
+    }),
+    ...(r.expires_at !== null && { expiresAt: r.expires_at }),
+  };
 }
 
 /** Correlation data went into JSON as Node writes a Buffer: { type: "Buffer", data: [...] }. */

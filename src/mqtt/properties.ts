@@ -7,6 +7,7 @@
 
 import type { IPublishPacket } from 'mqtt-packet';
 import { isDict } from '../wamp/parse.ts';
+import { isMqttString } from './packet-size.ts';
 
 export const MQTT_DETAIL = '_mqtt';
 
@@ -35,7 +36,10 @@ export interface Carried {
   retained: boolean;
 }
 
-const isText = (v: unknown, max = 65535): v is string => typeof v === 'string' && v.length <= max;
+// In UTF-8 bytes, as MQTT counts (packet-size.ts): "€" is one UTF-16 unit and three bytes, so
+// a field checked in units could pass here and make the whole PUBLISH unencodable later. A field
+// MQTT cannot carry is left off; the message goes without it.
+const isText = (v: unknown): v is string => typeof v === 'string' && isMqttString(v);
 
 export function carriedOf(detail: unknown): Carried {
   if (!isDict(detail)) return { properties: undefined, expiresAt: undefined, retained: false };

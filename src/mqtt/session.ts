@@ -16,12 +16,14 @@ import { admit, KeptSession } from './kept.ts';
 import type { ConnectionLink, SessionParams } from './link.ts';
 import type { MqttOptions } from './options.ts';
 import { Outbound, publishPacket, type OutboundMessage, type OutboundSink } from './outbound.ts';
+import { messageSize } from './packet-size.ts';
 import { challengeAnswer, helloDetails, recordOf, resumeDetails, sessionKey } from './identity.ts';
 import type { RestorableSession, StoredMessage } from './persistence.ts';
 import { connackReasonOfAbort, Reason } from './reason-codes.ts';
 import { WampSide } from './requests.ts';
 import { Subscriber, type SubscriberSink } from './subscribe.ts';
 import { Subscriptions } from './subscriptions.ts';
+import { sendable } from './undeliverable.ts';
 import { WampPeer, type WampClient } from './wamp-peer.ts';
 import { addWill, publishWill } from './will.ts';
 
@@ -69,13 +71,14 @@ export class MqttSession implements WampClient {
     this.#peer = new WampPeer(acceptor, info.type === 'mqtt' ? info : { ...info, type: 'mqtt' }, this);
     this.#wamp = new WampSide(this.#peer);
     const port = new MqttSession.#Port(this);
-    this.#outbound = new Outbound(port, params.window, options.maxQueued);
+    this.#outbound = new Outbound(port, params.window, options.maxQueued, options.maxOutboundBytes);
     const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
     this.#inbound = new Inbound(port, settings);
     const subs = new Subscriptions();
     const limits = { v5: params.v5, maxSubscriptions: options.maxSubscriptions };
     this.#subscriber = new Subscriber(subs, this.#wamp, limits, port);
-    this.#delivery = new EventDelivery(subs, { maxPacket: params.clientMaxPacket, v5: params.v5 }, port);
+    const client = { maxPacket: params.clientMaxPacket, v5: params.v5, clientId: params.clientId, log: this.#log };
+    this.#delivery = new EventDelivery(subs, client, port);
   }
 
   // What Outbound, EventDelivery, Inbound and Subscriber call back: one object rather than a dozen
@@ -85,8 +88,8 @@ export class MqttSession implements WampClient {
     constructor(s: MqttSession) {
       this.#s = s;
     }
-    publish(id: number, m: OutboundMessage, dup: boolean): void {
-      this.#s.#sendPublish(m, id, dup);
+    publish(id: number, m: OutboundMessage, dup: boolean): boolean {
+      return this.#s.#sendPublish(m, id, dup);
     }
     pubrel(id: number): void {
       this.#s.#write({ cmd: 'pubrel', messageId: id });
@@ -94,12 +97,18 @@ export class MqttSession implements WampClient {
     settled(m: OutboundMessage): void {
       this.#s.#kept?.settled(m);
     }
+    spills(): boolean {
+      return this.#s.#kept !== undefined;
+    }
+    readBack(held: OutboundMessage[], maxBytes: number): { messages: OutboundMessage[]; more: boolean } {
+      return this.#s.#kept?.readBack(held, maxBytes) ?? { messages: [], more: false };
+    }
     mode(): 'connected' | 'absent' | 'closed' {
       const state = this.#s.#state;
       return state === 'connected' ? 'connected' : state === 'detached' ? 'absent' : 'closed';
     }
     send(m: OutboundMessage): void {
-      if (m.qos === 0) return this.#s.#sendPublish(m, undefined, false);
+      if (m.qos === 0) return void this.#s.#sendPublish(m, undefined, false);
       this.#s.#kept?.queue(m); // on disk before it is acknowledged, so a crash does not lose it
       this.#s.#outbound.push(m);
     }
@@ -226,6 +235,11 @@ export class MqttSession implements WampClient {
 
   bufferedAmount(): number {
     return this.#link?.bufferedAmount() ?? 0;
+  }
+
+  /** Bytes of QoS 1/2 messages held in memory for the client (in flight and waiting; metrics, tests). */
+  get outboundBytes(): number {
+    return this.#outbound.heldBytes;
   }
 
   message(msg: Message): void {
@@ -388,8 +402,11 @@ export class MqttSession implements WampClient {
     this.#link?.write(packet);
   }
 
-  #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): void {
-    this.#write(publishPacket(m, id, dup, this.#params.v5, Date.now()));
+  /** False: `m` can never go to this client (a row from before it connected may be over its limits). */
+  #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): boolean {
+    const p = this.#params;
+    if (!sendable(messageSize(m, p.v5), p.clientMaxPacket, this.#log, p.clientId, m.topic)) return false;
+    return this.#link?.tryWrite(publishPacket(m, id, dup, this.#params.v5, Date.now())) ?? true;
   }
 
   /** A kept session without its client until `until`; what the client has not acknowledged is in SQLite already. */

@@ -4,6 +4,7 @@
 // "#" or whitespace, an empty level, or "+" and "#" in one filter.
 
 import type { MatchPolicy } from '../router/uri-table.ts';
+import { isMqttString } from './packet-size.ts';
 import { Reason } from './reason-codes.ts';
 
 /** One WAMP subscription an MQTT topic filter stands for. */
@@ -83,9 +84,10 @@ export function filterToWamp(filter: string): Mapped<WampFilter[]> {
 
 /**
  * A WAMP topic URI as an MQTT topic name; undefined when a component holds "/" or "+", which
- * would read as other levels or a wildcard (such an event is not delivered to MQTT clients).
+ * would read as other levels or a wildcard, or when the name is no MQTT string (over 65535
+ * UTF-8 bytes: WAMP URIs have no such bound). Such an event is not delivered to MQTT clients.
  */
 export function uriToTopic(uri: string): string | undefined {
-  if (uri.length === 0 || uri.includes('/') || uri.includes('+')) return undefined;
+  if (uri.length === 0 || uri.includes('/') || uri.includes('+') || !isMqttString(uri)) return undefined;
   return uri.split('.').join('/');
 }

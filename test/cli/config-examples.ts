@@ -40,6 +40,7 @@ export const FULL_CONFIG = {
         maxKeepAliveSec: 600,
         maxInflight: 16,
         maxQueued: 500,
+        maxOutboundBytes: 1048576,
         maxSubscriptions: 64,
         maxSessionExpirySec: 86400,
         maxQueuedBytes: 1048576,

@@ -90,6 +90,7 @@ test('fields left out take their defaults; a listeners object lists exactly what
       maxKeepAliveSec: 3600,
       maxInflight: 32,
       maxQueued: 1000,
+      maxOutboundBytes: 4194304,
       maxSubscriptions: 256,
       maxSessionExpirySec: 604800,
       maxQueuedBytes: 16777216,
