@@ -5,7 +5,7 @@
 // What it holds in memory is bounded in bytes as well as in messages (maxBytes, in flight and
 // waiting together): a client that reads but never acknowledges would otherwise pin maxQueued
 // messages of up to a megabyte each. Past the bound, a session whose messages are in SQLite
-// (persistent.ts) holds no more of them here and reads them back, in order, when the window
+// (persistence.ts) holds no more of them here and reads them back, in order, when the window
 // opens; any other session drops the oldest waiting. A message that cannot be sent to this
 // client at all gives its slot back at once, so it never blocks those behind it.
 
@@ -95,8 +95,8 @@ export class Outbound {
   }
 
   push(message: OutboundMessage): void {
+    if (this.#spilled) return; // in SQLite behind others still there: read back after them
     const held = { message, bytes: bytesOf(message) };
-    if (this.#spilled) return; // behind others read back later: it is read back after them
     const queue = (this.#queue ??= []);
     if (queue.length === 0 && this.#mayFly(held.bytes)) return this.#send(held);
     if (this.#sink.spills() && (queue.length >= this.#maxQueued || this.#over(held.bytes))) {
