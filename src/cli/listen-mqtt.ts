@@ -14,6 +14,7 @@ import type { RealmConfig } from '../router/realm.ts';
 import type { Router } from '../router/router.ts';
 import type { Security } from '../security/index.ts';
 import type { Db } from '../store/database.ts';
+import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
 import type { WebSocketOptions } from '../transport/websocket-server.ts';
 import { listen, type ListenContext, type ListenerInfo } from './listening.ts';
 import { loadListenerTls, summary } from './tls-listeners.ts';
@@ -54,6 +55,13 @@ export function mqttEndpoints(
   const { limits } = config;
   // One registry for every MQTT endpoint: a client identity is one session wherever it connects.
   const mqttRegistry: SessionRegistry = new Map();
+  // Strangers on the MQTT TCP listeners, all together (README "Limits before login"): a budget
+  // of their own, as each transport kind has, so that they cannot leave WAMP logins without room.
+  const preAuthBudget = new PreAuthBudget({
+    limitBytes: limits.preAuthBufferBytes,
+    perAddress: limits.preAuthConnectionsPerAddress,
+    logger: logger.child({ transport: 'mqtt' }),
+  });
   return {
     authenticator,
     route:
@@ -66,6 +74,7 @@ export function mqttEndpoints(
           {
             realm: mq.realm,
             connectTimeoutMs: limits.handshakeTimeoutMs,
+            preAuthMaxPacketBytes: limits.preAuthMaxMessageSize,
             sessions: mqttSessions,
             resume: mqttResume,
             logger,
@@ -92,6 +101,8 @@ export function mqttEndpoints(
             {
               ...settings,
               connectTimeoutMs: limits.handshakeTimeoutMs,
+              preAuthMaxPacketBytes: limits.preAuthMaxMessageSize,
+              preAuthBudget,
               sessions: mqttSessions,
               resume: mqttResume,
               logger,

@@ -64,7 +64,7 @@ export class MqttConnection implements ConnectionLink {
     this.#options = options;
     this.#registry = registry;
     this.#log = options.logger ?? silentLogger;
-    this.#reader = new PacketReader(options.maxPacketBytes);
+    this.#reader = new PacketReader(options.maxPacketBytes, { preLoginBytes: options.preAuthMaxPacketBytes });
     this.#openedAt = now;
     this.#lastPacketAt = now;
   }
@@ -83,7 +83,13 @@ export class MqttConnection implements ConnectionLink {
         this.#packet(packet, now);
       }
     } catch (err) {
-      if (err instanceof PacketError) return this.fail(err.reason, err.message);
+      if (err instanceof PacketError) {
+        // MQTT 5 4.13.1: an error in CONNECT may be answered with a CONNACK carrying the reason.
+        if (!err.v5Connect || this.#state !== 'connecting') return this.fail(err.reason, err.message);
+        this.#v5 = true;
+        this.#version = 5;
+        return this.refused(err.reason, err.message);
+      }
       this.#log.error(
         { peer: this.#transport.info.peer, err: (err as Error).message, stack: (err as Error).stack },
         'mqtt: internal error',
@@ -150,6 +156,7 @@ export class MqttConnection implements ConnectionLink {
   accepted(sessionPresent: boolean): void {
     if (this.#state !== 'authenticating') return;
     this.#state = 'connected';
+    this.#reader.loggedIn();
     this.#connack(Reason.SUCCESS, undefined, sessionPresent);
     this.#transport.connected?.();
     const early = this.#early ?? [];

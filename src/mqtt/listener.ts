@@ -6,7 +6,9 @@ import tls from 'node:tls';
 import { silentLogger } from '../log.ts';
 import type { PeerAcceptor, TransportInfo } from '../router/peer.ts';
 import { tlsInfo } from '../transport/client-certificate.ts';
+import { PreAuthBudget } from '../transport/pre-auth-budget.ts';
 import { createClientServer, reloadClientServer } from '../transport/tcp-server.ts';
+import { WebSocketAdmission, type Share } from '../transport/websocket-admission.ts';
 import type { LoadedTls } from '../transport/tls-files.ts';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
 import { flushAtEndOfTick, type Flushable } from '../net/end-of-tick.ts';
@@ -40,13 +42,16 @@ const COALESCE_BYTES = 64 * 1024; // a tick's packets up to this are copied into
 class TcpTransport implements MqttTransport, Flushable {
   readonly info: TransportInfo;
   readonly #socket: net.Socket;
+  /** Its share of the pre-login budget, until CONNACK or close. */
+  #share: Share | undefined;
+  connection: MqttConnection | undefined;
   /** Packets of this tick, not yet handed to the socket; undefined between ticks. */
   #queue: Uint8Array[] | undefined;
   #queued = 0;
 
-  constructor(socket: net.Socket) {
+  constructor(socket: net.Socket, address: string, share: Share) {
     this.#socket = socket;
-    const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
+    this.#share = share;
     const host = address.includes(':') ? `[${address}]` : address;
     const info = { type: 'mqtt', peer: `${host}:${socket.remotePort}`, local: isLoopback(address) };
     this.info = socket instanceof tls.TLSSocket ? { ...info, ...tlsInfo(socket) } : info;
@@ -82,6 +87,11 @@ class TcpTransport implements MqttTransport, Flushable {
     return this.#socket.writableLength + this.#queued;
   }
 
+  connected(): void {
+    this.#share?.release();
+    this.#share = undefined;
+  }
+
   end(): void {
     const socket = this.#socket;
     if (socket.destroyed) return;
@@ -94,15 +104,29 @@ class TcpTransport implements MqttTransport, Flushable {
 export async function listenMqtt(
   address: { host: string; port: number },
   acceptor: PeerAcceptor,
-  options: Partial<MqttOptions> & { realm: string; tls?: LoadedTls },
+  options: Partial<MqttOptions> & { realm: string; tls?: LoadedTls; preAuthBudget?: PreAuthBudget },
   registry: SessionRegistry = new Map(),
 ): Promise<MqttListener> {
   const hub = new MqttHub(acceptor, { ...mqttDefaults, ...options }, registry);
-  const connections = new Map<net.Socket, MqttConnection>();
+  const connections = new Map<net.Socket, TcpTransport>();
+  /** Accepted, waiting for a share of the pre-login budget. */
+  const waiting = new Set<net.Socket>();
+  const log = hub.options.logger ?? silentLogger;
+  // Before CONNACK a client holds a share of the pre-login budget (README "Limits before
+  // login"): the largest packet it may send then, the most its connection can make the router
+  // buffer. The same admission as WAMP WebSocket upgrades: at most preAuthConnectionsPerAddress
+  // shares per address, and a connection that finds none waits (unread) for one, up to the
+  // connect timeout, and is then closed.
+  const budget = options.preAuthBudget ?? new PreAuthBudget({ logger: log });
+  const admission = new WebSocketAdmission({
+    budget,
+    bytes: Math.min(hub.options.preAuthMaxPacketBytes, hub.options.maxPacketBytes),
+    waitMs: hub.options.connectTimeoutMs,
+  });
   // One handler of each kind for every socket (`this` is the socket), not three closures per
   // connection: ten thousand idle clients each held them.
   function onData(this: net.Socket, chunk: Buffer): void {
-    connections.get(this)?.data(chunk, Date.now());
+    connections.get(this)?.connection?.data(chunk, Date.now());
   }
   function onError(this: net.Socket, err: Error): void {
     hub.options.logger?.debug(
@@ -111,18 +135,42 @@ export async function listenMqtt(
     );
   }
   function onClose(this: net.Socket): void {
-    const connection = connections.get(this);
+    const transport = connections.get(this);
     connections.delete(this);
-    if (connection !== undefined) hub.closed(connection);
+    if (transport?.connection === undefined) return;
+    transport.connected(); // gives back the pre-login share of one that never logged in
+    hub.closed(transport.connection);
   }
-  const log = hub.options.logger ?? silentLogger;
   // With TLS a client is accepted once its TLS handshake is done, within connectTimeoutMs.
   const serverOptions = { tls: options.tls, handshakeTimeoutMs: hub.options.connectTimeoutMs, log, plain: plainOnTls };
   const server = createClientServer(serverOptions, (socket) => {
-    connections.set(socket, hub.accept(new TcpTransport(socket)));
-    socket.on('data', onData);
+    const address = unmapIPv4(socket.remoteAddress ?? 'unknown');
     socket.on('error', onError);
     socket.on('close', onClose);
+    socket.pause(); // nothing is read until the connection has a share
+    waiting.add(socket);
+    let withdraw = (): void => undefined;
+    const whileWaiting = () => {
+      waiting.delete(socket);
+      withdraw();
+    };
+    socket.once('close', whileWaiting);
+    withdraw = admission.request({
+      address,
+      admit(share) {
+        waiting.delete(socket);
+        socket.off('close', whileWaiting);
+        if (socket.destroyed) return share.release();
+        const transport = new TcpTransport(socket, address, share);
+        connections.set(socket, transport);
+        transport.connection = hub.accept(transport);
+        socket.on('data', onData);
+        socket.resume();
+      },
+      refuse() {
+        socket.destroy();
+      },
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -147,7 +195,7 @@ export async function listenMqtt(
       hub.close();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const s of connections.keys()) s.destroy();
+        for (const s of [...waiting, ...connections.keys()]) s.destroy();
       });
     },
   };

@@ -2,6 +2,7 @@
 // for WAMP sessions). The config file's listeners.mqtt[] entries fill these.
 
 import type { Logger } from '../log.ts';
+import { clientDefaults } from '../net/client-limits.ts';
 import type { MqttSessionStore } from './persistence.ts';
 import type { ResumeTokens } from './resume.ts';
 
@@ -44,6 +45,11 @@ export interface MqttOptions {
   maxSessionExpirySec: number;
   /** Bytes of payload queued for one absent client; over it the oldest are dropped (counted). */
   maxQueuedBytes: number;
+  /**
+   * Largest packet before CONNACK (limits.preAuthMaxMessageSize, README "Limits before login"):
+   * a CONNECT is small, and a stranger must not make the router buffer a maximal packet.
+   */
+  preAuthMaxPacketBytes: number;
   /** Connections a TCP listener holds at most. */
   maxConnections: number;
   /** Persistent sessions kept at most (all listeners): each may hold maxQueuedBytes on disk. */
@@ -76,6 +82,7 @@ export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions' | '
   maxSessionExpirySec: 7 * 24 * 3600,
   // 1000 messages (maxQueued) of sensor size; 16 MiB bounds a client sending big ones.
   maxQueuedBytes: 16 << 20,
+  preAuthMaxPacketBytes: clientDefaults.preAuthMaxMessageSize,
   // Each connection is a WAMP session with its buffers: a Pi-class board holds ten thousand.
   maxConnections: 10_000,
   // 1000 devices is a large edge site; times maxQueuedBytes it bounds the disk a stranger can fill.

@@ -12,10 +12,13 @@ writeToStream.cacheNumbers = false;
 export class PacketError extends Error {
   /** The MQTT 5.0 reason code the connection ends with. */
   readonly reason: number;
-  constructor(reason: number, message: string) {
+  /** Raised by an MQTT 5 CONNECT: the client reads a CONNACK with the reason (5.0 4.13.1). */
+  readonly v5Connect: boolean;
+  constructor(reason: number, message: string, v5Connect = false) {
     super(message);
     this.name = 'PacketError';
     this.reason = reason;
+    this.v5Connect = v5Connect;
   }
 }
 
@@ -66,16 +69,32 @@ function parseOne(packet: Buffer, protocolVersion: number): Packet {
   return out[0]!;
 }
 
+export interface ReaderLimits {
+  /**
+   * Largest packet until loggedIn() (limits.preAuthMaxMessageSize): a stranger must not make
+   * the router buffer a maximal packet per connection. Default: maxPacketBytes.
+   */
+  readonly preLoginBytes?: number;
+}
+
 export class PacketReader {
   readonly #maxPacketBytes: number;
+  /** The size limit now: the pre-login one until loggedIn(). */
+  #limit: number;
   /** Bytes of a packet not yet complete; none between packets (the usual case for an idle client). */
   #chunks: Buffer[] | undefined;
   #buffered = 0;
   /** From the CONNECT on: what the other packets are parsed as (3.1.1 until then). */
   #protocolVersion = 4;
 
-  constructor(maxPacketBytes: number) {
+  constructor(maxPacketBytes: number, limits: ReaderLimits = {}) {
     this.#maxPacketBytes = maxPacketBytes;
+    this.#limit = Math.min(maxPacketBytes, limits.preLoginBytes ?? maxPacketBytes);
+  }
+
+  /** The client is logged in (CONNACK sent): packets up to maxPacketBytes from now on. */
+  loggedIn(): void {
+    this.#limit = this.#maxPacketBytes;
   }
 
   /** The complete packets `chunk` finishes, in order; throws PacketError on bad input. */
@@ -111,15 +130,26 @@ export class PacketReader {
       remaining += (b & 0x7f) * 128 ** (i - 1);
       if ((b & 0x80) === 0) {
         const size = 1 + i + remaining;
-        if (size > this.#maxPacketBytes)
+        if (size > this.#limit)
           throw new PacketError(
             Reason.PACKET_TOO_LARGE,
-            `packet of ${size} bytes is over the limit of ${this.#maxPacketBytes}`,
+            `packet of ${size} bytes is over the limit of ${this.#limit}`,
+            this.#v5ConnectAhead(head, 1 + i),
           );
         return size;
       }
     }
     throw new PacketError(Reason.MALFORMED_PACKET, 'remaining length longer than 4 bytes');
+  }
+
+  /**
+   * Whether the packet at the head is an MQTT 5 CONNECT, from its protocol level (after the
+   * name "MQTT"), where that much has arrived: such a client is told 0x95 in a CONNACK.
+   */
+  #v5ConnectAhead(head: Buffer, body: number): boolean {
+    if (this.#protocolVersion === 5 || head[0] !== 0x10) return false;
+    const all = this.#chunks!.length === 1 ? head : Buffer.concat(this.#chunks!, Math.min(this.#buffered, body + 7));
+    return all.length > body + 6 && all.readUInt16BE(body) === 4 && all[body + 6] === 5;
   }
 }
 

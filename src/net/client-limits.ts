@@ -41,7 +41,8 @@ export const clientDefaults = {
   preAuthWebSocketBytes: 16 * 1024 * 1024,
   /**
    * WebSockets from one address that may be between upgrade and WELCOME at once, each holding
-   * a share of preAuthWebSocketBytes: one host cannot spend all of it, and a client that
+   * a share of preAuthWebSocketBytes (and MQTT TCP connections between accept and CONNACK, of
+   * their listeners' budget): one host cannot spend all of it, and a client that
    * logs in takes milliseconds, so a few cover ordinary reconnects through one NAT.
    */
   preAuthConnectionsPerAddress: 4,
