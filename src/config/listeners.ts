@@ -115,6 +115,8 @@ export function listenersSchema() {
     maxQueuedBytes: intIn(1024, 1024 * 1024 * 1024).default(mqttDefaults.maxQueuedBytes),
     maxPersistentSessions: intIn(0, 1_000_000).default(mqttDefaults.maxPersistentSessions),
     maxConnections: intIn(1, 1_000_000).default(mqttDefaults.maxConnections),
+    maxUserProperties: intIn(0, 1_000_000).default(mqttDefaults.maxUserProperties),
+    maxUserPropertyBytes: intIn(0, 256 * 1024 * 1024).default(mqttDefaults.maxUserPropertyBytes),
     // MQTT over TLS (mqtts, usually port 8883), optionally with client certificates.
     tls: clientTls.optional(),
   });

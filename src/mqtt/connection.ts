@@ -64,7 +64,10 @@ export class MqttConnection implements ConnectionLink {
     this.#options = options;
     this.#registry = registry;
     this.#log = options.logger ?? silentLogger;
-    this.#reader = new PacketReader(options.maxPacketBytes, { preLoginBytes: options.preAuthMaxPacketBytes });
+    this.#reader = new PacketReader(options.maxPacketBytes, {
+      preLoginBytes: options.preAuthMaxPacketBytes,
+      userProperties: { count: options.maxUserProperties, bytes: options.maxUserPropertyBytes },
+    });
     this.#openedAt = now;
     this.#lastPacketAt = now;
   }

@@ -50,6 +50,10 @@ export interface MqttOptions {
    * a CONNECT is small, and a stranger must not make the router buffer a maximal packet.
    */
   preAuthMaxPacketBytes: number;
+  /** User properties one MQTT 5 packet may carry; over it the client is disconnected (0x95). */
+  maxUserProperties: number;
+  /** Bytes of their names and values together in one packet. */
+  maxUserPropertyBytes: number;
   /** Connections a TCP listener holds at most. */
   maxConnections: number;
   /** Persistent sessions kept at most (all listeners): each may hold maxQueuedBytes on disk. */
@@ -83,6 +87,12 @@ export const mqttDefaults: Omit<MqttOptions, 'realm' | 'logger' | 'sessions' | '
   // 1000 messages (maxQueued) of sensor size; 16 MiB bounds a client sending big ones.
   maxQueuedBytes: 16 << 20,
   preAuthMaxPacketBytes: clientDefaults.preAuthMaxMessageSize,
+  // Each user property travels in the WAMP publication's details to every subscriber and is
+  // decoded and encoded on the way: tracing headers and content metadata use a handful, so 64
+  // is far above real use, while 84,000 in one 1 MB PUBLISH held the router for seconds.
+  maxUserProperties: 64,
+  // 64 properties of 256-byte values: room for long tracing headers, not for a payload in disguise.
+  maxUserPropertyBytes: 16 * 1024,
   // Each connection is a WAMP session with its buffers: a Pi-class board holds ten thousand.
   maxConnections: 10_000,
   // 1000 devices is a large edge site; times maxQueuedBytes it bounds the disk a stranger can fill.

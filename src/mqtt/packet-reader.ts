@@ -3,6 +3,7 @@
 // from its header alone, before its body is buffered.
 
 import { generate, parser, writeToStream, type Packet } from 'mqtt-packet';
+import { publishUserPropertiesOver, violationOf, type UserPropertyLimits } from './packet-rules.ts';
 import { Reason } from './reason-codes.ts';
 
 // mqtt-packet's encoder otherwise builds a table of all 65,536 two-byte numbers as Buffers on
@@ -37,6 +38,7 @@ interface SharedParser {
 const shared = parser() as unknown as SharedParser & ReturnType<typeof parser>;
 let parsed: Packet[] = [];
 const EMPTY = Buffer.alloc(0);
+const PUBLISH = 3; // packet type in the first octet's high nibble
 let parseError: Error | undefined;
 shared.on('packet', (p: Packet) => parsed.push(p));
 shared.on('error', (e: Error) => {
@@ -75,10 +77,15 @@ export interface ReaderLimits {
    * the router buffer a maximal packet per connection. Default: maxPacketBytes.
    */
   readonly preLoginBytes?: number;
+  /** User properties per packet (MQTT 5). Default: none checked. */
+  readonly userProperties?: UserPropertyLimits;
 }
+
+const UNLIMITED = { count: Infinity, bytes: Infinity };
 
 export class PacketReader {
   readonly #maxPacketBytes: number;
+  readonly #userProperties: UserPropertyLimits;
   /** The size limit now: the pre-login one until loggedIn(). */
   #limit: number;
   /** Bytes of a packet not yet complete; none between packets (the usual case for an idle client). */
@@ -90,6 +97,7 @@ export class PacketReader {
   constructor(maxPacketBytes: number, limits: ReaderLimits = {}) {
     this.#maxPacketBytes = maxPacketBytes;
     this.#limit = Math.min(maxPacketBytes, limits.preLoginBytes ?? maxPacketBytes);
+    this.#userProperties = limits.userProperties ?? UNLIMITED;
   }
 
   /** The client is logged in (CONNACK sent): packets up to maxPacketBytes from now on. */
@@ -111,9 +119,21 @@ export class PacketReader {
       const rest = all.subarray(size);
       this.#chunks = rest.length > 0 ? [rest] : undefined;
       this.#buffered = rest.length;
+      const v5 = this.#protocolVersion === 5;
+      if (v5 && bytes[0]! >> 4 === PUBLISH) {
+        const over = publishUserPropertiesOver(bytes, this.#userProperties);
+        if (over !== undefined) throw new PacketError(over.reason, over.message);
+      }
       const packet = parseOne(bytes, this.#protocolVersion);
-      if (packet.cmd === 'connect' && packet.protocolVersion !== undefined)
-        this.#protocolVersion = packet.protocolVersion;
+      if (packet.cmd === 'connect') {
+        const version = packet.protocolVersion;
+        const violation = violationOf(packet, bytes, version === 5, this.#userProperties);
+        if (violation !== undefined) throw new PacketError(violation.reason, violation.message, version === 5);
+        if (version !== undefined) this.#protocolVersion = version;
+      } else {
+        const violation = violationOf(packet, bytes, v5, this.#userProperties);
+        if (violation !== undefined) throw new PacketError(violation.reason, violation.message);
+      }
       out.push(packet);
     }
   }

@@ -46,6 +46,8 @@ export const FULL_CONFIG = {
         maxQueuedBytes: 1048576,
         maxPersistentSessions: 100,
         maxConnections: 500,
+        maxUserProperties: 16,
+        maxUserPropertyBytes: 4096,
       },
     ],
   },

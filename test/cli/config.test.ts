@@ -96,6 +96,8 @@ test('fields left out take their defaults; a listeners object lists exactly what
       maxQueuedBytes: 16777216,
       maxPersistentSessions: 1000,
       maxConnections: 10000,
+      maxUserProperties: 64,
+      maxUserPropertyBytes: 16384,
     },
   ]);
   t.deepEqual(c.listeners, {
