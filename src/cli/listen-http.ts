@@ -21,6 +21,8 @@ export async function listenHttpServers(
     const l = await listen(info, () =>
       listenHttp(h, seen.routesFor(h.serve), {
         routes: routesOf(h.serve),
+        // An answer not taken is a slow consumer, as a WAMP session that does not read.
+        writeTimeoutMs: config.limits.slowConsumerTimeoutMs,
         ...(h.serve.includes('gateway') && { maxConnections: config.gateway.maxConnections }),
       }),
     );

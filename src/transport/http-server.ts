@@ -7,7 +7,9 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { isLoopback, unmapIPv4 } from '../net/address.ts';
+import { defaultLimits } from '../router/limits.ts';
 import { Deadlines } from '../net/deadlines.ts';
+import { ConnectionHolds } from './http-hold.ts';
 import {
   answer,
   BodyCollector,
@@ -33,13 +35,22 @@ export interface HttpServerOptions {
   readonly routes?: readonly HttpRoute[];
   /** Open connections at most. Default 64: a scraper or a probe needs one or two. */
   readonly maxConnections?: number;
+  /**
+   * How long a plain answer may wait for the client to take it (http-hold.ts). Default: the
+   * router's limits.slowConsumerTimeoutMs, as for a WAMP session that does not read.
+   */
+  readonly writeTimeoutMs?: number;
 }
 
 const MAX_CONNECTIONS = 64;
-// Slow-loris guard: a request's headers must arrive within this. Bodies of asynchronous routes
-// have their own read limit (BodyLimits.readTimeoutMs), checked by this server.
+// Slow-loris guard: a request's headers must arrive within this (http-hold.ts). Bodies of
+// asynchronous routes have their own read limit (BodyLimits.readTimeoutMs), checked by this server.
 const HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_MS = 30_000;
+// How often node:http checks headersTimeout on connections that began a request: by default
+// every 30 s, which let a slow head hold its connection for up to 40 s. The check only visits
+// connections in the middle of a head.
+const CHECK_INTERVAL_MS = 1000;
 // How long a refused body is still read (and dropped) before the connection is cut.
 const LINGER_MS = 1000;
 
@@ -51,10 +62,24 @@ export function listenHttp(
   const sockets = new Set<Socket>();
   const routes = options.routes ?? [];
   const deadlines = new Deadlines();
+  const holds = new ConnectionHolds(
+    {
+      headersMs: HEADERS_TIMEOUT_MS,
+      keepAliveMs: KEEP_ALIVE_MS,
+      writeMs: options.writeTimeoutMs ?? defaultLimits.slowConsumerTimeoutMs,
+    },
+    deadlines,
+  );
   const server = http.createServer(
     // requestTimeout 0: the body limits are per route; headersTimeout still guards the head.
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0, keepAliveTimeout: KEEP_ALIVE_MS },
+    {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: 0,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+    },
     (req, res) => {
+      holds.request(req, res);
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
@@ -65,7 +90,7 @@ export function listenHttp(
         for (const route of routes) {
           const limits = route.match(head);
           if (limits === undefined) continue;
-          serveAsync(req, res, head, route, limits, deadlines);
+          serveAsync(req, res, head, route, limits, deadlines, holds);
           return;
         }
       }
@@ -77,6 +102,7 @@ export function listenHttp(
       }
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
+      holds.written(req, res);
       // Bodies are not read; drop whatever a client sends rather than buffer it.
       req.resume();
     },
@@ -85,11 +111,9 @@ export function listenHttp(
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+    holds.opened(s);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', (err: Error, socket: Socket) => holds.clientError(err, socket));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(target.port, target.host, () => {
@@ -123,6 +147,7 @@ function serveAsync(
   route: HttpRoute,
   limits: { maxBytes: number; readTimeoutMs: number },
   deadlines: Deadlines,
+  holds: ConnectionHolds,
 ): void {
   const gone = new ClientGone();
   // 'close' on the response before it finished: the client went away.
@@ -136,6 +161,7 @@ function serveAsync(
     const reply = route.refuse(why, head);
     res.writeHead(reply.status, reply.headers);
     res.end(reply.body);
+    holds.written(req, res);
     // Lingering close: what the client still sends is read and dropped for a moment (closing at
     // once would meet its data with a reset, which loses this answer on its side); a body that
     // is not over by then has its connection cut.
@@ -164,6 +190,7 @@ function serveAsync(
       if (!isStreamReply(a)) {
         res.writeHead(a.status, a.headers);
         res.end(a.body);
+        holds.written(req, res);
         return;
       }
       res.writeHead(a.status, a.headers);
