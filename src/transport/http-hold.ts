@@ -78,7 +78,9 @@ class Answer extends Wait {
     // Pipelined behind an answer still under way (node:http writes them in order): its time
     // starts when it gets the connection, and the one before it is bounded by its own wait.
     if (this.#res.socket === null) this.#deadlines.arm(this, this.#ms);
-    else this.#socket.destroy();
+    // A reset, not a close: a close would leave the unsent part in the kernel, sent on for
+    // minutes to a client that does not read (an orphaned connection holding its buffer).
+    else this.#socket.resetAndDestroy();
   }
 }
 

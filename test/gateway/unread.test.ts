@@ -58,7 +58,7 @@ test('an answer the client does not take in time: its connection is cut; others 
   // Not reading: the kernel's buffers take a part; the rest waits in the router.
   s.pause();
   await new Promise((r) => setTimeout(r, WRITE_TIMEOUT_MS + 2000));
-  // Reading now: what the kernel had taken comes, then the end; never the whole answer.
+  // Reading now: the connection was reset (what the kernel held is dropped); never the whole answer.
   s.on('data', (d: Buffer) => (received += d.length));
   s.resume();
   await until(() => ended, 10_000, 'the server closed the connection');
