@@ -15,6 +15,7 @@ import { listenersSchema } from './listeners.ts';
 import { limitsSchema } from './limits.ts';
 import { meshSchema } from './mesh.ts';
 import { gatewaySchema } from './gateway.ts';
+import { checkDistinctAddresses } from './addresses.ts';
 
 // Built for each parse: the config is parsed once at start (and on a check), and zod's schemas
 // kept at module level would stay in the heap for the router's life (src/config/fields.ts).
@@ -89,6 +90,7 @@ const configSchema = () =>
           });
       });
     })
+    .superRefine(checkDistinctAddresses)
     .refine((c) => !c.mesh.enabled || c.mesh.cluster.secret !== undefined, {
       error: 'required when mesh.enabled is true (at least 16 characters, the same on every node)',
       path: ['mesh', 'cluster', 'secret'],

@@ -265,8 +265,13 @@ export function listenWebSocket(
         if (listenSocket) resolve(listenSocket);
         else reject(new Error(`websocket: cannot listen on ${target.host ?? '*'}:${port}`));
       };
-      if (target.host !== undefined) app.listen(target.host, port, onListen);
-      else app.listen(port, onListen);
+      // uSockets sets SO_REUSEPORT on Linux unless told the port is exclusive: a second router
+      // (or a second listener in one config) would then "listen" on the same port and the kernel
+      // would split the clients between them. Exclusive, the bind fails as node:net's does.
+      // uWS.js takes (host, port, options, cb) though its typings list only (port, options, cb).
+      if (target.host !== undefined)
+        (app.listen as unknown as ListenWithHost).call(app, target.host, port, LISTEN_EXCLUSIVE_PORT, onListen);
+      else app.listen(port, LISTEN_EXCLUSIVE_PORT, onListen);
     });
 
   const first = makeApp(options.tls);
@@ -316,6 +321,17 @@ export function listenWebSocket(
 }
 
 /** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */
+/** uWS.ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: the enum is declared in the typings only, so its value is written here. */
+const LISTEN_EXCLUSIVE_PORT = 1 as uWS.ListenOptions;
+
+type ListenWithHost = (
+  this: uWS.TemplatedApp,
+  host: string,
+  port: number,
+  options: uWS.ListenOptions,
+  cb: (listenSocket: uWS.us_listen_socket | false) => void,
+) => uWS.TemplatedApp;
+
 export function chooseSerializer(header: string, offered: readonly Serializer[]): Serializer | undefined {
   for (const name of header.split(',')) {
     const wanted = name.trim();
