@@ -6,11 +6,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createSecurity } from '../security/index.ts';
 import { restoreAdminAccess } from '../security/reset.ts';
 import { openDatabase } from '../store/database.ts';
 import { StartError, UsageError } from './errors.ts';
+import { parseOnce } from './single-values.ts';
 
 export const adminResetHelp = `Usage: wampmesh admin reset --data DIR [--password-file FILE | --password-stdin]
 
@@ -53,7 +53,7 @@ export function runAdminReset(argv: readonly string[], out: (s: string) => void)
   }
   let values: { data?: string; 'password-file'?: string; 'password-stdin'?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({
+    ({ values } = parseOnce({
       args: [...argv.slice(1)],
       strict: true,
       allowPositionals: false,

@@ -3,11 +3,12 @@
 // argument object, and the store validates it, so errors name the same fields everywhere.
 
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
+import type { parseArgs } from 'node:util';
 import { AdminError, connectAdmin } from './admin-client.ts';
 import { findDataDir } from './data-dir.ts';
 import { MESH_OFF } from '../security/admin.ts';
 import { UsageError } from './errors.ts';
+import { parseOnce } from './single-values.ts';
 import { aliases, commands, type Flag, type Verb } from './admin-commands.ts';
 
 export function adminHelp(entity?: string, verbName?: string): string {
@@ -85,7 +86,7 @@ export function parseAdmin(argv: readonly string[]): Parsed | { help: string } {
     options[name] = { type: 'string', ...(flag.kind === 'list' && { multiple: true }) };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+    parsed = parseOnce({ args: [...rest], options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${entity} ${verbName}: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -1,13 +1,14 @@
 // Command-line parsing with node:util parseArgs (strict: an unknown flag is an error, never
-// silently ignored) and how serve's flags override the config file.
+// silently ignored; through parseOnce: neither is a single-value option given twice) and how
+// serve's flags override the config file.
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseConfig, type Config } from '../config/config.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
 import { parseHostPort, parseWebSocketAddress, type HostPort } from './hostport.ts';
 import { UsageError } from './errors.ts';
+import { parseOnce } from './single-values.ts';
 
 export interface ServeFlags {
   config?: string;
@@ -64,7 +65,7 @@ function strictParse<T>(argv: readonly string[], parse: () => T): T {
 export function parseCommandLine(argv: readonly string[]): Command {
   if (argv[0] === 'serve') return parseServe(argv.slice(1));
   const { values, positionals } = strictParse(argv, () =>
-    parseArgs({ args: [...argv], options: mainOptions, strict: true, allowPositionals: true }),
+    parseOnce({ args: [...argv], options: mainOptions, strict: true, allowPositionals: true }),
   );
   if (values.help || positionals[0] === 'help')
     return { name: 'help', topic: positionals[1] === 'serve' ? 'serve' : 'main' };
@@ -75,7 +76,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
 
 function parseServe(argv: string[]): Command {
   const { values, positionals } = strictParse(argv, () =>
-    parseArgs({ args: argv, options: serveOptions, strict: true, allowPositionals: true }),
+    parseOnce({ args: argv, options: serveOptions, strict: true, allowPositionals: true }),
   );
   if (values.help) return { name: 'help', topic: 'serve' };
   if (positionals.length > 0) throw new UsageError(`serve: unexpected argument '${positionals[0]}'`);

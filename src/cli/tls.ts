@@ -25,9 +25,13 @@ export function runTls(argv: readonly string[], out: (s: string) => void): numbe
       out(tlsHelp);
       return 0;
     }
-    if (a === '--config' && argv[i + 1] !== undefined) configFile = argv[++i];
-    else if (a?.startsWith('--config=')) configFile = a.slice('--config='.length);
+    let value: string | undefined;
+    if (a === '--config' && argv[i + 1] !== undefined) value = argv[++i];
+    else if (a?.startsWith('--config=')) value = a.slice('--config='.length);
     else throw new UsageError(`unexpected argument '${a}'`);
+    // As parseOnce (single-values.ts) does for the other commands: the first file must not be dropped unsaid.
+    if (configFile !== undefined) throw new UsageError('--config given more than once: it takes one value');
+    configFile = value;
   }
   if (configFile === undefined) {
     const service = process.env.WAMPMESH_CONFIG || SERVICE_CONFIG;
