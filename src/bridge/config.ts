@@ -6,10 +6,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
+import { urlProblem, type UrlRule } from './url.ts';
 
 function intIn(min: number, max: number) {
   const error = `expected integer ${min}..${max}`;
   return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A bridge's url: scheme, host and port checked (./url.ts), the problem in the field's message. */
+function url(rule: UrlRule) {
+  return z.string({ error: `expected ${rule.usage}` }).superRefine((text, ctx) => {
+    const problem = urlProblem(text, rule);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 }
 
 // Built on each call, not at load: an idle router keeps no schema (src/config/fields.ts).
@@ -85,14 +94,22 @@ function schemas() {
     qos: qos.default(1),
   });
 
-  const tls = z.strictObject({
-    // File paths; read at start.
-    ca: z.string().min(1).optional(),
-    cert: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
-    // Never off by default: a bridge carries a site's data off-site.
-    rejectUnauthorized: z.boolean({ error: 'expected true or false' }).default(true),
-  });
+  const tls = z
+    .strictObject({
+      // File paths; read and checked at start (./files.ts).
+      ca: z.string().min(1, { error: 'expected the path of a PEM file of CA certificates' }).optional(),
+      cert: z.string().min(1, { error: 'expected the path of a PEM certificate file' }).optional(),
+      key: z.string().min(1, { error: 'expected the path of a PEM private key file' }).optional(),
+      // Never off by default: a bridge carries a site's data off-site.
+      rejectUnauthorized: z.boolean({ error: 'expected true or false' }).default(true),
+    })
+    // A client certificate is the pair: one without the other is a half-done edit.
+    .superRefine((t, ctx) => {
+      if (t.cert !== undefined && t.key === undefined)
+        ctx.addIssue({ code: 'custom', message: 'required with tls.cert (its private key)', path: ['key'] });
+      if (t.key !== undefined && t.cert === undefined)
+        ctx.addIssue({ code: 'custom', message: 'required with tls.key (the client certificate)', path: ['cert'] });
+    });
 
   const wampIdentity = z.strictObject({
     // The user the bridge's incoming events are published as (its grants apply); anonymous without.
@@ -104,8 +121,9 @@ function schemas() {
     .strictObject({
       ...common,
       type: z.literal('mqtt'),
-      url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s/]+(\/\S*)?$/, {
-        error: 'expected mqtt://HOST:PORT, mqtts://HOST:PORT, ws://... or wss://...',
+      url: url({
+        schemes: ['mqtt', 'mqtts', 'ws', 'wss'],
+        usage: 'mqtt://HOST:PORT, mqtts://HOST:PORT, ws://HOST:PORT/PATH or wss://HOST:PORT/PATH',
       }),
       protocolVersion: z.union([z.literal(4), z.literal(5)], { error: 'expected 4 (MQTT 3.1.1) or 5' }).default(5),
       // "{name}" is replaced by the bridge's name; a broker drops an older connection with the same id.
@@ -125,6 +143,13 @@ function schemas() {
     .refine((b) => b.passwordFile === undefined || b.username !== undefined, {
       error: 'passwordFile needs username',
       path: ['username'],
+    })
+    // mqtt:// and ws:// are plaintext: TLS settings there were ignored and the bridge connected
+    // in the clear, though whoever wrote them meant the link to be encrypted.
+    .refine((b) => b.tls === undefined || /^(mqtts|wss):/i.test(b.url), {
+      error:
+        'applies to mqtts:// and wss:// only, and the url is not encrypted: use mqtts:// (or wss://), or remove tls',
+      path: ['tls'],
     });
 
   const webhookRule = z.strictObject({ wamp: wampTopic, match: match.default('exact') });
@@ -132,7 +157,7 @@ function schemas() {
   const webhookBridge = z.strictObject({
     ...common,
     type: z.literal('webhook'),
-    url: z.string().regex(/^https?:\/\/\S+$/, { error: 'expected an http:// or https:// URL' }),
+    url: url({ schemes: ['http', 'https'], usage: 'an http:// or https:// URL' }),
     // The body is signed with HMAC-SHA256 under this secret: X-Wampmesh-Signature: sha256=<hex>.
     hmacSecretFile: z.string().min(1).optional(),
     timeoutMs: intIn(100, 600_000).default(10_000),
@@ -152,8 +177,11 @@ function schemas() {
     ...common,
     type: z.literal('wamp'),
     // WebSocket or RawSocket (rss: over TLS), with the JSON serialization: what every WAMP router speaks.
-    url: z.string().regex(/^(wss?:\/\/\S+|rss?:\/\/[^\s/]+:\d+\/?)$/, {
-      error: 'expected ws://HOST[:PORT]/PATH, wss://..., rs://HOST:PORT or rss://HOST:PORT',
+    url: url({
+      schemes: ['ws', 'wss', 'rs', 'rss'],
+      portRequired: ['rs', 'rss'],
+      noPath: ['rs', 'rss'],
+      usage: 'ws://HOST[:PORT]/PATH, wss://..., rs://HOST:PORT or rss://HOST:PORT',
     }),
     // The realm on the other router; the same URI as `realm` unless given.
     remoteRealm: z

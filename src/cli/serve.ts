@@ -90,6 +90,15 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   const counters = createCounters(config);
   // With a console, what the router logs at warn and above also goes to its recent-errors list.
   const logger = counters.recent?.wrap(log) ?? log;
+  if (config.bridges.length > 0) {
+    // Before anything is opened: a bridge's unusable file stops the start with its field named.
+    const { BridgeFileError, checkBridgeFiles } = await import('../bridge/files.ts');
+    try {
+      checkBridgeFiles(config.bridges);
+    } catch (e) {
+      throw e instanceof BridgeFileError ? new StartError(e.message) : e;
+    }
+  }
   let db: Db;
   try {
     // Creates the data folder. Retained events and history survive restarts; the exclusive

@@ -1,5 +1,6 @@
 // Certificate and key files of a TLS client listener, and the CA and revocation list its
-// clients' certificates are checked against. Read and checked by Node before any server sees
+// clients' certificates are checked against (bridges check their client certificate and CA
+// with the same functions: src/bridge/files.ts). Read and checked by Node before any server sees
 // them: uWebSockets.js takes file names and, given a bad pair, fails later and without saying
 // which file, and node:tls takes a CA file holding no certificate without a word (and then
 // trusts nobody), so every problem is found here and named by its config field.
@@ -70,8 +71,11 @@ function read(field: string, file: string): Buffer {
   }
 }
 
-/** Reads the pair and checks that it is a certificate, a key, and that they belong together. */
-export function loadTls(files: TlsFiles): LoadedTls {
+/**
+ * Reads the pair and checks that it is a certificate, a key, and that they belong together.
+ * `encrypted` is what to say of an encrypted key given no passphrase (bridges take none).
+ */
+export function loadTls(files: TlsFiles, encrypted = 'give tls.passphrase'): LoadedTls {
   const cert = read('tls.cert', files.cert);
   const key = read('tls.key', files.key);
   let x509: crypto.X509Certificate;
@@ -88,7 +92,7 @@ export function loadTls(files: TlsFiles): LoadedTls {
     throw new TlsFileError(
       'tls.key',
       /passphrase|decrypt/i.test(why) && files.passphrase === undefined
-        ? `${files.key} is encrypted: give tls.passphrase`
+        ? `${files.key} is encrypted: ${encrypted}`
         : `${files.key} holds no usable private key (${why})`,
     );
   }
@@ -109,20 +113,23 @@ export function loadTls(files: TlsFiles): LoadedTls {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
-function loadClientVerification(files: TlsFiles, caFile: string): ClientVerification {
-  const ca = read('tls.clientCa', caFile);
+/** Reads a file of PEM CA certificates; `field` names it in errors ("tls.clientCa", "tls.ca"). */
+export function readCaFile(field: string, caFile: string): Buffer {
+  const ca = read(field, caFile);
   const blocks = ca.toString('latin1').match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) throw new TlsFileError('tls.clientCa', `${caFile} holds no PEM certificate`);
+  if (blocks.length === 0) throw new TlsFileError(field, `${caFile} holds no PEM certificate`);
   for (const block of blocks) {
     try {
       new crypto.X509Certificate(block);
     } catch (e) {
-      throw new TlsFileError(
-        'tls.clientCa',
-        `${caFile} holds a certificate that does not parse (${(e as Error).message})`,
-      );
+      throw new TlsFileError(field, `${caFile} holds a certificate that does not parse (${(e as Error).message})`);
     }
   }
+  return ca;
+}
+
+function loadClientVerification(files: TlsFiles, caFile: string): ClientVerification {
+  const ca = readCaFile('tls.clientCa', caFile);
   const crl = files.clientCrl === undefined ? undefined : read('tls.clientCrl', files.clientCrl);
   if (crl !== undefined) {
     try {

@@ -79,7 +79,7 @@ test('a bridge to a realm the router does not serve, or with an unreadable secre
       },
     ]),
   );
-  t.regex(e2.message, /bridges: bridge cloud: hmacSecretFile: cannot read \/nonexistent\/secret: ENOENT/);
+  t.regex(e2.message, /^bridges\[0\]\.hmacSecretFile: cannot read \/nonexistent\/secret: ENOENT$/);
 });
 
 /** A TCP server that answers each MQTT connection with `reply` once the client has spoken. */
@@ -200,6 +200,7 @@ test("a bridge's secret and certificate files are relative to the config file's 
       bridges: [
         {
           ...good,
+          url: 'mqtts://127.0.0.1:8883', // tls only with an encrypted url
           username: 'u',
           passwordFile: 'pw',
           tls: { ca: 'certs/ca.pem' },
