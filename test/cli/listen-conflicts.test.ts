@@ -1,29 +1,19 @@
 // A listener's address belongs to one listener of one router: a second router on a WebSocket
 // port in use, and a config naming one address twice, are refused at start (exit 1).
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { freePort } from '../helpers/free-port.ts';
 import { runCli, startServe } from './run-cli.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-conflicts-'));
 }
 
-/** A port free right now, asked for by number as a config does: where uSockets' SO_REUSEPORT let two routers share it. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
 test('a second router on a WebSocket port in use exits 1 saying so', async (t) => {
   // uSockets' default (SO_REUSEPORT) let both "listen", the kernel splitting clients between them.
+  // A port asked for by number, as a config does: where uSockets' SO_REUSEPORT let two routers share it.
   const port = await freePort();
   const flags = ['--ws', `127.0.0.1:${port}`, '--rawsocket', '127.0.0.1:0'];
   const first = await startServe([...flags, '--data', path.join(tempDir(), 'a')]);
