@@ -6,7 +6,15 @@ import { FRAME_BYTES_MAX, FRAME_BYTES_MIN, meshDefaults as md } from '../mesh/de
 import { host, intIn, port } from './fields.ts';
 
 export function meshSchema() {
-  const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):\d{1,5}$/, { error: 'expected "HOST:PORT"' });
+  // A seed is dialled: port 0 means nothing there, and one over 65535 failed only when dialled
+  // (after the mesh listener had opened), in a Node error naming no field.
+  const hostPort = z.string().refine(
+    (s) => {
+      const m = /^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(s);
+      return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+    },
+    { error: 'expected "HOST:PORT" with PORT 1..65535' },
+  );
 
   return z
     .strictObject({

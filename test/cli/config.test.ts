@@ -204,6 +204,8 @@ const bad: Array<[string, unknown, string, RegExp]> = [
   ],
   ['mesh maxLinks below minLinks', { mesh: { minLinks: 3, maxLinks: 2 } }, 'mesh.maxLinks', /at least minLinks/],
   ['mesh seed without port', { mesh: { seeds: ['10.0.0.1'] } }, 'mesh.seeds[0]', /HOST:PORT/],
+  ['mesh seed port over 65535', { mesh: { seeds: ['10.0.0.1:99999'] } }, 'mesh.seeds[0]', /PORT 1\.\.65535/],
+  ['mesh seed port 0', { mesh: { seeds: ['10.0.0.1:8091', '[::1]:0'] } }, 'mesh.seeds[1]', /PORT 1\.\.65535/],
   ['mesh frame limit below 64 KiB', { mesh: { maxFrameBytes: 4096 } }, 'mesh.maxFrameBytes', /65536\.\.16777216/],
   [
     'mesh deadAfterMs under two heartbeats',
