@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseConfig, type Config } from '../config/config.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log.ts';
 import { isValidUri } from '../wamp/uris.ts';
+import { ADMIN_REALM } from '../security/admin.ts';
 import { parseHostPort, parseWebSocketAddress, type HostPort } from './hostport.ts';
 import { UsageError } from './errors.ts';
 import { parseOnce } from './single-values.ts';
@@ -103,6 +104,11 @@ function parseServe(argv: string[]): Command {
   }
   if (values.realm) {
     for (const uri of values.realm) {
+      // A mistake on the command line like any other (exit 2), not a bad config file (exit 1).
+      if (uri === ADMIN_REALM)
+        throw new UsageError(
+          `--realm: '${uri}' is the router's admin realm, configured with the admin commands (wampmesh realm|user|grant ...); choose another URI`,
+        );
       if (!isValidUri(uri))
         throw new UsageError(
           `--realm: '${uri}' is not a valid WAMP URI (dot-separated components without spaces or '#')`,

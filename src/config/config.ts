@@ -2,7 +2,6 @@
 // exact field at fault instead of surfacing later as odd behaviour. Every field has a default;
 // an empty object `{}` is the embedded default configuration.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LOG_LEVELS } from '../log.ts';
@@ -16,6 +15,7 @@ import { limitsSchema } from './limits.ts';
 import { meshSchema } from './mesh.ts';
 import { gatewaySchema } from './gateway.ts';
 import { checkDistinctAddresses } from './addresses.ts';
+import { readConfigFile } from './config-file.ts';
 
 // Built for each parse: the config is parsed once at start (and on a check), and zod's schemas
 // kept at module level would stay in the heap for the router's life (src/config/fields.ts).
@@ -178,9 +178,9 @@ export function loadConfig(file?: string): Config {
   if (file === undefined) return defaultConfig();
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readConfigFile(file);
   } catch (e) {
-    throw new ConfigError(file, [{ field: '', problem: `cannot read: ${(e as Error).message}` }]);
+    throw new ConfigError(file, [{ field: '', problem: (e as Error).message }]);
   }
   // A UTF-8 byte order mark, as some Windows editors write, is no reason to refuse the file.
   if (text.startsWith('\ufeff')) text = text.slice(1);
