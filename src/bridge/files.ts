@@ -33,8 +33,15 @@ export function checkBridgeFiles(bridges: readonly BridgeConfig[]): void {
   });
 }
 
-/** The sinks use the file's text without surrounding whitespace: nothing left is no secret. */
 function checkSecret(field: string, file: string): void {
+  const text = readSecret(field, file);
+  // src/bridge/client-auth.ts reads it as the Ed25519 seed, as Autobahn and Crossbar keep it.
+  if (field.endsWith('.cryptosignKeyFile') && !/^[0-9a-fA-F]{64}$/.test(text))
+    throw new BridgeFileError(`${field}: ${file}: expected 64 hex digits (an Ed25519 seed)`);
+}
+
+/** The sinks use the file's text without surrounding whitespace: nothing left is no secret. */
+function readSecret(field: string, file: string): string {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -45,6 +52,7 @@ function checkSecret(field: string, file: string): void {
   }
   if (text.trim() === '')
     throw new BridgeFileError(`${field}: ${file} is empty (or only whitespace): expected the secret`);
+  return text.trim();
 }
 
 function checkTls(at: string, tls: { ca?: string; cert?: string; key?: string }): void {

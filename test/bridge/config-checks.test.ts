@@ -151,7 +151,7 @@ function goodTlsConfig(a: { cert: string; key: string }): string {
   return file;
 }
 
-test('an empty or whitespace-only secret file is refused at start naming the field', async (t) => {
+test('an empty or whitespace-only secret file (or a cryptosign key not 64 hex digits) is refused at start naming the field', async (t) => {
   const empty = path.join(dir, 'empty.secret');
   const blank = path.join(dir, 'blank.secret');
   const good = path.join(dir, 'good.secret');
@@ -180,4 +180,9 @@ test('an empty or whitespace-only secret file is refused at start naming the fie
       field,
     );
   }
+  const seed = path.join(dir, 'seed.key');
+  fs.writeFileSync(seed, 'not hex\n');
+  const r = await serve([wamp({ url: 'ws://127.0.0.1:1/ws', remote: { authid: 'e', cryptosignKeyFile: seed } })]);
+  t.is(r.code, 1);
+  t.is(r.stderr, `wampmesh: bridges[0].remote.cryptosignKeyFile: ${seed}: expected 64 hex digits (an Ed25519 seed)\n`);
 });
