@@ -10,6 +10,7 @@ import { applyServeFlags, parseCommandLine, type ServeFlags } from '../../src/cl
 import { StartError, UsageError } from '../../src/cli/errors.ts';
 import { startServer, toRealmConfig } from '../../src/cli/serve.ts';
 import { ConfigError, loadConfig, type Config } from '../../src/config/config.ts';
+import { CONFIG_FILE_MAX } from '../../src/config/config-file.ts';
 import type { Logger } from '../../src/log.ts';
 import { Router } from '../../src/router/router.ts';
 import { decideWebSocket } from '../../src/runtime/websocket-policy.ts';
@@ -134,8 +135,12 @@ export class ConfigFuzz {
       this.stats.refused++;
       if (e.field === '') {
         this.stats.syntax++;
-        // Only a file that is not JSON, or not an object, is wrong as a whole.
-        if (paths !== undefined && !paths.some((p) => p.length === 0))
+        // Only a file that is not JSON, or not an object, or over the size a config may have
+        // (a mutation can grow it past), is wrong as a whole.
+        const tooLarge = Buffer.byteLength(text) > CONFIG_FILE_MAX;
+        if (tooLarge !== /over the \d+ (bytes )?\(1 MiB\) a config file may have/.test(e.message))
+          this.fail(`${tooLarge ? 'too large yet refused' : 'refused for its size'} otherwise: ${e.message}`);
+        if (!tooLarge && paths !== undefined && !paths.some((p) => p.length === 0))
           this.fail(`refused as a whole after changes at ${paths.map(fieldPath).join(', ')}: ${e.message}`);
       } else if (paths !== undefined && !e.issues.every((issue) => paths.some((p) => related(issue.field, p)))) {
         this.fail(

@@ -53,7 +53,8 @@ test('a bad config file: exit 1 with the field named, nothing on stdout', async 
 
 /** A /proc entry (NUL-separated: environ, cmdline) of a router the launcher started with `env`. */
 async function launched(env: NodeJS.ProcessEnv, entry: 'environ' | 'cmdline'): Promise<string[]> {
-  const router = await startRouter({ env, args: ['--rawsocket', '127.0.0.1:0'] });
+  // Both listeners on free ports: tests run at once, and a port in use now stops the router.
+  const router = await startRouter({ env, args: ['--ws', '127.0.0.1:0', '--rawsocket', '127.0.0.1:0'] });
   try {
     return fs.readFileSync(`/proc/${router.pid}/${entry}`, 'utf8').split('\0');
   } finally {
