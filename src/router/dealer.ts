@@ -21,11 +21,12 @@ import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { Target } from './target.ts';
-import { matchPolicies, type MatchPolicy } from './uri-table.ts';
+import type { MatchPolicy } from './uri-table.ts';
 import { defaultRealmLimits, LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 import { answerUndelivered, CALLEE_GONE, sendError } from './replies.ts';
 import { invocationOf, resultOf, type RawPayload } from '../wamp/raw-payload.ts';
-import { invokePolicies, Registrations, type InvokePolicy, type Registration } from './registrations.ts';
+import { Registrations, type InvokePolicy, type Registration } from './registrations.ts';
+import { readRegister } from './register-request.ts';
 import {
   cancelModes,
   OngoingCalls,
@@ -121,30 +122,10 @@ export class Dealer {
   }
 
   register(callee: Target, msg: Register): void {
-    const { request, procedure, options } = msg;
-    const match = optEnum(options, 'match', matchPolicies, 'exact');
-    const invoke = optEnum(options, 'invoke', invokePolicies, 'single');
-    if (match instanceof OptionError)
-      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, match.message);
-    if (invoke instanceof OptionError)
-      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_ARGUMENT, invoke.message);
-    if (!isValidUri(procedure, this.#options.uriCheck, match !== 'exact') || isReservedUri(procedure)) {
-      return sendError(callee, T.REGISTER, request, ErrorUri.INVALID_URI, `invalid procedure URI '${procedure}'`);
-    }
-    const existing = this.#registrations.get(procedure, match);
-    // Spec "Shared Registration": 'single' refuses any second callee; other policies must match.
-    if (
-      existing !== undefined &&
-      (existing.invoke === 'single' || existing.invoke !== invoke || existing.callees.includes(callee))
-    ) {
-      return sendError(
-        callee,
-        T.REGISTER,
-        request,
-        ErrorUri.PROCEDURE_ALREADY_EXISTS,
-        existing.invoke !== invoke ? `registered with invoke policy '${existing.invoke}'` : undefined,
-      );
-    }
+    const { request, procedure } = msg;
+    const asked = readRegister(callee, msg, this.#registrations, this.#options.uriCheck);
+    if ('error' in asked) return sendError(callee, T.REGISTER, request, asked.error, asked.message);
+    const { match, invoke, existing } = asked;
     if (this.#refused(callee, T.REGISTER, request, 'maxRegistrationsPerSession', this.#registrations.countOf(callee)))
       return;
     const created = existing === undefined;
@@ -209,10 +190,13 @@ export class Dealer {
     }
     // The spec's namespace is the router's: a pattern registration ("wamp" as a prefix, say)
     // must not serve calls to procedures the router does not have.
-    const registration = isReservedUri(procedure) ? undefined : this.#registrations.best(procedure);
+    // Only a pattern can match one (REGISTER refuses "wamp." URIs), so exact matches skip the check.
+    let registration = this.#registrations.best(procedure);
+    if (registration !== undefined && registration.match !== 'exact' && isReservedUri(procedure))
+      registration = undefined;
     if (registration === undefined) return this.#refuseCall(caller, msg, ErrorUri.NO_SUCH_PROCEDURE);
     if (this.#callerFull(caller, request)) return undefined;
-    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#ongoing.count)) return undefined;
+    if (this.#refused(caller, T.CALL, request, 'maxPendingCalls', this.#ongoing.count)) return this.#ended(caller, msg);
     const disclosure = this.#options.callerDisclosure ?? 'optional';
     // No options (most calls): every option has its default, and so do the details, unless
     // the registration is a pattern or the realm always discloses callers.
@@ -376,9 +360,27 @@ export class Dealer {
    */
   #refuseCall(caller: Target, msg: Call, error: string, message?: string): undefined {
     sendError(caller, T.CALL, msg.request, error, message);
+    return this.#ended(caller, msg);
+  }
+
+  /** A progressive CALL refused (its ERROR sent) is remembered as ENDED. */
+  #ended(caller: Target, msg: Call): undefined {
     if (msg.options.progress === true)
       this.#ongoing.endRefused(caller, msg.request, this.#limits.maxPendingCallsPerSession);
     return undefined;
+  }
+
+  /**
+   * A CALL refused before it reached the Dealer (by its grant), its ERROR sent: a progressive one
+   * is remembered as ENDED, as one refused here is.
+   */
+  refusedCall(caller: Target, msg: Call): undefined {
+    return this.#ended(caller, msg);
+  }
+
+  /** Whether a CALL with this request ID continues one of the caller's calls (open or ENDED). */
+  continues(caller: Target, request: number): boolean {
+    return this.#ongoing.ofCaller(caller, request) !== undefined;
   }
 
   /**

@@ -51,7 +51,13 @@ export function routeEstablished(
       if (msg.options.ppt_scheme !== undefined && !session.supports('caller', 'payload_passthru_mode'))
         return pptViolation(hooks, 'CALL');
       hooks.meter?.callStarted(msg.request);
-      if (!hooks.authorized('call', msg.procedure, 'exact', T.CALL, msg.request)) return;
+      // A chunk continuing a call was authorized with the call's first CALL; a progressive CALL
+      // refused here is remembered, so that its further chunks start nothing (ended-calls.ts).
+      if (
+        !realm.dealer.continues(session, msg.request) &&
+        !hooks.authorized('call', msg.procedure, 'exact', T.CALL, msg.request)
+      )
+        return realm.dealer.refusedCall(session, msg);
       violation = realm.dealer.call(session, msg, raw);
       break;
     case T.YIELD:
