@@ -108,7 +108,12 @@ export class Bridges implements FederationListener {
         bridge: config.name,
         outbox: this.outbox,
         inflight: config.queue.inflight,
-        confirmTimeoutMs: config.queue.confirmTimeoutMs,
+        // A webhook's POST has its own timeout, which ends it (a failure) before this deadline
+        // could: the deadline must not cut it short and send the window again beside it.
+        confirmTimeoutMs:
+          config.type === 'webhook'
+            ? Math.max(config.queue.confirmTimeoutMs, config.timeoutMs + 1000)
+            : config.queue.confirmTimeoutMs,
         retry: config.retry,
         now: this.#now,
         onError: (message) => {

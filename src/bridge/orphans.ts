@@ -16,11 +16,18 @@ export interface OrphanedQueue {
 /** The outbox's events and dead letters held under names no configured bridge has. */
 export function orphanedQueues(db: Db, configured: readonly string[]): OrphanedQueue[] {
   const known = new Set(configured);
-  // DISTINCT over the (bridge, id) indexes: a start reads the names, not every event.
+  // One index seek per name on the (bridge, id) indexes (the next name after the last): a start
+  // reads the names, not every event (DISTINCT would walk the whole index).
   const names = new Set<string>();
-  for (const table of ['bridge_outbox', 'bridge_dead'])
-    for (const row of db.prepare(`SELECT DISTINCT bridge FROM ${table}`).all() as { bridge: string }[])
+  for (const table of ['bridge_outbox', 'bridge_dead']) {
+    const next = db.prepare(`SELECT min(bridge) AS bridge FROM ${table} WHERE bridge > ?`);
+    for (
+      let row = next.get('') as { bridge: string | null };
+      row.bridge !== null;
+      row = next.get(row.bridge) as typeof row
+    )
       if (!known.has(row.bridge)) names.add(row.bridge);
+  }
   const queued = db.prepare(
     'SELECT count(*) AS n, coalesce(sum(length(payload)), 0) AS bytes FROM bridge_outbox WHERE bridge = ?',
   );
