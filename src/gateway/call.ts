@@ -6,10 +6,10 @@
 // no promise and no microtask between them.
 
 import { Wait, type Deadlines } from '../net/deadlines.ts';
-import type { HttpAnswer, PendingAnswer } from '../transport/http-exchange.ts';
+import { INTERNAL_ERROR, type HttpAnswer, type PendingAnswer } from '../transport/http-exchange.ts';
 import type { CallReceiver, ClientSession, Outcome } from './client.ts';
 import { GatewayErrorUri } from './errors.ts';
-import { valueReply } from './reply.ts';
+import { unencodableReply, valueReply } from './reply.ts';
 import type { RequestScope } from './scope.ts';
 import type { CallRoute } from './spec.ts';
 
@@ -62,25 +62,39 @@ export class HttpCall extends Wait implements CallReceiver, PendingAnswer {
 
   resolve(outcome: Outcome): void {
     if (this.#answer !== undefined) return;
-    this.stopWaiting();
+    // Settled and released whatever happens below: this runs inside the router's dispatch of
+    // the callee's message, and a throw left the request unanswered past its timeout (which
+    // is disarmed here), its in-flight slot taken for good, and the callee ABORTed.
+    let answer: HttpAnswer = INTERNAL_ERROR;
+    try {
+      this.stopWaiting();
+      this.#scope.signal.removeEventListener('abort', this.#onAbort);
+      answer = this.#answerOf(outcome);
+    } finally {
+      this.#answer = answer;
+      this.#onSettled?.();
+      const onAnswer = this.#onAnswer;
+      this.#onAnswer = undefined;
+      if (onAnswer !== undefined) deliver(onAnswer, answer);
+    }
+  }
+
+  #answerOf(outcome: Outcome): HttpAnswer {
     const scope = this.#scope;
-    scope.signal.removeEventListener('abort', this.#onAbort);
-    let answer: HttpAnswer;
     if (outcome === TIMED_OUT)
-      answer = scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${this.#timeoutMs} ms; the call was cancelled`]);
-    else if (!outcome.ok) {
-      const statusCodes = [this.#route.statusCodes, scope.api.spec.statusCodes];
-      answer = scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
-    } else {
+      return scope.fail(GatewayErrorUri.TIMEOUT, [`no answer within ${this.#timeoutMs} ms; the call was cancelled`]);
+    try {
+      if (!outcome.ok) {
+        const statusCodes = [this.#route.statusCodes, scope.api.spec.statusCodes];
+        return scope.fail(outcome.error, outcome.args, { statusCodes }, outcome.kwargs);
+      }
       const value =
         this.#route.result === 'first' ? (outcome.args[0] ?? null) : { args: outcome.args, kwargs: outcome.kwargs };
-      answer = valueReply(200, scope.codec, value, scope.cors);
+      return valueReply(200, scope.codec, value, scope.cors);
+    } catch (error) {
+      // Only the encoding of the callee's values throws here (see unencodableReply).
+      return unencodableReply(scope.codec, error, scope.cors);
     }
-    this.#answer = answer;
-    this.#onSettled?.();
-    const onAnswer = this.#onAnswer;
-    this.#onAnswer = undefined;
-    if (onAnswer !== undefined) deliver(onAnswer, answer);
   }
 
   readonly #onAbort = (): void => this.#session.cancel(this.#request);

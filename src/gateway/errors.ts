@@ -26,6 +26,11 @@ export const GatewayErrorUri = {
   UNSUPPORTED_MEDIA_TYPE: 'wampmesh.error.unsupported_media_type',
   /** No credentials, and anonymous access is not open to this client. */
   NOT_AUTHENTICATED: 'wampmesh.error.not_authenticated',
+  /**
+   * The callee's answer cannot be written in the format the client asked for (an integer
+   * beyond 64 bits as MessagePack, a value nested too deep for the encoder).
+   */
+  UNENCODABLE: 'wampmesh.error.unencodable',
 } as const;
 
 export interface ErrorReply {
@@ -64,6 +69,8 @@ export const STATUS_BY_URI: Readonly<Record<string, number>> = {
   // A mesh hop lost, or an answer too large to carry back: the far side failed, not us.
   'wamp.error.network_failure': 502,
   'wamp.error.payload_size_exceeded': 502,
+  // What the callee answered is valid WAMP but cannot reach this client: the upstream's answer.
+  [GatewayErrorUri.UNENCODABLE]: 502,
   // Nobody registered (yet): a callee that reconnects, or a spec whose realm has not
   // replicated here, is usually back soon, hence Retry-After.
   'wamp.error.no_such_procedure': 503,

@@ -4,7 +4,7 @@
 import type { HttpReply } from '../transport/http-exchange.ts';
 import { hasKeys } from '../wamp/has-keys.ts';
 import { encodeValue, type Codec } from './codec.ts';
-import { errorReply, type ErrorContext } from './errors.ts';
+import { errorReply, GatewayErrorUri, type ErrorContext } from './errors.ts';
 
 // The headers of an answer with nothing extra (most), per content type: made once.
 const PLAIN = new Map<string, Readonly<Record<string, string>>>();
@@ -43,4 +43,21 @@ export function errorHttpReply(
 ): HttpReply {
   const e = errorReply(uri, args, kwargs, ctx);
   return valueReply(e.status, codec, { error: e.error, args: e.args, kwargs: e.kwargs }, { ...e.headers, ...extra });
+}
+
+/**
+ * The answer when a callee's value cannot be written as `codec` (an integer beyond 64 bits as
+ * MessagePack, nesting deeper than an encoder's stack): 502, naming why. The value is valid
+ * WAMP, so the callee did nothing wrong; this client alone cannot have it.
+ */
+export function unencodableReply(codec: Codec, error: unknown, extra?: Readonly<Record<string, string>>): HttpReply {
+  const why = error instanceof Error ? error.message : String(error);
+  return errorHttpReply(
+    codec,
+    GatewayErrorUri.UNENCODABLE,
+    [`the answer cannot be written as ${codec.contentType}: ${why}`],
+    {},
+    {},
+    extra,
+  );
 }

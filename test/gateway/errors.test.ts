@@ -21,6 +21,7 @@ const ROWS: [string, number][] = [
   [GatewayErrorUri.TOO_MANY_REQUESTS, 429],
   ['wamp.error.network_failure', 502],
   ['wamp.error.payload_size_exceeded', 502],
+  [GatewayErrorUri.UNENCODABLE, 502],
   ['wamp.error.no_such_procedure', 503],
   ['wamp.error.no_such_realm', 503],
   [GatewayErrorUri.UNAVAILABLE, 503],

@@ -1,0 +1,127 @@
+// Callee answers and publications the gateway cannot write for its HTTP client (an integer
+// beyond 64 bits asked for as MessagePack, values nested deeper than an encoder's stack) and
+// integers beyond 2^53 that it can, against a real router process: the client gets an error
+// naming why, the callee and the publisher are left alone, the request's slot comes back, and
+// the router keeps serving. The callee and publisher are raw WAMP clients sending JSON text, so
+// the values reach the router exactly as written.
+
+import test, { type ExecutionContext } from 'ava';
+import { Unpackr } from 'msgpackr';
+import { connect, type RawClient } from '../helpers/raw-client.ts';
+import { startGatewayRouter, type GatewayRouter } from './support.ts';
+
+const API = {
+  name: 'v',
+  realm: 'realm1',
+  basePath: '/v',
+  timeoutMs: 3000,
+  routes: [
+    { method: 'POST', path: '/answer', call: 'com.v.answer', result: 'first' },
+    { method: 'POST', path: '/steps', call: 'com.v.answer', progress: true },
+    { method: 'POST', path: '/pub/{k}', publish: 'com.v.ev.{path.k}' },
+    { method: 'GET', path: '/live', subscribe: 'com.v.ev.', match: 'prefix' },
+  ],
+};
+
+// Deep enough that JSON.stringify and msgpackr run out of stack, shallow enough for the
+// router's own JSON.parse (about 40 KB of text).
+const DEPTH = 20_000;
+const DEEP = `${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}`;
+const BEYOND_64_BITS = '123456789012345678901234567890123';
+const UNREPRESENTABLE = /^wampmesh\.error\.unencodable$/;
+
+let g: GatewayRouter;
+let callee: RawClient;
+let calleeAborted = false;
+
+/** The callee's YIELDs for an invocation whose first argument names what to answer. */
+function yieldsFor(request: number, kind: unknown): string[] {
+  switch (kind) {
+    case 'deep':
+      return [`[70,${request},{},[${DEEP}]]`];
+    case 'deep-progress':
+      return [`[70,${request},{"progress":true},[${DEEP}]]`, `[70,${request},{},["done"]]`];
+    case 'huge':
+      return [`[70,${request},{},[${BEYOND_64_BITS}]]`];
+    case 'int64':
+      // 2^60 + 1: beyond 2^53, within 64 bits.
+      return [`[70,${request},{},[1152921504606846977]]`];
+    default:
+      return [`[70,${request},{},[${JSON.stringify(kind)}]]`];
+  }
+}
+
+test.before(async () => {
+  g = await startGatewayRouter({
+    config: { realms: [{ uri: 'realm1', anonymous: true }], gateway: { maxInFlight: 2, apis: [API] } },
+  });
+  callee = await connect({ transport: 'websocket', url: g.router.wsUrl, serializer: 'json' });
+  await callee.join('realm1');
+  await callee.register('com.v.answer');
+  void callee.closed.then(() => (calleeAborted = true));
+  void (async () => {
+    for (;;) {
+      const inv = await callee.next((m) => m[0] === 68, 600_000).catch(() => undefined);
+      if (inv === undefined) return;
+      const kind = (inv[4] as unknown[] | undefined)?.[0];
+      for (const frame of yieldsFor(inv[1] as number, kind)) callee.sendFrame(frame);
+    }
+  })();
+});
+
+test.after.always(async () => {
+  await callee?.destroy();
+  await g?.stop();
+});
+
+const post = (path: string, body: unknown, accept = 'application/json'): Promise<Response> =>
+  fetch(`${g.base}/v${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept },
+    body: JSON.stringify(body),
+    // Past the route's timeout (3 s): no answer by then is a request left hanging.
+    signal: AbortSignal.timeout(8000),
+  });
+
+/** The router, its callee and the gateway all still answer. */
+async function stillServing(t: ExecutionContext): Promise<void> {
+  t.is((await fetch(`${g.base}/healthz`)).status, 200, 'the router answers');
+  const r = await post('/answer', 'ping');
+  t.is(r.status, 200, 'the callee answers through the gateway');
+  t.is(await r.text(), '"ping"');
+  t.false(calleeAborted, 'the callee was not disconnected');
+}
+
+test.serial('an answer too deep for JSON: 502 naming why, callee left alone', async (t) => {
+  const r = await post('/answer', 'deep');
+  t.is(r.status, 502);
+  const body = (await r.json()) as { error: string; args: string[] };
+  t.regex(body.error, UNREPRESENTABLE);
+  t.regex(body.args[0]!, /cannot be written as application\/json/);
+  await stillServing(t);
+});
+
+test.serial(
+  'MessagePack: a 64-bit integer arrives exact; one beyond 64 bits is 502; every slot comes back',
+  async (t) => {
+    const exact = await post('/answer', 'int64', 'application/msgpack');
+    t.is(exact.status, 200);
+    const unpackr = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
+    t.is(unpackr.unpack(Buffer.from(await exact.arrayBuffer())), 1152921504606846977n);
+    // More bad answers than the gateway has in-flight slots (2): a slot kept by any of them
+    // would make the good request after them 503.
+    for (let i = 0; i < 5; i++) {
+      const r = await post('/answer', i % 2 === 0 ? 'huge' : 'deep', 'application/msgpack');
+      t.is(r.status, 502, `bad answer ${i}`);
+      const bytes = Buffer.from(await r.arrayBuffer());
+      const body = unpackr.unpack(bytes) as { error: string; args: string[] };
+      t.regex(body.error, UNREPRESENTABLE);
+      t.regex(body.args[0]!, /cannot be written as application\/msgpack/);
+    }
+    // JSON writes the same integer exactly.
+    const json = await post('/answer', 'huge');
+    t.is(json.status, 200);
+    t.is(await json.text(), BEYOND_64_BITS);
+    await stillServing(t);
+  },
+);
