@@ -18,8 +18,9 @@ export const gatewayDefaults = {
   maxStreams: 64,
   // Idle proxies close a silent connection after 60 s or so (nginx proxy_read_timeout).
   sseHeartbeatSec: 15,
-  // Events held for a stream whose client does not read; past it the stream is closed (the
-  // client reconnects with Last-Event-ID), as a slow WebSocket subscriber is.
+  // Events or progressive results held for a stream whose client does not read; past it the
+  // stream is closed (an event stream's client reconnects with Last-Event-ID; a streamed call
+  // is cancelled), as a slow WebSocket subscriber is.
   sseMaxBufferedBytes: 1024 * 1024,
   // Events replayed at most for one Last-Event-ID (the realm's history rules bound it too).
   sseReplayMax: 1000,

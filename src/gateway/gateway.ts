@@ -21,8 +21,6 @@ import type {
 } from '../transport/http-exchange.ts';
 import type { BearerVerifier } from './bearer.ts';
 import { HttpCall } from './call.ts';
-import type { Payload } from './client.ts';
-import { jsonText } from '../serializers/index.ts';
 import { answerCodec, decodeBody, streamKind } from './codec.ts';
 import { corsHeaders, preflight } from './cors.ts';
 import { gatewayDefaults } from './defaults.ts';
@@ -33,6 +31,7 @@ import { errorHttpReply, valueReply } from './reply.ts';
 import { compile, RouteCache, type CompiledApi } from './routes.ts';
 import { SessionPool, type Opened } from './sessions.ts';
 import type { ApiSpec, CallRoute, PublishRoute, Route } from './spec.ts';
+import { progressive } from './progressive.ts';
 import { serveEvents } from './sse.ts';
 import { render, renderUri, type TemplateContext } from './template.ts';
 import { serveWebhook, WebhookReplays, type WebhookUser } from './webhook.ts';
@@ -257,7 +256,18 @@ export class Gateway {
       if (this.#streams >= this.limits.maxStreams)
         return scope.fail(GatewayErrorUri.UNAVAILABLE, ['too many streams open']);
       this.#streams++;
-      return progressive(scope, route, session, { uri, args, kwargs }, timeoutMs, stream, () => this.#streams--);
+      return progressive(
+        scope,
+        route,
+        session,
+        { uri, args, kwargs },
+        timeoutMs,
+        stream,
+        this.limits.sseMaxBufferedBytes,
+        () => {
+          this.#streams--;
+        },
+      );
     }
     const call = new HttpCall(scope, route, session, timeoutMs);
     call.start(prepared, this.#deadlines);
@@ -314,58 +324,4 @@ export function prepare(
         : [decoded.value];
   const kwargs = route.kwargs !== undefined ? (render(route.kwargs, ctx) as Record<string, unknown>) : undefined;
   return { uri: rendered.uri, args, kwargs };
-}
-
-/** A call whose progressive results stream as NDJSON lines or server-sent events. */
-function progressive(
-  scope: RequestScope,
-  route: CallRoute,
-  session: Exclude<Opened, { abort: string }>['session'],
-  p: { uri: string; args: unknown[] | undefined; kwargs: Record<string, unknown> | undefined },
-  timeoutMs: number,
-  kind: 'ndjson' | 'sse',
-  done: () => void,
-): HttpAnswer {
-  // The slot is free once the call is over or the client is gone, whichever comes first (a
-  // client gone before the stream started never gets stream() called).
-  let freed = false;
-  const free = (): void => {
-    if (freed) return;
-    freed = true;
-    done();
-  };
-  scope.signal.addEventListener('abort', free);
-  const line = (value: unknown): string => {
-    // Lines of text: JSON whatever Accept named besides the stream type.
-    const text = jsonText(value);
-    return kind === 'ndjson' ? `${text}\n` : `data: ${text}\n\n`;
-  };
-  return {
-    status: 200,
-    headers: {
-      'Content-Type': kind === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-      ...scope.cors,
-    },
-    stream(sink) {
-      const call = session.call(p.uri, p.args, p.kwargs, route.options, (chunk) => {
-        sink.write(line({ progress: true, ...resultFields(route, chunk) }));
-      });
-      const timer = setTimeout(() => call.cancel(), timeoutMs);
-      const onAbort = () => call.cancel();
-      scope.signal.addEventListener('abort', onAbort);
-      void call.result.then((o) => {
-        clearTimeout(timer);
-        scope.signal.removeEventListener('abort', onAbort);
-        sink.write(line(o.ok ? resultFields(route, o) : { error: o.error, args: o.args, kwargs: o.kwargs }));
-        sink.end();
-        free();
-      });
-    },
-  };
-}
-
-function resultFields(route: CallRoute, p: Payload): Record<string, unknown> {
-  return route.result === 'first' ? { result: p.args[0] ?? null } : { args: p.args, kwargs: p.kwargs };
 }

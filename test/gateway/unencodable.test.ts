@@ -125,3 +125,24 @@ test.serial(
     await stillServing(t);
   },
 );
+
+test.serial('progressive results too deep for JSON: an error line, the router and callee unharmed', async (t) => {
+  // The final result: written in a promise reaction, where a throw ended the router process.
+  const last = await post('/steps', 'deep', 'application/x-ndjson');
+  t.is(last.status, 200);
+  const lines = (await last.text()).trim().split('\n');
+  t.is(lines.length, 1);
+  t.regex((JSON.parse(lines[0]!) as { error: string }).error, UNREPRESENTABLE);
+  // A progressive result: written while the router routes the callee's YIELD.
+  const chunk = await post('/steps', 'deep-progress', 'application/x-ndjson');
+  t.is(chunk.status, 200);
+  const chunkLines = (await chunk.text()).trim().split('\n');
+  t.is(chunkLines.length, 1);
+  const failure = JSON.parse(chunkLines[0]!) as { error: string; args: string[] };
+  t.regex(failure.error, UNREPRESENTABLE);
+  t.regex(failure.args[0]!, /cannot be written as JSON/);
+  // An integer beyond 2^53 is written exactly, as in a single answer.
+  const big = await post('/steps', 'huge', 'application/x-ndjson');
+  t.is((await big.text()).trim(), `{"args":[${BEYOND_64_BITS}],"kwargs":{}}`);
+  await stillServing(t);
+});
