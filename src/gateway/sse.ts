@@ -6,7 +6,9 @@
 // the stream's unwritten bytes as the session's, and past sseMaxBufferedBytes the stream ends.
 
 import type { HttpAnswer, HttpRequest, HttpStreamSink } from '../transport/http-exchange.ts';
+import { jsonText } from '../serializers/index.ts';
 import type { WampEvent } from './client.ts';
+import { GatewayErrorUri } from './errors.ts';
 import type { GatewayLimits, RequestScope } from './scope.ts';
 import { loginFor, sessionFor, type IdentifyDeps } from './identify.ts';
 import type { SubscribeRoute } from './spec.ts';
@@ -59,8 +61,7 @@ export async function serveEvents(
   const sent = new Set<number>();
   const write = (e: WampEvent): void => {
     if (sink === undefined) return;
-    const data = JSON.stringify({ topic: e.topic, args: e.args, kwargs: e.kwargs });
-    sink.write(`id: ${e.publication}\ndata: ${data}\n\n`);
+    sink.write(`id: ${e.publication}\n${eventData(e)}\n\n`);
     if (sink.bufferedAmount() > limits.sseMaxBufferedBytes) {
       overflowed = true;
       session.close();
@@ -145,4 +146,27 @@ export async function serveEvents(
       });
     },
   };
+}
+
+/**
+ * An event's `data:` line (with an `event:` line before it for a failure). JSON with the
+ * router's conventions (integers beyond 2^53 exact, binary as "\0" + base64), as the gateway's
+ * other answers. This runs inside the broker's delivery of the publication: a value this
+ * stream cannot carry (nesting deeper than the encoder's stack) is an `unencodable` event on
+ * this stream alone (not `error`, which EventSource takes for its own connection errors),
+ * with the publication's ID so Last-Event-ID moves past it; never a throw, which would reach
+ * the publisher.
+ */
+function eventData(e: WampEvent): string {
+  try {
+    return `data: ${jsonText({ topic: e.topic, args: e.args, kwargs: e.kwargs })}`;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    const failure = {
+      error: GatewayErrorUri.UNENCODABLE,
+      args: [`the event cannot be written as JSON: ${why}`],
+      kwargs: { topic: e.topic },
+    };
+    return `event: unencodable\ndata: ${jsonText(failure)}`;
+  }
 }

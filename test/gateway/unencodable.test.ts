@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { Unpackr } from 'msgpackr';
 import { connect, type RawClient } from '../helpers/raw-client.ts';
-import { startGatewayRouter, type GatewayRouter } from './support.ts';
+import { startGatewayRouter, until, type GatewayRouter } from './support.ts';
 
 const API = {
   name: 'v',
@@ -146,3 +146,45 @@ test.serial('progressive results too deep for JSON: an error line, the router an
   t.is((await big.text()).trim(), `{"args":[${BEYOND_64_BITS}],"kwargs":{}}`);
   await stillServing(t);
 });
+
+test.serial(
+  'event streams: integers beyond 2^53 arrive exact; an event too deep is an error event on that stream alone',
+  async (t) => {
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    const stream = await fetch(`${g.base}/v/live`, { signal: ac.signal });
+    t.is(stream.status, 200);
+    const reader = stream.body!.getReader();
+    let text = '';
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        text += Buffer.from(value!).toString();
+      }
+    })();
+    // From HTTP: the publication is acknowledged (it was 502 "the session ended").
+    const raw = await fetch(`${g.base}/v/pub/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"n":123456789012345678901234567890}',
+    });
+    t.is(raw.status, 202);
+    // From WAMP: the publisher gets PUBLISHED (it was ABORTed, protocol_violation).
+    const publisher = await connect({ transport: 'websocket', url: g.router.wsUrl, serializer: 'json' });
+    t.teardown(() => void publisher.destroy());
+    await publisher.join('realm1');
+    publisher.sendFrame('[16,1,{"acknowledge":true},"com.v.ev.y",[123456789012345678901234567890]]');
+    t.is((await publisher.next((m) => m[0] === 17 || m[0] === 8 || m[0] === 3))[0], 17);
+    publisher.sendFrame(`[16,2,{"acknowledge":true},"com.v.ev.z",[${DEEP}]]`);
+    t.is((await publisher.next((m) => m[0] === 17 || m[0] === 8 || m[0] === 3))[0], 17);
+    publisher.sendFrame('[16,3,{"acknowledge":true},"com.v.ev.w",["after"]]');
+    t.is((await publisher.next((m) => m[0] === 17 || m[0] === 8 || m[0] === 3))[0], 17);
+    await until(() => text.includes('"after"'), 5000, 'the event after the deep one');
+    t.true(text.includes('data: {"topic":"com.v.ev.x","args":[{"n":123456789012345678901234567890}],"kwargs":{}}'));
+    t.true(text.includes('data: {"topic":"com.v.ev.y","args":[123456789012345678901234567890],"kwargs":{}}'));
+    t.regex(text, /id: \d+\nevent: unencodable\ndata: \{"error":"wampmesh\.error\.unencodable"/);
+    t.false(publisher.isClosed, 'the publisher is still connected');
+    await stillServing(t);
+  },
+);
