@@ -208,18 +208,39 @@ class UwsExchange extends Wait {
     // body cannot be skipped to reach a next request): a client still sending its body would
     // otherwise get a reset for our close, and its kernel would drop the reply unread. What it
     // sends meanwhile is read and dropped.
-    res.cork(() => {
-      writeHead(res, reply.status, reply.headers);
-      res.write(reply.body);
-    });
+    res.cork(() => writeRefusal(res, reply));
     this.#linger = setTimeout(() => this.#closeAfterRefusal(), REFUSED_LINGER_MS);
   }
 
   #closeAfterRefusal(): void {
     clearTimeout(this.#linger);
     this.#linger = undefined;
-    if (!this.#aborted) this.#res.cork(() => this.#res.end(undefined, true));
+    // The answer is whole already (writeRefusal): the connection only has to go.
+    if (!this.#aborted) this.#res.close();
   }
+}
+
+/**
+ * A refusal written whole now, on a connection closed later (refuse()): uWS has no call for
+ * that. end(body, true) closes at once, so a client still sending gets a reset and loses the
+ * answer; end(body) leaves the connection to a client that keeps sending as long as it likes;
+ * write(body) now and end(undefined, true) later put "Connection: close" after the body, inside
+ * the chunked framing (curl: "Malformed encoding found in chunked-encoding"). So the framing is
+ * written here: the last header's value carries the end of the head, the body as one chunk and
+ * the last chunk, and uWS's CRLF after that value ends the last chunk. uWS adds nothing more to
+ * a response it is never asked to end.
+ */
+function writeRefusal(res: uWS.HttpResponse, reply: HttpReply): void {
+  writeHead(res, reply.status, reply.headers);
+  res.writeHeader('Connection', 'close');
+  const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+  const chunk = body.byteLength === 0 ? '' : `${body.byteLength.toString(16)}\r\n`;
+  const parts = [
+    Buffer.from(`chunked\r\n\r\n${chunk}`),
+    body,
+    Buffer.from(body.byteLength === 0 ? '0\r\n' : '\r\n0\r\n'),
+  ];
+  res.writeHeader('Transfer-Encoding', Buffer.concat(parts));
 }
 
 function uwsSink(res: uWS.HttpResponse, isGone: () => boolean, markGone: () => void): HttpStreamSink {

@@ -4,9 +4,18 @@
 // closed), and a normal request is served right after, with its callee answering.
 
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { openSession, type OpenSession } from '../interop/support/autobahn-js.ts';
 import { startGatewayRouter, until, type GatewayRouter } from './support.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'wampmesh-hostile-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 const API = {
   name: 'h',
@@ -96,6 +105,29 @@ for (const shared of [false, true]) {
       body: '{"a":[1,2,',
     });
     t.is(bad.status, 400);
+    t.true(await served());
+  });
+
+  test.serial(`${server}: 413 and 408 are well-formed HTTP (curl reads them whole, exit 0)`, async (t) => {
+    const body = join(dir, 'body.json');
+    // Over the spec's maxBodyBytes (4096): refused as it streams in.
+    writeFileSync(body, `{"a":"${'x'.repeat(200_000)}"}`);
+    const curl = (...args: string[]) =>
+      run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', 'content-type: application/json', ...args]).then(
+        (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+      );
+    const large = await curl('--data-binary', `@${body}`, `${g.base}/h/echo`);
+    t.is(large.code, 0, large.err);
+    t.regex(large.out, /"error":"wampmesh\.error\.payload_too_large".*\n413$/s);
+    // Under the size limit, but at 1000 bytes/s: past the read time (500 ms).
+    writeFileSync(body, `{"a":"${'x'.repeat(3000)}"}`);
+    const slow = await curl('--limit-rate', '1000', '--data-binary', `@${body}`, `${g.base}/h/echo`);
+    t.is(slow.code, 0, slow.err);
+    t.regex(slow.out, /"error":"wampmesh\.error\.request_timeout".*\n408$/s);
+    // A client still sending when the answer comes reads it (the connection is not cut at once).
+    const big = await fetch(`${g.base}/h/echo`, { method: 'POST', body: Buffer.alloc(5_000_000, 0x20) });
+    t.is(big.status, 413);
     t.true(await served());
   });
 

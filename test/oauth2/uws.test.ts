@@ -1,10 +1,12 @@
 // The oauth2 HTTP service on a WebSocket listener's own port: answered by uWebSockets.js (the
 // other tests use the node:http listener), token and JWKS, and WAMP over the same port.
 
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { parseConfig } from '../../src/config/config.ts';
 import { startServer } from '../../src/cli/serve.ts';
@@ -13,6 +15,8 @@ import { openDatabase } from '../../src/store/database.ts';
 import { createSecurity } from '../../src/security/index.ts';
 import { connect } from '../helpers/raw-client.ts';
 import { testHashing } from '../security/helpers.ts';
+
+const run = promisify(execFile);
 
 /** A port the OS has just given out and taken back: free, barring a race with another process. */
 function freePort(): Promise<number> {
@@ -61,6 +65,26 @@ test('token and JWKS from the WebSocket listener; the token opens a WAMP session
   const jwks = (await (await fetch(`${base}/jwks`)).json()) as { keys: unknown[] };
   t.is(jwks.keys.length, 1);
   t.is((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, 'the synchronous routes still answer');
+  // A form over the token endpoint's limit: a well-formed 413 (curl reads it whole, exit 0).
+  const form = path.join(dir, 'form');
+  fs.writeFileSync(form, `grant_type=password&username=${'a'.repeat(200_000)}`);
+  const curl = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-H',
+    'content-type: application/x-www-form-urlencoded',
+    '--data-binary',
+    `@${form}`,
+    `${base}/token`,
+  ]).then(
+    (r) => ({ code: 0, status: r.stdout, err: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, status: e.stdout, err: e.stderr }),
+  );
+  t.deepEqual([curl.code, curl.status], [0, '413'], curl.err);
+  t.is((await fetch(`${base}/jwks`)).status, 200, 'the listener still answers');
 
   const c = await connect({ transport: 'websocket', url: `ws://127.0.0.1:${port}/ws`, serializer: 'json' });
   c.send([1, 'com.app', { roles: { caller: {} }, authmethods: ['oauth2'] }]);
