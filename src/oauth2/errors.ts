@@ -42,7 +42,7 @@ export function jsonReply(status: number, body: unknown, headers: Record<string,
 const RETRY_AFTER_SEC = '6';
 
 export function errorReply(code: OAuth2ErrorCode, description: string, realm: string): OAuth2Reply {
-  const body = { error: code, error_description: description };
+  const body = { error: code, error_description: describable(description) };
   switch (code) {
     case OAuth2ErrorCode.INVALID_CLIENT:
       // Section 5.2: 401 with the scheme the client may authenticate with.
@@ -60,6 +60,14 @@ export function notFoundReply(what: string): OAuth2Reply {
 
 export function methodNotAllowed(allow: string): OAuth2Reply {
   return jsonReply(405, { error: 'method_not_allowed', error_description: `use ${allow}` }, { Allow: allow });
+}
+
+/**
+ * Section 5.2: error_description holds %x20-21 / %x23-5B / %x5D-7E only (printable ASCII
+ * without '"' and '\\'). Descriptions are ours, but some name what a client sent.
+ */
+function describable(s: string): string {
+  return s.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '?');
 }
 
 /** A realm URI inside a quoted-string: no quote or backslash can break out of it. */

@@ -77,7 +77,14 @@ export class TokenEndpoint {
     const grant = form.value.get('grant_type');
     if (grant === undefined) return failure(OAuth2ErrorCode.INVALID_REQUEST, 'grant_type is required');
     if (!(GRANT_TYPES as readonly string[]).includes(grant) || !settings.grants.includes(grant as GrantType))
-      return failure(OAuth2ErrorCode.UNSUPPORTED_GRANT_TYPE, `grant_type ${grant} is not supported in this realm`);
+      return failure(
+        OAuth2ErrorCode.UNSUPPORTED_GRANT_TYPE,
+        // Named only when it is one of ours (turned off in this realm): the client's own
+        // spelling may hold what section 5.2 keeps out of error_description.
+        (GRANT_TYPES as readonly string[]).includes(grant)
+          ? `grant_type ${grant} is not supported in this realm`
+          : 'this grant_type is not supported',
+      );
     const realmRecord = this.#d.security.getRealm(settings.realm);
     if (realmRecord === undefined || !realmRecord.allow_connections)
       return failure(OAuth2ErrorCode.INVALID_GRANT, `realm '${settings.realm}' does not accept new sessions`);

@@ -261,6 +261,11 @@ test('client_credentials: a realm user with a secret, by Basic or in the body; e
     200,
   );
   t.is((await token(f, { grant_type: 'authorization_code', code: 'x' })).body.error, 'unsupported_grant_type');
+  // Section 5.2: error_description is printable ASCII without '"' and '\\'; a grant type as the
+  // client spelled it is not echoed.
+  const odd = await token(f, { grant_type: 'pässwörd"\\\u0001' });
+  t.is(odd.body.error, 'unsupported_grant_type');
+  t.regex(odd.body.error_description as string, /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/);
   t.is((await token(f, {})).body.error, 'invalid_request');
   t.is((await token(f, { grant_type: 'password', username: 'alice' })).body.error, 'invalid_request');
   t.is((await token(f, { grant_type: 'password', username: 'alice', password: 'nope' })).body.error, 'invalid_grant');
