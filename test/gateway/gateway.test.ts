@@ -125,6 +125,18 @@ test.serial('a call answers 200 with the result; templates fill URI, args and kw
   t.is(await secret.json(), 'the secret');
 });
 
+test.serial('a JSON number beyond the range of a double is 400, not null at the callee', async (t) => {
+  for (const body of ['{"x":1e999}', '[1, -1E+400]', `{"x":${'9'.repeat(400)}.5}`]) {
+    const e = await errorOf(await post('/api/echo', body));
+    t.deepEqual([e.status, e.error], [400, 'wamp.error.invalid_argument'], body);
+    t.regex(String(e.args[0]), /beyond the range of a double/);
+  }
+  // Large but finite, and tiny (rounded to 0, as any JSON reader does): served.
+  const ok = await post('/api/echo', '[1e308, 1e-400]');
+  t.is(ok.status, 200);
+  t.is(await ok.text(), '{"args":[[1e+308,0]],"kwargs":{}}');
+});
+
 test.serial('CBOR and MessagePack in and out, by Content-Type and Accept', async (t) => {
   const c = await fetch(`${g.base}/api/echo`, {
     method: 'POST',
