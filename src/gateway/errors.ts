@@ -71,6 +71,9 @@ export const STATUS_BY_URI: Readonly<Record<string, number>> = {
   'wamp.error.payload_size_exceeded': 502,
   // What the callee answered is valid WAMP but cannot reach this client: the upstream's answer.
   [GatewayErrorUri.UNENCODABLE]: 502,
+  // The router's answer when the callee left mid-call. Not the route's timeout: that call is
+  // abandoned with wamp.error.timeout (call.ts) before any answer to its CANCEL comes back.
+  'wamp.error.canceled': 502,
   // Nobody registered (yet): a callee that reconnects, or a spec whose realm has not
   // replicated here, is usually back soon, hence Retry-After.
   'wamp.error.no_such_procedure': 503,
@@ -78,8 +81,6 @@ export const STATUS_BY_URI: Readonly<Record<string, number>> = {
   [GatewayErrorUri.UNAVAILABLE]: 503,
   'wampmesh.error.limit_exceeded': 503,
   [GatewayErrorUri.TIMEOUT]: 504,
-  // Our own cancel at the route timeout comes back as canceled.
-  'wamp.error.canceled': 504,
 };
 
 export function statusOf(uri: string, configured: ErrorContext['statusCodes'] = []): number {

@@ -22,12 +22,12 @@ const ROWS: [string, number][] = [
   ['wamp.error.network_failure', 502],
   ['wamp.error.payload_size_exceeded', 502],
   [GatewayErrorUri.UNENCODABLE, 502],
+  ['wamp.error.canceled', 502],
   ['wamp.error.no_such_procedure', 503],
   ['wamp.error.no_such_realm', 503],
   [GatewayErrorUri.UNAVAILABLE, 503],
   ['wampmesh.error.limit_exceeded', 503],
   [GatewayErrorUri.TIMEOUT, 504],
-  ['wamp.error.canceled', 504],
   ['com.example.error.anything', 500],
 ];
 

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
 import { pack, unpack } from 'msgpackr';
 import { PyAgent } from '../advanced/support/agent.ts';
+import { connect } from '../helpers/raw-client.ts';
 import {
   autobahn,
   onProgress,
@@ -135,6 +136,20 @@ test.serial('a JSON number beyond the range of a double is 400, not null at the 
   const ok = await post('/api/echo', '[1e308, 1e-400]');
   t.is(ok.status, 200);
   t.is(await ok.text(), '{"args":[[1e+308,0]],"kwargs":{}}');
+});
+
+test.serial('a callee that leaves mid-call: 502 wamp.error.canceled (504 is for the route timeout)', async (t) => {
+  const leaving = await connect({ transport: 'websocket', url: g.router.wsUrl, serializer: 'json' });
+  t.teardown(() => void leaving.destroy());
+  await leaving.join(REALM);
+  // An exact registration: it wins over the Autobahn callee's prefix one.
+  await leaving.register('com.gw.open.item.leaving');
+  const answer = fetch(`${g.base}/api/items/leaving`);
+  await leaving.next((m) => m[0] === 68);
+  await leaving.destroy();
+  const e = await errorOf(await answer);
+  t.deepEqual([e.status, e.error], [502, 'wamp.error.canceled']);
+  t.is((await fetch(`${g.base}/api/items/n1`)).status, 200, 'the other callee still answers');
 });
 
 test.serial('CBOR and MessagePack in and out, by Content-Type and Accept', async (t) => {
