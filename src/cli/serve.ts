@@ -10,7 +10,13 @@ import { Router } from '../router/router.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { SqliteEventStore } from '../store/sqlite-event-store.ts';
 import { allowAll, anonymousAuthenticator } from '../router/auth.ts';
-import { attachSecurity, createSecurity, type Security } from '../security/index.ts';
+import {
+  attachSecurity,
+  createSecurity,
+  toRealmConfig as storeRealmConfig,
+  type RealmRecord,
+  type Security,
+} from '../security/index.ts';
 import { MESH_OFF } from '../security/admin.ts';
 import { adminSocketPath } from './admin-client.ts';
 import { StartError } from './errors.ts';
@@ -117,8 +123,15 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     db.close();
     throw new StartError(`${db.name}: cannot read the security configuration: ${(e as Error).message}`);
   }
-  const storeRealms = security.realmConfigs();
-  const fileRealms = config.realms.map(toRealmConfig).filter((r) => !storeRealms.some((s) => s.uri === r.uri));
+  const configured = config.realms.map(toRealmConfig);
+  // The store holds no history rules: a store realm of a config realm's URI (one the mesh
+  // replicated, say) keeps that realm's, or the history kept under them would stop growing.
+  const historyOf = (r: RealmRecord): Partial<RealmConfig> => {
+    const history = configured.find((c) => c.uri === r.uri)?.history;
+    return history === undefined ? {} : { history };
+  };
+  const storeRealms = security.realmConfigs(historyOf);
+  const fileRealms = configured.filter((r) => !storeRealms.some((s) => s.uri === r.uri));
   for (const r of fileRealms) {
     if (r.anonymous && r.anonymousFrom === 'anywhere')
       logger.warn({ realm: r.uri }, 'realm admits anonymous sessions from the network (anonymousFrom: "anywhere")');
@@ -147,7 +160,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     logger,
   });
 
-  attachSecurity(router, security, { logger });
+  attachSecurity(router, security, { logger, realmConfig: (r) => storeRealmConfig(r, historyOf(r)) });
   // Loaded only when the config uses them: the mesh, and OAuth2 with its HTTP routes.
   const meshModule = config.mesh.enabled ? await import('./mesh.ts') : undefined;
   const oauth2Http = config.oauth2.realms.length > 0 ? await import('../oauth2/http.ts') : undefined;

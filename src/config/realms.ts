@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { isValidUri } from '../wamp/uris.ts';
 import { defaultRealmLimits as rl } from '../router/limits.ts';
-import { DEFAULT_HISTORY_MAX_TOPICS } from '../router/event-store.ts';
+import { DEFAULT_HISTORY_MAX_TOPICS } from '../router/history-bounds.ts';
 import { intIn } from './fields.ts';
 
 /** One entry of "realms". */
@@ -22,7 +22,7 @@ export function realmSchema() {
     maxAgeSec: intIn(1, 10 * 365 * 24 * 3600).default(24 * 3600),
     // Topics kept at once under the rule: a client publishing to ever new topics under a prefix
     // or wildcard rule replaces the least recently published one instead of filling the disk.
-    // Why 1000: DEFAULT_HISTORY_MAX_TOPICS in src/router/event-store.ts.
+    // Why 1000: DEFAULT_HISTORY_MAX_TOPICS in src/router/history-bounds.ts.
     maxTopics: intIn(1, 1_000_000).default(DEFAULT_HISTORY_MAX_TOPICS),
   });
 

@@ -6,19 +6,14 @@ import { IdSequence, randomId } from '../wamp/ids.ts';
 import { MessageType as T, type Dict, type Publish, type Subscribe, type Unsubscribe } from '../wamp/messages.ts';
 import { ErrorUri, isReservedUri, isValidUri, type UriCheck } from '../wamp/uris.ts';
 import type { Disclosure } from './call-options.ts';
-import {
-  DEFAULT_HISTORY_MAX_TOPICS,
-  UnstorableEventError,
-  type EventStore,
-  type HistoryBounds,
-  type StoredEvent,
-} from './event-store.ts';
+import { UnstorableEventError, type EventStore, type StoredEvent } from './event-store.ts';
+import { HistoryRules, type HistoryRule } from './history-rules.ts';
 import { OptionError, optBool, optEnum, pptOptions } from './options.ts';
 import { eventFrame } from './event-frame.ts';
 import type { Target } from './target.ts';
 import { acknowledgePublication, sendError } from './replies.ts';
 import { matchPolicies, UriTable, type MatchPolicy } from './uri-table.ts';
-import { eligible, eligibleFor, readFilter, type Filter } from './subscriber-filter.ts';
+import { eligibleFor, readFilter, type Filter } from './subscriber-filter.ts';
 import { retainEvent, sendRetained } from './retained-events.ts';
 import type { Subscription } from './subscription.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
@@ -33,17 +28,6 @@ export interface BrokerEvents {
   subscribed(session: Target, subscription: Subscription): void;
   unsubscribed(session: Target, subscription: Subscription): void;
   deleted(session: Target, subscription: Subscription): void;
-}
-
-/** Which topics keep history, how many events and for how long (realm configuration). */
-export interface HistoryRule {
-  readonly topic: string;
-  readonly match: MatchPolicy;
-  /** Events per topic. */
-  readonly limit: number;
-  readonly maxAgeMs: number;
-  /** Topics the rule keeps at once (DEFAULT_HISTORY_MAX_TOPICS when absent). */
-  readonly maxTopics?: number;
 }
 
 export interface BrokerOptions {
@@ -91,8 +75,7 @@ const CUSTOM_ATTRIBUTE = /^_[a-z0-9_]{3,}$/;
 export class Broker {
   readonly #options: BrokerOptions;
   readonly #table = new UriTable<Subscription>();
-  readonly #history = new UriTable<HistoryRule & HistoryBounds>();
-  readonly #historyRules: readonly HistoryRule[];
+  readonly #history: HistoryRules;
   readonly #byId = new Map<number, Subscription>();
   readonly #bySession = new Map<number, Set<Subscription>>();
   readonly #ids = new IdSequence();
@@ -105,17 +88,8 @@ export class Broker {
     this.#options = options;
     this.#limits = options.limits ?? defaultRealmLimits;
     this.#bursts = new EventBursts(options.logger);
-    this.#historyRules = options.history ?? [];
-    for (const rule of this.#historyRules) {
-      const bounds = {
-        ...rule,
-        rule: `${rule.match} ${rule.topic}`,
-        maxTopics: rule.maxTopics ?? DEFAULT_HISTORY_MAX_TOPICS,
-      };
-      this.#history.set(rule.topic, rule.match, bounds);
-    }
-    // What was kept under other rules (or before topics were counted) is claimed or dropped now.
-    options.store.adoptHistory(options.realm, (topic) => this.#history.best(topic), options.now());
+    this.#history = new HistoryRules(options.realm, options.store, options.history ?? []);
+    this.#history.adopt(options.now(), options.logger);
   }
 
   get subscriptionCount(): number {
@@ -332,32 +306,9 @@ export class Broker {
     return this.#table.size > 0 && this.#table.all(topic).length > 0;
   }
 
-  /**
-   * The newest `limit` kept events of a subscription's topic(s) that `reader` may see, oldest
-   * first; undefined when no history rule can apply to the subscription. Publications restricted
-   * by session ID were never stored; authid/authrole restrictions and the rule's maximum age
-   * apply on reading. The store reads newest first and stops at `limit` (or at
-   * HISTORY_READ_MAX_ROWS events examined), whatever the size of the history.
-   */
+  /** See HistoryRules.read. */
   history(subscription: Subscription, reader: Target, limit: number): StoredEvent[] | undefined {
-    const rules = this.#historyRules;
-    const covered =
-      subscription.match === 'exact'
-        ? this.#history.best(subscription.topic) !== undefined
-        : rules.some(
-            (r) =>
-              subscription.match === 'wildcard' ||
-              r.match === 'wildcard' ||
-              r.topic.startsWith(subscription.topic) ||
-              subscription.topic.startsWith(r.topic),
-          );
-    if (!covered) return undefined;
-    const now = this.#options.now();
-    return this.#options.store.readHistory(this.#options.realm, subscription, limit, (e) => {
-      const rule = this.#history.best(e.topic);
-      if (rule !== undefined && e.timestamp < now - rule.maxAgeMs) return false;
-      return e.filter === undefined || eligible(e.filter as Filter, reader);
-    });
+    return this.#history.read(subscription, reader, limit, this.#options.now());
   }
 
   /** Whether a request is beyond a limit (then counted and reported; the caller answers). */

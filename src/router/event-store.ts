@@ -3,8 +3,8 @@
 // without persistence, the SQLite adapter in src/store serves the appliance.
 
 import type { Dict } from '../wamp/messages.ts';
+import type { HistoryAdoption, HistoryBounds, TopicPattern } from './history-bounds.ts';
 import { MemoryHistory } from './memory-history.ts';
-import type { MatchPolicy } from './uri-table.ts';
 
 export interface StoredEvent {
   readonly topic: string;
@@ -29,43 +29,6 @@ export class UnstorableEventError extends Error {
   override readonly name = 'UnstorableEventError';
 }
 
-/**
- * What one history rule lets the router keep. Everything a client can add to the history is
- * bounded by these: `limit` events per topic, `maxTopics` topics per rule (a client publishing
- * to ever new topics under a prefix or wildcard rule replaces the rule's least recently
- * published topic instead of growing the database), and no event older than `maxAgeMs`.
- */
-export interface HistoryBounds {
-  /** Names the rule ("prefix com.app." say): its topics are counted and aged together. */
-  readonly rule: string;
-  readonly limit: number;
-  readonly maxAgeMs: number;
-  readonly maxTopics: number;
-}
-
-/**
- * Topics per history rule unless configured. 1000 covers a rule over per-device topics of a
- * site (one topic per sensor or machine) while keeping what one rule can hold on disk to
- * 1000 x `limit` events (at the default 100 events of a few hundred bytes, some tens of MB).
- */
-export const DEFAULT_HISTORY_MAX_TOPICS = 1000;
-
-/**
- * At most this many kept events, newest first, are examined by one history read (a
- * get_events call): what a call with a huge limit, or a wildcard subscription matching little
- * of a large history, costs the router before it answers with what it found. Ten times the
- * gateway's replay (sseReplayMax, 1000), so a replay is whole unless most events are filtered
- * out; at the cap, some 10 ms of scanning, or up to 0.15 s when all 10,000 are decoded and
- * answered, instead of a read of the whole history while every other session waits.
- */
-export const HISTORY_READ_MAX_ROWS = 10_000;
-
-/** Which kept topics a history read covers: a subscription's topic and match policy. */
-export interface TopicPattern {
-  readonly topic: string;
-  readonly match: MatchPolicy;
-}
-
 export interface EventStore {
   retain(realm: string, event: StoredEvent): void;
   /** Forgets the topic's retained event, if any. */
@@ -80,7 +43,10 @@ export interface EventStore {
   append(realm: string, event: StoredEvent, bounds: HistoryBounds, now?: number): void;
   /**
    * The newest `limit` kept events of the topics `pattern` matches that `accept` takes, oldest
-   * first. Examines at most HISTORY_READ_MAX_ROWS events, newest first, and stops at `limit`.
+   * first. The kept topics `pattern` matches are found among the realm's kept topics (at most
+   * maxTopics per rule), their events merged newest first (history-read.ts): a quiet topic's
+   * events are found however many newer events other topics have, and the read stops at
+   * `limit` or after considering HISTORY_READ_MAX_ROWS events.
    */
   readHistory(
     realm: string,
@@ -89,16 +55,16 @@ export interface EventStore {
     accept?: (event: StoredEvent) => boolean,
   ): StoredEvent[];
   /**
-   * When a realm starts: gives each kept topic to the rule that covers it now (`ruleOf`; the
-   * rules may have changed since it was kept), drops the history of topics no rule covers any
-   * more, and applies every rule's bounds as of `now`.
+   * When a realm with history rules starts: gives each kept topic to the rule that covers it
+   * now (`ruleOf`; the rules may have changed since it was kept), drops the history of topics
+   * no rule covers any more, and applies every rule's bounds as of `now`. Says what it deleted.
    */
-  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void;
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): HistoryAdoption;
 }
 
 export class MemoryEventStore implements EventStore {
   readonly #retained = new Map<string, Map<string, StoredEvent>>();
-  readonly #history = new MemoryHistory();
+  readonly #history = new MemoryHistory<StoredEvent>();
 
   retain(realm: string, event: StoredEvent): void {
     let m = this.#retained.get(realm);
@@ -131,7 +97,7 @@ export class MemoryEventStore implements EventStore {
     return this.#history.read(realm, pattern, limit, accept);
   }
 
-  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void {
-    this.#history.adopt(realm, ruleOf, now);
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): HistoryAdoption {
+    return this.#history.adopt(realm, ruleOf, now);
   }
 }

@@ -4,7 +4,8 @@
 import type { Logger } from '../log.ts';
 import type { Authorizer } from './auth.ts';
 import type { UriCheck } from '../wamp/uris.ts';
-import { Broker, type EventRouting, type HistoryRule, type Publisher } from './broker.ts';
+import { Broker, type EventRouting, type Publisher } from './broker.ts';
+import type { HistoryRule } from './history-rules.ts';
 import { Dealer } from './dealer.ts';
 import type { Disclosure } from './call-options.ts';
 import type { EventStore, StoredEvent } from './event-store.ts';

@@ -2,13 +2,8 @@
 // stored as CBOR, which keeps binary values and integers exactly.
 
 import { errorText } from '../log.ts';
-import {
-  UnstorableEventError,
-  type EventStore,
-  type HistoryBounds,
-  type StoredEvent,
-  type TopicPattern,
-} from '../router/event-store.ts';
+import { UnstorableEventError, type EventStore, type StoredEvent } from '../router/event-store.ts';
+import type { HistoryAdoption, HistoryBounds, TopicPattern } from '../router/history-bounds.ts';
 import { cbor } from '../serializers/index.ts';
 import type { Dict } from '../wamp/messages.ts';
 import type { Histogram } from '../router/metrics.ts';
@@ -66,9 +61,14 @@ export class SqliteEventStore implements EventStore {
     return this.#run(() => this.#allRetained.all(realm)).map(decode);
   }
 
-  /** Rows history reads have pulled out of SQLite so far (see SqliteHistory). */
+  /** Event rows history reads have pulled out of SQLite so far (see SqliteHistory). */
   get historyRowsExamined(): number {
     return this.#history.rowsExamined;
+  }
+
+  /** Topic rows history reads have pulled out of SQLite so far. */
+  get historyTopicsExamined(): number {
+    return this.#history.topicsExamined;
   }
 
   append(realm: string, e: StoredEvent, bounds: HistoryBounds, now = e.timestamp): void {
@@ -90,8 +90,8 @@ export class SqliteEventStore implements EventStore {
     return this.#run(() => this.#history.read(realm, pattern, limit, take)).reverse();
   }
 
-  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void {
-    this.#run(() => this.#db.transaction(() => this.#history.adopt(realm, ruleOf, now))());
+  adoptHistory(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): HistoryAdoption {
+    return this.#run(() => this.#db.transaction(() => this.#history.adopt(realm, ruleOf, now))());
   }
 
   #write(fn: () => unknown): void {

@@ -5,9 +5,18 @@
 //   (lowest last_id) by index, however many topics a client made up;
 // - age: each append deletes the rule's events older than maxAgeMs, of every topic of the rule,
 //   through the (realm, rule, timestamp) index: nothing to delete costs one index lookup.
-// Reads go newest first and stop at the caller's limit or HISTORY_READ_MAX_ROWS rows.
+// Reads find the kept topics a subscription covers in history_topic (a range of its primary key,
+// matched in JS: at most the realm's kept topics, maxTopics per rule), then merge their events
+// newest first through the per-topic index (history-read.ts), stopping at the caller's limit or
+// after HISTORY_READ_MAX_ROWS events.
 
-import { HISTORY_READ_MAX_ROWS, type HistoryBounds, type TopicPattern } from '../router/event-store.ts';
+import {
+  ADOPTION_EXAMPLES,
+  type HistoryAdoption,
+  type HistoryBounds,
+  type TopicPattern,
+} from '../router/history-bounds.ts';
+import { newestFirst, rangeOf, type Positioned, type TopicEvents } from '../router/history-read.ts';
 import { uriMatches } from '../router/uri-table.ts';
 import type { Db } from './database.ts';
 
@@ -21,15 +30,14 @@ export interface HistoryRow {
 /** Named parameters, for statements that use one several times. */
 type Named = Record<string, string | number>;
 
-interface Candidate {
-  id: number;
-  topic: string;
-}
-
 export class SqliteHistory {
   readonly #stmt;
-  /** Rows every read so far has pulled out of SQLite: what a test can count instead of timing. */
+  /**
+   * Event rows (IDs of history_event) and topic rows (history_topic) every read so far has
+   * pulled out of SQLite: what a test can count instead of timing.
+   */
   rowsExamined = 0;
+  topicsExamined = 0;
 
   constructor(db: Db) {
     this.#stmt = {
@@ -51,20 +59,13 @@ export class SqliteHistory {
         SELECT topic FROM history_topic WHERE realm = @realm AND rule = @rule ORDER BY last_id DESC LIMIT -1 OFFSET @n)`),
       ageEvents: db.prepare('DELETE FROM history_event WHERE realm = ? AND rule = ? AND timestamp < ?'),
       ageTopics: db.prepare('DELETE FROM history_topic WHERE realm = ? AND rule = ? AND last_time < ?'),
-      // Newest first, ID and topic only, from covering indexes in their order (no sort, so the
-      // statement stops where the reader does); payloads are read for matching rows only.
-      exact: db.prepare<[string, string, number], Candidate>(
-        'SELECT id, topic FROM history_event WHERE realm = ? AND topic = ? ORDER BY id DESC LIMIT ?',
-      ),
-      // A prefix is a range: every string starting with p sorts from p up to p followed by the
-      // byte 0xFF, which UTF-8 never contains (and no LIKE, whose escapes a topic could use).
-      // Through the realm's newest-first index, not the topic index: a range over the latter
-      // would sort all of the range's events before yielding the newest.
-      prefix: db.prepare<[Named], Candidate>(`SELECT id, topic FROM history_event INDEXED BY history_event_recent
-        WHERE realm = @realm AND topic >= @topic AND topic < (@topic || x'FF') ORDER BY id DESC LIMIT @n`),
-      // Wildcards are matched here in JS, on the realm's events newest first.
-      realm: db.prepare<[string, number], Candidate>(
-        'SELECT id, topic FROM history_event INDEXED BY history_event_recent WHERE realm = ? ORDER BY id DESC LIMIT ?',
+      // A range of the primary key: every topic starting with p sorts from p up to p followed by
+      // the byte 0xFF, which UTF-8 never contains (and no LIKE, whose escapes a topic could use).
+      candidates: db.prepare<[Named], { topic: string; last_id: number }>(`SELECT topic, last_id FROM history_topic
+        WHERE realm = @realm AND topic >= @topic AND topic < (@topic || x'FF')`),
+      // One topic's IDs, newest first, from the (realm, topic, id) index alone.
+      pull: db.prepare<[string, string, number, number], Positioned>(
+        'SELECT id AS at FROM history_event WHERE realm = ? AND topic = ? AND id <= ? ORDER BY id DESC LIMIT ?',
       ),
       row: db.prepare<[number], HistoryRow>(
         'SELECT topic, publication, timestamp, payload FROM history_event WHERE id = ?',
@@ -95,36 +96,34 @@ export class SqliteHistory {
     this.#age(realm, b, now);
   }
 
-  /**
-   * What `take` makes of the newest `limit` rows it takes (returns other than undefined) among
-   * the topics `pattern` matches, newest first, having examined at most HISTORY_READ_MAX_ROWS.
-   */
+  /** What `take` makes of the newest `limit` rows it takes among the topics `pattern` matches (newestFirst). */
   read<T>(realm: string, pattern: TopicPattern, limit: number, take: (row: HistoryRow) => T | undefined): T[] {
     const s = this.#stmt;
-    const max = HISTORY_READ_MAX_ROWS;
-    const candidates =
-      pattern.match === 'exact'
-        ? s.exact.iterate(realm, pattern.topic, max)
-        : pattern.match === 'prefix'
-          ? s.prefix.iterate({ realm, topic: pattern.topic, n: max })
-          : s.realm.iterate(realm, max);
-    const out: T[] = [];
-    for (const c of candidates) {
-      this.rowsExamined++;
-      if (pattern.match === 'wildcard' && !uriMatches(pattern.topic, 'wildcard', c.topic)) continue;
-      const row = s.row.get(c.id);
-      const taken = row === undefined ? undefined : take(row);
-      if (taken === undefined) continue;
-      out.push(taken);
-      // Leaving the loop ends the statement (better-sqlite3 resets it): no more rows are read.
-      if (out.length >= limit) break;
+    const topics: TopicEvents<Positioned>[] = [];
+    for (const c of s.candidates.iterate({ realm, topic: rangeOf(pattern) })) {
+      this.topicsExamined++;
+      if (!uriMatches(pattern.topic, pattern.match, c.topic)) continue;
+      topics.push({
+        newest: c.last_id,
+        pull: (atMost, n) => {
+          const ids = s.pull.all(realm, c.topic, atMost, n);
+          this.rowsExamined += ids.length;
+          return ids;
+        },
+      });
     }
-    return out;
+    return newestFirst(topics, limit, ({ at }) => {
+      // Payloads are read for the events considered only.
+      const row = s.row.get(at);
+      return row === undefined ? undefined : take(row);
+    });
   }
 
   /** Within the caller's transaction. See EventStore.adoptHistory. */
-  adopt(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): void {
+  adopt(realm: string, ruleOf: (topic: string) => HistoryBounds | undefined, now: number): HistoryAdoption {
     const s = this.#stmt;
+    const uncovered = { topics: 0, events: 0, examples: [] as string[] };
+    const bounded = { topics: 0, events: 0 };
     const rules = new Map<string, HistoryBounds>();
     const moves: [topic: string, to: HistoryBounds | undefined][] = [];
     // Collected first: better-sqlite3 refuses writes while a statement is being iterated.
@@ -135,30 +134,39 @@ export class SqliteHistory {
     }
     for (const [topic, b] of moves) {
       if (b === undefined) {
-        s.dropEvents.run(realm, topic);
-        s.dropTopic.run(realm, topic);
+        uncovered.events += s.dropEvents.run(realm, topic).changes;
+        uncovered.topics += s.dropTopic.run(realm, topic).changes;
+        if (uncovered.examples.length < ADOPTION_EXAMPLES) uncovered.examples.push(topic);
       } else {
         s.moveEvents.run(b.rule, realm, topic);
         s.moveTopic.run(b.rule, realm, topic);
       }
     }
+    const add = (d: { topics: number; events: number }) => {
+      bounded.topics += d.topics;
+      bounded.events += d.events;
+    };
     for (const b of rules.values()) {
-      this.#evict(realm, b);
-      this.#age(realm, b, now);
+      add(this.#evict(realm, b));
+      add(this.#age(realm, b, now));
       // A limit lowered since: topics nobody publishes to any more are trimmed now.
-      for (const { topic } of s.ruleTopics.all(realm, b.rule)) s.trimCount.run({ realm, topic, n: b.limit });
+      for (const { topic } of s.ruleTopics.all(realm, b.rule))
+        bounded.events += s.trimCount.run({ realm, topic, n: b.limit }).changes;
     }
+    return { uncovered, bounded };
   }
 
-  #evict(realm: string, b: HistoryBounds): void {
+  /** Rows deleted. */
+  #evict(realm: string, b: HistoryBounds): { topics: number; events: number } {
     const named = { realm, rule: b.rule, n: b.maxTopics };
-    this.#stmt.evictEvents.run(named);
-    this.#stmt.evictTopics.run(named);
+    const events = this.#stmt.evictEvents.run(named).changes;
+    return { events, topics: this.#stmt.evictTopics.run(named).changes };
   }
 
-  #age(realm: string, b: HistoryBounds, now: number): void {
+  /** Rows deleted. */
+  #age(realm: string, b: HistoryBounds, now: number): { topics: number; events: number } {
     const oldest = now - b.maxAgeMs;
-    this.#stmt.ageEvents.run(realm, b.rule, oldest);
-    this.#stmt.ageTopics.run(realm, b.rule, oldest);
+    const events = this.#stmt.ageEvents.run(realm, b.rule, oldest).changes;
+    return { events, topics: this.#stmt.ageTopics.run(realm, b.rule, oldest).changes };
   }
 }
