@@ -5,7 +5,10 @@
 import type { Authenticate, Dict } from '../wamp/messages.ts';
 import type { TransportInfo } from './peer.ts';
 import type { RealmConfig } from './realm.ts';
-import type { MatchPolicy } from './uri-table.ts';
+
+// Authorization (grants) is authorization.ts; re-exported here for the modules that take both.
+export { allowAll, grantRequest, refusalText } from './authorization.ts';
+export type { Action, AuthorizationRequest, Authorizer, Grantee } from './authorization.ts';
 
 export interface HelloInfo {
   readonly realm: RealmConfig;
@@ -47,46 +50,6 @@ export interface Authenticator {
   hello(info: HelloInfo): AuthOutcome;
 }
 
-export type Action = 'call' | 'register' | 'subscribe' | 'publish';
-
-export interface AuthorizationRequest {
-  readonly realm: string;
-  readonly session: number;
-  readonly authid: string;
-  readonly authrole: string;
-  readonly action: Action;
-  readonly uri: string;
-  /** The match policy of a REGISTER or SUBSCRIBE; 'exact' for CALL and PUBLISH. */
-  readonly match: MatchPolicy;
-}
-
-export interface Authorizer {
-  authorize(request: AuthorizationRequest): boolean;
-}
-
-/** Who asks for a grant: the parts of a session an AuthorizationRequest names. */
-export interface Grantee {
-  readonly id: number;
-  readonly authid: string;
-  readonly authrole: string;
-}
-
-/** The request for `session` to do `action` on `uri`: one shape for every check of a grant. */
-export function grantRequest(
-  realm: string,
-  session: Grantee,
-  action: Action,
-  uri: string,
-  match: MatchPolicy,
-): AuthorizationRequest {
-  return { realm, session: session.id, authid: session.authid, authrole: session.authrole, action, uri, match };
-}
-
-/** The text of the ERROR not_authorized answering a refused request. */
-export function refusalText(check: AuthorizationRequest): string {
-  return `${check.authrole} may not ${check.action} '${check.uri}'`;
-}
-
 let anonymousCounter = 0;
 
 /** Realms with `anonymous: true` admit anyone offering "anonymous" (or no authmethods). */
@@ -114,5 +77,3 @@ export const anonymousAuthenticator: Authenticator = {
     };
   },
 };
-
-export const allowAll: Authorizer = { authorize: () => true };

@@ -2,7 +2,7 @@
 // registrations or events. Each realm owns its Dealer, its Broker and its meta API.
 
 import type { Logger } from '../log.ts';
-import type { Authorizer } from './auth.ts';
+import type { Authorizer } from './authorization.ts';
 import type { UriCheck } from '../wamp/uris.ts';
 import { Broker, type EventRouting, type Publisher } from './broker.ts';
 import type { HistoryRule } from './history-rules.ts';

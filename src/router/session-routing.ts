@@ -6,7 +6,7 @@ import { MessageType as T, messageName, type Call, type Dict, type Message } fro
 import type { ProtocolViolation } from '../wamp/parse.ts';
 import type { RawPayload } from '../wamp/raw-payload.ts';
 import { CloseUri, ErrorUri } from '../wamp/uris.ts';
-import { refusalText, type Action, type AuthorizationRequest, type Authorizer } from './auth.ts';
+import { refusalText, type Action, type AuthorizationRequest, type Authorizer } from './authorization.ts';
 import { ENDED, type Ended } from './ended-calls.ts';
 import type { SessionMeter } from './metrics.ts';
 import type { LeaveReason, Realm } from './realm.ts';

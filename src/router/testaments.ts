@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Dict } from '../wamp/messages.ts';
 import { isDict } from '../wamp/parse.ts';
 import { ErrorUri } from '../wamp/uris.ts';
-import { grantRequest, refusalText, type Authorizer } from './auth.ts';
+import { grantRequest, refusalText, type Authorizer } from './authorization.ts';
 import type { Broker } from './broker.ts';
 import { LIMIT_EXCEEDED, limitMessage, type LimitKind, type RealmLimits } from './limits.ts';
 import type { LocalResult } from './local-procedures.ts';
