@@ -9,19 +9,12 @@
 // opens; any other session drops the oldest waiting. A message that cannot be sent to this
 // client at all gives its slot back at once, so it never blocks those behind it.
 
-import type { IPublishPacket, QoS } from 'mqtt-packet';
+import type { IPublishPacket } from 'mqtt-packet';
+import type { OutboundMessage } from './outbound-message.ts';
 import { messageSize } from './packet-size.ts';
 import { withExpiry } from './properties.ts';
 
-export interface OutboundMessage {
-  topic: string;
-  payload: Uint8Array;
-  qos: QoS;
-  retain: boolean;
-  properties?: IPublishPacket['properties'];
-  /** MQTT 5 message expiry (ms since the epoch): not sent after it. */
-  expiresAt?: number;
-}
+export type { OutboundMessage } from './outbound-message.ts';
 
 interface Held {
   readonly message: OutboundMessage;

@@ -6,7 +6,7 @@
 // an in-flight slot or a row, so one that can never be sent is not kept waiting for its turn.
 
 import type { IPublishPacket } from 'mqtt-packet';
-import type { OutboundMessage } from './outbound.ts';
+import type { OutboundMessage } from './outbound-message.ts';
 
 type Properties = NonNullable<IPublishPacket['properties']>;
 
