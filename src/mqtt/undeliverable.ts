@@ -5,7 +5,7 @@
 // fan-out to ten thousand clients undeliverable, and that must not become ten thousand lines.
 
 import type { Logger } from '../log.ts';
-import { LogThrottle } from '../mesh/log-throttle.ts';
+import { LogThrottle } from '../log-throttle.ts';
 
 export type Undeliverable = 'not encodable' | 'over the client maximum packet size';
 

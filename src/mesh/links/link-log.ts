@@ -3,7 +3,7 @@
 // journal through them.
 
 import type { Logger } from '../../log.ts';
-import { LogThrottle } from '../log-throttle.ts';
+import { LogThrottle } from '../../log-throttle.ts';
 import { isRoutedType, type NodeId } from '../routing/frames.ts';
 import type { LinkConnection } from './connection.ts';
 

@@ -5,7 +5,7 @@
 
 import type { Logger } from '../../log.ts';
 import { meshDefaults } from '../defaults.ts';
-import { LogThrottle } from '../log-throttle.ts';
+import { LogThrottle } from '../../log-throttle.ts';
 import type { NodeId } from '../node-id.ts';
 import type { NodeKey } from '../trust/node-key.ts';
 import { recordSignatureHolds } from '../trust/record-signature.ts';

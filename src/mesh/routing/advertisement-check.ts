@@ -5,7 +5,7 @@
 
 import type { Logger } from '../../log.ts';
 import { meshDefaults } from '../defaults.ts';
-import { LogThrottle } from '../log-throttle.ts';
+import { LogThrottle } from '../../log-throttle.ts';
 import { lsaSignatureHolds } from '../trust/lsa-signature.ts';
 import type { MeshTrust } from '../trust/membership.ts';
 import type { Lsa, NodeId } from './frames.ts';

@@ -19,7 +19,7 @@ import type { EventRouting } from '../../router/broker.ts';
 import type { StoredEvent } from '../../router/event-store.ts';
 import type { Federation } from '../../router/federation.ts';
 import type { Scheduler } from '../../router/scheduler.ts';
-import { LogThrottle } from '../log-throttle.ts';
+import { LogThrottle } from '../../log-throttle.ts';
 import type { Subscribers } from './advertise.ts';
 import { EventCustody, type CustodyLimits, type Received } from './event-custody.ts';
 import { InOrder, type OrderCounters, type OrderLimits } from './event-order.ts';
