@@ -64,8 +64,8 @@ export const defaultRealmLimits: RealmLimits = {
   maxRetainedTopicsPerSession: 1000,
   // A session needs a handful (its status topic, an MQTT will: one); 64 leaves room for a client
   // announcing the state of several resources. Each is kept until the session ends and holds up
-  // to a message's size (limits.maxMessageSize): unbounded, 10 000 of 20 KB took the router from
-  // 78 to 316 MB; 64 of them are 1.3 MB.
+  // to a message's size (limits.maxMessageSize) in memory, so the count is what bounds what one
+  // session can make the router hold.
   maxTestamentsPerSession: 64,
 };
 

@@ -45,8 +45,8 @@ export function eligible(f: Filter, s: Target): boolean {
 
 /**
  * The same check for every subscriber of one publication: the lists become sets once, so a
- * publication costs its subscribers plus its lists, not their product (a list of a million IDs
- * against a thousand subscribers held the router for seconds).
+ * publication costs its subscribers plus its lists, not their product, which a publisher could
+ * make as large as a message allows.
  */
 export function eligibleFor(f: Filter): (s: Target) => boolean {
   const exclude = setOf(f.exclude);

@@ -1,7 +1,7 @@
 // What the CBOR tags cbor-x knows decode to. Its tag handlers are process-wide and the router is
-// their only user. Peers' payloads must be plain trees that every serialization can write (JSON
-// has no sets, typed arrays or classes: it wrote a Set, an Error or a RegExp as {} and a
-// Uint32Array as a dict of indexes, so a JSON peer lost the values without a word):
+// their only user. Peers' payloads must be plain trees that every serialization can write: JSON
+// has no sets, typed arrays or classes, and writes such an object as a dict of its own
+// enumerable properties ({} for a Set, an Error or a RegExp), dropping its values:
 //  - tags 28/29 (value sharing) build values that contain themselves, which nothing can encode
 //    or walk to the end; they are refused, so the frame gets ABORT like any undecodable one;
 //  - tag 259 (a map with any keys) decodes like a plain map: to a dict, and a non-string key

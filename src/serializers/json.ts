@@ -4,7 +4,7 @@
 import { splitJson } from './frame-head.ts';
 import { readJsonHead } from './json-head.ts';
 import type { Serializer } from './serializer.ts';
-import { mayHoldLoneSurrogate, wellFormed } from './well-formed.ts';
+import { halfEscaped, wellFormed } from './well-formed.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 // Buffer's own UTF-8 writer, which write() calls after checking its arguments; @types/node
@@ -113,10 +113,12 @@ export const json: Serializer = {
     const text = decoder.decode(frame);
     // Revivers cost time: they run only when the text needs them. A NUL can only appear
     // escaped in JSON text; integers beyond 2^53 show in the parsed value (see above).
-    const value: unknown = text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
+    // One scan for an escape serves both checks that need one.
+    const escaped = text.includes('\\u');
+    const value: unknown = escaped && text.includes('\\u0000') ? JSON.parse(text, revive) : JSON.parse(text);
     const wide = holdsWideNumber(value, 0) ?? MAYBE_BEYOND_2_53.test(text);
     const parsed: unknown = wide ? JSON.parse(text, reviveExact as never) : value;
-    return mayHoldLoneSurrogate(text) ? wellFormed(parsed) : parsed;
+    return escaped && halfEscaped(text) ? wellFormed(parsed) : parsed;
   },
   splitPayload: splitJson,
   splitSmall: readJsonHead,

@@ -7,8 +7,11 @@
 // Only an escape can make one: the text was decoded from UTF-8, which replaced any such octets.
 const HALF_ESCAPED = /\\u[dD][89a-fA-F]/;
 
-/** Whether JSON `text` may hold a lone surrogate (a pair escaped whole is also seen here). */
-export const mayHoldLoneSurrogate = (text: string): boolean => text.includes('\\u') && HALF_ESCAPED.test(text);
+/** Whether JSON `text` with an escape ("\\u") in it may hold a lone surrogate (a pair escaped whole is also seen here). */
+export const halfEscaped = (text: string): boolean => HALF_ESCAPED.test(text);
+
+/** Whether JSON `text` may hold a lone surrogate. */
+export const mayHoldLoneSurrogate = (text: string): boolean => text.includes('\\u') && halfEscaped(text);
 
 /** `value`, parsed from JSON (changed in place), with every lone surrogate in its strings and keys as U+FFFD. */
 export function wellFormed(value: unknown): unknown {

@@ -110,13 +110,12 @@ export const migrations: readonly string[] = [
   // 11: bounded event history (src/store/sqlite-history.ts). Each kept topic gets a row naming the
   // history rule that keeps it and its newest event, so a rule's topics are counted and the least
   // recently published one dropped by index, not by reading the history; each event names its
-  // rule too, so the rule's age trim is one indexed DELETE over all its topics. (realm, id, topic)
-  // served the first bounded reads; reads now merge the covered topics through (realm, topic, id)
-  // (src/router/history-read.ts) and no longer use it. Rows kept before have no rule yet (''):
-  // the realm's rules claim or drop them when a realm with history rules starts.
+  // rule too, so the rule's age trim is one indexed DELETE over all its topics. Reads merge the
+  // covered topics through the existing (realm, topic, id) index (src/router/history-read.ts).
+  // Rows kept before have no rule yet (''): the realm's rules claim or drop them when a realm
+  // with history rules starts.
   `ALTER TABLE history_event ADD COLUMN rule TEXT NOT NULL DEFAULT '';
    CREATE INDEX history_event_age ON history_event (realm, rule, timestamp);
-   CREATE INDEX history_event_recent ON history_event (realm, id, topic);
    CREATE TABLE history_topic (
      realm TEXT NOT NULL, topic TEXT NOT NULL, rule TEXT NOT NULL, last_id INTEGER NOT NULL,
      last_time INTEGER NOT NULL, PRIMARY KEY (realm, topic)) WITHOUT ROWID;
