@@ -134,8 +134,20 @@ if (unavailable !== undefined) {
     t.deepEqual(JSON.parse(last.body), { args: [42, 'A'], kwargs: {} });
 
     // B, between them, serves it too; and a node without the spec would have answered 404.
-    const viaB = await post(bed.node('B').ns, '/g/add/x', '{"a":1,"b":1}');
-    t.is(viaB.status, 200, viaB.body);
+    // Records replicate each on its own, so B may hold the spec a moment before the grant
+    // that C already had: B is waited for as C was.
+    let viaB = { status: 0, body: '' };
+    await eventually(
+      'B serves the spec too',
+      15_000,
+      async () => {
+        viaB = await post(bed!.node('B').ns, '/g/add/x', '{"a":1,"b":1}');
+        return viaB.status === 200 ? true : undefined;
+      },
+      200,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; last answer: ${viaB.status} ${viaB.body}`);
+    });
     t.is((await post(bed.node('C').ns, '/nothing', '{}')).status, 404);
   });
 }
