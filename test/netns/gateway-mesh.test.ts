@@ -146,7 +146,9 @@ if (unavailable !== undefined) {
       },
       200,
     ).catch((e: Error) => {
-      throw new Error(`${e.message}; last answer: ${viaB.status} ${viaB.body}`);
+      // What B logged (replication, trust) says why it lacks what C, behind it, has.
+      const log = routers[1]?.proc.stderr().slice(-4000) ?? '';
+      throw new Error(`${e.message}; last answer: ${viaB.status} ${viaB.body}; B's log:\n${log}`);
     });
     t.is((await post(bed.node('C').ns, '/nothing', '{}')).status, 404);
   });
