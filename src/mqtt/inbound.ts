@@ -104,6 +104,15 @@ export class Inbound {
    */
   keep(kept: HeldIdentifiers, held: readonly number[]): void {
     this.#kept = kept;
+    this.resume(held);
+  }
+
+  /**
+   * `held`, what the session held on its previous connection, are held again until their PUBREL:
+   * also for a connection that resumes a kept session without keeping it (MQTT 5 Clean Start 0,
+   * Session Expiry 0), in memory only, or a PUBLISH resent after the reconnect goes out twice.
+   */
+  resume(held: readonly number[]): void {
     if (held.length > 0) this.#awaitingRelease = new Set(held);
   }
 

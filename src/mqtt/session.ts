@@ -354,8 +354,10 @@ export class MqttSession implements WampClient {
     this.#key = key;
     this.#state = 'connected';
     const queued: StoredMessage[] = stored === undefined ? [] : store!.pending(key, now);
-    if (!this.persistent) store?.delete(key);
-    else {
+    if (!this.persistent) {
+      if (stored !== undefined) this.#inbound.resume(store!.held(key));
+      store?.delete(key);
+    } else {
       this.#kept = new KeptSession(store!, key, this.#options, this.#log, this.#params.clientId);
       this.#kept.save(stored?.subscriptions ?? [], recordOf(welcome, this.#options.realm, this.#params)); // connected: it does not expire meanwhile
       this.#inbound.keep(this.#kept, stored === undefined ? [] : store!.held(key));

@@ -61,6 +61,35 @@ for (const v of [4, 5] as const) {
 }
 
 test.serial(
+  'MQTT 5: a connection that resumes a kept session without keeping it (Clean Start 0, Session Expiry 0) still holds its QoS 2 identifiers',
+  async (t) => {
+    const w = await startWorld();
+    try {
+      const wamp = await w.wamp();
+      await wamp.subscribe('q2s.t');
+      const first = await RawMqtt.connect(w.openPort, 5);
+      await first.open(keep('q2-resume', 5));
+      first.send(qos2(9, 'nine'));
+      await first.next('pubrec');
+      first.destroy();
+      await until(() => first.closed, 3000, 'closed');
+      const back = await RawMqtt.connect(w.openPort, 5);
+      t.true((await back.open({ clientId: 'q2-resume', clean: false })).sessionPresent);
+      back.send(qos2(9, 'nine', true));
+      t.is((await back.next('pubrec')).reasonCode, 0);
+      back.send({ cmd: 'pubrel', messageId: 9 });
+      t.is((await back.next('pubcomp')).reasonCode, 0, 'PUBCOMP success, not 0x92 Packet Identifier not found');
+      back.send(qos2(10, 'ten'));
+      await back.next('pubrec');
+      t.deepEqual(await events(wamp, 2), [['nine'], ['ten']], 'published once');
+      back.destroy();
+    } finally {
+      await w.stop();
+    }
+  },
+);
+
+test.serial(
   'the QoS 2 identifiers a session holds survive a router restart: a resent PUBLISH is not published again, a PUBREL completes',
   async (t) => {
     let w = await startWorld();
