@@ -34,19 +34,12 @@ export function readFilter(options: Dict): Filter | undefined | OptionError {
 }
 
 /** Whether subscriber `s` gets the publication: for one subscriber (a retained or stored event). */
-export function eligible(f: Filter, s: Target): boolean {
-  if (f.exclude?.includes(s.id) || f.exclude_authid?.includes(s.authid) || f.exclude_authrole?.includes(s.authrole))
-    return false;
-  if (f.eligible !== undefined && !f.eligible.includes(s.id)) return false;
-  if (f.eligible_authid !== undefined && !f.eligible_authid.includes(s.authid)) return false;
-  if (f.eligible_authrole !== undefined && !f.eligible_authrole.includes(s.authrole)) return false;
-  return true;
-}
+export const eligible = (f: Filter, s: Target): boolean => eligibleFor(f)(s);
 
 /**
- * The same check for every subscriber of one publication: the lists become sets once, so a
- * publication costs its subscribers plus its lists, not their product, which a publisher could
- * make as large as a message allows.
+ * Whether a subscriber gets the publication, for every subscriber of it: the lists become sets
+ * once, so a publication costs its subscribers plus its lists, not their product, which a
+ * publisher could make as large as a message allows.
  */
 export function eligibleFor(f: Filter): (s: Target) => boolean {
   const exclude = setOf(f.exclude);
