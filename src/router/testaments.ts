@@ -41,6 +41,13 @@ interface Testament {
 }
 type Scope = 'destroyed' | 'detached';
 
+/** The call's `scope` ("destroyed" unless given), undefined for any other value. */
+function scopeOf(kwargs: Dict): Scope | undefined {
+  const scope = kwargs.scope ?? 'destroyed';
+  return scope === 'destroyed' || scope === 'detached' ? scope : undefined;
+}
+const BAD_SCOPE: LocalResult = { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+
 export class Testaments {
   readonly #realm: TestamentRealm;
   readonly #env: TestamentEnvironment;
@@ -62,9 +69,8 @@ export class Testaments {
     if (!this.#realm.broker.publishable(topic))
       return { error: ErrorUri.INVALID_URI, args: [`invalid testament topic URI '${topic}'`] };
     const options = isDict(kwargs.publish_options) ? kwargs.publish_options : {};
-    const scope = kwargs.scope ?? 'destroyed';
-    if (scope !== 'destroyed' && scope !== 'detached')
-      return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+    const scope = scopeOf(kwargs);
+    if (scope === undefined) return BAD_SCOPE;
     const retain = options.retain === true;
     const held = this.#bySession.get(caller.id);
     const limits = this.#realm.limits;
@@ -92,9 +98,8 @@ export class Testaments {
 
   /** wamp.session.flush_testaments: the scope's testaments are dropped; their retained topics freed. */
   flush(caller: Target, kwargs: Dict): LocalResult {
-    const scope = kwargs.scope ?? 'destroyed';
-    if (scope !== 'destroyed' && scope !== 'detached')
-      return { error: ErrorUri.INVALID_ARGUMENT, args: ['scope must be destroyed or detached'] };
+    const scope = scopeOf(kwargs);
+    if (scope === undefined) return BAD_SCOPE;
     const list = this.#bySession.get(caller.id)?.[scope] ?? [];
     const n = list.length;
     this.#realm.broker.releaseRetained(caller, list.filter((t) => t.retain).length);
