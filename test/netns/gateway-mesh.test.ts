@@ -115,41 +115,38 @@ if (unavailable !== undefined) {
     cli(['api', 'add', spec]);
     const added = Date.now();
 
-    // Until the spec reached C: 404 (no route); until A's registration is known at C: 503.
-    let last = { status: 0, body: '' };
-    await eventually(
-      'C serves the spec and reaches the callee on A',
+    // Until the spec reached a node: 404 (no route); until A's registration is known there: 503.
+    // On failure, the node's log (replication, trust) says why it lacks what another has.
+    const served = async (node: 'B' | 'C', body: string, what: string) => {
+      let last = { status: 0, body: '' };
       // "Within seconds": a realm replicated after A's advertisement is looked at when it arrives.
-      15_000,
-      async () => {
-        last = await post(bed!.node('C').ns, '/g/add/x', '{"a":2,"b":40}');
-        return last.status === 200 ? true : undefined;
-      },
-      500,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}; last answer: ${last.status} ${last.body}`);
-    });
+      await eventually(
+        what,
+        15_000,
+        async () => {
+          last = await post(bed!.node(node).ns, '/g/add/x', body);
+          return last.status === 200 ? true : undefined;
+        },
+        200,
+      ).catch((e: Error) => {
+        const log =
+          routers
+            .find((r) => r.node === node)
+            ?.proc.stderr()
+            .slice(-4000) ?? '';
+        throw new Error(`${e.message}; last answer: ${last.status} ${last.body}; ${node}'s log:\n${log}`);
+      });
+      return last;
+    };
+    const viaC = await served('C', '{"a":2,"b":40}', 'C serves the spec and reaches the callee on A');
     t.log(`C answered 200 ${Date.now() - added} ms after the spec was added on A`);
     // The agent's add answers CallResult(a + b, its name): the callee that ran is A's.
-    t.deepEqual(JSON.parse(last.body), { args: [42, 'A'], kwargs: {} });
+    t.deepEqual(JSON.parse(viaC.body), { args: [42, 'A'], kwargs: {} });
 
     // B, between them, serves it too; and a node without the spec would have answered 404.
     // Records replicate each on its own, so B may hold the spec a moment before the grant
     // that C already had: B is waited for as C was.
-    let viaB = { status: 0, body: '' };
-    await eventually(
-      'B serves the spec too',
-      15_000,
-      async () => {
-        viaB = await post(bed!.node('B').ns, '/g/add/x', '{"a":1,"b":1}');
-        return viaB.status === 200 ? true : undefined;
-      },
-      200,
-    ).catch((e: Error) => {
-      // What B logged (replication, trust) says why it lacks what C, behind it, has.
-      const log = routers[1]?.proc.stderr().slice(-4000) ?? '';
-      throw new Error(`${e.message}; last answer: ${viaB.status} ${viaB.body}; B's log:\n${log}`);
-    });
+    await served('B', '{"a":1,"b":1}', 'B serves the spec too');
     t.is((await post(bed.node('C').ns, '/nothing', '{}')).status, 404);
   });
 }
