@@ -41,8 +41,8 @@ export interface ForwarderOptions {
   readonly bridge: string;
   readonly outbox: Outbox;
   readonly inflight: number;
-  /** An event unconfirmed this long after it was sent fails the link (ms; default 30 s). */
-  readonly confirmTimeoutMs?: number;
+  /** An event unconfirmed this long after it was sent fails the link (ms). */
+  readonly confirmTimeoutMs: number;
   readonly retry: BackoffSettings;
   readonly random?: () => number;
   readonly now?: () => number;
@@ -152,7 +152,7 @@ export class Forwarder {
     if (this.#deadline !== undefined || this.#stopped) return;
     const oldest = this.#inflight.values().next().value;
     if (oldest === undefined) return;
-    const timeout = this.#o.confirmTimeoutMs ?? 30_000;
+    const timeout = this.#o.confirmTimeoutMs;
     this.#deadline = setTimeout(
       () => {
         this.#deadline = undefined;

@@ -320,7 +320,6 @@ export function listenWebSocket(
   );
 }
 
-/** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */
 /** uWS.ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT: the enum is declared in the typings only, so its value is written here. */
 const LISTEN_EXCLUSIVE_PORT = 1 as uWS.ListenOptions;
 
@@ -332,6 +331,7 @@ type ListenWithHost = (
   cb: (listenSocket: uWS.us_listen_socket | false) => void,
 ) => uWS.TemplatedApp;
 
+/** The first subprotocol in the client's order that we speak (RFC 6455: client lists by preference). */
 export function chooseSerializer(header: string, offered: readonly Serializer[]): Serializer | undefined {
   for (const name of header.split(',')) {
     const wanted = name.trim();
