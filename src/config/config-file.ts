@@ -10,20 +10,16 @@ import fs from 'node:fs';
  */
 export const CONFIG_FILE_MAX = 1024 * 1024;
 
-/** The file's text; throws an Error whose message says what is wrong (without the file name). */
+/** The file's text; throws an Error whose message says what is wrong (without the file name or "cannot read"). */
 export function readConfigFile(file: string): string {
   let fd: number;
-  try {
-    // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer. No effect on a regular file.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    throw new Error(`cannot read: ${(e as Error).message}`);
-  }
+  // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer. No effect on a regular file.
+  fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw new Error(`cannot read: not a regular file (${kind(stat)})`);
+    if (!stat.isFile()) throw new Error(`not a regular file (${kind(stat)})`);
     if (stat.size > CONFIG_FILE_MAX)
-      throw new Error(`cannot read: ${stat.size} bytes, over the ${CONFIG_FILE_MAX} (1 MiB) a config file may have`);
+      throw new Error(`${stat.size} bytes, over the ${CONFIG_FILE_MAX} (1 MiB) a config file may have`);
     // Read at most one byte past the limit: a file growing while it is read is refused too.
     const buffer = Buffer.alloc(CONFIG_FILE_MAX + 1);
     let length = 0;
@@ -31,13 +27,9 @@ export function readConfigFile(file: string): string {
       const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
       if (n === 0) break;
       length += n;
-      if (length > CONFIG_FILE_MAX)
-        throw new Error(`cannot read: over the ${CONFIG_FILE_MAX} bytes (1 MiB) a config file may have`);
+      if (length > CONFIG_FILE_MAX) throw new Error(`over the ${CONFIG_FILE_MAX} bytes (1 MiB) a config file may have`);
     }
     return buffer.toString('utf8', 0, length);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw err.code === undefined ? err : new Error(`cannot read: ${err.message}`);
   } finally {
     fs.closeSync(fd);
   }

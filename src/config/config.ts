@@ -180,7 +180,7 @@ export function loadConfig(file?: string): Config {
   try {
     text = readConfigFile(file);
   } catch (e) {
-    throw new ConfigError(file, [{ field: '', problem: (e as Error).message }]);
+    throw new ConfigError(file, [{ field: '', problem: `cannot read: ${(e as Error).message}` }]);
   }
   // A UTF-8 byte order mark, as some Windows editors write, is no reason to refuse the file.
   if (text.startsWith('\ufeff')) text = text.slice(1);
