@@ -207,15 +207,16 @@ export class Broker {
       ...(filter && { filter: filter as Dict }),
     };
     const excluded = excludeMe === true ? publisher.id : undefined;
-    if (retain === true && this.#options.store.retained(this.#options.realm, topic) === undefined) {
-      const count = this.#retainedBy.get(publisher.id) ?? 0;
-      if (this.#refused(publisher, 'maxRetainedTopicsPerSession', count))
-        return fail(
-          LIMIT_EXCEEDED,
-          limitMessage('maxRetainedTopicsPerSession', this.#limits.maxRetainedTopicsPerSession),
-        );
-      this.#retainedBy.set(publisher.id, count + 1);
-    }
+    // A topic's first retained event counts against the publisher's limit.
+    if (
+      retain === true &&
+      this.#options.store.retained(this.#options.realm, topic) === undefined &&
+      !this.reserveRetained(publisher)
+    )
+      return fail(
+        LIMIT_EXCEEDED,
+        limitMessage('maxRetainedTopicsPerSession', this.#limits.maxRetainedTopicsPerSession),
+      );
     const unstorable = this.#keep(event, filter, retain === true);
     if (unstorable !== undefined) return fail(ErrorUri.INVALID_ARGUMENT, unstorable);
     this.#deliver(event, excluded, filter, raw);
@@ -285,8 +286,9 @@ export class Broker {
   }
 
   /**
-   * Counts a retained testament as a topic the session gave a retained event, when it is added
-   * (whether its topic will have one by then cannot be known). False, and reported, beyond the limit.
+   * Counts a topic the session gives a retained event: a PUBLISH's to a topic without one, a
+   * retained testament's when it is added (whether its topic will have one by then cannot be
+   * known). False, and reported, beyond the limit.
    */
   reserveRetained(session: Target): boolean {
     const count = this.#retainedBy.get(session.id) ?? 0;
