@@ -9,7 +9,7 @@
 import type { HttpAnswer, HttpStreamSink } from '../transport/http-exchange.ts';
 import { jsonText } from '../serializers/index.ts';
 import type { CallHandle, ClientSession, Payload } from './client.ts';
-import { GatewayErrorUri } from './errors.ts';
+import { unencodable } from './reply.ts';
 import type { RequestScope } from './scope.ts';
 import type { CallRoute } from './spec.ts';
 
@@ -107,12 +107,7 @@ class ResultStream {
       text = jsonText(value);
     } catch (error) {
       // A valid WAMP value JSON.stringify cannot write (nesting deeper than its stack).
-      const why = error instanceof Error ? error.message : String(error);
-      const failure = {
-        error: GatewayErrorUri.UNENCODABLE,
-        args: [`the answer cannot be written as JSON: ${why}`],
-        kwargs: {},
-      };
+      const failure = unencodable('the answer cannot be written as JSON', error, {});
       this.#sink.write(this.#line(jsonText(failure)));
       this.#end(false, true);
       return false;

@@ -1,6 +1,7 @@
 // HTTP answers of the gateway: values in the codec the client accepts, and errors from the
 // one table (errors.ts) with the body {"error", "args", "kwargs"}.
 
+import { errorText } from '../log.ts';
 import type { HttpReply } from '../transport/http-exchange.ts';
 import { hasKeys } from '../wamp/has-keys.ts';
 import { encodeValue, type Codec } from './codec.ts';
@@ -51,13 +52,15 @@ export function errorHttpReply(
  * WAMP, so the callee did nothing wrong; this client alone cannot have it.
  */
 export function unencodableReply(codec: Codec, error: unknown, extra?: Readonly<Record<string, string>>): HttpReply {
-  const why = error instanceof Error ? error.message : String(error);
-  return errorHttpReply(
-    codec,
-    GatewayErrorUri.UNENCODABLE,
-    [`the answer cannot be written as ${codec.contentType}: ${why}`],
-    {},
-    {},
-    extra,
-  );
+  const { error: uri, args } = unencodable(`the answer cannot be written as ${codec.contentType}`, error, {});
+  return errorHttpReply(codec, uri, args, {}, {}, extra);
+}
+
+/** The error of a value that cannot be written (`what`, e.g. "the event cannot be written as JSON"), naming why. */
+export function unencodable(
+  what: string,
+  error: unknown,
+  kwargs: Record<string, unknown>,
+): { error: string; args: [string]; kwargs: Record<string, unknown> } {
+  return { error: GatewayErrorUri.UNENCODABLE, args: [`${what}: ${errorText(error)}`], kwargs };
 }

@@ -8,7 +8,7 @@
 import type { HttpAnswer, HttpRequest, HttpStreamSink } from '../transport/http-exchange.ts';
 import { jsonText } from '../serializers/index.ts';
 import type { WampEvent } from './client.ts';
-import { GatewayErrorUri } from './errors.ts';
+import { unencodable } from './reply.ts';
 import type { GatewayLimits, RequestScope } from './scope.ts';
 import { loginFor, sessionFor, type IdentifyDeps } from './identify.ts';
 import type { SubscribeRoute } from './spec.ts';
@@ -161,12 +161,7 @@ function eventData(e: WampEvent): string {
   try {
     return `data: ${jsonText({ topic: e.topic, args: e.args, kwargs: e.kwargs })}`;
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    const failure = {
-      error: GatewayErrorUri.UNENCODABLE,
-      args: [`the event cannot be written as JSON: ${why}`],
-      kwargs: { topic: e.topic },
-    };
+    const failure = unencodable('the event cannot be written as JSON', error, { topic: e.topic });
     return `event: unencodable\ndata: ${jsonText(failure)}`;
   }
 }
