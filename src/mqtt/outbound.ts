@@ -135,27 +135,13 @@ export class Outbound {
     return true;
   }
 
-  /** Everything not yet acknowledged and held here, in order (in flight first), and forgets it (not settled): the client went away. */
-  drain(): OutboundMessage[] {
-    const out = [...(this.#inflight?.values() ?? [])].map((f) => f.message);
-    for (const q of this.#queue ?? []) out.push(q.message);
+  /** Forgets everything not yet acknowledged (not settled: it stays in SQLite, if kept): the client went away. */
+  drain(): void {
     this.#inflight = undefined;
     this.#queue = undefined;
     this.#inflightBytes = 0;
     this.#queuedBytes = 0;
     this.#spilled = false;
-    return out;
-  }
-
-  /** After a reconnect: everything unacknowledged again, in order, PUBLISH with DUP set (MQTT 4.4). */
-  resend(): void {
-    const inflight = this.#inflight;
-    if (inflight === undefined) return;
-    for (const [id, f] of [...inflight]) {
-      if (f.phase === 'released') this.#sink.pubrel(id);
-      else if (!this.#sink.publish(id, f.message, true)) this.#unsendable(id, f);
-    }
-    this.#fill();
   }
 
   /** Whether a message of `bytes` may go in flight now: a free slot, and room in the bound (always, with none in flight). */

@@ -7,7 +7,7 @@
 import type { Logger } from '../log.ts';
 import { LogThrottle } from '../log-throttle.ts';
 
-export type Undeliverable = 'not encodable' | 'over the client maximum packet size';
+type Undeliverable = 'not encodable' | 'over the client maximum packet size';
 
 const throttle = new LogThrottle(60_000);
 
@@ -26,7 +26,7 @@ export function sendable(size: number, maxPacket: number, log: Logger, clientId:
   return false;
 }
 
-export function logUndeliverable(log: Logger, clientId: string, topic: string | undefined, why: Undeliverable): void {
+function logUndeliverable(log: Logger, clientId: string, topic: string | undefined, why: Undeliverable): void {
   const suppressed = throttle.admit(why);
   if (suppressed === undefined) return;
   // A topic may be 100 KB of a WAMP URI: its start says enough.
