@@ -133,6 +133,11 @@ export function run(
 }
 
 /** Polls until `check` holds; fails after `ms`. */
+/** CONNECT options of a client whose session is kept: clean session false (3.1.1), 600 s expiry (MQTT 5). */
+export function keepSession(clientId: string, v: 4 | 5): Record<string, unknown> {
+  return { clientId, clean: false, ...(v === 5 && { properties: { sessionExpiryInterval: 600 } }) };
+}
+
 export async function until(check: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {

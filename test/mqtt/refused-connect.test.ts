@@ -7,14 +7,10 @@ import fs from 'node:fs';
 import test from 'ava';
 import type { Packet } from 'mqtt-packet';
 import { openDatabase } from '../../src/store/database.ts';
-import { PASSWORD, RawMqtt, startWorld, until } from './helpers.ts';
+import { keepSession as keep, PASSWORD, RawMqtt, startWorld, until } from './helpers.ts';
 
 /** A will the router refuses: an empty topic level has no WAMP URI. */
 const BAD_WILL = { topic: 'a//b', payload: Buffer.from('bye'), qos: 0 as const, retain: false };
-
-function keep(clientId: string, v: 4 | 5): Record<string, unknown> {
-  return { clientId, clean: false, ...(v === 5 && { properties: { sessionExpiryInterval: 600 } }) };
-}
 
 function codeOf(connack: { reasonCode?: number; returnCode?: number }): number | undefined {
   return connack.reasonCode ?? connack.returnCode;

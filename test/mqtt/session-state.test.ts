@@ -6,13 +6,9 @@
 import test from 'ava';
 import type { Packet } from 'mqtt-packet';
 import type { RawClient } from '../helpers/raw-client.ts';
-import { RawMqtt, startWorld, until } from './helpers.ts';
+import { keepSession as keep, RawMqtt, startWorld, until } from './helpers.ts';
 
 const EVENT = 36;
-
-function keep(clientId: string, v: 4 | 5): Record<string, unknown> {
-  return { clientId, clean: false, ...(v === 5 && { properties: { sessionExpiryInterval: 600 } }) };
-}
 
 function qos2(messageId: number, payload: unknown, dup = false): Packet {
   const body = Buffer.from(JSON.stringify(payload));
