@@ -127,7 +127,14 @@ test.serial('a call answers 200 with the result; templates fill URI, args and kw
 });
 
 test.serial('a JSON number beyond the range of a double is 400, not null at the callee', async (t) => {
-  for (const body of ['{"x":1e999}', '[1, -1E+400]', `{"x":${'9'.repeat(400)}.5}`]) {
+  // Also beyond a double with neither a long exponent nor a long run of digits alone.
+  for (const body of [
+    '{"x":1e999}',
+    '[1, -1E+400]',
+    `{"x":${'9'.repeat(400)}.5}`,
+    `{"x":${'9'.repeat(300)}e10}`,
+    `[1${'0'.repeat(220)}e99]`,
+  ]) {
     const e = await errorOf(await post('/api/echo', body));
     t.deepEqual([e.status, e.error], [400, 'wamp.error.invalid_argument'], body);
     t.regex(String(e.args[0]), /beyond the range of a double/);
