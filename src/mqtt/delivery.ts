@@ -122,6 +122,7 @@ export class EventDelivery {
         retain,
         properties: carried.properties,
         expiresAt: carried.expiresAt,
+        size,
       };
       if (mode === 'connected') this.#sink.send(message);
       else if (qos > 0) absent.push(message); // QoS 0 is not kept for an absent client (MQTT 3.1.2.4)

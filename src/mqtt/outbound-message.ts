@@ -11,4 +11,9 @@ export interface OutboundMessage {
   properties?: IPublishPacket['properties'];
   /** MQTT 5 message expiry (ms since the epoch): not sent after it. */
   expiresAt?: number;
+  /**
+   * Its PUBLISH's size for the client it is for (packet-size.ts), as delivery counted it; a
+   * message read back from SQLite has none and is counted again. Not stored.
+   */
+  size?: number;
 }

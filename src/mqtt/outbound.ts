@@ -42,17 +42,12 @@ export interface OutboundSink {
   readBack(held: OutboundMessage[], maxBytes: number): { messages: OutboundMessage[]; more: boolean };
 }
 
-/** What a message counts against the bound: its MQTT 5 PUBLISH (the larger form), or near it when that cannot be encoded. */
-function bytesOf(m: OutboundMessage): number {
-  const size = messageSize(m, true);
-  return Number.isFinite(size) ? size : m.payload.byteLength + m.topic.length;
-}
-
 export class Outbound {
   readonly #sink: OutboundSink;
   readonly #window: number;
   readonly #maxQueued: number;
   readonly #maxBytes: number;
+  readonly #v5: boolean;
   // Made on first use, like the queue: most clients never get a QoS 1/2 message, and ten
   // thousand idle clients should not each hold an empty Map (BENCHMARKS.md, MQTT idle memory).
   #inflight: Map<number, Inflight> | undefined;
@@ -69,11 +64,13 @@ export class Outbound {
   /** Messages that could not be sent to this client at all (see OutboundSink.publish). */
   unsendable = 0;
 
-  constructor(sink: OutboundSink, window: number, maxQueued: number, maxBytes: number) {
+  /** `v5`: the client speaks MQTT 5, so a message's own size (delivery's) is already the form the bound counts. */
+  constructor(sink: OutboundSink, window: number, maxQueued: number, maxBytes: number, v5: boolean) {
     this.#sink = sink;
     this.#window = Math.max(1, window);
     this.#maxQueued = maxQueued;
     this.#maxBytes = maxBytes;
+    this.#v5 = v5;
   }
 
   get inflightCount(): number {
@@ -89,7 +86,7 @@ export class Outbound {
 
   push(message: OutboundMessage): void {
     if (this.#spilled) return; // in SQLite behind others still there: read back after them
-    const held = { message, bytes: bytesOf(message) };
+    const held = { message, bytes: this.#bytesOf(message) };
     const queue = (this.#queue ??= []);
     if (queue.length === 0 && this.#mayFly(held.bytes)) return this.#send(held);
     if (this.#sink.spills() && (queue.length >= this.#maxQueued || this.#over(held.bytes))) {
@@ -144,6 +141,12 @@ export class Outbound {
     this.#spilled = false;
   }
 
+  /** What a message counts against the bound: its MQTT 5 PUBLISH (the larger form), or near it when that cannot be encoded. */
+  #bytesOf(m: OutboundMessage): number {
+    const size = this.#v5 && m.size !== undefined ? m.size : messageSize(m, true);
+    return Number.isFinite(size) ? size : m.payload.byteLength + m.topic.length;
+  }
+
   /** Whether a message of `bytes` may go in flight now: a free slot, and room in the bound (always, with none in flight). */
   #mayFly(bytes: number): boolean {
     const n = this.inflightCount;
@@ -191,7 +194,7 @@ export class Outbound {
         this.#spilled = more;
         if (messages.length === 0) return;
         for (const message of messages) {
-          const bytes = bytesOf(message);
+          const bytes = this.#bytesOf(message);
           queue.push({ message, bytes });
           this.#queuedBytes += bytes;
         }

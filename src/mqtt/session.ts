@@ -71,7 +71,7 @@ export class MqttSession implements WampClient {
     this.#peer = new WampPeer(acceptor, info.type === 'mqtt' ? info : { ...info, type: 'mqtt' }, this);
     this.#wamp = new WampSide(this.#peer);
     const port = new MqttSession.#Port(this);
-    this.#outbound = new Outbound(port, params.window, options.maxQueued, options.maxOutboundBytes);
+    this.#outbound = new Outbound(port, params.window, options.maxQueued, options.maxOutboundBytes, params.v5);
     const settings = { v5: params.v5, maxInflight: options.maxInflight, wamp: this.#wamp, store: options.sessions };
     this.#inbound = new Inbound(port, settings);
     const subs = new Subscriptions();
@@ -407,7 +407,7 @@ export class MqttSession implements WampClient {
   /** False: `m` can never go to this client (a row from before it connected may be over its limits). */
   #sendPublish(m: OutboundMessage, id: number | undefined, dup: boolean): boolean {
     const p = this.#params;
-    if (!sendable(messageSize(m, p.v5), p.clientMaxPacket, this.#log, p.clientId, m.topic)) return false;
+    if (!sendable(m.size ?? messageSize(m, p.v5), p.clientMaxPacket, this.#log, p.clientId, m.topic)) return false;
     return this.#link?.tryWrite(publishPacket(m, id, dup, this.#params.v5, Date.now())) ?? true;
   }
 
