@@ -35,7 +35,7 @@ export function violationOf(
 ): Violation | undefined {
   const p = packet as Packet & Record<string, unknown>;
   if (v5) {
-    const props = repeatedProperty(p) ?? userPropertiesOver(p, limits);
+    const props = propertiesViolation(p, limits);
     if (props !== undefined) return props;
   }
   switch (packet.cmd) {
@@ -85,13 +85,27 @@ export function violationOf(
 /** Properties that may be given more than once (5.0 2.2.2.2): all others are Protocol Errors. */
 const REPEATABLE = new Set(['userProperties', 'subscriptionIdentifier']);
 
-/** mqtt-packet turns a repeated property into an array: each one a client must send once at most. */
-function repeatedProperty(p: Record<string, unknown>): Violation | undefined {
+/**
+ * In one walk over the packet's properties (and its will's): a property given more than once
+ * (mqtt-packet turns it into an array; each but the repeatable ones a client must send once at
+ * most), then the user properties against the limits, on the decoded packet: what the byte
+ * scan below cannot see (packets other than PUBLISH, will properties).
+ */
+function propertiesViolation(p: Record<string, unknown>, limits: UserPropertyLimits): Violation | undefined {
+  let count = 0;
+  let size = 0;
   for (const props of propertySets(p)) {
-    for (const [name, value] of Object.entries(props))
+    for (const [name, value] of Object.entries(props)) {
       if (!REPEATABLE.has(name) && Array.isArray(value)) return protocolError(`property ${name} given more than once`);
+      if (name !== 'userProperties' || typeof value !== 'object' || value === null) continue;
+      for (const [key, v] of Object.entries(value as Record<string, string | string[]>)) {
+        const values = Array.isArray(v) ? v : [v];
+        count += values.length;
+        for (const one of values) size += Buffer.byteLength(key) + Buffer.byteLength(one);
+      }
+    }
   }
-  return undefined;
+  return overLimits(count, size, limits);
 }
 
 function propertySets(p: Record<string, unknown>): Record<string, unknown>[] {
@@ -102,22 +116,6 @@ function propertySets(p: Record<string, unknown>): Record<string, unknown>[] {
   if (typeof will?.properties === 'object' && will.properties !== null)
     sets.push(will.properties as Record<string, unknown>);
   return sets;
-}
-
-/** On the decoded packet: what the byte scan below cannot see (packets other than PUBLISH, will properties). */
-function userPropertiesOver(p: Record<string, unknown>, limits: UserPropertyLimits): Violation | undefined {
-  let count = 0;
-  let size = 0;
-  for (const props of propertySets(p)) {
-    const user = props.userProperties as Record<string, string | string[]> | undefined;
-    if (user === undefined) continue;
-    for (const [name, value] of Object.entries(user)) {
-      const values = Array.isArray(value) ? value : [value];
-      count += values.length;
-      for (const v of values) size += Buffer.byteLength(name) + Buffer.byteLength(v);
-    }
-  }
-  return overLimits(count, size, limits);
 }
 
 function overLimits(count: number, size: number, limits: UserPropertyLimits): Violation | undefined {
