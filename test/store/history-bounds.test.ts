@@ -2,8 +2,6 @@
 // per rule, age over every topic of the rule, and rows examined per read. Real SQLite files;
 // what is kept is counted in the database itself, what a read costs in rows it pulled.
 
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import Database from 'better-sqlite3';
@@ -12,8 +10,8 @@ import { HISTORY_READ_MAX_ROWS, type HistoryBounds } from '../../src/router/hist
 import { DATABASE_FILE, openDatabase, type Db } from '../../src/store/database.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import { SqliteEventStore } from '../../src/store/sqlite-event-store.ts';
+import { event, open, tmp } from './history-support.ts';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-history-'));
 const prefixRule = (over: Partial<HistoryBounds> = {}): HistoryBounds => ({
   rule: 'prefix t17.',
   limit: 2,
@@ -21,20 +19,6 @@ const prefixRule = (over: Partial<HistoryBounds> = {}): HistoryBounds => ({
   maxTopics: 5,
   ...over,
 });
-
-let publication = 0;
-const event = (topic: string, timestamp: number, arg: unknown = topic) => ({
-  topic,
-  publication: ++publication,
-  timestamp,
-  args: [arg],
-  details: {},
-});
-
-function open(): { db: Db; store: SqliteEventStore } {
-  const db = openDatabase(tmp());
-  return { db, store: new SqliteEventStore(db) };
-}
 
 const keptTopics = (db: Db) =>
   db

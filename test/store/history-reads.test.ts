@@ -3,33 +3,15 @@
 // bounded (in rows pulled out of SQLite, counted, not timed), and the same in both stores.
 // Real SQLite files.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import test from 'ava';
 import { MemoryEventStore, type EventStore, type StoredEvent } from '../../src/router/event-store.ts';
 import { HISTORY_READ_MAX_ROWS, type HistoryBounds, type TopicPattern } from '../../src/router/history-bounds.ts';
-import { openDatabase, type Db } from '../../src/store/database.ts';
-import { SqliteEventStore } from '../../src/store/sqlite-event-store.ts';
+import type { Db } from '../../src/store/database.ts';
+import { event, open } from './history-support.ts';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'wampmesh-history-reads-'));
 const HOUR = 3_600_000;
 const busy: HistoryBounds = { rule: 'prefix busy.', limit: 250, maxAgeMs: HOUR, maxTopics: 100 };
 const quiet: HistoryBounds = { rule: 'prefix quiet.', limit: 10, maxAgeMs: HOUR, maxTopics: 10 };
-
-let publication = 0;
-const event = (topic: string, timestamp: number, arg: unknown = topic): StoredEvent => ({
-  topic,
-  publication: ++publication,
-  timestamp,
-  args: [arg],
-  details: {},
-});
-
-function open(): { db: Db; store: SqliteEventStore } {
-  const db = openDatabase(tmp());
-  return { db, store: new SqliteEventStore(db) };
-}
 
 /** Two events of quiet.a, then 25,000 kept events of 100 busy topics, all newer. */
 function quietThenBusy(store: EventStore, db?: Db): void {
