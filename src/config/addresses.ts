@@ -4,6 +4,8 @@
 // free port each time, so it never clashes; an HTTP listener on a WebSocket listener's address
 // is served by that listener's server (README "Metrics and health"), which is no clash either.
 
+import { fieldPath } from './field-names.ts';
+
 interface Address {
   host: string;
   port: number;
@@ -40,7 +42,7 @@ export function checkDistinctAddresses(c: Shape, ctx: Ctx): void {
     const key = `${a.host} ${a.port}`;
     const other = taken.get(key);
     if (other !== undefined) clash([...path, 'port'], other);
-    else taken.set(key, fieldName(path));
+    else taken.set(key, fieldPath(path));
   };
   const { listeners } = c;
   listeners.websocket.forEach((l, i) => {
@@ -55,7 +57,7 @@ export function checkDistinctAddresses(c: Shape, ctx: Ctx): void {
     if (l.port === 0 || !wsAddresses.has(key)) return claim(l, ['listeners', 'http', i]);
     const other = httpOnWs.get(key);
     if (other !== undefined) clash(['listeners', 'http', i, 'port'], other);
-    else httpOnWs.set(key, `listeners.http[${i}]`);
+    else httpOnWs.set(key, fieldPath(['listeners', 'http', i]));
   });
   const paths = new Map<string, number>();
   listeners.unix.forEach((u, i) => {
@@ -68,8 +70,4 @@ export function checkDistinctAddresses(c: Shape, ctx: Ctx): void {
         path: ['listeners', 'unix', i, 'path'],
       });
   });
-}
-
-function fieldName(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }

@@ -16,6 +16,7 @@ import { meshSchema } from './mesh.ts';
 import { gatewaySchema } from './gateway.ts';
 import { checkDistinctAddresses } from './addresses.ts';
 import { readConfigFile } from './config-file.ts';
+import { fieldPath, printable } from './field-names.ts';
 
 // Built for each parse: the config is parsed once at start (and on a check), and zod's schemas
 // kept at module level would stay in the heap for the router's life (src/config/fields.ts).
@@ -125,21 +126,6 @@ export class ConfigError extends Error {
     this.field = issues[0]?.field ?? '';
     this.issues = issues;
   }
-}
-
-/** Control characters as JSON escapes: a key or a quote from the file must not break the one-line-per-problem message (or drive the terminal). */
-const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
-
-function fieldPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else {
-      const key = s === '' ? '""' : printable(String(s)); // an empty key is named, not left out
-      out += out ? `.${key}` : key;
-    }
-  }
-  return out;
 }
 
 function toIssues(error: z.ZodError): ConfigIssue[] {
