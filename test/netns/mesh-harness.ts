@@ -27,7 +27,12 @@ const AGENT = join(repoRoot, 'test', 'netns', 'python', 'mesh_agent.py');
  * The config file of one node: WebSocket on its own namespace's loopback, links on all
  * addresses, no seeds; `listeners` adds more (e.g. an MQTT listener).
  */
-export function meshConfig(nodeId: string, dataDir: string, listeners: Record<string, unknown> = {}): object {
+export function meshConfig(
+  nodeId: string,
+  dataDir: string,
+  listeners: Record<string, unknown> = {},
+  mesh: Record<string, unknown> = {},
+): object {
   return {
     dataDir,
     logLevel: 'info',
@@ -48,6 +53,7 @@ export function meshConfig(nodeId: string, dataDir: string, listeners: Record<st
       interfaces: [],
       minLinks: 2,
       maxLinks: 4,
+      ...mesh,
     },
   };
 }
@@ -66,12 +72,18 @@ export function workDir(label: string): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function meshRouter(bed: Bed, node: string, dir: string, listeners: Record<string, unknown> = {}): MeshRouter {
+export function meshRouter(
+  bed: Bed,
+  node: string,
+  dir: string,
+  listeners: Record<string, unknown> = {},
+  mesh: Record<string, unknown> = {},
+): MeshRouter {
   const ns = bed.node(node).ns;
   const nodeDir = join(dir, node);
   mkdirSync(nodeDir, { recursive: true });
   const configFile = join(nodeDir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(meshConfig(node, join(nodeDir, 'data'), listeners), null, 2));
+  writeFileSync(configFile, JSON.stringify(meshConfig(node, join(nodeDir, 'data'), listeners, mesh), null, 2));
   const router: MeshRouter = {
     node,
     ns,
